@@ -1,0 +1,193 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"strings"
+)
+
+// command is one subcommand: its flags, and what it does with them.
+type command struct {
+	name  string
+	args  string // the argument synopsis
+	short string // one line for the command list
+	long  string // the rest of its help
+	// setup declares the command's flags on fs and returns what runs it.
+	setup func(fs *flag.FlagSet) func(e *env, args []string) error
+}
+
+func commands() []*command {
+	return []*command{statsCmd, versionCmd}
+}
+
+// usageError is a mistake in how the command was called: exit status 2.
+type usageError struct{ msg string }
+
+func (u usageError) Error() string { return u.msg }
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	if len(args) == 0 {
+		mainUsage(stderr)
+		return 2
+	}
+	name := args[0]
+	switch name {
+	case "-h", "-help", "--help", "help":
+		if len(args) > 1 {
+			if c := lookup(args[1]); c != nil {
+				fs := newFlagSet(c, stdout)
+				c.setup(fs)
+				fs.SetOutput(stdout)
+				fs.Usage()
+				return 0
+			}
+		}
+		mainUsage(stdout)
+		return 0
+	case "-version", "--version":
+		name = "version"
+	}
+	c := lookup(name)
+	if c == nil {
+		fmt.Fprintf(stderr, "trace2x: unknown command %q\n", name)
+		mainUsage(stderr)
+		return 2
+	}
+	fs := newFlagSet(c, stderr)
+	do := c.setup(fs)
+	rest, err := parseInterspersed(fs, args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		return 2 // the flag package has printed the problem and the usage
+	}
+	if err := do(e, rest); err != nil {
+		var u usageError
+		if errors.As(err, &u) {
+			fmt.Fprintf(stderr, "trace2x %s: %s\n", c.name, u.msg)
+			fmt.Fprintf(stderr, "usage: trace2x %s %s\nRun 'trace2x %s -h' for details.\n", c.name, c.args, c.name)
+			return 2
+		}
+		fmt.Fprintf(stderr, "trace2x: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func lookup(name string) *command {
+	for _, c := range commands() {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func newFlagSet(c *command, out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("trace2x "+c.name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		w := fs.Output()
+		fmt.Fprintf(w, "usage: trace2x %s %s\n\n%s\n", c.name, c.args, strings.TrimSpace(c.short))
+		if c.long != "" {
+			fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(c.long))
+		}
+		hasFlags := false
+		fs.VisitAll(func(*flag.Flag) { hasFlags = true })
+		if hasFlags {
+			fmt.Fprintf(w, "\nFlags:\n")
+			fs.PrintDefaults()
+		}
+	}
+	return fs
+}
+
+// parseInterspersed parses flags wherever they stand among the arguments,
+// so that "trace2x stats trace.out --json" works as well as
+// "trace2x stats --json trace.out". A lone "-" is an argument (stdin).
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return rest, nil
+		}
+		rest = append(rest, args[0])
+		args = args[1:]
+	}
+}
+
+func mainUsage(w io.Writer) {
+	fmt.Fprintf(w, "trace2x converts Go execution traces to other formats, in one streaming pass.\n\n")
+	fmt.Fprintf(w, "usage: trace2x <command> [flags] [trace.out | -]\n\nCommands:\n")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.short)
+	}
+	fmt.Fprintf(w, "\nRun 'trace2x <command> -h' for a command's flags.\n")
+}
+
+// version is set at build time with -ldflags "-X main.version=...";
+// otherwise it comes from the module's build information.
+var version = ""
+
+func trace2xVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+var versionCmd = &command{
+	name:  "version",
+	short: "print the version of trace2x",
+	setup: func(fs *flag.FlagSet) func(*env, []string) error {
+		return func(e *env, args []string) error {
+			if len(args) > 0 {
+				return usageError{"takes no arguments"}
+			}
+			_, err := fmt.Fprintf(e.stdout, "trace2x %s\n", trace2xVersion())
+			return err
+		}
+	},
+}
+
+// input is an opened trace: its reader and the name to use in messages.
+type input struct {
+	io.ReadCloser
+	name string
+}
+
+// openTrace opens the one input argument: a file, or stdin for "-" or none.
+func openTrace(e *env, args []string) (*input, error) {
+	switch len(args) {
+	case 0:
+		return &input{io.NopCloser(e.stdin), "stdin"}, nil
+	case 1:
+	default:
+		return nil, usageError{fmt.Sprintf("takes one input trace, got %d arguments", len(args))}
+	}
+	if args[0] == "-" {
+		return &input{io.NopCloser(e.stdin), "stdin"}, nil
+	}
+	f, err := os.Open(args[0])
+	if err != nil {
+		return nil, err
+	}
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		f.Close()
+		return nil, fmt.Errorf("%s is a directory, not a trace file", args[0])
+	}
+	return &input{f, args[0]}, nil
+}

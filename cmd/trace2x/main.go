@@ -1,0 +1,40 @@
+// Command trace2x converts Go execution traces (runtime/trace, go test
+// -trace, /debug/pprof/trace, the flight recorder) to other formats, in one
+// streaming pass.
+//
+// Usage:
+//
+//	trace2x <command> [flags] [trace.out | -]
+//
+// The commands are:
+//
+//	stats     summarise a trace: version, duration, events, goroutines, GC, tasks
+//	version   print the version of trace2x
+//
+// Input is a file, or standard input when the argument is "-" or missing;
+// gzip-compressed input is recognised by its first bytes. Output goes to
+// standard output unless -o names a file. Diagnostics go to standard error,
+// prefixed "trace2x:". The exit status is 0 on success, 1 on failure and 2
+// for a usage error.
+//
+// Examples:
+//
+//	trace2x stats trace.out
+//	curl -s localhost:6060/debug/pprof/trace?seconds=5 | trace2x stats --json
+package main
+
+import (
+	"io"
+	"os"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// env is the world a command runs in, injected so that tests can run the
+// whole command in-process.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bufio"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// output is where a command writes. Close flushes it and reports the first
+// error of any write, so that a full disk or a closed pipe is never lost.
+type output struct {
+	bw      *bufio.Writer
+	gz      *gzip.Writer
+	f       *os.File // nil for standard output
+	name    string
+	written bool
+}
+
+// createOutput opens path for writing ("-" is standard output). A name
+// ending in .gz is written gzip-compressed. Binary output refuses to go to
+// a terminal, where it would only garble the screen.
+func createOutput(e *env, path string, binary bool) (*output, error) {
+	o := &output{name: path}
+	var w io.Writer
+	if path == "-" || path == "" {
+		o.name = "standard output"
+		if binary && isTerminal(e.stdout) {
+			return nil, usageError{"refusing to write binary output to a terminal; redirect it or use -o FILE"}
+		}
+		w = e.stdout
+	} else {
+		f, err := os.Create(path)
+		if err != nil {
+			return nil, err
+		}
+		o.f, w = f, f
+	}
+	if strings.HasSuffix(path, ".gz") {
+		o.gz = gzip.NewWriter(w)
+		w = o.gz
+	}
+	o.bw = bufio.NewWriterSize(w, 256<<10)
+	return o, nil
+}
+
+func (o *output) Write(p []byte) (int, error) {
+	o.written = true
+	n, err := o.bw.Write(p)
+	if err != nil {
+		err = fmt.Errorf("writing %s: %w", o.name, err)
+	}
+	return n, err
+}
+
+// Close flushes and closes the output.
+func (o *output) Close() error {
+	err := o.bw.Flush()
+	if o.gz != nil {
+		err = errors.Join(err, o.gz.Close())
+	}
+	if o.f != nil {
+		err = errors.Join(err, o.f.Close())
+	}
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", o.name, err)
+	}
+	return nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/trace2x/trace2x/mapping"
+)
+
+var statsCmd = &command{
+	name:  "stats",
+	args:  "[--json] [-o FILE] [trace.out | -]",
+	short: "summarise a trace: version, duration, events, goroutines, GC, tasks",
+	long: `Stats reads the whole trace and prints what it holds: the trace format
+version, duration and wall-clock start (Go 1.25+), events by kind,
+goroutines, Ps and Ms, tasks, regions and logs, GC cycles and
+stop-the-world pauses, CPU samples, bytes read, and how many items began
+before the trace or were still open at its end.
+
+A trace that breaks off is summarised up to the break; the error is
+printed and the exit status is 1.`,
+	setup: func(fs *flag.FlagSet) func(*env, []string) error {
+		asJSON := fs.Bool("json", false, "print JSON for scripts instead of text")
+		out := fs.String("o", "-", "write to `FILE` instead of standard output")
+		return func(e *env, args []string) error {
+			in, err := openTrace(e, args)
+			if err != nil {
+				return err
+			}
+			defer in.Close()
+			var tally mapping.Tally
+			sum, mapErr := mapping.Map(in, &tally, mapping.WithInputName(in.name))
+			if sum == nil {
+				return mapErr
+			}
+			report := newStatsReport(sum, &tally)
+			w, err := createOutput(e, *out, false)
+			if err != nil {
+				return err
+			}
+			if *asJSON {
+				enc := json.NewEncoder(w)
+				enc.SetIndent("", "  ")
+				err = enc.Encode(report)
+			} else {
+				err = report.writeText(w)
+			}
+			return errors.Join(mapErr, err, w.Close())
+		}
+	},
+}
+
+// statsReport is the JSON form of `trace2x stats`; the text form prints
+// the same fields.
+type statsReport struct {
+	Input         string           `json:"input"`
+	FormatVersion string           `json:"format_version"`
+	DurationNS    int64            `json:"duration_ns"`
+	WallStart     *time.Time       `json:"wall_start,omitempty"`
+	Generations   int              `json:"generations"`
+	BytesRead     int64            `json:"bytes_read"`
+	Events        int64            `json:"events"`
+	EventsByKind  map[string]int64 `json:"events_by_kind"`
+	Goroutines    int              `json:"goroutines"`
+	Procs         int              `json:"procs"`
+	Threads       int              `json:"threads"`
+	Stacks        int              `json:"stacks"`
+	Tasks         struct {
+		Begun int `json:"begun"`
+		Ended int `json:"ended"`
+		Open  int `json:"open"`
+	} `json:"tasks"`
+	Regions struct {
+		Total int `json:"total"`
+		Open  int `json:"open"`
+	} `json:"regions"`
+	Logs     int `json:"logs"`
+	GCCycles int `json:"gc_cycles"`
+	STW      struct {
+		Count   int   `json:"count"`
+		TotalNS int64 `json:"total_ns"`
+		MaxNS   int64 `json:"max_ns"`
+	} `json:"stop_the_world"`
+	Sweeps         int            `json:"sweeps"`
+	MarkAssists    int            `json:"mark_assists"`
+	CPUSamples     int            `json:"cpu_samples"`
+	Flows          int            `json:"flows"`
+	Experimental   map[string]int `json:"experimental_events,omitempty"`
+	ExpBatches     map[string]int `json:"experimental_batches,omitempty"`
+	Incomplete     map[string]int `json:"incomplete"`
+	UnmatchedFlows int            `json:"unmatched_flows"`
+	Anomalies      map[string]int `json:"anomalies,omitempty"`
+	Error          string         `json:"error,omitempty"`
+}
+
+func newStatsReport(sum *mapping.Summary, t *mapping.Tally) *statsReport {
+	r := &statsReport{
+		Input:          sum.Input,
+		FormatVersion:  sum.FormatVersion,
+		DurationNS:     int64(sum.End - sum.Start),
+		Generations:    sum.Generations,
+		BytesRead:      sum.BytesRead,
+		Events:         sum.Events,
+		EventsByKind:   sum.EventsByKind,
+		Goroutines:     sum.Goroutines,
+		Procs:          sum.Procs,
+		Threads:        sum.Threads,
+		Stacks:         t.Stacks,
+		Logs:           t.Logs,
+		GCCycles:       t.GCCycles,
+		Sweeps:         t.Ranges[mapping.RangeSweep],
+		MarkAssists:    t.Ranges[mapping.RangeMarkAssist],
+		CPUSamples:     t.CPUSamples,
+		Experimental:   t.Experiments,
+		ExpBatches:     sum.ExpBatches,
+		Incomplete:     t.Incomplete,
+		UnmatchedFlows: sum.UnmatchedFlows,
+		Anomalies:      sum.Anomalies,
+	}
+	if c := sum.Clock; c != nil {
+		w := c.WallTime(sum.Start).UTC()
+		r.WallStart = &w
+	}
+	r.Tasks.Begun, r.Tasks.Ended, r.Tasks.Open = t.TasksBegun, t.TasksEnded, t.TasksOpen
+	r.Regions.Total, r.Regions.Open = t.Regions, t.RegionsOpen
+	r.STW.Count, r.STW.TotalNS, r.STW.MaxNS = t.STW.Count, int64(t.STW.Total), int64(t.STW.Max)
+	for _, n := range t.Flows {
+		r.Flows += n
+	}
+	if sum.Err != nil {
+		r.Error = sum.Err.Error()
+	}
+	return r
+}
+
+func (r *statsReport) writeText(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	p := func(k, format string, args ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, args...)...) }
+	p("Input:", "%s (%d bytes read)", r.Input, r.BytesRead)
+	p("Format:", "%s", r.FormatVersion)
+	p("Duration:", "%v", time.Duration(r.DurationNS))
+	if r.WallStart != nil {
+		p("Wall-clock start:", "%s", r.WallStart.Format(time.RFC3339Nano))
+	}
+	p("Generations:", "%d", r.Generations)
+	p("Events:", "%d", r.Events)
+	for _, k := range slices.Sorted(maps.Keys(r.EventsByKind)) {
+		p("  "+k+":", "%d", r.EventsByKind[k])
+	}
+	p("Goroutines:", "%d", r.Goroutines)
+	p("Ps:", "%d", r.Procs)
+	p("Ms (threads):", "%d", r.Threads)
+	p("Stacks:", "%d", r.Stacks)
+	p("Tasks:", "%d begun, %d ended, %d open at start or end", r.Tasks.Begun, r.Tasks.Ended, r.Tasks.Open)
+	p("Regions:", "%d (%d open at start or end)", r.Regions.Total, r.Regions.Open)
+	p("Logs:", "%d", r.Logs)
+	p("GC cycles:", "%d (%d sweeps, %d mark assists)", r.GCCycles, r.Sweeps, r.MarkAssists)
+	p("Stop-the-world:", "%d pauses, %v total, %v max", r.STW.Count, time.Duration(r.STW.TotalNS), time.Duration(r.STW.MaxNS))
+	p("CPU samples:", "%d", r.CPUSamples)
+	p("Flows:", "%d (%d without a target)", r.Flows, r.UnmatchedFlows)
+	for _, k := range slices.Sorted(maps.Keys(r.Experimental)) {
+		p("Experimental "+k+":", "%d events, %d batches", r.Experimental[k], r.ExpBatches[k])
+	}
+	if len(r.Incomplete) == 0 {
+		p("Incomplete:", "none")
+	} else {
+		var parts []string
+		for _, k := range slices.Sorted(maps.Keys(r.Incomplete)) {
+			parts = append(parts, fmt.Sprintf("%d %s", r.Incomplete[k], k))
+		}
+		p("Incomplete:", "%s (began before the trace or open at its end)", strings.Join(parts, ", "))
+	}
+	for _, k := range slices.Sorted(maps.Keys(r.Anomalies)) {
+		p("Repaired:", "%d %s", r.Anomalies[k], k)
+	}
+	if r.Error != "" {
+		p("Cut short:", "%s", r.Error)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,154 @@
+package mapping
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"golang.org/x/exp/trace"
+)
+
+// Option configures Map.
+type Option interface{ apply(*config) }
+
+type config struct {
+	input         string
+	progress      func(Progress)
+	progressEvery int64
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// WithInputName names the input in Meta and in errors, e.g. the file name.
+// The default is "trace".
+func WithInputName(name string) Option {
+	return optionFunc(func(c *config) { c.input = name })
+}
+
+// WithProgress calls f now and then during the pass (about every 64k
+// events) and once at the end. f runs on the mapping's goroutine and should
+// return quickly.
+func WithProgress(f func(Progress)) Option {
+	return optionFunc(func(c *config) { c.progress = f })
+}
+
+// Progress tells how far a pass has got.
+type Progress struct {
+	BytesRead int64
+	Events    int64
+	Done      bool
+}
+
+// Error is returned by Map when the input cannot be read as a trace. It
+// says where the input went wrong.
+type Error struct {
+	Input      string
+	Offset     int64 // bytes of input consumed when the error was found
+	Events     int64 // events read before the error
+	Generation int   // complete generations read before the error
+	Err        error
+}
+
+func (e *Error) Error() string {
+	msg := e.Err.Error()
+	// The parser's messages for broken traces can carry multi-line state
+	// dumps; the first line says what went wrong.
+	if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		msg = strings.TrimRight(msg[:i], ": ")
+	}
+	if errors.Is(e.Err, ErrEmpty) || errors.Is(e.Err, ErrNotTrace) || strings.HasPrefix(msg, "unknown or unsupported version") {
+		return fmt.Sprintf("%s: %s", e.Input, msg)
+	}
+	if e.Events == 0 {
+		return fmt.Sprintf("%s: broken trace near byte %d: %s", e.Input, e.Offset, msg)
+	}
+	return fmt.Sprintf("%s: broken trace near byte %d, after %d events in %d complete generations: %s",
+		e.Input, e.Offset, e.Events, e.Generation, msg)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Map reads the Go execution trace from r in one pass and delivers its
+// timeline model to sink (see Sink for the protocol). Input compressed
+// with gzip is recognised and decompressed.
+//
+// It returns the Summary of what it read. If the trace breaks off, every
+// item before the break is still delivered, open items are closed at the
+// last timestamp read and marked OpenEnd, Sink.End is called with the
+// error in Summary.Err, and Map returns an *Error. If a sink fails, Map
+// stops and returns the sink's error.
+func Map(r io.Reader, sink Sink, opts ...Option) (*Summary, error) {
+	cfg := config{input: "trace", progressEvery: 1 << 16}
+	for _, o := range opts {
+		o.apply(&cfg)
+	}
+	cr := &countingReader{r: r}
+	m := newMapper(sink, &cfg)
+	m.counter = cr
+	fail := func(err error) (*Summary, error) {
+		e := &Error{Input: cfg.input, Offset: cr.n, Events: m.sum.Events, Generation: max(m.syncs-1, 0), Err: err}
+		if !m.begun {
+			return nil, e
+		}
+		m.sum.Err = e
+		if ferr := m.finish(); ferr != nil {
+			return &m.sum, ferr
+		}
+		return &m.sum, e
+	}
+	br, version, err := openInput(cr)
+	if err != nil {
+		return fail(err)
+	}
+	m.sum.FormatVersion = version
+	tr, err := trace.NewReader(br)
+	if err != nil {
+		return fail(err)
+	}
+	for {
+		ev, err := readEvent(tr)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fail(err)
+		}
+		if err := m.event(&ev); err != nil {
+			if m.begun && !m.ended {
+				m.sum.Err = err
+				m.ended = true
+				m.sum.BytesRead = cr.n
+				_ = m.sink.End(&m.sum)
+			}
+			return &m.sum, err
+		}
+		if cfg.progress != nil && m.sum.Events%cfg.progressEvery == 0 {
+			cfg.progress(Progress{BytesRead: cr.n, Events: m.sum.Events})
+		}
+	}
+	if !m.begun {
+		return fail(errors.New("the trace holds no events"))
+	}
+	if err := m.finish(); err != nil {
+		return &m.sum, err
+	}
+	if cfg.progress != nil {
+		cfg.progress(Progress{BytesRead: cr.n, Events: m.sum.Events, Done: true})
+	}
+	return &m.sum, nil
+}
+
+// readEvent reads the next event. The parser validates what it reads, but
+// it is not hardened against every corruption of its input; a panic inside
+// it is a broken trace, not a bug of ours, and is reported as one.
+func readEvent(tr *trace.Reader) (ev trace.Event, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("broken trace: the parser failed: %v", p)
+		}
+	}()
+	return tr.ReadEvent()
+}

@@ -1,0 +1,1013 @@
+package mapping
+
+import (
+	"cmp"
+	"encoding/binary"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"golang.org/x/exp/trace"
+)
+
+// gState is what the mapping keeps about one live goroutine.
+type gState struct {
+	info    Goroutine
+	named   bool
+	open    bool           // cur holds an interval not yet ended
+	cur     GoroutineState // the state interval in progress
+	regions []*Region      // open regions, innermost last
+	cause   Flow           // pending flow into the goroutine's next run
+	pending bool           // cause is set
+}
+
+// pState is what the mapping keeps about one P.
+type pState struct {
+	open bool
+	cur  ProcRun
+}
+
+type rangeKey struct {
+	name  string
+	scope Scope
+	id    int64
+}
+
+// mapper holds the state of one pass. Its maps hold live resources only:
+// goroutines leave when they end, tasks and ranges when they close, and the
+// per-generation stack cache is dropped at every generation boundary, so
+// memory follows what is open, not the length of the trace.
+type mapper struct {
+	sink    Sink
+	cfg     *config
+	counter *countingReader
+	sum     Summary
+	begun   bool
+	ended   bool
+	syncs   int
+	origin  Time
+	last    Time
+
+	gs     map[GoID]*gState
+	ps     map[ProcID]*pState
+	ms     map[ThreadID]struct{}
+	lastM  ThreadID
+	tasks  map[TaskID]*Task
+	ranges map[rangeKey]*Range
+
+	genStacks map[trace.Stack]StackID // this generation's stacks
+	stackIDs  map[string]StackID      // every stack, by its PCs or frames
+	nextStack StackID
+	frameBuf  []Frame
+	keyBuf    []byte
+
+	nextRegion RegionID
+	nextFlow   uint64
+	gcCycle    int
+
+	kinds    [32]int64 // events by trace.EventKind
+	goCount  [numGoStates]int
+	procsRun int
+	derived  [numCounterKinds]uint64
+	emitted  [numCounterKinds]uint64
+	emitOK   [numCounterKinds]bool
+	metrics  map[string]uint64
+
+	// Scratch items passed to the sink; reused so that delivering does not
+	// allocate.
+	stk   Stack
+	ctr   Counter
+	gev   GoroutineEvent
+	log   Log
+	smp   CPUSample
+	exp   Experimental
+	prc   Proc
+	thr   Thread
+	flow  Flow
+	attrs []Attr
+}
+
+func newMapper(sink Sink, cfg *config) *mapper {
+	m := &mapper{
+		sink:      sink,
+		cfg:       cfg,
+		gs:        make(map[GoID]*gState),
+		ps:        make(map[ProcID]*pState),
+		ms:        make(map[ThreadID]struct{}),
+		lastM:     NoThread,
+		tasks:     make(map[TaskID]*Task),
+		ranges:    make(map[rangeKey]*Range),
+		genStacks: make(map[trace.Stack]StackID),
+		stackIDs:  make(map[string]StackID),
+		metrics:   make(map[string]uint64),
+	}
+	m.sum.Input = cfg.input
+	m.sum.ExpBatches = make(map[string]int)
+	m.sum.Anomalies = make(map[string]int)
+	return m
+}
+
+func (m *mapper) anomaly(what string) { m.sum.Anomalies[what]++ }
+
+// openStart is the start to give an item found already in progress at t.
+// In the first generation that is the start of the trace; later, an item
+// first seen in progress (a P added by GOMAXPROCS, say) may have begun at
+// any time since the previous generation, and t is the earliest moment the
+// trace vouches for.
+func (m *mapper) openStart(t Time) Time {
+	if m.syncs <= 1 {
+		return m.origin
+	}
+	return t
+}
+
+func (m *mapper) event(ev *trace.Event) error {
+	m.sum.Events++
+	kind := ev.Kind()
+	if int(kind) < len(m.kinds) {
+		m.kinds[kind]++
+	}
+	t := Time(ev.Time())
+	if kind == trace.EventSync {
+		return m.sync(ev, t)
+	}
+	if !m.begun {
+		// The parser always starts with a Sync; anything else first is a
+		// bug in it, and the trace is unusable.
+		return fmt.Errorf("broken trace: %v event before the first Sync", kind)
+	}
+	m.last = t
+	if err := m.seeContext(ev, t); err != nil {
+		return err
+	}
+	var err error
+	switch kind {
+	case trace.EventStateTransition:
+		st := ev.StateTransition()
+		switch st.Resource.Kind {
+		case trace.ResourceGoroutine:
+			err = m.goTransition(ev, &st, t)
+		case trace.ResourceProc:
+			err = m.procTransition(ev, &st, t)
+		default:
+			m.anomaly(fmt.Sprintf("state transition of a %v", st.Resource.Kind))
+		}
+	case trace.EventRangeBegin, trace.EventRangeActive, trace.EventRangeEnd:
+		err = m.rangeEvent(ev, kind, t)
+	case trace.EventTaskBegin:
+		err = m.taskBegin(ev, t)
+	case trace.EventTaskEnd:
+		err = m.taskEnd(ev, t)
+	case trace.EventRegionBegin:
+		err = m.regionBegin(ev, t)
+	case trace.EventRegionEnd:
+		err = m.regionEnd(ev, t)
+	case trace.EventLog:
+		err = m.logEvent(ev, t)
+	case trace.EventMetric:
+		err = m.metric(ev, t)
+	case trace.EventLabel:
+		err = m.label(ev)
+	case trace.EventStackSample:
+		err = m.sample(ev, t)
+	case trace.EventExperimental:
+		err = m.experimental(ev, t)
+	default:
+		m.anomaly(fmt.Sprintf("unknown event kind %v", kind))
+	}
+	if err != nil {
+		return err
+	}
+	return m.flushCounters(t)
+}
+
+func (m *mapper) sync(ev *trace.Event, t Time) error {
+	m.syncs++
+	s := ev.Sync()
+	for exp, batches := range s.ExperimentalBatches {
+		m.sum.ExpBatches[exp] += len(batches)
+		for _, b := range batches {
+			m.sum.ExpBatchBytes += int64(len(b.Data))
+		}
+	}
+	// Stacks are handles into one generation's tables: forget them so the
+	// old generation can be freed.
+	clear(m.genStacks)
+	if m.begun {
+		m.last = max(m.last, t)
+		return nil
+	}
+	m.begun = true
+	m.origin, m.last = t, t
+	m.sum.Start = t
+	if c := s.ClockSnapshot; c != nil {
+		m.sum.Clock = &ClockSnapshot{Trace: Time(c.Trace), Wall: c.Wall, Mono: c.Mono}
+	}
+	meta := m.sum.Meta
+	return m.sink.Begin(&meta)
+}
+
+// seeContext makes sure the event's execution context has been delivered.
+func (m *mapper) seeContext(ev *trace.Event, t Time) error {
+	if th := ThreadID(ev.Thread()); th != m.lastM && th != NoThread {
+		m.lastM = th
+		if _, ok := m.ms[th]; !ok {
+			m.ms[th] = struct{}{}
+			m.sum.Threads++
+			m.thr = Thread{ID: th}
+			if err := m.sink.Thread(&m.thr); err != nil {
+				return err
+			}
+		}
+	}
+	if p := ProcID(ev.Proc()); p != NoProc {
+		if _, err := m.proc(p); err != nil {
+			return err
+		}
+	}
+	if id := GoID(ev.Goroutine()); id != NoGoroutine {
+		g, err := m.goroutine(id, t)
+		if err != nil {
+			return err
+		}
+		if !g.named {
+			if stk := ev.Stack(); stk != trace.NoStack {
+				return m.nameFrom(g, stk, false)
+			}
+		}
+	}
+	return nil
+}
+
+func (m *mapper) proc(id ProcID) (*pState, error) {
+	if p, ok := m.ps[id]; ok {
+		return p, nil
+	}
+	p := &pState{}
+	m.ps[id] = p
+	m.sum.Procs++
+	m.prc = Proc{ID: id}
+	return p, m.sink.Proc(&m.prc)
+}
+
+// goroutine returns the state of goroutine id, delivering it first if it
+// is new. A goroutine first seen other than by its creation existed before
+// the trace began.
+func (m *mapper) goroutine(id GoID, t Time) (*gState, error) {
+	if g, ok := m.gs[id]; ok {
+		return g, nil
+	}
+	g := &gState{info: Goroutine{ID: id, Creator: NoGoroutine, Created: m.openStart(t), Flags: OpenStart}}
+	m.gs[id] = g
+	m.sum.Goroutines++
+	err := m.sink.Goroutine(&g.info)
+	g.info.Updated = true
+	return g, err
+}
+
+// nameFrom names g after a stack. A creation stack's first frame is the
+// start function; any other stack of the goroutine ends in it.
+func (m *mapper) nameFrom(g *gState, stk trace.Stack, creation bool) error {
+	fn := startFunc(stk, creation)
+	if fn == "" {
+		return nil
+	}
+	g.named = true
+	g.info.StartFunc = fn
+	return m.sink.Goroutine(&g.info)
+}
+
+func startFunc(stk trace.Stack, creation bool) string {
+	fn := ""
+	for f := range stk.Frames() {
+		if f.Func == "runtime.goexit" {
+			break
+		}
+		fn = f.Func
+		if creation {
+			break
+		}
+	}
+	return fn
+}
+
+// stack interns stk and returns its ID, delivering it on first sight.
+func (m *mapper) stack(stk trace.Stack) (StackID, error) {
+	if stk == trace.NoStack {
+		return NoStack, nil
+	}
+	if id, ok := m.genStacks[stk]; ok {
+		return id, nil
+	}
+	frames, key := m.frameBuf[:0], m.keyBuf[:0]
+	byPC := true
+	for f := range stk.Frames() {
+		frames = append(frames, Frame{PC: f.PC, Func: f.Func, File: f.File, Line: f.Line})
+		byPC = byPC && f.PC != 0
+	}
+	// Within one program a PC names one frame, which is what the parser
+	// keys frames by too; synthetic stacks without PCs are keyed by their
+	// text.
+	for _, f := range frames {
+		key = binary.LittleEndian.AppendUint64(key, f.PC)
+		if !byPC {
+			key = append(key, f.Func...)
+			key = append(key, 0)
+			key = append(key, f.File...)
+			key = binary.LittleEndian.AppendUint64(key, f.Line)
+		}
+	}
+	m.frameBuf, m.keyBuf = frames, key
+	if len(frames) == 0 {
+		m.genStacks[stk] = NoStack
+		return NoStack, nil
+	}
+	id, ok := m.stackIDs[string(key)]
+	if !ok {
+		m.nextStack++
+		id = m.nextStack
+		m.stackIDs[string(key)] = id
+		m.stk = Stack{ID: id, Frames: frames}
+		if err := m.sink.Stack(&m.stk); err != nil {
+			return 0, err
+		}
+	}
+	m.genStacks[stk] = id
+	return id, nil
+}
+
+func (m *mapper) stacks(a, b trace.Stack) (StackID, StackID, error) {
+	x, err := m.stack(a)
+	if err != nil {
+		return 0, 0, err
+	}
+	y, err := m.stack(b)
+	return x, y, err
+}
+
+func goState(s trace.GoState) (GoState, bool) {
+	switch s {
+	case trace.GoRunnable:
+		return GoRunnable, true
+	case trace.GoRunning:
+		return GoRunning, true
+	case trace.GoWaiting:
+		return GoWaiting, true
+	case trace.GoSyscall:
+		return GoSyscall, true
+	}
+	return 0, false
+}
+
+func (m *mapper) goTransition(ev *trace.Event, st *trace.StateTransition, t Time) error {
+	id := GoID(st.Resource.Goroutine())
+	from, to := st.Goroutine()
+	g, isNew := m.gs[id]
+	isNew = !isNew
+	if isNew {
+		g = &gState{info: Goroutine{ID: id, Creator: NoGoroutine, Created: t}}
+		if from == trace.GoNotExist {
+			if to != trace.GoSyscall {
+				g.info.Creator = GoID(ev.Goroutine())
+			}
+		} else {
+			g.info.Created = m.openStart(t)
+			g.info.Flags = OpenStart
+		}
+		m.gs[id] = g
+		m.sum.Goroutines++
+	}
+	named := false
+	if !g.named && st.Stack != trace.NoStack {
+		if fn := startFunc(st.Stack, from == trace.GoNotExist); fn != "" {
+			g.named, named = true, true
+			g.info.StartFunc = fn
+		}
+	}
+	if isNew || named {
+		if err := m.sink.Goroutine(&g.info); err != nil {
+			return err
+		}
+		g.info.Updated = true
+	}
+
+	newState, live := goState(to)
+	if from == trace.GoUndetermined && g.open && live && g.cur.State == newState {
+		// A generation restating what is already known.
+		return nil
+	}
+	if from == to {
+		return nil
+	}
+	onSelf := GoID(ev.Goroutine()) == id
+	var evStack trace.Stack
+	if onSelf {
+		evStack = ev.Stack()
+	}
+	startStk, endStk, err := m.stacks(st.Stack, evStack)
+	if err != nil {
+		return err
+	}
+	if st.Stack == trace.NoStack {
+		startStk = endStk
+	}
+	wasReason, wasOpen := "", g.open
+	if g.open {
+		wasReason = g.cur.Reason
+		if from == trace.GoSyscall && to != trace.GoRunning && g.cur.State == GoSyscall {
+			g.cur.Blocked = true
+		}
+		if err := m.endState(g, t, endStk, 0); err != nil {
+			return err
+		}
+	}
+
+	// Instants and the causes of flows.
+	by, byP, byM := GoID(ev.Goroutine()), ProcID(ev.Proc()), ThreadID(ev.Thread())
+	switch {
+	case from == trace.GoNotExist && to != trace.GoSyscall:
+		creatorStk, err := m.stack(ev.Stack())
+		if err != nil {
+			return err
+		}
+		if err := m.goEvent(GoCreated, t, id, by, byP, byM, "", creatorStk); err != nil {
+			return err
+		}
+		m.setCause(g, GoCreated, t, by, byP, byM, creatorStk)
+	case from == trace.GoWaiting && to == trace.GoRunnable:
+		ustk, err := m.stack(ev.Stack())
+		if err != nil {
+			return err
+		}
+		if err := m.goEvent(GoUnblocked, t, id, by, byP, byM, wasReason, ustk); err != nil {
+			return err
+		}
+		m.setCause(g, GoUnblocked, t, by, byP, byM, ustk)
+	case from == trace.GoSyscall && to == trace.GoRunnable:
+		if err := m.goEvent(GoSyscallExitBlocked, t, id, id, NoProc, byM, "", endStk); err != nil {
+			return err
+		}
+		m.setCause(g, GoSyscallExitBlocked, t, id, NoProc, byM, endStk)
+	}
+
+	if !live {
+		if to == trace.GoNotExist && from != trace.GoUndetermined {
+			if err := m.goEvent(GoEnded, t, id, id, byP, byM, "", endStk); err != nil {
+				return err
+			}
+		}
+		if g.pending {
+			m.sum.UnmatchedFlows++
+		}
+		if len(g.regions) > 0 {
+			// Regions cannot outlive their goroutine; close them where it ended.
+			if err := m.closeRegions(g, t, OpenEnd); err != nil {
+				return err
+			}
+		}
+		delete(m.gs, id)
+		return nil
+	}
+
+	start, flags := t, Flags(0)
+	if from == trace.GoUndetermined && !wasOpen {
+		start, flags = m.openStart(t), OpenStart
+	}
+	g.open = true
+	g.cur = GoroutineState{
+		G: id, State: newState, Start: start, P: NoProc, M: NoThread,
+		Reason: st.Reason, Stack: startStk, Flags: flags,
+	}
+	if newState == GoRunning || newState == GoSyscall {
+		g.cur.P, g.cur.M = byP, byM
+	}
+	m.goCount[newState]++
+	if newState == GoRunning && g.pending {
+		g.pending = false
+		m.nextFlow++
+		m.flow = g.cause
+		m.flow.ID = m.nextFlow
+		m.flow.To = Endpoint{Time: t, G: id, P: byP, M: byM}
+		return m.sink.Flow(&m.flow)
+	}
+	return nil
+}
+
+// endState ends g's current interval at t.
+func (m *mapper) endState(g *gState, t Time, endStk StackID, flags Flags) error {
+	g.open = false
+	g.cur.End = t
+	g.cur.EndStack = endStk
+	g.cur.Flags |= flags
+	m.goCount[g.cur.State]--
+	return m.sink.GoroutineState(&g.cur)
+}
+
+func (m *mapper) setCause(g *gState, kind GoEventKind, t Time, by GoID, p ProcID, th ThreadID, stk StackID) {
+	if g.pending {
+		m.sum.UnmatchedFlows++
+	}
+	g.pending = true
+	g.cause = Flow{Kind: kind, From: Endpoint{Time: t, G: by, P: p, M: th}, Stack: stk}
+}
+
+func (m *mapper) goEvent(kind GoEventKind, t Time, id, by GoID, p ProcID, th ThreadID, reason string, stk StackID) error {
+	m.gev = GoroutineEvent{Kind: kind, Time: t, G: id, By: by, P: p, M: th, Reason: reason, Stack: stk}
+	return m.sink.GoroutineEvent(&m.gev)
+}
+
+func (m *mapper) procTransition(ev *trace.Event, st *trace.StateTransition, t Time) error {
+	id := ProcID(st.Resource.Proc())
+	from, to := st.Proc()
+	p, err := m.proc(id)
+	if err != nil {
+		return err
+	}
+	running := to == trace.ProcRunning
+	if p.open == running {
+		// Nothing changes for us: a restated status, or idle to idle.
+		return nil
+	}
+	if p.open {
+		p.open = false
+		p.cur.End = t
+		m.procsRun--
+		return m.sink.ProcRun(&p.cur)
+	}
+	start, flags := t, Flags(0)
+	if from == trace.ProcUndetermined {
+		start, flags = m.openStart(t), OpenStart
+	}
+	p.open = true
+	p.cur = ProcRun{P: id, M: ThreadID(ev.Thread()), Start: start, Flags: flags}
+	m.procsRun++
+	return nil
+}
+
+func rangeKindOf(name string) (RangeKind, string) {
+	switch {
+	case name == "GC concurrent mark phase":
+		return RangeGCMark, ""
+	case strings.HasPrefix(name, "stop-the-world ("):
+		return RangeSTW, strings.TrimSuffix(strings.TrimPrefix(name, "stop-the-world ("), ")")
+	case name == "GC incremental sweep":
+		return RangeSweep, ""
+	case name == "GC mark assist":
+		return RangeMarkAssist, ""
+	}
+	return RangeOther, ""
+}
+
+func (m *mapper) rangeEvent(ev *trace.Event, kind trace.EventKind, t Time) error {
+	r := ev.Range()
+	key := rangeKey{name: r.Name}
+	switch r.Scope.Kind {
+	case trace.ResourceGoroutine:
+		key.scope, key.id = ScopeGoroutine, int64(r.Scope.Goroutine())
+		if _, err := m.goroutine(GoID(key.id), t); err != nil {
+			return err
+		}
+	case trace.ResourceProc:
+		key.scope, key.id = ScopeProc, int64(r.Scope.Proc())
+		if _, err := m.proc(ProcID(key.id)); err != nil {
+			return err
+		}
+	case trace.ResourceThread:
+		key.scope, key.id = ScopeThread, int64(r.Scope.Thread())
+	}
+	open := m.ranges[key]
+	switch kind {
+	case trace.EventRangeActive:
+		if open != nil {
+			return nil
+		}
+		m.openRange(key, m.openStart(t), OpenStart, NoStack)
+		return nil
+	case trace.EventRangeBegin:
+		if open != nil {
+			m.anomaly("range begun twice: " + r.Name)
+			if err := m.closeRange(key, open, t, NoStack, OpenEnd); err != nil {
+				return err
+			}
+		}
+		stk, err := m.stack(ev.Stack())
+		if err != nil {
+			return err
+		}
+		m.openRange(key, t, 0, stk)
+		return nil
+	}
+	// EventRangeEnd
+	if open == nil {
+		m.anomaly("range end without begin: " + r.Name)
+		open = m.openRange(key, m.openStart(t), OpenStart, NoStack)
+	}
+	stk, err := m.stack(ev.Stack())
+	if err != nil {
+		return err
+	}
+	m.attrs = m.attrs[:0]
+	for _, a := range ev.RangeAttributes() {
+		if a.Value.Kind() == trace.ValueUint64 {
+			m.attrs = append(m.attrs, Attr{Name: a.Name, Value: a.Value.Uint64()})
+		}
+	}
+	open.Attrs = m.attrs
+	return m.closeRange(key, open, t, stk, 0)
+}
+
+func (m *mapper) openRange(key rangeKey, start Time, flags Flags, stk StackID) *Range {
+	kind, reason := rangeKindOf(key.name)
+	r := &Range{Kind: kind, Name: key.name, Scope: key.scope, G: NoGoroutine, P: NoProc, M: NoThread,
+		Start: start, Reason: reason, Stack: stk, Flags: flags}
+	switch key.scope {
+	case ScopeGoroutine:
+		r.G = GoID(key.id)
+	case ScopeProc:
+		r.P = ProcID(key.id)
+	case ScopeThread:
+		r.M = ThreadID(key.id)
+	}
+	if kind == RangeGCMark && flags&OpenStart == 0 {
+		m.gcCycle++
+		r.Cycle = m.gcCycle
+	}
+	m.ranges[key] = r
+	return r
+}
+
+func (m *mapper) closeRange(key rangeKey, r *Range, t Time, stk StackID, flags Flags) error {
+	delete(m.ranges, key)
+	r.End, r.EndStack = t, stk
+	r.Flags |= flags
+	return m.sink.Range(r)
+}
+
+func taskID(id trace.TaskID) TaskID {
+	if id == trace.NoTask {
+		return NoTask
+	}
+	return TaskID(id)
+}
+
+// task returns the open task id, making one up if the trace never showed
+// its begin: the task began before the trace did.
+func (m *mapper) task(id TaskID, t Time) *Task {
+	if id == NoTask {
+		return nil
+	}
+	if tk, ok := m.tasks[id]; ok {
+		return tk
+	}
+	tk := &Task{ID: id, Start: m.openStart(t), StartG: NoGoroutine, EndG: NoGoroutine, Flags: OpenStart}
+	m.tasks[id] = tk
+	return tk
+}
+
+func (tk *Task) involve(g GoID) {
+	if g != NoGoroutine && !slices.Contains(tk.Goroutines, g) {
+		tk.Goroutines = append(tk.Goroutines, g)
+	}
+}
+
+func (m *mapper) taskBegin(ev *trace.Event, t Time) error {
+	et := ev.Task()
+	id := taskID(et.ID)
+	if id == NoTask {
+		m.anomaly("task begin with the background task's ID")
+		return nil
+	}
+	if old, ok := m.tasks[id]; ok {
+		if old.Flags&OpenStart == 0 {
+			m.anomaly("task begun twice")
+		}
+		delete(m.tasks, id)
+		old.End = t
+		old.Flags |= OpenEnd
+		old.EndG = NoGoroutine
+		if err := m.sink.Task(old); err != nil {
+			return err
+		}
+	}
+	stk, err := m.stack(ev.Stack())
+	if err != nil {
+		return err
+	}
+	g := GoID(ev.Goroutine())
+	tk := &Task{ID: id, Parent: taskID(et.Parent), Type: et.Type, Start: t, StartG: g, EndG: NoGoroutine, Stack: stk}
+	tk.involve(g)
+	m.tasks[id] = tk
+	return nil
+}
+
+func (m *mapper) taskEnd(ev *trace.Event, t Time) error {
+	et := ev.Task()
+	id := taskID(et.ID)
+	if id == NoTask {
+		m.anomaly("task end with the background task's ID")
+		return nil
+	}
+	tk := m.task(id, t)
+	if tk.Type == "" {
+		tk.Type = et.Type
+	}
+	if tk.Parent == NoTask {
+		tk.Parent = taskID(et.Parent)
+	}
+	stk, err := m.stack(ev.Stack())
+	if err != nil {
+		return err
+	}
+	g := GoID(ev.Goroutine())
+	tk.End, tk.EndG, tk.EndStack = t, g, stk
+	tk.involve(g)
+	delete(m.tasks, id)
+	return m.sink.Task(tk)
+}
+
+func (m *mapper) regionBegin(ev *trace.Event, t Time) error {
+	er := ev.Region()
+	id := GoID(ev.Goroutine())
+	g, ok := m.gs[id]
+	if !ok {
+		m.anomaly("region outside any goroutine")
+		return nil
+	}
+	stk, err := m.stack(ev.Stack())
+	if err != nil {
+		return err
+	}
+	m.nextRegion++
+	r := &Region{ID: m.nextRegion, G: id, Task: taskID(er.Task), Type: er.Type, Depth: len(g.regions), Start: t, Stack: stk}
+	if n := len(g.regions); n > 0 {
+		r.Parent = g.regions[n-1].ID
+	}
+	if tk := m.task(r.Task, t); tk != nil {
+		tk.involve(id)
+	}
+	g.regions = append(g.regions, r)
+	return nil
+}
+
+func (m *mapper) regionEnd(ev *trace.Event, t Time) error {
+	er := ev.Region()
+	id := GoID(ev.Goroutine())
+	g, ok := m.gs[id]
+	if !ok {
+		m.anomaly("region outside any goroutine")
+		return nil
+	}
+	stk, err := m.stack(ev.Stack())
+	if err != nil {
+		return err
+	}
+	// The innermost open region of that type ends. Regions must nest, so
+	// it is almost always the innermost of all; matching by type keeps
+	// exact times even for a program that ends them out of order.
+	for i := len(g.regions) - 1; i >= 0; i-- {
+		r := g.regions[i]
+		if r.Type != er.Type || r.Task != taskID(er.Task) {
+			continue
+		}
+		if i != len(g.regions)-1 {
+			m.anomaly("region ended out of order")
+		}
+		g.regions = slices.Delete(g.regions, i, i+1)
+		r.End, r.EndStack = t, stk
+		return m.sink.Region(r)
+	}
+	// No begin: the region began before the trace did.
+	m.nextRegion++
+	r := &Region{ID: m.nextRegion, G: id, Task: taskID(er.Task), Type: er.Type,
+		Start: m.openStart(t), End: t, EndStack: stk, Flags: OpenStart}
+	if tk := m.task(r.Task, t); tk != nil {
+		tk.involve(id)
+	}
+	return m.sink.Region(r)
+}
+
+// closeRegions ends every region open on g, innermost first.
+func (m *mapper) closeRegions(g *gState, t Time, flags Flags) error {
+	for i := len(g.regions) - 1; i >= 0; i-- {
+		r := g.regions[i]
+		r.End = t
+		r.Flags |= flags
+		if err := m.sink.Region(r); err != nil {
+			return err
+		}
+	}
+	g.regions = g.regions[:0]
+	return nil
+}
+
+func (m *mapper) logEvent(ev *trace.Event, t Time) error {
+	el := ev.Log()
+	stk, err := m.stack(ev.Stack())
+	if err != nil {
+		return err
+	}
+	id := GoID(ev.Goroutine())
+	m.log = Log{Time: t, G: id, P: ProcID(ev.Proc()), M: ThreadID(ev.Thread()), Task: taskID(el.Task),
+		Category: el.Category, Message: el.Message, Stack: stk}
+	if g, ok := m.gs[id]; ok && len(g.regions) > 0 {
+		m.log.Region = g.regions[len(g.regions)-1].ID
+	}
+	if tk := m.task(m.log.Task, t); tk != nil {
+		tk.involve(id)
+	}
+	return m.sink.Log(&m.log)
+}
+
+func (m *mapper) metric(ev *trace.Event, t Time) error {
+	mt := ev.Metric()
+	if mt.Value.Kind() != trace.ValueUint64 {
+		m.anomaly("metric with a non-integer value: " + mt.Name)
+		return nil
+	}
+	v := mt.Value.Uint64()
+	if old, ok := m.metrics[mt.Name]; ok && old == v {
+		return nil
+	}
+	m.metrics[mt.Name] = v
+	m.ctr = Counter{Kind: CounterMetric, Name: mt.Name, Unit: metricUnit(mt.Name), Time: t, Value: v}
+	switch mt.Name {
+	case "/memory/classes/heap/objects:bytes":
+		m.ctr.Kind = CounterHeapLive
+	case "/gc/heap/goal:bytes":
+		m.ctr.Kind = CounterHeapGoal
+	case "/sched/gomaxprocs:threads":
+		m.ctr.Kind = CounterGOMAXPROCS
+	}
+	if m.ctr.Kind != CounterMetric {
+		m.ctr.Name = m.ctr.Kind.String()
+	}
+	return m.sink.Counter(&m.ctr)
+}
+
+// metricUnit reads the unit from a runtime/metrics name ("...:bytes").
+func metricUnit(name string) string {
+	if i := strings.LastIndexByte(name, ':'); i >= 0 {
+		switch u := name[i+1:]; u {
+		case "bytes":
+			return "bytes"
+		case "threads", "objects", "goroutines", "calls":
+			return "count"
+		default:
+			return u
+		}
+	}
+	return "count"
+}
+
+func (m *mapper) label(ev *trace.Event) error {
+	l := ev.Label()
+	if l.Resource.Kind != trace.ResourceGoroutine {
+		m.anomaly("label on a " + l.Resource.Kind.String())
+		return nil
+	}
+	g, err := m.goroutine(GoID(l.Resource.Goroutine()), Time(ev.Time()))
+	if err != nil {
+		return err
+	}
+	if g.info.Label == l.Label {
+		return nil
+	}
+	g.info.Label = l.Label
+	return m.sink.Goroutine(&g.info)
+}
+
+func (m *mapper) sample(ev *trace.Event, t Time) error {
+	stk, err := m.stack(ev.Stack())
+	if err != nil {
+		return err
+	}
+	m.smp = CPUSample{Time: t, G: GoID(ev.Goroutine()), P: ProcID(ev.Proc()), M: ThreadID(ev.Thread()), Stack: stk}
+	return m.sink.CPUSample(&m.smp)
+}
+
+func (m *mapper) experimental(ev *trace.Event, t Time) error {
+	x := ev.Experimental()
+	m.exp = Experimental{Time: t, Name: x.Name, Experiment: x.Experiment,
+		G: GoID(ev.Goroutine()), P: ProcID(ev.Proc()), M: ThreadID(ev.Thread()), Args: m.exp.Args[:0]}
+	for i, name := range x.Args {
+		a, ok := expArg(x, i)
+		if !ok {
+			m.anomaly("experimental event with an unreadable argument: " + x.Name)
+			continue
+		}
+		a.Name = name
+		m.exp.Args = append(m.exp.Args, a)
+	}
+	return m.sink.Experimental(&m.exp)
+}
+
+// expArg reads an argument of an experimental event. The parser does not
+// validate these arguments (it does not know the experiments), and a string
+// argument with a bad ID makes it panic.
+func expArg(x trace.ExperimentalEvent, i int) (a ExpArg, ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	v := x.ArgValue(i)
+	if v.Kind() == trace.ValueString {
+		return ExpArg{String: v.String()}, true
+	}
+	return ExpArg{Value: v.Uint64()}, true
+}
+
+// flushCounters delivers the derived counters that changed.
+func (m *mapper) flushCounters(t Time) error {
+	m.derived[CounterGoroutinesRunning] = uint64(m.goCount[GoRunning])
+	m.derived[CounterGoroutinesRunnable] = uint64(m.goCount[GoRunnable])
+	m.derived[CounterGoroutinesWaiting] = uint64(m.goCount[GoWaiting])
+	m.derived[CounterGoroutinesSyscall] = uint64(m.goCount[GoSyscall])
+	m.derived[CounterThreadsRunning] = uint64(m.procsRun)
+	m.derived[CounterThreadsSyscall] = uint64(m.goCount[GoSyscall])
+	for k := CounterGoroutinesRunning; k <= CounterThreadsSyscall; k++ {
+		if m.emitOK[k] && m.emitted[k] == m.derived[k] {
+			continue
+		}
+		m.emitOK[k] = true
+		m.emitted[k] = m.derived[k]
+		m.ctr = Counter{Kind: k, Name: k.String(), Unit: "count", Time: t, Value: m.derived[k]}
+		if err := m.sink.Counter(&m.ctr); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// finish closes everything still open at the last timestamp and ends the
+// pass. Items are closed in ID order so that output is deterministic.
+func (m *mapper) finish() error {
+	if m.ended {
+		return nil
+	}
+	m.ended = true
+	t := m.last
+	err := m.closeAll(t)
+	m.sum.End = t
+	m.sum.Generations = max(m.syncs-1, 0)
+	m.sum.BytesRead = m.counter.n
+	m.sum.EventsByKind = make(map[string]int64)
+	for k, n := range m.kinds {
+		if n > 0 {
+			m.sum.EventsByKind[trace.EventKind(k).String()] = n
+		}
+	}
+	if err != nil {
+		m.sum.Err = err
+		_ = m.sink.End(&m.sum)
+		return err
+	}
+	return m.sink.End(&m.sum)
+}
+
+func (m *mapper) closeAll(t Time) error {
+	for _, id := range slices.Sorted(maps.Keys(m.gs)) {
+		g := m.gs[id]
+		if err := m.closeRegions(g, t, OpenEnd); err != nil {
+			return err
+		}
+		if g.open {
+			if err := m.endState(g, t, NoStack, OpenEnd); err != nil {
+				return err
+			}
+		}
+		if g.pending {
+			m.sum.UnmatchedFlows++
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(m.ps)) {
+		if p := m.ps[id]; p.open {
+			p.open = false
+			p.cur.End = t
+			p.cur.Flags |= OpenEnd
+			m.procsRun--
+			if err := m.sink.ProcRun(&p.cur); err != nil {
+				return err
+			}
+		}
+	}
+	keys := slices.SortedFunc(maps.Keys(m.ranges), func(a, b rangeKey) int {
+		return cmp.Or(cmp.Compare(a.scope, b.scope), cmp.Compare(a.id, b.id), cmp.Compare(a.name, b.name))
+	})
+	for _, k := range keys {
+		if err := m.closeRange(k, m.ranges[k], t, NoStack, OpenEnd); err != nil {
+			return err
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(m.tasks)) {
+		tk := m.tasks[id]
+		delete(m.tasks, id)
+		tk.End = t
+		tk.Flags |= OpenEnd
+		if err := m.sink.Task(tk); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,439 @@
+package mapping
+
+import (
+	"fmt"
+	"time"
+)
+
+// Time is a timestamp in nanoseconds on the trace's clock. Only differences
+// between Times of one trace are meaningful, unless the trace carries a
+// [ClockSnapshot] that ties the trace clock to wall time.
+type Time int64
+
+// Sub returns t-u as a duration.
+func (t Time) Sub(u Time) time.Duration { return time.Duration(t - u) }
+
+// GoID identifies a goroutine.
+type GoID int64
+
+// NoGoroutine means that no goroutine is involved.
+const NoGoroutine GoID = -1
+
+// ProcID identifies a P, the scheduler's right to run Go code.
+type ProcID int64
+
+// NoProc means that no P is involved.
+const NoProc ProcID = -1
+
+// ThreadID identifies an M. In traces of Go 1.22 and later it is the OS
+// thread ID.
+type ThreadID int64
+
+// NoThread means that no thread is involved.
+const NoThread ThreadID = -1
+
+// TaskID identifies a user task (runtime/trace.NewTask).
+type TaskID uint64
+
+// NoTask means that no task is involved: the event happened in the
+// background task.
+const NoTask TaskID = 0
+
+// RegionID identifies one user region within a mapped trace. The trace
+// itself has no region IDs; the mapping numbers regions from 1 in the order
+// their begins are seen, so that a region can name its parent before either
+// has ended.
+type RegionID uint64
+
+// NoRegion means that no region is involved.
+const NoRegion RegionID = 0
+
+// StackID names a stack delivered earlier through [Sink.Stack]. Stacks are
+// interned across the whole trace: two events with the same frames share a
+// StackID even when they come from different generations.
+type StackID uint32
+
+// NoStack means that the event carried no stack.
+const NoStack StackID = 0
+
+// Flags mark what the trace could not tell about an item.
+type Flags uint8
+
+const (
+	// OpenStart means the item began before the trace did (or its beginning
+	// was not recorded); its Start is the trace's start.
+	OpenStart Flags = 1 << iota
+	// OpenEnd means the item was still going on when the trace ended (or the
+	// trace broke off); its End is the trace's last timestamp.
+	OpenEnd
+)
+
+// Has reports whether all of g are set in f.
+func (f Flags) Has(g Flags) bool { return f&g == g }
+
+// String lists the flags by name.
+func (f Flags) String() string {
+	switch f {
+	case 0:
+		return "complete"
+	case OpenStart:
+		return "open-start"
+	case OpenEnd:
+		return "open-end"
+	case OpenStart | OpenEnd:
+		return "open-start|open-end"
+	}
+	return fmt.Sprintf("Flags(%d)", uint8(f))
+}
+
+// Frame is one frame of a stack.
+type Frame struct {
+	PC   uint64
+	Func string
+	File string
+	Line uint64
+}
+
+// Stack is an interned call stack, leaf first.
+type Stack struct {
+	ID     StackID
+	Frames []Frame
+}
+
+// ClockSnapshot relates the trace clock to wall-clock time. Go 1.25 and
+// later record one in every generation.
+type ClockSnapshot struct {
+	Trace Time      // the trace clock at the snapshot
+	Wall  time.Time // the wall clock at the same moment
+	Mono  uint64    // the OS monotonic clock in nanoseconds at the same moment
+}
+
+// WallTime converts a trace timestamp to wall-clock time.
+func (c *ClockSnapshot) WallTime(t Time) time.Time {
+	return c.Wall.Add(t.Sub(c.Trace))
+}
+
+// Meta describes the trace. It is delivered once, through [Sink.Begin],
+// before anything else.
+type Meta struct {
+	Input         string         // name of the input, as given by WithInputName
+	FormatVersion string         // trace format, e.g. "go1.22"; Go 1.24 writes "go1.23"
+	Start         Time           // timestamp of the trace's first event
+	Clock         *ClockSnapshot // nil when the trace has none (before Go 1.25)
+}
+
+// Goroutine describes a goroutine. It is delivered before any item that
+// names the goroutine, and again with Updated set whenever more is learned
+// about it (its start function, a label).
+type Goroutine struct {
+	ID        GoID
+	StartFunc string // the function the goroutine was started with; "" if unknown
+	Creator   GoID   // NoGoroutine if unknown or created outside Go code
+	Label     string // the last label the runtime gave it, e.g. "GC (dedicated)"
+	Created   Time   // creation time; the trace start if it existed before
+	Flags     Flags  // OpenStart if it existed before the trace began
+	Updated   bool   // a later delivery of a goroutine already delivered
+}
+
+// Name is how tools show a goroutine: "G<id> <start function>".
+func (g *Goroutine) Name() string {
+	if g.StartFunc == "" {
+		return fmt.Sprintf("G%d", g.ID)
+	}
+	return fmt.Sprintf("G%d %s", g.ID, g.StartFunc)
+}
+
+// Proc describes a P. It is delivered once, when the P is first seen.
+type Proc struct {
+	ID ProcID
+}
+
+// Thread describes an M. It is delivered once, when the M is first seen.
+type Thread struct {
+	ID ThreadID
+}
+
+// GoState is a goroutine's scheduling state.
+type GoState uint8
+
+const (
+	GoRunnable GoState = iota // ready to run, waiting for a P
+	GoRunning                 // running Go code on a P and an M
+	GoWaiting                 // blocked; Reason says on what
+	GoSyscall                 // in a system call or cgo call, holding its M
+	numGoStates
+)
+
+var goStateNames = [...]string{
+	GoRunnable: "runnable",
+	GoRunning:  "running",
+	GoWaiting:  "waiting",
+	GoSyscall:  "syscall",
+}
+
+// String returns the state's lower-case name.
+func (s GoState) String() string {
+	if int(s) < len(goStateNames) {
+		return goStateNames[s]
+	}
+	return fmt.Sprintf("GoState(%d)", uint8(s))
+}
+
+// GoroutineState is one interval a goroutine spent in one state. It is
+// delivered when the interval ends.
+type GoroutineState struct {
+	G          GoID
+	State      GoState
+	Start, End Time
+	P          ProcID   // the P it ran on (running), or held when a syscall began
+	M          ThreadID // the M it ran on (running, syscall)
+	Reason     string   // why it is waiting, or why it stopped running (runnable)
+	Stack      StackID  // stack of the event that began the state
+	EndStack   StackID  // stack of the event that ended it
+	Blocked    bool     // syscall: it blocked long enough to lose its P
+	Flags      Flags
+}
+
+// ProcRun is an interval during which a P was running, held by an M. A P
+// that is not running is idle.
+type ProcRun struct {
+	P          ProcID
+	M          ThreadID // the M that started (or held) it
+	Start, End Time
+	Flags      Flags
+}
+
+// RangeKind tells the runtime activity a Range covers.
+type RangeKind uint8
+
+const (
+	RangeOther      RangeKind = iota // a range this version does not know
+	RangeGCMark                      // GC concurrent mark phase (global)
+	RangeSTW                         // stop-the-world (goroutine-scoped in the trace)
+	RangeSweep                       // GC incremental sweep (per P)
+	RangeMarkAssist                  // GC mark assist (per goroutine)
+)
+
+var rangeKindNames = [...]string{
+	RangeOther:      "other",
+	RangeGCMark:     "gc",
+	RangeSTW:        "stw",
+	RangeSweep:      "sweep",
+	RangeMarkAssist: "mark assist",
+}
+
+// String returns a short name of the kind.
+func (k RangeKind) String() string {
+	if int(k) < len(rangeKindNames) {
+		return rangeKindNames[k]
+	}
+	return fmt.Sprintf("RangeKind(%d)", uint8(k))
+}
+
+// Scope is the resource a range belongs to.
+type Scope uint8
+
+const (
+	ScopeGlobal    Scope = iota // the whole process
+	ScopeGoroutine              // one goroutine, in Range.G
+	ScopeProc                   // one P, in Range.P
+	ScopeThread                 // one M, in Range.M
+)
+
+// Attr is a named value the trace attaches to a range's end.
+type Attr struct {
+	Name  string
+	Value uint64
+}
+
+// Range is a span of runtime activity: a GC cycle, a stop-the-world pause,
+// a sweep, a mark assist. It is delivered when it ends.
+type Range struct {
+	Kind       RangeKind
+	Name       string // the name the trace gives, e.g. "GC concurrent mark phase"
+	Scope      Scope
+	G          GoID     // for ScopeGoroutine
+	P          ProcID   // for ScopeProc
+	M          ThreadID // for ScopeThread
+	Start, End Time
+	Reason     string // RangeSTW: the reason in parentheses, e.g. "GC sweep termination"
+	Cycle      int    // RangeGCMark: 1 for the first cycle begun in the trace; 0 if begun before
+	Attrs      []Attr // e.g. "bytes swept" and "bytes reclaimed" of a sweep
+	Stack      StackID
+	EndStack   StackID
+	Flags      Flags
+}
+
+// Task is a user task. It is delivered when it ends, or at the end of the
+// trace if it never does.
+type Task struct {
+	ID         TaskID
+	Parent     TaskID // NoTask if it has none or it is unknown
+	Type       string // "" if its begin is not in the trace and the trace does not repeat it
+	Start, End Time
+	StartG     GoID // goroutine that began it; NoGoroutine if not in the trace
+	EndG       GoID // goroutine that ended it; NoGoroutine if not in the trace
+	Stack      StackID
+	EndStack   StackID
+	Goroutines []GoID // every goroutine that began, ended or logged in it or ran one of its regions, in order of first appearance
+	Flags      Flags
+}
+
+// Region is a user region on one goroutine. It is delivered when it ends.
+type Region struct {
+	ID         RegionID
+	Parent     RegionID // the enclosing region on the same goroutine, if any
+	G          GoID
+	Task       TaskID
+	Type       string
+	Depth      int // nesting depth among the goroutine's regions seen in the trace, from 0
+	Start, End Time
+	Stack      StackID
+	EndStack   StackID
+	Flags      Flags
+}
+
+// Log is a user log message (runtime/trace.Log). It is delivered when it
+// happens.
+type Log struct {
+	Time     Time
+	G        GoID
+	P        ProcID
+	M        ThreadID
+	Task     TaskID
+	Region   RegionID // innermost region open on G at the time, if any
+	Category string
+	Message  string
+	Stack    StackID
+}
+
+// GoEventKind tells what happened to a goroutine in a GoroutineEvent.
+type GoEventKind uint8
+
+const (
+	GoCreated            GoEventKind = iota // created by By
+	GoEnded                                 // exited
+	GoUnblocked                             // made runnable by By
+	GoSyscallExitBlocked                    // returned from a syscall that lost its P
+)
+
+var goEventNames = [...]string{
+	GoCreated:            "create",
+	GoEnded:              "end",
+	GoUnblocked:          "unblock",
+	GoSyscallExitBlocked: "syscall exit",
+}
+
+// String returns a short name of the kind.
+func (k GoEventKind) String() string {
+	if int(k) < len(goEventNames) {
+		return goEventNames[k]
+	}
+	return fmt.Sprintf("GoEventKind(%d)", uint8(k))
+}
+
+// GoroutineEvent is an instant in a goroutine's life.
+type GoroutineEvent struct {
+	Kind   GoEventKind
+	Time   Time
+	G      GoID     // the goroutine it happened to
+	By     GoID     // the goroutine that caused it (creator, unblocker); NoGoroutine if none
+	P      ProcID   // the P of the causing execution context
+	M      ThreadID // the M of the causing execution context
+	Reason string   // GoUnblocked: what it had been waiting for
+	Stack  StackID  // stack of the causing event
+}
+
+// Endpoint is one end of a Flow: a moment in an execution context.
+type Endpoint struct {
+	Time Time
+	G    GoID
+	P    ProcID
+	M    ThreadID
+}
+
+// Flow is a causal link: a goroutine's creation or unblocking (or its
+// return from a blocking syscall) leading to the moment it starts running.
+// It is delivered when the target starts running.
+type Flow struct {
+	ID       uint64 // from 1, unique in the trace
+	Kind     GoEventKind
+	From, To Endpoint
+	Stack    StackID // stack at the source
+}
+
+// CounterKind tells what a Counter measures.
+type CounterKind uint8
+
+const (
+	CounterMetric             CounterKind = iota // a runtime metric the trace carries, named by Name
+	CounterHeapLive                              // bytes in live heap objects
+	CounterHeapGoal                              // heap goal, bytes
+	CounterGOMAXPROCS                            // GOMAXPROCS
+	CounterGoroutinesRunning                     // goroutines running
+	CounterGoroutinesRunnable                    // goroutines runnable
+	CounterGoroutinesWaiting                     // goroutines waiting
+	CounterGoroutinesSyscall                     // goroutines in a syscall
+	CounterThreadsRunning                        // Ms holding a running P
+	CounterThreadsSyscall                        // Ms in a syscall
+	numCounterKinds
+)
+
+var counterNames = [...]string{
+	CounterMetric:             "metric",
+	CounterHeapLive:           "Heap live",
+	CounterHeapGoal:           "Heap goal",
+	CounterGOMAXPROCS:         "GOMAXPROCS",
+	CounterGoroutinesRunning:  "Goroutines running",
+	CounterGoroutinesRunnable: "Goroutines runnable",
+	CounterGoroutinesWaiting:  "Goroutines waiting",
+	CounterGoroutinesSyscall:  "Goroutines in syscall",
+	CounterThreadsRunning:     "Threads running",
+	CounterThreadsSyscall:     "Threads in syscall",
+}
+
+// String returns the display name of the kind.
+func (k CounterKind) String() string {
+	if int(k) < len(counterNames) {
+		return counterNames[k]
+	}
+	return fmt.Sprintf("CounterKind(%d)", uint8(k))
+}
+
+// Counter is a sample of a value over time. Derived counters (goroutines
+// and threads by state) are delivered only when they change.
+type Counter struct {
+	Kind  CounterKind
+	Name  string // display name; for CounterMetric the runtime/metrics name
+	Unit  string // "bytes" or "count"
+	Time  Time
+	Value uint64
+}
+
+// CPUSample is a CPU profile sample taken while tracing.
+type CPUSample struct {
+	Time  Time
+	G     GoID     // NoGoroutine if none was running
+	P     ProcID   // NoProc if the thread held none
+	M     ThreadID // the sampled thread
+	Stack StackID
+}
+
+// ExpArg is one argument of an experimental event.
+type ExpArg struct {
+	Name   string
+	Value  uint64
+	String string // for string-valued arguments
+}
+
+// Experimental is an event of a runtime experiment (e.g. the
+// GODEBUG=traceallocfree=1 allocation events), passed on as it is.
+type Experimental struct {
+	Time       Time
+	Name       string
+	Experiment string
+	G          GoID
+	P          ProcID
+	M          ThreadID
+	Args       []ExpArg
+}

@@ -1,0 +1,148 @@
+package mapping
+
+import (
+	"errors"
+	"maps"
+	"slices"
+)
+
+// Sink consumes the timeline model as the mapping produces it.
+//
+// The mapping calls a Sink's methods from one goroutine, one at a time, in
+// this order: Begin once; then any of the item methods; then End once, also
+// when the trace breaks off (End's Summary then carries the error). A Sink
+// never sees an item that names a stack, goroutine, P or thread before it
+// was delivered through Stack, Goroutine, Proc or Thread.
+//
+// Intervals (GoroutineState, ProcRun, Range, Task, Region) are delivered
+// when they end, so they do not come in order of their start; instants,
+// counters and samples come in time order.
+//
+// The pointers passed are valid only during the call: the mapping reuses
+// them. A Sink that keeps an item copies it. An error returned by any
+// method stops the mapping, which then calls no method but End.
+type Sink interface {
+	Begin(*Meta) error
+	Stack(*Stack) error
+	Goroutine(*Goroutine) error
+	Proc(*Proc) error
+	Thread(*Thread) error
+	GoroutineState(*GoroutineState) error
+	ProcRun(*ProcRun) error
+	Range(*Range) error
+	Task(*Task) error
+	Region(*Region) error
+	Log(*Log) error
+	GoroutineEvent(*GoroutineEvent) error
+	Flow(*Flow) error
+	Counter(*Counter) error
+	CPUSample(*CPUSample) error
+	Experimental(*Experimental) error
+	End(*Summary) error
+}
+
+// NopSink ignores everything. Embed it in a sink that wants only some
+// items.
+type NopSink struct{}
+
+var _ Sink = NopSink{}
+
+func (NopSink) Begin(*Meta) error                    { return nil }
+func (NopSink) Stack(*Stack) error                   { return nil }
+func (NopSink) Goroutine(*Goroutine) error           { return nil }
+func (NopSink) Proc(*Proc) error                     { return nil }
+func (NopSink) Thread(*Thread) error                 { return nil }
+func (NopSink) GoroutineState(*GoroutineState) error { return nil }
+func (NopSink) ProcRun(*ProcRun) error               { return nil }
+func (NopSink) Range(*Range) error                   { return nil }
+func (NopSink) Task(*Task) error                     { return nil }
+func (NopSink) Region(*Region) error                 { return nil }
+func (NopSink) Log(*Log) error                       { return nil }
+func (NopSink) GoroutineEvent(*GoroutineEvent) error { return nil }
+func (NopSink) Flow(*Flow) error                     { return nil }
+func (NopSink) Counter(*Counter) error               { return nil }
+func (NopSink) CPUSample(*CPUSample) error           { return nil }
+func (NopSink) Experimental(*Experimental) error     { return nil }
+func (NopSink) End(*Summary) error                   { return nil }
+
+// FanOut returns a Sink that passes everything to each of sinks in turn,
+// so one pass over a trace feeds several outputs. The first error stops
+// the pass; End is still called on every sink, and its errors are joined.
+func FanOut(sinks ...Sink) Sink {
+	if len(sinks) == 1 {
+		return sinks[0]
+	}
+	return fanOut(slices.Clone(sinks))
+}
+
+type fanOut []Sink
+
+func each[T any](f fanOut, x T, call func(Sink, T) error) error {
+	for _, s := range f {
+		if err := call(s, x); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f fanOut) Begin(x *Meta) error          { return each(f, x, Sink.Begin) }
+func (f fanOut) Stack(x *Stack) error         { return each(f, x, Sink.Stack) }
+func (f fanOut) Goroutine(x *Goroutine) error { return each(f, x, Sink.Goroutine) }
+func (f fanOut) Proc(x *Proc) error           { return each(f, x, Sink.Proc) }
+func (f fanOut) Thread(x *Thread) error       { return each(f, x, Sink.Thread) }
+func (f fanOut) ProcRun(x *ProcRun) error     { return each(f, x, Sink.ProcRun) }
+func (f fanOut) Range(x *Range) error         { return each(f, x, Sink.Range) }
+func (f fanOut) Task(x *Task) error           { return each(f, x, Sink.Task) }
+func (f fanOut) Region(x *Region) error       { return each(f, x, Sink.Region) }
+func (f fanOut) Log(x *Log) error             { return each(f, x, Sink.Log) }
+func (f fanOut) Flow(x *Flow) error           { return each(f, x, Sink.Flow) }
+func (f fanOut) Counter(x *Counter) error     { return each(f, x, Sink.Counter) }
+func (f fanOut) CPUSample(x *CPUSample) error { return each(f, x, Sink.CPUSample) }
+func (f fanOut) GoroutineState(x *GoroutineState) error {
+	return each(f, x, Sink.GoroutineState)
+}
+func (f fanOut) GoroutineEvent(x *GoroutineEvent) error {
+	return each(f, x, Sink.GoroutineEvent)
+}
+func (f fanOut) Experimental(x *Experimental) error {
+	return each(f, x, Sink.Experimental)
+}
+
+func (f fanOut) End(x *Summary) error {
+	var errs []error
+	for _, s := range f {
+		errs = append(errs, s.End(x))
+	}
+	return errors.Join(errs...)
+}
+
+// Summary is what the mapping knows once the pass is over. It is passed to
+// Sink.End and returned by Map.
+type Summary struct {
+	Meta
+	End           Time             // timestamp of the trace's last event
+	Generations   int              // generations read (one per Sync event after the first)
+	Events        int64            // events read from the trace
+	EventsByKind  map[string]int64 // events read, by x/exp/trace event kind name
+	BytesRead     int64            // bytes of input consumed
+	ExpBatches    map[string]int   // experimental batches, by experiment
+	ExpBatchBytes int64            // bytes in experimental batches
+	Goroutines    int              // distinct goroutines seen
+	Procs         int              // distinct Ps seen
+	Threads       int              // distinct Ms seen
+	// Anomalies counts oddities the mapping repaired rather than failing
+	// on, such as a region end with no matching begin, by description.
+	Anomalies map[string]int
+	// UnmatchedFlows counts creations and unblocks whose goroutine never ran
+	// again before the trace ended: they have no target and so no Flow.
+	UnmatchedFlows int
+	// Err is the error that cut the trace short, or nil. Everything before
+	// it was delivered.
+	Err error
+}
+
+// EventKinds returns the keys of EventsByKind in order.
+func (s *Summary) EventKinds() []string {
+	return slices.Sorted(maps.Keys(s.EventsByKind))
+}

@@ -1,0 +1,3 @@
+module github.com/trace2x/trace2x/testdata/gen
+
+go 1.22
