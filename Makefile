@@ -15,7 +15,7 @@ race:
 	$(GO) test -race -count=1 ./...
 
 fuzz:
-	$(GO) test -run='^$$' -fuzz=FuzzMap -fuzztime=20s ./mapping
+	$(GO) test -run='^$$' -fuzz=FuzzMap -fuzztime=20s -fuzzminimizetime=5s ./mapping
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchtime=$(BENCHTIME) -benchmem ./mapping

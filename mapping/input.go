@@ -8,18 +8,21 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"sync/atomic"
 )
 
 // countingReader counts the bytes read through it, so that an error can say
 // how far into the input it happened.
+// It is read from the mapping goroutine while the parsing goroutine reads
+// through it, hence the atomic.
 type countingReader struct {
 	r io.Reader
-	n int64
+	n atomic.Int64
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	c.n += int64(n)
+	c.n.Add(int64(n))
 	return n, err
 }
 

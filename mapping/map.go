@@ -89,7 +89,7 @@ func Map(r io.Reader, sink Sink, opts ...Option) (*Summary, error) {
 	m := newMapper(sink, &cfg)
 	m.counter = cr
 	fail := func(err error) (*Summary, error) {
-		e := &Error{Input: cfg.input, Offset: cr.n, Events: m.sum.Events, Generation: max(m.syncs-1, 0), Err: err}
+		e := &Error{Input: cfg.input, Offset: cr.n.Load(), Events: m.sum.Events, Generation: max(m.syncs-1, 0), Err: err}
 		if !m.begun {
 			return nil, e
 		}
@@ -108,26 +108,18 @@ func Map(r io.Reader, sink Sink, opts ...Option) (*Summary, error) {
 	if err != nil {
 		return fail(err)
 	}
-	for {
-		ev, err := readEvent(tr)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fail(err)
-		}
-		if err := m.event(&ev); err != nil {
+	if err := m.run(tr); err != nil {
+		var se sinkError
+		if errors.As(err, &se) {
 			if m.begun && !m.ended {
-				m.sum.Err = err
+				m.sum.Err = se.err
 				m.ended = true
-				m.sum.BytesRead = cr.n
+				m.sum.BytesRead = cr.n.Load()
 				_ = m.sink.End(&m.sum)
 			}
-			return &m.sum, err
+			return &m.sum, se.err
 		}
-		if cfg.progress != nil && m.sum.Events%cfg.progressEvery == 0 {
-			cfg.progress(Progress{BytesRead: cr.n, Events: m.sum.Events})
-		}
+		return fail(err)
 	}
 	if !m.begun {
 		return fail(errors.New("the trace holds no events"))
@@ -136,19 +128,108 @@ func Map(r io.Reader, sink Sink, opts ...Option) (*Summary, error) {
 		return &m.sum, err
 	}
 	if cfg.progress != nil {
-		cfg.progress(Progress{BytesRead: cr.n, Events: m.sum.Events, Done: true})
+		cfg.progress(Progress{BytesRead: cr.n.Load(), Events: m.sum.Events, Done: true})
 	}
 	return &m.sum, nil
 }
 
-// readEvent reads the next event. The parser validates what it reads, but
-// it is not hardened against every corruption of its input; a panic inside
-// it is a broken trace, not a bug of ours, and is reported as one.
-func readEvent(tr *trace.Reader) (ev trace.Event, err error) {
+// sinkError carries a sink's error out of run, apart from errors of the
+// trace itself.
+type sinkError struct{ err error }
+
+func (s sinkError) Error() string { return s.err.Error() }
+
+// run reads and maps every event.
+//
+// Parsing and mapping run on two goroutines joined by a short queue of
+// event batches, so that on a machine with more than one core the mapping
+// costs little more wall time than parsing alone. The queue is bounded
+// (batchesInFlight batches of batchSize events), so memory stays bounded.
+func (m *mapper) run(tr *trace.Reader) error {
+	full := make(chan *batch, batchesInFlight)
+	free := make(chan *batch, batchesInFlight+2)
+	done := make(chan struct{})
+	defer close(done)
+	for range cap(free) {
+		free <- &batch{events: make([]trace.Event, 0, batchSize)}
+	}
+	go readAhead(tr, full, free, done)
+	for b := range full {
+		for i := range b.events {
+			if err := m.event(&b.events[i]); err != nil {
+				if !m.begun {
+					return err // a trace that does not start with a Sync
+				}
+				return sinkError{err}
+			}
+			if m.cfg.progress != nil && m.sum.Events%m.cfg.progressEvery == 0 {
+				m.cfg.progress(Progress{BytesRead: m.counter.n.Load(), Events: m.sum.Events})
+			}
+		}
+		if b.err == io.EOF {
+			return nil
+		}
+		if b.err != nil {
+			return b.err
+		}
+		clear(b.events) // drop references to old generations' tables
+		b.events = b.events[:0]
+		free <- b
+	}
+	return nil
+}
+
+const (
+	batchSize       = 512
+	batchesInFlight = 4
+)
+
+// batch is a run of events read ahead, and the error that ended the
+// stream after them, if any (io.EOF at the end).
+type batch struct {
+	events []trace.Event
+	err    error
+}
+
+// readAhead fills batches from tr until the stream ends or done is closed.
+func readAhead(tr *trace.Reader, full chan<- *batch, free <-chan *batch, done <-chan struct{}) {
+	defer close(full)
+	for {
+		var b *batch
+		select {
+		case b = <-free:
+		case <-done:
+			return
+		}
+		b.err = fill(tr, b)
+		select {
+		case full <- b:
+		case <-done:
+			return
+		}
+		if b.err != nil {
+			return
+		}
+	}
+}
+
+// fill reads up to batchSize events into b.
+//
+// The parser validates what it reads, but it is not hardened against every
+// corruption of its input; a panic inside it is a broken trace, not a bug
+// of ours, and is reported as one.
+func fill(tr *trace.Reader, b *batch) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("broken trace: the parser failed: %v", p)
 		}
 	}()
-	return tr.ReadEvent()
+	for len(b.events) < batchSize {
+		ev, err := tr.ReadEvent()
+		if err != nil {
+			return err
+		}
+		b.events = append(b.events, ev)
+	}
+	return nil
 }

@@ -49,12 +49,19 @@ type mapper struct {
 	origin  Time
 	last    Time
 
-	gs     map[GoID]*gState
-	ps     map[ProcID]*pState
-	ms     map[ThreadID]struct{}
-	lastM  ThreadID
-	tasks  map[TaskID]*Task
-	ranges map[rangeKey]*Range
+	gs        map[GoID]*gState
+	ps        map[ProcID]*pState
+	ms        map[ThreadID]struct{}
+	lastM     ThreadID
+	lastP     ProcID
+	lastG     *gState // the goroutine looked up last; nil when it may be stale
+	freeG     []*gState
+	freeR     []*Region
+	lastStk   trace.Stack // the stack interned last, and its ID
+	lastStkID StackID
+	dirty     bool // a derived counter may have changed
+	tasks     map[TaskID]*Task
+	ranges    map[rangeKey]*Range
 
 	genStacks map[trace.Stack]StackID // this generation's stacks
 	stackIDs  map[string]StackID      // every stack, by its PCs or frames
@@ -96,6 +103,7 @@ func newMapper(sink Sink, cfg *config) *mapper {
 		ps:        make(map[ProcID]*pState),
 		ms:        make(map[ThreadID]struct{}),
 		lastM:     NoThread,
+		lastP:     NoProc,
 		tasks:     make(map[TaskID]*Task),
 		ranges:    make(map[rangeKey]*Range),
 		genStacks: make(map[trace.Stack]StackID),
@@ -176,9 +184,10 @@ func (m *mapper) event(ev *trace.Event) error {
 	default:
 		m.anomaly(fmt.Sprintf("unknown event kind %v", kind))
 	}
-	if err != nil {
+	if err != nil || !m.dirty {
 		return err
 	}
+	m.dirty = false
 	return m.flushCounters(t)
 }
 
@@ -194,6 +203,7 @@ func (m *mapper) sync(ev *trace.Event, t Time) error {
 	// Stacks are handles into one generation's tables: forget them so the
 	// old generation can be freed.
 	clear(m.genStacks)
+	m.lastStk, m.lastStkID = trace.NoStack, NoStack
 	if m.begun {
 		m.last = max(m.last, t)
 		return nil
@@ -221,10 +231,11 @@ func (m *mapper) seeContext(ev *trace.Event, t Time) error {
 			}
 		}
 	}
-	if p := ProcID(ev.Proc()); p != NoProc {
+	if p := ProcID(ev.Proc()); p != NoProc && p != m.lastP {
 		if _, err := m.proc(p); err != nil {
 			return err
 		}
+		m.lastP = p
 	}
 	if id := GoID(ev.Goroutine()); id != NoGoroutine {
 		g, err := m.goroutine(id, t)
@@ -255,15 +266,54 @@ func (m *mapper) proc(id ProcID) (*pState, error) {
 // is new. A goroutine first seen other than by its creation existed before
 // the trace began.
 func (m *mapper) goroutine(id GoID, t Time) (*gState, error) {
-	if g, ok := m.gs[id]; ok {
+	if g := m.lookupG(id); g != nil {
 		return g, nil
 	}
-	g := &gState{info: Goroutine{ID: id, Creator: NoGoroutine, Created: m.openStart(t), Flags: OpenStart}}
-	m.gs[id] = g
+	g := m.newG(Goroutine{ID: id, Creator: NoGoroutine, Created: m.openStart(t), Flags: OpenStart})
 	m.sum.Goroutines++
 	err := m.sink.Goroutine(&g.info)
 	g.info.Updated = true
 	return g, err
+}
+
+// lookupG finds a live goroutine. Consecutive events mostly concern the
+// same goroutine, so the last one found is checked first.
+func (m *mapper) lookupG(id GoID) *gState {
+	if g := m.lastG; g != nil && g.info.ID == id {
+		return g
+	}
+	g := m.gs[id]
+	if g != nil {
+		m.lastG = g
+	}
+	return g
+}
+
+// newG adds a goroutine, reusing the state of one that ended: programs
+// that start many short goroutines would otherwise allocate for each.
+func (m *mapper) newG(info Goroutine) *gState {
+	var g *gState
+	if n := len(m.freeG); n > 0 {
+		g = m.freeG[n-1]
+		m.freeG = m.freeG[:n-1]
+		*g = gState{regions: g.regions[:0]}
+	} else {
+		g = &gState{}
+	}
+	g.info = info
+	m.gs[info.ID] = g
+	m.lastG = g
+	return g
+}
+
+// dropG removes a goroutine that ended.
+func (m *mapper) dropG(g *gState) {
+	delete(m.gs, g.info.ID)
+	if m.lastG == g {
+		m.lastG = nil
+	}
+	clear(g.regions)
+	m.freeG = append(m.freeG, g)
 }
 
 // nameFrom names g after a stack. A creation stack's first frame is the
@@ -297,7 +347,11 @@ func (m *mapper) stack(stk trace.Stack) (StackID, error) {
 	if stk == trace.NoStack {
 		return NoStack, nil
 	}
+	if stk == m.lastStk {
+		return m.lastStkID, nil
+	}
 	if id, ok := m.genStacks[stk]; ok {
+		m.lastStk, m.lastStkID = stk, id
 		return id, nil
 	}
 	frames, key := m.frameBuf[:0], m.keyBuf[:0]
@@ -334,6 +388,7 @@ func (m *mapper) stack(stk trace.Stack) (StackID, error) {
 		}
 	}
 	m.genStacks[stk] = id
+	m.lastStk, m.lastStkID = stk, id
 	return id, nil
 }
 
@@ -363,19 +418,19 @@ func goState(s trace.GoState) (GoState, bool) {
 func (m *mapper) goTransition(ev *trace.Event, st *trace.StateTransition, t Time) error {
 	id := GoID(st.Resource.Goroutine())
 	from, to := st.Goroutine()
-	g, isNew := m.gs[id]
-	isNew = !isNew
+	g := m.lookupG(id)
+	isNew := g == nil
 	if isNew {
-		g = &gState{info: Goroutine{ID: id, Creator: NoGoroutine, Created: t}}
+		info := Goroutine{ID: id, Creator: NoGoroutine, Created: t}
 		if from == trace.GoNotExist {
 			if to != trace.GoSyscall {
-				g.info.Creator = GoID(ev.Goroutine())
+				info.Creator = GoID(ev.Goroutine())
 			}
 		} else {
-			g.info.Created = m.openStart(t)
-			g.info.Flags = OpenStart
+			info.Created = m.openStart(t)
+			info.Flags = OpenStart
 		}
-		m.gs[id] = g
+		g = m.newG(info)
 		m.sum.Goroutines++
 	}
 	named := false
@@ -466,7 +521,8 @@ func (m *mapper) goTransition(ev *trace.Event, st *trace.StateTransition, t Time
 				return err
 			}
 		}
-		delete(m.gs, id)
+		m.dropG(g)
+		m.dirty = true
 		return nil
 	}
 
@@ -483,6 +539,7 @@ func (m *mapper) goTransition(ev *trace.Event, st *trace.StateTransition, t Time
 		g.cur.P, g.cur.M = byP, byM
 	}
 	m.goCount[newState]++
+	m.dirty = true
 	if newState == GoRunning && g.pending {
 		g.pending = false
 		m.nextFlow++
@@ -501,6 +558,7 @@ func (m *mapper) endState(g *gState, t Time, endStk StackID, flags Flags) error 
 	g.cur.EndStack = endStk
 	g.cur.Flags |= flags
 	m.goCount[g.cur.State]--
+	m.dirty = true
 	return m.sink.GoroutineState(&g.cur)
 }
 
@@ -533,6 +591,7 @@ func (m *mapper) procTransition(ev *trace.Event, st *trace.StateTransition, t Ti
 		p.open = false
 		p.cur.End = t
 		m.procsRun--
+		m.dirty = true
 		return m.sink.ProcRun(&p.cur)
 	}
 	start, flags := t, Flags(0)
@@ -542,6 +601,7 @@ func (m *mapper) procTransition(ev *trace.Event, st *trace.StateTransition, t Ti
 	p.open = true
 	p.cur = ProcRun{P: id, M: ThreadID(ev.Thread()), Start: start, Flags: flags}
 	m.procsRun++
+	m.dirty = true
 	return nil
 }
 
@@ -729,8 +789,8 @@ func (m *mapper) taskEnd(ev *trace.Event, t Time) error {
 func (m *mapper) regionBegin(ev *trace.Event, t Time) error {
 	er := ev.Region()
 	id := GoID(ev.Goroutine())
-	g, ok := m.gs[id]
-	if !ok {
+	g := m.lookupG(id)
+	if g == nil {
 		m.anomaly("region outside any goroutine")
 		return nil
 	}
@@ -739,7 +799,8 @@ func (m *mapper) regionBegin(ev *trace.Event, t Time) error {
 		return err
 	}
 	m.nextRegion++
-	r := &Region{ID: m.nextRegion, G: id, Task: taskID(er.Task), Type: er.Type, Depth: len(g.regions), Start: t, Stack: stk}
+	r := m.newRegion()
+	*r = Region{ID: m.nextRegion, G: id, Task: taskID(er.Task), Type: er.Type, Depth: len(g.regions), Start: t, Stack: stk}
 	if n := len(g.regions); n > 0 {
 		r.Parent = g.regions[n-1].ID
 	}
@@ -753,8 +814,8 @@ func (m *mapper) regionBegin(ev *trace.Event, t Time) error {
 func (m *mapper) regionEnd(ev *trace.Event, t Time) error {
 	er := ev.Region()
 	id := GoID(ev.Goroutine())
-	g, ok := m.gs[id]
-	if !ok {
+	g := m.lookupG(id)
+	if g == nil {
 		m.anomaly("region outside any goroutine")
 		return nil
 	}
@@ -775,7 +836,9 @@ func (m *mapper) regionEnd(ev *trace.Event, t Time) error {
 		}
 		g.regions = slices.Delete(g.regions, i, i+1)
 		r.End, r.EndStack = t, stk
-		return m.sink.Region(r)
+		err := m.sink.Region(r)
+		m.freeR = append(m.freeR, r)
+		return err
 	}
 	// No begin: the region began before the trace did.
 	m.nextRegion++
@@ -787,6 +850,15 @@ func (m *mapper) regionEnd(ev *trace.Event, t Time) error {
 	return m.sink.Region(r)
 }
 
+func (m *mapper) newRegion() *Region {
+	if n := len(m.freeR); n > 0 {
+		r := m.freeR[n-1]
+		m.freeR = m.freeR[:n-1]
+		return r
+	}
+	return new(Region)
+}
+
 // closeRegions ends every region open on g, innermost first.
 func (m *mapper) closeRegions(g *gState, t Time, flags Flags) error {
 	for i := len(g.regions) - 1; i >= 0; i-- {
@@ -796,7 +868,9 @@ func (m *mapper) closeRegions(g *gState, t Time, flags Flags) error {
 		if err := m.sink.Region(r); err != nil {
 			return err
 		}
+		m.freeR = append(m.freeR, r)
 	}
+	clear(g.regions)
 	g.regions = g.regions[:0]
 	return nil
 }
@@ -810,7 +884,7 @@ func (m *mapper) logEvent(ev *trace.Event, t Time) error {
 	id := GoID(ev.Goroutine())
 	m.log = Log{Time: t, G: id, P: ProcID(ev.Proc()), M: ThreadID(ev.Thread()), Task: taskID(el.Task),
 		Category: el.Category, Message: el.Message, Stack: stk}
-	if g, ok := m.gs[id]; ok && len(g.regions) > 0 {
+	if g := m.lookupG(id); g != nil && len(g.regions) > 0 {
 		m.log.Region = g.regions[len(g.regions)-1].ID
 	}
 	if tk := m.task(m.log.Task, t); tk != nil {
@@ -951,7 +1025,7 @@ func (m *mapper) finish() error {
 	err := m.closeAll(t)
 	m.sum.End = t
 	m.sum.Generations = max(m.syncs-1, 0)
-	m.sum.BytesRead = m.counter.n
+	m.sum.BytesRead = m.counter.n.Load()
 	m.sum.EventsByKind = make(map[string]int64)
 	for k, n := range m.kinds {
 		if n > 0 {

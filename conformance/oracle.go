@@ -1,0 +1,370 @@
+// Package conformance checks package mapping against an oracle.
+//
+// The oracle (Read) is a second, deliberately simple reading of a Go
+// execution trace, straight from golang.org/x/exp/trace events and sharing
+// no code or state machine with package mapping: it pairs beginnings with
+// ends and writes down what it paired. The tests in this package run
+// mapping.Map over every trace in the corpus and over Go's own published
+// old-format traces, and require the timeline model to agree with the
+// oracle item for item, plus structural invariants of the model that hold
+// whatever the trace. The package has no API beyond the oracle; it exists
+// for its tests.
+package conformance
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+
+	"golang.org/x/exp/trace"
+)
+
+// Span is when an item began and ended, as far as the trace tells.
+// An item whose beginning is not in the trace began before the trace did;
+// one whose end is not in the trace was still going on when it ended.
+type Span struct {
+	Begin, End       trace.Time
+	HasBegin, HasEnd bool
+}
+
+// Task is one user task as the trace shows it.
+type Task struct {
+	ID     trace.TaskID
+	Parent trace.TaskID // 0 if none or unknown
+	Type   string
+	// TypeKnown says that Type is what the program passed to NewTask: it
+	// came from the begin event, or an end event that repeats it.
+	TypeKnown bool
+	Span
+}
+
+// Region is one user region as the trace shows it.
+type Region struct {
+	G    trace.GoID
+	Task trace.TaskID // 0 for the background task
+	Type string
+	Span
+	// GoExit is when G exited while the region was still open, if it did
+	// (HasGoExit). The region then has no end in the trace.
+	GoExit    trace.Time
+	HasGoExit bool
+}
+
+// Log is one user log message.
+type Log struct {
+	Time     trace.Time
+	G        trace.GoID
+	Task     trace.TaskID // 0 for the background task
+	Category string
+	Message  string
+}
+
+// Attr is a numeric attribute the trace attaches to a range's end.
+type Attr struct {
+	Name  string
+	Value uint64
+}
+
+// Range is one span of runtime activity: a GC mark phase, a
+// stop-the-world pause, a sweep, a mark assist, or whatever else the
+// parser reports as a range.
+type Range struct {
+	Name  string             // as the parser names it, e.g. "GC incremental sweep"
+	Scope trace.ResourceKind // ResourceNone for a global range
+	ID    int64              // the goroutine, P or thread it is scoped to; 0 if global
+	Attrs []Attr             // numeric attributes of its end
+	Span
+}
+
+// Sample is one CPU profile sample.
+type Sample struct {
+	Time trace.Time
+	G    trace.GoID
+	P    trace.ProcID
+	M    trace.ThreadID
+}
+
+// Oracle is what one independent pass over a trace found.
+type Oracle struct {
+	Start   trace.Time // time of the first event, which the parser makes a Sync
+	End     trace.Time // time of the last event, the parser's final Sync
+	Events  int64      // events read, Syncs included
+	Syncs   int        // Sync events read
+	EndSync bool       // the last event is a Sync, as the parser promises
+
+	Tasks      []Task
+	Regions    []Region
+	Logs       []Log
+	Ranges     []Range
+	Samples    []Sample
+	Goroutines map[trace.GoID]bool // every goroutine the trace names
+}
+
+type rangeKey struct {
+	name  string
+	scope trace.ResourceKind
+	id    int64
+}
+
+type oracleState struct {
+	o       *Oracle
+	tasks   map[trace.TaskID]int  // open task -> index in o.Tasks
+	regions map[trace.GoID][]int  // per goroutine, open regions innermost last
+	ranges  map[rangeKey]int      // open range -> index in o.Ranges
+	named   map[trace.TaskID]bool // tasks named by a region or log
+	lastT   trace.Time            // time of the last event
+	lastK   trace.EventKind       // kind of the last event
+}
+
+// seenG records that the trace names goroutine g.
+func (s *oracleState) seenG(g trace.GoID) {
+	if g != trace.NoGoroutine {
+		s.o.Goroutines[g] = true
+	}
+}
+
+// Read reads the trace in r to its end and returns what it holds. If the
+// parser fails, Read returns what it found up to that point and the error.
+func Read(r io.Reader) (*Oracle, error) {
+	tr, err := trace.NewReader(r)
+	if err != nil {
+		return nil, err
+	}
+	o := &Oracle{Goroutines: make(map[trace.GoID]bool)}
+	s := &oracleState{
+		o:       o,
+		tasks:   make(map[trace.TaskID]int),
+		regions: make(map[trace.GoID][]int),
+		ranges:  make(map[rangeKey]int),
+		named:   make(map[trace.TaskID]bool),
+	}
+	for {
+		ev, err := tr.ReadEvent()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return o, err
+		}
+		if err := s.event(&ev); err != nil {
+			return o, err
+		}
+	}
+	if o.Events == 0 {
+		return o, errors.New("the trace holds no events")
+	}
+	o.End = s.lastT
+	o.EndSync = s.lastK == trace.EventSync
+	s.spanningTasks()
+	return o, nil
+}
+
+// task normalises a task ID. The parser says "no task" in two ways, the
+// background task (0) and NoTask; the model has one, 0.
+func task(id trace.TaskID) trace.TaskID {
+	if id == trace.NoTask {
+		return trace.BackgroundTask
+	}
+	return id
+}
+
+func (s *oracleState) event(ev *trace.Event) error {
+	o := s.o
+	kind, t := ev.Kind(), ev.Time()
+	if o.Events == 0 {
+		if kind != trace.EventSync {
+			return fmt.Errorf("oracle: the first event is %v, not a Sync", kind)
+		}
+		o.Start = t
+	}
+	o.Events++
+	s.lastT, s.lastK = t, kind
+	// Every event names the goroutine it ran on, if any: that goroutine
+	// existed, whatever the event says about others.
+	s.seenG(ev.Goroutine())
+
+	switch kind {
+	case trace.EventSync:
+		o.Syncs++
+	case trace.EventStateTransition:
+		st := ev.StateTransition()
+		if st.Resource.Kind == trace.ResourceGoroutine {
+			g := st.Resource.Goroutine()
+			s.seenG(g)
+			// A goroutine that stops existing takes its open regions with
+			// it; remember when, so a report can say so.
+			if _, to := st.Goroutine(); to == trace.GoNotExist {
+				for _, i := range s.regions[g] {
+					o.Regions[i].GoExit, o.Regions[i].HasGoExit = t, true
+				}
+				delete(s.regions, g)
+			}
+		}
+	case trace.EventLabel:
+		// A label names the goroutine it is put on.
+		if l := ev.Label(); l.Resource.Kind == trace.ResourceGoroutine {
+			s.seenG(l.Resource.Goroutine())
+		}
+	case trace.EventTaskBegin:
+		s.taskBegin(ev, t)
+	case trace.EventTaskEnd:
+		s.taskEnd(ev, t)
+	case trace.EventRegionBegin:
+		r := ev.Region()
+		g := ev.Goroutine()
+		o.Regions = append(o.Regions, Region{G: g, Task: task(r.Task), Type: r.Type,
+			Span: Span{Begin: t, HasBegin: true}})
+		s.regions[g] = append(s.regions[g], len(o.Regions)-1)
+		s.nameTask(task(r.Task))
+	case trace.EventRegionEnd:
+		s.regionEnd(ev, t)
+	case trace.EventLog:
+		l := ev.Log()
+		o.Logs = append(o.Logs, Log{Time: t, G: ev.Goroutine(), Task: task(l.Task), Category: l.Category, Message: l.Message})
+		s.nameTask(task(l.Task))
+	case trace.EventRangeBegin, trace.EventRangeActive, trace.EventRangeEnd:
+		s.rangeEvent(ev, kind, t)
+	case trace.EventStackSample:
+		o.Samples = append(o.Samples, Sample{Time: t, G: ev.Goroutine(), P: ev.Proc(), M: ev.Thread()})
+	}
+	return nil
+}
+
+// spanningTasks adds the tasks that regions or logs name but that neither
+// begin nor end in the trace: they began before it and ended after it,
+// and so were in progress for all of it. Only a task with no begin and
+// no end at all qualifies; naming a task after its end does not make a
+// second one.
+func (s *oracleState) spanningTasks() {
+	for _, k := range s.o.Tasks {
+		delete(s.named, k.ID)
+	}
+	for _, id := range slices.Sorted(maps.Keys(s.named)) {
+		s.o.Tasks = append(s.o.Tasks, Task{ID: id})
+	}
+}
+
+// nameTask records that a region or log names task id.
+func (s *oracleState) nameTask(id trace.TaskID) {
+	if id != trace.BackgroundTask {
+		s.named[id] = true
+	}
+}
+
+func (s *oracleState) taskBegin(ev *trace.Event, t trace.Time) {
+	k := ev.Task()
+	id := task(k.ID)
+	if id == trace.BackgroundTask {
+		// The background task is not a user task and the model has no
+		// place for it; the runtime never begins it anyway.
+		return
+	}
+	// The parser rejects a second begin of an open task ID, so a begin
+	// always starts a new task.
+	s.o.Tasks = append(s.o.Tasks, Task{ID: id, Parent: task(k.Parent), Type: k.Type, TypeKnown: true,
+		Span: Span{Begin: t, HasBegin: true}})
+	s.tasks[id] = len(s.o.Tasks) - 1
+}
+
+func (s *oracleState) taskEnd(ev *trace.Event, t trace.Time) {
+	k := ev.Task()
+	id := task(k.ID)
+	if id == trace.BackgroundTask {
+		return
+	}
+	if i, ok := s.tasks[id]; ok {
+		delete(s.tasks, id)
+		s.o.Tasks[i].End, s.o.Tasks[i].HasEnd = t, true
+		return
+	}
+	// An end without a begin: the task began before the trace did. Go
+	// 1.22+ repeats nothing about it, but the parser fills in the type
+	// and parent when it knows them; an empty type means it does not.
+	s.o.Tasks = append(s.o.Tasks, Task{ID: id, Parent: task(k.Parent), Type: k.Type, TypeKnown: k.Type != "",
+		Span: Span{End: t, HasEnd: true}})
+}
+
+func (s *oracleState) regionEnd(ev *trace.Event, t trace.Time) {
+	r := ev.Region()
+	g := ev.Goroutine()
+	s.nameTask(task(r.Task))
+	open := s.regions[g]
+	// The end closes the innermost open region of the same type and task
+	// on the goroutine. The parser insists that regions nest, so this is
+	// the innermost of all for Go 1.22+ traces; searching keeps the rule
+	// well defined for old traces, which it does not check as strictly.
+	for j := len(open) - 1; j >= 0; j-- {
+		i := open[j]
+		if reg := &s.o.Regions[i]; reg.Type == r.Type && reg.Task == task(r.Task) {
+			reg.End, reg.HasEnd = t, true
+			s.regions[g] = append(open[:j:j], open[j+1:]...)
+			return
+		}
+	}
+	// No open region matches: it began before the trace did (or while
+	// tracing was off, which records nothing).
+	s.o.Regions = append(s.o.Regions, Region{G: g, Task: task(r.Task), Type: r.Type,
+		Span: Span{End: t, HasEnd: true}})
+}
+
+func (s *oracleState) rangeEvent(ev *trace.Event, kind trace.EventKind, t trace.Time) {
+	r := ev.Range()
+	k := rangeKey{name: r.Name, scope: r.Scope.Kind}
+	// A begin or end happens in the execution context of the resource it
+	// is scoped to, so the ID is read from the context; an Active is
+	// reported by whoever starts the generation, so only Scope has it.
+	switch r.Scope.Kind {
+	case trace.ResourceGoroutine:
+		k.id = int64(r.Scope.Goroutine())
+		if kind != trace.EventRangeActive {
+			k.id = int64(ev.Goroutine())
+		}
+		s.seenG(trace.GoID(k.id))
+	case trace.ResourceProc:
+		k.id = int64(r.Scope.Proc())
+		if kind != trace.EventRangeActive {
+			k.id = int64(ev.Proc())
+		}
+	case trace.ResourceThread:
+		k.id = int64(r.Scope.Thread())
+		if kind != trace.EventRangeActive {
+			k.id = int64(ev.Thread())
+		}
+	}
+	i, open := s.ranges[k]
+	switch kind {
+	case trace.EventRangeBegin:
+		// The parser rejects a range begun twice on one resource.
+		s.o.Ranges = append(s.o.Ranges, Range{Name: k.name, Scope: k.scope, ID: k.id,
+			Span: Span{Begin: t, HasBegin: true}})
+		s.ranges[k] = len(s.o.Ranges) - 1
+	case trace.EventRangeActive:
+		// Active means in progress when the generation started. Every
+		// generation restates the ranges in progress, so for a range
+		// already open it says nothing new; otherwise the range began
+		// before the trace did and its begin is not in the trace.
+		if !open {
+			s.o.Ranges = append(s.o.Ranges, Range{Name: k.name, Scope: k.scope, ID: k.id})
+			s.ranges[k] = len(s.o.Ranges) - 1
+		}
+	case trace.EventRangeEnd:
+		if !open {
+			// An end with neither a begin nor an Active before it: the
+			// range, too, was in progress when the trace began.
+			s.o.Ranges = append(s.o.Ranges, Range{Name: k.name, Scope: k.scope, ID: k.id})
+			i = len(s.o.Ranges) - 1
+		}
+		delete(s.ranges, k)
+		rg := &s.o.Ranges[i]
+		rg.End, rg.HasEnd = t, true
+		for _, a := range ev.RangeAttributes() {
+			// Attributes are numbers in every trace format so far; a
+			// string one would have no place in the model.
+			if a.Value.Kind() == trace.ValueUint64 {
+				rg.Attrs = append(rg.Attrs, Attr{Name: a.Name, Value: a.Value.Uint64()})
+			}
+		}
+	}
+}
