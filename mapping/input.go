@@ -34,6 +34,14 @@ var headerRE = regexp.MustCompile(`^go 1\.([0-9]+) trace\x00*$`)
 // trace at all.
 var ErrNotTrace = errors.New("not a Go execution trace")
 
+// ErrVersion is wrapped by the error for a trace of a format version that
+// the parser does not read.
+var ErrVersion = errors.New("unsupported trace format version")
+
+// knownVersions are the format versions the parser reads. Go 1.24 writes
+// 1.23's format, and Go 1.12 to 1.18 wrote 1.11's or 1.19's.
+var knownVersions = map[string]bool{"11": true, "19": true, "21": true, "22": true, "23": true, "25": true, "26": true}
+
 // ErrEmpty is wrapped by the error for empty input.
 var ErrEmpty = errors.New("empty input")
 
@@ -66,6 +74,9 @@ func openInput(r io.Reader) (*bufio.Reader, string, error) {
 	m := headerRE.FindSubmatch(hdr)
 	if m == nil || len(hdr) < 16 {
 		return nil, "", fmt.Errorf("%w: the input starts with %q, not a trace header like \"go 1.26 trace\"", ErrNotTrace, printable(hdr))
+	}
+	if !knownVersions[string(m[1])] {
+		return nil, "", fmt.Errorf("%w go 1.%s: trace2x reads the formats of Go 1.11 to 1.26", ErrVersion, m[1])
 	}
 	return br, "go1." + string(m[1]), nil
 }

@@ -59,7 +59,7 @@ func (e *Error) Error() string {
 	if i := strings.IndexByte(msg, '\n'); i >= 0 {
 		msg = strings.TrimRight(msg[:i], ": ")
 	}
-	if errors.Is(e.Err, ErrEmpty) || errors.Is(e.Err, ErrNotTrace) || strings.HasPrefix(msg, "unknown or unsupported version") {
+	if errors.Is(e.Err, ErrEmpty) || errors.Is(e.Err, ErrNotTrace) || errors.Is(e.Err, ErrVersion) {
 		return fmt.Sprintf("%s: %s", e.Input, msg)
 	}
 	if e.Events == 0 {
@@ -121,8 +121,10 @@ func Map(r io.Reader, sink Sink, opts ...Option) (*Summary, error) {
 		}
 		return fail(err)
 	}
-	if !m.begun {
-		return fail(errors.New("the trace holds no events"))
+	if m.syncs < 2 {
+		// Every trace with data has at least one generation, opened and
+		// closed by a Sync each.
+		return fail(errors.New("the trace holds no events, only its header"))
 	}
 	if err := m.finish(); err != nil {
 		return &m.sum, err

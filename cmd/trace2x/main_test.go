@@ -1,0 +1,224 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runCmd runs the command in-process and returns its exit status and
+// output.
+func runCmd(t *testing.T, stdin []byte, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, bytes.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// sample returns a committed sample trace with tasks, regions and logs.
+func sample(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join("..", "..", "testdata", "annotations.go1.26.trace")
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("sample trace missing (make testdata records it): %v", err)
+	}
+	return path
+}
+
+func statsJSON(t *testing.T, stdout string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(stdout), &m); err != nil {
+		t.Fatalf("stats --json printed invalid JSON: %v\n%s", err, stdout)
+	}
+	return m
+}
+
+func TestVersionAndUsage(t *testing.T) {
+	code, out, _ := runCmd(t, nil, "version")
+	if code != 0 || !strings.HasPrefix(out, "trace2x ") {
+		t.Errorf("version: exit %d, output %q", code, out)
+	}
+	if code, _, errs := runCmd(t, nil); code != 2 || !strings.Contains(errs, "usage:") {
+		t.Errorf("no arguments: exit %d, stderr %q; want 2 and usage", code, errs)
+	}
+	if code, _, errs := runCmd(t, nil, "frobnicate"); code != 2 || !strings.Contains(errs, `unknown command "frobnicate"`) {
+		t.Errorf("unknown command: exit %d, stderr %q", code, errs)
+	}
+	if code, _, _ := runCmd(t, nil, "stats", "--no-such-flag"); code != 2 {
+		t.Errorf("unknown flag: exit %d, want 2", code)
+	}
+	if code, _, errs := runCmd(t, nil, "stats", "a", "b"); code != 2 || !strings.Contains(errs, "one input trace") {
+		t.Errorf("two inputs: exit %d, stderr %q", code, errs)
+	}
+	for _, args := range [][]string{{"stats", "-h"}, {"help", "stats"}} {
+		code, out, errs := runCmd(t, nil, args...)
+		if code != 0 || !strings.Contains(out+errs, "-json") {
+			t.Errorf("%v: exit %d, help does not list -json: %q", args, code, out+errs)
+		}
+	}
+}
+
+// TestStatsInputs checks that a file, standard input, gzip-compressed
+// standard input and flags after the file all give the same figures.
+func TestStatsInputs(t *testing.T) {
+	path := sample(t)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(data)
+	zw.Close()
+
+	code, out, errs := runCmd(t, nil, "stats", "--json", path)
+	if code != 0 {
+		t.Fatalf("stats --json %s: exit %d: %s", path, code, errs)
+	}
+	want := statsJSON(t, out)
+	if want["events"].(float64) == 0 || want["tasks"].(map[string]any)["begun"].(float64) == 0 {
+		t.Fatalf("the annotations sample shows no events or no tasks: %s", out)
+	}
+	if int64(want["bytes_read"].(float64)) != int64(len(data)) {
+		t.Errorf("bytes_read = %v, want the file size %d", want["bytes_read"], len(data))
+	}
+	for name, tc := range map[string]struct {
+		stdin []byte
+		args  []string
+	}{
+		"stdin":       {data, []string{"stats", "--json"}},
+		"dash":        {data, []string{"stats", "--json", "-"}},
+		"gzip":        {gz.Bytes(), []string{"stats", "--json"}},
+		"flag after":  {nil, []string{"stats", path, "--json"}},
+		"output file": {nil, []string{"stats", "--json", "-o", filepath.Join(t.TempDir(), "s.json"), path}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			code, out, errs := runCmd(t, tc.stdin, tc.args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			if name == "output file" {
+				if out != "" {
+					t.Fatalf("-o FILE also wrote to stdout: %q", out)
+				}
+				b, err := os.ReadFile(tc.args[3])
+				if err != nil {
+					t.Fatal(err)
+				}
+				out = string(b)
+			}
+			got := statsJSON(t, out)
+			for _, k := range []string{"input", "bytes_read"} {
+				delete(got, k)
+			}
+			for k, v := range want {
+				if k == "input" || k == "bytes_read" {
+					continue
+				}
+				gv, _ := json.Marshal(got[k])
+				wv, _ := json.Marshal(v)
+				if !bytes.Equal(gv, wv) {
+					t.Errorf("%s = %s, want %s", k, gv, wv)
+				}
+			}
+		})
+	}
+}
+
+func TestStatsText(t *testing.T) {
+	code, out, errs := runCmd(t, nil, "stats", sample(t))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{"Format:", "go1.26", "Duration:", "Tasks:", "Regions:", "Logs:", "GC cycles:", "Stop-the-world:", "CPU samples:", "Incomplete:"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text stats lack %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestBadInput checks that every kind of bad input gets one clear error
+// naming the input, exit status 1, and no panic.
+func TestBadInput(t *testing.T) {
+	data, err := os.ReadFile(sample(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	flipped := bytes.Clone(data)
+	for i := len(flipped) / 3; i < len(flipped); i += 97 {
+		flipped[i] ^= 0xff
+	}
+	for _, tc := range []struct {
+		name, file string
+		want       []string
+	}{
+		{"empty", write("empty.trace", nil), []string{"empty.trace", "empty input"}},
+		{"text", write("notes.txt", []byte("hello, this is not a trace\n")), []string{"notes.txt", "not a Go execution trace"}},
+		{"unknown version", write("future.trace", []byte("go 1.99 trace\x00\x00\x00rest")), []string{"future.trace", "unsupported trace format version go 1.99"}},
+		{"header only", write("header.trace", data[:16]), []string{"header.trace", "no events"}},
+		{"truncated", write("cut.trace", data[:len(data)*2/3]), []string{"cut.trace", "broken trace near byte"}},
+		{"flipped bytes", write("flipped.trace", flipped), []string{"flipped.trace", "broken trace"}},
+		{"missing", filepath.Join(dir, "nope.trace"), []string{"nope.trace", "no such file"}},
+		{"directory", dir, []string{"is a directory"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errs := runCmd(t, nil, "stats", tc.file)
+			if code != 1 {
+				t.Errorf("exit %d, want 1; stderr %q", code, errs)
+			}
+			if !strings.HasPrefix(errs, "trace2x: ") || strings.Count(errs, "\n") != 1 {
+				t.Errorf("want one line prefixed trace2x:, got %q", errs)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(errs, w) {
+					t.Errorf("error %q lacks %q", errs, w)
+				}
+			}
+		})
+	}
+}
+
+// TestTruncatedStillSummarised checks that a trace broken off mid-way is
+// summarised up to the break and the loss is reported.
+func TestTruncatedStillSummarised(t *testing.T) {
+	path := filepath.Join("..", "..", "testdata", "gc.go1.26.trace")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, full, _ := runCmd(t, data, "stats", "--json")
+	whole := statsJSON(t, full)
+	code, out, errs := runCmd(t, data[:len(data)*3/4], "stats", "--json")
+	if code != 1 || !strings.Contains(errs, "stdin: broken trace") {
+		t.Fatalf("exit %d, stderr %q; want 1 and a broken-trace error naming stdin", code, errs)
+	}
+	part := statsJSON(t, out)
+	if part["error"] == nil || part["error"] == "" {
+		t.Errorf("the JSON does not report the error: %s", out)
+	}
+	pe, we := part["events"].(float64), whole["events"].(float64)
+	if pe == 0 || pe >= we {
+		t.Errorf("truncated trace gave %v events, want some but fewer than the whole trace's %v", pe, we)
+	}
+}
+
+func TestUnwritableOutput(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "no", "such", "dir", "s.txt")
+	code, _, errs := runCmd(t, nil, "stats", "-o", out, sample(t))
+	if code != 1 || !strings.Contains(errs, "s.txt") {
+		t.Errorf("exit %d, stderr %q; want 1 and the output named", code, errs)
+	}
+}
