@@ -12,6 +12,7 @@
 package conformance
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -88,6 +89,7 @@ type Sample struct {
 
 // Oracle is what one independent pass over a trace found.
 type Oracle struct {
+	Format  int        // minor version in the trace header: 21 for "go 1.21 trace"
 	Start   trace.Time // time of the first event, which the parser makes a Sync
 	End     trace.Time // time of the last event, the parser's final Sync
 	Events  int64      // events read, Syncs included
@@ -100,7 +102,24 @@ type Oracle struct {
 	Ranges     []Range
 	Samples    []Sample
 	Goroutines map[trace.GoID]bool // every goroutine the trace names
+
+	// Ties maps the time of every event in a run of events one
+	// nanosecond apart to the time of the run's first event. The parser
+	// makes times strictly increasing by moving an event that is not
+	// later than the one before it to 1ns after it, so such a run is
+	// often a set of events recorded with one timestamp.
+	Ties map[trace.Time]trace.Time
 }
+
+// OldFormat reports whether the trace is in the format of Go 1.21 and
+// earlier, which the parser converts to the new event model.
+//
+// The old format has no total order of events: the parser merges the
+// per-P event streams in an order that depends on map iteration when
+// timestamps tie, and then moves tied events 1ns apart. Two reads of the
+// same old trace can therefore give tied events different times (each
+// within its run in Ties), and nothing in the trace says which is right.
+func (o *Oracle) OldFormat() bool { return o.Format < 22 }
 
 type rangeKey struct {
 	name  string
@@ -128,11 +147,16 @@ func (s *oracleState) seenG(g trace.GoID) {
 // Read reads the trace in r to its end and returns what it holds. If the
 // parser fails, Read returns what it found up to that point and the error.
 func Read(r io.Reader) (*Oracle, error) {
-	tr, err := trace.NewReader(r)
+	br := bufio.NewReader(r)
+	format, err := readFormat(br)
 	if err != nil {
 		return nil, err
 	}
-	o := &Oracle{Goroutines: make(map[trace.GoID]bool)}
+	tr, err := trace.NewReader(br)
+	if err != nil {
+		return nil, err
+	}
+	o := &Oracle{Format: format, Goroutines: make(map[trace.GoID]bool), Ties: make(map[trace.Time]trace.Time)}
 	s := &oracleState{
 		o:       o,
 		tasks:   make(map[trace.TaskID]int),
@@ -161,6 +185,17 @@ func Read(r io.Reader) (*Oracle, error) {
 	return o, nil
 }
 
+// readFormat reads the minor version from the trace header ("go 1.22
+// trace") without consuming it.
+func readFormat(br *bufio.Reader) (int, error) {
+	hdr, _ := br.Peek(16)
+	var minor int
+	if _, err := fmt.Sscanf(string(hdr), "go 1.%d trace", &minor); err != nil {
+		return 0, fmt.Errorf("oracle: not a trace header: %q", hdr)
+	}
+	return minor, nil
+}
+
 // task normalises a task ID. The parser says "no task" in two ways, the
 // background task (0) and NoTask; the model has one, 0.
 func task(id trace.TaskID) trace.TaskID {
@@ -178,6 +213,14 @@ func (s *oracleState) event(ev *trace.Event) error {
 			return fmt.Errorf("oracle: the first event is %v, not a Sync", kind)
 		}
 		o.Start = t
+	}
+	if o.Events > 0 && t == s.lastT+1 {
+		start, ok := o.Ties[s.lastT]
+		if !ok {
+			start = s.lastT
+			o.Ties[start] = start
+		}
+		o.Ties[t] = start
 	}
 	o.Events++
 	s.lastT, s.lastK = t, kind

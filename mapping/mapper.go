@@ -20,6 +20,9 @@ type gState struct {
 	regions []*Region      // open regions, innermost last
 	cause   Flow           // pending flow into the goroutine's next run
 	pending bool           // cause is set
+	// earlier counts the regions found to have begun before the trace,
+	// which end innermost first; see regionEnd.
+	earlier int
 }
 
 // pState is what the mapping keeps about one P.
@@ -840,10 +843,15 @@ func (m *mapper) regionEnd(ev *trace.Event, t Time) error {
 		m.freeR = append(m.freeR, r)
 		return err
 	}
-	// No begin: the region began before the trace did.
+	// No begin: the region began before the trace did. Such regions end
+	// innermost first, so each one found encloses the ones found before it.
+	// Its true start is unknown; it is put at the trace start less the
+	// number found before it, so that their starts are distinct and they
+	// nest as they did, in tools that order slices by start time.
 	m.nextRegion++
 	r := &Region{ID: m.nextRegion, G: id, Task: taskID(er.Task), Type: er.Type,
-		Start: m.openStart(t), End: t, EndStack: stk, Flags: OpenStart}
+		Start: m.openStart(t) - Time(g.earlier), End: t, EndStack: stk, Flags: OpenStart}
+	g.earlier++
 	if tk := m.task(r.Task, t); tk != nil {
 		tk.involve(id)
 	}

@@ -61,7 +61,10 @@ type Flags uint8
 
 const (
 	// OpenStart means the item began before the trace did (or its beginning
-	// was not recorded); its Start is the trace's start.
+	// was not recorded); its Start is the earliest time the trace vouches
+	// for: the trace's start, or for regions nested inside each other at
+	// the trace's start, a nanosecond earlier for each enclosing one, so
+	// that they keep their nesting.
 	OpenStart Flags = 1 << iota
 	// OpenEnd means the item was still going on when the trace ended (or the
 	// trace broke off); its End is the trace's last timestamp.
