@@ -510,6 +510,13 @@ func (m *mapper) goTransition(ev *trace.Event, st *trace.StateTransition, t Time
 	}
 
 	if !live {
+		if len(g.regions) > 0 {
+			// Regions cannot outlive their goroutine; close them where it
+			// ended, before the end, which is the last the sinks hear of it.
+			if err := m.closeRegions(g, t, OpenEnd); err != nil {
+				return err
+			}
+		}
 		if to == trace.GoNotExist && from != trace.GoUndetermined {
 			if err := m.goEvent(GoEnded, t, id, id, byP, byM, "", endStk); err != nil {
 				return err
@@ -517,12 +524,6 @@ func (m *mapper) goTransition(ev *trace.Event, st *trace.StateTransition, t Time
 		}
 		if g.pending {
 			m.sum.UnmatchedFlows++
-		}
-		if len(g.regions) > 0 {
-			// Regions cannot outlive their goroutine; close them where it ended.
-			if err := m.closeRegions(g, t, OpenEnd); err != nil {
-				return err
-			}
 		}
 		m.dropG(g)
 		m.dirty = true
@@ -972,32 +973,33 @@ func (m *mapper) experimental(ev *trace.Event, t Time) error {
 	x := ev.Experimental()
 	m.exp = Experimental{Time: t, Name: x.Name, Experiment: x.Experiment,
 		G: GoID(ev.Goroutine()), P: ProcID(ev.Proc()), M: ThreadID(ev.Thread()), Args: m.exp.Args[:0]}
-	for i, name := range x.Args {
-		a, ok := expArg(x, i)
-		if !ok {
-			m.anomaly("experimental event with an unreadable argument: " + x.Name)
-			continue
-		}
-		a.Name = name
-		m.exp.Args = append(m.exp.Args, a)
+	if !m.expArgs(&x) {
+		m.anomaly("experimental event with an unreadable argument: " + x.Name)
 	}
 	return m.sink.Experimental(&m.exp)
 }
 
-// expArg reads an argument of an experimental event. The parser does not
-// validate these arguments (it does not know the experiments), and a string
-// argument with a bad ID makes it panic.
-func expArg(x trace.ExperimentalEvent, i int) (a ExpArg, ok bool) {
+// expArgs reads the arguments of an experimental event into m.exp. The
+// parser does not validate these arguments (it does not know the
+// experiments), and a string argument with a bad ID makes it panic; the
+// arguments read before that are kept.
+func (m *mapper) expArgs(x *trace.ExperimentalEvent) (ok bool) {
 	defer func() {
 		if recover() != nil {
 			ok = false
 		}
 	}()
-	v := x.ArgValue(i)
-	if v.Kind() == trace.ValueString {
-		return ExpArg{String: v.String()}, true
+	for i, name := range x.Args {
+		v := x.ArgValue(i)
+		a := ExpArg{Name: name}
+		if v.Kind() == trace.ValueString {
+			a.String = v.String()
+		} else {
+			a.Value = v.Uint64()
+		}
+		m.exp.Args = append(m.exp.Args, a)
 	}
-	return ExpArg{Value: v.Uint64()}, true
+	return true
 }
 
 // flushCounters delivers the derived counters that changed.
