@@ -567,7 +567,10 @@ func (m *mapper) endState(g *gState, t Time, endStk StackID, flags Flags) error 
 }
 
 func (m *mapper) setCause(g *gState, kind GoEventKind, t Time, by GoID, p ProcID, th ThreadID, stk StackID) {
-	if g.pending {
+	// A goroutine created blocked (iter.Pull's coroutines) runs first when
+	// it is unblocked: that cause replaces its creation. Any other cause
+	// replaced was lost.
+	if g.pending && !(g.cause.Kind == GoCreated && kind == GoUnblocked) {
 		m.sum.UnmatchedFlows++
 	}
 	g.pending = true
@@ -724,7 +727,9 @@ func (m *mapper) task(id TaskID, t Time) *Task {
 	if tk, ok := m.tasks[id]; ok {
 		return tk
 	}
-	tk := &Task{ID: id, Start: m.openStart(t), StartG: NoGoroutine, EndG: NoGoroutine, Flags: OpenStart}
+	// Its begin is in no generation of the trace, so it began before the
+	// trace did, whichever generation this is.
+	tk := &Task{ID: id, Start: m.origin, StartG: NoGoroutine, EndG: NoGoroutine, Flags: OpenStart}
 	m.tasks[id] = tk
 	return tk
 }
@@ -851,7 +856,7 @@ func (m *mapper) regionEnd(ev *trace.Event, t Time) error {
 	// nest as they did, in tools that order slices by start time.
 	m.nextRegion++
 	r := &Region{ID: m.nextRegion, G: id, Task: taskID(er.Task), Type: er.Type,
-		Start: m.openStart(t) - Time(g.earlier), End: t, EndStack: stk, Flags: OpenStart}
+		Start: m.origin - Time(g.earlier), End: t, EndStack: stk, Flags: OpenStart}
 	g.earlier++
 	if tk := m.task(r.Task, t); tk != nil {
 		tk.involve(id)

@@ -315,7 +315,7 @@ type GoEventKind uint8
 
 const (
 	GoCreated            GoEventKind = iota // created by By
-	GoEnded                                 // exited; the last item that names the goroutine
+	GoEnded                                 // exited; the last item of the goroutine's own timeline
 	GoUnblocked                             // made runnable by By
 	GoSyscallExitBlocked                    // returned from a syscall that lost its P
 )

@@ -19,7 +19,8 @@ import (
 // counters and samples come in time order.
 //
 // The pointers passed are valid only during the call: the mapping reuses
-// them. A Sink that keeps an item copies it. An error returned by any
+// them and the slices in them (Stack.Frames, Range.Attrs,
+// Experimental.Args). A Sink that keeps an item copies it deeply. An error returned by any
 // method stops the mapping, which then calls no method but End.
 type Sink interface {
 	Begin(*Meta) error

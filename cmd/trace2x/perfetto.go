@@ -1,0 +1,69 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/trace2x/trace2x/convert/perfetto"
+	"github.com/trace2x/trace2x/mapping"
+)
+
+var perfettoCmd = &command{
+	name:  "perfetto",
+	args:  "[-o FILE] [flags] [trace.out | -]",
+	short: "convert to a Perfetto trace (.pftrace) for ui.perfetto.dev",
+	long: `Perfetto writes the trace as a Perfetto protobuf trace, to open in
+ui.perfetto.dev or query with Perfetto's trace processor: a track per P,
+per M (a thread track with the OS thread ID) and per goroutine, tasks,
+regions and logs, GC cycles and stop-the-world pauses, counters, flows,
+stacks on every event and CPU profile samples.
+
+An output name ending in .gz is written gzip-compressed, which Perfetto
+opens as it is. A trace that breaks off is converted up to the break and
+the file is still valid; the error is printed and the exit status is 1.
+
+Examples:
+
+	trace2x perfetto trace.out > trace.pftrace
+	trace2x perfetto -o trace.pftrace.gz trace.out
+	curl -s localhost:6060/debug/pprof/trace?seconds=5 | trace2x perfetto -o t.pftrace`,
+	setup: func(fs *flag.FlagSet) func(*env, []string) error {
+		out := fs.String("o", "-", "write to `FILE` instead of standard output (.gz: compressed)")
+		name := fs.String("process-name", "", "`NAME` of the process track (default: the input's name)")
+		pid := fs.Int("pid", 1, "process `ID` for the process and thread tracks, to line up with a system trace")
+		start := fs.String("start-time", "", "wall-clock `TIME` (RFC 3339) at which the trace started, for traces before Go 1.25 that do not record it")
+		return func(e *env, args []string) error {
+			var startTime time.Time
+			if *start != "" {
+				t, err := time.Parse(time.RFC3339Nano, *start)
+				if err != nil {
+					return usageError{fmt.Sprintf("--start-time: %v", err)}
+				}
+				startTime = t
+			}
+			in, err := openTrace(e, args)
+			if err != nil {
+				return err
+			}
+			defer in.Close()
+			processName := *name
+			if processName == "" {
+				processName = filepath.Base(in.name)
+			}
+			w, err := createOutput(e, *out, true)
+			if err != nil {
+				return err
+			}
+			pw := perfetto.NewWriter(w,
+				perfetto.WithProcessName(processName),
+				perfetto.WithPID(int32(*pid)),
+				perfetto.WithStartTime(startTime),
+				perfetto.WithVersion(trace2xVersion()))
+			_, mapErr := mapping.Map(in, pw, mapping.WithInputName(in.name))
+			return errors.Join(mapErr, w.Close())
+		}
+	},
+}

@@ -1,0 +1,183 @@
+package perfetto
+
+import (
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/trace2x/trace2x/mapping"
+)
+
+// interner assigns interning IDs on the writer's one packet sequence. New
+// entries are queued and written in the InternedData of the packet that
+// first uses them, as the protocol requires.
+type interner struct {
+	names, cats, anns, funcs, files map[string]uint64
+	frames                          map[frameKey]uint64
+
+	newNames, newCats, newAnns []entry
+}
+
+type entry struct {
+	iid  uint64
+	name string
+}
+
+type frameKey struct {
+	fn, file string
+	line     uint64
+}
+
+func newInterner() interner {
+	return interner{
+		names:  make(map[string]uint64),
+		cats:   make(map[string]uint64),
+		anns:   make(map[string]uint64),
+		funcs:  make(map[string]uint64),
+		files:  make(map[string]uint64),
+		frames: make(map[frameKey]uint64),
+	}
+}
+
+// id returns s's ID in table, queueing it on pending if it is new.
+func id(table map[string]uint64, pending *[]entry, s string) uint64 {
+	if iid, ok := table[s]; ok {
+		return iid
+	}
+	iid := uint64(len(table) + 1)
+	table[s] = iid
+	*pending = append(*pending, entry{iid, s})
+	return iid
+}
+
+func (w *Writer) name(ev msg, s string) msg {
+	return ev.uint(fEvNameIID, id(w.intern.names, &w.intern.newNames, s))
+}
+
+func (w *Writer) category(ev msg, s string) msg {
+	return ev.uint(fEvCategoryIIDs, id(w.intern.cats, &w.intern.newCats, s))
+}
+
+func (w *Writer) annOpen(ev msg, name string) (msg, int) {
+	ev, off := ev.open(fEvDebugAnnotations)
+	return ev.uint(fDaNameIID, id(w.intern.anns, &w.intern.newAnns, name)), off
+}
+
+func (w *Writer) annStr(ev msg, name, v string) msg {
+	ev, off := w.annOpen(ev, name)
+	return ev.str(fDaStringValue, v).close(off)
+}
+
+func (w *Writer) annUint(ev msg, name string, v uint64) msg {
+	ev, off := w.annOpen(ev, name)
+	return ev.uint(fDaUintValue, v).close(off)
+}
+
+func (w *Writer) annInt(ev msg, name string, v int64) msg {
+	ev, off := w.annOpen(ev, name)
+	return ev.int(fDaIntValue, v).close(off)
+}
+
+func (w *Writer) annBool(ev msg, name string, v bool) msg {
+	ev, off := w.annOpen(ev, name)
+	return ev.bool(fDaBoolValue, v).close(off)
+}
+
+// flushInterned appends the queued interned entries to the packet and
+// writes it.
+func (w *Writer) flushInterned() {
+	in := &w.intern
+	if len(in.newNames)+len(in.newCats)+len(in.newAnns) > 0 {
+		d, off := w.pkt.open(fPktInternedData)
+		d = appendEntries(d, fIntEventNames, in.newNames)
+		d = appendEntries(d, fIntEventCategories, in.newCats)
+		d = appendEntries(d, fIntDebugAnnotationNames, in.newAnns)
+		w.pkt = d.close(off)
+		in.newNames, in.newCats, in.newAnns = in.newNames[:0], in.newCats[:0], in.newAnns[:0]
+	}
+	w.flushPacket()
+}
+
+func appendEntries(d msg, f protowire.Number, es []entry) msg {
+	for _, e := range es {
+		var off int
+		d, off = d.open(f)
+		d = d.uint(fIIDIID, e.iid)
+		d = d.str(fIIDName, e.name)
+		d = d.close(off)
+	}
+	return d
+}
+
+// mappingIID is the one mapping every frame belongs to: the traced Go
+// program. The trace processor wants a mapping for each frame.
+const mappingIID = 1
+
+// Stack interns a stack as a callstack whose ID is the stack's own, with
+// its frames and their function and file names.
+func (w *Writer) Stack(s *mapping.Stack) error {
+	in := &w.intern
+	w.startPacket(w.meta.Start, true)
+	d, off := w.pkt.open(fPktInternedData)
+	if len(in.frames) == 0 {
+		var moff int
+		d, moff = d.open(fIntMappingPaths)
+		d = d.uint(fIIDIID, 1)
+		d = d.str(fIIDName, w.cfg.processName)
+		d = d.close(moff)
+		d, moff = d.open(fIntMappings)
+		d = d.uint(fMappingIID, mappingIID)
+		d = d.uint(fMappingPathStringIDs, 1)
+		d = d.close(moff)
+	}
+	frameIDs := make([]uint64, 0, len(s.Frames))
+	// Perfetto callstacks list frames from the root to the leaf.
+	for i := len(s.Frames) - 1; i >= 0; i-- {
+		f := s.Frames[i]
+		k := frameKey{f.Func, f.File, f.Line}
+		fid, ok := in.frames[k]
+		if !ok {
+			fn, ok := in.funcs[f.Func]
+			if !ok {
+				fn = uint64(len(in.funcs) + 1)
+				in.funcs[f.Func] = fn
+				var foff int
+				d, foff = d.open(fIntFunctionNames)
+				d = d.uint(fIIDIID, fn)
+				d = d.str(fIIDName, f.Func)
+				d = d.close(foff)
+			}
+			file, ok := in.files[f.File]
+			if !ok {
+				file = uint64(len(in.files) + 1)
+				in.files[f.File] = file
+				var foff int
+				d, foff = d.open(fIntSourcePaths)
+				d = d.uint(fIIDIID, file)
+				d = d.str(fIIDName, f.File)
+				d = d.close(foff)
+			}
+			fid = uint64(len(in.frames) + 1)
+			in.frames[k] = fid
+			var foff int
+			d, foff = d.open(fIntFrames)
+			d = d.uint(fFrameIID, fid)
+			d = d.uint(fFrameFunctionNameID, fn)
+			d = d.uint(fFrameMappingID, mappingIID)
+			d = d.uint(fFrameRelPC, f.PC)
+			d = d.uint(fFrameSourcePathIID, file)
+			d = d.uint(fFrameLineNumber, f.Line)
+			d = d.close(foff)
+		}
+		frameIDs = append(frameIDs, fid)
+	}
+	var coff int
+	d, coff = d.open(fIntCallstacks)
+	d = d.uint(fCallstackIID, uint64(s.ID))
+	for _, fid := range frameIDs {
+		d = d.uint(fCallstackFrameIDs, fid)
+	}
+	d = d.close(coff)
+	w.pkt = d.close(off)
+	w.flushPacket()
+	w.stacks[s.ID] = true
+	return w.err
+}

@@ -1,0 +1,326 @@
+// Package perfetto writes the timeline model of a Go execution trace as a
+// Perfetto protobuf trace (.pftrace), for ui.perfetto.dev and Perfetto's
+// trace processor.
+//
+// The Writer is a mapping.Sink: it encodes each item as it arrives, packet
+// by packet, so memory does not grow with the output. Its layout, under one
+// process track:
+//
+//   - Procs: a track per P, in P order, with the goroutines it ran, and a
+//     child track with its GC sweeps.
+//   - a thread track per M, with the OS thread ID, with the
+//     goroutines it ran and their syscalls.
+//   - Goroutines: a track per goroutine, "G<id> <start function>", with its
+//     states, logs and creations; child tracks for its user regions and GC
+//     mark assists, where it has any.
+//   - Tasks: an async track per user task, nested under its parent task.
+//   - GC: GC cycles and stop-the-world pauses.
+//   - Counters: heap live and goal on a shared axis, GOMAXPROCS,
+//     goroutines and threads by state, and every other runtime metric.
+//
+// Flows link a goroutine's creation, unblocking or blocking syscall exit
+// to its next run, and a task to its regions and logs. Every event with a
+// stack carries it as an interned callstack; CPU profile samples become
+// perf samples on their thread.
+package perfetto
+
+import (
+	"bufio"
+	"io"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/trace2x/trace2x/mapping"
+)
+
+// Option configures a Writer.
+type Option interface{ apply(*config) }
+
+type config struct {
+	processName string
+	pid         int32
+	startTime   time.Time
+	version     string
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// WithProcessName names the process track. The default is the input's
+// name.
+func WithProcessName(name string) Option {
+	return optionFunc(func(c *config) { c.processName = name })
+}
+
+// WithPID sets the process ID of the process and thread tracks, so that
+// the trace lines up with a system trace (perf, ftrace) of the same process.
+// Go execution traces do not record it; the default is 1.
+func WithPID(pid int32) Option {
+	return optionFunc(func(c *config) { c.pid = pid })
+}
+
+// WithStartTime sets the wall-clock time at which the trace started, for
+// traces that carry no clock snapshot (those before Go 1.25), so that
+// Perfetto can show real time. A trace's own snapshot takes precedence.
+func WithStartTime(t time.Time) Option {
+	return optionFunc(func(c *config) { c.startTime = t })
+}
+
+// WithVersion records the version of the program that wrote the file in the
+// trace's metadata.
+func WithVersion(v string) Option {
+	return optionFunc(func(c *config) { c.version = v })
+}
+
+const sequenceID = 1 // every packet is on one sequence, the writer's
+
+// Fixed track UUIDs. Tracks made per resource get UUIDs above these, from
+// a counter, so that they never collide.
+const (
+	uuidProcess = iota + 1
+	uuidProcs
+	uuidGoroutines
+	uuidTasks
+	uuidGC
+	uuidGCCycles
+	uuidSTW
+	uuidCounters
+	uuidFirstFree
+)
+
+// Writer is a mapping.Sink that writes a Perfetto trace to an io.Writer. It
+// is not safe for concurrent use; the mapping calls it from one goroutine.
+type Writer struct {
+	cfg  config
+	bw   *bufio.Writer
+	err  error // the first write error; everything after it is dropped
+	pkt  msg   // the packet being encoded
+	body msg   // scratch for nested messages
+	meta mapping.Meta
+	off  mapping.Time // added to every timestamp, see Begin
+
+	first     bool // the next packet is the sequence's first
+	nextUUID  uint64
+	nextFlow  uint64
+	intern    interner
+	stacks    map[mapping.StackID]bool // callstacks already interned
+	goroutine map[mapping.GoID]*goTrack
+	procs     map[mapping.ProcID]*procTrack
+	threads   map[mapping.ThreadID]uint64
+	tasks     map[mapping.TaskID]uint64
+	counters  map[string]uint64
+	ranges    map[string]uint64 // child tracks for ranges of other kinds
+	flowsIn   map[mapping.GoID][]pendingFlow
+
+	// Stats, for the caller to report.
+	packets int64
+}
+
+// goTrack is what the writer keeps about a goroutine's tracks.
+type goTrack struct {
+	info     mapping.Goroutine
+	uuid     uint64 // 0 until declared
+	regions  uint64 // child track for regions, 0 until needed
+	assists  uint64 // child track for GC mark assists
+	declared bool
+}
+
+type procTrack struct {
+	uuid   uint64
+	sweeps uint64
+}
+
+// pendingFlow is a flow that ends where a goroutine next starts running.
+type pendingFlow struct {
+	id uint64
+	at mapping.Time
+}
+
+var _ mapping.Sink = (*Writer)(nil)
+
+// NewWriter returns a Writer that writes to w. Close (or the mapping's End)
+// flushes it; the first error of any write is returned then.
+func NewWriter(w io.Writer, opts ...Option) *Writer {
+	cfg := config{pid: 1}
+	for _, o := range opts {
+		o.apply(&cfg)
+	}
+	return &Writer{
+		cfg:       cfg,
+		bw:        bufio.NewWriterSize(w, 256<<10),
+		first:     true,
+		nextUUID:  uuidFirstFree,
+		intern:    newInterner(),
+		stacks:    make(map[mapping.StackID]bool),
+		goroutine: make(map[mapping.GoID]*goTrack),
+		procs:     make(map[mapping.ProcID]*procTrack),
+		threads:   make(map[mapping.ThreadID]uint64),
+		tasks:     make(map[mapping.TaskID]uint64),
+		counters:  make(map[string]uint64),
+		ranges:    make(map[string]uint64),
+		flowsIn:   make(map[mapping.GoID][]pendingFlow),
+	}
+}
+
+// Packets returns the number of packets written so far.
+func (w *Writer) Packets() int64 { return w.packets }
+
+func (w *Writer) uuid() uint64 {
+	w.nextUUID++
+	return w.nextUUID - 1
+}
+
+// ts converts a trace timestamp to the file's. Perfetto's timestamps are
+// unsigned; traces in the old formats start near zero, and regions open at
+// the start are placed just before it, so those traces are shifted.
+func (w *Writer) ts(t mapping.Time) uint64 { return uint64(t + w.off) }
+
+// startPacket begins a packet at time t. Packets that refer to interned
+// data say so, so that the trace processor can drop them if the data was
+// lost, which never happens in a file but is the protocol.
+func (w *Writer) startPacket(t mapping.Time, interned bool) {
+	p := w.pkt[:0]
+	p = p.uint(fPktTimestamp, w.ts(t))
+	p = p.uint(fPktSequenceID, sequenceID)
+	switch {
+	case w.first:
+		p = p.uint(fPktSequenceFlags, seqIncrementalStateCleared)
+		p = p.bool(fPktFirstOnSequence, true)
+		w.first = false
+	case interned:
+		p = p.uint(fPktSequenceFlags, seqNeedsIncrementalState)
+	}
+	w.pkt = p
+}
+
+// flushPacket writes the packet as one element of Trace.packet.
+func (w *Writer) flushPacket() {
+	w.packets++
+	if w.err != nil {
+		return
+	}
+	var hdr [12]byte
+	h := protowire.AppendTag(hdr[:0], fTracePacket, protowire.BytesType)
+	h = protowire.AppendVarint(h, uint64(len(w.pkt)))
+	if _, err := w.bw.Write(h); err != nil {
+		w.err = err
+		return
+	}
+	if _, err := w.bw.Write(w.pkt); err != nil {
+		w.err = err
+	}
+}
+
+// Close flushes the output and returns the first write error.
+func (w *Writer) Close() error {
+	if err := w.bw.Flush(); err != nil && w.err == nil {
+		w.err = err
+	}
+	return w.err
+}
+
+// Begin writes the trace's metadata and the fixed tracks.
+func (w *Writer) Begin(m *mapping.Meta) error {
+	w.meta = *m
+	if m.Start < 1<<30 {
+		w.off = 1 << 30
+	}
+	if w.cfg.processName == "" {
+		w.cfg.processName = m.Input
+	}
+	// The clock snapshot must come first: the trace processor converts
+	// every timestamp after it.
+	if m.Clock != nil {
+		w.clockSnapshot(m.Clock.Trace, m.Clock.Wall)
+	} else if !w.cfg.startTime.IsZero() {
+		w.clockSnapshot(m.Start, w.cfg.startTime)
+	}
+	w.declare(m.Start, uuidProcess, 0, "", func(b msg) msg {
+		b, off := b.open(fTdProcess)
+		b = b.int(fProcPID, int64(w.cfg.pid))
+		b = b.str(fProcName, w.cfg.processName)
+		return b.close(off)
+	})
+	for _, g := range []struct {
+		uuid, parent uint64
+		name         string
+		rank         int
+	}{
+		{uuidProcs, uuidProcess, "Procs", 1},
+		{uuidGoroutines, uuidProcess, "Goroutines", 3},
+		{uuidTasks, uuidProcess, "Tasks", 4},
+		{uuidGC, uuidProcess, "GC", 5},
+		{uuidCounters, uuidProcess, "Counters", 0},
+		{uuidGCCycles, uuidGC, "GC cycles", 0},
+		{uuidSTW, uuidGC, "Stop-the-world", 1},
+	} {
+		w.declare(m.Start, g.uuid, g.parent, g.name, func(b msg) msg {
+			b = b.uint(fTdChildOrdering, childOrderingExplicit)
+			return b.int(fTdSiblingOrderRank, int64(g.rank))
+		})
+	}
+	w.metadata()
+	return w.err
+}
+
+// metadata records the trace's provenance as instants on the process track:
+// a file has no better place for it that the UI shows.
+func (w *Writer) metadata() {
+	w.startPacket(w.meta.Start, true)
+	ev, off := w.pkt.open(fPktTrackEvent)
+	ev = ev.uint(fEvType, evInstant)
+	ev = ev.uint(fEvTrackUUID, uuidProcess)
+	ev = w.name(ev, "trace metadata")
+	ev = w.annStr(ev, "go trace format", w.meta.FormatVersion)
+	if w.cfg.version != "" {
+		ev = w.annStr(ev, "trace2x version", w.cfg.version)
+	}
+	ev = w.annStr(ev, "input", w.meta.Input)
+	if w.meta.Clock != nil {
+		ev = w.annStr(ev, "wall clock at start", w.meta.Clock.WallTime(w.meta.Start).UTC().Format(time.RFC3339Nano))
+	}
+	w.pkt = ev.close(off)
+	w.flushInterned()
+}
+
+func (w *Writer) clockSnapshot(trace mapping.Time, wall time.Time) {
+	w.startPacket(trace, false)
+	p, off := w.pkt.open(fPktClockSnapshot)
+	c, coff := p.open(fCsClocks)
+	c = c.uint(fCsClockID, clockBoottime)
+	c = c.uint(fCsClockTs, w.ts(trace))
+	p = c.close(coff)
+	c, coff = p.open(fCsClocks)
+	c = c.uint(fCsClockID, clockRealtime)
+	c = c.uint(fCsClockTs, uint64(wall.UnixNano()))
+	p = c.close(coff)
+	p = p.uint(fCsPrimaryClock, clockBoottime)
+	w.pkt = p.close(off)
+	w.flushPacket()
+}
+
+// declare writes a track descriptor; extra adds fields to it.
+func (w *Writer) declare(t mapping.Time, uuid, parent uint64, name string, extra func(msg) msg) {
+	w.startPacket(t, false)
+	d, off := w.pkt.open(fPktTrackDescriptor)
+	d = d.uint(fTdUUID, uuid)
+	if parent != 0 {
+		d = d.uint(fTdParentUUID, parent)
+	}
+	if name != "" {
+		d = d.str(fTdName, name)
+	}
+	if extra != nil {
+		d = extra(d)
+	}
+	w.pkt = d.close(off)
+	w.flushPacket()
+}
+
+// End flushes the trace. A trace cut short by an error is still a valid
+// file: every packet written is complete.
+func (w *Writer) End(*mapping.Summary) error {
+	return w.Close()
+}

@@ -1,0 +1,530 @@
+package perfetto
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/trace2x/trace2x/mapping"
+)
+
+// rank clamps an ID to the range of TrackDescriptor.sibling_order_rank.
+func rank(id int64) int64 { return min(max(id, math.MinInt32), math.MaxInt32) }
+
+// Goroutine records a goroutine; its track is declared when first used,
+// by which time its start function is usually known.
+func (w *Writer) Goroutine(g *mapping.Goroutine) error {
+	gt := w.goroutine[g.ID]
+	if gt == nil {
+		gt = &goTrack{}
+		w.goroutine[g.ID] = gt
+	}
+	gt.info = *g
+	return w.err
+}
+
+func goroutineName(g *mapping.Goroutine) string {
+	if g.Label != "" {
+		return g.Name() + " (" + g.Label + ")"
+	}
+	return g.Name()
+}
+
+// goTrackOf returns the declared track of goroutine id.
+func (w *Writer) goTrackOf(id mapping.GoID, t mapping.Time) *goTrack {
+	gt := w.goroutine[id]
+	if gt == nil {
+		gt = &goTrack{info: mapping.Goroutine{ID: id, Creator: mapping.NoGoroutine}}
+		w.goroutine[id] = gt
+	}
+	if gt.uuid == 0 {
+		gt.uuid = w.uuid()
+		w.declare(w.meta.Start, gt.uuid, uuidGoroutines, goroutineName(&gt.info), func(b msg) msg {
+			// Goroutines with the same start function must stay apart.
+			b = b.uint(fTdSiblingMergeBehavior, siblingMergeNone)
+			b = b.uint(fTdChildOrdering, childOrderingExplicit)
+			return b.int(fTdSiblingOrderRank, rank(int64(id)))
+		})
+	}
+	return gt
+}
+
+// child returns (declaring it first) a child track of a goroutine's track.
+func (w *Writer) child(parent uint64, slot *uint64, name string, order int64) uint64 {
+	if *slot == 0 {
+		*slot = w.uuid()
+		w.declare(w.meta.Start, *slot, parent, name, func(b msg) msg {
+			b = b.uint(fTdSiblingMergeBehavior, siblingMergeNone)
+			return b.int(fTdSiblingOrderRank, order)
+		})
+	}
+	return *slot
+}
+
+// Proc declares a P's track under Procs.
+func (w *Writer) Proc(p *mapping.Proc) error {
+	if _, ok := w.procs[p.ID]; ok {
+		return w.err
+	}
+	pt := &procTrack{uuid: w.uuid()}
+	w.procs[p.ID] = pt
+	w.declare(w.meta.Start, pt.uuid, uuidProcs, fmt.Sprintf("P%d", p.ID), func(b msg) msg {
+		b = b.uint(fTdSiblingMergeBehavior, siblingMergeNone)
+		return b.int(fTdSiblingOrderRank, rank(int64(p.ID)))
+	})
+	return w.err
+}
+
+// Thread declares an M's thread track. Its tid is the OS thread ID, so it
+// merges with a system trace of the same process.
+func (w *Writer) Thread(m *mapping.Thread) error {
+	if _, ok := w.threads[m.ID]; ok {
+		return w.err
+	}
+	uuid := w.uuid()
+	w.threads[m.ID] = uuid
+	// A thread track belongs to its process by its pid; it cannot be
+	// nested under a plain track.
+	w.declare(w.meta.Start, uuid, 0, "", func(b msg) msg {
+		b, off := b.open(fTdThread)
+		b = b.int(fThreadPID, int64(w.cfg.pid))
+		b = b.int(fThreadTID, int64(m.ID))
+		b = b.str(fThreadName, fmt.Sprintf("M%d", m.ID))
+		return b.close(off)
+	})
+	return w.err
+}
+
+// slice writes a slice as a begin and an end packet. fill adds the
+// begin's name, category and arguments.
+func (w *Writer) slice(track uint64, start, end mapping.Time, stack mapping.StackID, flowsOut, flowsIn []uint64, fill func(ev msg) msg) {
+	w.startPacket(start, true)
+	ev, off := w.pkt.open(fPktTrackEvent)
+	ev = ev.uint(fEvType, evSliceBegin)
+	ev = ev.uint(fEvTrackUUID, track)
+	ev = fill(ev)
+	if stack != mapping.NoStack {
+		ev = ev.uint(fEvCallstackIID, uint64(stack))
+	}
+	for _, f := range flowsOut {
+		ev = ev.fixed64(fEvFlowIDs, f)
+	}
+	for _, f := range flowsIn {
+		ev = ev.fixed64(fEvTerminatingFlowIDs, f)
+	}
+	w.pkt = ev.close(off)
+	w.flushInterned()
+
+	w.startPacket(end, false)
+	ev, off = w.pkt.open(fPktTrackEvent)
+	ev = ev.uint(fEvType, evSliceEnd)
+	ev = ev.uint(fEvTrackUUID, track)
+	w.pkt = ev.close(off)
+	w.flushPacket()
+}
+
+// instant writes an instant event.
+func (w *Writer) instant(track uint64, t mapping.Time, stack mapping.StackID, flowsOut []uint64, fill func(ev msg) msg) {
+	w.startPacket(t, true)
+	ev, off := w.pkt.open(fPktTrackEvent)
+	ev = ev.uint(fEvType, evInstant)
+	ev = ev.uint(fEvTrackUUID, track)
+	ev = fill(ev)
+	if stack != mapping.NoStack {
+		ev = ev.uint(fEvCallstackIID, uint64(stack))
+	}
+	for _, f := range flowsOut {
+		ev = ev.fixed64(fEvFlowIDs, f)
+	}
+	w.pkt = ev.close(off)
+	w.flushInterned()
+}
+
+func (w *Writer) flags(ev msg, f mapping.Flags) msg {
+	if f.Has(mapping.OpenStart) {
+		ev = w.annBool(ev, "began before the trace", true)
+	}
+	if f.Has(mapping.OpenEnd) {
+		ev = w.annBool(ev, "open at the end of the trace", true)
+	}
+	return ev
+}
+
+// stateName is the slice name of a goroutine state.
+func stateName(s *mapping.GoroutineState) string {
+	switch s.State {
+	case mapping.GoWaiting:
+		if s.Reason != "" {
+			return s.Reason
+		}
+		return "waiting"
+	case mapping.GoSyscall:
+		if s.Blocked {
+			return "syscall (blocked)"
+		}
+		return "syscall"
+	}
+	return s.State.String()
+}
+
+// takeFlowsIn returns the flows that end at goroutine g starting to run at
+// t.
+func (w *Writer) takeFlowsIn(g mapping.GoID, t mapping.Time) []uint64 {
+	pend := w.flowsIn[g]
+	if len(pend) == 0 {
+		return nil
+	}
+	var ids []uint64
+	kept := pend[:0]
+	for _, f := range pend {
+		if f.at == t {
+			ids = append(ids, f.id)
+		} else {
+			kept = append(kept, f)
+		}
+	}
+	if len(kept) == 0 {
+		delete(w.flowsIn, g)
+	} else {
+		w.flowsIn[g] = kept
+	}
+	return ids
+}
+
+// GoroutineState writes a state slice on the goroutine's track and, for
+// running and syscalls, a slice on the P's and the M's tracks.
+func (w *Writer) GoroutineState(s *mapping.GoroutineState) error {
+	gt := w.goTrackOf(s.G, s.Start)
+	var flowsIn []uint64
+	if s.State == mapping.GoRunning {
+		flowsIn = w.takeFlowsIn(s.G, s.Start)
+	}
+	w.slice(gt.uuid, s.Start, s.End, s.Stack, nil, flowsIn, func(ev msg) msg {
+		ev = w.category(ev, "goroutine")
+		ev = w.name(ev, stateName(s))
+		if s.P != mapping.NoProc {
+			ev = w.annInt(ev, "P", int64(s.P))
+		}
+		if s.M != mapping.NoThread {
+			ev = w.annInt(ev, "M", int64(s.M))
+		}
+		if s.State == mapping.GoSyscall {
+			ev = w.annBool(ev, "blocked", s.Blocked)
+		}
+		if s.Reason != "" && s.State != mapping.GoWaiting {
+			ev = w.annStr(ev, "reason", s.Reason)
+		}
+		return w.flags(ev, s.Flags)
+	})
+	if s.State != mapping.GoRunning && s.State != mapping.GoSyscall {
+		return w.err
+	}
+	name := goroutineName(&gt.info)
+	if s.State == mapping.GoSyscall {
+		name = "syscall: " + name
+	}
+	// Only running goroutines occupy a P: a syscall can outlive its hold on
+	// the P, which would break the nesting of the P's track.
+	if pt := w.procs[s.P]; pt != nil && s.State == mapping.GoRunning {
+		w.slice(pt.uuid, s.Start, s.End, s.Stack, nil, nil, func(ev msg) msg {
+			ev = w.category(ev, "proc")
+			ev = w.name(ev, name)
+			ev = w.annInt(ev, "goroutine", int64(s.G))
+			return w.annInt(ev, "M", int64(s.M))
+		})
+	}
+	if uuid, ok := w.threads[s.M]; ok {
+		w.slice(uuid, s.Start, s.End, s.Stack, nil, nil, func(ev msg) msg {
+			ev = w.category(ev, "thread")
+			ev = w.name(ev, name)
+			ev = w.annInt(ev, "goroutine", int64(s.G))
+			if s.P != mapping.NoProc {
+				ev = w.annInt(ev, "P", int64(s.P))
+			}
+			if s.State == mapping.GoSyscall {
+				ev = w.annBool(ev, "blocked", s.Blocked)
+			}
+			return ev
+		})
+	}
+	return w.err
+}
+
+// ProcRun is not drawn: the goroutines a P runs are, and a P that runs
+// none is idle or in the scheduler, which the gaps show.
+func (w *Writer) ProcRun(*mapping.ProcRun) error { return w.err }
+
+// Range writes GC cycles and stop-the-world pauses on the GC tracks,
+// sweeps on their P's child track, mark assists on their goroutine's.
+func (w *Writer) Range(r *mapping.Range) error {
+	var track uint64
+	name := r.Name
+	switch r.Kind {
+	case mapping.RangeGCMark:
+		track = uuidGCCycles
+		name = "GC"
+		if r.Cycle > 0 {
+			name = fmt.Sprintf("GC %d", r.Cycle)
+		}
+	case mapping.RangeSTW:
+		track = uuidSTW
+		name = "STW (" + r.Reason + ")"
+	case mapping.RangeSweep:
+		if pt := w.procs[r.P]; pt != nil {
+			track = w.child(pt.uuid, &pt.sweeps, fmt.Sprintf("P%d sweep", r.P), 0)
+		}
+		name = "sweep"
+	case mapping.RangeMarkAssist:
+		gt := w.goTrackOf(r.G, r.Start)
+		track = w.child(gt.uuid, &gt.assists, goroutineName(&gt.info)+" mark assist", 2)
+		name = "mark assist"
+	}
+	if track == 0 {
+		track = w.otherRange(r)
+	}
+	w.slice(track, r.Start, r.End, r.Stack, nil, nil, func(ev msg) msg {
+		ev = w.category(ev, "gc")
+		ev = w.name(ev, name)
+		if r.Kind == mapping.RangeGCMark {
+			ev = w.annInt(ev, "cycle", int64(r.Cycle))
+		}
+		if r.Reason != "" {
+			ev = w.annStr(ev, "reason", r.Reason)
+		}
+		if r.Scope == mapping.ScopeGoroutine {
+			ev = w.annInt(ev, "goroutine", int64(r.G))
+		}
+		for _, a := range r.Attrs {
+			ev = w.annUint(ev, a.Name, a.Value)
+		}
+		return w.flags(ev, r.Flags)
+	})
+	return w.err
+}
+
+// otherRange returns a track for a range of a kind this version does not
+// know: one per name and scope, under GC.
+func (w *Writer) otherRange(r *mapping.Range) uint64 {
+	key := fmt.Sprintf("%s|%d|%d|%d|%d", r.Name, r.Scope, r.G, r.P, r.M)
+	uuid, ok := w.ranges[key]
+	if !ok {
+		uuid = w.uuid()
+		w.ranges[key] = uuid
+		name := r.Name
+		switch r.Scope {
+		case mapping.ScopeGoroutine:
+			name = fmt.Sprintf("%s G%d", r.Name, r.G)
+		case mapping.ScopeProc:
+			name = fmt.Sprintf("%s P%d", r.Name, r.P)
+		case mapping.ScopeThread:
+			name = fmt.Sprintf("%s M%d", r.Name, r.M)
+		}
+		w.declare(w.meta.Start, uuid, uuidGC, name, func(b msg) msg {
+			return b.int(fTdSiblingOrderRank, 2)
+		})
+	}
+	return uuid
+}
+
+// taskFlow is the flow that strings a task together with its regions and
+// logs, in time order. Task flow IDs are kept apart from goroutine flows by
+// their top bit.
+func taskFlow(id mapping.TaskID) uint64 { return 1<<63 | uint64(id) }
+
+// taskTrack returns a task's track, declaring it (and its parent's) first.
+func (w *Writer) taskTrack(id, parent mapping.TaskID) uint64 {
+	if uuid, ok := w.tasks[id]; ok {
+		return uuid
+	}
+	parentUUID := uint64(uuidTasks)
+	if parent != mapping.NoTask {
+		parentUUID = w.taskTrack(parent, mapping.NoTask)
+	}
+	uuid := w.uuid()
+	w.tasks[id] = uuid
+	w.declare(w.meta.Start, uuid, parentUUID, fmt.Sprintf("task %d", id), func(b msg) msg {
+		b = b.uint(fTdSiblingMergeBehavior, siblingMergeNone)
+		return b.int(fTdSiblingOrderRank, rank(int64(id)))
+	})
+	return uuid
+}
+
+// Task writes a task as a slice on its own track.
+func (w *Writer) Task(t *mapping.Task) error {
+	track := w.taskTrack(t.ID, t.Parent)
+	name := t.Type
+	if name == "" {
+		name = fmt.Sprintf("task %d", t.ID)
+	}
+	w.slice(track, t.Start, t.End, t.Stack, []uint64{taskFlow(t.ID)}, nil, func(ev msg) msg {
+		ev = w.category(ev, "task")
+		ev = w.name(ev, name)
+		ev = ev.uint(fEvCorrelationID, uint64(t.ID))
+		ev = w.annUint(ev, "task", uint64(t.ID))
+		if t.Parent != mapping.NoTask {
+			ev = w.annUint(ev, "parent", uint64(t.Parent))
+		}
+		if t.StartG != mapping.NoGoroutine {
+			ev = w.annInt(ev, "begun by goroutine", int64(t.StartG))
+		}
+		if t.EndG != mapping.NoGoroutine {
+			ev = w.annInt(ev, "ended by goroutine", int64(t.EndG))
+		}
+		return w.flags(ev, t.Flags)
+	})
+	delete(w.tasks, t.ID)
+	return w.err
+}
+
+// Region writes a region on its goroutine's regions track, where regions
+// nest among themselves whatever the goroutine's states do.
+func (w *Writer) Region(r *mapping.Region) error {
+	gt := w.goTrackOf(r.G, r.Start)
+	track := w.child(gt.uuid, &gt.regions, goroutineName(&gt.info)+" regions", 1)
+	var flows []uint64
+	if r.Task != mapping.NoTask {
+		flows = []uint64{taskFlow(r.Task)}
+	}
+	w.slice(track, r.Start, r.End, r.Stack, flows, nil, func(ev msg) msg {
+		ev = w.category(ev, "region")
+		ev = w.name(ev, r.Type)
+		if r.Task != mapping.NoTask {
+			ev = ev.uint(fEvCorrelationID, uint64(r.Task))
+			ev = w.annUint(ev, "task", uint64(r.Task))
+		}
+		return w.flags(ev, r.Flags)
+	})
+	return w.err
+}
+
+// Log writes a log as an instant on its goroutine's track.
+func (w *Writer) Log(l *mapping.Log) error {
+	track := uint64(uuidProcess)
+	if l.G != mapping.NoGoroutine {
+		track = w.goTrackOf(l.G, l.Time).uuid
+	}
+	var flows []uint64
+	if l.Task != mapping.NoTask {
+		flows = []uint64{taskFlow(l.Task)}
+	}
+	w.instant(track, l.Time, l.Stack, flows, func(ev msg) msg {
+		ev = w.category(ev, "log")
+		name := l.Category
+		if name == "" {
+			name = "log"
+		}
+		ev = w.name(ev, name)
+		ev = w.annStr(ev, "category", l.Category)
+		ev = w.annStr(ev, "message", l.Message)
+		if l.Task != mapping.NoTask {
+			ev = w.annUint(ev, "task", uint64(l.Task))
+		}
+		return ev
+	})
+	return w.err
+}
+
+// GoroutineEvent writes goroutine ends as instants; creations and
+// unblocks are drawn as flows when the goroutine runs (see Flow).
+func (w *Writer) GoroutineEvent(e *mapping.GoroutineEvent) error {
+	if e.Kind != mapping.GoEnded {
+		return w.err
+	}
+	gt := w.goTrackOf(e.G, e.Time)
+	w.instant(gt.uuid, e.Time, e.Stack, nil, func(ev msg) msg {
+		ev = w.category(ev, "goroutine")
+		return w.name(ev, "end")
+	})
+	delete(w.goroutine, e.G)
+	delete(w.flowsIn, e.G)
+	return w.err
+}
+
+// Flow writes the cause as an instant on the track of whatever caused it
+// (a goroutine, else the P, else the M) with an outgoing flow that ends on
+// the slice where the goroutine starts running.
+func (w *Writer) Flow(f *mapping.Flow) error {
+	var track uint64
+	switch {
+	case f.From.G != mapping.NoGoroutine:
+		track = w.goTrackOf(f.From.G, f.From.Time).uuid
+	case f.From.P != mapping.NoProc && w.procs[f.From.P] != nil:
+		track = w.procs[f.From.P].uuid
+	default:
+		track = w.threads[f.From.M]
+	}
+	if track == 0 {
+		return w.err
+	}
+	w.nextFlow++
+	id := w.nextFlow
+	gt := w.goTrackOf(f.To.G, f.To.Time)
+	target := goroutineName(&gt.info)
+	w.instant(track, f.From.Time, f.Stack, []uint64{id}, func(ev msg) msg {
+		ev = w.category(ev, "goroutine")
+		switch f.Kind {
+		case mapping.GoCreated:
+			ev = w.name(ev, "go "+target)
+		case mapping.GoUnblocked:
+			ev = w.name(ev, "unblock "+target)
+		default:
+			ev = w.name(ev, "syscall exit")
+		}
+		return w.annInt(ev, "goroutine", int64(f.To.G))
+	})
+	w.flowsIn[f.To.G] = append(w.flowsIn[f.To.G], pendingFlow{id: id, at: f.To.Time})
+	return w.err
+}
+
+// counterTrack returns the track of a counter, declaring it first.
+func (w *Writer) counterTrack(c *mapping.Counter) uint64 {
+	if uuid, ok := w.counters[c.Name]; ok {
+		return uuid
+	}
+	uuid := w.uuid()
+	w.counters[c.Name] = uuid
+	w.declare(w.meta.Start, uuid, uuidCounters, c.Name, func(b msg) msg {
+		b, off := b.open(fTdCounter)
+		if c.Unit == "bytes" {
+			b = b.uint(fCounterUnit, unitBytes)
+		} else {
+			b = b.uint(fCounterUnit, unitCount)
+		}
+		switch c.Kind {
+		case mapping.CounterHeapLive, mapping.CounterHeapGoal:
+			b = b.uint(fCounterShareID, 1) // one scale for both
+		}
+		b = b.close(off)
+		return b.int(fTdSiblingOrderRank, int64(c.Kind))
+	})
+	return uuid
+}
+
+// Counter writes a counter sample.
+func (w *Writer) Counter(c *mapping.Counter) error {
+	track := w.counterTrack(c)
+	w.startPacket(c.Time, false)
+	ev, off := w.pkt.open(fPktTrackEvent)
+	ev = ev.uint(fEvType, evCounter)
+	ev = ev.uint(fEvTrackUUID, track)
+	ev = ev.int(fEvCounterValue, int64(c.Value))
+	w.pkt = ev.close(off)
+	w.flushPacket()
+	return w.err
+}
+
+// CPUSample writes a CPU profile sample as a perf sample of its thread.
+func (w *Writer) CPUSample(s *mapping.CPUSample) error {
+	w.startPacket(s.Time, true)
+	p, off := w.pkt.open(fPktPerfSample)
+	p = p.uint(fPsPID, uint64(w.cfg.pid))
+	p = p.uint(fPsTID, uint64(s.M))
+	if s.Stack != mapping.NoStack {
+		p = p.uint(fPsCallstackIID, uint64(s.Stack))
+	}
+	w.pkt = p.close(off)
+	w.flushPacket()
+	return w.err
+}
+
+// Experimental events are not drawn; trace2x stats counts them.
+func (w *Writer) Experimental(*mapping.Experimental) error { return w.err }
