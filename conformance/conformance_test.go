@@ -36,23 +36,10 @@ func corpus(t *testing.T) []string {
 	return files
 }
 
-// goTool returns the go command that runs the tests. go test puts
-// GOROOT/bin first on PATH, so this is the toolchain under test.
-func goTool(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("the go command is needed: %v", err)
-	}
-	return p
-}
-
+// goroot asks the go command for GOROOT. go test puts GOROOT/bin first on
+// PATH, so "go" is the toolchain running the tests.
 var goroot = sync.OnceValues(func() (string, error) {
-	p, err := exec.LookPath("go")
-	if err != nil {
-		return "", err
-	}
-	out, err := exec.Command(p, "env", "GOROOT").Output()
+	out, err := exec.Command("go", "env", "GOROOT").Output()
 	if err != nil {
 		return "", fmt.Errorf("go env GOROOT: %v", err)
 	}
@@ -96,6 +83,42 @@ func TestCorpus(t *testing.T) {
 	}
 }
 
+// regressionGlob matches traces kept with this package because they show
+// what the corpus does not, or not reliably: the corpus is regenerated,
+// and as its traces record timings, an interleaving caught once can
+// vanish. testdata/gen holds the programs that wrote most of them.
+//
+//   - openstartend-task-named-after-end: from the corpus's own
+//     openstartend program, a run in which a region of task 2, begun in an
+//     earlier tracing session, ends after task 2 itself ended.
+//   - generations: two generations; a task and a region begun before the
+//     trace end in the second.
+//   - goexit: a goroutine exits with two regions open.
+//   - cgoreuse: threads created in C call into Go one after the other, and
+//     each gets the same goroutine ID.
+const regressionGlob = "testdata/*.trace"
+
+// regressionTraces returns this package's own traces.
+func regressionTraces(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob(regressionGlob)
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no traces match %s (%v)", regressionGlob, err)
+	}
+	return files
+}
+
+// TestRegressionTraces checks the mapping of this package's own traces
+// against the oracle.
+func TestRegressionTraces(t *testing.T) {
+	for _, f := range regressionTraces(t) {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			t.Parallel()
+			checkTrace(t, f)
+		})
+	}
+}
+
 // TestGoOldTraces checks the mapping of Go's published old-format traces,
 // which x/exp/trace converts to the new event model.
 func TestGoOldTraces(t *testing.T) {
@@ -129,21 +152,41 @@ func readOracle(t *testing.T, file string) (*Oracle, []byte) {
 // checkTrace maps one trace and compares the result with the oracle.
 func checkTrace(t *testing.T, file string) {
 	o, data := readOracle(t, file)
+	rec, sum := mapTrace(t, file, data)
+	if sum != nil {
+		compare(t, o, rec, sum)
+	}
+}
+
+// mapTrace runs mapping.Map over data with a recorder.
+func mapTrace(t *testing.T, file string, data []byte) (*recorder, *mapping.Summary) {
+	t.Helper()
 	rec := newRecorder()
 	sum, err := mapping.Map(bytes.NewReader(data), rec, mapping.WithInputName(filepath.Base(file)))
 	if err != nil {
 		t.Errorf("Map: %v", err)
 	}
-	if sum == nil {
-		return
-	}
-	c := &checker{t: t, o: o, rec: rec}
+	return rec, sum
+}
+
+// reporter is the part of testing.T the comparison uses, so that the
+// harness's own test can collect what it reports.
+type reporter interface {
+	Helper()
+	Errorf(format string, args ...any)
+}
+
+// compare checks what the mapping delivered against the oracle and the
+// model's invariants, reporting every disagreement to r.
+func compare(r reporter, o *Oracle, rec *recorder, sum *mapping.Summary) {
+	r.Helper()
 	for _, p := range rec.problems {
-		t.Errorf("delivery: %s", p)
+		r.Errorf("delivery: %s", p)
 	}
 	if rec.summary == nil {
-		t.Errorf("Sink.End was never called")
+		r.Errorf("Sink.End was never called")
 	}
+	c := &checker{t: r, o: o, rec: rec}
 	c.summary(sum)
 	c.tasks()
 	c.regions()
@@ -154,11 +197,11 @@ func checkTrace(t *testing.T, file string) {
 	c.goroutineStates()
 	c.procRuns()
 	c.flows()
-	c.regionParents()
+	c.regionNesting()
 }
 
 type checker struct {
-	t   *testing.T
+	t   reporter
 	o   *Oracle
 	rec *recorder
 }
@@ -174,7 +217,7 @@ const maxShown = 5
 
 // diffMultiset reports the elements of want and got that the other lacks,
 // counting repeats: every element must appear exactly as often in both.
-func diffMultiset[K comparable](t *testing.T, what string, want, got []K, show func(K) string) {
+func diffMultiset[K comparable](t reporter, what string, want, got []K, show func(K) string) {
 	t.Helper()
 	count := make(map[K]int)
 	for _, k := range want {
@@ -198,7 +241,7 @@ func diffMultiset[K comparable](t *testing.T, what string, want, got []K, show f
 	slices.Sort(missing)
 	slices.Sort(extra)
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %d in the oracle, %d delivered; %d missing, %d unexpected or wrong",
+	fmt.Fprintf(&b, "%s: %d in the oracle, %d delivered; %d missing, %d unexpected or wrong (times are ns after the trace start)",
 		what, len(want), len(got), len(missing), len(extra))
 	list := func(label string, xs []string) {
 		for i, x := range xs {
@@ -211,12 +254,14 @@ func diffMultiset[K comparable](t *testing.T, what string, want, got []K, show f
 	}
 	list("missing:   ", missing)
 	list("unexpected:", extra)
-	t.Error(b.String())
+	t.Errorf("%s", b.String())
 }
 
 // span is what the model should say about an oracle span: an unknown
 // begin is the trace start with OpenStart, an unknown end the trace end
-// with OpenEnd (see mapping.Flags).
+// with OpenEnd (see mapping.Flags). The trace start is right whatever
+// generation the item first shows up in: a trace loses no events between
+// its start and its end, so a begin that is not in it came before it.
 func (c *checker) span(s Span) (start, end int64, f mapping.Flags) {
 	start, end = int64(s.Begin), int64(s.End)
 	if !s.HasBegin {
@@ -225,7 +270,19 @@ func (c *checker) span(s Span) (start, end int64, f mapping.Flags) {
 	if !s.HasEnd {
 		end, f = int64(c.o.End), f|mapping.OpenEnd
 	}
-	return start, end, f
+	return c.tm(start), c.tm(end), f
+}
+
+// tm is the time to compare: the time itself, except in an old-format
+// trace, where the parser does not decide the exact times of tied events
+// (see Oracle.OldFormat) and a time stands for its run of ties.
+func (c *checker) tm(x int64) int64 {
+	if c.o.OldFormat() {
+		if s, ok := c.o.Ties[trace.Time(x)]; ok {
+			return int64(s)
+		}
+	}
+	return x
 }
 
 func (c *checker) summary(sum *mapping.Summary) {
@@ -238,6 +295,9 @@ func (c *checker) summary(sum *mapping.Summary) {
 	}
 	if got := int64(sum.End); got != int64(o.End) {
 		t.Errorf("Summary.End = %d (%s), want the last event's time %d (%s)", got, c.at(got), o.End, c.at(int64(o.End)))
+	}
+	if want := max(o.Syncs-1, 0); sum.Generations != want {
+		t.Errorf("Summary.Generations = %d, want %d (one per Sync after the first)", sum.Generations, want)
 	}
 	if sum.Events != o.Events {
 		t.Errorf("Summary.Events = %d, want %d", sum.Events, o.Events)
@@ -273,7 +333,7 @@ func (c *checker) tasks() {
 		details[key] = detail{k.Type, k.TypeKnown, mapping.TaskID(k.Parent), k.HasBegin || k.Parent != 0}
 	}
 	for _, k := range c.rec.tasks {
-		key := taskKey{k.ID, int64(k.Start), int64(k.End), k.Flags}
+		key := taskKey{k.ID, c.tm(int64(k.Start)), c.tm(int64(k.End)), k.Flags}
 		got = append(got, key)
 		d, ok := details[key]
 		if !ok {
@@ -299,24 +359,22 @@ type regionKey struct {
 
 func (c *checker) regions() {
 	var want, got []regionKey
-	exits := make(map[regionKey]int64)
 	for _, r := range c.o.Regions {
 		s, e, f := c.span(r.Span)
-		key := regionKey{mapping.GoID(r.G), r.Type, mapping.TaskID(r.Task), s, e, f}
-		want = append(want, key)
 		if r.HasGoExit {
-			exits[key] = int64(r.GoExit)
+			// A region cannot outlive its goroutine: package mapping
+			// documents that the regions of a goroutine that ends are
+			// closed when it ends, still marked OpenEnd as their end is not
+			// in the trace.
+			e = c.tm(int64(r.GoExit))
 		}
+		want = append(want, regionKey{mapping.GoID(r.G), r.Type, mapping.TaskID(r.Task), s, e, f})
 	}
 	for _, r := range c.rec.regions {
-		got = append(got, regionKey{r.G, r.Type, r.Task, int64(r.Start), int64(r.End), r.Flags})
+		got = append(got, regionKey{r.G, r.Type, r.Task, c.tm(int64(r.Start)), c.tm(int64(r.End)), r.Flags})
 	}
 	diffMultiset(c.t, "regions", want, got, func(k regionKey) string {
-		s := fmt.Sprintf("region G%d %q task %d [%s, %s] %v", k.G, k.Type, k.Task, c.at(k.Start), c.at(k.End), k.Flags)
-		if x, ok := exits[k]; ok {
-			s += fmt.Sprintf(" (its goroutine exited at %s with the region open)", c.at(x))
-		}
-		return s
+		return fmt.Sprintf("region G%d %q task %d [%s, %s] %v", k.G, k.Type, k.Task, c.at(k.Start), c.at(k.End), k.Flags)
 	})
 }
 
@@ -330,29 +388,43 @@ type logKey struct {
 func (c *checker) logs() {
 	var want, got []logKey
 	for _, l := range c.o.Logs {
-		want = append(want, logKey{int64(l.Time), mapping.GoID(l.G), mapping.TaskID(l.Task), l.Category, l.Message})
+		want = append(want, logKey{c.tm(int64(l.Time)), mapping.GoID(l.G), mapping.TaskID(l.Task), l.Category, l.Message})
 	}
 	for _, l := range c.rec.logs {
-		got = append(got, logKey{int64(l.Time), l.G, l.Task, l.Category, l.Message})
+		got = append(got, logKey{c.tm(int64(l.Time)), l.G, l.Task, l.Category, l.Message})
 	}
 	diffMultiset(c.t, "logs", want, got, func(k logKey) string {
 		return fmt.Sprintf("log at %s G%d task %d %q %q", c.at(k.Time), k.G, k.Task, k.Category, k.Message)
 	})
 }
 
+// goroutines checks that every goroutine the trace names was delivered
+// once, none other, and with its creation as the trace tells it.
 func (c *checker) goroutines() {
 	var extra, twice, missing []mapping.GoID
 	for g, n := range c.rec.goroutines {
 		switch {
-		case !c.o.Goroutines[trace.GoID(g)]:
+		case c.o.Goroutines[trace.GoID(g)] == nil:
 			extra = append(extra, g)
 		case n > 1:
 			twice = append(twice, g)
 		}
 	}
-	for g := range c.o.Goroutines {
-		if c.rec.goroutines[mapping.GoID(g)] == 0 {
-			missing = append(missing, mapping.GoID(g))
+	var created []string
+	for _, g := range slices.Sorted(maps.Keys(c.o.Goroutines)) {
+		id := mapping.GoID(g)
+		if c.rec.goroutines[id] == 0 {
+			missing = append(missing, id)
+			continue
+		}
+		og, info := c.o.Goroutines[g], c.rec.firstG[id]
+		want, flags := int64(c.o.Start), mapping.OpenStart
+		if og.HasCreated {
+			want, flags = int64(og.Created), 0
+		}
+		if c.tm(int64(info.Created)) != c.tm(want) || info.Flags != flags {
+			created = append(created, fmt.Sprintf("G%d: Created %s %v, want %s %v",
+				g, c.at(int64(info.Created)), info.Flags, c.at(want), flags))
 		}
 	}
 	show := func(gs []mapping.GoID) string {
@@ -376,9 +448,15 @@ func (c *checker) goroutines() {
 	if len(twice) > 0 {
 		c.t.Errorf("goroutines: %d delivered more than once without Updated: %s", len(twice), show(twice))
 	}
+	if n := len(created); n > 0 {
+		if n > maxShown {
+			created = append(created[:maxShown], fmt.Sprintf("... and %d more", n-maxShown))
+		}
+		c.t.Errorf("goroutines: %d with the wrong creation (times are ns after the trace start):\n\t%s", n, strings.Join(created, "\n\t"))
+	}
 }
 
-type rangeKey2 struct {
+type rangeKey struct {
 	Name       string
 	Scope      trace.ResourceKind
 	ID         int64
@@ -387,10 +465,13 @@ type rangeKey2 struct {
 	Attrs      string
 }
 
-func attrString(names []string, values []uint64) string {
+// attrString shows a range's attributes, in order, as one comparable
+// string.
+func attrString[A any](attrs []A, nv func(A) (string, uint64)) string {
 	var parts []string
-	for i := range names {
-		parts = append(parts, fmt.Sprintf("%s=%d", names[i], values[i]))
+	for _, a := range attrs {
+		name, value := nv(a)
+		parts = append(parts, fmt.Sprintf("%s=%d", name, value))
 	}
 	return strings.Join(parts, ",")
 }
@@ -414,19 +495,15 @@ func rangeKindOf(name string) (mapping.RangeKind, string) {
 }
 
 func (c *checker) ranges() {
-	var want, got []rangeKey2
+	var want, got []rangeKey
 	for _, r := range c.o.Ranges {
 		s, e, f := c.span(r.Span)
-		var names []string
-		var values []uint64
-		for _, a := range r.Attrs {
-			names, values = append(names, a.Name), append(values, a.Value)
-		}
-		want = append(want, rangeKey2{r.Name, r.Scope, r.ID, s, e, f, attrString(names, values)})
+		attrs := attrString(r.Attrs, func(a Attr) (string, uint64) { return a.Name, a.Value })
+		want = append(want, rangeKey{r.Name, r.Scope, r.ID, s, e, f, attrs})
 	}
 	var gcBegun []mapping.Range
 	for _, r := range c.rec.ranges {
-		key := rangeKey2{Name: r.Name, Start: int64(r.Start), End: int64(r.End), Flags: r.Flags}
+		key := rangeKey{Name: r.Name, Start: c.tm(int64(r.Start)), End: c.tm(int64(r.End)), Flags: r.Flags}
 		switch r.Scope {
 		case mapping.ScopeGlobal:
 			key.Scope = trace.ResourceNone
@@ -439,12 +516,7 @@ func (c *checker) ranges() {
 		default:
 			c.t.Errorf("range %q has an unknown scope %d", r.Name, r.Scope)
 		}
-		var names []string
-		var values []uint64
-		for _, a := range r.Attrs {
-			names, values = append(names, a.Name), append(values, a.Value)
-		}
-		key.Attrs = attrString(names, values)
+		key.Attrs = attrString(r.Attrs, func(a mapping.Attr) (string, uint64) { return a.Name, a.Value })
 		got = append(got, key)
 
 		kind, reason := rangeKindOf(r.Name)
@@ -461,7 +533,7 @@ func (c *checker) ranges() {
 			}
 		}
 	}
-	diffMultiset(c.t, "ranges", want, got, func(k rangeKey2) string {
+	diffMultiset(c.t, "ranges", want, got, func(k rangeKey) string {
 		s := fmt.Sprintf("range %q %v %d [%s, %s] %v", k.Name, k.Scope, k.ID, c.at(k.Start), c.at(k.End), k.Flags)
 		if k.Attrs != "" {
 			s += " " + k.Attrs
@@ -488,10 +560,10 @@ type sampleKey struct {
 func (c *checker) samples() {
 	var want, got []sampleKey
 	for _, s := range c.o.Samples {
-		want = append(want, sampleKey{int64(s.Time), mapping.GoID(s.G), mapping.ProcID(s.P), mapping.ThreadID(s.M)})
+		want = append(want, sampleKey{c.tm(int64(s.Time)), mapping.GoID(s.G), mapping.ProcID(s.P), mapping.ThreadID(s.M)})
 	}
 	for _, s := range c.rec.samples {
-		got = append(got, sampleKey{int64(s.Time), s.G, s.P, s.M})
+		got = append(got, sampleKey{c.tm(int64(s.Time)), s.G, s.P, s.M})
 	}
 	diffMultiset(c.t, "CPU samples", want, got, func(k sampleKey) string {
 		return fmt.Sprintf("sample at %s G%d P%d M%d", c.at(k.Time), k.G, k.P, k.M)
@@ -591,9 +663,11 @@ func (c *checker) flows() {
 	}
 }
 
-// regionParents checks that a region's parent is a region of the same
-// goroutine that contains it in time.
-func (c *checker) regionParents() {
+// regionNesting checks that a region's parent is a region of the same
+// goroutine that contains it in time, that its depth counts its
+// ancestors, and that a log's region is one of its goroutine's that
+// contains it.
+func (c *checker) regionNesting() {
 	byID := make(map[mapping.RegionID]mapping.Region)
 	var bad []string
 	for _, r := range c.rec.regions {
@@ -606,6 +680,9 @@ func (c *checker) regionParents() {
 	}
 	for _, r := range slices.SortedFunc(maps.Values(byID), func(a, b mapping.Region) int { return cmp.Compare(a.ID, b.ID) }) {
 		if r.Parent == mapping.NoRegion {
+			if r.Depth != 0 {
+				bad = append(bad, fmt.Sprintf("region %d %q on G%d: Depth %d without a parent", r.ID, r.Type, r.G, r.Depth))
+			}
 			continue
 		}
 		desc := fmt.Sprintf("region %d %q on G%d [%s, %s]", r.ID, r.Type, r.G, c.at(int64(r.Start)), c.at(int64(r.End)))
@@ -617,6 +694,22 @@ func (c *checker) regionParents() {
 			bad = append(bad, fmt.Sprintf("%s: parent %d is on G%d", desc, p.ID, p.G))
 		case p.Start > r.Start || p.End < r.End:
 			bad = append(bad, fmt.Sprintf("%s: parent %d %q [%s, %s] does not contain it", desc, p.ID, p.Type, c.at(int64(p.Start)), c.at(int64(p.End))))
+		case r.Depth != p.Depth+1:
+			bad = append(bad, fmt.Sprintf("%s: Depth %d, but its parent's is %d", desc, r.Depth, p.Depth))
+		}
+	}
+	for _, l := range c.rec.logs {
+		if l.Region == mapping.NoRegion {
+			continue
+		}
+		desc := fmt.Sprintf("log %q on G%d at %s", l.Message, l.G, c.at(int64(l.Time)))
+		r, ok := byID[l.Region]
+		switch {
+		case !ok:
+			bad = append(bad, fmt.Sprintf("%s: region %d was never delivered", desc, l.Region))
+		case r.G != l.G || r.Start > l.Time || r.End < l.Time:
+			bad = append(bad, fmt.Sprintf("%s: region %d %q on G%d [%s, %s] does not contain it",
+				desc, r.ID, r.Type, r.G, c.at(int64(r.Start)), c.at(int64(r.End))))
 		}
 	}
 	if len(bad) > 0 {
@@ -624,6 +717,6 @@ func (c *checker) regionParents() {
 		if n > maxShown {
 			bad = append(bad[:maxShown], fmt.Sprintf("... and %d more", n-maxShown))
 		}
-		c.t.Errorf("region parents: %d bad:\n\t%s", n, strings.Join(bad, "\n\t"))
+		c.t.Errorf("region nesting: %d bad:\n\t%s", n, strings.Join(bad, "\n\t"))
 	}
 }

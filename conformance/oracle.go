@@ -4,11 +4,12 @@
 // execution trace, straight from golang.org/x/exp/trace events and sharing
 // no code or state machine with package mapping: it pairs beginnings with
 // ends and writes down what it paired. The tests in this package run
-// mapping.Map over every trace in the corpus and over Go's own published
-// old-format traces, and require the timeline model to agree with the
-// oracle item for item, plus structural invariants of the model that hold
-// whatever the trace. The package has no API beyond the oracle; it exists
-// for its tests.
+// mapping.Map over every trace in the project's corpus, over corner cases
+// kept in this package's testdata, and over Go's own published old-format
+// traces, and require the timeline model to agree with the oracle item for
+// item and to keep the invariants of the model whatever the trace. They
+// also check that `trace2x stats --json` counts what the oracle counts.
+// The package has no API beyond the oracle; it exists for its tests.
 package conformance
 
 import (
@@ -48,7 +49,8 @@ type Region struct {
 	Type string
 	Span
 	// GoExit is when G exited while the region was still open, if it did
-	// (HasGoExit). The region then has no end in the trace.
+	// (HasGoExit). The region then has no end in the trace, but it
+	// cannot have gone on after its goroutine did.
 	GoExit    trace.Time
 	HasGoExit bool
 }
@@ -79,6 +81,17 @@ type Range struct {
 	Span
 }
 
+// Goroutine is what the trace tells of when a goroutine began.
+type Goroutine struct {
+	// Created is when the goroutine was created (HasCreated), if the
+	// first the trace says of it is its creation; otherwise it existed
+	// before the trace began. Go reuses the goroutine ID of a thread
+	// created in C that calls into Go, so one ID can be created again
+	// later: Created is the first time.
+	Created    trace.Time
+	HasCreated bool
+}
+
 // Sample is one CPU profile sample.
 type Sample struct {
 	Time trace.Time
@@ -101,7 +114,7 @@ type Oracle struct {
 	Logs       []Log
 	Ranges     []Range
 	Samples    []Sample
-	Goroutines map[trace.GoID]bool // every goroutine the trace names
+	Goroutines map[trace.GoID]*Goroutine // every goroutine the trace names
 
 	// Ties maps the time of every event in a run of events one
 	// nanosecond apart to the time of the run's first event. The parser
@@ -121,26 +134,31 @@ type Oracle struct {
 // within its run in Ties), and nothing in the trace says which is right.
 func (o *Oracle) OldFormat() bool { return o.Format < 22 }
 
-type rangeKey struct {
+// rangeID names an open range. The parser allows one range of a name on
+// a resource at a time, so the name and the resource identify it.
+type rangeID struct {
 	name  string
 	scope trace.ResourceKind
 	id    int64
 }
 
+// oracleState is what the oracle keeps during its pass: the items open
+// so far, by how their ends will name them.
 type oracleState struct {
 	o       *Oracle
 	tasks   map[trace.TaskID]int  // open task -> index in o.Tasks
 	regions map[trace.GoID][]int  // per goroutine, open regions innermost last
-	ranges  map[rangeKey]int      // open range -> index in o.Ranges
+	ranges  map[rangeID]int       // open range -> index in o.Ranges
 	named   map[trace.TaskID]bool // tasks named by a region or log
 	lastT   trace.Time            // time of the last event
 	lastK   trace.EventKind       // kind of the last event
 }
 
-// seenG records that the trace names goroutine g.
+// seenG records that the trace names goroutine g, which existed before
+// the trace began if this is the first the trace says of it.
 func (s *oracleState) seenG(g trace.GoID) {
-	if g != trace.NoGoroutine {
-		s.o.Goroutines[g] = true
+	if _, ok := s.o.Goroutines[g]; !ok && g != trace.NoGoroutine {
+		s.o.Goroutines[g] = &Goroutine{}
 	}
 }
 
@@ -156,12 +174,12 @@ func Read(r io.Reader) (*Oracle, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := &Oracle{Format: format, Goroutines: make(map[trace.GoID]bool), Ties: make(map[trace.Time]trace.Time)}
+	o := &Oracle{Format: format, Goroutines: make(map[trace.GoID]*Goroutine), Ties: make(map[trace.Time]trace.Time)}
 	s := &oracleState{
 		o:       o,
 		tasks:   make(map[trace.TaskID]int),
 		regions: make(map[trace.GoID][]int),
-		ranges:  make(map[rangeKey]int),
+		ranges:  make(map[rangeID]int),
 		named:   make(map[trace.TaskID]bool),
 	}
 	for {
@@ -235,10 +253,14 @@ func (s *oracleState) event(ev *trace.Event) error {
 		st := ev.StateTransition()
 		if st.Resource.Kind == trace.ResourceGoroutine {
 			g := st.Resource.Goroutine()
+			from, to := st.Goroutine()
+			if _, ok := o.Goroutines[g]; !ok && from == trace.GoNotExist {
+				o.Goroutines[g] = &Goroutine{Created: t, HasCreated: true}
+			}
 			s.seenG(g)
 			// A goroutine that stops existing takes its open regions with
-			// it; remember when, so a report can say so.
-			if _, to := st.Goroutine(); to == trace.GoNotExist {
+			// it: they end there, though the trace never says they did.
+			if to == trace.GoNotExist {
 				for _, i := range s.regions[g] {
 					o.Regions[i].GoExit, o.Regions[i].HasGoExit = t, true
 				}
@@ -354,7 +376,7 @@ func (s *oracleState) regionEnd(ev *trace.Event, t trace.Time) {
 
 func (s *oracleState) rangeEvent(ev *trace.Event, kind trace.EventKind, t trace.Time) {
 	r := ev.Range()
-	k := rangeKey{name: r.Name, scope: r.Scope.Kind}
+	k := rangeID{name: r.Name, scope: r.Scope.Kind}
 	// A begin or end happens in the execution context of the resource it
 	// is scoped to, so the ID is read from the context; an Active is
 	// reported by whoever starts the generation, so only Scope has it.

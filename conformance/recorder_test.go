@@ -19,6 +19,8 @@ type recorder struct {
 
 	stacks     map[mapping.StackID]bool
 	goroutines map[mapping.GoID]int // deliveries with Updated unset
+	firstG     map[mapping.GoID]mapping.Goroutine
+	ended      map[mapping.GoID]bool // goroutines whose GoEnded came last
 	procs      map[mapping.ProcID]bool
 	threads    map[mapping.ThreadID]bool
 
@@ -41,6 +43,8 @@ func newRecorder() *recorder {
 	return &recorder{
 		stacks:     make(map[mapping.StackID]bool),
 		goroutines: make(map[mapping.GoID]int),
+		firstG:     make(map[mapping.GoID]mapping.Goroutine),
+		ended:      make(map[mapping.GoID]bool),
 		procs:      make(map[mapping.ProcID]bool),
 		threads:    make(map[mapping.ThreadID]bool),
 	}
@@ -77,6 +81,16 @@ func (r *recorder) stack(what string, id mapping.StackID) {
 func (r *recorder) g(what string, id mapping.GoID) {
 	if id != mapping.NoGoroutine && r.goroutines[id] == 0 {
 		r.problem("%s names goroutine %d before it was delivered", what, id)
+	}
+}
+
+// about checks an item about goroutine id, which must be delivered and
+// not ended: a GoEnded event is the last item about its goroutine (an
+// item may still name it as where something came from, as a Flow does).
+func (r *recorder) about(what string, id mapping.GoID) {
+	r.g(what, id)
+	if r.ended[id] {
+		r.problem("%s comes after goroutine %d ended", what, id)
 	}
 }
 
@@ -123,7 +137,14 @@ func (r *recorder) Goroutine(g *mapping.Goroutine) error {
 		if r.goroutines[g.ID] == 0 {
 			r.problem("%s delivered as Updated before its first delivery", what)
 		}
+		if r.ended[g.ID] {
+			r.problem("%s updated after it ended", what)
+		}
 	} else {
+		delete(r.ended, g.ID) // a goroutine ID can be reused
+		if r.goroutines[g.ID] == 0 {
+			r.firstG[g.ID] = *g
+		}
 		r.goroutines[g.ID]++
 	}
 	if g.Creator != g.ID {
@@ -153,7 +174,7 @@ func (r *recorder) Thread(m *mapping.Thread) error {
 func (r *recorder) GoroutineState(s *mapping.GoroutineState) error {
 	what := fmt.Sprintf("goroutine state %+v", *s)
 	r.item(what)
-	r.g(what, s.G)
+	r.about(what, s.G)
 	r.p(what, s.P)
 	r.m(what, s.M)
 	r.stack(what, s.Stack)
@@ -176,7 +197,7 @@ func (r *recorder) Range(x *mapping.Range) error {
 	r.item(what)
 	switch x.Scope {
 	case mapping.ScopeGoroutine:
-		r.g(what, x.G)
+		r.about(what, x.G)
 	case mapping.ScopeProc:
 		r.p(what, x.P)
 	case mapping.ScopeThread:
@@ -209,7 +230,7 @@ func (r *recorder) Task(k *mapping.Task) error {
 func (r *recorder) Region(x *mapping.Region) error {
 	what := fmt.Sprintf("region %d %q", x.ID, x.Type)
 	r.item(what)
-	r.g(what, x.G)
+	r.about(what, x.G)
 	r.stack(what, x.Stack)
 	r.stack(what, x.EndStack)
 	r.regions = append(r.regions, *x)
@@ -219,7 +240,7 @@ func (r *recorder) Region(x *mapping.Region) error {
 func (r *recorder) Log(l *mapping.Log) error {
 	what := fmt.Sprintf("log %q", l.Message)
 	r.item(what)
-	r.g(what, l.G)
+	r.about(what, l.G)
 	r.p(what, l.P)
 	r.m(what, l.M)
 	r.stack(what, l.Stack)
@@ -230,8 +251,13 @@ func (r *recorder) Log(l *mapping.Log) error {
 func (r *recorder) GoroutineEvent(e *mapping.GoroutineEvent) error {
 	what := fmt.Sprintf("goroutine event %+v", *e)
 	r.item(what)
-	r.g(what, e.G)
-	r.g(what, e.By)
+	r.about(what, e.G)
+	if e.By != e.G {
+		r.about(what, e.By)
+	}
+	if e.Kind == mapping.GoEnded {
+		r.ended[e.G] = true
+	}
 	r.p(what, e.P)
 	r.m(what, e.M)
 	r.stack(what, e.Stack)
@@ -246,6 +272,7 @@ func (r *recorder) Flow(f *mapping.Flow) error {
 		r.p(what, e.P)
 		r.m(what, e.M)
 	}
+	r.about(what, f.To.G) // the target is starting to run
 	r.stack(what, f.Stack)
 	r.flows = append(r.flows, *f)
 	return nil
@@ -259,7 +286,7 @@ func (r *recorder) Counter(*mapping.Counter) error {
 func (r *recorder) CPUSample(s *mapping.CPUSample) error {
 	what := fmt.Sprintf("CPU sample %+v", *s)
 	r.item(what)
-	r.g(what, s.G)
+	r.about(what, s.G)
 	r.p(what, s.P)
 	r.m(what, s.M)
 	r.stack(what, s.Stack)

@@ -141,15 +141,15 @@ func binaryUvarint(br *bufio.Reader) (uint64, error) {
 }
 
 type checker struct {
-	rep                          *Report
-	seqID                        uint32
-	cleared                      bool
-	names, cats, anns, funcs     map[uint64]string
-	files, mappings, paths       map[uint64]bool
-	frames                       map[uint64]string
-	callstacks                   map[uint64]bool
-	events                       map[uint64][]event
-	flowOut, flowIn              map[uint64]int
+	rep                      *Report
+	seqID                    uint32
+	cleared                  bool
+	names, cats, anns, funcs map[uint64]string
+	files, mappings, paths   map[uint64]bool
+	frames                   map[uint64]string
+	callstacks               map[uint64]bool
+	events                   map[uint64][]event
+	flowOut, flowIn          map[uint64]int
 }
 
 func (c *checker) packet(p *pb.TracePacket) error {
