@@ -26,6 +26,7 @@ type Tally struct {
 	CPUSamples  int
 	Experiments map[string]int // experimental events, by experiment
 
+	Tasks                             int // every task delivered
 	TasksBegun, TasksEnded, TasksOpen int // TasksOpen: began or ended outside the trace
 	Regions, RegionsOpen              int
 	Logs                              int
@@ -113,6 +114,7 @@ func (t *Tally) Range(r *Range) error {
 
 // Task counts a task.
 func (t *Tally) Task(k *Task) error {
+	t.Tasks++
 	if !k.Flags.Has(OpenStart) {
 		t.TasksBegun++
 	}

@@ -113,6 +113,12 @@ type Writer struct {
 	counters  map[string]uint64
 	ranges    map[string]uint64 // child tracks for ranges of other kinds
 	flowsIn   map[mapping.GoID][]pendingFlow
+	retired   map[mapping.GoID]uint64 // tracks of goroutines that ended, see retire
+	retiredQ  []mapping.GoID
+
+	taskFlows  map[mapping.TaskID][]uint64 // flows to a task's regions and logs, see taskFlow
+	endedTasks map[mapping.TaskID]bool
+	endedTaskQ []mapping.TaskID
 
 	// Stats, for the caller to report.
 	packets int64
@@ -161,6 +167,10 @@ func NewWriter(w io.Writer, opts ...Option) *Writer {
 		counters:  make(map[string]uint64),
 		ranges:    make(map[string]uint64),
 		flowsIn:   make(map[mapping.GoID][]pendingFlow),
+		retired:   make(map[mapping.GoID]uint64),
+
+		taskFlows:  make(map[mapping.TaskID][]uint64),
+		endedTasks: make(map[mapping.TaskID]bool),
 	}
 }
 

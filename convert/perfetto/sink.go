@@ -123,7 +123,7 @@ func (w *Writer) slice(track uint64, start, end mapping.Time, stack mapping.Stac
 }
 
 // instant writes an instant event.
-func (w *Writer) instant(track uint64, t mapping.Time, stack mapping.StackID, flowsOut []uint64, fill func(ev msg) msg) {
+func (w *Writer) instant(track uint64, t mapping.Time, stack mapping.StackID, flowsOut, flowsIn []uint64, fill func(ev msg) msg) {
 	w.startPacket(t, true)
 	ev, off := w.pkt.open(fPktTrackEvent)
 	ev = ev.uint(fEvType, evInstant)
@@ -135,8 +135,22 @@ func (w *Writer) instant(track uint64, t mapping.Time, stack mapping.StackID, fl
 	for _, f := range flowsOut {
 		ev = ev.fixed64(fEvFlowIDs, f)
 	}
+	for _, f := range flowsIn {
+		ev = ev.fixed64(fEvTerminatingFlowIDs, f)
+	}
 	w.pkt = ev.close(off)
 	w.flushInterned()
+}
+
+// endTask remembers, for a while, that a task's slice was written, so
+// that its later regions get no flow that would have no source.
+func (w *Writer) endTask(id mapping.TaskID) {
+	w.endedTasks[id] = true
+	w.endedTaskQ = append(w.endedTaskQ, id)
+	if len(w.endedTaskQ) > maxRetired {
+		delete(w.endedTasks, w.endedTaskQ[0])
+		w.endedTaskQ = w.endedTaskQ[1:]
+	}
 }
 
 func (w *Writer) flags(ev msg, f mapping.Flags) msg {
@@ -325,10 +339,25 @@ func (w *Writer) otherRange(r *mapping.Range) uint64 {
 	return uuid
 }
 
-// taskFlow is the flow that strings a task together with its regions and
-// logs, in time order. Task flow IDs are kept apart from goroutine flows by
-// their top bit.
-func taskFlow(id mapping.TaskID) uint64 { return 1<<63 | uint64(id) }
+// maxTaskFlows bounds the flows drawn from one task to its regions and
+// logs, and so the memory an open task holds.
+const maxTaskFlows = 1024
+
+// taskFlow returns a new flow from task id to a region or log in it. The
+// task's slice is written when the task ends, with the flows it collected;
+// a region or log after that (or past the bound) gets none.
+func (w *Writer) taskFlow(id mapping.TaskID) []uint64 {
+	if id == mapping.NoTask || w.endedTasks[id] {
+		return nil
+	}
+	flows := w.taskFlows[id]
+	if len(flows) >= maxTaskFlows {
+		return nil
+	}
+	w.nextFlow++
+	w.taskFlows[id] = append(flows, w.nextFlow)
+	return w.taskFlows[id][len(flows):]
+}
 
 // taskTrack returns a task's track, declaring it (and its parent's) first.
 func (w *Writer) taskTrack(id, parent mapping.TaskID) uint64 {
@@ -355,7 +384,10 @@ func (w *Writer) Task(t *mapping.Task) error {
 	if name == "" {
 		name = fmt.Sprintf("task %d", t.ID)
 	}
-	w.slice(track, t.Start, t.End, t.Stack, []uint64{taskFlow(t.ID)}, nil, func(ev msg) msg {
+	flows := w.taskFlows[t.ID]
+	delete(w.taskFlows, t.ID)
+	w.endTask(t.ID)
+	w.slice(track, t.Start, t.End, t.Stack, flows, nil, func(ev msg) msg {
 		ev = w.category(ev, "task")
 		ev = w.name(ev, name)
 		ev = ev.uint(fEvCorrelationID, uint64(t.ID))
@@ -380,11 +412,7 @@ func (w *Writer) Task(t *mapping.Task) error {
 func (w *Writer) Region(r *mapping.Region) error {
 	gt := w.goTrackOf(r.G, r.Start)
 	track := w.child(gt.uuid, &gt.regions, goroutineName(&gt.info)+" regions", 1)
-	var flows []uint64
-	if r.Task != mapping.NoTask {
-		flows = []uint64{taskFlow(r.Task)}
-	}
-	w.slice(track, r.Start, r.End, r.Stack, flows, nil, func(ev msg) msg {
+	w.slice(track, r.Start, r.End, r.Stack, nil, w.taskFlow(r.Task), func(ev msg) msg {
 		ev = w.category(ev, "region")
 		ev = w.name(ev, r.Type)
 		if r.Task != mapping.NoTask {
@@ -402,11 +430,7 @@ func (w *Writer) Log(l *mapping.Log) error {
 	if l.G != mapping.NoGoroutine {
 		track = w.goTrackOf(l.G, l.Time).uuid
 	}
-	var flows []uint64
-	if l.Task != mapping.NoTask {
-		flows = []uint64{taskFlow(l.Task)}
-	}
-	w.instant(track, l.Time, l.Stack, flows, func(ev msg) msg {
+	w.instant(track, l.Time, l.Stack, nil, w.taskFlow(l.Task), func(ev msg) msg {
 		ev = w.category(ev, "log")
 		name := l.Category
 		if name == "" {
@@ -430,13 +454,30 @@ func (w *Writer) GoroutineEvent(e *mapping.GoroutineEvent) error {
 		return w.err
 	}
 	gt := w.goTrackOf(e.G, e.Time)
-	w.instant(gt.uuid, e.Time, e.Stack, nil, func(ev msg) msg {
+	w.instant(gt.uuid, e.Time, e.Stack, nil, nil, func(ev msg) msg {
 		ev = w.category(ev, "goroutine")
 		return w.name(ev, "end")
 	})
-	delete(w.goroutine, e.G)
-	delete(w.flowsIn, e.G)
+	w.retire(e.G, gt.uuid)
 	return w.err
+}
+
+// maxRetired bounds how many ended goroutines' tracks are remembered.
+const maxRetired = 1 << 16
+
+// retire forgets an ended goroutine but remembers its track for a while: a
+// flow out of it (it unblocked a goroutine that runs only after it ended)
+// can still arrive. Beyond the bound, such a flow starts on the P or M
+// that the goroutine ran on instead, so memory stays bounded.
+func (w *Writer) retire(id mapping.GoID, uuid uint64) {
+	delete(w.goroutine, id)
+	delete(w.flowsIn, id)
+	w.retired[id] = uuid
+	w.retiredQ = append(w.retiredQ, id)
+	if len(w.retiredQ) > maxRetired {
+		delete(w.retired, w.retiredQ[0])
+		w.retiredQ = w.retiredQ[1:]
+	}
 }
 
 // Flow writes the cause as an instant on the track of whatever caused it
@@ -445,21 +486,24 @@ func (w *Writer) GoroutineEvent(e *mapping.GoroutineEvent) error {
 func (w *Writer) Flow(f *mapping.Flow) error {
 	var track uint64
 	switch {
-	case f.From.G != mapping.NoGoroutine:
+	case f.From.G != mapping.NoGoroutine && w.retired[f.From.G] != 0:
+		track = w.retired[f.From.G]
+	case f.From.G != mapping.NoGoroutine && w.goroutine[f.From.G] != nil:
 		track = w.goTrackOf(f.From.G, f.From.Time).uuid
 	case f.From.P != mapping.NoProc && w.procs[f.From.P] != nil:
 		track = w.procs[f.From.P].uuid
-	default:
+	case w.threads[f.From.M] != 0:
 		track = w.threads[f.From.M]
-	}
-	if track == 0 {
-		return w.err
+	default:
+		// Old traces unblock from timers and the network poller with no
+		// execution context: the process is the cause.
+		track = uuidProcess
 	}
 	w.nextFlow++
 	id := w.nextFlow
 	gt := w.goTrackOf(f.To.G, f.To.Time)
 	target := goroutineName(&gt.info)
-	w.instant(track, f.From.Time, f.Stack, []uint64{id}, func(ev msg) msg {
+	w.instant(track, f.From.Time, f.Stack, []uint64{id}, nil, func(ev msg) msg {
 		ev = w.category(ev, "goroutine")
 		switch f.Kind {
 		case mapping.GoCreated:

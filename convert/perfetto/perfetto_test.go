@@ -1,0 +1,140 @@
+package perfetto_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/trace2x/trace2x/convert/perfetto"
+	"github.com/trace2x/trace2x/convert/perfetto/perfettocheck"
+	"github.com/trace2x/trace2x/mapping"
+)
+
+// traces lists the sample traces and Go's own old-format test traces.
+func traces(t testing.TB) []string {
+	files, _ := filepath.Glob("../../testdata/*.trace")
+	if len(files) == 0 {
+		t.Fatal("no sample traces in testdata")
+	}
+	old, _ := filepath.Glob(filepath.Join(runtime.GOROOT(), "src", "internal", "trace", "internal", "tracev1", "testdata", "*_good"))
+	return append(files, old...)
+}
+
+// expect counts, from the model, what the Perfetto output must hold.
+type expect struct {
+	mapping.NopSink
+	procs, threads            map[int64]bool
+	states, onProc, onThread  int
+	regions, tasks, ranges    int
+	logs, ends, flows         int
+	counters, samples, stacks int
+}
+
+func (e *expect) Proc(p *mapping.Proc) error     { e.procs[int64(p.ID)] = true; return nil }
+func (e *expect) Thread(m *mapping.Thread) error { e.threads[int64(m.ID)] = true; return nil }
+func (e *expect) Stack(*mapping.Stack) error     { e.stacks++; return nil }
+func (e *expect) GoroutineState(s *mapping.GoroutineState) error {
+	e.states++
+	if s.State == mapping.GoRunning && e.procs[int64(s.P)] {
+		e.onProc++
+	}
+	if (s.State == mapping.GoRunning || s.State == mapping.GoSyscall) && e.threads[int64(s.M)] {
+		e.onThread++
+	}
+	return nil
+}
+func (e *expect) Region(*mapping.Region) error { e.regions++; return nil }
+func (e *expect) Task(*mapping.Task) error     { e.tasks++; return nil }
+func (e *expect) Range(*mapping.Range) error   { e.ranges++; return nil }
+func (e *expect) Log(*mapping.Log) error       { e.logs++; return nil }
+func (e *expect) GoroutineEvent(g *mapping.GoroutineEvent) error {
+	if g.Kind == mapping.GoEnded {
+		e.ends++
+	}
+	return nil
+}
+func (e *expect) Flow(*mapping.Flow) error           { e.flows++; return nil }
+func (e *expect) Counter(*mapping.Counter) error     { e.counters++; return nil }
+func (e *expect) CPUSample(*mapping.CPUSample) error { e.samples++; return nil }
+
+// convert maps a trace into a Perfetto writer and the expectation at once.
+func convert(t *testing.T, path string) ([]byte, *expect) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var buf bytes.Buffer
+	e := &expect{procs: map[int64]bool{}, threads: map[int64]bool{}}
+	w := perfetto.NewWriter(&buf, perfetto.WithVersion("test"))
+	if _, err := mapping.Map(f, mapping.FanOut(e, w), mapping.WithInputName(filepath.Base(path))); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes(), e
+}
+
+// TestConvertAll converts every trace and checks the output decodes, is
+// consistent (tracks declared, IDs interned, slices balanced and nested,
+// flows with both ends), and holds one slice, instant, counter sample or
+// perf sample for each item of the model.
+func TestConvertAll(t *testing.T) {
+	for _, path := range traces(t) {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			data, e := convert(t, path)
+			rep, err := perfettocheck.Check(bytes.NewReader(data))
+			if err != nil {
+				t.Fatalf("invalid Perfetto trace: %v", err)
+			}
+			cats := map[string]int{}
+			for _, s := range rep.Slices {
+				cats[s.Category]++
+			}
+			for cat, n := range map[string]int{
+				"goroutine": e.states, "proc": e.onProc, "thread": e.onThread,
+				"region": e.regions, "task": e.tasks, "gc": e.ranges,
+			} {
+				if cats[cat] != n {
+					t.Errorf("%d %q slices, want %d", cats[cat], cat, n)
+				}
+			}
+			inst := map[string]int{}
+			for _, i := range rep.Instants {
+				inst[i.Category]++
+			}
+			if inst["log"] != e.logs {
+				t.Errorf("%d log instants, want %d", inst["log"], e.logs)
+			}
+			if inst["goroutine"] != e.ends+e.flows {
+				t.Errorf("%d goroutine instants, want %d ends and %d flow sources", inst["goroutine"], e.ends, e.flows)
+			}
+			if rep.Flows < e.flows {
+				t.Errorf("%d flows, want at least the %d of goroutines", rep.Flows, e.flows)
+			}
+			samples := 0
+			for _, v := range rep.Counters {
+				samples += len(v)
+			}
+			if samples != e.counters {
+				t.Errorf("%d counter samples, want %d", samples, e.counters)
+			}
+			if rep.PerfSamples != e.samples {
+				t.Errorf("%d perf samples, want %d", rep.PerfSamples, e.samples)
+			}
+			if rep.Callstacks != e.stacks {
+				t.Errorf("%d callstacks, want %d", rep.Callstacks, e.stacks)
+			}
+			t.Logf("%d bytes in, %d out (%.1fx), %d packets", fileSize(t, path), len(data), float64(len(data))/float64(fileSize(t, path)), rep.Packets)
+		})
+	}
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Size()
+}
