@@ -86,16 +86,23 @@ func TestCorpus(t *testing.T) {
 // regressionGlob matches traces kept with this package because they show
 // what the corpus does not, or not reliably: the corpus is regenerated,
 // and as its traces record timings, an interleaving caught once can
-// vanish. testdata/gen holds the programs that wrote most of them.
+// vanish. testdata/gen holds the programs that wrote them.
 //
 //   - openstartend-task-named-after-end: from the corpus's own
 //     openstartend program, a run in which a region of task 2, begun in an
 //     earlier tracing session, ends after task 2 itself ended.
-//   - generations: two generations; a task and a region begun before the
-//     trace end in the second.
-//   - goexit: a goroutine exits with two regions open.
-//   - cgoreuse: threads created in C call into Go one after the other, and
-//     each gets the same goroutine ID.
+//   - generations (edges -scenario generations): two generations; a task
+//     and a region begun before the trace end in the second, and another
+//     task and region cross from the first into the second.
+//   - window (edges -scenario window): a flight recorder snapshot whose
+//     first generation is not the recording's first; a task and region
+//     begun before the window end in its second generation.
+//   - nestedopen (edges -scenario nestedopen): two nested regions begun
+//     before the trace end inside it.
+//   - goexit (edges -scenario goexit): a goroutine exits with two regions
+//     open.
+//   - cgoreuse (cgoreuse): threads created in C call into Go one after the
+//     other, and each gets the same goroutine ID.
 const regressionGlob = "testdata/*.trace"
 
 // regressionTraces returns this package's own traces.
@@ -215,6 +222,19 @@ func (c *checker) at(x int64) string {
 // maxShown is how many differences of one kind a report lists.
 const maxShown = 5
 
+// report reports the problems of one kind found, the first few in full.
+func (c *checker) report(what string, bad []string) {
+	c.t.Helper()
+	n := len(bad)
+	if n == 0 {
+		return
+	}
+	if n > maxShown {
+		bad = append(bad[:maxShown:maxShown], fmt.Sprintf("... and %d more", n-maxShown))
+	}
+	c.t.Errorf("%s: %d bad (times are ns after the trace start):\n\t%s", what, n, strings.Join(bad, "\n\t"))
+}
+
 // diffMultiset reports the elements of want and got that the other lacks,
 // counting repeats: every element must appear exactly as often in both.
 func diffMultiset[K comparable](t reporter, what string, want, got []K, show func(K) string) {
@@ -318,6 +338,7 @@ func (c *checker) tasks() {
 		return fmt.Sprintf("task %d [%s, %s] %v", k.ID, c.at(k.Start), c.at(k.End), k.Flags)
 	}
 	var want, got []taskKey
+	var bad []string
 	type detail struct {
 		typ       string
 		typeKnown bool
@@ -340,13 +361,14 @@ func (c *checker) tasks() {
 			continue
 		}
 		if d.typeKnown && k.Type != d.typ {
-			c.t.Errorf("%s: Type = %q, want %q", showKey(key), k.Type, d.typ)
+			bad = append(bad, fmt.Sprintf("%s: Type = %q, want %q", showKey(key), k.Type, d.typ))
 		}
 		if d.parentOK && k.Parent != d.parent {
-			c.t.Errorf("%s: Parent = %d, want %d", showKey(key), k.Parent, d.parent)
+			bad = append(bad, fmt.Sprintf("%s: Parent = %d, want %d", showKey(key), k.Parent, d.parent))
 		}
 	}
 	diffMultiset(c.t, "tasks", want, got, showKey)
+	c.report("task types and parents", bad)
 }
 
 type regionKey struct {
@@ -361,6 +383,12 @@ func (c *checker) regions() {
 	var want, got []regionKey
 	for _, r := range c.o.Regions {
 		s, e, f := c.span(r.Span)
+		if !r.HasBegin {
+			// Regions open at the trace start nest, and mapping.OpenStart
+			// keeps that visible: each starts a nanosecond before the
+			// trace start for each of them it encloses.
+			s = c.tm(int64(c.o.Start) - int64(r.Encloses))
+		}
 		if r.HasGoExit {
 			// A region cannot outlive its goroutine: package mapping
 			// documents that the regions of a goroutine that ends are
@@ -406,7 +434,9 @@ func (c *checker) goroutines() {
 		switch {
 		case c.o.Goroutines[trace.GoID(g)] == nil:
 			extra = append(extra, g)
-		case n > 1:
+		case n != c.o.Goroutines[trace.GoID(g)].Lives:
+			// A reused ID (cgo callbacks on C threads) is delivered
+			// once per life.
 			twice = append(twice, g)
 		}
 	}
@@ -446,14 +476,9 @@ func (c *checker) goroutines() {
 		c.t.Errorf("goroutines: %d delivered but never named in the trace: %s", len(extra), show(extra))
 	}
 	if len(twice) > 0 {
-		c.t.Errorf("goroutines: %d delivered more than once without Updated: %s", len(twice), show(twice))
+		c.t.Errorf("goroutines: %d delivered without Updated other than once per life: %s", len(twice), show(twice))
 	}
-	if n := len(created); n > 0 {
-		if n > maxShown {
-			created = append(created[:maxShown], fmt.Sprintf("... and %d more", n-maxShown))
-		}
-		c.t.Errorf("goroutines: %d with the wrong creation (times are ns after the trace start):\n\t%s", n, strings.Join(created, "\n\t"))
-	}
+	c.report("goroutine creations", created)
 }
 
 type rangeKey struct {
@@ -595,12 +620,7 @@ func (c *checker) checkIntervals(what string, items []interval) {
 			bad = append(bad, fmt.Sprintf("%s overlaps %s", x.desc, items[i-1].desc))
 		}
 	}
-	if len(bad) > 0 {
-		if len(bad) > maxShown {
-			bad = append(bad[:maxShown], fmt.Sprintf("... and %d more", len(bad)-maxShown))
-		}
-		c.t.Errorf("%s: %s", what, strings.Join(bad, "\n\t"))
-	}
+	c.report(what, bad)
 }
 
 func (c *checker) goroutineStates() {
@@ -654,13 +674,7 @@ func (c *checker) flows() {
 			bad = append(bad, fmt.Sprintf("%s: lands on P%d M%d, but the goroutine ran on P%d M%d", desc, f.To.P, f.To.M, s.P, s.M))
 		}
 	}
-	if len(bad) > 0 {
-		n := len(bad)
-		if n > maxShown {
-			bad = append(bad[:maxShown], fmt.Sprintf("... and %d more", n-maxShown))
-		}
-		c.t.Errorf("flows: %d bad:\n\t%s", n, strings.Join(bad, "\n\t"))
-	}
+	c.report("flows", bad)
 }
 
 // regionNesting checks that a region's parent is a region of the same
@@ -712,11 +726,5 @@ func (c *checker) regionNesting() {
 				desc, r.ID, r.Type, r.G, c.at(int64(r.Start)), c.at(int64(r.End))))
 		}
 	}
-	if len(bad) > 0 {
-		n := len(bad)
-		if n > maxShown {
-			bad = append(bad[:maxShown], fmt.Sprintf("... and %d more", n-maxShown))
-		}
-		c.t.Errorf("region nesting: %d bad:\n\t%s", n, strings.Join(bad, "\n\t"))
-	}
+	c.report("region nesting", bad)
 }

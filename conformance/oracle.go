@@ -48,6 +48,10 @@ type Region struct {
 	Task trace.TaskID // 0 for the background task
 	Type string
 	Span
+	// Encloses is, for a region whose begin is not in the trace, how many
+	// such regions of its goroutine ended before it. They were all open
+	// when the trace began and regions nest, so it encloses them all.
+	Encloses int
 	// GoExit is when G exited while the region was still open, if it did
 	// (HasGoExit). The region then has no end in the trace, but it
 	// cannot have gone on after its goroutine did.
@@ -90,6 +94,10 @@ type Goroutine struct {
 	// later: Created is the first time.
 	Created    trace.Time
 	HasCreated bool
+	// Lives counts the goroutines that had this ID: 1, plus one for each
+	// creation after the ID stopped existing.
+	Lives int
+	dead  bool
 }
 
 // Sample is one CPU profile sample.
@@ -150,6 +158,7 @@ type oracleState struct {
 	regions map[trace.GoID][]int  // per goroutine, open regions innermost last
 	ranges  map[rangeID]int       // open range -> index in o.Ranges
 	named   map[trace.TaskID]bool // tasks named by a region or log
+	earlier map[trace.GoID]int    // per goroutine, regions ended without a begin
 	lastT   trace.Time            // time of the last event
 	lastK   trace.EventKind       // kind of the last event
 }
@@ -158,7 +167,7 @@ type oracleState struct {
 // the trace began if this is the first the trace says of it.
 func (s *oracleState) seenG(g trace.GoID) {
 	if _, ok := s.o.Goroutines[g]; !ok && g != trace.NoGoroutine {
-		s.o.Goroutines[g] = &Goroutine{}
+		s.o.Goroutines[g] = &Goroutine{Lives: 1}
 	}
 }
 
@@ -181,6 +190,7 @@ func Read(r io.Reader) (*Oracle, error) {
 		regions: make(map[trace.GoID][]int),
 		ranges:  make(map[rangeID]int),
 		named:   make(map[trace.TaskID]bool),
+		earlier: make(map[trace.GoID]int),
 	}
 	for {
 		ev, err := tr.ReadEvent()
@@ -254,10 +264,16 @@ func (s *oracleState) event(ev *trace.Event) error {
 		if st.Resource.Kind == trace.ResourceGoroutine {
 			g := st.Resource.Goroutine()
 			from, to := st.Goroutine()
-			if _, ok := o.Goroutines[g]; !ok && from == trace.GoNotExist {
-				o.Goroutines[g] = &Goroutine{Created: t, HasCreated: true}
+			if og, ok := o.Goroutines[g]; !ok && from == trace.GoNotExist {
+				o.Goroutines[g] = &Goroutine{Created: t, HasCreated: true, Lives: 1}
+			} else if ok && og.dead && from == trace.GoNotExist {
+				og.Lives++
+				og.dead = false
 			}
 			s.seenG(g)
+			if to == trace.GoNotExist {
+				o.Goroutines[g].dead = true
+			}
 			// A goroutine that stops existing takes its open regions with
 			// it: they end there, though the trace never says they did.
 			if to == trace.GoNotExist {
@@ -371,7 +387,8 @@ func (s *oracleState) regionEnd(ev *trace.Event, t trace.Time) {
 	// No open region matches: it began before the trace did (or while
 	// tracing was off, which records nothing).
 	s.o.Regions = append(s.o.Regions, Region{G: g, Task: task(r.Task), Type: r.Type,
-		Span: Span{End: t, HasEnd: true}})
+		Encloses: s.earlier[g], Span: Span{End: t, HasEnd: true}})
+	s.earlier[g]++
 }
 
 func (s *oracleState) rangeEvent(ev *trace.Event, kind trace.EventKind, t trace.Time) {

@@ -83,7 +83,7 @@ func checkStats(t *testing.T, bin, file string) {
 	want := map[string]int64{
 		"events":      o.Events,
 		"duration_ns": int64(o.End - o.Start),
-		"goroutines":  int64(len(o.Goroutines)),
+		"goroutines":  lives(o),
 		"logs":        int64(len(o.Logs)),
 		"cpu_samples": int64(len(o.Samples)),
 		// Every region, including those open at either end of the trace.
@@ -151,4 +151,13 @@ func jsonInt(obj map[string]any, path string) (int64, error) {
 		return 0, fmt.Errorf("%v is not a number", v)
 	}
 	return n.Int64()
+}
+
+// lives counts the goroutines of the trace, a reused ID once per life.
+func lives(o *Oracle) int64 {
+	var n int64
+	for _, g := range o.Goroutines {
+		n += int64(g.Lives)
+	}
+	return n
 }

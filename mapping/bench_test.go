@@ -3,89 +3,19 @@ package mapping_test
 import (
 	"io"
 	"os"
-	"path/filepath"
-	"runtime/metrics"
-	"slices"
 	"testing"
 
 	"golang.org/x/exp/trace"
 
-	"github.com/trace2x/trace2x/internal/synth"
+	"github.com/trace2x/trace2x/internal/benchutil"
 	"github.com/trace2x/trace2x/mapping"
 )
-
-// benchInputs returns the largest committed sample and a synthetic trace of
-// about 50 MB recorded on first use.
-func benchInputs(b *testing.B) map[string]string {
-	b.Helper()
-	inputs := map[string]string{}
-	files, _ := filepath.Glob("../testdata/*.trace")
-	var largest string
-	var size int64
-	for _, f := range files {
-		if st, err := os.Stat(f); err == nil && st.Size() > size {
-			largest, size = f, st.Size()
-		}
-	}
-	if largest != "" {
-		inputs["sample"] = largest
-	}
-	path, err := synth.Cached(50 << 20)
-	if err != nil {
-		b.Fatalf("recording the synthetic trace: %v", err)
-	}
-	inputs["synthetic50MB"] = path
-	return inputs
-}
-
-// heapPeak samples the live heap during a pass, to show that memory follows
-// a generation rather than the file.
-type heapPeak struct {
-	sample []metrics.Sample
-	peak   uint64
-}
-
-func newHeapPeak() *heapPeak {
-	return &heapPeak{sample: []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}}
-}
-
-func (h *heapPeak) observe() {
-	metrics.Read(h.sample)
-	h.peak = max(h.peak, h.sample[0].Value.Uint64())
-}
-
-func forEachInput(b *testing.B, run func(b *testing.B, path string, h *heapPeak) int64) {
-	inputs := benchInputs(b)
-	names := make([]string, 0, len(inputs))
-	for n := range inputs {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		path := inputs[name]
-		b.Run(name, func(b *testing.B) {
-			st, err := os.Stat(path)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.SetBytes(st.Size())
-			b.ReportAllocs()
-			h := newHeapPeak()
-			var events int64
-			for b.Loop() {
-				events = run(b, path, h)
-			}
-			b.ReportMetric(float64(events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
-			b.ReportMetric(float64(h.peak)/(1<<20), "peak-heap-MB")
-		})
-	}
-}
 
 // BenchmarkParseOnly is the baseline: reading every event with
 // x/exp/trace and nothing else.
 func BenchmarkParseOnly(b *testing.B) {
-	forEachInput(b, func(b *testing.B, path string, h *heapPeak) int64 {
-		f, err := os.Open(path)
+	benchutil.Run(b, "..", func(b *testing.B, in benchutil.Input, h *benchutil.HeapPeak) (int64, int64) {
+		f, err := os.Open(in.Path)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -98,17 +28,16 @@ func BenchmarkParseOnly(b *testing.B) {
 		for {
 			_, err := r.ReadEvent()
 			if err == io.EOF {
-				break
+				return n, 0
 			}
 			if err != nil {
 				b.Fatal(err)
 			}
 			n++
 			if n%(1<<16) == 0 {
-				h.observe()
+				h.Observe()
 			}
 		}
-		return n
 	})
 }
 
@@ -124,16 +53,16 @@ func BenchmarkMapTally(b *testing.B) {
 }
 
 func benchMap(b *testing.B, sink func() mapping.Sink) {
-	forEachInput(b, func(b *testing.B, path string, h *heapPeak) int64 {
-		f, err := os.Open(path)
+	benchutil.Run(b, "..", func(b *testing.B, in benchutil.Input, h *benchutil.HeapPeak) (int64, int64) {
+		f, err := os.Open(in.Path)
 		if err != nil {
 			b.Fatal(err)
 		}
 		defer f.Close()
-		sum, err := mapping.Map(f, sink(), mapping.WithProgress(func(mapping.Progress) { h.observe() }))
+		sum, err := mapping.Map(f, sink(), mapping.WithProgress(func(mapping.Progress) { h.Observe() }))
 		if err != nil {
 			b.Fatal(err)
 		}
-		return sum.Events
+		return sum.Events, 0
 	})
 }

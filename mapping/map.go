@@ -153,11 +153,12 @@ func (m *mapper) run(tr *trace.Reader) error {
 	done := make(chan struct{})
 	defer close(done)
 	for range cap(free) {
-		free <- &batch{events: make([]trace.Event, 0, batchSize)}
+		free <- &batch{events: make([]trace.Event, 0, batchSize), tasks: make([]trace.Task, 0, batchSize)}
 	}
 	go readAhead(tr, full, free, done)
 	for b := range full {
 		for i := range b.events {
+			m.curTask, m.haveTask = b.tasks[i], true
 			if err := m.event(&b.events[i]); err != nil {
 				if !m.begun {
 					return err // a trace that does not start with a Sync
@@ -175,7 +176,7 @@ func (m *mapper) run(tr *trace.Reader) error {
 			return b.err
 		}
 		clear(b.events) // drop references to old generations' tables
-		b.events = b.events[:0]
+		b.events, b.tasks = b.events[:0], b.tasks[:0]
 		free <- b
 	}
 	return nil
@@ -188,8 +189,14 @@ const (
 
 // batch is a run of events read ahead, and the error that ended the
 // stream after them, if any (io.EOF at the end).
+//
+// Most of an event's details are read from its generation's tables, which
+// do not change once the generation is read; but the type of a task's end
+// comes from a list the parser keeps appending to as it orders events. So
+// task details are read here, on the parsing goroutine, into tasks.
 type batch struct {
 	events []trace.Event
+	tasks  []trace.Task // Task() of events[i] for task events, else zero
 	err    error
 }
 
@@ -231,7 +238,12 @@ func fill(tr *trace.Reader, b *batch) (err error) {
 		if err != nil {
 			return err
 		}
+		var task trace.Task
+		if k := ev.Kind(); k == trace.EventTaskBegin || k == trace.EventTaskEnd {
+			task = ev.Task()
+		}
 		b.events = append(b.events, ev)
+		b.tasks = append(b.tasks, task)
 	}
 	return nil
 }

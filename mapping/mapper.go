@@ -63,8 +63,16 @@ type mapper struct {
 	lastStk   trace.Stack // the stack interned last, and its ID
 	lastStkID StackID
 	dirty     bool // a derived counter may have changed
-	tasks     map[TaskID]*Task
-	ranges    map[rangeKey]*Range
+	// curTask is the current event's Task(), read by the parsing goroutine
+	// (see batch).
+	curTask  trace.Task
+	haveTask bool // curTask is set; otherwise events come one by one, as in tests
+	// endedTasks remembers, for a while, the tasks that ended, so that a
+	// region or log of a task after its end does not make it up again.
+	endedTasks map[TaskID]bool
+	endedTaskQ []TaskID
+	tasks      map[TaskID]*Task
+	ranges     map[rangeKey]*Range
 
 	genStacks map[trace.Stack]StackID // this generation's stacks
 	stackIDs  map[string]StackID      // every stack, by its PCs or frames
@@ -100,18 +108,19 @@ type mapper struct {
 
 func newMapper(sink Sink, cfg *config) *mapper {
 	m := &mapper{
-		sink:      sink,
-		cfg:       cfg,
-		gs:        make(map[GoID]*gState),
-		ps:        make(map[ProcID]*pState),
-		ms:        make(map[ThreadID]struct{}),
-		lastM:     NoThread,
-		lastP:     NoProc,
-		tasks:     make(map[TaskID]*Task),
-		ranges:    make(map[rangeKey]*Range),
-		genStacks: make(map[trace.Stack]StackID),
-		stackIDs:  make(map[string]StackID),
-		metrics:   make(map[string]uint64),
+		sink:       sink,
+		cfg:        cfg,
+		gs:         make(map[GoID]*gState),
+		ps:         make(map[ProcID]*pState),
+		ms:         make(map[ThreadID]struct{}),
+		lastM:      NoThread,
+		lastP:      NoProc,
+		tasks:      make(map[TaskID]*Task),
+		ranges:     make(map[rangeKey]*Range),
+		genStacks:  make(map[trace.Stack]StackID),
+		stackIDs:   make(map[string]StackID),
+		metrics:    make(map[string]uint64),
+		endedTasks: make(map[TaskID]bool),
 	}
 	m.sum.Input = cfg.input
 	m.sum.ExpBatches = make(map[string]int)
@@ -718,10 +727,14 @@ func taskID(id trace.TaskID) TaskID {
 	return TaskID(id)
 }
 
+// maxEnded bounds how many ended tasks are remembered.
+const maxEnded = 1 << 16
+
 // task returns the open task id, making one up if the trace never showed
-// its begin: the task began before the trace did.
+// its begin: the task began before the trace did. It returns nil for no
+// task, and for a task that already ended: a region can outlive its task.
 func (m *mapper) task(id TaskID, t Time) *Task {
-	if id == NoTask {
+	if id == NoTask || m.endedTasks[id] {
 		return nil
 	}
 	if tk, ok := m.tasks[id]; ok {
@@ -740,8 +753,16 @@ func (tk *Task) involve(g GoID) {
 	}
 }
 
+// taskOf returns the task details of a task event.
+func (m *mapper) taskOf(ev *trace.Event) trace.Task {
+	if m.haveTask {
+		return m.curTask
+	}
+	return ev.Task()
+}
+
 func (m *mapper) taskBegin(ev *trace.Event, t Time) error {
-	et := ev.Task()
+	et := m.taskOf(ev)
 	id := taskID(et.ID)
 	if id == NoTask {
 		m.anomaly("task begin with the background task's ID")
@@ -771,13 +792,17 @@ func (m *mapper) taskBegin(ev *trace.Event, t Time) error {
 }
 
 func (m *mapper) taskEnd(ev *trace.Event, t Time) error {
-	et := ev.Task()
+	et := m.taskOf(ev)
 	id := taskID(et.ID)
 	if id == NoTask {
 		m.anomaly("task end with the background task's ID")
 		return nil
 	}
 	tk := m.task(id, t)
+	if tk == nil {
+		m.anomaly("task ended twice")
+		return nil
+	}
 	if tk.Type == "" {
 		tk.Type = et.Type
 	}
@@ -792,6 +817,12 @@ func (m *mapper) taskEnd(ev *trace.Event, t Time) error {
 	tk.End, tk.EndG, tk.EndStack = t, g, stk
 	tk.involve(g)
 	delete(m.tasks, id)
+	m.endedTasks[id] = true
+	m.endedTaskQ = append(m.endedTaskQ, id)
+	if len(m.endedTaskQ) > maxEnded {
+		delete(m.endedTasks, m.endedTaskQ[0])
+		m.endedTaskQ = m.endedTaskQ[1:]
+	}
 	return m.sink.Task(tk)
 }
 

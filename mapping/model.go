@@ -67,7 +67,8 @@ const (
 	// that they keep their nesting.
 	OpenStart Flags = 1 << iota
 	// OpenEnd means the item was still going on when the trace ended (or the
-	// trace broke off); its End is the trace's last timestamp.
+	// trace broke off); its End is the trace's last timestamp, or for a
+	// region, the end of its goroutine if that came first.
 	OpenEnd
 )
 
@@ -128,6 +129,10 @@ type Meta struct {
 // Goroutine describes a goroutine. It is delivered before any item that
 // names the goroutine, and again with Updated set whenever more is learned
 // about it (its start function, a label).
+//
+// The runtime can give a goroutine's ID to a later goroutine: the
+// goroutines that run cgo callbacks on threads created in C reuse theirs.
+// Each life is delivered as a goroutine of its own, Updated unset.
 type Goroutine struct {
 	ID        GoID
 	StartFunc string // the function the goroutine was started with; "" if unknown

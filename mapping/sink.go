@@ -129,7 +129,7 @@ type Summary struct {
 	BytesRead     int64            // bytes of input consumed
 	ExpBatches    map[string]int   // experimental batches, by experiment
 	ExpBatchBytes int64            // bytes in experimental batches
-	Goroutines    int              // distinct goroutines seen
+	Goroutines    int              // goroutines seen (a reused ID counts once per life)
 	Procs         int              // distinct Ps seen
 	Threads       int              // distinct Ms seen
 	// Anomalies counts oddities the mapping repaired rather than failing

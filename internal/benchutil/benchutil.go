@@ -1,0 +1,91 @@
+// Package benchutil holds what the benchmarks of every package share: the
+// inputs (the largest sample trace and a synthetic 50 MB one) and the
+// figures they report beyond ns/op.
+package benchutil
+
+import (
+	"os"
+	"path/filepath"
+	"runtime/metrics"
+	"slices"
+	"testing"
+
+	"github.com/trace2x/trace2x/internal/synth"
+)
+
+// Input is a trace to benchmark on.
+type Input struct {
+	Name string
+	Path string
+	Size int64
+}
+
+// Inputs returns the largest trace in testdata (found from the package
+// directory through root, the relative path to the repository) and a
+// synthetic trace of about 50 MB, recorded on first use.
+func Inputs(b *testing.B, root string) []Input {
+	b.Helper()
+	var ins []Input
+	files, _ := filepath.Glob(filepath.Join(root, "testdata", "*.trace"))
+	var largest Input
+	for _, f := range files {
+		if st, err := os.Stat(f); err == nil && st.Size() > largest.Size {
+			largest = Input{Name: "sample", Path: f, Size: st.Size()}
+		}
+	}
+	if largest.Path != "" {
+		ins = append(ins, largest)
+	}
+	path, err := synth.Cached(50 << 20)
+	if err != nil {
+		b.Fatalf("recording the synthetic trace: %v", err)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ins = append(ins, Input{Name: "synthetic50MB", Path: path, Size: st.Size()})
+	slices.SortFunc(ins, func(a, b Input) int { return int(a.Size - b.Size) })
+	return ins
+}
+
+// HeapPeak samples the live heap during a pass, to show that memory
+// follows a generation rather than the file.
+type HeapPeak struct {
+	sample []metrics.Sample
+	Peak   uint64
+}
+
+// NewHeapPeak returns a HeapPeak with nothing observed.
+func NewHeapPeak() *HeapPeak {
+	return &HeapPeak{sample: []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}}
+}
+
+// Observe takes a sample.
+func (h *HeapPeak) Observe() {
+	metrics.Read(h.sample)
+	h.Peak = max(h.Peak, h.sample[0].Value.Uint64())
+}
+
+// Run runs one benchmark per input. pass converts the input once and
+// returns how many events it read and how many bytes it wrote; the
+// benchmark reports MB/s of input, events/s, output bytes per input byte,
+// and the peak live heap.
+func Run(b *testing.B, root string, pass func(b *testing.B, in Input, h *HeapPeak) (events, written int64)) {
+	for _, in := range Inputs(b, root) {
+		b.Run(in.Name, func(b *testing.B) {
+			b.SetBytes(in.Size)
+			b.ReportAllocs()
+			h := NewHeapPeak()
+			var events, written int64
+			for b.Loop() {
+				events, written = pass(b, in, h)
+			}
+			b.ReportMetric(float64(events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			if written > 0 {
+				b.ReportMetric(float64(written)/float64(in.Size), "out/in")
+			}
+			b.ReportMetric(float64(h.Peak)/(1<<20), "peak-heap-MB")
+		})
+	}
+}
