@@ -48,8 +48,17 @@ func id(table map[string]uint64, pending *[]entry, s string) uint64 {
 	return iid
 }
 
+// name interns an event name from the shared table, which holds the few
+// names that recur (states, ranges, region types); goroutine names are
+// interned apart (see goName) and take odd IDs, shared names even ones.
 func (w *Writer) name(ev msg, s string) msg {
-	return ev.uint(fEvNameIID, id(w.intern.names, &w.intern.newNames, s))
+	iid, ok := w.intern.names[s]
+	if !ok {
+		iid = uint64(2 * (len(w.intern.names) + 1))
+		w.intern.names[s] = iid
+		w.intern.newNames = append(w.intern.newNames, entry{iid, s})
+	}
+	return ev.uint(fEvNameIID, iid)
 }
 
 func (w *Writer) category(ev msg, s string) msg {

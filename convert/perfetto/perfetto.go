@@ -26,6 +26,7 @@ package perfetto
 
 import (
 	"bufio"
+	"encoding/binary"
 	"io"
 	"time"
 
@@ -101,9 +102,11 @@ type Writer struct {
 	meta mapping.Meta
 	off  mapping.Time // added to every timestamp, see Begin
 
+	hdr       [2 * binary.MaxVarintLen64]byte
 	first     bool // the next packet is the sequence's first
 	nextUUID  uint64
 	nextFlow  uint64
+	goNames   uint64 // goroutine names interned so far
 	intern    interner
 	stacks    map[mapping.StackID]bool // callstacks already interned
 	goroutine map[mapping.GoID]*goTrack
@@ -127,6 +130,8 @@ type Writer struct {
 // goTrack is what the writer keeps about a goroutine's tracks.
 type goTrack struct {
 	info     mapping.Goroutine
+	name     string // "G<id> <start function> (<label>)"
+	nameIID  uint64 // name's interned ID, 0 until used
 	uuid     uint64 // 0 until declared
 	regions  uint64 // child track for regions, 0 until needed
 	assists  uint64 // child track for GC mark assists
@@ -211,8 +216,7 @@ func (w *Writer) flushPacket() {
 	if w.err != nil {
 		return
 	}
-	var hdr [12]byte
-	h := protowire.AppendTag(hdr[:0], fTracePacket, protowire.BytesType)
+	h := protowire.AppendTag(w.hdr[:0], fTracePacket, protowire.BytesType)
 	h = protowire.AppendVarint(h, uint64(len(w.pkt)))
 	if _, err := w.bw.Write(h); err != nil {
 		w.err = err

@@ -18,6 +18,9 @@ func (w *Writer) Goroutine(g *mapping.Goroutine) error {
 		gt = &goTrack{}
 		w.goroutine[g.ID] = gt
 	}
+	if gt.name == "" || gt.info.StartFunc != g.StartFunc || gt.info.Label != g.Label {
+		gt.name, gt.nameIID = goroutineName(g), 0
+	}
 	gt.info = *g
 	return w.err
 }
@@ -29,16 +32,29 @@ func goroutineName(g *mapping.Goroutine) string {
 	return g.Name()
 }
 
+// goName names a slice after a goroutine. Its name is interned apart from
+// the shared table, in the goroutine's own state, so that the writer's
+// memory does not grow with every goroutine that ever lived.
+func (w *Writer) goName(ev msg, gt *goTrack) msg {
+	if gt.nameIID == 0 {
+		w.goNames++
+		gt.nameIID = 2*w.goNames - 1
+		w.intern.newNames = append(w.intern.newNames, entry{gt.nameIID, gt.name})
+	}
+	return ev.uint(fEvNameIID, gt.nameIID)
+}
+
 // goTrackOf returns the declared track of goroutine id.
 func (w *Writer) goTrackOf(id mapping.GoID, t mapping.Time) *goTrack {
 	gt := w.goroutine[id]
 	if gt == nil {
 		gt = &goTrack{info: mapping.Goroutine{ID: id, Creator: mapping.NoGoroutine}}
+		gt.name = goroutineName(&gt.info)
 		w.goroutine[id] = gt
 	}
 	if gt.uuid == 0 {
 		gt.uuid = w.uuid()
-		w.declare(w.meta.Start, gt.uuid, uuidGoroutines, goroutineName(&gt.info), func(b msg) msg {
+		w.declare(w.meta.Start, gt.uuid, uuidGoroutines, gt.name, func(b msg) msg {
 			// Goroutines with the same start function must stay apart.
 			b = b.uint(fTdSiblingMergeBehavior, siblingMergeNone)
 			b = b.uint(fTdChildOrdering, childOrderingExplicit)
@@ -232,16 +248,20 @@ func (w *Writer) GoroutineState(s *mapping.GoroutineState) error {
 	if s.State != mapping.GoRunning && s.State != mapping.GoSyscall {
 		return w.err
 	}
-	name := goroutineName(&gt.info)
-	if s.State == mapping.GoSyscall {
-		name = "syscall: " + name
+	// A syscall slice on a thread is named "syscall"; the goroutine is in
+	// its arguments and on the slice of its own track.
+	name := func(ev msg) msg {
+		if s.State == mapping.GoSyscall {
+			return w.name(ev, "syscall")
+		}
+		return w.goName(ev, gt)
 	}
 	// Only running goroutines occupy a P: a syscall can outlive its hold on
 	// the P, which would break the nesting of the P's track.
 	if pt := w.procs[s.P]; pt != nil && s.State == mapping.GoRunning {
 		w.slice(pt.uuid, s.Start, s.End, s.Stack, nil, nil, func(ev msg) msg {
 			ev = w.category(ev, "proc")
-			ev = w.name(ev, name)
+			ev = name(ev)
 			ev = w.annInt(ev, "goroutine", int64(s.G))
 			return w.annInt(ev, "M", int64(s.M))
 		})
@@ -249,7 +269,7 @@ func (w *Writer) GoroutineState(s *mapping.GoroutineState) error {
 	if uuid, ok := w.threads[s.M]; ok {
 		w.slice(uuid, s.Start, s.End, s.Stack, nil, nil, func(ev msg) msg {
 			ev = w.category(ev, "thread")
-			ev = w.name(ev, name)
+			ev = name(ev)
 			ev = w.annInt(ev, "goroutine", int64(s.G))
 			if s.P != mapping.NoProc {
 				ev = w.annInt(ev, "P", int64(s.P))
@@ -289,7 +309,7 @@ func (w *Writer) Range(r *mapping.Range) error {
 		name = "sweep"
 	case mapping.RangeMarkAssist:
 		gt := w.goTrackOf(r.G, r.Start)
-		track = w.child(gt.uuid, &gt.assists, goroutineName(&gt.info)+" mark assist", 2)
+		track = w.child(gt.uuid, &gt.assists, gt.name+" mark assist", 2)
 		name = "mark assist"
 	}
 	if track == 0 {
@@ -411,7 +431,7 @@ func (w *Writer) Task(t *mapping.Task) error {
 // nest among themselves whatever the goroutine's states do.
 func (w *Writer) Region(r *mapping.Region) error {
 	gt := w.goTrackOf(r.G, r.Start)
-	track := w.child(gt.uuid, &gt.regions, goroutineName(&gt.info)+" regions", 1)
+	track := w.child(gt.uuid, &gt.regions, gt.name+" regions", 1)
 	w.slice(track, r.Start, r.End, r.Stack, nil, w.taskFlow(r.Task), func(ev msg) msg {
 		ev = w.category(ev, "region")
 		ev = w.name(ev, r.Type)
@@ -501,15 +521,13 @@ func (w *Writer) Flow(f *mapping.Flow) error {
 	}
 	w.nextFlow++
 	id := w.nextFlow
-	gt := w.goTrackOf(f.To.G, f.To.Time)
-	target := goroutineName(&gt.info)
 	w.instant(track, f.From.Time, f.Stack, []uint64{id}, nil, func(ev msg) msg {
 		ev = w.category(ev, "goroutine")
 		switch f.Kind {
 		case mapping.GoCreated:
-			ev = w.name(ev, "go "+target)
+			ev = w.name(ev, "go")
 		case mapping.GoUnblocked:
-			ev = w.name(ev, "unblock "+target)
+			ev = w.name(ev, "unblock")
 		default:
 			ev = w.name(ev, "syscall exit")
 		}
