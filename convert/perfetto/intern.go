@@ -12,6 +12,7 @@ import (
 type interner struct {
 	names, cats, anns, funcs, files map[string]uint64
 	frames                          map[frameKey]uint64
+	fixedAnns                       []entry
 
 	newNames, newCats, newAnns []entry
 }
@@ -27,7 +28,7 @@ type frameKey struct {
 }
 
 func newInterner() interner {
-	return interner{
+	in := interner{
 		names:  make(map[string]uint64),
 		cats:   make(map[string]uint64),
 		anns:   make(map[string]uint64),
@@ -35,6 +36,13 @@ func newInterner() interner {
 		files:  make(map[string]uint64),
 		frames: make(map[frameKey]uint64),
 	}
+	for _, n := range categoryNames {
+		id(in.cats, &in.newCats, n)
+	}
+	for _, n := range fixedAnnNames {
+		in.fixedAnns = append(in.fixedAnns, entry{id(in.anns, &in.newAnns, n), n})
+	}
+	return in
 }
 
 // id returns s's ID in table, queueing it on pending if it is new.
@@ -61,14 +69,37 @@ func (w *Writer) name(ev msg, s string) msg {
 	return ev.uint(fEvNameIID, iid)
 }
 
-func (w *Writer) category(ev msg, s string) msg {
-	return ev.uint(fEvCategoryIIDs, id(w.intern.cats, &w.intern.newCats, s))
+// Categories, interned first thing with these IDs.
+const (
+	catGoroutine = iota + 1
+	catProc
+	catThread
+	catGC
+	catTask
+	catRegion
+	catLog
+)
+
+var categoryNames = []string{"goroutine", "proc", "thread", "gc", "task", "region", "log"}
+
+func (w *Writer) category(ev msg, cat uint64) msg {
+	return ev.uint(fEvCategoryIIDs, cat)
 }
 
+// annOpen starts a debug annotation. The few annotation names there are
+// were interned first thing, so the lookup is a small linear scan.
 func (w *Writer) annOpen(ev msg, name string) (msg, int) {
 	ev, off := ev.open(fEvDebugAnnotations)
+	for _, e := range w.intern.fixedAnns {
+		if e.name == name {
+			return ev.uint(fDaNameIID, e.iid), off
+		}
+	}
 	return ev.uint(fDaNameIID, id(w.intern.anns, &w.intern.newAnns, name)), off
 }
+
+// fixedAnnNames are the annotation names on the hot path, in order of use.
+var fixedAnnNames = []string{"P", "M", "goroutine", "blocked", "reason", "task"}
 
 func (w *Writer) annStr(ev msg, name, v string) msg {
 	ev, off := w.annOpen(ev, name)

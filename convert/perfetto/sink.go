@@ -229,7 +229,7 @@ func (w *Writer) GoroutineState(s *mapping.GoroutineState) error {
 		flowsIn = w.takeFlowsIn(s.G, s.Start)
 	}
 	w.slice(gt.uuid, s.Start, s.End, s.Stack, nil, flowsIn, func(ev msg) msg {
-		ev = w.category(ev, "goroutine")
+		ev = w.category(ev, catGoroutine)
 		ev = w.name(ev, stateName(s))
 		if s.P != mapping.NoProc {
 			ev = w.annInt(ev, "P", int64(s.P))
@@ -260,7 +260,7 @@ func (w *Writer) GoroutineState(s *mapping.GoroutineState) error {
 	// the P, which would break the nesting of the P's track.
 	if pt := w.procs[s.P]; pt != nil && s.State == mapping.GoRunning {
 		w.slice(pt.uuid, s.Start, s.End, s.Stack, nil, nil, func(ev msg) msg {
-			ev = w.category(ev, "proc")
+			ev = w.category(ev, catProc)
 			ev = name(ev)
 			ev = w.annInt(ev, "goroutine", int64(s.G))
 			return w.annInt(ev, "M", int64(s.M))
@@ -268,7 +268,7 @@ func (w *Writer) GoroutineState(s *mapping.GoroutineState) error {
 	}
 	if uuid, ok := w.threads[s.M]; ok {
 		w.slice(uuid, s.Start, s.End, s.Stack, nil, nil, func(ev msg) msg {
-			ev = w.category(ev, "thread")
+			ev = w.category(ev, catThread)
 			ev = name(ev)
 			ev = w.annInt(ev, "goroutine", int64(s.G))
 			if s.P != mapping.NoProc {
@@ -316,7 +316,7 @@ func (w *Writer) Range(r *mapping.Range) error {
 		track = w.otherRange(r)
 	}
 	w.slice(track, r.Start, r.End, r.Stack, nil, nil, func(ev msg) msg {
-		ev = w.category(ev, "gc")
+		ev = w.category(ev, catGC)
 		ev = w.name(ev, name)
 		if r.Kind == mapping.RangeGCMark {
 			ev = w.annInt(ev, "cycle", int64(r.Cycle))
@@ -408,7 +408,7 @@ func (w *Writer) Task(t *mapping.Task) error {
 	delete(w.taskFlows, t.ID)
 	w.endTask(t.ID)
 	w.slice(track, t.Start, t.End, t.Stack, flows, nil, func(ev msg) msg {
-		ev = w.category(ev, "task")
+		ev = w.category(ev, catTask)
 		ev = w.name(ev, name)
 		ev = ev.uint(fEvCorrelationID, uint64(t.ID))
 		ev = w.annUint(ev, "task", uint64(t.ID))
@@ -433,7 +433,7 @@ func (w *Writer) Region(r *mapping.Region) error {
 	gt := w.goTrackOf(r.G, r.Start)
 	track := w.child(gt.uuid, &gt.regions, gt.name+" regions", 1)
 	w.slice(track, r.Start, r.End, r.Stack, nil, w.taskFlow(r.Task), func(ev msg) msg {
-		ev = w.category(ev, "region")
+		ev = w.category(ev, catRegion)
 		ev = w.name(ev, r.Type)
 		if r.Task != mapping.NoTask {
 			ev = ev.uint(fEvCorrelationID, uint64(r.Task))
@@ -451,7 +451,7 @@ func (w *Writer) Log(l *mapping.Log) error {
 		track = w.goTrackOf(l.G, l.Time).uuid
 	}
 	w.instant(track, l.Time, l.Stack, nil, w.taskFlow(l.Task), func(ev msg) msg {
-		ev = w.category(ev, "log")
+		ev = w.category(ev, catLog)
 		name := l.Category
 		if name == "" {
 			name = "log"
@@ -475,7 +475,7 @@ func (w *Writer) GoroutineEvent(e *mapping.GoroutineEvent) error {
 	}
 	gt := w.goTrackOf(e.G, e.Time)
 	w.instant(gt.uuid, e.Time, e.Stack, nil, nil, func(ev msg) msg {
-		ev = w.category(ev, "goroutine")
+		ev = w.category(ev, catGoroutine)
 		return w.name(ev, "end")
 	})
 	w.retire(e.G, gt.uuid)
@@ -522,7 +522,7 @@ func (w *Writer) Flow(f *mapping.Flow) error {
 	w.nextFlow++
 	id := w.nextFlow
 	w.instant(track, f.From.Time, f.Stack, []uint64{id}, nil, func(ev msg) msg {
-		ev = w.category(ev, "goroutine")
+		ev = w.category(ev, catGoroutine)
 		switch f.Kind {
 		case mapping.GoCreated:
 			ev = w.name(ev, "go")
@@ -553,7 +553,7 @@ func (w *Writer) counterTrack(c *mapping.Counter) uint64 {
 		}
 		switch c.Kind {
 		case mapping.CounterHeapLive, mapping.CounterHeapGoal:
-			b = b.uint(fCounterShareID, 1) // one scale for both
+			b = b.str(fCounterShareKey, "heap") // one scale for both
 		}
 		b = b.close(off)
 		return b.int(fTdSiblingOrderRank, int64(c.Kind))

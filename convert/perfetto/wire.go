@@ -83,13 +83,13 @@ const (
 	fTdSiblingMergeBehavior = 15
 
 	// ProcessDescriptor, ThreadDescriptor
-	fProcPID        = 1
-	fProcName       = 6
-	fThreadPID      = 1
-	fThreadTID      = 2
-	fThreadName     = 5
-	fCounterUnit    = 3
-	fCounterShareID = 7
+	fProcPID         = 1
+	fProcName        = 6
+	fThreadPID       = 1
+	fThreadTID       = 2
+	fThreadName      = 5
+	fCounterUnit     = 3
+	fCounterShareKey = 7
 
 	// ClockSnapshot
 	fCsClocks       = 1
@@ -128,6 +128,10 @@ const (
 type msg []byte
 
 func (m msg) uint(f protowire.Number, v uint64) msg {
+	// Most fields have small numbers and small values: one byte each.
+	if f < 16 && v < 0x80 {
+		return append(m, byte(f)<<3, byte(v))
+	}
 	m = protowire.AppendTag(m, f, protowire.VarintType)
 	return protowire.AppendVarint(m, v)
 }

@@ -16,6 +16,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	pb "github.com/trace2x/trace2x/convert/perfetto/perfettopb"
 )
@@ -91,6 +92,9 @@ func Check(r io.Reader) (*Report, error) {
 		}
 		var p pb.TracePacket
 		if err := proto.Unmarshal(data, &p); err != nil {
+			return rep, fmt.Errorf("packet %d: %w", rep.Packets, err)
+		}
+		if err := unknownFields(p.ProtoReflect()); err != nil {
 			return rep, fmt.Errorf("packet %d: %w", rep.Packets, err)
 		}
 		if err := c.packet(&p); err != nil {
@@ -412,4 +416,31 @@ func mapsKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
 			}
 		}
 	}
+}
+
+// unknownFields reports a field the schema does not know, or one written
+// with a wire type that does not fit its declared kind (protobuf keeps such
+// a field as unknown rather than failing). The trace processor would
+// ignore it silently.
+func unknownFields(m protoreflect.Message) error {
+	if u := m.GetUnknown(); len(u) > 0 {
+		num, typ, _ := protowire.ConsumeTag(u)
+		return fmt.Errorf("%s has an unknown field %d (wire type %d)", m.Descriptor().FullName(), num, typ)
+	}
+	var err error
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		if fd.Kind() != protoreflect.MessageKind {
+			return true
+		}
+		if fd.IsList() {
+			l := v.List()
+			for i := 0; i < l.Len() && err == nil; i++ {
+				err = unknownFields(l.Get(i).Message())
+			}
+		} else {
+			err = unknownFields(v.Message())
+		}
+		return err == nil
+	})
+	return err
 }
