@@ -1,0 +1,147 @@
+package conformance
+
+import (
+	"bytes"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/trace2x/trace2x/convert/perfetto"
+	"github.com/trace2x/trace2x/convert/perfetto/perfettocheck"
+	"github.com/trace2x/trace2x/mapping"
+)
+
+// TestPerfetto converts every trace to Perfetto in the same pass that
+// records the model, decodes the output, checks its consistency, and
+// compares its tasks, regions, logs, runtime ranges, goroutine states,
+// flows, counters and CPU samples one for one, by name and exact time,
+// with the model. The model itself is compared with the oracle by the
+// other tests of this package, for the same traces.
+func TestPerfetto(t *testing.T) {
+	files := append(append(corpus(t), regressionTraces(t)...), goOldTraces(t)...)
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			_, data := readOracle(t, file)
+			rec := newRecorder()
+			var out bytes.Buffer
+			w := perfetto.NewWriter(&out)
+			sum, err := mapping.Map(bytes.NewReader(data), mapping.FanOut(rec, w), mapping.WithInputName(filepath.Base(file)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep, err := perfettocheck.Check(&out)
+			if err != nil {
+				t.Fatalf("invalid Perfetto trace: %v", err)
+			}
+			comparePerfetto(t, rec, sum, rep)
+		})
+	}
+}
+
+type pfSlice struct {
+	name       string
+	start, end int64
+}
+
+func comparePerfetto(t *testing.T, rec *recorder, sum *mapping.Summary, rep *perfettocheck.Report) {
+	// Timestamps are shifted when the trace starts near zero; the
+	// metadata instant sits at the trace start.
+	var off int64 = -1
+	for _, i := range rep.Instants {
+		if i.Name == "trace metadata" {
+			off = int64(i.Time) - int64(sum.Start)
+		}
+	}
+	if off < 0 {
+		t.Fatal("no trace metadata instant")
+	}
+	got := map[string][]pfSlice{}
+	for _, s := range rep.Slices {
+		got[s.Category] = append(got[s.Category], pfSlice{s.Name, int64(s.Start) - off, int64(s.End) - off})
+	}
+	want := map[string][]pfSlice{}
+	add := func(cat, name string, start, end mapping.Time) {
+		want[cat] = append(want[cat], pfSlice{name, int64(start), int64(end)})
+	}
+	for _, k := range rec.tasks {
+		name := k.Type
+		if name == "" {
+			name = fmt.Sprintf("task %d", k.ID)
+		}
+		add("task", name, k.Start, k.End)
+	}
+	for _, r := range rec.regions {
+		add("region", r.Type, r.Start, r.End)
+	}
+	for _, r := range rec.ranges {
+		var name string
+		switch r.Kind {
+		case mapping.RangeGCMark:
+			name = "GC"
+			if r.Cycle > 0 {
+				name = fmt.Sprintf("GC %d", r.Cycle)
+			}
+		case mapping.RangeSTW:
+			name = "STW (" + r.Reason + ")"
+		case mapping.RangeSweep:
+			name = "sweep"
+		case mapping.RangeMarkAssist:
+			name = "mark assist"
+		default:
+			name = r.Name
+		}
+		add("gc", name, r.Start, r.End)
+	}
+	running := 0
+	for _, s := range rec.states {
+		name := s.State.String()
+		switch {
+		case s.State == mapping.GoWaiting && s.Reason != "":
+			name = s.Reason
+		case s.State == mapping.GoSyscall && s.Blocked:
+			name = "syscall (blocked)"
+		}
+		add("goroutine", name, s.Start, s.End)
+		if s.State == mapping.GoRunning {
+			running++
+		}
+	}
+	for _, cat := range []string{"task", "region", "gc", "goroutine"} {
+		diffMultiset(t, "perfetto "+cat+" slices", want[cat], got[cat], func(s pfSlice) string {
+			return fmt.Sprintf("%q [%d, %d]", s.name, s.start, s.end)
+		})
+	}
+	if n := len(got["proc"]); n != running {
+		t.Errorf("%d slices on P tracks, want one per running interval: %d", n, running)
+	}
+
+	type pfLog struct {
+		time          int64
+		cat, msg      string
+		hasCat, found bool
+	}
+	var wantLogs, gotLogs []pfLog
+	for _, l := range rec.logs {
+		wantLogs = append(wantLogs, pfLog{time: int64(l.Time), cat: l.Category, msg: l.Message})
+	}
+	for _, i := range rep.Instants {
+		if i.Category == "log" {
+			c, _ := i.Args["category"].(string)
+			m, _ := i.Args["message"].(string)
+			gotLogs = append(gotLogs, pfLog{time: int64(i.Time) - off, cat: c, msg: m})
+		}
+	}
+	diffMultiset(t, "perfetto logs", wantLogs, gotLogs, func(l pfLog) string {
+		return fmt.Sprintf("%d %q %q", l.time, l.cat, l.msg)
+	})
+
+	if rep.Flows < len(rec.flows) {
+		t.Errorf("%d flows with both ends, want at least the model's %d", rep.Flows, len(rec.flows))
+	}
+	if rep.PerfSamples != len(rec.samples) {
+		t.Errorf("%d perf samples, want %d", rep.PerfSamples, len(rec.samples))
+	}
+	if len(rec.stacks) != rep.Callstacks {
+		t.Errorf("%d callstacks, want %d", rep.Callstacks, len(rec.stacks))
+	}
+}
