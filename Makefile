@@ -17,8 +17,12 @@ race:
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzMap -fuzztime=20s -fuzzminimizetime=5s ./mapping
 
+# bench runs every benchmark on the largest sample and a synthetic 50 MB
+# trace, then prints each converter's throughput beside parsing alone.
 bench:
-	$(GO) test -run='^$$' -bench=. -benchtime=$(BENCHTIME) -benchmem ./mapping
+	@mkdir -p bench
+	$(GO) test -run='^$$' -bench=. -benchtime=$(BENCHTIME) -benchmem ./mapping ./convert/... | tee bench/out.txt
+	@awk -f scripts/benchreport.awk bench/out.txt
 
 testdata:
 	bash testdata/generate.sh

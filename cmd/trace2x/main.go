@@ -8,6 +8,7 @@
 //
 // The commands are:
 //
+//	perfetto  convert to a Perfetto trace (.pftrace) for ui.perfetto.dev
 //	stats     summarise a trace: version, duration, events, goroutines, GC, tasks
 //	version   print the version of trace2x
 //
@@ -19,6 +20,7 @@
 //
 // Examples:
 //
+//	trace2x perfetto trace.out > trace.pftrace
 //	trace2x stats trace.out
 //	curl -s localhost:6060/debug/pprof/trace?seconds=5 | trace2x stats --json
 package main

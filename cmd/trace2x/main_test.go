@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/trace2x/trace2x/convert/perfetto/perfettocheck"
 )
 
 // runCmd runs the command in-process and returns its exit status and
@@ -18,6 +21,10 @@ func runCmd(t *testing.T, stdin []byte, args ...string) (int, string, string) {
 	code := run(args, bytes.NewReader(stdin), &out, &errb)
 	return code, out.String(), errb.String()
 }
+
+// multiGeneration is a trace of two generations: cut in the second, its
+// first is still whole.
+var multiGeneration = filepath.Join("..", "..", "conformance", "testdata", "generations.go1.26.trace")
 
 // sample returns a committed sample trace with tasks, regions and logs.
 func sample(t *testing.T) string {
@@ -194,8 +201,7 @@ func TestBadInput(t *testing.T) {
 // TestTruncatedStillSummarised checks that a trace broken off mid-way is
 // summarised up to the break and the loss is reported.
 func TestTruncatedStillSummarised(t *testing.T) {
-	path := filepath.Join("..", "..", "testdata", "gc.go1.26.trace")
-	data, err := os.ReadFile(path)
+	data, err := os.ReadFile(multiGeneration)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,8 +216,8 @@ func TestTruncatedStillSummarised(t *testing.T) {
 		t.Errorf("the JSON does not report the error: %s", out)
 	}
 	pe, we := part["events"].(float64), whole["events"].(float64)
-	if pe == 0 || pe >= we {
-		t.Errorf("truncated trace gave %v events, want some but fewer than the whole trace's %v", pe, we)
+	if pe <= 1 || pe >= we || part["generations"].(float64) != 1 {
+		t.Errorf("truncated trace gave %v events in %v generations, want its first generation of the whole trace's %v events", pe, part["generations"], we)
 	}
 }
 
@@ -220,5 +226,71 @@ func TestUnwritableOutput(t *testing.T) {
 	code, _, errs := runCmd(t, nil, "stats", "-o", out, sample(t))
 	if code != 1 || !strings.Contains(errs, "s.txt") {
 		t.Errorf("exit %d, stderr %q; want 1 and the output named", code, errs)
+	}
+}
+
+// TestPerfetto checks the perfetto command end to end: a file, standard
+// output, gzip output, and a broken trace that still leaves a valid file.
+func TestPerfetto(t *testing.T) {
+	dir := t.TempDir()
+	check := func(t *testing.T, pf []byte) *perfettocheck.Report {
+		t.Helper()
+		rep, err := perfettocheck.Check(bytes.NewReader(pf))
+		if err != nil {
+			t.Fatalf("invalid Perfetto output: %v", err)
+		}
+		return rep
+	}
+	code, out, errs := runCmd(t, nil, "perfetto", sample(t))
+	if code != 0 {
+		t.Fatalf("perfetto to stdout: exit %d: %s", code, errs)
+	}
+	whole := check(t, []byte(out))
+	if len(whole.Slices) == 0 {
+		t.Fatal("no slices in the output")
+	}
+
+	gzPath := filepath.Join(dir, "t.pftrace.gz")
+	if code, _, errs := runCmd(t, nil, "perfetto", "-o", gzPath, sample(t)); code != 0 {
+		t.Fatalf("perfetto -o %s: exit %d: %s", gzPath, code, errs)
+	}
+	f, err := os.Open(gzPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("-o *.gz did not write gzip: %v", err)
+	}
+	unz, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(unz, []byte(out)) {
+		t.Error("the gzip output differs from the plain output")
+	}
+
+	// A broken trace: everything before the break is converted, the file is
+	// valid, the error names the input, and the exit status is 1.
+	big, err := os.ReadFile(multiGeneration)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(dir, "cut.pftrace")
+	code, _, errs = runCmd(t, big[:len(big)*3/4], "perfetto", "-o", cut)
+	if code != 1 || !strings.Contains(errs, "stdin: broken trace") {
+		t.Fatalf("truncated input: exit %d, stderr %q", code, errs)
+	}
+	pf, err := os.ReadFile(cut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep := check(t, pf); len(rep.Slices) == 0 {
+		t.Error("nothing converted from the part before the break")
+	}
+
+	if code, _, errs := runCmd(t, nil, "perfetto", "--start-time", "yesterday", sample(t)); code != 2 || !strings.Contains(errs, "--start-time") {
+		t.Errorf("bad --start-time: exit %d, stderr %q", code, errs)
 	}
 }

@@ -1,0 +1,32 @@
+# Summarises `go test -bench` output for make bench: each benchmark's MB/s
+# per input, beside parse-only, with its share of parse-only throughput,
+# output bytes per input byte and peak live heap.
+/^Benchmark/ {
+	split($1, parts, "/")
+	name = parts[1]; sub(/^Benchmark/, "", name)
+	input = parts[2]; sub(/-[0-9]+$/, "", input)
+	for (i = 2; i < NF; i++) {
+		if ($(i+1) == "MB/s") mbs[name, input] = $i
+		if ($(i+1) == "out/in") outin[name, input] = $i
+		if ($(i+1) == "peak-heap-MB") heap[name, input] = $i
+		if ($(i+1) == "events/s") evs[name, input] = $i
+		if ($(i+1) == "allocs/op") allocs[name, input] = $i
+	}
+	if (!(name in seen)) { seen[name] = 1; names[++n] = name }
+	if (!(input in seenIn)) { seenIn[input] = 1; inputs[++m] = input }
+}
+END {
+	for (j = 1; j <= m; j++) {
+		in_ = inputs[j]
+		base = mbs["ParseOnly", in_]
+		printf "\n%s\n", in_
+		printf "  %-14s %9s %9s %12s %8s %10s %12s\n", "benchmark", "MB/s", "of parse", "events/s", "out/in", "peak MB", "allocs/op"
+		for (i = 1; i <= n; i++) {
+			b = names[i]
+			if (!((b, in_) in mbs)) continue
+			share = (base > 0) ? sprintf("%.0f%%", 100 * mbs[b, in_] / base) : "-"
+			o = ((b, in_) in outin) ? outin[b, in_] : "-"
+			printf "  %-14s %9s %9s %12s %8s %10s %12s\n", b, mbs[b, in_], share, evs[b, in_], o, heap[b, in_], allocs[b, in_]
+		}
+	}
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Builds the OpenTelemetry Collector described by builder-config.yaml with
+# the Collector's builder, caches the binary, and prints its path on
+# standard output (everything else goes to standard error).
+#
+# The cache directory is named after a hash of the manifest and the builder
+# version, so a second run prints the path at once and editing the manifest
+# builds anew. A first build downloads the components from the Go module
+# proxy and takes a few minutes.
+#
+# Usage: scripts/otelcol/build.sh
+set -euo pipefail
+
+builder_version=v0.161.0
+here=$(cd "$(dirname "$0")" && pwd)
+manifest=$here/builder-config.yaml
+name=otelcol-trace2x
+
+hash=$( { cat "$manifest"; echo "builder $builder_version"; } | sha256sum | cut -c1-16)
+cache_root=${XDG_CACHE_HOME:-$HOME/.cache}/trace2x
+dir=$cache_root/otelcol-$hash
+bin=$dir/$name
+
+if [ -x "$bin" ]; then
+	echo "$bin"
+	exit 0
+fi
+mkdir -p "$cache_root"
+
+# Two test runs may start at once; one builds, the other waits for it.
+if command -v flock >/dev/null; then
+	exec 9>"$dir.lock"
+	flock 9
+	if [ -x "$bin" ]; then
+		echo "$bin"
+		exit 0
+	fi
+fi
+
+work=$(mktemp -d "$cache_root/otelcol-build.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+# The builder takes its output directory from the manifest; give it a copy
+# that names the scratch directory, leaving the committed manifest clean.
+sed "s|^dist:\$|dist:\n  output_path: $work/dist|" "$manifest" >"$work/manifest.yaml"
+
+echo "building the OpenTelemetry Collector ($builder_version) into $dir; this takes a few minutes the first time" >&2
+start=$(date +%s)
+# go run pkg@version builds the builder outside any module, so the
+# caller's working directory does not matter.
+(cd "$work" && GOFLAGS= go run "go.opentelemetry.io/collector/cmd/builder@$builder_version" \
+	--config="$work/manifest.yaml" >&2)
+
+mkdir -p "$dir"
+mv "$work/dist/$name" "$bin.tmp"
+mv "$bin.tmp" "$bin" # atomic: a concurrent reader sees the whole binary or none
+echo "built $bin in $(($(date +%s) - start))s" >&2
+echo "$bin"
