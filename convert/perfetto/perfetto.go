@@ -102,22 +102,23 @@ type Writer struct {
 	meta mapping.Meta
 	off  mapping.Time // added to every timestamp, see Begin
 
-	hdr       [2 * binary.MaxVarintLen64]byte
-	first     bool // the next packet is the sequence's first
-	nextUUID  uint64
-	nextFlow  uint64
-	goNames   uint64 // goroutine names interned so far
-	intern    interner
-	stacks    map[mapping.StackID]bool // callstacks already interned
-	goroutine map[mapping.GoID]*goTrack
-	procs     map[mapping.ProcID]*procTrack
-	threads   map[mapping.ThreadID]uint64
-	tasks     map[mapping.TaskID]uint64
-	counters  map[string]uint64
-	ranges    map[string]uint64 // child tracks for ranges of other kinds
-	flowsIn   map[mapping.GoID][]pendingFlow
-	retired   map[mapping.GoID]uint64 // tracks of goroutines that ended, see retire
-	retiredQ  []mapping.GoID
+	hdr          [2 * binary.MaxVarintLen64]byte
+	first        bool // the next packet is the sequence's first
+	oldThreadIDs bool // see tid
+	nextUUID     uint64
+	nextFlow     uint64
+	goNames      uint64 // goroutine names interned so far
+	intern       interner
+	stacks       map[mapping.StackID]bool // callstacks already interned
+	goroutine    map[mapping.GoID]*goTrack
+	procs        map[mapping.ProcID]*procTrack
+	threads      map[mapping.ThreadID]uint64
+	tasks        map[mapping.TaskID]uint64
+	counters     map[string]uint64
+	ranges       map[string]uint64 // child tracks for ranges of other kinds
+	flowsIn      map[mapping.GoID][]pendingFlow
+	retired      map[mapping.GoID]uint64 // tracks of goroutines that ended, see retire
+	retiredQ     []mapping.GoID
 
 	taskFlows  map[mapping.TaskID][]uint64 // flows to a task's regions and logs, see taskFlow
 	endedTasks map[mapping.TaskID]bool
@@ -241,15 +242,19 @@ func (w *Writer) Begin(m *mapping.Meta) error {
 	if m.Start < 1<<30 {
 		w.off = 1 << 30
 	}
+	switch m.FormatVersion {
+	case "go1.11", "go1.19", "go1.21":
+		w.oldThreadIDs = true
+	}
 	if w.cfg.processName == "" {
 		w.cfg.processName = m.Input
 	}
 	// The clock snapshot must come first: the trace processor converts
 	// every timestamp after it.
 	if m.Clock != nil {
-		w.clockSnapshot(m.Clock.Trace, m.Clock.Wall)
+		w.clockSnapshot(m.Clock.Trace, m.Clock.Wall, m.Clock.Mono)
 	} else if !w.cfg.startTime.IsZero() {
-		w.clockSnapshot(m.Start, w.cfg.startTime)
+		w.clockSnapshot(m.Start, w.cfg.startTime, 0)
 	}
 	w.declare(m.Start, uuidProcess, 0, "", func(b msg) msg {
 		b, off := b.open(fTdProcess)
@@ -299,17 +304,24 @@ func (w *Writer) metadata() {
 	w.flushInterned()
 }
 
-func (w *Writer) clockSnapshot(trace mapping.Time, wall time.Time) {
+// clockSnapshot relates the file's timestamps (in the default clock,
+// BOOTTIME) to wall time, and to the OS monotonic clock when the trace
+// recorded it, so that the UI can show real time and the trace can be lined
+// up with others of the same machine.
+func (w *Writer) clockSnapshot(trace mapping.Time, wall time.Time, mono uint64) {
 	w.startPacket(trace, false)
 	p, off := w.pkt.open(fPktClockSnapshot)
-	c, coff := p.open(fCsClocks)
-	c = c.uint(fCsClockID, clockBoottime)
-	c = c.uint(fCsClockTs, w.ts(trace))
-	p = c.close(coff)
-	c, coff = p.open(fCsClocks)
-	c = c.uint(fCsClockID, clockRealtime)
-	c = c.uint(fCsClockTs, uint64(wall.UnixNano()))
-	p = c.close(coff)
+	clock := func(p msg, id, ts uint64) msg {
+		c, coff := p.open(fCsClocks)
+		c = c.uint(fCsClockID, id)
+		c = c.uint(fCsClockTs, ts)
+		return c.close(coff)
+	}
+	p = clock(p, clockBoottime, w.ts(trace))
+	p = clock(p, clockRealtime, uint64(wall.UnixNano()))
+	if mono != 0 {
+		p = clock(p, clockMonotonic, mono)
+	}
 	p = p.uint(fCsPrimaryClock, clockBoottime)
 	w.pkt = p.close(off)
 	w.flushPacket()

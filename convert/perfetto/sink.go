@@ -103,11 +103,21 @@ func (w *Writer) Thread(m *mapping.Thread) error {
 	w.declare(w.meta.Start, uuid, 0, "", func(b msg) msg {
 		b, off := b.open(fTdThread)
 		b = b.int(fThreadPID, int64(w.cfg.pid))
-		b = b.int(fThreadTID, int64(m.ID))
+		b = b.int(fThreadTID, w.tid(m.ID))
 		b = b.str(fThreadName, fmt.Sprintf("M%d", m.ID))
 		return b.close(off)
 	})
 	return w.err
+}
+
+// tid is the thread ID of an M in the file. Traces before Go 1.22 record
+// the runtime's M numbers, from 0, rather than OS thread IDs; Perfetto
+// takes thread 0 for the kernel's idle thread, so those are moved up by one.
+func (w *Writer) tid(m mapping.ThreadID) int64 {
+	if w.oldThreadIDs {
+		return int64(m) + 1
+	}
+	return int64(m)
 }
 
 // slice writes a slice as a begin and an end packet. fill adds the
@@ -579,7 +589,9 @@ func (w *Writer) CPUSample(s *mapping.CPUSample) error {
 	w.startPacket(s.Time, true)
 	p, off := w.pkt.open(fPktPerfSample)
 	p = p.uint(fPsPID, uint64(w.cfg.pid))
-	p = p.uint(fPsTID, uint64(s.M))
+	if s.M != mapping.NoThread {
+		p = p.uint(fPsTID, uint64(w.tid(s.M)))
+	}
 	if s.Stack != mapping.NoStack {
 		p = p.uint(fPsCallstackIID, uint64(s.Stack))
 	}

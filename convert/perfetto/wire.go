@@ -120,8 +120,9 @@ const (
 	unitCount = 2
 	unitBytes = 3
 
-	clockRealtime = 1
-	clockBoottime = 6
+	clockRealtime  = 1
+	clockMonotonic = 3
+	clockBoottime  = 6
 )
 
 // msg is a protobuf message being encoded.

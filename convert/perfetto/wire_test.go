@@ -140,6 +140,7 @@ func TestFieldNumbers(t *testing.T) {
 		{"UNIT_SIZE_BYTES", unitBytes, int32(pb.CounterDescriptor_UNIT_SIZE_BYTES)},
 		{"BUILTIN_CLOCK_REALTIME", clockRealtime, int32(pb.BuiltinClock_BUILTIN_CLOCK_REALTIME)},
 		{"BUILTIN_CLOCK_BOOTTIME", clockBoottime, int32(pb.BuiltinClock_BUILTIN_CLOCK_BOOTTIME)},
+		{"BUILTIN_CLOCK_MONOTONIC", clockMonotonic, int32(pb.BuiltinClock_BUILTIN_CLOCK_MONOTONIC)},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s: the writer uses %d, upstream %d", c.name, c.got, c.want)
