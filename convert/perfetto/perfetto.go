@@ -116,7 +116,8 @@ type Writer struct {
 	tasks        map[mapping.TaskID]uint64
 	counters     map[string]uint64
 	ranges       map[string]uint64 // child tracks for ranges of other kinds
-	flowsIn      map[mapping.GoID][]pendingFlow
+	freeGo       []*goTrack        // tracks of ended goroutines, for reuse
+	flowScratch  []uint64
 	retired      map[mapping.GoID]uint64 // tracks of goroutines that ended, see retire
 	retiredQ     []mapping.GoID
 
@@ -131,11 +132,12 @@ type Writer struct {
 // goTrack is what the writer keeps about a goroutine's tracks.
 type goTrack struct {
 	info     mapping.Goroutine
-	name     string // "G<id> <start function> (<label>)"
-	nameIID  uint64 // name's interned ID, 0 until used
-	uuid     uint64 // 0 until declared
-	regions  uint64 // child track for regions, 0 until needed
-	assists  uint64 // child track for GC mark assists
+	name     string        // "G<id> <start function> (<label>)"
+	nameIID  uint64        // name's interned ID, 0 until used
+	uuid     uint64        // 0 until declared
+	regions  uint64        // child track for regions, 0 until needed
+	assists  uint64        // child track for GC mark assists
+	flowsIn  []pendingFlow // flows that end where it next runs
 	declared bool
 }
 
@@ -172,7 +174,6 @@ func NewWriter(w io.Writer, opts ...Option) *Writer {
 		tasks:     make(map[mapping.TaskID]uint64),
 		counters:  make(map[string]uint64),
 		ranges:    make(map[string]uint64),
-		flowsIn:   make(map[mapping.GoID][]pendingFlow),
 		retired:   make(map[mapping.GoID]uint64),
 
 		taskFlows:  make(map[mapping.TaskID][]uint64),

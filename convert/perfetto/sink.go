@@ -15,14 +15,34 @@ func rank(id int64) int64 { return min(max(id, math.MinInt32), math.MaxInt32) }
 func (w *Writer) Goroutine(g *mapping.Goroutine) error {
 	gt := w.goroutine[g.ID]
 	if gt == nil {
-		gt = &goTrack{}
+		gt = w.newGoTrack()
 		w.goroutine[g.ID] = gt
 	}
 	if gt.name == "" || gt.info.StartFunc != g.StartFunc || gt.info.Label != g.Label {
-		gt.name, gt.nameIID = goroutineName(g), 0
+		gt.name, gt.nameIID = "", 0 // named when first needed
 	}
 	gt.info = *g
 	return w.err
+}
+
+// newGoTrack returns a goTrack, reusing one of an ended goroutine: a
+// program can start millions of short goroutines.
+func (w *Writer) newGoTrack() *goTrack {
+	if n := len(w.freeGo); n > 0 {
+		gt := w.freeGo[n-1]
+		w.freeGo = w.freeGo[:n-1]
+		*gt = goTrack{flowsIn: gt.flowsIn[:0]}
+		return gt
+	}
+	return &goTrack{}
+}
+
+// nameOf returns the goroutine's display name, making it on first use.
+func (gt *goTrack) nameOf() string {
+	if gt.name == "" {
+		gt.name = goroutineName(&gt.info)
+	}
+	return gt.name
 }
 
 func goroutineName(g *mapping.Goroutine) string {
@@ -39,7 +59,7 @@ func (w *Writer) goName(ev msg, gt *goTrack) msg {
 	if gt.nameIID == 0 {
 		w.goNames++
 		gt.nameIID = 2*w.goNames - 1
-		w.intern.newNames = append(w.intern.newNames, entry{gt.nameIID, gt.name})
+		w.intern.newNames = append(w.intern.newNames, entry{gt.nameIID, gt.nameOf()})
 	}
 	return ev.uint(fEvNameIID, gt.nameIID)
 }
@@ -48,13 +68,13 @@ func (w *Writer) goName(ev msg, gt *goTrack) msg {
 func (w *Writer) goTrackOf(id mapping.GoID, t mapping.Time) *goTrack {
 	gt := w.goroutine[id]
 	if gt == nil {
-		gt = &goTrack{info: mapping.Goroutine{ID: id, Creator: mapping.NoGoroutine}}
-		gt.name = goroutineName(&gt.info)
+		gt = w.newGoTrack()
+		gt.info = mapping.Goroutine{ID: id, Creator: mapping.NoGoroutine}
 		w.goroutine[id] = gt
 	}
 	if gt.uuid == 0 {
 		gt.uuid = w.uuid()
-		w.declare(w.meta.Start, gt.uuid, uuidGoroutines, gt.name, func(b msg) msg {
+		w.declare(w.meta.Start, gt.uuid, uuidGoroutines, gt.nameOf(), func(b msg) msg {
 			// Goroutines with the same start function must stay apart.
 			b = b.uint(fTdSiblingMergeBehavior, siblingMergeNone)
 			b = b.uint(fTdChildOrdering, childOrderingExplicit)
@@ -206,27 +226,20 @@ func stateName(s *mapping.GoroutineState) string {
 	return s.State.String()
 }
 
-// takeFlowsIn returns the flows that end at goroutine g starting to run at
-// t.
-func (w *Writer) takeFlowsIn(g mapping.GoID, t mapping.Time) []uint64 {
-	pend := w.flowsIn[g]
-	if len(pend) == 0 {
-		return nil
-	}
-	var ids []uint64
-	kept := pend[:0]
-	for _, f := range pend {
+// takeFlowsIn returns the flows that end where goroutine gt starts to
+// run at t. The slice returned is valid until the next call.
+func (w *Writer) takeFlowsIn(gt *goTrack, t mapping.Time) []uint64 {
+	ids := w.flowScratch[:0]
+	kept := gt.flowsIn[:0]
+	for _, f := range gt.flowsIn {
 		if f.at == t {
 			ids = append(ids, f.id)
 		} else {
 			kept = append(kept, f)
 		}
 	}
-	if len(kept) == 0 {
-		delete(w.flowsIn, g)
-	} else {
-		w.flowsIn[g] = kept
-	}
+	gt.flowsIn = kept
+	w.flowScratch = ids
 	return ids
 }
 
@@ -236,7 +249,7 @@ func (w *Writer) GoroutineState(s *mapping.GoroutineState) error {
 	gt := w.goTrackOf(s.G, s.Start)
 	var flowsIn []uint64
 	if s.State == mapping.GoRunning {
-		flowsIn = w.takeFlowsIn(s.G, s.Start)
+		flowsIn = w.takeFlowsIn(gt, s.Start)
 	}
 	w.slice(gt.uuid, s.Start, s.End, s.Stack, nil, flowsIn, func(ev msg) msg {
 		ev = w.category(ev, catGoroutine)
@@ -319,7 +332,7 @@ func (w *Writer) Range(r *mapping.Range) error {
 		name = "sweep"
 	case mapping.RangeMarkAssist:
 		gt := w.goTrackOf(r.G, r.Start)
-		track = w.child(gt.uuid, &gt.assists, gt.name+" mark assist", 2)
+		track = w.child(gt.uuid, &gt.assists, gt.nameOf()+" mark assist", 2)
 		name = "mark assist"
 	}
 	if track == 0 {
@@ -441,7 +454,7 @@ func (w *Writer) Task(t *mapping.Task) error {
 // nest among themselves whatever the goroutine's states do.
 func (w *Writer) Region(r *mapping.Region) error {
 	gt := w.goTrackOf(r.G, r.Start)
-	track := w.child(gt.uuid, &gt.regions, gt.name+" regions", 1)
+	track := w.child(gt.uuid, &gt.regions, gt.nameOf()+" regions", 1)
 	w.slice(track, r.Start, r.End, r.Stack, nil, w.taskFlow(r.Task), func(ev msg) msg {
 		ev = w.category(ev, catRegion)
 		ev = w.name(ev, r.Type)
@@ -488,7 +501,7 @@ func (w *Writer) GoroutineEvent(e *mapping.GoroutineEvent) error {
 		ev = w.category(ev, catGoroutine)
 		return w.name(ev, "end")
 	})
-	w.retire(e.G, gt.uuid)
+	w.retire(e.G, gt)
 	return w.err
 }
 
@@ -499,10 +512,10 @@ const maxRetired = 1 << 16
 // flow out of it (it unblocked a goroutine that runs only after it ended)
 // can still arrive. Beyond the bound, such a flow starts on the P or M
 // that the goroutine ran on instead, so memory stays bounded.
-func (w *Writer) retire(id mapping.GoID, uuid uint64) {
+func (w *Writer) retire(id mapping.GoID, gt *goTrack) {
 	delete(w.goroutine, id)
-	delete(w.flowsIn, id)
-	w.retired[id] = uuid
+	w.retired[id] = gt.uuid
+	w.freeGo = append(w.freeGo, gt)
 	w.retiredQ = append(w.retiredQ, id)
 	if len(w.retiredQ) > maxRetired {
 		delete(w.retired, w.retiredQ[0])
@@ -531,7 +544,9 @@ func (w *Writer) Flow(f *mapping.Flow) error {
 	}
 	w.nextFlow++
 	id := w.nextFlow
-	w.instant(track, f.From.Time, f.Stack, []uint64{id}, nil, func(ev msg) msg {
+	gt := w.goTrackOf(f.To.G, f.To.Time)
+	w.flowScratch = append(w.flowScratch[:0], id)
+	w.instant(track, f.From.Time, f.Stack, w.flowScratch, nil, func(ev msg) msg {
 		ev = w.category(ev, catGoroutine)
 		switch f.Kind {
 		case mapping.GoCreated:
@@ -543,7 +558,7 @@ func (w *Writer) Flow(f *mapping.Flow) error {
 		}
 		return w.annInt(ev, "goroutine", int64(f.To.G))
 	})
-	w.flowsIn[f.To.G] = append(w.flowsIn[f.To.G], pendingFlow{id: id, at: f.To.Time})
+	gt.flowsIn = append(gt.flowsIn, pendingFlow{id: id, at: f.To.Time})
 	return w.err
 }
 
