@@ -198,7 +198,10 @@ func (w *Writer) ts(t mapping.Time) uint64 { return uint64(t + w.off) }
 // data say so, so that the trace processor can drop them if the data was
 // lost, which never happens in a file but is the protocol.
 func (w *Writer) startPacket(t mapping.Time, interned bool) {
-	p := w.pkt[:0]
+	if cap(w.pkt) < headroom {
+		w.pkt = make(msg, headroom, 4096)
+	}
+	p := w.pkt[:headroom]
 	p = p.uint(fPktTimestamp, w.ts(t))
 	p = p.uint(fPktSequenceID, sequenceID)
 	switch {
@@ -212,6 +215,10 @@ func (w *Writer) startPacket(t mapping.Time, interned bool) {
 	w.pkt = p
 }
 
+// headroom is the space kept before a packet's body for its field header
+// (a tag and a length), so that header and body go out in one write.
+const headroom = 1 + binary.MaxVarintLen32
+
 // flushPacket writes the packet as one element of Trace.packet.
 func (w *Writer) flushPacket() {
 	w.packets++
@@ -219,12 +226,10 @@ func (w *Writer) flushPacket() {
 		return
 	}
 	h := protowire.AppendTag(w.hdr[:0], fTracePacket, protowire.BytesType)
-	h = protowire.AppendVarint(h, uint64(len(w.pkt)))
-	if _, err := w.bw.Write(h); err != nil {
-		w.err = err
-		return
-	}
-	if _, err := w.bw.Write(w.pkt); err != nil {
+	h = protowire.AppendVarint(h, uint64(len(w.pkt)-headroom))
+	start := headroom - len(h)
+	copy(w.pkt[start:], h)
+	if _, err := w.bw.Write(w.pkt[start:]); err != nil {
 		w.err = err
 	}
 }

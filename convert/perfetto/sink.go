@@ -143,25 +143,9 @@ func (w *Writer) tid(m mapping.ThreadID) int64 {
 // slice writes a slice as a begin and an end packet. fill adds the
 // begin's name, category and arguments.
 func (w *Writer) slice(track uint64, start, end mapping.Time, stack mapping.StackID, flowsOut, flowsIn []uint64, fill func(ev msg) msg) {
-	w.startPacket(start, true)
-	ev, off := w.pkt.open(fPktTrackEvent)
-	ev = ev.uint(fEvType, evSliceBegin)
-	ev = ev.uint(fEvTrackUUID, track)
-	ev = fill(ev)
-	if stack != mapping.NoStack {
-		ev = ev.uint(fEvCallstackIID, uint64(stack))
-	}
-	for _, f := range flowsOut {
-		ev = ev.fixed64(fEvFlowIDs, f)
-	}
-	for _, f := range flowsIn {
-		ev = ev.fixed64(fEvTerminatingFlowIDs, f)
-	}
-	w.pkt = ev.close(off)
-	w.flushInterned()
-
+	w.event(evSliceBegin, track, start, stack, flowsOut, flowsIn, fill)
 	w.startPacket(end, false)
-	ev, off = w.pkt.open(fPktTrackEvent)
+	ev, off := w.pkt.open(fPktTrackEvent)
 	ev = ev.uint(fEvType, evSliceEnd)
 	ev = ev.uint(fEvTrackUUID, track)
 	w.pkt = ev.close(off)
@@ -170,9 +154,14 @@ func (w *Writer) slice(track uint64, start, end mapping.Time, stack mapping.Stac
 
 // instant writes an instant event.
 func (w *Writer) instant(track uint64, t mapping.Time, stack mapping.StackID, flowsOut, flowsIn []uint64, fill func(ev msg) msg) {
+	w.event(evInstant, track, t, stack, flowsOut, flowsIn, fill)
+}
+
+// event writes a track event of type typ that fill names and describes.
+func (w *Writer) event(typ uint64, track uint64, t mapping.Time, stack mapping.StackID, flowsOut, flowsIn []uint64, fill func(ev msg) msg) {
 	w.startPacket(t, true)
 	ev, off := w.pkt.open(fPktTrackEvent)
-	ev = ev.uint(fEvType, evInstant)
+	ev = ev.uint(fEvType, typ)
 	ev = ev.uint(fEvTrackUUID, track)
 	ev = fill(ev)
 	if stack != mapping.NoStack {
