@@ -111,7 +111,11 @@ type Writer struct {
 	intern       interner
 	stacks       map[mapping.StackID]bool // callstacks already interned
 	goroutine    map[mapping.GoID]*goTrack
-	procs        map[mapping.ProcID]*procTrack
+	procs        []*procTrack // by P ID
+	lastGo       *goTrack     // the goroutine looked up last
+	lastM        mapping.ThreadID
+	lastMUUID    uint64
+	stateIIDs    [5]uint64 // names of the goroutine states, and of a blocked syscall last
 	threads      map[mapping.ThreadID]uint64
 	tasks        map[mapping.TaskID]uint64
 	counters     map[string]uint64
@@ -169,7 +173,6 @@ func NewWriter(w io.Writer, opts ...Option) *Writer {
 		intern:    newInterner(),
 		stacks:    make(map[mapping.StackID]bool),
 		goroutine: make(map[mapping.GoID]*goTrack),
-		procs:     make(map[mapping.ProcID]*procTrack),
 		threads:   make(map[mapping.ThreadID]uint64),
 		tasks:     make(map[mapping.TaskID]uint64),
 		counters:  make(map[string]uint64),

@@ -66,7 +66,10 @@ func (w *Writer) goName(ev msg, gt *goTrack) msg {
 
 // goTrackOf returns the declared track of goroutine id.
 func (w *Writer) goTrackOf(id mapping.GoID, t mapping.Time) *goTrack {
-	gt := w.goroutine[id]
+	gt := w.lastGo
+	if gt == nil || gt.info.ID != id {
+		gt = w.goroutine[id]
+	}
 	if gt == nil {
 		gt = w.newGoTrack()
 		gt.info = mapping.Goroutine{ID: id, Creator: mapping.NoGoroutine}
@@ -81,6 +84,7 @@ func (w *Writer) goTrackOf(id mapping.GoID, t mapping.Time) *goTrack {
 			return b.int(fTdSiblingOrderRank, rank(int64(id)))
 		})
 	}
+	w.lastGo = gt
 	return gt
 }
 
@@ -98,10 +102,14 @@ func (w *Writer) child(parent uint64, slot *uint64, name string, order int64) ui
 
 // Proc declares a P's track under Procs.
 func (w *Writer) Proc(p *mapping.Proc) error {
-	if _, ok := w.procs[p.ID]; ok {
+	if w.proc(p.ID) != nil || p.ID < 0 {
 		return w.err
 	}
 	pt := &procTrack{uuid: w.uuid()}
+	// P IDs are small and dense, from 0 to GOMAXPROCS-1.
+	for int(p.ID) >= len(w.procs) {
+		w.procs = append(w.procs, nil)
+	}
 	w.procs[p.ID] = pt
 	w.declare(w.meta.Start, pt.uuid, uuidProcs, fmt.Sprintf("P%d", p.ID), func(b msg) msg {
 		b = b.uint(fTdSiblingMergeBehavior, siblingMergeNone)
@@ -110,10 +118,31 @@ func (w *Writer) Proc(p *mapping.Proc) error {
 	return w.err
 }
 
+// proc returns the tracks of P id, or nil.
+func (w *Writer) proc(id mapping.ProcID) *procTrack {
+	if id < 0 || int(id) >= len(w.procs) {
+		return nil
+	}
+	return w.procs[id]
+}
+
+// thread returns the track of M id, or 0. Consecutive slices are mostly
+// on the same M, so the last one found is checked first.
+func (w *Writer) thread(id mapping.ThreadID) uint64 {
+	if id == w.lastM && w.lastMUUID != 0 {
+		return w.lastMUUID
+	}
+	uuid := w.threads[id]
+	if uuid != 0 {
+		w.lastM, w.lastMUUID = id, uuid
+	}
+	return uuid
+}
+
 // Thread declares an M's thread track. Its tid is the OS thread ID, so it
 // merges with a system trace of the same process.
 func (w *Writer) Thread(m *mapping.Thread) error {
-	if _, ok := w.threads[m.ID]; ok {
+	if w.thread(m.ID) != 0 {
 		return w.err
 	}
 	uuid := w.uuid()
@@ -198,6 +227,24 @@ func (w *Writer) flags(ev msg, f mapping.Flags) msg {
 	return ev
 }
 
+// stateNameIID returns the interned name of a goroutine state's slice.
+// The fixed names are looked up once; waiting reasons by name.
+func (w *Writer) stateName(ev msg, s *mapping.GoroutineState) msg {
+	if s.State == mapping.GoWaiting && s.Reason != "" {
+		return w.name(ev, s.Reason)
+	}
+	i := int(s.State)
+	if s.State == mapping.GoSyscall && s.Blocked {
+		i = len(w.stateIIDs) - 1
+	}
+	if w.stateIIDs[i] == 0 {
+		ev = w.name(ev, stateName(s))
+		w.stateIIDs[i] = w.intern.names[stateName(s)]
+		return ev
+	}
+	return ev.uint(fEvNameIID, w.stateIIDs[i])
+}
+
 // stateName is the slice name of a goroutine state.
 func stateName(s *mapping.GoroutineState) string {
 	switch s.State {
@@ -242,7 +289,7 @@ func (w *Writer) GoroutineState(s *mapping.GoroutineState) error {
 	}
 	w.slice(gt.uuid, s.Start, s.End, s.Stack, nil, flowsIn, func(ev msg) msg {
 		ev = w.category(ev, catGoroutine)
-		ev = w.name(ev, stateName(s))
+		ev = w.stateName(ev, s)
 		if s.P != mapping.NoProc {
 			ev = w.annInt(ev, "P", int64(s.P))
 		}
@@ -270,7 +317,7 @@ func (w *Writer) GoroutineState(s *mapping.GoroutineState) error {
 	}
 	// Only running goroutines occupy a P: a syscall can outlive its hold on
 	// the P, which would break the nesting of the P's track.
-	if pt := w.procs[s.P]; pt != nil && s.State == mapping.GoRunning {
+	if pt := w.proc(s.P); pt != nil && s.State == mapping.GoRunning {
 		w.slice(pt.uuid, s.Start, s.End, s.Stack, nil, nil, func(ev msg) msg {
 			ev = w.category(ev, catProc)
 			ev = name(ev)
@@ -278,7 +325,7 @@ func (w *Writer) GoroutineState(s *mapping.GoroutineState) error {
 			return w.annInt(ev, "M", int64(s.M))
 		})
 	}
-	if uuid, ok := w.threads[s.M]; ok {
+	if uuid := w.thread(s.M); uuid != 0 {
 		w.slice(uuid, s.Start, s.End, s.Stack, nil, nil, func(ev msg) msg {
 			ev = w.category(ev, catThread)
 			ev = name(ev)
@@ -315,7 +362,7 @@ func (w *Writer) Range(r *mapping.Range) error {
 		track = uuidSTW
 		name = "STW (" + r.Reason + ")"
 	case mapping.RangeSweep:
-		if pt := w.procs[r.P]; pt != nil {
+		if pt := w.proc(r.P); pt != nil {
 			track = w.child(pt.uuid, &pt.sweeps, fmt.Sprintf("P%d sweep", r.P), 0)
 		}
 		name = "sweep"
@@ -503,6 +550,9 @@ const maxRetired = 1 << 16
 // that the goroutine ran on instead, so memory stays bounded.
 func (w *Writer) retire(id mapping.GoID, gt *goTrack) {
 	delete(w.goroutine, id)
+	if w.lastGo == gt {
+		w.lastGo = nil
+	}
 	w.retired[id] = gt.uuid
 	w.freeGo = append(w.freeGo, gt)
 	w.retiredQ = append(w.retiredQ, id)
@@ -522,10 +572,10 @@ func (w *Writer) Flow(f *mapping.Flow) error {
 		track = w.retired[f.From.G]
 	case f.From.G != mapping.NoGoroutine && w.goroutine[f.From.G] != nil:
 		track = w.goTrackOf(f.From.G, f.From.Time).uuid
-	case f.From.P != mapping.NoProc && w.procs[f.From.P] != nil:
-		track = w.procs[f.From.P].uuid
-	case w.threads[f.From.M] != 0:
-		track = w.threads[f.From.M]
+	case w.proc(f.From.P) != nil:
+		track = w.proc(f.From.P).uuid
+	case w.thread(f.From.M) != 0:
+		track = w.thread(f.From.M)
 	default:
 		// Old traces unblock from timers and the network poller with no
 		// execution context: the process is the cause.
