@@ -122,6 +122,8 @@ type Writer struct {
 	ranges       map[string]uint64 // child tracks for ranges of other kinds
 	freeGo       []*goTrack        // tracks of ended goroutines, for reuse
 	flowScratch  []uint64
+	ctrs         []counterValue // counter samples of one instant, see Counter
+	ctrTime      mapping.Time
 	retired      map[mapping.GoID]uint64 // tracks of goroutines that ended, see retire
 	retiredQ     []mapping.GoID
 
@@ -357,5 +359,6 @@ func (w *Writer) declare(t mapping.Time, uuid, parent uint64, name string, extra
 // End flushes the trace. A trace cut short by an error is still a valid
 // file: every packet written is complete.
 func (w *Writer) End(*mapping.Summary) error {
+	w.flushCounters()
 	return w.Close()
 }

@@ -625,17 +625,45 @@ func (w *Writer) counterTrack(c *mapping.Counter) uint64 {
 	return uuid
 }
 
-// Counter writes a counter sample.
+// maxExtraCounters is how many extra counter values the trace processor
+// takes on one event.
+const maxExtraCounters = 8
+
+type counterValue struct {
+	track uint64
+	value int64
+}
+
+// Counter queues a counter sample. Samples of one instant (a goroutine
+// changing state moves two counters at once) go out in one packet, the
+// first as the event's value and the others as extra counter values,
+// which saves a packet each.
 func (w *Writer) Counter(c *mapping.Counter) error {
-	track := w.counterTrack(c)
-	w.startPacket(c.Time, false)
+	if len(w.ctrs) > 0 && (c.Time != w.ctrTime || len(w.ctrs) > maxExtraCounters) {
+		w.flushCounters()
+	}
+	w.ctrTime = c.Time
+	w.ctrs = append(w.ctrs, counterValue{w.counterTrack(c), int64(c.Value)})
+	return w.err
+}
+
+// flushCounters writes the queued counter samples.
+func (w *Writer) flushCounters() {
+	if len(w.ctrs) == 0 {
+		return
+	}
+	w.startPacket(w.ctrTime, false)
 	ev, off := w.pkt.open(fPktTrackEvent)
 	ev = ev.uint(fEvType, evCounter)
-	ev = ev.uint(fEvTrackUUID, track)
-	ev = ev.int(fEvCounterValue, int64(c.Value))
+	ev = ev.uint(fEvTrackUUID, w.ctrs[0].track)
+	ev = ev.int(fEvCounterValue, w.ctrs[0].value)
+	for _, c := range w.ctrs[1:] {
+		ev = ev.uint(fEvExtraCounterTrackUUIDs, c.track)
+		ev = ev.int(fEvExtraCounterValues, c.value)
+	}
 	w.pkt = ev.close(off)
 	w.flushPacket()
-	return w.err
+	w.ctrs = w.ctrs[:0]
 }
 
 // CPUSample writes a CPU profile sample as a perf sample of its thread.

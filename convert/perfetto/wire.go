@@ -22,16 +22,18 @@ const (
 	fPktFirstOnSequence  = 87
 
 	// TrackEvent
-	fEvType               = 9
-	fEvTrackUUID          = 11
-	fEvNameIID            = 10
-	fEvCategoryIIDs       = 3
-	fEvCounterValue       = 30
-	fEvDebugAnnotations   = 4
-	fEvFlowIDs            = 47
-	fEvTerminatingFlowIDs = 48
-	fEvCorrelationID      = 52
-	fEvCallstackIID       = 56
+	fEvType                   = 9
+	fEvTrackUUID              = 11
+	fEvNameIID                = 10
+	fEvCategoryIIDs           = 3
+	fEvCounterValue           = 30
+	fEvExtraCounterTrackUUIDs = 31
+	fEvExtraCounterValues     = 12
+	fEvDebugAnnotations       = 4
+	fEvFlowIDs                = 47
+	fEvTerminatingFlowIDs     = 48
+	fEvCorrelationID          = 52
+	fEvCallstackIID           = 56
 
 	// DebugAnnotation
 	fDaNameIID     = 1

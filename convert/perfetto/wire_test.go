@@ -42,6 +42,8 @@ func TestFieldNumbers(t *testing.T) {
 		{md(&pb.TrackEvent{}), "name_iid", fEvNameIID, varint},
 		{md(&pb.TrackEvent{}), "category_iids", fEvCategoryIIDs, varint},
 		{md(&pb.TrackEvent{}), "counter_value", fEvCounterValue, varint},
+		{md(&pb.TrackEvent{}), "extra_counter_track_uuids", fEvExtraCounterTrackUUIDs, varint},
+		{md(&pb.TrackEvent{}), "extra_counter_values", fEvExtraCounterValues, varint},
 		{md(&pb.TrackEvent{}), "debug_annotations", fEvDebugAnnotations, bytes},
 		{md(&pb.TrackEvent{}), "flow_ids", fEvFlowIDs, fixed64},
 		{md(&pb.TrackEvent{}), "terminating_flow_ids", fEvTerminatingFlowIDs, fixed64},

@@ -105,6 +105,10 @@ func Check(r io.Reader) (*Report, error) {
 	return rep, c.finish()
 }
 
+// maxExtraCounters is how many extra counter values the trace processor
+// keeps for one event.
+const maxExtraCounters = 8
+
 // readPacket reads one Trace.packet field.
 func readPacket(br *bufio.Reader) ([]byte, error) {
 	tag, err := binaryUvarint(br)
@@ -330,6 +334,21 @@ func (c *checker) event(ts uint64, e *pb.TrackEvent) error {
 		default:
 			return fmt.Errorf("annotation %q of unexpected type %T", n, v)
 		}
+	}
+	// Counter values for other tracks can ride on any event.
+	extraTracks, extraValues := e.GetExtraCounterTrackUuids(), e.GetExtraCounterValues()
+	if len(extraTracks) != len(extraValues) {
+		return fmt.Errorf("%d extra counter tracks for %d extra counter values", len(extraTracks), len(extraValues))
+	}
+	if len(extraValues) > maxExtraCounters {
+		return fmt.Errorf("%d extra counter values; the trace processor takes %d", len(extraValues), maxExtraCounters)
+	}
+	for i, uuid := range extraTracks {
+		ct, ok := c.rep.Tracks[uuid]
+		if !ok || ct.Counter == nil {
+			return fmt.Errorf("extra counter value for track %d, which is not a declared counter track", uuid)
+		}
+		c.rep.Counters[uuid] = append(c.rep.Counters[uuid], extraValues[i])
 	}
 	for _, f := range e.GetFlowIds() {
 		c.flowOut[f]++
