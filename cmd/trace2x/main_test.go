@@ -294,3 +294,15 @@ func TestPerfetto(t *testing.T) {
 		t.Errorf("bad --start-time: exit %d, stderr %q", code, errs)
 	}
 }
+
+// TestFullDisk checks that a write error (here /dev/full, a device that is
+// always full) is reported once, with the output named, and exit status 1.
+func TestFullDisk(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full on this system")
+	}
+	code, _, errs := runCmd(t, nil, "perfetto", "-o", "/dev/full", sample(t))
+	if code != 1 || !strings.Contains(errs, "/dev/full") || !strings.Contains(errs, "no space left") || strings.Count(errs, "\n") != 1 {
+		t.Errorf("exit %d, stderr %q; want 1 and one line naming /dev/full and the cause", code, errs)
+	}
+}

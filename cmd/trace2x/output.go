@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"golang.org/x/term"
 )
 
 // output is where a command writes. Close flushes it and reports the first
@@ -18,6 +20,7 @@ type output struct {
 	f       *os.File // nil for standard output
 	name    string
 	written bool
+	werr    error // the error a Write already returned
 }
 
 // createOutput opens path for writing ("-" is standard output). A name
@@ -52,13 +55,18 @@ func (o *output) Write(p []byte) (int, error) {
 	n, err := o.bw.Write(p)
 	if err != nil {
 		err = fmt.Errorf("writing %s: %w", o.name, err)
+		o.werr = err
 	}
 	return n, err
 }
 
-// Close flushes and closes the output.
+// Close flushes and closes the output. An error that a Write returned
+// already is not returned again.
 func (o *output) Close() error {
 	err := o.bw.Flush()
+	if o.werr != nil {
+		err = nil
+	}
 	if o.gz != nil {
 		err = errors.Join(err, o.gz.Close())
 	}
@@ -71,11 +79,9 @@ func (o *output) Close() error {
 	return nil
 }
 
+// isTerminal reports whether w is a terminal. A character device is not
+// enough: /dev/null and /dev/full are character devices too.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
