@@ -151,11 +151,18 @@ func (m *mapper) run(tr *trace.Reader) error {
 	full := make(chan *batch, batchesInFlight)
 	free := make(chan *batch, batchesInFlight+2)
 	done := make(chan struct{})
-	defer close(done)
 	for range cap(free) {
 		free <- &batch{events: make([]trace.Event, 0, batchSize), tasks: make([]trace.Task, 0, batchSize)}
 	}
 	go readAhead(tr, full, free, done)
+	// When the mapping stops early (a sink failed), the parsing goroutine
+	// finishes the batch it is reading and stops; waiting for it means the
+	// caller's reader is not read after Map returns.
+	defer func() {
+		close(done)
+		for range full {
+		}
+	}()
 	for b := range full {
 		for i := range b.events {
 			m.curTask, m.haveTask = b.tasks[i], true

@@ -526,7 +526,7 @@ func (m *mapper) goTransition(ev *trace.Event, st *trace.StateTransition, t Time
 				return err
 			}
 		}
-		if to == trace.GoNotExist && from != trace.GoUndetermined {
+		if to == trace.GoNotExist {
 			if err := m.goEvent(GoEnded, t, id, id, byP, byM, "", endStk); err != nil {
 				return err
 			}
