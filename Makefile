@@ -1,7 +1,7 @@
 GO ?= go
 BENCHTIME ?= 3x
 
-.PHONY: all build test race fuzz bench testdata lint
+.PHONY: all build test race fuzz bench testdata lint otelcol
 
 all: build
 
@@ -26,6 +26,11 @@ bench:
 
 testdata:
 	bash testdata/generate.sh
+
+# otelcol builds (once, into the user cache) the OpenTelemetry Collector the
+# end-to-end test of trace2x otlp pushes to.
+otelcol:
+	bash scripts/otelcol/build.sh
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -10,6 +10,7 @@
 		if ($(i+1) == "out/in") outin[name, input] = $i
 		if ($(i+1) == "peak-heap-MB") heap[name, input] = $i
 		if ($(i+1) == "events/s") evs[name, input] = $i
+		if ($(i+1) == "spans/s") spans[name, input] = $i
 		if ($(i+1) == "allocs/op") allocs[name, input] = $i
 	}
 	if (!(name in seen)) { seen[name] = 1; names[++n] = name }
@@ -20,13 +21,14 @@ END {
 		in_ = inputs[j]
 		base = mbs["ParseOnly", in_]
 		printf "\n%s\n", in_
-		printf "  %-14s %9s %9s %12s %8s %10s %12s\n", "benchmark", "MB/s", "of parse", "events/s", "out/in", "peak MB", "allocs/op"
+		printf "  %-20s %9s %9s %12s %10s %8s %10s %12s\n", "benchmark", "MB/s", "of parse", "events/s", "spans/s", "out/in", "peak MB", "allocs/op"
 		for (i = 1; i <= n; i++) {
 			b = names[i]
-			if (!((b, in_) in mbs)) continue
+			if (!((b, in_) in mbs) && !((b, in_) in spans)) continue
 			share = (base > 0) ? sprintf("%.0f%%", 100 * mbs[b, in_] / base) : "-"
 			o = ((b, in_) in outin) ? outin[b, in_] : "-"
-			printf "  %-14s %9s %9s %12s %8s %10s %12s\n", b, mbs[b, in_], share, evs[b, in_], o, heap[b, in_], allocs[b, in_]
+			sp = ((b, in_) in spans) ? spans[b, in_] : "-"
+			printf "  %-20s %9s %9s %12s %10s %8s %10s %12s\n", b, mbs[b, in_], share, evs[b, in_], sp, o, heap[b, in_], allocs[b, in_]
 		}
 	}
 }

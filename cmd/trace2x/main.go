@@ -8,6 +8,7 @@
 //
 // The commands are:
 //
+//	otlp      push tasks and regions as OpenTelemetry spans to an OTLP endpoint, or write OTLP JSON
 //	perfetto  convert to a Perfetto trace (.pftrace) for ui.perfetto.dev
 //	stats     summarise a trace: version, duration, events, goroutines, GC, tasks
 //	version   print the version of trace2x

@@ -8,7 +8,10 @@
 # builds anew. A first build downloads the components from the Go module
 # proxy and takes a few minutes.
 #
-# Usage: scripts/otelcol/build.sh
+# Usage: scripts/otelcol/build.sh [--cached]
+#
+# With --cached, it only prints the path of a binary already built, and
+# fails if there is none.
 set -euo pipefail
 
 builder_version=v0.161.0
@@ -16,7 +19,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 manifest=$here/builder-config.yaml
 name=otelcol-trace2x
 
-hash=$( { cat "$manifest"; echo "builder $builder_version"; } | sha256sum | cut -c1-16)
+sha256() { if command -v sha256sum >/dev/null; then sha256sum; else shasum -a 256; fi; }
+hash=$( { cat "$manifest"; echo "builder $builder_version"; } | sha256 | cut -c1-16)
 cache_root=${XDG_CACHE_HOME:-$HOME/.cache}/trace2x
 dir=$cache_root/otelcol-$hash
 bin=$dir/$name
@@ -24,6 +28,10 @@ bin=$dir/$name
 if [ -x "$bin" ]; then
 	echo "$bin"
 	exit 0
+fi
+if [ "${1:-}" = "--cached" ]; then
+	echo "no Collector built for this manifest in $dir; run $0" >&2
+	exit 1
 fi
 mkdir -p "$cache_root"
 
@@ -42,7 +50,7 @@ trap 'rm -rf "$work"' EXIT
 
 # The builder takes its output directory from the manifest; give it a copy
 # that names the scratch directory, leaving the committed manifest clean.
-sed "s|^dist:\$|dist:\n  output_path: $work/dist|" "$manifest" >"$work/manifest.yaml"
+awk -v out="$work/dist" '{ print } /^dist:$/ { print "  output_path: " out }' "$manifest" >"$work/manifest.yaml"
 
 echo "building the OpenTelemetry Collector ($builder_version) into $dir; this takes a few minutes the first time" >&2
 start=$(date +%s)

@@ -1,0 +1,480 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	otelconv "github.com/trace2x/trace2x/convert/otel"
+	"github.com/trace2x/trace2x/mapping"
+)
+
+var otlpCmd = &command{
+	name:  "otlp",
+	args:  "[flags] [trace.out | -]",
+	short: "push tasks and regions as OpenTelemetry spans to an OTLP endpoint, or write OTLP JSON",
+	long: `Otlp turns the trace's user tasks and regions into OpenTelemetry spans and
+pushes them to an OTLP endpoint (an OpenTelemetry Collector, Jaeger, Tempo,
+a vendor) over gRPC or HTTP/protobuf. Each task is a span, a child of its
+parent task's; each region is a child of its enclosing region, its task or
+its goroutine; each log is a span event. A task that logs its request's W3C
+traceparent (category "traceparent") joins the application's trace.
+--runtime-spans adds GC cycles and stop-the-world pauses, --goroutine-spans
+the life of every goroutine.
+
+The standard environment variables are honoured, and flags override them:
+OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, _PROTOCOL,
+_HEADERS, _INSECURE, _TIMEOUT, _COMPRESSION, _CERTIFICATE, OTEL_SERVICE_NAME
+and OTEL_RESOURCE_ATTRIBUTES. Without an endpoint, spans go to
+127.0.0.1:4317 (gRPC) or 127.0.0.1:4318 (HTTP). A loopback endpoint is
+plain text unless it is an https:// URL; any other uses TLS unless
+--insecure.
+
+An endpoint that cannot be reached fails at once. A collector that goes
+away while spans are pushed is retried with backoff for up to --timeout;
+if it comes back, nothing is lost. The span count is printed at the end; a
+span the endpoint rejected makes the exit status 1. Span and trace IDs are
+derived from the trace, so pushing it again gives the same IDs.
+
+Span times are wall-clock times from the trace's clock snapshot (Go 1.25
+and later), else --start-time, else the file's modification time less the
+trace's duration; which was used is printed.
+
+--json writes the spans as OTLP JSON instead, one ExportTraceServiceRequest
+per line, as the Collector's file exporter writes them.
+
+Examples:
+
+	trace2x otlp trace.out
+	trace2x otlp --protocol http/protobuf --endpoint https://otlp.example.com --header api-key=XYZ trace.out
+	OTEL_SERVICE_NAME=checkout trace2x otlp --runtime-spans trace.out
+	trace2x otlp --json -o spans.json trace.out`,
+	setup: func(fs *flag.FlagSet) func(*env, []string) error {
+		endpoint := fs.String("endpoint", "", "OTLP endpoint, `host:port` or a URL (default 127.0.0.1:4317 for grpc, 127.0.0.1:4318 for http/protobuf)")
+		protocol := fs.String("protocol", "", "`PROTOCOL` to push with: grpc, http/protobuf or http/json (default grpc)")
+		insecure := fs.Bool("insecure", false, "use plain text, not TLS, even for an endpoint that is not loopback")
+		var headers headerFlags
+		fs.Var(&headers, "header", "send header `KEY=VALUE` with every request (repeatable)")
+		timeout := fs.Duration("timeout", 10*time.Second, "give up on an export that does not succeed within `DURATION`, retries included")
+		service := fs.String("service-name", "", "`NAME` for the spans' service.name (default: the input file's name)")
+		start := fs.String("start-time", "", "wall-clock `TIME` (RFC 3339) at which the trace started, for traces before Go 1.25 that do not record it")
+		runtimeSpans := fs.Bool("runtime-spans", false, "add GC cycles and stop-the-world pauses as spans, in a trace of their own")
+		goroutineSpans := fs.Bool("goroutine-spans", false, "add the life of every goroutine as a span")
+		asJSON := fs.Bool("json", false, "write OTLP JSON instead of pushing")
+		out := fs.String("o", "-", "with --json, write to `FILE` instead of standard output (.gz: compressed)")
+		return func(e *env, args []string) error {
+			set := map[string]bool{}
+			fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+			if *asJSON {
+				for _, name := range []string{"endpoint", "protocol", "insecure", "header", "timeout"} {
+					if set[name] {
+						return usageError{fmt.Sprintf("--%s is for pushing; --json writes a file", name)}
+					}
+				}
+			} else if set["o"] {
+				return usageError{"-o goes with --json; without it, spans are pushed to an endpoint"}
+			}
+			var startTime time.Time
+			if *start != "" {
+				t, err := time.Parse(time.RFC3339Nano, *start)
+				if err != nil {
+					return usageError{fmt.Sprintf("--start-time: %v", err)}
+				}
+				startTime = t
+			}
+			if !set["timeout"] {
+				*timeout = envTimeout(*timeout)
+			}
+			if *timeout <= 0 {
+				return usageError{"--timeout must be positive"}
+			}
+
+			in, err := openTrace(e, args)
+			if err != nil {
+				return err
+			}
+			defer in.Close()
+			opts := []otelconv.Option{
+				otelconv.WithInputName(in.name),
+				otelconv.WithVersion(trace2xVersion()),
+			}
+			if *service != "" {
+				opts = append(opts, otelconv.WithServiceName(*service))
+			}
+			if *runtimeSpans {
+				opts = append(opts, otelconv.WithRuntimeSpans())
+			}
+			if *goroutineSpans {
+				opts = append(opts, otelconv.WithGoroutineSpans())
+			}
+			timeNote := ""
+			if startTime.IsZero() {
+				startTime, timeNote, err = fileStart(in)
+				if err != nil {
+					return err
+				}
+			} else {
+				timeNote = "--start-time"
+			}
+			if !startTime.IsZero() {
+				opts = append(opts, otelconv.WithStartTime(startTime))
+			}
+
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+			defer stop()
+			// The SDK reports export errors to a global handler that
+			// prints them; the conversion reports them itself, once.
+			otel.SetErrorHandler(otel.ErrorHandlerFunc(func(error) {}))
+
+			var exp sdktrace.SpanExporter
+			var dest string
+			var output *output
+			if *asJSON {
+				if output, err = createOutput(e, *out, false); err != nil {
+					return err
+				}
+				exp, dest = otelconv.NewJSONExporter(output), output.name
+			} else {
+				ep, err := resolveEndpoint(*protocol, *endpoint, headers, *insecure, set["insecure"], *timeout)
+				if err != nil {
+					return err
+				}
+				if err := ep.reachable(*timeout); err != nil {
+					return err
+				}
+				if exp, err = ep.exporter(ctx); err != nil {
+					return fmt.Errorf("OTLP exporter for %s: %w", ep, err)
+				}
+				dest = ep.String()
+				opts = append(opts, otelconv.WithRetry(*timeout), otelconv.WithExportTimeout(*timeout))
+			}
+
+			res, convErr := otelconv.Convert(ctx, in, exp, opts...)
+			shutdownCtx, cancel := context.WithTimeout(context.Background(), *timeout)
+			defer cancel()
+			shutErr := exp.Shutdown(shutdownCtx)
+			var closeErr error
+			if output != nil {
+				closeErr = output.Close()
+			}
+			report(e.stderr, in.name, dest, res, timeNote, *asJSON)
+			if convErr != nil && !*asJSON && !errors.As(convErr, new(*mapping.Error)) {
+				convErr = fmt.Errorf("pushing to %s: %w", dest, convErr)
+			}
+			return errors.Join(convErr, shutErr, closeErr)
+		}
+	},
+}
+
+// report prints what was converted, and where the times came from.
+func report(w io.Writer, input, dest string, res *otelconv.Result, timeNote string, toFile bool) {
+	if res.Spans() == 0 && res.Summary == nil {
+		return // the input was not read as a trace; the error says why
+	}
+	switch res.TimeSource {
+	case otelconv.TimeFromClock:
+		fmt.Fprintf(w, "trace2x: %s: span times from the trace's wall-clock snapshot\n", input)
+	case otelconv.TimeFromStartTime:
+		fmt.Fprintf(w, "trace2x: %s: span times from %s (the trace has no clock snapshot)\n", input, timeNote)
+	default:
+		fmt.Fprintf(w, "trace2x: %s: span times from the time of this conversion: the trace has no clock snapshot; give --start-time\n", input)
+	}
+	kinds := fmt.Sprintf("%d tasks, %d regions, %d goroutines", res.Tasks, res.Regions, res.Goroutines)
+	if res.Runtime > 0 {
+		kinds += fmt.Sprintf(", %d runtime", res.Runtime)
+	}
+	verb := "exported"
+	if toFile {
+		verb = "wrote"
+	}
+	fmt.Fprintf(w, "trace2x: %s: %s %d of %d spans (%s) with %d events to %s\n",
+		input, verb, res.Exported, res.Spans(), kinds, res.Events, dest)
+	if res.Joined > 0 || res.LateJoins > 0 || res.BadTraceparents > 0 {
+		fmt.Fprintf(w, "trace2x: %s: %d tasks joined remote traces by traceparent, %d traceparents came too late (linked), %d did not parse\n",
+			input, res.Joined, res.LateJoins, res.BadTraceparents)
+	}
+	if res.DroppedLogs > 0 {
+		fmt.Fprintf(w, "trace2x: %s: %d logs beyond the span event limit (OTEL_SPAN_EVENT_COUNT_LIMIT) were dropped\n", input, res.DroppedLogs)
+	}
+	if res.Failed > 0 {
+		fmt.Fprintf(w, "trace2x: %s: %d spans were rejected or not sent\n", input, res.Failed)
+	}
+}
+
+// fileStart returns, for a trace file without a clock snapshot, its
+// modification time less the trace's duration, found by a first pass; and
+// how it was found. It returns the zero time for a trace with a snapshot,
+// or for standard input, which cannot be read twice.
+func fileStart(in *input) (time.Time, string, error) {
+	f, ok := in.ReadCloser.(*os.File)
+	if !ok {
+		return time.Time{}, "", nil
+	}
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		return time.Time{}, "", nil
+	}
+	// The first pass reads its own handle: a pass stopped early may leave
+	// the mapping's parsing goroutine reading on for a moment.
+	pf, err := os.Open(in.name)
+	if err != nil {
+		return time.Time{}, "", err
+	}
+	defer pf.Close()
+	probe := &clockProbe{}
+	sum, _ := mapping.Map(pf, probe, mapping.WithInputName(in.name))
+	if probe.clock || sum == nil {
+		return time.Time{}, "", nil // the second pass reports a broken trace
+	}
+	d := sum.End.Sub(sum.Start)
+	return st.ModTime().Add(-d), fmt.Sprintf("the file's modification time less the trace's duration (%v)", d.Round(time.Millisecond)), nil
+}
+
+// clockProbe stops a pass at once if the trace has a clock snapshot.
+type clockProbe struct {
+	mapping.NopSink
+	clock bool
+}
+
+var errHasClock = errors.New("the trace has a clock snapshot")
+
+func (p *clockProbe) Begin(m *mapping.Meta) error {
+	if m.Clock != nil {
+		p.clock = true
+		return errHasClock
+	}
+	return nil
+}
+
+// headerFlags collects --header KEY=VALUE.
+type headerFlags map[string]string
+
+func (h *headerFlags) String() string { return "" }
+
+func (h *headerFlags) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || strings.TrimSpace(k) == "" {
+		return fmt.Errorf("want KEY=VALUE, got %q", v)
+	}
+	if *h == nil {
+		*h = headerFlags{}
+	}
+	(*h)[strings.TrimSpace(k)] = val
+	return nil
+}
+
+// envTimeout reads OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT (milliseconds).
+func envTimeout(def time.Duration) time.Duration {
+	for _, name := range []string{"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"} {
+		if v := os.Getenv(name); v != "" {
+			if ms, err := strconv.ParseInt(v, 10, 64); err == nil && ms > 0 {
+				return time.Duration(ms) * time.Millisecond
+			}
+		}
+	}
+	return def
+}
+
+// envFirst returns the first of the variables that is set, and its name.
+func envFirst(names ...string) (string, string) {
+	for _, n := range names {
+		if v := os.Getenv(n); v != "" {
+			return v, n
+		}
+	}
+	return "", ""
+}
+
+// endpoint is where spans are pushed, resolved from the flags, the
+// environment and the defaults, in that order.
+type endpoint struct {
+	protocol string // grpc, http/protobuf or http/json
+	display  string // as given, for messages
+	hostPort string // for the reachability check
+	scheme   string // "http", "https", or "" for host:port
+	fromEnv  bool   // the exporter reads it from the environment itself
+	insecure bool   // pass WithInsecure
+	headers  map[string]string
+	timeout  time.Duration
+}
+
+func (ep *endpoint) String() string { return fmt.Sprintf("%s (%s)", ep.display, ep.protocol) }
+
+func resolveEndpoint(protocol, flagEndpoint string, headers map[string]string, insecure, insecureSet bool, timeout time.Duration) (*endpoint, error) {
+	ep := &endpoint{protocol: protocol, timeout: timeout}
+	if ep.protocol == "" {
+		ep.protocol, _ = envFirst("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
+	}
+	if ep.protocol == "" {
+		ep.protocol = "grpc"
+	}
+	switch ep.protocol {
+	case "grpc", "http/protobuf", "http/json":
+	default:
+		return nil, usageError{fmt.Sprintf("unknown protocol %q: want grpc, http/protobuf or http/json", ep.protocol)}
+	}
+	grpc := ep.protocol == "grpc"
+
+	raw, envName := flagEndpoint, ""
+	if raw == "" {
+		if raw, envName = envFirst("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"); raw == "" {
+			raw, envName = envFirst("OTEL_EXPORTER_OTLP_ENDPOINT")
+			if raw != "" && !grpc {
+				// The general variable names a base URL; the signal's path
+				// goes after it.
+				raw = strings.TrimSuffix(raw, "/") + "/v1/traces"
+			}
+		}
+		ep.fromEnv = raw != ""
+	}
+	if raw == "" {
+		raw = "127.0.0.1:4317"
+		if !grpc {
+			raw = "127.0.0.1:4318"
+		}
+	}
+	ep.display = raw
+	if strings.Contains(raw, "://") {
+		u, err := url.Parse(raw)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			if envName != "" {
+				return nil, fmt.Errorf("%s=%q is not an http:// or https:// URL", envName, raw)
+			}
+			return nil, usageError{fmt.Sprintf("--endpoint %q is neither host:port nor an http:// or https:// URL", raw)}
+		}
+		ep.scheme = u.Scheme
+		ep.hostPort = u.Host
+		if u.Port() == "" {
+			ep.hostPort = net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
+		}
+		if !grpc && !ep.fromEnv && (u.Path == "" || u.Path == "/") {
+			ep.display = strings.TrimSuffix(raw, "/") + "/v1/traces"
+		}
+	} else {
+		if _, _, err := net.SplitHostPort(raw); err != nil {
+			if envName != "" {
+				return nil, fmt.Errorf("%s=%q: %v", envName, raw, err)
+			}
+			return nil, usageError{fmt.Sprintf("--endpoint %q: %v", raw, err)}
+		}
+		ep.hostPort = raw
+	}
+
+	_, envInsecure := envFirst("OTEL_EXPORTER_OTLP_TRACES_INSECURE", "OTEL_EXPORTER_OTLP_INSECURE")
+	switch {
+	case insecureSet:
+		ep.insecure = insecure
+	case envInsecure != "", ep.scheme != "":
+		// The exporter decides, from the variable or the URL's scheme.
+	default:
+		host, _, _ := net.SplitHostPort(ep.hostPort)
+		ip := net.ParseIP(host)
+		ep.insecure = host == "localhost" || (ip != nil && ip.IsLoopback())
+	}
+
+	if len(headers) > 0 {
+		// Headers given as options replace the environment's; merge them.
+		ep.headers = map[string]string{}
+		for _, name := range []string{"OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"} {
+			for _, kv := range strings.Split(os.Getenv(name), ",") {
+				if k, v, ok := strings.Cut(kv, "="); ok && strings.TrimSpace(k) != "" {
+					if uv, err := url.PathUnescape(v); err == nil {
+						v = uv
+					}
+					ep.headers[strings.TrimSpace(k)] = strings.TrimSpace(v)
+				}
+			}
+		}
+		for k, v := range headers {
+			ep.headers[k] = v
+		}
+	}
+	return ep, nil
+}
+
+// reachable fails fast, with a clear error, when nothing listens at the
+// endpoint, rather than after the exporter's retries. Through a proxy the
+// endpoint is not dialled directly, so it is not checked.
+func (ep *endpoint) reachable(timeout time.Duration) error {
+	scheme := ep.scheme
+	if scheme == "" {
+		scheme = "https"
+	}
+	req := &http.Request{URL: &url.URL{Scheme: scheme, Host: ep.hostPort}}
+	if p, err := http.ProxyFromEnvironment(req); err == nil && p != nil {
+		return nil
+	}
+	conn, err := net.DialTimeout("tcp", ep.hostPort, min(timeout, 5*time.Second))
+	if err != nil {
+		return fmt.Errorf("cannot reach the OTLP endpoint %s: %w", ep, err)
+	}
+	return conn.Close()
+}
+
+// exporter makes the OTLP exporter. Options given here override what the
+// exporter reads from the environment.
+func (ep *endpoint) exporter(ctx context.Context) (sdktrace.SpanExporter, error) {
+	// The exporter retries some failures within its timeout; the
+	// conversion retries a batch again while the collector is unreachable.
+	const initial, maxInterval = 200 * time.Millisecond, 2 * time.Second
+	if ep.protocol == "grpc" {
+		opts := []otlptracegrpc.Option{
+			otlptracegrpc.WithTimeout(ep.timeout),
+			otlptracegrpc.WithRetry(otlptracegrpc.RetryConfig{
+				Enabled: true, InitialInterval: initial, MaxInterval: maxInterval, MaxElapsedTime: ep.timeout,
+			}),
+		}
+		switch {
+		case ep.fromEnv:
+		case ep.scheme != "":
+			opts = append(opts, otlptracegrpc.WithEndpointURL(ep.display))
+		default:
+			opts = append(opts, otlptracegrpc.WithEndpoint(ep.hostPort))
+		}
+		if ep.insecure {
+			opts = append(opts, otlptracegrpc.WithInsecure())
+		}
+		if ep.headers != nil {
+			opts = append(opts, otlptracegrpc.WithHeaders(ep.headers))
+		}
+		return otlptracegrpc.New(ctx, opts...)
+	}
+	opts := []otlptracehttp.Option{
+		otlptracehttp.WithTimeout(ep.timeout),
+		otlptracehttp.WithRetry(otlptracehttp.RetryConfig{
+			Enabled: true, InitialInterval: initial, MaxInterval: maxInterval, MaxElapsedTime: ep.timeout,
+		}),
+	}
+	switch {
+	case ep.fromEnv:
+	case ep.scheme != "":
+		opts = append(opts, otlptracehttp.WithEndpointURL(ep.display))
+	default:
+		opts = append(opts, otlptracehttp.WithEndpoint(ep.hostPort))
+	}
+	if ep.insecure {
+		opts = append(opts, otlptracehttp.WithInsecure())
+	}
+	if ep.headers != nil {
+		opts = append(opts, otlptracehttp.WithHeaders(ep.headers))
+	}
+	if ep.protocol == "http/json" {
+		opts = append(opts, otlptracehttp.WithEncoding(otlptracehttp.EncodingJSON))
+	}
+	return otlptracehttp.New(ctx, opts...)
+}

@@ -1,0 +1,275 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+)
+
+// runOTLP runs the otlp command in-process, as run does for the commands
+// it lists, and returns its exit status and output.
+func runOTLP(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	e := &env{stdin: bytes.NewReader(nil), stdout: &out, stderr: &errb}
+	fs := newFlagSet(otlpCmd, &errb)
+	do := otlpCmd.setup(fs)
+	rest, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0, out.String(), errb.String()
+	}
+	if err != nil {
+		return 2, out.String(), errb.String()
+	}
+	if err := do(e, rest); err != nil {
+		var u usageError
+		if errors.As(err, &u) {
+			errb.WriteString("trace2x otlp: " + u.msg + "\n")
+			return 2, out.String(), errb.String()
+		}
+		errb.WriteString("trace2x: " + err.Error() + "\n")
+		return 1, out.String(), errb.String()
+	}
+	return 0, out.String(), errb.String()
+}
+
+// closedAddr returns a 127.0.0.1 address where nothing listens.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+var idRE = regexp.MustCompile(`"(traceId|spanId|parentSpanId)":"([0-9a-f]*)"`)
+
+var exportedRE = regexp.MustCompile(`(exported|wrote) (\d+) of (\d+) spans`)
+
+// spansReported reads the span count from the command's report.
+func spansReported(t *testing.T, stderr string) int {
+	t.Helper()
+	m := exportedRE.FindStringSubmatch(stderr)
+	if m == nil || m[2] != m[3] {
+		t.Fatalf("no complete span count in:\n%s", stderr)
+	}
+	n, _ := strconv.Atoi(m[2])
+	return n
+}
+
+func TestOTLPJSON(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "spans.json")
+	code, _, errs := runOTLP(t, "--json", "-o", out, "--runtime-spans", sample(t))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	n := spansReported(t, errs)
+	if !strings.Contains(errs, "wall-clock snapshot") || !strings.Contains(errs, "joined remote traces") {
+		t.Errorf("the report does not say where the times came from or what joined:\n%s", errs)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	spans := 0
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 16<<20)
+	hexID := regexp.MustCompile(`"spanId":"[0-9a-f]{16}"`)
+	for sc.Scan() {
+		if !hexID.Match(sc.Bytes()) {
+			t.Errorf("a line without hex span IDs: %.200s", sc.Text())
+		}
+		// The protobuf JSON mapping has bytes in base64; OTLP has the IDs
+		// in hex.
+		line := idRE.ReplaceAllFunc(sc.Bytes(), func(m []byte) []byte {
+			sub := idRE.FindSubmatch(m)
+			raw, err := hex.DecodeString(string(sub[2]))
+			if err != nil {
+				t.Fatalf("bad hex ID: %s", m)
+			}
+			return fmt.Appendf(nil, "%q:%q", sub[1], base64.StdEncoding.EncodeToString(raw))
+		})
+		var req coltracepb.ExportTraceServiceRequest
+		if err := protojson.Unmarshal(line, &req); err != nil {
+			t.Fatalf("not OTLP JSON: %v\n%.300s", err, line)
+		}
+		for _, rs := range req.ResourceSpans {
+			for _, ss := range rs.ScopeSpans {
+				spans += len(ss.Spans)
+			}
+		}
+	}
+	if spans != n {
+		t.Errorf("%d spans in the file, %d reported", spans, n)
+	}
+}
+
+func TestOTLPUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"--json", "--endpoint", "127.0.0.1:4317", sample(t)},
+		{"-o", "x.json", sample(t)},
+		{"--protocol", "carrier-pigeon", sample(t)},
+		{"--header", "novalue", sample(t)},
+		{"--start-time", "yesterday", sample(t)},
+		{"--endpoint", "ftp://example.com", sample(t)},
+	} {
+		if code, _, errs := runOTLP(t, args...); code != 2 {
+			t.Errorf("%v: exit %d, want 2; stderr %q", args, code, errs)
+		}
+	}
+}
+
+// TestOTLPUnreachable: an endpoint where nothing listens fails at once,
+// naming the endpoint, the protocol and the cause.
+func TestOTLPUnreachable(t *testing.T) {
+	for _, proto := range []string{"grpc", "http/protobuf"} {
+		addr := closedAddr(t)
+		start := time.Now()
+		code, _, errs := runOTLP(t, "--protocol", proto, "--endpoint", addr, sample(t))
+		if code != 1 || !strings.Contains(errs, addr) || !strings.Contains(errs, proto) || !strings.Contains(errs, "connection refused") {
+			t.Errorf("%s: exit %d, stderr %q; want 1 and the endpoint, protocol and cause", proto, code, errs)
+		}
+		if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("%s: took %v to fail", proto, d)
+		}
+	}
+}
+
+// TestOTLPEnvironment: the standard variables choose the endpoint and
+// protocol, and flags override them.
+func TestOTLPEnvironment(t *testing.T) {
+	envAddr, flagAddr := closedAddr(t), closedAddr(t)
+	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://"+envAddr)
+	_, _, errs := runOTLP(t, sample(t))
+	if want := "http://" + envAddr + "/v1/traces (http/protobuf)"; !strings.Contains(errs, want) {
+		t.Errorf("from the environment: stderr %q, want %q", errs, want)
+	}
+	_, _, errs = runOTLP(t, "--protocol", "grpc", "--endpoint", flagAddr, sample(t))
+	if want := flagAddr + " (grpc)"; !strings.Contains(errs, want) {
+		t.Errorf("flags over the environment: stderr %q, want %q", errs, want)
+	}
+}
+
+// receiver is an OTLP endpoint in the test process: it counts spans and
+// keeps the headers it was sent.
+type receiver struct {
+	coltracepb.UnimplementedTraceServiceServer
+	mu      sync.Mutex
+	spans   int
+	headers map[string]string
+}
+
+func (r *receiver) add(req *coltracepb.ExportTraceServiceRequest, header func(string) string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, rs := range req.ResourceSpans {
+		for _, ss := range rs.ScopeSpans {
+			r.spans += len(ss.Spans)
+		}
+	}
+	r.headers = map[string]string{"x-team": header("x-team")}
+}
+
+func (r *receiver) Export(ctx context.Context, req *coltracepb.ExportTraceServiceRequest) (*coltracepb.ExportTraceServiceResponse, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	r.add(req, func(k string) string { return strings.Join(md[k], ",") })
+	return &coltracepb.ExportTraceServiceResponse{}, nil
+}
+
+func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	body, _ := io.ReadAll(req.Body)
+	var msg coltracepb.ExportTraceServiceRequest
+	var err error
+	if req.Header.Get("Content-Type") == "application/json" {
+		err = protojson.Unmarshal(body, &msg)
+	} else {
+		err = proto.Unmarshal(body, &msg)
+	}
+	if err != nil || req.URL.Path != "/v1/traces" {
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	r.add(&msg, req.Header.Get)
+	w.Header().Set("Content-Type", "application/x-protobuf")
+	b, _ := proto.Marshal(&coltracepb.ExportTraceServiceResponse{})
+	w.Write(b)
+}
+
+// TestOTLPPush pushes the sample over gRPC (plain text, as the endpoint is
+// loopback) and HTTP, with a header, and checks that every span arrived.
+func TestOTLPPush(t *testing.T) {
+	t.Run("grpc", func(t *testing.T) {
+		rec := &receiver{}
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := grpc.NewServer()
+		coltracepb.RegisterTraceServiceServer(srv, rec)
+		go srv.Serve(l)
+		defer srv.Stop()
+		code, _, errs := runOTLP(t, "--endpoint", l.Addr().String(), "--header", "x-team=runtime", "--goroutine-spans", sample(t))
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		if n := spansReported(t, errs); rec.spans != n || rec.headers["x-team"] != "runtime" {
+			t.Errorf("received %d spans with headers %v; %d reported", rec.spans, rec.headers, n)
+		}
+	})
+	for _, proto := range []string{"http/protobuf", "http/json"} {
+		t.Run(strings.ReplaceAll(proto, "/", "-"), func(t *testing.T) {
+			rec := &receiver{}
+			srv := httptest.NewServer(rec)
+			defer srv.Close()
+			code, _, errs := runOTLP(t, "--protocol", proto, "--endpoint", srv.URL, "--header", "x-team=runtime", sample(t))
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			if n := spansReported(t, errs); rec.spans != n || rec.headers["x-team"] != "runtime" {
+				t.Errorf("received %d spans with headers %v; %d reported", rec.spans, rec.headers, n)
+			}
+		})
+	}
+}
+
+// TestOTLPStartTime: a trace without a clock snapshot takes its start from
+// the file's modification time, or from --start-time.
+func TestOTLPStartTime(t *testing.T) {
+	path := filepath.Join("..", "..", "testdata", "mixed.go1.22.trace")
+	_, _, errs := runOTLP(t, "--json", "-o", os.DevNull, path)
+	if !strings.Contains(errs, "modification time") {
+		t.Errorf("stderr %q does not say the times came from the file's modification time", errs)
+	}
+	_, _, errs = runOTLP(t, "--json", "-o", os.DevNull, "--start-time", "2026-01-02T03:04:05Z", path)
+	if !strings.Contains(errs, "--start-time") {
+		t.Errorf("stderr %q does not say the times came from --start-time", errs)
+	}
+}

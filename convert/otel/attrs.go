@@ -1,0 +1,137 @@
+package otel
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/trace2x/trace2x/mapping"
+)
+
+// Attribute keys. The code.* keys are OpenTelemetry's semantic
+// conventions for code locations; the rest are trace2x's own, under go.
+const (
+	keyTaskID          = attribute.Key("go.task.id")
+	keyTaskParentID    = attribute.Key("go.task.parent_id")
+	keyTaskBeginG      = attribute.Key("go.task.begin_goroutine")
+	keyTaskEndG        = attribute.Key("go.task.end_goroutine")
+	keyTraceparent     = attribute.Key("go.task.traceparent")
+	keyDatadogSpanID   = attribute.Key("datadog.span_id")
+	keyGoroutineID     = attribute.Key("go.goroutine.id")
+	keyStartFunc       = attribute.Key("go.goroutine.start_function")
+	keyCreator         = attribute.Key("go.goroutine.creator_id")
+	keyLabel           = attribute.Key("go.goroutine.label")
+	keyOpenStart       = attribute.Key("go.trace.open_start")
+	keyOpenEnd         = attribute.Key("go.trace.open_end")
+	keyGCCycle         = attribute.Key("go.gc.cycle")
+	keySTWReason       = attribute.Key("go.stw.reason")
+	keyLinkReason      = attribute.Key("go.link.reason")
+	keyMessage         = attribute.Key("message")
+	keyFunction        = attribute.Key("code.function.name")
+	keyFile            = attribute.Key("code.file.path")
+	keyLine            = attribute.Key("code.line.number")
+	keyStacktrace      = attribute.Key("code.stacktrace")
+	keyEndFunction     = attribute.Key("go.end.code.function.name")
+	keyEndFile         = attribute.Key("go.end.code.file.path")
+	keyEndLine         = attribute.Key("go.end.code.line.number")
+	keyEndStacktrace   = attribute.Key("go.end.code.stacktrace")
+	keyServiceName     = attribute.Key("service.name")
+	keyRuntimeName     = attribute.Key("process.runtime.name")
+	keyRuntimeVersion  = attribute.Key("process.runtime.version")
+	keyTraceFormat     = attribute.Key("go.trace.format_version")
+	instrumentationURL = "github.com/trace2x/trace2x"
+)
+
+// stackInfo is a stack kept for the attributes of spans that name it. The
+// attributes are worked out on first use: most stacks (those of goroutine
+// states, CPU samples) never are.
+type stackInfo struct {
+	frames []mapping.Frame
+	done   bool
+	top    mapping.Frame // the innermost frame of user code
+	text   string        // the whole stack, as Go prints it in a panic
+}
+
+func (si *stackInfo) prepare() {
+	if si.done {
+		return
+	}
+	si.done = true
+	si.top = si.frames[0]
+	for _, f := range si.frames {
+		if !runtimeFrame(f.Func) {
+			si.top = f
+			break
+		}
+	}
+	var b strings.Builder
+	for _, f := range si.frames {
+		b.WriteString(f.Func)
+		b.WriteString("\n\t")
+		b.WriteString(f.File)
+		b.WriteByte(':')
+		b.WriteString(strconv.FormatUint(f.Line, 10))
+		b.WriteByte('\n')
+	}
+	si.text = b.String()
+	si.top.Func, si.top.File, si.text = valid(si.top.Func), valid(si.top.File), valid(si.text)
+	si.frames = nil // no longer needed
+}
+
+// runtimeFrame reports whether a frame is the runtime's rather than the
+// program's: a task or region begins inside runtime/trace.
+func runtimeFrame(fn string) bool {
+	return strings.HasPrefix(fn, "runtime.") || strings.HasPrefix(fn, "runtime/") || strings.HasPrefix(fn, "internal/")
+}
+
+// appendStack adds the code.* attributes of a stack, or the go.end.code.*
+// ones when end is set.
+func (s *Sink) appendStack(a []attribute.KeyValue, id mapping.StackID, end bool) []attribute.KeyValue {
+	si := s.stacks[id]
+	if si == nil {
+		return a
+	}
+	si.prepare()
+	fn, file, line, text := keyFunction, keyFile, keyLine, keyStacktrace
+	if end {
+		fn, file, line, text = keyEndFunction, keyEndFile, keyEndLine, keyEndStacktrace
+	}
+	return append(a,
+		fn.String(si.top.Func),
+		file.String(si.top.File),
+		line.Int64(int64(si.top.Line)),
+		text.String(si.text))
+}
+
+func appendFlags(a []attribute.KeyValue, f mapping.Flags) []attribute.KeyValue {
+	if f.Has(mapping.OpenStart) {
+		a = append(a, keyOpenStart.Bool(true))
+	}
+	if f.Has(mapping.OpenEnd) {
+		a = append(a, keyOpenEnd.Bool(true))
+	}
+	return a
+}
+
+// valid makes s valid UTF-8. Strings in a trace are whatever the program
+// logged, and a protobuf string field that is not UTF-8 makes the whole
+// export request fail to marshal.
+func valid(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// runtimeVersion is the Go release that writes a trace format, for the
+// formats only one release writes (Go 1.24 writes go1.23's, and the old
+// formats span several releases).
+func runtimeVersion(format string) string {
+	switch format {
+	case "go1.21", "go1.22", "go1.25", "go1.26":
+		return format
+	}
+	return ""
+}

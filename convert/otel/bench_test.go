@@ -1,0 +1,159 @@
+package otel
+
+import (
+	"context"
+	"os"
+	"slices"
+	"testing"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/trace2x/trace2x/internal/benchutil"
+	"github.com/trace2x/trace2x/mapping"
+)
+
+// nopExporter takes every span and does nothing with it: the cost of the
+// conversion and the SDK alone.
+type nopExporter struct{}
+
+func (nopExporter) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
+func (nopExporter) Shutdown(context.Context) error                             { return nil }
+
+// BenchmarkOTLP converts traces to spans for an exporter that does
+// nothing with them: the cost of the conversion, parsing included.
+func BenchmarkOTLP(b *testing.B) {
+	benchOTLP(b, func() sdktrace.SpanExporter { return nopExporter{} })
+}
+
+// BenchmarkOTLPMemory converts traces to spans for the SDK's in-memory
+// exporter, which keeps them all.
+func BenchmarkOTLPMemory(b *testing.B) {
+	benchOTLP(b, func() sdktrace.SpanExporter { return tracetest.NewInMemoryExporter() })
+}
+
+func benchOTLP(b *testing.B, exp func() sdktrace.SpanExporter) {
+	spans := map[string]int64{} // by input, over the passes so far
+	benchutil.Run(b, "../..", func(b *testing.B, in benchutil.Input, h *benchutil.HeapPeak) (int64, int64) {
+		f, err := os.Open(in.Path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		s := NewSink(context.Background(), exp(), WithRuntimeSpans())
+		sum, err := mapping.Map(f, s, mapping.WithProgress(func(mapping.Progress) { h.Observe() }))
+		if err != nil {
+			b.Fatal(err)
+		}
+		res := s.Result()
+		if res.Exported != res.Spans() {
+			b.Fatalf("%d of %d spans exported", res.Exported, res.Spans())
+		}
+		// The last report stands: the spans of all passes so far over the
+		// time they took.
+		spans[in.Name] += res.Spans()
+		b.ReportMetric(float64(spans[in.Name])/b.Elapsed().Seconds(), "spans/s")
+		b.ReportMetric(float64(res.Spans()), "spans/op")
+		return sum.Events, 0
+	})
+}
+
+// replay is the model of a trace, recorded once and delivered again and
+// again, so that the conversion can be timed apart from parsing.
+type replay struct {
+	mapping.NopSink
+	items []any
+}
+
+func (r *replay) Begin(m *mapping.Meta) error { c := *m; r.items = append(r.items, &c); return nil }
+func (r *replay) Stack(s *mapping.Stack) error {
+	r.items = append(r.items, &mapping.Stack{ID: s.ID, Frames: slices.Clone(s.Frames)})
+	return nil
+}
+func (r *replay) Goroutine(g *mapping.Goroutine) error {
+	c := *g
+	r.items = append(r.items, &c)
+	return nil
+}
+func (r *replay) GoroutineEvent(e *mapping.GoroutineEvent) error {
+	if e.Kind == mapping.GoEnded {
+		c := *e
+		r.items = append(r.items, &c)
+	}
+	return nil
+}
+func (r *replay) Range(x *mapping.Range) error {
+	c := *x
+	c.Attrs = slices.Clone(x.Attrs)
+	r.items = append(r.items, &c)
+	return nil
+}
+func (r *replay) Task(t *mapping.Task) error {
+	c := *t
+	c.Goroutines = slices.Clone(t.Goroutines)
+	r.items = append(r.items, &c)
+	return nil
+}
+func (r *replay) Region(x *mapping.Region) error { c := *x; r.items = append(r.items, &c); return nil }
+func (r *replay) Log(l *mapping.Log) error       { c := *l; r.items = append(r.items, &c); return nil }
+func (r *replay) End(s *mapping.Summary) error   { c := *s; r.items = append(r.items, &c); return nil }
+
+func (r *replay) to(s mapping.Sink) error {
+	for _, it := range r.items {
+		var err error
+		switch x := it.(type) {
+		case *mapping.Meta:
+			err = s.Begin(x)
+		case *mapping.Stack:
+			err = s.Stack(x)
+		case *mapping.Goroutine:
+			err = s.Goroutine(x)
+		case *mapping.GoroutineEvent:
+			err = s.GoroutineEvent(x)
+		case *mapping.Range:
+			err = s.Range(x)
+		case *mapping.Task:
+			err = s.Task(x)
+		case *mapping.Region:
+			err = s.Region(x)
+		case *mapping.Log:
+			err = s.Log(x)
+		case *mapping.Summary:
+			err = s.End(x)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// BenchmarkOTLPSink times the conversion alone, to the no-op exporter: the
+// model of each input is recorded once and replayed into a new Sink.
+func BenchmarkOTLPSink(b *testing.B) {
+	for _, in := range benchutil.Inputs(b, "../..") {
+		b.Run(in.Name, func(b *testing.B) {
+			f, err := os.Open(in.Path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			rec := &replay{}
+			_, err = mapping.Map(f, rec)
+			f.Close()
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			var spans int64
+			for b.Loop() {
+				s := NewSink(context.Background(), nopExporter{}, WithRuntimeSpans())
+				if err := rec.to(s); err != nil {
+					b.Fatal(err)
+				}
+				res := s.Result()
+				spans += res.Spans()
+			}
+			b.ReportMetric(float64(spans)/b.Elapsed().Seconds(), "spans/s")
+		})
+	}
+}

@@ -1,0 +1,67 @@
+package otel
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"io"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/trace2x/trace2x/mapping"
+)
+
+// seedBytes is how much of the start of a trace identifies it. It holds
+// the header and the first batches, with their timestamps, which differ
+// between any two recordings.
+const seedBytes = 64 << 10
+
+// Convert reads the Go execution trace from r in one pass and exports its
+// spans to exp, through a batch span processor that blocks rather than
+// drops when exp falls behind. It returns when every span has been handed
+// to exp; exp is not shut down. Input compressed with gzip is recognised.
+//
+// The IDs of the spans are derived from the first 64 KiB of the
+// (decompressed) trace, so converting the same trace twice gives the same
+// IDs, and a backend can deduplicate a retried upload.
+//
+// The Result is returned also with an error, which is the mapping's
+// (*mapping.Error for a trace that breaks off: everything before the break
+// is exported) or the first error of the export.
+//
+// A program can export a snapshot of its own flight recorder:
+//
+//	var buf bytes.Buffer
+//	fr.WriteTo(&buf)
+//	res, err := otel.Convert(ctx, &buf, exporter, otel.WithServiceName("myservice"))
+func Convert(ctx context.Context, r io.Reader, exp sdktrace.SpanExporter, opts ...Option) (*Result, error) {
+	cfg := newConfig(opts)
+	name := cfg.inputName
+	if name == "" {
+		name = "trace"
+	}
+	br := bufio.NewReaderSize(r, seedBytes)
+	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
+		// Decompressed here rather than by the mapping, so that the IDs
+		// do not depend on the compression.
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return &Result{}, fmt.Errorf("%s: gzip: %w", name, err)
+		}
+		br = bufio.NewReaderSize(zr, seedBytes)
+	}
+	if cfg.seed == nil {
+		prefix, err := br.Peek(seedBytes)
+		if err != nil && err != io.EOF {
+			return &Result{}, fmt.Errorf("%s: %w", name, err)
+		}
+		opts = append(opts[:len(opts):len(opts)], WithIDSeed(prefix))
+	}
+	s := NewSink(ctx, exp, opts...)
+	sum, err := mapping.Map(br, s, mapping.WithInputName(name))
+	res := s.Result()
+	res.Summary = sum
+	return &res, err
+}

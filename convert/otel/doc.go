@@ -1,0 +1,90 @@
+// Package otel turns the timeline model of a Go execution trace into
+// OpenTelemetry spans and hands them to any sdktrace.SpanExporter: an
+// OTLP exporter to a Collector, Jaeger, Tempo or a vendor, an in-memory
+// exporter in tests, or [JSONExporter] for OTLP JSON files.
+//
+// [Convert] is the entry point: it reads a trace from an io.Reader (a file,
+// or a program's own flight-recorder snapshot) and exports it in one pass.
+// [Sink] is the same conversion as a mapping.Sink, to feed alongside other
+// outputs with mapping.FanOut.
+//
+// # The mapping
+//
+//   - A user task (runtime/trace.NewTask) is a span named after the task's
+//     type, a child of its parent task's span. Attributes: go.task.id,
+//     go.task.parent_id, go.task.begin_goroutine and go.task.end_goroutine
+//     (the goroutines that began and ended it), and the stacks of its
+//     begin (code.function.name, code.file.path and code.line.number of
+//     the innermost frame of user code, and code.stacktrace, the whole
+//     stack as Go prints it) and of its end (the same keys under go.end.).
+//   - A user region is a span named after the region's type, a child of
+//     its enclosing region on the same goroutine, or else of its task's
+//     span, or else, for a region outside any task, of its goroutine's
+//     span. Attributes: go.goroutine.id, go.goroutine.start_function,
+//     go.task.id, and the stacks of its begin and end.
+//   - A goroutine's span, "goroutine <id> <start function>", covers the
+//     goroutine's life in the trace. It is made only for goroutines that
+//     need one (a region or log outside any task), or for every goroutine
+//     with [WithGoroutineSpans].
+//   - A log (runtime/trace.Log) is a span event named after its category
+//     ("log" if it has none), with the message as the attribute message and
+//     the goroutine as go.goroutine.id. It goes on the innermost region
+//     open on its goroutine that belongs to its task, or else on its task's
+//     span, or else on its goroutine's span.
+//   - With [WithRuntimeSpans], GC cycles (go.gc.cycle) and stop-the-world
+//     pauses (go.stw.reason) are spans under one "Go runtime" span, in a
+//     trace of their own.
+//   - Tasks, regions and goroutines that began before the trace or were
+//     still going on at its end are clipped to the trace's bounds and
+//     marked go.trace.open_start or go.trace.open_end; none is dropped.
+//
+// All spans are of kind internal. The resource has service.name (the
+// input's base name unless OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES or
+// [WithServiceName] say otherwise), process.runtime.name "go",
+// process.runtime.version when the trace format tells it,
+// go.trace.format_version and the SDK's telemetry.sdk.* attributes. The
+// instrumentation scope is github.com/trace2x/trace2x.
+//
+// # Identity and time
+//
+// Trace and span IDs are derived from the trace's identity (see
+// [WithIDSeed]) and the task, region or goroutine they name, so converting
+// the same trace twice gives the same IDs. The tasks, regions and
+// goroutines of a file share one trace, unless a task joins a remote one.
+//
+// Times are wall-clock times from the trace's clock snapshot (Go 1.25 and
+// later), or from [WithStartTime], or else from the time of the
+// conversion; Result.TimeSource says which.
+//
+// # Joining the application's distributed trace
+//
+// A task that logs its request's W3C trace context with the category
+// "traceparent" joins the application's trace: its span becomes a child
+// of the remote span, and the task and all its descendants (regions, child
+// tasks and their regions) take the remote trace ID:
+//
+//	ctx, task := trace.NewTask(ctx, "http.request")
+//	defer task.End()
+//	carrier := propagation.MapCarrier{}
+//	propagation.TraceContext{}.Inject(ctx, carrier)
+//	trace.Log(ctx, "traceparent", carrier["traceparent"]) // "00-<trace-id>-<span-id>-<flags>"
+//
+// The traceparent must be logged before any region of the task ends: spans
+// are sent as they end and cannot be moved to another trace afterwards,
+// so a later traceparent is linked (a span link) rather than made the
+// parent. A child task without a traceparent of its own follows its parent
+// into the remote trace; once a trace has shown a traceparent, the spans
+// of a task that has not joined wait for the task's end, when its parent
+// is known (see [WithMaxPendingSpans]). A Datadog tracer logs the
+// ID of each of its spans with the category datadog.uint64_span_id in the
+// span's task; that carries no trace ID, so it becomes the task span's
+// datadog.span_id attribute, in decimal, to find the Datadog span by.
+//
+// # Volume and memory
+//
+// Spans go through the SDK's batch span processor with a bounded queue
+// that blocks the conversion rather than drop a span. The sink keeps only
+// what open spans need: the logs of open regions and tasks (up to the
+// span event limit each), the goroutines alive, a table of the trace's
+// stacks, and the spans held back while their trace is undecided.
+package otel

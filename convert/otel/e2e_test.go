@@ -1,0 +1,456 @@
+package otel
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+)
+
+// This file tests against a real OpenTelemetry Collector, built from the
+// manifest in scripts/otelcol by the Collector's own builder and cached
+// between runs. Where it cannot be built (no network, no module proxy),
+// the tests are skipped, unless the environment variable CI is set: in CI
+// they fail.
+
+// collectorBinary returns the path of the Collector, building it if
+// needed (a few minutes, once). Under -short, outside CI, it only uses a
+// binary built before.
+func collectorBinary(t *testing.T) string {
+	t.Helper()
+	_, ci := os.LookupEnv("CI")
+	args := []string{filepath.Join("..", "..", "scripts", "otelcol", "build.sh")}
+	if testing.Short() && !ci {
+		args = append(args, "--cached")
+	}
+	var stderr bytes.Buffer
+	cmd := exec.Command("bash", args...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		msg := fmt.Sprintf("cannot build the OpenTelemetry Collector with scripts/otelcol/build.sh: %v\n%s", err, lastLines(stderr.String(), 15))
+		if !ci {
+			t.Skip(msg + "\n(with CI set in the environment, this is a failure)")
+		}
+		t.Fatal(msg)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// collector is a Collector process receiving OTLP over gRPC and HTTP on
+// 127.0.0.1 and writing what it receives to a file.
+type collector struct {
+	t        *testing.T
+	bin      string
+	config   string
+	grpcAddr string
+	httpAddr string
+	out      string // the file exporter's output
+	logPath  string
+
+	mu   sync.Mutex
+	proc *process // the running Collector, if any
+}
+
+func startCollector(t *testing.T, bin string) *collector {
+	t.Helper()
+	dir := t.TempDir()
+	c := &collector{
+		t:        t,
+		bin:      bin,
+		config:   filepath.Join(dir, "config.yaml"),
+		grpcAddr: freeAddr(t),
+		httpAddr: freeAddr(t),
+		out:      filepath.Join(dir, "spans.json"),
+		logPath:  filepath.Join(dir, "collector.log"),
+	}
+	// No processors: the receiver answers once the file exporter has the
+	// spans. The Collector's own telemetry is off, so that it listens on
+	// no port but these.
+	config := fmt.Sprintf(`receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: %s
+      http:
+        endpoint: %s
+exporters:
+  file:
+    path: %s
+    append: true
+    flush_interval: 50ms
+service:
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    traces:
+      receivers: [otlp]
+      exporters: [file]
+`, c.grpcAddr, c.httpAddr, c.out)
+	if err := os.WriteFile(c.config, []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c.stop()
+		if t.Failed() {
+			log, _ := os.ReadFile(c.logPath)
+			t.Logf("collector log:\n%s", lastLines(string(log), 40))
+		}
+	})
+	return c
+}
+
+// freeAddr returns a 127.0.0.1 address with a port free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// start runs the Collector and waits until both receivers accept
+// connections. It may be called from another goroutine than the test's.
+func (c *collector) start() error {
+	log, err := os.OpenFile(c.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	cmd := exec.Command(c.bin, "--config", c.config)
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting the collector: %w", err)
+	}
+	p := &process{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	c.mu.Lock()
+	c.proc = p
+	c.mu.Unlock()
+	deadline := time.Now().Add(30 * time.Second)
+	for _, addr := range []string{c.grpcAddr, c.httpAddr} {
+		for {
+			if conn, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+				conn.Close()
+				break
+			}
+			select {
+			case <-p.done:
+				return fmt.Errorf("the collector exited at start: %v", p.err)
+			case <-time.After(20 * time.Millisecond):
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("the collector does not listen on %s", addr)
+			}
+		}
+	}
+	return nil
+}
+
+// process is a run of the Collector; done is closed when it has exited.
+type process struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+}
+
+// stop stops the Collector as an operator would, with SIGTERM, and waits
+// for it to exit, flushing its file.
+func (c *collector) stop() {
+	c.mu.Lock()
+	p := c.proc
+	c.proc = nil
+	c.mu.Unlock()
+	if p == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(15 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// spans waits until the Collector's file holds all of want (by span ID)
+// and returns what it holds, each span once.
+func (c *collector) spans(want map[string]string) map[string]*tracepb.Span {
+	c.t.Helper()
+	got := map[string]*tracepb.Span{}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		data, _ := os.ReadFile(c.out)
+		// The exporter may be writing a line: read whole ones only.
+		if i := bytes.LastIndexByte(data, '\n'); i >= 0 {
+			data = data[:i+1]
+		} else {
+			data = nil
+		}
+		clear(got)
+		for _, rs := range decodeOTLPJSON(c.t, data) {
+			for _, ss := range rs.ScopeSpans {
+				for _, s := range ss.Spans {
+					got[fmt.Sprintf("%x", s.SpanId)] = s
+				}
+			}
+		}
+		missing := 0
+		for id := range want {
+			if got[id] == nil {
+				missing++
+			}
+		}
+		if missing == 0 {
+			return got
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("the collector's file holds %d spans; %d of the %d pushed are missing", len(got), missing, len(want))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// describeStub and describeOTLP give the same text for the same span, one
+// from what the SDK exported, one from what the Collector wrote.
+func describeStub(s tracetest.SpanStub) string {
+	var attrs, events, links []string
+	for _, a := range s.Attributes {
+		attrs = append(attrs, string(a.Key)+"="+a.Value.Emit())
+	}
+	for _, e := range s.Events {
+		var ea []string
+		for _, a := range e.Attributes {
+			ea = append(ea, string(a.Key)+"="+a.Value.Emit())
+		}
+		events = append(events, fmt.Sprintf("%s@%d{%s}", e.Name, e.Time.UnixNano(), strings.Join(ea, ",")))
+	}
+	for _, l := range s.Links {
+		links = append(links, l.SpanContext.TraceID().String()+"/"+l.SpanContext.SpanID().String())
+	}
+	parent := ""
+	if s.Parent.IsValid() {
+		parent = s.Parent.SpanID().String()
+	}
+	return describe(s.SpanContext.TraceID().String(), parent, s.Name, s.StartTime.UnixNano(), s.EndTime.UnixNano(), s.Parent.IsRemote(), attrs, events, links)
+}
+
+func describeOTLP(s *tracepb.Span) string {
+	var attrs, events, links []string
+	for _, a := range s.Attributes {
+		attrs = append(attrs, a.Key+"="+anyText(a.Value))
+	}
+	for _, e := range s.Events {
+		var ea []string
+		for _, a := range e.Attributes {
+			ea = append(ea, a.Key+"="+anyText(a.Value))
+		}
+		events = append(events, fmt.Sprintf("%s@%d{%s}", e.Name, e.TimeUnixNano, strings.Join(ea, ",")))
+	}
+	for _, l := range s.Links {
+		links = append(links, fmt.Sprintf("%x/%x", l.TraceId, l.SpanId))
+	}
+	remote := s.Flags&uint32(tracepb.SpanFlags_SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK) != 0
+	return describe(fmt.Sprintf("%x", s.TraceId), fmt.Sprintf("%x", s.ParentSpanId), s.Name, int64(s.StartTimeUnixNano), int64(s.EndTimeUnixNano), remote, attrs, events, links)
+}
+
+func describe(tid, parent, name string, start, end int64, remote bool, attrs, events, links []string) string {
+	slices.Sort(attrs)
+	return fmt.Sprintf("trace %s parent %s (remote %v) %q %d..%d\n  attrs %s\n  events %s\n  links %s",
+		tid, parent, remote, name, start, end, strings.Join(attrs, " "), strings.Join(events, " "), strings.Join(links, " "))
+}
+
+func anyText(v *commonpb.AnyValue) string {
+	switch x := v.GetValue().(type) {
+	case *commonpb.AnyValue_StringValue:
+		return x.StringValue
+	case *commonpb.AnyValue_IntValue:
+		return strconv.FormatInt(x.IntValue, 10)
+	case *commonpb.AnyValue_BoolValue:
+		return strconv.FormatBool(x.BoolValue)
+	case *commonpb.AnyValue_DoubleValue:
+		return strconv.FormatFloat(x.DoubleValue, 'g', -1, 64)
+	}
+	return fmt.Sprint(v)
+}
+
+// expected converts a trace to memory, as it will be pushed, and describes
+// each span by its ID.
+func expected(t *testing.T, path string, opts ...Option) map[string]string {
+	t.Helper()
+	mem := tracetest.NewInMemoryExporter()
+	res, err := Convert(context.Background(), bytes.NewReader(mustRead(t, path)), mem, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	for _, s := range mem.GetSpans() {
+		want[s.SpanContext.SpanID().String()] = describeStub(s)
+	}
+	if int64(len(want)) != res.Spans() {
+		t.Fatalf("%d distinct spans, %d made", len(want), res.Spans())
+	}
+	return want
+}
+
+func grpcExporter(t *testing.T, c *collector) sdktrace.SpanExporter {
+	t.Helper()
+	exp, err := otlptracegrpc.New(context.Background(),
+		otlptracegrpc.WithEndpoint(c.grpcAddr), otlptracegrpc.WithInsecure(), otlptracegrpc.WithTimeout(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { exp.Shutdown(context.Background()) })
+	return exp
+}
+
+func httpExporter(t *testing.T, c *collector) sdktrace.SpanExporter {
+	t.Helper()
+	exp, err := otlptracehttp.New(context.Background(),
+		otlptracehttp.WithEndpoint(c.httpAddr), otlptracehttp.WithInsecure(), otlptracehttp.WithTimeout(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { exp.Shutdown(context.Background()) })
+	return exp
+}
+
+// TestCollector pushes the sample with tasks, regions, logs and
+// traceparents over gRPC and over HTTP, and checks that the Collector
+// wrote every span with its parent, attributes, events and links.
+func TestCollector(t *testing.T) {
+	bin := collectorBinary(t)
+	c := startCollector(t, bin)
+	path := "../../testdata/annotations.go1.26.trace"
+	for _, proto := range []string{"grpc", "http"} {
+		t.Run(proto, func(t *testing.T) {
+			// A seed per protocol keeps the two pushes' IDs apart.
+			opts := []Option{WithIDSeed([]byte(proto)), WithServiceName("e2e-" + proto), WithRuntimeSpans()}
+			want := expected(t, path, opts...)
+			exp := grpcExporter(t, c)
+			if proto == "http" {
+				exp = httpExporter(t, c)
+			}
+			res, err := Convert(context.Background(), bytes.NewReader(mustRead(t, path)), exp, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Exported != int64(len(want)) || res.Failed != 0 {
+				t.Errorf("exported %d, failed %d; want %d and 0", res.Exported, res.Failed, len(want))
+			}
+			got := c.spans(want)
+			for id, w := range want {
+				if g := describeOTLP(got[id]); g != w {
+					t.Errorf("span %s:\n got %s\nwant %s", id, g, w)
+				}
+			}
+		})
+	}
+	// The resource arrives as set.
+	data, _ := os.ReadFile(c.out)
+	for _, want := range []string{`"e2e-grpc"`, `"e2e-http"`, `"process.runtime.name"`, `"telemetry.sdk.version"`} {
+		if !bytes.Contains(data, []byte(want)) {
+			t.Errorf("the collector's file lacks %s", want)
+		}
+	}
+}
+
+// restarter stops the Collector just before the export of a given batch
+// and starts it again a while later, so that the batch, and those after
+// it until the Collector is back, fail and must be retried.
+type restarter struct {
+	sdktrace.SpanExporter
+	c     *collector
+	at    int           // the batch before which the collector stops
+	down  time.Duration // how long it stays down
+	mu    sync.Mutex
+	calls int
+	done  chan error
+}
+
+func (r *restarter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	r.mu.Lock()
+	r.calls++
+	if r.calls == r.at {
+		r.c.stop()
+		go func() {
+			time.Sleep(r.down)
+			r.done <- r.c.start()
+		}()
+	}
+	r.mu.Unlock()
+	return r.SpanExporter.ExportSpans(ctx, spans)
+}
+
+// TestCollectorRestart stops the Collector in the middle of a push and
+// starts it again: the push retries, and no span is lost.
+func TestCollectorRestart(t *testing.T) {
+	bin := collectorBinary(t)
+	path := "../../testdata/gomaxprocs.go1.26.trace"
+	for _, proto := range []string{"grpc", "http"} {
+		t.Run(proto, func(t *testing.T) {
+			c := startCollector(t, bin)
+			opts := []Option{
+				WithIDSeed([]byte("restart " + proto)), WithRuntimeSpans(), WithGoroutineSpans(),
+				WithMaxExportBatchSize(10), WithRetry(20 * time.Second),
+			}
+			want := expected(t, path, opts...)
+			exp := grpcExporter(t, c)
+			if proto == "http" {
+				exp = httpExporter(t, c)
+			}
+			r := &restarter{SpanExporter: exp, c: c, at: 3, down: 1500 * time.Millisecond, done: make(chan error, 1)}
+			res, err := Convert(context.Background(), bytes.NewReader(mustRead(t, path)), r, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := <-r.done; err != nil {
+				t.Fatalf("restarting the collector: %v", err)
+			}
+			if r.calls < r.at {
+				t.Fatalf("only %d batches: the collector was never stopped", r.calls)
+			}
+			if res.Exported != int64(len(want)) || res.Failed != 0 {
+				t.Errorf("exported %d, failed %d; want %d and 0", res.Exported, res.Failed, len(want))
+			}
+			got := c.spans(want)
+			for id, w := range want {
+				if g := describeOTLP(got[id]); g != w {
+					t.Errorf("span %s:\n got %s\nwant %s", id, g, w)
+				}
+			}
+			t.Logf("%d spans in %d batches, all written across a restart", len(want), r.calls)
+		})
+	}
+}

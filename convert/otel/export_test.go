@@ -1,0 +1,244 @@
+package otel
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/trace2x/trace2x/mapping"
+)
+
+var hexIDRE = regexp.MustCompile(`"(traceId|spanId|parentSpanId)":\s*"([0-9a-fA-F]*)"`)
+
+// decodeOTLPJSON reads lines of OTLP JSON, as the Collector's file exporter
+// and JSONExporter write them, into their spans.
+func decodeOTLPJSON(t testing.TB, data []byte) []*tracepb.ResourceSpans {
+	t.Helper()
+	var out []*tracepb.ResourceSpans
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(nil, 64<<20)
+	for sc.Scan() {
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+			continue
+		}
+		// The protobuf JSON mapping has bytes in base64; OTLP has IDs in hex.
+		line := hexIDRE.ReplaceAllFunc(sc.Bytes(), func(m []byte) []byte {
+			sub := hexIDRE.FindSubmatch(m)
+			raw, err := hex.DecodeString(string(sub[2]))
+			if err != nil {
+				t.Fatalf("bad hex ID in %s", m)
+			}
+			return fmt.Appendf(nil, "%q:%q", sub[1], base64.StdEncoding.EncodeToString(raw))
+		})
+		var req coltracepb.ExportTraceServiceRequest
+		if err := protojson.Unmarshal(line, &req); err != nil {
+			t.Fatalf("decoding OTLP JSON: %v\n%.300s", err, line)
+		}
+		out = append(out, req.ResourceSpans...)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// spanKey sums up a span for comparisons between encodings.
+func spanKey(tid, sid, parent []byte, name string, start, end uint64, events, attrs, links int) string {
+	return fmt.Sprintf("%x/%x/%x %q %d-%d e%d a%d l%d", tid, sid, parent, name, start, end, events, attrs, links)
+}
+
+// TestJSON writes a trace as OTLP JSON and checks that it decodes to the
+// spans the in-memory exporter gets, with hex IDs, one request per line.
+func TestJSON(t *testing.T) {
+	path := "../../testdata/annotations.go1.26.trace"
+	data := mustRead(t, path)
+	var buf bytes.Buffer
+	res, err := Convert(context.Background(), bytes.NewReader(data), NewJSONExporter(&buf), WithMaxExportBatchSize(7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := tracetest.NewInMemoryExporter()
+	if _, err := Convert(context.Background(), bytes.NewReader(data), mem); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	for _, s := range mem.GetSpans() {
+		tid, sid, pid := s.SpanContext.TraceID(), s.SpanContext.SpanID(), s.Parent.SpanID()
+		var parent []byte
+		if pid.IsValid() {
+			parent = pid[:]
+		}
+		want[spanKey(tid[:], sid[:], parent, s.Name, uint64(s.StartTime.UnixNano()), uint64(s.EndTime.UnixNano()), len(s.Events), len(s.Attributes), len(s.Links))] = true
+	}
+	if !bytes.Contains(buf.Bytes(), []byte(`"traceId":"`)) || bytes.Contains(buf.Bytes(), []byte("\n\n")) {
+		t.Errorf("output does not look like OTLP JSON lines:\n%.500s", buf.Bytes())
+	}
+	lines := bytes.Count(buf.Bytes(), []byte("\n"))
+	if want := (res.Spans() + 6) / 7; int64(lines) < want {
+		t.Errorf("%d lines for %d spans in batches of 7", lines, res.Spans())
+	}
+	got := 0
+	for _, rs := range decodeOTLPJSON(t, buf.Bytes()) {
+		svc := ""
+		for _, kv := range rs.Resource.Attributes {
+			if kv.Key == "service.name" {
+				svc = kv.Value.GetStringValue()
+			}
+		}
+		if svc != "trace" {
+			t.Errorf("service.name %q, want the input's name", svc)
+		}
+		for _, ss := range rs.ScopeSpans {
+			if ss.Scope.Name != instrumentationURL {
+				t.Errorf("scope %q", ss.Scope.Name)
+			}
+			for _, s := range ss.Spans {
+				got++
+				k := spanKey(s.TraceId, s.SpanId, s.ParentSpanId, s.Name, s.StartTimeUnixNano, s.EndTimeUnixNano, len(s.Events), len(s.Attributes), len(s.Links))
+				if !want[k] {
+					t.Errorf("span %s not among the in-memory exporter's", k)
+				}
+				if s.Kind != tracepb.Span_SPAN_KIND_INTERNAL {
+					t.Errorf("span %q of kind %v", s.Name, s.Kind)
+				}
+			}
+		}
+	}
+	if got != len(want) {
+		t.Errorf("%d spans in the JSON, want %d", got, len(want))
+	}
+}
+
+// TestJSONInvalidUTF8 checks that strings that are not UTF-8 do not break
+// the encoding.
+func TestJSONInvalidUTF8(t *testing.T) {
+	var buf bytes.Buffer
+	sc := newScript(t)
+	sc.s.exp.next = NewJSONExporter(&buf)
+	sc.log(1100, 1, 0, "bin\xff", "\xfe\xff")
+	sc.task(1, 0, 1000, 2000)
+	sc.finish()
+	if n := len(decodeOTLPJSON(t, buf.Bytes())); n != 1 {
+		t.Fatalf("%d resource spans", n)
+	}
+}
+
+// failingExporter fails as it is told.
+type failingExporter struct {
+	mu    sync.Mutex
+	calls int
+	fail  func(call int, n int) error
+	spans int
+}
+
+func (f *failingExporter) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpan) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if err := f.fail(f.calls, len(spans)); err != nil {
+		return err
+	}
+	f.spans += len(spans)
+	return nil
+}
+
+func (f *failingExporter) Shutdown(context.Context) error { return nil }
+
+// TestExportFails: an exporter that fails stops the conversion with its
+// error, and no later batch is sent.
+func TestExportFails(t *testing.T) {
+	boom := errors.New("boom")
+	f := &failingExporter{fail: func(int, int) error { return boom }}
+	start := time.Now()
+	res, err := Convert(context.Background(), bytes.NewReader(mustRead(t, "../../testdata/gotest.go1.26.trace")), f, WithMaxExportBatchSize(1), WithMaxQueueSize(1))
+	if !errors.Is(err, boom) {
+		t.Fatalf("error %v, want boom", err)
+	}
+	if res.Exported != 0 || res.Failed == 0 || f.calls != 1 {
+		t.Errorf("exported %d, failed %d, calls %d; want 0, some, 1", res.Exported, res.Failed, f.calls)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v to fail", d)
+	}
+}
+
+// TestExportRetry: batches refused for want of a collector are retried
+// until it comes back, and nothing is lost.
+func TestExportRetry(t *testing.T) {
+	f := &failingExporter{fail: func(call, _ int) error {
+		if call <= 3 {
+			return fmt.Errorf("dial: %w", syscall.ECONNREFUSED)
+		}
+		return nil
+	}}
+	res, err := Convert(context.Background(), bytes.NewReader(mustRead(t, "../../testdata/annotations.go1.26.trace")), f, WithRetry(10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Exported != res.Spans() || res.Failed != 0 || int64(f.spans) != res.Spans() {
+		t.Errorf("%d spans, %d exported, %d failed, exporter got %d", res.Spans(), res.Exported, res.Failed, f.spans)
+	}
+	// Without retry, the same failure is final.
+	f = &failingExporter{fail: func(call, _ int) error { return fmt.Errorf("dial: %w", syscall.ECONNREFUSED) }}
+	if _, err := Convert(context.Background(), bytes.NewReader(mustRead(t, "../../testdata/annotations.go1.26.trace")), f, WithRetry(300*time.Millisecond)); !errors.Is(err, syscall.ECONNREFUSED) || !strings.Contains(err.Error(), "gave up") {
+		t.Errorf("error %v", err)
+	}
+}
+
+// TestPartialSuccess: spans the collector rejects are counted and
+// reported, and the export goes on.
+func TestPartialSuccess(t *testing.T) {
+	f := &failingExporter{fail: func(call, n int) error {
+		if call == 1 {
+			return errors.New("OTLP partial success: too old (2 spans rejected)")
+		}
+		return nil
+	}}
+	res, err := Convert(context.Background(), bytes.NewReader(mustRead(t, "../../testdata/annotations.go1.26.trace")), f)
+	if err == nil || !strings.Contains(err.Error(), "2 spans rejected") {
+		t.Errorf("error %v", err)
+	}
+	if res.Failed != 2 || res.Exported != res.Spans()-2 {
+		t.Errorf("%d spans, %d exported, %d failed", res.Spans(), res.Exported, res.Failed)
+	}
+}
+
+// TestNotATrace fails before any span is made.
+func TestNotATrace(t *testing.T) {
+	mem := tracetest.NewInMemoryExporter()
+	_, err := Convert(context.Background(), strings.NewReader("hello, world, this is not a trace"), mem, WithInputName("x.txt"))
+	if err == nil || !strings.Contains(err.Error(), "x.txt") {
+		t.Errorf("error %v", err)
+	}
+}
+
+// TestBrokenTrace: a trace that breaks off in its second generation is
+// exported up to the break, and the mapping's error returned.
+func TestBrokenTrace(t *testing.T) {
+	data := mustRead(t, "../../conformance/testdata/generations.go1.26.trace")
+	mem := tracetest.NewInMemoryExporter()
+	res, err := Convert(context.Background(), bytes.NewReader(data[:len(data)-100]), mem, WithGoroutineSpans())
+	var merr *mapping.Error
+	if !errors.As(err, &merr) {
+		t.Fatalf("error %v, want a *mapping.Error", err)
+	}
+	if res.Spans() == 0 || res.Exported != res.Spans() || int64(len(mem.GetSpans())) != res.Spans() {
+		t.Errorf("%d spans made, %d exported, %d received", res.Spans(), res.Exported, len(mem.GetSpans()))
+	}
+}

@@ -1,0 +1,322 @@
+package otel
+
+import (
+	"context"
+	"encoding/binary"
+	"os"
+	"testing"
+
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/trace2x/trace2x/mapping"
+)
+
+// script drives a Sink with model items, as the mapping would.
+type script struct {
+	t    *testing.T
+	s    *Sink
+	exp  *tracetest.InMemoryExporter
+	x    ids
+	next mapping.RegionID
+}
+
+func newScript(t *testing.T, opts ...Option) *script {
+	exp := tracetest.NewInMemoryExporter()
+	opts = append([]Option{WithIDSeed(testSeed), WithStartTime(fixedStart)}, opts...)
+	sc := &script{t: t, s: NewSink(context.Background(), exp, opts...), exp: exp, x: newIDs(testSeed)}
+	sc.must(sc.s.Begin(&mapping.Meta{Input: "script", FormatVersion: "go1.26", Start: 1000}))
+	sc.must(sc.s.Goroutine(&mapping.Goroutine{ID: 1, StartFunc: "main.main", Creator: mapping.NoGoroutine, Created: 1000}))
+	return sc
+}
+
+func (sc *script) must(err error) {
+	sc.t.Helper()
+	if err != nil {
+		sc.t.Fatal(err)
+	}
+}
+
+func (sc *script) log(at mapping.Time, task mapping.TaskID, region mapping.RegionID, cat, msg string) {
+	sc.t.Helper()
+	sc.must(sc.s.Log(&mapping.Log{Time: at, G: 1, Task: task, Region: region, Category: cat, Message: msg}))
+}
+
+func (sc *script) region(task mapping.TaskID, start, end mapping.Time) mapping.RegionID {
+	sc.t.Helper()
+	sc.next++
+	sc.must(sc.s.Region(&mapping.Region{ID: sc.next, G: 1, Task: task, Type: "work", Start: start, End: end}))
+	return sc.next
+}
+
+func (sc *script) task(id, parent mapping.TaskID, start, end mapping.Time) {
+	sc.t.Helper()
+	sc.must(sc.s.Task(&mapping.Task{ID: id, Parent: parent, Type: "op", Start: start, End: end, StartG: 1, EndG: 1}))
+}
+
+// finish ends the pass and returns the spans by span ID.
+func (sc *script) finish() map[trace.SpanID]tracetest.SpanStub {
+	sc.t.Helper()
+	sc.must(sc.s.End(&mapping.Summary{End: 10000}))
+	out := map[trace.SpanID]tracetest.SpanStub{}
+	for _, s := range sc.exp.GetSpans() {
+		out[s.SpanContext.SpanID()] = s
+	}
+	return out
+}
+
+func (sc *script) taskSpan(spans map[trace.SpanID]tracetest.SpanStub, id mapping.TaskID) tracetest.SpanStub {
+	sc.t.Helper()
+	s, ok := spans[sc.x.span(kindTask, uint64(id))]
+	if !ok {
+		sc.t.Fatalf("no span for task %d", id)
+	}
+	return s
+}
+
+func (sc *script) regionSpan(spans map[trace.SpanID]tracetest.SpanStub, id mapping.RegionID) tracetest.SpanStub {
+	sc.t.Helper()
+	s, ok := spans[sc.x.span(kindRegion, uint64(id))]
+	if !ok {
+		sc.t.Fatalf("no span for region %d", id)
+	}
+	return s
+}
+
+const (
+	tp1 = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	tp2 = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"
+)
+
+func remote(t *testing.T, tp string) trace.SpanContext {
+	t.Helper()
+	tid, err := trace.TraceIDFromHex(tp[3:35])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sid, err := trace.SpanIDFromHex(tp[36:52])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, Remote: true})
+}
+
+// TestJoin: a task that logs a traceparent becomes a child of the remote
+// span, and its descendants, whose regions end before anything says they
+// descend from it, follow it into the remote trace.
+func TestJoin(t *testing.T) {
+	sc := newScript(t)
+	r1 := remote(t, tp1)
+	sc.log(1100, 1, 0, "traceparent", tp1)
+	// Task 2 is a child of task 1, task 3 of task 2; their regions end
+	// before they do.
+	rg3 := sc.region(3, 1210, 1220)
+	sc.task(3, 2, 1200, 1230)
+	rg2 := sc.region(2, 1240, 1300)
+	sc.log(1250, 2, 0, "step", "in task 2")
+	sc.task(2, 1, 1150, 1400)
+	// Task 4 is a root task that never joins: it goes to the file's trace.
+	rg4 := sc.region(4, 1510, 1520)
+	sc.task(4, 0, 1500, 1600)
+	// Task 5 logs its traceparent after one of its regions ended: still in
+	// time, since the region waited.
+	rg5 := sc.region(5, 1710, 1750)
+	sc.log(1800, 5, 0, "traceparent", tp2)
+	sc.task(5, 0, 1700, 1900)
+	sc.task(1, 0, 1000, 2000)
+	spans := sc.finish()
+
+	t1 := sc.taskSpan(spans, 1)
+	if t1.Parent.SpanID() != r1.SpanID() || !t1.Parent.IsRemote() || t1.SpanContext.TraceID() != r1.TraceID() {
+		t.Errorf("task 1: parent %v in trace %v, want the remote %v", t1.Parent, t1.SpanContext.TraceID(), r1)
+	}
+	for _, c := range []struct {
+		what   string
+		span   tracetest.SpanStub
+		parent trace.SpanID
+		trace  trace.TraceID
+	}{
+		{"task 2", sc.taskSpan(spans, 2), sc.x.span(kindTask, 1), r1.TraceID()},
+		{"task 3", sc.taskSpan(spans, 3), sc.x.span(kindTask, 2), r1.TraceID()},
+		{"region of task 2", sc.regionSpan(spans, rg2), sc.x.span(kindTask, 2), r1.TraceID()},
+		{"region of task 3", sc.regionSpan(spans, rg3), sc.x.span(kindTask, 3), r1.TraceID()},
+		{"task 4", sc.taskSpan(spans, 4), trace.SpanID{}, sc.s.fileTrace},
+		{"region of task 4", sc.regionSpan(spans, rg4), sc.x.span(kindTask, 4), sc.s.fileTrace},
+		{"task 5", sc.taskSpan(spans, 5), remote(t, tp2).SpanID(), remote(t, tp2).TraceID()},
+		{"region of task 5", sc.regionSpan(spans, rg5), sc.x.span(kindTask, 5), remote(t, tp2).TraceID()},
+	} {
+		if c.span.Parent.SpanID() != c.parent || c.span.SpanContext.TraceID() != c.trace {
+			t.Errorf("%s: parent %v in trace %v, want %v in %v", c.what, c.span.Parent.SpanID(), c.span.SpanContext.TraceID(), c.parent, c.trace)
+		}
+	}
+	if got := attr(&t1, keyTraceparent).AsString(); got != tp1 {
+		t.Errorf("task 1: go.task.traceparent %q", got)
+	}
+	if res := sc.s.Result(); res.Joined != 2 || res.LateJoins != 0 || res.Tasks != 5 || res.Regions != 4 {
+		t.Errorf("result %+v", res)
+	}
+}
+
+// TestLateJoin: a traceparent logged after a region of its task was sent
+// cannot move the task; it is linked.
+func TestLateJoin(t *testing.T) {
+	sc := newScript(t)
+	rg := sc.region(1, 1100, 1200)
+	sc.log(1300, 1, 0, "traceparent", tp1)
+	sc.task(1, 0, 1000, 2000)
+	spans := sc.finish()
+	t1 := sc.taskSpan(spans, 1)
+	if t1.Parent.IsValid() || t1.SpanContext.TraceID() != sc.s.fileTrace {
+		t.Errorf("task 1: parent %v in trace %v, want a root in the file's trace", t1.Parent, t1.SpanContext.TraceID())
+	}
+	if len(t1.Links) != 1 || t1.Links[0].SpanContext.SpanID() != remote(t, tp1).SpanID() {
+		t.Errorf("task 1: links %v, want one to the remote span", t1.Links)
+	}
+	if r := sc.regionSpan(spans, rg); r.SpanContext.TraceID() != sc.s.fileTrace {
+		t.Errorf("region in trace %v", r.SpanContext.TraceID())
+	}
+	if res := sc.s.Result(); res.Joined != 0 || res.LateJoins != 1 {
+		t.Errorf("result %+v", res)
+	}
+}
+
+// TestPendingOverflow: spans held back beyond the limit are settled in the
+// file's trace, and a traceparent after that is late.
+func TestPendingOverflow(t *testing.T) {
+	sc := newScript(t, WithMaxPendingSpans(2))
+	sc.log(1010, 9, 0, "traceparent", tp2) // the file has joined traces
+	for i := range 3 {
+		sc.region(5, 1100+mapping.Time(i)*10, 1105+mapping.Time(i)*10)
+	}
+	if n := len(sc.exp.GetSpans()); n != 0 {
+		t.Fatalf("%d spans exported while held back", n)
+	}
+	sc.log(1200, 5, 0, "traceparent", tp1)
+	sc.task(5, 0, 1050, 1300)
+	sc.task(9, 0, 1000, 1400)
+	spans := sc.finish()
+	t5 := sc.taskSpan(spans, 5)
+	if t5.SpanContext.TraceID() != sc.s.fileTrace || len(t5.Links) != 1 {
+		t.Errorf("task 5: trace %v, links %v; want the file's trace and a link", t5.SpanContext.TraceID(), t5.Links)
+	}
+	if res := sc.s.Result(); res.Regions != 3 || res.LateJoins != 1 {
+		t.Errorf("result %+v", res)
+	}
+}
+
+// TestCrossTraceParent: a task that joins a remote trace under a parent
+// task in the file's trace links to its parent.
+func TestCrossTraceParent(t *testing.T) {
+	sc := newScript(t)
+	sc.region(1, 1010, 1020) // decides task 1 into the file's trace
+	sc.log(1100, 2, 0, "traceparent", tp1)
+	sc.task(2, 1, 1050, 1200)
+	sc.task(1, 0, 1000, 1300)
+	spans := sc.finish()
+	t2 := sc.taskSpan(spans, 2)
+	if t2.Parent.SpanID() != remote(t, tp1).SpanID() {
+		t.Errorf("task 2: parent %v, want the remote span", t2.Parent)
+	}
+	if len(t2.Links) != 1 || t2.Links[0].SpanContext.SpanID() != sc.x.span(kindTask, 1) || t2.Links[0].SpanContext.TraceID() != sc.s.fileTrace {
+		t.Errorf("task 2: links %v, want one to task 1", t2.Links)
+	}
+}
+
+// TestDatadog: the span ID a Datadog tracer logs becomes an attribute.
+func TestDatadog(t *testing.T) {
+	sc := newScript(t)
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], 12345678901234567890)
+	sc.log(1100, 1, 0, "datadog.uint64_span_id", string(b[:]))
+	sc.task(1, 0, 1000, 2000)
+	spans := sc.finish()
+	t1 := sc.taskSpan(spans, 1)
+	if got := attr(&t1, keyDatadogSpanID).AsString(); got != "12345678901234567890" {
+		t.Errorf("datadog.span_id %q", got)
+	}
+	if len(t1.Events) != 1 || t1.Events[0].Attributes[0].Value.AsString() != "12345678901234567890" {
+		t.Errorf("events %v", t1.Events)
+	}
+}
+
+// TestLogPlacement: a log in a region of another task waits for the
+// region to end and goes on its own task's span, which waits for it.
+func TestLogPlacement(t *testing.T) {
+	sc := newScript(t)
+	sc.next = 10
+	sc.log(1100, 2, 11, "cat", "logged in task 2, inside region 11 of task 1")
+	sc.task(2, 0, 1050, 1150) // ends before region 11 does
+	if n := len(sc.exp.GetSpans()); n != 0 {
+		t.Errorf("%d spans exported before region 11 ended", n)
+	}
+	sc.must(sc.s.Region(&mapping.Region{ID: 11, G: 1, Task: 1, Type: "outer", Start: 1010, End: 1200}))
+	sc.task(1, 0, 1000, 1300)
+	spans := sc.finish()
+	t2 := sc.taskSpan(spans, 2)
+	if len(t2.Events) != 1 || t2.Events[0].Name != "cat" {
+		t.Errorf("task 2's events: %v", t2.Events)
+	}
+	if !t2.EndTime.Equal(fixedStart.Add(150)) {
+		t.Errorf("task 2 ends at %v", t2.EndTime)
+	}
+}
+
+// TestEventLimit keeps the first logs of a span and counts the rest.
+func TestEventLimit(t *testing.T) {
+	sc := newScript(t, WithEventLimit(2))
+	for i := range 5 {
+		sc.log(1100+mapping.Time(i), 1, 0, "n", "")
+	}
+	sc.task(1, 0, 1000, 2000)
+	spans := sc.finish()
+	t1 := sc.taskSpan(spans, 1)
+	if len(t1.Events) != 2 || t1.DroppedEvents != 3 {
+		t.Errorf("%d events, %d dropped; want 2 and 3", len(t1.Events), t1.DroppedEvents)
+	}
+	if res := sc.s.Result(); res.DroppedLogs != 3 || res.Events != 2 {
+		t.Errorf("result %+v", res)
+	}
+}
+
+// TestAnnotationsJoin converts the sample with traceparent logs and checks
+// that its request tasks joined the traces they name.
+func TestAnnotationsJoin(t *testing.T) {
+	f, err := os.Open("../../testdata/annotations.go1.26.trace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	exp := tracetest.NewInMemoryExporter()
+	res, err := Convert(context.Background(), f, exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Joined == 0 || res.LateJoins != 0 || res.BadTraceparents != 0 {
+		t.Fatalf("joined %d, late %d, bad %d", res.Joined, res.LateJoins, res.BadTraceparents)
+	}
+	spans := exp.GetSpans()
+	byTrace := map[trace.TraceID]int{}
+	remoteParents := 0
+	for _, s := range spans {
+		byTrace[s.SpanContext.TraceID()]++
+		if s.Parent.IsRemote() {
+			remoteParents++
+			if s.Parent.TraceID() != s.SpanContext.TraceID() {
+				t.Errorf("%q: remote parent in trace %v, span in %v", s.Name, s.Parent.TraceID(), s.SpanContext.TraceID())
+			}
+		}
+	}
+	if remoteParents != res.Joined {
+		t.Errorf("%d spans with remote parents, %d joined", remoteParents, res.Joined)
+	}
+	// Every span of a joined task's tree is in the remote trace: count the
+	// regions of the http.request tasks.
+	for _, s := range spans {
+		if s.Name == "lookup" || s.Name == "encode" || s.Name == "wait-results" {
+			if s.SpanContext.TraceID().String()[:24] != "4bf92f3577b34da6a3ce929d" {
+				t.Errorf("region %q of a request is in trace %v", s.Name, s.SpanContext.TraceID())
+			}
+		}
+	}
+	t.Logf("%d spans in %d traces; %d joined", len(spans), len(byTrace), res.Joined)
+}

@@ -1,0 +1,151 @@
+package otel
+
+import (
+	"time"
+
+	"go.opentelemetry.io/otel/sdk/resource"
+)
+
+// Option configures a conversion.
+type Option interface{ apply(*config) }
+
+type config struct {
+	inputName      string
+	serviceName    string
+	resource       *resource.Resource
+	startTime      time.Time
+	version        string
+	runtimeSpans   bool
+	goroutineSpans bool
+	seed           []byte
+	maxQueue       int
+	maxBatch       int
+	exportTimeout  time.Duration
+	retry          time.Duration
+	maxPending     int
+	eventLimit     int // < 0: unlimited
+	eventLimitSet  bool
+}
+
+func newConfig(opts []Option) config {
+	c := config{
+		maxQueue:      2048,
+		maxBatch:      512,
+		exportTimeout: 30 * time.Second,
+		maxPending:    1 << 16,
+	}
+	for _, o := range opts {
+		o.apply(&c)
+	}
+	return c
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// WithInputName names the input, as mapping.WithInputName does: in errors,
+// and as the default service.name (its base name). The default is "trace".
+func WithInputName(name string) Option {
+	return optionFunc(func(c *config) { c.inputName = name })
+}
+
+// WithServiceName sets the resource's service.name. It takes precedence
+// over OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES, which in turn take
+// precedence over the default, the base name of the input.
+func WithServiceName(name string) Option {
+	return optionFunc(func(c *config) { c.serviceName = name })
+}
+
+// WithResource merges res over the resource the conversion builds
+// (service.name, process.runtime.*, telemetry.sdk.*, and what the
+// OTEL_RESOURCE_ATTRIBUTES environment variable adds); its attributes win.
+func WithResource(res *resource.Resource) Option {
+	return optionFunc(func(c *config) { c.resource = res })
+}
+
+// WithStartTime sets the wall-clock time at which the trace started, for
+// traces that carry no clock snapshot (those before Go 1.25). A trace's
+// own snapshot takes precedence. Without either, the time the conversion
+// begins is taken as the trace's start; Result.TimeSource says which was
+// used.
+func WithStartTime(t time.Time) Option {
+	return optionFunc(func(c *config) { c.startTime = t })
+}
+
+// WithVersion sets the version of the instrumentation scope
+// (github.com/trace2x/trace2x) that the spans are reported under.
+func WithVersion(v string) Option {
+	return optionFunc(func(c *config) { c.version = v })
+}
+
+// WithRuntimeSpans adds GC cycles and stop-the-world pauses as spans, in a
+// trace of their own under one "Go runtime" span. Off by default.
+func WithRuntimeSpans() Option {
+	return optionFunc(func(c *config) { c.runtimeSpans = true })
+}
+
+// WithGoroutineSpans adds a span for the lifetime of every goroutine. By
+// default a goroutine has a span only when one of its regions or logs
+// belongs to no task and needs a parent.
+func WithGoroutineSpans() Option {
+	return optionFunc(func(c *config) { c.goroutineSpans = true })
+}
+
+// WithIDSeed sets the identity from which trace and span IDs are derived,
+// so that converting the same trace twice gives the same IDs and a backend
+// can deduplicate a retried upload. [Convert] uses a hash of the start of
+// the input; a [Sink] without this option uses a hash of the trace's
+// metadata (format, start time and clock snapshot).
+func WithIDSeed(seed []byte) Option {
+	s := append([]byte(nil), seed...)
+	return optionFunc(func(c *config) { c.seed = s })
+}
+
+// WithMaxQueueSize bounds the spans waiting for the exporter. When the
+// queue is full, the conversion waits: spans are never dropped. The
+// default is 2048.
+func WithMaxQueueSize(n int) Option {
+	return optionFunc(func(c *config) { c.maxQueue = n })
+}
+
+// WithMaxExportBatchSize sets how many spans are handed to the exporter at
+// once. The default is 512.
+func WithMaxExportBatchSize(n int) Option {
+	return optionFunc(func(c *config) { c.maxBatch = n })
+}
+
+// WithExportTimeout bounds each call of the exporter. The default is 30
+// seconds; zero means no bound.
+func WithExportTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.exportTimeout = d })
+}
+
+// WithRetry retries a batch whose export failed for want of a connection
+// (refused, reset, unavailable), with exponential backoff, for up to d
+// after the first attempt, so that a collector that restarts loses
+// nothing. Exporters that retry by themselves (the OTLP exporters retry
+// some failures) are retried only once their own attempts have failed.
+// The default, zero, does not retry.
+//
+// Once a batch has failed for good, the conversion stops: later batches
+// are counted as failed without being sent.
+func WithRetry(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.retry = d })
+}
+
+// WithMaxPendingSpans bounds the spans held back while the trace they
+// belong to is undecided (see the package documentation on traceparent).
+// When more are pending, every undecided task is settled in the file's own
+// trace and its spans are sent. The default is 65536.
+func WithMaxPendingSpans(n int) Option {
+	return optionFunc(func(c *config) { c.maxPending = n })
+}
+
+// WithEventLimit bounds the events (logs) kept for one span; the first n
+// are kept and the number dropped is the span's dropped events count.
+// Negative means no limit. The default is the SDK's span event limit
+// (OTEL_SPAN_EVENT_COUNT_LIMIT, 128 unless set).
+func WithEventLimit(n int) Option {
+	return optionFunc(func(c *config) { c.eventLimit, c.eventLimitSet = n, true })
+}

@@ -1,0 +1,456 @@
+package otel
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/trace2x/trace2x/mapping"
+)
+
+// traces lists the sample traces, the conformance harness's and Go's own
+// old-format test traces.
+func traces(t testing.TB) []string {
+	files, _ := filepath.Glob("../../testdata/*.trace")
+	if len(files) == 0 {
+		t.Fatal("no sample traces in testdata")
+	}
+	// The conformance harness's regression traces: edge cases of tasks,
+	// regions and goroutines.
+	regress, _ := filepath.Glob("../../conformance/testdata/*.trace")
+	files = append(files, regress...)
+	old, _ := filepath.Glob(filepath.Join(runtime.GOROOT(), "src", "internal", "trace", "internal", "tracev1", "testdata", "*_good"))
+	return append(files, old...)
+}
+
+// recorder keeps, from the model, what the spans must show. It is fed
+// ahead of the sink under test, so it sees each item first.
+type recorder struct {
+	mapping.NopSink
+	meta    mapping.Meta
+	end     mapping.Time
+	tasks   map[mapping.TaskID]mapping.Task
+	regions map[mapping.RegionID]mapping.Region
+	logs    []recLog
+	ended   map[mapping.TaskID]bool // tasks delivered so far
+	gos     map[mapping.GoID]int    // goroutine lives by ID so far
+	ranges  int
+}
+
+// recLog is a log and what the model said when it came.
+type recLog struct {
+	mapping.Log
+	taskEnded bool // its task had ended when it was logged
+	life      int  // the life of its goroutine's ID
+}
+
+func newRecorder() *recorder {
+	return &recorder{
+		tasks:   map[mapping.TaskID]mapping.Task{},
+		regions: map[mapping.RegionID]mapping.Region{},
+		ended:   map[mapping.TaskID]bool{},
+		gos:     map[mapping.GoID]int{},
+	}
+}
+
+func (r *recorder) Begin(m *mapping.Meta) error  { r.meta = *m; return nil }
+func (r *recorder) End(s *mapping.Summary) error { r.end = s.End; return nil }
+func (r *recorder) Goroutine(g *mapping.Goroutine) error {
+	if !g.Updated {
+		r.gos[g.ID]++
+	}
+	return nil
+}
+func (r *recorder) Task(t *mapping.Task) error {
+	c := *t
+	c.Goroutines = nil
+	r.tasks[t.ID] = c
+	r.ended[t.ID] = true
+	return nil
+}
+func (r *recorder) Region(x *mapping.Region) error { r.regions[x.ID] = *x; return nil }
+func (r *recorder) Log(l *mapping.Log) error {
+	r.logs = append(r.logs, recLog{Log: *l, taskEnded: r.ended[l.Task], life: r.gos[l.G]})
+	return nil
+}
+func (r *recorder) Range(x *mapping.Range) error {
+	if x.Kind == mapping.RangeGCMark || x.Kind == mapping.RangeSTW {
+		r.ranges++
+	}
+	return nil
+}
+
+var testSeed = []byte("trace2x test")
+
+// fixedStart is the start given to traces without a clock snapshot.
+var fixedStart = time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+
+// convert maps a trace into the sink under test and the recorder at once,
+// exporting to memory.
+func convert(t *testing.T, path string, opts ...Option) (*recorder, tracetest.SpanStubs, Result) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	exp := tracetest.NewInMemoryExporter()
+	rec := newRecorder()
+	opts = append([]Option{WithIDSeed(testSeed), WithStartTime(fixedStart), WithEventLimit(-1), WithVersion("test")}, opts...)
+	s := NewSink(context.Background(), exp, opts...)
+	if _, err := mapping.Map(f, mapping.FanOut(rec, s), mapping.WithInputName(filepath.Base(path))); err != nil {
+		t.Fatal(err)
+	}
+	return rec, exp.GetSpans(), s.Result()
+}
+
+// TestConvertAll converts every trace and checks that the spans match the
+// tasks and regions one for one (names, exact times, parents), that every
+// log is an event on the span it belongs to, and that the parents form
+// trees within each trace.
+func TestConvertAll(t *testing.T) {
+	for _, path := range traces(t) {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			rec, spans, res := convert(t, path)
+			checkSpans(t, rec, spans, res)
+		})
+	}
+}
+
+// TestConvertAllOptions converts every trace with goroutine and runtime
+// spans: one span per goroutine life, one per GC cycle or pause, under one
+// "Go runtime" span in a trace of their own.
+func TestConvertAllOptions(t *testing.T) {
+	for _, path := range traces(t) {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			rec, spans, res := convert(t, path, WithGoroutineSpans(), WithRuntimeSpans())
+			lives := 0
+			for _, n := range rec.gos {
+				lives += n
+			}
+			if res.Goroutines != int64(lives) {
+				t.Errorf("%d goroutine spans, want one per goroutine life: %d", res.Goroutines, lives)
+			}
+			if res.Runtime != int64(rec.ranges)+1 {
+				t.Errorf("%d runtime spans, want %d GC cycles and pauses and the root", res.Runtime, rec.ranges)
+			}
+			x := newIDs(testSeed)
+			root := x.span(kindRuntimeRoot, 0)
+			var other []tracetest.SpanStub
+			for _, s := range spans {
+				if s.SpanContext.TraceID() != x.trace(kindRuntimeTrace, 0) {
+					other = append(other, s)
+					continue
+				}
+				if id := s.SpanContext.SpanID(); id != root && s.Parent.SpanID() != root {
+					t.Errorf("runtime span %q: parent %v, want the root", s.Name, s.Parent.SpanID())
+				}
+				if s.Name != "Go runtime" && !strings.HasPrefix(s.Name, "GC") && !strings.HasPrefix(s.Name, "stop-the-world") {
+					t.Errorf("runtime span %q", s.Name)
+				}
+			}
+			res.Runtime = 0
+			res.Exported -= int64(rec.ranges) + 1
+			checkSpans(t, rec, other, res)
+		})
+	}
+}
+
+func checkSpans(t *testing.T, rec *recorder, spans tracetest.SpanStubs, res Result) {
+	t.Helper()
+	x := newIDs(testSeed)
+	base := fixedStart
+	if c := rec.meta.Clock; c != nil {
+		base = c.WallTime(rec.meta.Start)
+	}
+	wall := func(tm mapping.Time) time.Time { return base.Add(tm.Sub(rec.meta.Start)) }
+
+	byID := map[trace.SpanID]*tracetest.SpanStub{}
+	for i := range spans {
+		s := &spans[i]
+		if old := byID[s.SpanContext.SpanID()]; old != nil {
+			t.Fatalf("span ID %v used by %q and %q", s.SpanContext.SpanID(), old.Name, s.Name)
+		}
+		byID[s.SpanContext.SpanID()] = s
+	}
+	// Spans of neither a task nor a region must be goroutines'.
+	known := map[trace.SpanID]bool{}
+	for id := range rec.tasks {
+		known[x.span(kindTask, uint64(id))] = true
+	}
+	for id := range rec.regions {
+		known[x.span(kindRegion, uint64(id))] = true
+	}
+	goroutineSpans := 0
+	for _, s := range spans {
+		if known[s.SpanContext.SpanID()] {
+			continue
+		}
+		goroutineSpans++
+		if g := attr(&s, keyGoroutineID).AsInt64(); s.Name != fmt.Sprintf("goroutine %d", g) && !strings.HasPrefix(s.Name, fmt.Sprintf("goroutine %d ", g)) || s.Parent.IsValid() {
+			t.Errorf("span %q (parent %v) is of no task, region or goroutine", s.Name, s.Parent.SpanID())
+		}
+	}
+	if want := len(rec.tasks) + len(rec.regions) + goroutineSpans; len(spans) != want {
+		t.Errorf("%d spans, want %d tasks + %d regions + %d goroutines", len(spans), len(rec.tasks), len(rec.regions), goroutineSpans)
+	}
+	if res.Spans() != int64(len(spans)) || res.Exported != int64(len(spans)) || res.Failed != 0 {
+		t.Errorf("result: %d spans, %d exported, %d failed; the exporter got %d", res.Spans(), res.Exported, res.Failed, len(spans))
+	}
+
+	get := func(what string, id trace.SpanID) *tracetest.SpanStub {
+		s := byID[id]
+		if s == nil {
+			t.Errorf("no span for %s", what)
+		}
+		return s
+	}
+	checkTimes := func(what string, s *tracetest.SpanStub, start, end mapping.Time, flags mapping.Flags) {
+		if !s.StartTime.Equal(wall(start)) || !s.EndTime.Equal(wall(end)) {
+			t.Errorf("%s: span from %v to %v, want %v to %v", what, s.StartTime, s.EndTime, wall(start), wall(end))
+		}
+		if got := attr(s, keyOpenStart).AsBool(); got != flags.Has(mapping.OpenStart) {
+			t.Errorf("%s: open_start %v, want flags %v", what, got, flags)
+		}
+		if got := attr(s, keyOpenEnd).AsBool(); got != flags.Has(mapping.OpenEnd) {
+			t.Errorf("%s: open_end %v, want flags %v", what, got, flags)
+		}
+	}
+	// checkParent checks that s's parent is the span want, in the same
+	// trace, or that s links to it where the traces differ.
+	checkParent := func(what string, s *tracetest.SpanStub, want trace.SpanID) {
+		if s.Parent.SpanID() == want {
+			if p := byID[want]; p != nil && p.SpanContext.TraceID() != s.SpanContext.TraceID() {
+				t.Errorf("%s: parent %q is in another trace", what, p.Name)
+			}
+			return
+		}
+		for _, l := range s.Links {
+			if l.SpanContext.SpanID() == want {
+				if l.SpanContext.TraceID() == s.SpanContext.TraceID() {
+					t.Errorf("%s: links to its parent in its own trace", what)
+				}
+				return
+			}
+		}
+		t.Errorf("%s: parent %v, want %v", what, s.Parent.SpanID(), want)
+	}
+
+	joined := 0
+	remoteOf := map[mapping.TaskID]trace.SpanContext{} // first traceparent of each task
+	for _, l := range rec.logs {
+		if l.Category == "traceparent" && l.Task != mapping.NoTask && !l.taskEnded {
+			if _, ok := remoteOf[l.Task]; !ok {
+				sc := trace.SpanContextFromContext(propagation.TraceContext{}.Extract(context.Background(), propagation.MapCarrier{"traceparent": l.Message}))
+				if sc.IsValid() {
+					remoteOf[l.Task] = sc
+				}
+			}
+		}
+	}
+	for id, tk := range rec.tasks {
+		what := fmt.Sprintf("task %d %q", id, tk.Type)
+		s := get(what, x.span(kindTask, uint64(id)))
+		if s == nil {
+			continue
+		}
+		name := tk.Type
+		if name == "" {
+			name = fmt.Sprintf("task %d", id)
+		}
+		if s.Name != name {
+			t.Errorf("%s: span named %q", what, s.Name)
+		}
+		checkTimes(what, s, tk.Start, tk.End, tk.Flags)
+		if got := attr(s, keyTaskID).AsInt64(); got != int64(id) {
+			t.Errorf("%s: go.task.id %d", what, got)
+		}
+		switch remote, ok := remoteOf[id]; {
+		case s.Parent.IsRemote():
+			joined++
+			if !ok || s.Parent.SpanID() != remote.SpanID() || s.SpanContext.TraceID() != remote.TraceID() {
+				t.Errorf("%s: remote parent %v, want %v", what, s.Parent, remote)
+			}
+		case ok && len(s.Links) == 0:
+			t.Errorf("%s: logged traceparent %v but neither joined nor linked", what, remote)
+		case tk.Parent != mapping.NoTask:
+			checkParent(what, s, x.span(kindTask, uint64(tk.Parent)))
+		case s.Parent.IsValid():
+			t.Errorf("%s: root task has parent %v", what, s.Parent.SpanID())
+		}
+	}
+	if joined != res.Joined {
+		t.Errorf("%d tasks with a remote parent, result says %d joined", joined, res.Joined)
+	}
+	for id, r := range rec.regions {
+		what := fmt.Sprintf("region %d %q on G%d", id, r.Type, r.G)
+		s := get(what, x.span(kindRegion, uint64(id)))
+		if s == nil {
+			continue
+		}
+		if name := cmpOr(r.Type, "region"); s.Name != name {
+			t.Errorf("%s: span named %q", what, s.Name)
+		}
+		checkTimes(what, s, r.Start, r.End, r.Flags)
+		if got := attr(s, keyGoroutineID).AsInt64(); got != int64(r.G) {
+			t.Errorf("%s: go.goroutine.id %d", what, got)
+		}
+		switch {
+		case r.Parent != mapping.NoRegion:
+			// An enclosing region of another task may be in another trace.
+			if s.Parent.SpanID() != x.span(kindRegion, uint64(r.Parent)) {
+				t.Errorf("%s: parent %v, want region %d", what, s.Parent.SpanID(), r.Parent)
+			}
+		case r.Task != mapping.NoTask:
+			checkParent(what, s, x.span(kindTask, uint64(r.Task)))
+		default:
+			p := get(what+"'s goroutine", s.Parent.SpanID())
+			if p != nil && !strings.HasPrefix(p.Name, fmt.Sprintf("goroutine %d", r.G)) {
+				t.Errorf("%s: parent %q, want its goroutine's span", what, p.Name)
+			}
+		}
+	}
+	// Every local parent must have been exported.
+	for _, s := range spans {
+		if p := s.Parent; p.IsValid() && !p.IsRemote() && byID[p.SpanID()] == nil {
+			t.Errorf("span %q: parent %v was never exported", s.Name, p.SpanID())
+		}
+	}
+
+	// Events: one per log, on the span the log belongs to.
+	type evKey struct {
+		span trace.SpanID
+		name string
+		msg  string
+		at   time.Time
+	}
+	events := map[evKey]int{}
+	nEvents := 0
+	for _, s := range spans {
+		for _, e := range s.Events {
+			msg := ""
+			for _, a := range e.Attributes {
+				if a.Key == keyMessage {
+					msg = a.Value.AsString()
+				}
+			}
+			events[evKey{s.SpanContext.SpanID(), e.Name, msg, e.Time}]++
+			nEvents++
+		}
+	}
+	if nEvents != len(rec.logs) || res.Events != int64(nEvents) || res.UnplacedLogs != 0 {
+		t.Errorf("%d events (result: %d, %d unplaced), want one per log: %d", nEvents, res.Events, res.UnplacedLogs, len(rec.logs))
+	}
+	for _, l := range rec.logs {
+		target := l.Region
+		for target != mapping.NoRegion && rec.regions[target].Task != l.Task {
+			target = rec.regions[target].Parent
+		}
+		var on trace.SpanID
+		switch {
+		case target != mapping.NoRegion:
+			on = x.span(kindRegion, uint64(target))
+		case l.Task != mapping.NoTask && !l.taskEnded:
+			on = x.span(kindTask, uint64(l.Task))
+		default:
+			// Its goroutine's span: find it by name, as the sink numbers
+			// goroutine lives itself.
+			for _, s := range spans {
+				if !known[s.SpanContext.SpanID()] && attr(&s, keyGoroutineID).AsInt64() == int64(l.G) {
+					if k := (evKey{s.SpanContext.SpanID(), cmpOr(l.Category, "log"), l.Message, wall(l.Time)}); events[k] > 0 {
+						on = k.span
+					}
+				}
+			}
+		}
+		k := evKey{on, cmpOr(l.Category, "log"), l.Message, wall(l.Time)}
+		if l.Category == "datadog.uint64_span_id" {
+			continue // its message is rewritten; see TestDatadog
+		}
+		if events[k] == 0 {
+			t.Errorf("log %q %q at %v (G%d, task %d, region %d): no such event on span %v", l.Category, l.Message, l.Time, l.G, l.Task, l.Region, on)
+			continue
+		}
+		events[k]--
+	}
+}
+
+func attr(s *tracetest.SpanStub, k attribute.Key) attribute.Value {
+	for _, a := range s.Attributes {
+		if a.Key == k {
+			return a.Value
+		}
+	}
+	return attribute.Value{}
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// TestDeterministicIDs converts a trace twice through Convert, once
+// compressed, and expects the same IDs.
+func TestDeterministicIDs(t *testing.T) {
+	path := "../../testdata/annotations.go1.26.trace"
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	gzipTo(t, &gz, data)
+	ids := func(in []byte) []string {
+		exp := tracetest.NewInMemoryExporter()
+		if _, err := Convert(context.Background(), bytes.NewReader(in), exp); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, s := range exp.GetSpans() {
+			out = append(out, s.SpanContext.TraceID().String()+"/"+s.SpanContext.SpanID().String()+"/"+s.Parent.SpanID().String())
+		}
+		return out
+	}
+	a, b, c := ids(data), ids(data), ids(gz.Bytes())
+	if len(a) == 0 || strings.Join(a, ",") != strings.Join(b, ",") || strings.Join(a, ",") != strings.Join(c, ",") {
+		t.Errorf("IDs differ between conversions of the same trace:\n%v\n%v\n%v", a, b, c)
+	}
+	other := ids(mustRead(t, "../../testdata/gotest.go1.26.trace"))
+	if len(other) > 0 && strings.SplitN(other[0], "/", 2)[0] == strings.SplitN(a[0], "/", 2)[0] {
+		t.Errorf("two traces share the trace ID %s", strings.SplitN(a[0], "/", 2)[0])
+	}
+}
+
+func gzipTo(t *testing.T, w io.Writer, data []byte) {
+	t.Helper()
+	zw := gzip.NewWriter(w)
+	if _, err := zw.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -1,0 +1,755 @@
+package otel
+
+import (
+	"cmp"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/sdk/instrumentation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/trace2x/trace2x/mapping"
+)
+
+// TimeSource tells where the wall-clock times of the spans came from.
+type TimeSource uint8
+
+const (
+	TimeFromClock      TimeSource = iota // the trace's clock snapshot (Go 1.25+)
+	TimeFromStartTime                    // WithStartTime
+	TimeFromConversion                   // the time the conversion began
+)
+
+var timeSourceNames = [...]string{
+	TimeFromClock:      "the trace's wall-clock snapshot",
+	TimeFromStartTime:  "the given start time",
+	TimeFromConversion: "the time of the conversion, for want of a clock snapshot or a start time",
+}
+
+// String says where the times came from, for a message.
+func (t TimeSource) String() string {
+	if int(t) < len(timeSourceNames) {
+		return timeSourceNames[t]
+	}
+	return fmt.Sprintf("TimeSource(%d)", uint8(t))
+}
+
+// Result tells what a conversion produced.
+type Result struct {
+	Tasks      int64 // task spans made
+	Regions    int64 // region spans made
+	Goroutines int64 // goroutine spans made
+	Runtime    int64 // GC, stop-the-world and "Go runtime" spans made
+	Events     int64 // span events (logs) made
+	// DroppedLogs counts logs beyond a span's event limit; each span says
+	// how many it lost in its dropped events count.
+	DroppedLogs int64
+	// UnplacedLogs counts logs that found no span: their task or region
+	// was never delivered. It is zero for a trace the mapping read whole.
+	UnplacedLogs int64
+
+	Exported int64 // spans the exporter accepted
+	Failed   int64 // spans the exporter rejected, or not sent after it failed
+
+	Joined          int // tasks made children of a remote span by a traceparent log
+	LateJoins       int // traceparent logs that came too late to re-parent their task; linked instead
+	BadTraceparents int // traceparent logs that do not parse
+
+	TimeSource TimeSource
+	Start      time.Time // the wall-clock time given to the trace's start
+
+	// Summary is the mapping's summary of the trace, set by Convert.
+	Summary *mapping.Summary
+}
+
+// Spans returns the number of spans made.
+func (r *Result) Spans() int64 { return r.Tasks + r.Regions + r.Goroutines + r.Runtime }
+
+// Sink is a mapping.Sink that turns user tasks, regions and logs (and,
+// when asked, GC cycles, stop-the-world pauses and goroutines) into
+// OpenTelemetry spans and hands them to an exporter through the SDK's
+// batch span processor. See the package documentation for the mapping.
+//
+// Each span is built when its interval ends, with the start and end times
+// and the IDs the trace gives it. Spans are exported as they end, except
+// while the trace they belong to is undecided (see the package
+// documentation on traceparent).
+//
+// A Sink is not safe for concurrent use; the mapping calls it from one
+// goroutine.
+type Sink struct {
+	cfg    config
+	ctx    context.Context
+	exp    *exporter
+	bsp    sdktrace.SpanProcessor // nil until Begin
+	common spanCommon
+	ids    ids
+	meta   mapping.Meta
+	base   time.Time // the wall-clock time of meta.Start
+	res    Result
+	err    error // the first error; the pass stops at it
+	limit  int   // events kept per span; < 0: no limit
+
+	fileTrace, runtimeTrace trace.TraceID
+
+	stacks       map[mapping.StackID]*stackInfo
+	gs           map[mapping.GoID]*goState
+	freeG        []*goState
+	nextG        uint64 // serial number of the next goroutine life
+	regionEvents map[mapping.RegionID]*eventList
+	nextRuntime  uint64
+	traces       traceTable
+	attrs        []attribute.KeyValue // scratch for spans sent at once
+}
+
+var _ mapping.Sink = (*Sink)(nil)
+
+// goState is what the sink keeps about a live goroutine: what its spans'
+// attributes say, and its own span while that is needed.
+type goState struct {
+	id      mapping.GoID
+	serial  uint64
+	startFn string
+	label   string
+	creator mapping.GoID
+	created mapping.Time
+	flags   mapping.Flags
+	// needed: a region or log of no task has it as its parent.
+	needed     bool
+	start, end mapping.Time // the extent of its children, for its span
+	events     eventList
+}
+
+// event is a log waiting for the span it belongs to.
+type event struct {
+	t       mapping.Time
+	name    string
+	message string
+	task    mapping.TaskID
+	g       mapping.GoID
+	// parked is the state of the event's task while the event waits in a
+	// region of unknown task; see Log.
+	parked *taskState
+}
+
+// eventList is the events of one span, up to the sink's limit.
+type eventList struct {
+	events  []event
+	dropped int
+}
+
+// addEvent adds ev to l unless l is full, and reports whether it did.
+func (s *Sink) addEvent(l *eventList, ev event) bool {
+	if s.limit >= 0 && len(l.events) >= s.limit {
+		l.dropped++
+		return false
+	}
+	l.events = append(l.events, ev)
+	return true
+}
+
+// spanRec is a span to be made: everything the SDK is told, except the
+// trace ID, which may not be known yet.
+type spanRec struct {
+	kind       idKind
+	name       string
+	spanID     trace.SpanID
+	parent     trace.SpanID      // a parent in the same trace; zero: none
+	remote     trace.SpanContext // a remote parent; it fixes the trace ID
+	start, end mapping.Time
+	attrs      []attribute.KeyValue
+	events     eventList
+	links      []trace.Link
+}
+
+// NewSink returns a Sink that exports to exp. End flushes it and reports
+// the first export error; exp itself is not shut down, so a program can
+// go on using it. ctx bounds the conversion: when it is cancelled, the
+// sink stops the pass.
+func NewSink(ctx context.Context, exp sdktrace.SpanExporter, opts ...Option) *Sink {
+	cfg := newConfig(opts)
+	limit := sdktrace.NewSpanLimits().EventCountLimit
+	if cfg.eventLimitSet {
+		limit = cfg.eventLimit
+	}
+	return &Sink{
+		cfg:          cfg,
+		ctx:          ctx,
+		exp:          &exporter{next: exp, timeout: cfg.exportTimeout, retry: cfg.retry},
+		limit:        limit,
+		stacks:       make(map[mapping.StackID]*stackInfo),
+		gs:           make(map[mapping.GoID]*goState),
+		regionEvents: make(map[mapping.RegionID]*eventList),
+		traces:       newTraceTable(cfg.maxPending),
+	}
+}
+
+// Result returns what the sink has made so far; after End, everything.
+func (s *Sink) Result() Result {
+	r := s.res
+	r.Exported, r.Failed = s.exp.exported.Load(), s.exp.failed.Load()
+	r.Joined, r.LateJoins, r.BadTraceparents = s.traces.joined, s.traces.late, s.traces.bad
+	return r
+}
+
+// Begin sets the clock and the resource and starts the SDK.
+func (s *Sink) Begin(m *mapping.Meta) error {
+	s.meta = *m
+	if m.Clock != nil {
+		c := *m.Clock
+		s.meta.Clock = &c
+		s.base, s.res.TimeSource = c.WallTime(m.Start), TimeFromClock
+	} else if !s.cfg.startTime.IsZero() {
+		s.base, s.res.TimeSource = s.cfg.startTime, TimeFromStartTime
+	} else {
+		s.base, s.res.TimeSource = time.Now(), TimeFromConversion
+	}
+	s.res.Start = s.base
+	seed := s.cfg.seed
+	if seed == nil {
+		seed = metaSeed(m)
+	}
+	s.ids = newIDs(seed)
+	s.fileTrace = s.ids.trace(kindFileTrace, 0)
+	s.runtimeTrace = s.ids.trace(kindRuntimeTrace, 0)
+
+	res, err := s.resource()
+	if err != nil {
+		return err
+	}
+	s.common = spanCommon{res: res, scope: instrumentation.Scope{Name: instrumentationURL, Version: s.cfg.version}}
+	// The processor's own export timeout is off: the exporter wrapper
+	// bounds each call and retries within its own window.
+	s.bsp = sdktrace.NewBatchSpanProcessor(s.exp,
+		sdktrace.WithBlocking(),
+		sdktrace.WithMaxQueueSize(s.cfg.maxQueue),
+		sdktrace.WithMaxExportBatchSize(s.cfg.maxBatch),
+		sdktrace.WithExportTimeout(0))
+	return nil
+}
+
+// resource builds the resource: service.name, process.runtime.*,
+// telemetry.sdk.*, then what the environment says, then the options.
+func (s *Sink) resource() (*resource.Resource, error) {
+	input := s.cfg.inputName
+	if input == "" {
+		input = s.meta.Input
+	}
+	defaults := []attribute.KeyValue{
+		keyServiceName.String(valid(filepath.Base(input))),
+		keyRuntimeName.String("go"),
+		keyTraceFormat.String(s.meta.FormatVersion),
+	}
+	if v := runtimeVersion(s.meta.FormatVersion); v != "" {
+		defaults = append(defaults, keyRuntimeVersion.String(v))
+	}
+	opts := []resource.Option{
+		resource.WithTelemetrySDK(),
+		resource.WithAttributes(defaults...),
+		resource.WithFromEnv(),
+	}
+	if s.cfg.serviceName != "" {
+		opts = append(opts, resource.WithAttributes(keyServiceName.String(s.cfg.serviceName)))
+	}
+	res, err := resource.New(s.ctx, opts...)
+	if err != nil && !errors.Is(err, resource.ErrPartialResource) {
+		return nil, fmt.Errorf("building the OpenTelemetry resource: %w", err)
+	}
+	if s.cfg.resource != nil {
+		if res, err = resource.Merge(res, s.cfg.resource); err != nil {
+			return nil, fmt.Errorf("building the OpenTelemetry resource: %w", err)
+		}
+	}
+	return res, nil
+}
+
+func (s *Sink) wall(t mapping.Time) time.Time { return s.base.Add(t.Sub(s.meta.Start)) }
+
+// check returns the error that must stop the pass: the sink's own, a
+// cancelled context, or an exporter that failed for good.
+func (s *Sink) check() error {
+	if s.err != nil {
+		return s.err
+	}
+	if err := s.ctx.Err(); err != nil {
+		s.err = err
+	} else if s.exp.fatal.Load() {
+		s.err = fmt.Errorf("exporting spans: %w", s.exp.firstError())
+	}
+	return s.err
+}
+
+// Stack keeps a copy of the frames, for the spans that will name it.
+func (s *Sink) Stack(st *mapping.Stack) error {
+	if len(st.Frames) > 0 {
+		s.stacks[st.ID] = &stackInfo{frames: slices.Clone(st.Frames)}
+	}
+	return nil
+}
+
+// Goroutine records a goroutine's life. A goroutine delivered anew under
+// an ID in use is a new life of a reused ID; the old one is over.
+func (s *Sink) Goroutine(g *mapping.Goroutine) error {
+	st := s.gs[g.ID]
+	if st == nil || !g.Updated {
+		if st != nil {
+			s.endGoroutine(st, g.Created, mapping.OpenEnd)
+		}
+		st = s.newGoroutine(goState{id: g.ID, creator: g.Creator, created: g.Created, flags: g.Flags})
+	}
+	st.startFn, st.label, st.creator = valid(g.StartFunc), valid(g.Label), g.Creator
+	return s.check()
+}
+
+// goroutine returns the live goroutine id, making one up if the mapping
+// never named it, which it always does.
+func (s *Sink) goroutine(id mapping.GoID, t mapping.Time) *goState {
+	if st := s.gs[id]; st != nil {
+		return st
+	}
+	return s.newGoroutine(goState{id: id, creator: mapping.NoGoroutine, created: t, flags: mapping.OpenStart})
+}
+
+// newGoroutine adds a goroutine life, reusing the state of one that
+// ended: programs that start many short goroutines would otherwise
+// allocate for each.
+func (s *Sink) newGoroutine(g goState) *goState {
+	var st *goState
+	if n := len(s.freeG); n > 0 {
+		st = s.freeG[n-1]
+		s.freeG = s.freeG[:n-1]
+	} else {
+		st = new(goState)
+	}
+	*st = g
+	st.serial, st.start, st.end = s.nextG, g.created, g.created
+	s.nextG++
+	s.gs[g.id] = st
+	return st
+}
+
+// GoroutineEvent ends a goroutine's span when it exits.
+func (s *Sink) GoroutineEvent(ev *mapping.GoroutineEvent) error {
+	if ev.Kind != mapping.GoEnded {
+		return nil
+	}
+	if st := s.gs[ev.G]; st != nil {
+		s.endGoroutine(st, ev.Time, 0)
+	}
+	return s.check()
+}
+
+// endGoroutine ends a goroutine's life, exporting its span if it has one.
+func (s *Sink) endGoroutine(st *goState, t mapping.Time, flags mapping.Flags) {
+	delete(s.gs, st.id)
+	defer func() {
+		*st = goState{}
+		s.freeG = append(s.freeG, st)
+	}()
+	if !st.needed && !s.cfg.goroutineSpans {
+		return
+	}
+	name := "goroutine " + strconv.FormatInt(int64(st.id), 10)
+	if st.startFn != "" {
+		name += " " + st.startFn
+	}
+	a := append(s.attrs[:0], keyGoroutineID.Int64(int64(st.id)))
+	if st.startFn != "" {
+		a = append(a, keyStartFunc.String(st.startFn))
+	}
+	if st.creator != mapping.NoGoroutine {
+		a = append(a, keyCreator.Int64(int64(st.creator)))
+	}
+	if st.label != "" {
+		a = append(a, keyLabel.String(st.label))
+	}
+	a = appendFlags(a, st.flags|flags)
+	s.attrs = a
+	rec := spanRec{
+		kind:   kindGoroutine,
+		name:   name,
+		spanID: s.ids.span(kindGoroutine, st.serial),
+		start:  min(st.created, st.start),
+		end:    max(t, st.end),
+		attrs:  a,
+		events: st.events,
+	}
+	s.emit(&rec, s.fileTrace)
+}
+
+// Range makes spans of GC cycles and stop-the-world pauses, when asked.
+func (s *Sink) Range(r *mapping.Range) error {
+	if !s.cfg.runtimeSpans || (r.Kind != mapping.RangeGCMark && r.Kind != mapping.RangeSTW) {
+		return nil
+	}
+	if err := s.check(); err != nil {
+		return err
+	}
+	a := s.attrs[:0]
+	if r.Cycle > 0 {
+		a = append(a, keyGCCycle.Int(r.Cycle))
+	}
+	if r.Reason != "" {
+		a = append(a, keySTWReason.String(valid(r.Reason)))
+	}
+	if r.Scope == mapping.ScopeGoroutine {
+		a = append(a, keyGoroutineID.Int64(int64(r.G)))
+	}
+	a = s.appendStack(a, r.Stack, false)
+	a = appendFlags(a, r.Flags)
+	s.attrs = a
+	rec := spanRec{
+		kind:   kindRuntime,
+		name:   valid(r.Name),
+		spanID: s.ids.span(kindRuntime, s.nextRuntime),
+		parent: s.ids.span(kindRuntimeRoot, 0),
+		start:  r.Start,
+		end:    r.End,
+		attrs:  a,
+	}
+	s.nextRuntime++
+	s.emit(&rec, s.runtimeTrace)
+	return s.check()
+}
+
+// Log makes a span event, placed on the innermost span open for its
+// goroutine and task, and acts on the logs that carry trace context.
+func (s *Sink) Log(l *mapping.Log) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	ev := event{t: l.Time, name: valid(l.Category), message: l.Message, task: l.Task, g: l.G}
+	if ev.name == "" {
+		ev.name = "log"
+	}
+	switch l.Category {
+	case "traceparent":
+		s.traceparent(l)
+	case "datadog.uint64_span_id":
+		if len(l.Message) == 8 {
+			id := strconv.FormatUint(binary.LittleEndian.Uint64([]byte(l.Message)), 10)
+			ev.message = id
+			s.traces.datadog(l.Task, id)
+		}
+	}
+	ev.message = valid(ev.message)
+	if l.Region == mapping.NoRegion {
+		s.placeInTask(ev)
+		return nil
+	}
+	// Whether the region belongs to the log's task is known only when the
+	// region ends: the event waits in the region (see Region). Meanwhile
+	// the task, if it ends, must wait for the event: it is parked.
+	if l.Task != mapping.NoTask {
+		if st := s.traces.open(l.Task); st != nil && st.closing == nil {
+			ev.parked = st
+		}
+	}
+	s.park(l.Region, ev)
+	return nil
+}
+
+// regionList returns the events waiting in region id.
+func (s *Sink) regionList(id mapping.RegionID) *eventList {
+	list := s.regionEvents[id]
+	if list == nil {
+		list = &eventList{}
+		s.regionEvents[id] = list
+	}
+	return list
+}
+
+// park puts ev in the list of region id.
+func (s *Sink) park(id mapping.RegionID, ev event) {
+	if !s.addEvent(s.regionList(id), ev) {
+		s.unpark(ev)
+		return
+	}
+	if ev.parked != nil {
+		ev.parked.parked++
+	}
+}
+
+// unpark notes that ev has left the regions' lists, and makes its task's
+// span if that waited only for it.
+func (s *Sink) unpark(ev event) {
+	st := ev.parked
+	if st == nil {
+		return
+	}
+	st.parked--
+	if c := st.closing; st.parked == 0 && c != nil {
+		st.closing = nil
+		s.traces.end(s, &c.task, &c.rec)
+	}
+}
+
+// placeInTask puts an event on its task's span, if the task was open when
+// the event was logged, or else on its goroutine's.
+func (s *Sink) placeInTask(ev event) {
+	if st := ev.parked; st != nil {
+		s.addEvent(&st.events, ev)
+		s.unpark(ev)
+		return
+	}
+	if ev.task != mapping.NoTask {
+		if st := s.traces.open(ev.task); st != nil && st.closing == nil {
+			s.addEvent(&st.events, ev)
+			return
+		}
+	}
+	g := s.gs[ev.g]
+	if g == nil {
+		s.res.UnplacedLogs++
+		return
+	}
+	g.needed = true
+	g.start, g.end = min(g.start, ev.t), max(g.end, ev.t)
+	s.addEvent(&g.events, ev)
+}
+
+// traceparent reads a W3C traceparent logged in a task.
+func (s *Sink) traceparent(l *mapping.Log) {
+	if l.Task == mapping.NoTask {
+		return
+	}
+	ctx := propagation.TraceContext{}.Extract(context.Background(), propagation.MapCarrier{"traceparent": l.Message})
+	sc := trace.SpanContextFromContext(ctx)
+	if !sc.IsValid() {
+		s.traces.bad++
+		return
+	}
+	s.traces.join(s, l.Task, sc, l.Message)
+}
+
+// Region makes a region's span: a child of its enclosing region, or of its
+// task, or of its goroutine.
+func (s *Sink) Region(r *mapping.Region) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	g := s.goroutine(r.G, r.Start)
+	rec := spanRec{
+		kind:   kindRegion,
+		name:   valid(r.Type),
+		spanID: s.ids.span(kindRegion, uint64(r.ID)),
+		start:  r.Start,
+		end:    r.End,
+	}
+	if rec.name == "" {
+		rec.name = "region"
+	}
+	// The events first: placing them may end a task that waited for them,
+	// whose span must not share the scratch attributes used below.
+	if l := s.regionEvents[r.ID]; l != nil {
+		delete(s.regionEvents, r.ID)
+		rec.events.dropped = l.dropped
+		for _, ev := range l.events {
+			switch {
+			case ev.task == r.Task:
+				rec.events.events = append(rec.events.events, ev)
+				s.unpark(ev)
+			case r.Parent != mapping.NoRegion:
+				// A log of another task than the region's belongs
+				// further out.
+				if !s.addEvent(s.regionList(r.Parent), ev) {
+					s.unpark(ev)
+				}
+			default:
+				s.placeInTask(ev)
+			}
+		}
+	}
+	a := append(s.attrs[:0], keyGoroutineID.Int64(int64(r.G)))
+	if g.startFn != "" {
+		a = append(a, keyStartFunc.String(g.startFn))
+	}
+	if r.Task != mapping.NoTask {
+		a = append(a, keyTaskID.Int64(int64(r.Task)))
+	}
+	a = s.appendStack(a, r.Stack, false)
+	a = s.appendStack(a, r.EndStack, true)
+	a = appendFlags(a, r.Flags)
+	s.attrs, rec.attrs = a, a
+	switch {
+	case r.Parent != mapping.NoRegion:
+		rec.parent = s.ids.span(kindRegion, uint64(r.Parent))
+	case r.Task != mapping.NoTask:
+		rec.parent = s.ids.span(kindTask, uint64(r.Task))
+	default:
+		g.needed = true
+		g.start, g.end = min(g.start, r.Start), max(g.end, r.End)
+		rec.parent = s.ids.span(kindGoroutine, g.serial)
+	}
+	if r.Task == mapping.NoTask {
+		s.emit(&rec, s.fileTrace)
+	} else {
+		s.traces.place(s, r.Task, &rec)
+	}
+	return s.check()
+}
+
+// Task makes a task's span: a child of the remote span its traceparent
+// names, or of its parent task.
+func (s *Sink) Task(t *mapping.Task) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	a := append(s.attrs[:0], keyTaskID.Int64(int64(t.ID)))
+	if t.Parent != mapping.NoTask {
+		a = append(a, keyTaskParentID.Int64(int64(t.Parent)))
+	}
+	if t.StartG != mapping.NoGoroutine {
+		a = append(a, keyTaskBeginG.Int64(int64(t.StartG)))
+	}
+	if t.EndG != mapping.NoGoroutine {
+		a = append(a, keyTaskEndG.Int64(int64(t.EndG)))
+	}
+	a = s.appendStack(a, t.Stack, false)
+	a = s.appendStack(a, t.EndStack, true)
+	a = appendFlags(a, t.Flags)
+	s.attrs = a
+	rec := spanRec{
+		kind:   kindTask,
+		name:   valid(t.Type),
+		spanID: s.ids.span(kindTask, uint64(t.ID)),
+		start:  t.Start,
+		end:    t.End,
+		attrs:  a,
+	}
+	if rec.name == "" {
+		rec.name = "task " + strconv.FormatUint(uint64(t.ID), 10)
+	}
+	if st := s.traces.open(t.ID); st != nil && st.parked > 0 {
+		// Logs of the task wait in regions still open, which may yet turn
+		// out to belong to other tasks: the span waits for them.
+		st.closing = &closingTask{task: *t, rec: rec}
+		st.closing.task.Goroutines = nil
+		st.closing.rec.attrs = slices.Clone(rec.attrs)
+		return s.check()
+	}
+	s.traces.end(s, t, &rec)
+	return s.check()
+}
+
+// emit makes the span of rec in trace tid and hands it to the processor,
+// which blocks while its queue is full.
+func (s *Sink) emit(rec *spanRec, tid trace.TraceID) {
+	sp := &span{
+		name:          rec.name,
+		start:         s.wall(rec.start),
+		end:           s.wall(rec.end),
+		attrs:         slices.Clone(rec.attrs),
+		droppedEvents: rec.events.dropped,
+		common:        &s.common,
+	}
+	switch {
+	case rec.remote.IsValid():
+		sp.parent = rec.remote
+		tid = rec.remote.TraceID()
+	case rec.parent.IsValid():
+		sp.parent = trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: rec.parent, TraceFlags: trace.FlagsSampled})
+	}
+	// Every span is sampled, whatever a remote parent's flag says: the
+	// processor exports only sampled spans.
+	sp.sc = trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: rec.spanID, TraceFlags: trace.FlagsSampled})
+	if evs := rec.events.events; len(evs) > 0 {
+		// Events moved out of nested regions come after the span's own;
+		// backends expect them in time order.
+		slices.SortStableFunc(evs, func(a, b event) int { return cmp.Compare(a.t, b.t) })
+		sp.events = make([]sdktrace.Event, len(evs))
+		attrs := make([]attribute.KeyValue, 2*len(evs))
+		for i, ev := range evs {
+			a := attrs[2*i : 2*i+2 : 2*i+2]
+			a[0], a[1] = keyMessage.String(ev.message), keyGoroutineID.Int64(int64(ev.g))
+			sp.events[i] = sdktrace.Event{Name: ev.name, Attributes: a, Time: s.wall(ev.t)}
+		}
+		s.res.Events += int64(len(evs))
+	}
+	if len(rec.links) > 0 {
+		sp.links = make([]sdktrace.Link, len(rec.links))
+		for i, l := range rec.links {
+			sp.links[i] = sdktrace.Link{SpanContext: l.SpanContext, Attributes: l.Attributes}
+		}
+	}
+	s.res.DroppedLogs += int64(rec.events.dropped)
+	s.bsp.OnEnd(sp)
+	switch rec.kind {
+	case kindTask:
+		s.res.Tasks++
+	case kindRegion:
+		s.res.Regions++
+	case kindGoroutine:
+		s.res.Goroutines++
+	default:
+		s.res.Runtime++
+	}
+}
+
+// End closes what is still open, flushes the spans to the exporter and
+// returns the first error of the export.
+func (s *Sink) End(sum *mapping.Summary) error {
+	if s.bsp == nil {
+		return s.err // Begin never came
+	}
+	if s.err == nil {
+		for _, st := range slices.SortedFunc(maps.Values(s.gs), func(a, b *goState) int { return cmp.Compare(a.serial, b.serial) }) {
+			s.endGoroutine(st, sum.End, mapping.OpenEnd)
+		}
+		if s.cfg.runtimeSpans {
+			rec := spanRec{
+				kind:   kindRuntimeRoot,
+				name:   "Go runtime",
+				spanID: s.ids.span(kindRuntimeRoot, 0),
+				start:  s.meta.Start,
+				end:    sum.End,
+			}
+			s.emit(&rec, s.runtimeTrace)
+		}
+		for _, st := range slices.SortedFunc(maps.Values(s.traces.tasks), func(a, b *taskState) int { return cmp.Compare(a.id, b.id) }) {
+			if st.closing != nil {
+				// Cannot happen: every region ends before the pass does.
+				st.parked = 1
+				s.unpark(event{parked: st})
+			}
+		}
+		s.traces.settleAll(s)
+		s.res.UnplacedLogs += s.traces.unplaced()
+		for _, l := range s.regionEvents {
+			s.res.UnplacedLogs += int64(len(l.events))
+		}
+	}
+	// Shutdown drains the queue through the exporter; the exporter's own
+	// Shutdown is a no-op, so the caller's exporter stays usable.
+	if err := s.bsp.Shutdown(context.WithoutCancel(s.ctx)); err != nil && s.err == nil {
+		s.err = err
+	}
+	if s.err == nil {
+		if err := s.exp.firstError(); err != nil {
+			s.err = fmt.Errorf("exporting spans: %w", err)
+		}
+	}
+	return s.err
+}
+
+// unused methods of mapping.Sink.
+
+func (s *Sink) Proc(*mapping.Proc) error                     { return nil }
+func (s *Sink) Thread(*mapping.Thread) error                 { return nil }
+func (s *Sink) GoroutineState(*mapping.GoroutineState) error { return nil }
+func (s *Sink) ProcRun(*mapping.ProcRun) error               { return nil }
+func (s *Sink) Flow(*mapping.Flow) error                     { return nil }
+func (s *Sink) Counter(*mapping.Counter) error               { return nil }
+func (s *Sink) CPUSample(*mapping.CPUSample) error           { return nil }
+func (s *Sink) Experimental(*mapping.Experimental) error     { return nil }

@@ -1,0 +1,341 @@
+package otel
+
+import (
+	"cmp"
+	"maps"
+	"slices"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/trace2x/trace2x/mapping"
+)
+
+// This file decides which trace each task's spans go to.
+//
+// A task's spans go to the file's own trace unless the task, or one of its
+// ancestors, joined a remote trace by logging a traceparent; then they go
+// to the remote trace. The difficulty is that intervals arrive when they
+// end, children first, and a task's parent is known only when the task
+// ends: when a region of a child task ends, the sink cannot tell whether
+// the child descends from a joined task.
+//
+// So a task's trace is decided once, at the first moment it is needed, and
+// never changes:
+//
+//   - A traceparent logged in a task whose trace is undecided joins it: the
+//     task and everything that waited for it go to the remote trace.
+//   - Until the first traceparent of the file, no task can be joined, so a
+//     task's trace is decided (the file's) when its first span must be
+//     sent. The usual program logs the traceparent right after beginning
+//     the task, before any of its regions ends, so this loses nothing.
+//   - After the first traceparent, the spans of a task that has not joined
+//     wait until it ends and names its parent. A task whose parent is
+//     decided takes the parent's trace; one whose parent is undecided joins
+//     its parent's group and waits for the parent's decision. A root task
+//     that ends unjoined is decided into the file's trace.
+//   - A traceparent that comes after its task's trace was decided (it was
+//     logged late, or the spans waiting overflowed WithMaxPendingSpans) is
+//     "late": the task's span gets a link to the remote span instead of
+//     becoming its child, since spans already sent cannot be moved.
+//   - A task whose trace differs from its parent's links to the parent's
+//     span rather than naming it as parent, which would cross traces.
+//
+// Memory is bounded: decided tasks are remembered (their trace ID) for the
+// last 65536 tasks that ended, as the mapping remembers them, and spans
+// waiting for a decision are limited by WithMaxPendingSpans.
+
+// taskState is what the sink keeps about a task until its span is made and
+// its trace decided.
+type taskState struct {
+	id          mapping.TaskID
+	ended       bool
+	decided     bool
+	traceID     trace.TraceID     // when decided
+	remote      trace.SpanContext // the parent named by a timely traceparent
+	late        trace.SpanContext // a traceparent that came too late
+	traceparent string            // as logged
+	datadog     string            // Datadog span ID, decimal
+	events      eventList         // logs for the task's own span
+	// parked counts the task's logs that wait in regions of unknown task.
+	// A task that ends with logs parked is closing: its span waits until
+	// they are placed.
+	parked  int
+	closing *closingTask
+	// group is the undecided task whose decision this one awaits; nil for
+	// a task that awaits only its own. Only ended tasks await others.
+	group   *taskState
+	members []*taskState // for a group's root: the ended tasks awaiting it
+	pending []*spanRec   // for a group's root: spans awaiting its decision
+}
+
+func (st *taskState) root() *taskState {
+	for st.group != nil {
+		st = st.group
+	}
+	return st
+}
+
+// closingTask is a task that ended while logs of it were parked.
+type closingTask struct {
+	task mapping.Task
+	rec  spanRec
+}
+
+// maxEnded bounds the ended tasks remembered, as the mapping does.
+const maxEnded = 1 << 16
+
+// traceTable holds the state of tasks, for the sink.
+type traceTable struct {
+	tasks      map[mapping.TaskID]*taskState // open, or ended and undecided
+	ended      map[mapping.TaskID]trace.TraceID
+	endedQ     []mapping.TaskID
+	roots      map[*taskState]struct{} // undecided groups with spans pending
+	pending    int
+	maxPending int
+	joinedAny  bool // a task of the file has joined a remote trace
+
+	joined, late, bad int
+}
+
+func newTraceTable(maxPending int) traceTable {
+	return traceTable{
+		tasks:      make(map[mapping.TaskID]*taskState),
+		ended:      make(map[mapping.TaskID]trace.TraceID),
+		roots:      make(map[*taskState]struct{}),
+		maxPending: maxPending,
+	}
+}
+
+// state returns the state of task id, creating it for a task not seen
+// before, which must be open. It returns nil for a task that ended and was
+// decided.
+func (tt *traceTable) state(id mapping.TaskID) *taskState {
+	if st := tt.tasks[id]; st != nil {
+		return st
+	}
+	if _, ok := tt.ended[id]; ok {
+		return nil
+	}
+	st := &taskState{id: id}
+	tt.tasks[id] = st
+	return st
+}
+
+// open returns the state of task id if the task has not ended.
+func (tt *traceTable) open(id mapping.TaskID) *taskState {
+	if st := tt.state(id); st != nil && !st.ended {
+		return st
+	}
+	return nil
+}
+
+// datadog records the Datadog span ID logged in a task.
+func (tt *traceTable) datadog(id mapping.TaskID, spanID string) {
+	if id == mapping.NoTask {
+		return
+	}
+	if st := tt.open(id); st != nil && st.datadog == "" {
+		st.datadog = spanID
+	}
+}
+
+// join acts on a traceparent logged in task id.
+func (tt *traceTable) join(s *Sink, id mapping.TaskID, sc trace.SpanContext, raw string) {
+	st := tt.open(id)
+	switch {
+	case st == nil || st.closing != nil:
+		tt.late++ // the task has ended
+	case st.remote.IsValid() || st.late.IsValid():
+		// A second traceparent in one task: the first one counts.
+	case st.decided:
+		st.late, st.traceparent = sc, valid(raw)
+		tt.late++
+	default:
+		st.remote, st.traceparent = sc, valid(raw)
+		tt.joined++
+		tt.joinedAny = true
+		tt.decide(s, st, sc.TraceID())
+	}
+}
+
+// place sends, or holds back, the span of a region of task id.
+func (tt *traceTable) place(s *Sink, id mapping.TaskID, rec *spanRec) {
+	st := tt.state(id)
+	if st == nil {
+		s.emit(rec, tt.ended[id])
+		return
+	}
+	r := st.root()
+	switch {
+	case r.decided:
+		s.emit(rec, r.traceID)
+	case !tt.joinedAny:
+		tt.decide(s, r, s.fileTrace)
+		s.emit(rec, r.traceID)
+	default:
+		tt.hold(s, r, rec)
+	}
+}
+
+// end makes the span of task t, whose record is rec, or holds it back
+// until the trace of its parent is decided.
+func (tt *traceTable) end(s *Sink, t *mapping.Task, rec *spanRec) {
+	st := tt.state(t.ID)
+	if st == nil {
+		// Ended before by the mapping's account too: cannot happen, but
+		// the span is made all the same.
+		st = &taskState{id: t.ID}
+		tt.tasks[t.ID] = st
+	}
+	st.ended = true
+	rec.events = st.events
+	st.events = eventList{}
+	// The attributes may be the sink's scratch: appending is fine, as
+	// nothing else uses it until the span is sent or held (and cloned).
+	if st.datadog != "" {
+		rec.attrs = append(rec.attrs, keyDatadogSpanID.String(st.datadog))
+	}
+	if st.traceparent != "" {
+		rec.attrs = append(rec.attrs, keyTraceparent.String(st.traceparent))
+	}
+	if st.late.IsValid() {
+		rec.links = append(rec.links, trace.Link{SpanContext: st.late,
+			Attributes: []attribute.KeyValue{keyLinkReason.String("late traceparent")}})
+	}
+
+	var parent *taskState
+	var ptid trace.TraceID
+	pknown := false
+	if t.Parent != mapping.NoTask {
+		if parent = tt.state(t.Parent); parent == nil {
+			ptid, pknown = tt.ended[t.Parent], true
+		} else if pr := parent.root(); pr.decided {
+			ptid, pknown = pr.traceID, true
+		}
+	}
+	parentSpan := s.ids.span(kindTask, uint64(t.Parent))
+	linkParent := func(tid trace.TraceID) {
+		rec.links = append(rec.links, trace.Link{
+			SpanContext: trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: parentSpan, TraceFlags: trace.FlagsSampled}),
+			Attributes:  []attribute.KeyValue{keyLinkReason.String("parent task")},
+		})
+	}
+
+	switch {
+	case st.remote.IsValid():
+		rec.remote = st.remote
+		if pknown {
+			linkParent(ptid)
+		}
+		s.emit(rec, st.traceID)
+		tt.finish(st)
+	case st.decided:
+		if parent != nil && !pknown {
+			// The task's spans are out in its trace: its parent follows.
+			tt.decide(s, parent.root(), st.traceID)
+			ptid, pknown = st.traceID, true
+		}
+		if t.Parent != mapping.NoTask {
+			if pknown && ptid != st.traceID {
+				linkParent(ptid)
+			} else {
+				rec.parent = parentSpan
+			}
+		}
+		s.emit(rec, st.traceID)
+		tt.finish(st)
+	case t.Parent == mapping.NoTask:
+		tt.decide(s, st, s.fileTrace)
+		s.emit(rec, st.traceID)
+	case pknown:
+		rec.parent = parentSpan
+		tt.decide(s, st, ptid)
+		s.emit(rec, st.traceID)
+	case tt.joinedAny:
+		// Its parent may yet join a remote trace: wait for it.
+		rec.parent = parentSpan
+		pr := parent.root()
+		tt.merge(st, pr)
+		tt.hold(s, pr, rec)
+	default:
+		rec.parent = parentSpan
+		tt.decide(s, parent.root(), s.fileTrace)
+		tt.decide(s, st, s.fileTrace)
+		s.emit(rec, st.traceID)
+	}
+}
+
+// hold keeps rec until the decision of group r.
+func (tt *traceTable) hold(s *Sink, r *taskState, rec *spanRec) {
+	c := *rec
+	c.attrs = slices.Clone(rec.attrs) // rec's may be the sink's scratch
+	r.pending = append(r.pending, &c)
+	tt.roots[r] = struct{}{}
+	tt.pending++
+	if tt.pending > tt.maxPending {
+		tt.settleAll(s)
+	}
+}
+
+// merge makes the group of ended task st await the decision of group r.
+func (tt *traceTable) merge(st, r *taskState) {
+	st.group = r
+	for _, m := range st.members {
+		m.group = r
+	}
+	r.members = append(append(r.members, st), st.members...)
+	r.pending = append(r.pending, st.pending...)
+	st.members, st.pending = nil, nil
+	delete(tt.roots, st)
+	if len(r.pending) > 0 {
+		tt.roots[r] = struct{}{}
+	}
+}
+
+// decide fixes the trace of group r and sends the spans that awaited it.
+func (tt *traceTable) decide(s *Sink, r *taskState, tid trace.TraceID) {
+	r.decided, r.traceID = true, tid
+	for _, m := range r.members {
+		m.decided, m.traceID, m.group = true, tid, nil
+		tt.finish(m)
+	}
+	pending := r.pending
+	r.members, r.pending = nil, nil
+	tt.pending -= len(pending)
+	delete(tt.roots, r)
+	if r.ended {
+		tt.finish(r)
+	}
+	for _, rec := range pending {
+		s.emit(rec, tid)
+	}
+}
+
+// finish forgets an ended, decided task but for its trace ID.
+func (tt *traceTable) finish(st *taskState) {
+	delete(tt.tasks, st.id)
+	tt.ended[st.id] = st.traceID
+	tt.endedQ = append(tt.endedQ, st.id)
+	if len(tt.endedQ) > maxEnded {
+		delete(tt.ended, tt.endedQ[0])
+		tt.endedQ = tt.endedQ[1:]
+	}
+}
+
+// settleAll decides every group with spans pending into the file's trace.
+func (tt *traceTable) settleAll(s *Sink) {
+	roots := slices.SortedFunc(maps.Keys(tt.roots), func(a, b *taskState) int { return cmp.Compare(a.id, b.id) })
+	for _, r := range roots {
+		tt.decide(s, r, s.fileTrace)
+	}
+}
+
+// unplaced counts the logs of tasks that were never delivered.
+func (tt *traceTable) unplaced() int64 {
+	var n int64
+	for _, st := range tt.tasks {
+		n += int64(len(st.events.events))
+	}
+	return n
+}
