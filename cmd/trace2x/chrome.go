@@ -1,0 +1,127 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/trace2x/trace2x/convert/chromejson"
+	"github.com/trace2x/trace2x/mapping"
+)
+
+var chromeCmd = &command{
+	name:  "chrome",
+	args:  "[-o FILE] [--split SIZE] [--pretty] [trace.out | -]",
+	short: "convert to Chrome trace-event JSON for chrome://tracing, go tool trace's viewer, Perfetto",
+	long: `Chrome writes the trace as Chrome trace-event JSON (the object form), which
+chrome://tracing, the viewer of go tool trace, ui.perfetto.dev and many
+other tools open: processes for the Ps, the Ms (tid = OS thread ID), the
+goroutines (a row each, "G<id> <start function>", with a row for its user
+regions), the user tasks and the GC; goroutine states, P and M occupancy,
+regions, logs, tasks, GC cycles, stop-the-world pauses, sweeps and mark
+assists; flows from a goroutine's creation or unblocking to its next run;
+counters; stacks; CPU profile samples. Timestamps are microseconds since the
+start of the trace, to the nanosecond.
+
+The output is compact, one event per line; --pretty indents it. An output
+name ending in .gz is written gzip-compressed.
+
+chrome://tracing fails on files of several hundred megabytes. --split SIZE
+writes parts of about SIZE bytes each (K, M or G: powers of 1024; at least
+1M) that each load alone, named after -o with the part number before the
+extension: -o t.json gives t.1.json, t.2.json, ... A slice is in the part
+where it ended.
+
+A trace that breaks off is converted up to the break and the file is still
+valid; the error is printed and the exit status is 1.
+
+Examples:
+
+	trace2x chrome trace.out > trace.json
+	trace2x chrome -o trace.json.gz trace.out
+	trace2x chrome --split 200M -o big.json big.trace`,
+	setup: func(fs *flag.FlagSet) func(*env, []string) error {
+		out := fs.String("o", "-", "write to `FILE` instead of standard output (.gz: compressed)")
+		pretty := fs.Bool("pretty", false, "indent the JSON for people to read")
+		split := fs.String("split", "", "write parts of about `SIZE` bytes (e.g. 200M) that each load alone; needs -o")
+		return func(e *env, args []string) error {
+			var limit int64
+			if *split != "" {
+				n, err := parseSize(*split)
+				if err != nil {
+					return usageError{fmt.Sprintf("--split: %v", err)}
+				}
+				if *out == "-" || *out == "" {
+					return usageError{"--split writes several files: name them with -o"}
+				}
+				limit = n
+			}
+			in, err := openTrace(e, args)
+			if err != nil {
+				return err
+			}
+			defer in.Close()
+			opts := []chromejson.Option{chromejson.WithPretty(*pretty), chromejson.WithVersion(trace2xVersion())}
+			if limit > 0 {
+				w := chromejson.NewSplitWriter(limit, func(n int) (io.WriteCloser, error) {
+					return createOutput(e, partName(*out, n), false)
+				}, opts...)
+				_, mapErr := mapping.Map(in, w, mapping.WithInputName(in.name))
+				return errors.Join(mapErr, w.Close())
+			}
+			o, err := createOutput(e, *out, false)
+			if err != nil {
+				return err
+			}
+			w := chromejson.NewWriter(o, opts...)
+			_, mapErr := mapping.Map(in, w, mapping.WithInputName(in.name))
+			return errors.Join(mapErr, w.Close(), o.Close())
+		}
+	},
+}
+
+// minSplit is the smallest --split: a smaller one is more likely a
+// mistake ("--split 200" for 200 MB) than a wish for thousands of files.
+const minSplit = 1 << 20
+
+// parseSize reads a size in bytes with an optional K, M or G suffix
+// (powers of 1024), which may be followed by B or iB.
+func parseSize(s string) (int64, error) {
+	t := strings.TrimSuffix(strings.TrimSuffix(strings.ToUpper(strings.TrimSpace(s)), "B"), "I")
+	shift := 0
+	switch {
+	case strings.HasSuffix(t, "K"):
+		shift = 10
+	case strings.HasSuffix(t, "M"):
+		shift = 20
+	case strings.HasSuffix(t, "G"):
+		shift = 30
+	}
+	if shift > 0 {
+		t = t[:len(t)-1]
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n <= 0 || n > (1<<62)>>shift {
+		return 0, fmt.Errorf("%q is not a size like 200M", s)
+	}
+	n <<= shift
+	if n < minSplit {
+		return 0, fmt.Errorf("%s is less than the smallest part, 1M", s)
+	}
+	return n, nil
+}
+
+// partName inserts the part number before the extension of name (before
+// .gz and the one before it): t.json.gz gives t.1.json.gz.
+func partName(name string, part int) string {
+	gz := ""
+	if strings.HasSuffix(name, ".gz") {
+		name, gz = strings.TrimSuffix(name, ".gz"), ".gz"
+	}
+	ext := filepath.Ext(name)
+	return strings.TrimSuffix(name, ext) + "." + strconv.Itoa(part) + ext + gz
+}

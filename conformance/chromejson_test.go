@@ -1,0 +1,118 @@
+package conformance
+
+import (
+	"bytes"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/trace2x/trace2x/convert/chromejson"
+	"github.com/trace2x/trace2x/convert/chromejson/chromecheck"
+	"github.com/trace2x/trace2x/mapping"
+)
+
+// TestChromeJSON converts every trace to Chrome JSON in the same pass that
+// records the model, parses and checks the output (nesting, flows, async
+// pairs, stack frames), and compares its regions, tasks, runtime ranges,
+// goroutine states and logs one for one, by name and exact time, with the
+// model. The model itself is compared with the oracle by the other tests
+// of this package, for the same traces.
+func TestChromeJSON(t *testing.T) {
+	files := append(append(corpus(t), regressionTraces(t)...), goOldTraces(t)...)
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			_, data := readOracle(t, file)
+			rec := newRecorder()
+			var out bytes.Buffer
+			w := chromejson.NewWriter(&out)
+			sum, err := mapping.Map(bytes.NewReader(data), mapping.FanOut(rec, w), mapping.WithInputName(filepath.Base(file)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep, err := chromecheck.Check(out.Bytes())
+			if err != nil {
+				t.Fatalf("invalid Chrome JSON: %v", err)
+			}
+			compareChrome(t, rec, sum, rep)
+		})
+	}
+}
+
+type cjSlice struct {
+	name       string
+	start, end int64
+}
+
+func compareChrome(t *testing.T, rec *recorder, sum *mapping.Summary, rep *chromecheck.Report) {
+	// Timestamp 0 is a microsecond before the trace's start, as package
+	// chromejson documents.
+	base := int64(sum.Start) - 1000
+	got := map[string][]cjSlice{}
+	for _, e := range rep.Events {
+		if e.Ph == "X" {
+			got[e.Cat] = append(got[e.Cat], cjSlice{e.Name, e.TS + base, e.TS + e.Dur + base})
+		}
+	}
+	want := map[string][]cjSlice{}
+	add := func(cat, name string, start, end mapping.Time) {
+		want[cat] = append(want[cat], cjSlice{name, int64(start), int64(end)})
+	}
+	for _, r := range rec.regions {
+		name := r.Type
+		if name == "" {
+			name = "region"
+		}
+		add("region", name, r.Start, r.End)
+	}
+	for _, r := range rec.ranges {
+		var name string
+		switch r.Kind {
+		case mapping.RangeGCMark:
+			name = "GC"
+			if r.Cycle > 0 {
+				name = fmt.Sprintf("GC %d", r.Cycle)
+			}
+		case mapping.RangeSTW:
+			name = "STW (" + r.Reason + ")"
+		case mapping.RangeSweep:
+			name = "sweep"
+		case mapping.RangeMarkAssist:
+			name = "mark assist"
+		default:
+			name = r.Name
+		}
+		add("gc", name, r.Start, r.End)
+	}
+	var states []cjSlice
+	for _, s := range rec.states {
+		states = append(states, cjSlice{"", int64(s.Start), int64(s.End)})
+	}
+	for _, cat := range []string{"region", "gc"} {
+		diffMultiset(t, "chrome "+cat+" slices", want[cat], got[cat], func(s cjSlice) string {
+			return fmt.Sprintf("%q [%d, %d]", s.name, s.start, s.end)
+		})
+	}
+	// Goroutine states are named for display; compare their times.
+	var gotStates []cjSlice
+	for _, s := range got["goroutine"] {
+		gotStates = append(gotStates, cjSlice{"", s.start, s.end})
+	}
+	diffMultiset(t, "chrome goroutine states", states, gotStates, func(s cjSlice) string {
+		return fmt.Sprintf("[%d, %d]", s.start, s.end)
+	})
+	if n, want := rep.AsyncPairs["task"], len(rec.tasks); n != want {
+		t.Errorf("%d task async pairs, want %d", n, want)
+	}
+	logs := 0
+	for _, e := range rep.Events {
+		if e.Cat == "log" && (e.Ph == "i" || e.Ph == "I") {
+			logs++
+		}
+	}
+	if logs != len(rec.logs) {
+		t.Errorf("%d log instants, want %d", logs, len(rec.logs))
+	}
+	if len(rep.Flows) != len(rec.flows) {
+		t.Errorf("%d flows, want %d", len(rep.Flows), len(rec.flows))
+	}
+}

@@ -1,0 +1,470 @@
+// Package chromejson writes the timeline model of a Go execution trace as
+// a Chrome trace-event JSON file, the format chrome://tracing (catapult),
+// Go's own trace viewer, ui.perfetto.dev and many other tools read.
+//
+// The Writer is a mapping.Sink: it encodes each item as it arrives and
+// streams it out, so memory does not grow with the output. The file is in
+// the object form:
+//
+//	{"displayTimeUnit":"ns","metadata":{...},"traceEvents":[...],"stackFrames":{...}}
+//
+// Timestamps are microseconds since the trace's first event, with every
+// nanosecond kept in the decimals; the metadata gives the wall-clock time
+// of timestamp 0 when the trace records one (Go 1.25 and later).
+// "displayTimeUnit":"ns" makes catapult compare times to the nanosecond,
+// which keeps back-to-back slices from being read as overlapping. The
+// stackFrames table comes after the events because stacks are discovered
+// as the trace is read; Perfetto's importer stops at the first key it does
+// not know, so nothing it needs may come after it.
+//
+// # Layout
+//
+// Five processes, each row a thread with a name and a sort index:
+//
+//   - Procs: a row per P with the goroutines it ran, a row per P with its
+//     GC sweeps, and the GOMAXPROCS counter.
+//   - Threads: a row per M, whose tid is the OS thread ID, with the
+//     goroutines it ran and their syscalls, and CPU profile samples; the
+//     counter of threads by state.
+//   - Goroutines: a row per goroutine, "G<id> <start function>", with its
+//     states, logs and end; a row for its user regions and one for its GC
+//     mark assists where it has any (regions need not nest with the
+//     states); the counter of goroutines by state.
+//   - Tasks: user tasks as async slices, with their parent in the
+//     arguments.
+//   - GC: GC cycles, stop-the-world pauses and other runtime ranges; heap
+//     live, heap goal and other runtime metrics as counters.
+//
+// Rows other than the OS threads have tids from a private range (from
+// 2^31 up), unique across processes: Perfetto's importer names threads by
+// tid alone, so a tid shared by two processes could get the wrong name.
+//
+// Goroutine states and the P and M occupancy are complete ("X") events,
+// written when the interval ends; instants are thread-scoped "i" events,
+// which catapult treats as zero-length slices. A goroutine's creation,
+// unblocking or return from a blocking syscall is an instant on whatever
+// caused it (a goroutine, else its P, else its M) with a flow ("s"/"f")
+// to the slice where the goroutine next runs. The finish binds to the
+// enclosing slice ("bp":"e") and is placed a nanosecond into the running
+// slice: at its very start catapult would pick the slice that ends there.
+// Both ends are written when the running slice ends, so a flow is never
+// split between two parts of a split output.
+//
+// # Memory
+//
+// The writer keeps what is live: goroutines until they end and, for a
+// while after (see maxRetired), so that a late item about one still finds
+// its row; a goroutine ID reused by the runtime (cgo callbacks on C
+// threads) keeps its row. Beyond that it holds the tree of stack frames,
+// which grows with the distinct stacks of the trace, not its length.
+//
+// # Splitting
+//
+// catapult fails on files of several hundred megabytes. NewSplitWriter
+// writes numbered parts that each load alone: since slices are complete
+// when written, a part can end between any two items. Each part repeats
+// the process and thread names it uses and carries the stack frames its
+// events refer to. A slice is in the part where it ended, so parts
+// overlap in time at their edges.
+package chromejson
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"time"
+
+	"github.com/trace2x/trace2x/mapping"
+)
+
+// Option configures a Writer.
+type Option interface{ apply(*config) }
+
+type config struct {
+	pretty  bool
+	version string
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// WithPretty indents the output for people to read. The default is
+// compact: one event per line.
+func WithPretty(pretty bool) Option {
+	return optionFunc(func(c *config) { c.pretty = pretty })
+}
+
+// WithVersion records the version of the program that wrote the file in
+// its metadata.
+func WithVersion(v string) Option {
+	return optionFunc(func(c *config) { c.version = v })
+}
+
+// Process IDs. They are small and fixed, so that every part of a split
+// output uses the same ones.
+const (
+	pidProcs = iota + 1
+	pidThreads
+	pidGoroutines
+	pidTasks
+	pidGC
+	numPIDs = pidGC
+)
+
+var processNames = [numPIDs + 1]string{
+	pidProcs:      "Procs",
+	pidThreads:    "Threads",
+	pidGoroutines: "Goroutines",
+	pidTasks:      "Tasks",
+	pidGC:         "GC",
+}
+
+// firstTID is the first tid of the rows that are not OS threads. OS
+// thread IDs are below it on every system Go traces: Linux's are at most
+// 2^22.
+const firstTID = 1 << 31
+
+const (
+	flushAt = 192 << 10 // bytes buffered before a write to the output
+	bufCap  = 256 << 10
+)
+
+// Writer is a mapping.Sink that writes Chrome trace-event JSON. It is not
+// safe for concurrent use; the mapping calls it from one goroutine.
+type Writer struct {
+	cfg config
+
+	out     io.Writer
+	closer  io.Closer // the current part's, when the Writer opened it
+	create  func(part int) (io.WriteCloser, error)
+	limit   int64 // bytes per part; 0 for one part
+	buf     []byte
+	written int64 // bytes of the current part written to out
+	err     error
+	closed  bool
+
+	part     int  // the current part, from 1
+	first    bool // the next event is the part's first
+	evStart  int  // where the event being built starts in buf
+	indent   bytes.Buffer
+	frameLen int64 // bytes the part's stackFrames table will take
+
+	meta  mapping.Meta
+	base  mapping.Time // the trace time of timestamp 0
+	begun bool
+
+	nextTID     uint64
+	goroutines  map[mapping.GoID]*goState
+	lastG       *goState
+	retired     map[mapping.GoID]*goState
+	retiredQ    []retiredEntry // ring of retirements, oldest at retiredAt
+	retiredAt   int
+	retireSeq   uint64
+	freeG       []*goState
+	procs       map[mapping.ProcID]*procState
+	lastP       *procState // the P looked up last
+	threads     map[mapping.ThreadID]*row
+	lastM       *row // the M looked up last, lastMID
+	lastMID     mapping.ThreadID
+	fixed       [numFixedRows]row
+	others      map[string]*row // rows of ranges of kinds this version does not know
+	counters    counterState
+	stacks      stackTable
+	scratch     []byte
+	haveSummary bool // End was given a summary
+	summaryEnd  mapping.Time
+	summaryErr  error
+}
+
+var _ mapping.Sink = (*Writer)(nil)
+
+// NewWriter returns a Writer that writes one JSON file to w. End (or
+// Close) completes it; the first write error is returned then, and from
+// every method after it, which stops the mapping.
+func NewWriter(w io.Writer, opts ...Option) *Writer {
+	x := newWriter(opts)
+	x.out = w
+	return x
+}
+
+// NewSplitWriter returns a Writer that writes parts of at most about
+// size bytes each, every one a complete JSON file that loads alone.
+// create opens part n (from 1); the Writer closes each part when it is
+// complete. A part ends at the first point past size bytes, counting the
+// stack frames it will carry, so it exceeds size by at most one item.
+func NewSplitWriter(size int64, create func(part int) (io.WriteCloser, error), opts ...Option) *Writer {
+	x := newWriter(opts)
+	x.create = create
+	x.limit = max(size, 1)
+	return x
+}
+
+func newWriter(opts []Option) *Writer {
+	var cfg config
+	for _, o := range opts {
+		o.apply(&cfg)
+	}
+	return &Writer{
+		cfg:        cfg,
+		buf:        make([]byte, 0, bufCap),
+		nextTID:    firstTID,
+		goroutines: make(map[mapping.GoID]*goState),
+		retired:    make(map[mapping.GoID]*goState),
+		procs:      make(map[mapping.ProcID]*procState),
+		threads:    make(map[mapping.ThreadID]*row),
+		others:     make(map[string]*row),
+		stacks:     newStackTable(),
+		counters:   newCounterState(),
+	}
+}
+
+// Parts returns the number of parts begun so far.
+func (w *Writer) Parts() int { return w.part }
+
+// fail records the first error.
+func (w *Writer) fail(err error) {
+	if w.err == nil {
+		w.err = err
+	}
+}
+
+// flush writes the buffered bytes to the current part.
+func (w *Writer) flush() {
+	if len(w.buf) == 0 {
+		return
+	}
+	if w.err == nil {
+		n, err := w.out.Write(w.buf)
+		w.written += int64(n)
+		if err != nil {
+			w.fail(err)
+		}
+	}
+	w.buf = w.buf[:0]
+}
+
+// size is how big the current part would be if it ended now.
+func (w *Writer) size() int64 { return w.written + int64(len(w.buf)) + w.frameLen }
+
+// openPart starts a part: the file's head and the names of the
+// processes.
+func (w *Writer) openPart() {
+	w.part++
+	w.first = true
+	w.written, w.frameLen = 0, 0
+	if w.create != nil {
+		f, err := w.create(w.part)
+		if err != nil {
+			w.fail(err)
+			w.out, w.closer = io.Discard, nil
+		} else {
+			w.out, w.closer = f, f
+		}
+	}
+	w.stacks.newPart(w.part)
+	b := append(w.buf, `{"displayTimeUnit":"ns",`...)
+	b = w.nl(b, 1)
+	b = append(b, `"metadata":`...)
+	w.buf = w.metadata(b)
+	w.buf = append(w.buf, ',')
+	w.buf = w.nl(w.buf, 1)
+	w.buf = append(w.buf, `"traceEvents":[`...)
+	for pid := 1; pid <= numPIDs; pid++ {
+		w.begin('M', pid)
+		w.buf = append(w.buf, `,"name":"process_name","args":{"name":`...)
+		w.buf = appendString(w.buf, processNames[pid])
+		w.buf = append(w.buf, "}"...)
+		w.end()
+		w.begin('M', pid)
+		w.buf = appendKeyInt(append(w.buf, `,"name":"process_sort_index","args":`...), `{"sort_index":`, int64(pid))
+		w.buf = append(w.buf, "}"...)
+		w.end()
+	}
+}
+
+// metadata appends the trace's metadata object.
+func (w *Writer) metadata(b []byte) []byte {
+	start := len(b)
+	b = appendKeyString(append(b, '{'), `"source":`, "trace2x")
+	if w.cfg.version != "" {
+		b = appendKeyString(b, `,"trace2x-version":`, w.cfg.version)
+	}
+	b = appendKeyString(b, `,"input":`, w.meta.Input)
+	b = appendKeyString(b, `,"go-trace-format":`, w.meta.FormatVersion)
+	if c := w.meta.Clock; c != nil {
+		wall := c.WallTime(w.base)
+		b = appendKeyString(b, `,"wall-clock-at-ts-0":`, wall.UTC().Format(time.RFC3339Nano))
+		b = appendKeyInt(b, `,"unix-ns-at-ts-0":`, wall.UnixNano())
+	}
+	if w.create != nil {
+		b = appendKeyInt(b, `,"part":`, int64(w.part))
+	}
+	b = append(b, '}')
+	if w.cfg.pretty {
+		return w.reindent(b, start, "  ")
+	}
+	return b
+}
+
+// reindent indents b[start:], a JSON value, with prefix before every
+// line but the first.
+func (w *Writer) reindent(b []byte, start int, prefix string) []byte {
+	w.indent.Reset()
+	if err := json.Indent(&w.indent, b[start:], prefix, "  "); err != nil {
+		panic("invariant violation: the writer built invalid JSON: " + err.Error())
+	}
+	return append(b[:start], w.indent.Bytes()...)
+}
+
+// nl starts a new line at the given depth in pretty output.
+func (w *Writer) nl(b []byte, depth int) []byte {
+	if !w.cfg.pretty {
+		return b
+	}
+	b = append(b, '\n')
+	for range depth {
+		b = append(b, ' ', ' ')
+	}
+	return b
+}
+
+// closePart ends the current part: the events array, the stack frames
+// its events refer to, and the file. The final part also tells where the
+// trace ended, and the error that cut it short, if any: catapult lists
+// such extra keys as metadata, and Perfetto ignores them at the end.
+func (w *Writer) closePart(final bool) {
+	w.counters.flush(w)
+	b := append(w.buf, '\n')
+	if w.cfg.pretty {
+		b = append(b, ' ', ' ')
+	}
+	b = append(b, "],"...)
+	b = w.nl(b, 1)
+	b = append(b, `"stackFrames":{`...)
+	w.buf = b
+	for i, n := range w.stacks.partNodes {
+		if i > 0 {
+			w.buf = append(w.buf, ',')
+		}
+		w.buf = w.nl(w.buf, 2)
+		if !w.cfg.pretty {
+			w.buf = append(w.buf, '\n')
+		}
+		w.buf = w.stacks.appendNode(w.buf, n, w.cfg.pretty)
+		if len(w.buf) >= flushAt {
+			w.flush()
+		}
+	}
+	b = w.buf
+	if len(w.stacks.partNodes) > 0 {
+		b = w.nl(b, 1)
+	}
+	b = append(b, '}')
+	if final && w.haveSummary {
+		b = append(b, ',')
+		b = w.nl(b, 1)
+		b = append(b, `"trace2x-end":{"ts":`...)
+		b = appendMicros(b, int64(w.summaryEnd-w.base))
+		if w.summaryErr != nil {
+			b = appendKeyString(b, `,"error":`, w.summaryErr.Error())
+		}
+		b = append(b, '}')
+	}
+	w.buf = append(b, "}\n"...)
+	w.flush()
+	if w.closer != nil {
+		if err := w.closer.Close(); err != nil {
+			w.fail(err)
+		}
+		w.closer = nil
+	}
+}
+
+// begin starts an event of phase ph in process pid.
+func (w *Writer) begin(ph byte, pid int) {
+	b := w.buf
+	if w.first {
+		w.first = false
+	} else {
+		b = append(b, ',')
+	}
+	b = append(b, '\n')
+	if w.cfg.pretty {
+		b = append(b, ' ', ' ')
+	}
+	w.evStart = len(b)
+	b = append(b, `{"ph":"`...)
+	b = append(b, ph, '"', ',', '"', 'p', 'i', 'd', '"', ':', byte('0'+pid))
+	w.buf = b
+}
+
+// end completes the event begun last.
+func (w *Writer) end() {
+	w.buf = append(w.buf, '}')
+	if w.cfg.pretty {
+		w.buf = w.reindent(w.buf, w.evStart, "  ")
+	}
+	if len(w.buf) >= flushAt {
+		w.flush()
+	}
+}
+
+// Close completes the output and returns the first error. It is called by
+// End; calling it again does nothing.
+func (w *Writer) Close() error {
+	if w.closed {
+		return w.err
+	}
+	w.closed = true
+	if w.part == 0 {
+		// Begin never came (the input was not a trace); leave no file
+		// rather than an empty one that is not JSON.
+		return w.err
+	}
+	w.closePart(true)
+	return w.err
+}
+
+// Begin starts the output.
+func (w *Writer) Begin(m *mapping.Meta) error {
+	if w.begun {
+		return errors.New("chromejson: Begin called twice")
+	}
+	w.begun = true
+	w.meta = *m
+	w.meta.Clock = nil
+	if m.Clock != nil {
+		c := *m.Clock
+		w.meta.Clock = &c
+	}
+	// Timestamp 0 is a microsecond before the trace's start: regions open
+	// at the start are placed a few nanoseconds before it to keep their
+	// nesting, and Perfetto's JSON importer drops negative timestamps.
+	w.base = m.Start - baseLead
+	w.openPart()
+	return w.err
+}
+
+// baseLead is how long before the trace's start timestamp 0 lies.
+const baseLead = 1000
+
+// End completes the output, noting in it where the trace ended and why,
+// if it broke off.
+func (w *Writer) End(s *mapping.Summary) error {
+	if s != nil {
+		w.haveSummary, w.summaryEnd, w.summaryErr = true, s.End, s.Err
+	}
+	return w.Close()
+}
+
+// checkSplit starts a new part if the current one is full. It is called
+// between items, where no event is half written.
+func (w *Writer) checkSplit() {
+	if w.limit == 0 || w.size() < w.limit || w.first {
+		return
+	}
+	w.closePart(false)
+	w.openPart()
+}

@@ -1,0 +1,386 @@
+package chromejson_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/trace2x/trace2x/convert/chromejson"
+	"github.com/trace2x/trace2x/convert/chromejson/chromecheck"
+	"github.com/trace2x/trace2x/mapping"
+)
+
+// traces lists the sample traces and Go's own old-format test traces.
+func traces(t testing.TB) []string {
+	files, _ := filepath.Glob("../../testdata/*.trace")
+	if len(files) == 0 {
+		t.Fatal("no sample traces in testdata")
+	}
+	old, _ := filepath.Glob(filepath.Join(runtime.GOROOT(), "src", "internal", "trace", "internal", "tracev1", "testdata", "*_good"))
+	return append(files, old...)
+}
+
+// expect counts, from the model, what the output must hold.
+type expect struct {
+	mapping.NopSink
+	procs, threads           map[mapping.ProcID]bool
+	ms                       map[mapping.ThreadID]bool
+	states, onProc, onThread int
+	regions, tasks, ranges   int
+	logs, ends, flows        int
+	samples                  int
+	counters                 map[string]int // C events, by counter
+	groupAt                  map[string]mapping.Time
+	goNames                  map[mapping.GoID]string
+}
+
+func newExpect() *expect {
+	return &expect{procs: map[mapping.ProcID]bool{}, ms: map[mapping.ThreadID]bool{},
+		counters: map[string]int{}, groupAt: map[string]mapping.Time{}, goNames: map[mapping.GoID]string{}}
+}
+
+func (e *expect) Proc(p *mapping.Proc) error     { e.procs[p.ID] = true; return nil }
+func (e *expect) Thread(m *mapping.Thread) error { e.ms[m.ID] = true; return nil }
+func (e *expect) Goroutine(g *mapping.Goroutine) error {
+	e.goNames[g.ID] = g.Name()
+	return nil
+}
+func (e *expect) GoroutineState(s *mapping.GoroutineState) error {
+	e.states++
+	if s.State == mapping.GoRunning && e.procs[s.P] {
+		e.onProc++
+	}
+	if (s.State == mapping.GoRunning || s.State == mapping.GoSyscall) && e.ms[s.M] {
+		e.onThread++
+	}
+	return nil
+}
+func (e *expect) Region(*mapping.Region) error { e.regions++; return nil }
+func (e *expect) Task(*mapping.Task) error     { e.tasks++; return nil }
+func (e *expect) Range(*mapping.Range) error   { e.ranges++; return nil }
+func (e *expect) Log(*mapping.Log) error       { e.logs++; return nil }
+func (e *expect) GoroutineEvent(g *mapping.GoroutineEvent) error {
+	if g.Kind == mapping.GoEnded {
+		e.ends++
+	}
+	return nil
+}
+func (e *expect) Flow(*mapping.Flow) error           { e.flows++; return nil }
+func (e *expect) CPUSample(*mapping.CPUSample) error { e.samples++; return nil }
+
+// Counter counts the counter events: goroutines and threads by state are
+// one counter each, with one event per time any of its series changes;
+// every other counter has an event per sample.
+func (e *expect) Counter(c *mapping.Counter) error {
+	key := ""
+	switch c.Kind {
+	case mapping.CounterGoroutinesRunning, mapping.CounterGoroutinesRunnable,
+		mapping.CounterGoroutinesWaiting, mapping.CounterGoroutinesSyscall:
+		key = "3/Goroutines"
+	case mapping.CounterThreadsRunning, mapping.CounterThreadsSyscall:
+		key = "2/Threads"
+	case mapping.CounterGOMAXPROCS:
+		e.counters["1/"+c.Name]++
+		return nil
+	default:
+		e.counters["5/"+c.Name]++
+		return nil
+	}
+	if at, ok := e.groupAt[key]; !ok || at != c.Time {
+		e.counters[key]++
+	}
+	e.groupAt[key] = c.Time
+	return nil
+}
+
+// convert maps a trace into a Writer and the expectation at once.
+func convert(t *testing.T, path string, opts ...chromejson.Option) ([]byte, *expect) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var buf bytes.Buffer
+	e := newExpect()
+	w := chromejson.NewWriter(&buf, append([]chromejson.Option{chromejson.WithVersion("test")}, opts...)...)
+	if _, err := mapping.Map(f, mapping.FanOut(e, w), mapping.WithInputName(filepath.Base(path))); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes(), e
+}
+
+// TestConvertAll converts every trace and checks that the output is
+// valid (see chromecheck) and holds one slice, instant, counter event or
+// flow for each item of the model.
+func TestConvertAll(t *testing.T) {
+	for _, path := range traces(t) {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			data, e := convert(t, path)
+			rep, err := chromecheck.Check(data)
+			if err != nil {
+				t.Fatalf("invalid output: %v", err)
+			}
+			for _, c := range []struct {
+				ph, cat string
+				want    int
+			}{
+				{"X", "goroutine", e.states},
+				{"X", "proc", e.onProc},
+				{"X", "thread", e.onThread},
+				{"X", "region", e.regions},
+				{"X", "gc", e.ranges},
+				{"b", "task", e.tasks},
+				{"e", "task", e.tasks},
+				{"i", "log", e.logs},
+				{"i", "goroutine", e.ends + e.flows},
+				{"i", "cpu", e.samples},
+				{"s", "flow", e.flows},
+				{"f", "flow", e.flows},
+			} {
+				if got := rep.Count(c.ph, c.cat); got != c.want {
+					t.Errorf("%d %q events of category %q, want %d", got, c.ph, c.cat, c.want)
+				}
+			}
+			if got := rep.Count("X", ""); got != e.states+e.onProc+e.onThread+e.regions+e.ranges {
+				t.Errorf("%d slices in all, want %d", got, e.states+e.onProc+e.onThread+e.regions+e.ranges)
+			}
+			if rep.AsyncPairs["task"] != e.tasks {
+				t.Errorf("%d task pairs, want %d", rep.AsyncPairs["task"], e.tasks)
+			}
+			if len(rep.Flows) != e.flows {
+				t.Errorf("%d flows, want %d", len(rep.Flows), e.flows)
+			}
+			got := map[string]int{}
+			for k, evs := range rep.Counters {
+				got[k] = len(evs)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(e.counters) {
+				t.Errorf("counter events:\n got %v\nwant %v", got, e.counters)
+			}
+			checkFlowsBind(t, rep)
+			checkNames(t, rep, e)
+			in := fileSize(t, path)
+			t.Logf("%d bytes in, %d out (%.1fx), %d events, %d stack frames", in, len(data), float64(len(data))/float64(in), len(rep.Events), len(rep.StackFrames))
+		})
+	}
+}
+
+// checkFlowsBind checks that every flow finishes on the slice where its
+// goroutine starts running, as catapult binds it. (Its start is on the
+// instant of its cause, or on a slice that ends there: chromecheck checks
+// there is one.)
+func checkFlowsBind(t *testing.T, rep *chromecheck.Report) {
+	t.Helper()
+	bad := 0
+	for _, f := range rep.Flows {
+		fs := f.FinishSlice
+		// A run of zero length cannot hold the finish; catapult binds it
+		// to the slice before.
+		if fs.Cat != "goroutine" || (fs.Name != "running" && fs.TS+fs.Dur != f.Finish.TS) || f.Finish.TS-fs.TS > 1 {
+			if bad++; bad <= 3 {
+				t.Errorf("flow %s finishes on %s", f.Finish.Raw, fs.Raw)
+			}
+		}
+	}
+}
+
+// checkNames checks the processes and that rows have the names of what
+// they show.
+func checkNames(t *testing.T, rep *chromecheck.Report, e *expect) {
+	t.Helper()
+	want := map[int64]string{1: "Procs", 2: "Threads", 3: "Goroutines", 4: "Tasks", 5: "GC"}
+	if fmt.Sprint(rep.ProcessNames) != fmt.Sprint(want) {
+		t.Errorf("processes %v, want %v", rep.ProcessNames, want)
+	}
+	for row, name := range rep.ThreadNames {
+		switch row.PID {
+		case 2:
+			if name != fmt.Sprintf("M%d", row.TID) {
+				t.Errorf("thread row %d named %q", row.TID, name)
+			}
+		case 3:
+			var id mapping.GoID
+			if _, err := fmt.Sscanf(name, "G%d", &id); err != nil {
+				t.Errorf("goroutine row named %q", name)
+			} else if !strings.HasPrefix(name, e.goNames[id]) {
+				t.Errorf("goroutine row named %q, want %q", name, e.goNames[id])
+			}
+		}
+		if row.PID != 2 && row.TID < 1<<31 {
+			t.Errorf("row %q has tid %d, in the range of OS threads", name, row.TID)
+		}
+	}
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Size()
+}
+
+// canonical returns the events of a file other than metadata, each as
+// canonical JSON, sorted.
+func canonical(t *testing.T, rep *chromecheck.Report) []string {
+	t.Helper()
+	var out []string
+	for _, e := range rep.Events {
+		if e.Ph == "M" {
+			continue
+		}
+		var v any
+		if err := json.Unmarshal(e.Raw, &v); err != nil {
+			t.Fatal(err)
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, string(b))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestSplit splits the largest sample into parts: each must be valid
+// alone, name what it uses and carry the frames it refers to, and
+// together they must hold the events of the whole.
+func TestSplit(t *testing.T) {
+	path := "../../testdata/allocfree.go1.26.trace"
+	whole, _ := convert(t, path)
+	wrep, err := chromecheck.Check(whole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, limit := range []int64{256 << 10, 64 << 10} {
+		t.Run(fmt.Sprint(limit), func(t *testing.T) {
+			var parts []*bytes.Buffer
+			w := chromejson.NewSplitWriter(limit, func(n int) (io.WriteCloser, error) {
+				if n != len(parts)+1 {
+					t.Fatalf("part %d opened after %d", n, len(parts))
+				}
+				parts = append(parts, new(bytes.Buffer))
+				return nopCloser{parts[n-1]}, nil
+			}, chromejson.WithVersion("test"))
+			f, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if _, err := mapping.Map(f, w, mapping.WithInputName(filepath.Base(path))); err != nil {
+				t.Fatal(err)
+			}
+			if len(parts) < 3 || w.Parts() != len(parts) {
+				t.Fatalf("%d parts (Parts says %d) of %d bytes, want several", len(parts), w.Parts(), len(whole))
+			}
+			var all []string
+			for i, p := range parts {
+				rep, err := chromecheck.Check(p.Bytes())
+				if err != nil {
+					t.Fatalf("part %d: %v", i+1, err)
+				}
+				if i < len(parts)-1 && int64(p.Len()) > limit+limit/4 {
+					t.Errorf("part %d has %d bytes, limit %d", i+1, p.Len(), limit)
+				}
+				if got := rep.Metadata["part"]; fmt.Sprint(got) != fmt.Sprint(i+1) {
+					t.Errorf("part %d says it is part %v", i+1, got)
+				}
+				all = append(all, canonical(t, rep)...)
+			}
+			slices.Sort(all)
+			want := canonical(t, wrep)
+			if !slices.Equal(all, want) {
+				t.Errorf("the parts hold %d events, the whole %d; they differ", len(all), len(want))
+				for i := range min(len(all), len(want)) {
+					if all[i] != want[i] {
+						t.Errorf("first difference:\n got %s\nwant %s", all[i], want[i])
+						break
+					}
+				}
+			}
+		})
+	}
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
+
+// TestPretty checks that indented output holds the same events.
+func TestPretty(t *testing.T) {
+	path := "../../testdata/annotations.go1.26.trace"
+	compact, _ := convert(t, path)
+	pretty, _ := convert(t, path, chromejson.WithPretty(true))
+	crep, err := chromecheck.Check(compact)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prep, err := chromecheck.Check(pretty)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(canonical(t, crep), canonical(t, prep)) {
+		t.Error("pretty output holds other events")
+	}
+	if !bytes.Contains(pretty, []byte("\n    \"ph\": \"X\"")) {
+		t.Errorf("pretty output is not indented:\n%.500s", pretty)
+	}
+	if n := bytes.Count(compact, []byte("\n")); n != len(crep.Events)+len(crep.StackFrames)+2 {
+		t.Errorf("compact output has %d lines for %d events and %d frames, want one each and two more", n, len(crep.Events), len(crep.StackFrames))
+	}
+}
+
+// failingWriter fails once it has taken n bytes.
+type failingWriter struct{ n int }
+
+var errFull = errors.New("disk full")
+
+func (f *failingWriter) Write(p []byte) (int, error) {
+	if len(p) > f.n {
+		n := f.n
+		f.n = 0
+		return n, errFull
+	}
+	f.n -= len(p)
+	return len(p), nil
+}
+
+// TestWriteError checks that the first write error stops the mapping and
+// comes back from End.
+func TestWriteError(t *testing.T) {
+	for _, n := range []int{0, 100, 300 << 10} {
+		f, err := os.Open("../../testdata/allocfree.go1.26.trace")
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := chromejson.NewWriter(&failingWriter{n: n})
+		_, err = mapping.Map(f, w)
+		f.Close()
+		if !errors.Is(err, errFull) {
+			t.Errorf("after %d bytes: Map returned %v, want the write error", n, err)
+		}
+		if err := w.End(nil); !errors.Is(err, errFull) {
+			t.Errorf("after %d bytes: End returned %v, want the write error", n, err)
+		}
+	}
+	// A part that cannot be created is an error too.
+	f, err := os.Open("../../testdata/gc.go1.26.trace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w := chromejson.NewSplitWriter(1<<20, func(int) (io.WriteCloser, error) { return nil, errFull })
+	if _, err := mapping.Map(f, w); !errors.Is(err, errFull) {
+		t.Errorf("Map returned %v, want the error of creating the part", err)
+	}
+}

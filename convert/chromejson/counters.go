@@ -1,0 +1,123 @@
+package chromejson
+
+import (
+	"strconv"
+
+	"github.com/trace2x/trace2x/mapping"
+)
+
+// A counter group is one counter of several series: the goroutines by
+// state, the threads by state. Catapult stacks the series of a counter,
+// so their sum is the total. It takes the series from a counter's first
+// event and reads a series missing from a later one as 0, so every event
+// of a group carries all its series.
+type counterGroup struct {
+	pid     int
+	name    string    // JSON-quoted
+	series  []string  // JSON-quoted
+	values  [4]uint64 // by series
+	pending bool      // values changed at time and are not written yet
+	time    mapping.Time
+}
+
+// counterState coalesces the changes of one group at one time (the
+// mapping delivers each series that changed, one after the other) into
+// one event.
+type counterState struct {
+	goroutines, threads counterGroup
+}
+
+func newCounterState() counterState {
+	return counterState{
+		goroutines: counterGroup{pid: pidGoroutines, name: `"Goroutines"`,
+			series: []string{`"running"`, `"runnable"`, `"waiting"`, `"syscall"`}},
+		threads: counterGroup{pid: pidThreads, name: `"Threads"`,
+			series: []string{`"running"`, `"syscall"`}},
+	}
+}
+
+// group returns the group and series of a derived counter.
+func (c *counterState) group(k mapping.CounterKind) (*counterGroup, int) {
+	switch k {
+	case mapping.CounterGoroutinesRunning:
+		return &c.goroutines, 0
+	case mapping.CounterGoroutinesRunnable:
+		return &c.goroutines, 1
+	case mapping.CounterGoroutinesWaiting:
+		return &c.goroutines, 2
+	case mapping.CounterGoroutinesSyscall:
+		return &c.goroutines, 3
+	case mapping.CounterThreadsRunning:
+		return &c.threads, 0
+	case mapping.CounterThreadsSyscall:
+		return &c.threads, 1
+	}
+	return nil, 0
+}
+
+// flush writes the groups' pending events.
+func (c *counterState) flush(w *Writer) {
+	c.goroutines.write(w)
+	c.threads.write(w)
+}
+
+func (g *counterGroup) write(w *Writer) {
+	if !g.pending {
+		return
+	}
+	g.pending = false
+	w.counterEvent(g.pid, g.time)
+	w.nameRaw(g.name)
+	w.buf = append(w.buf, `,"args":{`...)
+	for i, s := range g.series {
+		if i > 0 {
+			w.buf = append(w.buf, ',')
+		}
+		w.buf = append(append(w.buf, s...), ':')
+		w.buf = strconv.AppendUint(w.buf, g.values[i], 10)
+	}
+	w.buf = append(w.buf, '}')
+	w.end()
+}
+
+// counterEvent starts a "C" event. Counters belong to a process, not a
+// row.
+func (w *Writer) counterEvent(pid int, t mapping.Time) {
+	w.begin('C', pid)
+	w.buf = appendMicros(append(w.buf, `,"ts":`...), int64(t-w.base))
+}
+
+// Counter writes a counter sample: goroutines and threads by state in
+// one counter each, GOMAXPROCS in Procs, heap live, heap goal and any
+// other runtime metric in GC, each a counter of one series named after
+// its unit.
+func (w *Writer) Counter(c *mapping.Counter) error {
+	if w.err != nil {
+		return w.err
+	}
+	if g, i := w.counters.group(c.Kind); g != nil {
+		if g.pending && g.time != c.Time {
+			g.write(w)
+		}
+		w.checkSplit()
+		g.values[i], g.pending, g.time = c.Value, true, c.Time
+		return w.err
+	}
+	w.checkSplit()
+	pid := pidGC
+	if c.Kind == mapping.CounterGOMAXPROCS {
+		pid = pidProcs
+	}
+	w.counterEvent(pid, c.Time)
+	w.nameStr(c.Name)
+	w.buf = append(w.buf, `,"args":{`...)
+	unit := c.Unit
+	if unit == "" {
+		unit = "value"
+	}
+	w.buf = appendString(w.buf, unit)
+	w.buf = strconv.AppendUint(append(w.buf, ':'), c.Value, 10)
+	w.buf = append(w.buf, '}')
+	w.end()
+	return w.err
+}

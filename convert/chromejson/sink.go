@@ -1,0 +1,832 @@
+package chromejson
+
+import (
+	"strconv"
+
+	"github.com/trace2x/trace2x/mapping"
+)
+
+// row is one thread row of the output.
+type row struct {
+	part int // the part in which the row was last named
+	// key is `,"tid":<tid>`, formatted once: a tid is written in most
+	// events, and formatting numbers is most of the writer's work.
+	key  [28]byte
+	keyN uint8
+}
+
+// setTID sets the row's tid.
+func (r *row) setTID(tid uint64) {
+	r.keyN = uint8(len(appendKeyUint(r.key[:0], `,"tid":`, tid)))
+}
+
+// Rows that exist once.
+const (
+	rowGCCycles = iota
+	rowSTW
+	rowTasks
+	rowRuntime // causes with no execution context (old traces' timers and network poller)
+	numFixedRows
+)
+
+var fixedRows = [numFixedRows]struct {
+	pid  int
+	name string
+	sort int64
+}{
+	rowGCCycles: {pidGC, "GC cycles", 0},
+	rowSTW:      {pidGC, "Stop-the-world", 1},
+	rowTasks:    {pidTasks, "Tasks", 0},
+	rowRuntime:  {pidProcs, "Runtime", -1},
+}
+
+// A goroutine's rows.
+const (
+	laneStates = iota
+	laneRegions
+	laneAssists
+	numLanes
+)
+
+var laneSuffix = [numLanes]string{laneRegions: " regions", laneAssists: " mark assist"}
+
+// goState is what the writer keeps about a goroutine.
+type goState struct {
+	id   mapping.GoID
+	name string // JSON-quoted: "G<id> <start function> (<label>)"
+	rows [numLanes]row
+	flow mapping.Flow // a flow into its next run, see Flow
+	// hasFlow says flow is set.
+	hasFlow bool
+	// retireSeq numbers its retirement while it is retired, else 0.
+	retireSeq uint64
+}
+
+// procState is what the writer keeps about a P.
+type procState struct {
+	id          mapping.ProcID
+	main, sweep row
+}
+
+// retiredEntry is one retirement in the ring of retired goroutines.
+type retiredEntry struct {
+	g   *goState
+	seq uint64
+}
+
+// maxRetired bounds how many ended goroutines are remembered.
+const maxRetired = 1 << 16
+
+// allocTID returns a tid for a new row, skipping the OS thread IDs seen.
+func (w *Writer) allocTID() uint64 {
+	for {
+		t := w.nextTID
+		w.nextTID++
+		if _, ok := w.threads[mapping.ThreadID(t)]; !ok {
+			return t
+		}
+	}
+}
+
+// name writes a row's thread_name and thread_sort_index events, once
+// per part. quoted is the name as a JSON string.
+func (w *Writer) name(r *row, pid int, quoted string, suffix string, sort int64) {
+	if r.keyN == 0 {
+		r.setTID(w.allocTID())
+	}
+	r.part = w.part
+	w.begin('M', pid)
+	b := append(w.buf, r.key[:r.keyN]...)
+	b = append(b, `,"name":"thread_name","args":{"name":`...)
+	if suffix != "" {
+		b = append(b, quoted[:len(quoted)-1]...)
+		b = append(b, suffix...)
+		b = append(b, '"')
+	} else {
+		b = append(b, quoted...)
+	}
+	w.buf = append(b, '}')
+	w.end()
+	w.begin('M', pid)
+	b = append(w.buf, r.key[:r.keyN]...)
+	b = appendKeyInt(append(b, `,"name":"thread_sort_index","args":`...), `{"sort_index":`, sort)
+	w.buf = append(b, '}')
+	w.end()
+}
+
+// The row functions return a row, named in the current part.
+
+func (w *Writer) fixedRow(k int) *row {
+	r := &w.fixed[k]
+	if r.part != w.part {
+		f := &fixedRows[k]
+		w.name(r, f.pid, string(appendString(nil, f.name)), "", f.sort)
+	}
+	return r
+}
+
+func (w *Writer) goRow(g *goState, lane int) *row {
+	r := &g.rows[lane]
+	if r.part != w.part {
+		w.name(r, pidGoroutines, g.name, laneSuffix[lane], 4*int64(g.id)+int64(lane))
+	}
+	return r
+}
+
+func (w *Writer) procRow(p *procState, sweep bool) *row {
+	r, suffix, sort := &p.main, "", 2*int64(p.id)
+	if sweep {
+		r, suffix, sort = &p.sweep, " sweep", sort+1
+	}
+	if r.part != w.part {
+		w.name(r, pidProcs, `"P`+strconv.FormatInt(int64(p.id), 10)+`"`, suffix, sort)
+	}
+	return r
+}
+
+func (w *Writer) threadRow(id mapping.ThreadID, r *row) *row {
+	if r.part != w.part {
+		w.name(r, pidThreads, `"M`+strconv.FormatInt(int64(id), 10)+`"`, "", int64(id))
+	}
+	return r
+}
+
+// proc returns the state of P id, or nil if it was never delivered.
+func (w *Writer) proc(id mapping.ProcID) *procState {
+	if p := w.lastP; p != nil && p.id == id {
+		return p
+	}
+	p := w.procs[id]
+	if p != nil {
+		w.lastP = p
+	}
+	return p
+}
+
+// thread returns the row of M id, or nil if it was never delivered.
+func (w *Writer) thread(id mapping.ThreadID) *row {
+	if w.lastM != nil && w.lastMID == id {
+		return w.lastM
+	}
+	r := w.threads[id]
+	if r != nil {
+		w.lastM, w.lastMID = r, id
+	}
+	return r
+}
+
+// event starts an event on a row at time t.
+func (w *Writer) event(ph byte, pid int, r *row, t mapping.Time) {
+	w.begin(ph, pid)
+	b := append(w.buf, r.key[:r.keyN]...)
+	b = append(b, `,"ts":`...)
+	w.buf = appendMicros(b, int64(t-w.base))
+}
+
+// complete starts an "X" event.
+func (w *Writer) complete(pid int, r *row, start, end mapping.Time, cat string) {
+	w.event('X', pid, r, start)
+	b := append(w.buf, `,"dur":`...)
+	b = appendMicros(b, int64(max(end-start, 0)))
+	w.buf = append(b, cat...)
+}
+
+// instant starts a thread-scoped "i" event.
+func (w *Writer) instant(pid int, r *row, t mapping.Time, cat string) {
+	w.event('i', pid, r, t)
+	w.buf = append(append(w.buf, `,"s":"t"`...), cat...)
+}
+
+// Categories, with their keys.
+const (
+	catGoroutine = `,"cat":"goroutine"`
+	catProc      = `,"cat":"proc"`
+	catThread    = `,"cat":"thread"`
+	catGC        = `,"cat":"gc"`
+	catRegion    = `,"cat":"region"`
+	catTask      = `,"cat":"task"`
+	catLog       = `,"cat":"log"`
+	catFlow      = `,"cat":"flow"`
+	catCPU       = `,"cat":"cpu"`
+)
+
+func (w *Writer) nameStr(s string) { w.buf = appendString(append(w.buf, `,"name":`...), s) }
+
+// nameRaw names the event with an already quoted string.
+func (w *Writer) nameRaw(quoted string) {
+	w.buf = append(append(w.buf, `,"name":`...), quoted...)
+}
+
+// stack refers to a stack under key ("sf" or "esf").
+func (w *Writer) stack(key string, id mapping.StackID) {
+	if id == mapping.NoStack {
+		return
+	}
+	n, added := w.stacks.use(id)
+	if n == 0 {
+		return
+	}
+	w.frameLen += added
+	w.buf = appendKeyUint(w.buf, key, uint64(n))
+}
+
+// Arguments: argsOpen, then any of arg*, then argsClose, which drops the
+// object if it stayed empty.
+func (w *Writer) argsOpen() {
+	w.buf = append(w.buf, `,"args":{`...)
+}
+
+func (w *Writer) argKey(key string) {
+	if w.buf[len(w.buf)-1] != '{' {
+		w.buf = append(w.buf, ',')
+	}
+	w.buf = append(w.buf, key...)
+}
+
+// Argument keys are constants, quoted with their colon.
+func (w *Writer) argInt(key string, v int64) {
+	w.argKey(key)
+	w.buf = strconv.AppendInt(w.buf, v, 10)
+}
+
+func (w *Writer) argUint(key string, v uint64) {
+	w.argKey(key)
+	w.buf = strconv.AppendUint(w.buf, v, 10)
+}
+
+func (w *Writer) argStr(key, v string) {
+	w.argKey(key)
+	w.buf = appendString(w.buf, v)
+}
+
+func (w *Writer) argBool(key string, v bool) {
+	w.argKey(key)
+	w.buf = strconv.AppendBool(w.buf, v)
+}
+
+func (w *Writer) argsClose() {
+	if n := len(w.buf); w.buf[n-1] == '{' {
+		w.buf = w.buf[:n-len(`,"args":{`)]
+		return
+	}
+	w.buf = append(w.buf, '}')
+}
+
+func (w *Writer) flags(f mapping.Flags) {
+	if f.Has(mapping.OpenStart) {
+		w.argBool(`"began before the trace":`, true)
+	}
+	if f.Has(mapping.OpenEnd) {
+		w.argBool(`"open at the end of the trace":`, true)
+	}
+}
+
+// Stack interns a stack; it is written in the stackFrames table of the
+// parts that refer to it.
+func (w *Writer) Stack(s *mapping.Stack) error {
+	w.stacks.add(s)
+	return w.err
+}
+
+// Goroutine records a goroutine, or what more is known about it. A
+// goroutine whose ID is reused by a later one shares its rows with it.
+func (w *Writer) Goroutine(g *mapping.Goroutine) error {
+	st := w.goroutines[g.ID]
+	if st == nil {
+		if st = w.retired[g.ID]; st != nil {
+			delete(w.retired, g.ID)
+			st.retireSeq = 0
+		} else {
+			st = w.newGoState(g.ID)
+		}
+		w.goroutines[g.ID] = st
+	}
+	b := append(w.scratch[:0], `"G`...)
+	b = strconv.AppendInt(b, int64(g.ID), 10)
+	if g.StartFunc != "" {
+		b = appendEscaped(append(b, ' '), g.StartFunc)
+	}
+	if g.Label != "" {
+		b = append(appendEscaped(append(b, " ("...), g.Label), ')')
+	}
+	b = append(b, '"')
+	w.scratch = b
+	if string(b) == st.name {
+		return w.err
+	}
+	st.name = string(b)
+	// Rows already named in this part take the new name now; catapult
+	// shows the last name given.
+	for lane := range st.rows {
+		if r := &st.rows[lane]; r.keyN != 0 && r.part == w.part {
+			w.goRowRename(st, lane)
+		}
+	}
+	return w.err
+}
+
+func (w *Writer) goRowRename(g *goState, lane int) {
+	w.name(&g.rows[lane], pidGoroutines, g.name, laneSuffix[lane], 4*int64(g.id)+int64(lane))
+}
+
+// known returns the state of goroutine id, live or ended not long ago,
+// or nil.
+func (w *Writer) known(id mapping.GoID) *goState {
+	if id == mapping.NoGoroutine {
+		return nil
+	}
+	if g := w.lastG; g != nil && g.id == id {
+		return g
+	}
+	if g := w.goroutines[id]; g != nil {
+		return g
+	}
+	return w.retired[id]
+}
+
+// goroutine returns the state of goroutine id: live, or ended not long
+// ago. One never delivered, which the mapping does not do, gets a state
+// of its own.
+func (w *Writer) goroutine(id mapping.GoID) *goState {
+	if g := w.lastG; g != nil && g.id == id {
+		return g
+	}
+	g := w.goroutines[id]
+	if g == nil {
+		if g = w.retired[id]; g != nil {
+			return g
+		}
+		g = w.newGoState(id)
+		g.name = string(strconv.AppendInt([]byte(`"G`), int64(id), 10)) + `"`
+		w.goroutines[id] = g
+	}
+	w.lastG = g
+	return g
+}
+
+// newGoState returns a fresh state, reusing one that was forgotten:
+// programs that start many short goroutines would otherwise allocate for
+// each.
+func (w *Writer) newGoState(id mapping.GoID) *goState {
+	if n := len(w.freeG); n > 0 {
+		g := w.freeG[n-1]
+		w.freeG = w.freeG[:n-1]
+		*g = goState{id: id}
+		return g
+	}
+	return &goState{id: id}
+}
+
+// retire forgets an ended goroutine, but keeps its state for a while: a
+// flow out of it (it unblocked a goroutine that runs only after it ended)
+// or a range closed at the end of the trace can still name it, and the
+// runtime can give its ID to a new goroutine, which then shares its rows.
+// Beyond maxRetired, a flow starts on the P or M it ran on instead, so
+// memory stays bounded.
+func (w *Writer) retire(g *goState) {
+	delete(w.goroutines, g.id)
+	if w.lastG == g {
+		w.lastG = nil
+	}
+	g.hasFlow = false
+	w.retireSeq++
+	g.retireSeq = w.retireSeq
+	w.retired[g.id] = g
+	e := retiredEntry{g, w.retireSeq}
+	if len(w.retiredQ) < maxRetired {
+		w.retiredQ = append(w.retiredQ, e)
+		return
+	}
+	old := w.retiredQ[w.retiredAt]
+	w.retiredQ[w.retiredAt] = e
+	w.retiredAt = (w.retiredAt + 1) % maxRetired
+	// The entry is stale if the goroutine's ID came back to life since.
+	if old.g.retireSeq == old.seq && w.retired[old.g.id] == old.g {
+		delete(w.retired, old.g.id)
+		old.g.retireSeq = 0
+		w.freeG = append(w.freeG, old.g)
+	}
+}
+
+// Proc records a P; its rows are named when first used.
+func (w *Writer) Proc(p *mapping.Proc) error {
+	if _, ok := w.procs[p.ID]; !ok {
+		w.procs[p.ID] = &procState{id: p.ID}
+	}
+	return w.err
+}
+
+// Thread records an M, whose row has the OS thread ID as its tid.
+func (w *Writer) Thread(m *mapping.Thread) error {
+	if _, ok := w.threads[m.ID]; !ok {
+		r := &row{}
+		r.setTID(uint64(m.ID))
+		w.threads[m.ID] = r
+	}
+	return w.err
+}
+
+// stateName is the slice name of a goroutine state.
+func stateName(s *mapping.GoroutineState) string {
+	switch s.State {
+	case mapping.GoWaiting:
+		if s.Reason != "" {
+			return s.Reason
+		}
+		return "waiting"
+	case mapping.GoSyscall:
+		if s.Blocked {
+			return "syscall (blocked)"
+		}
+		return "syscall"
+	}
+	return s.State.String()
+}
+
+// GoroutineState writes a state slice on the goroutine's row, the flow
+// that ends where it starts running, if any, and for running and
+// syscalls, a slice on the P's and the M's rows.
+func (w *Writer) GoroutineState(s *mapping.GoroutineState) error {
+	if w.err != nil {
+		return w.err
+	}
+	w.checkSplit()
+	g := w.goroutine(s.G)
+	w.complete(pidGoroutines, w.goRow(g, laneStates), s.Start, s.End, catGoroutine)
+	w.nameStr(stateName(s))
+	w.stack(`,"sf":`, s.Stack)
+	w.stack(`,"esf":`, s.EndStack)
+	w.argsOpen()
+	if s.P != mapping.NoProc {
+		w.argInt(`"P":`, int64(s.P))
+	}
+	if s.M != mapping.NoThread {
+		w.argInt(`"M":`, int64(s.M))
+	}
+	if s.State == mapping.GoSyscall {
+		w.argBool(`"blocked":`, s.Blocked)
+	}
+	if s.Reason != "" && s.State != mapping.GoWaiting {
+		w.argStr(`"reason":`, s.Reason)
+	}
+	w.flags(s.Flags)
+	w.argsClose()
+	w.end()
+
+	if s.State == mapping.GoRunning && g.hasFlow {
+		if g.flow.To.Time == s.Start {
+			w.writeFlow(g, s)
+		} else if g.flow.To.Time < s.Start {
+			g.hasFlow = false // its run was never delivered; cannot happen
+		}
+	}
+	if s.State != mapping.GoRunning && s.State != mapping.GoSyscall {
+		return w.err
+	}
+	// Only running goroutines occupy a P: a syscall can outlive its hold
+	// on the P, which would break the nesting of the P's row.
+	// The goroutine is in the name of the slices on the P's and M's rows.
+	if p := w.proc(s.P); p != nil && s.State == mapping.GoRunning {
+		w.complete(pidProcs, w.procRow(p, false), s.Start, s.End, catProc)
+		w.nameRaw(g.name)
+		w.stack(`,"sf":`, s.Stack)
+		w.stack(`,"esf":`, s.EndStack)
+		if s.M != mapping.NoThread {
+			w.buf = appendKeyInt(append(w.buf, `,"args":{`...), `"M":`, int64(s.M))
+			w.buf = append(w.buf, '}')
+		}
+		w.end()
+	}
+	if r := w.thread(s.M); r != nil {
+		w.complete(pidThreads, w.threadRow(s.M, r), s.Start, s.End, catThread)
+		if s.State == mapping.GoSyscall {
+			w.nameStr("syscall")
+		} else {
+			w.nameRaw(g.name)
+		}
+		w.stack(`,"sf":`, s.Stack)
+		w.stack(`,"esf":`, s.EndStack)
+		w.argsOpen()
+		if s.State == mapping.GoSyscall {
+			w.argInt(`"G":`, int64(s.G))
+			w.argBool(`"blocked":`, s.Blocked)
+		}
+		if s.P != mapping.NoProc {
+			w.argInt(`"P":`, int64(s.P))
+		}
+		w.argsClose()
+		w.end()
+	}
+	return w.err
+}
+
+// ProcRun is not drawn: the goroutines a P runs are, and a P that runs
+// none is idle or in the scheduler, which the gaps show.
+func (w *Writer) ProcRun(*mapping.ProcRun) error { return w.err }
+
+// Flow keeps a flow until the slice where its goroutine runs is written
+// (see writeFlow).
+func (w *Writer) Flow(f *mapping.Flow) error {
+	g := w.goroutine(f.To.G)
+	g.flow, g.hasFlow = *f, true
+	return w.err
+}
+
+var flowNames = [...]string{
+	mapping.GoCreated:            `"go"`,
+	mapping.GoUnblocked:          `"unblock"`,
+	mapping.GoSyscallExitBlocked: `"syscall exit"`,
+}
+
+// writeFlow writes g's pending flow, which ends where its run s starts:
+// an instant on whatever caused it (the goroutine, else the P, else the
+// M) with the flow's start, and the flow's finish on g's row, a
+// nanosecond into s when s is that long (see the package doc).
+func (w *Writer) writeFlow(g *goState, s *mapping.GoroutineState) {
+	f := &g.flow
+	g.hasFlow = false
+	pid, from := pidProcs, &f.From
+	var src *row
+	if sg := w.known(from.G); sg != nil {
+		pid, src = pidGoroutines, w.goRow(sg, laneStates)
+	} else if p := w.proc(from.P); p != nil {
+		src = w.procRow(p, false)
+	} else if m := w.thread(from.M); m != nil {
+		pid, src = pidThreads, w.threadRow(from.M, m)
+	} else {
+		src = w.fixedRow(rowRuntime)
+	}
+	name := `"flow"`
+	if int(f.Kind) < len(flowNames) && flowNames[f.Kind] != "" {
+		name = flowNames[f.Kind]
+	}
+	w.instant(pid, src, f.From.Time, catGoroutine)
+	w.nameRaw(name)
+	w.stack(`,"sf":`, f.Stack)
+	w.argsOpen()
+	w.argInt(`"G":`, int64(f.To.G))
+	w.argsClose()
+	w.end()
+
+	w.event('s', pid, src, f.From.Time)
+	w.buf = append(w.buf, catFlow...)
+	w.nameRaw(name)
+	w.buf = appendKeyUint(w.buf, `,"id":`, f.ID)
+	w.end()
+
+	w.event('f', pidGoroutines, w.goRow(g, laneStates), s.Start+min(1, s.End-s.Start))
+	w.buf = append(w.buf, `,"bp":"e"`...)
+	w.buf = append(w.buf, catFlow...)
+	w.nameRaw(name)
+	w.buf = appendKeyUint(w.buf, `,"id":`, f.ID)
+	w.end()
+}
+
+// Range writes GC cycles and stop-the-world pauses on the GC rows,
+// sweeps on their P's sweep row, mark assists on their goroutine's.
+func (w *Writer) Range(r *mapping.Range) error {
+	if w.err != nil {
+		return w.err
+	}
+	w.checkSplit()
+	pid := pidGC
+	var rw *row
+	switch r.Kind {
+	case mapping.RangeGCMark:
+		rw = w.fixedRow(rowGCCycles)
+	case mapping.RangeSTW:
+		rw = w.fixedRow(rowSTW)
+	case mapping.RangeSweep:
+		if p := w.proc(r.P); p != nil {
+			pid, rw = pidProcs, w.procRow(p, true)
+		}
+	case mapping.RangeMarkAssist:
+		if r.G != mapping.NoGoroutine {
+			pid, rw = pidGoroutines, w.goRow(w.goroutine(r.G), laneAssists)
+		}
+	}
+	if rw == nil {
+		rw = w.otherRange(r)
+	}
+	w.complete(pid, rw, r.Start, r.End, catGC)
+	switch r.Kind {
+	case mapping.RangeGCMark:
+		b := append(w.buf, `,"name":"GC`...)
+		if r.Cycle > 0 {
+			b = strconv.AppendInt(append(b, ' '), int64(r.Cycle), 10)
+		}
+		w.buf = append(b, '"')
+	case mapping.RangeSTW:
+		b := append(w.buf, `,"name":"STW (`...)
+		b = appendEscaped(b, r.Reason)
+		w.buf = append(b, ')', '"')
+	case mapping.RangeSweep:
+		w.nameStr("sweep")
+	case mapping.RangeMarkAssist:
+		w.nameStr("mark assist")
+	default:
+		w.nameStr(r.Name)
+	}
+	w.stack(`,"sf":`, r.Stack)
+	w.stack(`,"esf":`, r.EndStack)
+	w.argsOpen()
+	if r.Kind == mapping.RangeGCMark {
+		w.argInt(`"cycle":`, int64(r.Cycle))
+	}
+	if r.Reason != "" {
+		w.argStr(`"reason":`, r.Reason)
+	}
+	if r.Scope == mapping.ScopeGoroutine {
+		w.argInt(`"G":`, int64(r.G))
+	}
+	for _, a := range r.Attrs {
+		if w.buf[len(w.buf)-1] != '{' {
+			w.buf = append(w.buf, ',')
+		}
+		w.buf = appendString(w.buf, a.Name)
+		w.buf = strconv.AppendUint(append(w.buf, ':'), a.Value, 10)
+	}
+	w.flags(r.Flags)
+	w.argsClose()
+	w.end()
+	return w.err
+}
+
+// otherRange returns a row for a range of a kind this version does not
+// know: one per name and resource, in the GC process.
+func (w *Writer) otherRange(r *mapping.Range) *row {
+	name := r.Name
+	switch r.Scope {
+	case mapping.ScopeGoroutine:
+		name += " G" + strconv.FormatInt(int64(r.G), 10)
+	case mapping.ScopeProc:
+		name += " P" + strconv.FormatInt(int64(r.P), 10)
+	case mapping.ScopeThread:
+		name += " M" + strconv.FormatInt(int64(r.M), 10)
+	}
+	rw := w.others[name]
+	if rw == nil {
+		rw = &row{}
+		w.others[name] = rw
+	}
+	if rw.part != w.part {
+		w.name(rw, pidGC, string(appendString(nil, name)), "", 2)
+	}
+	return rw
+}
+
+// Task writes a task as an async slice on the Tasks row. Catapult stacks
+// overlapping tasks in sub-rows and groups them by name; Perfetto gives
+// each its own track.
+func (w *Writer) Task(t *mapping.Task) error {
+	if w.err != nil {
+		return w.err
+	}
+	w.checkSplit()
+	tr := w.fixedRow(rowTasks)
+	var name []byte
+	if t.Type != "" {
+		name = appendString(w.scratch[:0], t.Type)
+	} else {
+		name = strconv.AppendUint(append(w.scratch[:0], `"task `...), uint64(t.ID), 10)
+		name = append(name, '"')
+	}
+	w.scratch = name
+	w.event('b', pidTasks, tr, t.Start)
+	w.buf = append(w.buf, catTask...)
+	w.buf = append(append(w.buf, `,"name":`...), name...)
+	w.buf = appendKeyUint(w.buf, `,"id":`, uint64(t.ID))
+	w.stack(`,"sf":`, t.Stack)
+	w.argsOpen()
+	w.argUint(`"task":`, uint64(t.ID))
+	if t.Parent != mapping.NoTask {
+		w.argUint(`"parent":`, uint64(t.Parent))
+	}
+	if t.StartG != mapping.NoGoroutine {
+		w.argInt(`"begun by G":`, int64(t.StartG))
+	}
+	if t.EndG != mapping.NoGoroutine {
+		w.argInt(`"ended by G":`, int64(t.EndG))
+	}
+	w.flags(t.Flags)
+	w.argsClose()
+	w.end()
+	w.event('e', pidTasks, tr, t.End)
+	w.buf = append(w.buf, catTask...)
+	w.buf = append(append(w.buf, `,"name":`...), name...)
+	w.buf = appendKeyUint(w.buf, `,"id":`, uint64(t.ID))
+	w.stack(`,"sf":`, t.EndStack)
+	w.end()
+	return w.err
+}
+
+// Region writes a region on its goroutine's regions row, where regions
+// nest among themselves whatever the goroutine's states do.
+func (w *Writer) Region(r *mapping.Region) error {
+	if w.err != nil {
+		return w.err
+	}
+	w.checkSplit()
+	g := w.goroutine(r.G)
+	w.complete(pidGoroutines, w.goRow(g, laneRegions), r.Start, r.End, catRegion)
+	if r.Type == "" {
+		w.nameStr("region")
+	} else {
+		w.nameStr(r.Type)
+	}
+	w.stack(`,"sf":`, r.Stack)
+	w.stack(`,"esf":`, r.EndStack)
+	w.argsOpen()
+	if r.Task != mapping.NoTask {
+		w.argUint(`"task":`, uint64(r.Task))
+	}
+	w.flags(r.Flags)
+	w.argsClose()
+	w.end()
+	return w.err
+}
+
+// Log writes a log as an instant on its goroutine's row, or on its M's,
+// P's or the process's when it has none.
+func (w *Writer) Log(l *mapping.Log) error {
+	if w.err != nil {
+		return w.err
+	}
+	w.checkSplit()
+	switch {
+	case l.G != mapping.NoGoroutine:
+		w.instant(pidGoroutines, w.goRow(w.goroutine(l.G), laneStates), l.Time, catLog)
+	case w.thread(l.M) != nil:
+		w.instant(pidThreads, w.threadRow(l.M, w.thread(l.M)), l.Time, catLog)
+	case w.proc(l.P) != nil:
+		w.instant(pidProcs, w.procRow(w.proc(l.P), false), l.Time, catLog)
+	default:
+		w.instant(pidProcs, w.fixedRow(rowRuntime), l.Time, catLog)
+	}
+	if l.Category == "" {
+		w.nameStr("log")
+	} else {
+		w.nameStr(l.Category)
+	}
+	w.stack(`,"sf":`, l.Stack)
+	w.argsOpen()
+	w.argStr(`"category":`, l.Category)
+	w.argStr(`"message":`, l.Message)
+	if l.Task != mapping.NoTask {
+		w.argUint(`"task":`, uint64(l.Task))
+	}
+	w.argsClose()
+	w.end()
+	return w.err
+}
+
+// GoroutineEvent writes a goroutine's end as an instant on its row;
+// creations and unblocks are drawn as flows when the goroutine runs (see
+// Flow).
+func (w *Writer) GoroutineEvent(e *mapping.GoroutineEvent) error {
+	if w.err != nil || e.Kind != mapping.GoEnded {
+		return w.err
+	}
+	w.checkSplit()
+	g := w.goroutine(e.G)
+	w.instant(pidGoroutines, w.goRow(g, laneStates), e.Time, catGoroutine)
+	w.nameStr("end")
+	w.stack(`,"sf":`, e.Stack)
+	w.end()
+	if w.goroutines[e.G] == g {
+		w.retire(g)
+	}
+	return w.err
+}
+
+// CPUSample writes a CPU profile sample as an instant with its stack on
+// the row of the thread it sampled.
+func (w *Writer) CPUSample(s *mapping.CPUSample) error {
+	if w.err != nil {
+		return w.err
+	}
+	w.checkSplit()
+	switch {
+	case w.thread(s.M) != nil:
+		w.instant(pidThreads, w.threadRow(s.M, w.thread(s.M)), s.Time, catCPU)
+	case w.proc(s.P) != nil:
+		w.instant(pidProcs, w.procRow(w.proc(s.P), false), s.Time, catCPU)
+	default:
+		w.instant(pidProcs, w.fixedRow(rowRuntime), s.Time, catCPU)
+	}
+	w.nameStr("CPU sample")
+	w.stack(`,"sf":`, s.Stack)
+	w.argsOpen()
+	if s.G != mapping.NoGoroutine {
+		w.argInt(`"G":`, int64(s.G))
+	}
+	if s.P != mapping.NoProc {
+		w.argInt(`"P":`, int64(s.P))
+	}
+	w.argsClose()
+	w.end()
+	return w.err
+}
+
+// Experimental events are not drawn; trace2x stats counts them.
+func (w *Writer) Experimental(*mapping.Experimental) error { return w.err }

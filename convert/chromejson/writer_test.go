@@ -1,0 +1,128 @@
+package chromejson_test
+
+import (
+	"bytes"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/trace2x/trace2x/convert/chromejson"
+	"github.com/trace2x/trace2x/convert/chromejson/chromecheck"
+	"github.com/trace2x/trace2x/mapping"
+)
+
+// sinkRun feeds items to a Writer as the mapping would and checks the
+// output.
+func sinkRun(t *testing.T, w *chromejson.Writer, items ...func(mapping.Sink) error) {
+	t.Helper()
+	if err := w.Begin(&mapping.Meta{Input: "synthetic", FormatVersion: "go1.26", Start: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range items {
+		if err := f(w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.End(&mapping.Summary{End: 9000}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func goroutine(id mapping.GoID, fn string, updated bool) func(mapping.Sink) error {
+	return func(s mapping.Sink) error {
+		return s.Goroutine(&mapping.Goroutine{ID: id, StartFunc: fn, Creator: mapping.NoGoroutine, Updated: updated})
+	}
+}
+
+func state(id mapping.GoID, st mapping.GoState, start, end mapping.Time) func(mapping.Sink) error {
+	return func(s mapping.Sink) error {
+		return s.GoroutineState(&mapping.GoroutineState{G: id, State: st, Start: start, End: end, P: mapping.NoProc, M: mapping.NoThread})
+	}
+}
+
+func ended(id mapping.GoID, at mapping.Time) func(mapping.Sink) error {
+	return func(s mapping.Sink) error {
+		return s.GoroutineEvent(&mapping.GoroutineEvent{Kind: mapping.GoEnded, G: id, By: id, Time: at, P: mapping.NoProc, M: mapping.NoThread})
+	}
+}
+
+// TestReusedGoroutineID checks that a goroutine ID the runtime gives to
+// a new goroutine keeps its row, renamed, and that a flow out of a
+// goroutine that has ended starts on its row.
+func TestReusedGoroutineID(t *testing.T) {
+	var buf bytes.Buffer
+	w := chromejson.NewWriter(&buf)
+	sinkRun(t, w,
+		goroutine(7, "main.first", false),
+		goroutine(8, "main.target", false),
+		state(7, mapping.GoRunning, 1000, 2000),
+		ended(7, 2000),
+		// 8 was unblocked by 7 while it ran, and runs after 7 ended.
+		func(s mapping.Sink) error {
+			return s.Flow(&mapping.Flow{ID: 1, Kind: mapping.GoUnblocked,
+				From: mapping.Endpoint{Time: 1500, G: 7, P: mapping.NoProc, M: mapping.NoThread},
+				To:   mapping.Endpoint{Time: 2500, G: 8, P: mapping.NoProc, M: mapping.NoThread}})
+		},
+		state(8, mapping.GoRunnable, 1500, 2500),
+		state(8, mapping.GoRunning, 2500, 3000),
+		goroutine(7, "main.second", false),
+		state(7, mapping.GoRunning, 4000, 5000),
+	)
+	rep, err := chromecheck.Check(buf.Bytes())
+	if err != nil {
+		t.Fatalf("%v\n%s", err, buf.Bytes())
+	}
+	var rows []chromecheck.Row
+	for row, name := range rep.ThreadNames {
+		if strings.HasPrefix(name, "G7 ") {
+			rows = append(rows, row)
+		}
+	}
+	if len(rows) != 1 {
+		t.Fatalf("G7 has %d rows, want one for both lives", len(rows))
+	}
+	if got := rep.ThreadNames[rows[0]]; got != "G7 main.second" {
+		t.Errorf("G7's row is named %q, want the last life's name", got)
+	}
+	if len(rep.Slices[rows[0]]) != 4 { // two runs, the end and the unblock
+		t.Errorf("G7's row has %d slices, want 4", len(rep.Slices[rows[0]]))
+	}
+	if len(rep.Flows) != 1 || (rep.Flows[0].Start.TID != rows[0].TID) {
+		t.Errorf("flows %+v, want one from G7's row", rep.Flows)
+	}
+}
+
+// TestSplitRepeatsNames checks that a row used in two parts is named in
+// both, and that a flow is never split between parts.
+func TestSplitRepeatsNames(t *testing.T) {
+	var parts []*bytes.Buffer
+	w := chromejson.NewSplitWriter(1, func(int) (io.WriteCloser, error) {
+		parts = append(parts, new(bytes.Buffer))
+		return nopCloser{parts[len(parts)-1]}, nil
+	})
+	sinkRun(t, w,
+		goroutine(1, "main.main", false),
+		goroutine(2, "main.worker", false),
+		state(1, mapping.GoRunning, 1000, 2000),
+		func(s mapping.Sink) error {
+			return s.Flow(&mapping.Flow{ID: 1, Kind: mapping.GoCreated,
+				From: mapping.Endpoint{Time: 1200, G: 1, P: mapping.NoProc, M: mapping.NoThread},
+				To:   mapping.Endpoint{Time: 2000, G: 2, P: mapping.NoProc, M: mapping.NoThread}})
+		},
+		state(1, mapping.GoWaiting, 2000, 3000),
+		state(2, mapping.GoRunnable, 1200, 2000),
+		state(2, mapping.GoRunning, 2000, 2400),
+	)
+	if len(parts) < 3 {
+		t.Fatalf("%d parts, want one per item", len(parts))
+	}
+	for i, p := range parts {
+		rep, err := chromecheck.Check(p.Bytes())
+		if err != nil {
+			t.Errorf("part %d: %v\n%s", i+1, err, p.Bytes())
+		}
+		if rep != nil && rep.Count("X", "") > 0 && len(rep.ThreadNames) == 0 {
+			t.Errorf("part %d names no rows", i+1)
+		}
+	}
+}
