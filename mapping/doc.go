@@ -15,7 +15,7 @@
 // [Range]s (GC mark phase, stop-the-world, sweep, mark assist), user
 // [Task]s and [Region]s. Instants come in time order: [Log]s,
 // [GoroutineEvent]s (creation, end, unblock), [Counter]s, [CPUSample]s and
-// [Experimental] events. A [Flow] links a goroutine's creation or unblock
+// [Experimental] events (on request: [WithExperimentalEvents]). A [Flow] links a goroutine's creation or unblock
 // to the moment it next runs.
 //
 // # What the trace does not say

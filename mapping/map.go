@@ -14,6 +14,7 @@ type Option interface{ apply(*config) }
 
 type config struct {
 	input         string
+	experimental  bool
 	progress      func(Progress)
 	progressEvery int64
 }
@@ -26,6 +27,15 @@ func (f optionFunc) apply(c *config) { f(c) }
 // The default is "trace".
 func WithInputName(name string) Option {
 	return optionFunc(func(c *config) { c.input = name })
+}
+
+// WithExperimentalEvents delivers the events of runtime experiments (such
+// as GODEBUG=traceallocfree=1's allocation events) through
+// Sink.Experimental. Without it they are only counted, in
+// Summary.EventsByKind: decoding them costs more than parsing them, and a
+// trace with an experiment on can hold little else.
+func WithExperimentalEvents() Option {
+	return optionFunc(func(c *config) { c.experimental = true })
 }
 
 // WithProgress calls f now and then during the pass (about every 64k

@@ -192,7 +192,12 @@ func (m *mapper) event(ev *trace.Event) error {
 	case trace.EventStackSample:
 		err = m.sample(ev, t)
 	case trace.EventExperimental:
-		err = m.experimental(ev, t)
+		// Decoding an experimental event costs more than parsing it, and
+		// no converter draws them: they are counted by kind, and decoded
+		// and delivered only on request.
+		if m.cfg.experimental {
+			err = m.experimental(ev, t)
+		}
 	default:
 		m.anomaly(fmt.Sprintf("unknown event kind %v", kind))
 	}

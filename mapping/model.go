@@ -435,7 +435,8 @@ type ExpArg struct {
 }
 
 // Experimental is an event of a runtime experiment (e.g. the
-// GODEBUG=traceallocfree=1 allocation events), passed on as it is.
+// GODEBUG=traceallocfree=1 allocation events), passed on as it is when
+// Map is given WithExperimentalEvents.
 type Experimental struct {
 	Time       Time
 	Name       string

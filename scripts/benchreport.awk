@@ -25,7 +25,7 @@ END {
 		for (i = 1; i <= n; i++) {
 			b = names[i]
 			if (!((b, in_) in mbs) && !((b, in_) in spans)) continue
-			share = (base > 0) ? sprintf("%.0f%%", 100 * mbs[b, in_] / base) : "-"
+			share = (base > 0 && ((b, in_) in mbs)) ? sprintf("%.0f%%", 100 * mbs[b, in_] / base) : "-"
 			o = ((b, in_) in outin) ? outin[b, in_] : "-"
 			sp = ((b, in_) in spans) ? spans[b, in_] : "-"
 			printf "  %-20s %9s %9s %12s %10s %8s %10s %12s\n", b, mbs[b, in_], share, evs[b, in_], sp, o, heap[b, in_], allocs[b, in_]
