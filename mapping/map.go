@@ -162,7 +162,7 @@ func (m *mapper) run(tr *trace.Reader) error {
 	free := make(chan *batch, batchesInFlight+2)
 	done := make(chan struct{})
 	for range cap(free) {
-		free <- &batch{events: make([]trace.Event, 0, batchSize), tasks: make([]trace.Task, 0, batchSize)}
+		free <- &batch{events: make([]trace.Event, 0, batchSize)}
 	}
 	go readAhead(tr, full, free, done)
 	// When the mapping stops early (a sink failed), the parsing goroutine
@@ -174,8 +174,12 @@ func (m *mapper) run(tr *trace.Reader) error {
 		}
 	}()
 	for b := range full {
+		tasks := b.tasks
+		m.haveTask = true
 		for i := range b.events {
-			m.curTask, m.haveTask = b.tasks[i], true
+			if len(tasks) > 0 && tasks[0].i == i {
+				m.curTask, tasks = tasks[0].task, tasks[1:]
+			}
 			if err := m.event(&b.events[i]); err != nil {
 				if !m.begun {
 					return err // a trace that does not start with a Sync
@@ -213,8 +217,14 @@ const (
 // task details are read here, on the parsing goroutine, into tasks.
 type batch struct {
 	events []trace.Event
-	tasks  []trace.Task // Task() of events[i] for task events, else zero
+	tasks  []batchTask // the task events among events, in order
 	err    error
+}
+
+// batchTask is the Task() of the task event at events[i].
+type batchTask struct {
+	i    int
+	task trace.Task
 }
 
 // readAhead fills batches from tr until the stream ends or done is closed.
@@ -255,12 +265,10 @@ func fill(tr *trace.Reader, b *batch) (err error) {
 		if err != nil {
 			return err
 		}
-		var task trace.Task
 		if k := ev.Kind(); k == trace.EventTaskBegin || k == trace.EventTaskEnd {
-			task = ev.Task()
+			b.tasks = append(b.tasks, batchTask{len(b.events), ev.Task()})
 		}
 		b.events = append(b.events, ev)
-		b.tasks = append(b.tasks, task)
 	}
 	return nil
 }
