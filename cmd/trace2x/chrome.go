@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -71,7 +70,7 @@ Examples:
 					return createOutput(e, partName(*out, n), false)
 				}, opts...)
 				_, mapErr := mapping.Map(in, w, mapping.WithInputName(in.name))
-				return errors.Join(mapErr, w.Close())
+				return joinErrors(mapErr, w.Close())
 			}
 			o, err := createOutput(e, *out, false)
 			if err != nil {
@@ -79,7 +78,7 @@ Examples:
 			}
 			w := chromejson.NewWriter(o, opts...)
 			_, mapErr := mapping.Map(in, w, mapping.WithInputName(in.name))
-			return errors.Join(mapErr, w.Close(), o.Close())
+			return joinErrors(mapErr, w.Close(), o.Close())
 		}
 	},
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
 )
 
@@ -190,4 +191,17 @@ func openTrace(e *env, args []string) (*input, error) {
 		return nil, fmt.Errorf("%s is a directory, not a trace file", args[0])
 	}
 	return &input{f, args[0]}, nil
+}
+
+// joinErrors joins the errors that are not nil, each once: a writer that
+// failed returns its error from every call after, and one line says it.
+func joinErrors(errs ...error) error {
+	var kept []error
+	for _, err := range errs {
+		if err == nil || slices.ContainsFunc(kept, func(k error) bool { return k.Error() == err.Error() }) {
+			continue
+		}
+		kept = append(kept, err)
+	}
+	return errors.Join(kept...)
 }

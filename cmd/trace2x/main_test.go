@@ -306,3 +306,21 @@ func TestFullDisk(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want 1 and one line naming /dev/full and the cause", code, errs)
 	}
 }
+
+// TestFullDiskEveryFormat checks that every converter reports a full disk
+// once, naming the output.
+func TestFullDiskEveryFormat(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full on this system")
+	}
+	for _, args := range [][]string{
+		{"chrome", "-o", "/dev/full"},
+		{"perfetto", "-o", "/dev/full"},
+		{"stats", "-o", "/dev/full"},
+	} {
+		code, _, errs := runCmd(t, nil, append(args, sample(t))...)
+		if code != 1 || strings.Count(errs, "no space left") != 1 || !strings.Contains(errs, "/dev/full") {
+			t.Errorf("%v: exit %d, stderr %q; want 1 and the cause once, naming /dev/full", args, code, errs)
+		}
+	}
+}

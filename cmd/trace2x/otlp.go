@@ -176,7 +176,7 @@ Examples:
 			if convErr != nil && !*asJSON && !errors.As(convErr, new(*mapping.Error)) {
 				convErr = fmt.Errorf("pushing to %s: %w", dest, convErr)
 			}
-			return errors.Join(convErr, shutErr, closeErr)
+			return joinErrors(convErr, shutErr, closeErr)
 		}
 	},
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"path/filepath"
@@ -63,7 +62,7 @@ Examples:
 				perfetto.WithStartTime(startTime),
 				perfetto.WithVersion(trace2xVersion()))
 			_, mapErr := mapping.Map(in, pw, mapping.WithInputName(in.name))
-			return errors.Join(mapErr, w.Close())
+			return joinErrors(mapErr, w.Close())
 		}
 	},
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -53,7 +52,7 @@ printed and the exit status is 1.`,
 			} else {
 				err = report.writeText(w)
 			}
-			return errors.Join(mapErr, err, w.Close())
+			return joinErrors(mapErr, err, w.Close())
 		}
 	},
 }
