@@ -9,6 +9,7 @@
 // The commands are:
 //
 //	chrome    convert to Chrome trace-event JSON for chrome://tracing and Perfetto
+//	convert   convert in one pass to several formats at once
 //	otlp      push tasks and regions as OpenTelemetry spans to an OTLP endpoint, or write OTLP JSON
 //	perfetto  convert to a Perfetto trace (.pftrace) for ui.perfetto.dev
 //	stats     summarise a trace: version, duration, events, goroutines, GC, tasks

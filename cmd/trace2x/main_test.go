@@ -324,3 +324,41 @@ func TestFullDiskEveryFormat(t *testing.T) {
 		}
 	}
 }
+
+// TestConvertMany checks that convert writes every output from one read
+// of standard input, each equal to what its own command writes.
+func TestConvertMany(t *testing.T) {
+	data, err := os.ReadFile(sample(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	pf, cj, st := filepath.Join(dir, "t.pftrace"), filepath.Join(dir, "t.json"), filepath.Join(dir, "s.json")
+	code, _, errs := runCmd(t, data, "convert", "--perfetto", pf, "--chrome", cj, "--stats", st)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, c := range []struct {
+		file string
+		args []string
+	}{
+		{pf, []string{"perfetto"}},
+		{cj, []string{"chrome"}},
+		{st, []string{"stats", "--json"}},
+	} {
+		got, err := os.ReadFile(c.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, want, errs := runCmd(t, data, c.args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", c.args, code, errs)
+		}
+		if !bytes.Equal(got, []byte(want)) {
+			t.Errorf("convert's %s differs from what %v writes (%d bytes, want %d)", filepath.Base(c.file), c.args, len(got), len(want))
+		}
+	}
+	if code, _, _ := runCmd(t, data, "convert"); code != 2 {
+		t.Errorf("convert with no output: exit %d, want 2", code)
+	}
+}
