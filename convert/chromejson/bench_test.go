@@ -9,11 +9,6 @@ import (
 	"github.com/trace2x/trace2x/mapping"
 )
 
-// countingDiscard counts what is written to it.
-type countingDiscard struct{ n int64 }
-
-func (c *countingDiscard) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
-
 // BenchmarkChromeJSON converts a trace to Chrome JSON, writing to
 // nowhere. Compare its MB/s with mapping's BenchmarkParseOnly.
 func BenchmarkChromeJSON(b *testing.B) {
@@ -23,12 +18,12 @@ func BenchmarkChromeJSON(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer f.Close()
-		out := &countingDiscard{}
+		out := &benchutil.Discard{}
 		w := chromejson.NewWriter(out)
 		sum, err := mapping.Map(f, w, mapping.WithProgress(func(mapping.Progress) { h.Observe() }))
 		if err != nil {
 			b.Fatal(err)
 		}
-		return sum.Events, out.n
+		return sum.Events, out.N
 	})
 }

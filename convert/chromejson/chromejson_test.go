@@ -8,25 +8,19 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/trace2x/trace2x/convert/chromejson"
 	"github.com/trace2x/trace2x/convert/chromejson/chromecheck"
+	"github.com/trace2x/trace2x/internal/testtraces"
 	"github.com/trace2x/trace2x/mapping"
 )
 
-// traces lists the sample traces and Go's own old-format test traces.
-func traces(t testing.TB) []string {
-	files, _ := filepath.Glob("../../testdata/*.trace")
-	if len(files) == 0 {
-		t.Fatal("no sample traces in testdata")
-	}
-	old, _ := filepath.Glob(filepath.Join(runtime.GOROOT(), "src", "internal", "trace", "internal", "tracev1", "testdata", "*_good"))
-	return append(files, old...)
-}
+// traces lists the traces to convert: the samples, the conformance
+// harness's regression traces and Go's old-format test traces.
+func traces(t testing.TB) []string { return testtraces.All(t, "../..") }
 
 // expect counts, from the model, what the output must hold.
 type expect struct {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -18,23 +17,13 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/trace2x/trace2x/internal/testtraces"
 	"github.com/trace2x/trace2x/mapping"
 )
 
-// traces lists the sample traces, the conformance harness's and Go's own
-// old-format test traces.
-func traces(t testing.TB) []string {
-	files, _ := filepath.Glob("../../testdata/*.trace")
-	if len(files) == 0 {
-		t.Fatal("no sample traces in testdata")
-	}
-	// The conformance harness's regression traces: edge cases of tasks,
-	// regions and goroutines.
-	regress, _ := filepath.Glob("../../conformance/testdata/*.trace")
-	files = append(files, regress...)
-	old, _ := filepath.Glob(filepath.Join(runtime.GOROOT(), "src", "internal", "trace", "internal", "tracev1", "testdata", "*_good"))
-	return append(files, old...)
-}
+// traces lists the traces to convert: the samples, the conformance
+// harness's regression traces and Go's old-format test traces.
+func traces(t testing.TB) []string { return testtraces.All(t, "../..") }
 
 // recorder keeps, from the model, what the spans must show. It is fed
 // ahead of the sink under test, so it sees each item first.

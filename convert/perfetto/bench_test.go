@@ -1,7 +1,6 @@
 package perfetto_test
 
 import (
-	"io"
 	"os"
 	"testing"
 
@@ -9,11 +8,6 @@ import (
 	"github.com/trace2x/trace2x/internal/benchutil"
 	"github.com/trace2x/trace2x/mapping"
 )
-
-// countingDiscard counts what is written to it.
-type countingDiscard struct{ n int64 }
-
-func (c *countingDiscard) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
 
 // BenchmarkPerfetto converts a trace to Perfetto, writing to nowhere.
 func BenchmarkPerfetto(b *testing.B) {
@@ -23,14 +17,12 @@ func BenchmarkPerfetto(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer f.Close()
-		out := &countingDiscard{}
+		out := &benchutil.Discard{}
 		w := perfetto.NewWriter(out)
 		sum, err := mapping.Map(f, w, mapping.WithProgress(func(mapping.Progress) { h.Observe() }))
 		if err != nil {
 			b.Fatal(err)
 		}
-		return sum.Events, out.n
+		return sum.Events, out.N
 	})
 }
-
-var _ io.Writer = (*countingDiscard)(nil)

@@ -89,3 +89,10 @@ func Run(b *testing.B, root string, pass func(b *testing.B, in Input, h *HeapPea
 		})
 	}
 }
+
+// Discard is an io.Writer that counts what it is given and keeps none of
+// it, for benchmarks that report output bytes per input byte.
+type Discard struct{ N int64 }
+
+// Write counts p.
+func (d *Discard) Write(p []byte) (int, error) { d.N += int64(len(p)); return len(p), nil }
