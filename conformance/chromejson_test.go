@@ -65,23 +65,7 @@ func compareChrome(t *testing.T, rec *recorder, sum *mapping.Summary, rep *chrom
 		add("region", name, r.Start, r.End)
 	}
 	for _, r := range rec.ranges {
-		var name string
-		switch r.Kind {
-		case mapping.RangeGCMark:
-			name = "GC"
-			if r.Cycle > 0 {
-				name = fmt.Sprintf("GC %d", r.Cycle)
-			}
-		case mapping.RangeSTW:
-			name = "STW (" + r.Reason + ")"
-		case mapping.RangeSweep:
-			name = "sweep"
-		case mapping.RangeMarkAssist:
-			name = "mark assist"
-		default:
-			name = r.Name
-		}
-		add("gc", name, r.Start, r.End)
+		add("gc", rangeSliceName(&r), r.Start, r.End)
 	}
 	var states []cjSlice
 	for _, s := range rec.states {

@@ -74,23 +74,7 @@ func comparePerfetto(t *testing.T, rec *recorder, sum *mapping.Summary, rep *per
 		add("region", r.Type, r.Start, r.End)
 	}
 	for _, r := range rec.ranges {
-		var name string
-		switch r.Kind {
-		case mapping.RangeGCMark:
-			name = "GC"
-			if r.Cycle > 0 {
-				name = fmt.Sprintf("GC %d", r.Cycle)
-			}
-		case mapping.RangeSTW:
-			name = "STW (" + r.Reason + ")"
-		case mapping.RangeSweep:
-			name = "sweep"
-		case mapping.RangeMarkAssist:
-			name = "mark assist"
-		default:
-			name = r.Name
-		}
-		add("gc", name, r.Start, r.End)
+		add("gc", rangeSliceName(&r), r.Start, r.End)
 	}
 	running := 0
 	for _, s := range rec.states {
@@ -144,4 +128,23 @@ func comparePerfetto(t *testing.T, rec *recorder, sum *mapping.Summary, rep *per
 	if len(rec.stacks) != rep.Callstacks {
 		t.Errorf("%d callstacks, want %d", rep.Callstacks, len(rec.stacks))
 	}
+}
+
+// rangeSliceName is the name both converters give a range's slice: short
+// names for the runtime's own, the trace's name for any other.
+func rangeSliceName(r *mapping.Range) string {
+	switch r.Kind {
+	case mapping.RangeGCMark:
+		if r.Cycle > 0 {
+			return fmt.Sprintf("GC %d", r.Cycle)
+		}
+		return "GC"
+	case mapping.RangeSTW:
+		return "STW (" + r.Reason + ")"
+	case mapping.RangeSweep:
+		return "sweep"
+	case mapping.RangeMarkAssist:
+		return "mark assist"
+	}
+	return r.Name
 }
