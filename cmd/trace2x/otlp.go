@@ -172,7 +172,11 @@ Examples:
 			if output != nil {
 				closeErr = output.Close()
 			}
-			report(e.stderr, in.name, dest, res, timeNote, *asJSON)
+			if closeErr == nil {
+				// Spans counted as written may still have been in a buffer
+				// that failed to reach the file: only a clean close vouches.
+				report(e.stderr, in.name, dest, res, timeNote, *asJSON)
+			}
 			if convErr != nil && !*asJSON && !errors.As(convErr, new(*mapping.Error)) {
 				convErr = fmt.Errorf("pushing to %s: %w", dest, convErr)
 			}
