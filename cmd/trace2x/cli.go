@@ -5,10 +5,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"runtime/debug"
 	"slices"
 	"strings"
+	"time"
 )
 
 // command is one subcommand: its flags, and what it does with them.
@@ -182,6 +185,9 @@ func openTrace(e *env, args []string) (*input, error) {
 	if args[0] == "-" {
 		return &input{io.NopCloser(e.stdin), "stdin"}, nil
 	}
+	if strings.HasPrefix(args[0], "http://") || strings.HasPrefix(args[0], "https://") {
+		return openURL(args[0])
+	}
 	f, err := os.Open(args[0])
 	if err != nil {
 		return nil, err
@@ -191,6 +197,38 @@ func openTrace(e *env, args []string) (*input, error) {
 		return nil, fmt.Errorf("%s is a directory, not a trace file", args[0])
 	}
 	return &input{f, args[0]}, nil
+}
+
+// httpClient fetches traces. It has no overall timeout: a capture such as
+// /debug/pprof/trace?seconds=30 streams for as long as it was asked to.
+var httpClient = &http.Client{
+	Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: 0,
+	},
+}
+
+// openURL fetches a trace over HTTP, e.g. from net/http/pprof's
+// /debug/pprof/trace; the body is converted as it streams in. A response
+// other than 200 is an error that shows the status and the start of the
+// body, which is where servers say what went wrong.
+func openURL(url string) (*input, error) {
+	resp, err := httpClient.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
+		msg := strings.TrimSpace(string(body))
+		if msg != "" {
+			msg = ": " + msg
+		}
+		return nil, fmt.Errorf("GET %s: %s%s", url, resp.Status, msg)
+	}
+	return &input{resp.Body, url}, nil
 }
 
 // joinErrors joins the errors that are not nil, each once: a writer that

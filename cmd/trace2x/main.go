@@ -15,7 +15,8 @@
 //	stats     summarise a trace: version, duration, events, goroutines, GC, tasks
 //	version   print the version of trace2x
 //
-// Input is a file, or standard input when the argument is "-" or missing;
+// Input is a file, an http(s) URL (such as net/http/pprof's
+// /debug/pprof/trace), or standard input when the argument is "-" or missing;
 // gzip-compressed input is recognised by its first bytes. Output goes to
 // standard output unless -o names a file. Diagnostics go to standard error,
 // prefixed "trace2x:". The exit status is 0 on success, 1 on failure and 2

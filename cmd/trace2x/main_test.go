@@ -5,6 +5,8 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -360,5 +362,42 @@ func TestConvertMany(t *testing.T) {
 	}
 	if code, _, _ := runCmd(t, data, "convert"); code != 2 {
 		t.Errorf("convert with no output: exit %d, want 2", code)
+	}
+}
+
+// TestURLInput checks that a trace can be fetched over HTTP (as from
+// /debug/pprof/trace) and that a failing server gets a clear error.
+func TestURLInput(t *testing.T) {
+	data, err := os.ReadFile(sample(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/debug/pprof/trace":
+			w.Write(data)
+		case "/debug/pprof/":
+			w.Write([]byte("<html>profiles</html>"))
+		default:
+			http.Error(w, "Could not enable tracing: tracing is already enabled", http.StatusInternalServerError)
+		}
+	}))
+	defer srv.Close()
+
+	code, out, errs := runCmd(t, nil, "stats", "--json", srv.URL+"/debug/pprof/trace?seconds=1")
+	if code != 0 {
+		t.Fatalf("stats URL: exit %d: %s", code, errs)
+	}
+	got := statsJSON(t, out)
+	if int64(got["bytes_read"].(float64)) != int64(len(data)) || got["events"].(float64) == 0 {
+		t.Errorf("stats of the fetched trace: %s", out)
+	}
+	code, _, errs = runCmd(t, nil, "stats", srv.URL+"/busy")
+	if code != 1 || !strings.Contains(errs, "500 Internal Server Error") || !strings.Contains(errs, "tracing is already enabled") {
+		t.Errorf("failing server: exit %d, stderr %q; want 1 with the status and the server's message", code, errs)
+	}
+	code, _, errs = runCmd(t, nil, "stats", srv.URL+"/debug/pprof/")
+	if code != 1 || !strings.Contains(errs, "not a Go execution trace") {
+		t.Errorf("a page that is not a trace: exit %d, stderr %q", code, errs)
 	}
 }
