@@ -44,6 +44,7 @@ Examples:
 	trace2x chrome -o trace.json.gz trace.out
 	trace2x chrome --split 200M -o big.json big.trace`,
 	setup: func(fs *flag.FlagSet) func(*env, []string) error {
+		inOpts := inputFlags(fs)
 		out := fs.String("o", "-", "write to `FILE` instead of standard output (.gz: compressed)")
 		pretty := fs.Bool("pretty", false, "indent the JSON for people to read")
 		split := fs.String("split", "", "write parts of about `SIZE` bytes (e.g. 200M) that each load alone; needs -o")
@@ -59,7 +60,7 @@ Examples:
 				}
 				limit = n
 			}
-			in, err := openTrace(e, args)
+			in, err := openTrace(e, args, inOpts)
 			if err != nil {
 				return err
 			}

@@ -7,9 +7,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -173,8 +175,20 @@ type input struct {
 	name string
 }
 
-// openTrace opens the one input argument: a file, or stdin for "-" or none.
-func openTrace(e *env, args []string) (*input, error) {
+// inputOpts are the flags every command that reads a trace has.
+type inputOpts struct {
+	seconds float64
+}
+
+func inputFlags(fs *flag.FlagSet) *inputOpts {
+	o := &inputOpts{}
+	fs.Float64Var(&o.seconds, "seconds", 0, "with an http(s) input: add seconds=`N` to the URL, the length of the capture /debug/pprof/trace makes")
+	return o
+}
+
+// openTrace opens the one input argument: a file, an http(s) URL, or stdin
+// for "-" or none.
+func openTrace(e *env, args []string, opts *inputOpts) (*input, error) {
 	switch len(args) {
 	case 0:
 		return &input{io.NopCloser(e.stdin), "stdin"}, nil
@@ -186,7 +200,19 @@ func openTrace(e *env, args []string) (*input, error) {
 		return &input{io.NopCloser(e.stdin), "stdin"}, nil
 	}
 	if strings.HasPrefix(args[0], "http://") || strings.HasPrefix(args[0], "https://") {
-		return openURL(args[0])
+		u, err := url.Parse(args[0])
+		if err != nil {
+			return nil, usageError{err.Error()}
+		}
+		if opts != nil && opts.seconds > 0 {
+			q := u.Query()
+			q.Set("seconds", strconv.FormatFloat(opts.seconds, 'f', -1, 64))
+			u.RawQuery = q.Encode()
+		}
+		return openURL(u.String())
+	}
+	if opts != nil && opts.seconds > 0 {
+		return nil, usageError{"--seconds applies to an http(s) input only"}
 	}
 	f, err := os.Open(args[0])
 	if err != nil {
@@ -214,8 +240,8 @@ var httpClient = &http.Client{
 // /debug/pprof/trace; the body is converted as it streams in. A response
 // other than 200 is an error that shows the status and the start of the
 // body, which is where servers say what went wrong.
-func openURL(url string) (*input, error) {
-	resp, err := httpClient.Get(url)
+func openURL(rawURL string) (*input, error) {
+	resp, err := httpClient.Get(rawURL)
 	if err != nil {
 		return nil, err
 	}
@@ -226,9 +252,9 @@ func openURL(url string) (*input, error) {
 		if msg != "" {
 			msg = ": " + msg
 		}
-		return nil, fmt.Errorf("GET %s: %s%s", url, resp.Status, msg)
+		return nil, fmt.Errorf("GET %s: %s%s", rawURL, resp.Status, msg)
 	}
-	return &input{resp.Body, url}, nil
+	return &input{resp.Body, rawURL}, nil
 }
 
 // joinErrors joins the errors that are not nil, each once: a writer that

@@ -24,6 +24,7 @@ Example:
 
 	trace2x convert --perfetto t.pftrace --chrome t.json.gz --stats t.stats.json trace.out`,
 	setup: func(fs *flag.FlagSet) func(*env, []string) error {
+		inOpts := inputFlags(fs)
 		pf := fs.String("perfetto", "", "write a Perfetto trace to `FILE`")
 		cj := fs.String("chrome", "", "write Chrome trace-event JSON to `FILE`")
 		st := fs.String("stats", "", "write the stats of the trace, as JSON, to `FILE`")
@@ -40,7 +41,7 @@ Example:
 			if stdout > 1 {
 				return usageError{"only one output can go to standard output"}
 			}
-			in, err := openTrace(e, args)
+			in, err := openTrace(e, args, inOpts)
 			if err != nil {
 				return err
 			}

@@ -375,6 +375,10 @@ func TestURLInput(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/debug/pprof/trace":
+			if s := r.URL.Query().Get("seconds"); s != "1" && s != "2.5" {
+				http.Error(w, "unexpected seconds="+s, http.StatusBadRequest)
+				return
+			}
 			w.Write(data)
 		case "/debug/pprof/":
 			w.Write([]byte("<html>profiles</html>"))
@@ -391,6 +395,12 @@ func TestURLInput(t *testing.T) {
 	got := statsJSON(t, out)
 	if int64(got["bytes_read"].(float64)) != int64(len(data)) || got["events"].(float64) == 0 {
 		t.Errorf("stats of the fetched trace: %s", out)
+	}
+	if code, _, errs := runCmd(t, nil, "stats", "--seconds", "2.5", srv.URL+"/debug/pprof/trace?seconds=9"); code != 0 {
+		t.Errorf("--seconds 2.5 did not replace the URL's seconds: exit %d: %s", code, errs)
+	}
+	if code, _, errs := runCmd(t, nil, "stats", "--seconds", "2", sample(t)); code != 2 || !strings.Contains(errs, "--seconds") {
+		t.Errorf("--seconds with a file: exit %d, stderr %q; want a usage error", code, errs)
 	}
 	code, _, errs = runCmd(t, nil, "stats", srv.URL+"/busy")
 	if code != 1 || !strings.Contains(errs, "500 Internal Server Error") || !strings.Contains(errs, "tracing is already enabled") {

@@ -30,6 +30,7 @@ Examples:
 	trace2x perfetto -o trace.pftrace.gz trace.out
 	curl -s localhost:6060/debug/pprof/trace?seconds=5 | trace2x perfetto -o t.pftrace`,
 	setup: func(fs *flag.FlagSet) func(*env, []string) error {
+		inOpts := inputFlags(fs)
 		out := fs.String("o", "-", "write to `FILE` instead of standard output (.gz: compressed)")
 		name := fs.String("process-name", "", "`NAME` of the process track (default: the input's name)")
 		pid := fs.Int("pid", 1, "process `ID` for the process and thread tracks, to line up with a system trace")
@@ -43,7 +44,7 @@ Examples:
 				}
 				startTime = t
 			}
-			in, err := openTrace(e, args)
+			in, err := openTrace(e, args, inOpts)
 			if err != nil {
 				return err
 			}
