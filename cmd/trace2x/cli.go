@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -173,6 +174,14 @@ var versionCmd = &command{
 type input struct {
 	io.ReadCloser
 	name string
+}
+
+// shortName names the input for a title: a file's base name, a URL's host.
+func (in *input) shortName() string {
+	if u, err := url.Parse(in.name); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return filepath.Base(in.name)
 }
 
 // inputOpts are the flags every command that reads a trace has.

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"flag"
-	"path/filepath"
 
 	"github.com/trace2x/trace2x/convert/chromejson"
 	"github.com/trace2x/trace2x/convert/perfetto"
@@ -62,7 +61,7 @@ Example:
 				if err != nil {
 					return fail(err)
 				}
-				w := perfetto.NewWriter(o, perfetto.WithProcessName(filepath.Base(in.name)), perfetto.WithVersion(trace2xVersion()))
+				w := perfetto.NewWriter(o, perfetto.WithProcessName(in.shortName()), perfetto.WithVersion(trace2xVersion()))
 				sinks = append(sinks, w)
 				closers = append(closers, w.Close, o.Close)
 			}

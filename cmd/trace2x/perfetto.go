@@ -3,7 +3,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/trace2x/trace2x/convert/perfetto"
@@ -51,7 +50,7 @@ Examples:
 			defer in.Close()
 			processName := *name
 			if processName == "" {
-				processName = filepath.Base(in.name)
+				processName = in.shortName()
 			}
 			w, err := createOutput(e, *out, true)
 			if err != nil {
