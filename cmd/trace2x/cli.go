@@ -28,7 +28,7 @@ type command struct {
 }
 
 func commands() []*command {
-	return []*command{chromeCmd, convertCmd, otlpCmd, perfettoCmd, statsCmd, versionCmd}
+	return []*command{chromeCmd, convertCmd, otlpCmd, perfettoCmd, statsCmd, versionCmd, viewCmd}
 }
 
 // usageError is a mistake in how the command was called: exit status 2.

@@ -14,6 +14,7 @@
 //	perfetto  convert to a Perfetto trace (.pftrace) for ui.perfetto.dev
 //	stats     summarise a trace: version, duration, events, goroutines, GC, tasks
 //	version   print the version of trace2x
+//	view      convert to Perfetto and open the result in ui.perfetto.dev
 //
 // Input is a file, an http(s) URL (such as net/http/pprof's
 // /debug/pprof/trace), or standard input when the argument is "-" or missing;

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
@@ -409,5 +410,50 @@ func TestURLInput(t *testing.T) {
 	code, _, errs = runCmd(t, nil, "stats", srv.URL+"/debug/pprof/")
 	if code != 1 || !strings.Contains(errs, "not a Go execution trace") {
 		t.Errorf("a page that is not a trace: exit %d, stderr %q", code, errs)
+	}
+}
+
+// TestView checks that view serves the converted trace once, to
+// ui.perfetto.dev, and exits when it has been fetched.
+func TestView(t *testing.T) {
+	pr, pw := io.Pipe()
+	var errb bytes.Buffer
+	code := make(chan int, 1)
+	go func() {
+		code <- run([]string{"view", "--addr", "127.0.0.1:0", sample(t)}, nil, pw, &errb)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("reading the link: %v (stderr %q)", err, errb.String())
+	}
+	go io.Copy(io.Discard, pr)
+	link := strings.TrimSpace(line)
+	const prefix = "https://ui.perfetto.dev/#!/?url="
+	if !strings.HasPrefix(link, prefix) || !strings.HasSuffix(link, ".pftrace") {
+		t.Fatalf("link %q, want %s<local URL>.pftrace", link, prefix)
+	}
+	req, _ := http.NewRequest(http.MethodGet, strings.TrimPrefix(link, prefix), nil)
+	req.Header.Set("Origin", "https://ui.perfetto.dev")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET: %v %v", resp.Status, err)
+	}
+	if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "https://ui.perfetto.dev" {
+		t.Errorf("Access-Control-Allow-Origin %q", got)
+	}
+	if _, err := perfettocheck.Check(bytes.NewReader(body)); err != nil {
+		t.Errorf("the served trace is not valid: %v", err)
+	}
+	if c := <-code; c != 0 {
+		t.Errorf("view exited %d after the fetch: %s", c, errb.String())
+	}
+	if code, _, _ := runCmd(t, nil, "view", "--addr", "192.0.2.1:9001", sample(t)); code != 2 {
+		t.Errorf("view on a non-loopback address: exit %d, want 2", code)
 	}
 }

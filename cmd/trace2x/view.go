@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/trace2x/trace2x/convert/perfetto"
+	"github.com/trace2x/trace2x/mapping"
+)
+
+// perfettoUI is where view sends the browser.
+const perfettoUI = "https://ui.perfetto.dev"
+
+var viewCmd = &command{
+	name:  "view",
+	args:  "[--addr HOST:PORT] [--open] [trace.out | -]",
+	short: "convert to Perfetto and open the result in ui.perfetto.dev",
+	long: `View converts the trace to a Perfetto trace in a temporary file, serves
+it once on 127.0.0.1:9001 with the CORS headers ui.perfetto.dev needs, and
+prints the link that opens it there:
+
+	https://ui.perfetto.dev/#!/?url=http://127.0.0.1:9001/<name>.pftrace
+
+It exits when the UI has fetched the trace, or on Ctrl-C. The trace never
+leaves the machine: the UI runs in the browser and reads it from the
+local address. --open starts the system's browser on the link.`,
+	setup: func(fs *flag.FlagSet) func(*env, []string) error {
+		inOpts := inputFlags(fs)
+		addr := fs.String("addr", "127.0.0.1:9001", "serve on `HOST:PORT` (the UI expects port 9001)")
+		open := fs.Bool("open", false, "open the link in the system's browser")
+		return func(e *env, args []string) error {
+			host, _, err := net.SplitHostPort(*addr)
+			if err != nil {
+				return usageError{fmt.Sprintf("--addr: %v", err)}
+			}
+			if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+				return usageError{"--addr must be a loopback address: the trace is served to this machine only"}
+			}
+			in, err := openTrace(e, args, inOpts)
+			if err != nil {
+				return err
+			}
+			defer in.Close()
+			tmp, err := os.CreateTemp("", "trace2x-*.pftrace")
+			if err != nil {
+				return err
+			}
+			defer os.Remove(tmp.Name())
+			defer tmp.Close()
+			w := perfetto.NewWriter(tmp, perfetto.WithProcessName(in.shortName()), perfetto.WithVersion(trace2xVersion()))
+			_, mapErr := mapping.Map(in, w, mapping.WithInputName(in.name))
+			if err := joinErrors(w.Close(), tmp.Sync()); err != nil {
+				return joinErrors(mapErr, fmt.Errorf("writing %s: %w", tmp.Name(), err))
+			}
+			if mapErr != nil {
+				// What was converted is still worth a look; say why it is short.
+				fmt.Fprintf(e.stderr, "trace2x: %v\n", mapErr)
+			}
+			name := strings.TrimSuffix(in.shortName(), filepath.Ext(in.shortName())) + ".pftrace"
+			return serveOnce(e, *addr, name, tmp.Name(), *open)
+		}
+	},
+}
+
+// serveOnce serves the file at /name until it has been fetched once, or
+// the command is interrupted.
+func serveOnce(e *env, addr, name, path string, open bool) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("serving the trace: %w", err)
+	}
+	done := make(chan struct{})
+	var once sync.Once
+	mux := http.NewServeMux()
+	mux.HandleFunc("/"+url.PathEscape(name), func(w http.ResponseWriter, r *http.Request) {
+		// The UI is a public https page fetching from this machine: the
+		// browser asks, before and with the request, whether that is allowed.
+		w.Header().Set("Access-Control-Allow-Origin", perfettoUI)
+		w.Header().Set("Access-Control-Allow-Private-Network", "true")
+		w.Header().Set("Access-Control-Allow-Methods", "GET, OPTIONS")
+		w.Header().Set("Access-Control-Allow-Headers", "*")
+		if r.Method == http.MethodOptions {
+			return
+		}
+		http.ServeFile(w, r, path)
+		if r.Method == http.MethodGet {
+			once.Do(func() { close(done) })
+		}
+	})
+	srv := &http.Server{Handler: mux}
+	go srv.Serve(ln)
+	link := fmt.Sprintf("%s/#!/?url=http://%s/%s", perfettoUI, ln.Addr(), url.PathEscape(name))
+	fmt.Fprintf(e.stdout, "%s\n", link)
+	fmt.Fprintf(e.stderr, "trace2x: serving %s once on %s; open the link above (Ctrl-C to stop)\n", name, ln.Addr())
+	if open {
+		if err := openBrowser(link); err != nil {
+			fmt.Fprintf(e.stderr, "trace2x: could not open a browser: %v\n", err)
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	// Let the response that was being written finish.
+	return srv.Shutdown(context.Background())
+}
+
+// openBrowser asks the system to open link.
+func openBrowser(link string) error {
+	var cmd *exec.Cmd
+	switch runtime.GOOS {
+	case "darwin":
+		cmd = exec.Command("open", link)
+	case "windows":
+		cmd = exec.Command("rundll32", "url.dll,FileProtocolHandler", link)
+	default:
+		cmd = exec.Command("xdg-open", link)
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	return errors.Join(cmd.Process.Release())
+}
