@@ -70,7 +70,7 @@ Examples:
 				w := chromejson.NewSplitWriter(limit, func(n int) (io.WriteCloser, error) {
 					return createOutput(e, partName(*out, n), false)
 				}, opts...)
-				_, mapErr := mapping.Map(in, w, mapping.WithInputName(in.name))
+				_, mapErr := mapping.Map(in, w, mapping.WithInputName(in.name), in.progress(e, inOpts))
 				return joinErrors(mapErr, w.Close())
 			}
 			o, err := createOutput(e, *out, false)
@@ -78,7 +78,7 @@ Examples:
 				return err
 			}
 			w := chromejson.NewWriter(o, opts...)
-			_, mapErr := mapping.Map(in, w, mapping.WithInputName(in.name))
+			_, mapErr := mapping.Map(in, w, mapping.WithInputName(in.name), in.progress(e, inOpts))
 			return joinErrors(mapErr, w.Close(), o.Close())
 		}
 	},

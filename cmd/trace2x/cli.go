@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/trace2x/trace2x/mapping"
 )
 
 // command is one subcommand: its flags, and what it does with them.
@@ -170,10 +172,12 @@ var versionCmd = &command{
 	},
 }
 
-// input is an opened trace: its reader and the name to use in messages.
+// input is an opened trace: its reader, the name to use in messages, and
+// its size when known (for the progress line).
 type input struct {
 	io.ReadCloser
 	name string
+	size int64
 }
 
 // shortName names the input for a title: a file's base name, a URL's host.
@@ -187,12 +191,52 @@ func (in *input) shortName() string {
 // inputOpts are the flags every command that reads a trace has.
 type inputOpts struct {
 	seconds float64
+	quiet   bool
 }
 
 func inputFlags(fs *flag.FlagSet) *inputOpts {
 	o := &inputOpts{}
 	fs.Float64Var(&o.seconds, "seconds", 0, "with an http(s) input: add seconds=`N` to the URL, the length of the capture /debug/pprof/trace makes")
+	fs.BoolVar(&o.quiet, "q", false, "show no progress line")
 	return o
+}
+
+// progress returns the mapping option that keeps a progress line on
+// standard error while a trace is read, if standard error is a terminal
+// and -q was not given; otherwise an option that does nothing.
+func (in *input) progress(e *env, opts *inputOpts) mapping.Option {
+	if (opts != nil && opts.quiet) || !isTerminal(e.stderr) {
+		return mapping.WithProgress(nil)
+	}
+	start := time.Now()
+	var last time.Time
+	return mapping.WithProgress(func(p mapping.Progress) {
+		now := time.Now()
+		if p.Done {
+			fmt.Fprint(e.stderr, "\r\033[K")
+			return
+		}
+		if now.Sub(last) < 250*time.Millisecond {
+			return
+		}
+		last = now
+		fmt.Fprintf(e.stderr, "\r\033[K%s", progressLine(p, in.size, now.Sub(start)))
+	})
+}
+
+// progressLine says how far a pass has got: bytes read (of the total, when
+// known), the rate, and the events read.
+func progressLine(p mapping.Progress, total int64, elapsed time.Duration) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "trace2x: %.1f MB", float64(p.BytesRead)/1e6)
+	if total > 0 {
+		fmt.Fprintf(&b, " of %.1f MB (%d%%)", float64(total)/1e6, p.BytesRead*100/total)
+	}
+	if s := elapsed.Seconds(); s > 0 {
+		fmt.Fprintf(&b, ", %.1f MB/s", float64(p.BytesRead)/1e6/s)
+	}
+	fmt.Fprintf(&b, ", %.2f M events", float64(p.Events)/1e6)
+	return b.String()
 }
 
 // openTrace opens the one input argument: a file, an http(s) URL, or stdin
@@ -200,13 +244,13 @@ func inputFlags(fs *flag.FlagSet) *inputOpts {
 func openTrace(e *env, args []string, opts *inputOpts) (*input, error) {
 	switch len(args) {
 	case 0:
-		return &input{io.NopCloser(e.stdin), "stdin"}, nil
+		return &input{ReadCloser: io.NopCloser(e.stdin), name: "stdin"}, nil
 	case 1:
 	default:
 		return nil, usageError{fmt.Sprintf("takes one input trace, got %d arguments", len(args))}
 	}
 	if args[0] == "-" {
-		return &input{io.NopCloser(e.stdin), "stdin"}, nil
+		return &input{ReadCloser: io.NopCloser(e.stdin), name: "stdin"}, nil
 	}
 	if strings.HasPrefix(args[0], "http://") || strings.HasPrefix(args[0], "https://") {
 		u, err := url.Parse(args[0])
@@ -231,7 +275,11 @@ func openTrace(e *env, args []string, opts *inputOpts) (*input, error) {
 		f.Close()
 		return nil, fmt.Errorf("%s is a directory, not a trace file", args[0])
 	}
-	return &input{f, args[0]}, nil
+	in := &input{ReadCloser: f, name: args[0]}
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		in.size = st.Size()
+	}
+	return in, nil
 }
 
 // httpClient fetches traces. It has no overall timeout: a capture such as
@@ -263,7 +311,7 @@ func openURL(rawURL string) (*input, error) {
 		}
 		return nil, fmt.Errorf("GET %s: %s%s", rawURL, resp.Status, msg)
 	}
-	return &input{resp.Body, rawURL}, nil
+	return &input{ReadCloser: resp.Body, name: rawURL, size: resp.ContentLength}, nil
 }
 
 // joinErrors joins the errors that are not nil, each once: a writer that

@@ -77,7 +77,7 @@ Example:
 			if *st != "" {
 				sinks = append(sinks, &tally)
 			}
-			opts := []mapping.Option{mapping.WithInputName(in.name)}
+			opts := []mapping.Option{mapping.WithInputName(in.name), in.progress(e, inOpts)}
 			if *st != "" {
 				opts = append(opts, mapping.WithExperimentalEvents())
 			}

@@ -12,8 +12,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trace2x/trace2x/convert/perfetto/perfettocheck"
+	"github.com/trace2x/trace2x/mapping"
 )
 
 // runCmd runs the command in-process and returns its exit status and
@@ -455,5 +457,21 @@ func TestView(t *testing.T) {
 	}
 	if code, _, _ := runCmd(t, nil, "view", "--addr", "192.0.2.1:9001", sample(t)); code != 2 {
 		t.Errorf("view on a non-loopback address: exit %d, want 2", code)
+	}
+}
+
+// TestProgressLine checks the progress line's wording, and that nothing
+// is shown when standard error is not a terminal.
+func TestProgressLine(t *testing.T) {
+	p := mapping.Progress{BytesRead: 25e6, Events: 3_500_000}
+	if got, want := progressLine(p, 100e6, 2*time.Second), "trace2x: 25.0 MB of 100.0 MB (25%), 12.5 MB/s, 3.50 M events"; got != want {
+		t.Errorf("progressLine = %q, want %q", got, want)
+	}
+	if got, want := progressLine(p, 0, 0), "trace2x: 25.0 MB, 3.50 M events"; got != want {
+		t.Errorf("progressLine with unknown size = %q, want %q", got, want)
+	}
+	code, _, errs := runCmd(t, nil, "perfetto", "-o", filepath.Join(t.TempDir(), "t.pftrace"), sample(t))
+	if code != 0 || errs != "" {
+		t.Errorf("exit %d, stderr %q; want silence when stderr is not a terminal", code, errs)
 	}
 }

@@ -61,7 +61,7 @@ Examples:
 				perfetto.WithPID(int32(*pid)),
 				perfetto.WithStartTime(startTime),
 				perfetto.WithVersion(trace2xVersion()))
-			_, mapErr := mapping.Map(in, pw, mapping.WithInputName(in.name))
+			_, mapErr := mapping.Map(in, pw, mapping.WithInputName(in.name), in.progress(e, inOpts))
 			return joinErrors(mapErr, w.Close())
 		}
 	},

@@ -37,7 +37,7 @@ printed and the exit status is 1.`,
 			}
 			defer in.Close()
 			var tally mapping.Tally
-			sum, mapErr := mapping.Map(in, &tally, mapping.WithInputName(in.name), mapping.WithExperimentalEvents())
+			sum, mapErr := mapping.Map(in, &tally, mapping.WithInputName(in.name), mapping.WithExperimentalEvents(), in.progress(e, inOpts))
 			if sum == nil {
 				return mapErr
 			}

@@ -60,7 +60,7 @@ local address. --open starts the system's browser on the link.`,
 			defer os.Remove(tmp.Name())
 			defer tmp.Close()
 			w := perfetto.NewWriter(tmp, perfetto.WithProcessName(in.shortName()), perfetto.WithVersion(trace2xVersion()))
-			_, mapErr := mapping.Map(in, w, mapping.WithInputName(in.name))
+			_, mapErr := mapping.Map(in, w, mapping.WithInputName(in.name), in.progress(e, inOpts))
 			if err := joinErrors(w.Close(), tmp.Sync()); err != nil {
 				return joinErrors(mapErr, fmt.Errorf("writing %s: %w", tmp.Name(), err))
 			}
