@@ -1,20 +1,27 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
+	"io"
 
 	"github.com/trace2x/trace2x/convert/chromejson"
+	otelconv "github.com/trace2x/trace2x/convert/otel"
 	"github.com/trace2x/trace2x/convert/perfetto"
 	"github.com/trace2x/trace2x/mapping"
 )
 
 var convertCmd = &command{
 	name:  "convert",
-	args:  "[--perfetto FILE] [--chrome FILE] [--stats FILE] [trace.out | -]",
+	args:  "[--perfetto FILE] [--chrome FILE] [--otlp-json FILE] [--stats FILE] [trace.out | -]",
 	short: "convert in one pass to several formats at once",
 	long: `Convert reads the trace once and writes every output named, as the
-perfetto, chrome and stats commands would each write it: a trace read
+perfetto, chrome, otlp --json and stats commands would each write it: a trace read
 from a pipe (curl ... | trace2x convert ...) is read only once. Output
 names ending in .gz are written gzip-compressed; "-" is standard output
 (for at most one of them).
@@ -27,15 +34,16 @@ Example:
 		pf := fs.String("perfetto", "", "write a Perfetto trace to `FILE`")
 		cj := fs.String("chrome", "", "write Chrome trace-event JSON to `FILE`")
 		st := fs.String("stats", "", "write the stats of the trace, as JSON, to `FILE`")
+		oj := fs.String("otlp-json", "", "write the tasks and regions as OTLP JSON spans to `FILE`, as otlp --json does")
 		return func(e *env, args []string) error {
 			stdout := 0
-			for _, name := range []string{*pf, *cj, *st} {
+			for _, name := range []string{*pf, *cj, *st, *oj} {
 				if name == "-" {
 					stdout++
 				}
 			}
-			if *pf == "" && *cj == "" && *st == "" {
-				return usageError{"name at least one output: --perfetto, --chrome or --stats"}
+			if *pf == "" && *cj == "" && *st == "" && *oj == "" {
+				return usageError{"name at least one output: --perfetto, --chrome, --otlp-json or --stats"}
 			}
 			if stdout > 1 {
 				return usageError{"only one output can go to standard output"}
@@ -77,11 +85,29 @@ Example:
 			if *st != "" {
 				sinks = append(sinks, &tally)
 			}
+			src := io.Reader(in)
+			if *oj != "" {
+				// Span IDs come from the start of the decompressed trace, as
+				// in otlp, so both commands give the same spans.
+				br, seed, err := otelSeed(in)
+				if err != nil {
+					return fail(err)
+				}
+				src = br
+				o, err := createOutput(e, *oj, false)
+				if err != nil {
+					return fail(err)
+				}
+				exp := otelconv.NewJSONExporter(o)
+				sinks = append(sinks, otelconv.NewSink(context.Background(), exp,
+					otelconv.WithInputName(in.name), otelconv.WithVersion(trace2xVersion()), otelconv.WithIDSeed(seed)))
+				closers = append(closers, func() error { return exp.Shutdown(context.Background()) }, o.Close)
+			}
 			opts := []mapping.Option{mapping.WithInputName(in.name), in.progress(e, inOpts)}
 			if *st != "" {
 				opts = append(opts, mapping.WithExperimentalEvents())
 			}
-			sum, mapErr := mapping.Map(in, mapping.FanOut(sinks...), opts...)
+			sum, mapErr := mapping.Map(src, mapping.FanOut(sinks...), opts...)
 			errs := []error{mapErr}
 			if *st != "" && sum != nil {
 				o, err := createOutput(e, *st, false)
@@ -99,4 +125,23 @@ Example:
 			return joinErrors(errs...)
 		}
 	},
+}
+
+// otelSeed reads ahead the start of the decompressed trace, which the OTLP
+// conversion derives its IDs from, and returns a reader that still yields
+// the whole trace.
+func otelSeed(r io.Reader) (io.Reader, []byte, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, nil, fmt.Errorf("gzip: %w", err)
+		}
+		br = bufio.NewReaderSize(zr, 64<<10)
+	}
+	seed, err := br.Peek(64 << 10)
+	if err != nil && err != io.EOF {
+		return nil, nil, err
+	}
+	return br, bytes.Clone(seed), nil
 }

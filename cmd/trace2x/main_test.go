@@ -338,10 +338,25 @@ func TestConvertMany(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	pf, cj, st := filepath.Join(dir, "t.pftrace"), filepath.Join(dir, "t.json"), filepath.Join(dir, "s.json")
-	code, _, errs := runCmd(t, data, "convert", "--perfetto", pf, "--chrome", cj, "--stats", st)
+	pf, cj, st, oj := filepath.Join(dir, "t.pftrace"), filepath.Join(dir, "t.json"), filepath.Join(dir, "s.json"), filepath.Join(dir, "spans.json")
+	code, _, errs := runCmd(t, data, "convert", "--perfetto", pf, "--chrome", cj, "--stats", st, "--otlp-json", oj)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
+	}
+	ojWant := filepath.Join(dir, "want-spans.json")
+	if code, _, errs := runCmd(t, data, "otlp", "--json", "-o", ojWant); code != 0 {
+		t.Fatalf("otlp --json: exit %d: %s", code, errs)
+	}
+	gotSpans, err := os.ReadFile(oj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSpans, err := os.ReadFile(ojWant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gotSpans) == 0 || !bytes.Equal(gotSpans, wantSpans) {
+		t.Errorf("convert's OTLP JSON (%d bytes) differs from otlp --json's (%d bytes)", len(gotSpans), len(wantSpans))
 	}
 	for _, c := range []struct {
 		file string
