@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime/debug"
 	"slices"
@@ -178,6 +179,64 @@ type input struct {
 	io.ReadCloser
 	name string
 	size int64
+
+	// profile reports how the CPU profile requested beside a capture
+	// ended (--cpu-profile); Close waits for it and warns if it failed.
+	profile <-chan error
+	stderr  io.Writer
+}
+
+// Close closes the input, and reports a failed CPU profile request: the
+// trace is good without it, but has no CPU samples.
+func (in *input) Close() error {
+	err := in.ReadCloser.Close()
+	if in.profile != nil {
+		if perr := <-in.profile; perr != nil {
+			fmt.Fprintf(in.stderr, "trace2x: warning: no CPU samples: %v\n", perr)
+		}
+		in.profile = nil
+	}
+	return err
+}
+
+// profileURL is the /debug/pprof/profile request for the window of the
+// /debug/pprof/trace capture u.
+func profileURL(u *url.URL) (string, error) {
+	dir, file := path.Split(u.Path)
+	if file != "trace" {
+		return "", fmt.Errorf("--cpu-profile needs a /debug/pprof/trace URL, not %s", u.Path)
+	}
+	p := *u
+	p.Path = dir + "profile"
+	q := p.Query()
+	if q.Get("seconds") == "" {
+		q.Set("seconds", "1") // the trace handler's default
+	}
+	p.RawQuery = q.Encode()
+	return p.String(), nil
+}
+
+// startProfile requests a CPU profile and discards it: while it runs, the
+// runtime writes CPU samples into the execution trace, which is what we
+// want of it. net/http/pprof's trace endpoint does not profile by itself.
+func startProfile(rawURL string) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		resp, err := httpClient.Get(rawURL)
+		if err != nil {
+			done <- err
+			return
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
+			done <- fmt.Errorf("GET %s: %s: %s", rawURL, resp.Status, strings.TrimSpace(string(body)))
+			return
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		done <- err
+	}()
+	return done
 }
 
 // shortName names the input for a title: a file's base name, a URL's host.
@@ -190,14 +249,16 @@ func (in *input) shortName() string {
 
 // inputOpts are the flags every command that reads a trace has.
 type inputOpts struct {
-	seconds float64
-	quiet   bool
+	seconds    float64
+	quiet      bool
+	cpuProfile bool
 }
 
 func inputFlags(fs *flag.FlagSet) *inputOpts {
 	o := &inputOpts{}
 	fs.Float64Var(&o.seconds, "seconds", 0, "with an http(s) input: add seconds=`N` to the URL, the length of the capture /debug/pprof/trace makes")
 	fs.BoolVar(&o.quiet, "q", false, "show no progress line")
+	fs.BoolVar(&o.cpuProfile, "cpu-profile", false, "with a /debug/pprof/trace URL: request /debug/pprof/profile for the same window, so that the trace has CPU samples")
 	return o
 }
 
@@ -262,10 +323,23 @@ func openTrace(e *env, args []string, opts *inputOpts) (*input, error) {
 			q.Set("seconds", strconv.FormatFloat(opts.seconds, 'f', -1, 64))
 			u.RawQuery = q.Encode()
 		}
-		return openURL(u.String())
+		var profile <-chan error
+		if opts != nil && opts.cpuProfile {
+			p, err := profileURL(u)
+			if err != nil {
+				return nil, usageError{err.Error()}
+			}
+			profile = startProfile(p)
+		}
+		in, err := openURL(u.String())
+		if err != nil {
+			return nil, err
+		}
+		in.profile, in.stderr = profile, e.stderr
+		return in, nil
 	}
-	if opts != nil && opts.seconds > 0 {
-		return nil, usageError{"--seconds applies to an http(s) input only"}
+	if opts != nil && (opts.seconds > 0 || opts.cpuProfile) {
+		return nil, usageError{"--seconds and --cpu-profile apply to an http(s) input only"}
 	}
 	f, err := os.Open(args[0])
 	if err != nil {

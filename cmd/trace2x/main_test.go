@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strings"
@@ -488,5 +489,41 @@ func TestProgressLine(t *testing.T) {
 	code, _, errs := runCmd(t, nil, "perfetto", "-o", filepath.Join(t.TempDir(), "t.pftrace"), sample(t))
 	if code != 0 || errs != "" {
 		t.Errorf("exit %d, stderr %q; want silence when stderr is not a terminal", code, errs)
+	}
+}
+
+// TestCPUProfileCapture captures a trace from a real net/http/pprof server
+// (this test process's own) with --cpu-profile, and checks that the trace
+// has CPU samples, which the trace endpoint alone does not give.
+func TestCPUProfileCapture(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() { // something for the profiler to sample
+		for x := 0; ; x++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			for i := range 100_000 {
+				x ^= i * i
+			}
+		}
+	}()
+	code, out, errs := runCmd(t, nil, "stats", "--json", "--seconds", "1", "--cpu-profile", srv.URL+"/debug/pprof/trace")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if n := statsJSON(t, out)["cpu_samples"].(float64); n == 0 {
+		t.Errorf("no CPU samples in a capture with --cpu-profile (stderr %q)", errs)
+	}
+	if code, _, errs := runCmd(t, nil, "stats", "--cpu-profile", srv.URL+"/debug/pprof/heap"); code != 2 || !strings.Contains(errs, "/debug/pprof/trace") {
+		t.Errorf("--cpu-profile with another URL: exit %d, stderr %q; want a usage error", code, errs)
 	}
 }
