@@ -82,8 +82,9 @@ Example:
 				sinks = append(sinks, w)
 				closers = append(closers, w.Close, o.Close)
 			}
+			an := newAnalysis()
 			if *st != "" {
-				sinks = append(sinks, &tally)
+				sinks = append(sinks, &tally, an)
 			}
 			src := io.Reader(in)
 			if *oj != "" {
@@ -114,7 +115,9 @@ Example:
 				if err == nil {
 					enc := json.NewEncoder(o)
 					enc.SetIndent("", "  ")
-					errs = append(errs, enc.Encode(newStatsReport(sum, &tally)), o.Close())
+					report := newStatsReport(sum, &tally)
+					report.addAnalysis(an)
+					errs = append(errs, enc.Encode(report), o.Close())
 				} else {
 					errs = append(errs, err)
 				}

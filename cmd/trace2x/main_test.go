@@ -527,3 +527,66 @@ func TestCPUProfileCapture(t *testing.T) {
 		t.Errorf("--cpu-profile with another URL: exit %d, stderr %q; want a usage error", code, errs)
 	}
 }
+
+// TestLatencyQuantiles checks the histogram's percentiles against exact
+// ones, within the 2^(1/16) width of its buckets.
+func TestLatencyQuantiles(t *testing.T) {
+	var l latency
+	for i := 1; i <= 10000; i++ {
+		l.add(time.Duration(i) * time.Microsecond)
+	}
+	for _, c := range []struct {
+		q    float64
+		want time.Duration
+	}{{0.5, 5000 * time.Microsecond}, {0.9, 9000 * time.Microsecond}, {0.99, 9900 * time.Microsecond}} {
+		got := l.quantile(c.q)
+		if ratio := float64(got) / float64(c.want); ratio < 1 || ratio > 1.05 {
+			t.Errorf("p%v = %v, want %v to 5%% above", c.q*100, got, c.want)
+		}
+	}
+	if l.quantile(1) != 10000*time.Microsecond || l.max != 10000*time.Microsecond {
+		t.Errorf("p100 %v, max %v, want 10ms", l.quantile(1), l.max)
+	}
+}
+
+// TestStatsAnalysis checks the time analysis of the annotations sample
+// against what its program does: four http.request tasks, each waiting on
+// its three lookups, and main.main as one goroutine.
+func TestStatsAnalysis(t *testing.T) {
+	code, out, errs := runCmd(t, nil, "stats", "--json", sample(t))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var r struct {
+		DurationNS      int64 `json:"duration_ns"`
+		GoroutineGroups map[string]struct {
+			Goroutines int   `json:"goroutines"`
+			RunningNS  int64 `json:"running_ns"`
+		} `json:"goroutine_groups"`
+		TaskLatency map[string]struct {
+			Count int `json:"count"`
+		} `json:"task_latency"`
+		RegionLatency map[string]struct {
+			Count int   `json:"count"`
+			MaxNS int64 `json:"max_ns"`
+		} `json:"region_latency"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if g := r.GoroutineGroups["main.main"]; g.Goroutines != 1 || g.RunningNS <= 0 || g.RunningNS > r.DurationNS {
+		t.Errorf("main.main group: %+v, want one goroutine that ran for part of %dns", g, r.DurationNS)
+	}
+	if n := r.TaskLatency["http.request"].Count; n != 4 {
+		t.Errorf("%d http.request tasks in the latency table, want 4", n)
+	}
+	if l := r.RegionLatency["lookup"]; l.Count != 12 || l.MaxNS <= 0 || l.MaxNS > r.DurationNS {
+		t.Errorf("lookup regions: %+v, want 12 within the trace", l)
+	}
+	code, text, _ := runCmd(t, nil, "stats", sample(t))
+	for _, want := range []string{"Goroutines by start function", "Task latency", "Region latency", "http.request"} {
+		if code != 0 || !strings.Contains(text, want) {
+			t.Errorf("text stats lack %q", want)
+		}
+	}
+}

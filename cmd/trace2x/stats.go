@@ -37,11 +37,13 @@ printed and the exit status is 1.`,
 			}
 			defer in.Close()
 			var tally mapping.Tally
-			sum, mapErr := mapping.Map(in, &tally, mapping.WithInputName(in.name), mapping.WithExperimentalEvents(), in.progress(e, inOpts))
+			an := newAnalysis()
+			sum, mapErr := mapping.Map(in, mapping.FanOut(&tally, an), mapping.WithInputName(in.name), mapping.WithExperimentalEvents(), in.progress(e, inOpts))
 			if sum == nil {
 				return mapErr
 			}
 			report := newStatsReport(sum, &tally)
+			report.addAnalysis(an)
 			w, err := createOutput(e, *out, false)
 			if err != nil {
 				return err
@@ -99,6 +101,24 @@ type statsReport struct {
 	UnmatchedFlows int            `json:"unmatched_flows"`
 	Anomalies      map[string]int `json:"anomalies,omitempty"`
 	Error          string         `json:"error,omitempty"`
+
+	// The analysis: where goroutines spend their time, by start function;
+	// task and region latencies by type (of those the trace holds whole);
+	// the longest stop-the-world pauses.
+	GoroutineGroups map[string]*groupTimes   `json:"goroutine_groups,omitempty"`
+	TaskLatency     map[string]latencyReport `json:"task_latency,omitempty"`
+	RegionLatency   map[string]latencyReport `json:"region_latency,omitempty"`
+	LongestPauses   []pause                  `json:"longest_pauses,omitempty"`
+
+	groupOrder []string
+}
+
+func (r *statsReport) addAnalysis(a *analysis) {
+	r.GoroutineGroups = a.groups
+	r.TaskLatency = latencies(a.tasks)
+	r.RegionLatency = latencies(a.regions)
+	r.LongestPauses = a.pauses
+	r.groupOrder = a.topGroups()
 }
 
 func newStatsReport(sum *mapping.Summary, t *mapping.Tally) *statsReport {
@@ -183,6 +203,56 @@ func (r *statsReport) writeText(w io.Writer) error {
 	}
 	if r.Error != "" {
 		p("Cut short:", "%s", r.Error)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return r.writeAnalysis(w)
+}
+
+// writeAnalysis prints the time analysis: the goroutine groups that took
+// the most time, task and region latencies, and the longest pauses.
+func (r *statsReport) writeAnalysis(w io.Writer) error {
+	const topN = 10
+	d := func(ns int64) string { return time.Duration(ns).Round(time.Microsecond).String() }
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	if len(r.groupOrder) > 0 {
+		fmt.Fprintf(tw, "\nGoroutines by start function (top %d by time)\tcount\trunning\trunnable\tsyscall\twaiting (top reason)\n", topN)
+		for _, name := range r.groupOrder[:min(topN, len(r.groupOrder))] {
+			g := r.GoroutineGroups[name]
+			var wait int64
+			top, topNS := "", int64(-1)
+			for _, reason := range slices.Sorted(maps.Keys(g.WaitingNS)) {
+				wait += g.WaitingNS[reason]
+				if g.WaitingNS[reason] > topNS {
+					top, topNS = reason, g.WaitingNS[reason]
+				}
+			}
+			waiting := d(wait)
+			if top != "" {
+				waiting += " (" + top + ")"
+			}
+			fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\t%s\n", name, g.Goroutines, d(g.RunningNS), d(g.RunnableNS), d(g.SyscallNS), waiting)
+		}
+	}
+	for _, l := range []struct {
+		title string
+		m     map[string]latencyReport
+	}{{"Task latency", r.TaskLatency}, {"Region latency", r.RegionLatency}} {
+		if len(l.m) == 0 {
+			continue
+		}
+		fmt.Fprintf(tw, "\n%s\tcount\tp50\tp90\tp99\tmax\n", l.title)
+		for _, name := range slices.Sorted(maps.Keys(l.m)) {
+			x := l.m[name]
+			fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\t%s\n", name, x.Count, d(x.P50NS), d(x.P90NS), d(x.P99NS), d(x.MaxNS))
+		}
+	}
+	if len(r.LongestPauses) > 0 {
+		fmt.Fprintf(tw, "\nLongest stop-the-world pauses\tat\tduration\n")
+		for _, p := range r.LongestPauses {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", p.Reason, d(p.StartNS), d(p.DurNS))
+		}
 	}
 	return tw.Flush()
 }
