@@ -1,9 +1,8 @@
 package conformance
 
 import (
-	"bytes"
 	"fmt"
-	"path/filepath"
+	"io"
 	"testing"
 
 	"github.com/trace2x/trace2x/convert/chromejson"
@@ -18,24 +17,14 @@ import (
 // model. The model itself is compared with the oracle by the other tests
 // of this package, for the same traces.
 func TestChromeJSON(t *testing.T) {
-	files := append(append(corpus(t), regressionTraces(t)...), goOldTraces(t)...)
-	for _, file := range files {
-		t.Run(filepath.Base(file), func(t *testing.T) {
-			_, data := readOracle(t, file)
-			rec := newRecorder()
-			var out bytes.Buffer
-			w := chromejson.NewWriter(&out)
-			sum, err := mapping.Map(bytes.NewReader(data), mapping.FanOut(rec, w), mapping.WithInputName(filepath.Base(file)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			rep, err := chromecheck.Check(out.Bytes())
+	eachConversion(t, func(w io.Writer) mapping.Sink { return chromejson.NewWriter(w) },
+		func(t *testing.T, rec *recorder, sum *mapping.Summary, out []byte) {
+			rep, err := chromecheck.Check(out)
 			if err != nil {
 				t.Fatalf("invalid Chrome JSON: %v", err)
 			}
 			compareChrome(t, rec, sum, rep)
 		})
-	}
 }
 
 type cjSlice struct {

@@ -3,6 +3,7 @@ package conformance
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"path/filepath"
 	"testing"
 
@@ -18,22 +19,30 @@ import (
 // with the model. The model itself is compared with the oracle by the
 // other tests of this package, for the same traces.
 func TestPerfetto(t *testing.T) {
+	eachConversion(t, func(w io.Writer) mapping.Sink { return perfetto.NewWriter(w) },
+		func(t *testing.T, rec *recorder, sum *mapping.Summary, out []byte) {
+			rep, err := perfettocheck.Check(bytes.NewReader(out))
+			if err != nil {
+				t.Fatalf("invalid Perfetto trace: %v", err)
+			}
+			comparePerfetto(t, rec, sum, rep)
+		})
+}
+
+// eachConversion converts every trace with the sink newSink makes, in the
+// same pass that records the model, and hands both to check.
+func eachConversion(t *testing.T, newSink func(io.Writer) mapping.Sink, check func(t *testing.T, rec *recorder, sum *mapping.Summary, out []byte)) {
 	files := append(append(corpus(t), regressionTraces(t)...), goOldTraces(t)...)
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			_, data := readOracle(t, file)
 			rec := newRecorder()
 			var out bytes.Buffer
-			w := perfetto.NewWriter(&out)
-			sum, err := mapping.Map(bytes.NewReader(data), mapping.FanOut(rec, w), mapping.WithInputName(filepath.Base(file)))
+			sum, err := mapping.Map(bytes.NewReader(data), mapping.FanOut(rec, newSink(&out)), mapping.WithInputName(filepath.Base(file)))
 			if err != nil {
 				t.Fatal(err)
 			}
-			rep, err := perfettocheck.Check(&out)
-			if err != nil {
-				t.Fatalf("invalid Perfetto trace: %v", err)
-			}
-			comparePerfetto(t, rec, sum, rep)
+			check(t, rec, sum, out.Bytes())
 		})
 	}
 }

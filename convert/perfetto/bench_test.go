@@ -1,7 +1,7 @@
 package perfetto_test
 
 import (
-	"os"
+	"io"
 	"testing"
 
 	"github.com/trace2x/trace2x/convert/perfetto"
@@ -11,18 +11,5 @@ import (
 
 // BenchmarkPerfetto converts a trace to Perfetto, writing to nowhere.
 func BenchmarkPerfetto(b *testing.B) {
-	benchutil.Run(b, "../..", func(b *testing.B, in benchutil.Input, h *benchutil.HeapPeak) (int64, int64) {
-		f, err := os.Open(in.Path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer f.Close()
-		out := &benchutil.Discard{}
-		w := perfetto.NewWriter(out)
-		sum, err := mapping.Map(f, w, mapping.WithProgress(func(mapping.Progress) { h.Observe() }))
-		if err != nil {
-			b.Fatal(err)
-		}
-		return sum.Events, out.N
-	})
+	benchutil.RunConverter(b, "../..", func(w io.Writer) mapping.Sink { return perfetto.NewWriter(w) })
 }

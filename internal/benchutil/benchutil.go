@@ -4,6 +4,7 @@
 package benchutil
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"runtime/metrics"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/trace2x/trace2x/internal/synth"
+	"github.com/trace2x/trace2x/mapping"
 )
 
 // Input is a trace to benchmark on.
@@ -96,3 +98,21 @@ type Discard struct{ N int64 }
 
 // Write counts p.
 func (d *Discard) Write(p []byte) (int, error) { d.N += int64(len(p)); return len(p), nil }
+
+// RunConverter benchmarks a converter: newSink makes the sink that writes
+// to w, and each pass maps the input into it, reporting output bytes.
+func RunConverter(b *testing.B, root string, newSink func(w io.Writer) mapping.Sink) {
+	Run(b, root, func(b *testing.B, in Input, h *HeapPeak) (int64, int64) {
+		f, err := os.Open(in.Path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		out := &Discard{}
+		sum, err := mapping.Map(f, newSink(out), mapping.WithProgress(func(mapping.Progress) { h.Observe() }))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return sum.Events, out.N
+	})
+}
