@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/trace2x/trace2x/mapping"
@@ -32,6 +33,9 @@ func FuzzMap(f *testing.F) {
 		sum, err := mapping.Map(bytes.NewReader(data), &tally)
 		if err != nil {
 			var me *mapping.Error
+			if errors.Is(err, mapping.ErrInternal) {
+				t.Fatal(err.(*mapping.Error).Err)
+			}
 			if !errors.As(err, &me) {
 				t.Fatalf("error of type %T, want *mapping.Error: %v", err, err)
 			}
@@ -49,4 +53,45 @@ func FuzzMap(f *testing.F) {
 			t.Fatal("the sink's End did not receive the returned summary")
 		}
 	})
+}
+
+// TestParserPanicIsBrokenTrace corrupts the experiment number of the
+// experimental batches of a trace: the parser accepts the batch and
+// panics later, when the Sync event's accessor looks the number up. The
+// mapping must report a broken trace, not crash or blame itself.
+func TestParserPanicIsBrokenTrace(t *testing.T) {
+	data, err := os.ReadFile("../testdata/allocfree.go1.26.trace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A batch header starts with EvExperimentalBatch (49) and the
+	// experiment (1, AllocFree); other matches of the two bytes are data
+	// that the change breaks in some other way.
+	const evExperimentalBatch, allocFree = 49, 1
+	parserFailures := 0
+	for i := 0; i+1 < len(data); i++ {
+		if data[i] != evExperimentalBatch || data[i+1] != allocFree {
+			continue
+		}
+		broken := bytes.Clone(data)
+		broken[i+1] = 48
+		_, err := mapping.Map(bytes.NewReader(broken), mapping.NopSink{})
+		if err == nil {
+			continue
+		}
+		if errors.Is(err, mapping.ErrInternal) {
+			t.Fatalf("byte %d: %v", i+1, err.(*mapping.Error).Err)
+		}
+		var me *mapping.Error
+		if !errors.As(err, &me) {
+			t.Fatalf("byte %d: error of type %T, want *mapping.Error: %v", i+1, err, err)
+		}
+		if strings.Contains(err.Error(), "the parser failed") {
+			parserFailures++
+		}
+	}
+	if parserFailures == 0 {
+		t.Fatal("no corruption reached the parser's accessors; the test no longer covers them")
+	}
+	t.Logf("%d corrupted batches reported as parser failures", parserFailures)
 }

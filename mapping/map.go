@@ -4,10 +4,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"runtime/debug"
 	"strings"
 
 	"golang.org/x/exp/trace"
 )
+
+// ErrInternal is wrapped by the error Map returns when the mapping itself
+// failed on a trace (a bug in trace2x, not in the trace): the pass stops
+// with an error instead of crashing the program.
+var ErrInternal = errors.New("internal error in the trace mapping (please report it with the trace)")
 
 // Option configures Map.
 type Option interface{ apply(*config) }
@@ -174,21 +181,8 @@ func (m *mapper) run(tr *trace.Reader) error {
 		}
 	}()
 	for b := range full {
-		tasks := b.tasks
-		m.haveTask = true
-		for i := range b.events {
-			if len(tasks) > 0 && tasks[0].i == i {
-				m.curTask, tasks = tasks[0].task, tasks[1:]
-			}
-			if err := m.event(&b.events[i]); err != nil {
-				if !m.begun {
-					return err // a trace that does not start with a Sync
-				}
-				return sinkError{err}
-			}
-			if m.cfg.progress != nil && m.sum.Events%m.cfg.progressEvery == 0 {
-				m.cfg.progress(Progress{BytesRead: m.counter.n.Load(), Events: m.sum.Events})
-			}
+		if err := m.mapBatch(b); err != nil {
+			return err
 		}
 		if b.err == io.EOF {
 			return nil
@@ -249,6 +243,65 @@ func readAhead(tr *trace.Reader, full chan<- *batch, free <-chan *batch, done <-
 	}
 }
 
+// mapBatch maps the events of one batch.
+//
+// The parser checks the structure of what it reads but not every value an
+// event's accessors later decode (experiment numbers, table references):
+// on a corrupted trace those accessors can panic. Such a panic is a broken
+// trace and is reported as one; a panic of the mapping itself is a bug of
+// trace2x and is reported as ErrInternal, never as a crash.
+func (m *mapper) mapBatch(b *batch) (err error) {
+	defer func() {
+		p := recover()
+		if p == nil {
+			return
+		}
+		if panicInParser() {
+			err = fmt.Errorf("the parser failed decoding event %d: %v", m.sum.Events, p)
+		} else {
+			err = fmt.Errorf("%w: %v at event %d\n%s", ErrInternal, p, m.sum.Events, debug.Stack())
+		}
+	}()
+	tasks := b.tasks
+	m.haveTask = true
+	for i := range b.events {
+		if len(tasks) > 0 && tasks[0].i == i {
+			m.curTask, tasks = tasks[0].task, tasks[1:]
+		}
+		if err := m.event(&b.events[i]); err != nil {
+			if !m.begun {
+				return err // a trace that does not start with a Sync
+			}
+			return sinkError{err}
+		}
+		if m.cfg.progress != nil && m.sum.Events%m.cfg.progressEvery == 0 {
+			m.cfg.progress(Progress{BytesRead: m.counter.n.Load(), Events: m.sum.Events})
+		}
+	}
+	return nil
+}
+
+// panicInParser reports whether the panic being recovered was raised in
+// the trace parser's package. It is called from a deferred function, so
+// the panicking frames are still on the stack, below runtime.gopanic.
+func panicInParser() bool {
+	pcs := make([]uintptr, 64)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(2, pcs)])
+	afterPanic := false
+	for {
+		f, more := frames.Next()
+		switch {
+		case f.Function == "runtime.gopanic":
+			afterPanic = true
+		case afterPanic && !strings.HasPrefix(f.Function, "runtime."):
+			return strings.HasPrefix(f.Function, "golang.org/x/exp/trace")
+		}
+		if !more {
+			return false
+		}
+	}
+}
+
 // fill reads up to batchSize events into b.
 //
 // The parser validates what it reads, but it is not hardened against every
@@ -257,7 +310,7 @@ func readAhead(tr *trace.Reader, full chan<- *batch, free <-chan *batch, done <-
 func fill(tr *trace.Reader, b *batch) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("broken trace: the parser failed: %v", p)
+			err = fmt.Errorf("the parser failed: %v", p)
 		}
 	}()
 	for len(b.events) < batchSize {
