@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/trace2x/trace2x/convert/chromejson"
-	"github.com/trace2x/trace2x/mapping"
 )
 
 var chromeCmd = &command{
@@ -70,7 +69,7 @@ Examples:
 				w := chromejson.NewSplitWriter(limit, func(n int) (io.WriteCloser, error) {
 					return createOutput(e, partName(*out, n), false)
 				}, opts...)
-				_, mapErr := mapping.Map(in, w, mapping.WithInputName(in.name), in.progress(e, inOpts))
+				_, mapErr := in.mapTrace(e, inOpts, in, w)
 				return joinErrors(mapErr, w.Close())
 			}
 			o, err := createOutput(e, *out, false)
@@ -78,7 +77,7 @@ Examples:
 				return err
 			}
 			w := chromejson.NewWriter(o, opts...)
-			_, mapErr := mapping.Map(in, w, mapping.WithInputName(in.name), in.progress(e, inOpts))
+			_, mapErr := in.mapTrace(e, inOpts, in, w)
 			return joinErrors(mapErr, w.Close(), o.Close())
 		}
 	},

@@ -177,8 +177,10 @@ var versionCmd = &command{
 // its size when known (for the progress line).
 type input struct {
 	io.ReadCloser
-	name string
-	size int64
+	name  string
+	size  int64
+	path  string // a file that can be read again: the input, or a copy of a stream
+	spool string // the copy of a stream, removed on Close
 
 	// profile reports how the CPU profile requested beside a capture
 	// ended (--cpu-profile); Close waits for it and warns if it failed.
@@ -190,6 +192,10 @@ type input struct {
 // trace is good without it, but has no CPU samples.
 func (in *input) Close() error {
 	err := in.ReadCloser.Close()
+	if in.spool != "" {
+		os.Remove(in.spool)
+		in.spool = ""
+	}
 	if in.profile != nil {
 		if perr := <-in.profile; perr != nil {
 			fmt.Fprintf(in.stderr, "trace2x: warning: no CPU samples: %v\n", perr)
@@ -252,6 +258,7 @@ type inputOpts struct {
 	seconds    float64
 	quiet      bool
 	cpuProfile bool
+	filter     mapping.Filter
 }
 
 func inputFlags(fs *flag.FlagSet) *inputOpts {
@@ -259,7 +266,95 @@ func inputFlags(fs *flag.FlagSet) *inputOpts {
 	fs.Float64Var(&o.seconds, "seconds", 0, "with an http(s) input: add seconds=`N` to the URL, the length of the capture /debug/pprof/trace makes")
 	fs.BoolVar(&o.quiet, "q", false, "show no progress line")
 	fs.BoolVar(&o.cpuProfile, "cpu-profile", false, "with a /debug/pprof/trace URL: request /debug/pprof/profile for the same window, so that the trace has CPU samples")
+	fs.Func("from", "keep what happens from `TIME` on: an offset from the trace start (1.5s, 200ms) or, for a trace with a wall clock (Go 1.25+), an RFC 3339 time", boundFlag(&o.filter.From))
+	fs.Func("to", "keep what happens up to `TIME` (as for --from)", boundFlag(&o.filter.To))
+	fs.Func("goroutine", "keep goroutine `ID` (a comma-separated list, or repeat the flag), with process-wide GC and counters", func(v string) error {
+		for _, f := range strings.Split(v, ",") {
+			id, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
+			if err != nil || id < 0 {
+				return fmt.Errorf("%q is not a goroutine ID", f)
+			}
+			o.filter.Goroutines = append(o.filter.Goroutines, mapping.GoID(id))
+		}
+		return nil
+	})
+	fs.BoolVar(&o.filter.Related, "related", false, "with --goroutine: also keep the goroutines that created, were created by, unblocked or were unblocked by them")
+	fs.Func("task", "keep the tasks of type `TYPE` (or with that decimal ID), their subtasks, regions and logs, and their goroutines while they last (repeatable)", func(v string) error {
+		o.filter.Tasks = append(o.filter.Tasks, v)
+		return nil
+	})
+	fs.Func("region", "keep the regions of type `TYPE`, the regions and logs in them, their tasks, and their goroutines while they last (repeatable)", func(v string) error {
+		o.filter.Regions = append(o.filter.Regions, v)
+		return nil
+	})
 	return o
+}
+
+// boundFlag parses a window bound: a duration from the trace start, or a
+// wall-clock time.
+func boundFlag(b *mapping.Bound) func(string) error {
+	return func(v string) error {
+		if d, err := time.ParseDuration(v); err == nil {
+			if d < 0 {
+				return fmt.Errorf("%s is before the trace start", v)
+			}
+			*b = mapping.Bound{Offset: d, Set: true}
+			return nil
+		}
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return fmt.Errorf("%q is neither an offset such as 1.5s nor an RFC 3339 time such as 2026-01-02T15:04:05.5Z", v)
+		}
+		*b = mapping.Bound{Wall: t, Set: true}
+		return nil
+	}
+}
+
+// mapTrace runs the mapping over src, the input in (or a reader over its
+// start), into sink, through the filter the flags ask for. A filter that
+// must look at the whole trace first reads it once more, from the file
+// (openTrace keeps a copy of a stream in that case).
+func (in *input) mapTrace(e *env, opts *inputOpts, src io.Reader, sink mapping.Sink, mopts ...mapping.Option) (*mapping.Summary, error) {
+	mopts = append([]mapping.Option{mapping.WithInputName(in.name), in.progress(e, opts)}, mopts...)
+	if opts != nil && opts.filter.Related && len(opts.filter.Goroutines) == 0 {
+		return nil, usageError{"--related needs --goroutine"}
+	}
+	if opts == nil || opts.filter.Empty() {
+		return mapping.Map(src, sink, mopts...)
+	}
+	f := &opts.filter
+	if f.NeedsPrepass() {
+		pf, err := os.Open(in.path)
+		if err != nil {
+			return nil, err
+		}
+		// A broken trace is reported by the main pass; the selection is
+		// what could be read.
+		_, _ = mapping.Map(pf, f.Prepass(), mapping.WithInputName(in.name))
+		pf.Close()
+	}
+	ec := &endCapture{Sink: sink}
+	sum, err := mapping.Map(src, f.Sink(ec), mopts...)
+	if errors.Is(err, mapping.ErrWindow) {
+		return nil, fmt.Errorf("%s: %w", in.name, err) // nothing was converted
+	}
+	if ec.sum != nil {
+		// What the filter kept: its window, not the whole trace's.
+		sum = ec.sum
+	}
+	return sum, err
+}
+
+// endCapture keeps the Summary that reaches the end of a chain of sinks.
+type endCapture struct {
+	mapping.Sink
+	sum *mapping.Summary
+}
+
+func (c *endCapture) End(s *mapping.Summary) error {
+	cp := *s
+	c.sum = &cp
+	return c.Sink.End(s)
 }
 
 // progress returns the mapping option that keeps a progress line on
@@ -301,8 +396,37 @@ func progressLine(p mapping.Progress, total int64, elapsed time.Duration) string
 }
 
 // openTrace opens the one input argument: a file, an http(s) URL, or stdin
-// for "-" or none.
+// for "-" or none. When a filter needs two passes, a stream is first
+// copied to a temporary file.
 func openTrace(e *env, args []string, opts *inputOpts) (*input, error) {
+	in, err := openInput(e, args, opts)
+	if err != nil || opts == nil || !opts.filter.NeedsPrepass() || in.path != "" {
+		return in, err
+	}
+	tmp, err := os.CreateTemp("", "trace2x-*.trace")
+	if err != nil {
+		in.Close()
+		return nil, fmt.Errorf("a copy of %s for the filter's first pass: %w", in.name, err)
+	}
+	_, err = io.Copy(tmp, in.ReadCloser)
+	if err == nil {
+		_, err = tmp.Seek(0, io.SeekStart)
+	}
+	if cerr := in.ReadCloser.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	in.ReadCloser, in.path, in.spool = tmp, tmp.Name(), tmp.Name()
+	if err != nil {
+		in.Close()
+		return nil, fmt.Errorf("a copy of %s for the filter's first pass: %w", in.name, err)
+	}
+	if st, err := tmp.Stat(); err == nil {
+		in.size = st.Size()
+	}
+	return in, nil
+}
+
+func openInput(e *env, args []string, opts *inputOpts) (*input, error) {
 	switch len(args) {
 	case 0:
 		return &input{ReadCloser: io.NopCloser(e.stdin), name: "stdin"}, nil
@@ -351,7 +475,7 @@ func openTrace(e *env, args []string, opts *inputOpts) (*input, error) {
 	}
 	in := &input{ReadCloser: f, name: args[0]}
 	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-		in.size = st.Size()
+		in.size, in.path = st.Size(), args[0]
 	}
 	return in, nil
 }

@@ -104,11 +104,11 @@ Example:
 					otelconv.WithInputName(in.name), otelconv.WithVersion(trace2xVersion()), otelconv.WithIDSeed(seed)))
 				closers = append(closers, func() error { return exp.Shutdown(context.Background()) }, o.Close)
 			}
-			opts := []mapping.Option{mapping.WithInputName(in.name), in.progress(e, inOpts)}
+			var opts []mapping.Option
 			if *st != "" {
 				opts = append(opts, mapping.WithExperimentalEvents())
 			}
-			sum, mapErr := mapping.Map(src, mapping.FanOut(sinks...), opts...)
+			sum, mapErr := in.mapTrace(e, inOpts, src, mapping.FanOut(sinks...), opts...)
 			errs := []error{mapErr}
 			if *st != "" && sum != nil {
 				o, err := createOutput(e, *st, false)

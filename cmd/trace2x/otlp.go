@@ -165,7 +165,7 @@ Examples:
 				opts = append(opts, otelconv.WithRetry(*timeout), otelconv.WithExportTimeout(*timeout))
 			}
 
-			res, convErr := otelconv.Convert(ctx, in, exp, opts...)
+			res, convErr := convertOTel(ctx, e, in, inOpts, exp, opts)
 			shutdownCtx, cancel := context.WithTimeout(context.Background(), *timeout)
 			defer cancel()
 			shutErr := exp.Shutdown(shutdownCtx)
@@ -184,6 +184,21 @@ Examples:
 			return joinErrors(convErr, shutErr, closeErr)
 		}
 	},
+}
+
+// convertOTel is otelconv.Convert through the command's filters and
+// progress line. Span IDs are seeded from the start of the decompressed
+// trace, as Convert does, so both give the same spans.
+func convertOTel(ctx context.Context, e *env, in *input, inOpts *inputOpts, exp sdktrace.SpanExporter, opts []otelconv.Option) (*otelconv.Result, error) {
+	src, seed, err := otelSeed(in)
+	if err != nil {
+		return &otelconv.Result{}, fmt.Errorf("%s: %w", in.name, err)
+	}
+	s := otelconv.NewSink(ctx, exp, append(opts, otelconv.WithIDSeed(seed))...)
+	sum, err := in.mapTrace(e, inOpts, src, s)
+	res := s.Result()
+	res.Summary = sum
+	return &res, err
 }
 
 // report prints what was converted, and where the times came from.

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/trace2x/trace2x/convert/perfetto"
-	"github.com/trace2x/trace2x/mapping"
 )
 
 var perfettoCmd = &command{
@@ -61,7 +60,7 @@ Examples:
 				perfetto.WithPID(int32(*pid)),
 				perfetto.WithStartTime(startTime),
 				perfetto.WithVersion(trace2xVersion()))
-			_, mapErr := mapping.Map(in, pw, mapping.WithInputName(in.name), in.progress(e, inOpts))
+			_, mapErr := in.mapTrace(e, inOpts, in, pw)
 			return joinErrors(mapErr, w.Close())
 		}
 	},

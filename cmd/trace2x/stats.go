@@ -38,7 +38,7 @@ printed and the exit status is 1.`,
 			defer in.Close()
 			var tally mapping.Tally
 			an := newAnalysis()
-			sum, mapErr := mapping.Map(in, mapping.FanOut(&tally, an), mapping.WithInputName(in.name), mapping.WithExperimentalEvents(), in.progress(e, inOpts))
+			sum, mapErr := in.mapTrace(e, inOpts, in, mapping.FanOut(&tally, an), mapping.WithExperimentalEvents())
 			if sum == nil {
 				return mapErr
 			}

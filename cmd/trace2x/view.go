@@ -17,7 +17,6 @@ import (
 	"sync"
 
 	"github.com/trace2x/trace2x/convert/perfetto"
-	"github.com/trace2x/trace2x/mapping"
 )
 
 // perfettoUI is where view sends the browser.
@@ -60,7 +59,7 @@ local address. --open starts the system's browser on the link.`,
 			defer os.Remove(tmp.Name())
 			defer tmp.Close()
 			w := perfetto.NewWriter(tmp, perfetto.WithProcessName(in.shortName()), perfetto.WithVersion(trace2xVersion()))
-			_, mapErr := mapping.Map(in, w, mapping.WithInputName(in.name), in.progress(e, inOpts))
+			_, mapErr := in.mapTrace(e, inOpts, in, w)
 			if err := joinErrors(w.Close(), tmp.Sync()); err != nil {
 				return joinErrors(mapErr, fmt.Errorf("writing %s: %w", tmp.Name(), err))
 			}

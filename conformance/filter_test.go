@@ -1,0 +1,308 @@
+package conformance
+
+import (
+	"bytes"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/trace2x/trace2x/convert/chromejson"
+	"github.com/trace2x/trace2x/convert/chromejson/chromecheck"
+	"github.com/trace2x/trace2x/convert/perfetto"
+	"github.com/trace2x/trace2x/convert/perfetto/perfettocheck"
+	"github.com/trace2x/trace2x/mapping"
+)
+
+// TestFilters converts every trace through a time window and through
+// selections of a goroutine, a task type and a region type. The filtered
+// model must keep the delivery protocol, keep unchanged what the filter
+// does not cut and leave out the rest, and both file formats must stay
+// valid and agree with it.
+func TestFilters(t *testing.T) {
+	files := append(append(corpus(t), regressionTraces(t)...), goOldTraces(t)...)
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			_, data := readOracle(t, file)
+			full, sum := mapTrace(t, file, data)
+			if sum == nil {
+				t.Fatal("no summary")
+			}
+			dur := time.Duration(sum.End - sum.Start)
+			filters := map[string]*mapping.Filter{
+				"window":    {From: mapping.Bound{Offset: dur / 3, Set: true}, To: mapping.Bound{Offset: 2 * dur / 3, Set: true}},
+				"goroutine": {Goroutines: []mapping.GoID{busiest(full)}},
+				"related":   {Goroutines: []mapping.GoID{busiest(full)}, Related: true},
+			}
+			if len(full.tasks) > 0 && full.tasks[0].Type != "" {
+				filters["task"] = &mapping.Filter{Tasks: []string{full.tasks[0].Type}}
+			}
+			if len(full.regions) > 0 {
+				filters["region"] = &mapping.Filter{Regions: []string{full.regions[0].Type}}
+			}
+			for name, f := range filters {
+				t.Run(name, func(t *testing.T) {
+					rec, fsum, pf, cj := filtered(t, file, data, f)
+					for _, p := range rec.problems {
+						t.Errorf("protocol: %s", p)
+					}
+					checkFiltered(t, name, f, full, sum, rec)
+					rep, err := perfettocheck.Check(bytes.NewReader(pf))
+					if err != nil {
+						t.Fatalf("invalid Perfetto trace: %v", err)
+					}
+					comparePerfetto(t, rec, fsum, rep)
+					crep, err := chromecheck.Check(cj)
+					if err != nil {
+						t.Fatalf("invalid Chrome JSON: %v", err)
+					}
+					compareChrome(t, rec, fsum, crep)
+				})
+			}
+		})
+	}
+}
+
+// busiest is the goroutine with the most state changes.
+func busiest(rec *recorder) mapping.GoID {
+	n := map[mapping.GoID]int{}
+	best := mapping.NoGoroutine
+	for _, s := range rec.states {
+		n[s.G]++
+		if best == mapping.NoGoroutine || n[s.G] > n[best] {
+			best = s.G
+		}
+	}
+	return best
+}
+
+// filtered runs f over data into a recorder, a Perfetto writer and a Chrome
+// JSON writer in one pass.
+func filtered(t *testing.T, file string, data []byte, f *mapping.Filter) (*recorder, *mapping.Summary, []byte, []byte) {
+	t.Helper()
+	if f.NeedsPrepass() {
+		if _, err := mapping.Map(bytes.NewReader(data), f.Prepass()); err != nil {
+			t.Fatalf("prepass: %v", err)
+		}
+	}
+	rec := newRecorder()
+	var pf, cj bytes.Buffer
+	_, err := mapping.Map(bytes.NewReader(data), f.Sink(mapping.FanOut(rec, perfetto.NewWriter(&pf), chromejson.NewWriter(&cj))),
+		mapping.WithInputName(filepath.Base(file)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec, rec.summary, pf.Bytes(), cj.Bytes()
+}
+
+// checkFiltered compares the filtered model with the whole one.
+func checkFiltered(t *testing.T, name string, f *mapping.Filter, full *recorder, sum *mapping.Summary, rec *recorder) {
+	t.Helper()
+	switch name {
+	case "window":
+		from, to := sum.Start+mapping.Time(f.From.Offset), sum.Start+mapping.Time(f.To.Offset)
+		var tol mapping.Time
+		if sum.FormatVersion < "go1.22" {
+			tol = 2
+		}
+		if rec.meta.Start != from || rec.summary.Start != from || rec.summary.End != to {
+			t.Errorf("window [%d, %d]: meta starts at %d, summary spans [%d, %d]", from, to, rec.meta.Start, rec.summary.Start, rec.summary.End)
+		}
+		// What lies inside the window is passed on untouched; what
+		// crosses it is clipped and marked; nothing else is kept.
+		sameInside(t, "goroutine state", tol, full.states, rec.states, from, to,
+			func(s mapping.GoroutineState) (mapping.Time, mapping.Time, mapping.Flags) {
+				return s.Start, s.End, s.Flags
+			},
+			func(s mapping.GoroutineState) string {
+				return fmt.Sprintf("G%d %v %s", s.G, s.State, s.Reason)
+			})
+		sameInside(t, "region", tol, full.regions, rec.regions, from, to,
+			func(r mapping.Region) (mapping.Time, mapping.Time, mapping.Flags) { return r.Start, r.End, r.Flags },
+			func(r mapping.Region) string { return fmt.Sprintf("G%d %s", r.G, r.Type) })
+		sameInside(t, "range", tol, full.ranges, rec.ranges, from, to,
+			func(r mapping.Range) (mapping.Time, mapping.Time, mapping.Flags) { return r.Start, r.End, r.Flags },
+			func(r mapping.Range) string { return fmt.Sprintf("%s G%d P%d", r.Name, r.G, r.P) })
+		sameInside(t, "task", tol, full.tasks, rec.tasks, from, to,
+			func(k mapping.Task) (mapping.Time, mapping.Time, mapping.Flags) { return k.Start, k.End, k.Flags },
+			func(k mapping.Task) string { return fmt.Sprintf("%d %s", k.ID, k.Type) })
+		sameInside(t, "log", tol, full.logs, rec.logs, from, to,
+			func(l mapping.Log) (mapping.Time, mapping.Time, mapping.Flags) { return l.Time, l.Time, 0 },
+			func(l mapping.Log) string { return fmt.Sprintf("G%d %s %q", l.G, l.Category, l.Message) })
+	case "goroutine":
+		g := f.Goroutines[0]
+		var want int
+		for _, s := range full.states {
+			if s.G == g {
+				want++
+			}
+		}
+		got := 0
+		for _, s := range rec.states {
+			if s.G != g {
+				t.Errorf("state of G%d kept, only G%d selected", s.G, g)
+			}
+			got++
+		}
+		if got != want {
+			t.Errorf("G%d: %d states kept, the trace has %d", g, got, want)
+		}
+	case "related":
+		keep := map[mapping.GoID]bool{f.Goroutines[0]: true}
+		for _, fl := range full.flows {
+			if fl.Kind == mapping.GoCreated || fl.Kind == mapping.GoUnblocked {
+				if fl.From.G == f.Goroutines[0] {
+					keep[fl.To.G] = true
+				}
+				if fl.To.G == f.Goroutines[0] && fl.From.G != mapping.NoGoroutine {
+					keep[fl.From.G] = true
+				}
+			}
+		}
+		got := map[mapping.GoID]bool{}
+		for _, s := range rec.states {
+			got[s.G] = true
+		}
+		for g := range keep {
+			if !got[g] {
+				t.Errorf("G%d interacts with G%d but none of its states was kept", g, f.Goroutines[0])
+			}
+		}
+	case "task":
+		typ := f.Tasks[0]
+		parent := map[mapping.TaskID]mapping.TaskID{}
+		byID := map[mapping.TaskID]string{}
+		for _, k := range full.tasks {
+			parent[k.ID], byID[k.ID] = k.Parent, k.Type
+		}
+		in := func(id mapping.TaskID) bool {
+			for i := 0; id != mapping.NoTask && i <= len(parent); id, i = parent[id], i+1 {
+				if byID[id] == typ {
+					return true
+				}
+			}
+			return false
+		}
+		want := 0
+		for _, r := range full.regions {
+			if in(r.Task) {
+				want++
+			}
+		}
+		for _, r := range rec.regions {
+			if !in(r.Task) {
+				t.Errorf("region %s of task %d kept, not under a %s task", r.Type, r.Task, typ)
+			}
+		}
+		if len(rec.regions) != want {
+			t.Errorf("%d regions kept, the %s tasks have %d", len(rec.regions), typ, want)
+		}
+		for _, l := range rec.logs {
+			if !in(l.Task) {
+				t.Errorf("log %q of task %d kept, not under a %s task", l.Message, l.Task, typ)
+			}
+		}
+	case "region":
+		typ := f.Regions[0]
+		var outer []mapping.Region
+		for _, r := range full.regions {
+			if r.Type == typ {
+				outer = append(outer, r)
+			}
+		}
+		inside := func(r mapping.Region) bool {
+			for _, o := range outer {
+				if o.G == r.G && o.Start <= r.Start && r.End <= o.End {
+					return true
+				}
+			}
+			return false
+		}
+		want := 0
+		for _, r := range full.regions {
+			if inside(r) {
+				want++
+			}
+		}
+		for _, r := range rec.regions {
+			if !inside(r) {
+				t.Errorf("region %s of G%d at %d kept, not in a %s region", r.Type, r.G, r.Start, typ)
+			}
+		}
+		if len(rec.regions) != want {
+			t.Errorf("%d regions kept, %d are %s regions or in them", len(rec.regions), want, typ)
+		}
+	}
+}
+
+// sameInside checks a window filter's output for one kind of item: items
+// strictly inside the window are the same as in the whole trace (within
+// tol nanoseconds: the parser's reading of the old formats is not
+// deterministic to the nanosecond), items crossing an edge are clipped to
+// it and marked, and there are as many items as the whole trace has in or
+// across the window.
+func sameInside[T any](t *testing.T, what string, tol mapping.Time, full, got []T, from, to mapping.Time,
+	span func(T) (mapping.Time, mapping.Time, mapping.Flags), key func(T) string) {
+	t.Helper()
+	// Regions cut at the start are put a few nanoseconds after it;
+	// "strictly inside" leaves room for that.
+	const slack = 64
+	type times struct{ s, e mapping.Time }
+	want, gotInside := map[string][]times{}, map[string][]times{}
+	crossing, gotCrossing := 0, 0
+	for _, x := range full {
+		s, e, _ := span(x)
+		switch {
+		case e < from || s > to:
+		case s > from+slack+tol && e < to-tol:
+			want[key(x)] = append(want[key(x)], times{s, e})
+		default:
+			crossing++
+		}
+	}
+	for _, x := range got {
+		s, e, fl := span(x)
+		if s < from || e > to {
+			t.Errorf("%s %s [%d, %d] lies outside the window [%d, %d]", what, key(x), s, e, from, to)
+		}
+		if s > from+slack+tol && e < to-tol {
+			gotInside[key(x)] = append(gotInside[key(x)], times{s, e})
+			continue
+		}
+		gotCrossing++
+		if (s == from || e == to) && fl&(mapping.OpenStart|mapping.OpenEnd) == 0 && s != e {
+			t.Errorf("%s %s [%d, %d] touches the window's edge but is not marked open", what, key(x), s, e)
+		}
+	}
+	bad := 0
+	for k, w := range want {
+		g := gotInside[k]
+		cmp := func(a, b times) int { return int(a.s - b.s) }
+		slices.SortFunc(w, cmp)
+		slices.SortFunc(g, cmp)
+		if len(g) != len(w) {
+			t.Errorf("%s %s: %d inside the window, the trace has %d", what, k, len(g), len(w))
+			bad++
+		} else {
+			for i := range w {
+				if d := w[i].s - g[i].s; d < -tol || d > tol || w[i].e-g[i].e < -tol || w[i].e-g[i].e > tol {
+					t.Errorf("%s %s: [%d, %d] inside the window, the trace has [%d, %d]", what, k, g[i].s, g[i].e, w[i].s, w[i].e)
+					bad++
+					break
+				}
+			}
+		}
+		if bad > 10 {
+			t.Fatal("too many differences")
+		}
+	}
+	for k, g := range gotInside {
+		if _, ok := want[k]; !ok {
+			t.Errorf("%s %s: %d inside the window, the trace has none", what, k, len(g))
+		}
+	}
+	if gotCrossing != crossing {
+		t.Errorf("%d %ss at the window's edges, the trace has %d crossing it", gotCrossing, what, crossing)
+	}
+}

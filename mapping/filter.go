@@ -1,0 +1,738 @@
+package mapping
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// Filter selects part of a trace: a time window, some goroutines, some
+// tasks, some regions. Its output is a valid model of that part: items
+// cut by the window or by a selection are clipped to it and marked
+// OpenStart or OpenEnd, never left open, and a goroutine is declared only
+// if something kept names it.
+//
+// Conditions combine: an item is kept if it lies in the window and in
+// every selection given. Process-wide items (GC, stop-the-world, counters)
+// are kept whenever they fall in the window, as context; P occupancy and
+// per-P and per-thread ranges are left out when goroutines, tasks or
+// regions are selected, since they are about other goroutines.
+//
+// A time window needs one pass. A selection by task or region, or of the
+// goroutines that interact with the selected ones, needs to know before
+// the pass what the pass will show: run [Filter.Prepass] over the trace
+// first, then the pass through [Filter.Sink].
+type Filter struct {
+	// From and To bound the window; the zero Bound is unbounded.
+	From, To Bound
+	// Goroutines selects these goroutines for the whole trace.
+	Goroutines []GoID
+	// Related adds the goroutines that created, were created by, unblocked
+	// or were unblocked by a selected goroutine.
+	Related bool
+	// Tasks selects tasks by type or by decimal ID, with their subtasks,
+	// regions and logs, and the goroutines involved in them while the task
+	// lasts.
+	Tasks []string
+	// Regions selects regions by type, with the regions nested in them,
+	// their logs and tasks, and their goroutines while they last.
+	Regions []string
+
+	sel *selection // made by Prepass
+}
+
+// ErrWindow is wrapped by the error for a window the trace cannot place.
+var ErrWindow = errors.New("bad window")
+
+// Bound is one end of a time window: an offset from the trace start, or,
+// for a trace that carries a wall clock, a wall-clock time.
+type Bound struct {
+	Offset time.Duration
+	Wall   time.Time // used when not zero
+	Set    bool
+}
+
+// String returns the bound as it was given.
+func (b Bound) String() string {
+	switch {
+	case !b.Set:
+		return "unbounded"
+	case !b.Wall.IsZero():
+		return b.Wall.Format(time.RFC3339Nano)
+	}
+	return b.Offset.String()
+}
+
+// resolve turns the bound into a trace time.
+func (b Bound) resolve(m *Meta) (Time, error) {
+	if b.Wall.IsZero() {
+		return m.Start + Time(b.Offset), nil
+	}
+	if m.Clock == nil {
+		return 0, fmt.Errorf("the trace has no wall clock (Go 1.25+ traces do) to place %s: give an offset from its start instead, e.g. 1.5s", b)
+	}
+	return m.Clock.Trace + Time(b.Wall.Sub(m.Clock.Wall)), nil
+}
+
+// Empty reports whether the filter keeps everything.
+func (f *Filter) Empty() bool {
+	return !f.From.Set && !f.To.Set && len(f.Goroutines) == 0 && len(f.Tasks) == 0 && len(f.Regions) == 0
+}
+
+// NeedsPrepass reports whether Prepass must run over the trace before the
+// pass through Sink.
+func (f *Filter) NeedsPrepass() bool {
+	return len(f.Tasks) > 0 || len(f.Regions) > 0 || (f.Related && len(f.Goroutines) > 0)
+}
+
+// Prepass returns a Sink that learns, in a first pass over the trace, which
+// goroutines, tasks and regions the selection covers and when.
+func (f *Filter) Prepass() Sink {
+	f.sel = newSelection(f)
+	return &prepass{f: f, s: f.sel}
+}
+
+// Sink returns a Sink that passes the selected part of the trace to next.
+// A selection that needs a prepass (see NeedsPrepass) must have had one.
+func (f *Filter) Sink(next Sink) Sink {
+	if f.NeedsPrepass() && f.sel == nil {
+		panic("invariant violation: mapping.Filter.Sink before Prepass")
+	}
+	if f.sel == nil {
+		f.sel = newSelection(f)
+	}
+	return &filterSink{next: next, f: f, s: f.sel,
+		pending: map[GoID]*Goroutine{}, declared: map[GoID]bool{}, counters: map[counterKey]*Counter{}}
+}
+
+// span is a closed time interval.
+type span struct{ start, end Time }
+
+// selection is what a filter keeps, apart from the window.
+type selection struct {
+	entities bool              // goroutines, tasks or regions are selected
+	allOf    map[GoID]bool     // goroutines kept for the whole trace
+	spans    map[GoID][]span   // goroutines kept while these spans last (sorted, merged after the prepass)
+	tasks    map[TaskID]bool   // tasks kept
+	regions  map[GoID][]span   // matching regions: the regions inside them are kept
+	taskType map[string]bool   // task types selected
+	taskID   map[TaskID]bool   // task IDs selected
+	regType  map[string]bool   // region types selected
+	parent   map[TaskID]TaskID // every task's parent, for subtasks
+	involved map[TaskID][]GoID // goroutines of each task
+	taskSpan map[TaskID]span   // when each task lasted
+	related  map[GoID]bool     // goroutines that interact with a selected one
+	regTask  map[TaskID]bool   // tasks of matching regions
+	context  map[TaskID]bool   // tasks kept as context only, without their regions and logs
+}
+
+func newSelection(f *Filter) *selection {
+	s := &selection{
+		entities: len(f.Goroutines) > 0 || len(f.Tasks) > 0 || len(f.Regions) > 0,
+		allOf:    map[GoID]bool{},
+		spans:    map[GoID][]span{},
+		tasks:    map[TaskID]bool{},
+		regions:  map[GoID][]span{},
+		taskType: map[string]bool{},
+		taskID:   map[TaskID]bool{},
+		regType:  map[string]bool{},
+		parent:   map[TaskID]TaskID{},
+		involved: map[TaskID][]GoID{},
+		taskSpan: map[TaskID]span{},
+		related:  map[GoID]bool{},
+		regTask:  map[TaskID]bool{},
+		context:  map[TaskID]bool{},
+	}
+	for _, g := range f.Goroutines {
+		s.allOf[g] = true
+	}
+	for _, t := range f.Tasks {
+		if id, err := strconv.ParseUint(t, 10, 64); err == nil {
+			s.taskID[TaskID(id)] = true
+		} else {
+			s.taskType[t] = true
+		}
+	}
+	for _, r := range f.Regions {
+		s.regType[r] = true
+	}
+	return s
+}
+
+// prepass learns the selection.
+type prepass struct {
+	NopSink
+	f *Filter
+	s *selection
+}
+
+func (p *prepass) Task(t *Task) error {
+	s := p.s
+	if len(s.taskType) > 0 || len(s.taskID) > 0 {
+		s.parent[t.ID] = t.Parent
+		s.involved[t.ID] = slices.Clone(t.Goroutines)
+		s.taskSpan[t.ID] = span{t.Start, t.End}
+		if s.taskType[t.Type] || s.taskID[t.ID] {
+			s.tasks[t.ID] = true
+		}
+	}
+	return nil
+}
+
+func (p *prepass) Region(r *Region) error {
+	if p.s.regType[r.Type] {
+		p.s.regions[r.G] = append(p.s.regions[r.G], span{r.Start, r.End})
+		if r.Task != NoTask {
+			p.s.regTask[r.Task] = true
+		}
+	}
+	return nil
+}
+
+func (p *prepass) GoroutineEvent(e *GoroutineEvent) error {
+	if p.f.Related && (e.Kind == GoCreated || e.Kind == GoUnblocked) && e.By != NoGoroutine {
+		p.relate(e.G, e.By)
+	}
+	return nil
+}
+
+func (p *prepass) relate(a, b GoID) {
+	if p.s.allOf[a] {
+		p.s.related[b] = true
+	}
+	if p.s.allOf[b] {
+		p.s.related[a] = true
+	}
+}
+
+func (p *prepass) End(*Summary) error {
+	s := p.s
+	// Subtasks: a task is kept if one of its ancestors is. Tasks end in
+	// any order, so the closure is taken once every parent is known.
+	for id := range s.parent {
+		seen := 0
+		for a := id; a != NoTask && seen < len(s.parent); a, seen = s.parent[a], seen+1 {
+			if s.tasks[a] {
+				s.tasks[id] = true
+				break
+			}
+		}
+	}
+	for id := range s.tasks {
+		sp, ok := s.taskSpan[id]
+		if !ok {
+			continue
+		}
+		for _, g := range s.involved[id] {
+			s.spans[g] = append(s.spans[g], sp)
+		}
+	}
+	for g, sps := range s.regions {
+		s.spans[g] = append(s.spans[g], sps...)
+		s.regions[g] = merge(slices.Clone(sps))
+	}
+	for t := range s.regTask {
+		s.context[t] = true
+	}
+	for g := range s.related {
+		s.allOf[g] = true
+	}
+	for g, sps := range s.spans {
+		s.spans[g] = merge(sps)
+	}
+	// What the prepass alone needed is no longer needed.
+	s.parent, s.involved, s.taskSpan, s.related, s.regTask = nil, nil, nil, nil, nil
+	return nil
+}
+
+// merge sorts spans and joins the ones that overlap.
+func merge(sps []span) []span {
+	slices.SortFunc(sps, func(a, b span) int { return cmpTime(a.start, b.start) })
+	out := sps[:0]
+	for _, sp := range sps {
+		if n := len(out); n > 0 && sp.start <= out[n-1].end {
+			out[n-1].end = max(out[n-1].end, sp.end)
+			continue
+		}
+		out = append(out, sp)
+	}
+	return out
+}
+
+func cmpTime(a, b Time) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+type counterKey struct {
+	kind CounterKind
+	name string
+}
+
+// filterSink passes on what the filter keeps.
+type filterSink struct {
+	next     Sink
+	f        *Filter
+	s        *selection
+	from, to Time
+	origin   Time // the trace start
+	dropped  map[TaskID]bool
+	droppedQ []TaskID
+	// Goroutines are declared to next only when a kept item names them;
+	// until then the latest delivery of each live one waits here.
+	pending  map[GoID]*Goroutine
+	declared map[GoID]bool
+	// The latest value of every counter before the window, restated at its
+	// start so that the window opens with the values in force.
+	counters map[counterKey]*Counter
+	restated bool
+
+	// copies handed to next, so the mapper's items are never changed
+	gs  GoroutineState
+	rg  Region
+	lg  Log
+	tk  Task
+	rn  Range
+	pr  ProcRun
+	ge  GoroutineEvent
+	gos []GoID
+	sum Summary
+}
+
+func (f *filterSink) Begin(m *Meta) error {
+	f.from, f.to = Time(math.MinInt64), Time(math.MaxInt64)
+	var err error
+	if f.f.From.Set {
+		if f.from, err = f.f.From.resolve(m); err != nil {
+			return fmt.Errorf("%w: its start: %w", ErrWindow, err)
+		}
+	}
+	if f.f.To.Set {
+		if f.to, err = f.f.To.resolve(m); err != nil {
+			return fmt.Errorf("%w: its end: %w", ErrWindow, err)
+		}
+	}
+	if f.to < f.from {
+		return fmt.Errorf("%w: it ends (%s) before it starts (%s)", ErrWindow, f.f.To, f.f.From)
+	}
+	f.origin = m.Start
+	meta := *m
+	meta.Start = max(m.Start, f.from)
+	return f.next.Begin(&meta)
+}
+
+func (f *filterSink) Stack(s *Stack) error   { return f.next.Stack(s) }
+func (f *filterSink) Proc(p *Proc) error     { return f.next.Proc(p) }
+func (f *filterSink) Thread(t *Thread) error { return f.next.Thread(t) }
+
+func (f *filterSink) Goroutine(g *Goroutine) error {
+	if f.declared[g.ID] {
+		if g.Creator != NoGoroutine && !f.declared[g.Creator] {
+			c := *g
+			c.Creator = NoGoroutine
+			return f.next.Goroutine(&c)
+		}
+		return f.next.Goroutine(g)
+	}
+	c := *g
+	f.pending[g.ID] = &c
+	return nil
+}
+
+// declare delivers goroutine id to next if it has not been, and reports
+// whether next knows it.
+func (f *filterSink) declare(id GoID) (bool, error) {
+	if id == NoGoroutine || f.declared[id] {
+		return true, nil
+	}
+	g := f.pending[id]
+	if g == nil {
+		return false, nil // ended before anything kept named it
+	}
+	f.declared[id] = true
+	delete(f.pending, id)
+	c := *g
+	c.Updated = false
+	if c.Creator != NoGoroutine && !f.declared[c.Creator] {
+		// The output names only goroutines it has; a creator left out is
+		// not declared for this alone.
+		c.Creator = NoGoroutine
+	}
+	return true, f.next.Goroutine(&c)
+}
+
+// clip bounds [start, end] by the window and reports whether anything is
+// left, with the flags to add for what was cut.
+func (f *filterSink) clip(start, end Time) (Time, Time, Flags, bool) {
+	var fl Flags
+	if end < f.from || start > f.to {
+		return 0, 0, 0, false
+	}
+	if start < f.from {
+		start, fl = f.from, fl|OpenStart
+	}
+	if end > f.to {
+		end, fl = f.to, fl|OpenEnd
+	}
+	return start, end, fl, true
+}
+
+// clipG is clip for an item of goroutine g, also bounded by the spans in
+// which g is selected.
+func (f *filterSink) clipG(g GoID, start, end Time) (Time, Time, Flags, bool) {
+	if !f.s.entities || f.s.allOf[g] {
+		return f.clip(start, end)
+	}
+	sps := f.s.spans[g]
+	i, _ := slices.BinarySearchFunc(sps, start, func(sp span, t Time) int { return cmpTime(sp.end, t) })
+	if i == len(sps) || sps[i].start > end {
+		return 0, 0, 0, false
+	}
+	j := i
+	for j+1 < len(sps) && sps[j+1].start <= end {
+		j++
+	}
+	var fl Flags
+	if start < sps[i].start {
+		start, fl = sps[i].start, OpenStart
+	}
+	if end > sps[j].end {
+		end, fl = sps[j].end, fl|OpenEnd
+	}
+	s, e, wfl, ok := f.clip(start, end)
+	return s, e, fl | wfl, ok
+}
+
+// inRegion reports whether [start, end] lies in a selected region of g.
+func (f *filterSink) inRegion(g GoID, start, end Time) bool {
+	sps := f.s.regions[g]
+	i, _ := slices.BinarySearchFunc(sps, start, func(sp span, t Time) int { return cmpTime(sp.end, t) })
+	return i < len(sps) && sps[i].start <= start && end <= sps[i].end
+}
+
+func (f *filterSink) GoroutineState(s *GoroutineState) error {
+	start, end, fl, ok := f.clipG(s.G, s.Start, s.End)
+	if !ok {
+		return nil
+	}
+	if _, err := f.declare(s.G); err != nil {
+		return err
+	}
+	f.gs = *s
+	f.gs.Start, f.gs.End, f.gs.Flags = start, end, s.Flags|fl
+	return f.next.GoroutineState(&f.gs)
+}
+
+func (f *filterSink) ProcRun(r *ProcRun) error {
+	if f.s.entities {
+		return nil
+	}
+	start, end, fl, ok := f.clip(r.Start, r.End)
+	if !ok {
+		return nil
+	}
+	f.pr = *r
+	f.pr.Start, f.pr.End, f.pr.Flags = start, end, r.Flags|fl
+	return f.next.ProcRun(&f.pr)
+}
+
+func (f *filterSink) Range(r *Range) error {
+	var start, end Time
+	var fl Flags
+	var ok bool
+	switch {
+	case r.Kind == RangeSTW || r.Scope == ScopeGlobal:
+		// Process-wide, whichever goroutine the trace charges it to.
+		start, end, fl, ok = f.clip(r.Start, r.End)
+	case r.Scope == ScopeGoroutine:
+		start, end, fl, ok = f.clipG(r.G, r.Start, r.End)
+	default:
+		if f.s.entities {
+			return nil
+		}
+		start, end, fl, ok = f.clip(r.Start, r.End)
+	}
+	if !ok {
+		return nil
+	}
+	if r.Scope == ScopeGoroutine {
+		if _, err := f.declare(r.G); err != nil {
+			return err
+		}
+	}
+	f.rn = *r
+	f.rn.Start, f.rn.End, f.rn.Flags = start, end, r.Flags|fl
+	return f.next.Range(&f.rn)
+}
+
+func (f *filterSink) Task(t *Task) error {
+	keep := !f.s.entities || f.s.tasks[t.ID] || f.s.context[t.ID] ||
+		slices.ContainsFunc(t.Goroutines, func(g GoID) bool { return f.s.allOf[g] })
+	start, end, fl, ok := f.clip(t.Start, t.End)
+	if !keep || !ok {
+		f.dropTask(t.ID)
+		return nil
+	}
+	delete(f.s.context, t.ID)
+	f.tk = *t
+	f.tk.Start, f.tk.End, f.tk.Flags = start, end, t.Flags|fl
+	// Name only the goroutines something kept has named: declaring the
+	// others would add goroutines with nothing to show.
+	f.gos = f.gos[:0]
+	for _, g := range t.Goroutines {
+		if f.declared[g] {
+			f.gos = append(f.gos, g)
+		}
+	}
+	f.tk.Goroutines = f.gos
+	for _, g := range []*GoID{&f.tk.StartG, &f.tk.EndG} {
+		known, err := f.declare(*g)
+		if err != nil {
+			return err
+		}
+		if !known {
+			*g = NoGoroutine
+		}
+	}
+	return f.next.Task(&f.tk)
+}
+
+func (f *filterSink) Region(r *Region) error {
+	if f.s.entities && !f.s.allOf[r.G] && !f.s.tasks[r.Task] && !f.inRegion(r.G, r.Start, r.End) {
+		return nil
+	}
+	start, end, fl, ok := f.clip(r.Start, r.End)
+	if !ok {
+		return nil
+	}
+	if f.f.From.Set && start < f.from+regionSlack {
+		start = f.from + f.regionOffset(r)
+		end = max(end, start)
+	}
+	if _, err := f.declare(r.G); err != nil {
+		return err
+	}
+	f.rg = *r
+	f.rg.Start, f.rg.End, f.rg.Flags = start, end, r.Flags|fl
+	f.rg.Task = f.taskOf(r.Task)
+	return f.next.Region(&f.rg)
+}
+
+// maxDropped bounds the tasks a filter remembers having left out.
+const maxDropped = 1 << 16
+
+// dropTask remembers, for a while, that task id was left out, so that a
+// region or log of it that comes later does not name it.
+func (f *filterSink) dropTask(id TaskID) {
+	if f.dropped == nil {
+		f.dropped = map[TaskID]bool{}
+	}
+	f.dropped[id] = true
+	f.droppedQ = append(f.droppedQ, id)
+	if len(f.droppedQ) > maxDropped {
+		delete(f.dropped, f.droppedQ[0])
+		f.droppedQ = f.droppedQ[1:]
+	}
+}
+
+// taskOf returns the task a kept region or log is to name. The model
+// delivers every task something names, so the task is kept too; one
+// already left out (it ended before the region or log did) is not named.
+func (f *filterSink) taskOf(id TaskID) TaskID {
+	if id == NoTask {
+		return id
+	}
+	if f.dropped[id] {
+		return NoTask
+	}
+	f.s.context[id] = true
+	return id
+}
+
+// regionSlack is how far after the window start the regions cut by it
+// are put, at most.
+const regionSlack = 64
+
+// regionOffset places a region cut by the window start. Cut regions would
+// all start at the window start, and tools that order slices by start
+// time could no longer tell which encloses which. So they are put a few
+// nanoseconds after it, outer before inner: first the regions already
+// open when the trace began, which the mapping puts before the trace
+// start, outermost first, in the order the mapping gave them; then the
+// regions begun in the trace, one nanosecond per level of nesting.
+func (f *filterSink) regionOffset(r *Region) Time {
+	const open = regionSlack / 2
+	if r.Flags&OpenStart != 0 && r.Start <= f.origin {
+		return open - 1 - min(f.origin-r.Start, open-1)
+	}
+	return open + min(Time(r.Depth), open-1)
+}
+
+func (f *filterSink) Log(l *Log) error {
+	if l.Time < f.from || l.Time > f.to {
+		return nil
+	}
+	if f.s.entities && !f.s.allOf[l.G] && !f.s.tasks[l.Task] && !f.inRegion(l.G, l.Time, l.Time) {
+		return nil
+	}
+	if _, err := f.declare(l.G); err != nil {
+		return err
+	}
+	if task := f.taskOf(l.Task); task != l.Task {
+		f.lg = *l
+		f.lg.Task = task
+		return f.next.Log(&f.lg)
+	}
+	return f.next.Log(l)
+}
+
+func (f *filterSink) GoroutineEvent(e *GoroutineEvent) error {
+	if e.Kind == GoEnded {
+		// Nothing of a goroutine follows its end, so one never declared
+		// can be forgotten.
+		defer delete(f.pending, e.G)
+	}
+	if _, _, _, ok := f.clipG(e.G, e.Time, e.Time); !ok {
+		return nil
+	}
+	if _, err := f.declare(e.G); err != nil {
+		return err
+	}
+	known, err := f.declare(e.By)
+	if err != nil {
+		return err
+	}
+	if known {
+		return f.next.GoroutineEvent(e)
+	}
+	f.ge = *e
+	f.ge.By = NoGoroutine
+	return f.next.GoroutineEvent(&f.ge)
+}
+
+// keepEnd reports whether a flow's endpoint is kept.
+func (f *filterSink) keepEnd(e Endpoint) bool {
+	if e.G == NoGoroutine {
+		return e.Time >= f.from && e.Time <= f.to
+	}
+	_, _, _, ok := f.clipG(e.G, e.Time, e.Time)
+	return ok
+}
+
+func (f *filterSink) Flow(fl *Flow) error {
+	if !f.keepEnd(fl.From) || !f.keepEnd(fl.To) {
+		return nil
+	}
+	for _, g := range []GoID{fl.From.G, fl.To.G} {
+		if known, err := f.declare(g); !known || err != nil {
+			return err // a goroutine gone before it was kept: no flow
+		}
+	}
+	return f.next.Flow(fl)
+}
+
+func (f *filterSink) Counter(c *Counter) error {
+	if c.Time < f.from {
+		k := counterKey{c.Kind, c.Name}
+		if held := f.counters[k]; held != nil {
+			*held = *c
+		} else {
+			cp := *c
+			f.counters[k] = &cp
+		}
+		return nil
+	}
+	if c.Time > f.to {
+		return nil
+	}
+	if err := f.restate(); err != nil {
+		return err
+	}
+	return f.next.Counter(c)
+}
+
+// restate delivers, once, the counter values in force at the window start.
+func (f *filterSink) restate() error {
+	if f.restated {
+		return nil
+	}
+	f.restated = true
+	held := make([]*Counter, 0, len(f.counters))
+	for _, c := range f.counters {
+		held = append(held, c)
+	}
+	// Map order is random; a stable order keeps outputs reproducible.
+	slices.SortFunc(held, func(a, b *Counter) int {
+		if a.Kind != b.Kind {
+			return int(a.Kind) - int(b.Kind)
+		}
+		switch {
+		case a.Name < b.Name:
+			return -1
+		case a.Name > b.Name:
+			return 1
+		}
+		return 0
+	})
+	for _, c := range held {
+		c.Time = f.from
+		if err := f.next.Counter(c); err != nil {
+			return err
+		}
+	}
+	f.counters = nil
+	return nil
+}
+
+func (f *filterSink) CPUSample(c *CPUSample) error {
+	if c.G == NoGoroutine {
+		if f.s.entities || c.Time < f.from || c.Time > f.to {
+			return nil
+		}
+		return f.next.CPUSample(c)
+	}
+	if _, _, _, ok := f.clipG(c.G, c.Time, c.Time); !ok {
+		return nil
+	}
+	if _, err := f.declare(c.G); err != nil {
+		return err
+	}
+	return f.next.CPUSample(c)
+}
+
+func (f *filterSink) Experimental(x *Experimental) error {
+	if x.G == NoGoroutine {
+		if f.s.entities || x.Time < f.from || x.Time > f.to {
+			return nil
+		}
+		return f.next.Experimental(x)
+	}
+	if _, _, _, ok := f.clipG(x.G, x.Time, x.Time); !ok {
+		return nil
+	}
+	if _, err := f.declare(x.G); err != nil {
+		return err
+	}
+	return f.next.Experimental(x)
+}
+
+func (f *filterSink) End(s *Summary) error {
+	f.sum = *s
+	if s.Start < f.from && f.from <= s.End {
+		if err := f.restate(); err != nil {
+			return err
+		}
+	}
+	f.sum.Goroutines = len(f.declared)
+	f.sum.Start = max(s.Start, f.from)
+	f.sum.End = max(min(s.End, f.to), f.sum.Start)
+	return f.next.End(&f.sum)
+}
