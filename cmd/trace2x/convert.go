@@ -9,6 +9,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"time"
+
+	"go.opentelemetry.io/otel"
 
 	"github.com/trace2x/trace2x/convert/chromejson"
 	otelconv "github.com/trace2x/trace2x/convert/otel"
@@ -18,32 +21,39 @@ import (
 
 var convertCmd = &command{
 	name:  "convert",
-	args:  "[--perfetto FILE] [--chrome FILE] [--otlp-json FILE] [--stats FILE] [trace.out | -]",
+	args:  "[--perfetto FILE] [--chrome FILE] [--otlp] [--otlp-json FILE] [--stats FILE] [trace.out | -]",
 	short: "convert in one pass to several formats at once",
 	long: `Convert reads the trace once and writes every output named, as the
-perfetto, chrome, otlp --json and stats commands would each write it: a trace read
+perfetto, chrome, otlp and stats commands would each write it: a trace read
 from a pipe (curl ... | trace2x convert ...) is read only once. Output
 names ending in .gz are written gzip-compressed; "-" is standard output
 (for at most one of them).
 
 Example:
 
-	trace2x convert --perfetto t.pftrace --chrome t.json.gz --stats t.stats.json trace.out`,
+	trace2x convert --perfetto t.pftrace --chrome t.json.gz --stats t.stats.json trace.out
+	trace2x convert --perfetto t.pftrace --otlp http://127.0.0.1:6060/debug/pprof/trace?seconds=5`,
 	setup: func(fs *flag.FlagSet) func(*env, []string) error {
 		inOpts := inputFlags(fs)
 		pf := fs.String("perfetto", "", "write a Perfetto trace to `FILE`")
 		cj := fs.String("chrome", "", "write Chrome trace-event JSON to `FILE`")
 		st := fs.String("stats", "", "write the stats of the trace, as JSON, to `FILE`")
 		oj := fs.String("otlp-json", "", "write the tasks and regions as OTLP JSON spans to `FILE`, as otlp --json does")
+		push := fs.Bool("otlp", false, "push the tasks and regions as spans to an OTLP endpoint, as otlp does: the one the OTEL_EXPORTER_OTLP_* variables name, else 127.0.0.1:4317")
+		pushEndpoint := fs.String("otlp-endpoint", "", "with --otlp: push to `ENDPOINT` (host:port or URL) instead")
+		pushProtocol := fs.String("otlp-protocol", "", "with --otlp: push with `PROTOCOL`: grpc, http/protobuf or http/json (default grpc)")
 		return func(e *env, args []string) error {
+			if !*push && (*pushEndpoint != "" || *pushProtocol != "") {
+				return usageError{"--otlp-endpoint and --otlp-protocol go with --otlp"}
+			}
 			stdout := 0
 			for _, name := range []string{*pf, *cj, *st, *oj} {
 				if name == "-" {
 					stdout++
 				}
 			}
-			if *pf == "" && *cj == "" && *st == "" && *oj == "" {
-				return usageError{"name at least one output: --perfetto, --chrome, --otlp-json or --stats"}
+			if *pf == "" && *cj == "" && *st == "" && *oj == "" && !*push {
+				return usageError{"name at least one output: --perfetto, --chrome, --otlp, --otlp-json or --stats"}
 			}
 			if stdout > 1 {
 				return usageError{"only one output can go to standard output"}
@@ -87,22 +97,61 @@ Example:
 				sinks = append(sinks, &tally, an)
 			}
 			src := io.Reader(in)
-			if *oj != "" {
-				// Span IDs come from the start of the decompressed trace, as
-				// in otlp, so both commands give the same spans.
+			var pushed *otelconv.Sink
+			var pushDest, timeNote string
+			if *oj != "" || *push {
+				// Span IDs come from the start of the decompressed trace, and
+				// span times from the same source, as in otlp, so both
+				// commands give the same spans.
 				br, seed, err := otelSeed(in)
 				if err != nil {
-					return fail(err)
+					return fail(fmt.Errorf("%s: %w", in.name, err))
 				}
 				src = br
-				o, err := createOutput(e, *oj, false)
-				if err != nil {
+				var startTime time.Time
+				if startTime, timeNote, err = fileStart(in); err != nil {
 					return fail(err)
 				}
-				exp := otelconv.NewJSONExporter(o)
-				sinks = append(sinks, otelconv.NewSink(context.Background(), exp,
-					otelconv.WithInputName(in.name), otelconv.WithVersion(trace2xVersion()), otelconv.WithIDSeed(seed)))
-				closers = append(closers, func() error { return exp.Shutdown(context.Background()) }, o.Close)
+				opts := []otelconv.Option{otelconv.WithInputName(in.name), otelconv.WithVersion(trace2xVersion()), otelconv.WithIDSeed(seed)}
+				if !startTime.IsZero() {
+					opts = append(opts, otelconv.WithStartTime(startTime))
+				}
+				if *oj != "" {
+					o, err := createOutput(e, *oj, false)
+					if err != nil {
+						return fail(err)
+					}
+					exp := otelconv.NewJSONExporter(o)
+					sinks = append(sinks, otelconv.NewSink(context.Background(), exp, opts...))
+					closers = append(closers, func() error { return exp.Shutdown(context.Background()) }, o.Close)
+				}
+				if *push {
+					timeout := envTimeout(10 * time.Second)
+					ep, err := resolveEndpoint(*pushProtocol, *pushEndpoint, nil, false, false, timeout)
+					if err != nil {
+						return fail(err)
+					}
+					if err := ep.reachable(timeout); err != nil {
+						return fail(err)
+					}
+					otel.SetErrorHandler(otel.ErrorHandlerFunc(func(error) {}))
+					exp, err := ep.exporter(context.Background())
+					if err != nil {
+						return fail(fmt.Errorf("OTLP exporter for %s: %w", ep, err))
+					}
+					pushDest = ep.String()
+					pushed = otelconv.NewSink(context.Background(), exp,
+						append(opts, otelconv.WithRetry(timeout), otelconv.WithExportTimeout(timeout))...)
+					sinks = append(sinks, pushed)
+					closers = append(closers, func() error {
+						ctx, cancel := context.WithTimeout(context.Background(), timeout)
+						defer cancel()
+						if err := exp.Shutdown(ctx); err != nil {
+							return fmt.Errorf("pushing to %s: %w", pushDest, err)
+						}
+						return nil
+					})
+				}
 			}
 			var opts []mapping.Option
 			if *st != "" {
@@ -124,6 +173,14 @@ Example:
 			}
 			for _, c := range closers {
 				errs = append(errs, c())
+			}
+			if pushed != nil {
+				res := pushed.Result()
+				res.Summary = sum
+				report(e.stderr, in.name, pushDest, &res, timeNote, false)
+				if res.Failed > 0 {
+					errs = append(errs, fmt.Errorf("%d spans were not accepted by %s", res.Failed, pushDest))
+				}
 			}
 			return joinErrors(errs...)
 		}

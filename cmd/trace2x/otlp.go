@@ -242,7 +242,8 @@ func report(w io.Writer, input, dest string, res *otelconv.Result, timeNote stri
 // or for standard input, which cannot be read twice.
 func fileStart(in *input) (time.Time, string, error) {
 	f, ok := in.ReadCloser.(*os.File)
-	if !ok {
+	if !ok || in.spool != "" {
+		// A stream, or the copy of one made for a filter: no file time.
 		return time.Time{}, "", nil
 	}
 	st, err := f.Stat()

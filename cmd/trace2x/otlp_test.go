@@ -273,3 +273,42 @@ func TestOTLPStartTime(t *testing.T) {
 		t.Errorf("stderr %q does not say the times came from --start-time", errs)
 	}
 }
+
+// TestConvertOTLPPush pushes spans from convert, in the same pass as a
+// Perfetto file, and checks the endpoint got as many spans as otlp
+// pushes for the same trace.
+func TestConvertOTLPPush(t *testing.T) {
+	serve := func() (*receiver, string) {
+		rec := &receiver{}
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := grpc.NewServer()
+		coltracepb.RegisterTraceServiceServer(srv, rec)
+		go srv.Serve(l)
+		t.Cleanup(srv.Stop)
+		return rec, l.Addr().String()
+	}
+	direct, addr := serve()
+	if code, _, errs := runOTLP(t, "--endpoint", addr, sample(t)); code != 0 {
+		t.Fatalf("otlp: exit %d: %s", code, errs)
+	}
+	viaConvert, addr := serve()
+	pf := filepath.Join(t.TempDir(), "t.pftrace")
+	var out, errb bytes.Buffer
+	if code := run([]string{"convert", "--otlp", "--otlp-endpoint", addr, "--perfetto", pf, sample(t)}, nil, &out, &errb); code != 0 {
+		t.Fatalf("convert: exit %d: %s", code, errb.String())
+	}
+	if n := spansReported(t, errb.String()); viaConvert.spans != n || n != direct.spans || n == 0 {
+		t.Errorf("convert pushed %d spans and reported %d; otlp pushed %d", viaConvert.spans, n, direct.spans)
+	}
+	if st, err := os.Stat(pf); err != nil || st.Size() == 0 {
+		t.Errorf("no Perfetto output beside the push: %v", err)
+	}
+	// A dead endpoint fails before anything is written.
+	code := run([]string{"convert", "--otlp", "--otlp-endpoint", closedAddr(t), "--stats", filepath.Join(t.TempDir(), "s.json"), sample(t)}, nil, &out, &errb)
+	if code != 1 {
+		t.Errorf("convert to a dead endpoint: exit %d, want 1: %s", code, errb.String())
+	}
+}
