@@ -9,6 +9,9 @@ import (
 	"io"
 	"regexp"
 	"sync/atomic"
+
+	"github.com/klauspost/compress/zstd"
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
 // countingReader counts the bytes read through it, so that an error can say
@@ -57,12 +60,12 @@ func openInput(r io.Reader) (*bufio.Reader, string, error) {
 		}
 		return nil, "", err
 	}
-	if bytes.Equal(magic, []byte{0x1f, 0x8b}) {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, "", fmt.Errorf("gzip: %w", err)
-		}
-		br = bufio.NewReaderSize(zr, 64<<10)
+	compressed, err := decompress(br)
+	if err != nil {
+		return nil, "", err
+	}
+	if compressed != nil {
+		br = bufio.NewReaderSize(compressed, 64<<10)
 	}
 	hdr, err := br.Peek(16)
 	if len(hdr) == 0 && (err == io.EOF || err == nil) {
@@ -72,6 +75,9 @@ func openInput(r io.Reader) (*bufio.Reader, string, error) {
 		return nil, "", err
 	}
 	m := headerRE.FindSubmatch(hdr)
+	if m == nil && compressed != nil && looksLikePprof(br) {
+		return nil, "", fmt.Errorf("%w: this looks like a pprof profile (compressed protobuf), not an execution trace; record one with /debug/pprof/trace, runtime/trace or go test -trace", ErrNotTrace)
+	}
 	if m == nil || len(hdr) < 16 {
 		return nil, "", fmt.Errorf("%w: the input starts with %q, not a trace header like \"go 1.26 trace\"", ErrNotTrace, printable(hdr))
 	}
@@ -87,4 +93,67 @@ func printable(b []byte) string {
 		b = b[:16]
 	}
 	return string(bytes.TrimRight(b, "\x00"))
+}
+
+// Decompress returns a reader of r's content, decompressed if r starts
+// with the magic bytes of gzip or zstd, which is how traces are often
+// stored and served. It reads ahead through a buffer, so r must not be
+// read after.
+func Decompress(r io.Reader) (io.Reader, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	zr, err := decompress(br)
+	if zr == nil || err != nil {
+		return br, err
+	}
+	return zr, nil
+}
+
+var (
+	gzipMagic = []byte{0x1f, 0x8b}
+	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
+)
+
+// decompress returns a decompressing reader of br, or nil if br does not
+// start with a compression format's magic bytes.
+func decompress(br *bufio.Reader) (io.Reader, error) {
+	magic, _ := br.Peek(4)
+	switch {
+	case bytes.HasPrefix(magic, gzipMagic):
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("gzip: %w", err)
+		}
+		return zr, nil
+	case bytes.HasPrefix(magic, zstdMagic):
+		// One decoding goroutine: the parser already keeps a core busy, and
+		// a trace streams in order. The window is bounded so that a
+		// corrupted frame header cannot ask for gigabytes.
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(256<<20))
+		if err != nil {
+			return nil, fmt.Errorf("zstd: %w", err)
+		}
+		return zr.IOReadCloser(), nil
+	}
+	return nil, nil
+}
+
+// looksLikePprof reports whether a decompressed input starts like a pprof
+// profile, which is what the neighbours of /debug/pprof/trace serve: a
+// protobuf whose first fields are all fields of pprof's Profile message.
+func looksLikePprof(br *bufio.Reader) bool {
+	b, _ := br.Peek(512)
+	fields := 0
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 || num < 1 || num > 14 {
+			return false
+		}
+		m := protowire.ConsumeFieldValue(num, typ, b[n:])
+		if m < 0 {
+			break // cut by the peek
+		}
+		b = b[n+m:]
+		fields++
+	}
+	return fields >= 2
 }

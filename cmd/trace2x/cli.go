@@ -31,7 +31,7 @@ type command struct {
 }
 
 func commands() []*command {
-	return []*command{chromeCmd, convertCmd, otlpCmd, perfettoCmd, statsCmd, versionCmd, viewCmd}
+	return []*command{chromeCmd, convertCmd, otlpCmd, perfettoCmd, pprofCmd, statsCmd, versionCmd, viewCmd}
 }
 
 // usageError is a mistake in how the command was called: exit status 2.

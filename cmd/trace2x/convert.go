@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"flag"
@@ -191,14 +190,11 @@ Example:
 // conversion derives its IDs from, and returns a reader that still yields
 // the whole trace.
 func otelSeed(r io.Reader) (io.Reader, []byte, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, nil, fmt.Errorf("gzip: %w", err)
-		}
-		br = bufio.NewReaderSize(zr, 64<<10)
+	dr, err := mapping.Decompress(r)
+	if err != nil {
+		return nil, nil, err
 	}
+	br := bufio.NewReaderSize(dr, 64<<10)
 	seed, err := br.Peek(64 << 10)
 	if err != nil && err != io.EOF {
 		return nil, nil, err

@@ -2,8 +2,6 @@ package otel
 
 import (
 	"bufio"
-	"bytes"
-	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
@@ -42,16 +40,13 @@ func Convert(ctx context.Context, r io.Reader, exp sdktrace.SpanExporter, opts .
 	if name == "" {
 		name = "trace"
 	}
-	br := bufio.NewReaderSize(r, seedBytes)
-	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
-		// Decompressed here rather than by the mapping, so that the IDs
-		// do not depend on the compression.
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return &Result{}, fmt.Errorf("%s: gzip: %w", name, err)
-		}
-		br = bufio.NewReaderSize(zr, seedBytes)
+	// Decompressed here rather than by the mapping, so that the IDs do
+	// not depend on the compression.
+	dr, err := mapping.Decompress(r)
+	if err != nil {
+		return &Result{}, fmt.Errorf("%s: %w", name, err)
 	}
+	br := bufio.NewReaderSize(dr, seedBytes)
 	if cfg.seed == nil {
 		prefix, err := br.Peek(seedBytes)
 		if err != nil && err != io.EOF {

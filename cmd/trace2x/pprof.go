@@ -1,0 +1,75 @@
+package main
+
+import (
+	"flag"
+	"strings"
+
+	"github.com/trace2x/trace2x/convert/pprof"
+)
+
+var pprofCmd = &command{
+	name:  "pprof",
+	args:  "--kind=net|sync|syscall|sched|cpu|wall [-o FILE] [flags] [trace.out | -]",
+	short: "write a pprof profile (blocking, syscalls, scheduling, CPU, wall time)",
+	long: `Pprof writes a gzip-compressed pprof profile for go tool pprof, by
+stack:
+
+  net      time blocked on the network
+  sync     time blocked on channels, select and sync primitives
+  syscall  time in system calls and cgo calls
+  sched    time runnable, waiting to be scheduled
+  cpu      the CPU profile samples in the trace (pprof.StartCPUProfile)
+  wall     time in every goroutine state, with the state in a label
+
+net, sync, syscall and sched give the same figures as
+go tool trace -pprof=KIND: contentions and delay, by the stack that
+began each interval. cpu counts samples, and with --cpu-rate (100 by
+default, runtime/pprof's rate; 0 for counts only) CPU time too. wall is
+labelled state=running|runnable|waiting|syscall (and reason= for
+waiting): go tool pprof -tagroot=state splits it by state,
+-tagfocus=state=waiting keeps one.
+
+A trace that breaks off is profiled up to the break; the error is printed
+and the exit status is 1.
+
+Examples:
+
+	trace2x pprof --kind=sync -o sync.pb.gz trace.out && go tool pprof -top sync.pb.gz
+	trace2x pprof --kind=wall trace.out > wall.pb.gz && go tool pprof -http=: -tagroot=state wall.pb.gz`,
+	setup: func(fs *flag.FlagSet) func(*env, []string) error {
+		inOpts := inputFlags(fs)
+		out := fs.String("o", "-", "write to `FILE` instead of standard output")
+		kindName := fs.String("kind", "", "`KIND` of profile (required): net, sync, syscall, sched, cpu or wall")
+		rate := fs.Int("cpu-rate", 100, "with --kind=cpu: the CPU profiler's sampling rate in `HZ`, which the trace does not record; 0 for sample counts only")
+		return func(e *env, args []string) error {
+			if *kindName == "" {
+				return usageError{"--kind is required"}
+			}
+			kind, err := pprof.ParseKind(*kindName)
+			if err != nil {
+				return usageError{"--kind: " + err.Error()}
+			}
+			if *rate < 0 {
+				return usageError{"--cpu-rate must not be negative"}
+			}
+			in, err := openTrace(e, args, inOpts)
+			if err != nil {
+				return err
+			}
+			defer in.Close()
+			w, err := createOutput(e, *out, true)
+			if err != nil {
+				return err
+			}
+			opts := []pprof.Option{pprof.WithCPURate(*rate)}
+			if strings.HasSuffix(*out, ".gz") {
+				// The output compresses already; a profile must be
+				// compressed once only.
+				opts = append(opts, pprof.WithoutCompression())
+			}
+			pw := pprof.NewWriter(w, kind, opts...)
+			_, mapErr := in.mapTrace(e, inOpts, in, pw)
+			return joinErrors(mapErr, w.Close())
+		}
+	},
+}

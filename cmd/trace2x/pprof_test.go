@@ -1,0 +1,157 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/pprof/profile"
+)
+
+func parseProfile(t *testing.T, b []byte) *profile.Profile {
+	t.Helper()
+	p, err := profile.Parse(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("not a pprof profile: %v", err)
+	}
+	if err := p.CheckValid(); err != nil {
+		t.Fatalf("invalid profile: %v", err)
+	}
+	return p
+}
+
+func profileTypes(p *profile.Profile) string {
+	var s []string
+	for _, st := range p.SampleType {
+		s = append(s, st.Type+"/"+st.Unit)
+	}
+	return strings.Join(s, " ")
+}
+
+// profileTotals sums each sample type over the profile.
+func profileTotals(p *profile.Profile) []int64 {
+	tot := make([]int64, len(p.SampleType))
+	for _, s := range p.Sample {
+		for i, v := range s.Value {
+			tot[i] += v
+		}
+	}
+	return tot
+}
+
+// TestPprofKinds checks every kind, written to standard output, to a file,
+// and to a file whose name ends in .gz, which is compressed once only.
+func TestPprofKinds(t *testing.T) {
+	path := filepath.Join("..", "..", "testdata", "cpuprofile.go1.26.trace")
+	dir := t.TempDir()
+	for kind, types := range map[string]string{
+		"net":     "contentions/count delay/nanoseconds",
+		"sync":    "contentions/count delay/nanoseconds",
+		"syscall": "contentions/count delay/nanoseconds",
+		"sched":   "contentions/count delay/nanoseconds",
+		"cpu":     "samples/count cpu/nanoseconds",
+		"wall":    "intervals/count wall/nanoseconds",
+	} {
+		t.Run(kind, func(t *testing.T) {
+			code, out, errs := runCmd(t, nil, "pprof", "--kind="+kind, path)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			p := parseProfile(t, []byte(out))
+			if got := profileTypes(p); got != types {
+				t.Errorf("sample types %q, want %q", got, types)
+			}
+			want := profileTotals(p)
+			if kind == "cpu" || kind == "wall" || kind == "sched" {
+				if want[0] == 0 {
+					t.Errorf("an empty %s profile", kind)
+				}
+			}
+			for _, name := range []string{kind + ".pb", kind + ".pb.gz"} {
+				file := filepath.Join(dir, name)
+				code, out, errs := runCmd(t, nil, "pprof", "-q", "-o", file, path, "--kind", kind)
+				if code != 0 || out != "" {
+					t.Fatalf("-o %s: exit %d, stdout %d bytes: %s", name, code, len(out), errs)
+				}
+				b, err := os.ReadFile(file)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := profileTotals(parseProfile(t, b)); !slices.Equal(got, want) {
+					t.Errorf("-o %s: totals %v, standard output's %v", name, got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestPprofCPURate checks that the CPU profile has CPU time at the rate
+// given, 100 Hz by default, and counts only at rate 0.
+func TestPprofCPURate(t *testing.T) {
+	path := filepath.Join("..", "..", "testdata", "cpuprofile.go1.26.trace")
+	for _, tc := range []struct {
+		args   []string
+		types  string
+		period int64
+	}{
+		{nil, "samples/count cpu/nanoseconds", 10_000_000},
+		{[]string{"--cpu-rate", "1000"}, "samples/count cpu/nanoseconds", 1_000_000},
+		{[]string{"--cpu-rate=0"}, "samples/count", 1},
+	} {
+		code, out, errs := runCmd(t, nil, append([]string{"pprof", "--kind=cpu", path}, tc.args...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", tc.args, code, errs)
+		}
+		p := parseProfile(t, []byte(out))
+		if got := profileTypes(p); got != tc.types || p.Period != tc.period {
+			t.Errorf("%v: sample types %q, period %d; want %q, %d", tc.args, got, p.Period, tc.types, tc.period)
+		}
+		if tot := profileTotals(p); len(tot) == 2 && tot[1] != tot[0]*tc.period {
+			t.Errorf("%v: %d ns for %d samples at a period of %d ns", tc.args, tot[1], tot[0], tc.period)
+		}
+	}
+}
+
+func TestPprofUsage(t *testing.T) {
+	path := filepath.Join("..", "..", "testdata", "blocking.go1.26.trace")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"pprof", path}, "--kind is required"},
+		{[]string{"pprof", "--kind=heap", path}, `unknown profile kind "heap"`},
+		{[]string{"pprof", "--kind=cpu", "--cpu-rate=-1", path}, "--cpu-rate"},
+		{[]string{"pprof", "--kind=sync", path, path}, "one input trace"},
+	} {
+		code, out, errs := runCmd(t, nil, tc.args...)
+		if code != 2 || out != "" || !strings.Contains(errs, tc.want) || !strings.Contains(errs, "usage: trace2x pprof") {
+			t.Errorf("%v: exit %d, %d bytes out, stderr %q; want 2 and %q", tc.args, code, len(out), errs, tc.want)
+		}
+	}
+	code, out, _ := runCmd(t, nil, "help", "pprof")
+	if code != 0 || !strings.Contains(out, "-kind") || !strings.Contains(out, "go tool trace -pprof") {
+		t.Errorf("help pprof: exit %d, %q", code, out)
+	}
+	if _, out, _ := runCmd(t, nil, "help"); !strings.Contains(out, "pprof") {
+		t.Errorf("the command list lacks pprof: %q", out)
+	}
+}
+
+// TestPprofBrokenTrace checks that a trace cut short is profiled up to the
+// break, with the error and exit status 1.
+func TestPprofBrokenTrace(t *testing.T) {
+	data, err := os.ReadFile(multiGeneration)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runCmd(t, data[:len(data)*3/4], "pprof", "--kind=wall")
+	if code != 1 || !strings.Contains(errs, "broken trace") {
+		t.Fatalf("exit %d, stderr %q; want 1 and a broken trace", code, errs)
+	}
+	if tot := profileTotals(parseProfile(t, []byte(out))); tot[1] == 0 {
+		t.Error("nothing profiled before the break")
+	}
+}

@@ -1,0 +1,384 @@
+// Package pprof turns the timeline model of a Go execution trace into a
+// pprof profile, for go tool pprof and every tool that reads its format.
+//
+// The Writer is a mapping.Sink. It interns each stack once, as pprof
+// locations and functions, and adds every goroutine state interval or CPU
+// sample to the sample of its stack as it arrives, so memory follows the
+// number of distinct stacks, not the number of events. The profile is
+// written, gzip-compressed, when the pass ends.
+//
+// # Kinds
+//
+// Net, Sync, Syscall and Sched are the profiles of go tool trace -pprof,
+// with the same figures for the same trace: for each stack, how many times
+// goroutines entered the state from it (contentions) and how long they
+// stayed (delay, in nanoseconds):
+//
+//   - Net: blocked on the network poller.
+//   - Sync: blocked on a channel, a select, or a sync primitive.
+//   - Syscall: in a system call or a cgo call.
+//   - Sched: runnable, waiting for a P.
+//
+// The stack is that of the event that began the interval: where the
+// goroutine blocked, entered the syscall or was preempted; for a goroutine
+// made runnable by another, the stack of the goroutine that woke it.
+// go tool trace's accounting is kept as it is, so that the two agree:
+//
+//   - An interval still open when the trace ends is not counted; nor is
+//     one of zero length.
+//   - A goroutine's intervals before it first runs in the trace are not
+//     counted, unless it never runs: go tool trace clips every interval to
+//     the goroutine's life from its first run on. So the wait before a new
+//     goroutine's first run is not in the Sched profile.
+//   - Where the runtime reuses a goroutine ID (the goroutines of C
+//     threads that call into Go), the lives of that ID are measured
+//     against the last one, as go tool trace keys goroutines by ID.
+//
+// Two things can still differ. A syscall in progress when the trace starts
+// begins, for go tool trace, at the event that reports it, a little after
+// the trace's start, where the model starts it; this shows only for such a
+// syscall whose goroutine never runs in the trace. And go tool trace knows
+// stacks by their program counters, so it shows a stack whose outermost
+// frames have none (a lone frame without a PC, in some traces) as the same
+// stack without them; here they keep their frames.
+//
+// CPU holds the CPU profile samples that the runtime writes into the trace
+// while pprof.StartCPUProfile is on, one count per sample by stack. The
+// trace does not record the sampling rate; given it ([WithCPURate]), each
+// sample also counts as 1/rate seconds of CPU time.
+//
+// Wall is where goroutines spent their time: for each stack, the time in
+// each state, with the state in the label "state" (running, runnable,
+// waiting, syscall) and, for waiting, the reason in the label "reason"
+// (e.g. "chan receive"). go tool pprof shows the total by default;
+// -tagfocus=state=waiting keeps one state, and -tagroot=state puts the
+// state at the root of each stack. The stack is the goroutine's own: where
+// it blocked, entered the syscall or was preempted; while runnable after a
+// wake-up, where it had blocked; while running, where it stopped running
+// (the trace records no stack when a goroutine starts to run). Intervals
+// open at either end of the trace count from the trace's start or to its
+// end.
+package pprof
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/google/pprof/profile"
+
+	"github.com/trace2x/trace2x/mapping"
+)
+
+// Kind selects what a profile measures.
+type Kind uint8
+
+const (
+	Net     Kind = iota // time blocked on the network poller
+	Sync                // time blocked on channels, select and sync primitives
+	Syscall             // time in system calls and cgo calls
+	Sched               // time runnable, waiting for a P (scheduler latency)
+	CPU                 // CPU profile samples taken while tracing
+	Wall                // time in every state, labelled with the state
+	numKinds
+)
+
+var kindNames = [...]string{
+	Net:     "net",
+	Sync:    "sync",
+	Syscall: "syscall",
+	Sched:   "sched",
+	CPU:     "cpu",
+	Wall:    "wall",
+}
+
+// String returns the kind's name, as ParseKind reads it.
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("Kind(%d)", uint8(k))
+}
+
+// Kinds returns every kind, in order.
+func Kinds() []Kind {
+	ks := make([]Kind, numKinds)
+	for i := range ks {
+		ks[i] = Kind(i)
+	}
+	return ks
+}
+
+// ParseKind returns the kind named s: net, sync, syscall, sched, cpu or
+// wall.
+func ParseKind(s string) (Kind, error) {
+	if i := slices.Index(kindNames[:], s); i >= 0 {
+		return Kind(i), nil
+	}
+	return 0, fmt.Errorf("unknown profile kind %q (want one of %s)", s, strings.Join(kindNames[:], ", "))
+}
+
+// Option configures a Writer.
+type Option interface{ apply(*config) }
+
+type config struct {
+	cpuRate      int
+	uncompressed bool
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// WithCPURate sets the rate, in samples per second, at which the CPU
+// profiler sampled, for the CPU kind. The trace does not record it;
+// runtime/pprof's StartCPUProfile (and net/http/pprof's profile endpoint)
+// always use 100. Given a rate, the profile has a "cpu" value in
+// nanoseconds beside the sample count; the default, 0, means unknown, and
+// the profile holds counts only.
+func WithCPURate(hz int) Option {
+	return optionFunc(func(c *config) { c.cpuRate = max(hz, 0) })
+}
+
+// WithoutCompression writes the profile's protobuf as it is, for a
+// destination that compresses it already; pprof readers take either.
+func WithoutCompression() Option {
+	return optionFunc(func(c *config) { c.uncompressed = true })
+}
+
+// Writer is a mapping.Sink that writes a pprof profile to an io.Writer
+// when the pass ends. It is not safe for concurrent use; the mapping calls
+// it from one goroutine.
+type Writer struct {
+	mapping.NopSink
+	kind Kind
+	cfg  config
+	out  io.Writer
+	meta mapping.Meta
+	done bool
+
+	// Stacks, interned as locations on delivery, indexed by StackID (which
+	// the mapping numbers from 1).
+	stacks [][]*profile.Location
+	locs   map[locKey]*profile.Location
+	funcs  map[funcKey]*profile.Function
+	prof   profile.Profile
+
+	samples map[sampleKey]*profile.Sample
+	gs      goroutines
+}
+
+// locKey identifies a location: within one program a PC names one frame
+// (the parser keys frames by PC too); frames without a PC are told apart
+// by their text.
+type locKey struct {
+	pc   uint64
+	fn   string
+	file string
+	line uint64
+}
+
+type funcKey struct{ name, file string }
+
+// sampleKey identifies a sample: a stack, and for Wall the state and the
+// waiting reason, which become labels.
+type sampleKey struct {
+	stack  mapping.StackID
+	state  mapping.GoState
+	reason string
+}
+
+var _ mapping.Sink = (*Writer)(nil)
+
+// NewWriter returns a Writer of a profile of the given kind, which it
+// writes to w when the mapping calls End.
+func NewWriter(w io.Writer, kind Kind, opts ...Option) *Writer {
+	var cfg config
+	for _, o := range opts {
+		o.apply(&cfg)
+	}
+	wr := &Writer{
+		kind:    kind,
+		cfg:     cfg,
+		out:     w,
+		stacks:  [][]*profile.Location{nil},
+		locs:    make(map[locKey]*profile.Location),
+		funcs:   make(map[funcKey]*profile.Function),
+		samples: make(map[sampleKey]*profile.Sample),
+	}
+	wr.gs.init(wr)
+	return wr
+}
+
+// Begin records the trace's start and clock for the profile's header.
+func (w *Writer) Begin(m *mapping.Meta) error {
+	w.meta = *m
+	return nil
+}
+
+// Stack interns a stack's frames as locations and functions, once.
+func (w *Writer) Stack(s *mapping.Stack) error {
+	locs := make([]*profile.Location, len(s.Frames))
+	for i, f := range s.Frames {
+		locs[i] = w.location(f)
+	}
+	id := int(s.ID)
+	if id >= len(w.stacks) {
+		w.stacks = slices.Grow(w.stacks, id+1-len(w.stacks))[:id+1]
+	}
+	w.stacks[id] = locs
+	return nil
+}
+
+func (w *Writer) location(f mapping.Frame) *profile.Location {
+	key := locKey{pc: f.PC}
+	if f.PC == 0 {
+		key = locKey{fn: f.Func, file: f.File, line: f.Line}
+	}
+	if l, ok := w.locs[key]; ok {
+		return l
+	}
+	fk := funcKey{f.Func, f.File}
+	fn, ok := w.funcs[fk]
+	if !ok {
+		fn = &profile.Function{ID: uint64(len(w.prof.Function) + 1), Name: f.Func, SystemName: f.Func, Filename: f.File}
+		w.funcs[fk] = fn
+		w.prof.Function = append(w.prof.Function, fn)
+	}
+	l := &profile.Location{ID: uint64(len(w.prof.Location) + 1), Address: f.PC,
+		Line: []profile.Line{{Function: fn, Line: int64(f.Line)}}}
+	w.locs[key] = l
+	w.prof.Location = append(w.prof.Location, l)
+	return l
+}
+
+// Goroutine notes a goroutine's new life.
+func (w *Writer) Goroutine(g *mapping.Goroutine) error {
+	if !g.Updated && w.kind != CPU {
+		w.gs.born(g.ID)
+	}
+	return nil
+}
+
+// GoroutineEvent notes the events that can begin a runnable interval: the
+// stack go tool trace gives that interval is the event's.
+func (w *Writer) GoroutineEvent(e *mapping.GoroutineEvent) error {
+	if w.kind != CPU {
+		w.gs.event(e)
+	}
+	return nil
+}
+
+// GoroutineState adds a state interval to the profile.
+func (w *Writer) GoroutineState(s *mapping.GoroutineState) error {
+	switch w.kind {
+	case CPU:
+	case Wall:
+		w.gs.wall(s)
+	default:
+		w.gs.blocking(s)
+	}
+	return nil
+}
+
+// CPUSample adds a CPU profile sample.
+func (w *Writer) CPUSample(s *mapping.CPUSample) error {
+	if w.kind == CPU {
+		w.add(sampleKey{stack: s.Stack}, 1, 0)
+	}
+	return nil
+}
+
+// add adds n occurrences and d nanoseconds to a sample.
+func (w *Writer) add(k sampleKey, n, d int64) {
+	s, ok := w.samples[k]
+	if !ok {
+		s = &profile.Sample{Value: make([]int64, 2)}
+		w.samples[k] = s
+	}
+	s.Value[0] += n
+	s.Value[1] += d
+}
+
+// End writes the profile; it is written also when the trace broke off,
+// with what was read before the break.
+func (w *Writer) End(sum *mapping.Summary) error {
+	if w.done {
+		return nil
+	}
+	w.done = true
+	if w.kind != CPU {
+		w.gs.finish()
+	}
+	p := w.profile(sum)
+	if w.cfg.uncompressed {
+		return p.WriteUncompressed(w.out)
+	}
+	return p.Write(w.out)
+}
+
+// profile builds the profile from what the Writer was given.
+func (w *Writer) profile(sum *mapping.Summary) *profile.Profile {
+	p := &w.prof
+	p.Comments = []string{fmt.Sprintf("%s profile of the Go execution trace %s", w.kind, w.meta.Input)}
+	if c := w.meta.Clock; c != nil {
+		p.TimeNanos = c.WallTime(w.meta.Start).UnixNano()
+	}
+	if sum != nil {
+		p.DurationNanos = int64(sum.End - sum.Start)
+	}
+	switch w.kind {
+	case CPU:
+		p.SampleType = []*profile.ValueType{{Type: "samples", Unit: "count"}}
+		p.PeriodType, p.Period = &profile.ValueType{Type: "samples", Unit: "count"}, 1
+		if hz := int64(w.cfg.cpuRate); hz > 0 {
+			p.SampleType = append(p.SampleType, &profile.ValueType{Type: "cpu", Unit: "nanoseconds"})
+			p.PeriodType, p.Period = &profile.ValueType{Type: "cpu", Unit: "nanoseconds"}, 1e9/hz
+			p.DefaultSampleType = "cpu"
+		}
+	case Wall:
+		p.SampleType = []*profile.ValueType{{Type: "intervals", Unit: "count"}, {Type: "wall", Unit: "nanoseconds"}}
+		p.PeriodType, p.Period = &profile.ValueType{Type: "wall", Unit: "nanoseconds"}, 1
+		p.DefaultSampleType = "wall"
+	default:
+		// As go tool trace -pprof writes them.
+		p.SampleType = []*profile.ValueType{{Type: "contentions", Unit: "count"}, {Type: "delay", Unit: "nanoseconds"}}
+		p.PeriodType, p.Period = &profile.ValueType{Type: "trace", Unit: "count"}, 1
+		p.DefaultSampleType = "delay"
+	}
+
+	// Samples in a fixed order, so that a trace gives the same bytes every
+	// time.
+	keys := make([]sampleKey, 0, len(w.samples))
+	for k, s := range w.samples {
+		if s.Value[0] > 0 {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(a, b sampleKey) int {
+		return cmp.Or(cmp.Compare(a.stack, b.stack), cmp.Compare(a.state, b.state), cmp.Compare(a.reason, b.reason))
+	})
+	p.Sample = p.Sample[:0]
+	for _, k := range keys {
+		s := w.samples[k]
+		if int(k.stack) < len(w.stacks) {
+			s.Location = w.stacks[k.stack]
+		}
+		switch w.kind {
+		case CPU:
+			s.Value = s.Value[:1]
+			if hz := int64(w.cfg.cpuRate); hz > 0 {
+				s.Value = append(s.Value, s.Value[0]*(1e9/hz))
+			}
+		case Wall:
+			s.Label = map[string][]string{"state": {k.state.String()}}
+			if k.reason != "" {
+				s.Label["reason"] = []string{k.reason}
+			}
+		}
+		p.Sample = append(p.Sample, s)
+	}
+	return p
+}

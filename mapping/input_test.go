@@ -1,0 +1,75 @@
+package mapping_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"runtime/pprof"
+	"strings"
+	"testing"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/trace2x/trace2x/mapping"
+)
+
+// TestCompressedInput reads a trace compressed with gzip and with zstd
+// and expects the same summary as for the plain trace.
+func TestCompressedInput(t *testing.T) {
+	data := readTrace(t, "annotations.go1.26.trace")
+	plain, err := mapping.Map(bytes.NewReader(data), mapping.NopSink{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(data)
+	zw.Close()
+	enc, err := zstd.NewWriter(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zst := enc.EncodeAll(data, nil)
+	for name, in := range map[string][]byte{"gzip": gz.Bytes(), "zstd": zst} {
+		t.Run(name, func(t *testing.T) {
+			sum, err := mapping.Map(bytes.NewReader(in), mapping.NopSink{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.Events != plain.Events || sum.End != plain.End || sum.FormatVersion != plain.FormatVersion {
+				t.Errorf("read %d events to %d (%s), the plain trace %d to %d (%s)",
+					sum.Events, sum.End, sum.FormatVersion, plain.Events, plain.End, plain.FormatVersion)
+			}
+			// Decompress gives the plain bytes, for callers that hash them.
+			r, err := mapping.Decompress(bytes.NewReader(in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			if _, err := out.ReadFrom(r); err != nil || !bytes.Equal(out.Bytes(), data) {
+				t.Errorf("Decompress: %d bytes (%v), want the %d of the trace", out.Len(), err, len(data))
+			}
+		})
+	}
+	t.Run("truncated zstd", func(t *testing.T) {
+		_, err := mapping.Map(bytes.NewReader(zst[:len(zst)/2]), mapping.NopSink{})
+		var me *mapping.Error
+		if !errors.As(err, &me) {
+			t.Fatalf("error %v, want a *mapping.Error", err)
+		}
+	})
+}
+
+// TestPprofProfileInput gives a CPU profile where a trace belongs, a
+// common mistake with the neighbouring /debug/pprof endpoints.
+func TestPprofProfileInput(t *testing.T) {
+	var prof bytes.Buffer
+	if err := pprof.StartCPUProfile(&prof); err != nil {
+		t.Skipf("a CPU profile is already running: %v", err)
+	}
+	pprof.StopCPUProfile()
+	_, err := mapping.Map(bytes.NewReader(prof.Bytes()), mapping.NopSink{}, mapping.WithInputName("profile.pb.gz"))
+	if !errors.Is(err, mapping.ErrNotTrace) || !strings.Contains(err.Error(), "pprof profile") || !strings.HasPrefix(err.Error(), "profile.pb.gz: ") {
+		t.Fatalf("error %v, want one naming the input and saying it is a pprof profile", err)
+	}
+}
