@@ -41,8 +41,14 @@ type Filter struct {
 	// their logs and tasks, and their goroutines while they last.
 	Regions []string
 
-	sel *selection // made by Prepass
+	sel  *selection // made by Prepass
+	kept int64      // items the last pass through Sink kept
 }
+
+// Kept returns how many items (states, runs, ranges, tasks, regions, logs,
+// events, flows, samples) the last pass through Sink kept, so that a
+// filter that matched nothing can be told apart from a quiet trace.
+func (f *Filter) Kept() int64 { return f.kept }
 
 // ErrWindow is wrapped by the error for a window the trace cannot place.
 var ErrWindow = errors.New("bad window")
@@ -104,6 +110,7 @@ func (f *Filter) Sink(next Sink) Sink {
 	if f.sel == nil {
 		f.sel = newSelection(f)
 	}
+	f.kept = 0
 	return &filterSink{next: next, f: f, s: f.sel,
 		pending: map[GoID]*Goroutine{}, declared: map[GoID]bool{}, counters: map[counterKey]*Counter{}}
 }
@@ -428,6 +435,7 @@ func (f *filterSink) GoroutineState(s *GoroutineState) error {
 	}
 	f.gs = *s
 	f.gs.Start, f.gs.End, f.gs.Flags = start, end, s.Flags|fl
+	f.f.kept++
 	return f.next.GoroutineState(&f.gs)
 }
 
@@ -441,6 +449,7 @@ func (f *filterSink) ProcRun(r *ProcRun) error {
 	}
 	f.pr = *r
 	f.pr.Start, f.pr.End, f.pr.Flags = start, end, r.Flags|fl
+	f.f.kept++
 	return f.next.ProcRun(&f.pr)
 }
 
@@ -470,6 +479,9 @@ func (f *filterSink) Range(r *Range) error {
 	}
 	f.rn = *r
 	f.rn.Start, f.rn.End, f.rn.Flags = start, end, r.Flags|fl
+	if !f.s.entities || (r.Scope != ScopeGlobal && r.Kind != RangeSTW) {
+		f.f.kept++ // process-wide context alone is not a match
+	}
 	return f.next.Range(&f.rn)
 }
 
@@ -502,6 +514,7 @@ func (f *filterSink) Task(t *Task) error {
 			*g = NoGoroutine
 		}
 	}
+	f.f.kept++
 	return f.next.Task(&f.tk)
 }
 
@@ -523,6 +536,7 @@ func (f *filterSink) Region(r *Region) error {
 	f.rg = *r
 	f.rg.Start, f.rg.End, f.rg.Flags = start, end, r.Flags|fl
 	f.rg.Task = f.taskOf(r.Task)
+	f.f.kept++
 	return f.next.Region(&f.rg)
 }
 
@@ -589,8 +603,10 @@ func (f *filterSink) Log(l *Log) error {
 	if task := f.taskOf(l.Task); task != l.Task {
 		f.lg = *l
 		f.lg.Task = task
+		f.f.kept++
 		return f.next.Log(&f.lg)
 	}
+	f.f.kept++
 	return f.next.Log(l)
 }
 
@@ -611,10 +627,12 @@ func (f *filterSink) GoroutineEvent(e *GoroutineEvent) error {
 		return err
 	}
 	if known {
+		f.f.kept++
 		return f.next.GoroutineEvent(e)
 	}
 	f.ge = *e
 	f.ge.By = NoGoroutine
+	f.f.kept++
 	return f.next.GoroutineEvent(&f.ge)
 }
 
@@ -636,6 +654,7 @@ func (f *filterSink) Flow(fl *Flow) error {
 			return err // a goroutine gone before it was kept: no flow
 		}
 	}
+	f.f.kept++
 	return f.next.Flow(fl)
 }
 
@@ -697,6 +716,7 @@ func (f *filterSink) CPUSample(c *CPUSample) error {
 		if f.s.entities || c.Time < f.from || c.Time > f.to {
 			return nil
 		}
+		f.f.kept++
 		return f.next.CPUSample(c)
 	}
 	if _, _, _, ok := f.clipG(c.G, c.Time, c.Time); !ok {
@@ -705,6 +725,7 @@ func (f *filterSink) CPUSample(c *CPUSample) error {
 	if _, err := f.declare(c.G); err != nil {
 		return err
 	}
+	f.f.kept++
 	return f.next.CPUSample(c)
 }
 
@@ -713,6 +734,7 @@ func (f *filterSink) Experimental(x *Experimental) error {
 		if f.s.entities || x.Time < f.from || x.Time > f.to {
 			return nil
 		}
+		f.f.kept++
 		return f.next.Experimental(x)
 	}
 	if _, _, _, ok := f.clipG(x.G, x.Time, x.Time); !ok {
@@ -721,10 +743,14 @@ func (f *filterSink) Experimental(x *Experimental) error {
 	if _, err := f.declare(x.G); err != nil {
 		return err
 	}
+	f.f.kept++
 	return f.next.Experimental(x)
 }
 
 func (f *filterSink) End(s *Summary) error {
+	if f.f.From.Set && f.from > s.End && s.Err == nil {
+		return fmt.Errorf("%w: it starts (%s) after the trace ends (%v after its start)", ErrWindow, f.f.From, time.Duration(s.End-s.Start))
+	}
 	f.sum = *s
 	if s.Start < f.from && f.from <= s.End {
 		if err := f.restate(); err != nil {

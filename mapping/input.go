@@ -78,6 +78,9 @@ func openInput(r io.Reader) (*bufio.Reader, string, error) {
 	if m == nil && compressed != nil && looksLikePprof(br) {
 		return nil, "", fmt.Errorf("%w: this looks like a pprof profile (compressed protobuf), not an execution trace; record one with /debug/pprof/trace, runtime/trace or go test -trace", ErrNotTrace)
 	}
+	if len(hdr) < 16 && (bytes.HasPrefix(hdr, []byte("go 1.")) || bytes.HasPrefix([]byte("go 1."), hdr)) {
+		return nil, "", fmt.Errorf("%w: the input ends after %d bytes, inside the 16-byte trace header %q", ErrNotTrace, len(hdr), printable(hdr))
+	}
 	if m == nil || len(hdr) < 16 {
 		return nil, "", fmt.Errorf("%w: the input starts with %q, not a trace header like \"go 1.26 trace\"", ErrNotTrace, printable(hdr))
 	}

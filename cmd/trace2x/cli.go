@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -49,13 +50,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch name {
 	case "-h", "-help", "--help", "help":
 		if len(args) > 1 {
-			if c := lookup(args[1]); c != nil {
-				fs := newFlagSet(c, stdout)
-				c.setup(fs)
-				fs.SetOutput(stdout)
-				fs.Usage()
-				return 0
+			c := lookup(args[1])
+			if c == nil {
+				fmt.Fprintf(stderr, "trace2x: unknown command %q\n", args[1])
+				mainUsage(stderr)
+				return 2
 			}
+			fs := newFlagSet(c, stdout)
+			c.setup(fs)
+			fs.SetOutput(stdout)
+			fs.Usage()
+			return 0
 		}
 		mainUsage(stdout)
 		return 0
@@ -70,24 +75,42 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	fs := newFlagSet(c, stderr)
 	do := c.setup(fs)
+	// The flag package's own messages would print the whole help for a
+	// mistyped flag; a parse error is reported like any usage error.
+	fs.SetOutput(io.Discard)
 	rest, err := parseInterspersed(fs, args[1:])
 	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(stdout)
+		fs.Usage()
 		return 0
 	}
 	if err != nil {
-		return 2 // the flag package has printed the problem and the usage
+		err = usageError{err.Error()}
+	} else {
+		fs.SetOutput(stderr)
+		err = do(e, rest)
 	}
-	if err := do(e, rest); err != nil {
+	if err != nil {
 		var u usageError
 		if errors.As(err, &u) {
 			fmt.Fprintf(stderr, "trace2x %s: %s\n", c.name, u.msg)
-			fmt.Fprintf(stderr, "usage: trace2x %s %s\nRun 'trace2x %s -h' for details.\n", c.name, c.args, c.name)
+			fmt.Fprintf(stderr, "%s\nRun 'trace2x %s -h' for details.\n", usageLine(c), c.name)
 			return 2
 		}
-		fmt.Fprintf(stderr, "trace2x: %v\n", err)
+		if !errors.Is(err, errReported) {
+			fmt.Fprintf(stderr, "trace2x: %v\n", err)
+		}
 		return 1
 	}
 	return 0
+}
+
+// errReported is a failure whose message has been printed already.
+var errReported = errors.New("failed (reported above)")
+
+// usageLine is the one-line synopsis of c.
+func usageLine(c *command) string {
+	return strings.TrimSpace("usage: trace2x " + c.name + " " + c.args)
 }
 
 func lookup(name string) *command {
@@ -104,7 +127,7 @@ func newFlagSet(c *command, out io.Writer) *flag.FlagSet {
 	fs.SetOutput(out)
 	fs.Usage = func() {
 		w := fs.Output()
-		fmt.Fprintf(w, "usage: trace2x %s %s\n\n%s\n", c.name, c.args, strings.TrimSpace(c.short))
+		fmt.Fprintf(w, "%s\n\n%s\n", usageLine(c), strings.TrimSpace(c.short))
 		if c.long != "" {
 			fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(c.long))
 		}
@@ -263,7 +286,14 @@ type inputOpts struct {
 
 func inputFlags(fs *flag.FlagSet) *inputOpts {
 	o := &inputOpts{}
-	fs.Float64Var(&o.seconds, "seconds", 0, "with an http(s) input: add seconds=`N` to the URL, the length of the capture /debug/pprof/trace makes")
+	fs.Func("seconds", "with an http(s) input: add seconds=`N` to the URL, the length of the capture /debug/pprof/trace makes", func(v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+			return fmt.Errorf("%q is not a positive number of seconds", v)
+		}
+		o.seconds = f
+		return nil
+	})
 	fs.BoolVar(&o.quiet, "q", false, "show no progress line")
 	fs.BoolVar(&o.cpuProfile, "cpu-profile", false, "with a /debug/pprof/trace URL: request /debug/pprof/profile for the same window, so that the trace has CPU samples")
 	fs.Func("from", "keep what happens from `TIME` on: an offset from the trace start (1.5s, 200ms) or, for a trace with a wall clock (Go 1.25+), an RFC 3339 time", boundFlag(&o.filter.From))
@@ -341,6 +371,9 @@ func (in *input) mapTrace(e *env, opts *inputOpts, src io.Reader, sink mapping.S
 	if ec.sum != nil {
 		// What the filter kept: its window, not the whole trace's.
 		sum = ec.sum
+	}
+	if err == nil && f.Kept() == 0 {
+		fmt.Fprintf(e.stderr, "trace2x: warning: %s: the filters kept nothing\n", in.name)
 	}
 	return sum, err
 }

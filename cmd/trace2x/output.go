@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"golang.org/x/term"
@@ -18,6 +20,7 @@ type output struct {
 	bw      *bufio.Writer
 	gz      *gzip.Writer
 	f       *os.File // nil for standard output
+	tmp     string   // f's name when it stands in for name until Close
 	name    string
 	written bool
 	werr    error // the error a Write already returned
@@ -36,11 +39,11 @@ func createOutput(e *env, path string, binary bool) (*output, error) {
 		}
 		w = e.stdout
 	} else {
-		f, err := os.Create(path)
+		f, tmp, err := createFile(path)
 		if err != nil {
 			return nil, err
 		}
-		o.f, w = f, f
+		o.f, o.tmp, w = f, tmp, f
 	}
 	if strings.HasSuffix(path, ".gz") {
 		o.gz = gzip.NewWriter(w)
@@ -73,10 +76,49 @@ func (o *output) Close() error {
 	if o.f != nil {
 		err = errors.Join(err, o.f.Close())
 	}
+	if o.tmp != "" {
+		// A conversion that wrote nothing (the input was not a trace,
+		// another output failed) leaves the destination as it was.
+		if o.written {
+			err = errors.Join(err, os.Rename(o.tmp, o.name))
+		} else {
+			os.Remove(o.tmp)
+		}
+		o.tmp = ""
+	}
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", o.name, err)
 	}
 	return nil
+}
+
+// createFile opens path for writing. A regular file (or a new one) is
+// written under a temporary name beside it and renamed at Close, so that
+// a conversion that fails before writing anything neither creates nor
+// truncates it; a device or a pipe is written directly.
+func createFile(path string) (f *os.File, tmp string, err error) {
+	mode := os.FileMode(0o644)
+	if st, err := os.Stat(path); err == nil {
+		if !st.Mode().IsRegular() {
+			f, err := os.Create(path)
+			return f, "", err
+		}
+		mode = st.Mode().Perm()
+	}
+	f, err = os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, "", &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, "", err
+	}
+	return f, f.Name(), nil
 }
 
 // isTerminal reports whether w is a terminal. A character device is not

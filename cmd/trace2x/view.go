@@ -59,16 +59,26 @@ local address. --open starts the system's browser on the link.`,
 			defer os.Remove(tmp.Name())
 			defer tmp.Close()
 			w := perfetto.NewWriter(tmp, perfetto.WithProcessName(in.shortName()), perfetto.WithVersion(trace2xVersion()))
-			_, mapErr := in.mapTrace(e, inOpts, in, w)
+			sum, mapErr := in.mapTrace(e, inOpts, in, w)
 			if err := joinErrors(w.Close(), tmp.Sync()); err != nil {
 				return joinErrors(mapErr, fmt.Errorf("writing %s: %w", tmp.Name(), err))
 			}
+			if sum == nil {
+				return mapErr // not a trace: nothing to show
+			}
 			if mapErr != nil {
-				// What was converted is still worth a look; say why it is short.
+				// What was converted is still worth a look; say why it is
+				// short, and fail once it has been served.
 				fmt.Fprintf(e.stderr, "trace2x: %v\n", mapErr)
 			}
 			name := strings.TrimSuffix(in.shortName(), filepath.Ext(in.shortName())) + ".pftrace"
-			return serveOnce(e, *addr, name, tmp.Name(), *open)
+			if err := serveOnce(e, *addr, name, tmp.Name(), *open); err != nil {
+				return err
+			}
+			if mapErr != nil {
+				return errReported
+			}
+			return nil
 		}
 	},
 }
