@@ -7,15 +7,20 @@ import (
 	"slices"
 	"time"
 
+	"github.com/trace2x/trace2x/internal/mmu"
 	"github.com/trace2x/trace2x/mapping"
 )
 
 // analysis is the part of stats that looks at time: where goroutines spend
-// theirs, how long tasks and regions take, and the longest pauses. It is a
-// mapping.Sink; what it keeps is bounded by the live goroutines and the
-// number of distinct start functions, task and region types.
+// theirs, how long tasks and regions take, the longest pauses, and the
+// minimum mutator utilization. It is a mapping.Sink; what it keeps is
+// bounded by the live goroutines, the number of distinct start functions,
+// task and region types, and the GC activity not yet final (package mmu
+// says how long that is).
 type analysis struct {
-	mapping.NopSink
+	// The embedded Meter measures the MMU and takes every item: the
+	// methods of analysis that shadow its methods pass their items on.
+	*mmu.Meter
 	start     mapping.Time
 	startFunc map[mapping.GoID]*goInfo // live goroutines
 	groups    map[string]*groupTimes
@@ -48,8 +53,12 @@ type pause struct {
 
 const maxPauses = 10
 
+// mmuWindows are the window durations of the MMU that stats reports.
+var mmuWindows = []time.Duration{time.Millisecond, 10 * time.Millisecond}
+
 func newAnalysis() *analysis {
 	return &analysis{
+		Meter:     mmu.New(mmuWindows),
 		startFunc: make(map[mapping.GoID]*goInfo),
 		groups:    make(map[string]*groupTimes),
 		tasks:     make(map[string]*latency),
@@ -59,7 +68,7 @@ func newAnalysis() *analysis {
 
 func (a *analysis) Begin(m *mapping.Meta) error {
 	a.start = m.Start
-	return nil
+	return a.Meter.Begin(m)
 }
 
 // Goroutine notes the goroutine's start function; it is counted in that
@@ -71,10 +80,10 @@ func (a *analysis) Goroutine(g *mapping.Goroutine) error {
 	}
 	if info := a.startFunc[g.ID]; info != nil && g.Updated {
 		info.name = name
-		return nil
+	} else {
+		a.startFunc[g.ID] = &goInfo{name: name}
 	}
-	a.startFunc[g.ID] = &goInfo{name: name}
-	return nil
+	return a.Meter.Goroutine(g)
 }
 
 func (a *analysis) group(name string) *groupTimes {
@@ -89,7 +98,7 @@ func (a *analysis) group(name string) *groupTimes {
 func (a *analysis) GoroutineState(s *mapping.GoroutineState) error {
 	info := a.startFunc[s.G]
 	if info == nil {
-		return nil
+		return a.Meter.GoroutineState(s)
 	}
 	gt := a.group(info.name)
 	if !info.counted {
@@ -111,14 +120,14 @@ func (a *analysis) GoroutineState(s *mapping.GoroutineState) error {
 		}
 		gt.WaitingNS[reason] += d
 	}
-	return nil
+	return a.Meter.GoroutineState(s)
 }
 
 func (a *analysis) GoroutineEvent(e *mapping.GoroutineEvent) error {
 	if e.Kind == mapping.GoEnded {
 		delete(a.startFunc, e.G)
 	}
-	return nil
+	return a.Meter.GoroutineEvent(e)
 }
 
 func (a *analysis) Task(t *mapping.Task) error {
@@ -136,8 +145,8 @@ func (a *analysis) Region(r *mapping.Region) error {
 }
 
 func (a *analysis) Range(r *mapping.Range) error {
-	if r.Kind != mapping.RangeSTW {
-		return nil
+	if err := a.Meter.Range(r); err != nil || r.Kind != mapping.RangeSTW {
+		return err
 	}
 	p := pause{Reason: r.Reason, StartNS: int64(r.Start - a.start), DurNS: int64(r.End - r.Start)}
 	i, _ := slices.BinarySearchFunc(a.pauses, p, func(a, b pause) int { return cmp.Compare(b.DurNS, a.DurNS) })
@@ -225,4 +234,35 @@ func (a *analysis) topGroups() []string {
 		return cmp.Or(cmp.Compare(total(a.groups[y]), total(a.groups[x])), cmp.Compare(x, y))
 	})
 	return names
+}
+
+// mmuReport is the MMU for one window duration in the stats JSON.
+type mmuReport struct {
+	WindowNS int64       `json:"window_ns"`
+	MMU      float64     `json:"mmu"`           // in [0, 1]
+	Worst    []mmuWindow `json:"worst_windows"` // worst first, none overlapping; none the GC took no time from
+}
+
+// mmuWindow is a window and its mean mutator utilization.
+type mmuWindow struct {
+	StartNS int64   `json:"start_ns"`    // from the trace's start
+	DurNS   int64   `json:"duration_ns"` // the window, or the whole trace if shorter
+	Util    float64 `json:"utilization"`
+}
+
+// mmuReports returns the MMU for the stats report, nil if the trace has
+// no GOMAXPROCS to measure it by.
+func (a *analysis) mmuReports() []mmuReport {
+	var out []mmuReport
+	for _, r := range a.Meter.Results() {
+		x := mmuReport{WindowNS: int64(r.Window), MMU: r.MMU, Worst: []mmuWindow{}}
+		for _, w := range r.Worst {
+			if w.Util >= 1 {
+				break // the GC took no time from it: not worth listing
+			}
+			x.Worst = append(x.Worst, mmuWindow{StartNS: int64(w.Start - a.start), DurNS: int64(w.Duration), Util: w.Util})
+		}
+		out = append(out, x)
+	}
+	return out
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -207,8 +208,9 @@ type input struct {
 
 	// profile reports how the CPU profile requested beside a capture
 	// ended (--cpu-profile); Close waits for it and warns if it failed.
-	profile <-chan error
-	stderr  io.Writer
+	profile     <-chan error
+	stopProfile context.CancelFunc
+	stderr      io.Writer
 }
 
 // Close closes the input, and reports a failed CPU profile request: the
@@ -220,6 +222,7 @@ func (in *input) Close() error {
 		in.spool = ""
 	}
 	if in.profile != nil {
+		in.stopProfile()
 		if perr := <-in.profile; perr != nil {
 			fmt.Fprintf(in.stderr, "trace2x: warning: no CPU samples: %v\n", perr)
 		}
@@ -238,9 +241,14 @@ func profileURL(u *url.URL) (string, error) {
 	p := *u
 	p.Path = dir + "profile"
 	q := p.Query()
-	if q.Get("seconds") == "" {
-		q.Set("seconds", "1") // the trace handler's default
+	// The profile handler takes whole seconds (and profiles for 30 if it
+	// cannot parse them): round up, so that it covers the trace's window.
+	// The request is cancelled when the trace is in, which stops it.
+	secs := 1.0 // the trace handler's default
+	if v, err := strconv.ParseFloat(q.Get("seconds"), 64); err == nil && v > 0 {
+		secs = v
 	}
+	q.Set("seconds", strconv.FormatInt(int64(math.Ceil(secs)), 10))
 	p.RawQuery = q.Encode()
 	return p.String(), nil
 }
@@ -248,10 +256,19 @@ func profileURL(u *url.URL) (string, error) {
 // startProfile requests a CPU profile and discards it: while it runs, the
 // runtime writes CPU samples into the execution trace, which is what we
 // want of it. net/http/pprof's trace endpoint does not profile by itself.
-func startProfile(rawURL string) <-chan error {
+func startProfile(ctx context.Context, rawURL string) <-chan error {
 	done := make(chan error, 1)
 	go func() {
-		resp, err := httpClient.Get(rawURL)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+		if err != nil {
+			done <- err
+			return
+		}
+		resp, err := httpClient.Do(req)
+		if ctx.Err() != nil {
+			done <- nil // stopped because the trace is in
+			return
+		}
 		if err != nil {
 			done <- err
 			return
@@ -263,6 +280,9 @@ func startProfile(rawURL string) <-chan error {
 			return
 		}
 		_, err = io.Copy(io.Discard, resp.Body)
+		if ctx.Err() != nil {
+			err = nil
+		}
 		done <- err
 	}()
 	return done
@@ -481,18 +501,22 @@ func openInput(e *env, args []string, opts *inputOpts) (*input, error) {
 			u.RawQuery = q.Encode()
 		}
 		var profile <-chan error
+		stop := context.CancelFunc(func() {})
 		if opts != nil && opts.cpuProfile {
 			p, err := profileURL(u)
 			if err != nil {
 				return nil, usageError{err.Error()}
 			}
-			profile = startProfile(p)
+			var ctx context.Context
+			ctx, stop = context.WithCancel(context.Background())
+			profile = startProfile(ctx, p)
 		}
 		in, err := openURL(u.String())
 		if err != nil {
+			stop()
 			return nil, err
 		}
-		in.profile, in.stderr = profile, e.stderr
+		in.profile, in.stopProfile, in.stderr = profile, stop, e.stderr
 		return in, nil
 	}
 	if opts != nil && (opts.seconds > 0 || opts.cpuProfile) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -21,8 +22,9 @@ var statsCmd = &command{
 	long: `Stats reads the whole trace and prints what it holds: the trace format
 version, duration and wall-clock start (Go 1.25+), events by kind,
 goroutines, Ps and Ms, tasks, regions and logs, GC cycles and
-stop-the-world pauses, CPU samples, bytes read, and how many items began
-before the trace or were still open at its end.
+stop-the-world pauses, the minimum mutator utilization (MMU) in windows of
+1ms and 10ms, CPU samples, bytes read, and how many items began before
+the trace or were still open at its end.
 
 A trace that breaks off is summarised up to the break; the error is
 printed and the exit status is 1.`,
@@ -109,6 +111,7 @@ type statsReport struct {
 	TaskLatency     map[string]latencyReport `json:"task_latency,omitempty"`
 	RegionLatency   map[string]latencyReport `json:"region_latency,omitempty"`
 	LongestPauses   []pause                  `json:"longest_pauses,omitempty"`
+	MMU             []mmuReport              `json:"mmu,omitempty"` // minimum mutator utilization, by window
 
 	groupOrder []string
 }
@@ -118,6 +121,7 @@ func (r *statsReport) addAnalysis(a *analysis) {
 	r.TaskLatency = latencies(a.tasks)
 	r.RegionLatency = latencies(a.regions)
 	r.LongestPauses = a.pauses
+	r.MMU = a.mmuReports()
 	r.groupOrder = a.topGroups()
 }
 
@@ -184,6 +188,19 @@ func (r *statsReport) writeText(w io.Writer) error {
 	p("Logs:", "%d", r.Logs)
 	p("GC cycles:", "%d (%d sweeps, %d mark assists)", r.GCCycles, r.Sweeps, r.MarkAssists)
 	p("Stop-the-world:", "%d pauses, %v total, %v max", r.STW.Count, time.Duration(r.STW.TotalNS), time.Duration(r.STW.MaxNS))
+	for _, m := range r.MMU {
+		// Rounded down, so that only a window the GC took nothing from
+		// shows 100%.
+		k, pct := "MMU "+time.Duration(m.WindowNS).String()+":", math.Floor(1000*m.MMU)/10
+		switch {
+		case len(m.Worst) == 0:
+			p(k, "%.1f%% (no GC work)", pct)
+		case m.Worst[0].DurNS < m.WindowNS:
+			p(k, "%.1f%% (the whole trace, which is shorter)", pct)
+		default:
+			p(k, "%.1f%% (worst window at %v)", pct, time.Duration(m.Worst[0].StartNS).Round(time.Microsecond))
+		}
+	}
 	p("CPU samples:", "%d", r.CPUSamples)
 	p("Flows:", "%d (%d without a target)", r.Flows, r.UnmatchedFlows)
 	for _, k := range slices.Sorted(maps.Keys(r.Experimental)) {
