@@ -223,20 +223,27 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	w.Write(b)
 }
 
+// grpcReceiver serves a receiver over OTLP/gRPC on 127.0.0.1 until the
+// test ends, and returns it with its address.
+func grpcReceiver(t *testing.T) (*receiver, string) {
+	rec := &receiver{}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	coltracepb.RegisterTraceServiceServer(srv, rec)
+	go srv.Serve(l)
+	t.Cleanup(srv.Stop)
+	return rec, l.Addr().String()
+}
+
 // TestOTLPPush pushes the sample over gRPC (plain text, as the endpoint is
 // loopback) and HTTP, with a header, and checks that every span arrived.
 func TestOTLPPush(t *testing.T) {
 	t.Run("grpc", func(t *testing.T) {
-		rec := &receiver{}
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := grpc.NewServer()
-		coltracepb.RegisterTraceServiceServer(srv, rec)
-		go srv.Serve(l)
-		defer srv.Stop()
-		code, _, errs := runOTLP(t, "--endpoint", l.Addr().String(), "--header", "x-team=runtime", "--goroutine-spans", sample(t))
+		rec, addr := grpcReceiver(t)
+		code, _, errs := runOTLP(t, "--endpoint", addr, "--header", "x-team=runtime", "--goroutine-spans", sample(t))
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, errs)
 		}
@@ -278,23 +285,11 @@ func TestOTLPStartTime(t *testing.T) {
 // Perfetto file, and checks the endpoint got as many spans as otlp
 // pushes for the same trace.
 func TestConvertOTLPPush(t *testing.T) {
-	serve := func() (*receiver, string) {
-		rec := &receiver{}
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := grpc.NewServer()
-		coltracepb.RegisterTraceServiceServer(srv, rec)
-		go srv.Serve(l)
-		t.Cleanup(srv.Stop)
-		return rec, l.Addr().String()
-	}
-	direct, addr := serve()
+	direct, addr := grpcReceiver(t)
 	if code, _, errs := runOTLP(t, "--endpoint", addr, sample(t)); code != 0 {
 		t.Fatalf("otlp: exit %d: %s", code, errs)
 	}
-	viaConvert, addr := serve()
+	viaConvert, addr := grpcReceiver(t)
 	pf := filepath.Join(t.TempDir(), "t.pftrace")
 	var out, errb bytes.Buffer
 	if code := run([]string{"convert", "--otlp", "--otlp-endpoint", addr, "--perfetto", pf, sample(t)}, nil, &out, &errb); code != 0 {
