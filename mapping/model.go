@@ -189,6 +189,14 @@ func (s GoState) String() string {
 
 // GoroutineState is one interval a goroutine spent in one state. It is
 // delivered when the interval ends.
+//
+// Stack is the goroutine's own stack as the state began, where the trace
+// has it: where it blocked (waiting), entered the syscall, or was
+// preempted or yielded (runnable); for a goroutine just created, its start
+// function; none when another goroutine made it runnable (the unblocker's
+// stack is on the GoroutineEvent and the Flow) or when a run began (the
+// trace records no stack there). EndStack is the goroutine's stack as the
+// state ended, where the event that ended it carries one.
 type GoroutineState struct {
 	G          GoID
 	State      GoState
@@ -196,8 +204,8 @@ type GoroutineState struct {
 	P          ProcID   // the P it ran on (running), or held when a syscall began
 	M          ThreadID // the M it ran on (running, syscall)
 	Reason     string   // why it is waiting, or why it stopped running (runnable)
-	Stack      StackID  // stack of the event that began the state
-	EndStack   StackID  // stack of the event that ended it
+	Stack      StackID  // the goroutine's stack as the state began (see above)
+	EndStack   StackID  // the goroutine's stack as the state ended
 	Blocked    bool     // syscall: it blocked long enough to lose its P
 	Flags      Flags
 }
