@@ -222,14 +222,27 @@ func (in *input) Close() error {
 		in.spool = ""
 	}
 	if in.profile != nil {
+		// A profile request that failed has usually said so by now; give
+		// it a moment, then stop one still profiling: the trace is in.
+		var perr error
+		select {
+		case perr = <-in.profile:
+		case <-time.After(profileGrace):
+			in.stopProfile()
+			perr = <-in.profile
+		}
 		in.stopProfile()
-		if perr := <-in.profile; perr != nil {
+		if perr != nil {
 			fmt.Fprintf(in.stderr, "trace2x: warning: no CPU samples: %v\n", perr)
 		}
 		in.profile = nil
 	}
 	return err
 }
+
+// profileGrace is how long Close waits for the CPU profile request to end
+// by itself before it stops it.
+const profileGrace = 500 * time.Millisecond
 
 // profileURL is the /debug/pprof/profile request for the window of the
 // /debug/pprof/trace capture u.
