@@ -333,6 +333,7 @@ func (f *filterSink) Begin(m *Meta) error {
 	f.origin = m.Start
 	meta := *m
 	meta.Start = max(m.Start, f.from)
+	meta.Filtered = true
 	return f.next.Begin(&meta)
 }
 

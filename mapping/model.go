@@ -124,6 +124,9 @@ type Meta struct {
 	FormatVersion string         // trace format, e.g. "go1.22"; Go 1.24 writes "go1.23"
 	Start         Time           // timestamp of the trace's first event
 	Clock         *ClockSnapshot // nil when the trace has none (before Go 1.25)
+	// Filtered is set when the model is the part of the trace a Filter
+	// kept: OpenStart and OpenEnd then also mark items cut by it.
+	Filtered bool
 }
 
 // Goroutine describes a goroutine. It is delivered before any item that

@@ -274,10 +274,18 @@ func (w *Writer) argsClose() {
 
 func (w *Writer) flags(f mapping.Flags) {
 	if f.Has(mapping.OpenStart) {
-		w.argBool(`"began before the trace":`, true)
+		if w.meta.Filtered {
+			w.argBool(`"began before the trace or the filter's window":`, true)
+		} else {
+			w.argBool(`"began before the trace":`, true)
+		}
 	}
 	if f.Has(mapping.OpenEnd) {
-		w.argBool(`"open at the end of the trace":`, true)
+		if w.meta.Filtered {
+			w.argBool(`"open at the end of the trace or the filter's window":`, true)
+		} else {
+			w.argBool(`"open at the end of the trace":`, true)
+		}
 	}
 }
 

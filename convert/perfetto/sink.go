@@ -217,12 +217,18 @@ func (w *Writer) endTask(id mapping.TaskID) {
 	}
 }
 
+// flags marks a slice cut at either end: by the trace, or, for a
+// filtered trace, perhaps by the filter.
 func (w *Writer) flags(ev msg, f mapping.Flags) msg {
+	start, end := "began before the trace", "open at the end of the trace"
+	if w.meta.Filtered {
+		start, end = "began before the trace or the filter's window", "open at the end of the trace or the filter's window"
+	}
 	if f.Has(mapping.OpenStart) {
-		ev = w.annBool(ev, "began before the trace", true)
+		ev = w.annBool(ev, start, true)
 	}
 	if f.Has(mapping.OpenEnd) {
-		ev = w.annBool(ev, "open at the end of the trace", true)
+		ev = w.annBool(ev, end, true)
 	}
 	return ev
 }
