@@ -2,11 +2,14 @@ package mapping_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/trace2x/trace2x/mapping"
 )
@@ -24,6 +27,17 @@ func FuzzMap(f *testing.F) {
 		// Whole traces are large inputs for a fuzzer; their first
 		// kilobytes keep the header and first batches it mutates from.
 		f.Add(data[:min(len(data), 4<<10)])
+	}
+	// Compressed inputs, so that the fuzzer also reaches the decoders.
+	if data, err := os.ReadFile("../testdata/annotations.go1.26.trace"); err == nil {
+		var gz bytes.Buffer
+		zw := gzip.NewWriter(&gz)
+		zw.Write(data)
+		zw.Close()
+		f.Add(gz.Bytes())
+		if enc, err := zstd.NewWriter(nil); err == nil {
+			f.Add(enc.EncodeAll(data, nil))
+		}
 	}
 	f.Add([]byte("go 1.26 trace\x00\x00\x00"))
 	f.Add([]byte("go 1.11 trace\x00\x00\x00"))

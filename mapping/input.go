@@ -131,7 +131,7 @@ func decompress(br *bufio.Reader) (io.Reader, error) {
 		// One decoding goroutine: the parser already keeps a core busy, and
 		// a trace streams in order. The window is bounded so that a
 		// corrupted frame header cannot ask for gigabytes.
-		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(256<<20))
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(128<<20))
 		if err != nil {
 			return nil, fmt.Errorf("zstd: %w", err)
 		}
