@@ -24,7 +24,7 @@ var corpusGlob = flag.String("corpus", filepath.Join("..", "testdata", "*.trace"
 
 // corpus returns the project's trace corpus. An empty corpus fails the
 // test: a glob that matches nothing would otherwise pass silently.
-func corpus(t *testing.T) []string {
+func corpus(t testing.TB) []string {
 	t.Helper()
 	files, err := filepath.Glob(*corpusGlob)
 	if err != nil {

@@ -2,7 +2,9 @@ package conformance
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -308,4 +310,64 @@ func sameInside[T any](t *testing.T, what string, tol mapping.Time, full, got []
 	if gotCrossing != crossing {
 		t.Errorf("%d %ss at the window's edges, the trace has %d crossing it", gotCrossing, what, crossing)
 	}
+}
+
+// FuzzFilter runs filters with arbitrary windows and selections over the
+// sample traces: the filtered model must keep the delivery protocol and
+// stay in its window, whatever the filter.
+func FuzzFilter(f *testing.F) {
+	files := corpus(f)
+	f.Add(uint8(0), int64(0), int64(-1), int64(1), false, "", "")
+	f.Add(uint8(1), int64(1e6), int64(3e6), int64(-1), false, "http.request", "")
+	f.Add(uint8(2), int64(5e5), int64(5e5), int64(7), true, "", "lookup")
+	f.Fuzz(func(t *testing.T, which uint8, from, to, g int64, related bool, task, region string) {
+		file := files[int(which)%len(files)]
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		flt := &mapping.Filter{Related: related && g >= 0}
+		if from >= 0 {
+			flt.From = mapping.Bound{Offset: time.Duration(from), Set: true}
+		}
+		if to >= 0 {
+			flt.To = mapping.Bound{Offset: time.Duration(to), Set: true}
+		}
+		if g >= 0 {
+			flt.Goroutines = []mapping.GoID{mapping.GoID(g % 64)}
+		}
+		if task != "" {
+			flt.Tasks = []string{task}
+		}
+		if region != "" {
+			flt.Regions = []string{region}
+		}
+		if flt.NeedsPrepass() {
+			if _, err := mapping.Map(bytes.NewReader(data), flt.Prepass()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rec := newRecorder()
+		_, err = mapping.Map(bytes.NewReader(data), flt.Sink(rec))
+		if errors.Is(err, mapping.ErrWindow) {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range rec.problems {
+			t.Errorf("protocol: %s", p)
+		}
+		lo, hi := rec.summary.Start, rec.summary.End
+		for _, s := range rec.states {
+			if s.Start < lo || s.End > hi || s.End < s.Start {
+				t.Errorf("G%d %v [%d, %d] outside the output's span [%d, %d]", s.G, s.State, s.Start, s.End, lo, hi)
+			}
+		}
+		for _, r := range rec.regions {
+			if r.End < r.Start || (flt.From.Set && r.Start < lo) || (flt.To.Set && r.End > hi) {
+				t.Errorf("region %s [%d, %d] outside the window [%d, %d]", r.Type, r.Start, r.End, lo, hi)
+			}
+		}
+	})
 }

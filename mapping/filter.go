@@ -528,8 +528,8 @@ func (f *filterSink) Region(r *Region) error {
 		return nil
 	}
 	if f.f.From.Set && start < f.from+regionSlack {
-		start = f.from + f.regionOffset(r)
-		end = max(end, start)
+		// Within the region, so within the window.
+		start = min(f.from+f.regionOffset(r), end)
 	}
 	if _, err := f.declare(r.G); err != nil {
 		return err
