@@ -68,6 +68,17 @@
 // (heap live, heap goal, GOMAXPROCS, and any other) are passed on when
 // they change, with their runtime/metrics names.
 //
+// # Filters
+//
+// A [Filter] passes on part of the model: a time window, goroutines,
+// tasks, regions. What it cuts it clips to the cut and marks OpenStart or
+// OpenEnd, as it does what the trace itself cuts, and Meta.Filtered tells
+// a sink that these marks may come from a filter. A goroutine is declared
+// only when something kept names it; counters open the window with the
+// values they had at its start. Selections by task or region, and of the
+// goroutines related to selected ones, need the whole trace to be known
+// first: [Filter.Prepass] reads it once before the filtered pass.
+//
 // # Streaming
 //
 // Parsing runs on its own goroutine, a few hundred events ahead of the
