@@ -2,9 +2,11 @@
 # per input, beside parse-only, with its share of parse-only throughput,
 # output bytes per input byte and peak live heap.
 /^Benchmark/ {
-	split($1, parts, "/")
+	np = split($1, parts, "/")
 	name = parts[1]; sub(/^Benchmark/, "", name)
-	input = parts[2]; sub(/-[0-9]+$/, "", input)
+	# BenchmarkX/input or BenchmarkX/variant/input: the input comes last.
+	for (k = 2; k < np; k++) name = name "/" parts[k]
+	input = parts[np]; sub(/-[0-9]+$/, "", input)
 	for (i = 2; i < NF; i++) {
 		if ($(i+1) == "MB/s") mbs[name, input] = $i
 		if ($(i+1) == "out/in") outin[name, input] = $i
