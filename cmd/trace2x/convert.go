@@ -80,7 +80,7 @@ Example:
 				}
 				w := perfetto.NewWriter(o, perfetto.WithProcessName(in.shortName()), perfetto.WithVersion(trace2xVersion()))
 				sinks = append(sinks, w)
-				closers = append(closers, w.Close, o.Close)
+				closers = append(closers, func() error { notePerfetto(e, in, w); return w.Close() }, o.Close)
 			}
 			if *cj != "" {
 				o, err := createOutput(e, *cj, false)

@@ -61,7 +61,15 @@ Examples:
 				perfetto.WithStartTime(startTime),
 				perfetto.WithVersion(trace2xVersion()))
 			_, mapErr := in.mapTrace(e, inOpts, in, pw)
+			notePerfetto(e, in, pw)
 			return joinErrors(mapErr, w.Close())
 		}
 	},
+}
+
+// notePerfetto tells what the Perfetto writer left out on purpose.
+func notePerfetto(e *env, in *input, w *perfetto.Writer) {
+	if n := w.OmittedTaskFlows(); n > 0 {
+		fmt.Fprintf(e.stderr, "trace2x: %s: note: %d flows from a task to its regions and logs were not drawn (1024 per task at most); the regions and logs are all there\n", in.name, n)
+	}
 }

@@ -60,6 +60,7 @@ local address. --open starts the system's browser on the link.`,
 			defer tmp.Close()
 			w := perfetto.NewWriter(tmp, perfetto.WithProcessName(in.shortName()), perfetto.WithVersion(trace2xVersion()))
 			sum, mapErr := in.mapTrace(e, inOpts, in, w)
+			notePerfetto(e, in, w)
 			if err := joinErrors(w.Close(), tmp.Sync()); err != nil {
 				return joinErrors(mapErr, fmt.Errorf("writing %s: %w", tmp.Name(), err))
 			}

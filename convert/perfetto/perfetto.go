@@ -102,6 +102,7 @@ type Writer struct {
 	meta mapping.Meta
 	off  mapping.Time // added to every timestamp, see Begin
 
+	omittedFlows int64 // task flows past maxTaskFlows, see OmittedTaskFlows
 	hdr          [2 * binary.MaxVarintLen64]byte
 	first        bool // the next packet is the sequence's first
 	oldThreadIDs bool // see tid
@@ -238,6 +239,12 @@ func (w *Writer) flushPacket() {
 		w.err = err
 	}
 }
+
+// OmittedTaskFlows returns how many flows from a task to its regions and
+// logs were not drawn because the task already had the most flows one
+// task is given (1024). The regions and logs are all there; only the
+// arrows to them from their task are left out.
+func (w *Writer) OmittedTaskFlows() int64 { return w.omittedFlows }
 
 // Close flushes the output and returns the first write error.
 func (w *Writer) Close() error {

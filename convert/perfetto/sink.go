@@ -437,6 +437,7 @@ func (w *Writer) taskFlow(id mapping.TaskID) []uint64 {
 	}
 	flows := w.taskFlows[id]
 	if len(flows) >= maxTaskFlows {
+		w.omittedFlows++
 		return nil
 	}
 	w.nextFlow++

@@ -1,0 +1,56 @@
+package perfetto_test
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/trace2x/trace2x/convert/perfetto"
+	"github.com/trace2x/trace2x/convert/perfetto/perfettocheck"
+	"github.com/trace2x/trace2x/mapping"
+)
+
+// TestTaskFlowBound gives one task more regions than it draws flows to:
+// every region is written, the flows stop at the bound, and the writer
+// counts the ones it left out.
+func TestTaskFlowBound(t *testing.T) {
+	const regions = 1030
+	var out bytes.Buffer
+	w := perfetto.NewWriter(&out)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(w.Begin(&mapping.Meta{Input: "bound", FormatVersion: "go1.26", Start: 1 << 40}))
+	must(w.Goroutine(&mapping.Goroutine{ID: 1, StartFunc: "main.main", Creator: mapping.NoGoroutine, Created: 1 << 40}))
+	start := mapping.Time(1<<40 + 10)
+	for i := range regions {
+		at := start + mapping.Time(10*i)
+		must(w.Region(&mapping.Region{ID: mapping.RegionID(i + 1), G: 1, Task: 7, Type: "step", Start: at, End: at + 5}))
+	}
+	end := start + 10*regions
+	must(w.Task(&mapping.Task{ID: 7, Type: "job", Start: start - 1, End: end, StartG: 1, EndG: 1, Goroutines: []mapping.GoID{1}}))
+	must(w.End(&mapping.Summary{Meta: mapping.Meta{Start: 1 << 40}, End: end}))
+	must(w.Close())
+
+	if got, want := w.OmittedTaskFlows(), int64(regions-1024); got != want {
+		t.Errorf("OmittedTaskFlows() = %d, want %d", got, want)
+	}
+	rep, err := perfettocheck.Check(&out)
+	if err != nil {
+		t.Fatalf("invalid Perfetto trace: %v", err)
+	}
+	steps := 0
+	for _, s := range rep.Slices {
+		if s.Name == "step" {
+			steps++
+		}
+	}
+	if steps != regions {
+		t.Errorf("%d region slices written, want %d", steps, regions)
+	}
+	if rep.Flows != 1024 {
+		t.Errorf("%d flows with both ends, want 1024", rep.Flows)
+	}
+}
