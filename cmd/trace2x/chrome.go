@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/trace2x/trace2x/convert/chromejson"
+	"github.com/trace2x/trace2x/mapping"
 )
 
 var chromeCmd = &command{
@@ -44,6 +45,7 @@ Examples:
 	trace2x chrome --split 200M -o big.json big.trace`,
 	setup: func(fs *flag.FlagSet) func(*env, []string) error {
 		inOpts := inputFlags(fs)
+		resolution := counterFlag(fs)
 		out := fs.String("o", "-", "write to `FILE` instead of standard output (.gz: compressed)")
 		pretty := fs.Bool("pretty", false, "indent the JSON for people to read")
 		split := fs.String("split", "", "write parts of about `SIZE` bytes (e.g. 200M) that each load alone; needs -o")
@@ -69,7 +71,7 @@ Examples:
 				w := chromejson.NewSplitWriter(limit, func(n int) (io.WriteCloser, error) {
 					return createOutput(e, partName(*out, n), false)
 				}, opts...)
-				_, mapErr := in.mapTrace(e, inOpts, in, w)
+				_, mapErr := in.mapTrace(e, inOpts, in, mapping.ThinCounters(w, *resolution))
 				return joinErrors(mapErr, w.Close())
 			}
 			o, err := createOutput(e, *out, false)
@@ -77,7 +79,7 @@ Examples:
 				return err
 			}
 			w := chromejson.NewWriter(o, opts...)
-			_, mapErr := in.mapTrace(e, inOpts, in, w)
+			_, mapErr := in.mapTrace(e, inOpts, in, mapping.ThinCounters(w, *resolution))
 			return joinErrors(mapErr, w.Close(), o.Close())
 		}
 	},

@@ -353,6 +353,12 @@ func inputFlags(fs *flag.FlagSet) *inputOpts {
 	return o
 }
 
+// counterFlag declares --counter-resolution, for the outputs that draw
+// counters.
+func counterFlag(fs *flag.FlagSet) *time.Duration {
+	return fs.Duration("counter-resolution", 0, "keep one sample per counter per `DURATION` (e.g. 100us), the last of each: smaller files for long traces (default: every change)")
+}
+
 // boundFlag parses a window bound: a duration from the trace start, or a
 // wall-clock time.
 func boundFlag(b *mapping.Bound) func(string) error {

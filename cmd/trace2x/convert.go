@@ -34,6 +34,7 @@ Example:
 	trace2x convert --perfetto t.pftrace --otlp http://127.0.0.1:6060/debug/pprof/trace?seconds=5`,
 	setup: func(fs *flag.FlagSet) func(*env, []string) error {
 		inOpts := inputFlags(fs)
+		resolution := counterFlag(fs)
 		pf := fs.String("perfetto", "", "write a Perfetto trace to `FILE`")
 		cj := fs.String("chrome", "", "write Chrome trace-event JSON to `FILE`")
 		st := fs.String("stats", "", "write the stats of the trace, as JSON, to `FILE`")
@@ -79,7 +80,7 @@ Example:
 					return fail(err)
 				}
 				w := perfetto.NewWriter(o, perfetto.WithProcessName(in.shortName()), perfetto.WithVersion(trace2xVersion()))
-				sinks = append(sinks, w)
+				sinks = append(sinks, mapping.ThinCounters(w, *resolution))
 				closers = append(closers, func() error { notePerfetto(e, in, w); return w.Close() }, o.Close)
 			}
 			if *cj != "" {
@@ -88,7 +89,7 @@ Example:
 					return fail(err)
 				}
 				w := chromejson.NewWriter(o, chromejson.WithVersion(trace2xVersion()))
-				sinks = append(sinks, w)
+				sinks = append(sinks, mapping.ThinCounters(w, *resolution))
 				closers = append(closers, w.Close, o.Close)
 			}
 			an := newAnalysis()

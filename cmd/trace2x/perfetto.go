@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/trace2x/trace2x/convert/perfetto"
+	"github.com/trace2x/trace2x/mapping"
 )
 
 var perfettoCmd = &command{
@@ -29,6 +30,7 @@ Examples:
 	curl -s localhost:6060/debug/pprof/trace?seconds=5 | trace2x perfetto -o t.pftrace`,
 	setup: func(fs *flag.FlagSet) func(*env, []string) error {
 		inOpts := inputFlags(fs)
+		resolution := counterFlag(fs)
 		out := fs.String("o", "-", "write to `FILE` instead of standard output (.gz: compressed)")
 		name := fs.String("process-name", "", "`NAME` of the process track (default: the input's name)")
 		pid := fs.Int("pid", 1, "process `ID` for the process and thread tracks, to line up with a system trace")
@@ -60,7 +62,7 @@ Examples:
 				perfetto.WithPID(int32(*pid)),
 				perfetto.WithStartTime(startTime),
 				perfetto.WithVersion(trace2xVersion()))
-			_, mapErr := in.mapTrace(e, inOpts, in, pw)
+			_, mapErr := in.mapTrace(e, inOpts, in, mapping.ThinCounters(pw, *resolution))
 			notePerfetto(e, in, pw)
 			return joinErrors(mapErr, w.Close())
 		}

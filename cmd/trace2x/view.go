@@ -17,6 +17,7 @@ import (
 	"sync"
 
 	"github.com/trace2x/trace2x/convert/perfetto"
+	"github.com/trace2x/trace2x/mapping"
 )
 
 // perfettoUI is where view sends the browser.
@@ -37,6 +38,7 @@ leaves the machine: the UI runs in the browser and reads it from the
 local address. --open starts the system's browser on the link.`,
 	setup: func(fs *flag.FlagSet) func(*env, []string) error {
 		inOpts := inputFlags(fs)
+		resolution := counterFlag(fs)
 		addr := fs.String("addr", "127.0.0.1:9001", "serve on `HOST:PORT` (the UI expects port 9001)")
 		open := fs.Bool("open", false, "open the link in the system's browser")
 		return func(e *env, args []string) error {
@@ -59,7 +61,7 @@ local address. --open starts the system's browser on the link.`,
 			defer os.Remove(tmp.Name())
 			defer tmp.Close()
 			w := perfetto.NewWriter(tmp, perfetto.WithProcessName(in.shortName()), perfetto.WithVersion(trace2xVersion()))
-			sum, mapErr := in.mapTrace(e, inOpts, in, w)
+			sum, mapErr := in.mapTrace(e, inOpts, in, mapping.ThinCounters(w, *resolution))
 			notePerfetto(e, in, w)
 			if err := joinErrors(w.Close(), tmp.Sync()); err != nil {
 				return joinErrors(mapErr, fmt.Errorf("writing %s: %w", tmp.Name(), err))
