@@ -82,7 +82,8 @@
 // # Streaming
 //
 // Parsing runs on its own goroutine, a few hundred events ahead of the
-// mapping, so that both cores of a machine are used. The mapping holds
+// mapping, so that both cores of a machine are used; [Async] puts a sink
+// that does much work per item, an encoder, on a third. The mapping holds
 // only what is live: goroutines until they end, open ranges, tasks and
 // regions, and one table of every distinct stack. Memory follows the
 // largest generation, not the length of the trace. Traces in the old

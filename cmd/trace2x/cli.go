@@ -385,6 +385,9 @@ func boundFlag(b *mapping.Bound) func(string) error {
 // (openTrace keeps a copy of a stream in that case).
 func (in *input) mapTrace(e *env, opts *inputOpts, src io.Reader, sink mapping.Sink, mopts ...mapping.Option) (*mapping.Summary, error) {
 	mopts = append([]mapping.Option{mapping.WithInputName(in.name), in.progress(e, opts)}, mopts...)
+	// The outputs encode on a goroutine of their own, beside the mapping,
+	// which runs beside the parser.
+	sink = mapping.Async(sink)
 	if opts != nil && opts.filter.Related && len(opts.filter.Goroutines) == 0 {
 		return nil, usageError{"--related needs --goroutine"}
 	}

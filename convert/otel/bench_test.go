@@ -41,7 +41,7 @@ func benchOTLP(b *testing.B, exp func() sdktrace.SpanExporter) {
 		}
 		defer f.Close()
 		s := NewSink(context.Background(), exp(), WithRuntimeSpans())
-		sum, err := mapping.Map(f, s, mapping.WithProgress(func(mapping.Progress) { h.Observe() }))
+		sum, err := mapping.Map(f, mapping.Async(s), mapping.WithProgress(func(mapping.Progress) { h.Observe() }))
 		if err != nil {
 			b.Fatal(err)
 		}

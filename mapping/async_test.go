@@ -1,0 +1,68 @@
+package mapping_test
+
+import (
+	"bytes"
+	"errors"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/trace2x/trace2x/mapping"
+)
+
+// failing fails at its n-th GoroutineState and counts what it is given
+// after that.
+type failing struct {
+	mapping.NopSink
+	n, states, after, ends int
+	failed                 bool
+}
+
+var errFull = errors.New("disk full")
+
+func (f *failing) GoroutineState(*mapping.GoroutineState) error {
+	if f.failed {
+		f.after++
+		return nil
+	}
+	f.states++
+	if f.states == f.n {
+		f.failed = true
+		return errFull
+	}
+	return nil
+}
+
+func (f *failing) End(*mapping.Summary) error { f.ends++; return nil }
+
+// TestAsyncSinkError: an error of the sink behind Async stops the mapping
+// with that error; the sink gets nothing more but its End, once.
+func TestAsyncSinkError(t *testing.T) {
+	data := readTrace(t, "gc.go1.26.trace")
+	f := &failing{n: 100}
+	_, err := mapping.Map(bytes.NewReader(data), mapping.Async(f))
+	if !errors.Is(err, errFull) {
+		t.Fatalf("Map returned %v, want the sink's error", err)
+	}
+	if f.after != 0 || f.ends != 1 {
+		t.Errorf("after its error the sink got %d states and %d Ends; want 0 and 1", f.after, f.ends)
+	}
+}
+
+// TestAsyncNotATrace: an input that never begins leaves no goroutine
+// behind.
+func TestAsyncNotATrace(t *testing.T) {
+	before := runtime.NumGoroutine()
+	for range 10 {
+		if _, err := mapping.Map(bytes.NewReader([]byte("not a trace at all")), mapping.Async(mapping.NopSink{})); err == nil {
+			t.Fatal("no error for a text")
+		}
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Errorf("%d goroutines after, %d before", n, before)
+	}
+}
