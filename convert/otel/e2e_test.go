@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -452,5 +454,38 @@ func TestCollectorRestart(t *testing.T) {
 			}
 			t.Logf("%d spans in %d batches, all written across a restart", len(want), r.calls)
 		})
+	}
+}
+
+// TestCollectorReadsJSON posts each line that JSONExporter writes to the
+// Collector's OTLP/HTTP receiver as application/json: the Collector must
+// take every span, with everything the protobuf pushes carry.
+func TestCollectorReadsJSON(t *testing.T) {
+	bin := collectorBinary(t)
+	c := startCollector(t, bin)
+	path := "../../testdata/annotations.go1.26.trace"
+	opts := []Option{WithIDSeed([]byte("json")), WithServiceName("e2e-json"), WithRuntimeSpans(), WithGoroutineSpans()}
+	want := expected(t, path, opts...)
+	var out bytes.Buffer
+	exp := NewJSONExporter(&out)
+	if _, err := Convert(context.Background(), bytes.NewReader(mustRead(t, path)), exp, opts...); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range bytes.Split(bytes.TrimSpace(out.Bytes()), []byte("\n")) {
+		resp, err := http.Post("http://"+c.httpAddr+"/v1/traces", "application/json", bytes.NewReader(line))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("the Collector refused a line of OTLP JSON: %s: %s", resp.Status, body)
+		}
+	}
+	got := c.spans(want)
+	for id, w := range want {
+		if g := describeOTLP(got[id]); g != w {
+			t.Errorf("span %s:\n got %s\nwant %s", id, g, w)
+		}
 	}
 }
