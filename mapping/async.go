@@ -215,93 +215,54 @@ func (a *asyncSink) Begin(m *Meta) error {
 		clock := *m.Clock
 		c.Clock = &clock
 	}
-	a.cur.metas = append(a.cur.metas, c)
-	return a.add(opBegin, len(a.cur.metas)-1)
+	return push(a, opBegin, &a.cur.metas, c)
+}
+
+// push appends the copy v of an item to list, a slice of the current
+// batch, and records its op.
+func push[T any](a *asyncSink, kind asyncKind, list *[]T, v T) error {
+	*list = append(*list, v)
+	return a.add(kind, len(*list)-1)
 }
 
 func (a *asyncSink) Stack(s *Stack) error {
-	b := a.cur
-	b.stacks = append(b.stacks, Stack{ID: s.ID, Frames: arena(&b.frames, s.Frames)})
-	return a.add(opStack, len(b.stacks)-1)
+	return push(a, opStack, &a.cur.stacks, Stack{ID: s.ID, Frames: arena(&a.cur.frames, s.Frames)})
 }
 
-func (a *asyncSink) Goroutine(g *Goroutine) error {
-	a.cur.gs = append(a.cur.gs, *g)
-	return a.add(opGoroutine, len(a.cur.gs)-1)
-}
-
-func (a *asyncSink) Proc(p *Proc) error {
-	a.cur.procs = append(a.cur.procs, *p)
-	return a.add(opProc, len(a.cur.procs)-1)
-}
-
-func (a *asyncSink) Thread(t *Thread) error {
-	a.cur.threads = append(a.cur.threads, *t)
-	return a.add(opThread, len(a.cur.threads)-1)
-}
+func (a *asyncSink) Goroutine(g *Goroutine) error { return push(a, opGoroutine, &a.cur.gs, *g) }
+func (a *asyncSink) Proc(p *Proc) error           { return push(a, opProc, &a.cur.procs, *p) }
+func (a *asyncSink) Thread(t *Thread) error       { return push(a, opThread, &a.cur.threads, *t) }
+func (a *asyncSink) ProcRun(r *ProcRun) error     { return push(a, opProcRun, &a.cur.runs, *r) }
+func (a *asyncSink) Region(r *Region) error       { return push(a, opRegion, &a.cur.regions, *r) }
+func (a *asyncSink) Log(l *Log) error             { return push(a, opLog, &a.cur.logs, *l) }
+func (a *asyncSink) Flow(f *Flow) error           { return push(a, opFlow, &a.cur.flows, *f) }
+func (a *asyncSink) Counter(c *Counter) error     { return push(a, opCounter, &a.cur.ctrs, *c) }
+func (a *asyncSink) CPUSample(c *CPUSample) error { return push(a, opCPUSample, &a.cur.samples, *c) }
 
 func (a *asyncSink) GoroutineState(s *GoroutineState) error {
-	a.cur.states = append(a.cur.states, *s)
-	return a.add(opGoroutineState, len(a.cur.states)-1)
-}
-
-func (a *asyncSink) ProcRun(r *ProcRun) error {
-	a.cur.runs = append(a.cur.runs, *r)
-	return a.add(opProcRun, len(a.cur.runs)-1)
-}
-
-func (a *asyncSink) Range(r *Range) error {
-	b := a.cur
-	c := *r
-	c.Attrs = arena(&b.attrs, r.Attrs)
-	b.ranges = append(b.ranges, c)
-	return a.add(opRange, len(b.ranges)-1)
-}
-
-func (a *asyncSink) Task(t *Task) error {
-	b := a.cur
-	c := *t
-	c.Goroutines = arena(&b.goids, t.Goroutines)
-	b.tasks = append(b.tasks, c)
-	return a.add(opTask, len(b.tasks)-1)
-}
-
-func (a *asyncSink) Region(r *Region) error {
-	a.cur.regions = append(a.cur.regions, *r)
-	return a.add(opRegion, len(a.cur.regions)-1)
-}
-
-func (a *asyncSink) Log(l *Log) error {
-	a.cur.logs = append(a.cur.logs, *l)
-	return a.add(opLog, len(a.cur.logs)-1)
+	return push(a, opGoroutineState, &a.cur.states, *s)
 }
 
 func (a *asyncSink) GoroutineEvent(e *GoroutineEvent) error {
-	a.cur.gevents = append(a.cur.gevents, *e)
-	return a.add(opGoroutineEvent, len(a.cur.gevents)-1)
+	return push(a, opGoroutineEvent, &a.cur.gevents, *e)
 }
 
-func (a *asyncSink) Flow(f *Flow) error {
-	a.cur.flows = append(a.cur.flows, *f)
-	return a.add(opFlow, len(a.cur.flows)-1)
+func (a *asyncSink) Range(r *Range) error {
+	c := *r
+	c.Attrs = arena(&a.cur.attrs, r.Attrs)
+	return push(a, opRange, &a.cur.ranges, c)
 }
 
-func (a *asyncSink) Counter(c *Counter) error {
-	a.cur.ctrs = append(a.cur.ctrs, *c)
-	return a.add(opCounter, len(a.cur.ctrs)-1)
-}
-
-func (a *asyncSink) CPUSample(c *CPUSample) error {
-	a.cur.samples = append(a.cur.samples, *c)
-	return a.add(opCPUSample, len(a.cur.samples)-1)
+func (a *asyncSink) Task(t *Task) error {
+	c := *t
+	c.Goroutines = arena(&a.cur.goids, t.Goroutines)
+	return push(a, opTask, &a.cur.tasks, c)
 }
 
 func (a *asyncSink) Experimental(x *Experimental) error {
-	b := a.cur
 	c := *x
-	c.Args = arena(&b.args, x.Args)
-	b.exps = append(b.exps, c)
-	return a.add(opExperimental, len(b.exps)-1)
+	c.Args = arena(&a.cur.args, x.Args)
+	return push(a, opExperimental, &a.cur.exps, c)
 }
 
 // End hands over what is left, waits for the sink to have taken it, and

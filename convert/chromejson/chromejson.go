@@ -75,6 +75,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/trace2x/trace2x/internal/jsonstr"
 	"github.com/trace2x/trace2x/mapping"
 )
 
@@ -274,7 +275,7 @@ func (w *Writer) openPart() {
 	for pid := 1; pid <= numPIDs; pid++ {
 		w.begin('M', pid)
 		w.buf = append(w.buf, `,"name":"process_name","args":{"name":`...)
-		w.buf = appendString(w.buf, processNames[pid])
+		w.buf = jsonstr.Append(w.buf, processNames[pid])
 		w.buf = append(w.buf, "}"...)
 		w.end()
 		w.begin('M', pid)

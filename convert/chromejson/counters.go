@@ -3,6 +3,7 @@ package chromejson
 import (
 	"strconv"
 
+	"github.com/trace2x/trace2x/internal/jsonstr"
 	"github.com/trace2x/trace2x/mapping"
 )
 
@@ -115,7 +116,7 @@ func (w *Writer) Counter(c *mapping.Counter) error {
 	if unit == "" {
 		unit = "value"
 	}
-	w.buf = appendString(w.buf, unit)
+	w.buf = jsonstr.Append(w.buf, unit)
 	w.buf = strconv.AppendUint(append(w.buf, ':'), c.Value, 10)
 	w.buf = append(w.buf, '}')
 	w.end()

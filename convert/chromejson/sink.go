@@ -3,6 +3,7 @@ package chromejson
 import (
 	"strconv"
 
+	"github.com/trace2x/trace2x/internal/jsonstr"
 	"github.com/trace2x/trace2x/mapping"
 )
 
@@ -120,7 +121,7 @@ func (w *Writer) fixedRow(k int) *row {
 	r := &w.fixed[k]
 	if r.part != w.part {
 		f := &fixedRows[k]
-		w.name(r, f.pid, string(appendString(nil, f.name)), "", f.sort)
+		w.name(r, f.pid, string(jsonstr.Append(nil, f.name)), "", f.sort)
 	}
 	return r
 }
@@ -210,7 +211,7 @@ const (
 	catCPU       = `,"cat":"cpu"`
 )
 
-func (w *Writer) nameStr(s string) { w.buf = appendString(append(w.buf, `,"name":`...), s) }
+func (w *Writer) nameStr(s string) { w.buf = jsonstr.Append(append(w.buf, `,"name":`...), s) }
 
 // nameRaw names the event with an already quoted string.
 func (w *Writer) nameRaw(quoted string) {
@@ -256,7 +257,7 @@ func (w *Writer) argUint(key string, v uint64) {
 
 func (w *Writer) argStr(key, v string) {
 	w.argKey(key)
-	w.buf = appendString(w.buf, v)
+	w.buf = jsonstr.Append(w.buf, v)
 }
 
 func (w *Writer) argBool(key string, v bool) {
@@ -312,10 +313,10 @@ func (w *Writer) Goroutine(g *mapping.Goroutine) error {
 	b := append(w.scratch[:0], `"G`...)
 	b = strconv.AppendInt(b, int64(g.ID), 10)
 	if g.StartFunc != "" {
-		b = appendEscaped(append(b, ' '), g.StartFunc)
+		b = jsonstr.AppendEscaped(append(b, ' '), g.StartFunc)
 	}
 	if g.Label != "" {
-		b = append(appendEscaped(append(b, " ("...), g.Label), ')')
+		b = append(jsonstr.AppendEscaped(append(b, " ("...), g.Label), ')')
 	}
 	b = append(b, '"')
 	w.scratch = b
@@ -626,7 +627,7 @@ func (w *Writer) Range(r *mapping.Range) error {
 		w.buf = append(b, '"')
 	case mapping.RangeSTW:
 		b := append(w.buf, `,"name":"STW (`...)
-		b = appendEscaped(b, r.Reason)
+		b = jsonstr.AppendEscaped(b, r.Reason)
 		w.buf = append(b, ')', '"')
 	case mapping.RangeSweep:
 		w.nameStr("sweep")
@@ -651,7 +652,7 @@ func (w *Writer) Range(r *mapping.Range) error {
 		if w.buf[len(w.buf)-1] != '{' {
 			w.buf = append(w.buf, ',')
 		}
-		w.buf = appendString(w.buf, a.Name)
+		w.buf = jsonstr.Append(w.buf, a.Name)
 		w.buf = strconv.AppendUint(append(w.buf, ':'), a.Value, 10)
 	}
 	w.flags(r.Flags)
@@ -678,7 +679,7 @@ func (w *Writer) otherRange(r *mapping.Range) *row {
 		w.others[name] = rw
 	}
 	if rw.part != w.part {
-		w.name(rw, pidGC, string(appendString(nil, name)), "", 2)
+		w.name(rw, pidGC, string(jsonstr.Append(nil, name)), "", 2)
 	}
 	return rw
 }
@@ -694,7 +695,7 @@ func (w *Writer) Task(t *mapping.Task) error {
 	tr := w.fixedRow(rowTasks)
 	var name []byte
 	if t.Type != "" {
-		name = appendString(w.scratch[:0], t.Type)
+		name = jsonstr.Append(w.scratch[:0], t.Type)
 	} else {
 		name = strconv.AppendUint(append(w.scratch[:0], `"task `...), uint64(t.ID), 10)
 		name = append(name, '"')

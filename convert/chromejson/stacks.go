@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/trace2x/trace2x/internal/jsonstr"
 	"github.com/trace2x/trace2x/mapping"
 )
 
@@ -61,7 +62,7 @@ func (st *stackTable) add(s *mapping.Stack) {
 			k.fn, k.file = strings.Clone(k.fn), strings.Clone(k.file)
 			name := k.fn + " " + k.file + ":" + strconv.FormatUint(k.line, 10)
 			fid = uint32(len(st.frames))
-			st.frames = append(st.frames, string(appendString(nil, name)))
+			st.frames = append(st.frames, string(jsonstr.Append(nil, name)))
 			st.frameID[k] = fid
 		}
 		n := node{parent, fid}

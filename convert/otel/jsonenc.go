@@ -5,10 +5,11 @@ import (
 	"encoding/hex"
 	"math"
 	"strconv"
-	"unicode/utf8"
 
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+
+	"github.com/trace2x/trace2x/internal/jsonstr"
 )
 
 // appendRequestJSON appends an ExportTraceServiceRequest holding rss in
@@ -18,127 +19,104 @@ import (
 // directly, which is many times faster than protojson's reflection and
 // makes the JSON output as cheap as the conversion.
 func appendRequestJSON(b []byte, rss []*tracepb.ResourceSpans) []byte {
-	b = append(b, `{"resourceSpans":[`...)
-	for i, rs := range rss {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '{')
-		o := obj{b: b}
-		if r := rs.GetResource(); r != nil {
-			o.key("resource")
-			o.b = append(o.b, '{')
-			ro := obj{b: o.b}
-			ro.keyValues("attributes", r.GetAttributes())
-			ro.uint("droppedAttributesCount", uint64(r.GetDroppedAttributesCount()))
-			o.b = append(ro.b, '}')
-		}
-		if sss := rs.GetScopeSpans(); len(sss) > 0 {
-			o.key("scopeSpans")
-			o.b = append(o.b, '[')
-			for j, ss := range sss {
-				if j > 0 {
-					o.b = append(o.b, ',')
+	return object(b, func(o *obj) {
+		jsonArray(o, "resourceSpans", rss, func(b []byte, rs *tracepb.ResourceSpans) []byte {
+			return object(b, func(o *obj) {
+				if r := rs.GetResource(); r != nil {
+					o.key("resource")
+					o.b = object(o.b, func(o *obj) {
+						o.keyValues("attributes", r.GetAttributes())
+						o.uint("droppedAttributesCount", uint64(r.GetDroppedAttributesCount()))
+					})
 				}
-				o.b = appendScopeSpans(o.b, ss)
-			}
-			o.b = append(o.b, ']')
-		}
-		o.str("schemaUrl", rs.GetSchemaUrl())
-		b = append(o.b, '}')
-	}
-	return append(b, "]}"...)
+				jsonArray(o, "scopeSpans", rs.GetScopeSpans(), appendScopeSpans)
+				o.str("schemaUrl", rs.GetSchemaUrl())
+			})
+		})
+	})
 }
 
 func appendScopeSpans(b []byte, ss *tracepb.ScopeSpans) []byte {
-	b = append(b, '{')
-	o := obj{b: b}
-	if sc := ss.GetScope(); sc != nil {
-		o.key("scope")
-		o.b = append(o.b, '{')
-		so := obj{b: o.b}
-		so.str("name", sc.GetName())
-		so.str("version", sc.GetVersion())
-		so.keyValues("attributes", sc.GetAttributes())
-		so.uint("droppedAttributesCount", uint64(sc.GetDroppedAttributesCount()))
-		o.b = append(so.b, '}')
-	}
-	if spans := ss.GetSpans(); len(spans) > 0 {
-		o.key("spans")
-		o.b = append(o.b, '[')
-		for i, sp := range spans {
-			if i > 0 {
-				o.b = append(o.b, ',')
-			}
-			o.b = appendSpan(o.b, sp)
+	return object(b, func(o *obj) {
+		if sc := ss.GetScope(); sc != nil {
+			o.key("scope")
+			o.b = object(o.b, func(o *obj) {
+				o.str("name", sc.GetName())
+				o.str("version", sc.GetVersion())
+				o.keyValues("attributes", sc.GetAttributes())
+				o.uint("droppedAttributesCount", uint64(sc.GetDroppedAttributesCount()))
+			})
 		}
-		o.b = append(o.b, ']')
-	}
-	o.str("schemaUrl", ss.GetSchemaUrl())
-	return append(o.b, '}')
+		jsonArray(o, "spans", ss.GetSpans(), appendSpan)
+		o.str("schemaUrl", ss.GetSchemaUrl())
+	})
 }
 
 func appendSpan(b []byte, sp *tracepb.Span) []byte {
-	b = append(b, '{')
-	o := obj{b: b}
-	o.id("traceId", sp.GetTraceId())
-	o.id("spanId", sp.GetSpanId())
-	o.str("traceState", sp.GetTraceState())
-	o.id("parentSpanId", sp.GetParentSpanId())
-	o.uint("flags", uint64(sp.GetFlags()))
-	o.str("name", sp.GetName())
-	o.uint("kind", uint64(sp.GetKind()))
-	o.uint64s("startTimeUnixNano", sp.GetStartTimeUnixNano())
-	o.uint64s("endTimeUnixNano", sp.GetEndTimeUnixNano())
-	o.keyValues("attributes", sp.GetAttributes())
-	o.uint("droppedAttributesCount", uint64(sp.GetDroppedAttributesCount()))
-	if evs := sp.GetEvents(); len(evs) > 0 {
-		o.key("events")
-		o.b = append(o.b, '[')
-		for i, ev := range evs {
-			if i > 0 {
-				o.b = append(o.b, ',')
-			}
-			o.b = append(o.b, '{')
-			eo := obj{b: o.b}
-			eo.uint64s("timeUnixNano", ev.GetTimeUnixNano())
-			eo.str("name", ev.GetName())
-			eo.keyValues("attributes", ev.GetAttributes())
-			eo.uint("droppedAttributesCount", uint64(ev.GetDroppedAttributesCount()))
-			o.b = append(eo.b, '}')
+	return object(b, func(o *obj) {
+		o.id("traceId", sp.GetTraceId())
+		o.id("spanId", sp.GetSpanId())
+		o.str("traceState", sp.GetTraceState())
+		o.id("parentSpanId", sp.GetParentSpanId())
+		o.uint("flags", uint64(sp.GetFlags()))
+		o.str("name", sp.GetName())
+		o.uint("kind", uint64(sp.GetKind()))
+		o.uint64s("startTimeUnixNano", sp.GetStartTimeUnixNano())
+		o.uint64s("endTimeUnixNano", sp.GetEndTimeUnixNano())
+		o.keyValues("attributes", sp.GetAttributes())
+		o.uint("droppedAttributesCount", uint64(sp.GetDroppedAttributesCount()))
+		jsonArray(o, "events", sp.GetEvents(), func(b []byte, ev *tracepb.Span_Event) []byte {
+			return object(b, func(o *obj) {
+				o.uint64s("timeUnixNano", ev.GetTimeUnixNano())
+				o.str("name", ev.GetName())
+				o.keyValues("attributes", ev.GetAttributes())
+				o.uint("droppedAttributesCount", uint64(ev.GetDroppedAttributesCount()))
+			})
+		})
+		o.uint("droppedEventsCount", uint64(sp.GetDroppedEventsCount()))
+		jsonArray(o, "links", sp.GetLinks(), func(b []byte, l *tracepb.Span_Link) []byte {
+			return object(b, func(o *obj) {
+				o.id("traceId", l.GetTraceId())
+				o.id("spanId", l.GetSpanId())
+				o.str("traceState", l.GetTraceState())
+				o.keyValues("attributes", l.GetAttributes())
+				o.uint("droppedAttributesCount", uint64(l.GetDroppedAttributesCount()))
+				o.uint("flags", uint64(l.GetFlags()))
+			})
+		})
+		o.uint("droppedLinksCount", uint64(sp.GetDroppedLinksCount()))
+		if st := sp.GetStatus(); st != nil {
+			o.key("status")
+			o.b = object(o.b, func(o *obj) {
+				o.str("message", st.GetMessage())
+				o.uint("code", uint64(st.GetCode()))
+			})
 		}
-		o.b = append(o.b, ']')
-	}
-	o.uint("droppedEventsCount", uint64(sp.GetDroppedEventsCount()))
-	if links := sp.GetLinks(); len(links) > 0 {
-		o.key("links")
-		o.b = append(o.b, '[')
-		for i, l := range links {
-			if i > 0 {
-				o.b = append(o.b, ',')
-			}
-			o.b = append(o.b, '{')
-			lo := obj{b: o.b}
-			lo.id("traceId", l.GetTraceId())
-			lo.id("spanId", l.GetSpanId())
-			lo.str("traceState", l.GetTraceState())
-			lo.keyValues("attributes", l.GetAttributes())
-			lo.uint("droppedAttributesCount", uint64(l.GetDroppedAttributesCount()))
-			lo.uint("flags", uint64(l.GetFlags()))
-			o.b = append(lo.b, '}')
-		}
-		o.b = append(o.b, ']')
-	}
-	o.uint("droppedLinksCount", uint64(sp.GetDroppedLinksCount()))
-	if st := sp.GetStatus(); st != nil {
-		o.key("status")
-		o.b = append(o.b, '{')
-		so := obj{b: o.b}
-		so.str("message", st.GetMessage())
-		so.uint("code", uint64(st.GetCode()))
-		o.b = append(so.b, '}')
-	}
+	})
+}
+
+// object appends a JSON object whose members fill writes.
+func object(b []byte, fill func(o *obj)) []byte {
+	o := obj{b: append(b, '{')}
+	fill(&o)
 	return append(o.b, '}')
+}
+
+// jsonArray writes member k, an array of xs each written by elem; an empty
+// array is left out, as the JSON mapping does.
+func jsonArray[T any](o *obj, k string, xs []T, elem func([]byte, T) []byte) {
+	if len(xs) == 0 {
+		return
+	}
+	o.key(k)
+	o.b = append(o.b, '[')
+	for i, x := range xs {
+		if i > 0 {
+			o.b = append(o.b, ',')
+		}
+		o.b = elem(o.b, x)
+	}
+	o.b = append(o.b, ']')
 }
 
 // obj appends the members of a JSON object, leaving out the ones at their
@@ -161,7 +139,7 @@ func (o *obj) key(k string) {
 func (o *obj) str(k, v string) {
 	if v != "" {
 		o.key(k)
-		o.b = appendJSONString(o.b, v)
+		o.b = jsonstr.Append(o.b, v)
 	}
 }
 
@@ -193,29 +171,17 @@ func (o *obj) id(k string, v []byte) {
 }
 
 func (o *obj) keyValues(k string, kvs []*commonpb.KeyValue) {
-	if len(kvs) == 0 {
-		return
-	}
-	o.key(k)
-	o.b = appendKeyValues(o.b, kvs)
+	jsonArray(o, k, kvs, appendKeyValue)
 }
 
-func appendKeyValues(b []byte, kvs []*commonpb.KeyValue) []byte {
-	b = append(b, '[')
-	for i, kv := range kvs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '{')
-		o := obj{b: b}
+func appendKeyValue(b []byte, kv *commonpb.KeyValue) []byte {
+	return object(b, func(o *obj) {
 		o.str("key", kv.GetKey())
 		if v := kv.GetValue(); v != nil {
 			o.key("value")
 			o.b = appendAnyValue(o.b, v)
 		}
-		b = append(o.b, '}')
-	}
-	return append(b, ']')
+	})
 }
 
 // appendAnyValue writes an AnyValue; the member of its oneof that is set
@@ -224,7 +190,7 @@ func appendAnyValue(b []byte, v *commonpb.AnyValue) []byte {
 	switch x := v.GetValue().(type) {
 	case *commonpb.AnyValue_StringValue:
 		b = append(b, `{"stringValue":`...)
-		b = appendJSONString(b, x.StringValue)
+		b = jsonstr.Append(b, x.StringValue)
 	case *commonpb.AnyValue_BoolValue:
 		b = append(b, `{"boolValue":`...)
 		b = strconv.AppendBool(b, x.BoolValue)
@@ -249,71 +215,13 @@ func appendAnyValue(b []byte, v *commonpb.AnyValue) []byte {
 		b = base64.StdEncoding.AppendEncode(b, x.BytesValue)
 		b = append(b, '"')
 	case *commonpb.AnyValue_ArrayValue:
-		b = append(b, `{"arrayValue":{`...)
-		if vs := x.ArrayValue.GetValues(); len(vs) > 0 {
-			b = append(b, `"values":[`...)
-			for i, e := range vs {
-				if i > 0 {
-					b = append(b, ',')
-				}
-				b = appendAnyValue(b, e)
-			}
-			b = append(b, ']')
-		}
-		b = append(b, '}')
+		b = append(b, `{"arrayValue":`...)
+		b = object(b, func(o *obj) { jsonArray(o, "values", x.ArrayValue.GetValues(), appendAnyValue) })
 	case *commonpb.AnyValue_KvlistValue:
-		b = append(b, `{"kvlistValue":{`...)
-		if kvs := x.KvlistValue.GetValues(); len(kvs) > 0 {
-			b = append(b, `"values":`...)
-			b = appendKeyValues(b, kvs)
-		}
-		b = append(b, '}')
+		b = append(b, `{"kvlistValue":`...)
+		b = object(b, func(o *obj) { o.keyValues("values", x.KvlistValue.GetValues()) })
 	default:
 		return append(b, "{}"...)
 	}
 	return append(b, '}')
-}
-
-// appendJSONString appends s as a JSON string. Bytes that are not UTF-8
-// become U+FFFD, as a protobuf string may not hold them.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, `\n`...)
-			case '\r':
-				b = append(b, `\r`...)
-			case '\t':
-				b = append(b, `\t`...)
-			default:
-				b = append(b, `\u00`...)
-				b = append(b, "0123456789abcdef"[c>>4], "0123456789abcdef"[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, "\ufffd"...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
