@@ -23,8 +23,10 @@ type Input struct {
 }
 
 // Inputs returns the largest trace in testdata (found from the package
-// directory through root, the relative path to the repository) and a
-// synthetic trace of about 50 MB, recorded on first use.
+// directory through root, the relative path to the repository), a
+// synthetic trace of about 50 MB of mixed work and one of 20 MB of mostly
+// tasks, regions and logs, recorded on first use, and the trace
+// named by TRACE2X_BENCH_TRACE, if set.
 func Inputs(b *testing.B, root string) []Input {
 	b.Helper()
 	var ins []Input
@@ -47,6 +49,22 @@ func Inputs(b *testing.B, root string) []Input {
 		b.Fatal(err)
 	}
 	ins = append(ins, Input{Name: "synthetic50MB", Path: path, Size: st.Size()})
+	if path, err = synth.CachedAnnotated(20 << 20); err != nil {
+		b.Fatalf("recording the annotated trace: %v", err)
+	}
+	if st, err = os.Stat(path); err != nil {
+		b.Fatal(err)
+	}
+	ins = append(ins, Input{Name: "annotated20MB", Path: path, Size: st.Size()})
+	// TRACE2X_BENCH_TRACE adds a trace of the user's own, such as one
+	// recorded from a real service, to every benchmark.
+	if extra := os.Getenv("TRACE2X_BENCH_TRACE"); extra != "" {
+		st, err := os.Stat(extra)
+		if err != nil {
+			b.Fatalf("TRACE2X_BENCH_TRACE: %v", err)
+		}
+		ins = append(ins, Input{Name: "own", Path: extra, Size: st.Size()})
+	}
 	slices.SortFunc(ins, func(a, b Input) int { return int(a.Size - b.Size) })
 	return ins
 }

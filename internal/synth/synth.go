@@ -21,17 +21,29 @@ import (
 // It uses the process-wide runtime tracer, so it fails if tracing is
 // already on (as under go test -trace).
 func Record(w io.Writer, size int64) error {
+	return record(w, size, 4, worker)
+}
+
+// RecordAnnotated traces a service-like workload that is mostly user
+// annotation: requests as tasks holding nested regions and logs, on a few
+// goroutines that rarely block. It is the input on which span throughput,
+// not parsing, limits an OTLP conversion.
+func RecordAnnotated(w io.Writer, size int64) error {
+	return record(w, size, 2, annotatedWorker)
+}
+
+func record(w io.Writer, size int64, workers int, work func(int, *atomic.Bool)) error {
 	cw := &countWriter{w: w}
 	if err := trace.Start(cw); err != nil {
 		return fmt.Errorf("synth: %w", err)
 	}
 	var stop atomic.Bool
 	var wg sync.WaitGroup
-	for i := range 4 {
+	for i := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			worker(i, &stop)
+			work(i, &stop)
 		}()
 	}
 	for cw.n.Load() < size && cw.err.Load() == nil {
@@ -48,9 +60,19 @@ func Record(w io.Writer, size int64) error {
 }
 
 // Cached returns the path of a synthetic trace of at least size bytes in
-// the user's cache directory, recording it on first use. Recording 50 MB
-// takes some seconds, which a benchmark should not pay on every run.
+// the user's cache directory, recording it with Record on first use.
+// Recording 50 MB takes some seconds, which a benchmark should not pay on
+// every run.
 func Cached(size int64) (string, error) {
+	return cached("synthetic", size, Record)
+}
+
+// CachedAnnotated is Cached for RecordAnnotated.
+func CachedAnnotated(size int64) (string, error) {
+	return cached("annotated", size, RecordAnnotated)
+}
+
+func cached(kind string, size int64, rec func(io.Writer, int64) error) (string, error) {
 	dir, err := os.UserCacheDir()
 	if err != nil {
 		dir = os.TempDir()
@@ -59,16 +81,16 @@ func Cached(size int64) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	path := filepath.Join(dir, fmt.Sprintf("synthetic-%s-%dMB.trace", runtime.Version(), size>>20))
+	path := filepath.Join(dir, fmt.Sprintf("%s-%s-%dMB.trace", kind, runtime.Version(), size>>20))
 	if st, err := os.Stat(path); err == nil && st.Size() >= size {
 		return path, nil
 	}
-	f, err := os.CreateTemp(dir, "synthetic-*.tmp")
+	f, err := os.CreateTemp(dir, kind+"-*.tmp")
 	if err != nil {
 		return "", err
 	}
 	defer os.Remove(f.Name())
-	if err := Record(f, size); err != nil {
+	if err := rec(f, size); err != nil {
 		f.Close()
 		return "", err
 	}
@@ -131,5 +153,25 @@ func worker(id int, stop *atomic.Bool) {
 			wg.Wait()
 		})
 		sub.End()
+	}
+}
+
+// annotatedWorker serves requests until stop is set: each a task with a
+// traceparent log, three regions (one with a nested region) and a log.
+func annotatedWorker(id int, stop *atomic.Bool) {
+	bg := context.Background()
+	for n := 0; !stop.Load(); n++ {
+		ctx, task := trace.NewTask(bg, "request")
+		trace.Log(ctx, "traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+		trace.WithRegion(ctx, "decode", func() { burn(50) })
+		trace.WithRegion(ctx, "handle", func() {
+			trace.WithRegion(ctx, "query", func() { burn(100) })
+			trace.Log(ctx, "db", "rows")
+		})
+		trace.WithRegion(ctx, "encode", func() { burn(50) })
+		task.End()
+		if n%64 == 0 {
+			runtime.Gosched()
+		}
 	}
 }
