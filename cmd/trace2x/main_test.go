@@ -314,19 +314,29 @@ func TestFullDisk(t *testing.T) {
 }
 
 // TestFullDiskEveryFormat checks that every converter reports a full disk
-// once, naming the output.
+// once, naming the output, also through gzip and the goroutine that feeds
+// it, which both repeat the error they were given.
 func TestFullDiskEveryFormat(t *testing.T) {
 	if _, err := os.Stat("/dev/full"); err != nil {
 		t.Skip("no /dev/full on this system")
+	}
+	gz := filepath.Join(t.TempDir(), "full.gz")
+	if err := os.Symlink("/dev/full", gz); err != nil {
+		t.Fatal(err)
 	}
 	for _, args := range [][]string{
 		{"chrome", "-o", "/dev/full"},
 		{"perfetto", "-o", "/dev/full"},
 		{"stats", "-o", "/dev/full"},
+		{"chrome", "-o", gz},
+		{"perfetto", "-o", gz},
+		{"otlp", "--json", "-o", gz},
+		{"convert", "--perfetto", gz},
 	} {
 		code, _, errs := runCmd(t, nil, append(args, sample(t))...)
-		if code != 1 || strings.Count(errs, "no space left") != 1 || !strings.Contains(errs, "/dev/full") {
-			t.Errorf("%v: exit %d, stderr %q; want 1 and the cause once, naming /dev/full", args, code, errs)
+		out := args[len(args)-1]
+		if code != 1 || strings.Count(errs, "no space left") != 1 || !strings.Contains(errs, out) {
+			t.Errorf("%v: exit %d, stderr %q; want 1 and the cause once, naming %s", args, code, errs, out)
 		}
 	}
 }
