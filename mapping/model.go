@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -148,10 +149,15 @@ type Goroutine struct {
 
 // Name is how tools show a goroutine: "G<id> <start function>".
 func (g *Goroutine) Name() string {
-	if g.StartFunc == "" {
-		return fmt.Sprintf("G%d", g.ID)
+	// Called for each of possibly millions of goroutines: one allocation.
+	b := make([]byte, 0, 1+20+1+len(g.StartFunc))
+	b = append(b, 'G')
+	b = strconv.AppendInt(b, int64(g.ID), 10)
+	if g.StartFunc != "" {
+		b = append(b, ' ')
+		b = append(b, g.StartFunc...)
 	}
-	return fmt.Sprintf("G%d %s", g.ID, g.StartFunc)
+	return string(b)
 }
 
 // Proc describes a P. It is delivered once, when the P is first seen.

@@ -610,10 +610,20 @@ func (w *Writer) Flow(f *mapping.Flow) error {
 
 // counterTrack returns the track of a counter, declaring it first.
 func (w *Writer) counterTrack(c *mapping.Counter) uint64 {
-	if uuid, ok := w.counters[c.Name]; ok {
+	// The counters the mapping derives are looked up by kind, the runtime
+	// metrics by name.
+	var slot *uint64
+	if c.Kind != mapping.CounterMetric && int(c.Kind) < len(w.derived) {
+		if slot = &w.derived[c.Kind]; *slot != 0 {
+			return *slot
+		}
+	} else if uuid, ok := w.counters[c.Name]; ok {
 		return uuid
+	} else {
+		slot = new(uint64)
 	}
 	uuid := w.uuid()
+	*slot = uuid
 	w.counters[c.Name] = uuid
 	w.declare(w.meta.Start, uuid, uuidCounters, c.Name, func(b msg) msg {
 		b, off := b.open(fTdCounter)

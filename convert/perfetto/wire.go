@@ -131,10 +131,15 @@ const (
 type msg []byte
 
 func (m msg) uint(f protowire.Number, v uint64) msg {
-	// Most fields have small numbers and small values: one byte each.
+	// Most fields have small numbers and small values: one byte each. This
+	// path is kept small enough to be inlined.
 	if f < 16 && v < 0x80 {
 		return append(m, byte(f)<<3, byte(v))
 	}
+	return m.uintLong(f, v)
+}
+
+func (m msg) uintLong(f protowire.Number, v uint64) msg {
 	m = protowire.AppendTag(m, f, protowire.VarintType)
 	return protowire.AppendVarint(m, v)
 }
@@ -158,18 +163,26 @@ func (m msg) str(f protowire.Number, s string) msg {
 // open starts a nested message and returns the offset to pass to close.
 // The length is given one byte and widened on close if it needs more.
 func (m msg) open(f protowire.Number) (msg, int) {
+	if f < 16 {
+		m = append(m, byte(f)<<3|byte(protowire.BytesType), 0)
+		return m, len(m)
+	}
 	m = protowire.AppendTag(m, f, protowire.BytesType)
 	return append(m, 0), len(m) + 1
 }
 
 // close ends the nested message started at off.
 func (m msg) close(off int) msg {
-	n := len(m) - off
-	size := protowire.SizeVarint(uint64(n))
-	if size == 1 {
+	if n := len(m) - off; n < 0x80 {
 		m[off-1] = byte(n)
 		return m
 	}
+	return m.closeLong(off)
+}
+
+func (m msg) closeLong(off int) msg {
+	n := len(m) - off
+	size := protowire.SizeVarint(uint64(n))
 	// Shift the body to make room for a longer length.
 	m = append(m, make([]byte, size-1)...)
 	copy(m[off-1+size:], m[off:off+n])
