@@ -44,7 +44,7 @@ func compareChrome(t *testing.T, rec *recorder, sum *mapping.Summary, rep *chrom
 	}
 	want := map[string][]cjSlice{}
 	add := func(cat, name string, start, end mapping.Time) {
-		want[cat] = append(want[cat], cjSlice{name, int64(start), int64(end)})
+		want[cat] = append(want[cat], cjSlice{asUTF8(name), int64(start), int64(end)})
 	}
 	for _, r := range rec.regions {
 		name := r.Type

@@ -43,7 +43,7 @@ func TestOTel(t *testing.T) {
 				if !k.TypeKnown || name == "" {
 					name = "" // a task whose type the trace never tells: any name
 				}
-				want = append(want, span{name, end - start})
+				want = append(want, span{asUTF8(name), end - start})
 			}
 			for _, r := range o.Regions {
 				// As in checker.regions: regions open at the start keep
@@ -56,7 +56,7 @@ func TestOTel(t *testing.T) {
 				if r.HasGoExit {
 					end = c.tm(int64(r.GoExit))
 				}
-				want = append(want, span{r.Type, end - start})
+				want = append(want, span{asUTF8(r.Type), end - start})
 			}
 			var logs, events []string
 			for _, l := range o.Logs {
@@ -64,7 +64,7 @@ func TestOTel(t *testing.T) {
 				if name == "" {
 					name = "log"
 				}
-				logs = append(logs, name+": "+l.Message)
+				logs = append(logs, asUTF8(name)+": "+asUTF8(l.Message))
 			}
 			for _, s := range spans {
 				if !isGoroutineSpan(s) {

@@ -70,7 +70,7 @@ func comparePerfetto(t *testing.T, rec *recorder, sum *mapping.Summary, rep *per
 	}
 	want := map[string][]pfSlice{}
 	add := func(cat, name string, start, end mapping.Time) {
-		want[cat] = append(want[cat], pfSlice{name, int64(start), int64(end)})
+		want[cat] = append(want[cat], pfSlice{asUTF8(name), int64(start), int64(end)})
 	}
 	for _, k := range rec.tasks {
 		name := k.Type
@@ -115,7 +115,7 @@ func comparePerfetto(t *testing.T, rec *recorder, sum *mapping.Summary, rep *per
 	}
 	var wantLogs, gotLogs []pfLog
 	for _, l := range rec.logs {
-		wantLogs = append(wantLogs, pfLog{time: int64(l.Time), cat: l.Category, msg: l.Message})
+		wantLogs = append(wantLogs, pfLog{time: int64(l.Time), cat: asUTF8(l.Category), msg: asUTF8(l.Message)})
 	}
 	for _, i := range rep.Instants {
 		if i.Category == "log" {

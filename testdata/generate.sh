@@ -109,6 +109,7 @@ record cgo 1.26 "$GO126"
 record cpuprofile 1.26 "$GO126"
 record iterpull 1.26 "$GO126"
 record pprofhttp 1.26 "$GO126"
+record oddstrings 1.26 "$GO126"
 
 out=$testdata/gotest.go1.26.trace
 gotest() {

@@ -3,10 +3,10 @@ package otel
 import (
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 
+	"github.com/trace2x/trace2x/internal/utf8fix"
 	"github.com/trace2x/trace2x/mapping"
 )
 
@@ -118,12 +118,7 @@ func appendFlags(a []attribute.KeyValue, f mapping.Flags) []attribute.KeyValue {
 // valid makes s valid UTF-8. Strings in a trace are whatever the program
 // logged, and a protobuf string field that is not UTF-8 makes the whole
 // export request fail to marshal.
-func valid(s string) string {
-	if utf8.ValidString(s) {
-		return s
-	}
-	return strings.ToValidUTF8(s, "\uFFFD")
-}
+func valid(s string) string { return utf8fix.String(s) }
 
 // runtimeVersion is the Go release that writes a trace format, for the
 // formats only one release writes (Go 1.24 writes go1.23's, and the old

@@ -256,7 +256,7 @@ func checkSpans(t *testing.T, rec *recorder, spans tracetest.SpanStubs, res Resu
 		if s == nil {
 			continue
 		}
-		name := tk.Type
+		name := asUTF8(tk.Type)
 		if name == "" {
 			name = fmt.Sprintf("task %d", id)
 		}
@@ -290,7 +290,7 @@ func checkSpans(t *testing.T, rec *recorder, spans tracetest.SpanStubs, res Resu
 		if s == nil {
 			continue
 		}
-		if name := cmpOr(r.Type, "region"); s.Name != name {
+		if name := asUTF8(cmpOr(r.Type, "region")); s.Name != name {
 			t.Errorf("%s: span named %q", what, s.Name)
 		}
 		checkTimes(what, s, r.Start, r.End, r.Flags)
@@ -359,13 +359,13 @@ func checkSpans(t *testing.T, rec *recorder, spans tracetest.SpanStubs, res Resu
 			// goroutine lives itself.
 			for _, s := range spans {
 				if !known[s.SpanContext.SpanID()] && attr(&s, keyGoroutineID).AsInt64() == int64(l.G) {
-					if k := (evKey{s.SpanContext.SpanID(), cmpOr(l.Category, "log"), l.Message, wall(l.Time)}); events[k] > 0 {
+					if k := (evKey{s.SpanContext.SpanID(), asUTF8(cmpOr(l.Category, "log")), asUTF8(l.Message), wall(l.Time)}); events[k] > 0 {
 						on = k.span
 					}
 				}
 			}
 		}
-		k := evKey{on, cmpOr(l.Category, "log"), l.Message, wall(l.Time)}
+		k := evKey{on, asUTF8(cmpOr(l.Category, "log")), asUTF8(l.Message), wall(l.Time)}
 		if l.Category == "datadog.uint64_span_id" {
 			continue // its message is rewritten; see TestDatadog
 		}
@@ -443,3 +443,8 @@ func mustRead(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+// asUTF8 is what the sink makes of a string from the trace: each byte that
+// is not part of a valid UTF-8 encoding becomes U+FFFD, as Go's own
+// conversion of a string to []rune does.
+func asUTF8(s string) string { return string([]rune(s)) }

@@ -1,6 +1,10 @@
 package perfetto
 
-import "google.golang.org/protobuf/encoding/protowire"
+import (
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/trace2x/trace2x/internal/utf8fix"
+)
 
 // Field numbers of the Perfetto messages the writer encodes by hand. They
 // are those of upstream protos/perfetto/trace (see perfettopb/perfetto.proto,
@@ -155,7 +159,10 @@ func (m msg) fixed64(f protowire.Number, v uint64) msg {
 	return protowire.AppendFixed64(m, v)
 }
 
+// str writes a string field, made valid UTF-8 (see utf8fix) as the
+// other formats make it: the trace processor and the UI read UTF-8.
 func (m msg) str(f protowire.Number, s string) msg {
+	s = utf8fix.String(s)
 	m = protowire.AppendTag(m, f, protowire.BytesType)
 	return protowire.AppendString(m, s)
 }
