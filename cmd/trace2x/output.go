@@ -20,8 +20,8 @@ type output struct {
 	bw      *bufio.Writer
 	gz      *gzip.Writer
 	pipe    *pipeWriter // feeds gz from a goroutine of its own
-	f       *os.File // nil for standard output
-	tmp     string   // f's name when it stands in for name until Close
+	f       *os.File    // nil for standard output
+	tmp     string      // f's name when it stands in for name until Close
 	name    string
 	written bool
 	werr    error // the error a Write already returned
