@@ -354,30 +354,33 @@ func httpExporter(t *testing.T, c *collector) sdktrace.SpanExporter {
 func TestCollector(t *testing.T) {
 	bin := collectorBinary(t)
 	c := startCollector(t, bin)
-	path := "../../testdata/annotations.go1.26.trace"
-	for _, proto := range []string{"grpc", "http"} {
-		t.Run(proto, func(t *testing.T) {
-			// A seed per protocol keeps the two pushes' IDs apart.
-			opts := []Option{WithIDSeed([]byte(proto)), WithServiceName("e2e-" + proto), WithRuntimeSpans()}
-			want := expected(t, path, opts...)
-			exp := grpcExporter(t, c)
-			if proto == "http" {
-				exp = httpExporter(t, c)
-			}
-			res, err := Convert(context.Background(), bytes.NewReader(mustRead(t, path)), exp, opts...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Exported != int64(len(want)) || res.Failed != 0 {
-				t.Errorf("exported %d, failed %d; want %d and 0", res.Exported, res.Failed, len(want))
-			}
-			got := c.spans(want)
-			for id, w := range want {
-				if g := describeOTLP(got[id]); g != w {
-					t.Errorf("span %s:\n got %s\nwant %s", id, g, w)
+	// oddstrings carries names and messages that are not UTF-8, which the
+	// Collector's protobuf decoding would reject.
+	for _, path := range []string{"../../testdata/annotations.go1.26.trace", "../../testdata/oddstrings.go1.26.trace"} {
+		for _, proto := range []string{"grpc", "http"} {
+			t.Run(filepath.Base(path)+"/"+proto, func(t *testing.T) {
+				// A seed per push keeps the pushes' IDs apart.
+				opts := []Option{WithIDSeed([]byte(path + proto)), WithServiceName("e2e-" + proto), WithRuntimeSpans()}
+				want := expected(t, path, opts...)
+				exp := grpcExporter(t, c)
+				if proto == "http" {
+					exp = httpExporter(t, c)
 				}
-			}
-		})
+				res, err := Convert(context.Background(), bytes.NewReader(mustRead(t, path)), exp, opts...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Exported != int64(len(want)) || res.Failed != 0 {
+					t.Errorf("exported %d, failed %d; want %d and 0", res.Exported, res.Failed, len(want))
+				}
+				got := c.spans(want)
+				for id, w := range want {
+					if g := describeOTLP(got[id]); g != w {
+						t.Errorf("span %s:\n got %s\nwant %s", id, g, w)
+					}
+				}
+			})
+		}
 	}
 	// The resource arrives as set.
 	data, _ := os.ReadFile(c.out)
