@@ -80,7 +80,9 @@ Examples:
 			}
 			w := chromejson.NewWriter(o, opts...)
 			_, mapErr := in.mapTrace(e, inOpts, in, mapping.ThinCounters(w, *resolution))
-			return joinErrors(mapErr, w.Close(), o.Close())
+			err = joinErrors(mapErr, w.Close(), o.Close())
+			noteChrome(e, in, o)
+			return err
 		}
 	},
 }

@@ -600,3 +600,36 @@ func TestStatsAnalysis(t *testing.T) {
 		}
 	}
 }
+
+// TestLargeOutputNote checks that a file too large for the viewers in a
+// browser comes with a note saying what to do instead, and that a small
+// one does not.
+func TestLargeOutputNote(t *testing.T) {
+	dir := t.TempDir()
+	pf, cj := filepath.Join(dir, "t.pftrace"), filepath.Join(dir, "t.json")
+	for _, args := range [][]string{{"perfetto", "-o", pf}, {"chrome", "-o", cj}, {"convert", "--perfetto", pf, "--chrome", cj}} {
+		if code, _, errs := runCmd(t, nil, append(args, sample(t))...); code != 0 || strings.Contains(errs, "note:") {
+			t.Errorf("%v: exit %d, stderr %q; want 0 and no note", args, code, errs)
+		}
+	}
+	defer func(p, c int64) { largePerfetto, largeChrome = p, c }(largePerfetto, largeChrome)
+	largePerfetto, largeChrome = 1<<10, 1<<10
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"perfetto", "-o", pf}, []string{"the Perfetto trace is", "trace_processor --httpd"}},
+		{[]string{"chrome", "-o", cj}, []string{"the JSON is", "--split"}},
+		{[]string{"convert", "--perfetto", pf, "--chrome", cj}, []string{"the Perfetto trace is", "the JSON is"}},
+	} {
+		code, _, errs := runCmd(t, nil, append(c.args, sample(t))...)
+		if code != 0 {
+			t.Errorf("%v: exit %d: %s", c.args, code, errs)
+		}
+		for _, w := range c.want {
+			if strings.Count(errs, w) != 1 {
+				t.Errorf("%v: stderr %q; want %q once", c.args, errs, w)
+			}
+		}
+	}
+}

@@ -24,6 +24,7 @@ type output struct {
 	tmp     string      // f's name when it stands in for name until Close
 	name    string
 	written bool
+	n       int64 // bytes written, before compression
 	werr    error // the error a Write already returned
 }
 
@@ -62,6 +63,7 @@ func createOutput(e *env, path string, binary bool) (*output, error) {
 func (o *output) Write(p []byte) (int, error) {
 	o.written = true
 	n, err := o.bw.Write(p)
+	o.n += int64(n)
 	if err != nil {
 		err = fmt.Errorf("writing %s: %w", o.name, err)
 		o.werr = err

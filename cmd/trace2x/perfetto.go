@@ -69,9 +69,30 @@ Examples:
 	},
 }
 
-// notePerfetto tells what the Perfetto writer left out on purpose.
+// notePerfetto tells what the Perfetto writer left out on purpose, and
+// when the file is too large for the UI in a browser.
 func notePerfetto(e *env, in *input, w *perfetto.Writer) {
 	if n := w.OmittedTaskFlows(); n > 0 {
 		fmt.Fprintf(e.stderr, "trace2x: %s: note: %d flows from a task to its regions and logs were not drawn (1024 per task at most); the regions and logs are all there\n", in.name, n)
+	}
+	// The UI's trace processor runs in the browser, whose memory (2 GB
+	// typically) holds 2 to 4 times the size of a protobuf trace.
+	if n := w.Size(); n > largePerfetto {
+		fmt.Fprintf(e.stderr, "trace2x: %s: note: the Perfetto trace is %d MB; ui.perfetto.dev in a browser usually runs out of memory above about %d MB: run Perfetto's trace_processor --httpd on the file, which the UI then uses, or convert a part (--from/--to, --goroutine, --task)\n", in.name, n>>20, largePerfetto>>20)
+	}
+}
+
+// largePerfetto and largeChrome are the sizes above which a Perfetto or
+// Chrome JSON file is unlikely to load in a browser. Tests lower them.
+var (
+	largePerfetto int64 = 512 << 20
+	largeChrome   int64 = 256 << 20
+)
+
+// noteChrome tells when a Chrome JSON file is too large for the viewers
+// in a browser.
+func noteChrome(e *env, in *input, o *output) {
+	if o.n > largeChrome {
+		fmt.Fprintf(e.stderr, "trace2x: %s: note: the JSON is %d MB; chrome://tracing fails above a few hundred MB: --split 200M writes parts that each load alone, and trace2x perfetto writes the same content several times smaller\n", in.name, o.n>>20)
 	}
 }

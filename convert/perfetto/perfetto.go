@@ -135,6 +135,7 @@ type Writer struct {
 
 	// Stats, for the caller to report.
 	packets int64
+	bytes   int64
 }
 
 // goTrack is what the writer keeps about a goroutine's tracks.
@@ -191,6 +192,10 @@ func NewWriter(w io.Writer, opts ...Option) *Writer {
 // Packets returns the number of packets written so far.
 func (w *Writer) Packets() int64 { return w.packets }
 
+// Size returns the number of bytes of trace written so far, before any
+// compression of the io.Writer's.
+func (w *Writer) Size() int64 { return w.bytes }
+
 func (w *Writer) uuid() uint64 {
 	w.nextUUID++
 	return w.nextUUID - 1
@@ -236,6 +241,7 @@ func (w *Writer) flushPacket() {
 	h = protowire.AppendVarint(h, uint64(len(w.pkt)-headroom))
 	start := headroom - len(h)
 	copy(w.pkt[start:], h)
+	w.bytes += int64(len(w.pkt) - start)
 	if _, err := w.bw.Write(w.pkt[start:]); err != nil {
 		w.err = err
 	}
