@@ -6,16 +6,18 @@
 // streams it out, so memory does not grow with the output. The file is in
 // the object form:
 //
-//	{"displayTimeUnit":"ns","metadata":{...},"traceEvents":[...],"stackFrames":{...}}
+//	{"traceEvents":[...],"displayTimeUnit":"ns","metadata":{...},"stackFrames":{...}}
 //
 // Timestamps are microseconds since the trace's first event, with every
 // nanosecond kept in the decimals; the metadata gives the wall-clock time
 // of timestamp 0 when the trace records one (Go 1.25 and later).
 // "displayTimeUnit":"ns" makes catapult compare times to the nanosecond,
 // which keeps back-to-back slices from being read as overlapping. The
-// stackFrames table comes after the events because stacks are discovered
-// as the trace is read; Perfetto's importer stops at the first key it does
-// not know, so nothing it needs may come after it.
+// events come first: some past versions of Perfetto's importer took a
+// displayTimeUnit read before the events as the unit of the timestamps
+// (reading these microseconds as nanoseconds), and some stopped at the
+// first key they did not know. The stackFrames table comes after the
+// events because stacks are discovered as the trace is read.
 //
 // # Layout
 //
@@ -265,13 +267,9 @@ func (w *Writer) openPart() {
 		}
 	}
 	w.stacks.newPart(w.part)
-	b := append(w.buf, `{"displayTimeUnit":"ns",`...)
+	b := append(w.buf, '{')
 	b = w.nl(b, 1)
-	b = append(b, `"metadata":`...)
-	w.buf = w.metadata(b)
-	w.buf = append(w.buf, ',')
-	w.buf = w.nl(w.buf, 1)
-	w.buf = append(w.buf, `"traceEvents":[`...)
+	w.buf = append(b, `"traceEvents":[`...)
 	for pid := 1; pid <= numPIDs; pid++ {
 		w.begin('M', pid)
 		w.buf = append(w.buf, `,"name":"process_name","args":{"name":`...)
@@ -342,6 +340,11 @@ func (w *Writer) closePart(final bool) {
 		b = append(b, ' ', ' ')
 	}
 	b = append(b, "],"...)
+	b = w.nl(b, 1)
+	b = append(b, `"displayTimeUnit":"ns",`...)
+	b = w.nl(b, 1)
+	b = append(b, `"metadata":`...)
+	b = append(w.metadata(b), ',')
 	b = w.nl(b, 1)
 	b = append(b, `"stackFrames":{`...)
 	w.buf = b
