@@ -124,8 +124,10 @@ type Writer struct {
 	ranges       map[string]uint64 // child tracks for ranges of other kinds
 	freeGo       []*goTrack        // tracks of ended goroutines, for reuse
 	flowScratch  []uint64
-	ctrs         []counterValue // counter samples of one instant, see Counter
-	ctrTime      mapping.Time
+	held         bool // the packet in pkt is held open, see holdOpen
+	heldOff      int
+	heldTime     mapping.Time
+	heldExtra    int
 	retired      map[mapping.GoID]uint64 // tracks of goroutines that ended, see retire
 	retiredQ     []mapping.GoID
 
@@ -210,6 +212,7 @@ func (w *Writer) ts(t mapping.Time) uint64 { return uint64(t + w.off) }
 // data say so, so that the trace processor can drop them if the data was
 // lost, which never happens in a file but is the protocol.
 func (w *Writer) startPacket(t mapping.Time, interned bool) {
+	w.flushHeld()
 	if cap(w.pkt) < headroom {
 		w.pkt = make(msg, headroom, 4096)
 	}
@@ -255,6 +258,7 @@ func (w *Writer) OmittedTaskFlows() int64 { return w.omittedFlows }
 
 // Close flushes the output and returns the first write error.
 func (w *Writer) Close() error {
+	w.flushHeld()
 	if err := w.bw.Flush(); err != nil && w.err == nil {
 		w.err = err
 	}
@@ -373,6 +377,5 @@ func (w *Writer) declare(t mapping.Time, uuid, parent uint64, name string, extra
 // End flushes the trace. A trace cut short by an error is still a valid
 // file: every packet written is complete.
 func (w *Writer) End(*mapping.Summary) error {
-	w.flushCounters()
 	return w.Close()
 }
