@@ -3,6 +3,7 @@ package conformance
 import (
 	"fmt"
 	"io"
+	"maps"
 	"testing"
 
 	"github.com/trace2x/trace2x/convert/chromejson"
@@ -88,4 +89,35 @@ func compareChrome(t *testing.T, rec *recorder, sum *mapping.Summary, rep *chrom
 	if len(rep.Flows) != len(rec.flows) {
 		t.Errorf("%d flows, want %d", len(rep.Flows), len(rec.flows))
 	}
+	// Every CPU sample is an instant; those with a stack on a thread the
+	// trace names are also in the samples array, as their own thread's.
+	cpu, wantSamples := 0, map[[2]int64]int{}
+	for _, e := range rep.Events {
+		if e.Cat == "cpu" && e.Ph == "i" {
+			cpu++
+		}
+	}
+	for _, s := range rec.samples {
+		if s.Stack != mapping.NoStack && s.M != mapping.NoThread {
+			wantSamples[[2]int64{int64(s.M), int64(s.Time)}]++
+		}
+	}
+	if cpu != len(rec.samples) {
+		t.Errorf("%d CPU sample instants, want %d", cpu, len(rec.samples))
+	}
+	gotSamples := map[[2]int64]int{}
+	for _, s := range rep.Samples {
+		gotSamples[[2]int64{s.TID, s.TS + base}]++
+	}
+	if !maps.Equal(gotSamples, wantSamples) {
+		t.Errorf("samples array: %d entries, want %d (one per CPU sample with a stack and a thread)", len(rep.Samples), sumValues(wantSamples))
+	}
+}
+
+func sumValues(m map[[2]int64]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
 }

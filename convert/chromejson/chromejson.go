@@ -154,6 +154,11 @@ type Writer struct {
 	indent   bytes.Buffer
 	frameLen int64 // bytes the part's stackFrames table will take
 
+	// The part's CPU samples, for its samples array, which catapult turns
+	// into a sampling profile of any selection; see CPUSample.
+	samples        []sampleRef
+	samplesOmitted int64 // past maxSamples in a part
+
 	meta  mapping.Meta
 	base  mapping.Time // the trace time of timestamp 0
 	begun bool
@@ -249,7 +254,9 @@ func (w *Writer) flush() {
 }
 
 // size is how big the current part would be if it ended now.
-func (w *Writer) size() int64 { return w.written + int64(len(w.buf)) + w.frameLen }
+func (w *Writer) size() int64 {
+	return w.written + int64(len(w.buf)) + w.frameLen + int64(len(w.samples))*sampleBytes
+}
 
 // openPart starts a part: the file's head and the names of the
 // processes.
@@ -341,6 +348,9 @@ func (w *Writer) closePart(final bool) {
 	}
 	b = append(b, "],"...)
 	b = w.nl(b, 1)
+	w.buf = b
+	w.appendSamples()
+	b = w.buf
 	b = append(b, `"displayTimeUnit":"ns",`...)
 	b = w.nl(b, 1)
 	b = append(b, `"metadata":`...)
@@ -471,4 +481,52 @@ func (w *Writer) checkSplit() {
 	}
 	w.closePart(false)
 	w.openPart()
+}
+
+// sampleRef is a CPU sample in a part's samples array.
+type sampleRef struct {
+	tid uint64
+	ts  int64 // nanoseconds after base
+	sf  uint32
+}
+
+// maxSamples bounds the samples array of a part, and so the memory it
+// takes until the part ends (24 bytes a sample); the samples past it are
+// still in the part as instants. sampleBytes is about what one takes in
+// the file.
+const (
+	maxSamples  = 1 << 20
+	sampleBytes = 64
+)
+
+// SamplesOmitted returns how many CPU samples were left out of the
+// samples arrays because a part had maxSamples already. They are all in
+// the file as instants with their stacks.
+func (w *Writer) SamplesOmitted() int64 { return w.samplesOmitted }
+
+// appendSamples writes the part's samples array, if it has samples.
+func (w *Writer) appendSamples() {
+	if len(w.samples) == 0 {
+		return
+	}
+	w.buf = append(w.buf, `"samples":[`...)
+	for i, s := range w.samples {
+		if i > 0 {
+			w.buf = append(w.buf, ',')
+		}
+		w.buf = w.nl(w.buf, 2)
+		if !w.cfg.pretty {
+			w.buf = append(w.buf, '\n')
+		}
+		b := appendKeyUint(w.buf, `{"tid":`, s.tid)
+		b = appendMicros(append(b, `,"ts":`...), s.ts)
+		b = appendKeyUint(append(b, `,"name":"CPU sample"`...), `,"sf":`, uint64(s.sf))
+		w.buf = append(b, `,"weight":1}`...)
+		if len(w.buf) >= flushAt {
+			w.flush()
+		}
+	}
+	w.buf = append(w.buf, "],"...)
+	w.buf = w.nl(w.buf, 1)
+	w.samples = w.samples[:0]
 }

@@ -219,16 +219,17 @@ func (w *Writer) nameRaw(quoted string) {
 }
 
 // stack refers to a stack under key ("sf" or "esf").
-func (w *Writer) stack(key string, id mapping.StackID) {
+func (w *Writer) stack(key string, id mapping.StackID) uint32 {
 	if id == mapping.NoStack {
-		return
+		return 0
 	}
 	n, added := w.stacks.use(id)
 	if n == 0 {
-		return
+		return 0
 	}
 	w.frameLen += added
 	w.buf = appendKeyUint(w.buf, key, uint64(n))
+	return n
 }
 
 // Arguments: argsOpen, then any of arg*, then argsClose, which drops the
@@ -809,14 +810,18 @@ func (w *Writer) GoroutineEvent(e *mapping.GoroutineEvent) error {
 }
 
 // CPUSample writes a CPU profile sample as an instant with its stack on
-// the row of the thread it sampled.
+// the row of the thread it sampled, and, when it has both, lists it in the
+// part's samples array too: catapult draws those on the thread's row and
+// sums any selection of them into a sampling profile, the format's flame
+// graph.
 func (w *Writer) CPUSample(s *mapping.CPUSample) error {
 	if w.err != nil {
 		return w.err
 	}
 	w.checkSplit()
+	onThread := w.thread(s.M) != nil
 	switch {
-	case w.thread(s.M) != nil:
+	case onThread:
 		w.instant(pidThreads, w.threadRow(s.M, w.thread(s.M)), s.Time, catCPU)
 	case w.proc(s.P) != nil:
 		w.instant(pidProcs, w.procRow(w.proc(s.P), false), s.Time, catCPU)
@@ -824,7 +829,13 @@ func (w *Writer) CPUSample(s *mapping.CPUSample) error {
 		w.instant(pidProcs, w.fixedRow(rowRuntime), s.Time, catCPU)
 	}
 	w.nameStr("CPU sample")
-	w.stack(`,"sf":`, s.Stack)
+	if sf := w.stack(`,"sf":`, s.Stack); sf != 0 && onThread {
+		if len(w.samples) < maxSamples {
+			w.samples = append(w.samples, sampleRef{uint64(s.M), int64(s.Time - w.base), sf})
+		} else {
+			w.samplesOmitted++
+		}
+	}
 	w.argsOpen()
 	if s.G != mapping.NoGoroutine {
 		w.argInt(`"G":`, int64(s.G))

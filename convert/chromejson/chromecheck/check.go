@@ -67,8 +67,22 @@ type Report struct {
 	AsyncPairs  map[string]int      // by category
 	Counters    map[string][]*Event // by "pid/name", in file order
 	StackFrames map[string]Frame
+	// Samples is the samples array.
+	Samples []Sample
 
 	trees map[Row]*tree
+}
+
+// Sample is an entry of the samples array. TS is in nanoseconds.
+type Sample struct {
+	TID    int64  `json:"tid"`
+	TS     int64  `json:"-"`
+	SF     string `json:"-"`
+	Name   string `json:"name"`
+	Weight int64  `json:"weight"`
+
+	RawTS json.Number `json:"ts"`
+	RawSF json.Number `json:"sf"`
 }
 
 // Frame is an entry of the stackFrames table.
@@ -103,7 +117,7 @@ func Check(data []byte) (*Report, error) {
 		return nil, err
 	}
 	var errs []error
-	for _, check := range []func() error{rep.checkKeys, rep.checkRows, rep.checkNesting, rep.checkFlows, rep.checkAsync, rep.checkStacks, rep.checkCounters} {
+	for _, check := range []func() error{rep.checkKeys, rep.checkRows, rep.checkNesting, rep.checkFlows, rep.checkAsync, rep.checkStacks, rep.checkCounters, rep.checkSamples} {
 		if err := check(); err != nil {
 			errs = append(errs, err)
 		}
@@ -136,6 +150,8 @@ func (r *Report) decode(data []byte) error {
 			dst = &events
 		case "stackFrames":
 			dst = &r.StackFrames
+		case "samples":
+			dst = &r.Samples
 		default:
 			dst = new(any)
 		}
@@ -148,6 +164,14 @@ func (r *Report) decode(data []byte) error {
 	}
 	if _, err := d.Token(); err == nil {
 		return errors.New("data after the top-level object")
+	}
+	for i := range r.Samples {
+		s := &r.Samples[i]
+		f, err := s.RawTS.Float64()
+		if err != nil || s.RawSF == "" {
+			return fmt.Errorf("sample %d: no ts or sf", i)
+		}
+		s.TS, s.SF = int64(math.Round(f*1000)), s.RawSF.String()
 	}
 	for i, raw := range events {
 		e, err := decodeEvent(raw)
@@ -612,6 +636,43 @@ func (r *Report) checkCounters() error {
 		}
 		series[k] = names
 		r.Counters[k] = append(r.Counters[k], e)
+	}
+	return nil
+}
+
+// checkSamples checks that each entry of the samples array names a thread
+// row (catapult finds its thread by tid alone, so the tid must be a
+// thread's in one process only) and a stack frame, and stands for a CPU
+// sample instant of that row, at that time, with that stack.
+func (r *Report) checkSamples() error {
+	rows := map[int64]Row{}
+	for row := range r.ThreadNames {
+		rows[row.TID] = row
+	}
+	type key struct {
+		row Row
+		ts  int64
+		sf  string
+	}
+	instants := map[key]int{}
+	for _, e := range r.Events {
+		if e.Ph == "i" && e.Cat == "cpu" && e.HasTID && e.SF != "" {
+			instants[key{Row{e.PID, e.TID}, e.TS, e.SF}]++
+		}
+	}
+	for _, s := range r.Samples {
+		row, ok := rows[s.TID]
+		if !ok {
+			return fmt.Errorf("sample at %d ns: tid %d is no named row", s.TS, s.TID)
+		}
+		if _, ok := r.StackFrames[s.SF]; !ok {
+			return fmt.Errorf("sample at %d ns: stack frame %s not in stackFrames", s.TS, s.SF)
+		}
+		k := key{row, s.TS, s.SF}
+		if instants[k] == 0 {
+			return fmt.Errorf("sample at %d ns on tid %d (sf %s) has no CPU sample instant", s.TS, s.TID, s.SF)
+		}
+		instants[k]--
 	}
 	return nil
 }
