@@ -72,7 +72,9 @@ Examples:
 					return createOutput(e, partName(*out, n), false)
 				}, opts...)
 				_, mapErr := in.mapTrace(e, inOpts, in, mapping.ThinCounters(w, *resolution))
-				return joinErrors(mapErr, w.Close())
+				err := joinErrors(mapErr, w.Close())
+				noteChrome(e, in, w, nil)
+				return err
 			}
 			o, err := createOutput(e, *out, false)
 			if err != nil {
@@ -81,7 +83,7 @@ Examples:
 			w := chromejson.NewWriter(o, opts...)
 			_, mapErr := in.mapTrace(e, inOpts, in, mapping.ThinCounters(w, *resolution))
 			err = joinErrors(mapErr, w.Close(), o.Close())
-			noteChrome(e, in, o)
+			noteChrome(e, in, w, o)
 			return err
 		}
 	},

@@ -90,7 +90,7 @@ Example:
 				}
 				w := chromejson.NewWriter(o, chromejson.WithVersion(trace2xVersion()))
 				sinks = append(sinks, mapping.ThinCounters(w, *resolution))
-				closers = append(closers, w.Close, o.Close, func() error { noteChrome(e, in, o); return nil })
+				closers = append(closers, w.Close, o.Close, func() error { noteChrome(e, in, w, o); return nil })
 			}
 			an := newAnalysis()
 			if *st != "" {

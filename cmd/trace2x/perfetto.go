@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/trace2x/trace2x/convert/chromejson"
 	"github.com/trace2x/trace2x/convert/perfetto"
 	"github.com/trace2x/trace2x/mapping"
 )
@@ -89,10 +90,14 @@ var (
 	largeChrome   int64 = 256 << 20
 )
 
-// noteChrome tells when a Chrome JSON file is too large for the viewers
-// in a browser.
-func noteChrome(e *env, in *input, o *output) {
-	if o.n > largeChrome {
+// noteChrome tells what the Chrome JSON writer left out of the samples
+// arrays, and when the file (o, nil for split parts) is too large for the
+// viewers in a browser.
+func noteChrome(e *env, in *input, w *chromejson.Writer, o *output) {
+	if n := w.SamplesOmitted(); n > 0 {
+		fmt.Fprintf(e.stderr, "trace2x: %s: note: %d CPU samples were left out of the samples arrays (a million per file at most); they are all in the events, with their stacks\n", in.name, n)
+	}
+	if o != nil && o.n > largeChrome {
 		fmt.Fprintf(e.stderr, "trace2x: %s: note: the JSON is %d MB; chrome://tracing fails above a few hundred MB: --split 200M writes parts that each load alone, and trace2x perfetto writes the same content several times smaller\n", in.name, o.n>>20)
 	}
 }

@@ -70,6 +70,7 @@ function report(model, viewer) {
     warnings: model.importWarnings.map(function(w) { return w.type + ': ' + w.message; }),
     flows: model.flowEvents.length,
     frames: Object.keys(model.stackFrames).length,
+    samples: model.samples.length,
     tracks: viewer.trackView ? true : false,
   };
 }
@@ -110,6 +111,7 @@ type viewerResult struct {
 	Warnings  []string
 	Flows     int
 	Frames    int
+	Samples   int
 	Tracks    bool
 	Processes []struct {
 		PID      int64
@@ -130,17 +132,70 @@ type viewerResult struct {
 // flows.
 func TestCatapultViewer(t *testing.T) {
 	chromium := findChromium(t)
-	static := filepath.Join(runtime.GOROOT(), "src", "internal", "trace", "traceviewer", "static")
-	if _, err := os.Stat(filepath.Join(static, "trace_viewer_full.html")); err != nil {
-		t.Fatalf("Go's trace viewer is missing: %v", err)
-	}
 	// A trace with tasks, regions, logs, GC and syscalls.
 	data, _ := convert(t, "../../testdata/mixed.go1.26.trace")
 	rep, err := chromecheck.Check(data)
 	if err != nil {
 		t.Fatal(err)
 	}
+	res := viewInCatapult(t, chromium, data)
+	if !res.Tracks {
+		t.Error("the viewer shows no track view")
+	}
 
+	// Every process and row of the file, with its slices.
+	procs := map[string]bool{}
+	threads := map[string]bool{}
+	slicesIn := map[chromecheck.Row]int{}
+	for _, p := range res.Processes {
+		procs[p.Name] = true
+		for _, th := range p.Threads {
+			threads[th.Name] = true
+			slicesIn[chromecheck.Row{PID: p.PID, TID: th.TID}] = th.Slices
+		}
+	}
+	for _, want := range []string{"Procs", "Threads", "Goroutines", "Tasks", "GC"} {
+		if !procs[want] {
+			t.Errorf("no process %q in the viewer", want)
+		}
+	}
+	for _, want := range []string{"P0", "G1 main.main", "Tasks", "GC cycles", "Stop-the-world"} {
+		if !threads[want] {
+			t.Errorf("no row %q in the viewer", want)
+		}
+	}
+	regions := false
+	for name := range threads {
+		regions = regions || strings.HasSuffix(name, " regions")
+	}
+	if !regions {
+		t.Error("no regions row in the viewer")
+	}
+	for row, name := range rep.ThreadNames {
+		if !threads[name] {
+			t.Errorf("row %q of the file is not in the viewer", name)
+		}
+		if got, want := slicesIn[row], len(rep.Slices[row]); got != want {
+			t.Errorf("row %q: the viewer has %d slices, the file %d", name, got, want)
+		}
+	}
+	if res.Flows != len(rep.Flows) {
+		t.Errorf("the viewer bound %d flows, the file has %d", res.Flows, len(rep.Flows))
+	}
+	if res.Frames != len(rep.StackFrames) {
+		t.Errorf("the viewer has %d stack frames, the file %d", res.Frames, len(rep.StackFrames))
+	}
+	t.Logf("%d processes, %d rows, %d flows, %d frames", len(res.Processes), len(threads), res.Flows, res.Frames)
+}
+
+// viewInCatapult loads data in Go's trace viewer in headless Chromium and
+// returns what the import gave, failing t on any error or warning.
+func viewInCatapult(t *testing.T, chromium string, data []byte) viewerResult {
+	t.Helper()
+	static := filepath.Join(runtime.GOROOT(), "src", "internal", "trace", "traceviewer", "static")
+	if _, err := os.Stat(filepath.Join(static, "trace_viewer_full.html")); err != nil {
+		t.Fatalf("Go's trace viewer is missing: %v", err)
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/static/", http.StripPrefix("/static/", http.FileServer(http.Dir(static))))
 	mux.HandleFunc("/trace.json", func(w http.ResponseWriter, _ *http.Request) {
@@ -230,51 +285,24 @@ func TestCatapultViewer(t *testing.T) {
 	for _, w := range res.Warnings {
 		t.Errorf("import warning: %s", w)
 	}
-	if !res.Tracks {
-		t.Error("the viewer shows no track view")
-	}
+	return res
+}
 
-	// Every process and row of the file, with its slices.
-	procs := map[string]bool{}
-	threads := map[string]bool{}
-	slicesIn := map[chromecheck.Row]int{}
-	for _, p := range res.Processes {
-		procs[p.Name] = true
-		for _, th := range p.Threads {
-			threads[th.Name] = true
-			slicesIn[chromecheck.Row{PID: p.PID, TID: th.TID}] = th.Slices
-		}
+// TestCatapultSamples loads a trace with CPU profile samples and checks
+// that the viewer imported the samples array, every entry on its thread
+// with its stack, without a warning.
+func TestCatapultSamples(t *testing.T) {
+	chromium := findChromium(t)
+	data, _ := convert(t, "../../testdata/cpuprofile.go1.26.trace")
+	rep, err := chromecheck.Check(data)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, want := range []string{"Procs", "Threads", "Goroutines", "Tasks", "GC"} {
-		if !procs[want] {
-			t.Errorf("no process %q in the viewer", want)
-		}
+	if len(rep.Samples) == 0 {
+		t.Fatal("no samples array in the converted cpuprofile sample")
 	}
-	for _, want := range []string{"P0", "G1 main.main", "Tasks", "GC cycles", "Stop-the-world"} {
-		if !threads[want] {
-			t.Errorf("no row %q in the viewer", want)
-		}
+	res := viewInCatapult(t, chromium, data)
+	if res.Samples != len(rep.Samples) {
+		t.Errorf("the viewer imported %d samples, the file has %d", res.Samples, len(rep.Samples))
 	}
-	regions := false
-	for name := range threads {
-		regions = regions || strings.HasSuffix(name, " regions")
-	}
-	if !regions {
-		t.Error("no regions row in the viewer")
-	}
-	for row, name := range rep.ThreadNames {
-		if !threads[name] {
-			t.Errorf("row %q of the file is not in the viewer", name)
-		}
-		if got, want := slicesIn[row], len(rep.Slices[row]); got != want {
-			t.Errorf("row %q: the viewer has %d slices, the file %d", name, got, want)
-		}
-	}
-	if res.Flows != len(rep.Flows) {
-		t.Errorf("the viewer bound %d flows, the file has %d", res.Flows, len(rep.Flows))
-	}
-	if res.Frames != len(rep.StackFrames) {
-		t.Errorf("the viewer has %d stack frames, the file %d", res.Frames, len(rep.StackFrames))
-	}
-	t.Logf("%d processes, %d rows, %d flows, %d frames", len(res.Processes), len(threads), res.Flows, res.Frames)
 }

@@ -494,10 +494,9 @@ type sampleRef struct {
 // takes until the part ends (24 bytes a sample); the samples past it are
 // still in the part as instants. sampleBytes is about what one takes in
 // the file.
-const (
-	maxSamples  = 1 << 20
-	sampleBytes = 64
-)
+var maxSamples = 1 << 20 // a variable for tests
+
+const sampleBytes = 64
 
 // SamplesOmitted returns how many CPU samples were left out of the
 // samples arrays because a part had maxSamples already. They are all in

@@ -126,3 +126,31 @@ func TestSplitRepeatsNames(t *testing.T) {
 		}
 	}
 }
+
+// TestSamplesBound checks that a part's samples array stops at its bound,
+// that the samples past it are counted, and that every sample is still an
+// instant.
+func TestSamplesBound(t *testing.T) {
+	defer chromejson.SetMaxSamples(2)()
+	var buf bytes.Buffer
+	w := chromejson.NewWriter(&buf)
+	items := []func(mapping.Sink) error{
+		func(s mapping.Sink) error { return s.Thread(&mapping.Thread{ID: 7}) },
+		func(s mapping.Sink) error {
+			return s.Stack(&mapping.Stack{ID: 1, Frames: []mapping.Frame{{Func: "main.spin", File: "main.go", Line: 3}}})
+		},
+	}
+	for i := range 5 {
+		items = append(items, func(s mapping.Sink) error {
+			return s.CPUSample(&mapping.CPUSample{Time: mapping.Time(2000 + i), G: mapping.NoGoroutine, P: mapping.NoProc, M: 7, Stack: 1})
+		})
+	}
+	sinkRun(t, w, items...)
+	rep, err := chromecheck.Check(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Samples) != 2 || w.SamplesOmitted() != 3 || rep.Count("i", "cpu") != 5 {
+		t.Errorf("%d samples in the array, %d omitted, %d instants; want 2, 3, 5", len(rep.Samples), w.SamplesOmitted(), rep.Count("i", "cpu"))
+	}
+}
