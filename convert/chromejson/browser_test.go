@@ -131,14 +131,9 @@ type viewerResult struct {
 // errors or warnings and holds the expected processes, rows, slices and
 // flows.
 func TestCatapultViewer(t *testing.T) {
-	chromium := findChromium(t)
 	// A trace with tasks, regions, logs, GC and syscalls.
-	data, _ := convert(t, "../../testdata/mixed.go1.26.trace")
-	rep, err := chromecheck.Check(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := viewInCatapult(t, chromium, data)
+	data, rep := convertChecked(t, "../../testdata/mixed.go1.26.trace")
+	res := viewInCatapult(t, findChromium(t), data)
 	if !res.Tracks {
 		t.Error("the viewer shows no track view")
 	}
@@ -292,17 +287,23 @@ func viewInCatapult(t *testing.T, chromium string, data []byte) viewerResult {
 // that the viewer imported the samples array, every entry on its thread
 // with its stack, without a warning.
 func TestCatapultSamples(t *testing.T) {
-	chromium := findChromium(t)
-	data, _ := convert(t, "../../testdata/cpuprofile.go1.26.trace")
+	data, rep := convertChecked(t, "../../testdata/cpuprofile.go1.26.trace")
+	if len(rep.Samples) == 0 {
+		t.Fatal("no samples array in the converted cpuprofile sample")
+	}
+	res := viewInCatapult(t, findChromium(t), data)
+	if res.Samples != len(rep.Samples) {
+		t.Errorf("the viewer imported %d samples, the file has %d", res.Samples, len(rep.Samples))
+	}
+}
+
+// convertChecked converts a sample and checks the output.
+func convertChecked(t *testing.T, path string) ([]byte, *chromecheck.Report) {
+	t.Helper()
+	data, _ := convert(t, path)
 	rep, err := chromecheck.Check(data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Samples) == 0 {
-		t.Fatal("no samples array in the converted cpuprofile sample")
-	}
-	res := viewInCatapult(t, chromium, data)
-	if res.Samples != len(rep.Samples) {
-		t.Errorf("the viewer imported %d samples, the file has %d", res.Samples, len(rep.Samples))
-	}
+	return data, rep
 }
