@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 	"testing"
 
@@ -133,6 +134,22 @@ func comparePerfetto(t *testing.T, rec *recorder, sum *mapping.Summary, rep *per
 	}
 	if rep.PerfSamples != len(rec.samples) {
 		t.Errorf("%d perf samples, want %d", rep.PerfSamples, len(rec.samples))
+	}
+	// A sample taken while a goroutine ran is also an instant on its track.
+	wantCPU := map[int64]int{}
+	for _, s := range rec.samples {
+		if s.G != mapping.NoGoroutine {
+			wantCPU[int64(s.Time)]++
+		}
+	}
+	gotCPU := map[int64]int{}
+	for _, i := range rep.Instants {
+		if i.Category == "cpu" {
+			gotCPU[int64(i.Time)-off]++
+		}
+	}
+	if !maps.Equal(gotCPU, wantCPU) {
+		t.Errorf("CPU sample instants on goroutine tracks at %d times, want %d", len(gotCPU), len(wantCPU))
 	}
 	if len(rec.stacks) != rep.Callstacks {
 		t.Errorf("%d callstacks, want %d", rep.Callstacks, len(rec.stacks))

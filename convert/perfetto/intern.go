@@ -77,9 +77,10 @@ const (
 	catTask
 	catRegion
 	catLog
+	catCPU
 )
 
-var categoryNames = []string{"goroutine", "proc", "thread", "gc", "task", "region", "log"}
+var categoryNames = []string{"goroutine", "proc", "thread", "gc", "task", "region", "log", "cpu"}
 
 func (w *Writer) category(ev msg, cat uint64) msg {
 	return ev.uint(fEvCategoryIIDs, cat)

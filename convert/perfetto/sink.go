@@ -688,7 +688,9 @@ func (w *Writer) flushHeld() {
 	}
 }
 
-// CPUSample writes a CPU profile sample as a perf sample of its thread.
+// CPUSample writes a CPU profile sample as a perf sample of its thread,
+// which the UI sums into a CPU flame graph, and, when a goroutine was
+// running, as an instant with the same stack on the goroutine's track.
 func (w *Writer) CPUSample(s *mapping.CPUSample) error {
 	w.startPacket(s.Time, true)
 	p, off := w.pkt.open(fPktPerfSample)
@@ -701,6 +703,13 @@ func (w *Writer) CPUSample(s *mapping.CPUSample) error {
 	}
 	w.pkt = p.close(off)
 	w.flushPacket()
+	if s.G != mapping.NoGoroutine {
+		gt := w.goTrackOf(s.G, s.Time)
+		w.instant(gt.uuid, s.Time, s.Stack, nil, nil, func(ev msg) msg {
+			ev = w.category(ev, catCPU)
+			return w.name(ev, "CPU sample")
+		})
+	}
 	return w.err
 }
 
