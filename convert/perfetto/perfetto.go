@@ -21,7 +21,7 @@
 // Flows link a goroutine's creation, unblocking or blocking syscall exit
 // to its next run, and a task to its regions and logs. Every event with a
 // stack carries it as an interned callstack; CPU profile samples become
-// perf samples on their thread.
+// perf samples on their thread and instants on their goroutine's track.
 package perfetto
 
 import (
