@@ -246,17 +246,23 @@ func canonical(t *testing.T, rep *chromecheck.Report) []string {
 	return out
 }
 
-// TestSplit splits the largest sample into parts: each must be valid
-// alone, name what it uses and carry the frames it refers to, and
-// together they must hold the events of the whole.
+// TestSplit splits the largest sample, and one with CPU samples, into
+// parts: each must be valid alone, name what it uses, carry the frames it
+// refers to and list its own CPU samples, and together they must hold the
+// events and samples of the whole.
 func TestSplit(t *testing.T) {
-	path := "../../testdata/allocfree.go1.26.trace"
+	for _, path := range []string{"../../testdata/allocfree.go1.26.trace", "../../testdata/cpuprofile.go1.26.trace"} {
+		t.Run(filepath.Base(path), func(t *testing.T) { testSplit(t, path) })
+	}
+}
+
+func testSplit(t *testing.T, path string) {
 	whole, _ := convert(t, path)
 	wrep, err := chromecheck.Check(whole)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, limit := range []int64{256 << 10, 64 << 10} {
+	for _, limit := range []int64{int64(len(whole)) / 3, int64(len(whole)) / 10} {
 		t.Run(fmt.Sprint(limit), func(t *testing.T) {
 			var parts []*bytes.Buffer
 			w := chromejson.NewSplitWriter(limit, func(n int) (io.WriteCloser, error) {
@@ -278,6 +284,7 @@ func TestSplit(t *testing.T) {
 				t.Fatalf("%d parts (Parts says %d) of %d bytes, want several", len(parts), w.Parts(), len(whole))
 			}
 			var all []string
+			samples := 0
 			for i, p := range parts {
 				rep, err := chromecheck.Check(p.Bytes())
 				if err != nil {
@@ -290,6 +297,10 @@ func TestSplit(t *testing.T) {
 					t.Errorf("part %d says it is part %v", i+1, got)
 				}
 				all = append(all, canonical(t, rep)...)
+				samples += len(rep.Samples)
+			}
+			if samples != len(wrep.Samples) {
+				t.Errorf("the parts list %d CPU samples, the whole %d", samples, len(wrep.Samples))
 			}
 			slices.Sort(all)
 			want := canonical(t, wrep)
