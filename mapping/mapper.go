@@ -96,6 +96,10 @@ type mapper struct {
 	// allocate.
 	stk   Stack
 	ctr   Counter
+	// derivedCtr holds a Counter per derived kind with its name and unit
+	// set once: a counter changes at nearly every goroutine transition,
+	// and rewriting the strings each time showed in profiles.
+	derivedCtr [numCounterKinds]Counter
 	gev   GoroutineEvent
 	log   Log
 	smp   CPUSample
@@ -121,6 +125,9 @@ func newMapper(sink Sink, cfg *config) *mapper {
 		stackIDs:   make(map[string]StackID),
 		metrics:    make(map[string]uint64),
 		endedTasks: make(map[TaskID]bool),
+	}
+	for k := range m.derivedCtr {
+		m.derivedCtr[k] = Counter{Kind: CounterKind(k), Name: CounterKind(k).String(), Unit: "count"}
 	}
 	m.sum.Input = cfg.input
 	m.sum.ExpBatches = make(map[string]int)
@@ -1057,8 +1064,9 @@ func (m *mapper) flushCounters(t Time) error {
 		}
 		m.emitOK[k] = true
 		m.emitted[k] = m.derived[k]
-		m.ctr = Counter{Kind: k, Name: k.String(), Unit: "count", Time: t, Value: m.derived[k]}
-		if err := m.sink.Counter(&m.ctr); err != nil {
+		c := &m.derivedCtr[k]
+		c.Time, c.Value = t, m.derived[k]
+		if err := m.sink.Counter(c); err != nil {
 			return err
 		}
 	}
