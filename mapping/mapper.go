@@ -94,20 +94,21 @@ type mapper struct {
 
 	// Scratch items passed to the sink; reused so that delivering does not
 	// allocate.
-	stk Stack
-	ctr Counter
+	stk   Stack
+	ctr   Counter
+	gev   GoroutineEvent
+	log   Log
+	smp   CPUSample
+	exp   Experimental
+	prc   Proc
+	thr   Thread
+	flow  Flow
+	attrs []Attr
+
 	// derivedCtr holds a Counter per derived kind with its name and unit
 	// set once: a counter changes at nearly every goroutine transition,
 	// and rewriting the strings each time showed in profiles.
 	derivedCtr [numCounterKinds]Counter
-	gev        GoroutineEvent
-	log        Log
-	smp        CPUSample
-	exp        Experimental
-	prc        Proc
-	thr        Thread
-	flow       Flow
-	attrs      []Attr
 }
 
 func newMapper(sink Sink, cfg *config) *mapper {
