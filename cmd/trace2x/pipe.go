@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"io"
 	"sync"
 )
@@ -19,6 +20,8 @@ type pipeWriter struct {
 	mu  sync.Mutex
 	err error // the first error of w
 }
+
+var errPipeClosed = errors.New("write after close")
 
 const (
 	pipeBlock = 256 << 10
@@ -65,6 +68,9 @@ func (p *pipeWriter) error() error {
 func (p *pipeWriter) Write(b []byte) (int, error) {
 	if err := p.error(); err != nil {
 		return 0, err
+	}
+	if p.shut {
+		return 0, errPipeClosed
 	}
 	n := len(b)
 	for len(b) > 0 {

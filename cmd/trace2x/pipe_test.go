@@ -33,6 +33,9 @@ func TestPipeWriter(t *testing.T) {
 	if err := p.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
+	if _, err := p.Write([]byte("late")); !errors.Is(err, errPipeClosed) {
+		t.Errorf("Write after Close: %v, want %v", err, errPipeClosed)
+	}
 }
 
 // failAfter accepts n writes, then fails every one.

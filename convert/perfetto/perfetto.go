@@ -119,7 +119,7 @@ type Writer struct {
 	stateIIDs    [5]uint64 // names of the goroutine states, and of a blocked syscall last
 	threads      map[mapping.ThreadID]uint64
 	tasks        map[mapping.TaskID]uint64
-	counters     map[string]uint64 // by name
+	counters     map[string]uint64 // runtime metrics, by name
 	derived      [16]uint64        // by kind, for the counters the mapping derives
 	ranges       map[string]uint64 // child tracks for ranges of other kinds
 	freeGo       []*goTrack        // tracks of ended goroutines, for reuse

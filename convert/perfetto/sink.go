@@ -619,12 +619,13 @@ func (w *Writer) counterTrack(c *mapping.Counter) uint64 {
 		}
 	} else if uuid, ok := w.counters[c.Name]; ok {
 		return uuid
-	} else {
-		slot = new(uint64)
 	}
 	uuid := w.uuid()
-	*slot = uuid
-	w.counters[c.Name] = uuid
+	if slot != nil {
+		*slot = uuid
+	} else {
+		w.counters[c.Name] = uuid
+	}
 	w.declare(w.meta.Start, uuid, uuidCounters, c.Name, func(b msg) msg {
 		b, off := b.open(fTdCounter)
 		if c.Unit == "bytes" {

@@ -149,3 +149,17 @@ func TestFieldNumbers(t *testing.T) {
 		}
 	}
 }
+
+// TestFixedAnnIIDs checks that the switch in fixedAnnIID gives each name
+// of fixedAnnNames the ID the interner assigns it, its place plus one.
+func TestFixedAnnIIDs(t *testing.T) {
+	in := newInterner()
+	for i, n := range fixedAnnNames {
+		if got, want := fixedAnnIID(n), uint64(i+1); got != want || in.anns[n] != want {
+			t.Errorf("%q: switch says %d, interner %d, want %d", n, got, in.anns[n], want)
+		}
+	}
+	if fixedAnnIID("not fixed") != 0 {
+		t.Error("an unknown name has a fixed ID")
+	}
+}

@@ -75,14 +75,11 @@ type Report struct {
 
 // Sample is an entry of the samples array. TS is in nanoseconds.
 type Sample struct {
-	TID    int64  `json:"tid"`
-	TS     int64  `json:"-"`
-	SF     string `json:"-"`
-	Name   string `json:"name"`
-	Weight int64  `json:"weight"`
-
-	RawTS json.Number `json:"ts"`
-	RawSF json.Number `json:"sf"`
+	TID    int64
+	TS     int64
+	SF     string
+	Name   string
+	Weight int64
 }
 
 // Frame is an entry of the stackFrames table.
@@ -133,6 +130,13 @@ func (r *Report) decode(data []byte) error {
 		return fmt.Errorf("not a JSON object: %v %v", tok, err)
 	}
 	var events []json.RawMessage
+	var samples []struct {
+		TID    int64       `json:"tid"`
+		TS     json.Number `json:"ts"`
+		SF     json.Number `json:"sf"`
+		Name   string      `json:"name"`
+		Weight int64       `json:"weight"`
+	}
 	for d.More() {
 		tok, err := d.Token()
 		if err != nil {
@@ -151,7 +155,7 @@ func (r *Report) decode(data []byte) error {
 		case "stackFrames":
 			dst = &r.StackFrames
 		case "samples":
-			dst = &r.Samples
+			dst = &samples
 		default:
 			dst = new(any)
 		}
@@ -165,13 +169,12 @@ func (r *Report) decode(data []byte) error {
 	if _, err := d.Token(); err == nil {
 		return errors.New("data after the top-level object")
 	}
-	for i := range r.Samples {
-		s := &r.Samples[i]
-		f, err := s.RawTS.Float64()
-		if err != nil || s.RawSF == "" {
+	for i, s := range samples {
+		ts, err := s.TS.Float64()
+		if err != nil || s.SF == "" {
 			return fmt.Errorf("sample %d: no ts or sf", i)
 		}
-		s.TS, s.SF = int64(math.Round(f*1000)), s.RawSF.String()
+		r.Samples = append(r.Samples, Sample{s.TID, int64(math.Round(ts * 1000)), s.SF.String(), s.Name, s.Weight})
 	}
 	for i, raw := range events {
 		e, err := decodeEvent(raw)

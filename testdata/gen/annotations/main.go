@@ -13,34 +13,15 @@ package main
 import (
 	"context"
 	"crypto/sha256"
-	"flag"
 	"fmt"
-	"log"
-	"os"
 	"runtime/trace"
 	"sync"
 	"time"
+
+	"github.com/trace2x/trace2x/testdata/gen/internal/tracemain"
 )
 
-func main() {
-	out := flag.String("o", "", "write the execution trace to `file`")
-	flag.Parse()
-	if *out == "" {
-		log.Fatal("-o is required")
-	}
-	f, err := os.Create(*out)
-	if err != nil {
-		log.Fatal(err)
-	}
-	if err := trace.Start(f); err != nil {
-		log.Fatal(err)
-	}
-	run()
-	trace.Stop()
-	if err := f.Close(); err != nil {
-		log.Fatal(err)
-	}
-}
+func main() { tracemain.Run(run) }
 
 func run() {
 	// Annotations outside of any task.

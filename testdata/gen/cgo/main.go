@@ -48,31 +48,21 @@ import "C"
 
 import (
 	"context"
-	"flag"
 	"log"
-	"os"
 	"runtime"
 	"runtime/trace"
 	"sync"
 	"sync/atomic"
+
+	"github.com/trace2x/trace2x/testdata/gen/internal/tracemain"
 )
 
 var callbacks atomic.Int64
 
-func main() {
-	out := flag.String("o", "", "write the execution trace to `file`")
-	flag.Parse()
-	if *out == "" {
-		log.Fatal("-o is required")
-	}
-	f, err := os.Create(*out)
-	if err != nil {
-		log.Fatal(err)
-	}
-	if err := trace.Start(f); err != nil {
-		log.Fatal(err)
-	}
+func main() { tracemain.Run(run) }
 
+// run is the traced workload.
+func run() {
 	ctx, task := trace.NewTask(context.Background(), "cgo")
 	trace.WithRegion(ctx, "add", func() {
 		sum := C.int(0)
@@ -115,9 +105,4 @@ func main() {
 	})
 	trace.Logf(ctx, "cgo", "callbacks=%d", callbacks.Load())
 	task.End()
-
-	trace.Stop()
-	if err := f.Close(); err != nil {
-		log.Fatal(err)
-	}
 }

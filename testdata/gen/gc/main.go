@@ -11,28 +11,18 @@ package main
 
 import (
 	"context"
-	"flag"
-	"log"
-	"os"
 	"runtime"
 	"runtime/debug"
 	"runtime/trace"
 	"sync"
+
+	"github.com/trace2x/trace2x/testdata/gen/internal/tracemain"
 )
 
-func main() {
-	out := flag.String("o", "", "write the execution trace to `file`")
-	flag.Parse()
-	if *out == "" {
-		log.Fatal("-o is required")
-	}
-	f, err := os.Create(*out)
-	if err != nil {
-		log.Fatal(err)
-	}
-	if err := trace.Start(f); err != nil {
-		log.Fatal(err)
-	}
+func main() { tracemain.Run(run) }
+
+// run is the traced workload.
+func run() {
 	ctx, task := trace.NewTask(context.Background(), "gc")
 	for i, percent := range []int{100, 25, 400, 50} {
 		old := debug.SetGCPercent(percent)
@@ -48,10 +38,6 @@ func main() {
 	}
 	debug.SetGCPercent(100)
 	task.End()
-	trace.Stop()
-	if err := f.Close(); err != nil {
-		log.Fatal(err)
-	}
 }
 
 type node struct {

@@ -13,27 +13,16 @@ package main
 
 import (
 	"context"
-	"flag"
 	"iter"
-	"log"
-	"os"
 	"runtime/trace"
+
+	"github.com/trace2x/trace2x/testdata/gen/internal/tracemain"
 )
 
-func main() {
-	out := flag.String("o", "", "write the execution trace to `file`")
-	flag.Parse()
-	if *out == "" {
-		log.Fatal("-o is required")
-	}
-	f, err := os.Create(*out)
-	if err != nil {
-		log.Fatal(err)
-	}
-	if err := trace.Start(f); err != nil {
-		log.Fatal(err)
-	}
+func main() { tracemain.Run(run) }
 
+// run is the traced workload.
+func run() {
 	ctx, task := trace.NewTask(context.Background(), "iterpull")
 	var total int
 	for round := 0; round < 20; round++ {
@@ -49,11 +38,6 @@ func main() {
 	}
 	trace.Logf(ctx, "iterpull", "total=%d", total)
 	task.End()
-
-	trace.Stop()
-	if err := f.Close(); err != nil {
-		log.Fatal(err)
-	}
 }
 
 // countBy yields n values starting at start, step apart.

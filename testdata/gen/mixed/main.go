@@ -11,34 +11,17 @@ package main
 
 import (
 	"context"
-	"flag"
 	"log"
 	"os"
 	"runtime"
 	"runtime/trace"
 	"sync"
 	"time"
+
+	"github.com/trace2x/trace2x/testdata/gen/internal/tracemain"
 )
 
-func main() {
-	out := flag.String("o", "", "write the execution trace to `file`")
-	flag.Parse()
-	if *out == "" {
-		log.Fatal("-o is required")
-	}
-	f, err := os.Create(*out)
-	if err != nil {
-		log.Fatal(err)
-	}
-	if err := trace.Start(f); err != nil {
-		log.Fatal(err)
-	}
-	run()
-	trace.Stop()
-	if err := f.Close(); err != nil {
-		log.Fatal(err)
-	}
-}
+func main() { tracemain.Run(run) }
 
 func run() {
 	ctx, task := trace.NewTask(context.Background(), "mixed")

@@ -12,35 +12,16 @@ package main
 
 import (
 	"context"
-	"flag"
-	"log"
-	"os"
 	"runtime/trace"
 	"strings"
+
+	"github.com/trace2x/trace2x/testdata/gen/internal/tracemain"
 )
 
 // odd holds, in one string, what a JSON or protobuf writer must handle.
 const odd = "caf\xe9 \xff\xfe|\x00nul\x01\x1f|\"q\" \\ /|\u2028\u2029|\U0001F600|<&>|\xed\xa0\x80"
 
-func main() {
-	out := flag.String("o", "", "write the execution trace to `file`")
-	flag.Parse()
-	if *out == "" {
-		log.Fatal("-o is required")
-	}
-	f, err := os.Create(*out)
-	if err != nil {
-		log.Fatal(err)
-	}
-	if err := trace.Start(f); err != nil {
-		log.Fatal(err)
-	}
-	run()
-	trace.Stop()
-	if err := f.Close(); err != nil {
-		log.Fatal(err)
-	}
-}
+func main() { tracemain.Run(run) }
 
 func run() {
 	ctx, task := trace.NewTask(context.Background(), "task "+odd)
