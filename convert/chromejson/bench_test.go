@@ -14,3 +14,9 @@ import (
 func BenchmarkChromeJSON(b *testing.B) {
 	benchutil.RunConverter(b, "../..", func(w io.Writer) mapping.Sink { return chromejson.NewWriter(w) })
 }
+
+// BenchmarkChromeJSONSink times the writer alone, replaying a recorded
+// model.
+func BenchmarkChromeJSONSink(b *testing.B) {
+	benchutil.RunSink(b, "../..", func(w io.Writer) mapping.Sink { return chromejson.NewWriter(w) })
+}

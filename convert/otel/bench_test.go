@@ -3,7 +3,6 @@ package otel
 import (
 	"context"
 	"os"
-	"slices"
 	"testing"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -58,96 +57,17 @@ func benchOTLP(b *testing.B, exp func() sdktrace.SpanExporter) {
 	})
 }
 
-// replay is the model of a trace, recorded once and delivered again and
-// again, so that the conversion can be timed apart from parsing.
-type replay struct {
-	mapping.NopSink
-	items []any
-}
-
-func (r *replay) Begin(m *mapping.Meta) error { c := *m; r.items = append(r.items, &c); return nil }
-func (r *replay) Stack(s *mapping.Stack) error {
-	r.items = append(r.items, &mapping.Stack{ID: s.ID, Frames: slices.Clone(s.Frames)})
-	return nil
-}
-func (r *replay) Goroutine(g *mapping.Goroutine) error {
-	c := *g
-	r.items = append(r.items, &c)
-	return nil
-}
-func (r *replay) GoroutineEvent(e *mapping.GoroutineEvent) error {
-	if e.Kind == mapping.GoEnded {
-		c := *e
-		r.items = append(r.items, &c)
-	}
-	return nil
-}
-func (r *replay) Range(x *mapping.Range) error {
-	c := *x
-	c.Attrs = slices.Clone(x.Attrs)
-	r.items = append(r.items, &c)
-	return nil
-}
-func (r *replay) Task(t *mapping.Task) error {
-	c := *t
-	c.Goroutines = slices.Clone(t.Goroutines)
-	r.items = append(r.items, &c)
-	return nil
-}
-func (r *replay) Region(x *mapping.Region) error { c := *x; r.items = append(r.items, &c); return nil }
-func (r *replay) Log(l *mapping.Log) error       { c := *l; r.items = append(r.items, &c); return nil }
-func (r *replay) End(s *mapping.Summary) error   { c := *s; r.items = append(r.items, &c); return nil }
-
-func (r *replay) to(s mapping.Sink) error {
-	for _, it := range r.items {
-		var err error
-		switch x := it.(type) {
-		case *mapping.Meta:
-			err = s.Begin(x)
-		case *mapping.Stack:
-			err = s.Stack(x)
-		case *mapping.Goroutine:
-			err = s.Goroutine(x)
-		case *mapping.GoroutineEvent:
-			err = s.GoroutineEvent(x)
-		case *mapping.Range:
-			err = s.Range(x)
-		case *mapping.Task:
-			err = s.Task(x)
-		case *mapping.Region:
-			err = s.Region(x)
-		case *mapping.Log:
-			err = s.Log(x)
-		case *mapping.Summary:
-			err = s.End(x)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // BenchmarkOTLPSink times the conversion alone, to the no-op exporter: the
 // model of each input is recorded once and replayed into a new Sink.
 func BenchmarkOTLPSink(b *testing.B) {
 	for _, in := range benchutil.Inputs(b, "../..") {
 		b.Run(in.Name, func(b *testing.B) {
-			f, err := os.Open(in.Path)
-			if err != nil {
-				b.Fatal(err)
-			}
-			rec := &replay{}
-			_, err = mapping.Map(f, rec)
-			f.Close()
-			if err != nil {
-				b.Fatal(err)
-			}
+			rec := benchutil.Record(b, in)
 			b.ReportAllocs()
 			var spans int64
 			for b.Loop() {
 				s := NewSink(context.Background(), nopExporter{}, WithRuntimeSpans())
-				if err := rec.to(s); err != nil {
+				if err := rec.Replay(s); err != nil {
 					b.Fatal(err)
 				}
 				res := s.Result()

@@ -13,3 +13,8 @@ import (
 func BenchmarkPerfetto(b *testing.B) {
 	benchutil.RunConverter(b, "../..", func(w io.Writer) mapping.Sink { return perfetto.NewWriter(w) })
 }
+
+// BenchmarkPerfettoSink times the writer alone, replaying a recorded model.
+func BenchmarkPerfettoSink(b *testing.B) {
+	benchutil.RunSink(b, "../..", func(w io.Writer) mapping.Sink { return perfetto.NewWriter(w) })
+}

@@ -25,12 +25,8 @@
 package perfetto
 
 import (
-	"bufio"
-	"encoding/binary"
 	"io"
 	"time"
-
-	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/trace2x/trace2x/mapping"
 )
@@ -94,18 +90,17 @@ const (
 // Writer is a mapping.Sink that writes a Perfetto trace to an io.Writer. It
 // is not safe for concurrent use; the mapping calls it from one goroutine.
 type Writer struct {
-	cfg  config
-	bw   *bufio.Writer
-	err  error // the first write error; everything after it is dropped
-	pkt  msg   // the packet being encoded
-	body msg   // scratch for nested messages
-	meta mapping.Meta
-	off  mapping.Time // added to every timestamp, see Begin
+	cfg              config
+	out              io.Writer
+	err              error // the first write error; everything after it is dropped
+	pkt              msg   // output not yet written, ending with the packet being encoded
+	pktStart, pktOff int   // where the packet and its body begin in pkt
+	meta             mapping.Meta
+	off              mapping.Time // added to every timestamp, see Begin
 
 	omittedFlows int64 // task flows past maxTaskFlows, see OmittedTaskFlows
-	hdr          [2 * binary.MaxVarintLen64]byte
-	first        bool // the next packet is the sequence's first
-	oldThreadIDs bool // see tid
+	first        bool  // the next packet is the sequence's first
+	oldThreadIDs bool  // see tid
 	nextUUID     uint64
 	nextFlow     uint64
 	goNames      uint64 // goroutine names interned so far
@@ -129,11 +124,12 @@ type Writer struct {
 	heldTime     mapping.Time
 	heldExtra    int
 	retired      map[mapping.GoID]uint64 // tracks of goroutines that ended, see retire
-	retiredQ     []mapping.GoID
+	retiredQ     ring[mapping.GoID]
 
 	taskFlows  map[mapping.TaskID][]uint64 // flows to a task's regions and logs, see taskFlow
 	endedTasks map[mapping.TaskID]bool
-	endedTaskQ []mapping.TaskID
+	endedTaskQ ring[mapping.TaskID]
+	freeFlows  [][]uint64 // flow slices of ended tasks, for reuse
 
 	// Stats, for the caller to report.
 	packets int64
@@ -174,7 +170,8 @@ func NewWriter(w io.Writer, opts ...Option) *Writer {
 	}
 	return &Writer{
 		cfg:       cfg,
-		bw:        bufio.NewWriterSize(w, 256<<10),
+		out:       w,
+		pkt:       make(msg, 0, flushAt+4096),
 		first:     true,
 		nextUUID:  uuidFirstFree,
 		intern:    newInterner(),
@@ -211,12 +208,17 @@ func (w *Writer) ts(t mapping.Time) uint64 { return uint64(t + w.off) }
 // startPacket begins a packet at time t. Packets that refer to interned
 // data say so, so that the trace processor can drop them if the data was
 // lost, which never happens in a file but is the protocol.
+//
+// Packets are encoded in place at the end of the output buffer, w.pkt, as
+// elements of Trace.packet: nothing is copied on the way out.
 func (w *Writer) startPacket(t mapping.Time, interned bool) {
 	w.flushHeld()
-	if cap(w.pkt) < headroom {
-		w.pkt = make(msg, headroom, 4096)
+	if len(w.pkt) >= flushAt {
+		w.flushOut()
 	}
-	p := w.pkt[:headroom]
+	w.pktStart = len(w.pkt)
+	p, off := w.pkt.open(fTracePacket)
+	w.pktOff = off
 	p = p.uint(fPktTimestamp, w.ts(t))
 	p = p.uint(fPktSequenceID, sequenceID)
 	switch {
@@ -230,24 +232,22 @@ func (w *Writer) startPacket(t mapping.Time, interned bool) {
 	w.pkt = p
 }
 
-// headroom is the space kept before a packet's body for its field header
-// (a tag and a length), so that header and body go out in one write.
-const headroom = 1 + binary.MaxVarintLen32
+// flushAt is the size of output buffered before it is written.
+const flushAt = 256 << 10
 
-// flushPacket writes the packet as one element of Trace.packet.
+// flushPacket ends the packet begun by startPacket.
 func (w *Writer) flushPacket() {
 	w.packets++
-	if w.err != nil {
-		return
+	w.pkt = w.pkt.close(w.pktOff)
+	w.bytes += int64(len(w.pkt) - w.pktStart)
+}
+
+// flushOut writes the buffered packets, or drops them after a write error.
+func (w *Writer) flushOut() {
+	if w.err == nil && len(w.pkt) > 0 {
+		_, w.err = w.out.Write(w.pkt)
 	}
-	h := protowire.AppendTag(w.hdr[:0], fTracePacket, protowire.BytesType)
-	h = protowire.AppendVarint(h, uint64(len(w.pkt)-headroom))
-	start := headroom - len(h)
-	copy(w.pkt[start:], h)
-	w.bytes += int64(len(w.pkt) - start)
-	if _, err := w.bw.Write(w.pkt[start:]); err != nil {
-		w.err = err
-	}
+	w.pkt = w.pkt[:0]
 }
 
 // OmittedTaskFlows returns how many flows from a task to its regions and
@@ -259,9 +259,7 @@ func (w *Writer) OmittedTaskFlows() int64 { return w.omittedFlows }
 // Close flushes the output and returns the first write error.
 func (w *Writer) Close() error {
 	w.flushHeld()
-	if err := w.bw.Flush(); err != nil && w.err == nil {
-		w.err = err
-	}
+	w.flushOut()
 	return w.err
 }
 

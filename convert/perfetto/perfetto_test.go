@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"google.golang.org/protobuf/encoding/protowire"
+
 	"github.com/trace2x/trace2x/convert/perfetto"
 	"github.com/trace2x/trace2x/convert/perfetto/perfettocheck"
 	"github.com/trace2x/trace2x/internal/testtraces"
@@ -66,6 +68,21 @@ func convert(t *testing.T, path string) ([]byte, *expect) {
 	w := perfetto.NewWriter(&buf, perfetto.WithVersion("test"))
 	if _, err := mapping.Map(f, mapping.FanOut(e, w), mapping.WithInputName(filepath.Base(path))); err != nil {
 		t.Fatal(err)
+	}
+	// What the writer says it wrote is what came out.
+	if w.Size() != int64(buf.Len()) {
+		t.Errorf("Size() = %d, but %d bytes were written", w.Size(), buf.Len())
+	}
+	packets := 0
+	for b := buf.Bytes(); len(b) > 0; packets++ {
+		_, _, n := protowire.ConsumeField(b)
+		if n < 0 {
+			t.Fatalf("packet %d: %v", packets, protowire.ParseError(n))
+		}
+		b = b[n:]
+	}
+	if w.Packets() != int64(packets) {
+		t.Errorf("Packets() = %d, but %d were written", w.Packets(), packets)
 	}
 	return buf.Bytes(), e
 }

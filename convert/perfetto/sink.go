@@ -3,6 +3,7 @@ package perfetto
 import (
 	"fmt"
 	"math"
+	"strconv"
 
 	"github.com/trace2x/trace2x/mapping"
 )
@@ -88,11 +89,12 @@ func (w *Writer) goTrackOf(id mapping.GoID, t mapping.Time) *goTrack {
 	return gt
 }
 
-// child returns (declaring it first) a child track of a goroutine's track.
-func (w *Writer) child(parent uint64, slot *uint64, name string, order int64) uint64 {
+// child returns (declaring it first) a child track of a goroutine's or a
+// P's track. Its name is made only then: this is on the hot path.
+func (w *Writer) child(parent uint64, slot *uint64, name func() string, order int64) uint64 {
 	if *slot == 0 {
 		*slot = w.uuid()
-		w.declare(w.meta.Start, *slot, parent, name, func(b msg) msg {
+		w.declare(w.meta.Start, *slot, parent, name(), func(b msg) msg {
 			b = b.uint(fTdSiblingMergeBehavior, siblingMergeNone)
 			return b.int(fTdSiblingOrderRank, order)
 		})
@@ -210,11 +212,28 @@ func (w *Writer) event(typ uint64, track uint64, t mapping.Time, stack mapping.S
 // that its later regions get no flow that would have no source.
 func (w *Writer) endTask(id mapping.TaskID) {
 	w.endedTasks[id] = true
-	w.endedTaskQ = append(w.endedTaskQ, id)
-	if len(w.endedTaskQ) > maxRetired {
-		delete(w.endedTasks, w.endedTaskQ[0])
-		w.endedTaskQ = w.endedTaskQ[1:]
+	if old, full := w.endedTaskQ.push(id, maxRetired); full {
+		delete(w.endedTasks, old)
 	}
+}
+
+// ring is a bounded first-in first-out queue of keys, kept in place.
+type ring[K any] struct {
+	q  []K
+	at int // the oldest key, once full
+}
+
+// push adds k and, once the queue holds max keys, returns the oldest,
+// which it drops, for the caller to forget.
+func (r *ring[K]) push(k K, max int) (old K, full bool) {
+	if len(r.q) < max {
+		r.q = append(r.q, k)
+		return old, false
+	}
+	old = r.q[r.at]
+	r.q[r.at] = k
+	r.at = (r.at + 1) % max
+	return old, true
 }
 
 // flags marks a slice cut at either end: by the trace, or, for a
@@ -369,12 +388,12 @@ func (w *Writer) Range(r *mapping.Range) error {
 		name = "STW (" + r.Reason + ")"
 	case mapping.RangeSweep:
 		if pt := w.proc(r.P); pt != nil {
-			track = w.child(pt.uuid, &pt.sweeps, fmt.Sprintf("P%d sweep", r.P), 0)
+			track = w.child(pt.uuid, &pt.sweeps, func() string { return fmt.Sprintf("P%d sweep", r.P) }, 0)
 		}
 		name = "sweep"
 	case mapping.RangeMarkAssist:
 		gt := w.goTrackOf(r.G, r.Start)
-		track = w.child(gt.uuid, &gt.assists, gt.nameOf()+" mark assist", 2)
+		track = w.child(gt.uuid, &gt.assists, func() string { return gt.nameOf() + " mark assist" }, 2)
 		name = "mark assist"
 	}
 	if track == 0 {
@@ -440,9 +459,17 @@ func (w *Writer) taskFlow(id mapping.TaskID) []uint64 {
 		w.omittedFlows++
 		return nil
 	}
+	if flows == nil {
+		// Tasks come and go by the million: their slices are reused.
+		if n := len(w.freeFlows); n > 0 {
+			flows = w.freeFlows[n-1]
+			w.freeFlows = w.freeFlows[:n-1]
+		}
+	}
 	w.nextFlow++
-	w.taskFlows[id] = append(flows, w.nextFlow)
-	return w.taskFlows[id][len(flows):]
+	flows = append(flows, w.nextFlow)
+	w.taskFlows[id] = flows
+	return flows[len(flows)-1:]
 }
 
 // taskTrack returns a task's track, declaring it (and its parent's) first.
@@ -456,7 +483,7 @@ func (w *Writer) taskTrack(id, parent mapping.TaskID) uint64 {
 	}
 	uuid := w.uuid()
 	w.tasks[id] = uuid
-	w.declare(w.meta.Start, uuid, parentUUID, fmt.Sprintf("task %d", id), func(b msg) msg {
+	w.declare(w.meta.Start, uuid, parentUUID, "task "+strconv.FormatUint(uint64(id), 10), func(b msg) msg {
 		b = b.uint(fTdSiblingMergeBehavior, siblingMergeNone)
 		return b.int(fTdSiblingOrderRank, rank(int64(id)))
 	})
@@ -468,7 +495,7 @@ func (w *Writer) Task(t *mapping.Task) error {
 	track := w.taskTrack(t.ID, t.Parent)
 	name := t.Type
 	if name == "" {
-		name = fmt.Sprintf("task %d", t.ID)
+		name = "task " + strconv.FormatUint(uint64(t.ID), 10)
 	}
 	flows := w.taskFlows[t.ID]
 	delete(w.taskFlows, t.ID)
@@ -489,6 +516,9 @@ func (w *Writer) Task(t *mapping.Task) error {
 		}
 		return w.flags(ev, t.Flags)
 	})
+	if flows != nil {
+		w.freeFlows = append(w.freeFlows, flows[:0])
+	}
 	delete(w.tasks, t.ID)
 	return w.err
 }
@@ -497,7 +527,7 @@ func (w *Writer) Task(t *mapping.Task) error {
 // nest among themselves whatever the goroutine's states do.
 func (w *Writer) Region(r *mapping.Region) error {
 	gt := w.goTrackOf(r.G, r.Start)
-	track := w.child(gt.uuid, &gt.regions, gt.nameOf()+" regions", 1)
+	track := w.child(gt.uuid, &gt.regions, func() string { return gt.nameOf() + " regions" }, 1)
 	w.slice(track, r.Start, r.End, r.Stack, nil, w.taskFlow(r.Task), func(ev msg) msg {
 		ev = w.category(ev, catRegion)
 		ev = w.name(ev, r.Type)
@@ -562,10 +592,8 @@ func (w *Writer) retire(id mapping.GoID, gt *goTrack) {
 	}
 	w.retired[id] = gt.uuid
 	w.freeGo = append(w.freeGo, gt)
-	w.retiredQ = append(w.retiredQ, id)
-	if len(w.retiredQ) > maxRetired {
-		delete(w.retired, w.retiredQ[0])
-		w.retiredQ = w.retiredQ[1:]
+	if old, full := w.retiredQ.push(id, maxRetired); full {
+		delete(w.retired, old)
 	}
 }
 

@@ -144,8 +144,20 @@ func (m msg) uint(f protowire.Number, v uint64) msg {
 }
 
 func (m msg) uintLong(f protowire.Number, v uint64) msg {
-	m = protowire.AppendTag(m, f, protowire.VarintType)
-	return protowire.AppendVarint(m, v)
+	if f < 16 {
+		return appendVarint(append(m, byte(f)<<3), v)
+	}
+	return appendVarint(appendVarint(m, uint64(f)<<3), v)
+}
+
+// appendVarint is protowire.AppendVarint as a loop: the values here are
+// mostly two to seven bytes long, and it is shorter and faster on them.
+func appendVarint(m msg, v uint64) msg {
+	for v >= 0x80 {
+		m = append(m, byte(v)|0x80)
+		v >>= 7
+	}
+	return append(m, byte(v))
 }
 
 func (m msg) int(f protowire.Number, v int64) msg { return m.uint(f, uint64(v)) }
