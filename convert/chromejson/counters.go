@@ -1,8 +1,6 @@
 package chromejson
 
 import (
-	"strconv"
-
 	"github.com/trace2x/trace2x/internal/jsonstr"
 	"github.com/trace2x/trace2x/mapping"
 )
@@ -75,7 +73,7 @@ func (g *counterGroup) write(w *Writer) {
 			w.buf = append(w.buf, ',')
 		}
 		w.buf = append(append(w.buf, s...), ':')
-		w.buf = strconv.AppendUint(w.buf, g.values[i], 10)
+		w.buf = appendUint(w.buf, g.values[i])
 	}
 	w.buf = append(w.buf, '}')
 	w.end()
@@ -117,7 +115,7 @@ func (w *Writer) Counter(c *mapping.Counter) error {
 		unit = "value"
 	}
 	w.buf = jsonstr.Append(w.buf, unit)
-	w.buf = strconv.AppendUint(append(w.buf, ':'), c.Value, 10)
+	w.buf = appendUint(append(w.buf, ':'), c.Value)
 	w.buf = append(w.buf, '}')
 	w.end()
 	return w.err

@@ -248,12 +248,12 @@ func (w *Writer) argKey(key string) {
 // Argument keys are constants, quoted with their colon.
 func (w *Writer) argInt(key string, v int64) {
 	w.argKey(key)
-	w.buf = strconv.AppendInt(w.buf, v, 10)
+	w.buf = appendInt(w.buf, v)
 }
 
 func (w *Writer) argUint(key string, v uint64) {
 	w.argKey(key)
-	w.buf = strconv.AppendUint(w.buf, v, 10)
+	w.buf = appendUint(w.buf, v)
 }
 
 func (w *Writer) argStr(key, v string) {
@@ -312,7 +312,7 @@ func (w *Writer) Goroutine(g *mapping.Goroutine) error {
 		w.goroutines[g.ID] = st
 	}
 	b := append(w.scratch[:0], `"G`...)
-	b = strconv.AppendInt(b, int64(g.ID), 10)
+	b = appendInt(b, int64(g.ID))
 	if g.StartFunc != "" {
 		b = jsonstr.AppendEscaped(append(b, ' '), g.StartFunc)
 	}

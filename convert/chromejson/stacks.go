@@ -112,7 +112,7 @@ func (st *stackTable) appendNode(b []byte, id uint32, pretty bool) []byte {
 	}
 	n := st.nodes[id]
 	b = append(b, '"')
-	b = strconv.AppendUint(b, uint64(id), 10)
+	b = appendUint(b, uint64(id))
 	b = append(b, '"', ':')
 	b = append(b, sp...)
 	b = append(b, `{"name":`...)
@@ -123,7 +123,7 @@ func (st *stackTable) appendNode(b []byte, id uint32, pretty bool) []byte {
 		b = append(b, sp...)
 		b = append(b, `"parent":`...)
 		b = append(b, sp...)
-		b = strconv.AppendUint(b, uint64(n.parent), 10)
+		b = appendUint(b, uint64(n.parent))
 	}
 	return append(b, '}')
 }
