@@ -54,15 +54,15 @@ type pfSlice struct {
 }
 
 func comparePerfetto(t *testing.T, rec *recorder, sum *mapping.Summary, rep *perfettocheck.Report) {
-	// Timestamps are shifted when the trace starts near zero; the
-	// metadata instant sits at the trace start.
-	var off int64 = -1
+	// Timestamps are shifted (see perfetto.Writer.Begin); the metadata
+	// instant sits at the trace start.
+	off, found := int64(0), false
 	for _, i := range rep.Instants {
 		if i.Name == "trace metadata" {
-			off = int64(i.Time) - int64(sum.Start)
+			off, found = int64(i.Time)-int64(sum.Start), true
 		}
 	}
-	if off < 0 {
+	if !found {
 		t.Fatal("no trace metadata instant")
 	}
 	got := map[string][]pfSlice{}

@@ -5,11 +5,14 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/trace2x/trace2x/convert/perfetto"
 	"github.com/trace2x/trace2x/convert/perfetto/perfettocheck"
+	pb "github.com/trace2x/trace2x/convert/perfetto/perfettopb"
 	"github.com/trace2x/trace2x/internal/testtraces"
 	"github.com/trace2x/trace2x/mapping"
 )
@@ -149,3 +152,79 @@ func fileSize(t *testing.T, path string) int64 {
 	}
 	return st.Size()
 }
+
+// TestClock checks that the clock snapshot ties the file's timestamps to
+// the trace's wall and monotonic clocks: the metadata instant, at the
+// trace's start, must convert to the wall time and monotonic time the
+// trace gives for its start, to the nanosecond. A trace with no clock
+// gets the start time the user sets.
+func TestClock(t *testing.T) {
+	set := time.Date(2024, 5, 6, 7, 8, 9, 123456789, time.UTC)
+	for _, tc := range []struct {
+		trace string
+		opts  []perfetto.Option
+	}{
+		{"mixed.go1.26.trace", nil},
+		{"mixed.go1.25.trace", nil},
+		{"mixed.go1.22.trace", []perfetto.Option{perfetto.WithStartTime(set)}},
+	} {
+		t.Run(tc.trace, func(t *testing.T) {
+			f, err := os.Open(filepath.Join("..", "..", "testdata", tc.trace))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			var buf bytes.Buffer
+			var meta metaSink
+			w := perfetto.NewWriter(&buf, tc.opts...)
+			if _, err := mapping.Map(f, mapping.FanOut(&meta, w)); err != nil {
+				t.Fatal(err)
+			}
+			clocks := map[uint32]uint64{}
+			var start uint64
+			var found bool
+			for b := buf.Bytes(); len(b) > 0; {
+				_, _, n := protowire.ConsumeTag(b)
+				v, m := protowire.ConsumeBytes(b[n:])
+				b = b[n+m:]
+				var p pb.TracePacket
+				if err := proto.Unmarshal(v, &p); err != nil {
+					t.Fatal(err)
+				}
+				if cs := p.GetClockSnapshot(); cs != nil {
+					for _, c := range cs.GetClocks() {
+						clocks[c.GetClockId()] = c.GetTimestamp()
+					}
+				}
+				if p.GetTrackEvent().GetType() == pb.TrackEvent_TYPE_INSTANT && !found {
+					start, found = p.GetTimestamp(), true
+				}
+			}
+			const boottime, realtime, monotonic = 6, 1, 3
+			if !found || clocks[boottime] == 0 {
+				t.Fatalf("no metadata instant (%v) or no BOOTTIME in the clock snapshot (%v)", found, clocks)
+			}
+			since := int64(start - clocks[boottime])
+			gotWall := time.Unix(0, int64(clocks[realtime])+since).UTC()
+			wantWall := set
+			if c := meta.m.Clock; c != nil {
+				wantWall = c.WallTime(meta.m.Start).UTC()
+				wantMono := c.Mono + uint64(meta.m.Start-c.Trace)
+				if got := clocks[monotonic] + uint64(since); got != wantMono {
+					t.Errorf("start at monotonic %d, want %d", got, wantMono)
+				}
+			}
+			if !gotWall.Equal(wantWall) {
+				t.Errorf("start at %v, want %v", gotWall, wantWall)
+			}
+		})
+	}
+}
+
+// metaSink keeps the trace's Meta.
+type metaSink struct {
+	mapping.NopSink
+	m mapping.Meta
+}
+
+func (s *metaSink) Begin(m *mapping.Meta) error { s.m = *m; return nil }
