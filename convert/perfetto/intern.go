@@ -130,18 +130,36 @@ func (w *Writer) annStr(ev msg, name, v string) msg {
 }
 
 func (w *Writer) annUint(ev msg, name string, v uint64) msg {
+	if iid := fixedAnnIID(name); iid != 0 {
+		return annFixed(ev, iid, fDaUintValue, v)
+	}
 	ev, off := w.annOpen(ev, name)
 	return ev.uint(fDaUintValue, v).close(off)
 }
 
 func (w *Writer) annInt(ev msg, name string, v int64) msg {
+	if iid := fixedAnnIID(name); iid != 0 {
+		return annFixed(ev, iid, fDaIntValue, uint64(v))
+	}
 	ev, off := w.annOpen(ev, name)
 	return ev.int(fDaIntValue, v).close(off)
 }
 
 func (w *Writer) annBool(ev msg, name string, v bool) msg {
+	if iid := fixedAnnIID(name); iid != 0 {
+		return annFixed(ev, iid, fDaBoolValue, protowire.EncodeBool(v))
+	}
 	ev, off := w.annOpen(ev, name)
 	return ev.bool(fDaBoolValue, v).close(off)
+}
+
+// annFixed writes a debug annotation with a name of fixedAnnNames and a
+// varint value. Its length is known before it is written, so it takes a
+// few appends: most slices carry two or three of these.
+func annFixed(ev msg, iid uint64, f protowire.Number, v uint64) msg {
+	n := protowire.SizeVarint(v)
+	ev = append(ev, fEvDebugAnnotations<<3|byte(protowire.BytesType), byte(3+n), fDaNameIID<<3, byte(iid), byte(f)<<3)
+	return appendVarint(ev, v)
 }
 
 // flushInterned appends the queued interned entries to the packet and
