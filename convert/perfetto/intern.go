@@ -100,6 +100,15 @@ func (w *Writer) annOpen(ev msg, name string) (msg, int) {
 // fixedAnnNames are the annotation names on the hot path.
 var fixedAnnNames = []string{"P", "M", "goroutine", "blocked", "reason", "task", "category", "message"}
 
+// The IDs of the first fixed names, for the writers of goroutine states,
+// which pass them to annFixed themselves.
+const (
+	annP = iota + 1
+	annM
+	annGoroutine
+	annBlocked
+)
+
 // fixedAnnIID returns the interned ID of a name in fixedAnnNames, or 0. A
 // switch on constants is several times faster than a scan or a map.
 func fixedAnnIID(name string) uint64 {

@@ -5,6 +5,8 @@ import (
 	"math"
 	"strconv"
 
+	"google.golang.org/protobuf/encoding/protowire"
+
 	"github.com/trace2x/trace2x/mapping"
 )
 
@@ -239,6 +241,9 @@ func (r *ring[K]) push(k K, max int) (old K, full bool) {
 // flags marks a slice cut at either end: by the trace, or, for a
 // filtered trace, perhaps by the filter.
 func (w *Writer) flags(ev msg, f mapping.Flags) msg {
+	if !f.Has(mapping.OpenStart) && !f.Has(mapping.OpenEnd) {
+		return ev
+	}
 	start, end := "began before the trace", "open at the end of the trace"
 	if w.meta.Filtered {
 		start, end = "began before the trace or the filter's window", "open at the end of the trace or the filter's window"
@@ -316,13 +321,13 @@ func (w *Writer) GoroutineState(s *mapping.GoroutineState) error {
 		ev = w.category(ev, catGoroutine)
 		ev = w.stateName(ev, s)
 		if s.P != mapping.NoProc {
-			ev = w.annInt(ev, "P", int64(s.P))
+			ev = annFixed(ev, annP, fDaIntValue, uint64(s.P))
 		}
 		if s.M != mapping.NoThread {
-			ev = w.annInt(ev, "M", int64(s.M))
+			ev = annFixed(ev, annM, fDaIntValue, uint64(s.M))
 		}
 		if s.State == mapping.GoSyscall {
-			ev = w.annBool(ev, "blocked", s.Blocked)
+			ev = annFixed(ev, annBlocked, fDaBoolValue, protowire.EncodeBool(s.Blocked))
 		}
 		if s.Reason != "" && s.State != mapping.GoWaiting {
 			ev = w.annStr(ev, "reason", s.Reason)
@@ -346,20 +351,20 @@ func (w *Writer) GoroutineState(s *mapping.GoroutineState) error {
 		w.slice(pt.uuid, s.Start, s.End, s.Stack, nil, nil, func(ev msg) msg {
 			ev = w.category(ev, catProc)
 			ev = name(ev)
-			ev = w.annInt(ev, "goroutine", int64(s.G))
-			return w.annInt(ev, "M", int64(s.M))
+			ev = annFixed(ev, annGoroutine, fDaIntValue, uint64(s.G))
+			return annFixed(ev, annM, fDaIntValue, uint64(s.M))
 		})
 	}
 	if uuid := w.thread(s.M); uuid != 0 {
 		w.slice(uuid, s.Start, s.End, s.Stack, nil, nil, func(ev msg) msg {
 			ev = w.category(ev, catThread)
 			ev = name(ev)
-			ev = w.annInt(ev, "goroutine", int64(s.G))
+			ev = annFixed(ev, annGoroutine, fDaIntValue, uint64(s.G))
 			if s.P != mapping.NoProc {
-				ev = w.annInt(ev, "P", int64(s.P))
+				ev = annFixed(ev, annP, fDaIntValue, uint64(s.P))
 			}
 			if s.State == mapping.GoSyscall {
-				ev = w.annBool(ev, "blocked", s.Blocked)
+				ev = annFixed(ev, annBlocked, fDaBoolValue, protowire.EncodeBool(s.Blocked))
 			}
 			return ev
 		})
@@ -630,7 +635,7 @@ func (w *Writer) Flow(f *mapping.Flow) error {
 		default:
 			ev = w.name(ev, "syscall exit")
 		}
-		return w.annInt(ev, "goroutine", int64(f.To.G))
+		return annFixed(ev, annGoroutine, fDaIntValue, uint64(f.To.G))
 	})
 	gt.flowsIn = append(gt.flowsIn, pendingFlow{id: id, at: f.To.Time})
 	return w.err

@@ -159,6 +159,11 @@ func TestFixedAnnIIDs(t *testing.T) {
 			t.Errorf("%q: switch says %d, interner %d, want %d", n, got, in.anns[n], want)
 		}
 	}
+	for name, iid := range map[string]uint64{"P": annP, "M": annM, "goroutine": annGoroutine, "blocked": annBlocked} {
+		if in.anns[name] != iid {
+			t.Errorf("%q: constant %d, interner %d", name, iid, in.anns[name])
+		}
+	}
 	if fixedAnnIID("not fixed") != 0 {
 		t.Error("an unknown name has a fixed ID")
 	}
