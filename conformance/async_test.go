@@ -42,6 +42,7 @@ func TestAsync(t *testing.T) {
 				{"logs", direct.logs, async.logs},
 				{"flows", direct.flows, async.flows},
 				{"samples", direct.samples, async.samples},
+				{"counters", direct.counters, async.counters},
 				{"goroutines", direct.firstG, async.firstG},
 				{"stacks", direct.stacks, async.stacks},
 			} {

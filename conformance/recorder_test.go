@@ -32,6 +32,7 @@ type recorder struct {
 	logs     []mapping.Log
 	flows    []mapping.Flow
 	samples  []mapping.CPUSample
+	counters []mapping.Counter
 
 	// problems are violations of the protocol, in the order found.
 	problems []string
@@ -278,8 +279,9 @@ func (r *recorder) Flow(f *mapping.Flow) error {
 	return nil
 }
 
-func (r *recorder) Counter(*mapping.Counter) error {
+func (r *recorder) Counter(c *mapping.Counter) error {
 	r.item("counter")
+	r.counters = append(r.counters, *c)
 	return nil
 }
 
