@@ -2,8 +2,11 @@ package perfetto_test
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -228,3 +231,103 @@ type metaSink struct {
 }
 
 func (s *metaSink) Begin(m *mapping.Meta) error { s.m = *m; return nil }
+
+// TestLargePackets writes a stack too large for the output buffer, with
+// names long enough that nested lengths take several bytes, between
+// ordinary packets, and checks the file decodes whole, with the stack on
+// its slice.
+func TestLargePackets(t *testing.T) {
+	var buf bytes.Buffer
+	w := perfetto.NewWriter(&buf)
+	check := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	check(w.Begin(&mapping.Meta{Input: "large", FormatVersion: "go1.26", Start: 1 << 40}))
+	frames := make([]mapping.Frame, 4000)
+	for i := range frames {
+		name := strings.Repeat("f", 100+i%300) + strconv.Itoa(i)
+		frames[i] = mapping.Frame{PC: uint64(i + 1), Func: "pkg." + name, File: "/src/" + name + ".go", Line: uint64(i)}
+	}
+	check(w.Stack(&mapping.Stack{ID: 1, Frames: frames}))
+	check(w.Proc(&mapping.Proc{ID: 0}))
+	for i := range 20000 {
+		t0 := mapping.Time(1<<40 + i*1000)
+		check(w.GoroutineState(&mapping.GoroutineState{G: mapping.GoID(i%50 + 1), State: mapping.GoRunning, Start: t0, End: t0 + 500, P: 0, M: mapping.NoThread, Stack: 1}))
+	}
+	check(w.End(&mapping.Summary{}))
+	if buf.Len() < 1<<20 {
+		t.Fatalf("only %d bytes written", buf.Len())
+	}
+	rep, err := perfettocheck.Check(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatalf("invalid Perfetto trace: %v", err)
+	}
+	if rep.Callstacks != 1 || len(rep.Slices) != 40000 {
+		t.Fatalf("%d callstacks and %d slices, want 1 and 40000", rep.Callstacks, len(rep.Slices))
+	}
+	got := rep.Frames[rep.Slices[len(rep.Slices)-1].Callstack]
+	if len(got) != len(frames) || got[0] != frames[len(frames)-1].Func || got[len(got)-1] != frames[0].Func {
+		t.Errorf("the last slice's stack has %d frames, want the %d written, root first", len(got), len(frames))
+	}
+	if w.Size() != int64(buf.Len()) {
+		t.Errorf("Size() = %d, but %d bytes were written", w.Size(), buf.Len())
+	}
+}
+
+// fullDisk takes writes until it holds limit bytes, then fails them.
+type fullDisk struct {
+	bytes.Buffer
+	limit int
+}
+
+var errFull = errors.New("no space left on device")
+
+func (d *fullDisk) Write(p []byte) (int, error) {
+	if d.Len()+len(p) > d.limit {
+		return 0, errFull
+	}
+	return d.Buffer.Write(p)
+}
+
+// TestWriteError checks that a write error stops the output where it
+// happened, is returned from then on and by Close, and leaves what was
+// written whole packets.
+func TestWriteError(t *testing.T) {
+	disk := &fullDisk{limit: 600 << 10}
+	w := perfetto.NewWriter(disk)
+	if err := w.Begin(&mapping.Meta{Input: "full", FormatVersion: "go1.26", Start: 1 << 40}); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	for i := 0; i < 1e6 && err == nil; i++ {
+		t0 := mapping.Time(1<<40 + i*1000)
+		err = w.GoroutineState(&mapping.GoroutineState{G: mapping.GoID(i%50 + 1), State: mapping.GoRunnable, Start: t0, End: t0 + 500, P: mapping.NoProc, M: mapping.NoThread})
+	}
+	if !errors.Is(err, errFull) {
+		t.Fatalf("writing a million slices returned %v, want the disk's error", err)
+	}
+	if err := w.Close(); !errors.Is(err, errFull) {
+		t.Errorf("Close returned %v, want the disk's error", err)
+	}
+	if disk.Len() == 0 || disk.Len() > disk.limit {
+		t.Fatalf("%d bytes written, want some and at most %d", disk.Len(), disk.limit)
+	}
+	// The last slice written may have lost its end: only the packets are
+	// checked.
+	n := 0
+	for b := disk.Bytes(); len(b) > 0; n++ {
+		_, _, l := protowire.ConsumeField(b)
+		if l < 0 {
+			t.Fatalf("packet %d: %v", n, protowire.ParseError(l))
+		}
+		var p pb.TracePacket
+		v, _ := protowire.ConsumeBytes(b[1:])
+		if err := proto.Unmarshal(v, &p); err != nil {
+			t.Fatalf("packet %d: %v", n, err)
+		}
+		b = b[l:]
+	}
+}
