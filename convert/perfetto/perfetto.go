@@ -267,11 +267,11 @@ func (w *Writer) Begin(m *mapping.Meta) error {
 	// Timestamps are in Perfetto's default clock, BOOTTIME. A trace with a
 	// snapshot of the monotonic clock (Go 1.25+) is tied to the machine's
 	// clocks by the snapshot, so its timestamps can count from the trace's
-	// start, which saves two of the seven bytes of most; a second is added
-	// so that none is near zero. Others keep the trace's clock, which
-	// since Go 1.22 is the monotonic one, and so stays roughly in line
-	// with a system trace of the same machine; traces in the old formats
-	// start near zero and get the second too.
+	// start, which saves two of the seven bytes of most; 2^30 ns (about a
+	// second) is added so that none is near zero. Others keep the trace's
+	// clock, which since Go 1.22 is the monotonic one, and so stays
+	// roughly in line with a system trace of the same machine; traces in
+	// the old formats start near zero and get the 2^30 ns too.
 	switch {
 	case m.Clock != nil && m.Clock.Mono != 0:
 		w.off = 1<<30 - min(m.Start, m.Clock.Trace)
