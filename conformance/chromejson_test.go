@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/trace2x/trace2x/convert/chromejson"
@@ -112,6 +114,87 @@ func compareChrome(t *testing.T, rec *recorder, sum *mapping.Summary, rep *chrom
 	if !maps.Equal(gotSamples, wantSamples) {
 		t.Errorf("samples array: %d entries, want %d (one per CPU sample with a stack and a thread)", len(rep.Samples), sumValues(wantSamples))
 	}
+	diffMultiset(t, "chrome counter events", chromeCounters(rec.counters), gotChromeCounters(rep, base), func(c cjCounter) string {
+		return fmt.Sprintf("%q at %d: %s", c.name, c.time, c.args)
+	})
+}
+
+// cjCounter is a counter event: its name, time and series values.
+type cjCounter struct {
+	name string
+	time int64
+	args string // "series=value" pairs, sorted by series
+}
+
+// chromeCounters returns the counter events the model's samples make:
+// one per sample, with one series named after its unit, except for the
+// goroutines and threads by state, which are a counter each with a series
+// per state, written once per time with the values at its end.
+func chromeCounters(samples []mapping.Counter) []cjCounter {
+	type group struct {
+		name    string
+		series  []string
+		values  []uint64
+		time    int64
+		pending bool
+	}
+	gs := &group{name: "Goroutines", series: []string{"running", "runnable", "waiting", "syscall"}, values: make([]uint64, 4)}
+	ts := &group{name: "Threads", series: []string{"running", "syscall"}, values: make([]uint64, 2)}
+	of := map[mapping.CounterKind]struct {
+		g *group
+		i int
+	}{
+		mapping.CounterGoroutinesRunning: {gs, 0}, mapping.CounterGoroutinesRunnable: {gs, 1},
+		mapping.CounterGoroutinesWaiting: {gs, 2}, mapping.CounterGoroutinesSyscall: {gs, 3},
+		mapping.CounterThreadsRunning: {ts, 0}, mapping.CounterThreadsSyscall: {ts, 1},
+	}
+	var out []cjCounter
+	emit := func(g *group) {
+		var pairs []string
+		for i, s := range g.series {
+			pairs = append(pairs, fmt.Sprintf("%s=%d", s, g.values[i]))
+		}
+		slices.Sort(pairs)
+		out = append(out, cjCounter{g.name, g.time, strings.Join(pairs, " ")})
+		g.pending = false
+	}
+	for _, c := range samples {
+		if gi, ok := of[c.Kind]; ok {
+			if gi.g.pending && gi.g.time != int64(c.Time) {
+				emit(gi.g)
+			}
+			gi.g.values[gi.i], gi.g.time, gi.g.pending = c.Value, int64(c.Time), true
+			continue
+		}
+		unit := c.Unit
+		if unit == "" {
+			unit = "value"
+		}
+		out = append(out, cjCounter{asUTF8(c.Name), int64(c.Time), fmt.Sprintf("%s=%d", asUTF8(unit), c.Value)})
+	}
+	for _, g := range []*group{gs, ts} {
+		if g.pending {
+			emit(g)
+		}
+	}
+	return out
+}
+
+// gotChromeCounters returns the counter events of a Chrome JSON file.
+func gotChromeCounters(rep *chromecheck.Report, base int64) []cjCounter {
+	var out []cjCounter
+	for _, e := range rep.Events {
+		if e.Ph != "C" {
+			continue
+		}
+		var pairs []string
+		for k, v := range e.Args {
+			pairs = append(pairs, fmt.Sprintf("%s=%v", k, v))
+		}
+		slices.Sort(pairs)
+		out = append(out, cjCounter{e.Name, e.TS + base, strings.Join(pairs, " ")})
+	}
+	return out
 }
 
 func sumValues(m map[[2]int64]int) int {

@@ -154,6 +154,25 @@ func comparePerfetto(t *testing.T, rec *recorder, sum *mapping.Summary, rep *per
 	if len(rec.stacks) != rep.Callstacks {
 		t.Errorf("%d callstacks, want %d", rep.Callstacks, len(rec.stacks))
 	}
+
+	// Every counter sample, on the track named after its counter, at its
+	// time, with its value: whether it rode on another event or not.
+	type pfCounter struct {
+		name        string
+		time, value int64
+	}
+	var wantCtrs, gotCtrs []pfCounter
+	for _, c := range rec.counters {
+		wantCtrs = append(wantCtrs, pfCounter{asUTF8(c.Name), int64(c.Time), int64(c.Value)})
+	}
+	for uuid, vals := range rep.Counters {
+		for i, v := range vals {
+			gotCtrs = append(gotCtrs, pfCounter{rep.Tracks[uuid].Name, int64(rep.CounterTimes[uuid][i]) - off, v})
+		}
+	}
+	diffMultiset(t, "perfetto counter samples", wantCtrs, gotCtrs, func(c pfCounter) string {
+		return fmt.Sprintf("%q at %d = %d", c.name, c.time, c.value)
+	})
 }
 
 // rangeSliceName is the name both converters give a range's slice: short

@@ -51,15 +51,18 @@ type Track struct {
 
 // Report is what a trace holds.
 type Report struct {
-	Packets     int
-	Tracks      map[uint64]*Track
-	Slices      []Slice
-	Instants    []Instant
-	Counters    map[uint64][]int64 // values by track, in packet order
-	Flows       int                // flow IDs with both ends
-	PerfSamples int
-	Callstacks  int
-	Clock       *pb.ClockSnapshot
+	Packets  int
+	Tracks   map[uint64]*Track
+	Slices   []Slice
+	Instants []Instant
+	Counters map[uint64][]int64 // values by track, in packet order
+	// CounterTimes holds the times of the values in Counters, index for
+	// index.
+	CounterTimes map[uint64][]uint64
+	Flows        int // flow IDs with both ends
+	PerfSamples  int
+	Callstacks   int
+	Clock        *pb.ClockSnapshot
 	// Frames maps an interned callstack to its frames' function names,
 	// root first.
 	Frames map[uint64][]string
@@ -74,7 +77,7 @@ type event struct {
 
 // Check decodes and checks the trace read from r.
 func Check(r io.Reader) (*Report, error) {
-	rep := &Report{Tracks: map[uint64]*Track{}, Counters: map[uint64][]int64{}, Frames: map[uint64][]string{}}
+	rep := &Report{Tracks: map[uint64]*Track{}, Counters: map[uint64][]int64{}, CounterTimes: map[uint64][]uint64{}, Frames: map[uint64][]string{}}
 	c := &checker{
 		rep: rep, names: map[uint64]string{}, cats: map[uint64]string{}, anns: map[uint64]string{},
 		funcs: map[uint64]string{}, files: map[uint64]bool{}, mappings: map[uint64]bool{}, paths: map[uint64]bool{},
@@ -349,6 +352,7 @@ func (c *checker) event(ts uint64, e *pb.TrackEvent) error {
 			return fmt.Errorf("extra counter value for track %d, which is not a declared counter track", uuid)
 		}
 		c.rep.Counters[uuid] = append(c.rep.Counters[uuid], extraValues[i])
+		c.rep.CounterTimes[uuid] = append(c.rep.CounterTimes[uuid], ts)
 	}
 	for _, f := range e.GetFlowIds() {
 		c.flowOut[f]++
@@ -363,6 +367,7 @@ func (c *checker) event(ts uint64, e *pb.TrackEvent) error {
 			return fmt.Errorf("counter value on track %d (%q), which is not a counter track", uuid, t.Name)
 		}
 		c.rep.Counters[uuid] = append(c.rep.Counters[uuid], e.GetCounterValue())
+		c.rep.CounterTimes[uuid] = append(c.rep.CounterTimes[uuid], ts)
 		return nil
 	case pb.TrackEvent_TYPE_INSTANT:
 		c.rep.Instants = append(c.rep.Instants, Instant{Track: uuid, Name: name, Category: cat, Time: ts, Args: args})
