@@ -5,6 +5,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -90,6 +91,25 @@ func compareChrome(t *testing.T, rec *recorder, sum *mapping.Summary, rep *chrom
 	}
 	if len(rep.Flows) != len(rec.flows) {
 		t.Errorf("%d flows, want %d", len(rep.Flows), len(rec.flows))
+	}
+	// Each flow keeps the model's ID: it starts at its cause and finishes
+	// where its goroutine starts to run, or a nanosecond in.
+	byID := map[string]chromecheck.Flow{}
+	for _, f := range rep.Flows {
+		byID[f.Start.ID] = f
+	}
+	bad := 0
+	for _, f := range rec.flows {
+		got, ok := byID[strconv.FormatUint(f.ID, 10)]
+		name := [...]string{mapping.GoCreated: "go", mapping.GoUnblocked: "unblock", mapping.GoSyscallExitBlocked: "syscall exit"}[f.Kind]
+		if ok && got.Start.Name == name && got.Start.TS+base == int64(f.From.Time) {
+			if d := got.Finish.TS + base - int64(f.To.Time); d == 0 || d == 1 {
+				continue
+			}
+		}
+		if bad++; bad <= 3 {
+			t.Errorf("flow %d (%s from %d to %d): found %v, %s", f.ID, name, f.From.Time, f.To.Time, ok, got.Start.Raw)
+		}
 	}
 	// Every CPU sample is an instant; those with a stack on a thread the
 	// trace names are also in the samples array, as their own thread's.

@@ -132,6 +132,25 @@ func comparePerfetto(t *testing.T, rec *recorder, sum *mapping.Summary, rep *per
 	if rep.Flows < len(rec.flows) {
 		t.Errorf("%d flows with both ends, want at least the model's %d", rep.Flows, len(rec.flows))
 	}
+	// The goroutine flows start on an instant at their cause and end where
+	// their goroutine starts to run.
+	type pfFlow struct {
+		name     string
+		from, to int64
+	}
+	var wantFlows, gotFlows []pfFlow
+	for _, f := range rec.flows {
+		name := [...]string{mapping.GoCreated: "go", mapping.GoUnblocked: "unblock", mapping.GoSyscallExitBlocked: "syscall exit"}[f.Kind]
+		wantFlows = append(wantFlows, pfFlow{name, int64(f.From.Time), int64(f.To.Time)})
+	}
+	for _, f := range rep.FlowEnds {
+		if f.FromCategory == "goroutine" {
+			gotFlows = append(gotFlows, pfFlow{f.FromName, int64(f.From) - off, int64(f.To) - off})
+		}
+	}
+	diffMultiset(t, "perfetto goroutine flows", wantFlows, gotFlows, func(f pfFlow) string {
+		return fmt.Sprintf("%s from %d to %d", f.name, f.from, f.to)
+	})
 	if rep.PerfSamples != len(rec.samples) {
 		t.Errorf("%d perf samples, want %d", rep.PerfSamples, len(rec.samples))
 	}

@@ -40,6 +40,14 @@ type Instant struct {
 	Args     map[string]any
 }
 
+// FlowEnd is a flow: where it starts and where it terminates.
+type FlowEnd struct {
+	ID       uint64
+	From, To uint64 // timestamps of the events that start and end it
+	// FromName and FromCategory name the event it starts on.
+	FromName, FromCategory string
+}
+
 // Track is a declared track.
 type Track struct {
 	UUID, Parent uint64
@@ -60,9 +68,11 @@ type Report struct {
 	// index.
 	CounterTimes map[uint64][]uint64
 	Flows        int // flow IDs with both ends
-	PerfSamples  int
-	Callstacks   int
-	Clock        *pb.ClockSnapshot
+	// FlowEnds describes those flows, in no particular order.
+	FlowEnds    []FlowEnd
+	PerfSamples int
+	Callstacks  int
+	Clock       *pb.ClockSnapshot
 	// Frames maps an interned callstack to its frames' function names,
 	// root first.
 	Frames map[uint64][]string
@@ -83,6 +93,7 @@ func Check(r io.Reader) (*Report, error) {
 		funcs: map[uint64]string{}, files: map[uint64]bool{}, mappings: map[uint64]bool{}, paths: map[uint64]bool{},
 		frames: map[uint64]string{}, callstacks: map[uint64]bool{}, events: map[uint64][]event{},
 		flowOut: map[uint64]int{}, flowIn: map[uint64]int{},
+		flowFrom: map[uint64]FlowEnd{}, flowTo: map[uint64]uint64{},
 	}
 	br := bufio.NewReader(r)
 	for {
@@ -161,6 +172,8 @@ type checker struct {
 	callstacks               map[uint64]bool
 	events                   map[uint64][]event
 	flowOut, flowIn          map[uint64]int
+	flowFrom                 map[uint64]FlowEnd
+	flowTo                   map[uint64]uint64
 }
 
 func (c *checker) packet(p *pb.TracePacket) error {
@@ -356,9 +369,11 @@ func (c *checker) event(ts uint64, e *pb.TrackEvent) error {
 	}
 	for _, f := range e.GetFlowIds() {
 		c.flowOut[f]++
+		c.flowFrom[f] = FlowEnd{ID: f, From: ts, FromName: name, FromCategory: cat}
 	}
 	for _, f := range e.GetTerminatingFlowIds() {
 		c.flowIn[f]++
+		c.flowTo[f] = ts
 	}
 	ev := event{seq: c.rep.Packets, ts: ts, typ: e.GetType(), slice: -1}
 	switch e.GetType() {
@@ -428,6 +443,10 @@ func (c *checker) finish() error {
 			continue
 		}
 		c.rep.Flows++
+		if end, ok := c.flowFrom[id]; ok && n == 1 && c.flowIn[id] == 1 {
+			end.To = c.flowTo[id]
+			c.rep.FlowEnds = append(c.rep.FlowEnds, end)
+		}
 	}
 	return errors.Join(errs...)
 }
