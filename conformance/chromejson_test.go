@@ -80,15 +80,25 @@ func compareChrome(t *testing.T, rec *recorder, sum *mapping.Summary, rep *chrom
 	if n, want := rep.AsyncPairs["task"], len(rec.tasks); n != want {
 		t.Errorf("%d task async pairs, want %d", n, want)
 	}
-	logs := 0
+	// Logs are instants with their category and message, at their time.
+	type cjLog struct {
+		time     int64
+		cat, msg string
+	}
+	var wantLogs, gotLogs []cjLog
+	for _, l := range rec.logs {
+		wantLogs = append(wantLogs, cjLog{int64(l.Time), asUTF8(l.Category), asUTF8(l.Message)})
+	}
 	for _, e := range rep.Events {
 		if e.Cat == "log" && (e.Ph == "i" || e.Ph == "I") {
-			logs++
+			c, _ := e.Args["category"].(string)
+			m, _ := e.Args["message"].(string)
+			gotLogs = append(gotLogs, cjLog{e.TS + base, c, m})
 		}
 	}
-	if logs != len(rec.logs) {
-		t.Errorf("%d log instants, want %d", logs, len(rec.logs))
-	}
+	diffMultiset(t, "chrome logs", wantLogs, gotLogs, func(l cjLog) string {
+		return fmt.Sprintf("%d %q %q", l.time, l.cat, l.msg)
+	})
 	if len(rep.Flows) != len(rec.flows) {
 		t.Errorf("%d flows, want %d", len(rep.Flows), len(rec.flows))
 	}
