@@ -81,24 +81,13 @@ func compareChrome(t *testing.T, rec *recorder, sum *mapping.Summary, rep *chrom
 		t.Errorf("%d task async pairs, want %d", n, want)
 	}
 	// Logs are instants with their category and message, at their time.
-	type cjLog struct {
-		time     int64
-		cat, msg string
-	}
-	var wantLogs, gotLogs []cjLog
-	for _, l := range rec.logs {
-		wantLogs = append(wantLogs, cjLog{int64(l.Time), asUTF8(l.Category), asUTF8(l.Message)})
-	}
+	var logs []logEntry
 	for _, e := range rep.Events {
 		if e.Cat == "log" && (e.Ph == "i" || e.Ph == "I") {
-			c, _ := e.Args["category"].(string)
-			m, _ := e.Args["message"].(string)
-			gotLogs = append(gotLogs, cjLog{e.TS + base, c, m})
+			logs = append(logs, logEntryOf(e.TS+base, e.Args))
 		}
 	}
-	diffMultiset(t, "chrome logs", wantLogs, gotLogs, func(l cjLog) string {
-		return fmt.Sprintf("%d %q %q", l.time, l.cat, l.msg)
-	})
+	compareLogs(t, "chrome logs", rec, logs)
 	if len(rep.Flows) != len(rec.flows) {
 		t.Errorf("%d flows, want %d", len(rep.Flows), len(rec.flows))
 	}
@@ -111,7 +100,7 @@ func compareChrome(t *testing.T, rec *recorder, sum *mapping.Summary, rep *chrom
 	bad := 0
 	for _, f := range rec.flows {
 		got, ok := byID[strconv.FormatUint(f.ID, 10)]
-		name := [...]string{mapping.GoCreated: "go", mapping.GoUnblocked: "unblock", mapping.GoSyscallExitBlocked: "syscall exit"}[f.Kind]
+		name := flowName(f.Kind)
 		if ok && got.Start.Name == name && got.Start.TS+base == int64(f.From.Time) {
 			if d := got.Finish.TS + base - int64(f.To.Time); d == 0 || d == 1 {
 				continue

@@ -78,6 +78,38 @@ func goOldTraces(t *testing.T) []string {
 // under test.
 func asUTF8(s string) string { return string([]rune(s)) }
 
+// logEntry is a log as an output shows it.
+type logEntry struct {
+	time     int64
+	cat, msg string
+}
+
+// logEntryOf reads a log instant of either output: the trace's time of
+// it and its category and message arguments.
+func logEntryOf(time int64, args map[string]any) logEntry {
+	c, _ := args["category"].(string)
+	m, _ := args["message"].(string)
+	return logEntry{time, c, m}
+}
+
+// compareLogs compares the logs an output holds with the model's, by
+// time, category and message.
+func compareLogs(t *testing.T, what string, rec *recorder, got []logEntry) {
+	t.Helper()
+	var want []logEntry
+	for _, l := range rec.logs {
+		want = append(want, logEntry{int64(l.Time), asUTF8(l.Category), asUTF8(l.Message)})
+	}
+	diffMultiset(t, what, want, got, func(l logEntry) string {
+		return fmt.Sprintf("%d %q %q", l.time, l.cat, l.msg)
+	})
+}
+
+// flowName is the name both outputs give a goroutine flow.
+func flowName(k mapping.GoEventKind) string {
+	return [...]string{mapping.GoCreated: "go", mapping.GoUnblocked: "unblock", mapping.GoSyscallExitBlocked: "syscall exit"}[k]
+}
+
 // TestCorpus checks the mapping of every trace in the corpus against the
 // oracle.
 func TestCorpus(t *testing.T) {

@@ -109,25 +109,13 @@ func comparePerfetto(t *testing.T, rec *recorder, sum *mapping.Summary, rep *per
 		t.Errorf("%d slices on P tracks, want one per running interval: %d", n, running)
 	}
 
-	type pfLog struct {
-		time          int64
-		cat, msg      string
-		hasCat, found bool
-	}
-	var wantLogs, gotLogs []pfLog
-	for _, l := range rec.logs {
-		wantLogs = append(wantLogs, pfLog{time: int64(l.Time), cat: asUTF8(l.Category), msg: asUTF8(l.Message)})
-	}
+	var logs []logEntry
 	for _, i := range rep.Instants {
 		if i.Category == "log" {
-			c, _ := i.Args["category"].(string)
-			m, _ := i.Args["message"].(string)
-			gotLogs = append(gotLogs, pfLog{time: int64(i.Time) - off, cat: c, msg: m})
+			logs = append(logs, logEntryOf(int64(i.Time)-off, i.Args))
 		}
 	}
-	diffMultiset(t, "perfetto logs", wantLogs, gotLogs, func(l pfLog) string {
-		return fmt.Sprintf("%d %q %q", l.time, l.cat, l.msg)
-	})
+	compareLogs(t, "perfetto logs", rec, logs)
 
 	if rep.Flows < len(rec.flows) {
 		t.Errorf("%d flows with both ends, want at least the model's %d", rep.Flows, len(rec.flows))
@@ -140,8 +128,7 @@ func comparePerfetto(t *testing.T, rec *recorder, sum *mapping.Summary, rep *per
 	}
 	var wantFlows, gotFlows []pfFlow
 	for _, f := range rec.flows {
-		name := [...]string{mapping.GoCreated: "go", mapping.GoUnblocked: "unblock", mapping.GoSyscallExitBlocked: "syscall exit"}[f.Kind]
-		wantFlows = append(wantFlows, pfFlow{name, int64(f.From.Time), int64(f.To.Time)})
+		wantFlows = append(wantFlows, pfFlow{flowName(f.Kind), int64(f.From.Time), int64(f.To.Time)})
 	}
 	for _, f := range rep.FlowEnds {
 		if f.FromCategory == "goroutine" {
