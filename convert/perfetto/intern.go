@@ -172,7 +172,7 @@ func annFixed(ev msg, iid uint64, f protowire.Number, v uint64) msg {
 }
 
 // flushInterned appends the queued interned entries to the packet and
-// writes it.
+// ends it.
 func (w *Writer) flushInterned() {
 	in := &w.intern
 	if len(in.newNames)+len(in.newCats)+len(in.newAnns) > 0 {
@@ -183,7 +183,7 @@ func (w *Writer) flushInterned() {
 		w.pkt = d.close(off)
 		in.newNames, in.newCats, in.newAnns = in.newNames[:0], in.newCats[:0], in.newAnns[:0]
 	}
-	w.flushPacket()
+	w.endPacket()
 }
 
 func appendEntries(d msg, f protowire.Number, es []entry) msg {
@@ -267,7 +267,7 @@ func (w *Writer) Stack(s *mapping.Stack) error {
 	}
 	d = d.close(coff)
 	w.pkt = d.close(off)
-	w.flushPacket()
+	w.endPacket()
 	w.stacks[s.ID] = true
 	return w.err
 }

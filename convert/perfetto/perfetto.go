@@ -233,8 +233,8 @@ func (w *Writer) startPacket(t mapping.Time, interned bool) {
 // flushAt is the size of output buffered before it is written.
 const flushAt = 256 << 10
 
-// flushPacket ends the packet begun by startPacket.
-func (w *Writer) flushPacket() {
+// endPacket ends the packet begun by startPacket.
+func (w *Writer) endPacket() {
 	w.packets++
 	w.pkt = w.pkt.close(w.pktOff)
 	w.bytes += int64(len(w.pkt) - w.pktStart)
@@ -360,7 +360,7 @@ func (w *Writer) clockSnapshot(trace mapping.Time, wall time.Time, mono uint64) 
 	}
 	p = p.uint(fCsPrimaryClock, clockBoottime)
 	w.pkt = p.close(off)
-	w.flushPacket()
+	w.endPacket()
 }
 
 // declare writes a track descriptor; extra adds fields to it.
@@ -378,7 +378,7 @@ func (w *Writer) declare(t mapping.Time, uuid, parent uint64, name string, extra
 		d = extra(d)
 	}
 	w.pkt = d.close(off)
-	w.flushPacket()
+	w.endPacket()
 }
 
 // End flushes the trace. A trace cut short by an error is still a valid

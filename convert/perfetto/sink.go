@@ -718,7 +718,7 @@ func (w *Writer) flushHeld() {
 	if w.held {
 		w.held = false
 		w.pkt = w.pkt.close(w.heldOff)
-		w.flushPacket()
+		w.endPacket()
 	}
 }
 
@@ -736,7 +736,7 @@ func (w *Writer) CPUSample(s *mapping.CPUSample) error {
 		p = p.uint(fPsCallstackIID, uint64(s.Stack))
 	}
 	w.pkt = p.close(off)
-	w.flushPacket()
+	w.endPacket()
 	if s.G != mapping.NoGoroutine {
 		gt := w.goTrackOf(s.G, s.Time)
 		w.instant(gt.uuid, s.Time, s.Stack, nil, nil, func(ev msg) msg {
