@@ -17,7 +17,7 @@ type Recording struct {
 }
 
 // maxRecorded bounds the inputs a Recording is made of: the model of a
-// trace takes about twenty times the file's size in memory.
+// trace takes many times the file's size in memory.
 const maxRecorded = 32 << 20
 
 // Record maps the trace at in into a Recording. Inputs too large to keep
@@ -92,8 +92,7 @@ type recorder struct{ items []any }
 
 func keep[T any](r *recorder, x *T) error {
 	c := *x
-	r.items = append(r.items, &c)
-	return nil
+	return r.add(&c)
 }
 
 func (r *recorder) Begin(m *mapping.Meta) error {
@@ -102,13 +101,11 @@ func (r *recorder) Begin(m *mapping.Meta) error {
 		clock := *m.Clock
 		c.Clock = &clock
 	}
-	r.items = append(r.items, &c)
-	return nil
+	return r.add(&c)
 }
 
 func (r *recorder) Stack(s *mapping.Stack) error {
-	r.items = append(r.items, &mapping.Stack{ID: s.ID, Frames: slices.Clone(s.Frames)})
-	return nil
+	return r.add(&mapping.Stack{ID: s.ID, Frames: slices.Clone(s.Frames)})
 }
 
 // Items with slices get copies of them too.
