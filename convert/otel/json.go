@@ -33,7 +33,7 @@ func (e *JSONExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnl
 	if len(spans) == 0 {
 		return nil
 	}
-	rss := toOTLP(spans)
+	rss := ToOTLP(spans)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.err != nil {

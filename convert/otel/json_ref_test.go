@@ -37,7 +37,7 @@ func TestJSONEncoding(t *testing.T) {
 		if len(spans) == 0 {
 			continue
 		}
-		rss := toOTLP(spans)
+		rss := ToOTLP(spans)
 		ref, err := protojson.MarshalOptions{UseEnumNumbers: true}.Marshal(&coltracepb.ExportTraceServiceRequest{ResourceSpans: rss})
 		if err != nil {
 			t.Fatal(err)

@@ -12,12 +12,13 @@ import (
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 )
 
-// toOTLP converts spans to their OTLP protobuf form, grouped by resource
+// ToOTLP converts spans to their OTLP protobuf form, grouped by resource
 // and instrumentation scope in order of first appearance, so that the same
 // spans always give the same message. It is a pure function, apart from
 // any transport, as the OTLP exporters' own transform is (which is
-// internal to them).
-func toOTLP(spans []sdktrace.ReadOnlySpan) []*tracepb.ResourceSpans {
+// internal to them). An exporter that hands spans on in another form (the
+// Collector's pdata, say) marshals the ExportTraceServiceRequest it makes.
+func ToOTLP(spans []sdktrace.ReadOnlySpan) []*tracepb.ResourceSpans {
 	type scopeKey struct {
 		res   attribute.Distinct
 		scope instrumentation.Scope
