@@ -536,7 +536,9 @@ func (f *filterSink) Region(r *Region) error {
 	}
 	f.rg = *r
 	f.rg.Start, f.rg.End, f.rg.Flags = start, end, r.Flags|fl
-	f.rg.Task = f.taskOf(r.Task)
+	if f.rg.Task = f.taskOf(r.Task); f.rg.Task == NoTask {
+		f.rg.Root = NoTask
+	}
 	f.f.kept++
 	return f.next.Region(&f.rg)
 }
@@ -603,7 +605,7 @@ func (f *filterSink) Log(l *Log) error {
 	}
 	if task := f.taskOf(l.Task); task != l.Task {
 		f.lg = *l
-		f.lg.Task = task
+		f.lg.Task, f.lg.Root = task, NoTask
 		f.f.kept++
 		return f.next.Log(&f.lg)
 	}

@@ -67,9 +67,10 @@ type mapper struct {
 	// (see batch).
 	curTask  trace.Task
 	haveTask bool // curTask is set; otherwise events come one by one, as in tests
-	// endedTasks remembers, for a while, the tasks that ended, so that a
-	// region or log of a task after its end does not make it up again.
-	endedTasks map[TaskID]bool
+	// endedTasks remembers, for a while, the tasks that ended, with their
+	// roots, so that a region or log of a task after its end does not make
+	// it up again, and a task begun in it after its end finds its root.
+	endedTasks map[TaskID]TaskID
 	endedTaskQ []TaskID
 	tasks      map[TaskID]*Task
 	ranges     map[rangeKey]*Range
@@ -125,7 +126,7 @@ func newMapper(sink Sink, cfg *config) *mapper {
 		genStacks:  make(map[trace.Stack]StackID),
 		stackIDs:   make(map[string]StackID),
 		metrics:    make(map[string]uint64),
-		endedTasks: make(map[TaskID]bool),
+		endedTasks: make(map[TaskID]TaskID),
 	}
 	for k := range m.derivedCtr {
 		m.derivedCtr[k] = Counter{Kind: CounterKind(k), Name: CounterKind(k).String(), Unit: "count"}
@@ -747,7 +748,7 @@ const maxEnded = 1 << 16
 // its begin: the task began before the trace did. It returns nil for no
 // task, and for a task that already ended: a region can outlive its task.
 func (m *mapper) task(id TaskID, t Time) *Task {
-	if id == NoTask || m.endedTasks[id] {
+	if id == NoTask || m.endedTasks[id] != NoTask {
 		return nil
 	}
 	if tk, ok := m.tasks[id]; ok {
@@ -755,9 +756,25 @@ func (m *mapper) task(id TaskID, t Time) *Task {
 	}
 	// Its begin is in no generation of the trace, so it began before the
 	// trace did, whichever generation this is.
-	tk := &Task{ID: id, Start: m.origin, StartG: NoGoroutine, EndG: NoGoroutine, Flags: OpenStart}
+	tk := &Task{ID: id, Root: id, Start: m.origin, StartG: NoGoroutine, EndG: NoGoroutine, Flags: OpenStart}
 	m.tasks[id] = tk
 	return tk
+}
+
+// rootOf returns the root of task id: see Task.Root. A task the mapping
+// never saw, or has forgotten, is its own root: it began before the trace
+// and its parent is unknown.
+func (m *mapper) rootOf(id TaskID) TaskID {
+	if id == NoTask {
+		return NoTask
+	}
+	if tk := m.tasks[id]; tk != nil {
+		return tk.Root
+	}
+	if r := m.endedTasks[id]; r != NoTask {
+		return r
+	}
+	return id
 }
 
 func (tk *Task) involve(g GoID) {
@@ -799,6 +816,10 @@ func (m *mapper) taskBegin(ev *trace.Event, t Time) error {
 	}
 	g := GoID(ev.Goroutine())
 	tk := &Task{ID: id, Parent: taskID(et.Parent), Type: et.Type, Start: t, StartG: g, EndG: NoGoroutine, Stack: stk}
+	tk.Root = id
+	if tk.Parent != NoTask {
+		tk.Root = m.rootOf(tk.Parent)
+	}
 	tk.involve(g)
 	m.tasks[id] = tk
 	return nil
@@ -830,7 +851,7 @@ func (m *mapper) taskEnd(ev *trace.Event, t Time) error {
 	tk.End, tk.EndG, tk.EndStack = t, g, stk
 	tk.involve(g)
 	delete(m.tasks, id)
-	m.endedTasks[id] = true
+	m.endedTasks[id] = tk.Root
 	m.endedTaskQ = append(m.endedTaskQ, id)
 	if len(m.endedTaskQ) > maxEnded {
 		delete(m.endedTasks, m.endedTaskQ[0])
@@ -860,6 +881,7 @@ func (m *mapper) regionBegin(ev *trace.Event, t Time) error {
 	if tk := m.task(r.Task, t); tk != nil {
 		tk.involve(id)
 	}
+	r.Root = m.rootOf(r.Task)
 	g.regions = append(g.regions, r)
 	return nil
 }
@@ -905,6 +927,7 @@ func (m *mapper) regionEnd(ev *trace.Event, t Time) error {
 	if tk := m.task(r.Task, t); tk != nil {
 		tk.involve(id)
 	}
+	r.Root = m.rootOf(r.Task)
 	return m.sink.Region(r)
 }
 
@@ -948,6 +971,7 @@ func (m *mapper) logEvent(ev *trace.Event, t Time) error {
 	if tk := m.task(m.log.Task, t); tk != nil {
 		tk.involve(id)
 	}
+	m.log.Root = m.rootOf(m.log.Task)
 	return m.sink.Log(&m.log)
 }
 

@@ -292,8 +292,14 @@ type Range struct {
 // Task is a user task. It is delivered when it ends, or at the end of the
 // trace if it never does.
 type Task struct {
-	ID         TaskID
-	Parent     TaskID // NoTask if it has none or it is unknown
+	ID     TaskID
+	Parent TaskID // NoTask if it has none or it is unknown
+	// Root is the outermost task it descends from, as far as the trace
+	// tells: itself if it has no known parent, else its parent's root (a
+	// parent never seen began before the trace and is its own root). It is
+	// fixed when the task begins, so the regions and logs of a task that
+	// are delivered before the task can say which tree they belong to.
+	Root       TaskID
 	Type       string // "" if its begin is not in the trace and the trace does not repeat it
 	Start, End Time
 	StartG     GoID // goroutine that began it; NoGoroutine if not in the trace
@@ -310,6 +316,7 @@ type Region struct {
 	Parent     RegionID // the enclosing region on the same goroutine, if any
 	G          GoID
 	Task       TaskID
+	Root       TaskID // Task's root (see Task.Root); NoTask with Task
 	Type       string
 	Depth      int // nesting depth among the goroutine's regions seen in the trace, from 0
 	Start, End Time
@@ -326,6 +333,7 @@ type Log struct {
 	P        ProcID
 	M        ThreadID
 	Task     TaskID
+	Root     TaskID   // Task's root (see Task.Root); NoTask with Task
 	Region   RegionID // innermost region open on G at the time, if any
 	Category string
 	Message  string

@@ -1216,6 +1216,10 @@ func TestStateMachine(t *testing.T) {
 				e.task(1025, trace.EventTaskBegin, onG(goMain, procA, thrA), trace.NoStack, 3, 2, "child"),
 				e.log(1030, onG(goWorker, procB, thrB), stkLog, 1, "cat", "hello"),
 				e.task(1040, trace.EventTaskEnd, onG(goWorker, procB, thrB), stkTaskEnd, 2, 1, "sub"),
+				// Children begun after their parent ended, and of a parent
+				// the trace never shows.
+				e.task(1042, trace.EventTaskBegin, onG(goMain, procA, thrA), trace.NoStack, 4, 2, "late child"),
+				e.task(1044, trace.EventTaskBegin, onG(goMain, procA, thrA), trace.NoStack, 5, 42, "outside child"),
 				// Ends without a begin: it began before the trace.
 				e.task(1050, trace.EventTaskEnd, onG(goMain, procA, thrA), stkTaskEnd, 7, 3, "orphan"),
 				// A region of a task the trace never begins.
@@ -1226,25 +1230,31 @@ func TestStateMachine(t *testing.T) {
 			check: func(t *testing.T, r *smRecorder) {
 				newTask, taskEnd := r.sid(t, stkNewTask), r.sid(t, stkTaskEnd)
 				smEqual(t, "tasks", r.tasks, []Task{
-					{ID: 2, Parent: 1, Type: "sub", Start: 1020, End: 1040, StartG: goMain, EndG: goWorker,
+					{ID: 2, Parent: 1, Root: 1, Type: "sub", Start: 1020, End: 1040, StartG: goMain, EndG: goWorker,
 						Stack: newTask, EndStack: taskEnd, Goroutines: []GoID{goMain, goWorker}},
-					{ID: 7, Parent: 3, Type: "orphan", Start: 1000, End: 1050, StartG: NoGoroutine, EndG: goMain,
+					// Its root is fixed when the mapping first sees it, here
+					// at its end, before the trace tells its parent.
+					{ID: 7, Parent: 3, Root: 7, Type: "orphan", Start: 1000, End: 1050, StartG: NoGoroutine, EndG: goMain,
 						EndStack: taskEnd, Goroutines: []GoID{goMain}, Flags: OpenStart},
 					// Begun, never ended: closed at finish, in ID order.
 					// goWorker is in task 1 through its log.
-					{ID: 1, Parent: NoTask, Type: "request", Start: 1010, End: 1080, StartG: goMain, EndG: NoGoroutine,
+					{ID: 1, Parent: NoTask, Root: 1, Type: "request", Start: 1010, End: 1080, StartG: goMain, EndG: NoGoroutine,
 						Stack: newTask, Goroutines: []GoID{goMain, goWorker}, Flags: OpenEnd},
-					{ID: 3, Parent: 2, Type: "child", Start: 1025, End: 1080, StartG: goMain, EndG: NoGoroutine,
+					{ID: 3, Parent: 2, Root: 1, Type: "child", Start: 1025, End: 1080, StartG: goMain, EndG: NoGoroutine,
 						Goroutines: []GoID{goMain}, Flags: OpenEnd},
-					{ID: 9, Start: 1000, End: 1080, StartG: NoGoroutine, EndG: NoGoroutine,
+					{ID: 4, Parent: 2, Root: 1, Type: "late child", Start: 1042, End: 1080, StartG: goMain, EndG: NoGoroutine,
+						Goroutines: []GoID{goMain}, Flags: OpenEnd},
+					{ID: 5, Parent: 42, Root: 42, Type: "outside child", Start: 1044, End: 1080, StartG: goMain, EndG: NoGoroutine,
+						Goroutines: []GoID{goMain}, Flags: OpenEnd},
+					{ID: 9, Root: 9, Start: 1000, End: 1080, StartG: NoGoroutine, EndG: NoGoroutine,
 						Goroutines: []GoID{goWorker}, Flags: OpenStart | OpenEnd},
 				})
 				smEqual(t, "regions", r.regions, []Region{
-					{ID: 1, G: goWorker, Task: 9, Type: "r9", Start: 1060, End: 1070,
+					{ID: 1, G: goWorker, Task: 9, Root: 9, Type: "r9", Start: 1060, End: 1070,
 						Stack: r.sid(t, stkRegion), EndStack: r.sid(t, stkRegionEnd)},
 				})
 				smEqual(t, "logs", r.logs, []Log{
-					{Time: 1030, G: goWorker, P: procB, M: thrB, Task: 1, Category: "cat", Message: "hello", Stack: r.sid(t, stkLog)},
+					{Time: 1030, G: goWorker, P: procB, M: thrB, Task: 1, Root: 1, Category: "cat", Message: "hello", Stack: r.sid(t, stkLog)},
 				})
 			},
 		},
