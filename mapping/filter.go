@@ -539,6 +539,9 @@ func (f *filterSink) Region(r *Region) error {
 	if f.rg.Task = f.taskOf(r.Task); f.rg.Task == NoTask {
 		f.rg.Root = NoTask
 	}
+	if f.dropped[r.ParentTask] {
+		f.rg.ParentTask = NoTask
+	}
 	f.f.kept++
 	return f.next.Region(&f.rg)
 }

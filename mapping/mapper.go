@@ -876,7 +876,7 @@ func (m *mapper) regionBegin(ev *trace.Event, t Time) error {
 	r := m.newRegion()
 	*r = Region{ID: m.nextRegion, G: id, Task: taskID(er.Task), Type: er.Type, Depth: len(g.regions), Start: t, Stack: stk}
 	if n := len(g.regions); n > 0 {
-		r.Parent = g.regions[n-1].ID
+		r.Parent, r.ParentTask = g.regions[n-1].ID, g.regions[n-1].Task
 	}
 	if tk := m.task(r.Task, t); tk != nil {
 		tk.involve(id)

@@ -312,8 +312,11 @@ type Task struct {
 
 // Region is a user region on one goroutine. It is delivered when it ends.
 type Region struct {
-	ID         RegionID
-	Parent     RegionID // the enclosing region on the same goroutine, if any
+	ID     RegionID
+	Parent RegionID // the enclosing region on the same goroutine, if any
+	// ParentTask is the task of Parent, which may differ from Task: a
+	// region of one task can enclose the regions of another.
+	ParentTask TaskID
 	G          GoID
 	Task       TaskID
 	Root       TaskID // Task's root (see Task.Root); NoTask with Task

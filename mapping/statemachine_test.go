@@ -1259,6 +1259,27 @@ func TestStateMachine(t *testing.T) {
 			},
 		},
 		{
+			name: "regions of one task inside another's",
+			events: []trace.Event{
+				e.sync(1000),
+				e.goStatus(1001, onP(procA, thrA), goMain, trace.GoRunning, trace.NoStack),
+				e.task(1005, trace.EventTaskBegin, onG(goMain, procA, thrA), trace.NoStack, 1, trace.NoTask, "outer task"),
+				e.region(1010, trace.EventRegionBegin, onG(goMain, procA, thrA), stkRegion, 1, "outer"),
+				e.task(1015, trace.EventTaskBegin, onG(goMain, procA, thrA), trace.NoStack, 2, trace.NoTask, "inner task"),
+				e.region(1020, trace.EventRegionBegin, onG(goMain, procA, thrA), stkRegion, 2, "inner"),
+				e.region(1030, trace.EventRegionEnd, onG(goMain, procA, thrA), stkRegionEnd, 2, "inner"),
+				e.region(1040, trace.EventRegionEnd, onG(goMain, procA, thrA), stkRegionEnd, 1, "outer"),
+				e.sync(1050),
+			},
+			check: func(t *testing.T, r *smRecorder) {
+				begin, end := r.sid(t, stkRegion), r.sid(t, stkRegionEnd)
+				smEqual(t, "regions", r.regions, []Region{
+					{ID: 2, Parent: 1, ParentTask: 1, G: goMain, Task: 2, Root: 2, Type: "inner", Depth: 1, Start: 1020, End: 1030, Stack: begin, EndStack: end},
+					{ID: 1, G: goMain, Task: 1, Root: 1, Type: "outer", Start: 1010, End: 1040, Stack: begin, EndStack: end},
+				})
+			},
+		},
+		{
 			name: "regions: nesting, end without begin, closed at goroutine end and at finish, logs",
 			events: []trace.Event{
 				e.sync(1000),
@@ -1281,7 +1302,7 @@ func TestStateMachine(t *testing.T) {
 				begin, end := r.sid(t, stkRegion), r.sid(t, stkRegionEnd)
 				smEqual(t, "regions", r.regions, []Region{
 					{ID: 1, G: goMain, Type: "before", Start: 1000, End: 1005, EndStack: end, Flags: OpenStart},
-					{ID: 3, Parent: 2, G: goMain, Type: "inner", Depth: 1, Start: 1020, End: 1040, Stack: begin, EndStack: end},
+					{ID: 3, Parent: 2, ParentTask: NoTask, G: goMain, Type: "inner", Depth: 1, Start: 1020, End: 1040, Stack: begin, EndStack: end},
 					// Closed when their goroutine ended, innermost first.
 					{ID: 5, Parent: 4, G: goWorker, Type: "b", Depth: 1, Start: 1070, End: 1080, Stack: begin, Flags: OpenEnd},
 					{ID: 4, G: goWorker, Type: "a", Start: 1060, End: 1080, Stack: begin, Flags: OpenEnd},
