@@ -908,6 +908,13 @@ func (m *mapper) regionEnd(ev *trace.Event, t Time) error {
 		}
 		if i != len(g.regions)-1 {
 			m.anomaly("region ended out of order")
+			// The regions it enclosed outlive it: their parent is now its
+			// own, so that a parent is always delivered after its children.
+			for _, in := range g.regions[i+1:] {
+				if in.Parent == r.ID {
+					in.Parent, in.ParentTask = r.Parent, r.ParentTask
+				}
+			}
 		}
 		g.regions = slices.Delete(g.regions, i, i+1)
 		r.End, r.EndStack = t, stk

@@ -25,6 +25,7 @@ const (
 	keyLabel           = attribute.Key("go.goroutine.label")
 	keyOpenStart       = attribute.Key("go.trace.open_start")
 	keyOpenEnd         = attribute.Key("go.trace.open_end")
+	keyPlaceholder     = attribute.Key("go.trace.placeholder")
 	keyGCCycle         = attribute.Key("go.gc.cycle")
 	keySTWReason       = attribute.Key("go.stw.reason")
 	keyLinkReason      = attribute.Key("go.link.reason")

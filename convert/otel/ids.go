@@ -14,13 +14,17 @@ import (
 type idKind uint8
 
 const (
-	kindTask         idKind = iota + 1 // a user task, by TaskID
-	kindRegion                         // a user region, by RegionID
-	kindGoroutine                      // a goroutine's life, by its serial number
-	kindRuntime                        // a GC cycle or STW pause, by serial number
-	kindRuntimeRoot                    // the "Go runtime" span
-	kindFileTrace                      // the trace of tasks, regions and goroutines
-	kindRuntimeTrace                   // the trace of runtime spans
+	kindTask           idKind = iota + 1 // a user task, by TaskID
+	kindRegion                           // a user region, by RegionID
+	kindGoroutine                        // a goroutine's life, by its serial number
+	kindRuntime                          // a GC cycle or STW pause, by serial number
+	kindRuntimeRoot                      // a "Go runtime" span, by second of the trace
+	kindTaskTrace                        // the trace of a root task, by TaskID
+	kindGoroutineTrace                   // the trace of a goroutine's spans outside tasks, by serial number
+	kindRuntimeTrace                     // the trace of one second's runtime spans
+	// kindPlaceholder marks the span of a task or region never delivered;
+	// its ID is that of the task or region it stands for.
+	kindPlaceholder
 )
 
 // ids derives trace and span IDs from the identity of a trace.

@@ -14,17 +14,19 @@ import (
 
 // script drives a Sink with model items, as the mapping would.
 type script struct {
-	t    *testing.T
-	s    *Sink
-	exp  *tracetest.InMemoryExporter
-	x    ids
-	next mapping.RegionID
+	t       *testing.T
+	s       *Sink
+	exp     *tracetest.InMemoryExporter
+	x       ids
+	next    mapping.RegionID
+	parents map[mapping.TaskID]mapping.TaskID // as the mapping knows them when tasks begin
 }
 
 func newScript(t *testing.T, opts ...Option) *script {
 	exp := tracetest.NewInMemoryExporter()
 	opts = append([]Option{WithIDSeed(testSeed), WithStartTime(fixedStart)}, opts...)
-	sc := &script{t: t, s: NewSink(context.Background(), exp, opts...), exp: exp, x: newIDs(testSeed)}
+	sc := &script{t: t, s: NewSink(context.Background(), exp, opts...), exp: exp, x: newIDs(testSeed),
+		parents: map[mapping.TaskID]mapping.TaskID{}}
 	sc.must(sc.s.Begin(&mapping.Meta{Input: "script", FormatVersion: "go1.26", Start: 1000}))
 	sc.must(sc.s.Goroutine(&mapping.Goroutine{ID: 1, StartFunc: "main.main", Creator: mapping.NoGoroutine, Created: 1000}))
 	return sc
@@ -37,21 +39,45 @@ func (sc *script) must(err error) {
 	}
 }
 
+// tree declares task parents, as the trace shows them when the tasks
+// begin, before anything of them is delivered.
+func (sc *script) tree(childParent ...mapping.TaskID) {
+	for i := 0; i+1 < len(childParent); i += 2 {
+		sc.parents[childParent[i]] = childParent[i+1]
+	}
+}
+
+// root is the mapping's Task.Root for the tree declared.
+func (sc *script) root(id mapping.TaskID) mapping.TaskID {
+	for id != mapping.NoTask {
+		p, ok := sc.parents[id]
+		if !ok || p == mapping.NoTask {
+			return id
+		}
+		id = p
+	}
+	return id
+}
+
 func (sc *script) log(at mapping.Time, task mapping.TaskID, region mapping.RegionID, cat, msg string) {
 	sc.t.Helper()
-	sc.must(sc.s.Log(&mapping.Log{Time: at, G: 1, Task: task, Region: region, Category: cat, Message: msg}))
+	sc.must(sc.s.Log(&mapping.Log{Time: at, G: 1, Task: task, Root: sc.root(task), Region: region, Category: cat, Message: msg}))
 }
 
 func (sc *script) region(task mapping.TaskID, start, end mapping.Time) mapping.RegionID {
 	sc.t.Helper()
 	sc.next++
-	sc.must(sc.s.Region(&mapping.Region{ID: sc.next, G: 1, Task: task, Type: "work", Start: start, End: end}))
+	sc.must(sc.s.Region(&mapping.Region{ID: sc.next, G: 1, Task: task, Root: sc.root(task), Type: "work", Start: start, End: end}))
 	return sc.next
 }
 
 func (sc *script) task(id, parent mapping.TaskID, start, end mapping.Time) {
 	sc.t.Helper()
-	sc.must(sc.s.Task(&mapping.Task{ID: id, Parent: parent, Type: "op", Start: start, End: end, StartG: 1, EndG: 1}))
+	if p, ok := sc.parents[id]; ok && p != parent {
+		sc.t.Fatalf("task %d: parent %d, declared %d", id, parent, p)
+	}
+	sc.parents[id] = parent
+	sc.must(sc.s.Task(&mapping.Task{ID: id, Parent: parent, Root: sc.root(id), Type: "op", Start: start, End: end, StartG: 1, EndG: 1}))
 }
 
 // finish ends the pass and returns the spans by span ID.
@@ -106,6 +132,7 @@ func remote(t *testing.T, tp string) trace.SpanContext {
 // descend from it, follow it into the remote trace.
 func TestJoin(t *testing.T) {
 	sc := newScript(t)
+	sc.tree(2, 1, 3, 2)
 	r1 := remote(t, tp1)
 	sc.log(1100, 1, 0, "traceparent", tp1)
 	// Task 2 is a child of task 1, task 3 of task 2; their regions end
@@ -115,7 +142,7 @@ func TestJoin(t *testing.T) {
 	rg2 := sc.region(2, 1240, 1300)
 	sc.log(1250, 2, 0, "step", "in task 2")
 	sc.task(2, 1, 1150, 1400)
-	// Task 4 is a root task that never joins: it goes to the file's trace.
+	// Task 4 is a root task that never joins: it is a trace of its own.
 	rg4 := sc.region(4, 1510, 1520)
 	sc.task(4, 0, 1500, 1600)
 	// Task 5 logs its traceparent after one of its regions ended: still in
@@ -140,8 +167,8 @@ func TestJoin(t *testing.T) {
 		{"task 3", sc.taskSpan(spans, 3), sc.x.span(kindTask, 2), r1.TraceID()},
 		{"region of task 2", sc.regionSpan(spans, rg2), sc.x.span(kindTask, 2), r1.TraceID()},
 		{"region of task 3", sc.regionSpan(spans, rg3), sc.x.span(kindTask, 3), r1.TraceID()},
-		{"task 4", sc.taskSpan(spans, 4), trace.SpanID{}, sc.s.fileTrace},
-		{"region of task 4", sc.regionSpan(spans, rg4), sc.x.span(kindTask, 4), sc.s.fileTrace},
+		{"task 4", sc.taskSpan(spans, 4), trace.SpanID{}, sc.x.trace(kindTaskTrace, 4)},
+		{"region of task 4", sc.regionSpan(spans, rg4), sc.x.span(kindTask, 4), sc.x.trace(kindTaskTrace, 4)},
 		{"task 5", sc.taskSpan(spans, 5), remote(t, tp2).SpanID(), remote(t, tp2).TraceID()},
 		{"region of task 5", sc.regionSpan(spans, rg5), sc.x.span(kindTask, 5), remote(t, tp2).TraceID()},
 	} {
@@ -166,13 +193,13 @@ func TestLateJoin(t *testing.T) {
 	sc.task(1, 0, 1000, 2000)
 	spans := sc.finish()
 	t1 := sc.taskSpan(spans, 1)
-	if t1.Parent.IsValid() || t1.SpanContext.TraceID() != sc.s.fileTrace {
-		t.Errorf("task 1: parent %v in trace %v, want a root in the file's trace", t1.Parent, t1.SpanContext.TraceID())
+	if t1.Parent.IsValid() || t1.SpanContext.TraceID() != sc.x.trace(kindTaskTrace, 1) {
+		t.Errorf("task 1: parent %v in trace %v, want a root in a trace of its own", t1.Parent, t1.SpanContext.TraceID())
 	}
 	if len(t1.Links) != 1 || t1.Links[0].SpanContext.SpanID() != remote(t, tp1).SpanID() {
 		t.Errorf("task 1: links %v, want one to the remote span", t1.Links)
 	}
-	if r := sc.regionSpan(spans, rg); r.SpanContext.TraceID() != sc.s.fileTrace {
+	if r := sc.regionSpan(spans, rg); r.SpanContext.TraceID() != sc.x.trace(kindTaskTrace, 1) {
 		t.Errorf("region in trace %v", r.SpanContext.TraceID())
 	}
 	if res := sc.s.Result(); res.Joined != 0 || res.LateJoins != 1 {
@@ -180,8 +207,8 @@ func TestLateJoin(t *testing.T) {
 	}
 }
 
-// TestPendingOverflow: spans held back beyond the limit are settled in the
-// file's trace, and a traceparent after that is late.
+// TestPendingOverflow: spans held back beyond the limit are settled in
+// their root's trace, and a traceparent after that is late.
 func TestPendingOverflow(t *testing.T) {
 	sc := newScript(t, WithMaxPendingSpans(2))
 	sc.log(1010, 9, 0, "traceparent", tp2) // the file has joined traces
@@ -196,8 +223,8 @@ func TestPendingOverflow(t *testing.T) {
 	sc.task(9, 0, 1000, 1400)
 	spans := sc.finish()
 	t5 := sc.taskSpan(spans, 5)
-	if t5.SpanContext.TraceID() != sc.s.fileTrace || len(t5.Links) != 1 {
-		t.Errorf("task 5: trace %v, links %v; want the file's trace and a link", t5.SpanContext.TraceID(), t5.Links)
+	if t5.SpanContext.TraceID() != sc.x.trace(kindTaskTrace, 5) || len(t5.Links) != 1 {
+		t.Errorf("task 5: trace %v, links %v; want its own trace and a link", t5.SpanContext.TraceID(), t5.Links)
 	}
 	if res := sc.s.Result(); res.Regions != 3 || res.LateJoins != 1 {
 		t.Errorf("result %+v", res)
@@ -205,10 +232,11 @@ func TestPendingOverflow(t *testing.T) {
 }
 
 // TestCrossTraceParent: a task that joins a remote trace under a parent
-// task in the file's trace links to its parent.
+// task in its own trace links to its parent.
 func TestCrossTraceParent(t *testing.T) {
 	sc := newScript(t)
-	sc.region(1, 1010, 1020) // decides task 1 into the file's trace
+	sc.tree(2, 1)
+	sc.region(1, 1010, 1020) // decides task 1 into its own trace
 	sc.log(1100, 2, 0, "traceparent", tp1)
 	sc.task(2, 1, 1050, 1200)
 	sc.task(1, 0, 1000, 1300)
@@ -217,7 +245,7 @@ func TestCrossTraceParent(t *testing.T) {
 	if t2.Parent.SpanID() != remote(t, tp1).SpanID() {
 		t.Errorf("task 2: parent %v, want the remote span", t2.Parent)
 	}
-	if len(t2.Links) != 1 || t2.Links[0].SpanContext.SpanID() != sc.x.span(kindTask, 1) || t2.Links[0].SpanContext.TraceID() != sc.s.fileTrace {
+	if len(t2.Links) != 1 || t2.Links[0].SpanContext.SpanID() != sc.x.span(kindTask, 1) || t2.Links[0].SpanContext.TraceID() != sc.x.trace(kindTaskTrace, 1) {
 		t.Errorf("task 2: links %v, want one to task 1", t2.Links)
 	}
 }

@@ -37,6 +37,7 @@ type recorder struct {
 	ended   map[mapping.TaskID]bool // tasks delivered so far
 	gos     map[mapping.GoID]int    // goroutine lives by ID so far
 	ranges  int
+	seconds int // the last second of the trace in which a range begins
 }
 
 // recLog is a log and what the model said when it came.
@@ -78,6 +79,7 @@ func (r *recorder) Log(l *mapping.Log) error {
 func (r *recorder) Range(x *mapping.Range) error {
 	if x.Kind == mapping.RangeGCMark || x.Kind == mapping.RangeSTW {
 		r.ranges++
+		r.seconds = max(r.seconds, int(x.Start.Sub(r.meta.Start)/time.Second))
 	}
 	return nil
 }
@@ -120,8 +122,9 @@ func TestConvertAll(t *testing.T) {
 }
 
 // TestConvertAllOptions converts every trace with goroutine and runtime
-// spans: one span per goroutine life, one per GC cycle or pause, under one
-// "Go runtime" span in a trace of their own.
+// spans: one span per goroutine life, one per GC cycle or pause, under a
+// "Go runtime" span per second of the trace in which they begin, each
+// second a trace of its own.
 func TestConvertAllOptions(t *testing.T) {
 	for _, path := range traces(t) {
 		t.Run(filepath.Base(path), func(t *testing.T) {
@@ -133,26 +136,41 @@ func TestConvertAllOptions(t *testing.T) {
 			if res.Goroutines != int64(lives) {
 				t.Errorf("%d goroutine spans, want one per goroutine life: %d", res.Goroutines, lives)
 			}
-			if res.Runtime != int64(rec.ranges)+1 {
-				t.Errorf("%d runtime spans, want %d GC cycles and pauses and the root", res.Runtime, rec.ranges)
-			}
 			x := newIDs(testSeed)
-			root := x.span(kindRuntimeRoot, 0)
+			seconds := map[trace.TraceID]int64{}
+			for sec := range int64(rec.seconds) + 1 {
+				seconds[x.trace(kindRuntimeTrace, uint64(sec))] = sec
+			}
 			var other []tracetest.SpanStub
+			roots, runtime := map[int64]bool{}, 0
 			for _, s := range spans {
-				if s.SpanContext.TraceID() != x.trace(kindRuntimeTrace, 0) {
+				sec, ok := seconds[s.SpanContext.TraceID()]
+				if !ok {
 					other = append(other, s)
 					continue
 				}
-				if id := s.SpanContext.SpanID(); id != root && s.Parent.SpanID() != root {
-					t.Errorf("runtime span %q: parent %v, want the root", s.Name, s.Parent.SpanID())
-				}
-				if s.Name != "Go runtime" && !strings.HasPrefix(s.Name, "GC") && !strings.HasPrefix(s.Name, "stop-the-world") {
+				runtime++
+				root := x.span(kindRuntimeRoot, uint64(sec))
+				switch {
+				case s.SpanContext.SpanID() == root:
+					if s.Name != "Go runtime" || s.Parent.IsValid() || roots[sec] {
+						t.Errorf("second %d: root %q with parent %v", sec, s.Name, s.Parent.SpanID())
+					}
+					roots[sec] = true
+				case s.Parent.SpanID() != root:
+					t.Errorf("runtime span %q: parent %v, want the root of second %d", s.Name, s.Parent.SpanID(), sec)
+				case !strings.HasPrefix(s.Name, "GC") && !strings.HasPrefix(s.Name, "stop-the-world"):
 					t.Errorf("runtime span %q", s.Name)
 				}
 			}
+			if runtime != rec.ranges+len(roots) || res.Runtime != int64(runtime) {
+				t.Errorf("%d runtime spans (result: %d), want %d GC cycles and pauses and %d roots", runtime, res.Runtime, rec.ranges, len(roots))
+			}
+			if rec.ranges > 0 && len(roots) == 0 {
+				t.Errorf("no Go runtime root for %d runtime spans", rec.ranges)
+			}
 			res.Runtime = 0
-			res.Exported -= int64(rec.ranges) + 1
+			res.Exported -= int64(runtime)
 			checkSpans(t, rec, other, res)
 		})
 	}
@@ -175,7 +193,8 @@ func checkSpans(t *testing.T, rec *recorder, spans tracetest.SpanStubs, res Resu
 		}
 		byID[s.SpanContext.SpanID()] = s
 	}
-	// Spans of neither a task nor a region must be goroutines'.
+	// Spans of neither a task nor a region must be placeholders for a
+	// task or region the model names and never delivers, or goroutines'.
 	known := map[trace.SpanID]bool{}
 	for id := range rec.tasks {
 		known[x.span(kindTask, uint64(id))] = true
@@ -183,9 +202,28 @@ func checkSpans(t *testing.T, rec *recorder, spans tracetest.SpanStubs, res Resu
 	for id := range rec.regions {
 		known[x.span(kindRegion, uint64(id))] = true
 	}
-	goroutineSpans := 0
+	named := map[trace.SpanID]bool{}
+	for _, tk := range rec.tasks {
+		named[x.span(kindTask, uint64(tk.Parent))] = tk.Parent != mapping.NoTask
+	}
+	for _, r := range rec.regions {
+		named[x.span(kindTask, uint64(r.Task))] = r.Task != mapping.NoTask
+		named[x.span(kindRegion, uint64(r.Parent))] = r.Parent != mapping.NoRegion
+	}
+	for _, l := range rec.logs {
+		named[x.span(kindTask, uint64(l.Task))] = l.Task != mapping.NoTask
+	}
+	goroutineSpans, placeholders := 0, 0
 	for _, s := range spans {
 		if known[s.SpanContext.SpanID()] {
+			continue
+		}
+		if attr(&s, keyPlaceholder).AsBool() {
+			placeholders++
+			if !named[s.SpanContext.SpanID()] {
+				t.Errorf("placeholder %q stands for nothing the model names", s.Name)
+			}
+			known[s.SpanContext.SpanID()] = true
 			continue
 		}
 		goroutineSpans++
@@ -193,8 +231,11 @@ func checkSpans(t *testing.T, rec *recorder, spans tracetest.SpanStubs, res Resu
 			t.Errorf("span %q (parent %v) is of no task, region or goroutine", s.Name, s.Parent.SpanID())
 		}
 	}
-	if want := len(rec.tasks) + len(rec.regions) + goroutineSpans; len(spans) != want {
-		t.Errorf("%d spans, want %d tasks + %d regions + %d goroutines", len(spans), len(rec.tasks), len(rec.regions), goroutineSpans)
+	if want := len(rec.tasks) + len(rec.regions) + goroutineSpans + placeholders; len(spans) != want {
+		t.Errorf("%d spans, want %d tasks + %d regions + %d goroutines + %d placeholders", len(spans), len(rec.tasks), len(rec.regions), goroutineSpans, placeholders)
+	}
+	if res.Placeholders != int64(placeholders) {
+		t.Errorf("result: %d placeholders, the exporter got %d", res.Placeholders, placeholders)
 	}
 	if res.Spans() != int64(len(spans)) || res.Exported != int64(len(spans)) || res.Failed != 0 {
 		t.Errorf("result: %d spans, %d exported, %d failed; the exporter got %d", res.Spans(), res.Exported, res.Failed, len(spans))
@@ -298,8 +339,7 @@ func checkSpans(t *testing.T, rec *recorder, spans tracetest.SpanStubs, res Resu
 			t.Errorf("%s: go.goroutine.id %d", what, got)
 		}
 		switch {
-		case r.Parent != mapping.NoRegion:
-			// An enclosing region of another task may be in another trace.
+		case r.Parent != mapping.NoRegion && r.ParentTask == r.Task:
 			if s.Parent.SpanID() != x.span(kindRegion, uint64(r.Parent)) {
 				t.Errorf("%s: parent %v, want region %d", what, s.Parent.SpanID(), r.Parent)
 			}
@@ -312,10 +352,36 @@ func checkSpans(t *testing.T, rec *recorder, spans tracetest.SpanStubs, res Resu
 			}
 		}
 	}
-	// Every local parent must have been exported.
+	// Every local parent must have been exported, in the same trace.
 	for _, s := range spans {
-		if p := s.Parent; p.IsValid() && !p.IsRemote() && byID[p.SpanID()] == nil {
+		p := s.Parent
+		if !p.IsValid() || p.IsRemote() {
+			continue
+		}
+		switch ps := byID[p.SpanID()]; {
+		case ps == nil:
 			t.Errorf("span %q: parent %v was never exported", s.Name, p.SpanID())
+		case ps.SpanContext.TraceID() != s.SpanContext.TraceID() || p.TraceID() != s.SpanContext.TraceID():
+			t.Errorf("span %q: parent %q is in another trace", s.Name, ps.Name)
+		}
+	}
+	// A task that joined no remote trace, nor descends from one that did,
+	// is in the trace of its root task.
+	for id, tk := range rec.tasks {
+		s := byID[x.span(kindTask, uint64(id))]
+		if s == nil || s.Parent.IsRemote() || len(s.Links) > 0 {
+			continue
+		}
+		joinedAbove := false
+		for p := tk.Parent; p != mapping.NoTask && !joinedAbove; p = rec.tasks[p].Parent {
+			ps := byID[x.span(kindTask, uint64(p))]
+			joinedAbove = ps != nil && (ps.Parent.IsRemote() || len(ps.Links) > 0)
+			if _, ok := rec.tasks[p]; !ok {
+				break
+			}
+		}
+		if want := x.trace(kindTaskTrace, uint64(tk.Root)); !joinedAbove && s.SpanContext.TraceID() != want {
+			t.Errorf("task %d: in trace %v, want its root %d's %v", id, s.SpanContext.TraceID(), tk.Root, want)
 		}
 	}
 

@@ -51,7 +51,11 @@ type Result struct {
 	Regions    int64 // region spans made
 	Goroutines int64 // goroutine spans made
 	Runtime    int64 // GC, stop-the-world and "Go runtime" spans made
-	Events     int64 // span events (logs) made
+	// Placeholders counts the spans made for tasks and regions that the
+	// model names as parents but never delivers: begun and ended outside
+	// the trace, or cut by a filter.
+	Placeholders int64
+	Events       int64 // span events (logs) made
 	// DroppedLogs counts logs beyond a span's event limit; each span says
 	// how many it lost in its dropped events count.
 	DroppedLogs int64
@@ -74,7 +78,9 @@ type Result struct {
 }
 
 // Spans returns the number of spans made.
-func (r *Result) Spans() int64 { return r.Tasks + r.Regions + r.Goroutines + r.Runtime }
+func (r *Result) Spans() int64 {
+	return r.Tasks + r.Regions + r.Goroutines + r.Runtime + r.Placeholders
+}
 
 // Sink is a mapping.Sink that turns user tasks, regions and logs (and,
 // when asked, GC cycles, stop-the-world pauses and goroutines) into
@@ -101,7 +107,12 @@ type Sink struct {
 	err    error // the first error; the pass stops at it
 	limit  int   // events kept per span; < 0: no limit
 
-	fileTrace, runtimeTrace trace.TraceID
+	// runtime holds, for each second of the trace that has runtime
+	// spans, their extent, for the second's "Go runtime" span.
+	runtime map[int64]extent
+	// missingRegions are the regions named as parents and not delivered
+	// (yet): at the end, those left get placeholders.
+	missingRegions map[mapping.RegionID]missingRegion
 
 	stacks       map[mapping.StackID]*stackInfo
 	gs           map[mapping.GoID]*goState
@@ -129,6 +140,19 @@ type goState struct {
 	needed     bool
 	start, end mapping.Time // the extent of its children, for its span
 	events     eventList
+}
+
+// extent is the time covered by some spans.
+type extent struct{ start, end mapping.Time }
+
+// missingRegion is what a placeholder for a region needs: where the
+// region's children are.
+type missingRegion struct {
+	g     mapping.GoID
+	task  mapping.TaskID // the region's task; NoTask: under the goroutine's span
+	goTr  trace.TraceID  // for NoTask: the goroutine's trace and span
+	goSp  trace.SpanID
+	child mapping.Time // the earliest start of its children
 }
 
 // event is a log waiting for the span it belongs to.
@@ -184,14 +208,16 @@ func NewSink(ctx context.Context, exp sdktrace.SpanExporter, opts ...Option) *Si
 		limit = cfg.eventLimit
 	}
 	return &Sink{
-		cfg:          cfg,
-		ctx:          ctx,
-		exp:          &exporter{next: exp, timeout: cfg.exportTimeout, retry: cfg.retry},
-		limit:        limit,
-		stacks:       make(map[mapping.StackID]*stackInfo),
-		gs:           make(map[mapping.GoID]*goState),
-		regionEvents: make(map[mapping.RegionID]*eventList),
-		traces:       newTraceTable(cfg.maxPending),
+		cfg:            cfg,
+		ctx:            ctx,
+		exp:            &exporter{next: exp, timeout: cfg.exportTimeout, retry: cfg.retry},
+		limit:          limit,
+		stacks:         make(map[mapping.StackID]*stackInfo),
+		gs:             make(map[mapping.GoID]*goState),
+		regionEvents:   make(map[mapping.RegionID]*eventList),
+		traces:         newTraceTable(cfg.maxPending),
+		runtime:        make(map[int64]extent),
+		missingRegions: make(map[mapping.RegionID]missingRegion),
 	}
 }
 
@@ -221,8 +247,6 @@ func (s *Sink) Begin(m *mapping.Meta) error {
 		seed = metaSeed(m)
 	}
 	s.ids = newIDs(seed)
-	s.fileTrace = s.ids.trace(kindFileTrace, 0)
-	s.runtimeTrace = s.ids.trace(kindRuntimeTrace, 0)
 
 	res, err := s.resource()
 	if err != nil {
@@ -385,7 +409,13 @@ func (s *Sink) endGoroutine(st *goState, t mapping.Time, flags mapping.Flags) {
 		attrs:  a,
 		events: st.events,
 	}
-	s.emit(&rec, s.fileTrace)
+	s.emit(&rec, s.goTrace(st))
+}
+
+// goTrace is the trace of a goroutine's span and of its regions and logs
+// outside any task.
+func (s *Sink) goTrace(st *goState) trace.TraceID {
+	return s.ids.trace(kindGoroutineTrace, st.serial)
 }
 
 // Range makes spans of GC cycles and stop-the-world pauses, when asked.
@@ -409,17 +439,26 @@ func (s *Sink) Range(r *mapping.Range) error {
 	a = s.appendStack(a, r.Stack, false)
 	a = appendFlags(a, r.Flags)
 	s.attrs = a
+	// A trace per second of the trace, by start: a backend shows a
+	// second's collections and pauses together, and no trace grows with
+	// the length of the file.
+	sec := max(0, int64(r.Start.Sub(s.meta.Start)/time.Second))
 	rec := spanRec{
 		kind:   kindRuntime,
 		name:   valid(r.Name),
 		spanID: s.ids.span(kindRuntime, s.nextRuntime),
-		parent: s.ids.span(kindRuntimeRoot, 0),
+		parent: s.ids.span(kindRuntimeRoot, uint64(sec)),
 		start:  r.Start,
 		end:    r.End,
 		attrs:  a,
 	}
 	s.nextRuntime++
-	s.emit(&rec, s.runtimeTrace)
+	if e, ok := s.runtime[sec]; ok {
+		s.runtime[sec] = extent{min(e.start, r.Start), max(e.end, r.End)}
+	} else {
+		s.runtime[sec] = extent{r.Start, r.End}
+	}
+	s.emit(&rec, s.ids.trace(kindRuntimeTrace, uint64(sec)))
 	return s.check()
 }
 
@@ -433,6 +472,7 @@ func (s *Sink) Log(l *mapping.Log) error {
 	if ev.name == "" {
 		ev.name = "log"
 	}
+	s.traces.noteRoot(l.Task, l.Root)
 	switch l.Category {
 	case "traceparent":
 		s.traceparent(l)
@@ -540,6 +580,10 @@ func (s *Sink) Region(r *mapping.Region) error {
 		return err
 	}
 	g := s.goroutine(r.G, r.Start)
+	if len(s.missingRegions) > 0 {
+		delete(s.missingRegions, r.ID)
+	}
+	s.traces.noteRoot(r.Task, r.Root)
 	rec := spanRec{
 		kind:   kindRegion,
 		name:   valid(r.Type),
@@ -582,18 +626,35 @@ func (s *Sink) Region(r *mapping.Region) error {
 	a = s.appendStack(a, r.EndStack, true)
 	a = appendFlags(a, r.Flags)
 	s.attrs, rec.attrs = a, a
+	// A region's parent is its enclosing region if that is of the same
+	// task, and so in the same trace; else its task's span, or for a
+	// region outside any task, its goroutine's.
+	sameTask := r.Parent != mapping.NoRegion && r.ParentTask == r.Task
 	switch {
-	case r.Parent != mapping.NoRegion:
+	case sameTask:
 		rec.parent = s.ids.span(kindRegion, uint64(r.Parent))
 	case r.Task != mapping.NoTask:
 		rec.parent = s.ids.span(kindTask, uint64(r.Task))
-	default:
-		g.needed = true
-		g.start, g.end = min(g.start, r.Start), max(g.end, r.End)
-		rec.parent = s.ids.span(kindGoroutine, g.serial)
 	}
 	if r.Task == mapping.NoTask {
-		s.emit(&rec, s.fileTrace)
+		// The goroutine's span is needed also under a parent region: if a
+		// filter cut that region, its placeholder goes under it.
+		g.needed = true
+		g.start, g.end = min(g.start, r.Start), max(g.end, r.End)
+		if !sameTask {
+			rec.parent = s.ids.span(kindGoroutine, g.serial)
+		}
+	}
+	if sameTask {
+		m, ok := s.missingRegions[r.Parent]
+		if !ok {
+			m = missingRegion{g: r.G, task: r.Task, goTr: s.goTrace(g), goSp: s.ids.span(kindGoroutine, g.serial), child: r.Start}
+		}
+		m.child = min(m.child, r.Start)
+		s.missingRegions[r.Parent] = m
+	}
+	if r.Task == mapping.NoTask {
+		s.emit(&rec, s.goTrace(g))
 	} else {
 		s.traces.place(s, r.Task, &rec)
 	}
@@ -692,6 +753,8 @@ func (s *Sink) emit(rec *spanRec, tid trace.TraceID) {
 		s.res.Regions++
 	case kindGoroutine:
 		s.res.Goroutines++
+	case kindPlaceholder:
+		s.res.Placeholders++
 	default:
 		s.res.Runtime++
 	}
@@ -704,18 +767,21 @@ func (s *Sink) End(sum *mapping.Summary) error {
 		return s.err // Begin never came
 	}
 	if s.err == nil {
+		s.placeholderRegions(sum.End)
 		for _, st := range slices.SortedFunc(maps.Values(s.gs), func(a, b *goState) int { return cmp.Compare(a.serial, b.serial) }) {
 			s.endGoroutine(st, sum.End, mapping.OpenEnd)
 		}
-		if s.cfg.runtimeSpans {
+		for _, sec := range slices.Sorted(maps.Keys(s.runtime)) {
+			e := s.runtime[sec]
+			from := s.meta.Start + mapping.Time(sec)*mapping.Time(time.Second)
 			rec := spanRec{
 				kind:   kindRuntimeRoot,
 				name:   "Go runtime",
-				spanID: s.ids.span(kindRuntimeRoot, 0),
-				start:  s.meta.Start,
-				end:    sum.End,
+				spanID: s.ids.span(kindRuntimeRoot, uint64(sec)),
+				start:  min(from, e.start),
+				end:    max(min(from+mapping.Time(time.Second), sum.End), e.end),
 			}
-			s.emit(&rec, s.runtimeTrace)
+			s.emit(&rec, s.ids.trace(kindRuntimeTrace, uint64(sec)))
 		}
 		for _, st := range slices.SortedFunc(maps.Values(s.traces.tasks), func(a, b *taskState) int { return cmp.Compare(a.id, b.id) }) {
 			if st.closing != nil {
@@ -724,6 +790,7 @@ func (s *Sink) End(sum *mapping.Summary) error {
 				s.unpark(event{parked: st})
 			}
 		}
+		s.placeholderTasks(sum.End)
 		s.traces.settleAll(s)
 		s.res.UnplacedLogs += s.traces.unplaced()
 		for _, l := range s.regionEvents {
@@ -741,6 +808,66 @@ func (s *Sink) End(sum *mapping.Summary) error {
 		}
 	}
 	return s.err
+}
+
+// placeholderRegions makes a span for each region named as a parent and
+// never delivered (a filter cut it), over the whole trace, so that its
+// children have their parent.
+func (s *Sink) placeholderRegions(end mapping.Time) {
+	for _, id := range slices.Sorted(maps.Keys(s.missingRegions)) {
+		m := s.missingRegions[id]
+		delete(s.missingRegions, id)
+		a := append(s.attrs[:0], keyGoroutineID.Int64(int64(m.g)))
+		if m.task != mapping.NoTask {
+			a = append(a, keyTaskID.Int64(int64(m.task)))
+		}
+		a = append(a, keyPlaceholder.Bool(true))
+		a = appendFlags(a, mapping.OpenStart|mapping.OpenEnd)
+		s.attrs = a
+		rec := spanRec{
+			kind:   kindPlaceholder,
+			name:   "region " + strconv.FormatUint(uint64(id), 10),
+			spanID: s.ids.span(kindRegion, uint64(id)),
+			start:  min(s.meta.Start, m.child),
+			end:    end,
+			attrs:  a,
+		}
+		if m.task == mapping.NoTask {
+			rec.parent = m.goSp
+			s.emit(&rec, m.goTr)
+		} else {
+			rec.parent = s.ids.span(kindTask, uint64(m.task))
+			s.traces.place(s, m.task, &rec)
+		}
+	}
+}
+
+// placeholderTasks makes a span for each task named (as a parent, or by a
+// region or log) and never delivered: it began and ended outside the
+// trace, or a filter cut it. It covers the whole trace, is marked open at
+// both ends, and has no parent, for the trace does not tell it.
+func (s *Sink) placeholderTasks(end mapping.Time) {
+	missing := slices.Collect(maps.Values(s.traces.tasks))
+	slices.SortFunc(missing, func(a, b *taskState) int { return cmp.Compare(a.id, b.id) })
+	for _, st := range missing {
+		if st.ended {
+			continue
+		}
+		t := mapping.Task{ID: st.id, Root: st.rootID, Start: s.meta.Start, End: end,
+			StartG: mapping.NoGoroutine, EndG: mapping.NoGoroutine, Flags: mapping.OpenStart | mapping.OpenEnd}
+		a := append(s.attrs[:0], keyTaskID.Int64(int64(t.ID)), keyPlaceholder.Bool(true))
+		a = appendFlags(a, t.Flags)
+		s.attrs = a
+		rec := spanRec{
+			kind:   kindPlaceholder,
+			name:   "task " + strconv.FormatUint(uint64(t.ID), 10),
+			spanID: s.ids.span(kindTask, uint64(t.ID)),
+			start:  t.Start,
+			end:    t.End,
+			attrs:  a,
+		}
+		s.traces.end(s, &t, &rec)
+	}
 }
 
 // unused methods of mapping.Sink.

@@ -13,12 +13,16 @@ import (
 
 // This file decides which trace each task's spans go to.
 //
-// A task's spans go to the file's own trace unless the task, or one of its
-// ancestors, joined a remote trace by logging a traceparent; then they go
-// to the remote trace. The difficulty is that intervals arrive when they
-// end, children first, and a task's parent is known only when the task
-// ends: when a region of a child task ends, the sink cannot tell whether
-// the child descends from a joined task.
+// A task's spans go to the trace of its root task (mapping.Task.Root: the
+// outermost task it descends from, as far as the trace tells), unless the
+// task, or one of its ancestors, joined a remote trace by logging a
+// traceparent; then they go to the remote trace. So each request (a root
+// task) is a trace of its own, bounded by the request's own tree, and a
+// backend lists, searches and limits them one by one. The difficulty is
+// that intervals arrive when they end, children first, and a task's
+// parent is known only when the task ends: when a region of a child task
+// ends, the sink cannot tell whether the child descends from a joined
+// task.
 //
 // So a task's trace is decided once, at the first moment it is needed, and
 // never changes:
@@ -26,20 +30,25 @@ import (
 //   - A traceparent logged in a task whose trace is undecided joins it: the
 //     task and everything that waited for it go to the remote trace.
 //   - Until the first traceparent of the file, no task can be joined, so a
-//     task's trace is decided (the file's) when its first span must be
+//     task's trace is decided (its root's) when its first span must be
 //     sent. The usual program logs the traceparent right after beginning
 //     the task, before any of its regions ends, so this loses nothing.
 //   - After the first traceparent, the spans of a task that has not joined
 //     wait until it ends and names its parent. A task whose parent is
 //     decided takes the parent's trace; one whose parent is undecided joins
 //     its parent's group and waits for the parent's decision. A root task
-//     that ends unjoined is decided into the file's trace.
+//     that ends unjoined is decided into its own trace.
 //   - A traceparent that comes after its task's trace was decided (it was
 //     logged late, or the spans waiting overflowed WithMaxPendingSpans) is
 //     "late": the task's span gets a link to the remote span instead of
 //     becoming its child, since spans already sent cannot be moved.
 //   - A task whose trace differs from its parent's links to the parent's
 //     span rather than naming it as parent, which would cross traces.
+//   - A task that the model names (as a parent, or as the task of a region
+//     or log) but never delivers began and ended outside the trace, or was
+//     cut by a filter. At the end it gets a placeholder span, "task <id>",
+//     over the whole trace and marked open at both ends, so that its
+//     children have their parent in their trace.
 //
 // Memory is bounded: decided tasks are remembered (their trace ID) for the
 // last 65536 tasks that ended, as the mapping remembers them, and spans
@@ -49,6 +58,7 @@ import (
 // its trace decided.
 type taskState struct {
 	id          mapping.TaskID
+	rootID      mapping.TaskID // its root task, as the model names it; NoTask until known
 	ended       bool
 	decided     bool
 	traceID     trace.TraceID     // when decided
@@ -122,6 +132,26 @@ func (tt *traceTable) state(id mapping.TaskID) *taskState {
 	return st
 }
 
+// noteRoot records the root of task id, as an item of the model names it.
+func (tt *traceTable) noteRoot(id, root mapping.TaskID) {
+	if id == mapping.NoTask {
+		return
+	}
+	if st := tt.state(id); st != nil && st.rootID == mapping.NoTask {
+		st.rootID = root
+	}
+}
+
+// rootTrace is the trace of the tasks of root task st.rootID: the one a
+// group whose root is st goes to unless it joins a remote trace.
+func (s *Sink) rootTrace(st *taskState) trace.TraceID {
+	root := st.rootID
+	if root == mapping.NoTask {
+		root = st.id
+	}
+	return s.ids.trace(kindTaskTrace, uint64(root))
+}
+
 // open returns the state of task id if the task has not ended.
 func (tt *traceTable) open(id mapping.TaskID) *taskState {
 	if st := tt.state(id); st != nil && !st.ended {
@@ -171,7 +201,7 @@ func (tt *traceTable) place(s *Sink, id mapping.TaskID, rec *spanRec) {
 	case r.decided:
 		s.emit(rec, r.traceID)
 	case !tt.joinedAny:
-		tt.decide(s, r, s.fileTrace)
+		tt.decide(s, r, s.rootTrace(r))
 		s.emit(rec, r.traceID)
 	default:
 		tt.hold(s, r, rec)
@@ -189,6 +219,9 @@ func (tt *traceTable) end(s *Sink, t *mapping.Task, rec *spanRec) {
 		tt.tasks[t.ID] = st
 	}
 	st.ended = true
+	if st.rootID == mapping.NoTask {
+		st.rootID = t.Root
+	}
 	rec.events = st.events
 	st.events = eventList{}
 	// The attributes may be the sink's scratch: appending is fine, as
@@ -210,8 +243,15 @@ func (tt *traceTable) end(s *Sink, t *mapping.Task, rec *spanRec) {
 	if t.Parent != mapping.NoTask {
 		if parent = tt.state(t.Parent); parent == nil {
 			ptid, pknown = tt.ended[t.Parent], true
-		} else if pr := parent.root(); pr.decided {
-			ptid, pknown = pr.traceID, true
+		} else {
+			if parent.rootID == mapping.NoTask && t.Root != t.ID {
+				// A parent not yet delivered, or never to be: it has the
+				// same root.
+				parent.rootID = t.Root
+			}
+			if pr := parent.root(); pr.decided {
+				ptid, pknown = pr.traceID, true
+			}
 		}
 	}
 	parentSpan := s.ids.span(kindTask, uint64(t.Parent))
@@ -232,9 +272,17 @@ func (tt *traceTable) end(s *Sink, t *mapping.Task, rec *spanRec) {
 		tt.finish(st)
 	case st.decided:
 		if parent != nil && !pknown {
-			// The task's spans are out in its trace: its parent follows.
-			tt.decide(s, parent.root(), st.traceID)
-			ptid, pknown = st.traceID, true
+			pr := parent.root()
+			if natural := s.rootTrace(pr); natural == st.traceID {
+				// The task's spans are out in its trace: its parent
+				// follows, where it would have gone but for a late
+				// traceparent.
+				tt.decide(s, pr, st.traceID)
+				ptid = st.traceID
+			} else {
+				ptid = natural
+			}
+			pknown = true
 		}
 		if t.Parent != mapping.NoTask {
 			if pknown && ptid != st.traceID {
@@ -246,7 +294,7 @@ func (tt *traceTable) end(s *Sink, t *mapping.Task, rec *spanRec) {
 		s.emit(rec, st.traceID)
 		tt.finish(st)
 	case t.Parent == mapping.NoTask:
-		tt.decide(s, st, s.fileTrace)
+		tt.decide(s, st, s.rootTrace(st))
 		s.emit(rec, st.traceID)
 	case pknown:
 		rec.parent = parentSpan
@@ -259,9 +307,16 @@ func (tt *traceTable) end(s *Sink, t *mapping.Task, rec *spanRec) {
 		tt.merge(st, pr)
 		tt.hold(s, pr, rec)
 	default:
-		rec.parent = parentSpan
-		tt.decide(s, parent.root(), s.fileTrace)
-		tt.decide(s, st, s.fileTrace)
+		tid := s.rootTrace(st)
+		if pr := parent.root(); s.rootTrace(pr) == tid {
+			rec.parent = parentSpan
+			tt.decide(s, pr, tid)
+		} else {
+			// The mapping fixed the task's root before it learnt of the
+			// parent: the parent is in another trace.
+			linkParent(s.rootTrace(pr))
+		}
+		tt.decide(s, st, tid)
 		s.emit(rec, st.traceID)
 	}
 }
@@ -323,11 +378,11 @@ func (tt *traceTable) finish(st *taskState) {
 	}
 }
 
-// settleAll decides every group with spans pending into the file's trace.
+// settleAll decides every group with spans pending into its root's trace.
 func (tt *traceTable) settleAll(s *Sink) {
 	roots := slices.SortedFunc(maps.Keys(tt.roots), func(a, b *taskState) int { return cmp.Compare(a.id, b.id) })
 	for _, r := range roots {
-		tt.decide(s, r, s.fileTrace)
+		tt.decide(s, r, s.rootTrace(r))
 	}
 }
 
