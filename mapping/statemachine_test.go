@@ -1280,6 +1280,27 @@ func TestStateMachine(t *testing.T) {
 			},
 		},
 		{
+			name: "a region ended before the regions inside it",
+			events: []trace.Event{
+				e.sync(1000),
+				e.goStatus(1001, onP(procA, thrA), goMain, trace.GoRunning, trace.NoStack),
+				e.region(1010, trace.EventRegionBegin, onG(goMain, procA, thrA), stkRegion, trace.BackgroundTask, "a"),
+				e.region(1020, trace.EventRegionBegin, onG(goMain, procA, thrA), stkRegion, trace.BackgroundTask, "b"),
+				e.region(1030, trace.EventRegionEnd, onG(goMain, procA, thrA), stkRegionEnd, trace.BackgroundTask, "a"),
+				e.region(1040, trace.EventRegionEnd, onG(goMain, procA, thrA), stkRegionEnd, trace.BackgroundTask, "b"),
+				e.sync(1050),
+			},
+			check: func(t *testing.T, r *smRecorder) {
+				begin, end := r.sid(t, stkRegion), r.sid(t, stkRegionEnd)
+				// b outlives a: a no longer encloses it, so that no region
+				// names a parent delivered before it.
+				smEqual(t, "regions", r.regions, []Region{
+					{ID: 1, G: goMain, Type: "a", Start: 1010, End: 1030, Stack: begin, EndStack: end},
+					{ID: 2, G: goMain, Type: "b", Depth: 1, Start: 1020, End: 1040, Stack: begin, EndStack: end},
+				})
+			},
+		},
+		{
 			name: "regions: nesting, end without begin, closed at goroutine end and at finish, logs",
 			events: []trace.Event{
 				e.sync(1000),
