@@ -101,6 +101,7 @@ done
 
 record annotations 1.26 "$GO126"
 record flightrecorder 1.26 "$GO126"
+record frsubtasks 1.26 "$GO126"
 record openstartend 1.26 "$GO126"
 record blocking 1.26 "$GO126"
 record gc 1.26 "$GO126"

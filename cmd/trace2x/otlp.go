@@ -218,12 +218,15 @@ func report(w io.Writer, input, dest string, res *otelconv.Result, timeNote stri
 	if res.Runtime > 0 {
 		kinds += fmt.Sprintf(", %d runtime", res.Runtime)
 	}
+	if res.Placeholders > 0 {
+		kinds += fmt.Sprintf(", %d placeholders", res.Placeholders)
+	}
 	verb := "exported"
 	if toFile {
 		verb = "wrote"
 	}
-	fmt.Fprintf(w, "trace2x: %s: %s %d of %d spans (%s) with %d events to %s\n",
-		input, verb, res.Exported, res.Spans(), kinds, res.Events, dest)
+	fmt.Fprintf(w, "trace2x: %s: %s %d of %d spans (%s) in %d traces with %d events to %s\n",
+		input, verb, res.Exported, res.Spans(), kinds, res.Trees, res.Events, dest)
 	if res.Joined > 0 || res.LateJoins > 0 || res.BadTraceparents > 0 {
 		fmt.Fprintf(w, "trace2x: %s: %d tasks joined remote traces by traceparent, %d traceparents came too late (linked), %d did not parse\n",
 			input, res.Joined, res.LateJoins, res.BadTraceparents)

@@ -55,6 +55,11 @@ type Result struct {
 	// model names as parents but never delivers: begun and ended outside
 	// the trace, or cut by a filter.
 	Placeholders int64
+	// Trees counts the spans that begin a tree of their own: those with
+	// no parent, and those whose parent is a remote span. Each root task
+	// is one, so it is the number of traces the spans make, but where two
+	// tasks join the same remote trace.
+	Trees int64
 	Events       int64 // span events (logs) made
 	// DroppedLogs counts logs beyond a span's event limit; each span says
 	// how many it lost in its dropped events count.
@@ -745,6 +750,9 @@ func (s *Sink) emit(rec *spanRec, tid trace.TraceID) {
 		}
 	}
 	s.res.DroppedLogs += int64(rec.events.dropped)
+	if !sp.parent.IsValid() || sp.parent.IsRemote() {
+		s.res.Trees++
+	}
 	s.bsp.OnEnd(sp)
 	switch rec.kind {
 	case kindTask:
