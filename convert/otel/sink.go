@@ -59,8 +59,8 @@ type Result struct {
 	// no parent, and those whose parent is a remote span. Each root task
 	// is one, so it is the number of traces the spans make, but where two
 	// tasks join the same remote trace.
-	Trees int64
-	Events       int64 // span events (logs) made
+	Trees  int64
+	Events int64 // span events (logs) made
 	// DroppedLogs counts logs beyond a span's event limit; each span says
 	// how many it lost in its dropped events count.
 	DroppedLogs int64
