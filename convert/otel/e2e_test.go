@@ -24,6 +24,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+
+	"github.com/trace2x/trace2x/mapping"
 )
 
 // This file tests against a real OpenTelemetry Collector, built from the
@@ -490,5 +492,97 @@ func TestCollectorReadsJSON(t *testing.T) {
 		if g := describeOTLP(got[id]); g != w {
 			t.Errorf("span %s:\n got %s\nwant %s", id, g, w)
 		}
+	}
+}
+
+// TestCollectorTraces pushes a capture of a server (a trace per request)
+// over gRPC and HTTP, and a flight-recorder snapshot whose requests are
+// children of a task begun and ended outside it, and reads back from the
+// Collector's file alone: one trace per root task, each with one root
+// span, no span whose parent is missing from its trace, and as many spans
+// as the root task's subtree has tasks and regions in the model (and the
+// placeholder standing for a root never shown).
+func TestCollectorTraces(t *testing.T) {
+	bin := collectorBinary(t)
+	c := startCollector(t, bin)
+	for _, tc := range []struct{ file, proto string }{
+		{"pprofhttp.go1.26.trace", "grpc"},
+		{"pprofhttp.go1.26.trace", "http"},
+		{"frsubtasks.go1.26.trace", "grpc"},
+	} {
+		t.Run(tc.file+"/"+tc.proto, func(t *testing.T) {
+			path := filepath.Join("..", "..", "testdata", tc.file)
+			opts := []Option{WithIDSeed([]byte("traces " + tc.file + tc.proto))}
+			want := expected(t, path, opts...)
+			exp := grpcExporter(t, c)
+			if tc.proto == "http" {
+				exp = httpExporter(t, c)
+			}
+			if _, err := Convert(context.Background(), bytes.NewReader(mustRead(t, path)), exp, opts...); err != nil {
+				t.Fatal(err)
+			}
+			all := c.spans(want)
+
+			// The model's trees: root task -> tasks and regions under it.
+			rec := newRecorder()
+			if _, err := mapping.Map(bytes.NewReader(mustRead(t, path)), rec); err != nil {
+				t.Fatal(err)
+			}
+			subtree := map[int64]int{}
+			for _, tk := range rec.tasks {
+				subtree[int64(tk.Root)]++
+			}
+			for _, r := range rec.regions {
+				if r.Task != mapping.NoTask {
+					subtree[int64(r.Root)]++
+				}
+			}
+			for root := range subtree {
+				if _, shown := rec.tasks[mapping.TaskID(root)]; !shown {
+					subtree[root]++ // its placeholder
+				}
+			}
+
+			byTrace := map[string][]*tracepb.Span{}
+			for id := range want {
+				s := all[id]
+				tid := fmt.Sprintf("%x", s.TraceId)
+				byTrace[tid] = append(byTrace[tid], s)
+			}
+			if len(byTrace) != len(subtree) {
+				t.Errorf("%d traces in the Collector's file, want one per root task: %d", len(byTrace), len(subtree))
+			}
+			largest := 0
+			for tid, spans := range byTrace {
+				ids := map[string]bool{}
+				for _, s := range spans {
+					ids[fmt.Sprintf("%x", s.SpanId)] = true
+				}
+				var roots []*tracepb.Span
+				for _, s := range spans {
+					switch {
+					case len(s.ParentSpanId) == 0:
+						roots = append(roots, s)
+					case !ids[fmt.Sprintf("%x", s.ParentSpanId)]:
+						t.Errorf("trace %s: span %q has parent %x, not in the trace", tid, s.Name, s.ParentSpanId)
+					}
+				}
+				if len(roots) != 1 {
+					t.Errorf("trace %s: %d root spans, want 1", tid, len(roots))
+					continue
+				}
+				var root int64 = -1
+				for _, a := range roots[0].Attributes {
+					if a.Key == "go.task.id" {
+						root = a.Value.GetIntValue()
+					}
+				}
+				if n, ok := subtree[root]; !ok || n != len(spans) {
+					t.Errorf("trace %s of root %q (task %d): %d spans, want the task's subtree: %d", tid, roots[0].Name, root, len(spans), n)
+				}
+				largest = max(largest, len(spans))
+			}
+			t.Logf("%d spans in %d traces, the largest of %d spans", len(want), len(byTrace), largest)
+		})
 	}
 }
