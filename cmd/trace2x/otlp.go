@@ -32,10 +32,13 @@ var otlpCmd = &command{
 pushes them to an OTLP endpoint (an OpenTelemetry Collector, Jaeger, Tempo,
 a vendor) over gRPC or HTTP/protobuf. Each task is a span, a child of its
 parent task's; each region is a child of its enclosing region, its task or
-its goroutine; each log is a span event. A task that logs its request's W3C
-traceparent (category "traceparent") joins the application's trace.
---runtime-spans adds GC cycles and stop-the-world pauses, --goroutine-spans
-the life of every goroutine.
+its goroutine; each log is a span event. Each root task is a trace of its
+own, with everything under it; a task the trace names but never shows (the
+parent of a snapshot's tasks) is a placeholder span "task <id>". A task
+that logs its request's W3C traceparent (category "traceparent") joins the
+application's trace. --runtime-spans adds GC cycles and stop-the-world
+pauses (a trace per second), --goroutine-spans the life of every goroutine
+(a trace each).
 
 The standard environment variables are honoured, and flags override them:
 OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, _PROTOCOL,
@@ -74,7 +77,7 @@ Examples:
 		timeout := fs.Duration("timeout", 10*time.Second, "give up on an export that does not succeed within `DURATION`, retries included")
 		service := fs.String("service-name", "", "`NAME` for the spans' service.name (default: the input file's name)")
 		start := fs.String("start-time", "", "wall-clock `TIME` (RFC 3339) at which the trace started, for traces before Go 1.25 that do not record it")
-		runtimeSpans := fs.Bool("runtime-spans", false, "add GC cycles and stop-the-world pauses as spans, in a trace of their own")
+		runtimeSpans := fs.Bool("runtime-spans", false, "add GC cycles and stop-the-world pauses as spans, in a trace per second")
 		goroutineSpans := fs.Bool("goroutine-spans", false, "add the life of every goroutine as a span")
 		asJSON := fs.Bool("json", false, "write OTLP JSON instead of pushing")
 		out := fs.String("o", "-", "with --json, write to `FILE` instead of standard output (.gz: compressed)")

@@ -70,6 +70,24 @@ func closedAddr(t *testing.T) string {
 
 var idRE = regexp.MustCompile(`"(traceId|spanId|parentSpanId)":"([0-9a-f]*)"`)
 
+// unmarshalOTLPJSON reads one line of OTLP JSON. OTLP has trace and span
+// IDs in hex, where the protobuf JSON mapping has bytes in base64.
+func unmarshalOTLPJSON(line []byte, req *coltracepb.ExportTraceServiceRequest) error {
+	var bad error
+	line = idRE.ReplaceAllFunc(line, func(m []byte) []byte {
+		sub := idRE.FindSubmatch(m)
+		raw, err := hex.DecodeString(string(sub[2]))
+		if err != nil && bad == nil {
+			bad = fmt.Errorf("bad hex ID: %s", m)
+		}
+		return fmt.Appendf(nil, "%q:%q", sub[1], base64.StdEncoding.EncodeToString(raw))
+	})
+	if bad != nil {
+		return bad
+	}
+	return protojson.Unmarshal(line, req)
+}
+
 var exportedRE = regexp.MustCompile(`(exported|wrote) (\d+) of (\d+) spans`)
 
 // spansReported reads the span count from the command's report.
@@ -106,19 +124,9 @@ func TestOTLPJSON(t *testing.T) {
 		if !hexID.Match(sc.Bytes()) {
 			t.Errorf("a line without hex span IDs: %.200s", sc.Text())
 		}
-		// The protobuf JSON mapping has bytes in base64; OTLP has the IDs
-		// in hex.
-		line := idRE.ReplaceAllFunc(sc.Bytes(), func(m []byte) []byte {
-			sub := idRE.FindSubmatch(m)
-			raw, err := hex.DecodeString(string(sub[2]))
-			if err != nil {
-				t.Fatalf("bad hex ID: %s", m)
-			}
-			return fmt.Appendf(nil, "%q:%q", sub[1], base64.StdEncoding.EncodeToString(raw))
-		})
 		var req coltracepb.ExportTraceServiceRequest
-		if err := protojson.Unmarshal(line, &req); err != nil {
-			t.Fatalf("not OTLP JSON: %v\n%.300s", err, line)
+		if err := unmarshalOTLPJSON(sc.Bytes(), &req); err != nil {
+			t.Fatalf("not OTLP JSON: %v\n%.300s", err, sc.Bytes())
 		}
 		for _, rs := range req.ResourceSpans {
 			for _, ss := range rs.ScopeSpans {

@@ -28,6 +28,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/rogpeppe/go-internal/testscript"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -549,20 +550,21 @@ func cmdChromecheck(ts *testscript.TestScript, neg bool, args []string) {
 
 // otlpcheck FILE
 // checks that every line of FILE (or stdout) is an OTLP JSON
-// ExportTraceServiceRequest, and prints "requests N", "spans N", "first
-// TIME" (the earliest span start, to the second) and "service.name NAME"
-// lines.
+// ExportTraceServiceRequest, and prints "requests N", "spans N", "traces
+// N", "orphans N" (spans whose parent is not in their trace), "first TIME"
+// (the earliest span start, to the second) and "service.name NAME" lines.
 func cmdOtlpcheck(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: otlpcheck FILE")
 	}
 	var st scriptState
 	n, first := 0, uint64(0)
+	type spanKey struct{ trace, span string }
+	ids := map[spanKey]bool{}
+	var parents []spanKey
 	for line := range strings.Lines(ts.ReadFile(args[0])) {
 		var req coltracepb.ExportTraceServiceRequest
-		// OTLP JSON has trace and span IDs in hex, where the protobuf JSON
-		// mapping has bytes in base64: drop them, the spans are what counts.
-		if err := protojson.Unmarshal(idRE.ReplaceAll([]byte(line), []byte(`"$1":""`)), &req); err != nil {
+		if err := unmarshalOTLPJSON([]byte(line), &req); err != nil {
 			ts.Fatalf("%s: line %d is not OTLP JSON: %v", args[0], n+1, err)
 		}
 		st.addSpans(&req, "")
@@ -572,13 +574,28 @@ func cmdOtlpcheck(ts *testscript.TestScript, neg bool, args []string) {
 					if t := sp.StartTimeUnixNano; first == 0 || t < first {
 						first = t
 					}
+					ids[spanKey{string(sp.TraceId), string(sp.SpanId)}] = true
+					remote := sp.Flags&uint32(tracepb.SpanFlags_SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK) != 0
+					if len(sp.ParentSpanId) > 0 && !remote {
+						parents = append(parents, spanKey{string(sp.TraceId), string(sp.ParentSpanId)})
+					}
 				}
 			}
 		}
 		n++
 	}
+	traces := map[string]bool{}
+	for k := range ids {
+		traces[k.trace] = true
+	}
+	orphans := 0
+	for _, p := range parents {
+		if !ids[p] {
+			orphans++
+		}
+	}
 	w := ts.Stdout()
-	fmt.Fprintf(w, "requests %d\nspans %d\n", n, st.spans)
+	fmt.Fprintf(w, "requests %d\nspans %d\ntraces %d\norphans %d\n", n, st.spans, len(traces), orphans)
 	if first != 0 {
 		fmt.Fprintf(w, "first %s\n", time.Unix(0, int64(first)).UTC().Truncate(time.Second).Format(time.RFC3339))
 	}

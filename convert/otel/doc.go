@@ -18,9 +18,9 @@
 //     the innermost frame of user code, and code.stacktrace, the whole
 //     stack as Go prints it) and of its end (the same keys under go.end.).
 //   - A user region is a span named after the region's type, a child of
-//     its enclosing region on the same goroutine, or else of its task's
-//     span, or else, for a region outside any task, of its goroutine's
-//     span. Attributes: go.goroutine.id, go.goroutine.start_function,
+//     its enclosing region on the same goroutine if that region is of the
+//     same task, or else of its task's span, or else, for a region outside
+//     any task, of its goroutine's span. Attributes: go.goroutine.id, go.goroutine.start_function,
 //     go.task.id, and the stacks of its begin and end.
 //   - A goroutine's span, "goroutine <id> <start function>", covers the
 //     goroutine's life in the trace. It is made only for goroutines that
@@ -32,11 +32,39 @@
 //     open on its goroutine that belongs to its task, or else on its task's
 //     span, or else on its goroutine's span.
 //   - With [WithRuntimeSpans], GC cycles (go.gc.cycle) and stop-the-world
-//     pauses (go.stw.reason) are spans under one "Go runtime" span, in a
-//     trace of their own.
+//     pauses (go.stw.reason) are spans under a "Go runtime" span for each
+//     second of the trace, by when they begin.
 //   - Tasks, regions and goroutines that began before the trace or were
 //     still going on at its end are clipped to the trace's bounds and
 //     marked go.trace.open_start or go.trace.open_end; none is dropped.
+//   - A task that the trace names but never shows (the parent of tasks in
+//     a flight-recorder snapshot, begun and ended outside it), or a task or
+//     enclosing region that a mapping.Filter cut, is a placeholder span,
+//     "task <id>" or "region <id>", over the whole trace, marked
+//     go.trace.placeholder and open at both ends, so that its children
+//     have their parent. Nothing else of it is invented.
+//
+// # Traces
+//
+// A backend shows a trace as one request's tree, lists and searches traces
+// one by one, and limits the size of each. So the spans are cut into
+// traces as the program's own trees are:
+//
+//   - Each root task (a task without a parent task) is a trace, holding
+//     its regions and logs, its child tasks and everything under them. A
+//     task whose parent the trace never shows is under that parent's
+//     placeholder, in its trace.
+//   - A task that joins a remote trace by a traceparent takes its subtree
+//     there (see below).
+//   - The regions outside any task of a goroutine, and its logs outside
+//     any task or region, are a trace under the goroutine's span; so is
+//     each goroutine's span made by [WithGoroutineSpans].
+//   - Runtime spans are a trace per second of the trace.
+//
+// No trace holds two root tasks' spans. The largest trace is the largest
+// tree of tasks the program makes (a server whose requests are child tasks
+// of one long-lived task makes them one trace, as the program said), or
+// the goroutine with the most regions outside tasks.
 //
 // All spans are of kind internal. The resource has service.name (the
 // input's base name unless OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES or
@@ -48,9 +76,9 @@
 // # Identity and time
 //
 // Trace and span IDs are derived from the trace's identity (see
-// [WithIDSeed]) and the task, region or goroutine they name, so converting
-// the same trace twice gives the same IDs. The tasks, regions and
-// goroutines of a file share one trace, unless a task joins a remote one.
+// [WithIDSeed]) and the root task, region or goroutine they name, so
+// converting the same trace twice gives the same IDs, and a backend
+// deduplicates a file sent twice.
 //
 // Times are wall-clock times from the trace's clock snapshot (Go 1.25 and
 // later), or from [WithStartTime], or else from the time of the

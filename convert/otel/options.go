@@ -80,14 +80,15 @@ func WithVersion(v string) Option {
 }
 
 // WithRuntimeSpans adds GC cycles and stop-the-world pauses as spans, in a
-// trace of their own under one "Go runtime" span. Off by default.
+// trace per second of the trace (by when they begin) under a "Go runtime"
+// span. Off by default.
 func WithRuntimeSpans() Option {
 	return optionFunc(func(c *config) { c.runtimeSpans = true })
 }
 
-// WithGoroutineSpans adds a span for the lifetime of every goroutine. By
-// default a goroutine has a span only when one of its regions or logs
-// belongs to no task and needs a parent.
+// WithGoroutineSpans adds a span for the lifetime of every goroutine, each
+// a trace of its own. By default a goroutine has a span only when one of
+// its regions or logs belongs to no task and needs a parent.
 func WithGoroutineSpans() Option {
 	return optionFunc(func(c *config) { c.goroutineSpans = true })
 }
