@@ -1,0 +1,142 @@
+package flight
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Files in the directory are named so that their names sort in the order
+// they were written, and so that the limits touch no other file.
+const (
+	filePrefix = "trace2x-"
+	fileSuffix = ".pftrace"
+)
+
+// dirStore writes snapshots into a directory and keeps it within a count
+// and a size.
+type dirStore struct {
+	dir      string
+	maxFiles int
+	maxBytes int64
+	mu       sync.Mutex // one write and prune at a time
+}
+
+func newDirStore(dir string, maxFiles int, maxBytes int64) (*dirStore, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("flight: directory for snapshots: %w", err)
+	}
+	return &dirStore{dir: dir, maxFiles: maxFiles, maxBytes: maxBytes}, nil
+}
+
+// fileName names the file of a snapshot taken at t: the UTC time to the
+// microsecond, a sequence number for snapshots taken in the same
+// microsecond, and the reason.
+func fileName(t time.Time, seq int64, reason string) string {
+	return filePrefix + t.UTC().Format("20060102T150405.000000Z") + "-" + strconv.FormatInt(seq, 10) + "-" + safeName(reason) + fileSuffix
+}
+
+// safeName keeps letters, digits, '.', '_' and '-' of s, at most 40.
+func safeName(s string) string {
+	b := []byte(s)
+	if len(b) > 40 {
+		b = b[:40]
+	}
+	for i, c := range b {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			b[i] = '_'
+		}
+	}
+	if len(b) == 0 {
+		return "snapshot"
+	}
+	return string(b)
+}
+
+// write creates the file of a snapshot with fill, complete or not at all
+// (it is written under a temporary name, then renamed), and removes the
+// oldest files beyond the limits. It returns the file's path and how many
+// files it removed.
+func (d *dirStore) write(t time.Time, seq int64, reason string, fill func(io.Writer) error) (string, int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	name := fileName(t, seq, reason)
+	path := filepath.Join(d.dir, name)
+	f, err := os.CreateTemp(d.dir, ".trace2x-*.tmp")
+	if err != nil {
+		return "", 0, fmt.Errorf("flight: writing a snapshot into %s: %w", d.dir, err)
+	}
+	err = fill(f)
+	err = errors.Join(err, f.Close())
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", 0, fmt.Errorf("flight: writing %s: %w", path, err)
+	}
+	removed, err := d.prune(name)
+	if err != nil {
+		return path, removed, err
+	}
+	if _, statErr := os.Stat(path); statErr != nil {
+		// prune removed it: it alone is over the size limit.
+		return "", removed, fmt.Errorf("flight: %s was larger than the directory's limit of %d bytes; removed", path, d.maxBytes)
+	}
+	return path, removed, nil
+}
+
+// prune removes the oldest trace2x files until at most maxFiles are left
+// with at most maxBytes in all. newest is the file just written: it goes
+// only if it alone is over the size.
+func (d *dirStore) prune(newest string) (int, error) {
+	entries, err := os.ReadDir(d.dir)
+	if err != nil {
+		return 0, fmt.Errorf("flight: listing %s: %w", d.dir, err)
+	}
+	type file struct {
+		name string
+		size int64
+	}
+	var files []file
+	var total int64
+	for _, e := range entries {
+		name := e.Name()
+		if !e.Type().IsRegular() || !strings.HasPrefix(name, filePrefix) || !strings.HasSuffix(name, fileSuffix) {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			continue // removed meanwhile
+		}
+		files = append(files, file{name, info.Size()})
+		total += info.Size()
+	}
+	// Names sort by time: oldest first.
+	slices.SortFunc(files, func(a, b file) int { return strings.Compare(a.name, b.name) })
+	removed, left := 0, len(files)
+	var errs []error
+	for _, f := range files {
+		if left <= d.maxFiles && total <= d.maxBytes {
+			break
+		}
+		if f.name == newest && f.size <= d.maxBytes {
+			continue
+		}
+		if err := os.Remove(filepath.Join(d.dir, f.name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("flight: removing an old snapshot: %w", err))
+			continue
+		}
+		removed++
+		left--
+		total -= f.size
+	}
+	return removed, errors.Join(errs...)
+}

@@ -1,0 +1,119 @@
+package flight
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func regexpMatch(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }
+
+// fill writes n bytes.
+func fill(n int) func(io.Writer) error {
+	return func(w io.Writer) error {
+		_, err := w.Write([]byte(strings.Repeat("x", n)))
+		return err
+	}
+}
+
+func listDir(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// TestDirLimits: the oldest trace2x files go first, to keep within the
+// count and the size; other files are never touched; a snapshot larger
+// than the size alone is not kept; a failed write leaves nothing.
+func TestDirLimits(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "new", "traces") // created by newDirStore
+	d, err := newDirStore(dir, 3, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), make([]byte, 5000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	var written []string
+	for i := range 5 {
+		path, removed, err := d.write(t0.Add(time.Duration(i)*time.Second), int64(i), "slow", fill(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		written = append(written, filepath.Base(path))
+		if want := max(0, i-2); removed != min(1, want) {
+			t.Errorf("write %d removed %d files, want %d", i, removed, min(1, want))
+		}
+	}
+	want := append([]string{"notes.txt"}, written[2:]...)
+	slices.Sort(want)
+	if got := listDir(t, dir); !slices.Equal(got, want) {
+		t.Errorf("after 5 writes with a limit of 3 files:\n got %q\nwant %q", got, want)
+	}
+
+	// By size: 850 bytes beside three files of 100 is one file too many
+	// and, without the oldest, still 50 bytes too many.
+	path, removed, err := d.write(t0.Add(time.Minute), 10, "big", fill(850))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if removed != 2 {
+		t.Errorf("an 850-byte file beside three of 100 removed %d, want 2", removed)
+	}
+	want = []string{"notes.txt", written[4], filepath.Base(path)}
+	slices.Sort(want)
+	if got := listDir(t, dir); !slices.Equal(got, want) {
+		t.Errorf("after the big write:\n got %q\nwant %q", got, want)
+	}
+
+	// A file over the size limit alone is removed, with an error.
+	_, _, err = d.write(t0.Add(2*time.Minute), 11, "huge", fill(1001))
+	if err == nil || !strings.Contains(err.Error(), "larger than the directory's limit") {
+		t.Errorf("a file over the limit alone: error %v", err)
+	}
+	if got := listDir(t, dir); !slices.Equal(got, []string{"notes.txt"}) {
+		t.Errorf("after the huge write: %q, want only notes.txt", got)
+	}
+
+	// A fill that fails leaves no file, not even the temporary one.
+	boom := errors.New("boom")
+	if _, _, err := d.write(t0.Add(3*time.Minute), 12, "x", func(w io.Writer) error { return boom }); !errors.Is(err, boom) {
+		t.Errorf("failed fill: error %v", err)
+	}
+	if got := listDir(t, dir); !slices.Equal(got, []string{"notes.txt"}) {
+		t.Errorf("after a failed write: %q", got)
+	}
+}
+
+// TestDirUnwritable: a directory that cannot be made is an error at Start.
+func TestDirUnwritable(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Start(WithDir(filepath.Join(file, "traces")))
+	if err == nil || !strings.Contains(err.Error(), "directory for snapshots") {
+		t.Errorf("Start with a directory under a file: %v", err)
+	}
+}
+
+func TestFileName(t *testing.T) {
+	got := fileName(time.Date(2026, 1, 2, 3, 4, 5, 6000, time.FixedZone("x", 3600)), 7, "GET /a b")
+	if want := "trace2x-20260102T020405.000006Z-7-GET__a_b.pftrace"; got != want {
+		t.Errorf("fileName = %q, want %q", got, want)
+	}
+}

@@ -1,0 +1,370 @@
+package flight
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"path"
+	"runtime/trace"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/trace2x/trace2x/convert/chromejson"
+	"github.com/trace2x/trace2x/convert/otel"
+	"github.com/trace2x/trace2x/mapping"
+)
+
+// perfettoUI is the Perfetto UI, which the index page links to and the
+// trace responses allow to fetch them.
+const perfettoUI = "https://ui.perfetto.dev"
+
+// format is an output of the Handler.
+type format struct {
+	name        string // the value of ?format=
+	ext         string
+	contentType string
+	title       string
+}
+
+var formats = []format{
+	{"perfetto", ".pftrace", "application/octet-stream", "Perfetto"},
+	{"chrome", ".json", "application/json", "Chrome JSON"},
+	{"json-otlp", ".otlp.jsonl", "application/x-ndjson", "OTLP JSON, one ExportTraceServiceRequest a line"},
+	{"trace", ".trace", "application/octet-stream", "Go execution trace, for go tool trace"},
+}
+
+func formatByName(name string) (format, bool) {
+	for _, f := range formats {
+		if f.name == name {
+			return f, true
+		}
+	}
+	return format{}, false
+}
+
+// Handler serves the recorder's window, converted, and live captures.
+// Mount it under a path that ends in a slash, on an address only
+// operators reach (it shows the program's stacks and annotations):
+//
+//	mux.Handle("/debug/trace2x/", rec.Handler())
+//
+// Under that path:
+//
+//   - / is an HTML page linking to the rest, and opening the window in
+//     ui.perfetto.dev.
+//   - window.pftrace, window.json, window.otlp.jsonl and window.trace are
+//     the window as it is now, in Perfetto, Chrome JSON, OTLP JSON (one
+//     ExportTraceServiceRequest a line) and as the execution trace itself;
+//     ?format=perfetto|chrome|json-otlp|trace on / does the same.
+//   - capture.pftrace?seconds=N (and the other extensions, or
+//     ?seconds=N&format=... on /) records the next N seconds with
+//     runtime/trace.Start and streams them out converted. It fails with
+//     409 Conflict while another trace (net/http/pprof's
+//     /debug/pprof/trace, or another capture) is running.
+//
+// The trace responses carry CORS headers that let ui.perfetto.dev fetch
+// them, which the UI does when the link on the index page is opened in a
+// browser that reaches this address.
+func (r *Recorder) Handler() http.Handler {
+	return http.HandlerFunc(r.serveHTTP)
+}
+
+func (r *Recorder) serveHTTP(w http.ResponseWriter, req *http.Request) {
+	if req.Method != http.MethodGet && req.Method != http.MethodHead && req.Method != http.MethodOptions {
+		w.Header().Set("Allow", "GET, HEAD, OPTIONS")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	q := req.URL.Query()
+	var f format
+	capture, ok := false, false
+	if strings.HasSuffix(req.URL.Path, "/") {
+		if q.Get("format") == "" && q.Get("seconds") == "" {
+			r.serveIndex(w, req)
+			return
+		}
+		name := q.Get("format")
+		if name == "" {
+			name = "perfetto"
+		}
+		if f, ok = formatByName(name); !ok {
+			http.Error(w, fmt.Sprintf("unknown format %q: want perfetto, chrome, json-otlp or trace", name), http.StatusBadRequest)
+			return
+		}
+		capture = q.Get("seconds") != ""
+	} else {
+		base := path.Base(req.URL.Path)
+		what, ext, _ := strings.Cut(base, ".")
+		for _, g := range formats {
+			if "."+ext == g.ext {
+				f, ok = g, true
+			}
+		}
+		if !ok || (what != "window" && what != "capture") {
+			http.NotFound(w, req)
+			return
+		}
+		capture = what == "capture"
+	}
+
+	// The UI is a public https page fetching from this address: the
+	// browser asks, before and with the request, whether that is allowed.
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", perfettoUI)
+	h.Set("Access-Control-Allow-Private-Network", "true")
+	h.Set("Access-Control-Allow-Methods", "GET, OPTIONS")
+	h.Set("Access-Control-Allow-Headers", "*")
+	if req.Method == http.MethodOptions {
+		return
+	}
+
+	var err error
+	if capture {
+		err = r.serveCapture(w, req, f)
+	} else {
+		err = r.serveWindow(w, req, f)
+	}
+	r.stats.served.Add(1)
+	if err != nil {
+		r.stats.handlerErrors.Add(1)
+		r.noteError(err)
+	}
+}
+
+// countingWriter tells whether anything was written.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return n, err
+}
+
+// respond sets the headers of a trace response and writes it with
+// convert. An error before the first byte is the response; after it, the
+// connection is cut, so that the client sees a truncated response rather
+// than a short one that looks whole.
+func (r *Recorder) respond(w http.ResponseWriter, req *http.Request, f format, what string, convert func(io.Writer) error) error {
+	name := fmt.Sprintf("%s-%s-%s%s", safeName(r.name), what, time.Now().UTC().Format("20060102T150405Z"), f.ext)
+	w.Header().Set("Content-Type", f.contentType)
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", name))
+	w.Header().Set("Cache-Control", "no-store")
+	if req.Method == http.MethodHead {
+		return nil
+	}
+	cw := &countingWriter{w: w}
+	err := convert(cw)
+	if err == nil {
+		return nil
+	}
+	if cw.n == 0 {
+		w.Header().Del("Content-Disposition")
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return err
+	}
+	r.stats.served.Add(1)
+	r.stats.handlerErrors.Add(1)
+	r.noteError(err)
+	panic(http.ErrAbortHandler)
+}
+
+func (r *Recorder) serveWindow(w http.ResponseWriter, req *http.Request, f format) error {
+	var buf bytes.Buffer
+	if _, err := r.WriteTo(&buf); err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return err
+	}
+	return r.respond(w, req, f, "window", func(out io.Writer) error {
+		return r.convert(req.Context(), out, &buf, f)
+	})
+}
+
+// convert writes the trace in in to out in format f.
+func (r *Recorder) convert(ctx context.Context, out io.Writer, in io.Reader, f format) error {
+	switch f.name {
+	case "perfetto":
+		return r.writePerfetto(out, in)
+	case "chrome":
+		cw := chromejson.NewWriter(out, chromejson.WithVersion(version()))
+		_, err := mapping.Map(in, cw, mapping.WithInputName(r.name))
+		return errors.Join(err, cw.Close())
+	case "json-otlp":
+		_, err := otel.Convert(ctx, in, otel.NewJSONExporter(out), r.otelOptions()...)
+		return err
+	default:
+		_, err := io.Copy(out, in)
+		return err
+	}
+}
+
+func (r *Recorder) serveCapture(w http.ResponseWriter, req *http.Request, f format) error {
+	secs, err := strconv.ParseFloat(req.URL.Query().Get("seconds"), 64)
+	d := time.Duration(secs * float64(time.Second))
+	if err != nil || d <= 0 || d > r.cfg.maxCapture {
+		http.Error(w, fmt.Sprintf("seconds: want a number of seconds up to %v", r.cfg.maxCapture.Seconds()), http.StatusBadRequest)
+		return nil
+	}
+	if !r.captureMu.TryLock() {
+		http.Error(w, "a live capture is already running", http.StatusConflict)
+		return nil
+	}
+	defer r.captureMu.Unlock()
+	sp := newSpool()
+	if err := trace.Start(sp); err != nil {
+		http.Error(w, fmt.Sprintf("cannot start a capture: %v (is /debug/pprof/trace running?)", err), http.StatusConflict)
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), d)
+	stopped := make(chan struct{})
+	go func() {
+		<-ctx.Done()
+		trace.Stop() // returns when everything is written to sp
+		sp.close()
+		close(stopped)
+	}()
+	defer func() {
+		cancel()
+		sp.abandon() // the tracer never waits for a reader that stopped
+		<-stopped
+	}()
+	return r.respond(w, req, f, "capture", func(out io.Writer) error {
+		return r.convert(req.Context(), out, sp, f)
+	})
+}
+
+// spool passes the tracer's output to the conversion without ever making
+// the tracer wait: the runtime's trace reader also feeds the flight
+// recorder, which a slow client must not hold up.
+type spool struct {
+	mu        sync.Mutex
+	cond      sync.Cond
+	chunks    [][]byte
+	closed    bool
+	abandoned bool
+}
+
+func newSpool() *spool {
+	s := &spool{}
+	s.cond.L = &s.mu
+	return s
+}
+
+func (s *spool) Write(b []byte) (int, error) {
+	s.mu.Lock()
+	if !s.abandoned {
+		s.chunks = append(s.chunks, bytes.Clone(b))
+		s.cond.Signal()
+	}
+	s.mu.Unlock()
+	return len(b), nil
+}
+
+func (s *spool) Read(b []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for len(s.chunks) == 0 {
+		if s.closed {
+			return 0, io.EOF
+		}
+		s.cond.Wait()
+	}
+	n := copy(b, s.chunks[0])
+	if n == len(s.chunks[0]) {
+		s.chunks[0] = nil
+		s.chunks = s.chunks[1:]
+	} else {
+		s.chunks[0] = s.chunks[0][n:]
+	}
+	return n, nil
+}
+
+// close ends the stream: reads return EOF once the chunks are read.
+func (s *spool) close() {
+	s.mu.Lock()
+	s.closed = true
+	s.cond.Broadcast()
+	s.mu.Unlock()
+}
+
+// abandon drops what is spooled and what comes: nobody reads it.
+func (s *spool) abandon() {
+	s.mu.Lock()
+	s.abandoned, s.chunks = true, nil
+	s.mu.Unlock()
+}
+
+var indexPage = template.Must(template.New("index").Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{{.Name}}: trace2x flight recorder</title>
+<style>body{font-family:sans-serif;max-width:46em;margin:2em auto;line-height:1.4}td,th{padding:0 1em 0 0;text-align:left}</style></head>
+<body>
+<h1>{{.Name}}: flight recorder</h1>
+<p>The last {{.MinAge}} or so of the program's execution trace, as it is now:</p>
+<ul>
+<li><a href="{{.Perfetto}}">Open in ui.perfetto.dev</a> (the browser fetches the trace from this address; the trace goes nowhere else)</li>
+{{range .Formats}}<li><a href="window{{.Ext}}">{{.Title}}</a> (window{{.Ext}})</li>
+{{end}}</ul>
+<h2>Live capture</h2>
+<form action="." method="get">
+Record the next <input name="seconds" type="number" value="5" min="1" max="{{.MaxCapture}}" style="width:4em"> seconds as
+<select name="format">{{range .Formats}}<option value="{{.Name}}">{{.Title}}</option>{{end}}</select>
+<button type="submit">Capture</button>
+</form>
+<h2>Snapshots</h2>
+<table>
+<tr><th>requests seen</th><td>{{.Stats.Requests}}</td></tr>
+<tr><th>triggers</th><td>{{.Stats.Triggers}}</td></tr>
+<tr><th>snapshots taken</th><td>{{.Stats.Snapshots}} ({{.Stats.Dropped}} dropped, {{.Stats.SnapshotErrors}} failed)</td></tr>
+<tr><th>exported</th><td>{{.Stats.Exports}} ({{.Stats.ExportErrors}} failed)</td></tr>
+<tr><th>spans</th><td>{{.Stats.Spans}} ({{.Stats.SpansFailed}} failed)</td></tr>
+<tr><th>files</th><td>{{.Stats.Files}} written, {{.Stats.FilesRemoved}} removed, {{.Stats.FileErrors}} failed{{if .Dir}}, in {{.Dir}}{{end}}</td></tr>
+{{if .Stats.LastError}}<tr><th>last error</th><td>{{.Stats.LastErrorTime.Format "2006-01-02 15:04:05Z07:00"}}: {{.Stats.LastError}}</td></tr>{{end}}
+</table>
+</body></html>
+`))
+
+func (r *Recorder) serveIndex(w http.ResponseWriter, req *http.Request) {
+	scheme := "http"
+	if req.TLS != nil {
+		scheme = "https"
+	}
+	type fmtLink struct{ Name, Ext, Title string }
+	var links []fmtLink
+	for _, f := range formats {
+		links = append(links, fmtLink{f.name, f.ext, f.title})
+	}
+	dir := ""
+	if r.dir != nil {
+		dir = r.dir.dir
+	}
+	data := struct {
+		Name, Dir          string
+		MinAge, MaxCapture any
+		Perfetto           template.URL
+		Formats            []fmtLink
+		Stats              Stats
+	}{
+		Name:       r.name,
+		Dir:        dir,
+		MinAge:     r.cfg.minAge,
+		MaxCapture: int(r.cfg.maxCapture.Seconds()),
+		// The UI takes the trace's URL as it is, and fetches it without a
+		// query: hence window.pftrace rather than ?format=perfetto.
+		Perfetto: template.URL(perfettoUI + "/#!/?url=" + scheme + "://" + req.Host + req.URL.Path + "window.pftrace"),
+		Formats:  links,
+		Stats:    r.Stats(),
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := indexPage.Execute(w, data); err != nil {
+		r.noteError(err)
+	}
+}

@@ -1,0 +1,248 @@
+package flight
+
+import (
+	"bufio"
+	"context"
+	"encoding/hex"
+	"io"
+	"net"
+	"net/http"
+	"runtime/trace"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/otel/propagation"
+	oteltrace "go.opentelemetry.io/otel/trace"
+)
+
+// Outcome is what became of a request, for the triggers to judge.
+type Outcome struct {
+	Status   int           // the response's status code (200 if the handler set none)
+	Duration time.Duration // from the start of the middleware to the handler's return
+	Panicked bool          // the handler panicked (other than with http.ErrAbortHandler)
+}
+
+// MiddlewareOption configures a Middleware.
+type MiddlewareOption interface{ applyMW(*mwConfig) }
+
+type mwConfig struct {
+	slow     time.Duration
+	failed   func(status int) bool
+	when     func(r *http.Request, o Outcome) bool
+	taskName func(r *http.Request) string
+}
+
+type mwOptionFunc func(*mwConfig)
+
+func (f mwOptionFunc) applyMW(c *mwConfig) { f(c) }
+
+// DefaultSlow is the duration over which a request triggers a snapshot,
+// unless SlowerThan says otherwise.
+const DefaultSlow = time.Second
+
+// SlowerThan triggers a snapshot for a request that takes longer than d;
+// zero turns this trigger off. The default is DefaultSlow, a second.
+func SlowerThan(d time.Duration) MiddlewareOption {
+	return mwOptionFunc(func(c *mwConfig) { c.slow = d })
+}
+
+// FailedWhen says which status codes are failures that trigger a
+// snapshot; nil turns this trigger off. The default is a status of 500 or
+// more. A handler that panics always triggers one.
+func FailedWhen(f func(status int) bool) MiddlewareOption {
+	return mwOptionFunc(func(c *mwConfig) { c.failed = f })
+}
+
+// TriggerWhen triggers a snapshot for the requests for which f returns
+// true, besides the slow and failed ones. f is called after every
+// request, on the request's goroutine: it must be quick.
+func TriggerWhen(f func(r *http.Request, o Outcome) bool) MiddlewareOption {
+	return mwOptionFunc(func(c *mwConfig) { c.when = f })
+}
+
+// TaskName names each request's task (its span's name). By default it is
+// the request's route: the pattern of the http.ServeMux that serves it,
+// with the method ("GET /users/{id}"), else the method and the path.
+func TaskName(f func(r *http.Request) string) MiddlewareOption {
+	return mwOptionFunc(func(c *mwConfig) { c.taskName = f })
+}
+
+func defaultFailed(status int) bool { return status >= 500 }
+
+// Middleware wraps next so that each request runs in a runtime/trace task
+// named after its route, which logs the request's W3C trace context
+// (category "traceparent": the OpenTelemetry span in the request's
+// context if there is one, else the request's traceparent header). The
+// task's spans then join the request's distributed trace when a snapshot
+// is exported. Put it inside an OpenTelemetry handler (otelhttp), if
+// there is one, so that its span is in the context.
+//
+// A request slower than SlowerThan, failed (FailedWhen, or a panic, which
+// is passed on), or chosen by TriggerWhen triggers a snapshot; the
+// request does not wait for it.
+//
+// When next is an *http.ServeMux, its pattern for the request names the
+// task; otherwise, for routes, wrap each handler in the mux
+// (mux.Handle("GET /x", rec.Middleware(h))), or give TaskName.
+func (r *Recorder) Middleware(next http.Handler, opts ...MiddlewareOption) http.Handler {
+	c := mwConfig{slow: DefaultSlow, failed: defaultFailed}
+	for _, o := range opts {
+		o.applyMW(&c)
+	}
+	m := &middleware{rec: r, next: next, cfg: c}
+	m.mux, _ = next.(*http.ServeMux)
+	return m
+}
+
+type middleware struct {
+	rec  *Recorder
+	next http.Handler
+	mux  *http.ServeMux
+	cfg  mwConfig
+}
+
+func (m *middleware) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	start := time.Now()
+	m.rec.stats.requests.Add(1)
+	ctx, task := trace.NewTask(req.Context(), m.taskName(req))
+	// The traceparent comes first, before any region of the task ends:
+	// the conversion fixes a task's trace when its first span is sent.
+	if tp := traceparent(req); tp != "" {
+		trace.Log(ctx, "traceparent", tp)
+	}
+	sw := &statusWriter{ResponseWriter: w}
+	panicked := true
+	defer func() {
+		var p any
+		if panicked {
+			p = recover()
+		}
+		o := Outcome{Status: sw.status, Duration: time.Since(start)}
+		if o.Status == 0 {
+			o.Status = http.StatusOK
+			if p != nil {
+				o.Status = http.StatusInternalServerError
+			}
+		}
+		o.Panicked = p != nil && p != http.ErrAbortHandler
+		task.End()
+		// After the task's end, so that the snapshot holds it whole.
+		if reason := m.trigger(req, o); reason != "" {
+			m.rec.Trigger(reason)
+		}
+		if panicked {
+			panic(p) // within the deferred call: the stack still shows where
+		}
+	}()
+	m.next.ServeHTTP(sw, req.WithContext(ctx))
+	panicked = false
+}
+
+// trigger returns why the request triggers a snapshot, or "".
+func (m *middleware) trigger(req *http.Request, o Outcome) string {
+	switch {
+	case o.Panicked:
+		return "panic"
+	case m.cfg.failed != nil && m.cfg.failed(o.Status):
+		return "failed"
+	case m.cfg.slow > 0 && o.Duration > m.cfg.slow:
+		return "slow"
+	case m.cfg.when != nil && m.cfg.when(req, o):
+		return "request"
+	}
+	return ""
+}
+
+func (m *middleware) taskName(req *http.Request) string {
+	if m.cfg.taskName != nil {
+		return m.cfg.taskName(req)
+	}
+	pattern := req.Pattern
+	if pattern == "" && m.mux != nil {
+		_, pattern = m.mux.Handler(req)
+	}
+	if pattern == "" {
+		return req.Method + " " + req.URL.Path
+	}
+	// A pattern that starts with a method ("GET /x") is the route as is.
+	if i := strings.IndexAny(pattern, " /"); i > 0 && pattern[i] == ' ' {
+		return pattern
+	}
+	return req.Method + " " + pattern
+}
+
+// traceparent returns the W3C traceparent of the request's span: the
+// OpenTelemetry span in its context, else its traceparent header if it
+// parses, else "".
+func traceparent(req *http.Request) string {
+	sc := oteltrace.SpanContextFromContext(req.Context())
+	if !sc.IsValid() {
+		if req.Header.Get("traceparent") == "" {
+			return ""
+		}
+		ctx := propagation.TraceContext{}.Extract(context.Background(), propagation.HeaderCarrier(req.Header))
+		sc = oteltrace.SpanContextFromContext(ctx)
+		if !sc.IsValid() {
+			return ""
+		}
+	}
+	return formatTraceparent(sc)
+}
+
+// formatTraceparent writes sc as a version 00 traceparent.
+func formatTraceparent(sc oteltrace.SpanContext) string {
+	var b [55]byte
+	tid, sid := sc.TraceID(), sc.SpanID()
+	copy(b[:], "00-")
+	hex.Encode(b[3:35], tid[:])
+	b[35] = '-'
+	hex.Encode(b[36:52], sid[:])
+	b[52] = '-'
+	hex.Encode(b[53:55], []byte{byte(sc.TraceFlags())})
+	return string(b[:])
+}
+
+// statusWriter notes the status of the response. It passes flushing,
+// hijacking and ReadFrom on, and unwraps for http.ResponseController.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	// 1xx responses are interim; the final status comes later.
+	if w.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) ReadFrom(src io.Reader) (int64, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		return rf.ReadFrom(src)
+	}
+	return io.Copy(struct{ io.Writer }{w.ResponseWriter}, src)
+}
+
+// Flush flushes if the underlying writer can.
+func (w *statusWriter) Flush() {
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Hijack hijacks the connection if the underlying writer can.
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+// Unwrap returns the underlying writer, for http.ResponseController.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -1,0 +1,196 @@
+package flight
+
+import (
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/trace2x/trace2x/convert/otel"
+)
+
+// Option configures a Recorder.
+type Option interface{ apply(*config) }
+
+type config struct {
+	minAge      time.Duration
+	maxBytes    uint64
+	exporter    sdktrace.SpanExporter
+	otelOpts    []otel.Option
+	serviceName string
+	dir         string
+	maxFiles    int
+	maxDirBytes int64
+	interval    time.Duration
+	coalesce    time.Duration
+	queue       int
+	timeout     time.Duration
+	maxCapture  time.Duration
+	onExport    func(Export)
+}
+
+// The defaults, documented on the options that change them.
+const (
+	DefaultMinAge        = 10 * time.Second
+	DefaultMaxBytes      = 10 << 20
+	DefaultMinInterval   = 10 * time.Second
+	DefaultCoalesce      = 200 * time.Millisecond
+	DefaultQueueSize     = 2
+	DefaultExportTimeout = time.Minute
+	DefaultMaxFiles      = 16
+	DefaultMaxDirBytes   = 512 << 20
+	DefaultMaxCapture    = time.Minute
+)
+
+func newConfig(opts []Option) config {
+	c := config{
+		minAge:      DefaultMinAge,
+		maxBytes:    DefaultMaxBytes,
+		maxFiles:    DefaultMaxFiles,
+		maxDirBytes: DefaultMaxDirBytes,
+		interval:    DefaultMinInterval,
+		coalesce:    DefaultCoalesce,
+		queue:       DefaultQueueSize,
+		timeout:     DefaultExportTimeout,
+		maxCapture:  DefaultMaxCapture,
+	}
+	for _, o := range opts {
+		o.apply(&c)
+	}
+	return c
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// WithMinAge sets how far back the window reaches: the runtime keeps at
+// least the last d of execution trace (unless WithMaxBytes is reached
+// first). The default is DefaultMinAge, 10 seconds.
+func WithMinAge(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d > 0 {
+			c.minAge = d
+		}
+	})
+}
+
+// WithMaxBytes bounds the memory the window takes; it takes precedence
+// over WithMinAge, and the runtime treats it as a hint. The default is
+// DefaultMaxBytes, 10 MiB.
+func WithMaxBytes(n uint64) Option {
+	return optionFunc(func(c *config) {
+		if n > 0 {
+			c.maxBytes = n
+		}
+	})
+}
+
+// WithExporter exports every snapshot's tasks and regions as
+// OpenTelemetry spans to exp (an OTLP exporter from the OpenTelemetry Go
+// SDK, say). A task that logged its request's traceparent, as the
+// Middleware does, arrives inside the request's distributed trace; the
+// window's other tasks arrive as traces of their own. exp is not shut
+// down by the Recorder.
+func WithExporter(exp sdktrace.SpanExporter) Option {
+	return optionFunc(func(c *config) { c.exporter = exp })
+}
+
+// WithOTelOptions passes options to the conversion to spans (see package
+// github.com/trace2x/trace2x/convert/otel), for instance
+// otel.WithRuntimeSpans() or otel.WithResource(res).
+func WithOTelOptions(opts ...otel.Option) Option {
+	o := append([]otel.Option(nil), opts...)
+	return optionFunc(func(c *config) { c.otelOpts = append(c.otelOpts, o...) })
+}
+
+// WithServiceName names the program: the spans' service.name (which
+// otherwise comes from OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES or the
+// program's file name) and the process in Perfetto files.
+func WithServiceName(name string) Option {
+	return optionFunc(func(c *config) { c.serviceName = name })
+}
+
+// WithDir writes every snapshot as a Perfetto trace,
+// trace2x-<UTC time>-<reason>.pftrace, into dir, which is created if
+// needed. The oldest are removed to keep the directory's trace2x files
+// within WithDirLimits.
+func WithDir(dir string) Option {
+	return optionFunc(func(c *config) { c.dir = dir })
+}
+
+// WithDirLimits bounds the Perfetto files WithDir keeps: at most maxFiles
+// files of at most maxBytes in all (a value <= 0 keeps the default). The
+// defaults are DefaultMaxFiles (16) and DefaultMaxDirBytes (512 MiB). A
+// snapshot larger than maxBytes alone is not kept.
+func WithDirLimits(maxFiles int, maxBytes int64) Option {
+	return optionFunc(func(c *config) {
+		if maxFiles > 0 {
+			c.maxFiles = maxFiles
+		}
+		if maxBytes > 0 {
+			c.maxDirBytes = maxBytes
+		}
+	})
+}
+
+// WithMinInterval rate-limits snapshots: at most one per d. Triggers in
+// between wait for the next one, which serves them all. With d no longer
+// than the window (WithMinAge), what a trigger wanted is still in the
+// window when its snapshot is taken. The default is DefaultMinInterval,
+// 10 seconds.
+func WithMinInterval(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d >= 0 {
+			c.interval = d
+		}
+	})
+}
+
+// WithCoalesce sets how long a snapshot waits after the first trigger, so
+// that a burst of slow requests, which tend to end together, shares one
+// snapshot that holds them all. The default is DefaultCoalesce, 200 ms.
+func WithCoalesce(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d >= 0 {
+			c.coalesce = d
+		}
+	})
+}
+
+// WithQueueSize bounds the snapshots waiting for export (each holds a
+// copy of the window). A snapshot that finds the queue full is dropped and
+// counted in Stats.Dropped. The default is DefaultQueueSize, 2.
+func WithQueueSize(n int) Option {
+	return optionFunc(func(c *config) {
+		if n > 0 {
+			c.queue = n
+		}
+	})
+}
+
+// WithExportTimeout bounds the export of one snapshot, spans and file
+// together. The default is DefaultExportTimeout, a minute.
+func WithExportTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d > 0 {
+			c.timeout = d
+		}
+	})
+}
+
+// WithMaxCapture bounds the live captures of the Handler
+// (?seconds=N). The default is DefaultMaxCapture, a minute.
+func WithMaxCapture(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d > 0 {
+			c.maxCapture = d
+		}
+	})
+}
+
+// WithOnExport calls f after each snapshot taken on a trigger has been
+// exported (or failed to be), on the Recorder's export goroutine: to log
+// where it went. f must not block for long; later snapshots wait for it.
+func WithOnExport(f func(Export)) Option {
+	return optionFunc(func(c *config) { c.onExport = f })
+}

@@ -1,0 +1,456 @@
+package flight
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/trace2x/trace2x/convert/otel"
+	"github.com/trace2x/trace2x/convert/perfetto"
+	"github.com/trace2x/trace2x/mapping"
+)
+
+// ErrUnsupported is returned by Start when the program was built with a
+// Go older than 1.25, whose runtime has no flight recorder.
+var ErrUnsupported = errors.New("flight: the runtime's flight recorder needs Go 1.25 or later")
+
+// source is what the Recorder needs of runtime/trace.FlightRecorder; tests
+// give it a fake.
+type source interface {
+	WriteTo(w io.Writer) (int64, error)
+	Stop()
+}
+
+// Recorder owns the process's runtime flight recorder and exports its
+// window when asked to. Its methods are safe for concurrent use.
+type Recorder struct {
+	cfg  config
+	src  source
+	clk  clock
+	dir  *dirStore
+	name string // the program's name, for files and spans
+
+	// snapMu serialises WriteTo, which the runtime refuses to run twice at
+	// once, between triggers, Snapshot, and the Handler.
+	snapMu sync.Mutex
+	// captureMu lets one live capture run at a time.
+	captureMu sync.Mutex
+
+	mu      sync.Mutex
+	pending int       // triggers since the last snapshot
+	first   time.Time // when the first of them came
+	reason  string    // and why
+	last    time.Time // when the last snapshot was taken
+	stopped bool
+
+	wake   chan struct{} // a trigger came; capacity 1
+	quit   chan struct{} // closed by Stop
+	queue  chan *snapshot
+	ctx    context.Context // exports; cancelled when Stop gives up waiting
+	cancel context.CancelFunc
+	sched  sync.WaitGroup // the scheduling goroutine
+	export sync.WaitGroup // the export goroutine
+	seq    atomic.Int64   // numbers the files
+
+	stats    counters
+	errMu    sync.Mutex
+	lastErr  error
+	lastTime time.Time
+	stopOnce sync.Once
+}
+
+// snapshot is a copy of the window waiting for export.
+type snapshot struct {
+	data     []byte
+	time     time.Time
+	reason   string
+	triggers int
+}
+
+// Start starts the runtime's flight recorder and the goroutines that take
+// and export snapshots. Only one flight recorder can run in a process at
+// a time: a second Start fails, as does one built with Go before 1.25
+// (ErrUnsupported). Stop releases it.
+func Start(opts ...Option) (*Recorder, error) {
+	cfg := newConfig(opts)
+	var dir *dirStore
+	if cfg.dir != "" {
+		d, err := newDirStore(cfg.dir, cfg.maxFiles, cfg.maxDirBytes)
+		if err != nil {
+			return nil, err
+		}
+		dir = d
+	}
+	src, err := startRuntime(cfg.minAge, cfg.maxBytes)
+	if err != nil {
+		return nil, err
+	}
+	return newRecorder(cfg, src, realClock{}, dir), nil
+}
+
+func newRecorder(cfg config, src source, clk clock, dir *dirStore) *Recorder {
+	name := cfg.serviceName
+	if name == "" {
+		name = filepath.Base(os.Args[0])
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &Recorder{
+		cfg:    cfg,
+		src:    src,
+		clk:    clk,
+		dir:    dir,
+		name:   name,
+		wake:   make(chan struct{}, 1),
+		quit:   make(chan struct{}),
+		queue:  make(chan *snapshot, cfg.queue),
+		ctx:    ctx,
+		cancel: cancel,
+	}
+	r.sched.Add(1)
+	go r.schedule()
+	r.export.Add(1)
+	go r.exportLoop()
+	return r
+}
+
+// Stop stops taking snapshots, waits until those already taken are
+// exported or ctx is done (then the exports in progress are cancelled),
+// and stops the runtime's flight recorder. Triggers not yet served are
+// dropped. It returns ctx's error if it gave up waiting.
+func (r *Recorder) Stop(ctx context.Context) error {
+	var err error
+	r.stopOnce.Do(func() {
+		r.mu.Lock()
+		r.stopped = true
+		r.mu.Unlock()
+		close(r.quit)
+		r.sched.Wait()
+		close(r.queue) // the scheduler, its only sender, has returned
+		done := make(chan struct{})
+		go func() {
+			r.export.Wait()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			err = ctx.Err()
+			r.cancel()
+			<-done
+		}
+		r.cancel()
+		r.snapMu.Lock()
+		r.src.Stop()
+		r.snapMu.Unlock()
+	})
+	return err
+}
+
+// Trigger asks for a snapshot to be exported, as a slow request does: it
+// returns at once, and the snapshot is taken after the coalescing delay
+// (WithCoalesce), or when the rate limit (WithMinInterval) allows, shared
+// with every other trigger until then. reason names the snapshot's file.
+func (r *Recorder) Trigger(reason string) {
+	r.stats.triggers.Add(1)
+	r.mu.Lock()
+	if r.stopped {
+		r.mu.Unlock()
+		return
+	}
+	if r.pending == 0 {
+		r.first, r.reason = r.clk.Now(), reason
+	}
+	r.pending++
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default: // already woken
+	}
+}
+
+// schedule takes a snapshot when the triggers pending are due: after the
+// coalescing delay since the first of them, and no sooner than the
+// minimum interval after the previous snapshot.
+func (r *Recorder) schedule() {
+	defer r.sched.Done()
+	for {
+		select {
+		case <-r.wake:
+		case <-r.quit:
+			return
+		}
+		for {
+			r.mu.Lock()
+			if r.pending == 0 {
+				r.mu.Unlock()
+				break
+			}
+			due := r.due()
+			r.mu.Unlock()
+			if d := due.Sub(r.clk.Now()); d > 0 {
+				select {
+				case <-r.clk.After(d):
+				case <-r.quit:
+					return
+				}
+				continue
+			}
+			r.mu.Lock()
+			n, reason := r.pending, r.reason
+			r.pending, r.last = 0, r.clk.Now()
+			r.mu.Unlock()
+			s, err := r.take(reason, n)
+			if err != nil {
+				r.stats.snapshotErrors.Add(1)
+				r.noteError(err)
+				continue
+			}
+			select {
+			case r.queue <- s:
+			default:
+				r.stats.dropped.Add(1)
+				r.noteError(fmt.Errorf("flight: snapshot (%s) dropped: %d still waiting for export", reason, cap(r.queue)))
+			}
+		}
+	}
+}
+
+// due is when the pending triggers are to be served. r.mu is held.
+func (r *Recorder) due() time.Time {
+	at := r.first.Add(r.cfg.coalesce)
+	if !r.last.IsZero() {
+		if next := r.last.Add(r.cfg.interval); next.After(at) {
+			at = next
+		}
+	}
+	return at
+}
+
+// take copies the window.
+func (r *Recorder) take(reason string, triggers int) (*snapshot, error) {
+	var buf bytes.Buffer
+	if _, err := r.WriteTo(&buf); err != nil {
+		return nil, err
+	}
+	r.stats.snapshots.Add(1)
+	return &snapshot{data: buf.Bytes(), time: r.clk.Now(), reason: reason, triggers: triggers}, nil
+}
+
+// WriteTo writes the window, a Go execution trace, to w, as
+// runtime/trace.FlightRecorder.WriteTo does, but waits for a snapshot
+// already in progress instead of failing.
+func (r *Recorder) WriteTo(w io.Writer) (int64, error) {
+	r.snapMu.Lock()
+	defer r.snapMu.Unlock()
+	n, err := r.src.WriteTo(w)
+	if err != nil {
+		err = fmt.Errorf("flight: snapshot of the window: %w", err)
+	}
+	return n, err
+}
+
+func (r *Recorder) exportLoop() {
+	defer r.export.Done()
+	for s := range r.queue {
+		e := r.exportSnapshot(r.ctx, s)
+		if r.cfg.onExport != nil {
+			r.cfg.onExport(e)
+		}
+	}
+}
+
+// Snapshot takes a snapshot now and exports it before it returns, apart
+// from the rate limit and the queue of triggered ones: for a program's
+// own triggers, a watchdog or a signal. The error is the export's.
+func (r *Recorder) Snapshot(ctx context.Context, reason string) (Export, error) {
+	r.stats.triggers.Add(1)
+	s, err := r.take(reason, 1)
+	if err != nil {
+		r.stats.snapshotErrors.Add(1)
+		r.noteError(err)
+		return Export{Reason: reason, Err: err}, err
+	}
+	e := r.exportSnapshot(ctx, s)
+	return e, e.Err
+}
+
+// Export tells what became of one snapshot.
+type Export struct {
+	Reason   string    // the first trigger's reason
+	Triggers int       // the triggers it served
+	Time     time.Time // when it was taken
+	Bytes    int       // the size of the execution trace
+
+	// Spans were accepted by the exporter, SpansFailed rejected or not
+	// sent; Joined tasks were made children of a remote span by their
+	// traceparent (requests seen by the Middleware).
+	Spans, SpansFailed int64
+	Joined             int
+
+	File string // the Perfetto file written, if any
+	Err  error  // every error of the export, joined
+}
+
+// exportSnapshot sends s's spans to the exporter and writes its file.
+// One does not wait for the other to succeed.
+func (r *Recorder) exportSnapshot(ctx context.Context, s *snapshot) Export {
+	e := Export{Reason: s.reason, Triggers: s.triggers, Time: s.time, Bytes: len(s.data)}
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.timeout)
+	defer cancel()
+	var errs []error
+	if r.dir != nil {
+		path, removed, err := r.dir.write(s.time, r.seq.Add(1), s.reason, func(w io.Writer) error {
+			return r.writePerfetto(w, bytes.NewReader(s.data))
+		})
+		r.stats.filesRemoved.Add(int64(removed))
+		if err != nil {
+			r.stats.fileErrors.Add(1)
+			errs = append(errs, err)
+		} else {
+			r.stats.files.Add(1)
+			e.File = path
+		}
+	}
+	if r.cfg.exporter != nil {
+		res, err := otel.Convert(ctx, bytes.NewReader(s.data), r.cfg.exporter, r.otelOptions()...)
+		if res != nil {
+			e.Spans, e.SpansFailed, e.Joined = res.Exported, res.Failed, res.Joined
+			r.stats.spans.Add(res.Exported)
+			r.stats.spansFailed.Add(res.Failed)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("flight: exporting spans: %w", err))
+		}
+	}
+	e.Err = errors.Join(errs...)
+	if e.Err != nil {
+		r.stats.exportErrors.Add(1)
+		r.noteError(e.Err)
+	} else {
+		r.stats.exports.Add(1)
+	}
+	return e
+}
+
+// otelOptions are the options of every conversion to spans: the user's
+// come last, so that they win.
+func (r *Recorder) otelOptions() []otel.Option {
+	opts := []otel.Option{otel.WithInputName(r.name), otel.WithVersion(version())}
+	if r.cfg.serviceName != "" {
+		opts = append(opts, otel.WithServiceName(r.cfg.serviceName))
+	}
+	return append(opts, r.cfg.otelOpts...)
+}
+
+// writePerfetto converts the trace in in to a Perfetto trace.
+func (r *Recorder) writePerfetto(w io.Writer, in io.Reader) error {
+	pw := perfetto.NewWriter(w,
+		perfetto.WithProcessName(r.name),
+		perfetto.WithPID(int32(os.Getpid())),
+		perfetto.WithVersion(version()))
+	_, err := mapping.Map(in, pw, mapping.WithInputName(r.name))
+	return errors.Join(err, pw.Close())
+}
+
+func (r *Recorder) noteError(err error) {
+	r.errMu.Lock()
+	r.lastErr, r.lastTime = err, time.Now()
+	r.errMu.Unlock()
+}
+
+// counters are the figures behind Stats.
+type counters struct {
+	triggers, snapshots, snapshotErrors, dropped atomic.Int64
+	exports, exportErrors, spans, spansFailed    atomic.Int64
+	files, fileErrors, filesRemoved              atomic.Int64
+	requests, served, handlerErrors              atomic.Int64
+}
+
+// Stats counts what a Recorder did. Nothing it does fails the program:
+// errors are counted here, the last one kept.
+type Stats struct {
+	Requests       int64 // requests seen by the Middleware
+	Triggers       int64 // requests and calls that asked for a snapshot
+	Snapshots      int64 // snapshots taken; a burst of triggers shares one
+	SnapshotErrors int64 // snapshots that could not be taken
+	Dropped        int64 // snapshots dropped because the export queue was full
+	Exports        int64 // snapshots exported without an error
+	ExportErrors   int64 // snapshots whose export (spans or file) failed
+	Spans          int64 // spans the exporter accepted
+	SpansFailed    int64 // spans it rejected, or that were not sent
+	Files          int64 // Perfetto files written
+	FileErrors     int64 // Perfetto files that could not be written
+	FilesRemoved   int64 // files removed to keep within the directory's limits
+	Served         int64 // responses of the Handler
+	HandlerErrors  int64 // of which failed
+	LastError      error // the last error, if any
+	LastErrorTime  time.Time
+}
+
+// Stats returns what the Recorder has done so far.
+func (r *Recorder) Stats() Stats {
+	c := &r.stats
+	s := Stats{
+		Requests:       c.requests.Load(),
+		Triggers:       c.triggers.Load(),
+		Snapshots:      c.snapshots.Load(),
+		SnapshotErrors: c.snapshotErrors.Load(),
+		Dropped:        c.dropped.Load(),
+		Exports:        c.exports.Load(),
+		ExportErrors:   c.exportErrors.Load(),
+		Spans:          c.spans.Load(),
+		SpansFailed:    c.spansFailed.Load(),
+		Files:          c.files.Load(),
+		FileErrors:     c.fileErrors.Load(),
+		FilesRemoved:   c.filesRemoved.Load(),
+		Served:         c.served.Load(),
+		HandlerErrors:  c.handlerErrors.Load(),
+	}
+	r.errMu.Lock()
+	s.LastError, s.LastErrorTime = r.lastErr, r.lastTime
+	r.errMu.Unlock()
+	return s
+}
+
+// version is trace2x's module version in the program's build, for the
+// files' and spans' metadata.
+func version() string {
+	versionOnce.Do(func() {
+		versionStr = "devel"
+		bi, ok := debug.ReadBuildInfo()
+		if !ok {
+			return
+		}
+		if bi.Main.Path == modulePath && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			versionStr = bi.Main.Version
+		}
+		for _, d := range bi.Deps {
+			if d.Path == modulePath {
+				versionStr = d.Version
+			}
+		}
+	})
+	return versionStr
+}
+
+const modulePath = "github.com/trace2x/trace2x"
+
+var (
+	versionOnce sync.Once
+	versionStr  string
+)
+
+// unsupported is the error of Start on a runtime without a flight
+// recorder.
+func unsupported() error {
+	return fmt.Errorf("%w (this program was built with %s)", ErrUnsupported, runtime.Version())
+}

@@ -1,0 +1,338 @@
+package flight
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/trace2x/trace2x/convert/perfetto/perfettocheck"
+)
+
+// fakeClock moves only when a test advances it.
+type fakeClock struct {
+	mu      sync.Mutex
+	now     time.Time
+	waiters []fakeWaiter
+}
+
+type fakeWaiter struct {
+	at time.Time
+	ch chan time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch := make(chan time.Time, 1)
+	c.waiters = append(c.waiters, fakeWaiter{c.now.Add(d), ch})
+	return ch
+}
+
+// Advance moves the clock on and fires the timers that are due.
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	kept := c.waiters[:0]
+	for _, w := range c.waiters {
+		if !w.at.After(c.now) {
+			w.ch <- c.now
+		} else {
+			kept = append(kept, w)
+		}
+	}
+	c.waiters = kept
+}
+
+// waiter waits until the scheduler waits on the clock, and returns when
+// its timer is due.
+func (c *fakeClock) waiter(t *testing.T) time.Time {
+	t.Helper()
+	var at time.Time
+	waitFor(t, "the scheduler to wait on the clock", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if len(c.waiters) == 0 {
+			return false
+		}
+		at = c.waiters[0].at
+		return true
+	})
+	return at
+}
+
+func (c *fakeClock) waiting() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.waiters)
+}
+
+// waitFor polls cond until it holds; it only waits for goroutines to get
+// there, no result depends on how long that takes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// fakeSource stands for the runtime's flight recorder: each snapshot is
+// the content of a file (or a few bytes).
+type fakeSource struct {
+	mu      sync.Mutex
+	path    string
+	writes  int
+	stopped bool
+	err     error
+}
+
+func (s *fakeSource) WriteTo(w io.Writer) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return 0, s.err
+	}
+	s.writes++
+	if s.path == "" {
+		n, err := w.Write([]byte("window"))
+		return int64(n), err
+	}
+	f, err := os.Open(s.path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	return io.Copy(w, f)
+}
+
+func (s *fakeSource) Stop() {
+	s.mu.Lock()
+	s.stopped = true
+	s.mu.Unlock()
+}
+
+// testRecorder is a Recorder on a fake source and clock, whose exports
+// arrive on the returned channel.
+func testRecorder(t *testing.T, src source, clk clock, opts ...Option) (*Recorder, chan Export) {
+	t.Helper()
+	exports := make(chan Export, 16)
+	opts = append(opts, WithOnExport(func(e Export) { exports <- e }))
+	cfg := newConfig(opts)
+	var dir *dirStore
+	if cfg.dir != "" {
+		d, err := newDirStore(cfg.dir, cfg.maxFiles, cfg.maxDirBytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir = d
+	}
+	r := newRecorder(cfg, src, clk, dir)
+	t.Cleanup(func() { r.Stop(context.Background()) })
+	return r, exports
+}
+
+func receive(t *testing.T, ch <-chan Export) Export {
+	t.Helper()
+	select {
+	case e := <-ch:
+		return e
+	case <-time.After(10 * time.Second):
+		t.Fatal("no export")
+		return Export{}
+	}
+}
+
+// TestCoalesce: a burst of triggers within the coalescing delay shares one
+// snapshot, taken when the delay after the first has passed, not before.
+func TestCoalesce(t *testing.T) {
+	clk := newFakeClock()
+	src := &fakeSource{}
+	r, exports := testRecorder(t, src, clk, WithCoalesce(200*time.Millisecond))
+	start := clk.Now()
+	r.Trigger("slow")
+	if at := clk.waiter(t); !at.Equal(start.Add(200 * time.Millisecond)) {
+		t.Fatalf("snapshot due at %v, want 200ms after the first trigger", at.Sub(start))
+	}
+	for range 4 {
+		clk.Advance(40 * time.Millisecond)
+		r.Trigger("failed")
+	}
+	// 160ms after the first trigger: still waiting.
+	if clk.waiting() != 1 || r.Stats().Snapshots != 0 {
+		t.Fatalf("a snapshot was taken before the coalescing delay: %+v", r.Stats())
+	}
+	clk.Advance(40 * time.Millisecond)
+	e := receive(t, exports)
+	if e.Triggers != 5 || e.Reason != "slow" || e.Err != nil {
+		t.Errorf("export %+v; want the 5 triggers, reason slow (the first), no error", e)
+	}
+	st := r.Stats()
+	if st.Triggers != 5 || st.Snapshots != 1 || st.Exports != 1 || src.writes != 1 {
+		t.Errorf("stats %+v, %d writes; want 5 triggers, 1 snapshot, 1 export", st, src.writes)
+	}
+}
+
+// TestRateLimit: after a snapshot, the next waits for the minimum
+// interval, and serves every trigger that came meanwhile.
+func TestRateLimit(t *testing.T) {
+	clk := newFakeClock()
+	r, exports := testRecorder(t, &fakeSource{}, clk, WithCoalesce(0), WithMinInterval(10*time.Second))
+	r.Trigger("first")
+	if e := receive(t, exports); e.Triggers != 1 {
+		t.Fatalf("first export %+v", e)
+	}
+	first := clk.Now()
+	clk.Advance(time.Second)
+	r.Trigger("second")
+	if at := clk.waiter(t); !at.Equal(first.Add(10 * time.Second)) {
+		t.Fatalf("second snapshot due %v after the first, want 10s", at.Sub(first))
+	}
+	clk.Advance(5 * time.Second)
+	r.Trigger("third")
+	r.Trigger("fourth")
+	if n := r.Stats().Snapshots; n != 1 {
+		t.Fatalf("%d snapshots within the interval, want 1", n)
+	}
+	clk.Advance(4 * time.Second)
+	if n := r.Stats().Snapshots; n != 1 {
+		t.Fatalf("%d snapshots within the interval, want 1", n)
+	}
+	clk.Advance(time.Second)
+	if e := receive(t, exports); e.Triggers != 3 || e.Reason != "second" {
+		t.Errorf("second export %+v, want 3 triggers, reason second", e)
+	}
+	// Long after, a trigger is served after the coalescing delay alone.
+	clk.Advance(time.Minute)
+	r.Trigger("later")
+	if e := receive(t, exports); e.Triggers != 1 || e.Reason != "later" {
+		t.Errorf("third export %+v", e)
+	}
+	if st := r.Stats(); st.Snapshots != 3 || st.Triggers != 5 {
+		t.Errorf("stats %+v, want 3 snapshots of 5 triggers", st)
+	}
+}
+
+// TestQueueFull: snapshots that find the export queue full are dropped and
+// counted; the triggering side never blocks.
+func TestQueueFull(t *testing.T) {
+	clk := newFakeClock()
+	release := make(chan struct{})
+	entered := make(chan struct{}, 8)
+	cfg := newConfig([]Option{WithCoalesce(0), WithMinInterval(0), WithQueueSize(1), WithOnExport(func(Export) {
+		entered <- struct{}{}
+		<-release
+	})})
+	r := newRecorder(cfg, &fakeSource{}, clk, nil)
+	defer r.Stop(context.Background())
+	r.Trigger("a")
+	<-entered // the export goroutine holds a, blocked
+	r.Trigger("b")
+	waitFor(t, "the second snapshot", func() bool { return r.Stats().Snapshots == 2 })
+	r.Trigger("c") // the queue holds b: c is dropped
+	waitFor(t, "the third snapshot", func() bool { return r.Stats().Snapshots == 3 })
+	st := r.Stats()
+	if st.Dropped != 1 || st.LastError == nil {
+		t.Errorf("stats %+v; want 1 dropped, with the error noted", st)
+	}
+	close(release)
+	waitFor(t, "the exports", func() bool { return r.Stats().Exports == 2 })
+}
+
+// TestStop: Stop exports what was taken, stops the source, and ignores
+// later triggers; a failing source is counted, not fatal.
+func TestStop(t *testing.T) {
+	clk := newFakeClock()
+	src := &fakeSource{}
+	var mu sync.Mutex
+	var got []Export
+	cfg := newConfig([]Option{WithCoalesce(0), WithMinInterval(0), WithOnExport(func(e Export) {
+		mu.Lock()
+		got = append(got, e)
+		mu.Unlock()
+	})})
+	r := newRecorder(cfg, src, clk, nil)
+	r.Trigger("a")
+	waitFor(t, "the snapshot", func() bool { return r.Stats().Snapshots == 1 })
+	if err := r.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	n := len(got)
+	mu.Unlock()
+	if n != 1 || !src.stopped {
+		t.Fatalf("after Stop: %d exports, source stopped %v; want 1 and true", n, src.stopped)
+	}
+	r.Trigger("after")
+	if st := r.Stats(); st.Snapshots != 1 {
+		t.Errorf("a trigger after Stop took a snapshot: %+v", st)
+	}
+
+	src2 := &fakeSource{err: errors.New("disabled")}
+	r2, _ := testRecorder(t, src2, newFakeClock(), WithCoalesce(0))
+	r2.Trigger("x")
+	waitFor(t, "the failed snapshot", func() bool { return r2.Stats().SnapshotErrors == 1 })
+	if _, err := r2.Snapshot(context.Background(), "y"); err == nil {
+		t.Error("Snapshot of a failing source returned no error")
+	}
+}
+
+// TestSnapshotToDir: Snapshot converts the window into a Perfetto file
+// that the validator accepts, and reports it.
+func TestSnapshotToDir(t *testing.T) {
+	dir := t.TempDir()
+	src := &fakeSource{path: "../testdata/annotations.go1.26.trace"}
+	r, _ := testRecorder(t, src, newFakeClock(), WithDir(dir), WithServiceName("svc"))
+	e, err := r.Snapshot(context.Background(), "watchdog/stuck")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Dir(e.File) != dir || filepath.Ext(e.File) != ".pftrace" {
+		t.Fatalf("file %q, want a .pftrace in %s", e.File, dir)
+	}
+	if base := filepath.Base(e.File); !regexpMatch(`^trace2x-\d{8}T\d{6}\.\d{6}Z-1-watchdog_stuck\.pftrace$`, base) {
+		t.Errorf("file name %q", base)
+	}
+	f, err := os.Open(e.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rep, err := perfettocheck.Check(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Slices) == 0 {
+		t.Error("the Perfetto file has no slices")
+	}
+	if st := r.Stats(); st.Files != 1 || st.Exports != 1 || st.Triggers != 1 {
+		t.Errorf("stats %+v", st)
+	}
+	// A trace that is not one: the error names it, the file is not left.
+	src.path = "schedule_test.go"
+	if _, err := r.Snapshot(context.Background(), "bad"); err == nil {
+		t.Error("no error for a snapshot that is not a trace")
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 1 {
+		t.Errorf("%d files in the directory after a failed snapshot, want the 1 good one", len(ents))
+	}
+}
