@@ -102,7 +102,7 @@ type middleware struct {
 }
 
 func (m *middleware) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	start := time.Now()
+	start := m.rec.clk.Now()
 	m.rec.stats.requests.Add(1)
 	ctx, task := trace.NewTask(req.Context(), m.taskName(req))
 	// The traceparent comes first, before any region of the task ends:
@@ -117,7 +117,7 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		if panicked {
 			p = recover()
 		}
-		o := Outcome{Status: sw.status, Duration: time.Since(start)}
+		o := Outcome{Status: sw.status, Duration: m.rec.clk.Now().Sub(start)}
 		if o.Status == 0 {
 			o.Status = http.StatusOK
 			if p != nil {

@@ -1,0 +1,235 @@
+package flight
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"runtime/trace"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/trace2x/trace2x/convert/chromejson/chromecheck"
+	"github.com/trace2x/trace2x/convert/perfetto/perfettocheck"
+)
+
+// busy runs tasks with regions and logs until stop is closed.
+func busy(stop <-chan struct{}, wg *sync.WaitGroup) {
+	defer wg.Done()
+	for i := 0; ; i++ {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		ctx, task := trace.NewTask(context.Background(), "job")
+		trace.Log(ctx, "i", "x")
+		trace.WithRegion(ctx, "step", func() { time.Sleep(100 * time.Microsecond) })
+		task.End()
+	}
+}
+
+func get(t *testing.T, srv *httptest.Server, path string) (*http.Response, []byte) {
+	t.Helper()
+	resp, err := http.Get(srv.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return resp, body
+}
+
+// TestHandler serves the window and live captures in every format; the
+// Perfetto and Chrome JSON outputs pass the validators and hold the
+// program's tasks.
+func TestHandler(t *testing.T) {
+	rec, err := Start(WithServiceName("handler test"), WithMaxCapture(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Stop(context.Background())
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go busy(stop, &wg)
+	defer func() {
+		close(stop)
+		wg.Wait()
+	}()
+	time.Sleep(50 * time.Millisecond) // some tasks in the window
+
+	mux := http.NewServeMux()
+	mux.Handle("/debug/trace2x/", rec.Handler())
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	checkPerfetto := func(path string, body []byte) {
+		t.Helper()
+		rep, err := perfettocheck.Check(bytes.NewReader(body))
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		jobs := 0
+		for _, s := range rep.Slices {
+			if s.Name == "job" {
+				jobs++
+			}
+		}
+		if jobs == 0 {
+			t.Errorf("%s: no task slice among %d slices", path, len(rep.Slices))
+		}
+	}
+	checkChrome := func(path string, body []byte) {
+		t.Helper()
+		rep, err := chromecheck.Check(body)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if rep.AsyncPairs["task"] == 0 {
+			t.Errorf("%s: no tasks (async pairs %v)", path, rep.AsyncPairs)
+		}
+	}
+	checkOTLP := func(path string, body []byte) {
+		t.Helper()
+		sc := bufio.NewScanner(bytes.NewReader(body))
+		sc.Buffer(nil, 64<<20)
+		lines, jobs := 0, 0
+		for sc.Scan() {
+			var msg map[string]any
+			if err := json.Unmarshal(sc.Bytes(), &msg); err != nil {
+				t.Fatalf("%s: line %d: %v", path, lines+1, err)
+			}
+			lines++
+			jobs += strings.Count(sc.Text(), `"name":"job"`)
+		}
+		if lines == 0 || jobs == 0 {
+			t.Errorf("%s: %d lines, %d job spans", path, lines, jobs)
+		}
+	}
+	checkTrace := func(path string, body []byte) {
+		t.Helper()
+		if !bytes.HasPrefix(body, []byte("go 1.")) {
+			t.Errorf("%s: not a Go execution trace: %q", path, body[:min(16, len(body))])
+		}
+	}
+
+	for _, tc := range []struct {
+		path, ctype, ext string
+		check            func(string, []byte)
+	}{
+		{"/debug/trace2x/window.pftrace", "application/octet-stream", ".pftrace", checkPerfetto},
+		{"/debug/trace2x/?format=perfetto", "application/octet-stream", ".pftrace", checkPerfetto},
+		{"/debug/trace2x/window.json", "application/json", ".json", checkChrome},
+		{"/debug/trace2x/?format=chrome", "application/json", ".json", checkChrome},
+		{"/debug/trace2x/?format=json-otlp", "application/x-ndjson", ".otlp.jsonl", checkOTLP},
+		{"/debug/trace2x/window.trace", "application/octet-stream", ".trace", checkTrace},
+		{"/debug/trace2x/capture.pftrace?seconds=0.3", "application/octet-stream", ".pftrace", checkPerfetto},
+		{"/debug/trace2x/?seconds=0.3&format=chrome", "application/json", ".json", checkChrome},
+	} {
+		resp, body := get(t, srv, tc.path)
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: %s: %s", tc.path, resp.Status, body)
+			continue
+		}
+		if got := resp.Header.Get("Content-Type"); got != tc.ctype {
+			t.Errorf("%s: Content-Type %q, want %q", tc.path, got, tc.ctype)
+		}
+		if cd := resp.Header.Get("Content-Disposition"); !strings.HasPrefix(cd, `attachment; filename="handler_test-`) || !strings.HasSuffix(cd, tc.ext+`"`) {
+			t.Errorf("%s: Content-Disposition %q", tc.path, cd)
+		}
+		if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "https://ui.perfetto.dev" {
+			t.Errorf("%s: Access-Control-Allow-Origin %q", tc.path, got)
+		}
+		tc.check(tc.path, body)
+	}
+
+	// The index links the window to the Perfetto UI by its full URL.
+	resp, body := get(t, srv, "/debug/trace2x/")
+	if ct := resp.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+		t.Errorf("index: Content-Type %q", ct)
+	}
+	link := `href="https://ui.perfetto.dev/#!/?url=` + srv.URL + `/debug/trace2x/window.pftrace"`
+	if !bytes.Contains(body, []byte(link)) {
+		t.Errorf("index lacks %s:\n%s", link, body)
+	}
+	for _, want := range []string{`href="window.json"`, `href="window.otlp.jsonl"`, `name="seconds"`} {
+		if !bytes.Contains(body, []byte(want)) {
+			t.Errorf("index lacks %s", want)
+		}
+	}
+
+	// The UI's preflight request.
+	req, _ := http.NewRequest(http.MethodOptions, srv.URL+"/debug/trace2x/window.pftrace", nil)
+	req.Header.Set("Origin", "https://ui.perfetto.dev")
+	req.Header.Set("Access-Control-Request-Method", "GET")
+	pre, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pre.Body.Close()
+	if pre.StatusCode != http.StatusOK || pre.Header.Get("Access-Control-Allow-Origin") != "https://ui.perfetto.dev" || pre.Header.Get("Access-Control-Allow-Private-Network") != "true" {
+		t.Errorf("preflight: %s %v", pre.Status, pre.Header)
+	}
+
+	// Bad requests, and a capture while another trace runs.
+	for _, tc := range []struct {
+		path string
+		code int
+	}{
+		{"/debug/trace2x/?format=svg", http.StatusBadRequest},
+		{"/debug/trace2x/capture.pftrace?seconds=600", http.StatusBadRequest},
+		{"/debug/trace2x/capture.pftrace?seconds=x", http.StatusBadRequest},
+		{"/debug/trace2x/other.pftrace", http.StatusNotFound},
+		{"/debug/trace2x/window.svg", http.StatusNotFound},
+	} {
+		if resp, body := get(t, srv, tc.path); resp.StatusCode != tc.code {
+			t.Errorf("%s: %s, want %d: %s", tc.path, resp.Status, tc.code, body)
+		}
+	}
+	if err := trace.Start(io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	resp, body = get(t, srv, "/debug/trace2x/capture.pftrace?seconds=1")
+	trace.Stop()
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(string(body), "/debug/pprof/trace") {
+		t.Errorf("capture beside another trace: %s: %s", resp.Status, body)
+	}
+	if st := rec.Stats(); st.Served != 11 || st.HandlerErrors != 0 {
+		t.Errorf("stats %+v; want 11 served (8 traces, 2 bad captures, the conflict), none failed", st)
+	}
+}
+
+// TestSpool: the tracer's writes never block, the reader gets them all in
+// order, and an abandoned spool drops what comes.
+func TestSpool(t *testing.T) {
+	s := newSpool()
+	var want bytes.Buffer
+	for i := range 100 {
+		b := bytes.Repeat([]byte{byte(i)}, i+1)
+		want.Write(b)
+		if n, err := s.Write(b); n != len(b) || err != nil {
+			t.Fatal(n, err)
+		}
+	}
+	s.close()
+	got, err := io.ReadAll(io.LimitReader(s, 1<<20))
+	if err != nil || !bytes.Equal(got, want.Bytes()) {
+		t.Fatalf("read %d bytes (%v), want %d", len(got), err, want.Len())
+	}
+	s2 := newSpool()
+	s2.abandon()
+	s2.Write([]byte("x"))
+	s2.close()
+	if n, err := s2.Read(make([]byte, 4)); n != 0 || err != io.EOF {
+		t.Errorf("abandoned spool read %d, %v", n, err)
+	}
+}

@@ -1,0 +1,232 @@
+package flight
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"runtime/trace"
+	"testing"
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	oteltrace "go.opentelemetry.io/otel/trace"
+)
+
+// TestTriggers: which requests trigger a snapshot, and why.
+func TestTriggers(t *testing.T) {
+	clk := newFakeClock()
+	r, exports := testRecorder(t, &fakeSource{}, clk, WithCoalesce(0), WithMinInterval(0))
+	h := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		switch req.URL.Path {
+		case "/slow":
+			clk.Advance(2 * time.Second)
+		case "/503":
+			w.WriteHeader(http.StatusServiceUnavailable)
+		case "/404":
+			http.NotFound(w, req)
+		case "/teapot":
+			w.WriteHeader(http.StatusTeapot)
+		case "/panic":
+			panic("boom")
+		case "/abort":
+			panic(http.ErrAbortHandler)
+		case "/early":
+			w.WriteHeader(http.StatusEarlyHints) // interim: the final status is 200
+			w.Write([]byte("ok"))
+		}
+	})
+	mw := r.Middleware(h,
+		SlowerThan(time.Second),
+		TriggerWhen(func(req *http.Request, o Outcome) bool { return o.Status == http.StatusTeapot }))
+	for _, tc := range []struct {
+		path, reason string
+		panics       bool
+	}{
+		{"/fast", "", false},
+		{"/404", "", false},
+		{"/early", "", false},
+		{"/slow", "slow", false},
+		{"/503", "failed", false},
+		{"/teapot", "request", false},
+		{"/panic", "panic", true},
+		{"/abort", "failed", true}, // not a panic of the handler's own, but a 500
+	} {
+		before := r.Stats().Triggers
+		panicked := func() (p bool) {
+			defer func() { p = recover() != nil }()
+			mw.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", tc.path, nil))
+			return false
+		}()
+		if panicked != tc.panics {
+			t.Errorf("%s: panicked %v, want %v (the middleware passes panics on)", tc.path, panicked, tc.panics)
+		}
+		triggered := r.Stats().Triggers - before
+		if tc.reason == "" {
+			if triggered != 0 {
+				t.Errorf("%s triggered a snapshot", tc.path)
+			}
+			continue
+		}
+		if triggered != 1 {
+			t.Errorf("%s: %d triggers, want 1", tc.path, triggered)
+			continue
+		}
+		if e := receive(t, exports); e.Reason != tc.reason {
+			t.Errorf("%s: snapshot reason %q, want %q", tc.path, e.Reason, tc.reason)
+		}
+	}
+	if n := r.Stats().Requests; n != 8 {
+		t.Errorf("%d requests counted, want 8", n)
+	}
+
+	// Thresholds and predicates off: nothing triggers but a panic.
+	off := r.Middleware(h, SlowerThan(0), FailedWhen(nil))
+	before := r.Stats().Triggers
+	for _, p := range []string{"/slow", "/503"} {
+		off.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", p, nil))
+	}
+	if n := r.Stats().Triggers - before; n != 0 {
+		t.Errorf("%d triggers with the triggers off", n)
+	}
+}
+
+func TestTaskName(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /users/{id}", func(http.ResponseWriter, *http.Request) {})
+	mux.HandleFunc("/static/", func(http.ResponseWriter, *http.Request) {})
+	r := &Recorder{}
+	for _, tc := range []struct {
+		h          http.Handler
+		method, to string
+		want       string
+	}{
+		{mux, "GET", "/users/42", "GET /users/{id}"},
+		{mux, "HEAD", "/static/a.css", "HEAD /static/"},
+		{mux, "GET", "/nowhere", "GET /nowhere"},
+		{http.NotFoundHandler(), "POST", "/users/42", "POST /users/42"},
+	} {
+		m := r.Middleware(tc.h).(*middleware)
+		if got := m.taskName(httptest.NewRequest(tc.method, tc.to, nil)); got != tc.want {
+			t.Errorf("%s %s: task %q, want %q", tc.method, tc.to, got, tc.want)
+		}
+	}
+	m := r.Middleware(mux, TaskName(func(*http.Request) string { return "mine" })).(*middleware)
+	if got := m.taskName(httptest.NewRequest("GET", "/users/1", nil)); got != "mine" {
+		t.Errorf("TaskName: %q", got)
+	}
+}
+
+const (
+	clientTrace = "4bf92f3577b34da6a3ce929d0e0e4736"
+	clientSpan  = "00f067aa0ba902b7"
+)
+
+func TestTraceparent(t *testing.T) {
+	tp := "00-" + clientTrace + "-" + clientSpan + "-01"
+	tid, _ := oteltrace.TraceIDFromHex("0af7651916cd43dd8448eb211c80319c")
+	sid, _ := oteltrace.SpanIDFromHex("b7ad6b7169203331")
+	span := oteltrace.NewSpanContext(oteltrace.SpanContextConfig{TraceID: tid, SpanID: sid})
+	for _, tc := range []struct {
+		name, header string
+		ctx          oteltrace.SpanContext
+		want         string
+	}{
+		{"header", tp, oteltrace.SpanContext{}, tp},
+		{"upper case", "00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01", oteltrace.SpanContext{}, ""},
+		{"zero trace ID", "00-00000000000000000000000000000000-" + clientSpan + "-01", oteltrace.SpanContext{}, ""},
+		{"short", "00-" + clientTrace + "-00f067aa-01", oteltrace.SpanContext{}, ""},
+		{"junk", "hello", oteltrace.SpanContext{}, ""},
+		{"none", "", oteltrace.SpanContext{}, ""},
+		{"span in context wins", tp, span, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"},
+	} {
+		req := httptest.NewRequest("GET", "/", nil)
+		if tc.header != "" {
+			req.Header.Set("traceparent", tc.header)
+		}
+		if tc.ctx.IsValid() {
+			req = req.WithContext(oteltrace.ContextWithSpanContext(req.Context(), tc.ctx))
+		}
+		if got := traceparent(req); got != tc.want {
+			t.Errorf("%s: traceparent %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestMiddlewareJoinsTrace runs requests through the middleware on the
+// runtime's flight recorder and converts a snapshot: each request's task
+// is a child of the span its client sent, with its regions under it, and
+// a request with a traceparent that does not parse stays out of any
+// remote trace.
+func TestMiddlewareJoinsTrace(t *testing.T) {
+	mem := tracetest.NewInMemoryExporter()
+	rec, err := Start(WithExporter(mem), WithServiceName("joins"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Stop(context.Background())
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /work/{n}", func(w http.ResponseWriter, req *http.Request) {
+		trace.WithRegion(req.Context(), "compute", func() { time.Sleep(time.Millisecond) })
+	})
+	h := rec.Middleware(mux)
+	// A request inside an OpenTelemetry server span, as otelhttp makes.
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()))
+	defer tp.Shutdown(context.Background())
+	ctx, span := tp.Tracer("test").Start(context.Background(), "server")
+	span.End()
+
+	reqs := map[string]*http.Request{
+		"header":  httptest.NewRequest("GET", "/work/1", nil),
+		"context": httptest.NewRequestWithContext(ctx, "GET", "/work/2", nil),
+		"bad":     httptest.NewRequest("GET", "/work/3", nil),
+	}
+	reqs["header"].Header.Set("traceparent", "00-"+clientTrace+"-"+clientSpan+"-01")
+	reqs["bad"].Header.Set("traceparent", "00-"+clientTrace+"-0000000000000000-01")
+	for _, name := range []string{"header", "context", "bad"} {
+		h.ServeHTTP(httptest.NewRecorder(), reqs[name])
+	}
+	e, err := rec.Snapshot(context.Background(), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Joined < 2 {
+		t.Errorf("%d tasks joined a remote trace, want 2 at least", e.Joined)
+	}
+	spans := mem.GetSpans()
+	check := func(task tracetest.SpanStub, wantParent string) {
+		t.Helper()
+		if task.Parent.SpanID().String() != wantParent || !task.Parent.IsRemote() {
+			t.Errorf("task in trace %s: parent %s (remote %v), want the remote %s", task.SpanContext.TraceID(), task.Parent.SpanID(), task.Parent.IsRemote(), wantParent)
+		}
+		// Its region is its child, in its trace.
+		found := false
+		for _, r := range spans {
+			if r.Name == "compute" && r.Parent.SpanID() == task.SpanContext.SpanID() {
+				found = true
+				if r.SpanContext.TraceID() != task.SpanContext.TraceID() {
+					t.Errorf("task in trace %s: its region is in trace %s", task.SpanContext.TraceID(), r.SpanContext.TraceID())
+				}
+			}
+		}
+		if !found {
+			t.Errorf("task in trace %s: no region span under it", task.SpanContext.TraceID())
+		}
+	}
+	// The mux's pattern names all three tasks alike; tell them apart by
+	// their trace.
+	byTrace := map[string][]tracetest.SpanStub{}
+	for _, s := range spans {
+		if s.Name == "GET /work/{n}" {
+			tid := s.SpanContext.TraceID().String()
+			byTrace[tid] = append(byTrace[tid], s)
+		}
+	}
+	ctxTrace := span.SpanContext().TraceID().String()
+	if len(byTrace) != 3 || len(byTrace[clientTrace]) != 1 || len(byTrace[ctxTrace]) != 1 {
+		t.Fatalf("tasks by trace: %d traces, %d in the header's, %d in the context's; want 3, 1 and 1", len(byTrace), len(byTrace[clientTrace]), len(byTrace[ctxTrace]))
+	}
+	check(byTrace[clientTrace][0], clientSpan)
+	check(byTrace[ctxTrace][0], span.SpanContext().SpanID().String())
+}
