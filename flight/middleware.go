@@ -2,7 +2,6 @@ package flight
 
 import (
 	"bufio"
-	"context"
 	"encoding/hex"
 	"io"
 	"net"
@@ -11,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"go.opentelemetry.io/otel/propagation"
 	oteltrace "go.opentelemetry.io/otel/trace"
 )
 
@@ -173,20 +171,57 @@ func (m *middleware) taskName(req *http.Request) string {
 
 // traceparent returns the W3C traceparent of the request's span: the
 // OpenTelemetry span in its context, else its traceparent header if it
-// parses, else "".
+// is valid, else "".
 func traceparent(req *http.Request) string {
-	sc := oteltrace.SpanContextFromContext(req.Context())
-	if !sc.IsValid() {
-		if req.Header.Get("traceparent") == "" {
+	if sc := oteltrace.SpanContextFromContext(req.Context()); sc.IsValid() {
+		return formatTraceparent(sc)
+	}
+	h := req.Header["Traceparent"]
+	if len(h) != 1 {
+		return "" // none, or several, which the specification rejects
+	}
+	return validTraceparent(h[0])
+}
+
+// validTraceparent returns h as a version 00 traceparent if it is valid by
+// the W3C Trace Context rules, else "". A valid version 00 header is
+// returned as it is, without a copy.
+func validTraceparent(h string) string {
+	// version "-" trace-id "-" parent-id "-" flags, all lower-case hex.
+	if len(h) < 55 || h[2] != '-' || h[35] != '-' || h[52] != '-' {
+		return ""
+	}
+	if !lowerHex(h[0:2]) || h[0:2] == "ff" || !lowerHex(h[3:35]) || !lowerHex(h[36:52]) || !lowerHex(h[53:55]) {
+		return ""
+	}
+	if allZero(h[3:35]) || allZero(h[36:52]) {
+		return ""
+	}
+	if h[0:2] == "00" {
+		if len(h) != 55 {
 			return ""
 		}
-		ctx := propagation.TraceContext{}.Extract(context.Background(), propagation.HeaderCarrier(req.Header))
-		sc = oteltrace.SpanContextFromContext(ctx)
-		if !sc.IsValid() {
-			return ""
+		return h
+	}
+	// A later version may add fields after a dash; its first fields are
+	// read as version 00's.
+	if len(h) > 55 && h[55] != '-' {
+		return ""
+	}
+	return "00" + h[2:55]
+}
+
+func lowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
 		}
 	}
-	return formatTraceparent(sc)
+	return true
+}
+
+func allZero(s string) bool {
+	return strings.Trim(s, "0") == ""
 }
 
 // formatTraceparent writes sc as a version 00 traceparent.

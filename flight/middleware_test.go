@@ -138,6 +138,13 @@ func TestTraceparent(t *testing.T) {
 		{"short", "00-" + clientTrace + "-00f067aa-01", oteltrace.SpanContext{}, ""},
 		{"junk", "hello", oteltrace.SpanContext{}, ""},
 		{"none", "", oteltrace.SpanContext{}, ""},
+		{"zero span ID", "00-" + clientTrace + "-0000000000000000-01", oteltrace.SpanContext{}, ""},
+		{"version ff", "ff-" + clientTrace + "-" + clientSpan + "-01", oteltrace.SpanContext{}, ""},
+		{"version 00, too long", tp + "-x", oteltrace.SpanContext{}, ""},
+		{"later version with more fields", "cc-" + clientTrace + "-" + clientSpan + "-01-what-not", oteltrace.SpanContext{}, tp},
+		{"later version, no dash", "cc-" + clientTrace + "-" + clientSpan + "-01x", oteltrace.SpanContext{}, ""},
+		{"bad flags", "00-" + clientTrace + "-" + clientSpan + "-0g", oteltrace.SpanContext{}, ""},
+		{"no dashes", "00_" + clientTrace + "_" + clientSpan + "_01", oteltrace.SpanContext{}, ""},
 		{"span in context wins", tp, span, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"},
 	} {
 		req := httptest.NewRequest("GET", "/", nil)
