@@ -1,6 +1,7 @@
 package flight
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -11,6 +12,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/trace2x/trace2x/mapping"
 )
 
 // service is a small JSON API: it decodes nothing, computes a little and
@@ -70,7 +75,7 @@ func BenchmarkService(b *testing.B) {
 			var mu sync.Mutex
 			var lat []time.Duration
 			b.ReportAllocs()
-			b.SetParallelism(4)
+			b.SetParallelism(1)
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				var mine []time.Duration
@@ -128,4 +133,72 @@ func BenchmarkMiddleware(b *testing.B) {
 			}
 		})
 	}
+}
+
+// nopExporter takes every span and does nothing with it.
+type nopExporter struct{}
+
+func (nopExporter) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
+func (nopExporter) Shutdown(context.Context) error                             { return nil }
+
+// BenchmarkSnapshot records a window of the small service under load
+// through the middleware (two seconds), then times the export of that
+// snapshot: spans to an exporter that drops them, and a Perfetto file.
+func BenchmarkSnapshot(b *testing.B) {
+	rec, err := Start(WithExporter(nopExporter{}), WithDir(b.TempDir()), WithDirLimits(2, 0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rec.Stop(context.Background())
+	srv := httptest.NewServer(rec.Middleware(service()))
+	defer srv.Close()
+	var wg sync.WaitGroup
+	deadline := time.Now().Add(2 * time.Second)
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				req, _ := http.NewRequest("GET", srv.URL+"/items/42", nil)
+				req.Header.Set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	var buf bytes.Buffer
+	if _, err := rec.WriteTo(&buf); err != nil {
+		b.Fatal(err)
+	}
+	s := &snapshot{data: buf.Bytes(), time: time.Now(), reason: "bench", triggers: 1}
+	// The mapping alone, for scale: the exports add the encoding to it.
+	b.Run("map", func(b *testing.B) {
+		b.SetBytes(int64(len(s.data)))
+		for b.Loop() {
+			var tally mapping.Tally
+			if _, err := mapping.Map(bytes.NewReader(s.data), &tally); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("export", func(b *testing.B) {
+		b.SetBytes(int64(len(s.data)))
+		b.ReportAllocs()
+		var spans int64
+		for b.Loop() {
+			e := rec.exportSnapshot(context.Background(), s)
+			if e.Err != nil {
+				b.Fatal(e.Err)
+			}
+			spans = e.Spans
+		}
+		b.ReportMetric(float64(len(s.data))/(1<<20), "window-MB")
+		b.ReportMetric(float64(spans), "spans/op")
+	})
 }

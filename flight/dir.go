@@ -1,6 +1,7 @@
 package flight
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -73,7 +74,12 @@ func (d *dirStore) write(t time.Time, seq int64, reason string, fill func(io.Wri
 	if err != nil {
 		return "", 0, fmt.Errorf("flight: writing a snapshot into %s: %w", d.dir, err)
 	}
-	err = fill(f)
+	// The converters write packet by packet; the disk gets large writes.
+	bw := bufio.NewWriterSize(f, 256<<10)
+	err = fill(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
 	err = errors.Join(err, f.Close())
 	if err == nil {
 		err = os.Rename(f.Name(), path)
