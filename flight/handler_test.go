@@ -29,7 +29,7 @@ func busy(stop <-chan struct{}, wg *sync.WaitGroup) {
 		}
 		ctx, task := trace.NewTask(context.Background(), "job")
 		trace.Log(ctx, "i", "x")
-		trace.WithRegion(ctx, "step", func() { time.Sleep(100 * time.Microsecond) })
+		trace.WithRegion(ctx, "step", func() { time.Sleep(2 * time.Millisecond) })
 		task.End()
 	}
 }
