@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -335,4 +336,27 @@ func TestSnapshotToDir(t *testing.T) {
 	if len(ents) != 1 {
 		t.Errorf("%d files in the directory after a failed snapshot, want the 1 good one", len(ents))
 	}
+}
+
+// TestStartTwice: only one flight recorder runs in a process; a second
+// Start says so, and works once the first has stopped.
+func TestStartTwice(t *testing.T) {
+	rec, err := Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Start(); err == nil || !strings.Contains(err.Error(), "flight recorder") {
+		t.Errorf("second Start: %v, want an error about the flight recorder", err)
+	}
+	if err := rec.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rec.WriteTo(io.Discard); err == nil {
+		t.Error("WriteTo after Stop: no error")
+	}
+	rec2, err := Start()
+	if err != nil {
+		t.Fatalf("Start after Stop: %v", err)
+	}
+	rec2.Stop(context.Background())
 }
