@@ -328,7 +328,7 @@ func (r *Recorder) exportSnapshot(ctx context.Context, s *snapshot) Export {
 			r.stats.spansFailed.Add(res.Failed)
 		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("flight: exporting spans: %w", err))
+			errs = append(errs, fmt.Errorf("flight: %w", err))
 		}
 	}
 	e.Err = errors.Join(errs...)

@@ -80,6 +80,13 @@ type result struct {
 }
 
 func run(ctx context.Context, c config, out io.Writer) (*result, error) {
+	// Say at once when the Collector is not there, rather than after the
+	// exporter's retries.
+	conn, err := net.DialTimeout("tcp", c.otlp, 2*time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("no OTLP receiver at %s (%v): start the Collector first:\n\t$(make -s otelcol) --config examples/slowrequests/collector.yaml", c.otlp, err)
+	}
+	conn.Close()
 	exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(c.otlp), otlptracegrpc.WithInsecure())
 	if err != nil {
 		return nil, err
