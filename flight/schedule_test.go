@@ -213,8 +213,8 @@ func TestRateLimit(t *testing.T) {
 	if n := r.Stats().Snapshots; n != 1 {
 		t.Fatalf("%d snapshots within the interval, want 1", n)
 	}
-	clk.Advance(4 * time.Second)
-	if n := r.Stats().Snapshots; n != 1 {
+	clk.Advance(3 * time.Second) // 9s after the first: still waiting
+	if n := r.Stats().Snapshots; n != 1 || clk.waiting() != 1 {
 		t.Fatalf("%d snapshots within the interval, want 1", n)
 	}
 	clk.Advance(time.Second)
