@@ -4,11 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -21,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/trace2x/trace2x/internal/otelcoltest"
 
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc"
@@ -68,26 +67,6 @@ func closedAddr(t *testing.T) string {
 	return addr
 }
 
-var idRE = regexp.MustCompile(`"(traceId|spanId|parentSpanId)":"([0-9a-f]*)"`)
-
-// unmarshalOTLPJSON reads one line of OTLP JSON. OTLP has trace and span
-// IDs in hex, where the protobuf JSON mapping has bytes in base64.
-func unmarshalOTLPJSON(line []byte, req *coltracepb.ExportTraceServiceRequest) error {
-	var bad error
-	line = idRE.ReplaceAllFunc(line, func(m []byte) []byte {
-		sub := idRE.FindSubmatch(m)
-		raw, err := hex.DecodeString(string(sub[2]))
-		if err != nil && bad == nil {
-			bad = fmt.Errorf("bad hex ID: %s", m)
-		}
-		return fmt.Appendf(nil, "%q:%q", sub[1], base64.StdEncoding.EncodeToString(raw))
-	})
-	if bad != nil {
-		return bad
-	}
-	return protojson.Unmarshal(line, req)
-}
-
 var exportedRE = regexp.MustCompile(`(exported|wrote) (\d+) of (\d+) spans`)
 
 // spansReported reads the span count from the command's report.
@@ -125,7 +104,7 @@ func TestOTLPJSON(t *testing.T) {
 			t.Errorf("a line without hex span IDs: %.200s", sc.Text())
 		}
 		var req coltracepb.ExportTraceServiceRequest
-		if err := unmarshalOTLPJSON(sc.Bytes(), &req); err != nil {
+		if err := otelcoltest.UnmarshalLine(sc.Bytes(), &req); err != nil {
 			t.Fatalf("not OTLP JSON: %v\n%.300s", err, sc.Bytes())
 		}
 		for _, rs := range req.ResourceSpans {

@@ -24,6 +24,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trace2x/trace2x/internal/otelcoltest"
+
 	"github.com/google/pprof/profile"
 	"github.com/klauspost/compress/zstd"
 	"github.com/rogpeppe/go-internal/testscript"
@@ -564,7 +566,7 @@ func cmdOtlpcheck(ts *testscript.TestScript, neg bool, args []string) {
 	var parents []spanKey
 	for line := range strings.Lines(ts.ReadFile(args[0])) {
 		var req coltracepb.ExportTraceServiceRequest
-		if err := unmarshalOTLPJSON([]byte(line), &req); err != nil {
+		if err := otelcoltest.UnmarshalLine([]byte(line), &req); err != nil {
 			ts.Fatalf("%s: line %d is not OTLP JSON: %v", args[0], n+1, err)
 		}
 		st.addSpans(&req, "")

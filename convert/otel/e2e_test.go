@@ -5,18 +5,17 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/trace2x/trace2x/internal/otelcoltest"
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
@@ -34,178 +33,17 @@ import (
 // the tests are skipped, unless the environment variable CI is set: in CI
 // they fail.
 
-// collectorBinary returns the path of the Collector, building it if
-// needed (a few minutes, once). Under -short, outside CI, it only uses a
-// binary built before.
-func collectorBinary(t *testing.T) string {
-	t.Helper()
-	_, ci := os.LookupEnv("CI")
-	args := []string{filepath.Join("..", "..", "scripts", "otelcol", "build.sh")}
-	if testing.Short() && !ci {
-		args = append(args, "--cached")
-	}
-	var stderr bytes.Buffer
-	cmd := exec.Command("bash", args...)
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		msg := fmt.Sprintf("cannot build the OpenTelemetry Collector with scripts/otelcol/build.sh: %v\n%s", err, lastLines(stderr.String(), 15))
-		if !ci {
-			t.Skip(msg + "\n(with CI set in the environment, this is a failure)")
-		}
-		t.Fatal(msg)
-	}
-	return strings.TrimSpace(string(out))
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
-}
-
-// collector is a Collector process receiving OTLP over gRPC and HTTP on
-// 127.0.0.1 and writing what it receives to a file.
+// collector is the Collector of a test, with the test's own way of
+// waiting for spans.
 type collector struct {
-	t        *testing.T
-	bin      string
-	config   string
-	grpcAddr string
-	httpAddr string
-	out      string // the file exporter's output
-	logPath  string
-
-	mu   sync.Mutex
-	proc *process // the running Collector, if any
+	*otelcoltest.Collector
+	t *testing.T
 }
+
+func collectorBinary(t *testing.T) string { return otelcoltest.Binary(t, filepath.Join("..", "..")) }
 
 func startCollector(t *testing.T, bin string) *collector {
-	t.Helper()
-	dir := t.TempDir()
-	c := &collector{
-		t:        t,
-		bin:      bin,
-		config:   filepath.Join(dir, "config.yaml"),
-		grpcAddr: freeAddr(t),
-		httpAddr: freeAddr(t),
-		out:      filepath.Join(dir, "spans.json"),
-		logPath:  filepath.Join(dir, "collector.log"),
-	}
-	// No processors: the receiver answers once the file exporter has the
-	// spans. The Collector's own telemetry is off, so that it listens on
-	// no port but these.
-	config := fmt.Sprintf(`receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: %s
-      http:
-        endpoint: %s
-exporters:
-  file:
-    path: %s
-    append: true
-    flush_interval: 50ms
-service:
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    traces:
-      receivers: [otlp]
-      exporters: [file]
-`, c.grpcAddr, c.httpAddr, c.out)
-	if err := os.WriteFile(c.config, []byte(config), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c.stop()
-		if t.Failed() {
-			log, _ := os.ReadFile(c.logPath)
-			t.Logf("collector log:\n%s", lastLines(string(log), 40))
-		}
-	})
-	return c
-}
-
-// freeAddr returns a 127.0.0.1 address with a port free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// start runs the Collector and waits until both receivers accept
-// connections. It may be called from another goroutine than the test's.
-func (c *collector) start() error {
-	log, err := os.OpenFile(c.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
-	}
-	defer log.Close()
-	cmd := exec.Command(c.bin, "--config", c.config)
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting the collector: %w", err)
-	}
-	p := &process{cmd: cmd, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	c.mu.Lock()
-	c.proc = p
-	c.mu.Unlock()
-	deadline := time.Now().Add(30 * time.Second)
-	for _, addr := range []string{c.grpcAddr, c.httpAddr} {
-		for {
-			if conn, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-				conn.Close()
-				break
-			}
-			select {
-			case <-p.done:
-				return fmt.Errorf("the collector exited at start: %v", p.err)
-			case <-time.After(20 * time.Millisecond):
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("the collector does not listen on %s", addr)
-			}
-		}
-	}
-	return nil
-}
-
-// process is a run of the Collector; done is closed when it has exited.
-type process struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
-}
-
-// stop stops the Collector as an operator would, with SIGTERM, and waits
-// for it to exit, flushing its file.
-func (c *collector) stop() {
-	c.mu.Lock()
-	p := c.proc
-	c.proc = nil
-	c.mu.Unlock()
-	if p == nil {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(15 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
+	return &collector{Collector: otelcoltest.Start(t, bin), t: t}
 }
 
 // spans waits until the Collector's file holds all of want (by span ID)
@@ -213,37 +51,23 @@ func (c *collector) stop() {
 func (c *collector) spans(want map[string]string) map[string]*tracepb.Span {
 	c.t.Helper()
 	got := map[string]*tracepb.Span{}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		data, _ := os.ReadFile(c.out)
-		// The exporter may be writing a line: read whole ones only.
-		if i := bytes.LastIndexByte(data, '\n'); i >= 0 {
-			data = data[:i+1]
-		} else {
-			data = nil
-		}
+	c.WaitFor(30*time.Second, fmt.Sprintf("the %d spans pushed", len(want)), func(rss []*tracepb.ResourceSpans) bool {
 		clear(got)
-		for _, rs := range decodeOTLPJSON(c.t, data) {
+		for _, rs := range rss {
 			for _, ss := range rs.ScopeSpans {
 				for _, s := range ss.Spans {
 					got[fmt.Sprintf("%x", s.SpanId)] = s
 				}
 			}
 		}
-		missing := 0
 		for id := range want {
 			if got[id] == nil {
-				missing++
+				return false
 			}
 		}
-		if missing == 0 {
-			return got
-		}
-		if time.Now().After(deadline) {
-			c.t.Fatalf("the collector's file holds %d spans; %d of the %d pushed are missing", len(got), missing, len(want))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return true
+	})
+	return got
 }
 
 // describeStub and describeOTLP give the same text for the same span, one
@@ -331,7 +155,7 @@ func expected(t *testing.T, path string, opts ...Option) map[string]string {
 func grpcExporter(t *testing.T, c *collector) sdktrace.SpanExporter {
 	t.Helper()
 	exp, err := otlptracegrpc.New(context.Background(),
-		otlptracegrpc.WithEndpoint(c.grpcAddr), otlptracegrpc.WithInsecure(), otlptracegrpc.WithTimeout(5*time.Second))
+		otlptracegrpc.WithEndpoint(c.GRPCAddr), otlptracegrpc.WithInsecure(), otlptracegrpc.WithTimeout(5*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,7 +166,7 @@ func grpcExporter(t *testing.T, c *collector) sdktrace.SpanExporter {
 func httpExporter(t *testing.T, c *collector) sdktrace.SpanExporter {
 	t.Helper()
 	exp, err := otlptracehttp.New(context.Background(),
-		otlptracehttp.WithEndpoint(c.httpAddr), otlptracehttp.WithInsecure(), otlptracehttp.WithTimeout(5*time.Second))
+		otlptracehttp.WithEndpoint(c.HTTPAddr), otlptracehttp.WithInsecure(), otlptracehttp.WithTimeout(5*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -385,7 +209,7 @@ func TestCollector(t *testing.T) {
 		}
 	}
 	// The resource arrives as set.
-	data, _ := os.ReadFile(c.out)
+	data, _ := os.ReadFile(c.Out)
 	for _, want := range []string{`"e2e-grpc"`, `"e2e-http"`, `"process.runtime.name"`, `"telemetry.sdk.version"`} {
 		if !bytes.Contains(data, []byte(want)) {
 			t.Errorf("the collector's file lacks %s", want)
@@ -410,10 +234,10 @@ func (r *restarter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySp
 	r.mu.Lock()
 	r.calls++
 	if r.calls == r.at {
-		r.c.stop()
+		r.c.Stop()
 		go func() {
 			time.Sleep(r.down)
-			r.done <- r.c.start()
+			r.done <- r.c.Run()
 		}()
 	}
 	r.mu.Unlock()
@@ -477,7 +301,7 @@ func TestCollectorReadsJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, line := range bytes.Split(bytes.TrimSpace(out.Bytes()), []byte("\n")) {
-		resp, err := http.Post("http://"+c.httpAddr+"/v1/traces", "application/json", bytes.NewReader(line))
+		resp, err := http.Post("http://"+c.HTTPAddr+"/v1/traces", "application/json", bytes.NewReader(line))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,62 +1,24 @@
 package otel
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/trace2x/trace2x/internal/otelcoltest"
+
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
-	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/trace2x/trace2x/mapping"
 )
-
-var hexIDRE = regexp.MustCompile(`"(traceId|spanId|parentSpanId)":\s*"([0-9a-fA-F]*)"`)
-
-// decodeOTLPJSON reads lines of OTLP JSON, as the Collector's file exporter
-// and JSONExporter write them, into their spans.
-func decodeOTLPJSON(t testing.TB, data []byte) []*tracepb.ResourceSpans {
-	t.Helper()
-	var out []*tracepb.ResourceSpans
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(nil, 64<<20)
-	for sc.Scan() {
-		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
-			continue
-		}
-		// The protobuf JSON mapping has bytes in base64; OTLP has IDs in hex.
-		line := hexIDRE.ReplaceAllFunc(sc.Bytes(), func(m []byte) []byte {
-			sub := hexIDRE.FindSubmatch(m)
-			raw, err := hex.DecodeString(string(sub[2]))
-			if err != nil {
-				t.Fatalf("bad hex ID in %s", m)
-			}
-			return fmt.Appendf(nil, "%q:%q", sub[1], base64.StdEncoding.EncodeToString(raw))
-		})
-		var req coltracepb.ExportTraceServiceRequest
-		if err := protojson.Unmarshal(line, &req); err != nil {
-			t.Fatalf("decoding OTLP JSON: %v\n%.300s", err, line)
-		}
-		out = append(out, req.ResourceSpans...)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
 
 // spanKey sums up a span for comparisons between encodings.
 func spanKey(tid, sid, parent []byte, name string, start, end uint64, events, attrs, links int) string {
@@ -94,7 +56,7 @@ func TestJSON(t *testing.T) {
 		t.Errorf("%d lines for %d spans in batches of 7", lines, res.Spans())
 	}
 	got := 0
-	for _, rs := range decodeOTLPJSON(t, buf.Bytes()) {
+	for _, rs := range otelcoltest.DecodeJSON(t, buf.Bytes()) {
 		svc := ""
 		for _, kv := range rs.Resource.Attributes {
 			if kv.Key == "service.name" {
@@ -134,7 +96,7 @@ func TestJSONInvalidUTF8(t *testing.T) {
 	sc.log(1100, 1, 0, "bin\xff", "\xfe\xff")
 	sc.task(1, 0, 1000, 2000)
 	sc.finish()
-	if n := len(decodeOTLPJSON(t, buf.Bytes())); n != 1 {
+	if n := len(otelcoltest.DecodeJSON(t, buf.Bytes())); n != 1 {
 		t.Fatalf("%d resource spans", n)
 	}
 }

@@ -240,6 +240,25 @@ func (c *Collector) WaitFor(timeout time.Duration, what string, done func([]*tra
 
 var hexIDRE = regexp.MustCompile(`"(traceId|spanId|parentSpanId)":\s*"([0-9a-fA-F]*)"`)
 
+// UnmarshalLine decodes one line of OTLP JSON, an ExportTraceServiceRequest
+// as the Collector's file exporter and trace2x write it. OTLP has trace
+// and span IDs in hex, where the protobuf JSON mapping has bytes in base64.
+func UnmarshalLine(line []byte, req *coltracepb.ExportTraceServiceRequest) error {
+	var bad error
+	line = hexIDRE.ReplaceAllFunc(line, func(m []byte) []byte {
+		sub := hexIDRE.FindSubmatch(m)
+		raw, err := hex.DecodeString(string(sub[2]))
+		if err != nil && bad == nil {
+			bad = fmt.Errorf("bad hex ID in %s", m)
+		}
+		return fmt.Appendf(nil, "%q:%q", sub[1], base64.StdEncoding.EncodeToString(raw))
+	})
+	if bad != nil {
+		return bad
+	}
+	return protojson.Unmarshal(line, req)
+}
+
 // DecodeJSON decodes OTLP JSON, one ExportTraceServiceRequest a line, as
 // the Collector's file exporter writes it.
 func DecodeJSON(t testing.TB, data []byte) []*tracepb.ResourceSpans {
@@ -251,18 +270,9 @@ func DecodeJSON(t testing.TB, data []byte) []*tracepb.ResourceSpans {
 		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
 			continue
 		}
-		// The protobuf JSON mapping has bytes in base64; OTLP has IDs in hex.
-		line := hexIDRE.ReplaceAllFunc(sc.Bytes(), func(m []byte) []byte {
-			sub := hexIDRE.FindSubmatch(m)
-			raw, err := hex.DecodeString(string(sub[2]))
-			if err != nil {
-				t.Fatalf("bad hex ID in %s", m)
-			}
-			return fmt.Appendf(nil, "%q:%q", sub[1], base64.StdEncoding.EncodeToString(raw))
-		})
 		var req coltracepb.ExportTraceServiceRequest
-		if err := protojson.Unmarshal(line, &req); err != nil {
-			t.Fatalf("decoding OTLP JSON: %v\n%.300s", err, line)
+		if err := UnmarshalLine(sc.Bytes(), &req); err != nil {
+			t.Fatalf("decoding OTLP JSON: %v\n%.300s", err, sc.Bytes())
 		}
 		out = append(out, req.ResourceSpans...)
 	}
