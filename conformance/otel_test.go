@@ -14,9 +14,10 @@ import (
 
 // TestOTel converts every trace to OpenTelemetry spans into an in-memory
 // exporter and compares them with the oracle: one span per task and per
-// region, by name and exact duration, and one span event per log, by name
-// and message. Span times are wall-clock times, so durations are compared;
-// convert/otel's own tests check parents and attributes.
+// region, by name and exact duration, one span event per log, by name
+// and message, and the cut into traces (see checkTraceCuts). Span times
+// are wall-clock times, so durations are compared; convert/otel's own
+// tests check parents and attributes.
 func TestOTel(t *testing.T) {
 	files := append(append(corpus(t), regressionTraces(t)...), goOldTraces(t)...)
 	for _, file := range files {
@@ -109,6 +110,7 @@ func TestOTel(t *testing.T) {
 				return fmt.Sprintf("%q lasting %dns", s.name, s.dur)
 			})
 			diffMultiset(t, "span events", logs, events, func(s string) string { return s })
+			checkTraceCuts(t, o, spans, res)
 		})
 	}
 }

@@ -1,10 +1,8 @@
 package conformance
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -17,29 +15,14 @@ import (
 	"github.com/trace2x/trace2x/convert/otel"
 )
 
-// TestOTelTraces converts every trace to OpenTelemetry spans and checks
-// how they are cut into traces against the oracle: each root task is a
-// trace holding exactly its subtree (its descendant tasks and all their
-// regions), or, where a task logged a traceparent, that task's subtree
-// joins the remote trace; the regions outside tasks of a goroutine are a
-// trace with its goroutine's span; no trace holds two trees; no span's
-// parent is missing from its trace; and a placeholder stands for exactly
-// each task the trace names but never shows.
-func TestOTelTraces(t *testing.T) {
-	files := append(append(corpus(t), regressionTraces(t)...), goOldTraces(t)...)
-	for _, file := range files {
-		t.Run(filepath.Base(file), func(t *testing.T) {
-			o, data := readOracle(t, file)
-			exp := tracetest.NewInMemoryExporter()
-			res, err := otel.Convert(context.Background(), bytes.NewReader(data), exp, otel.WithInputName(filepath.Base(file)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkTraceCuts(t, o, exp.GetSpans(), res)
-		})
-	}
-}
-
+// checkTraceCuts checks how the spans of a trace are cut into traces,
+// against the oracle: each root task is a trace holding exactly its
+// subtree (its descendant tasks and all their regions), or, where a task
+// logged a traceparent, that task's subtree joins the remote trace; the
+// regions outside tasks of a goroutine are a trace with its goroutine's
+// span; no trace holds two trees; no span's parent is missing from its
+// trace; and a placeholder stands for exactly each task the trace names
+// but never shows.
 // treeKeys tells, from the oracle, the tree each task's spans belong to.
 type treeKeys struct {
 	parent map[trace.TaskID]trace.TaskID // of the tasks the trace shows
