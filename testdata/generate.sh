@@ -82,7 +82,9 @@ record() {
 		cgo=1
 	fi
 	if [[ ! -x $exe ]]; then
-		(cd "$gen" && GOTOOLCHAIN=$toolchain CGO_ENABLED=$cgo go build -o "$exe" "./$scenario")
+		# -trimpath: the stacks name files by module path, not where the
+		# repository happens to be checked out.
+		(cd "$gen" && GOTOOLCHAIN=$toolchain CGO_ENABLED=$cgo go build -trimpath -o "$exe" "./$scenario")
 	fi
 	produce "$out" env "$@" "$exe" -o "$out"
 }
@@ -114,7 +116,7 @@ record oddstrings 1.26 "$GO126"
 
 out=$testdata/gotest.go1.26.trace
 gotest() {
-	(cd "$gen" && GOTOOLCHAIN=$GO126 CGO_ENABLED=0 go test -count=1 -trace="$out" ./gotest >/dev/null)
+	(cd "$gen" && GOTOOLCHAIN=$GO126 CGO_ENABLED=0 go test -trimpath -count=1 -trace="$out" ./gotest >/dev/null)
 }
 produce "$out" gotest
 
