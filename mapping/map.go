@@ -24,6 +24,11 @@ type config struct {
 	experimental  bool
 	progress      func(Progress)
 	progressEvery int64
+	origin        *origin // set by MapWindow
+	// skipped is the count of bytes after the header that MapWindow left
+	// out, added to input offsets in errors so that they point into the
+	// file.
+	skipped int64
 }
 
 type optionFunc func(*config)
@@ -106,7 +111,11 @@ func Map(r io.Reader, sink Sink, opts ...Option) (*Summary, error) {
 	m := newMapper(sink, &cfg)
 	m.counter = cr
 	fail := func(err error) (*Summary, error) {
-		e := &Error{Input: cfg.input, Offset: cr.n.Load(), Events: m.sum.Events, Generation: max(m.syncs-1, 0), Err: err}
+		off := cr.n.Load()
+		if off > headerSize {
+			off += cfg.skipped
+		}
+		e := &Error{Input: cfg.input, Offset: off, Events: m.sum.Events, Generation: max(m.syncs-1, 0), Err: err}
 		if !m.begun {
 			return nil, e
 		}

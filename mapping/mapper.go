@@ -240,6 +240,12 @@ func (m *mapper) sync(ev *trace.Event, t Time) error {
 	if c := s.ClockSnapshot; c != nil {
 		m.sum.Clock = &ClockSnapshot{Trace: Time(c.Trace), Wall: c.Wall, Mono: c.Mono}
 	}
+	if o := m.cfg.origin; o != nil {
+		// A pass over later generations only (see MapWindow) describes the
+		// trace as a whole: its start and first clock snapshot, so that
+		// offsets and times mean what they do in a full pass.
+		m.origin, m.sum.Start, m.sum.Clock = o.start, o.start, o.clock
+	}
 	meta := m.sum.Meta
 	return m.sink.Begin(&meta)
 }

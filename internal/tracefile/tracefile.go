@@ -1,0 +1,355 @@
+// Package tracefile finds the generations of a Go 1.22+ execution trace
+// from the headers of its batches, without decoding events.
+//
+// A trace in these formats is a 16-byte header followed by batches. Every
+// batch starts with a small header (its generation, its thread, the
+// timestamp it starts at, and its length), so the batches can be walked by
+// reading a few dozen bytes each and skipping the rest. A generation is the
+// run of batches with the same generation number; Go 1.26 also ends each
+// with a one-byte end-of-generation marker. Only the sync batch (the
+// timestamp frequency and, from Go 1.25, the clock snapshot) is decoded,
+// to turn timestamps into the trace's nanoseconds the way the parser does.
+//
+// The header plus any run of consecutive generations is itself a trace
+// that golang.org/x/exp/trace reads: that is what a flight-recorder
+// snapshot is.
+package tracefile
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"time"
+)
+
+// Wire event types of the Go 1.22+ format that this package reads
+// (golang.org/x/exp/trace/internal/tracev2).
+const (
+	evEventBatch        = 1
+	evFrequency         = 8
+	evExperimentalBatch = 49
+	evSync              = 50
+	evClockSnapshot     = 51
+	evEndOfGeneration   = 52
+)
+
+// maxBatchSize is the largest batch the parser accepts.
+const maxBatchSize = 64 << 10
+
+// HeaderSize is the size of a trace's header ("go 1.26 trace" padded).
+const HeaderSize = 16
+
+var headerRE = regexp.MustCompile(`^go 1\.([0-9]+) trace\x00*$`)
+
+// ErrOldFormat is returned for a trace in a format before Go 1.22, which
+// has no generations.
+var ErrOldFormat = errors.New("trace format before Go 1.22: no generations")
+
+// Index lists the generations of a trace.
+type Index struct {
+	Version     int // the format's minor version: 22, 23, 25 or 26
+	Generations []Generation
+	// Size is the number of bytes indexed: the header and the
+	// generations, up to where the trace ended or broke off.
+	Size int64
+}
+
+// Generation is one generation of a trace: where its bytes are and the
+// time it covers.
+type Generation struct {
+	Number  uint64 // the runtime's generation number
+	Offset  int64  // where its first batch starts in the file
+	Size    int64  // bytes, up to the next generation
+	Batches int
+	// Start is the earliest batch timestamp, in the trace's nanoseconds,
+	// and End the latest. A batch header says when its batch began; the
+	// runtime writes a generation's string and stack tables when it ends
+	// the generation, so End is when it did, and the events of the
+	// generation lie between Start and End. Generations overlap a little:
+	// the next one starts before the last events of this one, and the
+	// parser, which delivers events in time order, puts its Sync at the
+	// later of its Start and the last event before it.
+	Start, End int64
+	// Freq is the nanoseconds per timestamp unit.
+	Freq float64
+	// Clock is the generation's clock snapshot (Go 1.25+), else nil.
+	Clock *Clock
+}
+
+// Clock relates the trace clock to wall-clock time, as a generation's
+// clock snapshot records it.
+type Clock struct {
+	Trace int64 // the trace clock, in nanoseconds
+	Mono  uint64
+	Wall  time.Time
+}
+
+// Error says where indexing stopped.
+type Error struct {
+	Offset int64
+	Err    error
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("broken trace near byte %d: %v", e.Offset, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Version reads the header of a trace and returns its format's minor
+// version (22 for "go 1.22 trace").
+func Version(hdr []byte) (int, error) {
+	if len(hdr) < HeaderSize {
+		return 0, fmt.Errorf("the input is %d bytes, shorter than a trace header", len(hdr))
+	}
+	m := headerRE.FindSubmatch(hdr[:HeaderSize])
+	if m == nil {
+		return 0, errors.New("not a Go execution trace")
+	}
+	return strconv.Atoi(string(m[1]))
+}
+
+// Read indexes the trace of size bytes in r. If the trace breaks off, it
+// returns the generations it found whole, and an *Error. A trace before
+// Go 1.22 gives ErrOldFormat.
+func Read(r io.ReaderAt, size int64) (*Index, error) {
+	hdr := make([]byte, HeaderSize)
+	if _, err := r.ReadAt(hdr, 0); err != nil {
+		return nil, &Error{0, fmt.Errorf("reading the header: %w", err)}
+	}
+	v, err := Version(hdr)
+	if err != nil {
+		return nil, &Error{0, err}
+	}
+	if v < 22 {
+		return nil, ErrOldFormat
+	}
+	x := &indexer{r: r, size: size, v: v, idx: &Index{Version: v, Size: HeaderSize}}
+	err = x.run()
+	return x.idx, err
+}
+
+type indexer struct {
+	r    io.ReaderAt
+	size int64
+	v    int
+	idx  *Index
+	buf  [64]byte
+
+	cur     *Generation
+	minTs   uint64
+	maxTs   uint64
+	freq    float64
+	clock   *rawClock
+	haveCur bool
+}
+
+type rawClock struct {
+	ts, mono, sec, nsec uint64
+}
+
+func (x *indexer) run() error {
+	off := int64(HeaderSize)
+	for off < x.size {
+		b, err := x.header(off)
+		if err != nil {
+			return &Error{off, err}
+		}
+		if b.endOfGen {
+			if !x.haveCur {
+				return &Error{off, errors.New("end of a generation before its first batch")}
+			}
+			if err := x.close(off + 1); err != nil {
+				return &Error{off, err}
+			}
+			off++
+			continue
+		}
+		if b.gen == 0 {
+			return &Error{off, errors.New("batch of generation 0")}
+		}
+		if x.haveCur && b.gen != x.cur.Number {
+			if x.v >= 26 {
+				return &Error{off, errors.New("missing end-of-generation marker")}
+			}
+			if err := x.close(off); err != nil {
+				return &Error{off, err}
+			}
+		}
+		end := off + int64(b.hdrLen) + int64(b.size)
+		if end > x.size {
+			return &Error{off, fmt.Errorf("batch of %d bytes runs past the end of the trace", b.size)}
+		}
+		if !x.haveCur {
+			x.cur = &Generation{Number: b.gen, Offset: off}
+			x.minTs, x.maxTs, x.freq, x.clock = b.ts, b.ts, 0, nil
+			x.haveCur = true
+		}
+		x.cur.Batches++
+		x.minTs, x.maxTs = min(x.minTs, b.ts), max(x.maxTs, b.ts)
+		if b.sync {
+			if err := x.readSync(off+int64(b.hdrLen), b.size, b.ts); err != nil {
+				return &Error{off, err}
+			}
+		}
+		off = end
+	}
+	if !x.haveCur && len(x.idx.Generations) == 0 {
+		return &Error{off, errors.New("the trace holds no generations, only its header")}
+	}
+	if x.haveCur {
+		if x.v >= 26 {
+			return &Error{off, errors.New("the trace ends inside a generation")}
+		}
+		if err := x.close(off); err != nil {
+			return &Error{off, err}
+		}
+	}
+	return nil
+}
+
+// close ends the current generation at end.
+func (x *indexer) close(end int64) error {
+	g := x.cur
+	if x.freq == 0 {
+		return fmt.Errorf("generation %d has no frequency event", g.Number)
+	}
+	if n := len(x.idx.Generations); n > 0 && g.Number <= x.idx.Generations[n-1].Number {
+		return fmt.Errorf("generation %d after generation %d", g.Number, x.idx.Generations[n-1].Number)
+	}
+	g.Size = end - g.Offset
+	g.Freq = x.freq
+	g.Start = ns(x.freq, x.minTs)
+	g.End = ns(x.freq, x.maxTs)
+	if c := x.clock; c != nil {
+		g.Clock = &Clock{Trace: ns(x.freq, c.ts), Mono: c.mono, Wall: time.Unix(int64(c.sec), int64(c.nsec))}
+	}
+	x.idx.Generations = append(x.idx.Generations, *g)
+	x.idx.Size = end
+	x.haveCur = false
+	return nil
+}
+
+// ns converts a timestamp as the parser does.
+func ns(freq float64, ts uint64) int64 { return int64(freq * float64(ts)) }
+
+type batchHeader struct {
+	gen, ts  uint64
+	size     int
+	hdrLen   int
+	sync     bool // the batch holds the frequency (and clock snapshot)
+	endOfGen bool
+}
+
+func (x *indexer) header(off int64) (batchHeader, error) {
+	n, err := x.r.ReadAt(x.buf[:], off)
+	if n == 0 {
+		if err == nil || err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return batchHeader{}, err
+	}
+	p := x.buf[:n]
+	var b batchHeader
+	i := 1
+	switch p[0] {
+	case evEndOfGeneration:
+		if x.v >= 26 {
+			b.endOfGen = true
+			return b, nil
+		}
+		return b, fmt.Errorf("expected a batch, got event %d", p[0])
+	case evEventBatch:
+	case evExperimentalBatch:
+		i++ // the experiment
+	default:
+		return b, fmt.Errorf("expected a batch, got event %d", p[0])
+	}
+	var vals [4]uint64
+	for k := range vals {
+		if i >= len(p) {
+			return b, errors.New("the batch header is cut short")
+		}
+		v, m := binary.Uvarint(p[i:])
+		if m <= 0 {
+			return b, errors.New("bad varint in a batch header")
+		}
+		vals[k] = v
+		i += m
+	}
+	b.gen, b.ts = vals[0], vals[2]
+	if vals[3] > maxBatchSize {
+		return b, fmt.Errorf("batch of %d bytes, more than the %d the format allows", vals[3], maxBatchSize)
+	}
+	b.size, b.hdrLen = int(vals[3]), i
+	if p[0] == evEventBatch && b.size > 0 && i < len(p) {
+		first := p[i]
+		b.sync = (x.v < 25 && first == evFrequency) || (x.v >= 25 && first == evSync)
+	}
+	return b, nil
+}
+
+// readSync decodes the sync batch: the frequency, and the clock snapshot.
+func (x *indexer) readSync(off int64, size int, base uint64) error {
+	data := make([]byte, size)
+	if _, err := x.r.ReadAt(data, off); err != nil {
+		return err
+	}
+	if x.v >= 25 {
+		data = data[1:] // the EvSync byte
+	}
+	uv := func() (uint64, error) {
+		v, m := binary.Uvarint(data)
+		if m <= 0 {
+			return 0, errors.New("bad varint in the sync batch")
+		}
+		data = data[m:]
+		return v, nil
+	}
+	for len(data) > 0 {
+		ev := data[0]
+		data = data[1:]
+		switch {
+		case ev == evFrequency:
+			f, err := uv()
+			if err != nil {
+				return err
+			}
+			if f == 0 {
+				return errors.New("frequency of 0")
+			}
+			x.freq = 1 / (float64(f) / 1e9)
+		case ev == evClockSnapshot && x.v >= 25:
+			var c rawClock
+			var vals [4]uint64
+			for k := range vals {
+				v, err := uv()
+				if err != nil {
+					return err
+				}
+				vals[k] = v
+			}
+			c.ts, c.mono, c.sec, c.nsec = base+vals[0], vals[1], vals[2], vals[3]
+			x.clock = &c
+		default:
+			return fmt.Errorf("event %d in the sync batch", ev)
+		}
+	}
+	return nil
+}
+
+// Find returns the index of the generation whose time span holds t (a
+// time in the trace's nanoseconds): the last one that starts at or before
+// t, or 0 if t is before them all.
+func (x *Index) Find(t int64) int {
+	i := 0
+	for j, g := range x.Generations {
+		if g.Start <= t {
+			i = j
+		}
+	}
+	return i
+}

@@ -1,0 +1,80 @@
+package tracefile
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+)
+
+func index(data []byte) (*Index, error) {
+	return Read(bytes.NewReader(data), int64(len(data)))
+}
+
+// TestBadInput checks that what is not a Go 1.22+ trace is refused with
+// an error that says why and where.
+func TestBadInput(t *testing.T) {
+	hdr := []byte("go 1.26 trace\x00\x00\x00")
+	for _, c := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"empty", nil, "reading the header"},
+		{"not a trace", []byte("hello, world, this is text"), "not a Go execution trace"},
+		{"header only", hdr, "only its header"},
+		{"not a batch", append(hdr, 7, 1, 2), "byte 16: expected a batch, got event 7"},
+		{"cut header", append(hdr, evEventBatch, 1), "batch header is cut short"},
+		{"too big", append(hdr, evEventBatch, 1, 1, 1, 0xff, 0xff, 0x7f), "more than"},
+		{"past the end", append(hdr, evEventBatch, 1, 1, 1, 50, 0), "runs past the end"},
+		{"generation 0", append(hdr, evEventBatch, 0, 1, 1, 0), "generation 0"},
+		{"no frequency", append(hdr, evEventBatch, 1, 1, 1, 0, evEndOfGeneration), "no frequency"},
+		{"unterminated", append(hdr, evEventBatch, 1, 1, 1, 0), "ends inside a generation"},
+	} {
+		_, err := index(c.data)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want an error with %q", c.name, err, c.want)
+		}
+	}
+}
+
+// TestOldFormat checks that a trace of Go 1.21 or before is told apart.
+func TestOldFormat(t *testing.T) {
+	_, err := index([]byte("go 1.21 trace\x00\x00\x00 and more"))
+	if !errors.Is(err, ErrOldFormat) {
+		t.Errorf("got %v, want ErrOldFormat", err)
+	}
+}
+
+// TestSample indexes a committed sample and checks what the file itself
+// says: the generations tile the file after its header.
+func TestSample(t *testing.T) {
+	data, err := os.ReadFile("../../conformance/testdata/generations.go1.26.trace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := index(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(idx.Generations) < 2 {
+		t.Fatalf("%d generations, want several", len(idx.Generations))
+	}
+	off := int64(HeaderSize)
+	for i, g := range idx.Generations {
+		if g.Offset != off || g.Size <= 0 || g.Batches == 0 || g.Freq <= 0 || g.End < g.Start || g.Clock == nil {
+			t.Errorf("generation %d: %+v (expected at byte %d)", i, g, off)
+		}
+		if data[g.Offset+g.Size-1] != evEndOfGeneration {
+			t.Errorf("generation %d does not end with the end-of-generation marker", i)
+		}
+		if i > 0 && g.Number <= idx.Generations[i-1].Number {
+			t.Errorf("generation %d numbered %d after %d", i, g.Number, idx.Generations[i-1].Number)
+		}
+		off += g.Size
+	}
+	if off != int64(len(data)) || idx.Size != off {
+		t.Errorf("generations end at %d, index size %d, file %d", off, idx.Size, len(data))
+	}
+}

@@ -1,0 +1,221 @@
+package mapping_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"runtime"
+	rtrace "runtime/trace"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/exp/trace"
+
+	"github.com/trace2x/trace2x/internal/testtraces"
+	"github.com/trace2x/trace2x/internal/tracefile"
+)
+
+// TestIndexMatchesParser indexes every test trace in the Go 1.22+ formats
+// from its batch headers and checks the index against what x/exp/trace
+// reports reading the whole trace: as many generations, each starting at
+// the time of its Sync event, with the same clock snapshot.
+func TestIndexMatchesParser(t *testing.T) {
+	files := testtraces.All(t, "..")
+	traces := map[string][]byte{"recorded": recordGenerations(t, 4)}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		traces[f] = data
+	}
+	indexed := 0
+	for name, data := range traces {
+		idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
+		if err == tracefile.ErrOldFormat {
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		indexed++
+		syncs, spans := syncsOf(t, data)
+		// The parser ends with a Sync of its own after the last generation.
+		if len(syncs) != len(idx.Generations)+1 {
+			t.Errorf("%s: %d generations indexed, the parser delivers %d Syncs", name, len(idx.Generations), len(syncs))
+			continue
+		}
+		if idx.Size != int64(len(data)) {
+			t.Errorf("%s: indexed %d bytes of %d", name, idx.Size, len(data))
+		}
+		end := int64(tracefile.HeaderSize)
+		for i, g := range idx.Generations {
+			s := syncs[i]
+			// The parser moves a Sync that would come before the last
+			// event of the previous generation to just after it.
+			if want := int64(s.Time()); g.Start != want && (i == 0 || g.Start > want || want != spans[i-1].last+1) {
+				t.Errorf("%s: generation %d starts at %d, its Sync is at %d", name, i, g.Start, s.Time())
+			}
+			if sp := spans[i]; sp.n > 0 && (sp.first < g.Start || sp.last > g.End) {
+				t.Errorf("%s: generation %d spans %d..%d, its events %d..%d", name, i, g.Start, g.End, sp.first, sp.last)
+			}
+			if g.Offset != end {
+				t.Errorf("%s: generation %d at byte %d, the previous ended at %d", name, i, g.Offset, end)
+			}
+			end = g.Offset + g.Size
+			c := s.Sync().ClockSnapshot
+			switch {
+			case (c == nil) != (g.Clock == nil):
+				t.Errorf("%s: generation %d: clock snapshot %v, the parser's %v", name, i, g.Clock, c)
+			case c != nil && (g.Clock.Trace != int64(c.Trace) || !g.Clock.Wall.Equal(c.Wall) || g.Clock.Mono != c.Mono):
+				t.Errorf("%s: generation %d: clock snapshot %+v, the parser's %+v", name, i, *g.Clock, *c)
+			}
+		}
+	}
+	if indexed < 10 {
+		t.Errorf("only %d traces indexed", indexed)
+	}
+}
+
+// TestIndexTruncated cuts a trace at every few bytes and checks that the
+// index keeps the generations that are whole and says where it stopped.
+func TestIndexTruncated(t *testing.T) {
+	data := recordGenerations(t, 3)
+	full, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for cut := int64(tracefile.HeaderSize); cut < int64(len(data)); cut += 97 {
+		idx, err := tracefile.Read(bytes.NewReader(data[:cut]), cut)
+		if err == nil {
+			t.Fatalf("cut at %d: no error", cut)
+		}
+		var e *tracefile.Error
+		if !asError(err, &e) || e.Offset > cut {
+			t.Fatalf("cut at %d: %v", cut, err)
+		}
+		whole := 0
+		for _, g := range full.Generations {
+			if g.Offset+g.Size <= cut {
+				whole++
+			}
+		}
+		if len(idx.Generations) != whole {
+			t.Fatalf("cut at %d: %d generations, %d are whole", cut, len(idx.Generations), whole)
+		}
+	}
+}
+
+func asError(err error, e **tracefile.Error) bool {
+	x, ok := err.(*tracefile.Error)
+	*e = x
+	return ok
+}
+
+// span is the time of the first and last events of a generation, and
+// how many it has.
+type span struct {
+	first, last int64
+	n           int
+}
+
+// syncsOf returns the trace's Sync events, in order, and the span of the
+// events after each.
+func syncsOf(t *testing.T, data []byte) ([]trace.Event, []span) {
+	t.Helper()
+	r, err := trace.NewReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var syncs []trace.Event
+	var spans []span
+	for {
+		ev, err := r.ReadEvent()
+		if err == io.EOF {
+			return syncs, spans
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Kind() == trace.EventSync {
+			syncs = append(syncs, ev)
+			spans = append(spans, span{})
+			continue
+		}
+		sp := &spans[len(spans)-1]
+		tm := int64(ev.Time())
+		if sp.n == 0 {
+			sp.first = tm
+		}
+		sp.last = tm
+		sp.n++
+	}
+}
+
+var recordOnce sync.Mutex
+
+// recordGenerations traces a small workload of this process with gens
+// generations: goroutines that block on each other, a task and a region
+// that cross every generation boundary, tasks inside generations, and GCs.
+// Starting a flight recorder beside the tracer makes the runtime begin a
+// generation, so the trace needs no second-long waits.
+func recordGenerations(t testing.TB, gens int) []byte {
+	t.Helper()
+	recordOnce.Lock()
+	defer recordOnce.Unlock()
+	var buf bytes.Buffer
+	if err := rtrace.Start(&buf); err != nil {
+		t.Fatalf("tracing this process: %v", err)
+	}
+	ctx, long := rtrace.NewTask(context.Background(), "long")
+	outer := rtrace.StartRegion(ctx, "outer")
+	ch := make(chan int)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case v := <-ch:
+					rtrace.Logf(ctx, "got", "%d from %d", v, w)
+				case <-done:
+					return
+				}
+			}
+		}()
+	}
+	sink := 0
+	for g := range gens {
+		for i := range 50 {
+			tctx, task := rtrace.NewTask(ctx, "step")
+			rtrace.WithRegion(tctx, "work", func() {
+				s := make([]byte, 1<<12)
+				sink += len(s)
+				ch <- i
+			})
+			task.End()
+			go func() { time.Sleep(time.Duration(i%3) * time.Microsecond) }()
+		}
+		runtime.GC()
+		if g < gens-1 {
+			fr := rtrace.NewFlightRecorder(rtrace.FlightRecorderConfig{})
+			if err := fr.Start(); err != nil {
+				rtrace.Stop()
+				t.Fatal(err)
+			}
+			fr.Stop()
+		}
+	}
+	close(done)
+	wg.Wait()
+	outer.End()
+	long.End()
+	rtrace.Stop()
+	_ = sink
+	return buf.Bytes()
+}

@@ -1,0 +1,126 @@
+package mapping
+
+import (
+	"io"
+	"math"
+
+	"github.com/trace2x/trace2x/internal/tracefile"
+)
+
+// headerSize is the size of a trace's header.
+const headerSize = tracefile.HeaderSize
+
+// origin is the start and clock of a whole trace, for a pass over part of
+// it.
+type origin struct {
+	start Time
+	clock *ClockSnapshot
+}
+
+// MapWindow is Map for a trace of size bytes in r of which only the time
+// window [from, to] is wanted: it reads the header and only the
+// generations that the window needs, so a short window of a long trace
+// costs in proportion to the window. sink must cut what lies outside the
+// window (a Filter with the same window does), since whole generations
+// are read.
+//
+// Every generation restates the state of the goroutines and Ps at its
+// start, and the header followed by consecutive generations is a trace in
+// its own right (it is what a flight-recorder snapshot is), so the pass
+// begins one generation before the one the window starts in: what is in
+// progress at the window's start has been seen before it. It reads one
+// generation past the window's end, so that what is open at the end is
+// cut there. Meta describes the whole trace (its start, its first clock
+// snapshot), so that offsets and wall times mean what they mean in a full
+// pass.
+//
+// What the pass cannot know about the generations it skipped differs
+// from a full pass: an item begun before the generations read is marked
+// OpenStart, as the window's cut marks it anyway; a goroutine created
+// before them is declared as one that existed before the trace (no
+// creator, no creation time) with the start function of its first stack;
+// a region already open at the start of the generations read is placed
+// among those begun before the trace at the window's start; the
+// identifiers the mapping numbers (stacks, regions, flows, GC cycles)
+// count from the first generation read; and the Summary counts the events
+// and generations read.
+//
+// A trace that cannot be split (a format before Go 1.22, compressed, or
+// one whose batch headers do not index cleanly) is read whole, as Map
+// does, and so is one whose window needs every generation.
+func MapWindow(r io.ReaderAt, size int64, from, to Bound, sink Sink, opts ...Option) (*Summary, error) {
+	whole := func() (*Summary, error) { return Map(io.NewSectionReader(r, 0, size), sink, opts...) }
+	if !from.Set && !to.Set {
+		return whole()
+	}
+	idx, err := tracefile.Read(r, size)
+	if err != nil || idx.Size != size {
+		return whole()
+	}
+	first, last, ok := windowGenerations(idx, from, to)
+	if !ok {
+		return whole()
+	}
+	gens := idx.Generations
+	g0 := gens[0]
+	o := &origin{start: Time(g0.Start), clock: clockOf(g0.Clock)}
+	begin := gens[first].Offset
+	end := gens[last].Offset + gens[last].Size
+	in := io.MultiReader(io.NewSectionReader(r, 0, headerSize), io.NewSectionReader(r, begin, end-begin))
+	opts = append(opts, optionFunc(func(c *config) {
+		c.origin = o
+		c.skipped = begin - headerSize
+	}))
+	return Map(in, sink, opts...)
+}
+
+// windowGenerations returns the first and last generations a pass over
+// the window [from, to] reads, and false if the window needs them all or
+// cannot be placed (the full pass then says why).
+func windowGenerations(idx *tracefile.Index, from, to Bound) (first, last int, ok bool) {
+	gens := idx.Generations
+	g0 := gens[0]
+	meta := &Meta{Start: Time(g0.Start), Clock: clockOf(g0.Clock)}
+	lo, hi := Time(math.MinInt64), Time(math.MaxInt64)
+	var err error
+	if from.Set {
+		if lo, err = from.resolve(meta); err != nil {
+			return 0, 0, false
+		}
+	}
+	if to.Set {
+		if hi, err = to.resolve(meta); err != nil {
+			return 0, 0, false
+		}
+	}
+	if hi < lo {
+		return 0, 0, false
+	}
+	// The first generation whose events reach the window's start, and
+	// the last that starts before its end. Generations overlap a little
+	// in time (see tracefile.Generation), so both are found by their own
+	// bound.
+	first = len(gens) - 1
+	for i, g := range gens {
+		if Time(g.End) >= lo {
+			first = i
+			break
+		}
+	}
+	last = first
+	for i := first; i < len(gens); i++ {
+		if Time(gens[i].Start) <= hi {
+			last = i
+		}
+	}
+	first = max(first-1, 0)
+	last = min(last+1, len(gens)-1)
+	return first, last, first > 0 || last < len(gens)-1
+}
+
+func clockOf(c *tracefile.Clock) *ClockSnapshot {
+	if c == nil {
+		return nil
+	}
+	return &ClockSnapshot{Trace: Time(c.Trace), Wall: c.Wall, Mono: c.Mono}
+}

@@ -1,0 +1,268 @@
+package mapping_test
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trace2x/trace2x/internal/tracefile"
+	"github.com/trace2x/trace2x/mapping"
+)
+
+// itemLog renders every item a sink receives as a line, with stack IDs
+// replaced by the frames they stand for. Identifiers that the mapping
+// numbers in the order it meets things (stacks, regions, flows, GC
+// cycles) are left out: a pass that starts at a later generation numbers
+// them from there.
+//
+// What a pass cannot know of the generations before the ones it read is
+// left out too, for both passes alike (MapWindow's doc lists it): how a
+// goroutine was created and the label the runtime gave it, why a goroutine already waiting waits (the
+// generation restates that it waits and where, from the runtime's point
+// of view, not the reason), and so the reason its unblocking gives, and
+// the nesting depth of regions, which counts the regions seen. Of a task
+// begun before the window, its times; of a region, its goroutine, type
+// and end. Of an interval that goes on past the window, how it ended
+// (its end stack, the goroutine that ended a task) is not compared: a
+// full pass reads on to where it ends. Resources (threads, Ps) and the counter values restated at
+// the window's start are logged apart, as the pass over fewer generations
+// knows fewer of them; and a goroutine's later label changes, which a
+// full pass delivers when they happen after the window, are not logged.
+type itemLog struct {
+	stacks map[mapping.StackID]string
+	lines  []string
+	extra  []string // resources and restated counters
+	from   mapping.Time
+}
+
+func newItemLog() *itemLog { return &itemLog{stacks: map[mapping.StackID]string{}} }
+
+func (l *itemLog) add(format string, args ...any) error {
+	l.lines = append(l.lines, fmt.Sprintf(format, args...))
+	return nil
+}
+
+func (l *itemLog) stk(id mapping.StackID) string { return l.stacks[id] }
+
+func (l *itemLog) Begin(m *mapping.Meta) error {
+	l.from = m.Start
+	c := *m
+	c.Clock = nil
+	return l.add("begin %+v %+v", c, *m.Clock)
+}
+func (l *itemLog) Stack(s *mapping.Stack) error {
+	var b strings.Builder
+	for _, f := range s.Frames {
+		fmt.Fprintf(&b, "%s:%d;", f.Func, f.Line)
+	}
+	l.stacks[s.ID] = b.String()
+	return nil
+}
+func (l *itemLog) Goroutine(g *mapping.Goroutine) error {
+	if g.Updated {
+		return nil
+	}
+	return l.add("goroutine %d %s", g.ID, g.StartFunc)
+}
+func (l *itemLog) Proc(p *mapping.Proc) error {
+	l.extra = append(l.extra, fmt.Sprintf("proc %+v", *p))
+	return nil
+}
+func (l *itemLog) Thread(t *mapping.Thread) error {
+	l.extra = append(l.extra, fmt.Sprintf("thread %+v", *t))
+	return nil
+}
+// endStack is the stack an interval ended with, unless it goes on past
+// the window: a full pass reads on to where it ends, a pass over the
+// generations the window needs does not.
+func (l *itemLog) endStack(id mapping.StackID, f mapping.Flags) string {
+	if f&mapping.OpenEnd != 0 {
+		return ""
+	}
+	return l.stk(id)
+}
+
+func (l *itemLog) GoroutineState(s *mapping.GoroutineState) error {
+	c := *s
+	c.Stack, c.EndStack = 0, 0
+	if s.Flags&mapping.OpenStart != 0 {
+		c.Reason = ""
+		return l.add("state %+v", c)
+	}
+	return l.add("state %+v %s %s", c, l.stk(s.Stack), l.endStack(s.EndStack, s.Flags))
+}
+func (l *itemLog) ProcRun(r *mapping.ProcRun) error { return l.add("procrun %+v", *r) }
+func (l *itemLog) Range(r *mapping.Range) error {
+	c := *r
+	c.Stack, c.EndStack, c.Cycle = 0, 0, 0
+	return l.add("range %+v %s %s", c, l.stk(r.Stack), l.endStack(r.EndStack, r.Flags))
+}
+func (l *itemLog) Task(t *mapping.Task) error {
+	if t.Flags&mapping.OpenStart != 0 {
+		l.extra = append(l.extra, fmt.Sprintf("task %d %d %d %v", t.ID, t.Start, t.End, t.Flags))
+		return nil
+	}
+	c := *t
+	c.Stack, c.EndStack = 0, 0
+	if t.Flags&mapping.OpenEnd != 0 {
+		c.EndG = mapping.NoGoroutine
+	}
+	return l.add("task %+v %s %s", c, l.stk(t.Stack), l.endStack(t.EndStack, t.Flags))
+}
+func (l *itemLog) Region(r *mapping.Region) error {
+	if r.Flags&mapping.OpenStart != 0 {
+		l.extra = append(l.extra, fmt.Sprintf("region %d %q %d %v", r.G, r.Type, r.End, r.Flags))
+		return nil
+	}
+	c := *r
+	c.Stack, c.EndStack, c.ID, c.Parent, c.Depth = 0, 0, 0, 0, 0
+	return l.add("region %+v %s %s", c, l.stk(r.Stack), l.endStack(r.EndStack, r.Flags))
+}
+func (l *itemLog) Log(g *mapping.Log) error {
+	c := *g
+	c.Stack, c.Region = 0, 0
+	return l.add("log %+v %s", c, l.stk(g.Stack))
+}
+func (l *itemLog) GoroutineEvent(e *mapping.GoroutineEvent) error {
+	c := *e
+	c.Stack = 0
+	if e.Kind == mapping.GoUnblocked {
+		c.Reason = ""
+	}
+	return l.add("gevent %+v %s", c, l.stk(e.Stack))
+}
+func (l *itemLog) Flow(f *mapping.Flow) error {
+	c := *f
+	c.ID, c.Stack = 0, 0
+	return l.add("flow %+v %s", c, l.stk(f.Stack))
+}
+func (l *itemLog) Counter(c *mapping.Counter) error {
+	if c.Time == l.from {
+		l.extra = append(l.extra, fmt.Sprintf("counter %+v", *c))
+		return nil
+	}
+	return l.add("counter %+v", *c)
+}
+func (l *itemLog) CPUSample(s *mapping.CPUSample) error {
+	c := *s
+	c.Stack = 0
+	return l.add("sample %+v %s", c, l.stk(s.Stack))
+}
+func (l *itemLog) Experimental(x *mapping.Experimental) error { return l.add("exp %+v", *x) }
+func (l *itemLog) End(s *mapping.Summary) error                { return nil }
+
+// TestSeekWindow converts windows of a trace of many generations twice,
+// by a full pass and by MapWindow, which reads only the generations the
+// window needs, and compares what the filter passes on, item by item.
+func TestSeekWindow(t *testing.T) {
+	data := recordGenerations(t, 5)
+	idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gens := idx.Generations
+	start := gens[0].Start
+	off := func(ns int64) mapping.Bound { return mapping.Bound{Offset: time.Duration(ns - start), Set: true} }
+	unset := mapping.Bound{}
+	type window struct {
+		name     string
+		from, to mapping.Bound
+	}
+	var windows []window
+	for i := 1; i < len(gens)-1; i += 2 {
+		g := gens[i]
+		mid := (g.Start + g.End) / 2
+		windows = append(windows,
+			window{fmt.Sprintf("gen%d", i), off(g.Start), off(g.End)},
+			window{fmt.Sprintf("mid%d", i), off(mid), off(mid + (g.End-g.Start)/8)})
+	}
+	last := gens[len(gens)-1]
+	windows = append(windows,
+		window{"end", off(last.Start + 1), unset},
+		window{"start", unset, off(gens[1].Start)})
+	for _, w := range windows {
+		t.Run(w.name, func(t *testing.T) {
+			full, part := newItemLog(), newItemLog()
+			ff := &mapping.Filter{From: w.from, To: w.to}
+			if _, err := mapping.Map(bytes.NewReader(data), ff.Sink(full)); err != nil {
+				t.Fatal(err)
+			}
+			pf := &mapping.Filter{From: w.from, To: w.to}
+			sum, err := mapping.MapWindow(bytes.NewReader(data), int64(len(data)), w.from, w.to, pf.Sink(part))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.Generations >= len(gens) {
+				t.Errorf("read %d generations of %d", sum.Generations, len(gens))
+			}
+			if len(full.lines) == 0 {
+				t.Fatal("the window holds nothing")
+			}
+			onlyFull, onlySeek := multisetDiff(full.lines, part.lines)
+			for i, l := range onlyFull {
+				if i < 10 {
+					t.Errorf("only in the full pass: %s", l)
+				}
+			}
+			for i, l := range onlySeek {
+				if i < 10 {
+					t.Errorf("only in the seek: %s", l)
+				}
+			}
+			// What the seek knows of resources and of what began before
+			// the window, the full pass knows too.
+			_, extra := multisetDiff(full.extra, part.extra)
+			for _, l := range extra {
+				t.Errorf("only in the seek: %s", l)
+			}
+			// Instants come in time order in both.
+			if a, b := instants(full.lines), instants(part.lines); !slices.Equal(a, b) {
+				t.Errorf("the instants come in another order")
+			}
+			if len(onlyFull)+len(onlySeek) > 0 {
+				t.Logf("%d items compared; %d only in the full pass, %d only in the seek; %d generations read of %d",
+					len(full.lines), len(onlyFull), len(onlySeek), sum.Generations, len(gens))
+			}
+		})
+	}
+}
+
+// instants returns the lines of instants, which a sink receives in time
+// order.
+func instants(lines []string) []string {
+	var out []string
+	for _, l := range lines {
+		if strings.HasPrefix(l, "log ") || strings.HasPrefix(l, "gevent ") || strings.HasPrefix(l, "counter ") || strings.HasPrefix(l, "sample ") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// multisetDiff returns the lines of a that b lacks and those of b that a
+// lacks, counting repeats.
+func multisetDiff(a, b []string) (onlyA, onlyB []string) {
+	n := map[string]int{}
+	for _, l := range a {
+		n[l]++
+	}
+	for _, l := range b {
+		n[l]--
+	}
+	for _, l := range a {
+		if n[l] > 0 {
+			onlyA = append(onlyA, l)
+			n[l]--
+		}
+	}
+	for _, l := range b {
+		if n[l] < 0 {
+			onlyB = append(onlyB, l)
+			n[l]++
+		}
+	}
+	return onlyA, onlyB
+}
