@@ -3,11 +3,14 @@ package mapping_test
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/trace2x/trace2x/internal/testtraces"
 	"github.com/trace2x/trace2x/internal/tracefile"
 	"github.com/trace2x/trace2x/mapping"
 )
@@ -26,7 +29,8 @@ import (
 // the nesting depth of regions, which counts the regions seen. Of a task
 // begun before the window, its times; of a region, its goroutine, type
 // and end. Of an interval that goes on past the window, how it ended
-// (its end stack, the goroutine that ended a task) is not compared: a
+// (its end stack, the goroutine that ended a task, the goroutines that
+// joined a task later) is not compared: a
 // full pass reads on to where it ends. Resources (threads, Ps) and the counter values restated at
 // the window's start are logged apart, as the pass over fewer generations
 // knows fewer of them; and a goroutine's later label changes, which a
@@ -75,6 +79,7 @@ func (l *itemLog) Thread(t *mapping.Thread) error {
 	l.extra = append(l.extra, fmt.Sprintf("thread %+v", *t))
 	return nil
 }
+
 // endStack is the stack an interval ended with, unless it goes on past
 // the window: a full pass reads on to where it ends, a pass over the
 // generations the window needs does not.
@@ -108,7 +113,7 @@ func (l *itemLog) Task(t *mapping.Task) error {
 	c := *t
 	c.Stack, c.EndStack = 0, 0
 	if t.Flags&mapping.OpenEnd != 0 {
-		c.EndG = mapping.NoGoroutine
+		c.EndG, c.Goroutines = mapping.NoGoroutine, nil
 	}
 	return l.add("task %+v %s %s", c, l.stk(t.Stack), l.endStack(t.EndStack, t.Flags))
 }
@@ -152,13 +157,31 @@ func (l *itemLog) CPUSample(s *mapping.CPUSample) error {
 	return l.add("sample %+v %s", c, l.stk(s.Stack))
 }
 func (l *itemLog) Experimental(x *mapping.Experimental) error { return l.add("exp %+v", *x) }
-func (l *itemLog) End(s *mapping.Summary) error                { return nil }
+func (l *itemLog) End(s *mapping.Summary) error               { return nil }
 
-// TestSeekWindow converts windows of a trace of many generations twice,
+// TestSeekWindow converts windows of traces of many generations twice,
 // by a full pass and by MapWindow, which reads only the generations the
-// window needs, and compares what the filter passes on, item by item.
+// window needs, and compares what the filter passes on, item by item: a
+// trace of this process with a dozen generations, and every test trace
+// with three or more.
 func TestSeekWindow(t *testing.T) {
-	data := recordGenerations(t, 5)
+	traces := map[string][]byte{"recorded": recordGenerations(t, 5)}
+	for _, f := range testtraces.All(t, "..") {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
+		if err == nil && len(idx.Generations) >= 3 {
+			traces[filepath.Base(f)] = data
+		}
+	}
+	for name, data := range traces {
+		t.Run(name, func(t *testing.T) { testSeekWindows(t, data) })
+	}
+}
+
+func testSeekWindows(t *testing.T, data []byte) {
 	idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		t.Fatal(err)
