@@ -314,6 +314,7 @@ type inputOpts struct {
 	seconds    float64
 	quiet      bool
 	cpuProfile bool
+	sequential bool
 	filter     mapping.Filter
 }
 
@@ -328,6 +329,7 @@ func inputFlags(fs *flag.FlagSet) *inputOpts {
 		return nil
 	})
 	fs.BoolVar(&o.quiet, "q", false, "show no progress line")
+	fs.BoolVar(&o.sequential, "sequential", false, "read a file front to back, every generation, even for a window (--from, --to) that needs only some")
 	fs.BoolVar(&o.cpuProfile, "cpu-profile", false, "with a /debug/pprof/trace URL: request /debug/pprof/profile for the same window, so that the trace has CPU samples")
 	fs.Func("from", "keep what happens from `TIME` on: an offset from the trace start (1.5s, 200ms) or, for a trace with a wall clock (Go 1.25+), an RFC 3339 time", boundFlag(&o.filter.From))
 	fs.Func("to", "keep what happens up to `TIME` (as for --from)", boundFlag(&o.filter.To))
@@ -406,7 +408,15 @@ func (in *input) mapTrace(e *env, opts *inputOpts, src io.Reader, sink mapping.S
 		pf.Close()
 	}
 	ec := &endCapture{Sink: sink}
-	sum, err := mapping.Map(src, f.Sink(ec), mopts...)
+	var sum *mapping.Summary
+	var err error
+	if file, ok := in.ReadCloser.(*os.File); ok && in.path != "" && in.size > 0 && !opts.sequential && (f.From.Set || f.To.Set) {
+		// A file can be read from anywhere: only the generations the
+		// window needs are read.
+		sum, err = mapping.MapWindow(file, in.size, f.From, f.To, f.Sink(ec), mopts...)
+	} else {
+		sum, err = mapping.Map(src, f.Sink(ec), mopts...)
+	}
 	if errors.Is(err, mapping.ErrWindow) {
 		return nil, fmt.Errorf("%s: %w", in.name, err) // nothing was converted
 	}

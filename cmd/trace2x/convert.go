@@ -166,6 +166,7 @@ Example:
 					enc.SetIndent("", "  ")
 					report := newStatsReport(sum, &tally)
 					report.addAnalysis(an)
+					report.addGenerations(in)
 					errs = append(errs, enc.Encode(report), o.Close())
 				} else {
 					errs = append(errs, err)

@@ -130,7 +130,8 @@ func TestStatsInputs(t *testing.T) {
 				delete(got, k)
 			}
 			for k, v := range want {
-				if k == "input" || k == "bytes_read" {
+				// A stream has no batch headers to index beforehand.
+				if k == "input" || k == "bytes_read" || (k == "generation_spans" && tc.stdin != nil) {
 					continue
 				}
 				gv, _ := json.Marshal(got[k])

@@ -7,11 +7,13 @@ import (
 	"io"
 	"maps"
 	"math"
+	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/trace2x/trace2x/internal/tracefile"
 	"github.com/trace2x/trace2x/mapping"
 )
 
@@ -46,6 +48,7 @@ printed and the exit status is 1.`,
 			}
 			report := newStatsReport(sum, &tally)
 			report.addAnalysis(an)
+			report.addGenerations(in)
 			w, err := createOutput(e, *out, false)
 			if err != nil {
 				return err
@@ -65,19 +68,22 @@ printed and the exit status is 1.`,
 // statsReport is the JSON form of `trace2x stats`; the text form prints
 // the same fields.
 type statsReport struct {
-	Input         string           `json:"input"`
-	FormatVersion string           `json:"format_version"`
-	DurationNS    int64            `json:"duration_ns"`
-	WallStart     *time.Time       `json:"wall_start,omitempty"`
-	Generations   int              `json:"generations"`
-	BytesRead     int64            `json:"bytes_read"`
-	Events        int64            `json:"events"`
-	EventsByKind  map[string]int64 `json:"events_by_kind"`
-	Goroutines    int              `json:"goroutines"`
-	Procs         int              `json:"procs"`
-	Threads       int              `json:"threads"`
-	Stacks        int              `json:"stacks"`
-	Tasks         struct {
+	Input         string     `json:"input"`
+	FormatVersion string     `json:"format_version"`
+	DurationNS    int64      `json:"duration_ns"`
+	WallStart     *time.Time `json:"wall_start,omitempty"`
+	Generations   int        `json:"generations"`
+	// GenerationSpans lists the generations of a Go 1.22+ trace file, as
+	// its batch headers place them.
+	GenerationSpans []generationSpan `json:"generation_spans,omitempty"`
+	BytesRead       int64            `json:"bytes_read"`
+	Events          int64            `json:"events"`
+	EventsByKind    map[string]int64 `json:"events_by_kind"`
+	Goroutines      int              `json:"goroutines"`
+	Procs           int              `json:"procs"`
+	Threads         int              `json:"threads"`
+	Stacks          int              `json:"stacks"`
+	Tasks           struct {
 		Begun int `json:"begun"`
 		Ended int `json:"ended"`
 		Open  int `json:"open"`
@@ -123,6 +129,47 @@ func (r *statsReport) addAnalysis(a *analysis) {
 	r.LongestPauses = a.pauses
 	r.MMU = a.mmuReports()
 	r.groupOrder = a.topGroups()
+}
+
+// generationSpan is one generation of the trace: its number, where its
+// bytes are, and its time span as offsets from the trace start.
+type generationSpan struct {
+	Number  uint64 `json:"number"`
+	Offset  int64  `json:"offset"`
+	Bytes   int64  `json:"bytes"`
+	StartNS int64  `json:"start_ns"`
+	EndNS   int64  `json:"end_ns"`
+}
+
+// byteSize formats n bytes for reading.
+func byteSize(n int64) string {
+	if n < 1e6 {
+		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
+	}
+	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+}
+
+// maxGenerationLines bounds the generations the text form lists: a long
+// trace has one a second.
+const maxGenerationLines = 20
+
+// addGenerations lists the generations of a trace file from its batch
+// headers, which takes a moment even for a large file; a stream, a
+// compressed file or a trace before Go 1.22 has none to list.
+func (r *statsReport) addGenerations(in *input) {
+	f, ok := in.ReadCloser.(*os.File)
+	if !ok || in.path == "" || in.size <= 0 {
+		return
+	}
+	idx, err := tracefile.Read(f, in.size)
+	if err != nil {
+		return
+	}
+	start := idx.Generations[0].Start
+	for _, g := range idx.Generations {
+		r.GenerationSpans = append(r.GenerationSpans, generationSpan{
+			Number: g.Number, Offset: g.Offset, Bytes: g.Size, StartNS: g.Start - start, EndNS: g.End - start})
+	}
 }
 
 func newStatsReport(sum *mapping.Summary, t *mapping.Tally) *statsReport {
@@ -175,6 +222,14 @@ func (r *statsReport) writeText(w io.Writer) error {
 		p("Wall-clock start:", "%s", r.WallStart.Format(time.RFC3339Nano))
 	}
 	p("Generations:", "%d", r.Generations)
+	for i, g := range r.GenerationSpans {
+		if i == maxGenerationLines {
+			p("", "... %d more (--json lists them all)", len(r.GenerationSpans)-i)
+			break
+		}
+		p(fmt.Sprintf("  #%d:", i+1), "%v to %v, %s at byte %d",
+			time.Duration(g.StartNS).Round(time.Microsecond), time.Duration(g.EndNS).Round(time.Microsecond), byteSize(g.Bytes), g.Offset)
+	}
 	p("Events:", "%d", r.Events)
 	for _, k := range slices.Sorted(maps.Keys(r.EventsByKind)) {
 		p("  "+k+":", "%d", r.EventsByKind[k])
