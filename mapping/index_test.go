@@ -2,17 +2,13 @@ package mapping_test
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"os"
-	"runtime"
-	rtrace "runtime/trace"
-	"sync"
 	"testing"
-	"time"
 
 	"golang.org/x/exp/trace"
 
+	"github.com/trace2x/trace2x/internal/synth"
 	"github.com/trace2x/trace2x/internal/testtraces"
 	"github.com/trace2x/trace2x/internal/tracefile"
 )
@@ -155,67 +151,13 @@ func syncsOf(t *testing.T, data []byte) ([]trace.Event, []span) {
 	}
 }
 
-var recordOnce sync.Mutex
-
-// recordGenerations traces a small workload of this process with gens
-// generations: goroutines that block on each other, a task and a region
-// that cross every generation boundary, tasks inside generations, and GCs.
-// Starting a flight recorder beside the tracer makes the runtime begin a
-// generation, so the trace needs no second-long waits.
-func recordGenerations(t testing.TB, gens int) []byte {
+// recordGenerations traces a small workload of this process with a dozen
+// generations or so (see synth.RecordGenerations).
+func recordGenerations(t testing.TB, rounds int) []byte {
 	t.Helper()
-	recordOnce.Lock()
-	defer recordOnce.Unlock()
 	var buf bytes.Buffer
-	if err := rtrace.Start(&buf); err != nil {
+	if err := synth.RecordGenerations(&buf, rounds); err != nil {
 		t.Fatalf("tracing this process: %v", err)
 	}
-	ctx, long := rtrace.NewTask(context.Background(), "long")
-	outer := rtrace.StartRegion(ctx, "outer")
-	ch := make(chan int)
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range 3 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case v := <-ch:
-					rtrace.Logf(ctx, "got", "%d from %d", v, w)
-				case <-done:
-					return
-				}
-			}
-		}()
-	}
-	sink := 0
-	for g := range gens {
-		for i := range 50 {
-			tctx, task := rtrace.NewTask(ctx, "step")
-			rtrace.WithRegion(tctx, "work", func() {
-				s := make([]byte, 1<<12)
-				sink += len(s)
-				ch <- i
-			})
-			task.End()
-			go func() { time.Sleep(time.Duration(i%3) * time.Microsecond) }()
-		}
-		runtime.GC()
-		if g < gens-1 {
-			fr := rtrace.NewFlightRecorder(rtrace.FlightRecorderConfig{})
-			if err := fr.Start(); err != nil {
-				rtrace.Stop()
-				t.Fatal(err)
-			}
-			fr.Stop()
-		}
-	}
-	close(done)
-	wg.Wait()
-	outer.End()
-	long.End()
-	rtrace.Stop()
-	_ = sink
 	return buf.Bytes()
 }

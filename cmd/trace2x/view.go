@@ -25,7 +25,7 @@ const perfettoUI = "https://ui.perfetto.dev"
 
 var viewCmd = &command{
 	name:  "view",
-	args:  "[--addr HOST:PORT] [--open] [trace.out | -]",
+	args:  "[--addr HOST:PORT] [--open] [--index] [trace.out | -]",
 	short: "convert to Perfetto and open the result in ui.perfetto.dev",
 	long: `View converts the trace to a Perfetto trace in a temporary file, serves
 it once on 127.0.0.1:9001 with the CORS headers ui.perfetto.dev needs, and
@@ -35,12 +35,21 @@ prints the link that opens it there:
 
 It exits when the UI has fetched the trace, or on Ctrl-C. The trace never
 leaves the machine: the UI runs in the browser and reads it from the
-local address. --open starts the system's browser on the link.`,
+local address. --open starts the system's browser on the link.
+
+A Go 1.22+ trace file whose conversion would be more than the UI in a
+browser holds (about 500 MB of Perfetto, estimated from the file's size)
+gets an index page instead, at http://127.0.0.1:9001/: its time line in
+windows of consecutive generations, with their GC cycles and goroutines,
+each a link that opens the window in ui.perfetto.dev, converted when the
+UI asks for it. It serves until Ctrl-C. --index serves the page for any
+trace file.`,
 	setup: func(fs *flag.FlagSet) func(*env, []string) error {
 		inOpts := inputFlags(fs)
 		resolution := counterFlag(fs)
 		addr := fs.String("addr", "127.0.0.1:9001", "serve on `HOST:PORT` (the UI expects port 9001)")
 		open := fs.Bool("open", false, "open the link in the system's browser")
+		index := fs.Bool("index", false, "serve the index page of windows even for a trace small enough to view whole")
 		return func(e *env, args []string) error {
 			host, _, err := net.SplitHostPort(*addr)
 			if err != nil {
@@ -54,6 +63,9 @@ local address. --open starts the system's browser on the link.`,
 				return err
 			}
 			defer in.Close()
+			if s := indexFor(in, inOpts, *index, *resolution); s != nil {
+				return serveIndex(e, *addr, s, *open)
+			}
 			tmp, err := os.CreateTemp("", "trace2x-*.pftrace")
 			if err != nil {
 				return err
@@ -97,12 +109,7 @@ func serveOnce(e *env, addr, name, path string, open bool) error {
 	var once sync.Once
 	mux := http.NewServeMux()
 	mux.HandleFunc("/"+url.PathEscape(name), func(w http.ResponseWriter, r *http.Request) {
-		// The UI is a public https page fetching from this machine: the
-		// browser asks, before and with the request, whether that is allowed.
-		w.Header().Set("Access-Control-Allow-Origin", perfettoUI)
-		w.Header().Set("Access-Control-Allow-Private-Network", "true")
-		w.Header().Set("Access-Control-Allow-Methods", "GET, OPTIONS")
-		w.Header().Set("Access-Control-Allow-Headers", "*")
+		allowUI(w)
 		if r.Method == http.MethodOptions {
 			return
 		}

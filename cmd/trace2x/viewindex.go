@@ -1,0 +1,260 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"html/template"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/trace2x/trace2x/convert/perfetto"
+	"github.com/trace2x/trace2x/internal/tracefile"
+	"github.com/trace2x/trace2x/mapping"
+)
+
+// perfettoPerTraceByte estimates the bytes of Perfetto output per byte of
+// trace, at the high end of what has been measured (4 to 19): view
+// serves an index of windows rather than a file the browser cannot hold
+// when the estimate is over largePerfetto.
+const perfettoPerTraceByte = 20
+
+// viewWindow is a run of consecutive generations that view converts on
+// demand, small enough for the UI in a browser.
+type viewWindow struct {
+	N               int // from 1
+	First, Last     int // generations, from 1
+	From, To        time.Duration
+	Bytes           int64
+	GCs, Goroutines int
+}
+
+// indexServer serves the index page of a trace too large to view whole,
+// and each of its windows converted to Perfetto when the UI asks.
+type indexServer struct {
+	in         *input
+	file       *os.File
+	name       string // the trace's short name
+	windows    []viewWindow
+	resolution time.Duration
+
+	mu      sync.Mutex
+	counted bool // the counts in windows are final
+}
+
+// newIndexServer splits the indexed trace into windows of at most
+// maxBytes of trace each.
+func newIndexServer(in *input, file *os.File, idx *tracefile.Index, maxBytes int64, resolution time.Duration) *indexServer {
+	s := &indexServer{in: in, file: file, name: in.shortName(), resolution: resolution}
+	gens := idx.Generations
+	start := gens[0].Start
+	for i := 0; i < len(gens); {
+		w := viewWindow{N: len(s.windows) + 1, First: i + 1, From: time.Duration(gens[i].Start - start)}
+		for i < len(gens) && (w.Bytes == 0 || w.Bytes+gens[i].Size <= maxBytes) {
+			w.Bytes += gens[i].Size
+			i++
+		}
+		w.Last = i
+		// Generations overlap a little; a window ends where the next
+		// begins, the last where the trace does.
+		if i < len(gens) {
+			w.To = time.Duration(gens[i].Start - start)
+		} else {
+			w.To = time.Duration(gens[i-1].End - start)
+		}
+		s.windows = append(s.windows, w)
+	}
+	return s
+}
+
+// count runs one pass over the trace for the GC cycles and goroutines of
+// each window, which the page shows once they are known.
+func (s *indexServer) count() error {
+	c := &windowCounter{s: s}
+	_, err := mapping.Map(io.NewSectionReader(s.file, 0, s.in.size), c, mapping.WithInputName(s.in.name))
+	s.mu.Lock()
+	s.counted = true
+	s.mu.Unlock()
+	return err
+}
+
+// windowCounter counts GC cycles by the window they began in, and
+// goroutines by the window they were created in (the first for those
+// that existed before the trace).
+type windowCounter struct {
+	mapping.NopSink
+	s     *indexServer
+	start mapping.Time
+}
+
+func (c *windowCounter) Begin(m *mapping.Meta) error { c.start = m.Start; return nil }
+
+func (c *windowCounter) window(t mapping.Time) *viewWindow {
+	d := time.Duration(t - c.start)
+	ws := c.s.windows
+	for i := len(ws) - 1; i > 0; i-- {
+		if d >= ws[i].From {
+			return &ws[i]
+		}
+	}
+	return &ws[0]
+}
+
+func (c *windowCounter) Range(r *mapping.Range) error {
+	if r.Kind == mapping.RangeGCMark {
+		c.s.mu.Lock()
+		c.window(r.Start).GCs++
+		c.s.mu.Unlock()
+	}
+	return nil
+}
+
+func (c *windowCounter) Goroutine(g *mapping.Goroutine) error {
+	if !g.Updated {
+		c.s.mu.Lock()
+		c.window(g.Created).Goroutines++
+		c.s.mu.Unlock()
+	}
+	return nil
+}
+
+var indexPage = template.Must(template.New("index").Funcs(template.FuncMap{"mb": mb, "ms": ms}).Parse(`<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>{{.Name}}: trace2x</title>
+{{if not .Counted}}<meta http-equiv="refresh" content="3">{{end}}
+<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{padding:.2em .8em;text-align:right}tr:nth-child(even){background:#f4f4f4}</style>
+</head><body>
+<h1>{{.Name}}</h1>
+<p>{{.Size}} MB of trace, {{.Gens}} generations, {{.Duration}}: more than the Perfetto UI in a browser holds at once.
+Each window below is converted when the UI opens it; the trace never leaves this machine.</p>
+<table><tr><th>window</th><th>from</th><th>to</th><th>generations</th><th>MB of trace</th><th>GC cycles</th><th>goroutines created</th><th></th></tr>
+{{range .Windows}}<tr><td>{{.N}}</td><td>{{ms .From}}</td><td>{{ms .To}}</td><td>{{.First}}–{{.Last}}</td><td>{{printf "%.1f" (mb .Bytes)}}</td>
+<td>{{if $.Counted}}{{.GCs}}{{else}}…{{end}}</td><td>{{if $.Counted}}{{.Goroutines}}{{else}}…{{end}}</td>
+<td><a href="{{call $.Link .N}}">open in Perfetto</a></td></tr>
+{{end}}</table>
+</body></html>
+`))
+
+// pageData is what the index page shows.
+type pageData struct {
+	Name, Duration string
+	Size           string
+	Gens           int
+	Windows        []viewWindow
+	Counted        bool
+	Link           func(n int) string
+}
+
+func (s *indexServer) windowPath(n int) string {
+	return fmt.Sprintf("/%s.%d.pftrace", url.PathEscape(strings.TrimSuffix(s.name, ".trace")), n)
+}
+
+// handler serves the page at / and the windows, with the CORS headers the
+// UI needs, at their paths. addr is where the UI fetches them from.
+func (s *indexServer) handler(addr string, stderr io.Writer) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		d := pageData{Name: s.name, Windows: append([]viewWindow(nil), s.windows...), Counted: s.counted}
+		s.mu.Unlock()
+		last := d.Windows[len(d.Windows)-1]
+		d.Gens = last.Last
+		d.Duration = last.To.Round(time.Millisecond).String()
+		d.Size = fmt.Sprintf("%.1f", float64(s.in.size)/1e6)
+		d.Link = func(n int) string { return fmt.Sprintf("%s/#!/?url=http://%s%s", perfettoUI, addr, s.windowPath(n)) }
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if err := indexPage.Execute(w, d); err != nil {
+			fmt.Fprintf(stderr, "trace2x: the index page: %v\n", err)
+		}
+	})
+	for _, win := range s.windows {
+		mux.HandleFunc(s.windowPath(win.N), func(w http.ResponseWriter, r *http.Request) {
+			allowUI(w)
+			if r.Method == http.MethodOptions {
+				return
+			}
+			w.Header().Set("Content-Type", "application/octet-stream")
+			if err := s.convert(w, win); err != nil {
+				// The response has begun; the UI reports a broken file,
+				// and the terminal says why.
+				fmt.Fprintf(stderr, "trace2x: window %d: %v\n", win.N, err)
+			}
+		})
+	}
+	return mux
+}
+
+// convert writes window win of the trace to w as a Perfetto trace,
+// reading only the generations it needs.
+func (s *indexServer) convert(w io.Writer, win viewWindow) error {
+	pw := perfetto.NewWriter(w, perfetto.WithProcessName(s.name), perfetto.WithVersion(trace2xVersion()))
+	f := &mapping.Filter{From: mapping.Bound{Offset: win.From, Set: true}, To: mapping.Bound{Offset: win.To, Set: true}}
+	_, err := mapping.MapWindow(s.file, s.in.size, f.From, f.To, f.Sink(mapping.ThinCounters(pw, s.resolution)), mapping.WithInputName(s.in.name))
+	return joinErrors(err, pw.Close())
+}
+
+// allowUI sets the CORS headers with which the UI, a public https page,
+// may fetch from this machine: the browser asks, before and with the
+// request, whether that is allowed.
+func allowUI(w http.ResponseWriter) {
+	w.Header().Set("Access-Control-Allow-Origin", perfettoUI)
+	w.Header().Set("Access-Control-Allow-Private-Network", "true")
+	w.Header().Set("Access-Control-Allow-Methods", "GET, OPTIONS")
+	w.Header().Set("Access-Control-Allow-Headers", "*")
+}
+
+// serveIndex serves the index page until the command is interrupted.
+func serveIndex(e *env, addr string, s *indexServer, open bool) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("serving the index: %w", err)
+	}
+	srv := &http.Server{Handler: s.handler(ln.Addr().String(), e.stderr)}
+	go srv.Serve(ln)
+	go func() {
+		if err := s.count(); err != nil {
+			fmt.Fprintf(e.stderr, "trace2x: counting GC cycles and goroutines: %v\n", err)
+		}
+	}()
+	link := fmt.Sprintf("http://%s/", ln.Addr())
+	fmt.Fprintf(e.stdout, "%s\n", link)
+	fmt.Fprintf(e.stderr, "trace2x: %s is %d MB, too large for the Perfetto UI in one piece (about %d MB of Perfetto); the page above opens it in %d windows (Ctrl-C to stop)\n",
+		s.in.name, s.in.size>>20, s.in.size*perfettoPerTraceByte>>20, len(s.windows))
+	if open {
+		if err := openBrowser(link); err != nil {
+			fmt.Fprintf(e.stderr, "trace2x: could not open a browser: %v\n", err)
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	<-ctx.Done()
+	return srv.Shutdown(context.Background())
+}
+
+// indexFor returns the index server for view's input when the input is a
+// Go 1.22+ trace file whose conversion would be too large for the UI in
+// a browser (or always is asked), and nil otherwise.
+func indexFor(in *input, opts *inputOpts, always bool, resolution time.Duration) *indexServer {
+	file, ok := in.ReadCloser.(*os.File)
+	if !ok || in.path == "" || in.size <= 0 || !opts.filter.Empty() {
+		return nil
+	}
+	if !always && in.size*perfettoPerTraceByte <= largePerfetto {
+		return nil
+	}
+	idx, err := tracefile.Read(file, in.size)
+	if err != nil || idx.Size != in.size {
+		return nil // a stream, compressed, old or broken: converted whole, as before
+	}
+	return newIndexServer(in, file, idx, largePerfetto/perfettoPerTraceByte, resolution)
+}
+
+// mb and ms are for the page's template.
+func mb(n int64) float64 { return float64(n) / 1e6 }
+
+func ms(d time.Duration) string { return d.Round(time.Millisecond).String() }
