@@ -40,7 +40,9 @@ type origin struct {
 // before them is declared as one that existed before the trace (no
 // creator, no creation time) with the start function of its first stack;
 // a region already open at the start of the generations read is placed
-// among those begun before the trace at the window's start; the
+// among those begun before the trace at the window's start, and one open
+// across all of them is not seen (the regions inside it have no
+// enclosing region and count their depth without it); the
 // identifiers the mapping numbers (stacks, regions, flows, GC cycles)
 // count from the first generation read; and the Summary counts the events
 // and generations read.

@@ -26,7 +26,8 @@ import (
 // goroutine was created and the label the runtime gave it, why a goroutine already waiting waits (the
 // generation restates that it waits and where, from the runtime's point
 // of view, not the reason), and so the reason its unblocking gives, and
-// the nesting depth of regions, which counts the regions seen. Of a task
+// the enclosing region of a region and its nesting depth, which count
+// the regions seen. Of a task
 // begun before the window, its times; of a region, its goroutine, type
 // and end. Of an interval that goes on past the window, how it ended
 // (its end stack, the goroutine that ended a task, the goroutines that
@@ -123,7 +124,7 @@ func (l *itemLog) Region(r *mapping.Region) error {
 		return nil
 	}
 	c := *r
-	c.Stack, c.EndStack, c.ID, c.Parent, c.Depth = 0, 0, 0, 0, 0
+	c.Stack, c.EndStack, c.ID, c.Parent, c.ParentTask, c.Depth = 0, 0, 0, 0, 0, 0
 	return l.add("region %+v %s %s", c, l.stk(r.Stack), l.endStack(r.EndStack, r.Flags))
 }
 func (l *itemLog) Log(g *mapping.Log) error {
@@ -195,7 +196,7 @@ func testSeekWindows(t *testing.T, data []byte) {
 		from, to mapping.Bound
 	}
 	var windows []window
-	for i := 1; i < len(gens)-1; i += 2 {
+	for i := 1; i < len(gens)-1; i += 3 {
 		g := gens[i]
 		mid := (g.Start + g.End) / 2
 		windows = append(windows,
