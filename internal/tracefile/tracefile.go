@@ -340,16 +340,3 @@ func (x *indexer) readSync(off int64, size int, base uint64) error {
 	}
 	return nil
 }
-
-// Find returns the index of the generation whose time span holds t (a
-// time in the trace's nanoseconds): the last one that starts at or before
-// t, or 0 if t is before them all.
-func (x *Index) Find(t int64) int {
-	i := 0
-	for j, g := range x.Generations {
-		if g.Start <= t {
-			i = j
-		}
-	}
-	return i
-}

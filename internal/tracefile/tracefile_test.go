@@ -78,3 +78,34 @@ func TestSample(t *testing.T) {
 		t.Errorf("generations end at %d, index size %d, file %d", off, idx.Size, len(data))
 	}
 }
+
+// FuzzRead indexes corrupted traces: no panic, and what is indexed tiles
+// the bytes read after the header.
+func FuzzRead(f *testing.F) {
+	for _, name := range []string{"../../conformance/testdata/generations.go1.26.trace", "../../testdata/mixed.go1.22.trace"} {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		idx, err := index(data)
+		if idx == nil {
+			if err == nil {
+				t.Fatal("no index and no error")
+			}
+			return
+		}
+		off := int64(HeaderSize)
+		for _, g := range idx.Generations {
+			if g.Offset != off || g.Size <= 0 {
+				t.Fatalf("generation at %d of %d bytes, expected at %d", g.Offset, g.Size, off)
+			}
+			off += g.Size
+		}
+		if idx.Size != off || off > int64(len(data)) {
+			t.Fatalf("index size %d, generations end at %d, data %d", idx.Size, off, len(data))
+		}
+	})
+}
