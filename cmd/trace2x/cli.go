@@ -7,11 +7,8 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
-	"net/http"
 	"net/url"
 	"os"
-	"path"
 	"path/filepath"
 	"runtime/debug"
 	"slices"
@@ -19,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trace2x/trace2x/capture"
 	"github.com/trace2x/trace2x/mapping"
 )
 
@@ -206,11 +204,10 @@ type input struct {
 	path  string // a file that can be read again: the input, or a copy of a stream
 	spool string // the copy of a stream, removed on Close
 
-	// profile reports how the CPU profile requested beside a capture
-	// ended (--cpu-profile); Close waits for it and warns if it failed.
-	profile     <-chan error
-	stopProfile context.CancelFunc
-	stderr      io.Writer
+	// capture is the HTTP capture the input reads, if it is one; Close
+	// reports a failed CPU profile request beside it (--cpu-profile).
+	capture *capture.Capture
+	stderr  io.Writer
 }
 
 // Close closes the input, and reports a failed CPU profile request: the
@@ -221,84 +218,16 @@ func (in *input) Close() error {
 		os.Remove(in.spool)
 		in.spool = ""
 	}
-	if in.profile != nil {
-		// A profile request that failed has usually said so by now; give
-		// it a moment, then stop one still profiling: the trace is in.
-		var perr error
-		select {
-		case perr = <-in.profile:
-		case <-time.After(profileGrace):
-			in.stopProfile()
-			perr = <-in.profile
-		}
-		in.stopProfile()
-		if perr != nil {
+	if in.capture != nil {
+		// The capture may be the ReadCloser, or have been copied to the
+		// spool and closed already: closing it again is harmless.
+		in.capture.Close()
+		if perr := in.capture.ProfileErr(); perr != nil {
 			fmt.Fprintf(in.stderr, "trace2x: warning: no CPU samples: %v\n", perr)
 		}
-		in.profile = nil
+		in.capture = nil
 	}
 	return err
-}
-
-// profileGrace is how long Close waits for the CPU profile request to end
-// by itself before it stops it.
-const profileGrace = 500 * time.Millisecond
-
-// profileURL is the /debug/pprof/profile request for the window of the
-// /debug/pprof/trace capture u.
-func profileURL(u *url.URL) (string, error) {
-	dir, file := path.Split(u.Path)
-	if file != "trace" {
-		return "", fmt.Errorf("--cpu-profile needs a /debug/pprof/trace URL, not %s", u.Path)
-	}
-	p := *u
-	p.Path = dir + "profile"
-	q := p.Query()
-	// The profile handler takes whole seconds (and profiles for 30 if it
-	// cannot parse them): round up, so that it covers the trace's window.
-	// The request is cancelled when the trace is in, which stops it.
-	secs := 1.0 // the trace handler's default
-	if v, err := strconv.ParseFloat(q.Get("seconds"), 64); err == nil && v > 0 {
-		secs = v
-	}
-	q.Set("seconds", strconv.FormatInt(int64(math.Ceil(secs)), 10))
-	p.RawQuery = q.Encode()
-	return p.String(), nil
-}
-
-// startProfile requests a CPU profile and discards it: while it runs, the
-// runtime writes CPU samples into the execution trace, which is what we
-// want of it. net/http/pprof's trace endpoint does not profile by itself.
-func startProfile(ctx context.Context, rawURL string) <-chan error {
-	done := make(chan error, 1)
-	go func() {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
-		if err != nil {
-			done <- err
-			return
-		}
-		resp, err := httpClient.Do(req)
-		if ctx.Err() != nil {
-			done <- nil // stopped because the trace is in
-			return
-		}
-		if err != nil {
-			done <- err
-			return
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			body, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
-			done <- fmt.Errorf("GET %s: %s: %s", rawURL, resp.Status, strings.TrimSpace(string(body)))
-			return
-		}
-		_, err = io.Copy(io.Discard, resp.Body)
-		if ctx.Err() != nil {
-			err = nil
-		}
-		done <- err
-	}()
-	return done
 }
 
 // shortName names the input for a title: a file's base name, a URL's host.
@@ -527,29 +456,17 @@ func openInput(e *env, args []string, opts *inputOpts) (*input, error) {
 		if err != nil {
 			return nil, usageError{err.Error()}
 		}
-		if opts != nil && opts.seconds > 0 {
-			q := u.Query()
-			q.Set("seconds", strconv.FormatFloat(opts.seconds, 'f', -1, 64))
-			u.RawQuery = q.Encode()
+		if opts != nil {
+			u = capture.WithSeconds(u, opts.seconds)
 		}
-		var profile <-chan error
-		stop := context.CancelFunc(func() {})
-		if opts != nil && opts.cpuProfile {
-			p, err := profileURL(u)
-			if err != nil {
-				return nil, usageError{err.Error()}
-			}
-			var ctx context.Context
-			ctx, stop = context.WithCancel(context.Background())
-			profile = startProfile(ctx, p)
+		c, err := capture.Open(context.Background(), u, capture.Options{CPUProfile: opts != nil && opts.cpuProfile})
+		if errors.Is(err, capture.ErrNotTraceURL) {
+			return nil, usageError{"--cpu-profile " + err.Error()}
 		}
-		in, err := openURL(u.String())
 		if err != nil {
-			stop()
 			return nil, err
 		}
-		in.profile, in.stopProfile, in.stderr = profile, stop, e.stderr
-		return in, nil
+		return &input{ReadCloser: c, name: c.URL, size: c.Size, capture: c, stderr: e.stderr}, nil
 	}
 	if opts != nil && (opts.seconds > 0 || opts.cpuProfile) {
 		return nil, usageError{"--seconds and --cpu-profile apply to an http(s) input only"}
@@ -567,38 +484,6 @@ func openInput(e *env, args []string, opts *inputOpts) (*input, error) {
 		in.size, in.path = st.Size(), args[0]
 	}
 	return in, nil
-}
-
-// httpClient fetches traces. It has no overall timeout: a capture such as
-// /debug/pprof/trace?seconds=30 streams for as long as it was asked to.
-var httpClient = &http.Client{
-	Transport: &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ResponseHeaderTimeout: 0,
-	},
-}
-
-// openURL fetches a trace over HTTP, e.g. from net/http/pprof's
-// /debug/pprof/trace; the body is converted as it streams in. A response
-// other than 200 is an error that shows the status and the start of the
-// body, which is where servers say what went wrong.
-func openURL(rawURL string) (*input, error) {
-	resp, err := httpClient.Get(rawURL)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
-		msg := strings.TrimSpace(string(body))
-		if msg != "" {
-			msg = ": " + msg
-		}
-		return nil, fmt.Errorf("GET %s: %s%s", rawURL, resp.Status, msg)
-	}
-	return &input{ReadCloser: resp.Body, name: rawURL, size: resp.ContentLength}, nil
 }
 
 // joinErrors joins the errors that are not nil, each once: a writer that

@@ -1,0 +1,248 @@
+// Package capture fetches Go execution traces from running programs over
+// HTTP: net/http/pprof's /debug/pprof/trace, or any handler that serves a
+// trace (a flight-recorder snapshot, a file server). The trace streams in
+// as it is read, so a capture's memory does not grow with its length.
+//
+// A capture from /debug/pprof/trace can also request /debug/pprof/profile
+// for the same window: while a CPU profile runs, the runtime writes CPU
+// samples into the execution trace, which the trace endpoint alone does
+// not turn on.
+//
+// Compressed traces (gzip, zstd) need nothing here: mapping.Map and the
+// converters recognise them by their first bytes.
+//
+// A server that answers with an error is reported with its status and the
+// start of its message, which is where net/http/pprof says what went wrong
+// ("Could not enable tracing: tracing already enabled").
+package capture
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Client is the default client for captures. It has no overall timeout: a
+// capture such as /debug/pprof/trace?seconds=30 streams for as long as it
+// was asked to; a context bounds it when needed.
+var Client = NewClient(10 * time.Second)
+
+// NewClient returns an HTTP client for captures that gives up connecting
+// (and on a TLS handshake) after dial, and otherwise waits as long as the
+// request's context allows.
+func NewClient(dial time.Duration) *http.Client {
+	return &http.Client{
+		Transport: &http.Transport{
+			Proxy:               http.ProxyFromEnvironment,
+			DialContext:         (&net.Dialer{Timeout: dial}).DialContext,
+			TLSHandshakeTimeout: dial,
+			MaxIdleConnsPerHost: 2, // the trace and the profile
+		},
+	}
+}
+
+// WithSeconds returns u with its seconds parameter, the length of the
+// capture that /debug/pprof/trace makes, set to secs; secs <= 0 leaves u
+// as it is.
+func WithSeconds(u *url.URL, secs float64) *url.URL {
+	if secs <= 0 {
+		return u
+	}
+	c := *u
+	q := c.Query()
+	q.Set("seconds", strconv.FormatFloat(secs, 'f', -1, 64))
+	c.RawQuery = q.Encode()
+	return &c
+}
+
+// ErrNotTraceURL is returned by ProfileURL for a URL whose path does not
+// end in /trace: the profile's endpoint is found beside the trace's.
+var ErrNotTraceURL = errors.New("needs a /debug/pprof/trace URL")
+
+// ProfileURL is the /debug/pprof/profile request for the window of the
+// /debug/pprof/trace capture u.
+func ProfileURL(u *url.URL) (*url.URL, error) {
+	dir, file := path.Split(u.Path)
+	if file != "trace" {
+		return nil, fmt.Errorf("%w, not %s", ErrNotTraceURL, u.Path)
+	}
+	p := *u
+	p.Path = dir + "profile"
+	p.RawPath = ""
+	q := p.Query()
+	// The profile handler takes whole seconds (and profiles for 30 if it
+	// cannot parse them): round up, so that it covers the trace's window.
+	// The request is cancelled when the trace is in, which stops it.
+	secs := 1.0 // the trace handler's default
+	if v, err := strconv.ParseFloat(q.Get("seconds"), 64); err == nil && v > 0 && !math.IsInf(v, 0) {
+		secs = v
+	}
+	q.Set("seconds", strconv.FormatInt(int64(math.Ceil(secs)), 10))
+	p.RawQuery = q.Encode()
+	return &p, nil
+}
+
+// Options configure Open. The zero value fetches the URL as it is, with
+// Client.
+type Options struct {
+	// Client makes the requests; nil means Client.
+	Client *http.Client
+	// CPUProfile also requests /debug/pprof/profile for the trace's
+	// window (u must be a /debug/pprof/trace URL).
+	CPUProfile bool
+	// ProfileGrace is how long Close waits for the profile request to end
+	// by itself before it stops it; zero means half a second.
+	ProfileGrace time.Duration
+}
+
+// StatusError is a response other than 200 OK.
+type StatusError struct {
+	URL     string
+	Code    int    // the HTTP status code
+	Status  string // "404 Not Found"
+	Message string // the start of the body, trimmed
+}
+
+func (e *StatusError) Error() string {
+	msg := ""
+	if e.Message != "" {
+		msg = ": " + e.Message
+	}
+	return fmt.Sprintf("GET %s: %s%s", e.URL, e.Status, msg)
+}
+
+// messageBytes is how much of an error response's body is kept.
+const messageBytes = 300
+
+func statusError(rawURL string, resp *http.Response) error {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, messageBytes))
+	return &StatusError{URL: rawURL, Code: resp.StatusCode, Status: resp.Status, Message: strings.TrimSpace(string(body))}
+}
+
+// Capture is a trace being fetched. Read it to the end (or as far as
+// wanted), then Close it.
+type Capture struct {
+	body io.ReadCloser
+	// URL is the trace's URL, as requested.
+	URL string
+	// Size is the body's length, or -1 when the server did not say (a
+	// live capture streams).
+	Size int64
+
+	profile    <-chan error // the CPU profile request's outcome; nil if none
+	stop       context.CancelFunc
+	grace      time.Duration
+	profileErr error
+}
+
+// Open requests the trace at u and returns it once the server has
+// answered 200 OK; the body streams in as it is read. ctx bounds the
+// whole capture, the body's reading included.
+func Open(ctx context.Context, u *url.URL, opts Options) (*Capture, error) {
+	client := opts.Client
+	if client == nil {
+		client = Client
+	}
+	c := &Capture{URL: u.String(), stop: func() {}, grace: opts.ProfileGrace}
+	if c.grace <= 0 {
+		c.grace = 500 * time.Millisecond
+	}
+	if opts.CPUProfile {
+		p, err := ProfileURL(u)
+		if err != nil {
+			return nil, err
+		}
+		pctx, stop := context.WithCancel(ctx)
+		c.stop = stop
+		c.profile = startProfile(pctx, client, p.String())
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.URL, nil)
+	if err == nil {
+		var resp *http.Response
+		resp, err = client.Do(req)
+		if err == nil && resp.StatusCode != http.StatusOK {
+			err = statusError(c.URL, resp)
+			resp.Body.Close()
+		}
+		if err == nil {
+			c.body, c.Size = resp.Body, resp.ContentLength
+			return c, nil
+		}
+	}
+	c.stop()
+	if c.profile != nil {
+		<-c.profile
+	}
+	return nil, err
+}
+
+// Read reads the trace.
+func (c *Capture) Read(p []byte) (int, error) { return c.body.Read(p) }
+
+// Close closes the trace's body and ends the CPU profile request: it
+// waits a moment for the request to end by itself (the trace is in, the
+// profile nearly so), then stops it. Its error is ProfileErr's.
+func (c *Capture) Close() error {
+	err := c.body.Close()
+	if c.profile != nil {
+		select {
+		case c.profileErr = <-c.profile:
+		case <-time.After(c.grace):
+			c.stop()
+			c.profileErr = <-c.profile
+		}
+		c.profile = nil
+	}
+	c.stop()
+	return err
+}
+
+// ProfileErr reports, after Close, how the CPU profile request failed, if
+// it did: the trace is good without it, but has no CPU samples.
+func (c *Capture) ProfileErr() error { return c.profileErr }
+
+// startProfile requests a CPU profile and discards it: while it runs, the
+// runtime writes CPU samples into the execution trace, which is what is
+// wanted of it.
+func startProfile(ctx context.Context, client *http.Client, rawURL string) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+		if err != nil {
+			done <- err
+			return
+		}
+		resp, err := client.Do(req)
+		if ctx.Err() != nil {
+			if err == nil {
+				resp.Body.Close()
+			}
+			done <- nil // stopped because the trace is in
+			return
+		}
+		if err != nil {
+			done <- err
+			return
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			done <- statusError(rawURL, resp)
+			return
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		if ctx.Err() != nil {
+			err = nil
+		}
+		done <- err
+	}()
+	return done
+}

@@ -1,0 +1,195 @@
+package capture
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func mustParse(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func TestProfileURL(t *testing.T) {
+	for _, tc := range []struct{ in, want, err string }{
+		{"http://h/debug/pprof/trace", "http://h/debug/pprof/profile?seconds=1", ""},
+		{"http://h/debug/pprof/trace?seconds=2.5", "http://h/debug/pprof/profile?seconds=3", ""},
+		{"http://h/x/debug/pprof/trace?seconds=4&debug=1", "http://h/x/debug/pprof/profile?debug=1&seconds=4", ""},
+		{"http://h/debug/pprof/trace?seconds=junk", "http://h/debug/pprof/profile?seconds=1", ""},
+		{"http://h/debug/pprof/heap", "", "needs a /debug/pprof/trace URL, not /debug/pprof/heap"},
+		{"http://h/", "", "needs a /debug/pprof/trace URL, not /"},
+	} {
+		got, err := ProfileURL(mustParse(t, tc.in))
+		if tc.err != "" {
+			if err == nil || err.Error() != tc.err || !errors.Is(err, ErrNotTraceURL) {
+				t.Errorf("ProfileURL(%s) = %v, %v; want error %q", tc.in, got, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || got.String() != tc.want {
+			t.Errorf("ProfileURL(%s) = %v, %v; want %s", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+func TestWithSeconds(t *testing.T) {
+	u := mustParse(t, "http://h/debug/pprof/trace?seconds=9&x=1")
+	if got := WithSeconds(u, 0.5).String(); got != "http://h/debug/pprof/trace?seconds=0.5&x=1" {
+		t.Errorf("WithSeconds(0.5) = %s", got)
+	}
+	if got := WithSeconds(u, 0).String(); got != u.String() {
+		t.Errorf("WithSeconds(0) = %s, want the URL unchanged", got)
+	}
+	if u.String() != "http://h/debug/pprof/trace?seconds=9&x=1" {
+		t.Errorf("WithSeconds changed its argument: %s", u)
+	}
+}
+
+// server is a fake net/http/pprof that records the requests it gets.
+type server struct {
+	*httptest.Server
+	mu       sync.Mutex
+	requests []string
+}
+
+func newServer(t *testing.T, h http.HandlerFunc) *server {
+	s := &server{}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.requests = append(s.requests, r.URL.RequestURI())
+		s.mu.Unlock()
+		h(w, r)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *server) seen() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.requests...)
+}
+
+func TestOpen(t *testing.T) {
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/debug/pprof/trace", "/busy/debug/pprof/trace":
+			io.WriteString(w, "go 1.26 trace\x00\x00\x00rest")
+		case "/debug/pprof/profile":
+			io.WriteString(w, "profile")
+		case "/busy/debug/pprof/profile":
+			http.Error(w, "Could not enable CPU profiling: cpu profiling already in use", http.StatusInternalServerError)
+		case "/long":
+			http.Error(w, strings.Repeat("x", 1000), http.StatusInternalServerError)
+		default:
+			http.Error(w, "no such page", http.StatusNotFound)
+		}
+	})
+	ctx := context.Background()
+
+	t.Run("trace and profile", func(t *testing.T) {
+		srv.requests = nil
+		c, err := Open(ctx, WithSeconds(mustParse(t, srv.URL+"/debug/pprof/trace"), 2), Options{CPUProfile: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := io.ReadAll(c)
+		if err != nil || string(data) != "go 1.26 trace\x00\x00\x00rest" {
+			t.Fatalf("read %q, %v", data, err)
+		}
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.ProfileErr(); err != nil {
+			t.Errorf("ProfileErr = %v", err)
+		}
+		got := strings.Join(srv.seen(), " ")
+		if !strings.Contains(got, "/debug/pprof/trace?seconds=2") || !strings.Contains(got, "/debug/pprof/profile?seconds=2") {
+			t.Errorf("requests %s; want the trace and the profile for 2s", got)
+		}
+	})
+	t.Run("profile refused", func(t *testing.T) {
+		c, err := Open(ctx, mustParse(t, srv.URL+"/busy/debug/pprof/trace"), Options{CPUProfile: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, c)
+		c.Close()
+		want := "GET " + srv.URL + "/busy/debug/pprof/profile?seconds=1: 500 Internal Server Error: Could not enable CPU profiling: cpu profiling already in use"
+		if err := c.ProfileErr(); err == nil || err.Error() != want {
+			t.Errorf("ProfileErr = %v\nwant %s", err, want)
+		}
+	})
+	t.Run("status", func(t *testing.T) {
+		_, err := Open(ctx, mustParse(t, srv.URL+"/nothing"), Options{})
+		var se *StatusError
+		if !errors.As(err, &se) || se.Code != 404 || err.Error() != "GET "+srv.URL+"/nothing: 404 Not Found: no such page" {
+			t.Errorf("Open of a missing page: %v", err)
+		}
+		_, err = Open(ctx, mustParse(t, srv.URL+"/long"), Options{})
+		if !errors.As(err, &se) || len(se.Message) != messageBytes {
+			t.Errorf("a long message is cut to %d bytes: %v", messageBytes, err)
+		}
+	})
+	t.Run("profile needs a trace URL", func(t *testing.T) {
+		_, err := Open(ctx, mustParse(t, srv.URL+"/debug/pprof/heap"), Options{CPUProfile: true})
+		if !errors.Is(err, ErrNotTraceURL) {
+			t.Errorf("Open with a CPU profile of /heap: %v", err)
+		}
+	})
+}
+
+// TestCancel stops a capture whose server sends its header and then
+// nothing, as /debug/pprof/trace does while it records.
+func TestCancel(t *testing.T) {
+	release := make(chan struct{})
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	})
+	defer close(release)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	c, err := Open(ctx, mustParse(t, srv.URL+"/debug/pprof/trace"), Options{CPUProfile: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = io.ReadAll(c)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("reading a capture past its deadline: %v", err)
+	}
+	c.Close()
+	if err := c.ProfileErr(); err != nil {
+		t.Errorf("a profile stopped with its capture is no failure: %v", err)
+	}
+}
+
+func TestDialError(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	_, err = Open(context.Background(), mustParse(t, "http://"+addr+"/debug/pprof/trace"), Options{CPUProfile: true})
+	if err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("Open of a closed port: %v", err)
+	}
+}
