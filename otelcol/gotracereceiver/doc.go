@@ -1,0 +1,33 @@
+// Package gotracereceiver is an OpenTelemetry Collector receiver that
+// captures Go execution traces from running programs and sends their user
+// tasks and regions, as spans, down the Collector's traces pipeline.
+//
+// Each target is a program's /debug/pprof/trace endpoint (net/http/pprof),
+// or any URL that serves a Go execution trace, such as a handler that
+// writes a flight-recorder snapshot. Every interval, the receiver captures
+// a trace of the configured duration from each target and converts it
+// while it streams in, with trace2x's OpenTelemetry conversion
+// (github.com/trace2x/trace2x/convert/otel): the spans are those that
+// `trace2x otlp` sends, under the target's service.name.
+//
+//	receivers:
+//	  gotrace:
+//	    max_concurrent_captures: 4
+//	    targets:
+//	      - endpoint: http://checkout:6060/debug/pprof/trace
+//	        service_name: checkout
+//	        interval: 1m
+//	        duration: 5s
+//	        cpu_profile: true
+//	        resource_attributes:
+//	          deployment.environment.name: prod
+//
+// The receiver is made for a long-running Collector: a target that is
+// down, slow or serves something that is not a trace is logged with its
+// name, counted in the otelcol_gotrace_captures metric (outcome "failed"),
+// and tried again at its next interval, without holding the other
+// targets up. A capture is bounded by its timeout and streams, so its
+// memory does not grow with the trace's length; when the next component
+// in the pipeline pushes back, the capture waits rather than drops spans.
+// Shutting the Collector down cancels the captures under way.
+package gotracereceiver

@@ -1,0 +1,129 @@
+package gotracereceiver
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/receiver/receiverhelper"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/trace2x/trace2x/convert/otel"
+)
+
+// pdataExporter hands the spans of one capture to the next consumer of
+// the pipeline, as pdata. It is the sdktrace.SpanExporter that
+// otel.Convert exports to, so the spans are exactly those of trace2x's
+// conversion: otel.ToOTLP gives their OTLP form, which pdata reads.
+//
+// The batch span processor of the conversion calls ExportSpans from one
+// goroutine, and the conversion waits while the queue before it is full,
+// so a consumer that blocks or refuses for a while slows the capture down
+// rather than losing spans. A consumer that refuses for good ends the
+// capture: the exporter keeps the error and cancels the capture's
+// context, which stops the conversion.
+type pdataExporter struct {
+	ctx  context.Context // the capture's: its end stops retries
+	fail func()          // cancels ctx
+	next consumer.Traces
+	obs  *receiverhelper.ObsReport
+
+	accepted atomic.Int64 // spans the consumer took
+
+	mu  sync.Mutex
+	err error // the first refusal for good
+}
+
+var _ sdktrace.SpanExporter = (*pdataExporter)(nil)
+
+// dataFormat names the form spans arrive in, for the receiver's metrics.
+const dataFormat = "go_execution_trace"
+
+// ExportSpans hands spans on. It returns no error: a failure is kept for
+// the capture to report, so that the SDK's global error handler does not
+// print it a second time.
+func (e *pdataExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	if len(spans) == 0 || e.failed() {
+		return nil
+	}
+	err := e.export(ctx, spans)
+	if err != nil {
+		e.mu.Lock()
+		if e.err == nil {
+			e.err = err
+		}
+		e.mu.Unlock()
+		e.fail()
+	}
+	return nil
+}
+
+func (e *pdataExporter) export(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	req := &coltracepb.ExportTraceServiceRequest{ResourceSpans: otel.ToOTLP(spans)}
+	b, err := proto.Marshal(req)
+	if err != nil {
+		return fmt.Errorf("encoding spans: %w", err)
+	}
+	td, err := (&ptrace.ProtoUnmarshaler{}).UnmarshalTraces(b)
+	if err != nil {
+		return fmt.Errorf("decoding spans as pdata: %w", err)
+	}
+	return e.consume(ctx, td)
+}
+
+// consume hands td on, retrying while the consumer refuses it for a
+// reason that may pass (a memory limiter, a full queue), until the
+// capture ends. A permanent refusal is returned at once.
+func (e *pdataExporter) consume(ctx context.Context, td ptrace.Traces) error {
+	// The consumer is told when the capture ends, also while the batch
+	// span processor flushes with a context of its own.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(e.ctx, cancel)()
+	backoff := 50 * time.Millisecond
+	n := td.SpanCount()
+	for {
+		octx := e.obs.StartTracesOp(ctx)
+		err := e.next.ConsumeTraces(octx, td)
+		e.obs.EndTracesOp(octx, dataFormat, n, err)
+		if err == nil {
+			e.accepted.Add(int64(n))
+			return nil
+		}
+		if consumererror.IsPermanent(err) {
+			return fmt.Errorf("the pipeline refused %d spans: %w", n, err)
+		}
+		select {
+		case <-ctx.Done():
+			if e.ctx.Err() != nil {
+				return nil // the capture ended for reasons of its own
+			}
+			return fmt.Errorf("the pipeline refused %d spans: %w", n, err)
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
+}
+
+func (e *pdataExporter) failed() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.err != nil
+}
+
+// error returns the refusal that ended the capture, if one did.
+func (e *pdataExporter) error() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.err
+}
+
+// Shutdown does nothing: the exporter lives as long as its capture.
+func (e *pdataExporter) Shutdown(context.Context) error { return nil }

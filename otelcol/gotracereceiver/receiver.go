@@ -1,0 +1,227 @@
+package gotracereceiver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/receiver"
+	"go.opentelemetry.io/collector/receiver/receiverhelper"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/sdk/resource"
+	"go.uber.org/zap"
+
+	"github.com/trace2x/trace2x/capture"
+	"github.com/trace2x/trace2x/convert/otel"
+)
+
+// gotraceReceiver captures traces from its targets on their schedules.
+type gotraceReceiver struct {
+	set     receiver.Settings
+	next    consumer.Traces
+	targets []*target
+	obs     *receiverhelper.ObsReport
+	client  *http.Client
+	slots   chan struct{} // one per capture that may run at once
+
+	captures metric.Int64Counter
+	duration metric.Float64Histogram
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+var _ receiver.Traces = (*gotraceReceiver)(nil)
+
+func newReceiver(set receiver.Settings, cfg *Config, next consumer.Traces) (*gotraceReceiver, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	r := &gotraceReceiver{
+		set:    set,
+		next:   next,
+		client: capture.NewClient(cfg.ConnectTimeout),
+		slots:  make(chan struct{}, cfg.MaxConcurrentCaptures),
+	}
+	for _, tc := range cfg.Targets {
+		t, err := tc.resolve()
+		if err != nil {
+			return nil, err
+		}
+		r.targets = append(r.targets, t)
+	}
+	var err error
+	r.obs, err = receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{
+		ReceiverID:             set.ID,
+		Transport:              "http",
+		ReceiverCreateSettings: set,
+	})
+	if err != nil {
+		return nil, err
+	}
+	meter := set.MeterProvider.Meter("github.com/trace2x/trace2x/otelcol/gotracereceiver")
+	r.captures, err = meter.Int64Counter("otelcol_gotrace_captures",
+		metric.WithDescription("Captures of Go execution traces, by target and outcome (ok, failed)."),
+		metric.WithUnit("{capture}"))
+	if err != nil {
+		return nil, err
+	}
+	r.duration, err = meter.Float64Histogram("otelcol_gotrace_capture_duration",
+		metric.WithDescription("Time from a capture's request to its last span handed on, by target."),
+		metric.WithUnit("s"))
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Start starts a loop per target; it returns at once.
+func (r *gotraceReceiver) Start(_ context.Context, _ component.Host) error {
+	// The captures outlive Start's context, which only bounds starting.
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	for _, t := range r.targets {
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			r.loop(ctx, t)
+		}()
+	}
+	return nil
+}
+
+// Shutdown cancels the captures under way and waits for them to end.
+func (r *gotraceReceiver) Shutdown(ctx context.Context) error {
+	if r.cancel == nil {
+		return nil // never started
+	}
+	r.cancel()
+	done := make(chan struct{})
+	go func() {
+		r.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return fmt.Errorf("gotrace receiver: captures still ending at shutdown: %w", ctx.Err())
+	}
+	r.client.CloseIdleConnections()
+	return nil
+}
+
+// loop captures from t at every interval until ctx is cancelled. A
+// capture that outlasts the interval makes the turns it overlaps be
+// skipped: a slow target is not asked for two traces at once.
+func (r *gotraceReceiver) loop(ctx context.Context, t *target) {
+	tick := time.NewTicker(t.Interval)
+	defer tick.Stop()
+	for {
+		select {
+		case r.slots <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		r.scrape(ctx, t)
+		<-r.slots
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// scrape makes one capture from t and hands its spans on. Failures are
+// logged and counted, never returned: the next turn tries again.
+func (r *gotraceReceiver) scrape(ctx context.Context, t *target) {
+	start := time.Now()
+	spans, res, err := r.capture(ctx, t)
+	elapsed := time.Since(start)
+	fields := []zap.Field{zap.String("target", t.name), zap.String("url", t.url.String()), zap.Duration("elapsed", elapsed), zap.Int64("spans", spans)}
+	if res != nil && res.Summary != nil {
+		fields = append(fields, zap.Int64("bytes", res.Summary.BytesRead))
+	}
+	outcome := "ok"
+	switch {
+	case err != nil && ctx.Err() != nil:
+		// The Collector is shutting down: not the target's fault.
+		outcome = "cancelled"
+		r.set.Logger.Info("capture stopped by shutdown", fields...)
+	case err != nil:
+		outcome = "failed"
+		r.set.Logger.Warn("capture failed", append(fields, zap.Error(err))...)
+	default:
+		r.set.Logger.Debug("capture done", fields...)
+	}
+	attrs := metric.WithAttributes(
+		attribute.String("receiver", r.set.ID.String()),
+		attribute.String("target", t.name),
+		attribute.String("outcome", outcome))
+	r.captures.Add(context.Background(), 1, attrs)
+	r.duration.Record(context.Background(), elapsed.Seconds(), metric.WithAttributes(
+		attribute.String("receiver", r.set.ID.String()),
+		attribute.String("target", t.name)))
+}
+
+// capture fetches one trace from t and converts it while it streams in.
+// It returns the spans the pipeline accepted.
+func (r *gotraceReceiver) capture(ctx context.Context, t *target) (int64, *otel.Result, error) {
+	cctx, cancel := context.WithTimeout(ctx, t.Timeout)
+	defer cancel()
+	c, err := capture.Open(cctx, t.url, capture.Options{Client: r.client, CPUProfile: t.CPUProfile})
+	if err != nil {
+		return 0, nil, r.why(ctx, cctx, t, err)
+	}
+	exp := &pdataExporter{ctx: cctx, fail: cancel, next: r.next, obs: r.obs}
+	res, err := otel.Convert(cctx, c, exp, r.convertOptions(t)...)
+	c.Close()
+	if eerr := exp.error(); eerr != nil {
+		err = eerr // the conversion stopped because of it
+	} else if err == nil && cctx.Err() != nil {
+		// Spans of the end may have been dropped as the capture ended.
+		err = cctx.Err()
+	}
+	if perr := c.ProfileErr(); perr != nil {
+		r.set.Logger.Warn("no CPU samples in the capture", zap.String("target", t.name), zap.Error(perr))
+	}
+	return exp.accepted.Load(), res, r.why(ctx, cctx, t, err)
+}
+
+// why words a capture's error: one that its timeout caused says so,
+// whatever read or write it interrupted.
+func (r *gotraceReceiver) why(ctx, cctx context.Context, t *target, err error) error {
+	if ctx.Err() == nil && errors.Is(cctx.Err(), context.DeadlineExceeded) {
+		if err == nil {
+			err = cctx.Err()
+		}
+		return fmt.Errorf("timed out after %v (timeout): %w", t.Timeout, err)
+	}
+	return err
+}
+
+func (r *gotraceReceiver) convertOptions(t *target) []otel.Option {
+	opts := []otel.Option{
+		otel.WithInputName(t.url.String()),
+		otel.WithServiceName(t.ServiceName),
+		// The capture's timeout bounds the hand-over of its spans.
+		otel.WithExportTimeout(0),
+	}
+	if len(t.ResourceAttributes) > 0 {
+		kvs := make([]attribute.KeyValue, 0, len(t.ResourceAttributes))
+		for k, v := range t.ResourceAttributes {
+			kvs = append(kvs, attribute.String(k, v))
+		}
+		opts = append(opts, otel.WithResource(resource.NewSchemaless(kvs...)))
+	}
+	if t.RuntimeSpans {
+		opts = append(opts, otel.WithRuntimeSpans())
+	}
+	return opts
+}

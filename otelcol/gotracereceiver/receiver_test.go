@@ -1,0 +1,431 @@
+package gotracereceiver
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/receiver"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.uber.org/goleak"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// sampleTrace is a trace recorded by testdata/gen with 12 user tasks.
+func sampleTrace(t *testing.T) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "annotations.go1.26.trace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// harness is a receiver under test with its logs and telemetry.
+type harness struct {
+	t    *testing.T
+	r    *gotraceReceiver
+	logs *observer.ObservedLogs
+	tel  *componenttest.Telemetry
+}
+
+func newHarness(t *testing.T, cfg *Config, next consumer.Traces) *harness {
+	t.Helper()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	core, logs := observer.New(zap.DebugLevel)
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { tel.Shutdown(context.Background()) })
+	set := receiver.Settings{ID: component.NewID(componentType), TelemetrySettings: tel.NewTelemetrySettings()}
+	set.Logger = zap.New(core)
+	rcv, err := NewFactory().CreateTraces(context.Background(), set, cfg, next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &harness{t: t, r: rcv.(*gotraceReceiver), logs: logs, tel: tel}
+}
+
+func (h *harness) start() {
+	h.t.Helper()
+	if err := h.r.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() { h.stop() })
+}
+
+func (h *harness) stop() {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.r.Shutdown(ctx); err != nil {
+		h.t.Error(err)
+	}
+}
+
+// captures returns the otelcol_gotrace_captures count for target and
+// outcome.
+func (h *harness) captures(target, outcome string) int64 {
+	m, err := h.tel.GetMetric("otelcol_gotrace_captures")
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+		tv, _ := dp.Attributes.Value("target")
+		ov, _ := dp.Attributes.Value("outcome")
+		if tv.AsString() == target && ov.AsString() == outcome {
+			n += dp.Value
+		}
+	}
+	return n
+}
+
+// waitFor polls cond until it holds, or fails the test after d.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// spansByService counts the spans a sink holds by service.name.
+func spansByService(sink *consumertest.TracesSink) map[string]int {
+	n := make(map[string]int)
+	for _, td := range sink.AllTraces() {
+		for i := 0; i < td.ResourceSpans().Len(); i++ {
+			rs := td.ResourceSpans().At(i)
+			svc, _ := rs.Resource().Attributes().Get("service.name")
+			for j := 0; j < rs.ScopeSpans().Len(); j++ {
+				n[svc.AsString()] += rs.ScopeSpans().At(j).Spans().Len()
+			}
+		}
+	}
+	return n
+}
+
+// fakeTargets serves the sample trace at /good/debug/pprof/trace, and
+// at other paths what real servers do wrong.
+func fakeTargets(t *testing.T, trace []byte) (*httptest.Server, *sync.Map) {
+	var hits sync.Map // path -> *atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _ := hits.LoadOrStore(r.URL.Path, new(atomic.Int64))
+		c.(*atomic.Int64).Add(1)
+		switch r.URL.Path {
+		case "/good/debug/pprof/trace":
+			if r.URL.Query().Get("seconds") != "0.5" {
+				http.Error(w, "want seconds=0.5, got "+r.URL.RawQuery, http.StatusBadRequest)
+				return
+			}
+			w.Write(trace)
+		case "/good/debug/pprof/profile":
+			w.Write([]byte("profile"))
+		case "/busy/debug/pprof/trace":
+			http.Error(w, "Could not enable tracing: tracing already enabled", http.StatusInternalServerError)
+		case "/garbage/debug/pprof/trace":
+			w.Write([]byte("<html><body>login</body></html>"))
+		case "/cut/debug/pprof/trace":
+			w.Write(trace[:len(trace)/2])
+		case "/hang/debug/pprof/trace":
+			w.WriteHeader(http.StatusOK)
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &hits
+}
+
+func hitCount(hits *sync.Map, path string) int64 {
+	c, ok := hits.Load(path)
+	if !ok {
+		return 0
+	}
+	return c.(*atomic.Int64).Load()
+}
+
+func TestScrape(t *testing.T) {
+	trace := sampleTrace(t)
+	srv, hits := fakeTargets(t, trace)
+	target := func(name, path string) TargetConfig {
+		return TargetConfig{Name: name, Endpoint: srv.URL + path, Interval: time.Hour, Duration: 500 * time.Millisecond, Timeout: 2 * time.Second}
+	}
+	good := target("good", "/good/debug/pprof/trace")
+	good.ServiceName = "checkout"
+	good.CPUProfile = true
+	good.ResourceAttributes = map[string]string{"deployment.environment.name": "test"}
+	cfg := createDefaultConfig()
+	cfg.Targets = []TargetConfig{
+		target("busy", "/busy/debug/pprof/trace"),
+		target("garbage", "/garbage/debug/pprof/trace"),
+		target("cut", "/cut/debug/pprof/trace"),
+		target("hang", "/hang/debug/pprof/trace"),
+		target("missing", "/missing/debug/pprof/trace"),
+		good,
+	}
+	cfg.Targets[3].Timeout = 700 * time.Millisecond
+	sink := new(consumertest.TracesSink)
+	h := newHarness(t, cfg, sink)
+	h.start()
+	waitFor(t, 10*time.Second, "every target's first capture", func() bool {
+		n := h.captures("good", "ok")
+		for _, name := range []string{"busy", "garbage", "cut", "hang", "missing"} {
+			n *= h.captures(name, "failed")
+		}
+		return n == 1
+	})
+
+	// The good target's spans, under its service.name, with its
+	// resource attributes; the broken one's, up to its break, under its
+	// own.
+	byService := spansByService(sink)
+	if byService["checkout"] < 12 {
+		t.Errorf("spans by service.name: %v; want checkout's 12 tasks and their regions", byService)
+	}
+	if hitCount(hits, "/good/debug/pprof/profile") != 1 {
+		t.Error("no CPU profile request beside the good target's trace")
+	}
+
+	// Each failure is logged with the target's name and what went wrong.
+	want := map[string]string{
+		"busy":    "500 Internal Server Error: Could not enable tracing: tracing already enabled",
+		"garbage": "not a Go execution trace",
+		"cut":     "broken trace",
+		"hang":    "timed out after 700ms (timeout)",
+		"missing": "404 Not Found",
+	}
+	for name, msg := range want {
+		var found bool
+		for _, e := range h.logs.FilterMessage("capture failed").FilterField(zap.String("target", name)).All() {
+			found = strings.Contains(e.ContextMap()["error"].(string), msg)
+			if !found {
+				t.Errorf("%s: logged %q; want it to say %q", name, e.ContextMap()["error"], msg)
+			}
+		}
+		if !found && msg != "" {
+			t.Errorf("%s: no failure logged", name)
+		}
+	}
+	if n := h.logs.FilterMessage("capture failed").FilterField(zap.String("target", "good")).Len(); n != 0 {
+		t.Errorf("the good target is logged as failed %d times", n)
+	}
+}
+
+// TestResourceAttributes checks the resource each capture's spans carry.
+func TestResourceAttributes(t *testing.T) {
+	srv, _ := fakeTargets(t, sampleTrace(t))
+	cfg := createDefaultConfig()
+	cfg.Targets = []TargetConfig{{
+		Endpoint: srv.URL + "/good/debug/pprof/trace", Duration: 500 * time.Millisecond, ServiceName: "checkout",
+		ResourceAttributes: map[string]string{"deployment.environment.name": "test", "service.namespace": "shop"},
+	}}
+	sink := new(consumertest.TracesSink)
+	h := newHarness(t, cfg, sink)
+	h.start()
+	waitFor(t, 10*time.Second, "a capture", func() bool { return h.captures("checkout", "ok") == 1 })
+	for _, td := range sink.AllTraces() {
+		for i := 0; i < td.ResourceSpans().Len(); i++ {
+			attrs := td.ResourceSpans().At(i).Resource().Attributes().AsRaw()
+			if attrs["service.name"] != "checkout" || attrs["deployment.environment.name"] != "test" ||
+				attrs["service.namespace"] != "shop" || attrs["process.runtime.name"] != "go" {
+				t.Fatalf("resource %v", attrs)
+			}
+		}
+	}
+}
+
+// TestInterval checks that a target is captured again at its interval,
+// after a failure too.
+func TestInterval(t *testing.T) {
+	srv, hits := fakeTargets(t, sampleTrace(t))
+	cfg := createDefaultConfig()
+	cfg.Targets = []TargetConfig{
+		{Name: "good", Endpoint: srv.URL + "/good/debug/pprof/trace", Duration: 500 * time.Millisecond, Interval: 600 * time.Millisecond},
+		{Name: "busy", Endpoint: srv.URL + "/busy/debug/pprof/trace", Interval: 100 * time.Millisecond},
+	}
+	h := newHarness(t, cfg, consumertest.NewNop())
+	h.start()
+	waitFor(t, 10*time.Second, "three captures of each", func() bool {
+		return h.captures("good", "ok") >= 3 && h.captures("busy", "failed") >= 3
+	})
+	if n := hitCount(hits, "/good/debug/pprof/profile"); n != 0 {
+		t.Errorf("%d CPU profile requests without cpu_profile", n)
+	}
+}
+
+// TestConcurrencyLimit checks that no more captures run at once than
+// max_concurrent_captures allows.
+func TestConcurrencyLimit(t *testing.T) {
+	var running, most atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := running.Add(1)
+		defer running.Add(-1)
+		for {
+			m := most.Load()
+			if n <= m || most.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+		http.Error(w, "busy", http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	cfg := createDefaultConfig()
+	cfg.MaxConcurrentCaptures = 2
+	for _, name := range []string{"a", "b", "c", "d", "e"} {
+		cfg.Targets = append(cfg.Targets, TargetConfig{Name: name, Endpoint: srv.URL + "/" + name + "/debug/pprof/trace", Interval: time.Hour})
+	}
+	h := newHarness(t, cfg, consumertest.NewNop())
+	h.start()
+	waitFor(t, 10*time.Second, "a capture of each target", func() bool {
+		for _, name := range []string{"a", "b", "c", "d", "e"} {
+			if h.captures(name, "failed") == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	if m := most.Load(); m != 2 {
+		t.Errorf("at most %d captures ran at once; want 2", m)
+	}
+}
+
+// TestShutdownMidCapture shuts the receiver down while a capture streams
+// and while the pipeline holds a batch: both end at once, and no
+// goroutine is left (TestMain checks).
+func TestShutdownMidCapture(t *testing.T) {
+	trace := sampleTrace(t)
+	started := make(chan struct{}, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/slow/debug/pprof/trace":
+			// Half the trace, then nothing, as a capture that records.
+			w.Write(trace[:len(trace)/2])
+			w.(http.Flusher).Flush()
+			select {
+			case started <- struct{}{}:
+			default:
+			}
+			<-r.Context().Done()
+		default:
+			w.Write(trace)
+		}
+	}))
+	defer srv.Close()
+
+	for _, tc := range []struct {
+		name string
+		path string
+		next consumer.Traces
+	}{
+		{"streaming", "/slow/debug/pprof/trace", consumertest.NewNop()},
+		{"blocked pipeline", "/fast/debug/pprof/trace", consumerFunc(func(ctx context.Context, _ ptrace.Traces) error {
+			select {
+			case started <- struct{}{}:
+			default:
+			}
+			<-ctx.Done()
+			return ctx.Err()
+		})},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := createDefaultConfig()
+			cfg.Targets = []TargetConfig{{Name: "t", Endpoint: srv.URL + tc.path, Interval: time.Hour, Timeout: time.Hour}}
+			h := newHarness(t, cfg, tc.next)
+			if err := h.r.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+				t.Fatal(err)
+			}
+			<-started
+			start := time.Now()
+			h.stop()
+			if d := time.Since(start); d > 2*time.Second {
+				t.Errorf("shutdown took %v", d)
+			}
+			if h.captures("t", "cancelled") != 1 || h.captures("t", "failed") != 0 {
+				t.Errorf("a capture stopped by shutdown is counted cancelled, not failed")
+			}
+			if h.logs.FilterMessage("capture failed").Len() != 0 {
+				t.Errorf("shutdown logged as a target's failure: %v", h.logs.All())
+			}
+		})
+	}
+}
+
+// TestBackPressure refuses batches for a while, as a memory limiter
+// does, then takes them: none is lost, and the capture waited.
+func TestBackPressure(t *testing.T) {
+	srv, _ := fakeTargets(t, sampleTrace(t))
+	cfg := createDefaultConfig()
+	cfg.Targets = []TargetConfig{{Name: "good", Endpoint: srv.URL + "/good/debug/pprof/trace", Duration: 500 * time.Millisecond, Interval: time.Hour}}
+
+	// The spans of one capture, taken at once.
+	ref := new(consumertest.TracesSink)
+	h := newHarness(t, cfg, ref)
+	h.start()
+	waitFor(t, 10*time.Second, "a capture", func() bool { return h.captures("good", "ok") == 1 })
+	h.stop()
+	want := ref.SpanCount()
+
+	var refusals atomic.Int64
+	sink := new(consumertest.TracesSink)
+	h = newHarness(t, cfg, consumerFunc(func(ctx context.Context, td ptrace.Traces) error {
+		if refusals.Add(1) <= 3 {
+			return errors.New("data refused due to high memory usage")
+		}
+		return sink.ConsumeTraces(ctx, td)
+	}))
+	h.start()
+	waitFor(t, 10*time.Second, "a capture", func() bool { return h.captures("good", "ok") == 1 })
+	if got := sink.SpanCount(); got != want || want == 0 {
+		t.Errorf("%d spans through a pipeline that pushed back, %d without", got, want)
+	}
+
+	// A permanent refusal fails the capture, and says so.
+	h = newHarness(t, cfg, consumerFunc(func(context.Context, ptrace.Traces) error {
+		return consumererror.NewPermanent(errors.New("bad data"))
+	}))
+	h.start()
+	waitFor(t, 10*time.Second, "a failed capture", func() bool { return h.captures("good", "failed") == 1 })
+	if e := h.logs.FilterMessage("capture failed").All(); len(e) != 1 || !strings.Contains(e[0].ContextMap()["error"].(string), "bad data") {
+		t.Errorf("logged %v", e)
+	}
+}
+
+type consumerFunc func(context.Context, ptrace.Traces) error
+
+func (f consumerFunc) ConsumeTraces(ctx context.Context, td ptrace.Traces) error { return f(ctx, td) }
+func (consumerFunc) Capabilities() consumer.Capabilities                         { return consumer.Capabilities{} }
+
+// TestShutdownBeforeStart is what the Collector does when another
+// component fails to start.
+func TestShutdownBeforeStart(t *testing.T) {
+	cfg := createDefaultConfig()
+	cfg.Targets = []TargetConfig{{Endpoint: "http://127.0.0.1:1/debug/pprof/trace"}}
+	h := newHarness(t, cfg, consumertest.NewNop())
+	h.stop()
+}
