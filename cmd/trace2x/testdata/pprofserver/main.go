@@ -2,7 +2,8 @@
 // while it works, as a service under investigation would: requests handled
 // as user tasks with regions and logs, goroutines that block on channels
 // and timers, allocation that keeps the GC busy, and CPU work for the
-// profiler. It prints the address it listens on, then serves until killed.
+// profiler. It listens on the address given as its argument, or on a free
+// port of 127.0.0.1, prints that address, then serves until killed.
 package main
 
 import (
@@ -20,7 +21,11 @@ import (
 var sink []byte
 
 func main() {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr := "127.0.0.1:0"
+	if len(os.Args) > 1 {
+		addr = os.Args[1]
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -1,0 +1,484 @@
+package gotracereceiver
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// This file runs a real OpenTelemetry Collector, built with this receiver
+// from scripts/otelcol/gotrace-builder-config.yaml by the Collector's own
+// builder and cached between runs, against real programs serving
+// net/http/pprof. Where the Collector cannot be built (no network, no
+// module proxy), the test is skipped, unless the environment variable CI
+// is set: in CI it fails.
+
+const repoRoot = "../.."
+
+// collectorBinary returns the path of the Collector, building it if
+// needed (a few minutes, once per change of the receiver). Under -short,
+// outside CI, it only uses a binary built before.
+func collectorBinary(t *testing.T) string {
+	t.Helper()
+	_, ci := os.LookupEnv("CI")
+	args := []string{filepath.Join(repoRoot, "scripts", "otelcol", "build.sh")}
+	if testing.Short() && !ci {
+		args = append(args, "--cached")
+	}
+	args = append(args, filepath.Join(repoRoot, "scripts", "otelcol", "gotrace-builder-config.yaml"))
+	var stderr bytes.Buffer
+	cmd := exec.Command("bash", args...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		msg := fmt.Sprintf("cannot build the OpenTelemetry Collector with scripts/otelcol/build.sh: %v\n%s", err, lastLines(stderr.String(), 15))
+		if !ci {
+			t.Skip(msg + "\n(with CI set in the environment, this is a failure)")
+		}
+		t.Fatal(msg)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// freeAddr returns an address on 127.0.0.1 that nothing listens on.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// service is a program serving net/http/pprof at a fixed address, so that
+// it can go away and come back where the Collector looks for it.
+type service struct {
+	t    *testing.T
+	bin  string
+	addr string
+	cmd  *exec.Cmd
+}
+
+func (s *service) start() {
+	s.t.Helper()
+	s.cmd = exec.Command(s.bin, s.addr)
+	stdout, err := s.cmd.StdoutPipe()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.cmd.Stderr = os.Stderr
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	if _, err := bufio.NewReader(stdout).ReadString('\n'); err != nil {
+		s.t.Fatalf("the pprof server for %s did not start: %v", s.addr, err)
+	}
+}
+
+func (s *service) stop() {
+	if s.cmd != nil {
+		s.cmd.Process.Kill()
+		s.cmd.Wait()
+		s.cmd = nil
+	}
+}
+
+// syncBuffer is the Collector's log, written by the process and read by
+// the test.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// otlpFile is the part of the file exporter's OTLP JSON the test reads.
+type otlpFile struct {
+	ResourceSpans []struct {
+		Resource struct {
+			Attributes []struct {
+				Key   string `json:"key"`
+				Value struct {
+					StringValue string `json:"stringValue"`
+				} `json:"value"`
+			} `json:"attributes"`
+		} `json:"resource"`
+		ScopeSpans []struct {
+			Spans []struct {
+				TraceID      string `json:"traceId"`
+				SpanID       string `json:"spanId"`
+				ParentSpanID string `json:"parentSpanId"`
+				Name         string `json:"name"`
+				Start        string `json:"startTimeUnixNano"`
+			} `json:"spans"`
+		} `json:"scopeSpans"`
+	} `json:"resourceSpans"`
+}
+
+// span is one span of the output, with its service.name.
+type span struct {
+	service, traceID, spanID, parent, name string
+	start                                  int64
+}
+
+// readSpans reads the file exporter's output: a JSON object per line.
+func readSpans(t *testing.T, path string) []span {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	var spans []span
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		var f otlpFile
+		if err := json.Unmarshal(line, &f); err != nil {
+			break // a line still being written
+		}
+		for _, rs := range f.ResourceSpans {
+			svc := ""
+			for _, a := range rs.Resource.Attributes {
+				if a.Key == "service.name" {
+					svc = a.Value.StringValue
+				}
+			}
+			for _, ss := range rs.ScopeSpans {
+				for _, s := range ss.Spans {
+					start, _ := strconv.ParseInt(s.Start, 10, 64)
+					spans = append(spans, span{svc, s.TraceID, s.SpanID, s.ParentSpanID, s.Name, start})
+				}
+			}
+		}
+	}
+	return spans
+}
+
+// count returns the spans of service that started after since.
+func count(spans []span, service string, since time.Time) int {
+	n := 0
+	for _, s := range spans {
+		if s.service == service && s.start > since.UnixNano() {
+			n++
+		}
+	}
+	return n
+}
+
+// TestCollector runs the Collector with this receiver scraping two
+// programs, alpha and beta, into the file exporter. alpha goes away for a
+// while and comes back: its failures are logged and counted while beta's
+// captures go on, and its own resume.
+func TestCollector(t *testing.T) {
+	bin := collectorBinary(t)
+	dir := t.TempDir()
+
+	server := filepath.Join(dir, "pprofserver")
+	build := exec.Command("go", "build", "-o", server, "./cmd/trace2x/testdata/pprofserver")
+	build.Dir = repoRoot
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the pprof server: %v\n%s", err, out)
+	}
+	alpha := &service{t: t, bin: server, addr: freeAddr(t)}
+	beta := &service{t: t, bin: server, addr: freeAddr(t)}
+	alpha.start()
+	beta.start()
+	t.Cleanup(alpha.stop)
+	t.Cleanup(beta.stop)
+
+	out := filepath.Join(dir, "spans.json")
+	metricsAddr := freeAddr(t)
+	metricsHost, metricsPort, _ := net.SplitHostPort(metricsAddr)
+	config := filepath.Join(dir, "config.yaml")
+	err := os.WriteFile(config, []byte(fmt.Sprintf(`
+receivers:
+  gotrace:
+    max_concurrent_captures: 2
+    targets:
+      - endpoint: http://%s/debug/pprof/trace
+        service_name: alpha
+        interval: 1s
+        duration: 500ms
+        timeout: 5s
+        cpu_profile: true
+        resource_attributes:
+          deployment.environment.name: e2e
+      - endpoint: http://%s/debug/pprof/trace
+        service_name: beta
+        interval: 1s
+        duration: 500ms
+        timeout: 5s
+processors:
+  batch:
+    timeout: 100ms
+exporters:
+  file:
+    path: %s
+    flush_interval: 100ms
+service:
+  telemetry:
+    logs:
+      level: debug
+      encoding: json
+    metrics:
+      level: normal
+      readers:
+        - pull:
+            exporter:
+              prometheus:
+                host: %s
+                port: %s
+  pipelines:
+    traces:
+      receivers: [gotrace]
+      processors: [batch]
+      exporters: [file]
+`, alpha.addr, beta.addr, out, metricsHost, metricsPort)), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var log syncBuffer
+	col := exec.Command(bin, "--config", config)
+	col.Stdout, col.Stderr = &log, &log
+	if err := col.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- col.Wait() }()
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			col.Process.Kill()
+			<-exited
+		}
+		if t.Failed() {
+			t.Logf("Collector log:\n%s", lastLines(log.String(), 40))
+		}
+	})
+
+	wait := func(what string, d time.Duration, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(d)
+		for !cond() {
+			select {
+			case err := <-exited:
+				stopped = true
+				t.Fatalf("the Collector exited while waiting for %s: %v", what, err)
+			case <-time.After(100 * time.Millisecond):
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out after %v waiting for %s", d, what)
+			}
+		}
+	}
+	begin := time.Now()
+	wait("spans of both services", 60*time.Second, func() bool {
+		s := readSpans(t, out)
+		return count(s, "alpha", begin) > 0 && count(s, "beta", begin) > 0
+	})
+
+	// alpha goes away: its captures fail, beta's go on.
+	alpha.stop()
+	down := time.Now()
+	wait("alpha's failure in the log", 20*time.Second, func() bool {
+		return len(failures(log.String(), "alpha")) > 0
+	})
+	// A capture of beta that starts after alpha's failure.
+	afterFailure := time.Now()
+	wait("beta's spans while alpha is down", 20*time.Second, func() bool {
+		return count(readSpans(t, out), "beta", afterFailure) > 0
+	})
+	if n := count(readSpans(t, out), "alpha", down.Add(time.Second)); n != 0 {
+		t.Errorf("%d spans of alpha from while it was down", n)
+	}
+
+	// alpha comes back at the same address, and is captured again.
+	alpha.start()
+	up := time.Now()
+	wait("alpha's spans after it came back", 30*time.Second, func() bool {
+		return count(readSpans(t, out), "alpha", up) > 0
+	})
+
+	metrics := scrapeMetrics(t, metricsAddr)
+
+	// A clean shutdown, with captures under way.
+	col.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-exited:
+		stopped = true
+		if err != nil {
+			t.Errorf("the Collector's exit after SIGTERM: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the Collector did not stop within 20s of SIGTERM")
+	}
+	logText := log.String()
+	if strings.Contains(logText, "panic") {
+		t.Errorf("a panic in the Collector's log")
+	}
+
+	// What alpha's failure looks like.
+	fails := failures(logText, "alpha")
+	if len(fails) == 0 {
+		t.Fatal("no failed capture of alpha logged")
+	}
+	refused := 0
+	for _, f := range fails {
+		if strings.Contains(f.Error, "connect: connection refused") && strings.Contains(f.URL, alpha.addr) {
+			refused++
+		}
+	}
+	if refused == 0 {
+		t.Errorf("alpha's failures do not say the connection was refused: %+v", fails)
+	}
+	if f := failures(logText, "beta"); len(f) != 0 {
+		t.Errorf("beta's captures failed: %+v", f)
+	}
+	t.Logf("a failed capture in the Collector's log:\n%s", fails[0].raw)
+
+	// The receiver's own count of failed captures.
+	failedRE := regexp.MustCompile(`(?m)^otelcol_gotrace_captures(?:_total)?\{[^}]*outcome="failed"[^}]*target="alpha"[^}]*\} ([0-9.e+]+)`)
+	if m := failedRE.FindStringSubmatch(metrics); m == nil {
+		t.Errorf("no count of alpha's failed captures in the Collector's metrics:\n%s", grepLines(metrics, "gotrace"))
+	} else if v, _ := strconv.ParseFloat(m[1], 64); v < 1 {
+		t.Errorf("alpha's failed captures counted %v", v)
+	}
+	t.Logf("the receiver's metrics:\n%s", grepLines(metrics, "otelcol_gotrace_captures"))
+
+	// Each service's spans under its own service.name, a trace per root
+	// task: every trace has one root, a "request" task.
+	placeholderRE := regexp.MustCompile(`^task [0-9]+$`)
+	spans := readSpans(t, out)
+	type traceInfo struct {
+		spans, roots, requests int
+		ids                    map[string]bool
+	}
+	byService := map[string]map[string]*traceInfo{}
+	for _, s := range spans {
+		if byService[s.service] == nil {
+			byService[s.service] = map[string]*traceInfo{}
+		}
+		ti := byService[s.service][s.traceID]
+		if ti == nil {
+			ti = &traceInfo{ids: map[string]bool{}}
+			byService[s.service][s.traceID] = ti
+		}
+		ti.spans++
+		ti.ids[s.spanID] = true
+		if s.parent == "" {
+			ti.roots++
+			// A task already under way when the capture began has lost its
+			// type: its span is a placeholder named after its ID.
+			if s.name == "request" || placeholderRE.MatchString(s.name) {
+				ti.requests++
+			}
+		}
+	}
+	for s := range byService {
+		if s != "alpha" && s != "beta" {
+			t.Errorf("spans under service.name %q", s)
+		}
+	}
+	for _, s := range spans {
+		if !byService[s.service][s.traceID].ids[s.parent] && s.parent != "" {
+			t.Errorf("%s: span %s %q has its parent %s outside its trace", s.service, s.spanID, s.name, s.parent)
+			break
+		}
+	}
+	for _, svc := range []string{"alpha", "beta"} {
+		traces := byService[svc]
+		n := 0
+		for id, ti := range traces {
+			n += ti.spans
+			if ti.roots != 1 || ti.requests != 1 {
+				t.Errorf("%s: trace %s has %d roots, %d of them request tasks; want one", svc, id, ti.roots, ti.requests)
+				break
+			}
+		}
+		t.Logf("service.name %s: %d traces, %d spans", svc, len(traces), n)
+		if len(traces) < 2 {
+			t.Errorf("%s: %d traces", svc, len(traces))
+		}
+	}
+}
+
+// failure is a failed capture, as the Collector logs it (in JSON).
+type failure struct {
+	Target string `json:"target"`
+	URL    string `json:"url"`
+	Error  string `json:"error"`
+	raw    string
+}
+
+func failures(log, target string) []failure {
+	var fs []failure
+	for _, line := range strings.Split(log, "\n") {
+		if !strings.Contains(line, `"capture failed"`) {
+			continue
+		}
+		var f failure
+		if json.Unmarshal([]byte(line), &f) == nil && f.Target == target {
+			f.raw = line
+			fs = append(fs, f)
+		}
+	}
+	return fs
+}
+
+// scrapeMetrics reads the Collector's own metrics, in Prometheus's text
+// format.
+func scrapeMetrics(t *testing.T, addr string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatalf("the Collector's metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func grepLines(s, substr string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
