@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/trace2x/trace2x/internal/collectortest"
 )
 
 // This file runs a real OpenTelemetry Collector, built with this receiver
@@ -29,34 +31,8 @@ import (
 
 const repoRoot = "../.."
 
-// collectorBinary returns the path of the Collector, building it if
-// needed (a few minutes, once per change of the receiver). Under -short,
-// outside CI, it only uses a binary built before.
 func collectorBinary(t *testing.T) string {
-	t.Helper()
-	_, ci := os.LookupEnv("CI")
-	args := []string{filepath.Join(repoRoot, "scripts", "otelcol", "build.sh")}
-	if testing.Short() && !ci {
-		args = append(args, "--cached")
-	}
-	args = append(args, filepath.Join(repoRoot, "scripts", "otelcol", "gotrace-builder-config.yaml"))
-	var stderr bytes.Buffer
-	cmd := exec.Command("bash", args...)
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		msg := fmt.Sprintf("cannot build the OpenTelemetry Collector with scripts/otelcol/build.sh: %v\n%s", err, lastLines(stderr.String(), 15))
-		if !ci {
-			t.Skip(msg + "\n(with CI set in the environment, this is a failure)")
-		}
-		t.Fatal(msg)
-	}
-	return strings.TrimSpace(string(out))
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+	return collectortest.Binary(t, repoRoot, filepath.Join("scripts", "otelcol", "gotrace-builder-config.yaml"))
 }
 
 // freeAddr returns an address on 127.0.0.1 that nothing listens on.
@@ -284,7 +260,7 @@ service:
 			<-exited
 		}
 		if t.Failed() {
-			t.Logf("Collector log:\n%s", lastLines(log.String(), 40))
+			t.Logf("Collector log:\n%s", collectortest.LastLines(log.String(), 40))
 		}
 	})
 
