@@ -35,17 +35,6 @@ func collectorBinary(t *testing.T) string {
 	return collectortest.Binary(t, repoRoot, filepath.Join("scripts", "otelcol", "gotrace-builder-config.yaml"))
 }
 
-// freeAddr returns an address on 127.0.0.1 that nothing listens on.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // service is a program serving net/http/pprof at a fixed address, so that
 // it can go away and come back where the Collector looks for it.
 type service struct {
@@ -186,15 +175,15 @@ func TestCollector(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building the pprof server: %v\n%s", err, out)
 	}
-	alpha := &service{t: t, bin: server, addr: freeAddr(t)}
-	beta := &service{t: t, bin: server, addr: freeAddr(t)}
+	alpha := &service{t: t, bin: server, addr: collectortest.FreeAddr(t)}
+	beta := &service{t: t, bin: server, addr: collectortest.FreeAddr(t)}
 	alpha.start()
 	beta.start()
 	t.Cleanup(alpha.stop)
 	t.Cleanup(beta.stop)
 
 	out := filepath.Join(dir, "spans.json")
-	metricsAddr := freeAddr(t)
+	metricsAddr := collectortest.FreeAddr(t)
 	metricsHost, metricsPort, _ := net.SplitHostPort(metricsAddr)
 	config := filepath.Join(dir, "config.yaml")
 	err := os.WriteFile(config, []byte(fmt.Sprintf(`
