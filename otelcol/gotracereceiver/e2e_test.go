@@ -340,7 +340,13 @@ service:
 	} else if v, _ := strconv.ParseFloat(m[1], 64); v < 1 {
 		t.Errorf("alpha's failed captures counted %v", v)
 	}
-	t.Logf("the receiver's metrics:\n%s", grepLines(metrics, "otelcol_gotrace_captures"))
+	t.Logf("the receiver's metrics:\n%s", grepLines(metrics, `receiver="gotrace"`))
+	// The spans the receiver counts as handed on are in the file.
+	acceptedRE := regexp.MustCompile(`(?m)^otelcol_receiver_accepted_spans(?:_total)?\{[^}]*receiver="gotrace"[^}]*\} ([0-9.e+]+)`)
+	accepted := -1.0
+	if m := acceptedRE.FindStringSubmatch(metrics); m != nil {
+		accepted, _ = strconv.ParseFloat(m[1], 64)
+	}
 
 	// Each service's spans under its own service.name, a trace per root
 	// task: every trace has one root, a "request" task.
@@ -381,6 +387,9 @@ service:
 			t.Errorf("%s: span %s %q has its parent %s outside its trace", s.service, s.spanID, s.name, s.parent)
 			break
 		}
+	}
+	if accepted <= 0 || accepted > float64(len(spans)) {
+		t.Errorf("the receiver counted %v spans accepted; the file holds %d", accepted, len(spans))
 	}
 	for _, svc := range []string{"alpha", "beta"} {
 		traces := byService[svc]
