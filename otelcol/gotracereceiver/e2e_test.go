@@ -150,17 +150,6 @@ func readSpans(t *testing.T, path string) []span {
 	return spans
 }
 
-// count returns the spans of service that started after since.
-func count(spans []span, service string, since time.Time) int {
-	n := 0
-	for _, s := range spans {
-		if s.service == service && s.start > since.UnixNano() {
-			n++
-		}
-	}
-	return n
-}
-
 // TestCollector runs the Collector with this receiver scraping two
 // programs, alpha and beta, into the file exporter. alpha goes away for a
 // while and comes back: its failures are logged and counted while beta's
@@ -268,32 +257,31 @@ service:
 			}
 		}
 	}
-	begin := time.Now()
-	wait("spans of both services", 60*time.Second, func() bool {
-		s := readSpans(t, out)
-		return count(s, "alpha", begin) > 0 && count(s, "beta", begin) > 0
+	// Progress is followed in the Collector's log, which says when a
+	// capture is done or failed; the output is read once, at the end.
+	wait("captures of both services", 60*time.Second, func() bool {
+		ev := captureEvents(log.String())
+		return ev.after(0, "capture done", "alpha") >= 0 && ev.after(0, "capture done", "beta") >= 0
 	})
 
 	// alpha goes away: its captures fail, beta's go on.
 	alpha.stop()
 	down := time.Now()
+	var firstFailure int
 	wait("alpha's failure in the log", 20*time.Second, func() bool {
-		return len(failures(log.String(), "alpha")) > 0
+		firstFailure = captureEvents(log.String()).after(0, "capture failed", "alpha")
+		return firstFailure >= 0
 	})
-	// A capture of beta that starts after alpha's failure.
-	afterFailure := time.Now()
-	wait("beta's spans while alpha is down", 20*time.Second, func() bool {
-		return count(readSpans(t, out), "beta", afterFailure) > 0
+	wait("a capture of beta after alpha's failure", 20*time.Second, func() bool {
+		return captureEvents(log.String()).after(firstFailure, "capture done", "beta") >= 0
 	})
-	if n := count(readSpans(t, out), "alpha", down.Add(time.Second)); n != 0 {
-		t.Errorf("%d spans of alpha from while it was down", n)
-	}
 
 	// alpha comes back at the same address, and is captured again.
 	alpha.start()
 	up := time.Now()
-	wait("alpha's spans after it came back", 30*time.Second, func() bool {
-		return count(readSpans(t, out), "alpha", up) > 0
+	mark := len(captureEvents(log.String()))
+	wait("a capture of alpha after it came back", 30*time.Second, func() bool {
+		return captureEvents(log.String()).after(mark, "capture done", "alpha") >= 0
 	})
 
 	metrics := scrapeMetrics(t, metricsAddr)
@@ -319,19 +307,19 @@ service:
 	if len(fails) == 0 {
 		t.Fatal("no failed capture of alpha logged")
 	}
-	refused := 0
-	for _, f := range fails {
+	var refused *failure
+	for i, f := range fails {
 		if strings.Contains(f.Error, "connect: connection refused") && strings.Contains(f.URL, alpha.addr) {
-			refused++
+			refused = &fails[i]
 		}
 	}
-	if refused == 0 {
-		t.Errorf("alpha's failures do not say the connection was refused: %+v", fails)
+	if refused == nil {
+		t.Fatalf("alpha's failures do not say the connection was refused: %+v", fails)
 	}
 	if f := failures(logText, "beta"); len(f) != 0 {
 		t.Errorf("beta's captures failed: %+v", f)
 	}
-	t.Logf("a failed capture in the Collector's log:\n%s", fails[0].raw)
+	t.Logf("a failed capture in the Collector's log:\n%s", refused.raw)
 
 	// The receiver's own count of failed captures.
 	failedRE := regexp.MustCompile(`(?m)^otelcol_gotrace_captures(?:_total)?\{[^}]*outcome="failed"[^}]*target="alpha"[^}]*\} ([0-9.e+]+)`)
@@ -352,6 +340,14 @@ service:
 	// task: every trace has one root, a "request" task.
 	placeholderRE := regexp.MustCompile(`^task [0-9]+$`)
 	spans := readSpans(t, out)
+	// None of alpha's while it was down (a capture under way when it went
+	// may end up to a second later).
+	for _, s := range spans {
+		if s.service == "alpha" && s.start > down.Add(time.Second).UnixNano() && s.start < up.UnixNano() {
+			t.Errorf("a span of alpha from while it was down: %+v", s)
+			break
+		}
+	}
 	type traceInfo struct {
 		spans, roots, requests int
 		ids                    map[string]bool
@@ -406,6 +402,41 @@ service:
 			t.Errorf("%s: %d traces", svc, len(traces))
 		}
 	}
+}
+
+// captureEvent is a capture done or failed, as the Collector logs it.
+type captureEvent struct {
+	Msg    string `json:"msg"`
+	Target string `json:"target"`
+}
+
+type captureEventList []captureEvent
+
+// captureEvents returns the captures done and failed that log holds (in
+// JSON, a line each), in order.
+func captureEvents(log string) captureEventList {
+	var evs captureEventList
+	for _, line := range strings.Split(log, "\n") {
+		if !strings.Contains(line, `"capture `) {
+			continue
+		}
+		var ev captureEvent
+		if json.Unmarshal([]byte(line), &ev) == nil && ev.Target != "" {
+			evs = append(evs, ev)
+		}
+	}
+	return evs
+}
+
+// after returns the index of the first event at or after i with msg and
+// target, or -1.
+func (evs captureEventList) after(i int, msg, target string) int {
+	for j := max(i, 0); j < len(evs); j++ {
+		if evs[j].Msg == msg && evs[j].Target == target {
+			return j
+		}
+	}
+	return -1
 }
 
 // failure is a failed capture, as the Collector logs it (in JSON).
