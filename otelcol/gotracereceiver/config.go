@@ -6,6 +6,9 @@ import (
 	"net/url"
 	"time"
 
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configoptional"
+
 	"github.com/trace2x/trace2x/capture"
 )
 
@@ -18,10 +21,26 @@ type Config struct {
 	MaxConcurrentCaptures int `mapstructure:"max_concurrent_captures"`
 	// ConnectTimeout bounds connecting to a target (and its TLS handshake).
 	ConnectTimeout time.Duration `mapstructure:"connect_timeout"`
+	// Upload, when present, serves an HTTP endpoint to which programs and
+	// CI jobs POST trace files to be converted.
+	Upload configoptional.Optional[UploadConfig] `mapstructure:"upload"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
 }
+
+// UploadConfig is the HTTP endpoint for trace files: POST a trace
+// (plain, gzip or zstd) to /v1/gotrace, with the spans' service.name in
+// the service_name query parameter.
+type UploadConfig struct {
+	confighttp.ServerConfig `mapstructure:",squash"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// uploadPath is where the upload endpoint takes trace files.
+const uploadPath = "/v1/gotrace"
 
 // TargetConfig is one program to capture traces from.
 type TargetConfig struct {
@@ -65,9 +84,18 @@ const (
 )
 
 func createDefaultConfig() *Config {
+	upload := UploadConfig{ServerConfig: confighttp.NewDefaultServerConfig()}
+	upload.NetAddr.Endpoint = "localhost:4319"
+	// A trace file streams through the conversion: its size does not
+	// bound the memory it takes, as an OTLP request's would.
+	upload.MaxRequestBodySize = 1 << 30
+	// A large file converts for as long as it takes to read.
+	upload.ReadTimeout = 0
+	upload.WriteTimeout = 0
 	return &Config{
 		MaxConcurrentCaptures: 4,
 		ConnectTimeout:        10 * time.Second,
+		Upload:                configoptional.Default(upload),
 	}
 }
 
@@ -75,8 +103,8 @@ func createDefaultConfig() *Config {
 // starts any component.
 func (c *Config) Validate() error {
 	var errs []error
-	if len(c.Targets) == 0 {
-		errs = append(errs, errors.New("targets: at least one target is needed"))
+	if len(c.Targets) == 0 && !c.Upload.HasValue() {
+		errs = append(errs, errors.New("targets: at least one target is needed (or an upload endpoint)"))
 	}
 	if c.MaxConcurrentCaptures < 1 {
 		errs = append(errs, fmt.Errorf("max_concurrent_captures: must be at least 1, not %d", c.MaxConcurrentCaptures))

@@ -30,4 +30,19 @@
 // memory does not grow with the trace's length; when the next component
 // in the pipeline pushes back, the capture waits rather than drops spans.
 // Shutting the Collector down cancels the captures under way.
+//
+// With an upload section, the receiver also serves an HTTP endpoint to
+// which programs and CI jobs POST trace files (plain, gzip or zstd):
+//
+//	receivers:
+//	  gotrace:
+//	    upload:
+//	      endpoint: 0.0.0.0:4319
+//
+//	curl --data-binary @trace.out.gz 'http://collector:4319/v1/gotrace?service_name=checkout'
+//
+// It answers 200 with the count of spans handed on, 400 for a body that
+// is not a whole Go execution trace (with the reason), and 503 when the
+// pipeline refused the spans or the Collector is shutting down. Uploads
+// share max_concurrent_captures with the targets' captures.
 package gotracereceiver

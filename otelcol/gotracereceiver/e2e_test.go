@@ -3,6 +3,7 @@ package gotracereceiver
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -172,6 +173,7 @@ func TestCollector(t *testing.T) {
 	t.Cleanup(beta.stop)
 
 	out := filepath.Join(dir, "spans.json")
+	uploadAddr := collectortest.FreeAddr(t)
 	metricsAddr := collectortest.FreeAddr(t)
 	metricsHost, metricsPort, _ := net.SplitHostPort(metricsAddr)
 	config := filepath.Join(dir, "config.yaml")
@@ -193,6 +195,9 @@ receivers:
         interval: 1s
         duration: 500ms
         timeout: 5s
+  gotrace/upload:
+    upload:
+      endpoint: %s
 processors:
   batch:
     timeout: 100ms
@@ -215,10 +220,10 @@ service:
                 port: %s
   pipelines:
     traces:
-      receivers: [gotrace]
+      receivers: [gotrace, gotrace/upload]
       processors: [batch]
       exporters: [file]
-`, alpha.addr, beta.addr, out, metricsHost, metricsPort)), 0o644)
+`, alpha.addr, beta.addr, uploadAddr, out, metricsHost, metricsPort)), 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,9 +272,11 @@ service:
 	// alpha goes away: its captures fail, beta's go on.
 	alpha.stop()
 	down := time.Now()
+	// (A capture under way as it goes fails otherwise: the connection is
+	// reset, or the trace cut short.)
 	var firstFailure int
-	wait("alpha's failure in the log", 20*time.Second, func() bool {
-		firstFailure = captureEvents(log.String()).after(0, "capture failed", "alpha")
+	wait("alpha's refused connection in the log", 20*time.Second, func() bool {
+		firstFailure = captureEvents(log.String()).refused("alpha")
 		return firstFailure >= 0
 	})
 	wait("a capture of beta after alpha's failure", 20*time.Second, func() bool {
@@ -283,6 +290,21 @@ service:
 	wait("a capture of alpha after it came back", 30*time.Second, func() bool {
 		return captureEvents(log.String()).after(mark, "capture done", "alpha") >= 0
 	})
+
+	// A trace file uploaded, gzip-compressed, as a CI job would.
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(sampleTrace(t))
+	zw.Close()
+	resp, err := http.Post("http://"+uploadAddr+"/v1/gotrace?service_name=ci-upload", "application/octet-stream", &gz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || strings.TrimSpace(string(body)) != "52 spans" {
+		t.Errorf("upload: %s %q", resp.Status, body)
+	}
 
 	metrics := scrapeMetrics(t, metricsAddr)
 
@@ -374,12 +396,21 @@ service:
 		}
 	}
 	for s := range byService {
-		if s != "alpha" && s != "beta" {
+		if s != "alpha" && s != "beta" && s != "ci-upload" {
 			t.Errorf("spans under service.name %q", s)
 		}
 	}
+	uploaded := 0
+	for _, ti := range byService["ci-upload"] {
+		uploaded += ti.spans
+	}
+	t.Logf("service.name ci-upload: %d traces, %d spans", len(byService["ci-upload"]), uploaded)
+	if uploaded != 52 {
+		t.Errorf("%d spans of the uploaded trace in the output; want 52", uploaded)
+	}
 	for _, s := range spans {
-		if !byService[s.service][s.traceID].ids[s.parent] && s.parent != "" {
+		// (The uploaded sample has a task that joins a remote trace.)
+		if s.service != "ci-upload" && s.parent != "" && !byService[s.service][s.traceID].ids[s.parent] {
 			t.Errorf("%s: span %s %q has its parent %s outside its trace", s.service, s.spanID, s.name, s.parent)
 			break
 		}
@@ -408,6 +439,7 @@ service:
 type captureEvent struct {
 	Msg    string `json:"msg"`
 	Target string `json:"target"`
+	Error  string `json:"error"`
 }
 
 type captureEventList []captureEvent
@@ -433,6 +465,17 @@ func captureEvents(log string) captureEventList {
 func (evs captureEventList) after(i int, msg, target string) int {
 	for j := max(i, 0); j < len(evs); j++ {
 		if evs[j].Msg == msg && evs[j].Target == target {
+			return j
+		}
+	}
+	return -1
+}
+
+// refused returns the index of the first failed capture of target whose
+// connection was refused, or -1.
+func (evs captureEventList) refused(target string) int {
+	for j, ev := range evs {
+		if ev.Msg == "capture failed" && ev.Target == target && strings.Contains(ev.Error, "connect: connection refused") {
 			return j
 		}
 	}

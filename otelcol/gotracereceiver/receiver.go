@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -33,6 +35,11 @@ type gotraceReceiver struct {
 	captures metric.Int64Counter
 	duration metric.Float64Histogram
 
+	upload       *http.Server // nil unless configured
+	uploadConfig *UploadConfig
+	uploadAddr   net.Addr // where it listens, once started
+
+	ctx    context.Context // cancelled by Shutdown
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -48,6 +55,9 @@ func newReceiver(set receiver.Settings, cfg *Config, next consumer.Traces) (*got
 		next:   next,
 		client: capture.NewClient(cfg.ConnectTimeout),
 		slots:  make(chan struct{}, cfg.MaxConcurrentCaptures),
+	}
+	if cfg.Upload.HasValue() {
+		r.uploadConfig = cfg.Upload.Get()
 	}
 	for _, tc := range cfg.Targets {
 		t, err := tc.resolve()
@@ -82,11 +92,18 @@ func newReceiver(set receiver.Settings, cfg *Config, next consumer.Traces) (*got
 	return r, nil
 }
 
-// Start starts a loop per target; it returns at once.
-func (r *gotraceReceiver) Start(_ context.Context, _ component.Host) error {
+// Start starts a loop per target and the upload endpoint; it returns at
+// once.
+func (r *gotraceReceiver) Start(startCtx context.Context, host component.Host) error {
 	// The captures outlive Start's context, which only bounds starting.
 	ctx, cancel := context.WithCancel(context.Background())
-	r.cancel = cancel
+	r.ctx, r.cancel = ctx, cancel
+	if r.uploadConfig != nil {
+		if err := r.startUpload(startCtx, host); err != nil {
+			cancel()
+			return err
+		}
+	}
 	for _, t := range r.targets {
 		r.wg.Add(1)
 		go func() {
@@ -103,6 +120,13 @@ func (r *gotraceReceiver) Shutdown(ctx context.Context) error {
 		return nil // never started
 	}
 	r.cancel()
+	var errs []error
+	if r.upload != nil {
+		// Uploads under way see the cancellation and end.
+		if err := r.upload.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("gotrace receiver: upload endpoint: %w", err))
+		}
+	}
 	done := make(chan struct{})
 	go func() {
 		r.wg.Wait()
@@ -114,7 +138,7 @@ func (r *gotraceReceiver) Shutdown(ctx context.Context) error {
 		return fmt.Errorf("gotrace receiver: captures still ending at shutdown: %w", ctx.Err())
 	}
 	r.client.CloseIdleConnections()
-	return nil
+	return errors.Join(errs...)
 }
 
 // loop captures from t at every interval until ctx is cancelled. A
@@ -180,19 +204,27 @@ func (r *gotraceReceiver) capture(ctx context.Context, t *target) (int64, *otel.
 	if err != nil {
 		return 0, nil, r.why(ctx, cctx, t, err)
 	}
-	exp := &pdataExporter{ctx: cctx, fail: cancel, next: r.next, obs: r.obs}
-	res, err := otel.Convert(cctx, c, exp, r.convertOptions(t)...)
+	spans, res, err := r.convert(cctx, cancel, c, r.convertOptions(t))
 	c.Close()
-	if eerr := exp.error(); eerr != nil {
-		err = eerr // the conversion stopped because of it
-	} else if err == nil && cctx.Err() != nil {
-		// Spans of the end may have been dropped as the capture ended.
-		err = cctx.Err()
-	}
 	if perr := c.ProfileErr(); perr != nil {
 		r.set.Logger.Warn("no CPU samples in the capture", zap.String("target", t.name), zap.Error(perr))
 	}
-	return exp.accepted.Load(), res, r.why(ctx, cctx, t, err)
+	return spans, res, r.why(ctx, cctx, t, err)
+}
+
+// convert converts the trace in and hands its spans to the pipeline; ctx
+// bounds it, and cancel ends ctx (a pipeline that refuses for good stops
+// the conversion with it). It returns the spans the pipeline accepted.
+func (r *gotraceReceiver) convert(ctx context.Context, cancel context.CancelFunc, in io.Reader, opts []otel.Option) (int64, *otel.Result, error) {
+	exp := &pdataExporter{ctx: ctx, fail: cancel, next: r.next, obs: r.obs}
+	res, err := otel.Convert(ctx, in, exp, opts...)
+	if eerr := exp.error(); eerr != nil {
+		err = eerr // the conversion stopped because of it
+	} else if err == nil && ctx.Err() != nil {
+		// Spans of the end may have been dropped as the conversion ended.
+		err = ctx.Err()
+	}
+	return exp.accepted.Load(), res, err
 }
 
 // why words a capture's error: one that its timeout caused says so,

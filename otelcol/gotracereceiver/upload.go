@@ -1,0 +1,100 @@
+package gotracereceiver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+
+	"github.com/trace2x/trace2x/convert/otel"
+)
+
+// startUpload starts the HTTP endpoint for trace files.
+func (r *gotraceReceiver) startUpload(ctx context.Context, host component.Host) error {
+	cfg := r.uploadConfig
+	ln, err := cfg.ToListener(ctx)
+	if err != nil {
+		return fmt.Errorf("gotrace receiver: upload endpoint %s: %w", cfg.NetAddr.Endpoint, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc(uploadPath, r.handleUpload)
+	srv, err := cfg.ToServer(ctx, host.GetExtensions(), r.set.TelemetrySettings, mux)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("gotrace receiver: upload endpoint: %w", err)
+	}
+	r.upload, r.uploadAddr = srv, ln.Addr()
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			r.set.Logger.Error("upload endpoint stopped", zap.Error(err))
+		}
+	}()
+	return nil
+}
+
+// handleUpload converts a trace file POSTed to the upload endpoint. It
+// answers 200 with the count of spans handed on, 400 for a body that is
+// not a whole trace (the spans before the break are handed on), and 503
+// when the pipeline refused the spans or the Collector is shutting down.
+func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request) {
+	if req.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "POST a Go execution trace to "+uploadPath+"?service_name=NAME", http.StatusMethodNotAllowed)
+		return
+	}
+	service := req.URL.Query().Get("service_name")
+	if service == "" {
+		http.Error(w, "service_name: missing; POST to "+uploadPath+"?service_name=NAME", http.StatusBadRequest)
+		return
+	}
+	ctx, cancel := context.WithCancel(req.Context())
+	defer cancel()
+	defer context.AfterFunc(r.ctx, cancel)()
+
+	select {
+	case r.slots <- struct{}{}:
+		defer func() { <-r.slots }()
+	case <-ctx.Done():
+		http.Error(w, "the Collector is shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	start := time.Now()
+	name := "upload from " + req.RemoteAddr
+	spans, res, err := r.convert(ctx, cancel, req.Body, []otel.Option{otel.WithInputName(name), otel.WithServiceName(service)})
+	fields := []zap.Field{zap.String("service.name", service), zap.String("remote", req.RemoteAddr), zap.Duration("elapsed", time.Since(start)), zap.Int64("spans", spans)}
+	if res != nil && res.Summary != nil {
+		fields = append(fields, zap.Int64("bytes", res.Summary.BytesRead))
+	}
+	outcome := "ok"
+	status := http.StatusOK
+	switch {
+	case err == nil:
+		r.set.Logger.Debug("upload done", fields...)
+	case r.ctx.Err() != nil:
+		outcome, status = "cancelled", http.StatusServiceUnavailable
+		r.set.Logger.Info("upload stopped by shutdown", fields...)
+	default:
+		outcome, status = "failed", http.StatusBadRequest
+		if ctx.Err() != nil && req.Context().Err() == nil {
+			status = http.StatusServiceUnavailable // the pipeline refused
+		}
+		r.set.Logger.Warn("upload failed", append(fields, zap.Error(err))...)
+	}
+	r.captures.Add(context.Background(), 1, metric.WithAttributes(
+		attribute.String("receiver", r.set.ID.String()),
+		attribute.String("target", "upload"),
+		attribute.String("outcome", outcome)))
+	if err != nil {
+		http.Error(w, err.Error(), status)
+		return
+	}
+	fmt.Fprintf(w, "%d spans\n", spans)
+}
