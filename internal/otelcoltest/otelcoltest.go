@@ -36,10 +36,21 @@ import (
 // CI, it only uses a binary built before.
 func Binary(t testing.TB, root string) string {
 	t.Helper()
+	return BinaryFor(t, root, "")
+}
+
+// BinaryFor is Binary for the Collector of another builder manifest, a
+// path relative to root (scripts/otelcol/gotrace-builder-config.yaml);
+// "" is build.sh's own.
+func BinaryFor(t testing.TB, root, manifest string) string {
+	t.Helper()
 	_, ci := os.LookupEnv("CI")
 	args := []string{filepath.Join(root, "scripts", "otelcol", "build.sh")}
 	if testing.Short() && !ci {
 		args = append(args, "--cached")
+	}
+	if manifest != "" {
+		args = append(args, filepath.Join(root, manifest))
 	}
 	var stderr bytes.Buffer
 	cmd := exec.Command("bash", args...)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trace2x/trace2x/internal/collectortest"
+	"github.com/trace2x/trace2x/internal/otelcoltest"
 )
 
 // This file runs a real OpenTelemetry Collector, built with this receiver
@@ -33,7 +34,7 @@ import (
 const repoRoot = "../.."
 
 func collectorBinary(t *testing.T) string {
-	return collectortest.Binary(t, repoRoot, filepath.Join("scripts", "otelcol", "gotrace-builder-config.yaml"))
+	return otelcoltest.BinaryFor(t, repoRoot, filepath.Join("scripts", "otelcol", "gotrace-builder-config.yaml"))
 }
 
 // service is a program serving net/http/pprof at a fixed address, so that
@@ -88,63 +89,34 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// otlpFile is the part of the file exporter's OTLP JSON the test reads.
-type otlpFile struct {
-	ResourceSpans []struct {
-		Resource struct {
-			Attributes []struct {
-				Key   string `json:"key"`
-				Value struct {
-					StringValue string `json:"stringValue"`
-				} `json:"value"`
-			} `json:"attributes"`
-		} `json:"resource"`
-		ScopeSpans []struct {
-			Spans []struct {
-				TraceID      string `json:"traceId"`
-				SpanID       string `json:"spanId"`
-				ParentSpanID string `json:"parentSpanId"`
-				Name         string `json:"name"`
-				Start        string `json:"startTimeUnixNano"`
-			} `json:"spans"`
-		} `json:"scopeSpans"`
-	} `json:"resourceSpans"`
-}
-
 // span is one span of the output, with its service.name.
 type span struct {
 	service, traceID, spanID, parent, name string
 	start                                  int64
 }
 
-// readSpans reads the file exporter's output: a JSON object per line.
+// readSpans reads the file exporter's output.
 func readSpans(t *testing.T, path string) []span {
 	t.Helper()
 	data, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
+	if err != nil {
 		t.Fatal(err)
 	}
 	var spans []span
-	for _, line := range bytes.Split(data, []byte("\n")) {
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		var f otlpFile
-		if err := json.Unmarshal(line, &f); err != nil {
-			break // a line still being written
-		}
-		for _, rs := range f.ResourceSpans {
-			svc := ""
-			for _, a := range rs.Resource.Attributes {
-				if a.Key == "service.name" {
-					svc = a.Value.StringValue
-				}
+	for _, rs := range otelcoltest.DecodeJSON(t, data) {
+		svc := ""
+		for _, a := range rs.GetResource().GetAttributes() {
+			if a.GetKey() == "service.name" {
+				svc = a.GetValue().GetStringValue()
 			}
-			for _, ss := range rs.ScopeSpans {
-				for _, s := range ss.Spans {
-					start, _ := strconv.ParseInt(s.Start, 10, 64)
-					spans = append(spans, span{svc, s.TraceID, s.SpanID, s.ParentSpanID, s.Name, start})
+		}
+		for _, ss := range rs.GetScopeSpans() {
+			for _, s := range ss.GetSpans() {
+				sp := span{service: svc, traceID: hex.EncodeToString(s.GetTraceId()), spanID: hex.EncodeToString(s.GetSpanId()), name: s.GetName(), start: int64(s.GetStartTimeUnixNano())}
+				if len(s.GetParentSpanId()) > 0 {
+					sp.parent = hex.EncodeToString(s.GetParentSpanId())
 				}
+				spans = append(spans, sp)
 			}
 		}
 	}
@@ -165,16 +137,16 @@ func TestCollector(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building the pprof server: %v\n%s", err, out)
 	}
-	alpha := &service{t: t, bin: server, addr: collectortest.FreeAddr(t)}
-	beta := &service{t: t, bin: server, addr: collectortest.FreeAddr(t)}
+	alpha := &service{t: t, bin: server, addr: otelcoltest.FreeAddr(t)}
+	beta := &service{t: t, bin: server, addr: otelcoltest.FreeAddr(t)}
 	alpha.start()
 	beta.start()
 	t.Cleanup(alpha.stop)
 	t.Cleanup(beta.stop)
 
 	out := filepath.Join(dir, "spans.json")
-	uploadAddr := collectortest.FreeAddr(t)
-	metricsAddr := collectortest.FreeAddr(t)
+	uploadAddr := otelcoltest.FreeAddr(t)
+	metricsAddr := otelcoltest.FreeAddr(t)
 	metricsHost, metricsPort, _ := net.SplitHostPort(metricsAddr)
 	config := filepath.Join(dir, "config.yaml")
 	err := os.WriteFile(config, []byte(fmt.Sprintf(`
@@ -243,7 +215,7 @@ service:
 			<-exited
 		}
 		if t.Failed() {
-			t.Logf("Collector log:\n%s", collectortest.LastLines(log.String(), 40))
+			t.Logf("Collector log:\n%s", otelcoltest.LastLines(log.String(), 40))
 		}
 	})
 
