@@ -1,18 +1,24 @@
 GO ?= go
 BENCHTIME ?= 3x
 
-.PHONY: all build test race fuzz bench testdata lint otelcol
+.PHONY: all build test race receiver fuzz bench testdata lint otelcol
 
 all: build
 
 build:
 	$(GO) build -o bin/trace2x ./cmd/trace2x
 
-# test is what CI runs: lint, the race-enabled test suite, and a short fuzz run.
-test: lint race fuzz
+# test is what CI runs: lint, the race-enabled test suite, the Collector
+# receiver's module, and a short fuzz run.
+test: lint race receiver fuzz
 
 race:
 	$(GO) test -race -count=1 -timeout=30m ./...
+
+# receiver tests otelcol/gotracereceiver, a module of its own, which
+# `go test ./...` at the root does not enter.
+receiver:
+	cd otelcol/gotracereceiver && $(GO) vet ./... && $(GO) test -race -count=1 -timeout=20m ./...
 
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzMap -fuzztime=20s -fuzzminimizetime=5s ./mapping
