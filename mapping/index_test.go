@@ -84,13 +84,32 @@ func TestIndexTruncated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A cut right after a generation leaves a shorter trace that is
+	// whole: that is no error. Such cuts are tried too.
+	ends := map[int64]bool{}
+	for _, g := range full.Generations {
+		ends[g.Offset+g.Size] = true
+	}
+	var cuts []int64
 	for cut := int64(tracefile.HeaderSize); cut < int64(len(data)); cut += 97 {
-		idx, err := tracefile.Read(bytes.NewReader(data[:cut]), cut)
-		if err == nil {
-			t.Fatalf("cut at %d: no error", cut)
+		cuts = append(cuts, cut)
+	}
+	for end := range ends {
+		if end < int64(len(data)) {
+			cuts = append(cuts, end)
 		}
+	}
+	for _, cut := range cuts {
+		idx, err := tracefile.Read(bytes.NewReader(data[:cut]), cut)
 		var e *tracefile.Error
-		if !asError(err, &e) || e.Offset > cut {
+		switch {
+		case ends[cut]:
+			if err != nil {
+				t.Fatalf("cut at %d, right after a generation: %v", cut, err)
+			}
+		case err == nil:
+			t.Fatalf("cut at %d: no error", cut)
+		case !asError(err, &e) || e.Offset > cut:
 			t.Fatalf("cut at %d: %v", cut, err)
 		}
 		whole := 0
