@@ -24,8 +24,9 @@ type Input struct {
 
 // Inputs returns the largest trace in testdata (found from the package
 // directory through root, the relative path to the repository), a
-// synthetic trace of about 50 MB of mixed work and one of 20 MB of mostly
-// tasks, regions and logs, recorded on first use, and the trace
+// synthetic trace of about 50 MB of mixed work, one of 20 MB of mostly
+// tasks, regions and logs and one of 8 MB of an HTTP service under load,
+// recorded on first use, and the trace
 // named by TRACE2X_BENCH_TRACE, if set.
 func Inputs(b *testing.B, root string) []Input {
 	b.Helper()
@@ -56,6 +57,13 @@ func Inputs(b *testing.B, root string) []Input {
 		b.Fatal(err)
 	}
 	ins = append(ins, Input{Name: "annotated20MB", Path: path, Size: st.Size()})
+	if path, err = synth.CachedService(8 << 20); err != nil {
+		b.Fatalf("recording the service trace: %v", err)
+	}
+	if st, err = os.Stat(path); err != nil {
+		b.Fatal(err)
+	}
+	ins = append(ins, Input{Name: "service8MB", Path: path, Size: st.Size()})
 	// TRACE2X_BENCH_TRACE adds a trace of the user's own, such as one
 	// recorded from a real service, to every benchmark.
 	if extra := os.Getenv("TRACE2X_BENCH_TRACE"); extra != "" {

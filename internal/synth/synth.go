@@ -6,6 +6,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -174,4 +176,65 @@ func annotatedWorker(id int, stop *atomic.Bool) {
 			runtime.Gosched()
 		}
 	}
+}
+
+// RecordService traces an HTTP service and its load in one process: a
+// net/http server on the loopback interface whose handler begins a task
+// per request, with nested regions, logs and some allocation, and 56
+// client goroutines sending requests in a loop. It is the shape of trace
+// that real services record: a goroutine per connection and per request,
+// most of them short-lived, blocking on the network.
+func RecordService(w io.Writer, size int64) error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("synth: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", serveRequest)
+	srv := &http.Server{Handler: mux}
+	go srv.Serve(ln)
+	defer srv.Close()
+	url := "http://" + ln.Addr().String() + "/item"
+	return record(w, size, 56, func(id int, stop *atomic.Bool) {
+		// Each client keeps its own connections, as separate processes would.
+		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2}}
+		defer client.CloseIdleConnections()
+		for n := 0; !stop.Load(); n++ {
+			resp, err := client.Get(fmt.Sprintf("%s?c=%d&n=%d", url, id, n))
+			if err != nil {
+				continue
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if n%16 == 15 {
+				// Now and then a new connection: a new server goroutine.
+				client.CloseIdleConnections()
+			}
+		}
+	})
+}
+
+// serveRequest is the handler of RecordService.
+func serveRequest(rw http.ResponseWriter, r *http.Request) {
+	ctx, task := trace.NewTask(r.Context(), "http.request")
+	defer task.End()
+	trace.Log(ctx, "url", r.URL.RawQuery)
+	var body []byte
+	trace.WithRegion(ctx, "handle", func() {
+		trace.WithRegion(ctx, "decode", func() { burn(200) })
+		trace.WithRegion(ctx, "query", func() {
+			// A fan-out to a helper goroutine, as a database client would.
+			done := make(chan []byte)
+			go func() { burn(300); done <- make([]byte, 2048) }()
+			body = <-done
+			trace.Log(ctx, "db", "rows")
+		})
+		trace.WithRegion(ctx, "encode", func() { burn(100) })
+	})
+	rw.Write(body[:256])
+}
+
+// CachedService is Cached for RecordService.
+func CachedService(size int64) (string, error) {
+	return cached("service", size, RecordService)
 }

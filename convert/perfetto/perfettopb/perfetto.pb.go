@@ -700,6 +700,7 @@ type TracePacket struct {
 	//	*TracePacket_ClockSnapshot
 	//	*TracePacket_StreamingProfilePacket
 	//	*TracePacket_PerfSample
+	//	*TracePacket_CompressedPackets
 	Data isTracePacket_Data `protobuf_oneof:"data"`
 	// Service-assigned id of the packet sequence. Interned data, defaults and
 	// incremental state are scoped to it.
@@ -818,6 +819,15 @@ func (x *TracePacket) GetPerfSample() *PerfSample {
 	return nil
 }
 
+func (x *TracePacket) GetCompressedPackets() []byte {
+	if x != nil {
+		if x, ok := x.Data.(*TracePacket_CompressedPackets); ok {
+			return x.CompressedPackets
+		}
+	}
+	return nil
+}
+
 func (x *TracePacket) GetOptionalTrustedPacketSequenceId() isTracePacket_OptionalTrustedPacketSequenceId {
 	if x != nil {
 		return x.OptionalTrustedPacketSequenceId
@@ -894,6 +904,12 @@ type TracePacket_PerfSample struct {
 	PerfSample *PerfSample `protobuf:"bytes,66,opt,name=perf_sample,json=perfSample,oneof"`
 }
 
+type TracePacket_CompressedPackets struct {
+	// A run of encoded TracePackets (as Trace.packet fields), compressed
+	// with zlib's deflate.
+	CompressedPackets []byte `protobuf:"bytes,50,opt,name=compressed_packets,json=compressedPackets,oneof"`
+}
+
 func (*TracePacket_TrackEvent) isTracePacket_Data() {}
 
 func (*TracePacket_TrackDescriptor) isTracePacket_Data() {}
@@ -903,6 +919,8 @@ func (*TracePacket_ClockSnapshot) isTracePacket_Data() {}
 func (*TracePacket_StreamingProfilePacket) isTracePacket_Data() {}
 
 func (*TracePacket_PerfSample) isTracePacket_Data() {}
+
+func (*TracePacket_CompressedPackets) isTracePacket_Data() {}
 
 type isTracePacket_OptionalTrustedPacketSequenceId interface {
 	isTracePacket_OptionalTrustedPacketSequenceId()
@@ -3417,7 +3435,7 @@ const file_convert_perfetto_perfettopb_perfetto_proto_rawDesc = "" +
 	"\n" +
 	"*convert/perfetto/perfettopb/perfetto.proto\x12\x0fperfetto.protos\"=\n" +
 	"\x05Trace\x124\n" +
-	"\x06packet\x18\x01 \x03(\v2\x1c.perfetto.protos.TracePacketR\x06packet\"\xe8\a\n" +
+	"\x06packet\x18\x01 \x03(\v2\x1c.perfetto.protos.TracePacketR\x06packet\"\x99\b\n" +
 	"\vTracePacket\x12\x1c\n" +
 	"\ttimestamp\x18\b \x01(\x04R\ttimestamp\x12,\n" +
 	"\x12timestamp_clock_id\x18: \x01(\rR\x10timestampClockId\x12>\n" +
@@ -3427,7 +3445,8 @@ const file_convert_perfetto_perfettopb_perfetto_proto_rawDesc = "" +
 	"\x0eclock_snapshot\x18\x06 \x01(\v2\x1e.perfetto.protos.ClockSnapshotH\x00R\rclockSnapshot\x12c\n" +
 	"\x18streaming_profile_packet\x186 \x01(\v2'.perfetto.protos.StreamingProfilePacketH\x00R\x16streamingProfilePacket\x12>\n" +
 	"\vperf_sample\x18B \x01(\v2\x1b.perfetto.protos.PerfSampleH\x00R\n" +
-	"perfSample\x12=\n" +
+	"perfSample\x12/\n" +
+	"\x12compressed_packets\x182 \x01(\fH\x00R\x11compressedPackets\x12=\n" +
 	"\x1atrusted_packet_sequence_id\x18\n" +
 	" \x01(\rH\x01R\x17trustedPacketSequenceId\x12B\n" +
 	"\rinterned_data\x18\f \x01(\v2\x1d.perfetto.protos.InternedDataR\finternedData\x12%\n" +
@@ -3811,6 +3830,7 @@ func file_convert_perfetto_perfettopb_perfetto_proto_init() {
 		(*TracePacket_ClockSnapshot)(nil),
 		(*TracePacket_StreamingProfilePacket)(nil),
 		(*TracePacket_PerfSample)(nil),
+		(*TracePacket_CompressedPackets)(nil),
 		(*TracePacket_TrustedPacketSequenceId)(nil),
 	}
 	file_convert_perfetto_perfettopb_perfetto_proto_msgTypes[4].OneofWrappers = []any{
