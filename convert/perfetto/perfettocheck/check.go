@@ -9,8 +9,8 @@ package perfettocheck
 import (
 	"bufio"
 	"bytes"
-	"compress/zlib"
 	"cmp"
+	"compress/zlib"
 	"errors"
 	"fmt"
 	"io"

@@ -433,7 +433,7 @@ var upstreamNumbers = map[string]map[string]protoreflect.FieldNumber{
 	"Trace": {"packet": 1},
 	"TracePacket": {
 		"timestamp": 8, "timestamp_clock_id": 58, "track_event": 11, "track_descriptor": 60,
-		"clock_snapshot": 6, "streaming_profile_packet": 54, "perf_sample": 66,
+		"clock_snapshot": 6, "streaming_profile_packet": 54, "perf_sample": 66, "compressed_packets": 50,
 		"trusted_packet_sequence_id": 10, "interned_data": 12, "sequence_flags": 13,
 		"incremental_state_cleared": 41, "trace_packet_defaults": 59, "first_packet_on_sequence": 87,
 	},
