@@ -54,17 +54,8 @@ type pfSlice struct {
 }
 
 func comparePerfetto(t *testing.T, rec *recorder, sum *mapping.Summary, rep *perfettocheck.Report) {
-	// Timestamps are shifted (see perfetto.Writer.Begin); the metadata
-	// instant sits at the trace start.
-	off, found := int64(0), false
-	for _, i := range rep.Instants {
-		if i.Name == "trace metadata" {
-			off, found = int64(i.Time)-int64(sum.Start), true
-		}
-	}
-	if !found {
-		t.Fatal("no trace metadata instant")
-	}
+	// Timestamps are shifted (see perfetto.Writer.Begin).
+	off := metadataOffset(t, sum, rep)
 	got := map[string][]pfSlice{}
 	for _, s := range rep.Slices {
 		got[s.Category] = append(got[s.Category], pfSlice{s.Name, int64(s.Start) - off, int64(s.End) - off})
@@ -163,20 +154,16 @@ func comparePerfetto(t *testing.T, rec *recorder, sum *mapping.Summary, rep *per
 
 	// Every counter sample, on the track named after its counter, at its
 	// time, with its value: whether it rode on another event or not.
-	type pfCounter struct {
-		name        string
-		time, value int64
-	}
-	var wantCtrs, gotCtrs []pfCounter
+	var wantCtrs, gotCtrs []counterSample
 	for _, c := range rec.counters {
-		wantCtrs = append(wantCtrs, pfCounter{asUTF8(c.Name), int64(c.Time), int64(c.Value)})
+		wantCtrs = append(wantCtrs, counterSample{asUTF8(c.Name), int64(c.Time), int64(c.Value)})
 	}
 	for uuid, vals := range rep.Counters {
 		for i, v := range vals {
-			gotCtrs = append(gotCtrs, pfCounter{rep.Tracks[uuid].Name, int64(rep.CounterTimes[uuid][i]) - off, v})
+			gotCtrs = append(gotCtrs, counterSample{rep.Tracks[uuid].Name, int64(rep.CounterTimes[uuid][i]) - off, v})
 		}
 	}
-	diffMultiset(t, "perfetto counter samples", wantCtrs, gotCtrs, func(c pfCounter) string {
+	diffMultiset(t, "perfetto counter samples", wantCtrs, gotCtrs, func(c counterSample) string {
 		return fmt.Sprintf("%q at %d = %d", c.name, c.time, c.value)
 	})
 }
@@ -198,4 +185,96 @@ func rangeSliceName(r *mapping.Range) string {
 		return "mark assist"
 	}
 	return r.Name
+}
+
+// TestPerfettoThinnedCounters converts every trace with counters thinned at
+// the command's default resolution and checks the output's counters
+// against the model's every-change samples: in each period, each counter
+// keeps a sample with the period's lowest value and one with its highest,
+// at the times the model first reached them, and its last value at its
+// time, so that a viewer draws the same extremes and levels; and nothing
+// it keeps is made up.
+func TestPerfettoThinnedCounters(t *testing.T) {
+	period := mapping.DefaultCounterResolution
+	eachConversion(t, func(w io.Writer) mapping.Sink { return mapping.ThinCounters(perfetto.NewWriter(w), period) },
+		func(t *testing.T, rec *recorder, sum *mapping.Summary, out []byte) {
+			rep, err := perfettocheck.Check(bytes.NewReader(out))
+			if err != nil {
+				t.Fatalf("invalid Perfetto trace: %v", err)
+			}
+			off := metadataOffset(t, sum, rep)
+			var got []counterSample
+			for uuid, vals := range rep.Counters {
+				for i, v := range vals {
+					got = append(got, counterSample{rep.Tracks[uuid].Name, int64(rep.CounterTimes[uuid][i]) - off, v})
+				}
+			}
+			checkThinned(t, "perfetto", rec.counters, got, int64(period))
+		})
+}
+
+// counterSample is a counter's value at a time, as an output holds it.
+type counterSample struct {
+	name        string
+	time, value int64
+}
+
+// checkThinned checks counter samples thinned to period against the
+// model's samples of every change (see TestPerfettoThinnedCounters).
+func checkThinned(t *testing.T, format string, model []mapping.Counter, got []counterSample, period int64) {
+	t.Helper()
+	type key struct {
+		name string
+		p    int64
+	}
+	type extremes struct{ low, high, last counterSample }
+	want := map[key]*extremes{}
+	for _, c := range model {
+		s := counterSample{asUTF8(c.Name), int64(c.Time), int64(c.Value)}
+		k := key{s.name, s.time / period}
+		e := want[k]
+		if e == nil {
+			want[k] = &extremes{s, s, s}
+			continue
+		}
+		if s.value < e.low.value {
+			e.low = s
+		}
+		if s.value > e.high.value {
+			e.high = s
+		}
+		e.last = s
+	}
+	have := map[counterSample]bool{}
+	for _, s := range got {
+		k := key{s.name, s.time / period}
+		e := want[k]
+		if e == nil || s.value < e.low.value || s.value > e.high.value {
+			t.Errorf("%s: %q = %d at %d: outside the model's range for its period", format, s.name, s.value, s.time)
+		}
+		have[s] = true
+	}
+	for k, e := range want {
+		for what, s := range map[string]counterSample{"lowest": e.low, "highest": e.high, "last": e.last} {
+			if !have[s] {
+				t.Errorf("%s: %q, period %d: the %s value %d at %d is missing", format, k.name, k.p, what, s.value, s.time)
+			}
+		}
+	}
+	if len(got) > len(model) {
+		t.Errorf("%s: %d counter samples thinned, more than the model's %d", format, len(got), len(model))
+	}
+}
+
+// metadataOffset returns what the Perfetto writer added to the model's
+// timestamps: the metadata instant sits at the trace's start.
+func metadataOffset(t *testing.T, sum *mapping.Summary, rep *perfettocheck.Report) int64 {
+	t.Helper()
+	for _, i := range rep.Instants {
+		if i.Name == "trace metadata" {
+			return int64(i.Time) - int64(sum.Start)
+		}
+	}
+	t.Fatal("no trace metadata instant")
+	return 0
 }

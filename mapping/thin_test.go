@@ -9,8 +9,9 @@ import (
 )
 
 // TestThinCounters thins the counters of a GC-heavy trace and checks that
-// at most one sample per counter and period is left, in time order, and
-// that each one is the counter's last value of its period, at its time.
+// each counter keeps, in each period, exactly the samples with its lowest
+// and highest values (the first of equals) and its last sample, in time
+// order, and nothing else.
 func TestThinCounters(t *testing.T) {
 	data := readTrace(t, "gc.go1.26.trace")
 	var all counters
@@ -27,24 +28,53 @@ func TestThinCounters(t *testing.T) {
 		name string
 		p    mapping.Time
 	}
-	// The last sample of each counter in each period, in the whole stream.
-	last := map[key]mapping.Counter{}
-	for _, c := range all.got {
-		last[key{c.Kind, c.Name, c.Time / mapping.Time(period)}] = c
+	// Worked out from the whole stream: the samples each period must keep.
+	type kept struct{ low, high, last int }
+	periods := map[key]*kept{}
+	for i, c := range all.got {
+		k := key{c.Kind, c.Name, c.Time / mapping.Time(period)}
+		p := periods[k]
+		if p == nil {
+			periods[k] = &kept{i, i, i}
+			continue
+		}
+		if c.Value < all.got[p.low].Value {
+			p.low = i
+		}
+		if c.Value > all.got[p.high].Value {
+			p.high = i
+		}
+		p.last = i
 	}
-	if len(thin.got) != len(last) {
-		t.Errorf("%d samples kept, want one per counter and period: %d", len(thin.got), len(last))
+	want := map[mapping.Counter]int{}
+	for _, p := range periods {
+		want[all.got[p.low]]++
+		if p.high != p.low {
+			want[all.got[p.high]]++
+		}
+		if p.last != p.low && p.last != p.high {
+			want[all.got[p.last]]++
+		}
 	}
-	if len(thin.got) >= len(all.got) {
-		t.Errorf("thinning kept %d of %d samples", len(thin.got), len(all.got))
-	}
+	got := map[mapping.Counter]int{}
 	for i, c := range thin.got {
 		if i > 0 && c.Time < thin.got[i-1].Time {
 			t.Fatalf("sample %d at %d comes after one at %d", i, c.Time, thin.got[i-1].Time)
 		}
-		if want := last[key{c.Kind, c.Name, c.Time / mapping.Time(period)}]; c != want {
-			t.Errorf("kept %+v, want the period's last sample %+v", c, want)
+		got[c]++
+	}
+	for c, n := range want {
+		if got[c] != n {
+			t.Errorf("%s = %d at %d: kept %d times, want %d", c.Name, c.Value, c.Time, got[c], n)
 		}
+	}
+	for c, n := range got {
+		if want[c] == 0 {
+			t.Errorf("%s = %d at %d kept %d times: neither an extreme nor the last of its period", c.Name, c.Value, c.Time, n)
+		}
+	}
+	if len(thin.got) >= len(all.got) || len(periods) == len(all.got) {
+		t.Errorf("thinning kept %d of %d samples in %d periods: the trace does not exercise it", len(thin.got), len(all.got), len(periods))
 	}
 	t.Logf("%d of %d samples kept", len(thin.got), len(all.got))
 }

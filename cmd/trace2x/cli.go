@@ -287,7 +287,7 @@ func inputFlags(fs *flag.FlagSet) *inputOpts {
 // counterFlag declares --counter-resolution, for the outputs that draw
 // counters.
 func counterFlag(fs *flag.FlagSet) *time.Duration {
-	return fs.Duration("counter-resolution", 0, "keep one sample per counter per `DURATION` (e.g. 100us), the last of each: smaller files for long traces (default: every change)")
+	return fs.Duration("counter-resolution", mapping.DefaultCounterResolution, "keep of each counter, per `DURATION`, the samples with the lowest and highest value and the last: what a viewer draws at that resolution, from far fewer samples; 0 keeps every change")
 }
 
 // boundFlag parses a window bound: a duration from the trace start, or a

@@ -8,9 +8,10 @@ import (
 	"github.com/trace2x/trace2x/convert/chromejson/chromecheck"
 )
 
-// TestCounterResolution converts a GC-heavy trace with and without
-// --counter-resolution: both outputs are valid, and the thinned ones have
-// far fewer counter samples but every counter the full ones have.
+// TestCounterResolution converts a GC-heavy trace with counters thinned
+// by default and exact (--counter-resolution 0): both outputs are valid,
+// and the thinned ones have far fewer counter samples but every counter
+// the exact ones have.
 func TestCounterResolution(t *testing.T) {
 	in := filepath.Join("..", "..", "testdata", "gc.go1.26.trace")
 	dir := t.TempDir()
@@ -39,8 +40,8 @@ func TestCounterResolution(t *testing.T) {
 		}
 		return perfetto, chrome
 	}
-	fullPF, fullCJ := counters()
-	thinPF, thinCJ := counters("--counter-resolution", "1ms")
+	fullPF, fullCJ := counters("--counter-resolution", "0")
+	thinPF, thinCJ := counters()
 	for _, c := range []struct {
 		format     string
 		full, thin map[string]int
@@ -54,7 +55,7 @@ func TestCounterResolution(t *testing.T) {
 			}
 		}
 		if thinTotal*2 > total {
-			t.Errorf("%s: --counter-resolution 1ms kept %d of %d counter samples", c.format, thinTotal, total)
+			t.Errorf("%s: the default --counter-resolution kept %d of %d counter samples", c.format, thinTotal, total)
 		}
 		t.Logf("%s: %d of %d counter samples kept", c.format, thinTotal, total)
 	}
