@@ -2,10 +2,13 @@ package conformance
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"maps"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/trace2x/trace2x/convert/perfetto"
@@ -99,6 +102,38 @@ func comparePerfetto(t *testing.T, rec *recorder, sum *mapping.Summary, rep *per
 	if n := len(got["proc"]); n != running {
 		t.Errorf("%d slices on P tracks, want one per running interval: %d", n, running)
 	}
+	compareLanes(t, rec, rep)
+	// Thread tracks show which P each M held, and the syscalls on each M.
+	// An M holds one P at a time; traces before Go 1.22 can give one M
+	// several Ps at their start, of which the M's track keeps the first to
+	// end (the P tracks have what each ran).
+	var wantM []pfSlice
+	ranUntil := map[mapping.ThreadID]mapping.Time{}
+	for _, r := range rec.procRuns {
+		if r.P < 0 || !rec.threads[r.M] {
+			continue
+		}
+		if until, ok := ranUntil[r.M]; ok && r.Start < until {
+			if !r.Flags.Has(mapping.OpenStart) {
+				t.Errorf("M%d holds P%d from %d, before it released the P it held until %d", r.M, r.P, r.Start, until)
+			}
+			continue
+		}
+		ranUntil[r.M] = r.End
+		wantM = append(wantM, pfSlice{fmt.Sprintf("P%d", r.P), int64(r.Start), int64(r.End)})
+	}
+	for _, s := range rec.states {
+		if s.State == mapping.GoSyscall && rec.threads[s.M] {
+			name := "syscall"
+			if s.Blocked {
+				name = "syscall (blocked)"
+			}
+			wantM = append(wantM, pfSlice{name, int64(s.Start), int64(s.End)})
+		}
+	}
+	diffMultiset(t, "perfetto thread slices", wantM, got["thread"], func(s pfSlice) string {
+		return fmt.Sprintf("%q [%d, %d]", s.name, s.start, s.end)
+	})
 
 	var logs []logEntry
 	for _, i := range rep.Instants {
@@ -166,6 +201,70 @@ func comparePerfetto(t *testing.T, rec *recorder, sum *mapping.Summary, rep *per
 	diffMultiset(t, "perfetto counter samples", wantCtrs, gotCtrs, func(c counterSample) string {
 		return fmt.Sprintf("%q at %d = %d", c.name, c.time, c.value)
 	})
+}
+
+// compareLanes checks that goroutines share lanes without losing who is
+// who: every state slice carries its goroutine's ID and lies within that
+// goroutine's lifetime slice on the same track, named after it (with its
+// start function, as the model last named it); lifetimes on one lane
+// never overlap, and there are fewer lanes than goroutines wherever
+// goroutines of one function came and went.
+func compareLanes(t *testing.T, rec *recorder, rep *perfettocheck.Report) {
+	t.Helper()
+	type life struct {
+		start, end uint64
+		g          int64
+	}
+	lives := map[uint64][]life{} // by track
+	for _, s := range rep.Slices {
+		if s.Category != "lifetime" {
+			continue
+		}
+		g, ok := s.Args["goroutine"].(int64)
+		if !ok {
+			t.Errorf("lifetime slice %q has no goroutine argument", s.Name)
+			continue
+		}
+		prefix := fmt.Sprintf("G%d", g)
+		if fn := rec.startFunc[mapping.GoID(g)]; fn != "" {
+			prefix += " " + asUTF8(fn)
+		}
+		if !strings.HasPrefix(s.Name, prefix) {
+			t.Errorf("lifetime slice %q of goroutine %d, want it named %q", s.Name, g, prefix)
+		}
+		lives[s.Track] = append(lives[s.Track], life{s.Start, s.End, g})
+	}
+	for track, ls := range lives {
+		slices.SortFunc(ls, func(a, b life) int { return cmp.Compare(a.start, b.start) })
+		for i := 1; i < len(ls); i++ {
+			if ls[i].start <= ls[i-1].end {
+				t.Errorf("track %q: goroutine %d's lifetime [%d, %d] overlaps goroutine %d's [%d, %d]", rep.Tracks[track].Name,
+					ls[i].g, ls[i].start, ls[i].end, ls[i-1].g, ls[i-1].start, ls[i-1].end)
+			}
+		}
+	}
+	bad := 0
+	for _, s := range rep.Slices {
+		if s.Category != "goroutine" {
+			continue
+		}
+		g, ok := s.Args["goroutine"].(int64)
+		inside := false
+		for _, l := range lives[s.Track] {
+			if l.g == g && l.start <= s.Start && s.End <= l.end {
+				inside = true
+				break
+			}
+		}
+		if !ok || !inside {
+			if bad++; bad <= 5 {
+				t.Errorf("%q slice [%d, %d] (goroutine %v) is not within its goroutine's lifetime on its track", s.Name, s.Start, s.End, s.Args["goroutine"])
+			}
+		}
+	}
+	if bad > 5 {
+		t.Errorf("and %d more slices outside their goroutine's lifetime", bad-5)
+	}
 }
 
 // rangeSliceName is the name both converters give a range's slice: short

@@ -20,6 +20,7 @@ type recorder struct {
 	stacks     map[mapping.StackID]bool
 	goroutines map[mapping.GoID]int // deliveries with Updated unset
 	firstG     map[mapping.GoID]mapping.Goroutine
+	startFunc  map[mapping.GoID]string // the last start function delivered, by ID
 	ended      map[mapping.GoID]bool // goroutines whose GoEnded came last
 	procs      map[mapping.ProcID]bool
 	threads    map[mapping.ThreadID]bool
@@ -45,6 +46,7 @@ func newRecorder() *recorder {
 		stacks:     make(map[mapping.StackID]bool),
 		goroutines: make(map[mapping.GoID]int),
 		firstG:     make(map[mapping.GoID]mapping.Goroutine),
+		startFunc:  make(map[mapping.GoID]string),
 		ended:      make(map[mapping.GoID]bool),
 		procs:      make(map[mapping.ProcID]bool),
 		threads:    make(map[mapping.ThreadID]bool),
@@ -151,6 +153,7 @@ func (r *recorder) Goroutine(g *mapping.Goroutine) error {
 	if g.Creator != g.ID {
 		r.g(what+" (its creator)", g.Creator)
 	}
+	r.startFunc[g.ID] = g.StartFunc
 	return nil
 }
 

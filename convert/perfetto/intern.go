@@ -78,9 +78,10 @@ const (
 	catRegion
 	catLog
 	catCPU
+	catLifetime
 )
 
-var categoryNames = []string{"goroutine", "proc", "thread", "gc", "task", "region", "log", "cpu"}
+var categoryNames = []string{"goroutine", "proc", "thread", "gc", "task", "region", "log", "cpu", "lifetime"}
 
 func (w *Writer) category(ev msg, cat uint64) msg {
 	return ev.uint(fEvCategoryIIDs, cat)

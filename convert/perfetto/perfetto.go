@@ -26,6 +26,7 @@ package perfetto
 
 import (
 	"io"
+	"slices"
 	"time"
 
 	"github.com/trace2x/trace2x/mapping"
@@ -110,9 +111,12 @@ type Writer struct {
 	procs        []*procTrack // by P ID
 	lastGo       *goTrack     // the goroutine looked up last
 	lastM        mapping.ThreadID
-	lastMUUID    uint64
-	stateIIDs    [5]uint64 // names of the goroutine states, and of a blocked syscall last
-	threads      map[mapping.ThreadID]uint64
+	lastMTrack   *threadTrack
+	lanes        *mapping.Lanes
+	laneTracks   []*laneTrack      // by lane ID
+	funcGroups   map[string]uint64 // the group track of each start function's lanes
+	stateIIDs    [5]uint64         // names of the goroutine states, and of a blocked syscall last
+	threads      map[mapping.ThreadID]*threadTrack
 	tasks        map[mapping.TaskID]uint64
 	counters     map[string]uint64 // runtime metrics, by name
 	derived      [16]uint64        // by kind, for the counters the mapping derives
@@ -136,21 +140,37 @@ type Writer struct {
 	bytes   int64
 }
 
-// goTrack is what the writer keeps about a goroutine's tracks.
+// goTrack is what the writer keeps about a goroutine.
 type goTrack struct {
-	info     mapping.Goroutine
-	name     string        // "G<id> <start function> (<label>)"
-	nameIID  uint64        // name's interned ID, 0 until used
-	uuid     uint64        // 0 until declared
-	regions  uint64        // child track for regions, 0 until needed
-	assists  uint64        // child track for GC mark assists
-	flowsIn  []pendingFlow // flows that end where it next runs
-	declared bool
+	info    mapping.Goroutine
+	name    string        // "G<id> <start function> (<label>)"
+	nameIID uint64        // name's interned ID, 0 until used
+	uuid    uint64        // its lane's track, 0 until drawn
+	lane    *laneTrack    // nil until drawn
+	life    bool          // its lifetime slice is open, see draw
+	last    mapping.Time  // the end of its latest item on the lane
+	flowsIn []pendingFlow // flows that end where it next runs
+}
+
+// laneTrack is the track of a lane (see mapping.Lanes) and its child
+// tracks, which its goroutines share in turn.
+type laneTrack struct {
+	lane    mapping.Lane
+	uuid    uint64
+	regions uint64 // child track for regions, 0 until needed
+	assists uint64 // child track for GC mark assists
 }
 
 type procTrack struct {
 	uuid   uint64
 	sweeps uint64
+}
+
+// threadTrack is an M's thread track and its child track for syscalls.
+type threadTrack struct {
+	uuid, syscalls uint64
+	ranUntil       mapping.Time // the end of the last P it held
+	ran            bool         // whether it held one yet
 }
 
 // pendingFlow is a flow that ends where a goroutine next starts running.
@@ -169,19 +189,21 @@ func NewWriter(w io.Writer, opts ...Option) *Writer {
 		o.apply(&cfg)
 	}
 	return &Writer{
-		cfg:       cfg,
-		out:       w,
-		pkt:       make(msg, 0, flushAt+4096),
-		first:     true,
-		nextUUID:  uuidFirstFree,
-		intern:    newInterner(),
-		stacks:    make(map[mapping.StackID]bool),
-		goroutine: make(map[mapping.GoID]*goTrack),
-		threads:   make(map[mapping.ThreadID]uint64),
-		tasks:     make(map[mapping.TaskID]uint64),
-		counters:  make(map[string]uint64),
-		ranges:    make(map[string]uint64),
-		retired:   make(map[mapping.GoID]uint64),
+		cfg:        cfg,
+		out:        w,
+		pkt:        make(msg, 0, flushAt+4096),
+		first:      true,
+		nextUUID:   uuidFirstFree,
+		intern:     newInterner(),
+		stacks:     make(map[mapping.StackID]bool),
+		goroutine:  make(map[mapping.GoID]*goTrack),
+		threads:    make(map[mapping.ThreadID]*threadTrack),
+		lanes:      mapping.NewLanes(),
+		funcGroups: make(map[string]uint64),
+		tasks:      make(map[mapping.TaskID]uint64),
+		counters:   make(map[string]uint64),
+		ranges:     make(map[string]uint64),
+		retired:    make(map[mapping.GoID]uint64),
 
 		taskFlows:  make(map[mapping.TaskID][]uint64),
 		endedTasks: make(map[mapping.TaskID]bool),
@@ -381,8 +403,21 @@ func (w *Writer) declare(t mapping.Time, uuid, parent uint64, name string, extra
 	w.endPacket()
 }
 
-// End flushes the trace. A trace cut short by an error is still a valid
-// file: every packet written is complete.
-func (w *Writer) End(*mapping.Summary) error {
+// End ends the lifetime slices of the goroutines still alive and flushes
+// the trace. A trace cut short by an error is still a valid file: every
+// packet written is complete.
+func (w *Writer) End(sum *mapping.Summary) error {
+	// In goroutine ID order, so that the output is the same every time.
+	ids := make([]mapping.GoID, 0, len(w.goroutine))
+	for id, gt := range w.goroutine {
+		if gt.life {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		gt := w.goroutine[id]
+		w.endLife(gt, max(sum.End, gt.last))
+	}
 	return w.Close()
 }

@@ -5,8 +5,6 @@ import (
 	"math"
 	"strconv"
 
-	"google.golang.org/protobuf/encoding/protowire"
-
 	"github.com/trace2x/trace2x/mapping"
 )
 
@@ -17,6 +15,14 @@ func rank(id int64) int64 { return min(max(id, math.MinInt32), math.MaxInt32) }
 // by which time its start function is usually known.
 func (w *Writer) Goroutine(g *mapping.Goroutine) error {
 	gt := w.goroutine[g.ID]
+	if gt != nil && !g.Updated && gt.uuid != 0 {
+		// A new life of a reused ID (see mapping.Goroutine) whose last
+		// life was never seen to end.
+		w.endLife(gt, gt.last)
+		w.lanes.Release(gt.lane.lane, gt.last)
+		w.retire(g.ID, gt)
+		gt = nil
+	}
 	if gt == nil {
 		gt = w.newGoTrack()
 		w.goroutine[g.ID] = gt
@@ -67,28 +73,113 @@ func (w *Writer) goName(ev msg, gt *goTrack) msg {
 	return ev.uint(fEvNameIID, gt.nameIID)
 }
 
-// goTrackOf returns the declared track of goroutine id.
+// goTrackOf returns goroutine id, drawn on its lane.
 func (w *Writer) goTrackOf(id mapping.GoID, t mapping.Time) *goTrack {
 	gt := w.lastGo
 	if gt == nil || gt.info.ID != id {
 		gt = w.goroutine[id]
 	}
 	if gt == nil {
+		// Not described by the model: taken as alive at the start.
 		gt = w.newGoTrack()
-		gt.info = mapping.Goroutine{ID: id, Creator: mapping.NoGoroutine}
+		gt.info = mapping.Goroutine{ID: id, Creator: mapping.NoGoroutine, Created: w.meta.Start, Flags: mapping.OpenStart}
 		w.goroutine[id] = gt
 	}
 	if gt.uuid == 0 {
-		gt.uuid = w.uuid()
-		w.declare(w.meta.Start, gt.uuid, uuidGoroutines, gt.nameOf(), func(b msg) msg {
-			// Goroutines with the same start function must stay apart.
-			b = b.uint(fTdSiblingMergeBehavior, siblingMergeNone)
-			b = b.uint(fTdChildOrdering, childOrderingExplicit)
-			return b.int(fTdSiblingOrderRank, rank(int64(id)))
-		})
+		w.draw(gt)
 	}
+	gt.last = max(gt.last, t)
 	w.lastGo = gt
 	return gt
+}
+
+// draw puts a goroutine on a lane (see mapping.Lanes), declaring the lane
+// first if it is new, and begins its lifetime slice there: "G42 main.f",
+// from its creation to its end, under which its states nest, so that a
+// lane shared by many goroutines still names each. A goroutine on a lane
+// of its own (one alive when the trace began, or one whose start function
+// is not known yet) may be named later, when a stack of its own tells its
+// function: its lifetime slice is written when it ends, with the name
+// known by then, and begins a nanosecond before its creation (as the
+// model's regions enclosing others at the trace's start do) so that it
+// encloses the states that begin with it.
+func (w *Writer) draw(gt *goTrack) {
+	lane, fresh := w.lanes.Take(&gt.info)
+	for lane.ID >= len(w.laneTracks) {
+		w.laneTracks = append(w.laneTracks, nil)
+	}
+	lt := w.laneTracks[lane.ID]
+	if fresh {
+		lt = &laneTrack{lane: lane, uuid: w.uuid()}
+		w.laneTracks[lane.ID] = lt
+		parent, name, order := uint64(uuidGoroutines), gt.nameOf(), rank(int64(gt.info.ID))
+		if lane.Shared {
+			parent = w.funcGroup(lane.Func)
+			name = fmt.Sprintf("%s #%d", lane.Func, lane.Index)
+			order = int64(lane.Index)
+		}
+		w.declare(w.meta.Start, lt.uuid, parent, name, func(b msg) msg {
+			// Lanes of the same start function must stay apart.
+			b = b.uint(fTdSiblingMergeBehavior, siblingMergeNone)
+			b = b.uint(fTdChildOrdering, childOrderingExplicit)
+			return b.int(fTdSiblingOrderRank, order)
+		})
+	}
+	gt.lane, gt.uuid = lt, lt.uuid
+	gt.last = gt.info.Created
+	gt.life = true
+	if lane.Shared {
+		w.event(evSliceBegin, lt.uuid, gt.info.Created, mapping.NoStack, nil, nil, func(ev msg) msg {
+			return w.lifetime(ev, gt)
+		})
+	}
+}
+
+// lifetime fills a goroutine's lifetime slice.
+func (w *Writer) lifetime(ev msg, gt *goTrack) msg {
+	ev = w.category(ev, catLifetime)
+	ev = w.goName(ev, gt)
+	ev = annFixed(ev, annGoroutine, fDaIntValue, uint64(gt.info.ID))
+	if gt.info.Flags.Has(mapping.OpenStart) {
+		ev = w.flags(ev, mapping.OpenStart)
+	}
+	return ev
+}
+
+// endLife ends a goroutine's lifetime slice at t, writing its beginning
+// first if it is on a lane of its own (see draw).
+func (w *Writer) endLife(gt *goTrack, t mapping.Time) {
+	if !gt.life {
+		return
+	}
+	gt.life = false
+	if !gt.lane.lane.Shared {
+		w.event(evSliceBegin, gt.uuid, gt.info.Created-1, mapping.NoStack, nil, nil, func(ev msg) msg {
+			return w.lifetime(ev, gt)
+		})
+	}
+	w.startPacket(t, false)
+	ev, off := w.pkt.open(fPktTrackEvent)
+	ev = ev.uint(fEvType, evSliceEnd)
+	w.pkt = ev.uint(fEvTrackUUID, gt.uuid)
+	w.holdOpen(off, t)
+}
+
+// funcGroup returns the group track of the lanes of a start function,
+// declaring it first.
+func (w *Writer) funcGroup(fn string) uint64 {
+	uuid, ok := w.funcGroups[fn]
+	if !ok {
+		uuid = w.uuid()
+		w.funcGroups[fn] = uuid
+		w.declare(w.meta.Start, uuid, uuidGoroutines, fn, func(b msg) msg {
+			b = b.uint(fTdSiblingMergeBehavior, siblingMergeNone)
+			b = b.uint(fTdChildOrdering, childOrderingExplicit)
+			// After the goroutines alive at the start, in order of first use.
+			return b.int(fTdSiblingOrderRank, math.MaxInt32/2+int64(len(w.funcGroups)))
+		})
+	}
+	return uuid
 }
 
 // child returns (declaring it first) a child track of a goroutine's or a
@@ -115,7 +206,7 @@ func (w *Writer) Proc(p *mapping.Proc) error {
 		w.procs = append(w.procs, nil)
 	}
 	w.procs[p.ID] = pt
-	w.declare(w.meta.Start, pt.uuid, uuidProcs, fmt.Sprintf("P%d", p.ID), func(b msg) msg {
+	w.declare(w.meta.Start, pt.uuid, uuidProcs, procName(p.ID), func(b msg) msg {
 		b = b.uint(fTdSiblingMergeBehavior, siblingMergeNone)
 		return b.int(fTdSiblingOrderRank, rank(int64(p.ID)))
 	})
@@ -130,30 +221,30 @@ func (w *Writer) proc(id mapping.ProcID) *procTrack {
 	return w.procs[id]
 }
 
-// thread returns the track of M id, or 0. Consecutive slices are mostly
+// thread returns the tracks of M id, or nil. Consecutive slices are mostly
 // on the same M, so the last one found is checked first.
-func (w *Writer) thread(id mapping.ThreadID) uint64 {
-	if id == w.lastM && w.lastMUUID != 0 {
-		return w.lastMUUID
+func (w *Writer) thread(id mapping.ThreadID) *threadTrack {
+	if id == w.lastM && w.lastMTrack != nil {
+		return w.lastMTrack
 	}
-	uuid := w.threads[id]
-	if uuid != 0 {
-		w.lastM, w.lastMUUID = id, uuid
+	tt := w.threads[id]
+	if tt != nil {
+		w.lastM, w.lastMTrack = id, tt
 	}
-	return uuid
+	return tt
 }
 
 // Thread declares an M's thread track. Its tid is the OS thread ID, so it
 // merges with a system trace of the same process.
 func (w *Writer) Thread(m *mapping.Thread) error {
-	if w.thread(m.ID) != 0 {
+	if w.thread(m.ID) != nil {
 		return w.err
 	}
-	uuid := w.uuid()
-	w.threads[m.ID] = uuid
+	tt := &threadTrack{uuid: w.uuid()}
+	w.threads[m.ID] = tt
 	// A thread track belongs to its process by its pid; it cannot be
 	// nested under a plain track.
-	w.declare(w.meta.Start, uuid, 0, "", func(b msg) msg {
+	w.declare(w.meta.Start, tt.uuid, 0, "", func(b msg) msg {
 		b, off := b.open(fTdThread)
 		b = b.int(fThreadPID, int64(w.cfg.pid))
 		b = b.int(fThreadTID, w.tid(m.ID))
@@ -309,72 +400,91 @@ func (w *Writer) takeFlowsIn(gt *goTrack, t mapping.Time) []uint64 {
 	return ids
 }
 
-// GoroutineState writes a state slice on the goroutine's track and, for
-// running and syscalls, a slice on the P's and the M's tracks.
+// GoroutineState writes a state slice on the goroutine's lane, nested in
+// its lifetime slice, and a running interval on its P's track and a
+// syscall on its M's syscall track.
+//
+// Every slice of the goroutine carries its ID as the argument
+// "goroutine", for selection, search and SQL; the running state carries P
+// and M as well, and its slice on the P's track carries the same three,
+// so that the two share one argument set in the trace processor.
 func (w *Writer) GoroutineState(s *mapping.GoroutineState) error {
-	gt := w.goTrackOf(s.G, s.Start)
+	gt := w.goTrackOf(s.G, s.End)
 	var flowsIn []uint64
 	if s.State == mapping.GoRunning {
 		flowsIn = w.takeFlowsIn(gt, s.Start)
 	}
-	w.slice(gt.uuid, s.Start, s.End, s.Stack, nil, flowsIn, func(ev msg) msg {
-		ev = w.category(ev, catGoroutine)
-		ev = w.stateName(ev, s)
+	args := func(ev msg) msg {
+		ev = annFixed(ev, annGoroutine, fDaIntValue, uint64(s.G))
 		if s.P != mapping.NoProc {
 			ev = annFixed(ev, annP, fDaIntValue, uint64(s.P))
 		}
 		if s.M != mapping.NoThread {
 			ev = annFixed(ev, annM, fDaIntValue, uint64(s.M))
 		}
-		if s.State == mapping.GoSyscall {
-			ev = annFixed(ev, annBlocked, fDaBoolValue, protowire.EncodeBool(s.Blocked))
-		}
+		return ev
+	}
+	w.slice(gt.uuid, s.Start, s.End, s.Stack, nil, flowsIn, func(ev msg) msg {
+		ev = w.category(ev, catGoroutine)
+		ev = w.stateName(ev, s)
+		ev = args(ev)
 		if s.Reason != "" && s.State != mapping.GoWaiting {
 			ev = w.annStr(ev, "reason", s.Reason)
 		}
 		return w.flags(ev, s.Flags)
 	})
-	if s.State != mapping.GoRunning && s.State != mapping.GoSyscall {
-		return w.err
-	}
-	// A syscall slice on a thread is named "syscall"; the goroutine is in
-	// its arguments and on the slice of its own track.
-	name := func(ev msg) msg {
-		if s.State == mapping.GoSyscall {
-			return w.name(ev, "syscall")
+	switch s.State {
+	case mapping.GoRunning:
+		// Only running goroutines occupy a P: a syscall can outlive its
+		// hold on the P, which would break the nesting of the P's track.
+		if pt := w.proc(s.P); pt != nil {
+			w.slice(pt.uuid, s.Start, s.End, s.Stack, nil, nil, func(ev msg) msg {
+				ev = w.category(ev, catProc)
+				ev = w.goName(ev, gt)
+				return args(ev)
+			})
 		}
-		return w.goName(ev, gt)
-	}
-	// Only running goroutines occupy a P: a syscall can outlive its hold on
-	// the P, which would break the nesting of the P's track.
-	if pt := w.proc(s.P); pt != nil && s.State == mapping.GoRunning {
-		w.slice(pt.uuid, s.Start, s.End, s.Stack, nil, nil, func(ev msg) msg {
-			ev = w.category(ev, catProc)
-			ev = name(ev)
-			ev = annFixed(ev, annGoroutine, fDaIntValue, uint64(s.G))
-			return annFixed(ev, annM, fDaIntValue, uint64(s.M))
-		})
-	}
-	if uuid := w.thread(s.M); uuid != 0 {
-		w.slice(uuid, s.Start, s.End, s.Stack, nil, nil, func(ev msg) msg {
-			ev = w.category(ev, catThread)
-			ev = name(ev)
-			ev = annFixed(ev, annGoroutine, fDaIntValue, uint64(s.G))
-			if s.P != mapping.NoProc {
-				ev = annFixed(ev, annP, fDaIntValue, uint64(s.P))
-			}
-			if s.State == mapping.GoSyscall {
-				ev = annFixed(ev, annBlocked, fDaBoolValue, protowire.EncodeBool(s.Blocked))
-			}
-			return ev
-		})
+	case mapping.GoSyscall:
+		if tt := w.thread(s.M); tt != nil {
+			track := w.child(tt.uuid, &tt.syscalls, func() string { return fmt.Sprintf("M%d syscalls", s.M) }, 0)
+			w.slice(track, s.Start, s.End, s.Stack, nil, nil, func(ev msg) msg {
+				ev = w.category(ev, catThread)
+				ev = w.stateName(ev, s)
+				return args(ev)
+			})
+		}
 	}
 	return w.err
 }
 
-// ProcRun is not drawn: the goroutines a P runs are, and a P that runs
-// none is idle or in the scheduler, which the gaps show.
-func (w *Writer) ProcRun(*mapping.ProcRun) error { return w.err }
+// ProcRun writes which P a thread held, as a slice "P3" on the M's thread
+// track: the goroutines the P ran are on the P's track.
+func (w *Writer) ProcRun(r *mapping.ProcRun) error {
+	if r.M == mapping.NoThread || r.P < 0 {
+		return w.err
+	}
+	tt := w.thread(r.M)
+	if tt == nil {
+		// Traces before Go 1.22 can name an M first here.
+		w.Thread(&mapping.Thread{ID: r.M})
+		tt = w.thread(r.M)
+	}
+	if r.Flags.Has(mapping.OpenStart) && tt.ran && r.Start < tt.ranUntil {
+		// Traces before Go 1.22 can give one M two Ps at their start: the
+		// P's track has what it ran; the M's shows the P it held last.
+		return w.err
+	}
+	tt.ranUntil, tt.ran = max(tt.ranUntil, r.End), true
+	w.slice(tt.uuid, r.Start, r.End, mapping.NoStack, nil, nil, func(ev msg) msg {
+		ev = w.category(ev, catThread)
+		ev = w.name(ev, procName(r.P))
+		return w.flags(ev, r.Flags)
+	})
+	return w.err
+}
+
+// procName is the name of P id's track and of its slices on thread tracks.
+func procName(id mapping.ProcID) string { return "P" + strconv.FormatInt(int64(id), 10) }
 
 // Range writes GC cycles and stop-the-world pauses on the GC tracks,
 // sweeps on their P's child track, mark assists on their goroutine's.
@@ -397,8 +507,9 @@ func (w *Writer) Range(r *mapping.Range) error {
 		}
 		name = "sweep"
 	case mapping.RangeMarkAssist:
-		gt := w.goTrackOf(r.G, r.Start)
-		track = w.child(gt.uuid, &gt.assists, func() string { return gt.nameOf() + " mark assist" }, 2)
+		gt := w.goTrackOf(r.G, r.End)
+		lt := gt.lane
+		track = w.child(lt.uuid, &lt.assists, func() string { return w.laneName(lt, gt) + " mark assist" }, 2)
 		name = "mark assist"
 	}
 	if track == 0 {
@@ -531,11 +642,13 @@ func (w *Writer) Task(t *mapping.Task) error {
 // Region writes a region on its goroutine's regions track, where regions
 // nest among themselves whatever the goroutine's states do.
 func (w *Writer) Region(r *mapping.Region) error {
-	gt := w.goTrackOf(r.G, r.Start)
-	track := w.child(gt.uuid, &gt.regions, func() string { return gt.nameOf() + " regions" }, 1)
+	gt := w.goTrackOf(r.G, r.End)
+	lt := gt.lane
+	track := w.child(lt.uuid, &lt.regions, func() string { return w.laneName(lt, gt) + " regions" }, 1)
 	w.slice(track, r.Start, r.End, r.Stack, nil, w.taskFlow(r.Task), func(ev msg) msg {
 		ev = w.category(ev, catRegion)
 		ev = w.name(ev, r.Type)
+		ev = annFixed(ev, annGoroutine, fDaIntValue, uint64(r.G))
 		if r.Task != mapping.NoTask {
 			ev = ev.uint(fEvCorrelationID, uint64(r.Task))
 			ev = w.annUint(ev, "task", uint64(r.Task))
@@ -579,6 +692,8 @@ func (w *Writer) GoroutineEvent(e *mapping.GoroutineEvent) error {
 		ev = w.category(ev, catGoroutine)
 		return w.name(ev, "end")
 	})
+	w.endLife(gt, e.Time)
+	w.lanes.Release(gt.lane.lane, e.Time)
 	w.retire(e.G, gt)
 	return w.err
 }
@@ -614,8 +729,8 @@ func (w *Writer) Flow(f *mapping.Flow) error {
 		track = w.goTrackOf(f.From.G, f.From.Time).uuid
 	case w.proc(f.From.P) != nil:
 		track = w.proc(f.From.P).uuid
-	case w.thread(f.From.M) != 0:
-		track = w.thread(f.From.M)
+	case w.thread(f.From.M) != nil:
+		track = w.thread(f.From.M).uuid
 	default:
 		// Old traces unblock from timers and the network poller with no
 		// execution context: the process is the cause.
@@ -749,3 +864,12 @@ func (w *Writer) CPUSample(s *mapping.CPUSample) error {
 
 // Experimental events are not drawn; trace2x stats counts them.
 func (w *Writer) Experimental(*mapping.Experimental) error { return w.err }
+
+// laneName is the name of a lane's track: its goroutine's, for a lane of
+// its own.
+func (w *Writer) laneName(lt *laneTrack, gt *goTrack) string {
+	if lt.lane.Shared {
+		return fmt.Sprintf("%s #%d", lt.lane.Func, lt.lane.Index)
+	}
+	return gt.nameOf()
+}
