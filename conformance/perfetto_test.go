@@ -81,7 +81,7 @@ func comparePerfetto(t *testing.T, rec *recorder, sum *mapping.Summary, rep *per
 		add("gc", rangeSliceName(&r), r.Start, r.End)
 	}
 	running := 0
-	for _, s := range rec.states {
+	for _, s := range drawnStates(rec.states) {
 		name := s.State.String()
 		switch {
 		case s.State == mapping.GoWaiting && s.Reason != "":
@@ -123,12 +123,8 @@ func comparePerfetto(t *testing.T, rec *recorder, sum *mapping.Summary, rep *per
 		wantM = append(wantM, pfSlice{fmt.Sprintf("P%d", r.P), int64(r.Start), int64(r.End)})
 	}
 	for _, s := range rec.states {
-		if s.State == mapping.GoSyscall && rec.threads[s.M] {
-			name := "syscall"
-			if s.Blocked {
-				name = "syscall (blocked)"
-			}
-			wantM = append(wantM, pfSlice{name, int64(s.Start), int64(s.End)})
+		if s.State == mapping.GoSyscall && s.Blocked && rec.threads[s.M] {
+			wantM = append(wantM, pfSlice{"syscall (blocked)", int64(s.Start), int64(s.End)})
 		}
 	}
 	diffMultiset(t, "perfetto thread slices", wantM, got["thread"], func(s pfSlice) string {
@@ -201,6 +197,42 @@ func comparePerfetto(t *testing.T, rec *recorder, sum *mapping.Summary, rep *per
 	diffMultiset(t, "perfetto counter samples", wantCtrs, gotCtrs, func(c counterSample) string {
 		return fmt.Sprintf("%q at %d = %d", c.name, c.time, c.value)
 	})
+}
+
+// drawnStates returns the goroutine states as the Perfetto output draws
+// them: a run, a syscall that kept its P (same P and M, not blocked) and
+// the run after it make one running slice with the syscall nested in it.
+// The nesting itself is checked by perfettocheck and compareLanes.
+func drawnStates(states []mapping.GoroutineState) []mapping.GoroutineState {
+	var out []mapping.GoroutineState
+	run := map[mapping.GoID]int{}                    // the index in out of each goroutine's last run
+	sys := map[mapping.GoID]mapping.GoroutineState{} // a syscall after it, waiting for the next run
+	for _, s := range states {
+		if i, ok := run[s.G]; ok {
+			r := &out[i]
+			if y, ok := sys[s.G]; ok {
+				delete(sys, s.G)
+				if s.State == mapping.GoRunning && s.Start == y.End && s.P == r.P && s.M == r.M {
+					r.End = s.End
+					out = append(out, y)
+					continue
+				}
+				out = append(out, y)
+			} else if s.State == mapping.GoSyscall && !s.Blocked && s.Start == r.End && s.P == r.P && s.M == r.M {
+				sys[s.G] = s
+				continue
+			}
+			delete(run, s.G)
+		}
+		if s.State == mapping.GoRunning {
+			run[s.G] = len(out)
+		}
+		out = append(out, s)
+	}
+	for _, y := range sys {
+		out = append(out, y)
+	}
+	return out
 }
 
 // compareLanes checks that goroutines share lanes without losing who is

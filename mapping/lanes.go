@@ -88,3 +88,76 @@ func (l *Lanes) Release(lane Lane, t Time) {
 
 // Count returns the number of lanes taken so far.
 func (l *Lanes) Count() int { return l.n }
+
+// SpanLanes lays out intervals that are delivered when they end, such as
+// user tasks, on rows shared by key (a task's type): an interval takes the
+// row of its key that has been free the longest, if that row's last
+// interval ended before this one began, and a new row otherwise. A
+// service's thousands of requests then take as many rows as were ever in
+// flight at once.
+type SpanLanes struct {
+	pools map[string]*spanPool
+	n     int
+}
+
+type spanPool struct {
+	n     int
+	lanes []spanLane // a min-heap by end
+}
+
+type spanLane struct {
+	lane Lane
+	end  Time
+}
+
+// NewSpanLanes returns a SpanLanes with no rows.
+func NewSpanLanes() *SpanLanes { return &SpanLanes{pools: map[string]*spanPool{}} }
+
+// Take returns the row of an interval [start, end] of key, and whether the
+// row is new. The intervals of a key must come in the order of their ends.
+func (l *SpanLanes) Take(key string, start, end Time) (lane Lane, fresh bool) {
+	p := l.pools[key]
+	if p == nil {
+		p = &spanPool{}
+		l.pools[key] = p
+	}
+	if len(p.lanes) > 0 && p.lanes[0].end < start {
+		p.lanes[0].end = end
+		lane = p.lanes[0].lane
+		p.down(0)
+		return lane, false
+	}
+	p.n++
+	l.n++
+	lane = Lane{ID: l.n - 1, Shared: true, Func: key, Index: p.n}
+	p.lanes = append(p.lanes, spanLane{lane, end})
+	p.up(len(p.lanes) - 1)
+	return lane, true
+}
+
+func (p *spanPool) up(i int) {
+	for i > 0 {
+		parent := (i - 1) / 2
+		if p.lanes[parent].end <= p.lanes[i].end {
+			return
+		}
+		p.lanes[parent], p.lanes[i] = p.lanes[i], p.lanes[parent]
+		i = parent
+	}
+}
+
+func (p *spanPool) down(i int) {
+	for {
+		least := i
+		for _, c := range []int{2*i + 1, 2*i + 2} {
+			if c < len(p.lanes) && p.lanes[c].end < p.lanes[least].end {
+				least = c
+			}
+		}
+		if least == i {
+			return
+		}
+		p.lanes[least], p.lanes[i] = p.lanes[i], p.lanes[least]
+		i = least
+	}
+}

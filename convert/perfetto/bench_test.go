@@ -11,9 +11,15 @@ import (
 	"github.com/trace2x/trace2x/mapping"
 )
 
-// BenchmarkPerfetto converts a trace to Perfetto, writing to nowhere.
+// BenchmarkPerfetto converts a trace to Perfetto as the command does by
+// default (counters thinned), writing to nowhere.
 func BenchmarkPerfetto(b *testing.B) {
-	benchutil.RunConverter(b, "../..", func(w io.Writer) mapping.Sink { return perfetto.NewWriter(w) })
+	benchutil.RunConverter(b, "../..", newSink)
+}
+
+// newSink is the command's default pipeline into a Perfetto writer.
+func newSink(w io.Writer) mapping.Sink {
+	return mapping.ThinCounters(perfetto.NewWriter(w), mapping.DefaultCounterResolution)
 }
 
 // BenchmarkPerfettoSink times the writer alone, replaying a recorded model.
@@ -21,7 +27,7 @@ func BenchmarkPerfettoSink(b *testing.B) {
 	benchutil.RunSink(b, "../..", func(w io.Writer) mapping.Sink { return perfetto.NewWriter(w) })
 }
 
-// BenchmarkPerfettoRows converts each input and counts, with perfettocheck,
+// BenchmarkPerfettoRows converts each input as the command does and counts, with perfettocheck,
 // the rows Perfetto's trace processor would build from the output: its
 // import time and memory follow them. It reports them per input event and
 // the output's bytes per input byte; its speed is that of the check.
@@ -63,8 +69,7 @@ func countRows(b *testing.B, path string) (perfettocheck.Rows, int64) {
 		pr.CloseWithError(cerr)
 		io.Copy(io.Discard, pr)
 	}()
-	w := perfetto.NewWriter(pw)
-	sum, err := mapping.Map(f, w)
+	sum, err := mapping.Map(f, newSink(pw))
 	pw.CloseWithError(err)
 	<-done
 	if err != nil {

@@ -117,7 +117,9 @@ type Writer struct {
 	funcGroups   map[string]uint64 // the group track of each start function's lanes
 	stateIIDs    [5]uint64         // names of the goroutine states, and of a blocked syscall last
 	threads      map[mapping.ThreadID]*threadTrack
-	tasks        map[mapping.TaskID]uint64
+	taskLanes    *mapping.SpanLanes
+	taskTracks   []uint64          // by task lane ID
+	taskGroups   map[string]uint64 // the group track of each task type's lanes
 	counters     map[string]uint64 // runtime metrics, by name
 	derived      [16]uint64        // by kind, for the counters the mapping derives
 	ranges       map[string]uint64 // child tracks for ranges of other kinds
@@ -150,6 +152,7 @@ type goTrack struct {
 	life    bool          // its lifetime slice is open, see draw
 	last    mapping.Time  // the end of its latest item on the lane
 	flowsIn []pendingFlow // flows that end where it next runs
+	pend    pendingRun    // its last run, held, see GoroutineState
 }
 
 // laneTrack is the track of a lane (see mapping.Lanes) and its child
@@ -200,7 +203,8 @@ func NewWriter(w io.Writer, opts ...Option) *Writer {
 		threads:    make(map[mapping.ThreadID]*threadTrack),
 		lanes:      mapping.NewLanes(),
 		funcGroups: make(map[string]uint64),
-		tasks:      make(map[mapping.TaskID]uint64),
+		taskLanes:  mapping.NewSpanLanes(),
+		taskGroups: make(map[string]uint64),
 		counters:   make(map[string]uint64),
 		ranges:     make(map[string]uint64),
 		retired:    make(map[mapping.GoID]uint64),
@@ -410,13 +414,14 @@ func (w *Writer) End(sum *mapping.Summary) error {
 	// In goroutine ID order, so that the output is the same every time.
 	ids := make([]mapping.GoID, 0, len(w.goroutine))
 	for id, gt := range w.goroutine {
-		if gt.life {
+		if gt.life || gt.pend.held {
 			ids = append(ids, id)
 		}
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
 		gt := w.goroutine[id]
+		w.flushRun(gt)
 		w.endLife(gt, max(sum.End, gt.last))
 	}
 	return w.Close()

@@ -29,6 +29,8 @@ type expect struct {
 	mapping.NopSink
 	procs, threads            map[int64]bool
 	ranUntil                  map[mapping.ThreadID]mapping.Time
+	last                      map[mapping.GoID]mapping.GoroutineState
+	inSys                     map[mapping.GoID]bool
 	states, onProc, onThread  int
 	regions, tasks, ranges    int
 	logs, ends, flows         int
@@ -43,8 +45,28 @@ func (e *expect) GoroutineState(s *mapping.GoroutineState) error {
 	if s.State == mapping.GoRunning && e.procs[int64(s.P)] {
 		e.onProc++
 	}
-	if s.State == mapping.GoSyscall && e.threads[int64(s.M)] {
+	if s.State == mapping.GoSyscall && s.Blocked && e.threads[int64(s.M)] {
 		e.onThread++
+	}
+	// A run, a syscall that keeps its P and the run after it are drawn as
+	// one running slice with the syscall in it.
+	last, ok := e.last[s.G]
+	e.last[s.G] = *s
+	if !ok || s.Start != last.End || s.P != last.P || s.M != last.M {
+		e.inSys[s.G] = false
+		return nil
+	}
+	switch {
+	case last.State == mapping.GoRunning && s.State == mapping.GoSyscall && !s.Blocked:
+		e.inSys[s.G] = true
+	case e.inSys[s.G] && s.State == mapping.GoRunning:
+		e.states--
+		if e.procs[int64(s.P)] {
+			e.onProc--
+		}
+		e.inSys[s.G] = false
+	default:
+		e.inSys[s.G] = false
 	}
 	return nil
 }
@@ -85,7 +107,8 @@ func convert(t *testing.T, path string) ([]byte, *expect) {
 	}
 	defer f.Close()
 	var buf bytes.Buffer
-	e := &expect{procs: map[int64]bool{}, threads: map[int64]bool{}, ranUntil: map[mapping.ThreadID]mapping.Time{}}
+	e := &expect{procs: map[int64]bool{}, threads: map[int64]bool{}, ranUntil: map[mapping.ThreadID]mapping.Time{},
+		last: map[mapping.GoID]mapping.GoroutineState{}, inSys: map[mapping.GoID]bool{}}
 	w := perfetto.NewWriter(&buf, perfetto.WithVersion("test"))
 	if _, err := mapping.Map(f, mapping.FanOut(e, w), mapping.WithInputName(filepath.Base(path))); err != nil {
 		t.Fatal(err)

@@ -18,6 +18,7 @@ func (w *Writer) Goroutine(g *mapping.Goroutine) error {
 	if gt != nil && !g.Updated && gt.uuid != 0 {
 		// A new life of a reused ID (see mapping.Goroutine) whose last
 		// life was never seen to end.
+		w.flushRun(gt)
 		w.endLife(gt, gt.last)
 		w.lanes.Release(gt.lane.lane, gt.last)
 		w.retire(g.ID, gt)
@@ -268,6 +269,11 @@ func (w *Writer) tid(m mapping.ThreadID) int64 {
 // begin's name, category and arguments.
 func (w *Writer) slice(track uint64, start, end mapping.Time, stack mapping.StackID, flowsOut, flowsIn []uint64, fill func(ev msg) msg) {
 	w.event(evSliceBegin, track, start, stack, flowsOut, flowsIn, fill)
+	w.endSlice(track, end)
+}
+
+// endSlice writes the end of the slice open on a track.
+func (w *Writer) endSlice(track uint64, end mapping.Time) {
 	w.startPacket(end, false)
 	ev, off := w.pkt.open(fPktTrackEvent)
 	ev = ev.uint(fEvType, evSliceEnd)
@@ -401,60 +407,131 @@ func (w *Writer) takeFlowsIn(gt *goTrack, t mapping.Time) []uint64 {
 }
 
 // GoroutineState writes a state slice on the goroutine's lane, nested in
-// its lifetime slice, and a running interval on its P's track and a
-// syscall on its M's syscall track.
+// its lifetime slice; a running interval also on its P's track, and a
+// syscall that lost its P on its M's syscall track.
+//
+// A syscall that keeps its P (the usual short one: a network write, a
+// file read) does not cut the goroutine's run in three: the runs before
+// and after it are one running slice, on the lane and on the P's track,
+// and the syscall nests in it on the lane. So a running slice is held
+// until the goroutine's next state tells whether a syscall follows, and
+// the syscall until the run after it.
 //
 // Every slice of the goroutine carries its ID as the argument
-// "goroutine", for selection, search and SQL; the running state carries P
-// and M as well, and its slice on the P's track carries the same three,
-// so that the two share one argument set in the trace processor.
+// "goroutine", for selection, search and SQL; running and syscalls carry
+// P and M as well, and the running slice on the P's track carries the
+// same three, so that the two share one argument set in the trace
+// processor.
 func (w *Writer) GoroutineState(s *mapping.GoroutineState) error {
 	gt := w.goTrackOf(s.G, s.End)
-	var flowsIn []uint64
+	if p := &gt.pend; p.held {
+		r := &p.run
+		switch {
+		case !p.inSys && s.State == mapping.GoSyscall && !s.Blocked && s.Start == r.End && s.P == r.P && s.M == r.M:
+			p.sys = append(p.sys, *s)
+			p.inSys = true
+			return w.err
+		case p.inSys && s.State == mapping.GoRunning && s.Start == p.sys[len(p.sys)-1].End && s.P == r.P && s.M == r.M:
+			r.End, r.EndStack, r.Reason = s.End, s.EndStack, s.Reason
+			r.Flags = r.Flags&mapping.OpenStart | s.Flags&mapping.OpenEnd
+			p.flowsIn = append(p.flowsIn, w.takeFlowsIn(gt, s.Start)...)
+			p.inSys = false
+			return w.err
+		}
+		w.flushRun(gt)
+	}
 	if s.State == mapping.GoRunning {
-		flowsIn = w.takeFlowsIn(gt, s.Start)
+		p := &gt.pend
+		p.held, p.run = true, *s
+		p.flowsIn = append(p.flowsIn[:0], w.takeFlowsIn(gt, s.Start)...)
+		return w.err
 	}
-	args := func(ev msg) msg {
-		ev = annFixed(ev, annGoroutine, fDaIntValue, uint64(s.G))
-		if s.P != mapping.NoProc {
-			ev = annFixed(ev, annP, fDaIntValue, uint64(s.P))
-		}
-		if s.M != mapping.NoThread {
-			ev = annFixed(ev, annM, fDaIntValue, uint64(s.M))
-		}
-		return ev
-	}
-	w.slice(gt.uuid, s.Start, s.End, s.Stack, nil, flowsIn, func(ev msg) msg {
-		ev = w.category(ev, catGoroutine)
-		ev = w.stateName(ev, s)
-		ev = args(ev)
-		if s.Reason != "" && s.State != mapping.GoWaiting {
-			ev = w.annStr(ev, "reason", s.Reason)
-		}
-		return w.flags(ev, s.Flags)
-	})
-	switch s.State {
-	case mapping.GoRunning:
-		// Only running goroutines occupy a P: a syscall can outlive its
-		// hold on the P, which would break the nesting of the P's track.
-		if pt := w.proc(s.P); pt != nil {
-			w.slice(pt.uuid, s.Start, s.End, s.Stack, nil, nil, func(ev msg) msg {
-				ev = w.category(ev, catProc)
-				ev = w.goName(ev, gt)
-				return args(ev)
-			})
-		}
-	case mapping.GoSyscall:
-		if tt := w.thread(s.M); tt != nil {
-			track := w.child(tt.uuid, &tt.syscalls, func() string { return fmt.Sprintf("M%d syscalls", s.M) }, 0)
-			w.slice(track, s.Start, s.End, s.Stack, nil, nil, func(ev msg) msg {
-				ev = w.category(ev, catThread)
-				ev = w.stateName(ev, s)
-				return args(ev)
-			})
-		}
-	}
+	w.state(gt, s, nil)
 	return w.err
+}
+
+// pendingRun is a running slice held back, see GoroutineState.
+type pendingRun struct {
+	held    bool
+	run     mapping.GoroutineState   // the runs so far, as one
+	sys     []mapping.GoroutineState // the syscalls between them
+	inSys   bool                     // the last of sys has no run after it yet
+	flowsIn []uint64
+}
+
+// flushRun writes the running slice held for a goroutine, with the
+// syscalls nested in it. A last syscall with no run after it (the trace
+// or the goroutine's life ended in it) follows as a state of its own.
+func (w *Writer) flushRun(gt *goTrack) {
+	p := &gt.pend
+	if !p.held {
+		return
+	}
+	r := &p.run
+	nested := p.sys
+	if p.inSys {
+		nested = nested[:len(nested)-1]
+	}
+	w.event(evSliceBegin, gt.uuid, r.Start, r.Stack, nil, p.flowsIn, func(ev msg) msg {
+		return w.stateArgs(ev, r)
+	})
+	for i := range nested {
+		w.state(gt, &nested[i], nil)
+	}
+	w.endSlice(gt.uuid, r.End)
+	if pt := w.proc(r.P); pt != nil {
+		w.slice(pt.uuid, r.Start, r.End, r.Stack, nil, nil, func(ev msg) msg {
+			ev = w.category(ev, catProc)
+			ev = w.goName(ev, gt)
+			return w.gpm(ev, r)
+		})
+	}
+	if p.inSys {
+		w.state(gt, &p.sys[len(p.sys)-1], nil)
+	}
+	p.held, p.inSys, p.sys, p.flowsIn = false, false, p.sys[:0], p.flowsIn[:0]
+}
+
+// state writes a state slice on the goroutine's lane and, for a syscall
+// that lost its P, on its M's syscall track.
+func (w *Writer) state(gt *goTrack, s *mapping.GoroutineState, flowsIn []uint64) {
+	w.slice(gt.uuid, s.Start, s.End, s.Stack, nil, flowsIn, func(ev msg) msg {
+		return w.stateArgs(ev, s)
+	})
+	if s.State != mapping.GoSyscall || !s.Blocked {
+		return
+	}
+	if tt := w.thread(s.M); tt != nil {
+		track := w.child(tt.uuid, &tt.syscalls, func() string { return fmt.Sprintf("M%d syscalls", s.M) }, 0)
+		w.slice(track, s.Start, s.End, s.Stack, nil, nil, func(ev msg) msg {
+			ev = w.category(ev, catThread)
+			ev = w.stateName(ev, s)
+			return w.gpm(ev, s)
+		})
+	}
+}
+
+// stateArgs names and describes a state slice.
+func (w *Writer) stateArgs(ev msg, s *mapping.GoroutineState) msg {
+	ev = w.category(ev, catGoroutine)
+	ev = w.stateName(ev, s)
+	ev = w.gpm(ev, s)
+	if s.Reason != "" && s.State != mapping.GoWaiting {
+		ev = w.annStr(ev, "reason", s.Reason)
+	}
+	return w.flags(ev, s.Flags)
+}
+
+// gpm writes the goroutine, P and M of a state as arguments.
+func (w *Writer) gpm(ev msg, s *mapping.GoroutineState) msg {
+	ev = annFixed(ev, annGoroutine, fDaIntValue, uint64(s.G))
+	if s.P != mapping.NoProc {
+		ev = annFixed(ev, annP, fDaIntValue, uint64(s.P))
+	}
+	if s.M != mapping.NoThread {
+		ev = annFixed(ev, annM, fDaIntValue, uint64(s.M))
+	}
+	return ev
 }
 
 // ProcRun writes which P a thread held, as a slice "P3" on the M's thread
@@ -588,31 +665,47 @@ func (w *Writer) taskFlow(id mapping.TaskID) []uint64 {
 	return flows[len(flows)-1:]
 }
 
-// taskTrack returns a task's track, declaring it (and its parent's) first.
-func (w *Writer) taskTrack(id, parent mapping.TaskID) uint64 {
-	if uuid, ok := w.tasks[id]; ok {
-		return uuid
+// taskTrack returns the track of a task: a lane (see mapping.SpanLanes)
+// of the tasks of its type, under a group track for the type. A service
+// begins a task per request: a track each would be thousands of tracks.
+// The task's ID, parent and goroutines are in its slice's arguments.
+func (w *Writer) taskTrack(t *mapping.Task, name string) uint64 {
+	lane, fresh := w.taskLanes.Take(name, t.Start, t.End)
+	for lane.ID >= len(w.taskTracks) {
+		w.taskTracks = append(w.taskTracks, 0)
 	}
-	parentUUID := uint64(uuidTasks)
-	if parent != mapping.NoTask {
-		parentUUID = w.taskTrack(parent, mapping.NoTask)
+	if fresh {
+		group, ok := w.taskGroups[name]
+		if !ok {
+			group = w.uuid()
+			w.taskGroups[name] = group
+			w.declare(w.meta.Start, group, uuidTasks, name, func(b msg) msg {
+				b = b.uint(fTdSiblingMergeBehavior, siblingMergeNone)
+				b = b.uint(fTdChildOrdering, childOrderingExplicit)
+				return b.int(fTdSiblingOrderRank, int64(len(w.taskGroups)))
+			})
+		}
+		uuid := w.uuid()
+		w.taskTracks[lane.ID] = uuid
+		w.declare(w.meta.Start, uuid, group, fmt.Sprintf("%s #%d", name, lane.Index), func(b msg) msg {
+			b = b.uint(fTdSiblingMergeBehavior, siblingMergeNone)
+			return b.int(fTdSiblingOrderRank, int64(lane.Index))
+		})
 	}
-	uuid := w.uuid()
-	w.tasks[id] = uuid
-	w.declare(w.meta.Start, uuid, parentUUID, "task "+strconv.FormatUint(uint64(id), 10), func(b msg) msg {
-		b = b.uint(fTdSiblingMergeBehavior, siblingMergeNone)
-		return b.int(fTdSiblingOrderRank, rank(int64(id)))
-	})
-	return uuid
+	return w.taskTracks[lane.ID]
 }
 
-// Task writes a task as a slice on its own track.
+// Task writes a task as a slice on a lane of its type.
 func (w *Writer) Task(t *mapping.Task) error {
-	track := w.taskTrack(t.ID, t.Parent)
 	name := t.Type
 	if name == "" {
 		name = "task " + strconv.FormatUint(uint64(t.ID), 10)
 	}
+	group := t.Type
+	if group == "" {
+		group = "tasks of unknown type" // begun before the trace
+	}
+	track := w.taskTrack(t, group)
 	flows := w.taskFlows[t.ID]
 	delete(w.taskFlows, t.ID)
 	w.endTask(t.ID)
@@ -635,7 +728,6 @@ func (w *Writer) Task(t *mapping.Task) error {
 	if flows != nil {
 		w.freeFlows = append(w.freeFlows, flows[:0])
 	}
-	delete(w.tasks, t.ID)
 	return w.err
 }
 
@@ -688,6 +780,7 @@ func (w *Writer) GoroutineEvent(e *mapping.GoroutineEvent) error {
 		return w.err
 	}
 	gt := w.goTrackOf(e.G, e.Time)
+	w.flushRun(gt)
 	w.instant(gt.uuid, e.Time, e.Stack, nil, nil, func(ev msg) msg {
 		ev = w.category(ev, catGoroutine)
 		return w.name(ev, "end")

@@ -14,6 +14,7 @@ import (
 	"runtime/trace"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Record traces a mixed workload (goroutines blocking on channels and
@@ -23,7 +24,7 @@ import (
 // It uses the process-wide runtime tracer, so it fails if tracing is
 // already on (as under go test -trace).
 func Record(w io.Writer, size int64) error {
-	return record(w, size, 4, worker)
+	return record(w, size, 4, worker, spin)
 }
 
 // RecordAnnotated traces a service-like workload that is mostly user
@@ -31,10 +32,19 @@ func Record(w io.Writer, size int64) error {
 // goroutines that rarely block. It is the input on which span throughput,
 // not parsing, limits an OTLP conversion.
 func RecordAnnotated(w io.Writer, size int64) error {
-	return record(w, size, 2, annotatedWorker)
+	return record(w, size, 2, annotatedWorker, spin)
 }
 
-func record(w io.Writer, size int64, workers int, work func(int, *atomic.Bool)) error {
+// spin waits for the trace to grow by yielding and burning CPU, which
+// keeps the main goroutine busy in the trace too.
+func spin() {
+	runtime.Gosched()
+	burn(1000)
+}
+
+// record runs workers until size bytes of trace are written, calling wait
+// between checks of the size.
+func record(w io.Writer, size int64, workers int, work func(int, *atomic.Bool), wait func()) error {
 	cw := &countWriter{w: w}
 	if err := trace.Start(cw); err != nil {
 		return fmt.Errorf("synth: %w", err)
@@ -49,8 +59,7 @@ func record(w io.Writer, size int64, workers int, work func(int, *atomic.Bool)) 
 		}()
 	}
 	for cw.n.Load() < size && cw.err.Load() == nil {
-		runtime.Gosched()
-		burn(1000)
+		wait()
 	}
 	stop.Store(true)
 	wg.Wait()
@@ -195,6 +204,7 @@ func RecordService(w io.Writer, size int64) error {
 	go srv.Serve(ln)
 	defer srv.Close()
 	url := "http://" + ln.Addr().String() + "/item"
+	wait := func() { time.Sleep(time.Millisecond) }
 	return record(w, size, 56, func(id int, stop *atomic.Bool) {
 		// Each client keeps its own connections, as separate processes would.
 		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2}}
@@ -211,7 +221,7 @@ func RecordService(w io.Writer, size int64) error {
 				client.CloseIdleConnections()
 			}
 		}
-	})
+	}, wait)
 }
 
 // serveRequest is the handler of RecordService.
