@@ -12,7 +12,7 @@ import (
 // would from every sample, and so does any zoom down to a few periods a
 // pixel; on an HTTP service under load it keeps about one counter sample
 // in 15.
-const DefaultCounterResolution = 100 * time.Microsecond
+const DefaultCounterResolution = 500 * time.Microsecond
 
 // ThinCounters returns a Sink that passes everything to next but keeps,
 // of each counter, at most three samples per period: the one with the

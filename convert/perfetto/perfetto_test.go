@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -109,7 +110,9 @@ func convert(t *testing.T, path string) ([]byte, *expect) {
 	var buf bytes.Buffer
 	e := &expect{procs: map[int64]bool{}, threads: map[int64]bool{}, ranUntil: map[mapping.ThreadID]mapping.Time{},
 		last: map[mapping.GoID]mapping.GoroutineState{}, inSys: map[mapping.GoID]bool{}}
-	w := perfetto.NewWriter(&buf, perfetto.WithVersion("test"))
+	// Uncompressed, so that its packets can be counted and compared; see
+	// TestCompression for the compressed form.
+	w := perfetto.NewWriter(&buf, perfetto.WithVersion("test"), perfetto.WithCompression(false))
 	if _, err := mapping.Map(f, mapping.FanOut(e, w), mapping.WithInputName(filepath.Base(path))); err != nil {
 		t.Fatal(err)
 	}
@@ -162,8 +165,8 @@ func TestConvertAll(t *testing.T) {
 			if inst["log"] != e.logs {
 				t.Errorf("%d log instants, want %d", inst["log"], e.logs)
 			}
-			if inst["goroutine"] != e.ends+e.flows {
-				t.Errorf("%d goroutine instants, want %d ends and %d flow sources", inst["goroutine"], e.ends, e.flows)
+			if inst["goroutine"] != e.flows {
+				t.Errorf("%d goroutine instants, want %d flow sources", inst["goroutine"], e.flows)
 			}
 			if rep.Flows < e.flows {
 				t.Errorf("%d flows, want at least the %d of goroutines", rep.Flows, e.flows)
@@ -217,7 +220,7 @@ func TestClock(t *testing.T) {
 			defer f.Close()
 			var buf bytes.Buffer
 			var meta metaSink
-			w := perfetto.NewWriter(&buf, tc.opts...)
+			w := perfetto.NewWriter(&buf, append(tc.opts, perfetto.WithCompression(false))...)
 			if _, err := mapping.Map(f, mapping.FanOut(&meta, w)); err != nil {
 				t.Fatal(err)
 			}
@@ -276,7 +279,7 @@ func (s *metaSink) Begin(m *mapping.Meta) error { s.m = *m; return nil }
 // its slice.
 func TestLargePackets(t *testing.T) {
 	var buf bytes.Buffer
-	w := perfetto.NewWriter(&buf)
+	w := perfetto.NewWriter(&buf, perfetto.WithCompression(false))
 	check := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -338,7 +341,7 @@ func (d *fullDisk) Write(p []byte) (int, error) {
 
 // TestWriteError checks that a write error stops the output where it
 // happened, is returned from then on and by Close, and leaves what was
-// written whole packets.
+// written whole packets (compressed packets, by default).
 func TestWriteError(t *testing.T) {
 	disk := &fullDisk{limit: 600 << 10}
 	w := perfetto.NewWriter(disk)
@@ -373,5 +376,61 @@ func TestWriteError(t *testing.T) {
 			t.Fatalf("packet %d: %v", n, err)
 		}
 		b = b[l:]
+	}
+}
+
+// TestCompression converts traces with and without in-format compression:
+// the compressed file is a run of compressed packets, each within the
+// trace processor's limit, several times smaller, and holds exactly what
+// the plain one does.
+func TestCompression(t *testing.T) {
+	for _, name := range []string{"mixed.go1.26.trace", "gc.go1.26.trace", "allocfree.go1.26.trace"} {
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("..", "..", "testdata", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			conv := func(opts ...perfetto.Option) ([]byte, *perfettocheck.Report) {
+				var buf bytes.Buffer
+				w := perfetto.NewWriter(&buf, opts...)
+				if _, err := mapping.Map(bytes.NewReader(data), w); err != nil {
+					t.Fatal(err)
+				}
+				if w.Size() != int64(buf.Len()) {
+					t.Errorf("Size() = %d, but %d bytes were written", w.Size(), buf.Len())
+				}
+				rep, err := perfettocheck.Check(bytes.NewReader(buf.Bytes()))
+				if err != nil {
+					t.Fatalf("invalid Perfetto trace: %v", err)
+				}
+				return buf.Bytes(), rep
+			}
+			plain, want := conv(perfetto.WithCompression(false))
+			packed, got := conv()
+			for b := packed; len(b) > 0; {
+				_, _, n := protowire.ConsumeField(b)
+				if n < 0 {
+					t.Fatal(protowire.ParseError(n))
+				}
+				var p pb.TracePacket
+				v, _ := protowire.ConsumeBytes(b[1:])
+				if err := proto.Unmarshal(v, &p); err != nil {
+					t.Fatal(err)
+				}
+				if p.GetCompressedPackets() == nil || len(v) > 512<<10 {
+					t.Fatalf("a packet of %d bytes that is not a compressed packet within 512 KB", len(v))
+				}
+				b = b[n:]
+			}
+			if len(packed)*3 > len(plain) {
+				t.Errorf("compressed to %d bytes from %d: less than 3 times smaller", len(packed), len(plain))
+			}
+			wantRows, gotRows := want.Rows, got.Rows
+			wantRows.Bytes, gotRows.Bytes = 0, 0
+			if gotRows != wantRows || len(got.Slices) != len(want.Slices) || !reflect.DeepEqual(got.Slices, want.Slices) {
+				t.Errorf("compressed: %+v, want %+v as uncompressed", gotRows, wantRows)
+			}
+			t.Logf("%d bytes plain, %d compressed", len(plain), len(packed))
+		})
 	}
 }

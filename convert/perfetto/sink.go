@@ -3,6 +3,7 @@ package perfetto
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/trace2x/trace2x/mapping"
@@ -289,6 +290,7 @@ func (w *Writer) instant(track uint64, t mapping.Time, stack mapping.StackID, fl
 
 // event writes a track event of type typ that fill names and describes.
 func (w *Writer) event(typ uint64, track uint64, t mapping.Time, stack mapping.StackID, flowsOut, flowsIn []uint64, fill func(ev msg) msg) {
+	w.rows += 1 + int64(len(flowsOut))
 	w.startPacket(t, true)
 	ev, off := w.pkt.open(fPktTrackEvent)
 	ev = ev.uint(fEvType, typ)
@@ -418,10 +420,10 @@ func (w *Writer) takeFlowsIn(gt *goTrack, t mapping.Time) []uint64 {
 // the syscall until the run after it.
 //
 // Every slice of the goroutine carries its ID as the argument
-// "goroutine", for selection, search and SQL; running and syscalls carry
-// P and M as well, and the running slice on the P's track carries the
-// same three, so that the two share one argument set in the trace
-// processor.
+// "goroutine", for selection, search and SQL, and nothing else that
+// differs from one goroutine to the next (see gpm): its lifetime, its
+// runs and their slices on the P's track share one argument set in the
+// trace processor.
 func (w *Writer) GoroutineState(s *mapping.GoroutineState) error {
 	gt := w.goTrackOf(s.G, s.End)
 	if p := &gt.pend; p.held {
@@ -522,16 +524,12 @@ func (w *Writer) stateArgs(ev msg, s *mapping.GoroutineState) msg {
 	return w.flags(ev, s.Flags)
 }
 
-// gpm writes the goroutine, P and M of a state as arguments.
+// gpm writes the goroutine of a state as its argument. Its P and M are
+// not repeated there: the P's track has the run at the same time, and
+// the M's track the P it held; argument sets that differ per goroutine
+// cost the trace processor rows, sets that are equal cost nothing more.
 func (w *Writer) gpm(ev msg, s *mapping.GoroutineState) msg {
-	ev = annFixed(ev, annGoroutine, fDaIntValue, uint64(s.G))
-	if s.P != mapping.NoProc {
-		ev = annFixed(ev, annP, fDaIntValue, uint64(s.P))
-	}
-	if s.M != mapping.NoThread {
-		ev = annFixed(ev, annM, fDaIntValue, uint64(s.M))
-	}
-	return ev
+	return annFixed(ev, annGoroutine, fDaIntValue, uint64(s.G))
 }
 
 // ProcRun writes which P a thread held, as a slice "P3" on the M's thread
@@ -636,33 +634,46 @@ func (w *Writer) otherRange(r *mapping.Range) uint64 {
 	return uuid
 }
 
-// maxTaskFlows bounds the flows drawn from one task to its regions and
-// logs, and so the memory an open task holds.
+// maxTaskFlows bounds the flows drawn from one task to the goroutines
+// that worked in it, and so the memory an open task holds.
 const maxTaskFlows = 1024
 
-// taskFlow returns a new flow from task id to a region or log in it. The
-// task's slice is written when the task ends, with the flows it collected;
-// a region or log after that (or past the bound) gets none.
-func (w *Writer) taskFlow(id mapping.TaskID) []uint64 {
+// taskFlow returns a new flow from task id to a region or log in it on
+// goroutine g, if it is the task's first there: the arrows show where a
+// request went, one per goroutine; every region and log names its task
+// in its arguments and shares its colour. The task's slice is written
+// when the task ends, with the flows it collected; a region or log after
+// that (or past the bound) gets none.
+func (w *Writer) taskFlow(id mapping.TaskID, g mapping.GoID) []uint64 {
 	if id == mapping.NoTask || w.endedTasks[id] {
 		return nil
 	}
-	flows := w.taskFlows[id]
-	if len(flows) >= maxTaskFlows {
+	tf := w.taskFlows[id]
+	if slices.Contains(tf.gs, g) {
+		return nil
+	}
+	if len(tf.flows) >= maxTaskFlows {
 		w.omittedFlows++
 		return nil
 	}
-	if flows == nil {
+	if tf.flows == nil {
 		// Tasks come and go by the million: their slices are reused.
 		if n := len(w.freeFlows); n > 0 {
-			flows = w.freeFlows[n-1]
+			tf = w.freeFlows[n-1]
 			w.freeFlows = w.freeFlows[:n-1]
 		}
 	}
 	w.nextFlow++
-	flows = append(flows, w.nextFlow)
-	w.taskFlows[id] = flows
-	return flows[len(flows)-1:]
+	tf.flows = append(tf.flows, w.nextFlow)
+	tf.gs = append(tf.gs, g)
+	w.taskFlows[id] = tf
+	return tf.flows[len(tf.flows)-1:]
+}
+
+// taskFlowSet is the flows of a task and the goroutines they lead to.
+type taskFlowSet struct {
+	flows []uint64
+	gs    []mapping.GoID
 }
 
 // taskTrack returns the track of a task: a lane (see mapping.SpanLanes)
@@ -706,7 +717,8 @@ func (w *Writer) Task(t *mapping.Task) error {
 		group = "tasks of unknown type" // begun before the trace
 	}
 	track := w.taskTrack(t, group)
-	flows := w.taskFlows[t.ID]
+	tf := w.taskFlows[t.ID]
+	flows := tf.flows
 	delete(w.taskFlows, t.ID)
 	w.endTask(t.ID)
 	w.slice(track, t.Start, t.End, t.Stack, flows, nil, func(ev msg) msg {
@@ -726,7 +738,7 @@ func (w *Writer) Task(t *mapping.Task) error {
 		return w.flags(ev, t.Flags)
 	})
 	if flows != nil {
-		w.freeFlows = append(w.freeFlows, flows[:0])
+		w.freeFlows = append(w.freeFlows, taskFlowSet{flows[:0], tf.gs[:0]})
 	}
 	return w.err
 }
@@ -737,10 +749,9 @@ func (w *Writer) Region(r *mapping.Region) error {
 	gt := w.goTrackOf(r.G, r.End)
 	lt := gt.lane
 	track := w.child(lt.uuid, &lt.regions, func() string { return w.laneName(lt, gt) + " regions" }, 1)
-	w.slice(track, r.Start, r.End, r.Stack, nil, w.taskFlow(r.Task), func(ev msg) msg {
+	w.slice(track, r.Start, r.End, r.Stack, nil, w.taskFlow(r.Task, r.G), func(ev msg) msg {
 		ev = w.category(ev, catRegion)
 		ev = w.name(ev, r.Type)
-		ev = annFixed(ev, annGoroutine, fDaIntValue, uint64(r.G))
 		if r.Task != mapping.NoTask {
 			ev = ev.uint(fEvCorrelationID, uint64(r.Task))
 			ev = w.annUint(ev, "task", uint64(r.Task))
@@ -756,7 +767,7 @@ func (w *Writer) Log(l *mapping.Log) error {
 	if l.G != mapping.NoGoroutine {
 		track = w.goTrackOf(l.G, l.Time).uuid
 	}
-	w.instant(track, l.Time, l.Stack, nil, w.taskFlow(l.Task), func(ev msg) msg {
+	w.instant(track, l.Time, l.Stack, nil, w.taskFlow(l.Task, l.G), func(ev msg) msg {
 		ev = w.category(ev, catLog)
 		name := l.Category
 		if name == "" {
@@ -781,10 +792,6 @@ func (w *Writer) GoroutineEvent(e *mapping.GoroutineEvent) error {
 	}
 	gt := w.goTrackOf(e.G, e.Time)
 	w.flushRun(gt)
-	w.instant(gt.uuid, e.Time, e.Stack, nil, nil, func(ev msg) msg {
-		ev = w.category(ev, catGoroutine)
-		return w.name(ev, "end")
-	})
 	w.endLife(gt, e.Time)
 	w.lanes.Release(gt.lane.lane, e.Time)
 	w.retire(e.G, gt)
@@ -899,6 +906,7 @@ func (w *Writer) Counter(c *mapping.Counter) error {
 	// Declaring the counter's track, the first time, writes a packet,
 	// which ends any packet held open.
 	track := w.counterTrack(c)
+	w.rows++
 	if w.held && c.Time == w.heldTime && w.heldExtra < maxExtraCounters {
 		w.pkt = w.pkt.uint(fEvExtraCounterTrackUUIDs, track)
 		w.pkt = w.pkt.int(fEvExtraCounterValues, int64(c.Value))
@@ -934,6 +942,7 @@ func (w *Writer) flushHeld() {
 // which the UI sums into a CPU flame graph, and, when a goroutine was
 // running, as an instant with the same stack on the goroutine's track.
 func (w *Writer) CPUSample(s *mapping.CPUSample) error {
+	w.rows++
 	w.startPacket(s.Time, true)
 	p, off := w.pkt.open(fPktPerfSample)
 	p = p.uint(fPsPID, uint64(w.cfg.pid))

@@ -9,11 +9,12 @@ import (
 	"github.com/trace2x/trace2x/mapping"
 )
 
-// TestTaskFlowBound gives one task more regions than it draws flows to:
-// every region is written, the flows stop at the bound, and the writer
-// counts the ones it left out.
+// TestTaskFlowBound gives one task regions on more goroutines than it
+// draws flows to, two regions on each: every region is written, a flow
+// leads to the first on each goroutine until the bound, and the writer
+// counts the regions it drew none to.
 func TestTaskFlowBound(t *testing.T) {
-	const regions = 1030
+	const regions = 2060
 	var out bytes.Buffer
 	w := perfetto.NewWriter(&out)
 	must := func(err error) {
@@ -27,14 +28,15 @@ func TestTaskFlowBound(t *testing.T) {
 	start := mapping.Time(1<<40 + 10)
 	for i := range regions {
 		at := start + mapping.Time(10*i)
-		must(w.Region(&mapping.Region{ID: mapping.RegionID(i + 1), G: 1, Task: 7, Type: "step", Start: at, End: at + 5}))
+		g := mapping.GoID(i/2 + 1)
+		must(w.Region(&mapping.Region{ID: mapping.RegionID(i + 1), G: g, Task: 7, Type: "step", Start: at, End: at + 5}))
 	}
 	end := start + 10*regions
 	must(w.Task(&mapping.Task{ID: 7, Type: "job", Start: start - 1, End: end, StartG: 1, EndG: 1, Goroutines: []mapping.GoID{1}}))
 	must(w.End(&mapping.Summary{Meta: mapping.Meta{Start: 1 << 40}, End: end}))
 	must(w.Close())
 
-	if got, want := w.OmittedTaskFlows(), int64(regions-1024); got != want {
+	if got, want := w.OmittedTaskFlows(), int64(regions-2*1024); got != want {
 		t.Errorf("OmittedTaskFlows() = %d, want %d", got, want)
 	}
 	rep, err := perfettocheck.Check(&out)

@@ -14,16 +14,17 @@ const (
 	fTracePacket = 1 // Trace.packet
 
 	// TracePacket
-	fPktTimestamp        = 8
-	fPktTimestampClockID = 58
-	fPktSequenceID       = 10
-	fPktSequenceFlags    = 13
-	fPktInternedData     = 12
-	fPktTrackEvent       = 11
-	fPktTrackDescriptor  = 60
-	fPktClockSnapshot    = 6
-	fPktPerfSample       = 66
-	fPktFirstOnSequence  = 87
+	fPktTimestamp         = 8
+	fPktTimestampClockID  = 58
+	fPktSequenceID        = 10
+	fPktSequenceFlags     = 13
+	fPktInternedData      = 12
+	fPktTrackEvent        = 11
+	fPktTrackDescriptor   = 60
+	fPktClockSnapshot     = 6
+	fPktPerfSample        = 66
+	fPktFirstOnSequence   = 87
+	fPktCompressedPackets = 50
 
 	// TrackEvent
 	fEvType                   = 9
