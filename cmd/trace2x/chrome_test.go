@@ -77,9 +77,10 @@ func TestChrome(t *testing.T) {
 
 func TestChromeSplit(t *testing.T) {
 	dir := t.TempDir()
-	// Indented, the largest sample needs a few parts of the smallest size.
+	// Indented, with every counter change, the largest sample needs a few
+	// parts of the smallest size.
 	path := filepath.Join("..", "..", "testdata", "allocfree.go1.26.trace")
-	if _, err := runChrome(t, nil, "--split", "1M", "--pretty", "-o", filepath.Join(dir, "t.json"), path); err != nil {
+	if _, err := runChrome(t, nil, "--split", "1M", "--pretty", "--counter-resolution", "0", "-o", filepath.Join(dir, "t.json"), path); err != nil {
 		t.Fatal(err)
 	}
 	parts, _ := filepath.Glob(filepath.Join(dir, "*"))

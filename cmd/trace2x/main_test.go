@@ -614,14 +614,14 @@ func TestLargeOutputNote(t *testing.T) {
 		}
 	}
 	defer func(p, c int64) { largePerfetto, largeChrome = p, c }(largePerfetto, largeChrome)
-	largePerfetto, largeChrome = 1<<10, 1<<10
+	largePerfetto, largeChrome = 10, 1<<10
 	for _, c := range []struct {
 		args []string
 		want []string
 	}{
-		{[]string{"perfetto", "-o", pf}, []string{"the Perfetto trace is", "trace_processor --httpd"}},
+		{[]string{"perfetto", "-o", pf}, []string{"the Perfetto trace makes", "trace_processor --httpd"}},
 		{[]string{"chrome", "-o", cj}, []string{"the JSON is", "--split"}},
-		{[]string{"convert", "--perfetto", pf, "--chrome", cj}, []string{"the Perfetto trace is", "the JSON is"}},
+		{[]string{"convert", "--perfetto", pf, "--chrome", cj}, []string{"the Perfetto trace makes", "the JSON is"}},
 	} {
 		code, _, errs := runCmd(t, nil, append(c.args, sample(t))...)
 		if code != 0 {

@@ -15,13 +15,16 @@ var perfettoCmd = &command{
 	args:  "[-o FILE] [flags] [trace.out | -]",
 	short: "convert to a Perfetto trace (.pftrace) for ui.perfetto.dev",
 	long: `Perfetto writes the trace as a Perfetto protobuf trace, to open in
-ui.perfetto.dev or query with Perfetto's trace processor: a track per P,
-per M (a thread track with the OS thread ID) and per goroutine, tasks,
-regions and logs, GC cycles and stop-the-world pauses, counters, flows,
-stacks on every event and CPU profile samples.
+ui.perfetto.dev or query with Perfetto's trace processor: a track per P
+with the goroutines it ran, GC cycles and stop-the-world pauses, counters,
+a thread track per M (with the OS thread ID) with the P it held and its
+blocking syscalls, goroutines on lanes shared by start function, tasks on
+lanes by type, regions and logs, flows, stacks on every event and CPU
+profile samples.
 
-An output name ending in .gz is written gzip-compressed, which Perfetto
-opens as it is. A trace that breaks off is converted up to the break and
+Packets are written deflated inside the file, which Perfetto reads as it
+is; --uncompressed writes them plain. Counters keep, per 500us, their
+lowest, highest and last values (--counter-resolution). A trace that breaks off is converted up to the break and
 the file is still valid; the error is printed and the exit status is 1.
 
 Examples:
@@ -36,6 +39,7 @@ Examples:
 		name := fs.String("process-name", "", "`NAME` of the process track (default: the input's name)")
 		pid := fs.Int("pid", 1, "process `ID` for the process and thread tracks, to line up with a system trace")
 		start := fs.String("start-time", "", "wall-clock `TIME` (RFC 3339) at which the trace started, for traces before Go 1.25 that do not record it")
+		plain := fs.Bool("uncompressed", false, "write the packets plain, not deflated in compressed packets, for tools that do not read those")
 		return func(e *env, args []string) error {
 			var startTime time.Time
 			if *start != "" {
@@ -62,7 +66,8 @@ Examples:
 				perfetto.WithProcessName(processName),
 				perfetto.WithPID(int32(*pid)),
 				perfetto.WithStartTime(startTime),
-				perfetto.WithVersion(trace2xVersion()))
+				perfetto.WithVersion(trace2xVersion()),
+				perfetto.WithCompression(!*plain))
 			_, mapErr := in.mapTrace(e, inOpts, in, mapping.ThinCounters(pw, *resolution))
 			notePerfetto(e, in, pw)
 			return joinErrors(mapErr, w.Close())
@@ -74,19 +79,32 @@ Examples:
 // when the file is too large for the UI in a browser.
 func notePerfetto(e *env, in *input, w *perfetto.Writer) {
 	if n := w.OmittedTaskFlows(); n > 0 {
-		fmt.Fprintf(e.stderr, "trace2x: %s: note: %d flows from a task to its regions and logs were not drawn (1024 per task at most); the regions and logs are all there\n", in.name, n)
+		fmt.Fprintf(e.stderr, "trace2x: %s: note: %d regions and logs got no flow from their task (flows to 1024 goroutines per task at most); the regions and logs are all there\n", in.name, n)
 	}
-	// The UI's trace processor runs in the browser, whose memory (2 GB
-	// typically) holds 2 to 4 times the size of a protobuf trace.
-	if n := w.Size(); n > largePerfetto {
-		fmt.Fprintf(e.stderr, "trace2x: %s: note: the Perfetto trace is %d MB; ui.perfetto.dev in a browser usually runs out of memory above about %d MB: run Perfetto's trace_processor --httpd on the file, which the UI then uses, or convert a part (--from/--to, --goroutine, --task)\n", in.name, n>>20, largePerfetto>>20)
+	if note := perfettoBudget(w); note != "" {
+		fmt.Fprintf(e.stderr, "trace2x: %s: note: %s\n", in.name, note)
 	}
 }
 
-// largePerfetto and largeChrome are the sizes above which a Perfetto or
-// Chrome JSON file is unlikely to load in a browser. Tests lower them.
+// perfettoBudget returns what to do instead when a Perfetto trace is more
+// than the UI in a browser can load, or "". The trace processor's memory
+// follows the rows it builds (70-130 bytes each, and the file besides),
+// not the file's size, which compression hides: a browser's 2 GB or so
+// hold about 15 million rows.
+func perfettoBudget(w *perfetto.Writer) string {
+	rows := w.Rows()
+	if rows <= largePerfetto {
+		return ""
+	}
+	return fmt.Sprintf("the Perfetto trace makes about %d million rows in Perfetto (%d MB of file); ui.perfetto.dev in a browser usually runs out of memory above %d million: run Perfetto's trace_processor --httpd on the file, which the UI then uses, or convert a part (--from/--to, --goroutine, --task)",
+		(rows+500_000)/1_000_000, w.Size()>>20, largePerfetto/1_000_000)
+}
+
+// largePerfetto is the number of rows (see perfettoBudget), and
+// largeChrome the size, above which a Perfetto or Chrome JSON file is
+// unlikely to load in a browser. Tests lower them.
 var (
-	largePerfetto int64 = 512 << 20
+	largePerfetto int64 = 15_000_000
 	largeChrome   int64 = 256 << 20
 )
 

@@ -105,6 +105,16 @@ const (
 	uuidFirstFree
 )
 
+// The order of the process track's children, see Begin.
+const (
+	rankProcs = iota
+	rankGC
+	rankCounters
+	rankThreads
+	rankGoroutines
+	rankTasks
+)
+
 // Writer is a mapping.Sink that writes a Perfetto trace to an io.Writer. It
 // is not safe for concurrent use; the mapping calls it from one goroutine.
 type Writer struct {
@@ -386,18 +396,22 @@ func (w *Writer) Begin(m *mapping.Meta) error {
 		b, off := b.open(fTdProcess)
 		b = b.int(fProcPID, int64(w.cfg.pid))
 		b = b.str(fProcName, w.cfg.processName)
-		return b.close(off)
+		b = b.close(off)
+		return b.uint(fTdChildOrdering, childOrderingExplicit)
 	})
+	// The first screen is what go tool trace shows first: what ran on each
+	// P, then GC and the counters (heap, goroutines by state); the threads,
+	// the goroutines' lanes and the tasks come after, one click away.
 	for _, g := range []struct {
 		uuid, parent uint64
 		name         string
 		rank         int
 	}{
-		{uuidProcs, uuidProcess, "Procs", 1},
-		{uuidGoroutines, uuidProcess, "Goroutines", 3},
-		{uuidTasks, uuidProcess, "Tasks", 4},
-		{uuidGC, uuidProcess, "GC", 5},
-		{uuidCounters, uuidProcess, "Counters", 0},
+		{uuidProcs, uuidProcess, "Procs", rankProcs},
+		{uuidGC, uuidProcess, "GC", rankGC},
+		{uuidCounters, uuidProcess, "Counters", rankCounters},
+		{uuidGoroutines, uuidProcess, "Goroutines", rankGoroutines},
+		{uuidTasks, uuidProcess, "Tasks", rankTasks},
 		{uuidGCCycles, uuidGC, "GC cycles", 0},
 		{uuidSTW, uuidGC, "Stop-the-world", 1},
 	} {

@@ -251,7 +251,8 @@ func (w *Writer) Thread(m *mapping.Thread) error {
 		b = b.int(fThreadPID, int64(w.cfg.pid))
 		b = b.int(fThreadTID, w.tid(m.ID))
 		b = b.str(fThreadName, fmt.Sprintf("M%d", m.ID))
-		return b.close(off)
+		b = b.close(off)
+		return b.int(fTdSiblingOrderRank, rankThreads)
 	})
 	return w.err
 }
