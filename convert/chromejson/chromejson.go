@@ -75,6 +75,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/trace2x/trace2x/internal/jsonstr"
@@ -165,6 +166,8 @@ type Writer struct {
 
 	nextTID     uint64
 	goroutines  map[mapping.GoID]*goState
+	lanes       *mapping.Lanes
+	laneRows    []*laneRows // by lane ID
 	lastG       *goState
 	retired     map[mapping.GoID]*goState
 	retiredQ    []retiredEntry // ring of retirements, oldest at retiredAt
@@ -219,6 +222,7 @@ func newWriter(opts []Option) *Writer {
 		buf:        make([]byte, 0, bufCap),
 		nextTID:    firstTID,
 		goroutines: make(map[mapping.GoID]*goState),
+		lanes:      mapping.NewLanes(),
 		retired:    make(map[mapping.GoID]*goState),
 		procs:      make(map[mapping.ProcID]*procState),
 		threads:    make(map[mapping.ThreadID]*row),
@@ -469,6 +473,22 @@ const baseLead = 1000
 func (w *Writer) End(s *mapping.Summary) error {
 	if s != nil {
 		w.haveSummary, w.summaryEnd, w.summaryErr = true, s.End, s.Err
+		// The goroutines still alive end their lifetime slices with the
+		// trace, in ID order so that the output is the same every time.
+		ids := make([]mapping.GoID, 0, len(w.goroutines))
+		for id, g := range w.goroutines {
+			if g.life {
+				ids = append(ids, id)
+			}
+		}
+		slices.Sort(ids)
+		for _, id := range ids {
+			if w.err == nil {
+				w.checkSplit()
+				g := w.goroutines[id]
+				w.endLife(g, max(s.End, g.last))
+			}
+		}
 	}
 	return w.Close()
 }

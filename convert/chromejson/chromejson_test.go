@@ -34,17 +34,20 @@ type expect struct {
 	counters                 map[string]int // C events, by counter
 	groupAt                  map[string]mapping.Time
 	goNames                  map[mapping.GoID]string
+	startFuncs               map[string]bool
 }
 
 func newExpect() *expect {
 	return &expect{procs: map[mapping.ProcID]bool{}, ms: map[mapping.ThreadID]bool{},
-		counters: map[string]int{}, groupAt: map[string]mapping.Time{}, goNames: map[mapping.GoID]string{}}
+		counters: map[string]int{}, groupAt: map[string]mapping.Time{}, goNames: map[mapping.GoID]string{},
+		startFuncs: map[string]bool{}}
 }
 
 func (e *expect) Proc(p *mapping.Proc) error     { e.procs[p.ID] = true; return nil }
 func (e *expect) Thread(m *mapping.Thread) error { e.ms[m.ID] = true; return nil }
 func (e *expect) Goroutine(g *mapping.Goroutine) error {
 	e.goNames[g.ID] = g.Name()
+	e.startFuncs[g.StartFunc] = true
 	return nil
 }
 func (e *expect) GoroutineState(s *mapping.GoroutineState) error {
@@ -144,8 +147,12 @@ func TestConvertAll(t *testing.T) {
 					t.Errorf("%d %q events of category %q, want %d", got, c.ph, c.cat, c.want)
 				}
 			}
-			if got := rep.Count("X", ""); got != e.states+e.onProc+e.onThread+e.regions+e.ranges {
-				t.Errorf("%d slices in all, want %d", got, e.states+e.onProc+e.onThread+e.regions+e.ranges)
+			// Goroutine lifetimes enclose the states on their lanes.
+			if got := rep.Count("X", "") - rep.Count("X", "lifetime"); got != e.states+e.onProc+e.onThread+e.regions+e.ranges {
+				t.Errorf("%d slices in all but lifetimes, want %d", got, e.states+e.onProc+e.onThread+e.regions+e.ranges)
+			}
+			if e.states > 0 && rep.Count("X", "lifetime") == 0 {
+				t.Error("no goroutine lifetime slices")
 			}
 			if rep.AsyncPairs["task"] != e.tasks {
 				t.Errorf("%d task pairs, want %d", rep.AsyncPairs["task"], e.tasks)
@@ -202,11 +209,15 @@ func checkNames(t *testing.T, rep *chromecheck.Report, e *expect) {
 				t.Errorf("thread row %d named %q", row.TID, name)
 			}
 		case 3:
+			// A goroutine's own lane, or a lane shared by the goroutines
+			// of a start function: "<function> #<n>".
 			var id mapping.GoID
-			if _, err := fmt.Sscanf(name, "G%d", &id); err != nil {
-				t.Errorf("goroutine row named %q", name)
-			} else if !strings.HasPrefix(name, e.goNames[id]) {
-				t.Errorf("goroutine row named %q, want %q", name, e.goNames[id])
+			if _, err := fmt.Sscanf(name, "G%d", &id); err == nil {
+				if !strings.HasPrefix(name, e.goNames[id]) {
+					t.Errorf("goroutine row named %q, want %q", name, e.goNames[id])
+				}
+			} else if fn, _, ok := strings.Cut(name, " #"); !ok || !e.startFuncs[fn] {
+				t.Errorf("goroutine row named %q: neither a goroutine nor a start function's lane", name)
 			}
 		}
 		if row.PID != 2 && row.TID < 1<<31 {

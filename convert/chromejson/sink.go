@@ -55,12 +55,24 @@ var laneSuffix = [numLanes]string{laneRegions: " regions", laneAssists: " mark a
 type goState struct {
 	id   mapping.GoID
 	name string // JSON-quoted: "G<id> <start function> (<label>)"
-	rows [numLanes]row
+	info mapping.Goroutine
+	lane *laneRows    // nil until drawn, see goRow
+	life bool         // drawn, its lifetime not written yet
+	last mapping.Time // the end of its latest slice
 	flow mapping.Flow // a flow into its next run, see Flow
 	// hasFlow says flow is set.
 	hasFlow bool
 	// retireSeq numbers its retirement while it is retired, else 0.
 	retireSeq uint64
+}
+
+// laneRows are the rows of a lane (see mapping.Lanes), which the
+// goroutines of one start function share in turn, or one goroutine has to
+// itself.
+type laneRows struct {
+	lane mapping.Lane
+	name string // JSON-quoted, for a shared lane: "<start function> #<n>"
+	rows [numLanes]row
 }
 
 // procState is what the writer keeps about a P.
@@ -126,12 +138,66 @@ func (w *Writer) fixedRow(k int) *row {
 	return r
 }
 
-func (w *Writer) goRow(g *goState, lane int) *row {
-	r := &g.rows[lane]
+// goRow returns a row of the goroutine's lane, putting the goroutine on a
+// lane first: goroutines that start during the trace share lanes by start
+// function, a lane taken again once its goroutine has ended, so that rows
+// follow the peak number of goroutines alive rather than their total; the
+// others keep rows of their own (see mapping.Lanes). A lifetime slice,
+// "G42 main.f", encloses each goroutine's states on the lane and names it.
+func (w *Writer) goRow(g *goState, k int) *row {
+	if g.lane == nil {
+		lane, fresh := w.lanes.Take(&g.info)
+		for lane.ID >= len(w.laneRows) {
+			w.laneRows = append(w.laneRows, nil)
+		}
+		if fresh {
+			lr := &laneRows{lane: lane}
+			if lane.Shared {
+				lr.name = string(jsonstr.Append(nil, lane.Func+" #"+strconv.Itoa(lane.Index)))
+			}
+			w.laneRows[lane.ID] = lr
+		}
+		g.lane, g.life = w.laneRows[lane.ID], true
+	}
+	r := &g.lane.rows[k]
 	if r.part != w.part {
-		w.name(r, pidGoroutines, g.name, laneSuffix[lane], 4*int64(g.id)+int64(lane))
+		w.nameLane(g, k)
 	}
 	return r
+}
+
+// nameLane names a row of a goroutine's lane: after the goroutine on a lane
+// of its own, in goroutine order; after the start function on a shared
+// one, after all those, in the order lanes were first taken.
+func (w *Writer) nameLane(g *goState, k int) {
+	lr := g.lane
+	if lr.lane.Shared {
+		w.name(&lr.rows[k], pidGoroutines, lr.name, laneSuffix[k], 1<<50+4*int64(lr.lane.ID)+int64(k))
+		return
+	}
+	w.name(&lr.rows[k], pidGoroutines, g.name, laneSuffix[k], 4*int64(g.id)+int64(k))
+}
+
+// endLife writes the goroutine's lifetime slice, ending at end, and frees
+// its lane.
+func (w *Writer) endLife(g *goState, end mapping.Time) {
+	if !g.life {
+		return
+	}
+	g.life = false
+	start := g.info.Created
+	if g.info.Flags.Has(mapping.OpenStart) {
+		start = min(start, w.meta.Start)
+	}
+	w.complete(pidGoroutines, w.goRow(g, laneStates), start, max(end, start), catLifetime)
+	w.nameRaw(g.name)
+	w.argsOpen()
+	w.argInt(`"goroutine":`, int64(g.id))
+	w.flags(g.info.Flags & mapping.OpenStart)
+	w.argsClose()
+	w.end()
+	// The lane stays the goroutine's for a flow out of it that comes late.
+	w.lanes.Release(g.lane.lane, end)
 }
 
 func (w *Writer) procRow(p *procState, sweep bool) *row {
@@ -209,6 +275,7 @@ const (
 	catLog       = `,"cat":"log"`
 	catFlow      = `,"cat":"flow"`
 	catCPU       = `,"cat":"cpu"`
+	catLifetime  = `,"cat":"lifetime"`
 )
 
 func (w *Writer) nameStr(s string) { w.buf = jsonstr.Append(append(w.buf, `,"name":`...), s) }
@@ -306,11 +373,13 @@ func (w *Writer) Goroutine(g *mapping.Goroutine) error {
 		if st = w.retired[g.ID]; st != nil {
 			delete(w.retired, g.ID)
 			st.retireSeq = 0
+			st.lane = nil // a new life, drawn anew
 		} else {
 			st = w.newGoState(g.ID)
 		}
 		w.goroutines[g.ID] = st
 	}
+	st.info = *g
 	b := append(w.scratch[:0], `"G`...)
 	b = appendInt(b, int64(g.ID))
 	if g.StartFunc != "" {
@@ -325,18 +394,16 @@ func (w *Writer) Goroutine(g *mapping.Goroutine) error {
 		return w.err
 	}
 	st.name = string(b)
-	// Rows already named in this part take the new name now; catapult
-	// shows the last name given.
-	for lane := range st.rows {
-		if r := &st.rows[lane]; r.keyN != 0 && r.part == w.part {
-			w.goRowRename(st, lane)
+	// Rows of its own already named in this part take the new name now;
+	// catapult shows the last name given.
+	if lr := st.lane; lr != nil && !lr.lane.Shared {
+		for k := range lr.rows {
+			if r := &lr.rows[k]; r.keyN != 0 && r.part == w.part {
+				w.nameLane(st, k)
+			}
 		}
 	}
 	return w.err
-}
-
-func (w *Writer) goRowRename(g *goState, lane int) {
-	w.name(&g.rows[lane], pidGoroutines, g.name, laneSuffix[lane], 4*int64(g.id)+int64(lane))
 }
 
 // known returns the state of goroutine id, live or ended not long ago,
@@ -368,6 +435,7 @@ func (w *Writer) goroutine(id mapping.GoID) *goState {
 		}
 		g = w.newGoState(id)
 		g.name = string(strconv.AppendInt([]byte(`"G`), int64(id), 10)) + `"`
+		g.info = mapping.Goroutine{ID: id, Creator: mapping.NoGoroutine, Created: w.meta.Start, Flags: mapping.OpenStart}
 		w.goroutines[id] = g
 	}
 	w.lastG = g
@@ -462,11 +530,13 @@ func (w *Writer) GoroutineState(s *mapping.GoroutineState) error {
 	}
 	w.checkSplit()
 	g := w.goroutine(s.G)
+	g.last = max(g.last, s.End)
 	w.complete(pidGoroutines, w.goRow(g, laneStates), s.Start, s.End, catGoroutine)
 	w.nameStr(stateName(s))
 	w.stack(`,"sf":`, s.Stack)
 	w.stack(`,"esf":`, s.EndStack)
 	w.argsOpen()
+	w.argInt(`"goroutine":`, int64(s.G))
 	if s.P != mapping.NoProc {
 		w.argInt(`"P":`, int64(s.P))
 	}
@@ -803,6 +873,7 @@ func (w *Writer) GoroutineEvent(e *mapping.GoroutineEvent) error {
 	w.nameStr("end")
 	w.stack(`,"sf":`, e.Stack)
 	w.end()
+	w.endLife(g, e.Time)
 	if w.goroutines[e.G] == g {
 		w.retire(g)
 	}

@@ -3,7 +3,6 @@ package chromejson_test
 import (
 	"bytes"
 	"io"
-	"strings"
 	"testing"
 
 	"github.com/trace2x/trace2x/convert/chromejson"
@@ -47,8 +46,9 @@ func ended(id mapping.GoID, at mapping.Time) func(mapping.Sink) error {
 }
 
 // TestReusedGoroutineID checks that a goroutine ID the runtime gives to
-// a new goroutine keeps its row, renamed, and that a flow out of a
-// goroutine that has ended starts on its row.
+// a new goroutine gets a lifetime slice of its own, named after the new
+// life, and that a flow out of a goroutine that has ended starts on the
+// row of its lane.
 func TestReusedGoroutineID(t *testing.T) {
 	var buf bytes.Buffer
 	w := chromejson.NewWriter(&buf)
@@ -72,23 +72,21 @@ func TestReusedGoroutineID(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, buf.Bytes())
 	}
-	var rows []chromecheck.Row
-	for row, name := range rep.ThreadNames {
-		if strings.HasPrefix(name, "G7 ") {
-			rows = append(rows, row)
+	lives := map[string]chromecheck.Row{}
+	for row, evs := range rep.Slices {
+		for _, e := range evs {
+			if e.Cat == "lifetime" {
+				lives[e.Name] = row
+			}
 		}
 	}
-	if len(rows) != 1 {
-		t.Fatalf("G7 has %d rows, want one for both lives", len(rows))
+	first, ok1 := lives["G7 main.first"]
+	_, ok2 := lives["G7 main.second"]
+	if !ok1 || !ok2 {
+		t.Fatalf("lifetimes %v, want one for each life of G7", lives)
 	}
-	if got := rep.ThreadNames[rows[0]]; got != "G7 main.second" {
-		t.Errorf("G7's row is named %q, want the last life's name", got)
-	}
-	if len(rep.Slices[rows[0]]) != 4 { // two runs, the end and the unblock
-		t.Errorf("G7's row has %d slices, want 4", len(rep.Slices[rows[0]]))
-	}
-	if len(rep.Flows) != 1 || (rep.Flows[0].Start.TID != rows[0].TID) {
-		t.Errorf("flows %+v, want one from G7's row", rep.Flows)
+	if len(rep.Flows) != 1 || (rep.Flows[0].Start.TID != first.TID) {
+		t.Errorf("flows %+v, want one from the row of G7's first life", rep.Flows)
 	}
 }
 
