@@ -38,6 +38,7 @@ type thinSink struct {
 	period Time
 	held   map[counterKey]*heldCounter
 	seq    int64         // samples seen, to order those of one time
+	cur    Time          // the latest period seen: earlier ones are flushed
 	out    []*heldSample // scratch for flush
 }
 
@@ -57,9 +58,12 @@ type heldCounter struct {
 func (s *thinSink) Counter(c *Counter) error {
 	p := c.Time / s.period
 	// Samples of earlier periods are final: deliver them, in time order,
-	// before anything later.
-	if err := s.flush(p); err != nil {
-		return err
+	// before anything later, once a period begins.
+	if p > s.cur {
+		if err := s.flush(p); err != nil {
+			return err
+		}
+		s.cur = p
 	}
 	k := counterKey{c.Kind, c.Name}
 	h := s.held[k]

@@ -28,10 +28,16 @@
 //   - Threads: a row per M, whose tid is the OS thread ID, with the
 //     goroutines it ran and their syscalls, and CPU profile samples; the
 //     counter of threads by state.
-//   - Goroutines: a row per goroutine, "G<id> <start function>", with its
-//     states, logs and end; a row for its user regions and one for its GC
-//     mark assists where it has any (regions need not nest with the
-//     states); the counter of goroutines by state.
+//   - Goroutines: lanes, as in the Perfetto output (see mapping.Lanes): a
+//     row of its own, "G<id> <start function>", for a goroutine alive when
+//     the trace began, and rows shared by the goroutines of one start
+//     function that began during it, "<start function> #<n>", a row taken
+//     again once its goroutine has ended; each goroutine a lifetime slice
+//     ("G<id> <start function>", argument goroutine) with its states
+//     (argument goroutine too), logs and end nested in it; a row for the
+//     lane's user regions and one for its GC mark assists where it has any
+//     (regions need not nest with the states); the counter of goroutines
+//     by state.
 //   - Tasks: user tasks as async slices, with their parent in the
 //     arguments.
 //   - GC: GC cycles, stop-the-world pauses and other runtime ranges; heap
