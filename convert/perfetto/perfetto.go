@@ -381,35 +381,55 @@ func (w *Writer) flushOut() {
 	w.err = w.z.failed()
 }
 
-// compressor deflates runs of packets on a goroutine of its own and writes
-// each as one compressed packet (TracePacket.compressed_packets), or as
-// it is if it does not compress within maxCompressed.
+// compressor deflates runs of packets on goroutines of their own, two
+// runs at a time, and writes each, in order, as one compressed packet
+// (TracePacket.compressed_packets), or as it is if it does not compress
+// within maxCompressed.
 type compressor struct {
 	out   io.Writer
 	bytes *atomic.Int64
-	jobs  chan msg
-	free  chan msg
+	work  chan *zjob // to the deflating goroutines
+	order chan *zjob // to the writing goroutine, in order
+	free  chan *zjob
 	done  chan struct{}
 	mu    sync.Mutex
 	err   error // the first write error
-	zw    *zlib.Writer
-	zbuf  bytes.Buffer
-	zpkt  []byte
 }
 
+// zjob is one run of packets and its compressed form.
+type zjob struct {
+	in   msg
+	out  []byte
+	zw   *zlib.Writer
+	zbuf bytes.Buffer
+	ok   chan struct{}
+}
+
+// zWorkers is how many runs are deflated at once.
+const zWorkers = 2
+
 func newCompressor(out io.Writer, n *atomic.Int64) *compressor {
-	c := &compressor{out: out, bytes: n, jobs: make(chan msg, 1), free: make(chan msg, 2), done: make(chan struct{})}
-	c.free <- make(msg, 0, flushAt+4096)
-	c.free <- make(msg, 0, flushAt+4096)
-	c.zw, _ = zlib.NewWriterLevel(&c.zbuf, zlib.BestSpeed) // the level is valid
-	go c.run()
+	c := &compressor{out: out, bytes: n, work: make(chan *zjob, zWorkers), order: make(chan *zjob, zWorkers+1),
+		free: make(chan *zjob, zWorkers+2), done: make(chan struct{})}
+	for range zWorkers + 2 {
+		j := &zjob{in: make(msg, 0, flushAt+4096), ok: make(chan struct{}, 1)}
+		j.zw, _ = zlib.NewWriterLevel(&j.zbuf, zlib.BestSpeed) // the level is valid
+		c.free <- j
+	}
+	for range zWorkers {
+		go c.deflate()
+	}
+	go c.write()
 	return c
 }
 
 // send hands a buffer of packets over and returns an empty one.
 func (c *compressor) send(b msg) msg {
-	c.jobs <- b
-	return <-c.free
+	j := <-c.free
+	b, j.in = j.in[:0], b
+	c.order <- j
+	c.work <- j
+	return b
 }
 
 // failed returns the first write error so far.
@@ -422,44 +442,54 @@ func (c *compressor) failed() error {
 // close waits for what was sent to be written and returns the first
 // write error.
 func (c *compressor) close() error {
-	close(c.jobs)
+	close(c.work)
+	close(c.order)
 	<-c.done
 	return c.failed()
 }
 
-func (c *compressor) run() {
+func (c *compressor) deflate() {
+	for j := range c.work {
+		j.zbuf.Reset()
+		j.zw.Reset(&j.zbuf)
+		j.zw.Write(j.in) // a bytes.Buffer does not fail
+		j.zw.Close()
+		j.out = j.in
+		if z := j.zbuf.Bytes(); len(z) <= maxCompressed {
+			// Trace.packet { compressed_packets: z }, in one write, so
+			// that a write error leaves whole packets.
+			inner := protowire.SizeTag(fPktCompressedPackets) + protowire.SizeBytes(len(z))
+			var hdr [16]byte
+			p := protowire.AppendTag(hdr[:0], fTracePacket, protowire.BytesType)
+			p = protowire.AppendVarint(p, uint64(inner))
+			p = protowire.AppendTag(p, fPktCompressedPackets, protowire.BytesType)
+			p = protowire.AppendVarint(p, uint64(len(z)))
+			// The header goes in front of z in the buffer's spare room.
+			j.zbuf.Write(p) // grows the buffer once, if at all
+			raw := j.zbuf.Bytes()
+			n := len(raw) - len(p)
+			copy(raw[len(p):], raw[:n])
+			copy(raw, p)
+			j.out = raw
+		}
+		j.ok <- struct{}{}
+	}
+}
+
+func (c *compressor) write() {
 	defer close(c.done)
-	for b := range c.jobs {
+	for j := range c.order {
+		<-j.ok
 		if c.failed() == nil {
-			err := c.write(b)
+			_, err := c.out.Write(j.out)
+			c.bytes.Add(int64(len(j.out)))
 			c.mu.Lock()
 			c.err = err
 			c.mu.Unlock()
 		}
-		c.free <- b[:0]
+		j.out = nil
+		c.free <- j
 	}
-}
-
-func (c *compressor) write(b msg) error {
-	c.zbuf.Reset()
-	c.zw.Reset(&c.zbuf)
-	c.zw.Write(b) // a bytes.Buffer does not fail
-	c.zw.Close()
-	out := []byte(b)
-	if z := c.zbuf.Bytes(); len(z) <= maxCompressed {
-		// Trace.packet { compressed_packets: z }, in one write, so that a
-		// write error leaves whole packets.
-		inner := protowire.SizeTag(fPktCompressedPackets) + protowire.SizeBytes(len(z))
-		p := protowire.AppendTag(c.zpkt[:0], fTracePacket, protowire.BytesType)
-		p = protowire.AppendVarint(p, uint64(inner))
-		p = protowire.AppendTag(p, fPktCompressedPackets, protowire.BytesType)
-		p = protowire.AppendVarint(p, uint64(len(z)))
-		c.zpkt = append(p, z...)
-		out = c.zpkt
-	}
-	_, err := c.out.Write(out)
-	c.bytes.Add(int64(len(out)))
-	return err
 }
 
 // OmittedTaskFlows returns how many flows from a task to the goroutines
