@@ -21,7 +21,7 @@ type recorder struct {
 	goroutines map[mapping.GoID]int // deliveries with Updated unset
 	firstG     map[mapping.GoID]mapping.Goroutine
 	startFunc  map[mapping.GoID]string // the last start function delivered, by ID
-	ended      map[mapping.GoID]bool // goroutines whose GoEnded came last
+	ended      map[mapping.GoID]bool   // goroutines whose GoEnded came last
 	procs      map[mapping.ProcID]bool
 	threads    map[mapping.ThreadID]bool
 
