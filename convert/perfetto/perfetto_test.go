@@ -425,6 +425,9 @@ func TestCompression(t *testing.T) {
 			if len(packed)*3 > len(plain) {
 				t.Errorf("compressed to %d bytes from %d: less than 3 times smaller", len(packed), len(plain))
 			}
+			if got.Rows.Bytes != int64(len(packed)) || want.Rows.Bytes != int64(len(plain)) {
+				t.Errorf("perfettocheck read %d and %d bytes, want %d and %d", got.Rows.Bytes, want.Rows.Bytes, len(packed), len(plain))
+			}
 			wantRows, gotRows := want.Rows, got.Rows
 			wantRows.Bytes, gotRows.Bytes = 0, 0
 			if gotRows != wantRows || len(got.Slices) != len(want.Slices) || !reflect.DeepEqual(got.Slices, want.Slices) {

@@ -168,17 +168,22 @@ func (w *Writer) endLife(gt *goTrack, t mapping.Time) {
 }
 
 // funcGroup returns the group track of the lanes of a start function,
-// declaring it first.
+// after the goroutines alive at the start, in order of first use.
 func (w *Writer) funcGroup(fn string) uint64 {
-	uuid, ok := w.funcGroups[fn]
+	return w.group(w.funcGroups, fn, uuidGoroutines, math.MaxInt32/2)
+}
+
+// group returns the group track named name under parent, declaring it
+// first, ranked base plus its number among groups.
+func (w *Writer) group(groups map[string]uint64, name string, parent uint64, base int64) uint64 {
+	uuid, ok := groups[name]
 	if !ok {
 		uuid = w.uuid()
-		w.funcGroups[fn] = uuid
-		w.declare(w.meta.Start, uuid, uuidGoroutines, fn, func(b msg) msg {
+		groups[name] = uuid
+		w.declare(w.meta.Start, uuid, parent, name, func(b msg) msg {
 			b = b.uint(fTdSiblingMergeBehavior, siblingMergeNone)
 			b = b.uint(fTdChildOrdering, childOrderingExplicit)
-			// After the goroutines alive at the start, in order of first use.
-			return b.int(fTdSiblingOrderRank, math.MaxInt32/2+int64(len(w.funcGroups)))
+			return b.int(fTdSiblingOrderRank, base+int64(len(groups)))
 		})
 	}
 	return uuid
@@ -687,16 +692,7 @@ func (w *Writer) taskTrack(t *mapping.Task, name string) uint64 {
 		w.taskTracks = append(w.taskTracks, 0)
 	}
 	if fresh {
-		group, ok := w.taskGroups[name]
-		if !ok {
-			group = w.uuid()
-			w.taskGroups[name] = group
-			w.declare(w.meta.Start, group, uuidTasks, name, func(b msg) msg {
-				b = b.uint(fTdSiblingMergeBehavior, siblingMergeNone)
-				b = b.uint(fTdChildOrdering, childOrderingExplicit)
-				return b.int(fTdSiblingOrderRank, int64(len(w.taskGroups)))
-			})
-		}
+		group := w.group(w.taskGroups, name, uuidTasks, 0)
 		uuid := w.uuid()
 		w.taskTracks[lane.ID] = uuid
 		w.declare(w.meta.Start, uuid, group, fmt.Sprintf("%s #%d", name, lane.Index), func(b msg) msg {

@@ -143,9 +143,7 @@ func newChecker(countOnly bool) *checker {
 }
 
 func (c *checker) run(r io.Reader) error {
-	cr := &countReader{r: r}
-	br := bufio.NewReader(cr)
-	defer func() { c.rep.Rows.Bytes = cr.n - int64(br.Buffered()) }()
+	br := bufio.NewReader(r)
 	for {
 		data, err := readPacket(br)
 		if err == io.EOF {
@@ -154,6 +152,7 @@ func (c *checker) run(r io.Reader) error {
 		if err != nil {
 			return fmt.Errorf("packet %d: %w", c.rep.Packets, err)
 		}
+		c.rep.Rows.Bytes += int64(protowire.SizeTag(1) + protowire.SizeBytes(len(data)))
 		if err := c.decode(data, false); err != nil {
 			return fmt.Errorf("packet %d: %w", c.rep.Packets, err)
 		}
@@ -217,17 +216,6 @@ func (c *checker) compressed(z []byte) error {
 			return fmt.Errorf("in compressed packets: %w", err)
 		}
 	}
-}
-
-type countReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // maxExtraCounters is how many extra counter values the trace processor
