@@ -24,7 +24,9 @@ profile samples.
 
 Packets are written deflated inside the file, which Perfetto reads as it
 is; --uncompressed writes them plain. Counters keep, per 500us, their
-lowest, highest and last values (--counter-resolution). A trace that breaks off is converted up to the break and
+lowest, highest and last values (--counter-resolution).
+
+A trace that breaks off is converted up to the break and
 the file is still valid; the error is printed and the exit status is 1.
 
 Examples:
