@@ -238,7 +238,8 @@ func drawnStates(states []mapping.GoroutineState) []mapping.GoroutineState {
 // compareLanes checks that goroutines share lanes without losing who is
 // who: every state slice carries its goroutine's ID and lies within that
 // goroutine's lifetime slice on the same track, named after it (with its
-// start function, as the model last named it); lifetimes on one lane
+// start function, on a lane shared by that function's goroutines);
+// lifetimes on one lane
 // never overlap, and there are fewer lanes than goroutines wherever
 // goroutines of one function came and went.
 func compareLanes(t *testing.T, rec *recorder, rep *perfettocheck.Report) {
@@ -257,8 +258,10 @@ func compareLanes(t *testing.T, rec *recorder, rep *perfettocheck.Report) {
 			t.Errorf("lifetime slice %q has no goroutine argument", s.Name)
 			continue
 		}
+		// Named after its start function where the model knew it when
+		// the goroutine was first drawn: always on a shared lane.
 		prefix := fmt.Sprintf("G%d", g)
-		if fn := rec.startFunc[mapping.GoID(g)]; fn != "" {
+		if fn := rec.startFunc[mapping.GoID(g)]; fn != "" && rep.Tracks[s.Track].Parent != 0 && rep.Tracks[rep.Tracks[s.Track].Parent].Name == fn {
 			prefix += " " + asUTF8(fn)
 		}
 		if !strings.HasPrefix(s.Name, prefix) {

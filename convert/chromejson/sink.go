@@ -185,10 +185,8 @@ func (w *Writer) endLife(g *goState, end mapping.Time) {
 		return
 	}
 	g.life = false
-	start := g.info.Created
-	if g.info.Flags.Has(mapping.OpenStart) {
-		start = min(start, w.meta.Start)
-	}
+	// No earlier than the trace, or the filter's window.
+	start := max(g.info.Created, w.meta.Start)
 	w.complete(pidGoroutines, w.goRow(g, laneStates), start, max(end, start), catLifetime)
 	w.nameRaw(g.name)
 	w.argsOpen()

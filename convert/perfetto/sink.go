@@ -98,13 +98,9 @@ func (w *Writer) goTrackOf(id mapping.GoID, t mapping.Time) *goTrack {
 // draw puts a goroutine on a lane (see mapping.Lanes), declaring the lane
 // first if it is new, and begins its lifetime slice there: "G42 main.f",
 // from its creation to its end, under which its states nest, so that a
-// lane shared by many goroutines still names each. A goroutine on a lane
-// of its own (one alive when the trace began, or one whose start function
-// is not known yet) may be named later, when a stack of its own tells its
-// function: its lifetime slice is written when it ends, with the name
-// known by then, and begins a nanosecond before its creation (as the
-// model's regions enclosing others at the trace's start do) so that it
-// encloses the states that begin with it.
+// lane shared by many goroutines still names each. It begins no earlier
+// than the trace (or the filter's window), and is written first, so that
+// the states that begin with it nest in it.
 func (w *Writer) draw(gt *goTrack) {
 	lane, fresh := w.lanes.Take(&gt.info)
 	for lane.ID >= len(w.laneTracks) {
@@ -130,11 +126,9 @@ func (w *Writer) draw(gt *goTrack) {
 	gt.lane, gt.uuid = lt, lt.uuid
 	gt.last = gt.info.Created
 	gt.life = true
-	if lane.Shared {
-		w.event(evSliceBegin, lt.uuid, gt.info.Created, mapping.NoStack, nil, nil, func(ev msg) msg {
-			return w.lifetime(ev, gt)
-		})
-	}
+	w.event(evSliceBegin, lt.uuid, max(gt.info.Created, w.meta.Start), mapping.NoStack, nil, nil, func(ev msg) msg {
+		return w.lifetime(ev, gt)
+	})
 }
 
 // lifetime fills a goroutine's lifetime slice.
@@ -148,18 +142,12 @@ func (w *Writer) lifetime(ev msg, gt *goTrack) msg {
 	return ev
 }
 
-// endLife ends a goroutine's lifetime slice at t, writing its beginning
-// first if it is on a lane of its own (see draw).
+// endLife ends a goroutine's lifetime slice at t.
 func (w *Writer) endLife(gt *goTrack, t mapping.Time) {
 	if !gt.life {
 		return
 	}
 	gt.life = false
-	if !gt.lane.lane.Shared {
-		w.event(evSliceBegin, gt.uuid, gt.info.Created-1, mapping.NoStack, nil, nil, func(ev msg) msg {
-			return w.lifetime(ev, gt)
-		})
-	}
 	w.startPacket(t, false)
 	ev, off := w.pkt.open(fPktTrackEvent)
 	ev = ev.uint(fEvType, evSliceEnd)
