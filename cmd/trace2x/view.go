@@ -38,7 +38,8 @@ leaves the machine: the UI runs in the browser and reads it from the
 local address. --open starts the system's browser on the link.
 
 A Go 1.22+ trace file whose conversion would be more than the UI in a
-browser holds (about 500 MB of Perfetto, estimated from the file's size)
+browser holds (about 15 million rows in Perfetto, estimated from the
+file's size: over 30 MB of trace)
 gets an index page instead, at http://127.0.0.1:9001/: its time line in
 windows of consecutive generations, with their GC cycles and goroutines,
 each a link that opens the window in ui.perfetto.dev, converted when the

@@ -19,11 +19,12 @@ import (
 	"github.com/trace2x/trace2x/mapping"
 )
 
-// perfettoPerTraceByte estimates the bytes of Perfetto output per byte of
-// trace, at the high end of what has been measured (4 to 19): view
-// serves an index of windows rather than a file the browser cannot hold
-// when the estimate is over largePerfetto.
-const perfettoPerTraceByte = 20
+// traceBytesPerRow estimates how many bytes of trace make one row in
+// Perfetto (a slice, counter value, argument set, flow or track), on the
+// safe side of what has been measured (about 3 on an HTTP service under
+// load): view serves an index of windows rather than a file the browser
+// cannot hold when the estimate is over largePerfetto rows.
+const traceBytesPerRow = 2
 
 // viewWindow is a run of consecutive generations that view converts on
 // demand, small enough for the UI in a browser.
@@ -223,8 +224,8 @@ func serveIndex(e *env, addr string, s *indexServer, open bool) error {
 	}()
 	link := fmt.Sprintf("http://%s/", ln.Addr())
 	fmt.Fprintf(e.stdout, "%s\n", link)
-	fmt.Fprintf(e.stderr, "trace2x: %s is %d MB, too large for the Perfetto UI in one piece (about %d MB of Perfetto); the page above opens it in %d windows (Ctrl-C to stop)\n",
-		s.in.name, s.in.size>>20, s.in.size*perfettoPerTraceByte>>20, len(s.windows))
+	fmt.Fprintf(e.stderr, "trace2x: %s is %d MB, too large for the Perfetto UI in one piece (up to %d million rows in Perfetto); the page above opens it in %d windows (Ctrl-C to stop)\n",
+		s.in.name, s.in.size>>20, s.in.size/traceBytesPerRow/1_000_000, len(s.windows))
 	if open {
 		if err := openBrowser(link); err != nil {
 			fmt.Fprintf(e.stderr, "trace2x: could not open a browser: %v\n", err)
@@ -244,14 +245,14 @@ func indexFor(in *input, opts *inputOpts, always bool, resolution time.Duration)
 	if !ok || in.path == "" || in.size <= 0 || !opts.filter.Empty() {
 		return nil
 	}
-	if !always && in.size*perfettoPerTraceByte <= largePerfetto {
+	if !always && in.size/traceBytesPerRow <= largePerfetto {
 		return nil
 	}
 	idx, err := tracefile.Read(file, in.size)
 	if err != nil || idx.Size != in.size {
 		return nil // a stream, compressed, old or broken: converted whole, as before
 	}
-	return newIndexServer(in, file, idx, largePerfetto/perfettoPerTraceByte, resolution)
+	return newIndexServer(in, file, idx, largePerfetto*traceBytesPerRow, resolution)
 }
 
 // mb and ms are for the page's template.

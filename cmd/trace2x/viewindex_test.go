@@ -39,6 +39,12 @@ func TestViewIndex(t *testing.T) {
 	if s := indexFor(in, &inputOpts{}, false, 0); s != nil {
 		t.Fatalf("a %d-byte trace gets an index page", in.size)
 	}
+	// Over the budget by a row, it gets one without being asked.
+	defer func(p int64) { largePerfetto = p }(largePerfetto)
+	largePerfetto = in.size/traceBytesPerRow - 1
+	if s := indexFor(in, &inputOpts{}, false, 0); s == nil {
+		t.Fatalf("a %d-byte trace over a budget of %d rows gets no index page", in.size, largePerfetto)
+	}
 	s := indexFor(in, &inputOpts{}, true, 0)
 	if s == nil {
 		t.Fatal("no index page for a trace file when asked")
