@@ -23,6 +23,8 @@ import (
 	"runtime/trace"
 	"sync"
 	"time"
+
+	"github.com/trace2x/trace2x/testdata/gen/internal/spin"
 )
 
 // minAge is the flight recorder's window. Each phase below lasts longer than
@@ -68,7 +70,7 @@ func main() {
 		defer wg.Done()
 		region := trace.StartRegion(ctx, "consume")
 		for v := range ticks {
-			trace.WithRegion(ctx, "tick", func() { busy(v) })
+			trace.WithRegion(ctx, "tick", func() { spin.Busy(v) })
 		}
 		region.End()
 	}()
@@ -80,7 +82,7 @@ func main() {
 		region := trace.StartRegion(ectx, "await-early")
 		<-early // Woken inside the window.
 		region.End()
-		trace.WithRegion(ectx, "after-wakeup", func() { busy(20) })
+		trace.WithRegion(ectx, "after-wakeup", func() { spin.Busy(20) })
 		task.End()
 	}()
 	mainRegion := trace.StartRegion(ctx, "main-loop")
@@ -160,15 +162,4 @@ func buildHeap(n int) *node {
 		head = &node{next: head, value: [4]*int{&v, &v, &v, &v}}
 	}
 	return head
-}
-
-var sink uint64
-
-// busy burns a little CPU, proportional to n.
-func busy(n int) {
-	x := sink
-	for i := 0; i < n*1000; i++ {
-		x = x*6364136223846793005 + 1442695040888963407
-	}
-	sink = x
 }

@@ -21,6 +21,8 @@ import (
 	"runtime/trace"
 	"sync"
 	"time"
+
+	"github.com/trace2x/trace2x/testdata/gen/internal/spin"
 )
 
 // minAge is the flight recorder's window; the parent task begins more
@@ -74,29 +76,18 @@ func serve(ctx context.Context, n, first int) {
 				id := first + i
 				rctx, req := trace.NewTask(ctx, "request")
 				trace.Logf(rctx, "request", "id=%d", id)
-				trace.WithRegion(rctx, "decode", func() { busy(5) })
+				trace.WithRegion(rctx, "decode", func() { spin.Busy(5) })
 				if id%3 == 0 {
 					dctx, db := trace.NewTask(rctx, "db.query")
-					trace.WithRegion(dctx, "query", func() { busy(10) })
+					trace.WithRegion(dctx, "query", func() { spin.Busy(10) })
 					db.End()
 				}
 				trace.WithRegion(rctx, "encode", func() {
-					trace.WithRegion(rctx, "compress", func() { busy(5) })
+					trace.WithRegion(rctx, "compress", func() { spin.Busy(5) })
 				})
 				req.End()
 			}
 		}(w)
 	}
 	wg.Wait()
-}
-
-var sink uint64
-
-// busy burns a little CPU, proportional to n.
-func busy(n int) {
-	x := sink
-	for i := 0; i < n*1000; i++ {
-		x = x*6364136223846793005 + 1442695040888963407
-	}
-	sink = x
 }

@@ -24,6 +24,8 @@ import (
 	"runtime/trace"
 	"sync"
 	"time"
+
+	"github.com/trace2x/trace2x/testdata/gen/internal/spin"
 )
 
 func main() {
@@ -54,7 +56,7 @@ func main() {
 		<-wake
 		region.End()
 		trace.Log(earlyCtx, "early", "woken inside the trace")
-		trace.WithRegion(earlyCtx, "inside", func() { busy(50) })
+		trace.WithRegion(earlyCtx, "inside", func() { spin.Busy(50) })
 		early.End()
 	}()
 	go func() {
@@ -87,7 +89,7 @@ func main() {
 	}
 
 	trace.Log(ctx, "spanning", "log in a task begun before the trace")
-	busy(100)
+	spin.Busy(100)
 	close(wake)
 
 	// Begun inside, ended after trace.Stop.
@@ -108,7 +110,7 @@ func main() {
 	trace.WithRegion(ctx, "complete", func() {
 		innerCtx, inner := trace.NewTask(ctx, "complete")
 		trace.Log(innerCtx, "complete", "begun and ended inside")
-		busy(50)
+		spin.Busy(50)
 		inner.End()
 	})
 	time.Sleep(2 * time.Millisecond)
@@ -125,15 +127,4 @@ func main() {
 	wg.Wait()
 	spanningRegion.End()
 	spanning.End()
-}
-
-var sink uint64
-
-// busy burns a little CPU, proportional to n.
-func busy(n int) {
-	x := sink
-	for i := 0; i < n*1000; i++ {
-		x = x*6364136223846793005 + 1442695040888963407
-	}
-	sink = x
 }
