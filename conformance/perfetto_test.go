@@ -134,7 +134,13 @@ func comparePerfetto(t *testing.T, rec *recorder, sum *mapping.Summary, rep *per
 	var logs []logEntry
 	for _, i := range rep.Instants {
 		if i.Category == "log" {
-			logs = append(logs, logEntryOf(int64(i.Time)-off, i.Args))
+			// A log's name is its category; one without is named
+			// "log" and has an empty category argument.
+			l := logEntryOf(int64(i.Time)-off, i.Args)
+			if _, ok := i.Args["category"]; !ok {
+				l.cat = i.Name
+			}
+			logs = append(logs, l)
 		}
 	}
 	compareLogs(t, "perfetto logs", rec, logs)

@@ -30,16 +30,19 @@ func ThinCounters(next Sink, period time.Duration) Sink {
 	if period <= 0 {
 		return next
 	}
-	return &thinSink{Sink: next, period: Time(period), held: map[counterKey]*heldCounter{}}
+	return &thinSink{Sink: next, period: Time(period)}
 }
 
 type thinSink struct {
 	Sink
 	period Time
-	held   map[counterKey]*heldCounter
-	seq    int64         // samples seen, to order those of one time
-	cur    Time          // the latest period seen: earlier ones are flushed
-	out    []*heldSample // scratch for flush
+	// held is searched in order: a trace has a few dozen counters, and
+	// comparing names that are mostly the same string is cheaper than
+	// hashing one per sample, for the most frequent item of all.
+	held []*heldCounter
+	seq  int64         // samples seen, to order those of one time
+	cur  Time          // the latest period seen: earlier ones are flushed
+	out  []*heldSample // scratch for flush
 }
 
 // heldSample is a sample kept, with its place in the input.
@@ -48,8 +51,19 @@ type heldSample struct {
 	seq int64
 }
 
+// find returns what is held of c's counter, or nil.
+func (s *thinSink) find(c *Counter) *heldCounter {
+	for _, h := range s.held {
+		if h.key.kind == c.Kind && h.key.name == c.Name {
+			return h
+		}
+	}
+	return nil
+}
+
 // heldCounter is what is kept of one counter in the period under way.
 type heldCounter struct {
+	key             counterKey
 	low, high, last heldSample
 	period          Time // the period it belongs to (its time divided by the period)
 	full            bool
@@ -65,11 +79,10 @@ func (s *thinSink) Counter(c *Counter) error {
 		}
 		s.cur = p
 	}
-	k := counterKey{c.Kind, c.Name}
-	h := s.held[k]
+	h := s.find(c)
 	if h == nil {
-		h = &heldCounter{}
-		s.held[k] = h
+		h = &heldCounter{key: counterKey{c.Kind, c.Name}}
+		s.held = append(s.held, h)
 	}
 	s.seq++
 	hs := heldSample{*c, s.seq}

@@ -33,7 +33,7 @@
 //     to its end, and its states (running, runnable, the reason it
 //     waited, syscall) nest in it, each with the stack that began it and
 //     the argument "goroutine" = 42, for selection, search and SQL. Its
-//     logs are instants there, its regions and mark assists on child
+//     logs are instants there, named by their category, its regions and mark assists on child
 //     tracks of the lane.
 //   - Tasks: lanes of the tasks of each type (mapping.SpanLanes), each
 //     task a slice with its ID, parent and goroutines as arguments.
@@ -53,7 +53,8 @@
 // its M's syscall track.
 //
 // Flows link a goroutine's creation, unblocking or blocking syscall exit
-// (an instant where it happened) to its next run, and a task to the first
+// (an instant where it happened, with the stack there; the goroutine it
+// leads to is the flow's end) to its next run, and a task to the first
 // region or log of each goroutine that worked in it. Every event with a
 // stack carries it as an interned callstack; CPU profile samples become
 // perf samples on their thread and instants on their goroutine's lane.
@@ -76,12 +77,13 @@ package perfetto
 
 import (
 	"bytes"
-	"compress/zlib"
 	"io"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/klauspost/compress/zlib"
 
 	"google.golang.org/protobuf/encoding/protowire"
 

@@ -29,11 +29,45 @@ func (w *Writer) Goroutine(g *mapping.Goroutine) error {
 		gt = w.newGoTrack()
 		w.goroutine[g.ID] = gt
 	}
-	if gt.name == "" || gt.info.StartFunc != g.StartFunc || gt.info.Label != g.Label {
+	named := gt.info.StartFunc != g.StartFunc
+	if gt.name == "" || named || gt.info.Label != g.Label {
 		gt.name, gt.nameIID = "", 0 // named when first needed
 	}
 	gt.info = *g
+	if named && gt.uuid != 0 && !gt.lane.lane.Shared {
+		w.rename(gt)
+	}
 	return w.err
+}
+
+// rename declares the tracks of a goroutine's own lane again under its new
+// name: a goroutine alive when the trace began is drawn before a stack of
+// its own tells its start function, and the trace processor takes a later
+// name for a track that is not merged with its siblings. Its lifetime
+// slice, begun already, keeps the name it had.
+func (w *Writer) rename(gt *goTrack) {
+	lt := gt.lane
+	t := max(gt.last, w.meta.Start)
+	w.declare(t, lt.uuid, uuidGoroutines, gt.nameOf(), func(b msg) msg {
+		b = b.uint(fTdSiblingMergeBehavior, siblingMergeNone)
+		b = b.uint(fTdChildOrdering, childOrderingExplicit)
+		return b.int(fTdSiblingOrderRank, rank(int64(gt.info.ID)))
+	})
+	w.rows-- // the same track
+	for _, c := range [...]struct {
+		uuid   uint64
+		suffix string
+		order  int64
+	}{{lt.regions, " regions", 1}, {lt.assists, " mark assist", 2}} {
+		if c.uuid == 0 {
+			continue
+		}
+		w.declare(t, c.uuid, lt.uuid, gt.nameOf()+c.suffix, func(b msg) msg {
+			b = b.uint(fTdSiblingMergeBehavior, siblingMergeNone)
+			return b.int(fTdSiblingOrderRank, c.order)
+		})
+		w.rows--
+	}
 }
 
 // newGoTrack returns a goTrack, reusing one of an ended goroutine: a
@@ -110,6 +144,8 @@ func (w *Writer) draw(gt *goTrack) {
 	if fresh {
 		lt = &laneTrack{lane: lane, uuid: w.uuid()}
 		w.laneTracks[lane.ID] = lt
+		// A lane of its own is declared again as rename does when the
+		// goroutine's start function becomes known.
 		parent, name, order := uint64(uuidGoroutines), gt.nameOf(), rank(int64(gt.info.ID))
 		if lane.Shared {
 			parent = w.funcGroup(lane.Func)
@@ -717,7 +753,9 @@ func (w *Writer) Task(t *mapping.Task) error {
 		if t.StartG != mapping.NoGoroutine {
 			ev = w.annInt(ev, "begun by goroutine", int64(t.StartG))
 		}
-		if t.EndG != mapping.NoGoroutine {
+		// A task ended by the goroutine that began it, the usual case,
+		// says so once: a second per-task argument costs a row each.
+		if t.EndG != mapping.NoGoroutine && t.EndG != t.StartG {
 			ev = w.annInt(ev, "ended by goroutine", int64(t.EndG))
 		}
 		return w.flags(ev, t.Flags)
@@ -759,7 +797,11 @@ func (w *Writer) Log(l *mapping.Log) error {
 			name = "log"
 		}
 		ev = w.name(ev, name)
-		ev = w.annStr(ev, "category", l.Category)
+		// The name is the category; only an empty one, named "log",
+		// says so in an argument, so that it is told from "log".
+		if l.Category == "" {
+			ev = w.annStr(ev, "category", "")
+		}
 		ev = w.annStr(ev, "message", l.Message)
 		if l.Task != mapping.NoTask {
 			ev = w.annUint(ev, "task", uint64(l.Task))
@@ -835,7 +877,10 @@ func (w *Writer) Flow(f *mapping.Flow) error {
 		default:
 			ev = w.name(ev, "syscall exit")
 		}
-		return annFixed(ev, annGoroutine, fDaIntValue, uint64(f.To.G))
+		// The goroutine it leads to is the flow's end, whose slices
+		// carry its ID: repeating it here would make every cause's
+		// arguments unique, a row each in the trace processor.
+		return ev
 	})
 	gt.flowsIn = append(gt.flowsIn, pendingFlow{id: id, at: f.To.Time})
 	return w.err

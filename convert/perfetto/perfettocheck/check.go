@@ -398,8 +398,19 @@ func (c *checker) track(d *pb.TrackDescriptor) error {
 	if uuid == 0 {
 		return errors.New("track descriptor with uuid 0")
 	}
-	if _, ok := c.rep.Tracks[uuid]; ok {
-		return fmt.Errorf("track %d declared twice", uuid)
+	if t, ok := c.rep.Tracks[uuid]; ok {
+		// The trace processor takes a track declared again as the same
+		// track, and its new name, only if nothing else about it changed
+		// and it is not merged with its siblings by name.
+		switch {
+		case d.GetParentUuid() != t.Parent || d.GetThread() != nil || d.GetProcess() != nil || d.GetCounter() != nil ||
+			t.Thread != nil || t.Process != nil || t.Counter != nil:
+			return fmt.Errorf("track %d declared twice, not as the same plain track", uuid)
+		case d.GetSiblingMergeBehavior() != pb.TrackDescriptor_SIBLING_MERGE_BEHAVIOR_NONE:
+			return fmt.Errorf("track %d (%q) declared again but merged by name: the trace processor keeps its first name", uuid, d.GetName())
+		}
+		t.Name = d.GetName()
+		return nil
 	}
 	if p := d.GetParentUuid(); p != 0 {
 		if _, ok := c.rep.Tracks[p]; !ok {
