@@ -36,14 +36,50 @@ import (
 // the window's start are logged apart, as the pass over fewer generations
 // knows fewer of them; and a goroutine's later label changes, which a
 // full pass delivers when they happen after the window, are not logged.
+//
+// A counter the pass over fewer generations has not seen before the
+// window has no level at its start; its first sample in the window can
+// then repeat the level a full pass had, which the full pass does not
+// deliver again: such a sample is not a difference.
 type itemLog struct {
 	stacks map[mapping.StackID]string
 	lines  []string
 	extra  []string // resources and restated counters
 	from   mapping.Time
+	// levels are the counter values restated at the window's start,
+	// seen the counters met so far, and first the first samples in the
+	// window of counters with no level there.
+	levels map[ctrKey]uint64
+	seen   map[ctrKey]bool
+	first  map[string]bool
 }
 
-func newItemLog() *itemLog { return &itemLog{stacks: map[mapping.StackID]string{}} }
+type ctrKey struct {
+	kind mapping.CounterKind
+	name string
+}
+
+func newItemLog() *itemLog {
+	return &itemLog{stacks: map[mapping.StackID]string{}, levels: map[ctrKey]uint64{}, seen: map[ctrKey]bool{}, first: map[string]bool{}}
+}
+
+// repeatsLevel reports whether line, a sample only in the seek, is the
+// first sample of a counter the seek had no level for at the window's
+// start, repeating the level the full pass had there.
+func repeatsLevel(line string, seek, full *itemLog) bool {
+	if !seek.first[line] {
+		return false
+	}
+	for k, v := range full.levels {
+		if _, ok := seek.levels[k]; ok {
+			continue
+		}
+		if strings.HasPrefix(line, fmt.Sprintf("counter {Kind:%v Name:%s ", k.kind, k.name)) && strings.HasSuffix(line, fmt.Sprintf(" Value:%d}", v)) {
+			return true
+		}
+	}
+	return false
+}
 
 func (l *itemLog) add(format string, args ...any) error {
 	l.lines = append(l.lines, fmt.Sprintf(format, args...))
@@ -146,9 +182,15 @@ func (l *itemLog) Flow(f *mapping.Flow) error {
 	return l.add("flow %+v %s", c, l.stk(f.Stack))
 }
 func (l *itemLog) Counter(c *mapping.Counter) error {
+	k := ctrKey{c.Kind, c.Name}
 	if c.Time == l.from {
+		l.levels[k], l.seen[k] = c.Value, true
 		l.extra = append(l.extra, fmt.Sprintf("counter %+v", *c))
 		return nil
+	}
+	if !l.seen[k] {
+		l.seen[k] = true
+		l.first[fmt.Sprintf("counter %+v", *c)] = true
 	}
 	return l.add("counter %+v", *c)
 }
@@ -226,6 +268,10 @@ func testSeekWindows(t *testing.T, data []byte) {
 				t.Fatal("the window holds nothing")
 			}
 			onlyFull, onlySeek := multisetDiff(full.lines, part.lines)
+			onlySeek = slices.DeleteFunc(onlySeek, func(l string) bool { return repeatsLevel(l, part, full) })
+			seekLines := slices.DeleteFunc(slices.Clone(part.lines), func(l string) bool {
+				return repeatsLevel(l, part, full) && !slices.Contains(full.lines, l)
+			})
 			for i, l := range onlyFull {
 				if i < 10 {
 					t.Errorf("only in the full pass: %s", l)
@@ -243,7 +289,7 @@ func testSeekWindows(t *testing.T, data []byte) {
 				t.Errorf("only in the seek: %s", l)
 			}
 			// Instants come in time order in both.
-			if a, b := instants(full.lines), instants(part.lines); !slices.Equal(a, b) {
+			if a, b := instants(full.lines), instants(seekLines); !slices.Equal(a, b) {
 				t.Errorf("the instants come in another order")
 			}
 			if len(onlyFull)+len(onlySeek) > 0 {
