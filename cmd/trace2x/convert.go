@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -16,6 +15,7 @@ import (
 	otelconv "github.com/trace2x/trace2x/convert/otel"
 	"github.com/trace2x/trace2x/convert/perfetto"
 	"github.com/trace2x/trace2x/mapping"
+	"github.com/trace2x/trace2x/stats"
 )
 
 var convertCmd = &command{
@@ -66,7 +66,6 @@ Example:
 			var (
 				sinks   []mapping.Sink
 				closers []func() error
-				tally   mapping.Tally
 			)
 			fail := func(err error) error {
 				for _, c := range closers {
@@ -92,9 +91,9 @@ Example:
 				sinks = append(sinks, mapping.ThinCounters(w, *resolution))
 				closers = append(closers, w.Close, o.Close, func() error { noteChrome(e, in, w, o); return nil })
 			}
-			an := newAnalysis()
+			statsSink := stats.NewSink()
 			if *st != "" {
-				sinks = append(sinks, &tally, an)
+				sinks = append(sinks, statsSink)
 			}
 			src := io.Reader(in)
 			var pushed *otelconv.Sink
@@ -159,15 +158,11 @@ Example:
 			}
 			sum, mapErr := in.mapTrace(e, inOpts, src, mapping.FanOut(sinks...), opts...)
 			errs := []error{mapErr}
-			if *st != "" && sum != nil {
+			if report := statsSink.Report(); *st != "" && sum != nil && report != nil {
 				o, err := createOutput(e, *st, false)
 				if err == nil {
-					enc := json.NewEncoder(o)
-					enc.SetIndent("", "  ")
-					report := newStatsReport(sum, &tally)
-					report.addAnalysis(an)
-					report.addGenerations(in)
-					errs = append(errs, enc.Encode(report), o.Close())
+					addGenerations(report, in)
+					errs = append(errs, report.WriteJSON(o), o.Close())
 				} else {
 					errs = append(errs, err)
 				}

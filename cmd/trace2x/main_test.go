@@ -539,27 +539,6 @@ func TestCPUProfileCapture(t *testing.T) {
 	}
 }
 
-// TestLatencyQuantiles checks the histogram's percentiles against exact
-// ones, within the 2^(1/16) width of its buckets.
-func TestLatencyQuantiles(t *testing.T) {
-	var l latency
-	for i := 1; i <= 10000; i++ {
-		l.add(time.Duration(i) * time.Microsecond)
-	}
-	for _, c := range []struct {
-		q    float64
-		want time.Duration
-	}{{0.5, 5000 * time.Microsecond}, {0.9, 9000 * time.Microsecond}, {0.99, 9900 * time.Microsecond}} {
-		got := l.quantile(c.q)
-		if ratio := float64(got) / float64(c.want); ratio < 1 || ratio > 1.05 {
-			t.Errorf("p%v = %v, want %v to 5%% above", c.q*100, got, c.want)
-		}
-	}
-	if l.quantile(1) != 10000*time.Microsecond || l.max != 10000*time.Microsecond {
-		t.Errorf("p100 %v, max %v, want 10ms", l.quantile(1), l.max)
-	}
-}
-
 // TestStatsAnalysis checks the time analysis of the annotations sample
 // against what its program does: four http.request tasks, each waiting on
 // its three lookups, and main.main as one goroutine.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/trace2x/trace2x/internal/mmu"
 	"github.com/trace2x/trace2x/mapping"
+	"github.com/trace2x/trace2x/stats"
 )
 
 // gcTrace is a sample trace with GC cycles.
@@ -38,7 +39,7 @@ func meter(t *testing.T, path string) []mmu.Result {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	m := mmu.New(mmuWindows)
+	m := mmu.New(stats.MMUWindows)
 	if _, err := mapping.Map(f, m); err != nil {
 		t.Fatal(err)
 	}

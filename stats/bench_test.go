@@ -1,0 +1,40 @@
+package stats_test
+
+import (
+	"io"
+	"os"
+	"testing"
+
+	"github.com/trace2x/trace2x/internal/benchutil"
+	"github.com/trace2x/trace2x/mapping"
+	"github.com/trace2x/trace2x/stats"
+)
+
+// BenchmarkStats maps a trace into a stats Sink and renders its report,
+// as `trace2x stats` does. Compare its MB/s with mapping's
+// BenchmarkParseOnly and BenchmarkMap.
+func BenchmarkStats(b *testing.B) {
+	benchutil.Run(b, "..", func(b *testing.B, in benchutil.Input, h *benchutil.HeapPeak) (int64, int64) {
+		f, err := os.Open(in.Path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		s := stats.NewSink()
+		sum, err := mapping.Map(f, mapping.Async(s), mapping.WithExperimentalEvents(),
+			mapping.WithProgress(func(mapping.Progress) { h.Observe() }))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Report().WriteText(io.Discard); err != nil {
+			b.Fatal(err)
+		}
+		return sum.Events, 0
+	})
+}
+
+// BenchmarkStatsSink times the Sink alone, replaying a recorded model:
+// the CPU the analysis adds to the mapping's.
+func BenchmarkStatsSink(b *testing.B) {
+	benchutil.RunSink(b, "..", func(io.Writer) mapping.Sink { return stats.NewSink() })
+}

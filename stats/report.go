@@ -1,0 +1,313 @@
+package stats
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/trace2x/trace2x/internal/tracefile"
+)
+
+// Report is what a Sink found in a trace. Its JSON form is that of
+// `trace2x stats --json`; WriteText prints the same fields for reading.
+type Report struct {
+	Input         string     `json:"input"`
+	FormatVersion string     `json:"format_version"`
+	DurationNS    int64      `json:"duration_ns"`
+	WallStart     *time.Time `json:"wall_start,omitempty"` // Go 1.25+ traces
+	Generations   int        `json:"generations"`
+	// GenerationSpans lists the generations of a Go 1.22+ trace file, as
+	// its batch headers place them (ReadGenerations).
+	GenerationSpans []Generation     `json:"generation_spans,omitempty"`
+	BytesRead       int64            `json:"bytes_read"`
+	Events          int64            `json:"events"`
+	EventsByKind    map[string]int64 `json:"events_by_kind"`
+	Goroutines      int              `json:"goroutines"`
+	Procs           int              `json:"procs"`
+	Threads         int              `json:"threads"`
+	Stacks          int              `json:"stacks"`
+	Tasks           TaskCounts       `json:"tasks"`
+	Regions         RegionCounts     `json:"regions"`
+	Logs            int              `json:"logs"`
+	GCCycles        int              `json:"gc_cycles"`
+	STW             STWStats         `json:"stop_the_world"`
+	Sweeps          int              `json:"sweeps"`
+	MarkAssists     int              `json:"mark_assists"`
+	CPUSamples      int              `json:"cpu_samples"`
+	Flows           int              `json:"flows"`
+	Experimental    map[string]int   `json:"experimental_events,omitempty"`  // events, by experiment
+	ExpBatches      map[string]int   `json:"experimental_batches,omitempty"` // batches, by experiment
+	// Incomplete counts the items that began before the trace or were
+	// open at its end, by kind ("goroutine state", "region", ...).
+	Incomplete     map[string]int `json:"incomplete"`
+	UnmatchedFlows int            `json:"unmatched_flows"`
+	Anomalies      map[string]int `json:"anomalies,omitempty"` // what the mapping repaired
+	Error          string         `json:"error,omitempty"`     // where a trace that broke off broke
+
+	// The analysis: where goroutines spend their time, by start function;
+	// task and region latencies by type (of those the trace holds whole);
+	// the longest stop-the-world pauses.
+	GoroutineGroups map[string]*GroupTimes `json:"goroutine_groups,omitempty"`
+	TaskLatency     map[string]Latency     `json:"task_latency,omitempty"`
+	RegionLatency   map[string]Latency     `json:"region_latency,omitempty"`
+	LongestPauses   []Pause                `json:"longest_pauses,omitempty"`
+	MMU             []MMU                  `json:"mmu,omitempty"` // minimum mutator utilization, by window
+}
+
+// TaskCounts counts user tasks.
+type TaskCounts struct {
+	Begun int `json:"begun"`
+	Ended int `json:"ended"`
+	Open  int `json:"open"` // began before the trace or were open at its end
+}
+
+// RegionCounts counts user regions.
+type RegionCounts struct {
+	Total int `json:"total"`
+	Open  int `json:"open"` // began before the trace or were open at its end
+}
+
+// STWStats summarises the stop-the-world pauses.
+type STWStats struct {
+	Count   int   `json:"count"`
+	TotalNS int64 `json:"total_ns"`
+	MaxNS   int64 `json:"max_ns"`
+}
+
+// Generation is one generation of the trace: its number, where its bytes
+// are, and its time span as offsets from the trace start.
+type Generation struct {
+	Number  uint64 `json:"number"`
+	Offset  int64  `json:"offset"`
+	Bytes   int64  `json:"bytes"`
+	StartNS int64  `json:"start_ns"`
+	EndNS   int64  `json:"end_ns"`
+}
+
+// GroupTimes is the time the goroutines of one start function spent in
+// each state.
+type GroupTimes struct {
+	Goroutines int              `json:"goroutines"`
+	RunningNS  int64            `json:"running_ns"`
+	RunnableNS int64            `json:"runnable_ns"`
+	SyscallNS  int64            `json:"syscall_ns"`
+	WaitingNS  map[string]int64 `json:"waiting_ns"` // by reason
+}
+
+// total is the group's time in every state.
+func (g *GroupTimes) total() int64 {
+	t := g.RunningNS + g.RunnableNS + g.SyscallNS
+	for _, w := range g.WaitingNS {
+		t += w
+	}
+	return t
+}
+
+// Latency summarises the durations of one task or region type. The
+// percentiles are within about 4%: each is the upper bound of a bucket
+// of a logarithmic histogram, capped by the maximum.
+type Latency struct {
+	Count int   `json:"count"`
+	P50NS int64 `json:"p50_ns"`
+	P90NS int64 `json:"p90_ns"`
+	P99NS int64 `json:"p99_ns"`
+	MaxNS int64 `json:"max_ns"`
+}
+
+// Pause is a stop-the-world pause.
+type Pause struct {
+	Reason  string `json:"reason"`
+	StartNS int64  `json:"start_ns"` // from the trace's start
+	DurNS   int64  `json:"duration_ns"`
+}
+
+// MMU is the minimum mutator utilization for one window duration.
+type MMU struct {
+	WindowNS int64       `json:"window_ns"`
+	MMU      float64     `json:"mmu"`           // in [0, 1]
+	Worst    []MMUWindow `json:"worst_windows"` // worst first, none overlapping; none the GC took no time from
+}
+
+// MMUWindow is a window and its mean mutator utilization.
+type MMUWindow struct {
+	StartNS int64   `json:"start_ns"`    // from the trace's start
+	DurNS   int64   `json:"duration_ns"` // the window, or the whole trace if shorter
+	Util    float64 `json:"utilization"`
+}
+
+// ReadGenerations lists the generations of the trace file r of size
+// bytes from its batch headers, which takes a moment even for a large
+// file, in GenerationSpans. It returns an error, and lists none, for a
+// file that is compressed or not a Go 1.22+ trace.
+func (r *Report) ReadGenerations(f io.ReaderAt, size int64) error {
+	idx, err := tracefile.Read(f, size)
+	if err != nil {
+		return err
+	}
+	r.GenerationSpans = nil
+	start := idx.Generations[0].Start
+	for _, g := range idx.Generations {
+		r.GenerationSpans = append(r.GenerationSpans, Generation{
+			Number: g.Number, Offset: g.Offset, Bytes: g.Size, StartNS: g.Start - start, EndNS: g.End - start})
+	}
+	return nil
+}
+
+// WriteJSON writes the report as indented JSON.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// byteSize formats n bytes for reading.
+func byteSize(n int64) string {
+	if n < 1e6 {
+		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
+	}
+	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+}
+
+// maxGenerationLines bounds the generations the text form lists: a long
+// trace has one a second.
+const maxGenerationLines = 20
+
+// WriteText writes the report for reading: the figures, one a line, then
+// the analysis in tables.
+func (r *Report) WriteText(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	p := func(k, format string, args ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, args...)...) }
+	p("Input:", "%s (%d bytes read)", r.Input, r.BytesRead)
+	p("Format:", "%s", r.FormatVersion)
+	p("Duration:", "%v", time.Duration(r.DurationNS))
+	if r.WallStart != nil {
+		p("Wall-clock start:", "%s", r.WallStart.Format(time.RFC3339Nano))
+	}
+	p("Generations:", "%d", r.Generations)
+	for i, g := range r.GenerationSpans {
+		if i == maxGenerationLines {
+			p("", "... %d more (--json lists them all)", len(r.GenerationSpans)-i)
+			break
+		}
+		p(fmt.Sprintf("  #%d:", i+1), "%v to %v, %s at byte %d",
+			time.Duration(g.StartNS).Round(time.Microsecond), time.Duration(g.EndNS).Round(time.Microsecond), byteSize(g.Bytes), g.Offset)
+	}
+	p("Events:", "%d", r.Events)
+	for _, k := range slices.Sorted(maps.Keys(r.EventsByKind)) {
+		p("  "+k+":", "%d", r.EventsByKind[k])
+	}
+	p("Goroutines:", "%d", r.Goroutines)
+	p("Ps:", "%d", r.Procs)
+	p("Ms (threads):", "%d", r.Threads)
+	p("Stacks:", "%d", r.Stacks)
+	p("Tasks:", "%d begun, %d ended, %d open at start or end", r.Tasks.Begun, r.Tasks.Ended, r.Tasks.Open)
+	p("Regions:", "%d (%d open at start or end)", r.Regions.Total, r.Regions.Open)
+	p("Logs:", "%d", r.Logs)
+	p("GC cycles:", "%d (%d sweeps, %d mark assists)", r.GCCycles, r.Sweeps, r.MarkAssists)
+	p("Stop-the-world:", "%d pauses, %v total, %v max", r.STW.Count, time.Duration(r.STW.TotalNS), time.Duration(r.STW.MaxNS))
+	for _, m := range r.MMU {
+		// Rounded down, so that only a window the GC took nothing from
+		// shows 100%.
+		k, pct := "MMU "+time.Duration(m.WindowNS).String()+":", math.Floor(1000*m.MMU)/10
+		switch {
+		case len(m.Worst) == 0:
+			p(k, "%.1f%% (no GC work)", pct)
+		case m.Worst[0].DurNS < m.WindowNS:
+			p(k, "%.1f%% (the whole trace, which is shorter)", pct)
+		default:
+			p(k, "%.1f%% (worst window at %v)", pct, time.Duration(m.Worst[0].StartNS).Round(time.Microsecond))
+		}
+	}
+	p("CPU samples:", "%d", r.CPUSamples)
+	p("Flows:", "%d (%d without a target)", r.Flows, r.UnmatchedFlows)
+	for _, k := range slices.Sorted(maps.Keys(r.Experimental)) {
+		p("Experimental "+k+":", "%d events, %d batches", r.Experimental[k], r.ExpBatches[k])
+	}
+	if len(r.Incomplete) == 0 {
+		p("Incomplete:", "none")
+	} else {
+		var parts []string
+		for _, k := range slices.Sorted(maps.Keys(r.Incomplete)) {
+			parts = append(parts, fmt.Sprintf("%d %s", r.Incomplete[k], k))
+		}
+		p("Incomplete:", "%s (began before the trace or open at its end)", strings.Join(parts, ", "))
+	}
+	for _, k := range slices.Sorted(maps.Keys(r.Anomalies)) {
+		p("Repaired:", "%d %s", r.Anomalies[k], k)
+	}
+	if r.Error != "" {
+		p("Cut short:", "%s", r.Error)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return r.writeAnalysis(w)
+}
+
+// TopGroups returns the start functions of GoroutineGroups by their
+// total time, most first; of equal times, in order of name.
+func (r *Report) TopGroups() []string {
+	names := slices.Collect(maps.Keys(r.GoroutineGroups))
+	total := make(map[string]int64, len(names))
+	for _, n := range names {
+		total[n] = r.GoroutineGroups[n].total()
+	}
+	slices.SortFunc(names, func(x, y string) int {
+		return cmp.Or(cmp.Compare(total[y], total[x]), cmp.Compare(x, y))
+	})
+	return names
+}
+
+// writeAnalysis prints the time analysis: the goroutine groups that took
+// the most time, task and region latencies, and the longest pauses.
+func (r *Report) writeAnalysis(w io.Writer) error {
+	const topN = 10
+	d := func(ns int64) string { return time.Duration(ns).Round(time.Microsecond).String() }
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	if order := r.TopGroups(); len(order) > 0 {
+		fmt.Fprintf(tw, "\nGoroutines by start function (top %d by time)\tcount\trunning\trunnable\tsyscall\twaiting (top reason)\n", topN)
+		for _, name := range order[:min(topN, len(order))] {
+			g := r.GoroutineGroups[name]
+			var wait int64
+			top, topNS := "", int64(-1)
+			for _, reason := range slices.Sorted(maps.Keys(g.WaitingNS)) {
+				wait += g.WaitingNS[reason]
+				if g.WaitingNS[reason] > topNS {
+					top, topNS = reason, g.WaitingNS[reason]
+				}
+			}
+			waiting := d(wait)
+			if top != "" {
+				waiting += " (" + top + ")"
+			}
+			fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\t%s\n", name, g.Goroutines, d(g.RunningNS), d(g.RunnableNS), d(g.SyscallNS), waiting)
+		}
+	}
+	for _, l := range []struct {
+		title string
+		m     map[string]Latency
+	}{{"Task latency", r.TaskLatency}, {"Region latency", r.RegionLatency}} {
+		if len(l.m) == 0 {
+			continue
+		}
+		fmt.Fprintf(tw, "\n%s\tcount\tp50\tp90\tp99\tmax\n", l.title)
+		for _, name := range slices.Sorted(maps.Keys(l.m)) {
+			x := l.m[name]
+			fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\t%s\n", name, x.Count, d(x.P50NS), d(x.P90NS), d(x.P99NS), d(x.MaxNS))
+		}
+	}
+	if len(r.LongestPauses) > 0 {
+		fmt.Fprintf(tw, "\nLongest stop-the-world pauses\tat\tduration\n")
+		for _, p := range r.LongestPauses {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", p.Reason, d(p.StartNS), d(p.DurNS))
+		}
+	}
+	return tw.Flush()
+}

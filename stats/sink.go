@@ -1,0 +1,394 @@
+package stats
+
+import (
+	"cmp"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/trace2x/trace2x/internal/mmu"
+	"github.com/trace2x/trace2x/mapping"
+)
+
+// MMUWindows are the window durations of the minimum mutator utilization
+// a Report gives.
+var MMUWindows = []time.Duration{time.Millisecond, 10 * time.Millisecond}
+
+// maxPauses is how many of the longest stop-the-world pauses a Report
+// lists.
+const maxPauses = 10
+
+// Sink is a mapping.Sink that collects the figures of a Report. Like any
+// sink, it expects its methods to be called one at a time; its Report is
+// ready once End has been called.
+type Sink struct {
+	meter *mmu.Meter
+	start mapping.Time
+	sum   *mapping.Summary
+
+	gs      map[mapping.GoID]*goInfo // live goroutines
+	free    []*goInfo                // ended, for reuse
+	groups  map[string]*group        // by start function
+	tasks   map[string]*latency      // by type
+	regions map[string]*latency      // by type
+	pauses  []Pause                  // the longest stop-the-world pauses, longest first
+
+	// The counts of items; Summary has the rest.
+	stacks, logs, cpuSamples, flows, gcCycles, sweeps, assists int
+	tasksBegun, tasksEnded, tasksOpen, regionCount, regionsOpen  int
+	stw                                                          STWStats
+	experiments                                                  map[string]int
+	incomplete                                                   [numItemKinds]int
+}
+
+var _ mapping.Sink = (*Sink)(nil)
+
+// itemKind names the kinds of item a trace's ends can cut, in
+// Report.Incomplete.
+type itemKind uint8
+
+const (
+	kindGoroutineState itemKind = iota
+	kindProcRun
+	kindRange
+	kindTask
+	kindRegion
+	numItemKinds
+)
+
+var itemKindNames = [numItemKinds]string{"goroutine state", "proc run", "range", "task", "region"}
+
+// goInfo is what the Sink keeps of a live goroutine.
+type goInfo struct {
+	name    string // start function
+	g       *group // name's group, once it has time
+	counted bool   // counted in its group
+}
+
+// group is the time the goroutines of one start function spent in each
+// state.
+type group struct {
+	goroutines                  int
+	running, runnable, syscall  int64
+	waiting                     []reasonTime // in the order first seen
+	lastWait                    int          // index into waiting of the reason last added to
+}
+
+type reasonTime struct {
+	reason string
+	ns     int64
+}
+
+// NewSink returns a Sink with nothing collected.
+func NewSink() *Sink {
+	return &Sink{
+		meter:       mmu.New(MMUWindows),
+		gs:          make(map[mapping.GoID]*goInfo),
+		groups:      make(map[string]*group),
+		tasks:       make(map[string]*latency),
+		regions:     make(map[string]*latency),
+		experiments: make(map[string]int),
+	}
+}
+
+// Begin notes where the trace starts.
+func (s *Sink) Begin(m *mapping.Meta) error {
+	s.start = m.Start
+	return s.meter.Begin(m)
+}
+
+// Stack counts a stack.
+func (s *Sink) Stack(st *mapping.Stack) error {
+	s.stacks++
+	return s.meter.Stack(st)
+}
+
+// Goroutine notes the goroutine's start function; it is counted in that
+// group with its first state, when the name is as known as it gets.
+func (s *Sink) Goroutine(g *mapping.Goroutine) error {
+	name := g.StartFunc
+	if name == "" {
+		name = "(unknown)"
+	}
+	if info := s.gs[g.ID]; info != nil && g.Updated {
+		if info.name != name {
+			info.name, info.g = name, nil
+		}
+	} else {
+		info = s.newGoInfo()
+		info.name = name
+		s.gs[g.ID] = info
+	}
+	return s.meter.Goroutine(g)
+}
+
+func (s *Sink) newGoInfo() *goInfo {
+	if n := len(s.free); n > 0 {
+		info := s.free[n-1]
+		s.free = s.free[:n-1]
+		*info = goInfo{}
+		return info
+	}
+	return new(goInfo)
+}
+
+// Proc ignores a P: Summary counts them.
+func (s *Sink) Proc(*mapping.Proc) error { return nil }
+
+// Thread ignores an M: Summary counts them.
+func (s *Sink) Thread(*mapping.Thread) error { return nil }
+
+// GoroutineState adds the interval's time to its goroutine's group.
+func (s *Sink) GoroutineState(st *mapping.GoroutineState) error {
+	if st.Flags != 0 {
+		s.incomplete[kindGoroutineState]++
+	}
+	if info := s.gs[st.G]; info != nil {
+		g := info.g
+		if g == nil {
+			g = s.groups[info.name]
+			if g == nil {
+				g = &group{}
+				s.groups[info.name] = g
+			}
+			info.g = g
+		}
+		if !info.counted {
+			info.counted = true
+			g.goroutines++
+		}
+		d := int64(st.End - st.Start)
+		switch st.State {
+		case mapping.GoRunning:
+			g.running += d
+		case mapping.GoRunnable:
+			g.runnable += d
+		case mapping.GoSyscall:
+			g.syscall += d
+		case mapping.GoWaiting:
+			g.wait(st.Reason, d)
+		}
+	}
+	return s.meter.GoroutineState(st)
+}
+
+// wait adds d to the time waiting for reason. A group has a few reasons,
+// and a goroutine often waits for the same one again: a look at the last
+// one and a short scan are cheaper than hashing the reason.
+func (g *group) wait(reason string, d int64) {
+	if reason == "" {
+		reason = "(unknown)"
+	}
+	if i := g.lastWait; i < len(g.waiting) && g.waiting[i].reason == reason {
+		g.waiting[i].ns += d
+		return
+	}
+	for i := range g.waiting {
+		if g.waiting[i].reason == reason {
+			g.waiting[i].ns += d
+			g.lastWait = i
+			return
+		}
+	}
+	g.lastWait = len(g.waiting)
+	g.waiting = append(g.waiting, reasonTime{reason, d})
+}
+
+// ProcRun counts a P's run cut by the trace.
+func (s *Sink) ProcRun(p *mapping.ProcRun) error {
+	if p.Flags != 0 {
+		s.incomplete[kindProcRun]++
+	}
+	return nil
+}
+
+// Range counts GC cycles, sweeps, mark assists and pauses, and keeps the
+// longest pauses.
+func (s *Sink) Range(r *mapping.Range) error {
+	if r.Flags != 0 {
+		s.incomplete[kindRange]++
+	}
+	switch r.Kind {
+	case mapping.RangeGCMark:
+		s.gcCycles++
+	case mapping.RangeSweep:
+		s.sweeps++
+	case mapping.RangeMarkAssist:
+		s.assists++
+	case mapping.RangeSTW:
+		d := int64(r.End - r.Start)
+		s.stw.Count++
+		s.stw.TotalNS += d
+		s.stw.MaxNS = max(s.stw.MaxNS, d)
+		p := Pause{Reason: r.Reason, StartNS: int64(r.Start - s.start), DurNS: d}
+		i, _ := slices.BinarySearchFunc(s.pauses, p, func(a, b Pause) int { return cmp.Compare(b.DurNS, a.DurNS) })
+		if i < maxPauses {
+			s.pauses = slices.Insert(s.pauses, i, p)
+			s.pauses = s.pauses[:min(len(s.pauses), maxPauses)]
+		}
+	}
+	return s.meter.Range(r)
+}
+
+// Task counts a task, and takes the latency of one the trace holds whole.
+func (s *Sink) Task(t *mapping.Task) error {
+	if !t.Flags.Has(mapping.OpenStart) {
+		s.tasksBegun++
+	}
+	if !t.Flags.Has(mapping.OpenEnd) {
+		s.tasksEnded++
+	}
+	if t.Flags != 0 {
+		s.tasksOpen++
+		s.incomplete[kindTask]++
+	} else { // a task clipped by the trace has no true latency
+		latencyOf(s.tasks, t.Type).add(time.Duration(t.End - t.Start))
+	}
+	return nil
+}
+
+// Region counts a region, and takes the latency of one the trace holds
+// whole.
+func (s *Sink) Region(r *mapping.Region) error {
+	s.regionCount++
+	if r.Flags != 0 {
+		s.regionsOpen++
+		s.incomplete[kindRegion]++
+	} else {
+		latencyOf(s.regions, r.Type).add(time.Duration(r.End - r.Start))
+	}
+	return nil
+}
+
+// Log counts a log.
+func (s *Sink) Log(*mapping.Log) error { s.logs++; return nil }
+
+// GoroutineEvent forgets a goroutine that ended.
+func (s *Sink) GoroutineEvent(e *mapping.GoroutineEvent) error {
+	if e.Kind == mapping.GoEnded {
+		if info := s.gs[e.G]; info != nil {
+			delete(s.gs, e.G)
+			s.free = append(s.free, info)
+		}
+	}
+	return s.meter.GoroutineEvent(e)
+}
+
+// Flow counts a flow.
+func (s *Sink) Flow(*mapping.Flow) error { s.flows++; return nil }
+
+// Counter passes GOMAXPROCS and the running goroutines on to the MMU.
+func (s *Sink) Counter(c *mapping.Counter) error { return s.meter.Counter(c) }
+
+// CPUSample counts a CPU sample.
+func (s *Sink) CPUSample(*mapping.CPUSample) error { s.cpuSamples++; return nil }
+
+// Experimental counts an experimental event by experiment.
+func (s *Sink) Experimental(e *mapping.Experimental) error {
+	s.experiments[e.Experiment]++
+	return nil
+}
+
+// End takes the summary and computes the MMU.
+func (s *Sink) End(sum *mapping.Summary) error {
+	cp := *sum
+	s.sum = &cp
+	return s.meter.End(sum)
+}
+
+func latencyOf(m map[string]*latency, name string) *latency {
+	l := m[name]
+	if l == nil {
+		l = &latency{}
+		m[name] = l
+	}
+	return l
+}
+
+// Report returns the figures collected, nil before End.
+func (s *Sink) Report() *Report {
+	sum := s.sum
+	if sum == nil {
+		return nil
+	}
+	r := &Report{
+		Input:          sum.Input,
+		FormatVersion:  sum.FormatVersion,
+		DurationNS:     int64(sum.End - sum.Start),
+		Generations:    sum.Generations,
+		BytesRead:      sum.BytesRead,
+		Events:         sum.Events,
+		EventsByKind:   sum.EventsByKind,
+		Goroutines:     sum.Goroutines,
+		Procs:          sum.Procs,
+		Threads:        sum.Threads,
+		Stacks:         s.stacks,
+		Tasks:          TaskCounts{Begun: s.tasksBegun, Ended: s.tasksEnded, Open: s.tasksOpen},
+		Regions:        RegionCounts{Total: s.regionCount, Open: s.regionsOpen},
+		Logs:           s.logs,
+		GCCycles:       s.gcCycles,
+		STW:            s.stw,
+		Sweeps:         s.sweeps,
+		MarkAssists:    s.assists,
+		CPUSamples:     s.cpuSamples,
+		Flows:          s.flows,
+		Experimental:   maps.Clone(s.experiments),
+		ExpBatches:     sum.ExpBatches,
+		Incomplete:     make(map[string]int),
+		UnmatchedFlows: sum.UnmatchedFlows,
+		Anomalies:      sum.Anomalies,
+
+		GoroutineGroups: make(map[string]*GroupTimes, len(s.groups)),
+		TaskLatency:     latencies(s.tasks),
+		RegionLatency:   latencies(s.regions),
+		LongestPauses:   slices.Clone(s.pauses),
+		MMU:             s.mmu(),
+	}
+	if c := sum.Clock; c != nil {
+		w := c.WallTime(sum.Start).UTC()
+		r.WallStart = &w
+	}
+	for k, n := range s.incomplete {
+		if n > 0 {
+			r.Incomplete[itemKindNames[k]] = n
+		}
+	}
+	if sum.Err != nil {
+		r.Error = sum.Err.Error()
+	}
+	for name, g := range s.groups {
+		gt := &GroupTimes{Goroutines: g.goroutines, RunningNS: g.running, RunnableNS: g.runnable,
+			SyscallNS: g.syscall, WaitingNS: make(map[string]int64, len(g.waiting))}
+		for _, w := range g.waiting {
+			gt.WaitingNS[w.reason] = w.ns
+		}
+		r.GoroutineGroups[name] = gt
+	}
+	return r
+}
+
+func latencies(m map[string]*latency) map[string]Latency {
+	out := make(map[string]Latency, len(m))
+	for name, l := range m {
+		out[name] = Latency{Count: l.count, P50NS: int64(l.quantile(0.5)), P90NS: int64(l.quantile(0.9)),
+			P99NS: int64(l.quantile(0.99)), MaxNS: int64(l.max)}
+	}
+	return out
+}
+
+// mmu returns the MMU for the report, nil if the trace has no GOMAXPROCS
+// to measure it by.
+func (s *Sink) mmu() []MMU {
+	var out []MMU
+	for _, r := range s.meter.Results() {
+		x := MMU{WindowNS: int64(r.Window), MMU: r.MMU, Worst: []MMUWindow{}}
+		for _, w := range r.Worst {
+			if w.Util >= 1 {
+				break // the GC took no time from it: not worth listing
+			}
+			x.Worst = append(x.Worst, MMUWindow{StartNS: int64(w.Start - s.start), DurNS: int64(w.Duration), Util: w.Util})
+		}
+		out = append(out, x)
+	}
+	return out
+}
