@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/trace2x/trace2x/internal/gotable"
 	"github.com/trace2x/trace2x/internal/mmu"
 	"github.com/trace2x/trace2x/mapping"
 )
@@ -26,19 +27,22 @@ type Sink struct {
 	start mapping.Time
 	sum   *mapping.Summary
 
-	gs      map[mapping.GoID]*goInfo // live goroutines
-	free    []*goInfo                // ended, for reuse
-	groups  map[string]*group        // by start function
-	tasks   map[string]*latency      // by type
-	regions map[string]*latency      // by type
-	pauses  []Pause                  // the longest stop-the-world pauses, longest first
+	gs      gotable.Table[goInfo] // live goroutines
+	free    []*goInfo             // ended, for reuse
+	groups  map[string]*group     // by start function
+	tasks   map[string]*latency   // by type
+	regions map[string]*latency   // by type
+	pauses  []Pause               // the longest stop-the-world pauses, longest first
+	// The group found last, and its name.
+	lastGroup     *group
+	lastGroupName string
 
 	// The counts of items; Summary has the rest.
-	stacks, logs, cpuSamples, flows, gcCycles, sweeps, assists int
-	tasksBegun, tasksEnded, tasksOpen, regionCount, regionsOpen  int
-	stw                                                          STWStats
-	experiments                                                  map[string]int
-	incomplete                                                   [numItemKinds]int
+	stacks, logs, cpuSamples, flows, gcCycles, sweeps, assists  int
+	tasksBegun, tasksEnded, tasksOpen, regionCount, regionsOpen int
+	stw                                                         STWStats
+	experiments                                                 map[string]int
+	incomplete                                                  [numItemKinds]int
 }
 
 var _ mapping.Sink = (*Sink)(nil)
@@ -68,10 +72,10 @@ type goInfo struct {
 // group is the time the goroutines of one start function spent in each
 // state.
 type group struct {
-	goroutines                  int
-	running, runnable, syscall  int64
-	waiting                     []reasonTime // in the order first seen
-	lastWait                    int          // index into waiting of the reason last added to
+	goroutines                 int
+	running, runnable, syscall int64
+	waiting                    []reasonTime // in the order first seen
+	lastWait                   int          // index into waiting of the reason last added to
 }
 
 type reasonTime struct {
@@ -83,7 +87,6 @@ type reasonTime struct {
 func NewSink() *Sink {
 	return &Sink{
 		meter:       mmu.New(MMUWindows),
-		gs:          make(map[mapping.GoID]*goInfo),
 		groups:      make(map[string]*group),
 		tasks:       make(map[string]*latency),
 		regions:     make(map[string]*latency),
@@ -110,14 +113,14 @@ func (s *Sink) Goroutine(g *mapping.Goroutine) error {
 	if name == "" {
 		name = "(unknown)"
 	}
-	if info := s.gs[g.ID]; info != nil && g.Updated {
+	if info := s.gs.Get(g.ID); info != nil && g.Updated {
 		if info.name != name {
 			info.name, info.g = name, nil
 		}
 	} else {
 		info = s.newGoInfo()
 		info.name = name
-		s.gs[g.ID] = info
+		s.gs.Set(g.ID, info)
 	}
 	return s.meter.Goroutine(g)
 }
@@ -143,14 +146,10 @@ func (s *Sink) GoroutineState(st *mapping.GoroutineState) error {
 	if st.Flags != 0 {
 		s.incomplete[kindGoroutineState]++
 	}
-	if info := s.gs[st.G]; info != nil {
+	if info := s.gs.Get(st.G); info != nil {
 		g := info.g
 		if g == nil {
-			g = s.groups[info.name]
-			if g == nil {
-				g = &group{}
-				s.groups[info.name] = g
-			}
+			g = s.group(info.name)
 			info.g = g
 		}
 		if !info.counted {
@@ -170,6 +169,21 @@ func (s *Sink) GoroutineState(st *mapping.GoroutineState) error {
 		}
 	}
 	return s.meter.GoroutineState(st)
+}
+
+// group returns the group of a start function. Goroutines come in
+// crowds of one start function: the last group found is tried first.
+func (s *Sink) group(name string) *group {
+	if s.lastGroup != nil && s.lastGroupName == name {
+		return s.lastGroup
+	}
+	g := s.groups[name]
+	if g == nil {
+		g = &group{}
+		s.groups[name] = g
+	}
+	s.lastGroupName, s.lastGroup = name, g
+	return g
 }
 
 // wait adds d to the time waiting for reason. A group has a few reasons,
@@ -266,8 +280,8 @@ func (s *Sink) Log(*mapping.Log) error { s.logs++; return nil }
 // GoroutineEvent forgets a goroutine that ended.
 func (s *Sink) GoroutineEvent(e *mapping.GoroutineEvent) error {
 	if e.Kind == mapping.GoEnded {
-		if info := s.gs[e.G]; info != nil {
-			delete(s.gs, e.G)
+		if info := s.gs.Get(e.G); info != nil {
+			s.gs.Delete(e.G)
 			s.free = append(s.free, info)
 		}
 	}

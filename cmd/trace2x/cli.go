@@ -18,6 +18,7 @@ import (
 
 	"github.com/trace2x/trace2x/capture"
 	"github.com/trace2x/trace2x/mapping"
+	"github.com/trace2x/trace2x/stats"
 )
 
 // command is one subcommand: its flags, and what it does with them.
@@ -317,8 +318,12 @@ func boundFlag(b *mapping.Bound) func(string) error {
 func (in *input) mapTrace(e *env, opts *inputOpts, src io.Reader, sink mapping.Sink, mopts ...mapping.Option) (*mapping.Summary, error) {
 	mopts = append([]mapping.Option{mapping.WithInputName(in.name), in.progress(e, opts)}, mopts...)
 	// The outputs encode on a goroutine of their own, beside the mapping,
-	// which runs beside the parser.
-	sink = mapping.Async(sink)
+	// which runs beside the parser. The stats analysis costs less than
+	// handing its items to another goroutine would: it runs in the
+	// mapping's.
+	if _, cheap := sink.(*stats.Sink); !cheap {
+		sink = mapping.Async(sink)
+	}
 	if opts != nil && opts.filter.Related && len(opts.filter.Goroutines) == 0 {
 		return nil, usageError{"--related needs --goroutine"}
 	}

@@ -71,6 +71,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trace2x/trace2x/internal/gotable"
 	"github.com/trace2x/trace2x/mapping"
 )
 
@@ -145,8 +146,8 @@ type Meter struct {
 	windows []*window
 
 	// Goroutines: where each runs, and since when.
-	gs      map[mapping.GoID]*goroutine
-	running map[mapping.GoID]*goroutine // known to be running now
+	gs      gotable.Table[goroutine]
+	running goSet // known to be running now
 	// unknown holds, in order of arrival, the goroutines found in progress
 	// at a generation's start whose state is not known yet; entries that
 	// became known are skipped.
@@ -154,11 +155,14 @@ type Meter struct {
 	nUnknown   int    // entries of unknown still unknown
 	runningNow uint64 // the model's count of running goroutines
 	haveCount  bool
-	free       []*goroutine            // forgotten, for reuse
-	withRuns   map[*goroutine]struct{} // goroutines that keep runs
-	pending    map[*goroutine]struct{} // goroutines with assists waiting for their run's P
-	// inAssist holds the stacks that show a goroutine in a mark assist.
-	inAssist map[mapping.StackID]bool
+	free       []*goroutine // forgotten, for reuse
+	withRuns   goSet        // goroutines that keep runs
+	pending    goSet        // goroutines with assists waiting for their run's P
+	// inAssist holds the stacks that show a goroutine in a mark assist,
+	// by StackID: the mapping numbers stacks from 1 up. IDs too large for
+	// the slice go to inAssistFar.
+	inAssist    []bool
+	inAssistFar map[mapping.StackID]bool
 
 	// Changes not final yet, and the utilization function's state at the
 	// horizon, before which every change is final.
@@ -197,10 +201,50 @@ type goroutine struct {
 	// progress; parked when that interval follows a wait where mark
 	// workers idle, and woken when it is a run that follows such a wait.
 	labelled, woken, parked bool
-	runs                    []run        // its runs that a mark assist still open may cover, oldest first
-	cut                     mapping.Time // runs that ended before it were dropped
-	assists                 []span       // parts of assists that ended in the run in progress
-	queued                  bool         // in Meter.unknown, so not to be reused
+	runs                    []run          // its runs that a mark assist still open may cover, oldest first
+	cut                     mapping.Time   // runs that ended before it were dropped
+	assists                 []span         // parts of assists that ended in the run in progress
+	queued                  bool           // in Meter.unknown, so not to be reused
+	in                      [numSets]int32 // 1 + its index in each goSet it is in, 0 if not
+}
+
+// A goSet is a set of goroutines, kept in a slice: the sets change with
+// almost every item, which a map would hash and rehash, and are walked
+// whole only once in a while. Each goroutine knows its place in each set.
+type goSet struct {
+	kind setKind
+	list []*goroutine
+}
+
+type setKind uint8
+
+const (
+	setRunning setKind = iota
+	setWithRuns
+	setPending
+	numSets
+)
+
+func (s *goSet) has(gr *goroutine) bool { return gr.in[s.kind] != 0 }
+
+func (s *goSet) add(gr *goroutine) {
+	if gr.in[s.kind] == 0 {
+		s.list = append(s.list, gr)
+		gr.in[s.kind] = int32(len(s.list))
+	}
+}
+
+func (s *goSet) remove(gr *goroutine) {
+	i := gr.in[s.kind]
+	if i == 0 {
+		return
+	}
+	last := s.list[len(s.list)-1]
+	s.list[i-1] = last
+	last.in[s.kind] = i
+	s.list[len(s.list)-1] = nil
+	s.list = s.list[:len(s.list)-1]
+	gr.in[s.kind] = 0
 }
 
 type gstate uint8
@@ -273,11 +317,9 @@ type window struct {
 func New(windows []time.Duration, opts ...Option) *Meter {
 	m := &Meter{
 		cfg:       config{flags: DefaultFlags, worst: 5},
-		gs:        make(map[mapping.GoID]*goroutine),
-		running:   make(map[mapping.GoID]*goroutine),
-		withRuns:  make(map[*goroutine]struct{}),
-		pending:   make(map[*goroutine]struct{}),
-		inAssist:  make(map[mapping.StackID]bool),
+		running:   goSet{kind: setRunning},
+		withRuns:  goSet{kind: setWithRuns},
+		pending:   goSet{kind: setPending},
 		horizon:   math.MinInt64,
 		nextTry:   tryEvery,
 		anomalies: make(map[string]int),
@@ -335,7 +377,7 @@ func isWorkerLabel(l string) bool {
 
 // Goroutine notes a goroutine and its label.
 func (m *Meter) Goroutine(g *mapping.Goroutine) error {
-	gr := m.gs[g.ID]
+	gr := m.gs.Get(g.ID)
 	if gr == nil || !g.Updated {
 		if gr != nil {
 			m.forget(gr) // a new life of a reused ID
@@ -349,7 +391,7 @@ func (m *Meter) Goroutine(g *mapping.Goroutine) error {
 				m.unknown = slices.DeleteFunc(m.unknown, func(gr *goroutine) bool { return gr.state != gUnknown })
 			}
 		}
-		m.gs[g.ID] = gr
+		m.gs.Set(g.ID, gr)
 	}
 	if g.Updated && g.Label != gr.label {
 		gr.labelled = true
@@ -361,14 +403,12 @@ func (m *Meter) Goroutine(g *mapping.Goroutine) error {
 
 // forget drops what the Meter keeps of gr.
 func (m *Meter) forget(gr *goroutine) {
-	if m.gs[gr.id] == gr {
-		delete(m.gs, gr.id)
+	if m.gs.Get(gr.id) == gr {
+		m.gs.Delete(gr.id)
 	}
-	if m.running[gr.id] == gr {
-		delete(m.running, gr.id)
-	}
-	delete(m.withRuns, gr)
-	delete(m.pending, gr)
+	m.running.remove(gr)
+	m.withRuns.remove(gr)
+	m.pending.remove(gr)
 	gr.setState(m, gIdle)
 	if !gr.queued {
 		m.free = append(m.free, gr)
@@ -401,7 +441,7 @@ func (gr *goroutine) setState(m *Meter, s gstate) {
 // GoroutineEvent forgets a goroutine that ended.
 func (m *Meter) GoroutineEvent(e *mapping.GoroutineEvent) error {
 	if e.Kind == mapping.GoEnded {
-		if gr := m.gs[e.G]; gr != nil {
+		if gr := m.gs.Get(e.G); gr != nil {
 			m.forget(gr)
 		}
 	}
@@ -420,13 +460,13 @@ func (m *Meter) GoroutineEvent(e *mapping.GoroutineEvent) error {
 // worker's when the label changed during it, or when it follows the idle
 // wait and the goroutine's label is a dedicated or fractional worker's.
 func (m *Meter) GoroutineState(s *mapping.GoroutineState) error {
-	gr := m.gs[s.G]
+	gr := m.gs.Get(s.G)
 	if gr == nil {
 		gr = m.newGoroutine(s.G, s.Start)
-		m.gs[s.G] = gr
+		m.gs.Set(s.G, gr)
 	}
 	if gr.state == gRunning {
-		delete(m.running, s.G)
+		m.running.remove(gr)
 	}
 	exec := s.State == mapping.GoRunning || s.State == mapping.GoSyscall
 	if len(gr.assists) > 0 {
@@ -438,7 +478,7 @@ func (m *Meter) GoroutineState(s *mapping.GoroutineState) error {
 			m.anomaly("mark assist that ended outside a run")
 		}
 		gr.assists = gr.assists[:0]
-		delete(m.pending, gr)
+		m.pending.remove(gr)
 	}
 	if s.State == mapping.GoRunning && gr.worker && (gr.labelled || gr.woken) {
 		m.procSegment(s.P, s.Start, s.End)
@@ -448,7 +488,7 @@ func (m *Meter) GoroutineState(s *mapping.GoroutineState) error {
 	gr.labelled = false
 	if m.cfg.flags&Assist != 0 {
 		switch {
-		case exec && s.EndStack != mapping.NoStack && !m.inAssist[s.EndStack],
+		case exec && s.EndStack != mapping.NoStack && !m.assistStack(s.EndStack),
 			s.State == mapping.GoWaiting && outsideAssist[s.Reason],
 			strings.HasPrefix(gr.label, "GC "):
 			// It stopped (or waited) outside a mark assist, or it is a
@@ -465,7 +505,7 @@ func (m *Meter) GoroutineState(s *mapping.GoroutineState) error {
 		// The only way on from runnable, and from a syscall that kept
 		// its P, is to run.
 		gr.setState(m, gRunning)
-		m.running[s.G] = gr
+		m.running.add(gr)
 	}
 	return nil
 }
@@ -497,14 +537,14 @@ func (m *Meter) keepRun(gr *goroutine, r run) {
 		gr.runs = slices.Delete(gr.runs, 0, 1)
 	}
 	gr.runs = append(gr.runs, r)
-	m.withRuns[gr] = struct{}{}
+	m.withRuns.add(gr)
 }
 
 // clearRuns drops all of gr's runs, which ended by t.
 func (gr *goroutine) clearRuns(m *Meter, t mapping.Time) {
 	gr.cut = t
 	gr.runs = gr.runs[:0]
-	delete(m.withRuns, gr)
+	m.withRuns.remove(gr)
 }
 
 // dropRuns drops the runs that ended by t.
@@ -526,11 +566,33 @@ func (m *Meter) Stack(s *mapping.Stack) error {
 		// Some stacks leave out the runtime's innermost frames, down to
 		// the allocation's call of deductAssistCredit.
 		if f.Func == "runtime.gcAssistAlloc" || f.Func == "runtime.deductAssistCredit" {
-			m.inAssist[s.ID] = true
+			if s.ID < maxNearStack {
+				for int(s.ID) >= len(m.inAssist) {
+					m.inAssist = append(m.inAssist, false)
+				}
+				m.inAssist[s.ID] = true
+			} else {
+				if m.inAssistFar == nil {
+					m.inAssistFar = make(map[mapping.StackID]bool)
+				}
+				m.inAssistFar[s.ID] = true
+			}
 			break
 		}
 	}
 	return nil
+}
+
+// maxNearStack bounds the StackIDs inAssist holds in its slice.
+const maxNearStack = 1 << 20
+
+// assistStack reports whether the stack id shows a goroutine in a mark
+// assist.
+func (m *Meter) assistStack(id mapping.StackID) bool {
+	if int(id) < len(m.inAssist) {
+		return m.inAssist[id]
+	}
+	return m.inAssistFar[id]
 }
 
 // Range counts GC pauses, sweeps and mark assists.
@@ -553,7 +615,7 @@ func (m *Meter) Range(r *mapping.Range) error {
 // their Ps. The part in the run in progress waits for that run to end and
 // tell its P.
 func (m *Meter) assist(id mapping.GoID, s, e mapping.Time) {
-	gr := m.gs[id]
+	gr := m.gs.Get(id)
 	if gr == nil {
 		m.anomaly("mark assist of an unknown goroutine")
 		return
@@ -568,12 +630,12 @@ func (m *Meter) assist(id mapping.GoID, s, e mapping.Time) {
 	}
 	if e > gr.since {
 		gr.assists = append(gr.assists, span{max(s, gr.since), e})
-		m.pending[gr] = struct{}{}
+		m.pending.add(gr)
 	}
 	// A later assist begins after this one ended.
 	gr.dropRuns(e)
 	if len(gr.runs) == 0 {
-		delete(m.withRuns, gr)
+		m.withRuns.remove(gr)
 	}
 }
 
@@ -634,10 +696,10 @@ func (m *Meter) safeHorizon(now mapping.Time) (mapping.Time, bool) {
 		return 0, false
 	}
 	h := now
-	for _, gr := range m.running {
+	for _, gr := range m.running.list {
 		h = min(h, gr.since)
 	}
-	if m.runningNow > uint64(len(m.running)) {
+	if m.runningNow > uint64(len(m.running.list)) {
 		// Some goroutine runs that the Meter did not see begin to: one
 		// found in progress, whose state is not known yet.
 		for len(m.unknown) > 0 && m.unknown[0].state != gUnknown {
@@ -649,10 +711,10 @@ func (m *Meter) safeHorizon(now mapping.Time) (mapping.Time, bool) {
 		}
 		h = min(h, m.unknown[0].since)
 	}
-	for gr := range m.pending {
+	for _, gr := range m.pending.list {
 		h = min(h, gr.assists[0].s)
 	}
-	for gr := range m.withRuns {
+	for _, gr := range m.withRuns.list {
 		h = min(h, gr.runs[0].s)
 	}
 	return h, true
