@@ -27,7 +27,7 @@ fuzz:
 # trace, then prints each converter's throughput beside parsing alone.
 bench:
 	@mkdir -p bench
-	$(GO) test -run='^$$' -bench=. -benchtime=$(BENCHTIME) -benchmem ./mapping ./convert/... ./internal/mmu | tee bench/out.txt
+	$(GO) test -run='^$$' -bench=. -benchtime=$(BENCHTIME) -benchmem ./mapping ./convert/... ./stats ./internal/mmu | tee bench/out.txt
 	@awk -f scripts/benchreport.awk bench/out.txt
 
 testdata:

@@ -10,10 +10,21 @@ import (
 	"github.com/trace2x/trace2x/stats"
 )
 
-// BenchmarkStats maps a trace into a stats Sink and renders its report,
-// as `trace2x stats` does. Compare its MB/s with mapping's
-// BenchmarkParseOnly and BenchmarkMap.
+// BenchmarkStats maps a trace into a stats Sink in the mapping's
+// goroutine and renders its report, as `trace2x stats` does. Compare its
+// MB/s with mapping's BenchmarkParseOnly and BenchmarkMap.
 func BenchmarkStats(b *testing.B) {
+	benchStats(b, func(s mapping.Sink) mapping.Sink { return s })
+}
+
+// BenchmarkStatsAsync runs the Sink on a goroutine of its own, through
+// mapping.Async, which costs more than the Sink itself: the reason the
+// command does not.
+func BenchmarkStatsAsync(b *testing.B) {
+	benchStats(b, mapping.Async)
+}
+
+func benchStats(b *testing.B, wrap func(mapping.Sink) mapping.Sink) {
 	benchutil.Run(b, "..", func(b *testing.B, in benchutil.Input, h *benchutil.HeapPeak) (int64, int64) {
 		f, err := os.Open(in.Path)
 		if err != nil {
@@ -21,7 +32,7 @@ func BenchmarkStats(b *testing.B) {
 		}
 		defer f.Close()
 		s := stats.NewSink()
-		sum, err := mapping.Map(f, mapping.Async(s), mapping.WithExperimentalEvents(),
+		sum, err := mapping.Map(f, wrap(s), mapping.WithExperimentalEvents(),
 			mapping.WithProgress(func(mapping.Progress) { h.Observe() }))
 		if err != nil {
 			b.Fatal(err)

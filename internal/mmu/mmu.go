@@ -489,7 +489,7 @@ func (m *Meter) GoroutineState(s *mapping.GoroutineState) error {
 	if m.cfg.flags&Assist != 0 {
 		switch {
 		case exec && s.EndStack != mapping.NoStack && !m.assistStack(s.EndStack),
-			s.State == mapping.GoWaiting && outsideAssist[s.Reason],
+			s.State == mapping.GoWaiting && outsideAssist(s.Reason),
 			strings.HasPrefix(gr.label, "GC "):
 			// It stopped (or waited) outside a mark assist, or it is a
 			// mark worker, which never assists: no assist still open
@@ -510,24 +510,29 @@ func (m *Meter) GoroutineState(s *mapping.GoroutineState) error {
 	return nil
 }
 
-// outsideAssist are the reasons to block that a goroutine in a mark assist
-// never has. In an assist it blocks only to wait for work or, in the one
+// outsideAssist reports whether a goroutine in a mark assist never blocks
+// for reason. In an assist it blocks only to wait for work or, in the one
 // that ends the mark phase, on the runtime's semaphores ("sync"). Traces
-// before Go 1.22 give the runtime's other waits no reason.
-var outsideAssist = map[string]bool{
-	"":                           true,
-	"chan send":                  true,
-	"chan receive":               true,
-	"select":                     true,
-	"network":                    true,
-	"sleep":                      true,
-	"sync.(*Cond).Wait":          true,
-	"forever":                    true,
-	"system goroutine wait":      true,
-	"GC background sweeper wait": true,
-	"GC weak to strong wait":     true,
-	"wait for debug call":        true,
-	"synctest":                   true,
+// before Go 1.22 give the runtime's other waits no reason. (A switch: it
+// runs for every wait, and costs less than hashing the reason.)
+func outsideAssist(reason string) bool {
+	switch reason {
+	case "",
+		"chan send",
+		"chan receive",
+		"select",
+		"network",
+		"sleep",
+		"sync.(*Cond).Wait",
+		"forever",
+		"system goroutine wait",
+		"GC background sweeper wait",
+		"GC weak to strong wait",
+		"wait for debug call",
+		"synctest":
+		return true
+	}
+	return false
 }
 
 // keepRun records r for the mark assists that may cover it.
