@@ -15,6 +15,12 @@ import (
 // An error of sink reaches the mapping at a later call, which stops it;
 // End waits for sink to have been given everything before it returns.
 func Async(sink Sink) Sink {
+	// Counters thinned before the hand-over, not after: most counter
+	// samples are thinned out, and copying them to the other goroutine
+	// first would cost more than the thinning.
+	if t, ok := sink.(*thinSink); ok && t.seq == 0 {
+		return &thinSink{Sink: &asyncSink{sink: t.Sink}, period: t.period}
+	}
 	return &asyncSink{sink: sink}
 }
 
