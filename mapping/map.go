@@ -29,6 +29,19 @@ type config struct {
 	// out, added to input offsets in errors so that they point into the
 	// file.
 	skipped int64
+	// workers bounds the parsing goroutines of a pass over a file; 0
+	// means GOMAXPROCS.
+	workers int
+	// groupGens, if set, is the number of generations each parsing
+	// goroutine takes at a time; otherwise groups are about groupBytes.
+	groupGens  int
+	groupBytes int64
+	// fallbacks is told when a parallel pass could not prove a join and
+	// went on with one reader.
+	fallbacks func()
+	// tap, if set, sees every event the mapping is given, with its task
+	// details.
+	tap func(ev *trace.Event, task trace.Task)
 }
 
 type optionFunc func(*config)
@@ -103,62 +116,81 @@ func (e *Error) Unwrap() error { return e.Err }
 // error in Summary.Err, and Map returns an *Error. If a sink fails, Map
 // stops and returns the sink's error.
 func Map(r io.Reader, sink Sink, opts ...Option) (*Summary, error) {
+	cfg := newConfig(opts)
+	return mapStream(r, sink, &cfg)
+}
+
+func mapStream(r io.Reader, sink Sink, cfg *config) (*Summary, error) {
+	cr := &countingReader{r: r}
+	m := newMapper(sink, cfg)
+	m.counter = cr
+	return m.complete(func() error {
+		br, version, err := openInput(cr)
+		if err != nil {
+			return err
+		}
+		m.sum.FormatVersion = version
+		tr, err := trace.NewReader(br)
+		if err != nil {
+			return err
+		}
+		return m.run(tr)
+	})
+}
+
+func newConfig(opts []Option) config {
 	cfg := config{input: "trace", progressEvery: 1 << 16}
 	for _, o := range opts {
 		o.apply(&cfg)
 	}
-	cr := &countingReader{r: r}
-	m := newMapper(sink, &cfg)
-	m.counter = cr
-	fail := func(err error) (*Summary, error) {
-		off := cr.n.Load()
-		if off > headerSize {
-			off += cfg.skipped
-		}
-		e := &Error{Input: cfg.input, Offset: off, Events: m.sum.Events, Generation: max(m.syncs-1, 0), Err: err}
-		if !m.begun {
-			return nil, e
-		}
-		m.sum.Err = e
-		if ferr := m.finish(); ferr != nil {
-			return &m.sum, ferr
-		}
-		return &m.sum, e
-	}
-	br, version, err := openInput(cr)
-	if err != nil {
-		return fail(err)
-	}
-	m.sum.FormatVersion = version
-	tr, err := trace.NewReader(br)
-	if err != nil {
-		return fail(err)
-	}
-	if err := m.run(tr); err != nil {
+	return cfg
+}
+
+// complete runs read, which maps the events of the input, and ends the
+// pass: it delivers Sink.End and returns what Map returns.
+func (m *mapper) complete(read func() error) (*Summary, error) {
+	if err := read(); err != nil {
 		var se sinkError
 		if errors.As(err, &se) {
 			if m.begun && !m.ended {
 				m.sum.Err = se.err
 				m.ended = true
-				m.sum.BytesRead = cr.n.Load()
+				m.sum.BytesRead = m.counter.n.Load()
 				_ = m.sink.End(&m.sum)
 			}
 			return &m.sum, se.err
 		}
-		return fail(err)
+		return m.fail(err)
 	}
 	if m.syncs < 2 {
 		// Every trace with data has at least one generation, opened and
 		// closed by a Sync each.
-		return fail(errors.New("the trace holds no events, only its header"))
+		return m.fail(errors.New("the trace holds no events, only its header"))
 	}
 	if err := m.finish(); err != nil {
 		return &m.sum, err
 	}
-	if cfg.progress != nil {
-		cfg.progress(Progress{BytesRead: cr.n.Load(), Events: m.sum.Events, Done: true})
+	if m.cfg.progress != nil {
+		m.cfg.progress(Progress{BytesRead: m.counter.n.Load(), Events: m.sum.Events, Done: true})
 	}
 	return &m.sum, nil
+}
+
+// fail ends the pass on a broken trace.
+func (m *mapper) fail(err error) (*Summary, error) {
+	off := m.counter.n.Load()
+	if off > headerSize {
+		off += m.cfg.skipped
+	}
+	e := &Error{Input: m.cfg.input, Offset: off, Events: m.sum.Events, Generation: max(m.syncs-1, 0), Err: err}
+	if !m.begun {
+		return nil, e
+	}
+	m.sum.Err = e
+	if ferr := m.finish(); ferr != nil {
+		return &m.sum, ferr
+	}
+	return &m.sum, e
 }
 
 // sinkError carries a sink's error out of run, apart from errors of the
@@ -276,6 +308,14 @@ func (m *mapper) mapBatch(b *batch) (err error) {
 	for i := range b.events {
 		if len(tasks) > 0 && tasks[0].i == i {
 			m.curTask, tasks = tasks[0].task, tasks[1:]
+		}
+		if m.join != nil {
+			if err := m.join.admit(m, &b.events[i]); err != nil {
+				return err
+			}
+		}
+		if m.cfg.tap != nil {
+			m.cfg.tap(&b.events[i], m.curTask)
 		}
 		if err := m.event(&b.events[i]); err != nil {
 			if !m.begun {

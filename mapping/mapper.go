@@ -45,12 +45,15 @@ type mapper struct {
 	sink    Sink
 	cfg     *config
 	counter *countingReader
-	sum     Summary
-	begun   bool
-	ended   bool
-	syncs   int
-	origin  Time
-	last    Time
+	// join is set while the events come from several parsers (see
+	// parallel.go).
+	join   *join
+	sum    Summary
+	begun  bool
+	ended  bool
+	syncs  int
+	origin Time
+	last   Time
 
 	gs        map[GoID]*gState
 	ps        map[ProcID]*pState
@@ -340,6 +343,9 @@ func (m *mapper) newG(info Goroutine) *gState {
 
 // dropG removes a goroutine that ended.
 func (m *mapper) dropG(g *gState) {
+	if m.join != nil {
+		m.join.goroutineEnded(g.info.ID)
+	}
 	delete(m.gs, g.info.ID)
 	if m.lastG == g {
 		m.lastG = nil

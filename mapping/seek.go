@@ -49,31 +49,26 @@ type origin struct {
 //
 // A trace that cannot be split (a format before Go 1.22, compressed, or
 // one whose batch headers do not index cleanly) is read whole, as Map
-// does, and so is one whose window needs every generation.
+// does, and one whose window needs every generation as MapFile reads it.
+// The generations read are parsed in parallel as MapFile parses them.
 func MapWindow(r io.ReaderAt, size int64, from, to Bound, sink Sink, opts ...Option) (*Summary, error) {
-	whole := func() (*Summary, error) { return Map(io.NewSectionReader(r, 0, size), sink, opts...) }
-	if !from.Set && !to.Set {
-		return whole()
-	}
+	cfg := newConfig(opts)
 	idx, err := tracefile.Read(r, size)
 	if err != nil || idx.Size != size {
-		return whole()
+		return mapStream(io.NewSectionReader(r, 0, size), sink, &cfg)
 	}
-	first, last, ok := windowGenerations(idx, from, to)
+	first, last, ok := 0, len(idx.Generations)-1, false
+	if from.Set || to.Set {
+		first, last, ok = windowGenerations(idx, from, to)
+	}
 	if !ok {
-		return whole()
+		return mapRange(r, idx, 0, len(idx.Generations)-1, sink, &cfg)
 	}
 	gens := idx.Generations
 	g0 := gens[0]
-	o := &origin{start: Time(g0.Start), clock: clockOf(g0.Clock)}
-	begin := gens[first].Offset
-	end := gens[last].Offset + gens[last].Size
-	in := io.MultiReader(io.NewSectionReader(r, 0, headerSize), io.NewSectionReader(r, begin, end-begin))
-	opts = append(opts, optionFunc(func(c *config) {
-		c.origin = o
-		c.skipped = begin - headerSize
-	}))
-	return Map(in, sink, opts...)
+	cfg.origin = &origin{start: Time(g0.Start), clock: clockOf(g0.Clock)}
+	cfg.skipped = gens[first].Offset - headerSize
+	return mapRange(r, idx, first, last, sink, &cfg)
 }
 
 // windowGenerations returns the first and last generations a pass over

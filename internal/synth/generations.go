@@ -11,9 +11,9 @@ import (
 )
 
 // RecordGenerations traces a small workload of this process into w, in
-// gens rounds: goroutines that block on each other, a task and a region
-// open from the first round to the last, short tasks with regions and
-// logs, and a GC each round. Between rounds it starts and stops a flight
+// gens rounds: goroutines that block on each other, a task, a subtask of
+// it and a region open from the first round to the last, short tasks
+// with regions and logs, and a GC each round. Between rounds it starts and stops a flight
 // recorder beside the tracer, which makes the runtime begin new
 // generations (a few each time), so the trace has many generations
 // without second-long waits.
@@ -27,6 +27,7 @@ func RecordGenerations(w io.Writer, gens int) error {
 		return fmt.Errorf("synth: %w", err)
 	}
 	ctx, long := trace.NewTask(context.Background(), "long")
+	_, inner := trace.NewTask(ctx, "inner")
 	outer := trace.StartRegion(ctx, "outer")
 	ch := make(chan int)
 	done := make(chan struct{})
@@ -68,6 +69,7 @@ func RecordGenerations(w io.Writer, gens int) error {
 	close(done)
 	wg.Wait()
 	outer.End()
+	inner.End()
 	long.End()
 	trace.Stop()
 	return err

@@ -1,0 +1,246 @@
+package mapping_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/exp/trace"
+
+	"github.com/trace2x/trace2x/internal/testtraces"
+	"github.com/trace2x/trace2x/internal/tracefile"
+	"github.com/trace2x/trace2x/mapping"
+)
+
+// callLog records every Sink call with every field of its item.
+type callLog struct{ lines []string }
+
+func (l *callLog) add(call string, item any) error {
+	b, err := json.Marshal(item)
+	if err != nil {
+		return err
+	}
+	l.lines = append(l.lines, call+" "+string(b))
+	return nil
+}
+
+func (l *callLog) Begin(m *mapping.Meta) error                    { return l.add("Begin", m) }
+func (l *callLog) Stack(s *mapping.Stack) error                   { return l.add("Stack", s) }
+func (l *callLog) Goroutine(g *mapping.Goroutine) error           { return l.add("Goroutine", g) }
+func (l *callLog) Proc(p *mapping.Proc) error                     { return l.add("Proc", p) }
+func (l *callLog) Thread(t *mapping.Thread) error                 { return l.add("Thread", t) }
+func (l *callLog) GoroutineState(s *mapping.GoroutineState) error { return l.add("GoroutineState", s) }
+func (l *callLog) ProcRun(r *mapping.ProcRun) error               { return l.add("ProcRun", r) }
+func (l *callLog) Range(r *mapping.Range) error                   { return l.add("Range", r) }
+func (l *callLog) Task(t *mapping.Task) error                     { return l.add("Task", t) }
+func (l *callLog) Region(r *mapping.Region) error                 { return l.add("Region", r) }
+func (l *callLog) Log(g *mapping.Log) error                       { return l.add("Log", g) }
+func (l *callLog) GoroutineEvent(e *mapping.GoroutineEvent) error { return l.add("GoroutineEvent", e) }
+func (l *callLog) Flow(f *mapping.Flow) error                     { return l.add("Flow", f) }
+func (l *callLog) Counter(c *mapping.Counter) error               { return l.add("Counter", c) }
+func (l *callLog) CPUSample(s *mapping.CPUSample) error           { return l.add("CPUSample", s) }
+func (l *callLog) Experimental(x *mapping.Experimental) error     { return l.add("Experimental", x) }
+func (l *callLog) End(s *mapping.Summary) error {
+	cp := *s
+	cp.Err = nil
+	errText := ""
+	if s.Err != nil {
+		errText = s.Err.Error()
+	}
+	return l.add("End "+errText, &cp)
+}
+
+// pass is what one pass over a trace gives: the sink's calls, the events
+// the mapping was given, and the result.
+type pass struct {
+	calls     []string
+	events    []string
+	result    string
+	fallbacks int
+}
+
+// eventString renders an event with the task details the mapping uses
+// (read by the parser, not from the event on the mapping's goroutine).
+// A Sync's count is left out: the mapping counts Syncs itself.
+func eventString(ev *trace.Event, task trace.Task) string {
+	switch ev.Kind() {
+	case trace.EventSync:
+		s := ev.Sync()
+		clock := ""
+		if c := s.ClockSnapshot; c != nil {
+			clock = fmt.Sprintf("%d %d %v", c.Trace, c.Mono, c.Wall.UnixNano())
+		}
+		return fmt.Sprintf("Sync Time=%d clock=%s experiments=%d", ev.Time(), clock, len(s.ExperimentalBatches))
+	case trace.EventTaskBegin, trace.EventTaskEnd:
+		return fmt.Sprintf("M=%d P=%d G=%d %v Time=%d %+v", ev.Thread(), ev.Proc(), ev.Goroutine(), ev.Kind(), ev.Time(), task)
+	}
+	return ev.String()
+}
+
+// mapBoth maps data with one reader (Map) and in parallel with a group
+// per n generations on workers goroutines (MapFile).
+func mapBoth(t *testing.T, data []byte, n, workers int) (seq, par pass) {
+	t.Helper()
+	run := func(p *pass, parallel bool) {
+		sink := &callLog{}
+		opts := []mapping.Option{
+			mapping.WithTap(func(ev *trace.Event, task trace.Task) { p.events = append(p.events, eventString(ev, task)) }),
+			mapping.WithExperimentalEvents(),
+		}
+		var sum *mapping.Summary
+		var err error
+		if parallel {
+			opts = append(opts, mapping.WithWorkers(workers), mapping.WithGroupGenerations(n), mapping.WithFallbacks(func() { p.fallbacks++ }))
+			sum, err = mapping.MapFile(bytes.NewReader(data), int64(len(data)), sink, opts...)
+		} else {
+			sum, err = mapping.Map(bytes.NewReader(data), sink, opts...)
+		}
+		p.calls = sink.lines
+		p.result = fmt.Sprintf("error %v", err)
+		if sum != nil {
+			cp := *sum
+			cp.Err = nil
+			b, jerr := json.Marshal(&cp)
+			if jerr != nil {
+				t.Fatal(jerr)
+			}
+			p.result += " summary " + string(b)
+		}
+	}
+	run(&seq, false)
+	run(&par, true)
+	return seq, par
+}
+
+// sameLines reports the first difference between two sequences.
+func sameLines(t *testing.T, what string, want, got []string) {
+	t.Helper()
+	for i := range min(len(want), len(got)) {
+		if want[i] != got[i] {
+			t.Errorf("%s %d of %d differs:\n one reader: %s\n parallel:   %s", what, i, len(want), want[i], got[i])
+			return
+		}
+	}
+	if len(want) != len(got) {
+		t.Errorf("%d %s with one reader, %d in parallel", len(want), what, len(got))
+	}
+}
+
+// multiGeneration returns the test traces with two generations or more,
+// and traces recorded from this process with many.
+func multiGeneration(t *testing.T) map[string][]byte {
+	traces := map[string][]byte{
+		"recorded3": recordGenerations(t, 3),
+		"recorded6": recordGenerations(t, 6),
+	}
+	for _, f := range testtraces.All(t, "..") {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
+		if err == nil && len(idx.Generations) >= 2 {
+			traces[filepath.Base(f)] = data
+		}
+	}
+	return traces
+}
+
+// TestParallelConformance maps every trace of several generations with
+// one reader and in parallel, split at every generation and in pairs, and
+// requires the same sink calls with the same items, the same events given
+// to the mapping, and the same result; and that every join was proven,
+// so that the parallel pass did not fall back to one reader.
+func TestParallelConformance(t *testing.T) {
+	for name, data := range multiGeneration(t) {
+		for _, cfg := range []struct{ gens, workers int }{{1, 4}, {2, 2}} {
+			t.Run(fmt.Sprintf("%s/%dgen/%dworkers", name, cfg.gens, cfg.workers), func(t *testing.T) {
+				seq, par := mapBoth(t, data, cfg.gens, cfg.workers)
+				if par.fallbacks != 0 {
+					t.Errorf("the parallel pass fell back to one reader %d times", par.fallbacks)
+				}
+				sameLines(t, "events", seq.events, par.events)
+				sameLines(t, "sink calls", seq.calls, par.calls)
+				if seq.result != par.result {
+					t.Errorf("result with one reader:\n%s\nin parallel:\n%s", seq.result, par.result)
+				}
+			})
+		}
+	}
+}
+
+// TestParallelTaskBeforeLeadIn checks that a task begun before a group's
+// lead-in ends with its type and parent, as the parser gives them to a
+// single reader that saw the begin.
+func TestParallelTaskBeforeLeadIn(t *testing.T) {
+	data := recordGenerations(t, 6)
+	seq, par := mapBoth(t, data, 1, 4)
+	var ends []string
+	for _, e := range par.events {
+		if bytes.Contains([]byte(e), []byte("TaskEnd")) && bytes.Contains([]byte(e), []byte("Type:inner")) {
+			ends = append(ends, e)
+		}
+	}
+	if len(ends) != 1 {
+		t.Fatalf("%d ends of the task \"inner\" with its type, want 1", len(ends))
+	}
+	if bytes.Contains([]byte(ends[0]), []byte("Parent:0 ")) {
+		t.Errorf("the end of \"inner\" lost its parent: %s", ends[0])
+	}
+	sameLines(t, "events", seq.events, par.events)
+}
+
+// TestParallelBrokenTrace corrupts and cuts a trace of several
+// generations and requires the parallel pass to deliver what one reader
+// delivers, and to fail with the same error.
+func TestParallelBrokenTrace(t *testing.T) {
+	data := recordGenerations(t, 3)
+	idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gens := idx.Generations
+	if len(gens) < 4 {
+		t.Fatalf("%d generations recorded, want 4 or more", len(gens))
+	}
+	type variant struct {
+		name string
+		data []byte
+	}
+	var variants []variant
+	for _, i := range []int{1, len(gens) - 1} {
+		g := gens[i]
+		// Cut at the end of a generation and inside it.
+		variants = append(variants, variant{fmt.Sprintf("cut-after-%d", i), data[:g.Offset+g.Size]})
+		variants = append(variants, variant{fmt.Sprintf("cut-inside-%d", i), data[:g.Offset+g.Size/2]})
+		// Overwrite bytes inside a batch, past its header.
+		for _, at := range []int64{g.Size / 2} {
+			bad := bytes.Clone(data)
+			for k := range int64(24) {
+				bad[g.Offset+at+k] = 0xff
+			}
+			variants = append(variants, variant{fmt.Sprintf("corrupt-%d-at-%d", i, at), bad})
+		}
+	}
+	splitErrors := 0
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) {
+			seq, par := mapBoth(t, v.data, 1, 4)
+			sameLines(t, "events", seq.events, par.events)
+			sameLines(t, "sink calls", seq.calls, par.calls)
+			if seq.result != par.result {
+				t.Errorf("result with one reader:\n%s\nin parallel:\n%s", seq.result, par.result)
+			}
+			x, err := tracefile.Read(bytes.NewReader(v.data), int64(len(v.data)))
+			if err == nil && x.Size == int64(len(v.data)) && len(x.Generations) >= 2 && !bytes.HasPrefix([]byte(seq.result), []byte("error <nil>")) {
+				splitErrors++
+			}
+		})
+	}
+	if splitErrors == 0 {
+		t.Error("no broken variant went through the parallel pass to an error")
+	}
+}
