@@ -259,7 +259,7 @@ func inputFlags(fs *flag.FlagSet) *inputOpts {
 		return nil
 	})
 	fs.BoolVar(&o.quiet, "q", false, "show no progress line")
-	fs.BoolVar(&o.sequential, "sequential", false, "read a file front to back, every generation, even for a window (--from, --to) that needs only some")
+	fs.BoolVar(&o.sequential, "sequential", false, "read a file front to back with one parser, every generation, even for a window (--from, --to) that needs only some")
 	fs.BoolVar(&o.cpuProfile, "cpu-profile", false, "with a /debug/pprof/trace URL: request /debug/pprof/profile for the same window, so that the trace has CPU samples")
 	fs.Func("from", "keep what happens from `TIME` on: an offset from the trace start (1.5s, 200ms) or, for a trace with a wall clock (Go 1.25+), an RFC 3339 time", boundFlag(&o.filter.From))
 	fs.Func("to", "keep what happens up to `TIME` (as for --from)", boundFlag(&o.filter.To))
@@ -328,6 +328,10 @@ func (in *input) mapTrace(e *env, opts *inputOpts, src io.Reader, sink mapping.S
 		return nil, usageError{"--related needs --goroutine"}
 	}
 	if opts == nil || opts.filter.Empty() {
+		if file, ok := in.file(opts); ok {
+			// A file's generations are parsed on several goroutines.
+			return mapping.MapFile(file, in.size, sink, mopts...)
+		}
 		return mapping.Map(src, sink, mopts...)
 	}
 	f := &opts.filter
@@ -344,9 +348,9 @@ func (in *input) mapTrace(e *env, opts *inputOpts, src io.Reader, sink mapping.S
 	ec := &endCapture{Sink: sink}
 	var sum *mapping.Summary
 	var err error
-	if file, ok := in.ReadCloser.(*os.File); ok && in.path != "" && in.size > 0 && !opts.sequential && (f.From.Set || f.To.Set) {
+	if file, ok := in.file(opts); ok {
 		// A file can be read from anywhere: only the generations the
-		// window needs are read.
+		// window needs are read, on several goroutines.
 		sum, err = mapping.MapWindow(file, in.size, f.From, f.To, f.Sink(ec), mopts...)
 	} else {
 		sum, err = mapping.Map(src, f.Sink(ec), mopts...)
@@ -362,6 +366,15 @@ func (in *input) mapTrace(e *env, opts *inputOpts, src io.Reader, sink mapping.S
 		fmt.Fprintf(e.stderr, "trace2x: warning: %s: the filters kept nothing\n", in.name)
 	}
 	return sum, err
+}
+
+// file returns the input as a file, which the mapping reads at any
+// offset, unless it is a stream or --sequential asks for one reader
+// front to back. src, the reader mapTrace is given, is the input or a
+// reader over its start, so reading the file instead loses nothing.
+func (in *input) file(opts *inputOpts) (*os.File, bool) {
+	f, ok := in.ReadCloser.(*os.File)
+	return f, ok && in.path != "" && in.size > 0 && (opts == nil || !opts.sequential)
 }
 
 // endCapture keeps the Summary that reaches the end of a chain of sinks.

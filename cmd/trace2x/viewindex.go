@@ -78,7 +78,7 @@ func newIndexServer(in *input, file *os.File, idx *tracefile.Index, maxBytes int
 // each window, which the page shows once they are known.
 func (s *indexServer) count() error {
 	c := &windowCounter{s: s}
-	_, err := mapping.Map(io.NewSectionReader(s.file, 0, s.in.size), c, mapping.WithInputName(s.in.name))
+	_, err := mapping.MapFile(s.file, s.in.size, c, mapping.WithInputName(s.in.name))
 	s.mu.Lock()
 	s.counted = true
 	s.mu.Unlock()
