@@ -1,8 +1,10 @@
 package mapping_test
 
 import (
+	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"testing"
 	"time"
 
@@ -23,6 +25,7 @@ func BenchmarkParseOnly(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer f.Close()
+		cpu := processCPU()
 		r, err := trace.NewReader(f)
 		if err != nil {
 			b.Fatal(err)
@@ -31,6 +34,7 @@ func BenchmarkParseOnly(b *testing.B) {
 		for {
 			_, err := r.ReadEvent()
 			if err == io.EOF {
+				b.ReportMetric((processCPU() - cpu).Seconds(), "cpu-s")
 				return n, 0
 			}
 			if err != nil {
@@ -68,6 +72,63 @@ func benchMap(b *testing.B, sink func() mapping.Sink) {
 		}
 		return sum.Events, 0
 	})
+}
+
+// BenchmarkParallel is BenchmarkMap through MapFile, at GOMAXPROCS 1 and
+// 2, and at the machine's core count if that is more; and with two
+// parsing goroutines forced at GOMAXPROCS 2, where by default one parser
+// runs beside the mapping (see WithWorkers). (The testing package sets
+// GOMAXPROCS, from -cpu, for every benchmark function it runs, so each
+// pass sets it itself.) Compare it with BenchmarkParseOnly in the same
+// run. Per pass it reports the CPU time of the process (cpu-s), the time
+// spent parsing summed over the parsing goroutines (parse-s), the part
+// of it spent on lead-ins (lead-in-s), the time the mapping goroutine
+// spent mapping (map-s) and waiting for parsed events (wait-s), and the
+// groups; the last five only for a parallel pass.
+func BenchmarkParallel(b *testing.B) {
+	type setup struct{ cores, workers int }
+	setups := []setup{{1, 0}, {2, 0}, {2, 2}}
+	if n := runtime.NumCPU(); n > 2 {
+		setups = append(setups, setup{n, 0})
+	}
+	for _, s := range setups {
+		name := fmt.Sprintf("cores=%d", s.cores)
+		if s.workers > 0 {
+			name += fmt.Sprintf(",workers=%d", s.workers)
+		}
+		b.Run(name, func(b *testing.B) {
+			benchutil.Run(b, "..", func(b *testing.B, in benchutil.Input, h *benchutil.HeapPeak) (int64, int64) {
+				// The benchmark sets GOMAXPROCS for every run of the
+				// function it is given.
+				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(s.cores))
+				f, err := os.Open(in.Path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer f.Close()
+				var st mapping.PassStats
+				opts := []mapping.Option{mapping.WithStats(&st), mapping.WithProgress(func(mapping.Progress) { h.Observe() })}
+				if s.workers > 0 {
+					opts = append(opts, mapping.WithWorkers(s.workers))
+				}
+				cpu := processCPU()
+				sum, err := mapping.MapFile(f, in.Size, mapping.NopSink{}, opts...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric((processCPU() - cpu).Seconds(), "cpu-s")
+				b.ReportMetric(st.Parse().Seconds(), "parse-s")
+				b.ReportMetric(st.LeadIn().Seconds(), "lead-in-s")
+				b.ReportMetric(st.Mapping().Seconds(), "map-s")
+				b.ReportMetric(st.Wait().Seconds(), "wait-s")
+				b.ReportMetric(float64(st.Groups()), "groups")
+				if st.Fallbacks() > 0 {
+					b.Fatalf("%s: the parallel pass fell back to one reader", in.Name)
+				}
+				return sum.Events, 0
+			})
+		})
+	}
 }
 
 // BenchmarkWindowAtEnd converts the last second of a synthetic 100 MB

@@ -1,6 +1,10 @@
 package mapping
 
-import "golang.org/x/exp/trace"
+import (
+	"time"
+
+	"golang.org/x/exp/trace"
+)
 
 // WithGroupGenerations makes a pass over a file parse n generations per
 // group, so that even a short trace is split at every generation.
@@ -17,4 +21,28 @@ func WithFallbacks(f func()) Option {
 // details it uses for it.
 func WithTap(f func(ev *trace.Event, task trace.Task)) Option {
 	return optionFunc(func(c *config) { c.tap = f })
+}
+
+// PassStats is where a parallel pass spent its time.
+type PassStats = passStats
+
+// WithStats gathers into s where a parallel pass spends its time.
+func WithStats(s *PassStats) Option {
+	return optionFunc(func(c *config) { c.stats = s })
+}
+
+// Parse is the time spent parsing, on all goroutines, LeadIn the part of
+// it spent on lead-ins, Mapping the time spent mapping and Wait the time
+// the mapping waited for parsed events.
+func (s *passStats) Parse() time.Duration   { return time.Duration(s.parse.Load()) }
+func (s *passStats) LeadIn() time.Duration  { return time.Duration(s.leadIn.Load()) }
+func (s *passStats) Mapping() time.Duration { return time.Duration(s.mapping.Load()) }
+func (s *passStats) Wait() time.Duration    { return time.Duration(s.wait.Load()) }
+func (s *passStats) Groups() int64          { return s.groups.Load() }
+func (s *passStats) Fallbacks() int64       { return s.fallbacks.Load() }
+
+// WithGroupBytes sets the size of the groups of generations a pass over a
+// file parses on one goroutine.
+func WithGroupBytes(n int64) Option {
+	return optionFunc(func(c *config) { c.groupBytes = n })
 }

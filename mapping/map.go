@@ -39,6 +39,8 @@ type config struct {
 	// fallbacks is told when a parallel pass could not prove a join and
 	// went on with one reader.
 	fallbacks func()
+	// stats, if set, gathers where a parallel pass spends its time.
+	stats *passStats
 	// tap, if set, sees every event the mapping is given, with its task
 	// details.
 	tap func(ev *trace.Event, task trace.Task)

@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/exp/trace"
 
@@ -68,8 +70,11 @@ import (
 // generation of the pass, skipping the events already mapped, which by
 // the argument above are that reader's first events.
 
-// WithWorkers bounds the goroutines that parse a trace file (see
-// MapFile); 1 reads it with one parser. The default is GOMAXPROCS.
+// WithWorkers sets the number of goroutines that parse a trace file (see
+// MapFile); 1 reads it with one parser, beside the mapping, as Map does.
+// The default is GOMAXPROCS-1, which leaves a core to the mapping: the
+// mapping of an event costs nearly as much as its parse, and one parser
+// beside it keeps two cores busy already.
 func WithWorkers(n int) Option {
 	return optionFunc(func(c *config) { c.workers = n })
 }
@@ -78,13 +83,19 @@ func WithWorkers(n int) Option {
 // one goroutine: each group parses one generation more than it maps, and
 // its events wait, decoded, until the mapping reaches them, so that
 // memory follows the groups in flight.
-const defaultGroupBytes = 16 << 20
+const defaultGroupBytes = 8 << 20
 
-// MapFile is Map for a trace of size bytes in r, a file. A Go 1.22+ trace
-// of several generations is parsed on several goroutines (see
-// WithWorkers) and mapped on one: the sink receives exactly what Map
-// delivers. Other traces (older formats, compressed, or one whose batch
-// headers do not index cleanly) are read as Map reads them.
+// MapFile is Map for a trace of size bytes in r, a file. On a machine
+// with three cores or more, a Go 1.22+ trace of several generations is
+// parsed on several goroutines (see WithWorkers), in groups of
+// consecutive generations, and mapped on one: the sink receives exactly
+// what Map delivers, item for item. Other traces (older formats,
+// compressed, or one whose batch headers do not index cleanly) are read
+// as Map reads them.
+//
+// Memory grows with the parsing goroutines: each group's events wait,
+// decoded, until the mapping reaches them, about 13 bytes of memory per
+// byte of trace, in groups of about 8 MB.
 func MapFile(r io.ReaderAt, size int64, sink Sink, opts ...Option) (*Summary, error) {
 	cfg := newConfig(opts)
 	idx, err := tracefile.Read(r, size)
@@ -102,14 +113,14 @@ func mapRange(r io.ReaderAt, idx *tracefile.Index, first, last int, sink Sink, c
 	p := &parallelPass{r: r, gens: gens, begin: begin, end: end}
 	workers := cfg.workers
 	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
+		workers = runtime.GOMAXPROCS(0) - 1
 	}
 	p.groups = planGroups(gens, cfg)
 	workers = min(workers, len(p.groups))
 	if workers < 2 || !knownVersions[strconv.Itoa(idx.Version)] {
 		return mapStream(p.stream(), sink, cfg)
 	}
-	p.workers = workers
+	p.workers, p.stats = workers, cfg.stats
 	m := newMapper(sink, cfg)
 	m.counter = &countingReader{}
 	m.sum.FormatVersion = "go1." + strconv.Itoa(idx.Version)
@@ -157,6 +168,7 @@ type parallelPass struct {
 	begin, end int64
 	groups     []*group
 	workers    int
+	stats      *passStats
 }
 
 // stream is the input one reader of the whole pass reads: the header and
@@ -185,6 +197,14 @@ type group struct {
 	leadLast trace.Time
 	leadPs   map[trace.ProcID]bool
 	leadGs   map[trace.GoID]bool
+}
+
+// passStats is where a parallel pass spent its time, for benchmarks: on
+// the parsing goroutines (and of that, on lead-ins), on the mapping
+// goroutine mapping, and waiting for parsed events.
+type passStats struct {
+	parse, leadIn, mapping, wait atomic.Int64 // nanoseconds
+	groups, fallbacks            atomic.Int64
 }
 
 // errSplit says a join could not be proven: the pass goes on with one
@@ -252,7 +272,9 @@ func (m *mapper) runParallel(p *parallelPass) error {
 	for _, g := range p.groups {
 		first := true
 		for {
+			t0 := time.Now()
 			b := <-g.out
+			t1 := time.Now()
 			if first && g.lead && !m.join.joins(m, g, lastTime) {
 				stop()
 				return m.fallback(p)
@@ -264,6 +286,10 @@ func (m *mapper) runParallel(p *parallelPass) error {
 					return m.fallback(p)
 				}
 				return err
+			}
+			if st := m.cfg.stats; st != nil {
+				st.wait.Add(int64(t1.Sub(t0)))
+				st.mapping.Add(int64(time.Since(t1)))
 			}
 			if n := len(b.events); n > 0 {
 				lastTime = b.events[n-1].Time()
@@ -295,13 +321,24 @@ func (p *parallelPass) parse(g *group, done <-chan struct{}) {
 	}
 	to := p.gens[g.end-1].Offset + p.gens[g.end-1].Size
 	in := io.MultiReader(io.NewSectionReader(p.r, 0, headerSize), io.NewSectionReader(p.r, from, to-from))
+	start := time.Now()
+	var blocked, lead time.Duration
 	send := func(b *batch) bool {
+		t := time.Now()
+		defer func() { blocked += time.Since(t) }()
 		select {
 		case g.out <- b:
 			return true
 		case <-done:
 			return false
 		}
+	}
+	if st := p.stats; st != nil {
+		defer func() {
+			st.parse.Add(int64(time.Since(start) - blocked))
+			st.leadIn.Add(int64(lead))
+			st.groups.Add(1)
+		}()
 	}
 	b := batchPool.Get().(*batch)
 	tr, err := trace.NewReader(in)
@@ -339,6 +376,9 @@ func (p *parallelPass) parse(g *group, done <-chan struct{}) {
 				g.leadSeen, g.leadLast = true, ev.Time()
 				g.restated(&ev)
 				continue
+			}
+			if g.lead && lead == 0 {
+				lead = time.Since(start)
 			}
 			if syncs == want && !g.last {
 				continue // the Sync after the group; the next group has the one that opens it
@@ -387,6 +427,9 @@ func (m *mapper) fallback(p *parallelPass) error {
 	m.join = nil
 	if m.cfg.fallbacks != nil {
 		m.cfg.fallbacks()
+	}
+	if m.cfg.stats != nil {
+		m.cfg.stats.fallbacks.Add(1)
 	}
 	cr := &countingReader{r: p.stream()}
 	m.counter = cr
