@@ -83,7 +83,12 @@
 //
 // Parsing runs on its own goroutine, a few hundred events ahead of the
 // mapping, so that both cores of a machine are used; [Async] puts a sink
-// that does much work per item, an encoder, on a third. The mapping holds
+// that does much work per item, an encoder, on a third. [MapFile] and
+// [MapWindow], given a file, parse groups of generations on several
+// goroutines where there are cores to spare, each parser starting one
+// generation early so that its state is that of a parser that read
+// everything before, and map them in order: the sink gets exactly what
+// Map gives it (parallel.go says why). The mapping holds
 // only what is live: goroutines until they end, open ranges, tasks and
 // regions, and one table of every distinct stack. Memory follows the
 // largest generation, not the length of the trace. Traces in the old
