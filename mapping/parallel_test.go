@@ -129,20 +129,17 @@ func sameLines(t *testing.T, what string, want, got []string) {
 	}
 }
 
-// multiGeneration returns the test traces with two generations or more,
-// and traces recorded from this process with many.
-func multiGeneration(t *testing.T) map[string][]byte {
-	traces := map[string][]byte{
-		"recorded3": recordGenerations(t, 3),
-		"recorded6": recordGenerations(t, 6),
-	}
+// withGenerations adds to traces every test trace with n generations or
+// more, and returns it.
+func withGenerations(t *testing.T, n int, traces map[string][]byte) map[string][]byte {
+	t.Helper()
 	for _, f := range testtraces.All(t, "..") {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
 		idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
-		if err == nil && len(idx.Generations) >= 2 {
+		if err == nil && len(idx.Generations) >= n {
 			traces[filepath.Base(f)] = data
 		}
 	}
@@ -155,7 +152,11 @@ func multiGeneration(t *testing.T) map[string][]byte {
 // to the mapping, and the same result; and that every join was proven,
 // so that the parallel pass did not fall back to one reader.
 func TestParallelConformance(t *testing.T) {
-	for name, data := range multiGeneration(t) {
+	traces := withGenerations(t, 2, map[string][]byte{
+		"recorded3": recordGenerations(t, 3),
+		"recorded6": recordGenerations(t, 6),
+	})
+	for name, data := range traces {
 		for _, cfg := range []struct{ gens, workers int }{{1, 4}, {2, 2}} {
 			t.Run(fmt.Sprintf("%s/%dgen/%dworkers", name, cfg.gens, cfg.workers), func(t *testing.T) {
 				seq, par := mapBoth(t, data, cfg.gens, cfg.workers)

@@ -3,14 +3,11 @@ package mapping_test
 import (
 	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/trace2x/trace2x/internal/testtraces"
 	"github.com/trace2x/trace2x/internal/tracefile"
 	"github.com/trace2x/trace2x/mapping"
 )
@@ -208,17 +205,7 @@ func (l *itemLog) End(s *mapping.Summary) error               { return nil }
 // trace of this process with a dozen generations, and every test trace
 // with three or more.
 func TestSeekWindow(t *testing.T) {
-	traces := map[string][]byte{"recorded": recordGenerations(t, 5)}
-	for _, f := range testtraces.All(t, "..") {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
-		if err == nil && len(idx.Generations) >= 3 {
-			traces[filepath.Base(f)] = data
-		}
-	}
+	traces := withGenerations(t, 3, map[string][]byte{"recorded": recordGenerations(t, 5)})
 	for name, data := range traces {
 		t.Run(name, func(t *testing.T) { testSeekWindows(t, data) })
 	}
