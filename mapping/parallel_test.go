@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"golang.org/x/exp/trace"
@@ -129,6 +131,21 @@ func sameLines(t *testing.T, what string, want, got []string) {
 	}
 }
 
+var recorded struct {
+	sync.Once
+	data []byte
+}
+
+// recordedOnce is a trace of this process of three rounds (see
+// synth.RecordGenerations), recorded once for the tests that share it.
+func recordedOnce(t *testing.T) []byte {
+	recorded.Do(func() { recorded.data = recordGenerations(t, 3) })
+	if recorded.data == nil {
+		t.Fatal("no trace recorded")
+	}
+	return recorded.data
+}
+
 // withGenerations adds to traces every test trace with n generations or
 // more, and returns it.
 func withGenerations(t *testing.T, n int, traces map[string][]byte) map[string][]byte {
@@ -152,10 +169,7 @@ func withGenerations(t *testing.T, n int, traces map[string][]byte) map[string][
 // to the mapping, and the same result; and that every join was proven,
 // so that the parallel pass did not fall back to one reader.
 func TestParallelConformance(t *testing.T) {
-	traces := withGenerations(t, 2, map[string][]byte{
-		"recorded3": recordGenerations(t, 3),
-		"recorded6": recordGenerations(t, 6),
-	})
+	traces := withGenerations(t, 2, map[string][]byte{"recorded": recordedOnce(t)})
 	for name, data := range traces {
 		for _, cfg := range []struct{ gens, workers int }{{1, 4}, {2, 2}} {
 			t.Run(fmt.Sprintf("%s/%dgen/%dworkers", name, cfg.gens, cfg.workers), func(t *testing.T) {
@@ -177,7 +191,7 @@ func TestParallelConformance(t *testing.T) {
 // lead-in ends with its type and parent, as the parser gives them to a
 // single reader that saw the begin.
 func TestParallelTaskBeforeLeadIn(t *testing.T) {
-	data := recordGenerations(t, 6)
+	data := recordedOnce(t)
 	seq, par := mapBoth(t, data, 1, 4)
 	var ends []string
 	for _, e := range par.events {
@@ -198,7 +212,7 @@ func TestParallelTaskBeforeLeadIn(t *testing.T) {
 // generations and requires the parallel pass to deliver what one reader
 // delivers, and to fail with the same error.
 func TestParallelBrokenTrace(t *testing.T) {
-	data := recordGenerations(t, 3)
+	data := recordedOnce(t)
 	idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		t.Fatal(err)
@@ -212,20 +226,39 @@ func TestParallelBrokenTrace(t *testing.T) {
 		data []byte
 	}
 	var variants []variant
-	for _, i := range []int{1, len(gens) - 1} {
-		g := gens[i]
-		// Cut at the end of a generation and inside it.
-		variants = append(variants, variant{fmt.Sprintf("cut-after-%d", i), data[:g.Offset+g.Size]})
-		variants = append(variants, variant{fmt.Sprintf("cut-inside-%d", i), data[:g.Offset+g.Size/2]})
-		// Overwrite bytes inside a batch, past its header.
-		for _, at := range []int64{g.Size / 2} {
+	// A corruption that the index passes over and the parser stops at:
+	// bytes overwritten inside a batch, past its header, found by trying.
+	corrupt := func(g tracefile.Generation) []byte {
+		for k := int64(1); k < 8; k++ {
 			bad := bytes.Clone(data)
-			for k := range int64(24) {
-				bad[g.Offset+at+k] = 0xff
+			for i := range int64(24) {
+				bad[g.Offset+g.Size*k/8+i] = 0xff
 			}
-			variants = append(variants, variant{fmt.Sprintf("corrupt-%d-at-%d", i, at), bad})
+			if x, err := tracefile.Read(bytes.NewReader(bad), int64(len(bad))); err != nil || x.Size != int64(len(bad)) {
+				continue
+			}
+			if r, err := trace.NewReader(bytes.NewReader(bad)); err == nil {
+				for {
+					if _, err = r.ReadEvent(); err != nil {
+						break
+					}
+				}
+				if err != io.EOF {
+					return bad
+				}
+			}
 		}
+		t.Fatalf("no corruption of generation %d found that the parser reports", g.Number)
+		return nil
 	}
+	g1, mid, last := gens[1], gens[len(gens)/2], gens[len(gens)-2]
+	variants = append(variants,
+		variant{"cut-after-1", data[:g1.Offset+g1.Size]},
+		variant{"cut-inside-1", data[:g1.Offset+g1.Size/2]},
+		variant{"cut-after-last-but-one", data[:last.Offset+last.Size]},
+		variant{"corrupt-1", corrupt(g1)},
+		variant{"corrupt-middle", corrupt(mid)},
+	)
 	splitErrors := 0
 	for _, v := range variants {
 		t.Run(v.name, func(t *testing.T) {
