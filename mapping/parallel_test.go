@@ -229,10 +229,10 @@ func TestParallelBrokenTrace(t *testing.T) {
 	// A corruption that the index passes over and the parser stops at:
 	// bytes overwritten inside a batch, past its header, found by trying.
 	corrupt := func(g tracefile.Generation) []byte {
-		for k := int64(1); k < 8; k++ {
+		for k := int64(1); k < 16; k++ {
 			bad := bytes.Clone(data)
-			for i := range int64(24) {
-				bad[g.Offset+g.Size*k/8+i] = 0xff
+			for i := range min(24, g.Size/16) {
+				bad[g.Offset+g.Size*k/16+i] = 0xff
 			}
 			if x, err := tracefile.Read(bytes.NewReader(bad), int64(len(bad))); err != nil || x.Size != int64(len(bad)) {
 				continue
