@@ -94,7 +94,7 @@ const defaultGroupBytes = 8 << 20
 // as Map reads them.
 //
 // Memory grows with the parsing goroutines: each group's events wait,
-// decoded, until the mapping reaches them, about 13 bytes of memory per
+// decoded, until the mapping reaches them, about 12 bytes of memory per
 // byte of trace, in groups of about 8 MB.
 func MapFile(r io.ReaderAt, size int64, sink Sink, opts ...Option) (*Summary, error) {
 	cfg := newConfig(opts)
