@@ -46,3 +46,9 @@ func (s *passStats) Fallbacks() int64       { return s.fallbacks.Load() }
 func WithGroupBytes(n int64) Option {
 	return optionFunc(func(c *config) { c.groupBytes = n })
 }
+
+// WithRefusedJoins makes a parallel pass refuse the join before group k
+// when refuse(k) is true, so that it goes on with one reader from there.
+func WithRefusedJoins(refuse func(k int) bool) Option {
+	return optionFunc(func(c *config) { c.refuse = refuse })
+}

@@ -39,6 +39,9 @@ type config struct {
 	// fallbacks is told when a parallel pass could not prove a join and
 	// went on with one reader.
 	fallbacks func()
+	// refuse, if set, makes a parallel pass refuse the join before group
+	// k when it returns true, as if it could not be proven.
+	refuse func(k int) bool
 	// stats, if set, gathers where a parallel pass spends its time.
 	stats *passStats
 	// tap, if set, sees every event the mapping is given, with its task

@@ -269,13 +269,13 @@ func (m *mapper) runParallel(p *parallelPass) error {
 	defer stop()
 
 	var lastTime trace.Time
-	for _, g := range p.groups {
+	for k, g := range p.groups {
 		first := true
 		for {
 			t0 := time.Now()
 			b := <-g.out
 			t1 := time.Now()
-			if first && g.lead && !m.join.joins(m, g, lastTime) {
+			if first && g.lead && (!m.join.joins(m, g, lastTime) || m.cfg.refuse != nil && m.cfg.refuse(k)) {
 				stop()
 				return m.fallback(p)
 			}

@@ -7,8 +7,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/exp/trace"
 
@@ -84,7 +86,20 @@ func eventString(ev *trace.Event, task trace.Task) string {
 
 // mapBoth maps data with one reader (Map) and in parallel with a group
 // per n generations on workers goroutines (MapFile).
-func mapBoth(t *testing.T, data []byte, n, workers int) (seq, par pass) {
+func mapBoth(t *testing.T, data []byte, n, workers int, parOpts ...mapping.Option) (seq, par pass) {
+	t.Helper()
+	return mapBothWith(t, data, func(r *bytes.Reader, sink mapping.Sink, opts ...mapping.Option) (*mapping.Summary, error) {
+		return mapping.Map(r, sink, opts...)
+	}, func(r *bytes.Reader, sink mapping.Sink, opts ...mapping.Option) (*mapping.Summary, error) {
+		opts = append(opts, mapping.WithWorkers(workers), mapping.WithGroupGenerations(n))
+		return mapping.MapFile(r, r.Size(), sink, append(opts, parOpts...)...)
+	})
+}
+
+type mapFunc func(r *bytes.Reader, sink mapping.Sink, opts ...mapping.Option) (*mapping.Summary, error)
+
+// mapBothWith maps data with one and with another pass.
+func mapBothWith(t *testing.T, data []byte, one, other mapFunc) (seq, par pass) {
 	t.Helper()
 	run := func(p *pass, parallel bool) {
 		sink := &callLog{}
@@ -92,14 +107,12 @@ func mapBoth(t *testing.T, data []byte, n, workers int) (seq, par pass) {
 			mapping.WithTap(func(ev *trace.Event, task trace.Task) { p.events = append(p.events, eventString(ev, task)) }),
 			mapping.WithExperimentalEvents(),
 		}
-		var sum *mapping.Summary
-		var err error
+		opts = append(opts, mapping.WithFallbacks(func() { p.fallbacks++ }))
+		pass := one
 		if parallel {
-			opts = append(opts, mapping.WithWorkers(workers), mapping.WithGroupGenerations(n), mapping.WithFallbacks(func() { p.fallbacks++ }))
-			sum, err = mapping.MapFile(bytes.NewReader(data), int64(len(data)), sink, opts...)
-		} else {
-			sum, err = mapping.Map(bytes.NewReader(data), sink, opts...)
+			pass = other
 		}
+		sum, err := pass(bytes.NewReader(data), sink, opts...)
 		p.calls = sink.lines
 		p.result = fmt.Sprintf("error %v", err)
 		if sum != nil {
@@ -276,5 +289,61 @@ func TestParallelBrokenTrace(t *testing.T) {
 	}
 	if splitErrors == 0 {
 		t.Error("no broken variant went through the parallel pass to an error")
+	}
+}
+
+// TestParallelRefusedJoin refuses each join in turn: the pass goes on
+// with one reader from there, and delivers the same.
+func TestParallelRefusedJoin(t *testing.T) {
+	data := recordedOnce(t)
+	for _, k := range []int{1, 3} {
+		t.Run(fmt.Sprint(k), func(t *testing.T) {
+			seq, par := mapBoth(t, data, 1, 4, mapping.WithRefusedJoins(func(g int) bool { return g == k }))
+			if par.fallbacks != 1 {
+				t.Errorf("%d fallbacks to one reader, want 1", par.fallbacks)
+			}
+			sameLines(t, "events", seq.events, par.events)
+			sameLines(t, "sink calls", seq.calls, par.calls)
+			if seq.result != par.result {
+				t.Errorf("result with one reader:\n%s\nin parallel:\n%s", seq.result, par.result)
+			}
+		})
+	}
+}
+
+// TestParallelWindow compares MapWindow with one reader and in parallel,
+// for windows that start after the first generation.
+func TestParallelWindow(t *testing.T) {
+	data := recordedOnce(t)
+	idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gens := idx.Generations
+	start := time.Duration(gens[0].Start)
+	for _, w := range [][2]int{{2, len(gens) - 2}, {len(gens) / 2, len(gens) - 1}} {
+		from := mapping.Bound{Offset: time.Duration(gens[w[0]].End) - start, Set: true}
+		to := mapping.Bound{Offset: time.Duration(gens[w[1]].Start) - start, Set: true}
+		t.Run(fmt.Sprintf("%v-%v", from.Offset, to.Offset), func(t *testing.T) {
+			window := func(workers int) mapFunc {
+				return func(r *bytes.Reader, sink mapping.Sink, opts ...mapping.Option) (*mapping.Summary, error) {
+					opts = append(opts, mapping.WithWorkers(workers), mapping.WithGroupGenerations(1))
+					flt := &mapping.Filter{From: from, To: to}
+					return mapping.MapWindow(r, r.Size(), from, to, flt.Sink(sink), opts...)
+				}
+			}
+			seq, par := mapBothWith(t, data, window(1), window(4))
+			if par.fallbacks != 0 {
+				t.Errorf("the parallel pass fell back to one reader %d times", par.fallbacks)
+			}
+			sameLines(t, "events", seq.events, par.events)
+			sameLines(t, "sink calls", seq.calls, par.calls)
+			if seq.result != par.result {
+				t.Errorf("result with one reader:\n%s\nin parallel:\n%s", seq.result, par.result)
+			}
+			if !strings.Contains(seq.result, `"Generations":`) || strings.Contains(seq.result, fmt.Sprintf(`"Generations":%d,`, len(gens))) {
+				t.Errorf("the window read every generation: %s", seq.result)
+			}
+		})
 	}
 }
