@@ -130,6 +130,22 @@ func mapBothWith(t *testing.T, data []byte, one, other mapFunc) (seq, par pass) 
 	return seq, par
 }
 
+// samePass requires the parallel pass to give what the single reader
+// gives: the same events to the mapping, the same sink calls and the
+// same result; and, unless fallbacks is negative, to have gone on with
+// one reader that many times.
+func samePass(t *testing.T, seq, par pass, fallbacks int) {
+	t.Helper()
+	if fallbacks >= 0 && par.fallbacks != fallbacks {
+		t.Errorf("the parallel pass went on with one reader %d times, want %d", par.fallbacks, fallbacks)
+	}
+	sameLines(t, "events", seq.events, par.events)
+	sameLines(t, "sink calls", seq.calls, par.calls)
+	if seq.result != par.result {
+		t.Errorf("result with one reader:\n%s\nin parallel:\n%s", seq.result, par.result)
+	}
+}
+
 // sameLines reports the first difference between two sequences.
 func sameLines(t *testing.T, what string, want, got []string) {
 	t.Helper()
@@ -187,14 +203,7 @@ func TestParallelConformance(t *testing.T) {
 		for _, cfg := range []struct{ gens, workers int }{{1, 4}, {2, 2}} {
 			t.Run(fmt.Sprintf("%s/%dgen/%dworkers", name, cfg.gens, cfg.workers), func(t *testing.T) {
 				seq, par := mapBoth(t, data, cfg.gens, cfg.workers)
-				if par.fallbacks != 0 {
-					t.Errorf("the parallel pass fell back to one reader %d times", par.fallbacks)
-				}
-				sameLines(t, "events", seq.events, par.events)
-				sameLines(t, "sink calls", seq.calls, par.calls)
-				if seq.result != par.result {
-					t.Errorf("result with one reader:\n%s\nin parallel:\n%s", seq.result, par.result)
-				}
+				samePass(t, seq, par, 0)
 			})
 		}
 	}
@@ -215,7 +224,7 @@ func TestParallelTaskBeforeLeadIn(t *testing.T) {
 	if len(ends) != 1 {
 		t.Fatalf("%d ends of the task \"inner\" with its type, want 1", len(ends))
 	}
-	if bytes.Contains([]byte(ends[0]), []byte("Parent:0 ")) {
+	if strings.Contains(ends[0], fmt.Sprintf("Parent:%d ", trace.NoTask)) {
 		t.Errorf("the end of \"inner\" lost its parent: %s", ends[0])
 	}
 	sameLines(t, "events", seq.events, par.events)
@@ -276,11 +285,7 @@ func TestParallelBrokenTrace(t *testing.T) {
 	for _, v := range variants {
 		t.Run(v.name, func(t *testing.T) {
 			seq, par := mapBoth(t, v.data, 1, 4)
-			sameLines(t, "events", seq.events, par.events)
-			sameLines(t, "sink calls", seq.calls, par.calls)
-			if seq.result != par.result {
-				t.Errorf("result with one reader:\n%s\nin parallel:\n%s", seq.result, par.result)
-			}
+			samePass(t, seq, par, -1)
 			x, err := tracefile.Read(bytes.NewReader(v.data), int64(len(v.data)))
 			if err == nil && x.Size == int64(len(v.data)) && len(x.Generations) >= 2 && !bytes.HasPrefix([]byte(seq.result), []byte("error <nil>")) {
 				splitErrors++
@@ -299,14 +304,7 @@ func TestParallelRefusedJoin(t *testing.T) {
 	for _, k := range []int{1, 3} {
 		t.Run(fmt.Sprint(k), func(t *testing.T) {
 			seq, par := mapBoth(t, data, 1, 4, mapping.WithRefusedJoins(func(g int) bool { return g == k }))
-			if par.fallbacks != 1 {
-				t.Errorf("%d fallbacks to one reader, want 1", par.fallbacks)
-			}
-			sameLines(t, "events", seq.events, par.events)
-			sameLines(t, "sink calls", seq.calls, par.calls)
-			if seq.result != par.result {
-				t.Errorf("result with one reader:\n%s\nin parallel:\n%s", seq.result, par.result)
-			}
+			samePass(t, seq, par, 1)
 		})
 	}
 }
@@ -333,14 +331,7 @@ func TestParallelWindow(t *testing.T) {
 				}
 			}
 			seq, par := mapBothWith(t, data, window(1), window(4))
-			if par.fallbacks != 0 {
-				t.Errorf("the parallel pass fell back to one reader %d times", par.fallbacks)
-			}
-			sameLines(t, "events", seq.events, par.events)
-			sameLines(t, "sink calls", seq.calls, par.calls)
-			if seq.result != par.result {
-				t.Errorf("result with one reader:\n%s\nin parallel:\n%s", seq.result, par.result)
-			}
+			samePass(t, seq, par, 0)
 			if !strings.Contains(seq.result, `"Generations":`) || strings.Contains(seq.result, fmt.Sprintf(`"Generations":%d,`, len(gens))) {
 				t.Errorf("the window read every generation: %s", seq.result)
 			}
