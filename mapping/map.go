@@ -236,8 +236,7 @@ func (m *mapper) run(tr *trace.Reader) error {
 		if b.err != nil {
 			return b.err
 		}
-		clear(b.events) // drop references to old generations' tables
-		b.events, b.tasks = b.events[:0], b.tasks[:0]
+		b.reset()
 		free <- b
 	}
 	return nil
@@ -258,7 +257,31 @@ const (
 type batch struct {
 	events []trace.Event
 	tasks  []batchTask // the task events among events, in order
+	// states are the StateTransition() of the state transitions among
+	// events, in order, decoded where the events are parsed: decoding is
+	// a good part of the mapping's cost, and the parsing goroutines are
+	// the ones that can be many (see MapFile).
+	states []trace.StateTransition
 	err    error
+}
+
+// add appends ev, with the details the mapping will read of it.
+func (b *batch) add(ev trace.Event) {
+	switch ev.Kind() {
+	case trace.EventTaskBegin, trace.EventTaskEnd:
+		b.tasks = append(b.tasks, batchTask{len(b.events), ev.Task()})
+	case trace.EventStateTransition:
+		b.states = append(b.states, ev.StateTransition())
+	}
+	b.events = append(b.events, ev)
+}
+
+// reset empties b for reuse, dropping its references to old generations'
+// tables.
+func (b *batch) reset() {
+	clear(b.events)
+	clear(b.states)
+	b.events, b.tasks, b.states, b.err = b.events[:0], b.tasks[:0], b.states[:0], nil
 }
 
 // batchTask is the Task() of the task event at events[i].
@@ -277,13 +300,14 @@ func readAhead(tr *trace.Reader, full chan<- *batch, free <-chan *batch, done <-
 		case <-done:
 			return
 		}
-		b.err = fill(tr, b)
+		err := fill(tr, b)
+		b.err = err
 		select {
 		case full <- b:
 		case <-done:
 			return
 		}
-		if b.err != nil {
+		if err != nil { // b is the mapping's now
 			return
 		}
 	}
@@ -308,11 +332,15 @@ func (m *mapper) mapBatch(b *batch) (err error) {
 			err = fmt.Errorf("%w: %v at event %d\n%s", ErrInternal, p, m.sum.Events, debug.Stack())
 		}
 	}()
-	tasks := b.tasks
+	tasks, states := b.tasks, b.states
 	m.haveTask = true
+	defer func() { m.curState = nil }()
 	for i := range b.events {
 		if len(tasks) > 0 && tasks[0].i == i {
 			m.curTask, tasks = tasks[0].task, tasks[1:]
+		}
+		if b.events[i].Kind() == trace.EventStateTransition {
+			m.curState, states = &states[0], states[1:]
 		}
 		if m.join != nil {
 			if err := m.join.admit(m, &b.events[i]); err != nil {
@@ -372,10 +400,7 @@ func fill(tr *trace.Reader, b *batch) (err error) {
 		if err != nil {
 			return err
 		}
-		if k := ev.Kind(); k == trace.EventTaskBegin || k == trace.EventTaskEnd {
-			b.tasks = append(b.tasks, batchTask{len(b.events), ev.Task()})
-		}
-		b.events = append(b.events, ev)
+		b.add(ev)
 	}
 	return nil
 }

@@ -70,6 +70,9 @@ type mapper struct {
 	// (see batch).
 	curTask  trace.Task
 	haveTask bool // curTask is set; otherwise events come one by one, as in tests
+	// curState is the current event's StateTransition(), decoded by the
+	// parsing goroutine, or nil.
+	curState *trace.StateTransition
 	// endedTasks remembers, for a while, the tasks that ended, with their
 	// roots, so that a region or log of a task after its end does not make
 	// it up again, and a task begun in it after its end finds its root.
@@ -176,12 +179,16 @@ func (m *mapper) event(ev *trace.Event) error {
 	var err error
 	switch kind {
 	case trace.EventStateTransition:
-		st := ev.StateTransition()
+		st := m.curState
+		if st == nil {
+			s := ev.StateTransition()
+			st = &s
+		}
 		switch st.Resource.Kind {
 		case trace.ResourceGoroutine:
-			err = m.goTransition(ev, &st, t)
+			err = m.goTransition(ev, st, t)
 		case trace.ResourceProc:
-			err = m.procTransition(ev, &st, t)
+			err = m.procTransition(ev, st, t)
 		default:
 			m.anomaly(fmt.Sprintf("state transition of a %v", st.Resource.Kind))
 		}

@@ -295,8 +295,7 @@ func (m *mapper) runParallel(p *parallelPass) error {
 				lastTime = b.events[n-1].Time()
 			}
 			err := b.err
-			clear(b.events)
-			b.events, b.tasks, b.err = b.events[:0], b.tasks[:0], nil
+			b.reset()
 			batchPool.Put(b)
 			if err == io.EOF {
 				break
@@ -383,10 +382,7 @@ func (p *parallelPass) parse(g *group, done <-chan struct{}) {
 			if syncs == want && !g.last {
 				continue // the Sync after the group; the next group has the one that opens it
 			}
-			if kind == trace.EventTaskBegin || kind == trace.EventTaskEnd {
-				b.tasks = append(b.tasks, batchTask{len(b.events), ev.Task()})
-			}
-			b.events = append(b.events, ev)
+			b.add(ev)
 			if len(b.events) == batchSize {
 				if !send(b) {
 					return nil
