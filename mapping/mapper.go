@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/trace2x/trace2x/internal/gotable"
 	"golang.org/x/exp/trace"
 )
 
@@ -55,12 +56,13 @@ type mapper struct {
 	origin Time
 	last   Time
 
-	gs        map[GoID]*gState
+	gs        gotable.Table[GoID, gState]
 	ps        map[ProcID]*pState
 	ms        map[ThreadID]struct{}
 	lastM     ThreadID
 	lastP     ProcID
 	lastG     *gState // the goroutine looked up last; nil when it may be stale
+	lastTask  *Task   // the open task looked up last; nil once the tasks change
 	freeG     []*gState
 	freeR     []*Region
 	lastStk   trace.Stack // the stack interned last, and its ID
@@ -122,7 +124,6 @@ func newMapper(sink Sink, cfg *config) *mapper {
 	m := &mapper{
 		sink:       sink,
 		cfg:        cfg,
-		gs:         make(map[GoID]*gState),
 		ps:         make(map[ProcID]*pState),
 		ms:         make(map[ThreadID]struct{}),
 		lastM:      NoThread,
@@ -324,7 +325,7 @@ func (m *mapper) lookupG(id GoID) *gState {
 	if g := m.lastG; g != nil && g.info.ID == id {
 		return g
 	}
-	g := m.gs[id]
+	g := m.gs.Get(id)
 	if g != nil {
 		m.lastG = g
 	}
@@ -343,7 +344,7 @@ func (m *mapper) newG(info Goroutine) *gState {
 		g = &gState{}
 	}
 	g.info = info
-	m.gs[info.ID] = g
+	m.gs.Set(info.ID, g)
 	m.lastG = g
 	return g
 }
@@ -353,7 +354,7 @@ func (m *mapper) dropG(g *gState) {
 	if m.join != nil {
 		m.join.goroutineEnded(g.info.ID)
 	}
-	delete(m.gs, g.info.ID)
+	m.gs.Delete(g.info.ID)
 	if m.lastG == g {
 		m.lastG = nil
 	}
@@ -767,16 +768,20 @@ const maxEnded = 1 << 16
 // its begin: the task began before the trace did. It returns nil for no
 // task, and for a task that already ended: a region can outlive its task.
 func (m *mapper) task(id TaskID, t Time) *Task {
+	if tk := m.lastTask; tk != nil && tk.ID == id {
+		return tk
+	}
 	if id == NoTask || m.endedTasks[id] != NoTask {
 		return nil
 	}
 	if tk, ok := m.tasks[id]; ok {
+		m.lastTask = tk
 		return tk
 	}
 	// Its begin is in no generation of the trace, so it began before the
 	// trace did, whichever generation this is.
 	tk := &Task{ID: id, Root: id, Start: m.origin, StartG: NoGoroutine, EndG: NoGoroutine, Flags: OpenStart}
-	m.tasks[id] = tk
+	m.tasks[id], m.lastTask = tk, nil
 	return tk
 }
 
@@ -821,6 +826,7 @@ func (m *mapper) taskBegin(ev *trace.Event, t Time) error {
 		if old.Flags&OpenStart == 0 {
 			m.anomaly("task begun twice")
 		}
+		m.lastTask = nil
 		delete(m.tasks, id)
 		old.End = t
 		old.Flags |= OpenEnd
@@ -840,7 +846,7 @@ func (m *mapper) taskBegin(ev *trace.Event, t Time) error {
 		tk.Root = m.rootOf(tk.Parent)
 	}
 	tk.involve(g)
-	m.tasks[id] = tk
+	m.tasks[id], m.lastTask = tk, nil
 	return nil
 }
 
@@ -869,6 +875,7 @@ func (m *mapper) taskEnd(ev *trace.Event, t Time) error {
 	g := GoID(ev.Goroutine())
 	tk.End, tk.EndG, tk.EndStack = t, g, stk
 	tk.involve(g)
+	m.lastTask = nil
 	delete(m.tasks, id)
 	m.endedTasks[id] = tk.Root
 	m.endedTaskQ = append(m.endedTaskQ, id)
@@ -1151,8 +1158,8 @@ func (m *mapper) finish() error {
 }
 
 func (m *mapper) closeAll(t Time) error {
-	for _, id := range slices.Sorted(maps.Keys(m.gs)) {
-		g := m.gs[id]
+	for _, id := range slices.Sorted(maps.Keys(maps.Collect(m.gs.All()))) {
+		g := m.gs.Get(id)
 		if err := m.closeRegions(g, t, OpenEnd); err != nil {
 			return err
 		}
@@ -1186,6 +1193,7 @@ func (m *mapper) closeAll(t Time) error {
 	}
 	for _, id := range slices.Sorted(maps.Keys(m.tasks)) {
 		tk := m.tasks[id]
+		m.lastTask = nil
 		delete(m.tasks, id)
 		tk.End = t
 		tk.Flags |= OpenEnd

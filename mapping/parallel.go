@@ -484,7 +484,7 @@ func (j *join) joins(m *mapper, g *group, last trace.Time) bool {
 			return false
 		}
 	}
-	for id := range m.gs {
+	for id := range m.gs.All() {
 		if !g.leadGs[trace.GoID(id)] {
 			return false
 		}

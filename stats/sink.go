@@ -27,12 +27,12 @@ type Sink struct {
 	start mapping.Time
 	sum   *mapping.Summary
 
-	gs      gotable.Table[goInfo] // live goroutines
-	free    []*goInfo             // ended, for reuse
-	groups  map[string]*group     // by start function
-	tasks   map[string]*latency   // by type
-	regions map[string]*latency   // by type
-	pauses  []Pause               // the longest stop-the-world pauses, longest first
+	gs      gotable.Table[mapping.GoID, goInfo] // live goroutines
+	free    []*goInfo                           // ended, for reuse
+	groups  map[string]*group                   // by start function
+	tasks   map[string]*latency                 // by type
+	regions map[string]*latency                 // by type
+	pauses  []Pause                             // the longest stop-the-world pauses, longest first
 	// The group found last, and its name.
 	lastGroup     *group
 	lastGroupName string

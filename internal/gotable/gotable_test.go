@@ -1,11 +1,12 @@
 package gotable
 
 import (
+	"maps"
 	"math/rand/v2"
 	"testing"
-
-	"github.com/trace2x/trace2x/mapping"
 )
+
+type goID int64
 
 // TestAgainstMap runs random operations on a Table and a plain map and
 // compares every lookup: with few IDs that share slots, and with many
@@ -21,11 +22,11 @@ func TestAgainstMap(t *testing.T) {
 		{"growing", 20 * minSlots, 3, 3},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			var tab Table[int]
-			want := map[mapping.GoID]*int{}
+			var tab Table[goID, int]
+			want := map[goID]*int{}
 			rng := rand.New(rand.NewPCG(1, 2))
 			for i := range 300000 {
-				id := mapping.GoID(rng.IntN(c.ids) * c.spread)
+				id := goID(rng.IntN(c.ids) * c.spread)
 				switch op := rng.IntN(4); {
 				case op < c.setWeight:
 					v := new(int)
@@ -47,6 +48,9 @@ func TestAgainstMap(t *testing.T) {
 				if got := tab.Get(id); got != v {
 					t.Fatalf("at the end: Get(%d) = %p, want %p", id, got, v)
 				}
+			}
+			if all := maps.Collect(tab.All()); !maps.Equal(all, want) {
+				t.Errorf("All() yields %d values, want the %d set", len(all), len(want))
 			}
 			if c.name == "growing" && len(tab.slots) == minSlots {
 				t.Errorf("%d values in %d slots: the table did not grow", len(want), len(tab.slots))

@@ -146,7 +146,7 @@ type Meter struct {
 	windows []*window
 
 	// Goroutines: where each runs, and since when.
-	gs      gotable.Table[goroutine]
+	gs      gotable.Table[mapping.GoID, goroutine]
 	running goSet // known to be running now
 	// unknown holds, in order of arrival, the goroutines found in progress
 	// at a generation's start whose state is not known yet; entries that
