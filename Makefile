@@ -20,8 +20,12 @@ race:
 receiver:
 	cd otelcol/gotracereceiver && $(GO) vet ./... && $(GO) test -race -count=1 -timeout=20m ./...
 
+# fuzz feeds mutated input to the reader and mapping, to the parallel pass
+# (which must give what one reader gives) and into every output at once.
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzMap -fuzztime=20s -fuzzminimizetime=5s ./mapping
+	$(GO) test -run='^$$' -fuzz=FuzzParallel -fuzztime=15s -fuzzminimizetime=5s ./mapping
+	$(GO) test -run='^$$' -fuzz=FuzzOutputs -fuzztime=20s -fuzzminimizetime=5s ./conformance
 
 # bench runs every benchmark on the largest sample and a synthetic 50 MB
 # trace, then prints each converter's throughput beside parsing alone.

@@ -1,0 +1,81 @@
+package conformance
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/pprof/profile"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/trace2x/trace2x/convert/chromejson"
+	"github.com/trace2x/trace2x/convert/otel"
+	"github.com/trace2x/trace2x/convert/perfetto"
+	"github.com/trace2x/trace2x/convert/perfetto/perfettocheck"
+	"github.com/trace2x/trace2x/convert/pprof"
+	"github.com/trace2x/trace2x/mapping"
+	"github.com/trace2x/trace2x/stats"
+)
+
+// FuzzOutputs feeds arbitrary bytes through the reader into every output
+// at once: nothing may panic, the pass must end with a summary or an
+// *mapping.Error, and what each output wrote, even of a trace that broke
+// off, must be a well-formed file of its format (Perfetto that the
+// validator reads, JSON, a pprof profile), with spans only when the
+// mapping delivered something.
+func FuzzOutputs(f *testing.F) {
+	files, _ := filepath.Glob("../testdata/*.trace")
+	for _, name := range files {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data[:min(len(data), 8<<10)])
+	}
+	if data, err := os.ReadFile("testdata/generations.go1.26.trace"); err == nil {
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var pf, cj, pp bytes.Buffer
+		pw := perfetto.NewWriter(&pf)
+		cw := chromejson.NewWriter(&cj)
+		exp := tracetest.NewInMemoryExporter()
+		ow := otel.NewSink(context.Background(), exp)
+		st := stats.NewSink()
+		sink := mapping.FanOut(mapping.ThinCounters(pw, mapping.DefaultCounterResolution), cw, ow,
+			pprof.NewWriter(&pp, pprof.Wall), st)
+		sum, err := mapping.Map(bytes.NewReader(data), sink)
+		var merr *mapping.Error
+		if err != nil && !errors.As(err, &merr) {
+			t.Fatalf("Map failed with %T, not a *mapping.Error: %v", err, err)
+		}
+		if sum == nil {
+			if len(exp.GetSpans()) > 0 {
+				t.Errorf("%d spans exported from an input that is not a trace", len(exp.GetSpans()))
+			}
+			return // not a trace: the outputs were never begun
+		}
+		if sum.End < sum.Start {
+			t.Errorf("the summary ends at %d, before its start %d", sum.End, sum.Start)
+		}
+		if cerr := errors.Join(pw.Close(), cw.Close()); cerr != nil {
+			t.Fatalf("closing the writers: %v", cerr)
+		}
+		if _, err := perfettocheck.Check(bytes.NewReader(pf.Bytes())); err != nil {
+			t.Errorf("invalid Perfetto output: %v", err)
+		}
+		if !json.Valid(cj.Bytes()) {
+			t.Errorf("the Chrome JSON output is not valid JSON (%d bytes)", cj.Len())
+		}
+		if _, err := profile.Parse(bytes.NewReader(pp.Bytes())); err != nil {
+			t.Errorf("invalid pprof output: %v", err)
+		}
+		if st.Report() == nil {
+			t.Error("no stats report after End")
+		}
+	})
+}
