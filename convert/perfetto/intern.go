@@ -206,7 +206,7 @@ const mappingIID = 1
 // its frames and their function and file names.
 func (w *Writer) Stack(s *mapping.Stack) error {
 	in := &w.intern
-	w.startPacket(w.meta.Start, true)
+	w.startPacket(w.meta.Start)
 	d, off := w.pkt.open(fPktInternedData)
 	if len(in.frames) == 0 {
 		var moff int

@@ -321,13 +321,16 @@ func (w *Writer) uuid() uint64 {
 // ts converts a trace timestamp to the file's; see Begin for the offset.
 func (w *Writer) ts(t mapping.Time) uint64 { return uint64(t + w.off) }
 
-// startPacket begins a packet at time t. Packets that refer to interned
-// data say so, so that the trace processor can drop them if the data was
-// lost, which never happens in a file but is the protocol.
+// startPacket begins a packet at time t. The sequence's first packet
+// clears its incremental state (the interned names and stacks), which
+// makes that state valid; later packets carry no flags. The trace
+// processor reads SEQ_NEEDS_INCREMENTAL_STATE only to drop packets while
+// the state is invalid, which never happens in a file of one sequence, so
+// repeating it on every packet would cost two bytes each for nothing.
 //
 // Packets are encoded in place at the end of the output buffer, w.pkt, as
 // elements of Trace.packet: nothing is copied on the way out.
-func (w *Writer) startPacket(t mapping.Time, interned bool) {
+func (w *Writer) startPacket(t mapping.Time) {
 	w.flushHeld()
 	if len(w.pkt) >= flushAt {
 		w.flushOut()
@@ -337,13 +340,10 @@ func (w *Writer) startPacket(t mapping.Time, interned bool) {
 	w.pktOff = off
 	p = p.uint(fPktTimestamp, w.ts(t))
 	p = p.uint(fPktSequenceID, sequenceID)
-	switch {
-	case w.first:
+	if w.first {
 		p = p.uint(fPktSequenceFlags, seqIncrementalStateCleared)
 		p = p.bool(fPktFirstOnSequence, true)
 		w.first = false
-	case interned:
-		p = p.uint(fPktSequenceFlags, seqNeedsIncrementalState)
 	}
 	w.pkt = p
 }
@@ -583,7 +583,7 @@ func (w *Writer) Begin(m *mapping.Meta) error {
 // metadata records the trace's provenance as instants on the process track:
 // a file has no better place for it that the UI shows.
 func (w *Writer) metadata() {
-	w.startPacket(w.meta.Start, true)
+	w.startPacket(w.meta.Start)
 	ev, off := w.pkt.open(fPktTrackEvent)
 	ev = ev.uint(fEvType, evInstant)
 	ev = ev.uint(fEvTrackUUID, uuidProcess)
@@ -605,7 +605,7 @@ func (w *Writer) metadata() {
 // recorded it, so that the UI can show real time and the trace can be lined
 // up with others of the same machine.
 func (w *Writer) clockSnapshot(trace mapping.Time, wall time.Time, mono uint64) {
-	w.startPacket(trace, false)
+	w.startPacket(trace)
 	p, off := w.pkt.open(fPktClockSnapshot)
 	clock := func(p msg, id, ts uint64) msg {
 		c, coff := p.open(fCsClocks)
@@ -626,7 +626,7 @@ func (w *Writer) clockSnapshot(trace mapping.Time, wall time.Time, mono uint64) 
 // declare writes a track descriptor; extra adds fields to it.
 func (w *Writer) declare(t mapping.Time, uuid, parent uint64, name string, extra func(msg) msg) {
 	w.rows++
-	w.startPacket(t, false)
+	w.startPacket(t)
 	d, off := w.pkt.open(fPktTrackDescriptor)
 	d = d.uint(fTdUUID, uuid)
 	if parent != 0 {

@@ -184,7 +184,7 @@ func (w *Writer) endLife(gt *goTrack, t mapping.Time) {
 		return
 	}
 	gt.life = false
-	w.startPacket(t, false)
+	w.startPacket(t)
 	ev, off := w.pkt.open(fPktTrackEvent)
 	ev = ev.uint(fEvType, evSliceEnd)
 	w.pkt = ev.uint(fEvTrackUUID, gt.uuid)
@@ -305,7 +305,7 @@ func (w *Writer) slice(track uint64, start, end mapping.Time, stack mapping.Stac
 
 // endSlice writes the end of the slice open on a track.
 func (w *Writer) endSlice(track uint64, end mapping.Time) {
-	w.startPacket(end, false)
+	w.startPacket(end)
 	ev, off := w.pkt.open(fPktTrackEvent)
 	ev = ev.uint(fEvType, evSliceEnd)
 	w.pkt = ev.uint(fEvTrackUUID, track)
@@ -321,7 +321,7 @@ func (w *Writer) instant(track uint64, t mapping.Time, stack mapping.StackID, fl
 // event writes a track event of type typ that fill names and describes.
 func (w *Writer) event(typ uint64, track uint64, t mapping.Time, stack mapping.StackID, flowsOut, flowsIn []uint64, fill func(ev msg) msg) {
 	w.rows += 1 + int64(len(flowsOut))
-	w.startPacket(t, true)
+	w.startPacket(t)
 	ev, off := w.pkt.open(fPktTrackEvent)
 	ev = ev.uint(fEvType, typ)
 	ev = ev.uint(fEvTrackUUID, track)
@@ -943,7 +943,7 @@ func (w *Writer) Counter(c *mapping.Counter) error {
 		w.heldExtra++
 		return w.err
 	}
-	w.startPacket(c.Time, false)
+	w.startPacket(c.Time)
 	ev, off := w.pkt.open(fPktTrackEvent)
 	ev = ev.uint(fEvType, evCounter)
 	ev = ev.uint(fEvTrackUUID, track)
@@ -973,7 +973,7 @@ func (w *Writer) flushHeld() {
 // running, as an instant with the same stack on the goroutine's track.
 func (w *Writer) CPUSample(s *mapping.CPUSample) error {
 	w.rows++
-	w.startPacket(s.Time, true)
+	w.startPacket(s.Time)
 	p, off := w.pkt.open(fPktPerfSample)
 	p = p.uint(fPsPID, uint64(w.cfg.pid))
 	if s.M != mapping.NoThread {

@@ -119,7 +119,6 @@ const (
 	evCounter    = 4
 
 	seqIncrementalStateCleared = 1
-	seqNeedsIncrementalState   = 2
 
 	childOrderingExplicit = 3
 	siblingMergeNone      = 2 // SIBLING_MERGE_BEHAVIOR_NONE

@@ -135,7 +135,6 @@ func TestFieldNumbers(t *testing.T) {
 		{"TYPE_INSTANT", evInstant, int32(pb.TrackEvent_TYPE_INSTANT)},
 		{"TYPE_COUNTER", evCounter, int32(pb.TrackEvent_TYPE_COUNTER)},
 		{"SEQ_INCREMENTAL_STATE_CLEARED", seqIncrementalStateCleared, int32(pb.TracePacket_SEQ_INCREMENTAL_STATE_CLEARED)},
-		{"SEQ_NEEDS_INCREMENTAL_STATE", seqNeedsIncrementalState, int32(pb.TracePacket_SEQ_NEEDS_INCREMENTAL_STATE)},
 		{"EXPLICIT", childOrderingExplicit, int32(pb.TrackDescriptor_EXPLICIT)},
 		{"SIBLING_MERGE_BEHAVIOR_NONE", siblingMergeNone, int32(pb.TrackDescriptor_SIBLING_MERGE_BEHAVIOR_NONE)},
 		{"UNIT_COUNT", unitCount, int32(pb.CounterDescriptor_UNIT_COUNT)},

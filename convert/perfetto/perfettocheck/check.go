@@ -293,6 +293,11 @@ func (c *checker) packet(p *pb.TracePacket) error {
 	if p.GetSequenceFlags()&uint32(pb.TracePacket_SEQ_NEEDS_INCREMENTAL_STATE) != 0 && !c.cleared {
 		return errors.New("needs incremental state before any packet cleared it")
 	}
+	// The trace processor ignores interned data until a packet of the
+	// sequence has cleared its incremental state.
+	if p.GetInternedData() != nil && !c.cleared {
+		return errors.New("interned data before any packet cleared the incremental state")
+	}
 	if err := c.interned(p.GetInternedData()); err != nil {
 		return err
 	}
