@@ -10,6 +10,7 @@ import (
 	"bufio"
 	"bytes"
 	"cmp"
+	"compress/gzip"
 	"compress/zlib"
 	"errors"
 	"fmt"
@@ -189,13 +190,19 @@ func (c *checker) decode(data []byte, inner bool) error {
 // on the way in, and its decompressor works in chunks of that size.
 const maxCompressed = 512 << 10
 
-// compressed checks the packets of a compressed_packets field: a zlib
-// stream (deflate with its header) of Trace.packet fields.
+// compressed checks the packets of a compressed_packets field: a zlib or
+// gzip stream (the trace processor inflates both) of Trace.packet fields.
 func (c *checker) compressed(z []byte) error {
 	if len(z) > maxCompressed {
 		return fmt.Errorf("compressed packet of %d bytes, over %d", len(z), maxCompressed)
 	}
-	zr, err := zlib.NewReader(bytes.NewReader(z))
+	var zr io.Reader
+	var err error
+	if len(z) >= 2 && z[0] == 0x1f && z[1] == 0x8b {
+		zr, err = gzip.NewReader(bytes.NewReader(z))
+	} else {
+		zr, err = zlib.NewReader(bytes.NewReader(z))
+	}
 	if err != nil {
 		return fmt.Errorf("compressed packets: %w", err)
 	}
