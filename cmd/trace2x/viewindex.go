@@ -193,7 +193,7 @@ func (s *indexServer) handler(addr string, stderr io.Writer) http.Handler {
 // convert writes window win of the trace to w as a Perfetto trace,
 // reading only the generations it needs.
 func (s *indexServer) convert(w io.Writer, win viewWindow) error {
-	pw := perfetto.NewWriter(w, perfetto.WithProcessName(s.name), perfetto.WithVersion(trace2xVersion()))
+	pw := perfetto.NewWriter(w, viewOptions(s.name)...)
 	f := &mapping.Filter{From: mapping.Bound{Offset: win.From, Set: true}, To: mapping.Bound{Offset: win.To, Set: true}}
 	_, err := mapping.MapWindow(s.file, s.in.size, f.From, f.To, f.Sink(mapping.ThinCounters(pw, s.resolution)), mapping.WithInputName(s.in.name))
 	return joinErrors(err, pw.Close())
