@@ -15,7 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+
 	"github.com/trace2x/trace2x/convert/perfetto/perfettocheck"
+	pb "github.com/trace2x/trace2x/convert/perfetto/perfettopb"
 	"github.com/trace2x/trace2x/mapping"
 )
 
@@ -442,6 +446,32 @@ func TestURLInput(t *testing.T) {
 	}
 }
 
+// compressedPackets counts the packets of a Perfetto trace that hold
+// others compressed.
+func compressedPackets(t *testing.T, data []byte) int {
+	t.Helper()
+	n := 0
+	for len(data) > 0 {
+		num, typ, size := protowire.ConsumeTag(data)
+		if size < 0 || num != 1 || typ != protowire.BytesType {
+			t.Fatalf("not a packet at %d bytes from the end", len(data))
+		}
+		v, m := protowire.ConsumeBytes(data[size:])
+		if m < 0 {
+			t.Fatalf("a packet cut short")
+		}
+		var p pb.TracePacket
+		if err := proto.Unmarshal(v, &p); err != nil {
+			t.Fatal(err)
+		}
+		if p.GetCompressedPackets() != nil {
+			n++
+		}
+		data = data[size+m:]
+	}
+	return n
+}
+
 // TestView checks that view serves the converted trace once, to
 // ui.perfetto.dev, and exits when it has been fetched.
 func TestView(t *testing.T) {
@@ -478,6 +508,9 @@ func TestView(t *testing.T) {
 	}
 	if _, err := perfettocheck.Check(bytes.NewReader(body)); err != nil {
 		t.Errorf("the served trace is not valid: %v", err)
+	}
+	if n := compressedPackets(t, body); n > 0 {
+		t.Errorf("the served trace has %d compressed packets; view serves it plain", n)
 	}
 	if c := <-code; c != 0 {
 		t.Errorf("view exited %d after the fetch: %s", c, errb.String())
