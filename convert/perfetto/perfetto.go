@@ -87,6 +87,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/trace2x/trace2x/internal/gotable"
 	"github.com/trace2x/trace2x/mapping"
 )
 
@@ -188,7 +189,7 @@ type Writer struct {
 	goNames      uint64 // goroutine names interned so far
 	intern       interner
 	stacks       map[mapping.StackID]bool // callstacks already interned
-	goroutine    map[mapping.GoID]*goTrack
+	goroutine    gotable.Table[mapping.GoID, goTrack] // live goroutines, looked up for nearly every item
 	procs        []*procTrack // by P ID
 	lastGo       *goTrack     // the goroutine looked up last
 	lastM        mapping.ThreadID
@@ -284,7 +285,6 @@ func NewWriter(w io.Writer, opts ...Option) *Writer {
 		nextUUID:   uuidFirstFree,
 		intern:     newInterner(),
 		stacks:     make(map[mapping.StackID]bool),
-		goroutine:  make(map[mapping.GoID]*goTrack),
 		threads:    make(map[mapping.ThreadID]*threadTrack),
 		lanes:      mapping.NewLanes(),
 		funcGroups: make(map[string]uint64),
@@ -650,15 +650,15 @@ func (w *Writer) declare(t mapping.Time, uuid, parent uint64, name string, extra
 // packet written is complete.
 func (w *Writer) End(sum *mapping.Summary) error {
 	// In goroutine ID order, so that the output is the same every time.
-	ids := make([]mapping.GoID, 0, len(w.goroutine))
-	for id, gt := range w.goroutine {
+	ids := make([]mapping.GoID, 0, w.goroutine.Len())
+	for id, gt := range w.goroutine.All() {
 		if gt.life || gt.pend.held {
 			ids = append(ids, id)
 		}
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
-		gt := w.goroutine[id]
+		gt := w.goroutine.Get(id)
 		w.flushRun(gt)
 		w.endLife(gt, max(sum.End, gt.last))
 	}

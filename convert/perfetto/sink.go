@@ -15,7 +15,7 @@ func rank(id int64) int64 { return min(max(id, math.MinInt32), math.MaxInt32) }
 // Goroutine records a goroutine; its track is declared when first used,
 // by which time its start function is usually known.
 func (w *Writer) Goroutine(g *mapping.Goroutine) error {
-	gt := w.goroutine[g.ID]
+	gt := w.goroutine.Get(g.ID)
 	if gt != nil && !g.Updated && gt.uuid != 0 {
 		// A new life of a reused ID (see mapping.Goroutine) whose last
 		// life was never seen to end.
@@ -27,7 +27,7 @@ func (w *Writer) Goroutine(g *mapping.Goroutine) error {
 	}
 	if gt == nil {
 		gt = w.newGoTrack()
-		w.goroutine[g.ID] = gt
+		w.goroutine.Set(g.ID, gt)
 	}
 	named := gt.info.StartFunc != g.StartFunc
 	if gt.name == "" || named || gt.info.Label != g.Label {
@@ -113,13 +113,13 @@ func (w *Writer) goName(ev msg, gt *goTrack) msg {
 func (w *Writer) goTrackOf(id mapping.GoID, t mapping.Time) *goTrack {
 	gt := w.lastGo
 	if gt == nil || gt.info.ID != id {
-		gt = w.goroutine[id]
+		gt = w.goroutine.Get(id)
 	}
 	if gt == nil {
 		// Not described by the model: taken as alive at the start.
 		gt = w.newGoTrack()
 		gt.info = mapping.Goroutine{ID: id, Creator: mapping.NoGoroutine, Created: w.meta.Start, Flags: mapping.OpenStart}
-		w.goroutine[id] = gt
+		w.goroutine.Set(id, gt)
 	}
 	if gt.uuid == 0 {
 		w.draw(gt)
@@ -833,7 +833,7 @@ const maxRetired = 1 << 16
 // can still arrive. Beyond the bound, such a flow starts on the P or M
 // that the goroutine ran on instead, so memory stays bounded.
 func (w *Writer) retire(id mapping.GoID, gt *goTrack) {
-	delete(w.goroutine, id)
+	w.goroutine.Delete(id)
 	if w.lastGo == gt {
 		w.lastGo = nil
 	}
@@ -849,10 +849,14 @@ func (w *Writer) retire(id mapping.GoID, gt *goTrack) {
 // the slice where the goroutine starts running.
 func (w *Writer) Flow(f *mapping.Flow) error {
 	var track uint64
+	var retired uint64
+	if f.From.G != mapping.NoGoroutine && len(w.retired) > 0 {
+		retired = w.retired[f.From.G]
+	}
 	switch {
-	case f.From.G != mapping.NoGoroutine && w.retired[f.From.G] != 0:
-		track = w.retired[f.From.G]
-	case f.From.G != mapping.NoGoroutine && w.goroutine[f.From.G] != nil:
+	case retired != 0:
+		track = retired
+	case f.From.G != mapping.NoGoroutine && w.goroutine.Get(f.From.G) != nil:
 		track = w.goTrackOf(f.From.G, f.From.Time).uuid
 	case w.proc(f.From.P) != nil:
 		track = w.proc(f.From.P).uuid
