@@ -188,10 +188,10 @@ type Writer struct {
 	nextFlow     uint64
 	goNames      uint64 // goroutine names interned so far
 	intern       interner
-	stacks       map[mapping.StackID]bool // callstacks already interned
+	stacks       map[mapping.StackID]bool             // callstacks already interned
 	goroutine    gotable.Table[mapping.GoID, goTrack] // live goroutines, looked up for nearly every item
-	procs        []*procTrack // by P ID
-	lastGo       *goTrack     // the goroutine looked up last
+	procs        []*procTrack                         // by P ID
+	lastGo       *goTrack                             // the goroutine looked up last
 	lastM        mapping.ThreadID
 	lastMTrack   *threadTrack
 	lanes        *mapping.Lanes

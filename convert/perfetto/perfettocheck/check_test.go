@@ -20,7 +20,7 @@ import (
 func TestCompressedFraming(t *testing.T) {
 	inner, err := proto.Marshal(&pb.TracePacket{
 		OptionalTrustedPacketSequenceId: &pb.TracePacket_TrustedPacketSequenceId{TrustedPacketSequenceId: 1},
-		SequenceFlags:           proto.Uint32(uint32(pb.TracePacket_SEQ_INCREMENTAL_STATE_CLEARED)),
+		SequenceFlags:                   proto.Uint32(uint32(pb.TracePacket_SEQ_INCREMENTAL_STATE_CLEARED)),
 		Data: &pb.TracePacket_TrackDescriptor{TrackDescriptor: &pb.TrackDescriptor{
 			Uuid: proto.Uint64(7), StaticOrDynamicName: &pb.TrackDescriptor_Name{Name: "a track"},
 		}},
