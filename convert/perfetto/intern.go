@@ -172,19 +172,23 @@ func annFixed(ev msg, iid uint64, f protowire.Number, v uint64) msg {
 	return appendVarint(ev, v)
 }
 
-// flushInterned appends the queued interned entries to the packet and
-// ends it.
+// flushInterned ends the event packet being encoded and writes the
+// entries it interned.
 func (w *Writer) flushInterned() {
+	w.endPacket()
 	in := &w.intern
 	if len(in.newNames)+len(in.newCats)+len(in.newAnns) > 0 {
+		// In a packet of its own, written at once: the event waits in
+		// the stage, and what it refers to must be earlier in the file.
+		w.begin(untimed, 0)
 		d, off := w.pkt.open(fPktInternedData)
 		d = appendEntries(d, fIntEventNames, in.newNames)
 		d = appendEntries(d, fIntEventCategories, in.newCats)
 		d = appendEntries(d, fIntDebugAnnotationNames, in.newAnns)
 		w.pkt = d.close(off)
 		in.newNames, in.newCats, in.newAnns = in.newNames[:0], in.newCats[:0], in.newAnns[:0]
+		w.endPacket()
 	}
-	w.endPacket()
 }
 
 func appendEntries(d msg, f protowire.Number, es []entry) msg {
@@ -206,7 +210,7 @@ const mappingIID = 1
 // its frames and their function and file names.
 func (w *Writer) Stack(s *mapping.Stack) error {
 	in := &w.intern
-	w.startPacket(w.meta.Start)
+	w.begin(untimed, 0)
 	d, off := w.pkt.open(fPktInternedData)
 	if len(in.frames) == 0 {
 		var moff int

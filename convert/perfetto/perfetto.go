@@ -69,10 +69,13 @@
 // packets are deflated in runs of up to 256 KB, each written as one
 // compressed packet (TracePacket.compressed_packets), which the trace
 // processor inflates as it reads; WithCompression(false) writes them
-// plain. Timestamps are absolute: items come as the model delivers them,
-// when they end, so a packet's time is often earlier than the one before
-// it, which the incremental timestamps of Perfetto's clock snapshots
-// cannot express; deflate takes most of what they would save.
+// plain. Timestamps are incremental: each event's is a delta from the
+// one before, on a clock of the writer's own that the first clock
+// snapshot declares (see order.go). The model delivers items when they
+// end, so events wait a little to go out in time order; those that come
+// too late for it have an absolute timestamp. On a recorded service this
+// takes timestamps from 6 bytes to 2.5 and the file a third smaller
+// compressed (deltas deflate well), 13% plain.
 package perfetto
 
 import (
@@ -173,13 +176,25 @@ const (
 // Writer is a mapping.Sink that writes a Perfetto trace to an io.Writer. It
 // is not safe for concurrent use; the mapping calls it from one goroutine.
 type Writer struct {
-	cfg              config
-	out              io.Writer
-	err              error // the first write error; everything after it is dropped
-	pkt              msg   // output not yet written, ending with the packet being encoded
-	pktStart, pktOff int   // where the packet and its body begin in pkt
-	meta             mapping.Meta
-	off              mapping.Time // added to every timestamp, see Begin
+	cfg      config
+	out      io.Writer
+	err      error  // the first write error; everything after it is dropped
+	pkt      msg    // the stage (see order.go), ending with the packet being encoded
+	pktStart int    // where the body of the packet being encoded begins in pkt
+	kind     int    // of the packet being encoded: staged, timed or untimed
+	kindTime uint64 // its timestamp
+	ready    msg    // packets to be written, in order
+	spare    msg    // the stage's next buffer, see release
+	fresh    []stagedPacket
+	waiting  []stagedPacket // staged before the last release, in time order
+	merged   []stagedPacket
+	keys     []uint64 // see sortFresh
+	keys2    []uint64
+	latest   uint64 // the latest timestamp staged
+	kept     int    // the size of the stage after the last release
+	lastTime uint64 // the last timestamp written on clockDelta
+	meta     mapping.Meta
+	off      mapping.Time // added to every timestamp, see Begin
 
 	omittedFlows int64 // task flows past maxTaskFlows, see OmittedTaskFlows
 	first        bool  // the next packet is the sequence's first
@@ -280,7 +295,8 @@ func NewWriter(w io.Writer, opts ...Option) *Writer {
 	return &Writer{
 		cfg:        cfg,
 		out:        w,
-		pkt:        make(msg, 0, flushAt+4096),
+		pkt:        make(msg, 0, stageAt+4096),
+		ready:      make(msg, 0, flushAt+4096),
 		first:      true,
 		nextUUID:   uuidFirstFree,
 		intern:     newInterner(),
@@ -321,28 +337,37 @@ func (w *Writer) uuid() uint64 {
 // ts converts a trace timestamp to the file's; see Begin for the offset.
 func (w *Writer) ts(t mapping.Time) uint64 { return uint64(t + w.off) }
 
-// startPacket begins a packet at time t. The sequence's first packet
+// startPacket begins an event packet at time t, which waits in the stage
+// to be written in time order (see order.go).
+func (w *Writer) startPacket(t mapping.Time) { w.begin(staged, w.ts(t)) }
+
+// begin begins a packet of the given kind. The sequence's first packet
 // clears its incremental state (the interned names and stacks), which
-// makes that state valid; later packets carry no flags. The trace
-// processor reads SEQ_NEEDS_INCREMENTAL_STATE only to drop packets while
-// the state is invalid, which never happens in a file of one sequence, so
-// repeating it on every packet would cost two bytes each for nothing.
+// makes that state valid, and makes clockDelta the default clock of the
+// packets after it; later packets carry no flags. The trace processor
+// reads SEQ_NEEDS_INCREMENTAL_STATE only to drop packets while the state
+// is invalid, which never happens in a file of one sequence, so repeating
+// it on every packet would cost two bytes each for nothing.
 //
-// Packets are encoded in place at the end of the output buffer, w.pkt, as
-// elements of Trace.packet: nothing is copied on the way out.
-func (w *Writer) startPacket(t mapping.Time) {
+// A packet's body is encoded in place at the end of the stage, w.pkt.
+func (w *Writer) begin(kind int, ts uint64) {
 	w.flushHeld()
-	if len(w.pkt) >= flushAt {
-		w.flushOut()
+	if kind == staged {
+		w.latest = max(w.latest, ts)
+		// What is kept is copied at each release: releasing once the
+		// stage has at least doubled keeps that to a copy per packet.
+		if len(w.pkt) >= 2*w.kept+stageAt {
+			w.release(false)
+		}
 	}
-	w.pktStart = len(w.pkt)
-	p, off := w.pkt.open(fTracePacket)
-	w.pktOff = off
-	p = p.uint(fPktTimestamp, w.ts(t))
-	p = p.uint(fPktSequenceID, sequenceID)
+	w.kind, w.kindTime, w.pktStart = kind, ts, len(w.pkt)
+	p := w.pkt.uint(fPktSequenceID, sequenceID)
 	if w.first {
 		p = p.uint(fPktSequenceFlags, seqIncrementalStateCleared)
 		p = p.bool(fPktFirstOnSequence, true)
+		d, off := p.open(fPktDefaults)
+		d = d.uint(fDefTimestampClockID, clockDelta)
+		p = d.close(off)
 		w.first = false
 	}
 	w.pkt = p
@@ -351,10 +376,15 @@ func (w *Writer) startPacket(t mapping.Time) {
 // flushAt is the size of output buffered before it is written.
 const flushAt = 256 << 10
 
-// endPacket ends the packet begun by startPacket.
+// endPacket ends the packet begun by begin: it is staged, or written.
 func (w *Writer) endPacket() {
 	w.packets++
-	w.pkt = w.pkt.close(w.pktOff)
+	if w.kind == staged {
+		w.fresh = append(w.fresh, stagedPacket{ts: w.kindTime, off: w.pktStart, end: len(w.pkt)})
+		return
+	}
+	w.emit(w.kind, w.kindTime, w.pkt[w.pktStart:])
+	w.pkt = w.pkt[:w.pktStart]
 }
 
 // maxCompressed bounds a compressed packet: the trace processor takes
@@ -366,20 +396,20 @@ const maxCompressed = 500 << 10
 // while the writer encodes the next ones: on two cores deflating in line
 // would double the writer's time.
 func (w *Writer) flushOut() {
-	if w.err != nil || len(w.pkt) == 0 {
-		w.pkt = w.pkt[:0]
+	if w.err != nil || len(w.ready) == 0 {
+		w.ready = w.ready[:0]
 		return
 	}
 	if w.cfg.plain {
-		_, w.err = w.out.Write(w.pkt)
-		w.bytes.Add(int64(len(w.pkt)))
-		w.pkt = w.pkt[:0]
+		_, w.err = w.out.Write(w.ready)
+		w.bytes.Add(int64(len(w.ready)))
+		w.ready = w.ready[:0]
 		return
 	}
 	if w.z == nil {
 		w.z = newCompressor(w.out, &w.bytes)
 	}
-	w.pkt = w.z.send(w.pkt)
+	w.ready = w.z.send(w.ready)
 	w.err = w.z.failed()
 }
 
@@ -511,6 +541,7 @@ func (w *Writer) Close() error {
 	}
 	w.closed = true
 	w.flushHeld()
+	w.release(true)
 	w.flushOut()
 	if w.z != nil {
 		if err := w.z.close(); w.err == nil {
@@ -546,10 +577,13 @@ func (w *Writer) Begin(m *mapping.Meta) error {
 	}
 	// The clock snapshot must come first: the trace processor converts
 	// every timestamp after it.
-	if m.Clock != nil {
+	switch {
+	case m.Clock != nil:
 		w.clockSnapshot(m.Clock.Trace, m.Clock.Wall, m.Clock.Mono)
-	} else if !w.cfg.startTime.IsZero() {
+	case !w.cfg.startTime.IsZero():
 		w.clockSnapshot(m.Start, w.cfg.startTime, 0)
+	default:
+		w.clockSnapshot(m.Start, time.Time{}, 0)
 	}
 	w.declare(m.Start, uuidProcess, 0, "", func(b msg) msg {
 		b, off := b.open(fTdProcess)
@@ -604,32 +638,40 @@ func (w *Writer) metadata() {
 }
 
 // clockSnapshot relates the file's timestamps (in the default clock,
-// BOOTTIME) to wall time, and to the OS monotonic clock when the trace
-// recorded it, so that the UI can show real time and the trace can be lined
-// up with others of the same machine.
+// BOOTTIME) to wall time when it is known, and to the OS monotonic clock
+// when the trace recorded it, so that the UI can show real time and the
+// trace can be lined up with others of the same machine; and it starts
+// the writer's incremental clock (see order.go) at the same instant.
 func (w *Writer) clockSnapshot(trace mapping.Time, wall time.Time, mono uint64) {
-	w.startPacket(trace)
+	w.begin(untimed, 0)
 	p, off := w.pkt.open(fPktClockSnapshot)
 	clock := func(p msg, id, ts uint64) msg {
 		c, coff := p.open(fCsClocks)
 		c = c.uint(fCsClockID, id)
 		c = c.uint(fCsClockTs, ts)
+		if id == clockDelta {
+			c = c.bool(fCsIncremental, true)
+		}
 		return c.close(coff)
 	}
 	p = clock(p, clockBoottime, w.ts(trace))
-	p = clock(p, clockRealtime, uint64(wall.UnixNano()))
+	if !wall.IsZero() {
+		p = clock(p, clockRealtime, uint64(wall.UnixNano()))
+	}
 	if mono != 0 {
 		p = clock(p, clockMonotonic, mono)
 	}
+	p = clock(p, clockDelta, w.ts(trace))
 	p = p.uint(fCsPrimaryClock, clockBoottime)
 	w.pkt = p.close(off)
 	w.endPacket()
+	w.lastTime = w.ts(trace)
 }
 
 // declare writes a track descriptor; extra adds fields to it.
 func (w *Writer) declare(t mapping.Time, uuid, parent uint64, name string, extra func(msg) msg) {
 	w.rows++
-	w.startPacket(t)
+	w.begin(timed, w.ts(t))
 	d, off := w.pkt.open(fPktTrackDescriptor)
 	d = d.uint(fTdUUID, uuid)
 	if parent != 0 {

@@ -224,24 +224,21 @@ func TestClock(t *testing.T) {
 			if _, err := mapping.Map(f, mapping.FanOut(&meta, w)); err != nil {
 				t.Fatal(err)
 			}
+			// The checker resolves timestamps as the trace processor
+			// does: on the sequence's incremental clock, deltas.
+			rep, err := perfettocheck.Check(bytes.NewReader(buf.Bytes()))
+			if err != nil {
+				t.Fatal(err)
+			}
 			clocks := map[uint32]uint64{}
+			for _, c := range rep.Clock.GetClocks() {
+				clocks[c.GetClockId()] = c.GetTimestamp()
+			}
 			var start uint64
 			var found bool
-			for b := buf.Bytes(); len(b) > 0; {
-				_, _, n := protowire.ConsumeTag(b)
-				v, m := protowire.ConsumeBytes(b[n:])
-				b = b[n+m:]
-				var p pb.TracePacket
-				if err := proto.Unmarshal(v, &p); err != nil {
-					t.Fatal(err)
-				}
-				if cs := p.GetClockSnapshot(); cs != nil {
-					for _, c := range cs.GetClocks() {
-						clocks[c.GetClockId()] = c.GetTimestamp()
-					}
-				}
-				if p.GetTrackEvent().GetType() == pb.TrackEvent_TYPE_INSTANT && !found {
-					start, found = p.GetTimestamp(), true
+			for _, in := range rep.Instants {
+				if in.Name == "trace metadata" {
+					start, found = in.Time, true
 				}
 			}
 			const boottime, realtime, monotonic = 6, 1, 3
@@ -351,7 +348,10 @@ func TestWriteError(t *testing.T) {
 	var err error
 	for i := 0; i < 1e6 && err == nil; i++ {
 		t0 := mapping.Time(1<<40 + i*1000)
-		err = w.GoroutineState(&mapping.GoroutineState{G: mapping.GoID(i%50 + 1), State: mapping.GoRunnable, Start: t0, End: t0 + 500, P: mapping.NoProc, M: mapping.NoThread})
+		// Durations that vary, so that the output does not deflate to
+		// almost nothing.
+		d := mapping.Time(100 + i*7919%900)
+		err = w.GoroutineState(&mapping.GoroutineState{G: mapping.GoID(i%50 + 1), State: mapping.GoRunnable, Start: t0, End: t0 + d, P: mapping.NoProc, M: mapping.NoThread})
 	}
 	if !errors.Is(err, errFull) {
 		t.Fatalf("writing a million slices returned %v, want the disk's error", err)

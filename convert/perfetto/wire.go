@@ -14,16 +14,20 @@ const (
 	fTracePacket = 1 // Trace.packet
 
 	// TracePacket
-	fPktTimestamp         = 8
-	fPktTimestampClockID  = 58
-	fPktSequenceID        = 10
-	fPktSequenceFlags     = 13
-	fPktInternedData      = 12
-	fPktTrackEvent        = 11
-	fPktTrackDescriptor   = 60
-	fPktClockSnapshot     = 6
-	fPktPerfSample        = 66
-	fPktFirstOnSequence   = 87
+	fPktTimestamp        = 8
+	fPktTimestampClockID = 58
+	fPktSequenceID       = 10
+	fPktSequenceFlags    = 13
+	fPktInternedData     = 12
+	fPktTrackEvent       = 11
+	fPktTrackDescriptor  = 60
+	fPktClockSnapshot    = 6
+	fPktPerfSample       = 66
+	fPktFirstOnSequence  = 87
+	fPktDefaults         = 59 // trace_packet_defaults
+
+	// TracePacketDefaults
+	fDefTimestampClockID  = 58
 	fPktCompressedPackets = 50
 
 	// TrackEvent
@@ -103,6 +107,7 @@ const (
 	fCsClockID      = 1
 	fCsClockTs      = 2
 	fCsPrimaryClock = 2
+	fCsIncremental  = 3 // Clock.is_incremental
 
 	// PerfSample
 	fPsCPU          = 1
@@ -129,6 +134,9 @@ const (
 	clockRealtime  = 1
 	clockMonotonic = 3
 	clockBoottime  = 6
+	// clockDelta is the writer's own clock, scoped to its sequence
+	// (64-127 are): its timestamps count from the one before, see order.go.
+	clockDelta = 64
 )
 
 // msg is a protobuf message being encoded.

@@ -283,6 +283,20 @@ type checker struct {
 	flowOut, flowIn          map[uint64]int
 	flowFrom                 map[uint64]FlowEnd
 	flowTo                   map[uint64]uint64
+
+	// Timestamps: the sequence's default clock (TracePacketDefaults),
+	// and the clocks that clock snapshots declared, as the trace
+	// processor keeps them.
+	defaultClock uint32
+	clocks       map[uint32]*clock
+}
+
+// clock is a clock a snapshot declared: BOOTTIME is its value at snapshot
+// minus its own, and an incremental clock's value moves by each delta.
+type clock struct {
+	offset      int64
+	incremental bool
+	last        uint64
 }
 
 func (c *checker) packet(p *pb.TracePacket) error {
@@ -296,6 +310,13 @@ func (c *checker) packet(p *pb.TracePacket) error {
 	c.seqID = seq
 	if p.GetSequenceFlags()&uint32(pb.TracePacket_SEQ_INCREMENTAL_STATE_CLEARED) != 0 {
 		c.cleared = true
+		c.defaultClock = 0
+	}
+	if d := p.GetTracePacketDefaults(); d != nil {
+		if !c.cleared {
+			return errors.New("packet defaults before any packet cleared the incremental state")
+		}
+		c.defaultClock = d.GetTimestampClockId()
 	}
 	if p.GetSequenceFlags()&uint32(pb.TracePacket_SEQ_NEEDS_INCREMENTAL_STATE) != 0 && !c.cleared {
 		return errors.New("needs incremental state before any packet cleared it")
@@ -308,13 +329,21 @@ func (c *checker) packet(p *pb.TracePacket) error {
 	if err := c.interned(p.GetInternedData()); err != nil {
 		return err
 	}
+	if cs := p.GetClockSnapshot(); cs != nil {
+		return c.clockSnapshot(cs)
+	}
+	ts, err := c.timestamp(p)
+	if err != nil {
+		return err
+	}
 	switch d := p.GetData().(type) {
 	case *pb.TracePacket_TrackDescriptor:
 		return c.track(d.TrackDescriptor)
 	case *pb.TracePacket_TrackEvent:
-		return c.event(p.GetTimestamp(), d.TrackEvent)
-	case *pb.TracePacket_ClockSnapshot:
-		c.rep.Clock = d.ClockSnapshot
+		if p.Timestamp == nil {
+			return errors.New("a track event without a timestamp")
+		}
+		return c.event(ts, d.TrackEvent)
 	case *pb.TracePacket_PerfSample:
 		if id := d.PerfSample.GetCallstackIid(); id != 0 && !c.callstacks[id] {
 			return fmt.Errorf("perf sample uses callstack %d before it is interned", id)
@@ -323,6 +352,70 @@ func (c *checker) packet(p *pb.TracePacket) error {
 		c.rep.Rows.Samples++
 	}
 	return nil
+}
+
+// clockSnapshot records the clocks of a snapshot. The trace processor
+// takes the first for the trace's clock, relating every clock to BOOTTIME,
+// and starts an incremental clock at its value in the snapshot.
+func (c *checker) clockSnapshot(cs *pb.ClockSnapshot) error {
+	var boot uint64
+	found := false
+	for _, k := range cs.GetClocks() {
+		if k.GetClockId() == bootTime {
+			boot, found = k.GetTimestamp(), true
+		}
+	}
+	if !found {
+		return errors.New("a clock snapshot without BOOTTIME")
+	}
+	if c.rep.Clock == nil {
+		c.rep.Clock = cs
+	}
+	if c.clocks == nil {
+		c.clocks = map[uint32]*clock{}
+	}
+	for _, k := range cs.GetClocks() {
+		id := k.GetClockId()
+		if k.GetIsIncremental() && (id < 64 || id >= 128) {
+			return fmt.Errorf("clock %d is incremental but not scoped to its sequence (64-127)", id)
+		}
+		if old := c.clocks[id]; old != nil && old.incremental != k.GetIsIncremental() {
+			return fmt.Errorf("clock %d declared again with other properties", id)
+		}
+		c.clocks[id] = &clock{offset: int64(boot - k.GetTimestamp()), incremental: k.GetIsIncremental(), last: k.GetTimestamp()}
+	}
+	return nil
+}
+
+// bootTime is BUILTIN_CLOCK_BOOTTIME, the clock of timestamps given in no
+// other.
+const bootTime = uint32(pb.BuiltinClock_BUILTIN_CLOCK_BOOTTIME)
+
+// timestamp returns a packet's timestamp on BOOTTIME, resolving its clock
+// (its own, else the sequence's default, else BOOTTIME) as the trace
+// processor does: a timestamp on an incremental clock is a delta from the
+// one before on that clock.
+func (c *checker) timestamp(p *pb.TracePacket) (uint64, error) {
+	if p.Timestamp == nil {
+		return 0, nil
+	}
+	id := p.GetTimestampClockId()
+	if id == 0 {
+		id = c.defaultClock
+	}
+	if id == 0 || id == bootTime && c.clocks[bootTime] == nil {
+		return p.GetTimestamp(), nil
+	}
+	k := c.clocks[id]
+	if k == nil {
+		return 0, fmt.Errorf("timestamp on clock %d, which no clock snapshot before it declared", id)
+	}
+	v := p.GetTimestamp()
+	if k.incremental {
+		k.last += v
+		v = k.last
+	}
+	return uint64(int64(v) + k.offset), nil
 }
 
 func (c *checker) interned(d *pb.InternedData) error {
