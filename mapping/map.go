@@ -262,17 +262,27 @@ type batch struct {
 	// a good part of the mapping's cost, and the parsing goroutines are
 	// the ones that can be many (see MapFile).
 	states []trace.StateTransition
-	err    error
+	// stateStks are the refs of the stacks of states, and stks those of
+	// the events' own stacks, one per event (see stackRef).
+	stateStks []*stackRef
+	stks      []*stackRef
+	err       error
 }
 
-// add appends ev, with the details the mapping will read of it.
-func (b *batch) add(ev trace.Event) {
+// add appends ev, with the details the mapping will read of it; stacks
+// is the cache of the stacks of ev's generation.
+func (b *batch) add(ev trace.Event, stacks *stackCache) {
 	switch ev.Kind() {
+	case trace.EventSync:
+		stacks.reset()
 	case trace.EventTaskBegin, trace.EventTaskEnd:
 		b.tasks = append(b.tasks, batchTask{len(b.events), ev.Task()})
 	case trace.EventStateTransition:
-		b.states = append(b.states, ev.StateTransition())
+		st := ev.StateTransition()
+		b.states = append(b.states, st)
+		b.stateStks = append(b.stateStks, stacks.ref(st.Stack))
 	}
+	b.stks = append(b.stks, stacks.ref(ev.Stack()))
 	b.events = append(b.events, ev)
 }
 
@@ -281,7 +291,10 @@ func (b *batch) add(ev trace.Event) {
 func (b *batch) reset() {
 	clear(b.events)
 	clear(b.states)
+	clear(b.stateStks)
+	clear(b.stks)
 	b.events, b.tasks, b.states, b.err = b.events[:0], b.tasks[:0], b.states[:0], nil
+	b.stateStks, b.stks = b.stateStks[:0], b.stks[:0]
 }
 
 // batchTask is the Task() of the task event at events[i].
@@ -293,6 +306,7 @@ type batchTask struct {
 // readAhead fills batches from tr until the stream ends or done is closed.
 func readAhead(tr *trace.Reader, full chan<- *batch, free <-chan *batch, done <-chan struct{}) {
 	defer close(full)
+	stacks := newStackCache()
 	for {
 		var b *batch
 		select {
@@ -300,7 +314,7 @@ func readAhead(tr *trace.Reader, full chan<- *batch, free <-chan *batch, done <-
 		case <-done:
 			return
 		}
-		err := fill(tr, b)
+		err := fill(tr, b, stacks)
 		b.err = err
 		select {
 		case full <- b:
@@ -332,16 +346,18 @@ func (m *mapper) mapBatch(b *batch) (err error) {
 			err = fmt.Errorf("%w: %v at event %d\n%s", ErrInternal, p, m.sum.Events, debug.Stack())
 		}
 	}()
-	tasks, states := b.tasks, b.states
-	m.haveTask = true
-	defer func() { m.curState = nil }()
+	tasks, states, stateStks := b.tasks, b.states, b.stateStks
+	m.batched = true
+	defer func() { m.curState, m.curStateStk, m.curStk = nil, nil, nil }()
 	for i := range b.events {
 		if len(tasks) > 0 && tasks[0].i == i {
 			m.curTask, tasks = tasks[0].task, tasks[1:]
 		}
 		if b.events[i].Kind() == trace.EventStateTransition {
 			m.curState, states = &states[0], states[1:]
+			m.curStateStk, stateStks = stateStks[0], stateStks[1:]
 		}
+		m.curStk = b.stks[i]
 		if m.join != nil {
 			if err := m.join.admit(m, &b.events[i]); err != nil {
 				return err
@@ -389,7 +405,7 @@ func panicInParser() bool {
 // The parser validates what it reads, but it is not hardened against every
 // corruption of its input; a panic inside it is a broken trace, not a bug
 // of ours, and is reported as one.
-func fill(tr *trace.Reader, b *batch) (err error) {
+func fill(tr *trace.Reader, b *batch, stacks *stackCache) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("the parser failed: %v", p)
@@ -400,7 +416,7 @@ func fill(tr *trace.Reader, b *batch) (err error) {
 		if err != nil {
 			return err
 		}
-		b.add(ev)
+		b.add(ev, stacks)
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package mapping
 
 import (
 	"cmp"
-	"encoding/binary"
 	"fmt"
 	"maps"
 	"slices"
@@ -56,25 +55,28 @@ type mapper struct {
 	origin Time
 	last   Time
 
-	gs        gotable.Table[GoID, gState]
-	ps        map[ProcID]*pState
-	ms        map[ThreadID]struct{}
-	lastM     ThreadID
-	lastP     ProcID
-	lastG     *gState // the goroutine looked up last; nil when it may be stale
-	lastTask  *Task   // the open task looked up last; nil once the tasks change
-	freeG     []*gState
-	freeR     []*Region
-	lastStk   trace.Stack // the stack interned last, and its ID
-	lastStkID StackID
-	dirty     bool // a derived counter may have changed
-	// curTask is the current event's Task(), read by the parsing goroutine
-	// (see batch).
-	curTask  trace.Task
-	haveTask bool // curTask is set; otherwise events come one by one, as in tests
-	// curState is the current event's StateTransition(), decoded by the
-	// parsing goroutine, or nil.
-	curState *trace.StateTransition
+	gs       gotable.Table[GoID, gState]
+	ps       map[ProcID]*pState
+	ms       map[ThreadID]struct{}
+	lastM    ThreadID
+	lastP    ProcID
+	lastG    *gState // the goroutine looked up last; nil when it may be stale
+	lastTask *Task   // the open task looked up last; nil once the tasks change
+	freeG    []*gState
+	freeR    []*Region
+	dirty    bool // a derived counter may have changed
+	// batched says the current event comes in a batch, with the details
+	// below read by the parsing goroutine; otherwise events come one by
+	// one, as in tests, and the mapping reads them itself.
+	batched bool
+	// curTask is the current event's Task() (see batch).
+	curTask trace.Task
+	// curState is the current event's StateTransition(), or nil, and
+	// curStateStk the ref of its stack.
+	curState    *trace.StateTransition
+	curStateStk *stackRef
+	// curStk is the ref of the current event's own stack.
+	curStk *stackRef
 	// endedTasks remembers, for a while, the tasks that ended, with their
 	// roots, so that a region or log of a task after its end does not make
 	// it up again, and a task begun in it after its end finds its root.
@@ -83,11 +85,10 @@ type mapper struct {
 	tasks      map[TaskID]*Task
 	ranges     map[rangeKey]*Range
 
-	genStacks map[trace.Stack]StackID // this generation's stacks
-	stackIDs  map[string]StackID      // every stack, by its PCs or frames
+	ownStacks *stackCache        // this generation's stacks, for events given one by one
+	stackIDs  map[string]StackID // every stack, by its key
 	nextStack StackID
 	frameBuf  []Frame
-	keyBuf    []byte
 
 	nextRegion RegionID
 	nextFlow   uint64
@@ -130,7 +131,7 @@ func newMapper(sink Sink, cfg *config) *mapper {
 		lastP:      NoProc,
 		tasks:      make(map[TaskID]*Task),
 		ranges:     make(map[rangeKey]*Range),
-		genStacks:  make(map[trace.Stack]StackID),
+		ownStacks:  newStackCache(),
 		stackIDs:   make(map[string]StackID),
 		metrics:    make(map[string]uint64),
 		endedTasks: make(map[TaskID]TaskID),
@@ -180,14 +181,14 @@ func (m *mapper) event(ev *trace.Event) error {
 	var err error
 	switch kind {
 	case trace.EventStateTransition:
-		st := m.curState
-		if st == nil {
+		st, stk := m.curState, m.curStateStk
+		if !m.batched {
 			s := ev.StateTransition()
-			st = &s
+			st, stk = &s, m.ownStacks.ref(s.Stack)
 		}
 		switch st.Resource.Kind {
 		case trace.ResourceGoroutine:
-			err = m.goTransition(ev, st, t)
+			err = m.goTransition(ev, st, stk, t)
 		case trace.ResourceProc:
 			err = m.procTransition(ev, st, t)
 		default:
@@ -239,8 +240,7 @@ func (m *mapper) sync(ev *trace.Event, t Time) error {
 	}
 	// Stacks are handles into one generation's tables: forget them so the
 	// old generation can be freed.
-	clear(m.genStacks)
-	m.lastStk, m.lastStkID = trace.NoStack, NoStack
+	m.ownStacks.reset()
 	if m.begun {
 		m.last = max(m.last, t)
 		return nil
@@ -286,8 +286,8 @@ func (m *mapper) seeContext(ev *trace.Event, t Time) error {
 			return err
 		}
 		if !g.named {
-			if stk := ev.Stack(); stk != trace.NoStack {
-				return m.nameFrom(g, stk, false)
+			if r := m.evStackRef(ev); r != nil {
+				return m.nameFrom(g, r.stk, false)
 			}
 		}
 	}
@@ -388,65 +388,6 @@ func startFunc(stk trace.Stack, creation bool) string {
 	return fn
 }
 
-// stack interns stk and returns its ID, delivering it on first sight.
-func (m *mapper) stack(stk trace.Stack) (StackID, error) {
-	if stk == trace.NoStack {
-		return NoStack, nil
-	}
-	if stk == m.lastStk {
-		return m.lastStkID, nil
-	}
-	if id, ok := m.genStacks[stk]; ok {
-		m.lastStk, m.lastStkID = stk, id
-		return id, nil
-	}
-	frames, key := m.frameBuf[:0], m.keyBuf[:0]
-	byPC := true
-	for f := range stk.Frames() {
-		frames = append(frames, Frame{PC: f.PC, Func: f.Func, File: f.File, Line: f.Line})
-		byPC = byPC && f.PC != 0
-	}
-	// Within one program a PC names one frame, which is what the parser
-	// keys frames by too; synthetic stacks without PCs are keyed by their
-	// text.
-	for _, f := range frames {
-		key = binary.LittleEndian.AppendUint64(key, f.PC)
-		if !byPC {
-			key = append(key, f.Func...)
-			key = append(key, 0)
-			key = append(key, f.File...)
-			key = binary.LittleEndian.AppendUint64(key, f.Line)
-		}
-	}
-	m.frameBuf, m.keyBuf = frames, key
-	if len(frames) == 0 {
-		m.genStacks[stk] = NoStack
-		return NoStack, nil
-	}
-	id, ok := m.stackIDs[string(key)]
-	if !ok {
-		m.nextStack++
-		id = m.nextStack
-		m.stackIDs[string(key)] = id
-		m.stk = Stack{ID: id, Frames: frames}
-		if err := m.sink.Stack(&m.stk); err != nil {
-			return 0, err
-		}
-	}
-	m.genStacks[stk] = id
-	m.lastStk, m.lastStkID = stk, id
-	return id, nil
-}
-
-func (m *mapper) stacks(a, b trace.Stack) (StackID, StackID, error) {
-	x, err := m.stack(a)
-	if err != nil {
-		return 0, 0, err
-	}
-	y, err := m.stack(b)
-	return x, y, err
-}
-
 func goState(s trace.GoState) (GoState, bool) {
 	switch s {
 	case trace.GoRunnable:
@@ -461,7 +402,9 @@ func goState(s trace.GoState) (GoState, bool) {
 	return 0, false
 }
 
-func (m *mapper) goTransition(ev *trace.Event, st *trace.StateTransition, t Time) error {
+// goTransition maps a goroutine's state transition st, whose stack's ref
+// is stRef.
+func (m *mapper) goTransition(ev *trace.Event, st *trace.StateTransition, stRef *stackRef, t Time) error {
 	id := GoID(st.Resource.Goroutine())
 	from, to := st.Goroutine()
 	g := m.lookupG(id)
@@ -501,16 +444,17 @@ func (m *mapper) goTransition(ev *trace.Event, st *trace.StateTransition, t Time
 	if from == to {
 		return nil
 	}
-	onSelf := GoID(ev.Goroutine()) == id
-	var evStack trace.Stack
-	if onSelf {
-		evStack = ev.Stack()
-	}
-	startStk, endStk, err := m.stacks(st.Stack, evStack)
+	startStk, err := m.resolve(stRef)
 	if err != nil {
 		return err
 	}
-	if st.Stack == trace.NoStack {
+	var endStk StackID
+	if GoID(ev.Goroutine()) == id {
+		if endStk, err = m.evStack(ev); err != nil {
+			return err
+		}
+	}
+	if stRef == nil {
 		startStk = endStk
 	}
 	wasReason, wasOpen := "", g.open
@@ -528,7 +472,7 @@ func (m *mapper) goTransition(ev *trace.Event, st *trace.StateTransition, t Time
 	by, byP, byM := GoID(ev.Goroutine()), ProcID(ev.Proc()), ThreadID(ev.Thread())
 	switch {
 	case from == trace.GoNotExist && to != trace.GoSyscall:
-		creatorStk, err := m.stack(ev.Stack())
+		creatorStk, err := m.evStack(ev)
 		if err != nil {
 			return err
 		}
@@ -537,7 +481,7 @@ func (m *mapper) goTransition(ev *trace.Event, st *trace.StateTransition, t Time
 		}
 		m.setCause(g, GoCreated, t, by, byP, byM, creatorStk)
 	case from == trace.GoWaiting && to == trace.GoRunnable:
-		ustk, err := m.stack(ev.Stack())
+		ustk, err := m.evStack(ev)
 		if err != nil {
 			return err
 		}
@@ -701,7 +645,7 @@ func (m *mapper) rangeEvent(ev *trace.Event, kind trace.EventKind, t Time) error
 				return err
 			}
 		}
-		stk, err := m.stack(ev.Stack())
+		stk, err := m.evStack(ev)
 		if err != nil {
 			return err
 		}
@@ -713,7 +657,7 @@ func (m *mapper) rangeEvent(ev *trace.Event, kind trace.EventKind, t Time) error
 		m.anomaly("range end without begin: " + r.Name)
 		open = m.openRange(key, m.openStart(t), OpenStart, NoStack)
 	}
-	stk, err := m.stack(ev.Stack())
+	stk, err := m.evStack(ev)
 	if err != nil {
 		return err
 	}
@@ -809,7 +753,7 @@ func (tk *Task) involve(g GoID) {
 
 // taskOf returns the task details of a task event.
 func (m *mapper) taskOf(ev *trace.Event) trace.Task {
-	if m.haveTask {
+	if m.batched {
 		return m.curTask
 	}
 	return ev.Task()
@@ -835,7 +779,7 @@ func (m *mapper) taskBegin(ev *trace.Event, t Time) error {
 			return err
 		}
 	}
-	stk, err := m.stack(ev.Stack())
+	stk, err := m.evStack(ev)
 	if err != nil {
 		return err
 	}
@@ -868,7 +812,7 @@ func (m *mapper) taskEnd(ev *trace.Event, t Time) error {
 	if tk.Parent == NoTask {
 		tk.Parent = taskID(et.Parent)
 	}
-	stk, err := m.stack(ev.Stack())
+	stk, err := m.evStack(ev)
 	if err != nil {
 		return err
 	}
@@ -894,7 +838,7 @@ func (m *mapper) regionBegin(ev *trace.Event, t Time) error {
 		m.anomaly("region outside any goroutine")
 		return nil
 	}
-	stk, err := m.stack(ev.Stack())
+	stk, err := m.evStack(ev)
 	if err != nil {
 		return err
 	}
@@ -920,7 +864,7 @@ func (m *mapper) regionEnd(ev *trace.Event, t Time) error {
 		m.anomaly("region outside any goroutine")
 		return nil
 	}
-	stk, err := m.stack(ev.Stack())
+	stk, err := m.evStack(ev)
 	if err != nil {
 		return err
 	}
@@ -991,7 +935,7 @@ func (m *mapper) closeRegions(g *gState, t Time, flags Flags) error {
 
 func (m *mapper) logEvent(ev *trace.Event, t Time) error {
 	el := ev.Log()
-	stk, err := m.stack(ev.Stack())
+	stk, err := m.evStack(ev)
 	if err != nil {
 		return err
 	}
@@ -1067,7 +1011,7 @@ func (m *mapper) label(ev *trace.Event) error {
 }
 
 func (m *mapper) sample(ev *trace.Event, t Time) error {
-	stk, err := m.stack(ev.Stack())
+	stk, err := m.evStack(ev)
 	if err != nil {
 		return err
 	}

@@ -353,6 +353,7 @@ func (p *parallelPass) parse(g *group, done <-chan struct{}) {
 		g.leadPs, g.leadGs = make(map[trace.ProcID]bool), make(map[trace.GoID]bool)
 	}
 	syncs := 0
+	stacks := newStackCache()
 	err = func() (err error) {
 		defer func() {
 			if p := recover(); p != nil {
@@ -382,7 +383,7 @@ func (p *parallelPass) parse(g *group, done <-chan struct{}) {
 			if syncs == want && !g.last {
 				continue // the Sync after the group; the next group has the one that opens it
 			}
-			b.add(ev)
+			b.add(ev, stacks)
 			if len(b.events) == batchSize {
 				if !send(b) {
 					return nil
