@@ -20,11 +20,10 @@ var ErrInternal = errors.New("internal error in the trace mapping (please report
 type Option interface{ apply(*config) }
 
 type config struct {
-	input         string
-	experimental  bool
-	progress      func(Progress)
-	progressEvery int64
-	origin        *origin // set by MapWindow
+	input        string
+	experimental bool
+	progress     func(Progress)
+	origin       *origin // set by MapWindow
 	// skipped is the count of bytes after the header that MapWindow left
 	// out, added to input offsets in errors so that they point into the
 	// file.
@@ -144,7 +143,7 @@ func mapStream(r io.Reader, sink Sink, cfg *config) (*Summary, error) {
 }
 
 func newConfig(opts []Option) config {
-	cfg := config{input: "trace", progressEvery: 1 << 16}
+	cfg := config{input: "trace"}
 	for _, o := range opts {
 		o.apply(&cfg)
 	}
@@ -245,6 +244,10 @@ func (m *mapper) run(tr *trace.Reader) error {
 const (
 	batchSize       = 512
 	batchesInFlight = 4
+	// progressEvery is how many events pass between calls of a
+	// WithProgress function; a power of two, so that checking costs no
+	// division per event.
+	progressEvery = 1 << 16
 )
 
 // batch is a run of events read ahead, and the error that ended the
@@ -372,7 +375,7 @@ func (m *mapper) mapBatch(b *batch) (err error) {
 			}
 			return sinkError{err}
 		}
-		if m.cfg.progress != nil && m.sum.Events%m.cfg.progressEvery == 0 {
+		if m.cfg.progress != nil && m.sum.Events%progressEvery == 0 {
 			m.cfg.progress(Progress{BytesRead: m.counter.n.Load(), Events: m.sum.Events})
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
+	"math/bits"
 	"slices"
 	"strings"
 
@@ -55,16 +56,18 @@ type mapper struct {
 	origin Time
 	last   Time
 
-	gs       gotable.Table[GoID, gState]
-	ps       map[ProcID]*pState
-	ms       map[ThreadID]struct{}
-	lastM    ThreadID
-	lastP    ProcID
-	lastG    *gState // the goroutine looked up last; nil when it may be stale
-	lastTask *Task   // the open task looked up last; nil once the tasks change
-	freeG    []*gState
-	freeR    []*Region
-	dirty    bool // a derived counter may have changed
+	gs    gotable.Table[GoID, gState]
+	ps    map[ProcID]*pState
+	ms    map[ThreadID]struct{}
+	lastM ThreadID
+	lastP ProcID
+	lastG *gState // the goroutine looked up last; nil when it may be stale
+	// openTasks holds open tasks by the low bits of their ID, each one
+	// found by task; a slot is emptied when its task begins again or ends.
+	openTasks [openTaskSlots]*Task
+	freeG     []*gState
+	freeR     []*Region
+	dirty     bool // a derived counter may have changed
 	// batched says the current event comes in a batch, with the details
 	// below read by the parsing goroutine; otherwise events come one by
 	// one, as in tests, and the mapping reads them itself.
@@ -97,10 +100,13 @@ type mapper struct {
 	kinds    [32]int64 // events by trace.EventKind
 	goCount  [numGoStates]int
 	procsRun int
-	derived  [numCounterKinds]uint64
-	emitted  [numCounterKinds]uint64
-	emitOK   [numCounterKinds]bool
-	metrics  map[string]uint64
+	// changed has a bit (1<<CounterKind) for each derived counter whose
+	// count moved since the counters were last delivered; emitted holds
+	// the values delivered, and flushed says they have been once.
+	changed uint16
+	emitted [numCounterKinds]uint64
+	flushed bool
+	metrics map[string]uint64
 
 	// Scratch items passed to the sink; reused so that delivering does not
 	// allocate.
@@ -530,6 +536,7 @@ func (m *mapper) goTransition(ev *trace.Event, st *trace.StateTransition, stRef 
 		g.cur.P, g.cur.M = byP, byM
 	}
 	m.goCount[newState]++
+	m.changed |= goStateCounters[newState]
 	m.dirty = true
 	if newState == GoRunning && g.pending {
 		g.pending = false
@@ -549,6 +556,7 @@ func (m *mapper) endState(g *gState, t Time, endStk StackID, flags Flags) error 
 	g.cur.EndStack = endStk
 	g.cur.Flags |= flags
 	m.goCount[g.cur.State]--
+	m.changed |= goStateCounters[g.cur.State]
 	m.dirty = true
 	return m.sink.GoroutineState(&g.cur)
 }
@@ -585,6 +593,7 @@ func (m *mapper) procTransition(ev *trace.Event, st *trace.StateTransition, t Ti
 		p.open = false
 		p.cur.End = t
 		m.procsRun--
+		m.changed |= 1 << CounterThreadsRunning
 		m.dirty = true
 		return m.sink.ProcRun(&p.cur)
 	}
@@ -595,6 +604,7 @@ func (m *mapper) procTransition(ev *trace.Event, st *trace.StateTransition, t Ti
 	p.open = true
 	p.cur = ProcRun{P: id, M: ThreadID(ev.Thread()), Start: start, Flags: flags}
 	m.procsRun++
+	m.changed |= 1 << CounterThreadsRunning
 	m.dirty = true
 	return nil
 }
@@ -708,25 +718,42 @@ func taskID(id trace.TaskID) TaskID {
 // maxEnded bounds how many ended tasks are remembered.
 const maxEnded = 1 << 16
 
+// openTaskSlots is the size of the cache of open tasks: a power of two.
+// Task IDs are handed out in order, so the tasks open at one time mostly
+// fall in distinct slots.
+const openTaskSlots = 256
+
 // task returns the open task id, making one up if the trace never showed
 // its begin: the task began before the trace did. It returns nil for no
 // task, and for a task that already ended: a region can outlive its task.
+//
+// Regions and logs of many tasks interleave, and each asks for its task:
+// a task found is kept in openTasks, which is checked first.
 func (m *mapper) task(id TaskID, t Time) *Task {
-	if tk := m.lastTask; tk != nil && tk.ID == id {
+	slot := &m.openTasks[uint64(id)%openTaskSlots]
+	if tk := *slot; tk != nil && tk.ID == id {
 		return tk
 	}
 	if id == NoTask || m.endedTasks[id] != NoTask {
 		return nil
 	}
-	if tk, ok := m.tasks[id]; ok {
-		m.lastTask = tk
-		return tk
+	tk, ok := m.tasks[id]
+	if !ok {
+		// Its begin is in no generation of the trace, so it began before
+		// the trace did, whichever generation this is.
+		tk = &Task{ID: id, Root: id, Start: m.origin, StartG: NoGoroutine, EndG: NoGoroutine, Flags: OpenStart}
+		m.tasks[id] = tk
 	}
-	// Its begin is in no generation of the trace, so it began before the
-	// trace did, whichever generation this is.
-	tk := &Task{ID: id, Root: id, Start: m.origin, StartG: NoGoroutine, EndG: NoGoroutine, Flags: OpenStart}
-	m.tasks[id], m.lastTask = tk, nil
+	*slot = tk
 	return tk
+}
+
+// dropTask removes task id from the open tasks.
+func (m *mapper) dropTask(id TaskID) {
+	delete(m.tasks, id)
+	if slot := &m.openTasks[uint64(id)%openTaskSlots]; *slot != nil && (*slot).ID == id {
+		*slot = nil
+	}
 }
 
 // rootOf returns the root of task id: see Task.Root. A task the mapping
@@ -770,8 +797,7 @@ func (m *mapper) taskBegin(ev *trace.Event, t Time) error {
 		if old.Flags&OpenStart == 0 {
 			m.anomaly("task begun twice")
 		}
-		m.lastTask = nil
-		delete(m.tasks, id)
+		m.dropTask(id)
 		old.End = t
 		old.Flags |= OpenEnd
 		old.EndG = NoGoroutine
@@ -790,7 +816,7 @@ func (m *mapper) taskBegin(ev *trace.Event, t Time) error {
 		tk.Root = m.rootOf(tk.Parent)
 	}
 	tk.involve(g)
-	m.tasks[id], m.lastTask = tk, nil
+	m.tasks[id] = tk
 	return nil
 }
 
@@ -819,8 +845,7 @@ func (m *mapper) taskEnd(ev *trace.Event, t Time) error {
 	g := GoID(ev.Goroutine())
 	tk.End, tk.EndG, tk.EndStack = t, g, stk
 	tk.involve(g)
-	m.lastTask = nil
-	delete(m.tasks, id)
+	m.dropTask(id)
 	m.endedTasks[id] = tk.Root
 	m.endedTaskQ = append(m.endedTaskQ, id)
 	if len(m.endedTaskQ) > maxEnded {
@@ -1052,27 +1077,58 @@ func (m *mapper) expArgs(x *trace.ExperimentalEvent) (ok bool) {
 	return true
 }
 
-// flushCounters delivers the derived counters that changed.
+// goStateCounters are the derived counters (bits 1<<CounterKind) that
+// count the goroutines in each state.
+var goStateCounters = [numGoStates]uint16{
+	GoRunnable: 1 << CounterGoroutinesRunnable,
+	GoRunning:  1 << CounterGoroutinesRunning,
+	GoWaiting:  1 << CounterGoroutinesWaiting,
+	GoSyscall:  1<<CounterGoroutinesSyscall | 1<<CounterThreadsSyscall,
+}
+
+// derivedCounters are the bits of every derived counter.
+const derivedCounters = 1<<CounterGoroutinesRunning | 1<<CounterGoroutinesRunnable | 1<<CounterGoroutinesWaiting |
+	1<<CounterGoroutinesSyscall | 1<<CounterThreadsRunning | 1<<CounterThreadsSyscall
+
+// flushCounters delivers the derived counters that changed, in the order
+// of their kinds; the first time, every one. A transition moves two
+// counts or three, so only those are looked at.
 func (m *mapper) flushCounters(t Time) error {
-	m.derived[CounterGoroutinesRunning] = uint64(m.goCount[GoRunning])
-	m.derived[CounterGoroutinesRunnable] = uint64(m.goCount[GoRunnable])
-	m.derived[CounterGoroutinesWaiting] = uint64(m.goCount[GoWaiting])
-	m.derived[CounterGoroutinesSyscall] = uint64(m.goCount[GoSyscall])
-	m.derived[CounterThreadsRunning] = uint64(m.procsRun)
-	m.derived[CounterThreadsSyscall] = uint64(m.goCount[GoSyscall])
-	for k := CounterGoroutinesRunning; k <= CounterThreadsSyscall; k++ {
-		if m.emitOK[k] && m.emitted[k] == m.derived[k] {
+	check, all := m.changed, !m.flushed
+	if all {
+		check = derivedCounters
+	}
+	m.changed, m.flushed = 0, true
+	for check != 0 {
+		k := CounterKind(bits.TrailingZeros16(check))
+		check &= check - 1
+		v := m.derivedValue(k)
+		if !all && m.emitted[k] == v {
 			continue
 		}
-		m.emitOK[k] = true
-		m.emitted[k] = m.derived[k]
+		m.emitted[k] = v
 		c := &m.derivedCtr[k]
-		c.Time, c.Value = t, m.derived[k]
+		c.Time, c.Value = t, v
 		if err := m.sink.Counter(c); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// derivedValue is the value of derived counter k.
+func (m *mapper) derivedValue(k CounterKind) uint64 {
+	switch k {
+	case CounterGoroutinesRunning:
+		return uint64(m.goCount[GoRunning])
+	case CounterGoroutinesRunnable:
+		return uint64(m.goCount[GoRunnable])
+	case CounterGoroutinesWaiting:
+		return uint64(m.goCount[GoWaiting])
+	case CounterThreadsRunning:
+		return uint64(m.procsRun)
+	}
+	return uint64(m.goCount[GoSyscall]) // goroutines and threads in a syscall
 }
 
 // finish closes everything still open at the last timestamp and ends the
@@ -1122,6 +1178,7 @@ func (m *mapper) closeAll(t Time) error {
 			p.cur.End = t
 			p.cur.Flags |= OpenEnd
 			m.procsRun--
+			m.changed |= 1 << CounterThreadsRunning
 			if err := m.sink.ProcRun(&p.cur); err != nil {
 				return err
 			}
@@ -1137,8 +1194,7 @@ func (m *mapper) closeAll(t Time) error {
 	}
 	for _, id := range slices.Sorted(maps.Keys(m.tasks)) {
 		tk := m.tasks[id]
-		m.lastTask = nil
-		delete(m.tasks, id)
+		m.dropTask(id)
 		tk.End = t
 		tk.Flags |= OpenEnd
 		if err := m.sink.Task(tk); err != nil {
