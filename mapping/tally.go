@@ -20,7 +20,7 @@ type Tally struct {
 	Ranges      map[RangeKind]int
 	GCCycles    int // RangeGCMark ranges, including one open at either end
 	STW         DurationStats
-	GoEvents    map[GoEventKind]int
+	GoEvents    map[GoEventKind]int // filled in by End, as Flows and Counters
 	Flows       map[GoEventKind]int
 	Counters    map[CounterKind]int
 	CPUSamples  int
@@ -34,6 +34,11 @@ type Tally struct {
 	// Incomplete counts items marked OpenStart or OpenEnd, by kind of
 	// item ("goroutine state", "region", ...).
 	Incomplete map[string]int
+
+	// Counted here as they come: a counter sample or an instant is
+	// nearly as frequent as an event, and an array costs no hashing.
+	goEvents, flows [len(goEventNames)]int
+	counters        [numCounterKinds]int
 }
 
 // DurationStats summarises a set of durations.
@@ -142,13 +147,26 @@ func (t *Tally) Region(r *Region) error {
 func (t *Tally) Log(*Log) error { t.Logs++; return nil }
 
 // GoroutineEvent counts an instant by kind.
-func (t *Tally) GoroutineEvent(e *GoroutineEvent) error { t.GoEvents[e.Kind]++; return nil }
+func (t *Tally) GoroutineEvent(e *GoroutineEvent) error {
+	count(t.goEvents[:], t.GoEvents, e.Kind)
+	return nil
+}
 
 // Flow counts a flow by kind.
-func (t *Tally) Flow(f *Flow) error { t.Flows[f.Kind]++; return nil }
+func (t *Tally) Flow(f *Flow) error { count(t.flows[:], t.Flows, f.Kind); return nil }
 
 // Counter counts a counter sample by kind.
-func (t *Tally) Counter(c *Counter) error { t.Counters[c.Kind]++; return nil }
+func (t *Tally) Counter(c *Counter) error { count(t.counters[:], t.Counters, c.Kind); return nil }
+
+// count counts one of kind k in n, or in m for a kind n has no room for
+// (one this version does not know).
+func count[K ~uint8](n []int, m map[K]int, k K) {
+	if int(k) < len(n) {
+		n[k]++
+	} else {
+		m[k]++
+	}
+}
 
 // CPUSample counts a sample.
 func (t *Tally) CPUSample(*CPUSample) error { t.CPUSamples++; return nil }
@@ -156,5 +174,21 @@ func (t *Tally) CPUSample(*CPUSample) error { t.CPUSamples++; return nil }
 // Experimental counts an experimental event.
 func (t *Tally) Experimental(e *Experimental) error { t.Experiments[e.Experiment]++; return nil }
 
-// End records the summary.
-func (t *Tally) End(s *Summary) error { t.init(); t.Summary = s; return nil }
+// End records the summary and fills in the counts kept by kind.
+func (t *Tally) End(s *Summary) error {
+	t.init()
+	t.Summary = s
+	fillCounts(t.GoEvents, t.goEvents[:])
+	fillCounts(t.Flows, t.flows[:])
+	fillCounts(t.Counters, t.counters[:])
+	return nil
+}
+
+// fillCounts sets m[k] to each count n[k] that is not zero.
+func fillCounts[K ~uint8](m map[K]int, n []int) {
+	for k, c := range n {
+		if c > 0 {
+			m[K(k)] = c
+		}
+	}
+}
