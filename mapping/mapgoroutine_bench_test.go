@@ -1,0 +1,87 @@
+package mapping
+
+import (
+	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"testing"
+
+	"golang.org/x/exp/trace"
+
+	synthtrace "github.com/trace2x/trace2x/internal/synth"
+)
+
+// BenchmarkMapGoroutine times the mapping's own goroutine alone, the one
+// that cannot be split: the 8 MB service trace is parsed into batches
+// once, as the parsing goroutines hand them over, and each pass maps
+// them into a sink that ignores everything. Its time per pass beside
+// BenchmarkParseOnly/service8MB's is the share of a core the mapping
+// needs to keep up with one parser. The collector is off while it maps,
+// as the batches of the whole trace are live at once, which a real pass
+// never holds.
+func BenchmarkMapGoroutine(b *testing.B) {
+	path, err := synthtrace.CachedService(8 << 20)
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr, err := trace.NewReader(f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	stacks := newStackCache()
+	var batches []*batch
+	for {
+		bt := &batch{events: make([]trace.Event, 0, batchSize)}
+		err := fill(tr, bt, stacks)
+		batches = append(batches, bt)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	f.Close()
+	runtime.GC()
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	b.SetBytes(st.Size())
+	b.ResetTimer()
+	for b.Loop() {
+		b.StopTimer()
+		// The StackIDs the last pass gave the batches' stacks.
+		for _, bt := range batches {
+			for _, r := range bt.stks {
+				if r != nil {
+					r.id = NoStack
+				}
+			}
+			for _, r := range bt.stateStks {
+				if r != nil {
+					r.id = NoStack
+				}
+			}
+		}
+		runtime.GC()
+		cfg := newConfig(nil)
+		m := newMapper(NopSink{}, &cfg)
+		m.counter = &countingReader{}
+		b.StartTimer()
+		for _, bt := range batches {
+			if err := m.mapBatch(bt); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := m.finish(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
