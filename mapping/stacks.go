@@ -125,11 +125,6 @@ func (m *mapper) intern(r *stackRef) (StackID, error) {
 	return id, nil
 }
 
-// stack returns the StackID of stk.
-func (m *mapper) stack(stk trace.Stack) (StackID, error) {
-	return m.resolve(m.ownStacks.ref(stk))
-}
-
 // evStackRef is the ref of the current event's stack: read where the
 // event was parsed, or looked up here for events given one by one.
 func (m *mapper) evStackRef(ev *trace.Event) *stackRef {

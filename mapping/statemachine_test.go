@@ -1525,9 +1525,36 @@ func TestStateMachine(t *testing.T) {
 			if k := tt.events[0].Kind(); k != trace.EventSync {
 				t.Fatalf("case starts with %v, want Sync", k)
 			}
-			tt.check(t, smMap(t, tt.events))
+			r := smMap(t, tt.events)
+			tt.check(t, r)
+			smEqual(t, "sink calls, events mapped in batches", smMapBatched(t, tt.events).calls, r.calls)
 		})
 	}
+}
+
+// smMapBatched maps evs as a pass does, in batches, with the details the
+// parsing goroutine reads of them (tasks, state transitions, stacks),
+// into a new recorder. The batches are short, so that a stack is found
+// again in a later batch and after a generation boundary.
+func smMapBatched(t *testing.T, evs []trace.Event) *smRecorder {
+	t.Helper()
+	r := newRecorder()
+	m := newMapper(r, &config{input: "synthetic"})
+	m.counter = &countingReader{}
+	stacks := newStackCache()
+	for chunk := range slices.Chunk(evs, 3) {
+		b := &batch{}
+		for _, ev := range chunk {
+			b.add(ev, stacks)
+		}
+		if err := m.mapBatch(b); err != nil {
+			t.Fatalf("batched: %v", err)
+		}
+	}
+	if err := m.finish(); err != nil {
+		t.Fatalf("batched: %v", err)
+	}
+	return r
 }
 
 // TestOpenStartInLaterGeneration: a task or region whose begin is not in
