@@ -264,17 +264,22 @@ type batch struct {
 	// events, in order, decoded where the events are parsed: decoding is
 	// a good part of the mapping's cost, and the parsing goroutines are
 	// the ones that can be many (see MapFile).
-	states []trace.StateTransition
-	// stateStks are the refs of the stacks of states, and stks those of
-	// the events' own stacks, one per event (see stackRef).
-	stateStks []*stackRef
-	stks      []*stackRef
-	err       error
+	states []batchState
+	// stks are the refs of the events' own stacks, one per event (see
+	// stackRef).
+	stks []*stackRef
+	err  error
+}
+
+// batchState is a state transition and the ref of its stack.
+type batchState struct {
+	st  trace.StateTransition
+	stk *stackRef
 }
 
 // add appends ev, with the details the mapping will read of it; stacks
 // is the cache of the stacks of ev's generation.
-func (b *batch) add(ev trace.Event, stacks *stackCache) {
+func (b *batch) add(ev *trace.Event, stacks *stackCache) {
 	switch ev.Kind() {
 	case trace.EventSync:
 		stacks.reset()
@@ -282,11 +287,10 @@ func (b *batch) add(ev trace.Event, stacks *stackCache) {
 		b.tasks = append(b.tasks, batchTask{len(b.events), ev.Task()})
 	case trace.EventStateTransition:
 		st := ev.StateTransition()
-		b.states = append(b.states, st)
-		b.stateStks = append(b.stateStks, stacks.ref(st.Stack))
+		b.states = append(b.states, batchState{st, stacks.ref(st.Stack)})
 	}
 	b.stks = append(b.stks, stacks.ref(ev.Stack()))
-	b.events = append(b.events, ev)
+	b.events = append(b.events, *ev)
 }
 
 // reset empties b for reuse, dropping its references to old generations'
@@ -294,10 +298,9 @@ func (b *batch) add(ev trace.Event, stacks *stackCache) {
 func (b *batch) reset() {
 	clear(b.events)
 	clear(b.states)
-	clear(b.stateStks)
 	clear(b.stks)
 	b.events, b.tasks, b.states, b.err = b.events[:0], b.tasks[:0], b.states[:0], nil
-	b.stateStks, b.stks = b.stateStks[:0], b.stks[:0]
+	b.stks = b.stks[:0]
 }
 
 // batchTask is the Task() of the task event at events[i].
@@ -349,7 +352,7 @@ func (m *mapper) mapBatch(b *batch) (err error) {
 			err = fmt.Errorf("%w: %v at event %d\n%s", ErrInternal, p, m.sum.Events, debug.Stack())
 		}
 	}()
-	tasks, states, stateStks := b.tasks, b.states, b.stateStks
+	tasks, states := b.tasks, b.states
 	m.batched = true
 	defer func() { m.curState, m.curStateStk, m.curStk = nil, nil, nil }()
 	for i := range b.events {
@@ -357,8 +360,7 @@ func (m *mapper) mapBatch(b *batch) (err error) {
 			m.curTask, tasks = tasks[0].task, tasks[1:]
 		}
 		if b.events[i].Kind() == trace.EventStateTransition {
-			m.curState, states = &states[0], states[1:]
-			m.curStateStk, stateStks = stateStks[0], stateStks[1:]
+			m.curState, m.curStateStk, states = &states[0].st, states[0].stk, states[1:]
 		}
 		m.curStk = b.stks[i]
 		if m.join != nil {
@@ -419,7 +421,7 @@ func fill(tr *trace.Reader, b *batch, stacks *stackCache) (err error) {
 		if err != nil {
 			return err
 		}
-		b.add(ev, stacks)
+		b.add(&ev, stacks)
 	}
 	return nil
 }

@@ -64,9 +64,9 @@ func BenchmarkMapGoroutine(b *testing.B) {
 					r.id = NoStack
 				}
 			}
-			for _, r := range bt.stateStks {
-				if r != nil {
-					r.id = NoStack
+			for _, s := range bt.states {
+				if s.stk != nil {
+					s.stk.id = NoStack
 				}
 			}
 		}

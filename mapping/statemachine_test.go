@@ -1544,8 +1544,8 @@ func smMapBatched(t *testing.T, evs []trace.Event) *smRecorder {
 	stacks := newStackCache()
 	for chunk := range slices.Chunk(evs, 3) {
 		b := &batch{}
-		for _, ev := range chunk {
-			b.add(ev, stacks)
+		for i := range chunk {
+			b.add(&chunk[i], stacks)
 		}
 		if err := m.mapBatch(b); err != nil {
 			t.Fatalf("batched: %v", err)
