@@ -265,10 +265,12 @@ type batch struct {
 	// a good part of the mapping's cost, and the parsing goroutines are
 	// the ones that can be many (see MapFile).
 	states []batchState
-	// stks are the refs of the events' own stacks, one per event (see
-	// stackRef).
-	stks []*stackRef
-	err  error
+	// stks are the refs of the events' own stacks, one per event, if the
+	// parsing goroutine looked the stacks up (see stackRef); then the
+	// states' refs are set too.
+	stks      []*stackRef
+	stacksSet bool
+	err       error
 }
 
 // batchState is a state transition and the ref of its stack.
@@ -277,19 +279,34 @@ type batchState struct {
 	stk *stackRef
 }
 
-// add appends ev, with the details the mapping will read of it; stacks
-// is the cache of the stacks of ev's generation.
+// add appends ev, with the details the mapping will read of it. If
+// stacks is not nil, the cache of the stacks of ev's generation, the
+// stacks of ev are looked up in it.
+//
+// Looking stacks up costs the parsing goroutine about what it saves the
+// mapping: it pays where several parsers feed the mapping (see MapFile),
+// which then caps the speed, and not where one parser does, which is
+// then the slower of the two.
 func (b *batch) add(ev *trace.Event, stacks *stackCache) {
+	var stk *stackRef
 	switch ev.Kind() {
 	case trace.EventSync:
-		stacks.reset()
+		if stacks != nil {
+			stacks.reset()
+		}
 	case trace.EventTaskBegin, trace.EventTaskEnd:
 		b.tasks = append(b.tasks, batchTask{len(b.events), ev.Task()})
 	case trace.EventStateTransition:
 		st := ev.StateTransition()
-		b.states = append(b.states, batchState{st, stacks.ref(st.Stack)})
+		if stacks != nil {
+			stk = stacks.ref(st.Stack)
+		}
+		b.states = append(b.states, batchState{st, stk})
 	}
-	b.stks = append(b.stks, stacks.ref(ev.Stack()))
+	if stacks != nil {
+		b.stks = append(b.stks, stacks.ref(ev.Stack()))
+		b.stacksSet = true
+	}
 	b.events = append(b.events, *ev)
 }
 
@@ -300,7 +317,7 @@ func (b *batch) reset() {
 	clear(b.states)
 	clear(b.stks)
 	b.events, b.tasks, b.states, b.err = b.events[:0], b.tasks[:0], b.states[:0], nil
-	b.stks = b.stks[:0]
+	b.stks, b.stacksSet = b.stks[:0], false
 }
 
 // batchTask is the Task() of the task event at events[i].
@@ -312,7 +329,6 @@ type batchTask struct {
 // readAhead fills batches from tr until the stream ends or done is closed.
 func readAhead(tr *trace.Reader, full chan<- *batch, free <-chan *batch, done <-chan struct{}) {
 	defer close(full)
-	stacks := newStackCache()
 	for {
 		var b *batch
 		select {
@@ -320,7 +336,7 @@ func readAhead(tr *trace.Reader, full chan<- *batch, free <-chan *batch, done <-
 		case <-done:
 			return
 		}
-		err := fill(tr, b, stacks)
+		err := fill(tr, b, nil)
 		b.err = err
 		select {
 		case full <- b:
@@ -353,7 +369,7 @@ func (m *mapper) mapBatch(b *batch) (err error) {
 		}
 	}()
 	tasks, states := b.tasks, b.states
-	m.batched = true
+	m.batched, m.stacksSet = true, b.stacksSet
 	defer func() { m.curState, m.curStateStk, m.curStk = nil, nil, nil }()
 	for i := range b.events {
 		if len(tasks) > 0 && tasks[0].i == i {
@@ -362,7 +378,9 @@ func (m *mapper) mapBatch(b *batch) (err error) {
 		if b.events[i].Kind() == trace.EventStateTransition {
 			m.curState, m.curStateStk, states = &states[0].st, states[0].stk, states[1:]
 		}
-		m.curStk = b.stks[i]
+		if m.stacksSet {
+			m.curStk = b.stks[i]
+		}
 		if m.join != nil {
 			if err := m.join.admit(m, &b.events[i]); err != nil {
 				return err

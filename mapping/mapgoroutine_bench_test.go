@@ -14,8 +14,9 @@ import (
 
 // BenchmarkMapGoroutine times the mapping's own goroutine alone, the one
 // that cannot be split: the 8 MB service trace is parsed into batches
-// once, as the parsing goroutines hand them over, and each pass maps
-// them into a sink that ignores everything. Its time per pass beside
+// once, as one parser hands them over (one-parser) and as the parsers of
+// MapFile do, with the events' stacks looked up (parsers), and each pass
+// maps them into a sink that ignores everything. Its time per pass beside
 // BenchmarkParseOnly/service8MB's is the share of a core the mapping
 // needs to keep up with one parser. The collector is off while it maps,
 // as the batches of the whole trace are live at once, which a real pass
@@ -25,10 +26,21 @@ func BenchmarkMapGoroutine(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	for _, parsers := range []bool{false, true} {
+		name := "one-parser"
+		if parsers {
+			name = "parsers"
+		}
+		b.Run(name, func(b *testing.B) { benchMapGoroutine(b, path, parsers) })
+	}
+}
+
+func benchMapGoroutine(b *testing.B, path string, parsers bool) {
 	f, err := os.Open(path)
 	if err != nil {
 		b.Fatal(err)
 	}
+	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
 		b.Fatal(err)
@@ -37,7 +49,10 @@ func BenchmarkMapGoroutine(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	stacks := newStackCache()
+	var stacks *stackCache
+	if parsers {
+		stacks = newStackCache()
+	}
 	var batches []*batch
 	for {
 		bt := &batch{events: make([]trace.Event, 0, batchSize)}
@@ -50,11 +65,9 @@ func BenchmarkMapGoroutine(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	f.Close()
 	runtime.GC()
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	b.SetBytes(st.Size())
-	b.ResetTimer()
 	for b.Loop() {
 		b.StopTimer()
 		// The StackIDs the last pass gave the batches' stacks.

@@ -78,8 +78,10 @@ type mapper struct {
 	// curStateStk the ref of its stack.
 	curState    *trace.StateTransition
 	curStateStk *stackRef
-	// curStk is the ref of the current event's own stack.
-	curStk *stackRef
+	// curStk is the ref of the current event's own stack, if stacksSet:
+	// the parsing goroutine looked the event's stacks up.
+	curStk    *stackRef
+	stacksSet bool
 	// endedTasks remembers, for a while, the tasks that ended, with their
 	// roots, so that a region or log of a task after its end does not make
 	// it up again, and a task begun in it after its end finds its root.
@@ -190,7 +192,10 @@ func (m *mapper) event(ev *trace.Event) error {
 		st, stk := m.curState, m.curStateStk
 		if !m.batched {
 			s := ev.StateTransition()
-			st, stk = &s, m.ownStacks.ref(s.Stack)
+			st = &s
+		}
+		if !m.stacksSet {
+			stk = m.ownStacks.ref(st.Stack)
 		}
 		switch st.Resource.Kind {
 		case trace.ResourceGoroutine:

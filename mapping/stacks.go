@@ -9,11 +9,13 @@ import (
 // Stacks are handles into one generation's tables, and the same stack
 // comes back in every generation under a new handle; the mapping gives
 // each distinct stack one StackID for the whole pass. Finding a handle's
-// ID is a map lookup per event with a stack, which the parsing goroutines
-// do: each keeps a stackCache of its generation's handles, and a batch
-// carries, beside each event, the stackRef of its stack. The mapping
-// gives a ref its StackID the first time it meets it and finds it there
-// on every later event: one pointer instead of a map lookup.
+// ID is a map lookup per event with a stack. Where several parsers feed
+// the mapping, they do it (see batch.add): each keeps a stackCache of its
+// generation's handles, and a batch carries, beside each event, the
+// stackRef of its stack. The mapping gives a ref its StackID the first
+// time it meets it and finds it there on every later event: one pointer
+// instead of a map lookup. Otherwise the mapping looks the handles up in
+// a stackCache of its own.
 
 // stackRef is one stack of one generation as one parser read it.
 //
@@ -125,10 +127,10 @@ func (m *mapper) intern(r *stackRef) (StackID, error) {
 	return id, nil
 }
 
-// evStackRef is the ref of the current event's stack: read where the
-// event was parsed, or looked up here for events given one by one.
+// evStackRef is the ref of the current event's stack: looked up where
+// the event was parsed, or here.
 func (m *mapper) evStackRef(ev *trace.Event) *stackRef {
-	if m.batched {
+	if m.stacksSet {
 		return m.curStk
 	}
 	return m.ownStacks.ref(ev.Stack())

@@ -1527,21 +1527,23 @@ func TestStateMachine(t *testing.T) {
 			}
 			r := smMap(t, tt.events)
 			tt.check(t, r)
-			smEqual(t, "sink calls, events mapped in batches", smMapBatched(t, tt.events).calls, r.calls)
+			smEqual(t, "sink calls, events mapped in batches", smMapBatched(t, tt.events, nil).calls, r.calls)
+			smEqual(t, "sink calls, events mapped in batches with their stacks looked up",
+				smMapBatched(t, tt.events, newStackCache()).calls, r.calls)
 		})
 	}
 }
 
 // smMapBatched maps evs as a pass does, in batches, with the details the
-// parsing goroutine reads of them (tasks, state transitions, stacks),
-// into a new recorder. The batches are short, so that a stack is found
-// again in a later batch and after a generation boundary.
-func smMapBatched(t *testing.T, evs []trace.Event) *smRecorder {
+// parsing goroutine reads of them (tasks, state transitions, and stacks
+// if stacks is not nil), into a new recorder. The batches are short, so
+// that a stack is found again in a later batch and after a generation
+// boundary.
+func smMapBatched(t *testing.T, evs []trace.Event, stacks *stackCache) *smRecorder {
 	t.Helper()
 	r := newRecorder()
 	m := newMapper(r, &config{input: "synthetic"})
 	m.counter = &countingReader{}
-	stacks := newStackCache()
 	for chunk := range slices.Chunk(evs, 3) {
 		b := &batch{}
 		for i := range chunk {
