@@ -74,12 +74,12 @@ func benchMapGoroutine(b *testing.B, path string, parsers bool) {
 		for _, bt := range batches {
 			for _, r := range bt.stks {
 				if r != nil {
-					r.id = NoStack
+					*r = stackRef{stk: r.stk}
 				}
 			}
 			for _, s := range bt.states {
 				if s.stk != nil {
-					s.stk.id = NoStack
+					*s.stk = stackRef{stk: s.stk.stk}
 				}
 			}
 		}

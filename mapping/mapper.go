@@ -94,6 +94,7 @@ type mapper struct {
 	stackIDs  map[string]StackID // every stack, by its key
 	nextStack StackID
 	frameBuf  []Frame
+	keyBuf    []byte
 
 	nextRegion RegionID
 	nextFlow   uint64

@@ -19,16 +19,15 @@ import (
 
 // stackRef is one stack of one generation as one parser read it.
 //
-// The parsing goroutine sets stk and key before the first batch that
-// holds the ref is handed over, and never touches them again; id belongs
-// to the mapping, which sets it on first use.
+// The parsing goroutine sets stk before the first batch that holds the
+// ref is handed over, and never touches the ref again; the rest belongs
+// to the mapping, which sets it on first use. Many stacks of a
+// generation are never used (those of the states every generation
+// restates), so the stack's frames are read only then.
 type stackRef struct {
-	stk trace.Stack
-	// key names the stack across generations: its PCs, or, for synthetic
-	// stacks without PCs, the text of its frames. A stack without frames
-	// has none, and is NoStack.
-	key string
-	id  StackID
+	stk      trace.Stack
+	id       StackID
+	resolved bool // id is set
 }
 
 // stackCache finds the stackRef of each stack of a generation.
@@ -36,7 +35,6 @@ type stackCache struct {
 	refs    map[trace.Stack]*stackRef
 	last    trace.Stack // the stack looked up last, and its ref
 	lastRef *stackRef
-	keyBuf  []byte
 }
 
 func newStackCache() *stackCache {
@@ -62,19 +60,20 @@ func (c *stackCache) ref(stk trace.Stack) *stackRef {
 	}
 	r, ok := c.refs[stk]
 	if !ok {
-		r = &stackRef{stk: stk, key: c.keyOf(stk)}
+		r = &stackRef{stk: stk}
 		c.refs[stk] = r
 	}
 	c.last, c.lastRef = stk, r
 	return r
 }
 
-// keyOf returns the key of stk (see stackRef.key).
-func (c *stackCache) keyOf(stk trace.Stack) string {
+// stackKey returns the key that names stk across generations: its PCs,
+// or, for synthetic stacks without PCs, the text of its frames. A stack
+// without frames has an empty key. The key is good until the next call.
+func (m *mapper) stackKey(stk trace.Stack) []byte {
 	// Within one program a PC names one frame, which is what the parser
-	// keys frames by too; synthetic stacks without PCs are keyed by their
-	// text.
-	key := c.keyBuf[:0]
+	// keys frames by too.
+	key := m.keyBuf[:0]
 	byPC := true
 	for f := range stk.Frames() {
 		key = binary.LittleEndian.AppendUint64(key, f.PC)
@@ -90,8 +89,8 @@ func (c *stackCache) keyOf(stk trace.Stack) string {
 			key = binary.LittleEndian.AppendUint64(key, f.Line)
 		}
 	}
-	c.keyBuf = key
-	return string(key)
+	m.keyBuf = key
+	return key
 }
 
 // resolve returns the StackID of r, NoStack for nil.
@@ -99,20 +98,25 @@ func (m *mapper) resolve(r *stackRef) (StackID, error) {
 	if r == nil {
 		return NoStack, nil
 	}
-	if r.id != NoStack || r.key == "" {
+	if r.resolved {
 		return r.id, nil
 	}
 	return m.intern(r)
 }
 
-// intern gives r the StackID of its key, delivering the stack on first
+// intern gives r the StackID of its stack, delivering the stack on first
 // sight in the pass.
 func (m *mapper) intern(r *stackRef) (StackID, error) {
-	id, ok := m.stackIDs[r.key]
+	key := m.stackKey(r.stk)
+	if len(key) == 0 {
+		r.resolved = true
+		return NoStack, nil
+	}
+	id, ok := m.stackIDs[string(key)]
 	if !ok {
 		m.nextStack++
 		id = m.nextStack
-		m.stackIDs[r.key] = id
+		m.stackIDs[string(key)] = id
 		frames := m.frameBuf[:0]
 		for f := range r.stk.Frames() {
 			frames = append(frames, Frame{PC: f.PC, Func: f.Func, File: f.File, Line: f.Line})
@@ -123,7 +127,7 @@ func (m *mapper) intern(r *stackRef) (StackID, error) {
 			return 0, err
 		}
 	}
-	r.id = id
+	r.id, r.resolved = id, true
 	return id, nil
 }
 
