@@ -264,19 +264,14 @@ type batch struct {
 	// events, in order, decoded where the events are parsed: decoding is
 	// a good part of the mapping's cost, and the parsing goroutines are
 	// the ones that can be many (see MapFile).
-	states []batchState
-	// stks are the refs of the events' own stacks, one per event, if the
-	// parsing goroutine looked the stacks up (see stackRef); then the
-	// states' refs are set too.
+	states []trace.StateTransition
+	// stks are the refs of the events' own stacks, one per event, and
+	// stateStks those of the states' stacks, if the parsing goroutine
+	// looked the stacks up (see stackRef).
 	stks      []*stackRef
+	stateStks []*stackRef
 	stacksSet bool
 	err       error
-}
-
-// batchState is a state transition and the ref of its stack.
-type batchState struct {
-	st  trace.StateTransition
-	stk *stackRef
 }
 
 // add appends ev, with the details the mapping will read of it. If
@@ -288,7 +283,6 @@ type batchState struct {
 // which then caps the speed, and not where one parser does, which is
 // then the slower of the two.
 func (b *batch) add(ev *trace.Event, stacks *stackCache) {
-	var stk *stackRef
 	switch ev.Kind() {
 	case trace.EventSync:
 		if stacks != nil {
@@ -298,10 +292,10 @@ func (b *batch) add(ev *trace.Event, stacks *stackCache) {
 		b.tasks = append(b.tasks, batchTask{len(b.events), ev.Task()})
 	case trace.EventStateTransition:
 		st := ev.StateTransition()
+		b.states = append(b.states, st)
 		if stacks != nil {
-			stk = stacks.ref(st.Stack)
+			b.stateStks = append(b.stateStks, stacks.ref(st.Stack))
 		}
-		b.states = append(b.states, batchState{st, stk})
 	}
 	if stacks != nil {
 		b.stks = append(b.stks, stacks.ref(ev.Stack()))
@@ -315,9 +309,10 @@ func (b *batch) add(ev *trace.Event, stacks *stackCache) {
 func (b *batch) reset() {
 	clear(b.events)
 	clear(b.states)
+	clear(b.stateStks)
 	clear(b.stks)
 	b.events, b.tasks, b.states, b.err = b.events[:0], b.tasks[:0], b.states[:0], nil
-	b.stks, b.stacksSet = b.stks[:0], false
+	b.stks, b.stateStks, b.stacksSet = b.stks[:0], b.stateStks[:0], false
 }
 
 // batchTask is the Task() of the task event at events[i].
@@ -368,7 +363,7 @@ func (m *mapper) mapBatch(b *batch) (err error) {
 			err = fmt.Errorf("%w: %v at event %d\n%s", ErrInternal, p, m.sum.Events, debug.Stack())
 		}
 	}()
-	tasks, states := b.tasks, b.states
+	tasks, states, stateStks := b.tasks, b.states, b.stateStks
 	m.batched, m.stacksSet = true, b.stacksSet
 	defer func() { m.curState, m.curStateStk, m.curStk = nil, nil, nil }()
 	for i := range b.events {
@@ -376,7 +371,10 @@ func (m *mapper) mapBatch(b *batch) (err error) {
 			m.curTask, tasks = tasks[0].task, tasks[1:]
 		}
 		if b.events[i].Kind() == trace.EventStateTransition {
-			m.curState, m.curStateStk, states = &states[0].st, states[0].stk, states[1:]
+			m.curState, states = &states[0], states[1:]
+			if m.stacksSet {
+				m.curStateStk, stateStks = stateStks[0], stateStks[1:]
+			}
 		}
 		if m.stacksSet {
 			m.curStk = b.stks[i]

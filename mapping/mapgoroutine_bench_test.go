@@ -77,9 +77,9 @@ func benchMapGoroutine(b *testing.B, path string, parsers bool) {
 					*r = stackRef{stk: r.stk}
 				}
 			}
-			for _, s := range bt.states {
-				if s.stk != nil {
-					*s.stk = stackRef{stk: s.stk.stk}
+			for _, r := range bt.stateStks {
+				if r != nil {
+					*r = stackRef{stk: r.stk}
 				}
 			}
 		}
