@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"bytes"
 	"io"
 	"os"
 	"runtime"
@@ -36,16 +37,11 @@ func BenchmarkMapGoroutine(b *testing.B) {
 }
 
 func benchMapGoroutine(b *testing.B, path string, parsers bool) {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		b.Fatal(err)
-	}
-	tr, err := trace.NewReader(f)
+	tr, err := trace.NewReader(bytes.NewReader(data))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -67,7 +63,7 @@ func benchMapGoroutine(b *testing.B, path string, parsers bool) {
 	}
 	runtime.GC()
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
-	b.SetBytes(st.Size())
+	b.SetBytes(int64(len(data)))
 	for b.Loop() {
 		b.StopTimer()
 		// The StackIDs the last pass gave the batches' stacks.
