@@ -293,9 +293,16 @@ func NewWriter(w io.Writer, opts ...Option) *Writer {
 		o.apply(&cfg)
 	}
 	return &Writer{
-		cfg:        cfg,
-		out:        w,
-		pkt:        make(msg, 0, stageAt+4096),
+		cfg: cfg,
+		out: w,
+		// The stage holds about 10 ms of a busy trace's packets between
+		// releases, a megabyte or two: sized for it from the start, it
+		// is not copied as it grows.
+		pkt:        make(msg, 0, 2<<20),
+		spare:      make(msg, 0, 2<<20),
+		fresh:      make([]stagedPacket, 0, 1<<15),
+		waiting:    make([]stagedPacket, 0, 1<<15),
+		merged:     make([]stagedPacket, 0, 1<<15),
 		ready:      make(msg, 0, flushAt+4096),
 		first:      true,
 		nextUUID:   uuidFirstFree,
