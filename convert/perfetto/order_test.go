@@ -130,3 +130,55 @@ func TestIncrementalTimestamps(t *testing.T) {
 		seen[s]--
 	}
 }
+
+// TestStageBound checks a burst of packets within the ordering's lag,
+// more than the stage holds: they go out early, oldest first, and those
+// that come later than them carry absolute times, so that every slice
+// still has its own.
+func TestStageBound(t *testing.T) {
+	var buf bytes.Buffer
+	w := perfetto.NewWriter(&buf, perfetto.WithCompression(false))
+	const start = mapping.Time(5e9)
+	if err := w.Begin(&mapping.Meta{Input: "t", FormatVersion: "go1.26", Start: start}); err != nil {
+		t.Fatal(err)
+	}
+	// 300000 slices of two packets each, some 12 MB, all within 3 ms;
+	// every tenth, on a goroutine of its own, begins 1 ms before it
+	// ends, so that the order matters.
+	const n = 300_000
+	want := map[[2]mapping.Time]int{}
+	for i := range n {
+		e := start + 2_000_000 + mapping.Time(i)*10
+		s, g := e-5, mapping.GoID(2+i%8)
+		if i%10 == 0 {
+			s, g = e-1_000_000, mapping.GoID(100+i)
+		}
+		want[[2]mapping.Time{s, e}]++
+		if err := w.GoroutineState(&mapping.GoroutineState{G: g, State: mapping.GoRunnable, Start: s, End: e, P: mapping.NoProc, M: mapping.NoThread}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.End(&mapping.Summary{End: start + 2_000_000 + n*10}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := perfettocheck.Check(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	offset := mapping.Time(rep.Clock.GetClocks()[0].GetTimestamp()) - start // BOOTTIME, first
+	got := 0
+	for _, s := range rep.Slices {
+		if s.Category != "goroutine" {
+			continue
+		}
+		k := [2]mapping.Time{mapping.Time(s.Start) - offset, mapping.Time(s.End) - offset}
+		if want[k] == 0 {
+			t.Fatalf("slice %v is not one of those written", k)
+		}
+		want[k]--
+		got++
+	}
+	if got != n {
+		t.Errorf("%d slices, want %d", got, n)
+	}
+}
