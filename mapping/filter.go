@@ -112,7 +112,7 @@ func (f *Filter) Sink(next Sink) Sink {
 	}
 	f.kept = 0
 	return &filterSink{next: next, f: f, s: f.sel,
-		pending: map[GoID]*Goroutine{}, declared: map[GoID]bool{}, counters: map[counterKey]*Counter{}}
+		pending: map[GoID]*Goroutine{}, declared: map[GoID]bool{}}
 }
 
 // span is a closed time interval.
@@ -298,8 +298,10 @@ type filterSink struct {
 	pending  map[GoID]*Goroutine
 	declared map[GoID]bool
 	// The latest value of every counter before the window, restated at its
-	// start so that the window opens with the values in force.
-	counters map[counterKey]*Counter
+	// start so that the window opens with the values in force. A trace has
+	// a dozen or so counters and one changes at nearly every event before
+	// the window: a scan of a short slice costs less than hashing a name.
+	counters []*Counter
 	restated bool
 
 	// copies handed to next, so the mapper's items are never changed
@@ -666,13 +668,14 @@ func (f *filterSink) Flow(fl *Flow) error {
 
 func (f *filterSink) Counter(c *Counter) error {
 	if c.Time < f.from {
-		k := counterKey{c.Kind, c.Name}
-		if held := f.counters[k]; held != nil {
-			*held = *c
-		} else {
-			cp := *c
-			f.counters[k] = &cp
+		for _, held := range f.counters {
+			if held.Kind == c.Kind && held.Name == c.Name {
+				*held = *c
+				return nil
+			}
 		}
+		cp := *c
+		f.counters = append(f.counters, &cp)
 		return nil
 	}
 	if c.Time > f.to {
@@ -690,11 +693,9 @@ func (f *filterSink) restate() error {
 		return nil
 	}
 	f.restated = true
-	held := make([]*Counter, 0, len(f.counters))
-	for _, c := range f.counters {
-		held = append(held, c)
-	}
-	// Map order is random; a stable order keeps outputs reproducible.
+	held := f.counters
+	// By kind and name, not the order they first changed in, so that
+	// windows of one trace restate them alike.
 	slices.SortFunc(held, func(a, b *Counter) int {
 		if a.Kind != b.Kind {
 			return int(a.Kind) - int(b.Kind)
