@@ -52,3 +52,9 @@ func WithGroupBytes(n int64) Option {
 func WithRefusedJoins(refuse func(k int) bool) Option {
 	return optionFunc(func(c *config) { c.refuse = refuse })
 }
+
+// WithDecode makes one parser decode for the mapping the batches for
+// whose number decode is true.
+func WithDecode(decode func(batch int) bool) Option {
+	return optionFunc(func(c *config) { c.decode = decode })
+}

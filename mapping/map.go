@@ -46,6 +46,9 @@ type config struct {
 	// tap, if set, sees every event the mapping is given, with its task
 	// details.
 	tap func(ev *trace.Event, task trace.Task)
+	// decode, if set, tells which batches one parser decodes for the
+	// mapping, by their number, in place of how far the mapping is behind.
+	decode func(batch int) bool
 }
 
 type optionFunc func(*config)
@@ -216,7 +219,11 @@ func (m *mapper) run(tr *trace.Reader) error {
 	for range cap(free) {
 		free <- &batch{events: make([]trace.Event, 0, batchSize)}
 	}
-	go readAhead(tr, full, free, done)
+	decode := func(int) bool { return len(full) >= 2 }
+	if m.cfg.decode != nil {
+		decode = m.cfg.decode
+	}
+	go readAhead(tr, full, free, done, decode)
 	// When the mapping stops early (a sink failed), the parsing goroutine
 	// finishes the batch it is reading and stops; waiting for it means the
 	// caller's reader is not read after Map returns.
@@ -260,46 +267,44 @@ const (
 type batch struct {
 	events []trace.Event
 	tasks  []batchTask // the task events among events, in order
-	// states are the StateTransition() of the state transitions among
-	// events, in order, decoded where the events are parsed: decoding is
-	// a good part of the mapping's cost, and the parsing goroutines are
-	// the ones that can be many (see MapFile).
-	states []trace.StateTransition
-	// stks are the refs of the events' own stacks, one per event, and
-	// stateStks those of the states' stacks, if the parsing goroutine
-	// looked the stacks up (see stackRef).
+	// If decoded is set, the parsing goroutine read more of each event
+	// for the mapping (see add): states are the StateTransition() of the
+	// state transitions among events, in order; stks the refs of the
+	// events' own stacks, one per event, and stateStks those of the
+	// states' stacks (see stackRef).
+	states    []trace.StateTransition
 	stks      []*stackRef
 	stateStks []*stackRef
-	stacksSet bool
+	decoded   bool
 	err       error
 }
 
-// add appends ev, with the details the mapping will read of it. If
-// stacks is not nil, the cache of the stacks of ev's generation, the
-// stacks of ev are looked up in it.
+// add appends ev, with the details the mapping must have read of it
+// here. If decode is set, it also decodes what the mapping would (the
+// state transition) and looks the stacks of ev up in stacks, the cache of
+// the stacks of ev's generation; every event of a batch must be added
+// with the same decode.
 //
-// Looking stacks up costs the parsing goroutine about what it saves the
-// mapping: it pays where several parsers feed the mapping (see MapFile),
-// which then caps the speed, and not where one parser does, which is
-// then the slower of the two.
-func (b *batch) add(ev *trace.Event, stacks *stackCache) {
+// That decoding costs the parsing goroutine about what it saves the
+// mapping. It pays where several parsers feed the mapping (see MapFile),
+// which then caps the speed; where one parser does, that one decodes a
+// batch only when the mapping is behind (see readAhead).
+func (b *batch) add(ev *trace.Event, stacks *stackCache, decode bool) {
 	switch ev.Kind() {
 	case trace.EventSync:
-		if stacks != nil {
-			stacks.reset()
-		}
+		stacks.reset()
 	case trace.EventTaskBegin, trace.EventTaskEnd:
 		b.tasks = append(b.tasks, batchTask{len(b.events), ev.Task()})
 	case trace.EventStateTransition:
-		st := ev.StateTransition()
-		b.states = append(b.states, st)
-		if stacks != nil {
+		if decode {
+			st := ev.StateTransition()
+			b.states = append(b.states, st)
 			b.stateStks = append(b.stateStks, stacks.ref(st.Stack))
 		}
 	}
-	if stacks != nil {
+	if decode {
 		b.stks = append(b.stks, stacks.ref(ev.Stack()))
-		b.stacksSet = true
+		b.decoded = true
 	}
 	b.events = append(b.events, *ev)
 }
@@ -312,7 +317,7 @@ func (b *batch) reset() {
 	clear(b.stateStks)
 	clear(b.stks)
 	b.events, b.tasks, b.states, b.err = b.events[:0], b.tasks[:0], b.states[:0], nil
-	b.stks, b.stateStks, b.stacksSet = b.stks[:0], b.stateStks[:0], false
+	b.stks, b.stateStks, b.decoded = b.stks[:0], b.stateStks[:0], false
 }
 
 // batchTask is the Task() of the task event at events[i].
@@ -322,16 +327,23 @@ type batchTask struct {
 }
 
 // readAhead fills batches from tr until the stream ends or done is closed.
-func readAhead(tr *trace.Reader, full chan<- *batch, free <-chan *batch, done <-chan struct{}) {
+//
+// Which of the two goroutines is the slower depends on the trace and on
+// the sink (a service's many short states cost the mapping more per
+// event than the parser), so the work that either can do (see batch.add)
+// goes where it balances them: a batch is decoded here only while the
+// mapping has batches waiting, as decode tells from the batch's number.
+func readAhead(tr *trace.Reader, full chan<- *batch, free <-chan *batch, done <-chan struct{}, decode func(batch int) bool) {
 	defer close(full)
-	for {
+	stacks := newStackCache()
+	for n := 0; ; n++ {
 		var b *batch
 		select {
 		case b = <-free:
 		case <-done:
 			return
 		}
-		err := fill(tr, b, nil)
+		err := fill(tr, b, stacks, decode(n))
 		b.err = err
 		select {
 		case full <- b:
@@ -364,19 +376,17 @@ func (m *mapper) mapBatch(b *batch) (err error) {
 		}
 	}()
 	tasks, states, stateStks := b.tasks, b.states, b.stateStks
-	m.batched, m.stacksSet = true, b.stacksSet
+	m.batched, m.decoded = true, b.decoded
 	defer func() { m.curState, m.curStateStk, m.curStk = nil, nil, nil }()
 	for i := range b.events {
 		if len(tasks) > 0 && tasks[0].i == i {
 			m.curTask, tasks = tasks[0].task, tasks[1:]
 		}
-		if b.events[i].Kind() == trace.EventStateTransition {
-			m.curState, states = &states[0], states[1:]
-			if m.stacksSet {
+		if m.decoded {
+			if b.events[i].Kind() == trace.EventStateTransition {
+				m.curState, states = &states[0], states[1:]
 				m.curStateStk, stateStks = stateStks[0], stateStks[1:]
 			}
-		}
-		if m.stacksSet {
 			m.curStk = b.stks[i]
 		}
 		if m.join != nil {
@@ -426,7 +436,7 @@ func panicInParser() bool {
 // The parser validates what it reads, but it is not hardened against every
 // corruption of its input; a panic inside it is a broken trace, not a bug
 // of ours, and is reported as one.
-func fill(tr *trace.Reader, b *batch, stacks *stackCache) (err error) {
+func fill(tr *trace.Reader, b *batch, stacks *stackCache, decode bool) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("the parser failed: %v", p)
@@ -437,7 +447,7 @@ func fill(tr *trace.Reader, b *batch, stacks *stackCache) (err error) {
 		if err != nil {
 			return err
 		}
-		b.add(&ev, stacks)
+		b.add(&ev, stacks, decode)
 	}
 	return nil
 }

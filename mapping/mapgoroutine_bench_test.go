@@ -15,8 +15,9 @@ import (
 
 // BenchmarkMapGoroutine times the mapping's own goroutine alone, the one
 // that cannot be split: the 8 MB service trace is parsed into batches
-// once, as one parser hands them over (one-parser) and as the parsers of
-// MapFile do, with the events' stacks looked up (parsers), and each pass
+// once, as one parser hands them over while the mapping keeps up
+// (one-parser) and as the parsers of MapFile do, with the events' state
+// transitions decoded and stacks looked up (parsers), and each pass
 // maps them into a sink that ignores everything. Its time per pass beside
 // BenchmarkParseOnly/service8MB's is the share of a core the mapping
 // needs to keep up with one parser. The collector is off while it maps,
@@ -45,14 +46,11 @@ func benchMapGoroutine(b *testing.B, path string, parsers bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var stacks *stackCache
-	if parsers {
-		stacks = newStackCache()
-	}
+	stacks := newStackCache()
 	var batches []*batch
 	for {
 		bt := &batch{events: make([]trace.Event, 0, batchSize)}
-		err := fill(tr, bt, stacks)
+		err := fill(tr, bt, stacks, parsers)
 		batches = append(batches, bt)
 		if err == io.EOF {
 			break

@@ -68,20 +68,20 @@ type mapper struct {
 	freeG     []*gState
 	freeR     []*Region
 	dirty     bool // a derived counter may have changed
-	// batched says the current event comes in a batch, with the details
-	// below read by the parsing goroutine; otherwise events come one by
-	// one, as in tests, and the mapping reads them itself.
+	// batched says the current event comes in a batch, with its task
+	// details (curTask) read by the parsing goroutine; otherwise events
+	// come one by one, as in tests, and the mapping reads them itself.
 	batched bool
 	// curTask is the current event's Task() (see batch).
 	curTask trace.Task
-	// curState is the current event's StateTransition(), or nil, and
-	// curStateStk the ref of its stack.
+	// decoded says the parsing goroutine also decoded the current event's
+	// state transition, curState (nil for other events), and looked up
+	// the refs of that state's stack, curStateStk, and of the event's own,
+	// curStk (see batch.add).
+	decoded     bool
 	curState    *trace.StateTransition
 	curStateStk *stackRef
-	// curStk is the ref of the current event's own stack, if stacksSet:
-	// the parsing goroutine looked the event's stacks up.
-	curStk    *stackRef
-	stacksSet bool
+	curStk      *stackRef
 	// endedTasks remembers, for a while, the tasks that ended, with their
 	// roots, so that a region or log of a task after its end does not make
 	// it up again, and a task begun in it after its end finds its root.
@@ -191,12 +191,9 @@ func (m *mapper) event(ev *trace.Event) error {
 	switch kind {
 	case trace.EventStateTransition:
 		st, stk := m.curState, m.curStateStk
-		if !m.batched {
+		if !m.decoded {
 			s := ev.StateTransition()
-			st = &s
-		}
-		if !m.stacksSet {
-			stk = m.ownStacks.ref(st.Stack)
+			st, stk = &s, m.ownStacks.ref(s.Stack)
 		}
 		switch st.Resource.Kind {
 		case trace.ResourceGoroutine:

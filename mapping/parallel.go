@@ -383,7 +383,7 @@ func (p *parallelPass) parse(g *group, done <-chan struct{}) {
 			if syncs == want && !g.last {
 				continue // the Sync after the group; the next group has the one that opens it
 			}
-			b.add(&ev, stacks)
+			b.add(&ev, stacks, true)
 			if len(b.events) == batchSize {
 				if !send(b) {
 					return nil

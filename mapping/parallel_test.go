@@ -209,6 +209,36 @@ func TestParallelConformance(t *testing.T) {
 	}
 }
 
+// TestDecodedBatches maps every trace of several generations with one
+// reader whose batches the mapping decodes itself, and again with the
+// parser decoding some batches (all, or every other one, as when the
+// mapping falls behind now and then), and requires the same sink calls
+// and result: a generation's stack handles are looked up in both places.
+func TestDecodedBatches(t *testing.T) {
+	traces := withGenerations(t, 2, map[string][]byte{"recorded": recordedOnce(t)})
+	withDecode := func(decode func(int) bool) mapFunc {
+		return func(r *bytes.Reader, sink mapping.Sink, opts ...mapping.Option) (*mapping.Summary, error) {
+			return mapping.Map(r, sink, append(opts, mapping.WithDecode(decode))...)
+		}
+	}
+	none := withDecode(func(int) bool { return false })
+	for name, data := range traces {
+		for _, d := range []struct {
+			name   string
+			decode func(int) bool
+		}{
+			{"all", func(int) bool { return true }},
+			{"even", func(n int) bool { return n%2 == 0 }},
+			{"odd", func(n int) bool { return n%2 == 1 }},
+		} {
+			t.Run(name+"/"+d.name, func(t *testing.T) {
+				seq, par := mapBothWith(t, data, none, withDecode(d.decode))
+				samePass(t, seq, par, 0)
+			})
+		}
+	}
+}
+
 // TestParallelTaskBeforeLeadIn checks that a task begun before a group's
 // lead-in ends with its type and parent, as the parser gives them to a
 // single reader that saw the begin.

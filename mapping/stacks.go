@@ -134,7 +134,7 @@ func (m *mapper) intern(r *stackRef) (StackID, error) {
 // evStackRef is the ref of the current event's stack: looked up where
 // the event was parsed, or here.
 func (m *mapper) evStackRef(ev *trace.Event) *stackRef {
-	if m.stacksSet {
+	if m.decoded {
 		return m.curStk
 	}
 	return m.ownStacks.ref(ev.Stack())

@@ -1527,27 +1527,38 @@ func TestStateMachine(t *testing.T) {
 			}
 			r := smMap(t, tt.events)
 			tt.check(t, r)
-			smEqual(t, "sink calls, events mapped in batches", smMapBatched(t, tt.events, nil).calls, r.calls)
-			smEqual(t, "sink calls, events mapped in batches with their stacks looked up",
-				smMapBatched(t, tt.events, newStackCache()).calls, r.calls)
+			smEqual(t, "sink calls, events mapped in batches", smMapBatched(t, tt.events, decodeNone).calls, r.calls)
+			smEqual(t, "sink calls, events mapped in batches decoded where parsed",
+				smMapBatched(t, tt.events, decodeAll).calls, r.calls)
+			smEqual(t, "sink calls, events mapped in batches decoded where parsed or not, in turn",
+				smMapBatched(t, tt.events, func(i int) bool { return i%2 == 0 }).calls, r.calls)
+			smEqual(t, "sink calls, events mapped in batches decoded where parsed or not, in turn",
+				smMapBatched(t, tt.events, func(i int) bool { return i%2 == 1 }).calls, r.calls)
 		})
 	}
 }
 
+func decodeNone(int) bool { return false }
+func decodeAll(int) bool  { return true }
+
 // smMapBatched maps evs as a pass does, in batches, with the details the
-// parsing goroutine reads of them (tasks, state transitions, and stacks
-// if stacks is not nil), into a new recorder. The batches are short, so
-// that a stack is found again in a later batch and after a generation
-// boundary.
-func smMapBatched(t *testing.T, evs []trace.Event, stacks *stackCache) *smRecorder {
+// parsing goroutine reads of them (tasks; state transitions and stacks if
+// decode says so of the batch's number), into a new recorder. The batches
+// are short, so that a stack is found again in a later batch and after a
+// generation boundary.
+func smMapBatched(t *testing.T, evs []trace.Event, decode func(batch int) bool) *smRecorder {
 	t.Helper()
 	r := newRecorder()
 	m := newMapper(r, &config{input: "synthetic"})
 	m.counter = &countingReader{}
+	stacks := newStackCache()
+	n := 0
 	for chunk := range slices.Chunk(evs, 3) {
 		b := &batch{}
+		d := decode(n)
+		n++
 		for i := range chunk {
-			b.add(&chunk[i], stacks)
+			b.add(&chunk[i], stacks, d)
 		}
 		if err := m.mapBatch(b); err != nil {
 			t.Fatalf("batched: %v", err)
