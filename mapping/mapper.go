@@ -90,7 +90,7 @@ type mapper struct {
 	tasks      map[TaskID]*Task
 	ranges     map[rangeKey]*Range
 
-	ownStacks *stackCache        // this generation's stacks, for events given one by one
+	ownStacks *stackCache        // this generation's stacks, for events the parser did not decode
 	stackIDs  map[string]StackID // every stack, by its key
 	nextStack StackID
 	frameBuf  []Frame
