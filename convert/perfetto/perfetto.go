@@ -28,12 +28,15 @@
 //     under a track named after the function, a lane taken again once its
 //     goroutine has ended (mapping.Lanes). Tracks then follow the peak
 //     number of goroutines alive, not their total (a service under load:
-//     about a thousand lanes for 30 thousand goroutines). On its lane each
-//     goroutine is a lifetime slice, "G42 main.handler", from its creation
-//     to its end, and its states (running, runnable, the reason it
-//     waited, syscall) nest in it, each with the stack that began it and
-//     the argument "goroutine" = 42, for selection, search and SQL. Its
-//     logs are instants there, named by their category, its regions and mark assists on child
+//     about a thousand lanes for 30 thousand goroutines). On a shared lane
+//     each goroutine is a lifetime slice, "G42 main.handler", from its
+//     creation to its end, and its states (running, runnable, the reason
+//     it waited, syscall) nest in it; a track of a goroutine's own is
+//     named after it ("G42 main.handler", renamed when a later stack
+//     tells the start function) and holds its states directly. Each
+//     state has the stack that began it and the argument "goroutine" =
+//     42, for selection, search and SQL. Its logs are instants there,
+//     named by their category, its regions and mark assists on child
 //     tracks of the lane.
 //   - Tasks: lanes of the tasks of each type (mapping.SpanLanes), each
 //     task a slice with its ID, parent and goroutines as arguments.

@@ -12,7 +12,9 @@ import (
 // TestRenameLateStartFunc draws a goroutine alive at the start before
 // any stack tells its start function, as the runtime's background
 // goroutines often are, then learns it: its track, and its regions
-// track, take the name; a goroutine of a shared lane is not renamed.
+// track, take the name, and no slice is left with the name it had (a
+// track of its own has no lifetime slice, whose name could not change);
+// a goroutine of a shared lane is not renamed.
 func TestRenameLateStartFunc(t *testing.T) {
 	const start = mapping.Time(1 << 40)
 	var out bytes.Buffer
@@ -51,6 +53,11 @@ func TestRenameLateStartFunc(t *testing.T) {
 	for _, old := range []string{"G3", "G3 regions"} {
 		if names[old] {
 			t.Errorf("a track is still named %q", old)
+		}
+	}
+	for _, s := range rep.Slices {
+		if s.Name == "G3" || s.Category == "lifetime" {
+			t.Errorf("slice %q (%s) on goroutine 3's own track", s.Name, s.Category)
 		}
 	}
 }

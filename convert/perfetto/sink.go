@@ -43,8 +43,7 @@ func (w *Writer) Goroutine(g *mapping.Goroutine) error {
 // rename declares the tracks of a goroutine's own lane again under its new
 // name: a goroutine alive when the trace began is drawn before a stack of
 // its own tells its start function, and the trace processor takes a later
-// name for a track that is not merged with its siblings. Its lifetime
-// slice, begun already, keeps the name it had.
+// name for a track that is not merged with its siblings.
 func (w *Writer) rename(gt *goTrack) {
 	lt := gt.lane
 	t := max(gt.last, w.meta.Start)
@@ -130,11 +129,16 @@ func (w *Writer) goTrackOf(id mapping.GoID, t mapping.Time) *goTrack {
 }
 
 // draw puts a goroutine on a lane (see mapping.Lanes), declaring the lane
-// first if it is new, and begins its lifetime slice there: "G42 main.f",
-// from its creation to its end, under which its states nest, so that a
-// lane shared by many goroutines still names each. It begins no earlier
-// than the trace (or the filter's window), and is written first, so that
-// the states that begin with it nest in it.
+// first if it is new. On a lane shared by many goroutines it begins the
+// goroutine's lifetime slice there: "G42 main.f", from its creation to its
+// end, under which its states nest, so that the lane still names each. It
+// begins no earlier than the trace (or the filter's window), and is
+// written first, so that the states that begin with it nest in it.
+//
+// A lane of its own is the goroutine's track, named after it (and named
+// again when a later stack tells its start function, see rename), so its
+// states lie on it directly: a lifetime slice there would name nothing
+// the track does not, and a slice's name, once written, cannot change.
 func (w *Writer) draw(gt *goTrack) {
 	lane, fresh := w.lanes.Take(&gt.info)
 	for lane.ID >= len(w.laneTracks) {
@@ -161,6 +165,9 @@ func (w *Writer) draw(gt *goTrack) {
 	}
 	gt.lane, gt.uuid = lt, lt.uuid
 	gt.last = gt.info.Created
+	if !lane.Shared {
+		return
+	}
 	gt.life = true
 	w.event(evSliceBegin, lt.uuid, max(gt.info.Created, w.meta.Start), mapping.NoStack, nil, nil, func(ev msg) msg {
 		return w.lifetime(ev, gt)
