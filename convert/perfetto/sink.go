@@ -445,9 +445,9 @@ func (w *Writer) takeFlowsIn(gt *goTrack, t mapping.Time) []uint64 {
 	return ids
 }
 
-// GoroutineState writes a state slice on the goroutine's lane, nested in
-// its lifetime slice; a running interval also on its P's track, and a
-// syscall that lost its P on its M's syscall track.
+// GoroutineState writes a state slice on the goroutine's lane (nested in
+// its lifetime slice on a shared lane); a running interval also on its P's
+// track, and a syscall that lost its P on its M's syscall track.
 //
 // A syscall that keeps its P (the usual short one: a network write, a
 // file read) does not cut the goroutine's run in three: the runs before
