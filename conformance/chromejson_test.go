@@ -31,10 +31,9 @@ func TestChromeJSON(t *testing.T) {
 		})
 }
 
-type cjSlice struct {
-	name       string
-	start, end int64
-}
+// cjSlice is a slice of the Chrome JSON output: the same as a Perfetto
+// output's, so that the two compare with the same expectations.
+type cjSlice = pfSlice
 
 func compareChrome(t *testing.T, rec *recorder, sum *mapping.Summary, rep *chromecheck.Report) {
 	// Timestamp 0 is a microsecond before the trace's start, as package
@@ -64,7 +63,10 @@ func compareChrome(t *testing.T, rec *recorder, sum *mapping.Summary, rep *chrom
 	for _, s := range rec.states {
 		states = append(states, cjSlice{"", int64(s.Start), int64(s.End)})
 	}
-	for _, cat := range []string{"region", "gc"} {
+	// The Ms' rows show the P each held and the syscalls in which it
+	// lost its P, as the Perfetto output's thread tracks do.
+	want["thread"] = threadSlices(t, rec)
+	for _, cat := range []string{"region", "gc", "thread"} {
 		diffMultiset(t, "chrome "+cat+" slices", want[cat], got[cat], func(s cjSlice) string {
 			return fmt.Sprintf("%q [%d, %d]", s.name, s.start, s.end)
 		})

@@ -103,31 +103,7 @@ func comparePerfetto(t *testing.T, rec *recorder, sum *mapping.Summary, rep *per
 		t.Errorf("%d slices on P tracks, want one per running interval: %d", n, running)
 	}
 	compareLanes(t, rec, rep)
-	// Thread tracks show which P each M held, and the syscalls on each M.
-	// An M holds one P at a time; traces before Go 1.22 can give one M
-	// several Ps at their start, of which the M's track keeps the first to
-	// end (the P tracks have what each ran).
-	var wantM []pfSlice
-	ranUntil := map[mapping.ThreadID]mapping.Time{}
-	for _, r := range rec.procRuns {
-		if r.P < 0 || !rec.threads[r.M] {
-			continue
-		}
-		if until, ok := ranUntil[r.M]; ok && r.Start < until {
-			if !r.Flags.Has(mapping.OpenStart) {
-				t.Errorf("M%d holds P%d from %d, before it released the P it held until %d", r.M, r.P, r.Start, until)
-			}
-			continue
-		}
-		ranUntil[r.M] = r.End
-		wantM = append(wantM, pfSlice{fmt.Sprintf("P%d", r.P), int64(r.Start), int64(r.End)})
-	}
-	for _, s := range rec.states {
-		if s.State == mapping.GoSyscall && s.Blocked && rec.threads[s.M] {
-			wantM = append(wantM, pfSlice{"syscall (blocked)", int64(s.Start), int64(s.End)})
-		}
-	}
-	diffMultiset(t, "perfetto thread slices", wantM, got["thread"], func(s pfSlice) string {
+	diffMultiset(t, "perfetto thread slices", threadSlices(t, rec), got["thread"], func(s pfSlice) string {
 		return fmt.Sprintf("%q [%d, %d]", s.name, s.start, s.end)
 	})
 
@@ -239,6 +215,36 @@ func drawnStates(states []mapping.GoroutineState) []mapping.GoroutineState {
 		out = append(out, y)
 	}
 	return out
+}
+
+// threadSlices returns the slices both outputs draw for the Ms: which P
+// each M held, and the syscalls in which it lost its P. An M holds one P
+// at a time; traces before Go 1.22 can give one M several Ps at their
+// start, of which the M's track keeps the first to end (the P tracks have
+// what each ran).
+func threadSlices(t *testing.T, rec *recorder) []pfSlice {
+	t.Helper()
+	var want []pfSlice
+	ranUntil := map[mapping.ThreadID]mapping.Time{}
+	for _, r := range rec.procRuns {
+		if r.P < 0 || !rec.threads[r.M] {
+			continue
+		}
+		if until, ok := ranUntil[r.M]; ok && r.Start < until {
+			if !r.Flags.Has(mapping.OpenStart) {
+				t.Errorf("M%d holds P%d from %d, before it released the P it held until %d", r.M, r.P, r.Start, until)
+			}
+			continue
+		}
+		ranUntil[r.M] = r.End
+		want = append(want, pfSlice{fmt.Sprintf("P%d", r.P), int64(r.Start), int64(r.End)})
+	}
+	for _, s := range rec.states {
+		if s.State == mapping.GoSyscall && s.Blocked && rec.threads[s.M] {
+			want = append(want, pfSlice{"syscall (blocked)", int64(s.Start), int64(s.End)})
+		}
+	}
+	return want
 }
 
 // compareLanes checks that goroutines share lanes without losing who is

@@ -25,9 +25,13 @@
 //
 //   - Procs: a row per P with the goroutines it ran, a row per P with its
 //     GC sweeps, and the GOMAXPROCS counter.
-//   - Threads: a row per M, whose tid is the OS thread ID, with the
-//     goroutines it ran and their syscalls, and CPU profile samples; the
-//     counter of threads by state.
+//   - Threads: a row per M, whose tid is the OS thread ID, with the P it
+//     held ("P3"), and CPU profile samples; a row under it with its
+//     syscalls that lost their P; the counter of threads by state. As in
+//     the Perfetto output, a running interval is drawn on its goroutine's
+//     row and on its P's, not a third time on its M's: the P shows what
+//     ran where, the M which P it held and when it sat in the kernel
+//     without one.
 //   - Goroutines: lanes, as in the Perfetto output (see mapping.Lanes): a
 //     row of its own, "G<id> <start function>", for a goroutine alive when
 //     the trace began, and rows shared by the goroutines of one start
@@ -182,9 +186,10 @@ type Writer struct {
 	freeG       []*goState
 	procs       map[mapping.ProcID]*procState
 	lastP       *procState // the P looked up last
-	threads     map[mapping.ThreadID]*row
-	lastM       *row // the M looked up last, lastMID
+	threads     map[mapping.ThreadID]*threadState
+	lastM       *threadState // the M looked up last, lastMID
 	lastMID     mapping.ThreadID
+	held        mapping.HeldProcs // the P each M holds, see ProcRun
 	fixed       [numFixedRows]row
 	others      map[string]*row // rows of ranges of kinds this version does not know
 	counters    counterState
@@ -231,7 +236,7 @@ func newWriter(opts []Option) *Writer {
 		lanes:      mapping.NewLanes(),
 		retired:    make(map[mapping.GoID]*goState),
 		procs:      make(map[mapping.ProcID]*procState),
-		threads:    make(map[mapping.ThreadID]*row),
+		threads:    make(map[mapping.ThreadID]*threadState),
 		others:     make(map[string]*row),
 		stacks:     newStackTable(),
 		counters:   newCounterState(),

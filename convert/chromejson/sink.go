@@ -209,9 +209,27 @@ func (w *Writer) procRow(p *procState, sweep bool) *row {
 	return r
 }
 
-func (w *Writer) threadRow(id mapping.ThreadID, r *row) *row {
+// threadState is what the writer keeps about an M: its row, whose tid is
+// the OS thread ID, and the row of its syscalls that lost their P, which
+// can outlast the P held around their start and so cannot nest in it.
+type threadState struct {
+	main, sys row
+}
+
+// threadRow returns the row of M id, named in the current part.
+func (w *Writer) threadRow(id mapping.ThreadID, m *threadState) *row {
+	r := &m.main
 	if r.part != w.part {
-		w.name(r, pidThreads, `"M`+strconv.FormatInt(int64(id), 10)+`"`, "", int64(id))
+		w.name(r, pidThreads, `"M`+strconv.FormatInt(int64(id), 10)+`"`, "", 2*int64(id))
+	}
+	return r
+}
+
+// syscallRow returns the row of the syscalls of M id, after M id's row.
+func (w *Writer) syscallRow(id mapping.ThreadID, m *threadState) *row {
+	r := &m.sys
+	if r.part != w.part {
+		w.name(r, pidThreads, `"M`+strconv.FormatInt(int64(id), 10)+`"`, " syscalls", 2*int64(id)+1)
 	}
 	return r
 }
@@ -228,16 +246,16 @@ func (w *Writer) proc(id mapping.ProcID) *procState {
 	return p
 }
 
-// thread returns the row of M id, or nil if it was never delivered.
-func (w *Writer) thread(id mapping.ThreadID) *row {
+// thread returns the state of M id, or nil if it was never delivered.
+func (w *Writer) thread(id mapping.ThreadID) *threadState {
 	if w.lastM != nil && w.lastMID == id {
 		return w.lastM
 	}
-	r := w.threads[id]
-	if r != nil {
-		w.lastM, w.lastMID = r, id
+	m := w.threads[id]
+	if m != nil {
+		w.lastM, w.lastMID = m, id
 	}
-	return r
+	return m
 }
 
 // event starts an event on a row at time t.
@@ -495,9 +513,9 @@ func (w *Writer) Proc(p *mapping.Proc) error {
 // Thread records an M, whose row has the OS thread ID as its tid.
 func (w *Writer) Thread(m *mapping.Thread) error {
 	if _, ok := w.threads[m.ID]; !ok {
-		r := &row{}
-		r.setTID(uint64(m.ID))
-		w.threads[m.ID] = r
+		t := &threadState{}
+		t.main.setTID(uint64(m.ID))
+		w.threads[m.ID] = t
 	}
 	return w.err
 }
@@ -520,8 +538,8 @@ func stateName(s *mapping.GoroutineState) string {
 }
 
 // GoroutineState writes a state slice on the goroutine's row, the flow
-// that ends where it starts running, if any, and for running and
-// syscalls, a slice on the P's and the M's rows.
+// that ends where it starts running, if any, a running interval also on
+// its P's row, and a syscall that lost its P on its M's syscall row.
 func (w *Writer) GoroutineState(s *mapping.GoroutineState) error {
 	if w.err != nil {
 		return w.err
@@ -558,12 +576,25 @@ func (w *Writer) GoroutineState(s *mapping.GoroutineState) error {
 			g.hasFlow = false // its run was never delivered; cannot happen
 		}
 	}
-	if s.State != mapping.GoRunning && s.State != mapping.GoSyscall {
+	if s.State == mapping.GoSyscall && s.Blocked {
+		if m := w.thread(s.M); m != nil {
+			w.complete(pidThreads, w.syscallRow(s.M, m), s.Start, s.End, catThread)
+			w.nameStr(stateName(s))
+			w.stack(`,"sf":`, s.Stack)
+			w.stack(`,"esf":`, s.EndStack)
+			w.argsOpen()
+			w.argInt(`"G":`, int64(s.G))
+			if s.P != mapping.NoProc {
+				w.argInt(`"P":`, int64(s.P))
+			}
+			w.argsClose()
+			w.end()
+		}
 		return w.err
 	}
 	// Only running goroutines occupy a P: a syscall can outlive its hold
-	// on the P, which would break the nesting of the P's row.
-	// The goroutine is in the name of the slices on the P's and M's rows.
+	// on the P, which would break the nesting of the P's row. The
+	// goroutine is in the name of the slice on the P's row.
 	if p := w.proc(s.P); p != nil && s.State == mapping.GoRunning {
 		w.complete(pidProcs, w.procRow(p, false), s.Start, s.End, catProc)
 		w.nameRaw(g.name)
@@ -575,32 +606,30 @@ func (w *Writer) GoroutineState(s *mapping.GoroutineState) error {
 		}
 		w.end()
 	}
-	if r := w.thread(s.M); r != nil {
-		w.complete(pidThreads, w.threadRow(s.M, r), s.Start, s.End, catThread)
-		if s.State == mapping.GoSyscall {
-			w.nameStr("syscall")
-		} else {
-			w.nameRaw(g.name)
-		}
-		w.stack(`,"sf":`, s.Stack)
-		w.stack(`,"esf":`, s.EndStack)
-		w.argsOpen()
-		if s.State == mapping.GoSyscall {
-			w.argInt(`"G":`, int64(s.G))
-			w.argBool(`"blocked":`, s.Blocked)
-		}
-		if s.P != mapping.NoProc {
-			w.argInt(`"P":`, int64(s.P))
-		}
-		w.argsClose()
-		w.end()
-	}
 	return w.err
 }
 
-// ProcRun is not drawn: the goroutines a P runs are, and a P that runs
-// none is idle or in the scheduler, which the gaps show.
-func (w *Writer) ProcRun(*mapping.ProcRun) error { return w.err }
+// ProcRun writes, on its M's row, the P it held: "P3". The goroutines the
+// P ran are on the P's row.
+func (w *Writer) ProcRun(r *mapping.ProcRun) error {
+	if w.err != nil || !w.held.Holds(r) {
+		return w.err
+	}
+	m := w.thread(r.M)
+	if m == nil {
+		// Traces before Go 1.22 can name an M first here.
+		w.Thread(&mapping.Thread{ID: r.M})
+		m = w.thread(r.M)
+	}
+	w.checkSplit()
+	w.complete(pidThreads, w.threadRow(r.M, m), r.Start, r.End, catThread)
+	w.nameRaw(`"P` + strconv.FormatInt(int64(r.P), 10) + `"`)
+	w.argsOpen()
+	w.flags(r.Flags)
+	w.argsClose()
+	w.end()
+	return w.err
+}
 
 // Flow keeps a flow until the slice where its goroutine runs is written
 // (see writeFlow).

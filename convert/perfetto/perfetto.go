@@ -217,6 +217,7 @@ type Writer struct {
 	funcGroups   map[string]uint64 // the group track of each start function's lanes
 	stateIIDs    [5]uint64         // names of the goroutine states, and of a blocked syscall last
 	threads      map[mapping.ThreadID]*threadTrack
+	heldPs       mapping.HeldProcs // the P each M holds, see ProcRun
 	taskLanes    *mapping.SpanLanes
 	taskTracks   []uint64          // by task lane ID
 	taskGroups   map[string]uint64 // the group track of each task type's lanes
@@ -276,8 +277,6 @@ type procTrack struct {
 // threadTrack is an M's thread track and its child track for syscalls.
 type threadTrack struct {
 	uuid, syscalls uint64
-	ranUntil       mapping.Time // the end of the last P it held
-	ran            bool         // whether it held one yet
 }
 
 // pendingFlow is a flow that ends where a goroutine next starts running.

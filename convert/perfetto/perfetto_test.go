@@ -29,7 +29,7 @@ func traces(t testing.TB) []string { return testtraces.All(t, "../..") }
 type expect struct {
 	mapping.NopSink
 	procs, threads            map[int64]bool
-	ranUntil                  map[mapping.ThreadID]mapping.Time
+	held                      mapping.HeldProcs
 	last                      map[mapping.GoID]mapping.GoroutineState
 	inSys                     map[mapping.GoID]bool
 	states, onProc, onThread  int
@@ -72,17 +72,13 @@ func (e *expect) GoroutineState(s *mapping.GoroutineState) error {
 	return nil
 }
 
-// ProcRun is drawn on its M's track, as the P it held, unless the M
-// already held one then, as traces before Go 1.22 can say at their start.
+// ProcRun is drawn on its M's track, as the P it held, one at a time
+// (mapping.HeldProcs, tested on its own; conformance checks each against
+// its oracle).
 func (e *expect) ProcRun(r *mapping.ProcRun) error {
-	if r.P < 0 || r.M == mapping.NoThread {
-		return nil
+	if e.held.Holds(r) {
+		e.onThread++
 	}
-	if until, ok := e.ranUntil[r.M]; ok && r.Start < until && r.Flags.Has(mapping.OpenStart) {
-		return nil
-	}
-	e.ranUntil[r.M] = max(e.ranUntil[r.M], r.End)
-	e.onThread++
 	return nil
 }
 func (e *expect) Region(*mapping.Region) error { e.regions++; return nil }
@@ -108,7 +104,7 @@ func convert(t *testing.T, path string) ([]byte, *expect) {
 	}
 	defer f.Close()
 	var buf bytes.Buffer
-	e := &expect{procs: map[int64]bool{}, threads: map[int64]bool{}, ranUntil: map[mapping.ThreadID]mapping.Time{},
+	e := &expect{procs: map[int64]bool{}, threads: map[int64]bool{},
 		last: map[mapping.GoID]mapping.GoroutineState{}, inSys: map[mapping.GoID]bool{}}
 	// Uncompressed, so that its packets can be counted and compared; see
 	// TestCompression for the compressed form.

@@ -572,7 +572,7 @@ func (w *Writer) gpm(ev msg, s *mapping.GoroutineState) msg {
 // ProcRun writes which P a thread held, as a slice "P3" on the M's thread
 // track: the goroutines the P ran are on the P's track.
 func (w *Writer) ProcRun(r *mapping.ProcRun) error {
-	if r.M == mapping.NoThread || r.P < 0 {
+	if !w.heldPs.Holds(r) {
 		return w.err
 	}
 	tt := w.thread(r.M)
@@ -581,12 +581,6 @@ func (w *Writer) ProcRun(r *mapping.ProcRun) error {
 		w.Thread(&mapping.Thread{ID: r.M})
 		tt = w.thread(r.M)
 	}
-	if r.Flags.Has(mapping.OpenStart) && tt.ran && r.Start < tt.ranUntil {
-		// Traces before Go 1.22 can give one M two Ps at their start: the
-		// P's track has what it ran; the M's shows the P it held last.
-		return w.err
-	}
-	tt.ranUntil, tt.ran = max(tt.ranUntil, r.End), true
 	w.slice(tt.uuid, r.Start, r.End, mapping.NoStack, nil, nil, func(ev msg) msg {
 		ev = w.category(ev, catThread)
 		ev = w.name(ev, procName(r.P))
