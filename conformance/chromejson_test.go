@@ -59,9 +59,15 @@ func compareChrome(t *testing.T, rec *recorder, sum *mapping.Summary, rep *chrom
 	for _, r := range rec.ranges {
 		add("gc", rangeSliceName(&r), r.Start, r.End)
 	}
-	var states []cjSlice
-	for _, s := range rec.states {
+	// States as the Perfetto output draws them too: a syscall that kept
+	// its P nested in one running slice with the runs around it, which is
+	// also one slice on the P's row.
+	var states, runs []cjSlice
+	for _, s := range drawnStates(rec.states) {
 		states = append(states, cjSlice{"", int64(s.Start), int64(s.End)})
+		if s.State == mapping.GoRunning && s.P != mapping.NoProc {
+			runs = append(runs, cjSlice{"", int64(s.Start), int64(s.End)})
+		}
 	}
 	// The Ms' rows show the P each held and the syscalls in which it
 	// lost its P, as the Perfetto output's thread tracks do.
@@ -77,6 +83,13 @@ func compareChrome(t *testing.T, rec *recorder, sum *mapping.Summary, rep *chrom
 		gotStates = append(gotStates, cjSlice{"", s.start, s.end})
 	}
 	diffMultiset(t, "chrome goroutine states", states, gotStates, func(s cjSlice) string {
+		return fmt.Sprintf("[%d, %d]", s.start, s.end)
+	})
+	var gotRuns []cjSlice
+	for _, s := range got["proc"] {
+		gotRuns = append(gotRuns, cjSlice{"", s.start, s.end})
+	}
+	diffMultiset(t, "chrome runs on the Ps' rows", runs, gotRuns, func(s cjSlice) string {
 		return fmt.Sprintf("[%d, %d]", s.start, s.end)
 	})
 	if n, want := rep.AsyncPairs["task"], len(rec.tasks); n != want {

@@ -52,15 +52,19 @@
 // tid alone, so a tid shared by two processes could get the wrong name.
 //
 // Goroutine states and the P and M occupancy are complete ("X") events,
-// written when the interval ends; instants are thread-scoped "i" events,
+// written when the interval ends; as in the Perfetto output, a syscall
+// that keeps its P nests in one running slice with the runs before and
+// after it, on the goroutine's row and on the P's, which holds a run back
+// until the goroutine's next state (see Writer.GoroutineState). Instants
+// are thread-scoped "i" events,
 // which catapult treats as zero-length slices. A goroutine's creation,
 // unblocking or return from a blocking syscall is an instant on whatever
 // caused it (a goroutine, else its P, else its M) with a flow ("s"/"f")
 // to the slice where the goroutine next runs. The finish binds to the
 // enclosing slice ("bp":"e") and is placed a nanosecond into the running
 // slice: at its very start catapult would pick the slice that ends there.
-// Both ends are written when the running slice ends, so a flow is never
-// split between two parts of a split output.
+// Both ends are written with the running slice, so a flow is never split
+// between two parts of a split output.
 //
 // # Memory
 //
@@ -76,8 +80,13 @@
 // writes numbered parts that each load alone: since slices are complete
 // when written, a part can end between any two items. Each part repeats
 // the process and thread names it uses and carries the stack frames its
-// events refer to. A slice is in the part where it ended, so parts
-// overlap in time at their edges.
+// events refer to. A slice is in the part where it ended, or, for a run
+// held for a syscall in it, in one up to 10 ms of trace time later, so
+// parts overlap in time at their edges. A split output holds a run no
+// longer than that, and with at most 16 syscalls in it, so it can draw as
+// several slices a run that the whole draws as one. Rows get their tids in
+// the order of the items, so a row has the same tid in every part and in
+// the whole.
 package chromejson
 
 import (
@@ -174,22 +183,33 @@ type Writer struct {
 	base  mapping.Time // the trace time of timestamp 0
 	begun bool
 
-	nextTID     uint64
-	goroutines  map[mapping.GoID]*goState
-	lanes       *mapping.Lanes
-	laneRows    []*laneRows // by lane ID
-	lastG       *goState
-	retired     map[mapping.GoID]*goState
-	retiredQ    []retiredEntry // ring of retirements, oldest at retiredAt
-	retiredAt   int
-	retireSeq   uint64
-	freeG       []*goState
-	procs       map[mapping.ProcID]*procState
-	lastP       *procState // the P looked up last
-	threads     map[mapping.ThreadID]*threadState
-	lastM       *threadState // the M looked up last, lastMID
-	lastMID     mapping.ThreadID
-	held        mapping.HeldProcs // the P each M holds, see ProcRun
+	nextTID    uint64
+	goroutines map[mapping.GoID]*goState
+	lanes      *mapping.Lanes
+	laneRows   []*laneRows // by lane ID
+	lastG      *goState
+	retired    map[mapping.GoID]*goState
+	retiredQ   []retiredEntry // ring of retirements, oldest at retiredAt
+	retiredAt  int
+	retireSeq  uint64
+	freeG      []*goState
+	procs      map[mapping.ProcID]*procState
+	lastP      *procState // the P looked up last
+	threads    map[mapping.ThreadID]*threadState
+	lastM      *threadState // the M looked up last, lastMID
+	lastMID    mapping.ThreadID
+	held       mapping.HeldProcs // the P each M holds, see ProcRun
+	// holding has the goroutines whose running slice is held for a
+	// syscall that keeps its P, see GoroutineState.
+	holding     []*goState
+	holdScratch []*goState
+	freePend    []*pendingRun
+	flowBuf     pendingFlow
+	// A split output's queue of held runs (see expire), from queueAt.
+	queue       []heldStamp
+	queueAt     int
+	stamps      uint64
+	now         mapping.Time // the latest end of a goroutine state
 	fixed       [numFixedRows]row
 	others      map[string]*row // rows of ranges of kinds this version does not know
 	counters    counterState
@@ -228,7 +248,7 @@ func newWriter(opts []Option) *Writer {
 	for _, o := range opts {
 		o.apply(&cfg)
 	}
-	return &Writer{
+	w := &Writer{
 		cfg:        cfg,
 		buf:        make([]byte, 0, bufCap),
 		nextTID:    firstTID,
@@ -241,6 +261,10 @@ func newWriter(opts []Option) *Writer {
 		stacks:     newStackTable(),
 		counters:   newCounterState(),
 	}
+	for k := range w.fixed {
+		w.fixed[k].setTID(w.allocTID())
+	}
+	return w
 }
 
 // Parts returns the number of parts begun so far.
@@ -446,6 +470,7 @@ func (w *Writer) Close() error {
 	if w.closed {
 		return w.err
 	}
+	w.flushAll()
 	w.closed = true
 	if w.part == 0 {
 		// Begin never came (the input was not a trace); leave no file
@@ -482,6 +507,7 @@ const baseLead = 1000
 // End completes the output, noting in it where the trace ended and why,
 // if it broke off.
 func (w *Writer) End(s *mapping.Summary) error {
+	w.flushAll()
 	if s != nil {
 		w.haveSummary, w.summaryEnd, w.summaryErr = true, s.End, s.Err
 		// The goroutines still alive end their lifetime slices with the

@@ -2,6 +2,7 @@ package chromejson_test
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,12 +37,19 @@ type expect struct {
 	goNames                  map[mapping.GoID]string
 	startFuncs               map[string]bool
 	held                     mapping.HeldProcs
+	// A run, a syscall that kept its P (same P and M, not blocked) and
+	// the run after it are one running slice: lastRun and sysAfter follow
+	// each goroutine's, merged counts them.
+	lastRun  map[mapping.GoID]mapping.GoroutineState
+	sysAfter map[mapping.GoID]mapping.GoroutineState
+	merged   int
 }
 
 func newExpect() *expect {
 	return &expect{procs: map[mapping.ProcID]bool{}, ms: map[mapping.ThreadID]bool{},
 		counters: map[string]int{}, groupAt: map[string]mapping.Time{}, goNames: map[mapping.GoID]string{},
-		startFuncs: map[string]bool{}}
+		startFuncs: map[string]bool{}, lastRun: map[mapping.GoID]mapping.GoroutineState{},
+		sysAfter: map[mapping.GoID]mapping.GoroutineState{}}
 }
 
 func (e *expect) Proc(p *mapping.Proc) error     { e.procs[p.ID] = true; return nil }
@@ -55,6 +63,25 @@ func (e *expect) GoroutineState(s *mapping.GoroutineState) error {
 	e.states++
 	if s.State == mapping.GoRunning && e.procs[s.P] {
 		e.onProc++
+	}
+	r, held := e.lastRun[s.G]
+	y, inSys := e.sysAfter[s.G]
+	delete(e.lastRun, s.G)
+	delete(e.sysAfter, s.G)
+	switch {
+	case held && !inSys && s.State == mapping.GoSyscall && !s.Blocked && s.Start == r.End && s.P == r.P && s.M == r.M:
+		e.lastRun[s.G], e.sysAfter[s.G] = r, *s
+	case inSys && s.State == mapping.GoRunning && s.Start == y.End && s.P == r.P && s.M == r.M:
+		// One slice fewer on the goroutine's row, and on the P's.
+		e.states--
+		if e.procs[s.P] {
+			e.onProc--
+		}
+		e.merged++
+		r.End = s.End
+		e.lastRun[s.G] = r
+	case s.State == mapping.GoRunning:
+		e.lastRun[s.G] = *s
 	}
 	if s.State == mapping.GoSyscall && s.Blocked && e.ms[s.M] {
 		e.onThread++
@@ -253,7 +280,7 @@ func canonical(t *testing.T, rep *chromecheck.Report) []string {
 	t.Helper()
 	var out []string
 	for _, e := range rep.Events {
-		if e.Ph == "M" {
+		if e.Ph == "M" || isRun(e) {
 			continue
 		}
 		var v any
@@ -268,6 +295,72 @@ func canonical(t *testing.T, rep *chromecheck.Report) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// isRun says whether e is a running slice, on a goroutine's row or a P's.
+func isRun(e *chromecheck.Event) bool {
+	return e.Ph == "X" && (e.Cat == "proc" || e.Cat == "goroutine" && e.Name == "running")
+}
+
+// runPieces returns the running slices of rep as the runs between the
+// syscalls that kept their P: a part of a split output ends with the
+// runs it holds, which cuts a run with such a syscall in it where the
+// whole output has one slice (see chromejson.Writer.GoroutineState).
+// A piece is "row start end" for a goroutine's row, "P<n> G<id> start
+// end" for a P's.
+func runPieces(t *testing.T, reps ...*chromecheck.Report) []string {
+	t.Helper()
+	type span struct{ start, end int64 }
+	sys := map[int64][]span{} // by goroutine, from every part: a part can end between a run and a syscall in it
+	var runs []*chromecheck.Event
+	for _, rep := range reps {
+		for _, e := range rep.Events {
+			if e.Ph == "X" && e.Cat == "goroutine" && e.Name == "syscall" {
+				g := goArg(t, e)
+				sys[g] = append(sys[g], span{e.TS, e.TS + e.Dur})
+			}
+			if isRun(e) {
+				runs = append(runs, e)
+			}
+		}
+	}
+	for _, y := range sys {
+		slices.SortFunc(y, func(a, b span) int { return cmp.Compare(a.start, b.start) })
+	}
+	var out []string
+	for _, e := range runs {
+		var g int64
+		key := fmt.Sprintf("%d/%d", e.PID, e.TID)
+		if e.Cat == "proc" {
+			if _, err := fmt.Sscanf(e.Name, "G%d", &g); err != nil {
+				t.Fatalf("slice %s on a P's row names no goroutine", e.Raw)
+			}
+			key += " " + e.Name
+		} else {
+			g = goArg(t, e)
+		}
+		start, end := e.TS, e.TS+e.Dur
+		for _, y := range sys[g] {
+			if y.start >= start && y.end <= end && y.start > e.TS {
+				out = append(out, fmt.Sprintf("%s %d %d", key, start, y.start))
+				start = y.end
+			}
+		}
+		out = append(out, fmt.Sprintf("%s %d %d", key, start, end))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// goArg returns the goroutine argument of e.
+func goArg(t *testing.T, e *chromecheck.Event) int64 {
+	t.Helper()
+	n, ok := e.Args["goroutine"].(json.Number)
+	g, err := n.Int64()
+	if !ok || err != nil {
+		t.Fatalf("state %s has no goroutine argument", e.Raw)
+	}
+	return g
 }
 
 // TestSplit splits the largest sample, and one with CPU samples, into
@@ -308,6 +401,7 @@ func testSplit(t *testing.T, path string) {
 				t.Fatalf("%d parts (Parts says %d) of %d bytes, want several", len(parts), w.Parts(), len(whole))
 			}
 			var all []string
+			var reps []*chromecheck.Report
 			samples := 0
 			for i, p := range parts {
 				rep, err := chromecheck.Check(p.Bytes())
@@ -321,10 +415,20 @@ func testSplit(t *testing.T, path string) {
 					t.Errorf("part %d says it is part %v", i+1, got)
 				}
 				all = append(all, canonical(t, rep)...)
+				reps = append(reps, rep)
 				samples += len(rep.Samples)
 			}
 			if samples != len(wrep.Samples) {
 				t.Errorf("the parts list %d CPU samples, the whole %d", samples, len(wrep.Samples))
+			}
+			if runs, want := runPieces(t, reps...), runPieces(t, wrep); !slices.Equal(runs, want) {
+				t.Errorf("the parts run %d pieces, the whole %d; they differ", len(runs), len(want))
+				for i := range min(len(runs), len(want)) {
+					if runs[i] != want[i] {
+						t.Errorf("first difference:\n got %s\nwant %s", runs[i], want[i])
+						break
+					}
+				}
 			}
 			slices.Sort(all)
 			want := canonical(t, wrep)

@@ -1,6 +1,8 @@
 package chromejson
 
 import (
+	"cmp"
+	"slices"
 	"strconv"
 
 	"github.com/trace2x/trace2x/internal/jsonstr"
@@ -64,6 +66,7 @@ type goState struct {
 	hasFlow bool
 	// retireSeq numbers its retirement while it is retired, else 0.
 	retireSeq uint64
+	pend      *pendingRun // its running slice held back, if any; see GoroutineState
 }
 
 // laneRows are the rows of a lane (see mapping.Lanes), which the
@@ -102,7 +105,9 @@ func (w *Writer) allocTID() uint64 {
 }
 
 // name writes a row's thread_name and thread_sort_index events, once
-// per part. quoted is the name as a JSON string.
+// per part. quoted is the name as a JSON string. Rows get their tids when
+// they are made, in the order of the items, so that a row has the same
+// tid whether and wherever the output is split.
 func (w *Writer) name(r *row, pid int, quoted string, suffix string, sort int64) {
 	if r.keyN == 0 {
 		r.setTID(w.allocTID())
@@ -152,6 +157,9 @@ func (w *Writer) goRow(g *goState, k int) *row {
 		}
 		if fresh {
 			lr := &laneRows{lane: lane}
+			for k := range lr.rows {
+				lr.rows[k].setTID(w.allocTID())
+			}
 			if lane.Shared {
 				lr.name = string(jsonstr.Append(nil, lane.Func+" #"+strconv.Itoa(lane.Index)))
 			}
@@ -170,12 +178,17 @@ func (w *Writer) goRow(g *goState, k int) *row {
 // of its own, in goroutine order; after the start function on a shared
 // one, after all those, in the order lanes were first taken.
 func (w *Writer) nameLane(g *goState, k int) {
-	lr := g.lane
+	w.nameLaneRow(g.lane, g.name, g.id, k)
+}
+
+// nameLaneRow names row k of lane lr, whose goroutine, on a lane of its
+// own, is id, named name.
+func (w *Writer) nameLaneRow(lr *laneRows, name string, id mapping.GoID, k int) {
 	if lr.lane.Shared {
 		w.name(&lr.rows[k], pidGoroutines, lr.name, laneSuffix[k], 1<<50+4*int64(lr.lane.ID)+int64(k))
 		return
 	}
-	w.name(&lr.rows[k], pidGoroutines, g.name, laneSuffix[k], 4*int64(g.id)+int64(k))
+	w.name(&lr.rows[k], pidGoroutines, name, laneSuffix[k], 4*int64(id)+int64(k))
 }
 
 // endLife writes the goroutine's lifetime slice, ending at end, and frees
@@ -498,6 +511,7 @@ func (w *Writer) retire(g *goState) {
 	if old.g.retireSeq == old.seq && w.retired[old.g.id] == old.g {
 		delete(w.retired, old.g.id)
 		old.g.retireSeq = 0
+		w.flushRun(old.g) // a run of it that came after its end
 		w.freeG = append(w.freeG, old.g)
 	}
 }
@@ -505,7 +519,10 @@ func (w *Writer) retire(g *goState) {
 // Proc records a P; its rows are named when first used.
 func (w *Writer) Proc(p *mapping.Proc) error {
 	if _, ok := w.procs[p.ID]; !ok {
-		w.procs[p.ID] = &procState{id: p.ID}
+		ps := &procState{id: p.ID}
+		ps.main.setTID(w.allocTID())
+		ps.sweep.setTID(w.allocTID())
+		w.procs[p.ID] = ps
 	}
 	return w.err
 }
@@ -515,6 +532,7 @@ func (w *Writer) Thread(m *mapping.Thread) error {
 	if _, ok := w.threads[m.ID]; !ok {
 		t := &threadState{}
 		t.main.setTID(uint64(m.ID))
+		t.sys.setTID(w.allocTID())
 		w.threads[m.ID] = t
 	}
 	return w.err
@@ -540,13 +558,220 @@ func stateName(s *mapping.GoroutineState) string {
 // GoroutineState writes a state slice on the goroutine's row, the flow
 // that ends where it starts running, if any, a running interval also on
 // its P's row, and a syscall that lost its P on its M's syscall row.
+//
+// As in the Perfetto output, a syscall that keeps its P (the usual short
+// read or write) does not cut the goroutine's run in three: the runs
+// before and after it are one running slice, on the goroutine's row and
+// on the P's, with the syscall nested in it on the goroutine's row. So a
+// running slice is held until the goroutine's next state tells whether a
+// syscall follows, and the syscall until the run after it, or until the
+// goroutine ends or the output does. A split output holds a run no
+// longer than splitHold of trace time past its last part, so that a part
+// shows nothing from much before the rest of it.
 func (w *Writer) GoroutineState(s *mapping.GoroutineState) error {
 	if w.err != nil {
 		return w.err
 	}
-	w.checkSplit()
+	if w.limit > 0 {
+		w.now = max(w.now, s.End)
+		w.expire()
+	}
 	g := w.goroutine(s.G)
 	g.last = max(g.last, s.End)
+	var flow *pendingFlow
+	if s.State == mapping.GoRunning && g.hasFlow {
+		if g.flow.To.Time == s.Start {
+			flow = w.takeFlow(g, s)
+		} else if g.flow.To.Time < s.Start {
+			g.hasFlow = false // its run was never delivered; cannot happen
+		}
+	}
+	if p := g.pend; p != nil {
+		r := &p.run
+		switch {
+		case !p.inSys && s.State == mapping.GoSyscall && !s.Blocked && s.Start == r.End && s.P == r.P && s.M == r.M:
+			p.sys = append(p.sys, *s)
+			p.inSys = true
+			w.stamp(g, s.End)
+			return w.err
+		case p.inSys && s.State == mapping.GoRunning && s.Start == p.sys[len(p.sys)-1].End && s.P == r.P && s.M == r.M:
+			r.End, r.EndStack, r.Reason = s.End, s.EndStack, s.Reason
+			r.Flags = r.Flags&mapping.OpenStart | s.Flags&mapping.OpenEnd
+			p.inSys = false
+			if flow != nil {
+				p.flows = append(p.flows, *flow)
+			}
+			if w.limit > 0 && len(p.sys) >= maxNested {
+				w.flushRun(g)
+			} else {
+				w.stamp(g, s.End)
+			}
+			return w.err
+		}
+		w.flushRun(g)
+	}
+	if s.State == mapping.GoRunning {
+		p := w.newPend()
+		g.pend, p.run = p, *s
+		if flow != nil {
+			p.flows = append(p.flows, *flow)
+		}
+		p.at = len(w.holding) + 1
+		w.holding = append(w.holding, g)
+		w.stamp(g, s.End)
+		// Its row gets its place now, in the order of the items, as
+		// it would unheld: whether and where the output is split does
+		// not change which row is which.
+		w.goRow(g, laneStates)
+	} else {
+		w.checkSplit()
+		w.writeState(g, s)
+	}
+	return w.err
+}
+
+// splitHold is how long, in trace time, a split output holds a run past
+// the end of its last part: the scheduler's time slice, longer than most
+// runs and the syscalls that keep their P.
+const splitHold = 10_000_000 // ns
+
+// A split output queues the held runs by when their last part ended; an
+// entry whose stamp is no longer its goroutine's is stale.
+type heldStamp struct {
+	g     *goState
+	stamp uint64
+}
+
+// stamp queues g's held run, whose last part ended at t, in a split output.
+func (w *Writer) stamp(g *goState, t mapping.Time) {
+	if w.limit == 0 {
+		return
+	}
+	w.stamps++
+	g.pend.stamp, g.pend.until = w.stamps, t
+	w.queue = append(w.queue, heldStamp{g, w.stamps})
+}
+
+// expire writes the runs held splitHold past their last part. The queue is
+// in the order of the items, which end in about time order.
+func (w *Writer) expire() {
+	i := w.queueAt
+	for ; i < len(w.queue); i++ {
+		e := w.queue[i]
+		if e.g.pend == nil || e.g.pend.stamp != e.stamp {
+			continue
+		}
+		if e.g.pend.until+splitHold > w.now {
+			break
+		}
+		w.flushRun(e.g)
+	}
+	w.queueAt = i
+	if i == len(w.queue) {
+		w.queue, w.queueAt = w.queue[:0], 0
+	} else if i > 1024 && 2*i > len(w.queue) {
+		w.queue, w.queueAt = w.queue[:copy(w.queue, w.queue[i:])], 0
+	}
+}
+
+// maxNested bounds the syscalls nested in one running slice of a split
+// output, and so the bytes of a held run: a goroutine can make thousands
+// in a row without losing its P, and a part must not grow by all of them
+// at once.
+const maxNested = 16
+
+// pendingRun is a running slice held back, see GoroutineState.
+type pendingRun struct {
+	run   mapping.GoroutineState   // the runs so far, as one
+	sys   []mapping.GoroutineState // the syscalls between them
+	inSys bool                     // the last of sys has no run after it yet
+	flows []pendingFlow            // the flows into its runs
+	at    int                      // its index in Writer.holding, plus one
+	// stamp is its entry in the queue of a split output, 0 for none;
+	// until is when its last part ended.
+	stamp uint64
+	until mapping.Time
+}
+
+// pendingFlow is a flow into a held run, with the row it starts on when
+// that is a goroutine's, taken when the run came: by the time the run is
+// written, the goroutine's ID can have come back to life on another row.
+type pendingFlow struct {
+	flow  mapping.Flow
+	start mapping.Time // of the run it ends on
+	end   mapping.Time
+	lane  *laneRows // the lane of the goroutine it starts on, or nil
+	name  string    // that goroutine's name and ID, to name its row
+	id    mapping.GoID
+}
+
+// takeFlow takes g's pending flow into its run s.
+func (w *Writer) takeFlow(g *goState, s *mapping.GoroutineState) *pendingFlow {
+	g.hasFlow = false
+	w.flowBuf = pendingFlow{flow: g.flow, start: s.Start, end: s.End}
+	if sg := w.known(g.flow.From.G); sg != nil {
+		w.goRow(sg, laneStates) // puts it on a lane if it has none
+		w.flowBuf.lane, w.flowBuf.name, w.flowBuf.id = sg.lane, sg.name, sg.id
+	}
+	return &w.flowBuf
+}
+
+// flushAll writes every held run, in the order the runs began, so that
+// the output does not depend on the order of a map.
+func (w *Writer) flushAll() {
+	gs := append(w.holdScratch[:0], w.holding...)
+	slices.SortFunc(gs, func(a, b *goState) int {
+		return cmp.Or(cmp.Compare(a.pend.run.Start, b.pend.run.Start), cmp.Compare(a.id, b.id))
+	})
+	for _, g := range gs {
+		w.flushRun(g)
+	}
+	w.holdScratch = gs[:0]
+}
+
+// flushRun writes the running slice held for g, with the syscalls nested
+// in it; a last syscall with no run after it (the trace, the hold or the
+// goroutine's life ended in it) follows as a state of its own.
+func (w *Writer) flushRun(g *goState) {
+	p := g.pend
+	if p == nil {
+		return
+	}
+	g.pend = nil
+	last := w.holding[len(w.holding)-1]
+	w.holding[p.at-1] = last
+	w.holding = w.holding[:len(w.holding)-1]
+	if last != g {
+		last.pend.at = p.at
+	}
+	w.checkSplit()
+	w.writeState(g, &p.run)
+	for i := range p.flows {
+		w.writeFlow(g, &p.flows[i])
+	}
+	for i := range p.sys {
+		w.checkSplit()
+		w.writeState(g, &p.sys[i])
+	}
+	*p = pendingRun{sys: p.sys[:0], flows: p.flows[:0]}
+	w.freePend = append(w.freePend, p)
+}
+
+// newPend returns a pendingRun to hold a run in, reusing one written.
+func (w *Writer) newPend() *pendingRun {
+	if n := len(w.freePend); n > 0 {
+		p := w.freePend[n-1]
+		w.freePend = w.freePend[:n-1]
+		return p
+	}
+	return new(pendingRun)
+}
+
+// writeState writes one state slice of g, see GoroutineState.
+func (w *Writer) writeState(g *goState, s *mapping.GoroutineState) {
+	if w.err != nil {
+		return
+	}
 	w.complete(pidGoroutines, w.goRow(g, laneStates), s.Start, s.End, catGoroutine)
 	w.nameStr(stateName(s))
 	w.stack(`,"sf":`, s.Stack)
@@ -569,13 +794,6 @@ func (w *Writer) GoroutineState(s *mapping.GoroutineState) error {
 	w.argsClose()
 	w.end()
 
-	if s.State == mapping.GoRunning && g.hasFlow {
-		if g.flow.To.Time == s.Start {
-			w.writeFlow(g, s)
-		} else if g.flow.To.Time < s.Start {
-			g.hasFlow = false // its run was never delivered; cannot happen
-		}
-	}
 	if s.State == mapping.GoSyscall && s.Blocked {
 		if m := w.thread(s.M); m != nil {
 			w.complete(pidThreads, w.syscallRow(s.M, m), s.Start, s.End, catThread)
@@ -590,7 +808,7 @@ func (w *Writer) GoroutineState(s *mapping.GoroutineState) error {
 			w.argsClose()
 			w.end()
 		}
-		return w.err
+		return
 	}
 	// Only running goroutines occupy a P: a syscall can outlive its hold
 	// on the P, which would break the nesting of the P's row. The
@@ -606,7 +824,6 @@ func (w *Writer) GoroutineState(s *mapping.GoroutineState) error {
 		}
 		w.end()
 	}
-	return w.err
 }
 
 // ProcRun writes, on its M's row, the P it held: "P3". The goroutines the
@@ -649,13 +866,15 @@ var flowNames = [...]string{
 // an instant on whatever caused it (the goroutine, else the P, else the
 // M) with the flow's start, and the flow's finish on g's row, a
 // nanosecond into s when s is that long (see the package doc).
-func (w *Writer) writeFlow(g *goState, s *mapping.GoroutineState) {
-	f := &g.flow
-	g.hasFlow = false
+func (w *Writer) writeFlow(g *goState, pf *pendingFlow) {
+	f := &pf.flow
 	pid, from := pidProcs, &f.From
 	var src *row
-	if sg := w.known(from.G); sg != nil {
-		pid, src = pidGoroutines, w.goRow(sg, laneStates)
+	if lr := pf.lane; lr != nil {
+		pid, src = pidGoroutines, &lr.rows[laneStates]
+		if src.part != w.part {
+			w.nameLaneRow(lr, pf.name, pf.id, laneStates)
+		}
 	} else if p := w.proc(from.P); p != nil {
 		src = w.procRow(p, false)
 	} else if m := w.thread(from.M); m != nil {
@@ -681,7 +900,7 @@ func (w *Writer) writeFlow(g *goState, s *mapping.GoroutineState) {
 	w.buf = appendKeyUint(w.buf, `,"id":`, f.ID)
 	w.end()
 
-	w.event('f', pidGoroutines, w.goRow(g, laneStates), s.Start+min(1, s.End-s.Start))
+	w.event('f', pidGoroutines, w.goRow(g, laneStates), pf.start+min(1, pf.end-pf.start))
 	w.buf = append(w.buf, `,"bp":"e"`...)
 	w.buf = append(w.buf, catFlow...)
 	w.nameRaw(name)
@@ -774,6 +993,7 @@ func (w *Writer) otherRange(r *mapping.Range) *row {
 	rw := w.others[name]
 	if rw == nil {
 		rw = &row{}
+		rw.setTID(w.allocTID())
 		w.others[name] = rw
 	}
 	if rw.part != w.part {
@@ -894,8 +1114,9 @@ func (w *Writer) GoroutineEvent(e *mapping.GoroutineEvent) error {
 	if w.err != nil || e.Kind != mapping.GoEnded {
 		return w.err
 	}
-	w.checkSplit()
 	g := w.goroutine(e.G)
+	w.flushRun(g)
+	w.checkSplit()
 	w.instant(pidGoroutines, w.goRow(g, laneStates), e.Time, catGoroutine)
 	w.nameStr("end")
 	w.stack(`,"sf":`, e.Stack)
