@@ -1,7 +1,8 @@
 # Summarises `go test -bench` output for make bench: each benchmark's MB/s
 # per input, beside parse-only, with its share of parse-only throughput,
 # output bytes per input byte, peak live heap and, for Perfetto, the rows
-# its trace processor would build per input event (BenchmarkPerfettoRows).
+# its trace processor would build per input event and per input MB
+# (BenchmarkPerfettoRows).
 /^Benchmark/ {
 	np = split($1, parts, "/")
 	name = parts[1]; sub(/^Benchmark/, "", name)
@@ -16,6 +17,7 @@
 		if ($(i+1) == "spans/s") spans[name, input] = $i
 		if ($(i+1) == "allocs/op") allocs[name, input] = $i
 		if ($(i+1) == "rows/event") rows[input] = $i
+		if ($(i+1) == "rows/MB") rowsMB[input] = $i
 	}
 	if (!(name in seen)) { seen[name] = 1; names[++n] = name }
 	if (!(input in seenIn)) { seenIn[input] = 1; inputs[++m] = input }
@@ -34,6 +36,6 @@ END {
 			sp = ((b, in_) in spans) ? spans[b, in_] : "-"
 			printf "  %-20s %9s %9s %12s %10s %8s %10s %12s\n", b, mbs[b, in_], share, evs[b, in_], sp, o, heap[b, in_], allocs[b, in_]
 		}
-		if (in_ in rows) printf "  Perfetto rows per input event: %s\n", rows[in_]
+		if (in_ in rows) printf "  Perfetto rows per input event: %s, per input MB: %s\n", rows[in_], rowsMB[in_]
 	}
 }

@@ -30,7 +30,7 @@ func BenchmarkPerfettoSink(b *testing.B) {
 // BenchmarkPerfettoRows converts each input as the command does and counts, with perfettocheck,
 // the rows Perfetto's trace processor would build from the output: its
 // import time and memory follow them. It reports them per input event and
-// the output's bytes per input byte; its speed is that of the check, which
+// per MB of input, and the output's bytes per input byte; its speed is that of the check, which
 // decodes every packet (about a minute for 8 MB of trace), so inputs over
 // 16 MB are left out.
 func BenchmarkPerfettoRows(b *testing.B) {
@@ -46,6 +46,7 @@ func BenchmarkPerfettoRows(b *testing.B) {
 			}
 			per := func(n int64) float64 { return float64(n) / float64(events) }
 			b.ReportMetric(per(rows.Total()), "rows/event")
+			b.ReportMetric(float64(rows.Total())/(float64(in.Size)/(1<<20)), "rows/MB")
 			b.ReportMetric(per(rows.Slices), "slices/event")
 			b.ReportMetric(per(rows.CounterValues), "counters/event")
 			b.ReportMetric(per(rows.Args), "args/event")
