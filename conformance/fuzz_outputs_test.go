@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -21,12 +22,17 @@ import (
 	"github.com/trace2x/trace2x/stats"
 )
 
+// nopWriteCloser is a part of a split output held in memory.
+type nopWriteCloser struct{ io.Writer }
+
+func (nopWriteCloser) Close() error { return nil }
+
 // FuzzOutputs feeds arbitrary bytes through the reader into every output
 // at once: nothing may panic, the pass must end with a summary or an
 // *mapping.Error, and what each output wrote, even of a trace that broke
 // off, must be a well-formed file of its format (Perfetto that the
-// validator reads, JSON, a pprof profile), with spans only when the
-// mapping delivered something.
+// validator reads, JSON whole and in parts, a pprof profile), with spans
+// only when the mapping delivered something.
 func FuzzOutputs(f *testing.F) {
 	files, _ := filepath.Glob("../testdata/*.trace")
 	for _, name := range files {
@@ -43,10 +49,16 @@ func FuzzOutputs(f *testing.F) {
 		var pf, cj, pp bytes.Buffer
 		pw := perfetto.NewWriter(&pf)
 		cw := chromejson.NewWriter(&cj)
+		// Parts of a few kilobytes, to end parts among held runs.
+		var parts []*bytes.Buffer
+		sw := chromejson.NewSplitWriter(4<<10, func(int) (io.WriteCloser, error) {
+			parts = append(parts, new(bytes.Buffer))
+			return nopWriteCloser{parts[len(parts)-1]}, nil
+		})
 		exp := tracetest.NewInMemoryExporter()
 		ow := otel.NewSink(context.Background(), exp)
 		st := stats.NewSink()
-		sink := mapping.FanOut(mapping.ThinCounters(pw, mapping.DefaultCounterResolution), cw, ow,
+		sink := mapping.FanOut(mapping.ThinCounters(pw, mapping.DefaultCounterResolution), cw, sw, ow,
 			pprof.NewWriter(&pp, pprof.Wall), st)
 		sum, err := mapping.Map(bytes.NewReader(data), sink)
 		var merr *mapping.Error
@@ -62,7 +74,7 @@ func FuzzOutputs(f *testing.F) {
 		if sum.End < sum.Start {
 			t.Errorf("the summary ends at %d, before its start %d", sum.End, sum.Start)
 		}
-		if cerr := errors.Join(pw.Close(), cw.Close()); cerr != nil {
+		if cerr := errors.Join(pw.Close(), cw.Close(), sw.Close()); cerr != nil {
 			t.Fatalf("closing the writers: %v", cerr)
 		}
 		if _, err := perfettocheck.Check(bytes.NewReader(pf.Bytes())); err != nil {
@@ -70,6 +82,11 @@ func FuzzOutputs(f *testing.F) {
 		}
 		if !json.Valid(cj.Bytes()) {
 			t.Errorf("the Chrome JSON output is not valid JSON (%d bytes)", cj.Len())
+		}
+		for i, p := range parts {
+			if !json.Valid(p.Bytes()) {
+				t.Errorf("part %d of the split Chrome JSON output is not valid JSON (%d bytes)", i+1, p.Len())
+			}
 		}
 		if _, err := profile.Parse(bytes.NewReader(pp.Bytes())); err != nil {
 			t.Errorf("invalid pprof output: %v", err)

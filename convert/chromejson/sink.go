@@ -400,6 +400,7 @@ func (w *Writer) Goroutine(g *mapping.Goroutine) error {
 	st := w.goroutines[g.ID]
 	if st == nil {
 		if st = w.retired[g.ID]; st != nil {
+			w.flushRun(st) // a run of its last life that came after its end
 			delete(w.retired, g.ID)
 			st.retireSeq = 0
 			st.lane = nil // a new life, drawn anew

@@ -2,7 +2,9 @@ package chromejson_test
 
 import (
 	"bytes"
+	"cmp"
 	"io"
+	"slices"
 	"testing"
 
 	"github.com/trace2x/trace2x/convert/chromejson"
@@ -150,5 +152,119 @@ func TestSamplesBound(t *testing.T) {
 	}
 	if len(rep.Samples) != 2 || w.SamplesOmitted() != 3 || rep.Count("i", "cpu") != 5 {
 		t.Errorf("%d samples in the array, %d omitted, %d instants; want 2, 3, 5", len(rep.Samples), w.SamplesOmitted(), rep.Count("i", "cpu"))
+	}
+}
+
+// onPM is a goroutine state on P p and M m.
+func onPM(id mapping.GoID, st mapping.GoState, start, end mapping.Time, p mapping.ProcID, m mapping.ThreadID, blocked bool) func(mapping.Sink) error {
+	return func(s mapping.Sink) error {
+		return s.GoroutineState(&mapping.GoroutineState{G: id, State: st, Start: start, End: end, P: p, M: m, Blocked: blocked})
+	}
+}
+
+// TestSyscallKeepsP checks that a syscall that kept its P nests in one
+// running slice with the runs around it, on the goroutine's row and as
+// one slice on the P's, that the flow into the first run finishes in
+// that slice, and that a syscall that lost its P still cuts the run.
+func TestSyscallKeepsP(t *testing.T) {
+	var buf bytes.Buffer
+	w := chromejson.NewWriter(&buf)
+	sinkRun(t, w,
+		func(s mapping.Sink) error { return s.Proc(&mapping.Proc{ID: 0}) },
+		func(s mapping.Sink) error { return s.Thread(&mapping.Thread{ID: 1}) },
+		goroutine(1, "main.main", false),
+		goroutine(2, "main.worker", false),
+		func(s mapping.Sink) error {
+			return s.Flow(&mapping.Flow{ID: 1, Kind: mapping.GoUnblocked,
+				From: mapping.Endpoint{Time: 900, G: 1, P: 0, M: 1},
+				To:   mapping.Endpoint{Time: 1500, G: 2, P: 0, M: 1}})
+		},
+		onPM(2, mapping.GoRunnable, 1000, 1500, mapping.NoProc, mapping.NoThread, false),
+		onPM(2, mapping.GoRunning, 1500, 2000, 0, 1, false),
+		onPM(2, mapping.GoSyscall, 2000, 2100, 0, 1, false),
+		onPM(2, mapping.GoRunning, 2100, 3000, 0, 1, false),
+		onPM(2, mapping.GoSyscall, 3000, 3200, 0, 1, false),
+		onPM(2, mapping.GoRunning, 3200, 4000, 0, 1, false),
+		// Lost its P: a state of its own.
+		onPM(2, mapping.GoSyscall, 4000, 9000, 0, 1, true),
+		onPM(2, mapping.GoRunnable, 9000, 9500, mapping.NoProc, mapping.NoThread, false),
+		onPM(2, mapping.GoRunning, 9500, 9800, 0, 1, false),
+		ended(2, 9800),
+	)
+	rep, err := chromecheck.Check(buf.Bytes())
+	if err != nil {
+		t.Fatalf("%v\n%s", err, buf.Bytes())
+	}
+	type span struct {
+		cat, name  string
+		start, end int64
+	}
+	var got []span
+	for _, e := range rep.Events {
+		if e.Ph == "X" && e.Cat != "lifetime" {
+			got = append(got, span{e.Cat, e.Name, e.TS, e.TS + e.Dur})
+		}
+	}
+	// The trace starts at 1000 ns, and timestamp 0 is a microsecond
+	// before it: the report's times are those of the model.
+	at := func(t mapping.Time) int64 { return int64(t) }
+	want := []span{
+		{"goroutine", "runnable", at(1000), at(1500)},
+		{"goroutine", "running", at(1500), at(4000)},
+		{"goroutine", "syscall", at(2000), at(2100)},
+		{"goroutine", "syscall", at(3000), at(3200)},
+		{"proc", "G2 main.worker", at(1500), at(4000)},
+		{"goroutine", "syscall (blocked)", at(4000), at(9000)},
+		{"thread", "syscall (blocked)", at(4000), at(9000)},
+		{"goroutine", "runnable", at(9000), at(9500)},
+		{"goroutine", "running", at(9500), at(9800)},
+		{"proc", "G2 main.worker", at(9500), at(9800)},
+	}
+	slices.SortFunc(got, func(a, b span) int {
+		return cmp.Or(cmp.Compare(a.start, b.start), cmp.Compare(a.cat, b.cat), cmp.Compare(a.name, b.name))
+	})
+	slices.SortFunc(want, func(a, b span) int {
+		return cmp.Or(cmp.Compare(a.start, b.start), cmp.Compare(a.cat, b.cat), cmp.Compare(a.name, b.name))
+	})
+	if !slices.Equal(got, want) {
+		t.Errorf("slices:\n got %v\nwant %v", got, want)
+	}
+	if len(rep.Flows) != 1 || rep.Flows[0].FinishSlice.Name != "running" || rep.Flows[0].FinishSlice.Dur != 2500 {
+		t.Errorf("flows %+v, want one that finishes in the running slice of 2.5 µs", rep.Flows)
+	}
+}
+
+// TestLateRunAfterReuse checks that a run delivered after its goroutine
+// ended goes on the row of that life, not of the next goroutine the
+// runtime gives its ID.
+func TestLateRunAfterReuse(t *testing.T) {
+	var buf bytes.Buffer
+	w := chromejson.NewWriter(&buf)
+	sinkRun(t, w,
+		goroutine(7, "main.first", false),
+		state(7, mapping.GoRunnable, 1000, 1500),
+		ended(7, 2000),
+		state(7, mapping.GoRunning, 1500, 2000),
+		goroutine(7, "main.second", false),
+		state(7, mapping.GoRunning, 4000, 5000),
+	)
+	rep, err := chromecheck.Check(buf.Bytes())
+	if err != nil {
+		t.Fatalf("%v\n%s", err, buf.Bytes())
+	}
+	rows := map[string]chromecheck.Row{}
+	for row, evs := range rep.Slices {
+		for _, e := range evs {
+			if e.Cat == "lifetime" {
+				rows[e.Name] = row
+			}
+		}
+	}
+	for row, evs := range rep.Slices {
+		for _, e := range evs {
+			if e.Name == "running" && e.TS == 1500 && row != rows["G7 main.first"] {
+				t.Errorf("the late run of G7's first life is on row %v, want %v (its first life's)", row, rows["G7 main.first"])
+			}
+		}
 	}
 }
