@@ -19,12 +19,15 @@ var chromeCmd = &command{
 	long: `Chrome writes the trace as Chrome trace-event JSON (the object form), which
 chrome://tracing, the viewer of go tool trace, ui.perfetto.dev and many
 other tools open: processes for the Ps, the Ms (tid = OS thread ID), the
-goroutines (a row each, "G<id> <start function>", with a row for its user
-regions), the user tasks and the GC; goroutine states, P and M occupancy,
-regions, logs, tasks, GC cycles, stop-the-world pauses, sweeps and mark
-assists; flows from a goroutine's creation or unblocking to its next run;
-counters; stacks; CPU profile samples. Timestamps are microseconds since the
-start of the trace, to the nanosecond.
+goroutines (lanes, as in the Perfetto output: a row of its own for a
+goroutine alive at the start, rows shared by start function for the
+others, each goroutine a slice "G<id> <start function>" there, with rows
+for user regions), the user tasks and the GC; goroutine states (a syscall
+that kept its P nested in the run around it), what each P ran and which P
+each M held, regions, logs, tasks, GC cycles, stop-the-world pauses,
+sweeps and mark assists; flows from a goroutine's creation or unblocking
+to its next run; counters; stacks; CPU profile samples. Timestamps are
+microseconds since the start of the trace, to the nanosecond.
 
 The output is compact, one event per line; --pretty indents it. An output
 name ending in .gz is written gzip-compressed.
@@ -33,7 +36,8 @@ chrome://tracing fails on files of several hundred megabytes. --split SIZE
 writes parts of about SIZE bytes each (K, M or G: powers of 1024; at least
 1M) that each load alone, named after -o with the part number before the
 extension: -o t.json gives t.1.json, t.2.json, ... A slice is in the part
-where it ended.
+where it ended, or for a run with a syscall in it, one up to 10 ms of
+trace time later.
 
 A trace that breaks off is converted up to the break and the file is still
 valid; the error is printed and the exit status is 1.
