@@ -49,9 +49,9 @@ func FuzzOutputs(f *testing.F) {
 		var pf, cj, pp bytes.Buffer
 		pw := perfetto.NewWriter(&pf)
 		cw := chromejson.NewWriter(&cj)
-		// Parts of a few kilobytes, to end parts among held runs.
+		// Parts of 64 KB, to end parts among held runs.
 		var parts []*bytes.Buffer
-		sw := chromejson.NewSplitWriter(4<<10, func(int) (io.WriteCloser, error) {
+		sw := chromejson.NewSplitWriter(64<<10, func(int) (io.WriteCloser, error) {
 			parts = append(parts, new(bytes.Buffer))
 			return nopWriteCloser{parts[len(parts)-1]}, nil
 		})

@@ -230,12 +230,10 @@ type Writer struct {
 	heldOff      int
 	heldTime     mapping.Time
 	heldExtra    int
-	retired      map[mapping.GoID]uint64 // tracks of goroutines that ended, see retire
-	retiredQ     ring[mapping.GoID]
+	retired      recent[mapping.GoID] // tracks of goroutines that ended, see retire
 
 	taskFlows  map[mapping.TaskID]taskFlowSet // flows to a task's goroutines, see taskFlow
-	endedTasks map[mapping.TaskID]bool
-	endedTaskQ ring[mapping.TaskID]
+	endedTasks recent[mapping.TaskID]
 	freeFlows  []taskFlowSet // flow slices of ended tasks, for reuse
 
 	z      *compressor // compresses runs of packets, see flushOut
@@ -317,10 +315,8 @@ func NewWriter(w io.Writer, opts ...Option) *Writer {
 		taskGroups: make(map[string]uint64),
 		counters:   make(map[string]uint64),
 		ranges:     make(map[string]uint64),
-		retired:    make(map[mapping.GoID]uint64),
 
-		taskFlows:  make(map[mapping.TaskID]taskFlowSet),
-		endedTasks: make(map[mapping.TaskID]bool),
+		taskFlows: make(map[mapping.TaskID]taskFlowSet),
 	}
 }
 

@@ -349,29 +349,7 @@ func (w *Writer) event(typ uint64, track uint64, t mapping.Time, stack mapping.S
 // endTask remembers, for a while, that a task's slice was written, so
 // that its later regions get no flow that would have no source.
 func (w *Writer) endTask(id mapping.TaskID) {
-	w.endedTasks[id] = true
-	if old, full := w.endedTaskQ.push(id, maxRetired); full {
-		delete(w.endedTasks, old)
-	}
-}
-
-// ring is a bounded first-in first-out queue of keys, kept in place.
-type ring[K any] struct {
-	q  []K
-	at int // the oldest key, once full
-}
-
-// push adds k and, once the queue holds max keys, returns the oldest,
-// which it drops, for the caller to forget.
-func (r *ring[K]) push(k K, max int) (old K, full bool) {
-	if len(r.q) < max {
-		r.q = append(r.q, k)
-		return old, false
-	}
-	old = r.q[r.at]
-	r.q[r.at] = k
-	r.at = (r.at + 1) % max
-	return old, true
+	w.endedTasks.put(id, 1)
 }
 
 // flags marks a slice cut at either end: by the trace, or, for a
@@ -676,7 +654,7 @@ const maxTaskFlows = 1024
 // when the task ends, with the flows it collected; a region or log after
 // that (or past the bound) gets none.
 func (w *Writer) taskFlow(id mapping.TaskID, g mapping.GoID) []uint64 {
-	if id == mapping.NoTask || w.endedTasks[id] {
+	if _, ended := w.endedTasks.get(id); ended || id == mapping.NoTask {
 		return nil
 	}
 	tf := w.taskFlows[id]
@@ -826,23 +804,17 @@ func (w *Writer) GoroutineEvent(e *mapping.GoroutineEvent) error {
 	return w.err
 }
 
-// maxRetired bounds how many ended goroutines' tracks are remembered.
-const maxRetired = 1 << 16
-
-// retire forgets an ended goroutine but remembers its track for a while: a
-// flow out of it (it unblocked a goroutine that runs only after it ended)
-// can still arrive. Beyond the bound, such a flow starts on the P or M
-// that the goroutine ran on instead, so memory stays bounded.
+// retire forgets an ended goroutine but remembers its track for a while
+// (see recent): a flow out of it (it unblocked a goroutine that runs only
+// after it ended) can still arrive. Beyond that, such a flow starts on
+// the P or M that the goroutine ran on instead, so memory stays bounded.
 func (w *Writer) retire(id mapping.GoID, gt *goTrack) {
 	w.goroutine.Delete(id)
 	if w.lastGo == gt {
 		w.lastGo = nil
 	}
-	w.retired[id] = gt.uuid
+	w.retired.put(id, gt.uuid)
 	w.freeGo = append(w.freeGo, gt)
-	if old, full := w.retiredQ.push(id, maxRetired); full {
-		delete(w.retired, old)
-	}
 }
 
 // Flow writes the cause as an instant on the track of whatever caused it
@@ -850,10 +822,7 @@ func (w *Writer) retire(id mapping.GoID, gt *goTrack) {
 // the slice where the goroutine starts running.
 func (w *Writer) Flow(f *mapping.Flow) error {
 	var track uint64
-	var retired uint64
-	if f.From.G != mapping.NoGoroutine && len(w.retired) > 0 {
-		retired = w.retired[f.From.G]
-	}
+	retired, _ := w.retired.get(f.From.G) // 0 for a goroutine never drawn
 	switch {
 	case retired != 0:
 		track = retired
