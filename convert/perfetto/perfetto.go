@@ -232,9 +232,9 @@ type Writer struct {
 	heldExtra    int
 	retired      recent[mapping.GoID] // tracks of goroutines that ended, see retire
 
-	taskFlows  map[mapping.TaskID]taskFlowSet // flows to a task's goroutines, see taskFlow
+	taskFlows  gotable.Table[taskKey, taskFlowSet] // flows to a task's goroutines, see taskFlow
 	endedTasks recent[mapping.TaskID]
-	freeFlows  []taskFlowSet // flow slices of ended tasks, for reuse
+	freeFlows  []*taskFlowSet // flow sets of ended tasks, for reuse
 
 	z      *compressor // compresses runs of packets, see flushOut
 	closed bool
@@ -315,8 +315,6 @@ func NewWriter(w io.Writer, opts ...Option) *Writer {
 		taskGroups: make(map[string]uint64),
 		counters:   make(map[string]uint64),
 		ranges:     make(map[string]uint64),
-
-		taskFlows: make(map[mapping.TaskID]taskFlowSet),
 	}
 }
 

@@ -657,7 +657,17 @@ func (w *Writer) taskFlow(id mapping.TaskID, g mapping.GoID) []uint64 {
 	if _, ended := w.endedTasks.get(id); ended || id == mapping.NoTask {
 		return nil
 	}
-	tf := w.taskFlows[id]
+	tf := w.taskFlows.Get(taskKey(id))
+	if tf == nil {
+		// Tasks come and go by the million: their sets are reused.
+		if n := len(w.freeFlows); n > 0 {
+			tf = w.freeFlows[n-1]
+			w.freeFlows = w.freeFlows[:n-1]
+		} else {
+			tf = new(taskFlowSet)
+		}
+		w.taskFlows.Set(taskKey(id), tf)
+	}
 	if slices.Contains(tf.gs, g) {
 		return nil
 	}
@@ -665,17 +675,9 @@ func (w *Writer) taskFlow(id mapping.TaskID, g mapping.GoID) []uint64 {
 		w.omittedFlows++
 		return nil
 	}
-	if tf.flows == nil {
-		// Tasks come and go by the million: their slices are reused.
-		if n := len(w.freeFlows); n > 0 {
-			tf = w.freeFlows[n-1]
-			w.freeFlows = w.freeFlows[:n-1]
-		}
-	}
 	w.nextFlow++
 	tf.flows = append(tf.flows, w.nextFlow)
 	tf.gs = append(tf.gs, g)
-	w.taskFlows[id] = tf
 	return tf.flows[len(tf.flows)-1:]
 }
 
@@ -684,6 +686,10 @@ type taskFlowSet struct {
 	flows []uint64
 	gs    []mapping.GoID
 }
+
+// taskKey is a task ID as a key of a gotable.Table: task IDs, like
+// goroutine IDs, are handed out in order.
+type taskKey int64
 
 // taskTrack returns the track of a task: a lane (see mapping.SpanLanes)
 // of the tasks of its type, under a group track for the type. A service
@@ -717,9 +723,12 @@ func (w *Writer) Task(t *mapping.Task) error {
 		group = "tasks of unknown type" // begun before the trace
 	}
 	track := w.taskTrack(t, group)
-	tf := w.taskFlows[t.ID]
-	flows := tf.flows
-	delete(w.taskFlows, t.ID)
+	var flows []uint64
+	tf := w.taskFlows.Get(taskKey(t.ID))
+	if tf != nil {
+		flows = tf.flows
+		w.taskFlows.Delete(taskKey(t.ID))
+	}
 	w.endTask(t.ID)
 	w.slice(track, t.Start, t.End, t.Stack, flows, nil, func(ev msg) msg {
 		ev = w.category(ev, catTask)
@@ -739,8 +748,9 @@ func (w *Writer) Task(t *mapping.Task) error {
 		}
 		return w.flags(ev, t.Flags)
 	})
-	if flows != nil {
-		w.freeFlows = append(w.freeFlows, taskFlowSet{flows[:0], tf.gs[:0]})
+	if tf != nil {
+		tf.flows, tf.gs = tf.flows[:0], tf.gs[:0]
+		w.freeFlows = append(w.freeFlows, tf)
 	}
 	return w.err
 }
