@@ -183,26 +183,23 @@ type Writer struct {
 	base  mapping.Time // the trace time of timestamp 0
 	begun bool
 
-	nextTID    uint64
-	goroutines map[mapping.GoID]*goState
-	lanes      *mapping.Lanes
-	laneRows   []*laneRows // by lane ID
-	lastG      *goState
-	retired    map[mapping.GoID]*goState
-	retiredQ   []retiredEntry // ring of retirements, oldest at retiredAt
-	retiredAt  int
-	retireSeq  uint64
-	freeG      []*goState
-	procs      map[mapping.ProcID]*procState
-	lastP      *procState // the P looked up last
-	threads    map[mapping.ThreadID]*threadState
-	lastM      *threadState // the M looked up last, lastMID
-	lastMID    mapping.ThreadID
-	held       mapping.HeldProcs // the P each M holds, see ProcRun
-	// holding has the goroutines whose running slice is held for a
-	// syscall that keeps its P, see GoroutineState.
-	holding     []*goState
-	holdScratch []*goState
+	nextTID     uint64
+	goroutines  map[mapping.GoID]*goState
+	lanes       *mapping.Lanes
+	laneRows    []*laneRows // by lane ID
+	lastG       *goState
+	retired     map[mapping.GoID]*goState
+	retiredQ    []retiredEntry // ring of retirements, oldest at retiredAt
+	retiredAt   int
+	retireSeq   uint64
+	freeG       []*goState
+	procs       map[mapping.ProcID]*procState
+	lastP       *procState // the P looked up last
+	threads     map[mapping.ThreadID]*threadState
+	lastM       *threadState // the M looked up last, lastMID
+	lastMID     mapping.ThreadID
+	held        mapping.HeldProcs // the P each M holds, see ProcRun
+	holdScratch []*goState        // see flushAll
 	freePend    []*pendingRun
 	flowBuf     pendingFlow
 	// A split output's queue of held runs (see expire), from queueAt.

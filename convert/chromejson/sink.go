@@ -617,8 +617,6 @@ func (w *Writer) GoroutineState(s *mapping.GoroutineState) error {
 		if flow != nil {
 			p.flows = append(p.flows, *flow)
 		}
-		p.at = len(w.holding) + 1
-		w.holding = append(w.holding, g)
 		w.stamp(g, s.End)
 		// Its row gets its place now, in the order of the items, as
 		// it would unheld: whether and where the output is split does
@@ -687,7 +685,6 @@ type pendingRun struct {
 	sys   []mapping.GoroutineState // the syscalls between them
 	inSys bool                     // the last of sys has no run after it yet
 	flows []pendingFlow            // the flows into its runs
-	at    int                      // its index in Writer.holding, plus one
 	// stamp is its entry in the queue of a split output, 0 for none;
 	// until is when its last part ended.
 	stamp uint64
@@ -717,12 +714,22 @@ func (w *Writer) takeFlow(g *goState, s *mapping.GoroutineState) *pendingFlow {
 	return &w.flowBuf
 }
 
-// flushAll writes every held run, in the order the runs began, so that
-// the output does not depend on the order of a map.
+// flushAll writes every held run, at the end, in the order the runs
+// began, so that the output does not depend on the order of a map.
 func (w *Writer) flushAll() {
-	gs := append(w.holdScratch[:0], w.holding...)
+	gs := w.holdScratch[:0]
+	for _, g := range w.goroutines {
+		if g.pend != nil {
+			gs = append(gs, g)
+		}
+	}
+	for _, g := range w.retired {
+		if g.pend != nil {
+			gs = append(gs, g)
+		}
+	}
 	slices.SortFunc(gs, func(a, b *goState) int {
-		return cmp.Or(cmp.Compare(a.pend.run.Start, b.pend.run.Start), cmp.Compare(a.id, b.id))
+		return cmp.Or(cmp.Compare(a.pend.run.Start, b.pend.run.Start), cmp.Compare(a.id, b.id), cmp.Compare(a.retireSeq, b.retireSeq))
 	})
 	for _, g := range gs {
 		w.flushRun(g)
@@ -739,12 +746,6 @@ func (w *Writer) flushRun(g *goState) {
 		return
 	}
 	g.pend = nil
-	last := w.holding[len(w.holding)-1]
-	w.holding[p.at-1] = last
-	w.holding = w.holding[:len(w.holding)-1]
-	if last != g {
-		last.pend.at = p.at
-	}
 	w.checkSplit()
 	w.writeState(g, &p.run)
 	for i := range p.flows {
