@@ -74,14 +74,7 @@ func TestReusedGoroutineID(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, buf.Bytes())
 	}
-	lives := map[string]chromecheck.Row{}
-	for row, evs := range rep.Slices {
-		for _, e := range evs {
-			if e.Cat == "lifetime" {
-				lives[e.Name] = row
-			}
-		}
-	}
+	lives := lifetimeRows(rep)
 	first, ok1 := lives["G7 main.first"]
 	_, ok2 := lives["G7 main.second"]
 	if !ok1 || !ok2 {
@@ -252,6 +245,28 @@ func TestLateRunAfterReuse(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, buf.Bytes())
 	}
+	first, ok := lifetimeRows(rep)["G7 main.first"]
+	if !ok {
+		t.Fatalf("no lifetime slice for G7's first life\n%s", buf.Bytes())
+	}
+	found := false
+	for row, evs := range rep.Slices {
+		for _, e := range evs {
+			if e.Name == "running" && e.TS == 1500 {
+				found = true
+				if row != first {
+					t.Errorf("the late run of G7's first life is on row %v, want %v (its first life's)", row, first)
+				}
+			}
+		}
+	}
+	if !found {
+		t.Errorf("the late run of G7's first life is missing\n%s", buf.Bytes())
+	}
+}
+
+// lifetimeRows returns the row of each goroutine lifetime slice, by name.
+func lifetimeRows(rep *chromecheck.Report) map[string]chromecheck.Row {
 	rows := map[string]chromecheck.Row{}
 	for row, evs := range rep.Slices {
 		for _, e := range evs {
@@ -260,11 +275,5 @@ func TestLateRunAfterReuse(t *testing.T) {
 			}
 		}
 	}
-	for row, evs := range rep.Slices {
-		for _, e := range evs {
-			if e.Name == "running" && e.TS == 1500 && row != rows["G7 main.first"] {
-				t.Errorf("the late run of G7's first life is on row %v, want %v (its first life's)", row, rows["G7 main.first"])
-			}
-		}
-	}
+	return rows
 }
