@@ -15,7 +15,7 @@ import (
 func TestAsync(t *testing.T) {
 	files := append(corpus(t), regressionTraces(t)...)
 	if !raceEnabled {
-		files = append(files, goOldTraces(t)...)
+		files = append(files, goTraces(t)...)
 	}
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/exp/trace"
 
+	"github.com/trace2x/trace2x/internal/testtraces"
 	"github.com/trace2x/trace2x/mapping"
 )
 
@@ -46,10 +47,11 @@ var goroot = sync.OnceValues(func() (string, error) {
 	return strings.TrimSpace(string(out)), nil
 })
 
-// goOldTraces returns the traces in the old format (Go 1.11 to 1.21)
-// that Go publishes with its own trace parser. They are read where the
-// toolchain keeps them, not copied.
-func goOldTraces(t *testing.T) []string {
+// goTraces returns Go's own test traces: those in the old formats (Go
+// 1.11 to 1.21) that Go publishes with its own trace parser, read where the
+// toolchain keeps them, and the parser tests of the formats since Go 1.22
+// that Go expects to parse, written out from their text form.
+func goTraces(t *testing.T) []string {
 	t.Helper()
 	root, err := goroot()
 	if err != nil {
@@ -69,7 +71,8 @@ func goOldTraces(t *testing.T) []string {
 	if len(files) == 0 {
 		t.Fatalf("no traces in %s", dir)
 	}
-	return files
+	good, _ := testtraces.GoTests(t, "..")
+	return append(files, good...)
 }
 
 // asUTF8 is what every output makes of a string from the trace: each byte
@@ -164,10 +167,11 @@ func TestRegressionTraces(t *testing.T) {
 	}
 }
 
-// TestGoOldTraces checks the mapping of Go's published old-format traces,
-// which x/exp/trace converts to the new event model.
-func TestGoOldTraces(t *testing.T) {
-	for _, f := range goOldTraces(t) {
+// TestGoTraces checks the mapping of Go's own test traces: the old-format
+// ones, which x/exp/trace converts to the new event model, and the parser
+// tests of the new formats.
+func TestGoTraces(t *testing.T) {
+	for _, f := range goTraces(t) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			t.Parallel()
 			checkTrace(t, f)

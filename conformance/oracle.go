@@ -5,8 +5,8 @@
 // no code or state machine with package mapping: it pairs beginnings with
 // ends and writes down what it paired. The tests in this package run
 // mapping.Map over every trace in the project's corpus, over corner cases
-// kept in this package's testdata, and over Go's own published old-format
-// traces, and require the timeline model to agree with the oracle item for
+// kept in this package's testdata, and over Go's own test traces (the
+// old-format ones and the parser tests of the new formats), and require the timeline model to agree with the oracle item for
 // item and to keep the invariants of the model whatever the trace. They
 // also check that `trace2x stats --json` counts what the oracle counts.
 // The package has no API beyond the oracle; it exists for its tests.

@@ -19,7 +19,7 @@ import (
 // are wall-clock times, so durations are compared; convert/otel's own
 // tests check parents and attributes.
 func TestOTel(t *testing.T) {
-	files := append(append(corpus(t), regressionTraces(t)...), goOldTraces(t)...)
+	files := append(append(corpus(t), regressionTraces(t)...), goTraces(t)...)
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			o, data := readOracle(t, file)

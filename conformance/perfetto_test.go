@@ -36,7 +36,7 @@ func TestPerfetto(t *testing.T) {
 // eachConversion converts every trace with the sink newSink makes, in the
 // same pass that records the model, and hands both to check.
 func eachConversion(t *testing.T, newSink func(io.Writer) mapping.Sink, check func(t *testing.T, rec *recorder, sum *mapping.Summary, out []byte)) {
-	files := append(append(corpus(t), regressionTraces(t)...), goOldTraces(t)...)
+	files := append(append(corpus(t), regressionTraces(t)...), goTraces(t)...)
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			_, data := readOracle(t, file)

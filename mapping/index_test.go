@@ -16,7 +16,9 @@ import (
 // TestIndexMatchesParser indexes every test trace in the Go 1.22+ formats
 // from its batch headers and checks the index against what x/exp/trace
 // reports reading the whole trace: as many generations, each starting at
-// the time of its Sync event, with the same clock snapshot.
+// the time of its Sync event, with the same clock snapshot. The times are
+// not checked on Go's hand-written parser tests, whose batch timestamps
+// need not be when the runtime would have begun the batch.
 func TestIndexMatchesParser(t *testing.T) {
 	files := testtraces.All(t, "..")
 	traces := map[string][]byte{"recorded": recordGenerations(t, 4)}
@@ -48,14 +50,15 @@ func TestIndexMatchesParser(t *testing.T) {
 			t.Errorf("%s: indexed %d bytes of %d", name, idx.Size, len(data))
 		}
 		end := int64(tracefile.HeaderSize)
+		times := !testtraces.IsGoTest(name)
 		for i, g := range idx.Generations {
 			s := syncs[i]
 			// The parser moves a Sync that would come before the last
 			// event of the previous generation to just after it.
-			if want := int64(s.Time()); g.Start != want && (i == 0 || g.Start > want || want != spans[i-1].last+1) {
+			if want := int64(s.Time()); times && g.Start != want && (i == 0 || g.Start > want || want != spans[i-1].last+1) {
 				t.Errorf("%s: generation %d starts at %d, its Sync is at %d", name, i, g.Start, s.Time())
 			}
-			if sp := spans[i]; sp.n > 0 && (sp.first < g.Start || sp.last > g.End) {
+			if sp := spans[i]; times && sp.n > 0 && (sp.first < g.Start || sp.last > g.End) {
 				t.Errorf("%s: generation %d spans %d..%d, its events %d..%d", name, i, g.Start, g.End, sp.first, sp.last)
 			}
 			if g.Offset != end {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/trace2x/trace2x/convert/perfetto/perfettocheck"
 	pb "github.com/trace2x/trace2x/convert/perfetto/perfettopb"
+	"github.com/trace2x/trace2x/internal/testtraces"
 	"github.com/trace2x/trace2x/mapping"
 )
 
@@ -206,6 +207,55 @@ func TestBadInput(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestGoBrokenTraces converts the traces that Go's own parser tests expect
+// to fail, into every output: each conversion fails with one line that
+// names the input and gives the parser's reason, and the Perfetto file
+// written is still a valid trace.
+func TestGoBrokenTraces(t *testing.T) {
+	_, broken := testtraces.GoTests(t, filepath.Join("..", ".."))
+	if len(broken) == 0 {
+		t.Fatal("Go's parser tests hold no broken trace")
+	}
+	for _, b := range broken {
+		for _, cmd := range [][]string{
+			{"stats"},
+			{"perfetto", "-o", "OUT"},
+			{"chrome", "-o", "OUT"},
+			{"pprof", "--kind=sched", "-o", "OUT"},
+			{"convert", "--perfetto", "OUT.pftrace", "--chrome", "OUT.json", "--stats", "OUT.txt"},
+		} {
+			t.Run(filepath.Base(b.Path)+"/"+cmd[0], func(t *testing.T) {
+				out := filepath.Join(t.TempDir(), "out")
+				var args []string
+				for _, a := range cmd {
+					args = append(args, strings.Replace(a, "OUT", out, 1))
+				}
+				args = append(args, b.Path)
+				code, _, errs := runCmd(t, nil, args...)
+				if code != 1 {
+					t.Errorf("exit %d, want 1; stderr %q", code, errs)
+				}
+				if !strings.HasPrefix(errs, "trace2x: "+b.Path+": broken trace") || strings.Count(errs, "\n") != 1 {
+					t.Errorf("want one line naming the input and a broken trace, got %q", errs)
+				}
+				if !b.Err.MatchString(errs) {
+					t.Errorf("error %q does not match Go's expectation %q", errs, b.Err)
+				}
+				if cmd[0] == "perfetto" {
+					f, err := os.Open(out)
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer f.Close()
+					if _, err := perfettocheck.Check(f); err != nil {
+						t.Errorf("what was written is not a valid Perfetto trace: %v", err)
+					}
+				}
+			})
+		}
 	}
 }
 

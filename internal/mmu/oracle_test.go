@@ -204,8 +204,14 @@ func gatherGC(evs []trace.Event) *gcActivity {
 			if h.seen {
 				was = h.executing
 			}
+			restated := from == trace.GoUndetermined && !h.seen
 			h.seen, h.executing = true, to.Executing()
 			switch {
+			case restated && first && to.Executing():
+				// The first generation states a goroutine when it
+				// first does something, and one it states running
+				// has been running since before the trace.
+				h.runs = append(h.runs, execSpan{p: ev.Proc(), start: sinceBefore, end: untilAfter})
 			case !was && to.Executing():
 				h.runs = append(h.runs, execSpan{p: ev.Proc(), start: now, end: untilAfter})
 			case was && !to.Executing():
