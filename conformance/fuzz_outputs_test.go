@@ -18,6 +18,7 @@ import (
 	"github.com/trace2x/trace2x/convert/perfetto"
 	"github.com/trace2x/trace2x/convert/perfetto/perfettocheck"
 	"github.com/trace2x/trace2x/convert/pprof"
+	"github.com/trace2x/trace2x/internal/testtraces"
 	"github.com/trace2x/trace2x/mapping"
 	"github.com/trace2x/trace2x/stats"
 )
@@ -43,6 +44,22 @@ func FuzzOutputs(f *testing.F) {
 		f.Add(data[:min(len(data), 8<<10)])
 	}
 	if data, err := os.ReadFile("testdata/generations.go1.26.trace"); err == nil {
+		f.Add(data)
+	}
+	// Go's own parser tests, good and broken, and the inputs that once
+	// broke its parser.
+	good, broken := testtraces.GoTests(f, "..")
+	for _, b := range broken {
+		good = append(good, b.Path)
+	}
+	for _, name := range good {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	for _, data := range testtraces.GoFuzzInputs(f) {
 		f.Add(data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {

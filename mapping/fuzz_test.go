@@ -11,6 +11,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/trace2x/trace2x/internal/testtraces"
 	"github.com/trace2x/trace2x/mapping"
 )
 
@@ -27,6 +28,10 @@ func FuzzMap(f *testing.F) {
 		// Whole traces are large inputs for a fuzzer; their first
 		// kilobytes keep the header and first batches it mutates from.
 		f.Add(data[:min(len(data), 4<<10)])
+	}
+	// The inputs that once broke Go's own trace parser.
+	for _, data := range testtraces.GoFuzzInputs(f) {
+		f.Add(data)
 	}
 	// Compressed inputs, so that the fuzzer also reaches the decoders.
 	if data, err := os.ReadFile("../testdata/annotations.go1.26.trace"); err == nil {

@@ -143,3 +143,35 @@ func GoTests(tb testing.TB, root string) (good []string, broken []Broken) {
 	}
 	return good, broken
 }
+
+// GoFuzzInputs returns the inputs that Go keeps for its trace reader's
+// fuzz test (GOROOT/src/internal/trace/testdata/fuzz/FuzzReader): traces
+// that once broke the parser, for fuzz tests to start from.
+func GoFuzzInputs(tb testing.TB) [][]byte {
+	tb.Helper()
+	dir, err := goroot()
+	if err != nil {
+		tb.Fatalf("go env GOROOT: %v", err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "src", "internal", "trace", "testdata", "fuzz", "FuzzReader", "*"))
+	if len(files) == 0 {
+		tb.Fatalf("no fuzz inputs for Go's trace reader in %s", dir)
+	}
+	var inputs [][]byte
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		// The file is "go test fuzz v1" and a line []byte("...").
+		_, v, ok := strings.Cut(strings.TrimSpace(string(b)), "\n")
+		lit, ok2 := strings.CutPrefix(strings.TrimSpace(v), "[]byte(")
+		lit, ok3 := strings.CutSuffix(lit, ")")
+		s, err := strconv.Unquote(lit)
+		if !ok || !ok2 || !ok3 || err != nil {
+			tb.Fatalf("%s: not a []byte fuzz input", f)
+		}
+		inputs = append(inputs, []byte(s))
+	}
+	return inputs
+}
