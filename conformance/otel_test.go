@@ -2,9 +2,12 @@ package conformance
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -96,13 +99,24 @@ func TestOTel(t *testing.T) {
 			if o.Format < 22 {
 				// Old-format traces are parsed with ties broken at random
 				// (see Oracle.Ties), so two reads can disagree by a few
-				// nanoseconds: take a near enough duration as the oracle's.
-				for i, g := range got {
-					for _, w := range want {
-						if w.name == g.name && w.dur != g.dur && abs(w.dur-g.dur) <= 4 {
-							got[i].dur = w.dur
-							break
-						}
+				// nanoseconds: pair the durations of each name in order,
+				// and take one near enough to its pair as the pair's.
+				cmpSpan := func(a, b span) int {
+					return cmp.Or(strings.Compare(a.name, b.name), cmp.Compare(a.dur, b.dur))
+				}
+				slices.SortFunc(want, cmpSpan)
+				slices.SortFunc(got, cmpSpan)
+				for i, j := 0, 0; i < len(got) && j < len(want); {
+					g, w := got[i], want[j]
+					switch {
+					case g.name == w.name && abs(w.dur-g.dur) <= 4:
+						got[i].dur = w.dur
+						i++
+						j++
+					case cmpSpan(g, w) < 0:
+						i++
+					default:
+						j++
 					}
 				}
 			}
