@@ -5,9 +5,10 @@
 // thread's goroutine has the same ID as the first's: the trace shows one
 // goroutine ID created and destroyed twice.
 //
-// Build with CGO_ENABLED=1. Usage (from the conformance directory):
+// Build with CGO_ENABLED=1. Usage (from the conformance directory;
+// -trimpath keeps the machine's paths out of the stacks):
 //
-//	go run ./testdata/gen/cgoreuse -o testdata/cgoreuse.go1.26.trace
+//	go run -trimpath ./testdata/gen/cgoreuse -o testdata/cgoreuse.go1.26.trace
 package main
 
 /*

@@ -16,9 +16,10 @@
 //	             blocked all along and a task and region that began before
 //	             the window, all first seen in a later generation of it
 //
-// Usage (from the conformance directory):
+// Usage (from the conformance directory; -trimpath keeps the machine's
+// paths out of the stacks):
 //
-//	go run ./testdata/gen/edges -scenario generations -o testdata/generations.go1.26.trace
+//	go run -trimpath ./testdata/gen/edges -scenario generations -o testdata/generations.go1.26.trace
 package main
 
 import (
