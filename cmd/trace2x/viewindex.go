@@ -34,6 +34,16 @@ type viewWindow struct {
 	From, To        time.Duration
 	Bytes           int64
 	GCs, Goroutines int
+	// Gens are its generations, each of which the page also offers alone:
+	// a window as large as the browser holds takes the UI a while to
+	// load, a generation (about a second of trace) a few seconds.
+	Gens []viewGen
+}
+
+// viewGen is one generation that view converts on demand.
+type viewGen struct {
+	N        int // from 1
+	From, To time.Duration
 }
 
 // indexServer serves the index page of a trace too large to view whole,
@@ -62,16 +72,23 @@ func newIndexServer(in *input, file *os.File, idx *tracefile.Index, maxBytes int
 			i++
 		}
 		w.Last = i
-		// Generations overlap a little; a window ends where the next
-		// begins, the last where the trace does.
-		if i < len(gens) {
-			w.To = time.Duration(gens[i].Start - start)
-		} else {
-			w.To = time.Duration(gens[i-1].End - start)
+		for g := w.First - 1; g < w.Last; g++ {
+			w.Gens = append(w.Gens, viewGen{N: g + 1, From: time.Duration(gens[g].Start - start), To: genEnd(gens, g, start)})
 		}
+		w.To = genEnd(gens, w.Last-1, start)
 		s.windows = append(s.windows, w)
 	}
 	return s
+}
+
+// genEnd is where generation g ends in the view, as a time from start:
+// generations overlap a little, so one ends where the next begins, and
+// the last where the trace does.
+func genEnd(gens []tracefile.Generation, g int, start int64) time.Duration {
+	if g+1 < len(gens) {
+		return time.Duration(gens[g+1].Start - start)
+	}
+	return time.Duration(gens[g].End - start)
 }
 
 // count runs one pass over the trace for the GC cycles and goroutines of
@@ -133,10 +150,12 @@ var indexPage = template.Must(template.New("index").Funcs(template.FuncMap{"mb":
 <h1>{{.Name}}</h1>
 <p>{{.Size}} MB of trace, {{.Gens}} generations, {{.Duration}}: more than the Perfetto UI in a browser holds at once.
 Each window below is converted when the UI opens it; the trace never leaves this machine.</p>
-<table><tr><th>window</th><th>from</th><th>to</th><th>generations</th><th>MB of trace</th><th>GC cycles</th><th>goroutines created</th><th></th></tr>
+<p>A whole window takes the UI a while to load; a single generation, about a second of trace, loads in a few seconds.</p>
+<table><tr><th>window</th><th>from</th><th>to</th><th>generations</th><th>MB of trace</th><th>GC cycles</th><th>goroutines created</th><th></th><th style="text-align:left">or one generation</th></tr>
 {{range .Windows}}<tr><td>{{.N}}</td><td>{{ms .From}}</td><td>{{ms .To}}</td><td>{{.First}}–{{.Last}}</td><td>{{printf "%.1f" (mb .Bytes)}}</td>
 <td>{{if $.Counted}}{{.GCs}}{{else}}…{{end}}</td><td>{{if $.Counted}}{{.Goroutines}}{{else}}…{{end}}</td>
-<td><a href="{{call $.Link .N}}">open in Perfetto</a></td></tr>
+<td><a href="{{call $.Link .N}}">open in Perfetto</a></td>
+<td style="text-align:left">{{range .Gens}}<a href="{{call $.GenLink .N}}" title="{{ms .From}} to {{ms .To}}">{{.N}}</a> {{end}}</td></tr>
 {{end}}</table>
 </body></html>
 `))
@@ -148,11 +167,15 @@ type pageData struct {
 	Gens           int
 	Windows        []viewWindow
 	Counted        bool
-	Link           func(n int) string
+	Link, GenLink  func(n int) string
 }
 
 func (s *indexServer) windowPath(n int) string {
 	return fmt.Sprintf("/%s.%d.pftrace", url.PathEscape(strings.TrimSuffix(s.name, ".trace")), n)
+}
+
+func (s *indexServer) genPath(n int) string {
+	return fmt.Sprintf("/%s.g%d.pftrace", url.PathEscape(strings.TrimSuffix(s.name, ".trace")), n)
 }
 
 // handler serves the page at / and the windows, with the CORS headers the
@@ -168,33 +191,40 @@ func (s *indexServer) handler(addr string, stderr io.Writer) http.Handler {
 		d.Duration = last.To.Round(time.Millisecond).String()
 		d.Size = fmt.Sprintf("%.1f", float64(s.in.size)/1e6)
 		d.Link = func(n int) string { return fmt.Sprintf("%s/#!/?url=http://%s%s", perfettoUI, addr, s.windowPath(n)) }
+		d.GenLink = func(n int) string { return fmt.Sprintf("%s/#!/?url=http://%s%s", perfettoUI, addr, s.genPath(n)) }
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		if err := indexPage.Execute(w, d); err != nil {
 			fmt.Fprintf(stderr, "trace2x: the index page: %v\n", err)
 		}
 	})
-	for _, win := range s.windows {
-		mux.HandleFunc(s.windowPath(win.N), func(w http.ResponseWriter, r *http.Request) {
+	serve := func(path, what string, from, to time.Duration) {
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 			allowUI(w)
 			if r.Method == http.MethodOptions {
 				return
 			}
 			w.Header().Set("Content-Type", "application/octet-stream")
-			if err := s.convert(w, win); err != nil {
+			if err := s.convert(w, from, to); err != nil {
 				// The response has begun; the UI reports a broken file,
 				// and the terminal says why.
-				fmt.Fprintf(stderr, "trace2x: window %d: %v\n", win.N, err)
+				fmt.Fprintf(stderr, "trace2x: %s: %v\n", what, err)
 			}
 		})
+	}
+	for _, win := range s.windows {
+		serve(s.windowPath(win.N), fmt.Sprintf("window %d", win.N), win.From, win.To)
+		for _, g := range win.Gens {
+			serve(s.genPath(g.N), fmt.Sprintf("generation %d", g.N), g.From, g.To)
+		}
 	}
 	return mux
 }
 
-// convert writes window win of the trace to w as a Perfetto trace,
-// reading only the generations it needs.
-func (s *indexServer) convert(w io.Writer, win viewWindow) error {
+// convert writes the trace from from to to (times from its start) to w as
+// a Perfetto trace, reading only the generations it needs.
+func (s *indexServer) convert(w io.Writer, from, to time.Duration) error {
 	pw := perfetto.NewWriter(w, viewOptions(s.name)...)
-	f := &mapping.Filter{From: mapping.Bound{Offset: win.From, Set: true}, To: mapping.Bound{Offset: win.To, Set: true}}
+	f := &mapping.Filter{From: mapping.Bound{Offset: from, Set: true}, To: mapping.Bound{Offset: to, Set: true}}
 	_, err := mapping.MapWindow(s.file, s.in.size, f.From, f.To, f.Sink(mapping.ThinCounters(pw, s.resolution)), mapping.WithInputName(s.in.name))
 	return joinErrors(err, pw.Close())
 }

@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,8 +21,9 @@ import (
 
 // TestViewIndex serves the index page of a trace of many generations in
 // small windows, and checks that the page lists every generation once,
-// links each window to the UI, and that each window is served, with the
-// UI's CORS headers, as a valid Perfetto trace of its part of the trace.
+// links each window and each generation alone to the UI, and that each is
+// served, with the UI's CORS headers, as a valid Perfetto trace of its part
+// of the trace.
 func TestViewIndex(t *testing.T) {
 	var buf bytes.Buffer
 	if err := synth.RecordGenerations(&buf, 4); err != nil {
@@ -83,35 +86,67 @@ func TestViewIndex(t *testing.T) {
 	if gens != len(idx.Generations) || gcs < 4 {
 		t.Errorf("the windows cover %d generations of %d, with %d GC cycles (4 were forced)", gens, len(idx.Generations), gcs)
 	}
-	for i, l := range links {
-		w := s.windows[i]
-		resp, err := http.Get(srv.URL + l[1])
+	// Each part is served, with the UI's CORS headers, as a valid Perfetto
+	// trace whose slices lie in the part.
+	start := idx.Generations[0].Start
+	checkPart := func(what, path string, from, to time.Duration) {
+		t.Helper()
+		resp, err := http.Get(srv.URL + path)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got := resp.Header.Get("Access-Control-Allow-Origin"); got != perfettoUI {
-			t.Errorf("window %d: Access-Control-Allow-Origin %q", i+1, got)
+			t.Errorf("%s: Access-Control-Allow-Origin %q", what, got)
 		}
 		rep, err := perfettocheck.Check(resp.Body)
 		resp.Body.Close()
 		if err != nil {
-			t.Fatalf("window %d: %v", i+1, err)
+			t.Fatalf("%s: %v", what, err)
 		}
 		if len(rep.Slices) == 0 {
-			t.Errorf("window %d: no slices", i+1)
+			t.Errorf("%s: no slices", what)
 		}
-		// The slices lie in the window. Perfetto's timestamps of a trace
-		// with a monotonic clock snapshot count from the earlier of the
-		// output's start (the window's) and the snapshot, plus 2^30 ns.
-		start := idx.Generations[0].Start
-		base := min(start+int64(w.From), idx.Generations[0].Clock.Trace) - 1<<30
+		// Perfetto's timestamps of a trace with a monotonic clock
+		// snapshot count from the earlier of the output's start (the
+		// part's) and the snapshot, plus 2^30 ns.
+		base := min(start+int64(from), idx.Generations[0].Clock.Trace) - 1<<30
 		at := func(ts uint64) time.Duration { return time.Duration(int64(ts) + base - start) }
 		for _, sl := range rep.Slices {
-			if at(sl.Start) < w.From || at(sl.End) > w.To {
-				t.Errorf("window %d (%v to %v): slice %q from %v to %v", i+1, w.From, w.To, sl.Name, at(sl.Start), at(sl.End))
+			if at(sl.Start) < from || at(sl.End) > to {
+				t.Errorf("%s (%v to %v): slice %q from %v to %v", what, from, to, sl.Name, at(sl.Start), at(sl.End))
 				break
 			}
 		}
+	}
+	for i, l := range links {
+		w := s.windows[i]
+		checkPart(fmt.Sprintf("window %d", i+1), l[1], w.From, w.To)
+	}
+
+	// Each generation is offered alone too, in order, each part of the
+	// window it is in, and the generations follow one another.
+	genLinks := regexp.MustCompile(`href="https://ui\.perfetto\.dev/#!/\?url=http://127\.0\.0\.1:9001(/gens\.g([0-9]+)\.pftrace)"`).FindAllStringSubmatch(page, -1)
+	if len(genLinks) != len(idx.Generations) {
+		t.Fatalf("%d links to single generations for %d generations:\n%s", len(genLinks), len(idx.Generations), page)
+	}
+	var alone []viewGen
+	for _, w := range s.windows {
+		for _, g := range w.Gens {
+			if g.From < w.From || g.To > w.To {
+				t.Errorf("generation %d (%v to %v) is not inside window %d (%v to %v)", g.N, g.From, g.To, w.N, w.From, w.To)
+			}
+		}
+		alone = append(alone, w.Gens...)
+	}
+	for i, l := range genLinks {
+		g := alone[i]
+		if l[2] != strconv.Itoa(i+1) || g.N != i+1 {
+			t.Fatalf("link %d is to generation %s (%d)", i+1, l[2], g.N)
+		}
+		if i > 0 && g.From != alone[i-1].To {
+			t.Errorf("generation %d starts at %v, the one before ends at %v", g.N, g.From, alone[i-1].To)
+		}
+		checkPart(fmt.Sprintf("generation %d", g.N), l[1], g.From, g.To)
 	}
 }
 
