@@ -36,7 +36,8 @@ type viewWindow struct {
 	GCs, Goroutines int
 	// Gens are its generations, each of which the page also offers alone:
 	// a window as large as the browser holds takes the UI a while to
-	// load, a generation (about a second of trace) a few seconds.
+	// load, and a generation (about a second of trace) is a small part of
+	// it.
 	Gens []viewGen
 }
 
@@ -150,7 +151,7 @@ var indexPage = template.Must(template.New("index").Funcs(template.FuncMap{"mb":
 <h1>{{.Name}}</h1>
 <p>{{.Size}} MB of trace, {{.Gens}} generations, {{.Duration}}: more than the Perfetto UI in a browser holds at once.
 Each window below is converted when the UI opens it; the trace never leaves this machine.</p>
-<p>A whole window takes the UI a while to load; a single generation, about a second of trace, loads in a few seconds.</p>
+<p>A whole window is about as much as the UI in a browser holds, and takes it a while to load; a single generation, about a second of trace, is a small part of that.</p>
 <table><tr><th>window</th><th>from</th><th>to</th><th>generations</th><th>MB of trace</th><th>GC cycles</th><th>goroutines created</th><th></th><th style="text-align:left">or one generation</th></tr>
 {{range .Windows}}<tr><td>{{.N}}</td><td>{{ms .From}}</td><td>{{ms .To}}</td><td>{{.First}}–{{.Last}}</td><td>{{printf "%.1f" (mb .Bytes)}}</td>
 <td>{{if $.Counted}}{{.GCs}}{{else}}…{{end}}</td><td>{{if $.Counted}}{{.Goroutines}}{{else}}…{{end}}</td>
