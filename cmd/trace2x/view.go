@@ -39,13 +39,13 @@ local address. --open starts the system's browser on the link.
 
 A Go 1.22+ trace file whose conversion would be more than the UI in a
 browser holds (about 15 million rows in Perfetto, estimated from the
-file's size: over 30 MB of trace)
-gets an index page instead, at http://127.0.0.1:9001/: its time line in
-windows of consecutive generations, with their GC cycles and goroutines,
-each a link that opens the window in ui.perfetto.dev, converted when the
-UI asks for it, and a link for each generation (about a second of trace)
-alone, which the UI loads far sooner. It serves until Ctrl-C. --index
-serves the page for any trace file.`,
+file's size: over 30 MB of trace) gets an index page instead, at
+http://127.0.0.1:9001/: its time line in windows of consecutive
+generations, with their GC cycles and goroutines, each a link that opens
+the window in ui.perfetto.dev, converted when the UI asks for it, and a
+link for each generation (about a second of trace) alone, which the UI
+loads far sooner. It serves until Ctrl-C. --index serves the page for any
+trace file.`,
 	setup: func(fs *flag.FlagSet) func(*env, []string) error {
 		inOpts := inputFlags(fs)
 		resolution := counterFlag(fs)
