@@ -179,8 +179,9 @@ func (s *indexServer) genPath(n int) string {
 	return fmt.Sprintf("/%s.g%d.pftrace", url.PathEscape(strings.TrimSuffix(s.name, ".trace")), n)
 }
 
-// handler serves the page at / and the windows, with the CORS headers the
-// UI needs, at their paths. addr is where the UI fetches them from.
+// handler serves the page at / and the windows and generations, with the
+// CORS headers the UI needs, at their paths. addr is where the UI fetches
+// them from.
 func (s *indexServer) handler(addr string, stderr io.Writer) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
