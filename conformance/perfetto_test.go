@@ -82,14 +82,7 @@ func comparePerfetto(t *testing.T, rec *recorder, sum *mapping.Summary, rep *per
 	}
 	running := 0
 	for _, s := range drawnStates(rec.states) {
-		name := s.State.String()
-		switch {
-		case s.State == mapping.GoWaiting && s.Reason != "":
-			name = s.Reason
-		case s.State == mapping.GoSyscall && s.Blocked:
-			name = "syscall (blocked)"
-		}
-		add("goroutine", name, s.Start, s.End)
+		add("goroutine", stateSliceName(&s), s.Start, s.End)
 		if s.State == mapping.GoRunning {
 			running++
 		}
@@ -102,7 +95,7 @@ func comparePerfetto(t *testing.T, rec *recorder, sum *mapping.Summary, rep *per
 	if n := len(got["proc"]); n != running {
 		t.Errorf("%d slices on P tracks, want one per running interval: %d", n, running)
 	}
-	compareLanes(t, rec, rep)
+	compareLanes(t, rec, rep, off)
 	diffMultiset(t, "perfetto thread slices", threadSlices(t, rec), got["thread"], func(s pfSlice) string {
 		return fmt.Sprintf("%q [%d, %d]", s.name, s.start, s.end)
 	})
@@ -248,13 +241,15 @@ func threadSlices(t *testing.T, rec *recorder) []pfSlice {
 }
 
 // compareLanes checks that goroutines share lanes without losing who is
-// who: every state slice carries its goroutine's ID and lies, on a lane
-// shared by the goroutines of its start function, within that goroutine's
-// lifetime slice there, named after it with that function, or else on a
-// track of the goroutine's own, named after it, which holds no lifetime
-// slices; lifetimes on one lane never overlap, and there are fewer lanes
-// than goroutines wherever goroutines of one function came and went.
-func compareLanes(t *testing.T, rec *recorder, rep *perfettocheck.Report) {
+// who: every state slice lies, on a lane shared by the goroutines of its
+// start function, within its goroutine's lifetime slice there, which
+// carries the goroutine's ID and is named after it with that function,
+// or else on a track of the goroutine's own, named after it, which holds
+// no lifetime slices, with the ID as its argument; lifetimes on one lane
+// never overlap, and there are fewer lanes than goroutines wherever
+// goroutines of one function came and went. The states so attributed are
+// the model's, goroutine by goroutine.
+func compareLanes(t *testing.T, rec *recorder, rep *perfettocheck.Report, off int64) {
 	t.Helper()
 	type life struct {
 		start, end uint64
@@ -290,34 +285,72 @@ func compareLanes(t *testing.T, rec *recorder, rep *perfettocheck.Report) {
 			}
 		}
 	}
+	// A state names its goroutine by its argument on a track of the
+	// goroutine's own, by the lifetime slice it nests in on a shared lane.
 	bad := 0
+	type gState struct {
+		g    int64
+		name string
+		from uint64
+	}
+	var got []gState
 	for _, s := range rep.Slices {
 		if s.Category != "goroutine" {
 			continue
 		}
 		g, ok := s.Args["goroutine"].(int64)
 		inside := false
-		for _, l := range lives[s.Track] {
-			if l.g == g && l.start <= s.Start && s.End <= l.end {
-				inside = true
-				break
+		if ls := lives[s.Track]; len(ls) > 0 {
+			for _, l := range ls {
+				if l.start <= s.Start && s.End <= l.end {
+					inside = !ok || l.g == g
+					g = l.g
+					break
+				}
 			}
-		}
-		if ok && !inside && len(lives[s.Track]) == 0 {
+			// Only a track of the goroutine's own carries the ID on
+			// every state; a shared lane's lifetime slice already does.
+			if ok {
+				inside = false
+			}
+		} else if ok {
 			// A track of the goroutine's own: "G42" or "G42 main.f".
 			name := rep.Tracks[s.Track].Name
 			prefix := fmt.Sprintf("G%d", g)
 			inside = name == prefix || strings.HasPrefix(name, prefix+" ")
 		}
-		if !ok || !inside {
+		if !inside {
 			if bad++; bad <= 5 {
-				t.Errorf("%q slice [%d, %d] (goroutine %v) on track %q is neither within its goroutine's lifetime there nor on a track of the goroutine's own", s.Name, s.Start, s.End, s.Args["goroutine"], rep.Tracks[s.Track].Name)
+				t.Errorf("%q slice [%d, %d] (goroutine %v) on track %q is neither within a goroutine's lifetime there without an ID of its own nor with its ID on a track of the goroutine's own", s.Name, s.Start, s.End, s.Args["goroutine"], rep.Tracks[s.Track].Name)
 			}
+			continue
 		}
+		got = append(got, gState{g, s.Name, s.Start - uint64(off)})
 	}
 	if bad > 5 {
 		t.Errorf("and %d more slices outside their goroutine's lifetime", bad-5)
 	}
+	if bad > 0 {
+		return
+	}
+	var want []gState
+	for _, s := range drawnStates(rec.states) {
+		want = append(want, gState{int64(s.G), stateSliceName(&s), uint64(s.Start)})
+	}
+	diffMultiset(t, "perfetto goroutine states by goroutine", want, got, func(s gState) string {
+		return fmt.Sprintf("G%d %q at %d", s.g, s.name, s.from)
+	})
+}
+
+// stateSliceName is the name of a goroutine state's slice.
+func stateSliceName(s *mapping.GoroutineState) string {
+	switch {
+	case s.State == mapping.GoWaiting && s.Reason != "":
+		return asUTF8(s.Reason)
+	case s.State == mapping.GoSyscall && s.Blocked:
+		return "syscall (blocked)"
+	}
+	return s.State.String()
 }
 
 // rangeSliceName is the name both converters give a range's slice: short

@@ -34,8 +34,10 @@
 //     it waited, syscall) nest in it; a track of a goroutine's own is
 //     named after it ("G42 main.handler", renamed when a later stack
 //     tells the start function) and holds its states directly. Each
-//     state has the stack that began it and the argument "goroutine" =
-//     42, for selection, search and SQL. Its logs are instants there,
+//     state has the stack that began it. The goroutine's ID, the
+//     argument "goroutine" = 42 for selection, search and SQL, is on its
+//     lifetime slice on a shared lane (the states are its descendants)
+//     and on each state on a track of its own. Its logs are instants there,
 //     named by their category, its regions and mark assists on child
 //     tracks of the lane.
 //   - Tasks: lanes of the tasks of each type (mapping.SpanLanes), each
@@ -67,7 +69,10 @@
 // Arguments that differ per goroutine or per event cost a row each in the
 // trace processor, equal argument sets nothing more: so a goroutine's
 // slices carry its ID and nothing else that varies (its P and M are on the
-// P's and M's tracks at the same time). Counters are thinned upstream
+// P's and M's tracks at the same time), and a state on a shared lane not
+// even that, since beside the state's stack it would make a set of its own
+// for nearly every waiting state: its lifetime slice, which shares its set
+// with the goroutine's slices on P tracks, names it once. Counters are thinned upstream
 // (mapping.ThinCounters, which the command applies by default). The
 // packets are deflated in runs of up to 256 KB, each written as one
 // compressed packet (TracePacket.compressed_packets), which the trace

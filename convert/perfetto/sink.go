@@ -434,11 +434,11 @@ func (w *Writer) takeFlowsIn(gt *goTrack, t mapping.Time) []uint64 {
 // until the goroutine's next state tells whether a syscall follows, and
 // the syscall until the run after it.
 //
-// Every slice of the goroutine carries its ID as the argument
-// "goroutine", for selection, search and SQL, and nothing else that
-// differs from one goroutine to the next (see gpm): its lifetime, its
-// runs and their slices on the P's track share one argument set in the
-// trace processor.
+// The goroutine's ID, the argument "goroutine" for selection, search and
+// SQL, is on its lifetime slice and its slices on P tracks, which share
+// one argument set in the trace processor, and on its states only on a
+// track of its own (see stateArgs); nothing else that differs from one
+// goroutine to the next is (see gpm).
 func (w *Writer) GoroutineState(s *mapping.GoroutineState) error {
 	gt := w.goTrackOf(s.G, s.End)
 	if p := &gt.pend; p.held {
@@ -490,7 +490,7 @@ func (w *Writer) flushRun(gt *goTrack) {
 		nested = nested[:len(nested)-1]
 	}
 	w.event(evSliceBegin, gt.uuid, r.Start, r.Stack, nil, p.flowsIn, func(ev msg) msg {
-		return w.stateArgs(ev, r)
+		return w.stateArgs(ev, gt, r)
 	})
 	for i := range nested {
 		w.state(gt, &nested[i], nil)
@@ -513,7 +513,7 @@ func (w *Writer) flushRun(gt *goTrack) {
 // that lost its P, on its M's syscall track.
 func (w *Writer) state(gt *goTrack, s *mapping.GoroutineState, flowsIn []uint64) {
 	w.slice(gt.uuid, s.Start, s.End, s.Stack, nil, flowsIn, func(ev msg) msg {
-		return w.stateArgs(ev, s)
+		return w.stateArgs(ev, gt, s)
 	})
 	if s.State != mapping.GoSyscall || !s.Blocked {
 		return
@@ -528,11 +528,17 @@ func (w *Writer) state(gt *goTrack, s *mapping.GoroutineState, flowsIn []uint64)
 	}
 }
 
-// stateArgs names and describes a state slice.
-func (w *Writer) stateArgs(ev msg, s *mapping.GoroutineState) msg {
+// stateArgs names and describes a state slice. On a shared lane the
+// state nests in its goroutine's lifetime slice, which carries the
+// goroutine's ID: the state does not repeat it, since an ID beside a
+// stack makes an argument set of its own, a row or two in the trace
+// processor for nearly every waiting state.
+func (w *Writer) stateArgs(ev msg, gt *goTrack, s *mapping.GoroutineState) msg {
 	ev = w.category(ev, catGoroutine)
 	ev = w.stateName(ev, s)
-	ev = w.gpm(ev, s)
+	if !gt.life {
+		ev = w.gpm(ev, s)
+	}
 	if s.Reason != "" && s.State != mapping.GoWaiting {
 		ev = w.annStr(ev, "reason", s.Reason)
 	}
