@@ -96,6 +96,7 @@ func comparePerfetto(t *testing.T, rec *recorder, sum *mapping.Summary, rep *per
 		t.Errorf("%d slices on P tracks, want one per running interval: %d", n, running)
 	}
 	compareLanes(t, rec, rep, off)
+	compareRegionTasks(t, rec, rep, off)
 	diffMultiset(t, "perfetto thread slices", threadSlices(t, rec), got["thread"], func(s pfSlice) string {
 		return fmt.Sprintf("%q [%d, %d]", s.name, s.start, s.end)
 	})
@@ -351,6 +352,58 @@ func stateSliceName(s *mapping.GoroutineState) string {
 		return "syscall (blocked)"
 	}
 	return s.State.String()
+}
+
+// compareRegionTasks checks that every region names its task, by its own
+// argument or, when it leaves it out, by the innermost region it nests in
+// on its track that names one: the model's regions, task by task.
+func compareRegionTasks(t *testing.T, rec *recorder, rep *perfettocheck.Report, off int64) {
+	t.Helper()
+	type region struct {
+		name       string
+		start, end uint64
+		task       uint64
+		own        bool // the task is its own argument
+	}
+	byTrack := map[uint64][]region{}
+	for _, s := range rep.Slices {
+		if s.Category != "region" {
+			continue
+		}
+		r := region{name: s.Name, start: s.Start, end: s.End}
+		r.task, r.own = s.Args["task"].(uint64)
+		byTrack[s.Track] = append(byTrack[s.Track], r)
+	}
+	type key struct {
+		name  string
+		start int64
+		task  uint64
+	}
+	var got []key
+	for _, rs := range byTrack {
+		// Outer before inner: by start, then the longer first.
+		slices.SortFunc(rs, func(a, b region) int {
+			return cmp.Or(cmp.Compare(a.start, b.start), cmp.Compare(b.end, a.end))
+		})
+		var open []region
+		for _, r := range rs {
+			for len(open) > 0 && open[len(open)-1].end <= r.start && open[len(open)-1].start < r.start {
+				open = open[:len(open)-1]
+			}
+			if !r.own && len(open) > 0 {
+				r.task = open[len(open)-1].task
+			}
+			open = append(open, r)
+			got = append(got, key{r.name, int64(r.start) - off, r.task})
+		}
+	}
+	var want []key
+	for _, r := range rec.regions {
+		want = append(want, key{asUTF8(r.Type), int64(r.Start), uint64(r.Task)})
+	}
+	diffMultiset(t, "perfetto regions by task", want, got, func(k key) string {
+		return fmt.Sprintf("%q at %d of task %d", k.name, k.start, k.task)
+	})
 }
 
 // rangeSliceName is the name both converters give a range's slice: short

@@ -763,6 +763,14 @@ func (w *Writer) Task(t *mapping.Task) error {
 
 // Region writes a region on its goroutine's regions track, where regions
 // nest among themselves whatever the goroutine's states do.
+//
+// A region names its task (the argument "task", and the task's colour)
+// unless the region it nests in is of the same task: that one names it
+// for both (a region of no task in a region of one has "task" 0), except
+// in a filtered trace. Beside the region's stack the task's ID makes an argument set
+// per region, two or three rows in the trace processor, and a request's
+// regions usually nest in one (handle, with decode, query and encode
+// in it).
 func (w *Writer) Region(r *mapping.Region) error {
 	gt := w.goTrackOf(r.G, r.End)
 	lt := gt.lane
@@ -770,9 +778,18 @@ func (w *Writer) Region(r *mapping.Region) error {
 	w.slice(track, r.Start, r.End, r.Stack, nil, w.taskFlow(r.Task, r.G), func(ev msg) msg {
 		ev = w.category(ev, catRegion)
 		ev = w.name(ev, r.Type)
-		if r.Task != mapping.NoTask {
+		switch {
+		case r.Parent != mapping.NoRegion && r.ParentTask == r.Task && !w.meta.Filtered:
+			// Named by the region it nests in. A filter can leave that
+			// one out (a region filter keeps a region, not the regions
+			// it is in), so in a filtered trace each names its own.
+		case r.Task != mapping.NoTask:
 			ev = ev.uint(fEvCorrelationID, uint64(r.Task))
 			ev = w.annUint(ev, "task", uint64(r.Task))
+		case r.Parent != mapping.NoRegion:
+			// Of no task, in a region of one: "task" 0 says so, a
+			// set shared by all such regions at the same stack.
+			ev = w.annUint(ev, "task", 0)
 		}
 		return w.flags(ev, r.Flags)
 	})

@@ -560,6 +560,11 @@ func (c *checker) event(ts uint64, e *pb.TrackEvent) error {
 		key = fmt.Appendf(key, "callsite\x00%d\x01", id)
 		nargs++
 	}
+	// So is a correlation ID, as the argument "correlation_id".
+	if _, ok := e.GetCorrelationIdField().(*pb.TrackEvent_CorrelationId); ok {
+		key = fmt.Appendf(key, "correlation_id\x00%d\x01", e.GetCorrelationId())
+		nargs++
+	}
 	for _, a := range e.GetDebugAnnotations() {
 		n, ok := c.anns[a.GetNameIid()]
 		if !ok {

@@ -61,3 +61,56 @@ func TestCompressedFraming(t *testing.T) {
 type nopCloser struct{ io.Writer }
 
 func (nopCloser) Close() error { return nil }
+
+// TestArgRows checks that arguments are counted as the trace processor
+// stores them: a set once however many slices share it, the correlation
+// ID one of its arguments.
+func TestArgRows(t *testing.T) {
+	seq := &pb.TracePacket_TrustedPacketSequenceId{TrustedPacketSequenceId: 1}
+	var trace []byte
+	add := func(p *pb.TracePacket) {
+		p.OptionalTrustedPacketSequenceId = seq
+		b, err := proto.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		trace = protowire.AppendBytes(protowire.AppendTag(trace, 1, protowire.BytesType), b)
+	}
+	add(&pb.TracePacket{
+		SequenceFlags: proto.Uint32(uint32(pb.TracePacket_SEQ_INCREMENTAL_STATE_CLEARED)),
+		InternedData: &pb.InternedData{
+			EventNames:           []*pb.EventName{{Iid: proto.Uint64(1), Name: proto.String("region")}},
+			DebugAnnotationNames: []*pb.DebugAnnotationName{{Iid: proto.Uint64(1), Name: proto.String("task")}},
+		},
+		Data: &pb.TracePacket_TrackDescriptor{TrackDescriptor: &pb.TrackDescriptor{Uuid: proto.Uint64(7)}},
+	})
+	slice := func(at uint64, task uint64, corr bool) {
+		ev := &pb.TrackEvent{
+			Type:      pb.TrackEvent_TYPE_SLICE_BEGIN.Enum(),
+			TrackUuid: proto.Uint64(7),
+			NameField: &pb.TrackEvent_NameIid{NameIid: 1},
+			DebugAnnotations: []*pb.DebugAnnotation{{
+				NameField: &pb.DebugAnnotation_NameIid{NameIid: 1},
+				Value:     &pb.DebugAnnotation_UintValue{UintValue: task},
+			}},
+		}
+		if corr {
+			ev.CorrelationIdField = &pb.TrackEvent_CorrelationId{CorrelationId: task}
+		}
+		add(&pb.TracePacket{Timestamp: proto.Uint64(at), SequenceFlags: proto.Uint32(uint32(pb.TracePacket_SEQ_NEEDS_INCREMENTAL_STATE)),
+			Data: &pb.TracePacket_TrackEvent{TrackEvent: ev}})
+		add(&pb.TracePacket{Timestamp: proto.Uint64(at + 1), SequenceFlags: proto.Uint32(uint32(pb.TracePacket_SEQ_NEEDS_INCREMENTAL_STATE)),
+			Data: &pb.TracePacket_TrackEvent{TrackEvent: &pb.TrackEvent{Type: pb.TrackEvent_TYPE_SLICE_END.Enum(), TrackUuid: proto.Uint64(7)}}})
+	}
+	slice(10, 5, true)  // {task 5, correlation 5}: a set of 2
+	slice(20, 5, true)  // the same set
+	slice(30, 5, false) // {task 5}: a set of 1
+	slice(40, 6, true)  // {task 6, correlation 6}: a set of 2
+	rows, err := Count(bytes.NewReader(trace))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows.Slices != 4 || rows.ArgSets != 3 || rows.Args != 5 {
+		t.Errorf("%d slices, %d argument sets of %d arguments; want 4, 3 and 5", rows.Slices, rows.ArgSets, rows.Args)
+	}
+}
