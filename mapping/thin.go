@@ -43,18 +43,23 @@ type thinSink struct {
 	seq  int64         // samples seen, to order those of one time
 	cur  Time          // the latest period seen: earlier ones are flushed
 	out  []*heldSample // scratch for flush
+	c    Counter       // scratch for flush
 }
 
-// heldSample is a sample kept, with its place in the input.
+// heldSample is a sample kept, with its place in the input. Its counter's
+// name and unit are its heldCounter's: a sample is copied several times a
+// state change, and strings cost the copy a write barrier each.
 type heldSample struct {
-	Counter
-	seq int64
+	time  Time
+	value uint64
+	seq   int64
+	of    *heldCounter
 }
 
 // find returns what is held of c's counter, or nil.
 func (s *thinSink) find(c *Counter) *heldCounter {
 	for _, h := range s.held {
-		if h.key.kind == c.Kind && h.key.name == c.Name {
+		if h.kind == c.Kind && h.name == c.Name && h.unit == c.Unit {
 			return h
 		}
 	}
@@ -63,7 +68,8 @@ func (s *thinSink) find(c *Counter) *heldCounter {
 
 // heldCounter is what is kept of one counter in the period under way.
 type heldCounter struct {
-	key             counterKey
+	kind            CounterKind
+	name, unit      string
 	low, high, last heldSample
 	period          Time // the period it belongs to (its time divided by the period)
 	full            bool
@@ -81,20 +87,20 @@ func (s *thinSink) Counter(c *Counter) error {
 	}
 	h := s.find(c)
 	if h == nil {
-		h = &heldCounter{key: counterKey{c.Kind, c.Name}}
+		h = &heldCounter{kind: c.Kind, name: c.Name, unit: c.Unit}
 		s.held = append(s.held, h)
 	}
 	s.seq++
-	hs := heldSample{*c, s.seq}
+	hs := heldSample{c.Time, c.Value, s.seq, h}
 	if !h.full {
 		h.low, h.high, h.last, h.period, h.full = hs, hs, hs, p, true
 		return nil
 	}
 	// The first of equal extremes is kept: it is where the level began.
-	if c.Value < h.low.Value {
+	if c.Value < h.low.value {
 		h.low = hs
 	}
-	if c.Value > h.high.Value {
+	if c.Value > h.high.value {
 		h.high = hs
 	}
 	h.last = hs
@@ -121,10 +127,11 @@ func (s *thinSink) flush(p Time) error {
 		return nil
 	}
 	slices.SortFunc(s.out, func(a, b *heldSample) int {
-		return cmp.Or(cmp.Compare(a.Time, b.Time), cmp.Compare(a.seq, b.seq))
+		return cmp.Or(cmp.Compare(a.time, b.time), cmp.Compare(a.seq, b.seq))
 	})
-	for _, c := range s.out {
-		if err := s.Sink.Counter(&c.Counter); err != nil {
+	for _, x := range s.out {
+		s.c = Counter{Kind: x.of.kind, Name: x.of.name, Unit: x.of.unit, Time: x.time, Value: x.value}
+		if err := s.Sink.Counter(&s.c); err != nil {
 			return err
 		}
 	}
