@@ -39,7 +39,8 @@
 //     lifetime slice on a shared lane (the states are its descendants)
 //     and on each state on a track of its own. Its logs are instants there,
 //     named by their category, its regions and mark assists on child
-//     tracks of the lane.
+//     tracks of the lane. A region names its task (ID and colour) unless
+//     the region it nests in is of the same task.
 //   - Tasks: lanes of the tasks of each type (mapping.SpanLanes), each
 //     task a slice with its ID, parent and goroutines as arguments.
 //

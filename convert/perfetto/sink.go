@@ -655,8 +655,9 @@ const maxTaskFlows = 1024
 
 // taskFlow returns a new flow from task id to a region or log in it on
 // goroutine g, if it is the task's first there: the arrows show where a
-// request went, one per goroutine; every region and log names its task
-// in its arguments and shares its colour. The task's slice is written
+// request went, one per goroutine; every log names its task in its
+// arguments, as every region does or the region it nests in (see Region),
+// which shares the task's colour. The task's slice is written
 // when the task ends, with the flows it collected; a region or log after
 // that (or past the bound) gets none.
 func (w *Writer) taskFlow(id mapping.TaskID, g mapping.GoID) []uint64 {
@@ -884,8 +885,8 @@ func (w *Writer) Flow(f *mapping.Flow) error {
 		default:
 			ev = w.name(ev, "syscall exit")
 		}
-		// The goroutine it leads to is the flow's end, whose slices
-		// carry its ID: repeating it here would make every cause's
+		// The goroutine it leads to is the flow's end, whose lifetime
+		// or track names it: repeating it here would make every cause's
 		// arguments unique, a row each in the trace processor.
 		return ev
 	})
