@@ -215,6 +215,7 @@ type Writer struct {
 	stacks       map[mapping.StackID]bool             // callstacks already interned
 	goroutine    gotable.Table[mapping.GoID, goTrack] // live goroutines, looked up for nearly every item
 	procs        []*procTrack                         // by P ID
+	farProcs     map[mapping.ProcID]*procTrack        // those of IDs past maxDenseProc
 	lastGo       *goTrack                             // the goroutine looked up last
 	lastM        mapping.ThreadID
 	lastMTrack   *threadTrack

@@ -433,3 +433,43 @@ func TestCompression(t *testing.T) {
 		})
 	}
 }
+
+// TestFarProcIDs feeds P IDs that only a damaged trace has, up to the
+// largest: each gets its track and its runs, and none sizes a slice (the
+// writer once grew one to the ID and never returned).
+func TestFarProcIDs(t *testing.T) {
+	var buf bytes.Buffer
+	w := perfetto.NewWriter(&buf)
+	const start = mapping.Time(1e9)
+	if err := w.Begin(&mapping.Meta{Input: "t", FormatVersion: "go1.26", Start: start}); err != nil {
+		t.Fatal(err)
+	}
+	ids := []mapping.ProcID{0, 1 << 16, 1 << 40, 1<<63 - 1}
+	for i, p := range ids {
+		if err := w.Proc(&mapping.Proc{ID: p}); err != nil {
+			t.Fatal(err)
+		}
+		s := start + mapping.Time(i)*1000
+		if err := w.GoroutineState(&mapping.GoroutineState{G: mapping.GoID(i + 1), State: mapping.GoRunning, Start: s, End: s + 500, P: p, M: mapping.NoThread}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.End(&mapping.Summary{End: start + 1e6}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := perfettocheck.Check(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	onP := map[string]int{}
+	for _, s := range rep.Slices {
+		if s.Category == "proc" {
+			onP[rep.Tracks[s.Track].Name]++
+		}
+	}
+	for _, p := range ids {
+		if name := "P" + strconv.FormatInt(int64(p), 10); onP[name] != 1 {
+			t.Errorf("track %s has %d runs, want 1", name, onP[name])
+		}
+	}
+}

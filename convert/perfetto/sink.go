@@ -239,11 +239,19 @@ func (w *Writer) Proc(p *mapping.Proc) error {
 		return w.err
 	}
 	pt := &procTrack{uuid: w.uuid()}
-	// P IDs are small and dense, from 0 to GOMAXPROCS-1.
-	for int(p.ID) >= len(w.procs) {
-		w.procs = append(w.procs, nil)
+	// P IDs are small and dense, from 0 to GOMAXPROCS-1; a damaged trace
+	// can name any, which must not size a slice.
+	if p.ID < maxDenseProc {
+		for int(p.ID) >= len(w.procs) {
+			w.procs = append(w.procs, nil)
+		}
+		w.procs[p.ID] = pt
+	} else {
+		if w.farProcs == nil {
+			w.farProcs = make(map[mapping.ProcID]*procTrack)
+		}
+		w.farProcs[p.ID] = pt
 	}
-	w.procs[p.ID] = pt
 	w.declare(w.meta.Start, pt.uuid, uuidProcs, procName(p.ID), func(b msg) msg {
 		b = b.uint(fTdSiblingMergeBehavior, siblingMergeNone)
 		return b.int(fTdSiblingOrderRank, rank(int64(p.ID)))
@@ -253,11 +261,18 @@ func (w *Writer) Proc(p *mapping.Proc) error {
 
 // proc returns the tracks of P id, or nil.
 func (w *Writer) proc(id mapping.ProcID) *procTrack {
-	if id < 0 || int(id) >= len(w.procs) {
+	if id < 0 {
 		return nil
+	}
+	if int(id) >= len(w.procs) {
+		return w.farProcs[id] // nil for a nil map
 	}
 	return w.procs[id]
 }
+
+// maxDenseProc bounds the P IDs kept in a slice: a real trace's are below
+// GOMAXPROCS.
+const maxDenseProc = 1 << 16
 
 // thread returns the tracks of M id, or nil. Consecutive slices are mostly
 // on the same M, so the last one found is checked first.

@@ -171,9 +171,10 @@ type Meter struct {
 	horizon   mapping.Time
 	nextTry   int
 	stw       int
-	busy      []int32 // by P: GC activities in progress
-	nbusy     int     // Ps with GC activity in progress
-	procs     int     // GOMAXPROCS; 0 until the first sample
+	busy      []int32                   // by P: GC activities in progress
+	busyFar   map[mapping.ProcID]*int32 // those of Ps past maxNearProc
+	nbusy     int                       // Ps with GC activity in progress
+	procs     int                       // GOMAXPROCS; 0 until the first sample
 	started   bool
 	start     mapping.Time // the first GOMAXPROCS sample
 	end       mapping.Time
@@ -591,6 +592,9 @@ func (m *Meter) Stack(s *mapping.Stack) error {
 // maxNearStack bounds the StackIDs inAssist holds in its slice.
 const maxNearStack = 1 << 20
 
+// maxNearProc bounds the P IDs busy holds in its slice.
+const maxNearProc = 1 << 16
+
 // assistStack reports whether the stack id shows a goroutine in a mark
 // assist.
 func (m *Meter) assistStack(id mapping.StackID) bool {
@@ -744,12 +748,26 @@ func (m *Meter) apply(d delta) {
 	case dProcs:
 		m.procs = int(d.v)
 	case dProc:
-		for int(d.p) >= len(m.busy) {
-			m.busy = append(m.busy, 0)
+		// P IDs are below GOMAXPROCS; a damaged trace can name any,
+		// which must not size a slice.
+		var busy *int32
+		if d.p < maxNearProc {
+			for int(d.p) >= len(m.busy) {
+				m.busy = append(m.busy, 0)
+			}
+			busy = &m.busy[d.p]
+		} else {
+			if m.busyFar == nil {
+				m.busyFar = make(map[mapping.ProcID]*int32)
+			}
+			if busy = m.busyFar[d.p]; busy == nil {
+				busy = new(int32)
+				m.busyFar[d.p] = busy
+			}
 		}
-		was := m.busy[d.p] > 0
-		m.busy[d.p] += d.v
-		if now := m.busy[d.p] > 0; now != was {
+		was := *busy > 0
+		*busy += d.v
+		if now := *busy > 0; now != was {
 			if now {
 				m.nbusy++
 			} else {

@@ -358,3 +358,24 @@ func TestStreaming(t *testing.T) {
 		}
 	}
 }
+
+// TestFarProcs is TestMarkAssist on P IDs that only a damaged trace has:
+// the same result, and no slice sized by an ID (the Meter once grew one
+// to the ID).
+func TestFarProcs(t *testing.T) {
+	p0, p1 := mapping.ProcID(1<<40), mapping.ProcID(1<<63-1)
+	f := newFeeder(t, []time.Duration{time.Millisecond, 2 * time.Millisecond, 5 * time.Millisecond, 10 * time.Millisecond}, 2)
+	f.goroutine(7, 0, "", false)
+	f.state(7, mapping.GoRunnable, 0, ms(0.5), mapping.NoProc, "")
+	f.counter(mapping.CounterGoroutinesRunning, ms(0.5), 1)
+	f.state(7, mapping.GoRunning, ms(0.5), ms(3), p0, "")
+	f.counter(mapping.CounterGoroutinesRunning, ms(3), 0)
+	f.state(7, mapping.GoWaiting, ms(3), ms(5), mapping.NoProc, "GC mark assist wait for work")
+	f.state(7, mapping.GoRunnable, ms(5), ms(6), mapping.NoProc, "")
+	f.counter(mapping.CounterGoroutinesRunning, ms(6), 1)
+	f.assist(7, ms(1), ms(8))
+	f.state(7, mapping.GoRunning, ms(6), ms(9), p1, "")
+	f.counter(mapping.CounterGoroutinesRunning, ms(9), 0)
+	f.state(7, mapping.GoWaiting, ms(9), ms(10), mapping.NoProc, "chan receive")
+	checkMMU(t, f.end(ms(10)), 0.5, 0.5, 0.8, 0.8)
+}
