@@ -783,10 +783,10 @@ func (w *Writer) Task(t *mapping.Task) error {
 // A region names its task (the argument "task", and the task's colour)
 // unless the region it nests in is of the same task: that one names it
 // for both (a region of no task in a region of one has "task" 0), except
-// in a filtered trace. Beside the region's stack the task's ID makes an argument set
-// per region, two or three rows in the trace processor, and a request's
-// regions usually nest in one (handle, with decode, query and encode
-// in it).
+// in a filtered trace. Beside the region's stack the task's ID makes an
+// argument set per region, two or three rows in the trace processor, and
+// a request's regions usually nest in one (handle, with decode, query and
+// encode in it).
 func (w *Writer) Region(r *mapping.Region) error {
 	gt := w.goTrackOf(r.G, r.End)
 	lt := gt.lane
