@@ -34,6 +34,14 @@ func All(tb testing.TB, root string) []string {
 	}
 	regress, _ := filepath.Glob(filepath.Join(root, "conformance", "testdata", "*.trace"))
 	files = append(files, regress...)
+	good, _ := GoTests(tb, root)
+	return append(append(files, OldFormat(tb)...), good...)
+}
+
+// OldFormat returns Go's own traces in the formats of Go 1.11 to 1.21,
+// from GOROOT. It fails tb if there are none.
+func OldFormat(tb testing.TB) []string {
+	tb.Helper()
 	dir, err := goroot()
 	if err != nil {
 		tb.Fatalf("go env GOROOT: %v", err)
@@ -42,8 +50,7 @@ func All(tb testing.TB, root string) []string {
 	if len(old) == 0 {
 		tb.Fatalf("no Go test traces in %s", dir)
 	}
-	good, _ := GoTests(tb, root)
-	return append(append(files, old...), good...)
+	return old
 }
 
 // goTestsDir names the directory GoTests writes its traces in.
