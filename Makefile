@@ -21,14 +21,16 @@ receiver:
 	cd otelcol/gotracereceiver && $(GO) vet ./... && $(GO) test -race -count=1 -timeout=20m ./...
 
 # fuzz feeds mutated input to the reader and mapping, to the parallel pass
-# (which must give what one reader gives) and into every output at once.
-# The runs are counted in inputs, 5 to 20 s each on 2 cores, not timed: a
+# (which must give what one reader gives) and into every output at once,
+# and arbitrary filters into the Perfetto output.
+# The runs are counted in inputs, 5 to 25 s each on 2 cores, not timed: a
 # timed run of Go 1.26's fuzzer can fail with "context deadline exceeded"
 # when its time runs out while a worker is busy (go.dev/issue/75804).
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzMap -fuzztime=60000x -fuzzminimizetime=100x ./mapping
 	$(GO) test -run='^$$' -fuzz=FuzzParallel -fuzztime=25000x -fuzzminimizetime=100x ./mapping
 	$(GO) test -run='^$$' -fuzz=FuzzOutputs -fuzztime=1500x -fuzzminimizetime=100x ./conformance
+	$(GO) test -run='^$$' -fuzz=FuzzFilter -fuzztime=2000x -fuzzminimizetime=100x ./conformance
 
 # bench runs every benchmark on the largest sample and a synthetic 50 MB
 # trace, then prints each converter's throughput beside parsing alone.

@@ -326,7 +326,8 @@ func sameInside[T any](t *testing.T, what string, tol mapping.Time, full, got []
 
 // FuzzFilter runs filters with arbitrary windows and selections over the
 // sample traces: the filtered model must keep the delivery protocol and
-// stay in its window, whatever the filter.
+// stay in its window, whatever the filter, and the Perfetto output made
+// of it must be valid and hold it, item for item.
 func FuzzFilter(f *testing.F) {
 	files := corpus(f)
 	f.Add(uint8(0), int64(0), int64(-1), int64(1), false, "", "")
@@ -360,7 +361,8 @@ func FuzzFilter(f *testing.F) {
 			}
 		}
 		rec := newRecorder()
-		_, err = mapping.Map(bytes.NewReader(data), flt.Sink(rec))
+		var pf bytes.Buffer
+		_, err = mapping.Map(bytes.NewReader(data), flt.Sink(mapping.FanOut(rec, perfetto.NewWriter(&pf))))
 		if errors.Is(err, mapping.ErrWindow) {
 			return
 		}
@@ -370,6 +372,11 @@ func FuzzFilter(f *testing.F) {
 		for _, p := range rec.problems {
 			t.Errorf("protocol: %s", p)
 		}
+		rep, err := perfettocheck.Check(bytes.NewReader(pf.Bytes()))
+		if err != nil {
+			t.Fatalf("invalid Perfetto trace: %v", err)
+		}
+		comparePerfetto(t, rec, rec.summary, rep)
 		lo, hi := rec.summary.Start, rec.summary.End
 		for _, s := range rec.states {
 			if s.Start < lo || s.End > hi || s.End < s.Start {
