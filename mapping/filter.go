@@ -336,6 +336,7 @@ func (f *filterSink) Begin(m *Meta) error {
 	meta := *m
 	meta.Start = max(m.Start, f.from)
 	meta.Filtered = true
+	meta.Selected = f.s.entities
 	return f.next.Begin(&meta)
 }
 

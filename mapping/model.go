@@ -128,6 +128,11 @@ type Meta struct {
 	// Filtered is set when the model is the part of the trace a Filter
 	// kept: OpenStart and OpenEnd then also mark items cut by it.
 	Filtered bool
+	// Selected is set when that Filter selected goroutines, tasks or
+	// regions, not only a window: a region's enclosing region can then
+	// be left out where the region is kept. A window keeps it, since it
+	// lasts at least as long.
+	Selected bool
 }
 
 // Goroutine describes a goroutine. It is delivered before any item that

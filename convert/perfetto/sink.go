@@ -783,10 +783,11 @@ func (w *Writer) Task(t *mapping.Task) error {
 // A region names its task (the argument "task", and the task's colour)
 // unless the region it nests in is of the same task: that one names it
 // for both (a region of no task in a region of one has "task" 0), except
-// in a filtered trace. Beside the region's stack the task's ID makes an
-// argument set per region, two or three rows in the trace processor, and
-// a request's regions usually nest in one (handle, with decode, query and
-// encode in it).
+// where a filter selected goroutines, tasks or regions (a window keeps
+// the regions a region nests in). Beside the region's stack the task's
+// ID makes an argument set per region, two or three rows in the trace
+// processor, and a request's regions usually nest in one (handle, with
+// decode, query and encode in it).
 func (w *Writer) Region(r *mapping.Region) error {
 	gt := w.goTrackOf(r.G, r.End)
 	lt := gt.lane
@@ -795,10 +796,10 @@ func (w *Writer) Region(r *mapping.Region) error {
 		ev = w.category(ev, catRegion)
 		ev = w.name(ev, r.Type)
 		switch {
-		case r.Parent != mapping.NoRegion && r.ParentTask == r.Task && !w.meta.Filtered:
-			// Named by the region it nests in. A filter can leave that
-			// one out (a region filter keeps a region, not the regions
-			// it is in), so in a filtered trace each names its own.
+		case r.Parent != mapping.NoRegion && r.ParentTask == r.Task && !w.meta.Selected:
+			// Named by the region it nests in. A filter that selects
+			// can leave that one out (a region filter keeps a region,
+			// not the regions it is in): then each names its own.
 		case r.Task != mapping.NoTask:
 			ev = ev.uint(fEvCorrelationID, uint64(r.Task))
 			ev = w.annUint(ev, "task", uint64(r.Task))
