@@ -40,20 +40,25 @@ type thinSink struct {
 	// comparing names that are mostly the same string is cheaper than
 	// hashing one per sample, for the most frequent item of all.
 	held []*heldCounter
-	seq  int64         // samples seen, to order those of one time
-	cur  Time          // the latest period seen: earlier ones are flushed
-	out  []*heldSample // scratch for flush
-	c    Counter       // scratch for flush
+	seq  int64     // samples seen, to order those of one time
+	cur  Time      // the latest period seen: earlier ones are flushed
+	out  []heldOut // scratch for flush
+	c    Counter   // scratch for flush
+}
+
+// heldOut is a sample to deliver and the counter it is of.
+type heldOut struct {
+	h *heldCounter
+	s *heldSample
 }
 
 // heldSample is a sample kept, with its place in the input. Its counter's
 // name and unit are its heldCounter's: a sample is copied several times a
-// state change, and strings cost the copy a write barrier each.
+// state change, and pointers cost the copy a write barrier each.
 type heldSample struct {
 	time  Time
 	value uint64
 	seq   int64
-	of    *heldCounter
 }
 
 // find returns what is held of c's counter, or nil.
@@ -91,7 +96,7 @@ func (s *thinSink) Counter(c *Counter) error {
 		s.held = append(s.held, h)
 	}
 	s.seq++
-	hs := heldSample{c.Time, c.Value, s.seq, h}
+	hs := heldSample{c.Time, c.Value, s.seq}
 	if !h.full {
 		h.low, h.high, h.last, h.period, h.full = hs, hs, hs, p, true
 		return nil
@@ -115,22 +120,22 @@ func (s *thinSink) flush(p Time) error {
 			continue
 		}
 		h.full = false
-		s.out = append(s.out, &h.low)
+		s.out = append(s.out, heldOut{h, &h.low})
 		if h.high.seq != h.low.seq {
-			s.out = append(s.out, &h.high)
+			s.out = append(s.out, heldOut{h, &h.high})
 		}
 		if h.last.seq != h.low.seq && h.last.seq != h.high.seq {
-			s.out = append(s.out, &h.last)
+			s.out = append(s.out, heldOut{h, &h.last})
 		}
 	}
 	if len(s.out) == 0 {
 		return nil
 	}
-	slices.SortFunc(s.out, func(a, b *heldSample) int {
-		return cmp.Or(cmp.Compare(a.time, b.time), cmp.Compare(a.seq, b.seq))
+	slices.SortFunc(s.out, func(a, b heldOut) int {
+		return cmp.Or(cmp.Compare(a.s.time, b.s.time), cmp.Compare(a.s.seq, b.s.seq))
 	})
 	for _, x := range s.out {
-		s.c = Counter{Kind: x.of.kind, Name: x.of.name, Unit: x.of.unit, Time: x.time, Value: x.value}
+		s.c = Counter{Kind: x.h.kind, Name: x.h.name, Unit: x.h.unit, Time: x.s.time, Value: x.s.value}
 		if err := s.Sink.Counter(&s.c); err != nil {
 			return err
 		}
