@@ -2,8 +2,11 @@ package perfetto
 
 import (
 	"cmp"
+	"io"
 	"math/bits"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -25,11 +28,17 @@ import (
 // an absolute timestamp) and interned data and clock snapshots (with
 // none), so that what an event refers to is always earlier in the file.
 
+// The writer's goroutine encodes the packets; another, the orderer's,
+// puts them in time order and writes them (see orderer), so that on more
+// than two cores the encoding, the ordering and the deflating each have a
+// core: the writer's goroutine is the conversion's serial stage.
+
 // Kinds of packet.
 const (
 	staged  = iota // an event, written in time order
 	timed          // written at once, with an absolute timestamp
 	untimed        // written at once, without a timestamp
+	base           // the clock snapshot: untimed, and it sets the incremental clock
 )
 
 const (
@@ -42,10 +51,16 @@ const (
 	stageAt = 256 << 10
 	// maxStage bounds the stage: past it, the oldest go out early.
 	maxStage = 4 << 20
+	// chunkSize is how many bytes of packets the writer encodes before
+	// it hands them to the orderer.
+	chunkSize = 256 << 10
+	// chunks is how many runs of packets the writer and the orderer pass
+	// between them: one filled while one is ordered, and one waiting.
+	chunks = 3
 )
 
 // stagedPacket is a packet in the stage: its timestamp and where its
-// body (every field but the timestamp) is in Writer.pkt.
+// body (every field but the timestamp) is in orderer.pkt.
 type stagedPacket struct {
 	ts       uint64
 	off, end int
@@ -60,101 +75,240 @@ func byTime(a, b stagedPacket) int {
 	return cmp.Compare(a.off, b.off)
 }
 
+// chunk is a run of packets the writer encoded, in the order it made
+// them, handed to the orderer.
+type chunk struct {
+	buf     msg           // their bodies
+	packets []chunkPacket // in the order made
+}
+
+// chunkPacket is a packet of a chunk: its kind, timestamp and body.
+type chunkPacket struct {
+	ts       uint64
+	off, end int
+	kind     int
+}
+
+// orderer takes the writer's packets in the order it made them and writes
+// them: event packets in time order (see the top of this file), the
+// others at once. It does on its own goroutine, started with the first
+// chunk handed over, what the writer would do in line, in the same order,
+// so the output is the same byte for byte; a writer closed before a chunk
+// was full orders in line.
+type orderer struct {
+	out   io.Writer
+	plain bool
+	bytes *atomic.Int64
+
+	pkt      msg // the stage: bodies of the packets that wait
+	spare    msg // the stage's next buffer, see release
+	fresh    []stagedPacket
+	waiting  []stagedPacket // staged before the last release, in time order
+	merged   []stagedPacket
+	keys     []uint64 // see sortFresh
+	keys2    []uint64
+	latest   uint64 // the latest timestamp staged
+	kept     int    // the size of the stage after the last release
+	lastTime uint64 // the last timestamp written on clockDelta
+	ready    msg    // packets to be written, in order
+	z        *compressor
+	err      error // the first write error; everything after it is dropped
+
+	work   chan *chunk // from the writer, nil until the goroutine starts
+	free   chan *chunk // back to it
+	done   chan struct{}
+	mu     sync.Mutex
+	shared error // err, for the writer to read while the goroutine runs
+}
+
+func newOrderer(out io.Writer, plain bool, n *atomic.Int64) *orderer {
+	return &orderer{
+		out: out, plain: plain, bytes: n,
+		// The stage holds about 10 ms of a busy trace's packets between
+		// releases, a megabyte or two: sized for it from the start, it
+		// is not copied as it grows.
+		pkt:     make(msg, 0, 2<<20),
+		spare:   make(msg, 0, 2<<20),
+		fresh:   make([]stagedPacket, 0, 1<<15),
+		waiting: make([]stagedPacket, 0, 1<<15),
+		merged:  make([]stagedPacket, 0, 1<<15),
+		ready:   make(msg, 0, flushAt+4096),
+	}
+}
+
+// send hands a chunk over to the orderer's goroutine, starting it the
+// first time, and returns an empty one to fill. It waits while the
+// orderer is a chunk behind, which bounds the memory.
+func (o *orderer) send(buf msg, packets []chunkPacket) (msg, []chunkPacket) {
+	if o.work == nil {
+		o.work, o.free, o.done = make(chan *chunk, 1), make(chan *chunk, chunks), make(chan struct{})
+		for range chunks - 1 {
+			o.free <- &chunk{buf: make(msg, 0, chunkSize+4096), packets: make([]chunkPacket, 0, 1<<13)}
+		}
+		go o.run()
+	}
+	c := <-o.free
+	next, nextPackets := c.buf[:0], c.packets[:0]
+	c.buf, c.packets = buf, packets
+	o.work <- c
+	return next, nextPackets
+}
+
+func (o *orderer) run() {
+	defer close(o.done)
+	for c := range o.work {
+		o.process(c.buf, c.packets)
+		o.free <- c
+	}
+}
+
+// failed returns the first write error so far.
+func (o *orderer) failed() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.shared
+}
+
+// close orders and writes the packets given (what the writer has not
+// handed over), then all that wait, and returns the first write error.
+func (o *orderer) close(buf msg, packets []chunkPacket) error {
+	if o.work != nil {
+		o.send(buf, packets)
+		close(o.work)
+		<-o.done
+	} else {
+		o.process(buf, packets)
+	}
+	o.release(true)
+	o.flushOut()
+	if o.z != nil {
+		if err := o.z.close(); o.err == nil {
+			o.err = err
+		}
+	}
+	return o.err
+}
+
+// process takes a chunk's packets in the order they were made: an event
+// packet is staged, after a release of what is old enough if the stage
+// has at least doubled since the last (what is kept is copied at each
+// release: so that is a copy per packet); others are written.
+func (o *orderer) process(buf msg, packets []chunkPacket) {
+	for _, p := range packets {
+		body := buf[p.off:p.end]
+		switch p.kind {
+		case staged:
+			o.latest = max(o.latest, p.ts)
+			if len(o.pkt) >= 2*o.kept+stageAt {
+				o.release(false)
+			}
+			off := len(o.pkt)
+			o.pkt = append(o.pkt, body...)
+			o.fresh = append(o.fresh, stagedPacket{ts: p.ts, off: off, end: len(o.pkt)})
+		case base:
+			o.emit(untimed, 0, body)
+			o.lastTime = p.ts
+		default:
+			o.emit(p.kind, p.ts, body)
+		}
+	}
+}
+
 // release writes the staged packets that are old enough, all of them if
 // all is set, in time order, and moves the bodies of the others to the
-// front of the stage. No packet may be open.
-func (w *Writer) release(all bool) {
-	if len(w.fresh) > 0 {
+// front of the stage.
+func (o *orderer) release(all bool) {
+	if len(o.fresh) > 0 {
 		// Packets older than the last one written go out now, with
 		// an absolute timestamp (their order does not matter: the
 		// trace processor sorts). The others staged since the last
 		// release are sorted, and merged after those kept then, which
 		// came first.
-		keep := w.fresh[:0]
-		for _, p := range w.fresh {
-			if p.ts < w.lastTime {
-				w.emit(staged, p.ts, w.pkt[p.off:p.end])
+		keep := o.fresh[:0]
+		for _, p := range o.fresh {
+			if p.ts < o.lastTime {
+				o.emit(staged, p.ts, o.pkt[p.off:p.end])
 			} else {
 				keep = append(keep, p)
 			}
 		}
-		w.fresh = keep
+		o.fresh = keep
 	}
-	if len(w.fresh) > 0 {
-		w.sortFresh()
-		merged := w.merged[:0]
+	if len(o.fresh) > 0 {
+		o.sortFresh()
+		merged := o.merged[:0]
 		i, j := 0, 0
-		for i < len(w.waiting) && j < len(w.fresh) {
-			if w.fresh[j].ts < w.waiting[i].ts {
-				merged = append(merged, w.fresh[j])
+		for i < len(o.waiting) && j < len(o.fresh) {
+			if o.fresh[j].ts < o.waiting[i].ts {
+				merged = append(merged, o.fresh[j])
 				j++
 			} else {
-				merged = append(merged, w.waiting[i])
+				merged = append(merged, o.waiting[i])
 				i++
 			}
 		}
-		merged = append(append(merged, w.waiting[i:]...), w.fresh[j:]...)
-		w.merged, w.waiting = w.waiting[:0], merged
-		w.fresh = w.fresh[:0]
+		merged = append(append(merged, o.waiting[i:]...), o.fresh[j:]...)
+		o.merged, o.waiting = o.waiting[:0], merged
+		o.fresh = o.fresh[:0]
 	}
 	n := 0
-	for n < len(w.waiting) && (all || w.waiting[n].ts+releaseLag <= w.latest) {
+	for n < len(o.waiting) && (all || o.waiting[n].ts+releaseLag <= o.latest) {
 		n++
 	}
 	if !all {
 		// A stage over its bound lets its oldest packets go, down to
 		// half the bound.
-		size := len(w.pkt)
+		size := len(o.pkt)
 		for k := 0; k < n; k++ {
-			size -= w.waiting[k].end - w.waiting[k].off
+			size -= o.waiting[k].end - o.waiting[k].off
 		}
-		for n < len(w.waiting) && size > maxStage/2 && len(w.pkt) > maxStage {
-			size -= w.waiting[n].end - w.waiting[n].off
+		for n < len(o.waiting) && size > maxStage/2 && len(o.pkt) > maxStage {
+			size -= o.waiting[n].end - o.waiting[n].off
 			n++
 		}
 	}
-	for _, p := range w.waiting[:n] {
-		w.emit(staged, p.ts, w.pkt[p.off:p.end])
+	for _, p := range o.waiting[:n] {
+		o.emit(staged, p.ts, o.pkt[p.off:p.end])
 	}
-	rest := w.spare[:0]
-	for i := n; i < len(w.waiting); i++ {
-		p := &w.waiting[i]
+	rest := o.spare[:0]
+	for i := n; i < len(o.waiting); i++ {
+		p := &o.waiting[i]
 		off := len(rest)
-		rest = append(rest, w.pkt[p.off:p.end]...)
+		rest = append(rest, o.pkt[p.off:p.end]...)
 		p.off, p.end = off, len(rest)
 	}
-	w.waiting = w.waiting[:copy(w.waiting, w.waiting[n:])]
-	w.spare, w.pkt = w.pkt[:0], rest
-	w.kept = len(rest)
+	o.waiting = o.waiting[:copy(o.waiting, o.waiting[n:])]
+	o.spare, o.pkt = o.pkt[:0], rest
+	o.kept = len(rest)
 }
 
 // sortFresh sorts the packets staged since the last release by time, then
 // in the order they were made. It sorts integers that hold both, by a
 // radix sort on the time: the times of a release span tens of
 // milliseconds, a few passes, several times faster than comparing.
-func (w *Writer) sortFresh() {
+func (o *orderer) sortFresh() {
 	const idxBits = 22
-	lo, hi := w.fresh[0].ts, w.fresh[0].ts
-	for _, p := range w.fresh {
+	lo, hi := o.fresh[0].ts, o.fresh[0].ts
+	for _, p := range o.fresh {
 		lo, hi = min(lo, p.ts), max(hi, p.ts)
 	}
 	span := bits.Len64(hi - lo)
-	if len(w.fresh) >= 1<<idxBits || span > 4*radixBits {
-		slices.SortFunc(w.fresh, byTime)
+	if len(o.fresh) >= 1<<idxBits || span > 4*radixBits {
+		slices.SortFunc(o.fresh, byTime)
 		return
 	}
-	keys := w.keys[:0]
-	for i, p := range w.fresh {
+	keys := o.keys[:0]
+	for i, p := range o.fresh {
 		keys = append(keys, (p.ts-lo)<<idxBits|uint64(i))
 	}
-	tmp := slices.Grow(w.keys2[:0], len(keys))[:len(keys)]
+	tmp := slices.Grow(o.keys2[:0], len(keys))[:len(keys)]
 	keys, tmp = radixSort(keys, tmp, idxBits, span)
-	sorted := w.merged[:0]
+	sorted := o.merged[:0]
 	for _, k := range keys {
-		sorted = append(sorted, w.fresh[k&(1<<idxBits-1)])
+		sorted = append(sorted, o.fresh[k&(1<<idxBits-1)])
 	}
-	w.keys, w.keys2 = keys, tmp
-	w.fresh, w.merged = sorted, w.fresh[:0]
+	o.keys, o.keys2 = keys, tmp
+	o.fresh, o.merged = sorted, o.fresh[:0]
 }
 
 const radixBits = 11
@@ -186,21 +340,48 @@ func radixSort(keys, tmp []uint64, shift, n int) ([]uint64, []uint64) {
 
 // emit writes a packet of the given kind, whose body is body, to the
 // output, with its timestamp.
-func (w *Writer) emit(kind int, ts uint64, body []byte) {
+func (o *orderer) emit(kind int, ts uint64, body []byte) {
 	var hdr [16]byte
 	h := msg(hdr[:0])
 	switch {
-	case kind == staged && ts >= w.lastTime:
-		h = h.uint(fPktTimestamp, ts-w.lastTime)
-		w.lastTime = ts
+	case kind == staged && ts >= o.lastTime:
+		h = h.uint(fPktTimestamp, ts-o.lastTime)
+		o.lastTime = ts
 	case kind != untimed:
 		h = h.uint(fPktTimestamp, ts)
 		h = h.uint(fPktTimestampClockID, clockBoottime)
 	}
-	w.ready = protowire.AppendTag(w.ready, fTracePacket, protowire.BytesType)
-	w.ready = appendVarint(w.ready, uint64(len(h)+len(body)))
-	w.ready = append(append(w.ready, h...), body...)
-	if len(w.ready) >= flushAt {
-		w.flushOut()
+	o.ready = protowire.AppendTag(o.ready, fTracePacket, protowire.BytesType)
+	o.ready = appendVarint(o.ready, uint64(len(h)+len(body)))
+	o.ready = append(append(o.ready, h...), body...)
+	if len(o.ready) >= flushAt {
+		o.flushOut()
+	}
+}
+
+// flushOut writes the buffered packets, or drops them after a write error.
+// Compressed, they go to the compressor's goroutines, which deflate them
+// while the orderer goes on: on two cores deflating in line would double
+// the orderer's time.
+func (o *orderer) flushOut() {
+	if o.err != nil || len(o.ready) == 0 {
+		o.ready = o.ready[:0]
+		return
+	}
+	if o.plain {
+		_, o.err = o.out.Write(o.ready)
+		o.bytes.Add(int64(len(o.ready)))
+		o.ready = o.ready[:0]
+	} else {
+		if o.z == nil {
+			o.z = newCompressor(o.out, o.bytes)
+		}
+		o.ready = o.z.send(o.ready)
+		o.err = o.z.failed()
+	}
+	if o.err != nil {
+		o.mu.Lock()
+		o.shared = o.err
+		o.mu.Unlock()
 	}
 }

@@ -187,21 +187,13 @@ const (
 type Writer struct {
 	cfg      config
 	out      io.Writer
-	err      error  // the first write error; everything after it is dropped
-	pkt      msg    // the stage (see order.go), ending with the packet being encoded
-	pktStart int    // where the body of the packet being encoded begins in pkt
-	kind     int    // of the packet being encoded: staged, timed or untimed
-	kindTime uint64 // its timestamp
-	ready    msg    // packets to be written, in order
-	spare    msg    // the stage's next buffer, see release
-	fresh    []stagedPacket
-	waiting  []stagedPacket // staged before the last release, in time order
-	merged   []stagedPacket
-	keys     []uint64 // see sortFresh
-	keys2    []uint64
-	latest   uint64 // the latest timestamp staged
-	kept     int    // the size of the stage after the last release
-	lastTime uint64 // the last timestamp written on clockDelta
+	err      error         // the first write error; everything after it is dropped
+	pkt      msg           // packets encoded since the last handover, ending with the one being encoded
+	pktStart int           // where the body of the packet being encoded begins in pkt
+	kind     int           // of the packet being encoded: staged, timed, untimed or base
+	kindTime uint64        // its timestamp
+	made     []chunkPacket // the packets in pkt
+	ord      *orderer      // writes them (see order.go)
 	meta     mapping.Meta
 	off      mapping.Time // added to every timestamp, see Begin
 
@@ -243,7 +235,6 @@ type Writer struct {
 	endedTasks recent[mapping.TaskID]
 	freeFlows  []*taskFlowSet // flow sets of ended tasks, for reuse
 
-	z      *compressor // compresses runs of packets, see flushOut
 	closed bool
 
 	// Stats, for the caller to report.
@@ -299,18 +290,11 @@ func NewWriter(w io.Writer, opts ...Option) *Writer {
 	for _, o := range opts {
 		o.apply(&cfg)
 	}
-	return &Writer{
-		cfg: cfg,
-		out: w,
-		// The stage holds about 10 ms of a busy trace's packets between
-		// releases, a megabyte or two: sized for it from the start, it
-		// is not copied as it grows.
-		pkt:        make(msg, 0, 2<<20),
-		spare:      make(msg, 0, 2<<20),
-		fresh:      make([]stagedPacket, 0, 1<<15),
-		waiting:    make([]stagedPacket, 0, 1<<15),
-		merged:     make([]stagedPacket, 0, 1<<15),
-		ready:      make(msg, 0, flushAt+4096),
+	wr := &Writer{
+		cfg:        cfg,
+		out:        w,
+		pkt:        make(msg, 0, chunkSize+4096),
+		made:       make([]chunkPacket, 0, 1<<13),
 		first:      true,
 		nextUUID:   uuidFirstFree,
 		intern:     newInterner(),
@@ -323,6 +307,8 @@ func NewWriter(w io.Writer, opts ...Option) *Writer {
 		counters:   make(map[string]uint64),
 		ranges:     make(map[string]uint64),
 	}
+	wr.ord = newOrderer(w, cfg.plain, &wr.bytes)
+	return wr
 }
 
 // Packets returns the number of packets written so far.
@@ -359,15 +345,16 @@ func (w *Writer) startPacket(t mapping.Time) { w.begin(staged, w.ts(t)) }
 // is invalid, which never happens in a file of one sequence, so repeating
 // it on every packet would cost two bytes each for nothing.
 //
-// A packet's body is encoded in place at the end of the stage, w.pkt.
+// A packet's body is encoded in place at the end of w.pkt; the packets
+// go to the orderer a chunk at a time, handed over before an event packet
+// begins, since what an event refers to (interned names, written after
+// it) follows it before the next event.
 func (w *Writer) begin(kind int, ts uint64) {
 	w.flushHeld()
-	if kind == staged {
-		w.latest = max(w.latest, ts)
-		// What is kept is copied at each release: releasing once the
-		// stage has at least doubled keeps that to a copy per packet.
-		if len(w.pkt) >= 2*w.kept+stageAt {
-			w.release(false)
+	if kind == staged && len(w.pkt) >= chunkSize {
+		w.pkt, w.made = w.ord.send(w.pkt, w.made)
+		if err := w.ord.failed(); err != nil && w.err == nil {
+			w.err = err
 		}
 	}
 	w.kind, w.kindTime, w.pktStart = kind, ts, len(w.pkt)
@@ -386,42 +373,15 @@ func (w *Writer) begin(kind int, ts uint64) {
 // flushAt is the size of output buffered before it is written.
 const flushAt = 256 << 10
 
-// endPacket ends the packet begun by begin: it is staged, or written.
+// endPacket ends the packet begun by begin.
 func (w *Writer) endPacket() {
 	w.packets++
-	if w.kind == staged {
-		w.fresh = append(w.fresh, stagedPacket{ts: w.kindTime, off: w.pktStart, end: len(w.pkt)})
-		return
-	}
-	w.emit(w.kind, w.kindTime, w.pkt[w.pktStart:])
-	w.pkt = w.pkt[:w.pktStart]
+	w.made = append(w.made, chunkPacket{ts: w.kindTime, off: w.pktStart, end: len(w.pkt), kind: w.kind})
 }
 
 // maxCompressed bounds a compressed packet: the trace processor takes
 // packets of up to 512 KB whole.
 const maxCompressed = 500 << 10
-
-// flushOut writes the buffered packets, or drops them after a write error.
-// Compressed, they go to the compressor's goroutine, which deflates them
-// while the writer encodes the next ones: on two cores deflating in line
-// would double the writer's time.
-func (w *Writer) flushOut() {
-	if w.err != nil || len(w.ready) == 0 {
-		w.ready = w.ready[:0]
-		return
-	}
-	if w.cfg.plain {
-		_, w.err = w.out.Write(w.ready)
-		w.bytes.Add(int64(len(w.ready)))
-		w.ready = w.ready[:0]
-		return
-	}
-	if w.z == nil {
-		w.z = newCompressor(w.out, &w.bytes)
-	}
-	w.ready = w.z.send(w.ready)
-	w.err = w.z.failed()
-}
 
 // compressor deflates runs of packets on goroutines of their own, two
 // runs at a time, and writes each, in order, as one compressed packet
@@ -551,12 +511,8 @@ func (w *Writer) Close() error {
 	}
 	w.closed = true
 	w.flushHeld()
-	w.release(true)
-	w.flushOut()
-	if w.z != nil {
-		if err := w.z.close(); w.err == nil {
-			w.err = err
-		}
+	if err := w.ord.close(w.pkt, w.made); w.err == nil {
+		w.err = err
 	}
 	return w.err
 }
@@ -653,7 +609,7 @@ func (w *Writer) metadata() {
 // trace can be lined up with others of the same machine; and it starts
 // the writer's incremental clock (see order.go) at the same instant.
 func (w *Writer) clockSnapshot(trace mapping.Time, wall time.Time, mono uint64) {
-	w.begin(untimed, 0)
+	w.begin(base, w.ts(trace))
 	p, off := w.pkt.open(fPktClockSnapshot)
 	clock := func(p msg, id, ts uint64) msg {
 		c, coff := p.open(fCsClocks)
@@ -675,7 +631,6 @@ func (w *Writer) clockSnapshot(trace mapping.Time, wall time.Time, mono uint64) 
 	p = p.uint(fCsPrimaryClock, clockBoottime)
 	w.pkt = p.close(off)
 	w.endPacket()
-	w.lastTime = w.ts(trace)
 }
 
 // declare writes a track descriptor; extra adds fields to it.
