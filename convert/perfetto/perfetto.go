@@ -85,6 +85,11 @@
 // too late for it have an absolute timestamp. On a recorded service this
 // takes timestamps from 6 bytes to 2.5 and the file a third smaller
 // compressed (deltas deflate well), 13% plain.
+//
+// A Writer works on goroutines of its own beside the caller's, which
+// encodes the packets: one puts them in time order and two deflate them,
+// so that on more cores than two no stage of a conversion takes more
+// than about a fifth of its CPU.
 package perfetto
 
 import (
