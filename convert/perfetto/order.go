@@ -285,7 +285,9 @@ func (o *orderer) release(all bool) {
 // sortFresh sorts the packets staged since the last release by time, then
 // in the order they were made. It sorts integers that hold both, by a
 // radix sort on the time: the times of a release span tens of
-// milliseconds, a few passes, several times faster than comparing.
+// milliseconds, a few passes, several times faster than comparing. Times
+// that span more than 2^42 ns (73 minutes) leave too few bits for the
+// index beside them, and are compared instead.
 func (o *orderer) sortFresh() {
 	const idxBits = 22
 	lo, hi := o.fresh[0].ts, o.fresh[0].ts
@@ -293,7 +295,7 @@ func (o *orderer) sortFresh() {
 		lo, hi = min(lo, p.ts), max(hi, p.ts)
 	}
 	span := bits.Len64(hi - lo)
-	if len(o.fresh) >= 1<<idxBits || span > 4*radixBits {
+	if len(o.fresh) >= 1<<idxBits || idxBits+span > 64 {
 		slices.SortFunc(o.fresh, byTime)
 		return
 	}
