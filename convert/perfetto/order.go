@@ -51,13 +51,15 @@ const (
 	stageAt = 256 << 10
 	// maxStage bounds the stage: past it, the oldest go out early.
 	maxStage = 4 << 20
-	// chunkSize is how many bytes of packets the writer encodes before
-	// it hands them to the orderer.
-	chunkSize = 256 << 10
 	// chunks is how many runs of packets the writer and the orderer pass
 	// between them: one filled while one is ordered, and one waiting.
 	chunks = 3
 )
+
+// chunkSize is how many bytes of packets the writer encodes before it
+// hands them to the orderer. (A variable, so that tests can hand over
+// every packet.)
+var chunkSize = 256 << 10
 
 // stagedPacket is a packet in the stage: its timestamp and where its
 // body (every field but the timestamp) is in orderer.pkt.
