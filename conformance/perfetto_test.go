@@ -104,13 +104,7 @@ func comparePerfetto(t *testing.T, rec *recorder, sum *mapping.Summary, rep *per
 	var logs []logEntry
 	for _, i := range rep.Instants {
 		if i.Category == "log" {
-			// A log's name is its category; one without is named
-			// "log" and has an empty category argument.
-			l := logEntryOf(int64(i.Time)-off, i.Args)
-			if _, ok := i.Args["category"]; !ok {
-				l.cat = i.Name
-			}
-			logs = append(logs, l)
+			logs = append(logs, perfettoLog(int64(i.Time)-off, i.Name, i.Args))
 		}
 	}
 	compareLogs(t, "perfetto logs", rec, logs)
@@ -515,4 +509,24 @@ func metadataOffset(t *testing.T, sum *mapping.Summary, rep *perfettocheck.Repor
 	}
 	t.Fatal("no trace metadata instant")
 	return 0
+}
+
+// perfettoLog reads a log instant of the Perfetto output as documented:
+// named "[category] message" as go tool trace names it, or the message
+// alone when the category is empty, with the category as an argument
+// where the name does not tell it.
+func perfettoLog(time int64, name string, args map[string]any) logEntry {
+	if cat, ok := args["category"].(string); ok {
+		msg := name
+		if cat != "" {
+			msg = strings.TrimPrefix(name, "["+cat+"] ")
+		}
+		return logEntry{time, cat, msg}
+	}
+	if rest, ok := strings.CutPrefix(name, "["); ok {
+		if cat, msg, ok := strings.Cut(rest, "] "); ok {
+			return logEntry{time, cat, msg}
+		}
+	}
+	return logEntry{time, "", name}
 }

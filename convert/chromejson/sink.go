@@ -1092,10 +1092,12 @@ func (w *Writer) Log(l *mapping.Log) error {
 	default:
 		w.instant(pidProcs, w.fixedRow(rowRuntime), l.Time, catLog)
 	}
+	// Named as go tool trace names it, so that the viewer shows and finds
+	// the message; the arguments keep both apart.
 	if l.Category == "" {
-		w.nameStr("log")
+		w.nameStr(l.Message)
 	} else {
-		w.nameStr(l.Category)
+		w.nameStr("[" + l.Category + "] " + l.Message)
 	}
 	w.stack(`,"sf":`, l.Stack)
 	w.argsOpen()

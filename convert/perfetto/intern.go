@@ -56,8 +56,9 @@ func id(table map[string]uint64, pending *[]entry, s string) uint64 {
 }
 
 // name interns an event name from the shared table, which holds the few
-// names that recur (states, ranges, region types); goroutine names are
-// interned apart (see goName) and take odd IDs, shared names even ones.
+// names that recur (states, ranges, region types); goroutine and log names
+// are interned apart (see goName, logNameIID) and take odd IDs, shared
+// names even ones.
 func (w *Writer) name(ev msg, s string) msg {
 	iid, ok := w.intern.names[s]
 	if !ok {

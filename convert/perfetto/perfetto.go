@@ -38,9 +38,11 @@
 //     argument "goroutine" = 42 for selection, search and SQL, is on its
 //     lifetime slice on a shared lane (the states are its descendants)
 //     and on each state on a track of its own. Its logs are instants there,
-//     named by their category, its regions and mark assists on child
-//     tracks of the lane. A region names its task (ID and colour) unless
-//     the region it nests in is of the same task.
+//     named "[category] message" as go tool trace names them (the UI's
+//     search finds them by message), with their task as an argument; its
+//     regions and mark assists are on child tracks of the lane. A region
+//     names its task (ID and colour) unless the region it nests in is of
+//     the same task.
 //   - Tasks: lanes of the tasks of each type (mapping.SpanLanes), each
 //     task a slice with its ID, parent and goroutines as arguments.
 //
@@ -207,7 +209,8 @@ type Writer struct {
 	oldThreadIDs bool  // see tid
 	nextUUID     uint64
 	nextFlow     uint64
-	goNames      uint64 // goroutine names interned so far
+	ownNames     uint64            // names interned apart from the shared table so far (goroutines', logs'), see goName
+	logNames     map[string]uint64 // recent log names, see logNameIID
 	intern       interner
 	stacks       map[mapping.StackID]bool             // callstacks already interned
 	goroutine    gotable.Table[mapping.GoID, goTrack] // live goroutines, looked up for nearly every item
@@ -310,6 +313,7 @@ func NewWriter(w io.Writer, opts ...Option) *Writer {
 		taskLanes:  mapping.NewSpanLanes(),
 		taskGroups: make(map[string]uint64),
 		counters:   make(map[string]uint64),
+		logNames:   make(map[string]uint64),
 		ranges:     make(map[string]uint64),
 	}
 	wr.ord = newOrderer(w, cfg.plain, &wr.bytes)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/trace2x/trace2x/convert/perfetto"
 	"github.com/trace2x/trace2x/convert/perfetto/perfettocheck"
 	"github.com/trace2x/trace2x/mapping"
 )
@@ -18,14 +17,7 @@ import (
 func TestRenameLateStartFunc(t *testing.T) {
 	const start = mapping.Time(1 << 40)
 	var out bytes.Buffer
-	w := perfetto.NewWriter(&out)
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	must(w.Begin(&mapping.Meta{Input: "rename", FormatVersion: "go1.26", Start: start}))
+	w, must := begun(t, &out, "rename", start)
 	g3 := mapping.Goroutine{ID: 3, Creator: mapping.NoGoroutine, Created: start, Flags: mapping.OpenStart}
 	must(w.Goroutine(&g3))
 	must(w.GoroutineState(&mapping.GoroutineState{G: 3, State: mapping.GoWaiting, Reason: "GC background sweeper wait",

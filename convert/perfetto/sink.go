@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/trace2x/trace2x/mapping"
 )
@@ -101,8 +102,8 @@ func goroutineName(g *mapping.Goroutine) string {
 // memory does not grow with every goroutine that ever lived.
 func (w *Writer) goName(ev msg, gt *goTrack) msg {
 	if gt.nameIID == 0 {
-		w.goNames++
-		gt.nameIID = 2*w.goNames - 1
+		w.ownNames++
+		gt.nameIID = 2*w.ownNames - 1
 		w.intern.newNames = append(w.intern.newNames, entry{gt.nameIID, gt.nameOf()})
 	}
 	return ev.uint(fEvNameIID, gt.nameIID)
@@ -821,23 +822,63 @@ func (w *Writer) Log(l *mapping.Log) error {
 	}
 	w.instant(track, l.Time, l.Stack, nil, w.taskFlow(l.Task, l.G), func(ev msg) msg {
 		ev = w.category(ev, catLog)
-		name := l.Category
-		if name == "" {
-			name = "log"
+		name := logName(l.Category, l.Message)
+		ev = w.logNameIID(ev, name)
+		// The name holds both; the category is an argument only where
+		// the name does not tell it (a category with "] " in it, or
+		// none before a message that begins like one).
+		if cat, msg := splitLogName(name); cat != l.Category || msg != l.Message {
+			ev = w.annStr(ev, "category", l.Category)
 		}
-		ev = w.name(ev, name)
-		// The name is the category; only an empty one, named "log",
-		// says so in an argument, so that it is told from "log".
-		if l.Category == "" {
-			ev = w.annStr(ev, "category", "")
-		}
-		ev = w.annStr(ev, "message", l.Message)
 		if l.Task != mapping.NoTask {
 			ev = w.annUint(ev, "task", uint64(l.Task))
 		}
 		return ev
 	})
 	return w.err
+}
+
+// logName names a log as go tool trace does: "[category] message", or the
+// message alone. In the name, the message is seen on the time line and
+// found by the UI's search, and the arguments left (the task) are the
+// same for every log of a task, which the trace processor then stores
+// once: a message in an argument made an argument row per log.
+func logName(category, message string) string {
+	if category == "" {
+		return message
+	}
+	return "[" + category + "] " + message
+}
+
+// maxLogNames bounds the table of recent log names.
+const maxLogNames = 4096
+
+// logNameIID interns a log's name. Messages are often unique (an ID, a
+// URL), so they are kept apart from the shared table, which would grow
+// with the trace, in a small one of their own that is emptied when full:
+// a name that recurs is interned again now and then, with a new ID.
+func (w *Writer) logNameIID(ev msg, name string) msg {
+	iid, ok := w.logNames[name]
+	if !ok {
+		if len(w.logNames) >= maxLogNames {
+			clear(w.logNames)
+		}
+		w.ownNames++
+		iid = 2*w.ownNames - 1
+		w.logNames[name] = iid
+		w.intern.newNames = append(w.intern.newNames, entry{iid, name})
+	}
+	return ev.uint(fEvNameIID, iid)
+}
+
+// splitLogName reads the category and message back from a log's name.
+func splitLogName(name string) (category, message string) {
+	if strings.HasPrefix(name, "[") {
+		if i := strings.Index(name, "] "); i > 0 {
+			return name[1:i], name[i+2:]
+		}
+	}
+	return "", name
 }
 
 // GoroutineEvent writes goroutine ends as instants; creations and

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/trace2x/trace2x/convert/perfetto"
 	"github.com/trace2x/trace2x/convert/perfetto/perfettocheck"
 	"github.com/trace2x/trace2x/mapping"
 )
@@ -16,14 +15,7 @@ import (
 func TestTaskFlowBound(t *testing.T) {
 	const regions = 2060
 	var out bytes.Buffer
-	w := perfetto.NewWriter(&out)
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	must(w.Begin(&mapping.Meta{Input: "bound", FormatVersion: "go1.26", Start: 1 << 40}))
+	w, must := begun(t, &out, "bound", 1<<40)
 	must(w.Goroutine(&mapping.Goroutine{ID: 1, StartFunc: "main.main", Creator: mapping.NoGoroutine, Created: 1 << 40}))
 	start := mapping.Time(1<<40 + 10)
 	for i := range regions {
