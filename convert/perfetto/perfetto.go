@@ -89,9 +89,9 @@
 // compressed (deltas deflate well), 13% plain.
 //
 // A Writer works on goroutines of its own beside the caller's, which
-// encodes the packets: one puts them in time order and two deflate them,
-// so that on more cores than two no stage of a conversion takes more
-// than about a fifth of its CPU.
+// encodes the packets: one puts them in time order and two deflate them.
+// The encoding, the ordering and the deflating each take about a fifth of
+// a conversion's CPU, on cores of their own where there are more than two.
 package perfetto
 
 import (
