@@ -113,6 +113,7 @@ type orderer struct {
 	kept     int    // the size of the stage after the last release
 	lastTime uint64 // the last timestamp written on clockDelta
 	ready    msg    // packets to be written, in order
+	interned msg    // compressed: the untimed packets, written apart, see emit
 	z        *compressor
 	err      error // the first write error; everything after it is dropped
 
@@ -129,12 +130,13 @@ func newOrderer(out io.Writer, plain bool, n *atomic.Int64) *orderer {
 		// The stage holds about 10 ms of a busy trace's packets between
 		// releases, a megabyte or two: sized for it from the start, it
 		// is not copied as it grows.
-		pkt:     make(msg, 0, 2<<20),
-		spare:   make(msg, 0, 2<<20),
-		fresh:   make([]stagedPacket, 0, 1<<15),
-		waiting: make([]stagedPacket, 0, 1<<15),
-		merged:  make([]stagedPacket, 0, 1<<15),
-		ready:   make(msg, 0, flushAt+4096),
+		pkt:      make(msg, 0, 2<<20),
+		spare:    make(msg, 0, 2<<20),
+		fresh:    make([]stagedPacket, 0, 1<<15),
+		waiting:  make([]stagedPacket, 0, 1<<15),
+		merged:   make([]stagedPacket, 0, 1<<15),
+		ready:    make(msg, 0, flushAt+4096),
+		interned: make(msg, 0, flushAt+4096),
 	}
 }
 
@@ -344,6 +346,14 @@ func radixSort(keys, tmp []uint64, shift, n int) ([]uint64, []uint64) {
 
 // emit writes a packet of the given kind, whose body is body, to the
 // output, with its timestamp.
+//
+// Compressed, the untimed packets (interned data, the clock snapshot) go
+// in runs of their own, written before the events that follow them. The
+// trace processor keeps each interned entry as a view into the inflated
+// run it came in, which keeps the whole run in memory to the end of the
+// import, beside its tables. Mixed with the events, a third of the runs
+// held some (a new goroutine's name, a new stack): 336 MB kept for the
+// 121 MB service trace. Apart, 6.8% of the inflated trace is kept: 62 MB.
 func (o *orderer) emit(kind int, ts uint64, body []byte) {
 	var hdr [16]byte
 	h := msg(hdr[:0])
@@ -355,32 +365,43 @@ func (o *orderer) emit(kind int, ts uint64, body []byte) {
 		h = h.uint(fPktTimestamp, ts)
 		h = h.uint(fPktTimestampClockID, clockBoottime)
 	}
-	o.ready = protowire.AppendTag(o.ready, fTracePacket, protowire.BytesType)
-	o.ready = appendVarint(o.ready, uint64(len(h)+len(body)))
-	o.ready = append(append(o.ready, h...), body...)
-	if len(o.ready) >= flushAt {
+	out := &o.ready
+	if kind == untimed && !o.plain {
+		out = &o.interned
+	}
+	*out = protowire.AppendTag(*out, fTracePacket, protowire.BytesType)
+	*out = appendVarint(*out, uint64(len(h)+len(body)))
+	*out = append(append(*out, h...), body...)
+	if len(*out) >= flushAt {
 		o.flushOut()
 	}
 }
 
-// flushOut writes the buffered packets, or drops them after a write error.
-// Compressed, they go to the compressor's goroutines, which deflate them
-// while the orderer goes on: on two cores deflating in line would double
-// the orderer's time.
+// flushOut writes the buffered packets, the interned ones first, or drops
+// them after a write error. Compressed, they go to the compressor's
+// goroutines, which deflate them while the orderer goes on: on two cores
+// deflating in line would double the orderer's time.
 func (o *orderer) flushOut() {
-	if o.err != nil || len(o.ready) == 0 {
-		o.ready = o.ready[:0]
+	if o.err != nil {
+		o.ready, o.interned = o.ready[:0], o.interned[:0]
 		return
 	}
 	if o.plain {
-		_, o.err = o.out.Write(o.ready)
-		o.bytes.Add(int64(len(o.ready)))
-		o.ready = o.ready[:0]
+		if len(o.ready) > 0 {
+			_, o.err = o.out.Write(o.ready)
+			o.bytes.Add(int64(len(o.ready)))
+			o.ready = o.ready[:0]
+		}
 	} else {
 		if o.z == nil {
 			o.z = newCompressor(o.out, o.bytes)
 		}
-		o.ready = o.z.send(o.ready)
+		if len(o.interned) > 0 {
+			o.interned = o.z.send(o.interned)
+		}
+		if len(o.ready) > 0 {
+			o.ready = o.z.send(o.ready)
+		}
 		o.err = o.z.failed()
 	}
 	if o.err != nil {

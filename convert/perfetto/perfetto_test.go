@@ -2,7 +2,9 @@ package perfetto_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -417,6 +419,20 @@ func TestCompression(t *testing.T) {
 					t.Fatalf("a packet of %d bytes that is not a compressed packet within 512 KB", len(v))
 				}
 				b = b[n:]
+				// The trace processor keeps a run that holds interned
+				// data whole, to the end: none holds events as well.
+				var interned, events int
+				for _, q := range inflate(t, p.GetCompressedPackets()).GetPacket() {
+					switch {
+					case q.GetInternedData() != nil || q.GetClockSnapshot() != nil:
+						interned++
+					case q.GetTrackEvent() != nil:
+						events++
+					}
+				}
+				if interned > 0 && events > 0 {
+					t.Fatalf("a compressed run holds %d interned packets and %d events", interned, events)
+				}
 			}
 			if len(packed)*3 > len(plain) {
 				t.Errorf("compressed to %d bytes from %d: less than 3 times smaller", len(packed), len(plain))
@@ -432,6 +448,24 @@ func TestCompression(t *testing.T) {
 			t.Logf("%d bytes plain, %d compressed", len(plain), len(packed))
 		})
 	}
+}
+
+// inflate decodes a run of compressed packets.
+func inflate(t *testing.T, z []byte) *pb.Trace {
+	t.Helper()
+	r, err := gzip.NewReader(bytes.NewReader(z))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tr pb.Trace
+	if err := proto.Unmarshal(data, &tr); err != nil {
+		t.Fatal(err)
+	}
+	return &tr
 }
 
 // TestFarProcIDs feeds P IDs that only a damaged trace has, up to the
