@@ -26,12 +26,14 @@ import (
 //
 // Packets that are not events go out at once: track descriptors (with
 // an absolute timestamp) and interned data and clock snapshots (with
-// none), so that what an event refers to is always earlier in the file.
+// none, and in runs of their own when compressed, see emit), so that what
+// an event refers to is always earlier in the file.
 
 // The writer's goroutine encodes the packets; another, the orderer's,
 // puts them in time order and writes them (see orderer), so that on more
 // than two cores the encoding, the ordering and the deflating each have a
-// core: the writer's goroutine is the conversion's serial stage.
+// core: together on the writer's goroutine, they were the serial stage of
+// a conversion.
 
 // Kinds of packet.
 const (
