@@ -1,6 +1,7 @@
 package perfetto
 
 import (
+	"cmp"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -23,15 +24,7 @@ func TestSortFresh(t *testing.T) {
 			o.fresh = append(o.fresh, stagedPacket{ts: ts, off: i, end: i + 1})
 		}
 		want := slices.Clone(o.fresh)
-		slices.SortStableFunc(want, func(a, b stagedPacket) int {
-			switch {
-			case a.ts < b.ts:
-				return -1
-			case a.ts > b.ts:
-				return 1
-			}
-			return 0
-		})
+		slices.SortStableFunc(want, func(a, b stagedPacket) int { return cmp.Compare(a.ts, b.ts) })
 		o.sortFresh()
 		if !slices.Equal(o.fresh, want) {
 			t.Errorf("times spanning 2^%d ns: the packets are not in time order, then in the order made", span)
