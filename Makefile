@@ -23,8 +23,9 @@ receiver:
 # fuzz feeds mutated input to the reader and mapping, to the parallel pass
 # (which must give what one reader gives), into every output at once and
 # into the Perfetto writer with its packets handed to the ordering
-# goroutine one at a time (which must give the same bytes), and arbitrary
-# filters into the Perfetto output.
+# goroutine one at a time (which must give the same bytes) and stopped at
+# a row limit (which must leave a valid file), and arbitrary filters into
+# the Perfetto output.
 # The runs are counted in inputs, 5 to 25 s each on 2 cores, not timed: a
 # timed run of Go 1.26's fuzzer can fail with "context deadline exceeded"
 # when its time runs out while a worker is busy (go.dev/issue/75804).
@@ -34,6 +35,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzOutputs -fuzztime=1500x -fuzzminimizetime=100x ./conformance
 	$(GO) test -run='^$$' -fuzz=FuzzFilter -fuzztime=2000x -fuzzminimizetime=100x ./conformance
 	$(GO) test -run='^$$' -fuzz=FuzzChunks -fuzztime=3000x -fuzzminimizetime=100x ./convert/perfetto
+	$(GO) test -run='^$$' -fuzz=FuzzRowLimit -fuzztime=3000x -fuzzminimizetime=100x ./convert/perfetto
 
 # bench runs every benchmark on the largest sample and a synthetic 50 MB
 # trace, then prints each converter's throughput beside parsing alone.

@@ -163,6 +163,9 @@ func (m *mapper) complete(read func() error) (*Summary, error) {
 			if m.begun && !m.ended {
 				m.sum.Err = se.err
 				m.ended = true
+				// The pass stops at the last event mapped.
+				m.sum.End = m.last
+				m.sum.Generations = max(m.syncs-1, 0)
 				m.sum.BytesRead = m.counter.n.Load()
 				_ = m.sink.End(&m.sum)
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -15,6 +16,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/trace2x/trace2x/convert/perfetto"
 	"github.com/trace2x/trace2x/mapping"
@@ -37,15 +39,18 @@ It exits when the UI has fetched the trace, or on Ctrl-C. The trace never
 leaves the machine: the UI runs in the browser and reads it from the
 local address. --open starts the system's browser on the link.
 
-A Go 1.22+ trace file whose conversion would be more than the UI in a
-browser holds (about 15 million rows in Perfetto, estimated from the
-file's size: over 30 MB of trace) gets an index page instead, at
-http://127.0.0.1:9001/: its time line in windows of consecutive
-generations, with their GC cycles and goroutines, each a link that opens
-the window in ui.perfetto.dev, converted when the UI asks for it, and a
-link for each generation (about a second of trace) alone, which the UI
-loads far sooner. It serves until Ctrl-C. --index serves the page for any
-trace file.`,
+View never serves more than the UI in a browser holds, about 15 million
+rows in Perfetto, which a trace makes from 1 to 6 bytes of trace each,
+depending on what the program did. A Go 1.22+ trace file of several
+generations that goes past that (it is tried whole up to 60 MB, larger
+ones are not) gets an index page instead, at http://127.0.0.1:9001/: its
+time line in windows of consecutive generations, with their GC cycles
+and goroutines, each a link that opens the window in ui.perfetto.dev,
+converted when the UI asks for it, and a link for each generation (about
+a second of trace) alone, which the UI loads far sooner. It serves until
+Ctrl-C. --index serves the page for any trace file. Any other trace is
+cut where it reaches the limit, and view says where, so that --from
+shows the rest.`,
 	setup: func(fs *flag.FlagSet) func(*env, []string) error {
 		inOpts := inputFlags(fs)
 		resolution := counterFlag(fs)
@@ -74,10 +79,19 @@ trace file.`,
 			}
 			defer os.Remove(tmp.Name())
 			defer tmp.Close()
-			w := perfetto.NewWriter(tmp, viewOptions(in.shortName())...)
-			sum, mapErr := in.mapTrace(e, inOpts, in, mapping.ThinCounters(w, *resolution))
-			notePerfetto(e, in, w)
-			if err := joinErrors(w.Close(), tmp.Sync()); err != nil {
+			v, mapErr := viewConvert(e, in, inOpts, tmp, *resolution)
+			if v.index != nil {
+				return serveIndex(e, *addr, v.index, *open)
+			}
+			sum, w := v.sum, v.w
+			if !v.cut {
+				notePerfetto(e, in, w)
+			}
+			cerr := w.Close()
+			if v.cut && errors.Is(cerr, perfetto.ErrRowLimit) {
+				cerr = nil // said above; a write error would come first
+			}
+			if err := joinErrors(cerr, tmp.Sync()); err != nil {
 				return joinErrors(mapErr, fmt.Errorf("writing %s: %w", tmp.Name(), err))
 			}
 			if sum == nil {
@@ -98,6 +112,42 @@ trace file.`,
 			return nil
 		}
 	},
+}
+
+// viewConvert converts view's input to a Perfetto trace in tmp, with the
+// budget as the row limit, so that the UI is never given a file the
+// browser cannot hold. Past the limit, a trace file of several generations
+// gets the index page, which viewConvert returns, its windows sized by
+// the bytes of trace a row the part converted took; any other input is
+// served cut at the limit, with a note on what shows the rest.
+func viewConvert(e *env, in *input, inOpts *inputOpts, tmp io.Writer, resolution time.Duration) (v viewed, err error) {
+	w := perfetto.NewWriter(tmp, append(viewOptions(in.shortName()), perfetto.WithRowLimit(largePerfetto))...)
+	v.w = w
+	v.sum, err = in.mapTrace(e, inOpts, in, mapping.ThinCounters(w, resolution))
+	var limit *perfetto.RowLimitError
+	if v.sum == nil || !errors.As(err, &limit) {
+		return v, err
+	}
+	upTo := time.Duration(limit.Reached - v.sum.Start).Round(time.Millisecond)
+	if file, idx := viewIndex(in, inOpts); idx != nil && len(idx.Generations) > 1 {
+		w.Close()
+		fmt.Fprintf(e.stderr, "trace2x: %s: its first %s already make %.1f million rows in Perfetto, about as many as the UI in a browser holds\n",
+			in.name, upTo, float64(w.Rows())/1e6)
+		v.index = indexAfter(in, file, idx, limit.Reached, w.Rows(), resolution)
+		return v, nil
+	}
+	fmt.Fprintf(e.stderr, "trace2x: %s: note: cut at %s, where it makes %.1f million rows in Perfetto, about as many as the UI in a browser holds: --from %s shows what follows\n",
+		in.name, upTo, float64(w.Rows())/1e6, upTo)
+	v.cut = true
+	return v, nil
+}
+
+// viewed is what viewConvert made.
+type viewed struct {
+	sum   *mapping.Summary
+	w     *perfetto.Writer
+	index *indexServer // the index page to serve instead, or nil
+	cut   bool         // the trace was cut at the row limit
 }
 
 // viewOptions are the options of the Perfetto traces view serves. They

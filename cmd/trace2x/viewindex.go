@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -19,12 +20,27 @@ import (
 	"github.com/trace2x/trace2x/mapping"
 )
 
-// traceBytesPerRow estimates how many bytes of trace make one row in
-// Perfetto (a slice, counter value, argument set, flow or track), on the
-// safe side of what has been measured (about 3 on an HTTP service under
-// load): view serves an index of windows rather than a file the browser
-// cannot hold when the estimate is over largePerfetto rows.
-const traceBytesPerRow = 2
+// How view tells a trace the UI in a browser holds whole (largePerfetto
+// rows) from one it does not. The rows a byte of trace makes vary with
+// what the program did: 3.5-3.8 bytes a row on an HTTP service under load
+// and on the synthetic traces, 6 on one rich in tasks and regions, under
+// 1 where goroutines switch through iter.Pull. So view converts a trace
+// file of up to viewTryBytesPerRow bytes a row of the budget whole, with
+// the budget as the writer's row limit (see perfetto.WithRowLimit): one
+// that stays within it is served whole, one that goes past it gets the
+// index page, in windows sized by the bytes a row its first part took.
+// A larger file gets the index at once, in windows of traceBytesPerRow
+// bytes a row of the budget, and each window is converted with the row
+// limit too, so that none the UI is given is more than it holds.
+var (
+	viewTryBytesPerRow int64 = 4
+	traceBytesPerRow   int64 = 2
+)
+
+// windowMargin is the share of the budget a window is sized for when the
+// bytes a row were measured on the trace's first part: later parts can
+// be denser.
+const windowMargin = 0.8
 
 // viewWindow is a run of consecutive generations that view converts on
 // demand, small enough for the UI in a browser.
@@ -50,20 +66,22 @@ type viewGen struct {
 // indexServer serves the index page of a trace too large to view whole,
 // and each of its windows converted to Perfetto when the UI asks.
 type indexServer struct {
-	in         *input
-	file       *os.File
-	name       string // the trace's short name
-	windows    []viewWindow
-	resolution time.Duration
+	in          *input
+	file        *os.File
+	name        string // the trace's short name
+	windows     []viewWindow
+	resolution  time.Duration
+	bytesPerRow float64 // bytes of trace a row in Perfetto, as the windows were sized
 
 	mu      sync.Mutex
 	counted bool // the counts in windows are final
 }
 
 // newIndexServer splits the indexed trace into windows of at most
-// maxBytes of trace each.
-func newIndexServer(in *input, file *os.File, idx *tracefile.Index, maxBytes int64, resolution time.Duration) *indexServer {
-	s := &indexServer{in: in, file: file, name: in.shortName(), resolution: resolution}
+// maxBytes of trace each, maxBytes being what the budget of rows makes at
+// bytesPerRow.
+func newIndexServer(in *input, file *os.File, idx *tracefile.Index, bytesPerRow float64, maxBytes int64, resolution time.Duration) *indexServer {
+	s := &indexServer{in: in, file: file, name: in.shortName(), resolution: resolution, bytesPerRow: bytesPerRow}
 	gens := idx.Generations
 	start := gens[0].Start
 	for i := 0; i < len(gens); {
@@ -206,7 +224,13 @@ func (s *indexServer) handler(addr string, stderr io.Writer) http.Handler {
 				return
 			}
 			w.Header().Set("Content-Type", "application/octet-stream")
-			if err := s.convert(w, from, to); err != nil {
+			err := s.convert(w, from, to)
+			switch {
+			case errors.Is(err, perfetto.ErrRowLimit):
+				// A valid trace of the part's beginning was served.
+				fmt.Fprintf(stderr, "trace2x: %s: cut at %d million rows in Perfetto, about as many as the UI in a browser holds: its generations open alone from the index page\n",
+					what, largePerfetto/1_000_000)
+			case err != nil:
 				// The response has begun; the UI reports a broken file,
 				// and the terminal says why.
 				fmt.Fprintf(stderr, "trace2x: %s: %v\n", what, err)
@@ -225,7 +249,7 @@ func (s *indexServer) handler(addr string, stderr io.Writer) http.Handler {
 // convert writes the trace from from to to (times from its start) to w as
 // a Perfetto trace, reading only the generations it needs.
 func (s *indexServer) convert(w io.Writer, from, to time.Duration) error {
-	pw := perfetto.NewWriter(w, viewOptions(s.name)...)
+	pw := perfetto.NewWriter(w, append(viewOptions(s.name), perfetto.WithRowLimit(largePerfetto))...)
 	f := &mapping.Filter{From: mapping.Bound{Offset: from, Set: true}, To: mapping.Bound{Offset: to, Set: true}}
 	_, err := mapping.MapWindow(s.file, s.in.size, f.From, f.To, f.Sink(mapping.ThinCounters(pw, s.resolution)), mapping.WithInputName(s.in.name))
 	return joinErrors(err, pw.Close())
@@ -257,7 +281,7 @@ func serveIndex(e *env, addr string, s *indexServer, open bool) error {
 	link := fmt.Sprintf("http://%s/", ln.Addr())
 	fmt.Fprintf(e.stdout, "%s\n", link)
 	fmt.Fprintf(e.stderr, "trace2x: %s is %d MB, too large for the Perfetto UI in one piece (up to %d million rows in Perfetto); the page above opens it in %d windows (Ctrl-C to stop)\n",
-		s.in.name, s.in.size>>20, s.in.size/traceBytesPerRow/1_000_000, len(s.windows))
+		s.in.name, s.in.size>>20, int64(float64(s.in.size)/s.bytesPerRow)/1_000_000, len(s.windows))
 	if open {
 		if err := openBrowser(link); err != nil {
 			fmt.Fprintf(e.stderr, "trace2x: could not open a browser: %v\n", err)
@@ -270,21 +294,61 @@ func serveIndex(e *env, addr string, s *indexServer, open bool) error {
 }
 
 // indexFor returns the index server for view's input when the input is a
-// Go 1.22+ trace file whose conversion would be too large for the UI in
-// a browser (or always is asked), and nil otherwise.
+// Go 1.22+ trace file too large to try whole (see viewTryBytesPerRow), or
+// always is asked, and nil otherwise.
 func indexFor(in *input, opts *inputOpts, always bool, resolution time.Duration) *indexServer {
-	file, ok := in.ReadCloser.(*os.File)
-	if !ok || in.path == "" || in.size <= 0 || !opts.filter.Empty() {
+	if !always && in.size <= largePerfetto*viewTryBytesPerRow {
 		return nil
 	}
-	if !always && in.size/traceBytesPerRow <= largePerfetto {
-		return nil
-	}
-	idx, err := tracefile.Read(file, in.size)
-	if err != nil || idx.Size != in.size {
+	file, idx := viewIndex(in, opts)
+	if idx == nil {
 		return nil // a stream, compressed, old or broken: converted whole, as before
 	}
-	return newIndexServer(in, file, idx, largePerfetto*traceBytesPerRow, resolution)
+	return newIndexServer(in, file, idx, float64(traceBytesPerRow), largePerfetto*traceBytesPerRow, resolution)
+}
+
+// viewIndex returns the file of view's input and its index of generations
+// when it is a Go 1.22+ trace file that windows can be cut from, and nil
+// otherwise.
+func viewIndex(in *input, opts *inputOpts) (*os.File, *tracefile.Index) {
+	file, ok := in.ReadCloser.(*os.File)
+	if !ok || in.path == "" || in.size <= 0 || !opts.filter.Empty() {
+		return nil, nil
+	}
+	idx, err := tracefile.Read(file, in.size)
+	if err != nil || idx.Size != in.size || len(idx.Generations) == 0 {
+		return nil, nil
+	}
+	return file, idx
+}
+
+// indexAfter returns the index server for a trace file whose whole
+// conversion went past the row budget after rows rows, when it had
+// reached time end: its windows are sized by the bytes a row that part
+// took, with a margin.
+func indexAfter(in *input, file *os.File, idx *tracefile.Index, end mapping.Time, rows int64, resolution time.Duration) *indexServer {
+	read := bytesBefore(idx, int64(end))
+	bytesPerRow := float64(read) / float64(max(rows, 1))
+	if read <= 0 {
+		bytesPerRow = float64(traceBytesPerRow)
+	}
+	maxBytes := int64(float64(largePerfetto) * bytesPerRow * windowMargin)
+	return newIndexServer(in, file, idx, bytesPerRow, max(maxBytes, 1), resolution)
+}
+
+// bytesBefore estimates the bytes of trace before time t, counting the
+// generation t is in in proportion to its time.
+func bytesBefore(idx *tracefile.Index, t int64) int64 {
+	var n int64
+	for _, g := range idx.Generations {
+		switch {
+		case t >= g.End:
+			n += g.Size
+		case t > g.Start:
+			n += int64(float64(g.Size) * float64(t-g.Start) / float64(g.End-g.Start))
+		}
+	}
+	return n
 }
 
 // mb and ms are for the page's template.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trace2x/trace2x/convert/perfetto"
 	"github.com/trace2x/trace2x/convert/perfetto/perfettocheck"
 	"github.com/trace2x/trace2x/internal/synth"
 	"github.com/trace2x/trace2x/internal/tracefile"
@@ -42,9 +44,10 @@ func TestViewIndex(t *testing.T) {
 	if s := indexFor(in, &inputOpts{}, false, 0); s != nil {
 		t.Fatalf("a %d-byte trace gets an index page", in.size)
 	}
-	// Over the budget by a row, it gets one without being asked.
+	// Past what view tries whole by a row, it gets one without being
+	// asked.
 	defer func(p int64) { largePerfetto = p }(largePerfetto)
-	largePerfetto = in.size/traceBytesPerRow - 1
+	largePerfetto = in.size/viewTryBytesPerRow - 1
 	if s := indexFor(in, &inputOpts{}, false, 0); s == nil {
 		t.Fatalf("a %d-byte trace over a budget of %d rows gets no index page", in.size, largePerfetto)
 	}
@@ -57,7 +60,7 @@ func TestViewIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Windows of about a quarter of the trace.
-	s = newIndexServer(in, in.ReadCloser.(*os.File), idx, in.size/4, 0)
+	s = newIndexServer(in, in.ReadCloser.(*os.File), idx, float64(traceBytesPerRow), in.size/4, 0)
 	if len(s.windows) < 3 {
 		t.Fatalf("%d windows of %d generations", len(s.windows), len(idx.Generations))
 	}
@@ -162,4 +165,113 @@ func get(t *testing.T, url string) string {
 		t.Fatalf("GET %s: %s %v", url, resp.Status, err)
 	}
 	return string(b)
+}
+
+// TestViewRowBudget checks how view chooses between the whole trace and
+// the index page by the rows the trace makes in Perfetto, not its size: a
+// trace file tried whole that goes past the budget gets the index page,
+// with windows sized by the bytes a row its first part took, and every
+// window is a valid trace, cut at the budget if it is denser than that.
+func TestViewRowBudget(t *testing.T) {
+	var buf bytes.Buffer
+	if err := synth.RecordGenerations(&buf, 6); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "gens.trace")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	e := &env{stdout: io.Discard, stderr: &stderr}
+	in, err := openTrace(e, []string{path}, &inputOpts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+
+	// Within the budget, the trace is converted whole.
+	var whole bytes.Buffer
+	v, err := viewConvert(e, in, &inputOpts{}, &whole, 0)
+	if err != nil || v.index != nil || v.cut {
+		t.Fatalf("within the budget: error %v, index page %v, cut %v", err, v.index != nil, v.cut)
+	}
+	rows := v.w.Rows()
+	if _, err := perfettocheck.Check(&whole); err != nil {
+		t.Fatal(err)
+	}
+
+	// Over it, though small enough to try, it gets the index page.
+	defer func(p, try int64) { largePerfetto, viewTryBytesPerRow = p, try }(largePerfetto, viewTryBytesPerRow)
+	largePerfetto, viewTryBytesPerRow = rows/3, in.size
+	if s := indexFor(in, &inputOpts{}, false, 0); s != nil {
+		t.Fatal("a trace small enough to try whole gets the index page before it is tried")
+	}
+	v, err = viewConvert(e, in, &inputOpts{}, io.Discard, 0)
+	s := v.index
+	if err != nil || s == nil {
+		t.Fatalf("over the budget: error %v, no index page", err)
+	}
+	if !strings.Contains(stderr.String(), "million rows in Perfetto") {
+		t.Errorf("stderr %q does not say why the index page is served", stderr.String())
+	}
+	// The bytes a row of the first part are measured, and near those of
+	// the whole trace (parts differ: the first generation is sparser).
+	density := float64(in.size) / float64(rows)
+	if s.bytesPerRow == float64(traceBytesPerRow) || s.bytesPerRow < density/4 || s.bytesPerRow > density*4 {
+		t.Errorf("measured %.2f bytes of trace a row; the whole trace takes %.2f", s.bytesPerRow, density)
+	}
+	maxBytes := int64(float64(largePerfetto) * s.bytesPerRow * windowMargin)
+	if len(s.windows) < 2 {
+		t.Errorf("%d windows for a budget of a third of the trace's rows", len(s.windows))
+	}
+	for _, win := range s.windows {
+		if win.Bytes > maxBytes && win.First != win.Last {
+			t.Errorf("window %d holds %d bytes of trace, over the %d its size allows", win.N, win.Bytes, maxBytes)
+		}
+		var out bytes.Buffer
+		err := s.convert(&out, win.From, win.To)
+		if err != nil && !errors.Is(err, perfetto.ErrRowLimit) {
+			t.Errorf("window %d: %v", win.N, err)
+		}
+		if _, cerr := perfettocheck.Check(&out); cerr != nil {
+			t.Errorf("window %d (error %v): not a valid trace: %v", win.N, err, cerr)
+		}
+	}
+}
+
+// TestViewCut checks that a trace that goes past the row budget and that
+// windows cannot be cut from (here, of one generation) is served cut at
+// the budget, as a valid trace, with a note on what shows the rest.
+func TestViewCut(t *testing.T) {
+	var stderr bytes.Buffer
+	e := &env{stdout: io.Discard, stderr: &stderr}
+	in, err := openTrace(e, []string{filepath.Join("..", "..", "testdata", "iterpull.go1.26.trace")}, &inputOpts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	var whole bytes.Buffer
+	v, err := viewConvert(e, in, &inputOpts{}, &whole, 0)
+	if err != nil || v.cut || v.index != nil {
+		t.Fatalf("within the budget: error %v, cut %v, index page %v", err, v.cut, v.index != nil)
+	}
+	defer func(p int64) { largePerfetto = p }(largePerfetto)
+	largePerfetto = v.w.Rows() / 2
+	var out bytes.Buffer
+	v, err = viewConvert(e, in, &inputOpts{}, &out, 0)
+	if err != nil || !v.cut || v.index != nil {
+		t.Fatalf("over the budget: error %v, cut %v, index page %v", err, v.cut, v.index != nil)
+	}
+	if err := v.w.Close(); !errors.Is(err, perfetto.ErrRowLimit) {
+		t.Errorf("closing the writer of the cut trace: %v", err)
+	}
+	if rows := v.w.Rows(); rows > largePerfetto+largePerfetto/10 {
+		t.Errorf("%d rows served for a budget of %d", rows, largePerfetto)
+	}
+	if _, err := perfettocheck.Check(&out); err != nil {
+		t.Errorf("the cut trace is not valid: %v", err)
+	}
+	if !regexp.MustCompile(`note: cut at [0-9.]+[µm]?s, .* --from [0-9.]+[µm]?s shows what follows`).MatchString(stderr.String()) {
+		t.Errorf("stderr %q does not say where the trace was cut and what shows the rest", stderr.String())
+	}
 }

@@ -96,6 +96,8 @@ package perfetto
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"sync"
@@ -118,7 +120,8 @@ type config struct {
 	pid         int32
 	startTime   time.Time
 	version     string
-	plain       bool // no in-format compression
+	plain       bool  // no in-format compression
+	maxRows     int64 // see WithRowLimit; 0 for none
 }
 
 type optionFunc func(*config)
@@ -156,6 +159,34 @@ func WithStartTime(t time.Time) Option {
 func WithCompression(on bool) Option {
 	return optionFunc(func(c *config) { c.plain = !on })
 }
+
+// WithRowLimit stops a Writer once the trace it writes makes more than n
+// rows in Perfetto (as Rows counts them), for a viewer that holds no more:
+// the item that goes past n is written, and it and every later one return
+// an error that wraps ErrRowLimit, which stops the mapping. End and Close
+// still end what is open, so the file is a valid trace of everything
+// before the cut. 0, the default, sets no limit.
+func WithRowLimit(n int64) Option {
+	return optionFunc(func(c *config) { c.maxRows = max(n, 0) })
+}
+
+// ErrRowLimit is wrapped by the error of a Writer that went past its row
+// limit (see WithRowLimit), a *RowLimitError.
+var ErrRowLimit = errors.New("the Perfetto trace reached its row limit")
+
+// RowLimitError tells where a Writer stopped at its row limit.
+type RowLimitError struct {
+	Limit int64 // the limit, in rows
+	// Reached is the latest time of the events written: the trace is
+	// whole up to about there.
+	Reached mapping.Time
+}
+
+func (e *RowLimitError) Error() string {
+	return fmt.Sprintf("%v: more than %d rows", ErrRowLimit, e.Limit)
+}
+
+func (e *RowLimitError) Unwrap() error { return ErrRowLimit }
 
 // WithVersion records the version of the program that wrote the file in the
 // trace's metadata.
@@ -249,6 +280,7 @@ type Writer struct {
 	packets int64
 	bytes   atomic.Int64
 	rows    int64
+	reached uint64 // the latest timestamp of an event packet
 }
 
 // goTrack is what the writer keeps about a goroutine.
@@ -360,10 +392,16 @@ func (w *Writer) startPacket(t mapping.Time) { w.begin(staged, w.ts(t)) }
 // it) follows it before the next event.
 func (w *Writer) begin(kind int, ts uint64) {
 	w.flushHeld()
+	if w.cfg.maxRows > 0 && w.rows > w.cfg.maxRows && w.err == nil {
+		w.err = &RowLimitError{Limit: w.cfg.maxRows, Reached: mapping.Time(w.reached) - w.off}
+	}
+	if kind == staged {
+		w.reached = max(w.reached, ts)
+	}
 	if kind == staged && len(w.pkt) >= chunkSize {
 		w.pkt, w.made = w.ord.send(w.pkt, w.made)
-		if err := w.ord.failed(); err != nil && w.err == nil {
-			w.err = err
+		if err := w.ord.failed(); err != nil && (w.err == nil || errors.Is(w.err, ErrRowLimit)) {
+			w.err = err // a write error matters more than the limit
 		}
 	}
 	w.kind, w.kindTime, w.pktStart = kind, ts, len(w.pkt)
@@ -520,7 +558,7 @@ func (w *Writer) Close() error {
 	}
 	w.closed = true
 	w.flushHeld()
-	if err := w.ord.close(w.pkt, w.made); w.err == nil {
+	if err := w.ord.close(w.pkt, w.made); err != nil && (w.err == nil || errors.Is(w.err, ErrRowLimit)) {
 		w.err = err
 	}
 	return w.err
@@ -668,7 +706,7 @@ func (w *Writer) End(sum *mapping.Summary) error {
 	// In goroutine ID order, so that the output is the same every time.
 	ids := make([]mapping.GoID, 0, w.goroutine.Len())
 	for id, gt := range w.goroutine.All() {
-		if gt.life || gt.pend.held {
+		if gt.life || gt.pend.held || len(gt.flowsIn) > 0 {
 			ids = append(ids, id)
 		}
 	}
@@ -676,7 +714,30 @@ func (w *Writer) End(sum *mapping.Summary) error {
 	for _, id := range ids {
 		gt := w.goroutine.Get(id)
 		w.flushRun(gt)
+		// A pass stopped early (see WithRowLimit) can leave flows to runs
+		// that began and were never delivered: each ends on an instant
+		// where its run began, so that no flow is left with one end.
+		for _, f := range gt.flowsIn {
+			w.instant(gt.uuid, f.at, mapping.NoStack, nil, []uint64{f.id}, func(ev msg) msg {
+				return w.name(w.category(ev, catGoroutine), "running")
+			})
+		}
+		gt.flowsIn = gt.flowsIn[:0]
 		w.endLife(gt, max(sum.End, gt.last))
+	}
+	// So can flows from tasks never delivered to their regions and logs:
+	// each task's start where its earliest flow ends, on the Tasks track.
+	tasks := make([]taskKey, 0, w.taskFlows.Len())
+	for id := range w.taskFlows.All() {
+		tasks = append(tasks, id)
+	}
+	slices.Sort(tasks)
+	for _, id := range tasks {
+		tf := w.taskFlows.Get(id)
+		w.instant(uuidTasks, tf.first, mapping.NoStack, tf.flows, nil, func(ev msg) msg {
+			return w.name(w.category(ev, catTask), fmt.Sprintf("task %d", id))
+		})
+		w.taskFlows.Delete(id)
 	}
 	return w.Close()
 }

@@ -676,7 +676,7 @@ const maxTaskFlows = 1024
 // which shares the task's colour. The task's slice is written
 // when the task ends, with the flows it collected; a region or log after
 // that (or past the bound) gets none.
-func (w *Writer) taskFlow(id mapping.TaskID, g mapping.GoID) []uint64 {
+func (w *Writer) taskFlow(id mapping.TaskID, g mapping.GoID, t mapping.Time) []uint64 {
 	if _, ended := w.endedTasks.get(id); ended || id == mapping.NoTask {
 		return nil
 	}
@@ -699,6 +699,9 @@ func (w *Writer) taskFlow(id mapping.TaskID, g mapping.GoID) []uint64 {
 		return nil
 	}
 	w.nextFlow++
+	if len(tf.flows) == 0 || t < tf.first {
+		tf.first = t
+	}
 	tf.flows = append(tf.flows, w.nextFlow)
 	tf.gs = append(tf.gs, g)
 	return tf.flows[len(tf.flows)-1:]
@@ -708,6 +711,7 @@ func (w *Writer) taskFlow(id mapping.TaskID, g mapping.GoID) []uint64 {
 type taskFlowSet struct {
 	flows []uint64
 	gs    []mapping.GoID
+	first mapping.Time // where the earliest of them ends
 }
 
 // taskKey is a task ID as a key of a gotable.Table: task IDs, like
@@ -793,7 +797,7 @@ func (w *Writer) Region(r *mapping.Region) error {
 	gt := w.goTrackOf(r.G, r.End)
 	lt := gt.lane
 	track := w.child(lt.uuid, &lt.regions, func() string { return w.laneName(lt, gt) + " regions" }, 1)
-	w.slice(track, r.Start, r.End, r.Stack, nil, w.taskFlow(r.Task, r.G), func(ev msg) msg {
+	w.slice(track, r.Start, r.End, r.Stack, nil, w.taskFlow(r.Task, r.G, r.Start), func(ev msg) msg {
 		ev = w.category(ev, catRegion)
 		ev = w.name(ev, r.Type)
 		switch {
@@ -820,7 +824,7 @@ func (w *Writer) Log(l *mapping.Log) error {
 	if l.G != mapping.NoGoroutine {
 		track = w.goTrackOf(l.G, l.Time).uuid
 	}
-	w.instant(track, l.Time, l.Stack, nil, w.taskFlow(l.Task, l.G), func(ev msg) msg {
+	w.instant(track, l.Time, l.Stack, nil, w.taskFlow(l.Task, l.G, l.Time), func(ev msg) msg {
 		ev = w.category(ev, catLog)
 		name := logName(l.Category, l.Message)
 		ev = w.logNameIID(ev, name)
