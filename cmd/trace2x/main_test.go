@@ -681,7 +681,7 @@ func TestLargeOutputNote(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"perfetto", "-o", pf}, []string{"the Perfetto trace makes", "trace_processor --httpd"}},
+		{[]string{"perfetto", "-o", pf}, []string{"the Perfetto trace makes", "trace_processor --httpd", "trace2x view"}},
 		{[]string{"chrome", "-o", cj}, []string{"the JSON is", "--split"}},
 		{[]string{"convert", "--perfetto", pf, "--chrome", cj}, []string{"the Perfetto trace makes", "the JSON is"}},
 	} {

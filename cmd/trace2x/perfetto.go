@@ -98,7 +98,7 @@ func perfettoBudget(w *perfetto.Writer) string {
 	if rows <= largePerfetto {
 		return ""
 	}
-	return fmt.Sprintf("the Perfetto trace makes about %d million rows in Perfetto (%d MB of file); ui.perfetto.dev in a browser usually runs out of memory above %d million: run Perfetto's trace_processor --httpd on the file, which the UI then uses, or convert a part (--from/--to, --goroutine, --task)",
+	return fmt.Sprintf("the Perfetto trace makes about %d million rows in Perfetto (%d MB of file); ui.perfetto.dev in a browser usually runs out of memory above %d million: run Perfetto's trace_processor --httpd on the file, which the UI then uses, open the trace with trace2x view, which serves it in windows the UI holds, or convert a part (--from/--to, --goroutine, --task)",
 		(rows+500_000)/1_000_000, w.Size()>>20, largePerfetto/1_000_000)
 }
 

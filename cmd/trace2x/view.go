@@ -121,7 +121,7 @@ shows the rest.`,
 // the bytes of trace a row the part converted took; any other input is
 // served cut at the limit, with a note on what shows the rest.
 func viewConvert(e *env, in *input, inOpts *inputOpts, tmp io.Writer, resolution time.Duration) (v viewed, err error) {
-	w := perfetto.NewWriter(tmp, append(viewOptions(in.shortName()), perfetto.WithRowLimit(largePerfetto))...)
+	w := perfetto.NewWriter(tmp, viewOptions(in.shortName(), in.size)...)
 	v.w = w
 	v.sum, err = in.mapTrace(e, inOpts, in, mapping.ThinCounters(w, resolution))
 	var limit *perfetto.RowLimitError
@@ -150,12 +150,20 @@ type viewed struct {
 	cut   bool         // the trace was cut at the row limit
 }
 
-// viewOptions are the options of the Perfetto traces view serves. They
-// are written plain: served on this machine, a file three times smaller
-// saves nothing, while deflating it costs the conversion about a quarter
-// of its time and the UI the time to inflate it again.
-func viewOptions(name string) []perfetto.Option {
-	return []perfetto.Option{perfetto.WithProcessName(name), perfetto.WithVersion(trace2xVersion()), perfetto.WithCompression(false)}
+// viewOptions are the options of the Perfetto traces view serves, made
+// from traceBytes of trace, with the budget as their row limit. Up to
+// half the budget's worth of trace they are written plain: served on this
+// machine, a file three times smaller saves nothing, while deflating it
+// costs the conversion about a quarter of its time and the UI the time to
+// inflate it again. Past that they are deflated, for the UI's memory: the
+// trace processor keeps every interned name and stack as a view into the
+// buffer it came in, so a plain file stays in memory whole (about 27
+// bytes a row, 0.4 GB at the budget, beside the 1.5-2 GB of its tables),
+// where a deflated one keeps only the runs of interned data (see
+// perfetto's orderer), a few percent of that.
+func viewOptions(name string, traceBytes int64) []perfetto.Option {
+	return []perfetto.Option{perfetto.WithProcessName(name), perfetto.WithVersion(trace2xVersion()),
+		perfetto.WithCompression(traceBytes > largePerfetto*traceBytesPerRow/2), perfetto.WithRowLimit(largePerfetto)}
 }
 
 // serveOnce serves the file at /name until it has been fetched once, or

@@ -61,6 +61,7 @@ type viewWindow struct {
 type viewGen struct {
 	N        int // from 1
 	From, To time.Duration
+	Bytes    int64
 }
 
 // indexServer serves the index page of a trace too large to view whole,
@@ -92,7 +93,7 @@ func newIndexServer(in *input, file *os.File, idx *tracefile.Index, bytesPerRow 
 		}
 		w.Last = i
 		for g := w.First - 1; g < w.Last; g++ {
-			w.Gens = append(w.Gens, viewGen{N: g + 1, From: time.Duration(gens[g].Start - start), To: genEnd(gens, g, start)})
+			w.Gens = append(w.Gens, viewGen{N: g + 1, From: time.Duration(gens[g].Start - start), To: genEnd(gens, g, start), Bytes: gens[g].Size})
 		}
 		w.To = genEnd(gens, w.Last-1, start)
 		s.windows = append(s.windows, w)
@@ -249,10 +250,24 @@ func (s *indexServer) handler(addr string, stderr io.Writer) http.Handler {
 // convert writes the trace from from to to (times from its start) to w as
 // a Perfetto trace, reading only the generations it needs.
 func (s *indexServer) convert(w io.Writer, from, to time.Duration) error {
-	pw := perfetto.NewWriter(w, append(viewOptions(s.name), perfetto.WithRowLimit(largePerfetto))...)
+	pw := perfetto.NewWriter(w, viewOptions(s.name, s.bytesBetween(from, to))...)
 	f := &mapping.Filter{From: mapping.Bound{Offset: from, Set: true}, To: mapping.Bound{Offset: to, Set: true}}
 	_, err := mapping.MapWindow(s.file, s.in.size, f.From, f.To, f.Sink(mapping.ThinCounters(pw, s.resolution)), mapping.WithInputName(s.in.name))
 	return joinErrors(err, pw.Close())
+}
+
+// bytesBetween is about how many bytes of trace lie between from and to
+// (times from the trace's start).
+func (s *indexServer) bytesBetween(from, to time.Duration) int64 {
+	var n int64
+	for _, w := range s.windows {
+		for _, g := range w.Gens {
+			if g.From < to && g.To > from {
+				n += g.Bytes
+			}
+		}
+	}
+	return n
 }
 
 // allowUI sets the CORS headers with which the UI, a public https page,

@@ -233,6 +233,11 @@ func TestViewRowBudget(t *testing.T) {
 		if err != nil && !errors.Is(err, perfetto.ErrRowLimit) {
 			t.Errorf("window %d: %v", win.N, err)
 		}
+		// Over half the budget's worth of trace, it is deflated, for the
+		// UI's memory.
+		if n := compressedPackets(t, out.Bytes()); (n > 0) != (win.Bytes > largePerfetto*traceBytesPerRow/2) {
+			t.Errorf("window %d of %d bytes for a budget of %d rows: %d compressed packets", win.N, win.Bytes, largePerfetto, n)
+		}
 		if _, cerr := perfettocheck.Check(&out); cerr != nil {
 			t.Errorf("window %d (error %v): not a valid trace: %v", win.N, err, cerr)
 		}
