@@ -177,8 +177,8 @@ var ErrRowLimit = errors.New("the Perfetto trace reached its row limit")
 // RowLimitError tells where a Writer stopped at its row limit.
 type RowLimitError struct {
 	Limit int64 // the limit, in rows
-	// Reached is the latest time of the events written: the trace is
-	// whole up to about there.
+	// Reached is the latest time of the events written, final once the
+	// Writer has ended: the trace is whole up to about there.
 	Reached mapping.Time
 }
 
@@ -703,6 +703,14 @@ func (w *Writer) declare(t mapping.Time, uuid, parent uint64, name string, extra
 // the trace. A trace cut short by an error is still a valid file: every
 // packet written is complete.
 func (w *Writer) End(sum *mapping.Summary) error {
+	end := sum.End
+	limit, cut := w.err.(*RowLimitError)
+	if cut {
+		// The mapping went on a little past the item that went over the
+		// limit: what was written ends at the latest event written.
+		limit.Reached = mapping.Time(w.reached) - w.off
+		end = limit.Reached
+	}
 	// In goroutine ID order, so that the output is the same every time.
 	ids := make([]mapping.GoID, 0, w.goroutine.Len())
 	for id, gt := range w.goroutine.All() {
@@ -723,7 +731,7 @@ func (w *Writer) End(sum *mapping.Summary) error {
 			})
 		}
 		gt.flowsIn = gt.flowsIn[:0]
-		w.endLife(gt, max(sum.End, gt.last))
+		w.endLife(gt, max(end, gt.last))
 	}
 	// So can flows from tasks never delivered to their regions and logs:
 	// each task's start where its earliest flow ends, on the Tasks track.
@@ -738,6 +746,14 @@ func (w *Writer) End(sum *mapping.Summary) error {
 			return w.name(w.category(ev, catTask), fmt.Sprintf("task %d", id))
 		})
 		w.taskFlows.Delete(id)
+	}
+	// A trace cut at the row limit says so where it was cut, on the
+	// process's track, for whoever opens it.
+	if cut {
+		w.instant(uuidProcess, limit.Reached, mapping.NoStack, nil, nil, func(ev msg) msg {
+			ev = w.name(ev, "cut here: the row limit")
+			return w.annInt(ev, "row limit", limit.Limit)
+		})
 	}
 	return w.Close()
 }

@@ -56,9 +56,10 @@ func testRowLimit(t *testing.T, path string) {
 		}
 		return end
 	}
-	seen := map[[2]uint64]bool{}
+	ends := map[[2]uint64][]uint64{} // the ends of the slices, by track and start
 	for _, s := range all.Slices {
-		seen[[2]uint64{s.Start, s.End}] = true
+		k := [2]uint64{s.Track, s.Start}
+		ends[k] = append(ends[k], s.End)
 	}
 
 	for _, limit := range []int64{rows / 10, rows / 3, rows / 2, rows * 9 / 10} {
@@ -73,20 +74,36 @@ func testRowLimit(t *testing.T, path string) {
 		if err != nil {
 			t.Fatalf("limit %d: the file cut at the limit is not valid: %v", limit, err)
 		}
+		// The cut is marked where it is, after everything else.
+		marks := 0
+		for _, in := range cut.Instants {
+			if in.Name == "cut here: the row limit" && in.Args["row limit"] == limit {
+				marks++
+				if end := last(cut); in.Time < end-end/100 {
+					t.Errorf("limit %d: the cut is marked at %d, slices go on to %d", limit, in.Time, end)
+				}
+			}
+		}
+		if marks != 1 {
+			t.Errorf("limit %d: %d marks of the cut", limit, marks)
+		}
 		if len(cut.Slices) == 0 || len(cut.Slices) >= len(all.Slices) || last(cut) > last(all) {
 			t.Errorf("limit %d: %d slices ending at %d; the whole trace has %d ending at %d",
 				limit, len(cut.Slices), last(cut), len(all.Slices), last(all))
 		}
-		// The goroutines' lifetimes end at the cut; every other slice is
-		// one of the whole trace's.
-		other := 0
+		// The lifetimes of the goroutines alive at the cut end there, and
+		// a run that the whole trace goes on after a syscall that kept
+		// its P ends before it, on its goroutine's lane and its P's
+		// track; every other slice is one of the whole trace's.
 		for _, s := range cut.Slices {
-			if !seen[[2]uint64{s.Start, s.End}] {
-				other++
+			found := false
+			for _, end := range ends[[2]uint64{s.Track, s.Start}] {
+				found = found || end == s.End || s.End < end && (s.Category == "lifetime" || s.Category == "proc" || s.Name == "running")
 			}
-		}
-		if other > len(cut.Slices)/5 {
-			t.Errorf("limit %d: %d of %d slices are not in the whole trace", limit, other, len(cut.Slices))
+			if !found {
+				t.Errorf("limit %d: slice %q from %d to %d is not in the whole trace", limit, s.Name, s.Start, s.End)
+				break
+			}
 		}
 	}
 
