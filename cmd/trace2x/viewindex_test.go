@@ -200,9 +200,26 @@ func TestViewRowBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A file too large to try gets the index page at once, its windows
+	// sized by the bytes a row of a sample from its middle generation.
+	defer func(p, try, sample int64) { largePerfetto, viewTryBytesPerRow, sampleRows = p, try, sample }(largePerfetto, viewTryBytesPerRow, sampleRows)
+	largePerfetto, viewTryBytesPerRow, sampleRows = rows/3, 1, rows/10
+	density := float64(in.size) / float64(rows)
+	direct := indexFor(in, &inputOpts{}, false, 0)
+	if direct == nil {
+		t.Fatal("a file too large to try whole gets no index page")
+	}
+	if direct.bytesPerRow == float64(traceBytesPerRow) || direct.bytesPerRow < density/4 || direct.bytesPerRow > density*4 {
+		t.Errorf("sampled %.2f bytes of trace a row; the whole trace takes %.2f", direct.bytesPerRow, density)
+	}
+	for _, win := range direct.windows {
+		if most := int64(float64(largePerfetto) * direct.bytesPerRow * windowMargin); win.Bytes > most && win.First != win.Last {
+			t.Errorf("window %d holds %d bytes of trace, over the %d its size allows", win.N, win.Bytes, most)
+		}
+	}
+
 	// Over it, though small enough to try, it gets the index page.
-	defer func(p, try int64) { largePerfetto, viewTryBytesPerRow = p, try }(largePerfetto, viewTryBytesPerRow)
-	largePerfetto, viewTryBytesPerRow = rows/3, in.size
+	viewTryBytesPerRow = in.size
 	if s := indexFor(in, &inputOpts{}, false, 0); s != nil {
 		t.Fatal("a trace small enough to try whole gets the index page before it is tried")
 	}
@@ -216,7 +233,6 @@ func TestViewRowBudget(t *testing.T) {
 	}
 	// The bytes a row of the first part are measured, and near those of
 	// the whole trace (parts differ: the first generation is sparser).
-	density := float64(in.size) / float64(rows)
 	if s.bytesPerRow == float64(traceBytesPerRow) || s.bytesPerRow < density/4 || s.bytesPerRow > density*4 {
 		t.Errorf("measured %.2f bytes of trace a row; the whole trace takes %.2f", s.bytesPerRow, density)
 	}
