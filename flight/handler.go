@@ -195,7 +195,7 @@ func (r *Recorder) convert(ctx context.Context, out io.Writer, in io.Reader, f f
 		return r.writePerfetto(out, in)
 	case "chrome":
 		cw := chromejson.NewWriter(out, chromejson.WithVersion(version()))
-		_, err := mapping.Map(in, cw, mapping.WithInputName(r.name))
+		_, err := mapping.Map(in, mapping.ThinCounters(cw, mapping.DefaultCounterResolution), mapping.WithInputName(r.name))
 		return errors.Join(err, cw.Close())
 	case "json-otlp":
 		_, err := otel.Convert(ctx, in, otel.NewJSONExporter(out), r.otelOptions()...)

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"runtime/trace"
 	"strings"
 	"sync"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/trace2x/trace2x/convert/chromejson/chromecheck"
 	"github.com/trace2x/trace2x/convert/perfetto/perfettocheck"
+	"github.com/trace2x/trace2x/mapping"
 )
 
 // busy runs tasks with regions and logs until stop is closed.
@@ -232,4 +235,78 @@ func TestSpool(t *testing.T) {
 	if n, err := s2.Read(make([]byte, 4)); n != 0 || err != io.EOF {
 		t.Errorf("abandoned spool read %d, %v", n, err)
 	}
+}
+
+// TestThinnedCounters checks that the Perfetto and Chrome JSON the
+// recorder writes have their counters thinned as the command's are by
+// default: fewer samples than the trace's counters change, and none lost
+// from the extremes, the highest of each counter kept.
+func TestThinnedCounters(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "blocking.go1.26.trace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Recorder{name: "thin"}
+	convert := func(f string) []byte {
+		t.Helper()
+		var out bytes.Buffer
+		if err := r.convert(context.Background(), &out, bytes.NewReader(data), format{name: f}); err != nil {
+			t.Fatal(err)
+		}
+		return out.Bytes()
+	}
+	// Every change, and the highest value of each counter.
+	all := &counterTally{highest: map[string]uint64{}}
+	if _, err := mapping.Map(bytes.NewReader(data), all); err != nil {
+		t.Fatal(err)
+	}
+	if all.n < 100 {
+		t.Fatalf("the sample's counters change only %d times", all.n)
+	}
+
+	rep, err := perfettocheck.Check(bytes.NewReader(convert("perfetto")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, highest := 0, map[string]int64{}
+	for track, values := range rep.Counters {
+		n += len(values)
+		for _, v := range values {
+			name := rep.Tracks[track].Name
+			highest[name] = max(highest[name], v)
+		}
+	}
+	if n == 0 || n >= all.n {
+		t.Errorf("Perfetto: %d counter samples, the trace's counters change %d times", n, all.n)
+	}
+	for name, v := range all.highest {
+		if highest[name] != int64(v) {
+			t.Errorf("Perfetto: counter %q peaks at %d, the trace at %d", name, highest[name], v)
+		}
+	}
+
+	crep, err := chromecheck.Check(convert("chrome"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n = 0
+	for _, evs := range crep.Counters {
+		n += len(evs)
+	}
+	if n == 0 || n >= all.n {
+		t.Errorf("Chrome JSON: %d counter samples, the trace's counters change %d times", n, all.n)
+	}
+}
+
+// counterTally counts counter samples and keeps each counter's highest.
+type counterTally struct {
+	mapping.NopSink
+	n       int
+	highest map[string]uint64
+}
+
+func (c *counterTally) Counter(s *mapping.Counter) error {
+	c.n++
+	c.highest[s.Name] = max(c.highest[s.Name], s.Value)
+	return nil
 }

@@ -351,13 +351,14 @@ func (r *Recorder) otelOptions() []otel.Option {
 	return append(opts, r.cfg.otelOpts...)
 }
 
-// writePerfetto converts the trace in in to a Perfetto trace.
+// writePerfetto converts the trace in in to a Perfetto trace, its
+// counters thinned as the command's are by default.
 func (r *Recorder) writePerfetto(w io.Writer, in io.Reader) error {
 	pw := perfetto.NewWriter(w,
 		perfetto.WithProcessName(r.name),
 		perfetto.WithPID(int32(os.Getpid())),
 		perfetto.WithVersion(version()))
-	_, err := mapping.Map(in, pw, mapping.WithInputName(r.name))
+	_, err := mapping.Map(in, mapping.ThinCounters(pw, mapping.DefaultCounterResolution), mapping.WithInputName(r.name))
 	return errors.Join(err, pw.Close())
 }
 
