@@ -42,10 +42,11 @@ local address. --open starts the system's browser on the link.
 View never serves more than the UI in a browser holds, about 15 million
 rows in Perfetto, which a trace makes from 1 to 6 bytes of trace each,
 depending on what the program did. A Go 1.22+ trace file of several
-generations that goes past that (it is tried whole up to 60 MB, larger
-ones are not) gets an index page instead, at http://127.0.0.1:9001/: its
-time line in windows of consecutive generations, sized by the bytes a
-row measured on the trace, with their GC cycles
+generations that goes past that (by a sample of its middle generation,
+for a file over 15 MB, or when converted whole) gets an index page
+instead, at http://127.0.0.1:9001/: its time line in windows of
+consecutive generations, sized by the bytes a row measured on the trace,
+with their GC cycles
 and goroutines, each a link that opens the window in ui.perfetto.dev,
 converted when the UI asks for it, and a link for each generation (about
 a second of trace) alone, which the UI loads far sooner. It serves until

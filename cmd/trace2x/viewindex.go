@@ -25,22 +25,32 @@ import (
 // what the program did: 3.5-3.8 bytes a row on an HTTP service under load
 // and on the synthetic traces, 6 on one rich in tasks and regions, under
 // 1 where goroutines switch through iter.Pull. So view converts a trace
-// file of up to viewTryBytesPerRow bytes a row of the budget whole, with
-// the budget as the writer's row limit (see perfetto.WithRowLimit): one
-// that stays within it is served whole, one that goes past it gets the
-// index page, in windows sized by the bytes a row its first part took.
-// A larger file gets the index at once, in windows of traceBytesPerRow
-// bytes a row of the budget, and each window is converted with the row
-// limit too, so that none the UI is given is more than it holds.
+// file of up to viewTryBytesPerRow bytes a row of the budget (a second or
+// so of conversion) whole at once; of a larger one it first converts a
+// sample (see sampleBytesPerRow), and converts it whole only if the
+// bytes a row there say it makes at most predictMargin of the budget.
+// Either way the whole conversion has the budget as the writer's row
+// limit (see perfetto.WithRowLimit): one that stays within it is served
+// whole, one that goes past it gets the index page, in windows sized by
+// the bytes a row its first part took. A file the sample says is too
+// large gets the index at once, in windows sized by the sample's bytes a
+// row (traceBytesPerRow if there is no sample), and each window is
+// converted with the row limit too, so that none the UI is given is more
+// than it holds.
 var (
-	viewTryBytesPerRow int64 = 4
+	viewTryBytesPerRow int64 = 1
 	traceBytesPerRow   int64 = 2
 )
 
-// windowMargin is the share of the budget a window is sized for when the
-// bytes a row were measured on the trace's first part: later parts can
-// be denser.
-const windowMargin = 0.8
+const (
+	// windowMargin is the share of the budget a window is sized for:
+	// the bytes a row were measured on a part, and other parts can be
+	// denser.
+	windowMargin = 0.8
+	// predictMargin is the share of the budget a trace's rows, predicted
+	// from a sample, may be for it to be converted whole.
+	predictMargin = 0.9
+)
 
 // viewWindow is a run of consecutive generations that view converts on
 // demand, small enough for the UI in a browser.
@@ -313,20 +323,27 @@ func serveIndex(e *env, addr string, s *indexServer, open bool) error {
 }
 
 // indexFor returns the index server for view's input when the input is a
-// Go 1.22+ trace file too large to try whole (see viewTryBytesPerRow), or
-// always is asked, and nil otherwise.
+// Go 1.22+ trace file that a sample says makes more rows in Perfetto than
+// the UI in a browser holds, or always is asked, and nil otherwise.
 func indexFor(in *input, opts *inputOpts, always bool, resolution time.Duration) *indexServer {
 	if !always && in.size <= largePerfetto*viewTryBytesPerRow {
 		return nil
 	}
 	file, idx := viewIndex(in, opts)
-	if idx == nil {
-		return nil // a stream, compressed, old or broken: converted whole, as before
+	if idx == nil || !always && len(idx.Generations) < 2 {
+		// A stream, compressed, old or broken, or a single generation,
+		// that no window would make smaller: converted whole, and cut at
+		// the budget if need be (see viewConvert).
+		return nil
 	}
-	if bytesPerRow, ok := sampleBytesPerRow(in, file, idx, resolution); ok {
-		return newIndexServer(in, file, idx, bytesPerRow, int64(float64(largePerfetto)*bytesPerRow*windowMargin), resolution)
+	bytesPerRow, ok := sampleBytesPerRow(in, file, idx, resolution)
+	if !ok {
+		bytesPerRow = float64(traceBytesPerRow)
 	}
-	return newIndexServer(in, file, idx, float64(traceBytesPerRow), largePerfetto*traceBytesPerRow, resolution)
+	if !always && float64(in.size)/bytesPerRow <= predictMargin*float64(largePerfetto) {
+		return nil
+	}
+	return newIndexServer(in, file, idx, bytesPerRow, int64(float64(largePerfetto)*bytesPerRow*windowMargin), resolution)
 }
 
 // sampleRows is how many rows view converts of a trace file it does not

@@ -44,10 +44,9 @@ func TestViewIndex(t *testing.T) {
 	if s := indexFor(in, &inputOpts{}, false, 0); s != nil {
 		t.Fatalf("a %d-byte trace gets an index page", in.size)
 	}
-	// Past what view tries whole by a row, it gets one without being
-	// asked.
+	// Over the budget, it gets one without being asked.
 	defer func(p int64) { largePerfetto = p }(largePerfetto)
-	largePerfetto = in.size/viewTryBytesPerRow - 1
+	largePerfetto = 1000
 	if s := indexFor(in, &inputOpts{}, false, 0); s == nil {
 		t.Fatalf("a %d-byte trace over a budget of %d rows gets no index page", in.size, largePerfetto)
 	}
@@ -200,16 +199,24 @@ func TestViewRowBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// A file too large to try gets the index page at once, its windows
-	// sized by the bytes a row of a sample from its middle generation.
+	// A file too large to try at once is sampled from its middle
+	// generation: within the budget by the sample, it is tried whole.
 	defer func(p, try, sample int64) { largePerfetto, viewTryBytesPerRow, sampleRows = p, try, sample }(largePerfetto, viewTryBytesPerRow, sampleRows)
-	largePerfetto, viewTryBytesPerRow, sampleRows = rows/3, 1, rows/10
+	largePerfetto, viewTryBytesPerRow, sampleRows = rows*2, 0, rows/10
+	if s := indexFor(in, &inputOpts{}, false, 0); s != nil {
+		t.Fatalf("a trace of %d rows that a sample puts within a budget of %d gets the index page", rows, largePerfetto)
+	}
+	// Over it by the sample, it gets the index page at once, its windows
+	// sized by the sample's bytes a row. (The generations of the
+	// recording differ: a sample has been found three times sparser
+	// than the whole.)
+	largePerfetto = rows / 10
 	density := float64(in.size) / float64(rows)
 	direct := indexFor(in, &inputOpts{}, false, 0)
 	if direct == nil {
 		t.Fatal("a file too large to try whole gets no index page")
 	}
-	if direct.bytesPerRow == float64(traceBytesPerRow) || direct.bytesPerRow < density/4 || direct.bytesPerRow > density*4 {
+	if direct.bytesPerRow == float64(traceBytesPerRow) || direct.bytesPerRow < density/8 || direct.bytesPerRow > density*8 {
 		t.Errorf("sampled %.2f bytes of trace a row; the whole trace takes %.2f", direct.bytesPerRow, density)
 	}
 	for _, win := range direct.windows {
@@ -219,7 +226,7 @@ func TestViewRowBudget(t *testing.T) {
 	}
 
 	// Over it, though small enough to try, it gets the index page.
-	viewTryBytesPerRow = in.size
+	largePerfetto, viewTryBytesPerRow = rows/3, in.size
 	if s := indexFor(in, &inputOpts{}, false, 0); s != nil {
 		t.Fatal("a trace small enough to try whole gets the index page before it is tried")
 	}
