@@ -138,8 +138,12 @@ func viewConvert(e *env, in *input, inOpts *inputOpts, tmp io.Writer, resolution
 		v.index = indexAfter(in, file, idx, limit.Reached, w.Rows(), resolution)
 		return v, nil
 	}
-	fmt.Fprintf(e.stderr, "trace2x: %s: note: cut at %s, where it makes %.1f million rows in Perfetto, about as many as the UI in a browser holds: --from %s shows what follows\n",
-		in.name, upTo, float64(w.Rows())/1e6, upTo)
+	rest := fmt.Sprintf("--from %s shows what follows", upTo)
+	if in.path == "" || in.spool != "" {
+		rest = fmt.Sprintf("save the trace to a file, and trace2x view --from %s FILE shows what follows", upTo)
+	}
+	fmt.Fprintf(e.stderr, "trace2x: %s: note: cut at %s, where it makes %.1f million rows in Perfetto, about as many as the UI in a browser holds: %s\n",
+		in.name, upTo, float64(w.Rows())/1e6, rest)
 	v.cut = true
 	return v, nil
 }

@@ -302,4 +302,24 @@ func TestViewCut(t *testing.T) {
 	if !regexp.MustCompile(`note: cut at [0-9.]+[µm]?s, .* --from [0-9.]+[µm]?s shows what follows`).MatchString(stderr.String()) {
 		t.Errorf("stderr %q does not say where the trace was cut and what shows the rest", stderr.String())
 	}
+
+	// From standard input, which cannot be read again, the note says to
+	// save the trace first.
+	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "iterpull.go1.26.trace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr.Reset()
+	e.stdin = bytes.NewReader(data)
+	piped, err := openTrace(e, []string{"-"}, &inputOpts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer piped.Close()
+	if v, err := viewConvert(e, piped, &inputOpts{}, io.Discard, 0); err != nil || !v.cut {
+		t.Fatalf("from standard input, over the budget: error %v, cut %v", err, v.cut)
+	}
+	if !regexp.MustCompile(`note: cut at .* save the trace to a file, and trace2x view --from [0-9.]+[µm]?s FILE shows what follows`).MatchString(stderr.String()) {
+		t.Errorf("stderr %q does not say how to see the rest of a piped trace", stderr.String())
+	}
 }
