@@ -27,14 +27,7 @@ import (
 // served, with the UI's CORS headers, as a valid Perfetto trace of its part
 // of the trace.
 func TestViewIndex(t *testing.T) {
-	var buf bytes.Buffer
-	if err := synth.RecordGenerations(&buf, 4); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "gens.trace")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path := recordGenerations(t, 4)
 	e := &env{stdout: io.Discard, stderr: io.Discard}
 	in, err := openTrace(e, []string{path}, &inputOpts{})
 	if err != nil {
@@ -152,6 +145,22 @@ func TestViewIndex(t *testing.T) {
 	}
 }
 
+// recordGenerations records synth.RecordGenerations' workload of rounds
+// rounds, each with a GC and new generations, into a file, and returns
+// its path.
+func recordGenerations(t *testing.T, rounds int) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := synth.RecordGenerations(&buf, rounds); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "gens.trace")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 func get(t *testing.T, url string) string {
 	t.Helper()
 	resp, err := http.Get(url)
@@ -172,14 +181,7 @@ func get(t *testing.T, url string) string {
 // with windows sized by the bytes a row its first part took, and every
 // window is a valid trace, cut at the budget if it is denser than that.
 func TestViewRowBudget(t *testing.T) {
-	var buf bytes.Buffer
-	if err := synth.RecordGenerations(&buf, 6); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "gens.trace")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path := recordGenerations(t, 6)
 	var stderr bytes.Buffer
 	e := &env{stdout: io.Discard, stderr: &stderr}
 	in, err := openTrace(e, []string{path}, &inputOpts{})
