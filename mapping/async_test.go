@@ -66,3 +66,25 @@ func TestAsyncNotATrace(t *testing.T) {
 		t.Errorf("%d goroutines after, %d before", n, before)
 	}
 }
+
+// TestSinkErrorSummary: a pass a sink stops returns a summary of what was
+// mapped: the time of the last event mapped, within the trace, the
+// generations completed and the sink's error.
+func TestSinkErrorSummary(t *testing.T) {
+	data := readTrace(t, "gc.go1.26.trace")
+	whole, err := mapping.Map(bytes.NewReader(data), mapping.NopSink{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &failing{n: 100}
+	sum, err := mapping.Map(bytes.NewReader(data), f)
+	if !errors.Is(err, errFull) || sum == nil {
+		t.Fatalf("Map returned %v, %v; want a summary and the sink's error", sum, err)
+	}
+	if sum.End <= sum.Start || sum.End >= whole.End {
+		t.Errorf("stopped at %d, in a trace from %d to %d", sum.End, whole.Start, whole.End)
+	}
+	if sum.Generations > whole.Generations || !errors.Is(sum.Err, errFull) {
+		t.Errorf("summary of the stopped pass: %d generations of %d, error %v", sum.Generations, whole.Generations, sum.Err)
+	}
+}
