@@ -32,9 +32,15 @@ func TestExperimentalEvents(t *testing.T) {
 	if len(tally.Experiments) != 0 {
 		t.Errorf("experimental events delivered without WithExperimentalEvents: %v", tally.Experiments)
 	}
-	_, tally, args := run(mapping.WithExperimentalEvents())
+	if got := sum.ExpEvents; len(got) != 1 || got["AllocFree"] != n {
+		t.Errorf("ExpEvents = %v without WithExperimentalEvents, want all %d events as AllocFree", got, n)
+	}
+	sum, tally, args := run(mapping.WithExperimentalEvents())
 	if got := tally.Experiments["AllocFree"]; int64(got) != n {
 		t.Errorf("%d AllocFree events delivered, want all %d", got, n)
+	}
+	if got := sum.ExpEvents; len(got) != 1 || got["AllocFree"] != n {
+		t.Errorf("ExpEvents = %v with WithExperimentalEvents, want all %d events as AllocFree", got, n)
 	}
 	if args == 0 {
 		t.Error("no experimental event carried an argument")

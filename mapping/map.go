@@ -65,8 +65,9 @@ func WithInputName(name string) Option {
 // WithExperimentalEvents delivers the events of runtime experiments (such
 // as GODEBUG=traceallocfree=1's allocation events) through
 // Sink.Experimental. Without it they are only counted, in
-// Summary.EventsByKind: decoding them costs more than parsing them, and a
-// trace with an experiment on can hold little else.
+// Summary.EventsByKind and, by experiment, Summary.ExpEvents: decoding
+// their arguments costs more than parsing them, and a trace with an
+// experiment on can hold little else.
 func WithExperimentalEvents() Option {
 	return optionFunc(func(c *config) { c.experimental = true })
 }

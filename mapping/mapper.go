@@ -100,9 +100,10 @@ type mapper struct {
 	nextFlow   uint64
 	gcCycle    int
 
-	kinds    [32]int64 // events by trace.EventKind
-	goCount  [numGoStates]int
-	procsRun int
+	kinds     [32]int64  // events by trace.EventKind
+	expCounts []expCount // experimental events, by experiment
+	goCount   [numGoStates]int
+	procsRun  int
 	// changed has a bit (1<<CounterKind) for each derived counter whose
 	// count moved since the counters were last delivered; emitted holds
 	// the values delivered, and flushed says they have been once.
@@ -222,11 +223,13 @@ func (m *mapper) event(ev *trace.Event) error {
 	case trace.EventStackSample:
 		err = m.sample(ev, t)
 	case trace.EventExperimental:
-		// Decoding an experimental event costs more than parsing it, and
-		// no converter draws them: they are counted by kind, and decoded
-		// and delivered only on request.
+		// Decoding an experimental event's arguments costs more than
+		// parsing it, and no converter draws them: they are counted by
+		// experiment, and decoded and delivered only on request.
 		if m.cfg.experimental {
 			err = m.experimental(ev, t)
+		} else {
+			m.countExperiment(ev.Experimental().Experiment)
 		}
 	default:
 		m.anomaly(fmt.Sprintf("unknown event kind %v", kind))
@@ -1047,8 +1050,28 @@ func (m *mapper) sample(ev *trace.Event, t Time) error {
 	return m.sink.CPUSample(&m.smp)
 }
 
+// countExperiment counts an event of the experiment name in
+// Summary.ExpEvents.
+func (m *mapper) countExperiment(name string) {
+	for i := range m.expCounts {
+		if c := &m.expCounts[i]; c.name == name {
+			c.n++
+			return
+		}
+	}
+	m.expCounts = append(m.expCounts, expCount{name, 1})
+}
+
+// expCount is the count of one experiment's events: a trace has a few
+// experiments at most, found faster in a slice than in a map.
+type expCount struct {
+	name string
+	n    int64
+}
+
 func (m *mapper) experimental(ev *trace.Event, t Time) error {
 	x := ev.Experimental()
+	m.countExperiment(x.Experiment)
 	m.exp = Experimental{Time: t, Name: x.Name, Experiment: x.Experiment,
 		G: GoID(ev.Goroutine()), P: ProcID(ev.Proc()), M: ThreadID(ev.Thread()), Args: m.exp.Args[:0]}
 	if !m.expArgs(&x) {
@@ -1150,6 +1173,12 @@ func (m *mapper) finish() error {
 	for k, n := range m.kinds {
 		if n > 0 {
 			m.sum.EventsByKind[trace.EventKind(k).String()] = n
+		}
+	}
+	if len(m.expCounts) > 0 {
+		m.sum.ExpEvents = make(map[string]int64, len(m.expCounts))
+		for _, c := range m.expCounts {
+			m.sum.ExpEvents[c.name] += c.n
 		}
 	}
 	if err != nil {

@@ -128,6 +128,7 @@ type Summary struct {
 	EventsByKind  map[string]int64 // events read, by x/exp/trace event kind name
 	BytesRead     int64            // bytes of input consumed
 	ExpBatches    map[string]int   // experimental batches, by experiment
+	ExpEvents     map[string]int64 // experimental events, by experiment
 	ExpBatchBytes int64            // bytes in experimental batches
 	Goroutines    int              // goroutines seen (a reused ID counts once per life)
 	Procs         int              // distinct Ps seen

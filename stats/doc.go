@@ -11,7 +11,7 @@
 // [Report.WriteJSON] render:
 //
 //	s := stats.NewSink()
-//	_, err := mapping.Map(f, s, mapping.WithExperimentalEvents())
+//	_, err := mapping.Map(f, s)
 //	r := s.Report() // nil if f is no trace; r.Error says where a broken one broke
 //	if r == nil {
 //		return err

@@ -2,7 +2,6 @@ package stats
 
 import (
 	"cmp"
-	"maps"
 	"slices"
 	"time"
 
@@ -41,7 +40,6 @@ type Sink struct {
 	stacks, logs, cpuSamples, flows, gcCycles, sweeps, assists  int
 	tasksBegun, tasksEnded, tasksOpen, regionCount, regionsOpen int
 	stw                                                         STWStats
-	experiments                                                 map[string]int
 	incomplete                                                  [numItemKinds]int
 }
 
@@ -86,11 +84,10 @@ type reasonTime struct {
 // NewSink returns a Sink with nothing collected.
 func NewSink() *Sink {
 	return &Sink{
-		meter:       mmu.New(MMUWindows),
-		groups:      make(map[string]*group),
-		tasks:       make(map[string]*latency),
-		regions:     make(map[string]*latency),
-		experiments: make(map[string]int),
+		meter:   mmu.New(MMUWindows),
+		groups:  make(map[string]*group),
+		tasks:   make(map[string]*latency),
+		regions: make(map[string]*latency),
 	}
 }
 
@@ -297,17 +294,27 @@ func (s *Sink) Counter(c *mapping.Counter) error { return s.meter.Counter(c) }
 // CPUSample counts a CPU sample.
 func (s *Sink) CPUSample(*mapping.CPUSample) error { s.cpuSamples++; return nil }
 
-// Experimental counts an experimental event by experiment.
-func (s *Sink) Experimental(e *mapping.Experimental) error {
-	s.experiments[e.Experiment]++
-	return nil
-}
+// Experimental does nothing: the mapping counts experimental events by
+// experiment in its Summary, without decoding them.
+func (s *Sink) Experimental(*mapping.Experimental) error { return nil }
 
 // End takes the summary and computes the MMU.
 func (s *Sink) End(sum *mapping.Summary) error {
 	cp := *sum
 	s.sum = &cp
 	return s.meter.End(sum)
+}
+
+// expEvents is the Report's form of Summary.ExpEvents.
+func expEvents(m map[string]int64) map[string]int {
+	if len(m) == 0 {
+		return nil
+	}
+	r := make(map[string]int, len(m))
+	for k, n := range m {
+		r[k] = int(n)
+	}
+	return r
 }
 
 func latencyOf(m map[string]*latency, name string) *latency {
@@ -346,7 +353,7 @@ func (s *Sink) Report() *Report {
 		MarkAssists:    s.assists,
 		CPUSamples:     s.cpuSamples,
 		Flows:          s.flows,
-		Experimental:   maps.Clone(s.experiments),
+		Experimental:   expEvents(sum.ExpEvents),
 		ExpBatches:     sum.ExpBatches,
 		Incomplete:     make(map[string]int),
 		UnmatchedFlows: sum.UnmatchedFlows,

@@ -152,11 +152,7 @@ Example:
 					})
 				}
 			}
-			var opts []mapping.Option
-			if *st != "" {
-				opts = append(opts, mapping.WithExperimentalEvents())
-			}
-			sum, mapErr := in.mapTrace(e, inOpts, src, mapping.FanOut(sinks...), opts...)
+			sum, mapErr := in.mapTrace(e, inOpts, src, mapping.FanOut(sinks...))
 			errs := []error{mapErr}
 			if report := statsSink.Report(); *st != "" && sum != nil && report != nil {
 				o, err := createOutput(e, *st, false)

@@ -50,6 +50,7 @@ func TestMain(m *testing.M) {
 // relative to this package's directory: small ones, to keep the scripts
 // fast.
 var scriptTraces = []string{
+	"../../testdata/allocfree.go1.26.trace",               // GODEBUG=traceallocfree=1: experimental events
 	"../../testdata/annotations.go1.26.trace",             // tasks, regions, logs, a clock snapshot
 	"../../testdata/blocking.go1.26.trace",                // channels, mutexes, network, syscalls
 	"../../testdata/cpuprofile.go1.26.trace",              // CPU samples

@@ -4,7 +4,6 @@ import (
 	"flag"
 	"os"
 
-	"github.com/trace2x/trace2x/mapping"
 	"github.com/trace2x/trace2x/stats"
 )
 
@@ -32,7 +31,7 @@ printed and the exit status is 1.`,
 			}
 			defer in.Close()
 			sink := stats.NewSink()
-			sum, mapErr := in.mapTrace(e, inOpts, in, sink, mapping.WithExperimentalEvents())
+			sum, mapErr := in.mapTrace(e, inOpts, in, sink)
 			report := sink.Report()
 			if sum == nil || report == nil {
 				return mapErr // nothing was read, or the filter's window is not in the trace
