@@ -226,10 +226,9 @@ func (m *mapper) event(ev *trace.Event) error {
 		// Decoding an experimental event's arguments costs more than
 		// parsing it, and no converter draws them: they are counted by
 		// experiment, and decoded and delivered only on request.
+		m.countExperiment(ev)
 		if m.cfg.experimental {
 			err = m.experimental(ev, t)
-		} else {
-			m.countExperiment(ev.Experimental().Experiment)
 		}
 	default:
 		m.anomaly(fmt.Sprintf("unknown event kind %v", kind))
@@ -1050,16 +1049,20 @@ func (m *mapper) sample(ev *trace.Event, t Time) error {
 	return m.sink.CPUSample(&m.smp)
 }
 
-// countExperiment counts an event of the experiment name in
-// Summary.ExpEvents.
-func (m *mapper) countExperiment(name string) {
+// countExperiment counts an experimental event in Summary.ExpEvents.
+// Its experiment's name is compared, not kept, and a new one is copied:
+// the ExperimentalEvent holds a slice of the Event it was made from, so
+// keeping any part of it would make every such Event a copy on the heap,
+// which costs more than its parse.
+func (m *mapper) countExperiment(ev *trace.Event) {
+	x := ev.Experimental()
 	for i := range m.expCounts {
-		if c := &m.expCounts[i]; c.name == name {
+		if c := &m.expCounts[i]; c.name == x.Experiment {
 			c.n++
 			return
 		}
 	}
-	m.expCounts = append(m.expCounts, expCount{name, 1})
+	m.expCounts = append(m.expCounts, expCount{strings.Clone(x.Experiment), 1})
 }
 
 // expCount is the count of one experiment's events: a trace has a few
@@ -1071,7 +1074,6 @@ type expCount struct {
 
 func (m *mapper) experimental(ev *trace.Event, t Time) error {
 	x := ev.Experimental()
-	m.countExperiment(x.Experiment)
 	m.exp = Experimental{Time: t, Name: x.Name, Experiment: x.Experiment,
 		G: GoID(ev.Goroutine()), P: ProcID(ev.Proc()), M: ThreadID(ev.Thread()), Args: m.exp.Args[:0]}
 	if !m.expArgs(&x) {

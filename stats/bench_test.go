@@ -32,7 +32,7 @@ func benchStats(b *testing.B, wrap func(mapping.Sink) mapping.Sink) {
 		}
 		defer f.Close()
 		s := stats.NewSink()
-		sum, err := mapping.Map(f, wrap(s), mapping.WithExperimentalEvents(),
+		sum, err := mapping.Map(f, wrap(s),
 			mapping.WithProgress(func(mapping.Progress) { h.Observe() }))
 		if err != nil {
 			b.Fatal(err)
