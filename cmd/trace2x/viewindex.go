@@ -85,7 +85,9 @@ type indexServer struct {
 	bytesPerRow float64 // bytes of trace a row in Perfetto, as the windows were sized
 
 	mu      sync.Mutex
-	counted bool // the counts in windows are final
+	counted bool      // the counts in windows are final
+	asked   bool      // a window or generation was asked for
+	pre     *prefetch // the first window's, once begun
 }
 
 // newIndexServer splits the indexed trace into windows of at most
@@ -228,14 +230,14 @@ func (s *indexServer) handler(addr string, stderr io.Writer) http.Handler {
 			fmt.Fprintf(stderr, "trace2x: the index page: %v\n", err)
 		}
 	})
-	serve := func(path, what string, from, to time.Duration) {
+	serve := func(path, what string, window int, from, to time.Duration) {
 		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 			allowUI(w)
 			if r.Method == http.MethodOptions {
 				return
 			}
 			w.Header().Set("Content-Type", "application/octet-stream")
-			err := s.convert(w, from, to)
+			err := s.servePart(w, window, from, to)
 			switch {
 			case errors.Is(err, perfetto.ErrRowLimit):
 				// A valid trace of the part's beginning was served.
@@ -249,9 +251,9 @@ func (s *indexServer) handler(addr string, stderr io.Writer) http.Handler {
 		})
 	}
 	for _, win := range s.windows {
-		serve(s.windowPath(win.N), fmt.Sprintf("window %d", win.N), win.From, win.To)
+		serve(s.windowPath(win.N), fmt.Sprintf("window %d", win.N), win.N, win.From, win.To)
 		for _, g := range win.Gens {
-			serve(s.genPath(g.N), fmt.Sprintf("generation %d", g.N), g.From, g.To)
+			serve(s.genPath(g.N), fmt.Sprintf("generation %d", g.N), 0, g.From, g.To)
 		}
 	}
 	return mux
@@ -298,9 +300,19 @@ func serveIndex(e *env, addr string, s *indexServer, open bool) error {
 	}
 	srv := &http.Server{Handler: s.handler(ln.Addr().String(), e.stderr)}
 	go srv.Serve(ln)
+	// The first window is converted ahead once the counts are made, into
+	// a file removed on the way out.
+	pre, err := os.CreateTemp("", "trace2x-*.pftrace")
+	if err == nil {
+		defer os.Remove(pre.Name())
+		defer pre.Close()
+	}
 	go func() {
 		if err := s.count(); err != nil {
 			fmt.Fprintf(e.stderr, "trace2x: counting GC cycles and goroutines: %v\n", err)
+		}
+		if pre != nil {
+			s.prefetchFirst(pre)
 		}
 	}()
 	link := fmt.Sprintf("http://%s/", ln.Addr())
