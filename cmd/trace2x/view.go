@@ -47,7 +47,8 @@ for a file over 15 MB, or when converted whole) gets an index page
 instead, at http://127.0.0.1:9001/: its time line in windows of
 consecutive generations, sized by the bytes a row measured on the trace,
 with their GC cycles and goroutines, each a link that opens the window
-in ui.perfetto.dev, converted when the UI asks for it, and a link for
+in ui.perfetto.dev, converted when the UI asks for it (the first is
+converted ahead, while the page is read), and a link for
 each generation (about a second of trace) alone, which the UI loads far
 sooner. It serves until Ctrl-C. --index serves the page for any trace
 file. Any other trace is cut where it reaches the limit, and view says
