@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/trace2x/trace2x/convert/perfetto"
@@ -35,16 +36,19 @@ prints the link that opens it there:
 
 	https://ui.perfetto.dev/#!/?url=http://127.0.0.1:9001/<name>.pftrace
 
-It exits when the UI has fetched the trace, or on Ctrl-C. The trace never
-leaves the machine: the UI runs in the browser and reads it from the
-local address. --open starts the system's browser on the link.
+The link comes as soon as the trace has begun, and the UI reads the file
+as it is written, while the rest is converted. View exits when the UI has
+fetched the trace, or on Ctrl-C. The trace never leaves the machine: the
+UI runs in the browser and reads it from the local address. --open
+starts the system's browser on the link.
 
 View never serves more than the UI in a browser holds, about 15 million
 rows in Perfetto, which a trace makes from 1 to 6 bytes of trace each,
 depending on what the program did. A Go 1.22+ trace file of several
-generations that goes past that (by a sample of its middle generation,
-for a file over 15 MB, or when converted whole) gets an index page
-instead, at http://127.0.0.1:9001/: its time line in windows of
+generations that goes past that by a sample of its middle generation
+(for a file over 15 MB) gets an index page instead; one that goes past
+it when converted whole has the part converted served at the link, and
+the index page too. The page, at http://127.0.0.1:9001/, shows its time line in windows of
 consecutive generations, sized by the bytes a row measured on the trace,
 with their GC cycles and goroutines, each a link that opens the window
 in ui.perfetto.dev, converted when the UI asks for it (the first is
@@ -75,45 +79,147 @@ where, so that --from shows the rest.`,
 			if s := indexFor(in, inOpts, *index, *resolution); s != nil {
 				return serveIndex(e, *addr, s, *open)
 			}
-			tmp, err := os.CreateTemp("", "trace2x-*.pftrace")
-			if err != nil {
-				return err
-			}
-			defer os.Remove(tmp.Name())
-			defer tmp.Close()
-			v, mapErr := viewConvert(e, in, inOpts, tmp, *resolution)
-			if v.index != nil {
-				return serveIndex(e, *addr, v.index, *open)
-			}
-			sum, w := v.sum, v.w
-			if !v.cut {
-				notePerfetto(e, in, w)
-			}
-			cerr := w.Close()
-			if v.cut && errors.Is(cerr, perfetto.ErrRowLimit) {
-				cerr = nil // said above; a write error would come first
-			}
-			if err := joinErrors(cerr, tmp.Sync()); err != nil {
-				return joinErrors(mapErr, fmt.Errorf("writing %s: %w", tmp.Name(), err))
-			}
-			if sum == nil {
-				return mapErr // not a trace: nothing to show
-			}
-			if mapErr != nil {
-				// What was converted is still worth a look; say why it is
-				// short, and fail once it has been served.
-				fmt.Fprintf(e.stderr, "trace2x: %v\n", mapErr)
-			}
-			name := strings.TrimSuffix(in.shortName(), filepath.Ext(in.shortName())) + ".pftrace"
-			if err := serveOnce(e, *addr, name, tmp.Name(), *open); err != nil {
-				return err
-			}
-			if mapErr != nil {
-				return errReported
-			}
-			return nil
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+			defer stop()
+			return viewWhole(ctx, e, in, inOpts, *addr, *resolution, *open)
 		}
 	},
+}
+
+// viewWhole converts view's input whole, with the budget as the row
+// limit, and serves the file while it is written: the link is printed
+// once the trace has begun, and the UI's request follows the file as it
+// grows (see prefetch), so that the UI reads and parses it while the rest
+// is converted. The file is served once. A trace file whose conversion
+// goes past the budget also gets its index page, of windows sized by the
+// part converted, served until ctx is done (Ctrl-C): the link opens that
+// part.
+func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, addr string, resolution time.Duration, open bool) error {
+	// Listening first: a taken address fails before any work.
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("serving the trace: %w", err)
+	}
+	defer ln.Close()
+	tmp, err := os.CreateTemp("", "trace2x-*.pftrace")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	pre := newPrefetch(0, tmp.Name())
+	began := make(chan struct{})
+	type outcome struct {
+		v              viewed
+		mapErr, outErr error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		v, mapErr := viewConvert(e, in, inOpts, pre.writer(tmp), resolution, began)
+		var outErr error
+		if v.index == nil && v.w != nil {
+			if !v.cut && v.sum != nil {
+				notePerfetto(e, in, v.w)
+			}
+			outErr = v.w.Close()
+			if v.cut && errors.Is(outErr, perfetto.ErrRowLimit) {
+				outErr = nil // said already; a write error would come first
+			}
+		}
+		pre.finish(nil) // what was written is served; errors are said here
+		done <- outcome{v, mapErr, outErr}
+	}()
+	var out *outcome
+	select {
+	case <-began:
+	case o := <-done:
+		out = &o
+		if o.v.sum == nil {
+			return o.mapErr // not a trace: nothing to show
+		}
+	}
+
+	name := strings.TrimSuffix(in.shortName(), filepath.Ext(in.shortName())) + ".pftrace"
+	served := make(chan struct{})
+	var once sync.Once
+	var index atomic.Pointer[http.Handler] // once past the budget
+	mux := http.NewServeMux()
+	mux.HandleFunc("/"+url.PathEscape(name), func(w http.ResponseWriter, r *http.Request) {
+		allowUI(w)
+		if r.Method == http.MethodOptions {
+			return
+		}
+		if pre.finished() {
+			http.ServeFile(w, r, tmp.Name()) // with its length, for the UI's progress
+		} else if pre.follow() {
+			w.Header().Set("Content-Type", "application/octet-stream")
+			pre.serve(w)
+		}
+		if r.Method == http.MethodGet {
+			once.Do(func() { close(served) })
+		}
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if h := index.Load(); h != nil {
+			(*h).ServeHTTP(w, r)
+			return
+		}
+		http.NotFound(w, r)
+	})
+	srv := &http.Server{Handler: mux}
+	go srv.Serve(ln)
+	defer func() {
+		if ctx.Err() != nil {
+			srv.Close() // interrupted: no waiting for a response to end
+		} else {
+			srv.Shutdown(context.Background()) // lets a response being written finish
+		}
+	}()
+	link := fmt.Sprintf("%s/#!/?url=http://%s/%s", perfettoUI, ln.Addr(), url.PathEscape(name))
+	fmt.Fprintf(e.stdout, "%s\n", link)
+	fmt.Fprintf(e.stderr, "trace2x: serving %s once on %s; open the link above (Ctrl-C to stop)\n", name, ln.Addr())
+	if open {
+		if err := openBrowser(link); err != nil {
+			fmt.Fprintf(e.stderr, "trace2x: could not open a browser: %v\n", err)
+		}
+	}
+	if out == nil {
+		select {
+		case o := <-done:
+			out = &o
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	if out.outErr == nil {
+		out.outErr = tmp.Sync()
+	}
+	if out.outErr != nil {
+		return joinErrors(out.mapErr, fmt.Errorf("writing %s: %w", tmp.Name(), out.outErr))
+	}
+	if out.mapErr != nil {
+		// What was converted is served; say why it is short, and fail
+		// once it has been.
+		fmt.Fprintf(e.stderr, "trace2x: %v\n", out.mapErr)
+	}
+	if s := out.v.index; s != nil {
+		var h http.Handler = s.handler(ln.Addr().String(), e.stderr)
+		index.Store(&h)
+		defer s.background(e)()
+		fmt.Fprintf(e.stdout, "http://%s/\n", ln.Addr())
+		fmt.Fprintf(e.stderr, "trace2x: the first link opens that first part; the page http://%s/ opens the whole trace in %d windows and a generation at a time (Ctrl-C to stop)\n",
+			ln.Addr(), len(s.windows))
+		<-ctx.Done()
+		return nil
+	}
+	select {
+	case <-served:
+	case <-ctx.Done():
+	}
+	if out.mapErr != nil {
+		return errReported
+	}
+	return nil
 }
 
 // viewConvert converts view's input to a Perfetto trace in tmp, with the
@@ -122,10 +228,14 @@ where, so that --from shows the rest.`,
 // gets the index page, which viewConvert returns, its windows sized by
 // the bytes of trace a row the part converted took; any other input is
 // served cut at the limit, with a note on what shows the rest.
-func viewConvert(e *env, in *input, inOpts *inputOpts, tmp io.Writer, resolution time.Duration) (v viewed, err error) {
+func viewConvert(e *env, in *input, inOpts *inputOpts, tmp io.Writer, resolution time.Duration, began chan<- struct{}) (v viewed, err error) {
 	w := perfetto.NewWriter(tmp, viewOptions(in.shortName(), in.size)...)
 	v.w = w
-	v.sum, err = in.mapTrace(e, inOpts, in, mapping.ThinCounters(w, resolution))
+	var sink mapping.Sink = mapping.ThinCounters(w, resolution)
+	if began != nil {
+		sink = &beginSignal{Sink: sink, began: began}
+	}
+	v.sum, err = in.mapTrace(e, inOpts, in, sink)
 	var limit *perfetto.RowLimitError
 	if v.sum == nil || !errors.As(err, &limit) {
 		return v, err
@@ -146,6 +256,19 @@ func viewConvert(e *env, in *input, inOpts *inputOpts, tmp io.Writer, resolution
 		in.name, upTo, float64(w.Rows())/1e6, rest)
 	v.cut = true
 	return v, nil
+}
+
+// beginSignal closes began when the trace begins: from then on there is a
+// trace to serve.
+type beginSignal struct {
+	mapping.Sink
+	began chan<- struct{}
+	once  sync.Once
+}
+
+func (b *beginSignal) Begin(m *mapping.Meta) error {
+	b.once.Do(func() { close(b.began) })
+	return b.Sink.Begin(m)
 }
 
 // viewed is what viewConvert made.
@@ -170,46 +293,6 @@ type viewed struct {
 func viewOptions(name string, traceBytes int64) []perfetto.Option {
 	return []perfetto.Option{perfetto.WithProcessName(name), perfetto.WithVersion(trace2xVersion()),
 		perfetto.WithCompression(traceBytes > largePerfetto*traceBytesPerRow/2), perfetto.WithRowLimit(largePerfetto)}
-}
-
-// serveOnce serves the file at /name until it has been fetched once, or
-// the command is interrupted.
-func serveOnce(e *env, addr, name, path string, open bool) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("serving the trace: %w", err)
-	}
-	done := make(chan struct{})
-	var once sync.Once
-	mux := http.NewServeMux()
-	mux.HandleFunc("/"+url.PathEscape(name), func(w http.ResponseWriter, r *http.Request) {
-		allowUI(w)
-		if r.Method == http.MethodOptions {
-			return
-		}
-		http.ServeFile(w, r, path)
-		if r.Method == http.MethodGet {
-			once.Do(func() { close(done) })
-		}
-	})
-	srv := &http.Server{Handler: mux}
-	go srv.Serve(ln)
-	link := fmt.Sprintf("%s/#!/?url=http://%s/%s", perfettoUI, ln.Addr(), url.PathEscape(name))
-	fmt.Fprintf(e.stdout, "%s\n", link)
-	fmt.Fprintf(e.stderr, "trace2x: serving %s once on %s; open the link above (Ctrl-C to stop)\n", name, ln.Addr())
-	if open {
-		if err := openBrowser(link); err != nil {
-			fmt.Fprintf(e.stderr, "trace2x: could not open a browser: %v\n", err)
-		}
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	select {
-	case <-done:
-	case <-ctx.Done():
-	}
-	// Let the response that was being written finish.
-	return srv.Shutdown(context.Background())
 }
 
 // openBrowser asks the system to open link.

@@ -300,21 +300,7 @@ func serveIndex(e *env, addr string, s *indexServer, open bool) error {
 	}
 	srv := &http.Server{Handler: s.handler(ln.Addr().String(), e.stderr)}
 	go srv.Serve(ln)
-	// The first window is converted ahead once the counts are made, into
-	// a file removed on the way out.
-	pre, err := os.CreateTemp("", "trace2x-*.pftrace")
-	if err == nil {
-		defer os.Remove(pre.Name())
-		defer pre.Close()
-	}
-	go func() {
-		if err := s.count(); err != nil {
-			fmt.Fprintf(e.stderr, "trace2x: counting GC cycles and goroutines: %v\n", err)
-		}
-		if pre != nil {
-			s.prefetchFirst(pre)
-		}
-	}()
+	defer s.background(e)()
 	link := fmt.Sprintf("http://%s/", ln.Addr())
 	fmt.Fprintf(e.stdout, "%s\n", link)
 	windows := fmt.Sprintf("%d windows", len(s.windows))
@@ -332,6 +318,28 @@ func serveIndex(e *env, addr string, s *indexServer, open bool) error {
 	defer stop()
 	<-ctx.Done()
 	return srv.Shutdown(context.Background())
+}
+
+// background counts the GC cycles and goroutines of the windows, for the
+// page, and then converts the first window ahead (see prefetch), into a
+// file that the function it returns removes.
+func (s *indexServer) background(e *env) (stop func()) {
+	pre, err := os.CreateTemp("", "trace2x-*.pftrace")
+	go func() {
+		if err := s.count(); err != nil {
+			fmt.Fprintf(e.stderr, "trace2x: counting GC cycles and goroutines: %v\n", err)
+		}
+		if pre != nil {
+			s.prefetchFirst(pre)
+		}
+	}()
+	if err != nil {
+		return func() {}
+	}
+	return func() {
+		pre.Close()
+		os.Remove(pre.Name())
+	}
 }
 
 // indexFor returns the index server for view's input when the input is a

@@ -192,7 +192,7 @@ func TestViewRowBudget(t *testing.T) {
 
 	// Within the budget, the trace is converted whole.
 	var whole bytes.Buffer
-	v, err := viewConvert(e, in, &inputOpts{}, &whole, 0)
+	v, err := viewConvert(e, in, &inputOpts{}, &whole, 0, nil)
 	if err != nil || v.index != nil || v.cut {
 		t.Fatalf("within the budget: error %v, index page %v, cut %v", err, v.index != nil, v.cut)
 	}
@@ -232,7 +232,7 @@ func TestViewRowBudget(t *testing.T) {
 	if s := indexFor(in, &inputOpts{}, false, 0); s != nil {
 		t.Fatal("a trace small enough to try whole gets the index page before it is tried")
 	}
-	v, err = viewConvert(e, in, &inputOpts{}, io.Discard, 0)
+	v, err = viewConvert(e, in, &inputOpts{}, io.Discard, 0, nil)
 	s := v.index
 	if err != nil || s == nil {
 		t.Fatalf("over the budget: error %v, no index page", err)
@@ -281,14 +281,14 @@ func TestViewCut(t *testing.T) {
 	}
 	defer in.Close()
 	var whole bytes.Buffer
-	v, err := viewConvert(e, in, &inputOpts{}, &whole, 0)
+	v, err := viewConvert(e, in, &inputOpts{}, &whole, 0, nil)
 	if err != nil || v.cut || v.index != nil {
 		t.Fatalf("within the budget: error %v, cut %v, index page %v", err, v.cut, v.index != nil)
 	}
 	defer func(p int64) { largePerfetto = p }(largePerfetto)
 	largePerfetto = v.w.Rows() / 2
 	var out bytes.Buffer
-	v, err = viewConvert(e, in, &inputOpts{}, &out, 0)
+	v, err = viewConvert(e, in, &inputOpts{}, &out, 0, nil)
 	if err != nil || !v.cut || v.index != nil {
 		t.Fatalf("over the budget: error %v, cut %v, index page %v", err, v.cut, v.index != nil)
 	}
@@ -318,7 +318,7 @@ func TestViewCut(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer piped.Close()
-	if v, err := viewConvert(e, piped, &inputOpts{}, io.Discard, 0); err != nil || !v.cut {
+	if v, err := viewConvert(e, piped, &inputOpts{}, io.Discard, 0, nil); err != nil || !v.cut {
 		t.Fatalf("from standard input, over the budget: error %v, cut %v", err, v.cut)
 	}
 	if !regexp.MustCompile(`note: cut at .* save the trace to a file, and trace2x view --from [0-9.]+[µm]?s FILE shows what follows`).MatchString(stderr.String()) {

@@ -93,6 +93,13 @@ func (p *prefetch) follow() bool {
 	return true
 }
 
+// finished reports whether the conversion is done.
+func (p *prefetch) finished() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.done
+}
+
 // serve copies the file to w as it is written, until the conversion is
 // done, and returns the conversion's error, or w's.
 func (p *prefetch) serve(w io.Writer) error {

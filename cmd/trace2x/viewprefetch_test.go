@@ -2,13 +2,19 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/trace2x/trace2x/convert/perfetto/perfettocheck"
 
 	"github.com/trace2x/trace2x/internal/tracefile"
 )
@@ -134,5 +140,171 @@ func TestViewPrefetch(t *testing.T) {
 	// Once a part was asked for, no prefetch begins.
 	if s.beginPrefetch(pre2) != nil {
 		t.Error("a prefetch begins after a request")
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader on two
+// goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// waitLine waits for a line of out that matches re, and returns its
+// submatches.
+func waitLine(t *testing.T, out *syncBuffer, re *regexp.Regexp) []string {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := re.FindStringSubmatch(out.String()); m != nil {
+			return m
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no line matching %s in %q", re, out.String())
+	return nil
+}
+
+// TestViewStream checks that view prints the link once the trace has
+// begun, before it is converted, and that a request made then follows the
+// file as it is written: the trace is piped in, its last generation held
+// back until the request is made, and the file served must be the whole
+// conversion.
+func TestViewStream(t *testing.T) {
+	path := recordGenerations(t, 4)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What view serves, converted at once from the same stream.
+	ref, err := openTrace(&env{stdin: bytes.NewReader(data), stdout: io.Discard, stderr: io.Discard}, []string{"-"}, &inputOpts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	v, err := viewConvert(&env{stdout: io.Discard, stderr: io.Discard}, ref, &inputOpts{}, &want, 0, nil)
+	if err != nil || v.cut || v.index != nil {
+		t.Fatalf("converting: %v (cut %v, index %v)", err, v.cut, v.index != nil)
+	}
+	if err := v.w.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	pr, pw := io.Pipe()
+	var stdout, stderr syncBuffer
+	e := &env{stdin: pr, stdout: &stdout, stderr: &stderr}
+	in, err := openTrace(e, []string{"-"}, &inputOpts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	result := make(chan error, 1)
+	go func() { result <- viewWhole(ctx, e, in, &inputOpts{}, "127.0.0.1:0", 0, false) }()
+	// The parser reads a generation whole before it gives any of its
+	// events: the last one is held back.
+	idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
+	if err != nil || len(idx.Generations) < 2 {
+		t.Fatalf("%d generations (%v)", len(idx.Generations), err)
+	}
+	half := int(idx.Generations[len(idx.Generations)-1].Offset)
+	if _, err := pw.Write(data[:half]); err != nil {
+		t.Fatal(err)
+	}
+	link := waitLine(t, &stdout, regexp.MustCompile(`url=(http://127\.0\.0\.1:[0-9]+/stdin\.pftrace)\n`))
+	got := make(chan string, 1)
+	go func() { got <- get(t, link[1]) }()
+	// The request is made before the rest of the trace is given.
+	time.Sleep(100 * time.Millisecond)
+	if _, err := pw.Write(data[half:]); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	select {
+	case g := <-got:
+		if g != want.String() {
+			t.Errorf("served %d bytes, want the %d of the whole conversion", len(g), want.Len())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the request did not end")
+	}
+	select {
+	case err := <-result:
+		if err != nil {
+			t.Errorf("view: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("view did not exit once the file was served")
+	}
+}
+
+// TestViewWholePastBudget checks a trace file that view tries whole and
+// that goes past the row budget: the link serves the part converted, a
+// valid trace, and the index page of the whole trace follows, served
+// until view is stopped.
+func TestViewWholePastBudget(t *testing.T) {
+	path := recordGenerations(t, 4)
+	var stdout, stderr syncBuffer
+	e := &env{stdout: &stdout, stderr: &stderr}
+	in, err := openTrace(e, []string{path}, &inputOpts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	// The budget is a third of the rows the recording makes.
+	v, err := viewConvert(&env{stdout: io.Discard, stderr: io.Discard}, in, &inputOpts{}, io.Discard, 0, nil)
+	if err != nil || v.index != nil || v.cut {
+		t.Fatalf("within the budget: error %v, index page %v, cut %v", err, v.index != nil, v.cut)
+	}
+	defer func(p, try int64) { largePerfetto, viewTryBytesPerRow = p, try }(largePerfetto, viewTryBytesPerRow)
+	largePerfetto, viewTryBytesPerRow = v.w.Rows()/3, in.size
+	if s := indexFor(in, &inputOpts{}, false, 0); s != nil {
+		t.Fatal("a trace small enough to try whole gets the index page first")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	result := make(chan error, 1)
+	go func() { result <- viewWhole(ctx, e, in, &inputOpts{}, "127.0.0.1:0", 0, false) }()
+	page := waitLine(t, &stdout, regexp.MustCompile(`\n(http://127\.0\.0\.1:[0-9]+/)\n`))
+	link := waitLine(t, &stdout, regexp.MustCompile(`url=(http://127\.0\.0\.1:[0-9]+/gens\.pftrace)\n`))
+	part := get(t, link[1])
+	rep, err := perfettocheck.Check(strings.NewReader(part))
+	if err != nil {
+		t.Fatalf("the part served: %v", err)
+	}
+	if rep.Rows.Total() < largePerfetto {
+		t.Errorf("the part served makes %d rows, fewer than the budget of %d it went past", rep.Rows.Total(), largePerfetto)
+	}
+	if !strings.Contains(get(t, page[1]), "open in Perfetto") {
+		t.Error("no index page after the part")
+	}
+	if !strings.Contains(stderr.String(), "opens the whole trace in") {
+		t.Errorf("stderr does not point to the page:\n%s", stderr.String())
+	}
+	select {
+	case err := <-result:
+		t.Fatalf("view exited (%v) while serving the index page", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	cancel()
+	select {
+	case err := <-result:
+		if err != nil {
+			t.Errorf("view: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("view did not stop")
 	}
 }
