@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -183,6 +184,8 @@ var indexPage = template.Must(template.New("index").Funcs(template.FuncMap{"mb":
 <p>{{.Size}} MB of trace, {{.Gens}} generations, {{.Duration}}: more than the Perfetto UI in a browser holds at once.
 Each window below is converted when the UI opens it; the trace never leaves this machine.</p>
 <p>A whole window is about as much as the UI in a browser holds, and takes it a while to load; a single generation, about a second of trace, is a small part of that.</p>
+<p>Other ways in: <code>trace2x view --task TYPE</code>, <code>--region TYPE</code> or <code>--goroutine ID</code> serves what a task, region or goroutine did over the whole trace;
+<code>trace2x perfetto -o {{.Base}}.pftrace {{.Name}}</code> and Perfetto's native <code>trace_processor --httpd {{.Base}}.pftrace</code> open it whole in the UI, which then uses that process instead of the browser's memory.</p>
 <table><tr><th>window</th><th>from</th><th>to</th><th>generations</th><th>MB of trace</th><th>GC cycles</th><th>goroutines created</th><th></th><th style="text-align:left">or one generation</th></tr>
 {{range .Windows}}<tr><td>{{.N}}</td><td>{{ms .From}}</td><td>{{ms .To}}</td><td>{{.First}}–{{.Last}}</td><td>{{printf "%.1f" (mb .Bytes)}}</td>
 <td>{{if $.Counted}}{{.GCs}}{{else}}…{{end}}</td><td>{{if $.Counted}}{{.Goroutines}}{{else}}…{{end}}</td>
@@ -194,12 +197,13 @@ Each window below is converted when the UI opens it; the trace never leaves this
 
 // pageData is what the index page shows.
 type pageData struct {
-	Name, Duration string
-	Size           string
-	Gens           int
-	Windows        []viewWindow
-	Counted        bool
-	Link, GenLink  func(n int) string
+	Name, Base    string // the trace's file name, and without its extension
+	Duration      string
+	Size          string
+	Gens          int
+	Windows       []viewWindow
+	Counted       bool
+	Link, GenLink func(n int) string
 }
 
 func (s *indexServer) windowPath(n int) string {
@@ -217,7 +221,7 @@ func (s *indexServer) handler(addr string, stderr io.Writer) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
-		d := pageData{Name: s.name, Windows: append([]viewWindow(nil), s.windows...), Counted: s.counted}
+		d := pageData{Name: s.name, Base: strings.TrimSuffix(s.name, filepath.Ext(s.name)), Windows: append([]viewWindow(nil), s.windows...), Counted: s.counted}
 		s.mu.Unlock()
 		last := d.Windows[len(d.Windows)-1]
 		d.Gens = last.Last

@@ -70,6 +70,12 @@ func TestViewIndex(t *testing.T) {
 	if strings.Contains(page, "…") || strings.Contains(page, "refresh") {
 		t.Errorf("the page still waits for the counts:\n%s", page)
 	}
+	// It offers the other ways in: a filter, or the trace processor.
+	for _, way := range []string{"trace2x view --task TYPE", "trace2x perfetto -o gens.pftrace gens.trace", "trace_processor --httpd gens.pftrace"} {
+		if !strings.Contains(page, way) {
+			t.Errorf("the page does not offer %q:\n%s", way, page)
+		}
+	}
 	gens, gcs := 0, 0
 	for i, w := range s.windows {
 		gens += w.Last - w.First + 1
