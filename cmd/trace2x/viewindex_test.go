@@ -209,16 +209,28 @@ func TestViewRowBudget(t *testing.T) {
 
 	// A file too large to try at once is sampled from its middle
 	// generation: within the budget by the sample, it is tried whole.
+	// (The generations of the recording differ: a sample has been found
+	// from three times sparser than the whole to twice as dense, so the
+	// budgets here are set by what the sample predicts.)
 	defer func(p, try, sample int64) { largePerfetto, viewTryBytesPerRow, sampleRows = p, try, sample }(largePerfetto, viewTryBytesPerRow, sampleRows)
-	largePerfetto, viewTryBytesPerRow, sampleRows = rows*2, 0, rows/10
+	viewTryBytesPerRow, sampleRows = 0, rows/10
+	file := in.ReadCloser.(*os.File)
+	idx, err := tracefile.Read(file, in.size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sampled, ok := sampleBytesPerRow(in, file, idx, 0)
+	if !ok {
+		t.Fatal("no sample of the trace")
+	}
+	predicted := int64(float64(in.size) / sampled)
+	largePerfetto = predicted * 2
 	if s := indexFor(in, &inputOpts{}, false, 0); s != nil {
-		t.Fatalf("a trace of %d rows that a sample puts within a budget of %d gets the index page", rows, largePerfetto)
+		t.Fatalf("a trace of %d rows that a sample puts at %d, within a budget of %d, gets the index page", rows, predicted, largePerfetto)
 	}
 	// Over it by the sample, it gets the index page at once, its windows
-	// sized by the sample's bytes a row. (The generations of the
-	// recording differ: a sample has been found three times sparser
-	// than the whole.)
-	largePerfetto = rows / 10
+	// sized by the sample's bytes a row.
+	largePerfetto = predicted / 10
 	density := float64(in.size) / float64(rows)
 	direct := indexFor(in, &inputOpts{}, false, 0)
 	if direct == nil {
