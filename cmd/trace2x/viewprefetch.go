@@ -10,19 +10,23 @@ import (
 	"github.com/trace2x/trace2x/convert/perfetto"
 )
 
-// A prefetch converts the first window of the index page into a
-// temporary file while the person reads the page, so that the window
-// they most often open first is ready when the UI asks for it: on the
-// 121 MB service trace its conversion takes about 6 s of the time to a
-// view. A request that comes while the file is being written follows the
-// writing, so it is never later than a conversion of its own.
+// A prefetch is a Perfetto trace written into a temporary file before it
+// is asked for, which requests follow as it grows: a request that comes
+// while the file is being written gets each byte as it is written, and
+// ends when the conversion does, so it is never later than a conversion
+// of its own. View serves its whole conversion so (see viewWhole), and
+// converts the index page's first window so while the person reads the
+// page: the window they most often open first is then ready when the UI
+// asks for it (on the 121 MB service trace its conversion takes about
+// 6 s of the time to a view).
 //
-// Any other part asked for first means the person went elsewhere: the
-// prefetch is dropped (stopped if it runs and nobody follows it), so that
-// it takes no core from the part they wait for, and the first window is
-// converted on demand as the others are.
+// Any other part of the index asked for first means the person went
+// elsewhere: the first window's prefetch is dropped (stopped if it runs
+// and nobody follows it), so that it takes no core from the part they
+// wait for, and the first window is converted on demand as the others
+// are.
 type prefetch struct {
-	window int // the window's number
+	window int // the window's number; 0 for view's whole conversion
 	path   string
 
 	mu      sync.Mutex
