@@ -231,11 +231,13 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, addr s
 func viewConvert(e *env, in *input, inOpts *inputOpts, tmp io.Writer, resolution time.Duration, began chan<- struct{}) (v viewed, err error) {
 	w := perfetto.NewWriter(tmp, viewOptions(in.shortName(), in.size)...)
 	v.w = w
-	var sink mapping.Sink = mapping.ThinCounters(w, resolution)
+	var sink mapping.Sink = w
 	if began != nil {
-		sink = &beginSignal{Sink: sink, began: began}
+		sink = &beginSignal{Sink: w, began: began}
 	}
-	v.sum, err = in.mapTrace(e, inOpts, in, sink)
+	// Thinned outermost, so that the counters are thinned before the
+	// hand-over to the encoding goroutine (see mapping.Async).
+	v.sum, err = in.mapTrace(e, inOpts, in, mapping.ThinCounters(sink, resolution))
 	var limit *perfetto.RowLimitError
 	if v.sum == nil || !errors.As(err, &limit) {
 		return v, err
