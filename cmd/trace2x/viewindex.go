@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -325,15 +326,21 @@ func serveIndex(e *env, addr string, s *indexServer, open bool) error {
 }
 
 // background counts the GC cycles and goroutines of the windows, for the
-// page, and then converts the first window ahead (see prefetch), into a
-// file that the function it returns removes.
+// page, and converts the first window ahead (see prefetch), into a file
+// that the function it returns removes. With four cores or more the two
+// run at once; with fewer, where each pass keeps two cores busy, the
+// counts come first, since they help choose a window.
 func (s *indexServer) background(e *env) (stop func()) {
 	pre, err := os.CreateTemp("", "trace2x-*.pftrace")
+	together := runtime.GOMAXPROCS(0) >= 4
+	if pre != nil && together {
+		go s.prefetchFirst(pre)
+	}
 	go func() {
 		if err := s.count(); err != nil {
 			fmt.Fprintf(e.stderr, "trace2x: counting GC cycles and goroutines: %v\n", err)
 		}
-		if pre != nil {
+		if pre != nil && !together {
 			s.prefetchFirst(pre)
 		}
 	}()
