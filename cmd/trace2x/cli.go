@@ -239,6 +239,17 @@ func (in *input) shortName() string {
 	return filepath.Base(in.name)
 }
 
+// baseName names what is made of the input: its file name without the
+// extension, or for a URL its host, whose dots are no extension, with the
+// port after a dash.
+func (in *input) baseName() string {
+	if u, err := url.Parse(in.name); err == nil && u.Host != "" {
+		return strings.ReplaceAll(u.Host, ":", "-")
+	}
+	n := filepath.Base(in.name)
+	return strings.TrimSuffix(n, filepath.Ext(n))
+}
+
 // inputOpts are the flags every command that reads a trace has.
 type inputOpts struct {
 	seconds    float64

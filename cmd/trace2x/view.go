@@ -12,9 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -139,7 +137,7 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, addr s
 		}
 	}
 
-	name := strings.TrimSuffix(in.shortName(), filepath.Ext(in.shortName())) + ".pftrace"
+	name := in.baseName() + ".pftrace"
 	served := make(chan struct{})
 	var once sync.Once
 	var index atomic.Pointer[http.Handler] // once past the budget

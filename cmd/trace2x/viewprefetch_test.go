@@ -308,3 +308,21 @@ func TestViewWholePastBudget(t *testing.T) {
 		t.Fatal("view did not stop")
 	}
 }
+
+// TestBaseName checks the names view serves its file under: a file's
+// name without its extension, and for a URL its host, whose dots are not
+// an extension.
+func TestBaseName(t *testing.T) {
+	for _, c := range []struct{ name, want string }{
+		{"annotations.go1.26.trace", "annotations.go1.26"},
+		{"/tmp/x/trace.out", "trace"},
+		{"trace", "trace"},
+		{"stdin", "stdin"},
+		{"http://127.0.0.1:6060/debug/pprof/trace?seconds=5", "127.0.0.1-6060"},
+		{"https://api.example.com/debug/pprof/trace", "api.example.com"},
+	} {
+		if got := (&input{name: c.name}).baseName(); got != c.want {
+			t.Errorf("baseName of %q = %q, want %q", c.name, got, c.want)
+		}
+	}
+}
