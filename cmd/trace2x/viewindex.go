@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -222,7 +221,7 @@ func (s *indexServer) handler(addr string, stderr io.Writer) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
-		d := pageData{Name: s.name, Base: strings.TrimSuffix(s.name, filepath.Ext(s.name)), Windows: append([]viewWindow(nil), s.windows...), Counted: s.counted}
+		d := pageData{Name: s.name, Base: s.in.baseName(), Windows: append([]viewWindow(nil), s.windows...), Counted: s.counted}
 		s.mu.Unlock()
 		last := d.Windows[len(d.Windows)-1]
 		d.Gens = last.Last

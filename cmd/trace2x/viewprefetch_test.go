@@ -240,13 +240,20 @@ func TestViewStream(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("the request did not end")
 	}
+	viewReturns(t, result, "once the file was served")
+}
+
+// viewReturns waits for view's result, which must be nil, and fails t if
+// it does not come, naming when it should have.
+func viewReturns(t *testing.T, result <-chan error, when string) {
+	t.Helper()
 	select {
 	case err := <-result:
 		if err != nil {
 			t.Errorf("view: %v", err)
 		}
 	case <-time.After(10 * time.Second):
-		t.Fatal("view did not exit once the file was served")
+		t.Fatalf("view did not return %s", when)
 	}
 }
 
@@ -299,14 +306,7 @@ func TestViewWholePastBudget(t *testing.T) {
 	case <-time.After(200 * time.Millisecond):
 	}
 	cancel()
-	select {
-	case err := <-result:
-		if err != nil {
-			t.Errorf("view: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("view did not stop")
-	}
+	viewReturns(t, result, "once stopped")
 }
 
 // TestBaseName checks the names view serves its file under: a file's
