@@ -110,6 +110,11 @@ func windowGenerations(idx *tracefile.Index, from, to Bound) (first, last int, o
 			last = i
 		}
 	}
+	// The pass begins a generation earlier: a goroutine that does
+	// nothing in a generation is restated only as the runtime moves on
+	// to the next, at its end, which in the window's first generation
+	// can be after the window's start (its goroutine counters would
+	// climb there, and its waits would lose their reasons).
 	first = max(first-1, 0)
 	last = min(last+1, len(gens)-1)
 	return first, last, first > 0 || last < len(gens)-1
