@@ -16,6 +16,8 @@ GO122=go1.22.12
 GO123=go1.23.12
 GO124=go1.24.13
 GO125=go1.25.14
+# And the newest release, which writes the Go 1.26 format.
+GO127=go1.27.3
 # Go 1.26: the local go command if it is a 1.26 release, else this one.
 GO126_FALLBACK=go1.26.8
 
@@ -94,9 +96,10 @@ check_toolchain "$GO123" 1.23
 check_toolchain "$GO124" 1.24
 check_toolchain "$GO125" 1.25
 check_toolchain "$GO126" 1.26
+check_toolchain "$GO127" 1.27
 
 # The generators must keep building with every toolchain, with and without cgo.
-for toolchain in "$GO122" "$GO123" "$GO124" "$GO125" "$GO126"; do
+for toolchain in "$GO122" "$GO123" "$GO124" "$GO125" "$GO126" "$GO127"; do
 	(cd "$gen" && GOTOOLCHAIN=$toolchain CGO_ENABLED=1 go vet ./...)
 done
 (cd "$gen" && GOTOOLCHAIN=$GO126 CGO_ENABLED=0 go vet ./...)
@@ -125,6 +128,7 @@ record mixed 1.23 "$GO123"
 record mixed 1.24 "$GO124"
 record mixed 1.25 "$GO125"
 record mixed 1.26 "$GO126"
+record mixed 1.27 "$GO127"
 record mixed 1.26 "$GO126" allocfree GODEBUG=traceallocfree=1
 
 total=$(cat "$testdata"/*.trace | wc -c)
