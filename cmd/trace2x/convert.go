@@ -13,6 +13,7 @@ import (
 
 	"github.com/trace2x/trace2x/convert/chromejson"
 	otelconv "github.com/trace2x/trace2x/convert/otel"
+	"github.com/trace2x/trace2x/convert/otel/otlpexport"
 	"github.com/trace2x/trace2x/convert/perfetto"
 	"github.com/trace2x/trace2x/mapping"
 	"github.com/trace2x/trace2x/stats"
@@ -125,16 +126,16 @@ Example:
 					closers = append(closers, func() error { return exp.Shutdown(context.Background()) }, o.Close)
 				}
 				if *push {
-					timeout := envTimeout(10 * time.Second)
-					ep, err := resolveEndpoint(*pushProtocol, *pushEndpoint, nil, false, false, timeout)
+					ep, err := resolveEndpoint(otlpexport.Config{Protocol: *pushProtocol, Endpoint: *pushEndpoint}, "otlp-")
 					if err != nil {
 						return fail(err)
 					}
-					if err := ep.reachable(timeout); err != nil {
+					if err := ep.Check(); err != nil {
 						return fail(err)
 					}
+					timeout := ep.Timeout()
 					otel.SetErrorHandler(otel.ErrorHandlerFunc(func(error) {}))
-					exp, err := ep.exporter(context.Background())
+					exp, err := ep.NewExporter(context.Background())
 					if err != nil {
 						return fail(fmt.Errorf("OTLP exporter for %s: %w", ep, err))
 					}

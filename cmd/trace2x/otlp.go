@@ -6,21 +6,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	otelconv "github.com/trace2x/trace2x/convert/otel"
+	"github.com/trace2x/trace2x/convert/otel/otlpexport"
 	"github.com/trace2x/trace2x/mapping"
 )
 
@@ -101,9 +96,6 @@ Examples:
 				}
 				startTime = t
 			}
-			if !set["timeout"] {
-				*timeout = envTimeout(*timeout)
-			}
 			if *timeout <= 0 {
 				return usageError{"--timeout must be positive"}
 			}
@@ -154,17 +146,24 @@ Examples:
 				}
 				exp, dest = otelconv.NewJSONExporter(output), output.name
 			} else {
-				ep, err := resolveEndpoint(*protocol, *endpoint, headers, *insecure, set["insecure"], *timeout)
+				cfg := otlpexport.Config{Protocol: *protocol, Endpoint: *endpoint, Headers: headers}
+				if set["insecure"] {
+					cfg.Insecure = insecure
+				}
+				if set["timeout"] {
+					cfg.Timeout = *timeout
+				}
+				ep, err := resolveEndpoint(cfg, "")
 				if err != nil {
 					return err
 				}
-				if err := ep.reachable(*timeout); err != nil {
+				if err := ep.Check(); err != nil {
 					return err
 				}
-				if exp, err = ep.exporter(ctx); err != nil {
+				if exp, err = ep.NewExporter(ctx); err != nil {
 					return fmt.Errorf("OTLP exporter for %s: %w", ep, err)
 				}
-				dest = ep.String()
+				dest, *timeout = ep.String(), ep.Timeout()
 				opts = append(opts, otelconv.WithRetry(*timeout), otelconv.WithExportTimeout(*timeout))
 			}
 
@@ -305,203 +304,13 @@ func (h *headerFlags) Set(v string) error {
 	return nil
 }
 
-// envTimeout reads OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT (milliseconds).
-func envTimeout(def time.Duration) time.Duration {
-	for _, name := range []string{"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"} {
-		if v := os.Getenv(name); v != "" {
-			if ms, err := strconv.ParseInt(v, 10, 64); err == nil && ms > 0 {
-				return time.Duration(ms) * time.Millisecond
-			}
-		}
+// resolveEndpoint resolves where spans go, naming the command's flags
+// (prefixed with prefix) in a mistake made with them.
+func resolveEndpoint(cfg otlpexport.Config, prefix string) (*otlpexport.Endpoint, error) {
+	ep, err := otlpexport.Resolve(cfg)
+	var se *otlpexport.SettingError
+	if errors.As(err, &se) && se.Env == "" {
+		return nil, usageError{fmt.Sprintf("--%s%s %q: %s", prefix, se.Setting, se.Value, se.Reason)}
 	}
-	return def
-}
-
-// envFirst returns the first of the variables that is set, and its name.
-func envFirst(names ...string) (string, string) {
-	for _, n := range names {
-		if v := os.Getenv(n); v != "" {
-			return v, n
-		}
-	}
-	return "", ""
-}
-
-// endpoint is where spans are pushed, resolved from the flags, the
-// environment and the defaults, in that order.
-type endpoint struct {
-	protocol string // grpc, http/protobuf or http/json
-	display  string // as given, for messages
-	hostPort string // for the reachability check
-	scheme   string // "http", "https", or "" for host:port
-	fromEnv  bool   // the exporter reads it from the environment itself
-	insecure bool   // pass WithInsecure
-	headers  map[string]string
-	timeout  time.Duration
-}
-
-func (ep *endpoint) String() string { return fmt.Sprintf("%s (%s)", ep.display, ep.protocol) }
-
-func resolveEndpoint(protocol, flagEndpoint string, headers map[string]string, insecure, insecureSet bool, timeout time.Duration) (*endpoint, error) {
-	ep := &endpoint{protocol: protocol, timeout: timeout}
-	if ep.protocol == "" {
-		ep.protocol, _ = envFirst("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
-	}
-	if ep.protocol == "" {
-		ep.protocol = "grpc"
-	}
-	switch ep.protocol {
-	case "grpc", "http/protobuf", "http/json":
-	default:
-		return nil, usageError{fmt.Sprintf("unknown protocol %q: want grpc, http/protobuf or http/json", ep.protocol)}
-	}
-	grpc := ep.protocol == "grpc"
-
-	raw, envName := flagEndpoint, ""
-	if raw == "" {
-		if raw, envName = envFirst("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"); raw == "" {
-			raw, envName = envFirst("OTEL_EXPORTER_OTLP_ENDPOINT")
-			if raw != "" && !grpc {
-				// The general variable names a base URL; the signal's path
-				// goes after it.
-				raw = strings.TrimSuffix(raw, "/") + "/v1/traces"
-			}
-		}
-		ep.fromEnv = raw != ""
-	}
-	if raw == "" {
-		raw = "127.0.0.1:4317"
-		if !grpc {
-			raw = "127.0.0.1:4318"
-		}
-	}
-	ep.display = raw
-	if strings.Contains(raw, "://") {
-		u, err := url.Parse(raw)
-		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			if envName != "" {
-				return nil, fmt.Errorf("%s=%q is not an http:// or https:// URL", envName, raw)
-			}
-			return nil, usageError{fmt.Sprintf("--endpoint %q is neither host:port nor an http:// or https:// URL", raw)}
-		}
-		ep.scheme = u.Scheme
-		ep.hostPort = u.Host
-		if u.Port() == "" {
-			ep.hostPort = net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
-		}
-		if !grpc && !ep.fromEnv && (u.Path == "" || u.Path == "/") {
-			ep.display = strings.TrimSuffix(raw, "/") + "/v1/traces"
-		}
-	} else {
-		if _, _, err := net.SplitHostPort(raw); err != nil {
-			if envName != "" {
-				return nil, fmt.Errorf("%s=%q: %v", envName, raw, err)
-			}
-			return nil, usageError{fmt.Sprintf("--endpoint %q: %v", raw, err)}
-		}
-		ep.hostPort = raw
-	}
-
-	_, envInsecure := envFirst("OTEL_EXPORTER_OTLP_TRACES_INSECURE", "OTEL_EXPORTER_OTLP_INSECURE")
-	switch {
-	case insecureSet:
-		ep.insecure = insecure
-	case envInsecure != "", ep.scheme != "":
-		// The exporter decides, from the variable or the URL's scheme.
-	default:
-		host, _, _ := net.SplitHostPort(ep.hostPort)
-		ip := net.ParseIP(host)
-		ep.insecure = host == "localhost" || (ip != nil && ip.IsLoopback())
-	}
-
-	if len(headers) > 0 {
-		// Headers given as options replace the environment's; merge them.
-		ep.headers = map[string]string{}
-		for _, name := range []string{"OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"} {
-			for _, kv := range strings.Split(os.Getenv(name), ",") {
-				if k, v, ok := strings.Cut(kv, "="); ok && strings.TrimSpace(k) != "" {
-					if uv, err := url.PathUnescape(v); err == nil {
-						v = uv
-					}
-					ep.headers[strings.TrimSpace(k)] = strings.TrimSpace(v)
-				}
-			}
-		}
-		for k, v := range headers {
-			ep.headers[k] = v
-		}
-	}
-	return ep, nil
-}
-
-// reachable fails fast, with a clear error, when nothing listens at the
-// endpoint, rather than after the exporter's retries. Through a proxy the
-// endpoint is not dialled directly, so it is not checked.
-func (ep *endpoint) reachable(timeout time.Duration) error {
-	scheme := ep.scheme
-	if scheme == "" {
-		scheme = "https"
-	}
-	req := &http.Request{URL: &url.URL{Scheme: scheme, Host: ep.hostPort}}
-	if p, err := http.ProxyFromEnvironment(req); err == nil && p != nil {
-		return nil
-	}
-	conn, err := net.DialTimeout("tcp", ep.hostPort, min(timeout, 5*time.Second))
-	if err != nil {
-		return fmt.Errorf("cannot reach the OTLP endpoint %s: %w", ep, err)
-	}
-	return conn.Close()
-}
-
-// exporter makes the OTLP exporter. Options given here override what the
-// exporter reads from the environment.
-func (ep *endpoint) exporter(ctx context.Context) (sdktrace.SpanExporter, error) {
-	// The exporter retries some failures within its timeout; the
-	// conversion retries a batch again while the collector is unreachable.
-	const initial, maxInterval = 200 * time.Millisecond, 2 * time.Second
-	if ep.protocol == "grpc" {
-		opts := []otlptracegrpc.Option{
-			otlptracegrpc.WithTimeout(ep.timeout),
-			otlptracegrpc.WithRetry(otlptracegrpc.RetryConfig{
-				Enabled: true, InitialInterval: initial, MaxInterval: maxInterval, MaxElapsedTime: ep.timeout,
-			}),
-		}
-		switch {
-		case ep.fromEnv:
-		case ep.scheme != "":
-			opts = append(opts, otlptracegrpc.WithEndpointURL(ep.display))
-		default:
-			opts = append(opts, otlptracegrpc.WithEndpoint(ep.hostPort))
-		}
-		if ep.insecure {
-			opts = append(opts, otlptracegrpc.WithInsecure())
-		}
-		if ep.headers != nil {
-			opts = append(opts, otlptracegrpc.WithHeaders(ep.headers))
-		}
-		return otlptracegrpc.New(ctx, opts...)
-	}
-	opts := []otlptracehttp.Option{
-		otlptracehttp.WithTimeout(ep.timeout),
-		otlptracehttp.WithRetry(otlptracehttp.RetryConfig{
-			Enabled: true, InitialInterval: initial, MaxInterval: maxInterval, MaxElapsedTime: ep.timeout,
-		}),
-	}
-	switch {
-	case ep.fromEnv:
-	case ep.scheme != "":
-		opts = append(opts, otlptracehttp.WithEndpointURL(ep.display))
-	default:
-		opts = append(opts, otlptracehttp.WithEndpoint(ep.hostPort))
-	}
-	if ep.insecure {
-		opts = append(opts, otlptracehttp.WithInsecure())
-	}
-	if ep.headers != nil {
-		opts = append(opts, otlptracehttp.WithHeaders(ep.headers))
-	}
-	if ep.protocol == "http/json" {
-		opts = append(opts, otlptracehttp.WithEncoding(otlptracehttp.EncodingJSON))
-	}
-	return otlptracehttp.New(ctx, opts...)
+	return ep, err
 }

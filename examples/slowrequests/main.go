@@ -13,7 +13,8 @@
 //
 // Flags:
 //
-//	-otlp HOST:PORT   the Collector's OTLP/gRPC endpoint (default 127.0.0.1:4317)
+//	-otlp ENDPOINT    the Collector's OTLP endpoint, host:port or a URL (default:
+//	                  the OTEL_EXPORTER_OTLP_* variables, else 127.0.0.1:4317 over gRPC)
 //	-dir DIR          also write each snapshot as a Perfetto file into DIR
 //	-addr HOST:PORT   where to serve (default 127.0.0.1:8080)
 //	-fast N           fast requests before and after the slow one (default 20)
@@ -36,18 +37,18 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	oteltrace "go.opentelemetry.io/otel/trace"
 
+	"github.com/trace2x/trace2x/convert/otel/otlpexport"
 	"github.com/trace2x/trace2x/flight"
 )
 
 func main() {
 	var c config
-	flag.StringVar(&c.otlp, "otlp", "127.0.0.1:4317", "the Collector's OTLP/gRPC `endpoint`")
+	flag.StringVar(&c.otlp, "otlp", "", "the Collector's OTLP `endpoint` (default: the OTEL_EXPORTER_OTLP_* variables, else 127.0.0.1:4317)")
 	flag.StringVar(&c.dir, "dir", "", "also write snapshots as Perfetto files into `DIR`")
 	flag.StringVar(&c.addr, "addr", "127.0.0.1:8080", "serve on `HOST:PORT`")
 	flag.IntVar(&c.fast, "fast", 20, "fast requests before and after the slow one")
@@ -80,14 +81,17 @@ type result struct {
 }
 
 func run(ctx context.Context, c config, out io.Writer) (*result, error) {
-	// Say at once when the Collector is not there, rather than after the
-	// exporter's retries.
-	conn, err := net.DialTimeout("tcp", c.otlp, 2*time.Second)
+	// The endpoint as trace2x otlp finds it: the flag, the standard
+	// variables, the default. Say at once when the Collector is not
+	// there, rather than after the exporter's retries.
+	ep, err := otlpexport.Resolve(otlpexport.Config{Endpoint: c.otlp})
 	if err != nil {
-		return nil, fmt.Errorf("no OTLP receiver at %s (%v): start the Collector first:\n\t$(make -s otelcol) --config examples/slowrequests/collector.yaml", c.otlp, err)
+		return nil, err
 	}
-	conn.Close()
-	exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(c.otlp), otlptracegrpc.WithInsecure())
+	if err := ep.Check(); err != nil {
+		return nil, fmt.Errorf("%w: start the Collector first:\n\t$(make -s otelcol) --config examples/slowrequests/collector.yaml", err)
+	}
+	exp, err := ep.NewExporter(ctx)
 	if err != nil {
 		return nil, err
 	}

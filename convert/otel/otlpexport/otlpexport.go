@@ -1,0 +1,290 @@
+// Package otlpexport finds where OTLP spans go and makes the exporter
+// that sends them there, as `trace2x otlp` does: from the settings given,
+// then the standard OTEL_EXPORTER_OTLP_* variables, then the defaults
+// (127.0.0.1:4317 over gRPC, 127.0.0.1:4318 over HTTP). A program that
+// pushes its own flight-recorder snapshots (flight.WithExporter,
+// otel.Convert) gets the same endpoint rules, TLS choice and retries as
+// the command:
+//
+//	ep, err := otlpexport.Resolve(otlpexport.Config{})
+//	if err != nil {
+//		return err
+//	}
+//	if err := ep.Check(); err != nil {
+//		return err // nothing listens there: said at once, not after the retries
+//	}
+//	exp, err := ep.NewExporter(ctx)
+package otlpexport
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+)
+
+// DefaultTimeout bounds an export, retries included, when neither Config
+// nor OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT sets it.
+const DefaultTimeout = 10 * time.Second
+
+// Config says where spans go. Each field left zero is read from the
+// environment, as the OpenTelemetry SDKs read it, or else defaults.
+type Config struct {
+	// Protocol is "grpc", "http/protobuf" or "http/json". Empty reads
+	// OTEL_EXPORTER_OTLP_TRACES_PROTOCOL or OTEL_EXPORTER_OTLP_PROTOCOL,
+	// else gRPC.
+	Protocol string
+	// Endpoint is host:port or an http:// or https:// URL. Empty reads
+	// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT
+	// (a base URL, to which HTTP adds /v1/traces), else 127.0.0.1:4317
+	// for gRPC or 127.0.0.1:4318 for HTTP. An HTTP URL without a path
+	// gets /v1/traces.
+	Endpoint string
+	// Headers are sent with every request, over those of
+	// OTEL_EXPORTER_OTLP_HEADERS and OTEL_EXPORTER_OTLP_TRACES_HEADERS.
+	Headers map[string]string
+	// Insecure, if set, chooses plain text (true) or TLS (false).
+	// Unset, OTEL_EXPORTER_OTLP_[TRACES_]INSECURE or an endpoint URL's
+	// scheme decides; a host:port endpoint is plain text on loopback
+	// and TLS elsewhere.
+	Insecure *bool
+	// Timeout bounds an export, retries included. Zero reads
+	// OTEL_EXPORTER_OTLP_TRACES_TIMEOUT or OTEL_EXPORTER_OTLP_TIMEOUT
+	// (milliseconds), else DefaultTimeout.
+	Timeout time.Duration
+}
+
+// A SettingError is a protocol or endpoint that cannot be used, given in
+// Config or read from an environment variable.
+type SettingError struct {
+	Setting string // "protocol" or "endpoint"
+	Env     string // the variable it came from; empty if from Config
+	Value   string
+	Reason  string
+}
+
+func (e *SettingError) Error() string {
+	if e.Env != "" {
+		return fmt.Sprintf("%s=%q: %s", e.Env, e.Value, e.Reason)
+	}
+	return fmt.Sprintf("%s %q: %s", e.Setting, e.Value, e.Reason)
+}
+
+// Endpoint is a resolved destination for spans.
+type Endpoint struct {
+	protocol string
+	display  string // as given, with the path HTTP adds, for messages
+	hostPort string // for Check
+	scheme   string // "http", "https", or "" for host:port
+	fromEnv  bool   // the exporter reads the endpoint from the environment itself
+	insecure bool   // pass WithInsecure
+	headers  map[string]string
+	timeout  time.Duration
+}
+
+// Resolve resolves c against the environment and the defaults.
+func Resolve(c Config) (*Endpoint, error) {
+	ep := &Endpoint{protocol: c.Protocol, timeout: c.Timeout}
+	if ep.timeout <= 0 {
+		ep.timeout = envTimeout()
+	}
+	protoEnv := ""
+	if ep.protocol == "" {
+		ep.protocol, protoEnv = envFirst("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
+	}
+	if ep.protocol == "" {
+		ep.protocol = "grpc"
+	}
+	switch ep.protocol {
+	case "grpc", "http/protobuf", "http/json":
+	default:
+		return nil, &SettingError{Setting: "protocol", Env: protoEnv, Value: ep.protocol, Reason: "want grpc, http/protobuf or http/json"}
+	}
+	grpc := ep.protocol == "grpc"
+
+	raw, envName := c.Endpoint, ""
+	if raw == "" {
+		if raw, envName = envFirst("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"); raw == "" {
+			raw, envName = envFirst("OTEL_EXPORTER_OTLP_ENDPOINT")
+			if raw != "" && !grpc {
+				// The general variable names a base URL; the signal's path
+				// goes after it.
+				raw = strings.TrimSuffix(raw, "/") + "/v1/traces"
+			}
+		}
+		ep.fromEnv = raw != ""
+	}
+	if raw == "" {
+		raw = "127.0.0.1:4317"
+		if !grpc {
+			raw = "127.0.0.1:4318"
+		}
+	}
+	ep.display = raw
+	if strings.Contains(raw, "://") {
+		u, err := url.Parse(raw)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			return nil, &SettingError{Setting: "endpoint", Env: envName, Value: raw, Reason: "neither host:port nor an http:// or https:// URL"}
+		}
+		ep.scheme = u.Scheme
+		ep.hostPort = u.Host
+		if u.Port() == "" {
+			ep.hostPort = net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
+		}
+		if !grpc && !ep.fromEnv && (u.Path == "" || u.Path == "/") {
+			ep.display = strings.TrimSuffix(raw, "/") + "/v1/traces"
+		}
+	} else {
+		if _, _, err := net.SplitHostPort(raw); err != nil {
+			return nil, &SettingError{Setting: "endpoint", Env: envName, Value: raw, Reason: err.Error()}
+		}
+		ep.hostPort = raw
+	}
+
+	_, envInsecure := envFirst("OTEL_EXPORTER_OTLP_TRACES_INSECURE", "OTEL_EXPORTER_OTLP_INSECURE")
+	switch {
+	case c.Insecure != nil:
+		ep.insecure = *c.Insecure
+	case envInsecure != "", ep.scheme != "":
+		// The exporter decides, from the variable or the URL's scheme.
+	default:
+		host, _, _ := net.SplitHostPort(ep.hostPort)
+		ip := net.ParseIP(host)
+		ep.insecure = host == "localhost" || (ip != nil && ip.IsLoopback())
+	}
+
+	if len(c.Headers) > 0 {
+		// Headers given as options replace the environment's in the
+		// exporter: merge them here.
+		ep.headers = map[string]string{}
+		for _, name := range []string{"OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"} {
+			for _, kv := range strings.Split(os.Getenv(name), ",") {
+				if k, v, ok := strings.Cut(kv, "="); ok && strings.TrimSpace(k) != "" {
+					if uv, err := url.PathUnescape(v); err == nil {
+						v = uv
+					}
+					ep.headers[strings.TrimSpace(k)] = strings.TrimSpace(v)
+				}
+			}
+		}
+		for k, v := range c.Headers {
+			ep.headers[k] = v
+		}
+	}
+	return ep, nil
+}
+
+// String names the endpoint and its protocol, for messages:
+// "127.0.0.1:4317 (grpc)".
+func (ep *Endpoint) String() string { return fmt.Sprintf("%s (%s)", ep.display, ep.protocol) }
+
+// Protocol is the protocol spans are sent with.
+func (ep *Endpoint) Protocol() string { return ep.protocol }
+
+// Timeout is the time an export may take, retries included.
+func (ep *Endpoint) Timeout() time.Duration { return ep.timeout }
+
+// Check fails at once, with a clear error, when nothing listens at the
+// endpoint, rather than after the exporter's retries. Through a proxy
+// the endpoint is not dialled directly, so it is not checked.
+func (ep *Endpoint) Check() error {
+	scheme := ep.scheme
+	if scheme == "" {
+		scheme = "https"
+	}
+	req := &http.Request{URL: &url.URL{Scheme: scheme, Host: ep.hostPort}}
+	if p, err := http.ProxyFromEnvironment(req); err == nil && p != nil {
+		return nil
+	}
+	conn, err := net.DialTimeout("tcp", ep.hostPort, min(ep.timeout, 5*time.Second))
+	if err != nil {
+		return fmt.Errorf("cannot reach the OTLP endpoint %s: %w", ep, err)
+	}
+	return conn.Close()
+}
+
+// NewExporter makes the OTLP exporter. What Resolve took from Config
+// overrides what the exporter reads from the environment; the rest (TLS
+// certificates, compression) it reads itself.
+func (ep *Endpoint) NewExporter(ctx context.Context) (sdktrace.SpanExporter, error) {
+	// The exporter retries some failures within its timeout; a caller
+	// that must not lose spans retries a batch again while the
+	// collector is unreachable (otel.WithRetry).
+	const initial, maxInterval = 200 * time.Millisecond, 2 * time.Second
+	if ep.protocol == "grpc" {
+		opts := []otlptracegrpc.Option{
+			otlptracegrpc.WithTimeout(ep.timeout),
+			otlptracegrpc.WithRetry(otlptracegrpc.RetryConfig{
+				Enabled: true, InitialInterval: initial, MaxInterval: maxInterval, MaxElapsedTime: ep.timeout,
+			}),
+		}
+		switch {
+		case ep.fromEnv:
+		case ep.scheme != "":
+			opts = append(opts, otlptracegrpc.WithEndpointURL(ep.display))
+		default:
+			opts = append(opts, otlptracegrpc.WithEndpoint(ep.hostPort))
+		}
+		if ep.insecure {
+			opts = append(opts, otlptracegrpc.WithInsecure())
+		}
+		if ep.headers != nil {
+			opts = append(opts, otlptracegrpc.WithHeaders(ep.headers))
+		}
+		return otlptracegrpc.New(ctx, opts...)
+	}
+	opts := []otlptracehttp.Option{
+		otlptracehttp.WithTimeout(ep.timeout),
+		otlptracehttp.WithRetry(otlptracehttp.RetryConfig{
+			Enabled: true, InitialInterval: initial, MaxInterval: maxInterval, MaxElapsedTime: ep.timeout,
+		}),
+	}
+	switch {
+	case ep.fromEnv:
+	case ep.scheme != "":
+		opts = append(opts, otlptracehttp.WithEndpointURL(ep.display))
+	default:
+		opts = append(opts, otlptracehttp.WithEndpoint(ep.hostPort))
+	}
+	if ep.insecure {
+		opts = append(opts, otlptracehttp.WithInsecure())
+	}
+	if ep.headers != nil {
+		opts = append(opts, otlptracehttp.WithHeaders(ep.headers))
+	}
+	if ep.protocol == "http/json" {
+		opts = append(opts, otlptracehttp.WithEncoding(otlptracehttp.EncodingJSON))
+	}
+	return otlptracehttp.New(ctx, opts...)
+}
+
+// envTimeout reads OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT (milliseconds).
+func envTimeout() time.Duration {
+	for _, name := range []string{"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"} {
+		if v := os.Getenv(name); v != "" {
+			if ms, err := strconv.ParseInt(v, 10, 64); err == nil && ms > 0 {
+				return time.Duration(ms) * time.Millisecond
+			}
+		}
+	}
+	return DefaultTimeout
+}
+
+// envFirst returns the first of the variables that is set, and its name.
+func envFirst(names ...string) (string, string) {
+	for _, n := range names {
+		if v := os.Getenv(n); v != "" {
+			return v, n
+		}
+	}
+	return "", ""
+}
