@@ -1,7 +1,7 @@
 GO ?= go
 BENCHTIME ?= 3x
 
-.PHONY: all build test race receiver fuzz bench testdata lint otelcol
+.PHONY: all build test race receiver fuzz bench testdata lint otelcol jaeger
 
 all: build
 
@@ -51,6 +51,11 @@ testdata:
 # end-to-end test of trace2x otlp pushes to.
 otelcol:
 	bash scripts/otelcol/build.sh
+
+# jaeger builds (once, into the user cache) the Jaeger that the end-to-end
+# test of trace2x otlp reads traces back from.
+jaeger:
+	@bash scripts/jaeger/build.sh
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -44,20 +44,32 @@ func Binary(t testing.TB, root string) string {
 // "" is build.sh's own.
 func BinaryFor(t testing.TB, root, manifest string) string {
 	t.Helper()
-	_, ci := os.LookupEnv("CI")
-	args := []string{filepath.Join(root, "scripts", "otelcol", "build.sh")}
-	if testing.Short() && !ci {
-		args = append(args, "--cached")
-	}
+	var args []string
 	if manifest != "" {
 		args = append(args, filepath.Join(root, manifest))
 	}
+	return Build(t, "the OpenTelemetry Collector", root, "scripts/otelcol/build.sh", args...)
+}
+
+// Build runs script, a path under root that builds a program once into
+// the user cache and prints its path (taking --cached first to only look
+// for one built before), and returns that path. Under -short, outside CI,
+// it only looks. What cannot be built skips the test, unless the
+// environment variable CI is set: then the test fails.
+func Build(t testing.TB, what, root, script string, args ...string) string {
+	t.Helper()
+	_, ci := os.LookupEnv("CI")
+	cmdArgs := []string{filepath.Join(root, script)}
+	if testing.Short() && !ci {
+		cmdArgs = append(cmdArgs, "--cached")
+	}
+	cmdArgs = append(cmdArgs, args...)
 	var stderr bytes.Buffer
-	cmd := exec.Command("bash", args...)
+	cmd := exec.Command("bash", cmdArgs...)
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		msg := fmt.Sprintf("cannot build the OpenTelemetry Collector with scripts/otelcol/build.sh: %v\n%s", err, LastLines(stderr.String(), 15))
+		msg := fmt.Sprintf("cannot build %s with %s: %v\n%s", what, script, err, LastLines(stderr.String(), 15))
 		if !ci {
 			t.Skip(msg + "\n(with CI set in the environment, this is a failure)")
 		}
