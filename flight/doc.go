@@ -7,7 +7,7 @@
 // A service adds it in a few lines:
 //
 //	rec, err := flight.Start(
-//		flight.WithExporter(exp),      // an OTLP exporter of the OpenTelemetry SDK
+//		flight.WithExporter(exp),      // an OTLP exporter: otlpexport finds the endpoint as trace2x otlp does
 //		flight.WithDir("/var/tmp/traces"),
 //	)
 //	if err != nil {

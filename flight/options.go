@@ -87,7 +87,8 @@ func WithMaxBytes(n uint64) Option {
 
 // WithExporter exports every snapshot's tasks and regions as
 // OpenTelemetry spans to exp (an OTLP exporter from the OpenTelemetry Go
-// SDK, say). A task that logged its request's traceparent, as the
+// SDK, say; convert/otel/otlpexport makes one for the endpoint that the
+// standard variables or trace2x otlp's rules name). A task that logged its request's traceparent, as the
 // Middleware does, arrives inside the request's distributed trace; the
 // window's other tasks arrive as traces of their own. exp is not shut
 // down by the Recorder.
