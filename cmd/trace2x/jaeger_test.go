@@ -28,8 +28,9 @@ type wantSpan struct {
 // with the trace, parent and name that the command's OTLP JSON gives it
 // for the same trace; Jaeger must list as many traces as the command says
 // it made (a trace per request for a service with a task per request);
-// and Jaeger must flag no span for a missing parent, but those whose
-// parent is the remote span that a task joined by its traceparent.
+// Jaeger must flag no span for a missing parent (or as a duplicate, when
+// the same trace is pushed again), but those whose parent is the remote
+// span that a task joined by its traceparent.
 func TestOTLPJaeger(t *testing.T) {
 	j := jaegertest.Start(t, jaegertest.Binary(t, filepath.Join("..", "..")))
 	var rec bytes.Buffer
@@ -43,19 +44,28 @@ func TestOTLPJaeger(t *testing.T) {
 	for _, c := range []struct {
 		name, path string
 		remote     bool // tasks join remote traces by traceparent
+		svc        string
+		flags      []string
 	}{
-		{"annotations", filepath.Join("..", "..", "testdata", "annotations.go1.26.trace"), true},
-		{"frsubtasks", filepath.Join("..", "..", "testdata", "frsubtasks.go1.26.trace"), false},
-		{"service", service, false},
+		{name: "annotations", path: filepath.Join("..", "..", "testdata", "annotations.go1.26.trace"), remote: true},
+		{name: "frsubtasks", path: filepath.Join("..", "..", "testdata", "frsubtasks.go1.26.trace")},
+		{name: "service", path: service},
+		// The same trace again, with more spans: its IDs are derived from
+		// the trace, so Jaeger keeps one copy of the spans pushed twice.
+		{name: "service-again", path: service, svc: "service", flags: []string{"--runtime-spans", "--goroutine-spans"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			svc := "trace2x-test-" + c.name
+			if c.svc != "" {
+				svc = "trace2x-test-" + c.svc
+			}
 			jsonPath := filepath.Join(t.TempDir(), "spans.jsonl")
-			if code, _, errs := runOTLP(t, "--json", "-o", jsonPath, "--service-name", svc, c.path); code != 0 {
+			args := append([]string{"--service-name", svc}, c.flags...)
+			if code, _, errs := runOTLP(t, append(args, "--json", "-o", jsonPath, c.path)...); code != 0 {
 				t.Fatalf("otlp --json: exit %d: %s", code, errs)
 			}
 			want := jsonSpans(t, jsonPath)
-			code, _, errs := runOTLP(t, "--endpoint", j.GRPCAddr, "--service-name", svc, c.path)
+			code, _, errs := runOTLP(t, append(args, "--endpoint", j.GRPCAddr, c.path)...)
 			if code != 0 {
 				t.Fatalf("otlp: exit %d: %s", code, errs)
 			}
@@ -120,7 +130,7 @@ func TestOTLPJaeger(t *testing.T) {
 			if c.remote && remoteParents == 0 {
 				t.Errorf("no task joined a remote trace; the sample's tasks log traceparents")
 			}
-			if c.name == "service" && madeTraces < 100 {
+			if c.path == service && madeTraces < 100 {
 				t.Errorf("%d traces for a service recording with a task per request", madeTraces)
 			}
 		})
