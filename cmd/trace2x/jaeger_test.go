@@ -41,6 +41,16 @@ func TestOTLPJaeger(t *testing.T) {
 	if err := os.WriteFile(service, rec.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// Stacks 100 frames deep: a batch of their spans is about 10 MB, over
+	// the 4 MiB a message that Jaeger's OTLP/gRPC receiver takes.
+	rec.Reset()
+	if err := synth.RecordDeepStacks(&rec, 1200, 100); err != nil {
+		t.Fatal(err)
+	}
+	deep := filepath.Join(t.TempDir(), "deep.trace")
+	if err := os.WriteFile(deep, rec.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		name, path string
 		remote     bool // tasks join remote traces by traceparent
@@ -50,6 +60,7 @@ func TestOTLPJaeger(t *testing.T) {
 		{name: "annotations", path: filepath.Join("..", "..", "testdata", "annotations.go1.26.trace"), remote: true},
 		{name: "frsubtasks", path: filepath.Join("..", "..", "testdata", "frsubtasks.go1.26.trace")},
 		{name: "service", path: service},
+		{name: "deep-stacks", path: deep},
 		// The same trace again, with more spans: its IDs are derived from
 		// the trace, so Jaeger keeps one copy of the spans pushed twice.
 		{name: "service-again", path: service, svc: "service", flags: []string{"--runtime-spans", "--goroutine-spans"}},

@@ -1,6 +1,7 @@
 package otel
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
@@ -20,6 +22,14 @@ import (
 // exporter: it counts what was accepted and rejected, retries batches that
 // found no collector, and once a batch has failed for good, stops sending
 // so that a dead endpoint does not cost a timeout per batch.
+//
+// It also keeps requests under the size receivers take. A span carries
+// its stacks as text (code.stacktrace, up to 128 frames each), so 512
+// spans of a service with deep stacks make 10 MB, where the OTLP/gRPC
+// receivers of the Collector and Jaeger refuse a message over 4 MiB: a
+// batch is cut into requests of at most maxBytes (estimated), and a
+// request the endpoint still finds too large is sent again in halves,
+// with the cut lowered for the batches after it.
 //
 // The batch span processor calls ExportSpans from its own goroutine; the
 // counts are read from the sink's, hence the atomics.
@@ -30,7 +40,8 @@ type exporter struct {
 
 	exported atomic.Int64
 	failed   atomic.Int64
-	fatal    atomic.Bool // a batch failed for good; later ones are not sent
+	fatal    atomic.Bool  // a batch failed for good; later ones are not sent
+	maxBytes atomic.Int64 // the estimated size a request is cut at; 0: none
 
 	mu       sync.Mutex
 	err      error // the first error
@@ -40,14 +51,68 @@ type exporter struct {
 var _ sdktrace.SpanExporter = (*exporter)(nil)
 
 func (e *exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
-	n := int64(len(spans))
-	if e.fatal.Load() {
-		e.failed.Add(n)
-		return nil
+	var first error
+	for len(spans) > 0 {
+		if e.fatal.Load() {
+			e.failed.Add(int64(len(spans)))
+			break
+		}
+		n := e.fit(spans)
+		if err := e.export(ctx, spans[:n]); err != nil && first == nil {
+			first = err
+		}
+		spans = spans[n:]
 	}
+	return first
+}
+
+// fit returns how many spans from the front of spans go in one request:
+// at least one, and as many as stay under maxBytes.
+func (e *exporter) fit(spans []sdktrace.ReadOnlySpan) int {
+	limit := e.maxBytes.Load()
+	if limit <= 0 {
+		return len(spans)
+	}
+	size := int64(requestOverhead)
+	for i, s := range spans {
+		size += spanSize(s)
+		if size > limit && i > 0 {
+			return i
+		}
+	}
+	return len(spans)
+}
+
+// export sends one request and counts its spans.
+func (e *exporter) export(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	n := int64(len(spans))
 	err := e.send(ctx, spans)
 	if err == nil {
 		e.exported.Add(n)
+		return nil
+	}
+	if tooLarge(err) {
+		// The endpoint's limit is under the cut: cut later requests at
+		// half this one, and send this one in halves.
+		size := int64(requestOverhead)
+		for _, s := range spans {
+			size += spanSize(s)
+		}
+		for {
+			cur := e.maxBytes.Load()
+			if cur > 0 && cur <= size/2 || e.maxBytes.CompareAndSwap(cur, max(size/2, minCut)) {
+				break
+			}
+		}
+		if n > 1 {
+			h := len(spans) / 2
+			err1 := e.export(ctx, spans[:h])
+			err2 := e.export(ctx, spans[h:])
+			return cmp.Or(err1, err2)
+		}
+		// One span alone is too large for the endpoint: it is rejected,
+		// the others go on.
+		e.reject(1, err)
 		return nil
 	}
 	if r, ok := partialSuccess(err); ok {
@@ -55,14 +120,7 @@ func (e *exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpa
 		// reasons of its own: count them, report it, go on.
 		r = min(r, n)
 		e.exported.Add(n - r)
-		e.failed.Add(r)
-		if r > 0 {
-			e.mu.Lock()
-			if e.rejected == nil {
-				e.rejected = err
-			}
-			e.mu.Unlock()
-		}
+		e.reject(r, err)
 		return nil
 	}
 	e.failed.Add(n)
@@ -73,6 +131,74 @@ func (e *exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpa
 	e.mu.Unlock()
 	e.fatal.Store(true)
 	return err
+}
+
+// reject counts n spans the endpoint refused, and keeps the first such
+// error for the report.
+func (e *exporter) reject(n int64, err error) {
+	e.failed.Add(n)
+	if n > 0 {
+		e.mu.Lock()
+		if e.rejected == nil {
+			e.rejected = err
+		}
+		e.mu.Unlock()
+	}
+}
+
+const (
+	// DefaultMaxRequestBytes is where requests are cut by default (see
+	// WithMaxRequestBytes): under the 4 MiB that the OTLP/gRPC receivers
+	// of the Collector and Jaeger take by default, with room for the
+	// estimate's error.
+	DefaultMaxRequestBytes = 3 << 20
+	// requestOverhead is an estimate of a request's bytes besides its
+	// spans: the resource and scope.
+	requestOverhead = 1 << 10
+	// minCut is the least a request is cut at after an endpoint refused
+	// one as too large.
+	minCut = 16 << 10
+)
+
+// spanSize estimates the bytes of a span in an OTLP request: its IDs,
+// times and name, and its attributes, events and links with theirs.
+func spanSize(s sdktrace.ReadOnlySpan) int64 {
+	n := int64(96 + len(s.Name()) + len(s.Status().Description))
+	n += attrsSize(s.Attributes())
+	for _, ev := range s.Events() {
+		n += int64(24+len(ev.Name)) + attrsSize(ev.Attributes)
+	}
+	for _, l := range s.Links() {
+		n += 48 + attrsSize(l.Attributes)
+	}
+	return n
+}
+
+func attrsSize(kvs []attribute.KeyValue) int64 {
+	var n int64
+	for _, kv := range kvs {
+		n += int64(16 + len(kv.Key))
+		switch kv.Value.Type() {
+		case attribute.STRING:
+			n += int64(len(kv.Value.AsString()))
+		case attribute.STRINGSLICE:
+			for _, v := range kv.Value.AsStringSlice() {
+				n += int64(8 + len(v))
+			}
+		default:
+			n += 16
+		}
+	}
+	return n
+}
+
+// tooLarge reports whether err says the endpoint refused the request for
+// its size: gRPC's limit on a message, or HTTP's 413.
+func tooLarge(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "code = ResourceExhausted") && strings.Contains(msg, "larger than max") ||
+		strings.Contains(msg, "413 Request Entity Too Large") || strings.Contains(msg, "413 Payload Too Large") ||
+		strings.Contains(msg, "413 Content Too Large")
 }
 
 // send exports one batch, retrying while the endpoint is unreachable.

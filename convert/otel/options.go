@@ -20,6 +20,7 @@ type config struct {
 	seed           []byte
 	maxQueue       int
 	maxBatch       int
+	maxBytes       int64
 	exportTimeout  time.Duration
 	retry          time.Duration
 	maxPending     int
@@ -31,6 +32,7 @@ func newConfig(opts []Option) config {
 	c := config{
 		maxQueue:      2048,
 		maxBatch:      512,
+		maxBytes:      DefaultMaxRequestBytes,
 		exportTimeout: 30 * time.Second,
 		maxPending:    1 << 16,
 	}
@@ -114,6 +116,16 @@ func WithMaxQueueSize(n int) Option {
 // once. The default is 512.
 func WithMaxExportBatchSize(n int) Option {
 	return optionFunc(func(c *config) { c.maxBatch = n })
+}
+
+// WithMaxRequestBytes cuts each batch into requests of at most n bytes of
+// spans, by an estimate of their OTLP encoding, so that deep stacks (a
+// span carries its stacks as text) do not make a request larger than the
+// endpoint takes. A request the endpoint still refuses as too large is
+// sent again in halves, and later ones are cut smaller. The default is
+// DefaultMaxRequestBytes; zero or less does not cut.
+func WithMaxRequestBytes(n int64) Option {
+	return optionFunc(func(c *config) { c.maxBytes = n })
 }
 
 // WithExportTimeout bounds each call of the exporter. The default is 30

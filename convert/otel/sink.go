@@ -212,10 +212,12 @@ func NewSink(ctx context.Context, exp sdktrace.SpanExporter, opts ...Option) *Si
 	if cfg.eventLimitSet {
 		limit = cfg.eventLimit
 	}
+	wrapped := &exporter{next: exp, timeout: cfg.exportTimeout, retry: cfg.retry}
+	wrapped.maxBytes.Store(max(cfg.maxBytes, 0))
 	return &Sink{
 		cfg:            cfg,
 		ctx:            ctx,
-		exp:            &exporter{next: exp, timeout: cfg.exportTimeout, retry: cfg.retry},
+		exp:            wrapped,
 		limit:          limit,
 		stacks:         make(map[mapping.StackID]*stackInfo),
 		gs:             make(map[mapping.GoID]*goState),

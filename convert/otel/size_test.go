@@ -1,0 +1,202 @@
+package otel
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/trace2x/trace2x/internal/synth"
+)
+
+// sizeReceiver is an OTLP/gRPC endpoint that keeps the size of every
+// request it accepted and counts its spans.
+type sizeReceiver struct {
+	coltracepb.UnimplementedTraceServiceServer
+	mu    sync.Mutex
+	sizes []int
+	spans int
+}
+
+func (r *sizeReceiver) Export(_ context.Context, req *coltracepb.ExportTraceServiceRequest) (*coltracepb.ExportTraceServiceResponse, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sizes = append(r.sizes, proto.Size(req))
+	for _, rs := range req.ResourceSpans {
+		for _, ss := range rs.ScopeSpans {
+			r.spans += len(ss.Spans)
+		}
+	}
+	return &coltracepb.ExportTraceServiceResponse{}, nil
+}
+
+// serveSize serves a sizeReceiver on 127.0.0.1 that takes messages of up
+// to maxRecv bytes (gRPC's default, 4 MiB, if 0), until the test ends.
+func serveSize(t *testing.T, maxRecv int) (*sizeReceiver, string) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opts []grpc.ServerOption
+	if maxRecv > 0 {
+		opts = append(opts, grpc.MaxRecvMsgSize(maxRecv))
+	}
+	srv := grpc.NewServer(opts...)
+	rec := &sizeReceiver{}
+	coltracepb.RegisterTraceServiceServer(srv, rec)
+	go srv.Serve(l)
+	t.Cleanup(srv.Stop)
+	return rec, l.Addr().String()
+}
+
+// TestDeepStacks converts a trace whose spans carry stacks 100 frames
+// deep (about 10 MB in a batch of 512 spans) and pushes them over
+// OTLP/gRPC: to an endpoint with gRPC's default limit of 4 MiB a message,
+// which a batch must be cut for, and to one that takes 64 KiB only,
+// which refuses the cut requests and must get them again in halves. Every
+// span must arrive, none counted as failed, and no accepted request may
+// be over the endpoint's limit.
+func TestDeepStacks(t *testing.T) {
+	var data bytes.Buffer
+	if err := synth.RecordDeepStacks(&data, 1200, 100); err != nil {
+		t.Fatal(err)
+	}
+	for _, limit := range []int{0, 64 << 10} {
+		t.Run(fmt.Sprintf("limit=%d", limit), func(t *testing.T) {
+			rec, addr := serveSize(t, limit)
+			exp, err := otlptracegrpc.New(context.Background(), otlptracegrpc.WithEndpoint(addr), otlptracegrpc.WithInsecure())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer exp.Shutdown(context.Background())
+			counted := &countErrors{SpanExporter: exp}
+			res, err := Convert(context.Background(), bytes.NewReader(data.Bytes()), counted)
+			if err != nil {
+				t.Fatal(err)
+			}
+			total := res.Exported + res.Failed
+			if res.Failed != 0 || res.Exported < 2400 {
+				t.Errorf("exported %d and failed %d of %d spans", res.Exported, res.Failed, total)
+			}
+			rec.mu.Lock()
+			defer rec.mu.Unlock()
+			if int64(rec.spans) != res.Exported {
+				t.Errorf("the endpoint got %d spans; %d counted as exported", rec.spans, res.Exported)
+			}
+			max := limit
+			if max == 0 {
+				max = 4 << 20
+			}
+			biggest := 0
+			for _, n := range rec.sizes {
+				biggest = bigger(biggest, n)
+			}
+			if biggest > max {
+				t.Errorf("a request of %d bytes, over the limit of %d", biggest, max)
+			}
+			t.Logf("%d spans in %d requests, the largest %d bytes", rec.spans, len(rec.sizes), biggest)
+			// The estimate cuts under gRPC's default limit at once.
+			if limit == 0 && counted.errors > 0 {
+				t.Errorf("%d requests refused (the largest accepted: %d bytes): the estimate is short", counted.errors, biggest)
+			}
+			// A batch of 512 such spans is far over the limit: each was
+			// cut into several requests.
+			if batches := (rec.spans + 511) / 512; len(rec.sizes) < 2*batches {
+				t.Errorf("%d requests for %d spans: the batches were not cut", len(rec.sizes), rec.spans)
+			}
+		})
+	}
+}
+
+// countErrors counts the calls of an exporter that fail.
+type countErrors struct {
+	sdktrace.SpanExporter
+	errors int
+}
+
+func (c *countErrors) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	err := c.SpanExporter.ExportSpans(ctx, spans)
+	if err != nil {
+		c.errors++
+	}
+	return err
+}
+
+func bigger(a, b int) int {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// refuser is an exporter that refuses any request of more than max spans
+// as too large, as gRPC does, and any holding a span named "huge".
+type refuser struct {
+	max     int
+	refused int
+	got     int
+}
+
+func (r *refuser) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpan) error {
+	for _, s := range spans {
+		if s.Name() == "huge" || len(spans) > r.max {
+			r.refused++
+			return errors.New("traces export: rpc error: code = ResourceExhausted desc = grpc: received message larger than max (9804365 vs. 4194304)")
+		}
+	}
+	r.got += len(spans)
+	return nil
+}
+
+func (r *refuser) Shutdown(context.Context) error { return nil }
+
+// TestTooLargeSplits: a request refused as too large is sent again in
+// halves, down to one span; a span too large on its own is counted as
+// rejected and the others go on; later batches are cut at the size that
+// went through.
+func TestTooLargeSplits(t *testing.T) {
+	spans := make([]sdktrace.ReadOnlySpan, 100)
+	for i := range spans {
+		name := fmt.Sprintf("span %d", i)
+		if i == 37 {
+			name = "huge"
+		}
+		// A stack's worth of text, so that the sizes, not the least cut,
+		// set where requests are cut.
+		stack := attribute.String("code.stacktrace", strings.Repeat("x", 10<<10))
+		spans[i] = tracetest.SpanStub{Name: name, Attributes: []attribute.KeyValue{stack}}.Snapshot()
+	}
+	next := &refuser{max: 10}
+	e := &exporter{next: next}
+	e.maxBytes.Store(DefaultMaxRequestBytes)
+	if err := e.ExportSpans(context.Background(), spans); err != nil {
+		t.Fatal(err)
+	}
+	if e.exported.Load() != 99 || e.failed.Load() != 1 || next.got != 99 {
+		t.Errorf("exported %d, failed %d, the endpoint got %d; want 99, 1, 99", e.exported.Load(), e.failed.Load(), next.got)
+	}
+	if err := e.firstError(); err == nil || !strings.Contains(err.Error(), "larger than max") {
+		t.Errorf("the rejection is not reported: %v", err)
+	}
+	// The next batch is cut to fit from the start: no request refused.
+	next.refused = 0
+	if err := e.ExportSpans(context.Background(), spans[:36]); err != nil {
+		t.Fatal(err)
+	}
+	if e.exported.Load() != 99+36 || next.refused != 0 {
+		t.Errorf("exported %d of the second batch of 36, with %d requests refused; want all, none", e.exported.Load()-99, next.refused)
+	}
+}
