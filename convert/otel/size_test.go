@@ -5,13 +5,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
@@ -133,6 +137,60 @@ func (c *countErrors) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnly
 		c.errors++
 	}
 	return err
+}
+
+// TestDeepStacksHTTP is TestDeepStacks over OTLP/HTTP to an endpoint that
+// answers 413 to a body over 64 KiB, as a proxy in front of a collector
+// may.
+func TestDeepStacksHTTP(t *testing.T) {
+	var data bytes.Buffer
+	if err := synth.RecordDeepStacks(&data, 300, 100); err != nil {
+		t.Fatal(err)
+	}
+	const limit = 64 << 10
+	var mu sync.Mutex
+	spans, refused := 0, 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		if len(body) > limit {
+			refused++
+			http.Error(w, "too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		var req coltracepb.ExportTraceServiceRequest
+		if err := proto.Unmarshal(body, &req); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		for _, rs := range req.ResourceSpans {
+			for _, ss := range rs.ScopeSpans {
+				spans += len(ss.Spans)
+			}
+		}
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		b, _ := proto.Marshal(&coltracepb.ExportTraceServiceResponse{})
+		w.Write(b)
+	}))
+	defer srv.Close()
+	exp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpointURL(srv.URL+"/v1/traces"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exp.Shutdown(context.Background())
+	res, err := Convert(context.Background(), bytes.NewReader(data.Bytes()), exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if res.Failed != 0 || int64(spans) != res.Exported || res.Exported < 600 {
+		t.Errorf("exported %d and failed %d; the endpoint got %d", res.Exported, res.Failed, spans)
+	}
+	if refused == 0 {
+		t.Errorf("no request was refused: the test does not reach the halving")
+	}
 }
 
 func bigger(a, b int) int {
