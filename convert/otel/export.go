@@ -86,6 +86,11 @@ func (e *exporter) fit(spans []sdktrace.ReadOnlySpan) int {
 // export sends one request and counts its spans.
 func (e *exporter) export(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
 	n := int64(len(spans))
+	if e.fatal.Load() {
+		// An earlier part of the batch failed for good.
+		e.failed.Add(n)
+		return nil
+	}
 	err := e.send(ctx, spans)
 	if err == nil {
 		e.exported.Add(n)
@@ -98,9 +103,10 @@ func (e *exporter) export(ctx context.Context, spans []sdktrace.ReadOnlySpan) er
 		for _, s := range spans {
 			size += spanSize(s)
 		}
+		lower := max(size/2, minCut)
 		for {
 			cur := e.maxBytes.Load()
-			if cur > 0 && cur <= size/2 || e.maxBytes.CompareAndSwap(cur, max(size/2, minCut)) {
+			if cur > 0 && cur <= lower || e.maxBytes.CompareAndSwap(cur, lower) {
 				break
 			}
 		}

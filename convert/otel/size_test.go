@@ -258,3 +258,38 @@ func TestTooLargeSplits(t *testing.T) {
 		t.Errorf("exported %d of the second batch of 36, with %d requests refused; want all, none", e.exported.Load()-99, next.refused)
 	}
 }
+
+// failer refuses requests of more than max spans as too large, and fails
+// for good (as an endpoint that rejects the data does) on its first
+// request of max spans or fewer.
+type failer struct {
+	max, calls int
+}
+
+func (f *failer) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpan) error {
+	f.calls++
+	if len(spans) > f.max {
+		return errors.New("rpc error: code = ResourceExhausted desc = grpc: received message larger than max (5000000 vs. 4194304)")
+	}
+	return errors.New("rpc error: code = PermissionDenied desc = bad token")
+}
+
+func (f *failer) Shutdown(context.Context) error { return nil }
+
+// TestTooLargeThenFatal: once a half of a refused request fails for
+// good, the other half is not sent, and every span is counted failed.
+func TestTooLargeThenFatal(t *testing.T) {
+	spans := make([]sdktrace.ReadOnlySpan, 40)
+	for i := range spans {
+		spans[i] = tracetest.SpanStub{Name: "s"}.Snapshot()
+	}
+	next := &failer{max: 10}
+	e := &exporter{next: next}
+	if err := e.ExportSpans(context.Background(), spans); err == nil || !strings.Contains(err.Error(), "PermissionDenied") {
+		t.Errorf("error %v, want the endpoint's refusal", err)
+	}
+	// 40 refused, 20 refused, 10 failed for good: nothing more.
+	if next.calls != 3 || e.failed.Load() != 40 || e.exported.Load() != 0 {
+		t.Errorf("%d calls, %d failed, %d exported; want 3, 40, 0", next.calls, e.failed.Load(), e.exported.Load())
+	}
+}
