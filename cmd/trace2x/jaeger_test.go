@@ -24,7 +24,10 @@ type wantSpan struct {
 }
 
 // TestOTLPJaeger pushes traces to a real Jaeger and reads them back
-// through its query API, as its UI shows them. Every span must arrive
+// through its query API, as its UI shows them: samples of the cases that
+// shape traces (remote parents, a placeholder parent, a task per request,
+// deep stacks, the same trace pushed twice) and every sample trace with
+// runtime and goroutine spans. Every span must arrive
 // with the trace, parent and name that the command's OTLP JSON gives it
 // for the same trace; Jaeger must list as many traces as the command says
 // it made (a trace per request for a service with a task per request);
@@ -51,12 +54,13 @@ func TestOTLPJaeger(t *testing.T) {
 	if err := os.WriteFile(deep, rec.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []struct {
+	type pushCase struct {
 		name, path string
 		remote     bool // tasks join remote traces by traceparent
 		svc        string
 		flags      []string
-	}{
+	}
+	cases := []pushCase{
 		{name: "annotations", path: filepath.Join("..", "..", "testdata", "annotations.go1.26.trace"), remote: true},
 		{name: "frsubtasks", path: filepath.Join("..", "..", "testdata", "frsubtasks.go1.26.trace")},
 		{name: "service", path: service},
@@ -64,7 +68,21 @@ func TestOTLPJaeger(t *testing.T) {
 		// The same trace again, with more spans: its IDs are derived from
 		// the trace, so Jaeger keeps one copy of the spans pushed twice.
 		{name: "service-again", path: service, svc: "service", flags: []string{"--runtime-spans", "--goroutine-spans"}},
-	} {
+	}
+	// Every sample, with every kind of span; those pushed above again,
+	// under the same service.
+	samples, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "*.trace"))
+	for _, path := range samples {
+		name := strings.TrimSuffix(filepath.Base(path), ".trace")
+		c := pushCase{name: "sample-" + name, path: path, flags: []string{"--runtime-spans", "--goroutine-spans"}}
+		for _, earlier := range cases[:2] {
+			if earlier.path == path {
+				c.svc, c.remote = earlier.name, earlier.remote
+			}
+		}
+		cases = append(cases, c)
+	}
+	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			svc := "trace2x-test-" + c.name
 			if c.svc != "" {
