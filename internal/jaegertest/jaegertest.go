@@ -10,8 +10,8 @@ package jaegertest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -99,38 +99,31 @@ exporters:
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting Jaeger: %v", err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	exited := make(chan struct{})
+	var waitErr error
+	go func() {
+		waitErr = cmd.Wait()
+		close(exited)
+	}()
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case <-done:
+		case <-exited:
 		case <-time.After(15 * time.Second):
 			_ = cmd.Process.Kill()
-			<-done
+			<-exited
 		}
 		if t.Failed() {
 			data, _ := os.ReadFile(logPath)
 			t.Logf("Jaeger's log:\n%s", otelcoltest.LastLines(string(data), 40))
 		}
 	})
-	deadline := time.Now().Add(60 * time.Second)
-	for _, addr := range []string{j.GRPCAddr, j.HTTPAddr, queryAddr} {
-		for {
-			if conn, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-				conn.Close()
-				break
-			}
-			select {
-			case err := <-done:
-				data, _ := os.ReadFile(logPath)
-				t.Fatalf("Jaeger exited at start: %v\n%s", err, otelcoltest.LastLines(string(data), 20))
-			case <-time.After(20 * time.Millisecond):
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("Jaeger does not listen on %s", addr)
-			}
+	if err := otelcoltest.WaitListening(60*time.Second, exited, j.GRPCAddr, j.HTTPAddr, queryAddr); err != nil {
+		if errors.Is(err, otelcoltest.ErrExited) {
+			data, _ := os.ReadFile(logPath)
+			t.Fatalf("Jaeger exited at start: %v\n%s", waitErr, otelcoltest.LastLines(string(data), 20))
 		}
+		t.Fatalf("Jaeger %v", err)
 	}
 	return j
 }

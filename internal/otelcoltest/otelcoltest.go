@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -171,6 +172,33 @@ func FreeAddr(t testing.TB) string {
 	return l.Addr().String()
 }
 
+// ErrExited is WaitListening's error when the process exited first.
+var ErrExited = errors.New("exited")
+
+// WaitListening waits until every address accepts connections, and fails
+// after timeout, or as soon as exited is closed (the process that was to
+// listen has exited).
+func WaitListening(timeout time.Duration, exited <-chan struct{}, addrs ...string) error {
+	deadline := time.Now().Add(timeout)
+	for _, addr := range addrs {
+		for {
+			if conn, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+				conn.Close()
+				break
+			}
+			select {
+			case <-exited:
+				return ErrExited
+			case <-time.After(20 * time.Millisecond):
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("does not listen on %s after %v", addr, timeout)
+			}
+		}
+	}
+	return nil
+}
+
 // Run starts the Collector (again, after Stop) and waits until both
 // receivers accept connections. It may be called from any goroutine.
 func (c *Collector) Run() error {
@@ -192,22 +220,11 @@ func (c *Collector) Run() error {
 	c.mu.Lock()
 	c.proc = p
 	c.mu.Unlock()
-	deadline := time.Now().Add(30 * time.Second)
-	for _, addr := range []string{c.GRPCAddr, c.HTTPAddr} {
-		for {
-			if conn, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-				conn.Close()
-				break
-			}
-			select {
-			case <-p.done:
-				return fmt.Errorf("the collector exited at start: %v", p.err)
-			case <-time.After(20 * time.Millisecond):
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("the collector does not listen on %s", addr)
-			}
+	if err := WaitListening(30*time.Second, p.done, c.GRPCAddr, c.HTTPAddr); err != nil {
+		if errors.Is(err, ErrExited) {
+			return fmt.Errorf("the collector exited at start: %v", p.err)
 		}
+		return fmt.Errorf("the collector %w", err)
 	}
 	return nil
 }
