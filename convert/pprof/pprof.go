@@ -247,11 +247,23 @@ func (w *Writer) location(f mapping.Frame) *profile.Location {
 		w.funcs[fk] = fn
 		w.prof.Function = append(w.prof.Function, fn)
 	}
-	l := &profile.Location{ID: uint64(len(w.prof.Location) + 1), Address: f.PC,
+	l := &profile.Location{ID: uint64(len(w.prof.Location) + 1), Address: f.PC, Mapping: w.program(),
 		Line: []profile.Line{{Function: fn, Line: int64(f.Line)}}}
 	w.locs[key] = l
 	w.prof.Location = append(w.prof.Location, l)
 	return l
+}
+
+// program returns the profile's one mapping, the traced program. A trace
+// names its functions, files and lines but not the program's binary, so the
+// mapping says the locations are symbolized already: without it, pprof
+// looks for a binary to symbolize them with and warns that it has no name.
+func (w *Writer) program() *profile.Mapping {
+	if len(w.prof.Mapping) == 0 {
+		w.prof.Mapping = []*profile.Mapping{{ID: 1, Limit: ^uint64(0),
+			HasFunctions: true, HasFilenames: true, HasLineNumbers: true}}
+	}
+	return w.prof.Mapping[0]
 }
 
 // Goroutine notes a goroutine's new life.

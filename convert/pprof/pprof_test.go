@@ -2,6 +2,7 @@ package pprof_test
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"os"
@@ -21,10 +22,17 @@ import (
 	"github.com/trace2x/trace2x/mapping"
 )
 
-// goToolTrace finds how to run go tool trace: the tool's binary itself
-// when the go command tells where it is, which spares starting the go
-// command for every profile, or else the go command.
-var goToolTrace = sync.OnceValues(func() ([]string, error) {
+// goToolTrace and goToolPprof find how to run go tool trace and go tool
+// pprof.
+var (
+	goToolTrace = sync.OnceValues(func() ([]string, error) { return findTool("trace") })
+	goToolPprof = sync.OnceValues(func() ([]string, error) { return findTool("pprof") })
+)
+
+// findTool finds how to run a go tool: the tool's binary itself when the
+// go command tells where it is, which spares starting the go command for
+// every profile, or else the go command.
+func findTool(name string) ([]string, error) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
@@ -32,11 +40,11 @@ var goToolTrace = sync.OnceValues(func() ([]string, error) {
 			return nil, fmt.Errorf("no go command: %v", err)
 		}
 	}
-	if out, err := exec.Command(goBin, "tool", "-n", "trace").Output(); err == nil {
+	if out, err := exec.Command(goBin, "tool", "-n", name).Output(); err == nil {
 		return []string{strings.TrimSpace(string(out))}, nil
 	}
-	return []string{goBin, "tool", "trace"}, nil
-})
+	return []string{goBin, "tool", name}, nil
+}
 
 // cmdTraceProfile runs go tool trace -pprof=kind on a trace. It returns
 // nil where go tool trace finds no goroutines to profile, and writes none.
@@ -767,6 +775,60 @@ func TestGoToolTraceRules(t *testing.T) {
 			got := feed(t, tc.kind, tc.items...)
 			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
 				t.Errorf("got  %v\nwant %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestGoToolPprof reads every kind of profile with go tool pprof, as a
+// user does: it must print the functions and lines of the trace's stacks
+// and nothing on its error output, such as a warning that it found no
+// binary to symbolize them with.
+func TestGoToolPprof(t *testing.T) {
+	tool, err := goToolPprof()
+	if err != nil {
+		t.Skip(err)
+	}
+	for _, kind := range []pprof.Kind{pprof.Net, pprof.Sync, pprof.Syscall, pprof.Sched, pprof.CPU, pprof.Wall} {
+		t.Run(kind.String(), func(t *testing.T) {
+			path := filepath.Join("..", "..", "testdata", "mixed.go1.26.trace")
+			if kind == pprof.CPU {
+				path = filepath.Join("..", "..", "testdata", "cpuprofile.go1.26.trace")
+			}
+			var b bytes.Buffer
+			mapInto(t, path, pprof.NewWriter(&b, kind))
+			file := filepath.Join(t.TempDir(), kind.String()+".pb.gz")
+			if err := os.WriteFile(file, b.Bytes(), 0o666); err != nil {
+				t.Fatal(err)
+			}
+			// The heaviest stack's leaf, with its file and line, as the
+			// profile holds it, is what -top -lines must list.
+			p := parse(t, b.Bytes())
+			// The trace has no network waits: its net profile, without
+			// samples, must still read without a word on the error output.
+			var want string
+			withStack := slices.DeleteFunc(p.Sample, func(s *profile.Sample) bool { return len(s.Location) == 0 })
+			if len(withStack) > 0 {
+				top := slices.MaxFunc(withStack, func(a, b *profile.Sample) int {
+					return cmp.Compare(a.Value[len(a.Value)-1], b.Value[len(b.Value)-1])
+				})
+				leaf := top.Location[0].Line[0]
+				want = fmt.Sprintf("%s %s:%d", leaf.Function.Name, leaf.Function.Filename, leaf.Line)
+			} else if kind != pprof.Net {
+				t.Fatalf("no samples with a stack of kind %s in %s", kind, path)
+			}
+
+			var stdout, stderr bytes.Buffer
+			cmd := exec.Command(tool[0], append(slices.Clone(tool[1:]), "-top", "-lines", file)...)
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("go tool pprof -top: %v\n%s", err, stderr.Bytes())
+			}
+			if stderr.Len() > 0 {
+				t.Errorf("go tool pprof -top printed on its error output:\n%s", stderr.Bytes())
+			}
+			if want != "" && !strings.Contains(stdout.String(), want) {
+				t.Errorf("go tool pprof -top -lines does not list %q:\n%s", want, stdout.Bytes())
 			}
 		})
 	}
