@@ -1,6 +1,7 @@
 package flight
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"os"
@@ -115,5 +116,39 @@ func TestFileName(t *testing.T) {
 	got := fileName(time.Date(2026, 1, 2, 3, 4, 5, 6000, time.FixedZone("x", 3600)), 7, "GET /a b")
 	if want := "trace2x-20260102T020405.000006Z-7-GET__a_b.pftrace"; got != want {
 		t.Errorf("fileName = %q, want %q", got, want)
+	}
+}
+
+// fullWriter takes n bytes, then fails every write as a full disk does.
+type fullWriter struct{ n int }
+
+var errDiskFull = errors.New("no space left on device")
+
+func (w *fullWriter) Write(p []byte) (int, error) {
+	if len(p) > w.n {
+		n := w.n
+		w.n = 0
+		return n, errDiskFull
+	}
+	w.n -= len(p)
+	return len(p), nil
+}
+
+// TestConvertFullDisk: a snapshot's conversion into an output that fills
+// up fails with the output's error, said once: the converter returns it
+// again from Close, and the error is logged and served as it is.
+func TestConvertFullDisk(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "mixed.go1.26.trace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Recorder{name: "test"}
+	for _, f := range []string{"perfetto", "chrome"} {
+		for _, n := range []int{0, 1 << 10, 8 << 10} {
+			err := r.convert(t.Context(), &fullWriter{n: n}, bytes.NewReader(data), format{name: f})
+			if !errors.Is(err, errDiskFull) || strings.Count(err.Error(), errDiskFull.Error()) != 1 {
+				t.Errorf("%s into an output full after %d bytes: %q, want the output's error once", f, n, err)
+			}
+		}
 	}
 }

@@ -3,7 +3,6 @@ package flight
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/trace2x/trace2x/convert/chromejson"
 	"github.com/trace2x/trace2x/convert/otel"
+	"github.com/trace2x/trace2x/internal/errjoin"
 	"github.com/trace2x/trace2x/mapping"
 )
 
@@ -196,7 +196,7 @@ func (r *Recorder) convert(ctx context.Context, out io.Writer, in io.Reader, f f
 	case "chrome":
 		cw := chromejson.NewWriter(out, chromejson.WithVersion(version()))
 		_, err := mapping.Map(in, mapping.ThinCounters(cw, mapping.DefaultCounterResolution), mapping.WithInputName(r.name))
-		return errors.Join(err, cw.Close())
+		return errjoin.Join(err, cw.Close())
 	case "json-otlp":
 		_, err := otel.Convert(ctx, in, otel.NewJSONExporter(out), r.otelOptions()...)
 		return err

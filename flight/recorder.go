@@ -16,6 +16,7 @@ import (
 
 	"github.com/trace2x/trace2x/convert/otel"
 	"github.com/trace2x/trace2x/convert/perfetto"
+	"github.com/trace2x/trace2x/internal/errjoin"
 	"github.com/trace2x/trace2x/mapping"
 )
 
@@ -359,7 +360,7 @@ func (r *Recorder) writePerfetto(w io.Writer, in io.Reader) error {
 		perfetto.WithPID(int32(os.Getpid())),
 		perfetto.WithVersion(version()))
 	_, err := mapping.Map(in, mapping.ThinCounters(pw, mapping.DefaultCounterResolution), mapping.WithInputName(r.name))
-	return errors.Join(err, pw.Close())
+	return errjoin.Join(err, pw.Close())
 }
 
 func (r *Recorder) noteError(err error) {

@@ -1,8 +1,9 @@
 package mapping
 
 import (
-	"errors"
 	"sync"
+
+	"github.com/trace2x/trace2x/internal/errjoin"
 )
 
 // Async returns a Sink that passes everything to sink on a goroutine of
@@ -284,5 +285,6 @@ func (a *asyncSink) End(s *Summary) error {
 	close(a.full)
 	<-a.done
 	err := a.failed()
-	return errors.Join(err, a.sink.End(s))
+	// A sink that failed gives its error again from End.
+	return errjoin.Join(err, a.sink.End(s))
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,11 +12,12 @@ import (
 )
 
 // failing fails at its n-th GoroutineState and counts what it is given
-// after that.
+// after that. With sticky set, End returns the error again, as a writer
+// whose output failed does.
 type failing struct {
 	mapping.NopSink
 	n, states, after, ends int
-	failed                 bool
+	failed, sticky         bool
 }
 
 var errFull = errors.New("disk full")
@@ -33,7 +35,13 @@ func (f *failing) GoroutineState(*mapping.GoroutineState) error {
 	return nil
 }
 
-func (f *failing) End(*mapping.Summary) error { f.ends++; return nil }
+func (f *failing) End(*mapping.Summary) error {
+	f.ends++
+	if f.sticky && f.failed {
+		return errFull
+	}
+	return nil
+}
 
 // TestAsyncSinkError: an error of the sink behind Async stops the mapping
 // with that error; the sink gets nothing more but its End, once.
@@ -46,6 +54,31 @@ func TestAsyncSinkError(t *testing.T) {
 	}
 	if f.after != 0 || f.ends != 1 {
 		t.Errorf("after its error the sink got %d states and %d Ends; want 0 and 1", f.after, f.ends)
+	}
+}
+
+// TestAsyncSinkErrorOnce: a sink that fails and returns the same error
+// from End, as a writer whose disk is full does, makes an error that says
+// it once, whether the mapping sees the failure before its End or only
+// there. Failing at the last state makes the second likely.
+func TestAsyncSinkErrorOnce(t *testing.T) {
+	data := readTrace(t, "gc.go1.26.trace")
+	var count mapping.Tally
+	if _, err := mapping.Map(bytes.NewReader(data), &count); err != nil {
+		t.Fatal(err)
+	}
+	states := 0
+	for _, n := range count.GoStates {
+		states += n
+	}
+	for _, n := range []int{1, states / 2, states} {
+		for range 10 {
+			f := &failing{n: n, sticky: true}
+			_, err := mapping.Map(bytes.NewReader(data), mapping.Async(f))
+			if !errors.Is(err, errFull) || strings.Count(err.Error(), errFull.Error()) != 1 {
+				t.Fatalf("failing at state %d of %d: Map returned %q, want the sink's error once", n, states, err)
+			}
+		}
 	}
 }
 

@@ -1,9 +1,10 @@
 package mapping
 
 import (
-	"errors"
 	"maps"
 	"slices"
+
+	"github.com/trace2x/trace2x/internal/errjoin"
 )
 
 // Sink consumes the timeline model as the mapping produces it.
@@ -115,7 +116,8 @@ func (f fanOut) End(x *Summary) error {
 	for _, s := range f {
 		errs = append(errs, s.End(x))
 	}
-	return errors.Join(errs...)
+	// Sinks that share an output fail with the same error.
+	return errjoin.Join(errs...)
 }
 
 // Summary is what the mapping knows once the pass is over. It is passed to

@@ -11,12 +11,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/trace2x/trace2x/capture"
+	"github.com/trace2x/trace2x/internal/errjoin"
 	"github.com/trace2x/trace2x/mapping"
 	"github.com/trace2x/trace2x/stats"
 )
@@ -517,13 +517,4 @@ func openInput(e *env, args []string, opts *inputOpts) (*input, error) {
 
 // joinErrors joins the errors that are not nil, each once: a writer that
 // failed returns its error from every call after, and one line says it.
-func joinErrors(errs ...error) error {
-	var kept []error
-	for _, err := range errs {
-		if err == nil || slices.ContainsFunc(kept, func(k error) bool { return k.Error() == err.Error() }) {
-			continue
-		}
-		kept = append(kept, err)
-	}
-	return errors.Join(kept...)
-}
+func joinErrors(errs ...error) error { return errjoin.Join(errs...) }

@@ -1,0 +1,56 @@
+// Package errjoin joins errors as errors.Join does, each once.
+//
+// A writer whose output failed returns the same error from every call
+// after, so a conversion that joins its pass's error with its writer's
+// Close, through a layer that did the same, would say one full disk two
+// or three times.
+package errjoin
+
+import (
+	"errors"
+	"slices"
+	"strings"
+)
+
+// Join returns an error that wraps the errors given that are not nil, as
+// errors.Join does, leaving out one whose text an earlier one has. The
+// parts of an error errors.Join made are taken one by one, so that a
+// repeat inside one is left out too. It returns nil if no error is left.
+func Join(errs ...error) error {
+	var kept []error
+	var keep func(err error)
+	keep = func(err error) {
+		if parts := joined(err); parts != nil {
+			for _, e := range parts {
+				keep(e)
+			}
+			return
+		}
+		if err != nil && !slices.ContainsFunc(kept, func(k error) bool { return k.Error() == err.Error() }) {
+			kept = append(kept, err)
+		}
+	}
+	for _, err := range errs {
+		keep(err)
+	}
+	return errors.Join(kept...)
+}
+
+// joined returns the parts of an error that errors.Join made, whose text
+// is theirs line by line, and nil for any other: an error that wraps
+// several with words of its own (fmt.Errorf with two %w) must keep them.
+func joined(err error) []error {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return nil
+	}
+	parts := j.Unwrap()
+	texts := make([]string, len(parts))
+	for i, e := range parts {
+		texts[i] = e.Error()
+	}
+	if strings.Join(texts, "\n") != err.Error() {
+		return nil
+	}
+	return parts
+}

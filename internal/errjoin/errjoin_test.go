@@ -1,0 +1,43 @@
+package errjoin
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// TestJoin checks that an error joined twice on its way up (a sink's
+// error and its End's, joined by the mapping and again by the command) is
+// said once, and that an error wrapping several with words of its own is
+// kept whole.
+func TestJoin(t *testing.T) {
+	full := errors.New("writing out.json: no space left on device")
+	other := errors.New("closing the input: bad file descriptor")
+	wrapped := fmt.Errorf("pushing spans: %w; then %w", full, other)
+	for _, tc := range []struct {
+		errs []error
+		want string
+	}{
+		{nil, ""},
+		{[]error{nil, nil}, ""},
+		{[]error{errors.Join(full, full), full, nil}, full.Error()},
+		{[]error{errors.Join(nil, errors.Join(full, other)), other, full}, full.Error() + "\n" + other.Error()},
+		{[]error{wrapped, full}, wrapped.Error() + "\n" + full.Error()},
+	} {
+		err := Join(tc.errs...)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != tc.want {
+			t.Errorf("Join(%q) = %q, want %q", tc.errs, got, tc.want)
+		}
+		// The errors kept are the errors given, for errors.Is and As.
+		for _, e := range []error{full, other, wrapped} {
+			if strings.Contains(tc.want, e.Error()) && !errors.Is(err, e) {
+				t.Errorf("Join(%q) is not %q", tc.errs, e)
+			}
+		}
+	}
+}
