@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"math"
 	"net"
@@ -29,6 +30,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Client is the default client for captures. It has no overall timeout: a
@@ -120,12 +122,76 @@ func (e *StatusError) Error() string {
 	return fmt.Sprintf("GET %s: %s%s", e.URL, e.Status, msg)
 }
 
-// messageBytes is how much of an error response's body is kept.
-const messageBytes = 300
+// messageBytes is how much of an error response's body the message
+// keeps; bodyBytes how much is read to find it, more, since an HTML page
+// spends most of its bytes on markup.
+const (
+	messageBytes = 300
+	bodyBytes    = 8 << 10
+)
 
 func statusError(rawURL string, resp *http.Response) error {
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, messageBytes))
-	return &StatusError{URL: rawURL, Code: resp.StatusCode, Status: resp.Status, Message: strings.TrimSpace(string(body))}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, bodyBytes))
+	return &StatusError{URL: rawURL, Code: resp.StatusCode, Status: resp.Status,
+		Message: message(body, strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html"))}
+}
+
+// message makes an error response's body one line of text for the
+// error's message: the text of an HTML page (a proxy's or a web server's
+// error page) without its markup, and any body's spaces and line breaks
+// as single spaces, cut to messageBytes.
+func message(body []byte, isHTML bool) string {
+	text := string(body)
+	if isHTML || strings.HasPrefix(strings.TrimSpace(text), "<") {
+		text = htmlText(text)
+	}
+	text = strings.Join(strings.Fields(text), " ")
+	if len(text) > messageBytes {
+		cut := messageBytes
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut--
+		}
+		text = text[:cut]
+	}
+	return text
+}
+
+// htmlText returns the text of an HTML page: what is outside its tags,
+// and outside its head, scripts and styles, with entities decoded.
+func htmlText(page string) string {
+	var b strings.Builder
+	lower := strings.ToLower(page)
+	for i := 0; i < len(page); {
+		lt := strings.IndexByte(page[i:], '<')
+		if lt < 0 {
+			b.WriteString(page[i:])
+			break
+		}
+		b.WriteString(page[i : i+lt])
+		i += lt
+		// Skip what no reader sees: a head's title repeats the page's
+		// heading, scripts and styles are code.
+		skipped := false
+		for _, elem := range []string{"head", "script", "style"} {
+			if open := "<" + elem; strings.HasPrefix(lower[i:], open) && len(lower) > i+len(open) && strings.IndexByte("> \t\r\n", lower[i+len(open)]) >= 0 {
+				if end := strings.Index(lower[i:], "</"+elem+">"); end >= 0 {
+					i += end + len("</"+elem+">")
+					skipped = true
+				}
+				break
+			}
+		}
+		if skipped {
+			continue
+		}
+		gt := strings.IndexByte(page[i:], '>')
+		if gt < 0 {
+			break
+		}
+		i += gt + 1
+		b.WriteByte(' ')
+	}
+	return html.UnescapeString(b.String())
 }
 
 // Capture is a trace being fetched. Read it to the end (or as far as

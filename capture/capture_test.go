@@ -94,6 +94,15 @@ func TestOpen(t *testing.T) {
 			http.Error(w, "Could not enable CPU profiling: cpu profiling already in use", http.StatusInternalServerError)
 		case "/long":
 			http.Error(w, strings.Repeat("x", 1000), http.StatusInternalServerError)
+		case "/lines":
+			http.Error(w, "profile duration exceeds\nserver's  WriteTimeout\n", http.StatusBadRequest)
+		case "/proxy":
+			// An error page as a proxy in front of the program sends it.
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusBadGateway)
+			io.WriteString(w, "<html>\r\n<head><title>502 Bad Gateway</title>\r\n<style>body { color: red }</style></head>\r\n"+
+				"<body>\r\n<header>Gateway</header><center><h1>502 Bad Gateway</h1></center>\r\n<script>var a = 1 < 2;</script>"+
+				"<p>Upstream &amp; &lt;app&gt; did not answer.</p><hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
 		default:
 			http.Error(w, "no such page", http.StatusNotFound)
 		}
@@ -142,6 +151,16 @@ func TestOpen(t *testing.T) {
 		_, err = Open(ctx, mustParse(t, srv.URL+"/long"), Options{})
 		if !errors.As(err, &se) || len(se.Message) != messageBytes {
 			t.Errorf("a long message is cut to %d bytes: %v", messageBytes, err)
+		}
+		// One line says it, whatever the body's lines and markup.
+		for path, want := range map[string]string{
+			"/lines": "400 Bad Request: profile duration exceeds server's WriteTimeout",
+			"/proxy": "502 Bad Gateway: Gateway 502 Bad Gateway Upstream & <app> did not answer. nginx",
+		} {
+			_, err = Open(ctx, mustParse(t, srv.URL+path), Options{})
+			if want = "GET " + srv.URL + path + ": " + want; err == nil || err.Error() != want {
+				t.Errorf("Open of %s: %v\nwant %s", path, err, want)
+			}
 		}
 	})
 	t.Run("profile needs a trace URL", func(t *testing.T) {
