@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,11 +49,17 @@ func flatten(rss []*tracepb.ResourceSpans) []span {
 func TestCollector(t *testing.T) {
 	col := otelcoltest.Start(t, otelcoltest.Binary(t, "../.."))
 	var out bytes.Buffer
-	cfg := config{otlp: col.GRPCAddr, addr: "127.0.0.1:0", fast: 10, slow: 700 * time.Millisecond}
+	// The endpoint comes from the standard variable, as for a user who
+	// leaves -otlp out.
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://"+col.GRPCAddr)
+	cfg := config{addr: "127.0.0.1:0", fast: 10, slow: 700 * time.Millisecond}
 	res, err := run(context.Background(), cfg, &out)
 	t.Logf("the example's output:\n%s", out.String())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if want := "spans exported to http://" + col.GRPCAddr + " (grpc)"; !strings.Contains(out.String(), want) {
+		t.Errorf("the output does not say where the spans went: no %q", want)
 	}
 	if st := res.Stats; st.Triggers != 1 || st.Snapshots != 1 || st.Exports != 1 || st.LastError != nil {
 		t.Errorf("stats %+v; want one trigger, one snapshot exported, no error", st)

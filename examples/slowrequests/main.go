@@ -163,7 +163,7 @@ func run(ctx context.Context, c config, out io.Writer) (*result, error) {
 	}
 	e := res.Export
 	fmt.Fprintf(out, "snapshot (%s): %d KB of execution trace, %d spans exported to %s, %d tasks joined their request's trace\n",
-		e.Reason, e.Bytes>>10, e.Spans, c.otlp, e.Joined)
+		e.Reason, e.Bytes>>10, e.Spans, ep, e.Joined)
 	if e.File != "" {
 		fmt.Fprintf(out, "  and written to %s (open it in ui.perfetto.dev)\n", e.File)
 	}
