@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -98,11 +99,28 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 2
 		}
 		if !errors.Is(err, errReported) {
-			fmt.Fprintf(stderr, "trace2x: %v\n", err)
+			printError(stderr, err)
 		}
 		return 1
 	}
 	return 0
+}
+
+// printError prints each of the errors joined in err on a line of its
+// own. An error's own line breaks (the body of an HTTP error page that an
+// exporter quotes) become spaces, but for an internal error's stack.
+func printError(w io.Writer, err error) {
+	for _, e := range errjoin.Split(err) {
+		msg := e.Error()
+		if !errors.Is(e, mapping.ErrInternal) && strings.Contains(msg, "\n") {
+			lines := strings.Split(msg, "\n")
+			for i, l := range lines {
+				lines[i] = strings.TrimSpace(l)
+			}
+			msg = strings.Join(slices.DeleteFunc(lines, func(l string) bool { return l == "" }), " ")
+		}
+		fmt.Fprintf(w, "trace2x: %s\n", msg)
+	}
 }
 
 // errReported is a failure whose message has been printed already.

@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -694,5 +696,22 @@ func TestLargeOutputNote(t *testing.T) {
 				t.Errorf("%v: stderr %q; want %q once", c.args, errs, w)
 			}
 		}
+	}
+}
+
+// TestPrintError checks that each error joined is a line of its own, with
+// the prefix, and that an error's own line breaks (an HTTP error page an
+// exporter quotes) do not split it, but for an internal error's stack.
+func TestPrintError(t *testing.T) {
+	page := errors.New("traces export: 401 Unauthorized (body: <html><body><h1>401 Unauthorized</h1>\n  <p>go  away</p>\n\n</body></html>)")
+	full := errors.New("writing t.json: no space left on device")
+	internal := fmt.Errorf("%w: boom\ngoroutine 1 [running]:", mapping.ErrInternal)
+	var b strings.Builder
+	printError(&b, errors.Join(page, errors.Join(full, internal)))
+	want := "trace2x: traces export: 401 Unauthorized (body: <html><body><h1>401 Unauthorized</h1> <p>go  away</p> </body></html>)\n" +
+		"trace2x: writing t.json: no space left on device\n" +
+		"trace2x: " + internal.Error() + "\n"
+	if b.String() != want {
+		t.Errorf("printed\n%s\nwant\n%s", b.String(), want)
 	}
 }

@@ -36,6 +36,23 @@ func Join(errs ...error) error {
 	return errors.Join(kept...)
 }
 
+// Split returns the errors that Join (or errors.Join) joined into err,
+// nested joins flattened, or err alone; none for nil.
+func Split(err error) []error {
+	if err == nil {
+		return nil
+	}
+	parts := joined(err)
+	if parts == nil {
+		return []error{err}
+	}
+	var all []error
+	for _, e := range parts {
+		all = append(all, Split(e)...)
+	}
+	return all
+}
+
 // joined returns the parts of an error that errors.Join made, whose text
 // is theirs line by line, and nil for any other: an error that wraps
 // several with words of its own (fmt.Errorf with two %w) must keep them.

@@ -41,3 +41,31 @@ func TestJoin(t *testing.T) {
 		}
 	}
 }
+
+// TestSplit checks that Split gives the errors joined, nested joins
+// flattened, and keeps an error that wraps several with words of its own.
+func TestSplit(t *testing.T) {
+	a, b, c := errors.New("a"), errors.New("b"), errors.New("c")
+	wrapped := fmt.Errorf("x: %w, %w", a, b)
+	for _, tc := range []struct {
+		err  error
+		want []error
+	}{
+		{nil, nil},
+		{a, []error{a}},
+		{errors.Join(a, errors.Join(b, c)), []error{a, b, c}},
+		{errors.Join(wrapped, c), []error{wrapped, c}},
+	} {
+		got := Split(tc.err)
+		if len(got) != len(tc.want) {
+			t.Errorf("Split(%q) = %q, want %q", tc.err, got, tc.want)
+			continue
+		}
+		for i := range got {
+			if got[i] != tc.want[i] {
+				t.Errorf("Split(%q) = %q, want %q", tc.err, got, tc.want)
+				break
+			}
+		}
+	}
+}
