@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/pprof"
@@ -713,5 +714,22 @@ func TestPrintError(t *testing.T) {
 		"trace2x: " + internal.Error() + "\n"
 	if b.String() != want {
 		t.Errorf("printed\n%s\nwant\n%s", b.String(), want)
+	}
+}
+
+// TestViewAddressInUse checks that view on a taken address fails at once,
+// saying what likely holds it, before converting anything.
+func TestViewAddressInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	addr := ln.Addr().String()
+	for what, args := range map[string][]string{"the trace": {"view", "-q", "--addr", addr}, "the index": {"view", "-q", "--index", "--addr", addr}} {
+		code, _, errs := runCmd(t, nil, append(args, sample(t))...)
+		if code != 1 || !strings.HasPrefix(errs, "trace2x: serving "+what+": "+addr+" is in use, perhaps by another trace2x view") || strings.Count(errs, "\n") != 1 {
+			t.Errorf("%v: exit %d, stderr %q; want 1 and one line saying the address is in use", args, code, errs)
+		}
 	}
 }

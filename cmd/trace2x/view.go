@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/trace2x/trace2x/convert/perfetto"
@@ -94,9 +95,9 @@ where, so that --from shows the rest.`,
 // part.
 func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, addr string, resolution time.Duration, open bool) error {
 	// Listening first: a taken address fails before any work.
-	ln, err := net.Listen("tcp", addr)
+	ln, err := listen(addr, "the trace")
 	if err != nil {
-		return fmt.Errorf("serving the trace: %w", err)
+		return err
 	}
 	defer ln.Close()
 	tmp, err := os.CreateTemp("", "trace2x-*.pftrace")
@@ -310,4 +311,18 @@ func openBrowser(link string) error {
 		return err
 	}
 	return errors.Join(cmd.Process.Release())
+}
+
+// listen listens on addr to serve what. A taken address is most often an
+// earlier view still waiting for the UI, or Perfetto's own trace processor,
+// and the UI fetches local traces from port 9001 alone: the error says so.
+func listen(addr, what string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("serving %s: %s is in use, perhaps by another trace2x view or trace_processor --httpd: stop it first (ui.perfetto.dev reads local traces only from port 9001)", what, addr)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("serving %s: %w", what, err)
+	}
+	return ln, nil
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"html/template"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -298,9 +297,9 @@ func allowUI(w http.ResponseWriter) {
 
 // serveIndex serves the index page until the command is interrupted.
 func serveIndex(e *env, addr string, s *indexServer, open bool) error {
-	ln, err := net.Listen("tcp", addr)
+	ln, err := listen(addr, "the index")
 	if err != nil {
-		return fmt.Errorf("serving the index: %w", err)
+		return err
 	}
 	srv := &http.Server{Handler: s.handler(ln.Addr().String(), e.stderr)}
 	go srv.Serve(ln)
