@@ -60,11 +60,18 @@ const (
 
 var itemKindNames = [numItemKinds]string{"goroutine state", "proc run", "range", "task", "region"}
 
+// unknownFunc groups the goroutines whose start function the trace does
+// not tell.
+const unknownFunc = "(unknown)"
+
 // goInfo is what the Sink keeps of a live goroutine.
 type goInfo struct {
 	name    string // start function
 	g       *group // name's group, once it has time
 	counted bool   // counted in its group
+	// own is the goroutine's time while its start function is unknown,
+	// which moves with it to its function's group once a stack tells it.
+	own *group
 }
 
 // group is the time the goroutines of one start function spent in each
@@ -108,11 +115,11 @@ func (s *Sink) Stack(st *mapping.Stack) error {
 func (s *Sink) Goroutine(g *mapping.Goroutine) error {
 	name := g.StartFunc
 	if name == "" {
-		name = "(unknown)"
+		name = unknownFunc
 	}
 	if info := s.gs.Get(g.ID); info != nil && g.Updated {
 		if info.name != name {
-			info.name, info.g = name, nil
+			s.rename(info, name)
 		}
 	} else {
 		info = s.newGoInfo()
@@ -120,6 +127,39 @@ func (s *Sink) Goroutine(g *mapping.Goroutine) error {
 		s.gs.Set(g.ID, info)
 	}
 	return s.meter.Goroutine(g)
+}
+
+// rename moves a goroutine to the group of its start function, now known:
+// its count, and the time it spent while the function was unknown. A
+// goroutine alive when the trace began is named by the first stack of its
+// own, which can come late: the runtime's background sweeper waits
+// unnamed until it next runs.
+func (s *Sink) rename(info *goInfo, name string) {
+	from, to := info.g, s.group(name)
+	if info.counted && from != nil {
+		from.goroutines--
+		to.goroutines++
+		to.absorb(from, info.own)
+	}
+	info.name, info.g, info.own = name, to, nil
+}
+
+// absorb moves time from group from to g: the time of own, the share of
+// one goroutine.
+func (g *group) absorb(from, own *group) {
+	if own == nil {
+		return
+	}
+	from.running -= own.running
+	from.runnable -= own.runnable
+	from.syscall -= own.syscall
+	g.running += own.running
+	g.runnable += own.runnable
+	g.syscall += own.syscall
+	for _, w := range own.waiting {
+		from.wait(w.reason, -w.ns)
+		g.wait(w.reason, w.ns)
+	}
 }
 
 func (s *Sink) newGoInfo() *goInfo {
@@ -154,18 +194,29 @@ func (s *Sink) GoroutineState(st *mapping.GoroutineState) error {
 			g.goroutines++
 		}
 		d := int64(st.End - st.Start)
-		switch st.State {
-		case mapping.GoRunning:
-			g.running += d
-		case mapping.GoRunnable:
-			g.runnable += d
-		case mapping.GoSyscall:
-			g.syscall += d
-		case mapping.GoWaiting:
-			g.wait(st.Reason, d)
+		g.add(st, d)
+		if info.name == unknownFunc {
+			if info.own == nil {
+				info.own = &group{}
+			}
+			info.own.add(st, d)
 		}
 	}
 	return s.meter.GoroutineState(st)
+}
+
+// add adds a state's time d to the group.
+func (g *group) add(st *mapping.GoroutineState, d int64) {
+	switch st.State {
+	case mapping.GoRunning:
+		g.running += d
+	case mapping.GoRunnable:
+		g.runnable += d
+	case mapping.GoSyscall:
+		g.syscall += d
+	case mapping.GoWaiting:
+		g.wait(st.Reason, d)
+	}
 }
 
 // group returns the group of a start function. Goroutines come in
@@ -378,10 +429,16 @@ func (s *Sink) Report() *Report {
 		r.Error = sum.Err.Error()
 	}
 	for name, g := range s.groups {
+		if g.goroutines == 0 {
+			// Its goroutines were all named later (see rename).
+			continue
+		}
 		gt := &GroupTimes{Goroutines: g.goroutines, RunningNS: g.running, RunnableNS: g.runnable,
 			SyscallNS: g.syscall, WaitingNS: make(map[string]int64, len(g.waiting))}
 		for _, w := range g.waiting {
-			gt.WaitingNS[w.reason] = w.ns
+			if w.ns != 0 {
+				gt.WaitingNS[w.reason] = w.ns
+			}
 		}
 		r.GoroutineGroups[name] = gt
 	}

@@ -2,8 +2,10 @@ package stats
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -240,5 +242,118 @@ func TestBrokenTrace(t *testing.T) {
 	s = NewSink()
 	if _, err := mapping.Map(strings.NewReader("hello"), s); err == nil || s.Report() != nil {
 		t.Errorf("input that is no trace: error %v, report %+v", err, s.Report())
+	}
+}
+
+// lives records, for every goroutine's life, the start function it was
+// last given and the time of its states: the groups as the report should
+// make them, with a goroutine whose function a later stack told counted,
+// with all its time, under that function.
+type lives struct {
+	mapping.NopSink
+	live    map[mapping.GoID]*life
+	all     []*life
+	renamed int // lives named after they had time
+}
+
+type life struct {
+	name  string
+	times GroupTimes
+	ran   bool // had a state
+}
+
+func (l *lives) Goroutine(g *mapping.Goroutine) error {
+	lf := l.live[g.ID]
+	if lf == nil || !g.Updated {
+		lf = &life{times: GroupTimes{WaitingNS: map[string]int64{}}}
+		l.live[g.ID] = lf
+		l.all = append(l.all, lf)
+	}
+	name := cmp.Or(g.StartFunc, "(unknown)")
+	if lf.ran && name != lf.name {
+		l.renamed++
+	}
+	lf.name = name
+	return nil
+}
+
+func (l *lives) GoroutineState(s *mapping.GoroutineState) error {
+	lf := l.live[s.G]
+	if lf == nil {
+		return nil
+	}
+	lf.ran = true
+	d := int64(s.End - s.Start)
+	switch s.State {
+	case mapping.GoRunning:
+		lf.times.RunningNS += d
+	case mapping.GoRunnable:
+		lf.times.RunnableNS += d
+	case mapping.GoSyscall:
+		lf.times.SyscallNS += d
+	case mapping.GoWaiting:
+		lf.times.WaitingNS[cmp.Or(s.Reason, "(unknown)")] += d
+	}
+	return nil
+}
+
+func (l *lives) groups() map[string]*GroupTimes {
+	out := map[string]*GroupTimes{}
+	for _, lf := range l.all {
+		if !lf.ran {
+			continue
+		}
+		g := out[lf.name]
+		if g == nil {
+			g = &GroupTimes{WaitingNS: map[string]int64{}}
+			out[lf.name] = g
+		}
+		g.Goroutines++
+		g.RunningNS += lf.times.RunningNS
+		g.RunnableNS += lf.times.RunnableNS
+		g.SyscallNS += lf.times.SyscallNS
+		for r, ns := range lf.times.WaitingNS {
+			g.WaitingNS[r] += ns
+		}
+	}
+	return out
+}
+
+// TestGroupsByStartFunction checks every group of the report against the
+// goroutines' lives on every test trace: a goroutine alive at the start,
+// whose function only a later stack tells, is counted with all its time
+// under that function, not under "(unknown)".
+func TestGroupsByStartFunction(t *testing.T) {
+	renamed := 0
+	for _, path := range testtraces.All(t, "..") {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			f, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			l := &lives{live: map[mapping.GoID]*life{}}
+			s := NewSink()
+			if _, err := mapping.Map(f, mapping.FanOut(l, s)); err != nil {
+				t.Fatal(err)
+			}
+			want, got := l.groups(), s.Report().GoroutineGroups
+			for name, w := range want {
+				g := got[name]
+				if g == nil || g.Goroutines != w.Goroutines || g.RunningNS != w.RunningNS || g.RunnableNS != w.RunnableNS ||
+					g.SyscallNS != w.SyscallNS || !maps.Equal(g.WaitingNS, w.WaitingNS) {
+					t.Errorf("group %s: %+v, want %+v", name, g, w)
+				}
+			}
+			for name := range got {
+				if want[name] == nil {
+					t.Errorf("group %s: %+v, want none", name, got[name])
+				}
+			}
+			renamed += l.renamed
+		})
+	}
+	if renamed == 0 {
+		t.Error("no goroutine in the test traces was named after it had time: the test proves nothing")
 	}
 }
