@@ -284,7 +284,10 @@ func (r *Report) writeAnalysis(w io.Writer) error {
 				}
 			}
 			waiting := d(wait)
-			if top != "" {
+			switch {
+			case strings.HasPrefix(top, "("):
+				waiting += " " + top // "(unknown)" is in parentheses already
+			case top != "":
 				waiting += " (" + top + ")"
 			}
 			fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\t%s\n", name, g.Goroutines, d(g.RunningNS), d(g.RunnableNS), d(g.SyscallNS), waiting)

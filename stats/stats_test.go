@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -182,6 +183,25 @@ func TestTopGroups(t *testing.T) {
 	got := strings.Join(r.TopGroups(), " ")
 	if want := "busy a b c"; got != want {
 		t.Errorf("TopGroups() = %s, want %s", got, want)
+	}
+}
+
+// TestTopReason checks each group's line in the text: its waiting time
+// and its longest reason, in parentheses once.
+func TestTopReason(t *testing.T) {
+	r := &Report{GoroutineGroups: map[string]*GroupTimes{
+		"main.old":  {Goroutines: 1, WaitingNS: map[string]int64{"(unknown)": 5e6, "select": 1e6}},
+		"main.busy": {Goroutines: 2, RunningNS: 1e6, WaitingNS: map[string]int64{"chan receive": 2e6, "(unknown)": 1e6}},
+		"main.cpu":  {Goroutines: 1, RunningNS: 9e6},
+	}}
+	var b bytes.Buffer
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`main\.old +1 +0s +0s +0s +6ms \(unknown\)\n`, `main\.busy +2 +1ms +0s +0s +3ms \(chan receive\)\n`, `main\.cpu +1 +9ms +0s +0s +0s\n`} {
+		if !regexp.MustCompile(want).Match(b.Bytes()) {
+			t.Errorf("no line %s in\n%s", want, b.Bytes())
+		}
 	}
 }
 
