@@ -3,8 +3,9 @@
 // output formats consume through the [Sink] interface.
 //
 // It is the only package of trace2x that knows golang.org/x/exp/trace; the
-// converters know only the model. [Map] is the entry point, [FanOut] feeds
-// several sinks from one pass, [Tally] counts what it is given.
+// converters know only the model. [Map] is the entry point, [FanOut] and
+// [FanOutIndependent] feed several sinks from one pass, [Tally] counts what
+// it is given.
 //
 // # The model
 //

@@ -74,49 +74,82 @@ func FanOut(sinks ...Sink) Sink {
 	if len(sinks) == 1 {
 		return sinks[0]
 	}
-	return fanOut(slices.Clone(sinks))
+	return &fanOut{sinks: slices.Clone(sinks)}
 }
 
-type fanOut []Sink
+// FanOutIndependent is FanOut for sinks that do not depend on each other,
+// such as the files of one conversion to several formats: a sink that
+// fails is left out for the rest of the pass, which goes on for the
+// others, so that a full disk or a closed pipe under one output does not
+// cut the rest short (a trace read from a pipe cannot be read again). The
+// pass stops once every sink has failed. End is called on every sink, the
+// failed ones too, and returns each sink's first error and End's, each
+// once.
+func FanOutIndependent(sinks ...Sink) Sink {
+	return &fanOut{sinks: slices.Clone(sinks), failed: make([]error, len(sinks)), live: len(sinks)}
+}
 
-func each[T any](f fanOut, x T, call func(Sink, T) error) error {
-	for _, s := range f {
+type fanOut struct {
+	sinks []Sink
+	// failed holds, for FanOutIndependent, the error each sink failed
+	// with; nil for FanOut.
+	failed []error
+	live   int // sinks not failed
+}
+
+func each[T any](f *fanOut, x T, call func(Sink, T) error) error {
+	if f.failed == nil {
+		for _, s := range f.sinks {
+			if err := call(s, x); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for i, s := range f.sinks {
+		if f.failed[i] != nil {
+			continue
+		}
 		if err := call(s, x); err != nil {
-			return err
+			f.failed[i] = err
+			if f.live--; f.live == 0 {
+				return errjoin.Join(f.failed...)
+			}
 		}
 	}
 	return nil
 }
 
-func (f fanOut) Begin(x *Meta) error          { return each(f, x, Sink.Begin) }
-func (f fanOut) Stack(x *Stack) error         { return each(f, x, Sink.Stack) }
-func (f fanOut) Goroutine(x *Goroutine) error { return each(f, x, Sink.Goroutine) }
-func (f fanOut) Proc(x *Proc) error           { return each(f, x, Sink.Proc) }
-func (f fanOut) Thread(x *Thread) error       { return each(f, x, Sink.Thread) }
-func (f fanOut) ProcRun(x *ProcRun) error     { return each(f, x, Sink.ProcRun) }
-func (f fanOut) Range(x *Range) error         { return each(f, x, Sink.Range) }
-func (f fanOut) Task(x *Task) error           { return each(f, x, Sink.Task) }
-func (f fanOut) Region(x *Region) error       { return each(f, x, Sink.Region) }
-func (f fanOut) Log(x *Log) error             { return each(f, x, Sink.Log) }
-func (f fanOut) Flow(x *Flow) error           { return each(f, x, Sink.Flow) }
-func (f fanOut) Counter(x *Counter) error     { return each(f, x, Sink.Counter) }
-func (f fanOut) CPUSample(x *CPUSample) error { return each(f, x, Sink.CPUSample) }
-func (f fanOut) GoroutineState(x *GoroutineState) error {
+func (f *fanOut) Begin(x *Meta) error          { return each(f, x, Sink.Begin) }
+func (f *fanOut) Stack(x *Stack) error         { return each(f, x, Sink.Stack) }
+func (f *fanOut) Goroutine(x *Goroutine) error { return each(f, x, Sink.Goroutine) }
+func (f *fanOut) Proc(x *Proc) error           { return each(f, x, Sink.Proc) }
+func (f *fanOut) Thread(x *Thread) error       { return each(f, x, Sink.Thread) }
+func (f *fanOut) ProcRun(x *ProcRun) error     { return each(f, x, Sink.ProcRun) }
+func (f *fanOut) Range(x *Range) error         { return each(f, x, Sink.Range) }
+func (f *fanOut) Task(x *Task) error           { return each(f, x, Sink.Task) }
+func (f *fanOut) Region(x *Region) error       { return each(f, x, Sink.Region) }
+func (f *fanOut) Log(x *Log) error             { return each(f, x, Sink.Log) }
+func (f *fanOut) Flow(x *Flow) error           { return each(f, x, Sink.Flow) }
+func (f *fanOut) Counter(x *Counter) error     { return each(f, x, Sink.Counter) }
+func (f *fanOut) CPUSample(x *CPUSample) error { return each(f, x, Sink.CPUSample) }
+func (f *fanOut) GoroutineState(x *GoroutineState) error {
 	return each(f, x, Sink.GoroutineState)
 }
-func (f fanOut) GoroutineEvent(x *GoroutineEvent) error {
+func (f *fanOut) GoroutineEvent(x *GoroutineEvent) error {
 	return each(f, x, Sink.GoroutineEvent)
 }
-func (f fanOut) Experimental(x *Experimental) error {
+func (f *fanOut) Experimental(x *Experimental) error {
 	return each(f, x, Sink.Experimental)
 }
 
-func (f fanOut) End(x *Summary) error {
-	var errs []error
-	for _, s := range f {
+func (f *fanOut) End(x *Summary) error {
+	errs := slices.Clone(f.failed)
+	for _, s := range f.sinks {
 		errs = append(errs, s.End(x))
 	}
-	// Sinks that share an output fail with the same error.
+	// A sink that failed gives its error again from End, and sinks that
+	// share an output fail with the same one.
 	return errjoin.Join(errs...)
 }
 

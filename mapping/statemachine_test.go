@@ -1797,6 +1797,54 @@ func TestFanOut(t *testing.T) {
 	})
 }
 
+// TestFanOutIndependent checks that a sink that fails is left out and
+// the pass goes on for the others, each of which sees what it would see
+// alone; that End reaches every sink and returns the failure; and that
+// the pass stops once every sink has failed.
+func TestFanOutIndependent(t *testing.T) {
+	var e synth
+	evs := e.lifecycle()
+	alone := newRecorder()
+	if _, _, err := smFeed(alone, evs); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("one fails, the others go on", func(t *testing.T) {
+		a, f, b := newRecorder(), newRecorder(), newRecorder()
+		f.failMethod, f.failN = "Flow", 1
+		_, at, err := smFeed(FanOutIndependent(a, f, b), evs)
+		if at != len(evs) || !errors.Is(err, errSink) || strings.Count(err.Error(), errSink.Error()) != 1 {
+			t.Fatalf("stopped at event %d of %d with %v; want the end of the pass and the failure once", at, len(evs), err)
+		}
+		for i, s := range []*smRecorder{a, b} {
+			if !reflect.DeepEqual(s.calls, alone.calls) {
+				t.Errorf("sink %d saw\n%v\nwhere alone it sees\n%v", i, s.methods(), alone.methods())
+			}
+		}
+		// The failing sink saw nothing after its failure but End.
+		if m := f.methods(); len(m) < 2 || m[len(m)-2] != "Flow" || m[len(m)-1] != "End" || f.count["Flow"] != 1 {
+			t.Errorf("the failing sink saw %v after Begin; want nothing after its failed Flow but End", m)
+		}
+	})
+
+	t.Run("all fail", func(t *testing.T) {
+		f, g := newRecorder(), newRecorder()
+		f.failMethod, f.failN = "Flow", 1
+		g.failMethod, g.failN = "Flow", 2
+		fan := FanOutIndependent(f, g)
+		_, at, err := smFeed(fan, evs)
+		if !errors.Is(err, errSink) || at >= len(evs) {
+			t.Fatalf("stopped at event %d of %d with %v; want a stop with the failure", at, len(evs), err)
+		}
+		if f.count["Flow"] != 1 || g.count["Flow"] != 2 {
+			t.Errorf("Flow calls %d and %d, want 1 and 2", f.count["Flow"], g.count["Flow"])
+		}
+		if err := fan.End(&Summary{Err: err}); !errors.Is(err, errSink) || f.count["End"] != 1 || g.count["End"] != 1 {
+			t.Errorf("End returned %v and was called %d and %d times; want the failure and once each", err, f.count["End"], g.count["End"])
+		}
+	})
+}
+
 func TestTally(t *testing.T) {
 	var e synth
 	evs := []trace.Event{

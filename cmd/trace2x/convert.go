@@ -27,7 +27,9 @@ var convertCmd = &command{
 perfetto, chrome, otlp and stats commands would each write it: a trace read
 from a pipe (curl ... | trace2x convert ...) is read only once. Output
 names ending in .gz are written gzip-compressed; "-" is standard output
-(for at most one of them).
+(for at most one of them). An output that fails (a full disk) is left out
+and the others are written whole; the failure is printed and the exit
+status is 1.
 
 Example:
 
@@ -153,7 +155,7 @@ Example:
 					})
 				}
 			}
-			sum, mapErr := in.mapTrace(e, inOpts, src, mapping.FanOut(sinks...))
+			sum, mapErr := in.mapTrace(e, inOpts, src, mapping.FanOutIndependent(sinks...))
 			errs := []error{mapErr}
 			if report := statsSink.Report(); *st != "" && sum != nil && report != nil {
 				o, err := createOutput(e, *st, false)

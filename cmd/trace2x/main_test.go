@@ -733,3 +733,30 @@ func TestViewAddressInUse(t *testing.T) {
 		}
 	}
 }
+
+// TestConvertOneOutputFails checks that an output of convert that fails
+// (a full disk, here under the Chrome JSON, which fills its buffer early)
+// is left out while the others are written whole: the trace may come from
+// a pipe, which cannot be read again.
+func TestConvertOneOutputFails(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full on this system")
+	}
+	dir := t.TempDir()
+	pf, st := filepath.Join(dir, "t.pftrace"), filepath.Join(dir, "t.stats.json")
+	trace, err := os.ReadFile(filepath.Join("..", "..", "testdata", "gc.go1.26.trace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := runCmd(t, trace, "convert", "-q", "--chrome", "/dev/full", "--perfetto", pf, "--stats", st, "-")
+	if code != 1 || strings.Count(errs, "no space left") != 1 || !strings.Contains(errs, "/dev/full") {
+		t.Errorf("exit %d, stderr %q; want 1 and the failure once, naming /dev/full", code, errs)
+	}
+	_, want, _ := runCmd(t, trace, "perfetto", "-q", "-o", "-", "-")
+	if got, err := os.ReadFile(pf); err != nil || string(got) != want {
+		t.Errorf("the Perfetto file beside the failed output is not what perfetto writes (%d bytes against %d; %v)", len(got), len(want), err)
+	}
+	if _, err := os.Stat(st); err != nil {
+		t.Errorf("no stats beside the failed output: %v", err)
+	}
+}
