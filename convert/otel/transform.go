@@ -10,6 +10,7 @@ import (
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"math"
 )
 
 // ToOTLP converts spans to their OTLP protobuf form, grouped by resource
@@ -124,7 +125,9 @@ func spanFlags(tf trace.TraceFlags, parent trace.SpanContext) uint32 {
 
 func unixNano(ns int64) uint64 { return uint64(max(0, ns)) }
 
-func count32(n int) uint32 { return uint32(min(max(n, 0), 1<<32-1)) }
+// count32 is n as a uint32 count, capped (on 64-bit platforms, where an
+// int can exceed it).
+func count32(n int) uint32 { return uint32(min(max(int64(n), 0), math.MaxUint32)) }
 
 func keyValues(kvs []attribute.KeyValue) []*commonpb.KeyValue {
 	if len(kvs) == 0 {

@@ -290,7 +290,7 @@ func TestLargePackets(t *testing.T) {
 	check(w.Stack(&mapping.Stack{ID: 1, Frames: frames}))
 	check(w.Proc(&mapping.Proc{ID: 0}))
 	for i := range 20000 {
-		t0 := mapping.Time(1<<40 + i*1000)
+		t0 := mapping.Time(1<<40) + mapping.Time(i)*1000
 		check(w.GoroutineState(&mapping.GoroutineState{G: mapping.GoID(i%50 + 1), State: mapping.GoRunning, Start: t0, End: t0 + 500, P: 0, M: mapping.NoThread, Stack: 1}))
 	}
 	check(w.End(&mapping.Summary{}))
@@ -345,7 +345,7 @@ func TestWriteError(t *testing.T) {
 	}
 	var err error
 	for i := 0; i < 1e6 && err == nil; i++ {
-		t0 := mapping.Time(1<<40 + i*1000)
+		t0 := mapping.Time(1<<40) + mapping.Time(i)*1000
 		// Durations that vary, so that the output does not deflate to
 		// almost nothing.
 		d := mapping.Time(100 + i*7919%900)
