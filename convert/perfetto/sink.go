@@ -265,7 +265,7 @@ func (w *Writer) proc(id mapping.ProcID) *procTrack {
 	if id < 0 {
 		return nil
 	}
-	if int(id) >= len(w.procs) {
+	if id >= mapping.ProcID(len(w.procs)) { // not int(id): an int has 32 bits on some platforms
 		return w.farProcs[id] // nil for a nil map
 	}
 	return w.procs[id]
