@@ -490,6 +490,10 @@ func openTrace(e *env, args []string, opts *inputOpts) (*input, error) {
 func openInput(e *env, args []string, opts *inputOpts) (*input, error) {
 	switch len(args) {
 	case 0:
+		if isTerminal(e.stdin) {
+			// Reading the keyboard for a binary trace would only wait.
+			return nil, usageError{"no input: name a trace file or URL, or pipe a trace in"}
+		}
 		return &input{ReadCloser: io.NopCloser(e.stdin), name: "stdin"}, nil
 	case 1:
 	default:

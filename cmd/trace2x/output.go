@@ -140,7 +140,7 @@ func createFile(path string) (f *os.File, tmp string, err error) {
 
 // isTerminal reports whether w is a terminal. A character device is not
 // enough: /dev/null and /dev/full are character devices too.
-func isTerminal(w io.Writer) bool {
+func isTerminal(w any) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
