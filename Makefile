@@ -1,7 +1,7 @@
 GO ?= go
 BENCHTIME ?= 3x
 
-.PHONY: all build test race receiver fuzz bench testdata lint otelcol jaeger
+.PHONY: all build test race receiver fuzz bench testdata lint test32 otelcol jaeger
 
 all: build
 
@@ -9,8 +9,13 @@ build:
 	$(GO) build -o bin/trace2x ./cmd/trace2x
 
 # test is what CI runs: lint, the race-enabled test suite, the Collector
-# receiver's module, and a short fuzz run.
-test: lint race receiver fuzz
+# receiver's module, the tests as a 32-bit program, and a short fuzz run.
+test: lint race receiver test32 fuzz
+
+# test32 runs the packages' tests built for 32-bit ARM under qemu-arm
+# (Debian's qemu-user), where an int has 32 bits.
+test32:
+	bash scripts/test-32bit.sh
 
 race:
 	$(GO) test -race -count=1 -timeout=30m ./...
