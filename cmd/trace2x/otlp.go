@@ -179,6 +179,7 @@ Examples:
 				// Spans counted as written may still have been in a buffer
 				// that failed to reach the file: only a clean close vouches.
 				report(e.stderr, in.name, dest, res, timeNote, *asJSON)
+				noSpansHint(e.stderr, in.name, res, !inOpts.filter.Empty())
 			}
 			if convErr != nil && !*asJSON && !errors.As(convErr, new(*mapping.Error)) {
 				convErr = fmt.Errorf("pushing to %s: %w", dest, convErr)
@@ -238,6 +239,15 @@ func report(w io.Writer, input, dest string, res *otelconv.Result, timeNote stri
 	}
 	if res.Failed > 0 {
 		fmt.Fprintf(w, "trace2x: %s: %d spans were rejected or not sent\n", input, res.Failed)
+	}
+}
+
+// noSpansHint says, for a whole trace (filtered bool unset) that made no
+// spans, why and what else makes them: spans come from runtime/trace's
+// annotations, which many programs do not make.
+func noSpansHint(w io.Writer, input string, res *otelconv.Result, filtered bool) {
+	if res.Spans() == 0 && res.Summary != nil && res.Summary.Err == nil && !filtered {
+		fmt.Fprintf(w, "trace2x: %s: no spans: the trace has no tasks or regions (runtime/trace.NewTask, WithRegion); --goroutine-spans and --runtime-spans make spans of goroutines and of GC and stop-the-world pauses\n", input)
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/trace2x/trace2x/internal/otelcoltest"
+	"github.com/trace2x/trace2x/internal/testtraces"
 
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc"
@@ -292,5 +293,33 @@ func TestConvertOTLPPush(t *testing.T) {
 	code := run([]string{"convert", "--otlp", "--otlp-endpoint", closedAddr(t), "--stats", filepath.Join(t.TempDir(), "s.json"), sample(t)}, nil, &out, &errb)
 	if code != 1 {
 		t.Errorf("convert to a dead endpoint: exit %d, want 1: %s", code, errb.String())
+	}
+}
+
+// TestNoSpansHint checks that a trace without tasks or regions, which
+// makes no spans, says why and what else makes spans; and that the hint
+// is not given where spans come, or where a filter left nothing.
+func TestNoSpansHint(t *testing.T) {
+	const hint = "no spans: the trace has no tasks or regions"
+	plain := testtraces.OldFormat(t)[0] // Go's own traces of before 1.22: no annotations
+	for _, name := range testtraces.OldFormat(t) {
+		if strings.Contains(filepath.Base(name), "http") {
+			plain = name
+		}
+	}
+	out := filepath.Join(t.TempDir(), "spans.json")
+	for _, c := range []struct {
+		args []string
+		want bool
+	}{
+		{[]string{"otlp", "--json", "-o", out, plain}, true},
+		{[]string{"otlp", "--json", "-o", out, "--goroutine-spans", plain}, false},
+		{[]string{"otlp", "--json", "-o", out, sample(t)}, false},
+		{[]string{"otlp", "--json", "-o", out, "--task", "no-such-type", sample(t)}, false},
+	} {
+		code, _, errs := runCmd(t, nil, c.args...)
+		if code != 0 || strings.Contains(errs, hint) != c.want {
+			t.Errorf("%v: exit %d, stderr %q; want 0, and the hint %v", c.args, code, errs, c.want)
+		}
 	}
 }
