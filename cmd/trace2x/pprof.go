@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"strings"
 
 	"github.com/trace2x/trace2x/convert/pprof"
@@ -69,7 +70,25 @@ Examples:
 			}
 			pw := pprof.NewWriter(w, kind, opts...)
 			_, mapErr := in.mapTrace(e, inOpts, in, pw)
-			return joinErrors(mapErr, w.Close())
+			err = joinErrors(mapErr, w.Close())
+			if err == nil && pw.Samples() == 0 {
+				why := emptyProfile[kind]
+				if !inOpts.filter.Empty() {
+					why = "after the filters, " + why
+				}
+				fmt.Fprintf(e.stderr, "trace2x: warning: %s: the profile is empty: %s\n", in.name, why)
+			}
+			return err
 		}
 	},
+}
+
+// emptyProfile says why a profile of each kind can be empty.
+var emptyProfile = map[pprof.Kind]string{
+	pprof.Net:     "no goroutine waited on the network in the trace",
+	pprof.Sync:    "no goroutine blocked on a channel, select or sync primitive in the trace",
+	pprof.Syscall: "no goroutine was in a system call in the trace",
+	pprof.Sched:   "no goroutine waited to run in the trace",
+	pprof.CPU:     "the trace has no CPU samples: profile the CPU while tracing (pprof.StartCPUProfile), or give --cpu-profile with a /debug/pprof/trace URL",
+	pprof.Wall:    "the trace has no goroutine states",
 }

@@ -155,3 +155,30 @@ func TestPprofBrokenTrace(t *testing.T) {
 		t.Error("nothing profiled before the break")
 	}
 }
+
+// TestEmptyProfileWarning checks that a profile without samples is still
+// written, with exit status 0, and a warning that says why it is empty;
+// a profile with samples gets none.
+func TestEmptyProfileWarning(t *testing.T) {
+	dir := t.TempDir()
+	trace := func(name string) string { return filepath.Join("..", "..", "testdata", name) }
+	for _, c := range []struct {
+		args []string
+		want string // the warning's end; "" for none
+	}{
+		{[]string{"--kind=cpu", trace("gc.go1.26.trace")}, "the profile is empty: the trace has no CPU samples: profile the CPU while tracing (pprof.StartCPUProfile), or give --cpu-profile with a /debug/pprof/trace URL\n"},
+		{[]string{"--kind=cpu", trace("cpuprofile.go1.26.trace")}, ""},
+		{[]string{"--kind=sync", trace("blocking.go1.26.trace")}, ""},
+		{[]string{"--kind=sync", "--task", "no-such-type", trace("blocking.go1.26.trace")}, "the profile is empty: after the filters, no goroutine blocked on a channel, select or sync primitive in the trace\n"},
+	} {
+		out := filepath.Join(dir, "p.pb.gz")
+		code, _, errs := runCmd(t, nil, append([]string{"pprof", "-o", out}, c.args...)...)
+		if _, err := os.Stat(out); code != 0 || err != nil {
+			t.Errorf("%v: exit %d (%v), want 0 and a profile", c.args, code, err)
+		}
+		if c.want == "" && strings.Contains(errs, "empty") || c.want != "" && !strings.HasSuffix(errs, c.want) {
+			t.Errorf("%v: stderr %q, want the warning %q", c.args, errs, c.want)
+		}
+		os.Remove(out)
+	}
+}

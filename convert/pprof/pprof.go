@@ -168,6 +168,7 @@ type Writer struct {
 
 	samples map[sampleKey]*profile.Sample
 	gs      goroutines
+	written int // samples in the profile End wrote
 }
 
 // locKey identifies a location: within one program a PC names one frame
@@ -325,11 +326,16 @@ func (w *Writer) End(sum *mapping.Summary) error {
 		w.gs.finish()
 	}
 	p := w.profile(sum)
+	w.written = len(p.Sample)
 	if w.cfg.uncompressed {
 		return p.WriteUncompressed(w.out)
 	}
 	return p.Write(w.out)
 }
+
+// Samples returns how many samples the profile End wrote holds: none means
+// the trace had nothing of the Writer's kind.
+func (w *Writer) Samples() int { return w.written }
 
 // profile builds the profile from what the Writer was given.
 func (w *Writer) profile(sum *mapping.Summary) *profile.Profile {
