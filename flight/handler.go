@@ -68,9 +68,12 @@ func formatByName(name string) (format, bool) {
 //     409 Conflict while another trace (net/http/pprof's
 //     /debug/pprof/trace, or another capture) is running.
 //
-// The trace responses carry CORS headers that let ui.perfetto.dev fetch
-// them, which the UI does when the link on the index page is opened in a
-// browser that reaches this address.
+// The index page's link opens ui.perfetto.dev and hands it the window by
+// postMessage, fetched by the page from this address: the UI itself
+// fetches traces only from https: and a few local addresses. The trace
+// responses also carry CORS headers that let the UI fetch them by URL,
+// which the link's ?url= form (for a browser without scripts) asks of it
+// on an https: address.
 func (r *Recorder) Handler() http.Handler {
 	return http.HandlerFunc(r.serveHTTP)
 }
@@ -309,7 +312,7 @@ var indexPage = template.Must(template.New("index").Parse(`<!DOCTYPE html>
 <h1>{{.Name}}: flight recorder</h1>
 <p>The last {{.MinAge}} or so of the program's execution trace, as it is now:</p>
 <ul>
-<li><a href="{{.Perfetto}}">Open in ui.perfetto.dev</a> (the browser fetches the trace from this address; the trace goes nowhere else)</li>
+<li><a id="open" href="{{.Perfetto}}" data-ui="{{.UI}}" data-trace="window.pftrace" data-title="{{.Name}}">Open in ui.perfetto.dev</a><span id="status"></span> (this page fetches the trace and hands it to the UI in the browser; the trace goes nowhere else)</li>
 {{range .Formats}}<li><a href="window{{.Ext}}">{{.Title}}</a> (window{{.Ext}})</li>
 {{end}}</ul>
 <h2>Live capture</h2>
@@ -328,6 +331,38 @@ Record the next <input name="seconds" type="number" value="5" min="1" max="{{.Ma
 <tr><th>files</th><td>{{.Stats.Files}} written, {{.Stats.FilesRemoved}} removed, {{.Stats.FileErrors}} failed{{if .Dir}}, in {{.Dir}}{{end}}</td></tr>
 {{if .Stats.LastError}}<tr><th>last error</th><td>{{.Stats.LastErrorTime.Format "2006-01-02 15:04:05Z07:00"}}: {{.Stats.LastError}}</td></tr>{{end}}
 </table>
+<script>
+// The UI fetches a trace named by ?url= only from https: and a few local
+// addresses (its Content-Security-Policy), not from a program's own
+// http://host:port. So the page fetches the window itself, from its own
+// origin, and hands it to the UI by postMessage after the UI answers PING
+// with PONG, as Perfetto documents for such pages. The link's href, the
+// ?url= form, is what a browser without scripts follows.
+document.getElementById("open").addEventListener("click", async (ev) => {
+  const link = ev.currentTarget, status = document.getElementById("status");
+  ev.preventDefault();
+  const ui = window.open(link.dataset.ui + "/#!/"); // in the click, or a pop-up blocker stops it
+  if (!ui) { location.href = link.href; return; }
+  const say = (s) => { status.textContent = " (" + s + ")"; };
+  try {
+    say("fetching the window");
+    const resp = await fetch(link.dataset.trace, {cache: "no-store"});
+    if (!resp.ok) throw new Error(resp.status + " " + (await resp.text()).trim());
+    const buffer = await resp.arrayBuffer();
+    say("waiting for the UI");
+    const ping = setInterval(() => ui.postMessage("PING", link.dataset.ui), 50);
+    window.addEventListener("message", function pong(e) {
+      if (e.source !== ui || e.origin !== link.dataset.ui || e.data !== "PONG") return;
+      clearInterval(ping);
+      window.removeEventListener("message", pong);
+      ui.postMessage({perfetto: {buffer, title: link.dataset.title + " (window)", fileName: "window.pftrace"}}, link.dataset.ui, [buffer]);
+      say("sent to the UI");
+    });
+  } catch (err) {
+    say("failed: " + err.message);
+  }
+});
+</script>
 </body></html>
 `))
 
@@ -345,10 +380,14 @@ func (r *Recorder) serveIndex(w http.ResponseWriter, req *http.Request) {
 	if r.dir != nil {
 		dir = r.dir.dir
 	}
+	ui := perfettoUI
+	if r.ui != "" {
+		ui = r.ui
+	}
 	data := struct {
 		Name, Dir          string
 		MinAge, MaxCapture any
-		Perfetto           template.URL
+		Perfetto, UI       template.URL
 		Formats            []fmtLink
 		Stats              Stats
 	}{
@@ -358,7 +397,8 @@ func (r *Recorder) serveIndex(w http.ResponseWriter, req *http.Request) {
 		MaxCapture: int(r.cfg.maxCapture.Seconds()),
 		// The UI takes the trace's URL as it is, and fetches it without a
 		// query: hence window.pftrace rather than ?format=perfetto.
-		Perfetto: template.URL(perfettoUI + "/#!/?url=" + scheme + "://" + req.Host + req.URL.Path + "window.pftrace"),
+		Perfetto: template.URL(ui + "/#!/?url=" + scheme + "://" + req.Host + req.URL.Path + "window.pftrace"),
+		UI:       template.URL(ui),
 		Formats:  links,
 		Stats:    r.Stats(),
 	}

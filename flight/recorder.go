@@ -39,6 +39,7 @@ type Recorder struct {
 	clk  clock
 	dir  *dirStore
 	name string // the program's name, for files and spans
+	ui   string // the Perfetto UI the index page opens: perfettoUI but in tests
 
 	// snapMu serialises WriteTo, which the runtime refuses to run twice at
 	// once, between triggers, Snapshot, and the Handler.

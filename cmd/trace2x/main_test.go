@@ -760,3 +760,15 @@ func TestConvertOneOutputFails(t *testing.T) {
 		t.Errorf("no stats beside the failed output: %v", err)
 	}
 }
+
+// TestNoteUIPort checks that view warns of a port ui.perfetto.dev does not
+// fetch from, and of no other.
+func TestNoteUIPort(t *testing.T) {
+	for port, want := range map[int]bool{9001: false, 9002: true, 8080: true} {
+		var b strings.Builder
+		noteUIPort(&b, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+		if got := strings.Contains(b.String(), "fetches local traces from 127.0.0.1:9001 only"); got != want {
+			t.Errorf("port %d: note %q, want one: %v", port, b.String(), want)
+		}
+	}
+}

@@ -177,6 +177,7 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, addr s
 	link := fmt.Sprintf("%s/#!/?url=http://%s/%s", perfettoUI, ln.Addr(), url.PathEscape(name))
 	fmt.Fprintf(e.stdout, "%s\n", link)
 	fmt.Fprintf(e.stderr, "trace2x: serving %s once on %s; open the link above (Ctrl-C to stop)\n", name, ln.Addr())
+	noteUIPort(e.stderr, ln.Addr())
 	if open {
 		if err := openBrowser(link); err != nil {
 			fmt.Fprintf(e.stderr, "trace2x: could not open a browser: %v\n", err)
@@ -325,4 +326,13 @@ func listen(addr, what string) (net.Listener, error) {
 		return nil, fmt.Errorf("serving %s: %w", what, err)
 	}
 	return ln, nil
+}
+
+// noteUIPort warns when view serves on a port ui.perfetto.dev does not
+// fetch from: its Content-Security-Policy lets it reach one local address,
+// 127.0.0.1:9001, where a Perfetto UI of one's own takes any.
+func noteUIPort(w io.Writer, addr net.Addr) {
+	if a, ok := addr.(*net.TCPAddr); ok && a.Port != 9001 {
+		fmt.Fprintf(w, "trace2x: note: ui.perfetto.dev fetches local traces from 127.0.0.1:9001 only; the links work from port %d in a Perfetto UI of your own\n", a.Port)
+	}
 }

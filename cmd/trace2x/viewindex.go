@@ -312,6 +312,7 @@ func serveIndex(e *env, addr string, s *indexServer, open bool) error {
 	}
 	fmt.Fprintf(e.stderr, "trace2x: %s is %d MB, too large for the Perfetto UI in one piece (about %d million rows in Perfetto); the page above opens it in %s and a generation at a time (Ctrl-C to stop)\n",
 		s.in.name, s.in.size>>20, int64(float64(s.in.size)/s.bytesPerRow)/1_000_000, windows)
+	noteUIPort(e.stderr, ln.Addr())
 	if open {
 		if err := openBrowser(link); err != nil {
 			fmt.Fprintf(e.stderr, "trace2x: could not open a browser: %v\n", err)
