@@ -2,15 +2,10 @@ package flight
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/trace2x/trace2x/convert/perfetto/perfettocheck"
+	"github.com/trace2x/trace2x/internal/browsertest"
 )
 
 // fakeUI stands in for ui.perfetto.dev on another origin: it answers PING
@@ -43,21 +39,7 @@ window.addEventListener("message", (e) => {
 // let it fetch from (any http://host:port of a program but two). What
 // arrives must be a valid Perfetto trace of the window.
 func TestOpenInPerfetto(t *testing.T) {
-	chromium := findChromium(t)
-	rec, err := Start(WithServiceName("browser test"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rec.Stop(context.Background())
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go busy(stop, &wg)
-	defer func() {
-		close(stop)
-		wg.Wait()
-	}()
-	time.Sleep(50 * time.Millisecond) // some tasks in the window
+	rec := startBusy(t, WithServiceName("browser test"))
 
 	ui := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -70,37 +52,7 @@ func TestOpenInPerfetto(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
-	profile, err := os.MkdirTemp("", "trace2x-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		for range 50 {
-			if os.RemoveAll(profile) == nil {
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}()
-	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.UserDataDir(profile),
-		// Without network, Chromium's own background requests hang.
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-	)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	page, cancelPage := chromedp.NewContext(actx)
-	defer cancelPage()
+	page := browsertest.Start(t, 2*time.Minute)
 
 	if err := chromedp.Run(page, chromedp.Navigate(srv.URL+"/debug/trace2x/")); err != nil {
 		t.Fatalf("loading the index page: %v", err)
@@ -112,7 +64,7 @@ func TestOpenInPerfetto(t *testing.T) {
 	var id target.ID
 	select {
 	case id = <-opened:
-	case <-ctx.Done():
+	case <-page.Done():
 		t.Fatal("the UI's window did not open")
 	}
 	uiTab, cancelTab := chromedp.NewContext(page, chromedp.WithTargetID(id))
@@ -149,22 +101,4 @@ func TestOpenInPerfetto(t *testing.T) {
 	if err := chromedp.Run(page, chromedp.Text("#status", &status, chromedp.ByID)); err != nil || strings.TrimSpace(status) != "(sent to the UI)" {
 		t.Errorf("the page says %q (%v), want (sent to the UI)", status, err)
 	}
-}
-
-// findChromium returns the path of a Chromium or Chrome binary. Without
-// one the browser test is skipped, except in CI (CI set), where the
-// project's script installs Debian's chromium and a missing browser is a
-// failure.
-func findChromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "" {
-		t.Skip("no chromium binary found: install one (scripts/install-chromium.sh) to run the browser test")
-	}
-	t.Fatal("CI is set but no chromium binary is found: scripts/install-chromium.sh installs it")
-	return ""
 }

@@ -54,21 +54,30 @@ func get(t *testing.T, srv *httptest.Server, path string) (*http.Response, []byt
 // TestHandler serves the window and live captures in every format; the
 // Perfetto and Chrome JSON outputs pass the validators and hold the
 // program's tasks.
-func TestHandler(t *testing.T) {
-	rec, err := Start(WithServiceName("handler test"), WithMaxCapture(5*time.Second))
+// startBusy starts a recorder with opts while a goroutine makes tasks,
+// until t ends, and returns once the window holds some.
+func startBusy(t *testing.T, opts ...Option) *Recorder {
+	t.Helper()
+	rec, err := Start(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rec.Stop(context.Background())
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go busy(stop, &wg)
-	defer func() {
+	// Cleanups run last first: the tasks stop, then the recorder.
+	t.Cleanup(func() { rec.Stop(context.Background()) })
+	t.Cleanup(func() {
 		close(stop)
 		wg.Wait()
-	}()
+	})
 	time.Sleep(50 * time.Millisecond) // some tasks in the window
+	return rec
+}
+
+func TestHandler(t *testing.T) {
+	rec := startBusy(t, WithServiceName("handler test"), WithMaxCapture(5*time.Second))
 
 	mux := http.NewServeMux()
 	mux.Handle("/debug/trace2x/", rec.Handler())

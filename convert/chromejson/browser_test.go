@@ -1,16 +1,13 @@
 package chromejson_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -20,25 +17,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/trace2x/trace2x/convert/chromejson/chromecheck"
+	"github.com/trace2x/trace2x/internal/browsertest"
 )
-
-// findChromium returns the path of a Chromium or Chrome binary. Without
-// one the browser test is skipped, except in CI (CI set), where the
-// project's script installs Debian's chromium and a missing browser is a
-// failure.
-func findChromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "" {
-		t.Skip("no chromium binary found: install one (scripts/install-chromium.sh) to run the browser test")
-	}
-	t.Fatal("CI is set but no chromium binary is found: scripts/install-chromium.sh installs it")
-	return ""
-}
 
 // viewerPage loads trace_viewer_full.html as go tool trace does (see its
 // internal/trace/traceviewer/http.go), imports /trace.json into a model,
@@ -133,7 +113,7 @@ type viewerResult struct {
 func TestCatapultViewer(t *testing.T) {
 	// A trace with tasks, regions, logs, GC and syscalls.
 	data, rep := convertChecked(t, "../../testdata/mixed.go1.26.trace")
-	res := viewInCatapult(t, findChromium(t), data)
+	res := viewInCatapult(t, data)
 	if !res.Tracks {
 		t.Error("the viewer shows no track view")
 	}
@@ -185,7 +165,7 @@ func TestCatapultViewer(t *testing.T) {
 
 // viewInCatapult loads data in Go's trace viewer in headless Chromium and
 // returns what the import gave, failing t on any error or warning.
-func viewInCatapult(t *testing.T, chromium string, data []byte) viewerResult {
+func viewInCatapult(t *testing.T, data []byte) viewerResult {
 	t.Helper()
 	static := filepath.Join(runtime.GOROOT(), "src", "internal", "trace", "traceviewer", "static")
 	if _, err := os.Stat(filepath.Join(static, "trace_viewer_full.html")); err != nil {
@@ -204,39 +184,7 @@ func viewInCatapult(t *testing.T, chromium string, data []byte) viewerResult {
 	srv := httptest.NewServer(mux) // listens on 127.0.0.1
 	defer srv.Close()
 
-	// Chromium's helpers can still write to its profile just after it
-	// exits, which t.TempDir's cleanup would report.
-	profile, err := os.MkdirTemp("", "trace2x-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		for range 50 {
-			if os.RemoveAll(profile) == nil {
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}()
-	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.UserDataDir(profile),
-		// Without network, Chromium's own background requests hang.
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-	)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
+	bctx := browsertest.Start(t, 2*time.Minute)
 
 	var mu sync.Mutex
 	var problems []string
@@ -258,7 +206,7 @@ func viewInCatapult(t *testing.T, chromium string, data []byte) viewerResult {
 	})
 
 	var raw json.RawMessage
-	err = chromedp.Run(bctx,
+	err := chromedp.Run(bctx,
 		chromedp.Navigate(srv.URL+"/"),
 		chromedp.Poll(`window.result`, &raw, chromedp.WithPollingTimeout(90*time.Second)),
 	)
@@ -291,7 +239,7 @@ func TestCatapultSamples(t *testing.T) {
 	if len(rep.Samples) == 0 {
 		t.Fatal("no samples array in the converted cpuprofile sample")
 	}
-	res := viewInCatapult(t, findChromium(t), data)
+	res := viewInCatapult(t, data)
 	if res.Samples != len(rep.Samples) {
 		t.Errorf("the viewer imported %d samples, the file has %d", res.Samples, len(rep.Samples))
 	}
