@@ -260,7 +260,7 @@ func (m *mapper) sync(ev *trace.Event, t Time) error {
 	m.origin, m.last = t, t
 	m.sum.Start = t
 	if c := s.ClockSnapshot; c != nil {
-		m.sum.Clock = &ClockSnapshot{Trace: Time(c.Trace), Wall: c.Wall, Mono: c.Mono}
+		m.sum.Clock = plausibleClock(&ClockSnapshot{Trace: Time(c.Trace), Wall: c.Wall, Mono: c.Mono})
 	}
 	if o := m.cfg.origin; o != nil {
 		// A pass over later generations only (see MapWindow) describes the

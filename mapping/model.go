@@ -113,6 +113,18 @@ type ClockSnapshot struct {
 	Mono  uint64    // the OS monotonic clock in nanoseconds at the same moment
 }
 
+// plausibleClock returns the snapshot, or nil if its wall time is one no
+// clock gives: a damaged trace's can be millions of years away, which
+// nanoseconds since 1970 in an int64 (what Perfetto and OTLP carry) cannot
+// hold, nor JSON's four-digit years. The trace is then one without a wall
+// clock.
+func plausibleClock(c *ClockSnapshot) *ClockSnapshot {
+	if c == nil || c.Wall.Year() < 1970 || c.Wall.Year() > 2200 {
+		return nil
+	}
+	return c
+}
+
 // WallTime converts a trace timestamp to wall-clock time.
 func (c *ClockSnapshot) WallTime(t Time) time.Time {
 	return c.Wall.Add(t.Sub(c.Trace))

@@ -124,5 +124,5 @@ func clockOf(c *tracefile.Clock) *ClockSnapshot {
 	if c == nil {
 		return nil
 	}
-	return &ClockSnapshot{Trace: Time(c.Trace), Wall: c.Wall, Mono: c.Mono}
+	return plausibleClock(&ClockSnapshot{Trace: Time(c.Trace), Wall: c.Wall, Mono: c.Mono})
 }

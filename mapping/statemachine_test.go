@@ -1919,3 +1919,19 @@ func TestMetricUnit(t *testing.T) {
 		}
 	}
 }
+
+// TestPlausibleClock checks that a clock snapshot whose wall time no clock
+// gives (a damaged trace's, found by FuzzParallel: year 121471982, which
+// JSON and nanoseconds since 1970 cannot hold) is dropped, and that real
+// ones are kept.
+func TestPlausibleClock(t *testing.T) {
+	for year, keep := range map[int]bool{1969: false, 1970: true, 2026: true, 2200: true, 2201: false, 121471982: false, -5: false} {
+		c := &ClockSnapshot{Trace: 1, Wall: time.Date(year, 6, 29, 1, 15, 18, 0, time.UTC)}
+		if got := plausibleClock(c) != nil; got != keep {
+			t.Errorf("a wall time in the year %d: kept %v, want %v", year, got, keep)
+		}
+	}
+	if plausibleClock(nil) != nil {
+		t.Error("no snapshot became one")
+	}
+}
