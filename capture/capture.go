@@ -17,6 +17,7 @@
 package capture
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -160,7 +161,14 @@ func message(body []byte, isHTML bool) string {
 // and outside its head, scripts and styles, with entities decoded.
 func htmlText(page string) string {
 	var b strings.Builder
-	lower := strings.ToLower(page)
+	// Lower-cased byte for byte (ASCII only), so that offsets in lower
+	// are offsets in page, which strings.ToLower does not keep.
+	lower := []byte(page)
+	for i, c := range lower {
+		if 'A' <= c && c <= 'Z' {
+			lower[i] = c + 'a' - 'A'
+		}
+	}
 	for i := 0; i < len(page); {
 		lt := strings.IndexByte(page[i:], '<')
 		if lt < 0 {
@@ -173,8 +181,8 @@ func htmlText(page string) string {
 		// heading, scripts and styles are code.
 		skipped := false
 		for _, elem := range []string{"head", "script", "style"} {
-			if open := "<" + elem; strings.HasPrefix(lower[i:], open) && len(lower) > i+len(open) && strings.IndexByte("> \t\r\n", lower[i+len(open)]) >= 0 {
-				if end := strings.Index(lower[i:], "</"+elem+">"); end >= 0 {
+			if open := "<" + elem; bytes.HasPrefix(lower[i:], []byte(open)) && len(lower) > i+len(open) && strings.IndexByte("> \t\r\n", lower[i+len(open)]) >= 0 {
+				if end := bytes.Index(lower[i:], []byte("</"+elem+">")); end >= 0 {
 					i += end + len("</"+elem+">")
 					skipped = true
 				}

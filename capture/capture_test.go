@@ -212,3 +212,23 @@ func TestDialError(t *testing.T) {
 		t.Errorf("Open of a closed port: %v", err)
 	}
 }
+
+// TestMessage checks an error page's text: without markup, head, scripts
+// and styles whatever their case, after letters whose lower case is longer
+// (which must not shift where the tags are), and plain text on one line.
+func TestMessage(t *testing.T) {
+	for _, c := range []struct {
+		body   string
+		isHTML bool
+		want   string
+	}{
+		{"<HTML><HEAD><TITLE>t</TITLE></HEAD><BODY>İİİİ <SCRIPT>var a = 1 < 2;</SCRIPT>Ünavailable &amp; <b>gone</b></BODY></HTML>", true, "İİİİ Ünavailable & gone"},
+		{"<header>top</header><p>text</p>", false, "top text"},
+		{"line one\n\n  line two\n", false, "line one line two"},
+		{"a < b, but no markup", false, "a < b, but no markup"},
+	} {
+		if got := message([]byte(c.body), c.isHTML); got != c.want {
+			t.Errorf("message(%q) = %q, want %q", c.body, got, c.want)
+		}
+	}
+}
