@@ -105,6 +105,8 @@ type Options struct {
 	// ProfileGrace is how long Close waits for the profile request to end
 	// by itself before it stops it; zero means half a second.
 	ProfileGrace time.Duration
+	// Header is sent with the requests (an Authorization header, say).
+	Header http.Header
 }
 
 // StatusError is a response other than 200 OK.
@@ -206,7 +208,8 @@ func htmlText(page string) string {
 // wanted), then Close it.
 type Capture struct {
 	body io.ReadCloser
-	// URL is the trace's URL, as requested.
+	// URL is the trace's URL, as requested, with any password in it
+	// replaced by "xxxxx": it is what errors and logs show.
 	URL string
 	// Size is the body's length, or -1 when the server did not say (a
 	// live capture streams).
@@ -226,7 +229,7 @@ func Open(ctx context.Context, u *url.URL, opts Options) (*Capture, error) {
 	if client == nil {
 		client = Client
 	}
-	c := &Capture{URL: u.String(), stop: func() {}, grace: opts.ProfileGrace}
+	c := &Capture{URL: u.Redacted(), stop: func() {}, grace: opts.ProfileGrace}
 	if c.grace <= 0 {
 		c.grace = 500 * time.Millisecond
 	}
@@ -237,9 +240,9 @@ func Open(ctx context.Context, u *url.URL, opts Options) (*Capture, error) {
 		}
 		pctx, stop := context.WithCancel(ctx)
 		c.stop = stop
-		c.profile = startProfile(pctx, client, p.String())
+		c.profile = startProfile(pctx, client, p, opts.Header)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.URL, nil)
+	req, err := newRequest(ctx, u, opts.Header)
 	if err == nil {
 		var resp *http.Response
 		resp, err = client.Do(req)
@@ -287,10 +290,10 @@ func (c *Capture) ProfileErr() error { return c.profileErr }
 // startProfile requests a CPU profile and discards it: while it runs, the
 // runtime writes CPU samples into the execution trace, which is what is
 // wanted of it.
-func startProfile(ctx context.Context, client *http.Client, rawURL string) <-chan error {
+func startProfile(ctx context.Context, client *http.Client, u *url.URL, header http.Header) <-chan error {
 	done := make(chan error, 1)
 	go func() {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+		req, err := newRequest(ctx, u, header)
 		if err != nil {
 			done <- err
 			return
@@ -309,7 +312,7 @@ func startProfile(ctx context.Context, client *http.Client, rawURL string) <-cha
 		}
 		defer resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			done <- statusError(rawURL, resp)
+			done <- statusError(u.Redacted(), resp)
 			return
 		}
 		_, err = io.Copy(io.Discard, resp.Body)
@@ -319,4 +322,22 @@ func startProfile(ctx context.Context, client *http.Client, rawURL string) <-cha
 		done <- err
 	}()
 	return done
+}
+
+// newRequest is a GET of u with header. An error names u without its
+// password, as the client's own errors do.
+func newRequest(ctx context.Context, u *url.URL, header http.Header) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if ue := (*url.Error)(nil); errors.As(err, &ue) {
+		ue.URL = u.Redacted()
+	}
+	if err != nil {
+		return nil, err
+	}
+	for k, vs := range header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	return req, nil
 }

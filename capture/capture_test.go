@@ -3,6 +3,7 @@ package capture
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -229,6 +230,57 @@ func TestMessage(t *testing.T) {
 	} {
 		if got := message([]byte(c.body), c.isHTML); got != c.want {
 			t.Errorf("message(%q) = %q, want %q", c.body, got, c.want)
+		}
+	}
+}
+
+// TestCredentials checks that a capture sends its headers and the URL's
+// user with both requests, and that no password shows in what a capture
+// reports: its URL, a server's refusal, a connection that fails.
+func TestCredentials(t *testing.T) {
+	var mu sync.Mutex
+	var auth []string
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		user, pass, _ := r.BasicAuth()
+		mu.Lock()
+		auth = append(auth, r.URL.Path+" "+user+":"+pass+" "+r.Header.Get("X-Token"))
+		mu.Unlock()
+		switch r.URL.Path {
+		case "/debug/pprof/profile":
+			http.Error(w, "Could not enable CPU profiling: cpu profiling already in use", http.StatusInternalServerError)
+		case "/debug/pprof/trace":
+			io.WriteString(w, "go 1.26 trace\x00\x00\x00rest")
+		default:
+			http.Error(w, "no such page", http.StatusNotFound)
+		}
+	})
+	u := mustParse(t, srv.URL+"/debug/pprof/trace")
+	u.User = url.UserPassword("admin", "s3cr3t")
+	c, err := Open(context.Background(), u, Options{CPUProfile: true, Header: http.Header{"X-Token": {"tok"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, c)
+	c.Close()
+	mu.Lock()
+	got := strings.Join(auth, ", ")
+	mu.Unlock()
+	for _, want := range []string{"/debug/pprof/trace admin:s3cr3t tok", "/debug/pprof/profile admin:s3cr3t tok"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("requests seen as %q, want %q among them", got, want)
+		}
+	}
+	reported := []string{c.URL, fmt.Sprint(c.ProfileErr())}
+	_, err = Open(context.Background(), mustParse(t, "http://admin:s3cr3t@"+srv.Listener.Addr().String()+"/nothing"), Options{})
+	reported = append(reported, fmt.Sprint(err))
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	_, err = Open(context.Background(), mustParse(t, "http://admin:s3cr3t@"+addr+"/debug/pprof/trace"), Options{})
+	reported = append(reported, fmt.Sprint(err))
+	for _, s := range reported {
+		if strings.Contains(s, "s3cr3t") || !strings.Contains(s, "admin") {
+			t.Errorf("reported %q: want the user without the password", s)
 		}
 	}
 }

@@ -19,15 +19,36 @@ import (
 // It is read from the mapping goroutine while the parsing goroutine reads
 // through it, hence the atomic.
 type countingReader struct {
-	r io.Reader
-	n atomic.Int64
+	r   io.Reader
+	n   atomic.Int64
+	err atomic.Pointer[error] // the first error of r other than io.EOF
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n.Add(int64(n))
+	if err != nil && err != io.EOF {
+		c.err.CompareAndSwap(nil, &err)
+	}
 	return n, err
 }
+
+// failed returns the first error the input returned other than io.EOF,
+// or nil.
+func (c *countingReader) failed() error {
+	if p := c.err.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// inputError is a pass's error when the input itself failed (a
+// connection reset, a disk error): the parser's complaint about the
+// missing bytes that followed is only its consequence.
+type inputError struct{ err error }
+
+func (e inputError) Error() string { return e.err.Error() }
+func (e inputError) Unwrap() error { return e.err }
 
 // headerRE matches the 16-byte header every Go execution trace starts with,
 // "go 1.22 trace" padded with NULs.

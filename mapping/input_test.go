@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"io"
 	"runtime/pprof"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -71,5 +73,28 @@ func TestPprofProfileInput(t *testing.T) {
 	_, err := mapping.Map(bytes.NewReader(prof.Bytes()), mapping.NopSink{}, mapping.WithInputName("profile.pb.gz"))
 	if !errors.Is(err, mapping.ErrNotTrace) || !strings.Contains(err.Error(), "pprof profile") || !strings.HasPrefix(err.Error(), "profile.pb.gz: ") {
 		t.Fatalf("error %v, want one naming the input and saying it is a pprof profile", err)
+	}
+}
+
+// TestInputFails checks that an input that fails (a connection reset
+// mid-batch) is reported as such, with its error, not as a trace the
+// parser found short: what is wrong is the input, not the trace.
+func TestInputFails(t *testing.T) {
+	data := readTrace(t, "mixed.go1.26.trace")
+	reset := errors.New("connection reset by peer")
+	for _, cut := range []int{len(data) / 2, len(data) - 1, len(data)} {
+		_, err := mapping.Map(io.MultiReader(bytes.NewReader(data[:cut]), iotest.ErrReader(reset)), mapping.NopSink{}, mapping.WithInputName("http://host/debug/pprof/trace"))
+		var me *mapping.Error
+		if !errors.As(err, &me) || !errors.Is(err, reset) {
+			t.Fatalf("cut at %d: error %v, want a *mapping.Error wrapping %v", cut, err, reset)
+		}
+		if msg := err.Error(); !strings.HasPrefix(msg, "http://host/debug/pprof/trace: reading failed near byte ") || !strings.HasSuffix(msg, ": connection reset by peer") {
+			t.Errorf("cut at %d: %q, want it to say reading failed, with the input's error", cut, msg)
+		}
+	}
+	// The same bytes ending cleanly are a trace cut short.
+	_, err := mapping.Map(bytes.NewReader(data[:len(data)/2]), mapping.NopSink{})
+	if err == nil || !strings.Contains(err.Error(), "broken trace near byte") {
+		t.Errorf("a trace cut short: %v, want a broken trace", err)
 	}
 }

@@ -106,11 +106,15 @@ func (e *Error) Error() string {
 	if errors.Is(e.Err, ErrEmpty) || errors.Is(e.Err, ErrNotTrace) || errors.Is(e.Err, ErrVersion) {
 		return fmt.Sprintf("%s: %s", e.Input, msg)
 	}
-	if e.Events == 0 {
-		return fmt.Sprintf("%s: broken trace near byte %d: %s", e.Input, e.Offset, msg)
+	what := "broken trace"
+	if errors.As(e.Err, new(inputError)) {
+		what = "reading failed"
 	}
-	return fmt.Sprintf("%s: broken trace near byte %d, after %d events in %d complete generations: %s",
-		e.Input, e.Offset, e.Events, e.Generation, msg)
+	if e.Events == 0 {
+		return fmt.Sprintf("%s: %s near byte %d: %s", e.Input, what, e.Offset, msg)
+	}
+	return fmt.Sprintf("%s: %s near byte %d, after %d events in %d complete generations: %s",
+		e.Input, what, e.Offset, e.Events, e.Generation, msg)
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -193,6 +197,9 @@ func (m *mapper) fail(err error) (*Summary, error) {
 	off := m.counter.n.Load()
 	if off > headerSize {
 		off += m.cfg.skipped
+	}
+	if ierr := m.counter.failed(); ierr != nil && !errors.Is(err, ErrInternal) {
+		err = inputError{ierr}
 	}
 	e := &Error{Input: m.cfg.input, Offset: off, Events: m.sum.Events, Generation: max(m.syncs-1, 0), Err: err}
 	if !m.begun {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -105,7 +103,7 @@ Example:
 				// Span IDs come from the start of the decompressed trace, and
 				// span times from the same source, as in otlp, so both
 				// commands give the same spans.
-				br, seed, err := otelSeed(in)
+				br, seed, err := otelconv.Seed(in)
 				if err != nil {
 					return fail(fmt.Errorf("%s: %w", in.name, err))
 				}
@@ -180,20 +178,4 @@ Example:
 			return joinErrors(errs...)
 		}
 	},
-}
-
-// otelSeed reads ahead the start of the decompressed trace, which the OTLP
-// conversion derives its IDs from, and returns a reader that still yields
-// the whole trace.
-func otelSeed(r io.Reader) (io.Reader, []byte, error) {
-	dr, err := mapping.Decompress(r)
-	if err != nil {
-		return nil, nil, err
-	}
-	br := bufio.NewReaderSize(dr, 64<<10)
-	seed, err := br.Peek(64 << 10)
-	if err != nil && err != io.EOF {
-		return nil, nil, err
-	}
-	return br, bytes.Clone(seed), nil
 }

@@ -193,7 +193,7 @@ Examples:
 // progress line. Span IDs are seeded from the start of the decompressed
 // trace, as Convert does, so both give the same spans.
 func convertOTel(ctx context.Context, e *env, in *input, inOpts *inputOpts, exp sdktrace.SpanExporter, opts []otelconv.Option) (*otelconv.Result, error) {
-	src, seed, err := otelSeed(in)
+	src, seed, err := otelconv.Seed(in)
 	if err != nil {
 		return &otelconv.Result{}, fmt.Errorf("%s: %w", in.name, err)
 	}

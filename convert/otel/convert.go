@@ -2,6 +2,7 @@ package otel
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -40,18 +41,14 @@ func Convert(ctx context.Context, r io.Reader, exp sdktrace.SpanExporter, opts .
 	if name == "" {
 		name = "trace"
 	}
-	// Decompressed here rather than by the mapping, so that the IDs do
-	// not depend on the compression.
-	dr, err := mapping.Decompress(r)
+	if exp == nil {
+		return &Result{}, ErrNoExporter
+	}
+	br, prefix, err := Seed(r)
 	if err != nil {
 		return &Result{}, fmt.Errorf("%s: %w", name, err)
 	}
-	br := bufio.NewReaderSize(dr, seedBytes)
 	if cfg.seed == nil {
-		prefix, err := br.Peek(seedBytes)
-		if err != nil && err != io.EOF {
-			return &Result{}, fmt.Errorf("%s: %w", name, err)
-		}
 		opts = append(opts[:len(opts):len(opts)], WithIDSeed(prefix))
 	}
 	s := NewSink(ctx, exp, opts...)
@@ -59,4 +56,24 @@ func Convert(ctx context.Context, r io.Reader, exp sdktrace.SpanExporter, opts .
 	res := s.Result()
 	res.Summary = sum
 	return &res, err
+}
+
+// Seed reads ahead the start of the decompressed trace in r, which
+// Convert derives the span IDs from (see WithIDSeed), and returns a
+// reader that still yields the whole trace, decompressed. It is
+// decompressed here rather than by the mapping, so that the IDs do not
+// depend on the compression.
+//
+// A stream that breaks within those first bytes (a capture whose target
+// died) is not an error here: the seed is what came, and the reader
+// returns the data and then the error, so that the mapping converts what
+// it can and reports where the trace broke off.
+func Seed(r io.Reader) (io.Reader, []byte, error) {
+	dr, err := mapping.Decompress(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	br := bufio.NewReaderSize(dr, seedBytes)
+	prefix, _ := br.Peek(seedBytes)
+	return br, bytes.Clone(prefix), nil
 }

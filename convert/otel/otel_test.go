@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -514,3 +516,48 @@ func mustRead(t *testing.T, path string) []byte {
 // is not part of a valid UTF-8 encoding becomes U+FFFD, as Go's own
 // conversion of a string to []rune does.
 func asUTF8(s string) string { return string([]rune(s)) }
+
+// TestConvertStreamBreaksEarly checks that a stream that breaks within the
+// bytes the IDs are derived from (a capture whose target died) is
+// converted as far as it came, as the same bytes from a file are, with
+// the read error reported.
+func TestConvertStreamBreaksEarly(t *testing.T) {
+	data := mustRead(t, "../../testdata/mixed.go1.26.trace")
+	if len(data) >= seedBytes {
+		t.Fatalf("the trace has %d bytes, want fewer than the %d the seed takes", len(data), seedBytes)
+	}
+	reset := errors.New("connection reset by peer")
+	spans := func(r io.Reader) (int, error) {
+		exp := tracetest.NewInMemoryExporter()
+		_, err := Convert(context.Background(), r, exp)
+		return len(exp.GetSpans()), err
+	}
+	someSpans := false
+	for _, cut := range []int{len(data), len(data) * 3 / 4, len(data) / 2} {
+		want, _ := spans(bytes.NewReader(data[:cut]))
+		got, err := spans(io.MultiReader(bytes.NewReader(data[:cut]), iotest.ErrReader(reset)))
+		if !errors.Is(err, reset) {
+			t.Errorf("cut at %d: error %v, want one that wraps %v", cut, err, reset)
+		}
+		if got != want {
+			t.Errorf("cut at %d by a broken connection: %d spans, want the %d of the same bytes as a file", cut, got, want)
+		}
+		someSpans = someSpans || want > 0
+	}
+	if !someSpans {
+		t.Error("no cut gave spans: the test checks nothing")
+	}
+}
+
+// TestNilExporter checks that a nil exporter is an error returned to the
+// caller: inside the SDK's goroutine it would crash the program.
+func TestNilExporter(t *testing.T) {
+	data := mustRead(t, "../../testdata/annotations.go1.26.trace")
+	if _, err := Convert(context.Background(), bytes.NewReader(data), nil); !errors.Is(err, ErrNoExporter) {
+		t.Errorf("Convert: %v, want ErrNoExporter", err)
+	}
+	s := NewSink(context.Background(), nil)
+	if _, err := mapping.Map(bytes.NewReader(data), s); !errors.Is(err, ErrNoExporter) {
+		t.Errorf("Map into NewSink(nil): %v, want ErrNoExporter", err)
+	}
+}

@@ -236,8 +236,16 @@ func (s *Sink) Result() Result {
 	return r
 }
 
+// ErrNoExporter is returned for a Sink or Convert given a nil exporter,
+// which would otherwise fail inside the SDK's goroutine, out of the
+// caller's reach.
+var ErrNoExporter = errors.New("otel: no span exporter (nil)")
+
 // Begin sets the clock and the resource and starts the SDK.
 func (s *Sink) Begin(m *mapping.Meta) error {
+	if s.exp.next == nil {
+		return ErrNoExporter
+	}
 	s.meta = *m
 	if m.Clock != nil {
 		c := *m.Clock
