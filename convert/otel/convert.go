@@ -74,6 +74,17 @@ func Seed(r io.Reader) (io.Reader, []byte, error) {
 		return nil, nil, err
 	}
 	br := bufio.NewReaderSize(dr, seedBytes)
-	prefix, _ := br.Peek(seedBytes)
-	return br, bytes.Clone(prefix), nil
+	prefix, err := br.Peek(seedBytes)
+	seed := bytes.Clone(prefix)
+	if err != nil && err != io.EOF {
+		// Peek has taken the error from br: it is handed on after the
+		// bytes that came, as r gave it, however r would go on.
+		return io.MultiReader(bytes.NewReader(seed), errReader{err}), seed, nil
+	}
+	return br, seed, nil
 }
+
+// errReader returns err.
+type errReader struct{ err error }
+
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }

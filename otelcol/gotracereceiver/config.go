@@ -3,11 +3,16 @@ package gotracereceiver
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configtls"
 
 	"github.com/trace2x/trace2x/capture"
 )
@@ -50,6 +55,12 @@ type TargetConfig struct {
 	// Endpoint is the URL that serves the trace: a /debug/pprof/trace
 	// endpoint, or any handler that writes a Go execution trace.
 	Endpoint string `mapstructure:"endpoint"`
+	// Headers are sent with every request to the target (an
+	// Authorization header, say).
+	Headers map[string]configopaque.String `mapstructure:"headers"`
+	// TLS configures the connection to an https endpoint (a private CA,
+	// a client certificate).
+	TLS configtls.ClientConfig `mapstructure:"tls"`
 	// Interval is the time from the start of one capture to the start of
 	// the next. A capture still running when its next turn comes makes
 	// that turn be skipped.
@@ -57,10 +68,12 @@ type TargetConfig struct {
 	// Duration is the length of each capture, sent as the seconds
 	// parameter of the endpoint's URL. Zero leaves the URL as it is (for
 	// a handler that decides by itself, such as a flight-recorder
-	// snapshot).
+	// snapshot, or a URL that has its seconds already).
 	Duration time.Duration `mapstructure:"duration"`
-	// CPUProfile also requests /debug/pprof/profile for each capture's
-	// window, so that the trace holds CPU samples.
+	// CPUProfile is accepted for configurations written for earlier
+	// versions and has no effect: the spans carry no CPU samples, and a
+	// CPU profile requested for nothing would keep the target's own
+	// profilers out for the capture's length.
 	CPUProfile bool `mapstructure:"cpu_profile"`
 	// Timeout bounds a whole capture, its conversion and the hand-over of
 	// its spans included; the default is the duration plus 30 seconds.
@@ -112,19 +125,51 @@ func (c *Config) Validate() error {
 	if c.ConnectTimeout < 0 {
 		errs = append(errs, fmt.Errorf("connect_timeout: must not be negative, not %v", c.ConnectTimeout))
 	}
+	if c.ConnectTimeout > 0 && c.ConnectTimeout < minTime {
+		errs = append(errs, fmt.Errorf("connect_timeout: %v; a time needs its unit, such as 10s", c.ConnectTimeout))
+	}
 	names := make(map[string]int)
+	endpoints := make(map[string]int)
 	for i, t := range c.Targets {
 		if err := t.validate(); err != nil {
 			errs = append(errs, fmt.Errorf("targets[%d]: %w", i, err))
 			continue
 		}
 		name := t.name()
+		if name == uploadTarget {
+			errs = append(errs, fmt.Errorf("targets[%d]: the name %q is the one the metrics give uploads; choose another", i, name))
+		}
 		if j, dup := names[name]; dup {
 			errs = append(errs, fmt.Errorf("targets[%d]: the name %q is that of targets[%d] too; give each a name of its own", i, name, j))
 		}
 		names[name] = i
+		// A program runs one execution trace at a time: a second
+		// target on the same endpoint would fail at every turn the
+		// first one holds it.
+		ep := endpointKey(t.Endpoint)
+		if j, dup := endpoints[ep]; dup {
+			errs = append(errs, fmt.Errorf("targets[%d]: the endpoint is that of targets[%d] too; a program serves one trace at a time", i, j))
+		}
+		endpoints[ep] = i
 	}
 	return errors.Join(errs...)
+}
+
+// minTime is the shortest time a setting takes: a number without a unit
+// ("duration: 5") is read as nanoseconds, never what was meant.
+const minTime = time.Millisecond
+
+// uploadTarget is the target attribute of the uploads' metrics.
+const uploadTarget = "upload"
+
+// endpointKey is what identifies the program an endpoint reaches: its
+// host and path, whatever the query.
+func endpointKey(endpoint string) string {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return endpoint
+	}
+	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host) + u.Path
 }
 
 func (t *TargetConfig) validate() error {
@@ -136,30 +181,54 @@ func (t *TargetConfig) validate() error {
 		return fmt.Errorf("endpoint: %w", err)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("endpoint: %q is not an http(s) URL such as http://127.0.0.1:6060/debug/pprof/trace", t.Endpoint)
+		return fmt.Errorf("endpoint: %q is not an http(s) URL such as http://127.0.0.1:6060/debug/pprof/trace", u.Redacted())
 	}
-	if t.CPUProfile {
-		if _, err := capture.ProfileURL(u); err != nil {
-			return fmt.Errorf("cpu_profile %w", err)
-		}
+	if u.Hostname() == "" {
+		return fmt.Errorf("endpoint: %q has no host name (is a variable it is made from unset?)", u.Redacted())
 	}
 	var errs []error
-	if t.Interval < 0 {
-		errs = append(errs, fmt.Errorf("interval: must not be negative, not %v", t.Interval))
+	for _, f := range []struct {
+		key string
+		d   time.Duration
+	}{{"interval", t.Interval}, {"duration", t.Duration}, {"timeout", t.Timeout}} {
+		switch {
+		case f.d < 0:
+			errs = append(errs, fmt.Errorf("%s: must not be negative, not %v", f.key, f.d))
+		case f.d > 0 && f.d < minTime:
+			errs = append(errs, fmt.Errorf("%s: %v; a time needs its unit, such as 5s", f.key, f.d))
+		}
 	}
-	if t.Duration < 0 {
-		errs = append(errs, fmt.Errorf("duration: must not be negative, not %v", t.Duration))
+	if len(errs) > 0 {
+		return errors.Join(errs...)
 	}
-	if t.Timeout < 0 {
-		errs = append(errs, fmt.Errorf("timeout: must not be negative, not %v", t.Timeout))
+	interval, by := t.Interval, ""
+	if interval == 0 {
+		interval, by = defaultInterval, " (the default)"
 	}
-	if t.Interval > 0 && t.Duration > t.Interval {
-		errs = append(errs, fmt.Errorf("duration: %v is longer than the interval, %v, between captures", t.Duration, t.Interval))
+	d, what := t.length(u)
+	if d > interval {
+		errs = append(errs, fmt.Errorf("%s: %v is longer than the interval, %v%s, between captures", what, d, interval, by))
 	}
-	if t.Timeout > 0 && t.Timeout <= t.Duration {
-		errs = append(errs, fmt.Errorf("timeout: %v leaves no time for a capture of %v", t.Timeout, t.Duration))
+	if t.Timeout > 0 && t.Timeout <= d {
+		errs = append(errs, fmt.Errorf("timeout: %v leaves no time for a capture of %v", t.Timeout, d))
+	}
+	if svc, ok := t.ResourceAttributes["service.name"]; ok && t.ServiceName != "" && svc != t.ServiceName {
+		errs = append(errs, fmt.Errorf("resource_attributes: service.name %q differs from service_name %q; give one", svc, t.ServiceName))
 	}
 	return errors.Join(errs...)
+}
+
+// length is how long a capture of t lasts, and where that is set: its
+// duration, or else the seconds its endpoint's URL already asks for.
+func (t *TargetConfig) length(u *url.URL) (time.Duration, string) {
+	if t.Duration > 0 {
+		return t.Duration, "duration"
+	}
+	secs, err := strconv.ParseFloat(u.Query().Get("seconds"), 64)
+	if err != nil || secs <= 0 || secs > 1e6 {
+		return 0, ""
+	}
+	return time.Duration(secs * float64(time.Second)), "endpoint: seconds"
 }
 
 // name is the target's name in logs and metrics.
@@ -169,6 +238,8 @@ func (t *TargetConfig) name() string {
 		return t.Name
 	case t.ServiceName != "":
 		return t.ServiceName
+	case t.ResourceAttributes["service.name"] != "":
+		return t.ResourceAttributes["service.name"]
 	}
 	if u, err := url.Parse(t.Endpoint); err == nil && u.Host != "" {
 		return u.Host
@@ -179,8 +250,10 @@ func (t *TargetConfig) name() string {
 // target is a validated target with its defaults filled in.
 type target struct {
 	TargetConfig
-	name string
-	url  *url.URL
+	name   string
+	url    *url.URL
+	header http.Header
+	client *http.Client // made at Start, with the TLS settings
 }
 
 func (t *TargetConfig) resolve() (*target, error) {
@@ -194,10 +267,20 @@ func (t *TargetConfig) resolve() (*target, error) {
 	u, _ := url.Parse(t.Endpoint)
 	r.url = capture.WithSeconds(u, r.Duration.Seconds())
 	if r.Timeout == 0 {
-		r.Timeout = r.Duration + defaultTimeoutSlack
+		d, _ := t.length(u)
+		r.Timeout = d + defaultTimeoutSlack
+	}
+	if len(t.Headers) > 0 {
+		r.header = make(http.Header, len(t.Headers))
+		for k, v := range t.Headers {
+			r.header.Set(k, string(v))
+		}
 	}
 	if r.ServiceName == "" {
 		r.ServiceName = r.name
+		if svc := t.ResourceAttributes["service.name"]; svc != "" {
+			r.ServiceName = svc
+		}
 	}
 	return r, nil
 }

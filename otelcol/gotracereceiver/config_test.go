@@ -64,6 +64,18 @@ func TestConfigValid(t *testing.T) {
 		b.url.String() != "https://payments.internal/debug/flight" || b.Timeout != defaultTimeoutSlack {
 		t.Errorf("second target resolved to %+v, URL %s", b, b.url)
 	}
+	// seconds in the URL, without a duration: the URL as it is, and a
+	// timeout that leaves the capture its time.
+	sec := TargetConfig{Endpoint: "http://h:6060/debug/pprof/trace?seconds=32"}
+	if r, err := sec.resolve(); err != nil || r.url.String() != sec.Endpoint || r.Timeout != 32*time.Second+defaultTimeoutSlack {
+		t.Errorf("a URL with seconds=32 resolved to %+v, %v", r, err)
+	}
+	// service.name in the resource attributes names the target and its
+	// spans, as service_name would.
+	svc := TargetConfig{Endpoint: "http://h:6060/debug/pprof/trace", ResourceAttributes: map[string]string{"service.name": "checkout"}}
+	if r, err := svc.resolve(); err != nil || r.name != "checkout" || r.ServiceName != "checkout" {
+		t.Errorf("service.name as a resource attribute resolved to %+v, %v", r, err)
+	}
 	// A target's default name is its endpoint's host.
 	c := TargetConfig{Endpoint: "http://10.0.0.7:6060/debug/pprof/trace"}
 	if c.name() != "10.0.0.7:6060" {
@@ -93,8 +105,24 @@ func TestConfigInvalid(t *testing.T) {
 			[]string{"is not an http(s) URL"}},
 		{"bad URL", map[string]any{"targets": []any{target("endpoint", "http://[::1/debug/pprof/trace")}},
 			[]string{"targets[0]: endpoint: parse", "missing ']' in host"}},
-		{"cpu profile of another endpoint", map[string]any{"targets": []any{target("endpoint", "http://h:6060/debug/pprof/heap", "cpu_profile", true)}},
-			[]string{"targets[0]: cpu_profile needs a /debug/pprof/trace URL, not /debug/pprof/heap"}},
+		{"no host name", map[string]any{"targets": []any{target("endpoint", "http://:6060/debug/pprof/trace")}},
+			[]string{`targets[0]: endpoint: "http://:6060/debug/pprof/trace" has no host name (is a variable it is made from unset?)`}},
+		{"password", map[string]any{"targets": []any{target("endpoint", "ftp://admin:s3cr3t@h/debug/pprof/trace")}},
+			[]string{`"ftp://admin:xxxxx@h/debug/pprof/trace" is not an http(s) URL`}},
+		{"times without units", map[string]any{"connect_timeout": 10, "targets": []any{target("interval", 60, "duration", 5, "timeout", 30)}},
+			[]string{"connect_timeout: 10ns; a time needs its unit", "targets[0]: interval: 60ns; a time needs its unit", "duration: 5ns", "timeout: 30ns"}},
+		{"capture longer than the default interval", map[string]any{"targets": []any{target("duration", "5m")}},
+			[]string{"duration: 5m0s is longer than the interval, 1m0s (the default), between captures"}},
+		{"seconds in the URL longer than the interval", map[string]any{"targets": []any{target("endpoint", "http://h:6060/debug/pprof/trace?seconds=20", "interval", "10s")}},
+			[]string{"endpoint: seconds: 20s is longer than the interval, 10s, between captures"}},
+		{"timeout shorter than seconds in the URL", map[string]any{"targets": []any{target("endpoint", "http://h:6060/debug/pprof/trace?seconds=20", "timeout", "15s")}},
+			[]string{"timeout: 15s leaves no time for a capture of 20s"}},
+		{"same endpoint", map[string]any{"targets": []any{target("name", "a"), target("name", "b", "endpoint", "http://127.0.0.1:6060/debug/pprof/trace?seconds=3")}},
+			[]string{"targets[1]: the endpoint is that of targets[0] too"}},
+		{"two service names", map[string]any{"targets": []any{target("service_name", "checkout", "resource_attributes", map[string]any{"service.name": "other"})}},
+			[]string{`targets[0]: resource_attributes: service.name "other" differs from service_name "checkout"`}},
+		{"the uploads' name", map[string]any{"targets": []any{target("name", "upload")}},
+			[]string{`targets[0]: the name "upload" is the one the metrics give uploads`}},
 		{"negative times", map[string]any{"targets": []any{target("interval", "-1s", "duration", "-2s", "timeout", "-3s")}},
 			[]string{"interval: must not be negative, not -1s", "duration: must not be negative, not -2s", "timeout: must not be negative, not -3s"}},
 		{"capture longer than interval", map[string]any{"targets": []any{target("interval", "5s", "duration", "10s")}},

@@ -18,15 +18,19 @@
 //	        service_name: checkout
 //	        interval: 1m
 //	        duration: 5s
-//	        cpu_profile: true
 //	        resource_attributes:
 //	          deployment.environment.name: prod
+//
+// A target's headers and tls settings (the Collector's client TLS
+// settings) reach endpoints that want credentials; a password in the
+// endpoint's URL is never logged.
 //
 // The receiver is made for a long-running Collector: a target that is
 // down, slow or serves something that is not a trace is logged with its
 // name, counted in the otelcol_gotrace_captures metric (outcome "failed"),
-// and tried again at its next interval, without holding the other
-// targets up. A capture is bounded by its timeout and streams, so its
+// and tried again at its next turn; the other targets go on, within
+// max_concurrent_captures (a target that hangs holds its slot until its
+// timeout). A capture is bounded by its timeout and streams, so its
 // memory does not grow with the trace's length; when the next component
 // in the pipeline pushes back, the capture waits rather than drops spans.
 // Shutting the Collector down cancels the captures under way.
@@ -44,5 +48,6 @@
 // It answers 200 with the count of spans handed on, 400 for a body that
 // is not a whole Go execution trace (with the reason), and 503 when the
 // pipeline refused the spans or the Collector is shutting down. Uploads
-// share max_concurrent_captures with the targets' captures.
+// share max_concurrent_captures with the targets' captures, so an upload
+// whose client sends nothing for 30 seconds is cut off.
 package gotracereceiver

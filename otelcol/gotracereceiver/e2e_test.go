@@ -238,7 +238,7 @@ service:
 	// capture is done or failed; the output is read once, at the end.
 	wait("captures of both services", 60*time.Second, func() bool {
 		ev := captureEvents(log.String())
-		return ev.after(0, "capture done", "alpha") >= 0 && ev.after(0, "capture done", "beta") >= 0
+		return ev.after(0, "done", "alpha") >= 0 && ev.after(0, "done", "beta") >= 0
 	})
 
 	// alpha goes away: its captures fail, beta's go on.
@@ -252,7 +252,7 @@ service:
 		return firstFailure >= 0
 	})
 	wait("a capture of beta after alpha's failure", 20*time.Second, func() bool {
-		return captureEvents(log.String()).after(firstFailure, "capture done", "beta") >= 0
+		return captureEvents(log.String()).after(firstFailure, "done", "beta") >= 0
 	})
 
 	// alpha comes back at the same address, and is captured again.
@@ -260,7 +260,7 @@ service:
 	up := time.Now()
 	mark := len(captureEvents(log.String()))
 	wait("a capture of alpha after it came back", 30*time.Second, func() bool {
-		return captureEvents(log.String()).after(mark, "capture done", "alpha") >= 0
+		return captureEvents(log.String()).after(mark, "done", "alpha") >= 0
 	})
 
 	// A trace file uploaded, gzip-compressed, as a CI job would.
@@ -432,11 +432,11 @@ func captureEvents(log string) captureEventList {
 	return evs
 }
 
-// after returns the index of the first event at or after i with msg and
-// target, or -1.
-func (evs captureEventList) after(i int, msg, target string) int {
+// after returns the index of the first event at or after i that says
+// the capture of target is done (or failed), or -1.
+func (evs captureEventList) after(i int, outcome, target string) int {
 	for j := max(i, 0); j < len(evs); j++ {
-		if evs[j].Msg == msg && evs[j].Target == target {
+		if evs[j].Msg == "capture of "+target+" "+outcome && evs[j].Target == target {
 			return j
 		}
 	}
@@ -447,7 +447,7 @@ func (evs captureEventList) after(i int, msg, target string) int {
 // connection was refused, or -1.
 func (evs captureEventList) refused(target string) int {
 	for j, ev := range evs {
-		if ev.Msg == "capture failed" && ev.Target == target && strings.Contains(ev.Error, "connect: connection refused") {
+		if ev.Msg == "capture of "+target+" failed" && ev.Target == target && strings.Contains(ev.Error, "connect: connection refused") {
 			return j
 		}
 	}
@@ -465,7 +465,7 @@ type failure struct {
 func failures(log, target string) []failure {
 	var fs []failure
 	for _, line := range strings.Split(log, "\n") {
-		if !strings.Contains(line, `"capture failed"`) {
+		if !strings.Contains(line, `"capture of `+target+` failed"`) {
 			continue
 		}
 		var f failure

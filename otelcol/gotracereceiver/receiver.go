@@ -29,7 +29,7 @@ type gotraceReceiver struct {
 	next    consumer.Traces
 	targets []*target
 	obs     *receiverhelper.ObsReport
-	client  *http.Client
+	connect time.Duration // the targets' connect_timeout
 	slots   chan struct{} // one per capture that may run at once
 
 	captures metric.Int64Counter
@@ -51,10 +51,10 @@ func newReceiver(set receiver.Settings, cfg *Config, next consumer.Traces) (*got
 		return nil, err
 	}
 	r := &gotraceReceiver{
-		set:    set,
-		next:   next,
-		client: capture.NewClient(cfg.ConnectTimeout),
-		slots:  make(chan struct{}, cfg.MaxConcurrentCaptures),
+		set:     set,
+		next:    next,
+		connect: cfg.ConnectTimeout,
+		slots:   make(chan struct{}, cfg.MaxConcurrentCaptures),
 	}
 	if cfg.Upload.HasValue() {
 		r.uploadConfig = cfg.Upload.Get()
@@ -77,7 +77,7 @@ func newReceiver(set receiver.Settings, cfg *Config, next consumer.Traces) (*got
 	}
 	meter := set.MeterProvider.Meter("github.com/trace2x/trace2x/otelcol/gotracereceiver")
 	r.captures, err = meter.Int64Counter("otelcol_gotrace_captures",
-		metric.WithDescription("Captures of Go execution traces, by target and outcome (ok, failed)."),
+		metric.WithDescription("Captures of Go execution traces, by target (\"upload\" for uploads) and outcome (ok, failed, cancelled)."),
 		metric.WithUnit("{capture}"))
 	if err != nil {
 		return nil, err
@@ -98,6 +98,12 @@ func (r *gotraceReceiver) Start(startCtx context.Context, host component.Host) e
 	// The captures outlive Start's context, which only bounds starting.
 	ctx, cancel := context.WithCancel(context.Background())
 	r.ctx, r.cancel = ctx, cancel
+	for _, t := range r.targets {
+		if err := r.startTarget(startCtx, t); err != nil {
+			cancel()
+			return fmt.Errorf("gotrace receiver: target %s: %w", t.name, err)
+		}
+	}
 	if r.uploadConfig != nil {
 		if err := r.startUpload(startCtx, host); err != nil {
 			cancel()
@@ -137,17 +143,46 @@ func (r *gotraceReceiver) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("gotrace receiver: captures still ending at shutdown: %w", ctx.Err())
 	}
-	r.client.CloseIdleConnections()
+	for _, t := range r.targets {
+		if t.client != nil {
+			t.client.CloseIdleConnections()
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// startTarget makes t's HTTP client, with its TLS settings, and says
+// once that a cpu_profile it has does nothing.
+func (r *gotraceReceiver) startTarget(ctx context.Context, t *target) error {
+	t.client = capture.NewClient(r.connect)
+	if t.url.Scheme == "https" {
+		tlsCfg, err := t.TLS.LoadTLSConfig(ctx)
+		if err != nil {
+			return fmt.Errorf("tls: %w", err)
+		}
+		t.client.Transport.(*http.Transport).TLSClientConfig = tlsCfg
+	}
+	if t.CPUProfile {
+		r.set.Logger.Warn("cpu_profile has no effect and is ignored: the spans carry no CPU samples, and a CPU profile would keep the target's own profilers out",
+			zap.String("target", t.name))
+	}
+	return nil
 }
 
 // loop captures from t at every interval until ctx is cancelled. A
 // capture that outlasts the interval makes the turns it overlaps be
-// skipped: a slow target is not asked for two traces at once.
+// skipped: a slow target is not asked for two traces at once, nor again
+// as soon as it answers.
 func (r *gotraceReceiver) loop(ctx context.Context, t *target) {
-	tick := time.NewTicker(t.Interval)
-	defer tick.Stop()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	next := time.Now()
 	for {
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			return
+		}
 		select {
 		case r.slots <- struct{}{}:
 		case <-ctx.Done():
@@ -155,12 +190,19 @@ func (r *gotraceReceiver) loop(ctx context.Context, t *target) {
 		}
 		r.scrape(ctx, t)
 		<-r.slots
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			return
-		}
+		next = nextTurn(next, t.Interval, time.Now())
+		timer.Reset(time.Until(next))
 	}
+}
+
+// nextTurn is the first turn after now of the schedule that had a turn
+// at last and has one every interval.
+func nextTurn(last time.Time, interval time.Duration, now time.Time) time.Time {
+	next := last.Add(interval)
+	if !next.After(now) {
+		next = next.Add((now.Sub(next)/interval + 1) * interval)
+	}
+	return next
 }
 
 // scrape makes one capture from t and hands its spans on. Failures are
@@ -169,21 +211,24 @@ func (r *gotraceReceiver) scrape(ctx context.Context, t *target) {
 	start := time.Now()
 	spans, res, err := r.capture(ctx, t)
 	elapsed := time.Since(start)
-	fields := []zap.Field{zap.String("target", t.name), zap.String("url", t.url.String()), zap.Duration("elapsed", elapsed), zap.Int64("spans", spans)}
+	fields := []zap.Field{zap.String("target", t.name), zap.String("url", t.url.Redacted()), zap.Duration("elapsed", elapsed), zap.Int64("spans", spans)}
 	if res != nil && res.Summary != nil {
 		fields = append(fields, zap.Int64("bytes", res.Summary.BytesRead))
 	}
+	// The target is in the message too: the Collector's logger samples
+	// repeated messages, which would hide all but the first few targets
+	// failing at once.
 	outcome := "ok"
 	switch {
 	case err != nil && ctx.Err() != nil:
 		// The Collector is shutting down: not the target's fault.
 		outcome = "cancelled"
-		r.set.Logger.Info("capture stopped by shutdown", fields...)
+		r.set.Logger.Info("capture of "+t.name+" stopped by shutdown", fields...)
 	case err != nil:
 		outcome = "failed"
-		r.set.Logger.Warn("capture failed", append(fields, zap.Error(err))...)
+		r.set.Logger.Warn("capture of "+t.name+" failed", append(fields, zap.Error(err))...)
 	default:
-		r.set.Logger.Debug("capture done", fields...)
+		r.set.Logger.Debug("capture of "+t.name+" done", fields...)
 	}
 	attrs := metric.WithAttributes(
 		attribute.String("receiver", r.set.ID.String()),
@@ -200,15 +245,12 @@ func (r *gotraceReceiver) scrape(ctx context.Context, t *target) {
 func (r *gotraceReceiver) capture(ctx context.Context, t *target) (int64, *otel.Result, error) {
 	cctx, cancel := context.WithTimeout(ctx, t.Timeout)
 	defer cancel()
-	c, err := capture.Open(cctx, t.url, capture.Options{Client: r.client, CPUProfile: t.CPUProfile})
+	c, err := capture.Open(cctx, t.url, capture.Options{Client: t.client, Header: t.header})
 	if err != nil {
 		return 0, nil, r.why(ctx, cctx, t, err)
 	}
 	spans, res, err := r.convert(cctx, cancel, c, r.convertOptions(t))
 	c.Close()
-	if perr := c.ProfileErr(); perr != nil {
-		r.set.Logger.Warn("no CPU samples in the capture", zap.String("target", t.name), zap.Error(perr))
-	}
 	return spans, res, r.why(ctx, cctx, t, err)
 }
 
@@ -241,7 +283,7 @@ func (r *gotraceReceiver) why(ctx, cctx context.Context, t *target, err error) e
 
 func (r *gotraceReceiver) convertOptions(t *target) []otel.Option {
 	opts := []otel.Option{
-		otel.WithInputName(t.url.String()),
+		otel.WithInputName(t.url.Redacted()),
 		otel.WithServiceName(t.ServiceName),
 		// The capture's timeout bounds the hand-over of its spans.
 		otel.WithExportTimeout(0),

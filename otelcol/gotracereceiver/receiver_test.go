@@ -2,7 +2,9 @@ package gotracereceiver
 
 import (
 	"context"
+	"encoding/pem"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -23,6 +25,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 )
 
@@ -207,8 +210,13 @@ func TestScrape(t *testing.T) {
 	if byService["checkout"] < 12 {
 		t.Errorf("spans by service.name: %v; want checkout's 12 tasks and their regions", byService)
 	}
-	if hitCount(hits, "/good/debug/pprof/profile") != 1 {
-		t.Error("no CPU profile request beside the good target's trace")
+	// cpu_profile is ignored, and says so: the spans have no use for CPU
+	// samples, and the profile would keep the target's profilers out.
+	if n := hitCount(hits, "/good/debug/pprof/profile"); n != 0 {
+		t.Errorf("%d CPU profile requests beside the good target's trace; want none", n)
+	}
+	if n := h.logs.FilterMessageSnippet("cpu_profile has no effect").FilterField(zap.String("target", "good")).Len(); n != 1 {
+		t.Errorf("cpu_profile's being ignored logged %d times for the target that has it; want once", n)
 	}
 
 	// Each failure is logged with the target's name and what went wrong.
@@ -221,7 +229,7 @@ func TestScrape(t *testing.T) {
 	}
 	for name, msg := range want {
 		var found bool
-		for _, e := range h.logs.FilterMessage("capture failed").FilterField(zap.String("target", name)).All() {
+		for _, e := range h.logs.FilterMessage("capture of " + name + " failed").FilterField(zap.String("target", name)).All() {
 			found = strings.Contains(e.ContextMap()["error"].(string), msg)
 			if !found {
 				t.Errorf("%s: logged %q; want it to say %q", name, e.ContextMap()["error"], msg)
@@ -231,7 +239,7 @@ func TestScrape(t *testing.T) {
 			t.Errorf("%s: no failure logged", name)
 		}
 	}
-	if n := h.logs.FilterMessage("capture failed").FilterField(zap.String("target", "good")).Len(); n != 0 {
+	if n := h.logs.FilterMessage("capture of good failed").Len(); n != 0 {
 		t.Errorf("the good target is logged as failed %d times", n)
 	}
 }
@@ -275,6 +283,52 @@ func TestInterval(t *testing.T) {
 	})
 	if n := hitCount(hits, "/good/debug/pprof/profile"); n != 0 {
 		t.Errorf("%d CPU profile requests without cpu_profile", n)
+	}
+}
+
+// TestSkippedTurns checks that a capture that outlasts its interval
+// makes the turns it overlaps be skipped: the next starts at the next
+// turn of the schedule, not as soon as the last ends.
+func TestSkippedTurns(t *testing.T) {
+	var mu sync.Mutex
+	var starts []time.Time
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		starts = append(starts, time.Now())
+		mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		<-r.Context().Done() // until the capture's timeout
+	}))
+	defer srv.Close()
+	cfg := createDefaultConfig()
+	cfg.Targets = []TargetConfig{{Name: "slow", Endpoint: srv.URL + "/debug/pprof/trace", Interval: 200 * time.Millisecond, Timeout: 250 * time.Millisecond}}
+	h := newHarness(t, cfg, consumertest.NewNop())
+	h.start()
+	waitFor(t, 10*time.Second, "four captures", func() bool { return h.captures("slow", "failed") >= 4 })
+	h.stop()
+	mu.Lock()
+	defer mu.Unlock()
+	for i := 1; i < len(starts); i++ {
+		// 250 ms back to back if the turn at 200 ms were not skipped;
+		// the next turn is at 400 ms.
+		if gap := starts[i].Sub(starts[i-1]); gap < 350*time.Millisecond {
+			t.Errorf("capture %d began %v after the one before, which lasted 250ms; want the next turn, 400ms", i, gap)
+		}
+	}
+}
+
+func TestNextTurn(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	for _, tc := range []struct{ took, want time.Duration }{
+		{50 * time.Millisecond, 200 * time.Millisecond},    // on time
+		{200 * time.Millisecond, 400 * time.Millisecond},   // ends on the turn: that turn is gone
+		{250 * time.Millisecond, 400 * time.Millisecond},   // one turn skipped
+		{1050 * time.Millisecond, 1200 * time.Millisecond}, // five skipped
+	} {
+		if got := nextTurn(t0, 200*time.Millisecond, t0.Add(tc.took)); got.Sub(t0) != tc.want {
+			t.Errorf("a capture that took %v: next turn at %v, want %v", tc.took, got.Sub(t0), tc.want)
+		}
 	}
 }
 
@@ -369,7 +423,7 @@ func TestShutdownMidCapture(t *testing.T) {
 			if h.captures("t", "cancelled") != 1 || h.captures("t", "failed") != 0 {
 				t.Errorf("a capture stopped by shutdown is counted cancelled, not failed")
 			}
-			if h.logs.FilterMessage("capture failed").Len() != 0 {
+			if h.logs.FilterMessage("capture of t failed").Len() != 0 {
 				t.Errorf("shutdown logged as a target's failure: %v", h.logs.All())
 			}
 		})
@@ -411,7 +465,7 @@ func TestBackPressure(t *testing.T) {
 	}))
 	h.start()
 	waitFor(t, 10*time.Second, "a failed capture", func() bool { return h.captures("good", "failed") == 1 })
-	if e := h.logs.FilterMessage("capture failed").All(); len(e) != 1 || !strings.Contains(e[0].ContextMap()["error"].(string), "bad data") {
+	if e := h.logs.FilterMessage("capture of good failed").All(); len(e) != 1 || !strings.Contains(e[0].ContextMap()["error"].(string), "bad data") {
 		t.Errorf("logged %v", e)
 	}
 }
@@ -428,4 +482,81 @@ func TestShutdownBeforeStart(t *testing.T) {
 	cfg.Targets = []TargetConfig{{Endpoint: "http://127.0.0.1:1/debug/pprof/trace"}}
 	h := newHarness(t, cfg, consumertest.NewNop())
 	h.stop()
+}
+
+// TestTLSAndCredentials captures from an https target whose certificate
+// a private CA signed, with a header and a password in the URL, and
+// checks that the password shows nowhere in the logs.
+func TestTLSAndCredentials(t *testing.T) {
+	trace := sampleTrace(t)
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, pass, _ := r.BasicAuth()
+		if user != "admin" || pass != "s3cr3t" || r.Header.Get("X-Api-Key") != "k3y" {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		w.Write(trace)
+	}))
+	defer srv.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	endpoint := strings.Replace(srv.URL, "https://", "https://admin:s3cr3t@", 1)
+	cfg, err := load(t, map[string]any{"targets": []any{
+		map[string]any{"name": "trusted", "endpoint": endpoint + "/a/debug/pprof/trace", "interval": "1h", "tls": map[string]any{"ca_file": ca}, "headers": map[string]any{"X-Api-Key": "k3y"}},
+		map[string]any{"name": "no-ca", "endpoint": endpoint + "/b/debug/pprof/trace", "interval": "1h", "headers": map[string]any{"X-Api-Key": "k3y"}},
+		map[string]any{"name": "no-key", "endpoint": endpoint + "/c/debug/pprof/trace", "interval": "1h", "tls": map[string]any{"ca_file": ca}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := new(consumertest.TracesSink)
+	h := newHarness(t, cfg, sink)
+	h.start()
+	waitFor(t, 10*time.Second, "a capture of each", func() bool {
+		return h.captures("trusted", "ok")+h.captures("no-ca", "failed")+h.captures("no-key", "failed") == 3
+	})
+	if n := sink.SpanCount(); n == 0 {
+		t.Error("no spans from the trusted target")
+	}
+	for name, want := range map[string]string{"no-ca": "certificate signed by unknown authority", "no-key": "401 Unauthorized"} {
+		e := h.logs.FilterMessage("capture of " + name + " failed").All()
+		if len(e) != 1 || !strings.Contains(e[0].ContextMap()["error"].(string), want) {
+			t.Errorf("%s: logged %v, want an error that says %q", name, e, want)
+		}
+	}
+	for _, e := range h.logs.All() {
+		if line := fmt.Sprint(e.Message, e.ContextMap()); strings.Contains(line, "s3cr3t") {
+			t.Errorf("the password is in the log: %s", line)
+		}
+	}
+}
+
+// TestFailuresNotSampledAway checks that every failing target is logged
+// when many fail at once, under the sampling the Collector's logger does
+// by default (the first 10 of a message each second, then 1 in 100).
+func TestFailuresNotSampledAway(t *testing.T) {
+	srv, _ := fakeTargets(t, sampleTrace(t))
+	cfg := createDefaultConfig()
+	cfg.MaxConcurrentCaptures = 13
+	for i := range 13 {
+		cfg.Targets = append(cfg.Targets, TargetConfig{Name: fmt.Sprintf("t%d", i), Endpoint: fmt.Sprintf("%s/missing%d/debug/pprof/trace", srv.URL, i), Interval: time.Hour})
+	}
+	h := newHarness(t, cfg, consumertest.NewNop())
+	core, logs := observer.New(zap.InfoLevel)
+	h.r.set.Logger = zap.New(zapcore.NewSamplerWithOptions(core, time.Second, 10, 100))
+	h.start()
+	waitFor(t, 10*time.Second, "every target's failure", func() bool {
+		var n int64
+		for i := range 13 {
+			n += h.captures(fmt.Sprintf("t%d", i), "failed")
+		}
+		return n == 13
+	})
+	for i := range 13 {
+		if logs.FilterMessageSnippet("failed").FilterField(zap.String("target", fmt.Sprintf("t%d", i))).Len() != 1 {
+			t.Errorf("the failure of t%d is not logged", i)
+		}
+	}
 }

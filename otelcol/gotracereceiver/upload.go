@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"os"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -58,6 +60,13 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 	ctx, cancel := context.WithCancel(req.Context())
 	defer cancel()
 	defer context.AfterFunc(r.ctx, cancel)()
+	// A cancelled context does not interrupt a read of the body that
+	// waits for a client that sends nothing; a read deadline does. So the
+	// end of ctx (a shutdown, a refusing pipeline) sets one, and so does
+	// a client that stalls (see stallReader).
+	rc := http.NewResponseController(w)
+	defer context.AfterFunc(ctx, func() { rc.SetReadDeadline(time.Now()) })()
+	body := &stallReader{ctx: ctx, r: req.Body, rc: rc, stall: uploadStall}
 
 	select {
 	case r.slots <- struct{}{}:
@@ -68,7 +77,7 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 	}
 	start := time.Now()
 	name := "upload from " + req.RemoteAddr
-	spans, res, err := r.convert(ctx, cancel, req.Body, []otel.Option{otel.WithInputName(name), otel.WithServiceName(service)})
+	spans, res, err := r.convert(ctx, cancel, body, []otel.Option{otel.WithInputName(name), otel.WithServiceName(service)})
 	fields := []zap.Field{zap.String("service.name", service), zap.String("remote", req.RemoteAddr), zap.Duration("elapsed", time.Since(start)), zap.Int64("spans", spans)}
 	if res != nil && res.Summary != nil {
 		fields = append(fields, zap.Int64("bytes", res.Summary.BytesRead))
@@ -90,11 +99,42 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 	}
 	r.captures.Add(context.Background(), 1, metric.WithAttributes(
 		attribute.String("receiver", r.set.ID.String()),
-		attribute.String("target", "upload"),
+		attribute.String("target", uploadTarget),
 		attribute.String("outcome", outcome)))
 	if err != nil {
 		http.Error(w, err.Error(), status)
 		return
 	}
 	fmt.Fprintf(w, "%d spans\n", spans)
+}
+
+// uploadStall is how long an upload may send nothing before it is cut
+// off: a client that stalls would otherwise hold a capture slot, which
+// the targets' captures share, for as long as its connection lasts.
+var uploadStall = 30 * time.Second
+
+// stallReader reads an upload's body, giving each read stall to bring
+// bytes: a deadline on the whole body would cut off a large, slow
+// upload that is still coming.
+type stallReader struct {
+	ctx   context.Context // its end ends the reads
+	r     io.Reader
+	rc    *http.ResponseController
+	stall time.Duration
+}
+
+func (s *stallReader) Read(p []byte) (int, error) {
+	if err := s.rc.SetReadDeadline(time.Now().Add(s.stall)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return 0, err
+	}
+	// Checked after the deadline is set: the end of ctx sets one too
+	// (see handleUpload), which this read must not undo.
+	if err := s.ctx.Err(); err != nil {
+		return 0, err
+	}
+	n, err := s.r.Read(p)
+	if n == 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+		err = fmt.Errorf("the client sent nothing for %v: %w", s.stall, err)
+	}
+	return n, err
 }

@@ -1,14 +1,20 @@
 package gotracereceiver
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
+	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 )
 
@@ -103,5 +109,82 @@ func TestUploadConfig(t *testing.T) {
 	cfg, err = load(t, map[string]any{})
 	if err == nil || cfg.Upload.HasValue() {
 		t.Errorf("no targets and no upload endpoint accepted: %v", err)
+	}
+}
+
+// stallingUpload starts a POST to the upload endpoint that sends its
+// headers and the first bytes of a large body, then nothing: a client
+// that stalled. It returns the connection, to close at the end, and a
+// reader of the answer.
+func stallingUpload(t *testing.T, addr string, first []byte) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	fmt.Fprintf(conn, "POST %s?service_name=stall HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n\r\n", uploadPath, addr, 10<<20)
+	conn.Write(first)
+	return conn, bufio.NewReader(conn)
+}
+
+// TestUploadStall checks that an upload whose client stops sending is
+// cut off once it has sent nothing for the stall time, which frees its
+// slot for the targets' captures.
+func TestUploadStall(t *testing.T) {
+	defer func(d time.Duration) { uploadStall = d }(uploadStall)
+	uploadStall = 300 * time.Millisecond
+	cfg, err := load(t, map[string]any{"max_concurrent_captures": 1, "upload": map[string]any{"endpoint": "127.0.0.1:0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, cfg, consumertest.NewNop())
+	h.start()
+	trace := sampleTrace(t)
+	_, answer := stallingUpload(t, h.r.uploadAddr.String(), trace[:100])
+	resp, err := http.ReadResponse(answer, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "the client sent nothing for 300ms") {
+		t.Errorf("a stalled upload: %s %q", resp.Status, body)
+	}
+	// The slot is free again: an upload that sends its trace goes through.
+	r, err := http.Post("http://"+h.r.uploadAddr.String()+uploadPath+"?service_name=next", "application/octet-stream", bytes.NewReader(trace))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	if r.StatusCode != http.StatusOK {
+		t.Errorf("the upload after the stalled one: %s %q", r.Status, b)
+	}
+}
+
+// TestShutdownStalledUpload checks that shutting down does not wait for
+// an upload whose client stalled, which a cancelled context alone does not
+// wake from its read.
+func TestShutdownStalledUpload(t *testing.T) {
+	cfg, err := load(t, map[string]any{"upload": map[string]any{"endpoint": "127.0.0.1:0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, cfg, consumertest.NewNop())
+	if err := h.r.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		t.Fatal(err)
+	}
+	_, answer := stallingUpload(t, h.r.uploadAddr.String(), sampleTrace(t)[:100])
+	waitFor(t, 5*time.Second, "the upload to take its slot", func() bool { return len(h.r.slots) == 1 })
+	start := time.Now()
+	h.stop()
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("shutdown took %v with a stalled upload", d)
+	}
+	if resp, err := http.ReadResponse(answer, nil); err == nil && resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("the stalled upload was answered %s, want 503 or nothing", resp.Status)
+	}
+	if n := h.captures("upload", "cancelled"); n != 1 {
+		t.Errorf("%d uploads counted cancelled, want 1", n)
 	}
 }
