@@ -36,6 +36,9 @@ type pdataExporter struct {
 	obs  *receiverhelper.ObsReport
 
 	accepted atomic.Int64 // spans the consumer took
+	// refusing is the consumer's last refusal while it refuses for a
+	// reason that may pass; nil once it takes spans again.
+	refusing atomic.Pointer[error]
 
 	mu  sync.Mutex
 	err error // the first refusal for good
@@ -95,8 +98,10 @@ func (e *pdataExporter) consume(ctx context.Context, td ptrace.Traces) error {
 		e.obs.EndTracesOp(octx, dataFormat, n, err)
 		if err == nil {
 			e.accepted.Add(int64(n))
+			e.refusing.Store(nil)
 			return nil
 		}
+		e.refusing.Store(&err)
 		if consumererror.IsPermanent(err) {
 			return fmt.Errorf("the pipeline refused %d spans: %w", n, err)
 		}
@@ -116,6 +121,15 @@ func (e *pdataExporter) failed() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.err != nil
+}
+
+// refusal returns the consumer's refusal if it is refusing the spans at
+// the moment, for a reason that may pass.
+func (e *pdataExporter) refusal() error {
+	if p := e.refusing.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // error returns the refusal that ended the capture, if one did.

@@ -266,6 +266,11 @@ func (r *gotraceReceiver) convert(ctx context.Context, cancel context.CancelFunc
 		// Spans of the end may have been dropped as the conversion ended.
 		err = ctx.Err()
 	}
+	if refusal := exp.refusal(); err != nil && ctx.Err() != nil && refusal != nil {
+		// A capture that ran out of time while the pipeline pushed back
+		// is not the target's fault: say so.
+		err = fmt.Errorf("%w, while the pipeline refused the spans (%v)", err, refusal)
+	}
 	return exp.accepted.Load(), res, err
 }
 

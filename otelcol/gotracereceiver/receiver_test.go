@@ -468,6 +468,21 @@ func TestBackPressure(t *testing.T) {
 	if e := h.logs.FilterMessage("capture of good failed").All(); len(e) != 1 || !strings.Contains(e[0].ContextMap()["error"].(string), "bad data") {
 		t.Errorf("logged %v", e)
 	}
+
+	// A pipeline that pushes back past the capture's timeout: the
+	// error says so, rather than blame the target.
+	slow := *cfg
+	slow.Targets = []TargetConfig{cfg.Targets[0]}
+	slow.Targets[0].Timeout = time.Second
+	h = newHarness(t, &slow, consumerFunc(func(context.Context, ptrace.Traces) error {
+		return errors.New("data refused due to high memory usage")
+	}))
+	h.start()
+	waitFor(t, 10*time.Second, "a failed capture", func() bool { return h.captures("good", "failed") == 1 })
+	wantErr := "timed out after 1s (timeout): context deadline exceeded, while the pipeline refused the spans (data refused due to high memory usage)"
+	if e := h.logs.FilterMessage("capture of good failed").All(); len(e) != 1 || e[0].ContextMap()["error"] != wantErr {
+		t.Errorf("logged %v, want the error %q", e, wantErr)
+	}
 }
 
 type consumerFunc func(context.Context, ptrace.Traces) error
