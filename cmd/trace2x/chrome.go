@@ -48,7 +48,7 @@ Examples:
 	trace2x chrome -o trace.json.gz trace.out
 	trace2x chrome --split 200M -o big.json big.trace`,
 	setup: func(fs *flag.FlagSet) func(*env, []string) error {
-		inOpts := inputFlags(fs)
+		inOpts := inputFlags(fs, true)
 		resolution := counterFlag(fs)
 		out := fs.String("o", "-", "write to `FILE` instead of standard output (.gz: compressed)")
 		pretty := fs.Bool("pretty", false, "indent the JSON for people to read")

@@ -277,7 +277,9 @@ type inputOpts struct {
 	filter     mapping.Filter
 }
 
-func inputFlags(fs *flag.FlagSet) *inputOpts {
+// inputFlags registers the input flags on fs; samples says whether the
+// command has a use for CPU samples, which --cpu-profile is for.
+func inputFlags(fs *flag.FlagSet, samples bool) *inputOpts {
 	o := &inputOpts{}
 	fs.Func("seconds", "with an http(s) input: add seconds=`N` to the URL, the length of the capture /debug/pprof/trace makes", func(v string) error {
 		f, err := strconv.ParseFloat(v, 64)
@@ -289,7 +291,9 @@ func inputFlags(fs *flag.FlagSet) *inputOpts {
 	})
 	fs.BoolVar(&o.quiet, "q", false, "show no progress line")
 	fs.BoolVar(&o.sequential, "sequential", false, "read a file front to back with one parser, every generation, even for a window (--from, --to) that needs only some")
-	fs.BoolVar(&o.cpuProfile, "cpu-profile", false, "with a /debug/pprof/trace URL: request /debug/pprof/profile for the same window, so that the trace has CPU samples")
+	if samples {
+		fs.BoolVar(&o.cpuProfile, "cpu-profile", false, "with a /debug/pprof/trace URL: request /debug/pprof/profile for the same window, so that the trace has CPU samples")
+	}
 	fs.Func("from", "keep what happens from `TIME` on: an offset from the trace start (1.5s, 200ms) or, for a trace with a wall clock (Go 1.25+), an RFC 3339 time", boundFlag(&o.filter.From))
 	fs.Func("to", "keep what happens up to `TIME` (as for --from)", boundFlag(&o.filter.To))
 	fs.Func("goroutine", "keep goroutine `ID` (a comma-separated list, or repeat the flag), with process-wide GC and counters", func(v string) error {

@@ -34,7 +34,7 @@ Example:
 	trace2x convert --perfetto t.pftrace --chrome t.json.gz --stats t.stats.json trace.out
 	trace2x convert --perfetto t.pftrace --otlp http://127.0.0.1:6060/debug/pprof/trace?seconds=5`,
 	setup: func(fs *flag.FlagSet) func(*env, []string) error {
-		inOpts := inputFlags(fs)
+		inOpts := inputFlags(fs, true)
 		resolution := counterFlag(fs)
 		pf := fs.String("perfetto", "", "write a Perfetto trace to `FILE`")
 		cj := fs.String("chrome", "", "write Chrome trace-event JSON to `FILE`")

@@ -35,7 +35,7 @@ Examples:
 	trace2x perfetto -o trace.pftrace.gz trace.out
 	curl -s localhost:6060/debug/pprof/trace?seconds=5 | trace2x perfetto -o t.pftrace`,
 	setup: func(fs *flag.FlagSet) func(*env, []string) error {
-		inOpts := inputFlags(fs)
+		inOpts := inputFlags(fs, true)
 		resolution := counterFlag(fs)
 		out := fs.String("o", "-", "write to `FILE` instead of standard output (.gz: compressed)")
 		name := fs.String("process-name", "", "`NAME` of the process track (default: the input's name)")

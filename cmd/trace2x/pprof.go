@@ -38,7 +38,7 @@ Examples:
 	trace2x pprof --kind=sync -o sync.pb.gz trace.out && go tool pprof -top sync.pb.gz
 	trace2x pprof --kind=wall trace.out > wall.pb.gz && go tool pprof -http=: -tagroot=state wall.pb.gz`,
 	setup: func(fs *flag.FlagSet) func(*env, []string) error {
-		inOpts := inputFlags(fs)
+		inOpts := inputFlags(fs, true)
 		out := fs.String("o", "-", "write to `FILE` instead of standard output")
 		kindName := fs.String("kind", "", "`KIND` of profile (required): net, sync, syscall, sched, cpu or wall")
 		rate := fs.Int("cpu-rate", 100, "with --kind=cpu: the CPU profiler's sampling rate in `HZ`, which the trace does not record; 0 for sample counts only")

@@ -21,7 +21,7 @@ the trace or were still open at its end.
 A trace that breaks off is summarised up to the break; the error is
 printed and the exit status is 1.`,
 	setup: func(fs *flag.FlagSet) func(*env, []string) error {
-		inOpts := inputFlags(fs)
+		inOpts := inputFlags(fs, true)
 		asJSON := fs.Bool("json", false, "print JSON for scripts instead of text")
 		out := fs.String("o", "-", "write to `FILE` instead of standard output")
 		return func(e *env, args []string) error {

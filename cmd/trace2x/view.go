@@ -57,7 +57,7 @@ sooner. It serves until Ctrl-C. --index serves the page for any trace
 file. Any other trace is cut where it reaches the limit, and view says
 where, so that --from shows the rest.`,
 	setup: func(fs *flag.FlagSet) func(*env, []string) error {
-		inOpts := inputFlags(fs)
+		inOpts := inputFlags(fs, true)
 		resolution := counterFlag(fs)
 		addr := fs.String("addr", "127.0.0.1:9001", "serve on `HOST:PORT` (the UI expects port 9001)")
 		open := fs.Bool("open", false, "open the link in the system's browser")
