@@ -93,6 +93,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"time"
@@ -154,6 +155,15 @@ const (
 	bufCap  = 256 << 10
 )
 
+// ErrClosed is wrapped by the error that the Sink methods of a Writer
+// return once it is closed (by Close, or by End, which calls it): a
+// Writer writes one trace, and its output is complete, or was never begun.
+// So mapping a second trace into it fails at Begin and writes nothing.
+// End, like Close, only returns the first write error again.
+var ErrClosed = errors.New("use of a closed Writer")
+
+var errClosed = fmt.Errorf("chromejson: %w: a Writer writes one trace, which its End or Close completed", ErrClosed)
+
 // Writer is a mapping.Sink that writes Chrome trace-event JSON. It is not
 // safe for concurrent use; the mapping calls it from one goroutine.
 type Writer struct {
@@ -166,7 +176,7 @@ type Writer struct {
 	buf     []byte
 	written int64 // bytes of the current part written to out
 	err     error
-	closed  bool
+	closed  bool // see Close; the Sink methods then return errClosed
 
 	part     int  // the current part, from 1
 	first    bool // the next event is the part's first
@@ -221,7 +231,8 @@ var _ mapping.Sink = (*Writer)(nil)
 
 // NewWriter returns a Writer that writes one JSON file to w. End (or
 // Close) completes it; the first write error is returned then, and from
-// every method after it, which stops the mapping.
+// every method after it, which stops the mapping. A Writer closed before
+// Begin (the input was not a trace) writes nothing (see Close).
 func NewWriter(w io.Writer, opts ...Option) *Writer {
 	x := newWriter(opts)
 	x.out = w
@@ -233,6 +244,7 @@ func NewWriter(w io.Writer, opts ...Option) *Writer {
 // create opens part n (from 1); the Writer closes each part when it is
 // complete. A part ends at the first point past size bytes, counting the
 // stack frames it will carry, so it exceeds size by at most one item.
+// Part 1 is opened at Begin: a Writer closed before it opens none.
 func NewSplitWriter(size int64, create func(part int) (io.WriteCloser, error), opts ...Option) *Writer {
 	x := newWriter(opts)
 	x.create = create
@@ -264,7 +276,8 @@ func newWriter(opts []Option) *Writer {
 	return w
 }
 
-// Parts returns the number of parts begun so far.
+// Parts returns the number of parts begun so far: 0 until Begin, and for
+// good if the Writer was closed before it, having written nothing.
 func (w *Writer) Parts() int { return w.part }
 
 // fail records the first error.
@@ -462,7 +475,15 @@ func (w *Writer) end() {
 }
 
 // Close completes the output and returns the first error. It is called by
-// End; calling it again does nothing.
+// End; calling it (or End) again does nothing more, and the other Sink
+// methods then return an error that wraps ErrClosed.
+//
+// Closed before Begin (the input was not a trace, or nothing was mapped),
+// it writes nothing, opens no part and returns nil: the mapping's error
+// says what went wrong, once, and the output is left as it was. A
+// document with no events would be valid JSON, but would pass for the
+// conversion of an empty trace. A caller that made the output removes it
+// when Parts is 0 (trace2x then leaves no file).
 func (w *Writer) Close() error {
 	if w.closed {
 		return w.err
@@ -470,8 +491,6 @@ func (w *Writer) Close() error {
 	w.flushAll()
 	w.closed = true
 	if w.part == 0 {
-		// Begin never came (the input was not a trace); leave no file
-		// rather than an empty one that is not JSON.
 		return w.err
 	}
 	w.closePart(true)
@@ -480,6 +499,10 @@ func (w *Writer) Close() error {
 
 // Begin starts the output.
 func (w *Writer) Begin(m *mapping.Meta) error {
+	if w.closed {
+		// Closed before Begin: a part opened now would never be ended.
+		return errClosed
+	}
 	if w.begun {
 		return errors.New("chromejson: Begin called twice")
 	}
@@ -504,6 +527,9 @@ const baseLead = 1000
 // End completes the output, noting in it where the trace ended and why,
 // if it broke off.
 func (w *Writer) End(s *mapping.Summary) error {
+	if w.closed {
+		return w.err // as Close again
+	}
 	w.flushAll()
 	if s != nil {
 		w.haveSummary, w.summaryEnd, w.summaryErr = true, s.End, s.Err

@@ -91,6 +91,9 @@ func (w *Writer) counterEvent(pid int, t mapping.Time) {
 // other runtime metric in GC, each a counter of one series named after
 // its unit.
 func (w *Writer) Counter(c *mapping.Counter) error {
+	if w.closed {
+		return errClosed
+	}
 	if w.err != nil {
 		return w.err
 	}

@@ -390,6 +390,9 @@ func (w *Writer) flags(f mapping.Flags) {
 // Stack interns a stack; it is written in the stackFrames table of the
 // parts that refer to it.
 func (w *Writer) Stack(s *mapping.Stack) error {
+	if w.closed {
+		return errClosed
+	}
 	w.stacks.add(s)
 	return w.err
 }
@@ -397,6 +400,9 @@ func (w *Writer) Stack(s *mapping.Stack) error {
 // Goroutine records a goroutine, or what more is known about it. A
 // goroutine whose ID is reused by a later one shares its rows with it.
 func (w *Writer) Goroutine(g *mapping.Goroutine) error {
+	if w.closed {
+		return errClosed
+	}
 	st := w.goroutines[g.ID]
 	if st == nil {
 		if st = w.retired[g.ID]; st != nil {
@@ -519,6 +525,9 @@ func (w *Writer) retire(g *goState) {
 
 // Proc records a P; its rows are named when first used.
 func (w *Writer) Proc(p *mapping.Proc) error {
+	if w.closed {
+		return errClosed
+	}
 	if _, ok := w.procs[p.ID]; !ok {
 		ps := &procState{id: p.ID}
 		ps.main.setTID(w.allocTID())
@@ -530,6 +539,9 @@ func (w *Writer) Proc(p *mapping.Proc) error {
 
 // Thread records an M, whose row has the OS thread ID as its tid.
 func (w *Writer) Thread(m *mapping.Thread) error {
+	if w.closed {
+		return errClosed
+	}
 	if _, ok := w.threads[m.ID]; !ok {
 		t := &threadState{}
 		t.main.setTID(uint64(m.ID))
@@ -570,6 +582,9 @@ func stateName(s *mapping.GoroutineState) string {
 // longer than splitHold of trace time past its last part, so that a part
 // shows nothing from much before the rest of it.
 func (w *Writer) GoroutineState(s *mapping.GoroutineState) error {
+	if w.closed {
+		return errClosed
+	}
 	if w.err != nil {
 		return w.err
 	}
@@ -831,6 +846,9 @@ func (w *Writer) writeState(g *goState, s *mapping.GoroutineState) {
 // ProcRun writes, on its M's row, the P it held: "P3". The goroutines the
 // P ran are on the P's row.
 func (w *Writer) ProcRun(r *mapping.ProcRun) error {
+	if w.closed {
+		return errClosed
+	}
 	if w.err != nil || !w.held.Holds(r) {
 		return w.err
 	}
@@ -853,6 +871,9 @@ func (w *Writer) ProcRun(r *mapping.ProcRun) error {
 // Flow keeps a flow until the slice where its goroutine runs is written
 // (see writeFlow).
 func (w *Writer) Flow(f *mapping.Flow) error {
+	if w.closed {
+		return errClosed
+	}
 	g := w.goroutine(f.To.G)
 	g.flow, g.hasFlow = *f, true
 	return w.err
@@ -913,6 +934,9 @@ func (w *Writer) writeFlow(g *goState, pf *pendingFlow) {
 // Range writes GC cycles and stop-the-world pauses on the GC rows,
 // sweeps on their P's sweep row, mark assists on their goroutine's.
 func (w *Writer) Range(r *mapping.Range) error {
+	if w.closed {
+		return errClosed
+	}
 	if w.err != nil {
 		return w.err
 	}
@@ -1008,6 +1032,9 @@ func (w *Writer) otherRange(r *mapping.Range) *row {
 // overlapping tasks in sub-rows and groups them by name; Perfetto gives
 // each its own track.
 func (w *Writer) Task(t *mapping.Task) error {
+	if w.closed {
+		return errClosed
+	}
 	if w.err != nil {
 		return w.err
 	}
@@ -1052,6 +1079,9 @@ func (w *Writer) Task(t *mapping.Task) error {
 // Region writes a region on its goroutine's regions row, where regions
 // nest among themselves whatever the goroutine's states do.
 func (w *Writer) Region(r *mapping.Region) error {
+	if w.closed {
+		return errClosed
+	}
 	if w.err != nil {
 		return w.err
 	}
@@ -1078,6 +1108,9 @@ func (w *Writer) Region(r *mapping.Region) error {
 // Log writes a log as an instant on its goroutine's row, or on its M's,
 // P's or the process's when it has none.
 func (w *Writer) Log(l *mapping.Log) error {
+	if w.closed {
+		return errClosed
+	}
 	if w.err != nil {
 		return w.err
 	}
@@ -1115,6 +1148,9 @@ func (w *Writer) Log(l *mapping.Log) error {
 // creations and unblocks are drawn as flows when the goroutine runs (see
 // Flow).
 func (w *Writer) GoroutineEvent(e *mapping.GoroutineEvent) error {
+	if w.closed {
+		return errClosed
+	}
 	if w.err != nil || e.Kind != mapping.GoEnded {
 		return w.err
 	}
@@ -1138,6 +1174,9 @@ func (w *Writer) GoroutineEvent(e *mapping.GoroutineEvent) error {
 // sums any selection of them into a sampling profile, the format's flame
 // graph.
 func (w *Writer) CPUSample(s *mapping.CPUSample) error {
+	if w.closed {
+		return errClosed
+	}
 	if w.err != nil {
 		return w.err
 	}
@@ -1172,4 +1211,9 @@ func (w *Writer) CPUSample(s *mapping.CPUSample) error {
 }
 
 // Experimental events are not drawn; trace2x stats counts them.
-func (w *Writer) Experimental(*mapping.Experimental) error { return w.err }
+func (w *Writer) Experimental(*mapping.Experimental) error {
+	if w.closed {
+		return errClosed
+	}
+	return w.err
+}

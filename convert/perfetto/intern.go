@@ -210,6 +210,9 @@ const mappingIID = 1
 // Stack interns a stack as a callstack whose ID is the stack's own, with
 // its frames and their function and file names.
 func (w *Writer) Stack(s *mapping.Stack) error {
+	if w.closed {
+		return errClosed
+	}
 	in := &w.intern
 	w.begin(untimed, 0)
 	d, off := w.pkt.open(fPktInternedData)

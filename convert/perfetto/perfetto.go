@@ -188,6 +188,15 @@ func (e *RowLimitError) Error() string {
 
 func (e *RowLimitError) Unwrap() error { return ErrRowLimit }
 
+// ErrClosed is wrapped by the error that the Sink methods of a Writer
+// return once it is closed (by Close, or by End, which calls it): a
+// Writer writes one trace, and its file is complete, or was never begun.
+// So mapping a second trace into it fails at Begin and writes nothing.
+// End, like Close, only returns the first write error again.
+var ErrClosed = errors.New("use of a closed Writer")
+
+var errClosed = fmt.Errorf("perfetto: %w: a Writer writes one trace, which its End or Close completed", ErrClosed)
+
 // WithVersion records the version of the program that wrote the file in the
 // trace's metadata.
 func WithVersion(v string) Option {
@@ -274,7 +283,8 @@ type Writer struct {
 	endedTasks recent[mapping.TaskID]
 	freeFlows  []*taskFlowSet // flow sets of ended tasks, for reuse
 
-	closed bool
+	begun  bool // Begin came, see Begin
+	closed bool // see Close; the Sink methods then return errClosed
 
 	// Stats, for the caller to report.
 	packets int64
@@ -324,7 +334,10 @@ type pendingFlow struct {
 var _ mapping.Sink = (*Writer)(nil)
 
 // NewWriter returns a Writer that writes to w. Close (or the mapping's End)
-// flushes it; the first error of any write is returned then.
+// flushes it; the first error of any write is returned then. A Writer
+// that is closed before Begin (the input was not a trace) writes nothing:
+// the mapping's error says why, and the caller's output is left as it
+// was, for the caller to remove.
 func NewWriter(w io.Writer, opts ...Option) *Writer {
 	cfg := config{pid: 1}
 	for _, o := range opts {
@@ -551,7 +564,10 @@ func (c *compressor) write() {
 func (w *Writer) OmittedTaskFlows() int64 { return w.omittedFlows }
 
 // Close flushes the output and returns the first write error. Calling it
-// again does nothing more.
+// (or End) again does nothing more; the other Sink methods then return an
+// error that wraps ErrClosed. Closed before Begin, it writes nothing and
+// returns nil (Packets is 0): the mapping's error, if any, says what went
+// wrong, once, and the output is left as it was.
 func (w *Writer) Close() error {
 	if w.closed {
 		return w.err
@@ -564,8 +580,18 @@ func (w *Writer) Close() error {
 	return w.err
 }
 
-// Begin writes the trace's metadata and the fixed tracks.
+// Begin writes the trace's metadata and the fixed tracks. A Writer takes
+// one trace: a second Begin is refused.
 func (w *Writer) Begin(m *mapping.Meta) error {
+	if w.closed {
+		return errClosed
+	}
+	if w.begun {
+		// A second trace would declare the same tracks again, which
+		// makes the file invalid.
+		return errors.New("perfetto: Begin called twice: a Writer writes one trace")
+	}
+	w.begun = true
 	w.meta = *m
 	// Timestamps are in Perfetto's default clock, BOOTTIME. A trace with a
 	// snapshot of the monotonic clock (Go 1.25+) is tied to the machine's
@@ -703,6 +729,9 @@ func (w *Writer) declare(t mapping.Time, uuid, parent uint64, name string, extra
 // the trace. A trace cut short by an error is still a valid file: every
 // packet written is complete.
 func (w *Writer) End(sum *mapping.Summary) error {
+	if w.closed {
+		return w.err // as Close again
+	}
 	end := sum.End
 	limit, cut := w.err.(*RowLimitError)
 	if cut {

@@ -16,6 +16,9 @@ func rank(id int64) int64 { return min(max(id, math.MinInt32), math.MaxInt32) }
 // Goroutine records a goroutine; its track is declared when first used,
 // by which time its start function is usually known.
 func (w *Writer) Goroutine(g *mapping.Goroutine) error {
+	if w.closed {
+		return errClosed
+	}
 	gt := w.goroutine.Get(g.ID)
 	if gt != nil && !g.Updated && gt.uuid != 0 {
 		// A new life of a reused ID (see mapping.Goroutine) whose last
@@ -236,6 +239,9 @@ func (w *Writer) child(parent uint64, slot *uint64, name func() string, order in
 
 // Proc declares a P's track under Procs.
 func (w *Writer) Proc(p *mapping.Proc) error {
+	if w.closed {
+		return errClosed
+	}
 	if w.proc(p.ID) != nil || p.ID < 0 {
 		return w.err
 	}
@@ -291,6 +297,9 @@ func (w *Writer) thread(id mapping.ThreadID) *threadTrack {
 // Thread declares an M's thread track. Its tid is the OS thread ID, so it
 // merges with a system trace of the same process.
 func (w *Writer) Thread(m *mapping.Thread) error {
+	if w.closed {
+		return errClosed
+	}
 	if w.thread(m.ID) != nil {
 		return w.err
 	}
@@ -456,6 +465,9 @@ func (w *Writer) takeFlowsIn(gt *goTrack, t mapping.Time) []uint64 {
 // track of its own (see stateArgs); nothing else that differs from one
 // goroutine to the next is (see gpm).
 func (w *Writer) GoroutineState(s *mapping.GoroutineState) error {
+	if w.closed {
+		return errClosed
+	}
 	gt := w.goTrackOf(s.G, s.End)
 	if p := &gt.pend; p.held {
 		r := &p.run
@@ -572,6 +584,9 @@ func (w *Writer) gpm(ev msg, s *mapping.GoroutineState) msg {
 // ProcRun writes which P a thread held, as a slice "P3" on the M's thread
 // track: the goroutines the P ran are on the P's track.
 func (w *Writer) ProcRun(r *mapping.ProcRun) error {
+	if w.closed {
+		return errClosed
+	}
 	if !w.heldPs.Holds(r) {
 		return w.err
 	}
@@ -595,6 +610,9 @@ func procName(id mapping.ProcID) string { return "P" + strconv.FormatInt(int64(i
 // Range writes GC cycles and stop-the-world pauses on the GC tracks,
 // sweeps on their P's child track, mark assists on their goroutine's.
 func (w *Writer) Range(r *mapping.Range) error {
+	if w.closed {
+		return errClosed
+	}
 	var track uint64
 	name := r.Name
 	switch r.Kind {
@@ -741,6 +759,9 @@ func (w *Writer) taskTrack(t *mapping.Task, name string) uint64 {
 
 // Task writes a task as a slice on a lane of its type.
 func (w *Writer) Task(t *mapping.Task) error {
+	if w.closed {
+		return errClosed
+	}
 	name := t.Type
 	if name == "" {
 		name = "task " + strconv.FormatUint(uint64(t.ID), 10)
@@ -794,6 +815,9 @@ func (w *Writer) Task(t *mapping.Task) error {
 // processor, and a request's regions usually nest in one (handle, with
 // decode, query and encode in it).
 func (w *Writer) Region(r *mapping.Region) error {
+	if w.closed {
+		return errClosed
+	}
 	gt := w.goTrackOf(r.G, r.End)
 	lt := gt.lane
 	track := w.child(lt.uuid, &lt.regions, func() string { return w.laneName(lt, gt) + " regions" }, 1)
@@ -820,6 +844,9 @@ func (w *Writer) Region(r *mapping.Region) error {
 
 // Log writes a log as an instant on its goroutine's track.
 func (w *Writer) Log(l *mapping.Log) error {
+	if w.closed {
+		return errClosed
+	}
 	track := uint64(uuidProcess)
 	if l.G != mapping.NoGoroutine {
 		track = w.goTrackOf(l.G, l.Time).uuid
@@ -888,6 +915,9 @@ func splitLogName(name string) (category, message string) {
 // GoroutineEvent writes goroutine ends as instants; creations and
 // unblocks are drawn as flows when the goroutine runs (see Flow).
 func (w *Writer) GoroutineEvent(e *mapping.GoroutineEvent) error {
+	if w.closed {
+		return errClosed
+	}
 	if e.Kind != mapping.GoEnded {
 		return w.err
 	}
@@ -916,6 +946,9 @@ func (w *Writer) retire(id mapping.GoID, gt *goTrack) {
 // (a goroutine, else the P, else the M) with an outgoing flow that ends on
 // the slice where the goroutine starts running.
 func (w *Writer) Flow(f *mapping.Flow) error {
+	if w.closed {
+		return errClosed
+	}
 	var track uint64
 	retired, _ := w.retired.get(f.From.G) // 0 for a goroutine never drawn
 	switch {
@@ -1002,6 +1035,9 @@ const maxExtraCounters = 8
 // ride on start a counter packet of their own, which the next samples of
 // the same instant join.
 func (w *Writer) Counter(c *mapping.Counter) error {
+	if w.closed {
+		return errClosed
+	}
 	// Declaring the counter's track, the first time, writes a packet,
 	// which ends any packet held open.
 	track := w.counterTrack(c)
@@ -1041,6 +1077,9 @@ func (w *Writer) flushHeld() {
 // which the UI sums into a CPU flame graph, and, when a goroutine was
 // running, as an instant with the same stack on the goroutine's track.
 func (w *Writer) CPUSample(s *mapping.CPUSample) error {
+	if w.closed {
+		return errClosed
+	}
 	w.rows++
 	w.startPacket(s.Time)
 	p, off := w.pkt.open(fPktPerfSample)
@@ -1064,7 +1103,12 @@ func (w *Writer) CPUSample(s *mapping.CPUSample) error {
 }
 
 // Experimental events are not drawn; trace2x stats counts them.
-func (w *Writer) Experimental(*mapping.Experimental) error { return w.err }
+func (w *Writer) Experimental(*mapping.Experimental) error {
+	if w.closed {
+		return errClosed
+	}
+	return w.err
+}
 
 // laneName is the name of a lane's track: its goroutine's, for a lane of
 // its own.

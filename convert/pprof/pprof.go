@@ -62,6 +62,7 @@ package pprof
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -153,11 +154,12 @@ func WithoutCompression() Option {
 // it from one goroutine.
 type Writer struct {
 	mapping.NopSink
-	kind Kind
-	cfg  config
-	out  io.Writer
-	meta mapping.Meta
-	done bool
+	kind  Kind
+	cfg   config
+	out   io.Writer
+	meta  mapping.Meta
+	begun bool // a Writer takes one trace, see Begin
+	done  bool
 
 	// Stacks, interned as locations on delivery, indexed by StackID (which
 	// the mapping numbers from 1).
@@ -194,7 +196,9 @@ type sampleKey struct {
 var _ mapping.Sink = (*Writer)(nil)
 
 // NewWriter returns a Writer of a profile of the given kind, which it
-// writes to w when the mapping calls End.
+// writes to w when the mapping calls End. A kind that is not one of Kinds
+// makes Begin and End return an error that names it, and nothing is
+// written.
 func NewWriter(w io.Writer, kind Kind, opts ...Option) *Writer {
 	var cfg config
 	for _, o := range opts {
@@ -214,9 +218,29 @@ func NewWriter(w io.Writer, kind Kind, opts ...Option) *Writer {
 }
 
 // Begin records the trace's start and clock for the profile's header.
+// A Writer profiles one trace: Begin again, or after End, is refused.
 func (w *Writer) Begin(m *mapping.Meta) error {
+	if err := w.checkKind(); err != nil {
+		return err
+	}
+	if w.begun || w.done {
+		// A second trace would be added to the first's samples, or to a
+		// profile already written.
+		return errors.New("pprof: Begin called again: a Writer profiles one trace")
+	}
+	w.begun = true
 	w.meta = *m
 	return nil
+}
+
+// checkKind returns an error if the Writer's kind is not one of Kinds:
+// its profile would pass for one of blocking it is not. The text is the
+// same from Begin and End, so that the two joined read once.
+func (w *Writer) checkKind() error {
+	if w.kind < numKinds {
+		return nil
+	}
+	return fmt.Errorf("pprof: unknown profile kind %v (want one of %s)", w.kind, strings.Join(kindNames[:], ", "))
 }
 
 // Stack interns a stack's frames as locations and functions, once.
@@ -318,6 +342,9 @@ func (w *Writer) add(k sampleKey, n, d int64) {
 // End writes the profile; it is written also when the trace broke off,
 // with what was read before the break.
 func (w *Writer) End(sum *mapping.Summary) error {
+	if err := w.checkKind(); err != nil {
+		return err
+	}
 	if w.done {
 		return nil
 	}

@@ -1,0 +1,132 @@
+package perfetto_test
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/trace2x/trace2x/convert/perfetto"
+	"github.com/trace2x/trace2x/convert/perfetto/perfettocheck"
+	"github.com/trace2x/trace2x/mapping"
+)
+
+func readSample(t *testing.T, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// TestMapAfterClose checks that a Writer mapped into after Close (a
+// second trace into the same Writer, say) says so, through Map, and
+// writes nothing more: the file stays the first trace, whole. The second
+// trace is large enough to hand packets to the orderer, which Close has
+// stopped.
+func TestMapAfterClose(t *testing.T) {
+	first, second := readSample(t, "allocfree.go1.26.trace"), readSample(t, "mixed.go1.26.trace")
+	for _, async := range []bool{false, true} {
+		var buf bytes.Buffer
+		w := perfetto.NewWriter(&buf)
+		sink := func() mapping.Sink {
+			if async {
+				return mapping.Async(w)
+			}
+			return w
+		}
+		if _, err := mapping.Map(bytes.NewReader(first), sink()); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		n := buf.Len()
+		_, err := mapping.Map(bytes.NewReader(second), sink())
+		if !errors.Is(err, perfetto.ErrClosed) {
+			t.Errorf("async %v: mapping after Close returned %v, want ErrClosed", async, err)
+		} else if strings.Count(err.Error(), "closed Writer") != 1 {
+			// Begin's error and End's, joined, say it once.
+			t.Errorf("async %v: error %q, want it said once", async, err)
+		}
+		if buf.Len() != n {
+			t.Errorf("async %v: mapping after Close wrote %d more bytes", async, buf.Len()-n)
+		}
+		if _, err := perfettocheck.Check(bytes.NewReader(buf.Bytes())); err != nil {
+			t.Errorf("async %v: the first trace is no longer valid: %v", async, err)
+		}
+		// Close still reports only how the output went: it went well.
+		if err := w.Close(); err != nil {
+			t.Errorf("async %v: Close again returned %v", async, err)
+		}
+	}
+}
+
+// TestSinkAfterClose checks every Sink method of a Writer closed before it
+// began (as after an input that was not a trace): each returns ErrClosed
+// and nothing is written.
+func TestSinkAfterClose(t *testing.T) {
+	var buf bytes.Buffer
+	w := perfetto.NewWriter(&buf)
+	if err := w.Close(); err != nil || buf.Len() != 0 {
+		t.Fatalf("Close before Begin: error %v, %d bytes written; want neither", err, buf.Len())
+	}
+	calls := map[string]func() error{
+		"Begin": func() error { return w.Begin(&mapping.Meta{Input: "late", FormatVersion: "go1.26", Start: 1000}) },
+		"Stack": func() error {
+			return w.Stack(&mapping.Stack{ID: 1, Frames: []mapping.Frame{{PC: 1, Func: "main.main"}}})
+		},
+		"Goroutine": func() error { return w.Goroutine(&mapping.Goroutine{ID: 1, Creator: mapping.NoGoroutine}) },
+		"Proc":      func() error { return w.Proc(&mapping.Proc{ID: 0}) },
+		"Thread":    func() error { return w.Thread(&mapping.Thread{ID: 1}) },
+		"GoroutineState": func() error {
+			return w.GoroutineState(&mapping.GoroutineState{G: 1, State: mapping.GoRunnable, Start: 1000, End: 2000, P: mapping.NoProc, M: mapping.NoThread})
+		},
+		"ProcRun": func() error { return w.ProcRun(&mapping.ProcRun{P: 0, M: 1, Start: 1000, End: 2000}) },
+		"Range":   func() error { return w.Range(&mapping.Range{Name: "GC", Start: 1000, End: 2000}) },
+		"Task":    func() error { return w.Task(&mapping.Task{ID: 1, Type: "t", Start: 1000, End: 2000}) },
+		"Region":  func() error { return w.Region(&mapping.Region{G: 1, Type: "r", Start: 1000, End: 2000}) },
+		"Log":     func() error { return w.Log(&mapping.Log{G: 1, Message: "m", Time: 1500}) },
+		"GoroutineEvent": func() error {
+			return w.GoroutineEvent(&mapping.GoroutineEvent{Kind: mapping.GoEnded, G: 1, Time: 2000})
+		},
+		"Flow": func() error {
+			return w.Flow(&mapping.Flow{From: mapping.Endpoint{G: 1, Time: 1000}, To: mapping.Endpoint{G: 2, Time: 1500}})
+		},
+		"Counter":      func() error { return w.Counter(&mapping.Counter{Name: "c", Time: 1500, Value: 1}) },
+		"CPUSample":    func() error { return w.CPUSample(&mapping.CPUSample{Time: 1500, G: 1}) },
+		"Experimental": func() error { return w.Experimental(&mapping.Experimental{Name: "x", Time: 1500}) },
+	}
+	for name, call := range calls {
+		if err := call(); !errors.Is(err, perfetto.ErrClosed) {
+			t.Errorf("%s after Close returned %v, want ErrClosed", name, err)
+		}
+	}
+	// End, like Close, only says again how the output went.
+	if err := w.End(&mapping.Summary{End: 3000}); err != nil {
+		t.Errorf("End after Close returned %v", err)
+	}
+	if err := w.Close(); err != nil {
+		t.Errorf("Close again returned %v", err)
+	}
+	if buf.Len() != 0 {
+		t.Errorf("%d bytes written after Close, want none", buf.Len())
+	}
+}
+
+// TestBeginTwice checks that a second Begin without an End, a second trace
+// that would land in the first's tracks, is refused.
+func TestBeginTwice(t *testing.T) {
+	var buf bytes.Buffer
+	w, must := begun(t, &buf, "first", 1000)
+	if err := w.Begin(&mapping.Meta{Input: "second", FormatVersion: "go1.26", Start: 5000}); err == nil {
+		t.Error("a second Begin returned nil, want an error")
+	}
+	must(w.End(&mapping.Summary{End: 2000}))
+	if _, err := perfettocheck.Check(bytes.NewReader(buf.Bytes())); err != nil {
+		t.Errorf("the first trace is not valid: %v", err)
+	}
+}
