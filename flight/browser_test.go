@@ -47,15 +47,24 @@ func TestOpenInPerfetto(t *testing.T) {
 	}))
 	defer ui.Close()
 	rec.ui = ui.URL
+	// Mounted under a prefix that the handler does not see.
 	mux := http.NewServeMux()
-	mux.Handle("/debug/trace2x/", rec.Handler())
+	mux.Handle("/admin/trace/", http.StripPrefix("/admin/trace", rec.Handler()))
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
 	page := browsertest.Start(t, 2*time.Minute)
 
-	if err := chromedp.Run(page, chromedp.Navigate(srv.URL+"/debug/trace2x/")); err != nil {
+	if err := chromedp.Run(page, chromedp.Navigate(srv.URL+"/admin/trace/")); err != nil {
 		t.Fatalf("loading the index page: %v", err)
+	}
+	// The link a browser without scripts, or with pop-ups blocked, follows.
+	var href string
+	if err := chromedp.Run(page, chromedp.Evaluate(`document.getElementById("open").href`, &href)); err != nil {
+		t.Fatal(err)
+	}
+	if want := ui.URL + "/#!/?url=" + srv.URL + "/admin/trace/window.pftrace"; href != want {
+		t.Errorf("the link is %s, want %s", href, want)
 	}
 	opened := chromedp.WaitNewTarget(page, func(info *target.Info) bool { return strings.HasPrefix(info.URL, ui.URL) })
 	if err := chromedp.Run(page, chromedp.Click("#open", chromedp.ByID)); err != nil {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -27,7 +29,7 @@ type dirStore struct {
 	dir      string
 	maxFiles int
 	maxBytes int64
-	mu       sync.Mutex // one write and prune at a time
+	mu       sync.Mutex // one rename and prune at a time
 }
 
 func newDirStore(dir string, maxFiles int, maxBytes int64) (*dirStore, error) {
@@ -61,16 +63,25 @@ func safeName(s string) string {
 	return string(b)
 }
 
+// fileMode is the snapshots' files' mode, before the umask: they hold
+// the program's stacks and annotations, so others may not read them, but
+// the program's group may, so that an uploader or a sidecar running as
+// another user of that group can ship them.
+const fileMode = 0o640
+
 // write creates the file of a snapshot with fill, complete or not at all
 // (it is written under a temporary name, then renamed), and removes the
 // oldest files beyond the limits. It returns the file's path and how many
 // files it removed.
 func (d *dirStore) write(t time.Time, seq int64, reason string, fill func(io.Writer) error) (string, int, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	name := fileName(t, seq, reason)
 	path := filepath.Join(d.dir, name)
-	f, err := os.CreateTemp(d.dir, ".trace2x-*.tmp")
+	// Made again if it went (a cleaner of /tmp, an operator): a snapshot
+	// must not fail for that until the program restarts.
+	if err := os.MkdirAll(d.dir, 0o755); err != nil {
+		return "", 0, fmt.Errorf("flight: writing a snapshot into %s: %w", d.dir, err)
+	}
+	f, err := createTemp(d.dir)
 	if err != nil {
 		return "", 0, fmt.Errorf("flight: writing a snapshot into %s: %w", d.dir, err)
 	}
@@ -81,10 +92,16 @@ func (d *dirStore) write(t time.Time, seq int64, reason string, fill func(io.Wri
 		err = bw.Flush()
 	}
 	err = errors.Join(err, f.Close())
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
 	if err != nil {
+		os.Remove(f.Name())
+		return "", 0, fmt.Errorf("flight: writing %s: %w", path, err)
+	}
+	// Only the rename and the pruning are serialised: a conversion, which
+	// can take seconds, does not hold up another's (a Snapshot's beside
+	// a trigger's), nor its cancellation.
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := os.Rename(f.Name(), path); err != nil {
 		os.Remove(f.Name())
 		return "", 0, fmt.Errorf("flight: writing %s: %w", path, err)
 	}
@@ -97,6 +114,19 @@ func (d *dirStore) write(t time.Time, seq int64, reason string, fill func(io.Wri
 		return "", removed, fmt.Errorf("flight: %s was larger than the directory's limit of %d bytes; removed", path, d.maxBytes)
 	}
 	return path, removed, nil
+}
+
+// createTemp creates a new file in dir under a temporary name that the
+// limits do not touch, as os.CreateTemp does, but with fileMode rather
+// than 0600.
+func createTemp(dir string) (*os.File, error) {
+	for {
+		name := filepath.Join(dir, ".trace2x-"+strconv.FormatUint(rand.Uint64(), 36)+".tmp")
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, fileMode)
+		if !errors.Is(err, fs.ErrExist) {
+			return f, err
+		}
+	}
 }
 
 // prune removes the oldest trace2x files until at most maxFiles are left

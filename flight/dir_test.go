@@ -152,3 +152,57 @@ func TestConvertFullDisk(t *testing.T) {
 		}
 	}
 }
+
+// TestDirRemoved: a directory removed after Start is made again by the
+// next snapshot, instead of failing every one until a restart.
+func TestDirRemoved(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "traces")
+	d, err := newDirStore(dir, 3, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	path, _, err := d.write(time.Now(), 1, "after", fill(10))
+	if err != nil {
+		t.Fatalf("write into a removed directory: %v", err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestFileMode: the files are readable by the program's group (0640, less
+// what the umask takes), not only by their owner.
+func TestFileMode(t *testing.T) {
+	dir := t.TempDir()
+	ref, err := os.OpenFile(filepath.Join(dir, "ref"), os.O_CREATE|os.O_WRONLY, 0o640)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := ref.Stat()
+	ref.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := info.Mode().Perm()
+	if want == 0o600 {
+		t.Skip("the umask takes the group's read permission away")
+	}
+	d, err := newDirStore(dir, 3, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path, _, err := d.write(time.Now(), 1, "mode", fill(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err = os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := info.Mode().Perm(); got != want {
+		t.Errorf("file mode %v, want %v", got, want)
+	}
+}

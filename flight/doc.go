@@ -47,7 +47,8 @@
 // The flight recorder keeps the runtime's execution tracer on, which costs
 // a few percent of CPU in a busy program, and the window in memory
 // (WithMaxBytes). The middleware adds a task, a log and a few allocations
-// to each request. A snapshot's conversion runs on one goroutine and takes
+// to each request. A snapshot's two conversions, to spans and to a
+// Perfetto file, run side by side off the request path, and each takes
 // about a second of CPU for each 20 to 50 MB of trace. The README gives
 // the figures measured.
 //

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"math"
 	"net/http"
+	"net/url"
 	"path"
 	"runtime/trace"
 	"strconv"
@@ -16,8 +18,6 @@ import (
 
 	"github.com/trace2x/trace2x/convert/chromejson"
 	"github.com/trace2x/trace2x/convert/otel"
-	"github.com/trace2x/trace2x/internal/errjoin"
-	"github.com/trace2x/trace2x/mapping"
 )
 
 // perfettoUI is the Perfetto UI, which the index page links to and the
@@ -79,6 +79,7 @@ func (r *Recorder) Handler() http.Handler {
 }
 
 func (r *Recorder) serveHTTP(w http.ResponseWriter, req *http.Request) {
+	r.stats.served.Add(1)
 	if req.Method != http.MethodGet && req.Method != http.MethodHead && req.Method != http.MethodOptions {
 		w.Header().Set("Allow", "GET, HEAD, OPTIONS")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -89,7 +90,10 @@ func (r *Recorder) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	capture, ok := false, false
 	if strings.HasSuffix(req.URL.Path, "/") {
 		if q.Get("format") == "" && q.Get("seconds") == "" {
-			r.serveIndex(w, req)
+			if err := r.serveIndex(w, req); err != nil {
+				r.stats.handlerErrors.Add(1)
+				r.noteError(err)
+			}
 			return
 		}
 		name := q.Get("format")
@@ -133,7 +137,6 @@ func (r *Recorder) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	} else {
 		err = r.serveWindow(w, req, f)
 	}
-	r.stats.served.Add(1)
 	if err != nil {
 		r.stats.handlerErrors.Add(1)
 		r.noteError(err)
@@ -174,7 +177,6 @@ func (r *Recorder) respond(w http.ResponseWriter, req *http.Request, f format, w
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return err
 	}
-	r.stats.served.Add(1)
 	r.stats.handlerErrors.Add(1)
 	r.noteError(err)
 	panic(http.ErrAbortHandler)
@@ -191,17 +193,17 @@ func (r *Recorder) serveWindow(w http.ResponseWriter, req *http.Request, f forma
 	})
 }
 
-// convert writes the trace in in to out in format f.
+// convert writes the trace in in to out in format f. It stops when ctx
+// (the request's) is done: a client that went away.
 func (r *Recorder) convert(ctx context.Context, out io.Writer, in io.Reader, f format) error {
 	switch f.name {
 	case "perfetto":
-		return r.writePerfetto(out, in)
+		return r.writePerfetto(ctx, out, in)
 	case "chrome":
 		cw := chromejson.NewWriter(out, chromejson.WithVersion(version()))
-		_, err := mapping.Map(in, mapping.ThinCounters(cw, mapping.DefaultCounterResolution), mapping.WithInputName(r.name))
-		return errjoin.Join(err, cw.Close())
+		return r.mapTo(ctx, in, cw, cw.Close)
 	case "json-otlp":
-		_, err := otel.Convert(ctx, in, otel.NewJSONExporter(out), r.otelOptions()...)
+		_, err := otel.Convert(ctx, ctxReader{ctx, in}, otel.NewJSONExporter(out), r.otelOptions()...)
 		return err
 	default:
 		_, err := io.Copy(out, in)
@@ -317,7 +319,7 @@ var indexPage = template.Must(template.New("index").Parse(`<!DOCTYPE html>
 {{end}}</ul>
 <h2>Live capture</h2>
 <form action="." method="get">
-Record the next <input name="seconds" type="number" value="5" min="1" max="{{.MaxCapture}}" style="width:4em"> seconds as
+Record the next <input name="seconds" type="number" value="{{.Capture.Value}}" min="{{.Capture.Min}}" max="{{.Capture.Max}}" style="width:4em"> seconds as
 <select name="format">{{range .Formats}}<option value="{{.Name}}">{{.Title}}</option>{{end}}</select>
 <button type="submit">Capture</button>
 </form>
@@ -338,7 +340,11 @@ Record the next <input name="seconds" type="number" value="5" min="1" max="{{.Ma
 // origin, and hands it to the UI by postMessage after the UI answers PING
 // with PONG, as Perfetto documents for such pages. The link's href, the
 // ?url= form, is what a browser without scripts follows.
-document.getElementById("open").addEventListener("click", async (ev) => {
+// The ?url= link names the window by the address this page was loaded
+// from, which a proxy in front of the program may have changed.
+const openLink = document.getElementById("open");
+openLink.href = openLink.dataset.ui + "/#!/?url=" + new URL(openLink.dataset.trace, location.href).href;
+openLink.addEventListener("click", async (ev) => {
   const link = ev.currentTarget, status = document.getElementById("status");
   ev.preventDefault();
   const ui = window.open(link.dataset.ui + "/#!/"); // in the click, or a pop-up blocker stops it
@@ -366,11 +372,7 @@ document.getElementById("open").addEventListener("click", async (ev) => {
 </body></html>
 `))
 
-func (r *Recorder) serveIndex(w http.ResponseWriter, req *http.Request) {
-	scheme := "http"
-	if req.TLS != nil {
-		scheme = "https"
-	}
+func (r *Recorder) serveIndex(w http.ResponseWriter, req *http.Request) error {
 	type fmtLink struct{ Name, Ext, Title string }
 	var links []fmtLink
 	for _, f := range formats {
@@ -385,26 +387,58 @@ func (r *Recorder) serveIndex(w http.ResponseWriter, req *http.Request) {
 		ui = r.ui
 	}
 	data := struct {
-		Name, Dir          string
-		MinAge, MaxCapture any
-		Perfetto, UI       template.URL
-		Formats            []fmtLink
-		Stats              Stats
+		Name, Dir    string
+		MinAge       any
+		Capture      captureField
+		Perfetto, UI template.URL
+		Formats      []fmtLink
+		Stats        Stats
 	}{
-		Name:       r.name,
-		Dir:        dir,
-		MinAge:     r.cfg.minAge,
-		MaxCapture: int(r.cfg.maxCapture.Seconds()),
+		Name:    r.name,
+		Dir:     dir,
+		MinAge:  r.cfg.minAge,
+		Capture: newCaptureField(r.cfg.maxCapture),
 		// The UI takes the trace's URL as it is, and fetches it without a
 		// query: hence window.pftrace rather than ?format=perfetto.
-		Perfetto: template.URL(ui + "/#!/?url=" + scheme + "://" + req.Host + req.URL.Path + "window.pftrace"),
+		Perfetto: template.URL(ui + "/#!/?url=" + windowURL(req)),
 		UI:       template.URL(ui),
 		Formats:  links,
 		Stats:    r.Stats(),
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	if err := indexPage.Execute(w, data); err != nil {
-		r.noteError(err)
+	return indexPage.Execute(w, data)
+}
+
+// windowURL is the absolute URL of window.pftrace beside the index page
+// that req asks for, as the browser resolves the page's relative links.
+// It starts from the request's target as the client sent it
+// (RequestURI), not from req.URL, whose path lacks whatever prefix a mux
+// or http.StripPrefix took off on the way here.
+func windowURL(req *http.Request) string {
+	page := &url.URL{Path: req.URL.Path, RawPath: req.URL.RawPath}
+	if u, err := url.ParseRequestURI(req.RequestURI); err == nil && u.Path != "" {
+		page = &url.URL{Path: u.Path, RawPath: u.RawPath}
 	}
+	page.Scheme, page.Host = "http", req.Host
+	if req.TLS != nil {
+		page.Scheme = "https"
+	}
+	return page.ResolveReference(&url.URL{Path: "window.pftrace"}).String()
+}
+
+// captureField is the live capture form's number of seconds: within
+// WithMaxCapture, and a value the browser accepts (one whole step of 1
+// from the minimum), or it refuses to submit the form.
+type captureField struct{ Value, Min, Max string }
+
+func newCaptureField(limit time.Duration) captureField {
+	most := limit.Seconds()
+	lo, hi := 1.0, math.Floor(most)
+	if most < 1 {
+		lo, hi = most, most
+	}
+	val := min(5, hi)
+	f := func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
+	return captureField{Value: f(val), Min: f(lo), Max: f(hi)}
 }

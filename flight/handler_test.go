@@ -10,7 +10,9 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime/trace"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -215,8 +217,9 @@ func TestHandler(t *testing.T) {
 	if resp.StatusCode != http.StatusConflict || !strings.Contains(string(body), "/debug/pprof/trace") {
 		t.Errorf("capture beside another trace: %s: %s", resp.Status, body)
 	}
-	if st := rec.Stats(); st.Served != 11 || st.HandlerErrors != 0 {
-		t.Errorf("stats %+v; want 11 served (8 traces, 2 bad captures, the conflict), none failed", st)
+	// Every answer counts: the index page and the preflight too.
+	if st := rec.Stats(); st.Served != 16 || st.HandlerErrors != 0 {
+		t.Errorf("stats %+v; want 16 served (8 traces, the index, the preflight, 5 bad requests, the conflict), none failed", st)
 	}
 }
 
@@ -318,4 +321,70 @@ func (c *counterTally) Counter(s *mapping.Counter) error {
 	c.n++
 	c.highest[s.Name] = max(c.highest[s.Name], s.Value)
 	return nil
+}
+
+// TestIndexBehindStripPrefix: mounted under http.StripPrefix, the index
+// page's ?url= link names the window where the client finds it.
+func TestIndexBehindStripPrefix(t *testing.T) {
+	r, _ := testRecorder(t, &fakeSource{path: "../testdata/annotations.go1.26.trace"}, newFakeClock())
+	mux := http.NewServeMux()
+	mux.Handle("/admin/trace/", http.StripPrefix("/admin/trace", r.Handler()))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	resp, body := get(t, srv, "/admin/trace/?x=1")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("index: %s", resp.Status)
+	}
+	m := regexp.MustCompile(`href="https://ui\.perfetto\.dev/#!/\?url=([^"]+)"`).FindSubmatch(body)
+	if m == nil {
+		t.Fatalf("no ?url= link in the index:\n%s", body)
+	}
+	if want := srv.URL + "/admin/trace/window.pftrace"; string(m[1]) != want {
+		t.Errorf("the ?url= link names %s, want %s", m[1], want)
+	}
+	resp, err := http.Get(string(m[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET of the ?url= link: %s", resp.Status)
+	}
+	// Every answer counts, the page's too.
+	if st := r.Stats(); st.Served != 2 {
+		t.Errorf("%d responses served, want 2 (the page and the window)", st.Served)
+	}
+}
+
+// TestCaptureForm: the capture form's seconds stay within WithMaxCapture
+// and are a value the browser accepts to submit (a whole step of 1 from
+// the minimum), or it refuses the form as it is shown.
+func TestCaptureForm(t *testing.T) {
+	input := regexp.MustCompile(`<input name="seconds" type="number" value="([^"]*)" min="([^"]*)" max="([^"]*)"`)
+	for _, limit := range []time.Duration{time.Minute, 5 * time.Second, 2 * time.Second, 2500 * time.Millisecond, time.Second, 500 * time.Millisecond} {
+		r, _ := testRecorder(t, &fakeSource{}, newFakeClock(), WithMaxCapture(limit))
+		rec := httptest.NewRecorder()
+		r.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/debug/trace2x/", nil))
+		m := input.FindStringSubmatch(rec.Body.String())
+		if m == nil {
+			t.Fatalf("%v: no seconds field in the form:\n%s", limit, rec.Body)
+		}
+		var v [3]float64
+		for i := range v {
+			f, err := strconv.ParseFloat(m[i+1], 64)
+			if err != nil {
+				t.Fatalf("%v: %q: %v", limit, m[0], err)
+			}
+			v[i] = f
+		}
+		val, lo, hi := v[0], v[1], v[2]
+		steps := val - lo
+		if !(lo <= val && val <= hi && hi <= limit.Seconds() && lo > 0) || steps != float64(int(steps)) {
+			t.Errorf("WithMaxCapture(%v): value %v, min %v, max %v: not a value the browser submits within the limit", limit, val, lo, hi)
+		}
+		if limit >= 5*time.Second && val != 5 {
+			t.Errorf("WithMaxCapture(%v): value %v, want 5 seconds", limit, val)
+		}
+	}
 }

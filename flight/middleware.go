@@ -15,9 +15,18 @@ import (
 
 // Outcome is what became of a request, for the triggers to judge.
 type Outcome struct {
-	Status   int           // the response's status code (200 if the handler set none)
+	// Status is the response's status code: 200 if the handler set none,
+	// 500 if it panicked before it set one. When the handler aborted the
+	// response (Aborted), it is the status the handler had set, or 0.
+	Status   int
 	Duration time.Duration // from the start of the middleware to the handler's return
 	Panicked bool          // the handler panicked (other than with http.ErrAbortHandler)
+	// Aborted says the handler panicked with http.ErrAbortHandler, which
+	// cuts the response off: httputil.ReverseProxy does so when the
+	// client went away. It is not a failure of the server: no status is
+	// made up for it, and it triggers a snapshot only if it was slow, its
+	// status fails (FailedWhen), or TriggerWhen says so.
+	Aborted bool
 }
 
 // MiddlewareOption configures a Middleware.
@@ -46,14 +55,18 @@ func SlowerThan(d time.Duration) MiddlewareOption {
 
 // FailedWhen says which status codes are failures that trigger a
 // snapshot; nil turns this trigger off. The default is a status of 500 or
-// more. A handler that panics always triggers one.
+// more. A handler that panics always triggers one; f is not asked about
+// a response aborted before it had a status (see Outcome.Aborted).
 func FailedWhen(f func(status int) bool) MiddlewareOption {
 	return mwOptionFunc(func(c *mwConfig) { c.failed = f })
 }
 
 // TriggerWhen triggers a snapshot for the requests for which f returns
 // true, besides the slow and failed ones. f is called after every
-// request, on the request's goroutine: it must be quick.
+// request, whatever the other triggers decide (so that it may also count
+// or log them), on the request's goroutine: it must be quick. A request
+// that several triggers choose is one trigger, named after the first of
+// panic, failed, slow and f's ("request").
 func TriggerWhen(f func(r *http.Request, o Outcome) bool) MiddlewareOption {
 	return mwOptionFunc(func(c *mwConfig) { c.when = f })
 }
@@ -77,7 +90,9 @@ func defaultFailed(status int) bool { return status >= 500 }
 //
 // A request slower than SlowerThan, failed (FailedWhen, or a panic, which
 // is passed on), or chosen by TriggerWhen triggers a snapshot; the
-// request does not wait for it.
+// request does not wait for it. A response aborted with
+// http.ErrAbortHandler (a client gone) is not a failure; the panic is
+// passed on too.
 //
 // When next is an *http.ServeMux, its pattern for the request names the
 // task; otherwise, for routes, wrap each handler in the mux
@@ -101,7 +116,9 @@ type middleware struct {
 
 func (m *middleware) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	start := m.rec.clk.Now()
-	m.rec.stats.requests.Add(1)
+	if !m.rec.stopped.Load() {
+		m.rec.stats.requests.Add(1)
+	}
 	ctx, task := trace.NewTask(req.Context(), m.taskName(req))
 	// The traceparent comes first, before any region of the task ends:
 	// the conversion fixes a task's trace when its first span is sent.
@@ -116,19 +133,22 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			p = recover()
 		}
 		o := Outcome{Status: sw.status, Duration: m.rec.clk.Now().Sub(start)}
-		if o.Status == 0 {
+		o.Aborted = p == http.ErrAbortHandler
+		o.Panicked = p != nil && !o.Aborted
+		if o.Status == 0 && !o.Aborted {
 			o.Status = http.StatusOK
-			if p != nil {
+			if o.Panicked {
 				o.Status = http.StatusInternalServerError
 			}
 		}
-		o.Panicked = p != nil && p != http.ErrAbortHandler
 		task.End()
 		// After the task's end, so that the snapshot holds it whole.
 		if reason := m.trigger(req, o); reason != "" {
 			m.rec.Trigger(reason)
 		}
 		if panicked {
+			// Passed on as it came, http.ErrAbortHandler too, for
+			// net/http to close the connection (and log nothing for it).
 			panic(p) // within the deferred call: the stack still shows where
 		}
 	}()
@@ -138,14 +158,16 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 
 // trigger returns why the request triggers a snapshot, or "".
 func (m *middleware) trigger(req *http.Request, o Outcome) string {
+	// Asked first, and always, as its documentation says.
+	chosen := m.cfg.when != nil && m.cfg.when(req, o)
 	switch {
 	case o.Panicked:
 		return "panic"
-	case m.cfg.failed != nil && m.cfg.failed(o.Status):
+	case m.cfg.failed != nil && o.Status != 0 && m.cfg.failed(o.Status):
 		return "failed"
 	case m.cfg.slow > 0 && o.Duration > m.cfg.slow:
 		return "slow"
-	case m.cfg.when != nil && m.cfg.when(req, o):
+	case chosen:
 		return "request"
 	}
 	return ""

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime/trace"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,14 +32,22 @@ func TestTriggers(t *testing.T) {
 			panic("boom")
 		case "/abort":
 			panic(http.ErrAbortHandler)
+		case "/abort-slow":
+			w.WriteHeader(http.StatusOK)
+			clk.Advance(2 * time.Second)
+			panic(http.ErrAbortHandler)
 		case "/early":
 			w.WriteHeader(http.StatusEarlyHints) // interim: the final status is 200
 			w.Write([]byte("ok"))
 		}
 	})
+	seen := map[string]Outcome{} // what TriggerWhen was asked about
 	mw := r.Middleware(h,
 		SlowerThan(time.Second),
-		TriggerWhen(func(req *http.Request, o Outcome) bool { return o.Status == http.StatusTeapot }))
+		TriggerWhen(func(req *http.Request, o Outcome) bool {
+			seen[req.URL.Path] = o
+			return o.Status == http.StatusTeapot
+		}))
 	for _, tc := range []struct {
 		path, reason string
 		panics       bool
@@ -50,7 +59,8 @@ func TestTriggers(t *testing.T) {
 		{"/503", "failed", false},
 		{"/teapot", "request", false},
 		{"/panic", "panic", true},
-		{"/abort", "failed", true}, // not a panic of the handler's own, but a 500
+		{"/abort", "", true},          // a client gone: not a failure, and still passed on
+		{"/abort-slow", "slow", true}, // but it can be slow
 	} {
 		before := r.Stats().Triggers
 		panicked := func() (p bool) {
@@ -76,8 +86,21 @@ func TestTriggers(t *testing.T) {
 			t.Errorf("%s: snapshot reason %q, want %q", tc.path, e.Reason, tc.reason)
 		}
 	}
-	if n := r.Stats().Requests; n != 8 {
-		t.Errorf("%d requests counted, want 8", n)
+	if n := r.Stats().Requests; n != 9 {
+		t.Errorf("%d requests counted, want 9", n)
+	}
+	// TriggerWhen sees every request, those the other triggers chose too.
+	if len(seen) != 9 {
+		t.Errorf("TriggerWhen was asked about %d requests, want all 9: %v", len(seen), seen)
+	}
+	if o := seen["/abort"]; !o.Aborted || o.Panicked || o.Status != 0 {
+		t.Errorf("/abort: outcome %+v; want aborted, not panicked, no status made up", o)
+	}
+	if o := seen["/abort-slow"]; !o.Aborted || o.Status != http.StatusOK {
+		t.Errorf("/abort-slow: outcome %+v; want aborted with the status it had set", o)
+	}
+	if o := seen["/panic"]; !o.Panicked || o.Aborted || o.Status != http.StatusInternalServerError {
+		t.Errorf("/panic: outcome %+v", o)
 	}
 
 	// Thresholds and predicates off: nothing triggers but a panic.
@@ -236,4 +259,32 @@ func TestMiddlewareJoinsTrace(t *testing.T) {
 	}
 	check(byTrace[clientTrace][0], clientSpan)
 	check(byTrace[ctxTrace][0], span.SpanContext().SpanID().String())
+}
+
+// TestMiddlewareAfterStop: after Stop the middleware still serves, but
+// counts no request nor trigger, as nothing can be snapshotted.
+func TestMiddlewareAfterStop(t *testing.T) {
+	r, _ := testRecorder(t, &fakeSource{}, newFakeClock(), WithCoalesce(0))
+	h := r.Middleware(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	if st := r.Stats(); st.Requests != 1 || st.Triggers != 1 {
+		t.Fatalf("stats %+v; want 1 request, 1 trigger", st)
+	}
+	if err := r.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	r.Trigger("after")
+	if _, err := r.Snapshot(context.Background(), "after"); err == nil || !strings.Contains(err.Error(), "stopped") {
+		t.Errorf("Snapshot after Stop: %v, want an error saying the recorder is stopped", err)
+	}
+	if rec.Code != http.StatusInternalServerError {
+		t.Errorf("after Stop the handler answered %d", rec.Code)
+	}
+	if st := r.Stats(); st.Requests != 1 || st.Triggers != 1 || st.SnapshotErrors != 0 {
+		t.Errorf("stats after Stop %+v; want still 1 request, 1 trigger, no snapshot error", st)
+	}
 }

@@ -74,9 +74,16 @@ func WithMinAge(d time.Duration) Option {
 	})
 }
 
-// WithMaxBytes bounds the memory the window takes; it takes precedence
-// over WithMinAge, and the runtime treats it as a hint. The default is
-// DefaultMaxBytes, 10 MiB.
+// WithMaxBytes sets the size beyond which the runtime drops the oldest
+// of the window, before WithMinAge would; it is a hint, not a bound. The
+// runtime drops only whole generations of the trace (it starts one every
+// second, and at each snapshot), always keeps the latest, and adds older
+// ones while the window is under n, so a window exceeds n by up to one
+// or two seconds of trace: tens of MB in a busy program (one that traced
+// 35 to 45 MB a second had windows of 45 to 85 MB with the default).
+// The runtime also holds the generation it is writing, and a snapshot's
+// conversions take time and memory in proportion to the window. The
+// default is DefaultMaxBytes, 10 MiB.
 func WithMaxBytes(n uint64) Option {
 	return optionFunc(func(c *config) {
 		if n > 0 {
@@ -112,9 +119,14 @@ func WithServiceName(name string) Option {
 }
 
 // WithDir writes every snapshot as a Perfetto trace,
-// trace2x-<UTC time>-<reason>.pftrace, into dir, which is created if
-// needed. The oldest are removed to keep the directory's trace2x files
-// within WithDirLimits.
+// trace2x-<UTC time>-<n>-<reason>.pftrace (n numbers the snapshots of
+// the Recorder), into dir, which is created if needed, by Start and again
+// by a snapshot that finds it gone. A file appears whole under its name
+// or not at all. The files' mode is 0640 before the umask: they hold the
+// program's stacks and annotations, which the program's group may read
+// (an uploader running as another user of the group), others not. The
+// oldest are removed to keep the directory's trace2x files within
+// WithDirLimits.
 func WithDir(dir string) Option {
 	return optionFunc(func(c *config) { c.dir = dir })
 }
@@ -170,7 +182,10 @@ func WithQueueSize(n int) Option {
 }
 
 // WithExportTimeout bounds the export of one snapshot, spans and file
-// together. The default is DefaultExportTimeout, a minute.
+// together: the two conversions run side by side, and when d has passed
+// both stop; what was not finished is left out (the Perfetto file is not
+// written, the spans not yet sent are not), and the export's error says
+// the timeout ran out. The default is DefaultExportTimeout, a minute.
 func WithExportTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) {
 		if d > 0 {
@@ -190,8 +205,9 @@ func WithMaxCapture(d time.Duration) Option {
 }
 
 // WithOnExport calls f after each snapshot taken on a trigger has been
-// exported (or failed to be), on the Recorder's export goroutine: to log
-// where it went. f must not block for long; later snapshots wait for it.
+// exported (or failed to be, or was cut short by Stop), on the
+// Recorder's export goroutine: to log where it went. f must not block for
+// long; later snapshots, and Stop, wait for it.
 func WithOnExport(f func(Export)) Option {
 	return optionFunc(func(c *config) { c.onExport = f })
 }

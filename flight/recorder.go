@@ -52,13 +52,16 @@ type Recorder struct {
 	first   time.Time // when the first of them came
 	reason  string    // and why
 	last    time.Time // when the last snapshot was taken
-	stopped bool
+
+	// stopped is set by Stop: from then on nothing is counted, as
+	// nothing can be served.
+	stopped atomic.Bool
 
 	wake   chan struct{} // a trigger came; capacity 1
 	quit   chan struct{} // closed by Stop
 	queue  chan *snapshot
 	ctx    context.Context // exports; cancelled when Stop gives up waiting
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
 	sched  sync.WaitGroup // the scheduling goroutine
 	export sync.WaitGroup // the export goroutine
 	seq    atomic.Int64   // numbers the files
@@ -104,7 +107,7 @@ func newRecorder(cfg config, src source, clk clock, dir *dirStore) *Recorder {
 	if name == "" {
 		name = filepath.Base(os.Args[0])
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancelCause(context.Background())
 	r := &Recorder{
 		cfg:    cfg,
 		src:    src,
@@ -125,14 +128,24 @@ func newRecorder(cfg config, src source, clk clock, dir *dirStore) *Recorder {
 }
 
 // Stop stops taking snapshots, waits until those already taken are
-// exported or ctx is done (then the exports in progress are cancelled),
-// and stops the runtime's flight recorder. Triggers not yet served are
-// dropped. It returns ctx's error if it gave up waiting.
+// exported or ctx is done, and stops the runtime's flight recorder.
+// Triggers not yet served are dropped. If ctx is done first, Stop cancels
+// the exports and returns ctx's error once they have stopped, which they
+// do at once: the export in progress leaves its Perfetto file unwritten
+// and its spans unsent, and the snapshots still queued are not converted
+// (WithOnExport is told of each, with an error saying Stop cut it short).
+// What Stop still waits for then is an exporter's call in progress to
+// return once its context is cancelled (the OpenTelemetry SDK's return at
+// once) and WithOnExport's f. Snapshot calls are bounded by their own
+// context, not by Stop's.
+//
+// From Stop on, Trigger, Snapshot and the Middleware count nothing in
+// Stats: no snapshot can be taken any more.
 func (r *Recorder) Stop(ctx context.Context) error {
 	var err error
 	r.stopOnce.Do(func() {
 		r.mu.Lock()
-		r.stopped = true
+		r.stopped.Store(true)
 		r.mu.Unlock()
 		close(r.quit)
 		r.sched.Wait()
@@ -146,10 +159,10 @@ func (r *Recorder) Stop(ctx context.Context) error {
 		case <-done:
 		case <-ctx.Done():
 			err = ctx.Err()
-			r.cancel()
+			r.cancel(fmt.Errorf("Stop gave up waiting: %w", err))
 			<-done
 		}
-		r.cancel()
+		r.cancel(nil)
 		r.snapMu.Lock()
 		r.src.Stop()
 		r.snapMu.Unlock()
@@ -162,12 +175,12 @@ func (r *Recorder) Stop(ctx context.Context) error {
 // (WithCoalesce), or when the rate limit (WithMinInterval) allows, shared
 // with every other trigger until then. reason names the snapshot's file.
 func (r *Recorder) Trigger(reason string) {
-	r.stats.triggers.Add(1)
 	r.mu.Lock()
-	if r.stopped {
+	if r.stopped.Load() {
 		r.mu.Unlock()
 		return
 	}
+	r.stats.triggers.Add(1)
 	if r.pending == 0 {
 		r.first, r.reason = r.clk.Now(), reason
 	}
@@ -272,8 +285,14 @@ func (r *Recorder) exportLoop() {
 
 // Snapshot takes a snapshot now and exports it before it returns, apart
 // from the rate limit and the queue of triggered ones: for a program's
-// own triggers, a watchdog or a signal. The error is the export's.
+// own triggers, a watchdog or a signal. The error is the export's. ctx
+// bounds the export, as WithExportTimeout does: when it is done, the
+// export stops, and what it had not finished (the Perfetto file, the
+// spans not yet sent) is left out, with an error that says why.
 func (r *Recorder) Snapshot(ctx context.Context, reason string) (Export, error) {
+	if r.stopped.Load() {
+		return Export{Reason: reason, Err: errStopped}, errStopped
+	}
 	r.stats.triggers.Add(1)
 	s, err := r.take(reason, 1)
 	if err != nil {
@@ -284,6 +303,9 @@ func (r *Recorder) Snapshot(ctx context.Context, reason string) (Export, error) 
 	e := r.exportSnapshot(ctx, s)
 	return e, e.Err
 }
+
+// errStopped is Snapshot's error after Stop.
+var errStopped = errors.New("flight: cannot take a snapshot: the recorder is stopped")
 
 // Export tells what became of one snapshot.
 type Export struct {
@@ -302,38 +324,37 @@ type Export struct {
 	Err  error  // every error of the export, joined
 }
 
-// exportSnapshot sends s's spans to the exporter and writes its file.
-// One does not wait for the other to succeed.
+// exportSnapshot sends s's spans to the exporter and writes its file,
+// side by side: one does not wait for the other, nor spends the other's
+// time (WithExportTimeout bounds both together), so that an exporter
+// that cannot reach its endpoint leaves the file its time, and a slow
+// file the spans theirs.
 func (r *Recorder) exportSnapshot(ctx context.Context, s *snapshot) Export {
 	e := Export{Reason: s.reason, Triggers: s.triggers, Time: s.time, Bytes: len(s.data)}
-	ctx, cancel := context.WithTimeout(ctx, r.cfg.timeout)
+	ctx, cancel := context.WithTimeoutCause(ctx, r.cfg.timeout, timeoutError(r.cfg.timeout))
 	defer cancel()
-	var errs []error
-	if r.dir != nil {
-		path, removed, err := r.dir.write(s.time, r.seq.Add(1), s.reason, func(w io.Writer) error {
-			return r.writePerfetto(w, bytes.NewReader(s.data))
-		})
-		r.stats.filesRemoved.Add(int64(removed))
-		if err != nil {
+	var fileErr, spansErr error
+	if ctx.Err() != nil {
+		// Cut short before it began (Stop gave up on the queue, or the
+		// caller's context was done): nothing is converted.
+		if r.dir != nil {
 			r.stats.fileErrors.Add(1)
-			errs = append(errs, err)
-		} else {
-			r.stats.files.Add(1)
-			e.File = path
+			fileErr = cutShort(ctx, "the Perfetto file was not written")
 		}
+		if r.cfg.exporter != nil {
+			spansErr = cutShort(ctx, "no span was exported")
+		}
+	} else {
+		var wg sync.WaitGroup
+		if r.dir != nil {
+			wg.Go(func() { e.File, fileErr = r.writeFile(ctx, s) })
+		}
+		if r.cfg.exporter != nil {
+			e.Spans, e.SpansFailed, e.Joined, spansErr = r.exportSpans(ctx, s)
+		}
+		wg.Wait()
 	}
-	if r.cfg.exporter != nil {
-		res, err := otel.Convert(ctx, bytes.NewReader(s.data), r.cfg.exporter, r.otelOptions()...)
-		if res != nil {
-			e.Spans, e.SpansFailed, e.Joined = res.Exported, res.Failed, res.Joined
-			r.stats.spans.Add(res.Exported)
-			r.stats.spansFailed.Add(res.Failed)
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("flight: %w", err))
-		}
-	}
-	e.Err = errors.Join(errs...)
+	e.Err = errors.Join(fileErr, spansErr)
 	if e.Err != nil {
 		r.stats.exportErrors.Add(1)
 		r.noteError(e.Err)
@@ -341,6 +362,42 @@ func (r *Recorder) exportSnapshot(ctx context.Context, s *snapshot) Export {
 		r.stats.exports.Add(1)
 	}
 	return e
+}
+
+// writeFile writes s into the directory as a Perfetto file, whole or not
+// at all.
+func (r *Recorder) writeFile(ctx context.Context, s *snapshot) (string, error) {
+	path, removed, err := r.dir.write(s.time, r.seq.Add(1), s.reason, func(w io.Writer) error {
+		return r.writePerfetto(ctx, w, bytes.NewReader(s.data))
+	})
+	r.stats.filesRemoved.Add(int64(removed))
+	if err != nil {
+		r.stats.fileErrors.Add(1)
+		if ctx.Err() != nil {
+			return "", cutShort(ctx, "the Perfetto file was not written")
+		}
+		return "", err
+	}
+	r.stats.files.Add(1)
+	return path, nil
+}
+
+// exportSpans converts s to spans for the exporter.
+func (r *Recorder) exportSpans(ctx context.Context, s *snapshot) (spans, failed int64, joined int, err error) {
+	exp := boundExporter{SpanExporter: r.cfg.exporter, ctx: ctx}
+	res, err := otel.Convert(ctx, ctxReader{ctx, bytes.NewReader(s.data)}, exp, r.otelOptions()...)
+	if res != nil {
+		spans, failed, joined = res.Exported, res.Failed, res.Joined
+		r.stats.spans.Add(res.Exported)
+		r.stats.spansFailed.Add(res.Failed)
+	}
+	switch {
+	case err != nil && ctx.Err() != nil:
+		err = cutShort(ctx, fmt.Sprintf("the export of spans (%d sent)", spans))
+	case err != nil:
+		err = fmt.Errorf("flight: %w", err)
+	}
+	return spans, failed, joined, err
 }
 
 // otelOptions are the options of every conversion to spans: the user's
@@ -354,14 +411,27 @@ func (r *Recorder) otelOptions() []otel.Option {
 }
 
 // writePerfetto converts the trace in in to a Perfetto trace, its
-// counters thinned as the command's are by default.
-func (r *Recorder) writePerfetto(w io.Writer, in io.Reader) error {
+// counters thinned as the command's are by default. It stops when ctx is
+// done, with ctx's error.
+func (r *Recorder) writePerfetto(ctx context.Context, w io.Writer, in io.Reader) error {
 	pw := perfetto.NewWriter(w,
 		perfetto.WithProcessName(r.name),
 		perfetto.WithPID(int32(os.Getpid())),
 		perfetto.WithVersion(version()))
-	_, err := mapping.Map(in, mapping.ThinCounters(pw, mapping.DefaultCounterResolution), mapping.WithInputName(r.name))
-	return errjoin.Join(err, pw.Close())
+	return r.mapTo(ctx, in, pw, pw.Close)
+}
+
+// mapTo maps the trace in in to sink, its counters thinned, and closes
+// the writer behind it. When ctx ends first, the error is ctx's, not the
+// mapping's account of a read that failed.
+func (r *Recorder) mapTo(ctx context.Context, in io.Reader, sink mapping.Sink, close func() error) error {
+	cs := withContext(ctx, mapping.ThinCounters(sink, mapping.DefaultCounterResolution))
+	_, err := mapping.Map(ctxReader{ctx, in}, cs, mapping.WithInputName(r.name))
+	err = errjoin.Join(err, close())
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
 }
 
 func (r *Recorder) noteError(err error) {
@@ -379,10 +449,11 @@ type counters struct {
 }
 
 // Stats counts what a Recorder did. Nothing it does fails the program:
-// errors are counted here, the last one kept.
+// errors are counted here, the last one kept. Requests and triggers are
+// counted until Stop, not after.
 type Stats struct {
 	Requests       int64 // requests seen by the Middleware
-	Triggers       int64 // requests and calls that asked for a snapshot
+	Triggers       int64 // requests and calls (Trigger, Snapshot) that asked for a snapshot
 	Snapshots      int64 // snapshots taken; a burst of triggers shares one
 	SnapshotErrors int64 // snapshots that could not be taken
 	Dropped        int64 // snapshots dropped because the export queue was full
@@ -393,7 +464,7 @@ type Stats struct {
 	Files          int64 // Perfetto files written
 	FileErrors     int64 // Perfetto files that could not be written
 	FilesRemoved   int64 // files removed to keep within the directory's limits
-	Served         int64 // responses of the Handler
+	Served         int64 // requests the Handler answered, every one: pages, traces, refusals
 	HandlerErrors  int64 // of which failed
 	LastError      error // the last error, if any
 	LastErrorTime  time.Time

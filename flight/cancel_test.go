@@ -1,0 +1,282 @@
+package flight
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/trace2x/trace2x/mapping"
+)
+
+const sampleTrace = "../testdata/mixed.go1.26.trace"
+
+// stuckExporter blocks in every call until the call's context ends, as
+// an exporter whose endpoint does not answer does.
+type stuckExporter struct {
+	calls  atomic.Int64
+	called chan struct{} // gets a value at each call, if there is room
+}
+
+func (s *stuckExporter) ExportSpans(ctx context.Context, _ []sdktrace.ReadOnlySpan) error {
+	s.calls.Add(1)
+	select {
+	case s.called <- struct{}{}:
+	default:
+	}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (s *stuckExporter) Shutdown(context.Context) error { return nil }
+
+// noTemp fails if the directory holds a temporary file.
+func noTemp(t *testing.T, dir string) {
+	t.Helper()
+	for _, name := range listDir(t, dir) {
+		if strings.HasSuffix(name, ".tmp") {
+			t.Errorf("a temporary file was left: %s", name)
+		}
+	}
+}
+
+// TestStopGivesUp: Stop returns soon after its context ends, while an
+// export is stuck in the exporter and two more wait in the queue: the
+// stuck one is cancelled, the queued ones are not converted, and each is
+// reported with an error that says Stop cut it short.
+func TestStopGivesUp(t *testing.T) {
+	dir := t.TempDir()
+	exp := &stuckExporter{called: make(chan struct{}, 1)}
+	var mu sync.Mutex
+	var got []Export
+	cfg := newConfig([]Option{WithCoalesce(0), WithMinInterval(0), WithQueueSize(2), WithExporter(exp), WithDir(dir),
+		WithOnExport(func(e Export) {
+			mu.Lock()
+			got = append(got, e)
+			mu.Unlock()
+		})})
+	d, err := newDirStore(dir, cfg.maxFiles, cfg.maxDirBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRecorder(cfg, &fakeSource{path: sampleTrace}, newFakeClock(), d)
+	r.Trigger("first")
+	select {
+	case <-exp.called: // the first export is stuck in the exporter
+	case <-time.After(10 * time.Second):
+		t.Fatal("the exporter was not called")
+	}
+	r.Trigger("second")
+	waitFor(t, "the second snapshot", func() bool { return r.Stats().Snapshots == 2 })
+	r.Trigger("third")
+	waitFor(t, "the third snapshot", func() bool { return r.Stats().Snapshots == 3 })
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	stopped := make(chan error, 1)
+	go func() { stopped <- r.Stop(ctx) }()
+	select {
+	case err = <-stopped:
+	case <-time.After(3 * time.Second):
+		t.Fatal("Stop did not return within 3s of its context's end")
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Stop: %v, want its context's error", err)
+	}
+	if n := exp.calls.Load(); n != 1 {
+		t.Errorf("the exporter was called %d times, want once: the queued snapshots are not to be converted", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 3 {
+		t.Fatalf("%d exports reported, want 3", len(got))
+	}
+	for _, e := range got {
+		if e.Err == nil || !strings.Contains(e.Err.Error(), "Stop gave up waiting") || !errors.Is(e.Err, context.DeadlineExceeded) {
+			t.Errorf("export %s: error %v, want one that says Stop cut it short", e.Reason, e.Err)
+		}
+		if e.Reason != "first" && e.File != "" {
+			t.Errorf("export %s, queued when Stop gave up, wrote %s", e.Reason, e.File)
+		}
+	}
+	files := listDir(t, dir)
+	if len(files) > 1 {
+		t.Errorf("files %q; want the first snapshot's at most", files)
+	}
+	noTemp(t, dir)
+}
+
+// TestSnapshotCancelled: a Snapshot whose context is done writes no file
+// and sends no span, and its error says so.
+func TestSnapshotCancelled(t *testing.T) {
+	dir := t.TempDir()
+	mem := tracetest.NewInMemoryExporter()
+	r, _ := testRecorder(t, &fakeSource{path: sampleTrace}, newFakeClock(), WithDir(dir), WithExporter(mem))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	e, err := r.Snapshot(ctx, "cancelled")
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "Perfetto file was not written") {
+		t.Errorf("Snapshot with a cancelled context: %v; want context.Canceled, saying the file was not written", err)
+	}
+	if e.File != "" || e.Spans != 0 {
+		t.Errorf("export %+v: a file or spans", e)
+	}
+	if files := listDir(t, dir); len(files) != 0 {
+		t.Errorf("files %q after a cancelled Snapshot", files)
+	}
+	if n := len(mem.GetSpans()); n != 0 {
+		t.Errorf("%d spans exported", n)
+	}
+	if st := r.Stats(); st.FileErrors != 1 || st.ExportErrors != 1 || st.Files != 0 {
+		t.Errorf("stats %+v; want the file and the export failed", st)
+	}
+}
+
+// itemSink counts the items it is given before End, and calls at (once)
+// when it is given the nth. Counters are not counted: the thinning holds
+// them and passes them on in bursts.
+type itemSink struct {
+	mapping.NopSink
+	items, n int
+	at       func()
+	ended    bool
+}
+
+// End comes after the cancellation too.
+func (s *itemSink) End(*mapping.Summary) error {
+	s.ended = true
+	return nil
+}
+
+func (s *itemSink) item() error {
+	if s.ended {
+		return nil
+	}
+	s.items++
+	if s.items == s.n {
+		s.at()
+	}
+	return nil
+}
+
+func (s *itemSink) GoroutineState(*mapping.GoroutineState) error { return s.item() }
+func (s *itemSink) ProcRun(*mapping.ProcRun) error               { return s.item() }
+func (s *itemSink) GoroutineEvent(*mapping.GoroutineEvent) error { return s.item() }
+func (s *itemSink) Range(*mapping.Range) error                   { return s.item() }
+
+// countReader counts the bytes read.
+type countReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
+
+// TestConversionStops: the conversions (files and the Handler's) stop at
+// the first item after their context ends, with its error, and read
+// nothing once it has ended.
+func TestConversionStops(t *testing.T) {
+	data, err := os.ReadFile(sampleTrace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Recorder{name: "stops"}
+	closed := func() error { return nil }
+
+	all := &itemSink{}
+	if err := r.mapTo(context.Background(), bytes.NewReader(data), all, closed); err != nil {
+		t.Fatal(err)
+	}
+	if all.items < 100 {
+		t.Fatalf("the sample has only %d items", all.items)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cut := &itemSink{n: 10, at: cancel}
+	err = r.mapTo(ctx, bytes.NewReader(data), cut, closed)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("conversion cancelled midway: %v, want context.Canceled", err)
+	}
+	if cut.items != 10 {
+		t.Errorf("the sink got %d items of %d, want the 10 before the cancellation", cut.items, all.items)
+	}
+
+	// Already over: not a byte read, in any format.
+	for _, f := range []string{"perfetto", "chrome", "json-otlp"} {
+		in := &countReader{r: bytes.NewReader(data)}
+		err := r.convert(ctx, io.Discard, in, format{name: f})
+		if !errors.Is(err, context.Canceled) || in.n != 0 {
+			t.Errorf("%s with a cancelled context: %v after %d bytes read; want context.Canceled, none read", f, err, in.n)
+		}
+	}
+}
+
+// TestExportTimeout: WithExportTimeout bounds the file and the spans,
+// and the error names it.
+func TestExportTimeout(t *testing.T) {
+	dir := t.TempDir()
+	exp := &stuckExporter{called: make(chan struct{}, 1)}
+	r, _ := testRecorder(t, &fakeSource{path: sampleTrace}, newFakeClock(), WithDir(dir), WithExporter(exp), WithExportTimeout(100*time.Millisecond))
+	done := make(chan struct{})
+	var err error
+	go func() {
+		_, err = r.Snapshot(context.Background(), "timeout")
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(3 * time.Second):
+		t.Fatal("the export went on 3s past its 100ms timeout")
+	}
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "WithExportTimeout") {
+		t.Errorf("error %v; want one that names the timeout", err)
+	}
+	noTemp(t, dir)
+}
+
+// TestSpansBesideFile: the spans do not wait for the file (nor the file
+// for the spans): here the file cannot be put in place until the spans
+// have arrived.
+func TestSpansBesideFile(t *testing.T) {
+	dir := t.TempDir()
+	mem := tracetest.NewInMemoryExporter()
+	r, _ := testRecorder(t, &fakeSource{path: sampleTrace}, newFakeClock(), WithDir(dir), WithExporter(mem))
+	r.dir.mu.Lock() // the file's rename waits
+	locked := true
+	defer func() {
+		if locked {
+			r.dir.mu.Unlock()
+		}
+	}()
+	done := make(chan Export, 1)
+	go func() {
+		e, _ := r.Snapshot(context.Background(), "both")
+		done <- e
+	}()
+	deadline := time.Now().Add(3 * time.Second)
+	for len(mem.GetSpans()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no span exported within 3s while the file was held up")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	r.dir.mu.Unlock()
+	locked = false
+	e := <-done
+	if e.Err != nil || e.File == "" || e.Spans == 0 {
+		t.Errorf("export %+v; want spans and a file", e)
+	}
+}
