@@ -73,7 +73,9 @@ func TriggerWhen(f func(r *http.Request, o Outcome) bool) MiddlewareOption {
 
 // TaskName names each request's task (its span's name). By default it is
 // the request's route: the pattern of the http.ServeMux that serves it,
-// with the method ("GET /users/{id}"), else the method and the path.
+// with the method ("GET /users/{id}"), else the method alone ("GET"), as
+// OpenTelemetry's HTTP conventions name a span without a route: the path
+// would make a name per URL (a scanner's every probe, each user's ID).
 func TaskName(f func(r *http.Request) string) MiddlewareOption {
 	return mwOptionFunc(func(c *mwConfig) { c.taskName = f })
 }
@@ -182,7 +184,7 @@ func (m *middleware) taskName(req *http.Request) string {
 		_, pattern = m.mux.Handler(req)
 	}
 	if pattern == "" {
-		return req.Method + " " + req.URL.Path
+		return req.Method
 	}
 	// A pattern that starts with a method ("GET /x") is the route as is.
 	if i := strings.IndexAny(pattern, " /"); i > 0 && pattern[i] == ' ' {
