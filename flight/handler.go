@@ -90,6 +90,11 @@ func (r *Recorder) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	capture, ok := false, false
 	if strings.HasSuffix(req.URL.Path, "/") {
 		if q.Get("format") == "" && q.Get("seconds") == "" {
+			if req.Method == http.MethodOptions {
+				w.Header().Set("Allow", "GET, HEAD, OPTIONS")
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
 			if err := r.serveIndex(w, req); err != nil {
 				r.stats.handlerErrors.Add(1)
 				r.noteError(err)

@@ -193,6 +193,17 @@ func TestHandler(t *testing.T) {
 	if pre.StatusCode != http.StatusOK || pre.Header.Get("Access-Control-Allow-Origin") != "https://ui.perfetto.dev" || pre.Header.Get("Access-Control-Allow-Private-Network") != "true" {
 		t.Errorf("preflight: %s %v", pre.Status, pre.Header)
 	}
+	// OPTIONS of the page says what it allows, without the page.
+	req, _ = http.NewRequest(http.MethodOptions, srv.URL+"/debug/trace2x/", nil)
+	opt, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	optBody, _ := io.ReadAll(opt.Body)
+	opt.Body.Close()
+	if opt.StatusCode != http.StatusNoContent || opt.Header.Get("Allow") != "GET, HEAD, OPTIONS" || len(optBody) != 0 {
+		t.Errorf("OPTIONS of the index: %s %v %q", opt.Status, opt.Header, optBody)
+	}
 
 	// Bad requests, and a capture while another trace runs.
 	for _, tc := range []struct {
@@ -218,8 +229,8 @@ func TestHandler(t *testing.T) {
 		t.Errorf("capture beside another trace: %s: %s", resp.Status, body)
 	}
 	// Every answer counts: the index page and the preflight too.
-	if st := rec.Stats(); st.Served != 16 || st.HandlerErrors != 0 {
-		t.Errorf("stats %+v; want 16 served (8 traces, the index, the preflight, 5 bad requests, the conflict), none failed", st)
+	if st := rec.Stats(); st.Served != 17 || st.HandlerErrors != 0 {
+		t.Errorf("stats %+v; want 17 served (8 traces, the index, the preflight, the OPTIONS of the index, 5 bad requests, the conflict), none failed", st)
 	}
 }
 

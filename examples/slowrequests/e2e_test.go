@@ -61,6 +61,9 @@ func TestCollector(t *testing.T) {
 	if want := "spans exported to http://" + col.GRPCAddr + " (grpc)"; !strings.Contains(out.String(), want) {
 		t.Errorf("the output does not say where the spans went: no %q", want)
 	}
+	if want := "look for trace " + res.Slow.TraceID().String() + " in the Collector's output"; !strings.Contains(out.String(), want) {
+		t.Errorf("the output does not say which trace to look for: no %q", want)
+	}
 	if st := res.Stats; st.Triggers != 1 || st.Snapshots != 1 || st.Exports != 1 || st.LastError != nil {
 		t.Errorf("stats %+v; want one trigger, one snapshot exported, no error", st)
 	}

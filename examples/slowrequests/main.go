@@ -183,7 +183,11 @@ func run(ctx context.Context, c config, out io.Writer) (*result, error) {
 		fmt.Fprintf(out, "exporting the client's spans: %v\n", err)
 	}
 	res.Stats = rec.Stats()
-	fmt.Fprintf(out, "look for trace %s in the Collector's output\n", res.Slow.TraceID())
+	if e.Spans > 0 {
+		fmt.Fprintf(out, "look for trace %s in the Collector's output\n", res.Slow.TraceID())
+	} else {
+		fmt.Fprintf(out, "no span reached %s: is a Collector listening there? (see the errors above)\n", ep)
+	}
 
 	if c.serve {
 		fmt.Fprintf(out, "serving until Ctrl-C; open %s/debug/trace2x/\n", base)
