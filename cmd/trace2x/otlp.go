@@ -43,7 +43,8 @@ and OTEL_RESOURCE_ATTRIBUTES. Without an endpoint, spans go to
 plain text unless it is an https:// URL; any other uses TLS unless
 --insecure.
 
-An endpoint that cannot be reached fails at once. A collector that goes
+An endpoint that cannot be reached, or that speaks the other protocol
+(4317 and 4318 mixed up), fails at once. A collector that goes
 away while spans are pushed is retried with backoff for up to --timeout;
 if it comes back, nothing is lost. The span count is printed at the end; a
 span the endpoint rejected makes the exit status 1. Span and trace IDs are
@@ -70,7 +71,7 @@ Examples:
 		var headers headerFlags
 		fs.Var(&headers, "header", "send header `KEY=VALUE` with every request (repeatable)")
 		timeout := fs.Duration("timeout", 10*time.Second, "give up on an export that does not succeed within `DURATION`, retries included")
-		service := fs.String("service-name", "", "`NAME` for the spans' service.name (default: the input file's name)")
+		service := fs.String("service-name", "", "`NAME` for the spans' service.name (default: the input file's name, or a URL's host)")
 		start := fs.String("start-time", "", "wall-clock `TIME` (RFC 3339) at which the trace started, for traces before Go 1.25 that do not record it")
 		runtimeSpans := fs.Bool("runtime-spans", false, "add GC cycles and stop-the-world pauses as spans, in a trace per second")
 		goroutineSpans := fs.Bool("goroutine-spans", false, "add the life of every goroutine as a span")
@@ -211,7 +212,11 @@ func report(w io.Writer, input, dest string, res *otelconv.Result, timeNote stri
 	}
 	switch res.TimeSource {
 	case otelconv.TimeFromClock:
-		fmt.Fprintf(w, "trace2x: %s: span times from the trace's wall-clock snapshot\n", input)
+		note := ""
+		if timeNote == "--start-time" {
+			note = "; --start-time is not used"
+		}
+		fmt.Fprintf(w, "trace2x: %s: span times from the trace's wall-clock snapshot%s\n", input, note)
 	case otelconv.TimeFromStartTime:
 		fmt.Fprintf(w, "trace2x: %s: span times from %s (the trace has no clock snapshot)\n", input, timeNote)
 	default:
@@ -229,10 +234,14 @@ func report(w io.Writer, input, dest string, res *otelconv.Result, timeNote stri
 		verb = "wrote"
 	}
 	fmt.Fprintf(w, "trace2x: %s: %s %d of %d spans (%s) in %d traces with %d events to %s\n",
-		input, verb, res.Exported, res.Spans(), kinds, res.Trees, res.Events, dest)
+		input, verb, res.Exported, res.Spans(), kinds, res.Traces(), res.Events, dest)
 	if res.Joined > 0 || res.LateJoins > 0 || res.BadTraceparents > 0 {
 		fmt.Fprintf(w, "trace2x: %s: %d tasks joined remote traces by traceparent, %d traceparents came too late (linked), %d did not parse\n",
 			input, res.Joined, res.LateJoins, res.BadTraceparents)
+	}
+	if res.MostJoined >= crowdedTrace {
+		fmt.Fprintf(w, "trace2x: %s: %d tasks joined one remote trace, %s, each logging the same traceparent: a backend shows them as one trace, and may drop what is over its size limit; a task per request should log its own request's\n",
+			input, res.MostJoined, res.MostJoinedTrace)
 	}
 	if res.DroppedLogs > 0 {
 		fmt.Fprintf(w, "trace2x: %s: %d logs beyond the span event limit (OTEL_SPAN_EVENT_COUNT_LIMIT) were dropped\n", input, res.DroppedLogs)
@@ -241,6 +250,10 @@ func report(w io.Writer, input, dest string, res *otelconv.Result, timeNote stri
 		fmt.Fprintf(w, "trace2x: %s: %d spans were rejected or not sent\n", input, res.Failed)
 	}
 }
+
+// crowdedTrace is how many tasks joining one remote trace are worth a
+// warning: more than any request makes, enough to burden a backend.
+const crowdedTrace = 1000
 
 // noSpansHint says, for a whole trace (filtered bool unset) that made no
 // spans, why and what else makes them: spans come from runtime/trace's
@@ -278,7 +291,18 @@ func fileStart(in *input) (time.Time, string, error) {
 		return time.Time{}, "", nil // the second pass reports a broken trace
 	}
 	d := sum.End.Sub(sum.Start)
-	return st.ModTime().Add(-d), fmt.Sprintf("the file's modification time less the trace's duration (%v)", d.Round(time.Millisecond)), nil
+	return st.ModTime().Add(-d), fmt.Sprintf("the file's modification time less the trace's duration (%v)", roundDuration(d)), nil
+}
+
+// roundDuration rounds d to three or four significant digits, so that a
+// short trace's duration does not print as 0s.
+func roundDuration(d time.Duration) time.Duration {
+	for unit := time.Duration(1e15); unit >= time.Nanosecond; unit /= 10 {
+		if d >= 1000*unit {
+			return d.Round(unit)
+		}
+	}
+	return d
 }
 
 // clockProbe stops a pass at once if the trace has a clock snapshot.

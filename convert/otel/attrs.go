@@ -40,7 +40,6 @@ const (
 	keyEndStacktrace   = attribute.Key("go.end.code.stacktrace")
 	keyServiceName     = attribute.Key("service.name")
 	keyRuntimeName     = attribute.Key("process.runtime.name")
-	keyRuntimeVersion  = attribute.Key("process.runtime.version")
 	keyTraceFormat     = attribute.Key("go.trace.format_version")
 	instrumentationURL = "github.com/trace2x/trace2x"
 )
@@ -120,14 +119,3 @@ func appendFlags(a []attribute.KeyValue, f mapping.Flags) []attribute.KeyValue {
 // logged, and a protobuf string field that is not UTF-8 makes the whole
 // export request fail to marshal.
 func valid(s string) string { return utf8fix.String(s) }
-
-// runtimeVersion is the Go release that writes a trace format, for the
-// formats only one release writes (Go 1.24 writes go1.23's, and the old
-// formats span several releases).
-func runtimeVersion(format string) string {
-	switch format {
-	case "go1.21", "go1.22", "go1.25", "go1.26":
-		return format
-	}
-	return ""
-}

@@ -22,8 +22,10 @@
 //     same task, or else of its task's span, or else, for a region outside
 //     any task, of its goroutine's span. Attributes: go.goroutine.id, go.goroutine.start_function,
 //     go.task.id, and the stacks of its begin and end.
-//   - A goroutine's span, "goroutine <id> <start function>", covers the
-//     goroutine's life in the trace. It is made only for goroutines that
+//   - A goroutine's span, "goroutine <start function>", covers the
+//     goroutine's life in the trace. Attributes: go.goroutine.id,
+//     go.goroutine.start_function, go.goroutine.creator_id (the goroutine
+//     that created it) and go.goroutine.label (the runtime's label). It is made only for goroutines that
 //     need one (a region or log outside any task), or for every goroutine
 //     with [WithGoroutineSpans].
 //   - A log (runtime/trace.Log) is a span event named after its category
@@ -40,7 +42,7 @@
 //   - A task that the trace names but never shows (the parent of tasks in
 //     a flight-recorder snapshot, begun and ended outside it), or a task or
 //     enclosing region that a mapping.Filter cut, is a placeholder span,
-//     "task <id>" or "region <id>", over the whole trace, marked
+//     "task placeholder" or "region placeholder", over the whole trace, marked
 //     go.trace.placeholder and open at both ends, so that its children
 //     have their parent. Nothing else of it is invented.
 //
@@ -67,10 +69,11 @@
 // the goroutine with the most regions outside tasks.
 //
 // All spans are of kind internal. The resource has service.name (the
-// input's base name unless OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES or
+// input's base name, or a URL's host, unless OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES or
 // [WithServiceName] say otherwise), process.runtime.name "go",
-// process.runtime.version when the trace format tells it,
-// go.trace.format_version and the SDK's telemetry.sdk.* attributes. The
+// go.trace.format_version (not process.runtime.version: a format is
+// written by several Go versions, Go 1.27 writing Go 1.26's) and the
+// SDK's telemetry.sdk.* attributes. The
 // instrumentation scope is github.com/trace2x/trace2x.
 //
 // # Identity and time
@@ -89,7 +92,8 @@
 // A task that logs its request's W3C trace context with the category
 // "traceparent" joins the application's trace: its span becomes a child
 // of the remote span, and the task and all its descendants (regions, child
-// tasks and their regions) take the remote trace ID:
+// tasks and their regions) take the remote trace ID; the span keeps the
+// value as go.task.traceparent:
 //
 //	ctx, task := trace.NewTask(ctx, "http.request")
 //	defer task.End()
@@ -99,8 +103,9 @@
 //
 // The traceparent must be logged before any region of the task ends: spans
 // are sent as they end and cannot be moved to another trace afterwards,
-// so a later traceparent is linked (a span link) rather than made the
-// parent. A child task without a traceparent of its own follows its parent
+// so a later traceparent is linked (a span link, whose go.link.reason
+// says so) rather than made the parent. A second traceparent in one task
+// is ignored: the first one counts. A child task without a traceparent of its own follows its parent
 // into the remote trace; once a trace has shown a traceparent, the spans
 // of a task that has not joined wait for the task's end, when its parent
 // is known (see [WithMaxPendingSpans]). A Datadog tracer logs the

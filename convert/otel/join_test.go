@@ -348,3 +348,46 @@ func TestAnnotationsJoin(t *testing.T) {
 	}
 	t.Logf("%d spans in %d traces; %d joined", len(spans), len(byTrace), res.Joined)
 }
+
+// TestSharedJoins: tasks that join the same remote trace make one trace
+// between them, which the result counts once, and says which trace drew
+// the most tasks.
+func TestSharedJoins(t *testing.T) {
+	sc := newScript(t)
+	for i := range 4 {
+		id := mapping.TaskID(10 + i)
+		at := mapping.Time(1100 + 100*i)
+		tp := tp1
+		if i == 3 {
+			tp = tp2
+		}
+		sc.log(at, id, 0, "traceparent", tp)
+		sc.task(id, 0, at, at+50)
+	}
+	sc.task(20, 0, 1600, 1700) // a root task of its own trace
+	spans := sc.finish()
+	res := sc.s.Result()
+	traces := map[trace.TraceID]bool{}
+	for _, s := range spans {
+		traces[s.SpanContext.TraceID()] = true
+	}
+	if res.Joined != 4 || res.SharedJoins != 2 || res.Traces() != int64(len(traces)) || len(traces) != 3 {
+		t.Errorf("joined %d, shared %d, traces %d; want 4, 2 and the %d trace IDs the spans have (3)", res.Joined, res.SharedJoins, res.Traces(), len(traces))
+	}
+	if res.MostJoined != 3 || res.MostJoinedTrace != remote(t, tp1).TraceID() {
+		t.Errorf("most joined %d, of %v; want 3, of %v", res.MostJoined, res.MostJoinedTrace, remote(t, tp1).TraceID())
+	}
+}
+
+func TestDefaultServiceName(t *testing.T) {
+	for in, want := range map[string]string{
+		"/tmp/checkout.trace": "checkout.trace",
+		"stdin":               "stdin",
+		"http://checkout:6060/debug/pprof/trace?seconds=5":   "checkout:6060",
+		"https://admin:xxxxx@payments.internal/debug/flight": "payments.internal",
+	} {
+		if got := defaultServiceName(in); got != want {
+			t.Errorf("%s: service.name %q, want %q", in, got, want)
+		}
+	}
+}

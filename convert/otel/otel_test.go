@@ -228,7 +228,7 @@ func checkSpans(t *testing.T, rec *recorder, spans tracetest.SpanStubs, res Resu
 			continue
 		}
 		goroutineSpans++
-		if g := attr(&s, keyGoroutineID).AsInt64(); s.Name != fmt.Sprintf("goroutine %d", g) && !strings.HasPrefix(s.Name, fmt.Sprintf("goroutine %d ", g)) || s.Parent.IsValid() {
+		if fn := attr(&s, keyStartFunc).AsString(); s.Name != strings.TrimSpace("goroutine "+fn) || attr(&s, keyGoroutineID).Type() != attribute.INT64 || s.Parent.IsValid() {
 			t.Errorf("span %q (parent %v) is of no task, region or goroutine", s.Name, s.Parent.SpanID())
 		}
 	}
@@ -300,7 +300,7 @@ func checkSpans(t *testing.T, rec *recorder, spans tracetest.SpanStubs, res Resu
 		}
 		name := asUTF8(tk.Type)
 		if name == "" {
-			name = fmt.Sprintf("task %d", id)
+			name = "task"
 		}
 		if s.Name != name {
 			t.Errorf("%s: span named %q", what, s.Name)
@@ -348,7 +348,7 @@ func checkSpans(t *testing.T, rec *recorder, spans tracetest.SpanStubs, res Resu
 			checkParent(what, s, x.span(kindTask, uint64(r.Task)))
 		default:
 			p := get(what+"'s goroutine", s.Parent.SpanID())
-			if p != nil && !strings.HasPrefix(p.Name, fmt.Sprintf("goroutine %d", r.G)) {
+			if p != nil && (!strings.HasPrefix(p.Name, "goroutine") || attr(p, keyGoroutineID).AsInt64() != int64(r.G)) {
 				t.Errorf("%s: parent %q, want its goroutine's span", what, p.Name)
 			}
 		}

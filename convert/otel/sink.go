@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -57,8 +59,7 @@ type Result struct {
 	Placeholders int64
 	// Trees counts the spans that begin a tree of their own: those with
 	// no parent, and those whose parent is a remote span. Each root task
-	// is one, so it is the number of traces the spans make, but where two
-	// tasks join the same remote trace.
+	// is one; see Traces for the traces they make.
 	Trees  int64
 	Events int64 // span events (logs) made
 	// DroppedLogs counts logs beyond a span's event limit; each span says
@@ -74,6 +75,14 @@ type Result struct {
 	Joined          int // tasks made children of a remote span by a traceparent log
 	LateJoins       int // traceparent logs that came too late to re-parent their task; linked instead
 	BadTraceparents int // traceparent logs that do not parse
+	// SharedJoins counts the joined tasks whose remote trace another task
+	// of the file joined before: their trees add no trace. MostJoined is
+	// the most tasks that joined one remote trace, MostJoinedTrace that
+	// trace: many tasks that log the same traceparent (a batch under one
+	// request, or a bug that logs a fixed one) make one trace of them all.
+	SharedJoins     int
+	MostJoined      int
+	MostJoinedTrace trace.TraceID
 
 	TimeSource TimeSource
 	Start      time.Time // the wall-clock time given to the trace's start
@@ -81,6 +90,10 @@ type Result struct {
 	// Summary is the mapping's summary of the trace, set by Convert.
 	Summary *mapping.Summary
 }
+
+// Traces returns the number of traces the spans make: the trees, less
+// those that joined a remote trace another tree joined first.
+func (r *Result) Traces() int64 { return r.Trees - int64(r.SharedJoins) }
 
 // Spans returns the number of spans made.
 func (r *Result) Spans() int64 {
@@ -233,6 +246,7 @@ func (s *Sink) Result() Result {
 	r := s.res
 	r.Exported, r.Failed = s.exp.exported.Load(), s.exp.failed.Load()
 	r.Joined, r.LateJoins, r.BadTraceparents = s.traces.joined, s.traces.late, s.traces.bad
+	r.SharedJoins, r.MostJoined, r.MostJoinedTrace = s.traces.shared, s.traces.most, s.traces.mostTraceID
 	return r
 }
 
@@ -278,6 +292,19 @@ func (s *Sink) Begin(m *mapping.Meta) error {
 	return nil
 }
 
+// defaultServiceName is the service.name of the input named input: a
+// file's base name, or a URL's host (the base name of
+// http://checkout:6060/debug/pprof/trace would name every service
+// "trace").
+func defaultServiceName(input string) string {
+	if strings.HasPrefix(input, "http://") || strings.HasPrefix(input, "https://") {
+		if u, err := url.Parse(input); err == nil && u.Host != "" {
+			return u.Host
+		}
+	}
+	return filepath.Base(input)
+}
+
 // resource builds the resource: service.name, process.runtime.*,
 // telemetry.sdk.*, then what the environment says, then the options.
 func (s *Sink) resource() (*resource.Resource, error) {
@@ -286,12 +313,9 @@ func (s *Sink) resource() (*resource.Resource, error) {
 		input = s.meta.Input
 	}
 	defaults := []attribute.KeyValue{
-		keyServiceName.String(valid(filepath.Base(input))),
+		keyServiceName.String(valid(defaultServiceName(input))),
 		keyRuntimeName.String("go"),
 		keyTraceFormat.String(s.meta.FormatVersion),
-	}
-	if v := runtimeVersion(s.meta.FormatVersion); v != "" {
-		defaults = append(defaults, keyRuntimeVersion.String(v))
 	}
 	opts := []resource.Option{
 		resource.WithTelemetrySDK(),
@@ -399,7 +423,9 @@ func (s *Sink) endGoroutine(st *goState, t mapping.Time, flags mapping.Flags) {
 	if !st.needed && !s.cfg.goroutineSpans {
 		return
 	}
-	name := "goroutine " + strconv.FormatInt(int64(st.id), 10)
+	// The ID is an attribute, not in the name: a backend lists span
+	// names as operations, and one per goroutine would be thousands.
+	name := "goroutine"
 	if st.startFn != "" {
 		name += " " + st.startFn
 	}
@@ -705,7 +731,7 @@ func (s *Sink) Task(t *mapping.Task) error {
 		attrs:  a,
 	}
 	if rec.name == "" {
-		rec.name = "task " + strconv.FormatUint(uint64(t.ID), 10)
+		rec.name = "task" // its ID is go.task.id
 	}
 	if st := s.traces.open(t.ID); st != nil && st.parked > 0 {
 		// Logs of the task wait in regions still open, which may yet turn
@@ -844,7 +870,7 @@ func (s *Sink) placeholderRegions(end mapping.Time) {
 		s.attrs = a
 		rec := spanRec{
 			kind:   kindPlaceholder,
-			name:   "region " + strconv.FormatUint(uint64(id), 10),
+			name:   "region placeholder",
 			spanID: s.ids.span(kindRegion, uint64(id)),
 			start:  min(s.meta.Start, m.child),
 			end:    end,
@@ -878,7 +904,7 @@ func (s *Sink) placeholderTasks(end mapping.Time) {
 		s.attrs = a
 		rec := spanRec{
 			kind:   kindPlaceholder,
-			name:   "task " + strconv.FormatUint(uint64(t.ID), 10),
+			name:   "task placeholder",
 			spanID: s.ids.span(kindTask, uint64(t.ID)),
 			start:  t.Start,
 			end:    t.End,

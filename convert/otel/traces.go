@@ -106,7 +106,18 @@ type traceTable struct {
 	joinedAny  bool // a task of the file has joined a remote trace
 
 	joined, late, bad int
+	// remote counts the tasks that joined each remote trace, to tell the
+	// traces that several tasks share (see Result.SharedJoins). Bounded:
+	// past maxRemote traces it starts again, so a trace joined again
+	// only after that many others is counted twice.
+	remote      map[trace.TraceID]int
+	shared      int
+	most        int // the most tasks that joined one remote trace
+	mostTraceID trace.TraceID
 }
+
+// maxRemote bounds the remote traces remembered.
+const maxRemote = 1 << 16
 
 func newTraceTable(maxPending int) traceTable {
 	return traceTable{
@@ -185,7 +196,23 @@ func (tt *traceTable) join(s *Sink, id mapping.TaskID, sc trace.SpanContext, raw
 		st.remote, st.traceparent = sc, valid(raw)
 		tt.joined++
 		tt.joinedAny = true
+		tt.countRemote(sc.TraceID())
 		tt.decide(s, st, sc.TraceID())
+	}
+}
+
+// countRemote counts a task that joined the remote trace id.
+func (tt *traceTable) countRemote(id trace.TraceID) {
+	if tt.remote == nil || (len(tt.remote) >= maxRemote && tt.remote[id] == 0) {
+		tt.remote = make(map[trace.TraceID]int)
+	}
+	n := tt.remote[id] + 1
+	tt.remote[id] = n
+	if n > 1 {
+		tt.shared++
+	}
+	if n > tt.most {
+		tt.most, tt.mostTraceID = n, id
 	}
 }
 

@@ -97,7 +97,7 @@ func TestPlaceholderTask(t *testing.T) {
 			t.Fatalf("joined elsewhere %v: no placeholder for task 7", joinedElsewhere)
 		}
 		tr7 := sc.x.trace(kindTaskTrace, 7)
-		if p.Name != "task 7" || p.Parent.IsValid() || p.SpanContext.TraceID() != tr7 ||
+		if p.Name != "task placeholder" || attr(&p, keyTaskID).AsInt64() != 7 || p.Parent.IsValid() || p.SpanContext.TraceID() != tr7 ||
 			!attr(&p, keyPlaceholder).AsBool() || !attr(&p, keyOpenStart).AsBool() || !attr(&p, keyOpenEnd).AsBool() {
 			t.Errorf("placeholder %q, parent %v, trace %v, attributes %v", p.Name, p.Parent.SpanID(), p.SpanContext.TraceID(), p.Attributes)
 		}
@@ -180,7 +180,7 @@ func TestRegionTraces(t *testing.T) {
 	for _, s := range spans {
 		byName[s.Name] = s
 	}
-	g1, g2 := byName["goroutine 1 main.main"], byName["goroutine 2 main.worker"]
+	g1, g2 := byName["goroutine main.main"], byName["goroutine main.worker"]
 	if !g1.SpanContext.IsValid() || !g2.SpanContext.IsValid() || g1.SpanContext.TraceID() == g2.SpanContext.TraceID() {
 		t.Fatalf("goroutine spans %v and %v: want one trace each", g1.SpanContext, g2.SpanContext)
 	}
@@ -203,7 +203,7 @@ func TestRegionTraces(t *testing.T) {
 	check("region of no task on G2", sc.x.span(kindRegion, uint64(free)), g2.SpanContext.SpanID(), g2.SpanContext.TraceID())
 	check("region whose parent was cut", sc.x.span(kindRegion, uint64(orphan)), sc.x.span(kindRegion, uint64(cut)), g2.SpanContext.TraceID())
 	check("placeholder region", sc.x.span(kindRegion, uint64(cut)), g2.SpanContext.SpanID(), g2.SpanContext.TraceID())
-	if p := spans[sc.x.span(kindRegion, uint64(cut))]; p.Name != "region 20" || !attr(&p, keyPlaceholder).AsBool() {
+	if p := spans[sc.x.span(kindRegion, uint64(cut))]; p.Name != "region placeholder" || !attr(&p, keyPlaceholder).AsBool() {
 		t.Errorf("placeholder %q %v", p.Name, p.Attributes)
 	}
 	if res := sc.s.Result(); res.Placeholders != 1 || res.Goroutines != 2 {

@@ -80,7 +80,8 @@ func Cached(size int64) (string, error) {
 
 // CachedAnnotated is Cached for RecordAnnotated.
 func CachedAnnotated(size int64) (string, error) {
-	return cached("annotated", size, RecordAnnotated)
+	// v2: a traceparent per request.
+	return cached("annotated-v2", size, RecordAnnotated)
 }
 
 func cached(kind string, size int64, rec func(io.Writer, int64) error) (string, error) {
@@ -168,12 +169,14 @@ func worker(id int, stop *atomic.Bool) {
 }
 
 // annotatedWorker serves requests until stop is set: each a task with a
-// traceparent log, three regions (one with a nested region) and a log.
+// traceparent log of its own request (one traceparent for all would make
+// the OTLP conversion one remote trace of every request), three regions
+// (one with a nested region) and a log.
 func annotatedWorker(id int, stop *atomic.Bool) {
 	bg := context.Background()
 	for n := 0; !stop.Load(); n++ {
 		ctx, task := trace.NewTask(bg, "request")
-		trace.Log(ctx, "traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+		trace.Log(ctx, "traceparent", fmt.Sprintf("00-%016x%016x-%016x-01", id+1, n+1, n+1))
 		trace.WithRegion(ctx, "decode", func() { burn(50) })
 		trace.WithRegion(ctx, "handle", func() {
 			trace.WithRegion(ctx, "query", func() { burn(100) })

@@ -11,14 +11,16 @@
 //		return err
 //	}
 //	if err := ep.Check(); err != nil {
-//		return err // nothing listens there: said at once, not after the retries
+//		return err // nothing listens there, or it speaks the other protocol: said at once, not after the retries
 //	}
 //	exp, err := ep.NewExporter(ctx)
 package otlpexport
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -79,6 +81,26 @@ func (e *SettingError) Error() string {
 	return fmt.Sprintf("%s %q: %s", e.Setting, e.Value, e.Reason)
 }
 
+// A ProtocolError is Check's error when the endpoint speaks another
+// protocol than the one spans are to be sent with: most often the
+// Collector's OTLP/HTTP port (4318) given for gRPC, or its gRPC port
+// (4317) for OTLP/HTTP.
+type ProtocolError struct {
+	Endpoint  string // as Endpoint.String gives it
+	Protocol  string // the protocol spans were to be sent with
+	Answer    string // what the endpoint answered in: "HTTP/1.1" (or "HTTP/1.0"), or "HTTP/2"
+	Suggested string // the protocol the endpoint takes: "http/protobuf" or "grpc"
+}
+
+func (e *ProtocolError) Error() string {
+	if e.Protocol == "grpc" {
+		return fmt.Sprintf("the OTLP endpoint %s answers %s, not gRPC: use protocol %s, or the gRPC port (4317 by default)",
+			e.Endpoint, e.Answer, e.Suggested)
+	}
+	return fmt.Sprintf("the OTLP endpoint %s answers %s only, as a gRPC port does: use protocol %s, or the OTLP/HTTP port (4318 by default)",
+		e.Endpoint, e.Answer, e.Suggested)
+}
+
 // Endpoint is a resolved destination for spans.
 type Endpoint struct {
 	protocol string
@@ -87,6 +109,7 @@ type Endpoint struct {
 	scheme   string // "http", "https", or "" for host:port
 	fromEnv  bool   // the exporter reads the endpoint from the environment itself
 	insecure bool   // pass WithInsecure
+	plain    bool   // the exporter speaks plain text, so Check can see what answers
 	headers  map[string]string
 	timeout  time.Duration
 }
@@ -161,6 +184,11 @@ func Resolve(c Config) (*Endpoint, error) {
 		ip := net.ParseIP(host)
 		ep.insecure = host == "localhost" || (ip != nil && ip.IsLoopback())
 	}
+	// Check probes only what the exporter reaches in plain text: over
+	// TLS a probe would need a handshake of its own, and a plain-text
+	// probe of a TLS endpoint would judge the wrong thing.
+	ep.plain = ep.insecure || ep.scheme == "http" ||
+		(c.Insecure == nil && ep.scheme == "" && strings.EqualFold(envInsecure, "true"))
 
 	if len(c.Headers) > 0 {
 		// Headers given as options replace the environment's in the
@@ -194,8 +222,13 @@ func (ep *Endpoint) Protocol() string { return ep.protocol }
 func (ep *Endpoint) Timeout() time.Duration { return ep.timeout }
 
 // Check fails at once, with a clear error, when nothing listens at the
-// endpoint, rather than after the exporter's retries. Through a proxy
-// the endpoint is not dialled directly, so it is not checked.
+// endpoint, rather than after the exporter's retries. At a plain-text
+// endpoint it also fails, with a *ProtocolError, when the endpoint
+// speaks another protocol: gRPC sent to an OTLP/HTTP port retries until
+// the timeout, then fails cryptically, and OTLP/HTTP sent to a gRPC port
+// fails cryptically. An endpoint that gives no clear answer within a
+// second passes. Through a proxy the endpoint is not dialled directly,
+// so it is not checked.
 func (ep *Endpoint) Check() error {
 	scheme := ep.scheme
 	if scheme == "" {
@@ -209,7 +242,66 @@ func (ep *Endpoint) Check() error {
 	if err != nil {
 		return fmt.Errorf("cannot reach the OTLP endpoint %s: %w", ep, err)
 	}
-	return conn.Close()
+	defer conn.Close()
+	if !ep.plain {
+		return nil
+	}
+	return ep.probe(conn)
+}
+
+// probeTimeout bounds the wait for the endpoint's first bytes, which a
+// server sends without doing any work. An endpoint that says nothing by
+// then passes: the exporter will tell what is wrong, if anything.
+const probeTimeout = time.Second
+
+// http2Preface opens every HTTP/2 connection, as gRPC's in plain text.
+const http2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+// probe says hello on conn as the exporter would, and returns a
+// *ProtocolError only when the answer is clearly in the other protocol;
+// anything else, silence included, passes, so that no endpoint that
+// works is failed.
+func (ep *Endpoint) probe(conn net.Conn) error {
+	var hello string
+	if ep.protocol == "grpc" {
+		// The preface and an empty SETTINGS frame: an HTTP/2 server
+		// answers with its SETTINGS, an HTTP/1 one with 400 Bad Request.
+		hello = http2Preface + "\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+	} else {
+		// OPTIONS * touches no resource (net/http answers it itself); a
+		// server that speaks only HTTP/2, as gRPC's do, answers with its
+		// SETTINGS frame or closes.
+		hello = "OPTIONS * HTTP/1.1\r\nHost: " + ep.hostPort + "\r\nConnection: close\r\n\r\n"
+	}
+	if err := conn.SetDeadline(time.Now().Add(min(ep.timeout, probeTimeout))); err != nil {
+		return nil
+	}
+	if _, err := io.WriteString(conn, hello); err != nil {
+		return nil
+	}
+	// A frame header is 9 bytes; "HTTP/1.1" 8.
+	buf := make([]byte, 9)
+	n, _ := io.ReadFull(conn, buf)
+	answer := buf[:n]
+	if ep.protocol == "grpc" {
+		if n >= 8 && bytes.HasPrefix(answer, []byte("HTTP/1.")) && '0' <= answer[7] && answer[7] <= '9' {
+			return &ProtocolError{Endpoint: ep.String(), Protocol: ep.protocol, Answer: string(answer[:8]), Suggested: "http/protobuf"}
+		}
+		return nil
+	}
+	if n == 9 && isSettingsFrame(answer) {
+		return &ProtocolError{Endpoint: ep.String(), Protocol: ep.protocol, Answer: "HTTP/2", Suggested: "grpc"}
+	}
+	return nil
+}
+
+// isSettingsFrame reports whether h, 9 bytes, is the header of the
+// SETTINGS frame an HTTP/2 server opens with: type 4, no ACK, stream 0,
+// a payload of 6-byte settings.
+func isSettingsFrame(h []byte) bool {
+	length := int(h[0])<<16 | int(h[1])<<8 | int(h[2])
+	stream := (uint32(h[5])<<24 | uint32(h[6])<<16 | uint32(h[7])<<8 | uint32(h[8])) &^ (1 << 31)
+	return h[3] == 0x4 && h[4]&0x1 == 0 && stream == 0 && length%6 == 0 && length <= 16384
 }
 
 // NewExporter makes the OTLP exporter. What Resolve took from Config

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,7 +17,10 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/trace2x/trace2x/internal/otelcoltest"
 )
 
 // clearEnv unsets the variables Resolve reads, for the test.
@@ -170,6 +174,156 @@ func TestCheck(t *testing.T) {
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("took %v to fail", d)
 	}
+}
+
+// grpcServer starts a gRPC server with the OTLP trace service on
+// 127.0.0.1 and returns its address.
+func grpcServer(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	coltracepb.RegisterTraceServiceServer(srv, coltracepb.UnimplementedTraceServiceServer{})
+	go srv.Serve(l)
+	t.Cleanup(srv.Stop)
+	return l.Addr().String()
+}
+
+// checkProtocol checks each endpoint: those in wrong (protocol to
+// address) must fail at once with a ProtocolError suggesting the other
+// protocol, the others must pass.
+func checkProtocol(t *testing.T, cases []protocolCase) {
+	t.Helper()
+	for _, c := range cases {
+		ep, err := Resolve(Config{Protocol: c.protocol, Endpoint: c.endpoint, Insecure: c.insecure})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		err = ep.Check()
+		took := time.Since(start)
+		if c.suggest == "" {
+			if err != nil {
+				t.Errorf("%s: %v, want it to pass", ep, err)
+			}
+			continue
+		}
+		var pe *ProtocolError
+		if !errors.As(err, &pe) {
+			t.Errorf("%s: error %v, want a ProtocolError", ep, err)
+			continue
+		}
+		if pe.Endpoint != ep.String() || pe.Protocol != c.protocol || pe.Suggested != c.suggest {
+			t.Errorf("%s: %+v, want protocol %s, suggested %s", ep, pe, c.protocol, c.suggest)
+		}
+		want := "the OTLP endpoint " + ep.String() + " answers HTTP/1.1, not gRPC: use protocol http/protobuf, or the gRPC port (4317 by default)"
+		if c.protocol != "grpc" {
+			want = "the OTLP endpoint " + ep.String() + " answers HTTP/2 only, as a gRPC port does: use protocol grpc, or the OTLP/HTTP port (4318 by default)"
+		}
+		if err.Error() != want {
+			t.Errorf("%s:\n got %s\nwant %s", ep, err, want)
+		}
+		if took > probeTimeout/2 {
+			t.Errorf("%s: took %v to fail", ep, took)
+		}
+	}
+}
+
+type protocolCase struct {
+	protocol, endpoint string
+	insecure           *bool
+	suggest            string // the protocol the error suggests; "" if Check passes
+}
+
+// TestCheckProtocol: gRPC sent to an HTTP/1 server, as to the
+// Collector's OTLP/HTTP port, or OTLP/HTTP to a gRPC server, fails at
+// once, saying which protocol fits; the right pairings pass, and TLS
+// endpoints are not probed.
+func TestCheckProtocol(t *testing.T) {
+	clearEnv(t)
+	srv := httptest.NewServer(&collector{})
+	defer srv.Close()
+	httpAddr, grpcAddr := srv.Listener.Addr().String(), grpcServer(t)
+	no := false
+	checkProtocol(t, []protocolCase{
+		{protocol: "grpc", endpoint: httpAddr, suggest: "http/protobuf"},
+		{protocol: "grpc", endpoint: "http://" + httpAddr, suggest: "http/protobuf"},
+		{protocol: "grpc", endpoint: grpcAddr},
+		{protocol: "grpc", endpoint: "http://" + grpcAddr},
+		{protocol: "http/protobuf", endpoint: httpAddr},
+		{protocol: "http/json", endpoint: "http://" + httpAddr},
+		{protocol: "http/protobuf", endpoint: grpcAddr, suggest: "grpc"},
+		{protocol: "http/json", endpoint: "http://" + grpcAddr, suggest: "grpc"},
+		// With TLS the exporter fails in its own way; Check only dials.
+		{protocol: "grpc", endpoint: "https://" + httpAddr},
+		{protocol: "grpc", endpoint: httpAddr, insecure: &no},
+		{protocol: "http/protobuf", endpoint: "https://" + grpcAddr},
+	})
+}
+
+// TestCheckUnclear: an endpoint whose answer to the probe is no clear
+// sign of the other protocol (silence, a close, other bytes) passes, as
+// before the probe; silence costs at most the probe's timeout.
+func TestCheckUnclear(t *testing.T) {
+	clearEnv(t)
+	for _, c := range []struct {
+		name  string
+		serve func(net.Conn)
+	}{
+		{"silent", func(c net.Conn) { time.Sleep(2 * probeTimeout); c.Close() }},
+		{"closes", func(c net.Conn) { c.Close() }},
+		{"other bytes", func(c net.Conn) { c.Write([]byte("SSH-2.0-OpenSSH_9.6\r\n")); c.Close() }},
+		{"short", func(c net.Conn) { c.Write([]byte("HTTP/")); c.Close() }},
+		{"HTTP/2 data frame", func(c net.Conn) { c.Write([]byte{0, 0, 6, 0, 0, 0, 0, 0, 1}); c.Close() }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			go func() {
+				for {
+					conn, err := l.Accept()
+					if err != nil {
+						return
+					}
+					go c.serve(conn)
+				}
+			}()
+			for _, p := range []string{"grpc", "http/protobuf"} {
+				ep, err := Resolve(Config{Protocol: p, Endpoint: l.Addr().String()})
+				if err != nil {
+					t.Fatal(err)
+				}
+				start := time.Now()
+				if err := ep.Check(); err != nil {
+					t.Errorf("%s: %v, want it to pass", ep, err)
+				}
+				if d := time.Since(start); d > probeTimeout+time.Second {
+					t.Errorf("%s: took %v", ep, d)
+				}
+			}
+		})
+	}
+}
+
+// TestCheckCollector: at a real Collector, each port passes with its own
+// protocol and fails at once, suggesting the other, with the other's.
+func TestCheckCollector(t *testing.T) {
+	col := otelcoltest.Start(t, otelcoltest.Binary(t, filepath.Join("..", "..", "..")))
+	clearEnv(t)
+	checkProtocol(t, []protocolCase{
+		{protocol: "grpc", endpoint: col.GRPCAddr},
+		{protocol: "grpc", endpoint: "http://" + col.GRPCAddr},
+		{protocol: "http/protobuf", endpoint: col.HTTPAddr},
+		{protocol: "http/json", endpoint: "http://" + col.HTTPAddr},
+		{protocol: "grpc", endpoint: col.HTTPAddr, suggest: "http/protobuf"},
+		{protocol: "grpc", endpoint: "http://" + col.HTTPAddr, suggest: "http/protobuf"},
+		{protocol: "http/protobuf", endpoint: col.GRPCAddr, suggest: "grpc"},
+		{protocol: "http/json", endpoint: "http://" + col.GRPCAddr, suggest: "grpc"},
+	})
 }
 
 // collector is an OTLP/HTTP endpoint that keeps what it was sent.
