@@ -25,6 +25,20 @@ import (
 // goroutines that interact with the selected ones, needs to know before
 // the pass what the pass will show: run [Filter.Prepass] over the trace
 // first, then the pass through [Filter.Sink].
+//
+// A task's traceparent log (category [CategoryTraceparent]) is its
+// identity in the application's distributed trace, so the filter passes it
+// on for every task it keeps, even where it would drop the log: outside
+// the window, outside the regions kept, or on a goroutine not selected.
+// Where the filter knows when the log comes that the task is kept (a
+// window alone, or a selection after its prepass), a log inside the window
+// is passed on in its place. Otherwise it is held, one per open task,
+// until the window has begun and the task is known to be kept (a kept item
+// names it, or it ends), and passed on then, its Time moved to that moment
+// within the window: the window's start for a log that came before it.
+// That lies inside the task as the filter clipped it, so every output
+// shows the log in its task, and logs stay in time order. A held log whose
+// task ends before the window, or is left out, is dropped.
 type Filter struct {
 	// From and To bound the window; the zero Bound is unbounded.
 	From, To Bound
@@ -134,6 +148,7 @@ type selection struct {
 	related  map[GoID]bool     // goroutines that interact with a selected one
 	regTask  map[TaskID]bool   // tasks of matching regions
 	context  map[TaskID]bool   // tasks kept as context only, without their regions and logs
+	gTasks   map[TaskID]bool   // tasks of the goroutines selected for the whole trace, after a prepass
 }
 
 func newSelection(f *Filter) *selection {
@@ -152,6 +167,7 @@ func newSelection(f *Filter) *selection {
 		related:  map[GoID]bool{},
 		regTask:  map[TaskID]bool{},
 		context:  map[TaskID]bool{},
+		gTasks:   map[TaskID]bool{},
 	}
 	for _, g := range f.Goroutines {
 		s.allOf[g] = true
@@ -180,11 +196,13 @@ func (p *prepass) Task(t *Task) error {
 	s := p.s
 	if len(s.taskType) > 0 || len(s.taskID) > 0 {
 		s.parent[t.ID] = t.Parent
-		s.involved[t.ID] = slices.Clone(t.Goroutines)
 		s.taskSpan[t.ID] = span{t.Start, t.End}
 		if s.taskType[t.Type] || s.taskID[t.ID] {
 			s.tasks[t.ID] = true
 		}
+	}
+	if len(s.taskType) > 0 || len(s.taskID) > 0 || len(p.f.Goroutines) > 0 {
+		s.involved[t.ID] = slices.Clone(t.Goroutines)
 	}
 	return nil
 }
@@ -247,6 +265,13 @@ func (p *prepass) End(*Summary) error {
 	for g := range s.related {
 		s.allOf[g] = true
 	}
+	// The tasks the pass will keep for a goroutine selected, known now so
+	// that their traceparent logs are passed on in their place.
+	for id, gs := range s.involved {
+		if slices.ContainsFunc(gs, func(g GoID) bool { return s.allOf[g] }) {
+			s.gTasks[id] = true
+		}
+	}
 	for g, sps := range s.spans {
 		s.spans[g] = merge(sps)
 	}
@@ -291,8 +316,17 @@ type filterSink struct {
 	s        *selection
 	from, to Time
 	origin   Time // the trace start
-	dropped  map[TaskID]bool
-	droppedQ []TaskID
+	// ended remembers, for a while, the tasks delivered (false) and left
+	// out (true): a region or log that comes later does not name one left
+	// out, and a traceparent logged in an ended task is not held.
+	ended  map[TaskID]bool
+	endedQ []TaskID
+	// The traceparent logs of open tasks, by task, while it is not known
+	// that the task is kept or the window has not begun (see
+	// traceparent.go); tpG counts those held by goroutine.
+	tps   map[TaskID]*heldLog
+	tpG   map[GoID]int
+	begun bool // something was passed on: the window has begun
 	// Goroutines are declared to next only when a kept item names them;
 	// until then the latest delivery of each live one waits here.
 	pending  map[GoID]*Goroutine
@@ -333,6 +367,7 @@ func (f *filterSink) Begin(m *Meta) error {
 		return fmt.Errorf("%w: it ends (%s) before it starts (%s)", ErrWindow, f.f.To, f.f.From)
 	}
 	f.origin = m.Start
+	f.begun = !f.f.From.Set
 	meta := *m
 	meta.Start = max(m.Start, f.from)
 	meta.Filtered = true
@@ -434,6 +469,9 @@ func (f *filterSink) GoroutineState(s *GoroutineState) error {
 	if !ok {
 		return nil
 	}
+	if err := f.enter(); err != nil {
+		return err
+	}
 	if _, err := f.declare(s.G); err != nil {
 		return err
 	}
@@ -450,6 +488,9 @@ func (f *filterSink) ProcRun(r *ProcRun) error {
 	start, end, fl, ok := f.clip(r.Start, r.End)
 	if !ok {
 		return nil
+	}
+	if err := f.enter(); err != nil {
+		return err
 	}
 	f.pr = *r
 	f.pr.Start, f.pr.End, f.pr.Flags = start, end, r.Flags|fl
@@ -476,6 +517,9 @@ func (f *filterSink) Range(r *Range) error {
 	if !ok {
 		return nil
 	}
+	if err := f.enter(); err != nil {
+		return err
+	}
 	if r.Scope == ScopeGoroutine {
 		if _, err := f.declare(r.G); err != nil {
 			return err
@@ -490,13 +534,23 @@ func (f *filterSink) Range(r *Range) error {
 }
 
 func (f *filterSink) Task(t *Task) error {
-	keep := !f.s.entities || f.s.tasks[t.ID] || f.s.context[t.ID] ||
+	keep := !f.s.entities || f.s.tasks[t.ID] || f.s.context[t.ID] || f.s.gTasks[t.ID] ||
 		slices.ContainsFunc(t.Goroutines, func(g GoID) bool { return f.s.allOf[g] })
 	start, end, fl, ok := f.clip(t.Start, t.End)
 	if !keep || !ok {
-		f.dropTask(t.ID)
+		f.forgetTraceparent(t.ID)
+		f.endTask(t.ID, true)
 		return nil
 	}
+	if err := f.enter(); err != nil {
+		return err
+	}
+	// Its traceparent, if still held, goes out before it, at its end.
+	if err := f.named(t.ID, t.End); err != nil {
+		return err
+	}
+	f.forgetTraceparent(t.ID)
+	f.endTask(t.ID, false)
 	delete(f.s.context, t.ID)
 	f.tk = *t
 	f.tk.Start, f.tk.End, f.tk.Flags = start, end, t.Flags|fl
@@ -534,6 +588,9 @@ func (f *filterSink) Region(r *Region) error {
 		// Within the region, so within the window.
 		start = min(f.from+f.regionOffset(r), end)
 	}
+	if err := f.enter(); err != nil {
+		return err
+	}
 	if _, err := f.declare(r.G); err != nil {
 		return err
 	}
@@ -542,27 +599,28 @@ func (f *filterSink) Region(r *Region) error {
 	if f.rg.Task = f.taskOf(r.Task); f.rg.Task == NoTask {
 		f.rg.Root = NoTask
 	}
-	if f.dropped[r.ParentTask] {
+	// A region kept shows that its task is: its traceparent goes first.
+	if err := f.named(f.rg.Task, r.End); err != nil {
+		return err
+	}
+	if f.ended[r.ParentTask] {
 		f.rg.ParentTask = NoTask
 	}
 	f.f.kept++
 	return f.next.Region(&f.rg)
 }
 
-// maxDropped bounds the tasks a filter remembers having left out.
-const maxDropped = 1 << 16
-
-// dropTask remembers, for a while, that task id was left out, so that a
-// region or log of it that comes later does not name it.
-func (f *filterSink) dropTask(id TaskID) {
-	if f.dropped == nil {
-		f.dropped = map[TaskID]bool{}
+// endTask remembers, for a while (the last maxEnded tasks, as the mapping
+// does), that task id ended, and whether it was left out.
+func (f *filterSink) endTask(id TaskID, left bool) {
+	if f.ended == nil {
+		f.ended = map[TaskID]bool{}
 	}
-	f.dropped[id] = true
-	f.droppedQ = append(f.droppedQ, id)
-	if len(f.droppedQ) > maxDropped {
-		delete(f.dropped, f.droppedQ[0])
-		f.droppedQ = f.droppedQ[1:]
+	f.ended[id] = left
+	f.endedQ = append(f.endedQ, id)
+	if len(f.endedQ) > maxEnded {
+		delete(f.ended, f.endedQ[0])
+		f.endedQ = f.endedQ[1:]
 	}
 }
 
@@ -573,7 +631,7 @@ func (f *filterSink) taskOf(id TaskID) TaskID {
 	if id == NoTask {
 		return id
 	}
-	if f.dropped[id] {
+	if f.ended[id] {
 		return NoTask
 	}
 	f.s.context[id] = true
@@ -600,16 +658,29 @@ func (f *filterSink) regionOffset(r *Region) Time {
 }
 
 func (f *filterSink) Log(l *Log) error {
-	if l.Time < f.from || l.Time > f.to {
+	keep := l.Time >= f.from && l.Time <= f.to &&
+		(!f.s.entities || f.s.allOf[l.G] || f.s.tasks[l.Task] || f.inRegion(l.G, l.Time, l.Time))
+	if l.Category == CategoryTraceparent && l.Task != NoTask {
+		if !keep {
+			return f.holdTraceparent(l)
+		}
+		f.noteTraceparent(l.Task)
+	}
+	if !keep {
 		return nil
 	}
-	if f.s.entities && !f.s.allOf[l.G] && !f.s.tasks[l.Task] && !f.inRegion(l.G, l.Time, l.Time) {
-		return nil
+	if err := f.enter(); err != nil {
+		return err
 	}
 	if _, err := f.declare(l.G); err != nil {
 		return err
 	}
-	if task := f.taskOf(l.Task); task != l.Task {
+	task := f.taskOf(l.Task)
+	// A log kept shows that its task is: its traceparent goes first.
+	if err := f.named(task, l.Time); err != nil {
+		return err
+	}
+	if task != l.Task {
 		f.lg = *l
 		f.lg.Task, f.lg.Root = task, NoTask
 		f.f.kept++
@@ -621,12 +692,13 @@ func (f *filterSink) Log(l *Log) error {
 
 func (f *filterSink) GoroutineEvent(e *GoroutineEvent) error {
 	if e.Kind == GoEnded {
-		// Nothing of a goroutine follows its end, so one never declared
-		// can be forgotten.
-		defer delete(f.pending, e.G)
+		defer f.goEnded(e.G)
 	}
 	if _, _, _, ok := f.clipG(e.G, e.Time, e.Time); !ok {
 		return nil
+	}
+	if err := f.enter(); err != nil {
+		return err
 	}
 	if _, err := f.declare(e.G); err != nil {
 		return err
@@ -658,6 +730,9 @@ func (f *filterSink) Flow(fl *Flow) error {
 	if !f.keepEnd(fl.From) || !f.keepEnd(fl.To) {
 		return nil
 	}
+	if err := f.enter(); err != nil {
+		return err
+	}
 	for _, g := range []GoID{fl.From.G, fl.To.G} {
 		if known, err := f.declare(g); !known || err != nil {
 			return err // a goroutine gone before it was kept: no flow
@@ -681,6 +756,9 @@ func (f *filterSink) Counter(c *Counter) error {
 	}
 	if c.Time > f.to {
 		return nil
+	}
+	if err := f.enter(); err != nil {
+		return err
 	}
 	if err := f.restate(); err != nil {
 		return err
@@ -724,11 +802,17 @@ func (f *filterSink) CPUSample(c *CPUSample) error {
 		if f.s.entities || c.Time < f.from || c.Time > f.to {
 			return nil
 		}
+		if err := f.enter(); err != nil {
+			return err
+		}
 		f.f.kept++
 		return f.next.CPUSample(c)
 	}
 	if _, _, _, ok := f.clipG(c.G, c.Time, c.Time); !ok {
 		return nil
+	}
+	if err := f.enter(); err != nil {
+		return err
 	}
 	if _, err := f.declare(c.G); err != nil {
 		return err
@@ -742,11 +826,17 @@ func (f *filterSink) Experimental(x *Experimental) error {
 		if f.s.entities || x.Time < f.from || x.Time > f.to {
 			return nil
 		}
+		if err := f.enter(); err != nil {
+			return err
+		}
 		f.f.kept++
 		return f.next.Experimental(x)
 	}
 	if _, _, _, ok := f.clipG(x.G, x.Time, x.Time); !ok {
 		return nil
+	}
+	if err := f.enter(); err != nil {
+		return err
 	}
 	if _, err := f.declare(x.G); err != nil {
 		return err

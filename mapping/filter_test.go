@@ -2,7 +2,11 @@ package mapping_test
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -132,6 +136,347 @@ func TestFilterBounds(t *testing.T) {
 			}
 			if got.Summary.End != fsum.End {
 				t.Errorf("an open window ends at %d, the trace at %d", got.Summary.End, fsum.End)
+			}
+		})
+	}
+}
+
+// tpRecorder records what a filter passes on of tasks and logs, and checks
+// that logs keep the protocol: their goroutine delivered and not ended,
+// and in time order.
+type tpRecorder struct {
+	mapping.NopSink
+	tasks    map[mapping.TaskID]mapping.Task
+	logs     []mapping.Log
+	regions  []string // the types of region, once each
+	declared map[mapping.GoID]bool
+	ended    map[mapping.GoID]bool
+	problems []string
+}
+
+func newTPRecorder() *tpRecorder {
+	return &tpRecorder{tasks: map[mapping.TaskID]mapping.Task{}, declared: map[mapping.GoID]bool{}, ended: map[mapping.GoID]bool{}}
+}
+
+func (r *tpRecorder) Goroutine(g *mapping.Goroutine) error {
+	r.declared[g.ID] = true
+	if !g.Updated {
+		delete(r.ended, g.ID)
+	}
+	return nil
+}
+
+func (r *tpRecorder) GoroutineEvent(e *mapping.GoroutineEvent) error {
+	if e.Kind == mapping.GoEnded {
+		r.ended[e.G] = true
+	}
+	return nil
+}
+
+func (r *tpRecorder) Task(k *mapping.Task) error {
+	c := *k
+	c.Goroutines = slices.Clone(k.Goroutines)
+	r.tasks[k.ID] = c
+	return nil
+}
+
+func (r *tpRecorder) Region(x *mapping.Region) error {
+	if !slices.Contains(r.regions, x.Type) {
+		r.regions = append(r.regions, x.Type)
+	}
+	return nil
+}
+
+func (r *tpRecorder) Log(l *mapping.Log) error {
+	if l.G != mapping.NoGoroutine && (!r.declared[l.G] || r.ended[l.G]) {
+		r.problems = append(r.problems, fmt.Sprintf("log %q names G%d, not delivered or ended", l.Message, l.G))
+	}
+	if n := len(r.logs); n > 0 && l.Time < r.logs[n-1].Time {
+		r.problems = append(r.problems, fmt.Sprintf("log %q at %d after one at %d", l.Message, l.Time, r.logs[n-1].Time))
+	}
+	r.logs = append(r.logs, *l)
+	return nil
+}
+
+// traceparents returns the first traceparent log of each task.
+func (r *tpRecorder) traceparents() map[mapping.TaskID]mapping.Log {
+	tps := map[mapping.TaskID]mapping.Log{}
+	for _, l := range r.logs {
+		if _, ok := tps[l.Task]; l.Category == mapping.CategoryTraceparent && l.Task != mapping.NoTask && !ok {
+			tps[l.Task] = l
+		}
+	}
+	return tps
+}
+
+// TestFilterKeepsTraceparents runs, over the sample traces with
+// traceparent logs, windows that begin after a task logged its
+// traceparent, and selections of regions, tasks and goroutines that leave
+// the log out: every task kept must have its traceparent, within the span
+// the filter gave it, and no task left out may have one.
+func TestFilterKeepsTraceparents(t *testing.T) {
+	paths, _ := filepath.Glob(filepath.Join("..", "testdata", "*.trace"))
+	more, _ := filepath.Glob(filepath.Join("..", "conformance", "testdata", "*.trace"))
+	withTP := 0
+	for _, path := range append(paths, more...) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		full := newTPRecorder()
+		sum, err := mapping.Map(bytes.NewReader(data), full)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		tps := full.traceparents()
+		if len(tps) == 0 {
+			if filepath.Base(path) == "annotations.go1.26.trace" {
+				t.Fatal("annotations.go1.26.trace has no traceparent logs")
+			}
+			continue
+		}
+		withTP++
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			for _, p := range full.problems {
+				t.Fatalf("unfiltered: %s", p)
+			}
+			filters := map[string]*mapping.Filter{}
+			offset := func(at mapping.Time) mapping.Bound {
+				return mapping.Bound{Offset: time.Duration(at - sum.Start), Set: true}
+			}
+			// cut names the windows that cut each task after its
+			// traceparent, and the task they must keep.
+			cut := map[string]mapping.TaskID{}
+			var firstFrom mapping.Bound
+			for id, l := range tps {
+				k := full.tasks[id]
+				if l.Time >= k.End {
+					continue
+				}
+				from := l.Time + (k.End-l.Time)/2
+				name := fmt.Sprintf("from %v", time.Duration(from-sum.Start))
+				filters[name] = &mapping.Filter{From: offset(from)}
+				cut[name] = id
+				to := from + (k.End-from)/2
+				name = fmt.Sprintf("from %v to %v", time.Duration(from-sum.Start), time.Duration(to-sum.Start))
+				filters[name] = &mapping.Filter{From: offset(from), To: offset(to)}
+				cut[name] = id
+				if !firstFrom.Set || from < sum.Start+mapping.Time(firstFrom.Offset) {
+					firstFrom = offset(from)
+				}
+				for _, g := range k.Goroutines {
+					filters[fmt.Sprintf("goroutine %d", g)] = &mapping.Filter{Goroutines: []mapping.GoID{g}}
+					filters[fmt.Sprintf("goroutine %d related", g)] = &mapping.Filter{Goroutines: []mapping.GoID{g}, Related: true}
+					filters[fmt.Sprintf("goroutine %d from", g)] = &mapping.Filter{Goroutines: []mapping.GoID{g}, From: offset(from)}
+				}
+			}
+			for _, r := range full.regions {
+				filters["region "+r] = &mapping.Filter{Regions: []string{r}}
+				if firstFrom.Set {
+					filters["region "+r+" from"] = &mapping.Filter{Regions: []string{r}, From: firstFrom}
+				}
+			}
+			for _, k := range full.tasks {
+				if k.Type != "" {
+					filters["task "+k.Type] = &mapping.Filter{Tasks: []string{k.Type}}
+				}
+			}
+			if len(cut) == 0 {
+				t.Fatal("no task logs its traceparent before it ends: no window cuts one after it")
+			}
+			for name, f := range filters {
+				t.Run(name, func(t *testing.T) {
+					if f.NeedsPrepass() {
+						if _, err := mapping.Map(bytes.NewReader(data), f.Prepass()); err != nil {
+							t.Fatal(err)
+						}
+					}
+					got := newTPRecorder()
+					if _, err := mapping.Map(bytes.NewReader(data), f.Sink(got)); err != nil {
+						t.Fatal(err)
+					}
+					if id, ok := cut[name]; ok {
+						if _, kept := got.tasks[id]; !kept {
+							t.Fatalf("task %d, which the window cuts, was not kept", id)
+						}
+					}
+					for _, p := range got.problems {
+						t.Error(p)
+					}
+					gotTPs := map[mapping.TaskID][]mapping.Log{}
+					for _, l := range got.logs {
+						if l.Category != mapping.CategoryTraceparent {
+							continue
+						}
+						if _, kept := got.tasks[l.Task]; !kept {
+							t.Errorf("traceparent %q of task %d, which was not kept", l.Message, l.Task)
+						}
+						gotTPs[l.Task] = append(gotTPs[l.Task], l)
+					}
+					for id, k := range got.tasks {
+						want, ok := tps[id]
+						if !ok {
+							continue
+						}
+						g := gotTPs[id]
+						if len(g) != 1 || g[0].Message != want.Message {
+							t.Errorf("task %d [%d, %d]: traceparents %v, want %q", id, k.Start, k.End, g, want.Message)
+							continue
+						}
+						if g[0].Time < k.Start || g[0].Time > k.End {
+							t.Errorf("task %d: traceparent at %d, outside the task [%d, %d]", id, g[0].Time, k.Start, k.End)
+						}
+					}
+				})
+			}
+		})
+	}
+	if withTP == 0 {
+		t.Fatal("no sample trace has traceparent logs")
+	}
+}
+
+// orderRecorder is a tpRecorder that also notes the order of what it is
+// given.
+type orderRecorder struct {
+	*tpRecorder
+	order []string
+}
+
+func (r *orderRecorder) Task(k *mapping.Task) error {
+	r.order = append(r.order, fmt.Sprintf("task %d", k.ID))
+	return r.tpRecorder.Task(k)
+}
+
+func (r *orderRecorder) Region(x *mapping.Region) error {
+	r.order = append(r.order, fmt.Sprintf("region %d", x.ID))
+	return nil
+}
+
+func (r *orderRecorder) Log(l *mapping.Log) error {
+	r.order = append(r.order, fmt.Sprintf("log %s %d", l.Message, l.Task))
+	return r.tpRecorder.Log(l)
+}
+
+// TestFilterTraceparentCases drives a filter with model items for what
+// the sample traces do not show: a traceparent whose goroutine is gone
+// when the window begins, a task that ends before it, a traceparent after
+// the window, a second traceparent in a task, and a goroutine selection
+// that learns late that the task is kept.
+func TestFilterTraceparentCases(t *testing.T) {
+	const start = 1000
+	at := func(ns mapping.Time) mapping.Bound {
+		return mapping.Bound{Offset: time.Duration(ns - start), Set: true}
+	}
+	tp := func(ns mapping.Time, g mapping.GoID, task mapping.TaskID, msg string) *mapping.Log {
+		return &mapping.Log{Time: ns, G: g, P: mapping.NoProc, M: mapping.NoThread, Task: task, Root: task, Category: mapping.CategoryTraceparent, Message: msg}
+	}
+	task := func(id mapping.TaskID, from, to mapping.Time, gs ...mapping.GoID) *mapping.Task {
+		return &mapping.Task{ID: id, Root: id, Type: "request", Start: from, End: to, StartG: gs[0], EndG: gs[0], Goroutines: gs}
+	}
+	running := func(g mapping.GoID, from, to mapping.Time) *mapping.GoroutineState {
+		return &mapping.GoroutineState{G: g, State: mapping.GoRunning, Start: from, End: to, P: mapping.NoProc, M: mapping.NoThread}
+	}
+	for _, tc := range []struct {
+		name  string
+		f     mapping.Filter
+		items func(s mapping.Sink) error
+		want  []string // the order of tasks, regions and logs passed on
+		check func(t *testing.T, r *orderRecorder)
+	}{
+		{
+			name: "goroutine gone before the window",
+			f:    mapping.Filter{From: at(1500)},
+			items: func(s mapping.Sink) error {
+				return errors.Join(
+					s.Log(tp(1100, 2, 5, "a")),
+					s.GoroutineEvent(&mapping.GoroutineEvent{Kind: mapping.GoEnded, Time: 1200, G: 2, By: mapping.NoGoroutine, P: mapping.NoProc, M: mapping.NoThread}),
+					s.GoroutineState(running(1, 1400, 1600)),
+					s.Task(task(5, 1050, 2000, 2, 1)))
+			},
+			want: []string{"log a 5", "task 5"},
+			check: func(t *testing.T, r *orderRecorder) {
+				if l := r.logs[0]; l.G != mapping.NoGoroutine || l.Time != 1500 {
+					t.Errorf("log on G%d at %d, want on no goroutine at the window's start 1500", l.G, l.Time)
+				}
+			},
+		},
+		{
+			name: "task ends before the window",
+			f:    mapping.Filter{From: at(1500)},
+			items: func(s mapping.Sink) error {
+				return errors.Join(
+					s.Log(tp(1100, 1, 6, "a")),
+					s.Task(task(6, 1050, 1300, 1)),
+					s.Log(tp(1400, 1, 7, "b")),
+					s.Log(tp(1450, 1, 7, "second")),
+					s.GoroutineState(running(1, 1400, 1600)),
+					s.Task(task(7, 1350, 2000, 1)))
+			},
+			want: []string{"log b 7", "task 7"},
+		},
+		{
+			name: "traceparent after the window",
+			f:    mapping.Filter{To: at(1500)},
+			items: func(s mapping.Sink) error {
+				return errors.Join(
+					s.Log(tp(1600, 1, 8, "a")),
+					s.Region(&mapping.Region{ID: 1, G: 1, Task: 8, Root: 8, Type: "work", Start: 1400, End: 1700}),
+					s.Task(task(8, 1300, 1800, 1)),
+					s.Log(tp(1900, 1, 9, "b")),
+					s.Task(task(9, 1850, 1950, 1)))
+			},
+			want: []string{"log a 8", "region 1", "task 8"},
+			check: func(t *testing.T, r *orderRecorder) {
+				if l := r.logs[0]; l.Time != 1500 {
+					t.Errorf("log at %d, want at the window's end 1500", l.Time)
+				}
+			},
+		},
+		{
+			name: "goroutine selected",
+			f:    mapping.Filter{Goroutines: []mapping.GoID{1}},
+			items: func(s mapping.Sink) error {
+				return errors.Join(
+					s.Log(tp(1100, 2, 10, "a")),
+					s.Log(tp(1150, 2, 11, "b")),
+					s.Log(&mapping.Log{Time: 1200, G: 1, P: mapping.NoProc, M: mapping.NoThread, Task: 10, Root: 10, Message: "work"}),
+					s.Task(task(11, 1050, 1250, 2)),
+					s.Task(task(10, 1050, 1300, 2, 1)),
+					s.Log(tp(1400, 2, 12, "c")),
+					s.Task(task(12, 1350, 1500, 1, 2)))
+			},
+			want: []string{"log a 10", "log work 10", "task 10", "log c 12", "task 12"},
+			check: func(t *testing.T, r *orderRecorder) {
+				if l := r.logs[0]; l.Time != 1200 || l.G != 2 {
+					t.Errorf("log on G%d at %d, want on G2 when its task was known to be kept, 1200", l.G, l.Time)
+				}
+				if l := r.logs[2]; l.Time != 1500 {
+					t.Errorf("log at %d, want when its task, kept, ended: 1500", l.Time)
+				}
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &orderRecorder{tpRecorder: newTPRecorder()}
+			s := tc.f.Sink(r)
+			err := errors.Join(
+				s.Begin(&mapping.Meta{Start: start}),
+				s.Goroutine(&mapping.Goroutine{ID: 1, Creator: mapping.NoGoroutine, Created: start}),
+				s.Goroutine(&mapping.Goroutine{ID: 2, Creator: mapping.NoGoroutine, Created: start}),
+				tc.items(s),
+				s.End(&mapping.Summary{Meta: mapping.Meta{Start: start}, End: 3000}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range r.problems {
+				t.Error(p)
+			}
+			if !slices.Equal(r.order, tc.want) {
+				t.Fatalf("passed on %q, want %q", r.order, tc.want)
+			}
+			if tc.check != nil {
+				tc.check(t, r)
 			}
 		})
 	}

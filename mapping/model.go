@@ -360,6 +360,12 @@ type Log struct {
 	Stack    StackID
 }
 
+// CategoryTraceparent is the category of the log in which a task records
+// the W3C traceparent of the request it serves: the task's identity in the
+// application's distributed trace. A [Filter] passes it on for every task
+// it keeps, wherever the log itself falls.
+const CategoryTraceparent = "traceparent"
+
 // GoEventKind tells what happened to a goroutine in a GoroutineEvent.
 type GoEventKind uint8
 

@@ -515,7 +515,7 @@ func (s *Sink) Log(l *mapping.Log) error {
 	}
 	s.traces.noteRoot(l.Task, l.Root)
 	switch l.Category {
-	case "traceparent":
+	case mapping.CategoryTraceparent:
 		s.traceparent(l)
 	case "datadog.uint64_span_id":
 		if len(l.Message) == 8 {

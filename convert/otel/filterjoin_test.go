@@ -1,0 +1,159 @@
+package otel
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/trace2x/trace2x/mapping"
+)
+
+// joinModel keeps, of the model, the tasks, their regions and their
+// traceparent logs.
+type joinModel struct {
+	mapping.NopSink
+	tasks   map[mapping.TaskID]mapping.Task
+	regions []mapping.Region
+	tps     []mapping.Log
+}
+
+func (m *joinModel) Task(k *mapping.Task) error     { m.tasks[k.ID] = *k; return nil }
+func (m *joinModel) Region(r *mapping.Region) error { m.regions = append(m.regions, *r); return nil }
+func (m *joinModel) Log(l *mapping.Log) error {
+	if l.Category == mapping.CategoryTraceparent && l.Task != mapping.NoTask {
+		m.tps = append(m.tps, *l)
+	}
+	return nil
+}
+
+// convertFiltered converts data through f (none if nil) as the command
+// does, with the tests' IDs.
+func convertFiltered(t *testing.T, data []byte, f *mapping.Filter) (tracetest.SpanStubs, Result) {
+	t.Helper()
+	exp := tracetest.NewInMemoryExporter()
+	s := NewSink(context.Background(), exp, WithIDSeed(testSeed), WithStartTime(fixedStart), WithEventLimit(-1))
+	var sink mapping.Sink = s
+	if f != nil {
+		if f.NeedsPrepass() {
+			if _, err := mapping.Map(bytes.NewReader(data), f.Prepass()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sink = f.Sink(s)
+	}
+	if _, err := mapping.Map(bytes.NewReader(data), sink); err != nil {
+		t.Fatal(err)
+	}
+	return exp.GetSpans(), s.Result()
+}
+
+func spanAttr(s *tracetest.SpanStub, k attribute.Key) (attribute.Value, bool) {
+	for _, a := range s.Attributes {
+		if a.Key == k {
+			return a.Value, true
+		}
+	}
+	return attribute.Value{}, false
+}
+
+// TestFilteredJoin converts the sample with traceparent logs through
+// filters that keep request tasks but not their traceparent logs: a
+// window that begins after the logs, a type of region, a worker
+// goroutine. The spans of the tasks and their regions must be in the
+// traces they are in without a filter, the tasks' under the remote spans.
+func TestFilteredJoin(t *testing.T) {
+	data, err := os.ReadFile("../../testdata/annotations.go1.26.trace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	model := joinModel{tasks: map[mapping.TaskID]mapping.Task{}}
+	sum, err := mapping.Map(bytes.NewReader(data), &model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, fullRes := convertFiltered(t, data, nil)
+	if fullRes.Joined == 0 || fullRes.LateJoins != 0 {
+		t.Fatalf("unfiltered: joined %d, late %d", fullRes.Joined, fullRes.LateJoins)
+	}
+	fullByID := map[trace.SpanID]tracetest.SpanStub{}
+	for _, s := range full {
+		fullByID[s.SpanContext.SpanID()] = s
+	}
+	// The joined tasks; a window that begins after all their traceparents
+	// and before any of them ends; a region of one of them run by a
+	// goroutine other than the one that logged its traceparent.
+	ids := newIDs(testSeed)
+	joined := 0
+	var lastLog, firstEnd mapping.Time
+	var worker mapping.Region
+	for _, l := range model.tps {
+		if s, ok := fullByID[ids.span(kindTask, uint64(l.Task))]; !ok || !s.Parent.IsRemote() {
+			continue
+		}
+		joined++
+		lastLog = max(lastLog, l.Time)
+		if end := model.tasks[l.Task].End; firstEnd == 0 || end < firstEnd {
+			firstEnd = end
+		}
+		for _, r := range model.regions {
+			if r.Task == l.Task && r.G != l.G && worker.ID == mapping.NoRegion {
+				worker = r
+			}
+		}
+	}
+	if joined != fullRes.Joined || worker.ID == mapping.NoRegion || lastLog >= firstEnd {
+		t.Fatalf("%d joined tasks (the result says %d), region %+v on another goroutine, traceparents until %d, the first ends at %d",
+			joined, fullRes.Joined, worker, lastLog, firstEnd)
+	}
+	from := mapping.Bound{Offset: time.Duration((lastLog+firstEnd)/2 - sum.Start), Set: true}
+
+	for _, tc := range []struct {
+		name string
+		f    mapping.Filter
+		all  bool // it keeps every joined task
+	}{
+		{"window", mapping.Filter{From: from}, true},
+		{"region " + worker.Type, mapping.Filter{Regions: []string{worker.Type}}, false},
+		{"region " + worker.Type + " and window", mapping.Filter{Regions: []string{worker.Type}, From: from}, false},
+		{"goroutine", mapping.Filter{Goroutines: []mapping.GoID{worker.G}}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spans, res := convertFiltered(t, data, &tc.f)
+			kept, workerKept := 0, false
+			for i := range spans {
+				s := &spans[i]
+				_, inTask := spanAttr(s, keyTaskID)
+				placeholder, _ := spanAttr(s, keyPlaceholder)
+				want, ok := fullByID[s.SpanContext.SpanID()]
+				if !inTask || placeholder.AsBool() || !ok {
+					continue // of no task, or not a span of the whole trace
+				}
+				if s.SpanContext.TraceID() != want.SpanContext.TraceID() {
+					t.Errorf("%q: in trace %v, unfiltered in %v", s.Name, s.SpanContext.TraceID(), want.SpanContext.TraceID())
+				}
+				if want.Parent.IsRemote() {
+					kept++
+					if !s.Parent.Equal(want.Parent) {
+						t.Errorf("%q: parent %v, unfiltered %v", s.Name, s.Parent, want.Parent)
+					}
+				}
+				workerKept = workerKept || s.SpanContext.SpanID() == ids.span(kindTask, uint64(worker.Task))
+			}
+			if !workerKept {
+				t.Fatalf("task %d, which the filter keeps, has no span", worker.Task)
+			}
+			if tc.all && kept != joined {
+				t.Errorf("%d joined tasks kept, want all %d", kept, joined)
+			}
+			if res.Joined != kept || res.LateJoins != 0 || res.BadTraceparents != 0 {
+				t.Errorf("joined %d, late %d, bad %d; want %d, 0, 0", res.Joined, res.LateJoins, res.BadTraceparents, kept)
+			}
+		})
+	}
+}
