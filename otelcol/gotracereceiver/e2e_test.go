@@ -332,7 +332,6 @@ service:
 
 	// Each service's spans under its own service.name, a trace per root
 	// task: every trace has one root, a "request" task.
-	placeholderRE := regexp.MustCompile(`^task [0-9]+$`)
 	spans := readSpans(t, out)
 	// None of alpha's while it was down (a capture under way when it went
 	// may end up to a second later).
@@ -361,8 +360,9 @@ service:
 		if s.parent == "" {
 			ti.roots++
 			// A task already under way when the capture began has lost its
-			// type: its span is a placeholder named after its ID.
-			if s.name == "request" || placeholderRE.MatchString(s.name) {
+			// type: its span is named "task", or "task placeholder" if
+			// it did not end in the capture either.
+			if s.name == "request" || s.name == "task" || s.name == "task placeholder" {
 				ti.requests++
 			}
 		}
