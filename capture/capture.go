@@ -335,6 +335,10 @@ func newRequest(ctx context.Context, u *url.URL, header http.Header) (*http.Requ
 		return nil, err
 	}
 	for k, vs := range header {
+		if http.CanonicalHeaderKey(k) == "Host" && len(vs) > 0 {
+			req.Host = vs[0] // net/http sends req.Host, not a Host header
+			continue
+		}
 		for _, v := range vs {
 			req.Header.Add(k, v)
 		}

@@ -243,7 +243,7 @@ func TestCredentials(t *testing.T) {
 	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
 		user, pass, _ := r.BasicAuth()
 		mu.Lock()
-		auth = append(auth, r.URL.Path+" "+user+":"+pass+" "+r.Header.Get("X-Token"))
+		auth = append(auth, r.URL.Path+" "+user+":"+pass+" "+r.Header.Get("X-Token")+" "+r.Host)
 		mu.Unlock()
 		switch r.URL.Path {
 		case "/debug/pprof/profile":
@@ -256,7 +256,7 @@ func TestCredentials(t *testing.T) {
 	})
 	u := mustParse(t, srv.URL+"/debug/pprof/trace")
 	u.User = url.UserPassword("admin", "s3cr3t")
-	c, err := Open(context.Background(), u, Options{CPUProfile: true, Header: http.Header{"X-Token": {"tok"}}})
+	c, err := Open(context.Background(), u, Options{CPUProfile: true, Header: http.Header{"X-Token": {"tok"}, "Host": {"app.internal"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +265,7 @@ func TestCredentials(t *testing.T) {
 	mu.Lock()
 	got := strings.Join(auth, ", ")
 	mu.Unlock()
-	for _, want := range []string{"/debug/pprof/trace admin:s3cr3t tok", "/debug/pprof/profile admin:s3cr3t tok"} {
+	for _, want := range []string{"/debug/pprof/trace admin:s3cr3t tok app.internal", "/debug/pprof/profile admin:s3cr3t tok app.internal"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("requests seen as %q, want %q among them", got, want)
 		}

@@ -163,13 +163,16 @@ const minTime = time.Millisecond
 const uploadTarget = "upload"
 
 // endpointKey is what identifies the program an endpoint reaches: its
-// host and path, whatever the query.
+// host, path and query, but for the capture's length (seconds), which
+// asks the same program for another trace.
 func endpointKey(endpoint string) string {
 	u, err := url.Parse(endpoint)
 	if err != nil {
 		return endpoint
 	}
-	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host) + u.Path
+	q := u.Query()
+	q.Del("seconds")
+	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host) + u.Path + "?" + q.Encode()
 }
 
 func (t *TargetConfig) validate() error {

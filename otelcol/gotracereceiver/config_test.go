@@ -76,6 +76,14 @@ func TestConfigValid(t *testing.T) {
 	if r, err := svc.resolve(); err != nil || r.name != "checkout" || r.ServiceName != "checkout" {
 		t.Errorf("service.name as a resource attribute resolved to %+v, %v", r, err)
 	}
+	// Two programs behind one proxy, told apart by the query, are two
+	// endpoints.
+	if _, err := load(t, map[string]any{"targets": []any{
+		map[string]any{"name": "a", "endpoint": "http://proxy:8080/debug/pprof/trace?target=a"},
+		map[string]any{"name": "b", "endpoint": "http://proxy:8080/debug/pprof/trace?target=b"},
+	}}); err != nil {
+		t.Errorf("two programs behind a proxy: %v", err)
+	}
 	// A target's default name is its endpoint's host.
 	c := TargetConfig{Endpoint: "http://10.0.0.7:6060/debug/pprof/trace"}
 	if c.name() != "10.0.0.7:6060" {
@@ -117,7 +125,7 @@ func TestConfigInvalid(t *testing.T) {
 			[]string{"endpoint: seconds: 20s is longer than the interval, 10s, between captures"}},
 		{"timeout shorter than seconds in the URL", map[string]any{"targets": []any{target("endpoint", "http://h:6060/debug/pprof/trace?seconds=20", "timeout", "15s")}},
 			[]string{"timeout: 15s leaves no time for a capture of 20s"}},
-		{"same endpoint", map[string]any{"targets": []any{target("name", "a"), target("name", "b", "endpoint", "http://127.0.0.1:6060/debug/pprof/trace?seconds=3")}},
+		{"same endpoint", map[string]any{"targets": []any{target("name", "a", "endpoint", "http://127.0.0.1:6060/debug/pprof/trace?seconds=1"), target("name", "b", "endpoint", "http://127.0.0.1:6060/debug/pprof/trace?seconds=3")}},
 			[]string{"targets[1]: the endpoint is that of targets[0] too"}},
 		{"two service names", map[string]any{"targets": []any{target("service_name", "checkout", "resource_attributes", map[string]any{"service.name": "other"})}},
 			[]string{`targets[0]: resource_attributes: service.name "other" differs from service_name "checkout"`}},

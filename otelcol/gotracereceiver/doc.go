@@ -49,5 +49,6 @@
 // is not a whole Go execution trace (with the reason), and 503 when the
 // pipeline refused the spans or the Collector is shutting down. Uploads
 // share max_concurrent_captures with the targets' captures, so an upload
-// whose client sends nothing for 30 seconds is cut off.
+// whose client sends under 1 KiB in 30 seconds of waiting for it is cut
+// off.
 package gotracereceiver

@@ -66,7 +66,7 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 	// a client that stalls (see stallReader).
 	rc := http.NewResponseController(w)
 	defer context.AfterFunc(ctx, func() { rc.SetReadDeadline(time.Now()) })()
-	body := &stallReader{ctx: ctx, r: req.Body, rc: rc, stall: uploadStall}
+	body := &stallReader{ctx: ctx, r: req.Body, rc: rc, stall: uploadStall, min: uploadMinBytes}
 
 	select {
 	case r.slots <- struct{}{}:
@@ -77,7 +77,10 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 	}
 	start := time.Now()
 	name := "upload from " + req.RemoteAddr
-	spans, res, err := r.convert(ctx, cancel, body, []otel.Option{otel.WithInputName(name), otel.WithServiceName(service)})
+	// No export timeout: a pipeline that pushes back makes the upload
+	// wait, as it makes a capture wait; the client, or a shutdown, ends
+	// the wait.
+	spans, res, err := r.convert(ctx, cancel, body, []otel.Option{otel.WithInputName(name), otel.WithServiceName(service), otel.WithExportTimeout(0)})
 	fields := []zap.Field{zap.String("service.name", service), zap.String("remote", req.RemoteAddr), zap.Duration("elapsed", time.Since(start)), zap.Int64("spans", spans)}
 	if res != nil && res.Summary != nil {
 		fields = append(fields, zap.Int64("bytes", res.Summary.BytesRead))
@@ -108,19 +111,30 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 	fmt.Fprintf(w, "%d spans\n", spans)
 }
 
-// uploadStall is how long an upload may send nothing before it is cut
-// off: a client that stalls would otherwise hold a capture slot, which
-// the targets' captures share, for as long as its connection lasts.
-var uploadStall = 30 * time.Second
+// uploadStall is how long an upload may send less than uploadMinBytes,
+// counting only the time spent waiting for its bytes, before it is cut
+// off: a client that stalls, or trickles a byte now and then, would
+// otherwise hold a capture slot, which the targets' captures share, for
+// as long as its connection lasts.
+var (
+	uploadStall    = 30 * time.Second
+	uploadMinBytes = int64(1 << 10)
+)
 
 // stallReader reads an upload's body, giving each read stall to bring
-// bytes: a deadline on the whole body would cut off a large, slow
-// upload that is still coming.
+// bytes, and the reads of each stall's worth of waiting min bytes: a
+// deadline on the whole body would cut off a large, slow upload that is
+// still coming, and the time the conversion spends waiting for the
+// pipeline is not the client's.
 type stallReader struct {
 	ctx   context.Context // its end ends the reads
 	r     io.Reader
 	rc    *http.ResponseController
 	stall time.Duration
+	min   int64
+
+	waited time.Duration // in reads, since the last check
+	got    int64         // bytes read since then
 }
 
 func (s *stallReader) Read(p []byte) (int, error) {
@@ -132,9 +146,23 @@ func (s *stallReader) Read(p []byte) (int, error) {
 	if err := s.ctx.Err(); err != nil {
 		return 0, err
 	}
+	start := time.Now()
 	n, err := s.r.Read(p)
-	if n == 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+	s.waited += time.Since(start)
+	s.got += int64(n)
+	switch {
+	case n == 0 && errors.Is(err, os.ErrDeadlineExceeded):
 		err = fmt.Errorf("the client sent nothing for %v: %w", s.stall, err)
+	case err == io.EOF:
+		// The body is in. The server now watches the connection for
+		// the client's going away, under the read deadline, which must
+		// not end an upload that waits for the pipeline.
+		s.rc.SetReadDeadline(time.Time{})
+	case s.waited >= s.stall:
+		if s.got < s.min {
+			return n, fmt.Errorf("the client sent %d bytes in %v, under %d", s.got, s.waited.Round(time.Second), s.min)
+		}
+		s.waited, s.got = 0, 0
 	}
 	return n, err
 }

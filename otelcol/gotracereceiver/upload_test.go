@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -16,6 +17,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
 func TestUpload(t *testing.T) {
@@ -186,5 +188,73 @@ func TestShutdownStalledUpload(t *testing.T) {
 	}
 	if n := h.captures("upload", "cancelled"); n != 1 {
 		t.Errorf("%d uploads counted cancelled, want 1", n)
+	}
+}
+
+// TestUploadTrickle checks that an upload that sends a byte now and then,
+// under the minimum for the stall time, is cut off: otherwise it would
+// hold its slot for as long as it trickles.
+func TestUploadTrickle(t *testing.T) {
+	defer func(d time.Duration) { uploadStall = d }(uploadStall)
+	uploadStall = 300 * time.Millisecond
+	cfg, err := load(t, map[string]any{"upload": map[string]any{"endpoint": "127.0.0.1:0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, cfg, consumertest.NewNop())
+	h.start()
+	trace := sampleTrace(t)
+	conn, answer := stallingUpload(t, h.r.uploadAddr.String(), trace[:100])
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for i := 100; i < len(trace); i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			if _, err := conn.Write(trace[i : i+1]); err != nil {
+				return
+			}
+		}
+	}()
+	resp, err := http.ReadResponse(answer, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "under 1024") {
+		t.Errorf("a trickling upload: %s %q", resp.Status, body)
+	}
+}
+
+// TestUploadWaitsForPipeline checks that an upload whose spans the
+// pipeline refuses for a while, longer than the stall time, waits for it
+// and succeeds: the wait is not the client's.
+func TestUploadWaitsForPipeline(t *testing.T) {
+	defer func(d time.Duration) { uploadStall = d }(uploadStall)
+	uploadStall = 200 * time.Millisecond
+	cfg, err := load(t, map[string]any{"upload": map[string]any{"endpoint": "127.0.0.1:0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := new(consumertest.TracesSink)
+	until := time.Now().Add(time.Second)
+	h := newHarness(t, cfg, consumerFunc(func(ctx context.Context, td ptrace.Traces) error {
+		if time.Now().Before(until) {
+			return errors.New("data refused due to high memory usage")
+		}
+		return sink.ConsumeTraces(ctx, td)
+	}))
+	h.start()
+	resp, err := http.Post("http://"+h.r.uploadAddr.String()+uploadPath+"?service_name=slowpipe", "application/octet-stream", bytes.NewReader(sampleTrace(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || strings.TrimSpace(string(body)) != "52 spans" || sink.SpanCount() != 52 {
+		t.Errorf("an upload behind a pipeline that pushed back for 1s: %s %q, %d spans handed on", resp.Status, body, sink.SpanCount())
 	}
 }
