@@ -33,10 +33,7 @@ func TestUpload(t *testing.T) {
 	enc.Write(trace)
 	enc.Close()
 
-	cfg, err := load(t, map[string]any{"upload": map[string]any{"endpoint": "127.0.0.1:0"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := uploadOnly(t, 4)
 	sink := new(consumertest.TracesSink)
 	h := newHarness(t, cfg, sink)
 	h.start()
@@ -134,12 +131,8 @@ func stallingUpload(t *testing.T, addr string, first []byte) (net.Conn, *bufio.R
 // cut off once it has sent nothing for the stall time, which frees its
 // slot for the targets' captures.
 func TestUploadStall(t *testing.T) {
-	defer func(d time.Duration) { uploadStall = d }(uploadStall)
-	uploadStall = 300 * time.Millisecond
-	cfg, err := load(t, map[string]any{"max_concurrent_captures": 1, "upload": map[string]any{"endpoint": "127.0.0.1:0"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	stallAfter(t, 300*time.Millisecond)
+	cfg := uploadOnly(t, 1)
 	h := newHarness(t, cfg, consumertest.NewNop())
 	h.start()
 	trace := sampleTrace(t)
@@ -168,10 +161,7 @@ func TestUploadStall(t *testing.T) {
 // an upload whose client stalled, which a cancelled context alone does not
 // wake from its read.
 func TestShutdownStalledUpload(t *testing.T) {
-	cfg, err := load(t, map[string]any{"upload": map[string]any{"endpoint": "127.0.0.1:0"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := uploadOnly(t, 4)
 	h := newHarness(t, cfg, consumertest.NewNop())
 	if err := h.r.Start(context.Background(), componenttest.NewNopHost()); err != nil {
 		t.Fatal(err)
@@ -195,12 +185,8 @@ func TestShutdownStalledUpload(t *testing.T) {
 // under the minimum for the stall time, is cut off: otherwise it would
 // hold its slot for as long as it trickles.
 func TestUploadTrickle(t *testing.T) {
-	defer func(d time.Duration) { uploadStall = d }(uploadStall)
-	uploadStall = 300 * time.Millisecond
-	cfg, err := load(t, map[string]any{"upload": map[string]any{"endpoint": "127.0.0.1:0"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	stallAfter(t, 300*time.Millisecond)
+	cfg := uploadOnly(t, 4)
 	h := newHarness(t, cfg, consumertest.NewNop())
 	h.start()
 	trace := sampleTrace(t)
@@ -233,12 +219,8 @@ func TestUploadTrickle(t *testing.T) {
 // pipeline refuses for a while, longer than the stall time, waits for it
 // and succeeds: the wait is not the client's.
 func TestUploadWaitsForPipeline(t *testing.T) {
-	defer func(d time.Duration) { uploadStall = d }(uploadStall)
-	uploadStall = 200 * time.Millisecond
-	cfg, err := load(t, map[string]any{"upload": map[string]any{"endpoint": "127.0.0.1:0"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	stallAfter(t, 200*time.Millisecond)
+	cfg := uploadOnly(t, 4)
 	sink := new(consumertest.TracesSink)
 	until := time.Now().Add(time.Second)
 	h := newHarness(t, cfg, consumerFunc(func(ctx context.Context, td ptrace.Traces) error {
@@ -257,4 +239,22 @@ func TestUploadWaitsForPipeline(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || strings.TrimSpace(string(body)) != "52 spans" || sink.SpanCount() != 52 {
 		t.Errorf("an upload behind a pipeline that pushed back for 1s: %s %q, %d spans handed on", resp.Status, body, sink.SpanCount())
 	}
+}
+
+// uploadOnly is a receiver configuration with an upload endpoint on a free
+// port, no targets, and slots captures at once.
+func uploadOnly(t *testing.T, slots int) *Config {
+	t.Helper()
+	cfg, err := load(t, map[string]any{"max_concurrent_captures": slots, "upload": map[string]any{"endpoint": "127.0.0.1:0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// stallAfter sets uploadStall to d for the test.
+func stallAfter(t *testing.T, d time.Duration) {
+	old := uploadStall
+	uploadStall = d
+	t.Cleanup(func() { uploadStall = old })
 }
