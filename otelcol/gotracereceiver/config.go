@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -190,6 +191,11 @@ func (t *TargetConfig) validate() error {
 		return fmt.Errorf("endpoint: %q has no host name (is a variable it is made from unset?)", u.Redacted())
 	}
 	var errs []error
+	// A TLS setting on a plain-HTTP endpoint would be dropped without a
+	// word, and the trace would travel in the clear.
+	if u.Scheme != "https" && !reflect.ValueOf(t.TLS).IsZero() {
+		errs = append(errs, fmt.Errorf("tls: set for %q, which is plain http and does not use it; make the endpoint https://", u.Redacted()))
+	}
 	for _, f := range []struct {
 		key string
 		d   time.Duration

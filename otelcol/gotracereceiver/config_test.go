@@ -139,6 +139,8 @@ func TestConfigInvalid(t *testing.T) {
 			[]string{"timeout: 5s leaves no time for a capture of 5s"}},
 		{"same name", map[string]any{"targets": []any{target("service_name", "api"), target("service_name", "api", "endpoint", "http://other:6060/debug/pprof/trace")}},
 			[]string{`targets[1]: the name "api" is that of targets[0] too`}},
+		{"tls on http", map[string]any{"targets": []any{target("endpoint", "http://u:pw@h:6060/debug/pprof/trace", "tls", map[string]any{"ca_file": "ca.pem"})}},
+			[]string{`targets[0]: tls: set for "http://u:xxxxx@h:6060/debug/pprof/trace", which is plain http and does not use it`}},
 		{"no concurrency", map[string]any{"max_concurrent_captures": 0, "targets": []any{target()}},
 			[]string{"max_concurrent_captures: must be at least 1, not 0"}},
 		{"several at once", map[string]any{"max_concurrent_captures": -1, "targets": []any{target("interval", "-1s"), map[string]any{}}},
