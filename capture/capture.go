@@ -30,6 +30,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -107,6 +108,27 @@ type Options struct {
 	ProfileGrace time.Duration
 	// Header is sent with the requests (an Authorization header, say).
 	Header http.Header
+	// StallTimeout gives up on a server that sends nothing for that long:
+	// between reads of the body, and for the response's headers, which
+	// a handler may send only when its capture ends, after the seconds
+	// the URL asks for and StallTimeout more. Zero waits as long as the
+	// context allows.
+	StallTimeout time.Duration
+}
+
+// StallError is a server that stopped sending (see Options.StallTimeout).
+type StallError struct {
+	URL     string
+	Waited  time.Duration
+	Headers bool  // the response's headers had come
+	Bytes   int64 // of the body, read before the stall
+}
+
+func (e *StallError) Error() string {
+	if !e.Headers {
+		return fmt.Sprintf("%s: no answer in %v", e.URL, e.Waited)
+	}
+	return fmt.Sprintf("%s: nothing received for %v after %d bytes of the trace", e.URL, e.Waited, e.Bytes)
 }
 
 // StatusError is a response other than 200 OK.
@@ -215,10 +237,18 @@ type Capture struct {
 	// live capture streams).
 	Size int64
 
+	ctx        context.Context // the requests', ended by Close
+	cancel     context.CancelCauseFunc
 	profile    <-chan error // the CPU profile request's outcome; nil if none
-	stop       context.CancelFunc
+	stopProf   context.CancelFunc
 	grace      time.Duration
 	profileErr error
+
+	// With a StallTimeout: the timer that cancels ctx with a
+	// *StallError, and what has been read.
+	stall time.Duration
+	timer *time.Timer
+	read  atomic.Int64
 }
 
 // Open requests the trace at u and returns it once the server has
@@ -229,57 +259,127 @@ func Open(ctx context.Context, u *url.URL, opts Options) (*Capture, error) {
 	if client == nil {
 		client = Client
 	}
-	c := &Capture{URL: u.Redacted(), stop: func() {}, grace: opts.ProfileGrace}
+	c := &Capture{URL: u.Redacted(), stopProf: func() {}, grace: opts.ProfileGrace, stall: opts.StallTimeout}
 	if c.grace <= 0 {
 		c.grace = 500 * time.Millisecond
 	}
-	if opts.CPUProfile {
-		p, err := ProfileURL(u)
-		if err != nil {
-			return nil, err
-		}
-		pctx, stop := context.WithCancel(ctx)
-		c.stop = stop
-		c.profile = startProfile(pctx, client, p, opts.Header)
+	c.ctx, c.cancel = context.WithCancelCause(ctx)
+	if c.stall > 0 {
+		wait := urlSeconds(u) + c.stall
+		c.timer = time.AfterFunc(wait, func() { c.cancel(&StallError{URL: c.URL, Waited: wait}) })
 	}
-	req, err := newRequest(ctx, u, opts.Header)
+	err := c.open(client, u, opts)
 	if err == nil {
-		var resp *http.Response
-		resp, err = client.Do(req)
-		if err == nil && resp.StatusCode != http.StatusOK {
-			err = statusError(c.URL, resp)
-			resp.Body.Close()
-		}
-		if err == nil {
-			c.body, c.Size = resp.Body, resp.ContentLength
-			return c, nil
-		}
+		return c, nil
 	}
-	c.stop()
+	c.stopProf()
 	if c.profile != nil {
 		<-c.profile
 	}
+	c.end()
 	return nil, err
 }
 
+// open makes the requests.
+func (c *Capture) open(client *http.Client, u *url.URL, opts Options) error {
+	if opts.CPUProfile {
+		p, err := ProfileURL(u)
+		if err != nil {
+			return err
+		}
+		pctx, stop := context.WithCancel(c.ctx)
+		c.stopProf = stop
+		c.profile = startProfile(pctx, client, p, opts.Header)
+	}
+	req, err := newRequest(c.ctx, u, opts.Header)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		// A redirect's error names where it led, which may be a path
+		// alone: the URL asked for comes first.
+		if ue := (*url.Error)(nil); errors.As(err, &ue) && !strings.Contains(ue.URL, "://") {
+			err = fmt.Errorf("%s: %w", c.URL, err)
+		}
+		return c.cause(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		err = statusError(c.URL, resp)
+		resp.Body.Close()
+		return err
+	}
+	c.body, c.Size = resp.Body, resp.ContentLength
+	if c.timer != nil && c.timer.Stop() {
+		// From now on the timer counts the silence between reads.
+		c.timer = time.AfterFunc(c.stall, func() {
+			c.cancel(&StallError{URL: c.URL, Waited: c.stall, Headers: true, Bytes: c.read.Load()})
+		})
+	}
+	return nil
+}
+
+// urlSeconds is the capture's length that u asks for, if it does.
+func urlSeconds(u *url.URL) time.Duration {
+	v, err := strconv.ParseFloat(u.Query().Get("seconds"), 64)
+	if err != nil || v <= 0 || v > 1e6 {
+		return 0
+	}
+	return time.Duration(v * float64(time.Second))
+}
+
+// cause is err, or why the requests' context ended if it did: a
+// *StallError, or the cause its parent gave.
+func (c *Capture) cause(err error) error {
+	if err != nil && c.ctx.Err() != nil {
+		if cause := context.Cause(c.ctx); cause != nil {
+			return cause
+		}
+	}
+	return err
+}
+
+// end stops the timer and the requests.
+func (c *Capture) end() {
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	c.cancel(nil)
+}
+
 // Read reads the trace.
-func (c *Capture) Read(p []byte) (int, error) { return c.body.Read(p) }
+func (c *Capture) Read(p []byte) (int, error) {
+	n, err := c.body.Read(p)
+	if c.timer != nil {
+		switch {
+		case err == io.EOF:
+			c.timer.Stop()
+		case n > 0:
+			c.read.Add(int64(n))
+			c.timer.Reset(c.stall)
+		}
+	}
+	return n, c.cause(err)
+}
 
 // Close closes the trace's body and ends the CPU profile request: it
 // waits a moment for the request to end by itself (the trace is in, the
 // profile nearly so), then stops it. Its error is ProfileErr's.
 func (c *Capture) Close() error {
 	err := c.body.Close()
+	if c.timer != nil {
+		c.timer.Stop()
+	}
 	if c.profile != nil {
 		select {
 		case c.profileErr = <-c.profile:
 		case <-time.After(c.grace):
-			c.stop()
+			c.stopProf()
 			c.profileErr = <-c.profile
 		}
 		c.profile = nil
 	}
-	c.stop()
+	c.end()
 	return err
 }
 

@@ -284,3 +284,92 @@ func TestCredentials(t *testing.T) {
 		}
 	}
 }
+
+// TestStall checks that a server that stops sending is given up after the
+// stall timeout: one that never answers (after the seconds its URL asks
+// for), one that stops in the body and one that trickles slower than the
+// timeout; and that one sending steadily, if slowly, is read to the end.
+func TestStall(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/silent":
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		case "/stops":
+			w.Write(make([]byte, 20000))
+			w.(http.Flusher).Flush()
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		case "/steady":
+			for range 6 {
+				w.Write([]byte("0123456789"))
+				w.(http.Flusher).Flush()
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+	}))
+	defer srv.Close()
+	const stall = 300 * time.Millisecond
+	open := func(path string) (*Capture, error) {
+		return Open(context.Background(), mustParse(t, srv.URL+path), Options{StallTimeout: stall})
+	}
+
+	start := time.Now()
+	_, err := open("/silent?seconds=0.2")
+	var se *StallError
+	if !errors.As(err, &se) || se.Headers || se.Waited != 500*time.Millisecond {
+		t.Fatalf("silent server: %v; want a StallError after 500ms without headers", err)
+	}
+	if d := time.Since(start); d < 500*time.Millisecond || d > 5*time.Second {
+		t.Errorf("silent server given up after %v; want 500ms (0.2s and the timeout)", d)
+	}
+	if want := srv.URL + "/silent?seconds=0.2: no answer in 500ms"; err.Error() != want {
+		t.Errorf("error %q, want %q", err, want)
+	}
+
+	c, err := open("/stops")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, c)
+	c.Close()
+	if !errors.As(err, &se) || !se.Headers || se.Bytes != 20000 || n != 20000 {
+		t.Fatalf("stalled body: read %d bytes, %v; want 20000 and a StallError", n, err)
+	}
+	if want := fmt.Sprintf("%s/stops: nothing received for 300ms after 20000 bytes of the trace", srv.URL); err.Error() != want {
+		t.Errorf("error %q, want %q", err, want)
+	}
+
+	c, err = open("/steady")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err = io.Copy(io.Discard, c)
+	if err != nil || n != 60 {
+		t.Errorf("steady server: read %d bytes, %v; want all 60", n, err)
+	}
+	// After the end, the timer no longer runs: the capture closes clean.
+	time.Sleep(2 * stall)
+	if err := c.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+}
+
+// TestRedirectLoop checks that a redirect loop's error names the URL asked
+// for, not only the path the server redirected to.
+func TestRedirectLoop(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/loop", http.StatusFound)
+	}))
+	defer srv.Close()
+	_, err := Open(context.Background(), mustParse(t, srv.URL+"/debug/pprof/trace"), Options{})
+	if err == nil || !strings.HasPrefix(err.Error(), srv.URL+"/debug/pprof/trace: ") || !strings.Contains(err.Error(), "redirects") {
+		t.Errorf("error %v; want it to begin with the URL and say it was redirected", err)
+	}
+}

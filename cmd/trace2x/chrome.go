@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -65,6 +66,9 @@ Examples:
 				}
 				limit = n
 			}
+			if err := checkOutputs(e, args, *out); err != nil {
+				return err
+			}
 			in, err := openTrace(e, args, inOpts)
 			if err != nil {
 				return err
@@ -78,6 +82,9 @@ Examples:
 				_, mapErr := in.mapTrace(e, inOpts, in, mapping.ThinCounters(w, *resolution))
 				err := joinErrors(mapErr, w.Close())
 				noteChrome(e, in, w, nil)
+				if w.Parts() > 0 {
+					removeStaleParts(e, *out, w.Parts())
+				}
 				return err
 			}
 			o, err := createOutput(e, *out, false)
@@ -126,6 +133,31 @@ func parseSize(s string) (int64, error) {
 
 // partName inserts the part number before the extension of name (before
 // .gz and the one before it): t.json.gz gives t.1.json.gz.
+// removeStaleParts removes the parts after the n just written that an
+// earlier conversion to the same name left: loaded with these, they would
+// mix two traces. It says which it removed.
+func removeStaleParts(e *env, name string, n int) {
+	first, last := 0, 0
+	for part := n + 1; ; part++ {
+		p := partName(name, part)
+		st, err := os.Lstat(p)
+		if err != nil || !st.Mode().IsRegular() || os.Remove(p) != nil {
+			break
+		}
+		if first == 0 {
+			first = part
+		}
+		last = part
+	}
+	switch {
+	case first == 0:
+	case first == last:
+		fmt.Fprintf(e.stderr, "trace2x: removed %s, a part of an earlier conversion to %s\n", partName(name, first), name)
+	default:
+		fmt.Fprintf(e.stderr, "trace2x: removed %s to %s, parts of an earlier conversion to %s\n", partName(name, first), partName(name, last), name)
+	}
+}
+
 func partName(name string, part int) string {
 	gz := ""
 	if strings.HasSuffix(name, ".gz") {

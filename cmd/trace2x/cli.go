@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/trace2x/trace2x/capture"
@@ -42,7 +43,12 @@ type usageError struct{ msg string }
 func (u usageError) Error() string { return u.msg }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	return runContext(context.Background(), args, stdin, stdout, stderr)
+}
+
+// runContext runs the command args names, until ctx ends.
+func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, ctx: ctx}
 	if len(args) == 0 {
 		mainUsage(stderr)
 		return 2
@@ -100,6 +106,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		if !errors.Is(err, errReported) {
 			printError(stderr, err)
+		}
+		if errors.As(context.Cause(ctx), new(interrupted)) {
+			return exitInterrupted
 		}
 		return 1
 	}
@@ -227,6 +236,15 @@ type input struct {
 	// reports a failed CPU profile request beside it (--cpu-profile).
 	capture *capture.Capture
 	stderr  io.Writer
+	ctx     context.Context // see env.ctx; nil is context.Background
+}
+
+// Read reads the input until the command is interrupted.
+func (in *input) Read(p []byte) (int, error) {
+	if in.ctx != nil && in.ctx.Err() != nil {
+		return 0, context.Cause(in.ctx)
+	}
+	return in.ReadCloser.Read(p)
 }
 
 // Close closes the input, and reports a failed CPU profile request: the
@@ -234,7 +252,7 @@ type input struct {
 func (in *input) Close() error {
 	err := in.ReadCloser.Close()
 	if in.spool != "" {
-		os.Remove(in.spool)
+		temps.done(in.spool, func() error { return os.Remove(in.spool) })
 		in.spool = ""
 	}
 	if in.capture != nil {
@@ -271,6 +289,7 @@ func (in *input) baseName() string {
 // inputOpts are the flags every command that reads a trace has.
 type inputOpts struct {
 	seconds    float64
+	stall      time.Duration
 	quiet      bool
 	cpuProfile bool
 	sequential bool
@@ -286,9 +305,14 @@ func inputFlags(fs *flag.FlagSet, samples bool) *inputOpts {
 		if err != nil || f <= 0 || math.IsInf(f, 0) || math.IsNaN(f) {
 			return fmt.Errorf("%q is not a positive number of seconds", v)
 		}
+		if f > maxSeconds {
+			return fmt.Errorf("%v is more than a day: a capture of that length is not what was meant", v)
+		}
 		o.seconds = f
 		return nil
 	})
+	o.stall = 30 * time.Second
+	fs.Var(durationValue{&o.stall}, "stall-timeout", "with an http(s) input: give up when the target sends nothing for `DURATION` (for its answer, after the capture's seconds); 0 waits for ever")
 	fs.BoolVar(&o.quiet, "q", false, "show no progress line")
 	fs.BoolVar(&o.sequential, "sequential", false, "read a file front to back with one parser, every generation, even for a window (--from, --to) that needs only some")
 	if samples {
@@ -318,10 +342,37 @@ func inputFlags(fs *flag.FlagSet, samples bool) *inputOpts {
 	return o
 }
 
+// maxSeconds bounds --seconds: the target traces for as long as asked.
+const maxSeconds = 24 * 60 * 60
+
 // counterFlag declares --counter-resolution, for the outputs that draw
 // counters.
 func counterFlag(fs *flag.FlagSet) *time.Duration {
-	return fs.Duration("counter-resolution", mapping.DefaultCounterResolution, "keep of each counter, per `DURATION`, the samples with the lowest and highest value and the last: what a viewer draws at that resolution, from far fewer samples; 0 keeps every change")
+	d := mapping.DefaultCounterResolution
+	fs.Var(durationValue{&d}, "counter-resolution", "keep of each counter, per `DURATION`, the samples with the lowest and highest value and the last: what a viewer draws at that resolution, from far fewer samples; 0 keeps every change")
+	return &d
+}
+
+// durationValue is a flag of a duration that cannot be negative.
+type durationValue struct{ d *time.Duration }
+
+func (v durationValue) String() string {
+	if v.d == nil {
+		return "0s"
+	}
+	return v.d.String()
+}
+
+func (v durationValue) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration such as 500us or 1ms", s)
+	}
+	if d < 0 {
+		return fmt.Errorf("%v is negative", d)
+	}
+	*v.d = d
+	return nil
 }
 
 // boundFlag parses a window bound: a duration from the trace start, or a
@@ -349,7 +400,9 @@ func boundFlag(b *mapping.Bound) func(string) error {
 // must look at the whole trace first reads it once more, from the file
 // (openTrace keeps a copy of a stream in that case).
 func (in *input) mapTrace(e *env, opts *inputOpts, src io.Reader, sink mapping.Sink, mopts ...mapping.Option) (*mapping.Summary, error) {
-	mopts = append([]mapping.Option{mapping.WithInputName(in.name), in.progress(e, opts)}, mopts...)
+	progress, clearProgress := in.progress(e, opts)
+	defer clearProgress()
+	mopts = append([]mapping.Option{mapping.WithInputName(in.name), mapping.WithProgress(progress)}, mopts...)
 	// The outputs encode on a goroutine of their own, beside the mapping,
 	// which runs beside the parser. The stats analysis costs less than
 	// handing its items to another goroutine would: it runs in the
@@ -375,7 +428,7 @@ func (in *input) mapTrace(e *env, opts *inputOpts, src io.Reader, sink mapping.S
 		}
 		// A broken trace is reported by the main pass; the selection is
 		// what could be read.
-		_, _ = mapping.Map(pf, f.Prepass(), mapping.WithInputName(in.name))
+		_, _ = mapping.Map(ctxReader{e.context(), pf}, f.Prepass(), mapping.WithInputName(in.name))
 		pf.Close()
 	}
 	ec := &endCapture{Sink: sink}
@@ -396,7 +449,10 @@ func (in *input) mapTrace(e *env, opts *inputOpts, src io.Reader, sink mapping.S
 		sum = ec.sum
 	}
 	if err == nil && f.Kept() == 0 {
-		fmt.Fprintf(e.stderr, "trace2x: warning: %s: the filters kept nothing\n", in.name)
+		// The output is written, empty, but a script must be able to
+		// tell that nothing matched (a goroutine or task ID that is not
+		// in the trace, a window before it).
+		err = fmt.Errorf("%s: the filters kept nothing", in.name)
 	}
 	return sum, err
 }
@@ -405,9 +461,15 @@ func (in *input) mapTrace(e *env, opts *inputOpts, src io.Reader, sink mapping.S
 // offset, unless it is a stream or --sequential asks for one reader
 // front to back. src, the reader mapTrace is given, is the input or a
 // reader over its start, so reading the file instead loses nothing.
-func (in *input) file(opts *inputOpts) (*os.File, bool) {
+func (in *input) file(opts *inputOpts) (io.ReaderAt, bool) {
 	f, ok := in.ReadCloser.(*os.File)
-	return f, ok && in.path != "" && in.size > 0 && (opts == nil || !opts.sequential)
+	if !ok || in.path == "" || in.size <= 0 || (opts != nil && opts.sequential) {
+		return nil, false
+	}
+	if in.ctx == nil {
+		return f, true
+	}
+	return ctxReaderAt{in.ctx, f}, true
 }
 
 // endCapture keeps the Summary that reaches the end of a chain of sinks.
@@ -425,24 +487,41 @@ func (c *endCapture) End(s *mapping.Summary) error {
 // progress returns the mapping option that keeps a progress line on
 // standard error while a trace is read, if standard error is a terminal
 // and -q was not given; otherwise an option that does nothing.
-func (in *input) progress(e *env, opts *inputOpts) mapping.Option {
+//
+// clear erases the line if one is shown: a pass that fails ends without
+// the last progress report, and its error goes on a line of its own.
+func (in *input) progress(e *env, opts *inputOpts) (report func(mapping.Progress), clear func()) {
 	if (opts != nil && opts.quiet) || !isTerminal(e.stderr) {
-		return mapping.WithProgress(nil)
+		return nil, func() {}
 	}
 	start := time.Now()
-	var last time.Time
-	return mapping.WithProgress(func(p mapping.Progress) {
-		now := time.Now()
-		if p.Done {
+	var (
+		mu    sync.Mutex
+		last  time.Time
+		shown bool
+	)
+	clear = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if shown {
 			fmt.Fprint(e.stderr, "\r\033[K")
+			shown = false
+		}
+	}
+	return func(p mapping.Progress) {
+		if p.Done {
+			clear()
 			return
 		}
+		mu.Lock()
+		defer mu.Unlock()
+		now := time.Now()
 		if now.Sub(last) < 250*time.Millisecond {
 			return
 		}
-		last = now
+		last, shown = now, true
 		fmt.Fprintf(e.stderr, "\r\033[K%s", progressLine(p, in.size, now.Sub(start)))
-	})
+	}, clear
 }
 
 // progressLine says how far a pass has got: bytes read (of the total, when
@@ -473,7 +552,8 @@ func openTrace(e *env, args []string, opts *inputOpts) (*input, error) {
 		in.Close()
 		return nil, fmt.Errorf("a copy of %s for the filter's first pass: %w", in.name, err)
 	}
-	_, err = io.Copy(tmp, in.ReadCloser)
+	temps.add(tmp.Name())
+	_, err = io.Copy(tmp, in)
 	if err == nil {
 		_, err = tmp.Seek(0, io.SeekStart)
 	}
@@ -498,13 +578,13 @@ func openInput(e *env, args []string, opts *inputOpts) (*input, error) {
 			// Reading the keyboard for a binary trace would only wait.
 			return nil, usageError{"no input: name a trace file or URL, or pipe a trace in"}
 		}
-		return &input{ReadCloser: io.NopCloser(e.stdin), name: "stdin"}, nil
+		return &input{ReadCloser: io.NopCloser(e.stdin), name: "stdin", ctx: e.ctx}, nil
 	case 1:
 	default:
 		return nil, usageError{fmt.Sprintf("takes one input trace, got %d arguments", len(args))}
 	}
 	if args[0] == "-" {
-		return &input{ReadCloser: io.NopCloser(e.stdin), name: "stdin"}, nil
+		return &input{ReadCloser: io.NopCloser(e.stdin), name: "stdin", ctx: e.ctx}, nil
 	}
 	if strings.HasPrefix(args[0], "http://") || strings.HasPrefix(args[0], "https://") {
 		u, err := url.Parse(args[0])
@@ -514,14 +594,18 @@ func openInput(e *env, args []string, opts *inputOpts) (*input, error) {
 		if opts != nil {
 			u = capture.WithSeconds(u, opts.seconds)
 		}
-		c, err := capture.Open(context.Background(), u, capture.Options{CPUProfile: opts != nil && opts.cpuProfile})
+		copts := capture.Options{StallTimeout: 30 * time.Second}
+		if opts != nil {
+			copts.CPUProfile, copts.StallTimeout = opts.cpuProfile, opts.stall
+		}
+		c, err := capture.Open(e.context(), u, copts)
 		if errors.Is(err, capture.ErrNotTraceURL) {
 			return nil, usageError{"--cpu-profile " + err.Error()}
 		}
 		if err != nil {
 			return nil, err
 		}
-		return &input{ReadCloser: c, name: c.URL, size: c.Size, capture: c, stderr: e.stderr}, nil
+		return &input{ReadCloser: c, name: c.URL, size: c.Size, capture: c, stderr: e.stderr, ctx: e.ctx}, nil
 	}
 	if opts != nil && (opts.seconds > 0 || opts.cpuProfile) {
 		return nil, usageError{"--seconds and --cpu-profile apply to an http(s) input only"}
@@ -534,7 +618,7 @@ func openInput(e *env, args []string, opts *inputOpts) (*input, error) {
 		f.Close()
 		return nil, fmt.Errorf("%s is a directory, not a trace file", args[0])
 	}
-	in := &input{ReadCloser: f, name: args[0]}
+	in := &input{ReadCloser: f, name: args[0], ctx: e.ctx}
 	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
 		in.size, in.path = st.Size(), args[0]
 	}

@@ -59,6 +59,9 @@ Example:
 			if stdout > 1 {
 				return usageError{"only one output can go to standard output"}
 			}
+			if err := checkOutputs(e, args, *pf, *cj, *st, *oj); err != nil {
+				return err
+			}
 			in, err := openTrace(e, args, inOpts)
 			if err != nil {
 				return err

@@ -31,12 +31,14 @@
 package main
 
 import (
+	"context"
 	"io"
 	"os"
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	ctx := handleSignals(os.Stderr)
+	os.Exit(runContext(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 // env is the world a command runs in, injected so that tests can run the
@@ -44,4 +46,15 @@ func main() {
 type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	// ctx ends when the command is interrupted (see handleSignals); nil
+	// is context.Background.
+	ctx context.Context
+}
+
+// context returns e's context.
+func (e *env) context() context.Context {
+	if e.ctx == nil {
+		return context.Background()
+	}
+	return e.ctx
 }

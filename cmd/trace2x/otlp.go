@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
 	"time"
 
@@ -101,6 +100,11 @@ Examples:
 				return usageError{"--timeout must be positive"}
 			}
 
+			if *asJSON {
+				if err := checkOutputs(e, args, *out); err != nil {
+					return err
+				}
+			}
 			in, err := openTrace(e, args, inOpts)
 			if err != nil {
 				return err
@@ -132,8 +136,7 @@ Examples:
 				opts = append(opts, otelconv.WithStartTime(startTime))
 			}
 
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-			defer stop()
+			ctx := e.context() // ends on Ctrl-C
 			// The SDK reports export errors to a global handler that
 			// prints them; the conversion reports them itself, once.
 			otel.SetErrorHandler(otel.ErrorHandlerFunc(func(error) {}))

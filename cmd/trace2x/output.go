@@ -23,6 +23,8 @@ type output struct {
 	f       *os.File    // nil for standard output
 	tmp     string      // f's name when it stands in for name until Close
 	name    string
+	dest    string // the file tmp becomes: name, or the file a link names
+	existed bool   // dest was there before
 	written bool
 	n       int64 // bytes written, before compression
 	werr    error // the error a Write already returned
@@ -41,11 +43,15 @@ func createOutput(e *env, path string, binary bool) (*output, error) {
 		}
 		w = e.stdout
 	} else {
-		f, tmp, err := createFile(path)
+		f, tmp, dest, err := createFile(path)
 		if err != nil {
 			return nil, err
 		}
-		o.f, o.tmp, w = f, tmp, f
+		o.f, o.tmp, o.dest, w = f, tmp, dest, f
+		if tmp != "" {
+			_, err := os.Lstat(dest)
+			o.existed = err == nil
+		}
 	}
 	if strings.HasSuffix(path, ".gz") {
 		// klauspost's gzip at its default level compresses converter
@@ -65,10 +71,20 @@ func (o *output) Write(p []byte) (int, error) {
 	n, err := o.bw.Write(p)
 	o.n += int64(n)
 	if err != nil {
-		err = fmt.Errorf("writing %s: %w", o.name, err)
+		err = fmt.Errorf("writing %s: %w", o.name, o.unwrapTemp(err))
 		o.werr = err
 	}
 	return n, err
+}
+
+// unwrapTemp drops the temporary file's name from err: the user named
+// the destination.
+func (o *output) unwrapTemp(err error) error {
+	var pe *fs.PathError
+	if o.tmp != "" && errors.As(err, &pe) && pe.Path == o.tmp {
+		return pe.Err
+	}
+	return err
 }
 
 // Close flushes and closes the output. It returns one error, the first:
@@ -91,17 +107,26 @@ func (o *output) Close() error {
 			}
 		}
 	}
+	failed := err != nil || o.werr != nil
 	if o.tmp != "" {
 		// A conversion that wrote nothing (the input was not a trace,
-		// another output failed) leaves the destination as it was.
-		if o.written {
-			if rerr := os.Rename(o.tmp, o.name); err == nil {
-				err = rerr
-			}
+		// another output failed) leaves the destination as it was, and
+		// so does one whose output failed (a full disk): what it wrote
+		// is cut short, and would replace what was there.
+		tmp := o.tmp
+		defer func() { o.tmp = "" }()
+		if o.written && !failed {
+			err = temps.done(tmp, func() error { return os.Rename(tmp, o.dest) })
 		} else {
-			os.Remove(o.tmp)
+			temps.done(tmp, func() error { return os.Remove(tmp) })
+			switch {
+			case err != nil:
+				return fmt.Errorf("writing %s: %w; %s", o.name, o.unwrapTemp(err), o.leftAlone())
+			case failed:
+				// The write's error is reported already.
+				return errors.New(o.leftAlone())
+			}
 		}
-		o.tmp = ""
 	}
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", o.name, err)
@@ -109,33 +134,111 @@ func (o *output) Close() error {
 	return nil
 }
 
+// leftAlone says what became of the destination of a failed output.
+func (o *output) leftAlone() string {
+	if o.existed {
+		return o.name + " is left as it was"
+	}
+	return o.name + " is not written"
+}
+
 // createFile opens path for writing. A regular file (or a new one) is
 // written under a temporary name beside it and renamed at Close, so that
 // a conversion that fails before writing anything neither creates nor
 // truncates it; a device or a pipe is written directly.
-func createFile(path string) (f *os.File, tmp string, err error) {
+//
+// A symbolic link is followed: the file it names is replaced, and the
+// link stays.
+func createFile(path string) (f *os.File, tmp, dest string, err error) {
 	mode := os.FileMode(0o644)
+	dest = path
 	if st, err := os.Stat(path); err == nil {
 		if !st.Mode().IsRegular() {
 			f, err := os.Create(path)
-			return f, "", err
+			return f, "", path, err
 		}
 		mode = st.Mode().Perm()
+		if real, err := filepath.EvalSymlinks(path); err == nil {
+			dest = real
+		}
 	}
-	f, err = os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	f, err = os.CreateTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".*.tmp")
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		return nil, "", &fs.PathError{Op: "open", Path: path, Err: err}
+		return nil, "", "", &fs.PathError{Op: "open", Path: path, Err: err}
 	}
+	temps.add(f.Name())
 	if err := f.Chmod(mode); err != nil {
 		f.Close()
-		os.Remove(f.Name())
-		return nil, "", err
+		temps.done(f.Name(), func() error { return os.Remove(f.Name()) })
+		return nil, "", "", err
 	}
-	return f, f.Name(), nil
+	return f, f.Name(), dest, nil
+}
+
+// sameFile reports whether the paths a and b name one regular file, or
+// would: two outputs there would keep only one, and an output there
+// would replace the input. Devices (/dev/null) can take several.
+func sameFile(a, b string) bool {
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	if errA == nil && errB == nil {
+		return sa.Mode().IsRegular() && os.SameFile(sa, sb)
+	}
+	if errA == nil || errB == nil {
+		return false // one is there and the other is not
+	}
+	absA, errA := filepath.Abs(a)
+	absB, errB := filepath.Abs(b)
+	return errA == nil && errB == nil && absA == absB
+}
+
+// checkOutputs refuses outputs that would overwrite the input trace
+// that args name, or each other. "-" and "" (standard output) are checked
+// elsewhere.
+func checkOutputs(e *env, args []string, paths ...string) error {
+	var files []string
+	for _, p := range paths {
+		if p == "" || p == "-" {
+			continue
+		}
+		if isInput(e, args, p) {
+			return usageError{fmt.Sprintf("the output %s is the input trace, which it would replace; name another file", p)}
+		}
+		for _, q := range files {
+			if sameFile(p, q) {
+				return usageError{fmt.Sprintf("two outputs are the file %s; name one file for each", p)}
+			}
+		}
+		files = append(files, p)
+	}
+	return nil
+}
+
+// isInput reports whether path names the input trace: the file args
+// name, or the file standard input reads.
+func isInput(e *env, args []string, path string) bool {
+	st, err := os.Stat(path)
+	if err != nil || !st.Mode().IsRegular() {
+		return false
+	}
+	var ist os.FileInfo
+	switch {
+	case len(args) == 1 && args[0] != "-":
+		ist, err = os.Stat(args[0])
+	case len(args) <= 1:
+		f, ok := e.stdin.(*os.File)
+		if !ok {
+			return false
+		}
+		ist, err = f.Stat()
+	default:
+		return false
+	}
+	return err == nil && os.SameFile(st, ist)
 }
 
 // isTerminal reports whether w is a terminal. A character device is not

@@ -51,6 +51,12 @@ Examples:
 				}
 				startTime = t
 			}
+			if err := checkOutputs(e, args, *out); err != nil {
+				return err
+			}
+			if *pid < 0 {
+				return usageError{fmt.Sprintf("--pid must not be negative, not %d", *pid)}
+			}
 			in, err := openTrace(e, args, inOpts)
 			if err != nil {
 				return err

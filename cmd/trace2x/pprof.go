@@ -53,6 +53,9 @@ Examples:
 			if *rate < 0 {
 				return usageError{"--cpu-rate must not be negative"}
 			}
+			if err := checkOutputs(e, args, *out); err != nil {
+				return err
+			}
 			in, err := openTrace(e, args, inOpts)
 			if err != nil {
 				return err

@@ -169,7 +169,7 @@ func TestEmptyProfileWarning(t *testing.T) {
 		{[]string{"--kind=cpu", trace("gc.go1.26.trace")}, "the profile is empty: the trace has no CPU samples: profile the CPU while tracing (pprof.StartCPUProfile), or give --cpu-profile with a /debug/pprof/trace URL\n"},
 		{[]string{"--kind=cpu", trace("cpuprofile.go1.26.trace")}, ""},
 		{[]string{"--kind=sync", trace("blocking.go1.26.trace")}, ""},
-		{[]string{"--kind=sync", "--task", "no-such-type", trace("blocking.go1.26.trace")}, "the profile is empty: after the filters, no goroutine blocked on a channel, select or sync primitive in the trace\n"},
+		{[]string{"--kind=sync", "--to", "1us", trace("blocking.go1.26.trace")}, "the profile is empty: after the filters, no goroutine blocked on a channel, select or sync primitive in the trace\n"},
 	} {
 		out := filepath.Join(dir, "p.pb.gz")
 		code, _, errs := runCmd(t, nil, append([]string{"pprof", "-o", out}, c.args...)...)

@@ -25,6 +25,9 @@ printed and the exit status is 1.`,
 		asJSON := fs.Bool("json", false, "print JSON for scripts instead of text")
 		out := fs.String("o", "-", "write to `FILE` instead of standard output")
 		return func(e *env, args []string) error {
+			if err := checkOutputs(e, args, *out); err != nil {
+				return err
+			}
 			in, err := openTrace(e, args, inOpts)
 			if err != nil {
 				return err

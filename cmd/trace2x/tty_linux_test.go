@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/trace2x/trace2x/mapping"
 )
 
 // openTTY opens a pseudo-terminal and returns its terminal end, as a
@@ -55,4 +59,35 @@ func TestNoInputFromTerminal(t *testing.T) {
 		}
 	}
 
+}
+
+// TestProgressCleared checks that the progress line is cleared when a
+// pass ends without its last report, as one that fails does, so that the
+// error is a line of its own on the terminal.
+func TestProgressCleared(t *testing.T) {
+	tty, screen := openTTY(t)
+	in := &input{name: "t.trace", size: 100e6}
+	report, clear := in.progress(&env{stderr: tty}, &inputOpts{})
+	if report == nil {
+		t.Fatal("no progress line on a terminal")
+	}
+	report(mapping.Progress{BytesRead: 1e6, Events: 70_000})
+	clear()
+	fmt.Fprintln(tty, "trace2x: t.trace: broken trace")
+	screen.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var out []byte
+	buf := make([]byte, 4096)
+	for !bytes.Contains(out, []byte("broken trace")) {
+		n, err := screen.Read(buf)
+		out = append(out, buf[:n]...)
+		if err != nil {
+			t.Fatalf("reading the terminal: %v; got %q", err, out)
+		}
+	}
+	if want := "\r\x1b[Ktrace2x: 1.0 MB of 100.0 MB (1%)"; !bytes.HasPrefix(out, []byte(want)) {
+		t.Fatalf("the terminal shows %q, want the progress line first", out)
+	}
+	if i := bytes.Index(out, []byte("trace2x: t.trace")); i < 4 || string(out[i-4:i]) != "\r\x1b[K" {
+		t.Errorf("the error does not begin a cleared line: %q", out)
+	}
 }

@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"os/signal"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -78,8 +77,7 @@ where, so that --from shows the rest.`,
 			if s := indexFor(in, inOpts, *index, *resolution); s != nil {
 				return serveIndex(e, *addr, s, *open)
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-			defer stop()
+			ctx := e.context() // ends on Ctrl-C
 			return viewWhole(ctx, e, in, inOpts, *addr, *resolution, *open)
 		}
 	},

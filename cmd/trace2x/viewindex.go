@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/signal"
 	"runtime"
 	"strings"
 	"sync"
@@ -318,8 +317,7 @@ func serveIndex(e *env, addr string, s *indexServer, open bool) error {
 			fmt.Fprintf(e.stderr, "trace2x: could not open a browser: %v\n", err)
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
+	ctx := e.context() // ends on Ctrl-C
 	<-ctx.Done()
 	return srv.Shutdown(context.Background())
 }

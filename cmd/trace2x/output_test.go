@@ -1,0 +1,162 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestOutputIsInput checks that no output may replace the input trace,
+// named as it is or through another path, or read from standard input;
+// and that two outputs of convert may not be one file, where one would be
+// lost. Devices take several.
+func TestOutputIsInput(t *testing.T) {
+	dir := t.TempDir()
+	trace := filepath.Join(dir, "t.trace")
+	orig, err := os.ReadFile(sample(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(trace, orig, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link.trace")
+	if err := os.Symlink(trace, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"perfetto", "-o", trace, trace},
+		{"chrome", "-o", link, trace},
+		{"stats", "-o", filepath.Join(dir, ".", "t.trace"), trace},
+		{"pprof", "--kind=wall", "-o", trace, trace},
+		{"otlp", "--json", "-o", trace, trace},
+		{"convert", "--stats", trace, trace},
+	} {
+		code, _, errs := runCmd(t, nil, args...)
+		if code != 2 || !strings.Contains(errs, "is the input trace, which it would replace") {
+			t.Errorf("%v: exit %d, stderr %q; want a usage error", args, code, errs)
+		}
+	}
+	f, err := os.Open(trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var stderr strings.Builder
+	if code := run([]string{"chrome", "-o", trace, "-"}, f, new(strings.Builder), &stderr); code != 2 {
+		t.Errorf("chrome -o the file on standard input: exit %d, stderr %q; want 2", code, stderr.String())
+	}
+	if got, _ := os.ReadFile(trace); !bytes.Equal(got, orig) {
+		t.Fatal("the input trace was changed")
+	}
+
+	out := filepath.Join(dir, "out")
+	code, _, errs := runCmd(t, nil, "convert", "--perfetto", out, "--chrome", filepath.Join(dir, "x", "..", "out"), sample(t))
+	if code != 2 || !strings.Contains(errs, "two outputs are the file") {
+		t.Errorf("convert to one file twice: exit %d, stderr %q; want a usage error", code, errs)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("convert to one file twice wrote it")
+	}
+	if code, _, errs := runCmd(t, nil, "convert", "-q", "--perfetto", os.DevNull, "--chrome", os.DevNull, sample(t)); code != 0 {
+		t.Errorf("convert to %s twice: exit %d: %s", os.DevNull, code, errs)
+	}
+}
+
+// TestFailedOutputLeftAlone checks that an output whose writing fails
+// (a full disk) does not replace the file it was to replace, leaves no
+// temporary file, and says so, naming the file the user named.
+func TestFailedOutputLeftAlone(t *testing.T) {
+	dir := t.TempDir()
+	dest := filepath.Join(dir, "t.json")
+	if err := os.WriteFile(dest, []byte("before"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, existed := range []bool{true, false} {
+		name := dest
+		if !existed {
+			name = filepath.Join(dir, "new.json")
+		}
+		o, err := createOutput(&env{}, name, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Write([]byte("part of a conversion"))
+		o.f.Close() // the disk fails under the output
+		err = o.Close()
+		want := "is not written"
+		if existed {
+			want = "is left as it was"
+		}
+		if err == nil || !strings.Contains(err.Error(), "writing "+name+": ") || !strings.Contains(err.Error(), name+" "+want) || strings.Contains(err.Error(), ".tmp") {
+			t.Errorf("existed %v: Close error %v; want it to name %s and say it %s", existed, err, name, want)
+		}
+		if got, err := os.ReadFile(name); existed && string(got) != "before" || !existed && !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("existed %v: the destination holds %q (%v) after a failed output", existed, got, err)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".*.tmp")); len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}
+
+// TestStalledURL checks that a target that stops sending fails the
+// command with what came and how long it waited, instead of holding it
+// for ever.
+func TestStalledURL(t *testing.T) {
+	data, err := os.ReadFile(sample(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write(data[:len(data)/2])
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	code, _, errs := runCmd(t, nil, "stats", "--stall-timeout", "300ms", srv.URL+"/debug/pprof/trace")
+	if code != 1 || !strings.Contains(errs, srv.URL+"/debug/pprof/trace: nothing received for 300ms after") {
+		t.Errorf("exit %d, stderr %q; want 1 and the stall", code, errs)
+	}
+	if code, _, errs := runCmd(t, nil, "stats", "--stall-timeout", "-1s", srv.URL); code != 2 || !strings.Contains(errs, "-1s is negative") {
+		t.Errorf("a negative --stall-timeout: exit %d, stderr %q; want a usage error", code, errs)
+	}
+}
+
+// TestSplitRemovesStaleParts checks that chrome --split removes the
+// parts an earlier, longer conversion to the same name left after the
+// new last part, and says so.
+func TestSplitRemovesStaleParts(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "t.json")
+	for _, n := range []int{1, 2, 3, 7} {
+		if err := os.WriteFile(partName(out, n), []byte("earlier"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, _, errs := runCmd(t, nil, "chrome", "-q", "--split", "1M", "-o", out, sample(t))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if b, err := os.ReadFile(partName(out, 1)); err != nil || bytes.Equal(b, []byte("earlier")) {
+		t.Fatalf("part 1 not written: %v", err)
+	}
+	for n, want := range map[int]bool{2: false, 3: false, 7: true} {
+		if _, err := os.Stat(partName(out, n)); (err == nil) != want {
+			t.Errorf("part %d there: %v, want %v", n, err == nil, want)
+		}
+	}
+	if want := "removed " + partName(out, 2) + " to " + partName(out, 3) + ", parts of an earlier conversion to " + out; !strings.Contains(errs, want) {
+		t.Errorf("stderr %q does not say %q", errs, want)
+	}
+}

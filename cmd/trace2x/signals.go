@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+)
+
+// interrupted is the cause of the command's context when a signal ended
+// it.
+type interrupted struct{ sig os.Signal }
+
+func (i interrupted) Error() string { return "interrupted by " + sigName(i.sig) }
+
+// sigName names a signal as kill(1) does.
+func sigName(sig os.Signal) string {
+	switch sig {
+	case os.Interrupt:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return sig.String()
+}
+
+// exitInterrupted is the exit status of a command a signal stopped, as a
+// shell reports a process that SIGINT ended.
+const exitInterrupted = 130
+
+// handleSignals returns a context that the first SIGINT or SIGTERM
+// cancels: the conversion stops at its next read, and the outputs are
+// closed with what was converted, as for a trace that breaks off. A
+// second signal ends the process at once, removing the temporary files
+// first, for a conversion stuck where no read comes.
+//
+// A write to a closed pipe then fails with EPIPE, reported like any
+// failed write, instead of killing the process: convert still finishes
+// its other outputs, and a temporary file is never left behind.
+func handleSignals(stderr io.Writer) context.Context {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	go func() {
+		sig := <-sigs
+		cancel(interrupted{sig})
+		sig = <-sigs
+		temps.removeAll()
+		fmt.Fprintf(stderr, "\ntrace2x: %s again: stopped at once, nothing written\n", sigName(sig))
+		os.Exit(exitInterrupted)
+	}()
+	return ctx
+}
+
+// temps are the temporary files the command has made: the outputs
+// before they are renamed into place, a copy of a stream. A second
+// signal removes them before the process ends.
+var temps tempFiles
+
+type tempFiles struct {
+	mu    sync.Mutex
+	names map[string]bool
+}
+
+func (t *tempFiles) add(name string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.names == nil {
+		t.names = make(map[string]bool)
+	}
+	t.names[name] = true
+}
+
+// done forgets name after running fn (the rename or removal of the
+// file), so that a signal's cleanup never runs beside it.
+func (t *tempFiles) done(name string, fn func() error) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.names, name)
+	return fn()
+}
+
+// removeAll removes the files and keeps the lock: the process is ending.
+func (t *tempFiles) removeAll() {
+	t.mu.Lock()
+	for name := range t.names {
+		os.Remove(name)
+	}
+}
+
+// ctxReader stops reading once ctx is done, with its cause.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if c.ctx.Err() != nil {
+		return 0, context.Cause(c.ctx)
+	}
+	return c.r.Read(p)
+}
+
+// ctxReaderAt stops reading once ctx is done, with its cause.
+type ctxReaderAt struct {
+	ctx context.Context
+	r   io.ReaderAt
+}
+
+func (c ctxReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if c.ctx.Err() != nil {
+		return 0, context.Cause(c.ctx)
+	}
+	return c.r.ReadAt(p, off)
+}

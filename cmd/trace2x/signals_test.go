@@ -1,0 +1,149 @@
+//go:build unix
+
+package main
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/trace2x/trace2x/convert/perfetto/perfettocheck"
+)
+
+// trace2xProcess returns a command that runs trace2x as a process of its
+// own (the test binary under that name, see TestMain), for what only a
+// real process shows: signals and pipes.
+func trace2xProcess(t *testing.T, args ...string) *exec.Cmd {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "trace2x")
+	if err := os.Symlink(self, bin); err != nil {
+		t.Fatal(err)
+	}
+	return exec.Command(bin, args...)
+}
+
+// startSlowInput starts cmd with a pipe for its standard input, writes the
+// first half of the trace at path to it, and returns the pipe and the
+// rest of the trace.
+func startSlowInput(t *testing.T, cmd *exec.Cmd, path string) (io.WriteCloser, []byte, *bytes.Buffer) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	half := len(data) / 2
+	if _, err := stdin.Write(data[:half]); err != nil {
+		t.Fatal(err)
+	}
+	// Time for the command to read and convert what it was given.
+	time.Sleep(500 * time.Millisecond)
+	return stdin, data[half:], &stderr
+}
+
+// TestInterrupt checks that SIGINT stops a conversion at its next read
+// with what was converted written, valid, and exit status 130; and that a
+// second signal, for a command stuck in a read, ends it at once without
+// leaving its temporary file.
+func TestInterrupt(t *testing.T) {
+	trace := filepath.Join("..", "..", "testdata", "gc.go1.26.trace")
+	dir := t.TempDir()
+
+	out := filepath.Join(dir, "part.pftrace")
+	cmd := trace2xProcess(t, "perfetto", "-q", "--uncompressed", "-o", out, "-")
+	stdin, rest, stderr := startSlowInput(t, cmd, trace)
+	cmd.Process.Signal(syscall.SIGINT)
+	time.Sleep(200 * time.Millisecond)
+	stdin.Write(rest) // the read after the signal fails
+	stdin.Close()
+	err := cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Fatalf("exit %d (%v), want %d; stderr:\n%s", code, err, exitInterrupted, stderr)
+	}
+	if !strings.Contains(stderr.String(), "interrupted by SIGINT") {
+		t.Errorf("stderr %q does not say the conversion was interrupted", stderr)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatalf("no output after an interrupt: %v", err)
+	}
+	rep, err := perfettocheck.Check(f)
+	f.Close()
+	if err != nil {
+		t.Fatalf("the output of an interrupted conversion is not valid: %v", err)
+	}
+	if len(rep.Slices) == 0 {
+		t.Error("the output of an interrupted conversion holds nothing")
+	}
+
+	out = filepath.Join(dir, "stuck.json")
+	cmd = trace2xProcess(t, "chrome", "-q", "-o", out, "-")
+	_, _, stderr = startSlowInput(t, cmd, trace)
+	cmd.Process.Signal(syscall.SIGINT)
+	time.Sleep(200 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGTERM) // the read never ends
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a second signal did not end the command")
+	}
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Errorf("exit %d after a second signal, want %d; stderr:\n%s", code, exitInterrupted, stderr)
+	}
+	if !strings.Contains(stderr.String(), "SIGTERM again: stopped at once") {
+		t.Errorf("stderr %q does not say the command stopped at once", stderr)
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, ".stuck*"))
+	if _, err := os.Stat(out); err == nil || len(left) > 0 {
+		t.Errorf("a command stopped at once left %v and its output (%v)", left, err)
+	}
+}
+
+// TestBrokenPipe checks that a closed pipe on standard output is a failed
+// output like any other: convert reports it and still writes its other
+// outputs whole, instead of dying of SIGPIPE with nothing said.
+func TestBrokenPipe(t *testing.T) {
+	trace := filepath.Join("..", "..", "testdata", "gc.go1.26.trace")
+	st := filepath.Join(t.TempDir(), "stats.json")
+	cmd := trace2xProcess(t, "convert", "-q", "--chrome", "-", "--stats", st, trace)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close() // the reader is gone before anything is written
+	cmd.Stdout = w
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err = cmd.Run()
+	w.Close()
+	if code := cmd.ProcessState.ExitCode(); code != 1 {
+		t.Fatalf("exit %d (%v), want 1; stderr:\n%s", code, err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "writing standard output: ") || !strings.Contains(stderr.String(), "broken pipe") {
+		t.Errorf("stderr %q does not report the broken pipe", stderr.String())
+	}
+	if b, err := os.ReadFile(st); err != nil || !bytes.Contains(b, []byte(`"events"`)) {
+		t.Errorf("the stats output beside the broken pipe: %v, %.80q", err, b)
+	}
+}
