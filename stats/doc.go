@@ -6,9 +6,26 @@
 // latencies, the longest pauses, and the minimum mutator utilization in
 // windows of 1ms and 10ms). It is what `trace2x stats` prints.
 //
-// A [Sink] takes the model from mapping.Map; once the pass is over, its
-// [Sink.Report] holds the figures, which [Report.WriteText] and
-// [Report.WriteJSON] render:
+// The text form lists the ten start functions whose goroutines ran
+// longest (time running, as `go tool trace` ranks them: time waiting
+// would put goroutines parked for the whole trace first), and says how
+// many more --json lists. Task and region latency percentiles (p50, p90,
+// p99, by nearest rank) are exact for a type with up to 4096 durations
+// in the trace; past that they come from a histogram, within about 2.2%,
+// rounded to the digits it knows and marked "~" in the text and
+// "approximate" in the JSON. The maximum is always exact. Names from the
+// trace (task and region types, start functions, wait and pause reasons)
+// are printed as they are when printable, otherwise quoted with Go's
+// escapes (a name that starts with a quote or a parenthesis too, so that
+// none passes for another or for "(unknown)"), cut to 64 characters with
+// "…", and "(no type)" or "(no reason)" when empty; --json has them
+// whole. Of a pass through a mapping.Filter, the goroutines counted are
+// those it kept time of.
+//
+// A [Sink] takes the model of one trace from mapping.Map (a second fails
+// with [ErrClosed]); once the pass is over, its [Sink.Report], which any
+// goroutine may call at any time, holds the figures, which
+// [Report.WriteText] and [Report.WriteJSON] render:
 //
 //	s := stats.NewSink()
 //	_, err := mapping.Map(f, s)
@@ -32,7 +49,8 @@
 // the MMU, and no allocation; counters, instants and samples are counted
 // or passed on without a lookup. It allocates per goroutine (reused once
 // the goroutine ends), start function, wait reason, and task and region
-// type. What it keeps is bounded by the live goroutines, those names, and
+// type: for each type, its durations up to 4096 (32 KiB), then a
+// histogram of 4 KiB in their place. What it keeps is bounded by the live goroutines, those names, and
 // the GC activity not yet final (internal/mmu says how long that is), not
 // by the length of the trace.
 package stats

@@ -2,16 +2,23 @@ package stats
 
 import (
 	"math"
+	"slices"
 	"time"
 )
 
-// latency summarises durations in a histogram of logarithmic buckets, 16
-// to each power of two, so that percentiles are within about 4% and
-// memory does not grow with the number of durations.
+// maxExact is how many durations of one task or region type are kept for
+// exact percentiles (32 KiB); past that, a histogram of fixed size
+// answers, so that memory does not grow with the number of durations.
+const maxExact = 4096
+
+// latency summarises the durations of one task or region type: all of
+// them while there are at most maxExact, then a histogram of logarithmic
+// buckets, 16 to each power of two.
 type latency struct {
-	count   int
-	max     time.Duration
-	buckets [64 * 16]uint32
+	count    int
+	min, max time.Duration
+	exact    []time.Duration  // every duration, while count <= maxExact; sorted by finish
+	buckets  *[64 * 16]uint32 // once count > maxExact
 }
 
 func bucketOf(d time.Duration) int {
@@ -22,21 +29,58 @@ func bucketOf(d time.Duration) int {
 }
 
 func (l *latency) add(d time.Duration) {
+	if l.count == 0 || d < l.min {
+		l.min = d
+	}
 	l.count++
 	l.max = max(l.max, d)
+	if l.buckets == nil {
+		if l.count <= maxExact {
+			l.exact = append(l.exact, d)
+			return
+		}
+		l.buckets = new([64 * 16]uint32)
+		for _, e := range l.exact {
+			l.buckets[bucketOf(e)]++
+		}
+		l.exact = nil
+	}
 	l.buckets[bucketOf(d)]++
 }
 
-// quantile returns the upper bound of the bucket holding the q-quantile,
-// capped by the largest duration seen.
-func (l *latency) quantile(q float64) time.Duration {
-	rank := uint32(math.Ceil(q * float64(l.count)))
-	var seen uint32
+// finish readies the latency for quantile, once every duration is in.
+func (l *latency) finish() { slices.Sort(l.exact) }
+
+// quantile returns the q-quantile, and whether it is exact: the nearest
+// rank while every duration is kept, else the middle of the histogram's
+// bucket holding that rank, rounded to the bucket's resolution and kept
+// within the smallest and largest durations seen.
+func (l *latency) quantile(q float64) (time.Duration, bool) {
+	rank := max(int(math.Ceil(q*float64(l.count))), 1)
+	if l.buckets == nil {
+		if len(l.exact) == 0 {
+			return 0, true
+		}
+		return l.exact[min(rank, len(l.exact))-1], true
+	}
+	var seen int
 	for i, n := range l.buckets {
-		seen += n
+		seen += int(n)
 		if seen >= rank && n > 0 {
-			return min(time.Duration(math.Exp2(float64(i+1)/16)), l.max)
+			return min(max(roundToBucket(math.Exp2((float64(i)+0.5)/16)), l.min), l.max), false
 		}
 	}
-	return l.max
+	return l.max, false
+}
+
+// roundToBucket rounds the middle v of a bucket to the largest power of
+// ten no greater than the bucket's half-width: the digits the histogram
+// knows, and no more, so that its figures do not read as exact.
+func roundToBucket(v float64) time.Duration {
+	half := v * (math.Exp2(1.0/32) - 1)
+	if half < 1 {
+		return time.Duration(math.Round(v))
+	}
+	step := math.Pow(10, math.Floor(math.Log10(half)))
+	return time.Duration(math.Round(v/step) * step)
 }

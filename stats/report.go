@@ -29,21 +29,23 @@ type Report struct {
 	BytesRead       int64            `json:"bytes_read"`
 	Events          int64            `json:"events"`
 	EventsByKind    map[string]int64 `json:"events_by_kind"`
-	Goroutines      int              `json:"goroutines"`
-	Procs           int              `json:"procs"`
-	Threads         int              `json:"threads"`
-	Stacks          int              `json:"stacks"`
-	Tasks           TaskCounts       `json:"tasks"`
-	Regions         RegionCounts     `json:"regions"`
-	Logs            int              `json:"logs"`
-	GCCycles        int              `json:"gc_cycles"`
-	STW             STWStats         `json:"stop_the_world"`
-	Sweeps          int              `json:"sweeps"`
-	MarkAssists     int              `json:"mark_assists"`
-	CPUSamples      int              `json:"cpu_samples"`
-	Flows           int              `json:"flows"`
-	Experimental    map[string]int   `json:"experimental_events,omitempty"`  // events, by experiment
-	ExpBatches      map[string]int   `json:"experimental_batches,omitempty"` // batches, by experiment
+	// Goroutines counts the goroutines of the trace; of a pass through a
+	// mapping.Filter, those it kept time of, as GoroutineGroups does.
+	Goroutines   int            `json:"goroutines"`
+	Procs        int            `json:"procs"`
+	Threads      int            `json:"threads"`
+	Stacks       int            `json:"stacks"`
+	Tasks        TaskCounts     `json:"tasks"`
+	Regions      RegionCounts   `json:"regions"`
+	Logs         int            `json:"logs"`
+	GCCycles     int            `json:"gc_cycles"`
+	STW          STWStats       `json:"stop_the_world"`
+	Sweeps       int            `json:"sweeps"`
+	MarkAssists  int            `json:"mark_assists"`
+	CPUSamples   int            `json:"cpu_samples"`
+	Flows        int            `json:"flows"`
+	Experimental map[string]int `json:"experimental_events,omitempty"`  // events, by experiment
+	ExpBatches   map[string]int `json:"experimental_batches,omitempty"` // batches, by experiment
 	// Incomplete counts the items that began before the trace or were
 	// open at its end, by kind ("goroutine state", "region", ...).
 	Incomplete     map[string]int `json:"incomplete"`
@@ -101,24 +103,20 @@ type GroupTimes struct {
 	WaitingNS  map[string]int64 `json:"waiting_ns"` // by reason
 }
 
-// total is the group's time in every state.
-func (g *GroupTimes) total() int64 {
-	t := g.RunningNS + g.RunnableNS + g.SyscallNS
-	for _, w := range g.WaitingNS {
-		t += w
-	}
-	return t
-}
-
 // Latency summarises the durations of one task or region type. The
-// percentiles are within about 4%: each is the upper bound of a bucket
-// of a logarithmic histogram, capped by the maximum.
+// percentiles are nearest-rank ones, exact for a type of up to 4096
+// durations. Of a type with more they come from a histogram whose buckets
+// are 2^(1/16) (4.4%) wide: each is the middle of its bucket, within
+// about 2.2% of the true figure, rounded to the digits that leaves
+// significant and kept between the least and the greatest duration;
+// Approximate says so. The maximum is always exact.
 type Latency struct {
-	Count int   `json:"count"`
-	P50NS int64 `json:"p50_ns"`
-	P90NS int64 `json:"p90_ns"`
-	P99NS int64 `json:"p99_ns"`
-	MaxNS int64 `json:"max_ns"`
+	Count       int   `json:"count"`
+	P50NS       int64 `json:"p50_ns"`
+	P90NS       int64 `json:"p90_ns"`
+	P99NS       int64 `json:"p99_ns"`
+	MaxNS       int64 `json:"max_ns"`
+	Approximate bool  `json:"approximate,omitempty"` // the percentiles come from the histogram
 }
 
 // Pause is a stop-the-world pause.
@@ -184,8 +182,10 @@ const maxGenerationLines = 20
 func (r *Report) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	p := func(k, format string, args ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, args...)...) }
-	p("Input:", "%s (%d bytes read)", r.Input, r.BytesRead)
-	p("Format:", "%s", r.FormatVersion)
+	// Whatever a trace, or its name, holds, nothing reaches the terminal
+	// unescaped, and no tab shifts the columns.
+	p("Input:", "%s (%d bytes read)", escape(r.Input), r.BytesRead)
+	p("Format:", "%s", escape(r.FormatVersion))
 	p("Duration:", "%v", time.Duration(r.DurationNS))
 	if r.WallStart != nil {
 		p("Wall-clock start:", "%s", r.WallStart.Format(time.RFC3339Nano))
@@ -201,7 +201,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	p("Events:", "%d", r.Events)
 	for _, k := range slices.Sorted(maps.Keys(r.EventsByKind)) {
-		p("  "+k+":", "%d", r.EventsByKind[k])
+		p("  "+escape(k)+":", "%d", r.EventsByKind[k])
 	}
 	p("Goroutines:", "%d", r.Goroutines)
 	p("Ps:", "%d", r.Procs)
@@ -228,22 +228,22 @@ func (r *Report) WriteText(w io.Writer) error {
 	p("CPU samples:", "%d", r.CPUSamples)
 	p("Flows:", "%d (%d without a target)", r.Flows, r.UnmatchedFlows)
 	for _, k := range slices.Sorted(maps.Keys(r.Experimental)) {
-		p("Experimental "+k+":", "%d events, %d batches", r.Experimental[k], r.ExpBatches[k])
+		p("Experimental "+escape(k)+":", "%d events, %d batches", r.Experimental[k], r.ExpBatches[k])
 	}
 	if len(r.Incomplete) == 0 {
 		p("Incomplete:", "none")
 	} else {
 		var parts []string
 		for _, k := range slices.Sorted(maps.Keys(r.Incomplete)) {
-			parts = append(parts, fmt.Sprintf("%d %s", r.Incomplete[k], k))
+			parts = append(parts, fmt.Sprintf("%d %s", r.Incomplete[k], escape(k)))
 		}
 		p("Incomplete:", "%s (began before the trace or open at its end)", strings.Join(parts, ", "))
 	}
 	for _, k := range slices.Sorted(maps.Keys(r.Anomalies)) {
-		p("Repaired:", "%d %s", r.Anomalies[k], k)
+		p("Repaired:", "%d %s", r.Anomalies[k], escape(k))
 	}
 	if r.Error != "" {
-		p("Cut short:", "%s", r.Error)
+		p("Cut short:", "%s", escape(r.Error))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -252,27 +252,42 @@ func (r *Report) WriteText(w io.Writer) error {
 }
 
 // TopGroups returns the start functions of GoroutineGroups by their
-// total time, most first; of equal times, in order of name.
+// running time, most first; of equal running times, by their time
+// runnable and in syscalls, then in order of name.
+//
+// Running time is the CPU the goroutines used, and what `go tool trace`
+// ranks them by. Time waiting says nothing of where the time went: a
+// goroutine parked for the whole trace, or a runtime helper idle in it,
+// would outrank every busy one. Time runnable or in a syscall is no
+// better a first key: it grows with the CPU the others take, or while a
+// blocking read waits in the kernel.
 func (r *Report) TopGroups() []string {
 	names := slices.Collect(maps.Keys(r.GoroutineGroups))
-	total := make(map[string]int64, len(names))
-	for _, n := range names {
-		total[n] = r.GoroutineGroups[n].total()
-	}
 	slices.SortFunc(names, func(x, y string) int {
-		return cmp.Or(cmp.Compare(total[y], total[x]), cmp.Compare(x, y))
+		a, b := r.GoroutineGroups[x], r.GoroutineGroups[y]
+		return cmp.Or(cmp.Compare(b.RunningNS, a.RunningNS),
+			cmp.Compare(b.RunnableNS+b.SyscallNS, a.RunnableNS+a.SyscallNS), cmp.Compare(x, y))
 	})
 	return names
 }
 
-// writeAnalysis prints the time analysis: the goroutine groups that took
-// the most time, task and region latencies, and the longest pauses.
+// groupName returns the start function of a goroutine group as its table
+// shows it: the Sink's own "(unknown)" as it is.
+func groupName(fn string) string {
+	if fn == unknownFunc {
+		return fn
+	}
+	return cell(fn, unknownFunc)
+}
+
+// writeAnalysis prints the time analysis: the goroutine groups that ran
+// longest, task and region latencies, and the longest pauses.
 func (r *Report) writeAnalysis(w io.Writer) error {
 	const topN = 10
 	d := func(ns int64) string { return time.Duration(ns).Round(time.Microsecond).String() }
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	if order := r.TopGroups(); len(order) > 0 {
-		fmt.Fprintf(tw, "\nGoroutines by start function (top %d by time)\tcount\trunning\trunnable\tsyscall\twaiting (top reason)\n", topN)
+		fmt.Fprintf(tw, "\nGoroutines by start function (top %d by running time)\tcount\trunning\trunnable\tsyscall\twaiting (top reason)\n", topN)
 		for _, name := range order[:min(topN, len(order))] {
 			g := r.GoroutineGroups[name]
 			var wait int64
@@ -284,13 +299,17 @@ func (r *Report) writeAnalysis(w io.Writer) error {
 				}
 			}
 			waiting := d(wait)
-			switch {
-			case strings.HasPrefix(top, "("):
-				waiting += " " + top // "(unknown)" is in parentheses already
-			case top != "":
-				waiting += " (" + top + ")"
+			switch top {
+			case unknownFunc:
+				waiting += " " + top // in parentheses already
+			case "":
+			default:
+				waiting += " (" + cell(top, unknownFunc) + ")"
 			}
-			fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\t%s\n", name, g.Goroutines, d(g.RunningNS), d(g.RunnableNS), d(g.SyscallNS), waiting)
+			fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\t%s\n", groupName(name), g.Goroutines, d(g.RunningNS), d(g.RunnableNS), d(g.SyscallNS), waiting)
+		}
+		if n := len(order) - topN; n > 0 {
+			fmt.Fprintf(tw, "  ... and %d more; --json lists them all\n", n)
 		}
 	}
 	for _, l := range []struct {
@@ -303,13 +322,17 @@ func (r *Report) writeAnalysis(w io.Writer) error {
 		fmt.Fprintf(tw, "\n%s\tcount\tp50\tp90\tp99\tmax\n", l.title)
 		for _, name := range slices.Sorted(maps.Keys(l.m)) {
 			x := l.m[name]
-			fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\t%s\n", name, x.Count, d(x.P50NS), d(x.P90NS), d(x.P99NS), d(x.MaxNS))
+			pd := d
+			if x.Approximate {
+				pd = func(ns int64) string { return "~" + d(ns) } // from the histogram
+			}
+			fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\t%s\n", cell(name, "(no type)"), x.Count, pd(x.P50NS), pd(x.P90NS), pd(x.P99NS), d(x.MaxNS))
 		}
 	}
 	if len(r.LongestPauses) > 0 {
 		fmt.Fprintf(tw, "\nLongest stop-the-world pauses\tat\tduration\n")
 		for _, p := range r.LongestPauses {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\n", p.Reason, d(p.StartNS), d(p.DurNS))
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", cell(p.Reason, "(no reason)"), d(p.StartNS), d(p.DurNS))
 		}
 	}
 	return tw.Flush()

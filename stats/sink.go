@@ -2,7 +2,11 @@ package stats
 
 import (
 	"cmp"
+	"errors"
+	"fmt"
+	"maps"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/trace2x/trace2x/internal/gotable"
@@ -18,13 +22,30 @@ var MMUWindows = []time.Duration{time.Millisecond, 10 * time.Millisecond}
 // lists.
 const maxPauses = 10
 
+// ErrClosed is wrapped by the error that Begin returns on a Sink that has
+// begun a trace already: a Sink collects the figures of one trace, so
+// mapping a second trace into it fails at Begin, and its Report stays
+// that of the first.
+var ErrClosed = errors.New("use of a used Sink")
+
+var errClosed = fmt.Errorf("stats: %w: a Sink collects one trace, which it has begun already", ErrClosed)
+
 // Sink is a mapping.Sink that collects the figures of a Report. Like any
-// sink, it expects its methods to be called one at a time; its Report is
-// ready once End has been called.
+// sink, it expects its methods to be called one at a time, but Report may
+// be called at any time, from any goroutine: it is ready once End has
+// been called.
 type Sink struct {
 	meter *mmu.Meter
 	start mapping.Time
-	sum   *mapping.Summary
+	// sum is set by End, after which nothing else of the Sink changes: a
+	// Report read from another goroutine loads it, and so sees the rest.
+	sum      atomic.Pointer[mapping.Summary]
+	begun    bool
+	ended    bool
+	filtered bool // the pass is through a mapping.Filter
+	// kept counts the goroutines that had a state delivered: under a
+	// filter, the goroutines it kept, where Summary counts those it named.
+	kept int
 
 	gs      gotable.Table[mapping.GoID, goInfo] // live goroutines
 	free    []*goInfo                           // ended, for reuse
@@ -98,9 +119,14 @@ func NewSink() *Sink {
 	}
 }
 
-// Begin notes where the trace starts.
+// Begin notes where the trace starts. It returns an error wrapping
+// ErrClosed if the Sink has begun a trace before.
 func (s *Sink) Begin(m *mapping.Meta) error {
-	s.start = m.Start
+	if s.begun || s.ended {
+		return errClosed
+	}
+	s.begun = true
+	s.start, s.filtered = m.Start, m.Filtered
 	return s.meter.Begin(m)
 }
 
@@ -192,6 +218,7 @@ func (s *Sink) GoroutineState(st *mapping.GoroutineState) error {
 		if !info.counted {
 			info.counted = true
 			g.goroutines++
+			s.kept++
 		}
 		d := int64(st.End - st.Start)
 		g.add(st, d)
@@ -349,11 +376,23 @@ func (s *Sink) CPUSample(*mapping.CPUSample) error { s.cpuSamples++; return nil 
 // experiment in its Summary, without decoding them.
 func (s *Sink) Experimental(*mapping.Experimental) error { return nil }
 
-// End takes the summary and computes the MMU.
+// End takes the summary and computes the MMU. The End of a pass whose
+// Begin was refused (see ErrClosed) leaves the Report as it was.
 func (s *Sink) End(sum *mapping.Summary) error {
+	if s.ended {
+		return errClosed
+	}
+	s.ended = true
+	err := s.meter.End(sum)
+	for _, l := range s.tasks {
+		l.finish()
+	}
+	for _, l := range s.regions {
+		l.finish()
+	}
 	cp := *sum
-	s.sum = &cp
-	return s.meter.End(sum)
+	s.sum.Store(&cp) // last: the Report is ready
+	return err
 }
 
 // expEvents is the Report's form of Summary.ExpEvents.
@@ -377,11 +416,20 @@ func latencyOf(m map[string]*latency, name string) *latency {
 	return l
 }
 
-// Report returns the figures collected, nil before End.
+// Report returns the figures collected, nil before End. It is safe to
+// call while the pass runs; each call returns a Report of its own.
 func (s *Sink) Report() *Report {
-	sum := s.sum
+	sum := s.sum.Load()
 	if sum == nil {
 		return nil
+	}
+	goroutines := sum.Goroutines
+	if s.filtered {
+		// A filter declares, besides the goroutines it keeps, those that
+		// what it keeps names (a goroutine that unblocked a kept one, a
+		// task's other goroutines): count those it kept time of, as the
+		// goroutine groups do.
+		goroutines = s.kept
 	}
 	r := &Report{
 		Input:          sum.Input,
@@ -390,8 +438,8 @@ func (s *Sink) Report() *Report {
 		Generations:    sum.Generations,
 		BytesRead:      sum.BytesRead,
 		Events:         sum.Events,
-		EventsByKind:   sum.EventsByKind,
-		Goroutines:     sum.Goroutines,
+		EventsByKind:   maps.Clone(sum.EventsByKind),
+		Goroutines:     goroutines,
 		Procs:          sum.Procs,
 		Threads:        sum.Threads,
 		Stacks:         s.stacks,
@@ -405,10 +453,10 @@ func (s *Sink) Report() *Report {
 		CPUSamples:     s.cpuSamples,
 		Flows:          s.flows,
 		Experimental:   expEvents(sum.ExpEvents),
-		ExpBatches:     sum.ExpBatches,
+		ExpBatches:     maps.Clone(sum.ExpBatches),
 		Incomplete:     make(map[string]int),
 		UnmatchedFlows: sum.UnmatchedFlows,
-		Anomalies:      sum.Anomalies,
+		Anomalies:      maps.Clone(sum.Anomalies),
 
 		GoroutineGroups: make(map[string]*GroupTimes, len(s.groups)),
 		TaskLatency:     latencies(s.tasks),
@@ -448,8 +496,11 @@ func (s *Sink) Report() *Report {
 func latencies(m map[string]*latency) map[string]Latency {
 	out := make(map[string]Latency, len(m))
 	for name, l := range m {
-		out[name] = Latency{Count: l.count, P50NS: int64(l.quantile(0.5)), P90NS: int64(l.quantile(0.9)),
-			P99NS: int64(l.quantile(0.99)), MaxNS: int64(l.max)}
+		p50, exact := l.quantile(0.5)
+		p90, _ := l.quantile(0.9)
+		p99, _ := l.quantile(0.99)
+		out[name] = Latency{Count: l.count, P50NS: int64(p50), P90NS: int64(p90), P99NS: int64(p99),
+			MaxNS: int64(l.max), Approximate: !exact}
 	}
 	return out
 }

@@ -5,36 +5,96 @@ import (
 	"cmp"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/trace2x/trace2x/internal/testtraces"
 	"github.com/trace2x/trace2x/mapping"
 )
 
-// TestLatencyQuantiles checks the histogram's percentiles against exact
-// ones, within the 2^(1/16) width of its buckets.
+// TestLatencyQuantiles checks the histogram's percentiles, used past
+// maxExact durations, against exact ones: within the half-width of its
+// buckets and the rounding to it, and marked as approximate.
 func TestLatencyQuantiles(t *testing.T) {
 	var l latency
 	for i := 1; i <= 10000; i++ {
 		l.add(time.Duration(i) * time.Microsecond)
 	}
+	l.finish()
+	if l.exact != nil {
+		t.Errorf("%d durations kept of %d, want none past %d", len(l.exact), l.count, maxExact)
+	}
 	for _, c := range []struct {
 		q    float64
 		want time.Duration
 	}{{0.5, 5000 * time.Microsecond}, {0.9, 9000 * time.Microsecond}, {0.99, 9900 * time.Microsecond}} {
-		got := l.quantile(c.q)
-		if ratio := float64(got) / float64(c.want); ratio < 1 || ratio > 1.05 {
-			t.Errorf("p%v = %v, want %v to 5%% above", c.q*100, got, c.want)
+		got, exact := l.quantile(c.q)
+		if ratio := float64(got) / float64(c.want); exact || ratio < 0.97 || ratio > 1.03 {
+			t.Errorf("p%v = %v (exact %v), want %v within 3%%, not exact", c.q*100, got, exact, c.want)
 		}
 	}
-	if l.quantile(1) != 10000*time.Microsecond || l.max != 10000*time.Microsecond {
-		t.Errorf("p100 %v, max %v, want 10ms", l.quantile(1), l.max)
+	if p, _ := l.quantile(1); p != 10000*time.Microsecond || l.max != 10000*time.Microsecond {
+		t.Errorf("p100 %v, max %v, want 10ms", p, l.max)
+	}
+}
+
+// TestLatencyExact checks that the percentiles of a type with few
+// durations are the exact nearest-rank ones, not bucket bounds: eight
+// tasks whose durations all fall in one bucket have a p50 below the max.
+func TestLatencyExact(t *testing.T) {
+	var l latency
+	// The durations of the eight tasks of a real trace, in the order
+	// they ended.
+	for _, ms := range []float64{1513.794, 1497.950, 1511.710, 1503.210, 1508.959, 1512.509, 1509.474, 1513.056} {
+		l.add(time.Duration(ms * 1e6))
+	}
+	l.finish()
+	for _, c := range []struct {
+		q    float64
+		want time.Duration
+	}{{0.5, 1509474 * time.Microsecond}, {0.9, 1513794 * time.Microsecond}, {0.1, 1497950 * time.Microsecond}} {
+		if got, exact := l.quantile(c.q); got != c.want || !exact {
+			t.Errorf("p%v = %v (exact %v), want %v, exact", c.q*100, got, exact, c.want)
+		}
+	}
+	for i := l.count; i < maxExact; i++ {
+		l.add(2 * time.Second)
+	}
+	if l.finish(); l.buckets != nil || len(l.exact) != maxExact {
+		t.Errorf("%d durations kept of %d, want all", len(l.exact), l.count)
+	}
+	if got, exact := l.quantile(0.0001); got != 1497950*time.Microsecond || !exact {
+		t.Errorf("p0.01 of %d = %v (exact %v), want the least", maxExact, got, exact)
+	}
+}
+
+// TestLatencyRounding checks that a percentile from the histogram is
+// rounded to the digits it knows, and printed as approximate.
+func TestLatencyRounding(t *testing.T) {
+	var l latency
+	for i := range maxExact + 1 {
+		l.add(30*time.Millisecond + time.Duration(i)*time.Nanosecond*97)
+	}
+	l.finish()
+	got, exact := l.quantile(0.5)
+	if exact || got%(100*time.Microsecond) != 0 || got < l.min || got > l.max {
+		t.Errorf("p50 = %v (exact %v), want an approximate multiple of 100µs within [%v, %v]", got, exact, l.min, l.max)
+	}
+	r := &Report{TaskLatency: latencies(map[string]*latency{"t": &l})}
+	var b bytes.Buffer
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^  t +4097 +~[0-9.]+ms +~[0-9.]+ms +~[0-9.]+ms +30\.397ms$`).Match(b.Bytes()) {
+		t.Errorf("no approximate row for t in\n%s", b.Bytes())
 	}
 }
 
@@ -171,18 +231,42 @@ func TestTextFromJSON(t *testing.T) {
 	}
 }
 
-// TestTopGroups checks the order of the goroutine groups: most time
-// first, of equal times by name.
+// TestTopGroups checks the order of the goroutine groups: most running
+// time first, then most time runnable or in syscalls, then by name; time
+// waiting does not count.
 func TestTopGroups(t *testing.T) {
 	r := &Report{GoroutineGroups: map[string]*GroupTimes{
-		"b":    {RunningNS: 5, WaitingNS: map[string]int64{"sleep": 5}},
-		"a":    {RunnableNS: 10},
-		"c":    {SyscallNS: 3},
-		"busy": {WaitingNS: map[string]int64{"select": 7, "sleep": 8}},
+		"b":      {RunningNS: 5, WaitingNS: map[string]int64{"sleep": 5}},
+		"a":      {RunnableNS: 10},
+		"c":      {SyscallNS: 3},
+		"d":      {RunnableNS: 3},
+		"parked": {WaitingNS: map[string]int64{"select": 7, "sleep": 8}},
 	}}
 	got := strings.Join(r.TopGroups(), " ")
-	if want := "busy a b c"; got != want {
+	if want := "b a c d parked"; got != want {
 		t.Errorf("TopGroups() = %s, want %s", got, want)
+	}
+}
+
+// TestTopGroupsText checks that the text lists the groups that ran most,
+// says what they are ranked by, and how many it left out: goroutines
+// parked for the whole trace do not push out one that ran.
+func TestTopGroupsText(t *testing.T) {
+	r := &Report{GoroutineGroups: map[string]*GroupTimes{
+		"main.receiver": {Goroutines: 1, RunningNS: 364e6, WaitingNS: map[string]int64{"chan receive": 700e6}},
+	}}
+	for i := range 12 {
+		r.GoroutineGroups[fmt.Sprintf("main.parked%02d", i)] = &GroupTimes{Goroutines: 3, WaitingNS: map[string]int64{"select": 4e9}}
+	}
+	var b bytes.Buffer
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`(?m)^Goroutines by start function \(top 10 by running time\) +count`,
+		`(?m)^  main\.receiver +1 +364ms `, `(?m)^  \.\.\. and 3 more; --json lists them all$`} {
+		if !regexp.MustCompile(want).Match(b.Bytes()) {
+			t.Errorf("no line %s in\n%s", want, b.Bytes())
+		}
 	}
 }
 
@@ -375,5 +459,255 @@ func TestGroupsByStartFunction(t *testing.T) {
 	}
 	if renamed == 0 {
 		t.Error("no goroutine in the test traces was named after it had time: the test proves nothing")
+	}
+}
+
+// TestCell checks how a table shows a name from the trace: printable ones
+// as they are, others quoted with Go's escapes, nothing left that a
+// terminal or the table's columns would take for their own, long ones cut
+// with a mark, and an empty one named.
+func TestCell(t *testing.T) {
+	long := strings.Repeat("x", 1024)
+	for _, c := range []struct{ in, want string }{
+		{"http.request", "http.request"},
+		{"café ☕ </script> back\\slash", "café ☕ </script> back\\slash"},
+		{"", "(none)"},
+		{"req\x1b[31mRED\x1b[0m", `"req\x1b[31mRED\x1b[0m"`},
+		{"fake\n  injected-row  99  1h", `"fake\n  injected-row  99  1h"`},
+		{"tab\tcol", `"tab\tcol"`},
+		{"bad\xff\xfeutf8", `"bad\xff\xfeutf8"`},
+		{"nul\x00del\x7f", `"nul\x00del\x7f"`},
+		{"\u2028\u202e", `"\u2028\u202e"`},
+		{`"quoted"`, `"\"quoted\""`},
+		{"(unknown)", `"(unknown)"`},
+		{" indented", `" indented"`},
+		{"cut…", `"cut…"`},
+		{long, strings.Repeat("x", maxNameWidth-1) + "…"},
+		{"\x01" + long, `"\x01` + strings.Repeat("x", maxNameWidth-7) + `"…`},
+		{strings.Repeat("\x01", 100), `"` + strings.Repeat(`\x01`, (maxNameWidth-3)/4) + `"…`},
+	} {
+		got := cell(c.in, "(none)")
+		if got != c.want {
+			t.Errorf("cell(%q) = %s, want %s", c.in, got, c.want)
+		}
+		if n := utf8.RuneCountInString(got); n > maxNameWidth {
+			t.Errorf("cell(%q) is %d characters wide, more than %d", c.in, n, maxNameWidth)
+		}
+	}
+	if got, want := escape("cut\x00here\n\xff"), `cut\x00here\n\xff`; got != want {
+		t.Errorf("escape = %s, want %s", got, want)
+	}
+}
+
+// checkPrintable fails if text holds anything but printable UTF-8 and
+// newlines, a line wider than width characters, or a table row without
+// a name or with more columns than its header.
+func checkPrintable(t *testing.T, text string, width int) {
+	t.Helper()
+	if !utf8.ValidString(text) {
+		t.Errorf("text is not UTF-8:\n%q", text)
+	}
+	for _, r := range text {
+		if r != '\n' && !strconv.IsPrint(r) {
+			t.Errorf("text holds %U:\n%q", r, text)
+			break
+		}
+	}
+	for _, line := range strings.Split(text, "\n") {
+		if n := utf8.RuneCountInString(line); n > width {
+			t.Errorf("a line of %d characters: %q", n, line)
+		}
+	}
+	for _, table := range []string{"Task latency", "Region latency"} {
+		_, rows, ok := strings.Cut(text, "\n"+table)
+		if !ok {
+			t.Errorf("no %s table in\n%s", table, text)
+			continue
+		}
+		rows, _, _ = strings.Cut(rows, "\n\n")
+		for _, row := range strings.Split(rows, "\n")[1:] {
+			// A name, then count, p50, p90, p99, max.
+			if !regexp.MustCompile(`^  [^ ].*? +[0-9]+( +~?[0-9.]+(µs|ms|s|ns|m|h)+){4}$`).MatchString(row) {
+				t.Errorf("%s: row %q", table, row)
+			}
+		}
+	}
+}
+
+// TestTextNames checks the text of a trace whose task and region types
+// hold controls, invalid UTF-8, quotes, line separators and a long name,
+// and of one made to forge rows and colour the terminal: all of it
+// printable, every row in its columns, the names whole in the JSON.
+func TestTextNames(t *testing.T) {
+	r, _ := mapBoth(t, filepath.Join("..", "testdata", "oddstrings.go1.26.trace"))
+	var text bytes.Buffer
+	if err := r.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	checkPrintable(t, text.String(), 200)
+	if !regexp.MustCompile(`(?m)^  \(no type\) +1 `).Match(text.Bytes()) {
+		t.Errorf("no row for the empty task type in\n%s", text.Bytes())
+	}
+	odd, long := 0, 0
+	for typ := range r.TaskLatency {
+		if !utf8.ValidString(typ) || strings.ContainsAny(typ, "\x00\x01") {
+			odd++
+		}
+		long = max(long, len(strconv.Quote(typ)))
+	}
+	if odd == 0 || long <= maxNameWidth {
+		t.Errorf("task types: %d odd, the longest %d bytes quoted; the trace has both: the test proves nothing", odd, long)
+	}
+	var js bytes.Buffer
+	if err := r.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	var back Report
+	if err := json.Unmarshal(js.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	// (JSON has no form for invalid UTF-8: encoding/json replaces it.)
+	for typ := range r.TaskLatency {
+		if _, ok := back.TaskLatency[typ]; utf8.ValidString(typ) && !ok {
+			t.Errorf("the JSON lacks task type %q", typ)
+		}
+	}
+
+	forged := &Report{
+		TaskLatency: map[string]Latency{"req\x1b[31mRED\x1b[0m": {Count: 1, P50NS: 3e3, P90NS: 3e3, P99NS: 3e3, MaxNS: 3e3}},
+		RegionLatency: map[string]Latency{
+			"fake\n  injected-row\t99\t1h\t1h\t1h\t1h": {Count: 1, MaxNS: 1e3},
+			"":                        {Count: 2, MaxNS: 1e3},
+			strings.Repeat("y", 1024): {Count: 3, MaxNS: 1e3},
+		},
+		LongestPauses:   []Pause{{Reason: "\x1b]0;title\x07", DurNS: 5e3}, {Reason: "", DurNS: 1e3}},
+		GoroutineGroups: map[string]*GroupTimes{"main.\x1b[2J": {Goroutines: 1, RunningNS: 1, WaitingNS: map[string]int64{"chan\nreceive": 1}}},
+		Error:           "broken near \x1b[31m",
+	}
+	text.Reset()
+	if err := forged.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	checkPrintable(t, text.String(), 120)
+	for _, want := range []string{`(?m)^  "fake\\n  injected-row\\t99\\t1h\\t1h\\t1h\\t1h" +1 `, `(?m)^  \(no type\) +2 `,
+		`(?m)^  y{63}… +3 `, `(?m)^  "\\x1b\]0;title\\a" `, `(?m)^  \(no reason\) `, `(?m)^  "main\.\\x1b\[2J" .* \("chan\\nreceive"\)$`} {
+		if !regexp.MustCompile(want).Match(text.Bytes()) {
+			t.Errorf("no line %s in\n%s", want, text.Bytes())
+		}
+	}
+}
+
+// TestFilteredGoroutines checks that a pass through a filter counts the
+// goroutines it kept, those of the groups, and not those the filter
+// declared only because what it kept names them.
+func TestFilteredGoroutines(t *testing.T) {
+	f, err := os.Open(filepath.Join("..", "testdata", "blocking.go1.26.trace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s := NewSink()
+	filter := &mapping.Filter{Goroutines: []mapping.GoID{1}}
+	sum, err := mapping.Map(f, filter.Sink(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := s.Report()
+	grouped := 0
+	for _, g := range r.GoroutineGroups {
+		grouped += g.Goroutines
+	}
+	if r.Goroutines != 1 || grouped != 1 {
+		t.Errorf("goroutines %d, %d in the groups; want 1 and 1", r.Goroutines, grouped)
+	}
+	if sum.Goroutines <= 1 {
+		t.Errorf("the filter declared %d goroutines: the test proves nothing", sum.Goroutines)
+	}
+}
+
+// TestSecondTrace checks that a Sink refuses a second trace at Begin and
+// keeps the Report of the first.
+func TestSecondTrace(t *testing.T) {
+	path := filepath.Join("..", "testdata", "annotations.go1.26.trace")
+	s := NewSink()
+	mapFile := func(path string) error {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		_, err = mapping.Map(f, s)
+		return err
+	}
+	if err := mapFile(path); err != nil {
+		t.Fatal(err)
+	}
+	var first, again bytes.Buffer
+	if err := s.Report().WriteJSON(&first); err != nil {
+		t.Fatal(err)
+	}
+	if err := mapFile(filepath.Join("..", "testdata", "gc.go1.26.trace")); !errors.Is(err, ErrClosed) {
+		t.Errorf("a second trace: error %v, want one wrapping ErrClosed", err)
+	}
+	if err := s.Report().WriteJSON(&again); err != nil {
+		t.Fatal(err)
+	}
+	if first.String() != again.String() {
+		t.Errorf("the report changed with a second trace:\n%s\nwas:\n%s", again.String(), first.String())
+	}
+	if err := s.Begin(&mapping.Meta{}); !errors.Is(err, ErrClosed) {
+		t.Errorf("Begin after End: %v, want an error wrapping ErrClosed", err)
+	}
+	s = NewSink()
+	if err := s.Begin(&mapping.Meta{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Begin(&mapping.Meta{}); !errors.Is(err, ErrClosed) {
+		t.Errorf("Begin twice: %v, want an error wrapping ErrClosed", err)
+	}
+}
+
+// TestReportDuringMap checks, under the race detector, that Report may be
+// called while the pass runs: nil until End, then the same figures as
+// afterwards.
+func TestReportDuringMap(t *testing.T) {
+	f, err := os.Open(filepath.Join("..", "testdata", "gc.go1.26.trace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s := NewSink()
+	done := make(chan struct{})
+	seen := make(chan *Report, 1)
+	go func() {
+		defer close(seen)
+		for {
+			if r := s.Report(); r != nil {
+				seen <- r
+				return
+			}
+			select {
+			case <-done:
+				seen <- s.Report()
+				return
+			default:
+			}
+		}
+	}()
+	_, err = mapping.Map(f, s)
+	close(done)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := <-seen
+	var during, after bytes.Buffer
+	if err := r.WriteJSON(&during); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Report().WriteJSON(&after); err != nil {
+		t.Fatal(err)
+	}
+	if during.String() != after.String() {
+		t.Errorf("the report read during the pass differs from the one after it")
 	}
 }
