@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"slices"
 	"time"
+
+	"github.com/trace2x/trace2x/internal/errjoin"
 )
 
 // DefaultCounterResolution is the counter resolution the command uses
@@ -144,8 +146,9 @@ func (s *thinSink) flush(p Time) error {
 }
 
 func (s *thinSink) End(sum *Summary) error {
-	if err := s.flush(Time(1<<63 - 1)); err != nil {
-		return err
-	}
-	return s.Sink.End(sum)
+	// The next sink ends whatever the flush gave: a writer that refuses
+	// the last samples (cut at its row limit) still has to end what is
+	// open in its output.
+	err := s.flush(Time(1<<63 - 1))
+	return errjoin.Join(err, s.Sink.End(sum))
 }

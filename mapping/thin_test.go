@@ -2,6 +2,7 @@ package mapping_test
 
 import (
 	"bytes"
+	"errors"
 	"testing"
 	"time"
 
@@ -77,4 +78,33 @@ func TestThinCounters(t *testing.T) {
 		t.Errorf("thinning kept %d of %d samples in %d periods: the trace does not exercise it", len(thin.got), len(all.got), len(periods))
 	}
 	t.Logf("%d of %d samples kept", len(thin.got), len(all.got))
+}
+
+// refusingCounters refuses every counter sample, as a writer past its
+// row limit does, and notes whether End came.
+type refusingCounters struct {
+	mapping.NopSink
+	ended bool
+}
+
+var errRefused = errors.New("refused")
+
+func (r *refusingCounters) Counter(*mapping.Counter) error { return errRefused }
+
+func (r *refusingCounters) End(*mapping.Summary) error {
+	r.ended = true
+	return errRefused
+}
+
+// TestThinEndsRefusingSink checks that the next sink's End runs even
+// when it refuses the samples flushed at the end: a writer cut at its row
+// limit ends what is open in its output there. With an hour-long period,
+// every sample of the trace waits for that flush.
+func TestThinEndsRefusingSink(t *testing.T) {
+	data := readTrace(t, "gc.go1.26.trace")
+	r := &refusingCounters{}
+	_, err := mapping.Map(bytes.NewReader(data), mapping.ThinCounters(r, time.Hour))
+	if !errors.Is(err, errRefused) || !r.ended {
+		t.Errorf("Map: %v, End called %v; want the refusal and End", err, r.ended)
+	}
 }

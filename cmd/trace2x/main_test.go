@@ -526,13 +526,40 @@ func compressedPackets(t *testing.T, data []byte) int {
 }
 
 // TestView checks that view serves the converted trace once, to
-// ui.perfetto.dev, and exits when it has been fetched.
+// ui.perfetto.dev, and exits when it has been fetched: plain from a small
+// file, deflated from a stream, whose size it cannot know.
 func TestView(t *testing.T) {
+	data, err := os.ReadFile(sample(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		arg   string
+		stdin io.Reader
+		plain bool
+	}{{sample(t), nil, true}, {"-", bytes.NewReader(data), false}} {
+		body := viewOnce(t, c.stdin, c.arg)
+		if _, err := perfettocheck.Check(bytes.NewReader(body)); err != nil {
+			t.Errorf("%s: the served trace is not valid: %v", c.arg, err)
+		}
+		if n := compressedPackets(t, body); (n == 0) != c.plain {
+			t.Errorf("%s: the served trace has %d compressed packets; want it plain %v", c.arg, n, c.plain)
+		}
+	}
+	if code, _, _ := runCmd(t, nil, "view", "--addr", "192.0.2.1:9001", sample(t)); code != 2 {
+		t.Errorf("view on a non-loopback address: exit %d, want 2", code)
+	}
+}
+
+// viewOnce runs view on arg, fetches the trace as ui.perfetto.dev would
+// and returns it, once view has exited 0.
+func viewOnce(t *testing.T, stdin io.Reader, arg string) []byte {
+	t.Helper()
 	pr, pw := io.Pipe()
 	var errb bytes.Buffer
 	code := make(chan int, 1)
 	go func() {
-		code <- run([]string{"view", "--addr", "127.0.0.1:0", sample(t)}, nil, pw, &errb)
+		code <- run([]string{"view", "--addr", "127.0.0.1:0", arg}, stdin, pw, &errb)
 		pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
@@ -559,18 +586,10 @@ func TestView(t *testing.T) {
 	if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "https://ui.perfetto.dev" {
 		t.Errorf("Access-Control-Allow-Origin %q", got)
 	}
-	if _, err := perfettocheck.Check(bytes.NewReader(body)); err != nil {
-		t.Errorf("the served trace is not valid: %v", err)
-	}
-	if n := compressedPackets(t, body); n > 0 {
-		t.Errorf("the served trace has %d compressed packets; view serves it plain", n)
-	}
 	if c := <-code; c != 0 {
 		t.Errorf("view exited %d after the fetch: %s", c, errb.String())
 	}
-	if code, _, _ := runCmd(t, nil, "view", "--addr", "192.0.2.1:9001", sample(t)); code != 2 {
-		t.Errorf("view on a non-loopback address: exit %d, want 2", code)
-	}
+	return body
 }
 
 // TestProgressLine checks the progress line's wording, and that nothing

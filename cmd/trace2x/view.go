@@ -290,9 +290,13 @@ type viewed struct {
 // bytes a row, 0.4 GB at the budget, beside the 1.5-2 GB of its tables),
 // where a deflated one keeps only the runs of interned data (see
 // perfetto's orderer), a few percent of that.
+//
+// A stream's size is not known (traceBytes 0): it is deflated, since it
+// may be of any size, and a plain file is kept whole by the UI.
 func viewOptions(name string, traceBytes int64) []perfetto.Option {
+	compress := traceBytes <= 0 || traceBytes > largePerfetto*traceBytesPerRow/2
 	return []perfetto.Option{perfetto.WithProcessName(name), perfetto.WithVersion(trace2xVersion()),
-		perfetto.WithCompression(traceBytes > largePerfetto*traceBytesPerRow/2), perfetto.WithRowLimit(largePerfetto)}
+		perfetto.WithCompression(compress), perfetto.WithRowLimit(largePerfetto)}
 }
 
 // openBrowser asks the system to open link.
