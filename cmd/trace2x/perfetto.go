@@ -76,7 +76,10 @@ Examples:
 				perfetto.WithStartTime(startTime),
 				perfetto.WithVersion(trace2xVersion()),
 				perfetto.WithCompression(!*plain))
-			_, mapErr := in.mapTrace(e, inOpts, in, mapping.ThinCounters(pw, *resolution))
+			sum, mapErr := in.mapTrace(e, inOpts, in, mapping.ThinCounters(pw, *resolution))
+			if !startTime.IsZero() && sum != nil && sum.Clock != nil {
+				fmt.Fprintf(e.stderr, "trace2x: %s: note: --start-time is not used: the trace records its own wall clock\n", in.name)
+			}
 			notePerfetto(e, in, pw)
 			return joinErrors(mapErr, w.Close())
 		}

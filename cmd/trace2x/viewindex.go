@@ -179,12 +179,12 @@ var indexPage = template.Must(template.New("index").Funcs(template.FuncMap{"mb":
 <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{padding:.2em .8em;text-align:right}tr:nth-child(even){background:#f4f4f4}</style>
 </head><body>
 <h1>{{.Name}}</h1>
-<p>{{.Size}} MB of trace, {{.Gens}} generations, {{.Duration}}: more than the Perfetto UI in a browser holds at once.
+<p>{{.Size}} MB of trace, {{.Gens}} generations, {{.Duration}}: {{if .Fits}}few enough rows for the Perfetto UI in a browser to hold it whole (<code>trace2x view</code> without <code>--index</code> serves it so), shown here in parts.{{else}}more than the Perfetto UI in a browser holds at once.{{end}}
 Each window below is converted when the UI opens it; the trace never leaves this machine.</p>
 <p>A whole window is about as much as the UI in a browser holds, and takes it a while to load; a single generation, about a second of trace, is a small part of that.</p>
 <p>Other ways in: <code>trace2x view --task TYPE</code>, <code>--region TYPE</code> or <code>--goroutine ID</code> serves what a task, region or goroutine did over the whole trace;
 <code>trace2x perfetto -o {{.Base}}.pftrace {{.Name}}</code> and Perfetto's native <code>trace_processor --httpd {{.Base}}.pftrace</code> open it whole in the UI, which then uses that process instead of the browser's memory.</p>
-<table><tr><th>window</th><th>from</th><th>to</th><th>generations</th><th>MB of trace</th><th>GC cycles</th><th>goroutines created</th><th></th><th style="text-align:left">or one generation</th></tr>
+<table><tr><th>window</th><th>from</th><th>to</th><th>generations</th><th>MB of trace</th><th>GC cycles</th><th>goroutines (new, or alive at the start)</th><th></th><th style="text-align:left">or one generation</th></tr>
 {{range .Windows}}<tr><td>{{.N}}</td><td>{{ms .From}}</td><td>{{ms .To}}</td><td>{{.First}}–{{.Last}}</td><td>{{printf "%.1f" (mb .Bytes)}}</td>
 <td>{{if $.Counted}}{{.GCs}}{{else}}…{{end}}</td><td>{{if $.Counted}}{{.Goroutines}}{{else}}…{{end}}</td>
 <td><a href="{{call $.Link .N}}">open in Perfetto</a></td>
@@ -199,6 +199,7 @@ type pageData struct {
 	Duration      string
 	Size          string
 	Gens          int
+	Fits          bool // the whole trace fits the UI's budget (--index)
 	Windows       []viewWindow
 	Counted       bool
 	Link, GenLink func(n int) string
@@ -225,6 +226,7 @@ func (s *indexServer) handler(addr string, stderr io.Writer) http.Handler {
 		d.Gens = last.Last
 		d.Duration = last.To.Round(time.Millisecond).String()
 		d.Size = fmt.Sprintf("%.1f", float64(s.in.size)/1e6)
+		d.Fits = s.rows() <= float64(largePerfetto)
 		d.Link = func(n int) string { return fmt.Sprintf("%s/#!/?url=http://%s%s", perfettoUI, addr, s.windowPath(n)) }
 		d.GenLink = func(n int) string { return fmt.Sprintf("%s/#!/?url=http://%s%s", perfettoUI, addr, s.genPath(n)) }
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -294,6 +296,9 @@ func allowUI(w http.ResponseWriter) {
 	w.Header().Set("Access-Control-Allow-Headers", "*")
 }
 
+// rows is about how many rows the whole trace makes in Perfetto.
+func (s *indexServer) rows() float64 { return float64(s.in.size) / s.bytesPerRow }
+
 // serveIndex serves the index page until the command is interrupted.
 func serveIndex(e *env, addr string, s *indexServer, open bool) error {
 	ln, err := listen(addr, "the index")
@@ -309,8 +314,12 @@ func serveIndex(e *env, addr string, s *indexServer, open bool) error {
 	if len(s.windows) == 1 {
 		windows = "one window, cut at the row budget if it goes past it,"
 	}
-	fmt.Fprintf(e.stderr, "trace2x: %s is %d MB, too large for the Perfetto UI in one piece (about %d million rows in Perfetto); the page above opens it in %s and a generation at a time (Ctrl-C to stop)\n",
-		s.in.name, s.in.size>>20, int64(float64(s.in.size)/s.bytesPerRow)/1_000_000, windows)
+	why := "too large for the Perfetto UI in one piece"
+	if s.rows() <= float64(largePerfetto) {
+		why = "few enough for the Perfetto UI in one piece, but --index asks for the index"
+	}
+	fmt.Fprintf(e.stderr, "trace2x: %s is %.1f MB (about %.1f million rows in Perfetto), %s; the page above opens it in %s and a generation at a time (Ctrl-C to stop)\n",
+		s.in.name, float64(s.in.size)/1e6, s.rows()/1e6, why, windows)
 	noteUIPort(e.stderr, ln.Addr())
 	if open {
 		if err := openBrowser(link); err != nil {

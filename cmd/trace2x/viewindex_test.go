@@ -76,6 +76,16 @@ func TestViewIndex(t *testing.T) {
 			t.Errorf("the page does not offer %q:\n%s", way, page)
 		}
 	}
+	// It says why it is an index: the trace is over the budget, or
+	// --index asked for one.
+	if !strings.Contains(page, "more than the Perfetto UI in a browser holds at once") {
+		t.Errorf("the page of a trace over the budget does not say so:\n%s", page)
+	}
+	largePerfetto = 1 << 40
+	if page := get(t, srv.URL+"/"); !strings.Contains(page, "few enough rows for the Perfetto UI") || strings.Contains(page, "more than the Perfetto UI") {
+		t.Errorf("the page of a trace within the budget says it is not:\n%s", page)
+	}
+	largePerfetto = 1000
 	gens, gcs := 0, 0
 	for i, w := range s.windows {
 		gens += w.Last - w.First + 1
