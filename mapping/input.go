@@ -86,6 +86,11 @@ func openInput(r io.Reader) (*bufio.Reader, string, error) {
 		return nil, "", err
 	}
 	if compressed != nil {
+		if cr, ok := r.(*countingReader); ok {
+			// A compressed stream cut short or damaged is the input's
+			// fault, whatever the parser makes of the bytes it lacks.
+			compressed.(*zReader).note = cr
+		}
 		br = bufio.NewReaderSize(compressed, 64<<10)
 	}
 	hdr, err := br.Peek(16)
@@ -132,6 +137,26 @@ func Decompress(r io.Reader) (io.Reader, error) {
 	return zr, nil
 }
 
+// zReader reads a decompressed stream, and names the format in its
+// errors ("gzip: unexpected EOF" where the compressed stream is cut
+// short).
+type zReader struct {
+	r      io.Reader
+	format string
+	note   *countingReader // the input's, which keeps the first error
+}
+
+func (z *zReader) Read(p []byte) (int, error) {
+	n, err := z.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("%s-compressed input: %w", z.format, err)
+		if z.note != nil {
+			z.note.err.CompareAndSwap(nil, &err)
+		}
+	}
+	return n, err
+}
+
 var (
 	gzipMagic = []byte{0x1f, 0x8b}
 	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
@@ -147,7 +172,7 @@ func decompress(br *bufio.Reader) (io.Reader, error) {
 		if err != nil {
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
-		return zr, nil
+		return &zReader{r: zr, format: "gzip"}, nil
 	case bytes.HasPrefix(magic, zstdMagic):
 		// One decoding goroutine: the parser already keeps a core busy, and
 		// a trace streams in order. The window is bounded so that a
@@ -156,7 +181,7 @@ func decompress(br *bufio.Reader) (io.Reader, error) {
 		if err != nil {
 			return nil, fmt.Errorf("zstd: %w", err)
 		}
-		return zr.IOReadCloser(), nil
+		return &zReader{r: zr.IOReadCloser(), format: "zstd"}, nil
 	}
 	return nil, nil
 }
