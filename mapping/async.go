@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"errors"
 	"sync"
 
 	"github.com/trace2x/trace2x/internal/errjoin"
@@ -15,15 +16,21 @@ import (
 //
 // An error of sink reaches the mapping at a later call, which stops it;
 // End waits for sink to have been given everything before it returns.
+// A nil sink fails the pass at Begin with [ErrNilSink].
 func Async(sink Sink) Sink {
 	// Counters thinned before the hand-over, not after: most counter
 	// samples are thinned out, and copying them to the other goroutine
 	// first would cost more than the thinning.
-	if t, ok := sink.(*thinSink); ok && t.seq == 0 {
+	if t, ok := sink.(*thinSink); ok && t != nil && t.seq == 0 {
 		return &thinSink{Sink: &asyncSink{sink: t.Sink}, period: t.period}
 	}
 	return &asyncSink{sink: sink}
 }
+
+// ErrNilSink is the error of a pass through Async(nil), from Begin and
+// End: the sink would fail on Async's goroutine, where no caller can
+// recover.
+var ErrNilSink = errors.New("mapping.Async: the sink is nil")
 
 // start makes the batches and the sink's goroutine. It waits for Begin:
 // the mapping calls End only on a trace that began, and a goroutine
@@ -216,6 +223,9 @@ func arena[T any](a *[]T, s []T) []T {
 }
 
 func (a *asyncSink) Begin(m *Meta) error {
+	if a.sink == nil {
+		return ErrNilSink
+	}
 	a.start()
 	c := *m
 	if m.Clock != nil {
@@ -275,6 +285,9 @@ func (a *asyncSink) Experimental(x *Experimental) error {
 // End hands over what is left, waits for the sink to have taken it, and
 // then calls the sink's End, from this goroutine.
 func (a *asyncSink) End(s *Summary) error {
+	if a.sink == nil {
+		return ErrNilSink
+	}
 	if a.cur == nil {
 		return a.sink.End(s) // never begun
 	}

@@ -121,3 +121,20 @@ func TestSinkErrorSummary(t *testing.T) {
 		t.Errorf("summary of the stopped pass: %d generations of %d, error %v", sum.Generations, whole.Generations, sum.Err)
 	}
 }
+
+// TestAsyncNil: Async(nil) fails the pass on the caller's side, with an
+// error that says why, instead of panicking on Async's goroutine, where
+// nothing can recover and the program dies.
+func TestAsyncNil(t *testing.T) {
+	data := readTrace(t, "gc.go1.26.trace")
+	for name, sink := range map[string]mapping.Sink{
+		"nil": mapping.Async(nil),
+		// Async takes the thinning over, and with it the sink behind.
+		"thinned nil": mapping.Async(mapping.ThinCounters(nil, time.Millisecond)),
+	} {
+		_, err := mapping.Map(bytes.NewReader(data), sink)
+		if !errors.Is(err, mapping.ErrNilSink) {
+			t.Errorf("%s: Map returned %v, want ErrNilSink", name, err)
+		}
+	}
+}

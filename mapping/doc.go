@@ -73,7 +73,8 @@
 //
 // A [Filter] passes on part of the model: a time window, goroutines,
 // tasks, regions. What it cuts it clips to the cut and marks OpenStart or
-// OpenEnd, as it does what the trace itself cuts, and Meta.Filtered tells
+// OpenEnd, as it does what the trace itself cuts (a run it cuts loses the
+// stack of the end cut, see Filter), and Meta.Filtered tells
 // a sink that these marks may come from a filter. A goroutine is declared
 // only when something kept names it; counters open the window with the
 // values they had at its start. Selections by task or region, and of the

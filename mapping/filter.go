@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -25,6 +26,17 @@ import (
 // goroutines that interact with the selected ones, needs to know before
 // the pass what the pass will show: run [Filter.Prepass] over the trace
 // first, then the pass through [Filter.Sink].
+//
+// A run cut keeps no stack from beyond the cut: one cut at its start has
+// no Stack, and one cut at its end no EndStack, as a run the trace itself
+// cut has none, since those stacks name code it ran outside what is kept
+// (a wall-clock profile of a region would blame the code after it). But a
+// run that a Regions selection cuts where a selected region ends gets
+// that region's EndStack: where the goroutine was at that moment. A
+// goroutine that is not running stands still, so the Stack of its
+// waiting, runnable or syscall state is where it is throughout, and
+// stays; and a region, task or range keeps the stacks where it began and
+// ended, which describe it, not the part kept.
 //
 // A task's traceparent log (category [CategoryTraceparent]) is its
 // identity in the application's distributed trace, so the filter passes it
@@ -58,6 +70,11 @@ type Filter struct {
 	sel  *selection // made by Prepass
 	kept int64      // items the last pass through Sink kept
 }
+
+// ErrNoPrepass is wrapped by the error a pass through [Filter.Sink]
+// returns when the filter needs a prepass (see [Filter.NeedsPrepass]) and
+// had none.
+var ErrNoPrepass = errors.New("mapping.Filter: Sink used before Prepass")
 
 // Kept returns how many items (states, runs, ranges, tasks, regions, logs,
 // events, flows, samples) the last pass through Sink kept, so that a
@@ -116,16 +133,34 @@ func (f *Filter) Prepass() Sink {
 }
 
 // Sink returns a Sink that passes the selected part of the trace to next.
-// A selection that needs a prepass (see NeedsPrepass) must have had one.
+// A selection that needs a prepass (see NeedsPrepass) must have had one:
+// without it, the pass fails at Begin with an error wrapping
+// [ErrNoPrepass].
 func (f *Filter) Sink(next Sink) Sink {
-	if f.NeedsPrepass() && f.sel == nil {
-		panic("invariant violation: mapping.Filter.Sink before Prepass")
-	}
-	if f.sel == nil {
-		f.sel = newSelection(f)
+	var misuse error
+	sel := f.sel
+	if sel == nil {
+		sel = newSelection(f)
+		if f.NeedsPrepass() {
+			// Not kept: a prepass run later still makes the selection.
+			var what []string
+			if len(f.Tasks) > 0 {
+				what = append(what, "tasks")
+			}
+			if len(f.Regions) > 0 {
+				what = append(what, "regions")
+			}
+			if f.Related && len(f.Goroutines) > 0 {
+				what = append(what, "related goroutines")
+			}
+			misuse = fmt.Errorf("%w: a selection of %s needs a pass through Prepass over the trace first",
+				ErrNoPrepass, strings.Join(what, " and "))
+		} else {
+			f.sel = sel
+		}
 	}
 	f.kept = 0
-	return &filterSink{next: next, f: f, s: f.sel,
+	return &filterSink{next: next, f: f, s: sel, misuse: misuse,
 		pending: map[GoID]*Goroutine{}, declared: map[GoID]bool{}}
 }
 
@@ -314,6 +349,7 @@ type filterSink struct {
 	next     Sink
 	f        *Filter
 	s        *selection
+	misuse   error // Begin's error: the filter needed a prepass
 	from, to Time
 	origin   Time // the trace start
 	// ended remembers, for a while, the tasks delivered (false) and left
@@ -337,6 +373,11 @@ type filterSink struct {
 	// the window: a scan of a short slice costs less than hashing a name.
 	counters []*Counter
 	restated bool
+	// regEnds holds, by goroutine, the ends of the selected regions at
+	// which a span of the selection ends, with the stack there, until the
+	// goroutine's state that covers them has come: a run cut there ends
+	// there (see Filter).
+	regEnds map[GoID][]stackAt
 
 	// copies handed to next, so the mapper's items are never changed
 	gs  GoroutineState
@@ -350,7 +391,16 @@ type filterSink struct {
 	sum Summary
 }
 
+// stackAt is a stack a goroutine had at a moment.
+type stackAt struct {
+	t     Time
+	stack StackID
+}
+
 func (f *filterSink) Begin(m *Meta) error {
+	if f.misuse != nil {
+		return f.misuse
+	}
 	f.from, f.to = Time(math.MinInt64), Time(math.MaxInt64)
 	var err error
 	if f.f.From.Set {
@@ -464,9 +514,50 @@ func (f *filterSink) inRegion(g GoID, start, end Time) bool {
 	return i < len(sps) && sps[i].start <= start && end <= sps[i].end
 }
 
+// endsSpan reports whether t is the end of a span in which goroutine g is
+// selected.
+func (f *filterSink) endsSpan(g GoID, t Time) bool {
+	sps := f.s.spans[g]
+	i, ok := slices.BinarySearchFunc(sps, t, func(sp span, t Time) int { return cmpTime(sp.end, t) })
+	return ok && i < len(sps)
+}
+
+// stackAt returns the stack goroutine g is known to have had at t, where
+// a selected region of it ended, and forgets what came before t.
+func (f *filterSink) stackAt(g GoID, t Time) StackID {
+	ends := f.regEnds[g]
+	stk := NoStack
+	for _, e := range ends {
+		if e.t == t {
+			stk = e.stack
+		}
+	}
+	f.pruneEnds(g, t)
+	return stk
+}
+
+// pruneEnds forgets the region ends of goroutine g up to t: its states
+// come in order, so no later one can be cut there.
+func (f *filterSink) pruneEnds(g GoID, t Time) {
+	ends, ok := f.regEnds[g]
+	if !ok {
+		return
+	}
+	i := 0
+	for i < len(ends) && ends[i].t <= t {
+		i++
+	}
+	if i == len(ends) {
+		delete(f.regEnds, g)
+		return
+	}
+	f.regEnds[g] = ends[i:]
+}
+
 func (f *filterSink) GoroutineState(s *GoroutineState) error {
 	start, end, fl, ok := f.clipG(s.G, s.Start, s.End)
 	if !ok {
+		f.pruneEnds(s.G, s.End)
 		return nil
 	}
 	if err := f.enter(); err != nil {
@@ -477,6 +568,15 @@ func (f *filterSink) GoroutineState(s *GoroutineState) error {
 	}
 	f.gs = *s
 	f.gs.Start, f.gs.End, f.gs.Flags = start, end, s.Flags|fl
+	// No stack from beyond a cut (see Filter); a goroutine that is not
+	// running is where its state began throughout.
+	if fl.Has(OpenStart) && s.State == GoRunning {
+		f.gs.Stack = NoStack
+	}
+	if fl.Has(OpenEnd) {
+		f.gs.EndStack = f.stackAt(s.G, end)
+	}
+	f.pruneEnds(s.G, s.End)
 	f.f.kept++
 	return f.next.GoroutineState(&f.gs)
 }
@@ -577,6 +677,14 @@ func (f *filterSink) Task(t *Task) error {
 }
 
 func (f *filterSink) Region(r *Region) error {
+	if f.s.regType[r.Type] && r.EndStack != NoStack && !f.s.allOf[r.G] && f.endsSpan(r.G, r.End) {
+		// The goroutine's run that goes on past it is cut here; it comes
+		// later, when the run ends.
+		if f.regEnds == nil {
+			f.regEnds = map[GoID][]stackAt{}
+		}
+		f.regEnds[r.G] = append(f.regEnds[r.G], stackAt{r.End, r.EndStack})
+	}
 	if f.s.entities && !f.s.allOf[r.G] && !f.s.tasks[r.Task] && !f.inRegion(r.G, r.Start, r.End) {
 		return nil
 	}
@@ -692,6 +800,7 @@ func (f *filterSink) Log(l *Log) error {
 
 func (f *filterSink) GoroutineEvent(e *GoroutineEvent) error {
 	if e.Kind == GoEnded {
+		delete(f.regEnds, e.G)
 		defer f.goEnded(e.G)
 	}
 	if _, _, _, ok := f.clipG(e.G, e.Time, e.Time); !ok {

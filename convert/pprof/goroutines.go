@@ -36,8 +36,12 @@ type gTrack struct {
 	evStack mapping.StackID
 	haveEv  bool
 
-	// own is the goroutine's stack in its last interval, for Wall.
-	own mapping.StackID
+	// own is the goroutine's stack in its last interval, for Wall, and
+	// ownEnd the time that interval ended: an interval that begins later
+	// follows a gap (a filter left out what came between), where the
+	// goroutine may have run other code.
+	own    mapping.StackID
+	ownEnd mapping.Time
 
 	// reuse marks a goroutine whose life began in a syscall: the runtime
 	// gives the goroutines of C threads that call into Go the IDs of earlier
@@ -231,23 +235,31 @@ func (gs *goroutines) finish() {
 // wall adds an interval to the Wall profile, on the goroutine's own stack.
 func (gs *goroutines) wall(s *mapping.GoroutineState) {
 	g := gs.get(s.G)
+	// Where the goroutine was as the interval began, if the interval
+	// before it is the one that ended then.
+	before := mapping.NoStack
+	if g.ownEnd == s.Start {
+		before = g.own
+	}
 	stk := s.Stack
 	switch s.State {
 	case mapping.GoRunning:
 		// A run begins with no stack; where it ended says what it ran.
+		// A run a filter cut at its end has no end stack (the stack after
+		// the cut is of code not kept): where it began, then, or no stack.
 		if s.EndStack != mapping.NoStack {
 			stk = s.EndStack
-		} else if g.own != mapping.NoStack {
-			stk = g.own
+		} else if before != mapping.NoStack {
+			stk = before
 		}
 	case mapping.GoRunnable:
 		// Woken, or back from a blocking syscall: it is still where it
 		// waited.
 		if stk == mapping.NoStack {
-			stk = g.own
+			stk = before
 		}
 	}
-	g.own = stk
+	g.own, g.ownEnd = stk, s.End
 	if d := int64(s.End - s.Start); d > 0 {
 		k := sampleKey{stack: stk, state: s.State}
 		if s.State == mapping.GoWaiting {

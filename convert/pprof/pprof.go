@@ -55,7 +55,9 @@
 // state at the root of each stack. The stack is the goroutine's own: where
 // it blocked, entered the syscall or was preempted; while runnable after a
 // wake-up, where it had blocked; while running, where it stopped running
-// (the trace records no stack when a goroutine starts to run). Intervals
+// (the trace records no stack when a goroutine starts to run); a run a
+// filter cut without an end stack counts where it began, or no stack
+// after a gap the filter left. Intervals
 // open at either end of the trace count from the trace's start or to its
 // end.
 package pprof

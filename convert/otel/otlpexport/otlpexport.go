@@ -86,9 +86,14 @@ func (e *SettingError) Error() string {
 // Collector's OTLP/HTTP port (4318) given for gRPC, or its gRPC port
 // (4317) for OTLP/HTTP.
 type ProtocolError struct {
-	Endpoint  string // as Endpoint.String gives it
-	Protocol  string // the protocol spans were to be sent with
-	Answer    string // what the endpoint answered in: "HTTP/1.1" (or "HTTP/1.0"), or "HTTP/2"
+	Endpoint string // as Endpoint.String gives it
+	Protocol string // the protocol spans were to be sent with
+	// Answer is what the endpoint answered in: "HTTP/1.1" (or "HTTP/1.0"),
+	// or "HTTP/2"; for an answer to gRPC that is neither HTTP/1 nor
+	// HTTP/2, its start, quoted, with "..." after it if more followed:
+	// "<!DOCTYPE HTML>"... from a server that sends an error page without
+	// a status line, as Python's http.server does.
+	Answer    string
 	Suggested string // the protocol the endpoint takes: "http/protobuf" or "grpc"
 }
 
@@ -226,8 +231,9 @@ func (ep *Endpoint) Timeout() time.Duration { return ep.timeout }
 // endpoint it also fails, with a *ProtocolError, when the endpoint
 // speaks another protocol: gRPC sent to an OTLP/HTTP port retries until
 // the timeout, then fails cryptically, and OTLP/HTTP sent to a gRPC port
-// fails cryptically. An endpoint that gives no clear answer within a
-// second passes. Through a proxy the endpoint is not dialled directly,
+// fails cryptically. For gRPC, any answer that cannot begin HTTP/2 is
+// such a sign. An endpoint that gives no clear answer within a second
+// passes. Through a proxy the endpoint is not dialled directly,
 // so it is not checked.
 func (ep *Endpoint) Check() error {
 	scheme := ep.scheme
@@ -258,9 +264,9 @@ const probeTimeout = time.Second
 const http2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
 // probe says hello on conn as the exporter would, and returns a
-// *ProtocolError only when the answer is clearly in the other protocol;
-// anything else, silence included, passes, so that no endpoint that
-// works is failed.
+// *ProtocolError only when the answer is clearly in the other protocol,
+// or, for gRPC, clearly not HTTP/2; anything else, silence included,
+// passes, so that no endpoint that works is failed.
 func (ep *Endpoint) probe(conn net.Conn) error {
 	var hello string
 	if ep.protocol == "grpc" {
@@ -279,20 +285,63 @@ func (ep *Endpoint) probe(conn net.Conn) error {
 	if _, err := io.WriteString(conn, hello); err != nil {
 		return nil
 	}
-	// A frame header is 9 bytes; "HTTP/1.1" 8.
-	buf := make([]byte, 9)
-	n, _ := io.ReadFull(conn, buf)
+	// A frame header is 9 bytes; "HTTP/1.1" 8. What else came with them
+	// starts the message of an answer in neither.
+	buf := make([]byte, 64)
+	n, _ := io.ReadAtLeast(conn, buf, 9)
 	answer := buf[:n]
 	if ep.protocol == "grpc" {
 		if n >= 8 && bytes.HasPrefix(answer, []byte("HTTP/1.")) && '0' <= answer[7] && answer[7] <= '9' {
 			return &ProtocolError{Endpoint: ep.String(), Protocol: ep.protocol, Answer: string(answer[:8]), Suggested: "http/protobuf"}
 		}
+		if notFrame(answer) {
+			return &ProtocolError{Endpoint: ep.String(), Protocol: ep.protocol, Answer: quoteStart(answer), Suggested: "http/protobuf"}
+		}
 		return nil
 	}
-	if n == 9 && isSettingsFrame(answer) {
+	if n >= 9 && isSettingsFrame(answer[:9]) {
 		return &ProtocolError{Endpoint: ep.String(), Protocol: ep.protocol, Answer: "HTTP/2", Suggested: "grpc"}
 	}
 	return nil
+}
+
+// maxFrame is the longest frame an HTTP/2 server may send before the
+// client's SETTINGS raise it, which the probe's never do.
+const maxFrame = 16384
+
+// notFrame reports whether an answer, however short, cannot begin an
+// HTTP/2 frame: a frame opens with its length in 3 bytes, at most
+// maxFrame, so text (an HTTP/1 server's error page without a status line,
+// a banner) is ruled out by its first byte.
+func notFrame(a []byte) bool {
+	if len(a) == 0 || len(a) >= 2 && a[0] == 0x15 && a[1] == 0x03 {
+		// Silence, or a TLS alert: a TLS port is not the other
+		// protocol, and the exporter's own error says more of it.
+		return false
+	}
+	var l [3]byte // bytes not come yet count as 0: the shortest length
+	copy(l[:], a)
+	return int(l[0])<<16|int(l[1])<<8|int(l[2]) > maxFrame
+}
+
+// quoteStart quotes the start of an answer for a message: its first line,
+// or as much as came, escaped so that no byte of it can act on a
+// terminal, with "..." after it if it goes on.
+func quoteStart(a []byte) string {
+	const most = 40
+	line, _, _ := bytes.Cut(a, []byte("\n"))
+	line = bytes.TrimSuffix(line, []byte("\r"))
+	if len(line) == 0 {
+		line = a
+	}
+	if len(line) > most {
+		line = line[:most]
+	}
+	q := strconv.QuoteToASCII(string(line))
+	if len(line) < len(a) {
+		q += "..."
+	}
+	return q
 }
 
 // isSettingsFrame reports whether h, 9 bytes, is the header of the
@@ -301,7 +350,7 @@ func (ep *Endpoint) probe(conn net.Conn) error {
 func isSettingsFrame(h []byte) bool {
 	length := int(h[0])<<16 | int(h[1])<<8 | int(h[2])
 	stream := (uint32(h[5])<<24 | uint32(h[6])<<16 | uint32(h[7])<<8 | uint32(h[8])) &^ (1 << 31)
-	return h[3] == 0x4 && h[4]&0x1 == 0 && stream == 0 && length%6 == 0 && length <= 16384
+	return h[3] == 0x4 && h[4]&0x1 == 0 && stream == 0 && length%6 == 0 && length <= maxFrame
 }
 
 // NewExporter makes the OTLP exporter. What Resolve took from Config

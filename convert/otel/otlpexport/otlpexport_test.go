@@ -1,6 +1,7 @@
 package otlpexport
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -273,27 +274,22 @@ func TestCheckUnclear(t *testing.T) {
 	}{
 		{"silent", func(c net.Conn) { time.Sleep(2 * probeTimeout); c.Close() }},
 		{"closes", func(c net.Conn) { c.Close() }},
+		{"HTTP/2 data frame", func(c net.Conn) { c.Write([]byte{0, 0, 6, 0, 0, 0, 0, 0, 1}); c.Close() }},
+		{"start of a frame", func(c net.Conn) { c.Write([]byte{0, 0}); c.Close() }},
+		// A TLS port's alert to plain text: not the other protocol.
+		{"TLS alert", func(c net.Conn) { c.Write([]byte{0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x32}); c.Close() }},
+		// Not HTTP/2, but no answer to OTLP/HTTP's greeting either (see
+		// TestCheckNotHTTP2 for gRPC's).
 		{"other bytes", func(c net.Conn) { c.Write([]byte("SSH-2.0-OpenSSH_9.6\r\n")); c.Close() }},
 		{"short", func(c net.Conn) { c.Write([]byte("HTTP/")); c.Close() }},
-		{"HTTP/2 data frame", func(c net.Conn) { c.Write([]byte{0, 0, 6, 0, 0, 0, 0, 0, 1}); c.Close() }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			l, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer l.Close()
-			go func() {
-				for {
-					conn, err := l.Accept()
-					if err != nil {
-						return
-					}
-					go c.serve(conn)
-				}
-			}()
+			addr := serveConns(t, c.serve)
 			for _, p := range []string{"grpc", "http/protobuf"} {
-				ep, err := Resolve(Config{Protocol: p, Endpoint: l.Addr().String()})
+				if p == "grpc" && (c.name == "other bytes" || c.name == "short") {
+					continue
+				}
+				ep, err := Resolve(Config{Protocol: p, Endpoint: addr})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -307,6 +303,118 @@ func TestCheckUnclear(t *testing.T) {
 			}
 		})
 	}
+}
+
+// serveConns serves every connection to a listener on 127.0.0.1 with
+// serve, until the test ends, and returns its address.
+func serveConns(t *testing.T, serve func(net.Conn)) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go serve(conn)
+		}
+	}()
+	return l.Addr().String()
+}
+
+// pythonErrorPage is what Python's http.server (3.11) answers a request
+// line it cannot take, such as HTTP/2's preface: an error page alone, with
+// no status line or headers, as HTTP/0.9 answers.
+const pythonErrorPage = `<!DOCTYPE HTML>
+<html lang="en">
+    <head>
+        <meta charset="utf-8">
+        <title>Error response</title>
+    </head>
+    <body>
+        <h1>Error response</h1>
+        <p>Error code: 505</p>
+        <p>Message: Invalid HTTP version (2.0).</p>
+        <p>Error code explanation: 505 - Cannot fulfill request.</p>
+    </body>
+</html>
+`
+
+// pythonHTTP serves a connection as Python's http.server does one that
+// opens with a request line of HTTP/2 or a version it cannot read: it
+// reads the line, writes an error page without a status line and closes.
+// A request line it can read gets an HTTP/1.0 answer.
+func pythonHTTP(c net.Conn) {
+	defer c.Close()
+	r := bufio.NewReader(c)
+	line, err := r.ReadString('\n')
+	if err != nil {
+		return
+	}
+	if f := strings.Fields(line); len(f) == 3 && (f[2] == "HTTP/1.0" || f[2] == "HTTP/1.1") {
+		for {
+			// The headers, up to the empty line.
+			if h, err := r.ReadString('\n'); err != nil || strings.TrimSpace(h) == "" {
+				break
+			}
+		}
+		io.WriteString(c, "HTTP/1.0 501 Unsupported method\r\nServer: SimpleHTTP/0.6 Python/3.11.7\r\nContent-Type: text/html;charset=utf-8\r\nConnection: close\r\n\r\n")
+		return
+	}
+	io.WriteString(c, pythonErrorPage)
+}
+
+// TestCheckNotHTTP2: gRPC sent to a server that answers its greeting with
+// anything that cannot begin HTTP/2, as Python's http.server, which
+// answers with an error page without a status line, fails at once with a
+// ProtocolError quoting the start of the answer, not after the exporter's
+// 10 s of retries ("http2: frame too large"); the other protocol passes
+// there, and a gRPC server still passes.
+func TestCheckNotHTTP2(t *testing.T) {
+	clearEnv(t)
+	for _, c := range []struct {
+		name   string
+		serve  func(net.Conn)
+		answer string
+	}{
+		{"Python's http.server", pythonHTTP, `"<!DOCTYPE HTML>"...`},
+		{"banner", func(c net.Conn) { c.Write([]byte("SSH-2.0-OpenSSH_9.6\r\n")); c.Close() }, `"SSH-2.0-OpenSSH_9.6"...`},
+		{"short", func(c net.Conn) { c.Write([]byte("HTTP/")); c.Close() }, `"HTTP/"`},
+		{"control bytes", func(c net.Conn) { c.Write([]byte("\x1b[2J\x1b]0;owned\a\xff\xfe\u202e")); c.Close() }, `"\x1b[2J\x1b]0;owned\a\xff\xfe\u202e"`},
+		{"long line", func(c net.Conn) { c.Write([]byte(strings.Repeat("x", 100))); c.Close() }, `"` + strings.Repeat("x", 40) + `"...`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			addr := serveConns(t, c.serve)
+			ep, err := Resolve(Config{Protocol: "grpc", Endpoint: addr})
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			err = ep.Check()
+			var pe *ProtocolError
+			if !errors.As(err, &pe) {
+				t.Fatalf("%s: error %v, want a ProtocolError", ep, err)
+			}
+			want := "the OTLP endpoint " + ep.String() + " answers " + c.answer + ", not gRPC: use protocol http/protobuf, or the gRPC port (4317 by default)"
+			if pe.Answer != c.answer || pe.Suggested != "http/protobuf" || err.Error() != want {
+				t.Errorf("%s: %+v\n got %s\nwant %s", ep, pe, err, want)
+			}
+			if d := time.Since(start); d > probeTimeout/2 {
+				t.Errorf("%s: took %v to fail", ep, d)
+			}
+			ep, err = Resolve(Config{Protocol: "http/protobuf", Endpoint: addr})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := ep.Check(); err != nil {
+				t.Errorf("%s: %v, want it to pass", ep, err)
+			}
+		})
+	}
+	checkProtocol(t, []protocolCase{{protocol: "grpc", endpoint: grpcServer(t)}})
 }
 
 // TestCheckCollector: at a real Collector, each port passes with its own
