@@ -538,7 +538,7 @@ func TestView(t *testing.T) {
 		stdin io.Reader
 		plain bool
 	}{{sample(t), nil, true}, {"-", bytes.NewReader(data), false}} {
-		body := viewOnce(t, c.stdin, c.arg)
+		body, _ := viewOnce(t, c.stdin, c.arg)
 		if _, err := perfettocheck.Check(bytes.NewReader(body)); err != nil {
 			t.Errorf("%s: the served trace is not valid: %v", c.arg, err)
 		}
@@ -546,20 +546,25 @@ func TestView(t *testing.T) {
 			t.Errorf("%s: the served trace has %d compressed packets; want it plain %v", c.arg, n, c.plain)
 		}
 	}
+	// --index on what cannot be indexed says so, and serves it whole.
+	if _, errs := viewOnce(t, bytes.NewReader(data), "--index", "-"); !strings.Contains(errs, "note: no index page: it needs a trace file") {
+		t.Errorf("view --index of a stream: stderr %q does not say why there is no index page", errs)
+	}
 	if code, _, _ := runCmd(t, nil, "view", "--addr", "192.0.2.1:9001", sample(t)); code != 2 {
 		t.Errorf("view on a non-loopback address: exit %d, want 2", code)
 	}
 }
 
-// viewOnce runs view on arg, fetches the trace as ui.perfetto.dev would
-// and returns it, once view has exited 0.
-func viewOnce(t *testing.T, stdin io.Reader, arg string) []byte {
+// viewOnce runs view with args, fetches the trace as ui.perfetto.dev
+// would and returns it, and what view printed on standard error, once it
+// has exited 0.
+func viewOnce(t *testing.T, stdin io.Reader, args ...string) ([]byte, string) {
 	t.Helper()
 	pr, pw := io.Pipe()
 	var errb bytes.Buffer
 	code := make(chan int, 1)
 	go func() {
-		code <- run([]string{"view", "--addr", "127.0.0.1:0", arg}, stdin, pw, &errb)
+		code <- run(append([]string{"view", "--addr", "127.0.0.1:0"}, args...), stdin, pw, &errb)
 		pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
@@ -589,7 +594,7 @@ func viewOnce(t *testing.T, stdin io.Reader, arg string) []byte {
 	if c := <-code; c != 0 {
 		t.Errorf("view exited %d after the fetch: %s", c, errb.String())
 	}
-	return body
+	return body, errb.String()
 }
 
 // TestProgressLine checks the progress line's wording, and that nothing

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -213,6 +214,10 @@ func report(w io.Writer, input, dest string, res *otelconv.Result, timeNote stri
 	if res.Spans() == 0 && res.Summary == nil {
 		return // the input was not read as a trace; the error says why
 	}
+	noClock := "the trace has no clock snapshot"
+	if sum := res.Summary; sum != nil && sum.Err != nil && recordsClock(sum.FormatVersion) {
+		noClock = "the trace broke off before its clock snapshot"
+	}
 	switch res.TimeSource {
 	case otelconv.TimeFromClock:
 		note := ""
@@ -221,9 +226,9 @@ func report(w io.Writer, input, dest string, res *otelconv.Result, timeNote stri
 		}
 		fmt.Fprintf(w, "trace2x: %s: span times from the trace's wall-clock snapshot%s\n", input, note)
 	case otelconv.TimeFromStartTime:
-		fmt.Fprintf(w, "trace2x: %s: span times from %s (the trace has no clock snapshot)\n", input, timeNote)
+		fmt.Fprintf(w, "trace2x: %s: span times from %s (%s)\n", input, timeNote, noClock)
 	default:
-		fmt.Fprintf(w, "trace2x: %s: span times from the time of this conversion: the trace has no clock snapshot; give --start-time\n", input)
+		fmt.Fprintf(w, "trace2x: %s: span times from the time of this conversion: %s; give --start-time\n", input, noClock)
 	}
 	kinds := fmt.Sprintf("%d tasks, %d regions, %d goroutines", res.Tasks, res.Regions, res.Goroutines)
 	if res.Runtime > 0 {
@@ -295,6 +300,13 @@ func fileStart(in *input) (time.Time, string, error) {
 	}
 	d := sum.End.Sub(sum.Start)
 	return st.ModTime().Add(-d), fmt.Sprintf("the file's modification time less the trace's duration (%v)", roundDuration(d)), nil
+}
+
+// recordsClock reports whether traces of the format version ("go1.25")
+// carry a wall-clock snapshot, which they do from Go 1.25 on.
+func recordsClock(version string) bool {
+	minor, err := strconv.Atoi(strings.TrimPrefix(version, "go1."))
+	return err == nil && minor >= 25
 }
 
 // roundDuration rounds d to three or four significant digits, so that a

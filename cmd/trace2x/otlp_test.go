@@ -325,3 +325,27 @@ func TestNoSpansHint(t *testing.T) {
 		}
 	}
 }
+
+// TestClockNote checks what otlp says of the span times of a trace cut
+// before its clock snapshot: a Go 1.25+ trace broke off before it, an
+// older one has none.
+func TestClockNote(t *testing.T) {
+	dir := t.TempDir()
+	for version, want := range map[string]string{
+		"1.26": "(the trace broke off before its clock snapshot)",
+		"1.22": "(the trace has no clock snapshot)",
+	} {
+		data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "mixed.go"+version+".trace"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cut := filepath.Join(dir, version+".trace")
+		if err := os.WriteFile(cut, data[:1007], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, _, errs := runCmd(t, nil, "otlp", "--json", "-o", filepath.Join(dir, "spans.json"), cut)
+		if code != 1 || !strings.Contains(errs, "span times from the file's modification time less the trace's duration (0s) "+want) {
+			t.Errorf("go%s cut short: exit %d, stderr %q; want 1 and %q", version, code, errs, want)
+		}
+	}
+}

@@ -77,6 +77,9 @@ where, so that --from shows the rest.`,
 			if s := indexFor(in, inOpts, *index, *resolution); s != nil {
 				return serveIndex(e, *addr, s, *open)
 			}
+			if *index {
+				fmt.Fprintf(e.stderr, "trace2x: %s: note: no index page: it needs a trace file of the Go 1.22+ formats whose generations index cleanly, without a filter (not a stream, a compressed or broken file, or an older format); the trace is served whole, cut at the row budget if it goes past it\n", in.name)
+			}
 			ctx := e.context() // ends on Ctrl-C
 			return viewWhole(ctx, e, in, inOpts, *addr, *resolution, *open)
 		}
