@@ -99,7 +99,13 @@ func defaultFailed(status int) bool { return status >= 500 }
 // When next is an *http.ServeMux, its pattern for the request names the
 // task; otherwise, for routes, wrap each handler in the mux
 // (mux.Handle("GET /x", rec.Middleware(h))), or give TaskName.
+//
+// A nil next panics at once, as http.Handle does, rather than in every
+// request.
 func (r *Recorder) Middleware(next http.Handler, opts ...MiddlewareOption) http.Handler {
+	if next == nil {
+		panic("flight: Middleware of a nil handler")
+	}
 	c := mwConfig{slow: DefaultSlow, failed: defaultFailed}
 	for _, o := range opts {
 		o.applyMW(&c)

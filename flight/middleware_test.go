@@ -2,6 +2,7 @@ package flight
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"runtime/trace"
@@ -288,4 +289,16 @@ func TestMiddlewareAfterStop(t *testing.T) {
 	if st := r.Stats(); st.Requests != 1 || st.Triggers != 1 || st.SnapshotErrors != 0 {
 		t.Errorf("stats after Stop %+v; want still 1 request, 1 trigger, no snapshot error", st)
 	}
+}
+
+// TestMiddlewareNilHandler checks that a nil handler is refused where the
+// middleware is made, as http.Handle refuses one, not in every request.
+func TestMiddlewareNilHandler(t *testing.T) {
+	r, _ := testRecorder(t, &fakeSource{}, newFakeClock())
+	defer func() {
+		if p := recover(); p == nil || !strings.Contains(fmt.Sprint(p), "nil handler") {
+			t.Errorf("Middleware(nil): recovered %v, want a panic naming the nil handler", p)
+		}
+	}()
+	r.Middleware(nil)
 }
