@@ -70,6 +70,7 @@ Example:
 			var (
 				sinks   []mapping.Sink
 				closers []func() error
+				read    bool // the pass read a trace (closers run after it)
 			)
 			fail := func(err error) error {
 				for _, c := range closers {
@@ -126,7 +127,12 @@ Example:
 					}
 					exp := otelconv.NewJSONExporter(o)
 					sinks = append(sinks, otelconv.NewSink(context.Background(), exp, opts...))
-					closers = append(closers, func() error { return exp.Shutdown(context.Background()) }, o.Close)
+					closers = append(closers, func() error { return exp.Shutdown(context.Background()) }, func() error {
+						if read {
+							o.complete() // the trace was read, though it may have no spans
+						}
+						return o.Close()
+					})
 				}
 				if *push {
 					ep, err := resolveEndpoint(otlpexport.Config{Protocol: *pushProtocol, Endpoint: *pushEndpoint}, "otlp-")
@@ -157,6 +163,7 @@ Example:
 				}
 			}
 			sum, mapErr := in.mapTrace(e, inOpts, src, mapping.FanOutIndependent(sinks...))
+			read = sum != nil
 			errs := []error{mapErr}
 			if report := statsSink.Report(); *st != "" && sum != nil && report != nil {
 				o, err := createOutput(e, *st, false)

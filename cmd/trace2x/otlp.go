@@ -178,6 +178,9 @@ Examples:
 			shutErr := exp.Shutdown(shutdownCtx)
 			var closeErr error
 			if output != nil {
+				if res != nil && res.Summary != nil {
+					output.complete() // the trace was read, though it may have no spans
+				}
 				closeErr = output.Close()
 			}
 			if closeErr == nil {

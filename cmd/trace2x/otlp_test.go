@@ -349,3 +349,38 @@ func TestClockNote(t *testing.T) {
 		}
 	}
 }
+
+// TestOTLPJSONNoSpans checks that a trace read whole but without spans
+// (no tasks or regions) replaces the file named by -o with an empty one,
+// as the report says it was written: leaving an earlier conversion's
+// spans there would pass them for this trace's.
+func TestOTLPJSONNoSpans(t *testing.T) {
+	var trace string
+	for _, p := range testtraces.OldFormat(t) {
+		if filepath.Base(p) == "http_1_21_good" { // no tasks or regions
+			trace = p
+		}
+	}
+	if trace == "" {
+		t.Fatal("Go's http_1_21_good test trace is missing")
+	}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "spans.jsonl")
+	os.WriteFile(out, []byte("an earlier conversion's spans\n"), 0o644)
+	code, _, errs := runOTLP(t, "-q", "--json", "-o", out, trace)
+	if code != 0 || spansReported(t, errs) != 0 {
+		t.Fatalf("exit %d, want 0 with no spans: %s", code, errs)
+	}
+	if b, err := os.ReadFile(out); err != nil || len(b) != 0 {
+		t.Errorf("-o holds %q (%v), want an empty file", b, err)
+	}
+
+	out = filepath.Join(dir, "new.jsonl")
+	code, _, errs = runCmd(t, nil, "convert", "-q", "--otlp-json", out, trace)
+	if code != 0 {
+		t.Fatalf("convert: exit %d: %s", code, errs)
+	}
+	if b, err := os.ReadFile(out); err != nil || len(b) != 0 {
+		t.Errorf("convert --otlp-json: %q (%v), want an empty file", b, err)
+	}
+}

@@ -26,6 +26,7 @@ type output struct {
 	dest    string // the file tmp becomes: name, or the file a link names
 	existed bool   // dest was there before
 	written bool
+	whole   bool  // the conversion is complete, even if it wrote nothing
 	n       int64 // bytes written, before compression
 	werr    error // the error a Write already returned
 }
@@ -77,6 +78,12 @@ func (o *output) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// complete marks the conversion as done: an output it wrote nothing to
+// (OTLP JSON lines of a trace without spans) is still written, empty,
+// instead of leaving the destination as it was, which would pass an
+// earlier conversion's file for this one's.
+func (o *output) complete() { o.whole = true }
+
 // unwrapTemp drops the temporary file's name from err: the user named
 // the destination.
 func (o *output) unwrapTemp(err error) error {
@@ -115,7 +122,7 @@ func (o *output) Close() error {
 		// is cut short, and would replace what was there.
 		tmp := o.tmp
 		defer func() { o.tmp = "" }()
-		if o.written && !failed {
+		if (o.written || o.whole) && !failed {
 			err = temps.done(tmp, func() error { return os.Rename(tmp, o.dest) })
 		} else {
 			temps.done(tmp, func() error { return os.Remove(tmp) })
