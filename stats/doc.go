@@ -19,8 +19,12 @@
 // escapes (a name that starts with a quote or a parenthesis too, so that
 // none passes for another or for "(unknown)"), cut to 64 characters with
 // "…", and "(no type)" or "(no reason)" when empty; --json has them
-// whole. Of a pass through a mapping.Filter, the goroutines counted are
-// those it kept time of.
+// whole. A name that is not valid UTF-8 has each invalid byte replaced by
+// U+FFFD, as in every output of trace2x (JSON holds only UTF-8), so task
+// or region types that differ only there are counted as one. Of a pass
+// through a mapping.Filter, the goroutines counted are those it kept time
+// of; of one that selects goroutines, tasks or regions, the MMU is not
+// measured, since the selection leaves out the GC's own mark workers.
 //
 // A [Sink] takes the model of one trace from mapping.Map (a second fails
 // with [ErrClosed]); once the pass is over, its [Sink.Report], which any

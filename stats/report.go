@@ -61,6 +61,9 @@ type Report struct {
 	RegionLatency   map[string]Latency     `json:"region_latency,omitempty"`
 	LongestPauses   []Pause                `json:"longest_pauses,omitempty"`
 	MMU             []MMU                  `json:"mmu,omitempty"` // minimum mutator utilization, by window
+	// MMUOmitted says the MMU is not measured: the pass selected
+	// goroutines, tasks or regions, which leaves out the GC's workers.
+	MMUOmitted bool `json:"mmu_omitted,omitempty"`
 }
 
 // TaskCounts counts user tasks.
@@ -212,6 +215,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	p("Logs:", "%d", r.Logs)
 	p("GC cycles:", "%d (%d sweeps, %d mark assists)", r.GCCycles, r.Sweeps, r.MarkAssists)
 	p("Stop-the-world:", "%d pauses, %v total, %v max", r.STW.Count, time.Duration(r.STW.TotalNS), time.Duration(r.STW.MaxNS))
+	if r.MMUOmitted {
+		p("MMU:", "not measured of a goroutine, task or region selection (it leaves out the GC's workers)")
+	}
 	for _, m := range r.MMU {
 		// Rounded down, so that only a window the GC took nothing from
 		// shows 100%.
@@ -284,7 +290,12 @@ func groupName(fn string) string {
 // longest, task and region latencies, and the longest pauses.
 func (r *Report) writeAnalysis(w io.Writer) error {
 	const topN = 10
-	d := func(ns int64) string { return time.Duration(ns).Round(time.Microsecond).String() }
+	d := func(ns int64) string {
+		if ns > 0 && ns < 1000 {
+			return time.Duration(ns).String() // not "0s": a region of 320ns took time
+		}
+		return time.Duration(ns).Round(time.Microsecond).String()
+	}
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	if order := r.TopGroups(); len(order) > 0 {
 		fmt.Fprintf(tw, "\nGoroutines by start function (top %d by running time)\tcount\trunning\trunnable\tsyscall\twaiting (top reason)\n", topN)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/trace2x/trace2x/internal/gotable"
 	"github.com/trace2x/trace2x/internal/mmu"
+	"github.com/trace2x/trace2x/internal/utf8fix"
 	"github.com/trace2x/trace2x/mapping"
 )
 
@@ -43,6 +44,7 @@ type Sink struct {
 	begun    bool
 	ended    bool
 	filtered bool // the pass is through a mapping.Filter
+	selected bool // goroutines, tasks or regions were selected: no MMU
 	// kept counts the goroutines that had a state delivered: under a
 	// filter, the goroutines it kept, where Summary counts those it named.
 	kept int
@@ -126,7 +128,7 @@ func (s *Sink) Begin(m *mapping.Meta) error {
 		return errClosed
 	}
 	s.begun = true
-	s.start, s.filtered = m.Start, m.Filtered
+	s.start, s.filtered, s.selected = m.Start, m.Filtered, m.Selected
 	return s.meter.Begin(m)
 }
 
@@ -139,7 +141,7 @@ func (s *Sink) Stack(st *mapping.Stack) error {
 // Goroutine notes the goroutine's start function; it is counted in that
 // group with its first state, when the name is as known as it gets.
 func (s *Sink) Goroutine(g *mapping.Goroutine) error {
-	name := g.StartFunc
+	name := utf8fix.String(g.StartFunc)
 	if name == "" {
 		name = unknownFunc
 	}
@@ -407,7 +409,12 @@ func expEvents(m map[string]int64) map[string]int {
 	return r
 }
 
+// latencyOf returns the latency of a task or region type. A type is
+// user text that need not be UTF-8: it is made so as every output of
+// trace2x makes it (utf8fix), so that the JSON, which can hold only
+// UTF-8, has one entry per name it shows and the text the same.
 func latencyOf(m map[string]*latency, name string) *latency {
+	name = utf8fix.String(name)
 	l := m[name]
 	if l == nil {
 		l = &latency{}
@@ -462,7 +469,14 @@ func (s *Sink) Report() *Report {
 		TaskLatency:     latencies(s.tasks),
 		RegionLatency:   latencies(s.regions),
 		LongestPauses:   slices.Clone(s.pauses),
-		MMU:             s.mmu(),
+	}
+	if s.selected {
+		// A selection leaves out the GC's own goroutines (its mark
+		// workers), whose time the MMU takes from the mutator: what is
+		// left would be the pauses alone, shown as if it were the MMU.
+		r.MMUOmitted = true
+	} else {
+		r.MMU = s.mmu()
 	}
 	if c := sum.Clock; c != nil {
 		w := c.WallTime(sum.Start).UTC()

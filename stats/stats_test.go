@@ -566,11 +566,18 @@ func TestTextNames(t *testing.T) {
 	if err := json.Unmarshal(js.Bytes(), &back); err != nil {
 		t.Fatal(err)
 	}
-	// (JSON has no form for invalid UTF-8: encoding/json replaces it.)
-	for typ := range r.TaskLatency {
-		if _, ok := back.TaskLatency[typ]; utf8.ValidString(typ) && !ok {
-			t.Errorf("the JSON lacks task type %q", typ)
+	// JSON has no form for invalid UTF-8: the names are made valid as
+	// every output makes them, so that the JSON holds each whole.
+	for typ, l := range r.TaskLatency {
+		if !utf8.ValidString(typ) {
+			t.Errorf("task type %q is not valid UTF-8", typ)
 		}
+		if got, ok := back.TaskLatency[typ]; !ok || got != l {
+			t.Errorf("the JSON has %+v for task type %q, want %+v", got, typ, l)
+		}
+	}
+	if len(back.TaskLatency) != len(r.TaskLatency) {
+		t.Errorf("the JSON has %d task types, the report %d", len(back.TaskLatency), len(r.TaskLatency))
 	}
 
 	forged := &Report{
@@ -600,6 +607,64 @@ func TestTextNames(t *testing.T) {
 // TestFilteredGoroutines checks that a pass through a filter counts the
 // goroutines it kept, those of the groups, and not those the filter
 // declared only because what it kept names them.
+// TestInvalidNamesOneEntry checks that region types that differ only in
+// bytes that are not UTF-8 are one type, in the text and in the JSON
+// alike: the JSON, which replaces such bytes, had two entries under one
+// key, and a decoder kept one of them.
+func TestInvalidNamesOneEntry(t *testing.T) {
+	s := NewSink()
+	if err := s.Begin(&mapping.Meta{Input: "synthetic", FormatVersion: "go1.26", Start: 0}); err != nil {
+		t.Fatal(err)
+	}
+	for i, typ := range []string{"\xff", "\xfe", "ok\xff"} {
+		r := mapping.Region{ID: mapping.RegionID(i + 1), G: 1, Type: typ, Start: 100, End: 100 + mapping.Time(1000*(i+1)),
+			Task: mapping.NoTask, Root: mapping.NoTask, ParentTask: mapping.NoTask, Stack: mapping.NoStack, EndStack: mapping.NoStack}
+		if err := s.Region(&r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	short := mapping.Region{ID: 9, G: 1, Type: "short", Start: 100, End: 420,
+		Task: mapping.NoTask, Root: mapping.NoTask, ParentTask: mapping.NoTask, Stack: mapping.NoStack, EndStack: mapping.NoStack}
+	if err := s.Region(&short); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.End(&mapping.Summary{End: 10000}); err != nil {
+		t.Fatal(err)
+	}
+	r := s.Report()
+	want := map[string]int{"\ufffd": 2, "ok\ufffd": 1, "short": 1}
+	got := map[string]int{}
+	for typ, l := range r.RegionLatency {
+		got[typ] = l.Count
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("region types %v, want %v", got, want)
+	}
+	var js, text, back bytes.Buffer
+	if err := r.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	var decoded Report
+	if err := json.Unmarshal(js.Bytes(), &decoded); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if err := decoded.WriteText(&back); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^  ok\x{fffd} +1 +3µs +3µs +3µs +3µs$`).MatchString(text.String()) {
+		t.Errorf("no row for region type ok\ufffd in\n%s", text.String())
+	}
+	if !regexp.MustCompile(`(?m)^  short +1 +320ns +320ns +320ns +320ns$`).MatchString(text.String()) {
+		t.Errorf("a region of 320ns is not shown so in\n%s", text.String())
+	}
+	if text.String() != back.String() {
+		t.Errorf("the report decoded from its JSON prints\n%s\nnot\n%s", back.String(), text.String())
+	}
+}
+
 func TestFilteredGoroutines(t *testing.T) {
 	f, err := os.Open(filepath.Join("..", "testdata", "blocking.go1.26.trace"))
 	if err != nil {
@@ -622,6 +687,39 @@ func TestFilteredGoroutines(t *testing.T) {
 	}
 	if sum.Goroutines <= 1 {
 		t.Errorf("the filter declared %d goroutines: the test proves nothing", sum.Goroutines)
+	}
+}
+
+// TestSelectionNoMMU checks that the MMU of a goroutine selection is not
+// given: the selection leaves out the GC's mark workers, and what was left
+// (the pauses alone) passed for the MMU, far higher than the trace's.
+func TestSelectionNoMMU(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "gc.go1.26.trace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole := NewSink()
+	if _, err := mapping.Map(bytes.NewReader(data), whole); err != nil {
+		t.Fatal(err)
+	}
+	if r := whole.Report(); len(r.MMU) == 0 || r.MMUOmitted {
+		t.Fatalf("the whole trace has MMU %+v, omitted %v: the test proves nothing", r.MMU, r.MMUOmitted)
+	}
+	s := NewSink()
+	filter := &mapping.Filter{Goroutines: []mapping.GoID{1}}
+	if _, err := mapping.Map(bytes.NewReader(data), filter.Sink(s)); err != nil {
+		t.Fatal(err)
+	}
+	r := s.Report()
+	if len(r.MMU) != 0 || !r.MMUOmitted {
+		t.Errorf("a selection has MMU %+v, omitted %v; want none, omitted", r.MMU, r.MMUOmitted)
+	}
+	var text bytes.Buffer
+	if err := r.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "MMU:") || strings.Contains(text.String(), "MMU 1ms") {
+		t.Errorf("the text does not say the MMU is not measured:\n%s", text.String())
 	}
 }
 
