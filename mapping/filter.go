@@ -381,6 +381,7 @@ type filterSink struct {
 
 	// copies handed to next, so the mapper's items are never changed
 	gs  GoroutineState
+	pcs []piece // what clipPieces returns, reused
 	rg  Region
 	lg  Log
 	tk  Task
@@ -457,6 +458,11 @@ func (f *filterSink) declare(id GoID) (bool, error) {
 	delete(f.pending, id)
 	c := *g
 	c.Updated = false
+	if c.Created < f.from {
+		// Created before the window: its lifetime is cut there, as its
+		// states are, not begun there.
+		c.Created, c.Flags = f.from, c.Flags|OpenStart
+	}
 	if c.Creator != NoGoroutine && !f.declared[c.Creator] {
 		// The output names only goroutines it has; a creator left out is
 		// not declared for this alone.
@@ -507,6 +513,49 @@ func (f *filterSink) clipG(g GoID, start, end Time) (Time, Time, Flags, bool) {
 	return s, e, fl | wfl, ok
 }
 
+// piece is a part of an item that a filter keeps, with the flags for
+// what it cut.
+type piece struct {
+	start, end Time
+	fl         Flags
+}
+
+// clipPieces is clipG for an interval of goroutine g that may span
+// several of the spans in which g is selected: it returns the part in
+// each, in order, since the time between them (g running outside the
+// regions selected, waiting between two tasks) is not selected. The
+// slice is reused by the next call.
+func (f *filterSink) clipPieces(g GoID, start, end Time) []piece {
+	if !f.s.entities || f.s.allOf[g] {
+		return f.clipWhole(start, end)
+	}
+	f.pcs = f.pcs[:0]
+	sps := f.s.spans[g]
+	i, _ := slices.BinarySearchFunc(sps, start, func(sp span, t Time) int { return cmpTime(sp.end, t) })
+	for ; i < len(sps) && sps[i].start <= end; i++ {
+		s, e, fl := start, end, Flags(0)
+		if s < sps[i].start {
+			s, fl = sps[i].start, OpenStart
+		}
+		if e > sps[i].end {
+			e, fl = sps[i].end, fl|OpenEnd
+		}
+		if s, e, wfl, ok := f.clip(s, e); ok {
+			f.pcs = append(f.pcs, piece{s, e, fl | wfl})
+		}
+	}
+	return f.pcs
+}
+
+// clipWhole is clip as a piece, if anything is left.
+func (f *filterSink) clipWhole(start, end Time) []piece {
+	f.pcs = f.pcs[:0]
+	if s, e, fl, ok := f.clip(start, end); ok {
+		f.pcs = append(f.pcs, piece{s, e, fl})
+	}
+	return f.pcs
+}
+
 // inRegion reports whether [start, end] lies in a selected region of g.
 func (f *filterSink) inRegion(g GoID, start, end Time) bool {
 	sps := f.s.regions[g]
@@ -555,8 +604,8 @@ func (f *filterSink) pruneEnds(g GoID, t Time) {
 }
 
 func (f *filterSink) GoroutineState(s *GoroutineState) error {
-	start, end, fl, ok := f.clipG(s.G, s.Start, s.End)
-	if !ok {
+	pcs := f.clipPieces(s.G, s.Start, s.End)
+	if len(pcs) == 0 {
 		f.pruneEnds(s.G, s.End)
 		return nil
 	}
@@ -566,19 +615,24 @@ func (f *filterSink) GoroutineState(s *GoroutineState) error {
 	if _, err := f.declare(s.G); err != nil {
 		return err
 	}
-	f.gs = *s
-	f.gs.Start, f.gs.End, f.gs.Flags = start, end, s.Flags|fl
-	// No stack from beyond a cut (see Filter); a goroutine that is not
-	// running is where its state began throughout.
-	if fl.Has(OpenStart) && s.State == GoRunning {
-		f.gs.Stack = NoStack
-	}
-	if fl.Has(OpenEnd) {
-		f.gs.EndStack = f.stackAt(s.G, end)
+	for _, pc := range pcs {
+		f.gs = *s
+		f.gs.Start, f.gs.End, f.gs.Flags = pc.start, pc.end, s.Flags|pc.fl
+		// No stack from beyond a cut (see Filter); a goroutine that is
+		// not running is where its state began throughout.
+		if pc.fl.Has(OpenStart) && s.State == GoRunning {
+			f.gs.Stack = NoStack
+		}
+		if pc.fl.Has(OpenEnd) {
+			f.gs.EndStack = f.stackAt(s.G, pc.end)
+		}
+		f.f.kept++
+		if err := f.next.GoroutineState(&f.gs); err != nil {
+			return err
+		}
 	}
 	f.pruneEnds(s.G, s.End)
-	f.f.kept++
-	return f.next.GoroutineState(&f.gs)
+	return nil
 }
 
 func (f *filterSink) ProcRun(r *ProcRun) error {
@@ -599,22 +653,20 @@ func (f *filterSink) ProcRun(r *ProcRun) error {
 }
 
 func (f *filterSink) Range(r *Range) error {
-	var start, end Time
-	var fl Flags
-	var ok bool
+	var pcs []piece
 	switch {
 	case r.Kind == RangeSTW || r.Scope == ScopeGlobal:
 		// Process-wide, whichever goroutine the trace charges it to.
-		start, end, fl, ok = f.clip(r.Start, r.End)
+		pcs = f.clipWhole(r.Start, r.End)
 	case r.Scope == ScopeGoroutine:
-		start, end, fl, ok = f.clipG(r.G, r.Start, r.End)
+		pcs = f.clipPieces(r.G, r.Start, r.End)
 	default:
 		if f.s.entities {
 			return nil
 		}
-		start, end, fl, ok = f.clip(r.Start, r.End)
+		pcs = f.clipWhole(r.Start, r.End)
 	}
-	if !ok {
+	if len(pcs) == 0 {
 		return nil
 	}
 	if err := f.enter(); err != nil {
@@ -625,12 +677,17 @@ func (f *filterSink) Range(r *Range) error {
 			return err
 		}
 	}
-	f.rn = *r
-	f.rn.Start, f.rn.End, f.rn.Flags = start, end, r.Flags|fl
-	if !f.s.entities || (r.Scope != ScopeGlobal && r.Kind != RangeSTW) {
-		f.f.kept++ // process-wide context alone is not a match
+	for _, pc := range pcs {
+		f.rn = *r
+		f.rn.Start, f.rn.End, f.rn.Flags = pc.start, pc.end, r.Flags|pc.fl
+		if !f.s.entities || (r.Scope != ScopeGlobal && r.Kind != RangeSTW) {
+			f.f.kept++ // process-wide context alone is not a match
+		}
+		if err := f.next.Range(&f.rn); err != nil {
+			return err
+		}
 	}
-	return f.next.Range(&f.rn)
+	return nil
 }
 
 func (f *filterSink) Task(t *Task) error {

@@ -481,3 +481,55 @@ func TestFilterTraceparentCases(t *testing.T) {
 		})
 	}
 }
+
+// goRecorder keeps the first delivery of each goroutine.
+type goRecorder struct {
+	mapping.NopSink
+	gs map[mapping.GoID]mapping.Goroutine
+}
+
+func (r *goRecorder) Goroutine(g *mapping.Goroutine) error {
+	if _, ok := r.gs[g.ID]; !ok {
+		r.gs[g.ID] = *g
+	}
+	return nil
+}
+
+// TestFilterWindowGoroutines checks that a goroutine created before a
+// window is declared as one that began before it, from the window's
+// start, as its states are cut there: a lifetime drawn from its
+// declaration would otherwise show it created at the window's start.
+func TestFilterWindowGoroutines(t *testing.T) {
+	data := readTrace(t, "annotations.go1.26.trace")
+	whole := &goRecorder{gs: map[mapping.GoID]mapping.Goroutine{}}
+	sum, err := mapping.Map(bytes.NewReader(data), whole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := (sum.End - sum.Start) / 3
+	cut := &goRecorder{gs: map[mapping.GoID]mapping.Goroutine{}}
+	f := mapping.Filter{From: mapping.Bound{Offset: time.Duration(from), Set: true}}
+	if _, err := mapping.Map(bytes.NewReader(data), f.Sink(cut)); err != nil {
+		t.Fatal(err)
+	}
+	start := sum.Start + from
+	var before, inside int
+	for id, g := range cut.gs {
+		w := whole.gs[id]
+		switch {
+		case w.Created < start:
+			before++
+			if g.Created != start || !g.Flags.Has(mapping.OpenStart) {
+				t.Errorf("G%d, created at %d before the window at %d, declared created at %d with flags %v", id, w.Created, start, g.Created, g.Flags)
+			}
+		default:
+			inside++
+			if g.Created != w.Created || g.Flags != w.Flags {
+				t.Errorf("G%d, created at %d in the window, declared created at %d with flags %v", id, w.Created, g.Created, g.Flags)
+			}
+		}
+	}
+	if before == 0 || inside == 0 {
+		t.Fatalf("%d goroutines created before the window and %d in it: the case is not covered", before, inside)
+	}
+}

@@ -30,6 +30,10 @@ type gState struct {
 type pState struct {
 	open bool
 	cur  ProcRun
+	// sysG is the goroutine that last entered a syscall holding the P:
+	// if the P stops while it is still in it, the syscall lost its P,
+	// which a syscall still open at the end of the trace shows only so.
+	sysG GoID
 }
 
 type rangeKey struct {
@@ -309,7 +313,7 @@ func (m *mapper) proc(id ProcID) (*pState, error) {
 	if p, ok := m.ps[id]; ok {
 		return p, nil
 	}
-	p := &pState{}
+	p := &pState{sysG: NoGoroutine}
 	m.ps[id] = p
 	m.sum.Procs++
 	m.prc = Proc{ID: id}
@@ -341,6 +345,14 @@ func (m *mapper) lookupG(id GoID) *gState {
 		m.lastG = g
 	}
 	return g
+}
+
+// lookupSysG is lookupG of a P's sysG, which may be none.
+func (m *mapper) lookupSysG(id GoID) *gState {
+	if id == NoGoroutine {
+		return nil
+	}
+	return m.lookupG(id)
 }
 
 // newG adds a goroutine, reusing the state of one that ended: programs
@@ -539,6 +551,11 @@ func (m *mapper) goTransition(ev *trace.Event, st *trace.StateTransition, stRef 
 	}
 	if newState == GoRunning || newState == GoSyscall {
 		g.cur.P, g.cur.M = byP, byM
+		if newState == GoSyscall && byP != NoProc {
+			if p := m.ps[byP]; p != nil {
+				p.sysG = id
+			}
+		}
 	}
 	m.goCount[newState]++
 	m.changed |= goStateCounters[newState]
@@ -595,6 +612,10 @@ func (m *mapper) procTransition(ev *trace.Event, st *trace.StateTransition, t Ti
 		return nil
 	}
 	if p.open {
+		if g := m.lookupSysG(p.sysG); g != nil && g.open && g.cur.State == GoSyscall && g.cur.P == id {
+			g.cur.Blocked = true // its P is taken or handed off while it is in the kernel
+		}
+		p.sysG = NoGoroutine
 		p.open = false
 		p.cur.End = t
 		m.procsRun--

@@ -159,8 +159,8 @@ type Goroutine struct {
 	StartFunc string // the function the goroutine was started with; "" if unknown
 	Creator   GoID   // NoGoroutine if unknown or created outside Go code
 	Label     string // the last label the runtime gave it, e.g. "GC (dedicated)"
-	Created   Time   // creation time; the trace start if it existed before
-	Flags     Flags  // OpenStart if it existed before the trace began
+	Created   Time   // creation time; the trace start (a Filter's window start) if it existed before
+	Flags     Flags  // OpenStart if it existed before the trace (or a Filter's window) began
 	Updated   bool   // a later delivery of a goroutine already delivered
 }
 

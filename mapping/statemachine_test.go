@@ -1030,6 +1030,36 @@ func TestStateMachine(t *testing.T) {
 			},
 		},
 		{
+			// The P is taken while the goroutine is in the kernel and the
+			// trace ends before it returns: the syscall lost its P all the
+			// same. The syscall before it, which kept its P, did not.
+			name: "syscall open at the end after its P was stolen",
+			events: []trace.Event{
+				e.sync(1000),
+				e.procStatus(1005, onM(thrA), procA, trace.ProcRunning),
+				e.goStatus(1010, onP(procA, thrA), goMain, trace.GoRunning, trace.NoStack),
+				e.goSyscall(1020, onG(goMain, procA, thrA), stkRead),
+				e.goSyscallEnd(1030, onG(goMain, procA, thrA)),
+				e.procStatus(1031, onM(thrB), procB, trace.ProcRunning),
+				e.goStatus(1032, onP(procB, thrB), goWorker, trace.GoRunning, trace.NoStack),
+				e.goSyscall(1040, onG(goMain, procA, thrA), stkRead),
+				e.goSyscall(1045, onG(goWorker, procB, thrB), stkRead),
+				e.procSteal(1050, onM(thrC), procA),
+				e.sync(1090),
+			},
+			check: func(t *testing.T, r *smRecorder) {
+				read := r.sid(t, stkRead)
+				smEqual(t, "states", r.states, []GoroutineState{
+					{G: goMain, State: GoRunning, Start: 1000, End: 1020, P: procA, M: thrA, EndStack: read, Flags: OpenStart},
+					{G: goMain, State: GoSyscall, Start: 1020, End: 1030, P: procA, M: thrA, Stack: read},
+					{G: goMain, State: GoRunning, Start: 1030, End: 1040, P: procA, M: thrA, EndStack: read},
+					{G: goWorker, State: GoRunning, Start: 1000, End: 1045, P: procB, M: thrB, EndStack: read, Flags: OpenStart},
+					{G: goMain, State: GoSyscall, Start: 1040, End: 1090, P: procA, M: thrA, Stack: read, Blocked: true, Flags: OpenEnd},
+					{G: goWorker, State: GoSyscall, Start: 1045, End: 1090, P: procB, M: thrB, Stack: read, Flags: OpenEnd},
+				})
+			},
+		},
+		{
 			// A cgo callback: the goroutine comes into being in a syscall.
 			name: "goroutine created in a syscall",
 			events: []trace.Event{

@@ -835,9 +835,15 @@ func (w *Writer) writeState(g *goState, s *mapping.GoroutineState) {
 		w.nameRaw(g.name)
 		w.stack(`,"sf":`, s.Stack)
 		w.stack(`,"esf":`, s.EndStack)
-		if s.M != mapping.NoThread {
-			w.buf = appendKeyInt(append(w.buf, `,"args":{`...), `"M":`, int64(s.M))
-			w.buf = append(w.buf, '}')
+		if s.M != mapping.NoThread || s.Flags&(mapping.OpenStart|mapping.OpenEnd) != 0 {
+			// A run cut by the trace's ends or a filter says so here too,
+			// or it would pass for a short run of its own.
+			w.argsOpen()
+			if s.M != mapping.NoThread {
+				w.argInt(`"M":`, int64(s.M))
+			}
+			w.flags(s.Flags)
+			w.argsClose()
 		}
 		w.end()
 	}

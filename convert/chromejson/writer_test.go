@@ -277,3 +277,47 @@ func lifetimeRows(rep *chromecheck.Report) map[string]chromecheck.Row {
 	}
 	return rows
 }
+
+// TestCutRunMarked checks that a run cut by the trace's start or end is
+// marked so on the P's row too, not only on its goroutine's: there it
+// would pass for a short run of its own.
+func TestCutRunMarked(t *testing.T) {
+	var buf bytes.Buffer
+	w := chromejson.NewWriter(&buf)
+	run := func(start, end mapping.Time, fl mapping.Flags) func(mapping.Sink) error {
+		return func(s mapping.Sink) error {
+			return s.GoroutineState(&mapping.GoroutineState{G: 2, State: mapping.GoRunning, Start: start, End: end, P: 0, M: 1, Flags: fl})
+		}
+	}
+	sinkRun(t, w,
+		func(s mapping.Sink) error { return s.Proc(&mapping.Proc{ID: 0}) },
+		func(s mapping.Sink) error { return s.Thread(&mapping.Thread{ID: 1}) },
+		goroutine(2, "main.worker", false),
+		run(1000, 2000, mapping.OpenStart),
+		onPM(2, mapping.GoRunnable, 2000, 3000, mapping.NoProc, mapping.NoThread, false),
+		run(3000, 4000, 0),
+		onPM(2, mapping.GoRunnable, 4000, 5000, mapping.NoProc, mapping.NoThread, false),
+		run(5000, 9000, mapping.OpenEnd),
+	)
+	rep, err := chromecheck.Check(buf.Bytes())
+	if err != nil {
+		t.Fatalf("%v\n%s", err, buf.Bytes())
+	}
+	var got []string
+	for _, e := range rep.Events {
+		if e.Ph == "X" && e.Cat == "proc" {
+			mark := "-"
+			if e.Args["began before the trace"] == true {
+				mark = "began before"
+			}
+			if e.Args["open at the end of the trace"] == true {
+				mark = "open at the end"
+			}
+			got = append(got, mark)
+		}
+	}
+	slices.Sort(got)
+	if want := []string{"-", "began before", "open at the end"}; !slices.Equal(got, want) {
+		t.Errorf("the P's runs are marked %q, want %q", got, want)
+	}
+}

@@ -528,7 +528,9 @@ func (w *Writer) flushRun(gt *goTrack) {
 		w.slice(pt.uuid, r.Start, r.End, r.Stack, nil, nil, func(ev msg) msg {
 			ev = w.category(ev, catProc)
 			ev = w.goName(ev, gt)
-			return w.gpm(ev, r)
+			// A run cut by the trace's ends or a filter says so here too,
+			// or it would pass for a short run of its own.
+			return w.flags(w.gpm(ev, r), r.Flags)
 		})
 	}
 	if p.inSys {
