@@ -7,9 +7,12 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 
 	"golang.org/x/exp/trace"
+
+	"github.com/trace2x/trace2x/internal/tracefile"
 )
 
 // ErrInternal is wrapped by the error Map returns when the mapping itself
@@ -29,6 +32,13 @@ type config struct {
 	// out, added to input offsets in errors so that they point into the
 	// file.
 	skipped int64
+	// index lists the generations of a file, as far as they could be
+	// indexed, and indexErr says where indexing stopped; firstGen is the
+	// generation the pass begins with. An error then names the
+	// generation it is in, not where the parser's read-ahead was.
+	index    *tracefile.Index
+	indexErr error
+	firstGen int
 	// workers bounds the parsing goroutines of a pass over a file; 0
 	// means GOMAXPROCS.
 	workers int
@@ -94,6 +104,9 @@ type Error struct {
 	Events     int64 // events read before the error
 	Generation int   // complete generations read before the error
 	Err        error
+
+	at   string // where in a file the damage is, if its index tells
+	hint string // why nothing was converted, if nothing was
 }
 
 func (e *Error) Error() string {
@@ -110,11 +123,45 @@ func (e *Error) Error() string {
 	if errors.As(e.Err, new(inputError)) {
 		what = "reading failed"
 	}
-	if e.Events == 0 {
-		return fmt.Sprintf("%s: %s near byte %d: %s", e.Input, what, e.Offset, msg)
+	at := e.at
+	if at == "" {
+		at = fmt.Sprintf("near byte %d", e.Offset)
 	}
-	return fmt.Sprintf("%s: %s near byte %d, after %d events in %d complete generations: %s",
-		e.Input, what, e.Offset, e.Events, e.Generation, msg)
+	if e.Events == 0 {
+		return fmt.Sprintf("%s: %s %s: %s%s", e.Input, what, at, msg, e.hint)
+	}
+	return fmt.Sprintf("%s: %s %s, after %d events in %d complete generations: %s%s",
+		e.Input, what, at, e.Events, e.Generation, msg, e.hint)
+}
+
+// locate says where in the input a pass that failed after complete
+// generations went wrong, and why nothing was converted if nothing was.
+func (m *mapper) locate(e *Error, complete int) {
+	if m.sum.FormatVersion == "" {
+		return // the input failed before its header was read
+	}
+	if minor, err := strconv.Atoi(strings.TrimPrefix(m.sum.FormatVersion, "go1.")); err == nil && minor < 22 {
+		if e.Events == 0 {
+			e.hint = " (a trace of Go 1.21 or before is read whole before its first event, so nothing of one cut short or damaged is converted)"
+		}
+		return
+	}
+	if complete == 0 {
+		e.hint = " (a trace is converted a generation, about a second of it, at a time, and its first is not whole)"
+	}
+	idx := m.cfg.index
+	if idx == nil {
+		return
+	}
+	if k := m.cfg.firstGen + complete; k < len(idx.Generations) {
+		g := idx.Generations[k]
+		e.at = fmt.Sprintf("in generation %d (bytes %d to %d)", k+1, g.Offset, g.Offset+g.Size)
+		return
+	}
+	var te *tracefile.Error
+	if errors.As(m.cfg.indexErr, &te) {
+		e.at = fmt.Sprintf("at byte %d, where %v", te.Offset, te.Err)
+	}
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -181,7 +228,7 @@ func (m *mapper) complete(read func() error) (*Summary, error) {
 	if m.syncs < 2 {
 		// Every trace with data has at least one generation, opened and
 		// closed by a Sync each.
-		return m.fail(errors.New("the trace holds no events, only its header"))
+		return m.fail(errHeaderOnly)
 	}
 	if err := m.finish(); err != nil {
 		return &m.sum, err
@@ -191,6 +238,10 @@ func (m *mapper) complete(read func() error) (*Summary, error) {
 	}
 	return &m.sum, nil
 }
+
+// errHeaderOnly is the error of a trace that ends after its header: it
+// needs no place, nor a word on what a generation is.
+var errHeaderOnly = errors.New("the trace holds no events, only its header")
 
 // fail ends the pass on a broken trace.
 func (m *mapper) fail(err error) (*Summary, error) {
@@ -202,6 +253,9 @@ func (m *mapper) fail(err error) (*Summary, error) {
 		err = inputError{ierr}
 	}
 	e := &Error{Input: m.cfg.input, Offset: off, Events: m.sum.Events, Generation: max(m.syncs-1, 0), Err: err}
+	if !errors.Is(err, ErrEmpty) && !errors.Is(err, ErrNotTrace) && !errors.Is(err, ErrVersion) && !errors.Is(err, errHeaderOnly) && !errors.As(err, new(inputError)) {
+		m.locate(e, e.Generation)
+	}
 	if !m.begun {
 		return nil, e
 	}

@@ -100,6 +100,7 @@ func MapFile(r io.ReaderAt, size int64, sink Sink, opts ...Option) (*Summary, er
 	cfg := newConfig(opts)
 	idx, err := tracefile.Read(r, size)
 	if err != nil || idx.Size != size {
+		cfg.index, cfg.indexErr = idx, err
 		return mapStream(io.NewSectionReader(r, 0, size), sink, &cfg)
 	}
 	return mapRange(r, idx, 0, len(idx.Generations)-1, sink, &cfg)
@@ -108,6 +109,7 @@ func MapFile(r io.ReaderAt, size int64, sink Sink, opts ...Option) (*Summary, er
 // mapRange maps the header and generations first to last of r.
 func mapRange(r io.ReaderAt, idx *tracefile.Index, first, last int, sink Sink, cfg *config) (*Summary, error) {
 	gens := idx.Generations[first : last+1]
+	cfg.index, cfg.firstGen = idx, first
 	begin := gens[0].Offset
 	end := gens[len(gens)-1].Offset + gens[len(gens)-1].Size
 	p := &parallelPass{r: r, gens: gens, begin: begin, end: end}

@@ -3,6 +3,7 @@ package mapping_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -51,11 +52,22 @@ func (l *callLog) Experimental(x *mapping.Experimental) error     { return l.add
 func (l *callLog) End(s *mapping.Summary) error {
 	cp := *s
 	cp.Err = nil
-	errText := ""
-	if s.Err != nil {
-		errText = s.Err.Error()
+	return l.add("End "+errText(s.Err), &cp)
+}
+
+// errText renders an error of a pass for comparison: of an *mapping.Error,
+// what the pass found and how far it got, but not where in the input it
+// places the damage, which a pass over a file can tell from the file's
+// index and one over a stream cannot.
+func errText(err error) string {
+	var e *mapping.Error
+	if errors.As(err, &e) {
+		return fmt.Sprintf("%s: at byte %d after %d events in %d generations: %v", e.Input, e.Offset, e.Events, e.Generation, e.Err)
 	}
-	return l.add("End "+errText, &cp)
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }
 
 // pass is what one pass over a trace gives: the sink's calls, the events
@@ -115,7 +127,7 @@ func mapBothWith(t *testing.T, data []byte, one, other mapFunc) (seq, par pass) 
 		}
 		sum, err := pass(bytes.NewReader(data), sink, opts...)
 		p.calls = sink.lines
-		p.result = fmt.Sprintf("error %v", err)
+		p.result = "error " + errText(err)
 		if sum != nil {
 			cp := *sum
 			cp.Err = nil

@@ -55,6 +55,7 @@ func MapWindow(r io.ReaderAt, size int64, from, to Bound, sink Sink, opts ...Opt
 	cfg := newConfig(opts)
 	idx, err := tracefile.Read(r, size)
 	if err != nil || idx.Size != size {
+		cfg.index, cfg.indexErr = idx, err
 		return mapStream(io.NewSectionReader(r, 0, size), sink, &cfg)
 	}
 	first, last, ok := 0, len(idx.Generations)-1, false

@@ -24,6 +24,7 @@ import (
 	"github.com/trace2x/trace2x/convert/perfetto/perfettocheck"
 	pb "github.com/trace2x/trace2x/convert/perfetto/perfettopb"
 	"github.com/trace2x/trace2x/internal/testtraces"
+	"github.com/trace2x/trace2x/internal/tracefile"
 	"github.com/trace2x/trace2x/mapping"
 )
 
@@ -183,6 +184,35 @@ func TestBadInput(t *testing.T) {
 	for i := len(flipped) / 3; i < len(flipped); i += 97 {
 		flipped[i] ^= 0xff
 	}
+	// A trace of two generations, damaged inside its second's events: the
+	// error names that generation, not where the parser had read to.
+	two, err := os.ReadFile(multiGeneration)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := tracefile.Read(bytes.NewReader(two), int64(len(two)))
+	if err != nil || len(idx.Generations) != 2 {
+		t.Fatalf("%s: %v, %d generations", multiGeneration, err, len(idx.Generations))
+	}
+	gen2 := idx.Generations[1]
+	var damaged []byte
+	for o := gen2.Offset + 1; o+16 < gen2.Offset+gen2.Size && damaged == nil; o += 37 {
+		// Bytes inside a batch, where the file's structure holds and
+		// the parser fails.
+		d := bytes.Clone(two)
+		for i := o; i < o+16; i++ {
+			d[i] = 0xff
+		}
+		if ix, err := tracefile.Read(bytes.NewReader(d), int64(len(d))); err != nil || len(ix.Generations) != 2 {
+			continue
+		}
+		if _, err := mapping.Map(bytes.NewReader(d), mapping.NopSink{}); err != nil {
+			damaged = d
+		}
+	}
+	if damaged == nil {
+		t.Fatal("no damage inside the second generation's batches breaks the trace")
+	}
 	for _, tc := range []struct {
 		name, file string
 		want       []string
@@ -191,7 +221,14 @@ func TestBadInput(t *testing.T) {
 		{"text", write("notes.txt", []byte("hello, this is not a trace\n")), []string{"notes.txt", "not a Go execution trace"}},
 		{"unknown version", write("future.trace", []byte("go 1.99 trace\x00\x00\x00rest")), []string{"future.trace", "unsupported trace format version go 1.99"}},
 		{"header only", write("header.trace", data[:16]), []string{"header.trace", "no events"}},
-		{"truncated", write("cut.trace", data[:len(data)*2/3]), []string{"cut.trace", "broken trace near byte"}},
+		// The sample is one generation: nothing of it is whole, and the
+		// error says so, and where the file is cut.
+		{"truncated", write("cut.trace", data[:len(data)*2/3]), []string{"cut.trace", "broken trace at byte ",
+			"runs past the end of the trace, which is cut short", "its first is not whole"}},
+		{"concatenated", write("two.trace", append(bytes.Clone(data), data...)), []string{"two.trace",
+			fmt.Sprintf("broken trace at byte %d, where another trace's header begins", len(data)), "in 1 complete generations"}},
+		{"damaged second generation", write("damaged.trace", damaged), []string{"damaged.trace",
+			fmt.Sprintf("broken trace in generation 2 (bytes %d to %d), after ", gen2.Offset, gen2.Offset+gen2.Size)}},
 		{"flipped bytes", write("flipped.trace", flipped), []string{"flipped.trace", "broken trace"}},
 		{"missing", filepath.Join(dir, "nope.trace"), []string{"nope.trace", "no such file"}},
 		{"directory", dir, []string{"is a directory"}},
@@ -210,6 +247,21 @@ func TestBadInput(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestOldFormatCut checks that a trace of Go 1.21 or before cut short
+// says why nothing of it is converted: the parser reads such a trace whole
+// before it gives its first event.
+func TestOldFormatCut(t *testing.T) {
+	old := testtraces.OldFormat(t)[0]
+	data, err := os.ReadFile(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := runCmd(t, data[:len(data)*9/10], "stats")
+	if code != 1 || !strings.Contains(errs, "stdin: broken trace") || !strings.Contains(errs, "read whole before its first event") {
+		t.Errorf("exit %d, stderr %q: want an error saying why nothing was converted", code, errs)
 	}
 }
 

@@ -30,8 +30,9 @@ labelled state=running|runnable|waiting|syscall (and reason= for
 waiting): go tool pprof -tagroot=state splits it by state,
 -tagfocus=state=waiting keeps one.
 
-A trace that breaks off is profiled up to the break; the error is printed
-and the exit status is 1.
+A trace that breaks off is profiled up to the break (its last whole
+generation, about a second each; nothing of a Go 1.21 or older trace);
+the error is printed and the exit status is 1.
 
 Examples:
 

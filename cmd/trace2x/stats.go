@@ -18,8 +18,9 @@ stop-the-world pauses, the minimum mutator utilization (MMU) in windows of
 1ms and 10ms, CPU samples, bytes read, and how many items began before
 the trace or were still open at its end.
 
-A trace that breaks off is summarised up to the break; the error is
-printed and the exit status is 1.`,
+A trace that breaks off is summarised up to the break (its last whole
+generation, about a second each; nothing of a Go 1.21 or older trace);
+the error is printed and the exit status is 1.`,
 	setup: func(fs *flag.FlagSet) func(*env, []string) error {
 		inOpts := inputFlags(fs, true)
 		asJSON := fs.Bool("json", false, "print JSON for scripts instead of text")

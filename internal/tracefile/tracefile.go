@@ -16,6 +16,7 @@
 package tracefile
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -47,6 +48,10 @@ var headerRE = regexp.MustCompile(`^go 1\.([0-9]+) trace\x00*$`)
 // ErrOldFormat is returned for a trace in a format before Go 1.22, which
 // has no generations.
 var ErrOldFormat = errors.New("trace format before Go 1.22: no generations")
+
+// ErrSecondTrace is where another trace's header follows the batches of
+// one: traces written one after the other into a file are not one trace.
+var ErrSecondTrace = errors.New("another trace's header begins (two traces joined end to end are not one trace)")
 
 // Index lists the generations of a trace.
 type Index struct {
@@ -181,7 +186,7 @@ func (x *indexer) run() error {
 		}
 		end := off + int64(b.hdrLen) + int64(b.size)
 		if end > x.size {
-			return &Error{off, fmt.Errorf("batch of %d bytes runs past the end of the trace", b.size)}
+			return &Error{off, fmt.Errorf("a batch of %d bytes runs past the end of the trace, which is cut short", b.size)}
 		}
 		if !x.haveCur {
 			x.cur = &Generation{Number: b.gen, Offset: off}
@@ -266,6 +271,9 @@ func (x *indexer) header(off int64) (batchHeader, error) {
 	case evExperimentalBatch:
 		i++ // the experiment
 	default:
+		if bytes.HasPrefix(p, []byte("go 1.")) {
+			return b, ErrSecondTrace
+		}
 		return b, fmt.Errorf("expected a batch, got event %d", p[0])
 	}
 	var vals [4]uint64

@@ -39,6 +39,24 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+// TestSecondTrace checks that a trace followed by another, as two
+// captures written into one file, is indexed up to the second's header,
+// which the error names.
+func TestSecondTrace(t *testing.T) {
+	data, err := os.ReadFile("../../conformance/testdata/generations.go1.26.trace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := index(append(bytes.Clone(data), data...))
+	var e *Error
+	if !errors.As(err, &e) || !errors.Is(err, ErrSecondTrace) || e.Offset != int64(len(data)) {
+		t.Fatalf("got %v, want ErrSecondTrace at byte %d", err, len(data))
+	}
+	if idx == nil || len(idx.Generations) != 2 || idx.Size != int64(len(data)) {
+		t.Errorf("the first trace's generations are not indexed whole: %+v", idx)
+	}
+}
+
 // TestOldFormat checks that a trace of Go 1.21 or before is told apart.
 func TestOldFormat(t *testing.T) {
 	_, err := index([]byte("go 1.21 trace\x00\x00\x00 and more"))
