@@ -417,6 +417,9 @@ func (f *filterSink) Begin(m *Meta) error {
 	if f.to < f.from {
 		return fmt.Errorf("%w: it ends (%s) before it starts (%s)", ErrWindow, f.f.To, f.f.From)
 	}
+	if f.to < m.Start {
+		return fmt.Errorf("%w: it ends (%s) before the trace starts", ErrWindow, f.f.To)
+	}
 	f.origin = m.Start
 	f.begun = !f.f.From.Set
 	meta := *m

@@ -114,6 +114,8 @@ func TestFilterBounds(t *testing.T) {
 	}{
 		{name: "offset", data: withClock, f: mapping.Filter{From: mapping.Bound{Offset: time.Millisecond, Set: true}}, start: time.Millisecond},
 		{name: "wall", data: withClock, f: mapping.Filter{From: mapping.Bound{Wall: wall, Set: true}}, start: time.Millisecond},
+		{name: "ends before the trace", data: withClock, f: mapping.Filter{To: mapping.Bound{Wall: wall.Add(-time.Hour), Set: true}},
+			wantErr: "before the trace starts"},
 		{name: "wall without clock", data: noClock, f: mapping.Filter{From: mapping.Bound{Wall: wall, Set: true}}, wantErr: "no wall clock"},
 		{name: "reversed", data: withClock,
 			f:       mapping.Filter{From: mapping.Bound{Offset: 2 * time.Millisecond, Set: true}, To: mapping.Bound{Offset: time.Millisecond, Set: true}},

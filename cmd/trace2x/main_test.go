@@ -406,8 +406,19 @@ func TestPerfetto(t *testing.T) {
 		t.Error("nothing converted from the part before the break")
 	}
 
-	if code, _, errs := runCmd(t, nil, "perfetto", "--start-time", "yesterday", sample(t)); code != 2 || !strings.Contains(errs, "--start-time") {
-		t.Errorf("bad --start-time: exit %d, stderr %q", code, errs)
+	// A time the outputs cannot hold (nanoseconds since 1970 wrapped
+	// around), or a process ID wider than Perfetto's 32 bits, is refused.
+	for _, args := range [][]string{
+		{"--start-time", "yesterday"},
+		{"--start-time", "1900-01-01T00:00:00Z"},
+		{"--start-time", "2300-01-01T00:00:00Z"},
+		{"--pid", "99999999999"},
+		{"--pid", "-1"},
+	} {
+		code, _, errs := runCmd(t, nil, append(append([]string{"perfetto", "-o", os.DevNull}, args...), sample(t))...)
+		if code != 2 || !strings.Contains(errs, args[0]) {
+			t.Errorf("%v: exit %d, stderr %q; want a usage error", args, code, errs)
+		}
 	}
 }
 

@@ -91,9 +91,9 @@ Examples:
 			}
 			var startTime time.Time
 			if *start != "" {
-				t, err := time.Parse(time.RFC3339Nano, *start)
+				t, err := parseStartTime(*start)
 				if err != nil {
-					return usageError{fmt.Sprintf("--start-time: %v", err)}
+					return err
 				}
 				startTime = t
 			}

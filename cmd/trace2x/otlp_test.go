@@ -126,6 +126,7 @@ func TestOTLPUsage(t *testing.T) {
 		{"--protocol", "carrier-pigeon", sample(t)},
 		{"--header", "novalue", sample(t)},
 		{"--start-time", "yesterday", sample(t)},
+		{"--start-time", "1900-01-01T00:00:00Z", "--json", sample(t)},
 		{"--endpoint", "ftp://example.com", sample(t)},
 	} {
 		if code, _, errs := runOTLP(t, args...); code != 2 {

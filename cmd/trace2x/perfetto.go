@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/trace2x/trace2x/convert/chromejson"
@@ -46,17 +47,17 @@ Examples:
 		return func(e *env, args []string) error {
 			var startTime time.Time
 			if *start != "" {
-				t, err := time.Parse(time.RFC3339Nano, *start)
+				t, err := parseStartTime(*start)
 				if err != nil {
-					return usageError{fmt.Sprintf("--start-time: %v", err)}
+					return err
 				}
 				startTime = t
 			}
 			if err := checkOutputs(e, args, *out); err != nil {
 				return err
 			}
-			if *pid < 0 {
-				return usageError{fmt.Sprintf("--pid must not be negative, not %d", *pid)}
+			if *pid < 0 || *pid > math.MaxInt32 {
+				return usageError{fmt.Sprintf("--pid must be from 0 to %d (a 32-bit process ID), not %d", math.MaxInt32, *pid)}
 			}
 			in, err := openTrace(e, args, inOpts)
 			if err != nil {
