@@ -28,7 +28,9 @@ that kept its P nested in the run around it), what each P ran and which P
 each M held, regions, logs, tasks, GC cycles, stop-the-world pauses,
 sweeps and mark assists; flows from a goroutine's creation or unblocking
 to its next run; counters; stacks; CPU profile samples. Timestamps are
-microseconds since the start of the trace, to the nanosecond.
+microseconds, to the nanosecond, from 1us before the start of the trace
+(items open at the start are placed just before it to keep their nesting,
+and some importers drop negative times).
 
 The output is compact, one event per line; --pretty indents it. An output
 name ending in .gz is written gzip-compressed.

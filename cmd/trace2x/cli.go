@@ -600,6 +600,9 @@ func openInput(e *env, args []string, opts *inputOpts) (*input, error) {
 	if args[0] == "-" {
 		return &input{ReadCloser: io.NopCloser(e.stdin), name: "stdin", ctx: e.ctx}, nil
 	}
+	if args[0] == "" {
+		return nil, usageError{"the input's name is empty (an unset variable?)"}
+	}
 	if strings.HasPrefix(args[0], "http://") || strings.HasPrefix(args[0], "https://") {
 		u, err := url.Parse(args[0])
 		if err != nil {

@@ -250,6 +250,16 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+// TestEmptyInputName checks that an empty input name (an unset
+// variable in a script) is a usage error that says so, not "open : no
+// such file or directory".
+func TestEmptyInputName(t *testing.T) {
+	code, _, errs := runCmd(t, nil, "stats", "")
+	if code != 2 || !strings.Contains(errs, "the input's name is empty") {
+		t.Errorf("exit %d, stderr %q", code, errs)
+	}
+}
+
 // TestOldFormatCut checks that a trace of Go 1.21 or before cut short
 // says why nothing of it is converted: the parser reads such a trace whole
 // before it gives its first event.

@@ -139,7 +139,7 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, addr s
 		}
 	}
 
-	name := in.baseName() + ".pftrace"
+	name := urlName(in.baseName()) + ".pftrace"
 	served := make(chan struct{})
 	var once sync.Once
 	var index atomic.Pointer[http.Handler] // once past the budget
@@ -340,4 +340,20 @@ func noteUIPort(w io.Writer, addr net.Addr) {
 	if a, ok := addr.(*net.TCPAddr); ok && a.Port != 9001 {
 		fmt.Fprintf(w, "trace2x: note: ui.perfetto.dev fetches local traces from 127.0.0.1:9001 only; the links work from port %d in a Perfetto UI of your own\n", a.Port)
 	}
+}
+
+// urlName makes a file's name safe as the last part of the URL the UI
+// is given in its ?url= parameter: each byte other than a letter, a digit,
+// '.', '-' and '_' becomes '_'. An '&' or '#' would end the parameter,
+// and other bytes need escapes the UI and the server need not undo alike.
+func urlName(name string) string {
+	b := []byte(name)
+	for i, c := range b {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '.', c == '-', c == '_':
+		default:
+			b[i] = '_'
+		}
+	}
+	return string(b)
 }

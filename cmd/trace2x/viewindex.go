@@ -7,7 +7,6 @@ import (
 	"html/template"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"runtime"
 	"strings"
@@ -206,11 +205,11 @@ type pageData struct {
 }
 
 func (s *indexServer) windowPath(n int) string {
-	return fmt.Sprintf("/%s.%d.pftrace", url.PathEscape(strings.TrimSuffix(s.name, ".trace")), n)
+	return fmt.Sprintf("/%s.%d.pftrace", urlName(strings.TrimSuffix(s.name, ".trace")), n)
 }
 
 func (s *indexServer) genPath(n int) string {
-	return fmt.Sprintf("/%s.g%d.pftrace", url.PathEscape(strings.TrimSuffix(s.name, ".trace")), n)
+	return fmt.Sprintf("/%s.g%d.pftrace", urlName(strings.TrimSuffix(s.name, ".trace")), n)
 }
 
 // handler serves the page at / and the windows and generations, with the

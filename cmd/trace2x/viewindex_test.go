@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -351,5 +353,62 @@ func TestViewCut(t *testing.T) {
 	}
 	if !regexp.MustCompile(`note: cut at .* save the trace to a file, and trace2x view --from [0-9.]+[µm]?s FILE shows what follows`).MatchString(stderr.String()) {
 		t.Errorf("stderr %q does not say how to see the rest of a piped trace", stderr.String())
+	}
+}
+
+// TestViewOddName checks that the links of a trace whose name holds
+// characters that mean something in a URL (an '&' ends the UI's url
+// parameter, a '#' its fragment) still lead the UI to a part the page
+// serves: the UI reads url= from the query after "#!/?", and fetches it.
+func TestViewOddName(t *testing.T) {
+	odd := filepath.Join(t.TempDir(), "a&b #1 100%.trace")
+	data, err := os.ReadFile(recordGenerations(t, 4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(odd, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := &env{stdout: io.Discard, stderr: io.Discard}
+	in, err := openTrace(e, []string{odd}, &inputOpts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	idx, err := tracefile.Read(in.ReadCloser.(*os.File), in.size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newIndexServer(in, in.ReadCloser.(*os.File), idx, float64(traceBytesPerRow), in.size/2, 0)
+	if err := s.count(); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.handler("127.0.0.1:9001", io.Discard))
+	defer srv.Close()
+	page := get(t, srv.URL+"/")
+	hrefs := regexp.MustCompile(`href="(https://ui\.perfetto\.dev/#!/\?[^"]*)"`).FindAllStringSubmatch(page, -1)
+	if len(hrefs) < 2 {
+		t.Fatalf("%d links to the UI on the page", len(hrefs))
+	}
+	for _, h := range hrefs {
+		link := html.UnescapeString(h[1])
+		q, err := url.ParseQuery(link[strings.Index(link, "?")+1:])
+		if err != nil || len(q) != 1 || len(q["url"]) != 1 {
+			t.Errorf("link %q: the UI reads the parameters %v (%v), want url alone", link, q, err)
+			continue
+		}
+		u, err := url.Parse(q.Get("url"))
+		if err != nil || u.Host != "127.0.0.1:9001" || u.Fragment != "" || u.RawQuery != "" {
+			t.Errorf("link %q: url %q is not a plain URL of the page's server", link, q.Get("url"))
+			continue
+		}
+		resp, err := http.Get(srv.URL + u.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("link %q: %s serves %s", link, u.Path, resp.Status)
+		}
 	}
 }
