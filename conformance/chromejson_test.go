@@ -62,11 +62,15 @@ func compareChrome(t *testing.T, rec *recorder, sum *mapping.Summary, rep *chrom
 	// States as the Perfetto output draws them too: a syscall that kept
 	// its P nested in one running slice with the runs around it, which is
 	// also one slice on the P's row.
+	// A run followed by a syscall that blocked stays on the P's row until
+	// the P's run on that M ended, if that was while the syscall was in
+	// the kernel.
 	var states, runs []cjSlice
-	for _, s := range drawnStates(rec.states) {
+	drawn := drawnStates(rec.states)
+	for i, s := range drawn {
 		states = append(states, cjSlice{"", int64(s.Start), int64(s.End)})
 		if s.State == mapping.GoRunning && s.P != mapping.NoProc {
-			runs = append(runs, cjSlice{"", int64(s.Start), int64(s.End)})
+			runs = append(runs, cjSlice{"", int64(s.Start), int64(max(s.End, heldUntil(rec, drawn, i)))})
 		}
 	}
 	// The Ms' rows show the P each held and the syscalls in which it
@@ -237,4 +241,30 @@ func sumValues(m map[[2]int64]int) int {
 		n += v
 	}
 	return n
+}
+
+// heldUntil returns, for the run drawn[i], when the P it ran on was taken
+// from the syscall that blocked right after it, or 0: the end of the P's
+// run on the same M that the model says was taken from it, if within the
+// 10ms a split output holds a run.
+func heldUntil(rec *recorder, drawn []mapping.GoroutineState, i int) mapping.Time {
+	r := drawn[i]
+	for _, y := range drawn[i+1:] {
+		if y.G != r.G || y.Start < r.End {
+			continue // another goroutine's, or a syscall nested in the run
+		}
+		if y.State != mapping.GoSyscall || !y.Blocked || y.Start != r.End || y.P != r.P || y.M != r.M {
+			return 0
+		}
+		for _, pr := range rec.procRuns {
+			if pr.TakenFrom == y.G && pr.P == y.P && pr.M == y.M && pr.End >= y.Start && pr.End <= y.End {
+				if pr.End-r.End > 10_000_000 {
+					return 0 // past what a split output holds a run for
+				}
+				return pr.End
+			}
+		}
+		return 0
+	}
+	return 0
 }

@@ -614,6 +614,7 @@ func (m *mapper) procTransition(ev *trace.Event, st *trace.StateTransition, t Ti
 	if p.open {
 		if g := m.lookupSysG(p.sysG); g != nil && g.open && g.cur.State == GoSyscall && g.cur.P == id {
 			g.cur.Blocked = true // its P is taken or handed off while it is in the kernel
+			p.cur.TakenFrom = g.info.ID
 		}
 		p.sysG = NoGoroutine
 		p.open = false
@@ -628,7 +629,7 @@ func (m *mapper) procTransition(ev *trace.Event, st *trace.StateTransition, t Ti
 		start, flags = m.openStart(t), OpenStart
 	}
 	p.open = true
-	p.cur = ProcRun{P: id, M: ThreadID(ev.Thread()), Start: start, Flags: flags}
+	p.cur = ProcRun{P: id, M: ThreadID(ev.Thread()), Start: start, Flags: flags, TakenFrom: NoGoroutine}
 	m.procsRun++
 	m.changed |= 1 << CounterThreadsRunning
 	m.dirty = true

@@ -243,6 +243,12 @@ type ProcRun struct {
 	M          ThreadID // the M that started (or held) it
 	Start, End Time
 	Flags      Flags
+	// TakenFrom is the goroutine whose syscall held the P when the run
+	// ended, the P taken from it while it was in the kernel (the syscall
+	// is then Blocked); NoGoroutine if the run ended otherwise. Until
+	// then the P was that goroutine's: go tool trace draws its run on
+	// the P up to here.
+	TakenFrom GoID
 }
 
 // RangeKind tells the runtime activity a Range covers.

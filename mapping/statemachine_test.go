@@ -842,8 +842,8 @@ func TestStateMachine(t *testing.T) {
 					{ID: 2, Kind: GoUnblocked, From: Endpoint{1070, goMain, procA, thrA}, To: Endpoint{1090, goWorker, procA, thrA}, Stack: send},
 				})
 				smEqual(t, "proc runs", r.procRuns, []ProcRun{
-					{P: procB, M: thrB, Start: 1040, End: 1065},
-					{P: procA, M: thrA, Start: 1000, End: 1110, Flags: OpenStart | OpenEnd},
+					{P: procB, M: thrB, Start: 1040, End: 1065, TakenFrom: NoGoroutine},
+					{P: procA, M: thrA, Start: 1000, End: 1110, Flags: OpenStart | OpenEnd, TakenFrom: NoGoroutine},
 				})
 				smEqual(t, "procs", r.procs, []Proc{{procA}, {procB}})
 				smEqual(t, "threads", r.threads, []Thread{{thrA}, {thrB}})
@@ -895,7 +895,7 @@ func TestStateMachine(t *testing.T) {
 					{G: goMain, State: GoRunning, Start: 1000, End: 3000, P: procA, M: thrA, Flags: OpenStart | OpenEnd},
 					{G: goThird, State: GoWaiting, Start: 1000, End: 3000, P: NoProc, M: NoThread, Stack: r.sid(t, stkRecv), Flags: OpenStart | OpenEnd},
 				})
-				smEqual(t, "proc runs", r.procRuns, []ProcRun{{P: procA, M: thrA, Start: 1000, End: 3000, Flags: OpenStart | OpenEnd}})
+				smEqual(t, "proc runs", r.procRuns, []ProcRun{{P: procA, M: thrA, Start: 1000, End: 3000, Flags: OpenStart | OpenEnd, TakenFrom: NoGoroutine}})
 				sum := r.summary(t)
 				smEqual(t, "generations, end", []any{sum.Generations, sum.End}, []any{2, Time(3000)})
 			},
@@ -1011,8 +1011,8 @@ func TestStateMachine(t *testing.T) {
 					{ID: 1, Kind: GoSyscallExitBlocked, From: Endpoint{1060, goMain, NoProc, thrA}, To: Endpoint{1080, goMain, procA, thrA}},
 				})
 				smEqual(t, "proc runs", r.procRuns, []ProcRun{
-					{P: procA, M: thrA, Start: 1000, End: 1050, Flags: OpenStart},
-					{P: procA, M: thrA, Start: 1070, End: 1090, Flags: OpenEnd},
+					{P: procA, M: thrA, Start: 1000, End: 1050, Flags: OpenStart, TakenFrom: goMain},
+					{P: procA, M: thrA, Start: 1070, End: 1090, Flags: OpenEnd, TakenFrom: NoGoroutine},
 				})
 				smEqual(t, "derived counters", r.countersOf(CounterGoroutinesRunning, CounterGoroutinesRunnable,
 					CounterGoroutinesWaiting, CounterGoroutinesSyscall, CounterThreadsRunning, CounterThreadsSyscall), []smCV{
@@ -1056,6 +1056,10 @@ func TestStateMachine(t *testing.T) {
 					{G: goWorker, State: GoRunning, Start: 1000, End: 1045, P: procB, M: thrB, EndStack: read, Flags: OpenStart},
 					{G: goMain, State: GoSyscall, Start: 1040, End: 1090, P: procA, M: thrA, Stack: read, Blocked: true, Flags: OpenEnd},
 					{G: goWorker, State: GoSyscall, Start: 1045, End: 1090, P: procB, M: thrB, Stack: read, Flags: OpenEnd},
+				})
+				smEqual(t, "proc runs", r.procRuns, []ProcRun{
+					{P: procA, M: thrA, Start: 1000, End: 1050, Flags: OpenStart, TakenFrom: goMain},
+					{P: procB, M: thrB, Start: 1000, End: 1090, Flags: OpenStart | OpenEnd, TakenFrom: NoGoroutine},
 				})
 			},
 		},
@@ -1127,9 +1131,9 @@ func TestStateMachine(t *testing.T) {
 			},
 			check: func(t *testing.T, r *smRecorder) {
 				smEqual(t, "proc runs", r.procRuns, []ProcRun{
-					{P: procB, M: thrB, Start: 1020, End: 1030},
-					{P: procA, M: thrA, Start: 1000, End: 1050, Flags: OpenStart | OpenEnd},
-					{P: procB, M: thrC, Start: 1040, End: 1050, Flags: OpenEnd},
+					{P: procB, M: thrB, Start: 1020, End: 1030, TakenFrom: NoGoroutine},
+					{P: procA, M: thrA, Start: 1000, End: 1050, Flags: OpenStart | OpenEnd, TakenFrom: NoGoroutine},
+					{P: procB, M: thrC, Start: 1040, End: 1050, Flags: OpenEnd, TakenFrom: NoGoroutine},
 				})
 				smEqual(t, "procs", r.procs, []Proc{{procA}, {procB}})
 				smEqual(t, "threads", r.threads, []Thread{{thrA}, {thrB}, {thrC}})

@@ -51,8 +51,10 @@ Examples:
 			if err != nil {
 				return usageError{"--kind: " + err.Error()}
 			}
-			if *rate < 0 {
-				return usageError{"--cpu-rate must not be negative"}
+			if *rate < 0 || *rate > 1e9 {
+				// A sample is then counted as nothing: the period is
+				// whole nanoseconds.
+				return usageError{"--cpu-rate must be from 0 to 1000000000 (a sample a nanosecond)"}
 			}
 			if err := checkOutputs(e, args, *out); err != nil {
 				return err

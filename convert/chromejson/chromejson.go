@@ -8,9 +8,11 @@
 //
 //	{"traceEvents":[...],"displayTimeUnit":"ns","metadata":{...},"stackFrames":{...}}
 //
-// Timestamps are microseconds since the trace's first event, with every
-// nanosecond kept in the decimals; the metadata gives the wall-clock time
-// of timestamp 0 when the trace records one (Go 1.25 and later).
+// Timestamps are microseconds from a microsecond before the trace's
+// start (room for the items open at the start, placed just before it to
+// keep their nesting), with every nanosecond kept in the decimals; the
+// metadata gives the wall-clock time of timestamp 0 when the trace records
+// one (Go 1.25 and later).
 // "displayTimeUnit":"ns" makes catapult compare times to the nanosecond,
 // which keeps back-to-back slices from being read as overlapping. The
 // events come first: some past versions of Perfetto's importer took a
@@ -55,7 +57,9 @@
 // written when the interval ends; as in the Perfetto output, a syscall
 // that keeps its P nests in one running slice with the runs before and
 // after it, on the goroutine's row and on the P's, which holds a run back
-// until the goroutine's next state (see Writer.GoroutineState). Instants
+// until the goroutine's next state (see Writer.GoroutineState); a run
+// before a syscall that blocked stays on the P's row until the P was
+// taken. Instants
 // are thread-scoped "i" events,
 // which catapult treats as zero-length slices. A goroutine's creation,
 // unblocking or return from a blocking syscall is an instant on whatever
@@ -209,6 +213,7 @@ type Writer struct {
 	lastM       *threadState // the M looked up last, lastMID
 	lastMID     mapping.ThreadID
 	held        mapping.HeldProcs // the P each M holds, see ProcRun
+	heldTo      mapping.Time      // the end of a held run on its P row, see flushRun
 	holdScratch []*goState        // see flushAll
 	freePend    []*pendingRun
 	flowBuf     pendingFlow

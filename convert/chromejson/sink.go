@@ -704,6 +704,9 @@ type pendingRun struct {
 	// until is when its last part ended.
 	stamp uint64
 	until mapping.Time
+	// heldTo is when a syscall after the run that blocked lost its P:
+	// the run stays on the P's row until then.
+	heldTo mapping.Time
 }
 
 // pendingFlow is a flow into a held run, with the row it starts on when
@@ -762,7 +765,9 @@ func (w *Writer) flushRun(g *goState) {
 	}
 	g.pend = nil
 	w.checkSplit()
+	w.heldTo = p.heldTo
 	w.writeState(g, &p.run)
+	w.heldTo = 0
 	for i := range p.flows {
 		w.writeFlow(g, &p.flows[i])
 	}
@@ -831,7 +836,7 @@ func (w *Writer) writeState(g *goState, s *mapping.GoroutineState) {
 	// on the P, which would break the nesting of the P's row. The
 	// goroutine is in the name of the slice on the P's row.
 	if p := w.proc(s.P); p != nil && s.State == mapping.GoRunning {
-		w.complete(pidProcs, w.procRow(p, false), s.Start, s.End, catProc)
+		w.complete(pidProcs, w.procRow(p, false), s.Start, max(s.End, w.heldTo), catProc)
 		w.nameRaw(g.name)
 		w.stack(`,"sf":`, s.Stack)
 		w.stack(`,"esf":`, s.EndStack)
@@ -855,7 +860,11 @@ func (w *Writer) ProcRun(r *mapping.ProcRun) error {
 	if w.closed {
 		return errClosed
 	}
-	if w.err != nil || !w.held.Holds(r) {
+	if w.err != nil {
+		return w.err
+	}
+	w.takenFrom(r)
+	if !w.held.Holds(r) {
 		return w.err
 	}
 	m := w.thread(r.M)
@@ -872,6 +881,25 @@ func (w *Writer) ProcRun(r *mapping.ProcRun) error {
 	w.argsClose()
 	w.end()
 	return w.err
+}
+
+// takenFrom notes, for a P taken from a goroutine in a syscall, when it
+// was taken: the goroutine's run before the syscall, held until its next
+// state, stays on the P's row until then, as go tool trace draws it. Only
+// within splitHold of the run's end, when a split output still holds the
+// run, so that parts and the whole draw the same (sysmon takes a P from a
+// syscall within 20us to 10ms).
+func (w *Writer) takenFrom(r *mapping.ProcRun) {
+	if r.TakenFrom == mapping.NoGoroutine {
+		return
+	}
+	g := w.goroutines[r.TakenFrom]
+	if g == nil {
+		return
+	}
+	if p := g.pend; p != nil && !p.inSys && p.run.P == r.P && p.run.M == r.M && p.run.End <= r.End && r.End-p.run.End <= splitHold {
+		p.heldTo = r.End
+	}
 }
 
 // Flow keeps a flow until the slice where its goroutine runs is written

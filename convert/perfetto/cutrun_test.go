@@ -54,3 +54,35 @@ func TestCutRunMarked(t *testing.T) {
 		t.Errorf("the P's runs are marked %q, want %q", got, want)
 	}
 }
+
+// TestBlockedSyscallHoldsP checks that a run followed by a syscall that
+// blocks stays on its P's track until the P is taken from the syscall,
+// as go tool trace draws it: the P ran nothing else meanwhile, and a P
+// track that showed it idle then (a cgo call, a blocking read) misread
+// the P's use.
+func TestBlockedSyscallHoldsP(t *testing.T) {
+	const start = mapping.Time(1000)
+	var out bytes.Buffer
+	w, must := begun(t, &out, "held P", start)
+	must(w.Proc(&mapping.Proc{ID: 0}))
+	must(w.Thread(&mapping.Thread{ID: 1}))
+	must(w.Goroutine(&mapping.Goroutine{ID: 2, StartFunc: "main.cgo", Creator: mapping.NoGoroutine, Created: start, Flags: mapping.OpenStart}))
+	must(w.GoroutineState(&mapping.GoroutineState{G: 2, State: mapping.GoRunning, Start: 1000, End: 2000, P: 0, M: 1, Flags: mapping.OpenStart}))
+	must(w.ProcRun(&mapping.ProcRun{P: 0, M: 1, Start: 1000, End: 2500, Flags: mapping.OpenStart, TakenFrom: 2})) // taken at 2500
+	must(w.GoroutineState(&mapping.GoroutineState{G: 2, State: mapping.GoSyscall, Start: 2000, End: 6000, P: 0, M: 1, Blocked: true}))
+	must(w.GoroutineState(&mapping.GoroutineState{G: 2, State: mapping.GoRunnable, Start: 6000, End: 7000, P: mapping.NoProc, M: mapping.NoThread}))
+	must(w.End(&mapping.Summary{Meta: mapping.Meta{Start: start}, End: 9000}))
+	rep, err := perfettocheck.Check(&out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][2]uint64
+	for _, s := range rep.Slices {
+		if s.Category == "proc" {
+			got = append(got, [2]uint64{s.Start, s.End})
+		}
+	}
+	if len(got) != 1 || got[0][1]-got[0][0] != 1500 {
+		t.Errorf("the P track holds %v, want one slice of 1500ns, from the run's start to the P's loss", got)
+	}
+}

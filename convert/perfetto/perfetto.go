@@ -58,7 +58,9 @@
 // a run in three: the run before it and the run after it are one running
 // slice, on the lane and on the P's track, with the syscall nested in it
 // on the lane; a syscall that lost its P is a state of its own, also on
-// its M's syscall track.
+// its M's syscall track, and the run before it stays on the P's track
+// until the P was taken (mapping.ProcRun.TakenFrom), as go tool trace draws
+// it: until then the P could run nothing else.
 //
 // Flows link a goroutine's creation, unblocking or blocking syscall exit
 // (an instant where it happened, with the stack there; the goroutine it

@@ -502,6 +502,7 @@ type pendingRun struct {
 	sys     []mapping.GoroutineState // the syscalls between them
 	inSys   bool                     // the last of sys has no run after it yet
 	flowsIn []uint64
+	heldTo  mapping.Time // when a syscall after the run that blocked lost its P
 }
 
 // flushRun writes the running slice held for a goroutine, with the
@@ -525,7 +526,7 @@ func (w *Writer) flushRun(gt *goTrack) {
 	}
 	w.endSlice(gt.uuid, r.End)
 	if pt := w.proc(r.P); pt != nil {
-		w.slice(pt.uuid, r.Start, r.End, r.Stack, nil, nil, func(ev msg) msg {
+		w.slice(pt.uuid, r.Start, max(r.End, p.heldTo), r.Stack, nil, nil, func(ev msg) msg {
 			ev = w.category(ev, catProc)
 			ev = w.goName(ev, gt)
 			// A run cut by the trace's ends or a filter says so here too,
@@ -536,7 +537,7 @@ func (w *Writer) flushRun(gt *goTrack) {
 	if p.inSys {
 		w.state(gt, &p.sys[len(p.sys)-1], nil)
 	}
-	p.held, p.inSys, p.sys, p.flowsIn = false, false, p.sys[:0], p.flowsIn[:0]
+	p.held, p.inSys, p.sys, p.flowsIn, p.heldTo = false, false, p.sys[:0], p.flowsIn[:0], 0
 }
 
 // state writes a state slice on the goroutine's lane and, for a syscall
@@ -589,6 +590,7 @@ func (w *Writer) ProcRun(r *mapping.ProcRun) error {
 	if w.closed {
 		return errClosed
 	}
+	w.takenFrom(r)
 	if !w.heldPs.Holds(r) {
 		return w.err
 	}
@@ -604,6 +606,22 @@ func (w *Writer) ProcRun(r *mapping.ProcRun) error {
 		return w.flags(ev, r.Flags)
 	})
 	return w.err
+}
+
+// takenFrom notes, for a P taken from a goroutine in a syscall, when it
+// was taken: the goroutine's run before the syscall, held until its next
+// state, stays on the P's track until then, as go tool trace draws it.
+func (w *Writer) takenFrom(r *mapping.ProcRun) {
+	if r.TakenFrom == mapping.NoGoroutine {
+		return
+	}
+	gt := w.goroutine.Get(r.TakenFrom)
+	if gt == nil {
+		return
+	}
+	if p := &gt.pend; p.held && !p.inSys && p.run.P == r.P && p.run.M == r.M && p.run.End <= r.End {
+		p.heldTo = r.End
+	}
 }
 
 // procName is the name of P id's track and of its slices on thread tracks.
