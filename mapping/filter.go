@@ -32,7 +32,9 @@ import (
 // cut has none, since those stacks name code it ran outside what is kept
 // (a wall-clock profile of a region would blame the code after it). But a
 // run that a Regions selection cuts where a selected region ends gets
-// that region's EndStack: where the goroutine was at that moment. A
+// that region's EndStack, and one a Tasks selection cuts where the
+// goroutine ended a selected task the task's: where the goroutine was at
+// that moment. A
 // goroutine that is not running stands still, so the Stack of its
 // waiting, runnable or syscall state is where it is throughout, and
 // stays; and a region, task or range keeps the stacks where it began and
@@ -373,10 +375,10 @@ type filterSink struct {
 	// the window: a scan of a short slice costs less than hashing a name.
 	counters []*Counter
 	restated bool
-	// regEnds holds, by goroutine, the ends of the selected regions at
-	// which a span of the selection ends, with the stack there, until the
-	// goroutine's state that covers them has come: a run cut there ends
-	// there (see Filter).
+	// regEnds holds, by goroutine, the ends of the selected regions (and
+	// of the selected tasks it ended) at which a span of the selection
+	// ends, with the stack there, until the goroutine's state that covers
+	// them has come: a run cut there ends there (see Filter).
 	regEnds map[GoID][]stackAt
 
 	// copies handed to next, so the mapper's items are never changed
@@ -694,6 +696,14 @@ func (f *filterSink) Range(r *Range) error {
 }
 
 func (f *filterSink) Task(t *Task) error {
+	if f.s.tasks[t.ID] && t.EndStack != NoStack && t.EndG != NoGoroutine && !f.s.allOf[t.EndG] && f.endsSpan(t.EndG, t.End) {
+		// As for a region: the run of the goroutine that ended it, cut
+		// here, comes later, and is where the task ended.
+		if f.regEnds == nil {
+			f.regEnds = map[GoID][]stackAt{}
+		}
+		f.regEnds[t.EndG] = append(f.regEnds[t.EndG], stackAt{t.End, t.EndStack})
+	}
 	keep := !f.s.entities || f.s.tasks[t.ID] || f.s.context[t.ID] || f.s.gTasks[t.ID] ||
 		slices.ContainsFunc(t.Goroutines, func(g GoID) bool { return f.s.allOf[g] })
 	start, end, fl, ok := f.clip(t.Start, t.End)

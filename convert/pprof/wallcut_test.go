@@ -114,3 +114,34 @@ func TestWallRegionFilter(t *testing.T) {
 		t.Errorf("%d ns of %d charged to code in the regions", inside, total)
 	}
 }
+
+// TestWallTaskFilter: the runs a task filter cuts where the selected task
+// ended are charged to where it ended, as those a region filter cuts are
+// to where the region ended, not to no stack at all.
+func TestWallTaskFilter(t *testing.T) {
+	data, err := os.ReadFile("../../testdata/frsubtasks.go1.26.trace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &mapping.Filter{Tasks: []string{"request"}}
+	if _, err := mapping.Map(bytes.NewReader(data), f.Prepass()); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := mapping.Map(bytes.NewReader(data), f.Sink(pprof.NewWriter(&buf, pprof.Wall))); err != nil {
+		t.Fatal(err)
+	}
+	var running, bare int64
+	for _, s := range parse(t, buf.Bytes()).Sample {
+		if s.Label["state"][0] != "running" {
+			continue
+		}
+		running += s.Value[1]
+		if len(s.Location) == 0 {
+			bare += s.Value[1]
+		}
+	}
+	if running == 0 || bare > 0 {
+		t.Errorf("%d ns of %d running charged to no stack", bare, running)
+	}
+}
