@@ -62,7 +62,10 @@ func (l *callLog) End(s *mapping.Summary) error {
 func errText(err error) string {
 	var e *mapping.Error
 	if errors.As(err, &e) {
-		return fmt.Sprintf("%s: at byte %d after %d events in %d generations: %v", e.Input, e.Offset, e.Events, e.Generation, e.Err)
+		// The first line, as Error gives it: the parser's dump of its
+		// state after it lists goroutines in map order.
+		msg, _, _ := strings.Cut(e.Err.Error(), "\n")
+		return fmt.Sprintf("%s: at byte %d after %d events in %d generations: %s", e.Input, e.Offset, e.Events, e.Generation, msg)
 	}
 	if err == nil {
 		return ""
