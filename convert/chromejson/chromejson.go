@@ -213,7 +213,6 @@ type Writer struct {
 	lastM       *threadState // the M looked up last, lastMID
 	lastMID     mapping.ThreadID
 	held        mapping.HeldProcs // the P each M holds, see ProcRun
-	heldTo      mapping.Time      // the end of a held run on its P row, see flushRun
 	holdScratch []*goState        // see flushAll
 	freePend    []*pendingRun
 	flowBuf     pendingFlow

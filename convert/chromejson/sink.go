@@ -639,7 +639,7 @@ func (w *Writer) GoroutineState(s *mapping.GoroutineState) error {
 		w.goRow(g, laneStates)
 	} else {
 		w.checkSplit()
-		w.writeState(g, s)
+		w.writeState(g, s, 0)
 	}
 	return w.err
 }
@@ -765,15 +765,13 @@ func (w *Writer) flushRun(g *goState) {
 	}
 	g.pend = nil
 	w.checkSplit()
-	w.heldTo = p.heldTo
-	w.writeState(g, &p.run)
-	w.heldTo = 0
+	w.writeState(g, &p.run, p.heldTo)
 	for i := range p.flows {
 		w.writeFlow(g, &p.flows[i])
 	}
 	for i := range p.sys {
 		w.checkSplit()
-		w.writeState(g, &p.sys[i])
+		w.writeState(g, &p.sys[i], 0)
 	}
 	*p = pendingRun{sys: p.sys[:0], flows: p.flows[:0]}
 	w.freePend = append(w.freePend, p)
@@ -789,8 +787,9 @@ func (w *Writer) newPend() *pendingRun {
 	return new(pendingRun)
 }
 
-// writeState writes one state slice of g, see GoroutineState.
-func (w *Writer) writeState(g *goState, s *mapping.GoroutineState) {
+// writeState writes one state slice of g, see GoroutineState; a run on
+// its P's row until heldTo, if that is later than its end.
+func (w *Writer) writeState(g *goState, s *mapping.GoroutineState, heldTo mapping.Time) {
 	if w.err != nil {
 		return
 	}
@@ -836,7 +835,7 @@ func (w *Writer) writeState(g *goState, s *mapping.GoroutineState) {
 	// on the P, which would break the nesting of the P's row. The
 	// goroutine is in the name of the slice on the P's row.
 	if p := w.proc(s.P); p != nil && s.State == mapping.GoRunning {
-		w.complete(pidProcs, w.procRow(p, false), s.Start, max(s.End, w.heldTo), catProc)
+		w.complete(pidProcs, w.procRow(p, false), s.Start, max(s.End, heldTo), catProc)
 		w.nameRaw(g.name)
 		w.stack(`,"sf":`, s.Stack)
 		w.stack(`,"esf":`, s.EndStack)
