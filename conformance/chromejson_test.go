@@ -137,9 +137,21 @@ func compareChrome(t *testing.T, rec *recorder, sum *mapping.Summary, rep *chrom
 			cpu++
 		}
 	}
+	// A thread's tid is its row's, named after the M (it is the M's ID
+	// but in traces before Go 1.22, and for an M 0).
+	tidOf := map[string]int64{}
+	for row, name := range rep.ThreadNames {
+		if row.PID == 2 {
+			tidOf[name] = row.TID
+		}
+	}
 	for _, s := range rec.samples {
 		if s.Stack != mapping.NoStack && s.M != mapping.NoThread {
-			wantSamples[[2]int64{int64(s.M), int64(s.Time)}]++
+			tid, ok := tidOf[fmt.Sprintf("M%d", s.M)]
+			if !ok {
+				t.Errorf("no row named M%d for a CPU sample", s.M)
+			}
+			wantSamples[[2]int64{tid, int64(s.Time)}]++
 		}
 	}
 	if cpu != len(rec.samples) {

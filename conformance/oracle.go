@@ -154,13 +154,14 @@ type rangeID struct {
 // so far, by how their ends will name them.
 type oracleState struct {
 	o       *Oracle
-	tasks   map[trace.TaskID]int  // open task -> index in o.Tasks
-	regions map[trace.GoID][]int  // per goroutine, open regions innermost last
-	ranges  map[rangeID]int       // open range -> index in o.Ranges
-	named   map[trace.TaskID]bool // tasks named by a region or log
-	earlier map[trace.GoID]int    // per goroutine, regions ended without a begin
-	lastT   trace.Time            // time of the last event
-	lastK   trace.EventKind       // kind of the last event
+	tasks   map[trace.TaskID]int            // open task -> index in o.Tasks
+	regions map[trace.GoID][]int            // per goroutine, open regions innermost last
+	ranges  map[rangeID]int                 // open range -> index in o.Ranges
+	named   map[trace.TaskID]bool           // tasks named by a region or log
+	earlier map[trace.GoID]int              // per goroutine, regions ended without a begin
+	procM   map[trace.ProcID]trace.ThreadID // per P, the thread of its last event
+	lastT   trace.Time                      // time of the last event
+	lastK   trace.EventKind                 // kind of the last event
 }
 
 // seenG records that the trace names goroutine g, which existed before
@@ -191,6 +192,7 @@ func Read(r io.Reader) (*Oracle, error) {
 		ranges:  make(map[rangeID]int),
 		named:   make(map[trace.TaskID]bool),
 		earlier: make(map[trace.GoID]int),
+		procM:   make(map[trace.ProcID]trace.ThreadID),
 	}
 	for {
 		ev, err := tr.ReadEvent()
@@ -308,7 +310,18 @@ func (s *oracleState) event(ev *trace.Event) error {
 	case trace.EventRangeBegin, trace.EventRangeActive, trace.EventRangeEnd:
 		s.rangeEvent(ev, kind, t)
 	case trace.EventStackSample:
-		o.Samples = append(o.Samples, Sample{Time: t, G: ev.Goroutine(), P: ev.Proc(), M: ev.Thread()})
+		m := ev.Thread()
+		if m == trace.NoThread && ev.Proc() != trace.NoProc {
+			// Samples before Go 1.22 name no thread: the thread is the
+			// one the P's events came from last.
+			if pm, ok := s.procM[ev.Proc()]; ok {
+				m = pm
+			}
+		}
+		o.Samples = append(o.Samples, Sample{Time: t, G: ev.Goroutine(), P: ev.Proc(), M: m})
+	}
+	if p, m := ev.Proc(), ev.Thread(); p != trace.NoProc && m != trace.NoThread {
+		s.procM[p] = m
 	}
 	return nil
 }

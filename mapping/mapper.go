@@ -1068,6 +1068,13 @@ func (m *mapper) sample(ev *trace.Event, t Time) error {
 		return err
 	}
 	m.smp = CPUSample{Time: t, G: GoID(ev.Goroutine()), P: ProcID(ev.Proc()), M: ThreadID(ev.Thread()), Stack: stk}
+	// Traces before Go 1.22 do not name a sample's thread: it is the one
+	// running on the sample's P then.
+	if m.smp.M == NoThread && m.smp.P != NoProc {
+		if p := m.ps[m.smp.P]; p != nil && p.open {
+			m.smp.M = p.cur.M
+		}
+	}
 	return m.sink.CPUSample(&m.smp)
 }
 

@@ -197,25 +197,27 @@ type Writer struct {
 	base  mapping.Time // the trace time of timestamp 0
 	begun bool
 
-	nextTID     uint64
-	goroutines  map[mapping.GoID]*goState
-	lanes       *mapping.Lanes
-	laneRows    []*laneRows // by lane ID
-	lastG       *goState
-	retired     map[mapping.GoID]*goState
-	retiredQ    []retiredEntry // ring of retirements, oldest at retiredAt
-	retiredAt   int
-	retireSeq   uint64
-	freeG       []*goState
-	procs       map[mapping.ProcID]*procState
-	lastP       *procState // the P looked up last
-	threads     map[mapping.ThreadID]*threadState
-	lastM       *threadState // the M looked up last, lastMID
-	lastMID     mapping.ThreadID
-	held        mapping.HeldProcs // the P each M holds, see ProcRun
-	holdScratch []*goState        // see flushAll
-	freePend    []*pendingRun
-	flowBuf     pendingFlow
+	nextTID    uint64
+	goroutines map[mapping.GoID]*goState
+	lanes      *mapping.Lanes
+	laneRows   []*laneRows // by lane ID
+	lastG      *goState
+	retired    map[mapping.GoID]*goState
+	retiredQ   []retiredEntry // ring of retirements, oldest at retiredAt
+	retiredAt  int
+	retireSeq  uint64
+	freeG      []*goState
+	procs      map[mapping.ProcID]*procState
+	lastP      *procState // the P looked up last
+	threads    map[mapping.ThreadID]*threadState
+	lastM      *threadState // the M looked up last, lastMID
+	lastMID    mapping.ThreadID
+	// oldThreadIDs: the trace names Ms by number, not OS thread ID.
+	oldThreadIDs bool
+	held         mapping.HeldProcs // the P each M holds, see ProcRun
+	holdScratch  []*goState        // see flushAll
+	freePend     []*pendingRun
+	flowBuf      pendingFlow
 	// A split output's queue of held runs (see expire), from queueAt.
 	queue       []heldStamp
 	queueAt     int
@@ -521,6 +523,10 @@ func (w *Writer) Begin(m *mapping.Meta) error {
 	// at the start are placed a few nanoseconds before it to keep their
 	// nesting, and Perfetto's JSON importer drops negative timestamps.
 	w.base = m.Start - baseLead
+	switch m.FormatVersion {
+	case "go1.11", "go1.19", "go1.21":
+		w.oldThreadIDs = true
+	}
 	w.openPart()
 	return w.err
 }

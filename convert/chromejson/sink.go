@@ -227,6 +227,7 @@ func (w *Writer) procRow(p *procState, sweep bool) *row {
 // can outlast the P held around their start and so cannot nest in it.
 type threadState struct {
 	main, sys row
+	tid       uint64 // main's
 }
 
 // threadRow returns the row of M id, named in the current part.
@@ -537,14 +538,27 @@ func (w *Writer) Proc(p *mapping.Proc) error {
 	return w.err
 }
 
-// Thread records an M, whose row has the OS thread ID as its tid.
+// Thread records an M, whose row has the OS thread ID as its tid (in
+// traces before Go 1.22, the M's number plus one).
 func (w *Writer) Thread(m *mapping.Thread) error {
 	if w.closed {
 		return errClosed
 	}
 	if _, ok := w.threads[m.ID]; !ok {
-		t := &threadState{}
-		t.main.setTID(uint64(m.ID))
+		tid := uint64(m.ID)
+		switch {
+		case w.oldThreadIDs:
+			// Traces before Go 1.22 number their Ms from 0 rather than
+			// give OS thread IDs, and Perfetto's importer reads tid 0 as
+			// the process's own: they are moved up by one, as in the
+			// Perfetto output.
+			tid++
+		case tid == 0:
+			// No OS thread has ID 0; a trace written by hand may.
+			tid = w.allocTID()
+		}
+		t := &threadState{tid: tid}
+		t.main.setTID(tid)
 		t.sys.setTID(w.allocTID())
 		w.threads[m.ID] = t
 	}
@@ -1226,7 +1240,7 @@ func (w *Writer) CPUSample(s *mapping.CPUSample) error {
 	w.nameStr("CPU sample")
 	if sf := w.stack(`,"sf":`, s.Stack); sf != 0 && onThread {
 		if len(w.samples) < maxSamples {
-			w.samples = append(w.samples, sampleRef{uint64(s.M), int64(s.Time - w.base), sf})
+			w.samples = append(w.samples, sampleRef{w.thread(s.M).tid, int64(s.Time - w.base), sf})
 		} else {
 			w.samplesOmitted++
 		}

@@ -34,8 +34,9 @@ func TestLogNames(t *testing.T) {
 		{"[db]", "", mapping.NoTask, want{"[[db]] ", map[string]any{}}},
 	}
 	var wants []want
+	// After the task's start: a log of a task follows its begin.
 	for i, c := range cases {
-		must(w.Log(&mapping.Log{Time: start + mapping.Time(i), G: mapping.NoGoroutine, Task: c.task, Category: c.cat, Message: c.msg,
+		must(w.Log(&mapping.Log{Time: start + 1 + mapping.Time(i), G: mapping.NoGoroutine, Task: c.task, Category: c.cat, Message: c.msg,
 			Stack: mapping.NoStack, P: mapping.NoProc, M: mapping.NoThread}))
 		wants = append(wants, c.want)
 	}

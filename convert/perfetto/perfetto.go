@@ -20,8 +20,6 @@
 //   - GC: GC cycles and stop-the-world pauses.
 //   - Counters: heap live and goal on a shared axis, GOMAXPROCS,
 //     goroutines and threads by state, every other runtime metric.
-//   - a thread track per M, with the OS thread ID, showing the P it held
-//     ("P3"), and a child track with its syscalls that lost their P.
 //   - Goroutines: lanes. A goroutine alive when the trace began (or whose
 //     start function is unknown) has a track of its own; the goroutines
 //     started during the trace share lanes by start function, grouped
@@ -45,6 +43,12 @@
 //     the same task.
 //   - Tasks: lanes of the tasks of each type (mapping.SpanLanes), each
 //     task a slice with its ID, parent and goroutines as arguments.
+//
+// Beside them, each M is a thread of the process, with its OS thread ID,
+// showing the P it held ("P3"), and a child track with its syscalls that
+// lost their P. A thread track cannot be placed among a process's plain
+// tracks: the UI puts each thread in a group of its own, in its own
+// order.
 //
 // P and M tracks do not repeat each other. A P is what runs Go code: its
 // track shows which goroutine ran on it when, which is what one reads to
@@ -226,7 +230,6 @@ const (
 	rankProcs = iota
 	rankGC
 	rankCounters
-	rankThreads
 	rankGoroutines
 	rankTasks
 )
@@ -279,6 +282,7 @@ type Writer struct {
 	heldOff      int
 	heldTime     mapping.Time
 	heldExtra    int
+	heldZero     bool                 // a zero rides on the held packet: nothing may follow it
 	retired      recent[mapping.GoID] // tracks of goroutines that ended, see retire
 
 	taskFlows  gotable.Table[taskKey, taskFlowSet] // flows to a task's goroutines, see taskFlow
@@ -765,7 +769,8 @@ func (w *Writer) End(sum *mapping.Summary) error {
 		w.endLife(gt, max(end, gt.last))
 	}
 	// So can flows from tasks never delivered to their regions and logs:
-	// each task's start where its earliest flow ends, on the Tasks track.
+	// each task's start just before its earliest flow ends, on the Tasks
+	// track.
 	tasks := make([]taskKey, 0, w.taskFlows.Len())
 	for id := range w.taskFlows.All() {
 		tasks = append(tasks, id)
@@ -773,7 +778,8 @@ func (w *Writer) End(sum *mapping.Summary) error {
 	slices.Sort(tasks)
 	for _, id := range tasks {
 		tf := w.taskFlows.Get(id)
-		w.instant(uuidTasks, tf.first, mapping.NoStack, tf.flows, nil, func(ev msg) msg {
+		// Just before it: an end the trace processor reads first is lost.
+		w.instant(uuidTasks, tf.first-1, mapping.NoStack, tf.flows, nil, func(ev msg) msg {
 			return w.name(w.category(ev, catTask), fmt.Sprintf("task %d", id))
 		})
 		w.taskFlows.Delete(id)

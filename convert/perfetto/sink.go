@@ -306,14 +306,13 @@ func (w *Writer) Thread(m *mapping.Thread) error {
 	tt := &threadTrack{uuid: w.uuid()}
 	w.threads[m.ID] = tt
 	// A thread track belongs to its process by its pid; it cannot be
-	// nested under a plain track.
+	// nested under a plain track, and the UI orders threads itself.
 	w.declare(w.meta.Start, tt.uuid, 0, "", func(b msg) msg {
 		b, off := b.open(fTdThread)
 		b = b.int(fThreadPID, int64(w.cfg.pid))
 		b = b.int(fThreadTID, w.tid(m.ID))
 		b = b.str(fThreadName, fmt.Sprintf("M%d", m.ID))
-		b = b.close(off)
-		return b.int(fTdSiblingOrderRank, rankThreads)
+		return b.close(off)
 	})
 	return w.err
 }
@@ -322,8 +321,13 @@ func (w *Writer) Thread(m *mapping.Thread) error {
 // the runtime's M numbers, from 0, rather than OS thread IDs; Perfetto
 // takes thread 0 for the kernel's idle thread, so those are moved up by one.
 func (w *Writer) tid(m mapping.ThreadID) int64 {
-	if w.oldThreadIDs {
+	switch {
+	case w.oldThreadIDs:
 		return int64(m) + 1
+	case m == 0:
+		// No OS thread has ID 0, which is the kernel's idle thread to
+		// Perfetto; a trace written by hand may name one.
+		return math.MaxInt32
 	}
 	return int64(m)
 }
@@ -760,8 +764,8 @@ type taskKey int64
 // of the tasks of its type, under a group track for the type. A service
 // begins a task per request: a track each would be thousands of tracks.
 // The task's ID, parent and goroutines are in its slice's arguments.
-func (w *Writer) taskTrack(t *mapping.Task, name string) uint64 {
-	lane, fresh := w.taskLanes.Take(name, t.Start, t.End)
+func (w *Writer) taskTrack(name string, start, end mapping.Time) uint64 {
+	lane, fresh := w.taskLanes.Take(name, start, end)
 	for lane.ID >= len(w.taskTracks) {
 		w.taskTracks = append(w.taskTracks, 0)
 	}
@@ -790,15 +794,27 @@ func (w *Writer) Task(t *mapping.Task) error {
 	if group == "" {
 		group = "tasks of unknown type" // begun before the trace
 	}
-	track := w.taskTrack(t, group)
 	var flows []uint64
 	tf := w.taskFlows.Get(taskKey(t.ID))
+	start := t.Start
 	if tf != nil {
 		flows = tf.flows
 		w.taskFlows.Delete(taskKey(t.ID))
+		// The trace processor pairs a flow's ends in the order it reads
+		// them, by time and then by place in the file, and drops a flow
+		// whose end comes first. A task that began before the trace (or
+		// before what a filter kept) is put where it was found, often at
+		// the very time of the regions open with it, which were written
+		// before it: it is drawn from just before the earliest of them,
+		// which is no less true of a task whose start is unknown. (A task
+		// seen to begin precedes its regions: the parser orders events.)
+		if len(flows) > 0 && tf.first <= start {
+			start = tf.first - 1
+		}
 	}
+	track := w.taskTrack(group, start, t.End)
 	w.endTask(t.ID)
-	w.slice(track, t.Start, t.End, t.Stack, flows, nil, func(ev msg) msg {
+	w.slice(track, start, t.End, t.Stack, flows, nil, func(ev msg) msg {
 		ev = w.category(ev, catTask)
 		ev = w.name(ev, name)
 		ev = ev.uint(fEvCorrelationID, uint64(t.ID))
@@ -1062,10 +1078,14 @@ func (w *Writer) Counter(c *mapping.Counter) error {
 	// which ends any packet held open.
 	track := w.counterTrack(c)
 	w.rows++
-	if w.held && c.Time == w.heldTime && w.heldExtra < maxExtraCounters {
+	// The trace processor keeps an event's extra values up to the first
+	// zero and reads every later one as zero (its sorter stores them so):
+	// a zero rides last.
+	if w.held && c.Time == w.heldTime && w.heldExtra < maxExtraCounters && !w.heldZero {
 		w.pkt = w.pkt.uint(fEvExtraCounterTrackUUIDs, track)
 		w.pkt = w.pkt.int(fEvExtraCounterValues, int64(c.Value))
 		w.heldExtra++
+		w.heldZero = c.Value == 0
 		return w.err
 	}
 	w.startPacket(c.Time)
@@ -1081,7 +1101,7 @@ func (w *Writer) Counter(c *mapping.Counter) error {
 // (begun at off) open, so that counter samples of time t can join it.
 // The next packet, or Close, writes it.
 func (w *Writer) holdOpen(off int, t mapping.Time) {
-	w.held, w.heldOff, w.heldTime, w.heldExtra = true, off, t, 0
+	w.held, w.heldOff, w.heldTime, w.heldExtra, w.heldZero = true, off, t, 0, false
 }
 
 // flushHeld writes the packet held open, if any.

@@ -310,8 +310,8 @@ func (r *Report) checkKeys() error {
 	return nil
 }
 
-// checkRows checks that every row used is named, and that no tid is used
-// in two processes.
+// checkRows checks that every row used is named, that no tid is used
+// in two processes, and that none is 0.
 func (r *Report) checkRows() error {
 	used := map[Row]bool{}
 	for _, e := range r.Events {
@@ -344,6 +344,12 @@ func (r *Report) checkRows() error {
 				return fmt.Errorf("event without a tid: %s", e.Raw)
 			}
 			if e.HasTID {
+				// Perfetto's JSON importer takes tid 0 for the
+				// process's main thread (tid = pid), where another row
+				// may be.
+				if e.TID == 0 && e.PID != 0 {
+					return fmt.Errorf("tid 0, which Perfetto reads as the process's own (tid %d): %s", e.PID, e.Raw)
+				}
 				used[Row{e.PID, e.TID}] = true
 			}
 		}

@@ -107,6 +107,17 @@ func (r *Rows) Total() int64 {
 	return r.Slices + r.CounterValues + r.Flows + r.Tracks + r.Args + r.Samples
 }
 
+// readAt places an event in the order the trace processor's sorter
+// delivers events: by time, and equal times in the order of the packets.
+type readAt struct {
+	ts  uint64
+	seq int
+}
+
+func (a readAt) before(b readAt) bool {
+	return a.ts < b.ts || a.ts == b.ts && a.seq < b.seq
+}
+
 type event struct {
 	seq   int // packet order, to keep sorting stable
 	ts    uint64
@@ -140,6 +151,7 @@ func newChecker(countOnly bool) *checker {
 		frames: map[uint64]string{}, callstacks: map[uint64]bool{}, events: map[uint64][]event{},
 		flowOut: map[uint64]int{}, flowIn: map[uint64]int{},
 		flowFrom: map[uint64]FlowEnd{}, flowTo: map[uint64]uint64{}, argSets: map[string]struct{}{},
+		flowFromAt: map[uint64]readAt{}, flowToAt: map[uint64]readAt{},
 	}
 }
 
@@ -283,6 +295,9 @@ type checker struct {
 	flowOut, flowIn          map[uint64]int
 	flowFrom                 map[uint64]FlowEnd
 	flowTo                   map[uint64]uint64
+	// flowFromAt and flowToAt place each end of a flow in the order the
+	// trace processor reads events (time, then packet order).
+	flowFromAt, flowToAt map[uint64]readAt
 
 	// Timestamps: the sequence's default clock (TracePacketDefaults),
 	// and the clocks that clock snapshots declared, as the trace
@@ -522,6 +537,11 @@ func (c *checker) track(d *pb.TrackDescriptor) error {
 			return fmt.Errorf("track %d (%q) declared before its parent %d", uuid, d.GetName(), p)
 		}
 	}
+	if th := d.GetThread(); th != nil && (th.GetPid() == 0 || th.GetTid() == 0) {
+		// The trace processor refuses the events of such a track: pid
+		// and tid 0 are the kernel's idle thread.
+		return fmt.Errorf("thread track %d with pid %d, tid %d: 0 is the kernel's idle thread to the trace processor", uuid, th.GetPid(), th.GetTid())
+	}
 	c.rep.Rows.Tracks++
 	c.rep.Tracks[uuid] = &Track{UUID: uuid, Parent: d.GetParentUuid(), Name: d.GetName(),
 		Thread: d.GetThread(), Process: d.GetProcess(), Counter: d.GetCounter()}
@@ -601,6 +621,13 @@ func (c *checker) event(ts uint64, e *pb.TrackEvent) error {
 	if len(extraValues) > maxExtraCounters {
 		return fmt.Errorf("%d extra counter values; the trace processor takes %d", len(extraValues), maxExtraCounters)
 	}
+	for i, v := range extraValues {
+		// The trace processor's sorter keeps an event's extra values up
+		// to the first zero, and the parser reads the rest as zero.
+		if v != 0 && slices.Contains(extraValues[:i], 0) {
+			return fmt.Errorf("extra counter value %d after a zero on one event: the trace processor reads it as 0", v)
+		}
+	}
 	for i, uuid := range extraTracks {
 		ct, ok := c.rep.Tracks[uuid]
 		if !ok || ct.Counter == nil {
@@ -617,12 +644,14 @@ func (c *checker) event(ts uint64, e *pb.TrackEvent) error {
 		c.flowOut[f]++
 		if !c.countOnly {
 			c.flowFrom[f] = FlowEnd{ID: f, From: ts, FromName: name, FromCategory: cat}
+			c.flowFromAt[f] = readAt{ts, c.rep.Packets}
 		}
 	}
 	for _, f := range e.GetTerminatingFlowIds() {
 		c.flowIn[f]++
 		if !c.countOnly {
 			c.flowTo[f] = ts
+			c.flowToAt[f] = readAt{ts, c.rep.Packets}
 		}
 	}
 	ev := event{seq: c.rep.Packets, ts: ts, typ: e.GetType(), slice: -1}
@@ -709,6 +738,13 @@ func (c *checker) finish() error {
 	for id, n := range c.flowOut {
 		if n+c.flowIn[id] < 2 {
 			errs = append(errs, fmt.Errorf("flow %d has only one end", id))
+			continue
+		}
+		// The trace processor skips a terminating flow ID it has not
+		// seen begin, and the begin then opens a flow nothing ends: no
+		// flow, no arrow, and no error.
+		if to, ok := c.flowToAt[id]; ok && n == 1 && c.flowIn[id] == 1 && to.before(c.flowFromAt[id]) {
+			errs = append(errs, fmt.Errorf("flow %d ends (at %d) before it starts (at %d) in the order the trace processor reads events, which drops it", id, to.ts, c.flowFromAt[id].ts))
 			continue
 		}
 		c.rep.Flows++

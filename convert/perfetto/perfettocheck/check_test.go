@@ -66,16 +66,8 @@ func (nopCloser) Close() error { return nil }
 // stores them: a set once however many slices share it, the correlation
 // ID one of its arguments.
 func TestArgRows(t *testing.T) {
-	seq := &pb.TracePacket_TrustedPacketSequenceId{TrustedPacketSequenceId: 1}
 	var trace []byte
-	add := func(p *pb.TracePacket) {
-		p.OptionalTrustedPacketSequenceId = seq
-		b, err := proto.Marshal(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		trace = protowire.AppendBytes(protowire.AppendTag(trace, 1, protowire.BytesType), b)
-	}
+	add := packetAdder(t, &trace)
 	add(&pb.TracePacket{
 		SequenceFlags: proto.Uint32(uint32(pb.TracePacket_SEQ_INCREMENTAL_STATE_CLEARED)),
 		InternedData: &pb.InternedData{
@@ -112,5 +104,77 @@ func TestArgRows(t *testing.T) {
 	}
 	if rows.Slices != 4 || rows.ArgSets != 3 || rows.Args != 5 {
 		t.Errorf("%d slices, %d argument sets of %d arguments; want 4, 3 and 5", rows.Slices, rows.ArgSets, rows.Args)
+	}
+}
+
+// TestFlowOrder checks that a flow is refused when its terminating end
+// comes before its start in the order the trace processor reads events:
+// by time, and at equal times in file order, whatever order the packets'
+// times would give.
+func TestFlowOrder(t *testing.T) {
+	build := func(outAt, inAt uint64, outFirst bool) []byte {
+		var trace []byte
+		add := packetAdder(t, &trace)
+		add(&pb.TracePacket{
+			SequenceFlags: proto.Uint32(uint32(pb.TracePacket_SEQ_INCREMENTAL_STATE_CLEARED)),
+			Data:          &pb.TracePacket_TrackDescriptor{TrackDescriptor: &pb.TrackDescriptor{Uuid: proto.Uint64(7)}},
+		})
+		add(&pb.TracePacket{
+			SequenceFlags: proto.Uint32(uint32(pb.TracePacket_SEQ_NEEDS_INCREMENTAL_STATE)),
+			Data:          &pb.TracePacket_TrackDescriptor{TrackDescriptor: &pb.TrackDescriptor{Uuid: proto.Uint64(8)}},
+		})
+		instant := func(track, at uint64, out bool) {
+			ev := &pb.TrackEvent{Type: pb.TrackEvent_TYPE_INSTANT.Enum(), TrackUuid: proto.Uint64(track)}
+			if out {
+				ev.FlowIds = []uint64{3}
+			} else {
+				ev.TerminatingFlowIds = []uint64{3}
+			}
+			add(&pb.TracePacket{Timestamp: proto.Uint64(at), SequenceFlags: proto.Uint32(uint32(pb.TracePacket_SEQ_NEEDS_INCREMENTAL_STATE)),
+				Data: &pb.TracePacket_TrackEvent{TrackEvent: ev}})
+		}
+		if outFirst {
+			instant(7, outAt, true)
+			instant(8, inAt, false)
+		} else {
+			instant(8, inAt, false)
+			instant(7, outAt, true)
+		}
+		return trace
+	}
+	for _, c := range []struct {
+		name          string
+		outAt, inAt   uint64
+		outFirst, bad bool
+	}{
+		{"start first, same time", 10, 10, true, false},
+		{"end first, same time", 10, 10, false, true},
+		{"end written first, later", 10, 11, false, false},
+		{"start written first, end earlier", 11, 10, true, true},
+	} {
+		rep, err := Check(bytes.NewReader(build(c.outAt, c.inAt, c.outFirst)))
+		if c.bad {
+			if err == nil || !strings.Contains(err.Error(), "before it starts") {
+				t.Errorf("%s: error %v, want one about the flow ending before it starts", c.name, err)
+			}
+			continue
+		}
+		if err != nil || rep.Flows != 1 {
+			t.Errorf("%s: %d flows, error %v; want the flow and no error", c.name, rep.Flows, err)
+		}
+	}
+}
+
+// packetAdder returns a function that appends a packet, on sequence 1, to
+// the trace in *trace.
+func packetAdder(t *testing.T, trace *[]byte) func(*pb.TracePacket) {
+	seq := &pb.TracePacket_TrustedPacketSequenceId{TrustedPacketSequenceId: 1}
+	return func(p *pb.TracePacket) {
+		p.OptionalTrustedPacketSequenceId = seq
+		b, err := proto.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		*trace = protowire.AppendBytes(protowire.AppendTag(*trace, 1, protowire.BytesType), b)
 	}
 }
