@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/trace2x/trace2x/convert/chromejson"
 	"github.com/trace2x/trace2x/mapping"
@@ -79,15 +80,24 @@ Examples:
 			defer in.Close()
 			opts := []chromejson.Option{chromejson.WithPretty(*pretty), chromejson.WithVersion(trace2xVersion())}
 			if limit > 0 {
+				var parts splitParts
 				w := chromejson.NewSplitWriter(limit, func(n int) (io.WriteCloser, error) {
-					return createOutput(e, partName(*out, n), false)
+					parts.begun.Store(int64(n))
+					o, err := createOutput(e, partName(*out, n), false)
+					if err != nil {
+						return nil, err
+					}
+					return &partOutput{output: o, n: n, parts: &parts}, nil
 				}, opts...)
+				// A second signal ends the process at once: the parts
+				// written by then are kept, and the rest of an earlier
+				// conversion's are removed, so that t.*.json is one trace.
+				abortHook.Store(func() { parts.settle(e, *out) })
 				_, mapErr := in.mapTrace(e, inOpts, in, mapping.ThinCounters(w, *resolution))
 				err := joinErrors(mapErr, w.Close())
+				abortHook.Store(nil)
 				noteChrome(e, in, w, nil)
-				if w.Parts() > 0 {
-					removeStaleParts(e, *out, w.Parts())
-				}
+				parts.settle(e, *out)
 				return err
 			}
 			o, err := createOutput(e, *out, false)
@@ -136,15 +146,53 @@ func parseSize(s string) (int64, error) {
 
 // partName inserts the part number before the extension of name (before
 // .gz and the one before it): t.json.gz gives t.1.json.gz.
-// removeStaleParts removes the parts after the n just written that an
-// earlier conversion to the same name left: loaded with these, they would
-// mix two traces. It says which it removed.
-func removeStaleParts(e *env, name string, n int) {
+// splitParts follows the parts of a split output: begun is the number of
+// the last part opened, written the number of parts in place, from the
+// first, each renamed over any earlier file of its name.
+type splitParts struct {
+	begun, written atomic.Int64
+	settled        atomic.Bool
+}
+
+// partOutput is a part of a split output, which counts itself written
+// once it is closed into place.
+type partOutput struct {
+	*output
+	n     int
+	parts *splitParts
+}
+
+func (p *partOutput) Close() error {
+	err := p.output.Close()
+	if err == nil {
+		p.parts.written.CompareAndSwap(int64(p.n-1), int64(p.n))
+	}
+	return err
+}
+
+// settle leaves the parts of the output named name as one trace: the
+// parts written are kept, and every other part of that name (a part this
+// conversion failed to write, and those after it, which an earlier
+// conversion left) is removed, since loaded with these they would mix
+// two traces. It says what it kept after a failure, and what it removed.
+// It runs once, and not at all if no part was begun: a conversion that
+// wrote nothing leaves an earlier one's files as they were.
+func (sp *splitParts) settle(e *env, name string) {
+	if sp.settled.Swap(true) {
+		return
+	}
+	kept, begun := int(sp.written.Load()), int(sp.begun.Load())
+	if begun == 0 {
+		return // nothing written: earlier files are left as they were
+	}
 	first, last := 0, 0
-	for part := n + 1; ; part++ {
+	for part := kept + 1; ; part++ {
 		p := partName(name, part)
 		st, err := os.Lstat(p)
 		if err != nil || !st.Mode().IsRegular() || os.Remove(p) != nil {
+			if part <= begun {
+				continue // the part this conversion failed to write
+			}
 			break
 		}
 		if first == 0 {
@@ -158,6 +206,16 @@ func removeStaleParts(e *env, name string, n int) {
 		fmt.Fprintf(e.stderr, "trace2x: removed %s, a part of an earlier conversion to %s\n", partName(name, first), name)
 	default:
 		fmt.Fprintf(e.stderr, "trace2x: removed %s to %s, parts of an earlier conversion to %s\n", partName(name, first), partName(name, last), name)
+	}
+	if kept < begun {
+		switch kept {
+		case 0:
+			fmt.Fprintf(e.stderr, "trace2x: no part of %s is written\n", name)
+		case 1:
+			fmt.Fprintf(e.stderr, "trace2x: %s holds the trace up to where the conversion stopped\n", partName(name, 1))
+		default:
+			fmt.Fprintf(e.stderr, "trace2x: %s to %s hold the trace up to where the conversion stopped\n", partName(name, 1), partName(name, kept))
+		}
 	}
 }
 

@@ -160,3 +160,37 @@ func TestSplitRemovesStaleParts(t *testing.T) {
 		t.Errorf("stderr %q does not say %q", errs, want)
 	}
 }
+
+// TestSplitFailedPart fails a part in the middle of a split output (a
+// directory stands where its file would go): the parts before it are
+// kept and said to be, and no part of an earlier conversion is left after
+// them, so that the parts on disk are one trace.
+func TestSplitFailedPart(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "t.json")
+	for _, n := range []int{4, 5} {
+		if err := os.WriteFile(partName(out, n), []byte("earlier"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(partName(out, 3), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := runCmd(t, nil, "chrome", "-q", "--split", "1M", "-o", out, filepath.Join("..", "..", "testdata", "iterpull.go1.26.trace"))
+	if code != 1 {
+		t.Fatalf("exit %d, want 1: %s", code, errs)
+	}
+	for n, want := range map[int]bool{1: true, 2: true, 4: false, 5: false} {
+		if _, err := os.Stat(partName(out, n)); (err == nil) != want {
+			t.Errorf("part %d there: %v, want %v", n, err == nil, want)
+		}
+	}
+	for _, want := range []string{
+		"removed " + partName(out, 4) + " to " + partName(out, 5) + ", parts of an earlier conversion to " + out,
+		partName(out, 1) + " to " + partName(out, 2) + " hold the trace up to where the conversion stopped",
+	} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr %q does not say %q", errs, want)
+		}
+	}
+}

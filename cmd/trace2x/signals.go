@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -50,11 +51,33 @@ func handleSignals(stderr io.Writer) context.Context {
 		cancel(interrupted{sig})
 		sig = <-sigs
 		temps.removeAll()
-		fmt.Fprintf(stderr, "\ntrace2x: %s again: stopped at once, nothing written\n", sigName(sig))
+		fmt.Fprintf(stderr, "\ntrace2x: %s again: stopped at once; outputs not complete are not written\n", sigName(sig))
+		if h := abortHook.Load(); h != nil {
+			(*h)()
+		}
 		os.Exit(exitInterrupted)
 	}()
 	return ctx
 }
+
+// abortHook, if set, runs when a second signal ends the process, after
+// the temporary files are removed: a split output settles its parts.
+var abortHook hook
+
+// hook is a function that one goroutine sets and another may run.
+type hook struct{ p atomic.Pointer[func()] }
+
+// Store sets the hook; nil clears it.
+func (h *hook) Store(fn func()) {
+	if fn == nil {
+		h.p.Store(nil)
+		return
+	}
+	h.p.Store(&fn)
+}
+
+// Load returns the hook, or nil.
+func (h *hook) Load() *func() { return h.p.Load() }
 
 // temps are the temporary files the command has made: the outputs
 // before they are renamed into place, a copy of a stream. A second
