@@ -40,6 +40,10 @@ import (
 // stays; and a region, task or range keeps the stacks where it began and
 // ended, which describe it, not the part kept.
 //
+// A goroutine that a task or region selection keeps for part of its life
+// still ends where it ends, if that is in the window: its GoEnded is
+// passed on, so that an output draws it gone, not alive to the end.
+//
 // A task's traceparent log (category [CategoryTraceparent]) is its
 // identity in the application's distributed trace, so the filter passes it
 // on for every task it keeps, even where it would drop the log: outside
@@ -163,7 +167,7 @@ func (f *Filter) Sink(next Sink) Sink {
 	}
 	f.kept = 0
 	return &filterSink{next: next, f: f, s: sel, misuse: misuse,
-		pending: map[GoID]*Goroutine{}, declared: map[GoID]bool{}}
+		pending: map[GoID]*Goroutine{}, declared: map[GoID]bool{}, stated: map[GoID]bool{}}
 }
 
 // span is a closed time interval.
@@ -369,6 +373,9 @@ type filterSink struct {
 	// until then the latest delivery of each live one waits here.
 	pending  map[GoID]*Goroutine
 	declared map[GoID]bool
+	// stated holds the goroutines alive with a state kept: their end is
+	// kept wherever it is in the window.
+	stated map[GoID]bool
 	// The latest value of every counter before the window, restated at its
 	// start so that the window opens with the values in force. A trace has
 	// a dozen or so counters and one changes at nearly every event before
@@ -620,6 +627,7 @@ func (f *filterSink) GoroutineState(s *GoroutineState) error {
 	if _, err := f.declare(s.G); err != nil {
 		return err
 	}
+	f.stated[s.G] = true
 	for _, pc := range pcs {
 		f.gs = *s
 		f.gs.Start, f.gs.End, f.gs.Flags = pc.start, pc.end, s.Flags|pc.fl
@@ -869,12 +877,20 @@ func (f *filterSink) Log(l *Log) error {
 }
 
 func (f *filterSink) GoroutineEvent(e *GoroutineEvent) error {
+	stated := false
 	if e.Kind == GoEnded {
 		delete(f.regEnds, e.G)
+		stated = f.stated[e.G]
+		delete(f.stated, e.G)
 		defer f.goEnded(e.G)
 	}
 	if _, _, _, ok := f.clipG(e.G, e.Time, e.Time); !ok {
-		return nil
+		// A goroutine drawn for part of its life (a task's, a region's)
+		// still ends where it ends: else it would seem alive to the end
+		// of the window.
+		if !stated || e.Time < f.from || e.Time > f.to {
+			return nil
+		}
 	}
 	if err := f.enter(); err != nil {
 		return err
