@@ -58,3 +58,14 @@ func WithRefusedJoins(refuse func(k int) bool) Option {
 func WithDecode(decode func(batch int) bool) Option {
 	return optionFunc(func(c *config) { c.decode = decode })
 }
+
+// PrepassHeld returns how many tasks a prepass holds: those kept, those
+// waiting for their parent, and those left out that it remembers.
+func PrepassHeld(s Sink) int {
+	p := s.(*prepass)
+	n := len(p.s.keptSpan) + len(p.left)
+	for _, w := range p.waiting {
+		n += len(w)
+	}
+	return n
+}

@@ -3,6 +3,7 @@ package mapping
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -175,21 +176,20 @@ type span struct{ start, end Time }
 
 // selection is what a filter keeps, apart from the window.
 type selection struct {
-	entities bool              // goroutines, tasks or regions are selected
-	allOf    map[GoID]bool     // goroutines kept for the whole trace
-	spans    map[GoID][]span   // goroutines kept while these spans last (sorted, merged after the prepass)
-	tasks    map[TaskID]bool   // tasks kept
-	regions  map[GoID][]span   // matching regions: the regions inside them are kept
-	taskType map[string]bool   // task types selected
-	taskID   map[TaskID]bool   // task IDs selected
-	regType  map[string]bool   // region types selected
-	parent   map[TaskID]TaskID // every task's parent, for subtasks
-	involved map[TaskID][]GoID // goroutines of each task
-	taskSpan map[TaskID]span   // when each task lasted
-	related  map[GoID]bool     // goroutines that interact with a selected one
-	regTask  map[TaskID]bool   // tasks of matching regions
-	context  map[TaskID]bool   // tasks kept as context only, without their regions and logs
-	gTasks   map[TaskID]bool   // tasks of the goroutines selected for the whole trace, after a prepass
+	entities bool                // goroutines, tasks or regions are selected
+	allOf    map[GoID]bool       // goroutines kept for the whole trace
+	spans    map[GoID][]span     // goroutines kept while these spans last (sorted, merged after the prepass)
+	tasks    map[TaskID]bool     // tasks kept
+	regions  map[GoID][]span     // matching regions: the regions inside them are kept
+	taskType map[string]bool     // task types selected
+	taskID   map[TaskID]bool     // task IDs selected
+	regType  map[string]bool     // region types selected
+	keptSpan map[TaskID]keptTask // when each task kept lasted, and its goroutines
+	involved map[TaskID][]GoID   // goroutines of each task, for Related
+	related  map[GoID]bool       // goroutines that interact with a selected one
+	regTask  map[TaskID]bool     // tasks of matching regions
+	context  map[TaskID]bool     // tasks kept as context only, without their regions and logs
+	gTasks   map[TaskID]bool     // tasks of the goroutines selected for the whole trace, after a prepass
 }
 
 func newSelection(f *Filter) *selection {
@@ -202,9 +202,8 @@ func newSelection(f *Filter) *selection {
 		taskType: map[string]bool{},
 		taskID:   map[TaskID]bool{},
 		regType:  map[string]bool{},
-		parent:   map[TaskID]TaskID{},
+		keptSpan: map[TaskID]keptTask{},
 		involved: map[TaskID][]GoID{},
-		taskSpan: map[TaskID]span{},
 		related:  map[GoID]bool{},
 		regTask:  map[TaskID]bool{},
 		context:  map[TaskID]bool{},
@@ -226,26 +225,87 @@ func newSelection(f *Filter) *selection {
 	return s
 }
 
+// keptTask is what the pass needs of a task the selection keeps: when it
+// lasted and the goroutines involved in it.
+type keptTask struct {
+	span span
+	gs   []GoID
+}
+
 // prepass learns the selection.
+//
+// A task is kept if it or one of its ancestors is selected; tasks are
+// delivered as they end, a subtask often before its parent. So a task
+// whose parent has not ended waits for it, and is settled with it; a task
+// left out is remembered for a while (the last maxEnded), for a subtask
+// that outlives it. What the prepass holds then follows the tasks kept and
+// the subtasks of open tasks, not every task of the trace.
 type prepass struct {
 	NopSink
-	f *Filter
-	s *selection
+	f       *Filter
+	s       *selection
+	waiting map[TaskID][]*waitingTask // tasks by the parent they wait for
+	left    map[TaskID]bool           // tasks left out, the last maxEnded
+	leftQ   []TaskID
+}
+
+// waitingTask is a task whose parent had not ended when it did.
+type waitingTask struct {
+	id TaskID
+	keptTask
 }
 
 func (p *prepass) Task(t *Task) error {
 	s := p.s
 	if len(s.taskType) > 0 || len(s.taskID) > 0 {
-		s.parent[t.ID] = t.Parent
-		s.taskSpan[t.ID] = span{t.Start, t.End}
-		if s.taskType[t.Type] || s.taskID[t.ID] {
-			s.tasks[t.ID] = true
+		wt := &waitingTask{t.ID, keptTask{span{t.Start, t.End}, slices.Clone(t.Goroutines)}}
+		switch {
+		case s.taskType[t.Type] || s.taskID[t.ID] || s.tasks[t.Parent] || s.taskID[t.Parent]:
+			p.settle(wt, true)
+		case t.Parent == NoTask || p.left[t.Parent]:
+			p.settle(wt, false)
+		default:
+			if p.waiting == nil {
+				p.waiting = map[TaskID][]*waitingTask{}
+			}
+			p.waiting[t.Parent] = append(p.waiting[t.Parent], wt)
 		}
 	}
-	if len(s.taskType) > 0 || len(s.taskID) > 0 || len(p.f.Goroutines) > 0 {
-		s.involved[t.ID] = slices.Clone(t.Goroutines)
+	if len(p.f.Goroutines) > 0 {
+		if p.f.Related {
+			// The goroutines related to the selected ones are known at
+			// the end only.
+			s.involved[t.ID] = slices.Clone(t.Goroutines)
+		} else if slices.ContainsFunc(t.Goroutines, func(g GoID) bool { return s.allOf[g] }) {
+			s.gTasks[t.ID] = true
+		}
 	}
 	return nil
+}
+
+// settle keeps task wt or leaves it out, and so the subtasks that waited
+// for it: those not selected themselves, which share its fate.
+func (p *prepass) settle(wt *waitingTask, kept bool) {
+	s := p.s
+	if kept {
+		s.tasks[wt.id] = true
+		s.keptSpan[wt.id] = wt.keptTask
+	} else {
+		if p.left == nil {
+			p.left = map[TaskID]bool{}
+		}
+		p.left[wt.id] = true
+		p.leftQ = append(p.leftQ, wt.id)
+		if len(p.leftQ) > maxEnded {
+			delete(p.left, p.leftQ[0])
+			p.leftQ = p.leftQ[1:]
+		}
+	}
+	children := p.waiting[wt.id]
+	delete(p.waiting, wt.id)
+	for _, c := range children {
+		p.settle(c, kept)
+	}
 }
 
 func (p *prepass) Region(r *Region) error {
@@ -276,24 +336,17 @@ func (p *prepass) relate(a, b GoID) {
 
 func (p *prepass) End(*Summary) error {
 	s := p.s
-	// Subtasks: a task is kept if one of its ancestors is. Tasks end in
-	// any order, so the closure is taken once every parent is known.
-	for id := range s.parent {
-		seen := 0
-		for a := id; a != NoTask && seen < len(s.parent); a, seen = s.parent[a], seen+1 {
-			if s.tasks[a] {
-				s.tasks[id] = true
-				break
-			}
+	// The tasks still waiting: their parent never ended in the trace, or
+	// ended long before them and was left out.
+	for _, parent := range slices.Sorted(maps.Keys(p.waiting)) {
+		for _, c := range p.waiting[parent] {
+			p.settle(c, false)
 		}
+		delete(p.waiting, parent)
 	}
-	for id := range s.tasks {
-		sp, ok := s.taskSpan[id]
-		if !ok {
-			continue
-		}
-		for _, g := range s.involved[id] {
-			s.spans[g] = append(s.spans[g], sp)
+	for _, k := range s.keptSpan {
+		for _, g := range k.gs {
+			s.spans[g] = append(s.spans[g], k.span)
 		}
 	}
 	for g, sps := range s.regions {
@@ -307,7 +360,8 @@ func (p *prepass) End(*Summary) error {
 		s.allOf[g] = true
 	}
 	// The tasks the pass will keep for a goroutine selected, known now so
-	// that their traceparent logs are passed on in their place.
+	// that their traceparent logs are passed on in their place (known as
+	// they ended, but for Related).
 	for id, gs := range s.involved {
 		if slices.ContainsFunc(gs, func(g GoID) bool { return s.allOf[g] }) {
 			s.gTasks[id] = true
@@ -317,7 +371,8 @@ func (p *prepass) End(*Summary) error {
 		s.spans[g] = merge(sps)
 	}
 	// What the prepass alone needed is no longer needed.
-	s.parent, s.involved, s.taskSpan, s.related, s.regTask = nil, nil, nil, nil, nil
+	s.keptSpan, s.involved, s.related, s.regTask = nil, nil, nil, nil
+	p.waiting, p.left, p.leftQ = nil, nil, nil
 	return nil
 }
 
