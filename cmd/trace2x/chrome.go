@@ -68,6 +68,11 @@ Examples:
 				if *out == "-" || *out == "" {
 					return usageError{"--split writes several files: name them with -o"}
 				}
+				// The parts are named after -o: of a directory, they would
+				// land beside it.
+				if st, err := os.Stat(*out); err == nil && st.IsDir() {
+					return fmt.Errorf("open %s: is a directory", *out)
+				}
 				limit = n
 			}
 			if err := checkOutputs(e, args, *out); err != nil {

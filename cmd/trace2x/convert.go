@@ -104,6 +104,9 @@ Example:
 			var pushed *otelconv.Sink
 			var pushDest, timeNote string
 			if *oj != "" || *push {
+				// The SDK reports export errors to a global handler that
+				// prints them; the command reports them itself, once.
+				otel.SetErrorHandler(otel.ErrorHandlerFunc(func(error) {}))
 				// Span IDs come from the start of the decompressed trace, and
 				// span times from the same source, as in otlp, so both
 				// commands give the same spans.
@@ -143,7 +146,6 @@ Example:
 						return fail(err)
 					}
 					timeout := ep.Timeout()
-					otel.SetErrorHandler(otel.ErrorHandlerFunc(func(error) {}))
 					exp, err := ep.NewExporter(context.Background())
 					if err != nil {
 						return fail(fmt.Errorf("OTLP exporter for %s: %w", ep, err))
@@ -180,7 +182,7 @@ Example:
 			if pushed != nil {
 				res := pushed.Result()
 				res.Summary = sum
-				report(e.stderr, in.name, pushDest, &res, timeNote, false)
+				report(e.stderr, in.name, pushDest, &res, timeNote, false, mapErr != nil)
 				if res.Failed > 0 {
 					errs = append(errs, fmt.Errorf("%d spans were not accepted by %s", res.Failed, pushDest))
 				}

@@ -173,6 +173,16 @@ Examples:
 			}
 
 			res, convErr := convertOTel(ctx, e, in, inOpts, exp, opts)
+			if ctx.Err() != nil {
+				// Interrupted: the spans converted are still sent, which
+				// against a peer that does not answer takes the timeout.
+				if !*asJSON {
+					fmt.Fprintf(e.stderr, "trace2x: %v: sending the spans converted to %s, for up to %v; interrupt again to stop at once\n", context.Cause(ctx), dest, *timeout)
+				}
+				if errors.Is(convErr, context.Canceled) {
+					convErr = context.Cause(ctx)
+				}
+			}
 			shutdownCtx, cancel := context.WithTimeout(context.Background(), *timeout)
 			defer cancel()
 			shutErr := exp.Shutdown(shutdownCtx)
@@ -186,7 +196,7 @@ Examples:
 			if closeErr == nil {
 				// Spans counted as written may still have been in a buffer
 				// that failed to reach the file: only a clean close vouches.
-				report(e.stderr, in.name, dest, res, timeNote, *asJSON)
+				report(e.stderr, in.name, dest, res, timeNote, *asJSON, convErr != nil)
 				noSpansHint(e.stderr, in.name, res, !inOpts.filter.Empty())
 			}
 			if convErr != nil && !*asJSON && !errors.As(convErr, new(*mapping.Error)) {
@@ -212,8 +222,10 @@ func convertOTel(ctx context.Context, e *env, in *input, inOpts *inputOpts, exp 
 	return &res, err
 }
 
-// report prints what was converted, and where the times came from.
-func report(w io.Writer, input, dest string, res *otelconv.Result, timeNote string, toFile bool) {
+// report prints what was converted, and where the times came from; stopped
+// says the conversion stopped before the end of the trace, so that the
+// spans counted are not all of it.
+func report(w io.Writer, input, dest string, res *otelconv.Result, timeNote string, toFile, stopped bool) {
 	if res.Spans() == 0 && res.Summary == nil {
 		return // the input was not read as a trace; the error says why
 	}
@@ -244,8 +256,16 @@ func report(w io.Writer, input, dest string, res *otelconv.Result, timeNote stri
 	if toFile {
 		verb = "wrote"
 	}
-	fmt.Fprintf(w, "trace2x: %s: %s %d of %d spans (%s) in %d traces with %d events to %s\n",
-		input, verb, res.Exported, res.Spans(), kinds, res.Traces(), res.Events, dest)
+	of := "of"
+	if stopped {
+		of = "of the" // not the trace's total
+	}
+	fmt.Fprintf(w, "trace2x: %s: %s %d %s %d spans (%s) in %d traces with %d events to %s",
+		input, verb, res.Exported, of, res.Spans(), kinds, res.Traces(), res.Events, dest)
+	if stopped {
+		fmt.Fprint(w, ", converted before the conversion stopped")
+	}
+	fmt.Fprintln(w)
 	if res.Joined > 0 || res.LateJoins > 0 || res.BadTraceparents > 0 {
 		fmt.Fprintf(w, "trace2x: %s: %d tasks joined remote traces by traceparent, %d traceparents came too late (linked), %d did not parse\n",
 			input, res.Joined, res.LateJoins, res.BadTraceparents)

@@ -168,6 +168,19 @@ func createFile(path string) (f *os.File, tmp, dest string, err error) {
 		if real, err := filepath.EvalSymlinks(path); err == nil {
 			dest = real
 		}
+		// The rename needs only the directory's permission: a file its
+		// owner made read-only would be replaced where a shell's > would
+		// refuse to write it. Opening it to write tells, and changes
+		// nothing.
+		w, err := os.OpenFile(dest, os.O_WRONLY, 0)
+		if err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return nil, "", "", &fs.PathError{Op: "open", Path: path, Err: err}
+		}
+		w.Close()
 	}
 	f, err = os.CreateTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".*.tmp")
 	if err != nil {

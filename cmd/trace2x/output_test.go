@@ -194,3 +194,19 @@ func TestSplitFailedPart(t *testing.T) {
 		}
 	}
 }
+
+// TestSplitToDirectory checks that --split -o naming a directory is the
+// error an output to a directory is, and writes no part beside it.
+func TestSplitToDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := runCmd(t, nil, "chrome", "-q", "--split", "1M", "-o", dir, sample(t))
+	if code != 1 || !strings.Contains(errs, "is a directory") {
+		t.Errorf("exit %d, stderr %q; want 1 and an error saying %s is a directory", code, errs, dir)
+	}
+	if left, _ := filepath.Glob(dir + ".*"); len(left) > 0 {
+		t.Errorf("parts written beside the directory: %v", left)
+	}
+}

@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -145,5 +146,56 @@ func TestBrokenPipe(t *testing.T) {
 	}
 	if b, err := os.ReadFile(st); err != nil || !bytes.Contains(b, []byte(`"events"`)) {
 		t.Errorf("the stats output beside the broken pipe: %v, %.80q", err, b)
+	}
+}
+
+// TestInterruptPush interrupts a push to an endpoint that takes the
+// connection and never answers: the command says that it still sends the
+// spans converted, for how long, and how to stop at once, and ends with
+// the interrupt as its error and status, not a bare "context canceled".
+func TestInterruptPush(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		var held []net.Conn // taken and never answered
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				for _, c := range held {
+					c.Close()
+				}
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	trace := filepath.Join("..", "..", "testdata", "gc.go1.26.trace")
+	cmd := trace2xProcess(t, "otlp", "-q", "--timeout", "3s", "--endpoint", ln.Addr().String(), "-")
+	stdin, rest, stderr := startSlowInput(t, cmd, trace)
+	cmd.Process.Signal(syscall.SIGINT)
+	time.Sleep(200 * time.Millisecond)
+	stdin.Write(rest)
+	stdin.Close()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("an interrupted push did not end within its timeout")
+	}
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Errorf("exit %d, want %d; stderr:\n%s", code, exitInterrupted, stderr)
+	}
+	for _, want := range []string{"interrupted by SIGINT: sending the spans converted to", "for up to 3s; interrupt again to stop at once"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr does not say %q:\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr.String(), "context canceled") {
+		t.Errorf("stderr gives a bare context error:\n%s", stderr)
 	}
 }

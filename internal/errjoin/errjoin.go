@@ -13,7 +13,9 @@ import (
 )
 
 // Join returns an error that wraps the errors given that are not nil, as
-// errors.Join does, leaving out one whose text an earlier one has. The
+// errors.Join does, leaving out one whose text another has, alone or
+// after words of context ("exporting spans: " and the text): the one
+// with the context is kept, in the place of the first. The
 // parts of an error errors.Join made are taken one by one, so that a
 // repeat inside one is left out too. It returns nil if no error is left.
 func Join(errs ...error) error {
@@ -26,9 +28,21 @@ func Join(errs ...error) error {
 			}
 			return
 		}
-		if err != nil && !slices.ContainsFunc(kept, func(k error) bool { return k.Error() == err.Error() }) {
-			kept = append(kept, err)
+		if err == nil {
+			return
 		}
+		text := err.Error()
+		// An error another one wraps with words of context in front
+		// ("exporting spans: " and the same write's error) is said once,
+		// with the context.
+		if slices.ContainsFunc(kept, func(k error) bool { return k.Error() == text || strings.HasSuffix(k.Error(), ": "+text) }) {
+			return
+		}
+		if i := slices.IndexFunc(kept, func(k error) bool { return strings.HasSuffix(text, ": "+k.Error()) }); i >= 0 {
+			kept[i] = err
+			return
+		}
+		kept = append(kept, err)
 	}
 	for _, err := range errs {
 		keep(err)

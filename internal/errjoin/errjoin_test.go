@@ -9,8 +9,8 @@ import (
 
 // TestJoin checks that an error joined twice on its way up (a sink's
 // error and its End's, joined by the mapping and again by the command) is
-// said once, and that an error wrapping several with words of its own is
-// kept whole.
+// said once, also where a layer added words of context in front of it,
+// and that an error wrapping several with words of its own is kept whole.
 func TestJoin(t *testing.T) {
 	full := errors.New("writing out.json: no space left on device")
 	other := errors.New("closing the input: bad file descriptor")
@@ -24,6 +24,8 @@ func TestJoin(t *testing.T) {
 		{[]error{errors.Join(full, full), full, nil}, full.Error()},
 		{[]error{errors.Join(nil, errors.Join(full, other)), other, full}, full.Error() + "\n" + other.Error()},
 		{[]error{wrapped, full}, wrapped.Error() + "\n" + full.Error()},
+		{[]error{fmt.Errorf("exporting spans: %w", full), full}, "exporting spans: " + full.Error()},
+		{[]error{full, other, fmt.Errorf("exporting spans: %w", full)}, "exporting spans: " + full.Error() + "\n" + other.Error()},
 	} {
 		err := Join(tc.errs...)
 		got := ""
