@@ -53,8 +53,8 @@
 // P and M tracks do not repeat each other. A P is what runs Go code: its
 // track shows which goroutine ran on it when, which is what one reads to
 // see whether the program kept its Ps busy. An M is an OS thread: what
-// matters about it is which P it held (to line it up with a system trace
-// of the same process, whose threads have the same IDs) and when it sat
+// matters about it is which P it held (its thread ID is the one a system
+// trace of the same process gives it) and when it sat
 // in the kernel without one. So a running interval is drawn twice, on the
 // goroutine's lane and on its P, and not a third time on the M.
 //
@@ -683,10 +683,12 @@ func (w *Writer) metadata() {
 }
 
 // clockSnapshot relates the file's timestamps (in the default clock,
-// BOOTTIME) to wall time when it is known, and to the OS monotonic clock
-// when the trace recorded it, so that the UI can show real time and the
-// trace can be lined up with others of the same machine; and it starts
-// the writer's incremental clock (see order.go) at the same instant.
+// BOOTTIME) to wall time when it is known, so that the UI can show real
+// time, and records the OS monotonic clock at that instant when the trace
+// has it; and it starts the writer's incremental clock (see order.go) at
+// the same instant. The file's BOOTTIME is its own (from 2^30 ns at the
+// trace's start when the trace has the monotonic clock): placed beside a
+// system trace of the same machine, its events do not line up.
 func (w *Writer) clockSnapshot(trace mapping.Time, wall time.Time, mono uint64) {
 	w.begin(base, w.ts(trace))
 	p, off := w.pkt.open(fPktClockSnapshot)
