@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -436,14 +437,15 @@ func (in *input) mapTrace(e *env, opts *inputOpts, src io.Reader, sink mapping.S
 	}
 	f := &opts.filter
 	if f.NeedsPrepass() {
-		pf, err := os.Open(in.path)
-		if err != nil {
-			return nil, err
+		// The file is read from its start beside the main pass's reads,
+		// through its open descriptor: a stream's copy has no name left.
+		fd, ok := in.ReadCloser.(*os.File)
+		if !ok {
+			return nil, fmt.Errorf("%s: a filter that reads the trace twice needs a file", in.name)
 		}
 		// A broken trace is reported by the main pass; the selection is
 		// what could be read.
-		_, _ = mapping.Map(ctxReader{e.context(), pf}, f.Prepass(), mapping.WithInputName(in.name))
-		pf.Close()
+		_, _ = mapping.Map(ctxReader{e.context(), io.NewSectionReader(fd, 0, math.MaxInt64)}, f.Prepass(), mapping.WithInputName(in.name))
 	}
 	ec := &endCapture{Sink: sink}
 	var sum *mapping.Summary
@@ -567,6 +569,13 @@ func openTrace(e *env, args []string, opts *inputOpts) (*input, error) {
 		return nil, fmt.Errorf("a copy of %s for the filter's first pass: %w", in.name, err)
 	}
 	temps.add(tmp.Name())
+	spool := tmp.Name()
+	if runtime.GOOS != "windows" {
+		// Removed at once, and read through its open descriptor: the copy
+		// goes with the process however it ends (killed, out of memory).
+		temps.done(spool, func() error { return os.Remove(spool) })
+		spool = ""
+	}
 	_, err = io.Copy(tmp, in)
 	if err == nil {
 		_, err = tmp.Seek(0, io.SeekStart)
@@ -574,7 +583,7 @@ func openTrace(e *env, args []string, opts *inputOpts) (*input, error) {
 	if cerr := in.ReadCloser.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
-	in.ReadCloser, in.path, in.spool = tmp, tmp.Name(), tmp.Name()
+	in.ReadCloser, in.path, in.spool = tmp, tmp.Name(), spool
 	if err != nil {
 		in.Close()
 		return nil, fmt.Errorf("a copy of %s for the filter's first pass: %w", in.name, err)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -197,5 +198,31 @@ func TestInterruptPush(t *testing.T) {
 	}
 	if strings.Contains(stderr.String(), "context canceled") {
 		t.Errorf("stderr gives a bare context error:\n%s", stderr)
+	}
+}
+
+// TestStreamCopyUnlinked checks that the copy of a stream a two-pass
+// filter makes has no name while the command runs: however the process
+// ends (killed, out of memory), the copy goes with it.
+func TestStreamCopyUnlinked(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("an open file cannot be removed on Windows")
+	}
+	tmp := t.TempDir()
+	trace := filepath.Join("..", "..", "testdata", "annotations.go1.26.trace")
+	cmd := trace2xProcess(t, "stats", "-q", "--task", "1", "-")
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	stdin, rest, stderr := startSlowInput(t, cmd, trace)
+	time.Sleep(300 * time.Millisecond)
+	if left, _ := os.ReadDir(tmp); len(left) > 0 {
+		t.Errorf("while the stream is copied, %s holds %v", tmp, left)
+	}
+	stdin.Write(rest)
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("%v: %s", err, stderr)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) > 0 {
+		t.Errorf("after the command, %s holds %v", tmp, left)
 	}
 }
