@@ -40,11 +40,16 @@ func compareChrome(t *testing.T, rec *recorder, sum *mapping.Summary, rep *chrom
 	// chromejson documents.
 	base := int64(sum.Start) - 1000
 	got := map[string][]cjSlice{}
+	var lives []lifeMark
 	for _, e := range rep.Events {
 		if e.Ph == "X" {
 			got[e.Cat] = append(got[e.Cat], cjSlice{e.Name, e.TS + base, e.TS + e.Dur + base})
+			if e.Cat == "lifetime" {
+				lives = append(lives, lifeMark{fmt.Sprint(e.Args["goroutine"]), openMark(e.Args)})
+			}
 		}
 	}
+	checkLifetimesOpen(t, "chrome", rec, lives)
 	want := map[string][]cjSlice{}
 	add := func(cat, name string, start, end mapping.Time) {
 		want[cat] = append(want[cat], cjSlice{asUTF8(name), int64(start), int64(end)})

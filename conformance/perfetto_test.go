@@ -8,6 +8,7 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -140,6 +141,13 @@ func comparePerfetto(t *testing.T, rec *recorder, sum *mapping.Summary, rep *per
 		t.Errorf("%d slices on P tracks, want one per running interval: %d", n, running)
 	}
 	compareLanes(t, rec, rep, off)
+	var lives []lifeMark
+	for _, s := range rep.Slices {
+		if s.Category == "lifetime" {
+			lives = append(lives, lifeMark{fmt.Sprint(s.Args["goroutine"]), openMark(s.Args)})
+		}
+	}
+	checkLifetimesOpen(t, "perfetto", rec, lives)
 	compareRegionTasks(t, rec, rep, off)
 	diffMultiset(t, "perfetto thread slices", threadSlices(t, rec), got["thread"], func(s pfSlice) string {
 		return fmt.Sprintf("%q [%d, %d]", s.name, s.start, s.end)
@@ -573,4 +581,48 @@ func perfettoLog(time int64, name string, args map[string]any) logEntry {
 		}
 	}
 	return logEntry{time, "", name}
+}
+
+// lifeMark is a goroutine's lifetime slice: its goroutine, and whether it
+// is marked open at the end of the trace or the filter's window.
+type lifeMark struct {
+	g    string
+	open bool
+}
+
+// openMark reports whether args mark an item open at the end.
+func openMark(args map[string]any) bool {
+	return args["open at the end of the trace"] == true || args["open at the end of the trace or the filter's window"] == true
+}
+
+// checkLifetimesOpen checks that the lifetime slice of a goroutine still
+// alive at the end, and only that, is marked open at the end: the last
+// life of a goroutine the model saw end is not.
+func checkLifetimesOpen(t *testing.T, format string, rec *recorder, lives []lifeMark) {
+	t.Helper()
+	open, all := map[string]int{}, map[string]int{}
+	for _, l := range lives {
+		all[l.g]++
+		if l.open {
+			open[l.g]++
+		}
+	}
+	bad := 0
+	for g, n := range all {
+		id, err := strconv.ParseInt(g, 10, 64)
+		if err != nil {
+			t.Fatalf("%s: a lifetime slice's goroutine is %q", format, g)
+		}
+		// A goroutine whose ID a later life reused (a cgo callback's)
+		// may have that life drawn or not; a single life is exact.
+		ok := open[g] == 0
+		if !rec.ended[mapping.GoID(id)] {
+			ok = open[g] == 1 || rec.goroutines[mapping.GoID(id)] > 1 && open[g] == 0
+		}
+		if !ok {
+			if bad++; bad <= 3 {
+				t.Errorf("%s: G%d (ended: %v) has %d of its %d lifetime slices marked open at the end", format, id, rec.ended[mapping.GoID(id)], open[g], n)
+			}
+		}
+	}
 }

@@ -556,7 +556,7 @@ func (w *Writer) End(s *mapping.Summary) error {
 			if w.err == nil {
 				w.checkSplit()
 				g := w.goroutines[id]
-				w.endLife(g, max(s.End, g.last))
+				w.endLife(g, max(s.End, g.last), true)
 			}
 		}
 	}

@@ -191,9 +191,10 @@ func (w *Writer) nameLaneRow(lr *laneRows, name string, id mapping.GoID, k int) 
 	w.name(&lr.rows[k], pidGoroutines, name, laneSuffix[k], 4*int64(id)+int64(k))
 }
 
-// endLife writes the goroutine's lifetime slice, ending at end, and frees
-// its lane.
-func (w *Writer) endLife(g *goState, end mapping.Time) {
+// endLife writes the goroutine's lifetime slice, ending at end (marked
+// open at the end if the goroutine is still alive there), and frees its
+// lane.
+func (w *Writer) endLife(g *goState, end mapping.Time, open bool) {
 	if !g.life {
 		return
 	}
@@ -204,7 +205,11 @@ func (w *Writer) endLife(g *goState, end mapping.Time) {
 	w.nameRaw(g.name)
 	w.argsOpen()
 	w.argInt(`"goroutine":`, int64(g.id))
-	w.flags(g.info.Flags & mapping.OpenStart)
+	fl := g.info.Flags & mapping.OpenStart
+	if open {
+		fl |= mapping.OpenEnd
+	}
+	w.flags(fl)
 	w.argsClose()
 	w.end()
 	// The lane stays the goroutine's for a flow out of it that comes late.
@@ -1208,7 +1213,7 @@ func (w *Writer) GoroutineEvent(e *mapping.GoroutineEvent) error {
 	w.nameStr("end")
 	w.stack(`,"sf":`, e.Stack)
 	w.end()
-	w.endLife(g, e.Time)
+	w.endLife(g, e.Time, false)
 	if w.goroutines[e.G] == g {
 		w.retire(g)
 	}

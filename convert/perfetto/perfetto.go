@@ -768,7 +768,7 @@ func (w *Writer) End(sum *mapping.Summary) error {
 			})
 		}
 		gt.flowsIn = gt.flowsIn[:0]
-		w.endLife(gt, max(end, gt.last))
+		w.endLife(gt, max(end, gt.last), true)
 	}
 	// So can flows from tasks never delivered to their regions and logs:
 	// each task's start just before its earliest flow ends, on the Tasks

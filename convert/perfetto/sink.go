@@ -24,7 +24,7 @@ func (w *Writer) Goroutine(g *mapping.Goroutine) error {
 		// A new life of a reused ID (see mapping.Goroutine) whose last
 		// life was never seen to end.
 		w.flushRun(gt)
-		w.endLife(gt, gt.last)
+		w.endLife(gt, gt.last, false)
 		w.lanes.Release(gt.lane.lane, gt.last)
 		w.retire(g.ID, gt)
 		gt = nil
@@ -189,8 +189,9 @@ func (w *Writer) lifetime(ev msg, gt *goTrack) msg {
 	return ev
 }
 
-// endLife ends a goroutine's lifetime slice at t.
-func (w *Writer) endLife(gt *goTrack, t mapping.Time) {
+// endLife ends a goroutine's lifetime slice at t, marked open at the end
+// if the goroutine is still alive there.
+func (w *Writer) endLife(gt *goTrack, t mapping.Time, open bool) {
 	if !gt.life {
 		return
 	}
@@ -198,7 +199,17 @@ func (w *Writer) endLife(gt *goTrack, t mapping.Time) {
 	w.startPacket(t)
 	ev, off := w.pkt.open(fPktTrackEvent)
 	ev = ev.uint(fEvType, evSliceEnd)
-	w.pkt = ev.uint(fEvTrackUUID, gt.uuid)
+	ev = ev.uint(fEvTrackUUID, gt.uuid)
+	if open {
+		// The trace processor adds an end's arguments to its slice. The
+		// argument's name may be interned here, after the packet: it is
+		// not held open for counters.
+		ev = w.flags(ev, mapping.OpenEnd)
+		w.pkt = ev.close(off)
+		w.flushInterned()
+		return
+	}
+	w.pkt = ev
 	w.holdOpen(off, t)
 }
 
@@ -959,7 +970,7 @@ func (w *Writer) GoroutineEvent(e *mapping.GoroutineEvent) error {
 	}
 	gt := w.goTrackOf(e.G, e.Time)
 	w.flushRun(gt)
-	w.endLife(gt, e.Time)
+	w.endLife(gt, e.Time, false)
 	w.lanes.Release(gt.lane.lane, e.Time)
 	w.retire(e.G, gt)
 	return w.err

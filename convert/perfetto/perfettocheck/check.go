@@ -123,6 +123,9 @@ type event struct {
 	ts    uint64
 	typ   pb.TrackEvent_Type
 	slice int // index into Report.Slices for a begin
+	// args are an end's arguments, which the trace processor adds to the
+	// slice it ends.
+	args map[string]any
 }
 
 // Check decodes and checks the trace read from r.
@@ -688,6 +691,9 @@ func (c *checker) event(ts uint64, e *pb.TrackEvent) error {
 		ev.slice = len(c.rep.Slices)
 		c.rep.Slices = append(c.rep.Slices, Slice{Track: uuid, Name: name, Category: cat, Start: ts, Args: args, Callstack: e.GetCallstackIid()})
 	case pb.TrackEvent_TYPE_SLICE_END:
+		if len(args) > 0 {
+			ev.args = args
+		}
 	default:
 		return fmt.Errorf("event of type %v", e.GetType())
 	}
@@ -719,6 +725,12 @@ func (c *checker) finish() error {
 				}
 				s := &c.rep.Slices[stack[len(stack)-1]]
 				s.End = e.ts
+				for k, v := range e.args {
+					if s.Args == nil {
+						s.Args = map[string]any{}
+					}
+					s.Args[k] = v
+				}
 				stack = stack[:len(stack)-1]
 			}
 		}
