@@ -242,11 +242,12 @@ type keptTask struct {
 // the subtasks of open tasks, not every task of the trace.
 type prepass struct {
 	NopSink
-	f       *Filter
-	s       *selection
-	waiting map[TaskID][]*waitingTask // tasks by the parent they wait for
-	left    map[TaskID]bool           // tasks left out, the last maxEnded
-	leftQ   []TaskID
+	f        *Filter
+	s        *selection
+	waiting  map[TaskID][]*waitingTask // tasks by the parent they wait for
+	left     map[TaskID]bool           // tasks left out, the last maxEnded
+	leftQ    []TaskID
+	from, to Time // the window, see Begin
 }
 
 // waitingTask is a task whose parent had not ended when it did.
@@ -308,10 +309,28 @@ func (p *prepass) settle(wt *waitingTask, kept bool) {
 	}
 }
 
+// Begin places the window, for Region.
+func (p *prepass) Begin(m *Meta) error {
+	p.from, p.to = Time(math.MinInt64), Time(math.MaxInt64)
+	// A window that does not resolve fails the main pass, which says so.
+	if p.f.From.Set {
+		if t, err := p.f.From.resolve(m); err == nil {
+			p.from = t
+		}
+	}
+	if p.f.To.Set {
+		if t, err := p.f.To.resolve(m); err == nil {
+			p.to = t
+		}
+	}
+	return nil
+}
+
 func (p *prepass) Region(r *Region) error {
 	if p.s.regType[r.Type] {
 		p.s.regions[r.G] = append(p.s.regions[r.G], span{r.Start, r.End})
-		if r.Task != NoTask {
+		// Its task is context for the regions kept: those in the window.
+		if r.Task != NoTask && r.End >= p.from && r.Start <= p.to {
 			p.s.regTask[r.Task] = true
 		}
 	}
@@ -624,9 +643,16 @@ func (f *filterSink) clipWhole(start, end Time) []piece {
 }
 
 // inRegion reports whether [start, end] lies in a selected region of g.
-func (f *filterSink) inRegion(g GoID, start, end Time) bool {
+func (f *filterSink) inRegion(g GoID, start, end Time, openStart bool) bool {
 	sps := f.s.regions[g]
 	i, _ := slices.BinarySearchFunc(sps, start, func(sp span, t Time) int { return cmpTime(sp.end, t) })
+	// A region whose begin the pass did not read (a window's pass reads
+	// only some generations) is put at their start, which may be before
+	// its begin that the prepass saw: its end places it.
+	if openStart {
+		i, _ = slices.BinarySearchFunc(sps, end, func(sp span, t Time) int { return cmpTime(sp.end, t) })
+		return i < len(sps) && sps[i].start <= end && end <= sps[i].end
+	}
 	return i < len(sps) && sps[i].start <= start && end <= sps[i].end
 }
 
@@ -818,7 +844,7 @@ func (f *filterSink) Region(r *Region) error {
 		}
 		f.regEnds[r.G] = append(f.regEnds[r.G], stackAt{r.End, r.EndStack})
 	}
-	if f.s.entities && !f.s.allOf[r.G] && !f.s.tasks[r.Task] && !f.inRegion(r.G, r.Start, r.End) {
+	if f.s.entities && !f.s.allOf[r.G] && !f.s.tasks[r.Task] && !f.inRegion(r.G, r.Start, r.End, r.Flags.Has(OpenStart)) {
 		return nil
 	}
 	start, end, fl, ok := f.clip(r.Start, r.End)
@@ -900,7 +926,7 @@ func (f *filterSink) regionOffset(r *Region) Time {
 
 func (f *filterSink) Log(l *Log) error {
 	keep := l.Time >= f.from && l.Time <= f.to &&
-		(!f.s.entities || f.s.allOf[l.G] || f.s.tasks[l.Task] || f.inRegion(l.G, l.Time, l.Time))
+		(!f.s.entities || f.s.allOf[l.G] || f.s.tasks[l.Task] || f.inRegion(l.G, l.Time, l.Time, false))
 	if l.Category == CategoryTraceparent && l.Task != NoTask {
 		if !keep {
 			return f.holdTraceparent(l)

@@ -1,0 +1,93 @@
+package mapping_test
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/trace2x/trace2x/internal/tracefile"
+	"github.com/trace2x/trace2x/mapping"
+)
+
+// regionCounter counts the regions of each type and the tasks a sink
+// receives.
+type regionCounter struct {
+	mapping.NopSink
+	regions map[string]int
+	tasks   int
+}
+
+func (r *regionCounter) Region(g *mapping.Region) error {
+	r.regions[g.Type]++
+	return nil
+}
+
+func (r *regionCounter) Task(*mapping.Task) error {
+	r.tasks++
+	return nil
+}
+
+// TestRegionFilterSeek selects a region that spans every generation of a
+// trace and a window at its end: the pass that reads only the window's
+// generations keeps the region, as the full pass does, though it did not
+// read where the region began.
+func TestRegionFilterSeek(t *testing.T) {
+	data := recordGenerations(t, 5)
+	idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gens := idx.Generations
+	if len(gens) < 4 {
+		t.Fatalf("%d generations: the window would need them all", len(gens))
+	}
+	from := mapping.Bound{Offset: time.Duration(gens[len(gens)-1].Start - gens[0].Start + 1), Set: true}
+	for _, seek := range []bool{false, true} {
+		f := &mapping.Filter{Regions: []string{"outer"}, From: from}
+		if _, err := mapping.Map(bytes.NewReader(data), f.Prepass()); err != nil {
+			t.Fatal(err)
+		}
+		got := &regionCounter{regions: map[string]int{}}
+		var sum *mapping.Summary
+		if seek {
+			sum, err = mapping.MapWindow(bytes.NewReader(data), int64(len(data)), from, mapping.Bound{}, f.Sink(got))
+		} else {
+			sum, err = mapping.Map(bytes.NewReader(data), f.Sink(got))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seek && sum.Generations >= len(gens) {
+			t.Fatalf("the window's pass read %d generations of %d", sum.Generations, len(gens))
+		}
+		if got.regions["outer"] != 1 {
+			t.Errorf("seek %v: %d regions outer kept, want the 1 selected", seek, got.regions["outer"])
+		}
+	}
+}
+
+// TestRegionFilterWindowNone selects a region type whose only region lies
+// before the window: its task, which lasts into the window, is not kept
+// as the region's context, and the filter keeps nothing.
+func TestRegionFilterWindowNone(t *testing.T) {
+	meta := &mapping.Meta{Start: 0, FormatVersion: "go1.26"}
+	region := &mapping.Region{ID: 1, G: 1, Task: 5, Type: "r", Start: 100, End: 200}
+	task := &mapping.Task{ID: 5, Type: "job", Start: 50, End: 1000, StartG: 1, EndG: 1, Goroutines: []mapping.GoID{1}}
+	f := &mapping.Filter{Regions: []string{"r"}, From: mapping.Bound{Offset: 500, Set: true}, To: mapping.Bound{Offset: 800, Set: true}}
+	p := f.Prepass()
+	for _, err := range []error{p.Begin(meta), p.Region(region), p.Task(task), p.End(&mapping.Summary{End: 1000})} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := &regionCounter{regions: map[string]int{}}
+	s := f.Sink(got)
+	for _, err := range []error{s.Begin(meta), s.Region(region), s.Task(task)} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got.tasks != 0 || f.Kept() != 0 {
+		t.Errorf("%d tasks passed on, %d items kept; want none: the region selected lies before the window", got.tasks, f.Kept())
+	}
+}
