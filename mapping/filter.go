@@ -18,7 +18,9 @@ import (
 // if something kept names it.
 //
 // Conditions combine: an item is kept if it lies in the window and in
-// every selection given. Process-wide items (GC, stop-the-world, counters)
+// any of the selections given (goroutines, tasks, regions), which add up:
+// Goroutines 42 and Tasks "job" keep goroutine 42 and every "job" task.
+// Process-wide items (GC, stop-the-world, counters)
 // are kept whenever they fall in the window, as context; P occupancy and
 // per-P and per-thread ranges are left out when goroutines, tasks or
 // regions are selected, since they are about other goroutines.

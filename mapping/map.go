@@ -190,6 +190,10 @@ func mapStream(r io.Reader, sink Sink, cfg *config) (*Summary, error) {
 			return err
 		}
 		m.sum.FormatVersion = version
+		switch version {
+		case "go1.11", "go1.19", "go1.21":
+			m.pseudoPs = true
+		}
 		tr, err := trace.NewReader(br)
 		if err != nil {
 			return err

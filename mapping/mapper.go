@@ -52,13 +52,16 @@ type mapper struct {
 	counter *countingReader
 	// join is set while the events come from several parsers (see
 	// parallel.go).
-	join   *join
-	sum    Summary
-	begun  bool
-	ended  bool
-	syncs  int
-	origin Time
-	last   Time
+	join *join
+	// pseudoPs: the trace is in a format before Go 1.22, whose pseudo-Ps
+	// are no processor (see procOf).
+	pseudoPs bool
+	sum      Summary
+	begun    bool
+	ended    bool
+	syncs    int
+	origin   Time
+	last     Time
 
 	gs    gotable.Table[GoID, gState]
 	ps    map[ProcID]*pState
@@ -289,7 +292,7 @@ func (m *mapper) seeContext(ev *trace.Event, t Time) error {
 			}
 		}
 	}
-	if p := ProcID(ev.Proc()); p != NoProc && p != m.lastP {
+	if p := m.procOf(ev); p != NoProc && p != m.lastP {
 		if _, err := m.proc(p); err != nil {
 			return err
 		}
@@ -307,6 +310,20 @@ func (m *mapper) seeContext(ev *trace.Event, t Time) error {
 		}
 	}
 	return nil
+}
+
+// firstPseudoP is the first of the pseudo-Ps of traces before Go 1.22.
+const firstPseudoP = 1000000
+
+// procOf returns the P of ev's context. Traces before Go 1.22 put the
+// network poller's, the timers' and the syscalls' events on pseudo-Ps
+// numbered from 1000000, which are no processor: such an event has none.
+func (m *mapper) procOf(ev *trace.Event) ProcID {
+	p := ProcID(ev.Proc())
+	if m.pseudoPs && p >= firstPseudoP {
+		return NoProc
+	}
+	return p
 }
 
 func (m *mapper) proc(id ProcID) (*pState, error) {
@@ -492,7 +509,7 @@ func (m *mapper) goTransition(ev *trace.Event, st *trace.StateTransition, stRef 
 	}
 
 	// Instants and the causes of flows.
-	by, byP, byM := GoID(ev.Goroutine()), ProcID(ev.Proc()), ThreadID(ev.Thread())
+	by, byP, byM := GoID(ev.Goroutine()), m.procOf(ev), ThreadID(ev.Thread())
 	switch {
 	case from == trace.GoNotExist && to != trace.GoSyscall:
 		creatorStk, err := m.evStack(ev)
@@ -992,7 +1009,7 @@ func (m *mapper) logEvent(ev *trace.Event, t Time) error {
 		return err
 	}
 	id := GoID(ev.Goroutine())
-	m.log = Log{Time: t, G: id, P: ProcID(ev.Proc()), M: ThreadID(ev.Thread()), Task: taskID(el.Task),
+	m.log = Log{Time: t, G: id, P: m.procOf(ev), M: ThreadID(ev.Thread()), Task: taskID(el.Task),
 		Category: el.Category, Message: el.Message, Stack: stk}
 	if g := m.lookupG(id); g != nil && len(g.regions) > 0 {
 		m.log.Region = g.regions[len(g.regions)-1].ID
@@ -1067,7 +1084,7 @@ func (m *mapper) sample(ev *trace.Event, t Time) error {
 	if err != nil {
 		return err
 	}
-	m.smp = CPUSample{Time: t, G: GoID(ev.Goroutine()), P: ProcID(ev.Proc()), M: ThreadID(ev.Thread()), Stack: stk}
+	m.smp = CPUSample{Time: t, G: GoID(ev.Goroutine()), P: m.procOf(ev), M: ThreadID(ev.Thread()), Stack: stk}
 	// Traces before Go 1.22 do not name a sample's thread: it is the one
 	// running on the sample's P then.
 	if m.smp.M == NoThread && m.smp.P != NoProc {
@@ -1104,7 +1121,7 @@ type expCount struct {
 func (m *mapper) experimental(ev *trace.Event, t Time) error {
 	x := ev.Experimental()
 	m.exp = Experimental{Time: t, Name: x.Name, Experiment: x.Experiment,
-		G: GoID(ev.Goroutine()), P: ProcID(ev.Proc()), M: ThreadID(ev.Thread()), Args: m.exp.Args[:0]}
+		G: GoID(ev.Goroutine()), P: m.procOf(ev), M: ThreadID(ev.Thread()), Args: m.exp.Args[:0]}
 	if !m.expArgs(&x) {
 		m.anomaly("experimental event with an unreadable argument: " + x.Name)
 	}

@@ -180,20 +180,28 @@ func (p *partOutput) Close() error {
 // conversion failed to write, and those after it, which an earlier
 // conversion left) is removed, since loaded with these they would mix
 // two traces. It says what it kept after a failure, and what it removed.
-// It runs once, and not at all if no part was begun: a conversion that
-// wrote nothing leaves an earlier one's files as they were.
+// It runs once. A conversion that wrote no part leaves an earlier one's
+// parts as they were, and a part its owner made read-only is left too.
 func (sp *splitParts) settle(e *env, name string) {
 	if sp.settled.Swap(true) {
 		return
 	}
 	kept, begun := int(sp.written.Load()), int(sp.begun.Load())
-	if begun == 0 {
-		return // nothing written: earlier files are left as they were
+	if kept == 0 {
+		if begun > 0 {
+			fmt.Fprintf(e.stderr, "trace2x: no part of %s is written\n", name)
+		}
+		return // an earlier conversion's parts are left as they were
 	}
 	first, last := 0, 0
 	for part := kept + 1; ; part++ {
 		p := partName(name, part)
 		st, err := os.Lstat(p)
+		if err == nil && st.Mode().IsRegular() && !writable(p) {
+			// Made read-only to keep it: left, and said so.
+			fmt.Fprintf(e.stderr, "trace2x: %s, of an earlier conversion to %s, is read-only and left as it is\n", p, name)
+			continue
+		}
 		if err != nil || !st.Mode().IsRegular() || os.Remove(p) != nil {
 			if part <= begun {
 				continue // the part this conversion failed to write
@@ -214,8 +222,6 @@ func (sp *splitParts) settle(e *env, name string) {
 	}
 	if kept < begun {
 		switch kept {
-		case 0:
-			fmt.Fprintf(e.stderr, "trace2x: no part of %s is written\n", name)
 		case 1:
 			fmt.Fprintf(e.stderr, "trace2x: %s holds the trace up to where the conversion stopped\n", partName(name, 1))
 		default:
@@ -231,4 +237,15 @@ func partName(name string, part int) string {
 	}
 	ext := filepath.Ext(name)
 	return strings.TrimSuffix(name, ext) + "." + strconv.Itoa(part) + ext + gz
+}
+
+// writable reports whether the file at path can be opened for writing,
+// which changes nothing in it.
+func writable(path string) bool {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return false
+	}
+	f.Close()
+	return true
 }

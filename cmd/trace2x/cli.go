@@ -336,7 +336,7 @@ func inputFlags(fs *flag.FlagSet, samples bool) *inputOpts {
 		o.filter.Tasks = append(o.filter.Tasks, v)
 		return nil
 	})
-	fs.Func("region", "keep the regions of type `TYPE`, the regions and logs in them, their tasks, and their goroutines while they last (repeatable)", func(v string) error {
+	fs.Func("region", "keep the regions of type `TYPE`, the regions and logs in them, their tasks, and their goroutines while they last (repeatable; --goroutine, --task and --region selections add up)", func(v string) error {
 		o.filter.Regions = append(o.filter.Regions, v)
 		return nil
 	})

@@ -210,3 +210,24 @@ func TestSplitToDirectory(t *testing.T) {
 		t.Errorf("parts written beside the directory: %v", left)
 	}
 }
+
+// TestSplitFirstPartFails fails the first part of a split output: no
+// part is written, and an earlier conversion's parts are left as they
+// were, as a failed output leaves the file it was to replace.
+func TestSplitFirstPartFails(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "t.json")
+	if err := os.Mkdir(partName(out, 1), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(partName(out, 2), []byte("earlier"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := runCmd(t, nil, "chrome", "-q", "--split", "1M", "-o", out, filepath.Join("..", "..", "testdata", "iterpull.go1.26.trace"))
+	if code != 1 || !strings.Contains(errs, "no part of "+out+" is written") {
+		t.Errorf("exit %d, stderr %q; want 1 and that no part is written", code, errs)
+	}
+	if b, err := os.ReadFile(partName(out, 2)); err != nil || string(b) != "earlier" {
+		t.Errorf("the earlier part 2 is %q (%v), want it left as it was", b, err)
+	}
+}
