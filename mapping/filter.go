@@ -187,11 +187,14 @@ type selection struct {
 	taskID   map[TaskID]bool     // task IDs selected
 	regType  map[string]bool     // region types selected
 	keptSpan map[TaskID]keptTask // when each task kept lasted, and its goroutines
-	involved map[TaskID][]GoID   // goroutines of each task, for Related
-	related  map[GoID]bool       // goroutines that interact with a selected one
-	regTask  map[TaskID]bool     // tasks of matching regions
-	context  map[TaskID]bool     // tasks kept as context only, without their regions and logs
-	gTasks   map[TaskID]bool     // tasks of the goroutines selected for the whole trace, after a prepass
+	// typeOf holds the type of each task kept, for a pass over a window's
+	// generations, which may not read where the task began.
+	typeOf   map[TaskID]string
+	involved map[TaskID][]GoID // goroutines of each task, for Related
+	related  map[GoID]bool     // goroutines that interact with a selected one
+	regTask  map[TaskID]bool   // tasks of matching regions
+	context  map[TaskID]bool   // tasks kept as context only, without their regions and logs
+	gTasks   map[TaskID]bool   // tasks of the goroutines selected for the whole trace, after a prepass
 }
 
 func newSelection(f *Filter) *selection {
@@ -205,6 +208,7 @@ func newSelection(f *Filter) *selection {
 		taskID:   map[TaskID]bool{},
 		regType:  map[string]bool{},
 		keptSpan: map[TaskID]keptTask{},
+		typeOf:   map[TaskID]string{},
 		involved: map[TaskID][]GoID{},
 		related:  map[GoID]bool{},
 		regTask:  map[TaskID]bool{},
@@ -228,10 +232,11 @@ func newSelection(f *Filter) *selection {
 }
 
 // keptTask is what the pass needs of a task the selection keeps: when it
-// lasted and the goroutines involved in it.
+// lasted, the goroutines involved in it, and its type.
 type keptTask struct {
 	span span
 	gs   []GoID
+	typ  string
 }
 
 // prepass learns the selection.
@@ -261,7 +266,7 @@ type waitingTask struct {
 func (p *prepass) Task(t *Task) error {
 	s := p.s
 	if len(s.taskType) > 0 || len(s.taskID) > 0 {
-		wt := &waitingTask{t.ID, keptTask{span{t.Start, t.End}, slices.Clone(t.Goroutines)}}
+		wt := &waitingTask{t.ID, keptTask{span{t.Start, t.End}, slices.Clone(t.Goroutines), t.Type}}
 		switch {
 		case s.taskType[t.Type] || s.taskID[t.ID] || s.tasks[t.Parent] || s.taskID[t.Parent]:
 			p.settle(wt, true)
@@ -365,9 +370,12 @@ func (p *prepass) End(*Summary) error {
 		}
 		delete(p.waiting, parent)
 	}
-	for _, k := range s.keptSpan {
+	for id, k := range s.keptSpan {
 		for _, g := range k.gs {
 			s.spans[g] = append(s.spans[g], k.span)
+		}
+		if k.typ != "" {
+			s.typeOf[id] = k.typ
 		}
 	}
 	for g, sps := range s.regions {
@@ -815,6 +823,9 @@ func (f *filterSink) Task(t *Task) error {
 	delete(f.s.context, t.ID)
 	f.tk = *t
 	f.tk.Start, f.tk.End, f.tk.Flags = start, end, t.Flags|fl
+	if t.Type == "" {
+		f.tk.Type = f.s.typeOf[t.ID] // the prepass saw it begin
+	}
 	// Name only the goroutines something kept has named: declaring the
 	// others would add goroutines with nothing to show.
 	f.gos = f.gos[:0]

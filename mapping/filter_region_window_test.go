@@ -91,3 +91,48 @@ func TestRegionFilterWindowNone(t *testing.T) {
 		t.Errorf("%d tasks passed on, %d items kept; want none: the region selected lies before the window", got.tasks, f.Kept())
 	}
 }
+
+// taskTypes records the type of every task a sink receives.
+type taskTypes struct {
+	mapping.NopSink
+	types map[mapping.TaskID]string
+}
+
+func (r *taskTypes) Task(t *mapping.Task) error {
+	r.types[t.ID] = t.Type
+	return nil
+}
+
+// TestTaskFilterSeekType selects by type a task that spans every
+// generation, with a window at the end: the pass that reads only the
+// window's generations does not see the task begin, which tells its
+// type, but the filter's prepass did, and the task keeps it.
+func TestTaskFilterSeekType(t *testing.T) {
+	data := recordGenerations(t, 5)
+	idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gens := idx.Generations
+	from := mapping.Bound{Offset: time.Duration(gens[len(gens)-1].Start - gens[0].Start + 1), Set: true}
+	f := &mapping.Filter{Tasks: []string{"long"}, From: from}
+	if _, err := mapping.Map(bytes.NewReader(data), f.Prepass()); err != nil {
+		t.Fatal(err)
+	}
+	got := &taskTypes{types: map[mapping.TaskID]string{}}
+	if _, err := mapping.MapWindow(bytes.NewReader(data), int64(len(data)), from, mapping.Bound{}, f.Sink(got)); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for id, typ := range got.types {
+		if typ == "" {
+			t.Errorf("task %d kept without its type", id)
+		}
+		if typ == "long" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d tasks of type long kept, want 1: %v", n, got.types)
+	}
+}
