@@ -718,7 +718,11 @@ func (f *filterSink) GoroutineState(s *GoroutineState) error {
 	if _, err := f.declare(s.G); err != nil {
 		return err
 	}
-	f.stated[s.G] = true
+	if f.s.entities && !f.s.allOf[s.G] {
+		// Only a goroutine kept for part of its life has its end
+		// outside what is kept.
+		f.stated[s.G] = true
+	}
 	for _, pc := range pcs {
 		f.gs = *s
 		f.gs.Start, f.gs.End, f.gs.Flags = pc.start, pc.end, s.Flags|pc.fl

@@ -9,12 +9,16 @@ import (
 	"github.com/trace2x/trace2x/mapping"
 )
 
-// regionCounter counts the regions of each type and the tasks a sink
-// receives.
+// regionCounter counts the regions of each type a sink receives, and
+// records the type of each task.
 type regionCounter struct {
 	mapping.NopSink
 	regions map[string]int
-	tasks   int
+	types   map[mapping.TaskID]string
+}
+
+func newRegionCounter() *regionCounter {
+	return &regionCounter{regions: map[string]int{}, types: map[mapping.TaskID]string{}}
 }
 
 func (r *regionCounter) Region(g *mapping.Region) error {
@@ -22,16 +26,16 @@ func (r *regionCounter) Region(g *mapping.Region) error {
 	return nil
 }
 
-func (r *regionCounter) Task(*mapping.Task) error {
-	r.tasks++
+func (r *regionCounter) Task(t *mapping.Task) error {
+	r.types[t.ID] = t.Type
 	return nil
 }
 
-// TestRegionFilterSeek selects a region that spans every generation of a
-// trace and a window at its end: the pass that reads only the window's
-// generations keeps the region, as the full pass does, though it did not
-// read where the region began.
-func TestRegionFilterSeek(t *testing.T) {
+// lastGeneration records a trace of 5 generations and returns it with
+// the window of its last generation, which a seeking pass reads with the
+// one before, not all.
+func lastGeneration(t *testing.T) ([]byte, int, mapping.Bound) {
+	t.Helper()
 	data := recordGenerations(t, 5)
 	idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
@@ -41,14 +45,23 @@ func TestRegionFilterSeek(t *testing.T) {
 	if len(gens) < 4 {
 		t.Fatalf("%d generations: the window would need them all", len(gens))
 	}
-	from := mapping.Bound{Offset: time.Duration(gens[len(gens)-1].Start - gens[0].Start + 1), Set: true}
+	return data, len(gens), mapping.Bound{Offset: time.Duration(gens[len(gens)-1].Start - gens[0].Start + 1), Set: true}
+}
+
+// TestRegionFilterSeek selects a region that spans every generation of a
+// trace and a window at its end: the pass that reads only the window's
+// generations keeps the region, as the full pass does, though it did not
+// read where the region began.
+func TestRegionFilterSeek(t *testing.T) {
+	data, gens, from := lastGeneration(t)
 	for _, seek := range []bool{false, true} {
 		f := &mapping.Filter{Regions: []string{"outer"}, From: from}
 		if _, err := mapping.Map(bytes.NewReader(data), f.Prepass()); err != nil {
 			t.Fatal(err)
 		}
-		got := &regionCounter{regions: map[string]int{}}
+		got := newRegionCounter()
 		var sum *mapping.Summary
+		var err error
 		if seek {
 			sum, err = mapping.MapWindow(bytes.NewReader(data), int64(len(data)), from, mapping.Bound{}, f.Sink(got))
 		} else {
@@ -57,8 +70,8 @@ func TestRegionFilterSeek(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if seek && sum.Generations >= len(gens) {
-			t.Fatalf("the window's pass read %d generations of %d", sum.Generations, len(gens))
+		if seek && sum.Generations >= gens {
+			t.Fatalf("the window's pass read %d generations of %d", sum.Generations, gens)
 		}
 		if got.regions["outer"] != 1 {
 			t.Errorf("seek %v: %d regions outer kept, want the 1 selected", seek, got.regions["outer"])
@@ -80,27 +93,16 @@ func TestRegionFilterWindowNone(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got := &regionCounter{regions: map[string]int{}}
+	got := newRegionCounter()
 	s := f.Sink(got)
 	for _, err := range []error{s.Begin(meta), s.Region(region), s.Task(task)} {
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got.tasks != 0 || f.Kept() != 0 {
-		t.Errorf("%d tasks passed on, %d items kept; want none: the region selected lies before the window", got.tasks, f.Kept())
+	if len(got.types) != 0 || f.Kept() != 0 {
+		t.Errorf("%d tasks passed on, %d items kept; want none: the region selected lies before the window", len(got.types), f.Kept())
 	}
-}
-
-// taskTypes records the type of every task a sink receives.
-type taskTypes struct {
-	mapping.NopSink
-	types map[mapping.TaskID]string
-}
-
-func (r *taskTypes) Task(t *mapping.Task) error {
-	r.types[t.ID] = t.Type
-	return nil
 }
 
 // TestTaskFilterSeekType selects by type a task that spans every
@@ -108,18 +110,12 @@ func (r *taskTypes) Task(t *mapping.Task) error {
 // window's generations does not see the task begin, which tells its
 // type, but the filter's prepass did, and the task keeps it.
 func TestTaskFilterSeekType(t *testing.T) {
-	data := recordGenerations(t, 5)
-	idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	gens := idx.Generations
-	from := mapping.Bound{Offset: time.Duration(gens[len(gens)-1].Start - gens[0].Start + 1), Set: true}
+	data, _, from := lastGeneration(t)
 	f := &mapping.Filter{Tasks: []string{"long"}, From: from}
 	if _, err := mapping.Map(bytes.NewReader(data), f.Prepass()); err != nil {
 		t.Fatal(err)
 	}
-	got := &taskTypes{types: map[mapping.TaskID]string{}}
+	got := newRegionCounter()
 	if _, err := mapping.MapWindow(bytes.NewReader(data), int64(len(data)), from, mapping.Bound{}, f.Sink(got)); err != nil {
 		t.Fatal(err)
 	}
