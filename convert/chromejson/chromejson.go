@@ -83,8 +83,9 @@
 // catapult fails on files of several hundred megabytes. NewSplitWriter
 // writes numbered parts that each load alone: since slices are complete
 // when written, a part can end between any two items. Each part repeats
-// the process and thread names it uses and carries the stack frames its
-// events refer to. A slice is in the part where it ended, or, for a run
+// the process and thread names it uses, carries the stack frames its
+// events refer to, and restates the last value of every counter before
+// it, at the time of that value. A slice is in the part where it ended, or, for a run
 // held for a syscall in it, in one up to 10 ms of trace time later, so
 // parts overlap in time at their edges. A split output holds a run no
 // longer than that, and with at most 16 syscalls in it, so it can draw as
@@ -342,6 +343,9 @@ func (w *Writer) openPart() {
 		w.buf = appendKeyInt(append(w.buf, `,"name":"process_sort_index","args":`...), `{"sort_index":`, int64(pid))
 		w.buf = append(w.buf, "}"...)
 		w.end()
+	}
+	if w.part > 1 {
+		w.counters.restate(w)
 	}
 }
 

@@ -294,18 +294,24 @@ func canonical(t *testing.T, rep *chromecheck.Report) []string {
 		if e.Ph == "M" || isRun(e) {
 			continue
 		}
-		var v any
-		if err := json.Unmarshal(e.Raw, &v); err != nil {
-			t.Fatal(err)
-		}
-		b, err := json.Marshal(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, string(b))
+		out = append(out, canonicalEvent(t, e))
 	}
 	slices.Sort(out)
 	return out
+}
+
+// canonicalEvent is e as JSON with its keys sorted.
+func canonicalEvent(t *testing.T, e *chromecheck.Event) string {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(e.Raw, &v); err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // isRun says whether e is a running slice, on a goroutine's row or a P's.
@@ -414,11 +420,47 @@ func testSplit(t *testing.T, path string) {
 			var all []string
 			var reps []*chromecheck.Report
 			samples := 0
+			// Each part after the first restates every counter an earlier
+			// part has drawn, with its last value there; the restated
+			// events repeat earlier ones and are not the whole's.
+			written := map[string]bool{} // counter events of earlier parts
+			last := map[string]string{}  // the last one of each counter
 			for i, p := range parts {
 				rep, err := chromecheck.Check(p.Bytes())
 				if err != nil {
 					t.Fatalf("part %d: %v", i+1, err)
 				}
+				has := map[string]bool{}
+				restated := map[string]bool{}
+				var kept []*chromecheck.Event
+				for _, e := range rep.Events {
+					if e.Ph != "C" {
+						kept = append(kept, e)
+						continue
+					}
+					key, c := fmt.Sprint(e.PID, " ", e.Name), canonicalEvent(t, e)
+					has[key] = true
+					if written[c] {
+						if last[key] != c {
+							t.Errorf("part %d restates %s, not the last value before it: %s", i+1, c, last[key])
+						}
+						restated[c] = true
+						continue
+					}
+					kept = append(kept, e)
+				}
+				for key := range last {
+					if !has[key] {
+						t.Errorf("part %d has no event of counter %s, which earlier parts draw", i+1, key)
+					}
+				}
+				for _, e := range rep.Events {
+					if e.Ph == "C" && !restated[canonicalEvent(t, e)] {
+						c := canonicalEvent(t, e)
+						written[c], last[fmt.Sprint(e.PID, " ", e.Name)] = true, c
+					}
+				}
+				rep.Events = kept
 				if i < len(parts)-1 && int64(p.Len()) > limit+limit/4 {
 					t.Errorf("part %d has %d bytes, limit %d", i+1, p.Len(), limit)
 				}

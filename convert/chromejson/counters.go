@@ -16,14 +16,30 @@ type counterGroup struct {
 	series  []string  // JSON-quoted
 	values  [4]uint64 // by series
 	pending bool      // values changed at time and are not written yet
+	written bool      // an event of the group was written
 	time    mapping.Time
+}
+
+// singleCounter is the last value written of a counter of one series.
+type singleCounter struct {
+	pid        int
+	name, unit string
+	value      uint64
+	time       mapping.Time
 }
 
 // counterState coalesces the changes of one group at one time (the
 // mapping delivers each series that changed, one after the other) into
 // one event.
+//
+// It also keeps the last value of every counter, which each part of a
+// split output after the first restates: catapult draws a counter only
+// from its first event in a file, so without it a part opened alone would
+// lack the counters that did not change within it (GOMAXPROCS often never
+// does).
 type counterState struct {
 	goroutines, threads counterGroup
+	single              []singleCounter // in the order first written
 }
 
 func newCounterState() counterState {
@@ -54,6 +70,33 @@ func (c *counterState) group(k mapping.CounterKind) (*counterGroup, int) {
 	return nil, 0
 }
 
+// restate writes, at the start of a part, the last value of every counter
+// written before it, at the time it was written. A group with a change
+// pending is left out: the change is written in this part.
+func (c *counterState) restate(w *Writer) {
+	for _, g := range []*counterGroup{&c.goroutines, &c.threads} {
+		if g.written && !g.pending {
+			g.pending = true
+			g.write(w)
+		}
+	}
+	for i := range c.single {
+		s := &c.single[i]
+		w.singleCounter(s.pid, s.time, s.name, s.unit, s.value)
+	}
+}
+
+// remember notes the value written of a counter of one series.
+func (c *counterState) remember(pid int, t mapping.Time, name, unit string, v uint64) {
+	for i := range c.single {
+		if s := &c.single[i]; s.pid == pid && s.name == name && s.unit == unit {
+			s.value, s.time = v, t
+			return
+		}
+	}
+	c.single = append(c.single, singleCounter{pid, name, unit, v, t})
+}
+
 // flush writes the groups' pending events.
 func (c *counterState) flush(w *Writer) {
 	c.goroutines.write(w)
@@ -64,7 +107,7 @@ func (g *counterGroup) write(w *Writer) {
 	if !g.pending {
 		return
 	}
-	g.pending = false
+	g.pending, g.written = false, true
 	w.counterEvent(g.pid, g.time)
 	w.nameRaw(g.name)
 	w.buf = append(w.buf, `,"args":{`...)
@@ -110,16 +153,25 @@ func (w *Writer) Counter(c *mapping.Counter) error {
 	if c.Kind == mapping.CounterGOMAXPROCS {
 		pid = pidProcs
 	}
-	w.counterEvent(pid, c.Time)
-	w.nameStr(c.Name)
-	w.buf = append(w.buf, `,"args":{`...)
 	unit := c.Unit
 	if unit == "" {
 		unit = "value"
 	}
+	w.singleCounter(pid, c.Time, c.Name, unit, c.Value)
+	if w.limit > 0 {
+		w.counters.remember(pid, c.Time, c.Name, unit, c.Value)
+	}
+	return w.err
+}
+
+// singleCounter writes an event of a counter of one series, named after
+// its unit.
+func (w *Writer) singleCounter(pid int, t mapping.Time, name, unit string, v uint64) {
+	w.counterEvent(pid, t)
+	w.nameStr(name)
+	w.buf = append(w.buf, `,"args":{`...)
 	w.buf = jsonstr.Append(w.buf, unit)
-	w.buf = appendUint(append(w.buf, ':'), c.Value)
+	w.buf = appendUint(append(w.buf, ':'), v)
 	w.buf = append(w.buf, '}')
 	w.end()
-	return w.err
 }
