@@ -599,17 +599,17 @@ func (w *Writer) Begin(m *mapping.Meta) error {
 	}
 	w.begun = true
 	w.meta = *m
-	// Timestamps are in Perfetto's default clock, BOOTTIME. A trace with a
-	// snapshot of the monotonic clock (Go 1.25+) is tied to the machine's
-	// clocks by the snapshot, so its timestamps can count from the trace's
-	// start, which saves two of the seven bytes of most; 2^30 ns (about a
-	// second) is added so that none is near zero. Others keep the trace's
-	// clock, which since Go 1.22 is the monotonic one, and so stays
-	// roughly in line with a system trace of the same machine; traces in
-	// the old formats start near zero and get the 2^30 ns too.
+	// Timestamps are in Perfetto's default clock, BOOTTIME, and are the
+	// machine's monotonic clock where the trace tells it: a trace with a
+	// snapshot of that clock (Go 1.25+) is moved onto it, and the clock of
+	// traces from Go 1.22 on is that clock already (but on Windows). On a
+	// machine that never suspended BOOTTIME is the monotonic clock, so the
+	// trace lines up with a system trace of the same machine. Traces in
+	// the old formats count from near zero and get 2^30 ns (about a
+	// second), so that no timestamp is near zero.
 	switch {
-	case m.Clock != nil && m.Clock.Mono != 0:
-		w.off = 1<<30 - min(m.Start, m.Clock.Trace)
+	case m.Clock != nil && m.Clock.Mono >= 1<<30 && m.Clock.Mono < 1<<62 && m.Clock.Trace-m.Start < 1<<29:
+		w.off = mapping.Time(m.Clock.Mono) - m.Clock.Trace
 	case m.Start < 1<<30:
 		w.off = 1 << 30
 	}
@@ -686,9 +686,8 @@ func (w *Writer) metadata() {
 // BOOTTIME) to wall time when it is known, so that the UI can show real
 // time, and records the OS monotonic clock at that instant when the trace
 // has it; and it starts the writer's incremental clock (see order.go) at
-// the same instant. The file's BOOTTIME is its own (from 2^30 ns at the
-// trace's start when the trace has the monotonic clock): placed beside a
-// system trace of the same machine, its events do not line up.
+// the same instant. The file's BOOTTIME is the monotonic clock where the
+// trace tells it (see Begin).
 func (w *Writer) clockSnapshot(trace mapping.Time, wall time.Time, mono uint64) {
 	w.begin(base, w.ts(trace))
 	p, off := w.pkt.open(fPktClockSnapshot)

@@ -252,6 +252,11 @@ func TestClock(t *testing.T) {
 				if got := clocks[monotonic] + uint64(since); got != wantMono {
 					t.Errorf("start at monotonic %d, want %d", got, wantMono)
 				}
+				// The file's clock is the monotonic one, so that a system
+				// trace of the same machine lines up.
+				if start != wantMono {
+					t.Errorf("start at %d in the file, want the monotonic clock's %d", start, wantMono)
+				}
 			}
 			if !gotWall.Equal(wantWall) {
 				t.Errorf("start at %v, want %v", gotWall, wantWall)
