@@ -1,6 +1,6 @@
 // Package flight keeps the last seconds of a Go program's execution trace
-// in memory with the runtime's flight recorder (runtime/trace, Go 1.25 and
-// later), and exports them, converted, when something goes wrong: as
+// in memory with the runtime's flight recorder (runtime/trace.FlightRecorder),
+// and exports them, converted, when something goes wrong: as
 // OpenTelemetry spans inside the distributed trace of the request that was
 // slow, and as Perfetto files in a directory.
 //

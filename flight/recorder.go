@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -19,10 +18,6 @@ import (
 	"github.com/trace2x/trace2x/internal/errjoin"
 	"github.com/trace2x/trace2x/mapping"
 )
-
-// ErrUnsupported is returned by Start when the program was built with a
-// Go older than 1.25, whose runtime has no flight recorder.
-var ErrUnsupported = errors.New("flight: the runtime's flight recorder needs Go 1.25 or later")
 
 // source is what the Recorder needs of runtime/trace.FlightRecorder; tests
 // give it a fake.
@@ -83,8 +78,7 @@ type snapshot struct {
 
 // Start starts the runtime's flight recorder and the goroutines that take
 // and export snapshots. Only one flight recorder can run in a process at
-// a time: a second Start fails, as does one built with Go before 1.25
-// (ErrUnsupported). Stop releases it.
+// a time: a second Start fails. Stop releases it.
 func Start(opts ...Option) (*Recorder, error) {
 	cfg := newConfig(opts)
 	var dir *dirStore
@@ -522,9 +516,3 @@ var (
 	versionOnce sync.Once
 	versionStr  string
 )
-
-// unsupported is the error of Start on a runtime without a flight
-// recorder.
-func unsupported() error {
-	return fmt.Errorf("%w (this program was built with %s)", ErrUnsupported, runtime.Version())
-}

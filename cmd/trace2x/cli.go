@@ -447,7 +447,7 @@ func (in *input) mapTrace(e *env, opts *inputOpts, src io.Reader, sink mapping.S
 		// what could be read.
 		_, _ = mapping.Map(ctxReader{e.context(), io.NewSectionReader(fd, 0, math.MaxInt64)}, f.Prepass(), mapping.WithInputName(in.name))
 	}
-	ec := &endCapture{Sink: sink}
+	ec := &endCapture{Sink: sink, filter: f, env: e}
 	var sum *mapping.Summary
 	var err error
 	if file, ok := in.file(opts); ok {
@@ -465,9 +465,9 @@ func (in *input) mapTrace(e *env, opts *inputOpts, src io.Reader, sink mapping.S
 		sum = ec.sum
 	}
 	if err == nil && f.Kept() == 0 {
-		// The output is written, empty, but a script must be able to
-		// tell that nothing matched (a goroutine or task ID that is not
-		// in the trace, a window before it).
+		// A script must be able to tell that nothing matched (a
+		// goroutine or task ID that is not in the trace, a window before
+		// it); the files are not written (see endCapture).
 		err = fmt.Errorf("%s: the filters kept nothing", in.name)
 	}
 	return sum, err
@@ -488,15 +488,22 @@ func (in *input) file(opts *inputOpts) (io.ReaderAt, bool) {
 	return ctxReaderAt{in.ctx, f}, true
 }
 
-// endCapture keeps the Summary that reaches the end of a chain of sinks.
+// endCapture keeps the Summary that reaches the end of a chain of sinks,
+// after filter. If the filter kept nothing of a trace read whole, it says
+// so to env before the sinks end, which may close their files.
 type endCapture struct {
 	mapping.Sink
-	sum *mapping.Summary
+	sum    *mapping.Summary
+	filter *mapping.Filter
+	env    *env
 }
 
 func (c *endCapture) End(s *mapping.Summary) error {
 	cp := *s
 	c.sum = &cp
+	if s.Err == nil && c.filter.Kept() == 0 {
+		c.env.keptNothing.Store(true)
+	}
 	return c.Sink.End(s)
 }
 

@@ -34,6 +34,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"sync/atomic"
 )
 
 func main() {
@@ -49,6 +50,11 @@ type env struct {
 	// ctx ends when the command is interrupted (see handleSignals); nil
 	// is context.Background.
 	ctx context.Context
+	// keptNothing is set when a filter kept nothing of the trace: the
+	// files the command writes then leave what they would replace as it
+	// was (see output.Close), since an empty conversion, a typing error
+	// in a task's name, would pass for a conversion.
+	keptNothing atomic.Bool
 }
 
 // context returns e's context.

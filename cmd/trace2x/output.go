@@ -17,6 +17,7 @@ import (
 // output is where a command writes. Close flushes it and reports the first
 // error of any write, so that a full disk or a closed pipe is never lost.
 type output struct {
+	env     *env
 	bw      *bufio.Writer
 	gz      *gzip.Writer
 	pipe    *pipeWriter // feeds gz from a goroutine of its own
@@ -35,7 +36,7 @@ type output struct {
 // ending in .gz is written gzip-compressed. Binary output refuses to go to
 // a terminal, where it would only garble the screen.
 func createOutput(e *env, path string, binary bool) (*output, error) {
-	o := &output{name: path}
+	o := &output{env: e, name: path}
 	var w io.Writer
 	if path == "-" || path == "" {
 		o.name = "standard output"
@@ -117,20 +118,23 @@ func (o *output) Close() error {
 	failed := err != nil || o.werr != nil
 	if o.tmp != "" {
 		// A conversion that wrote nothing (the input was not a trace,
-		// another output failed) leaves the destination as it was, and
-		// so does one whose output failed (a full disk): what it wrote
-		// is cut short, and would replace what was there.
+		// another output failed) or kept nothing (a filter matched
+		// nothing) leaves the destination as it was, and so does one
+		// whose output failed (a full disk): what it wrote is cut short,
+		// and would replace what was there.
 		tmp := o.tmp
 		defer func() { o.tmp = "" }()
-		if (o.written || o.whole) && !failed {
+		empty := o.env != nil && o.env.keptNothing.Load()
+		if (o.written || o.whole) && !failed && !empty {
 			err = temps.done(tmp, func() error { return os.Rename(tmp, o.dest) })
 		} else {
 			temps.done(tmp, func() error { return os.Remove(tmp) })
 			switch {
 			case err != nil:
 				return fmt.Errorf("writing %s: %w; %s", o.name, o.unwrapTemp(err), o.leftAlone())
-			case failed:
-				// The write's error is reported already.
+			case failed || empty:
+				// The write's error, or the filter's, is reported
+				// already.
 				return errors.New(o.leftAlone())
 			}
 		}

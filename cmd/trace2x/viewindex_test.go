@@ -120,9 +120,9 @@ func TestViewIndex(t *testing.T) {
 			t.Errorf("%s: no slices", what)
 		}
 		// Perfetto's timestamps of a trace with a monotonic clock
-		// snapshot count from the earlier of the output's start (the
-		// part's) and the snapshot, plus 2^30 ns.
-		base := min(start+int64(from), idx.Generations[0].Clock.Trace) - 1<<30
+		// snapshot are that clock.
+		c := idx.Generations[0].Clock
+		base := c.Trace - int64(c.Mono)
 		at := func(ts uint64) time.Duration { return time.Duration(int64(ts) + base - start) }
 		for _, sl := range rep.Slices {
 			if at(sl.Start) < from || at(sl.End) > to {
