@@ -428,6 +428,7 @@ func (in *input) mapTrace(e *env, opts *inputOpts, src io.Reader, sink mapping.S
 	if opts != nil && opts.filter.Related && len(opts.filter.Goroutines) == 0 {
 		return nil, usageError{"--related needs --goroutine"}
 	}
+
 	if opts == nil || opts.filter.Empty() {
 		if file, ok := in.file(opts); ok {
 			// A file's generations are parsed on several goroutines.
@@ -471,6 +472,19 @@ func (in *input) mapTrace(e *env, opts *inputOpts, src io.Reader, sink mapping.S
 		err = fmt.Errorf("%s: the filters kept nothing", in.name)
 	}
 	return sum, err
+}
+
+// reversed reports whether a window ends before it starts, which two
+// bounds of one kind (offsets, or wall-clock times) tell without the
+// trace.
+func reversed(from, to mapping.Bound) bool {
+	if !from.Set || !to.Set || from.Wall.IsZero() != to.Wall.IsZero() {
+		return false
+	}
+	if from.Wall.IsZero() {
+		return to.Offset < from.Offset
+	}
+	return to.Wall.Before(from.Wall)
 }
 
 // file returns the input as a file, which the mapping reads at any
@@ -566,6 +580,9 @@ func progressLine(p mapping.Progress, total int64, elapsed time.Duration) string
 // for "-" or none. When a filter needs two passes, a stream is first
 // copied to a temporary file.
 func openTrace(e *env, args []string, opts *inputOpts) (*input, error) {
+	if opts != nil && reversed(opts.filter.From, opts.filter.To) {
+		return nil, usageError{fmt.Sprintf("--to %s is before --from %s", opts.filter.To, opts.filter.From)}
+	}
 	in, err := openInput(e, args, opts)
 	if err != nil || opts == nil || !opts.filter.NeedsPrepass() || in.path != "" {
 		return in, err

@@ -20,8 +20,9 @@ ui.perfetto.dev or query with Perfetto's trace processor: a track per P
 with the goroutines it ran, GC cycles and stop-the-world pauses, counters,
 a thread track per M (with the OS thread ID) with the P it held and its
 blocking syscalls, goroutines on lanes shared by start function, tasks on
-lanes by type, regions and logs, flows, stacks on every event and CPU
-profile samples.
+lanes by type, regions and logs, flows, the stack that began each state
+(a run has none: where it stopped is the stack of the state after it),
+and CPU profile samples.
 
 Packets are written deflated inside the file, which Perfetto reads as it
 is; --uncompressed writes them plain. Counters keep, per 500us, their

@@ -46,7 +46,7 @@ import (
 //     span rather than naming it as parent, which would cross traces.
 //   - A task that the model names (as a parent, or as the task of a region
 //     or log) but never delivers began and ended outside the trace, or was
-//     cut by a filter. At the end it gets a placeholder span, "task <id>",
+//     cut by a filter. At the end it gets a span "task placeholder" (its ID in go.task.id),
 //     over the whole trace and marked open at both ends, so that its
 //     children have their parent in their trace.
 //

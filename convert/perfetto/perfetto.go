@@ -32,7 +32,8 @@
 //     it waited, syscall) nest in it; a track of a goroutine's own is
 //     named after it ("G42 main.handler", renamed when a later stack
 //     tells the start function) and holds its states directly. Each
-//     state has the stack that began it. The goroutine's ID, the
+//     state has the stack that began it (a run has none: its end stack
+//     is the next state's). The goroutine's ID, the
 //     argument "goroutine" = 42 for selection, search and SQL, is on its
 //     lifetime slice on a shared lane (the states are its descendants)
 //     and on each state on a track of its own. Its logs are instants there,
