@@ -145,7 +145,7 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, addr s
 	var index atomic.Pointer[http.Handler] // once past the budget
 	mux := http.NewServeMux()
 	mux.HandleFunc("/"+url.PathEscape(name), func(w http.ResponseWriter, r *http.Request) {
-		allowUI(w)
+		allowUI(w, r)
 		if r.Method == http.MethodOptions {
 			return
 		}
@@ -338,7 +338,7 @@ func listen(addr, what string) (net.Listener, error) {
 // 127.0.0.1:9001, where a Perfetto UI of one's own takes any.
 func noteUIPort(w io.Writer, addr net.Addr) {
 	if a, ok := addr.(*net.TCPAddr); ok && a.Port != 9001 {
-		fmt.Fprintf(w, "trace2x: note: ui.perfetto.dev fetches local traces from 127.0.0.1:9001 only; the links work from port %d in a Perfetto UI of your own\n", a.Port)
+		fmt.Fprintf(w, "trace2x: note: ui.perfetto.dev fetches local traces from 127.0.0.1:9001 only; the links work from port %d in a Perfetto UI served on this machine, with its address in place of %s\n", a.Port, perfettoUI)
 	}
 }
 

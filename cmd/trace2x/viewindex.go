@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"runtime"
 	"strings"
@@ -235,7 +237,7 @@ func (s *indexServer) handler(addr string, stderr io.Writer) http.Handler {
 	})
 	serve := func(path, what string, window int, from, to time.Duration) {
 		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
-			allowUI(w)
+			allowUI(w, r)
 			if r.Method == http.MethodOptions {
 				return
 			}
@@ -287,9 +289,16 @@ func (s *indexServer) bytesBetween(from, to time.Duration) int64 {
 
 // allowUI sets the CORS headers with which the UI, a public https page,
 // may fetch from this machine: the browser asks, before and with the
-// request, whether that is allowed.
-func allowUI(w http.ResponseWriter) {
-	w.Header().Set("Access-Control-Allow-Origin", perfettoUI)
+// request, whether that is allowed. A Perfetto UI served from this
+// machine (its own build, on a port of localhost) may fetch too: no other
+// site may read the trace.
+func allowUI(w http.ResponseWriter, r *http.Request) {
+	origin := perfettoUI
+	if o := r.Header.Get("Origin"); loopbackOrigin(o) {
+		origin = o
+	}
+	w.Header().Set("Access-Control-Allow-Origin", origin)
+	w.Header().Set("Vary", "Origin")
 	w.Header().Set("Access-Control-Allow-Private-Network", "true")
 	w.Header().Set("Access-Control-Allow-Methods", "GET, OPTIONS")
 	w.Header().Set("Access-Control-Allow-Headers", "*")
@@ -463,3 +472,18 @@ func bytesBefore(idx *tracefile.Index, t int64) int64 {
 func mb(n int64) float64 { return float64(n) / 1e6 }
 
 func ms(d time.Duration) string { return d.Round(time.Millisecond).String() }
+
+// loopbackOrigin reports whether origin is a page served by this machine
+// over http: http://localhost, 127.0.0.1 or [::1], with or without a port.
+func loopbackOrigin(origin string) bool {
+	u, err := url.Parse(origin)
+	if err != nil || u.Scheme != "http" || u.User != nil || u.Path != "" {
+		return false
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

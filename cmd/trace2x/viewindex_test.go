@@ -412,3 +412,32 @@ func TestViewOddName(t *testing.T) {
 		}
 	}
 }
+
+// TestAllowUIOrigins checks whom view lets read a trace: ui.perfetto.dev,
+// and a Perfetto UI served on this machine, but no other page.
+func TestAllowUIOrigins(t *testing.T) {
+	for _, tc := range []struct{ origin, want string }{
+		{"", perfettoUI},
+		{perfettoUI, perfettoUI},
+		{"http://localhost:10000", "http://localhost:10000"},
+		{"http://127.0.0.1:8080", "http://127.0.0.1:8080"},
+		{"http://[::1]:10000", "http://[::1]:10000"},
+		{"http://localhost", "http://localhost"},
+		{"https://example.com", perfettoUI},
+		{"http://localhost.example.com:10000", perfettoUI},
+		{"http://127.0.0.2.example:80", perfettoUI},
+		{"http://10.0.0.1:10000", perfettoUI},
+		{"null", perfettoUI},
+		{"http://user@localhost:10000", perfettoUI},
+	} {
+		r := httptest.NewRequest(http.MethodOptions, "/t.pftrace", nil)
+		if tc.origin != "" {
+			r.Header.Set("Origin", tc.origin)
+		}
+		w := httptest.NewRecorder()
+		allowUI(w, r)
+		if got := w.Header().Get("Access-Control-Allow-Origin"); got != tc.want {
+			t.Errorf("Origin %q: allowed %q, want %q", tc.origin, got, tc.want)
+		}
+	}
+}
