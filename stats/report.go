@@ -286,6 +286,9 @@ func groupName(fn string) string {
 	return cell(fn, unknownFunc)
 }
 
+// maxTypes is how many task or region types the text report lists.
+const maxTypes = 20
+
 // writeAnalysis prints the time analysis: the goroutine groups that ran
 // longest, task and region latencies, and the longest pauses.
 func (r *Report) writeAnalysis(w io.Writer) error {
@@ -330,14 +333,27 @@ func (r *Report) writeAnalysis(w io.Writer) error {
 		if len(l.m) == 0 {
 			continue
 		}
-		fmt.Fprintf(tw, "\n%s\tcount\tp50\tp90\tp99\tmax\n", l.title)
-		for _, name := range slices.Sorted(maps.Keys(l.m)) {
+		// Types are listed by name; a program that puts an ID in its
+		// region names can make thousands, of which the most frequent
+		// are shown.
+		names := slices.Sorted(maps.Keys(l.m))
+		title := l.title
+		if len(names) > maxTypes {
+			slices.SortStableFunc(names, func(a, b string) int { return cmp.Compare(l.m[b].Count, l.m[a].Count) })
+			names = names[:maxTypes]
+			title = fmt.Sprintf("%s (top %d types by count)", title, maxTypes)
+		}
+		fmt.Fprintf(tw, "\n%s\tcount\tp50\tp90\tp99\tmax\n", title)
+		for _, name := range names {
 			x := l.m[name]
 			pd := d
 			if x.Approximate {
 				pd = func(ns int64) string { return "~" + d(ns) } // from the histogram
 			}
 			fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\t%s\n", cell(name, "(no type)"), x.Count, pd(x.P50NS), pd(x.P90NS), pd(x.P99NS), d(x.MaxNS))
+		}
+		if n := len(l.m) - len(names); n > 0 {
+			fmt.Fprintf(tw, "  ... and %d more; --json lists them all\n", n)
 		}
 	}
 	if len(r.LongestPauses) > 0 {

@@ -270,6 +270,31 @@ func TestTopGroupsText(t *testing.T) {
 	}
 }
 
+// TestManyRegionTypes checks that the text lists at most 20 region
+// types, the most frequent, and says how many it left out, while a short
+// list keeps every type.
+func TestManyRegionTypes(t *testing.T) {
+	r := &Report{RegionLatency: map[string]Latency{}, TaskLatency: map[string]Latency{"job": {Count: 3}}}
+	for i := range 1000 {
+		r.RegionLatency[fmt.Sprintf("rt-%04d", i)] = Latency{Count: 1}
+	}
+	r.RegionLatency["frequent"] = Latency{Count: 500}
+	var b bytes.Buffer
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	text := b.String()
+	for _, want := range []string{`(?m)^Region latency \(top 20 types by count\) +count`, `(?m)^  frequent +500 `,
+		`(?m)^  \.\.\. and 981 more; --json lists them all$`, `(?m)^Task latency +count`, `(?m)^  job +3 `} {
+		if !regexp.MustCompile(want).MatchString(text) {
+			t.Errorf("no line %s in\n%s", want, text)
+		}
+	}
+	if n := strings.Count(text, "\n  rt-"); n != 19 {
+		t.Errorf("%d region types listed besides the most frequent, want 19:\n%s", n, text)
+	}
+}
+
 // TestTopReason checks each group's line in the text: its waiting time
 // and its longest reason, in parentheses once.
 func TestTopReason(t *testing.T) {

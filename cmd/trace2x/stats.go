@@ -16,7 +16,10 @@ version, duration and wall-clock start (Go 1.25+), events by kind,
 goroutines, Ps and Ms, tasks, regions and logs, GC cycles and
 stop-the-world pauses, the minimum mutator utilization (MMU) in windows of
 1ms and 10ms, CPU samples, bytes read, and how many items began before
-the trace or were still open at its end.
+the trace or were still open at its end. Then where the time went: the
+goroutines by start function (the ten that ran longest), task and region
+latency by type (up to 20 types each), the longest stop-the-world pauses
+and the trace's generations. --json lists everything.
 
 A trace that breaks off is summarised up to the break (its last whole
 generation, about a second each; nothing of a Go 1.21 or older trace);
