@@ -263,6 +263,12 @@ type target struct {
 	url    *url.URL
 	header http.Header
 	client *http.Client // made at Start, with the TLS settings
+
+	// lastEnd is the wall-clock end of the last capture that told it (Go
+	// 1.25+), and overlapSaid whether a capture overlapping the one before
+	// was logged: only the target's loop uses them.
+	lastEnd     time.Time
+	overlapSaid bool
 }
 
 func (t *TargetConfig) resolve() (*target, error) {

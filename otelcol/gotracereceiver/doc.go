@@ -8,7 +8,11 @@
 // a trace of the configured duration from each target and converts it
 // while it streams in, with trace2x's OpenTelemetry conversion
 // (github.com/trace2x/trace2x/convert/otel): the spans are those that
-// `trace2x otlp` sends, under the target's service.name.
+// `trace2x otlp` sends, under the target's service.name, with the
+// endpoint's host and port as service.instance.id unless
+// resource_attributes names one. A flight-recorder window polled more
+// often than it turns over gives captures that overlap, whose common part
+// is exported twice; the receiver logs that once per target.
 //
 //	receivers:
 //	  gotrace:

@@ -23,6 +23,10 @@ import (
 	"github.com/trace2x/trace2x/convert/otel"
 )
 
+// serviceInstanceID is the resource attribute that tells apart instances
+// of one service (OpenTelemetry's semantic conventions).
+const serviceInstanceID = "service.instance.id"
+
 // gotraceReceiver captures traces from its targets on their schedules.
 type gotraceReceiver struct {
 	set     receiver.Settings
@@ -230,6 +234,7 @@ func (r *gotraceReceiver) scrape(ctx context.Context, t *target) {
 	default:
 		r.set.Logger.Debug("capture of "+t.name+" done", fields...)
 	}
+	r.checkOverlap(t, res)
 	attrs := metric.WithAttributes(
 		attribute.String("receiver", r.set.ID.String()),
 		attribute.String("target", t.name),
@@ -238,6 +243,27 @@ func (r *gotraceReceiver) scrape(ctx context.Context, t *target) {
 	r.duration.Record(context.Background(), elapsed.Seconds(), metric.WithAttributes(
 		attribute.String("receiver", r.set.ID.String()),
 		attribute.String("target", t.name)))
+}
+
+// checkOverlap says, once per target, when a capture began before the one
+// before it ended, as a flight-recorder window polled more often than it
+// turns over does: what lies in both is exported twice, under other span
+// IDs (each capture's IDs are its own), and a backend shows it twice.
+// Only a trace with a wall clock (Go 1.25+) tells.
+func (r *gotraceReceiver) checkOverlap(t *target, res *otel.Result) {
+	if res == nil || res.Summary == nil || res.TimeSource != otel.TimeFromClock {
+		return
+	}
+	start := res.Start
+	end := start.Add(time.Duration(res.Summary.End - res.Summary.Start))
+	if over := t.lastEnd.Sub(start); over > 0 && !t.overlapSaid {
+		t.overlapSaid = true
+		r.set.Logger.Warn("captures of "+t.name+" overlap: the spans of the time in both are exported twice, under other IDs; make interval at least as long as the window the target serves",
+			zap.String("target", t.name), zap.Duration("overlap", over), zap.Duration("interval", t.Interval))
+	}
+	if end.After(t.lastEnd) {
+		t.lastEnd = end
+	}
 }
 
 // capture fetches one trace from t and converts it while it streams in.
@@ -293,13 +319,16 @@ func (r *gotraceReceiver) convertOptions(t *target) []otel.Option {
 		// The capture's timeout bounds the hand-over of its spans.
 		otel.WithExportTimeout(0),
 	}
-	if len(t.ResourceAttributes) > 0 {
-		kvs := make([]attribute.KeyValue, 0, len(t.ResourceAttributes))
-		for k, v := range t.ResourceAttributes {
-			kvs = append(kvs, attribute.String(k, v))
-		}
-		opts = append(opts, otel.WithResource(resource.NewSchemaless(kvs...)))
+	// Replicas of one service are told apart by their endpoint, as the
+	// Collector's Prometheus receiver tells its targets' instances.
+	kvs := make([]attribute.KeyValue, 0, len(t.ResourceAttributes)+1)
+	if _, ok := t.ResourceAttributes[serviceInstanceID]; !ok {
+		kvs = append(kvs, attribute.String(serviceInstanceID, t.url.Host))
 	}
+	for k, v := range t.ResourceAttributes {
+		kvs = append(kvs, attribute.String(k, v))
+	}
+	opts = append(opts, otel.WithResource(resource.NewSchemaless(kvs...)))
 	if t.RuntimeSpans {
 		opts = append(opts, otel.WithRuntimeSpans())
 	}

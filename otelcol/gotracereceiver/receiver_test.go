@@ -256,14 +256,81 @@ func TestResourceAttributes(t *testing.T) {
 	h := newHarness(t, cfg, sink)
 	h.start()
 	waitFor(t, 10*time.Second, "a capture", func() bool { return h.captures("checkout", "ok") == 1 })
+	host := strings.TrimPrefix(srv.URL, "http://")
 	for _, td := range sink.AllTraces() {
 		for i := 0; i < td.ResourceSpans().Len(); i++ {
 			attrs := td.ResourceSpans().At(i).Resource().Attributes().AsRaw()
 			if attrs["service.name"] != "checkout" || attrs["deployment.environment.name"] != "test" ||
-				attrs["service.namespace"] != "shop" || attrs["process.runtime.name"] != "go" {
-				t.Fatalf("resource %v", attrs)
+				attrs["service.namespace"] != "shop" || attrs["process.runtime.name"] != "go" ||
+				attrs["service.instance.id"] != host {
+				t.Fatalf("resource %v; want service.instance.id %s, the target's host and port", attrs, host)
 			}
 		}
+	}
+	if n := h.logs.FilterMessageSnippet("overlap").Len(); n != 0 {
+		t.Errorf("one capture logged %d overlaps", n)
+	}
+}
+
+// TestInstanceIDGiven checks that a service.instance.id in
+// resource_attributes is kept.
+func TestInstanceIDGiven(t *testing.T) {
+	srv, _ := fakeTargets(t, sampleTrace(t))
+	cfg := createDefaultConfig()
+	cfg.Targets = []TargetConfig{{
+		Endpoint: srv.URL + "/good/debug/pprof/trace", Duration: 500 * time.Millisecond, ServiceName: "checkout",
+		ResourceAttributes: map[string]string{"service.instance.id": "pod-7"},
+	}}
+	sink := new(consumertest.TracesSink)
+	h := newHarness(t, cfg, sink)
+	h.start()
+	waitFor(t, 10*time.Second, "a capture", func() bool { return h.captures("checkout", "ok") == 1 })
+	for _, td := range sink.AllTraces() {
+		for i := 0; i < td.ResourceSpans().Len(); i++ {
+			if id := td.ResourceSpans().At(i).Resource().Attributes().AsRaw()["service.instance.id"]; id != "pod-7" {
+				t.Fatalf("service.instance.id %v, want the configured pod-7", id)
+			}
+		}
+	}
+}
+
+// TestOverlapSaid polls a target whose captures are, in turn, a trace, a
+// later one and the first again (a flight-recorder window polled faster
+// than it turns over): the third overlaps what was exported, and that is
+// logged once, however often it happens.
+func TestOverlapSaid(t *testing.T) {
+	var traces [][]byte
+	for _, name := range []string{"mixed.go1.25.trace", "mixed.go1.26.trace"} {
+		data, err := os.ReadFile(filepath.Join("..", "..", "testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		traces = append(traces, data)
+	}
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		i := n.Add(1) - 1
+		if i == 1 {
+			w.Write(traces[1])
+			return
+		}
+		w.Write(traces[0])
+	}))
+	t.Cleanup(srv.Close)
+	cfg := createDefaultConfig()
+	cfg.Targets = []TargetConfig{{Name: "window", Endpoint: srv.URL + "/window.trace", Interval: 50 * time.Millisecond}}
+	h := newHarness(t, cfg, consumertest.NewNop())
+	h.start()
+	waitFor(t, 10*time.Second, "five captures", func() bool { return h.captures("window", "ok") >= 5 })
+	logs := h.logs.FilterMessageSnippet("captures of window overlap").FilterField(zap.String("target", "window")).All()
+	if len(logs) != 1 {
+		t.Fatalf("the overlap logged %d times, want once", len(logs))
+	}
+	// The third capture (the first trace again) began 233 ms before the
+	// second ended; the second, which began after the first ended, is
+	// not the one logged.
+	if over, _ := logs[0].ContextMap()["overlap"].(time.Duration); over < 230*time.Millisecond || over > 235*time.Millisecond {
+		t.Errorf("overlap %v, want about 233ms", logs[0].ContextMap()["overlap"])
 	}
 }
 
