@@ -247,49 +247,37 @@ func TestScrape(t *testing.T) {
 // TestResourceAttributes checks the resource each capture's spans carry.
 func TestResourceAttributes(t *testing.T) {
 	srv, _ := fakeTargets(t, sampleTrace(t))
-	cfg := createDefaultConfig()
-	cfg.Targets = []TargetConfig{{
-		Endpoint: srv.URL + "/good/debug/pprof/trace", Duration: 500 * time.Millisecond, ServiceName: "checkout",
-		ResourceAttributes: map[string]string{"deployment.environment.name": "test", "service.namespace": "shop"},
-	}}
-	sink := new(consumertest.TracesSink)
-	h := newHarness(t, cfg, sink)
-	h.start()
-	waitFor(t, 10*time.Second, "a capture", func() bool { return h.captures("checkout", "ok") == 1 })
 	host := strings.TrimPrefix(srv.URL, "http://")
-	for _, td := range sink.AllTraces() {
-		for i := 0; i < td.ResourceSpans().Len(); i++ {
-			attrs := td.ResourceSpans().At(i).Resource().Attributes().AsRaw()
-			if attrs["service.name"] != "checkout" || attrs["deployment.environment.name"] != "test" ||
-				attrs["service.namespace"] != "shop" || attrs["process.runtime.name"] != "go" ||
-				attrs["service.instance.id"] != host {
-				t.Fatalf("resource %v; want service.instance.id %s, the target's host and port", attrs, host)
+	for _, tc := range []struct {
+		attrs    map[string]string
+		instance string
+	}{
+		// The endpoint's host and port tell replicas apart...
+		{map[string]string{"deployment.environment.name": "test", "service.namespace": "shop"}, host},
+		// ... unless the configuration names the instance.
+		{map[string]string{"deployment.environment.name": "test", "service.namespace": "shop", "service.instance.id": "pod-7"}, "pod-7"},
+	} {
+		cfg := createDefaultConfig()
+		cfg.Targets = []TargetConfig{{
+			Endpoint: srv.URL + "/good/debug/pprof/trace", Duration: 500 * time.Millisecond, ServiceName: "checkout",
+			ResourceAttributes: tc.attrs,
+		}}
+		sink := new(consumertest.TracesSink)
+		h := newHarness(t, cfg, sink)
+		h.start()
+		waitFor(t, 10*time.Second, "a capture", func() bool { return h.captures("checkout", "ok") == 1 })
+		for _, td := range sink.AllTraces() {
+			for i := 0; i < td.ResourceSpans().Len(); i++ {
+				attrs := td.ResourceSpans().At(i).Resource().Attributes().AsRaw()
+				if attrs["service.name"] != "checkout" || attrs["deployment.environment.name"] != "test" ||
+					attrs["service.namespace"] != "shop" || attrs["process.runtime.name"] != "go" ||
+					attrs["service.instance.id"] != tc.instance {
+					t.Fatalf("resource %v; want service.instance.id %s", attrs, tc.instance)
+				}
 			}
 		}
-	}
-	if n := h.logs.FilterMessageSnippet("overlap").Len(); n != 0 {
-		t.Errorf("one capture logged %d overlaps", n)
-	}
-}
-
-// TestInstanceIDGiven checks that a service.instance.id in
-// resource_attributes is kept.
-func TestInstanceIDGiven(t *testing.T) {
-	srv, _ := fakeTargets(t, sampleTrace(t))
-	cfg := createDefaultConfig()
-	cfg.Targets = []TargetConfig{{
-		Endpoint: srv.URL + "/good/debug/pprof/trace", Duration: 500 * time.Millisecond, ServiceName: "checkout",
-		ResourceAttributes: map[string]string{"service.instance.id": "pod-7"},
-	}}
-	sink := new(consumertest.TracesSink)
-	h := newHarness(t, cfg, sink)
-	h.start()
-	waitFor(t, 10*time.Second, "a capture", func() bool { return h.captures("checkout", "ok") == 1 })
-	for _, td := range sink.AllTraces() {
-		for i := 0; i < td.ResourceSpans().Len(); i++ {
-			if id := td.ResourceSpans().At(i).Resource().Attributes().AsRaw()["service.instance.id"]; id != "pod-7" {
-				t.Fatalf("service.instance.id %v, want the configured pod-7", id)
-			}
+		if n := h.logs.FilterMessageSnippet("overlap").Len(); n != 0 {
+			t.Errorf("one capture logged %d overlaps", n)
 		}
 	}
 }
