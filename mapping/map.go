@@ -146,14 +146,23 @@ func (m *mapper) locate(e *Error, complete int) {
 		}
 		return
 	}
-	if complete == 0 {
+	idx := m.cfg.index
+	whole := idx != nil && m.cfg.firstGen+complete < len(idx.Generations) // the generation is all there
+	switch {
+	case strings.Contains(e.Err.Error(), "misuse of region"):
+		// The runtime writes what the program does; Go's parser refuses
+		// a region ended out of order.
+		e.hint = " (the program ended a region that was not its goroutine's innermost, or ended one twice; Go's parser, and go tool trace, refuse such a trace from there on)"
+	case complete == 0 && whole:
+		e.hint = " (a trace is converted a generation, about a second of it, at a time, and its first is damaged)"
+	case complete == 0:
 		e.hint = " (a trace is converted a generation, about a second of it, at a time, and its first is not whole)"
 	}
-	idx := m.cfg.index
 	if idx == nil {
 		return
 	}
-	if k := m.cfg.firstGen + complete; k < len(idx.Generations) {
+	if whole {
+		k := m.cfg.firstGen + complete
 		g := idx.Generations[k]
 		e.at = fmt.Sprintf("in generation %d (bytes %d to %d)", k+1, g.Offset, g.Offset+g.Size)
 		return
