@@ -80,6 +80,7 @@ func (r *Recorder) Handler() http.Handler {
 
 func (r *Recorder) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	r.stats.served.Add(1)
+	r.markOwn(req)
 	if req.Method != http.MethodGet && req.Method != http.MethodHead && req.Method != http.MethodOptions {
 		w.Header().Set("Allow", "GET, HEAD, OPTIONS")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)

@@ -2,12 +2,14 @@ package flight
 
 import (
 	"bufio"
+	"context"
 	"encoding/hex"
 	"io"
 	"net"
 	"net/http"
 	"runtime/trace"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	oteltrace "go.opentelemetry.io/otel/trace"
@@ -92,7 +94,8 @@ func defaultFailed(status int) bool { return status >= 500 }
 //
 // A request slower than SlowerThan, failed (FailedWhen, or a panic, which
 // is passed on), or chosen by TriggerWhen triggers a snapshot; the
-// request does not wait for it. A response aborted with
+// request does not wait for it. A request that the Recorder's own Handler
+// serves (a capture, a window's conversion) triggers none. A response aborted with
 // http.ErrAbortHandler (a client gone) is not a failure; the panic is
 // passed on too.
 //
@@ -128,6 +131,11 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		m.rec.stats.requests.Add(1)
 	}
 	ctx, task := trace.NewTask(req.Context(), m.taskName(req))
+	// The Recorder's own Handler, mounted behind the middleware, marks
+	// its requests: a capture or a window's conversion takes seconds, and
+	// would trigger the snapshot it is not.
+	own := &ownRequest{rec: m.rec}
+	ctx = context.WithValue(ctx, ownRequestKey{}, own)
 	// The traceparent comes first, before any region of the task ends:
 	// the conversion fixes a task's trace when its first span is sent.
 	if tp := traceparent(req); tp != "" {
@@ -151,7 +159,7 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 		task.End()
 		// After the task's end, so that the snapshot holds it whole.
-		if reason := m.trigger(req, o); reason != "" {
+		if reason := m.trigger(req, o); reason != "" && !own.served.Load() {
 			m.rec.Trigger(reason)
 		}
 		if panicked {
@@ -162,6 +170,22 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}()
 	m.next.ServeHTTP(sw, req.WithContext(ctx))
 	panicked = false
+}
+
+// ownRequest is in the context of a request the middleware passes on;
+// the Recorder's Handler sets served when it serves it.
+type ownRequest struct {
+	rec    *Recorder
+	served atomic.Bool
+}
+
+type ownRequestKey struct{}
+
+// markOwn notes that r's Handler serves req, if r's middleware passed it.
+func (r *Recorder) markOwn(req *http.Request) {
+	if o, ok := req.Context().Value(ownRequestKey{}).(*ownRequest); ok && o.rec == r {
+		o.served.Store(true)
+	}
 }
 
 // trigger returns why the request triggers a snapshot, or "".

@@ -302,3 +302,33 @@ func TestMiddlewareNilHandler(t *testing.T) {
 	}()
 	r.Middleware(nil)
 }
+
+// TestOwnHandlerNoTrigger mounts the Recorder's Handler behind its
+// Middleware, as a service does: a slow request to it (a capture takes
+// seconds) triggers no snapshot, while one to another Recorder's does.
+func TestOwnHandlerNoTrigger(t *testing.T) {
+	clk := newFakeClock()
+	r, _ := testRecorder(t, &fakeSource{}, clk, WithCoalesce(0), WithMinInterval(0))
+	other := &Recorder{}
+	slowly := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			clk.Advance(2 * time.Second)
+			h.ServeHTTP(w, req)
+		})
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/debug/trace2x/", slowly(r.Handler()))
+	mux.Handle("/other/", slowly(other.Handler()))
+	mw := r.Middleware(mux, SlowerThan(time.Second))
+	for _, tc := range []struct {
+		path    string
+		trigger int64
+	}{{"/debug/trace2x/", 0}, {"/other/", 1}} {
+		before := r.Stats().Triggers
+		// POST: the handler refuses it at once, after marking it its own.
+		mw.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", tc.path, nil))
+		if n := r.Stats().Triggers - before; n != tc.trigger {
+			t.Errorf("%s: %d triggers, want %d", tc.path, n, tc.trigger)
+		}
+	}
+}
