@@ -364,7 +364,9 @@ func (c *Capture) Read(p []byte) (int, error) {
 
 // Close closes the trace's body and ends the CPU profile request: it
 // waits a moment for the request to end by itself (the trace is in, the
-// profile nearly so), then stops it. Its error is ProfileErr's.
+// profile nearly so), then stops it. It returns the error of closing the
+// body: the profile request's failure, which leaves the trace good but
+// without CPU samples, is ProfileErr's.
 func (c *Capture) Close() error {
 	err := c.body.Close()
 	if c.timer != nil {
