@@ -150,7 +150,7 @@ func (a *asyncSink) work() {
 	failed := false
 	for b := range a.full {
 		if !failed {
-			if err := a.replay(b); err != nil {
+			if err := a.replaySafe(b); err != nil {
 				failed = true
 				a.mu.Lock()
 				a.err = err
@@ -160,6 +160,21 @@ func (a *asyncSink) work() {
 		b.reset()
 		a.free <- b
 	}
+}
+
+// replaySafe replays b, and turns a panic of the sink, which on this
+// goroutine no caller could recover, into its error (see SinkPanicError).
+func (a *asyncSink) replaySafe(b *asyncBatch) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = recovered(p, "")
+			var se sinkError
+			if errors.As(err, &se) {
+				err = se.err
+			}
+		}
+	}()
+	return a.replay(b)
 }
 
 func (a *asyncSink) replay(b *asyncBatch) error {

@@ -60,6 +60,9 @@ import (
 // That lies inside the task as the filter clipped it, so every output
 // shows the log in its task, and logs stay in time order. A held log whose
 // task ends before the window, or is left out, is dropped.
+//
+// A Filter serves one pass at a time: Sink resets what Kept counts, and
+// the sinks it returns share the filter's selection.
 type Filter struct {
 	// From and To bound the window; the zero Bound is unbounded.
 	From, To Bound
@@ -756,6 +759,18 @@ func (f *filterSink) ProcRun(r *ProcRun) error {
 	}
 	f.pr = *r
 	f.pr.Start, f.pr.End, f.pr.Flags = start, end, r.Flags|fl
+	if f.pr.TakenFrom != NoGoroutine {
+		// The run names the goroutine whose syscall held the P: it is
+		// declared first, or, gone before anything kept named it, not
+		// named.
+		known, err := f.declare(f.pr.TakenFrom)
+		if err != nil {
+			return err
+		}
+		if !known {
+			f.pr.TakenFrom = NoGoroutine
+		}
+	}
 	f.f.kept++
 	return f.next.ProcRun(&f.pr)
 }
@@ -1036,7 +1051,7 @@ func (f *filterSink) Flow(fl *Flow) error {
 }
 
 func (f *filterSink) Counter(c *Counter) error {
-	if c.Time < f.from {
+	if c.Time < f.from && !f.restated {
 		for _, held := range f.counters {
 			if held.Kind == c.Kind && held.Name == c.Name {
 				*held = *c
@@ -1053,8 +1068,11 @@ func (f *filterSink) Counter(c *Counter) error {
 	if err := f.enter(); err != nil {
 		return err
 	}
-	if err := f.restate(); err != nil {
-		return err
+	if c.Time < f.from {
+		// Restated already: the value is in force from the window start.
+		cp := *c
+		cp.Time = f.from
+		c = &cp
 	}
 	return f.next.Counter(c)
 }

@@ -183,7 +183,10 @@ func (e *Error) Unwrap() error { return e.Err }
 // item before the break is still delivered, open items are closed at the
 // last timestamp read and marked OpenEnd, Sink.End is called with the
 // error in Summary.Err, and Map returns an *Error. If a sink fails, Map
-// stops and returns the sink's error.
+// stops and returns the sink's error; if it panics, a *SinkPanicError.
+// Input that is not a trace (empty, another format, an unknown version,
+// a trace before Go 1.22 cut short, which is read whole first) gives a nil
+// Summary and an error, and the sink gets no call at all.
 func Map(r io.Reader, sink Sink, opts ...Option) (*Summary, error) {
 	cfg := newConfig(opts)
 	return mapStream(r, sink, &cfg)
@@ -450,14 +453,8 @@ func readAhead(tr *trace.Reader, full chan<- *batch, free <-chan *batch, done <-
 // trace2x and is reported as ErrInternal, never as a crash.
 func (m *mapper) mapBatch(b *batch) (err error) {
 	defer func() {
-		p := recover()
-		if p == nil {
-			return
-		}
-		if panicInParser() {
-			err = fmt.Errorf("the parser failed decoding event %d: %v", m.sum.Events, p)
-		} else {
-			err = fmt.Errorf("%w: %v at event %d\n%s", ErrInternal, p, m.sum.Events, debug.Stack())
+		if p := recover(); p != nil {
+			err = m.recovered(p)
 		}
 	}()
 	tasks, states, stateStks := b.tasks, b.states, b.stateStks
@@ -495,12 +492,45 @@ func (m *mapper) mapBatch(b *batch) (err error) {
 	return nil
 }
 
-// panicInParser reports whether the panic being recovered was raised in
-// the trace parser's package. It is called from a deferred function, so
-// the panicking frames are still on the stack, below runtime.gopanic.
-func panicInParser() bool {
+// recovered is the error of p, a panic recovered while mapping, by where
+// it was raised: in the trace parser's package, on a corrupted trace
+// (broken trace); in trace2x's own code (ErrInternal, a bug of trace2x);
+// in anything else, a Sink's own code (a SinkPanicError, returned as the
+// sink's error). It is called from a deferred function, so the panicking
+// frames are still on the stack, below runtime.gopanic.
+func (m *mapper) recovered(p any) error {
+	return recovered(p, fmt.Sprintf(" at event %d", m.sum.Events))
+}
+
+// recovered is mapper.recovered where the event is known as where, or not
+// (""); its panic must be the one its caller's caller recovered.
+func recovered(p any, where string) error {
+	f := panicOrigin()
+	switch {
+	case strings.HasPrefix(f.Function, "golang.org/x/exp/trace"):
+		return fmt.Errorf("the parser failed decoding%s: %v", where, p)
+	case strings.HasPrefix(f.Function, "github.com/trace2x/trace2x/") && !strings.HasSuffix(funcPackage(f.Function), "_test"):
+		return fmt.Errorf("%w: %v%s\n%s", ErrInternal, p, where, debug.Stack())
+	}
+	return sinkError{&SinkPanicError{Value: p, Func: f.Function, File: f.File, Line: f.Line, Stack: debug.Stack()}}
+}
+
+// funcPackage returns the package path of a function's full name, such
+// as "example.com/a/b" of "example.com/a/b.(*T).M".
+func funcPackage(fn string) string {
+	slash := strings.LastIndexByte(fn, '/') + 1
+	if dot := strings.IndexByte(fn[slash:], '.'); dot >= 0 {
+		return fn[:slash+dot]
+	}
+	return fn
+}
+
+// panicOrigin returns the frame that raised the panic being recovered: the
+// first below runtime.gopanic that is not the runtime's (which raises the
+// panics of nil maps and pointers for the code that used them).
+func panicOrigin() runtime.Frame {
 	pcs := make([]uintptr, 64)
-	frames := runtime.CallersFrames(pcs[:runtime.Callers(2, pcs)])
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(1, pcs)])
 	afterPanic := false
 	for {
 		f, more := frames.Next()
@@ -508,12 +538,29 @@ func panicInParser() bool {
 		case f.Function == "runtime.gopanic":
 			afterPanic = true
 		case afterPanic && !strings.HasPrefix(f.Function, "runtime."):
-			return strings.HasPrefix(f.Function, "golang.org/x/exp/trace")
+			return f
 		}
 		if !more {
-			return false
+			return runtime.Frame{}
 		}
 	}
+}
+
+// SinkPanicError is the error Map returns when a Sink's method panicked
+// (a bug of the program's own Sink): the pass stops, as for a sink's
+// error, and the panic is not passed on, since with Async it was raised on
+// a goroutine no caller can recover. Stack is where it was raised.
+type SinkPanicError struct {
+	Value any // what the sink panicked with
+	// Func, File and Line name the code that raised it.
+	Func  string
+	File  string
+	Line  int
+	Stack []byte
+}
+
+func (e *SinkPanicError) Error() string {
+	return fmt.Sprintf("the sink panicked in %s (%s:%d): %v", e.Func, e.File, e.Line, e.Value)
 }
 
 // fill reads up to batchSize events into b.

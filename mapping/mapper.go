@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"maps"
 	"math/bits"
@@ -1207,13 +1208,24 @@ func (m *mapper) derivedValue(k CounterKind) uint64 {
 
 // finish closes everything still open at the last timestamp and ends the
 // pass. Items are closed in ID order so that output is deterministic.
-func (m *mapper) finish() error {
+func (m *mapper) finish() (err error) {
 	if m.ended {
 		return nil
 	}
 	m.ended = true
+	defer func() {
+		if p := recover(); p != nil {
+			// The sinks are ending: a panic of theirs is reported as
+			// during the pass.
+			err = m.recovered(p)
+			var se sinkError
+			if errors.As(err, &se) {
+				err = se.err
+			}
+		}
+	}()
 	t := m.last
-	err := m.closeAll(t)
+	cerr := m.closeAll(t)
 	m.sum.End = t
 	m.sum.Generations = max(m.syncs-1, 0)
 	m.sum.BytesRead = m.counter.n.Load()
@@ -1229,10 +1241,10 @@ func (m *mapper) finish() error {
 			m.sum.ExpEvents[c.name] += c.n
 		}
 	}
-	if err != nil {
-		m.sum.Err = err
+	if cerr != nil {
+		m.sum.Err = cerr
 		_ = m.sink.End(&m.sum)
-		return err
+		return cerr
 	}
 	return m.sink.End(&m.sum)
 }

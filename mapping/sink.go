@@ -11,7 +11,8 @@ import (
 //
 // The mapping calls a Sink's methods from one goroutine, one at a time, in
 // this order: Begin once; then any of the item methods; then End once, also
-// when the trace breaks off (End's Summary then carries the error). A Sink
+// when the trace breaks off (End's Summary then carries the error). Input
+// that is not a trace gets no call at all (see Map). A Sink
 // never sees an item that names a stack, goroutine, P or thread before it
 // was delivered through Stack, Goroutine, Proc or Thread.
 //
@@ -22,7 +23,8 @@ import (
 // The pointers passed are valid only during the call: the mapping reuses
 // them and the slices in them (Stack.Frames, Range.Attrs,
 // Experimental.Args). A Sink that keeps an item copies it deeply. An error returned by any
-// method stops the mapping, which then calls no method but End.
+// method stops the mapping, which then calls no method but End; so does a
+// panic, which Map returns as a SinkPanicError.
 type Sink interface {
 	Begin(*Meta) error
 	Stack(*Stack) error

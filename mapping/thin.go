@@ -25,8 +25,11 @@ const DefaultCounterResolution = 500 * time.Microsecond
 // spike of runnable goroutines, a heap peak) at any zoom down to the
 // period, and the last value keeps the level right after it. What is
 // thinned out is values between the extremes that held for less than a
-// period. Counters still come in time order, each one later than the items
-// of its period. A period of 0 or less keeps every sample.
+// period. Counters still come in time order among themselves, but a
+// period's samples are passed on only when the counter's first sample
+// after the period comes (or at End), so they can come after instants
+// and samples of later time, by as long as the counter stays unchanged. A
+// period of 0 or less keeps every sample.
 func ThinCounters(next Sink, period time.Duration) Sink {
 	if period <= 0 {
 		return next

@@ -116,7 +116,8 @@ func (f *filterSink) enter() error {
 			return err
 		}
 	}
-	return nil
+	// The counters open the window, before any instant in it.
+	return f.restate()
 }
 
 // named notes that an item kept, about to be passed on at time at, names

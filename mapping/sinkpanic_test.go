@@ -1,0 +1,68 @@
+package mapping_test
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/trace2x/trace2x/mapping"
+)
+
+// panicky panics, as a program's own sink with a bug would, in the method
+// named by at.
+type panicky struct {
+	mapping.NopSink
+	at string
+	m  map[string]int
+}
+
+func (p *panicky) Begin(*mapping.Meta) error {
+	if p.at == "Begin" {
+		p.m["x"]++ // a nil map
+	}
+	return nil
+}
+
+func (p *panicky) Region(*mapping.Region) error {
+	if p.at == "Region" {
+		p.m["x"]++
+	}
+	return nil
+}
+
+func (p *panicky) End(*mapping.Summary) error {
+	if p.at == "End" {
+		var s *mapping.Summary
+		_ = s.Events // a nil pointer
+	}
+	return nil
+}
+
+// TestSinkPanic checks that a panic of a program's own sink, in any method
+// and on Async's goroutine too, comes back from Map as a SinkPanicError
+// that names the sink's code, not as a broken trace or a bug of trace2x,
+// and never crashes the program.
+func TestSinkPanic(t *testing.T) {
+	data := readTrace(t, "annotations.go1.26.trace")
+	for _, at := range []string{"Begin", "Region", "End"} {
+		for _, async := range []bool{false, true} {
+			var sink mapping.Sink = &panicky{at: at}
+			if async {
+				sink = mapping.Async(sink)
+			}
+			_, err := mapping.Map(bytes.NewReader(data), sink)
+			var pe *mapping.SinkPanicError
+			if !errors.As(err, &pe) {
+				t.Errorf("%s (async %v): error %v, want a SinkPanicError", at, async, err)
+				continue
+			}
+			if !strings.HasSuffix(pe.Func, "mapping_test.(*panicky)."+at) || !strings.HasSuffix(pe.File, "sinkpanic_test.go") {
+				t.Errorf("%s (async %v): the panic is placed in %s (%s:%d)", at, async, pe.Func, pe.File, pe.Line)
+			}
+			if errors.Is(err, mapping.ErrInternal) || strings.Contains(err.Error(), "broken trace") {
+				t.Errorf("%s (async %v): %v blames the trace or trace2x", at, async, err)
+			}
+		}
+	}
+}
