@@ -94,6 +94,9 @@ type Generation struct {
 	Bytes   int64  `json:"bytes"`
 	StartNS int64  `json:"start_ns"`
 	EndNS   int64  `json:"end_ns"`
+	// Unfinished marks a last generation that the trace's writer stopped
+	// inside (a process killed while it traced to a file).
+	Unfinished bool `json:"unfinished,omitempty"`
 }
 
 // GroupTimes is the time the goroutines of one start function spent in
@@ -156,7 +159,7 @@ func (r *Report) ReadGenerations(f io.ReaderAt, size int64) error {
 	start := idx.Generations[0].Start
 	for _, g := range idx.Generations {
 		r.GenerationSpans = append(r.GenerationSpans, Generation{
-			Number: g.Number, Offset: g.Offset, Bytes: g.Size, StartNS: g.Start - start, EndNS: g.End - start})
+			Number: g.Number, Offset: g.Offset, Bytes: g.Size, StartNS: g.Start - start, EndNS: g.End - start, Unfinished: g.Unfinished})
 	}
 	return nil
 }
@@ -199,8 +202,12 @@ func (r *Report) WriteText(w io.Writer) error {
 			p("", "... %d more (--json lists them all)", len(r.GenerationSpans)-i)
 			break
 		}
-		p(fmt.Sprintf("  #%d:", i+1), "%v to %v, %s at byte %d",
-			time.Duration(g.StartNS).Round(time.Microsecond), time.Duration(g.EndNS).Round(time.Microsecond), byteSize(g.Bytes), g.Offset)
+		unfinished := ""
+		if g.Unfinished {
+			unfinished = " (unfinished: the trace's writer stopped in it)"
+		}
+		p(fmt.Sprintf("  #%d:", i+1), "%v to %v, %s at byte %d%s",
+			time.Duration(g.StartNS).Round(time.Microsecond), time.Duration(g.EndNS).Round(time.Microsecond), byteSize(g.Bytes), g.Offset, unfinished)
 	}
 	p("Events:", "%d", r.Events)
 	for _, k := range slices.Sorted(maps.Keys(r.EventsByKind)) {

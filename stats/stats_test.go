@@ -834,3 +834,17 @@ func TestReportDuringMap(t *testing.T) {
 		t.Errorf("the report read during the pass differs from the one after it")
 	}
 }
+
+// TestUnfinishedGeneration checks that the text marks a generation the
+// trace's writer stopped in.
+func TestUnfinishedGeneration(t *testing.T) {
+	r := &Report{GenerationSpans: []Generation{{Number: 1, Offset: 16, Bytes: 1000, EndNS: 1e9}, {Number: 2, Offset: 1016, Bytes: 25, StartNS: 1e9, EndNS: 1e9, Unfinished: true}}}
+	var b bytes.Buffer
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^  #2: +1s to 1s, 0\.0 kB at byte 1016 \(unfinished: the trace's writer stopped in it\)$`).Match(b.Bytes()) ||
+		strings.Contains(b.String(), "byte 16 (unfinished") {
+		t.Errorf("text:\n%s", b.Bytes())
+	}
+}

@@ -82,6 +82,11 @@ type Generation struct {
 	Freq float64
 	// Clock is the generation's clock snapshot (Go 1.25+), else nil.
 	Clock *Clock
+	// Unfinished marks the last generation of a Go 1.26+ trace whose
+	// writer stopped inside it (a process killed while it traced): the
+	// generation has no end mark, and what the runtime wrote of it ends
+	// the file.
+	Unfinished bool
 }
 
 // Clock relates the trace clock to wall-clock time, as a generation's
@@ -206,9 +211,16 @@ func (x *indexer) run() error {
 		return &Error{off, errors.New("the trace holds no generations, only its header")}
 	}
 	if x.haveCur {
-		if x.v >= 26 {
+		// Before Go 1.26 a trace marks no generation's end: its last
+		// ends with the file. From Go 1.26 on, a trace without the last
+		// mark is one whose writer stopped inside a generation (a process
+		// killed while it traced to a file); the runtime writes whole
+		// batches, the parser reads what there is of that generation as
+		// the last, and so does the index, once its frequency is in.
+		if x.v >= 26 && x.freq == 0 {
 			return &Error{off, errors.New("the trace ends inside a generation")}
 		}
+		x.cur.Unfinished = x.v >= 26
 		if err := x.close(off); err != nil {
 			return &Error{off, err}
 		}

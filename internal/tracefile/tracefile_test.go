@@ -57,6 +57,30 @@ func TestSecondTrace(t *testing.T) {
 	}
 }
 
+// TestUnfinished indexes a trace whose writer stopped before the last
+// generation's end mark, as a killed process leaves one: every
+// generation is indexed, the last up to the end of the file.
+func TestUnfinished(t *testing.T) {
+	data, whole := sample(t)
+	if data[len(data)-1] != evEndOfGeneration {
+		t.Fatal("the sample does not end with an end-of-generation mark")
+	}
+	cut := data[:len(data)-1]
+	idx, err := index(cut)
+	if err != nil {
+		t.Fatalf("a trace without its last end mark: %v", err)
+	}
+	n := len(whole.Generations)
+	if len(idx.Generations) != n || idx.Size != int64(len(cut)) || idx.Generations[n-1].Size != whole.Generations[n-1].Size-1 {
+		t.Fatalf("indexed %d generations up to byte %d, want %d up to %d", len(idx.Generations), idx.Size, n, len(cut))
+	}
+	for i, g := range idx.Generations {
+		if g.Unfinished != (i == n-1) || whole.Generations[i].Unfinished {
+			t.Errorf("generation %d: unfinished %v (whole: %v)", i+1, g.Unfinished, whole.Generations[i].Unfinished)
+		}
+	}
+}
+
 // TestOldFormat checks that a trace of Go 1.21 or before is told apart.
 func TestOldFormat(t *testing.T) {
 	_, err := index([]byte("go 1.21 trace\x00\x00\x00 and more"))
@@ -68,14 +92,7 @@ func TestOldFormat(t *testing.T) {
 // TestSample indexes a committed sample and checks what the file itself
 // says: the generations tile the file after its header.
 func TestSample(t *testing.T) {
-	data, err := os.ReadFile("../../conformance/testdata/generations.go1.26.trace")
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx, err := index(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data, idx := sample(t)
 	if len(idx.Generations) < 2 {
 		t.Fatalf("%d generations, want several", len(idx.Generations))
 	}
@@ -126,4 +143,19 @@ func FuzzRead(f *testing.F) {
 			t.Fatalf("index size %d, generations end at %d, data %d", idx.Size, off, len(data))
 		}
 	})
+}
+
+// sample returns the committed sample of several generations and its
+// index.
+func sample(t *testing.T) ([]byte, *Index) {
+	t.Helper()
+	data, err := os.ReadFile("../../conformance/testdata/generations.go1.26.trace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := index(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data, idx
 }
