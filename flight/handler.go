@@ -61,7 +61,9 @@ func formatByName(name string) (format, bool) {
 //   - window.pftrace, window.json, window.otlp.jsonl and window.trace are
 //     the window as it is now, in Perfetto, Chrome JSON, OTLP JSON (one
 //     ExportTraceServiceRequest a line) and as the execution trace itself;
-//     ?format=perfetto|chrome|json-otlp|trace on / does the same.
+//     ?format=perfetto|chrome|json-otlp|trace on / does the same. One
+//     window is converted at a time; other requests wait their turn, so
+//     that several at once do not multiply the memory a conversion takes.
 //   - capture.pftrace?seconds=N (and the other extensions, or
 //     ?seconds=N&format=... on /) records the next N seconds with
 //     runtime/trace.Start and streams them out converted. It fails with
@@ -189,6 +191,15 @@ func (r *Recorder) respond(w http.ResponseWriter, req *http.Request, f format, w
 }
 
 func (r *Recorder) serveWindow(w http.ResponseWriter, req *http.Request, f format) error {
+	// One window's snapshot and conversion at a time (see windowSlot):
+	// a request waits for its turn, and leaves if its client does.
+	r.windowSlotOnce.Do(func() { r.windowSlot = make(chan struct{}, 1) })
+	select {
+	case r.windowSlot <- struct{}{}:
+		defer func() { <-r.windowSlot }()
+	case <-req.Context().Done():
+		return nil // the client is gone: nothing to answer, nothing wrong
+	}
 	var buf bytes.Buffer
 	if _, err := r.WriteTo(&buf); err != nil {
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)

@@ -399,3 +399,60 @@ func TestCaptureForm(t *testing.T) {
 		}
 	}
 }
+
+// blockingWriter is a ResponseWriter whose first Write waits for release:
+// a slow client.
+type blockingWriter struct {
+	*httptest.ResponseRecorder
+	writing chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (b *blockingWriter) Write(p []byte) (int, error) {
+	b.once.Do(func() {
+		close(b.writing)
+		<-b.release
+	})
+	return b.ResponseRecorder.Write(p)
+}
+
+// TestWindowOneAtATime sends a window request whose client reads slowly,
+// then another: the second takes its snapshot only once the first is
+// done, so two conversions never hold their windows at once.
+func TestWindowOneAtATime(t *testing.T) {
+	src := &fakeSource{path: filepath.Join("..", "testdata", "annotations.go1.26.trace")}
+	r, _ := testRecorder(t, src, newFakeClock())
+	h := r.Handler()
+	slow := &blockingWriter{ResponseRecorder: httptest.NewRecorder(), writing: make(chan struct{}), release: make(chan struct{})}
+	firstDone := make(chan struct{})
+	go func() {
+		h.ServeHTTP(slow, httptest.NewRequest("GET", "/debug/trace2x/window.trace", nil))
+		close(firstDone)
+	}()
+	<-slow.writing
+	second := httptest.NewRecorder()
+	secondDone := make(chan struct{})
+	go func() {
+		h.ServeHTTP(second, httptest.NewRequest("GET", "/debug/trace2x/window.trace", nil))
+		close(secondDone)
+	}()
+	time.Sleep(50 * time.Millisecond)
+	src.mu.Lock()
+	writes := src.writes
+	src.mu.Unlock()
+	if writes != 1 {
+		t.Errorf("%d snapshots while the first window is being sent, want 1", writes)
+	}
+	close(slow.release)
+	<-firstDone
+	<-secondDone
+	if second.Code != http.StatusOK || second.Body.Len() == 0 {
+		t.Errorf("the second request got %d, %d bytes", second.Code, second.Body.Len())
+	}
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	if src.writes != 2 {
+		t.Errorf("%d snapshots for two requests", src.writes)
+	}
+}

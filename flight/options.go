@@ -151,6 +151,12 @@ func WithDirLimits(maxFiles int, maxBytes int64) Option {
 // than the window (WithMinAge), what a trigger wanted is still in the
 // window when its snapshot is taken. The default is DefaultMinInterval,
 // 10 seconds.
+//
+// Snapshots taken closer together than the window is long overlap: a
+// request in both is exported by each, with span IDs of its own each time
+// (they are derived from the snapshot), so a backend shows it twice. The
+// defaults do not overlap; a shorter d than the window trades that for
+// snapshots sooner after a trigger.
 func WithMinInterval(d time.Duration) Option {
 	return optionFunc(func(c *config) {
 		if d >= 0 {

@@ -41,6 +41,12 @@ type Recorder struct {
 	snapMu sync.Mutex
 	// captureMu lets one live capture run at a time.
 	captureMu sync.Mutex
+	// windowSlot lets the Handler convert one window at a time: each
+	// holds the window (tens of MB on a busy service) and its
+	// conversion's memory, and requests at once (a browser retrying, a
+	// dashboard) would multiply it. Made on first use.
+	windowSlot     chan struct{}
+	windowSlotOnce sync.Once
 
 	mu      sync.Mutex
 	pending int       // triggers since the last snapshot
@@ -444,7 +450,9 @@ type counters struct {
 
 // Stats counts what a Recorder did. Nothing it does fails the program:
 // errors are counted here, the last one kept. Requests and triggers are
-// counted until Stop, not after.
+// counted until Stop, not after. The OpenTelemetry SDK that exports the
+// spans also reports an export's failure to its process-wide error
+// handler (otel.SetErrorHandler; by default the standard logger).
 type Stats struct {
 	Requests       int64 // requests seen by the Middleware
 	Triggers       int64 // requests and calls (Trigger, Snapshot) that asked for a snapshot
