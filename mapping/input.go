@@ -111,7 +111,7 @@ func openInput(r io.Reader) (*bufio.Reader, string, error) {
 		return nil, "", fmt.Errorf("%w: the input starts with %q, not a trace header like \"go 1.26 trace\"", ErrNotTrace, printable(hdr))
 	}
 	if !knownVersions[string(m[1])] {
-		return nil, "", fmt.Errorf("%w go 1.%s: trace2x reads the formats of Go 1.11 to 1.26", ErrVersion, m[1])
+		return nil, "", fmt.Errorf("%w go 1.%s: trace2x reads the formats of Go 1.11 to 1.26 (Go 1.27 writes the 1.26 format)", ErrVersion, m[1])
 	}
 	return br, "go1." + string(m[1]), nil
 }

@@ -116,7 +116,7 @@ func (e *Error) Error() string {
 	if i := strings.IndexByte(msg, '\n'); i >= 0 {
 		msg = strings.TrimRight(msg[:i], ": ")
 	}
-	if errors.Is(e.Err, ErrEmpty) || errors.Is(e.Err, ErrNotTrace) || errors.Is(e.Err, ErrVersion) {
+	if errors.Is(e.Err, ErrEmpty) || errors.Is(e.Err, ErrNotTrace) || errors.Is(e.Err, ErrVersion) || errors.Is(e.Err, errHeaderOnly) {
 		return fmt.Sprintf("%s: %s", e.Input, msg)
 	}
 	what := "broken trace"
