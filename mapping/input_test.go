@@ -96,8 +96,13 @@ func TestInputFails(t *testing.T) {
 		if !errors.As(err, &me) || !errors.Is(err, reset) {
 			t.Fatalf("cut at %d: error %v, want a *mapping.Error wrapping %v", cut, err, reset)
 		}
-		if msg := err.Error(); !strings.HasPrefix(msg, "http://host/debug/pprof/trace: reading failed near byte ") || !strings.HasSuffix(msg, ": connection reset by peer") {
+		if msg := err.Error(); !strings.HasPrefix(msg, "http://host/debug/pprof/trace: reading failed near byte ") || !strings.Contains(msg, ": connection reset by peer") {
 			t.Errorf("cut at %d: %q, want it to say reading failed, with the input's error", cut, msg)
+		}
+		// Nothing of a first generation cut short is converted, and
+		// the error says why.
+		if hint := "the input failed inside its first)"; (me.Generation == 0) != strings.HasSuffix(err.Error(), hint) {
+			t.Errorf("cut at %d, after %d generations: %q", cut, me.Generation, err)
 		}
 	}
 	// The same bytes ending cleanly are a trace cut short.

@@ -134,13 +134,19 @@ func (e *Error) Error() string {
 		e.Input, what, at, e.Events, e.Generation, msg, e.hint)
 }
 
+// oldFormat reports whether the trace is in a format before Go 1.22's.
+func (m *mapper) oldFormat() bool {
+	minor, err := strconv.Atoi(strings.TrimPrefix(m.sum.FormatVersion, "go1."))
+	return err == nil && minor < 22
+}
+
 // locate says where in the input a pass that failed after complete
 // generations went wrong, and why nothing was converted if nothing was.
 func (m *mapper) locate(e *Error, complete int) {
 	if m.sum.FormatVersion == "" {
 		return // the input failed before its header was read
 	}
-	if minor, err := strconv.Atoi(strings.TrimPrefix(m.sum.FormatVersion, "go1.")); err == nil && minor < 22 {
+	if m.oldFormat() {
 		if e.Events == 0 {
 			e.hint = " (a trace of Go 1.21 or before is read whole before its first event, so nothing of one cut short or damaged is converted)"
 		}
@@ -269,7 +275,15 @@ func (m *mapper) fail(err error) (*Summary, error) {
 		err = inputError{ierr}
 	}
 	e := &Error{Input: m.cfg.input, Offset: off, Events: m.sum.Events, Generation: max(m.syncs-1, 0), Err: err}
-	if !errors.Is(err, ErrEmpty) && !errors.Is(err, ErrNotTrace) && !errors.Is(err, ErrVersion) && !errors.Is(err, errHeaderOnly) && !errors.As(err, new(inputError)) {
+	switch {
+	case errors.Is(err, ErrEmpty) || errors.Is(err, ErrNotTrace) || errors.Is(err, ErrVersion) || errors.Is(err, errHeaderOnly):
+	case errors.As(err, new(inputError)):
+		// The input failed (a connection broke): the trace is not
+		// damaged, but what of it came may be nothing.
+		if e.Generation == 0 && !m.oldFormat() && m.sum.FormatVersion != "" {
+			e.hint = " (a trace is converted a generation, about a second of it, at a time, and the input failed inside its first)"
+		}
+	default:
 		m.locate(e, e.Generation)
 	}
 	if !m.begun {
