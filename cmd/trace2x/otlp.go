@@ -233,14 +233,16 @@ func report(w io.Writer, input, dest string, res *otelconv.Result, timeNote stri
 	if sum := res.Summary; sum != nil && sum.Err != nil && recordsClock(sum.FormatVersion) {
 		noClock = "the trace broke off before its clock snapshot"
 	}
-	switch res.TimeSource {
-	case otelconv.TimeFromClock:
+	switch {
+	case res.Spans() == 0:
+		// No span has a time to explain.
+	case res.TimeSource == otelconv.TimeFromClock:
 		note := ""
 		if timeNote == "--start-time" {
 			note = "; --start-time is not used"
 		}
 		fmt.Fprintf(w, "trace2x: %s: span times from the trace's wall-clock snapshot%s\n", input, note)
-	case otelconv.TimeFromStartTime:
+	case res.TimeSource == otelconv.TimeFromStartTime:
 		fmt.Fprintf(w, "trace2x: %s: span times from %s (%s)\n", input, timeNote, noClock)
 	default:
 		fmt.Fprintf(w, "trace2x: %s: span times from the time of this conversion: %s; give --start-time\n", input, noClock)
