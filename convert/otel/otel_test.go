@@ -562,6 +562,24 @@ func TestNilExporter(t *testing.T) {
 	}
 }
 
+// TestSecondTrace maps two traces into one Sink: the second is refused,
+// and the Result stays the first's.
+func TestSecondTrace(t *testing.T) {
+	data := mustRead(t, "../../testdata/annotations.go1.26.trace")
+	exp := tracetest.NewInMemoryExporter()
+	s := NewSink(context.Background(), exp)
+	if _, err := mapping.Map(bytes.NewReader(data), s); err != nil {
+		t.Fatal(err)
+	}
+	first := s.Result()
+	if _, err := mapping.Map(bytes.NewReader(data), s); !errors.Is(err, ErrSecondTrace) {
+		t.Errorf("a second trace: %v, want ErrSecondTrace", err)
+	}
+	if got := s.Result(); got.Spans() != first.Spans() || int64(len(exp.GetSpans())) != first.Spans() {
+		t.Errorf("after the second trace: %d spans made, %d exported; the first made %d", got.Spans(), len(exp.GetSpans()), first.Spans())
+	}
+}
+
 // onceErr returns err once, then io.EOF.
 type onceErr struct {
 	err  error

@@ -255,10 +255,18 @@ func (s *Sink) Result() Result {
 // caller's reach.
 var ErrNoExporter = errors.New("otel: no span exporter (nil)")
 
+// ErrSecondTrace is returned by Begin of a Sink that converted a trace
+// already: a Sink converts one trace, and its Result is that trace's.
+var ErrSecondTrace = errors.New("otel: Begin called again: a Sink converts one trace")
+
 // Begin sets the clock and the resource and starts the SDK.
 func (s *Sink) Begin(m *mapping.Meta) error {
 	if s.exp.next == nil {
 		return ErrNoExporter
+	}
+	if s.bsp != nil {
+		// The IDs, the traces and the Result are of one trace.
+		return ErrSecondTrace
 	}
 	s.meta = *m
 	if m.Clock != nil {
