@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +25,7 @@ var ErrInternal = errors.New("internal error in the trace mapping (please report
 type Option interface{ apply(*config) }
 
 type config struct {
+	ctx          context.Context // see WithContext; nil for none
 	input        string
 	experimental bool
 	progress     func(Progress)
@@ -195,6 +197,9 @@ func (e *Error) Unwrap() error { return e.Err }
 // Summary and an error, and the sink gets no call at all.
 func Map(r io.Reader, sink Sink, opts ...Option) (*Summary, error) {
 	cfg := newConfig(opts)
+	if cfg.ctx != nil {
+		r = ctxReader{cfg.ctx, r}
+	}
 	return mapStream(r, sink, &cfg)
 }
 

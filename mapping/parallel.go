@@ -98,6 +98,9 @@ const defaultGroupBytes = 8 << 20
 // byte of trace, in groups of about 8 MB.
 func MapFile(r io.ReaderAt, size int64, sink Sink, opts ...Option) (*Summary, error) {
 	cfg := newConfig(opts)
+	if cfg.ctx != nil {
+		r = ctxReaderAt{cfg.ctx, r}
+	}
 	idx, err := tracefile.Read(r, size)
 	if err != nil || idx.Size != size {
 		cfg.index, cfg.indexErr = idx, err

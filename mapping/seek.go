@@ -53,6 +53,9 @@ type origin struct {
 // The generations read are parsed in parallel as MapFile parses them.
 func MapWindow(r io.ReaderAt, size int64, from, to Bound, sink Sink, opts ...Option) (*Summary, error) {
 	cfg := newConfig(opts)
+	if cfg.ctx != nil {
+		r = ctxReaderAt{cfg.ctx, r}
+	}
 	idx, err := tracefile.Read(r, size)
 	if err != nil || idx.Size != size {
 		cfg.index, cfg.indexErr = idx, err

@@ -418,6 +418,11 @@ func (in *input) mapTrace(e *env, opts *inputOpts, src io.Reader, sink mapping.S
 	progress, clearProgress := in.progress(e, opts)
 	defer clearProgress()
 	mopts = append([]mapping.Option{mapping.WithInputName(in.name), mapping.WithProgress(progress)}, mopts...)
+	if in.ctx != nil {
+		// A file read at any offset stops with the command, as the
+		// input's own reads do (see input.Read).
+		mopts = append(mopts, mapping.WithContext(in.ctx))
+	}
 	// The outputs encode on a goroutine of their own, beside the mapping,
 	// which runs beside the parser. The stats analysis costs less than
 	// handing its items to another goroutine would: it runs in the
@@ -446,7 +451,7 @@ func (in *input) mapTrace(e *env, opts *inputOpts, src io.Reader, sink mapping.S
 		}
 		// A broken trace is reported by the main pass; the selection is
 		// what could be read.
-		_, _ = mapping.Map(ctxReader{e.context(), io.NewSectionReader(fd, 0, math.MaxInt64)}, f.Prepass(), mapping.WithInputName(in.name))
+		_, _ = mapping.Map(io.NewSectionReader(fd, 0, math.MaxInt64), f.Prepass(), mapping.WithInputName(in.name), mapping.WithContext(e.context()))
 	}
 	ec := &endCapture{Sink: sink, filter: f, env: e}
 	var sum *mapping.Summary
@@ -496,10 +501,7 @@ func (in *input) file(opts *inputOpts) (io.ReaderAt, bool) {
 	if !ok || in.path == "" || in.size <= 0 || (opts != nil && opts.sequential) {
 		return nil, false
 	}
-	if in.ctx == nil {
-		return f, true
-	}
-	return ctxReaderAt{in.ctx, f}, true
+	return f, true
 }
 
 // endCapture keeps the Summary that reaches the end of a chain of sinks,

@@ -114,29 +114,3 @@ func (t *tempFiles) removeAll() {
 		os.Remove(name)
 	}
 }
-
-// ctxReader stops reading once ctx is done, with its cause.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if c.ctx.Err() != nil {
-		return 0, context.Cause(c.ctx)
-	}
-	return c.r.Read(p)
-}
-
-// ctxReaderAt stops reading once ctx is done, with its cause.
-type ctxReaderAt struct {
-	ctx context.Context
-	r   io.ReaderAt
-}
-
-func (c ctxReaderAt) ReadAt(p []byte, off int64) (int, error) {
-	if c.ctx.Err() != nil {
-		return 0, context.Cause(c.ctx)
-	}
-	return c.r.ReadAt(p, off)
-}

@@ -1,0 +1,80 @@
+package mapping_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/trace2x/trace2x/mapping"
+)
+
+// cancelling cancels its context at the n-th P run it is given.
+type cancelling struct {
+	mapping.NopSink
+	cancel  context.CancelFunc
+	n, runs int
+	ended   bool
+	endErr  error
+	gens    int // complete generations, as End is told
+}
+
+func (c *cancelling) ProcRun(*mapping.ProcRun) error {
+	if c.runs++; c.runs == c.n {
+		c.cancel()
+	}
+	return nil
+}
+
+func (c *cancelling) End(s *mapping.Summary) error {
+	c.ended, c.endErr, c.gens = true, s.Err, s.Generations
+	return nil
+}
+
+// TestWithContext cancels a pass part way, through each entry point: it
+// stops with an error that is context.Canceled, tells the sink at End,
+// and maps the generations in flight, not the rest; a live context
+// changes nothing.
+func TestWithContext(t *testing.T) {
+	data := recordedOnce(t)
+	var all mapping.Tally
+	if _, err := mapping.Map(bytes.NewReader(data), &all); err != nil {
+		t.Fatal(err)
+	}
+	r := bytes.NewReader(data)
+	size := int64(len(data))
+	for _, entry := range []struct {
+		name string
+		run  func(mapping.Sink, ...mapping.Option) (*mapping.Summary, error)
+	}{
+		{"Map", func(s mapping.Sink, o ...mapping.Option) (*mapping.Summary, error) {
+			return mapping.Map(bytes.NewReader(data), s, o...)
+		}},
+		{"MapFile", func(s mapping.Sink, o ...mapping.Option) (*mapping.Summary, error) {
+			return mapping.MapFile(r, size, s, o...)
+		}},
+		{"MapWindow", func(s mapping.Sink, o ...mapping.Option) (*mapping.Summary, error) {
+			return mapping.MapWindow(r, size, mapping.Bound{}, mapping.Bound{}, s, o...)
+		}},
+	} {
+		ctx, cancel := context.WithCancel(context.Background())
+		c := &cancelling{cancel: cancel, n: 1}
+		_, err := entry.run(c, mapping.WithContext(ctx))
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("%s: error %v, want context.Canceled", entry.name, err)
+		}
+		if !c.ended || !errors.Is(c.endErr, context.Canceled) {
+			t.Errorf("%s: End called %v with %v", entry.name, c.ended, c.endErr)
+		}
+		// The parser reads a generation whole before handing on its
+		// events, and MapFile's workers read ahead: the pass stops within
+		// the generations in flight.
+		if gens := all.Summary.Generations; c.gens >= gens {
+			t.Errorf("%s: %d generations of %d mapped, cancelled in the first", entry.name, c.gens, gens)
+		}
+		var again mapping.Tally
+		if _, err := entry.run(&again, mapping.WithContext(context.Background())); err != nil || again.ProcRuns != all.ProcRuns {
+			t.Errorf("%s: with a live context: %v, %d runs of %d", entry.name, err, again.ProcRuns, all.ProcRuns)
+		}
+	}
+}
