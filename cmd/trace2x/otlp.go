@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -229,10 +228,9 @@ func report(w io.Writer, input, dest string, res *otelconv.Result, timeNote stri
 	if res.Spans() == 0 && res.Summary == nil {
 		return // the input was not read as a trace; the error says why
 	}
-	noClock := "the trace has no clock snapshot"
-	if sum := res.Summary; sum != nil && sum.Err != nil && recordsClock(sum.FormatVersion) {
-		noClock = "the trace broke off before its clock snapshot"
-	}
+	// A trace that has spans and no clock snapshot is of a format that
+	// has none: a Go 1.25+ trace gives its snapshot with its first event.
+	const noClock = "the trace has no clock snapshot"
 	switch {
 	case res.Spans() == 0:
 		// No span has a time to explain.
@@ -325,13 +323,6 @@ func fileStart(in *input) (time.Time, string, error) {
 	}
 	d := sum.End.Sub(sum.Start)
 	return st.ModTime().Add(-d), fmt.Sprintf("the file's modification time less the trace's duration (%v)", roundDuration(d)), nil
-}
-
-// recordsClock reports whether traces of the format version ("go1.25")
-// carry a wall-clock snapshot, which they do from Go 1.25 on.
-func recordsClock(version string) bool {
-	minor, err := strconv.Atoi(strings.TrimPrefix(version, "go1."))
-	return err == nil && minor >= 25
 }
 
 // roundDuration rounds d to three or four significant digits, so that a
