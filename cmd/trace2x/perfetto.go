@@ -95,6 +95,9 @@ func notePerfetto(e *env, in *input, w *perfetto.Writer) {
 	if n := w.OmittedTaskFlows(); n > 0 {
 		fmt.Fprintf(e.stderr, "trace2x: %s: note: %d regions and logs got no flow from their task (flows to 1024 goroutines per task at most); the regions and logs are all there\n", in.name, n)
 	}
+	if n := w.OmittedDeepRegions(); n > 0 {
+		fmt.Fprintf(e.stderr, "trace2x: %s: note: %d regions nested deeper than 500 on their goroutine are left out (Perfetto keeps 512 levels of slices a track); the Chrome JSON has them\n", in.name, n)
+	}
 	if note := perfettoBudget(w); note != "" {
 		fmt.Fprintf(e.stderr, "trace2x: %s: note: %s\n", in.name, note)
 	}

@@ -251,6 +251,7 @@ type Writer struct {
 	off      mapping.Time // added to every timestamp, see Begin
 
 	omittedFlows int64 // task flows past maxTaskFlows, see OmittedTaskFlows
+	deepRegions  int64 // regions past maxRegionDepth, see OmittedDeepRegions
 	first        bool  // the next packet is the sequence's first
 	oldThreadIDs bool  // see tid
 	nextUUID     uint64
@@ -569,6 +570,13 @@ func (c *compressor) write() {
 // flows one task is given (1024). The regions and logs are all there;
 // only the arrows to them from their task are left out.
 func (w *Writer) OmittedTaskFlows() int64 { return w.omittedFlows }
+
+// OmittedDeepRegions returns how many regions were left out for being
+// nested deeper than 500 in their goroutine's regions (recursion
+// annotated with trace.WithRegion): Perfetto's trace processor keeps 512
+// levels of slices on a track, and a region it dropped would also close
+// the region it nests in, since a slice's end names none.
+func (w *Writer) OmittedDeepRegions() int64 { return w.deepRegions }
 
 // Close flushes the output and returns the first write error. Calling it
 // (or End) again does nothing more; the other Sink methods then return an

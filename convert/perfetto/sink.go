@@ -865,6 +865,10 @@ func (w *Writer) Region(r *mapping.Region) error {
 	if w.closed {
 		return errClosed
 	}
+	if r.Depth >= maxRegionDepth {
+		w.deepRegions++
+		return w.err
+	}
 	gt := w.goTrackOf(r.G, r.End)
 	lt := gt.lane
 	track := w.child(lt.uuid, &lt.regions, func() string { return w.laneName(lt, gt) + " regions" }, 1)
@@ -888,6 +892,10 @@ func (w *Writer) Region(r *mapping.Region) error {
 	})
 	return w.err
 }
+
+// maxRegionDepth is the deepest region written (see OmittedDeepRegions),
+// below the trace processor's 512 levels.
+const maxRegionDepth = 500
 
 // Log writes a log as an instant on its goroutine's track.
 func (w *Writer) Log(l *mapping.Log) error {
