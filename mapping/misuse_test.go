@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/trace2x/trace2x/internal/synth"
 	"github.com/trace2x/trace2x/internal/tracefile"
 	"github.com/trace2x/trace2x/mapping"
 )
@@ -18,23 +19,20 @@ import (
 // ends a region twice while another is open, which Go's parser refuses:
 // the error must blame the program, not a cut or damaged file.
 func TestRegionMisuseHint(t *testing.T) {
-	if trace.IsEnabled() {
-		t.Skip("the test binary is being traced already (go test -trace)")
+	data, err := synth.RecordFunc(func() {
+		ctx, task := trace.NewTask(context.Background(), "job")
+		trace.WithRegion(ctx, "before", func() {})
+		outer := trace.StartRegion(ctx, "outer")
+		r := trace.StartRegion(ctx, "twice")
+		r.End()
+		r.End()
+		outer.End()
+		task.End()
+	})
+	if err != nil {
+		t.Skip(err) // the test binary is traced already (go test -trace)
 	}
-	var buf bytes.Buffer
-	if err := trace.Start(&buf); err != nil {
-		t.Fatal(err)
-	}
-	ctx, task := trace.NewTask(context.Background(), "job")
-	trace.WithRegion(ctx, "before", func() {})
-	outer := trace.StartRegion(ctx, "outer")
-	r := trace.StartRegion(ctx, "twice")
-	r.End()
-	r.End()
-	outer.End()
-	task.End()
-	trace.Stop()
-
+	buf := bytes.NewBuffer(data)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "misuse.trace")
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {

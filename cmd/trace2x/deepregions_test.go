@@ -1,38 +1,33 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"runtime/trace"
 	"strings"
 	"testing"
+
+	"github.com/trace2x/trace2x/internal/synth"
 )
 
 // TestDeepRegionsNote records, in this process, 600 regions nested in one
 // another, and checks that perfetto says it left out those past depth
 // 500.
 func TestDeepRegionsNote(t *testing.T) {
-	if trace.IsEnabled() {
-		t.Skip("the test binary is being traced already (go test -trace)")
-	}
-	var buf bytes.Buffer
-	if err := trace.Start(&buf); err != nil {
-		t.Fatal(err)
-	}
 	var nest func(ctx context.Context, d int)
 	nest = func(ctx context.Context, d int) {
-		if d == 0 {
-			return
+		if d > 0 {
+			trace.WithRegion(ctx, "walk", func() { nest(ctx, d-1) })
 		}
-		trace.WithRegion(ctx, "walk", func() { nest(ctx, d-1) })
 	}
-	nest(context.Background(), 600)
-	trace.Stop()
+	data, err := synth.RecordFunc(func() { nest(context.Background(), 600) })
+	if err != nil {
+		t.Skip(err) // the test binary is traced already (go test -trace)
+	}
 	dir := t.TempDir()
 	in := filepath.Join(dir, "deep.trace")
-	if err := os.WriteFile(in, buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(in, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	code, _, errs := runCmd(t, nil, "perfetto", "-o", filepath.Join(dir, "deep.pftrace"), in)
