@@ -241,6 +241,9 @@ var _ mapping.Sink = (*Writer)(nil)
 // every method after it, which stops the mapping. A Writer closed before
 // Begin (the input was not a trace) writes nothing (see Close).
 func NewWriter(w io.Writer, opts ...Option) *Writer {
+	if w == nil {
+		w = nilOutput{}
+	}
 	x := newWriter(opts)
 	x.out = w
 	return x
@@ -622,4 +625,13 @@ func (w *Writer) appendSamples() {
 	w.buf = append(w.buf, "],"...)
 	w.buf = w.nl(w.buf, 1)
 	w.samples = w.samples[:0]
+}
+
+// nilOutput stands for the nil io.Writer a Writer was given: its writes
+// fail with an error that says so, where a nil Writer would panic, on a
+// goroutine of the Writer's own where no caller could recover it.
+type nilOutput struct{}
+
+func (nilOutput) Write([]byte) (int, error) {
+	return 0, errors.New("chromejson: NewWriter was given a nil io.Writer")
 }

@@ -347,6 +347,9 @@ var _ mapping.Sink = (*Writer)(nil)
 // the mapping's error says why, and the caller's output is left as it
 // was, for the caller to remove.
 func NewWriter(w io.Writer, opts ...Option) *Writer {
+	if w == nil {
+		w = nilOutput{}
+	}
 	cfg := config{pid: 1}
 	for _, o := range opts {
 		o.apply(&cfg)
@@ -803,4 +806,13 @@ func (w *Writer) End(sum *mapping.Summary) error {
 		})
 	}
 	return w.Close()
+}
+
+// nilOutput stands for the nil io.Writer a Writer was given: its writes
+// fail with an error that says so, where a nil Writer would panic, on a
+// goroutine of the Writer's own where no caller could recover it.
+type nilOutput struct{}
+
+func (nilOutput) Write([]byte) (int, error) {
+	return 0, errors.New("perfetto: NewWriter was given a nil io.Writer")
 }

@@ -202,6 +202,9 @@ var _ mapping.Sink = (*Writer)(nil)
 // makes Begin and End return an error that names it, and nothing is
 // written.
 func NewWriter(w io.Writer, kind Kind, opts ...Option) *Writer {
+	if w == nil {
+		w = nilOutput{}
+	}
 	var cfg config
 	for _, o := range opts {
 		o.apply(&cfg)
@@ -428,4 +431,13 @@ func (w *Writer) profile(sum *mapping.Summary) *profile.Profile {
 		p.Sample = append(p.Sample, s)
 	}
 	return p
+}
+
+// nilOutput stands for the nil io.Writer a Writer was given: its writes
+// fail with an error that says so, where a nil Writer would panic, on a
+// goroutine of the Writer's own where no caller could recover it.
+type nilOutput struct{}
+
+func (nilOutput) Write([]byte) (int, error) {
+	return 0, errors.New("pprof: NewWriter was given a nil io.Writer")
 }
