@@ -280,3 +280,40 @@ func TestSpansBesideFile(t *testing.T) {
 		t.Errorf("export %+v; want spans and a file", e)
 	}
 }
+
+// failingOnce fails its first export, then hands on to the in-memory one.
+type failingOnce struct {
+	*tracetest.InMemoryExporter
+	failed atomic.Bool
+}
+
+func (f *failingOnce) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	if !f.failed.Swap(true) {
+		return errors.New("collector says no")
+	}
+	return f.InMemoryExporter.ExportSpans(ctx, spans)
+}
+
+// TestOverlappingSnapshots takes snapshots of one window again and again,
+// as snapshots closer together than the window is long overlap: the
+// spans a snapshot exported are not sent again by the next, and those of
+// a snapshot whose export failed are.
+func TestOverlappingSnapshots(t *testing.T) {
+	mem := tracetest.NewInMemoryExporter()
+	exp := &failingOnce{InMemoryExporter: mem}
+	r, _ := testRecorder(t, &fakeSource{path: sampleTrace}, newFakeClock(), WithExporter(exp))
+	if _, err := r.Snapshot(context.Background(), "fails"); err == nil {
+		t.Fatal("the first export did not fail")
+	}
+	first, err := r.Snapshot(context.Background(), "first")
+	if err != nil || first.Spans == 0 {
+		t.Fatalf("after a failed export, the window's spans: %+v, %v", first, err)
+	}
+	again, err := r.Snapshot(context.Background(), "again")
+	if err != nil || again.Spans != 0 {
+		t.Errorf("the same window once more exported %d spans (%v), want none", again.Spans, err)
+	}
+	if n := int64(len(mem.GetSpans())); n != first.Spans {
+		t.Errorf("the exporter has %d spans, the first whole export %d", n, first.Spans)
+	}
+}

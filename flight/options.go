@@ -152,11 +152,11 @@ func WithDirLimits(maxFiles int, maxBytes int64) Option {
 // window when its snapshot is taken. The default is DefaultMinInterval,
 // 10 seconds.
 //
-// Snapshots taken closer together than the window is long overlap: a
-// request in both is exported by each, with span IDs of its own each time
-// (they are derived from the snapshot), so a backend shows it twice. The
-// defaults do not overlap; a shorter d than the window trades that for
-// snapshots sooner after a trigger.
+// Snapshots taken closer together than the window is long overlap. A
+// request that ended within the last snapshot exported whole is not sent
+// again; one still under way at its end is sent by both, cut the first
+// time, with span IDs of each snapshot's own (see
+// otel.WithExportedUntil).
 func WithMinInterval(d time.Duration) Option {
 	return optionFunc(func(c *config) {
 		if d >= 0 {

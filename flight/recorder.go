@@ -66,6 +66,9 @@ type Recorder struct {
 	sched  sync.WaitGroup // the scheduling goroutine
 	export sync.WaitGroup // the export goroutine
 	seq    atomic.Int64   // numbers the files
+	// exportedUntil is the end, on the trace's clock, of the latest
+	// snapshot whose spans were all exported (a mapping.Time).
+	exportedUntil atomic.Int64
 
 	stats    counters
 	errMu    sync.Mutex
@@ -383,13 +386,27 @@ func (r *Recorder) writeFile(ctx context.Context, s *snapshot) (string, error) {
 }
 
 // exportSpans converts s to spans for the exporter.
+//
+// Snapshots taken closer together than the window is long overlap: the
+// spans that ended before the end of the last snapshot exported whole are
+// left out, since that one sent them, under other IDs (see
+// otel.WithExportedUntil); a snapshot whose export failed sends them again.
 func (r *Recorder) exportSpans(ctx context.Context, s *snapshot) (spans, failed int64, joined int, err error) {
 	exp := boundExporter{SpanExporter: r.cfg.exporter, ctx: ctx}
-	res, err := otel.Convert(ctx, ctxReader{ctx, bytes.NewReader(s.data)}, exp, r.otelOptions()...)
+	opts := append(r.otelOptions(), otel.WithExportedUntil(mapping.Time(r.exportedUntil.Load())))
+	res, err := otel.Convert(ctx, ctxReader{ctx, bytes.NewReader(s.data)}, exp, opts...)
 	if res != nil {
 		spans, failed, joined = res.Exported, res.Failed, res.Joined
 		r.stats.spans.Add(res.Exported)
 		r.stats.spansFailed.Add(res.Failed)
+		if err == nil && res.Failed == 0 && res.Summary != nil {
+			for end := int64(res.Summary.End); ; {
+				old := r.exportedUntil.Load()
+				if old >= end || r.exportedUntil.CompareAndSwap(old, end) {
+					break
+				}
+			}
+		}
 	}
 	switch {
 	case err != nil && ctx.Err() != nil:

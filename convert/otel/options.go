@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/sdk/resource"
+
+	"github.com/trace2x/trace2x/mapping"
 )
 
 // Option configures a conversion.
@@ -18,6 +20,7 @@ type config struct {
 	runtimeSpans   bool
 	goroutineSpans bool
 	seed           []byte
+	exportedUntil  mapping.Time // see WithExportedUntil; 0 for none
 	maxQueue       int
 	maxBatch       int
 	maxBytes       int64
@@ -103,6 +106,16 @@ func WithGoroutineSpans() Option {
 func WithIDSeed(seed []byte) Option {
 	s := append([]byte(nil), seed...)
 	return optionFunc(func(c *config) { c.seed = s })
+}
+
+// WithExportedUntil leaves out the spans that ended before t, a time of
+// the trace: a conversion of an earlier, overlapping window of the same
+// process (the flight recorder's snapshots, which share the trace's
+// clock) exported them already, whole, and IDs derived from each window
+// would make a backend show them twice. A span still open at t is sent
+// again, whole this time. Result.Repeated counts those left out.
+func WithExportedUntil(t mapping.Time) Option {
+	return optionFunc(func(c *config) { c.exportedUntil = t })
 }
 
 // WithMaxQueueSize bounds the spans waiting for the exporter. When the

@@ -580,6 +580,47 @@ func TestSecondTrace(t *testing.T) {
 	}
 }
 
+// TestExportedUntil converts a trace, then again with the spans that
+// ended before a time of it left out, as the flight recorder converts an
+// overlapping snapshot: exactly the spans that end at or after that time
+// are exported, with the IDs they had.
+func TestExportedUntil(t *testing.T) {
+	data := mustRead(t, "../../testdata/annotations.go1.26.trace")
+	all := tracetest.NewInMemoryExporter()
+	res, err := Convert(context.Background(), bytes.NewReader(data), all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := res.Summary
+	for _, frac := range []int64{0, 2, 3, 4} {
+		until := sum.End
+		if frac > 0 {
+			until = sum.Start + (sum.End-sum.Start)/mapping.Time(frac)
+		}
+		wall := res.Start.Add(time.Duration(until - sum.Start))
+		want := map[trace.SpanID]bool{}
+		for _, sp := range all.GetSpans() {
+			if !sp.EndTime.Before(wall) {
+				want[sp.SpanContext.SpanID()] = true
+			}
+		}
+		again := tracetest.NewInMemoryExporter()
+		res2, err := Convert(context.Background(), bytes.NewReader(data), again, WithExportedUntil(until))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := again.GetSpans()
+		if len(got) != len(want) || res2.Repeated != int64(len(all.GetSpans())-len(want)) {
+			t.Errorf("until %d/%d of the trace: %d spans exported, %d left out; want %d and %d", 1, frac, len(got), res2.Repeated, len(want), len(all.GetSpans())-len(want))
+		}
+		for _, sp := range got {
+			if !want[sp.SpanContext.SpanID()] {
+				t.Errorf("until %d/%d: span %s (%s) ends at %v, before %v", 1, frac, sp.Name, sp.SpanContext.SpanID(), sp.EndTime, wall)
+			}
+		}
+	}
+}
+
 // onceErr returns err once, then io.EOF.
 type onceErr struct {
 	err  error
