@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/trace2x/trace2x/convert/chromejson"
@@ -86,12 +87,17 @@ Examples:
 			opts := []chromejson.Option{chromejson.WithPretty(*pretty), chromejson.WithVersion(trace2xVersion())}
 			if limit > 0 {
 				var parts splitParts
+				// Under a filter, the parts are held until the end: a
+				// filter that keeps nothing (a misspelt task type) leaves
+				// an earlier conversion's parts as they were.
+				hold := !inOpts.filter.Empty()
 				w := chromejson.NewSplitWriter(limit, func(n int) (io.WriteCloser, error) {
 					parts.begun.Store(int64(n))
 					o, err := createOutput(e, partName(*out, n), false)
 					if err != nil {
 						return nil, err
 					}
+					o.hold = hold
 					return &partOutput{output: o, n: n, parts: &parts}, nil
 				}, opts...)
 				// A second signal ends the process at once: the parts
@@ -157,6 +163,8 @@ func parseSize(s string) (int64, error) {
 type splitParts struct {
 	begun, written atomic.Int64
 	settled        atomic.Bool
+	mu             sync.Mutex
+	held           []*output // parts written but held, in order (see output.hold)
 }
 
 // partOutput is a part of a split output, which counts itself written
@@ -170,6 +178,11 @@ type partOutput struct {
 func (p *partOutput) Close() error {
 	err := p.output.Close()
 	if err == nil {
+		if p.output.heldTmp != "" {
+			p.parts.mu.Lock()
+			p.parts.held = append(p.parts.held, p.output)
+			p.parts.mu.Unlock()
+		}
 		p.parts.written.CompareAndSwap(int64(p.n-1), int64(p.n))
 	}
 	return err
@@ -185,6 +198,28 @@ func (p *partOutput) Close() error {
 func (sp *splitParts) settle(e *env, name string) {
 	if sp.settled.Swap(true) {
 		return
+	}
+	sp.mu.Lock()
+	held := sp.held
+	sp.held = nil
+	sp.mu.Unlock()
+	if e.keptNothing.Load() {
+		for _, o := range held {
+			o.discard()
+		}
+		fmt.Fprintf(e.stderr, "trace2x: no part of %s is written; the parts there are left as they were\n", name)
+		return
+	}
+	for i, o := range held {
+		if err := o.commit(); err != nil {
+			// The parts before it hold the trace up to it.
+			fmt.Fprintf(e.stderr, "trace2x: %v\n", err)
+			for _, rest := range held[i+1:] {
+				rest.discard()
+			}
+			sp.written.Store(int64(i))
+			break
+		}
 	}
 	kept, begun := int(sp.written.Load()), int(sp.begun.Load())
 	if kept == 0 {

@@ -27,9 +27,13 @@ type output struct {
 	dest    string // the file tmp becomes: name, or the file a link names
 	existed bool   // dest was there before
 	written bool
-	whole   bool  // the conversion is complete, even if it wrote nothing
-	n       int64 // bytes written, before compression
-	werr    error // the error a Write already returned
+	whole   bool // the conversion is complete, even if it wrote nothing
+	// hold makes Close leave a complete file under its temporary name,
+	// held, for commit or discard to settle (see splitParts).
+	hold    bool
+	heldTmp string // the held file's name, until commit or discard
+	n       int64  // bytes written, before compression
+	werr    error  // the error a Write already returned
 }
 
 // createOutput opens path for writing ("-" is standard output). A name
@@ -125,13 +129,19 @@ func (o *output) Close() error {
 		tmp := o.tmp
 		defer func() { o.tmp = "" }()
 		empty := o.env != nil && o.env.keptNothing.Load()
-		if (o.written || o.whole) && !failed && !empty {
+		switch {
+		case (o.written || o.whole) && !failed && !empty && o.hold:
+			o.heldTmp = tmp
+			return nil
+		case (o.written || o.whole) && !failed && !empty:
 			err = temps.done(tmp, func() error { return os.Rename(tmp, o.dest) })
-		} else {
+		default:
 			temps.done(tmp, func() error { return os.Remove(tmp) })
 			switch {
 			case err != nil:
 				return fmt.Errorf("writing %s: %w; %s", o.name, o.unwrapTemp(err), o.leftAlone())
+			case empty && !failed && o.hold:
+				return nil // a held part: its split output says what it kept
 			case failed || empty:
 				// The write's error, or the filter's, is reported
 				// already.
@@ -143,6 +153,27 @@ func (o *output) Close() error {
 		return fmt.Errorf("writing %s: %w", o.name, err)
 	}
 	return nil
+}
+
+// commit puts a held output in place.
+func (o *output) commit() error {
+	tmp := o.heldTmp
+	if tmp == "" {
+		return nil
+	}
+	o.heldTmp = ""
+	if err := temps.done(tmp, func() error { return os.Rename(tmp, o.dest) }); err != nil {
+		return fmt.Errorf("writing %s: %w", o.name, err)
+	}
+	return nil
+}
+
+// discard removes a held output: the destination stays as it was.
+func (o *output) discard() {
+	if tmp := o.heldTmp; tmp != "" {
+		o.heldTmp = ""
+		temps.done(tmp, func() error { return os.Remove(tmp) })
+	}
 }
 
 // leftAlone says what became of the destination of a failed output.

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/trace2x/trace2x/convert/chromejson/chromecheck"
 )
 
 // TestOutputIsInput checks that no output may replace the input trace,
@@ -192,6 +194,53 @@ func TestSplitFailedPart(t *testing.T) {
 		if !strings.Contains(errs, want) {
 			t.Errorf("stderr %q does not say %q", errs, want)
 		}
+	}
+}
+
+// TestSplitKeptNothing runs a split output through a filter that keeps
+// nothing, over an earlier conversion's parts: they are left as they
+// were. Through a filter that keeps something, the parts, held until the
+// end, are put in place, and the earlier ones past them removed.
+func TestSplitKeptNothing(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "t.json")
+	for n := 1; n <= 6; n++ {
+		if err := os.WriteFile(partName(out, n), []byte("earlier"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	trace := filepath.Join("..", "..", "testdata", "iterpull.go1.26.trace")
+	code, _, errs := runCmd(t, nil, "chrome", "-q", "--split", "1M", "--goroutine", "999999", "-o", out, trace)
+	if code != 1 || !strings.Contains(errs, "the filters kept nothing") || !strings.Contains(errs, "no part of "+out+" is written; the parts there are left as they were") {
+		t.Errorf("exit %d, stderr %q", code, errs)
+	}
+	for n := 1; n <= 6; n++ {
+		if b, err := os.ReadFile(partName(out, n)); err != nil || string(b) != "earlier" {
+			t.Errorf("part %d: %q, %v; want the earlier conversion's", n, b, err)
+		}
+	}
+	if temps, _ := filepath.Glob(filepath.Join(dir, ".*")); len(temps) > 0 {
+		t.Errorf("temporary files left: %q", temps)
+	}
+	code, _, errs = runCmd(t, nil, "chrome", "-q", "--split", "1M", "--from", "0s", "-o", out, trace)
+	if code != 0 {
+		t.Fatalf("a window of the whole trace: exit %d, %s", code, errs)
+	}
+	parts := 0
+	for n := 1; n <= 6; n++ {
+		b, err := os.ReadFile(partName(out, n))
+		switch {
+		case err == nil && string(b) == "earlier":
+			t.Errorf("part %d is still the earlier conversion's", n)
+		case err == nil:
+			parts++
+			if _, err := chromecheck.Check(b); err != nil {
+				t.Errorf("part %d: %v", n, err)
+			}
+		}
+	}
+	if parts < 2 || parts == 6 {
+		t.Errorf("%d parts after a window of the whole trace, want several, and the earlier ones past them removed", parts)
 	}
 }
 
