@@ -2,8 +2,10 @@ package mapping_test
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
+	"strings"
 	"testing"
 
 	"golang.org/x/exp/trace"
@@ -11,6 +13,7 @@ import (
 	"github.com/trace2x/trace2x/internal/synth"
 	"github.com/trace2x/trace2x/internal/testtraces"
 	"github.com/trace2x/trace2x/internal/tracefile"
+	"github.com/trace2x/trace2x/mapping"
 )
 
 // TestIndexMatchesParser indexes every test trace in the Go 1.22+ formats
@@ -189,4 +192,35 @@ func recordGenerations(t testing.TB, rounds int) []byte {
 		t.Fatalf("tracing this process: %v", err)
 	}
 	return buf.Bytes()
+}
+
+// TestUnfinishedGenerationError cuts a trace between two batches of its
+// last generation, as a process killed while it traces leaves it: the
+// parser refuses a generation without its string and stack tables, and
+// the error says the writer stopped there, not that the file is damaged.
+func TestUnfinishedGenerationError(t *testing.T) {
+	data := recordedOnce(t)
+	full, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := full.Generations[len(full.Generations)-1]
+	refused := 0
+	for cut := last.Offset + 1; cut < last.Offset+last.Size-1; cut++ {
+		idx, err := tracefile.Read(bytes.NewReader(data[:cut]), cut)
+		if err != nil || !idx.Generations[len(idx.Generations)-1].Unfinished {
+			continue // not between batches
+		}
+		_, err = mapping.MapFile(bytes.NewReader(data[:cut]), cut, mapping.NopSink{})
+		if err == nil {
+			continue // the parser took what there is
+		}
+		refused++
+		if msg := err.Error(); !strings.Contains(msg, "writer stopped inside this last generation") || !strings.Contains(msg, fmt.Sprintf("in generation %d ", len(full.Generations))) {
+			t.Errorf("cut at %d: %v", cut, err)
+		}
+	}
+	if refused == 0 {
+		t.Fatal("no cut between the last generation's batches was refused by the parser")
+	}
 }

@@ -173,6 +173,11 @@ func (m *mapper) locate(e *Error, complete int) {
 		k := m.cfg.firstGen + complete
 		g := idx.Generations[k]
 		e.at = fmt.Sprintf("in generation %d (bytes %d to %d)", k+1, g.Offset, g.Offset+g.Size)
+		if g.Unfinished {
+			// Its string and stack tables, written at its end, are
+			// missing: the parser refuses it, and the trace ends before.
+			e.hint = " (the trace's writer stopped inside this last generation, as when its process is killed while it traces: the generations before it are converted)"
+		}
 		return
 	}
 	var te *tracefile.Error
