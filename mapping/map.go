@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/exp/trace"
 
+	"github.com/trace2x/trace2x/internal/ctxio"
 	"github.com/trace2x/trace2x/internal/tracefile"
 )
 
@@ -203,7 +204,7 @@ func (e *Error) Unwrap() error { return e.Err }
 func Map(r io.Reader, sink Sink, opts ...Option) (*Summary, error) {
 	cfg := newConfig(opts)
 	if cfg.ctx != nil {
-		r = ctxReader{cfg.ctx, r}
+		r = ctxio.Reader{Ctx: cfg.ctx, R: r}
 	}
 	return mapStream(r, sink, &cfg)
 }
@@ -481,6 +482,11 @@ func (m *mapper) mapBatch(b *batch) (err error) {
 			err = m.recovered(p)
 		}
 	}()
+	if ctx := m.cfg.ctx; ctx != nil && ctx.Err() != nil {
+		// Checked between batches too: the parser may have read all it
+		// needs ahead of the mapping.
+		return inputError{context.Cause(ctx)}
+	}
 	tasks, states, stateStks := b.tasks, b.states, b.stateStks
 	m.batched, m.decoded = true, b.decoded
 	defer func() { m.curState, m.curStateStk, m.curStk = nil, nil, nil }()

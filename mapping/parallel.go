@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/exp/trace"
 
+	"github.com/trace2x/trace2x/internal/ctxio"
 	"github.com/trace2x/trace2x/internal/tracefile"
 )
 
@@ -99,7 +100,7 @@ const defaultGroupBytes = 8 << 20
 func MapFile(r io.ReaderAt, size int64, sink Sink, opts ...Option) (*Summary, error) {
 	cfg := newConfig(opts)
 	if cfg.ctx != nil {
-		r = ctxReaderAt{cfg.ctx, r}
+		r = ctxio.ReaderAt{Ctx: cfg.ctx, R: r}
 	}
 	idx, err := tracefile.Read(r, size)
 	if err != nil || idx.Size != size {

@@ -4,6 +4,7 @@ import (
 	"io"
 	"math"
 
+	"github.com/trace2x/trace2x/internal/ctxio"
 	"github.com/trace2x/trace2x/internal/tracefile"
 )
 
@@ -54,7 +55,7 @@ type origin struct {
 func MapWindow(r io.ReaderAt, size int64, from, to Bound, sink Sink, opts ...Option) (*Summary, error) {
 	cfg := newConfig(opts)
 	if cfg.ctx != nil {
-		r = ctxReaderAt{cfg.ctx, r}
+		r = ctxio.ReaderAt{Ctx: cfg.ctx, R: r}
 	}
 	idx, err := tracefile.Read(r, size)
 	if err != nil || idx.Size != size {

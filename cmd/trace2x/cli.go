@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/trace2x/trace2x/capture"
+	"github.com/trace2x/trace2x/internal/ctxio"
 	"github.com/trace2x/trace2x/internal/errjoin"
 	"github.com/trace2x/trace2x/mapping"
 	"github.com/trace2x/trace2x/stats"
@@ -418,11 +419,6 @@ func (in *input) mapTrace(e *env, opts *inputOpts, src io.Reader, sink mapping.S
 	progress, clearProgress := in.progress(e, opts)
 	defer clearProgress()
 	mopts = append([]mapping.Option{mapping.WithInputName(in.name), mapping.WithProgress(progress)}, mopts...)
-	if in.ctx != nil {
-		// A file read at any offset stops with the command, as the
-		// input's own reads do (see input.Read).
-		mopts = append(mopts, mapping.WithContext(in.ctx))
-	}
 	// The outputs encode on a goroutine of their own, beside the mapping,
 	// which runs beside the parser. The stats analysis costs less than
 	// handing its items to another goroutine would: it runs in the
@@ -451,7 +447,7 @@ func (in *input) mapTrace(e *env, opts *inputOpts, src io.Reader, sink mapping.S
 		}
 		// A broken trace is reported by the main pass; the selection is
 		// what could be read.
-		_, _ = mapping.Map(io.NewSectionReader(fd, 0, math.MaxInt64), f.Prepass(), mapping.WithInputName(in.name), mapping.WithContext(e.context()))
+		_, _ = mapping.Map(ctxio.Reader{Ctx: e.context(), R: io.NewSectionReader(fd, 0, math.MaxInt64)}, f.Prepass(), mapping.WithInputName(in.name))
 	}
 	ec := &endCapture{Sink: sink, filter: f, env: e}
 	var sum *mapping.Summary
@@ -501,7 +497,12 @@ func (in *input) file(opts *inputOpts) (io.ReaderAt, bool) {
 	if !ok || in.path == "" || in.size <= 0 || (opts != nil && opts.sequential) {
 		return nil, false
 	}
-	return f, true
+	if in.ctx == nil {
+		return f, true
+	}
+	// Reads stop with the command, as the input's own do (see
+	// input.Read): what was read is converted.
+	return ctxio.ReaderAt{Ctx: in.ctx, R: f}, true
 }
 
 // endCapture keeps the Summary that reaches the end of a chain of sinks,
