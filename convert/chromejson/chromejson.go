@@ -85,7 +85,7 @@
 // when written, a part can end between any two items. Each part repeats
 // the process and thread names it uses, carries the stack frames its
 // events refer to, and restates the last value of every counter before
-// it, at the time of that value. A slice is in the part where it ended, or, for a run
+// it, at about the time its own items begin. A slice is in the part where it ended, or, for a run
 // held for a syscall in it, in one up to 10 ms of trace time later, so
 // parts overlap in time at their edges. A split output holds a run no
 // longer than that, and with at most 16 syscalls in it, so it can draw as
@@ -348,7 +348,7 @@ func (w *Writer) openPart() {
 		w.end()
 	}
 	if w.part > 1 {
-		w.counters.restate(w)
+		w.counters.restate(w, w.now)
 	}
 }
 

@@ -300,6 +300,16 @@ func canonical(t *testing.T, rep *chromecheck.Report) []string {
 	return out
 }
 
+// argsOf is e's arguments as JSON with their keys sorted.
+func argsOf(t *testing.T, e *chromecheck.Event) string {
+	t.Helper()
+	b, err := json.Marshal(e.Args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 // canonicalEvent is e as JSON with its keys sorted.
 func canonicalEvent(t *testing.T, e *chromecheck.Event) string {
 	t.Helper()
@@ -420,44 +430,52 @@ func testSplit(t *testing.T, path string) {
 			var all []string
 			var reps []*chromecheck.Report
 			samples := 0
-			// Each part after the first restates every counter an earlier
-			// part has drawn, with its last value there; the restated
-			// events repeat earlier ones and are not the whole's.
-			written := map[string]bool{} // counter events of earlier parts
-			last := map[string]string{}  // the last one of each counter
+			// Each part after the first begins by restating every counter
+			// an earlier part has drawn, with its last value there, at
+			// that value's time or later; the restated events are not the
+			// whole's.
+			type value struct {
+				ts   int64
+				args string
+			}
+			last := map[string]value{} // by counter, its last value so far
+			var stateEnd int64         // the latest end of a goroutine's state so far
 			for i, p := range parts {
 				rep, err := chromecheck.Check(p.Bytes())
 				if err != nil {
 					t.Fatalf("part %d: %v", i+1, err)
 				}
-				has := map[string]bool{}
-				restated := map[string]bool{}
 				var kept []*chromecheck.Event
+				restated, leading := map[string]bool{}, i > 0
 				for _, e := range rep.Events {
-					if e.Ph != "C" {
+					if e.Ph == "M" {
 						kept = append(kept, e)
 						continue
 					}
-					key, c := fmt.Sprint(e.PID, " ", e.Name), canonicalEvent(t, e)
-					has[key] = true
-					if written[c] {
-						if last[key] != c {
-							t.Errorf("part %d restates %s, not the last value before it: %s", i+1, c, last[key])
+					key := fmt.Sprint(e.PID, " ", e.Name)
+					if leading && e.Ph == "C" && !restated[key] {
+						if v, ok := last[key]; ok && v.args == argsOf(t, e) {
+							if e.TS < v.ts || e.TS < stateEnd {
+								t.Errorf("part %d restates %s at %d, before its value's time %d or the states before it, to %d", i+1, key, e.TS, v.ts, stateEnd)
+							}
+							restated[key] = true
+							continue
 						}
-						restated[c] = true
-						continue
 					}
+					leading = false
 					kept = append(kept, e)
 				}
 				for key := range last {
-					if !has[key] {
+					if !restated[key] && !slices.ContainsFunc(kept, func(e *chromecheck.Event) bool { return e.Ph == "C" && fmt.Sprint(e.PID, " ", e.Name) == key }) {
 						t.Errorf("part %d has no event of counter %s, which earlier parts draw", i+1, key)
 					}
 				}
-				for _, e := range rep.Events {
-					if e.Ph == "C" && !restated[canonicalEvent(t, e)] {
-						c := canonicalEvent(t, e)
-						written[c], last[fmt.Sprint(e.PID, " ", e.Name)] = true, c
+				for _, e := range kept {
+					switch {
+					case e.Ph == "C":
+						last[fmt.Sprint(e.PID, " ", e.Name)] = value{e.TS, argsOf(t, e)}
+					case e.Ph == "X" && e.Cat == "goroutine":
+						stateEnd = max(stateEnd, e.TS+e.Dur)
 					}
 				}
 				rep.Events = kept

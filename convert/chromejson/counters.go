@@ -71,18 +71,22 @@ func (c *counterState) group(k mapping.CounterKind) (*counterGroup, int) {
 }
 
 // restate writes, at the start of a part, the last value of every counter
-// written before it, at the time it was written. A group with a change
+// written before it. A group with a change
 // pending is left out: the change is written in this part.
-func (c *counterState) restate(w *Writer) {
+//
+// The values are restated at the time at, where the part's items begin,
+// or at their own time if later: at an earlier time a part opened alone
+// would stretch back to it (GOMAXPROCS's is the trace's start).
+func (c *counterState) restate(w *Writer, at mapping.Time) {
 	for _, g := range []*counterGroup{&c.goroutines, &c.threads} {
 		if g.written && !g.pending {
-			g.pending = true
+			g.pending, g.time = true, max(g.time, at)
 			g.write(w)
 		}
 	}
 	for i := range c.single {
 		s := &c.single[i]
-		w.singleCounter(s.pid, s.time, s.name, s.unit, s.value)
+		w.singleCounter(s.pid, max(s.time, at), s.name, s.unit, s.value)
 	}
 }
 
