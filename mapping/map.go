@@ -555,9 +555,11 @@ func funcPackage(fn string) string {
 	return fn
 }
 
-// panicOrigin returns the frame that raised the panic being recovered: the
-// first below runtime.gopanic that is not the runtime's (which raises the
-// panics of nil maps and pointers for the code that used them).
+// panicOrigin returns the frame whose code raised the panic being
+// recovered: the first below runtime.gopanic outside the standard library
+// (the runtime raises the panics of nil maps and pointers for the code
+// that used them; a function such as context.WithoutCancel panics for
+// its caller's argument).
 func panicOrigin() runtime.Frame {
 	pcs := make([]uintptr, 64)
 	frames := runtime.CallersFrames(pcs[:runtime.Callers(1, pcs)])
@@ -567,13 +569,20 @@ func panicOrigin() runtime.Frame {
 		switch {
 		case f.Function == "runtime.gopanic":
 			afterPanic = true
-		case afterPanic && !strings.HasPrefix(f.Function, "runtime."):
+		case afterPanic && !standard(funcPackage(f.Function)):
 			return f
 		}
 		if !more {
 			return runtime.Frame{}
 		}
 	}
+}
+
+// standard reports whether a package path is the standard library's: its
+// first element has no dot.
+func standard(pkg string) bool {
+	first, _, _ := strings.Cut(pkg, "/")
+	return !strings.Contains(first, ".") && pkg != "main"
 }
 
 // SinkPanicError is the error Map returns when a Sink's method panicked

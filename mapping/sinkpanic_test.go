@@ -31,6 +31,13 @@ func (p *panicky) Region(*mapping.Region) error {
 	return nil
 }
 
+func (p *panicky) Log(*mapping.Log) error {
+	if p.at == "Log" {
+		_ = strings.Repeat("x", -1) // the standard library panics for the sink
+	}
+	return nil
+}
+
 func (p *panicky) End(*mapping.Summary) error {
 	if p.at == "End" {
 		var s *mapping.Summary
@@ -45,7 +52,7 @@ func (p *panicky) End(*mapping.Summary) error {
 // and never crashes the program.
 func TestSinkPanic(t *testing.T) {
 	data := readTrace(t, "annotations.go1.26.trace")
-	for _, at := range []string{"Begin", "Region", "End"} {
+	for _, at := range []string{"Begin", "Region", "Log", "End"} {
 		for _, async := range []bool{false, true} {
 			var sink mapping.Sink = &panicky{at: at}
 			if async {

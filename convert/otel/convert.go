@@ -37,6 +37,9 @@ const seedBytes = 64 << 10
 //	res, err := otel.Convert(ctx, &buf, exporter, otel.WithServiceName("myservice"))
 func Convert(ctx context.Context, r io.Reader, exp sdktrace.SpanExporter, opts ...Option) (*Result, error) {
 	cfg := newConfig(opts)
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	name := cfg.inputName
 	if name == "" {
 		name = "trace"

@@ -621,6 +621,17 @@ func TestExportedUntil(t *testing.T) {
 	}
 }
 
+// TestNilContext converts with a nil context, which is taken as
+// context.Background.
+func TestNilContext(t *testing.T) {
+	data := mustRead(t, "../../testdata/annotations.go1.26.trace")
+	exp := tracetest.NewInMemoryExporter()
+	res, err := Convert(nil, bytes.NewReader(data), exp)
+	if err != nil || res.Spans() == 0 || int64(len(exp.GetSpans())) != res.Spans() {
+		t.Errorf("Convert with a nil context: %v, %d spans exported", err, len(exp.GetSpans()))
+	}
+}
+
 // onceErr returns err once, then io.EOF.
 type onceErr struct {
 	err  error

@@ -222,9 +222,12 @@ type spanRec struct {
 // NewSink returns a Sink that exports to exp. End flushes it and reports
 // the first export error; exp itself is not shut down, so a program can
 // go on using it. ctx bounds the conversion: when it is cancelled, the
-// sink stops the pass.
+// sink stops the pass; a nil ctx is context.Background.
 func NewSink(ctx context.Context, exp sdktrace.SpanExporter, opts ...Option) *Sink {
 	cfg := newConfig(opts)
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	limit := sdktrace.NewSpanLimits().EventCountLimit
 	if cfg.eventLimitSet {
 		limit = cfg.eventLimit
