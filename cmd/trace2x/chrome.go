@@ -203,7 +203,7 @@ func (sp *splitParts) settle(e *env, name string) {
 	held := sp.held
 	sp.held = nil
 	sp.mu.Unlock()
-	if e.keptNothing.Load() {
+	if e.convertedNothing.Load() {
 		for _, o := range held {
 			o.discard()
 		}

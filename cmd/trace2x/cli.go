@@ -518,8 +518,8 @@ type endCapture struct {
 func (c *endCapture) End(s *mapping.Summary) error {
 	cp := *s
 	c.sum = &cp
-	if s.Err == nil && c.filter.Kept() == 0 {
-		c.env.keptNothing.Store(true)
+	if s.Err == nil && c.filter != nil && c.filter.Kept() == 0 {
+		c.env.convertedNothing.Store(true)
 	}
 	return c.Sink.End(s)
 }

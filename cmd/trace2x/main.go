@@ -50,11 +50,12 @@ type env struct {
 	// ctx ends when the command is interrupted (see handleSignals); nil
 	// is context.Background.
 	ctx context.Context
-	// keptNothing is set when a filter kept nothing of the trace: the
-	// files the command writes then leave what they would replace as it
-	// was (see output.Close), since an empty conversion, a typing error
-	// in a task's name, would pass for a conversion.
-	keptNothing atomic.Bool
+	// convertedNothing is set when a filter kept nothing of the trace:
+	// the files the command writes then leave what they would replace as
+	// it was (see output.Close), since an empty conversion, of a misspelt
+	// task type, would pass for one of the trace. (A trace that breaks
+	// off is converted up to the break, however little that is.)
+	convertedNothing atomic.Bool
 }
 
 // context returns e's context.

@@ -128,7 +128,7 @@ func (o *output) Close() error {
 		// and would replace what was there.
 		tmp := o.tmp
 		defer func() { o.tmp = "" }()
-		empty := o.env != nil && o.env.keptNothing.Load()
+		empty := o.env != nil && o.env.convertedNothing.Load()
 		switch {
 		case (o.written || o.whole) && !failed && !empty && o.hold:
 			o.heldTmp = tmp

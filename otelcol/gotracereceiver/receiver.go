@@ -258,7 +258,7 @@ func (r *gotraceReceiver) checkOverlap(t *target, res *otel.Result) {
 	end := start.Add(time.Duration(res.Summary.End - res.Summary.Start))
 	if over := t.lastEnd.Sub(start); over > 0 && !t.overlapSaid {
 		t.overlapSaid = true
-		r.set.Logger.Warn("captures of "+t.name+" overlap: the spans of the time in both are exported twice, under other IDs; make interval at least as long as the window the target serves",
+		r.set.Logger.Warn("captures of "+t.name+" overlap: the spans of the time in both are exported twice, under other IDs; make interval at least as long as the window the target serves, and a second more",
 			zap.String("target", t.name), zap.Duration("overlap", over), zap.Duration("interval", t.Interval))
 	}
 	if end.After(t.lastEnd) {
