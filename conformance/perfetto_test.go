@@ -61,37 +61,37 @@ type pfSlice struct {
 // than it: a task's flows to its regions and logs must start before they
 // end in the order the trace processor reads them, so a task whose
 // regions start no later than it (it began before the trace, and they
-// are put at its start) starts a nanosecond before the earliest of them
-// (perfettocheck refuses a flow that ends first).
-func snapOpenTasks(rec *recorder, got []pfSlice) {
-	earliest := map[mapping.TaskID]mapping.Time{}
-	note := func(id mapping.TaskID, at mapping.Time) {
-		if e, ok := earliest[id]; !ok || at < e {
-			earliest[id] = at
-		}
-	}
-	for _, r := range rec.regions {
-		note(r.Task, r.Start)
-	}
-	for _, l := range rec.logs {
-		note(l.Task, l.Time)
-	}
+// are put at its start) starts a nanosecond before the earliest of those
+// its flows go to (perfettocheck refuses a flow that ends first): the
+// first of its regions and logs on each goroutine, as the writer gets
+// them. Which those are the recorder does not keep, so any of them will do.
+func snapOpenTasks(rec *recorder, drawn []mapping.Time, got []pfSlice) {
 	type key struct {
 		name  string
 		end   int64
 		start int64
 	}
-	drawnAt := map[key]int64{} // an earlier start a task may be drawn at
+	tasks := map[mapping.TaskID]mapping.Task{}
 	for _, k := range rec.tasks {
-		e, ok := earliest[k.ID]
-		if !ok || e > k.Start {
-			continue
+		tasks[k.ID] = k
+	}
+	drawnAt := map[key]int64{} // an earlier start a task may be drawn at
+	note := func(id mapping.TaskID, at mapping.Time) {
+		k, ok := tasks[id]
+		if !ok || at > k.Start {
+			return
 		}
 		name := k.Type
 		if name == "" {
 			name = fmt.Sprintf("task %d", k.ID)
 		}
-		drawnAt[key{asUTF8(name), int64(k.End), int64(e) - 1}] = int64(k.Start)
+		drawnAt[key{asUTF8(name), int64(k.End), int64(at) - 1}] = int64(k.Start)
+	}
+	for i, r := range rec.regions {
+		note(r.Task, drawn[i])
+	}
+	for _, l := range rec.logs {
+		note(l.Task, l.Time)
 	}
 	for i, s := range got {
 		if start, ok := drawnAt[key{s.name, s.end, s.start}]; ok {
@@ -100,7 +100,46 @@ func snapOpenTasks(rec *recorder, got []pfSlice) {
 	}
 }
 
+// drawnRegionStarts returns where the Perfetto writer draws each region:
+// where it began, or a nanosecond before the earliest drawn start of the
+// regions nested in it when that is no later, since the trace processor
+// nests slices that begin together in the order of the file, and a
+// region is written after those nested in it. Regions past depth 500
+// are not drawn.
+func drawnRegionStarts(regions []mapping.Region) []mapping.Time {
+	nested := map[mapping.RegionID][]int{}
+	for i, r := range regions {
+		if r.Depth < 500 && r.Parent != mapping.NoRegion {
+			nested[r.Parent] = append(nested[r.Parent], i)
+		}
+	}
+	drawn := make([]mapping.Time, len(regions))
+	done := make([]bool, len(regions))
+	var at func(i int) mapping.Time
+	at = func(i int) mapping.Time {
+		if done[i] {
+			return drawn[i]
+		}
+		r := regions[i]
+		drawn[i] = r.Start
+		if r.ID != mapping.NoRegion {
+			for _, k := range nested[r.ID] {
+				if s := at(k); s <= r.Start {
+					drawn[i] = min(drawn[i], s-1)
+				}
+			}
+		}
+		done[i] = true
+		return drawn[i]
+	}
+	for i := range regions {
+		at(i)
+	}
+	return drawn
+}
+
 func comparePerfetto(t *testing.T, rec *recorder, sum *mapping.Summary, rep *perfettocheck.Report) {
+	drawn := drawnRegionStarts(rec.regions)
 	// Timestamps are shifted (see perfetto.Writer.Begin).
 	off := metadataOffset(t, sum, rep)
 	got := map[string][]pfSlice{}
@@ -118,11 +157,11 @@ func comparePerfetto(t *testing.T, rec *recorder, sum *mapping.Summary, rep *per
 		}
 		add("task", name, k.Start, k.End)
 	}
-	for _, r := range rec.regions {
+	for i, r := range rec.regions {
 		if r.Depth >= 500 {
 			continue // left out, and counted (perfetto.Writer.OmittedDeepRegions)
 		}
-		add("region", r.Type, r.Start, r.End)
+		add("region", r.Type, drawn[i], r.End)
 	}
 	for _, r := range rec.ranges {
 		add("gc", rangeSliceName(&r), r.Start, r.End)
@@ -134,7 +173,7 @@ func comparePerfetto(t *testing.T, rec *recorder, sum *mapping.Summary, rep *per
 			running++
 		}
 	}
-	snapOpenTasks(rec, got["task"])
+	snapOpenTasks(rec, drawn, got["task"])
 	for _, cat := range []string{"task", "region", "gc", "goroutine"} {
 		diffMultiset(t, "perfetto "+cat+" slices", want[cat], got[cat], func(s pfSlice) string {
 			return fmt.Sprintf("%q [%d, %d]", s.name, s.start, s.end)
@@ -151,7 +190,7 @@ func comparePerfetto(t *testing.T, rec *recorder, sum *mapping.Summary, rep *per
 		}
 	}
 	checkLifetimesOpen(t, "perfetto", rec, lives)
-	compareRegionTasks(t, rec, rep, off)
+	compareRegionTasks(t, rec, drawn, rep, off)
 	diffMultiset(t, "perfetto thread slices", threadSlices(t, rec), got["thread"], func(s pfSlice) string {
 		return fmt.Sprintf("%q [%d, %d]", s.name, s.start, s.end)
 	})
@@ -406,7 +445,7 @@ func stateSliceName(s *mapping.GoroutineState) string {
 // compareRegionTasks checks that every region names its task, by its own
 // argument or, when it leaves it out, by the innermost region it nests in
 // on its track that names one: the model's regions, task by task.
-func compareRegionTasks(t *testing.T, rec *recorder, rep *perfettocheck.Report, off int64) {
+func compareRegionTasks(t *testing.T, rec *recorder, drawn []mapping.Time, rep *perfettocheck.Report, off int64) {
 	t.Helper()
 	type region struct {
 		name       string
@@ -447,9 +486,9 @@ func compareRegionTasks(t *testing.T, rec *recorder, rep *perfettocheck.Report, 
 		}
 	}
 	var want []key
-	for _, r := range rec.regions {
+	for i, r := range rec.regions {
 		if r.Depth < 500 {
-			want = append(want, key{asUTF8(r.Type), int64(r.Start), uint64(r.Task)})
+			want = append(want, key{asUTF8(r.Type), int64(drawn[i]), uint64(r.Task)})
 		}
 	}
 	diffMultiset(t, "perfetto regions by task", want, got, func(k key) string {

@@ -884,8 +884,9 @@ func (f *filterSink) Region(r *Region) error {
 		return nil
 	}
 	if f.f.From.Set && start < f.from+regionSlack {
-		// Within the region, so within the window.
-		start = min(f.from+f.regionOffset(r), end)
+		// Never earlier than it began, so that it stays after a region
+		// before it; never past its end.
+		start = min(max(start, f.from+f.regionOffset(r)), end)
 	}
 	if err := f.enter(); err != nil {
 		return err
@@ -947,7 +948,9 @@ const regionSlack = 64
 // nanoseconds after it, outer before inner: first the regions already
 // open when the trace began, which the mapping puts before the trace
 // start, outermost first, in the order the mapping gave them; then the
-// regions begun in the trace, one nanosecond per level of nesting.
+// regions begun in the trace, one nanosecond per level of nesting. A
+// region that began later than its place keeps its start, so that it
+// stays after a region that ended before it began.
 func (f *filterSink) regionOffset(r *Region) Time {
 	const open = regionSlack / 2
 	if r.Flags&OpenStart != 0 && r.Start <= f.origin {

@@ -132,3 +132,45 @@ func TestTaskFilterSeekType(t *testing.T) {
 		t.Errorf("%d tasks of type long kept, want 1: %v", n, got.types)
 	}
 }
+
+// regionSpans records where each region a sink receives begins and ends.
+type regionSpans struct {
+	mapping.NopSink
+	spans map[string][2]mapping.Time
+}
+
+func (r *regionSpans) Region(g *mapping.Region) error {
+	r.spans[g.Type] = [2]mapping.Time{g.Start, g.End}
+	return nil
+}
+
+// TestWindowRegionsStayApart cuts a region with the window's start: it is
+// put a few nanoseconds into the window, and the regions nested in it
+// after it; one that began later than that keeps its start, so that two
+// regions one after the other stay apart and nested ones stay inside.
+func TestWindowRegionsStayApart(t *testing.T) {
+	meta := &mapping.Meta{Start: 0, FormatVersion: "go1.26"}
+	f := &mapping.Filter{From: mapping.Bound{Offset: 1000, Set: true}}
+	got := &regionSpans{spans: map[string][2]mapping.Time{}}
+	s := f.Sink(got)
+	regions := []*mapping.Region{ // as the mapping delivers them: by end
+		{ID: 2, Parent: 1, G: 1, Type: "a", Depth: 1, Start: 1010, End: 1040},
+		{ID: 3, Parent: 1, G: 1, Type: "b", Depth: 1, Start: 1041, End: 1100},
+		{ID: 1, G: 1, Type: "cut", Depth: 0, Start: 500, End: 2000},
+	}
+	if err := s.Begin(meta); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range regions {
+		if err := s.Region(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cut, a, b := got.spans["cut"], got.spans["a"], got.spans["b"]
+	if !(1000 < cut[0] && cut[0] < a[0] && a[0] < a[1] && a[1] <= b[0] && b[1] <= cut[1]) {
+		t.Errorf("cut %v, a %v, b %v: want a then b, both inside cut, which begins after the window's start", cut, a, b)
+	}
+	if b[0] != 1041 {
+		t.Errorf("b begins at %d, want its own start, 1041", b[0])
+	}
+}

@@ -312,6 +312,16 @@ type goTrack struct {
 	last    mapping.Time  // the end of its latest item on the lane
 	flowsIn []pendingFlow // flows that end where it next runs
 	pend    pendingRun    // its last run, held, see GoroutineState
+	// kids holds, by depth, the earliest drawn start of the regions
+	// written that nest in a region not yet written (see regionStart).
+	kids []nestedStart
+}
+
+// nestedStart is the earliest drawn start of the regions nested in
+// region parent written so far.
+type nestedStart struct {
+	parent mapping.RegionID
+	start  mapping.Time
 }
 
 // laneTrack is the track of a lane (see mapping.Lanes) and its child

@@ -855,10 +855,10 @@ func (w *Writer) Task(t *mapping.Task) error {
 //
 // A region names its task (the argument "task", and the task's colour)
 // unless the region it nests in is of the same task: that one names it
-// for both (a region of no task in a region of one has "task" 0), except
-// where a filter selected goroutines, tasks or regions (a window keeps
-// the regions a region nests in). Beside the region's stack the task's
-// ID makes an argument set per region, two or three rows in the trace
+// for both (a region of no task in a region of one has "task" 0). Every
+// region names its own where a filter selected goroutines, tasks or
+// regions (a window keeps the regions a region nests in), and so does a
+// region of no length. Beside the region's stack the task's ID makes an argument set per region, two or three rows in the trace
 // processor, and a request's regions usually nest in one (handle, with
 // decode, query and encode in it).
 func (w *Writer) Region(r *mapping.Region) error {
@@ -872,14 +872,18 @@ func (w *Writer) Region(r *mapping.Region) error {
 	gt := w.goTrackOf(r.G, r.End)
 	lt := gt.lane
 	track := w.child(lt.uuid, &lt.regions, func() string { return w.laneName(lt, gt) + " regions" }, 1)
-	w.slice(track, r.Start, r.End, r.Stack, nil, w.taskFlow(r.Task, r.G, r.Start), func(ev msg) msg {
+	start := gt.regionStart(r)
+	w.slice(track, start, r.End, r.Stack, nil, w.taskFlow(r.Task, r.G, start), func(ev msg) msg {
 		ev = w.category(ev, catRegion)
 		ev = w.name(ev, r.Type)
 		switch {
-		case r.Parent != mapping.NoRegion && r.ParentTask == r.Task && !w.meta.Selected:
+		case r.Parent != mapping.NoRegion && r.ParentTask == r.Task && !w.meta.Selected && r.Start < r.End:
 			// Named by the region it nests in. A filter that selects
 			// can leave that one out (a region filter keeps a region,
-			// not the regions it is in): then each names its own.
+			// not the regions it is in): then each names its own. So
+			// does a region of no length: at an instant where others
+			// begin and end too, the trace processor may not put it in
+			// the region it nests in.
 		case r.Task != mapping.NoTask:
 			ev = ev.uint(fEvCorrelationID, uint64(r.Task))
 			ev = w.annUint(ev, "task", uint64(r.Task))
@@ -891,6 +895,32 @@ func (w *Writer) Region(r *mapping.Region) error {
 		return w.flags(ev, r.Flags)
 	})
 	return w.err
+}
+
+// regionStart returns where region r's slice begins: where r began, or a
+// nanosecond before the earliest region nested in it if that one begins
+// no later. The trace processor nests slices that begin in the same
+// nanosecond in the order the file gives them, and a region is written
+// when it ends, after those nested in it, so they would hold it instead.
+// Nested regions begin in the same nanosecond where the trace's clock is
+// coarse, and where a filter's window cuts them (see mapping.Filter).
+func (gt *goTrack) regionStart(r *mapping.Region) mapping.Time {
+	start := r.Start
+	if d := r.Depth + 1; d < len(gt.kids) {
+		if k := gt.kids[d]; k.parent == r.ID && r.ID != mapping.NoRegion && k.start <= start {
+			start = k.start - 1
+		}
+		gt.kids[d] = nestedStart{}
+	}
+	if r.Parent != mapping.NoRegion {
+		for len(gt.kids) <= r.Depth {
+			gt.kids = append(gt.kids, nestedStart{})
+		}
+		if k := &gt.kids[r.Depth]; k.parent != r.Parent || start < k.start {
+			*k = nestedStart{r.Parent, start}
+		}
+	}
+	return start
 }
 
 // maxRegionDepth is the deepest region written (see OmittedDeepRegions),
