@@ -48,6 +48,15 @@ func TestFilters(t *testing.T) {
 			if len(full.regions) > 0 {
 				filters["region"] = &mapping.Filter{Regions: []string{full.regions[0].Type}}
 			}
+			for _, r := range full.regions {
+				// A window from where a nested region ends cuts the
+				// regions it nests in just after it.
+				if r.Parent != mapping.NoRegion && r.Flags == 0 {
+					at := time.Duration(r.End - sum.Start)
+					filters["from a region's end"] = &mapping.Filter{From: mapping.Bound{Offset: at, Set: true}, To: mapping.Bound{Offset: at + dur/10, Set: true}}
+					break
+				}
+			}
 			for name, f := range filters {
 				t.Run(name, func(t *testing.T) {
 					rec, fsum, pf, cj := filtered(t, file, data, f)
@@ -55,6 +64,7 @@ func TestFilters(t *testing.T) {
 						t.Errorf("protocol: %s", p)
 					}
 					checkFiltered(t, name, f, full, sum, rec)
+					checkNesting(t, rec.regions)
 					rep, err := perfettocheck.Check(bytes.NewReader(pf))
 					if err != nil {
 						t.Fatalf("invalid Perfetto trace: %v", err)
@@ -404,5 +414,22 @@ func FuzzFilter(f *testing.F) {
 				t.Errorf("region %s [%d, %d] outside the window [%d, %d]", r.Type, r.Start, r.End, lo, hi)
 			}
 		}
+		checkNesting(t, rec.regions)
 	})
+}
+
+// checkNesting checks that every region kept lies within the region it
+// nests in, where that one is kept too, as viewers that nest slices by
+// their times need.
+func checkNesting(t *testing.T, regions []mapping.Region) {
+	t.Helper()
+	byID := map[mapping.RegionID]mapping.Region{}
+	for _, r := range regions {
+		byID[r.ID] = r
+	}
+	for _, r := range regions {
+		if p, ok := byID[r.Parent]; ok && r.Parent != mapping.NoRegion && (r.Start < p.Start || r.End > p.End) {
+			t.Errorf("region %s [%d, %d] is not inside %s [%d, %d], which it nests in", r.Type, r.Start, r.End, p.Type, p.Start, p.End)
+		}
+	}
 }

@@ -474,6 +474,10 @@ type filterSink struct {
 	// ends, with the stack there, until the goroutine's state that covers
 	// them has come: a run cut there ends there (see Filter).
 	regEnds map[GoID][]stackAt
+	// placed holds, by goroutine and depth, the earliest start given
+	// to the regions put into the window that nest in a region not yet
+	// come (see placeNested).
+	placed map[GoID][]placedStart
 
 	// copies handed to next, so the mapper's items are never changed
 	gs  GoroutineState
@@ -886,7 +890,7 @@ func (f *filterSink) Region(r *Region) error {
 	if f.f.From.Set && start < f.from+regionSlack {
 		// Never earlier than it began, so that it stays after a region
 		// before it; never past its end.
-		start = min(max(start, f.from+f.regionOffset(r)), end)
+		start = f.placeNested(r, min(max(start, f.from+f.regionOffset(r)), end))
 	}
 	if err := f.enter(); err != nil {
 		return err
@@ -951,6 +955,43 @@ const regionSlack = 64
 // regions begun in the trace, one nanosecond per level of nesting. A
 // region that began later than its place keeps its start, so that it
 // stays after a region that ended before it began.
+// placedStart is the earliest start given to the regions put into the
+// window that nest in region parent.
+type placedStart struct {
+	parent RegionID
+	start  Time
+}
+
+// placeNested returns the start of a region put into the window at
+// start, no later than the regions nested in it: one of those that ended
+// before its place is put at its end, which can be before the places of
+// the regions it nests in. Regions come as they end, those nested in a
+// region before it.
+func (f *filterSink) placeNested(r *Region, start Time) Time {
+	kids := f.placed[r.G]
+	if d := r.Depth + 1; d < len(kids) {
+		if k := kids[d]; k.parent == r.ID && k.start < start {
+			start = k.start
+		}
+		kids[d] = placedStart{}
+	}
+	if r.Parent == NoRegion || r.ID == NoRegion {
+		delete(f.placed, r.G)
+		return start
+	}
+	for len(kids) <= r.Depth {
+		kids = append(kids, placedStart{})
+	}
+	if k := &kids[r.Depth]; k.parent != r.Parent || start < k.start {
+		*k = placedStart{r.Parent, start}
+	}
+	if f.placed == nil {
+		f.placed = map[GoID][]placedStart{}
+	}
+	f.placed[r.G] = kids
+	return start
+}
+
 func (f *filterSink) regionOffset(r *Region) Time {
 	const open = regionSlack / 2
 	if r.Flags&OpenStart != 0 && r.Start <= f.origin {

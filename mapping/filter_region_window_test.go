@@ -174,3 +174,32 @@ func TestWindowRegionsStayApart(t *testing.T) {
 		t.Errorf("b begins at %d, want its own start, 1041", b[0])
 	}
 }
+
+// TestWindowRegionsEndedEarly cuts two nested regions with the window's
+// start, the inner one ending before the place a cut region gets: it is
+// put at its end, and the outer no later, so that it still holds it.
+func TestWindowRegionsEndedEarly(t *testing.T) {
+	for _, innerEnd := range []mapping.Time{1000, 1010} {
+		meta := &mapping.Meta{Start: 0, FormatVersion: "go1.26"}
+		f := &mapping.Filter{From: mapping.Bound{Offset: 1000, Set: true}}
+		got := &regionSpans{spans: map[string][2]mapping.Time{}}
+		s := f.Sink(got)
+		regions := []*mapping.Region{
+			{ID: 3, Parent: 2, G: 1, Type: "inner", Depth: 2, Start: 700, End: innerEnd},
+			{ID: 2, Parent: 1, G: 1, Type: "middle", Depth: 1, Start: 600, End: 1500},
+			{ID: 1, G: 1, Type: "outer", Depth: 0, Start: 500, End: 2000},
+		}
+		if err := s.Begin(meta); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range regions {
+			if err := s.Region(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		outer, middle, inner := got.spans["outer"], got.spans["middle"], got.spans["inner"]
+		if !(1000 <= outer[0] && outer[0] <= middle[0] && middle[0] <= inner[0] && inner == [2]mapping.Time{innerEnd, innerEnd}) {
+			t.Errorf("inner ending at %d: outer %v, middle %v, inner %v: want each inside the one before, inner at its end", innerEnd, outer, middle, inner)
+		}
+	}
+}
