@@ -144,21 +144,14 @@ func (r *regionSpans) Region(g *mapping.Region) error {
 	return nil
 }
 
-// TestWindowRegionsStayApart cuts a region with the window's start: it is
-// put a few nanoseconds into the window, and the regions nested in it
-// after it; one that began later than that keeps its start, so that two
-// regions one after the other stay apart and nested ones stay inside.
-func TestWindowRegionsStayApart(t *testing.T) {
-	meta := &mapping.Meta{Start: 0, FormatVersion: "go1.26"}
+// windowFrom1000 passes regions through a filter whose window begins at
+// 1000 and returns where each is put, by type.
+func windowFrom1000(t *testing.T, regions []*mapping.Region) map[string][2]mapping.Time {
+	t.Helper()
 	f := &mapping.Filter{From: mapping.Bound{Offset: 1000, Set: true}}
 	got := &regionSpans{spans: map[string][2]mapping.Time{}}
 	s := f.Sink(got)
-	regions := []*mapping.Region{ // as the mapping delivers them: by end
-		{ID: 2, Parent: 1, G: 1, Type: "a", Depth: 1, Start: 1010, End: 1040},
-		{ID: 3, Parent: 1, G: 1, Type: "b", Depth: 1, Start: 1041, End: 1100},
-		{ID: 1, G: 1, Type: "cut", Depth: 0, Start: 500, End: 2000},
-	}
-	if err := s.Begin(meta); err != nil {
+	if err := s.Begin(&mapping.Meta{Start: 0, FormatVersion: "go1.26"}); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range regions {
@@ -166,7 +159,20 @@ func TestWindowRegionsStayApart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cut, a, b := got.spans["cut"], got.spans["a"], got.spans["b"]
+	return got.spans
+}
+
+// TestWindowRegionsStayApart cuts a region with the window's start: it is
+// put a few nanoseconds into the window, and the regions nested in it
+// after it; one that began later than that keeps its start, so that two
+// regions one after the other stay apart and nested ones stay inside.
+func TestWindowRegionsStayApart(t *testing.T) {
+	got := windowFrom1000(t, []*mapping.Region{ // as the mapping delivers them: by end
+		{ID: 2, Parent: 1, G: 1, Type: "a", Depth: 1, Start: 1010, End: 1040},
+		{ID: 3, Parent: 1, G: 1, Type: "b", Depth: 1, Start: 1041, End: 1100},
+		{ID: 1, G: 1, Type: "cut", Depth: 0, Start: 500, End: 2000},
+	})
+	cut, a, b := got["cut"], got["a"], got["b"]
 	if !(1000 < cut[0] && cut[0] < a[0] && a[0] < a[1] && a[1] <= b[0] && b[1] <= cut[1]) {
 		t.Errorf("cut %v, a %v, b %v: want a then b, both inside cut, which begins after the window's start", cut, a, b)
 	}
@@ -180,24 +186,12 @@ func TestWindowRegionsStayApart(t *testing.T) {
 // put at its end, and the outer no later, so that it still holds it.
 func TestWindowRegionsEndedEarly(t *testing.T) {
 	for _, innerEnd := range []mapping.Time{1000, 1010} {
-		meta := &mapping.Meta{Start: 0, FormatVersion: "go1.26"}
-		f := &mapping.Filter{From: mapping.Bound{Offset: 1000, Set: true}}
-		got := &regionSpans{spans: map[string][2]mapping.Time{}}
-		s := f.Sink(got)
-		regions := []*mapping.Region{
+		got := windowFrom1000(t, []*mapping.Region{
 			{ID: 3, Parent: 2, G: 1, Type: "inner", Depth: 2, Start: 700, End: innerEnd},
 			{ID: 2, Parent: 1, G: 1, Type: "middle", Depth: 1, Start: 600, End: 1500},
 			{ID: 1, G: 1, Type: "outer", Depth: 0, Start: 500, End: 2000},
-		}
-		if err := s.Begin(meta); err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range regions {
-			if err := s.Region(r); err != nil {
-				t.Fatal(err)
-			}
-		}
-		outer, middle, inner := got.spans["outer"], got.spans["middle"], got.spans["inner"]
+		})
+		outer, middle, inner := got["outer"], got["middle"], got["inner"]
 		if !(1000 <= outer[0] && outer[0] <= middle[0] && middle[0] <= inner[0] && inner == [2]mapping.Time{innerEnd, innerEnd}) {
 			t.Errorf("inner ending at %d: outer %v, middle %v, inner %v: want each inside the one before, inner at its end", innerEnd, outer, middle, inner)
 		}
