@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"regexp"
 	"strconv"
 	"strings"
@@ -199,12 +200,15 @@ func attrsSize(kvs []attribute.KeyValue) int64 {
 }
 
 // tooLarge reports whether err says the endpoint refused the request for
-// its size: gRPC's limit on a message, or HTTP's 413.
+// its size: gRPC's limit on a message, HTTP's 413, or the 400 with
+// http.MaxBytesReader's error that the Collector's OTLP/HTTP receiver
+// answers past its max_request_body_size.
 func tooLarge(err error) bool {
 	msg := err.Error()
 	return strings.Contains(msg, "code = ResourceExhausted") && strings.Contains(msg, "larger than max") ||
 		strings.Contains(msg, "413 Request Entity Too Large") || strings.Contains(msg, "413 Payload Too Large") ||
-		strings.Contains(msg, "413 Content Too Large")
+		strings.Contains(msg, "413 Content Too Large") ||
+		strings.Contains(msg, "400 Bad Request") && strings.Contains(msg, "request body too large")
 }
 
 // send exports one batch, retrying while the endpoint is unreachable.
@@ -241,15 +245,19 @@ func (e *exporter) call(ctx context.Context, spans []sdktrace.ReadOnlySpan) erro
 // unreachable reports whether err says the endpoint could not be reached
 // or went away mid-request, which a restarted collector cures.
 func unreachable(err error) bool {
-	for _, target := range []error{syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.EPIPE, io.EOF, io.ErrUnexpectedEOF} {
+	for _, target := range []error{syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.EPIPE, io.EOF, io.ErrUnexpectedEOF, net.ErrClosed} {
 		if errors.Is(err, target) {
 			return true
 		}
 	}
 	// The gRPC exporter reports a collector that is down as Unavailable,
 	// after its own retries. Matching the status text keeps this package
-	// free of gRPC, which only the gRPC exporter needs.
-	return strings.Contains(err.Error(), "code = Unavailable")
+	// free of gRPC, which only the gRPC exporter needs. A collector that
+	// shuts down while a request is sent can leave the HTTP client
+	// writing to a connection it closed, and the error's chain may be
+	// lost on the way.
+	msg := err.Error()
+	return strings.Contains(msg, "code = Unavailable") || strings.Contains(msg, "use of closed network connection")
 }
 
 // partialSuccessRE matches the error the OTLP exporters return for a

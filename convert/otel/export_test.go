@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"syscall"
@@ -202,5 +203,27 @@ func TestBrokenTrace(t *testing.T) {
 	}
 	if res.Spans() == 0 || res.Exported != res.Spans() || int64(len(mem.GetSpans())) != res.Spans() {
 		t.Errorf("%d spans made, %d exported, %d received", res.Spans(), res.Exported, len(mem.GetSpans()))
+	}
+}
+
+// TestUnreachable: the failures a restarted collector cures are retried,
+// including a connection the collector closed while a request was being
+// written (a graceful shutdown), whose error may reach the exporter as
+// text only; a refusal is not.
+func TestUnreachable(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{fmt.Errorf("traces export: %w", syscall.ECONNREFUSED), true},
+		{fmt.Errorf("write tcp: %w", net.ErrClosed), true},
+		{errors.New(`traces export: Post "http://127.0.0.1:4318/v1/traces": readfrom tcp 127.0.0.1:1->127.0.0.1:4318: write tcp 127.0.0.1:1->127.0.0.1:4318: use of closed network connection`), true},
+		{errors.New("traces export: rpc error: code = Unavailable desc = connection error"), true},
+		{errors.New("traces export: failed to send to http://127.0.0.1:4318/v1/traces: 400 Bad Request (body: bad span)"), false},
+		{errors.New("traces export: rpc error: code = InvalidArgument desc = bad span"), false},
+	} {
+		if got := unreachable(c.err); got != c.want {
+			t.Errorf("unreachable(%q) = %v, want %v", c.err, got, c.want)
+		}
 	}
 }

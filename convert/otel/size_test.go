@@ -140,56 +140,69 @@ func (c *countErrors) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnly
 }
 
 // TestDeepStacksHTTP is TestDeepStacks over OTLP/HTTP to an endpoint that
-// answers 413 to a body over 64 KiB, as a proxy in front of a collector
-// may.
+// refuses a body over 64 KiB: with 413, as a proxy in front of a
+// collector may, or with 400 and the error of http.MaxBytesReader, as the
+// Collector's OTLP/HTTP receiver does past its max_request_body_size.
 func TestDeepStacksHTTP(t *testing.T) {
 	var data bytes.Buffer
 	if err := synth.RecordDeepStacks(&data, 300, 100); err != nil {
 		t.Fatal(err)
 	}
 	const limit = 64 << 10
-	var mu sync.Mutex
-	spans, refused := 0, 0
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		defer mu.Unlock()
-		if len(body) > limit {
-			refused++
-			http.Error(w, "too large", http.StatusRequestEntityTooLarge)
-			return
-		}
-		var req coltracepb.ExportTraceServiceRequest
-		if err := proto.Unmarshal(body, &req); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		for _, rs := range req.ResourceSpans {
-			for _, ss := range rs.ScopeSpans {
-				spans += len(ss.Spans)
+	for _, collectorStyle := range []bool{false, true} {
+		var mu sync.Mutex
+		spans, refused := 0, 0
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var body []byte
+			var err error
+			if collectorStyle {
+				body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+			} else if body, _ = io.ReadAll(r.Body); len(body) > limit {
+				err = errors.New("too large")
 			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				refused++
+				code := http.StatusRequestEntityTooLarge
+				if collectorStyle {
+					code = http.StatusBadRequest
+				}
+				http.Error(w, err.Error(), code)
+				return
+			}
+			var req coltracepb.ExportTraceServiceRequest
+			if err := proto.Unmarshal(body, &req); err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			for _, rs := range req.ResourceSpans {
+				for _, ss := range rs.ScopeSpans {
+					spans += len(ss.Spans)
+				}
+			}
+			w.Header().Set("Content-Type", "application/x-protobuf")
+			b, _ := proto.Marshal(&coltracepb.ExportTraceServiceResponse{})
+			w.Write(b)
+		}))
+		exp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpointURL(srv.URL+"/v1/traces"))
+		if err != nil {
+			t.Fatal(err)
 		}
-		w.Header().Set("Content-Type", "application/x-protobuf")
-		b, _ := proto.Marshal(&coltracepb.ExportTraceServiceResponse{})
-		w.Write(b)
-	}))
-	defer srv.Close()
-	exp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpointURL(srv.URL+"/v1/traces"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer exp.Shutdown(context.Background())
-	res, err := Convert(context.Background(), bytes.NewReader(data.Bytes()), exp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if res.Failed != 0 || int64(spans) != res.Exported || res.Exported < 600 {
-		t.Errorf("exported %d and failed %d; the endpoint got %d", res.Exported, res.Failed, spans)
-	}
-	if refused == 0 {
-		t.Errorf("no request was refused: the test does not reach the halving")
+		res, err := Convert(context.Background(), bytes.NewReader(data.Bytes()), exp)
+		exp.Shutdown(context.Background())
+		srv.Close()
+		if err != nil {
+			t.Fatalf("refused as the Collector does %v: %v", collectorStyle, err)
+		}
+		mu.Lock()
+		if res.Failed != 0 || int64(spans) != res.Exported || res.Exported < 600 {
+			t.Errorf("refused as the Collector does %v: exported %d and failed %d; the endpoint got %d", collectorStyle, res.Exported, res.Failed, spans)
+		}
+		if refused == 0 {
+			t.Errorf("refused as the Collector does %v: no request was refused: the test does not reach the halving", collectorStyle)
+		}
+		mu.Unlock()
 	}
 }
 

@@ -112,7 +112,7 @@ type Endpoint struct {
 	display  string // as given, with the path HTTP adds, for messages
 	hostPort string // for Check
 	scheme   string // "http", "https", or "" for host:port
-	fromEnv  bool   // the exporter reads the endpoint from the environment itself
+	fromEnv  bool   // read from the environment: no /v1/traces added to a URL that has a path
 	insecure bool   // pass WithInsecure
 	plain    bool   // the exporter speaks plain text, so Check can see what answers
 	headers  map[string]string
@@ -143,7 +143,7 @@ func Resolve(c Config) (*Endpoint, error) {
 	if raw == "" {
 		if raw, envName = envFirst("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"); raw == "" {
 			raw, envName = envFirst("OTEL_EXPORTER_OTLP_ENDPOINT")
-			if raw != "" && !grpc {
+			if strings.Contains(raw, "://") && !grpc {
 				// The general variable names a base URL; the signal's path
 				// goes after it.
 				raw = strings.TrimSuffix(raw, "/") + "/v1/traces"
@@ -172,8 +172,12 @@ func Resolve(c Config) (*Endpoint, error) {
 			ep.display = strings.TrimSuffix(raw, "/") + "/v1/traces"
 		}
 	} else {
-		if _, _, err := net.SplitHostPort(raw); err != nil {
+		_, port, err := net.SplitHostPort(raw)
+		if err != nil {
 			return nil, &SettingError{Setting: "endpoint", Env: envName, Value: raw, Reason: err.Error()}
+		}
+		if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+			return nil, &SettingError{Setting: "endpoint", Env: envName, Value: raw, Reason: fmt.Sprintf("port %q is not a port number (a path needs an http:// or https:// URL)", port)}
 		}
 		ep.hostPort = raw
 	}
@@ -353,9 +357,13 @@ func isSettingsFrame(h []byte) bool {
 	return h[3] == 0x4 && h[4]&0x1 == 0 && stream == 0 && length%6 == 0 && length <= maxFrame
 }
 
-// NewExporter makes the OTLP exporter. What Resolve took from Config
-// overrides what the exporter reads from the environment; the rest (TLS
-// certificates, compression) it reads itself.
+// NewExporter makes the OTLP exporter. The endpoint is the one Resolve
+// found, also when it came from the environment: the exporter's own
+// reading of the variables refuses a host:port and falls back to the
+// next variable or the default, which is not the endpoint Check checked
+// and messages name. What Resolve took from Config overrides what the
+// exporter reads from the environment; the rest (TLS certificates,
+// compression) it reads itself.
 func (ep *Endpoint) NewExporter(ctx context.Context) (sdktrace.SpanExporter, error) {
 	// The exporter retries some failures within its timeout; a caller
 	// that must not lose spans retries a batch again while the
@@ -369,7 +377,6 @@ func (ep *Endpoint) NewExporter(ctx context.Context) (sdktrace.SpanExporter, err
 			}),
 		}
 		switch {
-		case ep.fromEnv:
 		case ep.scheme != "":
 			opts = append(opts, otlptracegrpc.WithEndpointURL(ep.display))
 		default:
@@ -390,7 +397,6 @@ func (ep *Endpoint) NewExporter(ctx context.Context) (sdktrace.SpanExporter, err
 		}),
 	}
 	switch {
-	case ep.fromEnv:
 	case ep.scheme != "":
 		opts = append(opts, otlptracehttp.WithEndpointURL(ep.display))
 	default:

@@ -133,6 +133,8 @@ func TestSettingError(t *testing.T) {
 		{cfg: Config{Endpoint: "example.com"}, setting: "endpoint", msg: `endpoint "example.com": address example.com: missing port in address`},
 		{env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "collector"}, setting: "endpoint", from: "OTEL_EXPORTER_OTLP_ENDPOINT",
 			msg: `OTEL_EXPORTER_OTLP_ENDPOINT="collector": address collector: missing port in address`},
+		{env: map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "collector:4318/v1/traces"}, setting: "endpoint", from: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+			msg: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="collector:4318/v1/traces": port "4318/v1/traces" is not a port number (a path needs an http:// or https:// URL)`},
 	} {
 		clearEnv(t)
 		for k, v := range c.env {
@@ -513,5 +515,62 @@ func TestNewExporter(t *testing.T) {
 	}
 	if got := col.headers.Get("x-env"); got != "staging eu" {
 		t.Errorf("x-env %q: the variable's header must be kept, unescaped", got)
+	}
+}
+
+// TestEndpointFromEnvironment: a host:port in the signal's variable is
+// where spans go, as Resolve says, though the general variable names
+// another collector (the exporter's own reading refuses a host:port and
+// falls back to the general variable); and a host:port in the general
+// variable gets the signal's path.
+func TestEndpointFromEnvironment(t *testing.T) {
+	for _, signal := range []bool{true, false} {
+		clearEnv(t)
+		want, other := &collector{}, &collector{}
+		srv, otherSrv := httptest.NewServer(want), httptest.NewServer(other)
+		defer srv.Close()
+		defer otherSrv.Close()
+		hostPort := strings.TrimPrefix(srv.URL, "http://")
+		t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+		if signal {
+			t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", hostPort)
+			t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", otherSrv.URL)
+		} else {
+			t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", hostPort)
+		}
+		ep, err := Resolve(Config{Timeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, w := ep.String(), hostPort+" (http/protobuf)"; got != w {
+			t.Errorf("endpoint %q, want %q", got, w)
+		}
+		exp, err := ep.NewExporter(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		span := tracetest.SpanStub{
+			Name: "http.request",
+			SpanContext: trace.NewSpanContext(trace.SpanContextConfig{
+				TraceID: trace.TraceID{1}, SpanID: trace.SpanID{2}, TraceFlags: trace.FlagsSampled,
+			}),
+			StartTime: time.Unix(1, 0), EndTime: time.Unix(2, 0),
+		}
+		if err := exp.ExportSpans(context.Background(), []sdktrace.ReadOnlySpan{span.Snapshot()}); err != nil {
+			t.Fatal(err)
+		}
+		if err := exp.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		want.mu.Lock()
+		if len(want.spans) != 1 || len(want.paths) != 1 || want.paths[0] != "/v1/traces" {
+			t.Errorf("signal variable %v: %d spans at %q, want the one pushed at /v1/traces", signal, len(want.spans), want.paths)
+		}
+		want.mu.Unlock()
+		other.mu.Lock()
+		if len(other.spans) != 0 {
+			t.Errorf("signal variable %v: %d spans went to the general variable's collector", signal, len(other.spans))
+		}
+		other.mu.Unlock()
 	}
 }
