@@ -485,23 +485,7 @@ func TestNewExporter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exp, err := ep.NewExporter(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	span := tracetest.SpanStub{
-		Name: "http.request",
-		SpanContext: trace.NewSpanContext(trace.SpanContextConfig{
-			TraceID: trace.TraceID{1}, SpanID: trace.SpanID{2}, TraceFlags: trace.FlagsSampled,
-		}),
-		StartTime: time.Unix(1, 0), EndTime: time.Unix(2, 0),
-	}
-	if err := exp.ExportSpans(context.Background(), []sdktrace.ReadOnlySpan{span.Snapshot()}); err != nil {
-		t.Fatal(err)
-	}
-	if err := exp.Shutdown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	pushOne(t, ep)
 	col.mu.Lock()
 	defer col.mu.Unlock()
 	if len(col.spans) != 1 || col.spans[0] != "http.request" {
@@ -545,23 +529,7 @@ func TestEndpointFromEnvironment(t *testing.T) {
 		if got, w := ep.String(), hostPort+" (http/protobuf)"; got != w {
 			t.Errorf("endpoint %q, want %q", got, w)
 		}
-		exp, err := ep.NewExporter(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		span := tracetest.SpanStub{
-			Name: "http.request",
-			SpanContext: trace.NewSpanContext(trace.SpanContextConfig{
-				TraceID: trace.TraceID{1}, SpanID: trace.SpanID{2}, TraceFlags: trace.FlagsSampled,
-			}),
-			StartTime: time.Unix(1, 0), EndTime: time.Unix(2, 0),
-		}
-		if err := exp.ExportSpans(context.Background(), []sdktrace.ReadOnlySpan{span.Snapshot()}); err != nil {
-			t.Fatal(err)
-		}
-		if err := exp.Shutdown(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		pushOne(t, ep)
 		want.mu.Lock()
 		if len(want.spans) != 1 || len(want.paths) != 1 || want.paths[0] != "/v1/traces" {
 			t.Errorf("signal variable %v: %d spans at %q, want the one pushed at /v1/traces", signal, len(want.spans), want.paths)
@@ -572,5 +540,27 @@ func TestEndpointFromEnvironment(t *testing.T) {
 			t.Errorf("signal variable %v: %d spans went to the general variable's collector", signal, len(other.spans))
 		}
 		other.mu.Unlock()
+	}
+}
+
+// pushOne exports a span through ep's exporter.
+func pushOne(t *testing.T, ep *Endpoint) {
+	t.Helper()
+	exp, err := ep.NewExporter(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	span := tracetest.SpanStub{
+		Name: "http.request",
+		SpanContext: trace.NewSpanContext(trace.SpanContextConfig{
+			TraceID: trace.TraceID{1}, SpanID: trace.SpanID{2}, TraceFlags: trace.FlagsSampled,
+		}),
+		StartTime: time.Unix(1, 0), EndTime: time.Unix(2, 0),
+	}
+	if err := exp.ExportSpans(context.Background(), []sdktrace.ReadOnlySpan{span.Snapshot()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := exp.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 }
