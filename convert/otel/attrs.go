@@ -23,6 +23,7 @@ const (
 	keyStartFunc       = attribute.Key("go.goroutine.start_function")
 	keyCreator         = attribute.Key("go.goroutine.creator_id")
 	keyLabel           = attribute.Key("go.goroutine.label")
+	keyPart            = attribute.Key("go.goroutine.part")
 	keyOpenStart       = attribute.Key("go.trace.open_start")
 	keyOpenEnd         = attribute.Key("go.trace.open_end")
 	keyPlaceholder     = attribute.Key("go.trace.placeholder")

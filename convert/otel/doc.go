@@ -27,7 +27,9 @@
 //     go.goroutine.start_function, go.goroutine.creator_id (the goroutine
 //     that created it) and go.goroutine.label (the runtime's label). It is made only for goroutines that
 //     need one (a region or log outside any task), or for every goroutine
-//     with [WithGoroutineSpans].
+//     with [WithGoroutineSpans]. A goroutine whose spans outside tasks are
+//     cut into several traces has a span in each, over the spans there,
+//     with its part (from 0) in go.goroutine.part.
 //   - A log (runtime/trace.Log) is a span event named after its category
 //     ("log" if it has none), with the message as the attribute message and
 //     the goroutine as go.goroutine.id. It goes on the innermost region
@@ -60,13 +62,17 @@
 //     there (see below).
 //   - The regions outside any task of a goroutine, and its logs outside
 //     any task or region, are a trace under the goroutine's span; so is
-//     each goroutine's span made by [WithGoroutineSpans].
+//     each goroutine's span made by [WithGoroutineSpans]. Past about 1,000
+//     spans, its next regions begin another trace, under another span of
+//     the goroutine, so that a loop marking each round with a region does
+//     not make one trace a backend cannot show; a region stays in the
+//     trace of the region it nests in.
 //   - Runtime spans are a trace per second of the trace.
 //
 // No trace holds two root tasks' spans. The largest trace is the largest
 // tree of tasks the program makes (a server whose requests are child tasks
 // of one long-lived task makes them one trace, as the program said), or
-// the goroutine with the most regions outside tasks.
+// the largest region outside tasks with what nests in it.
 //
 // All spans are of kind internal. The resource has service.name (the
 // input's base name, or a URL's host, unless OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES or

@@ -162,7 +162,20 @@ type goState struct {
 	needed     bool
 	start, end mapping.Time // the extent of its children, for its span
 	events     eventList
+	// spans counts the spans sent in its trace; part numbers the traces
+	// its spans outside tasks were cut into (see maxGoroutineTraceSpans).
+	spans int
+	part  int
 }
+
+// maxGoroutineTraceSpans is about the most spans a goroutine's trace of
+// spans outside tasks holds: past it, the goroutine's next regions go to
+// a new trace, under a new span of the goroutine. Backends list, search
+// and lay out one trace at a time and limit its size (Tempo at 5 MB by
+// default, about 2,000 spans with their stacks), and a loop that marks
+// each round with a region outside tasks would make one trace of them
+// all. A region is never cut from the regions nested in it.
+const maxGoroutineTraceSpans = 1000
 
 // extent is the time covered by some spans.
 type extent struct{ start, end mapping.Time }
@@ -438,6 +451,27 @@ func (s *Sink) endGoroutine(st *goState, t mapping.Time, flags mapping.Flags) {
 	if !st.needed && !s.cfg.goroutineSpans {
 		return
 	}
+	s.goroutineSpan(st, max(t, st.end), flags, false)
+}
+
+// nextPart sends the goroutine's span over its spans outside tasks so
+// far, and begins a new trace for those to come, under a new span of the
+// goroutine, once its trace is full (see maxGoroutineTraceSpans).
+func (s *Sink) nextPart(st *goState) {
+	s.goroutineSpan(st, st.end, 0, true)
+	st.serial = s.nextG
+	s.nextG++
+	st.part++
+	st.needed, st.spans, st.events = false, 0, eventList{}
+	st.start = maxTime
+}
+
+// maxTime is later than any time of a trace.
+const maxTime = mapping.Time(1<<63 - 1)
+
+// goroutineSpan sends the goroutine's span, or the span of its current
+// part, ending at end; cut says another part follows.
+func (s *Sink) goroutineSpan(st *goState, end mapping.Time, flags mapping.Flags, cut bool) {
 	// The ID is an attribute, not in the name: a backend lists span
 	// names as operations, and one per goroutine would be thousands.
 	name := "goroutine"
@@ -454,14 +488,23 @@ func (s *Sink) endGoroutine(st *goState, t mapping.Time, flags mapping.Flags) {
 	if st.label != "" {
 		a = append(a, keyLabel.String(st.label))
 	}
-	a = appendFlags(a, st.flags|flags)
+	start, gflags := min(st.created, st.start), st.flags
+	if st.part > 0 || cut {
+		a = append(a, keyPart.Int64(int64(st.part)))
+	}
+	if st.part > 0 {
+		// A later part covers its own spans; the goroutine's start, and
+		// whether the trace holds it, are the first part's.
+		start, gflags = min(st.start, end), gflags&^mapping.OpenStart
+	}
+	a = appendFlags(a, gflags|flags)
 	s.attrs = a
 	rec := spanRec{
 		kind:   kindGoroutine,
 		name:   name,
 		spanID: s.ids.span(kindGoroutine, st.serial),
-		start:  min(st.created, st.start),
-		end:    max(t, st.end),
+		start:  start,
+		end:    end,
 		attrs:  a,
 		events: st.events,
 	}
@@ -711,6 +754,9 @@ func (s *Sink) Region(r *mapping.Region) error {
 	}
 	if r.Task == mapping.NoTask {
 		s.emit(&rec, s.goTrace(g))
+		if g.spans++; !sameTask && g.spans >= maxGoroutineTraceSpans {
+			s.nextPart(g)
+		}
 	} else {
 		s.traces.place(s, r.Task, &rec)
 	}
