@@ -274,6 +274,9 @@ func report(w io.Writer, input, dest string, res *otelconv.Result, timeNote stri
 		fmt.Fprintf(w, "trace2x: %s: %d tasks joined one remote trace, %s, each logging the same traceparent: a backend shows them as one trace, and may drop what is over its size limit; a task per request should log its own request's\n",
 			input, res.MostJoined, res.MostJoinedTrace)
 	}
+	if res.SDKTasks > 0 {
+		fmt.Fprintf(w, "trace2x: %s: %d tasks that the OpenTelemetry SDK began for the application's own spans are left out: the application exports those spans\n", input, res.SDKTasks)
+	}
 	if res.DroppedLogs > 0 {
 		fmt.Fprintf(w, "trace2x: %s: %d logs beyond the span event limit (OTEL_SPAN_EVENT_COUNT_LIMIT) were dropped\n", input, res.DroppedLogs)
 	}

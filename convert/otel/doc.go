@@ -17,6 +17,11 @@
 //     begin (code.function.name, code.file.path and code.line.number of
 //     the innermost frame of user code, and code.stacktrace, the whole
 //     stack as Go prints it) and of its end (the same keys under go.end.).
+//     The tasks that the OpenTelemetry Go SDK begins for the application's
+//     spans are left out (Result.SDKTasks), unless a span of their trace
+//     names one as its parent: the application exports those spans
+//     itself, and a copy would stand beside the original in a joined
+//     trace, or alone in a trace of its own.
 //   - A user region is a span named after the region's type, a child of
 //     its enclosing region on the same goroutine if that region is of the
 //     same task, or else of its task's span, or else, for a region outside

@@ -72,6 +72,10 @@ type Result struct {
 	// Repeated counts the spans left out for having ended before the
 	// time WithExportedUntil gives.
 	Repeated int64
+	// SDKTasks counts the tasks left out that the OpenTelemetry Go SDK
+	// began for the application's own spans, which the application
+	// exports itself (see the package documentation).
+	SDKTasks int64
 
 	Exported int64 // spans the exporter accepted
 	Failed   int64 // spans the exporter rejected, or not sent after it failed
@@ -230,6 +234,9 @@ type spanRec struct {
 	attrs      []attribute.KeyValue
 	events     eventList
 	links      []trace.Link
+	// skip: a task of the OpenTelemetry SDK's that nothing of its trace
+	// names as parent; it decides its trace, but is not sent.
+	skip bool
 }
 
 // NewSink returns a Sink that exports to exp. End flushes it and reports
@@ -733,7 +740,7 @@ func (s *Sink) Region(r *mapping.Region) error {
 	case sameTask:
 		rec.parent = s.ids.span(kindRegion, uint64(r.Parent))
 	case r.Task != mapping.NoTask:
-		rec.parent = s.ids.span(kindTask, uint64(r.Task))
+		rec.parent = s.traces.parentSpan(s, r.Task)
 	}
 	if r.Task == mapping.NoTask {
 		// The goroutine's span is needed also under a parent region: if a
@@ -794,6 +801,11 @@ func (s *Sink) Task(t *mapping.Task) error {
 	if rec.name == "" {
 		rec.name = "task" // its ID is go.task.id
 	}
+	if s.sdkSpanTask(t) {
+		if st := s.traces.open(t.ID); st != nil && !st.used && len(st.events.events) == 0 && st.parked == 0 && !st.remote.IsValid() {
+			rec.skip = true
+		}
+	}
 	if st := s.traces.open(t.ID); st != nil && st.parked > 0 {
 		// Logs of the task wait in regions still open, which may yet turn
 		// out to belong to other tasks: the span waits for them.
@@ -806,9 +818,27 @@ func (s *Sink) Task(t *mapping.Task) error {
 	return s.check()
 }
 
+// sdkSpanTask reports whether task t was begun by the OpenTelemetry Go
+// SDK for a span of the application's: while the runtime traces, the SDK
+// begins a task named after each span it starts. The application exports
+// that span itself, so the task's span would be a copy, in a trace of
+// its own or beside the original in a joined one.
+func (s *Sink) sdkSpanTask(t *mapping.Task) bool {
+	si := s.stacks[t.Stack]
+	if si == nil {
+		return false
+	}
+	si.prepare()
+	return strings.HasPrefix(si.top.Func, "go.opentelemetry.io/otel/sdk/trace.") && strings.HasSuffix(si.top.Func, ".runtimeTrace")
+}
+
 // emit makes the span of rec in trace tid and hands it to the processor,
 // which blocks while its queue is full.
 func (s *Sink) emit(rec *spanRec, tid trace.TraceID) {
+	if rec.skip {
+		s.res.SDKTasks++
+		return
+	}
 	if rec.end < s.cfg.exportedUntil && rec.kind != kindPlaceholder {
 		s.res.Repeated++ // exported with an earlier window
 		return
@@ -945,7 +975,7 @@ func (s *Sink) placeholderRegions(end mapping.Time) {
 			rec.parent = m.goSp
 			s.emit(&rec, m.goTr)
 		} else {
-			rec.parent = s.ids.span(kindTask, uint64(m.task))
+			rec.parent = s.traces.parentSpan(s, m.task)
 			s.traces.place(s, m.task, &rec)
 		}
 	}

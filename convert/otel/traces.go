@@ -72,6 +72,8 @@ type taskState struct {
 	// they are placed.
 	parked  int
 	closing *closingTask
+	// used: a span of its trace names it as parent (see Sink.sdkSpanTask).
+	used bool
 	// group is the undecided task whose decision this one awaits; nil for
 	// a task that awaits only its own. Only ended tasks await others.
 	group   *taskState
@@ -100,6 +102,8 @@ type traceTable struct {
 	tasks      map[mapping.TaskID]*taskState // open, or ended and undecided
 	ended      map[mapping.TaskID]trace.TraceID
 	endedQ     []mapping.TaskID
+	skipped    map[mapping.TaskID]bool // ended tasks whose span was not sent, of the last maxEnded
+	skippedQ   []mapping.TaskID
 	roots      map[*taskState]struct{} // undecided groups with spans pending
 	pending    int
 	maxPending int
@@ -161,6 +165,32 @@ func (s *Sink) rootTrace(st *taskState) trace.TraceID {
 		root = st.id
 	}
 	return s.ids.trace(kindTaskTrace, uint64(root))
+}
+
+// parentSpan returns the span ID a span whose parent is task id names,
+// marking the task used: none for a task whose span was left out
+// (Sink.sdkSpanTask) by the time a later span of it ends.
+func (tt *traceTable) parentSpan(s *Sink, id mapping.TaskID) trace.SpanID {
+	if st := tt.tasks[id]; st != nil {
+		st.used = true
+	} else if tt.skipped[id] {
+		return trace.SpanID{}
+	}
+	return s.ids.span(kindTask, uint64(id))
+}
+
+// skip remembers, for a while, that the span of ended task id was left
+// out.
+func (tt *traceTable) skip(id mapping.TaskID) {
+	if tt.skipped == nil {
+		tt.skipped = make(map[mapping.TaskID]bool)
+	}
+	tt.skipped[id] = true
+	tt.skippedQ = append(tt.skippedQ, id)
+	if len(tt.skippedQ) > maxEnded {
+		delete(tt.skipped, tt.skippedQ[0])
+		tt.skippedQ = tt.skippedQ[1:]
+	}
 }
 
 // open returns the state of task id if the task has not ended.
@@ -281,7 +311,10 @@ func (tt *traceTable) end(s *Sink, t *mapping.Task, rec *spanRec) {
 			}
 		}
 	}
-	parentSpan := s.ids.span(kindTask, uint64(t.Parent))
+	parentSpan := s.ids.span(kindTask, uint64(t.Parent)) // for links; a parent named goes through tt.parentSpan
+	if rec.skip {
+		tt.skip(t.ID)
+	}
 	linkParent := func(tid trace.TraceID) {
 		rec.links = append(rec.links, trace.Link{
 			SpanContext: trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: parentSpan, TraceFlags: trace.FlagsSampled}),
@@ -315,7 +348,7 @@ func (tt *traceTable) end(s *Sink, t *mapping.Task, rec *spanRec) {
 			if pknown && ptid != st.traceID {
 				linkParent(ptid)
 			} else {
-				rec.parent = parentSpan
+				rec.parent = tt.parentSpan(s, t.Parent)
 			}
 		}
 		s.emit(rec, st.traceID)
@@ -324,19 +357,19 @@ func (tt *traceTable) end(s *Sink, t *mapping.Task, rec *spanRec) {
 		tt.decide(s, st, s.rootTrace(st))
 		s.emit(rec, st.traceID)
 	case pknown:
-		rec.parent = parentSpan
+		rec.parent = tt.parentSpan(s, t.Parent)
 		tt.decide(s, st, ptid)
 		s.emit(rec, st.traceID)
 	case tt.joinedAny:
 		// Its parent may yet join a remote trace: wait for it.
-		rec.parent = parentSpan
+		rec.parent = tt.parentSpan(s, t.Parent)
 		pr := parent.root()
 		tt.merge(st, pr)
 		tt.hold(s, pr, rec)
 	default:
 		tid := s.rootTrace(st)
 		if pr := parent.root(); s.rootTrace(pr) == tid {
-			rec.parent = parentSpan
+			rec.parent = tt.parentSpan(s, t.Parent)
 			tt.decide(s, pr, tid)
 		} else {
 			// The mapping fixed the task's root before it learnt of the

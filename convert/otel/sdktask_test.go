@@ -1,0 +1,91 @@
+package otel
+
+import (
+	"bytes"
+	"context"
+	"runtime/trace"
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	oteltrace "go.opentelemetry.io/otel/trace"
+
+	"github.com/trace2x/trace2x/internal/synth"
+	"github.com/trace2x/trace2x/mapping"
+)
+
+// TestSDKTasks records a program instrumented with the OpenTelemetry Go
+// SDK, which begins a runtime task for each span while the runtime
+// traces, and joined as the README says: a request task that logs the
+// traceparent of the SDK's server span. The SDK's tasks are copies of the
+// application's spans and are left out, but for one that a region of the
+// program names as its task: it holds that region.
+func TestSDKTasks(t *testing.T) {
+	tp := sdktrace.NewTracerProvider()
+	defer tp.Shutdown(context.Background())
+	tracer := tp.Tracer("test")
+	var server oteltrace.SpanContext
+	data, err := synth.RecordFunc(func() {
+		ctx, span := tracer.Start(context.Background(), "GET")
+		server = span.SpanContext()
+		rctx, task := trace.NewTask(ctx, "http.request")
+		carrier := propagation.MapCarrier{}
+		propagation.TraceContext{}.Inject(rctx, carrier)
+		trace.Log(rctx, "traceparent", carrier["traceparent"])
+		trace.WithRegion(rctx, "db.query", func() {
+			_, db := tracer.Start(rctx, "db.call")
+			db.End()
+		})
+		task.End()
+		span.End()
+
+		_, client := tracer.Start(context.Background(), "client.call")
+		client.End()
+
+		hctx, holder := tracer.Start(context.Background(), "holder")
+		trace.WithRegion(hctx, "work", func() {})
+		holder.End()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := tracetest.NewInMemoryExporter()
+	s := NewSink(context.Background(), exp, WithIDSeed(testSeed), WithStartTime(fixedStart))
+	if _, err := mapping.Map(bytes.NewReader(data), s); err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]tracetest.SpanStub{}
+	for _, sp := range exp.GetSpans() {
+		byName[sp.Name] = sp
+	}
+	for _, name := range []string{"GET", "db.call", "client.call"} {
+		if _, ok := byName[name]; ok {
+			t.Errorf("the SDK's task %q was sent: it copies the application's span", name)
+		}
+	}
+	if res := s.Result(); res.SDKTasks != 3 {
+		t.Errorf("%d SDK tasks left out, want 3", res.SDKTasks)
+	}
+	req, ok := byName["http.request"]
+	if !ok || req.Parent.SpanID() != server.SpanID() || req.SpanContext.TraceID() != server.TraceID() {
+		t.Errorf("http.request (sent %v) has parent %v, want the server span %v", ok, req.Parent, server)
+	}
+	holder, ok := byName["holder"]
+	work := byName["work"]
+	if !ok || work.Parent.SpanID() != holder.SpanContext.SpanID() {
+		t.Errorf("the SDK's task holding a region was left out (%v), or is not the region's parent", !ok)
+	}
+	for _, sp := range exp.GetSpans() {
+		if sp.Parent.IsValid() && !sp.Parent.IsRemote() {
+			found := false
+			for _, p := range exp.GetSpans() {
+				found = found || p.SpanContext.SpanID() == sp.Parent.SpanID()
+			}
+			if !found && !strings.HasPrefix(sp.Name, "goroutine") {
+				t.Errorf("span %q names a parent that was not sent", sp.Name)
+			}
+		}
+	}
+}
