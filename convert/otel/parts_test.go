@@ -31,14 +31,7 @@ func TestGoroutineTraceParts(t *testing.T) {
 		}()
 		<-done
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	exp := tracetest.NewInMemoryExporter()
-	s := NewSink(context.Background(), exp, WithIDSeed(testSeed), WithStartTime(fixedStart))
-	if _, err := mapping.Map(bytes.NewReader(data), s); err != nil {
-		t.Fatal(err)
-	}
+	exp, _ := recorded(t, data, err)
 	type where struct{ trace, span string }
 	spans := map[where]string{}
 	perTrace := map[string]int{}
@@ -75,4 +68,19 @@ func TestGoroutineTraceParts(t *testing.T) {
 	if want := 2 * rounds / maxGoroutineTraceSpans; len(parts) < want+1 || !parts[0] || !parts[int64(want)] {
 		t.Errorf("goroutine spans of parts %v, want parts 0 to at least %d", parts, want)
 	}
+}
+
+// recorded converts a trace recorded in the test (data, or the error of
+// its recording) to spans in memory.
+func recorded(t *testing.T, data []byte, err error) (*tracetest.InMemoryExporter, *Sink) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := tracetest.NewInMemoryExporter()
+	s := NewSink(context.Background(), exp, WithIDSeed(testSeed), WithStartTime(fixedStart))
+	if _, err := mapping.Map(bytes.NewReader(data), s); err != nil {
+		t.Fatal(err)
+	}
+	return exp, s
 }

@@ -1,7 +1,6 @@
 package otel
 
 import (
-	"bytes"
 	"context"
 	"runtime/trace"
 	"strings"
@@ -13,7 +12,6 @@ import (
 	oteltrace "go.opentelemetry.io/otel/trace"
 
 	"github.com/trace2x/trace2x/internal/synth"
-	"github.com/trace2x/trace2x/mapping"
 )
 
 // TestSDKTasks records a program instrumented with the OpenTelemetry Go
@@ -48,14 +46,7 @@ func TestSDKTasks(t *testing.T) {
 		trace.WithRegion(hctx, "work", func() {})
 		holder.End()
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	exp := tracetest.NewInMemoryExporter()
-	s := NewSink(context.Background(), exp, WithIDSeed(testSeed), WithStartTime(fixedStart))
-	if _, err := mapping.Map(bytes.NewReader(data), s); err != nil {
-		t.Fatal(err)
-	}
+	exp, s := recorded(t, data, err)
 	byName := map[string]tracetest.SpanStub{}
 	for _, sp := range exp.GetSpans() {
 		byName[sp.Name] = sp
