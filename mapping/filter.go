@@ -946,15 +946,6 @@ func (f *filterSink) taskOf(id TaskID) TaskID {
 // are put, at most.
 const regionSlack = 64
 
-// regionOffset places a region cut by the window start. Cut regions would
-// all start at the window start, and tools that order slices by start
-// time could no longer tell which encloses which. So they are put a few
-// nanoseconds after it, outer before inner: first the regions already
-// open when the trace began, which the mapping puts before the trace
-// start, outermost first, in the order the mapping gave them; then the
-// regions begun in the trace, one nanosecond per level of nesting. A
-// region that began later than its place keeps its start, so that it
-// stays after a region that ended before it began.
 // placedStart is the earliest start given to the regions put into the
 // window that nest in region parent.
 type placedStart struct {
@@ -992,6 +983,15 @@ func (f *filterSink) placeNested(r *Region, start Time) Time {
 	return start
 }
 
+// regionOffset places a region cut by the window start. Cut regions would
+// all start at the window start, and tools that order slices by start
+// time could no longer tell which encloses which. So they are put a few
+// nanoseconds after it, outer before inner: first the regions already
+// open when the trace began, which the mapping puts before the trace
+// start, outermost first, in the order the mapping gave them; then the
+// regions begun in the trace, one nanosecond per level of nesting. A
+// region that began later than its place keeps its start, so that it
+// stays after a region that ended before it began.
 func (f *filterSink) regionOffset(r *Region) Time {
 	const open = regionSlack / 2
 	if r.Flags&OpenStart != 0 && r.Start <= f.origin {
