@@ -838,7 +838,7 @@ func (f *filterSink) Task(t *Task) error {
 		return err
 	}
 	// Its traceparent, if still held, goes out before it, at its end.
-	if err := f.named(t.ID, t.End); err != nil {
+	if err := f.named(t.ID, t.Root, t.End); err != nil {
 		return err
 	}
 	f.forgetTraceparent(t.ID)
@@ -904,7 +904,7 @@ func (f *filterSink) Region(r *Region) error {
 		f.rg.Root = NoTask
 	}
 	// A region kept shows that its task is: its traceparent goes first.
-	if err := f.named(f.rg.Task, r.End); err != nil {
+	if err := f.named(f.rg.Task, f.rg.Root, r.End); err != nil {
 		return err
 	}
 	if f.ended[r.ParentTask] {
@@ -1020,7 +1020,11 @@ func (f *filterSink) Log(l *Log) error {
 	}
 	task := f.taskOf(l.Task)
 	// A log kept shows that its task is: its traceparent goes first.
-	if err := f.named(task, l.Time); err != nil {
+	root := l.Root
+	if task != l.Task {
+		root = NoTask
+	}
+	if err := f.named(task, root, l.Time); err != nil {
 		return err
 	}
 	if task != l.Task {

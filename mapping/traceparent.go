@@ -27,6 +27,12 @@ import (
 //     when a window tells it of a traceparent logged after the window's
 //     end.
 //
+// The traceparent of a root task that the selection leaves out goes out
+// with the first item kept of a task under it, on no goroutine, and keeps
+// the root task as context: a subtask or a region selected in a request
+// stays in the request's distributed trace. (Only the root's: a task
+// between them that the selection leaves out is not kept.)
+//
 // Passed on later than it came, its Time is the moment it is passed on,
 // bounded by the window: every output then shows it inside the task as
 // the filter clipped it (the task is open then, or ends then, and began
@@ -44,6 +50,9 @@ type heldLog struct {
 	at    Time // it is not passed on before this: its own time, or when its task was known to be kept
 	ready bool // its task is known to be kept
 	sent  bool // passed on (or passed by the filter as it is): no other goes out for the task
+	// alone: passed on for a task the selection leaves out but for its
+	// traceparent, on no goroutine, which the selection may not keep.
+	alone bool
 }
 
 // keepsTask reports whether the selection keeps task id, as far as is
@@ -121,8 +130,20 @@ func (f *filterSink) enter() error {
 }
 
 // named notes that an item kept, about to be passed on at time at, names
-// task id: the task is kept, and its traceparent, if held, goes out now.
-func (f *filterSink) named(id TaskID, at Time) error {
+// task id, of root task root: the task is kept, and its traceparent, if
+// held, goes out now. So does that of its root, if the selection leaves
+// the root out: a task selected in a request's task (a subtask, or the
+// task of a region selected) stays in the request's distributed trace,
+// and the root, named by its traceparent, is kept for context.
+func (f *filterSink) named(id, root TaskID, at Time) error {
+	if root != id && root != NoTask {
+		if h := f.tps[root]; h != nil && !h.sent && !f.keepsTask(root) {
+			h.ready, h.at, h.alone = true, max(h.at, at), true
+			if err := f.release(h); err != nil {
+				return err
+			}
+		}
+	}
 	h := f.tps[id]
 	if h == nil || h.sent {
 		return nil
@@ -143,6 +164,9 @@ func (f *filterSink) release(h *heldLog) error {
 		return nil // cannot happen: its task has not ended
 	}
 	l.Time = min(max(h.at, f.from), f.to)
+	if h.alone {
+		f.orphan(l)
+	}
 	known, err := f.declare(l.G)
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	rtrace "runtime/trace"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/trace2x/trace2x/internal/synth"
 	"github.com/trace2x/trace2x/mapping"
 )
 
@@ -153,6 +155,58 @@ func TestFilteredJoin(t *testing.T) {
 			}
 			if res.Joined != kept || res.LateJoins != 0 || res.BadTraceparents != 0 {
 				t.Errorf("joined %d, late %d, bad %d; want %d, 0, 0", res.Joined, res.LateJoins, res.BadTraceparents, kept)
+			}
+		})
+	}
+}
+
+// TestFilteredSubtaskJoin selects a subtask of a request task that logged
+// its traceparent, or a region of that subtask: what is kept stays in the
+// request's distributed trace, under the request's task, which is kept
+// for that (with its traceparent) rather than stood in for by a
+// placeholder in a trace of its own.
+func TestFilteredSubtaskJoin(t *testing.T) {
+	const tp = "00-abababababababababababababababab-cdcdcdcdcdcdcdcd-01"
+	data, err := synth.RecordFunc(func() {
+		ctx, req := rtrace.NewTask(context.Background(), "req")
+		rtrace.Log(ctx, mapping.CategoryTraceparent, tp)
+		cctx, child := rtrace.NewTask(ctx, "child")
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			rtrace.WithRegion(cctx, "work", func() { time.Sleep(time.Millisecond) })
+		}()
+		<-done
+		child.End()
+		req.End()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, f := range map[string]*mapping.Filter{
+		"task":   {Tasks: []string{"child"}},
+		"region": {Regions: []string{"work"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			spans, _ := convertFiltered(t, data, f)
+			byName := map[string]tracetest.SpanStub{}
+			for _, sp := range spans {
+				byName[sp.Name] = sp
+			}
+			req, ok := byName["req"]
+			if !ok {
+				t.Fatalf("no span req, the task that joined the request's trace: %d spans", len(spans))
+			}
+			if got := req.Parent.SpanID().String(); !req.Parent.IsRemote() || got != "cdcdcdcdcdcdcdcd" {
+				t.Errorf("req's parent is %v, want the remote span cdcdcdcdcdcdcdcd", req.Parent)
+			}
+			for _, sp := range spans {
+				if sp.SpanContext.TraceID().String() != "abababababababababababababababab" {
+					t.Errorf("span %q is in trace %s, want the request's", sp.Name, sp.SpanContext.TraceID())
+				}
+			}
+			if _, ok := byName["work"]; !ok {
+				t.Errorf("the region work was not kept")
 			}
 		})
 	}
