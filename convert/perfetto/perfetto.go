@@ -43,7 +43,8 @@
 //     names its task (ID and colour) unless the region it nests in is of
 //     the same task.
 //   - Tasks: lanes of the tasks of each type (mapping.SpanLanes), each
-//     task a slice with its ID, parent and goroutines as arguments.
+//     task a slice with its ID, its parent and the goroutines that began
+//     and ended it as arguments.
 //
 // Beside them, each M is a thread of the process, with its OS thread ID,
 // showing the P it held ("P3"), and a child track with its syscalls that

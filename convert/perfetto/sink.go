@@ -774,7 +774,8 @@ type taskKey int64
 // taskTrack returns the track of a task: a lane (see mapping.SpanLanes)
 // of the tasks of its type, under a group track for the type. A service
 // begins a task per request: a track each would be thousands of tracks.
-// The task's ID, parent and goroutines are in its slice's arguments.
+// The task's ID, its parent and the goroutines that began and ended it
+// are in its slice's arguments.
 func (w *Writer) taskTrack(name string, start, end mapping.Time) uint64 {
 	lane, fresh := w.taskLanes.Take(name, start, end)
 	for lane.ID >= len(w.taskTracks) {
