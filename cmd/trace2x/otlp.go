@@ -27,10 +27,12 @@ pushes them to an OTLP endpoint (an OpenTelemetry Collector, Jaeger, Tempo,
 a vendor) over gRPC or HTTP/protobuf. Each task is a span, a child of its
 parent task's; each region is a child of its enclosing region, its task or
 its goroutine; each log is a span event. Each root task is a trace of its
-own, with everything under it; a task the trace names but never shows (the
-parent of a snapshot's tasks) is a span "task placeholder" with the ID. A task
-that logs its request's W3C traceparent (category "traceparent") joins the
-application's trace. --runtime-spans adds GC cycles and stop-the-world
+own, with everything under it up to about 1,000 spans, past which each task
+under it begins a trace linked to its parent; a task the trace names but
+never shows (the parent of a snapshot's tasks) is a span "task placeholder"
+with the ID. A task that logs its request's W3C traceparent (category
+"traceparent") joins the application's trace. The OpenTelemetry SDK's own
+tasks, copies of the application's spans, are left out. --runtime-spans adds GC cycles and stop-the-world
 pauses (a trace per second), --goroutine-spans the life of every goroutine
 (a trace each).
 

@@ -62,7 +62,11 @@
 //   - Each root task (a task without a parent task) is a trace, holding
 //     its regions and logs, its child tasks and everything under them. A
 //     task whose parent the trace never shows is under that parent's
-//     placeholder, in its trace.
+//     placeholder, in its trace. Past about 1,000 spans in a root task's
+//     trace, each task under it yet to be placed begins a trace of its
+//     own, linked to its parent's span: a worker's task that lasts the
+//     program with a child task per job would otherwise be one trace a
+//     backend cannot show.
 //   - A task that joins a remote trace by a traceparent takes its subtree
 //     there (see below).
 //   - The regions outside any task of a goroutine, and its logs outside
@@ -75,9 +79,8 @@
 //   - Runtime spans are a trace per second of the trace.
 //
 // No trace holds two root tasks' spans. The largest trace is the largest
-// tree of tasks the program makes (a server whose requests are child tasks
-// of one long-lived task makes them one trace, as the program said), or
-// the largest region outside tasks with what nests in it.
+// region outside tasks with what nests in it, or a task with more regions
+// than the bound.
 //
 // All spans are of kind internal. The resource has service.name (the
 // input's base name, or a URL's host, unless OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES or

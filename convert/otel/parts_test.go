@@ -3,6 +3,7 @@ package otel
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"runtime/trace"
 	"testing"
 
@@ -83,4 +84,78 @@ func recorded(t *testing.T, data []byte, err error) (*tracetest.InMemoryExporter
 		t.Fatal(err)
 	}
 	return exp, s
+}
+
+// TestTaskTraceParts records a worker's task that lasts the program with
+// a child task per job, each with a region: past maxTaskTraceSpans in the
+// worker's trace, each job is a trace of its own, linked to the worker's
+// span, with its region in it.
+func TestTaskTraceParts(t *testing.T) {
+	for _, joined := range []bool{false, true} {
+		t.Run(fmt.Sprint("joined=", joined), func(t *testing.T) { testTaskTraceParts(t, joined) })
+	}
+}
+
+// testTaskTraceParts is TestTaskTraceParts, after a request that joined a
+// remote trace if joined: then a task's trace may wait for its parent's.
+func testTaskTraceParts(t *testing.T, joined bool) {
+	const jobs = 1500
+	data, err := synth.RecordFunc(func() {
+		if joined {
+			ctx, req := trace.NewTask(context.Background(), "req")
+			trace.Log(ctx, mapping.CategoryTraceparent, "00-abababababababababababababababab-cdcdcdcdcdcdcdcd-01")
+			req.End()
+		}
+		ctx, worker := trace.NewTask(context.Background(), "worker")
+		for range jobs {
+			jctx, job := trace.NewTask(ctx, "job")
+			trace.WithRegion(jctx, "step", func() {})
+			job.End()
+		}
+		worker.End()
+	})
+	exp, _ := recorded(t, data, err)
+	spans := exp.GetSpans()
+	perTrace := map[string]int{}
+	var workerSpan tracetest.SpanStub
+	for _, sp := range spans {
+		perTrace[sp.SpanContext.TraceID().String()]++
+		if sp.Name == "worker" {
+			workerSpan = sp
+		}
+	}
+	bySpan := map[string]tracetest.SpanStub{}
+	for _, sp := range spans {
+		bySpan[sp.SpanContext.SpanID().String()] = sp
+	}
+	counts, linked := map[string]int{}, 0
+	for _, sp := range spans {
+		counts[sp.Name]++
+		tid := sp.SpanContext.TraceID()
+		if n := perTrace[tid.String()]; n > maxTaskTraceSpans+1 {
+			t.Errorf("trace %s has %d spans, want at most %d", tid, n, maxTaskTraceSpans+1)
+			perTrace[tid.String()] = 0
+		}
+		switch sp.Name {
+		case "job":
+			switch {
+			case sp.Parent.SpanID() == workerSpan.SpanContext.SpanID() && tid == workerSpan.SpanContext.TraceID():
+			case !sp.Parent.IsValid() && len(sp.Links) == 1 && sp.Links[0].SpanContext.SpanID() == workerSpan.SpanContext.SpanID() &&
+				sp.Links[0].SpanContext.TraceID() == workerSpan.SpanContext.TraceID():
+				linked++
+			default:
+				t.Errorf("a job has parent %v and links %v, want the worker's span as one or the other", sp.Parent, sp.Links)
+			}
+		case "step":
+			if p, ok := bySpan[sp.Parent.SpanID().String()]; !ok || p.Name != "job" || p.SpanContext.TraceID() != tid {
+				t.Errorf("a step's parent is %q (%v), want its job, in its trace", p.Name, ok)
+			}
+		}
+	}
+	if counts["job"] != jobs || counts["step"] != jobs || counts["worker"] != 1 {
+		t.Errorf("%d workers, %d jobs and %d steps, want 1, %d and %d", counts["worker"], counts["job"], counts["step"], jobs, jobs)
+	}
+	if linked < jobs-maxTaskTraceSpans/2 {
+		t.Errorf("%d jobs in traces of their own, want most of those past the first %d spans", linked, maxTaskTraceSpans)
+	}
 }

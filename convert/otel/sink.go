@@ -885,6 +885,7 @@ func (s *Sink) emit(rec *spanRec, tid trace.TraceID) {
 		s.res.Trees++
 	}
 	s.bsp.OnEnd(sp)
+	s.traces.count(tid)
 	switch rec.kind {
 	case kindTask:
 		s.res.Tasks++

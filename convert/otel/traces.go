@@ -104,6 +104,7 @@ type traceTable struct {
 	endedQ     []mapping.TaskID
 	skipped    map[mapping.TaskID]bool // ended tasks whose span was not sent, of the last maxEnded
 	skippedQ   []mapping.TaskID
+	counts     map[trace.TraceID]int   // spans sent to the traces of the root tasks open (see maxTaskTraceSpans)
 	roots      map[*taskState]struct{} // undecided groups with spans pending
 	pending    int
 	maxPending int
@@ -258,10 +259,33 @@ func (tt *traceTable) place(s *Sink, id mapping.TaskID, rec *spanRec) {
 	case r.decided:
 		s.emit(rec, r.traceID)
 	case !tt.joinedAny:
-		tt.decide(s, r, s.rootTrace(r))
+		tt.decide(s, r, tt.roomIn(s, r, s.rootTrace(r)))
 		s.emit(rec, r.traceID)
 	default:
 		tt.hold(s, r, rec)
+	}
+}
+
+// maxTaskTraceSpans is about the most spans a root task's trace holds:
+// past it, each task under the root that is yet to be placed begins a
+// trace of its own, linked to its parent's span. A root task that lasts
+// the program (a worker's, with a child task per job) would otherwise be
+// one trace a backend cannot show; a request's tree stays whole.
+const maxTaskTraceSpans = 1000
+
+// roomIn returns the trace for task st, which would go to tid: tid, or,
+// for a task under a root whose trace is full, a trace of its own.
+func (tt *traceTable) roomIn(s *Sink, st *taskState, tid trace.TraceID) trace.TraceID {
+	if st.rootID == mapping.NoTask || st.rootID == st.id || tt.counts[tid] < maxTaskTraceSpans {
+		return tid
+	}
+	return s.ids.trace(kindTaskTrace, uint64(st.id))
+}
+
+// count counts a span sent to trace tid, if it is a root task's trace.
+func (tt *traceTable) count(tid trace.TraceID) {
+	if n, ok := tt.counts[tid]; ok {
+		tt.counts[tid] = n + 1
 	}
 }
 
@@ -357,8 +381,20 @@ func (tt *traceTable) end(s *Sink, t *mapping.Task, rec *spanRec) {
 		tt.decide(s, st, s.rootTrace(st))
 		s.emit(rec, st.traceID)
 	case pknown:
-		rec.parent = tt.parentSpan(s, t.Parent)
-		tt.decide(s, st, ptid)
+		if tid := tt.roomIn(s, st, ptid); tid != ptid {
+			linkParent(ptid)
+			tt.decide(s, st, tid)
+		} else {
+			rec.parent = tt.parentSpan(s, t.Parent)
+			tt.decide(s, st, ptid)
+		}
+		s.emit(rec, st.traceID)
+	case tt.joinedAny && len(parent.root().pending) >= maxTaskTraceSpans:
+		// Its parent's trace, yet to be decided, is full already: a
+		// trace of its own, linked to where the parent goes unless it
+		// joins a remote trace later.
+		linkParent(s.rootTrace(parent.root()))
+		tt.decide(s, st, s.ids.trace(kindTaskTrace, uint64(st.id)))
 		s.emit(rec, st.traceID)
 	case tt.joinedAny:
 		// Its parent may yet join a remote trace: wait for it.
@@ -368,13 +404,18 @@ func (tt *traceTable) end(s *Sink, t *mapping.Task, rec *spanRec) {
 		tt.hold(s, pr, rec)
 	default:
 		tid := s.rootTrace(st)
-		if pr := parent.root(); s.rootTrace(pr) == tid {
-			rec.parent = tt.parentSpan(s, t.Parent)
-			tt.decide(s, pr, tid)
-		} else {
+		switch pr := parent.root(); {
+		case s.rootTrace(pr) != tid:
 			// The mapping fixed the task's root before it learnt of the
 			// parent: the parent is in another trace.
 			linkParent(s.rootTrace(pr))
+		case tt.roomIn(s, st, tid) != tid:
+			tt.decide(s, pr, tid)
+			linkParent(tid)
+			tid = tt.roomIn(s, st, tid)
+		default:
+			rec.parent = tt.parentSpan(s, t.Parent)
+			tt.decide(s, pr, tid)
 		}
 		tt.decide(s, st, tid)
 		s.emit(rec, st.traceID)
@@ -411,6 +452,15 @@ func (tt *traceTable) merge(st, r *taskState) {
 // decide fixes the trace of group r and sends the spans that awaited it.
 func (tt *traceTable) decide(s *Sink, r *taskState, tid trace.TraceID) {
 	r.decided, r.traceID = true, tid
+	if !r.remote.IsValid() && tid == s.rootTrace(r) {
+		// A root task's trace, whose spans are counted while it is open.
+		if tt.counts == nil {
+			tt.counts = make(map[trace.TraceID]int)
+		}
+		if _, ok := tt.counts[tid]; !ok {
+			tt.counts[tid] = 0
+		}
+	}
 	for _, m := range r.members {
 		m.decided, m.traceID, m.group = true, tid, nil
 		tt.finish(m)
@@ -429,6 +479,9 @@ func (tt *traceTable) decide(s *Sink, r *taskState, tid trace.TraceID) {
 
 // finish forgets an ended, decided task but for its trace ID.
 func (tt *traceTable) finish(st *taskState) {
+	if st.rootID == mapping.NoTask || st.rootID == st.id {
+		delete(tt.counts, st.traceID)
+	}
 	delete(tt.tasks, st.id)
 	tt.ended[st.id] = st.traceID
 	tt.endedQ = append(tt.endedQ, st.id)
