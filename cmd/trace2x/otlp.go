@@ -197,7 +197,9 @@ Examples:
 			if closeErr == nil {
 				// Spans counted as written may still have been in a buffer
 				// that failed to reach the file: only a clean close vouches.
-				report(e.stderr, in.name, dest, res, timeNote, *asJSON, convErr != nil)
+				// Spans refused by the endpoint stop nothing: the rest went.
+				stopped := convErr != nil && !errors.As(convErr, new(*otelconv.RejectedError))
+				report(e.stderr, in.name, dest, res, timeNote, *asJSON, stopped)
 				noSpansHint(e.stderr, in.name, res, !inOpts.filter.Empty())
 			}
 			if convErr != nil && !*asJSON && !errors.As(convErr, new(*mapping.Error)) {

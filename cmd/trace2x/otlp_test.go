@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -386,5 +387,38 @@ func TestOTLPJSONNoSpans(t *testing.T) {
 	}
 	if b, err := os.ReadFile(out); err != nil || len(b) != 0 {
 		t.Errorf("convert --otlp-json: %q (%v), want an empty file", b, err)
+	}
+}
+
+// TestOTLPPartialSuccess: an endpoint that takes every request but
+// refuses one span of each (OTLP's partial success) got the whole trace:
+// the report says how many it refused, and not that the conversion
+// stopped; the exit status is 1.
+func TestOTLPPartialSuccess(t *testing.T) {
+	var mu sync.Mutex
+	requests := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		mu.Lock()
+		requests++
+		mu.Unlock()
+		b, _ := proto.Marshal(&coltracepb.ExportTraceServiceResponse{
+			PartialSuccess: &coltracepb.ExportTracePartialSuccess{RejectedSpans: 1, ErrorMessage: "too old"},
+		})
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		w.Write(b)
+	}))
+	defer srv.Close()
+	code, _, errs := runOTLP(t, "--protocol", "http/protobuf", "--endpoint", srv.URL, sample(t))
+	mu.Lock()
+	defer mu.Unlock()
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	if strings.Contains(errs, "stopped") {
+		t.Errorf("the report says the conversion stopped:\n%s", errs)
+	}
+	if want := fmt.Sprintf("refused %d spans", requests); requests == 0 || !strings.Contains(errs, want) {
+		t.Errorf("%d requests, each with a span refused; want %q in:\n%s", requests, want, errs)
 	}
 }

@@ -278,13 +278,30 @@ func partialSuccess(err error) (int64, bool) {
 // on using it.
 func (e *exporter) Shutdown(context.Context) error { return nil }
 
-// firstError returns the error that stopped the export, or else the first
-// rejection.
+// firstError returns the error that stopped the export, or else a
+// *RejectedError for the spans the endpoint refused.
 func (e *exporter) firstError() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.err != nil {
 		return e.err
 	}
-	return e.rejected
+	if e.rejected != nil {
+		return &RejectedError{Spans: e.failed.Load(), Err: e.rejected}
+	}
+	return nil
 }
+
+// A RejectedError is the error of a conversion whose spans were all sent
+// but some of which the endpoint refused (OTLP's partial success, or a
+// span too large for it alone); the rest it took.
+type RejectedError struct {
+	Spans int64 // the spans refused
+	Err   error // the first refusal
+}
+
+func (e *RejectedError) Error() string {
+	return fmt.Sprintf("the endpoint refused %d spans, the first with: %v", e.Spans, e.Err)
+}
+
+func (e *RejectedError) Unwrap() error { return e.Err }

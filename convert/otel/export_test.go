@@ -174,8 +174,9 @@ func TestPartialSuccess(t *testing.T) {
 		return nil
 	}}
 	res, err := Convert(context.Background(), bytes.NewReader(mustRead(t, "../../testdata/annotations.go1.26.trace")), f)
-	if err == nil || !strings.Contains(err.Error(), "2 spans rejected") {
-		t.Errorf("error %v", err)
+	var re *RejectedError
+	if !errors.As(err, &re) || re.Spans != 2 || !strings.Contains(err.Error(), "2 spans rejected") {
+		t.Errorf("error %v, want a RejectedError for 2 spans", err)
 	}
 	if res.Failed != 2 || res.Exported != res.Spans()-2 {
 		t.Errorf("%d spans, %d exported, %d failed", res.Spans(), res.Exported, res.Failed)
