@@ -19,6 +19,8 @@ package otlpexport
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -106,6 +108,20 @@ func (e *ProtocolError) Error() string {
 		e.Endpoint, e.Answer, e.Suggested)
 }
 
+// A TLSError is Check's error when an endpoint that spans were to reach
+// in plain text speaks TLS: a loopback host:port, an http:// URL, or
+// plain text asked for. The exporter would retry until its timeout and
+// then fail with an error that does not say so.
+type TLSError struct {
+	Endpoint string // as Endpoint.String gives it
+	HostPort string
+}
+
+func (e *TLSError) Error() string {
+	return fmt.Sprintf("the OTLP endpoint %s speaks TLS, and spans were to go in plain text: give it as https://%s (and its CA in OTEL_EXPORTER_OTLP_CERTIFICATE if its certificate is your own)",
+		e.Endpoint, e.HostPort)
+}
+
 // Endpoint is a resolved destination for spans.
 type Endpoint struct {
 	protocol string
@@ -184,6 +200,8 @@ func Resolve(c Config) (*Endpoint, error) {
 
 	_, envInsecure := envFirst("OTEL_EXPORTER_OTLP_TRACES_INSECURE", "OTEL_EXPORTER_OTLP_INSECURE")
 	switch {
+	case c.Insecure != nil && *c.Insecure && ep.scheme == "https":
+		return nil, &SettingError{Setting: "endpoint", Env: envName, Value: raw, Reason: "an https:// endpoint, with plain text asked for"}
 	case c.Insecure != nil:
 		ep.insecure = *c.Insecure
 	case envInsecure != "", ep.scheme != "":
@@ -237,8 +255,9 @@ func (ep *Endpoint) Timeout() time.Duration { return ep.timeout }
 // the timeout, then fails cryptically, and OTLP/HTTP sent to a gRPC port
 // fails cryptically. For gRPC, any answer that cannot begin HTTP/2 is
 // such a sign. An endpoint that gives no clear answer within a second
-// passes. Through a proxy the endpoint is not dialled directly,
-// so it is not checked.
+// passes. A plain-text endpoint that speaks TLS fails with a *TLSError.
+// Through a proxy the endpoint is not dialled directly, so it is not
+// checked.
 func (ep *Endpoint) Check() error {
 	scheme := ep.scheme
 	if scheme == "" {
@@ -292,8 +311,15 @@ func (ep *Endpoint) probe(conn net.Conn) error {
 	// A frame header is 9 bytes; "HTTP/1.1" 8. What else came with them
 	// starts the message of an answer in neither.
 	buf := make([]byte, 64)
-	n, _ := io.ReadAtLeast(conn, buf, 9)
+	n, rerr := io.ReadAtLeast(conn, buf, 9)
 	answer := buf[:n]
+	if n == 0 && errors.Is(rerr, io.EOF) || tlsAnswer(answer) {
+		// Closed at once, or what a TLS server says to plain text: if
+		// the endpoint takes a TLS handshake, that is what it wants.
+		if ep.speaksTLS() {
+			return &TLSError{Endpoint: ep.String(), HostPort: ep.hostPort}
+		}
+	}
 	if ep.protocol == "grpc" {
 		if n >= 8 && bytes.HasPrefix(answer, []byte("HTTP/1.")) && '0' <= answer[7] && answer[7] <= '9' {
 			return &ProtocolError{Endpoint: ep.String(), Protocol: ep.protocol, Answer: string(answer[:8]), Suggested: "http/protobuf"}
@@ -307,6 +333,26 @@ func (ep *Endpoint) probe(conn net.Conn) error {
 		return &ProtocolError{Endpoint: ep.String(), Protocol: ep.protocol, Answer: "HTTP/2", Suggested: "grpc"}
 	}
 	return nil
+}
+
+// tlsAnswer reports whether an answer to plain text may be a TLS
+// server's: an alert record, or the 400 with which Go's net/http answers
+// HTTP sent to its TLS port.
+func tlsAnswer(a []byte) bool {
+	return len(a) >= 2 && a[0] == 0x15 && a[1] == 0x03 || bytes.HasPrefix(a, []byte("HTTP/1.0 400 "))
+}
+
+// speaksTLS reports whether the endpoint completes a TLS handshake, its
+// certificate unchecked: that it speaks TLS is all this asks.
+func (ep *Endpoint) speaksTLS() bool {
+	d := &net.Dialer{Timeout: min(ep.timeout, probeTimeout)}
+	host, _, _ := net.SplitHostPort(ep.hostPort)
+	conn, err := tls.DialWithDialer(d, "tcp", ep.hostPort, &tls.Config{ServerName: host, InsecureSkipVerify: true})
+	if err != nil {
+		return false
+	}
+	conn.Close()
+	return true
 }
 
 // maxFrame is the longest frame an HTTP/2 server may send before the

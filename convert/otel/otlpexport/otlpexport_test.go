@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -562,5 +563,37 @@ func pushOne(t *testing.T, ep *Endpoint) {
 	}
 	if err := exp.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCheckTLS: a loopback host:port, which spans reach in plain text,
+// where the endpoint speaks TLS fails Check at once, saying so, for both
+// protocols; and plain text asked for with an https:// URL is refused.
+func TestCheckTLS(t *testing.T) {
+	clearEnv(t)
+	srv := httptest.NewUnstartedServer(http.NotFoundHandler())
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshakes the probes fail
+	srv.StartTLS()
+	defer srv.Close()
+	hostPort := strings.TrimPrefix(srv.URL, "https://")
+	for _, protocol := range []string{"grpc", "http/protobuf"} {
+		ep, err := Resolve(Config{Protocol: protocol, Endpoint: hostPort, Timeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		err = ep.Check()
+		var te *TLSError
+		if !errors.As(err, &te) || !strings.Contains(err.Error(), "https://"+hostPort) {
+			t.Errorf("%s: Check() = %v, want a TLSError naming https://%s", protocol, err, hostPort)
+		}
+		if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("%s: Check took %v", protocol, d)
+		}
+	}
+	yes := true
+	var se *SettingError
+	if _, err := Resolve(Config{Endpoint: srv.URL, Insecure: &yes}); !errors.As(err, &se) {
+		t.Errorf("Resolve of an https:// endpoint in plain text: %v, want a SettingError", err)
 	}
 }
