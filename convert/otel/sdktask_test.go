@@ -80,3 +80,25 @@ func TestSDKTasks(t *testing.T) {
 		}
 	}
 }
+
+// TestTraceparentSpace: a traceparent logged with a newline after it (by
+// fmt.Sprintln) or a space before it joins all the same.
+func TestTraceparentSpace(t *testing.T) {
+	const tp = "00-abababababababababababababababab-cdcdcdcdcdcdcdcd-01"
+	data, err := synth.RecordFunc(func() {
+		for _, v := range []string{tp + "\n", " " + tp} {
+			ctx, task := trace.NewTask(context.Background(), "req")
+			trace.Log(ctx, "traceparent", v)
+			task.End()
+		}
+	})
+	exp, s := recorded(t, data, err)
+	if res := s.Result(); res.Joined != 2 || res.BadTraceparents != 0 {
+		t.Errorf("%d joined, %d did not parse; want 2 and 0", res.Joined, res.BadTraceparents)
+	}
+	for _, sp := range exp.GetSpans() {
+		if sp.SpanContext.TraceID().String() != "abababababababababababababababab" {
+			t.Errorf("span %q in trace %s, want the traceparent's", sp.Name, sp.SpanContext.TraceID())
+		}
+	}
+}

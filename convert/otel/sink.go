@@ -670,7 +670,9 @@ func (s *Sink) traceparent(l *mapping.Log) {
 	if l.Task == mapping.NoTask {
 		return
 	}
-	ctx := propagation.TraceContext{}.Extract(context.Background(), propagation.MapCarrier{"traceparent": l.Message})
+	// Space around the value is not part of it (HTTP trims a header's),
+	// and a log made with fmt.Sprintln ends in a newline.
+	ctx := propagation.TraceContext{}.Extract(context.Background(), propagation.MapCarrier{"traceparent": strings.TrimSpace(l.Message)})
 	sc := trace.SpanContextFromContext(ctx)
 	if !sc.IsValid() {
 		s.traces.bad++
