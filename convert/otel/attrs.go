@@ -99,11 +99,14 @@ func (s *Sink) appendStack(a []attribute.KeyValue, id mapping.StackID, end bool)
 	if end {
 		fn, file, line, text = keyEndFunction, keyEndFile, keyEndLine, keyEndStacktrace
 	}
-	return append(a,
+	a = append(a,
 		fn.String(si.top.Func),
 		file.String(si.top.File),
-		line.Int64(int64(si.top.Line)),
-		text.String(si.text))
+		line.Int64(int64(si.top.Line)))
+	if s.cfg.noStacktraces {
+		return a
+	}
+	return append(a, text.String(si.text))
 }
 
 func appendFlags(a []attribute.KeyValue, f mapping.Flags) []attribute.KeyValue {

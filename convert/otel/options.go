@@ -19,6 +19,7 @@ type config struct {
 	version        string
 	runtimeSpans   bool
 	goroutineSpans bool
+	noStacktraces  bool
 	seed           []byte
 	exportedUntil  mapping.Time // see WithExportedUntil; 0 for none
 	maxQueue       int
@@ -96,6 +97,15 @@ func WithRuntimeSpans() Option {
 // its regions or logs belongs to no task and needs a parent.
 func WithGoroutineSpans() Option {
 	return optionFunc(func(c *config) { c.goroutineSpans = true })
+}
+
+// WithoutStacktraces leaves out the whole stacks of the spans' begins and
+// ends (code.stacktrace and go.end.code.stacktrace), keeping their
+// innermost frame of user code (code.function.name, code.file.path,
+// code.line.number and their go.end. twins): for a backend that bills by
+// volume, the stacks are about half of what a span weighs.
+func WithoutStacktraces() Option {
+	return optionFunc(func(c *config) { c.noStacktraces = true })
 }
 
 // WithIDSeed sets the identity from which trace and span IDs are derived,

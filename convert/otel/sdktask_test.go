@@ -102,3 +102,29 @@ func TestTraceparentSpace(t *testing.T) {
 		}
 	}
 }
+
+// TestWithoutStacktraces: the spans keep the innermost frame of user code
+// of their begin and end, and lose the whole stacks.
+func TestWithoutStacktraces(t *testing.T) {
+	count := func(opts ...Option) (frames, stacks int) {
+		_, spans, _ := convert(t, "../../testdata/annotations.go1.26.trace", opts...)
+		for _, sp := range spans {
+			for _, a := range sp.Attributes {
+				switch a.Key {
+				case keyFunction, keyEndFunction:
+					frames++
+				case keyStacktrace, keyEndStacktrace:
+					stacks++
+				}
+			}
+		}
+		return frames, stacks
+	}
+	frames, stacks := count()
+	if frames == 0 || stacks != frames {
+		t.Fatalf("by default: %d frames and %d stacks, want as many of each", frames, stacks)
+	}
+	if f, s := count(WithoutStacktraces()); f != frames || s != 0 {
+		t.Errorf("without stack traces: %d frames and %d stacks, want %d and none", f, s, frames)
+	}
+}
