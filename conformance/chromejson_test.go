@@ -55,11 +55,7 @@ func compareChrome(t *testing.T, rec *recorder, sum *mapping.Summary, rep *chrom
 		want[cat] = append(want[cat], cjSlice{asUTF8(name), int64(start), int64(end)})
 	}
 	for _, r := range rec.regions {
-		name := r.Type
-		if name == "" {
-			name = "region"
-		}
-		add("region", name, r.Start, r.End)
+		add("region", regionName(r.Type), r.Start, r.End)
 	}
 	for _, r := range rec.ranges {
 		add("gc", rangeSliceName(&r), r.Start, r.End)

@@ -161,7 +161,7 @@ func comparePerfetto(t *testing.T, rec *recorder, sum *mapping.Summary, rep *per
 		if r.Depth >= 500 {
 			continue // left out, and counted (perfetto.Writer.OmittedDeepRegions)
 		}
-		add("region", r.Type, drawn[i], r.End)
+		add("region", regionName(r.Type), drawn[i], r.End)
 	}
 	for _, r := range rec.ranges {
 		add("gc", rangeSliceName(&r), r.Start, r.End)
@@ -488,7 +488,7 @@ func compareRegionTasks(t *testing.T, rec *recorder, drawn []mapping.Time, rep *
 	var want []key
 	for i, r := range rec.regions {
 		if r.Depth < 500 {
-			want = append(want, key{asUTF8(r.Type), int64(drawn[i]), uint64(r.Task)})
+			want = append(want, key{asUTF8(regionName(r.Type)), int64(drawn[i]), uint64(r.Task)})
 		}
 	}
 	diffMultiset(t, "perfetto regions by task", want, got, func(k key) string {
@@ -669,4 +669,12 @@ func checkLifetimesOpen(t *testing.T, format string, rec *recorder, lives []life
 			}
 		}
 	}
+}
+
+// regionName is the name the outputs give a region of type typ.
+func regionName(typ string) string {
+	if typ == "" {
+		return "region"
+	}
+	return typ
 }

@@ -876,7 +876,11 @@ func (w *Writer) Region(r *mapping.Region) error {
 	start := gt.regionStart(r)
 	w.slice(track, start, r.End, r.Stack, nil, w.taskFlow(r.Task, r.G, start), func(ev msg) msg {
 		ev = w.category(ev, catRegion)
-		ev = w.name(ev, r.Type)
+		if r.Type == "" {
+			ev = w.name(ev, "region") // as the other outputs name it: a blank slice is lost in the UI
+		} else {
+			ev = w.name(ev, r.Type)
+		}
 		switch {
 		case r.Parent != mapping.NoRegion && r.ParentTask == r.Task && !w.meta.Selected && r.Start < r.End:
 			// Named by the region it nests in. A filter that selects
