@@ -335,7 +335,14 @@ func (tt *traceTable) end(s *Sink, t *mapping.Task, rec *spanRec) {
 			}
 		}
 	}
-	parentSpan := s.ids.span(kindTask, uint64(t.Parent)) // for links; a parent named goes through tt.parentSpan
+	parentSpan := s.ids.span(kindTask, uint64(t.Parent)) // for links; a parent named goes through parentOf
+	parentOf := func() trace.SpanID {
+		if rec.skip {
+			// Not sent: it does not make its parent needed.
+			return parentSpan
+		}
+		return tt.parentSpan(s, t.Parent)
+	}
 	if rec.skip {
 		tt.skip(t.ID)
 	}
@@ -372,7 +379,7 @@ func (tt *traceTable) end(s *Sink, t *mapping.Task, rec *spanRec) {
 			if pknown && ptid != st.traceID {
 				linkParent(ptid)
 			} else {
-				rec.parent = tt.parentSpan(s, t.Parent)
+				rec.parent = parentOf()
 			}
 		}
 		s.emit(rec, st.traceID)
@@ -385,7 +392,7 @@ func (tt *traceTable) end(s *Sink, t *mapping.Task, rec *spanRec) {
 			linkParent(ptid)
 			tt.decide(s, st, tid)
 		} else {
-			rec.parent = tt.parentSpan(s, t.Parent)
+			rec.parent = parentOf()
 			tt.decide(s, st, ptid)
 		}
 		s.emit(rec, st.traceID)
@@ -398,7 +405,7 @@ func (tt *traceTable) end(s *Sink, t *mapping.Task, rec *spanRec) {
 		s.emit(rec, st.traceID)
 	case tt.joinedAny:
 		// Its parent may yet join a remote trace: wait for it.
-		rec.parent = tt.parentSpan(s, t.Parent)
+		rec.parent = parentOf()
 		pr := parent.root()
 		tt.merge(st, pr)
 		tt.hold(s, pr, rec)
@@ -414,7 +421,7 @@ func (tt *traceTable) end(s *Sink, t *mapping.Task, rec *spanRec) {
 			linkParent(tid)
 			tid = tt.roomIn(s, st, tid)
 		default:
-			rec.parent = tt.parentSpan(s, t.Parent)
+			rec.parent = parentOf()
 			tt.decide(s, pr, tid)
 		}
 		tt.decide(s, st, tid)
