@@ -453,9 +453,12 @@ type filterSink struct {
 	// The traceparent logs of open tasks, by task, while it is not known
 	// that the task is kept or the window has not begun (see
 	// traceparent.go); tpG counts those held by goroutine.
-	tps   map[TaskID]*heldLog
-	tpG   map[GoID]int
-	begun bool // something was passed on: the window has begun
+	tps map[TaskID]*heldLog
+	tpG map[GoID]int
+	// tpRoot lists, by root task, the tasks under it whose traceparent
+	// is held.
+	tpRoot map[TaskID][]TaskID
+	begun  bool // something was passed on: the window has begun
 	// Goroutines are declared to next only when a kept item names them;
 	// until then the latest delivery of each live one waits here.
 	pending  map[GoID]*Goroutine

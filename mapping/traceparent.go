@@ -27,11 +27,14 @@ import (
 //     when a window tells it of a traceparent logged after the window's
 //     end.
 //
-// The traceparent of a root task that the selection leaves out goes out
-// with the first item kept of a task under it, on no goroutine, and keeps
-// the root task as context: a subtask or a region selected in a request
-// stays in the request's distributed trace. (Only the root's: a task
-// between them that the selection leaves out is not kept.)
+// The traceparents held of the tasks of a tree (a root task and those
+// under it) that the selection leaves out go out with the first item kept
+// of a task of that tree, on no goroutine, and keep their tasks as
+// context: a subtask or a region selected in a request stays in the
+// request's distributed trace, also where the task that logged the
+// traceparent is not the root (a request task under the OpenTelemetry
+// SDK's task for the server's span). A task between them that logged
+// none and that the selection leaves out is not kept.
 //
 // Passed on later than it came, its Time is the moment it is passed on,
 // bounded by the window: every output then shows it inside the task as
@@ -95,11 +98,13 @@ func (f *filterSink) holdTraceparent(l *Log) error {
 // hold records h as its task's traceparent.
 func (f *filterSink) hold(h *heldLog) {
 	if f.tps == nil {
-		f.tps, f.tpG = map[TaskID]*heldLog{}, map[GoID]int{}
+		f.tps, f.tpG, f.tpRoot = map[TaskID]*heldLog{}, map[GoID]int{}, map[TaskID][]TaskID{}
 	}
 	f.tps[h.log.Task] = h
 	if !h.sent {
 		f.tpG[h.log.G]++
+		root := cmp.Or(h.log.Root, h.log.Task)
+		f.tpRoot[root] = append(f.tpRoot[root], h.log.Task)
 	}
 }
 
@@ -136,8 +141,11 @@ func (f *filterSink) enter() error {
 // task of a region selected) stays in the request's distributed trace,
 // and the root, named by its traceparent, is kept for context.
 func (f *filterSink) named(id, root TaskID, at Time) error {
-	if root != id && root != NoTask {
-		if h := f.tps[root]; h != nil && !h.sent && !f.keepsTask(root) {
+	if root == NoTask {
+		root = id
+	}
+	for _, other := range f.tpRoot[root] {
+		if h := f.tps[other]; other != id && h != nil && !h.sent && !f.keepsTask(other) {
 			h.ready, h.at, h.alone = true, max(h.at, at), true
 			if err := f.release(h); err != nil {
 				return err
@@ -186,6 +194,12 @@ func (f *filterSink) forgetTraceparent(id TaskID) {
 			f.untrack(h.log.G)
 		}
 		delete(f.tps, id)
+		root := cmp.Or(h.log.Root, h.log.Task)
+		if ids := slices.DeleteFunc(f.tpRoot[root], func(t TaskID) bool { return t == id }); len(ids) > 0 {
+			f.tpRoot[root] = ids
+		} else {
+			delete(f.tpRoot, root)
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package otel
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	rtrace "runtime/trace"
 	"testing"
@@ -166,9 +167,26 @@ func TestFilteredJoin(t *testing.T) {
 // for that (with its traceparent) rather than stood in for by a
 // placeholder in a trace of its own.
 func TestFilteredSubtaskJoin(t *testing.T) {
+	for _, server := range []bool{false, true} {
+		t.Run(fmt.Sprint("server=", server), func(t *testing.T) { testFilteredSubtaskJoin(t, server) })
+	}
+}
+
+// testFilteredSubtaskJoin is TestFilteredSubtaskJoin, with the request's
+// task under a server's task that logs no traceparent if server is set,
+// as the OpenTelemetry SDK begins one for a server span: the request's
+// task is not the root, and the server's task, left out, makes no trace
+// of its own.
+func testFilteredSubtaskJoin(t *testing.T, server bool) {
 	const tp = "00-abababababababababababababababab-cdcdcdcdcdcdcdcd-01"
 	data, err := synth.RecordFunc(func() {
-		ctx, req := rtrace.NewTask(context.Background(), "req")
+		ctx := context.Background()
+		if server {
+			var srv *rtrace.Task
+			ctx, srv = rtrace.NewTask(ctx, "server")
+			defer srv.End()
+		}
+		ctx, req := rtrace.NewTask(ctx, "req")
 		rtrace.Log(ctx, mapping.CategoryTraceparent, tp)
 		cctx, child := rtrace.NewTask(ctx, "child")
 		done := make(chan struct{})

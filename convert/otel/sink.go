@@ -995,6 +995,11 @@ func (s *Sink) placeholderTasks(end mapping.Time) {
 		if st.ended {
 			continue
 		}
+		if !st.used && len(st.events.events) == 0 && len(st.pending) == 0 && len(st.members) == 0 {
+			// Nothing of its trace names it: its children joined remote
+			// traces. A span for it would be a trace of one placeholder.
+			continue
+		}
 		t := mapping.Task{ID: st.id, Root: st.rootID, Start: s.meta.Start, End: end,
 			StartG: mapping.NoGoroutine, EndG: mapping.NoGoroutine, Flags: mapping.OpenStart | mapping.OpenEnd}
 		a := append(s.attrs[:0], keyTaskID.Int64(int64(t.ID)), keyPlaceholder.Bool(true))
