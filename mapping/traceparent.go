@@ -172,7 +172,7 @@ func (f *filterSink) release(h *heldLog) error {
 		return nil // cannot happen: its task has not ended
 	}
 	l.Time = min(max(h.at, f.from), f.to)
-	if h.alone {
+	if h.alone && !f.declared[l.G] {
 		f.orphan(l)
 	}
 	known, err := f.declare(l.G)

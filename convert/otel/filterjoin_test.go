@@ -167,8 +167,11 @@ func TestFilteredJoin(t *testing.T) {
 // for that (with its traceparent) rather than stood in for by a
 // placeholder in a trace of its own.
 func TestFilteredSubtaskJoin(t *testing.T) {
-	for _, server := range []bool{false, true} {
-		t.Run(fmt.Sprint("server=", server), func(t *testing.T) { testFilteredSubtaskJoin(t, server) })
+	// Not both: a task between the request's and the one selected, under
+	// a root that is not the request's, is a placeholder whose parent the
+	// trace does not tell, and it stays out of the request's trace.
+	for _, c := range []struct{ server, mid bool }{{false, false}, {true, false}, {false, true}} {
+		t.Run(fmt.Sprint("server=", c.server, ",mid=", c.mid), func(t *testing.T) { testFilteredSubtaskJoin(t, c.server, c.mid) })
 	}
 }
 
@@ -176,8 +179,9 @@ func TestFilteredSubtaskJoin(t *testing.T) {
 // task under a server's task that logs no traceparent if server is set,
 // as the OpenTelemetry SDK begins one for a server span: the request's
 // task is not the root, and the server's task, left out, makes no trace
-// of its own.
-func testFilteredSubtaskJoin(t *testing.T, server bool) {
+// of its own; and with a task between the request's and the one
+// selected if mid is set, which stands in the request's trace too.
+func testFilteredSubtaskJoin(t *testing.T, server, mid bool) {
 	const tp = "00-abababababababababababababababab-cdcdcdcdcdcdcdcd-01"
 	data, err := synth.RecordFunc(func() {
 		ctx := context.Background()
@@ -188,7 +192,11 @@ func testFilteredSubtaskJoin(t *testing.T, server bool) {
 		}
 		ctx, req := rtrace.NewTask(ctx, "req")
 		rtrace.Log(ctx, mapping.CategoryTraceparent, tp)
-		cctx, child := rtrace.NewTask(ctx, "child")
+		pctx, m := ctx, (*rtrace.Task)(nil)
+		if mid {
+			pctx, m = rtrace.NewTask(ctx, "mid")
+		}
+		cctx, child := rtrace.NewTask(pctx, "child")
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
@@ -196,6 +204,9 @@ func testFilteredSubtaskJoin(t *testing.T, server bool) {
 		}()
 		<-done
 		child.End()
+		if m != nil {
+			m.End()
+		}
 		req.End()
 	})
 	if err != nil {
@@ -225,6 +236,15 @@ func testFilteredSubtaskJoin(t *testing.T, server bool) {
 			}
 			if _, ok := byName["work"]; !ok {
 				t.Errorf("the region work was not kept")
+			}
+			// Its traceparent is on the goroutine that logged it, which
+			// the selection keeps: it began and ended the task selected.
+			for _, ev := range req.Events {
+				for _, a := range ev.Attributes {
+					if name == "task" && a.Key == keyGoroutineID && a.Value.AsInt64() < 0 {
+						t.Errorf("req's event %q is on no goroutine", ev.Name)
+					}
+				}
 			}
 		})
 	}

@@ -5,8 +5,10 @@ import (
 	"context"
 	"fmt"
 	"runtime/trace"
+	"strings"
 	"testing"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/trace2x/trace2x/internal/synth"
@@ -33,6 +35,26 @@ func TestGoroutineTraceParts(t *testing.T) {
 		<-done
 	})
 	exp, _ := recorded(t, data, err)
+	// With a span for every goroutine, a last part with nothing in it
+	// makes none: here the spans fill the first part exactly.
+	data2, err := synth.RecordFunc(func() {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for range maxGoroutineTraceSpans / 2 {
+				trace.WithRegion(context.Background(), "round", func() {
+					trace.WithRegion(context.Background(), "step", func() {})
+				})
+			}
+		}()
+		<-done
+	})
+	exp2, _ := recorded(t, data2, err, WithGoroutineSpans())
+	for _, sp := range exp2.GetSpans() {
+		if strings.HasPrefix(sp.Name, "goroutine ") && attrOf(sp, keyPart) != "" && !sp.EndTime.After(sp.StartTime) {
+			t.Errorf("a part of the goroutine's spans, %s, has no length", attrOf(sp, keyPart))
+		}
+	}
 	type where struct{ trace, span string }
 	spans := map[where]string{}
 	perTrace := map[string]int{}
@@ -73,13 +95,13 @@ func TestGoroutineTraceParts(t *testing.T) {
 
 // recorded converts a trace recorded in the test (data, or the error of
 // its recording) to spans in memory.
-func recorded(t *testing.T, data []byte, err error) (*tracetest.InMemoryExporter, *Sink) {
+func recorded(t *testing.T, data []byte, err error, opts ...Option) (*tracetest.InMemoryExporter, *Sink) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
 	}
 	exp := tracetest.NewInMemoryExporter()
-	s := NewSink(context.Background(), exp, WithIDSeed(testSeed), WithStartTime(fixedStart))
+	s := NewSink(context.Background(), exp, append([]Option{WithIDSeed(testSeed), WithStartTime(fixedStart)}, opts...)...)
 	if _, err := mapping.Map(bytes.NewReader(data), s); err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +111,8 @@ func recorded(t *testing.T, data []byte, err error) (*tracetest.InMemoryExporter
 // TestTaskTraceParts records a worker's task that lasts the program with
 // a child task per job, each with a region: past maxTaskTraceSpans in the
 // worker's trace, each job is a trace of its own, linked to the worker's
-// span, with its region in it.
+// span (or, while the worker could still join a remote trace, naming it
+// in go.task.parent_id), with its region in it.
 func TestTaskTraceParts(t *testing.T) {
 	for _, joined := range []bool{false, true} {
 		t.Run(fmt.Sprint("joined=", joined), func(t *testing.T) { testTaskTraceParts(t, joined) })
@@ -143,6 +166,10 @@ func testTaskTraceParts(t *testing.T, joined bool) {
 			case !sp.Parent.IsValid() && len(sp.Links) == 1 && sp.Links[0].SpanContext.SpanID() == workerSpan.SpanContext.SpanID() &&
 				sp.Links[0].SpanContext.TraceID() == workerSpan.SpanContext.TraceID():
 				linked++
+			case joined && !sp.Parent.IsValid() && len(sp.Links) == 0 && attrOf(sp, keyTaskParentID) == attrOf(workerSpan, keyTaskID):
+				// Split while the worker's trace was undecided, as it
+				// might have joined a remote trace: named, not linked.
+				linked++
 			default:
 				t.Errorf("a job has parent %v and links %v, want the worker's span as one or the other", sp.Parent, sp.Links)
 			}
@@ -158,4 +185,14 @@ func testTaskTraceParts(t *testing.T, joined bool) {
 	if linked < jobs-maxTaskTraceSpans/2 {
 		t.Errorf("%d jobs in traces of their own, want most of those past the first %d spans", linked, maxTaskTraceSpans)
 	}
+}
+
+// attrOf returns the value of attribute k of span sp, as text.
+func attrOf(sp tracetest.SpanStub, k attribute.Key) string {
+	for _, a := range sp.Attributes {
+		if a.Key == k {
+			return a.Value.Emit()
+		}
+	}
+	return ""
 }

@@ -455,8 +455,8 @@ func (s *Sink) endGoroutine(st *goState, t mapping.Time, flags mapping.Flags) {
 		*st = goState{}
 		s.freeG = append(s.freeG, st)
 	}()
-	if !st.needed && !s.cfg.goroutineSpans {
-		return
+	if !st.needed && !s.cfg.goroutineSpans || st.part > 0 && !st.needed {
+		return // a later part with nothing in it makes no span
 	}
 	s.goroutineSpan(st, max(t, st.end), flags, false)
 }
@@ -999,6 +999,14 @@ func (s *Sink) placeholderTasks(end mapping.Time) {
 			// Nothing of its trace names it: its children joined remote
 			// traces. A span for it would be a trace of one placeholder.
 			continue
+		}
+		if !st.root().decided && st.rootID != mapping.NoTask && st.rootID != st.id {
+			// It goes where its root went, a remote trace if the root
+			// joined one: a filter that kept a task deep under a request
+			// keeps the request's task, and the tasks between are these.
+			if tid, ok := s.traces.trace(st.rootID); ok {
+				s.traces.decide(s, st.root(), tid)
+			}
 		}
 		t := mapping.Task{ID: st.id, Root: st.rootID, Start: s.meta.Start, End: end,
 			StartG: mapping.NoGoroutine, EndG: mapping.NoGoroutine, Flags: mapping.OpenStart | mapping.OpenEnd}

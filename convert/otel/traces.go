@@ -194,6 +194,16 @@ func (tt *traceTable) skip(id mapping.TaskID) {
 	}
 }
 
+// trace returns the trace task id went to, if that is decided.
+func (tt *traceTable) trace(id mapping.TaskID) (trace.TraceID, bool) {
+	if st := tt.tasks[id]; st != nil {
+		r := st.root()
+		return r.traceID, r.decided
+	}
+	tid, ok := tt.ended[id]
+	return tid, ok
+}
+
 // open returns the state of task id if the task has not ended.
 func (tt *traceTable) open(id mapping.TaskID) *taskState {
 	if st := tt.state(id); st != nil && !st.ended {
@@ -398,9 +408,9 @@ func (tt *traceTable) end(s *Sink, t *mapping.Task, rec *spanRec) {
 		s.emit(rec, st.traceID)
 	case tt.joinedAny && len(parent.root().pending) >= maxTaskTraceSpans:
 		// Its parent's trace, yet to be decided, is full already: a
-		// trace of its own, linked to where the parent goes unless it
-		// joins a remote trace later.
-		linkParent(s.rootTrace(parent.root()))
+		// trace of its own. Not linked: the parent may yet join a remote
+		// trace, and a link to where it would go otherwise would lead
+		// nowhere; go.task.parent_id names it.
 		tt.decide(s, st, s.ids.trace(kindTaskTrace, uint64(st.id)))
 		s.emit(rec, st.traceID)
 	case tt.joinedAny:

@@ -29,6 +29,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
@@ -313,9 +314,10 @@ func (ep *Endpoint) probe(conn net.Conn) error {
 	buf := make([]byte, 64)
 	n, rerr := io.ReadAtLeast(conn, buf, 9)
 	answer := buf[:n]
-	if n == 0 && errors.Is(rerr, io.EOF) || tlsAnswer(answer) {
-		// Closed at once, or what a TLS server says to plain text: if
-		// the endpoint takes a TLS handshake, that is what it wants.
+	if n == 0 && (errors.Is(rerr, io.EOF) || errors.Is(rerr, syscall.ECONNRESET)) || tlsAnswer(answer) {
+		// Closed or reset at once, or what a TLS server says to plain
+		// text: if the endpoint takes a TLS handshake, that is what it
+		// wants.
 		if ep.speaksTLS() {
 			return &TLSError{Endpoint: ep.String(), HostPort: ep.hostPort}
 		}

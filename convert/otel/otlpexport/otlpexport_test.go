@@ -3,6 +3,7 @@ package otlpexport
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log"
@@ -597,3 +598,40 @@ func TestCheckTLS(t *testing.T) {
 		t.Errorf("Resolve of an https:// endpoint in plain text: %v, want a SettingError", err)
 	}
 }
+
+// TestCheckTLSReset: a TLS endpoint that resets a connection whose first
+// bytes are not a TLS handshake, as OpenSSL's servers do, fails Check at
+// once with a TLSError too.
+func TestCheckTLSReset(t *testing.T) {
+	clearEnv(t)
+	srv := httptest.NewTLSServer(http.NotFoundHandler()) // for its certificate
+	srv.Close()
+	cert := srv.TLS.Certificates
+	addr := serveConns(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		first, err := br.Peek(1)
+		if err != nil || first[0] != 0x16 { // not a handshake record
+			c.(*net.TCPConn).SetLinger(0)
+			c.Close()
+			return
+		}
+		tc := tls.Server(&peeked{c, br}, &tls.Config{Certificates: cert})
+		tc.Handshake()
+		tc.Close()
+	})
+	ep, err := Resolve(Config{Protocol: "grpc", Endpoint: addr, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ep.Check(); !errors.As(err, new(*TLSError)) {
+		t.Errorf("Check() = %v, want a TLSError", err)
+	}
+}
+
+// peeked is a connection whose first bytes were read into a bufio.Reader.
+type peeked struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (p *peeked) Read(b []byte) (int, error) { return p.r.Read(b) }
