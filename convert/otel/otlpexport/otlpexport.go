@@ -199,10 +199,12 @@ func Resolve(c Config) (*Endpoint, error) {
 		ep.hostPort = raw
 	}
 
-	_, envInsecure := envFirst("OTEL_EXPORTER_OTLP_TRACES_INSECURE", "OTEL_EXPORTER_OTLP_INSECURE")
+	envInsecure, insecureName := envFirst("OTEL_EXPORTER_OTLP_TRACES_INSECURE", "OTEL_EXPORTER_OTLP_INSECURE")
 	switch {
 	case c.Insecure != nil && *c.Insecure && ep.scheme == "https":
 		return nil, &SettingError{Setting: "endpoint", Env: envName, Value: raw, Reason: "an https:// endpoint, with plain text asked for"}
+	case c.Insecure == nil && strings.EqualFold(envInsecure, "true") && ep.scheme == "https":
+		return nil, &SettingError{Setting: "endpoint", Env: insecureName, Value: envInsecure, Reason: "plain text asked for, with the https:// endpoint " + raw}
 	case c.Insecure != nil:
 		ep.insecure = *c.Insecure
 	case envInsecure != "", ep.scheme != "":

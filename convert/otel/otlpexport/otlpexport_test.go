@@ -135,6 +135,8 @@ func TestSettingError(t *testing.T) {
 		{cfg: Config{Endpoint: "example.com"}, setting: "endpoint", msg: `endpoint "example.com": address example.com: missing port in address`},
 		{env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "collector"}, setting: "endpoint", from: "OTEL_EXPORTER_OTLP_ENDPOINT",
 			msg: `OTEL_EXPORTER_OTLP_ENDPOINT="collector": address collector: missing port in address`},
+		{env: map[string]string{"OTEL_EXPORTER_OTLP_INSECURE": "true"}, cfg: Config{Endpoint: "https://collector:4317"}, setting: "endpoint", from: "OTEL_EXPORTER_OTLP_INSECURE",
+			msg: `OTEL_EXPORTER_OTLP_INSECURE="true": plain text asked for, with the https:// endpoint https://collector:4317`},
 		{env: map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "collector:4318/v1/traces"}, setting: "endpoint", from: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
 			msg: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="collector:4318/v1/traces": port "4318/v1/traces" is not a port number (a path needs an http:// or https:// URL)`},
 	} {
@@ -635,3 +637,20 @@ type peeked struct {
 }
 
 func (p *peeked) Read(b []byte) (int, error) { return p.r.Read(b) }
+
+// TestCheckInsecureVariable: with OTEL_EXPORTER_OTLP_INSECURE=true the
+// exporter speaks plain text, so Check probes what answers: an OTLP/HTTP
+// port given for gRPC fails at once.
+func TestCheckInsecureVariable(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("OTEL_EXPORTER_OTLP_INSECURE", "true")
+	srv := httptest.NewServer(http.NotFoundHandler())
+	defer srv.Close()
+	ep, err := Resolve(Config{Protocol: "grpc", Endpoint: strings.TrimPrefix(srv.URL, "http://")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ep.Check(); !errors.As(err, new(*ProtocolError)) {
+		t.Errorf("Check() = %v, want a ProtocolError", err)
+	}
+}
