@@ -332,5 +332,8 @@ func (r *gotraceReceiver) convertOptions(t *target) []otel.Option {
 	if t.RuntimeSpans {
 		opts = append(opts, otel.WithRuntimeSpans())
 	}
+	if t.NoStacktraces {
+		opts = append(opts, otel.WithoutStacktraces())
+	}
 	return opts
 }

@@ -282,6 +282,44 @@ func TestResourceAttributes(t *testing.T) {
 	}
 }
 
+// TestNoStacktraces: with no_stacktraces, the spans keep the innermost
+// frame of user code and lose the whole stacks.
+func TestNoStacktraces(t *testing.T) {
+	srv, _ := fakeTargets(t, sampleTrace(t))
+	for _, none := range []bool{false, true} {
+		cfg := createDefaultConfig()
+		cfg.Targets = []TargetConfig{{
+			Endpoint: srv.URL + "/good/debug/pprof/trace", Duration: 500 * time.Millisecond, ServiceName: "checkout",
+			NoStacktraces: none,
+		}}
+		sink := new(consumertest.TracesSink)
+		h := newHarness(t, cfg, sink)
+		h.start()
+		waitFor(t, 10*time.Second, "a capture", func() bool { return h.captures("checkout", "ok") == 1 })
+		frames, stacks := 0, 0
+		for _, td := range sink.AllTraces() {
+			for i := 0; i < td.ResourceSpans().Len(); i++ {
+				ss := td.ResourceSpans().At(i).ScopeSpans()
+				for j := 0; j < ss.Len(); j++ {
+					spans := ss.At(j).Spans()
+					for k := 0; k < spans.Len(); k++ {
+						attrs := spans.At(k).Attributes()
+						if _, ok := attrs.Get("code.function.name"); ok {
+							frames++
+						}
+						if _, ok := attrs.Get("code.stacktrace"); ok {
+							stacks++
+						}
+					}
+				}
+			}
+		}
+		if frames == 0 || (stacks == 0) != none {
+			t.Errorf("no_stacktraces %v: %d spans with a frame, %d with a stack", none, frames, stacks)
+		}
+	}
+}
+
 // TestOverlapSaid polls a target whose captures are, in turn, a trace, a
 // later one and the first again (a flight-recorder window polled faster
 // than it turns over): the third overlaps what was exported, and that is
