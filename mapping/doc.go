@@ -28,7 +28,10 @@
 //     blocked before tracing began, a GC cycle the trace reports as
 //     RangeActive, a task or region whose begin came before trace.Start or
 //     before a flight-recorder window) is given [OpenStart] and starts at
-//     the trace's first timestamp. An item first seen in progress in a
+//     the trace's first timestamp. The goroutine counters count such a
+//     goroutine from there too, though Go's tracer states it only when it
+//     next moves or at the end of the first generation (see
+//     [WithoutBackdatedCounts]). An item first seen in progress in a
 //     later generation (a P added by GOMAXPROCS) starts where it is first
 //     seen, also marked OpenStart.
 //   - An item still in progress at the end, or when a broken trace breaks

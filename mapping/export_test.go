@@ -12,6 +12,12 @@ func WithGroupGenerations(n int) Option {
 	return optionFunc(func(c *config) { c.groupGens = n })
 }
 
+// WithMaxHeldEvents bounds the events the first generation holds (see
+// hold) to n.
+func WithMaxHeldEvents(n int) Option {
+	return optionFunc(func(c *config) { c.maxHeld = n })
+}
+
 // WithFallbacks calls f whenever a parallel pass goes on with one reader.
 func WithFallbacks(f func()) Option {
 	return optionFunc(func(c *config) { c.fallbacks = f })

@@ -29,8 +29,15 @@ type config struct {
 	ctx          context.Context // see WithContext; nil for none
 	input        string
 	experimental bool
-	progress     func(Progress)
-	origin       *origin // set by MapWindow
+	countLate    bool // see WithoutBackdatedCounts
+	maxHeld      int  // events the first generation holds at most; 0 for maxHeldEvents
+	// scanFile, if set, is the file whose generation scanGen the pass
+	// begins with, to read once more for the goroutines it states late
+	// (see prescan).
+	scanFile io.ReaderAt
+	scanGen  tracefile.Generation
+	progress func(Progress)
+	origin   *origin // set by MapWindow
 	// skipped is the count of bytes after the header that MapWindow left
 	// out, added to input offsets in errors so that they point into the
 	// file.
@@ -83,6 +90,20 @@ func WithInputName(name string) Option {
 // experiment on can hold little else.
 func WithExperimentalEvents() Option {
 	return optionFunc(func(c *config) { c.experimental = true })
+}
+
+// WithoutBackdatedCounts counts a goroutine that the first generation
+// states late (one blocked since before the trace began, which Go's tracer
+// states when it next moves or at the generation's end) in the derived
+// counters from when it is stated, as x/exp/trace gives it, rather than
+// from the trace's start, where GoroutineState draws it. The pass then
+// holds no events back: by default it holds the first generation's events
+// until that generation ends, to count such goroutines from the start (up
+// to two million events, about 200 MB of memory; goroutines stated after
+// that are counted from where they are stated). For sinks that draw no
+// goroutine counters, such as spans and profiles.
+func WithoutBackdatedCounts() Option {
+	return optionFunc(func(c *config) { c.countLate = true })
 }
 
 // WithProgress calls f now and then during the pass (about every 64k
@@ -213,6 +234,7 @@ func mapStream(r io.Reader, sink Sink, cfg *config) (*Summary, error) {
 	cr := &countingReader{r: r}
 	m := newMapper(sink, cfg)
 	m.counter = cr
+	defer m.startPrescan()()
 	return m.complete(func() error {
 		br, version, err := openInput(cr)
 		if err != nil {
@@ -340,15 +362,25 @@ func (m *mapper) run(tr *trace.Reader) error {
 		}
 	}()
 	for b := range full {
-		if err := m.mapBatch(b); err != nil {
-			return err
+		ready := m.hold(b)
+		if len(ready) == 0 {
+			// b is held: the parser reads on into a new batch.
+			free <- &batch{events: make([]trace.Event, 0, batchSize)}
+			continue
 		}
-		if b.err == io.EOF {
-			return nil
+		for _, b := range ready {
+			if err := m.mapBatch(b); err != nil {
+				return err
+			}
+			if b.err == io.EOF {
+				return nil
+			}
+			if b.err != nil {
+				return b.err
+			}
 		}
-		if b.err != nil {
-			return b.err
-		}
+		// The batches held before b are left to the collector: as many
+		// went to the parser in their place.
 		b.reset()
 		free <- b
 	}

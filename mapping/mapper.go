@@ -97,6 +97,9 @@ type mapper struct {
 	endedTaskQ []TaskID
 	tasks      map[TaskID]*Task
 	ranges     map[rangeKey]*Range
+	// first holds the first generation until the goroutines it states
+	// late are known (see hold).
+	first firstGen
 
 	ownStacks *stackCache        // this generation's stacks, for events the parser did not decode
 	stackIDs  map[string]StackID // every stack, by its key
@@ -277,7 +280,15 @@ func (m *mapper) sync(ev *trace.Event, t Time) error {
 		m.origin, m.sum.Start, m.sum.Clock = o.start, o.start, o.clock
 	}
 	meta := m.sum.Meta
-	return m.sink.Begin(&meta)
+	if err := m.sink.Begin(&meta); err != nil {
+		return err
+	}
+	if m.changed != 0 {
+		// Goroutines the first generation states late are counted from
+		// its start (see hold).
+		return m.flushCounters(t)
+	}
+	return nil
 }
 
 // seeContext makes sure the event's execution context has been delivered.
@@ -575,7 +586,9 @@ func (m *mapper) goTransition(ev *trace.Event, st *trace.StateTransition, stRef 
 			}
 		}
 	}
-	m.goCount[newState]++
+	if from != trace.GoUndetermined || wasOpen || !m.countedEarly(id, newState) {
+		m.goCount[newState]++
+	}
 	m.changed |= goStateCounters[newState]
 	m.dirty = true
 	if newState == GoRunning && g.pending {

@@ -466,7 +466,9 @@ func (k CounterKind) String() string {
 }
 
 // Counter is a sample of a value over time. Derived counters (goroutines
-// and threads by state) are delivered only when they change.
+// and threads by state) are delivered only when they change, and agree
+// with the GoroutineStates delivered: a goroutine drawn waiting from the
+// trace's start is counted waiting from there (see WithoutBackdatedCounts).
 type Counter struct {
 	Kind  CounterKind
 	Name  string // display name; for CounterMetric the runtime/metrics name

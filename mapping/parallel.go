@@ -114,6 +114,7 @@ func MapFile(r io.ReaderAt, size int64, sink Sink, opts ...Option) (*Summary, er
 func mapRange(r io.ReaderAt, idx *tracefile.Index, first, last int, sink Sink, cfg *config) (*Summary, error) {
 	gens := idx.Generations[first : last+1]
 	cfg.index, cfg.firstGen = idx, first
+	cfg.scanFile, cfg.scanGen = r, gens[0]
 	begin := gens[0].Offset
 	end := gens[len(gens)-1].Offset + gens[len(gens)-1].Size
 	p := &parallelPass{r: r, gens: gens, begin: begin, end: end}
@@ -130,6 +131,7 @@ func mapRange(r io.ReaderAt, idx *tracefile.Index, first, last int, sink Sink, c
 	m := newMapper(sink, cfg)
 	m.counter = &countingReader{}
 	m.sum.FormatVersion = "go1." + strconv.Itoa(idx.Version)
+	defer m.startPrescan()()
 	return m.complete(func() error { return m.runParallel(p) })
 }
 
@@ -286,12 +288,15 @@ func (m *mapper) runParallel(p *parallelPass) error {
 				return m.fallback(p)
 			}
 			first = false
-			if err := m.mapBatch(b); err != nil {
-				if errors.Is(err, errSplit) {
-					stop()
-					return m.fallback(p)
+			ready := m.hold(b)
+			for _, b := range ready {
+				if err := m.mapBatch(b); err != nil {
+					if errors.Is(err, errSplit) {
+						stop()
+						return m.fallback(p)
+					}
+					return err
 				}
-				return err
 			}
 			if st := m.cfg.stats; st != nil {
 				st.wait.Add(int64(t1.Sub(t0)))
@@ -301,8 +306,10 @@ func (m *mapper) runParallel(p *parallelPass) error {
 				lastTime = b.events[n-1].Time()
 			}
 			err := b.err
-			b.reset()
-			batchPool.Put(b)
+			for _, b := range ready {
+				b.reset()
+				batchPool.Put(b)
+			}
 			if err == io.EOF {
 				break
 			}
@@ -428,6 +435,7 @@ func (g *group) restated(ev *trace.Event) {
 // after the last one mapped.
 func (m *mapper) fallback(p *parallelPass) error {
 	m.join = nil
+	m.unhold()
 	if m.cfg.fallbacks != nil {
 		m.cfg.fallbacks()
 	}

@@ -164,7 +164,12 @@ Example:
 					})
 				}
 			}
-			sum, mapErr := in.mapTrace(e, inOpts, src, mapping.FanOutIndependent(sinks...))
+			var mopts []mapping.Option
+			if *pf == "" && *cj == "" {
+				// No output draws the goroutine counters.
+				mopts = append(mopts, mapping.WithoutBackdatedCounts())
+			}
+			sum, mapErr := in.mapTrace(e, inOpts, src, mapping.FanOutIndependent(sinks...), mopts...)
 			read = sum != nil
 			errs := []error{mapErr}
 			if report := statsSink.Report(); *st != "" && sum != nil && report != nil {

@@ -224,7 +224,7 @@ func convertOTel(ctx context.Context, e *env, in *input, inOpts *inputOpts, exp 
 		return &otelconv.Result{}, fmt.Errorf("%s: %w", in.name, err)
 	}
 	s := otelconv.NewSink(ctx, exp, append(opts, otelconv.WithIDSeed(seed))...)
-	sum, err := in.mapTrace(e, inOpts, src, s)
+	sum, err := in.mapTrace(e, inOpts, src, s, mapping.WithoutBackdatedCounts())
 	res := s.Result()
 	res.Summary = sum
 	return &res, err

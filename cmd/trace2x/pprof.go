@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/trace2x/trace2x/convert/pprof"
+	"github.com/trace2x/trace2x/mapping"
 )
 
 var pprofCmd = &command{
@@ -75,7 +76,7 @@ Examples:
 				opts = append(opts, pprof.WithoutCompression())
 			}
 			pw := pprof.NewWriter(w, kind, opts...)
-			_, mapErr := in.mapTrace(e, inOpts, in, pw)
+			_, mapErr := in.mapTrace(e, inOpts, in, pw, mapping.WithoutBackdatedCounts())
 			err = joinErrors(mapErr, w.Close())
 			if err == nil && pw.Samples() == 0 {
 				why := emptyProfile[kind]

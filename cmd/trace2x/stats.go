@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 
+	"github.com/trace2x/trace2x/mapping"
 	"github.com/trace2x/trace2x/stats"
 )
 
@@ -38,7 +39,7 @@ the error is printed and the exit status is 1.`,
 			}
 			defer in.Close()
 			sink := stats.NewSink()
-			sum, mapErr := in.mapTrace(e, inOpts, in, sink)
+			sum, mapErr := in.mapTrace(e, inOpts, in, sink, mapping.WithoutBackdatedCounts())
 			report := sink.Report()
 			if sum == nil || report == nil {
 				return mapErr // nothing was read, or the filter's window is not in the trace

@@ -55,7 +55,7 @@ func Convert(ctx context.Context, r io.Reader, exp sdktrace.SpanExporter, opts .
 		opts = append(opts[:len(opts):len(opts)], WithIDSeed(prefix))
 	}
 	s := NewSink(ctx, exp, opts...)
-	sum, err := mapping.Map(br, s, mapping.WithInputName(name))
+	sum, err := mapping.Map(br, s, mapping.WithInputName(name), mapping.WithoutBackdatedCounts())
 	res := s.Result()
 	res.Summary = sum
 	return &res, err

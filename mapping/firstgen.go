@@ -1,0 +1,203 @@
+package mapping
+
+import (
+	"io"
+
+	"golang.org/x/exp/trace"
+
+	"github.com/trace2x/trace2x/internal/tracefile"
+)
+
+// Go's tracer states a goroutine's state in a generation only when the
+// goroutine first moves in it, or at the generation's end. A goroutine
+// blocked since before the trace began is therefore first heard of when
+// it is unblocked, or when its first generation ends, about a second
+// later. The outputs draw it in its state from the trace's start (see
+// openStart), and the derived counters must count it from there too: a
+// service's idle connections and workers are most of its waiting
+// goroutines, and without them "Goroutines waiting" shows 4 for the first
+// second where 208 wait.
+//
+// Counters go out in time order, so they must be right when they go out:
+// the goroutines the first generation states late must be known before it
+// is mapped. A pass over a file reads that generation once more first, on
+// a reader of its own, and keeps only which goroutines it states late
+// (prescan): about a tenth of a second of CPU on a busy second of trace.
+// A pass over a stream cannot read it again, so it holds the generation's
+// events until the generation ends (hold), up to maxHeldEvents; past that
+// it goes on with what it has found, and the goroutines stated later are
+// counted from where they are stated. WithoutBackdatedCounts turns both
+// off.
+
+// maxHeldEvents bounds the events a stream's first generation holds,
+// about 80 bytes each, and as much again until the collector runs.
+const maxHeldEvents = 1 << 20
+
+// lateScan finds the goroutines a generation states late: those whose
+// first transition in it is from GoUndetermined to a live state.
+type lateScan struct {
+	syncs int
+	seen  map[trace.GoID]bool
+	late  map[GoID]GoState
+}
+
+func newLateScan() *lateScan {
+	return &lateScan{seen: make(map[trace.GoID]bool), late: make(map[GoID]GoState)}
+}
+
+// see scans ev and reports whether it is the Sync that ends the first
+// generation.
+func (s *lateScan) see(ev *trace.Event) bool {
+	switch ev.Kind() {
+	case trace.EventSync:
+		s.syncs++
+		return s.syncs == 2
+	case trace.EventStateTransition:
+		st := ev.StateTransition()
+		if st.Resource.Kind != trace.ResourceGoroutine {
+			return false
+		}
+		id := st.Resource.Goroutine()
+		if s.seen[id] {
+			return false
+		}
+		s.seen[id] = true
+		if from, to := st.Goroutine(); from == trace.GoUndetermined {
+			if gs, live := goState(to); live {
+				s.late[GoID(id)] = gs
+			}
+		}
+	}
+	return false
+}
+
+// prescan returns the goroutines that generation g of r, an indexed trace
+// file, states late. A failure of the read or the parser ends
+// the scan with what it found: the pass itself reports it, where it is.
+func prescan(r io.ReaderAt, g tracefile.Generation) (late map[GoID]GoState) {
+	s := newLateScan()
+	defer func() {
+		if p := recover(); p != nil {
+			late = s.late
+		}
+	}()
+	in := io.MultiReader(io.NewSectionReader(r, 0, headerSize), io.NewSectionReader(r, g.Offset, g.Size))
+	tr, err := trace.NewReader(in)
+	if err != nil {
+		return s.late
+	}
+	for {
+		ev, err := tr.ReadEvent()
+		if err != nil || s.see(&ev) {
+			return s.late
+		}
+	}
+}
+
+// firstGen is what the mapping knows of the goroutines the first
+// generation states late, and of the batches it holds until it does.
+type firstGen struct {
+	done bool
+	// scan, if set, gives what a prescan found.
+	scan chan map[GoID]GoState
+	held []*batch
+	n    int // events held
+	s    *lateScan
+	// late are the goroutines stated late and not yet reached, each
+	// counted from the start in the state it is stated in.
+	late map[GoID]GoState
+	one  [1]*batch // what hold returns once done, without allocating
+}
+
+// startPrescan scans the generation cfg.scanGen of cfg.scanFile, if set,
+// for the goroutines it states late, beside the pass that maps it; the
+// returned function waits for the scan, so that r is not read once the
+// pass is over.
+func (m *mapper) startPrescan() (wait func()) {
+	r := m.cfg.scanFile
+	if r == nil || m.cfg.countLate {
+		return func() {}
+	}
+	ch := make(chan map[GoID]GoState, 1)
+	m.first.scan = ch
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ch <- prescan(r, m.cfg.scanGen)
+	}()
+	return func() { <-done }
+}
+
+// hold takes the next batch of the pass and returns the batches to map
+// now, in order: none while the first generation is held, then all that
+// was held, then each batch as it comes. A batch that ends the stream (its
+// err set) releases the hold.
+func (m *mapper) hold(b *batch) []*batch {
+	f := &m.first
+	if f.done || m.cfg.countLate {
+		f.one[0] = b
+		return f.one[:]
+	}
+	if f.scan != nil {
+		m.countEarly(<-f.scan)
+		f.one[0] = b
+		return f.one[:]
+	}
+	if f.s == nil {
+		f.s = newLateScan()
+	}
+	f.held = append(f.held, b)
+	f.n += len(b.events)
+	limit := m.cfg.maxHeld
+	if limit <= 0 {
+		limit = maxHeldEvents
+	}
+	end := b.err != nil || f.n >= limit
+	for i := range b.events {
+		if f.s.see(&b.events[i]) {
+			end = true
+			break
+		}
+	}
+	if !end {
+		return nil
+	}
+	held := f.held
+	m.countEarly(f.s.late)
+	return held
+}
+
+// countEarly counts the goroutines in late from the start and ends the
+// holding.
+func (m *mapper) countEarly(late map[GoID]GoState) {
+	m.first = firstGen{done: true, late: late}
+	for _, s := range late {
+		m.goCount[s]++
+		m.changed |= goStateCounters[s]
+	}
+}
+
+// unhold forgets what hold held and found, for a pass that reads the
+// stream again from the last event mapped (see fallback).
+func (m *mapper) unhold() {
+	if !m.first.done && m.first.scan == nil {
+		m.first = firstGen{}
+	}
+}
+
+// countedEarly reports whether goroutine id, stated at last in state s,
+// is counted in it from the trace's start (see hold), and forgets it.
+func (m *mapper) countedEarly(id GoID, s GoState) bool {
+	ls, ok := m.first.late[id]
+	if !ok {
+		return false
+	}
+	delete(m.first.late, id)
+	if ls != s {
+		// Not the state the scan read: counted from here instead.
+		m.goCount[ls]--
+		m.changed |= goStateCounters[ls]
+		return false
+	}
+	return true
+}
