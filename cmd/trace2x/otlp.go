@@ -45,8 +45,9 @@ plain text unless it is an https:// URL; any other uses TLS unless
 --insecure.
 
 An endpoint that cannot be reached, that speaks the other protocol
-(4317 and 4318 mixed up), or that speaks TLS where plain text was to go,
-fails at once. A collector that goes
+(4317 and 4318 mixed up), that speaks TLS where plain text was to go, or
+whose certificate is not trusted (a CA of your own goes in
+OTEL_EXPORTER_OTLP_CERTIFICATE), fails at once. A collector that goes
 away while spans are pushed is retried with backoff for up to --timeout;
 if it comes back, nothing is lost. The span count is printed at the end; a
 span the endpoint rejected makes the exit status 1. Span and trace IDs are

@@ -20,6 +20,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -122,6 +123,27 @@ func (e *TLSError) Error() string {
 	return fmt.Sprintf("the OTLP endpoint %s speaks TLS, and spans were to go in plain text: give it as https://%s (and its CA in OTEL_EXPORTER_OTLP_CERTIFICATE if its certificate is your own)",
 		e.Endpoint, e.HostPort)
 }
+
+// A CertificateError is Check's error when an endpoint reached over TLS
+// presents a certificate that this machine does not trust, or one for
+// another name: the exporter would retry until its timeout an error that
+// cannot heal.
+type CertificateError struct {
+	Endpoint string // as Endpoint.String gives it
+	// CAFile is the file of CAs the exporter trusts, and CAEnv the
+	// variable that names it; empty when the system's CAs are trusted.
+	CAFile, CAEnv string
+	Err           error
+}
+
+func (e *CertificateError) Error() string {
+	if e.CAFile != "" {
+		return fmt.Sprintf("the OTLP endpoint %s presents a certificate that the CAs in %s (%s) do not vouch for: %v", e.Endpoint, e.CAFile, e.CAEnv, e.Err)
+	}
+	return fmt.Sprintf("the OTLP endpoint %s presents a certificate that this machine does not trust: %v (if it is signed by a CA of your own, give that CA's PEM file in OTEL_EXPORTER_OTLP_CERTIFICATE)", e.Endpoint, e.Err)
+}
+
+func (e *CertificateError) Unwrap() error { return e.Err }
 
 // Endpoint is a resolved destination for spans.
 type Endpoint struct {
@@ -259,6 +281,9 @@ func (ep *Endpoint) Timeout() time.Duration { return ep.timeout }
 // fails cryptically. For gRPC, any answer that cannot begin HTTP/2 is
 // such a sign. An endpoint that gives no clear answer within a second
 // passes. A plain-text endpoint that speaks TLS fails with a *TLSError.
+// An endpoint reached over TLS fails with a *CertificateError when its
+// certificate is not trusted, or with a *SettingError when the file of
+// CAs named by OTEL_EXPORTER_OTLP_[TRACES_]CERTIFICATE cannot be read.
 // Through a proxy the endpoint is not dialled directly, so it is not
 // checked.
 func (ep *Endpoint) Check() error {
@@ -276,9 +301,39 @@ func (ep *Endpoint) Check() error {
 	}
 	defer conn.Close()
 	if !ep.plain {
-		return nil
+		return ep.checkCertificate(conn)
 	}
 	return ep.probe(conn)
+}
+
+// checkCertificate shakes hands on conn as the exporter will, with the
+// CAs it will trust, and fails only when the endpoint's certificate is
+// not trusted: any other failure (a client certificate asked for, an
+// endpoint that says nothing) passes, for the exporter to report.
+func (ep *Endpoint) checkCertificate(conn net.Conn) error {
+	host, _, _ := net.SplitHostPort(ep.hostPort)
+	cfg := &tls.Config{ServerName: host}
+	file, env := envFirst("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "OTEL_EXPORTER_OTLP_CERTIFICATE")
+	if file != "" {
+		// The exporter trusts the file's CAs alone, as here; it only logs
+		// a file it cannot use, and then trusts the system's.
+		pem, err := os.ReadFile(file)
+		if err != nil {
+			return &SettingError{Setting: "certificate", Env: env, Value: file, Reason: err.Error()}
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return &SettingError{Setting: "certificate", Env: env, Value: file, Reason: "no PEM certificate in it"}
+		}
+	}
+	tc := tls.Client(conn, cfg)
+	_ = tc.SetDeadline(time.Now().Add(min(ep.timeout, 5*time.Second)))
+	err := tc.Handshake()
+	var ve *tls.CertificateVerificationError
+	if !errors.As(err, &ve) {
+		return nil
+	}
+	return &CertificateError{Endpoint: ep.String(), CAFile: file, CAEnv: env, Err: ve.Err}
 }
 
 // probeTimeout bounds the wait for the endpoint's first bytes, which a

@@ -3,13 +3,21 @@ package otlpexport
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"io"
 	"log"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -28,7 +36,7 @@ import (
 
 // clearEnv unsets the variables Resolve reads, for the test.
 func clearEnv(t *testing.T) {
-	for _, v := range []string{"PROTOCOL", "ENDPOINT", "HEADERS", "INSECURE", "TIMEOUT"} {
+	for _, v := range []string{"PROTOCOL", "ENDPOINT", "HEADERS", "INSECURE", "TIMEOUT", "CERTIFICATE"} {
 		t.Setenv("OTEL_EXPORTER_OTLP_"+v, "")
 		t.Setenv("OTEL_EXPORTER_OTLP_TRACES_"+v, "")
 	}
@@ -599,6 +607,97 @@ func TestCheckTLS(t *testing.T) {
 	if _, err := Resolve(Config{Endpoint: srv.URL, Insecure: &yes}); !errors.As(err, &se) {
 		t.Errorf("Resolve of an https:// endpoint in plain text: %v, want a SettingError", err)
 	}
+}
+
+// TestCheckCertificate: an https:// endpoint whose certificate the
+// exporter would not trust fails Check at once with a CertificateError,
+// rather than after the exporter's retries; one signed by the CA given in
+// OTEL_EXPORTER_OTLP_[TRACES_]CERTIFICATE passes, and a file of CAs that
+// cannot be used is a SettingError.
+func TestCheckCertificate(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.NotFoundHandler())
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshakes refused
+	srv.StartTLS()
+	defer srv.Close()
+	dir := t.TempDir()
+	pemOf := func(name string, c *x509.Certificate) string {
+		f := filepath.Join(dir, name)
+		if err := os.WriteFile(f, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	own, wrong := pemOf("own.pem", srv.Certificate()), pemOf("other.pem", selfSigned(t))
+	garbage := filepath.Join(dir, "garbage.pem")
+	if err := os.WriteFile(garbage, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, protocol := range []string{"grpc", "http/protobuf"} {
+		for _, c := range []struct {
+			env, file string
+			want      string // "", "certificate" or "setting"
+		}{
+			{"", "", "certificate"},
+			{"OTEL_EXPORTER_OTLP_CERTIFICATE", own, ""},
+			{"OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", own, ""},
+			{"OTEL_EXPORTER_OTLP_CERTIFICATE", wrong, "certificate"},
+			{"OTEL_EXPORTER_OTLP_CERTIFICATE", filepath.Join(dir, "missing.pem"), "setting"},
+			{"OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", garbage, "setting"},
+		} {
+			clearEnv(t)
+			if c.env != "" {
+				t.Setenv(c.env, c.file)
+			}
+			ep, err := Resolve(Config{Protocol: protocol, Endpoint: srv.URL, Timeout: 5 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			err = ep.Check()
+			var ce *CertificateError
+			var se *SettingError
+			switch c.want {
+			case "":
+				if err != nil {
+					t.Errorf("%s, %s=%s: Check() = %v, want nil", protocol, c.env, c.file, err)
+				}
+			case "certificate":
+				if !errors.As(err, &ce) || ce.CAFile != c.file || !strings.Contains(err.Error(), srv.URL) {
+					t.Errorf("%s, %s=%s: Check() = %v, want a CertificateError naming the endpoint and the CA file", protocol, c.env, c.file, err)
+				}
+			case "setting":
+				if !errors.As(err, &se) || se.Env != c.env {
+					t.Errorf("%s, %s=%s: Check() = %v, want a SettingError naming %s", protocol, c.env, c.file, err, c.env)
+				}
+			}
+			if d := time.Since(start); d > 3*time.Second {
+				t.Errorf("%s: Check took %v", protocol, d)
+			}
+		}
+	}
+}
+
+// selfSigned makes a CA certificate of its own.
+func selfSigned(t *testing.T) *x509.Certificate {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "another CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // TestCheckTLSReset: a TLS endpoint that resets a connection whose first
