@@ -32,8 +32,9 @@ func benchStats(b *testing.B, wrap func(mapping.Sink) mapping.Sink) {
 		}
 		defer f.Close()
 		s := stats.NewSink()
-		sum, err := mapping.Map(f, wrap(s),
-			mapping.WithProgress(func(mapping.Progress) { h.Observe() }))
+		// As the command runs it.
+		sum, err := mapping.MapFile(f, in.Size, wrap(s),
+			mapping.WithProgress(func(mapping.Progress) { h.Observe() }), mapping.WithoutBackdatedCounts())
 		if err != nil {
 			b.Fatal(err)
 		}

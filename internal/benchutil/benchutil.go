@@ -136,7 +136,7 @@ func RunConverter(b *testing.B, root string, newSink func(w io.Writer) mapping.S
 		defer f.Close()
 		out := &Discard{}
 		// As the command runs it: the converter on a goroutine of its own.
-		sum, err := mapping.Map(f, mapping.Async(newSink(out)), mapping.WithProgress(func(mapping.Progress) { h.Observe() }))
+		sum, err := mapping.MapFile(f, in.Size, mapping.Async(newSink(out)), mapping.WithProgress(func(mapping.Progress) { h.Observe() }))
 		if err != nil {
 			b.Fatal(err)
 		}
