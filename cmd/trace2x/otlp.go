@@ -255,7 +255,12 @@ func report(w io.Writer, input, dest string, res *otelconv.Result, timeNote stri
 	default:
 		fmt.Fprintf(w, "trace2x: %s: span times from the time of this conversion: %s; give --start-time\n", input, noClock)
 	}
-	kinds := fmt.Sprintf("%d tasks, %d regions, %d goroutines", res.Tasks, res.Regions, res.Goroutines)
+	kinds := fmt.Sprintf("%d tasks, %d regions, %d goroutines", res.Tasks, res.Regions, res.Goroutines-res.GoroutineParts)
+	if res.GoroutineParts > 0 {
+		// A goroutine whose regions outside tasks fill several traces
+		// has a span in each.
+		kinds += fmt.Sprintf(" in %d spans", res.Goroutines)
+	}
 	if res.Runtime > 0 {
 		kinds += fmt.Sprintf(", %d runtime", res.Runtime)
 	}

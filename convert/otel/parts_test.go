@@ -34,7 +34,7 @@ func TestGoroutineTraceParts(t *testing.T) {
 		}()
 		<-done
 	})
-	exp, _ := recorded(t, data, err)
+	exp, s := recorded(t, data, err)
 	// With a span for every goroutine, a last part with nothing in it
 	// makes none: here the spans fill the first part exactly.
 	data2, err := synth.RecordFunc(func() {
@@ -90,6 +90,16 @@ func TestGoroutineTraceParts(t *testing.T) {
 	}
 	if want := 2 * rounds / maxGoroutineTraceSpans; len(parts) < want+1 || !parts[0] || !parts[int64(want)] {
 		t.Errorf("goroutine spans of parts %v, want parts 0 to at least %d", parts, want)
+	}
+	// The result tells the goroutines from their parts.
+	goSpans := int64(0)
+	for _, sp := range exp.GetSpans() {
+		if strings.HasPrefix(sp.Name, "goroutine ") {
+			goSpans++
+		}
+	}
+	if res := s.Result(); res.Goroutines != goSpans || res.GoroutineParts != int64(len(parts)-1) {
+		t.Errorf("Result: %d goroutine spans, %d of them later parts; want %d and %d", res.Goroutines, res.GoroutineParts, goSpans, len(parts)-1)
 	}
 }
 

@@ -52,7 +52,11 @@ type Result struct {
 	Tasks      int64 // task spans made
 	Regions    int64 // region spans made
 	Goroutines int64 // goroutine spans made
-	Runtime    int64 // GC, stop-the-world and "Go runtime" spans made
+	// GoroutineParts counts, of Goroutines, the spans of goroutines'
+	// parts after their first (see go.goroutine.part): the spans of
+	// Goroutines-GoroutineParts goroutines were made.
+	GoroutineParts int64
+	Runtime        int64 // GC, stop-the-world and "Go runtime" spans made
 	// Placeholders counts the spans made for tasks and regions that the
 	// model names as parents but never delivers: begun and ended outside
 	// the trace, or cut by a filter.
@@ -237,6 +241,8 @@ type spanRec struct {
 	// skip: a task of the OpenTelemetry SDK's that nothing of its trace
 	// names as parent; it decides its trace, but is not sent.
 	skip bool
+	// later: the span of a goroutine's part after its first.
+	later bool
 }
 
 // NewSink returns a Sink that exports to exp. End flushes it and reports
@@ -514,6 +520,7 @@ func (s *Sink) goroutineSpan(st *goState, end mapping.Time, flags mapping.Flags,
 		end:    end,
 		attrs:  a,
 		events: st.events,
+		later:  st.part > 0,
 	}
 	s.emit(&rec, s.goTrace(st))
 }
@@ -895,6 +902,9 @@ func (s *Sink) emit(rec *spanRec, tid trace.TraceID) {
 		s.res.Regions++
 	case kindGoroutine:
 		s.res.Goroutines++
+		if rec.later {
+			s.res.GoroutineParts++
+		}
 	case kindPlaceholder:
 		s.res.Placeholders++
 	default:
