@@ -206,7 +206,7 @@ func (r *Recorder) serveWindow(w http.ResponseWriter, req *http.Request, f forma
 		return err
 	}
 	return r.respond(w, req, f, "window", func(out io.Writer) error {
-		return r.convert(req.Context(), out, &buf, f)
+		return r.convert(req.Context(), out, bytes.NewReader(buf.Bytes()), f)
 	})
 }
 

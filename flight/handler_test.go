@@ -20,6 +20,7 @@ import (
 
 	"github.com/trace2x/trace2x/convert/chromejson/chromecheck"
 	"github.com/trace2x/trace2x/convert/perfetto/perfettocheck"
+	"github.com/trace2x/trace2x/internal/synth"
 	"github.com/trace2x/trace2x/mapping"
 )
 
@@ -454,5 +455,58 @@ func TestWindowOneAtATime(t *testing.T) {
 	defer src.mu.Unlock()
 	if src.writes != 2 {
 		t.Errorf("%d snapshots for two requests", src.writes)
+	}
+}
+
+// TestWindowCountsBlockedFromStart: a window, whole in memory, counts the
+// goroutines blocked since before its trace began as waiting from its
+// start, as their states are drawn, though the trace states them only at
+// its end.
+func TestWindowCountsBlockedFromStart(t *testing.T) {
+	const blocked = 50
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	for range blocked {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-release
+		}()
+	}
+	time.Sleep(20 * time.Millisecond) // until they block
+	data, err := synth.RecordFunc(func() { time.Sleep(50 * time.Millisecond) })
+	close(release)
+	wg.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Recorder{name: "blocked"}
+	var out bytes.Buffer
+	if err := r.convert(context.Background(), &out, bytes.NewReader(data), format{name: "perfetto"}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := perfettocheck.Check(&out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for track, values := range rep.Counters {
+		if rep.Tracks[track].Name != "Goroutines waiting" {
+			continue
+		}
+		found = true
+		times := rep.CounterTimes[track]
+		first := 0
+		for i := range times {
+			if times[i] < times[first] {
+				first = i
+			}
+		}
+		if values[first] < blocked {
+			t.Errorf("Goroutines waiting starts at %d, with %d goroutines blocked since before the trace", values[first], blocked)
+		}
+	}
+	if !found {
+		t.Error("no Goroutines waiting counter")
 	}
 }

@@ -441,9 +441,22 @@ func (r *Recorder) writePerfetto(ctx context.Context, w io.Writer, in io.Reader)
 // mapTo maps the trace in in to sink, its counters thinned, and closes
 // the writer behind it. When ctx ends first, the error is ctx's, not the
 // mapping's account of a read that failed.
+//
+// A window, whole in memory, is mapped as a file, on one parser as a
+// stream is: so its first generation is read twice for the goroutines it
+// states late, rather than held (see mapping.WithoutBackdatedCounts). A
+// capture streams in as it is taken: those goroutines are counted from
+// where they are stated, since holding a second of a busy service's
+// events would cost the service itself some hundred megabytes.
 func (r *Recorder) mapTo(ctx context.Context, in io.Reader, sink mapping.Sink, close func() error) error {
 	cs := withContext(ctx, mapping.ThinCounters(sink, mapping.DefaultCounterResolution))
-	_, err := mapping.Map(ctxReader{ctx, in}, cs, mapping.WithInputName(r.name))
+	var err error
+	if b, ok := in.(*bytes.Reader); ok {
+		_, err = mapping.MapFile(b, b.Size(), cs, mapping.WithInputName(r.name),
+			mapping.WithContext(ctx), mapping.WithWorkers(1))
+	} else {
+		_, err = mapping.Map(ctxReader{ctx, in}, cs, mapping.WithInputName(r.name), mapping.WithoutBackdatedCounts())
+	}
 	err = errjoin.Join(err, close())
 	if err != nil && ctx.Err() != nil {
 		return ctx.Err()
