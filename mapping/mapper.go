@@ -107,9 +107,12 @@ type mapper struct {
 	frameBuf  []Frame
 	keyBuf    []byte
 
-	nextRegion RegionID
-	nextFlow   uint64
-	gcCycle    int
+	// lastRegion is the ID of the last region begun; earlierRegions
+	// counts the regions begun before the trace (see regionBegin).
+	lastRegion     RegionID
+	earlierRegions RegionID
+	nextFlow       uint64
+	gcCycle        int
 
 	kinds     [32]int64  // events by trace.EventKind
 	expCounts []expCount // experimental events, by experiment
@@ -925,9 +928,13 @@ func (m *mapper) regionBegin(ev *trace.Event, t Time) error {
 	if err != nil {
 		return err
 	}
-	m.nextRegion++
+	// A region is named by the time of its begin, which no other event
+	// shares (Go's parser keeps them apart; for the older formats, the
+	// next free time is taken): a pass over some generations of the
+	// trace names it as the whole pass does.
+	m.lastRegion = max(RegionID(t), m.lastRegion+1)
 	r := m.newRegion()
-	*r = Region{ID: m.nextRegion, G: id, Task: taskID(er.Task), Type: er.Type, Depth: len(g.regions), Start: t, Stack: stk}
+	*r = Region{ID: m.lastRegion, G: id, Task: taskID(er.Task), Type: er.Type, Depth: len(g.regions), Start: t, Stack: stk}
 	if n := len(g.regions); n > 0 {
 		r.Parent, r.ParentTask = g.regions[n-1].ID, g.regions[n-1].Task
 	}
@@ -980,8 +987,8 @@ func (m *mapper) regionEnd(ev *trace.Event, t Time) error {
 	// Its true start is unknown; it is put at the trace start less the
 	// number found before it, so that their starts are distinct and they
 	// nest as they did, in tools that order slices by start time.
-	m.nextRegion++
-	r := &Region{ID: m.nextRegion, G: id, Task: taskID(er.Task), Type: er.Type,
+	m.earlierRegions++
+	r := &Region{ID: earlierRegion | m.earlierRegions, G: id, Task: taskID(er.Task), Type: er.Type,
 		Start: m.origin - Time(g.earlier), End: t, EndStack: stk, Flags: OpenStart}
 	g.earlier++
 	if tk := m.task(r.Task, t); tk != nil {

@@ -41,13 +41,21 @@ type TaskID uint64
 const NoTask TaskID = 0
 
 // RegionID identifies one user region within a mapped trace. The trace
-// itself has no region IDs; the mapping numbers regions from 1 in the order
-// their begins are seen, so that a region can name its parent before either
-// has ended.
+// itself has no region IDs; the mapping names a region by the time of its
+// begin, which no other event shares (in a trace before Go 1.22, by the
+// next time after the last region's, where two begins share one), so that
+// a region can name its parent before either has ended, and a pass over
+// part of the trace (MapWindow) names the regions it reads begin as a
+// pass over the whole does. A region whose begin the trace does not hold
+// is numbered from 1 with the top bit set.
 type RegionID uint64
 
 // NoRegion means that no region is involved.
 const NoRegion RegionID = 0
+
+// earlierRegion is the bit that marks the IDs of regions begun before the
+// trace.
+const earlierRegion RegionID = 1 << 63
 
 // StackID names a stack delivered earlier through [Sink.Stack]. Stacks are
 // interned across the whole trace: two events with the same frames share a

@@ -44,9 +44,10 @@ type origin struct {
 // among those begun before the trace at the window's start, and one open
 // across all of them is not seen (the regions inside it have no
 // enclosing region and count their depth without it); the
-// identifiers the mapping numbers (stacks, regions, flows, GC cycles)
-// count from the first generation read; and the Summary counts the events
-// and generations read.
+// identifiers the mapping numbers (stacks, flows, GC cycles) count from
+// the first generation read, while a region whose begin is read has the
+// ID it has in the whole pass; and the Summary counts the events and
+// generations read.
 //
 // A trace that cannot be split (a format before Go 1.22, compressed, or
 // one whose batch headers do not index cleanly) is read whole, as Map

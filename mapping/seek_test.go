@@ -156,8 +156,10 @@ func (l *itemLog) Region(r *mapping.Region) error {
 		l.extra = append(l.extra, fmt.Sprintf("region %d %q %d %v", r.G, r.Type, r.End, r.Flags))
 		return nil
 	}
+	// A region whose begin both passes read has one ID in both; its
+	// parent may have begun before the generations read.
 	c := *r
-	c.Stack, c.EndStack, c.ID, c.Parent, c.ParentTask, c.Depth = 0, 0, 0, 0, 0, 0
+	c.Stack, c.EndStack, c.Parent, c.ParentTask, c.Depth = 0, 0, 0, 0, 0
 	return l.add("region %+v %s %s", c, l.stk(r.Stack), l.endStack(r.EndStack, r.Flags))
 }
 func (l *itemLog) Log(g *mapping.Log) error {

@@ -1284,7 +1284,7 @@ func TestStateMachine(t *testing.T) {
 						Goroutines: []GoID{goWorker}, Flags: OpenStart | OpenEnd},
 				})
 				smEqual(t, "regions", r.regions, []Region{
-					{ID: 1, G: goWorker, Task: 9, Root: 9, Type: "r9", Start: 1060, End: 1070,
+					{ID: 1060, G: goWorker, Task: 9, Root: 9, Type: "r9", Start: 1060, End: 1070,
 						Stack: r.sid(t, stkRegion), EndStack: r.sid(t, stkRegionEnd)},
 				})
 				smEqual(t, "logs", r.logs, []Log{
@@ -1308,8 +1308,8 @@ func TestStateMachine(t *testing.T) {
 			check: func(t *testing.T, r *smRecorder) {
 				begin, end := r.sid(t, stkRegion), r.sid(t, stkRegionEnd)
 				smEqual(t, "regions", r.regions, []Region{
-					{ID: 2, Parent: 1, ParentTask: 1, G: goMain, Task: 2, Root: 2, Type: "inner", Depth: 1, Start: 1020, End: 1030, Stack: begin, EndStack: end},
-					{ID: 1, G: goMain, Task: 1, Root: 1, Type: "outer", Start: 1010, End: 1040, Stack: begin, EndStack: end},
+					{ID: 1020, Parent: 1010, ParentTask: 1, G: goMain, Task: 2, Root: 2, Type: "inner", Depth: 1, Start: 1020, End: 1030, Stack: begin, EndStack: end},
+					{ID: 1010, G: goMain, Task: 1, Root: 1, Type: "outer", Start: 1010, End: 1040, Stack: begin, EndStack: end},
 				})
 			},
 		},
@@ -1329,8 +1329,33 @@ func TestStateMachine(t *testing.T) {
 				// b outlives a: a no longer encloses it, so that no region
 				// names a parent delivered before it.
 				smEqual(t, "regions", r.regions, []Region{
-					{ID: 1, G: goMain, Type: "a", Start: 1010, End: 1030, Stack: begin, EndStack: end},
-					{ID: 2, G: goMain, Type: "b", Depth: 1, Start: 1020, End: 1040, Stack: begin, EndStack: end},
+					{ID: 1010, G: goMain, Type: "a", Start: 1010, End: 1030, Stack: begin, EndStack: end},
+					{ID: 1020, G: goMain, Type: "b", Depth: 1, Start: 1020, End: 1040, Stack: begin, EndStack: end},
+				})
+			},
+		},
+		{
+			// Traces before Go 1.22 can give two events one time: the
+			// second region takes the next free ID.
+			name: "regions begun at one time",
+			events: []trace.Event{
+				e.sync(1000),
+				e.goStatus(1001, onP(procA, thrA), goMain, trace.GoRunning, trace.NoStack),
+				e.goStatus(1002, onP(procB, thrB), goWorker, trace.GoRunning, trace.NoStack),
+				e.region(1010, trace.EventRegionBegin, onG(goMain, procA, thrA), stkRegion, trace.BackgroundTask, "a"),
+				e.region(1010, trace.EventRegionBegin, onG(goWorker, procB, thrB), stkRegion, trace.BackgroundTask, "b"),
+				e.region(1011, trace.EventRegionBegin, onG(goWorker, procB, thrB), stkRegion, trace.BackgroundTask, "c"),
+				e.region(1030, trace.EventRegionEnd, onG(goMain, procA, thrA), stkRegionEnd, trace.BackgroundTask, "a"),
+				e.region(1040, trace.EventRegionEnd, onG(goWorker, procB, thrB), stkRegionEnd, trace.BackgroundTask, "c"),
+				e.region(1050, trace.EventRegionEnd, onG(goWorker, procB, thrB), stkRegionEnd, trace.BackgroundTask, "b"),
+				e.sync(1060),
+			},
+			check: func(t *testing.T, r *smRecorder) {
+				begin, end := r.sid(t, stkRegion), r.sid(t, stkRegionEnd)
+				smEqual(t, "regions", r.regions, []Region{
+					{ID: 1010, G: goMain, Type: "a", Start: 1010, End: 1030, Stack: begin, EndStack: end},
+					{ID: 1012, Parent: 1011, G: goWorker, Type: "c", Depth: 1, Start: 1011, End: 1040, Stack: begin, EndStack: end},
+					{ID: 1011, G: goWorker, Type: "b", Start: 1010, End: 1050, Stack: begin, EndStack: end},
 				})
 			},
 		},
@@ -1356,20 +1381,20 @@ func TestStateMachine(t *testing.T) {
 			check: func(t *testing.T, r *smRecorder) {
 				begin, end := r.sid(t, stkRegion), r.sid(t, stkRegionEnd)
 				smEqual(t, "regions", r.regions, []Region{
-					{ID: 1, G: goMain, Type: "before", Start: 1000, End: 1005, EndStack: end, Flags: OpenStart},
-					{ID: 3, Parent: 2, ParentTask: NoTask, G: goMain, Type: "inner", Depth: 1, Start: 1020, End: 1040, Stack: begin, EndStack: end},
+					{ID: earlierRegion | 1, G: goMain, Type: "before", Start: 1000, End: 1005, EndStack: end, Flags: OpenStart},
+					{ID: 1020, Parent: 1010, ParentTask: NoTask, G: goMain, Type: "inner", Depth: 1, Start: 1020, End: 1040, Stack: begin, EndStack: end},
 					// Closed when their goroutine ended, innermost first.
-					{ID: 5, Parent: 4, G: goWorker, Type: "b", Depth: 1, Start: 1070, End: 1080, Stack: begin, Flags: OpenEnd},
-					{ID: 4, G: goWorker, Type: "a", Start: 1060, End: 1080, Stack: begin, Flags: OpenEnd},
+					{ID: 1070, Parent: 1060, G: goWorker, Type: "b", Depth: 1, Start: 1070, End: 1080, Stack: begin, Flags: OpenEnd},
+					{ID: 1060, G: goWorker, Type: "a", Start: 1060, End: 1080, Stack: begin, Flags: OpenEnd},
 					// Closed at finish, innermost first.
-					{ID: 6, Parent: 2, G: goMain, Type: "inner2", Depth: 1, Start: 1085, End: 1090, Stack: begin, Flags: OpenEnd},
-					{ID: 2, G: goMain, Type: "outer", Start: 1010, End: 1090, Stack: begin, Flags: OpenEnd},
+					{ID: 1085, Parent: 1010, G: goMain, Type: "inner2", Depth: 1, Start: 1085, End: 1090, Stack: begin, Flags: OpenEnd},
+					{ID: 1010, G: goMain, Type: "outer", Start: 1010, End: 1090, Stack: begin, Flags: OpenEnd},
 				})
 				var inRegion []RegionID
 				for _, l := range r.logs {
 					inRegion = append(inRegion, l.Region)
 				}
-				smEqual(t, "regions of the logs", inRegion, []RegionID{NoRegion, 3, 2})
+				smEqual(t, "regions of the logs", inRegion, []RegionID{NoRegion, 1020, 1010})
 			},
 		},
 		{
@@ -1387,8 +1412,8 @@ func TestStateMachine(t *testing.T) {
 			check: func(t *testing.T, r *smRecorder) {
 				end := r.sid(t, stkRegionEnd)
 				smEqual(t, "regions", r.regions, []Region{
-					{ID: 1, G: goMain, Type: "inner", Start: 1000, End: 1010, EndStack: end, Flags: OpenStart},
-					{ID: 2, G: goMain, Type: "outer", Start: 999, End: 1020, EndStack: end, Flags: OpenStart},
+					{ID: earlierRegion | 1, G: goMain, Type: "inner", Start: 1000, End: 1010, EndStack: end, Flags: OpenStart},
+					{ID: earlierRegion | 2, G: goMain, Type: "outer", Start: 999, End: 1020, EndStack: end, Flags: OpenStart},
 				})
 			},
 		},
@@ -1414,10 +1439,10 @@ func TestStateMachine(t *testing.T) {
 			check: func(t *testing.T, r *smRecorder) {
 				begin, end := r.sid(t, stkRegion), r.sid(t, stkRegionEnd)
 				smEqual(t, "regions", r.regions, []Region{
-					{ID: 1, G: goWorker, Type: "pre", Start: 1000, End: 1025, EndStack: end, Flags: OpenStart},
-					{ID: 2, G: goWorker, Type: "a", Start: 1030, End: 1040, Stack: begin, Flags: OpenEnd},
-					{ID: 3, G: goThird, Type: "pre3", Start: 1000, End: 1065, Flags: OpenStart},
-					{ID: 4, G: goThird, Type: "b", Start: 1070, End: 1080, Flags: OpenEnd},
+					{ID: earlierRegion | 1, G: goWorker, Type: "pre", Start: 1000, End: 1025, EndStack: end, Flags: OpenStart},
+					{ID: 1030, G: goWorker, Type: "a", Start: 1030, End: 1040, Stack: begin, Flags: OpenEnd},
+					{ID: earlierRegion | 2, G: goThird, Type: "pre3", Start: 1000, End: 1065, Flags: OpenStart},
+					{ID: 1070, G: goThird, Type: "b", Start: 1070, End: 1080, Flags: OpenEnd},
 				})
 				smEqual(t, "third", r.goroutinesOf(goThird), []Goroutine{
 					{ID: goThird, Creator: goMain, Created: 1050},

@@ -15,7 +15,7 @@ type idKind uint8
 
 const (
 	kindTask           idKind = iota + 1 // a user task, by TaskID
-	kindRegion                           // a user region, by RegionID
+	kindRegion                           // a user region begun in the trace, by RegionID
 	kindGoroutine                        // a goroutine's life, by its serial number
 	kindRuntime                          // a GC cycle or STW pause, by serial number
 	kindRuntimeRoot                      // a "Go runtime" span, by second of the trace
@@ -25,6 +25,7 @@ const (
 	// kindPlaceholder marks the span of a task or region never delivered;
 	// its ID is that of the task or region it stands for.
 	kindPlaceholder
+	kindEarlierRegion // a user region begun before the trace, by its number
 )
 
 // ids derives trace and span IDs from the identity of a trace.
@@ -78,6 +79,17 @@ func (x ids) span(k idKind, n uint64) trace.SpanID {
 	}
 	binary.BigEndian.PutUint64(id[:], v)
 	return id
+}
+
+// region is the span ID of a region. A region is named by the time of its
+// begin (see mapping.RegionID), whose low 56 bits tell it from the others
+// of a trace unless the trace lasts two years; a region begun before the
+// trace has IDs of its own.
+func (x ids) region(id mapping.RegionID) trace.SpanID {
+	if id&(1<<63) != 0 {
+		return x.span(kindEarlierRegion, uint64(id)&^(1<<63))
+	}
+	return x.span(kindRegion, uint64(id))
 }
 
 func (x ids) trace(k idKind, n uint64) trace.TraceID {

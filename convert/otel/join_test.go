@@ -102,7 +102,7 @@ func (sc *script) taskSpan(spans map[trace.SpanID]tracetest.SpanStub, id mapping
 
 func (sc *script) regionSpan(spans map[trace.SpanID]tracetest.SpanStub, id mapping.RegionID) tracetest.SpanStub {
 	sc.t.Helper()
-	s, ok := spans[sc.x.span(kindRegion, uint64(id))]
+	s, ok := spans[sc.x.region(id)]
 	if !ok {
 		sc.t.Fatalf("no span for region %d", id)
 	}

@@ -201,7 +201,7 @@ func checkSpans(t *testing.T, rec *recorder, spans tracetest.SpanStubs, res Resu
 		known[x.span(kindTask, uint64(id))] = true
 	}
 	for id := range rec.regions {
-		known[x.span(kindRegion, uint64(id))] = true
+		known[x.region(id)] = true
 	}
 	named := map[trace.SpanID]bool{}
 	for _, tk := range rec.tasks {
@@ -209,7 +209,7 @@ func checkSpans(t *testing.T, rec *recorder, spans tracetest.SpanStubs, res Resu
 	}
 	for _, r := range rec.regions {
 		named[x.span(kindTask, uint64(r.Task))] = r.Task != mapping.NoTask
-		named[x.span(kindRegion, uint64(r.Parent))] = r.Parent != mapping.NoRegion
+		named[x.region(r.Parent)] = r.Parent != mapping.NoRegion
 	}
 	for _, l := range rec.logs {
 		named[x.span(kindTask, uint64(l.Task))] = l.Task != mapping.NoTask
@@ -328,7 +328,7 @@ func checkSpans(t *testing.T, rec *recorder, spans tracetest.SpanStubs, res Resu
 	}
 	for id, r := range rec.regions {
 		what := fmt.Sprintf("region %d %q on G%d", id, r.Type, r.G)
-		s := get(what, x.span(kindRegion, uint64(id)))
+		s := get(what, x.region(id))
 		if s == nil {
 			continue
 		}
@@ -341,7 +341,7 @@ func checkSpans(t *testing.T, rec *recorder, spans tracetest.SpanStubs, res Resu
 		}
 		switch {
 		case r.Parent != mapping.NoRegion && r.ParentTask == r.Task:
-			if s.Parent.SpanID() != x.span(kindRegion, uint64(r.Parent)) {
+			if s.Parent.SpanID() != x.region(r.Parent) {
 				t.Errorf("%s: parent %v, want region %d", what, s.Parent.SpanID(), r.Parent)
 			}
 		case r.Task != mapping.NoTask:
@@ -418,7 +418,7 @@ func checkSpans(t *testing.T, rec *recorder, spans tracetest.SpanStubs, res Resu
 		var on trace.SpanID
 		switch {
 		case target != mapping.NoRegion:
-			on = x.span(kindRegion, uint64(target))
+			on = x.region(target)
 		case l.Task != mapping.NoTask && !l.taskEnded:
 			on = x.span(kindTask, uint64(l.Task))
 		default:

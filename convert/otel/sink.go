@@ -702,7 +702,7 @@ func (s *Sink) Region(r *mapping.Region) error {
 	rec := spanRec{
 		kind:   kindRegion,
 		name:   valid(r.Type),
-		spanID: s.ids.span(kindRegion, uint64(r.ID)),
+		spanID: s.ids.region(r.ID),
 		start:  r.Start,
 		end:    r.End,
 	}
@@ -747,7 +747,7 @@ func (s *Sink) Region(r *mapping.Region) error {
 	sameTask := r.Parent != mapping.NoRegion && r.ParentTask == r.Task
 	switch {
 	case sameTask:
-		rec.parent = s.ids.span(kindRegion, uint64(r.Parent))
+		rec.parent = s.ids.region(r.Parent)
 	case r.Task != mapping.NoTask:
 		rec.parent = s.traces.parentSpan(s, r.Task)
 	}
@@ -979,7 +979,7 @@ func (s *Sink) placeholderRegions(end mapping.Time) {
 		rec := spanRec{
 			kind:   kindPlaceholder,
 			name:   "region placeholder",
-			spanID: s.ids.span(kindRegion, uint64(id)),
+			spanID: s.ids.region(id),
 			start:  min(s.meta.Start, m.child),
 			end:    end,
 			attrs:  a,

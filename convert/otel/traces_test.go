@@ -55,11 +55,11 @@ func TestTracePerRootTask(t *testing.T) {
 			{"task 1", sc.x.span(kindTask, 1), tr1},
 			{"task 2", sc.x.span(kindTask, 2), tr1},
 			{"task 3", sc.x.span(kindTask, 3), tr1},
-			{"region of task 1", sc.x.span(kindRegion, uint64(rg1)), tr1},
-			{"region of task 3", sc.x.span(kindRegion, uint64(rg3)), tr1},
+			{"region of task 1", sc.x.region(rg1), tr1},
+			{"region of task 3", sc.x.region(rg3), tr1},
 			{"task 4", sc.x.span(kindTask, 4), tr4},
 			{"task 5", sc.x.span(kindTask, 5), tr4},
-			{"region of task 5", sc.x.span(kindRegion, uint64(rg5)), tr4},
+			{"region of task 5", sc.x.region(rg5), tr4},
 		} {
 			if got := sc.traceOf(spans, c.id); got != c.want {
 				t.Errorf("joined elsewhere %v: %s in trace %v, want %v", joinedElsewhere, c.what, got, c.want)
@@ -115,7 +115,7 @@ func TestPlaceholderTask(t *testing.T) {
 			{"task 2", sc.x.span(kindTask, 2), sc.x.span(kindTask, 7)},
 			{"task 3", sc.x.span(kindTask, 3), sc.x.span(kindTask, 7)},
 			{"task 4", sc.x.span(kindTask, 4), sc.x.span(kindTask, 3)},
-			{"region of task 2", sc.x.span(kindRegion, uint64(rg)), sc.x.span(kindTask, 2)},
+			{"region of task 2", sc.x.region(rg), sc.x.span(kindTask, 2)},
 		} {
 			s := spans[c.id]
 			if s.Parent.SpanID() != c.parent || s.SpanContext.TraceID() != tr7 {
@@ -198,12 +198,12 @@ func TestRegionTraces(t *testing.T) {
 			t.Errorf("%s: parent %v in %v, want %v in %v", what, s.Parent.SpanID(), s.SpanContext.TraceID(), parent, tr)
 		}
 	}
-	check("region of task 5 in a region of no task", sc.x.span(kindRegion, uint64(inTask)), sc.x.span(kindTask, 5), tr5)
-	check("region of no task", sc.x.span(kindRegion, outer), g1.SpanContext.SpanID(), g1.SpanContext.TraceID())
-	check("region of no task on G2", sc.x.span(kindRegion, uint64(free)), g2.SpanContext.SpanID(), g2.SpanContext.TraceID())
-	check("region whose parent was cut", sc.x.span(kindRegion, uint64(orphan)), sc.x.span(kindRegion, uint64(cut)), g2.SpanContext.TraceID())
-	check("placeholder region", sc.x.span(kindRegion, uint64(cut)), g2.SpanContext.SpanID(), g2.SpanContext.TraceID())
-	if p := spans[sc.x.span(kindRegion, uint64(cut))]; p.Name != "region placeholder" || !attr(&p, keyPlaceholder).AsBool() {
+	check("region of task 5 in a region of no task", sc.x.region(inTask), sc.x.span(kindTask, 5), tr5)
+	check("region of no task", sc.x.region(outer), g1.SpanContext.SpanID(), g1.SpanContext.TraceID())
+	check("region of no task on G2", sc.x.region(free), g2.SpanContext.SpanID(), g2.SpanContext.TraceID())
+	check("region whose parent was cut", sc.x.region(orphan), sc.x.region(cut), g2.SpanContext.TraceID())
+	check("placeholder region", sc.x.region(cut), g2.SpanContext.SpanID(), g2.SpanContext.TraceID())
+	if p := spans[sc.x.region(cut)]; p.Name != "region placeholder" || !attr(&p, keyPlaceholder).AsBool() {
 		t.Errorf("placeholder %q %v", p.Name, p.Attributes)
 	}
 	if res := sc.s.Result(); res.Placeholders != 1 || res.Goroutines != 2 {
