@@ -44,8 +44,9 @@ and OTEL_RESOURCE_ATTRIBUTES. Without an endpoint, spans go to
 plain text unless it is an https:// URL; any other uses TLS unless
 --insecure.
 
-An endpoint that cannot be reached, that speaks the other protocol
-(4317 and 4318 mixed up), that speaks TLS where plain text was to go, or
+An endpoint that cannot be reached, that speaks the other protocol in
+plain text (4317 and 4318 mixed up; over TLS the push fails once the
+trace is converted), that speaks TLS where plain text was to go, or
 whose certificate is not trusted (a CA of your own goes in
 OTEL_EXPORTER_OTLP_CERTIFICATE), fails at once. A collector that goes
 away while spans are pushed is retried with backoff for up to --timeout;

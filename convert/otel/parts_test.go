@@ -121,17 +121,20 @@ func recorded(t *testing.T, data []byte, err error, opts ...Option) (*tracetest.
 // TestTaskTraceParts records a worker's task that lasts the program with
 // a child task per job, each with a region: past maxTaskTraceSpans in the
 // worker's trace, each job is a trace of its own, linked to the worker's
-// span (or, while the worker could still join a remote trace, naming it
-// in go.task.parent_id), with its region in it.
+// span, with its region in it.
 func TestTaskTraceParts(t *testing.T) {
 	for _, joined := range []bool{false, true} {
-		t.Run(fmt.Sprint("joined=", joined), func(t *testing.T) { testTaskTraceParts(t, joined) })
+		for _, late := range []bool{false, true} {
+			t.Run(fmt.Sprint("joined=", joined, ",late=", late), func(t *testing.T) { testTaskTraceParts(t, joined, late) })
+		}
 	}
 }
 
 // testTaskTraceParts is TestTaskTraceParts, after a request that joined a
-// remote trace if joined: then a task's trace may wait for its parent's.
-func testTaskTraceParts(t *testing.T, joined bool) {
+// remote trace if joined: then a task's trace may wait for its parent's,
+// until it is full. If late, the worker logs a traceparent after its
+// jobs: the links to it must still lead to its span.
+func testTaskTraceParts(t *testing.T, joined, late bool) {
 	const jobs = 1500
 	data, err := synth.RecordFunc(func() {
 		if joined {
@@ -144,6 +147,9 @@ func testTaskTraceParts(t *testing.T, joined bool) {
 			jctx, job := trace.NewTask(ctx, "job")
 			trace.WithRegion(jctx, "step", func() {})
 			job.End()
+		}
+		if late {
+			trace.Log(ctx, mapping.CategoryTraceparent, "00-efefefefefefefefefefefefefefefef-cdcdcdcdcdcdcdcd-01")
 		}
 		worker.End()
 	})
@@ -175,10 +181,6 @@ func testTaskTraceParts(t *testing.T, joined bool) {
 			case sp.Parent.SpanID() == workerSpan.SpanContext.SpanID() && tid == workerSpan.SpanContext.TraceID():
 			case !sp.Parent.IsValid() && len(sp.Links) == 1 && sp.Links[0].SpanContext.SpanID() == workerSpan.SpanContext.SpanID() &&
 				sp.Links[0].SpanContext.TraceID() == workerSpan.SpanContext.TraceID():
-				linked++
-			case joined && !sp.Parent.IsValid() && len(sp.Links) == 0 && attrOf(sp, keyTaskParentID) == attrOf(workerSpan, keyTaskID):
-				// Split while the worker's trace was undecided, as it
-				// might have joined a remote trace: named, not linked.
 				linked++
 			default:
 				t.Errorf("a job has parent %v and links %v, want the worker's span as one or the other", sp.Parent, sp.Links)

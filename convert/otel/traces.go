@@ -37,7 +37,9 @@ import (
 //     wait until it ends and names its parent. A task whose parent is
 //     decided takes the parent's trace; one whose parent is undecided joins
 //     its parent's group and waits for the parent's decision. A root task
-//     that ends unjoined is decided into its own trace.
+//     that ends unjoined is decided into its own trace, and so is one whose
+//     group's spans waiting fill a trace (see maxTaskTraceSpans): a
+//     long-lived worker's task, which logs no traceparent.
 //   - A traceparent that comes after its task's trace was decided (it was
 //     logged late, or the spans waiting overflowed WithMaxPendingSpans) is
 //     "late": the task's span gets a link to the remote span instead of
@@ -407,11 +409,21 @@ func (tt *traceTable) end(s *Sink, t *mapping.Task, rec *spanRec) {
 		}
 		s.emit(rec, st.traceID)
 	case tt.joinedAny && len(parent.root().pending) >= maxTaskTraceSpans:
-		// Its parent's trace, yet to be decided, is full already: a
-		// trace of its own. Not linked: the parent may yet join a remote
-		// trace, and a link to where it would go otherwise would lead
-		// nowhere; go.task.parent_id names it.
-		tt.decide(s, st, s.ids.trace(kindTaskTrace, uint64(st.id)))
+		// Its parent's trace, yet to be decided, is full already. The
+		// parent has had all that time to log a traceparent, as a
+		// request's task does first: it is decided into its own trace
+		// now (one it logs later is late, a link), and this task begins
+		// a trace of its own, linked to the parent's span there.
+		pr := parent.root()
+		ptid := s.rootTrace(pr)
+		tt.decide(s, pr, ptid)
+		tid := tt.roomIn(s, st, ptid)
+		if tid != ptid {
+			linkParent(ptid)
+		} else {
+			rec.parent = parentOf()
+		}
+		tt.decide(s, st, tid)
 		s.emit(rec, st.traceID)
 	case tt.joinedAny:
 		// Its parent may yet join a remote trace: wait for it.

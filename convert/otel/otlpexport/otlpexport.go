@@ -72,7 +72,7 @@ type Config struct {
 // A SettingError is a protocol or endpoint that cannot be used, given in
 // Config or read from an environment variable.
 type SettingError struct {
-	Setting string // "protocol" or "endpoint"
+	Setting string // "protocol", "endpoint" or "certificate"
 	Env     string // the variable it came from; empty if from Config
 	Value   string
 	Reason  string
