@@ -650,9 +650,20 @@ func viewOnce(t *testing.T, stdin io.Reader, args ...string) ([]byte, string) {
 	if !strings.HasPrefix(link, prefix) || !strings.HasSuffix(link, ".pftrace") {
 		t.Fatalf("link %q, want %s<local URL>.pftrace", link, prefix)
 	}
+	// A page of another site is refused, and leaves the trace to the UI.
 	req, _ := http.NewRequest(http.MethodGet, strings.TrimPrefix(link, prefix), nil)
-	req.Header.Set("Origin", "https://ui.perfetto.dev")
+	req.Header.Set("Origin", "https://elsewhere.example")
 	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("GET from another site: %s, want 403", resp.Status)
+	}
+	req, _ = http.NewRequest(http.MethodGet, strings.TrimPrefix(link, prefix), nil)
+	req.Header.Set("Origin", "https://ui.perfetto.dev")
+	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,7 @@ var otlpCmd = &command{
 	short: "push tasks and regions as OpenTelemetry spans to an OTLP endpoint, or write OTLP JSON",
 	long: `Otlp turns the trace's user tasks and regions into OpenTelemetry spans and
 pushes them to an OTLP endpoint (an OpenTelemetry Collector, Jaeger, Tempo,
-a vendor) over gRPC or HTTP/protobuf. Each task is a span, a child of its
+a vendor) over gRPC, HTTP/protobuf or HTTP/JSON. Each task is a span, a child of its
 parent task's; each region is a child of its enclosing region, its task or
 its goroutine; each log is a span event. Each root task is a trace of its
 own, with everything under it up to about 1,000 spans, past which each task

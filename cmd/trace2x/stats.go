@@ -19,8 +19,9 @@ stop-the-world pauses, the minimum mutator utilization (MMU) in windows of
 1ms and 10ms, CPU samples, bytes read, and how many items began before
 the trace or were still open at its end. Then where the time went: the
 goroutines by start function (the ten that ran longest), task and region
-latency by type (up to 20 types each), the longest stop-the-world pauses
-and the trace's generations. --json lists everything.
+latency by type (up to 20 types each) and the longest stop-the-world
+pauses; the trace's generations are listed after its duration. --json
+lists everything.
 
 A trace that breaks off is summarised up to the break (its last whole
 generation, about a second each; nothing of a Go 1.21 or older trace);

@@ -41,7 +41,7 @@ UI runs in the browser and reads it from the local address. --open
 starts the system's browser on the link.
 
 View never serves more than the UI in a browser holds, about 15 million
-rows in Perfetto, which a trace makes from 1 to 6 bytes of trace each,
+rows in Perfetto, which a trace makes from 0.9 to 6 bytes of trace each,
 depending on what the program did. A Go 1.22+ trace file of several
 generations that goes past that by a sample of its middle generation
 (for a file over 15 MB) gets an index page instead; one that goes past
@@ -147,6 +147,12 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, addr s
 	mux.HandleFunc("/"+url.PathEscape(name), func(w http.ResponseWriter, r *http.Request) {
 		allowUI(w, r)
 		if r.Method == http.MethodOptions {
+			return
+		}
+		if !uiOrigin(r.Header.Get("Origin")) {
+			// A page of another site cannot read the answer; it must not
+			// use up the one serve either.
+			http.Error(w, "only the Perfetto UI may fetch this trace", http.StatusForbidden)
 			return
 		}
 		if pre.finished() {

@@ -473,6 +473,13 @@ func mb(n int64) float64 { return float64(n) / 1e6 }
 
 func ms(d time.Duration) string { return d.Round(time.Millisecond).String() }
 
+// uiOrigin reports whether a request with the Origin header origin may
+// read a trace: none (a command such as curl), ui.perfetto.dev, or a page
+// of this machine (see allowUI).
+func uiOrigin(origin string) bool {
+	return origin == "" || origin == perfettoUI || loopbackOrigin(origin)
+}
+
 // loopbackOrigin reports whether origin is a page served by this machine
 // over http: http://localhost, 127.0.0.1 or [::1], with or without a port.
 func loopbackOrigin(origin string) bool {
