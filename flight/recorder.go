@@ -443,11 +443,9 @@ func (r *Recorder) writePerfetto(ctx context.Context, w io.Writer, in io.Reader)
 // mapping's account of a read that failed.
 //
 // A window, whole in memory, is mapped as a file, on one parser as a
-// stream is: so its first generation is read twice for the goroutines it
-// states late, rather than held (see mapping.WithoutBackdatedCounts). A
-// capture streams in as it is taken: those goroutines are counted from
-// where they are stated, since holding a second of a busy service's
-// events would cost the service itself some hundred megabytes.
+// stream is, its first generation read twice for the goroutines it states
+// late (see mapping.WithoutBackdatedCounts); a capture streams in as it
+// is taken, and its first generation's bytes wait for that.
 func (r *Recorder) mapTo(ctx context.Context, in io.Reader, sink mapping.Sink, close func() error) error {
 	cs := withContext(ctx, mapping.ThinCounters(sink, mapping.DefaultCounterResolution))
 	var err error
@@ -455,7 +453,7 @@ func (r *Recorder) mapTo(ctx context.Context, in io.Reader, sink mapping.Sink, c
 		_, err = mapping.MapFile(b, b.Size(), cs, mapping.WithInputName(r.name),
 			mapping.WithContext(ctx), mapping.WithWorkers(1))
 	} else {
-		_, err = mapping.Map(ctxReader{ctx, in}, cs, mapping.WithInputName(r.name), mapping.WithoutBackdatedCounts())
+		_, err = mapping.Map(ctxReader{ctx, in}, cs, mapping.WithInputName(r.name))
 	}
 	err = errjoin.Join(err, close())
 	if err != nil && ctx.Err() != nil {

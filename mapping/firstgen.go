@@ -1,6 +1,8 @@
 package mapping
 
 import (
+	"bufio"
+	"bytes"
 	"io"
 
 	"golang.org/x/exp/trace"
@@ -22,15 +24,17 @@ import (
 // the goroutines the first generation states late must be known before it
 // is mapped. A pass over a file reads that generation once more first, on
 // a reader of its own, and keeps only which goroutines it states late
-// (prescan): about a tenth of a second of CPU on a busy second of trace.
-// A pass over a stream cannot read it again, so it holds the generation's
-// events until the generation ends (hold), up to maxHeldEvents; past that
-// it goes on with what it has found, and the goroutines stated later are
-// counted from where they are stated. WithoutBackdatedCounts turns both
-// off.
+// (prescan): a few percent of a whole file's CPU. A pass over a stream
+// reads the generation's bytes ahead (readFirstGen), a few megabytes a
+// second of trace, and does the same with them. A trace before Go 1.22
+// has no generations, and the parser holds it whole: its events are held
+// until the trace ends (hold), up to maxHeldEvents; past that the pass
+// goes on with what it has found, and the goroutines stated later are
+// counted from where they are stated. A window that reads a lead-in needs
+// none of this (see MapWindow). WithoutBackdatedCounts turns it all off.
 
-// maxHeldEvents bounds the events a stream's first generation holds,
-// about 80 bytes each, and as much again until the collector runs.
+// maxHeldEvents bounds the events a trace before Go 1.22 holds, about 80
+// bytes each, and as much again until the collector runs.
 const maxHeldEvents = 1 << 20
 
 // lateScan finds the goroutines a generation states late: those whose
@@ -72,16 +76,22 @@ func (s *lateScan) see(ev *trace.Event) bool {
 }
 
 // prescan returns the goroutines that generation g of r, an indexed trace
-// file, states late. A failure of the read or the parser ends
-// the scan with what it found: the pass itself reports it, where it is.
-func prescan(r io.ReaderAt, g tracefile.Generation) (late map[GoID]GoState) {
+// file, states late.
+func prescan(r io.ReaderAt, g tracefile.Generation) map[GoID]GoState {
+	return prescanTrace(io.MultiReader(io.NewSectionReader(r, 0, headerSize), io.NewSectionReader(r, g.Offset, g.Size)))
+}
+
+// prescanTrace returns the goroutines that the first generation of the
+// trace in, a header and that generation, states late. A failure of the
+// read or the parser ends the scan with what it found: the pass itself
+// reports it, where it is.
+func prescanTrace(in io.Reader) (late map[GoID]GoState) {
 	s := newLateScan()
 	defer func() {
 		if p := recover(); p != nil {
 			late = s.late
 		}
 	}()
-	in := io.MultiReader(io.NewSectionReader(r, 0, headerSize), io.NewSectionReader(r, g.Offset, g.Size))
 	tr, err := trace.NewReader(in)
 	if err != nil {
 		return s.late
@@ -108,6 +118,41 @@ type firstGen struct {
 	late map[GoID]GoState
 	one  [1]*batch // what hold returns once done, without allocating
 }
+
+// maxFirstGenBytes bounds the bytes of a stream's first generation read
+// ahead (see readFirstGen): a second of a very busy program.
+const maxFirstGenBytes = 64 << 20
+
+// readFirstGen reads the header and first generation of br, a Go 1.22+
+// trace in format version minor, ahead of the pass, and finds which
+// goroutines that generation states late (see prescanTrace). It returns
+// the stream for the pass: what it read, then the rest of br.
+func (m *mapper) readFirstGen(br *bufio.Reader, minor int) io.Reader {
+	read, end, err := tracefile.FirstGeneration(br, minor, maxFirstGenBytes)
+	var late map[GoID]GoState
+	if end > 0 {
+		late = prescanTrace(bytes.NewReader(read[:end]))
+	}
+	// Counted late past a generation not read whole, rather than held.
+	m.countEarly(late)
+	var rest io.Reader = br
+	switch {
+	case err == io.EOF:
+		rest = eofReader{}
+	case err != nil:
+		rest = errReader{err}
+	}
+	return io.MultiReader(bytes.NewReader(read), rest)
+}
+
+// errReader fails every read with err, as the stream it stands for did.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
 
 // startPrescan scans the generation cfg.scanGen of cfg.scanFile, if set,
 // for the goroutines it states late, beside the pass that maps it; the

@@ -97,11 +97,11 @@ func WithExperimentalEvents() Option {
 // states when it next moves or at the generation's end) in the derived
 // counters from when it is stated, as x/exp/trace gives it, rather than
 // from the trace's start, where GoroutineState draws it. The pass then
-// holds no events back: by default it holds the first generation's events
-// until that generation ends, to count such goroutines from the start (up
-// to two million events, about 200 MB of memory; goroutines stated after
-// that are counted from where they are stated). For sinks that draw no
-// goroutine counters, such as spans and profiles.
+// reads the first generation once only: by default it reads it once more
+// first, to find those goroutines (a file's from the file; a stream's
+// from its bytes, up to 64 MB, kept until the pass reads them; a trace
+// before Go 1.22 holds its events, up to a million). For sinks that draw
+// no goroutine counters, such as spans and profiles.
 func WithoutBackdatedCounts() Option {
 	return optionFunc(func(c *config) { c.countLate = true })
 }
@@ -245,7 +245,13 @@ func mapStream(r io.Reader, sink Sink, cfg *config) (*Summary, error) {
 		case "go1.11", "go1.19", "go1.21":
 			m.pseudoPs = true
 		}
-		tr, err := trace.NewReader(br)
+		var in io.Reader = br
+		if minor, _ := strconv.Atoi(strings.TrimPrefix(version, "go1.")); minor >= 22 && m.first.scan == nil && !m.cfg.countLate {
+			// A stream: its first generation is read ahead, in place
+			// of holding its events (see hold).
+			in = m.readFirstGen(br, minor)
+		}
+		tr, err := trace.NewReader(in)
 		if err != nil {
 			return err
 		}

@@ -74,6 +74,14 @@ func MapWindow(r io.ReaderAt, size int64, from, to Bound, sink Sink, opts ...Opt
 	g0 := gens[0]
 	cfg.origin = &origin{start: Time(g0.Start), clock: clockOf(g0.Clock)}
 	cfg.skipped = gens[first].Offset - headerSize
+	if first > 0 {
+		// The generation read first is the lead-in, which ends before
+		// the window begins: every goroutine is stated by then, so
+		// counting those it states late from its start (reading it
+		// twice, a fifth of a window's time) would change nothing the
+		// window shows.
+		cfg.countLate = true
+	}
 	return mapRange(r, idx, first, last, sink, &cfg)
 }
 

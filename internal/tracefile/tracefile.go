@@ -360,3 +360,97 @@ func (x *indexer) readSync(off int64, size int, base uint64) error {
 	}
 	return nil
 }
+
+// FirstGeneration reads from r, a Go 1.22+ trace of format version v
+// positioned at its header, the header and the batches of its first
+// generation, and stops there: for a stream, which cannot be read twice,
+// so that the generation can be read once ahead of the pass that maps it.
+// It returns all it read, and the length of the header and the first
+// generation within it, or -1 if the generation was not read whole:
+// the stream failed or ended inside it (the error, or io.EOF), its bytes
+// were not batches, or it ran past limit bytes. A stream that ends after
+// the first generation's last batch, without the end-of-generation mark
+// that traces before Go 1.26 lack, ends it (io.EOF). What was read must
+// be read again, before the rest of r, by the pass.
+func FirstGeneration(r interface {
+	io.Reader
+	io.ByteReader
+}, v int, limit int) (read []byte, end int, err error) {
+	take := func(n int) error {
+		old := len(read)
+		read = append(read, make([]byte, n)...)
+		k, err := io.ReadFull(r, read[old:])
+		read = read[:old+k]
+		if err == io.ErrUnexpectedEOF {
+			err = io.EOF // the stream ended inside what it promised
+		}
+		return err
+	}
+	if err := take(HeaderSize); err != nil {
+		return read, -1, err
+	}
+	first, haveFirst := uint64(0), false
+	for len(read) < limit {
+		start := len(read)
+		c, err := r.ReadByte()
+		if err == io.EOF && haveFirst && v < 26 {
+			return read, start, io.EOF // a trace of one generation
+		}
+		if err != nil {
+			return read, -1, err
+		}
+		read = append(read, c)
+		switch c {
+		case evEndOfGeneration:
+			if v < 26 || !haveFirst {
+				return read, -1, nil
+			}
+			return read, len(read), nil
+		case evExperimentalBatch:
+			if err := take(1); err != nil {
+				return read, -1, err
+			}
+		case evEventBatch:
+		default:
+			return read, -1, nil
+		}
+		var vals [4]uint64
+		for k := range vals {
+			x, err := binary.ReadUvarint(byteTee{r, &read})
+			if err != nil {
+				return read, -1, err
+			}
+			vals[k] = x
+		}
+		gen, size := vals[0], vals[3]
+		if size > maxBatchSize {
+			return read, -1, nil
+		}
+		if !haveFirst {
+			first, haveFirst = gen, true
+		} else if gen != first {
+			if v >= 26 {
+				return read, -1, nil // the end-of-generation mark is missing
+			}
+			return read, start, nil
+		}
+		if err := take(int(size)); err != nil {
+			return read, -1, err
+		}
+	}
+	return read, -1, nil
+}
+
+// byteTee reads bytes from r and keeps them in *read.
+type byteTee struct {
+	r    io.ByteReader
+	read *[]byte
+}
+
+func (t byteTee) ReadByte() (byte, error) {
+	c, err := t.r.ReadByte()
+	if err == nil {
+		*t.read = append(*t.read, c)
+	}
+	return c, err
+}

@@ -1,11 +1,16 @@
 package tracefile
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
+	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/trace2x/trace2x/internal/testtraces"
 )
 
 func index(data []byte) (*Index, error) {
@@ -158,4 +163,57 @@ func sample(t *testing.T) ([]byte, *Index) {
 		t.Fatal(err)
 	}
 	return data, idx
+}
+
+// TestFirstGeneration reads the first generation of traces in the formats
+// of Go 1.22 to 1.27 from a stream: it ends where the index says, what is
+// read is the stream's start, and a stream cut inside it, or a limit
+// below it, gives none.
+func TestFirstGeneration(t *testing.T) {
+	files, _ := filepath.Glob("../../testdata/mixed.go1.*.trace")
+	files = append(files, "../../conformance/testdata/generations.go1.26.trace")
+	if len(files) < 6 {
+		t.Fatalf("only %d sample traces", len(files))
+	}
+	// Go's parser tests, in the formats before Go 1.26, some of several
+	// generations.
+	good, _ := testtraces.GoTests(t, "../..")
+	files = append(files, good...)
+	several := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx, err := index(data)
+		if err != nil {
+			continue // a parser test of a broken trace
+		}
+		if v, _ := Version(data); v < 26 && len(idx.Generations) > 1 {
+			several++
+		}
+		v, _ := Version(data)
+		g := idx.Generations[0]
+		want := int(g.Offset + g.Size)
+		read, end, err := FirstGeneration(bufio.NewReader(bytes.NewReader(data)), v, 1<<30)
+		if len(idx.Generations) == 1 && v < 26 {
+			if err != io.EOF {
+				t.Errorf("%s: one generation, error %v, want io.EOF", f, err)
+			}
+		} else if err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+		if end != want || !bytes.HasPrefix(data, read) || len(read) < end {
+			t.Errorf("%s: first generation ends at %d of %d read, want %d (a prefix of the trace: %v)", f, end, len(read), want, bytes.HasPrefix(data, read))
+		}
+		if _, end, _ := FirstGeneration(bufio.NewReader(bytes.NewReader(data[:want-1])), v, 1<<30); end != -1 && !(v < 26 && len(idx.Generations) == 1) {
+			t.Errorf("%s: cut a byte short, the first generation ends at %d", f, end)
+		}
+		if _, end, _ := FirstGeneration(bufio.NewReader(bytes.NewReader(data)), v, want/2); end != -1 {
+			t.Errorf("%s: limited to half, the first generation ends at %d", f, end)
+		}
+	}
+	if several == 0 {
+		t.Error("no trace before Go 1.26 of several generations")
+	}
 }
