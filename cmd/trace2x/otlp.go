@@ -38,7 +38,8 @@ pauses (a trace per second), --goroutine-spans the life of every goroutine
 
 The standard environment variables are honoured, and flags override them:
 OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, _PROTOCOL,
-_HEADERS, _INSECURE, _TIMEOUT, _COMPRESSION, _CERTIFICATE, OTEL_SERVICE_NAME
+_HEADERS, _INSECURE, _TIMEOUT, _COMPRESSION, _CERTIFICATE, _CLIENT_CERTIFICATE,
+_CLIENT_KEY, OTEL_SERVICE_NAME
 and OTEL_RESOURCE_ATTRIBUTES. Without an endpoint, spans go to
 127.0.0.1:4317 (gRPC) or 127.0.0.1:4318 (HTTP). A loopback endpoint is
 plain text unless it is an https:// URL; any other uses TLS unless
@@ -48,7 +49,8 @@ An endpoint that cannot be reached, that speaks the other protocol in
 plain text (4317 and 4318 mixed up; over TLS the push fails once the
 trace is converted), that speaks TLS where plain text was to go, or
 whose certificate is not trusted (a CA of your own goes in
-OTEL_EXPORTER_OTLP_CERTIFICATE), fails at once. A collector that goes
+OTEL_EXPORTER_OTLP_CERTIFICATE), or that refuses this client's (mutual
+TLS), fails at once. A collector that goes
 away while spans are pushed is retried with backoff for up to --timeout;
 if it comes back, nothing is lost. The span count is printed at the end; a
 span the endpoint rejected makes the exit status 1. Span and trace IDs are

@@ -89,6 +89,13 @@ func run(ctx context.Context, c config, out io.Writer) (*result, error) {
 		return nil, err
 	}
 	if err := ep.Check(); err != nil {
+		var se *otlpexport.SettingError
+		var ce *otlpexport.CertificateError
+		var te *otlpexport.TLSError
+		var pe *otlpexport.ProtocolError
+		if errors.As(err, &se) || errors.As(err, &ce) || errors.As(err, &te) || errors.As(err, &pe) {
+			return nil, err // something answers: the advice below would not help
+		}
 		return nil, fmt.Errorf("%w: start the Collector first:\n\t$(make -s otelcol) --config examples/slowrequests/collector.yaml", err)
 	}
 	exp, err := ep.NewExporter(ctx)

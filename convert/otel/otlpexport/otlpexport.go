@@ -125,22 +125,38 @@ func (e *TLSError) Error() string {
 }
 
 // A CertificateError is Check's error when an endpoint reached over TLS
-// presents a certificate that this machine does not trust, or one for
-// another name: the exporter would retry until its timeout an error that
+// presents a certificate that this machine does not trust, one for
+// another name or one out of date, or when it refuses this client's
+// (mutual TLS): the exporter would retry until its timeout an error that
 // cannot heal.
 type CertificateError struct {
 	Endpoint string // as Endpoint.String gives it
 	// CAFile is the file of CAs the exporter trusts, and CAEnv the
 	// variable that names it; empty when the system's CAs are trusted.
 	CAFile, CAEnv string
-	Err           error
+	// Client says the endpoint refused the client's certificate, or
+	// wants one and was given none.
+	Client bool
+	Err    error
 }
 
 func (e *CertificateError) Error() string {
-	if e.CAFile != "" {
+	var unknown x509.UnknownAuthorityError
+	var name x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	switch {
+	case e.Client:
+		return fmt.Sprintf("the OTLP endpoint %s refuses this client without a certificate it accepts: %v (give one in OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE, with its key in OTEL_EXPORTER_OTLP_CLIENT_KEY)", e.Endpoint, e.Err)
+	case errors.As(e.Err, &name):
+		return fmt.Sprintf("the OTLP endpoint %s presents a certificate for another name: %v (give the endpoint by a name its certificate holds)", e.Endpoint, e.Err)
+	case errors.As(e.Err, &invalid):
+		return fmt.Sprintf("the OTLP endpoint %s presents a certificate that is not valid: %v", e.Endpoint, e.Err)
+	case e.CAFile != "":
 		return fmt.Sprintf("the OTLP endpoint %s presents a certificate that the CAs in %s (%s) do not vouch for: %v", e.Endpoint, e.CAFile, e.CAEnv, e.Err)
+	case errors.As(e.Err, &unknown):
+		return fmt.Sprintf("the OTLP endpoint %s presents a certificate that this machine does not trust: %v (if it is signed by a CA of your own, give that CA's PEM file in OTEL_EXPORTER_OTLP_CERTIFICATE)", e.Endpoint, e.Err)
 	}
-	return fmt.Sprintf("the OTLP endpoint %s presents a certificate that this machine does not trust: %v (if it is signed by a CA of your own, give that CA's PEM file in OTEL_EXPORTER_OTLP_CERTIFICATE)", e.Endpoint, e.Err)
+	return fmt.Sprintf("the OTLP endpoint %s presents a certificate that this machine does not trust: %v", e.Endpoint, e.Err)
 }
 
 func (e *CertificateError) Unwrap() error { return e.Err }
@@ -291,6 +307,14 @@ func (ep *Endpoint) Check() error {
 	if scheme == "" {
 		scheme = "https"
 	}
+	var tlsCfg *tlsSettings
+	if !ep.plain {
+		// The files are the same whatever the route.
+		var err error
+		if tlsCfg, err = loadTLS(ep.hostPort); err != nil {
+			return err
+		}
+	}
 	req := &http.Request{URL: &url.URL{Scheme: scheme, Host: ep.hostPort}}
 	if p, err := http.ProxyFromEnvironment(req); err == nil && p != nil {
 		return nil
@@ -301,39 +325,110 @@ func (ep *Endpoint) Check() error {
 	}
 	defer conn.Close()
 	if !ep.plain {
-		return ep.checkCertificate(conn)
+		return ep.checkCertificate(conn, tlsCfg)
 	}
 	return ep.probe(conn)
 }
 
-// checkCertificate shakes hands on conn as the exporter will, with the
-// CAs it will trust, and fails only when the endpoint's certificate is
-// not trusted: any other failure (a client certificate asked for, an
-// endpoint that says nothing) passes, for the exporter to report.
-func (ep *Endpoint) checkCertificate(conn net.Conn) error {
-	host, _, _ := net.SplitHostPort(ep.hostPort)
-	cfg := &tls.Config{ServerName: host}
-	file, env := envFirst("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "OTEL_EXPORTER_OTLP_CERTIFICATE")
-	if file != "" {
-		// The exporter trusts the file's CAs alone, as here; it only logs
-		// a file it cannot use, and then trusts the system's.
-		pem, err := os.ReadFile(file)
+// tlsSettings is the TLS configuration the exporter will use, as read
+// from the environment, and where its CAs came from.
+type tlsSettings struct {
+	cfg       *tls.Config
+	file, env string // the CA file and its variable, if any
+	client    bool   // a client certificate is given
+}
+
+// loadTLS reads the CA and client certificate files the exporter will
+// read from the environment, failing with a *SettingError where it would
+// only log and go on without them.
+func loadTLS(hostPort string) (*tlsSettings, error) {
+	host, _, _ := net.SplitHostPort(hostPort)
+	s := &tlsSettings{cfg: &tls.Config{ServerName: host}}
+	s.file, s.env = envFirst("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "OTEL_EXPORTER_OTLP_CERTIFICATE")
+	if s.file != "" {
+		// The exporter trusts the file's CAs alone, as here.
+		pem, err := os.ReadFile(s.file)
 		if err != nil {
-			return &SettingError{Setting: "certificate", Env: env, Value: file, Reason: err.Error()}
+			return nil, &SettingError{Setting: "certificate", Env: s.env, Value: s.file, Reason: err.Error()}
 		}
-		cfg.RootCAs = x509.NewCertPool()
-		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-			return &SettingError{Setting: "certificate", Env: env, Value: file, Reason: "no PEM certificate in it"}
+		s.cfg.RootCAs = x509.NewCertPool()
+		if !s.cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, &SettingError{Setting: "certificate", Env: s.env, Value: s.file, Reason: "no PEM certificate in it"}
 		}
 	}
+	cert, certEnv := envFirst("OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE")
+	key, keyEnv := envFirst("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", "OTEL_EXPORTER_OTLP_CLIENT_KEY")
+	switch {
+	case cert != "" && key == "":
+		return nil, &SettingError{Setting: "client certificate", Env: certEnv, Value: cert, Reason: "its key is not given (OTEL_EXPORTER_OTLP_CLIENT_KEY)"}
+	case key != "" && cert == "":
+		return nil, &SettingError{Setting: "client key", Env: keyEnv, Value: key, Reason: "its certificate is not given (OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE)"}
+	case cert != "":
+		pair, err := tls.LoadX509KeyPair(cert, key)
+		if err != nil {
+			return nil, &SettingError{Setting: "client certificate", Env: certEnv, Value: cert, Reason: fmt.Sprintf("with %s=%q: %v", keyEnv, key, err)}
+		}
+		s.cfg.Certificates, s.client = []tls.Certificate{pair}, true
+	}
+	return s, nil
+}
+
+// clientAlertWait bounds the wait, after a handshake in which the
+// endpoint asked for a client certificate, for the alert with which a
+// TLS 1.3 server refuses it: it comes at once, or not at all.
+const clientAlertWait = 300 * time.Millisecond
+
+// checkCertificate shakes hands on conn as the exporter will, with the
+// CAs and client certificate it will use, and fails only when the
+// endpoint's certificate is not trusted or the endpoint refuses the
+// client's: any other failure (an endpoint that says nothing, a TLS
+// version or cipher it does not share) passes, for the exporter to
+// report.
+func (ep *Endpoint) checkCertificate(conn net.Conn, s *tlsSettings) error {
+	cfg := s.cfg.Clone()
+	asked := false
+	cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+		asked = true
+		if len(s.cfg.Certificates) > 0 {
+			return &s.cfg.Certificates[0], nil
+		}
+		return &tls.Certificate{}, nil
+	}
+	cfg.Certificates = nil
 	tc := tls.Client(conn, cfg)
 	_ = tc.SetDeadline(time.Now().Add(min(ep.timeout, 5*time.Second)))
 	err := tc.Handshake()
-	var ve *tls.CertificateVerificationError
-	if !errors.As(err, &ve) {
-		return nil
+	if err == nil && asked {
+		// TLS 1.3 ends the client's handshake before the server has
+		// judged its certificate: a refusal comes as the first record.
+		_ = tc.SetReadDeadline(time.Now().Add(clientAlertWait))
+		_, err = tc.Read(make([]byte, 1))
 	}
-	return &CertificateError{Endpoint: ep.String(), CAFile: file, CAEnv: env, Err: ve.Err}
+	var ve *tls.CertificateVerificationError
+	switch {
+	case errors.As(err, &ve):
+		return &CertificateError{Endpoint: ep.String(), CAFile: s.file, CAEnv: s.env, Err: ve.Err}
+	case asked && err != nil && (refusedClient(err) || !s.client && strings.HasSuffix(err.Error(), "remote error: tls: handshake failure")):
+		// A TLS 1.2 server that wants a certificate and gets none may say
+		// only that the handshake failed.
+		return &CertificateError{Endpoint: ep.String(), Client: true, Err: err}
+	}
+	return nil
+}
+
+// refusedClient reports whether err is a TLS alert with which a server
+// refuses a client's certificate, or the lack of one.
+func refusedClient(err error) bool {
+	msg := err.Error()
+	if !strings.Contains(msg, "remote error: tls: ") {
+		return false
+	}
+	for _, a := range []string{"certificate required", "bad certificate", "unknown certificate authority", "certificate expired", "certificate revoked", "unsupported certificate"} {
+		if strings.HasSuffix(msg, a) {
+			return true
+		}
+	}
+	return false
 }
 
 // probeTimeout bounds the wait for the endpoint's first bytes, which a

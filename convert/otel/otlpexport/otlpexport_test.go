@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"math/big"
@@ -36,7 +37,7 @@ import (
 
 // clearEnv unsets the variables Resolve reads, for the test.
 func clearEnv(t *testing.T) {
-	for _, v := range []string{"PROTOCOL", "ENDPOINT", "HEADERS", "INSECURE", "TIMEOUT", "CERTIFICATE"} {
+	for _, v := range []string{"PROTOCOL", "ENDPOINT", "HEADERS", "INSECURE", "TIMEOUT", "CERTIFICATE", "CLIENT_CERTIFICATE", "CLIENT_KEY"} {
 		t.Setenv("OTEL_EXPORTER_OTLP_"+v, "")
 		t.Setenv("OTEL_EXPORTER_OTLP_TRACES_"+v, "")
 	}
@@ -674,6 +675,116 @@ func TestCheckCertificate(t *testing.T) {
 				t.Errorf("%s: Check took %v", protocol, d)
 			}
 		}
+	}
+	// Behind a proxy the endpoint is not dialled, but the CA file is
+	// read all the same.
+	clearEnv(t)
+	t.Setenv("HTTPS_PROXY", "http://127.0.0.1:1")
+	t.Setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", garbage)
+	ep, err := Resolve(Config{Endpoint: "https://collector.example:4317"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var se *SettingError
+	if err := ep.Check(); !errors.As(err, &se) {
+		t.Errorf("behind a proxy, with a CA file that holds no certificate: Check() = %v, want a SettingError", err)
+	}
+}
+
+// TestCheckClientCertificate: an endpoint that wants a client
+// certificate (mutual TLS) and gets none, over TLS 1.3 and 1.2, fails
+// Check at once with a CertificateError; with one its CA vouches for, it
+// passes; a certificate without its key, or a file that holds none, is a
+// SettingError.
+func TestCheckClientCertificate(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		f := filepath.Join(dir, name)
+		if err := os.WriteFile(f, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "client CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := &x509.Certificate{
+		SerialNumber: big.NewInt(3), Subject: pkix.Name{CommonName: "trace2x"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile := write("client.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leafDER}))
+	keyFile := write("client.key", pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}))
+	garbage := write("garbage.pem", []byte("no certificate"))
+	pool := x509.NewCertPool()
+	pool.AddCert(ca)
+
+	for _, version := range []uint16{tls.VersionTLS13, tls.VersionTLS12} {
+		srv := httptest.NewUnstartedServer(http.NotFoundHandler())
+		srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+		srv.TLS = &tls.Config{ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool, MaxVersion: version}
+		srv.StartTLS()
+		serverCA := write("server.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}))
+		for _, c := range []struct {
+			cert, key string
+			want      string // "", "client" or "setting"
+		}{
+			{"", "", "client"},
+			{certFile, keyFile, ""},
+			{certFile, "", "setting"},
+			{garbage, keyFile, "setting"},
+		} {
+			clearEnv(t)
+			t.Setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", serverCA)
+			t.Setenv("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", c.cert)
+			t.Setenv("OTEL_EXPORTER_OTLP_CLIENT_KEY", c.key)
+			ep, err := Resolve(Config{Protocol: "http/protobuf", Endpoint: srv.URL, Timeout: 5 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = ep.Check()
+			var ce *CertificateError
+			var se *SettingError
+			what := fmt.Sprintf("TLS %x, client certificate %q key %q", version, c.cert, c.key)
+			switch c.want {
+			case "":
+				if err != nil {
+					t.Errorf("%s: Check() = %v, want nil", what, err)
+				}
+			case "client":
+				if !errors.As(err, &ce) || !ce.Client || !strings.Contains(err.Error(), "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE") {
+					t.Errorf("%s: Check() = %v, want a CertificateError of the client", what, err)
+				}
+			case "setting":
+				if !errors.As(err, &se) {
+					t.Errorf("%s: Check() = %v, want a SettingError", what, err)
+				}
+			}
+		}
+		srv.Close()
 	}
 }
 
