@@ -443,14 +443,20 @@ func (r *Recorder) writePerfetto(ctx context.Context, w io.Writer, in io.Reader)
 // mapping's account of a read that failed.
 //
 // Every goroutine of a snapshot's first generation is stated late (the
-// generation is read cold), so the mapping reads that generation's bytes
-// ahead to count them from the start (see mapping.WithoutBackdatedCounts).
-// A window is mapped as a stream, as a capture is, not as a file: a file's
-// first generation is parsed twice at once, which inside the service
-// would cost it a second parser's memory.
+// generation is read cold), so the mapping reads that generation once
+// more before the pass, to count them from the start (see
+// mapping.WithoutBackdatedCounts). A window, whole in memory, is read as
+// a file, on one parser as a stream is, so that its first generation's
+// bytes are not copied; a capture streams in as it is taken.
 func (r *Recorder) mapTo(ctx context.Context, in io.Reader, sink mapping.Sink, close func() error) error {
 	cs := withContext(ctx, mapping.ThinCounters(sink, mapping.DefaultCounterResolution))
-	_, err := mapping.Map(ctxReader{ctx, in}, cs, mapping.WithInputName(r.name))
+	var err error
+	if b, ok := in.(*bytes.Reader); ok {
+		_, err = mapping.MapFile(b, b.Size(), cs, mapping.WithInputName(r.name),
+			mapping.WithContext(ctx), mapping.WithWorkers(1))
+	} else {
+		_, err = mapping.Map(ctxReader{ctx, in}, cs, mapping.WithInputName(r.name))
+	}
 	err = errjoin.Join(err, close())
 	if err != nil && ctx.Err() != nil {
 		return ctx.Err()

@@ -108,8 +108,6 @@ func prescanTrace(in io.Reader) (late map[GoID]GoState) {
 // generation states late, and of the batches it holds until it does.
 type firstGen struct {
 	done bool
-	// scan, if set, gives what a prescan found.
-	scan chan map[GoID]GoState
 	held []*batch
 	n    int // events held
 	s    *lateScan
@@ -154,23 +152,14 @@ type eofReader struct{}
 
 func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
 
-// startPrescan scans the generation cfg.scanGen of cfg.scanFile, if set,
-// for the goroutines it states late, beside the pass that maps it; the
-// returned function waits for the scan, so that r is not read once the
-// pass is over.
-func (m *mapper) startPrescan() (wait func()) {
-	r := m.cfg.scanFile
-	if r == nil || m.cfg.countLate {
-		return func() {}
+// prescanFile scans the generation cfg.scanGen of cfg.scanFile, if set,
+// for the goroutines it states late, before the pass begins: beside the
+// pass, the two parsers would hold the generation at once, and a
+// flight-recorder window is often almost all one generation.
+func (m *mapper) prescanFile() {
+	if r := m.cfg.scanFile; r != nil && !m.cfg.countLate {
+		m.countEarly(prescan(r, m.cfg.scanGen))
 	}
-	ch := make(chan map[GoID]GoState, 1)
-	m.first.scan = ch
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		ch <- prescan(r, m.cfg.scanGen)
-	}()
-	return func() { <-done }
 }
 
 // hold takes the next batch of the pass and returns the batches to map
@@ -180,11 +169,6 @@ func (m *mapper) startPrescan() (wait func()) {
 func (m *mapper) hold(b *batch) []*batch {
 	f := &m.first
 	if f.done || m.cfg.countLate {
-		f.one[0] = b
-		return f.one[:]
-	}
-	if f.scan != nil {
-		m.countEarly(<-f.scan)
 		f.one[0] = b
 		return f.one[:]
 	}
@@ -225,7 +209,7 @@ func (m *mapper) countEarly(late map[GoID]GoState) {
 // unhold forgets what hold held and found, for a pass that reads the
 // stream again from the last event mapped (see fallback).
 func (m *mapper) unhold() {
-	if !m.first.done && m.first.scan == nil {
+	if !m.first.done {
 		m.first = firstGen{}
 	}
 }

@@ -234,7 +234,7 @@ func mapStream(r io.Reader, sink Sink, cfg *config) (*Summary, error) {
 	cr := &countingReader{r: r}
 	m := newMapper(sink, cfg)
 	m.counter = cr
-	defer m.startPrescan()()
+	m.prescanFile()
 	return m.complete(func() error {
 		br, version, err := openInput(cr)
 		if err != nil {
@@ -246,7 +246,7 @@ func mapStream(r io.Reader, sink Sink, cfg *config) (*Summary, error) {
 			m.pseudoPs = true
 		}
 		var in io.Reader = br
-		if minor, _ := strconv.Atoi(strings.TrimPrefix(version, "go1.")); minor >= 22 && m.first.scan == nil && !m.cfg.countLate {
+		if minor, _ := strconv.Atoi(strings.TrimPrefix(version, "go1.")); minor >= 22 && !m.first.done && !m.cfg.countLate {
 			// A stream: its first generation is read ahead, in place
 			// of holding its events (see hold).
 			in = m.readFirstGen(br, minor)

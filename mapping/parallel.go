@@ -131,7 +131,7 @@ func mapRange(r io.ReaderAt, idx *tracefile.Index, first, last int, sink Sink, c
 	m := newMapper(sink, cfg)
 	m.counter = &countingReader{}
 	m.sum.FormatVersion = "go1." + strconv.Itoa(idx.Version)
-	defer m.startPrescan()()
+	m.prescanFile()
 	return m.complete(func() error { return m.runParallel(p) })
 }
 

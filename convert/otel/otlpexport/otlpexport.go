@@ -135,9 +135,9 @@ type CertificateError struct {
 	// variable that names it; empty when the system's CAs are trusted.
 	CAFile, CAEnv string
 	// Client says the endpoint refused the client's certificate, or
-	// wants one and was given none.
-	Client bool
-	Err    error
+	// wants one and was given none (ClientGiven false).
+	Client, ClientGiven bool
+	Err                 error
 }
 
 func (e *CertificateError) Error() string {
@@ -145,6 +145,8 @@ func (e *CertificateError) Error() string {
 	var name x509.HostnameError
 	var invalid x509.CertificateInvalidError
 	switch {
+	case e.Client && e.ClientGiven:
+		return fmt.Sprintf("the OTLP endpoint %s refuses this client's certificate (OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE): %v (it wants one signed by a CA it trusts)", e.Endpoint, e.Err)
 	case e.Client:
 		return fmt.Sprintf("the OTLP endpoint %s refuses this client without a certificate it accepts: %v (give one in OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE, with its key in OTEL_EXPORTER_OTLP_CLIENT_KEY)", e.Endpoint, e.Err)
 	case errors.As(e.Err, &name):
@@ -411,7 +413,7 @@ func (ep *Endpoint) checkCertificate(conn net.Conn, s *tlsSettings) error {
 	case asked && err != nil && (refusedClient(err) || !s.client && strings.HasSuffix(err.Error(), "remote error: tls: handshake failure")):
 		// A TLS 1.2 server that wants a certificate and gets none may say
 		// only that the handshake failed.
-		return &CertificateError{Endpoint: ep.String(), Client: true, Err: err}
+		return &CertificateError{Endpoint: ep.String(), Client: true, ClientGiven: s.client, Err: err}
 	}
 	return nil
 }
