@@ -203,7 +203,8 @@ Examples:
 				}
 				closeErr = output.Close()
 			}
-			if closeErr == nil {
+			if closeErr == nil && !e.convertedNothing.Load() {
+				// With nothing kept, the error says so alone.
 				// Spans counted as written may still have been in a buffer
 				// that failed to reach the file: only a clean close vouches.
 				// Spans refused by the endpoint stop nothing: the rest went.

@@ -326,6 +326,17 @@ func TestNoSpansHint(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q; want %d, and the hint %v", c.args, code, errs, c.code, c.want)
 		}
 	}
+	// Nothing kept is said alone, without a summary of no spans that
+	// speaks of a conversion stopped.
+	for _, args := range [][]string{
+		{"otlp", "--json", "-o", out, "--task", "no-such-type", sample(t)},
+		{"otlp", "--json", "--goroutine", "999999", sample(t)},
+	} {
+		_, _, errs := runCmd(t, nil, args...)
+		if !strings.Contains(errs, "the filters kept nothing") || strings.Contains(errs, "spans (") {
+			t.Errorf("%v: stderr %q; want only that the filters kept nothing", args, errs)
+		}
+	}
 }
 
 // TestClockNote checks what otlp says of the span times: of a trace
