@@ -432,11 +432,6 @@ func cmpTime(a, b Time) int {
 	return 0
 }
 
-type counterKey struct {
-	kind CounterKind
-	name string
-}
-
 // filterSink passes on what the filter keeps.
 type filterSink struct {
 	next     Sink

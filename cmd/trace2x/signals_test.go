@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -205,9 +204,6 @@ func TestInterruptPush(t *testing.T) {
 // filter makes has no name while the command runs: however the process
 // ends (killed, out of memory), the copy goes with it.
 func TestStreamCopyUnlinked(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("an open file cannot be removed on Windows")
-	}
 	tmp := t.TempDir()
 	trace := filepath.Join("..", "..", "testdata", "annotations.go1.26.trace")
 	cmd := trace2xProcess(t, "stats", "-q", "--task", "1", "-")

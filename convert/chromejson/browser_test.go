@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/trace2x/trace2x/convert/chromejson/chromecheck"
 	"github.com/trace2x/trace2x/internal/browsertest"
+	"github.com/trace2x/trace2x/internal/testtraces"
 )
 
 // viewerPage loads trace_viewer_full.html as go tool trace does (see its
@@ -167,7 +167,7 @@ func TestCatapultViewer(t *testing.T) {
 // returns what the import gave, failing t on any error or warning.
 func viewInCatapult(t *testing.T, data []byte) viewerResult {
 	t.Helper()
-	static := filepath.Join(runtime.GOROOT(), "src", "internal", "trace", "traceviewer", "static")
+	static := filepath.Join(testtraces.GOROOT(t), "src", "internal", "trace", "traceviewer", "static")
 	if _, err := os.Stat(filepath.Join(static, "trace_viewer_full.html")); err != nil {
 		t.Fatalf("Go's trace viewer is missing: %v", err)
 	}

@@ -26,7 +26,7 @@ func traces(t testing.TB) []string { return testtraces.All(t, "../..") }
 // expect counts, from the model, what the output must hold.
 type expect struct {
 	mapping.NopSink
-	procs, threads           map[mapping.ProcID]bool
+	procs                    map[mapping.ProcID]bool
 	ms                       map[mapping.ThreadID]bool
 	states, onProc, onThread int
 	regions, tasks, ranges   int

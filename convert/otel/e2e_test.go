@@ -75,12 +75,12 @@ func (c *collector) spans(want map[string]string) map[string]*tracepb.Span {
 func describeStub(s tracetest.SpanStub) string {
 	var attrs, events, links []string
 	for _, a := range s.Attributes {
-		attrs = append(attrs, string(a.Key)+"="+a.Value.Emit())
+		attrs = append(attrs, string(a.Key)+"="+a.Value.String())
 	}
 	for _, e := range s.Events {
 		var ea []string
 		for _, a := range e.Attributes {
-			ea = append(ea, string(a.Key)+"="+a.Value.Emit())
+			ea = append(ea, string(a.Key)+"="+a.Value.String())
 		}
 		events = append(events, fmt.Sprintf("%s@%d{%s}", e.Name, e.Time.UnixNano(), strings.Join(ea, ",")))
 	}

@@ -203,7 +203,7 @@ func testTaskTraceParts(t *testing.T, joined, late bool) {
 func attrOf(sp tracetest.SpanStub, k attribute.Key) string {
 	for _, a := range sp.Attributes {
 		if a.Key == k {
-			return a.Value.Emit()
+			return a.Value.String()
 		}
 	}
 	return ""

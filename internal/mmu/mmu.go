@@ -226,8 +226,6 @@ const (
 	numSets
 )
 
-func (s *goSet) has(gr *goroutine) bool { return gr.in[s.kind] != 0 }
-
 func (s *goSet) add(gr *goroutine) {
 	if gr.in[s.kind] == 0 {
 		s.list = append(s.list, gr)

@@ -23,6 +23,17 @@ var goroot = sync.OnceValues(func() (string, error) {
 	return strings.TrimSpace(string(out)), err
 })
 
+// GOROOT returns the GOROOT of the go command running the tests, or
+// fails tb.
+func GOROOT(tb testing.TB) string {
+	tb.Helper()
+	dir, err := goroot()
+	if err != nil {
+		tb.Fatalf("go env GOROOT: %v", err)
+	}
+	return dir
+}
+
 // All returns every test trace. root is the path from the calling
 // package's directory to the repository's root. It fails tb if the corpus
 // or Go's traces are missing.
