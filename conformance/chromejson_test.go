@@ -107,7 +107,7 @@ func compareChrome(t *testing.T, rec *recorder, sum *mapping.Summary, rep *chrom
 			logs = append(logs, logEntryOf(e.TS+base, e.Args))
 		}
 	}
-	compareLogs(t, "chrome logs", rec, logs)
+	compareLogs(t, "chrome logs", rec, logs, asUTF8)
 	if len(rep.Flows) != len(rec.flows) {
 		t.Errorf("%d flows, want %d", len(rep.Flows), len(rec.flows))
 	}

@@ -81,6 +81,11 @@ func goTraces(t *testing.T) []string {
 // under test.
 func asUTF8(s string) string { return string([]rune(s)) }
 
+// asPerfetto is what the Perfetto output makes of a string from the
+// trace: asUTF8, and U+FFFD for each NUL too, which would end the
+// string in the trace processor's answers to the UI.
+func asPerfetto(s string) string { return strings.ReplaceAll(asUTF8(s), "\x00", "\uFFFD") }
+
 // logEntry is a log as an output shows it.
 type logEntry struct {
 	time     int64
@@ -97,11 +102,11 @@ func logEntryOf(time int64, args map[string]any) logEntry {
 
 // compareLogs compares the logs an output holds with the model's, by
 // time, category and message.
-func compareLogs(t *testing.T, what string, rec *recorder, got []logEntry) {
+func compareLogs(t *testing.T, what string, rec *recorder, got []logEntry, fix func(string) string) {
 	t.Helper()
 	var want []logEntry
 	for _, l := range rec.logs {
-		want = append(want, logEntry{int64(l.Time), asUTF8(l.Category), asUTF8(l.Message)})
+		want = append(want, logEntry{int64(l.Time), fix(l.Category), fix(l.Message)})
 	}
 	diffMultiset(t, what, want, got, func(l logEntry) string {
 		return fmt.Sprintf("%d %q %q", l.time, l.cat, l.msg)

@@ -85,7 +85,7 @@ func snapOpenTasks(rec *recorder, drawn []mapping.Time, got []pfSlice) {
 		if name == "" {
 			name = fmt.Sprintf("task %d", k.ID)
 		}
-		drawnAt[key{asUTF8(name), int64(k.End), int64(at) - 1}] = int64(k.Start)
+		drawnAt[key{asPerfetto(name), int64(k.End), int64(at) - 1}] = int64(k.Start)
 	}
 	for i, r := range rec.regions {
 		note(r.Task, drawn[i])
@@ -148,7 +148,7 @@ func comparePerfetto(t *testing.T, rec *recorder, sum *mapping.Summary, rep *per
 	}
 	want := map[string][]pfSlice{}
 	add := func(cat, name string, start, end mapping.Time) {
-		want[cat] = append(want[cat], pfSlice{asUTF8(name), int64(start), int64(end)})
+		want[cat] = append(want[cat], pfSlice{asPerfetto(name), int64(start), int64(end)})
 	}
 	for _, k := range rec.tasks {
 		name := k.Type
@@ -201,7 +201,7 @@ func comparePerfetto(t *testing.T, rec *recorder, sum *mapping.Summary, rep *per
 			logs = append(logs, perfettoLog(int64(i.Time)-off, i.Name, i.Args))
 		}
 	}
-	compareLogs(t, "perfetto logs", rec, logs)
+	compareLogs(t, "perfetto logs", rec, logs, asPerfetto)
 
 	if rep.Flows < len(rec.flows) {
 		t.Errorf("%d flows with both ends, want at least the model's %d", rep.Flows, len(rec.flows))
@@ -251,7 +251,7 @@ func comparePerfetto(t *testing.T, rec *recorder, sum *mapping.Summary, rep *per
 	// time, with its value: whether it rode on another event or not.
 	var wantCtrs, gotCtrs []counterSample
 	for _, c := range rec.counters {
-		wantCtrs = append(wantCtrs, counterSample{asUTF8(c.Name), int64(c.Time), int64(c.Value)})
+		wantCtrs = append(wantCtrs, counterSample{asPerfetto(c.Name), int64(c.Time), int64(c.Value)})
 	}
 	for uuid, vals := range rep.Counters {
 		for i, v := range vals {
@@ -358,7 +358,7 @@ func compareLanes(t *testing.T, rec *recorder, rep *perfettocheck.Report, off in
 		// the goroutine was first drawn: always on a shared lane.
 		prefix := fmt.Sprintf("G%d", g)
 		if fn := rec.startFunc[mapping.GoID(g)]; fn != "" && rep.Tracks[s.Track].Parent != 0 && rep.Tracks[rep.Tracks[s.Track].Parent].Name == fn {
-			prefix += " " + asUTF8(fn)
+			prefix += " " + asPerfetto(fn)
 		}
 		if !strings.HasPrefix(s.Name, prefix) {
 			t.Errorf("lifetime slice %q of goroutine %d, want it named %q", s.Name, g, prefix)
@@ -435,7 +435,7 @@ func compareLanes(t *testing.T, rec *recorder, rep *perfettocheck.Report, off in
 func stateSliceName(s *mapping.GoroutineState) string {
 	switch {
 	case s.State == mapping.GoWaiting && s.Reason != "":
-		return asUTF8(s.Reason)
+		return asPerfetto(s.Reason)
 	case s.State == mapping.GoSyscall && s.Blocked:
 		return "syscall (blocked)"
 	}
@@ -488,7 +488,7 @@ func compareRegionTasks(t *testing.T, rec *recorder, drawn []mapping.Time, rep *
 	var want []key
 	for i, r := range rec.regions {
 		if r.Depth < 500 {
-			want = append(want, key{asUTF8(regionName(r.Type)), int64(drawn[i]), uint64(r.Task)})
+			want = append(want, key{asPerfetto(regionName(r.Type)), int64(drawn[i]), uint64(r.Task)})
 		}
 	}
 	diffMultiset(t, "perfetto regions by task", want, got, func(k key) string {
@@ -558,7 +558,7 @@ func checkThinned(t *testing.T, format string, model []mapping.Counter, got []co
 	type extremes struct{ low, high, last counterSample }
 	want := map[key]*extremes{}
 	for _, c := range model {
-		s := counterSample{asUTF8(c.Name), int64(c.Time), int64(c.Value)}
+		s := counterSample{asPerfetto(c.Name), int64(c.Time), int64(c.Value)}
 		k := key{s.name, s.time / period}
 		e := want[k]
 		if e == nil {

@@ -50,7 +50,7 @@ type config struct {
 	indexErr error
 	firstGen int
 	// workers bounds the parsing goroutines of a pass over a file; 0
-	// means GOMAXPROCS.
+	// means one.
 	workers int
 	// groupGens, if set, is the number of generations each parsing
 	// goroutine takes at a time; otherwise groups are about groupBytes.

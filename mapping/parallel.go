@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -72,10 +71,16 @@ import (
 // the argument above are that reader's first events.
 
 // WithWorkers sets the number of goroutines that parse a trace file (see
-// MapFile); 1 reads it with one parser, beside the mapping, as Map does.
-// The default is GOMAXPROCS-1, which leaves a core to the mapping: the
-// mapping of an event costs nearly as much as its parse, and one parser
-// beside it keeps two cores busy already.
+// MapFile). The default, 1, reads it with one parser beside the mapping,
+// as Map does, and keeps a pass's memory to what its largest generation
+// needs. With n of 2 or more, up to n groups of about 8 MB of trace (at
+// least two generations each) are parsed at once, and each group's
+// events wait, decoded, until the mapping reaches them: about 30 bytes
+// of memory per byte of trace in each group, 0.5 GB a group for
+// generations of 9 MB. That buys little: the mapping costs nearly as
+// much as the parse and is the serial stage, so more parsers gain at
+// most about 15% over one beside it (n = GOMAXPROCS-1 leaves a core to
+// the mapping).
 func WithWorkers(n int) Option {
 	return optionFunc(func(c *config) { c.workers = n })
 }
@@ -86,17 +91,15 @@ func WithWorkers(n int) Option {
 // memory follows the groups in flight.
 const defaultGroupBytes = 8 << 20
 
-// MapFile is Map for a trace of size bytes in r, a file. On a machine
-// with three cores or more, a Go 1.22+ trace of several generations is
-// parsed on several goroutines (see WithWorkers), in groups of
-// consecutive generations, and mapped on one: the sink receives exactly
-// what Map delivers, item for item. Other traces (older formats,
-// compressed, or one whose batch headers do not index cleanly) are read
-// as Map reads them.
+// MapFile is Map for a trace of size bytes in r, a file. With
+// WithWorkers of 2 or more, a Go 1.22+ trace of several generations is
+// parsed on several goroutines, in groups of consecutive generations, and
+// mapped on one: the sink receives exactly what Map delivers, item for
+// item. Other traces (older formats, compressed, or one whose batch
+// headers do not index cleanly) are read as Map reads them.
 //
 // Memory grows with the parsing goroutines: each group's events wait,
-// decoded, until the mapping reaches them, about 12 bytes of memory per
-// byte of trace, in groups of about 8 MB.
+// decoded, until the mapping reaches them (see WithWorkers).
 func MapFile(r io.ReaderAt, size int64, sink Sink, opts ...Option) (*Summary, error) {
 	cfg := newConfig(opts)
 	if cfg.ctx != nil {
@@ -118,10 +121,7 @@ func mapRange(r io.ReaderAt, idx *tracefile.Index, first, last int, sink Sink, c
 	begin := gens[0].Offset
 	end := gens[len(gens)-1].Offset + gens[len(gens)-1].Size
 	p := &parallelPass{r: r, gens: gens, begin: begin, end: end}
-	workers := cfg.workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0) - 1
-	}
+	workers := max(cfg.workers, 1)
 	p.groups = planGroups(gens, cfg)
 	workers = min(workers, len(p.groups))
 	if workers < 2 || !knownVersions[strconv.Itoa(idx.Version)] {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -421,5 +422,32 @@ func TestParallelWindow(t *testing.T) {
 				t.Errorf("the window read every generation: %s", seq.result)
 			}
 		})
+	}
+}
+
+// TestOneParserByDefault checks that a file is parsed on one goroutine
+// unless more are asked for, however many cores there are: parsing
+// ahead holds each group's events decoded, many times the memory of one
+// parser, for little speed (see WithWorkers).
+func TestOneParserByDefault(t *testing.T) {
+	data := recordedOnce(t)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(8))
+	for _, c := range []struct {
+		opts     []mapping.Option
+		parallel bool
+	}{
+		{nil, false},
+		{[]mapping.Option{mapping.WithWorkers(0)}, false},
+		{[]mapping.Option{mapping.WithWorkers(1)}, false},
+		{[]mapping.Option{mapping.WithWorkers(3)}, true},
+	} {
+		var st mapping.PassStats
+		opts := append([]mapping.Option{mapping.WithStats(&st), mapping.WithGroupGenerations(1)}, c.opts...)
+		if _, err := mapping.MapFile(bytes.NewReader(data), int64(len(data)), mapping.NopSink{}, opts...); err != nil {
+			t.Fatal(err)
+		}
+		if got := st.Groups() > 0; got != c.parallel {
+			t.Errorf("with %d options: %d groups parsed apart, want parallel %v", len(c.opts), st.Groups(), c.parallel)
+		}
 	}
 }

@@ -295,6 +295,7 @@ type inputOpts struct {
 	quiet      bool
 	cpuProfile bool
 	sequential bool
+	parallel   bool
 	filter     mapping.Filter
 }
 
@@ -317,6 +318,7 @@ func inputFlags(fs *flag.FlagSet, samples bool) *inputOpts {
 	fs.Var(durationValue{&o.stall}, "stall-timeout", "with an http(s) input: give up when the target sends nothing for `DURATION` (for its answer, after the capture's seconds); 0 waits for ever")
 	fs.BoolVar(&o.quiet, "q", false, "show no progress line")
 	fs.BoolVar(&o.sequential, "sequential", false, "read a file front to back with one parser, every generation, even for a window (--from, --to) that needs only some")
+	fs.BoolVar(&o.parallel, "parallel", false, "parse a Go 1.22+ file on GOMAXPROCS-1 goroutines (at least 2), in groups of about 8 MB: at most about 15% faster, for about 30 bytes of memory per byte of trace in each group parsed ahead")
 	if samples {
 		fs.BoolVar(&o.cpuProfile, "cpu-profile", false, "with a /debug/pprof/trace URL: request /debug/pprof/profile for the same window, so that the trace has CPU samples")
 	}
@@ -429,10 +431,17 @@ func (in *input) mapTrace(e *env, opts *inputOpts, src io.Reader, sink mapping.S
 	if opts != nil && opts.filter.Related && len(opts.filter.Goroutines) == 0 {
 		return nil, usageError{"--related needs --goroutine"}
 	}
+	if opts != nil && opts.parallel {
+		if opts.sequential {
+			return nil, usageError{"--parallel and --sequential exclude each other"}
+		}
+		mopts = append(mopts, mapping.WithWorkers(max(runtime.GOMAXPROCS(0)-1, 2)))
+	}
 
 	if opts == nil || opts.filter.Empty() {
 		if file, ok := in.file(opts); ok {
-			// A file's generations are parsed on several goroutines.
+			// A file is read from anywhere, and on several goroutines
+			// with --parallel.
 			return mapping.MapFile(file, in.size, sink, mopts...)
 		}
 		return mapping.Map(src, sink, mopts...)
@@ -454,7 +463,7 @@ func (in *input) mapTrace(e *env, opts *inputOpts, src io.Reader, sink mapping.S
 	var err error
 	if file, ok := in.file(opts); ok {
 		// A file can be read from anywhere: only the generations the
-		// window needs are read, on several goroutines.
+		// window needs are read (on several goroutines with --parallel).
 		sum, err = mapping.MapWindow(file, in.size, f.From, f.To, f.Sink(ec), mopts...)
 	} else {
 		sum, err = mapping.Map(src, f.Sink(ec), mopts...)

@@ -424,6 +424,7 @@ func TestPerfetto(t *testing.T) {
 		{"--start-time", "2300-01-01T00:00:00Z"},
 		{"--pid", "99999999999"},
 		{"--pid", "-1"},
+		{"--pid", "0"},
 	} {
 		code, _, errs := runCmd(t, nil, append(append([]string{"perfetto", "-o", os.DevNull}, args...), sample(t))...)
 		if code != 2 || !strings.Contains(errs, args[0]) {
@@ -661,11 +662,20 @@ func viewOnce(t *testing.T, stdin io.Reader, args ...string) ([]byte, string) {
 	if resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("GET from another site: %s, want 403", resp.Status)
 	}
+	// Part of the trace does not use up the serve either.
+	req, _ = http.NewRequest(http.MethodGet, strings.TrimPrefix(link, prefix), nil)
+	req.Header.Set("Origin", "https://ui.perfetto.dev")
+	req.Header.Set("Range", "bytes=0-9")
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
 	req, _ = http.NewRequest(http.MethodGet, strings.TrimPrefix(link, prefix), nil)
 	req.Header.Set("Origin", "https://ui.perfetto.dev")
 	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("GET after a range: %v", err)
 	}
 	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
@@ -878,5 +888,30 @@ func TestNoteUIPort(t *testing.T) {
 		if got := strings.Contains(b.String(), "fetches local traces from 127.0.0.1:9001 only"); got != want {
 			t.Errorf("port %d: note %q, want one: %v", port, b.String(), want)
 		}
+	}
+}
+
+// TestParallelFlag checks that --parallel gives the output of one parser
+// and that it cannot be asked for with --sequential.
+func TestParallelFlag(t *testing.T) {
+	dir := t.TempDir()
+	var outs []string
+	for i, flag := range []string{"--parallel", "--sequential", "-q"} {
+		out := filepath.Join(dir, fmt.Sprint(i))
+		if code, _, errs := runCmd(t, nil, "perfetto", "-q", flag, "-o", out, sample(t)); code != 0 {
+			t.Fatalf("perfetto %s: exit %d: %s", flag, code, errs)
+		}
+		data, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs = append(outs, string(data))
+	}
+	if outs[0] != outs[1] || outs[0] != outs[2] {
+		t.Error("--parallel, --sequential and the default gave different files")
+	}
+	code, _, errs := runCmd(t, nil, "stats", "--parallel", "--sequential", sample(t))
+	if code != 2 || !strings.Contains(errs, "--parallel and --sequential exclude each other") {
+		t.Errorf("--parallel --sequential: exit %d, %q; want a usage error", code, errs)
 	}
 }

@@ -57,8 +57,10 @@ Examples:
 			if err := checkOutputs(e, args, *out); err != nil {
 				return err
 			}
-			if *pid < 0 || *pid > math.MaxInt32 {
-				return usageError{fmt.Sprintf("--pid must be from 0 to %d (a 32-bit process ID), not %d", math.MaxInt32, *pid)}
+			if *pid < 1 || *pid > math.MaxInt32 {
+				// 0 is the kernel's idle process to the trace processor,
+				// which would take the Go process's threads for its own.
+				return usageError{fmt.Sprintf("--pid must be from 1 to %d (a 32-bit process ID), not %d", math.MaxInt32, *pid)}
 			}
 			in, err := openTrace(e, args, inOpts)
 			if err != nil {

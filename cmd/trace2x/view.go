@@ -36,7 +36,8 @@ prints the link that opens it there:
 
 The link comes as soon as the trace has begun, and the UI reads the file
 as it is written, while the rest is converted. View exits when the UI has
-fetched the trace, or on Ctrl-C. The trace never leaves the machine: the
+fetched the whole trace (a fetch cut short, by a tab closed or reloaded,
+leaves the link working), or on Ctrl-C. The trace never leaves the machine: the
 UI runs in the browser and reads it from the local address. --open
 starts the system's browser on the link.
 
@@ -155,13 +156,25 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, addr s
 			http.Error(w, "only the Perfetto UI may fetch this trace", http.StatusForbidden)
 			return
 		}
+		// Only a whole fetch uses up the serve: a tab closed or reloaded
+		// while the UI reads, or a request for a range, leaves the link
+		// working.
+		cw := &countingResponse{ResponseWriter: w}
+		whole := false
 		if pre.finished() {
-			http.ServeFile(w, r, tmp.Name()) // with its length, for the UI's progress
+			http.ServeFile(cw, r, tmp.Name()) // with its length, for the UI's progress
+			st, err := os.Stat(tmp.Name())
+			whole = err == nil && cw.n == st.Size()
 		} else if pre.follow() {
 			w.Header().Set("Content-Type", "application/octet-stream")
-			pre.serve(w)
+			pre.serve(cw)
+			whole = pre.finished()
 		}
-		if r.Method == http.MethodGet {
+		whole = whole && cw.err == nil && r.Context().Err() == nil
+		if rg := r.Header.Get("Range"); rg != "" && rg != "bytes=0-" {
+			whole = false
+		}
+		if r.Method == http.MethodGet && whole {
 			once.Do(func() { close(served) })
 		}
 	})
@@ -362,4 +375,21 @@ func urlName(name string) string {
 		}
 	}
 	return string(b)
+}
+
+// countingResponse counts the bytes of a response written, and keeps the
+// first write error (the client gone).
+type countingResponse struct {
+	http.ResponseWriter
+	n   int64
+	err error
+}
+
+func (c *countingResponse) Write(p []byte) (int, error) {
+	n, err := c.ResponseWriter.Write(p)
+	c.n += int64(n)
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+	return n, err
 }

@@ -144,7 +144,8 @@ func WithProcessName(name string) Option {
 
 // WithPID sets the process ID of the process and thread tracks, so that
 // the trace lines up with a system trace (perf, ftrace) of the same process.
-// Go execution traces do not record it; the default is 1.
+// Go execution traces do not record it; the default is 1. Give a
+// positive ID: to the trace processor 0 is the kernel's idle process.
 func WithPID(pid int32) Option {
 	return optionFunc(func(c *config) { c.pid = pid })
 }

@@ -2,6 +2,7 @@ package perfetto
 
 import (
 	"google.golang.org/protobuf/encoding/protowire"
+	"strings"
 
 	"github.com/trace2x/trace2x/internal/utf8fix"
 )
@@ -183,6 +184,11 @@ func (m msg) fixed64(f protowire.Number, v uint64) msg {
 // other formats make it: the trace processor and the UI read UTF-8.
 func (m msg) str(f protowire.Number, s string) msg {
 	s = utf8fix.String(s)
+	if strings.IndexByte(s, 0) >= 0 {
+		// The trace processor hands strings to the UI NUL-terminated,
+		// which would cut a name at its first NUL.
+		s = strings.ReplaceAll(s, "\x00", "\uFFFD")
+	}
 	m = protowire.AppendTag(m, f, protowire.BytesType)
 	return protowire.AppendString(m, s)
 }

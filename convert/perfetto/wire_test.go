@@ -170,3 +170,20 @@ func TestFixedAnnIIDs(t *testing.T) {
 		t.Error("an unknown name has a fixed ID")
 	}
 }
+
+// TestStrNUL checks that a string field carries no NUL, which the trace
+// processor's strings for the UI end at, and no invalid UTF-8.
+func TestStrNUL(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain":         "plain",
+		"a\x00b\x00":    "a\uFFFDb\uFFFD",
+		"\xffx\x00":     "\uFFFDx\uFFFD",
+		"caf\u00e9\x00": "caf\u00e9\uFFFD",
+	} {
+		m := msg(nil).str(1, in)
+		// Tag (1 byte), length (1 byte), then the string.
+		if got := string(m[2:]); got != want {
+			t.Errorf("str(%q) wrote %q, want %q", in, got, want)
+		}
+	}
+}
