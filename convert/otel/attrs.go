@@ -90,11 +90,10 @@ func runtimeFrame(fn string) bool {
 // appendStack adds the code.* attributes of a stack, or the go.end.code.*
 // ones when end is set.
 func (s *Sink) appendStack(a []attribute.KeyValue, id mapping.StackID, end bool) []attribute.KeyValue {
-	si := s.stacks[id]
+	si := s.stack(id)
 	if si == nil {
 		return a
 	}
-	si.prepare()
 	fn, file, line, text := keyFunction, keyFile, keyLine, keyStacktrace
 	if end {
 		fn, file, line, text = keyEndFunction, keyEndFile, keyEndLine, keyEndStacktrace

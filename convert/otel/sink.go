@@ -144,7 +144,15 @@ type Sink struct {
 	// (yet): at the end, those left get placeholders.
 	missingRegions map[mapping.RegionID]missingRegion
 
-	stacks       map[mapping.StackID]*stackInfo
+	// stacks are the stacks a span has named, ready for its attributes;
+	// rawStacks every other stack, as indexes into frames: a program
+	// whose stacks follow its input (an interpreter, a parser) brings
+	// thousands of new ones a second, few of which a span names, and
+	// the same frames again and again.
+	stacks    map[mapping.StackID]*stackInfo
+	rawStacks map[mapping.StackID][]uint32
+	frames    []mapping.Frame
+	frameIdx  map[mapping.Frame]uint32
 	gs           map[mapping.GoID]*goState
 	freeG        []*goState
 	nextG        uint64 // serial number of the next goroutine life
@@ -266,6 +274,8 @@ func NewSink(ctx context.Context, exp sdktrace.SpanExporter, opts ...Option) *Si
 		exp:            wrapped,
 		limit:          limit,
 		stacks:         make(map[mapping.StackID]*stackInfo),
+		rawStacks:      make(map[mapping.StackID][]uint32),
+		frameIdx:       make(map[mapping.Frame]uint32),
 		gs:             make(map[mapping.GoID]*goState),
 		regionEvents:   make(map[mapping.RegionID]*eventList),
 		traces:         newTraceTable(cfg.maxPending),
@@ -394,12 +404,43 @@ func (s *Sink) check() error {
 	return s.err
 }
 
-// Stack keeps a copy of the frames, for the spans that will name it.
+// Stack keeps the frames, for the spans that will name it.
 func (s *Sink) Stack(st *mapping.Stack) error {
-	if len(st.Frames) > 0 {
-		s.stacks[st.ID] = &stackInfo{frames: slices.Clone(st.Frames)}
+	if len(st.Frames) == 0 {
+		return nil
 	}
+	idx := make([]uint32, len(st.Frames))
+	for i, f := range st.Frames {
+		n, ok := s.frameIdx[f]
+		if !ok {
+			n = uint32(len(s.frames))
+			s.frames = append(s.frames, f)
+			s.frameIdx[f] = n
+		}
+		idx[i] = n
+	}
+	s.rawStacks[st.ID] = idx
 	return nil
+}
+
+// stack returns the stack id, prepared for a span's attributes, or nil.
+func (s *Sink) stack(id mapping.StackID) *stackInfo {
+	if si := s.stacks[id]; si != nil {
+		return si
+	}
+	idx, ok := s.rawStacks[id]
+	if !ok {
+		return nil
+	}
+	delete(s.rawStacks, id)
+	frames := make([]mapping.Frame, len(idx))
+	for i, n := range idx {
+		frames[i] = s.frames[n]
+	}
+	si := &stackInfo{frames: frames}
+	si.prepare()
+	s.stacks[id] = si
+	return si
 }
 
 // Goroutine records a goroutine's life. A goroutine delivered anew under
@@ -833,11 +874,10 @@ func (s *Sink) Task(t *mapping.Task) error {
 // that span itself, so the task's span would be a copy, in a trace of
 // its own or beside the original in a joined one.
 func (s *Sink) sdkSpanTask(t *mapping.Task) bool {
-	si := s.stacks[t.Stack]
+	si := s.stack(t.Stack)
 	if si == nil {
 		return false
 	}
-	si.prepare()
 	return strings.HasPrefix(si.top.Func, "go.opentelemetry.io/otel/sdk/trace.") && strings.HasSuffix(si.top.Func, ".runtimeTrace")
 }
 

@@ -12,7 +12,9 @@
 // 70-130 bytes of memory per row it builds (slice, counter value,
 // argument, flow, track), on top of the file. So the layout draws
 // everything a Go engineer reads once, in as few rows as carry it, under
-// one process track, in this order:
+// one track of the process, "Go runtime", in this order (the trace
+// processor keeps the order of no process track's children: it gives
+// them no parent, and the UI sorts them by name):
 //
 //   - Procs: a track per P, in P order, with the goroutines it ran
 //     ("G42 main.worker"), and a child track with its GC sweeps. This is
@@ -225,6 +227,7 @@ const (
 	uuidGCCycles
 	uuidSTW
 	uuidCounters
+	uuidRuntime
 	uuidFirstFree
 )
 
@@ -659,26 +662,33 @@ func (w *Writer) Begin(m *mapping.Meta) error {
 		b = b.int(fProcPID, int64(w.cfg.pid))
 		b = b.str(fProcName, w.cfg.processName)
 		b = b.close(off)
-		return b.uint(fTdChildOrdering, childOrderingExplicit)
+		return b
 	})
 	// The first screen is what go tool trace shows first: what ran on each
 	// P, then GC and the counters (heap, goroutines by state); the threads,
-	// the goroutines' lanes and the tasks come after, one click away.
+	// the goroutines' lanes and the tasks come after, one click away. The
+	// trace processor gives no parent to the children of a process track
+	// (the UI then sorts them by name), so they have one of their own, a
+	// plain track, which orders them.
 	for _, g := range []struct {
 		uuid, parent uint64
 		name         string
 		rank         int
 	}{
-		{uuidProcs, uuidProcess, "Procs", rankProcs},
-		{uuidGC, uuidProcess, "GC", rankGC},
-		{uuidCounters, uuidProcess, "Counters", rankCounters},
-		{uuidGoroutines, uuidProcess, "Goroutines", rankGoroutines},
-		{uuidTasks, uuidProcess, "Tasks", rankTasks},
+		{uuidRuntime, uuidProcess, "Go runtime", -1}, // alone: no rank
+		{uuidProcs, uuidRuntime, "Procs", rankProcs},
+		{uuidGC, uuidRuntime, "GC", rankGC},
+		{uuidCounters, uuidRuntime, "Counters", rankCounters},
+		{uuidGoroutines, uuidRuntime, "Goroutines", rankGoroutines},
+		{uuidTasks, uuidRuntime, "Tasks", rankTasks},
 		{uuidGCCycles, uuidGC, "GC cycles", 0},
 		{uuidSTW, uuidGC, "Stop-the-world", 1},
 	} {
 		w.declare(m.Start, g.uuid, g.parent, g.name, func(b msg) msg {
 			b = b.uint(fTdChildOrdering, childOrderingExplicit)
+			if g.rank < 0 {
+				return b
+			}
 			return b.int(fTdSiblingOrderRank, int64(g.rank))
 		})
 	}
