@@ -149,10 +149,10 @@ type Sink struct {
 	// whose stacks follow its input (an interpreter, a parser) brings
 	// thousands of new ones a second, few of which a span names, and
 	// the same frames again and again.
-	stacks    map[mapping.StackID]*stackInfo
-	rawStacks map[mapping.StackID][]uint32
-	frames    []mapping.Frame
-	frameIdx  map[mapping.Frame]uint32
+	stacks       map[mapping.StackID]*stackInfo
+	rawStacks    map[mapping.StackID][]uint32
+	frames       []mapping.Frame
+	frameIdx     map[mapping.Frame]uint32
 	gs           map[mapping.GoID]*goState
 	freeG        []*goState
 	nextG        uint64 // serial number of the next goroutine life
