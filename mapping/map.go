@@ -154,8 +154,12 @@ func (e *Error) Error() string {
 	if e.Events == 0 {
 		return fmt.Sprintf("%s: %s %s: %s%s", e.Input, what, at, msg, e.hint)
 	}
-	return fmt.Sprintf("%s: %s %s, after %d events in %d complete generations: %s%s",
-		e.Input, what, at, e.Events, e.Generation, msg, e.hint)
+	gens := "generations"
+	if e.Generation == 1 {
+		gens = "generation"
+	}
+	return fmt.Sprintf("%s: %s %s, after %d events in %d complete %s: %s%s",
+		e.Input, what, at, e.Events, e.Generation, gens, msg, e.hint)
 }
 
 // oldFormat reports whether the trace is in a format before Go 1.22's.

@@ -196,7 +196,13 @@ func (r *Report) WriteText(w io.Writer) error {
 	if r.WallStart != nil {
 		p("Wall-clock start:", "%s", r.WallStart.Format(time.RFC3339Nano))
 	}
-	p("Generations:", "%d", r.Generations)
+	if n := len(r.GenerationSpans); n > 0 && n != r.Generations {
+		// A window reads some of the file's generations; the list is
+		// the file's.
+		p("Generations:", "%d read, of the file's %d:", r.Generations, n)
+	} else {
+		p("Generations:", "%d", r.Generations)
+	}
 	for i, g := range r.GenerationSpans {
 		if i == maxGenerationLines {
 			p("", "... %d more (--json lists them all)", len(r.GenerationSpans)-i)

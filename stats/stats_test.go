@@ -847,4 +847,13 @@ func TestUnfinishedGeneration(t *testing.T) {
 		strings.Contains(b.String(), "byte 16 (unfinished") {
 		t.Errorf("text:\n%s", b.Bytes())
 	}
+	// Of a window, the count read is told from the file's list.
+	r.Generations = 1
+	b.Reset()
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^Generations: +1 read, of the file's 2:$`).Match(b.Bytes()) {
+		t.Errorf("text of a window:\n%s", b.Bytes())
+	}
 }

@@ -44,7 +44,8 @@
 //     regions and mark assists are on child tracks of the lane. A region
 //     names its task (ID and colour) unless the region it nests in is of
 //     the same task.
-//   - Tasks: lanes of the tasks of each type (mapping.SpanLanes), each
+//   - Tasks: lanes of the tasks of each type (mapping.SpanLanes), of the
+//     first 256 types, the others sharing the lanes of one group, each
 //     task a slice with its ID, its parent and the goroutines that began
 //     and ended it as arguments.
 //

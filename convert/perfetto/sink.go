@@ -767,6 +767,13 @@ type taskFlowSet struct {
 	first mapping.Time // where the earliest of them ends
 }
 
+// maxTaskGroups bounds the task types that get a group track of their
+// own; otherTaskTypes is the group of the rest.
+const (
+	maxTaskGroups  = 256
+	otherTaskTypes = "other task types"
+)
+
 // taskKey is a task ID as a key of a gotable.Table: task IDs, like
 // goroutine IDs, are handed out in order.
 type taskKey int64
@@ -777,6 +784,12 @@ type taskKey int64
 // The task's ID, its parent and the goroutines that began and ended it
 // are in its slice's arguments.
 func (w *Writer) taskTrack(name string, start, end mapping.Time) uint64 {
+	if _, ok := w.taskGroups[name]; !ok && len(w.taskGroups) >= maxTaskGroups {
+		// A type per request (an ID in the name) would be two tracks a
+		// task, and memory for each type: past the first types, the
+		// tasks share lanes, each slice still named by its type.
+		name = otherTaskTypes
+	}
 	lane, fresh := w.taskLanes.Take(name, start, end)
 	for lane.ID >= len(w.taskTracks) {
 		w.taskTracks = append(w.taskTracks, 0)
