@@ -40,7 +40,9 @@
 //     function that began during it, "<start function> #<n>", a row taken
 //     again once its goroutine has ended; each goroutine a lifetime slice
 //     ("G<id> <start function>", argument goroutine) with its states
-//     (argument goroutine too), logs and end nested in it; a row for the
+//     (argument goroutine too), logs and end nested in it, from a
+//     nanosecond before the first state (catapult nests slices that begin
+//     together in file order, and the lifetime is written last); a row for the
 //     lane's user regions and one for its GC mark assists where it has any
 //     (regions need not nest with the states); the counter of goroutines
 //     by state.

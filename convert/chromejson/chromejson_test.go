@@ -206,9 +206,36 @@ func TestConvertAll(t *testing.T) {
 			}
 			checkFlowsBind(t, rep)
 			checkNames(t, rep, e)
+			checkLifetimesFirst(t, rep)
 			in := fileSize(t, path)
 			t.Logf("%d bytes in, %d out (%.1fx), %d events, %d stack frames", in, len(data), float64(len(data))/float64(in), len(rep.Events), len(rep.StackFrames))
 		})
+	}
+}
+
+// checkLifetimesFirst checks that no slice on a goroutine's lane begins
+// with the lifetime slice that encloses it: catapult nests slices that
+// begin together in the order of the file, and a lifetime is written
+// after its states, when the goroutine ends; it would draw the state
+// beside the goroutine, or the goroutine inside its first state.
+func checkLifetimesFirst(t *testing.T, rep *chromecheck.Report) {
+	t.Helper()
+	bad := 0
+	for _, evs := range rep.Slices {
+		starts := map[int64]bool{}
+		for _, e := range evs {
+			if e.Cat == "lifetime" {
+				starts[e.TS] = true
+			}
+		}
+		for _, e := range evs {
+			if e.Ph == "X" && e.Cat != "lifetime" && starts[e.TS] {
+				bad++
+			}
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%d slices begin with a goroutine's lifetime slice, on its row", bad)
 	}
 }
 

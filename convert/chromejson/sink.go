@@ -199,9 +199,13 @@ func (w *Writer) endLife(g *goState, end mapping.Time, open bool) {
 		return
 	}
 	g.life = false
-	// No earlier than the trace, or the filter's window.
+	// No earlier than the trace, or the filter's window; drawn from a
+	// nanosecond before its first state, which catapult would otherwise
+	// put beside it: it nests slices that begin together in the order of
+	// the file, and the lifetime comes after its states. (Perfetto puts
+	// the longer first; timestamp 0 lies a microsecond before the trace.)
 	start := max(g.info.Created, w.meta.Start)
-	w.complete(pidGoroutines, w.goRow(g, laneStates), start, max(end, start), catLifetime)
+	w.complete(pidGoroutines, w.goRow(g, laneStates), start-1, max(end, start), catLifetime)
 	w.nameRaw(g.name)
 	w.argsOpen()
 	w.argInt(`"goroutine":`, int64(g.id))
