@@ -144,18 +144,21 @@ func (c *Config) Validate() error {
 		if name == uploadTarget {
 			errs = append(errs, fmt.Errorf("targets[%d]: the name %q is the one the metrics give uploads; choose another", i, name))
 		}
-		if j, dup := names[name]; dup {
-			errs = append(errs, fmt.Errorf("targets[%d]: the name %q is that of targets[%d] too; give each a name of its own", i, name, j))
-		}
-		names[name] = i
 		// A program runs one execution trace at a time: a second
 		// target on the same endpoint would fail at every turn the
-		// first one holds it.
+		// first one holds it. That is said first, and alone: the
+		// names of two such targets, made from the endpoint, are the
+		// same too.
 		ep := endpointKey(t.Endpoint)
-		if j, dup := endpoints[ep]; dup {
+		j, dupEndpoint := endpoints[ep]
+		if dupEndpoint {
 			errs = append(errs, fmt.Errorf("targets[%d]: the endpoint is that of targets[%d] too; a program serves one trace at a time", i, j))
 		}
 		endpoints[ep] = i
+		if j, dup := names[name]; dup && !dupEndpoint {
+			errs = append(errs, fmt.Errorf("targets[%d]: the name %q is that of targets[%d] too; give each a name of its own", i, name, j))
+		}
+		names[name] = i
 	}
 	return errors.Join(errs...)
 }

@@ -125,6 +125,8 @@ func TestConfigInvalid(t *testing.T) {
 			[]string{"endpoint: seconds: 20s is longer than the interval, 10s, between captures"}},
 		{"timeout shorter than seconds in the URL", map[string]any{"targets": []any{target("endpoint", "http://h:6060/debug/pprof/trace?seconds=20", "timeout", "15s")}},
 			[]string{"timeout: 15s leaves no time for a capture of 20s"}},
+		{"same endpoint, no names", map[string]any{"targets": []any{target("endpoint", "http://127.0.0.1:6060/debug/pprof/trace"), target("endpoint", "http://127.0.0.1:6060/debug/pprof/trace?seconds=2")}},
+			[]string{"targets[1]: the endpoint is that of targets[0] too"}},
 		{"same endpoint", map[string]any{"targets": []any{target("name", "a", "endpoint", "http://127.0.0.1:6060/debug/pprof/trace?seconds=1"), target("name", "b", "endpoint", "http://127.0.0.1:6060/debug/pprof/trace?seconds=3")}},
 			[]string{"targets[1]: the endpoint is that of targets[0] too"}},
 		{"two service names", map[string]any{"targets": []any{target("service_name", "checkout", "resource_attributes", map[string]any{"service.name": "other"})}},
@@ -155,6 +157,11 @@ func TestConfigInvalid(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q\ndoes not say %q", err, w)
 				}
+			}
+			// Two targets on one endpoint share the name made from it:
+			// the endpoint is the mistake to name.
+			if strings.Contains(tc.name, "same endpoint") && strings.Contains(err.Error(), "give each a name") {
+				t.Errorf("error %q\nasks for names where the endpoint is the same", err)
 			}
 		})
 	}
