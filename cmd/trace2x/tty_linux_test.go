@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -89,5 +90,19 @@ func TestProgressCleared(t *testing.T) {
 	}
 	if i := bytes.Index(out, []byte("trace2x: t.trace")); i < 4 || string(out[i-4:i]) != "\r\x1b[K" {
 		t.Errorf("the error does not begin a cleared line: %q", out)
+	}
+}
+
+// TestOpenBrowserFails checks that an opener that finds no browser (as
+// xdg-open does in an SSH session, exit 3) is reported, not taken for
+// an opened browser.
+func TestOpenBrowserFails(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "xdg-open"), []byte("#!/bin/sh\nexit 3\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir)
+	if err := openBrowser("http://127.0.0.1:1/"); err == nil || !strings.Contains(err.Error(), "exit status 3") {
+		t.Errorf("openBrowser with a failing xdg-open: %v", err)
 	}
 }

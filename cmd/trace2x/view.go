@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -335,7 +336,19 @@ func openBrowser(link string) error {
 	if err := cmd.Start(); err != nil {
 		return err
 	}
-	return errors.Join(cmd.Process.Release())
+	// The opener exits at once, and fails where it finds no browser
+	// (xdg-open in an SSH session exits 3); one still running after a
+	// moment runs the browser itself.
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			return fmt.Errorf("%s: %w", filepath.Base(cmd.Path), err)
+		}
+	case <-time.After(3 * time.Second):
+	}
+	return nil
 }
 
 // listen listens on addr to serve what. A taken address is most often an
