@@ -216,7 +216,7 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Map reads the Go execution trace from r in one pass and delivers its
 // timeline model to sink (see Sink for the protocol). Input compressed
-// with gzip is recognised and decompressed.
+// with gzip or zstd is recognised and decompressed.
 //
 // It returns the Summary of what it read. If the trace breaks off, every
 // item before the break is still delivered, open items are closed at the

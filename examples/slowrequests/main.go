@@ -185,7 +185,7 @@ func run(ctx context.Context, c config, out io.Writer) (*result, error) {
 		}
 		res.After = append(res.After, sc)
 	}
-	fmt.Fprintf(out, "sent %d fast requests more: they trigger nothing, and are not exported\n", c.fast)
+	fmt.Fprintf(out, "sent %d fast requests more: they trigger nothing, and their server tasks are not exported\n", c.fast)
 	if err := tp.ForceFlush(ctx); err != nil {
 		fmt.Fprintf(out, "exporting the client's spans: %v\n", err)
 	}
