@@ -108,7 +108,12 @@ func openInput(r io.Reader) (*bufio.Reader, string, error) {
 		return nil, "", fmt.Errorf("%w: the input ends after %d bytes, inside the 16-byte trace header %q", ErrNotTrace, len(hdr), printable(hdr))
 	}
 	if m == nil || len(hdr) < 16 {
-		return nil, "", fmt.Errorf("%w: the input starts with %q, not a trace header like \"go 1.26 trace\"", ErrNotTrace, printable(hdr))
+		what := "the input"
+		if z, ok := compressed.(*zReader); ok {
+			// The bytes shown are not those sent.
+			what = "the " + z.format + "-compressed input, decompressed,"
+		}
+		return nil, "", fmt.Errorf("%w: %s starts with %q, not a trace header like \"go 1.26 trace\"", ErrNotTrace, what, printable(hdr))
 	}
 	if !knownVersions[string(m[1])] {
 		return nil, "", fmt.Errorf("%w go 1.%s: trace2x reads the formats of Go 1.11 to 1.26 (Go 1.27 writes the 1.26 format)", ErrVersion, m[1])
