@@ -428,13 +428,7 @@ func (in *input) mapTrace(e *env, opts *inputOpts, src io.Reader, sink mapping.S
 	if _, cheap := sink.(*stats.Sink); !cheap {
 		sink = mapping.Async(sink)
 	}
-	if opts != nil && opts.filter.Related && len(opts.filter.Goroutines) == 0 {
-		return nil, usageError{"--related needs --goroutine"}
-	}
 	if opts != nil && opts.parallel {
-		if opts.sequential {
-			return nil, usageError{"--parallel and --sequential exclude each other"}
-		}
 		mopts = append(mopts, mapping.WithWorkers(max(runtime.GOMAXPROCS(0)-1, 2)))
 	}
 
@@ -592,8 +586,16 @@ func progressLine(p mapping.Progress, total int64, elapsed time.Duration) string
 // for "-" or none. When a filter needs two passes, a stream is first
 // copied to a temporary file.
 func openTrace(e *env, args []string, opts *inputOpts) (*input, error) {
+	// Flags that cannot go together are said before anything is read: a
+	// URL's target would start a trace for nothing.
 	if opts != nil && reversed(opts.filter.From, opts.filter.To) {
 		return nil, usageError{fmt.Sprintf("--to %s is before --from %s", opts.filter.To, opts.filter.From)}
+	}
+	if opts != nil && opts.filter.Related && len(opts.filter.Goroutines) == 0 {
+		return nil, usageError{"--related needs --goroutine"}
+	}
+	if opts != nil && opts.parallel && opts.sequential {
+		return nil, usageError{"--parallel and --sequential exclude each other"}
 	}
 	in, err := openInput(e, args, opts)
 	if err != nil || opts == nil || !opts.filter.NeedsPrepass() || in.path != "" {

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -910,8 +911,13 @@ func TestParallelFlag(t *testing.T) {
 	if outs[0] != outs[1] || outs[0] != outs[2] {
 		t.Error("--parallel, --sequential and the default gave different files")
 	}
-	code, _, errs := runCmd(t, nil, "stats", "--parallel", "--sequential", sample(t))
-	if code != 2 || !strings.Contains(errs, "--parallel and --sequential exclude each other") {
-		t.Errorf("--parallel --sequential: exit %d, %q; want a usage error", code, errs)
+	// Said before the input is read: a URL's target is not asked for a
+	// trace.
+	var asked atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { asked.Add(1) }))
+	defer srv.Close()
+	code, _, errs := runCmd(t, nil, "stats", "--parallel", "--sequential", srv.URL+"/debug/pprof/trace")
+	if code != 2 || !strings.Contains(errs, "--parallel and --sequential exclude each other") || asked.Load() != 0 {
+		t.Errorf("--parallel --sequential: exit %d, %q, %d requests to the target; want a usage error and none", code, errs, asked.Load())
 	}
 }

@@ -37,8 +37,8 @@ prints the link that opens it there:
 
 The link comes as soon as the trace has begun, and the UI reads the file
 as it is written, while the rest is converted. View exits when the UI has
-fetched the whole trace (a fetch cut short, by a tab closed or reloaded,
-leaves the link working), or on Ctrl-C. The trace never leaves the machine: the
+fetched the whole trace (a fetch that ends before the trace was all sent,
+by a tab closed or reloaded, leaves the link working), or on Ctrl-C. The trace never leaves the machine: the
 UI runs in the browser and reads it from the local address. --open
 starts the system's browser on the link.
 
