@@ -271,11 +271,16 @@ func (r *gotraceReceiver) checkOverlap(t *target, res *otel.Result) {
 func (r *gotraceReceiver) capture(ctx context.Context, t *target) (int64, *otel.Result, error) {
 	cctx, cancel := context.WithTimeout(ctx, t.Timeout)
 	defer cancel()
+	// A trace without a wall clock (before Go 1.25) is placed from when
+	// it was asked for, when /debug/pprof/trace starts tracing, rather
+	// than from when its conversion began: after its first generation,
+	// or after the whole of a Go 1.21 trace.
+	asked := time.Now()
 	c, err := capture.Open(cctx, t.url, capture.Options{Client: t.client, Header: t.header})
 	if err != nil {
 		return 0, nil, r.why(ctx, cctx, t, err)
 	}
-	spans, res, err := r.convert(cctx, cancel, c, r.convertOptions(t))
+	spans, res, err := r.convert(cctx, cancel, c, append(r.convertOptions(t), otel.WithStartTime(asked)))
 	c.Close()
 	return spans, res, r.why(ctx, cctx, t, err)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -666,5 +667,47 @@ func TestFailuresNotSampledAway(t *testing.T) {
 		if logs.FilterMessageSnippet("failed").FilterField(zap.String("target", fmt.Sprintf("t%d", i))).Len() != 1 {
 			t.Errorf("the failure of t%d is not logged", i)
 		}
+	}
+}
+
+// TestStartTimeWithoutClock checks that the spans of a trace without a
+// wall clock (before Go 1.25) are placed from when the capture was asked
+// for, as /debug/pprof/trace starts tracing then, not from when its
+// conversion began, which a target that sends late puts seconds after.
+func TestStartTimeWithoutClock(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "mixed.go1.24.trace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const late = time.Second
+	var asked atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.CompareAndSwap(0, time.Now().UnixNano())
+		time.Sleep(late) // the trace comes as the capture ends
+		w.Write(data)
+	}))
+	t.Cleanup(srv.Close)
+	cfg := createDefaultConfig()
+	cfg.Targets = []TargetConfig{{Name: "old", Endpoint: srv.URL + "/debug/pprof/trace", Interval: time.Hour, Duration: 500 * time.Millisecond, Timeout: 5 * time.Second}}
+	sink := new(consumertest.TracesSink)
+	h := newHarness(t, cfg, sink)
+	h.start()
+	waitFor(t, 10*time.Second, "the capture", func() bool { return h.captures("old", "ok") == 1 })
+	first := int64(math.MaxInt64)
+	for _, td := range sink.AllTraces() {
+		for i := 0; i < td.ResourceSpans().Len(); i++ {
+			ss := td.ResourceSpans().At(i).ScopeSpans()
+			for j := 0; j < ss.Len(); j++ {
+				for k := 0; k < ss.At(j).Spans().Len(); k++ {
+					first = min(first, int64(ss.At(j).Spans().At(k).StartTimestamp()))
+				}
+			}
+		}
+	}
+	if first == math.MaxInt64 {
+		t.Fatal("no spans")
+	}
+	if d := time.Duration(first - asked.Load()); d < -100*time.Millisecond || d > late/2 {
+		t.Errorf("the first span begins %v after the capture was asked for; want about when it was asked for, not when its trace came", d)
 	}
 }
