@@ -280,8 +280,14 @@ func (r *gotraceReceiver) capture(ctx context.Context, t *target) (int64, *otel.
 	if err != nil {
 		return 0, nil, r.why(ctx, cctx, t, err)
 	}
-	spans, res, err := r.convert(cctx, cancel, c, append(r.convertOptions(t), otel.WithStartTime(asked)))
-	c.Close()
+	// Taken as fast as the target sends it, converted at its own pace.
+	sp, err := newSpool(c, "")
+	if err != nil {
+		c.Close()
+		return 0, nil, err
+	}
+	spans, res, err := r.convert(cctx, cancel, sp, append(r.convertOptions(t), otel.WithStartTime(asked)))
+	sp.Close(c.Close)
 	return spans, res, r.why(ctx, cctx, t, err)
 }
 

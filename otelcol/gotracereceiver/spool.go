@@ -1,0 +1,137 @@
+package gotracereceiver
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sync"
+)
+
+// spool reads a capture as fast as the target sends it into a file, and
+// hands it on from there at the conversion's pace. Read straight from the
+// connection, a conversion slower than the target's trace (a busy
+// program writes tens of MB a second; the conversion to spans takes
+// longer) would make the receiver a slow reader, and the Go runtime keeps
+// what its reader has not taken: the target's memory grows by hundreds of
+// MB, its trace runs on past the capture's length in one huge generation,
+// and the Collector then holds that generation whole.
+type spool struct {
+	f    *os.File
+	name string // the file's name, where it cannot be removed while open
+
+	mu     sync.Mutex
+	grew   *sync.Cond
+	size   int64 // bytes written
+	done   bool  // the source ended
+	err    error // why, if not at its end
+	closed bool
+
+	off    int64 // bytes read
+	copied chan struct{}
+}
+
+// spoolChunk is how much of the source one read takes.
+const spoolChunk = 256 << 10
+
+// newSpool starts copying src to a temporary file in dir (the system's
+// if empty).
+func newSpool(src io.Reader, dir string) (*spool, error) {
+	f, err := os.CreateTemp(dir, "trace2x-capture-*")
+	if err != nil {
+		return nil, fmt.Errorf("a file to take the capture in: %w", err)
+	}
+	s := &spool{f: f, copied: make(chan struct{})}
+	s.grew = sync.NewCond(&s.mu)
+	if runtime.GOOS == "windows" {
+		s.name = f.Name() // an open file cannot be removed there
+	} else {
+		// Gone with the process however it ends; read through f.
+		os.Remove(f.Name())
+	}
+	go s.copy(src)
+	return s, nil
+}
+
+func (s *spool) copy(src io.Reader) {
+	defer close(s.copied)
+	buf := make([]byte, spoolChunk)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			s.mu.Lock()
+			at, closed := s.size, s.closed
+			s.mu.Unlock()
+			if closed {
+				return
+			}
+			if _, werr := s.f.WriteAt(buf[:n], at); werr != nil {
+				s.end(fmt.Errorf("writing the capture to %s: %w", s.f.Name(), werr))
+				return
+			}
+			s.mu.Lock()
+			s.size += int64(n)
+			s.grew.Broadcast()
+			s.mu.Unlock()
+		}
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			s.end(err)
+			return
+		}
+	}
+}
+
+// end records that the source ended, with err unless at its end.
+func (s *spool) end(err error) {
+	s.mu.Lock()
+	s.done, s.err = true, err
+	s.grew.Broadcast()
+	s.mu.Unlock()
+}
+
+// Read returns what the source sent next, waiting for it if need be, and
+// the source's error once all it sent has been read.
+func (s *spool) Read(p []byte) (int, error) {
+	s.mu.Lock()
+	for s.off == s.size && !s.done && !s.closed {
+		s.grew.Wait()
+	}
+	size, done, err, closed := s.size, s.done, s.err, s.closed
+	s.mu.Unlock()
+	if closed {
+		return 0, os.ErrClosed
+	}
+	if s.off == size {
+		if done && err == nil {
+			return 0, io.EOF
+		}
+		return 0, err
+	}
+	n, rerr := s.f.ReadAt(p[:min(int64(len(p)), size-s.off)], s.off)
+	s.off += int64(n)
+	if rerr == io.EOF && n > 0 {
+		rerr = nil
+	}
+	return n, rerr
+}
+
+// Close stops the copy, once src is closed (which ends its Read), and
+// removes the file. src must be closed first, or with it.
+func (s *spool) Close(closeSrc func() error) error {
+	s.mu.Lock()
+	s.closed = true
+	s.grew.Broadcast()
+	s.mu.Unlock()
+	err := closeSrc()
+	<-s.copied
+	if cerr := s.f.Close(); err == nil {
+		err = cerr
+	}
+	if s.name != "" {
+		os.Remove(s.name)
+	}
+	return err
+}
