@@ -115,11 +115,19 @@ func (r *gotraceReceiver) Start(startCtx context.Context, host component.Host) e
 		}
 	}
 	for _, t := range r.targets {
+		// What runs is said once at start: a log that shows nothing
+		// until something fails leaves a rollout unchecked.
+		r.set.Logger.Info("capturing Go execution traces",
+			zap.String("target", t.name), zap.String("endpoint", t.url.Redacted()),
+			zap.Duration("interval", t.Interval), zap.Duration("duration", t.Duration))
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
 			r.loop(ctx, t)
 		}()
+	}
+	if r.uploadAddr != nil {
+		r.set.Logger.Info("taking Go execution trace uploads", zap.String("address", r.uploadAddr.String()), zap.String("path", uploadPath))
 	}
 	return nil
 }
@@ -297,13 +305,14 @@ func (r *gotraceReceiver) capture(ctx context.Context, t *target) (int64, *otel.
 func (r *gotraceReceiver) convert(ctx context.Context, cancel context.CancelFunc, in io.Reader, opts []otel.Option) (int64, *otel.Result, error) {
 	exp := &pdataExporter{ctx: ctx, fail: cancel, next: r.next, obs: r.obs}
 	res, err := otel.Convert(ctx, in, exp, opts...)
-	if eerr := exp.error(); eerr != nil {
+	eerr := exp.error()
+	if eerr != nil {
 		err = eerr // the conversion stopped because of it
 	} else if err == nil && ctx.Err() != nil {
 		// Spans of the end may have been dropped as the conversion ended.
 		err = ctx.Err()
 	}
-	if refusal := exp.refusal(); err != nil && ctx.Err() != nil && refusal != nil {
+	if refusal := exp.refusal(); eerr == nil && err != nil && ctx.Err() != nil && refusal != nil {
 		// A capture that ran out of time while the pipeline pushed back
 		// is not the target's fault: say so.
 		err = fmt.Errorf("%w, while the pipeline refused the spans (%v)", err, refusal)

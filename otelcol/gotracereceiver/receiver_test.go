@@ -243,6 +243,10 @@ func TestScrape(t *testing.T) {
 	if n := h.logs.FilterMessage("capture of good failed").Len(); n != 0 {
 		t.Errorf("the good target is logged as failed %d times", n)
 	}
+	// Each target is said at start, at the info level.
+	if n := h.logs.FilterMessage("capturing Go execution traces").FilterLevelExact(zap.InfoLevel).Len(); n != len(cfg.Targets) {
+		t.Errorf("%d targets said at start, want %d", n, len(cfg.Targets))
+	}
 }
 
 // TestResourceAttributes checks the resource each capture's spans carry.
@@ -559,8 +563,8 @@ func TestBackPressure(t *testing.T) {
 	}))
 	h.start()
 	waitFor(t, 10*time.Second, "a failed capture", func() bool { return h.captures("good", "failed") == 1 })
-	if e := h.logs.FilterMessage("capture of good failed").All(); len(e) != 1 || !strings.Contains(e[0].ContextMap()["error"].(string), "bad data") {
-		t.Errorf("logged %v", e)
+	if e := h.logs.FilterMessage("capture of good failed").All(); len(e) != 1 || strings.Count(e[0].ContextMap()["error"].(string), "bad data") != 1 {
+		t.Errorf("logged %v, want the refusal said once", e)
 	}
 
 	// A pipeline that pushes back past the capture's timeout: the
