@@ -5,8 +5,11 @@
 // Each target is a program's /debug/pprof/trace endpoint (net/http/pprof),
 // or any URL that serves a Go execution trace, such as a handler that
 // writes a flight-recorder snapshot. Every interval, the receiver captures
-// a trace of the configured duration from each target and converts it
-// while it streams in, with trace2x's OpenTelemetry conversion
+// a trace of the configured duration from each target, takes it into a
+// temporary file as fast as the target sends it (a conversion slower than
+// the target's trace would otherwise make the target's runtime hold what
+// was not read), and converts it from there with trace2x's OpenTelemetry
+// conversion
 // (github.com/trace2x/trace2x/convert/otel): the spans are those that
 // `trace2x otlp` sends, under the target's service.name, with the
 // endpoint's host and port as service.instance.id unless
@@ -34,8 +37,8 @@
 // name, counted in the otelcol_gotrace_captures metric (outcome "failed"),
 // and tried again at its next turn; the other targets go on, within
 // max_concurrent_captures (a target that hangs holds its slot until its
-// timeout). A capture is bounded by its timeout and streams, so its
-// memory does not grow with the trace's length; when the next component
+// timeout). A capture is bounded by its timeout, and its memory does not
+// grow with the trace's length; when the next component
 // in the pipeline pushes back, the capture waits rather than drops spans.
 // Shutting the Collector down cancels the captures under way.
 //
