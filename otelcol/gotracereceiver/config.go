@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configtls"
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/trace2x/trace2x/capture"
 )
@@ -202,6 +203,18 @@ func (t *TargetConfig) validate() error {
 	// word, and the trace would travel in the clear.
 	if u.Scheme != "https" && !reflect.ValueOf(t.TLS).IsZero() {
 		errs = append(errs, fmt.Errorf("tls: set for %q, which is plain http and does not use it; make the endpoint https://", u.Redacted()))
+	}
+	// insecure means plain text to the Collector's clients; an https
+	// endpoint still checks the certificate, which it would seem not to.
+	if u.Scheme == "https" && t.TLS.Insecure {
+		errs = append(errs, fmt.Errorf("tls: insecure is set for %q, an https endpoint, whose certificate is checked all the same; use insecure_skip_verify to skip the check, or ca_file to trust its CA", u.Redacted()))
+	}
+	for k := range t.Headers {
+		if !httpguts.ValidHeaderFieldName(k) {
+			errs = append(errs, fmt.Errorf("headers: %q is not a header name", k))
+		} else if http.CanonicalHeaderKey(k) == "Host" {
+			errs = append(errs, fmt.Errorf("headers: Host is taken from the endpoint, not set by a header"))
+		}
 	}
 	for _, f := range []struct {
 		key string
