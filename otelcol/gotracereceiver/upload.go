@@ -44,7 +44,8 @@ func (r *gotraceReceiver) startUpload(ctx context.Context, host component.Host) 
 
 // handleUpload converts a trace file POSTed to the upload endpoint. It
 // answers 200 with the count of spans handed on, 400 for a body that is
-// not a whole trace (the spans before the break are handed on), and 503
+// not a whole trace (the spans before the break are handed on), 413 for
+// one over max_request_body_size (likewise), and 503
 // when the pipeline refused the spans or the Collector is shutting down.
 func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request) {
 	if req.Method != http.MethodPost {
@@ -95,7 +96,15 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 		r.set.Logger.Info("upload stopped by shutdown", fields...)
 	default:
 		outcome, status = "failed", http.StatusBadRequest
-		if ctx.Err() != nil && req.Context().Err() == nil {
+		var tooLarge *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooLarge):
+			// The reader's own account (a read that failed inside a
+			// generation) would hide the one thing to change.
+			status = http.StatusRequestEntityTooLarge
+			err = fmt.Errorf("%s: the trace is larger than the upload endpoint's max_request_body_size (%d bytes); "+
+				"%d spans from before it were handed on", name, tooLarge.Limit, spans)
+		case ctx.Err() != nil && req.Context().Err() == nil:
 			status = http.StatusServiceUnavailable // the pipeline refused
 		}
 		r.set.Logger.Warn("upload failed", append(fields, zap.Error(err))...)

@@ -258,3 +258,29 @@ func stallAfter(t *testing.T, d time.Duration) {
 	uploadStall = d
 	t.Cleanup(func() { uploadStall = old })
 }
+
+// TestUploadTooLarge checks that a trace over the endpoint's
+// max_request_body_size is answered 413, naming the limit, and that the
+// spans before the cut are handed on, as for any trace cut short.
+func TestUploadTooLarge(t *testing.T) {
+	trace := sampleTrace(t)
+	limit := len(trace) / 2
+	cfg, err := load(t, map[string]any{"upload": map[string]any{"endpoint": "127.0.0.1:0", "max_request_body_size": limit}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, cfg, consumertest.NewNop())
+	h.start()
+	resp, err := http.Post("http://"+h.r.uploadAddr.String()+uploadPath+"?service_name=big", "application/octet-stream", bytes.NewReader(trace))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(b), fmt.Sprintf("max_request_body_size (%d bytes)", limit)) {
+		t.Errorf("%s %q; want 413 naming max_request_body_size", resp.Status, b)
+	}
+	if n := h.captures("upload", "failed"); n != 1 {
+		t.Errorf("%d failed uploads counted; want 1", n)
+	}
+}
