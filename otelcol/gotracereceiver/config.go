@@ -289,6 +289,9 @@ type target struct {
 	// was logged: only the target's loop uses them.
 	lastEnd     time.Time
 	overlapSaid bool
+	// lateSaid is whether a capture that waited long for a slot was
+	// logged; only the target's loop uses it.
+	lateSaid bool
 }
 
 func (t *TargetConfig) resolve() (*target, error) {

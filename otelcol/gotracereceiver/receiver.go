@@ -200,11 +200,26 @@ func (r *gotraceReceiver) loop(ctx context.Context, t *target) {
 		case <-ctx.Done():
 			return
 		}
+		r.checkLate(t, time.Since(next))
 		r.scrape(ctx, t)
 		<-r.slots
 		next = nextTurn(next, t.Interval, time.Now())
 		timer.Reset(time.Until(next))
 	}
+}
+
+// checkLate says, once per target, when its capture began half an
+// interval or more after its turn because the other captures held every
+// one of max_concurrent_captures: the schedule then stretches, and turns
+// are skipped, which nothing else would show.
+func (r *gotraceReceiver) checkLate(t *target, late time.Duration) {
+	if late < t.Interval/2 || t.lateSaid {
+		return
+	}
+	t.lateSaid = true
+	r.set.Logger.Warn(fmt.Sprintf("capture of %s began %v after its turn, waiting for one of max_concurrent_captures (%d) held by other captures: its turns are late or skipped; raise max_concurrent_captures, or lengthen the intervals or shorten the durations of the targets",
+		t.name, late.Round(time.Millisecond), cap(r.slots)),
+		zap.String("target", t.name), zap.Duration("late", late), zap.Duration("interval", t.Interval))
 }
 
 // nextTurn is the first turn after now of the schedule that had a turn

@@ -715,3 +715,26 @@ func TestStartTimeWithoutClock(t *testing.T) {
 		t.Errorf("the first span begins %v after the capture was asked for; want about when it was asked for, not when its trace came", d)
 	}
 }
+
+// TestLateSaid checks that a target whose captures wait for a slot for
+// half an interval or more, held by a capture of another target, is
+// said once, and that a target never kept waiting is not.
+func TestLateSaid(t *testing.T) {
+	srv, _ := fakeTargets(t, sampleTrace(t))
+	cfg := createDefaultConfig()
+	cfg.MaxConcurrentCaptures = 1
+	cfg.Targets = []TargetConfig{
+		{Name: "good", Endpoint: srv.URL + "/good/debug/pprof/trace", Duration: 500 * time.Millisecond, Interval: 600 * time.Millisecond},
+		{Name: "hang", Endpoint: srv.URL + "/hang/debug/pprof/trace", Interval: time.Hour, Timeout: 2 * time.Second},
+	}
+	h := newHarness(t, cfg, consumertest.NewNop())
+	h.start()
+	waitFor(t, 10*time.Second, "the hanging capture's end and a capture of good after it", func() bool {
+		return h.captures("hang", "failed") >= 1 && h.captures("good", "ok") >= 2
+	})
+	h.stop()
+	late := h.logs.FilterMessageSnippet("after its turn, waiting for one of max_concurrent_captures (1)")
+	if late.Len() != 1 || !strings.HasPrefix(late.All()[0].Message, "capture of good began") {
+		t.Errorf("late captures said: %v; want good's, once", late.All())
+	}
+}
