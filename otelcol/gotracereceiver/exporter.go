@@ -83,7 +83,10 @@ func (e *pdataExporter) export(ctx context.Context, spans []sdktrace.ReadOnlySpa
 
 // consume hands td on, retrying while the consumer refuses it for a
 // reason that may pass (a memory limiter, a full queue), until the
-// capture ends. A permanent refusal is returned at once.
+// capture ends. A permanent refusal is returned at once. The receiver's
+// metrics count td once, however many tries it took: accepted if one
+// was, refused otherwise, as the OTLP receiver counts a request whose
+// client retries.
 func (e *pdataExporter) consume(ctx context.Context, td ptrace.Traces) error {
 	// The consumer is told when the capture ends, also while the batch
 	// span processor flushes with a context of its own.
@@ -92,21 +95,23 @@ func (e *pdataExporter) consume(ctx context.Context, td ptrace.Traces) error {
 	defer context.AfterFunc(e.ctx, cancel)()
 	backoff := 50 * time.Millisecond
 	n := td.SpanCount()
+	octx := e.obs.StartTracesOp(ctx)
 	for {
-		octx := e.obs.StartTracesOp(ctx)
 		err := e.next.ConsumeTraces(octx, td)
-		e.obs.EndTracesOp(octx, dataFormat, n, err)
 		if err == nil {
+			e.obs.EndTracesOp(octx, dataFormat, n, nil)
 			e.accepted.Add(int64(n))
 			e.refusing.Store(nil)
 			return nil
 		}
 		e.refusing.Store(&err)
 		if consumererror.IsPermanent(err) {
+			e.obs.EndTracesOp(octx, dataFormat, n, err)
 			return fmt.Errorf("the pipeline refused %d spans: %w", n, err)
 		}
 		select {
 		case <-ctx.Done():
+			e.obs.EndTracesOp(octx, dataFormat, n, err)
 			if e.ctx.Err() != nil {
 				return nil // the capture ended for reasons of its own
 			}

@@ -104,6 +104,19 @@ func (h *harness) captures(target, outcome string) int64 {
 	return n
 }
 
+// spans returns the receiver's otelcol_receiver_<outcome>_spans count.
+func (h *harness) spans(outcome string) int64 {
+	m, err := h.tel.GetMetric("otelcol_receiver_" + outcome + "_spans")
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+		n += dp.Value
+	}
+	return n
+}
+
 // waitFor polls cond until it holds, or fails the test after d.
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
@@ -556,6 +569,10 @@ func TestBackPressure(t *testing.T) {
 	if got := sink.SpanCount(); got != want || want == 0 {
 		t.Errorf("%d spans through a pipeline that pushed back, %d without", got, want)
 	}
+	// Each span counted once, as taken: the refusals were retried.
+	if acc, ref := h.spans("accepted"), h.spans("refused"); acc != int64(want) || ref != 0 {
+		t.Errorf("receiver metrics: %d spans accepted, %d refused; want %d and 0", acc, ref, want)
+	}
 
 	// A permanent refusal fails the capture, and says so.
 	h = newHarness(t, cfg, consumerFunc(func(context.Context, ptrace.Traces) error {
@@ -580,6 +597,11 @@ func TestBackPressure(t *testing.T) {
 	wantErr := "timed out after 1s (timeout): context deadline exceeded, while the pipeline refused the spans (data refused due to high memory usage)"
 	if e := h.logs.FilterMessage("capture of good failed").All(); len(e) != 1 || e[0].ContextMap()["error"] != wantErr {
 		t.Errorf("logged %v, want the error %q", e, wantErr)
+	}
+	// The spans of the batch that was never taken count as refused,
+	// once: none are lost unsaid.
+	if acc, ref := h.spans("accepted"), h.spans("refused"); acc != 0 || ref == 0 || ref > int64(want) {
+		t.Errorf("receiver metrics: %d spans accepted, %d refused; want 0 and 1 to %d", acc, ref, want)
 	}
 }
 
