@@ -117,6 +117,22 @@ func (h *harness) spans(outcome string) int64 {
 	return n
 }
 
+// durations returns how many otelcol_gotrace_capture_duration values
+// target has.
+func (h *harness) durations(target string) uint64 {
+	m, err := h.tel.GetMetric("otelcol_gotrace_capture_duration")
+	if err != nil {
+		return 0
+	}
+	var n uint64
+	for _, dp := range m.Data.(metricdata.Histogram[float64]).DataPoints {
+		if tv, _ := dp.Attributes.Value("target"); tv.AsString() == target {
+			n += dp.Count
+		}
+	}
+	return n
+}
+
 // waitFor polls cond until it holds, or fails the test after d.
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
