@@ -144,6 +144,10 @@ func (e *StatusError) Error() string {
 	if e.Message != "" {
 		msg = ": " + e.Message
 	}
+	if strings.Contains(e.Message, "Could not enable tracing") && strings.Contains(e.Message, "already enabled") {
+		// net/http/pprof's words, which do not say who holds the tracer.
+		msg += " (the program is already writing an execution trace, to another capture or to its own runtime/trace.Start, and writes one at a time: two Collectors or tools capturing one program take turns failing)"
+	}
 	return fmt.Sprintf("GET %s: %s%s", e.URL, e.Status, msg)
 }
 

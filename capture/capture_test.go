@@ -93,6 +93,8 @@ func TestOpen(t *testing.T) {
 			io.WriteString(w, "profile")
 		case "/busy/debug/pprof/profile":
 			http.Error(w, "Could not enable CPU profiling: cpu profiling already in use", http.StatusInternalServerError)
+		case "/traced/debug/pprof/trace":
+			http.Error(w, "Could not enable tracing: tracing is already enabled", http.StatusInternalServerError)
 		case "/long":
 			http.Error(w, strings.Repeat("x", 1000), http.StatusInternalServerError)
 		case "/lines":
@@ -152,6 +154,11 @@ func TestOpen(t *testing.T) {
 		_, err = Open(ctx, mustParse(t, srv.URL+"/long"), Options{})
 		if !errors.As(err, &se) || len(se.Message) != messageBytes {
 			t.Errorf("a long message is cut to %d bytes: %v", messageBytes, err)
+		}
+		// The tracer held by another capture is said as such.
+		_, err = Open(ctx, mustParse(t, srv.URL+"/traced/debug/pprof/trace"), Options{})
+		if !errors.As(err, &se) || se.Code != 500 || !strings.HasSuffix(err.Error(), "tracing is already enabled (the program is already writing an execution trace, to another capture or to its own runtime/trace.Start, and writes one at a time: two Collectors or tools capturing one program take turns failing)") {
+			t.Errorf("Open of a busy tracer: %v", err)
 		}
 		// One line says it, whatever the body's lines and markup.
 		for path, want := range map[string]string{
