@@ -32,7 +32,10 @@
 //     go.goroutine.start_function, go.goroutine.creator_id (the goroutine
 //     that created it) and go.goroutine.label (the runtime's label). It is made only for goroutines that
 //     need one (a region or log outside any task), or for every goroutine
-//     with [WithGoroutineSpans]. A goroutine whose spans outside tasks are
+//     with [WithGoroutineSpans] (under a [mapping.Filter], for every
+//     goroutine whose states it keeps: not for those only named by what it
+//     kept, such as the goroutines a kept one created or woke). A
+//     goroutine whose spans outside tasks are
 //     cut into several traces has a span in each, over the spans there,
 //     with its part (from 0) in go.goroutine.part.
 //   - A log (runtime/trace.Log) is a span event named after its category

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	rtrace "runtime/trace"
+	"strings"
 	"testing"
 	"time"
 
@@ -247,5 +248,81 @@ func testFilteredSubtaskJoin(t *testing.T, server, mid bool) {
 				}
 			}
 		})
+	}
+}
+
+// goLives keeps, of the model, the goroutines that have states and when
+// each ended.
+type goLives struct {
+	mapping.NopSink
+	stated  map[mapping.GoID]bool
+	created map[mapping.GoID]mapping.Time
+	ended   map[mapping.GoID]mapping.Time
+}
+
+func (g *goLives) Goroutine(x *mapping.Goroutine) error {
+	if !x.Updated {
+		g.created[x.ID] = x.Created
+	}
+	return nil
+}
+
+func (g *goLives) GoroutineState(s *mapping.GoroutineState) error { g.stated[s.G] = true; return nil }
+func (g *goLives) GoroutineEvent(e *mapping.GoroutineEvent) error {
+	if e.Kind == mapping.GoEnded {
+		g.ended[e.G] = e.Time
+	}
+	return nil
+}
+
+// TestFilteredGoroutineSpans checks that with goroutine spans, a filter
+// that selects a goroutine gives the spans of the goroutines whose states
+// it keeps, each ending where the model says, and none for goroutines
+// only named by what it kept (those it created or woke), whose ends the
+// filter does not deliver.
+func TestFilteredGoroutineSpans(t *testing.T) {
+	data, err := os.ReadFile("../../testdata/mixed.go1.26.trace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range []mapping.GoID{1, 20} {
+		f := &mapping.Filter{Goroutines: []mapping.GoID{g}}
+		model := &goLives{stated: map[mapping.GoID]bool{}, created: map[mapping.GoID]mapping.Time{}, ended: map[mapping.GoID]mapping.Time{}}
+		_, err := mapping.Map(bytes.NewReader(data), f.Sink(model))
+		if err != nil {
+			t.Fatal(err)
+		}
+		exp := tracetest.NewInMemoryExporter()
+		s := NewSink(context.Background(), exp, WithIDSeed(testSeed), WithStartTime(fixedStart), WithGoroutineSpans())
+		if _, err := mapping.Map(bytes.NewReader(data), f.Sink(s)); err != nil {
+			t.Fatal(err)
+		}
+		got := map[mapping.GoID]bool{}
+		for _, sp := range exp.GetSpans() {
+			v, ok := spanAttr(&sp, keyGoroutineID)
+			if !ok || !strings.HasPrefix(sp.Name, "goroutine") {
+				continue
+			}
+			id := mapping.GoID(v.AsInt64())
+			got[id] = true
+			if !model.stated[id] {
+				t.Errorf("--goroutine %d: a span for G%d, of which the filter kept no state", g, id)
+				continue
+			}
+			_, open := spanAttr(&sp, keyOpenEnd)
+			// A goroutine that began before the trace has no creation
+			// time to measure from.
+			if end, ok := model.ended[id]; ok && model.created[id] > 0 && (open || sp.EndTime.Sub(sp.StartTime) != end.Sub(model.created[id])) {
+				t.Errorf("--goroutine %d: G%d's span lasts %v (open %v); the model's life %v", g, id, sp.EndTime.Sub(sp.StartTime), open, end.Sub(model.created[id]))
+			}
+		}
+		for id := range model.stated {
+			if !got[id] {
+				t.Errorf("--goroutine %d: no span for G%d, whose states are kept", g, id)
+			}
+		}
+		if len(got) == 0 {
+			t.Errorf("--goroutine %d: no goroutine spans", g)
+		}
 	}
 }

@@ -175,7 +175,11 @@ type goState struct {
 	created mapping.Time
 	flags   mapping.Flags
 	// needed: a region or log of no task has it as its parent.
-	needed     bool
+	needed bool
+	// stated: a state of it came, which under a filter tells a goroutine
+	// it kept from one only named by what it kept (a creator, a waker),
+	// whose life the filter does not follow.
+	stated     bool
 	start, end mapping.Time // the extent of its children, for its span
 	events     eventList
 	// spans counts the spans sent in its trace; part numbers the traces
@@ -457,6 +461,17 @@ func (s *Sink) Goroutine(g *mapping.Goroutine) error {
 	return s.check()
 }
 
+// GoroutineState notes, under a filter, that a goroutine's states are
+// kept (see goState.stated).
+func (s *Sink) GoroutineState(gs *mapping.GoroutineState) error {
+	if s.cfg.goroutineSpans && s.meta.Filtered {
+		if st := s.gs[gs.G]; st != nil {
+			st.stated = true
+		}
+	}
+	return nil
+}
+
 // goroutine returns the live goroutine id, making one up if the mapping
 // never named it, which it always does.
 func (s *Sink) goroutine(id mapping.GoID, t mapping.Time) *goState {
@@ -502,7 +517,7 @@ func (s *Sink) endGoroutine(st *goState, t mapping.Time, flags mapping.Flags) {
 		*st = goState{}
 		s.freeG = append(s.freeG, st)
 	}()
-	if !st.needed && !s.cfg.goroutineSpans || st.part > 0 && !st.needed {
+	if !st.needed && (!s.cfg.goroutineSpans || s.meta.Filtered && !st.stated) || st.part > 0 && !st.needed {
 		return // a later part with nothing in it makes no span
 	}
 	s.goroutineSpan(st, max(t, st.end), flags, false)
@@ -1077,11 +1092,10 @@ func (s *Sink) placeholderTasks(end mapping.Time) {
 
 // unused methods of mapping.Sink.
 
-func (s *Sink) Proc(*mapping.Proc) error                     { return nil }
-func (s *Sink) Thread(*mapping.Thread) error                 { return nil }
-func (s *Sink) GoroutineState(*mapping.GoroutineState) error { return nil }
-func (s *Sink) ProcRun(*mapping.ProcRun) error               { return nil }
-func (s *Sink) Flow(*mapping.Flow) error                     { return nil }
-func (s *Sink) Counter(*mapping.Counter) error               { return nil }
-func (s *Sink) CPUSample(*mapping.CPUSample) error           { return nil }
-func (s *Sink) Experimental(*mapping.Experimental) error     { return nil }
+func (s *Sink) Proc(*mapping.Proc) error                 { return nil }
+func (s *Sink) Thread(*mapping.Thread) error             { return nil }
+func (s *Sink) ProcRun(*mapping.ProcRun) error           { return nil }
+func (s *Sink) Flow(*mapping.Flow) error                 { return nil }
+func (s *Sink) Counter(*mapping.Counter) error           { return nil }
+func (s *Sink) CPUSample(*mapping.CPUSample) error       { return nil }
+func (s *Sink) Experimental(*mapping.Experimental) error { return nil }
