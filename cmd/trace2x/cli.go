@@ -241,12 +241,19 @@ type input struct {
 	ctx     context.Context // see env.ctx; nil is context.Background
 }
 
-// Read reads the input until the command is interrupted.
+// Read reads the input until the command is interrupted. A read that
+// fails once it is, as a pipe does whose writer the same Ctrl-C ended
+// (curl ... | trace2x), fails with the interrupt: the stream was cut by
+// it, not broken.
 func (in *input) Read(p []byte) (int, error) {
 	if in.ctx != nil && in.ctx.Err() != nil {
 		return 0, context.Cause(in.ctx)
 	}
-	return in.ReadCloser.Read(p)
+	n, err := in.ReadCloser.Read(p)
+	if err != nil && in.ctx != nil && in.ctx.Err() != nil {
+		err = context.Cause(in.ctx)
+	}
+	return n, err
 }
 
 // Close closes the input, and reports a failed CPU profile request: the

@@ -96,6 +96,20 @@ func TestInterrupt(t *testing.T) {
 		t.Error("the output of an interrupted conversion holds nothing")
 	}
 
+	// Ctrl-C in a shell stops the whole pipeline: the writer (curl) ends
+	// too, and the read under way sees the stream end mid-batch. That is
+	// the interrupt, not a broken trace.
+	out = filepath.Join(dir, "cut.pftrace")
+	cmd = trace2xProcess(t, "perfetto", "-q", "-o", out, "-")
+	stdin, _, stderr = startSlowInput(t, cmd, trace)
+	cmd.Process.Signal(syscall.SIGINT)
+	time.Sleep(200 * time.Millisecond)
+	stdin.Close()
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted || !strings.Contains(stderr.String(), "interrupted by SIGINT") || strings.Contains(stderr.String(), "broken trace") {
+		t.Errorf("input ended after SIGINT: exit %d, stderr %q; want %d and the interrupt said, not a broken trace", code, stderr, exitInterrupted)
+	}
+
 	out = filepath.Join(dir, "stuck.json")
 	cmd = trace2xProcess(t, "chrome", "-q", "-o", out, "-")
 	_, _, stderr = startSlowInput(t, cmd, trace)
