@@ -212,6 +212,11 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, addr s
 			return nil
 		}
 	}
+	if e.convertedNothing.Load() {
+		// A misspelt task or region: the file holds only what no filter
+		// selects (GC, the Ps), which is no view of what was asked.
+		return out.mapErr
+	}
 	if out.outErr == nil {
 		out.outErr = tmp.Sync()
 	}

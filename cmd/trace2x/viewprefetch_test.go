@@ -326,3 +326,24 @@ func TestBaseName(t *testing.T) {
 		}
 	}
 }
+
+// TestViewKeptNothing checks that view of a filter that keeps nothing of
+// the trace (a misspelt task type) fails as every command does, at
+// once, rather than serve a file without what was asked for.
+func TestViewKeptNothing(t *testing.T) {
+	done := make(chan struct{})
+	var code int
+	var errs string
+	go func() {
+		defer close(done)
+		code, _, errs = runCmd(t, nil, "view", "--addr", "127.0.0.1:0", "--task", "nosuch", sample(t))
+	}()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("view of a filter that kept nothing is still serving")
+	}
+	if code != 1 || !strings.Contains(errs, "the filters kept nothing") {
+		t.Errorf("exit %d, stderr %q; want 1 and the filters kept nothing", code, errs)
+	}
+}
