@@ -147,10 +147,15 @@ func WithProcessName(name string) Option {
 
 // WithPID sets the process ID of the process and thread tracks, so that
 // the trace lines up with a system trace (perf, ftrace) of the same process.
-// Go execution traces do not record it; the default is 1. Give a
-// positive ID: to the trace processor 0 is the kernel's idle process.
+// Go execution traces do not record it; the default is 1, which an ID
+// below 1 keeps: to the trace processor 0 is the kernel's idle process,
+// and no process has a negative ID.
 func WithPID(pid int32) Option {
-	return optionFunc(func(c *config) { c.pid = pid })
+	return optionFunc(func(c *config) {
+		if pid > 0 {
+			c.pid = pid
+		}
+	})
 }
 
 // WithStartTime sets the wall-clock time at which the trace started, for

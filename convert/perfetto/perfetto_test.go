@@ -512,3 +512,39 @@ func TestFarProcIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestPIDBelowOne checks that a process ID below 1, which the trace
+// processor would take for the kernel's idle process (0) or no process,
+// keeps the default, and that a positive one is used.
+func TestPIDBelowOne(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "gc.go1.26.trace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ pid, want int32 }{{0, 1}, {-5, 1}, {4242, 4242}} {
+		var buf bytes.Buffer
+		w := perfetto.NewWriter(&buf, perfetto.WithPID(tc.pid), perfetto.WithCompression(false))
+		if _, err := mapping.Map(bytes.NewReader(data), w); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := perfettocheck.Check(bytes.NewReader(buf.Bytes())); err != nil {
+			t.Errorf("WithPID(%d): %v", tc.pid, err)
+		}
+		var tr pb.Trace
+		if err := proto.Unmarshal(buf.Bytes(), &tr); err != nil {
+			t.Fatal(err)
+		}
+		pids := map[int32]bool{}
+		for _, p := range tr.GetPacket() {
+			if pd := p.GetTrackDescriptor().GetProcess(); pd != nil {
+				pids[pd.GetPid()] = true
+			}
+		}
+		if len(pids) != 1 || !pids[tc.want] {
+			t.Errorf("WithPID(%d): process tracks with pids %v; want %d", tc.pid, pids, tc.want)
+		}
+	}
+}
