@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strconv"
 	"sync/atomic"
 
 	"github.com/klauspost/compress/zstd"
@@ -116,17 +117,35 @@ func openInput(r io.Reader) (*bufio.Reader, string, error) {
 		return nil, "", fmt.Errorf("%w: %s starts with %q, not a trace header like \"go 1.26 trace\"", ErrNotTrace, what, printable(hdr))
 	}
 	if !knownVersions[string(m[1])] {
-		return nil, "", fmt.Errorf("%w go 1.%s: trace2x reads the formats of Go 1.11 to 1.26 (Go 1.27 writes the 1.26 format)", ErrVersion, m[1])
+		return nil, "", versionError(string(m[1]))
 	}
 	return br, "go1." + string(m[1]), nil
 }
 
-// printable shortens b for an error message.
+// versionError says why a header's format version, minor, is not read:
+// a version between two that are read is one no Go release writes.
+func versionError(minor string) error {
+	const reads = "trace2x reads the formats of Go 1.11 to 1.26 (Go 1.27 writes the 1.26 format)"
+	n, _ := strconv.Atoi(minor)
+	switch {
+	case n < 11:
+		return fmt.Errorf("%w go 1.%s: the format of Go 1.10 and earlier, which x/exp/trace does not read; %s", ErrVersion, minor, reads)
+	case n < 26:
+		return fmt.Errorf("%w go 1.%s: no Go release writes that header (Go 1.12 to 1.18 write the 1.11 format, Go 1.20 the 1.19, Go 1.24 the 1.23): the input is damaged or not from Go; %s", ErrVersion, minor, reads)
+	}
+	return fmt.Errorf("%w go 1.%s: newer than the formats trace2x reads; %s", ErrVersion, minor, reads)
+}
+
+// printable shortens b for an error message: a header's padding is
+// left out, unless nothing else is there to show.
 func printable(b []byte) string {
 	if len(b) > 16 {
 		b = b[:16]
 	}
-	return string(bytes.TrimRight(b, "\x00"))
+	if t := bytes.TrimRight(b, "\x00"); len(t) > 0 {
+		return string(t)
+	}
+	return string(b)
 }
 
 // Decompress returns a reader of r's content, decompressed if r starts

@@ -111,3 +111,26 @@ func TestInputFails(t *testing.T) {
 		t.Errorf("a trace cut short: %v, want a broken trace", err)
 	}
 }
+
+// TestHeaderErrors checks what is said of a header that is not a trace's,
+// or of a version that is not read: never that a version in the range
+// read is out of it, and never an empty quote.
+func TestHeaderErrors(t *testing.T) {
+	body := bytes.Repeat([]byte{1}, 64)
+	for _, tc := range []struct {
+		in   []byte
+		is   error
+		want string
+	}{
+		{append([]byte("go 1.20 trace\x00\x00\x00"), body...), mapping.ErrVersion, "go 1.20: no Go release writes that header"},
+		{append([]byte("go 1.10 trace\x00\x00\x00"), body...), mapping.ErrVersion, "go 1.10: the format of Go 1.10 and earlier"},
+		{append([]byte("go 1.30 trace\x00\x00\x00"), body...), mapping.ErrVersion, "go 1.30: newer than the formats trace2x reads"},
+		{make([]byte, 64), mapping.ErrNotTrace, `starts with "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"`},
+		{[]byte("<html><body>a page</body></html>"), mapping.ErrNotTrace, `starts with "<html><body>a pa"`},
+	} {
+		_, err := mapping.Map(bytes.NewReader(tc.in), mapping.NopSink{})
+		if !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v; want %v saying %s", tc.in[:16], err, tc.is, tc.want)
+		}
+	}
+}
