@@ -170,7 +170,7 @@ func (x *indexer) run() error {
 		}
 		if b.endOfGen {
 			if !x.haveCur {
-				return &Error{off, errors.New("end of a generation before its first batch")}
+				return &Error{off, errors.New("a generation ends before its first batch")}
 			}
 			if err := x.close(off + 1); err != nil {
 				return &Error{off, err}
@@ -179,11 +179,11 @@ func (x *indexer) run() error {
 			continue
 		}
 		if b.gen == 0 {
-			return &Error{off, errors.New("batch of generation 0")}
+			return &Error{off, errors.New("a batch is of generation 0, which no trace has")}
 		}
 		if x.haveCur && b.gen != x.cur.Number {
 			if x.v >= 26 {
-				return &Error{off, errors.New("missing end-of-generation marker")}
+				return &Error{off, errors.New("the end-of-generation marker is missing")}
 			}
 			if err := x.close(off); err != nil {
 				return &Error{off, err}
@@ -235,7 +235,7 @@ func (x *indexer) close(end int64) error {
 		return fmt.Errorf("generation %d has no frequency event", g.Number)
 	}
 	if n := len(x.idx.Generations); n > 0 && g.Number <= x.idx.Generations[n-1].Number {
-		return fmt.Errorf("generation %d after generation %d", g.Number, x.idx.Generations[n-1].Number)
+		return fmt.Errorf("generation %d comes after generation %d", g.Number, x.idx.Generations[n-1].Number)
 	}
 	g.Size = end - g.Offset
 	g.Freq = x.freq
@@ -278,7 +278,7 @@ func (x *indexer) header(off int64) (batchHeader, error) {
 			b.endOfGen = true
 			return b, nil
 		}
-		return b, fmt.Errorf("expected a batch, got event %d", p[0])
+		return b, fmt.Errorf("a batch was expected, and event %d came", p[0])
 	case evEventBatch:
 	case evExperimentalBatch:
 		i++ // the experiment
@@ -286,7 +286,7 @@ func (x *indexer) header(off int64) (batchHeader, error) {
 		if bytes.HasPrefix(p, []byte("go 1.")) {
 			return b, ErrSecondTrace
 		}
-		return b, fmt.Errorf("expected a batch, got event %d", p[0])
+		return b, fmt.Errorf("a batch was expected, and event %d came", p[0])
 	}
 	var vals [4]uint64
 	for k := range vals {
@@ -295,14 +295,14 @@ func (x *indexer) header(off int64) (batchHeader, error) {
 		}
 		v, m := binary.Uvarint(p[i:])
 		if m <= 0 {
-			return b, errors.New("bad varint in a batch header")
+			return b, errors.New("a batch header holds a bad varint")
 		}
 		vals[k] = v
 		i += m
 	}
 	b.gen, b.ts = vals[0], vals[2]
 	if vals[3] > maxBatchSize {
-		return b, fmt.Errorf("batch of %d bytes, more than the %d the format allows", vals[3], maxBatchSize)
+		return b, fmt.Errorf("a batch is %d bytes, more than the %d the format allows", vals[3], maxBatchSize)
 	}
 	b.size, b.hdrLen = int(vals[3]), i
 	if p[0] == evEventBatch && b.size > 0 && i < len(p) {
@@ -324,7 +324,7 @@ func (x *indexer) readSync(off int64, size int, base uint64) error {
 	uv := func() (uint64, error) {
 		v, m := binary.Uvarint(data)
 		if m <= 0 {
-			return 0, errors.New("bad varint in the sync batch")
+			return 0, errors.New("the sync batch holds a bad varint")
 		}
 		data = data[m:]
 		return v, nil
@@ -339,7 +339,7 @@ func (x *indexer) readSync(off int64, size int, base uint64) error {
 				return err
 			}
 			if f == 0 {
-				return errors.New("frequency of 0")
+				return errors.New("the frequency is 0")
 			}
 			x.freq = 1 / (float64(f) / 1e9)
 		case ev == evClockSnapshot && x.v >= 25:
@@ -355,7 +355,7 @@ func (x *indexer) readSync(off int64, size int, base uint64) error {
 			c.ts, c.mono, c.sec, c.nsec = base+vals[0], vals[1], vals[2], vals[3]
 			x.clock = &c
 		default:
-			return fmt.Errorf("event %d in the sync batch", ev)
+			return fmt.Errorf("the sync batch holds event %d, which it may not", ev)
 		}
 	}
 	return nil

@@ -29,7 +29,7 @@ func TestBadInput(t *testing.T) {
 		{"empty", nil, "reading the header"},
 		{"not a trace", []byte("hello, world, this is text"), "not a Go execution trace"},
 		{"header only", hdr, "only its header"},
-		{"not a batch", append(hdr, 7, 1, 2), "byte 16: expected a batch, got event 7"},
+		{"not a batch", append(hdr, 7, 1, 2), "byte 16: a batch was expected, and event 7 came"},
 		{"cut header", append(hdr, evEventBatch, 1), "batch header is cut short"},
 		{"too big", append(hdr, evEventBatch, 1, 1, 1, 0xff, 0xff, 0x7f), "more than"},
 		{"past the end", append(hdr, evEventBatch, 1, 1, 1, 50, 0), "runs past the end"},
