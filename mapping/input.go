@@ -133,7 +133,7 @@ func versionError(minor string) error {
 	case n < 26:
 		return fmt.Errorf("%w go 1.%s: no Go release writes that header (Go 1.12 to 1.18 write the 1.11 format, Go 1.20 the 1.19, Go 1.24 the 1.23): the input is damaged or not from Go; %s", ErrVersion, minor, reads)
 	}
-	return fmt.Errorf("%w go 1.%s: newer than the formats trace2x reads; %s", ErrVersion, minor, reads)
+	return fmt.Errorf("%w go 1.%s: %s", ErrVersion, minor, reads)
 }
 
 // printable shortens b for an error message: a header's padding is

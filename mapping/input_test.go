@@ -124,7 +124,7 @@ func TestHeaderErrors(t *testing.T) {
 	}{
 		{append([]byte("go 1.20 trace\x00\x00\x00"), body...), mapping.ErrVersion, "go 1.20: no Go release writes that header"},
 		{append([]byte("go 1.10 trace\x00\x00\x00"), body...), mapping.ErrVersion, "go 1.10: the format of Go 1.10 and earlier"},
-		{append([]byte("go 1.30 trace\x00\x00\x00"), body...), mapping.ErrVersion, "go 1.30: newer than the formats trace2x reads"},
+		{append([]byte("go 1.30 trace\x00\x00\x00"), body...), mapping.ErrVersion, "go 1.30: trace2x reads the formats of Go 1.11 to 1.26"},
 		{make([]byte, 64), mapping.ErrNotTrace, `starts with "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"`},
 		{[]byte("<html><body>a page</body></html>"), mapping.ErrNotTrace, `starts with "<html><body>a pa"`},
 	} {

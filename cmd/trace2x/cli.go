@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -402,6 +403,9 @@ func parseStartTime(v string) (time.Time, error) {
 	return t, nil
 }
 
+// durationLike matches what has the form of a Go duration.
+var durationLike = regexp.MustCompile(`^[+-]?(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+$`)
+
 func boundFlag(b *mapping.Bound) func(string) error {
 	return func(v string) error {
 		if d, err := time.ParseDuration(v); err == nil {
@@ -413,6 +417,10 @@ func boundFlag(b *mapping.Bound) func(string) error {
 		}
 		t, err := time.Parse(time.RFC3339Nano, v)
 		if err != nil {
+			if durationLike.MatchString(v) {
+				// ParseDuration says only "invalid" of one too long.
+				return fmt.Errorf("%s is longer than an offset can be (about 292 years)", v)
+			}
 			return fmt.Errorf("%q is neither an offset such as 1.5s nor an RFC 3339 time such as 2026-01-02T15:04:05.5Z", v)
 		}
 		*b = mapping.Bound{Wall: t, Set: true}
