@@ -102,6 +102,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"time"
 
@@ -256,11 +257,16 @@ func NewWriter(w io.Writer, opts ...Option) *Writer {
 // create opens part n (from 1); the Writer closes each part when it is
 // complete. A part ends at the first point past size bytes, counting the
 // stack frames it will carry, so it exceeds size by at most one item.
-// Part 1 is opened at Begin: a Writer closed before it opens none.
+// Part 1 is opened at Begin: a Writer closed before it opens none. A
+// size of 0 or less sets no limit: one part.
 func NewSplitWriter(size int64, create func(part int) (io.WriteCloser, error), opts ...Option) *Writer {
 	x := newWriter(opts)
 	x.create = create
-	x.limit = max(size, 1)
+	x.limit = size
+	if size <= 0 {
+		// Not a part per item, which no one would ask for.
+		x.limit = math.MaxInt64
+	}
 	return x
 }
 

@@ -615,3 +615,30 @@ func TestWriteError(t *testing.T) {
 		t.Errorf("Map returned %v, want the error of creating the part", err)
 	}
 }
+
+// TestSplitNoLimit checks that a split writer given no size (0 or less)
+// writes one valid part, not a part per item.
+func TestSplitNoLimit(t *testing.T) {
+	for _, size := range []int64{0, -1} {
+		var parts []*bytes.Buffer
+		w := chromejson.NewSplitWriter(size, func(n int) (io.WriteCloser, error) {
+			parts = append(parts, new(bytes.Buffer))
+			return nopCloser{parts[n-1]}, nil
+		})
+		f, err := os.Open("../../testdata/gc.go1.26.trace")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = mapping.Map(f, w)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(parts) != 1 {
+			t.Fatalf("size %d: %d parts, want 1", size, len(parts))
+		}
+		if _, err := chromecheck.Check(parts[0].Bytes()); err != nil {
+			t.Errorf("size %d: %v", size, err)
+		}
+	}
+}
