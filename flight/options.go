@@ -65,7 +65,8 @@ func (f optionFunc) apply(c *config) { f(c) }
 
 // WithMinAge sets how far back the window reaches: the runtime keeps at
 // least the last d of execution trace (unless WithMaxBytes is reached
-// first). The default is DefaultMinAge, 10 seconds.
+// first). The default is DefaultMinAge, 10 seconds, which a d of 0 or
+// less keeps.
 func WithMinAge(d time.Duration) Option {
 	return optionFunc(func(c *config) {
 		if d > 0 {
@@ -83,7 +84,7 @@ func WithMinAge(d time.Duration) Option {
 // 35 to 45 MB a second had windows of 45 to 85 MB with the default).
 // The runtime also holds the generation it is writing, and a snapshot's
 // conversions take time and memory in proportion to the window. The
-// default is DefaultMaxBytes, 10 MiB.
+// default is DefaultMaxBytes, 10 MiB, which an n of 0 keeps.
 func WithMaxBytes(n uint64) Option {
 	return optionFunc(func(c *config) {
 		if n > 0 {
@@ -178,7 +179,8 @@ func WithCoalesce(d time.Duration) Option {
 
 // WithQueueSize bounds the snapshots waiting for export (each holds a
 // copy of the window). A snapshot that finds the queue full is dropped and
-// counted in Stats.Dropped. The default is DefaultQueueSize, 2.
+// counted in Stats.Dropped. The default is DefaultQueueSize, 2, which an
+// n of 0 or less keeps.
 func WithQueueSize(n int) Option {
 	return optionFunc(func(c *config) {
 		if n > 0 {
@@ -191,7 +193,10 @@ func WithQueueSize(n int) Option {
 // together: the two conversions run side by side, and when d has passed
 // both stop; what was not finished is left out (the Perfetto file is not
 // written, the spans not yet sent are not), and the export's error says
-// the timeout ran out. The default is DefaultExportTimeout, a minute.
+// the timeout ran out. The default is DefaultExportTimeout, a minute,
+// which a d of 0 or less keeps: an export is always bounded, since
+// later snapshots, and Stop, wait for it (unlike otel.WithExportTimeout,
+// where 0 sets no bound).
 func WithExportTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) {
 		if d > 0 {
@@ -201,7 +206,8 @@ func WithExportTimeout(d time.Duration) Option {
 }
 
 // WithMaxCapture bounds the live captures of the Handler
-// (?seconds=N). The default is DefaultMaxCapture, a minute.
+// (?seconds=N). The default is DefaultMaxCapture, a minute, which a d of
+// 0 or less keeps.
 func WithMaxCapture(d time.Duration) Option {
 	return optionFunc(func(c *config) {
 		if d > 0 {
