@@ -117,6 +117,14 @@ func Version(hdr []byte) (int, error) {
 	}
 	m := headerRE.FindSubmatch(hdr[:HeaderSize])
 	if m == nil {
+		// The index reads a file's bytes where they lie, which a
+		// compressed file's are not.
+		switch {
+		case bytes.HasPrefix(hdr, []byte{0x1f, 0x8b}):
+			return 0, errors.New("a gzip-compressed file, whose generations are found only once it is decompressed")
+		case bytes.HasPrefix(hdr, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+			return 0, errors.New("a zstd-compressed file, whose generations are found only once it is decompressed")
+		}
 		return 0, errors.New("not a Go execution trace")
 	}
 	return strconv.Atoi(string(m[1]))

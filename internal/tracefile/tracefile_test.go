@@ -28,6 +28,8 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"empty", nil, "reading the header"},
 		{"not a trace", []byte("hello, world, this is text"), "not a Go execution trace"},
+		{"gzip", []byte("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xffabcdefgh"), "gzip-compressed file"},
+		{"zstd", []byte("\x28\xb5\x2f\xfd\x00\x00\x00\x00\x00\x00abcdefgh"), "zstd-compressed file"},
 		{"header only", hdr, "only its header"},
 		{"not a batch", append(hdr, 7, 1, 2), "byte 16: a batch was expected, and event 7 came"},
 		{"cut header", append(hdr, evEventBatch, 1), "batch header is cut short"},
