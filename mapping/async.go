@@ -16,7 +16,8 @@ import (
 //
 // An error of sink reaches the mapping at a later call, which stops it;
 // End waits for sink to have been given everything before it returns.
-// A nil sink fails the pass at Begin with [ErrNilSink].
+// A nil sink fails the pass with [ErrNilSink] before any input is read,
+// not on Async's goroutine, where no caller could recover.
 func Async(sink Sink) Sink {
 	// Counters thinned before the hand-over, not after: most counter
 	// samples are thinned out, and copying them to the other goroutine
@@ -26,11 +27,6 @@ func Async(sink Sink) Sink {
 	}
 	return &asyncSink{sink: sink}
 }
-
-// ErrNilSink is the error of a pass through Async(nil), from Begin and
-// End: the sink would fail on Async's goroutine, where no caller can
-// recover.
-var ErrNilSink = errors.New("mapping.Async: the sink is nil")
 
 // start makes the batches and the sink's goroutine. It waits for Begin:
 // the mapping calls End only on a trace that began, and a goroutine
@@ -237,9 +233,11 @@ func arena[T any](a *[]T, s []T) []T {
 	return (*a)[lo:len(*a):len(*a)]
 }
 
+func (a *asyncSink) nilSink() error { return checkNext(a.sink, "the sink given to Async") }
+
 func (a *asyncSink) Begin(m *Meta) error {
-	if a.sink == nil {
-		return ErrNilSink
+	if err := a.nilSink(); err != nil {
+		return err
 	}
 	a.start()
 	c := *m
@@ -301,7 +299,7 @@ func (a *asyncSink) Experimental(x *Experimental) error {
 // then calls the sink's End, from this goroutine.
 func (a *asyncSink) End(s *Summary) error {
 	if a.sink == nil {
-		return ErrNilSink
+		return a.nilSink()
 	}
 	if a.cur == nil {
 		return a.sink.End(s) // never begun

@@ -6,9 +6,11 @@ import (
 
 // WithContext stops a pass when ctx is done, within a few hundred events:
 // the input's next read fails with ctx's cause, and so does the mapping
-// of the next batch of events read ahead. End is called with the error,
-// and Map returns it (errors.Is(err, context.Canceled) holds). What was
-// delivered before is kept.
+// of the next batch of events read ahead, or the scan of the first
+// generation that comes before the pass (see WithoutBackdatedCounts).
+// End is called with the error if Begin was, and Map returns it
+// (errors.Is(err, context.Canceled) holds). What was delivered before is
+// kept.
 func WithContext(ctx context.Context) Option {
 	return optionFunc(func(c *config) { c.ctx = ctx })
 }

@@ -96,18 +96,39 @@ func (f *Filter) Kept() int64 { return f.kept }
 // ErrWindow is wrapped by the error for a window the trace cannot place.
 var ErrWindow = errors.New("bad window")
 
+// endsBeforeStart is the error of a window that ends at to, before the
+// trace starts.
+func endsBeforeStart(to Bound) error {
+	return fmt.Errorf("%w: it ends (%s) before the trace starts", ErrWindow, to)
+}
+
+// startsAfterEnd is the error of a window that starts at from, after the
+// trace ends, d after its start.
+func startsAfterEnd(from Bound, d time.Duration) error {
+	return fmt.Errorf("%w: it starts (%s) after the trace ends (%v after its start)", ErrWindow, from, d)
+}
+
 // Bound is one end of a time window: an offset from the trace start, or,
-// for a trace that carries a wall clock, a wall-clock time.
+// for a trace that carries a wall clock, a wall-clock time. The zero
+// Bound is no bound at all.
 type Bound struct {
 	Offset time.Duration
 	Wall   time.Time // used when not zero
-	Set    bool
+	// Set makes the bound count when both Offset and Wall are zero: the
+	// trace's start, as where a window "from the start" is given. A
+	// non-zero Offset or Wall counts without it.
+	Set bool
+}
+
+// bounded reports whether b bounds a window (see Set).
+func (b Bound) bounded() bool {
+	return b.Set || b.Offset != 0 || !b.Wall.IsZero()
 }
 
 // String returns the bound as it was given.
 func (b Bound) String() string {
 	switch {
-	case !b.Set:
+	case !b.bounded():
 		return "unbounded"
 	case !b.Wall.IsZero():
 		return b.Wall.Format(time.RFC3339Nano)
@@ -128,7 +149,7 @@ func (b Bound) resolve(m *Meta) (Time, error) {
 
 // Empty reports whether the filter keeps everything.
 func (f *Filter) Empty() bool {
-	return !f.From.Set && !f.To.Set && len(f.Goroutines) == 0 && len(f.Tasks) == 0 && len(f.Regions) == 0
+	return !f.From.bounded() && !f.To.bounded() && len(f.Goroutines) == 0 && len(f.Tasks) == 0 && len(f.Regions) == 0
 }
 
 // NeedsPrepass reports whether Prepass must run over the trace before the
@@ -271,7 +292,9 @@ func (p *prepass) Task(t *Task) error {
 	if len(s.taskType) > 0 || len(s.taskID) > 0 {
 		wt := &waitingTask{t.ID, keptTask{span{t.Start, t.End}, slices.Clone(t.Goroutines), t.Type}}
 		switch {
-		case s.taskType[t.Type] || s.taskID[t.ID] || s.tasks[t.Parent] || s.taskID[t.Parent]:
+		case s.taskType[t.Type] || s.taskID[t.ID] || s.tasks[t.Parent] || t.Parent != NoTask && s.taskID[t.Parent]:
+			// (Task 0 is no task, the background's, which no trace
+			// shows: selected, it is not the parent of every task.)
 			p.settle(wt, true)
 		case t.Parent == NoTask || p.left[t.Parent]:
 			p.settle(wt, false)
@@ -323,12 +346,12 @@ func (p *prepass) settle(wt *waitingTask, kept bool) {
 func (p *prepass) Begin(m *Meta) error {
 	p.from, p.to = Time(math.MinInt64), Time(math.MaxInt64)
 	// A window that does not resolve fails the main pass, which says so.
-	if p.f.From.Set {
+	if p.f.From.bounded() {
 		if t, err := p.f.From.resolve(m); err == nil {
 			p.from = t
 		}
 	}
-	if p.f.To.Set {
+	if p.f.To.bounded() {
 		if t, err := p.f.To.resolve(m); err == nil {
 			p.to = t
 		}
@@ -496,18 +519,23 @@ type stackAt struct {
 	stack StackID
 }
 
+func (f *filterSink) nilSink() error { return checkNext(f.next, "the sink given to Filter.Sink") }
+
 func (f *filterSink) Begin(m *Meta) error {
+	if err := f.nilSink(); err != nil {
+		return err
+	}
 	if f.misuse != nil {
 		return f.misuse
 	}
 	f.from, f.to = Time(math.MinInt64), Time(math.MaxInt64)
 	var err error
-	if f.f.From.Set {
+	if f.f.From.bounded() {
 		if f.from, err = f.f.From.resolve(m); err != nil {
 			return fmt.Errorf("%w: its start: %w", ErrWindow, err)
 		}
 	}
-	if f.f.To.Set {
+	if f.f.To.bounded() {
 		if f.to, err = f.f.To.resolve(m); err != nil {
 			return fmt.Errorf("%w: its end: %w", ErrWindow, err)
 		}
@@ -516,10 +544,10 @@ func (f *filterSink) Begin(m *Meta) error {
 		return fmt.Errorf("%w: it ends (%s) before it starts (%s)", ErrWindow, f.f.To, f.f.From)
 	}
 	if f.to < m.Start {
-		return fmt.Errorf("%w: it ends (%s) before the trace starts", ErrWindow, f.f.To)
+		return endsBeforeStart(f.f.To)
 	}
 	f.origin = m.Start
-	f.begun = !f.f.From.Set
+	f.begun = !f.f.From.bounded()
 	meta := *m
 	meta.Start = max(m.Start, f.from)
 	meta.Filtered = true
@@ -885,7 +913,7 @@ func (f *filterSink) Region(r *Region) error {
 	if !ok {
 		return nil
 	}
-	if f.f.From.Set && start < f.from+regionSlack {
+	if f.f.From.bounded() && start < f.from+regionSlack {
 		// Never earlier than it began, so that it stays after a region
 		// before it; never past its end.
 		start = f.placeNested(r, min(max(start, f.from+f.regionOffset(r)), end))
@@ -1203,8 +1231,11 @@ func (f *filterSink) Experimental(x *Experimental) error {
 }
 
 func (f *filterSink) End(s *Summary) error {
-	if f.f.From.Set && f.from > s.End && s.Err == nil {
-		return fmt.Errorf("%w: it starts (%s) after the trace ends (%v after its start)", ErrWindow, f.f.From, time.Duration(s.End-s.Start))
+	if f.next == nil {
+		return f.nilSink()
+	}
+	if f.f.From.bounded() && f.from > s.End && s.Err == nil {
+		return startsAfterEnd(f.f.From, time.Duration(s.End-s.Start))
 	}
 	f.sum = *s
 	if s.Start < f.from && f.from <= s.End {

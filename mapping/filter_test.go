@@ -143,6 +143,70 @@ func TestFilterBounds(t *testing.T) {
 	}
 }
 
+// TestBoundWithoutSet: a bound with a non-zero offset or wall-clock time
+// bounds the window without Set, as it does with it; Set still makes the
+// zero offset, the trace's start, a bound.
+func TestBoundWithoutSet(t *testing.T) {
+	data := readTrace(t, "annotations.go1.26.trace")
+	var all mapping.Tally
+	sum, err := mapping.Map(bytes.NewReader(data), &all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := time.Duration(sum.End - sum.Start)
+	wall := sum.Clock.Wall.Add(time.Duration(sum.Start + mapping.Time(d/2) - sum.Clock.Trace))
+	for _, tc := range []struct {
+		name      string
+		with, not mapping.Filter // the window with Set, and without
+		str       string         // what the bound without Set prints
+	}{
+		{"from an offset", mapping.Filter{From: mapping.Bound{Offset: d / 2, Set: true}}, mapping.Filter{From: mapping.Bound{Offset: d / 2}}, (d / 2).String()},
+		{"to an offset", mapping.Filter{To: mapping.Bound{Offset: d / 2, Set: true}}, mapping.Filter{To: mapping.Bound{Offset: d / 2}}, (d / 2).String()},
+		{"from a wall time", mapping.Filter{From: mapping.Bound{Wall: wall, Set: true}}, mapping.Filter{From: mapping.Bound{Wall: wall}}, wall.Format(time.RFC3339Nano)},
+		{"to a wall time", mapping.Filter{To: mapping.Bound{Wall: wall, Set: true}}, mapping.Filter{To: mapping.Bound{Wall: wall}}, wall.Format(time.RFC3339Nano)},
+	} {
+		b := tc.not.From
+		if b == (mapping.Bound{}) {
+			b = tc.not.To
+		}
+		if b.String() != tc.str {
+			t.Errorf("%s: the bound prints as %q, want %q", tc.name, b, tc.str)
+		}
+		if tc.not.Empty() {
+			t.Errorf("%s: the filter is empty", tc.name)
+		}
+		var with, not mapping.Tally
+		if _, err := mapping.Map(bytes.NewReader(data), tc.with.Sink(&with)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := mapping.Map(bytes.NewReader(data), tc.not.Sink(&not)); err != nil {
+			t.Fatal(err)
+		}
+		if not.GoStates != with.GoStates || not.Meta.Start != with.Meta.Start || not.Summary.End != with.Summary.End {
+			t.Errorf("%s: without Set, %v states from %d to %d; with it, %v from %d to %d", tc.name,
+				not.GoStates, not.Meta.Start, not.Summary.End, with.GoStates, with.Meta.Start, with.Summary.End)
+		}
+		if with.GoStates == all.GoStates {
+			t.Errorf("%s: the window keeps every state", tc.name)
+		}
+	}
+	// Set alone: the window starts, or ends, at the trace's start.
+	start := mapping.Bound{Set: true}
+	if start.String() != "0s" || (mapping.Bound{}).String() != "unbounded" {
+		t.Errorf("bounds print as %q and %q", start, mapping.Bound{})
+	}
+	if (&mapping.Filter{From: start}).Empty() || !(&mapping.Filter{}).Empty() {
+		t.Error("Set does not bound the window at the trace's start")
+	}
+	var upToStart mapping.Tally
+	if _, err := mapping.Map(bytes.NewReader(data), (&mapping.Filter{To: start}).Sink(&upToStart)); err != nil {
+		t.Fatal(err)
+	}
+	if upToStart.Summary.End != sum.Start {
+		t.Errorf("a window up to the start ends %v after it", time.Duration(upToStart.Summary.End-sum.Start))
+	}
+}
+
 // tpRecorder records what a filter passes on of tasks and logs, and checks
 // that logs keep the protocol: their goroutine delivered and not ended,
 // and in time order.
@@ -533,5 +597,25 @@ func TestFilterWindowGoroutines(t *testing.T) {
 	}
 	if before == 0 || inside == 0 {
 		t.Fatalf("%d goroutines created before the window and %d in it: the case is not covered", before, inside)
+	}
+}
+
+// TestTaskZero checks that selecting task 0, which is no task (the
+// background's, which no trace shows), keeps no task, where it had kept
+// every task without a parent as its subtasks.
+func TestTaskZero(t *testing.T) {
+	data := readTrace(t, "annotations.go1.26.trace")
+	for _, tasks := range [][]string{{"0"}, {"00"}} {
+		f := &mapping.Filter{Tasks: tasks}
+		if _, err := mapping.Map(bytes.NewReader(data), f.Prepass()); err != nil {
+			t.Fatal(err)
+		}
+		var tally mapping.Tally
+		if _, err := mapping.Map(bytes.NewReader(data), f.Sink(&tally)); err != nil {
+			t.Fatal(err)
+		}
+		if tally.Tasks != 0 || f.Kept() != 0 {
+			t.Errorf("--task %s: %d tasks kept, %d items; want none", tasks[0], tally.Tasks, f.Kept())
+		}
 	}
 }

@@ -3,6 +3,7 @@ package mapping
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
 
 	"golang.org/x/exp/trace"
@@ -77,29 +78,39 @@ func (s *lateScan) see(ev *trace.Event) bool {
 
 // prescan returns the goroutines that generation g of r, an indexed trace
 // file, states late.
-func prescan(r io.ReaderAt, g tracefile.Generation) map[GoID]GoState {
-	return prescanTrace(io.MultiReader(io.NewSectionReader(r, 0, headerSize), io.NewSectionReader(r, g.Offset, g.Size)))
+func prescan(ctx context.Context, r io.ReaderAt, g tracefile.Generation) (map[GoID]GoState, error) {
+	return prescanTrace(ctx, io.MultiReader(io.NewSectionReader(r, 0, headerSize), io.NewSectionReader(r, g.Offset, g.Size)))
 }
 
 // prescanTrace returns the goroutines that the first generation of the
 // trace in, a header and that generation, states late. A failure of the
 // read or the parser ends the scan with what it found: the pass itself
-// reports it, where it is.
-func prescanTrace(in io.Reader) (late map[GoID]GoState) {
+// reports it, where it is. The end of ctx, if not nil, ends it with the
+// pass's error, checked as often as the pass checks it: a generation can
+// take a second or more to scan.
+func prescanTrace(ctx context.Context, in io.Reader) (late map[GoID]GoState, err error) {
 	s := newLateScan()
 	defer func() {
 		if p := recover(); p != nil {
 			late = s.late
 		}
+		if err == nil {
+			err = stopped(ctx) // a read it failed may be its end
+		}
 	}()
 	tr, err := trace.NewReader(in)
 	if err != nil {
-		return s.late
+		return s.late, nil
 	}
-	for {
+	for n := 1; ; n++ {
+		if n%batchSize == 0 {
+			if err := stopped(ctx); err != nil {
+				return s.late, err
+			}
+		}
 		ev, err := tr.ReadEvent()
 		if err != nil || s.see(&ev) {
-			return s.late
+			return s.late, nil
 		}
 	}
 }
@@ -124,12 +135,16 @@ const maxFirstGenBytes = 64 << 20
 // readFirstGen reads the header and first generation of br, a Go 1.22+
 // trace in format version minor, ahead of the pass, and finds which
 // goroutines that generation states late (see prescanTrace). It returns
-// the stream for the pass: what it read, then the rest of br.
-func (m *mapper) readFirstGen(br *bufio.Reader, minor int) io.Reader {
+// the stream for the pass: what it read, then the rest of br; or the
+// pass's error if ctx ended while it scanned.
+func (m *mapper) readFirstGen(br *bufio.Reader, minor int) (io.Reader, error) {
 	read, end, err := tracefile.FirstGeneration(br, minor, maxFirstGenBytes)
 	var late map[GoID]GoState
 	if end > 0 {
-		late = prescanTrace(bytes.NewReader(read[:end]))
+		var serr error
+		if late, serr = prescanTrace(m.cfg.ctx, bytes.NewReader(read[:end])); serr != nil {
+			return nil, serr
+		}
 	}
 	// Counted late past a generation not read whole, rather than held.
 	m.countEarly(late)
@@ -140,7 +155,7 @@ func (m *mapper) readFirstGen(br *bufio.Reader, minor int) io.Reader {
 	case err != nil:
 		rest = errReader{err}
 	}
-	return io.MultiReader(bytes.NewReader(read), rest)
+	return io.MultiReader(bytes.NewReader(read), rest), nil
 }
 
 // errReader fails every read with err, as the stream it stands for did.
@@ -155,11 +170,17 @@ func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
 // prescanFile scans the generation cfg.scanGen of cfg.scanFile, if set,
 // for the goroutines it states late, before the pass begins: beside the
 // pass, the two parsers would hold the generation at once, and a
-// flight-recorder window is often almost all one generation.
-func (m *mapper) prescanFile() {
+// flight-recorder window is often almost all one generation. It returns
+// the pass's error if ctx ended while it scanned.
+func (m *mapper) prescanFile() error {
 	if r := m.cfg.scanFile; r != nil && !m.cfg.countLate {
-		m.countEarly(prescan(r, m.cfg.scanGen))
+		late, err := prescan(m.cfg.ctx, r, m.cfg.scanGen)
+		if err != nil {
+			return err
+		}
+		m.countEarly(late)
 	}
+	return nil
 }
 
 // hold takes the next batch of the pass and returns the batches to map

@@ -129,8 +129,9 @@ type Error struct {
 	Generation int   // complete generations read before the error
 	Err        error
 
-	at   string // where in a file the damage is, if its index tells
-	hint string // why nothing was converted, if nothing was
+	at      string // where in a file the damage is, if its index tells
+	hint    string // why nothing was converted, if nothing was
+	stopped bool   // the pass's context ended (see WithContext)
 }
 
 func (e *Error) Error() string {
@@ -144,7 +145,10 @@ func (e *Error) Error() string {
 		return fmt.Sprintf("%s: %s", e.Input, msg)
 	}
 	what := "broken trace"
-	if errors.As(e.Err, new(inputError)) {
+	switch {
+	case e.stopped:
+		what = "stopped"
+	case errors.As(e.Err, new(inputError)):
 		what = "reading failed"
 	}
 	at := e.at
@@ -154,12 +158,15 @@ func (e *Error) Error() string {
 	if e.Events == 0 {
 		return fmt.Sprintf("%s: %s %s: %s%s", e.Input, what, at, msg, e.hint)
 	}
-	gens := "generations"
+	gens, events := "generations", "events"
 	if e.Generation == 1 {
 		gens = "generation"
 	}
-	return fmt.Sprintf("%s: %s %s, after %d events in %d complete %s: %s%s",
-		e.Input, what, at, e.Events, e.Generation, gens, msg, e.hint)
+	if e.Events == 1 {
+		events = "event"
+	}
+	return fmt.Sprintf("%s: %s %s, after %d %s in %d complete %s: %s%s",
+		e.Input, what, at, e.Events, events, e.Generation, gens, msg, e.hint)
 }
 
 // oldFormat reports whether the trace is in a format before Go 1.22's.
@@ -225,8 +232,12 @@ func (e *Error) Unwrap() error { return e.Err }
 // stops and returns the sink's error; if it panics, a *SinkPanicError.
 // Input that is not a trace (empty, another format, an unknown version,
 // a trace before Go 1.22 cut short, which is read whole first) gives a nil
-// Summary and an error, and the sink gets no call at all.
+// Summary and an error, and the sink gets no call at all; so does a nil
+// sink (see ErrNilSink), before any input is read.
 func Map(r io.Reader, sink Sink, opts ...Option) (*Summary, error) {
+	if err := checkSink(sink); err != nil {
+		return nil, err
+	}
 	cfg := newConfig(opts)
 	if cfg.ctx != nil {
 		r = ctxio.Reader{Ctx: cfg.ctx, R: r}
@@ -238,8 +249,10 @@ func mapStream(r io.Reader, sink Sink, cfg *config) (*Summary, error) {
 	cr := &countingReader{r: r}
 	m := newMapper(sink, cfg)
 	m.counter = cr
-	m.prescanFile()
 	return m.complete(func() error {
+		if err := m.prescanFile(); err != nil {
+			return err
+		}
 		br, version, err := openInput(cr)
 		if err != nil {
 			return err
@@ -253,7 +266,9 @@ func mapStream(r io.Reader, sink Sink, cfg *config) (*Summary, error) {
 		if minor, _ := strconv.Atoi(strings.TrimPrefix(version, "go1.")); minor >= 22 && !m.first.done && !m.cfg.countLate {
 			// A stream: its first generation is read ahead, in place
 			// of holding its events (see hold).
-			in = m.readFirstGen(br, minor)
+			if in, err = m.readFirstGen(br, minor); err != nil {
+				return err
+			}
 		}
 		tr, err := trace.NewReader(in)
 		if err != nil {
@@ -284,7 +299,7 @@ func (m *mapper) complete(read func() error) (*Summary, error) {
 				m.sum.End = m.last
 				m.sum.Generations = max(m.syncs-1, 0)
 				m.sum.BytesRead = m.counter.n.Load()
-				_ = m.sink.End(&m.sum)
+				_ = m.end()
 			}
 			return &m.sum, se.err
 		}
@@ -302,6 +317,17 @@ func (m *mapper) complete(read func() error) (*Summary, error) {
 		m.cfg.progress(Progress{BytesRead: m.counter.n.Load(), Events: m.sum.Events, Done: true})
 	}
 	return &m.sum, nil
+}
+
+// end calls the sink's End after the sink failed, and recovers its panic
+// as a sink's: the pass returns the sink's first error either way.
+func (m *mapper) end() (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = m.recovered(p)
+		}
+	}()
+	return m.sink.End(&m.sum)
 }
 
 // errHeaderOnly is the error of a trace that ends after its header: it
@@ -323,8 +349,13 @@ func (m *mapper) fail(err error) (*Summary, error) {
 	case errors.As(err, new(inputError)):
 		// The input failed (a connection broke): the trace is not
 		// damaged, but what of it came may be nothing.
+		// A pass whose context ended was stopped, not failed.
+		e.stopped = m.cfg.ctx != nil && m.cfg.ctx.Err() != nil
 		if e.Generation == 0 && !m.oldFormat() && m.sum.FormatVersion != "" {
 			e.hint = " (a trace is converted a generation, about a second of it, at a time, and the input failed inside its first)"
+			if e.stopped {
+				e.hint = " (a trace is converted a generation, about a second of it, at a time, and the pass stopped inside its first)"
+			}
 		}
 	default:
 		m.locate(e, e.Generation)
@@ -374,7 +405,12 @@ func (m *mapper) run(tr *trace.Reader) error {
 	for b := range full {
 		ready := m.hold(b)
 		if len(ready) == 0 {
-			// b is held: the parser reads on into a new batch.
+			// b is held, unmapped, where mapBatch would check ctx: a
+			// trace before Go 1.22 can hold a million events.
+			if err := stopped(m.cfg.ctx); err != nil {
+				return err
+			}
+			// The parser reads on into a new batch.
 			free <- &batch{events: make([]trace.Event, 0, batchSize)}
 			continue
 		}
@@ -524,10 +560,10 @@ func (m *mapper) mapBatch(b *batch) (err error) {
 			err = m.recovered(p)
 		}
 	}()
-	if ctx := m.cfg.ctx; ctx != nil && ctx.Err() != nil {
-		// Checked between batches too: the parser may have read all it
-		// needs ahead of the mapping.
-		return inputError{context.Cause(ctx)}
+	// Checked between batches too: the parser may have read all it needs
+	// ahead of the mapping.
+	if err := stopped(m.cfg.ctx); err != nil {
+		return err
 	}
 	tasks, states, stateStks := b.tasks, b.states, b.stateStks
 	m.batched, m.decoded = true, b.decoded
@@ -564,12 +600,24 @@ func (m *mapper) mapBatch(b *batch) (err error) {
 	return nil
 }
 
+// stopped returns the error a pass stops with once ctx, if not nil, is
+// done (see WithContext), and nil before: the input failed with ctx's
+// cause, as the input's next read would.
+func stopped(ctx context.Context) error {
+	if ctx != nil && ctx.Err() != nil {
+		return inputError{context.Cause(ctx)}
+	}
+	return nil
+}
+
 // recovered is the error of p, a panic recovered while mapping, by where
-// it was raised: in the trace parser's package, on a corrupted trace
-// (broken trace); in trace2x's own code (ErrInternal, a bug of trace2x);
-// in anything else, a Sink's own code (a SinkPanicError, returned as the
-// sink's error). It is called from a deferred function, so the panicking
-// frames are still on the stack, below runtime.gopanic.
+// it was raised: in a Sink's method, whoever wrote the sink (a
+// SinkPanicError, returned as the sink's error); in the trace parser's
+// package, on a corrupted trace (broken trace); in trace2x's own mapping
+// code (ErrInternal, a bug of trace2x); in anything else, code the
+// program gave the pass (a SinkPanicError too). It is called from a
+// deferred function, so the panicking frames are still on the stack,
+// below runtime.gopanic.
 func (m *mapper) recovered(p any) error {
 	return recovered(p, fmt.Sprintf(" at event %d", m.sum.Events))
 }
@@ -577,15 +625,27 @@ func (m *mapper) recovered(p any) error {
 // recovered is mapper.recovered where the event is known as where, or not
 // (""); its panic must be the one its caller's caller recovered.
 func recovered(p any, where string) error {
-	f := panicOrigin()
+	f, method := panicFrames()
 	switch {
-	case strings.HasPrefix(f.Function, "golang.org/x/exp/trace"):
+	case method.Function != "":
+		// A converter of trace2x is a sink like any other: its panic,
+		// such as a zero value's, is in the sink the program gave.
+		if f.Function == "" {
+			f = method
+		}
+		return sinkError{&SinkPanicError{Value: p, Method: method.Function, Func: f.Function, File: f.File, Line: f.Line, Stack: debug.Stack()}}
+	case strings.HasPrefix(f.Function, parserPackage):
 		return fmt.Errorf("the parser failed decoding%s: %v", where, p)
 	case strings.HasPrefix(f.Function, "github.com/trace2x/trace2x/") && !strings.HasSuffix(funcPackage(f.Function), "_test"):
 		return fmt.Errorf("%w: %v%s\n%s", ErrInternal, p, where, debug.Stack())
 	}
 	return sinkError{&SinkPanicError{Value: p, Func: f.Function, File: f.File, Line: f.Line, Stack: debug.Stack()}}
 }
+
+const (
+	parserPackage  = "golang.org/x/exp/trace"
+	mappingPackage = "github.com/trace2x/trace2x/mapping"
+)
 
 // funcPackage returns the package path of a function's full name, such
 // as "example.com/a/b" of "example.com/a/b.(*T).M".
@@ -597,27 +657,96 @@ func funcPackage(fn string) string {
 	return fn
 }
 
-// panicOrigin returns the frame whose code raised the panic being
-// recovered: the first below runtime.gopanic outside the standard library
+// panicFrames returns, of the panic being recovered, the frame whose code
+// raised it: the first below runtime.gopanic outside the standard library
 // (the runtime raises the panics of nil maps and pointers for the code
 // that used them; a function such as context.WithoutCancel panics for
-// its caller's argument).
-func panicOrigin() runtime.Frame {
-	pcs := make([]uintptr, 64)
+// its caller's argument). It also returns the frame of the Sink method
+// the panic was raised in, if any (see sinkMethod): of the methods
+// between the panic and the function that recovers it, the outermost
+// outside this package, which this package's sinks (FanOut, Async, ...)
+// called for the mapping; else the innermost of this package's own. The
+// walk stops at the function that recovers, so that the sinks of an
+// enclosing pass, further down the stack, do not count.
+func panicFrames() (origin, method runtime.Frame) {
+	pcs := make([]uintptr, 128)
 	frames := runtime.CallersFrames(pcs[:runtime.Callers(1, pcs)])
-	afterPanic := false
-	for {
-		f, more := frames.Next()
+	var deferred, recovering string
+	var outer, inner runtime.Frame
+	for more := true; more; {
+		var f runtime.Frame
+		f, more = frames.Next()
+		pkg := funcPackage(f.Function)
 		switch {
-		case f.Function == "runtime.gopanic":
-			afterPanic = true
-		case afterPanic && !standard(funcPackage(f.Function)):
-			return f
-		}
-		if !more {
-			return runtime.Frame{}
+		case recovering == "" && f.Function == "runtime.gopanic":
+			// The deferred function that recovers ran just above it.
+			recovering = enclosing(deferred)
+		case recovering == "":
+			if !strings.HasPrefix(f.Function, "runtime.") {
+				deferred = f.Function
+			}
+		case f.Function == recovering:
+			more = false
+		case standard(pkg):
+		default:
+			if origin.Function == "" {
+				origin = f
+			}
+			if !sinkMethod(f.Function) {
+				break
+			}
+			if pkg != mappingPackage {
+				outer = f
+			} else if inner.Function == "" {
+				inner = f
+			}
 		}
 	}
+	if outer.Function != "" {
+		return origin, outer
+	}
+	return origin, inner
+}
+
+// enclosing returns the function a function literal's full name is in,
+// such as "p.(*T).M" of "p.(*T).M.func1".
+func enclosing(fn string) string {
+	for {
+		i := strings.LastIndexByte(fn, '.')
+		if i < 0 {
+			return fn
+		}
+		last := fn[i+1:]
+		if !strings.HasPrefix(last, "func") && !strings.HasPrefix(last, "deferwrap") && strings.Trim(last, "0123456789") != "" {
+			return fn
+		}
+		fn = fn[:i]
+	}
+}
+
+// sinkMethods are the names of Sink's methods.
+var sinkMethods = map[string]bool{
+	"Begin": true, "Stack": true, "Goroutine": true, "Proc": true, "Thread": true,
+	"GoroutineState": true, "ProcRun": true, "Range": true, "Task": true, "Region": true,
+	"Log": true, "GoroutineEvent": true, "Flow": true, "Counter": true, "CPUSample": true,
+	"Experimental": true, "End": true,
+}
+
+// sinkMethod reports whether fn, a function's full name, is a method
+// named as one of Sink's, outside the parser (whose events have methods
+// of those names, which the mapping calls).
+func sinkMethod(fn string) bool {
+	pkg := funcPackage(fn)
+	if strings.HasPrefix(pkg, parserPackage) {
+		return false
+	}
+	// What follows the package: ".T.M" or ".(*T).M" for a method.
+	recv, name, ok := strings.Cut(strings.TrimPrefix(fn[len(pkg):], "."), ").")
+	if ok {
+		return strings.HasPrefix(recv, "(*") && sinkMethods[name]
+	}
+	recv, name, ok = strings.Cut(recv, ".")
+	return ok && recv != "" && sinkMethods[name]
 }
 
 // standard reports whether a package path is the standard library's: its
@@ -628,12 +757,19 @@ func standard(pkg string) bool {
 }
 
 // SinkPanicError is the error Map returns when a Sink's method panicked
-// (a bug of the program's own Sink): the pass stops, as for a sink's
-// error, and the panic is not passed on, since with Async it was raised on
-// a goroutine no caller can recover. Stack is where it was raised.
+// (a bug of the program's own Sink, or a sink used wrongly, such as a
+// converter's zero value): the pass stops, as for a sink's error, and the
+// panic is not passed on, since with Async it was raised on a goroutine
+// no caller can recover. Stack is where it was raised.
 type SinkPanicError struct {
 	Value any // what the sink panicked with
-	// Func, File and Line name the code that raised it.
+	// Method is the full name of the sink's method that panicked, such
+	// as "example.com/app.(*Sink).Begin": the one called for the mapping
+	// by this package's own sinks, if they were between. It is empty for
+	// a panic of other code the program gave the pass.
+	Method string
+	// Func, File and Line name the code that raised it, in Method or in
+	// what Method called.
 	Func  string
 	File  string
 	Line  int
@@ -641,7 +777,15 @@ type SinkPanicError struct {
 }
 
 func (e *SinkPanicError) Error() string {
-	return fmt.Sprintf("the sink panicked in %s (%s:%d): %v", e.Func, e.File, e.Line, e.Value)
+	hint := ""
+	if pkg := funcPackage(e.Method); strings.HasPrefix(pkg, "github.com/trace2x/trace2x/") && !strings.HasSuffix(pkg, "_test") {
+		// One of trace2x's own sinks, a converter: misused, or a bug.
+		hint = " (if the sink was made as its package says, this is a bug of trace2x: please report it with the trace)"
+	}
+	if e.Method != "" && e.Method != e.Func {
+		return fmt.Sprintf("the sink panicked in %s, at %s (%s:%d): %v%s", e.Method, e.Func, e.File, e.Line, e.Value, hint)
+	}
+	return fmt.Sprintf("the sink panicked in %s (%s:%d): %v%s", e.Func, e.File, e.Line, e.Value, hint)
 }
 
 // fill reads up to batchSize events into b.

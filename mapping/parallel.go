@@ -91,6 +91,13 @@ func WithWorkers(n int) Option {
 // memory follows the groups in flight.
 const defaultGroupBytes = 8 << 20
 
+// negativeSize is the error of a call of fn, MapFile or MapWindow, with a
+// negative size: an io.SectionReader of one reads to the end of the file,
+// which would hide the mistake.
+func negativeSize(fn string, size int64) error {
+	return fmt.Errorf("mapping.%s: the size of the trace is %d, below 0", fn, size)
+}
+
 // MapFile is Map for a trace of size bytes in r, a file. With
 // WithWorkers of 2 or more, a Go 1.22+ trace of several generations is
 // parsed on several goroutines, in groups of consecutive generations, and
@@ -100,7 +107,16 @@ const defaultGroupBytes = 8 << 20
 //
 // Memory grows with the parsing goroutines: each group's events wait,
 // decoded, until the mapping reaches them (see WithWorkers).
+//
+// A size of 0 is empty input, as for Map; a negative size is an error,
+// and the sink gets no call.
 func MapFile(r io.ReaderAt, size int64, sink Sink, opts ...Option) (*Summary, error) {
+	if err := checkSink(sink); err != nil {
+		return nil, err
+	}
+	if size < 0 {
+		return nil, negativeSize("MapFile", size)
+	}
 	cfg := newConfig(opts)
 	if cfg.ctx != nil {
 		r = ctxio.ReaderAt{Ctx: cfg.ctx, R: r}
@@ -131,8 +147,12 @@ func mapRange(r io.ReaderAt, idx *tracefile.Index, first, last int, sink Sink, c
 	m := newMapper(sink, cfg)
 	m.counter = &countingReader{}
 	m.sum.FormatVersion = "go1." + strconv.Itoa(idx.Version)
-	m.prescanFile()
-	return m.complete(func() error { return m.runParallel(p) })
+	return m.complete(func() error {
+		if err := m.prescanFile(); err != nil {
+			return err
+		}
+		return m.runParallel(p)
+	})
 }
 
 // planGroups splits gens into groups of consecutive generations.

@@ -3,6 +3,7 @@ package mapping
 import (
 	"io"
 	"math"
+	"time"
 
 	"github.com/trace2x/trace2x/internal/ctxio"
 	"github.com/trace2x/trace2x/internal/tracefile"
@@ -49,11 +50,23 @@ type origin struct {
 // ID it has in the whole pass; and the Summary counts the events and
 // generations read.
 //
+// A window that the generations' times show to lie wholly after the
+// trace's end, or wholly before its start, is refused before any of them
+// is read, with the error wrapping ErrWindow that a Filter with the window
+// gives at the end of a full pass; the sink gets no call.
+//
 // A trace that cannot be split (a format before Go 1.22, compressed, or
 // one whose batch headers do not index cleanly) is read whole, as Map
 // does, and one whose window needs every generation as MapFile reads it.
+// A negative size is an error, as for MapFile.
 // The generations read are parsed in parallel as MapFile parses them.
 func MapWindow(r io.ReaderAt, size int64, from, to Bound, sink Sink, opts ...Option) (*Summary, error) {
+	if err := checkSink(sink); err != nil {
+		return nil, err
+	}
+	if size < 0 {
+		return nil, negativeSize("MapWindow", size)
+	}
 	cfg := newConfig(opts)
 	if cfg.ctx != nil {
 		r = ctxio.ReaderAt{Ctx: cfg.ctx, R: r}
@@ -64,8 +77,10 @@ func MapWindow(r io.ReaderAt, size int64, from, to Bound, sink Sink, opts ...Opt
 		return mapStream(io.NewSectionReader(r, 0, size), sink, &cfg)
 	}
 	first, last, ok := 0, len(idx.Generations)-1, false
-	if from.Set || to.Set {
-		first, last, ok = windowGenerations(idx, from, to)
+	if from.bounded() || to.bounded() {
+		if first, last, ok, err = windowGenerations(idx, from, to); err != nil {
+			return nil, err
+		}
 	}
 	if !ok {
 		return mapRange(r, idx, 0, len(idx.Generations)-1, sink, &cfg)
@@ -87,25 +102,36 @@ func MapWindow(r io.ReaderAt, size int64, from, to Bound, sink Sink, opts ...Opt
 
 // windowGenerations returns the first and last generations a pass over
 // the window [from, to] reads, and false if the window needs them all or
-// cannot be placed (the full pass then says why).
-func windowGenerations(idx *tracefile.Index, from, to Bound) (first, last int, ok bool) {
+// cannot be placed (the full pass then says why). A window wholly before
+// the first generation or after the last gives the error a Filter gives
+// at the end of a pass, without one: the index tells, and a pass over a
+// long trace would read it all to say so.
+func windowGenerations(idx *tracefile.Index, from, to Bound) (first, last int, ok bool, err error) {
 	gens := idx.Generations
-	g0 := gens[0]
+	g0, gn := gens[0], gens[len(gens)-1]
 	meta := &Meta{Start: Time(g0.Start), Clock: clockOf(g0.Clock)}
 	lo, hi := Time(math.MinInt64), Time(math.MaxInt64)
-	var err error
-	if from.Set {
+	if from.bounded() {
 		if lo, err = from.resolve(meta); err != nil {
-			return 0, 0, false
+			return 0, 0, false, nil
 		}
 	}
-	if to.Set {
+	if to.bounded() {
 		if hi, err = to.resolve(meta); err != nil {
-			return 0, 0, false
+			return 0, 0, false, nil
 		}
 	}
-	if hi < lo {
-		return 0, 0, false
+	switch {
+	case hi < lo:
+		return 0, 0, false, nil
+	case hi < meta.Start:
+		// The first Sync, where a pass starts, is at the first
+		// generation's Start.
+		return 0, 0, false, endsBeforeStart(to)
+	case lo > Time(gn.End):
+		// No event is after the last generation's End; the pass ends at
+		// its last event, a little before, where the index cannot tell.
+		return 0, 0, false, startsAfterEnd(from, time.Duration(gn.End-g0.Start))
 	}
 	// The first generation whose events reach the window's start, and
 	// the last that starts before its end. Generations overlap a little
@@ -131,7 +157,7 @@ func windowGenerations(idx *tracefile.Index, from, to Bound) (first, last int, o
 	// climb there, and its waits would lose their reasons).
 	first = max(first-1, 0)
 	last = min(last+1, len(gens)-1)
-	return first, last, first > 0 || last < len(gens)-1
+	return first, last, first > 0 || last < len(gens)-1, nil
 }
 
 func clockOf(c *tracefile.Clock) *ClockSnapshot {

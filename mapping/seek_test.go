@@ -2,7 +2,9 @@ package mapping_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -326,4 +328,64 @@ func multisetDiff(a, b []string) (onlyA, onlyB []string) {
 		}
 	}
 	return onlyA, onlyB
+}
+
+// afterStart matches how long after its start an error says the trace
+// ends.
+var afterStart = regexp.MustCompile(` \([^()]* after its start\)$`)
+
+// TestWindowOutsideTrace: a window that starts after the trace's end, or
+// (by wall clock) ends before its start, is refused from the index of
+// generations, with the error a Filter gives after a full pass, before
+// any generation is read and without a call of the sink.
+func TestWindowOutsideTrace(t *testing.T) {
+	data := recordedOnce(t)
+	size := int64(len(data))
+	indexing := &countingReaderAt{r: bytes.NewReader(data)}
+	idx, err := tracefile.Read(indexing, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := mapping.Map(bytes.NewReader(data), mapping.NopSink{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Clock == nil || len(idx.Generations) < 3 {
+		t.Fatalf("the trace has %d generations and clock %v", len(idx.Generations), sum.Clock)
+	}
+	d := time.Duration(sum.End - sum.Start)
+	start := sum.Clock.Wall.Add(time.Duration(sum.Start - sum.Clock.Trace))
+	for _, tc := range []struct {
+		name     string
+		from, to mapping.Bound
+		want     string
+	}{
+		{"from after the end", mapping.Bound{Offset: d + time.Second, Set: true}, mapping.Bound{}, "after the trace ends"},
+		{"after the end, by offsets", mapping.Bound{Offset: d + time.Second}, mapping.Bound{Offset: d + 2*time.Second}, "after the trace ends"},
+		{"after the end, by wall clock", mapping.Bound{Wall: start.Add(d + time.Second)}, mapping.Bound{}, "after the trace ends"},
+		{"before the start, by wall clock", mapping.Bound{Wall: start.Add(-time.Hour)}, mapping.Bound{Wall: start.Add(-time.Minute)}, "before the trace starts"},
+	} {
+		// What a full pass says.
+		flt := &mapping.Filter{From: tc.from, To: tc.to}
+		_, want := mapping.Map(bytes.NewReader(data), flt.Sink(mapping.NopSink{}))
+		if !errors.Is(want, mapping.ErrWindow) || !strings.Contains(want.Error(), tc.want) {
+			t.Fatalf("%s: a full pass gives %v", tc.name, want)
+		}
+		r := &countingReaderAt{r: bytes.NewReader(data)}
+		sink := &cancelling{}
+		wsum, err := mapping.MapWindow(r, size, tc.from, tc.to, flt.Sink(sink))
+		if !errors.Is(err, mapping.ErrWindow) || wsum != nil {
+			t.Errorf("%s: MapWindow returned %v, %v; want no summary and ErrWindow", tc.name, wsum, err)
+			continue
+		}
+		// The same words; the end the index gives is at most a
+		// generation's last batch after the last event.
+		cut := func(err error) string { return afterStart.ReplaceAllString(err.Error(), "") }
+		if cut(err) != cut(want) {
+			t.Errorf("%s: MapWindow says %q, a full pass %q", tc.name, err, want)
+		}
+		if r.reads.Load() != indexing.reads.Load() || sink.ended {
+			t.Errorf("%s: %d reads where indexing takes %d, End called %v", tc.name, r.reads.Load(), indexing.reads.Load(), sink.ended)
+		}
+	}
 }

@@ -1,6 +1,8 @@
 package mapping
 
 import (
+	"errors"
+	"fmt"
 	"maps"
 	"slices"
 
@@ -45,6 +47,50 @@ type Sink interface {
 	End(*Summary) error
 }
 
+// ErrNilSink is wrapped by the error of a pass given a nil Sink, or one
+// of this package's sinks (FanOut, FanOutIndependent, ThinCounters, Async,
+// Filter.Sink) built on a nil Sink: Map, MapFile and MapWindow return it
+// before they read any input, and the sink gets no call. Called by
+// another driver, such a sink of this package fails at Begin with it.
+var ErrNilSink = errors.New("mapping: the sink is nil")
+
+// nilSinkError says which sink is nil: where is the way to it, such as
+// "sink 2 given to FanOut".
+type nilSinkError struct{ where string }
+
+func (e *nilSinkError) Error() string { return "mapping: " + e.where + " is nil" }
+func (e *nilSinkError) Unwrap() error { return ErrNilSink }
+
+// chain is implemented by the sinks of this package that pass items on to
+// other sinks.
+type chain interface {
+	// nilSink returns an error wrapping ErrNilSink if a sink it passes
+	// items to is nil or, in turn, passes them to a nil one.
+	nilSink() error
+}
+
+// checkSink returns an error wrapping ErrNilSink if s is nil or passes
+// items to a nil sink: a nil interface's method would panic in the
+// mapping, far from the mistake.
+func checkSink(s Sink) error {
+	if s == nil {
+		return ErrNilSink
+	}
+	if c, ok := s.(chain); ok {
+		return c.nilSink()
+	}
+	return nil
+}
+
+// checkNext is checkSink for next, a sink that one of this package's
+// sinks, described by where, passes items to.
+func checkNext(next Sink, where string) error {
+	if next == nil {
+		return &nilSinkError{where}
+	}
+	return checkSink(next)
+}
+
 // NopSink ignores everything. Embed it in a sink that wants only some
 // items.
 type NopSink struct{}
@@ -81,12 +127,12 @@ func FanOut(sinks ...Sink) Sink {
 
 // FanOutIndependent is FanOut for sinks that do not depend on each other,
 // such as the files of one conversion to several formats: a sink that
-// fails is left out for the rest of the pass, which goes on for the
-// others, so that a full disk or a closed pipe under one output does not
-// cut the rest short (a trace read from a pipe cannot be read again). The
-// pass stops once every sink has failed. End is called on every sink, the
-// failed ones too, and returns each sink's first error and End's, each
-// once.
+// fails, with an error or a panic (a *SinkPanicError), is left out for
+// the rest of the pass, which goes on for the others, so that a full disk
+// or a closed pipe under one output does not cut the rest short (a trace
+// read from a pipe cannot be read again). The pass stops once every sink
+// has failed. End is called on every sink, the failed ones too, and
+// returns each sink's first error and End's, each once.
 func FanOutIndependent(sinks ...Sink) Sink {
 	return &fanOut{sinks: slices.Clone(sinks), failed: make([]error, len(sinks)), live: len(sinks)}
 }
@@ -108,21 +154,67 @@ func each[T any](f *fanOut, x T, call func(Sink, T) error) error {
 		}
 		return nil
 	}
-	for i, s := range f.sinks {
+	return eachLive(f, 0, x, call)
+}
+
+// eachLive calls the sinks of FanOutIndependent from sinks[from] on that
+// have not failed. A sink that panics has failed, its panic the error (a
+// *SinkPanicError), and the call goes on with the next: one recovery for
+// them all, as one for each call would cost the pass more than the
+// calls.
+func eachLive[T any](f *fanOut, from int, x T, call func(Sink, T) error) (err error) {
+	i := from
+	defer func() {
+		if p := recover(); p != nil {
+			err = recovered(p, "")
+			var se sinkError
+			if errors.As(err, &se) {
+				err = se.err
+			}
+			if err = f.fail(i, err); err == nil {
+				err = eachLive(f, i+1, x, call)
+			}
+		}
+	}()
+	for ; i < len(f.sinks); i++ {
 		if f.failed[i] != nil {
 			continue
 		}
-		if err := call(s, x); err != nil {
-			f.failed[i] = err
-			if f.live--; f.live == 0 {
-				return errjoin.Join(f.failed...)
+		if err := call(f.sinks[i], x); err != nil {
+			if err := f.fail(i, err); err != nil {
+				return err
 			}
 		}
 	}
 	return nil
 }
 
-func (f *fanOut) Begin(x *Meta) error          { return each(f, x, Sink.Begin) }
+// fail leaves sink i of FanOutIndependent out with err, and returns the
+// error that stops the pass once every sink has failed.
+func (f *fanOut) fail(i int, err error) error {
+	f.failed[i] = err
+	if f.live--; f.live == 0 {
+		return errjoin.Join(f.failed...)
+	}
+	return nil
+}
+
+func (f *fanOut) nilSink() error {
+	for i, s := range f.sinks {
+		if err := checkNext(s, fmt.Sprintf("sink %d given to FanOut", i+1)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f *fanOut) Begin(x *Meta) error {
+	if err := f.nilSink(); err != nil {
+		return err
+	}
+	return each(f, x, Sink.Begin)
+}
+
 func (f *fanOut) Stack(x *Stack) error         { return each(f, x, Sink.Stack) }
 func (f *fanOut) Goroutine(x *Goroutine) error { return each(f, x, Sink.Goroutine) }
 func (f *fanOut) Proc(x *Proc) error           { return each(f, x, Sink.Proc) }
@@ -145,10 +237,34 @@ func (f *fanOut) Experimental(x *Experimental) error {
 	return each(f, x, Sink.Experimental)
 }
 
+// endSafe returns s.End(x), or the panic of s as its error, a
+// *SinkPanicError.
+func endSafe(s Sink, x *Summary) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = recovered(p, "")
+			var se sinkError
+			if errors.As(err, &se) {
+				err = se.err
+			}
+		}
+	}()
+	return s.End(x)
+}
+
 func (f *fanOut) End(x *Summary) error {
 	errs := slices.Clone(f.failed)
 	for _, s := range f.sinks {
-		errs = append(errs, s.End(x))
+		switch {
+		case s == nil:
+			errs = append(errs, f.nilSink()) // it failed Begin
+		case f.failed != nil:
+			// A sink's panic in End does not keep the others from
+			// theirs.
+			errs = append(errs, endSafe(s, x))
+		default:
+			errs = append(errs, s.End(x))
+		}
 	}
 	// A sink that failed gives its error again from End, and sinks that
 	// share an output fail with the same one.

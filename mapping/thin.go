@@ -147,7 +147,19 @@ func (s *thinSink) flush(p Time) error {
 	return nil
 }
 
+func (s *thinSink) nilSink() error { return checkNext(s.Sink, "the sink given to ThinCounters") }
+
+func (s *thinSink) Begin(m *Meta) error {
+	if err := s.nilSink(); err != nil {
+		return err
+	}
+	return s.Sink.Begin(m)
+}
+
 func (s *thinSink) End(sum *Summary) error {
+	if s.Sink == nil {
+		return s.nilSink()
+	}
 	// The next sink ends whatever the flush gave: a writer that refuses
 	// the last samples (cut at its row limit) still has to end what is
 	// open in its output.
