@@ -326,3 +326,62 @@ func TestFilteredGoroutineSpans(t *testing.T) {
 		}
 	}
 }
+
+// logCount counts the logs of the model.
+type logCount struct {
+	mapping.NopSink
+	n int
+}
+
+func (c *logCount) Log(*mapping.Log) error { c.n++; return nil }
+
+// TestFilteredLogsInOtherTasksRegions checks that a filter that keeps a
+// subtask but not its parent keeps every log of the subtask as a span
+// event, those logged inside a region of the parent too: that region is
+// left out, and its logs had waited for it in vain.
+func TestFilteredLogsInOtherTasksRegions(t *testing.T) {
+	data, err := synth.RecordFunc(func() {
+		ctx, parent := rtrace.NewTask(context.Background(), "parent")
+		rtrace.WithRegion(ctx, "outer", func() {
+			cctx, child := rtrace.NewTask(ctx, "childInRegion")
+			rtrace.Log(cctx, "c1", "in the parent's region")
+			child.End()
+		})
+		rtrace.WithRegion(ctx, "outer2", func() {
+			dctx, d := rtrace.NewTask(ctx, "childNested")
+			rtrace.WithRegion(dctx, "own", func() { rtrace.Log(dctx, "c3", "in its own region") })
+			rtrace.Log(dctx, "c4", "in the parent's region")
+			d.End()
+		})
+		rtrace.Log(ctx, "p", "the parent's")
+		parent.End()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []*mapping.Filter{
+		{Tasks: []string{"childInRegion"}},
+		{Tasks: []string{"childNested"}},
+		{Tasks: []string{"parent"}},
+		{Regions: []string{"own"}},
+		{},
+	} {
+		var model logCount
+		if f.NeedsPrepass() {
+			if _, err := mapping.Map(bytes.NewReader(data), f.Prepass()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := mapping.Map(bytes.NewReader(data), f.Sink(&model)); err != nil {
+			t.Fatal(err)
+		}
+		spans, res := convertFiltered(t, data, f)
+		events := 0
+		for _, sp := range spans {
+			events += len(sp.Events)
+		}
+		if events != model.n || model.n == 0 || res.UnplacedLogs != 0 {
+			t.Errorf("tasks %v, regions %v: %d span events (%d unplaced), the filter keeps %d logs", f.Tasks, f.Regions, events, res.UnplacedLogs, model.n)
+		}
+	}
+}

@@ -871,6 +871,9 @@ func (s *Sink) Task(t *mapping.Task) error {
 			rec.skip = true
 		}
 	}
+	if st := s.traces.open(t.ID); st != nil && st.parked > 0 && s.meta.Selected {
+		s.reclaim(st)
+	}
 	if st := s.traces.open(t.ID); st != nil && st.parked > 0 {
 		// Logs of the task wait in regions still open, which may yet turn
 		// out to belong to other tasks: the span waits for them.
@@ -881,6 +884,33 @@ func (s *Sink) Task(t *mapping.Task) error {
 	}
 	s.traces.end(s, t, &rec)
 	return s.check()
+}
+
+// reclaim puts on the span of st, a task that ended, its logs that wait
+// in regions still open. A filter that selects tasks or regions leaves
+// out the regions of the tasks it does not keep, so a log of a kept
+// subtask inside its parent's region would wait for a region that never
+// comes. Its task's span is where it would go in the end anyway, unless
+// the region is one of its own task still open past the task's end,
+// which is rare.
+func (s *Sink) reclaim(st *taskState) {
+	for _, id := range slices.Sorted(maps.Keys(s.regionEvents)) {
+		l := s.regionEvents[id]
+		kept := l.events[:0]
+		for _, ev := range l.events {
+			if ev.parked != st {
+				kept = append(kept, ev)
+				continue
+			}
+			s.addEvent(&st.events, ev)
+			st.parked--
+		}
+		clear(l.events[len(kept):])
+		l.events = kept
+		if len(kept) == 0 && l.dropped == 0 {
+			delete(s.regionEvents, id)
+		}
+	}
 }
 
 // sdkSpanTask reports whether task t was begun by the OpenTelemetry Go
@@ -974,6 +1004,17 @@ func (s *Sink) End(sum *mapping.Summary) error {
 		return s.err // Begin never came
 	}
 	if s.err == nil {
+		// The logs that wait in regions never delivered (a filter cut
+		// them) go where a region of another task would send them, before
+		// the goroutines' spans are made.
+		for _, id := range slices.Sorted(maps.Keys(s.regionEvents)) {
+			l := s.regionEvents[id]
+			delete(s.regionEvents, id)
+			for _, ev := range l.events {
+				s.placeInTask(ev)
+			}
+			s.res.DroppedLogs += int64(l.dropped)
+		}
 		s.placeholderRegions(sum.End)
 		for _, st := range slices.SortedFunc(maps.Values(s.gs), func(a, b *goState) int { return cmp.Compare(a.serial, b.serial) }) {
 			s.endGoroutine(st, sum.End, mapping.OpenEnd)
