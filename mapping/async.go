@@ -1,7 +1,6 @@
 package mapping
 
 import (
-	"errors"
 	"sync"
 
 	"github.com/trace2x/trace2x/internal/errjoin"
@@ -163,11 +162,7 @@ func (a *asyncSink) work() {
 func (a *asyncSink) replaySafe(b *asyncBatch) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = recovered(p, "")
-			var se sinkError
-			if errors.As(err, &se) {
-				err = se.err
-			}
+			err = sinkPanic(p)
 		}
 	}()
 	return a.replay(b)

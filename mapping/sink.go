@@ -166,11 +166,7 @@ func eachLive[T any](f *fanOut, from int, x T, call func(Sink, T) error) (err er
 	i := from
 	defer func() {
 		if p := recover(); p != nil {
-			err = recovered(p, "")
-			var se sinkError
-			if errors.As(err, &se) {
-				err = se.err
-			}
+			err = sinkPanic(p)
 			if err = f.fail(i, err); err == nil {
 				err = eachLive(f, i+1, x, call)
 			}
@@ -237,16 +233,23 @@ func (f *fanOut) Experimental(x *Experimental) error {
 	return each(f, x, Sink.Experimental)
 }
 
+// sinkPanic is the error of p, a sink's panic recovered where no pass
+// stands between: the *SinkPanicError itself, not the pass's wrapper.
+func sinkPanic(p any) error {
+	err := recovered(p, "")
+	var se sinkError
+	if errors.As(err, &se) {
+		return se.err
+	}
+	return err
+}
+
 // endSafe returns s.End(x), or the panic of s as its error, a
 // *SinkPanicError.
 func endSafe(s Sink, x *Summary) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = recovered(p, "")
-			var se sinkError
-			if errors.As(err, &se) {
-				err = se.err
-			}
+			err = sinkPanic(p)
 		}
 	}()
 	return s.End(x)
