@@ -189,7 +189,13 @@ var (
 // decompress returns a decompressing reader of br, or nil if br does not
 // start with a compression format's magic bytes.
 func decompress(br *bufio.Reader) (io.Reader, error) {
-	magic, _ := br.Peek(4)
+	magic, err := br.Peek(4)
+	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+		// Peek hands the input's error over once, and it would be lost
+		// here: the next read would fail otherwise (a request's body
+		// whose context the failure ended says only "context canceled").
+		return nil, err
+	}
 	switch {
 	case bytes.HasPrefix(magic, gzipMagic):
 		zr, err := gzip.NewReader(br)

@@ -134,3 +134,44 @@ func TestHeaderErrors(t *testing.T) {
 		}
 	}
 }
+
+// failAfter reads its bytes, then fails with err, then with other, as a
+// request's body does whose read failed and ended its context.
+type failAfter struct {
+	data       []byte
+	err, other error
+	failed     bool
+}
+
+func (f *failAfter) Read(p []byte) (int, error) {
+	if len(f.data) > 0 {
+		n := copy(p, f.data)
+		f.data = f.data[n:]
+		return n, nil
+	}
+	if f.failed {
+		return 0, f.other
+	}
+	f.failed = true
+	return 0, f.err
+}
+
+// TestFirstReadError checks that an input that fails within its first
+// bytes is reported with its own error, not with what a read after it
+// says.
+func TestFirstReadError(t *testing.T) {
+	first, later := errors.New("the client sent nothing for 30s"), errors.New("context canceled")
+	for _, data := range [][]byte{nil, []byte("go")} {
+		_, err := mapping.Map(&failAfter{data: data, err: first, other: later}, mapping.NopSink{})
+		if !errors.Is(err, first) {
+			t.Errorf("%q then a failure: %v; want the first failure", data, err)
+		}
+		r, err := mapping.Decompress(&failAfter{data: data, err: first, other: later})
+		if err == nil {
+			_, err = io.ReadAll(r)
+		}
+		if !errors.Is(err, first) {
+			t.Errorf("Decompress of %q then a failure: %v; want the first failure", data, err)
+		}
+	}
+}

@@ -67,7 +67,16 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 	// a client that stalls (see stallReader).
 	rc := http.NewResponseController(w)
 	defer context.AfterFunc(ctx, func() { rc.SetReadDeadline(time.Now()) })()
-	body := &stallReader{ctx: ctx, r: req.Body, rc: rc, stall: uploadStall, min: uploadMinBytes}
+	body := &stallReader{ctx: ctx, req: req.Context(), r: req.Body, rc: rc, stall: uploadStall, min: uploadMinBytes}
+	defer func() {
+		if !body.eof {
+			// What is left of the body is not waited for: the server
+			// reads it after the handler, and a client that stalled
+			// would hold the connection, and a shutdown, that long.
+			w.Header().Set("Connection", "close")
+			rc.SetReadDeadline(time.Now())
+		}
+	}()
 
 	select {
 	case r.slots <- struct{}{}:
@@ -94,6 +103,8 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 	case r.ctx.Err() != nil:
 		outcome, status = "cancelled", http.StatusServiceUnavailable
 		r.set.Logger.Info("upload stopped by shutdown", fields...)
+		// Whatever read or write it interrupted, the shutdown is why.
+		err = fmt.Errorf("%s: the Collector is shutting down; %d spans from before were handed on", name, spans)
 	default:
 		outcome, status = "failed", http.StatusBadRequest
 		var tooLarge *http.MaxBytesError
@@ -140,6 +151,7 @@ var (
 // pipeline is not the client's.
 type stallReader struct {
 	ctx   context.Context // its end ends the reads
+	req   context.Context // the request's, which a failed read ends
 	r     io.Reader
 	rc    *http.ResponseController
 	stall time.Duration
@@ -147,15 +159,22 @@ type stallReader struct {
 
 	waited time.Duration // in reads, since the last check
 	got    int64         // bytes read since then
+	eof    bool          // the body is in
 }
 
 func (s *stallReader) Read(p []byte) (int, error) {
+	if err := s.ctx.Err(); err != nil {
+		return 0, err
+	}
 	if err := s.rc.SetReadDeadline(time.Now().Add(s.stall)); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return 0, err
 	}
-	// Checked after the deadline is set: the end of ctx sets one too
-	// (see handleUpload), which this read must not undo.
+	// Checked again after the deadline is set: the end of ctx sets one
+	// too (see handleUpload), which this read must not undo, or the
+	// server's reading of what is left of the body after the handler
+	// would wait the whole stall time (and a shutdown with it).
 	if err := s.ctx.Err(); err != nil {
+		s.rc.SetReadDeadline(time.Now())
 		return 0, err
 	}
 	start := time.Now()
@@ -163,9 +182,14 @@ func (s *stallReader) Read(p []byte) (int, error) {
 	s.waited += time.Since(start)
 	s.got += int64(n)
 	switch {
+	case n == 0 && errors.Is(err, os.ErrDeadlineExceeded) && s.ctx.Err() != nil && s.req.Err() == nil:
+		// The deadline that the end of ctx set (a shutdown, a refusing
+		// pipeline); a stall's ends the request's context too.
+		err = s.ctx.Err()
 	case n == 0 && errors.Is(err, os.ErrDeadlineExceeded):
 		err = fmt.Errorf("the client sent nothing for %v: %w", s.stall, err)
 	case err == io.EOF:
+		s.eof = true
 		// The body is in. The server now watches the connection for
 		// the client's going away, under the read deadline, which must
 		// not end an upload that waits for the pipeline.

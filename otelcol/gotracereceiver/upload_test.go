@@ -139,14 +139,18 @@ func TestUploadStall(t *testing.T) {
 	h := newHarness(t, cfg, consumertest.NewNop())
 	h.start()
 	trace := sampleTrace(t)
-	_, answer := stallingUpload(t, h.r.uploadAddr.String(), trace[:100])
-	resp, err := http.ReadResponse(answer, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "the client sent nothing for 300ms") {
-		t.Errorf("a stalled upload: %s %q", resp.Status, body)
+	// A client that sent the start of its trace, and one that sent
+	// nothing after its headers, whose failure the first read ahead met.
+	for _, first := range [][]byte{trace[:100], nil} {
+		_, answer := stallingUpload(t, h.r.uploadAddr.String(), first)
+		resp, err := http.ReadResponse(answer, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "the client sent nothing for 300ms") {
+			t.Errorf("a stalled upload that sent %d bytes: %s %q", len(first), resp.Status, body)
+		}
 	}
 	// The slot is free again: an upload that sends its trace goes through.
 	r, err := http.Post("http://"+h.r.uploadAddr.String()+uploadPath+"?service_name=next", "application/octet-stream", bytes.NewReader(trace))
@@ -164,20 +168,31 @@ func TestUploadStall(t *testing.T) {
 // an upload whose client stalled, which a cancelled context alone does not
 // wake from its read.
 func TestShutdownStalledUpload(t *testing.T) {
+	for _, n := range []int{100, 0} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) { testShutdownStalledUpload(t, n) })
+	}
+}
+
+// testShutdownStalledUpload is TestShutdownStalledUpload for a client
+// that sent n bytes of its trace.
+func testShutdownStalledUpload(t *testing.T, n int) {
 	cfg := uploadOnly(t, 4)
 	h := newHarness(t, cfg, consumertest.NewNop())
 	if err := h.r.Start(context.Background(), componenttest.NewNopHost()); err != nil {
 		t.Fatal(err)
 	}
-	_, answer := stallingUpload(t, h.r.uploadAddr.String(), sampleTrace(t)[:100])
+	_, answer := stallingUpload(t, h.r.uploadAddr.String(), sampleTrace(t)[:n])
 	waitFor(t, 5*time.Second, "the upload to take its slot", func() bool { return len(h.r.slots) == 1 })
 	start := time.Now()
 	h.stop()
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("shutdown took %v with a stalled upload", d)
 	}
-	if resp, err := http.ReadResponse(answer, nil); err == nil && resp.StatusCode != http.StatusServiceUnavailable {
-		t.Errorf("the stalled upload was answered %s, want 503 or nothing", resp.Status)
+	if resp, err := http.ReadResponse(answer, nil); err == nil {
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(b), "the Collector is shutting down") {
+			t.Errorf("the stalled upload was answered %s %q, want 503 saying the Collector is shutting down, or nothing", resp.Status, b)
+		}
 	}
 	if n := h.captures("upload", "cancelled"); n != 1 {
 		t.Errorf("%d uploads counted cancelled, want 1", n)
