@@ -34,6 +34,10 @@ type pdataExporter struct {
 	fail func()          // cancels ctx
 	next consumer.Traces
 	obs  *receiverhelper.ObsReport
+	// giveUp, if not 0, is how long a batch may be refused, for reasons
+	// that may pass, before the refusal ends the conversion: an upload
+	// has no timeout of its own (see uploadRefusal).
+	giveUp time.Duration
 
 	accepted atomic.Int64 // spans the consumer took
 	// refusing is the consumer's last refusal while it refuses for a
@@ -96,6 +100,7 @@ func (e *pdataExporter) consume(ctx context.Context, td ptrace.Traces) error {
 	backoff := 50 * time.Millisecond
 	n := td.SpanCount()
 	octx := e.obs.StartTracesOp(ctx)
+	start := time.Now()
 	for {
 		err := e.next.ConsumeTraces(octx, td)
 		if err == nil {
@@ -108,6 +113,10 @@ func (e *pdataExporter) consume(ctx context.Context, td ptrace.Traces) error {
 		if consumererror.IsPermanent(err) {
 			e.obs.EndTracesOp(octx, dataFormat, n, err)
 			return fmt.Errorf("the pipeline refused %d spans: %w", n, err)
+		}
+		if e.giveUp > 0 && time.Since(start) >= e.giveUp {
+			e.obs.EndTracesOp(octx, dataFormat, n, err)
+			return fmt.Errorf("the pipeline refused %d spans for %v: %w", n, e.giveUp, err)
 		}
 		select {
 		case <-ctx.Done():

@@ -309,7 +309,7 @@ func (r *gotraceReceiver) capture(ctx context.Context, t *target) (int64, *otel.
 		c.Close()
 		return 0, nil, err
 	}
-	spans, res, err := r.convert(cctx, cancel, sp, append(r.convertOptions(t), otel.WithStartTime(asked)))
+	spans, res, err := r.convert(cctx, cancel, sp, 0, append(r.convertOptions(t), otel.WithStartTime(asked)))
 	sp.Close(c.Close)
 	return spans, res, r.why(ctx, cctx, t, err)
 }
@@ -317,8 +317,8 @@ func (r *gotraceReceiver) capture(ctx context.Context, t *target) (int64, *otel.
 // convert converts the trace in and hands its spans to the pipeline; ctx
 // bounds it, and cancel ends ctx (a pipeline that refuses for good stops
 // the conversion with it). It returns the spans the pipeline accepted.
-func (r *gotraceReceiver) convert(ctx context.Context, cancel context.CancelFunc, in io.Reader, opts []otel.Option) (int64, *otel.Result, error) {
-	exp := &pdataExporter{ctx: ctx, fail: cancel, next: r.next, obs: r.obs}
+func (r *gotraceReceiver) convert(ctx context.Context, cancel context.CancelFunc, in io.Reader, giveUp time.Duration, opts []otel.Option) (int64, *otel.Result, error) {
+	exp := &pdataExporter{ctx: ctx, fail: cancel, next: r.next, obs: r.obs, giveUp: giveUp}
 	res, err := otel.Convert(ctx, in, exp, opts...)
 	eerr := exp.error()
 	if eerr != nil {

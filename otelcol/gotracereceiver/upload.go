@@ -88,9 +88,9 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 	start := time.Now()
 	name := "upload from " + req.RemoteAddr
 	// No export timeout: a pipeline that pushes back makes the upload
-	// wait, as it makes a capture wait; the client, or a shutdown, ends
-	// the wait.
-	spans, res, err := r.convert(ctx, cancel, body, []otel.Option{otel.WithInputName(name), otel.WithServiceName(service), otel.WithExportTimeout(0)})
+	// wait, as it makes a capture wait; the client, a shutdown, or a
+	// refusal that lasts uploadRefusal ends the wait.
+	spans, res, err := r.convert(ctx, cancel, body, uploadRefusal, []otel.Option{otel.WithInputName(name), otel.WithServiceName(service), otel.WithExportTimeout(0)})
 	fields := []zap.Field{zap.String("service.name", service), zap.String("remote", req.RemoteAddr), zap.Duration("elapsed", time.Since(start)), zap.Int64("spans", spans)}
 	if res != nil && res.Summary != nil {
 		fields = append(fields, zap.Int64("bytes", res.Summary.BytesRead))
@@ -143,6 +143,14 @@ var (
 	uploadStall    = 30 * time.Second
 	uploadMinBytes = int64(1 << 10)
 )
+
+// uploadRefusal is how long the pipeline may refuse a batch of an
+// upload's spans, for reasons that may pass (a memory limiter, an
+// exporter's full queue or dead backend), before the upload is answered
+// 503: a capture gives up at its timeout, and an upload has none, so it
+// would otherwise hold its slot, and its client, for as long as the
+// refusal lasts.
+var uploadRefusal = 2 * time.Minute
 
 // stallReader reads an upload's body, giving each read stall to bring
 // bytes, and the reads of each stall's worth of waiting min bytes: a

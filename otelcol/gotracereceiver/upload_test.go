@@ -302,3 +302,29 @@ func TestUploadTooLarge(t *testing.T) {
 		t.Errorf("%d failed uploads counted; want 1", n)
 	}
 }
+
+// TestUploadRefusedTooLong checks that an upload whose spans the pipeline
+// keeps refusing, for a reason that may pass, is answered 503 once the
+// refusal has lasted uploadRefusal, saying so, rather than held until
+// the client or a shutdown ends it; and that its slot is free again.
+func TestUploadRefusedTooLong(t *testing.T) {
+	old := uploadRefusal
+	uploadRefusal = 300 * time.Millisecond
+	t.Cleanup(func() { uploadRefusal = old })
+	cfg := uploadOnly(t, 1)
+	h := newHarness(t, cfg, consumerFunc(func(context.Context, ptrace.Traces) error {
+		return errors.New("data refused due to high memory usage")
+	}))
+	h.start()
+	client := &http.Client{Timeout: 20 * time.Second}
+	resp, err := client.Post("http://"+h.r.uploadAddr.String()+uploadPath+"?service_name=refused", "application/octet-stream", bytes.NewReader(sampleTrace(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "the pipeline refused") || !strings.Contains(string(body), "for 300ms") {
+		t.Errorf("an upload behind a pipeline that keeps refusing: %s %q; want 503 saying how long it refused", resp.Status, body)
+	}
+	waitFor(t, 5*time.Second, "the slot to be free", func() bool { return len(h.r.slots) == 0 })
+}
