@@ -112,11 +112,11 @@ func (e *pdataExporter) consume(ctx context.Context, td ptrace.Traces) error {
 		e.refusing.Store(&err)
 		if consumererror.IsPermanent(err) {
 			e.obs.EndTracesOp(octx, dataFormat, n, err)
-			return fmt.Errorf("the pipeline refused %d spans: %w", n, err)
+			return refusal{fmt.Errorf("the pipeline refused %d spans: %w", n, err)}
 		}
 		if e.giveUp > 0 && time.Since(start) >= e.giveUp {
 			e.obs.EndTracesOp(octx, dataFormat, n, err)
-			return fmt.Errorf("the pipeline refused %d spans for %v: %w", n, e.giveUp, err)
+			return refusal{fmt.Errorf("the pipeline refused %d spans for %v: %w", n, e.giveUp, err)}
 		}
 		select {
 		case <-ctx.Done():
@@ -124,12 +124,18 @@ func (e *pdataExporter) consume(ctx context.Context, td ptrace.Traces) error {
 			if e.ctx.Err() != nil {
 				return nil // the capture ended for reasons of its own
 			}
-			return fmt.Errorf("the pipeline refused %d spans: %w", n, err)
+			return refusal{fmt.Errorf("the pipeline refused %d spans: %w", n, err)}
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, 2*time.Second)
 	}
 }
+
+// refusal is the error of spans the pipeline refused: the Collector's
+// fault, or its backend's, not the input's.
+type refusal struct{ error }
+
+func (r refusal) Unwrap() error { return r.error }
 
 func (e *pdataExporter) failed() bool {
 	e.mu.Lock()

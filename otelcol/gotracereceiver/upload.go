@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -66,10 +67,17 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 	// end of ctx (a shutdown, a refusing pipeline) sets one, and so does
 	// a client that stalls (see stallReader).
 	rc := http.NewResponseController(w)
-	defer context.AfterFunc(ctx, func() { rc.SetReadDeadline(time.Now()) })()
 	body := &stallReader{ctx: ctx, req: req.Context(), r: req.Body, rc: rc, stall: uploadStall, min: uploadMinBytes}
+	defer context.AfterFunc(ctx, func() {
+		// Not once the body is in: the server then reads on to see the
+		// client go, and a deadline there would end the request's
+		// context, as if the client had gone.
+		if !body.eof.Load() {
+			rc.SetReadDeadline(time.Now())
+		}
+	})()
 	defer func() {
-		if !body.eof {
+		if !body.eof.Load() {
 			// What is left of the body is not waited for: the server
 			// reads it after the handler, and a client that stalled
 			// would hold the connection, and a shutdown, that long.
@@ -115,7 +123,7 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 			status = http.StatusRequestEntityTooLarge
 			err = fmt.Errorf("%s: the trace is larger than the upload endpoint's max_request_body_size (%d bytes); "+
 				"%d spans from before it were handed on", name, tooLarge.Limit, spans)
-		case ctx.Err() != nil && req.Context().Err() == nil:
+		case errors.As(err, new(refusal)) || ctx.Err() != nil && req.Context().Err() == nil:
 			status = http.StatusServiceUnavailable // the pipeline refused
 		}
 		r.set.Logger.Warn("upload failed", append(fields, zap.Error(err))...)
@@ -167,7 +175,7 @@ type stallReader struct {
 
 	waited time.Duration // in reads, since the last check
 	got    int64         // bytes read since then
-	eof    bool          // the body is in
+	eof    atomic.Bool   // the body is in
 }
 
 func (s *stallReader) Read(p []byte) (int, error) {
@@ -197,7 +205,7 @@ func (s *stallReader) Read(p []byte) (int, error) {
 	case n == 0 && errors.Is(err, os.ErrDeadlineExceeded):
 		err = fmt.Errorf("the client sent nothing for %v: %w", s.stall, err)
 	case err == io.EOF:
-		s.eof = true
+		s.eof.Store(true)
 		// The body is in. The server now watches the connection for
 		// the client's going away, under the read deadline, which must
 		// not end an upload that waits for the pipeline.
