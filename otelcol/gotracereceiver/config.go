@@ -292,6 +292,9 @@ type target struct {
 	// lateSaid is whether a capture that waited long for a slot was
 	// logged; only the target's loop uses it.
 	lateSaid bool
+	// skipSaid is whether a capture that outlasted its interval, so that
+	// turns were skipped, was said (once).
+	skipSaid bool
 }
 
 func (t *TargetConfig) resolve() (*target, error) {

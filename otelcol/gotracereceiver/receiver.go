@@ -81,7 +81,7 @@ func newReceiver(set receiver.Settings, cfg *Config, next consumer.Traces) (*got
 	}
 	meter := set.MeterProvider.Meter("github.com/trace2x/trace2x/otelcol/gotracereceiver")
 	r.captures, err = meter.Int64Counter("otelcol_gotrace_captures",
-		metric.WithDescription("Captures of Go execution traces, by target (\"upload\" for uploads) and outcome (ok, failed, cancelled)."),
+		metric.WithDescription("Captures of Go execution traces, by target (\"upload\" for uploads) and outcome (ok, failed, cancelled; skipped for a turn that came while the capture before it ran)."),
 		metric.WithUnit("{capture}"))
 	if err != nil {
 		return nil, err
@@ -203,7 +203,11 @@ func (r *gotraceReceiver) loop(ctx context.Context, t *target) {
 		r.checkLate(t, time.Since(next))
 		r.scrape(ctx, t)
 		<-r.slots
-		next = nextTurn(next, t.Interval, time.Now())
+		turn := next
+		next = nextTurn(turn, t.Interval, time.Now())
+		if ctx.Err() == nil {
+			r.checkSkipped(t, turn, next)
+		}
 		timer.Reset(time.Until(next))
 	}
 }
@@ -220,6 +224,34 @@ func (r *gotraceReceiver) checkLate(t *target, late time.Duration) {
 	r.set.Logger.Warn(fmt.Sprintf("capture of %s began %v after its turn, waiting for one of max_concurrent_captures (%d) held by other captures: its turns are late or skipped; raise max_concurrent_captures, or lengthen the intervals or shorten the durations of the targets",
 		t.name, late.Round(time.Millisecond), cap(r.slots)),
 		zap.String("target", t.name), zap.Duration("late", late), zap.Duration("interval", t.Interval))
+}
+
+// checkSkipped counts the turns of t skipped because its capture from
+// the turn at turn ended after them (next is the turn it takes next),
+// under outcome "skipped", and says so once per target: a schedule that
+// silently takes one capture in two would read as a target that is
+// captured as configured.
+func (r *gotraceReceiver) checkSkipped(t *target, turn, next time.Time) {
+	skipped := int64(next.Sub(turn)/t.Interval) - 1
+	if skipped < 1 {
+		return
+	}
+	r.captures.Add(context.Background(), skipped, metric.WithAttributes(
+		attribute.String("receiver", r.set.ID.String()),
+		attribute.String("target", t.name),
+		attribute.String("outcome", "skipped")))
+	if t.skipSaid {
+		return
+	}
+	t.skipSaid = true
+	took := time.Since(turn)
+	what := "the turn it overlapped was"
+	if skipped > 1 {
+		what = fmt.Sprintf("the %d turns it overlapped were", skipped)
+	}
+	r.set.Logger.Warn(fmt.Sprintf("capture of %s ended %v after its turn, past its interval of %v, so %s skipped; turns are skipped while captures take this long, and counted under outcome \"skipped\"; lengthen interval, or shorten duration or timeout",
+		t.name, took.Round(time.Millisecond), t.Interval, what),
+		zap.String("target", t.name), zap.Duration("took", took), zap.Duration("interval", t.Interval), zap.Int64("skipped", skipped))
 }
 
 // nextTurn is the first turn after now of the schedule that had a turn

@@ -415,7 +415,8 @@ func TestInterval(t *testing.T) {
 
 // TestSkippedTurns checks that a capture that outlasts its interval
 // makes the turns it overlaps be skipped: the next starts at the next
-// turn of the schedule, not as soon as the last ends.
+// turn of the schedule, not as soon as the last ends; and that the
+// skipped turns are counted and said once.
 func TestSkippedTurns(t *testing.T) {
 	var mu sync.Mutex
 	var starts []time.Time
@@ -442,6 +443,16 @@ func TestSkippedTurns(t *testing.T) {
 		if gap := starts[i].Sub(starts[i-1]); gap < 350*time.Millisecond {
 			t.Errorf("capture %d began %v after the one before, which lasted 250ms; want the next turn, 400ms", i, gap)
 		}
+	}
+	// Each capture of 250 ms skips the turn 200 ms after its own; the
+	// last may have been stopped before its turn was counted.
+	failed, skipped := h.captures("slow", "failed"), h.captures("slow", "skipped")
+	if skipped < failed-1 || skipped > failed {
+		t.Errorf("%d skipped turns counted for %d captures; want one a capture", skipped, failed)
+	}
+	said := h.logs.FilterMessageSnippet("past its interval of 200ms, so the turn it overlapped was skipped")
+	if said.Len() != 1 || !strings.HasPrefix(said.All()[0].Message, "capture of slow ended") {
+		t.Errorf("skipped turns said: %v; want slow's, once", said.All())
 	}
 }
 
