@@ -50,17 +50,17 @@ type Report struct {
 	// open at its end, by kind ("goroutine state", "region", ...).
 	Incomplete     map[string]int `json:"incomplete"`
 	UnmatchedFlows int            `json:"unmatched_flows"`
-	Anomalies      map[string]int `json:"anomalies,omitempty"` // what the mapping repaired
-	Error          string         `json:"error,omitempty"`     // where a trace that broke off broke
+	Anomalies      map[string]int `json:"anomalies"`       // what the mapping repaired
+	Error          string         `json:"error,omitempty"` // where a trace that broke off broke
 
 	// The analysis: where goroutines spend their time, by start function;
 	// task and region latencies by type (of those the trace holds whole);
 	// the longest stop-the-world pauses.
-	GoroutineGroups map[string]*GroupTimes `json:"goroutine_groups,omitempty"`
-	TaskLatency     map[string]Latency     `json:"task_latency,omitempty"`
-	RegionLatency   map[string]Latency     `json:"region_latency,omitempty"`
-	LongestPauses   []Pause                `json:"longest_pauses,omitempty"`
-	MMU             []MMU                  `json:"mmu,omitempty"` // minimum mutator utilization, by window
+	GoroutineGroups map[string]*GroupTimes `json:"goroutine_groups"`
+	TaskLatency     map[string]Latency     `json:"task_latency"`
+	RegionLatency   map[string]Latency     `json:"region_latency"`
+	LongestPauses   []Pause                `json:"longest_pauses"`
+	MMU             []MMU                  `json:"mmu"` // minimum mutator utilization, by window
 	// MMUOmitted says the MMU is not measured: the pass selected
 	// goroutines, tasks or regions, which leaves out the GC's workers.
 	MMUOmitted bool `json:"mmu_omitted,omitempty"`
@@ -149,19 +149,22 @@ type MMUWindow struct {
 // ReadGenerations lists the generations of the trace file r of size
 // bytes from its batch headers, which takes a moment even for a large
 // file, in GenerationSpans. It returns an error, and lists none, for a
-// file that is compressed or not a Go 1.22+ trace.
+// file that is compressed or not a Go 1.22+ trace; for a file that
+// breaks off, it lists the generations it holds whole and returns where
+// it broke off.
 func (r *Report) ReadGenerations(f io.ReaderAt, size int64) error {
 	idx, err := tracefile.Read(f, size)
-	if err != nil {
+	r.GenerationSpans = nil
+	if idx == nil || len(idx.Generations) == 0 {
 		return err
 	}
-	r.GenerationSpans = nil
+	// A file that breaks off lists the generations it holds whole.
 	start := idx.Generations[0].Start
 	for _, g := range idx.Generations {
 		r.GenerationSpans = append(r.GenerationSpans, Generation{
 			Number: g.Number, Offset: g.Offset, Bytes: g.Size, StartNS: g.Start - start, EndNS: g.End - start, Unfinished: g.Unfinished})
 	}
-	return nil
+	return err
 }
 
 // WriteJSON writes the report as indented JSON.

@@ -463,20 +463,24 @@ func (s *Sink) Report() *Report {
 		ExpBatches:     maps.Clone(sum.ExpBatches),
 		Incomplete:     make(map[string]int),
 		UnmatchedFlows: sum.UnmatchedFlows,
-		Anomalies:      maps.Clone(sum.Anomalies),
+		Anomalies:      make(map[string]int, len(sum.Anomalies)),
 
 		GoroutineGroups: make(map[string]*GroupTimes, len(s.groups)),
 		TaskLatency:     latencies(s.tasks),
 		RegionLatency:   latencies(s.regions),
-		LongestPauses:   slices.Clone(s.pauses),
+		LongestPauses:   append([]Pause{}, s.pauses...),
+		MMU:             []MMU{},
 	}
+	// Every list and map of the report is there, if empty, for the
+	// scripts that read it.
+	maps.Copy(r.Anomalies, sum.Anomalies)
 	if s.selected {
 		// A selection leaves out the GC's own goroutines (its mark
 		// workers), whose time the MMU takes from the mutator: what is
 		// left would be the pauses alone, shown as if it were the MMU.
 		r.MMUOmitted = true
-	} else {
-		r.MMU = s.mmu()
+	} else if mmu := s.mmu(); mmu != nil {
+		r.MMU = mmu
 	}
 	if c := sum.Clock; c != nil {
 		w := c.WallTime(sum.Start).UTC()

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -339,6 +340,28 @@ func TestGenerations(t *testing.T) {
 		if g.EndNS <= g.StartNS || g.Bytes <= 0 || i > 0 && g.Offset != r.GenerationSpans[i-1].Offset+r.GenerationSpans[i-1].Bytes {
 			t.Errorf("generation %d: %+v", i, g)
 		}
+	}
+	// A file that breaks off in its last generation lists the others.
+	two, err := os.Open(filepath.Join("..", "testdata", "frsubtasks.go1.26.trace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer two.Close()
+	st, err = two.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var whole Report
+	if err := whole.ReadGenerations(two, st.Size()); err != nil || len(whole.GenerationSpans) != 2 {
+		t.Fatalf("%d generations, error %v: the test needs a trace of 2", len(whole.GenerationSpans), err)
+	}
+	last := whole.GenerationSpans[1]
+	cut := io.NewSectionReader(two, 0, last.Offset+last.Bytes/2)
+	if err := whole.ReadGenerations(cut, cut.Size()); err == nil {
+		t.Error("no error for a file that breaks off")
+	}
+	if len(whole.GenerationSpans) != 1 || whole.GenerationSpans[0].Offset != 16 {
+		t.Errorf("generations listed for a file cut in the second of 2: %+v; want the first", whole.GenerationSpans)
 	}
 	junk := strings.NewReader("not a trace at all, but long enough to have a header")
 	if err := (&Report{}).ReadGenerations(junk, junk.Size()); err == nil {
@@ -745,6 +768,43 @@ func TestSelectionNoMMU(t *testing.T) {
 	}
 	if !strings.Contains(text.String(), "MMU:") || strings.Contains(text.String(), "MMU 1ms") {
 		t.Errorf("the text does not say the MMU is not measured:\n%s", text.String())
+	}
+}
+
+// TestJSONKeys checks that the report's JSON has every list and map of
+// the analysis, empty as they may be, for the scripts that index it: a
+// selection without tasks, regions, pauses or MMU, and a trace that
+// holds only its header.
+func TestJSONKeys(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "gc.go1.26.trace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		data []byte
+		sink func(mapping.Sink) mapping.Sink
+	}{
+		{"selection", data, (&mapping.Filter{Goroutines: []mapping.GoID{1}}).Sink},
+		{"header", data[:16], func(s mapping.Sink) mapping.Sink { return s }},
+	} {
+		s := NewSink()
+		mapping.Map(bytes.NewReader(c.data), c.sink(s))
+		var out bytes.Buffer
+		if err := s.Report().WriteJSON(&out); err != nil {
+			t.Fatal(err)
+		}
+		var got map[string]any
+		if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"anomalies", "goroutine_groups", "task_latency", "region_latency", "longest_pauses", "mmu", "incomplete", "events_by_kind"} {
+			switch got[k].(type) {
+			case map[string]any, []any:
+			default:
+				t.Errorf("%s: %q is %v, want a list or a map", c.name, k, got[k])
+			}
+		}
 	}
 }
 
