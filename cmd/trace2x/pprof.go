@@ -76,12 +76,16 @@ Examples:
 				opts = append(opts, pprof.WithoutCompression())
 			}
 			pw := pprof.NewWriter(w, kind, opts...)
-			_, mapErr := in.mapTrace(e, inOpts, in, pw, mapping.WithoutBackdatedCounts())
+			sum, mapErr := in.mapTrace(e, inOpts, in, pw, mapping.WithoutBackdatedCounts())
 			err = joinErrors(mapErr, w.Close())
 			if err == nil && pw.Samples() == 0 {
 				why := emptyProfile[kind]
 				if !inOpts.filter.Empty() {
 					why = "after the filters, " + why
+					if n := sum.EventsByKind["StackSample"]; kind == pprof.CPU && n > 0 {
+						// The advice to record samples would mislead.
+						why = fmt.Sprintf("none of the %d CPU samples read is in what the filters keep", n)
+					}
 				}
 				fmt.Fprintf(e.stderr, "trace2x: warning: %s: the profile is empty: %s\n", in.name, why)
 			}

@@ -168,6 +168,9 @@ func TestEmptyProfileWarning(t *testing.T) {
 	}{
 		{[]string{"--kind=cpu", trace("gc.go1.26.trace")}, "the profile is empty: the trace has no CPU samples: profile the CPU while tracing (pprof.StartCPUProfile), or give --cpu-profile with a /debug/pprof/trace URL\n"},
 		{[]string{"--kind=cpu", trace("cpuprofile.go1.26.trace")}, ""},
+		// Samples the filters leave out are no reason to record some.
+		{[]string{"--kind=cpu", "--goroutine", "1", trace("cpuprofile.go1.26.trace")}, "the profile is empty: none of the 60 CPU samples read is in what the filters keep\n"},
+		{[]string{"--kind=cpu", "--goroutine", "1", trace("gc.go1.26.trace")}, "the profile is empty: after the filters, the trace has no CPU samples: profile the CPU while tracing (pprof.StartCPUProfile), or give --cpu-profile with a /debug/pprof/trace URL\n"},
 		{[]string{"--kind=sync", trace("blocking.go1.26.trace")}, ""},
 		{[]string{"--kind=sync", "--to", "1us", trace("blocking.go1.26.trace")}, "the profile is empty: after the filters, no goroutine blocked on a channel, select or sync primitive in the trace\n"},
 	} {
