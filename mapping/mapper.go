@@ -282,6 +282,7 @@ func (m *mapper) sync(ev *trace.Event, t Time) error {
 		// offsets and times mean what they do in a full pass.
 		m.origin, m.sum.Start, m.sum.Clock = o.start, o.start, o.clock
 	}
+	m.sum.Origin = m.sum.Start
 	meta := m.sum.Meta
 	if err := m.sink.Begin(&meta); err != nil {
 		return err

@@ -141,10 +141,14 @@ func (c *ClockSnapshot) WallTime(t Time) time.Time {
 // Meta describes the trace. It is delivered once, through [Sink.Begin],
 // before anything else.
 type Meta struct {
-	Input         string         // name of the input, as given by WithInputName
-	FormatVersion string         // trace format, e.g. "go1.22"; Go 1.24 writes "go1.23"
-	Start         Time           // timestamp of the trace's first event
-	Clock         *ClockSnapshot // nil when the trace has none (before Go 1.25)
+	Input         string // name of the input, as given by WithInputName
+	FormatVersion string // trace format, e.g. "go1.22"; Go 1.24 writes "go1.23"
+	Start         Time   // timestamp of the trace's first event
+	// Origin is the timestamp of the whole trace's first event, from
+	// which a Bound's Offset counts. It is Start, unless a Filter's
+	// window begins later and Start with it.
+	Origin Time
+	Clock  *ClockSnapshot // nil when the trace has none (before Go 1.25)
 	// Filtered is set when the model is the part of the trace a Filter
 	// kept: OpenStart and OpenEnd then also mark items cut by it.
 	Filtered bool

@@ -870,7 +870,7 @@ func TestStateMachine(t *testing.T) {
 					}
 				}
 				sum := r.summary(t)
-				smEqual(t, "meta", r.metas, []Meta{{Input: "synthetic", Start: 1000}})
+				smEqual(t, "meta", r.metas, []Meta{{Input: "synthetic", Start: 1000, Origin: 1000}})
 				smEqual(t, "summary", []any{sum.Start, sum.End, sum.Generations, sum.Events, sum.Goroutines, sum.Procs, sum.Threads, sum.UnmatchedFlows, len(sum.Anomalies), sum.Err},
 					[]any{Time(1000), Time(1110), 1, int64(14), 2, 2, 2, 0, 0, error(nil)})
 				smEqual(t, "events by kind", sum.EventsByKind, map[string]int64{"Sync": 2, "StateTransition": 12})

@@ -18,11 +18,16 @@ import (
 // Report is what a Sink found in a trace. Its JSON form is that of
 // `trace2x stats --json`; WriteText prints the same fields for reading.
 type Report struct {
-	Input         string     `json:"input"`
-	FormatVersion string     `json:"format_version"`
-	DurationNS    int64      `json:"duration_ns"`
-	WallStart     *time.Time `json:"wall_start,omitempty"` // Go 1.25+ traces
-	Generations   int        `json:"generations"`
+	Input         string `json:"input"`
+	FormatVersion string `json:"format_version"`
+	DurationNS    int64  `json:"duration_ns"`
+	// StartNS is where the report's time begins, from the trace's start:
+	// later than 0 for a window that begins later. Every time in the
+	// report (pauses, MMU windows, generations) counts from the trace's
+	// start, as --from does.
+	StartNS     int64      `json:"start_ns"`
+	WallStart   *time.Time `json:"wall_start,omitempty"` // Go 1.25+ traces
+	Generations int        `json:"generations"`
 	// GenerationSpans lists the generations of a Go 1.22+ trace file, as
 	// its batch headers place them (ReadGenerations).
 	GenerationSpans []Generation     `json:"generation_spans,omitempty"`
@@ -196,6 +201,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	p("Input:", "%s (%d bytes read)", escape(r.Input), r.BytesRead)
 	p("Format:", "%s", escape(r.FormatVersion))
 	p("Duration:", "%v", time.Duration(r.DurationNS))
+	if r.StartNS > 0 {
+		p("Window:", "from %v to %v of the trace (the times below count from its start)", time.Duration(r.StartNS), time.Duration(r.StartNS+r.DurationNS))
+	}
 	if r.WallStart != nil {
 		p("Wall-clock start:", "%s", r.WallStart.Format(time.RFC3339Nano))
 	}

@@ -37,7 +37,8 @@ var errClosed = fmt.Errorf("stats: %w: a Sink collects one trace, which it has b
 // been called.
 type Sink struct {
 	meter *mmu.Meter
-	start mapping.Time
+	// origin is the trace's start, from which the report's times count.
+	origin mapping.Time
 	// sum is set by End, after which nothing else of the Sink changes: a
 	// Report read from another goroutine loads it, and so sees the rest.
 	sum      atomic.Pointer[mapping.Summary]
@@ -128,7 +129,13 @@ func (s *Sink) Begin(m *mapping.Meta) error {
 		return errClosed
 	}
 	s.begun = true
-	s.start, s.filtered, s.selected = m.Start, m.Filtered, m.Selected
+	s.filtered, s.selected = m.Filtered, m.Selected
+	// The times the report gives count from the trace's start, as a
+	// window's bounds do, not from the window's.
+	s.origin = m.Origin
+	if s.origin == 0 || s.origin > m.Start {
+		s.origin = m.Start // a Meta made by hand
+	}
 	return s.meter.Begin(m)
 }
 
@@ -311,7 +318,7 @@ func (s *Sink) Range(r *mapping.Range) error {
 		s.stw.Count++
 		s.stw.TotalNS += d
 		s.stw.MaxNS = max(s.stw.MaxNS, d)
-		p := Pause{Reason: r.Reason, StartNS: int64(r.Start - s.start), DurNS: d}
+		p := Pause{Reason: r.Reason, StartNS: int64(r.Start - s.origin), DurNS: d}
 		i, _ := slices.BinarySearchFunc(s.pauses, p, func(a, b Pause) int { return cmp.Compare(b.DurNS, a.DurNS) })
 		if i < maxPauses {
 			s.pauses = slices.Insert(s.pauses, i, p)
@@ -442,6 +449,7 @@ func (s *Sink) Report() *Report {
 		Input:          sum.Input,
 		FormatVersion:  sum.FormatVersion,
 		DurationNS:     int64(sum.End - sum.Start),
+		StartNS:        int64(sum.Start - s.origin),
 		Generations:    sum.Generations,
 		BytesRead:      sum.BytesRead,
 		Events:         sum.Events,
@@ -533,7 +541,7 @@ func (s *Sink) mmu() []MMU {
 			if w.Util >= 1 {
 				break // the GC took no time from it: not worth listing
 			}
-			x.Worst = append(x.Worst, MMUWindow{StartNS: int64(w.Start - s.start), DurNS: int64(w.Duration), Util: w.Util})
+			x.Worst = append(x.Worst, MMUWindow{StartNS: int64(w.Start - s.origin), DurNS: int64(w.Duration), Util: w.Util})
 		}
 		out = append(out, x)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -768,6 +769,53 @@ func TestSelectionNoMMU(t *testing.T) {
 	}
 	if !strings.Contains(text.String(), "MMU:") || strings.Contains(text.String(), "MMU 1ms") {
 		t.Errorf("the text does not say the MMU is not measured:\n%s", text.String())
+	}
+}
+
+// TestWindowTimes checks that a window's report gives times from the
+// trace's start, as its bounds are given: its pauses are found at the
+// times the whole trace's report gives them.
+func TestWindowTimes(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "gc.go1.26.trace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole := NewSink()
+	if _, err := mapping.Map(bytes.NewReader(data), whole); err != nil {
+		t.Fatal(err)
+	}
+	// The whole trace's report lists its longest pauses only: a pause of
+	// the window as long as the shortest listed must be listed.
+	at := make(map[int64]bool)
+	shortest := int64(math.MaxInt64)
+	for _, p := range whole.Report().LongestPauses {
+		at[p.StartNS] = true
+		shortest = min(shortest, p.DurNS)
+	}
+	win := NewSink()
+	from := 7 * time.Millisecond
+	filter := &mapping.Filter{From: mapping.Bound{Offset: from}, To: mapping.Bound{Offset: 20 * time.Millisecond}}
+	if _, err := mapping.Map(bytes.NewReader(data), filter.Sink(win)); err != nil {
+		t.Fatal(err)
+	}
+	r := win.Report()
+	if r.StartNS != int64(from) || r.DurationNS != int64(13*time.Millisecond) {
+		t.Errorf("the window's report starts at %v and lasts %v; want 7ms and 13ms", time.Duration(r.StartNS), time.Duration(r.DurationNS))
+	}
+	checked := 0
+	for _, p := range r.LongestPauses {
+		if p.StartNS < int64(from) {
+			t.Errorf("the window has a pause at %v, before its start", time.Duration(p.StartNS))
+		}
+		if p.DurNS >= shortest {
+			checked++
+			if !at[p.StartNS] {
+				t.Errorf("the window has a pause of %v at %v, which the whole trace has not", time.Duration(p.DurNS), time.Duration(p.StartNS))
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no pause of the window is among the trace's longest: the test proves nothing")
 	}
 }
 
