@@ -816,8 +816,12 @@ func (w *Writer) Task(t *mapping.Task) error {
 		name = "task " + strconv.FormatUint(uint64(t.ID), 10)
 	}
 	group := t.Type
-	if group == "" {
+	switch {
+	case group != "":
+	case t.Flags.Has(mapping.OpenStart):
 		group = "tasks of unknown type" // begun before the trace
+	default:
+		group = `tasks of type ""` // trace.NewTask(ctx, "")
 	}
 	var flows []uint64
 	tf := w.taskFlows.Get(taskKey(t.ID))

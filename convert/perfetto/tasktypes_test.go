@@ -52,3 +52,37 @@ func TestManyTaskTypes(t *testing.T) {
 		t.Errorf("%d tasks drawn with their own type, want %d", len(named), tasks)
 	}
 }
+
+// TestEmptyTaskType checks that a task begun in the trace with an empty
+// type (trace.NewTask(ctx, "")) is not drawn as one begun before the
+// trace, whose type is unknown.
+func TestEmptyTaskType(t *testing.T) {
+	const start = mapping.Time(1000)
+	var out bytes.Buffer
+	w, must := begun(t, &out, "empty task type", start)
+	must(w.Task(&mapping.Task{ID: 1, Parent: mapping.NoTask, Start: start, End: start + 50, Flags: mapping.OpenStart}))
+	must(w.Task(&mapping.Task{ID: 2, Parent: mapping.NoTask, Start: start + 100, End: start + 150}))
+	must(w.End(&mapping.Summary{Meta: mapping.Meta{Start: start}, End: start + 1000}))
+	rep, err := perfettocheck.Check(&out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[uint64]string{}
+	for _, tr := range rep.Tracks {
+		names[tr.UUID] = tr.Name
+	}
+	group := map[string]string{} // task slice name: its lane's group
+	for _, tr := range rep.Tracks {
+		for _, s := range rep.Slices {
+			if s.Category == "task" && s.Track == tr.UUID {
+				group[s.Name] = names[tr.Parent]
+			}
+		}
+	}
+	if g := group["task 1"]; g != "tasks of unknown type" {
+		t.Errorf("a task begun before the trace is under %q, want tasks of unknown type", g)
+	}
+	if g := group["task 2"]; g != `tasks of type ""` {
+		t.Errorf("a task of empty type is under %q, want tasks of type \"\"", g)
+	}
+}
