@@ -715,8 +715,14 @@ func (w *Writer) metadata() {
 		ev = w.annStr(ev, "trace2x version", w.cfg.version)
 	}
 	ev = w.annStr(ev, "input", w.meta.Input)
-	if w.meta.Clock != nil {
+	switch {
+	case w.meta.Clock != nil:
 		ev = w.annStr(ev, "wall clock at start", w.meta.Clock.WallTime(w.meta.Start).UTC().Format(time.RFC3339Nano))
+	case !w.cfg.startTime.IsZero():
+		// Given by the user (the clock snapshot has it too), which
+		// the trace cannot confirm.
+		ev = w.annStr(ev, "wall clock at start", w.cfg.startTime.UTC().Format(time.RFC3339Nano))
+		ev = w.annStr(ev, "wall clock source", "given (WithStartTime, --start-time)")
 	}
 	w.pkt = ev.close(off)
 	w.flushInterned()
