@@ -233,7 +233,10 @@ type input struct {
 	name  string
 	size  int64
 	path  string // a file that can be read again: the input, or a copy of a stream
-	spool string // the copy of a stream, removed on Close
+	spool string // the copy of a stream, removed on Close (where not at once)
+	// copied is set when path is a copy of a stream: a file of no name
+	// of the user's, whose time says nothing of the trace's.
+	copied bool
 
 	// capture is the HTTP capture the input reads, if it is one; Close
 	// reports a failed CPU profile request beside it (--cpu-profile).
@@ -636,7 +639,7 @@ func openTrace(e *env, args []string, opts *inputOpts) (*input, error) {
 	if cerr := in.ReadCloser.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
-	in.ReadCloser, in.path, in.spool = tmp, tmp.Name(), spool
+	in.ReadCloser, in.path, in.spool, in.copied = tmp, tmp.Name(), spool, true
 	if err != nil {
 		in.Close()
 		return nil, fmt.Errorf("a copy of %s for the filter's first pass: %w", in.name, err)

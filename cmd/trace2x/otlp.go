@@ -323,7 +323,7 @@ func noSpansHint(w io.Writer, input string, res *otelconv.Result, filtered bool)
 // or for standard input, which cannot be read twice.
 func fileStart(in *input) (time.Time, string, error) {
 	f, ok := in.ReadCloser.(*os.File)
-	if !ok || in.spool != "" {
+	if !ok || in.path == "" || in.copied {
 		// A stream, or the copy of one made for a filter: no file time.
 		return time.Time{}, "", nil
 	}
@@ -333,7 +333,7 @@ func fileStart(in *input) (time.Time, string, error) {
 	}
 	// The first pass reads its own handle: a pass stopped early may leave
 	// the mapping's parsing goroutine reading on for a moment.
-	pf, err := os.Open(in.name)
+	pf, err := os.Open(in.path)
 	if err != nil {
 		return time.Time{}, "", err
 	}

@@ -277,7 +277,7 @@ func viewConvert(e *env, in *input, inOpts *inputOpts, tmp io.Writer, resolution
 		return v, nil
 	}
 	rest := fmt.Sprintf("--from %s shows what follows", upTo)
-	if in.path == "" || in.spool != "" {
+	if in.path == "" || in.copied {
 		rest = fmt.Sprintf("save the trace to a file, and trace2x view --from %s FILE shows what follows", upTo)
 	}
 	fmt.Fprintf(e.stderr, "trace2x: %s: note: cut at %s, where it makes %.1f million rows in Perfetto, about as many as the UI in a browser holds: %s\n",
