@@ -263,17 +263,7 @@ func Resolve(c Config) (*Endpoint, error) {
 	if len(c.Headers) > 0 {
 		// Headers given as options replace the environment's in the
 		// exporter: merge them here.
-		ep.headers = map[string]string{}
-		for _, name := range []string{"OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"} {
-			for _, kv := range strings.Split(os.Getenv(name), ",") {
-				if k, v, ok := strings.Cut(kv, "="); ok && strings.TrimSpace(k) != "" {
-					if uv, err := url.PathUnescape(v); err == nil {
-						v = uv
-					}
-					ep.headers[strings.TrimSpace(k)] = strings.TrimSpace(v)
-				}
-			}
-		}
+		ep.headers = envHeaders()
 		for k, v := range c.Headers {
 			ep.headers[k] = v
 		}
@@ -297,7 +287,9 @@ func (ep *Endpoint) Timeout() time.Duration { return ep.timeout }
 // speaks another protocol: gRPC sent to an OTLP/HTTP port retries until
 // the timeout, then fails cryptically, and OTLP/HTTP sent to a gRPC port
 // fails cryptically. For gRPC, any answer that cannot begin HTTP/2 is
-// such a sign. An endpoint that gives no clear answer within a second
+// such a sign. An OTLP/HTTP endpoint in plain text is sent an export of
+// no spans, and fails with a *ReceiverError when it answers with a web
+// page, 404 or 405. An endpoint that gives no clear answer within a second
 // passes. A plain-text endpoint that speaks TLS fails with a *TLSError.
 // An endpoint reached over TLS fails with a *CertificateError when its
 // certificate is not trusted, or with a *SettingError when the file of
@@ -329,7 +321,93 @@ func (ep *Endpoint) Check() error {
 	if !ep.plain {
 		return ep.checkCertificate(conn, tlsCfg)
 	}
-	return ep.probe(conn)
+	http1, err := ep.probe(conn)
+	if err != nil || !http1 {
+		return err
+	}
+	return ep.probeExport()
+}
+
+// A ReceiverError is Check's error when a plain-text OTLP/HTTP endpoint
+// answers an export of no spans as no OTLP receiver does: with a web
+// page (a UI's port), or with 404 or 405 (no receiver at that path). The
+// exporter takes any 2xx answer as delivered, so spans sent to a web UI
+// would be lost without a word.
+type ReceiverError struct {
+	Endpoint string // as Endpoint.String gives it
+	Status   string // the answer's status line: "200 OK"
+	Type     string // its Content-Type
+}
+
+func (e *ReceiverError) Error() string {
+	if strings.HasPrefix(e.Status, "2") {
+		return fmt.Sprintf("the OTLP endpoint %s answers an export with a web page (%s, %s), not as an OTLP receiver: it would take spans and keep none; is it a UI's port? The OTLP/HTTP port is 4318 by default",
+			e.Endpoint, e.Status, e.Type)
+	}
+	return fmt.Sprintf("the OTLP endpoint %s answers an export with %s: no OTLP receiver takes spans at that URL (its path is /v1/traces by default)", e.Endpoint, e.Status)
+}
+
+// probeExport sends an export of no spans, which an OTLP/HTTP receiver
+// takes and answers in OTLP, and returns a *ReceiverError when the answer
+// is a web page, 404 or 405; anything else passes, as in probe.
+func (ep *Endpoint) probeExport() error {
+	target := ep.display
+	if ep.scheme == "" {
+		target = "http://" + ep.hostPort + "/v1/traces"
+	}
+	body, ctype := "", "application/x-protobuf"
+	if ep.protocol == "http/json" {
+		body, ctype = "{}", "application/json"
+	}
+	req, err := http.NewRequest(http.MethodPost, target, strings.NewReader(body))
+	if err != nil {
+		return nil
+	}
+	req.Header.Set("Content-Type", ctype)
+	headers := ep.headers
+	if headers == nil {
+		headers = envHeaders()
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	client := &http.Client{
+		Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true},
+		Timeout:   min(ep.timeout, 2*probeTimeout),
+		// A redirect is the exporter's to follow or not.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	media, _, _ := strings.Cut(resp.Header.Get("Content-Type"), ";")
+	media = strings.ToLower(strings.TrimSpace(media))
+	switch {
+	case resp.StatusCode/100 == 2 && (media == "text/html" || media == "application/xhtml+xml"),
+		resp.StatusCode == http.StatusNotFound, resp.StatusCode == http.StatusMethodNotAllowed:
+		return &ReceiverError{Endpoint: ep.String(), Status: resp.Status, Type: resp.Header.Get("Content-Type")}
+	}
+	return nil
+}
+
+// envHeaders returns the headers of OTEL_EXPORTER_OTLP_HEADERS and, over
+// them, of OTEL_EXPORTER_OTLP_TRACES_HEADERS, as the exporter reads them.
+func envHeaders() map[string]string {
+	headers := map[string]string{}
+	for _, name := range []string{"OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"} {
+		for _, kv := range strings.Split(os.Getenv(name), ",") {
+			if k, v, ok := strings.Cut(kv, "="); ok && strings.TrimSpace(k) != "" {
+				if uv, err := url.PathUnescape(v); err == nil {
+					v = uv
+				}
+				headers[strings.TrimSpace(k)] = strings.TrimSpace(v)
+			}
+		}
+	}
+	return headers
 }
 
 // tlsSettings is the TLS configuration the exporter will use, as read
@@ -445,7 +523,10 @@ const http2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 // *ProtocolError only when the answer is clearly in the other protocol,
 // or, for gRPC, clearly not HTTP/2; anything else, silence included,
 // passes, so that no endpoint that works is failed.
-func (ep *Endpoint) probe(conn net.Conn) error {
+//
+// For OTLP/HTTP it also reports whether the endpoint answered in HTTP/1,
+// so that an export probe (probeExport) will be answered at once.
+func (ep *Endpoint) probe(conn net.Conn) (http1 bool, err error) {
 	var hello string
 	if ep.protocol == "grpc" {
 		// The preface and an empty SETTINGS frame: an HTTP/2 server
@@ -458,10 +539,10 @@ func (ep *Endpoint) probe(conn net.Conn) error {
 		hello = "OPTIONS * HTTP/1.1\r\nHost: " + ep.hostPort + "\r\nConnection: close\r\n\r\n"
 	}
 	if err := conn.SetDeadline(time.Now().Add(min(ep.timeout, probeTimeout))); err != nil {
-		return nil
+		return false, nil
 	}
 	if _, err := io.WriteString(conn, hello); err != nil {
-		return nil
+		return false, nil
 	}
 	// A frame header is 9 bytes; "HTTP/1.1" 8. What else came with them
 	// starts the message of an answer in neither.
@@ -473,22 +554,22 @@ func (ep *Endpoint) probe(conn net.Conn) error {
 		// text: if the endpoint takes a TLS handshake, that is what it
 		// wants.
 		if ep.speaksTLS() {
-			return &TLSError{Endpoint: ep.String(), HostPort: ep.hostPort}
+			return false, &TLSError{Endpoint: ep.String(), HostPort: ep.hostPort}
 		}
 	}
 	if ep.protocol == "grpc" {
 		if n >= 8 && bytes.HasPrefix(answer, []byte("HTTP/1.")) && '0' <= answer[7] && answer[7] <= '9' {
-			return &ProtocolError{Endpoint: ep.String(), Protocol: ep.protocol, Answer: string(answer[:8]), Suggested: "http/protobuf"}
+			return false, &ProtocolError{Endpoint: ep.String(), Protocol: ep.protocol, Answer: string(answer[:8]), Suggested: "http/protobuf"}
 		}
 		if notFrame(answer) {
-			return &ProtocolError{Endpoint: ep.String(), Protocol: ep.protocol, Answer: quoteStart(answer), Suggested: "http/protobuf"}
+			return false, &ProtocolError{Endpoint: ep.String(), Protocol: ep.protocol, Answer: quoteStart(answer), Suggested: "http/protobuf"}
 		}
-		return nil
+		return false, nil
 	}
 	if n >= 9 && isSettingsFrame(answer[:9]) {
-		return &ProtocolError{Endpoint: ep.String(), Protocol: ep.protocol, Answer: "HTTP/2", Suggested: "grpc"}
+		return false, &ProtocolError{Endpoint: ep.String(), Protocol: ep.protocol, Answer: "HTTP/2", Suggested: "grpc"}
 	}
-	return nil
+	return bytes.HasPrefix(answer, []byte("HTTP/1.")), nil
 }
 
 // tlsAnswer reports whether an answer to plain text may be a TLS

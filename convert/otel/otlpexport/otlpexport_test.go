@@ -20,6 +20,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -856,5 +857,59 @@ func TestCheckInsecureVariable(t *testing.T) {
 	}
 	if err := ep.Check(); !errors.As(err, new(*ProtocolError)) {
 		t.Errorf("Check() = %v, want a ProtocolError", err)
+	}
+}
+
+// TestCheckReceiver checks that an OTLP/HTTP endpoint that answers an
+// export with a web page, 404 or 405 fails Check, since the exporter
+// takes any 2xx answer for delivered; and that a receiver, and a server
+// that answers otherwise, pass.
+func TestCheckReceiver(t *testing.T) {
+	clearEnv(t)
+	page := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, "<!doctype html><title>UI</title>")
+	}
+	for _, c := range []struct {
+		name    string
+		handler http.HandlerFunc
+		want    string // the error's start; "" to pass
+	}{
+		{"receiver", (&collector{}).ServeHTTP, ""},
+		{"web page", page, "answers an export with a web page (200 OK, text/html; charset=utf-8)"},
+		{"not found", http.NotFound, "answers an export with 404 Not Found: no OTLP receiver"},
+		{"method", func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "", http.StatusMethodNotAllowed)
+		}, "answers an export with 405 Method Not Allowed"},
+		{"refuses", func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "no", http.StatusUnauthorized) // the exporter's to report
+		}, ""},
+	} {
+		var paths []string
+		var mu sync.Mutex
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			paths = append(paths, r.Method+" "+r.URL.Path)
+			mu.Unlock()
+			c.handler(w, r)
+		}))
+		for _, protocol := range []string{"http/protobuf", "http/json"} {
+			ep, err := Resolve(Config{Protocol: protocol, Endpoint: srv.Listener.Addr().String()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = ep.Check()
+			var re *ReceiverError
+			switch {
+			case c.want == "" && err != nil:
+				t.Errorf("%s, %s: %v", c.name, protocol, err)
+			case c.want != "" && (!errors.As(err, &re) || !strings.Contains(err.Error(), c.want)):
+				t.Errorf("%s, %s: %v, want a *ReceiverError saying %q", c.name, protocol, err, c.want)
+			}
+		}
+		srv.Close()
+		if !slices.Contains(paths, "POST /v1/traces") {
+			t.Errorf("%s: requests %v, want an export to /v1/traces", c.name, paths)
+		}
 	}
 }
