@@ -7,8 +7,6 @@ import (
 	"io"
 	"time"
 
-	"go.opentelemetry.io/otel"
-
 	"github.com/trace2x/trace2x/convert/chromejson"
 	otelconv "github.com/trace2x/trace2x/convert/otel"
 	"github.com/trace2x/trace2x/convert/otel/otlpexport"
@@ -104,9 +102,7 @@ Example:
 			var pushed *otelconv.Sink
 			var pushDest, timeNote string
 			if *oj != "" || *push {
-				// The SDK reports export errors to a global handler that
-				// prints them; the command reports them itself, once.
-				otel.SetErrorHandler(otel.ErrorHandlerFunc(func(error) {}))
+				quietSDK()
 				// Span IDs come from the start of the decompressed trace, and
 				// span times from the same source, as in otlp, so both
 				// commands give the same spans.

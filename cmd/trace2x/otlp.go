@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-logr/logr"
 	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
@@ -148,9 +149,7 @@ Examples:
 			}
 
 			ctx := e.context() // ends on Ctrl-C
-			// The SDK reports export errors to a global handler that
-			// prints them; the conversion reports them itself, once.
-			otel.SetErrorHandler(otel.ErrorHandlerFunc(func(error) {}))
+			quietSDK()
 
 			var exp sdktrace.SpanExporter
 			var dest string
@@ -302,6 +301,17 @@ func report(w io.Writer, input, dest string, res *otelconv.Result, timeNote stri
 	if res.Failed > 0 {
 		fmt.Fprintf(w, "trace2x: %s: %d spans were rejected or not sent\n", input, res.Failed)
 	}
+}
+
+// quietSDK keeps the OpenTelemetry SDK from printing: it reports export
+// errors to a global handler, and what it cannot read of its variables
+// to a global logger, both of which print; the command reports each
+// error itself, once, and has refused the variables the SDK would log
+// (otlpexport.Resolve), but for a host:port endpoint, which the command
+// takes and the SDK, wanting a URL, logs.
+func quietSDK() {
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(error) {}))
+	otel.SetLogger(logr.Discard())
 }
 
 // crowdedTrace is how many tasks joining one remote trace are worth a

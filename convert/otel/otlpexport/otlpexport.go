@@ -72,7 +72,7 @@ type Config struct {
 // A SettingError is a protocol or endpoint that cannot be used, given in
 // Config or read from an environment variable.
 type SettingError struct {
-	Setting string // "protocol", "endpoint" or "certificate"
+	Setting string // "protocol", "endpoint", "certificate", "timeout", "insecure", "headers", ...
 	Env     string // the variable it came from; empty if from Config
 	Value   string
 	Reason  string
@@ -176,9 +176,18 @@ type Endpoint struct {
 	timeout  time.Duration
 }
 
-// Resolve resolves c against the environment and the defaults.
+// Resolve resolves c against the environment and the defaults. A
+// setting that cannot be used is a *SettingError, including the values
+// of the OTEL_EXPORTER_OTLP_* variables that the exporter would log and
+// ignore (a timeout not in milliseconds, an insecure flag that is not
+// true or false, a header that is not name=value).
 func Resolve(c Config) (*Endpoint, error) {
 	ep := &Endpoint{protocol: c.Protocol, timeout: c.Timeout}
+	// A variable whose value the exporter cannot read is an error here:
+	// the exporter would log it, and go on without it.
+	if err := checkEnv(); err != nil {
+		return nil, err
+	}
 	if ep.timeout <= 0 {
 		ep.timeout = envTimeout()
 	}
@@ -698,6 +707,41 @@ func (ep *Endpoint) NewExporter(ctx context.Context) (sdktrace.SpanExporter, err
 }
 
 // envTimeout reads OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT (milliseconds).
+// checkEnv refuses the values of the exporter's variables that it would
+// ignore, with a log line, as if unset: a timeout that is not a whole
+// number of milliseconds, a boolean that is neither true nor false (it
+// would read "1" as false, and send TLS to a plain-text endpoint), a
+// header that is not name=value.
+func checkEnv() error {
+	for _, name := range []string{"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"} {
+		if v := os.Getenv(name); v != "" {
+			if ms, err := strconv.ParseInt(v, 10, 64); err != nil || ms <= 0 {
+				return &SettingError{Setting: "timeout", Env: name, Value: v, Reason: "want a whole number of milliseconds above 0, such as 10000"}
+			}
+		}
+	}
+	for _, name := range []string{"OTEL_EXPORTER_OTLP_TRACES_INSECURE", "OTEL_EXPORTER_OTLP_INSECURE"} {
+		if v := os.Getenv(name); v != "" && !strings.EqualFold(v, "true") && !strings.EqualFold(v, "false") {
+			return &SettingError{Setting: "insecure", Env: name, Value: v, Reason: "want true or false"}
+		}
+	}
+	for _, name := range []string{"OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"} {
+		v := os.Getenv(name)
+		if strings.TrimSpace(v) == "" {
+			continue
+		}
+		for _, kv := range strings.Split(v, ",") {
+			if strings.TrimSpace(kv) == "" {
+				continue
+			}
+			if k, _, ok := strings.Cut(kv, "="); !ok || strings.TrimSpace(k) == "" {
+				return &SettingError{Setting: "headers", Env: name, Value: v, Reason: fmt.Sprintf("%q is not name=value; want name=value pairs separated by commas", kv)}
+			}
+		}
+	}
+	return nil
+}
+
 func envTimeout() time.Duration {
 	for _, name := range []string{"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"} {
 		if v := os.Getenv(name); v != "" {

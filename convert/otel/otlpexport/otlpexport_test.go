@@ -149,6 +149,13 @@ func TestSettingError(t *testing.T) {
 			msg: `OTEL_EXPORTER_OTLP_INSECURE="true": plain text asked for, with the https:// endpoint https://collector:4317`},
 		{env: map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "collector:4318/v1/traces"}, setting: "endpoint", from: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
 			msg: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="collector:4318/v1/traces": port "4318/v1/traces" is not a port number (a path needs an http:// or https:// URL)`},
+		// Values the exporter would log and ignore.
+		{env: map[string]string{"OTEL_EXPORTER_OTLP_TIMEOUT": "5s"}, setting: "timeout", from: "OTEL_EXPORTER_OTLP_TIMEOUT",
+			msg: `OTEL_EXPORTER_OTLP_TIMEOUT="5s": want a whole number of milliseconds above 0, such as 10000`},
+		{env: map[string]string{"OTEL_EXPORTER_OTLP_INSECURE": "1"}, setting: "insecure", from: "OTEL_EXPORTER_OTLP_INSECURE",
+			msg: `OTEL_EXPORTER_OTLP_INSECURE="1": want true or false`},
+		{env: map[string]string{"OTEL_EXPORTER_OTLP_TRACES_HEADERS": "api-key=1,garbage"}, setting: "headers", from: "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+			msg: `OTEL_EXPORTER_OTLP_TRACES_HEADERS="api-key=1,garbage": "garbage" is not name=value; want name=value pairs separated by commas`},
 	} {
 		clearEnv(t)
 		for k, v := range c.env {
