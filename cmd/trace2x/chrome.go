@@ -97,7 +97,7 @@ Examples:
 					if err != nil {
 						return nil, err
 					}
-					o.hold = hold
+					o.hold, o.part = hold, true
 					return &partOutput{output: o, n: n, parts: &parts}, nil
 				}, opts...)
 				// A second signal ends the process at once: the parts

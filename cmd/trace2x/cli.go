@@ -451,12 +451,20 @@ func (in *input) mapTrace(e *env, opts *inputOpts, src io.Reader, sink mapping.S
 	}
 
 	if opts == nil || opts.filter.Empty() {
+		sink = &endCapture{Sink: sink, env: e}
+		var sum *mapping.Summary
+		var err error
 		if file, ok := in.file(opts); ok {
 			// A file is read from anywhere, and on several goroutines
 			// with --parallel.
-			return mapping.MapFile(file, in.size, sink, mopts...)
+			sum, err = mapping.MapFile(file, in.size, sink, mopts...)
+		} else {
+			sum, err = mapping.Map(src, sink, mopts...)
 		}
-		return mapping.Map(src, sink, mopts...)
+		if nothingConverted(sum) {
+			e.convertedNothing.Store(true) // without End, if it never began
+		}
+		return sum, err
 	}
 	f := &opts.filter
 	if f.NeedsPrepass() {
@@ -486,6 +494,9 @@ func (in *input) mapTrace(e *env, opts *inputOpts, src io.Reader, sink mapping.S
 	if ec.sum != nil {
 		// What the filter kept: its window, not the whole trace's.
 		sum = ec.sum
+	}
+	if nothingConverted(sum) {
+		e.convertedNothing.Store(true)
 	}
 	if err == nil && f.Kept() == 0 {
 		// A script must be able to tell that nothing matched (a
@@ -526,9 +537,18 @@ func (in *input) file(opts *inputOpts) (io.ReaderAt, bool) {
 	return ctxio.ReaderAt{Ctx: in.ctx, R: f}, true
 }
 
+// nothingConverted reports whether a pass broke off before the trace's
+// first event (a trace cut inside its first generation, which the parser
+// reads whole before handing on any of it): its outputs would hold
+// nothing, and are not written (see env.convertedNothing).
+func nothingConverted(s *mapping.Summary) bool {
+	return s != nil && s.Err != nil && s.Events-s.EventsByKind["Sync"] <= 0
+}
+
 // endCapture keeps the Summary that reaches the end of a chain of sinks,
-// after filter. If the filter kept nothing of a trace read whole, it says
-// so to env before the sinks end, which may close their files.
+// after filter, if any. If the filter kept nothing of a trace read whole,
+// or the trace broke off before its first event, it says so to env
+// before the sinks end, which may close their files.
 type endCapture struct {
 	mapping.Sink
 	sum    *mapping.Summary
@@ -539,7 +559,7 @@ type endCapture struct {
 func (c *endCapture) End(s *mapping.Summary) error {
 	cp := *s
 	c.sum = &cp
-	if s.Err == nil && c.filter != nil && c.filter.Kept() == 0 {
+	if s.Err == nil && c.filter != nil && c.filter.Kept() == 0 || nothingConverted(s) {
 		c.env.convertedNothing.Store(true)
 	}
 	return c.Sink.End(s)

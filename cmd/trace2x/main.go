@@ -50,11 +50,12 @@ type env struct {
 	// ctx ends when the command is interrupted (see handleSignals); nil
 	// is context.Background.
 	ctx context.Context
-	// convertedNothing is set when a filter kept nothing of the trace:
-	// the files the command writes then leave what they would replace as
-	// it was (see output.Close), since an empty conversion, of a misspelt
-	// task type, would pass for one of the trace. (A trace that breaks
-	// off is converted up to the break, however little that is.)
+	// convertedNothing is set when a filter kept nothing of the trace, or
+	// the trace broke off before its first event: the files the command
+	// writes then leave what they would replace as it was (see
+	// output.Close), since an empty conversion, of a misspelt task type
+	// or a trace cut short, would pass for one of the trace. (A trace
+	// that breaks off later is converted up to the break.)
 	convertedNothing atomic.Bool
 }
 

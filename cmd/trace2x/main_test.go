@@ -279,7 +279,8 @@ func TestOldFormatCut(t *testing.T) {
 // TestGoBrokenTraces converts the traces that Go's own parser tests expect
 // to fail, into every output: each conversion fails with one line that
 // names the input and gives the parser's reason, and the Perfetto file
-// written is still a valid trace.
+// written is still a valid trace; a trace broken before its first event
+// writes no file, and says so, a line for each.
 func TestGoBrokenTraces(t *testing.T) {
 	_, broken := testtraces.GoTests(t, filepath.Join("..", ".."))
 	if len(broken) == 0 {
@@ -304,13 +305,24 @@ func TestGoBrokenTraces(t *testing.T) {
 				if code != 1 {
 					t.Errorf("exit %d, want 1; stderr %q", code, errs)
 				}
-				if !strings.HasPrefix(errs, "trace2x: "+b.Path+": broken trace") || strings.Count(errs, "\n") != 1 {
-					t.Errorf("want one line naming the input and a broken trace, got %q", errs)
+				first, rest, _ := strings.Cut(errs, "\n")
+				nothing := strings.Contains(first, "after 1 event in 0 complete generations")
+				if !strings.HasPrefix(first, "trace2x: "+b.Path+": broken trace") {
+					t.Errorf("want a line naming the input and a broken trace, got %q", errs)
+				}
+				for _, line := range strings.Split(strings.TrimSuffix(rest, "\n"), "\n") {
+					if line != "" && !(nothing && strings.HasPrefix(line, "trace2x: "+out) && strings.HasSuffix(line, " is not written")) {
+						t.Errorf("want one line, and one for each output of a trace broken before its first event, got %q", errs)
+						break
+					}
+				}
+				if _, err := os.Stat(out); nothing && err == nil {
+					t.Errorf("%s is written for a trace broken before its first event", out)
 				}
 				if !b.Err.MatchString(errs) {
 					t.Errorf("error %q does not match Go's expectation %q", errs, b.Err)
 				}
-				if cmd[0] == "perfetto" {
+				if cmd[0] == "perfetto" && !nothing {
 					f, err := os.Open(out)
 					if err != nil {
 						t.Fatal(err)

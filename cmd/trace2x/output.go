@@ -32,6 +32,9 @@ type output struct {
 	// held, for commit or discard to settle (see splitParts).
 	hold    bool
 	heldTmp string // the held file's name, until commit or discard
+	// part marks a part of a split output, whose splitParts says for all
+	// the parts what was written.
+	part bool
 	n       int64  // bytes written, before compression
 	werr    error  // the error a Write already returned
 }
@@ -140,8 +143,8 @@ func (o *output) Close() error {
 			switch {
 			case err != nil:
 				return fmt.Errorf("writing %s: %w; %s", o.name, o.unwrapTemp(err), o.leftAlone())
-			case empty && !failed && o.hold:
-				return nil // a held part: its split output says what it kept
+			case empty && !failed && (o.hold || o.part):
+				return nil // a part: its split output says what it kept
 			case failed || empty:
 				// The write's error, or the filter's, is reported
 				// already.

@@ -280,3 +280,50 @@ func TestSplitFirstPartFails(t *testing.T) {
 		t.Errorf("the earlier part 2 is %q (%v), want it left as it was", b, err)
 	}
 }
+
+// TestBrokenAtStartLeftAlone checks that a trace that breaks off before
+// its first event (cut inside its first generation) leaves the files it
+// would have replaced as they were, as a filter that keeps nothing does:
+// an empty conversion would pass for one of the trace. The error is the
+// trace's, and each output says it is left.
+func TestBrokenAtStartLeftAlone(t *testing.T) {
+	data, err := os.ReadFile(sample(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cut := filepath.Join(dir, "cut.trace")
+	if err := os.WriteFile(cut, data[:200], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args  []string
+		files []string
+	}{
+		{[]string{"perfetto", "-o", "OUT/t.pftrace"}, []string{"t.pftrace"}},
+		{[]string{"chrome", "-o", "OUT/t.json"}, []string{"t.json"}},
+		{[]string{"chrome", "--split", "1M", "-o", "OUT/p.json"}, []string{"p.1.json", "p.2.json"}},
+		{[]string{"stats", "-o", "OUT/t.txt"}, []string{"t.txt"}},
+		{[]string{"pprof", "--kind=sync", "-o", "OUT/t.pb.gz"}, []string{"t.pb.gz"}},
+		{[]string{"otlp", "--json", "-o", "OUT/t.otlp.json"}, []string{"t.otlp.json"}},
+	} {
+		for _, f := range c.files {
+			if err := os.WriteFile(filepath.Join(dir, f), []byte("before"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var args []string
+		for _, a := range c.args {
+			args = append(args, strings.Replace(a, "OUT", dir, 1))
+		}
+		code, _, errs := runCmd(t, nil, append(args, cut)...)
+		if code != 1 || !strings.Contains(errs, "trace2x: "+cut+": broken trace") || !strings.Contains(errs, " left as ") {
+			t.Errorf("%v: exit %d, stderr %q; want 1, the trace's error and the output left", c.args, code, errs)
+		}
+		for _, f := range c.files {
+			if b, err := os.ReadFile(filepath.Join(dir, f)); string(b) != "before" {
+				t.Errorf("%v: %s holds %.20q (%v), want it left as it was", c.args, f, b, err)
+			}
+		}
+	}
+}
