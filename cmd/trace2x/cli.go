@@ -670,6 +670,17 @@ func openTrace(e *env, args []string, opts *inputOpts) (*input, error) {
 	return in, nil
 }
 
+// stdinInput is the input of standard input. Once the command is
+// interrupted, a read blocked on a pipe whose writer stalls returns at
+// once (see ctxio.Abandoning): nothing else would end it.
+func stdinInput(e *env) *input {
+	r := e.stdin
+	if e.ctx != nil {
+		r = &ctxio.Abandoning{Ctx: e.ctx, R: r}
+	}
+	return &input{ReadCloser: io.NopCloser(r), name: "stdin", ctx: e.ctx}
+}
+
 func openInput(e *env, args []string, opts *inputOpts) (*input, error) {
 	switch len(args) {
 	case 0:
@@ -677,13 +688,13 @@ func openInput(e *env, args []string, opts *inputOpts) (*input, error) {
 			// Reading the keyboard for a binary trace would only wait.
 			return nil, usageError{"no input: name a trace file or URL, or pipe a trace in"}
 		}
-		return &input{ReadCloser: io.NopCloser(e.stdin), name: "stdin", ctx: e.ctx}, nil
+		return stdinInput(e), nil
 	case 1:
 	default:
 		return nil, usageError{fmt.Sprintf("takes one input trace, got %d arguments", len(args))}
 	}
 	if args[0] == "-" {
-		return &input{ReadCloser: io.NopCloser(e.stdin), name: "stdin", ctx: e.ctx}, nil
+		return stdinInput(e), nil
 	}
 	if args[0] == "" {
 		return nil, usageError{"the input's name is empty (an unset variable?)"}

@@ -35,8 +35,8 @@ type output struct {
 	// part marks a part of a split output, whose splitParts says for all
 	// the parts what was written.
 	part bool
-	n       int64  // bytes written, before compression
-	werr    error  // the error a Write already returned
+	n    int64 // bytes written, before compression
+	werr error // the error a Write already returned
 }
 
 // createOutput opens path for writing ("-" is standard output). A name

@@ -33,10 +33,11 @@ func sigName(sig os.Signal) string {
 const exitInterrupted = 130
 
 // handleSignals returns a context that the first SIGINT or SIGTERM
-// cancels: the conversion stops at its next read, and the outputs are
-// closed with what was converted, as for a trace that breaks off. A
-// second signal ends the process at once, removing the temporary files
-// first, for a conversion stuck where no read comes.
+// cancels: the conversion stops at its next read (standard input's read
+// under way too, see ctxio.Abandoning), and the outputs are closed with
+// what was converted, as for a trace that breaks off. A second signal
+// ends the process at once, removing the temporary files first, for a
+// command stuck elsewhere (writing to a pipe that nobody reads).
 //
 // A write to a closed pipe then fails with EPIPE, reported like any
 // failed write, instead of killing the process: convert still finishes

@@ -61,12 +61,14 @@ func startSlowInput(t *testing.T, cmd *exec.Cmd, path string) (io.WriteCloser, [
 	return stdin, data[half:], &stderr
 }
 
-// TestInterrupt checks that SIGINT stops a conversion at its next read
-// with what was converted written, valid, and exit status 130; and that a
-// second signal, for a command stuck in a read, ends it at once without
-// leaving its temporary file.
+// TestInterrupt checks that SIGINT stops a conversion at its next read,
+// or in a read from a stalled pipe, with what was converted written,
+// valid, and exit status 130; and that a second signal, for a command
+// stuck in a write, ends it at once without leaving its temporary file.
 func TestInterrupt(t *testing.T) {
-	trace := filepath.Join("..", "..", "testdata", "gc.go1.26.trace")
+	// Two generations, the first of them in the half sent before the
+	// signal: a generation is converted once it is read whole.
+	trace := filepath.Join("..", "..", "testdata", "frsubtasks.go1.26.trace")
 	dir := t.TempDir()
 
 	out := filepath.Join(dir, "part.pftrace")
@@ -110,13 +112,49 @@ func TestInterrupt(t *testing.T) {
 		t.Errorf("input ended after SIGINT: exit %d, stderr %q; want %d and the interrupt said, not a broken trace", code, stderr, exitInterrupted)
 	}
 
-	out = filepath.Join(dir, "stuck.json")
+	// A pipe whose writer stalls (ssh host cat trace | trace2x) holds a
+	// read that nothing else ends: the signal ends it, and what was
+	// converted is kept.
+	out = filepath.Join(dir, "stalled.json")
 	cmd = trace2xProcess(t, "chrome", "-q", "-o", out, "-")
 	_, _, stderr = startSlowInput(t, cmd, trace)
 	cmd.Process.Signal(syscall.SIGINT)
-	time.Sleep(200 * time.Millisecond)
-	cmd.Process.Signal(syscall.SIGTERM) // the read never ends
 	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("SIGINT did not end a read from a stalled pipe")
+	}
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted || !strings.Contains(stderr.String(), "interrupted by SIGINT") {
+		t.Errorf("a stalled pipe interrupted: exit %d, stderr %q; want %d and the interrupt said", code, stderr, exitInterrupted)
+	}
+	if b, err := os.ReadFile(out); err != nil || !bytes.Contains(b, []byte(`"ph":"X"`)) {
+		t.Errorf("the output of a stalled pipe interrupted: %v, %.80q; want what was converted", err, b)
+	}
+
+	// A command stuck in a write (its output a pipe that nobody reads)
+	// is ended at once by a second signal, and leaves no file.
+	out = filepath.Join(dir, "stuck.json")
+	cmd = trace2xProcess(t, "convert", "-q", "--chrome", "-", "--stats", out, filepath.Join("..", "..", "testdata", "allocfree.go1.26.trace"))
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close() // never read
+	cmd.Stdout = w
+	stderr = new(bytes.Buffer)
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	time.Sleep(500 * time.Millisecond) // time to fill the pipe
+	cmd.Process.Signal(syscall.SIGINT)
+	time.Sleep(200 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGTERM)
+	done = make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
 	case <-done:

@@ -32,3 +32,84 @@ func (c ReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	}
 	return c.R.ReadAt(p, off)
 }
+
+// Abandoning reads R on a goroutine of its own, a buffer ahead, so that
+// a read blocked when Ctx is done returns at once, with its cause: a
+// pipe whose writer stalls (ssh host cat trace | trace2x) holds its
+// reader in a read that nothing else ends, since the runtime cannot poll
+// a blocking descriptor such as standard input. The read under way is
+// abandoned, and what it brings is dropped.
+type Abandoning struct {
+	Ctx context.Context
+	R   io.Reader
+
+	started bool
+	free    chan []byte
+	full    chan chunk
+	cur     chunk // the chunk being handed out
+	err     error // the error that ended R, once its data is out
+}
+
+type chunk struct {
+	buf  []byte // the whole buffer, for reuse
+	data []byte // what of it is not handed out yet
+	err  error
+}
+
+// abandoningBuf is the size of a read of R: a pipe's capacity.
+const abandoningBuf = 64 << 10
+
+func (a *Abandoning) Read(p []byte) (int, error) {
+	if a.Ctx.Err() != nil {
+		return 0, context.Cause(a.Ctx)
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if !a.started {
+		a.started = true
+		a.free, a.full = make(chan []byte, 2), make(chan chunk, 1)
+		a.free <- make([]byte, abandoningBuf)
+		a.free <- make([]byte, abandoningBuf)
+		go a.fill()
+	}
+	for len(a.cur.data) == 0 {
+		if a.err != nil {
+			return 0, a.err
+		}
+		if a.cur.buf != nil {
+			a.free <- a.cur.buf
+			a.cur.buf = nil
+		}
+		select {
+		case c := <-a.full:
+			a.cur, a.err = c, c.err
+		case <-a.Ctx.Done():
+			return 0, context.Cause(a.Ctx)
+		}
+	}
+	n := copy(p, a.cur.data)
+	a.cur.data = a.cur.data[n:]
+	return n, nil
+}
+
+// fill reads R into free buffers until it fails, or Ctx is done.
+func (a *Abandoning) fill() {
+	for {
+		var buf []byte
+		select {
+		case buf = <-a.free:
+		case <-a.Ctx.Done():
+			return
+		}
+		n, err := a.R.Read(buf)
+		select {
+		case a.full <- chunk{buf: buf, data: buf[:n], err: err}:
+		case <-a.Ctx.Done():
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}

@@ -1,0 +1,75 @@
+package ctxio
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"testing"
+	"testing/iotest"
+	"time"
+)
+
+// TestAbandoningCopies checks that Abandoning hands on what R gives, in
+// order, then R's error, through reads of any size.
+func TestAbandoningCopies(t *testing.T) {
+	data := make([]byte, 300<<10)
+	for i := range data {
+		data[i] = byte(rand.IntN(256))
+	}
+	boom := errors.New("boom")
+	for _, r := range []io.Reader{
+		bytes.NewReader(data),
+		iotest.HalfReader(bytes.NewReader(data)),
+		io.MultiReader(bytes.NewReader(data), iotest.ErrReader(boom)),
+	} {
+		a := &Abandoning{Ctx: context.Background(), R: r}
+		var got []byte
+		var err error
+		for err == nil {
+			buf := make([]byte, 1+rand.IntN(100<<10))
+			var n int
+			n, err = a.Read(buf)
+			got = append(got, buf[:n]...)
+		}
+		if !bytes.Equal(got, data) {
+			t.Errorf("%d bytes handed on, differing from the %d read", len(got), len(data))
+		}
+		if err != io.EOF && !errors.Is(err, boom) {
+			t.Errorf("ended with %v", err)
+		}
+	}
+}
+
+// TestAbandoningStops checks that a read blocked in R returns once the
+// context is done, with its cause, where a plain read would wait for R.
+func TestAbandoningStops(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	stop := errors.New("interrupted")
+	ctx, cancel := context.WithCancelCause(context.Background())
+	a := &Abandoning{Ctx: ctx, R: pr}
+	go func() {
+		pw.Write([]byte("start"))
+		time.Sleep(50 * time.Millisecond)
+		cancel(stop)
+	}()
+	buf := make([]byte, 10)
+	if n, err := a.Read(buf); err != nil || string(buf[:n]) != "start" {
+		t.Fatalf("first read: %q, %v", buf[:n], err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := a.Read(buf)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, stop) {
+			t.Errorf("read ended with %v, want the context's cause", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the read is still blocked after the context ended")
+	}
+}
