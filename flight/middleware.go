@@ -25,7 +25,7 @@ type Outcome struct {
 	Panicked bool          // the handler panicked (other than with http.ErrAbortHandler)
 	// Aborted says the handler panicked with http.ErrAbortHandler, which
 	// cuts the response off: httputil.ReverseProxy does so when the
-	// client went away. It is not a failure of the server: no status is
+	// client went away; or that it called runtime.Goexit, which does too. It is not a failure of the server: no status is
 	// made up for it, and it triggers a snapshot only if it was slow, its
 	// status fails (FailedWhen), or TriggerWhen says so.
 	Aborted bool
@@ -148,8 +148,12 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		if panicked {
 			p = recover()
 		}
+		// A handler that panics, even with nil, is recovered with a
+		// value (since Go 1.21, a *runtime.PanicNilError): nothing
+		// recovered is runtime.Goexit, which goes on after this.
+		goexit := panicked && p == nil
 		o := Outcome{Status: sw.status, Duration: m.rec.clk.Now().Sub(start)}
-		o.Aborted = p == http.ErrAbortHandler
+		o.Aborted = p == http.ErrAbortHandler || goexit
 		o.Panicked = p != nil && !o.Aborted
 		if o.Status == 0 && !o.Aborted {
 			o.Status = http.StatusOK
@@ -162,7 +166,7 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		if reason := m.trigger(req, o); reason != "" && !own.served.Load() {
 			m.rec.Trigger(reason)
 		}
-		if panicked {
+		if panicked && !goexit {
 			// Passed on as it came, http.ErrAbortHandler too, for
 			// net/http to close the connection (and log nothing for it).
 			panic(p) // within the deferred call: the stack still shows where

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"runtime/trace"
 	"strings"
 	"testing"
@@ -37,6 +38,8 @@ func TestTriggers(t *testing.T) {
 			w.WriteHeader(http.StatusOK)
 			clk.Advance(2 * time.Second)
 			panic(http.ErrAbortHandler)
+		case "/goexit":
+			runtime.Goexit()
 		case "/early":
 			w.WriteHeader(http.StatusEarlyHints) // interim: the final status is 200
 			w.Write([]byte("ok"))
@@ -102,6 +105,21 @@ func TestTriggers(t *testing.T) {
 	}
 	if o := seen["/panic"]; !o.Panicked || o.Aborted || o.Status != http.StatusInternalServerError {
 		t.Errorf("/panic: outcome %+v", o)
+	}
+
+	// runtime.Goexit in a handler (t.FailNow in a test server) goes on
+	// as it came: no panic is made of it, and the response is aborted.
+	done := make(chan any, 1)
+	go func() {
+		defer func() { done <- recover() }()
+		mw.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/goexit", nil))
+		done <- "returned"
+	}()
+	if p := <-done; p != nil {
+		t.Errorf("a handler's runtime.Goexit came out of the middleware as %v", p)
+	}
+	if o := seen["/goexit"]; !o.Aborted || o.Panicked {
+		t.Errorf("/goexit: outcome %+v; want aborted, not panicked", o)
 	}
 
 	// Thresholds and predicates off: nothing triggers but a panic.
