@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"fmt"
 	"io"
 	"math"
 	"time"
@@ -51,8 +52,8 @@ type origin struct {
 // generations read.
 //
 // A window that the generations' times show to lie wholly after the
-// trace's end, or wholly before its start, is refused before any of them
-// is read, with the error wrapping ErrWindow that a Filter with the window
+// trace's end, or wholly before its start, or that ends before it
+// starts, is refused before any of them is read, with the error wrapping ErrWindow that a Filter with the window
 // gives at the end of a full pass; the sink gets no call.
 //
 // A trace that cannot be split (a format before Go 1.22, compressed, or
@@ -123,7 +124,7 @@ func windowGenerations(idx *tracefile.Index, from, to Bound) (first, last int, o
 	}
 	switch {
 	case hi < lo:
-		return 0, 0, false, nil
+		return 0, 0, false, fmt.Errorf("%w: it ends (%s) before it starts (%s)", ErrWindow, to, from)
 	case hi < meta.Start:
 		// The first Sync, where a pass starts, is at the first
 		// generation's Start.

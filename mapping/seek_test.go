@@ -364,6 +364,8 @@ func TestWindowOutsideTrace(t *testing.T) {
 		{"after the end, by offsets", mapping.Bound{Offset: d + time.Second}, mapping.Bound{Offset: d + 2*time.Second}, "after the trace ends"},
 		{"after the end, by wall clock", mapping.Bound{Wall: start.Add(d + time.Second)}, mapping.Bound{}, "after the trace ends"},
 		{"before the start, by wall clock", mapping.Bound{Wall: start.Add(-time.Hour)}, mapping.Bound{Wall: start.Add(-time.Minute)}, "before the trace starts"},
+		{"ends before it starts", mapping.Bound{Offset: d / 2}, mapping.Bound{Offset: d / 3}, "before it starts"},
+		{"ends before it starts, wall clock and offset", mapping.Bound{Wall: start.Add(d / 2)}, mapping.Bound{Offset: d / 3}, "before it starts"},
 	} {
 		// What a full pass says.
 		flt := &mapping.Filter{From: tc.from, To: tc.to}
