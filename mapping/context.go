@@ -8,9 +8,11 @@ import (
 // the input's next read fails with ctx's cause, and so does the mapping
 // of the next batch of events read ahead, or the scan of the first
 // generation that comes before the pass (see WithoutBackdatedCounts).
-// End is called with the error if Begin was, and Map returns it
-// (errors.Is(err, context.Canceled) holds). What was delivered before is
-// kept.
+// End is called with the error if Begin was, and Map returns it: ctx's
+// cause (context.Cause), which is context.Canceled or
+// context.DeadlineExceeded unless ctx was given a cause of its own. What
+// was delivered before is kept: a sink behind Async is handed the items
+// it had queued, up to a few thousand, before its End.
 func WithContext(ctx context.Context) Option {
 	return optionFunc(func(c *config) { c.ctx = ctx })
 }
