@@ -260,6 +260,12 @@ func NewWriter(w io.Writer, opts ...Option) *Writer {
 // Part 1 is opened at Begin: a Writer closed before it opens none. A
 // size of 0 or less sets no limit: one part.
 func NewSplitWriter(size int64, create func(part int) (io.WriteCloser, error), opts ...Option) *Writer {
+	if create == nil {
+		// Said at Begin, as a nil io.Writer is (see nilOutput).
+		create = func(int) (io.WriteCloser, error) {
+			return nil, errors.New("chromejson: NewSplitWriter was given a nil create function")
+		}
+	}
 	x := newWriter(opts)
 	x.create = create
 	x.limit = size

@@ -151,3 +151,23 @@ func TestSinkAfterClose(t *testing.T) {
 		t.Errorf("the trace is no longer valid: %v", err)
 	}
 }
+
+// TestNilOutputs checks that a Writer given a nil io.Writer, or a split
+// Writer given a nil create function, fails the pass with an error that
+// says so, not a panic.
+func TestNilOutputs(t *testing.T) {
+	data := readSample(t, "annotations.go1.26.trace")
+	for _, c := range []struct {
+		w    *chromejson.Writer
+		want string
+	}{
+		{chromejson.NewWriter(nil), "NewWriter was given a nil io.Writer"},
+		{chromejson.NewSplitWriter(1<<20, nil), "NewSplitWriter was given a nil create function"},
+	} {
+		_, err := mapping.Map(bytes.NewReader(data), c.w)
+		var pe *mapping.SinkPanicError
+		if err == nil || errors.As(err, &pe) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("error %v, want one saying %q", err, c.want)
+		}
+	}
+}
