@@ -2,6 +2,7 @@ package pprof_test
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,7 +46,8 @@ func TestUnknownKind(t *testing.T) {
 }
 
 // TestMapTwice checks that mapping a second trace into a Writer that
-// wrote its profile fails, and writes nothing more.
+// wrote its profile fails with ErrClosed, as the other converters do, and
+// writes nothing more.
 func TestMapTwice(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "blocking.go1.26.trace"))
 	if err != nil {
@@ -57,8 +59,8 @@ func TestMapTwice(t *testing.T) {
 		t.Fatal(err)
 	}
 	n, samples := buf.Len(), w.Samples()
-	if _, err := mapping.Map(bytes.NewReader(data), w); err == nil {
-		t.Error("mapping a second trace returned nil, want an error")
+	if _, err := mapping.Map(bytes.NewReader(data), w); !errors.Is(err, pprof.ErrClosed) {
+		t.Errorf("mapping a second trace returned %v, want an error wrapping ErrClosed", err)
 	}
 	if buf.Len() != n || w.Samples() != samples {
 		t.Errorf("the second mapping wrote %d more bytes, samples %d, was %d", buf.Len()-n, w.Samples(), samples)

@@ -222,6 +222,13 @@ func NewWriter(w io.Writer, kind Kind, opts ...Option) *Writer {
 	return wr
 }
 
+// ErrClosed is wrapped by the error that Begin returns on a Writer that
+// has begun a trace already, as the other converters' ErrClosed is: a
+// Writer profiles one trace.
+var ErrClosed = errors.New("use of a used Writer")
+
+var errSecondTrace = fmt.Errorf("pprof: %w: Begin called again: a Writer profiles one trace", ErrClosed)
+
 // Begin records the trace's start and clock for the profile's header.
 // A Writer profiles one trace: Begin again, or after End, is refused.
 func (w *Writer) Begin(m *mapping.Meta) error {
@@ -231,7 +238,7 @@ func (w *Writer) Begin(m *mapping.Meta) error {
 	if w.begun || w.done {
 		// A second trace would be added to the first's samples, or to a
 		// profile already written.
-		return errors.New("pprof: Begin called again: a Writer profiles one trace")
+		return errSecondTrace
 	}
 	w.begun = true
 	w.meta = *m
