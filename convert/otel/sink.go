@@ -105,10 +105,10 @@ type Result struct {
 
 // Traces returns the number of traces the spans make: the trees, less
 // those that joined a remote trace another tree joined first.
-func (r *Result) Traces() int64 { return r.Trees - int64(r.SharedJoins) }
+func (r Result) Traces() int64 { return r.Trees - int64(r.SharedJoins) }
 
 // Spans returns the number of spans made.
-func (r *Result) Spans() int64 {
+func (r Result) Spans() int64 {
 	return r.Tasks + r.Regions + r.Goroutines + r.Runtime + r.Placeholders
 }
 
