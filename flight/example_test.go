@@ -28,10 +28,15 @@ func ExampleStart() {
 	}
 	defer rec.Stop(context.Background())
 
+	// The Recorder's own endpoints (stacks, live captures) go on an
+	// address only operators reach, not on the service's.
+	admin := http.NewServeMux()
+	admin.Handle("/debug/trace2x/", rec.Handler())
+	go func() { log.Fatal(http.ListenAndServe("127.0.0.1:6060", admin)) }()
+
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /checkout/{id}", func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(10 * time.Millisecond) // the service's work
 	})
-	mux.Handle("/debug/trace2x/", rec.Handler()) // on an address only operators reach
-	log.Fatal(http.ListenAndServe("127.0.0.1:8080", rec.Middleware(mux, flight.SlowerThan(500*time.Millisecond))))
+	log.Fatal(http.ListenAndServe(":8080", rec.Middleware(mux, flight.SlowerThan(500*time.Millisecond))))
 }
