@@ -90,17 +90,18 @@ type snapshot struct {
 // a time: a second Start fails. Stop releases it.
 func Start(opts ...Option) (*Recorder, error) {
 	cfg := newConfig(opts)
-	var dir *dirStore
-	if cfg.dir != "" {
-		d, err := newDirStore(cfg.dir, cfg.maxFiles, cfg.maxDirBytes)
-		if err != nil {
-			return nil, err
-		}
-		dir = d
-	}
+	// The runtime's recorder first: a second Start fails before it makes
+	// the directory it was given.
 	src, err := startRuntime(cfg.minAge, cfg.maxBytes)
 	if err != nil {
 		return nil, err
+	}
+	var dir *dirStore
+	if cfg.dir != "" {
+		if dir, err = newDirStore(cfg.dir, cfg.maxFiles, cfg.maxDirBytes); err != nil {
+			src.Stop()
+			return nil, err
+		}
 	}
 	return newRecorder(cfg, src, realClock{}, dir), nil
 }

@@ -339,14 +339,19 @@ func TestSnapshotToDir(t *testing.T) {
 }
 
 // TestStartTwice: only one flight recorder runs in a process; a second
-// Start says so, and works once the first has stopped.
+// Start says so, without making the directory it was given, and works
+// once the first has stopped.
 func TestStartTwice(t *testing.T) {
 	rec, err := Start()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Start(); err == nil || !strings.Contains(err.Error(), "flight recorder") {
+	dir := filepath.Join(t.TempDir(), "second")
+	if _, err := Start(WithDir(dir)); err == nil || !strings.Contains(err.Error(), "flight recorder") {
 		t.Errorf("second Start: %v, want an error about the flight recorder", err)
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Errorf("the second Start, which failed, made %s", dir)
 	}
 	if err := rec.Stop(context.Background()); err != nil {
 		t.Fatal(err)
