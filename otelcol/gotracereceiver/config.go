@@ -136,9 +136,24 @@ func (c *Config) Validate() error {
 	}
 	names := make(map[string]int)
 	endpoints := make(map[string]int)
+	if c.Upload.HasValue() {
+		if n := c.Upload.Get().MaxRequestBodySize; n <= 0 {
+			// The Collector's HTTP server would take 0 or less for its
+			// own default, 20 MiB, not this receiver's.
+			errs = append(errs, fmt.Errorf("upload: max_request_body_size: must be above 0, not %d (the default is %d, 1 GiB)", n, int64(1<<30)))
+		}
+	}
 	for i, t := range c.Targets {
 		if err := t.validate(); err != nil {
-			errs = append(errs, fmt.Errorf("targets[%d]: %w", i, err))
+			// Each error names its target: a log on one line, or in
+			// JSON, splits them.
+			where := fmt.Sprintf("targets[%d]", i)
+			if name := t.name(); name != t.Endpoint {
+				where += " (" + name + ")"
+			}
+			for _, e := range splitJoined(err) {
+				errs = append(errs, fmt.Errorf("%s: %w", where, e))
+			}
 			continue
 		}
 		name := t.name()
@@ -162,6 +177,15 @@ func (c *Config) Validate() error {
 		names[name] = i
 	}
 	return errors.Join(errs...)
+}
+
+// splitJoined returns the errors that errors.Join joined into err, or
+// err alone.
+func splitJoined(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 // minTime is the shortest time a setting takes: a number without a unit
@@ -190,7 +214,12 @@ func (t *TargetConfig) validate() error {
 	}
 	u, err := url.Parse(t.Endpoint)
 	if err != nil {
-		return fmt.Errorf("endpoint: %w", err)
+		// host:port/path without its scheme, most often.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("endpoint: %q is not an http(s) URL such as http://127.0.0.1:6060/debug/pprof/trace (%v)", t.Endpoint, err)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("endpoint: %q is not an http(s) URL such as http://127.0.0.1:6060/debug/pprof/trace", u.Redacted())
@@ -227,6 +256,12 @@ func (t *TargetConfig) validate() error {
 			errs = append(errs, fmt.Errorf("%s: %v; a time needs its unit, such as 5s", f.key, f.d))
 		}
 	}
+	if s := u.Query()["seconds"]; len(s) > 0 {
+		// The target would take a bad value for its default, 1 s.
+		if secs, err := strconv.ParseFloat(s[0], 64); err != nil || secs <= 0 || secs > 1e6 {
+			errs = append(errs, fmt.Errorf("endpoint: seconds=%q is not a number of seconds above 0", s[0]))
+		}
+	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
@@ -235,8 +270,11 @@ func (t *TargetConfig) validate() error {
 		interval, by = defaultInterval, " (the default)"
 	}
 	d, what := t.length(u)
-	if d > interval {
-		errs = append(errs, fmt.Errorf("%s: %v is longer than the interval, %v%s, between captures", what, d, interval, by))
+	if d >= interval {
+		// A capture lasts a little longer than its length, so one as
+		// long as the interval would overlap every next turn, which
+		// would be skipped: one capture every two intervals.
+		errs = append(errs, fmt.Errorf("%s: %v is not shorter than the interval, %v%s, between the starts of captures: each would overlap the next turn, which would be skipped", what, d, interval, by))
 	}
 	if t.Timeout > 0 && t.Timeout <= d {
 		errs = append(errs, fmt.Errorf("timeout: %v leaves no time for a capture of %v", t.Timeout, d))
