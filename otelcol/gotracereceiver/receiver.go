@@ -100,6 +100,14 @@ func newReceiver(set receiver.Settings, cfg *Config, next consumer.Traces) (*got
 // once.
 func (r *gotraceReceiver) Start(startCtx context.Context, host component.Host) error {
 	// The captures outlive Start's context, which only bounds starting.
+	if len(r.targets) > 0 {
+		// Every capture is taken into a temporary file (see spool): a
+		// Collector that cannot make one would fail every capture after
+		// asking its target for a trace.
+		if err := checkSpoolDir(""); err != nil {
+			return fmt.Errorf("gotrace receiver: %w", err)
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.ctx, r.cancel = ctx, cancel
 	for _, t := range r.targets {

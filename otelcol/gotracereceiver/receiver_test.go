@@ -787,3 +787,21 @@ func TestLateSaid(t *testing.T) {
 		t.Errorf("late captures said: %v; want good's, once", late.All())
 	}
 }
+
+// TestNoTempDir checks that a Collector that cannot make the temporary
+// file captures are taken into fails at Start, saying so, rather than
+// fail every capture after asking its target for a trace.
+func TestNoTempDir(t *testing.T) {
+	t.Setenv("TMPDIR", filepath.Join(t.TempDir(), "missing"))
+	cfg := createDefaultConfig()
+	cfg.Targets = []TargetConfig{{Endpoint: "http://127.0.0.1:1/debug/pprof/trace", Interval: time.Hour}}
+	h := newHarness(t, cfg, consumertest.NewNop())
+	err := h.r.Start(context.Background(), componenttest.NewNopHost())
+	if err == nil {
+		h.r.Shutdown(context.Background())
+		t.Fatal("started without a temporary directory")
+	}
+	if !strings.Contains(err.Error(), "set TMPDIR to a writable directory") {
+		t.Errorf("Start: %v; want it to say what to set", err)
+	}
+}

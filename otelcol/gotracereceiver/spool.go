@@ -36,6 +36,17 @@ const spoolChunk = 256 << 10
 
 // newSpool starts copying src to a temporary file in dir (the system's
 // if empty).
+// checkSpoolDir makes and removes a file where captures are taken, dir
+// or the system's temporary directory, and says what keeps it from it.
+func checkSpoolDir(dir string) error {
+	f, err := os.CreateTemp(dir, "trace2x-capture-check-*")
+	if err != nil {
+		return fmt.Errorf("captures are taken into a temporary file, and none can be made (set TMPDIR to a writable directory, such as a volume of the Collector's pod): %w", err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
 func newSpool(src io.Reader, dir string) (*spool, error) {
 	f, err := os.CreateTemp(dir, "trace2x-capture-*")
 	if err != nil {
