@@ -123,6 +123,8 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 			status = http.StatusRequestEntityTooLarge
 			err = fmt.Errorf("%s: the trace is larger than the upload endpoint's max_request_body_size (%d bytes); "+
 				"%d spans from before it were handed on", name, tooLarge.Limit, spans)
+		case errors.As(err, new(*stalled)):
+			status = http.StatusRequestTimeout
 		case errors.As(err, new(refusal)) || ctx.Err() != nil && req.Context().Err() == nil:
 			status = http.StatusServiceUnavailable // the pipeline refused
 		}
@@ -203,7 +205,7 @@ func (s *stallReader) Read(p []byte) (int, error) {
 		// pipeline); a stall's ends the request's context too.
 		err = s.ctx.Err()
 	case n == 0 && errors.Is(err, os.ErrDeadlineExceeded):
-		err = fmt.Errorf("the client sent nothing for %v: %w", s.stall, err)
+		err = &stalled{fmt.Errorf("the client sent nothing for %v: %w", s.stall, err)}
 	case err == io.EOF:
 		s.eof.Store(true)
 		// The body is in. The server now watches the connection for
@@ -212,9 +214,16 @@ func (s *stallReader) Read(p []byte) (int, error) {
 		s.rc.SetReadDeadline(time.Time{})
 	case s.waited >= s.stall:
 		if s.got < s.min {
-			return n, fmt.Errorf("the client sent %d bytes in %v, under %d", s.got, s.waited.Round(time.Second), s.min)
+			return n, &stalled{fmt.Errorf("the client sent %d bytes in %v, under %d", s.got, s.waited.Round(time.Second), s.min)}
 		}
 		s.waited, s.got = 0, 0
 	}
 	return n, err
 }
+
+// stalled is the error of an upload whose client sent too little for
+// too long: answered 408, the client's doing.
+type stalled struct{ err error }
+
+func (s *stalled) Error() string { return s.err.Error() }
+func (s *stalled) Unwrap() error { return s.err }

@@ -148,7 +148,7 @@ func TestUploadStall(t *testing.T) {
 			t.Fatal(err)
 		}
 		body, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "the client sent nothing for 300ms") {
+		if resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(string(body), "the client sent nothing for 300ms") {
 			t.Errorf("a stalled upload that sent %d bytes: %s %q", len(first), resp.Status, body)
 		}
 	}
@@ -228,7 +228,7 @@ func TestUploadTrickle(t *testing.T) {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "under 1024") {
+	if resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(string(body), "under 1024") {
 		t.Errorf("a trickling upload: %s %q", resp.Status, body)
 	}
 }
