@@ -197,30 +197,65 @@ func (r *gotraceReceiver) loop(ctx context.Context, t *target) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	next := time.Now()
-	for {
+	for first := true; ; first = false {
 		select {
 		case <-timer.C:
 		case <-ctx.Done():
 			return
 		}
-		select {
-		case r.slots <- struct{}{}:
-		case <-ctx.Done():
+		if !r.takeSlot(ctx, t, next, first) {
 			return
 		}
-		r.checkLate(t, time.Since(next))
+		// The schedule goes on from when the capture began: targets
+		// that waited for a slot as they all began together keep apart
+		// after, rather than wait again at every turn.
+		began := time.Now()
 		r.scrape(ctx, t)
 		<-r.slots
-		turn := next
-		next = nextTurn(turn, t.Interval, time.Now())
+		next = nextTurn(began, t.Interval, time.Now())
 		if ctx.Err() == nil {
-			r.checkSkipped(t, turn, next)
+			r.checkSkipped(t, began, next)
 		}
 		timer.Reset(time.Until(next))
 	}
 }
 
-// checkLate says, once per target, when its capture began half an
+// takeSlot waits for one of max_concurrent_captures for the capture of
+// t whose turn came at turn, and reports whether it got one before ctx
+// ended. While it waits, each turn that passes is counted as skipped, and
+// a wait of half an interval is said (see checkLate); on the first turn,
+// when every target begins at once, only a wait that loses a turn is.
+func (r *gotraceReceiver) takeSlot(ctx context.Context, t *target, turn time.Time, first bool) bool {
+	select {
+	case r.slots <- struct{}{}:
+		return true
+	default:
+	}
+	said := t.Interval / 2
+	if first {
+		said = t.Interval
+	}
+	late := time.NewTimer(time.Until(turn.Add(said)))
+	defer late.Stop()
+	missed := time.NewTimer(time.Until(turn.Add(t.Interval)))
+	defer missed.Stop()
+	for n := int64(1); ; {
+		select {
+		case r.slots <- struct{}{}:
+			return true
+		case <-ctx.Done():
+			return false
+		case <-late.C:
+			r.checkLate(t, time.Since(turn))
+		case <-missed.C:
+			r.countSkipped(t, 1)
+			n++
+			missed.Reset(time.Until(turn.Add(time.Duration(n) * t.Interval)))
+		}
+	}
+}
+
+// checkLate says, once per target, when its capture has waited half an
 // interval or more after its turn because the other captures held every
 // one of max_concurrent_captures: the schedule then stretches, and turns
 // are skipped, which nothing else would show.
@@ -229,37 +264,41 @@ func (r *gotraceReceiver) checkLate(t *target, late time.Duration) {
 		return
 	}
 	t.lateSaid = true
-	r.set.Logger.Warn(fmt.Sprintf("capture of %s began %v after its turn, waiting for one of max_concurrent_captures (%d) held by other captures: its turns are late or skipped; raise max_concurrent_captures, or lengthen the intervals or shorten the durations of the targets",
+	r.set.Logger.Warn(fmt.Sprintf("capture of %s has waited %v after its turn for one of max_concurrent_captures (%d), held by other captures: its turns are late or skipped (counted under outcome \"skipped\"); raise max_concurrent_captures, or lengthen the intervals or shorten the durations of the targets",
 		t.name, late.Round(time.Millisecond), cap(r.slots)),
 		zap.String("target", t.name), zap.Duration("late", late), zap.Duration("interval", t.Interval))
 }
 
-// checkSkipped counts the turns of t skipped because its capture from
-// the turn at turn ended after them (next is the turn it takes next),
-// under outcome "skipped", and says so once per target: a schedule that
-// silently takes one capture in two would read as a target that is
-// captured as configured.
-func (r *gotraceReceiver) checkSkipped(t *target, turn, next time.Time) {
-	skipped := int64(next.Sub(turn)/t.Interval) - 1
+// checkSkipped counts the turns of t skipped because its capture, begun
+// at began, ended after them (next is the turn it takes next), and says
+// so once per target: a schedule that silently takes one capture in two
+// would read as a target that is captured as configured.
+func (r *gotraceReceiver) checkSkipped(t *target, began, next time.Time) {
+	skipped := int64(next.Sub(began)/t.Interval) - 1
 	if skipped < 1 {
 		return
 	}
-	r.captures.Add(context.Background(), skipped, metric.WithAttributes(
-		attribute.String("receiver", r.set.ID.String()),
-		attribute.String("target", t.name),
-		attribute.String("outcome", "skipped")))
+	r.countSkipped(t, skipped)
 	if t.skipSaid {
 		return
 	}
 	t.skipSaid = true
-	took := time.Since(turn)
+	took := time.Since(began)
 	what := "the turn it overlapped was"
 	if skipped > 1 {
 		what = fmt.Sprintf("the %d turns it overlapped were", skipped)
 	}
-	r.set.Logger.Warn(fmt.Sprintf("capture of %s ended %v after its turn, past its interval of %v, so %s skipped; turns are skipped while captures take this long, and counted under outcome \"skipped\"; lengthen interval, or shorten duration or timeout",
+	r.set.Logger.Warn(fmt.Sprintf("capture of %s took %v, past its interval of %v, so %s skipped; turns are skipped while captures take this long, and counted under outcome \"skipped\"; lengthen interval, or shorten duration or timeout",
 		t.name, took.Round(time.Millisecond), t.Interval, what),
 		zap.String("target", t.name), zap.Duration("took", took), zap.Duration("interval", t.Interval), zap.Int64("skipped", skipped))
+}
+
+// countSkipped counts n turns of t skipped, under outcome "skipped".
+func (r *gotraceReceiver) countSkipped(t *target, n int64) {
+	r.captures.Add(context.Background(), n, metric.WithAttributes(
+		attribute.String("receiver", r.set.ID.String()),
+		attribute.String("target", t.name),
+		attribute.String("outcome", "skipped")))
 }
 
 // nextTurn is the first turn after now of the schedule that had a turn

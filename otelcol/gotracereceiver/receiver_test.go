@@ -451,7 +451,7 @@ func TestSkippedTurns(t *testing.T) {
 		t.Errorf("%d skipped turns counted for %d captures; want one a capture", skipped, failed)
 	}
 	said := h.logs.FilterMessageSnippet("past its interval of 200ms, so the turn it overlapped was skipped")
-	if said.Len() != 1 || !strings.HasPrefix(said.All()[0].Message, "capture of slow ended") {
+	if said.Len() != 1 || !strings.HasPrefix(said.All()[0].Message, "capture of slow took") {
 		t.Errorf("skipped turns said: %v; want slow's, once", said.All())
 	}
 }
@@ -782,8 +782,8 @@ func TestLateSaid(t *testing.T) {
 		return h.captures("hang", "failed") >= 1 && h.captures("good", "ok") >= 2
 	})
 	h.stop()
-	late := h.logs.FilterMessageSnippet("after its turn, waiting for one of max_concurrent_captures (1)")
-	if late.Len() != 1 || !strings.HasPrefix(late.All()[0].Message, "capture of good began") {
+	late := h.logs.FilterMessageSnippet("after its turn for one of max_concurrent_captures (1)")
+	if late.Len() != 1 || !strings.HasPrefix(late.All()[0].Message, "capture of good has waited") {
 		t.Errorf("late captures said: %v; want good's, once", late.All())
 	}
 }
@@ -804,4 +804,77 @@ func TestNoTempDir(t *testing.T) {
 	if !strings.Contains(err.Error(), "set TMPDIR to a writable directory") {
 		t.Errorf("Start: %v; want it to say what to set", err)
 	}
+}
+
+// TestWaitingTurns checks the schedule of targets that share the slots:
+// turns that pass while a target waits for a slot are counted as they
+// pass, not once it gets one; and targets that began together, with
+// slots enough for their captures, keep apart after their first turn, so
+// that they neither wait again nor are said to be late.
+func TestWaitingTurns(t *testing.T) {
+	trace := sampleTrace(t)
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/hang/") {
+			w.WriteHeader(http.StatusOK)
+			w.(http.Flusher).Flush()
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			}
+			return
+		}
+		time.Sleep(300 * time.Millisecond) // a capture's length
+		w.Write(trace)
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) })
+
+	t.Run("counted while waiting", func(t *testing.T) {
+		cfg := createDefaultConfig()
+		cfg.MaxConcurrentCaptures = 1
+		cfg.Targets = []TargetConfig{
+			{Name: "hang", Endpoint: srv.URL + "/hang/debug/pprof/trace", Interval: time.Hour, Timeout: time.Hour},
+			{Name: "waits", Endpoint: srv.URL + "/a/debug/pprof/trace", Interval: 400 * time.Millisecond, Timeout: 10 * time.Second},
+		}
+		h := newHarness(t, cfg, consumertest.NewNop())
+		h.start()
+		// Whichever began first, the hanging capture holds the slot for
+		// good within a turn or two of waits.
+		waitFor(t, 10*time.Second, "turns of waits counted as skipped while hang holds the slot", func() bool {
+			return h.captures("waits", "skipped") >= 3
+		})
+		if n := h.captures("hang", "ok") + h.captures("hang", "failed"); n != 0 {
+			t.Fatalf("the hanging capture ended (%d): the test proves nothing", n)
+		}
+		said := h.logs.FilterMessageSnippet("capture of waits has waited")
+		if said.Len() != 1 {
+			t.Errorf("the wait said %d times, want once", said.Len())
+		}
+	})
+
+	t.Run("kept apart", func(t *testing.T) {
+		cfg := createDefaultConfig()
+		cfg.MaxConcurrentCaptures = 1
+		for _, name := range []string{"a", "b", "c"} {
+			// Three captures of about 300 ms a second: room for all, one
+			// at a time, once their turns are apart; kept on the turns
+			// they first had, c would wait 600 ms at each.
+			cfg.Targets = append(cfg.Targets, TargetConfig{Name: name, Endpoint: srv.URL + "/" + name + "/debug/pprof/trace", Interval: time.Second, Timeout: 10 * time.Second})
+		}
+		h := newHarness(t, cfg, consumertest.NewNop())
+		h.start()
+		waitFor(t, 20*time.Second, "four captures of each", func() bool {
+			return h.captures("a", "ok") >= 4 && h.captures("b", "ok") >= 4 && h.captures("c", "ok") >= 4
+		})
+		h.stop()
+		for _, name := range []string{"a", "b", "c"} {
+			if n := h.captures(name, "skipped"); n != 0 {
+				t.Errorf("%s: %d turns skipped", name, n)
+			}
+		}
+		if said := h.logs.FilterMessageSnippet("for one of max_concurrent_captures"); said.Len() != 0 {
+			t.Errorf("captures said to be late: %v", said.All())
+		}
+	})
 }
