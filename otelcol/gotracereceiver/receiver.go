@@ -81,7 +81,7 @@ func newReceiver(set receiver.Settings, cfg *Config, next consumer.Traces) (*got
 	}
 	meter := set.MeterProvider.Meter("github.com/trace2x/trace2x/otelcol/gotracereceiver")
 	r.captures, err = meter.Int64Counter("otelcol_gotrace_captures",
-		metric.WithDescription("Captures of Go execution traces, by target (\"upload\" for uploads) and outcome (ok, failed, cancelled; skipped for a turn that came while the capture before it ran)."),
+		metric.WithDescription("Captures of Go execution traces, by target (\"upload\" for uploads) and outcome (ok, failed, cancelled; skipped for a turn that passed while the capture before it ran or waited for a slot)."),
 		metric.WithUnit("{capture}"))
 	if err != nil {
 		return nil, err
