@@ -240,6 +240,11 @@ type Capture struct {
 	// Size is the body's length, or -1 when the server did not say (a
 	// live capture streams).
 	Size int64
+	// Redirected is the URL the server redirected the request to, with
+	// any password replaced, if it did: where a login page or another
+	// program answered instead of the target, the errors of what it sent
+	// should say so.
+	Redirected string
 
 	ctx        context.Context // the requests', ended by Close
 	cancel     context.CancelCauseFunc
@@ -314,6 +319,9 @@ func (c *Capture) open(client *http.Client, u *url.URL, opts Options) error {
 		return err
 	}
 	c.body, c.Size = resp.Body, resp.ContentLength
+	if resp.Request != nil && resp.Request.URL != nil && resp.Request.URL.String() != req.URL.String() {
+		c.Redirected = resp.Request.URL.Redacted()
+	}
 	if c.timer != nil && c.timer.Stop() {
 		// From now on the timer counts the silence between reads.
 		c.timer = time.AfterFunc(c.stall, func() {

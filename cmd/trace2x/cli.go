@@ -718,6 +718,11 @@ func openInput(e *env, args []string, opts *inputOpts) (*input, error) {
 		if err != nil {
 			return nil, err
 		}
+		if c.Redirected != "" {
+			// A login page behind an auth proxy would otherwise be
+			// "not a Go execution trace" of the URL asked for.
+			fmt.Fprintf(e.stderr, "trace2x: %s: note: redirected to %s\n", c.URL, c.Redirected)
+		}
 		return &input{ReadCloser: c, name: c.URL, size: c.Size, capture: c, stderr: e.stderr, ctx: e.ctx}, nil
 	}
 	if opts != nil && (opts.seconds > 0 || opts.cpuProfile) {

@@ -207,6 +207,9 @@ func cmdServe(ts *testscript.TestScript, neg bool, args []string) {
 		switch {
 		case r.Method == http.MethodPost && p == "/v1/traces":
 			serveOTLP(st, w, r)
+		case p == "/login/trace":
+			// An auth proxy's redirect to its login page.
+			http.Redirect(w, r, "/page", http.StatusFound)
 		case strings.HasSuffix(p, "/trace"):
 			if s := r.URL.Query().Get("seconds"); s != "" {
 				if _, err := strconv.ParseFloat(s, 64); err != nil {
@@ -232,6 +235,7 @@ func cmdServe(ts *testscript.TestScript, neg bool, args []string) {
 			http.Error(w, "Could not enable tracing: "+strings.Repeat("x", 1000), http.StatusInternalServerError)
 		case p == "/page":
 			w.Write([]byte("<html><body>/debug/pprof/</body></html>\n"))
+
 		case strings.HasPrefix(p, "/files/"):
 			http.ServeFile(w, r, filepath.Join(work, filepath.Base(p)))
 		default:

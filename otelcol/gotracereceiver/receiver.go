@@ -390,6 +390,10 @@ func (r *gotraceReceiver) capture(ctx context.Context, t *target) (int64, *otel.
 	}
 	spans, res, err := r.convert(cctx, cancel, sp, 0, append(r.convertOptions(t), otel.WithStartTime(asked)))
 	sp.Close(c.Close)
+	if err != nil && c.Redirected != "" {
+		// A login page behind an auth proxy, most often.
+		err = fmt.Errorf("%w (the target redirected the request to %s)", err, c.Redirected)
+	}
 	return spans, res, r.why(ctx, cctx, t, err)
 }
 
@@ -415,8 +419,13 @@ func (r *gotraceReceiver) convert(ctx context.Context, cancel context.CancelFunc
 }
 
 // why words a capture's error: one that its timeout caused says so,
-// whatever read or write it interrupted.
+// whatever read or write it interrupted, and a connection that took too
+// long names connect_timeout.
 func (r *gotraceReceiver) why(ctx, cctx context.Context, t *target, err error) error {
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Op == "dial" && oe.Timeout() && cctx.Err() == nil {
+		return fmt.Errorf("no connection within connect_timeout (%v): %w", r.connect, err)
+	}
 	if ctx.Err() == nil && errors.Is(cctx.Err(), context.DeadlineExceeded) {
 		if err == nil {
 			err = cctx.Err()

@@ -5,7 +5,9 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -877,4 +879,54 @@ func TestWaitingTurns(t *testing.T) {
 			t.Errorf("captures said to be late: %v", said.All())
 		}
 	})
+}
+
+// timeoutErr is a network error that timed out.
+type timeoutErr struct{}
+
+func (timeoutErr) Error() string   { return "i/o timeout" }
+func (timeoutErr) Timeout() bool   { return true }
+func (timeoutErr) Temporary() bool { return true }
+
+// TestWhyConnectTimeout checks that a capture that could not connect in
+// time names the setting that bounds it.
+func TestWhyConnectTimeout(t *testing.T) {
+	r := &gotraceReceiver{connect: 2 * time.Second}
+	dial := &net.OpError{Op: "dial", Net: "tcp", Err: timeoutErr{}}
+	err := r.why(context.Background(), context.Background(), &target{}, fmt.Errorf("Get %q: %w", "http://h/debug/pprof/trace", dial))
+	if err == nil || !strings.HasPrefix(err.Error(), "no connection within connect_timeout (2s): ") || !errors.Is(err, dial) {
+		t.Errorf("why: %v", err)
+	}
+}
+
+// TestRedirectSaid checks that a capture whose request was redirected (a
+// login page behind an auth proxy) says where to.
+func TestRedirectSaid(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/trace", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/login?next=trace", http.StatusFound)
+	})
+	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "<html><body>login</body></html>")
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	cfg := createDefaultConfig()
+	cfg.Targets = []TargetConfig{{Name: "proxied", Endpoint: srv.URL + "/debug/pprof/trace", Interval: time.Hour}}
+	h := newHarness(t, cfg, consumertest.NewNop())
+	h.start()
+	waitFor(t, 10*time.Second, "the capture to fail", func() bool { return h.captures("proxied", "failed") == 1 })
+	failed := h.logs.FilterMessage("capture of proxied failed").All()
+	if len(failed) != 1 {
+		t.Fatalf("%d failures logged", len(failed))
+	}
+	var msg string
+	for _, f := range failed[0].Context {
+		if f.Key == "error" {
+			msg = f.Interface.(error).Error()
+		}
+	}
+	if !strings.Contains(msg, "not a Go execution trace") || !strings.Contains(msg, "(the target redirected the request to "+srv.URL+"/login?next=trace)") {
+		t.Errorf("error %q; want it to say where the request was redirected", msg)
+	}
 }
