@@ -120,15 +120,17 @@ func (h *harness) spans(outcome string) int64 {
 }
 
 // durations returns how many otelcol_gotrace_capture_duration values
-// target has.
-func (h *harness) durations(target string) uint64 {
+// target has, of the outcome given ("" for all).
+func (h *harness) durations(target, outcome string) uint64 {
 	m, err := h.tel.GetMetric("otelcol_gotrace_capture_duration")
 	if err != nil {
 		return 0
 	}
 	var n uint64
 	for _, dp := range m.Data.(metricdata.Histogram[float64]).DataPoints {
-		if tv, _ := dp.Attributes.Value("target"); tv.AsString() == target {
+		tv, _ := dp.Attributes.Value("target")
+		ov, _ := dp.Attributes.Value("outcome")
+		if tv.AsString() == target && (outcome == "" || ov.AsString() == outcome) {
 			n += dp.Count
 		}
 	}

@@ -136,7 +136,8 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 		attribute.String("outcome", outcome)))
 	r.duration.Record(context.Background(), time.Since(start).Seconds(), metric.WithAttributes(
 		attribute.String("receiver", r.set.ID.String()),
-		attribute.String("target", uploadTarget)))
+		attribute.String("target", uploadTarget),
+		attribute.String("outcome", outcome)))
 	if err != nil {
 		http.Error(w, err.Error(), status)
 		return

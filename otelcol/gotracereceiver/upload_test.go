@@ -91,8 +91,11 @@ func TestUpload(t *testing.T) {
 	if n := h.captures("upload", "failed"); n != 2 {
 		t.Errorf("%d failed uploads counted; want 2", n)
 	}
-	if n := h.durations("upload"); n != 5 {
+	if n := h.durations("upload", ""); n != 5 {
 		t.Errorf("%d upload durations recorded; want 5, one per upload converted", n)
+	}
+	if n := h.durations("upload", "failed"); n != 2 {
+		t.Errorf("%d upload durations recorded as failed; want 2", n)
 	}
 	if n := h.logs.FilterMessage("upload failed").Len(); n != 2 {
 		t.Errorf("%d failed uploads logged; want 2", n)
