@@ -213,9 +213,15 @@ func (m *middleware) taskName(req *http.Request) string {
 	if m.cfg.taskName != nil {
 		return m.cfg.taskName(req)
 	}
-	pattern := req.Pattern
-	if pattern == "" && m.mux != nil {
+	// The route of the mux the middleware wraps is the request's,
+	// rather than that of a mux the middleware is mounted in
+	// ("/checkout/", which req.Pattern holds then).
+	pattern := ""
+	if m.mux != nil {
 		_, pattern = m.mux.Handler(req)
+	}
+	if pattern == "" {
+		pattern = req.Pattern
 	}
 	if pattern == "" {
 		return req.Method

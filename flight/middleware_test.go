@@ -154,6 +154,14 @@ func TestTaskName(t *testing.T) {
 			t.Errorf("%s %s: task %q, want %q", tc.method, tc.to, got, tc.want)
 		}
 	}
+	// Mounted in another mux, which set its own pattern: the wrapped
+	// mux's route names the task.
+	inner := r.Middleware(mux).(*middleware)
+	req := httptest.NewRequest("GET", "/users/7", nil)
+	req.Pattern = "/users/" // as the outer mux sets it
+	if got := inner.taskName(req); got != "GET /users/{id}" {
+		t.Errorf("in a mux mounted in another: task %q, want GET /users/{id}", got)
+	}
 	m := r.Middleware(mux, TaskName(func(*http.Request) string { return "mine" })).(*middleware)
 	if got := m.taskName(httptest.NewRequest("GET", "/users/1", nil)); got != "mine" {
 		t.Errorf("TaskName: %q", got)
