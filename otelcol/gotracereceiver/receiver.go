@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -436,6 +437,19 @@ func (r *gotraceReceiver) why(ctx, cctx context.Context, t *target, err error) e
 	return err
 }
 
+// instanceOf is the host and port of u, the port its scheme's if it
+// gives none, as the Prometheus receiver names an instance.
+func instanceOf(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	port := "80"
+	if u.Scheme == "https" {
+		port = "443"
+	}
+	return net.JoinHostPort(u.Hostname(), port)
+}
+
 func (r *gotraceReceiver) convertOptions(t *target) []otel.Option {
 	opts := []otel.Option{
 		otel.WithInputName(t.url.Redacted()),
@@ -447,7 +461,7 @@ func (r *gotraceReceiver) convertOptions(t *target) []otel.Option {
 	// Collector's Prometheus receiver tells its targets' instances.
 	kvs := make([]attribute.KeyValue, 0, len(t.ResourceAttributes)+1)
 	if _, ok := t.ResourceAttributes[serviceInstanceID]; !ok {
-		kvs = append(kvs, attribute.String(serviceInstanceID, t.url.Host))
+		kvs = append(kvs, attribute.String(serviceInstanceID, instanceOf(t.url)))
 	}
 	for k, v := range t.ResourceAttributes {
 		kvs = append(kvs, attribute.String(k, v))

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -930,5 +931,22 @@ func TestRedirectSaid(t *testing.T) {
 	}
 	if !strings.Contains(msg, "not a Go execution trace") || !strings.Contains(msg, "(the target redirected the request to "+srv.URL+"/login?next=trace)") {
 		t.Errorf("error %q; want it to say where the request was redirected", msg)
+	}
+}
+
+func TestInstanceOf(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://checkout:6060/debug/pprof/trace": "checkout:6060",
+		"http://checkout/debug/pprof/trace":      "checkout:80",
+		"https://checkout/debug/pprof/trace":     "checkout:443",
+		"http://[::1]/debug/pprof/trace":         "[::1]:80",
+	} {
+		u, err := url.Parse(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := instanceOf(u); got != want {
+			t.Errorf("%s: instance %q, want %q", in, got, want)
+		}
 	}
 }
