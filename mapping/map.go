@@ -183,7 +183,10 @@ func (m *mapper) locate(e *Error, complete int) {
 	}
 	if m.oldFormat() {
 		if e.Events == 0 {
-			e.hint = " (a trace of Go 1.21 or before is read whole before its first event, so nothing of one cut short or damaged is converted)"
+			// The parser found the fault after reading all it could,
+			// which tells nothing of where the fault is.
+			e.at = fmt.Sprintf("within its %d bytes", e.Offset)
+			e.hint = " (a trace of Go 1.21 or before is read whole before its first event, so nothing of one cut short or damaged is converted, and its parser does not say where it went wrong)"
 		}
 		return
 	}

@@ -270,9 +270,15 @@ func TestOldFormatCut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, _, errs := runCmd(t, data[:len(data)*9/10], "stats")
+	cut := data[:len(data)*9/10]
+	code, _, errs := runCmd(t, cut, "stats")
 	if code != 1 || !strings.Contains(errs, "stdin: broken trace") || !strings.Contains(errs, "read whole before its first event") {
 		t.Errorf("exit %d, stderr %q: want an error saying why nothing was converted", code, errs)
+	}
+	// Where the parser stopped, the end of what it read, is not where
+	// the fault is: the error does not pass it off as such.
+	if want := fmt.Sprintf("broken trace within its %d bytes", len(cut)); !strings.Contains(errs, want) || strings.Contains(errs, "near byte") {
+		t.Errorf("stderr %q: want %q", errs, want)
 	}
 }
 
