@@ -835,6 +835,13 @@ func TestLargeOutputNote(t *testing.T) {
 			}
 		}
 	}
+	// An output that is not written has nothing to note.
+	if _, err := os.Stat("/dev/full"); err == nil {
+		code, _, errs := runCmd(t, nil, "convert", "--perfetto", pf, "--chrome", "/dev/full", sample(t))
+		if code != 1 || strings.Contains(errs, "the JSON is") {
+			t.Errorf("convert to /dev/full: exit %d, stderr %q; want 1 and no note of the JSON's size", code, errs)
+		}
+	}
 }
 
 // TestPrintError checks that each error joined is a line of its own, with

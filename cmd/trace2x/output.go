@@ -35,6 +35,9 @@ type output struct {
 	// part marks a part of a split output, whose splitParts says for all
 	// the parts what was written.
 	part bool
+	// unwritten is set by a Close that failed, or left the destination
+	// as it was: what was written is nowhere to be noted.
+	unwritten bool
 	n    int64 // bytes written, before compression
 	werr error // the error a Write already returned
 }
@@ -123,6 +126,7 @@ func (o *output) Close() error {
 		}
 	}
 	failed := err != nil || o.werr != nil
+	o.unwritten = failed
 	if o.tmp != "" {
 		// A conversion that wrote nothing (the input was not a trace,
 		// another output failed) or kept nothing (a filter matched
@@ -139,6 +143,7 @@ func (o *output) Close() error {
 		case (o.written || o.whole) && !failed && !empty:
 			err = temps.done(tmp, func() error { return os.Rename(tmp, o.dest) })
 		default:
+			o.unwritten = true
 			temps.done(tmp, func() error { return os.Remove(tmp) })
 			switch {
 			case err != nil:
