@@ -38,8 +38,8 @@ type output struct {
 	// unwritten is set by a Close that failed, or left the destination
 	// as it was: what was written is nowhere to be noted.
 	unwritten bool
-	n    int64 // bytes written, before compression
-	werr error // the error a Write already returned
+	n         int64 // bytes written, before compression
+	werr      error // the error a Write already returned
 }
 
 // createOutput opens path for writing ("-" is standard output). A name
