@@ -52,7 +52,12 @@ func handleSignals(stderr io.Writer) context.Context {
 		cancel(interrupted{sig})
 		sig = <-sigs
 		temps.removeAll()
-		fmt.Fprintf(stderr, "\ntrace2x: %s again: stopped at once; outputs not complete are not written\n", sigName(sig))
+		// A new line ends a progress line, which only a terminal shows.
+		nl := ""
+		if isTerminal(stderr) {
+			nl = "\n"
+		}
+		fmt.Fprintf(stderr, "%strace2x: %s again: stopped at once; outputs not complete are not written\n", nl, sigName(sig))
 		if h := abortHook.Load(); h != nil {
 			(*h)()
 		}

@@ -164,7 +164,7 @@ func TestInterrupt(t *testing.T) {
 	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
 		t.Errorf("exit %d after a second signal, want %d; stderr:\n%s", code, exitInterrupted, stderr)
 	}
-	if !strings.Contains(stderr.String(), "SIGTERM again: stopped at once") {
+	if !strings.HasPrefix(stderr.String(), "trace2x: SIGTERM again: stopped at once") {
 		t.Errorf("stderr %q does not say the command stopped at once", stderr)
 	}
 	left, _ := filepath.Glob(filepath.Join(dir, ".stuck*"))
