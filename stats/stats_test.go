@@ -739,27 +739,33 @@ func TestFilteredGoroutines(t *testing.T) {
 	}
 }
 
-// TestSelectionNoMMU checks that the MMU of a goroutine selection is not
-// given: the selection leaves out the GC's mark workers, and what was left
-// (the pauses alone) passed for the MMU, far higher than the trace's.
-func TestSelectionNoMMU(t *testing.T) {
+// gcReport is the report of testdata/gc.go1.26.trace, through f if it is
+// not nil.
+func gcReport(t *testing.T, f *mapping.Filter) *Report {
+	t.Helper()
 	data, err := os.ReadFile(filepath.Join("..", "testdata", "gc.go1.26.trace"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	whole := NewSink()
-	if _, err := mapping.Map(bytes.NewReader(data), whole); err != nil {
+	s := NewSink()
+	var sink mapping.Sink = s
+	if f != nil {
+		sink = f.Sink(s)
+	}
+	if _, err := mapping.Map(bytes.NewReader(data), sink); err != nil {
 		t.Fatal(err)
 	}
-	if r := whole.Report(); len(r.MMU) == 0 || r.MMUOmitted {
+	return s.Report()
+}
+
+// TestSelectionNoMMU checks that the MMU of a goroutine selection is not
+// given: the selection leaves out the GC's mark workers, and what was left
+// (the pauses alone) passed for the MMU, far higher than the trace's.
+func TestSelectionNoMMU(t *testing.T) {
+	if r := gcReport(t, nil); len(r.MMU) == 0 || r.MMUOmitted {
 		t.Fatalf("the whole trace has MMU %+v, omitted %v: the test proves nothing", r.MMU, r.MMUOmitted)
 	}
-	s := NewSink()
-	filter := &mapping.Filter{Goroutines: []mapping.GoID{1}}
-	if _, err := mapping.Map(bytes.NewReader(data), filter.Sink(s)); err != nil {
-		t.Fatal(err)
-	}
-	r := s.Report()
+	r := gcReport(t, &mapping.Filter{Goroutines: []mapping.GoID{1}})
 	if len(r.MMU) != 0 || !r.MMUOmitted {
 		t.Errorf("a selection has MMU %+v, omitted %v; want none, omitted", r.MMU, r.MMUOmitted)
 	}
@@ -776,29 +782,16 @@ func TestSelectionNoMMU(t *testing.T) {
 // trace's start, as its bounds are given: its pauses are found at the
 // times the whole trace's report gives them.
 func TestWindowTimes(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("..", "testdata", "gc.go1.26.trace"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	whole := NewSink()
-	if _, err := mapping.Map(bytes.NewReader(data), whole); err != nil {
-		t.Fatal(err)
-	}
 	// The whole trace's report lists its longest pauses only: a pause of
 	// the window as long as the shortest listed must be listed.
 	at := make(map[int64]bool)
 	shortest := int64(math.MaxInt64)
-	for _, p := range whole.Report().LongestPauses {
+	for _, p := range gcReport(t, nil).LongestPauses {
 		at[p.StartNS] = true
 		shortest = min(shortest, p.DurNS)
 	}
-	win := NewSink()
 	from := 7 * time.Millisecond
-	filter := &mapping.Filter{From: mapping.Bound{Offset: from}, To: mapping.Bound{Offset: 20 * time.Millisecond}}
-	if _, err := mapping.Map(bytes.NewReader(data), filter.Sink(win)); err != nil {
-		t.Fatal(err)
-	}
-	r := win.Report()
+	r := gcReport(t, &mapping.Filter{From: mapping.Bound{Offset: from}, To: mapping.Bound{Offset: 20 * time.Millisecond}})
 	if r.StartNS != int64(from) || r.DurationNS != int64(13*time.Millisecond) {
 		t.Errorf("the window's report starts at %v and lasts %v; want 7ms and 13ms", time.Duration(r.StartNS), time.Duration(r.DurationNS))
 	}
