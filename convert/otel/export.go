@@ -14,9 +14,11 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
 // exporter stands between the batch span processor and the caller's
@@ -133,7 +135,7 @@ func (e *exporter) export(ctx context.Context, spans []sdktrace.ReadOnlySpan) er
 	e.failed.Add(n)
 	e.mu.Lock()
 	if e.err == nil {
-		e.err = err
+		e.err = statusBody(err)
 	}
 	e.mu.Unlock()
 	e.fatal.Store(true)
@@ -305,3 +307,72 @@ func (e *RejectedError) Error() string {
 }
 
 func (e *RejectedError) Unwrap() error { return e.Err }
+
+// statusBody returns err with the body the OTLP/HTTP exporter quotes in
+// it, "(body: ...)", made readable when it is a google.rpc.Status in
+// protobuf, as the Collector answers a refusal: the exporter quotes its
+// bytes as they are ("body: \b\b\x12%data refused due to high memory
+// usage"). Other errors are returned as they are.
+func statusBody(err error) error {
+	if err == nil {
+		return nil
+	}
+	text := err.Error()
+	i := strings.Index(text, "(body: ")
+	if i < 0 || !strings.HasSuffix(text, ")") {
+		return err
+	}
+	body := text[i+len("(body: ") : len(text)-1]
+	msg, ok := statusMessage([]byte(body))
+	if !ok {
+		return err
+	}
+	return &readableError{text: text[:i] + "(body: " + msg + ")", err: err}
+}
+
+// statusMessage decodes b as a google.rpc.Status (code 1, message 2,
+// details 3) and returns its message, if b is one with a printable
+// message.
+func statusMessage(b []byte) (string, bool) {
+	var msg string
+	found := false
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return "", false
+		}
+		b = b[n:]
+		switch {
+		case num == 1 && typ == protowire.VarintType:
+			n = protowire.ConsumeFieldValue(num, typ, b)
+		case num == 2 && typ == protowire.BytesType:
+			v, m := protowire.ConsumeBytes(b)
+			if m < 0 || !utf8.Valid(v) {
+				return "", false
+			}
+			msg, found, n = string(v), true, m
+		case num == 3 && typ == protowire.BytesType:
+			n = protowire.ConsumeFieldValue(num, typ, b)
+		default:
+			return "", false
+		}
+		if n < 0 {
+			return "", false
+		}
+		b = b[n:]
+	}
+	if !found || strings.IndexFunc(msg, func(r rune) bool { return r < ' ' && r != '\t' }) >= 0 {
+		return "", false
+	}
+	return msg, true
+}
+
+// readableError is an export error whose text has its quoted body made
+// readable; it unwraps to the exporter's error.
+type readableError struct {
+	text string
+	err  error
+}
+
+func (e *readableError) Error() string { return e.text }
+func (e *readableError) Unwrap() error { return e.err }

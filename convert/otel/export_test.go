@@ -17,6 +17,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/trace2x/trace2x/mapping"
 )
@@ -228,3 +229,35 @@ func TestUnreachable(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusBody checks that the body the OTLP/HTTP exporter quotes in
+// its error is made readable when it is a google.rpc.Status in protobuf,
+// as the Collector answers a refusal, and is left as it is otherwise.
+func TestStatusBody(t *testing.T) {
+	var status []byte
+	status = protowire.AppendTag(status, 1, protowire.VarintType)
+	status = protowire.AppendVarint(status, 8)
+	status = protowire.AppendTag(status, 2, protowire.BytesType)
+	status = protowire.AppendString(status, "data refused due to high memory usage")
+	base := errors.New("x")
+	for _, c := range []struct{ body, want string }{
+		{string(status), "failed to send to http://h/v1/traces: 400 Bad Request (body: data refused due to high memory usage)"},
+		{"no such route", "failed to send to http://h/v1/traces: 400 Bad Request (body: no such route)"},
+		{"\x08\x08\x12\x05a\nb", "failed to send to http://h/v1/traces: 400 Bad Request (body: \x08\x08\x12\x05a\nb)"}, // a message no terminal should get: as it came
+	} {
+		err := &textError{"failed to send to http://h/v1/traces: 400 Bad Request (body: " + c.body + ")", base}
+		got := statusBody(err)
+		if got.Error() != c.want || !errors.Is(got, base) {
+			t.Errorf("%q: %q, want %q, unwrapping to the exporter's error", c.body, got, c.want)
+		}
+	}
+}
+
+// textError is an error of the text given that wraps err.
+type textError struct {
+	text string
+	err  error
+}
+
+func (e *textError) Error() string { return e.text }
+func (e *textError) Unwrap() error { return e.err }
