@@ -439,6 +439,14 @@ func (in *input) mapTrace(e *env, opts *inputOpts, src io.Reader, sink mapping.S
 	progress, clearProgress := in.progress(e, opts)
 	defer clearProgress()
 	mopts = append([]mapping.Option{mapping.WithInputName(in.name), mapping.WithProgress(progress)}, mopts...)
+	if _, isFile := in.file(opts); isFile && e.ctx != nil {
+		// An interrupt stops a pass over a file where it is, not only at
+		// its next read: the file's last generation, read whole, has
+		// none, and was converted to its end. A stream's reads come as
+		// it does (see stdinInput), and a first generation that came
+		// whole before the interrupt is converted.
+		mopts = append(mopts, mapping.WithContext(e.ctx))
+	}
 	// The outputs encode on a goroutine of their own, beside the mapping,
 	// which runs beside the parser. The stats analysis costs less than
 	// handing its items to another goroutine would: it runs in the

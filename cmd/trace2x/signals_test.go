@@ -4,17 +4,20 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/trace2x/trace2x/convert/perfetto/perfettocheck"
+	"github.com/trace2x/trace2x/internal/synth"
 )
 
 // trace2xProcess returns a command that runs trace2x as a process of its
@@ -273,4 +276,40 @@ func TestStreamCopyUnlinked(t *testing.T) {
 	if left, _ := os.ReadDir(tmp); len(left) > 0 {
 		t.Errorf("after the command, %s holds %v", tmp, left)
 	}
+}
+
+// TestInterruptFile checks that an interrupt stops the conversion of a
+// file where it is: the last generation of a file, read whole, leaves the
+// pass no read to fail, and it had gone on to its end, with exit status 0.
+// The interrupt comes with the output's first bytes, once the trace's
+// only generation is read.
+func TestInterruptFile(t *testing.T) {
+	// A trace of one generation whose conversion outlasts the output's
+	// first bytes by far: the output is buffered 256 KB at a time.
+	var rec bytes.Buffer
+	if err := synth.RecordService(&rec, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "service.trace")
+	if err := os.WriteFile(path, rec.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	out := &cancelOnWrite{cancel: func() { cancel(interrupted{syscall.SIGINT}) }}
+	var stderr bytes.Buffer
+	code := runContext(ctx, []string{"chrome", "-q", "-o", "-", path}, strings.NewReader(""), out, &stderr)
+	if code != exitInterrupted || !strings.Contains(stderr.String(), "interrupted by SIGINT") {
+		t.Errorf("exit %d, stderr %q; want %d and the interrupt said", code, stderr.String(), exitInterrupted)
+	}
+}
+
+// cancelOnWrite calls cancel at its first write.
+type cancelOnWrite struct {
+	cancel func()
+	once   sync.Once
+}
+
+func (w *cancelOnWrite) Write(p []byte) (int, error) {
+	w.once.Do(w.cancel)
+	return len(p), nil
 }
