@@ -49,14 +49,32 @@ func (r *gotraceReceiver) startUpload(ctx context.Context, host component.Host) 
 // one over max_request_body_size (likewise), and 503
 // when the pipeline refused the spans or the Collector is shutting down.
 func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request) {
+	// A request refused before its body is read is answered at once, and
+	// its connection closed: the server would otherwise read the rest of
+	// the body first, as long as a client that stalls takes to send it.
+	refuse := func(msg string, status int) {
+		w.Header().Set("Connection", "close")
+		http.Error(w, msg, status)
+	}
 	if req.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		http.Error(w, "POST a Go execution trace to "+uploadPath+"?service_name=NAME", http.StatusMethodNotAllowed)
+		refuse("POST a Go execution trace to "+uploadPath+"?service_name=NAME", http.StatusMethodNotAllowed)
 		return
 	}
 	service := req.URL.Query().Get("service_name")
 	if service == "" {
-		http.Error(w, "service_name: missing; POST to "+uploadPath+"?service_name=NAME", http.StatusBadRequest)
+		refuse("service_name: missing; POST to "+uploadPath+"?service_name=NAME", http.StatusBadRequest)
+		return
+	}
+	if limit := r.uploadConfig.MaxRequestBodySize; limit > 0 && req.ContentLength > limit {
+		// Said before a byte of it is read, as the reading would end.
+		msg := fmt.Sprintf("upload from %s: the trace, of %d bytes, is larger than the upload endpoint's max_request_body_size (%d bytes)", req.RemoteAddr, req.ContentLength, limit)
+		r.set.Logger.Warn("upload failed", zap.String("service.name", service), zap.String("remote", req.RemoteAddr), zap.Error(errors.New(msg)))
+		r.captures.Add(context.Background(), 1, metric.WithAttributes(
+			attribute.String("receiver", r.set.ID.String()),
+			attribute.String("target", uploadTarget),
+			attribute.String("outcome", "failed")))
+		refuse(msg, http.StatusRequestEntityTooLarge)
 		return
 	}
 	ctx, cancel := context.WithCancel(req.Context())

@@ -292,17 +292,21 @@ func TestUploadTooLarge(t *testing.T) {
 	}
 	h := newHarness(t, cfg, consumertest.NewNop())
 	h.start()
-	resp, err := http.Post("http://"+h.r.uploadAddr.String()+uploadPath+"?service_name=big", "application/octet-stream", bytes.NewReader(trace))
-	if err != nil {
-		t.Fatal(err)
+	// With its length said, it is refused before its body is read; sent
+	// in chunks, once its reading passes the limit.
+	for _, body := range []io.Reader{bytes.NewReader(trace), io.MultiReader(bytes.NewReader(trace))} {
+		resp, err := http.Post("http://"+h.r.uploadAddr.String()+uploadPath+"?service_name=big", "application/octet-stream", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(b), fmt.Sprintf("max_request_body_size (%d bytes)", limit)) {
+			t.Errorf("%s %q; want 413 naming max_request_body_size", resp.Status, b)
+		}
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(b), fmt.Sprintf("max_request_body_size (%d bytes)", limit)) {
-		t.Errorf("%s %q; want 413 naming max_request_body_size", resp.Status, b)
-	}
-	if n := h.captures("upload", "failed"); n != 1 {
-		t.Errorf("%d failed uploads counted; want 1", n)
+	if n := h.captures("upload", "failed"); n != 2 {
+		t.Errorf("%d failed uploads counted; want 2", n)
 	}
 }
 
@@ -330,4 +334,41 @@ func TestUploadRefusedTooLong(t *testing.T) {
 		t.Errorf("an upload behind a pipeline that keeps refusing: %s %q; want 503 saying how long it refused", resp.Status, body)
 	}
 	waitFor(t, 5*time.Second, "the slot to be free", func() bool { return len(h.r.slots) == 0 })
+}
+
+// TestUploadRefusedAtOnce checks that an upload refused before its body
+// is read (no service_name, a declared length over the limit) is answered
+// at once, however slowly its client sends the body: the server had read
+// the rest of it first, for as long as the client took.
+func TestUploadRefusedAtOnce(t *testing.T) {
+	cfg, err := load(t, map[string]any{"upload": map[string]any{"endpoint": "127.0.0.1:0", "max_request_body_size": 1 << 20}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, cfg, consumertest.NewNop())
+	h.start()
+	addr := h.r.uploadAddr.String()
+	for _, c := range []struct {
+		query  string
+		length int
+		status int
+	}{
+		{"", 100000, http.StatusBadRequest},
+		{"?service_name=big", 5 << 20, http.StatusRequestEntityTooLarge},
+	} {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "POST %s%s HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n\r\n", uploadPath, c.query, addr, c.length)
+		conn.Write([]byte("go 1.26 trace\x00\x00\x00")) // and nothing more
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Errorf("%q of %d bytes, stalled: no answer: %v", c.query, c.length, err)
+		} else if resp.StatusCode != c.status {
+			t.Errorf("%q of %d bytes, stalled: %s, want %d", c.query, c.length, resp.Status, c.status)
+		}
+		conn.Close()
+	}
 }
