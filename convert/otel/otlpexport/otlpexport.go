@@ -124,6 +124,18 @@ func (e *TLSError) Error() string {
 		e.Endpoint, e.HostPort)
 }
 
+// A PlainTextError is Check's error when an endpoint that spans were to
+// reach over TLS answers its handshake in plain text: an https:// URL for
+// a plain port, or OTEL_EXPORTER_OTLP_INSECURE=false, which asks for TLS
+// even on a loopback address. The exporter would retry until its timeout.
+type PlainTextError struct {
+	Endpoint string // as Endpoint.String gives it
+}
+
+func (e *PlainTextError) Error() string {
+	return fmt.Sprintf("the OTLP endpoint %s answers in plain text, and spans were to go over TLS: give it as http://, or ask for plain text (--insecure, OTEL_EXPORTER_OTLP_INSECURE=true)", e.Endpoint)
+}
+
 // A CertificateError is Check's error when an endpoint reached over TLS
 // presents a certificate that this machine does not trust, one for
 // another name or one out of date, or when it refuses this client's
@@ -339,7 +351,8 @@ func (ep *Endpoint) Check() error {
 
 // A ReceiverError is Check's error when a plain-text OTLP/HTTP endpoint
 // answers an export of no spans as no OTLP receiver does: with a web
-// page (a UI's port), or with 404 or 405 (no receiver at that path). The
+// page (a UI's port), or with 404, 405 or 501 (no receiver at that path,
+// or a server that takes no POST). The
 // exporter takes any 2xx answer as delivered, so spans sent to a web UI
 // would be lost without a word.
 type ReceiverError struct {
@@ -358,7 +371,8 @@ func (e *ReceiverError) Error() string {
 
 // probeExport sends an export of no spans, which an OTLP/HTTP receiver
 // takes and answers in OTLP, and returns a *ReceiverError when the answer
-// is a web page, 404 or 405; anything else passes, as in probe.
+// is a web page, 404, 405 or 501 (a server that takes no POST); anything
+// else passes, as in probe.
 func (ep *Endpoint) probeExport() error {
 	target := ep.display
 	if ep.scheme == "" {
@@ -396,7 +410,8 @@ func (ep *Endpoint) probeExport() error {
 	media = strings.ToLower(strings.TrimSpace(media))
 	switch {
 	case resp.StatusCode/100 == 2 && (media == "text/html" || media == "application/xhtml+xml"),
-		resp.StatusCode == http.StatusNotFound, resp.StatusCode == http.StatusMethodNotAllowed:
+		resp.StatusCode == http.StatusNotFound, resp.StatusCode == http.StatusMethodNotAllowed,
+		resp.StatusCode == http.StatusNotImplemented:
 		return &ReceiverError{Endpoint: ep.String(), Status: resp.Status, Type: resp.Header.Get("Content-Type")}
 	}
 	return nil
@@ -495,6 +510,10 @@ func (ep *Endpoint) checkCertificate(conn net.Conn, s *tlsSettings) error {
 	}
 	var ve *tls.CertificateVerificationError
 	switch {
+	case errors.As(err, new(tls.RecordHeaderError)):
+		// What came back is not a TLS record: an HTTP server's 400, or
+		// an HTTP/2 frame.
+		return &PlainTextError{Endpoint: ep.String()}
 	case errors.As(err, &ve):
 		return &CertificateError{Endpoint: ep.String(), CAFile: s.file, CAEnv: s.env, Err: ve.Err}
 	case asked && err != nil && (refusedClient(err) || !s.client && strings.HasSuffix(err.Error(), "remote error: tls: handshake failure")):

@@ -262,8 +262,7 @@ type protocolCase struct {
 
 // TestCheckProtocol: gRPC sent to an HTTP/1 server, as to the
 // Collector's OTLP/HTTP port, or OTLP/HTTP to a gRPC server, fails at
-// once, saying which protocol fits; the right pairings pass, and TLS
-// endpoints are not probed.
+// once, saying which protocol fits; the right pairings pass.
 func TestCheckProtocol(t *testing.T) {
 	clearEnv(t)
 	srv := httptest.NewServer(&collector{})
@@ -279,11 +278,21 @@ func TestCheckProtocol(t *testing.T) {
 		{protocol: "http/json", endpoint: "http://" + httpAddr},
 		{protocol: "http/protobuf", endpoint: grpcAddr, suggest: "grpc"},
 		{protocol: "http/json", endpoint: "http://" + grpcAddr, suggest: "grpc"},
-		// With TLS the exporter fails in its own way; Check only dials.
-		{protocol: "grpc", endpoint: "https://" + httpAddr},
-		{protocol: "grpc", endpoint: httpAddr, insecure: &no},
-		{protocol: "http/protobuf", endpoint: "https://" + grpcAddr},
 	})
+	// Over TLS, what answers in plain text fails (see TestCheckPlainText).
+	for _, c := range []Config{
+		{Protocol: "grpc", Endpoint: "https://" + httpAddr},
+		{Protocol: "grpc", Endpoint: httpAddr, Insecure: &no},
+		{Protocol: "http/protobuf", Endpoint: "https://" + grpcAddr},
+	} {
+		ep, err := Resolve(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ep.Check(); !errors.As(err, new(*PlainTextError)) {
+			t.Errorf("%+v: %v, want a *PlainTextError", c, err)
+		}
+	}
 }
 
 // TestCheckUnclear: an endpoint whose answer to the probe is no clear
@@ -395,7 +404,8 @@ func pythonHTTP(c net.Conn) {
 // answers with an error page without a status line, fails at once with a
 // ProtocolError quoting the start of the answer, not after the exporter's
 // 10 s of retries ("http2: frame too large"); the other protocol passes
-// there, and a gRPC server still passes.
+// there (but at Python's http.server, which takes no POST), and a gRPC
+// server still passes.
 func TestCheckNotHTTP2(t *testing.T) {
 	clearEnv(t)
 	for _, c := range []struct {
@@ -432,7 +442,12 @@ func TestCheckNotHTTP2(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := ep.Check(); err != nil {
+			// An HTTP server is the other protocol, but Python's takes
+			// no POST (501), where no receiver is.
+			err = ep.Check()
+			if re := (*ReceiverError)(nil); c.name == "Python's http.server" && !errors.As(err, &re) {
+				t.Errorf("%s: %v, want a *ReceiverError", ep, err)
+			} else if c.name != "Python's http.server" && err != nil {
 				t.Errorf("%s: %v, want it to pass", ep, err)
 			}
 		})
@@ -888,6 +903,11 @@ func TestCheckReceiver(t *testing.T) {
 		{"method", func(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "", http.StatusMethodNotAllowed)
 		}, "answers an export with 405 Method Not Allowed"},
+		{"no POST", func(w http.ResponseWriter, r *http.Request) {
+			// As Python's http.server answers, with an error page.
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusNotImplemented)
+		}, "answers an export with 501 Not Implemented"},
 		{"refuses", func(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "no", http.StatusUnauthorized) // the exporter's to report
 		}, ""},
@@ -917,6 +937,31 @@ func TestCheckReceiver(t *testing.T) {
 		srv.Close()
 		if !slices.Contains(paths, "POST /v1/traces") {
 			t.Errorf("%s: requests %v, want an export to /v1/traces", c.name, paths)
+		}
+	}
+}
+
+// TestCheckPlainText checks that an endpoint reached over TLS that
+// answers in plain text fails Check, saying so: INSECURE=false asks for
+// TLS even on a loopback address, and the exporter would retry until its
+// timeout.
+func TestCheckPlainText(t *testing.T) {
+	clearEnv(t)
+	srv := httptest.NewServer(http.NotFoundHandler())
+	defer srv.Close()
+	addr := srv.Listener.Addr().String()
+	no := false
+	for _, c := range []Config{
+		{Protocol: "http/protobuf", Endpoint: "https://" + addr},
+		{Protocol: "grpc", Endpoint: addr, Insecure: &no},
+	} {
+		ep, err := Resolve(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pe *PlainTextError
+		if err := ep.Check(); !errors.As(err, &pe) {
+			t.Errorf("%+v: %v, want a *PlainTextError", c, err)
 		}
 	}
 }
