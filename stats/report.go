@@ -26,7 +26,7 @@ type Report struct {
 	// report (pauses, MMU windows, generations) counts from the trace's
 	// start, as --from does.
 	StartNS     int64      `json:"start_ns"`
-	WallStart   *time.Time `json:"wall_start,omitempty"` // Go 1.25+ traces
+	WallStart   *time.Time `json:"wall_start,omitempty"` // of the trace's start, a window's too; Go 1.25+ traces
 	Generations int        `json:"generations"`
 	// GenerationSpans lists the generations of a Go 1.22+ trace file, as
 	// its batch headers place them (ReadGenerations).

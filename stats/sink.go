@@ -491,7 +491,9 @@ func (s *Sink) Report() *Report {
 		r.MMU = mmu
 	}
 	if c := sum.Clock; c != nil {
-		w := c.WallTime(sum.Start).UTC()
+		// The trace's start, from which the report's times count, a
+		// window's too.
+		w := c.WallTime(s.origin).UTC()
 		r.WallStart = &w
 	}
 	for k, n := range s.incomplete {

@@ -786,7 +786,8 @@ func TestWindowTimes(t *testing.T) {
 	// the window as long as the shortest listed must be listed.
 	at := make(map[int64]bool)
 	shortest := int64(math.MaxInt64)
-	for _, p := range gcReport(t, nil).LongestPauses {
+	whole := gcReport(t, nil)
+	for _, p := range whole.LongestPauses {
 		at[p.StartNS] = true
 		shortest = min(shortest, p.DurNS)
 	}
@@ -794,6 +795,10 @@ func TestWindowTimes(t *testing.T) {
 	r := gcReport(t, &mapping.Filter{From: mapping.Bound{Offset: from}, To: mapping.Bound{Offset: 20 * time.Millisecond}})
 	if r.StartNS != int64(from) || r.DurationNS != int64(13*time.Millisecond) {
 		t.Errorf("the window's report starts at %v and lasts %v; want 7ms and 13ms", time.Duration(r.StartNS), time.Duration(r.DurationNS))
+	}
+	// Its wall-clock start is the trace's, from which its times count.
+	if r.WallStart == nil || whole.WallStart == nil || !r.WallStart.Equal(*whole.WallStart) {
+		t.Errorf("the window's wall-clock start is %v, the trace's %v", r.WallStart, whole.WallStart)
 	}
 	checked := 0
 	for _, p := range r.LongestPauses {

@@ -712,6 +712,12 @@ func openInput(e *env, args []string, opts *inputOpts) (*input, error) {
 		if err != nil {
 			return nil, usageError{err.Error()}
 		}
+		if s := u.Query()["seconds"]; len(s) > 0 && (opts == nil || opts.seconds == 0) {
+			// The target would take a bad value for its default, 1 s.
+			if f, err := strconv.ParseFloat(s[0], 64); err != nil || f <= 0 || f > maxSeconds {
+				return nil, usageError{fmt.Sprintf("the URL's seconds=%q is not a number of seconds from 0 to %d", s[0], int(maxSeconds))}
+			}
+		}
 		if opts != nil {
 			u = capture.WithSeconds(u, opts.seconds)
 		}

@@ -192,7 +192,8 @@ type Endpoint struct {
 // setting that cannot be used is a *SettingError, including the values
 // of the OTEL_EXPORTER_OTLP_* variables that the exporter would log and
 // ignore (a timeout not in milliseconds, an insecure flag that is not
-// true or false, a header that is not name=value).
+// true or false, a compression other than gzip or none, a header that is
+// not name=value).
 func Resolve(c Config) (*Endpoint, error) {
 	ep := &Endpoint{protocol: c.Protocol, timeout: c.Timeout}
 	// A variable whose value the exporter cannot read is an error here:
@@ -730,7 +731,7 @@ func (ep *Endpoint) NewExporter(ctx context.Context) (sdktrace.SpanExporter, err
 // ignore, with a log line, as if unset: a timeout that is not a whole
 // number of milliseconds, a boolean that is neither true nor false (it
 // would read "1" as false, and send TLS to a plain-text endpoint), a
-// header that is not name=value.
+// compression other than gzip or none, a header that is not name=value.
 func checkEnv() error {
 	for _, name := range []string{"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"} {
 		if v := os.Getenv(name); v != "" {
@@ -742,6 +743,11 @@ func checkEnv() error {
 	for _, name := range []string{"OTEL_EXPORTER_OTLP_TRACES_INSECURE", "OTEL_EXPORTER_OTLP_INSECURE"} {
 		if v := os.Getenv(name); v != "" && !strings.EqualFold(v, "true") && !strings.EqualFold(v, "false") {
 			return &SettingError{Setting: "insecure", Env: name, Value: v, Reason: "want true or false"}
+		}
+	}
+	for _, name := range []string{"OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION"} {
+		if v := os.Getenv(name); v != "" && v != "gzip" && v != "none" {
+			return &SettingError{Setting: "compression", Env: name, Value: v, Reason: "want gzip or none"}
 		}
 	}
 	for _, name := range []string{"OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"} {

@@ -38,7 +38,7 @@ import (
 
 // clearEnv unsets the variables Resolve reads, for the test.
 func clearEnv(t *testing.T) {
-	for _, v := range []string{"PROTOCOL", "ENDPOINT", "HEADERS", "INSECURE", "TIMEOUT", "CERTIFICATE", "CLIENT_CERTIFICATE", "CLIENT_KEY"} {
+	for _, v := range []string{"PROTOCOL", "ENDPOINT", "HEADERS", "INSECURE", "TIMEOUT", "COMPRESSION", "CERTIFICATE", "CLIENT_CERTIFICATE", "CLIENT_KEY"} {
 		t.Setenv("OTEL_EXPORTER_OTLP_"+v, "")
 		t.Setenv("OTEL_EXPORTER_OTLP_TRACES_"+v, "")
 	}
@@ -154,6 +154,8 @@ func TestSettingError(t *testing.T) {
 			msg: `OTEL_EXPORTER_OTLP_TIMEOUT="5s": want a whole number of milliseconds above 0, such as 10000`},
 		{env: map[string]string{"OTEL_EXPORTER_OTLP_INSECURE": "1"}, setting: "insecure", from: "OTEL_EXPORTER_OTLP_INSECURE",
 			msg: `OTEL_EXPORTER_OTLP_INSECURE="1": want true or false`},
+		{env: map[string]string{"OTEL_EXPORTER_OTLP_COMPRESSION": "zstd"}, setting: "compression", from: "OTEL_EXPORTER_OTLP_COMPRESSION",
+			msg: `OTEL_EXPORTER_OTLP_COMPRESSION="zstd": want gzip or none`},
 		{env: map[string]string{"OTEL_EXPORTER_OTLP_TRACES_HEADERS": "api-key=1,garbage"}, setting: "headers", from: "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
 			msg: `OTEL_EXPORTER_OTLP_TRACES_HEADERS="api-key=1,garbage": "garbage" is not name=value; want name=value pairs separated by commas`},
 	} {
