@@ -861,19 +861,26 @@ func TestWaitingTurns(t *testing.T) {
 	t.Run("kept apart", func(t *testing.T) {
 		cfg := createDefaultConfig()
 		cfg.MaxConcurrentCaptures = 1
-		for _, name := range []string{"a", "b", "c"} {
-			// Three captures of about 300 ms a second: room for all, one
-			// at a time, once their turns are apart; kept on the turns
-			// they first had, c would wait 600 ms at each.
-			cfg.Targets = append(cfg.Targets, TargetConfig{Name: name, Endpoint: srv.URL + "/" + name + "/debug/pprof/trace", Interval: time.Second, Timeout: 10 * time.Second})
+		names := []string{"a", "b", "c", "d", "e", "f"}
+		for _, name := range names {
+			// Six captures of about 300 ms every 3 s: room for all, one at
+			// a time, with time to spare for a slow machine, once their
+			// turns are apart; kept on the turns they first had, the last
+			// would wait 1.5 s, half the interval, at each.
+			cfg.Targets = append(cfg.Targets, TargetConfig{Name: name, Endpoint: srv.URL + "/" + name + "/debug/pprof/trace", Interval: 3 * time.Second, Timeout: 10 * time.Second})
 		}
 		h := newHarness(t, cfg, consumertest.NewNop())
 		h.start()
-		waitFor(t, 20*time.Second, "four captures of each", func() bool {
-			return h.captures("a", "ok") >= 4 && h.captures("b", "ok") >= 4 && h.captures("c", "ok") >= 4
+		waitFor(t, 30*time.Second, "three captures of each", func() bool {
+			for _, name := range names {
+				if h.captures(name, "ok") < 3 {
+					return false
+				}
+			}
+			return true
 		})
 		h.stop()
-		for _, name := range []string{"a", "b", "c"} {
+		for _, name := range names {
 			if n := h.captures(name, "skipped"); n != 0 {
 				t.Errorf("%s: %d turns skipped", name, n)
 			}
