@@ -8,6 +8,10 @@ import (
 // the input's next read fails with ctx's cause, and so does the mapping
 // of the next batch of events read ahead, or the scan of the first
 // generation that comes before the pass (see WithoutBackdatedCounts).
+// Map reads its input on a goroutine of its own under this option, so
+// that a read blocked on a pipe or connection that sends nothing does not
+// hold it either: Map returns at once, and the read is left to end when
+// the reader returns (closing the reader ends it).
 // End is called with the error if Begin was, and Map returns it: ctx's
 // cause (context.Cause), which is context.Canceled or
 // context.DeadlineExceeded unless ctx was given a cause of its own. What

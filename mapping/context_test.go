@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"testing"
+	"time"
 
 	"github.com/trace2x/trace2x/mapping"
 )
@@ -73,5 +75,33 @@ func TestWithContext(t *testing.T) {
 		if _, err := entry.run(&again, mapping.WithContext(context.Background())); err != nil || again.ProcRuns != all.ProcRuns {
 			t.Errorf("%s: with a live context: %v, %d runs of %d", entry.name, err, again.ProcRuns, all.ProcRuns)
 		}
+	}
+}
+
+// TestWithContextStalledInput: cancelling the context ends Map on an input
+// that stalls, in a read of it under way, with the context's error; the
+// sink is told at End if it was begun.
+func TestWithContextStalledInput(t *testing.T) {
+	data := recordedOnce(t)
+	for _, cut := range []int{len(data) / 2, len(data) - 1} {
+		pr, pw := io.Pipe()
+		go pw.Write(data[:cut]) // then nothing more
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(100*time.Millisecond, cancel)
+		done := make(chan error, 1)
+		var tally mapping.Tally
+		go func() {
+			_, err := mapping.Map(pr, &tally, mapping.WithContext(ctx))
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("cut at %d: error %v, want context.Canceled", cut, err)
+			}
+		case <-time.After(time.Minute):
+			t.Fatalf("cut at %d: Map still reads a stalled input a minute after its context was cancelled", cut)
+		}
+		pw.Close()
 	}
 }

@@ -89,8 +89,12 @@ type Filter struct {
 var ErrNoPrepass = errors.New("mapping.Filter: Sink used before Prepass")
 
 // Kept returns how many items (states, runs, ranges, tasks, regions, logs,
-// events, flows, samples) the last pass through Sink kept, so that a
-// filter that matched nothing can be told apart from a quiet trace.
+// events, flows, samples) the last pass through Sink kept for the
+// selection, so that a filter that matched nothing can be told apart from
+// a quiet trace. Under a selection of goroutines, tasks or regions, what
+// it keeps as context (process-wide GC cycles, stop-the-world pauses and
+// counters, the goroutines and stacks that kept items name) is not
+// counted.
 func (f *Filter) Kept() int64 { return f.kept }
 
 // ErrWindow is wrapped by the error for a window the trace cannot place.

@@ -243,7 +243,13 @@ func Map(r io.Reader, sink Sink, opts ...Option) (*Summary, error) {
 	}
 	cfg := newConfig(opts)
 	if cfg.ctx != nil {
-		r = ctxio.Reader{Ctx: cfg.ctx, R: r}
+		// r is read a buffer ahead on a goroutine of its own, so that a
+		// read blocked on a stalled pipe or connection does not hold the
+		// pass past ctx; the reading goroutine ends when Map returns, or
+		// when a read blocked then returns.
+		ctx, cancel := context.WithCancel(cfg.ctx)
+		defer cancel()
+		r = &ctxio.Abandoning{Ctx: ctx, R: r}
 	}
 	return mapStream(r, sink, &cfg)
 }

@@ -2,9 +2,10 @@ package mapping
 
 import "time"
 
-// Tally is a Sink that counts everything it is given. It backs
-// `trace2x stats` and gives tests and benchmarks a sink that touches every
-// item. The zero value is ready to use.
+// Tally is a Sink that counts everything it is given: a sink that touches
+// every item, for tests, benchmarks and a first look at a trace. The zero
+// value is ready to use, and a Tally can be used again: Begin clears what
+// an earlier pass counted.
 type Tally struct {
 	Meta    Meta
 	Summary *Summary
@@ -73,8 +74,12 @@ func (t *Tally) open(what string, f Flags) {
 	}
 }
 
-// Begin records the trace's metadata.
-func (t *Tally) Begin(m *Meta) error { t.init(); t.Meta = *m; return nil }
+// Begin clears the counts and records the trace's metadata.
+func (t *Tally) Begin(m *Meta) error {
+	*t = Tally{Meta: *m}
+	t.init()
+	return nil
+}
 
 // Stack counts a stack.
 func (t *Tally) Stack(*Stack) error { t.Stacks++; return nil }

@@ -9,6 +9,7 @@ import (
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/trace2x/trace2x/internal/ctxio"
 	"github.com/trace2x/trace2x/mapping"
 )
 
@@ -28,7 +29,9 @@ const seedBytes = 64 << 10
 //
 // The Result is returned also with an error, which is the mapping's
 // (*mapping.Error for a trace that breaks off: everything before the break
-// is exported) or the first error of the export.
+// is exported) or the first error of the export (an *ExporterPanicError
+// if exp panicked). Cancelling ctx stops the pass, even in a read of r
+// that is blocked then (see mapping.WithContext).
 //
 // A program can export a snapshot of its own flight recorder:
 //
@@ -47,7 +50,11 @@ func Convert(ctx context.Context, r io.Reader, exp sdktrace.SpanExporter, opts .
 	if exp == nil {
 		return &Result{}, ErrNoExporter
 	}
-	br, prefix, err := Seed(r)
+	// Read a buffer ahead on a goroutine of its own, so that cancelling
+	// ctx ends a read blocked on a stalled pipe or connection too.
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	br, prefix, err := Seed(&ctxio.Abandoning{Ctx: rctx, R: r})
 	if err != nil {
 		return &Result{}, fmt.Errorf("%s: %w", name, err)
 	}
@@ -55,7 +62,7 @@ func Convert(ctx context.Context, r io.Reader, exp sdktrace.SpanExporter, opts .
 		opts = append(opts[:len(opts):len(opts)], WithIDSeed(prefix))
 	}
 	s := NewSink(ctx, exp, opts...)
-	sum, err := mapping.Map(br, s, mapping.WithInputName(name), mapping.WithoutBackdatedCounts())
+	sum, err := mapping.Map(br, s, mapping.WithInputName(name), mapping.WithoutBackdatedCounts(), mapping.WithContext(ctx))
 	res := s.Result()
 	res.Summary = sum
 	return &res, err

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"regexp"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -99,7 +100,10 @@ func (e *exporter) export(ctx context.Context, spans []sdktrace.ReadOnlySpan) er
 		e.exported.Add(n)
 		return nil
 	}
-	if tooLarge(err) {
+	// A panic is a bug of the exporter, whatever its value says: it
+	// fails for good.
+	panicked := isPanic(err)
+	if !panicked && tooLarge(err) {
 		// The endpoint's limit is under the cut: cut later requests at
 		// half this one, and send this one in halves.
 		size := int64(requestOverhead)
@@ -124,7 +128,7 @@ func (e *exporter) export(ctx context.Context, spans []sdktrace.ReadOnlySpan) er
 		e.reject(1, err)
 		return nil
 	}
-	if r, ok := partialSuccess(err); ok {
+	if r, ok := partialSuccess(err); ok && !panicked {
 		// The collector took the batch and refused some of its spans, for
 		// reasons of its own: count them, report it, go on.
 		r = min(r, n)
@@ -219,7 +223,7 @@ func (e *exporter) send(ctx context.Context, spans []sdktrace.ReadOnlySpan) erro
 	backoff := 100 * time.Millisecond
 	for {
 		err := e.call(ctx, spans)
-		if err == nil || e.retry <= 0 || !unreachable(err) {
+		if err == nil || e.retry <= 0 || isPanic(err) || !unreachable(err) {
 			return err
 		}
 		wait := min(backoff, e.retry-time.Since(start))
@@ -235,13 +239,40 @@ func (e *exporter) send(ctx context.Context, spans []sdktrace.ReadOnlySpan) erro
 	}
 }
 
-func (e *exporter) call(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+// call calls next. A panic of next becomes an *ExporterPanicError: it
+// would be raised on the batch span processor's goroutine, where nothing
+// of the program could recover it.
+func (e *exporter) call(ctx context.Context, spans []sdktrace.ReadOnlySpan) (err error) {
 	if e.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, e.timeout)
 		defer cancel()
 	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = &ExporterPanicError{Value: p, Exporter: fmt.Sprintf("%T", e.next), Stack: debug.Stack()}
+		}
+	}()
 	return e.next.ExportSpans(ctx, spans)
+}
+
+// ExporterPanicError is the error of an export whose SpanExporter
+// panicked. The spans of that call and of every later one count as
+// failed: a panic is a bug of the exporter, which trying again does not
+// cure.
+type ExporterPanicError struct {
+	Value    any    // what ExportSpans panicked with
+	Exporter string // the exporter's type, such as "*otlptrace.Exporter"
+	Stack    []byte // the goroutine's stack where it was recovered
+}
+
+func isPanic(err error) bool {
+	var p *ExporterPanicError
+	return errors.As(err, &p)
+}
+
+func (e *ExporterPanicError) Error() string {
+	return fmt.Sprintf("the span exporter %s panicked: %v", e.Exporter, e.Value)
 }
 
 // unreachable reports whether err says the endpoint could not be reached

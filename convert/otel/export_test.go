@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -261,3 +262,45 @@ type textError struct {
 
 func (e *textError) Error() string { return e.text }
 func (e *textError) Unwrap() error { return e.err }
+
+// TestExporterPanics: an exporter that panics, on the batch span
+// processor's goroutine, fails the conversion with an
+// *ExporterPanicError instead of ending the program, even when its value
+// reads like an error that would be retried.
+func TestExporterPanics(t *testing.T) {
+	for _, value := range []any{"exporter bug", fmt.Errorf("dial: %w", syscall.ECONNREFUSED)} {
+		f := &failingExporter{fail: func(int, int) error { panic(value) }}
+		res, err := Convert(context.Background(), bytes.NewReader(mustRead(t, "../../testdata/gotest.go1.26.trace")), f, WithMaxExportBatchSize(1), WithMaxQueueSize(1), WithRetry(time.Minute))
+		var pe *ExporterPanicError
+		if !errors.As(err, &pe) || pe.Value != value || !strings.Contains(pe.Exporter, "failingExporter") || len(pe.Stack) == 0 {
+			t.Fatalf("error %v (%T), want an *ExporterPanicError of %v", err, err, value)
+		}
+		if res.Exported != 0 || res.Failed == 0 || f.calls != 1 {
+			t.Errorf("exported %d, failed %d, calls %d; want 0, some, 1", res.Exported, res.Failed, f.calls)
+		}
+	}
+}
+
+// TestConvertStalledInput: cancelling the context ends a conversion whose
+// input stalls, a read of it under way, with the context's error.
+func TestConvertStalledInput(t *testing.T) {
+	data := mustRead(t, "../../testdata/gotest.go1.26.trace")
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go pw.Write(data[:len(data)/2]) // then nothing more
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	done := make(chan error, 1)
+	go func() {
+		_, err := Convert(ctx, pr, tracetest.NewInMemoryExporter())
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("error %v, want context.Canceled", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Convert still reads a stalled input a minute after its context was cancelled")
+	}
+}
