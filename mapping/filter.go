@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -223,6 +224,12 @@ type selection struct {
 	regTask  map[TaskID]bool   // tasks of matching regions
 	context  map[TaskID]bool   // tasks kept as context only, without their regions and logs
 	gTasks   map[TaskID]bool   // tasks of the goroutines selected for the whole trace, after a prepass
+	// tpBefore holds, in time order, the first traceparent log of each
+	// task open at the window's start that logged it before, as the
+	// prepass read them: a pass over the window's generations may not
+	// read them, and the tasks kept would leave their distributed traces
+	// (see traceparent.go).
+	tpBefore []Log
 }
 
 func newSelection(f *Filter) *selection {
@@ -283,6 +290,9 @@ type prepass struct {
 	left     map[TaskID]bool           // tasks left out, the last maxEnded
 	leftQ    []TaskID
 	from, to Time // the window, see Begin
+	// tps holds the first traceparent of each task that logged one
+	// before the window's start, until the task ends before it.
+	tps map[TaskID]Log
 }
 
 // waitingTask is a task whose parent had not ended when it did.
@@ -293,6 +303,9 @@ type waitingTask struct {
 
 func (p *prepass) Task(t *Task) error {
 	s := p.s
+	if !t.Flags.Has(OpenEnd) && t.End < p.from {
+		delete(p.tps, t.ID)
+	}
 	if len(s.taskType) > 0 || len(s.taskID) > 0 {
 		wt := &waitingTask{t.ID, keptTask{span{t.Start, t.End}, slices.Clone(t.Goroutines), t.Type}}
 		switch {
@@ -363,6 +376,21 @@ func (p *prepass) Begin(m *Meta) error {
 	return nil
 }
 
+// Log keeps the traceparents logged before the window (see tpBefore).
+func (p *prepass) Log(l *Log) error {
+	if l.Category != CategoryTraceparent || l.Task == NoTask || l.Time >= p.from {
+		return nil
+	}
+	if _, ok := p.tps[l.Task]; ok || len(p.tps) >= maxHeld {
+		return nil
+	}
+	if p.tps == nil {
+		p.tps = map[TaskID]Log{}
+	}
+	p.tps[l.Task] = *l
+	return nil
+}
+
 func (p *prepass) Region(r *Region) error {
 	if p.s.regType[r.Type] {
 		p.s.regions[r.G] = append(p.s.regions[r.G], span{r.Start, r.End})
@@ -429,9 +457,12 @@ func (p *prepass) End(*Summary) error {
 	for g, sps := range s.spans {
 		s.spans[g] = merge(sps)
 	}
+	s.tpBefore = slices.SortedFunc(maps.Values(p.tps), func(a, b Log) int {
+		return cmp.Or(cmpTime(a.Time, b.Time), cmp.Compare(a.Task, b.Task))
+	})
 	// What the prepass alone needed is no longer needed.
 	s.keptSpan, s.involved, s.related, s.regTask = nil, nil, nil, nil
-	p.waiting, p.left, p.leftQ = nil, nil, nil
+	p.waiting, p.left, p.leftQ, p.tps = nil, nil, nil, nil
 	return nil
 }
 
@@ -552,6 +583,14 @@ func (f *filterSink) Begin(m *Meta) error {
 	}
 	f.origin = m.Start
 	f.begun = !f.f.From.bounded()
+	// The traceparents the prepass saw logged before the window are held
+	// as the pass would hold them had it read them: a pass over the
+	// window's generations may not have.
+	for _, l := range f.s.tpBefore {
+		if l.Time < f.from {
+			f.holdBefore(l)
+		}
+	}
 	meta := *m
 	meta.Start = max(m.Start, f.from)
 	meta.Filtered = true

@@ -48,8 +48,11 @@ type origin struct {
 // enclosing region and count their depth without it); the
 // identifiers the mapping numbers (stacks, flows, GC cycles) count from
 // the first generation read, while a region whose begin is read has the
-// ID it has in the whole pass; and the Summary counts the events and
-// generations read.
+// ID it has in the whole pass; a task's traceparent log (see
+// CategoryTraceparent) from before the generations read is not seen,
+// unless the sink is a Filter whose prepass read it (one that selects
+// tasks, regions or related goroutines), which passes it on as a full
+// pass does; and the Summary counts the events and generations read.
 //
 // A window that the generations' times show to lie wholly after the
 // trace's end, or wholly before its start, or that ends before it

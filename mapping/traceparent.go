@@ -95,6 +95,18 @@ func (f *filterSink) holdTraceparent(l *Log) error {
 	return nil
 }
 
+// holdBefore holds l, a traceparent logged before the window that the
+// prepass read, as holdTraceparent would have held it.
+func (f *filterSink) holdBefore(l Log) {
+	if f.tps[l.Task] != nil || len(f.tps) >= maxHeld {
+		return
+	}
+	h := &heldLog{log: l, at: l.Time}
+	h.log.Region = NoRegion
+	h.ready = f.keepsTask(l.Task)
+	f.hold(h)
+}
+
 // hold records h as its task's traceparent.
 func (f *filterSink) hold(h *heldLog) {
 	if f.tps == nil {

@@ -21,12 +21,22 @@ import (
 // It uses the process-wide runtime tracer, so it fails if tracing is
 // already on, and calls from several goroutines are serialised.
 func RecordGenerations(w io.Writer, gens int) error {
+	return RecordGenerationsTraceparent(w, gens, "")
+}
+
+// RecordGenerationsTraceparent is RecordGenerations where the long task
+// logs traceparent (category "traceparent") as it begins, if not empty,
+// as a request's task does to join its distributed trace.
+func RecordGenerationsTraceparent(w io.Writer, gens int, traceparent string) error {
 	recordMu.Lock()
 	defer recordMu.Unlock()
 	if err := trace.Start(w); err != nil {
 		return fmt.Errorf("synth: %w", err)
 	}
 	ctx, long := trace.NewTask(context.Background(), "long")
+	if traceparent != "" {
+		trace.Log(ctx, "traceparent", traceparent)
+	}
 	_, inner := trace.NewTask(ctx, "inner")
 	outer := trace.StartRegion(ctx, "outer")
 	ch := make(chan int)

@@ -1,0 +1,80 @@
+package mapping_test
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/trace2x/trace2x/internal/synth"
+	"github.com/trace2x/trace2x/internal/tracefile"
+	"github.com/trace2x/trace2x/mapping"
+)
+
+// TestSeekTaskTraceparent: a task selected under a window that a pass over
+// the window's generations reads keeps the traceparent it logged long
+// before, in a generation that pass does not read, as a full pass keeps
+// it: the task selection's prepass read the whole trace.
+func TestSeekTaskTraceparent(t *testing.T) {
+	const tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	var buf bytes.Buffer
+	if err := synth.RecordGenerationsTraceparent(&buf, 5, tp); err != nil {
+		t.Fatalf("tracing this process: %v", err)
+	}
+	data := buf.Bytes()
+	idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gens := idx.Generations
+	if len(gens) < 5 {
+		t.Fatalf("%d generations recorded, want 5 or more", len(gens))
+	}
+	last := gens[len(gens)-1]
+	from := mapping.Bound{Offset: time.Duration(last.Start + 1 - gens[0].Start), Set: true}
+	for _, seek := range []bool{false, true} {
+		t.Run(fmt.Sprintf("seek=%v", seek), func(t *testing.T) {
+			f := &mapping.Filter{Tasks: []string{"long"}, From: from}
+			if _, err := mapping.Map(bytes.NewReader(data), f.Prepass()); err != nil {
+				t.Fatal(err)
+			}
+			got := newTPRecorder()
+			var sum *mapping.Summary
+			if seek {
+				sum, err = mapping.MapWindow(bytes.NewReader(data), int64(len(data)), from, mapping.Bound{}, f.Sink(got))
+			} else {
+				sum, err = mapping.Map(bytes.NewReader(data), f.Sink(got))
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if seek && sum.Generations >= len(gens)-1 {
+				t.Fatalf("the seek read %d generations of %d: the traceparent's was read", sum.Generations, len(gens))
+			}
+			var long mapping.Task
+			for _, k := range got.tasks {
+				if k.Type == "long" {
+					long = k
+				}
+			}
+			if long.ID == 0 {
+				t.Fatal("the long task was not kept")
+			}
+			var logs []mapping.Log
+			for _, l := range got.logs {
+				if l.Category == mapping.CategoryTraceparent {
+					logs = append(logs, l)
+				}
+			}
+			if len(logs) != 1 || logs[0].Message != tp || logs[0].Task != long.ID {
+				t.Fatalf("traceparent logs %+v, want %q of task %d", logs, tp, long.ID)
+			}
+			if at := logs[0].Time; at < long.Start || at > long.End || at < mapping.Time(last.Start) {
+				t.Errorf("traceparent at %d, outside the task as kept [%d, %d] or before the window (%d)", at, long.Start, long.End, last.Start)
+			}
+			for _, p := range got.problems {
+				t.Error(p)
+			}
+		})
+	}
+}
