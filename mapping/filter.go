@@ -604,16 +604,29 @@ func (f *filterSink) Thread(t *Thread) error { return f.next.Thread(t) }
 
 func (f *filterSink) Goroutine(g *Goroutine) error {
 	if f.declared[g.ID] {
-		if g.Creator != NoGoroutine && !f.declared[g.Creator] {
-			c := *g
-			c.Creator = NoGoroutine
-			return f.next.Goroutine(&c)
-		}
-		return f.next.Goroutine(g)
+		// An update (a label): cut as the declaration was.
+		c := f.cut(g)
+		return f.next.Goroutine(&c)
 	}
 	c := *g
 	f.pending[g.ID] = &c
 	return nil
+}
+
+// cut returns g as the output has it: a lifetime begun before the window
+// cut there, as its states are, and no creator that the output does not
+// name.
+func (f *filterSink) cut(g *Goroutine) Goroutine {
+	c := *g
+	if c.Created < f.from {
+		c.Created, c.Flags = f.from, c.Flags|OpenStart
+	}
+	if c.Creator != NoGoroutine && !f.declared[c.Creator] {
+		// The output names only goroutines it has; a creator left out is
+		// not declared for this alone.
+		c.Creator = NoGoroutine
+	}
+	return c
 }
 
 // declare delivers goroutine id to next if it has not been, and reports
@@ -628,18 +641,8 @@ func (f *filterSink) declare(id GoID) (bool, error) {
 	}
 	f.declared[id] = true
 	delete(f.pending, id)
-	c := *g
+	c := f.cut(g)
 	c.Updated = false
-	if c.Created < f.from {
-		// Created before the window: its lifetime is cut there, as its
-		// states are, not begun there.
-		c.Created, c.Flags = f.from, c.Flags|OpenStart
-	}
-	if c.Creator != NoGoroutine && !f.declared[c.Creator] {
-		// The output names only goroutines it has; a creator left out is
-		// not declared for this alone.
-		c.Creator = NoGoroutine
-	}
 	return true, f.next.Goroutine(&c)
 }
 

@@ -619,3 +619,52 @@ func TestTaskZero(t *testing.T) {
 		}
 	}
 }
+
+// allGoroutines records every Goroutine item, updates too.
+type allGoroutines struct {
+	mapping.NopSink
+	gs []mapping.Goroutine
+}
+
+func (r *allGoroutines) Goroutine(g *mapping.Goroutine) error {
+	r.gs = append(r.gs, *g)
+	return nil
+}
+
+// TestFilterWindowGoroutineUpdate: an update of a goroutine created before
+// a window (a label the runtime gives a GC mark worker) is cut as its
+// declaration is, so that the output, which keeps the last, does not show
+// the goroutine begun inside the window.
+func TestFilterWindowGoroutineUpdate(t *testing.T) {
+	const start, from = 1000, 2000
+	r := &allGoroutines{}
+	f := &mapping.Filter{From: mapping.Bound{Offset: from - start, Set: true}}
+	s := f.Sink(r)
+	g := mapping.Goroutine{ID: 7, Creator: 1, Created: 1500}
+	labelled := g
+	labelled.Updated, labelled.Label = true, "GC (idle)"
+	err := errors.Join(
+		s.Begin(&mapping.Meta{Start: start}),
+		s.Goroutine(&mapping.Goroutine{ID: 1, Creator: mapping.NoGoroutine, Created: start}),
+		s.Goroutine(&g),
+		s.GoroutineState(&mapping.GoroutineState{G: 7, State: mapping.GoWaiting, Start: 1600, End: 2500, Stack: mapping.NoStack, EndStack: mapping.NoStack}),
+		s.Goroutine(&labelled),
+		s.End(&mapping.Summary{Meta: mapping.Meta{Start: start}, End: 3000}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var items []mapping.Goroutine
+	for _, x := range r.gs {
+		if x.ID == 7 {
+			items = append(items, x)
+		}
+	}
+	if len(items) != 2 || items[1].Label != "GC (idle)" {
+		t.Fatalf("G7 passed on as %+v, want its declaration and its update", items)
+	}
+	for _, x := range items {
+		if x.Created != from || !x.Flags.Has(mapping.OpenStart) || x.Creator != mapping.NoGoroutine {
+			t.Errorf("G7 (updated: %v) created at %d by G%d with flags %v, want at the window's start %d, begun before it, by no goroutine the output has", x.Updated, x.Created, x.Creator, x.Flags, from)
+		}
+	}
+}
