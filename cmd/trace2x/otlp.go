@@ -29,7 +29,8 @@ a vendor) over gRPC, HTTP/protobuf or HTTP/JSON. Each task is a span, a child of
 parent task's; each region is a child of its enclosing region, its task or
 its goroutine; each log is a span event. Each root task is a trace of its
 own, with everything under it up to about 1,000 spans, past which each task
-under it begins a trace linked to its parent; a task the trace names but
+under it begins a trace linked to its parent (regions are not split off: a
+task with 20,000 regions is a trace of 20,001 spans); a task the trace names but
 never shows (the parent of a snapshot's tasks) is a span "task placeholder"
 with the ID. A task that logs its request's W3C traceparent (category
 "traceparent") joins the application's trace. The OpenTelemetry SDK's own
@@ -227,7 +228,10 @@ func convertOTel(ctx context.Context, e *env, in *input, inOpts *inputOpts, exp 
 	if err != nil {
 		return &otelconv.Result{}, fmt.Errorf("%s: %w", in.name, err)
 	}
-	s := otelconv.NewSink(ctx, exp, append(opts, otelconv.WithIDSeed(seed))...)
+	// An interrupt stops the pass, not the sink: the mapping then closes
+	// what is open, as for a trace that breaks off, and the sink turns it
+	// into spans, so that no span sent has its parent left out.
+	s := otelconv.NewSink(context.WithoutCancel(ctx), exp, append(opts, otelconv.WithIDSeed(seed))...)
 	sum, err := in.mapTrace(e, inOpts, src, s, mapping.WithoutBackdatedCounts())
 	res := s.Result()
 	res.Summary = sum

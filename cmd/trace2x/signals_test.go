@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"os"
@@ -312,4 +313,71 @@ type cancelOnWrite struct {
 func (w *cancelOnWrite) Write(p []byte) (int, error) {
 	w.once.Do(w.cancel)
 	return len(p), nil
+}
+
+// TestInterruptSpans interrupts otlp --json mid-stream: what is open when
+// the pass stops (tasks, regions, the goroutines their spans hang from) is
+// written as a trace that breaks off would have it, marked open at the
+// end, so that no span written has its parent left out.
+func TestInterruptSpans(t *testing.T) {
+	trace := filepath.Join("..", "..", "testdata", "frsubtasks.go1.26.trace")
+	out := filepath.Join(t.TempDir(), "spans.json")
+	cmd := trace2xProcess(t, "otlp", "-q", "--json", "-o", out, "-")
+	stdin, rest, stderr := startSlowInput(t, cmd, trace)
+	cmd.Process.Signal(syscall.SIGINT)
+	time.Sleep(200 * time.Millisecond)
+	stdin.Write(rest) // the read after the signal fails
+	stdin.Close()
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitInterrupted, stderr)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type span struct {
+		SpanID       string `json:"spanId"`
+		ParentSpanID string `json:"parentSpanId"`
+		Name         string `json:"name"`
+		Attributes   []struct {
+			Key string `json:"key"`
+		} `json:"attributes"`
+	}
+	var spans []span
+	for line := range bytes.Lines(data) {
+		var req struct {
+			ResourceSpans []struct {
+				ScopeSpans []struct {
+					Spans []span `json:"spans"`
+				} `json:"scopeSpans"`
+			} `json:"resourceSpans"`
+		}
+		if err := json.Unmarshal(line, &req); err != nil {
+			t.Fatalf("%s: %v", out, err)
+		}
+		for _, rs := range req.ResourceSpans {
+			for _, ss := range rs.ScopeSpans {
+				spans = append(spans, ss.Spans...)
+			}
+		}
+	}
+	ids := map[string]bool{}
+	openEnd := 0
+	for _, s := range spans {
+		ids[s.SpanID] = true
+		for _, a := range s.Attributes {
+			if a.Key == "go.trace.open_end" {
+				openEnd++
+			}
+		}
+	}
+	if len(spans) == 0 || openEnd == 0 {
+		t.Fatalf("%d spans, %d of them open at the end; want some of each", len(spans), openEnd)
+	}
+	for _, s := range spans {
+		if s.ParentSpanID != "" && !ids[s.ParentSpanID] {
+			t.Errorf("span %q has its parent %s left out", s.Name, s.ParentSpanID)
+		}
+	}
 }

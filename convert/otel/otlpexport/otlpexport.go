@@ -287,7 +287,7 @@ func Resolve(c Config) (*Endpoint, error) {
 		// exporter: merge them here.
 		ep.headers = envHeaders()
 		for k, v := range c.Headers {
-			ep.headers[k] = v
+			setHeader(ep.headers, k, v)
 		}
 	}
 	return ep, nil
@@ -428,11 +428,23 @@ func envHeaders() map[string]string {
 				if uv, err := url.PathUnescape(v); err == nil {
 					v = uv
 				}
-				headers[strings.TrimSpace(k)] = strings.TrimSpace(v)
+				setHeader(headers, strings.TrimSpace(k), strings.TrimSpace(v))
 			}
 		}
 	}
 	return headers
+}
+
+// setHeader sets header k of m to v, in place of one whose name differs
+// only in case: HTTP and gRPC take names in any case, and both would be
+// sent, the server taking either.
+func setHeader(m map[string]string, k, v string) {
+	for old := range m {
+		if old != k && strings.EqualFold(old, k) {
+			delete(m, old)
+		}
+	}
+	m[k] = v
 }
 
 // tlsSettings is the TLS configuration the exporter will use, as read

@@ -513,7 +513,10 @@ func TestNewExporter(t *testing.T) {
 	col := &collector{}
 	srv := httptest.NewServer(col)
 	defer srv.Close()
-	t.Setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-team=runtime,x-env=staging%20eu")
+	// The setting wins over the variable whatever the case of the names:
+	// a server would take either of two headers that differ in case
+	// alone, and gRPC sends both.
+	t.Setenv("OTEL_EXPORTER_OTLP_HEADERS", "X-Team=runtime,x-env=staging%20eu")
 	ep, err := Resolve(Config{
 		Protocol: "http/protobuf",
 		Endpoint: strings.TrimPrefix(srv.URL, "http://"),
@@ -522,6 +525,9 @@ func TestNewExporter(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(ep.headers) != 2 || ep.headers["x-team"] != "gc" {
+		t.Errorf("headers %q, want x-team=gc in place of the variable's X-Team, and x-env", ep.headers)
 	}
 	pushOne(t, ep)
 	col.mu.Lock()
