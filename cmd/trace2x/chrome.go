@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
 	"io"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/trace2x/trace2x/convert/chromejson"
 	"github.com/trace2x/trace2x/mapping"
@@ -79,6 +82,11 @@ Examples:
 			if err := checkOutputs(e, args, *out); err != nil {
 				return err
 			}
+			if limit > 0 {
+				if p := partIsInput(e, args, *out); p != "" {
+					return usageError{fmt.Sprintf("the parts of %s are named as the input trace %s, which a part would replace; name another file", *out, p)}
+				}
+			}
 			in, err := openTrace(e, args, inOpts)
 			if err != nil {
 				return err
@@ -87,17 +95,19 @@ Examples:
 			opts := []chromejson.Option{chromejson.WithPretty(*pretty), chromejson.WithVersion(trace2xVersion())}
 			if limit > 0 {
 				var parts splitParts
-				// Under a filter, the parts are held until the end: a
-				// filter that keeps nothing (a misspelt task type) leaves
-				// an earlier conversion's parts as they were.
-				hold := !inOpts.filter.Empty()
+				// The parts are held until the end, as a single output is
+				// written under a temporary name: a filter that keeps
+				// nothing (a misspelt task type) or a part that cannot be
+				// written (a full disk) leaves an earlier conversion's
+				// parts as they were.
 				w := chromejson.NewSplitWriter(limit, func(n int) (io.WriteCloser, error) {
 					parts.begun.Store(int64(n))
 					o, err := createOutput(e, partName(*out, n), false)
 					if err != nil {
+						parts.failed.Store(true)
 						return nil, err
 					}
-					o.hold, o.part = hold, true
+					o.hold, o.part = true, true
 					return &partOutput{output: o, n: n, parts: &parts}, nil
 				}, opts...)
 				// A second signal ends the process at once: the parts
@@ -162,6 +172,7 @@ func parseSize(s string) (int64, error) {
 // first, each renamed over any earlier file of its name.
 type splitParts struct {
 	begun, written atomic.Int64
+	failed         atomic.Bool // a part could not be written
 	settled        atomic.Bool
 	mu             sync.Mutex
 	held           []*output // parts written but held, in order (see output.hold)
@@ -177,6 +188,9 @@ type partOutput struct {
 
 func (p *partOutput) Close() error {
 	err := p.output.Close()
+	if err != nil {
+		p.parts.failed.Store(true)
+	}
 	if err == nil {
 		if p.output.heldTmp != "" {
 			p.parts.mu.Lock()
@@ -189,12 +203,13 @@ func (p *partOutput) Close() error {
 }
 
 // settle leaves the parts of the output named name as one trace: the
-// parts written are kept, and every other part of that name (a part this
-// conversion failed to write, and those after it, which an earlier
-// conversion left) is removed, since loaded with these they would mix
-// two traces. It says what it kept after a failure, and what it removed.
-// It runs once. A conversion that wrote no part leaves an earlier one's
-// parts as they were, and a part its owner made read-only is left too.
+// parts written are put in place, and every other part of that name
+// (those after them, which an earlier conversion left) is removed, since
+// loaded with these they would mix two traces. It says what it kept after
+// the trace broke off, and what it removed. It runs once. A conversion
+// that kept nothing, or that failed to write a part (a full disk), leaves
+// an earlier one's parts as they were; so it does a part its owner made
+// read-only, and a file of a part's name that is not Chrome trace JSON.
 func (sp *splitParts) settle(e *env, name string) {
 	if sp.settled.Swap(true) {
 		return
@@ -203,11 +218,15 @@ func (sp *splitParts) settle(e *env, name string) {
 	held := sp.held
 	sp.held = nil
 	sp.mu.Unlock()
-	if e.convertedNothing.Load() {
+	if e.convertedNothing.Load() || sp.failed.Load() {
 		for _, o := range held {
 			o.discard()
 		}
-		fmt.Fprintf(e.stderr, "trace2x: no part of %s is written; the parts there are left as they were\n", name)
+		if sp.failed.Load() {
+			fmt.Fprintf(e.stderr, "trace2x: no part of %s is written; any parts there are left as they were\n", name)
+		} else {
+			fmt.Fprintf(e.stderr, "trace2x: no part of %s is written; the parts there are left as they were\n", name)
+		}
 		return
 	}
 	for i, o := range held {
@@ -235,6 +254,11 @@ func (sp *splitParts) settle(e *env, name string) {
 		if err == nil && st.Mode().IsRegular() && !writable(p) {
 			// Made read-only to keep it: left, and said so.
 			fmt.Fprintf(e.stderr, "trace2x: %s, of an earlier conversion to %s, is read-only and left as it is\n", p, name)
+			continue
+		}
+		if err == nil && st.Mode().IsRegular() && !chromeJSON(p) {
+			// A file of the user's that happens to have the name.
+			fmt.Fprintf(e.stderr, "trace2x: %s is not Chrome trace JSON, so not a part of an earlier conversion to %s, and is left as it is\n", p, name)
 			continue
 		}
 		if err != nil || !st.Mode().IsRegular() || os.Remove(p) != nil {
@@ -272,6 +296,59 @@ func partName(name string, part int) string {
 	}
 	ext := filepath.Ext(name)
 	return strings.TrimSuffix(name, ext) + "." + strconv.Itoa(part) + ext + gz
+}
+
+// chromeJSON reports whether the file at path begins as Chrome trace JSON
+// does, {"traceEvents": (gzip-compressed if its name ends in .gz).
+func chromeJSON(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var r io.Reader = f
+	if strings.HasSuffix(path, ".gz") {
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			return false
+		}
+		r = zr
+	}
+	head := make([]byte, 64)
+	n, _ := io.ReadFull(r, head)
+	head = bytes.TrimLeft(head[:n], " \t\r\n")
+	if !bytes.HasPrefix(head, []byte("{")) {
+		return false
+	}
+	return bytes.HasPrefix(bytes.TrimLeft(head[1:], " \t\r\n"), []byte(`"traceEvents"`))
+}
+
+// partIsInput returns the name of the file beside name that is named as a
+// part of it (t.3.json for t.json) and is the input trace, if any.
+func partIsInput(e *env, args []string, name string) string {
+	// As partName makes them: prefix, the number, suffix.
+	first := partName(name, 1)
+	i := len(strings.TrimSuffix(name, ".gz")) - len(filepath.Ext(strings.TrimSuffix(name, ".gz")))
+	prefix, suffix := filepath.Base(first[:i+1]), first[i+2:]
+	dir := filepath.Dir(name)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return ""
+	}
+	for _, ent := range entries {
+		n := ent.Name()
+		num, ok := strings.CutPrefix(n, prefix)
+		if !ok {
+			continue
+		}
+		if num, ok = strings.CutSuffix(num, suffix); !ok || num == "" || strings.Trim(num, "0123456789") != "" {
+			continue
+		}
+		if p := filepath.Join(dir, n); isInput(e, args, p) {
+			return p
+		}
+	}
+	return ""
 }
 
 // writable reports whether the file at path can be opened for writing,

@@ -132,3 +132,66 @@ func TestSizeAndPartName(t *testing.T) {
 		}
 	}
 }
+
+// TestChromeSplitFailed: a split conversion that cannot write one of its
+// parts (a full disk) leaves an earlier conversion's parts as they were,
+// all of them, as a single output leaves the file it was to replace.
+func TestChromeSplitFailed(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full on this system")
+	}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "t.json")
+	earlier := map[string]string{}
+	for _, n := range []string{"1", "3", "4"} {
+		p := filepath.Join(dir, "t."+n+".json")
+		earlier[p] = `{"traceEvents":[{"ph":"i","name":"earlier part ` + n + `","ts":0,"pid":1,"tid":1}]}`
+		if err := os.WriteFile(p, []byte(earlier[p]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The second part cannot be written.
+	if err := os.Symlink("/dev/full", filepath.Join(dir, "t.2.json")); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("..", "..", "testdata", "allocfree.go1.26.trace")
+	code, _, errs := runCmd(t, nil, "chrome", "--split", "1M", "--pretty", "--counter-resolution", "0", "-o", out, path)
+	if code != 1 || !strings.Contains(errs, "no space left") {
+		t.Errorf("exit %d, stderr %q; want 1 and the failed write", code, errs)
+	}
+	for p, want := range earlier {
+		if got, err := os.ReadFile(p); err != nil || string(got) != want {
+			t.Errorf("%s: %v, %.60q; want the earlier conversion's part as it was", p, err, got)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".*")); len(left) > 0 {
+		t.Errorf("temporary files left: %q", left)
+	}
+}
+
+// TestChromeSplitKeepsOthers: the parts of a split output never replace
+// the input trace, and a file of a part's name that is not Chrome trace
+// JSON is not taken for an earlier conversion's part and removed.
+func TestChromeSplitKeepsOthers(t *testing.T) {
+	dir := t.TempDir()
+	sampleData, err := os.ReadFile(filepath.Join("..", "..", "testdata", "mixed.go1.26.trace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := filepath.Join(dir, "run.2.json")
+	if err := os.WriteFile(in, sampleData, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := runCmd(t, nil, "chrome", "--split", "1M", "-o", filepath.Join(dir, "run.json"), in)
+	if got, _ := os.ReadFile(in); code != 2 || !bytes.Equal(got, sampleData) || !strings.Contains(errs, "input trace") {
+		t.Errorf("a part named as the input: exit %d, stderr %q, input kept: %v; want 2, said, and the input as it was", code, errs, bytes.Equal(got, sampleData))
+	}
+	notes := filepath.Join(dir, "t.2.json") // the sample makes one part
+	if err := os.WriteFile(notes, []byte("notes\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs = runCmd(t, nil, "chrome", "--split", "1M", "-o", filepath.Join(dir, "t.json"), in)
+	if got, err := os.ReadFile(notes); code != 0 || err != nil || string(got) != "notes\n" || !strings.Contains(errs, "not Chrome trace JSON") {
+		t.Errorf("exit %d, stderr %q, %s: %v %q; want 0, the file kept, and said", code, errs, notes, err, got)
+	}
+}

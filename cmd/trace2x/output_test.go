@@ -142,7 +142,7 @@ func TestSplitRemovesStaleParts(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "t.json")
 	for _, n := range []int{1, 2, 3, 7} {
-		if err := os.WriteFile(partName(out, n), []byte("earlier"), 0o644); err != nil {
+		if err := os.WriteFile(partName(out, n), []byte(earlierPart), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -150,7 +150,7 @@ func TestSplitRemovesStaleParts(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	if b, err := os.ReadFile(partName(out, 1)); err != nil || bytes.Equal(b, []byte("earlier")) {
+	if b, err := os.ReadFile(partName(out, 1)); err != nil || bytes.Equal(b, []byte(earlierPart)) {
 		t.Fatalf("part 1 not written: %v", err)
 	}
 	for n, want := range map[int]bool{2: false, 3: false, 7: true} {
@@ -163,15 +163,19 @@ func TestSplitRemovesStaleParts(t *testing.T) {
 	}
 }
 
+// earlierPart stands for a part of an earlier conversion: Chrome trace
+// JSON, which a split output takes for a part of its own name.
+const earlierPart = `{"traceEvents":[{"ph":"i","name":"earlier","ts":0,"pid":1,"tid":1}]}`
+
 // TestSplitFailedPart fails a part in the middle of a split output (a
-// directory stands where its file would go): the parts before it are
-// kept and said to be, and no part of an earlier conversion is left after
-// them, so that the parts on disk are one trace.
+// directory stands where its file would go): the parts of an earlier
+// conversion are left as they were, as a single output leaves the file it
+// was to replace, and the parts written before the failure are dropped.
 func TestSplitFailedPart(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "t.json")
-	for _, n := range []int{4, 5} {
-		if err := os.WriteFile(partName(out, n), []byte("earlier"), 0o644); err != nil {
+	for _, n := range []int{1, 4, 5} {
+		if err := os.WriteFile(partName(out, n), []byte(earlierPart), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -182,18 +186,19 @@ func TestSplitFailedPart(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("exit %d, want 1: %s", code, errs)
 	}
-	for n, want := range map[int]bool{1: true, 2: true, 4: false, 5: false} {
-		if _, err := os.Stat(partName(out, n)); (err == nil) != want {
-			t.Errorf("part %d there: %v, want %v", n, err == nil, want)
+	for n, want := range map[int]bool{1: true, 2: false, 4: true, 5: true} {
+		b, err := os.ReadFile(partName(out, n))
+		if (err == nil) != want || want && string(b) != earlierPart {
+			t.Errorf("part %d there: %v, want %v, as it was", n, err == nil, want)
 		}
 	}
-	for _, want := range []string{
-		"removed " + partName(out, 4) + " to " + partName(out, 5) + ", parts of an earlier conversion to " + out,
-		partName(out, 1) + " to " + partName(out, 2) + " hold the trace up to where the conversion stopped",
-	} {
+	for _, want := range []string{"no part of " + out + " is written; any parts there are left as they were", partName(out, 3) + ": is a directory"} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("stderr %q does not say %q", errs, want)
 		}
+	}
+	if temps, _ := filepath.Glob(filepath.Join(dir, ".*")); len(temps) > 0 {
+		t.Errorf("temporary files left: %q", temps)
 	}
 }
 
@@ -205,7 +210,7 @@ func TestSplitKeptNothing(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "t.json")
 	for n := 1; n <= 6; n++ {
-		if err := os.WriteFile(partName(out, n), []byte("earlier"), 0o644); err != nil {
+		if err := os.WriteFile(partName(out, n), []byte(earlierPart), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -215,7 +220,7 @@ func TestSplitKeptNothing(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, errs)
 	}
 	for n := 1; n <= 6; n++ {
-		if b, err := os.ReadFile(partName(out, n)); err != nil || string(b) != "earlier" {
+		if b, err := os.ReadFile(partName(out, n)); err != nil || string(b) != earlierPart {
 			t.Errorf("part %d: %q, %v; want the earlier conversion's", n, b, err)
 		}
 	}
@@ -230,7 +235,7 @@ func TestSplitKeptNothing(t *testing.T) {
 	for n := 1; n <= 6; n++ {
 		b, err := os.ReadFile(partName(out, n))
 		switch {
-		case err == nil && string(b) == "earlier":
+		case err == nil && string(b) == earlierPart:
 			t.Errorf("part %d is still the earlier conversion's", n)
 		case err == nil:
 			parts++
@@ -269,14 +274,14 @@ func TestSplitFirstPartFails(t *testing.T) {
 	if err := os.Mkdir(partName(out, 1), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(partName(out, 2), []byte("earlier"), 0o644); err != nil {
+	if err := os.WriteFile(partName(out, 2), []byte(earlierPart), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	code, _, errs := runCmd(t, nil, "chrome", "-q", "--split", "1M", "-o", out, filepath.Join("..", "..", "testdata", "iterpull.go1.26.trace"))
 	if code != 1 || !strings.Contains(errs, "no part of "+out+" is written") {
 		t.Errorf("exit %d, stderr %q; want 1 and that no part is written", code, errs)
 	}
-	if b, err := os.ReadFile(partName(out, 2)); err != nil || string(b) != "earlier" {
+	if b, err := os.ReadFile(partName(out, 2)); err != nil || string(b) != earlierPart {
 		t.Errorf("the earlier part 2 is %q (%v), want it left as it was", b, err)
 	}
 }

@@ -135,6 +135,6 @@ func noteChrome(e *env, in *input, w *chromejson.Writer, o *output) {
 		fmt.Fprintf(e.stderr, "trace2x: %s: note: %d CPU samples were left out of the samples arrays (a million per file at most); they are all in the events, with their stacks\n", in.name, n)
 	}
 	if o != nil && o.n > largeChrome && !o.unwritten {
-		fmt.Fprintf(e.stderr, "trace2x: %s: note: the JSON is %d MB; chrome://tracing fails above a few hundred MB: --split 200M writes parts that each load alone, and trace2x perfetto writes the same content several times smaller\n", in.name, o.n>>20)
+		fmt.Fprintf(e.stderr, "trace2x: %s: note: the JSON is %d MB; chrome://tracing fails above a few hundred MB: trace2x chrome --split 200M writes parts that each load alone, and trace2x perfetto writes the same content several times smaller\n", in.name, o.n>>20)
 	}
 }

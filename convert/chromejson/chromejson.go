@@ -91,7 +91,9 @@
 // held for a syscall in it, in one up to 10 ms of trace time later, so
 // parts overlap in time at their edges. A split output holds a run no
 // longer than that, and with at most 16 syscalls in it, so it can draw as
-// several slices a run that the whole draws as one. Rows get their tids in
+// several slices a run that the whole draws as one (back to back: the P
+// stays busy through the syscalls that kept it, but for one longer than
+// 10 ms, which is drawn after the run's slice). Rows get their tids in
 // the order of the items, so a row has the same tid in every part and in
 // the whole.
 package chromejson

@@ -642,6 +642,14 @@ func (w *Writer) GoroutineState(s *mapping.GoroutineState) error {
 			}
 			if w.limit > 0 && len(p.sys) >= maxNested {
 				w.flushRun(g)
+				// The run goes on in a slice of its own from here, so
+				// that the syscalls after it still nest in a run and its
+				// P does not look idle in them; if none follows, nothing
+				// of it is written.
+				c := w.newPend()
+				g.pend, c.run, c.cont = c, *s, true
+				c.run.Start, c.run.Stack, c.run.Flags = s.End, mapping.NoStack, 0
+				w.stamp(g, s.End)
 			} else {
 				w.stamp(g, s.End)
 			}
@@ -730,6 +738,9 @@ type pendingRun struct {
 	// heldTo is when a syscall after the run that blocked lost its P:
 	// the run stays on the P's row until then.
 	heldTo mapping.Time
+	// cont marks the rest of a run cut at maxNested syscalls, which is
+	// written only if a syscall nests in it (or its P is held past it).
+	cont bool
 }
 
 // pendingFlow is a flow into a held run, with the row it starts on when
@@ -787,6 +798,11 @@ func (w *Writer) flushRun(g *goState) {
 		return
 	}
 	g.pend = nil
+	if p.cont && len(p.sys) == 0 && p.heldTo <= p.run.End {
+		*p = pendingRun{sys: p.sys[:0], flows: p.flows[:0]}
+		w.freePend = append(w.freePend, p)
+		return
+	}
 	w.checkSplit()
 	w.writeState(g, &p.run, p.heldTo)
 	for i := range p.flows {

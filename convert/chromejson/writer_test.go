@@ -321,3 +321,65 @@ func TestCutRunMarked(t *testing.T) {
 		t.Errorf("the P's runs are marked %q, want %q", got, want)
 	}
 }
+
+// TestSplitManySyscalls: a goroutine that makes many syscalls in a row
+// without losing its P keeps its P busy through them in a split output,
+// as in a whole one, though the split cuts its run every few syscalls.
+func TestSplitManySyscalls(t *testing.T) {
+	items := []func(mapping.Sink) error{
+		func(s mapping.Sink) error { return s.Proc(&mapping.Proc{ID: 0}) },
+		func(s mapping.Sink) error { return s.Thread(&mapping.Thread{ID: 5}) },
+		goroutine(1, "main.write", false),
+	}
+	on := func(st mapping.GoState, start, end mapping.Time) func(mapping.Sink) error {
+		return func(s mapping.Sink) error {
+			return s.GoroutineState(&mapping.GoroutineState{G: 1, State: st, Start: start, End: end, P: 0, M: 5})
+		}
+	}
+	t0 := mapping.Time(1000)
+	items = append(items, on(mapping.GoRunning, t0, t0+100))
+	for i := range 50 {
+		at := t0 + 100 + mapping.Time(i)*100
+		items = append(items, on(mapping.GoSyscall, at, at+10), on(mapping.GoRunning, at+10, at+100))
+	}
+	end := t0 + 100 + 50*100
+	items = append(items, state(1, mapping.GoWaiting, end, end+1000))
+
+	pTime := func(data ...[]byte) (total int64) {
+		for _, d := range data {
+			rep, err := chromecheck.Check(d)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, d)
+			}
+			for row, slices := range rep.Slices {
+				if rep.ProcessNames[row.PID] != "Procs" {
+					continue
+				}
+				for _, e := range slices {
+					if e.Ph == "X" {
+						total += e.Dur
+					}
+				}
+			}
+		}
+		return total
+	}
+	var whole bytes.Buffer
+	sinkRun(t, chromejson.NewWriter(&whole), items...)
+	var parts [][]byte
+	var bufs []*bytes.Buffer
+	sinkRun(t, chromejson.NewSplitWriter(1, func(int) (io.WriteCloser, error) {
+		bufs = append(bufs, new(bytes.Buffer))
+		return nopCloser{bufs[len(bufs)-1]}, nil
+	}), items...)
+	for _, b := range bufs {
+		parts = append(parts, b.Bytes())
+	}
+	want := pTime(whole.Bytes())
+	if want != int64(end-t0) {
+		t.Fatalf("the whole output has its P busy for %d ns, want %d", want, end-t0)
+	}
+	if got := pTime(parts...); got != want {
+		t.Errorf("the parts have the P busy for %d ns, the whole output %d", got, want)
+	}
+}
