@@ -346,7 +346,7 @@ func cmdFreeaddr(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(l.Close())
 }
 
-// fetch [-method M] [-origin O] [-after FILE] [-o FILE] URL
+// fetch [-method M] [-origin O] [-host H] [-after FILE] [-o FILE] URL
 // makes a request, retrying for a few seconds while nothing listens (a
 // background command is starting), and prints the status and the CORS
 // headers of the response; -o saves its body. -after waits first until
@@ -355,10 +355,11 @@ func cmdFetch(ts *testscript.TestScript, neg bool, args []string) {
 	fs := flag.NewFlagSet("fetch", flag.ContinueOnError)
 	method := fs.String("method", http.MethodGet, "")
 	origin := fs.String("origin", "", "")
+	host := fs.String("host", "", "")
 	after := fs.String("after", "", "")
 	out := fs.String("o", "", "")
 	if neg || fs.Parse(args) != nil || fs.NArg() != 1 {
-		ts.Fatalf("usage: fetch [-method M] [-origin O] [-after FILE] [-o FILE] URL")
+		ts.Fatalf("usage: fetch [-method M] [-origin O] [-host H] [-after FILE] [-o FILE] URL")
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for *after != "" {
@@ -376,6 +377,9 @@ func cmdFetch(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(err)
 		if *origin != "" {
 			req.Header.Set("Origin", *origin)
+		}
+		if *host != "" {
+			req.Host = *host // as a page whose name its DNS points here sends it
 		}
 		resp, err = http.DefaultClient.Do(req)
 		if err == nil {

@@ -381,3 +381,29 @@ func TestInterruptSpans(t *testing.T) {
 		}
 	}
 }
+
+// TestInterruptView interrupts view while the trace it serves is still
+// being converted: it says so, exits with the interrupt's status, and
+// leaves no temporary file.
+func TestInterruptView(t *testing.T) {
+	trace := filepath.Join("..", "..", "testdata", "frsubtasks.go1.26.trace")
+	tmp := t.TempDir()
+	cmd := trace2xProcess(t, "view", "-q", "--addr", "127.0.0.1:0", "-")
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	stdin, _, stderr := startSlowInput(t, cmd, trace)
+	defer stdin.Close()
+	cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("SIGINT did not end view")
+	}
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted || !strings.Contains(stderr.String(), "interrupted by SIGINT before its conversion ended") {
+		t.Errorf("exit %d, stderr %q; want %d and the interrupt said", code, stderr, exitInterrupted)
+	}
+	if left, _ := filepath.Glob(filepath.Join(tmp, "*")); len(left) > 0 {
+		t.Errorf("temporary files left: %q", left)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -107,7 +108,8 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, addr s
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
+	temps.add(tmp.Name()) // a second signal removes it
+	defer temps.done(tmp.Name(), func() error { return os.Remove(tmp.Name()) })
 	defer tmp.Close()
 	pre := newPrefetch(0, tmp.Name())
 	began := make(chan struct{})
@@ -186,7 +188,7 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, addr s
 		}
 		http.NotFound(w, r)
 	})
-	srv := &http.Server{Handler: mux}
+	srv := &http.Server{Handler: loopbackOnly(mux)}
 	go srv.Serve(ln)
 	defer func() {
 		if ctx.Err() != nil {
@@ -209,7 +211,7 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, addr s
 		case o := <-done:
 			out = &o
 		case <-ctx.Done():
-			return nil
+			return fmt.Errorf("%s: %w before its conversion ended; nothing more is served", in.name, context.Cause(ctx))
 		}
 	}
 	if e.convertedNothing.Load() {
@@ -233,7 +235,7 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, addr s
 		index.Store(&h)
 		defer s.background(e)()
 		fmt.Fprintf(e.stdout, "http://%s/\n", ln.Addr())
-		fmt.Fprintf(e.stderr, "trace2x: the first link opens that first part; the page http://%s/ opens the whole trace in %d windows and a generation at a time (Ctrl-C to stop)\n",
+		fmt.Fprintf(e.stderr, "trace2x: the first link opens that first part, now served until Ctrl-C, as is the page http://%s/, which opens the whole trace in %d windows and a generation at a time\n",
 			ln.Addr(), len(s.windows))
 		<-ctx.Done()
 		return nil
@@ -374,9 +376,28 @@ func listen(addr, what string) (net.Listener, error) {
 // fetch from: its Content-Security-Policy lets it reach one local address,
 // 127.0.0.1:9001, where a Perfetto UI of one's own takes any.
 func noteUIPort(w io.Writer, addr net.Addr) {
-	if a, ok := addr.(*net.TCPAddr); ok && a.Port != 9001 {
-		fmt.Fprintf(w, "trace2x: note: ui.perfetto.dev fetches local traces from 127.0.0.1:9001 only; the links work from port %d in a Perfetto UI served on this machine, with its address in place of %s\n", a.Port, perfettoUI)
+	if a, ok := addr.(*net.TCPAddr); ok && (a.Port != 9001 || !a.IP.Equal(net.IPv4(127, 0, 0, 1))) {
+		fmt.Fprintf(w, "trace2x: note: ui.perfetto.dev fetches local traces from 127.0.0.1:9001 only; the links work from %s in a Perfetto UI served on this machine, with its address in place of %s\n", a, perfettoUI)
 	}
+}
+
+// loopbackOnly answers only requests addressed to this machine's loopback
+// names (localhost, 127.0.0.1, [::1]): a page of another site whose name
+// its DNS points at 127.0.0.1 (DNS rebinding) would be a same-origin page
+// of this server, sending no Origin, and could read the trace.
+func loopbackOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+		if ip := net.ParseIP(host); !strings.EqualFold(host, "localhost") && (ip == nil || !ip.IsLoopback()) {
+			http.Error(w, "trace2x view answers requests for this machine's loopback address only", http.StatusMisdirectedRequest)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // urlName makes a file's name safe as the last part of the URL the UI

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"html/template"
@@ -83,6 +82,7 @@ type indexServer struct {
 	windows     []viewWindow
 	resolution  time.Duration
 	bytesPerRow float64 // bytes of trace a row in Perfetto, as the windows were sized
+	start       int64   // the trace's start, in its clock
 
 	mu      sync.Mutex
 	counted bool      // the counts in windows are final
@@ -94,9 +94,9 @@ type indexServer struct {
 // maxBytes of trace each, maxBytes being what the budget of rows makes at
 // bytesPerRow.
 func newIndexServer(in *input, file *os.File, idx *tracefile.Index, bytesPerRow float64, maxBytes int64, resolution time.Duration) *indexServer {
-	s := &indexServer{in: in, file: file, name: in.shortName(), resolution: resolution, bytesPerRow: bytesPerRow}
 	gens := idx.Generations
 	start := gens[0].Start
+	s := &indexServer{in: in, file: file, name: in.shortName(), resolution: resolution, bytesPerRow: bytesPerRow, start: start}
 	for i := 0; i < len(gens); {
 		w := viewWindow{N: len(s.windows) + 1, First: i + 1, From: time.Duration(gens[i].Start - start)}
 		for i < len(gens) && (w.Bytes == 0 || w.Bytes+gens[i].Size <= maxBytes) {
@@ -235,19 +235,32 @@ func (s *indexServer) handler(addr string, stderr io.Writer) http.Handler {
 			fmt.Fprintf(stderr, "trace2x: the index page: %v\n", err)
 		}
 	})
-	serve := func(path, what string, window int, from, to time.Duration) {
+	serve := func(path, what string, window int, from, to time.Duration, gens int) {
 		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 			allowUI(w, r)
 			if r.Method == http.MethodOptions {
 				return
 			}
+			if !uiOrigin(r.Header.Get("Origin")) {
+				// A page of another site cannot read the answer; it must
+				// not make the conversion run either.
+				http.Error(w, "only the Perfetto UI may fetch this trace", http.StatusForbidden)
+				return
+			}
 			w.Header().Set("Content-Type", "application/octet-stream")
 			err := s.servePart(w, window, from, to)
+			var limit *perfetto.RowLimitError
 			switch {
-			case errors.Is(err, perfetto.ErrRowLimit):
-				// A valid trace of the part's beginning was served.
-				fmt.Fprintf(stderr, "trace2x: %s: cut at %d million rows in Perfetto, about as many as the UI in a browser holds: its generations open alone from the index page\n",
-					what, largePerfetto/1_000_000)
+			case errors.As(err, &limit):
+				// A valid trace of the part's beginning was served: say
+				// where it stops, and what shows the rest.
+				cut := time.Duration(int64(limit.Reached) - s.start)
+				rest := "its generations open alone from the index page"
+				if gens == 1 {
+					rest = fmt.Sprintf("one generation holds more than that; trace2x view --from %s --to %s %s shows the rest of it", ms(cut), ms(to), s.in.name)
+				}
+				fmt.Fprintf(stderr, "trace2x: %s (%s to %s): cut at %s, at %d million rows in Perfetto, about as many as the UI in a browser holds: %s\n",
+					what, ms(from), ms(to), ms(cut), largePerfetto/1_000_000, rest)
 			case err != nil:
 				// The response has begun; the UI reports a broken file,
 				// and the terminal says why.
@@ -256,9 +269,9 @@ func (s *indexServer) handler(addr string, stderr io.Writer) http.Handler {
 		})
 	}
 	for _, win := range s.windows {
-		serve(s.windowPath(win.N), fmt.Sprintf("window %d", win.N), win.N, win.From, win.To)
+		serve(s.windowPath(win.N), fmt.Sprintf("window %d", win.N), win.N, win.From, win.To, len(win.Gens))
 		for _, g := range win.Gens {
-			serve(s.genPath(g.N), fmt.Sprintf("generation %d", g.N), 0, g.From, g.To)
+			serve(s.genPath(g.N), fmt.Sprintf("generation %d", g.N), 0, g.From, g.To, 1)
 		}
 	}
 	return mux
@@ -313,7 +326,7 @@ func serveIndex(e *env, addr string, s *indexServer, open bool) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: s.handler(ln.Addr().String(), e.stderr)}
+	srv := &http.Server{Handler: loopbackOnly(s.handler(ln.Addr().String(), e.stderr))}
 	go srv.Serve(ln)
 	defer s.background(e)()
 	link := fmt.Sprintf("http://%s/", ln.Addr())
@@ -336,7 +349,9 @@ func serveIndex(e *env, addr string, s *indexServer, open bool) error {
 	}
 	ctx := e.context() // ends on Ctrl-C
 	<-ctx.Done()
-	return srv.Shutdown(context.Background())
+	// No waiting for a download or a conversion under way: Ctrl-C is how
+	// the page is stopped.
+	return srv.Close()
 }
 
 // background counts the GC cycles and goroutines of the windows, for the
@@ -346,6 +361,9 @@ func serveIndex(e *env, addr string, s *indexServer, open bool) error {
 // counts come first, since they help choose a window.
 func (s *indexServer) background(e *env) (stop func()) {
 	pre, err := os.CreateTemp("", "trace2x-*.pftrace")
+	if err == nil {
+		temps.add(pre.Name()) // a second signal removes it
+	}
 	together := runtime.GOMAXPROCS(0) >= 4
 	if pre != nil && together {
 		go s.prefetchFirst(pre)
@@ -363,7 +381,7 @@ func (s *indexServer) background(e *env) (stop func()) {
 	}
 	return func() {
 		pre.Close()
-		os.Remove(pre.Name())
+		temps.done(pre.Name(), func() error { return os.Remove(pre.Name()) })
 	}
 }
 

@@ -135,6 +135,20 @@ func TestViewIndex(t *testing.T) {
 		w := s.windows[i]
 		checkPart(fmt.Sprintf("window %d", i+1), l[1], w.From, w.To)
 	}
+	// A page of another site may not make a window's conversion run.
+	req, err := http.NewRequest(http.MethodGet, srv.URL+links[0][1], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Origin", "https://evil.example")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a window fetched by another site: %s, want 403", resp.Status)
+	}
 
 	// Each generation is offered alone too, in order, each part of the
 	// window it is in, and the generations follow one another.
