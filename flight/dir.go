@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -36,7 +37,33 @@ func newDirStore(dir string, maxFiles int, maxBytes int64) (*dirStore, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("flight: directory for snapshots: %w", err)
 	}
+	removeStaleTemps(dir, time.Now().Add(-staleTemp))
 	return &dirStore{dir: dir, maxFiles: maxFiles, maxBytes: maxBytes}, nil
+}
+
+// staleTemp is the age past which a temporary file in the directory is
+// left from a program that died while it wrote (killed, out of memory): a
+// snapshot takes seconds to write, at most its export timeout.
+const staleTemp = time.Hour
+
+// removeStaleTemps removes the temporary files of dir last written
+// before t, which a program that died left: nothing else would, and
+// they are hidden from ls and outside the limits. A younger one may be
+// another program's, writing into the same directory.
+func removeStaleTemps(dir string, t time.Time) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if !e.Type().IsRegular() || !strings.HasPrefix(name, "."+filePrefix) || !strings.HasSuffix(name, ".tmp") {
+			continue
+		}
+		if info, err := e.Info(); err == nil && info.ModTime().Before(t) {
+			os.Remove(filepath.Join(dir, name))
+		}
+	}
 }
 
 // fileName names the file of a snapshot taken at t: the UTC time to the
@@ -81,20 +108,9 @@ func (d *dirStore) write(t time.Time, seq int64, reason string, fill func(io.Wri
 	if err := os.MkdirAll(d.dir, 0o755); err != nil {
 		return "", 0, fmt.Errorf("flight: writing a snapshot into %s: %w", d.dir, err)
 	}
-	f, err := createTemp(d.dir)
+	f, freed, err := d.fill(fill)
 	if err != nil {
-		return "", 0, fmt.Errorf("flight: writing a snapshot into %s: %w", d.dir, err)
-	}
-	// The converters write packet by packet; the disk gets large writes.
-	bw := bufio.NewWriterSize(f, 256<<10)
-	err = fill(bw)
-	if err == nil {
-		err = bw.Flush()
-	}
-	err = errors.Join(err, f.Close())
-	if err != nil {
-		os.Remove(f.Name())
-		return "", 0, fmt.Errorf("flight: writing %s: %w", path, err)
+		return "", freed, fmt.Errorf("flight: writing %s: %w", path, err)
 	}
 	// Only the rename and the pruning are serialised: a conversion, which
 	// can take seconds, does not hold up another's (a Snapshot's beside
@@ -106,6 +122,7 @@ func (d *dirStore) write(t time.Time, seq int64, reason string, fill func(io.Wri
 		return "", 0, fmt.Errorf("flight: writing %s: %w", path, err)
 	}
 	removed, err := d.prune(name)
+	removed += freed
 	if err != nil {
 		return path, removed, err
 	}
@@ -114,6 +131,61 @@ func (d *dirStore) write(t time.Time, seq int64, reason string, fill func(io.Wri
 		return "", removed, fmt.Errorf("flight: %s was larger than the directory's limit of %d bytes; removed", path, d.maxBytes)
 	}
 	return path, removed, nil
+}
+
+// fill writes a temporary file with fill. On a full disk it removes the
+// oldest trace2x file and tries again, as long as each removal lets it
+// write more than the try before: the newest snapshots are worth more
+// than the oldest, and a directory that filled up would otherwise take
+// none from then on; but a disk that other files fill is not helped by
+// removing them all. It returns the file, closed, and how many files it
+// removed.
+func (d *dirStore) fill(fill func(io.Writer) error) (*os.File, int, error) {
+	freed := 0
+	reached := int64(-1) // bytes written before the last try failed
+	for {
+		f, err := createTemp(d.dir)
+		cw := &countingWriter{}
+		if err == nil {
+			// The converters write packet by packet; the disk gets large
+			// writes.
+			cw.w = f
+			bw := bufio.NewWriterSize(cw, 256<<10)
+			err = fill(bw)
+			if err == nil {
+				err = bw.Flush()
+			}
+			err = errors.Join(err, f.Close())
+			if err == nil {
+				return f, freed, nil
+			}
+			os.Remove(f.Name())
+		}
+		if !errors.Is(err, syscall.ENOSPC) || cw.n <= reached || !d.removeOldest() {
+			return nil, freed, err
+		}
+		reached = cw.n
+		freed++
+	}
+}
+
+// removeOldest removes the oldest trace2x file of the directory, and
+// reports whether there was one.
+func (d *dirStore) removeOldest() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	entries, err := os.ReadDir(d.dir)
+	if err != nil {
+		return false
+	}
+	// ReadDir sorts by name, and the names by time: the first is oldest.
+	for _, e := range entries {
+		name := e.Name()
+		if e.Type().IsRegular() && strings.HasPrefix(name, filePrefix) && strings.HasSuffix(name, fileSuffix) {
+			return os.Remove(filepath.Join(d.dir, name)) == nil
+		}
+	}
+	return false
 }
 
 // createTemp creates a new file in dir under a temporary name that the

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -204,5 +205,71 @@ func TestFileMode(t *testing.T) {
 	}
 	if got := info.Mode().Perm(); got != want {
 		t.Errorf("file mode %v, want %v", got, want)
+	}
+}
+
+// TestDirFull: a snapshot that finds the disk full removes the oldest
+// trace2x files, one at a time, while that lets it write more, until it
+// fits, and keeps the newest; else it fails with the disk's error.
+func TestDirFull(t *testing.T) {
+	dir := t.TempDir()
+	d, err := newDirStore(dir, 10, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for i := range 3 {
+		if _, _, err := d.write(t0.Add(time.Duration(i)*time.Second), int64(i), "old", fill(10)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	full := &os.PathError{Op: "write", Path: "x", Err: syscall.ENOSPC}
+	tries := 0
+	// Each old file removed makes room for more of the new one, which
+	// fits once two are gone.
+	path, removed, err := d.write(t0.Add(time.Hour), 9, "new", func(w io.Writer) error {
+		if tries++; tries <= 2 {
+			w.Write(make([]byte, 300<<10*tries)) // past the buffer: it reaches the file
+			return full
+		}
+		return fill(10)(w)
+	})
+	if err != nil || removed != 2 || tries != 3 {
+		t.Fatalf("write: %v, removed %d in %d tries; want the file, after removing 2", err, removed, tries)
+	}
+	if names := listDir(t, dir); len(names) != 2 || names[0] != fileName(t0.Add(2*time.Second), 2, "old") || names[1] != filepath.Base(path) {
+		t.Errorf("files %q, want the newest old one and the new one", names)
+	}
+	// A disk that removing a file does not help (other files fill it):
+	// one is tried, then the disk's error.
+	if _, _, err := d.write(t0.Add(2*time.Hour), 10, "none", func(io.Writer) error { return full }); !errors.Is(err, syscall.ENOSPC) {
+		t.Errorf("write on a disk full for good: %v, want ENOSPC", err)
+	}
+	if names := listDir(t, dir); len(names) != 1 || names[0] != filepath.Base(path) {
+		t.Errorf("files %q left after failing, want the newest", names)
+	}
+}
+
+// TestDirStaleTemps: Start removes the temporary files a program that died
+// while writing left, but not one another program may be writing now.
+func TestDirStaleTemps(t *testing.T) {
+	dir := t.TempDir()
+	stale, fresh, other := filepath.Join(dir, ".trace2x-old.tmp"), filepath.Join(dir, ".trace2x-new.tmp"), filepath.Join(dir, ".other.tmp")
+	for _, p := range []string{stale, fresh, other} {
+		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-2 * staleTemp)
+	for _, p := range []string{stale, other} {
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := newDirStore(dir, 3, 1000); err != nil {
+		t.Fatal(err)
+	}
+	if names := listDir(t, dir); !slices.Equal(names, []string{".other.tmp", ".trace2x-new.tmp"}) {
+		t.Errorf("files %q, want the stale temporary file alone removed", names)
 	}
 }

@@ -77,6 +77,11 @@ func formatByName(name string) (format, bool) {
 // which the link's ?url= form (for a browser without scripts) asks of it
 // on an https: address.
 func (r *Recorder) Handler() http.Handler {
+	if r == nil {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "the flight recorder did not start", http.StatusServiceUnavailable)
+		})
+	}
 	return http.HandlerFunc(r.serveHTTP)
 }
 
@@ -151,7 +156,7 @@ func (r *Recorder) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
-// countingWriter tells whether anything was written.
+// countingWriter counts the bytes written to w.
 type countingWriter struct {
 	w io.Writer
 	n int64

@@ -109,9 +109,14 @@ func (r *Recorder) Middleware(next http.Handler, opts ...MiddlewareOption) http.
 	if next == nil {
 		panic("flight: Middleware of a nil handler")
 	}
+	if r == nil {
+		return next // no recorder: nothing to record
+	}
 	c := mwConfig{slow: DefaultSlow, failed: defaultFailed}
 	for _, o := range opts {
-		o.applyMW(&c)
+		if o != nil {
+			o.applyMW(&c)
+		}
 	}
 	m := &middleware{rec: r, next: next, cfg: c}
 	m.mux, _ = next.(*http.ServeMux)

@@ -3,6 +3,7 @@ package flight
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -356,5 +357,44 @@ func TestOwnHandlerNoTrigger(t *testing.T) {
 		if n := r.Stats().Triggers - before; n != tc.trigger {
 			t.Errorf("%s: %d triggers, want %d", tc.path, n, tc.trigger)
 		}
+	}
+}
+
+// TestNilRecorder: the nil Recorder that a failed Start returns serves a
+// program that goes on without it: requests pass through the middleware
+// as they are, the handler says the recorder did not start, and the
+// other methods do nothing or fail. A nil option is ignored.
+func TestNilRecorder(t *testing.T) {
+	var r *Recorder
+	var opt MiddlewareOption // left unset
+	h := r.Middleware(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		w.WriteHeader(http.StatusTeapot)
+	}), opt)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	if rec.Code != http.StatusTeapot {
+		t.Errorf("through a nil recorder's middleware: %d, want the handler's %d", rec.Code, http.StatusTeapot)
+	}
+	rec = httptest.NewRecorder()
+	r.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "did not start") {
+		t.Errorf("a nil recorder's handler: %d %q, want 503 saying why", rec.Code, rec.Body)
+	}
+	r.Trigger("nil")
+	if err := r.Stop(context.Background()); err != nil {
+		t.Errorf("Stop: %v", err)
+	}
+	if _, err := r.Snapshot(context.Background(), "nil"); err == nil {
+		t.Error("Snapshot of a nil recorder succeeded")
+	}
+	if _, err := r.WriteTo(io.Discard); err == nil {
+		t.Error("WriteTo of a nil recorder succeeded")
+	}
+	if st := r.Stats(); st != (Stats{}) {
+		t.Errorf("Stats %+v, want none", st)
+	}
+	var o Option
+	if c := newConfig([]Option{o}); c.interval != DefaultMinInterval {
+		t.Errorf("a nil option changed the configuration: %+v", c)
 	}
 }

@@ -54,7 +54,9 @@ func newConfig(opts []Option) config {
 		maxCapture:  DefaultMaxCapture,
 	}
 	for _, o := range opts {
-		o.apply(&c)
+		if o != nil { // an option a program left unset
+			o.apply(&c)
+		}
 	}
 	return c
 }

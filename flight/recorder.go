@@ -28,6 +28,11 @@ type source interface {
 
 // Recorder owns the process's runtime flight recorder and exports its
 // window when asked to. Its methods are safe for concurrent use.
+//
+// A nil *Recorder, what a Start that failed returns, does nothing: its
+// Middleware passes requests on as they are, Trigger and Stop do nothing,
+// Snapshot and WriteTo fail, and its Handler answers 503. So a program can
+// log Start's error and go on serving without the recorder.
 type Recorder struct {
 	cfg  config
 	src  source
@@ -146,6 +151,9 @@ func newRecorder(cfg config, src source, clk clock, dir *dirStore) *Recorder {
 // From Stop on, Trigger, Snapshot and the Middleware count nothing in
 // Stats: no snapshot can be taken any more.
 func (r *Recorder) Stop(ctx context.Context) error {
+	if r == nil {
+		return nil
+	}
 	var err error
 	r.stopOnce.Do(func() {
 		r.mu.Lock()
@@ -179,6 +187,9 @@ func (r *Recorder) Stop(ctx context.Context) error {
 // (WithCoalesce), or when the rate limit (WithMinInterval) allows, shared
 // with every other trigger until then. reason names the snapshot's file.
 func (r *Recorder) Trigger(reason string) {
+	if r == nil {
+		return
+	}
 	r.mu.Lock()
 	if r.stopped.Load() {
 		r.mu.Unlock()
@@ -268,6 +279,9 @@ func (r *Recorder) take(reason string, triggers int) (*snapshot, error) {
 // runtime/trace.FlightRecorder.WriteTo does, but waits for a snapshot
 // already in progress instead of failing.
 func (r *Recorder) WriteTo(w io.Writer) (int64, error) {
+	if r == nil {
+		return 0, errNil
+	}
 	r.snapMu.Lock()
 	defer r.snapMu.Unlock()
 	n, err := r.src.WriteTo(w)
@@ -294,6 +308,9 @@ func (r *Recorder) exportLoop() {
 // export stops, and what it had not finished (the Perfetto file, the
 // spans not yet sent) is left out, with an error that says why.
 func (r *Recorder) Snapshot(ctx context.Context, reason string) (Export, error) {
+	if r == nil {
+		return Export{Reason: reason, Err: errNil}, errNil
+	}
 	if r.stopped.Load() {
 		return Export{Reason: reason, Err: errStopped}, errStopped
 	}
@@ -307,6 +324,9 @@ func (r *Recorder) Snapshot(ctx context.Context, reason string) (Export, error) 
 	e := r.exportSnapshot(ctx, s)
 	return e, e.Err
 }
+
+// errNil is the error of a nil Recorder's methods.
+var errNil = errors.New("flight: no recorder (Start failed)")
 
 // errStopped is Snapshot's error after Stop.
 var errStopped = errors.New("flight: cannot take a snapshot: the recorder is stopped")
@@ -505,6 +525,9 @@ type Stats struct {
 
 // Stats returns what the Recorder has done so far.
 func (r *Recorder) Stats() Stats {
+	if r == nil {
+		return Stats{}
+	}
 	c := &r.stats
 	s := Stats{
 		Requests:       c.requests.Load(),
