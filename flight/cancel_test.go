@@ -317,3 +317,31 @@ func TestOverlappingSnapshots(t *testing.T) {
 		t.Errorf("the exporter has %d spans, the first whole export %d", n, first.Spans)
 	}
 }
+
+// TestSnapshotsOutOfOrder: a snapshot whose export ends before that of one
+// taken earlier (a Snapshot beside a triggered one still queued) does not
+// make the earlier one leave out its spans: the later window may not hold
+// them.
+func TestSnapshotsOutOfOrder(t *testing.T) {
+	mem := tracetest.NewInMemoryExporter()
+	r, _ := testRecorder(t, &fakeSource{path: sampleTrace}, newFakeClock(), WithExporter(mem))
+	earlier, err := r.take("queued", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	later, err := r.take("snapshot", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := r.exportSnapshot(context.Background(), later); e.Err != nil || e.Spans == 0 {
+		t.Fatalf("the later snapshot: %+v", e)
+	}
+	if e := r.exportSnapshot(context.Background(), earlier); e.Err != nil || e.Spans == 0 {
+		t.Errorf("the earlier snapshot, exported after the later: %d spans (%v), want its own", e.Spans, e.Err)
+	}
+	// One taken after both still leaves out what they sent.
+	again, err := r.Snapshot(context.Background(), "again")
+	if err != nil || again.Spans != 0 {
+		t.Errorf("the same window once more exported %d spans (%v), want none", again.Spans, err)
+	}
+}

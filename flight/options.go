@@ -151,14 +151,17 @@ func WithDirLimits(maxFiles int, maxBytes int64) Option {
 
 // WithMinInterval rate-limits snapshots: at most one per d. Triggers in
 // between wait for the next one, which serves them all. With d no longer
-// than the window (WithMinAge), what a trigger wanted is still in the
-// window when its snapshot is taken. The default is DefaultMinInterval,
-// 10 seconds.
+// than the time the window spans, what a trigger wanted is still in the
+// window when its snapshot is taken. That is WithMinAge, or less where
+// WithMaxBytes cuts the window first: on a service that traces 40 MB a
+// second, the default 10 MiB keeps a second or two. A snapshot taken too
+// late for its first trigger says so (Export.Late, Stats.Late). The
+// default is DefaultMinInterval, 10 seconds.
 //
 // Snapshots taken closer together than the window is long overlap. A
-// request that ended within the last snapshot exported whole is not sent
-// again; one still under way at its end is sent by both, cut the first
-// time, with span IDs of each snapshot's own (see
+// request that ended within a snapshot taken before and exported whole
+// is not sent again; one still under way at its end is sent by both, cut
+// the first time, with span IDs of each snapshot's own (see
 // otel.WithExportedUntil).
 func WithMinInterval(d time.Duration) Option {
 	return optionFunc(func(c *config) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -16,6 +17,7 @@ import (
 	"github.com/trace2x/trace2x/convert/otel"
 	"github.com/trace2x/trace2x/convert/perfetto"
 	"github.com/trace2x/trace2x/internal/errjoin"
+	"github.com/trace2x/trace2x/internal/tracefile"
 	"github.com/trace2x/trace2x/mapping"
 )
 
@@ -71,9 +73,12 @@ type Recorder struct {
 	sched  sync.WaitGroup // the scheduling goroutine
 	export sync.WaitGroup // the export goroutine
 	seq    atomic.Int64   // numbers the files
-	// exportedUntil is the end, on the trace's clock, of the latest
-	// snapshot whose spans were all exported (a mapping.Time).
-	exportedUntil atomic.Int64
+	// exported lists the snapshots whose spans were all exported: when
+	// each was taken, and where its window ended on the trace's clock (see
+	// exportedUntil).
+	exportedMu sync.Mutex
+	exported   []exportedWindow
+	taken      atomic.Int64 // snapshots taken, see snapshot.taken
 
 	stats    counters
 	errMu    sync.Mutex
@@ -85,9 +90,11 @@ type Recorder struct {
 // snapshot is a copy of the window waiting for export.
 type snapshot struct {
 	data     []byte
+	taken    int64 // numbers the snapshots in the order they were taken
 	time     time.Time
 	reason   string
 	triggers int
+	late     bool // see Export.Late
 }
 
 // Start starts the runtime's flight recorder and the goroutines that take
@@ -235,10 +242,14 @@ func (r *Recorder) schedule() {
 				continue
 			}
 			r.mu.Lock()
-			n, reason := r.pending, r.reason
+			n, reason, first := r.pending, r.reason, r.first
 			r.pending, r.last = 0, r.clk.Now()
 			r.mu.Unlock()
 			s, err := r.take(reason, n)
+			if err == nil && r.clk.Now().Sub(first) > windowSpan(s.data) {
+				s.late = true
+				r.stats.late.Add(1)
+			}
 			if err != nil {
 				r.stats.snapshotErrors.Add(1)
 				r.noteError(err)
@@ -265,6 +276,18 @@ func (r *Recorder) due() time.Time {
 	return at
 }
 
+// windowSpan is how far back the window in data reaches: from its first
+// generation's start to its last's end. It is the longest span for a
+// trace it cannot index.
+func windowSpan(data []byte) time.Duration {
+	idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
+	if err != nil || len(idx.Generations) == 0 {
+		return math.MaxInt64
+	}
+	gens := idx.Generations
+	return time.Duration(gens[len(gens)-1].End - gens[0].Start)
+}
+
 // take copies the window.
 func (r *Recorder) take(reason string, triggers int) (*snapshot, error) {
 	var buf bytes.Buffer
@@ -272,7 +295,7 @@ func (r *Recorder) take(reason string, triggers int) (*snapshot, error) {
 		return nil, err
 	}
 	r.stats.snapshots.Add(1)
-	return &snapshot{data: buf.Bytes(), time: r.clk.Now(), reason: reason, triggers: triggers}, nil
+	return &snapshot{data: buf.Bytes(), taken: r.taken.Add(1), time: r.clk.Now(), reason: reason, triggers: triggers}, nil
 }
 
 // WriteTo writes the window, a Go execution trace, to w, as
@@ -337,6 +360,12 @@ type Export struct {
 	Triggers int       // the triggers it served
 	Time     time.Time // when it was taken
 	Bytes    int       // the size of the execution trace
+	// Late says that the first trigger came before the window's start:
+	// the rate limit (WithMinInterval) held it longer than the window
+	// reaches back, so what it wanted is not in the snapshot. Lower the
+	// interval, or raise WithMaxBytes, which on a busy service cuts the
+	// window to a second or two.
+	Late bool
 
 	// Spans were accepted by the exporter, SpansFailed rejected or not
 	// sent; Joined tasks were made children of a remote span by their
@@ -354,7 +383,7 @@ type Export struct {
 // that cannot reach its endpoint leaves the file its time, and a slow
 // file the spans theirs.
 func (r *Recorder) exportSnapshot(ctx context.Context, s *snapshot) Export {
-	e := Export{Reason: s.reason, Triggers: s.triggers, Time: s.time, Bytes: len(s.data)}
+	e := Export{Reason: s.reason, Triggers: s.triggers, Time: s.time, Bytes: len(s.data), Late: s.late}
 	ctx, cancel := context.WithTimeoutCause(ctx, r.cfg.timeout, timeoutError(r.cfg.timeout))
 	defer cancel()
 	var fileErr, spansErr error
@@ -406,6 +435,45 @@ func (r *Recorder) writeFile(ctx context.Context, s *snapshot) (string, error) {
 	return path, nil
 }
 
+// exportedWindow is a snapshot whose spans were all exported.
+type exportedWindow struct {
+	taken int64 // see snapshot.taken
+	end   mapping.Time
+}
+
+// maxExported bounds the exported windows remembered: snapshots are
+// exported about in the order they were taken, so only the last few
+// matter.
+const maxExported = 32
+
+// exportedUntil is where the latest snapshot taken before s whose spans
+// were all exported ended: the spans of s that ended before then were
+// sent already (see otel.WithExportedUntil). A snapshot taken after s
+// does not count, though its export ended first (a Snapshot beside the
+// queue of triggered ones): its window may begin after the spans of s.
+func (r *Recorder) exportedUntil(s *snapshot) mapping.Time {
+	r.exportedMu.Lock()
+	defer r.exportedMu.Unlock()
+	var until mapping.Time
+	for _, w := range r.exported {
+		if w.taken < s.taken {
+			until = max(until, w.end)
+		}
+	}
+	return until
+}
+
+// noteExported remembers that the spans of s, whose window ended at end,
+// were all exported.
+func (r *Recorder) noteExported(s *snapshot, end mapping.Time) {
+	r.exportedMu.Lock()
+	defer r.exportedMu.Unlock()
+	r.exported = append(r.exported, exportedWindow{s.taken, end})
+	if len(r.exported) > maxExported {
+		r.exported = r.exported[len(r.exported)-maxExported:]
+	}
+}
+
 // exportSpans converts s to spans for the exporter.
 //
 // Snapshots taken closer together than the window is long overlap: the
@@ -414,19 +482,14 @@ func (r *Recorder) writeFile(ctx context.Context, s *snapshot) (string, error) {
 // otel.WithExportedUntil); a snapshot whose export failed sends them again.
 func (r *Recorder) exportSpans(ctx context.Context, s *snapshot) (spans, failed int64, joined int, err error) {
 	exp := boundExporter{SpanExporter: r.cfg.exporter, ctx: ctx}
-	opts := append(r.otelOptions(), otel.WithExportedUntil(mapping.Time(r.exportedUntil.Load())))
+	opts := append(r.otelOptions(), otel.WithExportedUntil(r.exportedUntil(s)))
 	res, err := otel.Convert(ctx, ctxReader{ctx, bytes.NewReader(s.data)}, exp, opts...)
 	if res != nil {
 		spans, failed, joined = res.Exported, res.Failed, res.Joined
 		r.stats.spans.Add(res.Exported)
 		r.stats.spansFailed.Add(res.Failed)
 		if err == nil && res.Failed == 0 && res.Summary != nil {
-			for end := int64(res.Summary.End); ; {
-				old := r.exportedUntil.Load()
-				if old >= end || r.exportedUntil.CompareAndSwap(old, end) {
-					break
-				}
-			}
+			r.noteExported(s, res.Summary.End)
 		}
 	}
 	switch {
@@ -496,6 +559,7 @@ type counters struct {
 	triggers, snapshots, snapshotErrors, dropped atomic.Int64
 	exports, exportErrors, spans, spansFailed    atomic.Int64
 	files, fileErrors, filesRemoved              atomic.Int64
+	late                                         atomic.Int64
 	requests, served, handlerErrors              atomic.Int64
 }
 
@@ -510,6 +574,7 @@ type Stats struct {
 	Snapshots      int64 // snapshots taken; a burst of triggers shares one
 	SnapshotErrors int64 // snapshots that could not be taken
 	Dropped        int64 // snapshots dropped because the export queue was full
+	Late           int64 // snapshots taken too late for their first trigger (see Export.Late)
 	Exports        int64 // snapshots exported without an error
 	ExportErrors   int64 // snapshots whose export (spans or file) failed
 	Spans          int64 // spans the exporter accepted
@@ -535,6 +600,7 @@ func (r *Recorder) Stats() Stats {
 		Snapshots:      c.snapshots.Load(),
 		SnapshotErrors: c.snapshotErrors.Load(),
 		Dropped:        c.dropped.Load(),
+		Late:           c.late.Load(),
 		Exports:        c.exports.Load(),
 		ExportErrors:   c.exportErrors.Load(),
 		Spans:          c.spans.Load(),

@@ -365,3 +365,26 @@ func TestStartTwice(t *testing.T) {
 	}
 	rec2.Stop(context.Background())
 }
+
+// TestLateTrigger: a trigger that the rate limit holds for longer than the
+// window reaches back gets a snapshot that cannot hold what it wanted,
+// and its export and the stats say so; one served in time does not.
+func TestLateTrigger(t *testing.T) {
+	clk := newFakeClock()
+	// The sample's window spans well under the 10 s interval.
+	r, exports := testRecorder(t, &fakeSource{path: sampleTrace}, clk, WithCoalesce(0), WithMinInterval(10*time.Second))
+	r.Trigger("first")
+	if e := receive(t, exports); e.Late {
+		t.Errorf("a trigger served at once: %+v, want not late", e)
+	}
+	clk.Advance(time.Second)
+	r.Trigger("held")
+	clk.waiter(t)
+	clk.Advance(9 * time.Second)
+	if e := receive(t, exports); !e.Late || e.Reason != "held" {
+		t.Errorf("a trigger held 9 s, longer than the window: %+v, want late", e)
+	}
+	if st := r.Stats(); st.Late != 1 {
+		t.Errorf("stats %+v, want 1 late snapshot", st)
+	}
+}
