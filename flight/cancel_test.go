@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -50,9 +51,10 @@ func noTemp(t *testing.T, dir string) {
 }
 
 // TestStopGivesUp: Stop returns soon after its context ends, while an
-// export is stuck in the exporter and two more wait in the queue: the
-// stuck one is cancelled, the queued ones are not converted, and each is
-// reported with an error that says Stop cut it short.
+// export is stuck in the exporter and two more wait for it: the stuck one
+// is cancelled, the spans of the others are not converted, and each is
+// reported with an error that says Stop cut it short. Their files, which
+// do not wait for the exporter, are written.
 func TestStopGivesUp(t *testing.T) {
 	dir := t.TempDir()
 	exp := &stuckExporter{called: make(chan struct{}, 1)}
@@ -79,6 +81,8 @@ func TestStopGivesUp(t *testing.T) {
 	waitFor(t, "the second snapshot", func() bool { return r.Stats().Snapshots == 2 })
 	r.Trigger("third")
 	waitFor(t, "the third snapshot", func() bool { return r.Stats().Snapshots == 3 })
+	// The files do not wait for the stuck exporter.
+	waitFor(t, "the files", func() bool { return r.Stats().Files == 3 })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
@@ -104,13 +108,12 @@ func TestStopGivesUp(t *testing.T) {
 		if e.Err == nil || !strings.Contains(e.Err.Error(), "Stop gave up waiting") || !errors.Is(e.Err, context.DeadlineExceeded) {
 			t.Errorf("export %s: error %v, want one that says Stop cut it short", e.Reason, e.Err)
 		}
-		if e.Reason != "first" && e.File != "" {
-			t.Errorf("export %s, queued when Stop gave up, wrote %s", e.Reason, e.File)
+		if e.File == "" {
+			t.Errorf("export %s wrote no file", e.Reason)
 		}
 	}
-	files := listDir(t, dir)
-	if len(files) > 1 {
-		t.Errorf("files %q; want the first snapshot's at most", files)
+	if files := listDir(t, dir); len(files) != 3 {
+		t.Errorf("files %q; want the three snapshots'", files)
 	}
 	noTemp(t, dir)
 }
@@ -343,5 +346,39 @@ func TestSnapshotsOutOfOrder(t *testing.T) {
 	again, err := r.Snapshot(context.Background(), "again")
 	if err != nil || again.Spans != 0 {
 		t.Errorf("the same window once more exported %d spans (%v), want none", again.Spans, err)
+	}
+}
+
+// TestFilesWithoutExporter: while the exporter hangs (its endpoint takes
+// connections and never answers), the snapshots' files are still written,
+// each as it comes; the spans that find the exporter's queue full are
+// left out and counted, their error says why.
+func TestFilesWithoutExporter(t *testing.T) {
+	dir := t.TempDir()
+	exp := &stuckExporter{called: make(chan struct{}, 1)}
+	cfg := newConfig([]Option{WithCoalesce(0), WithMinInterval(0), WithQueueSize(2), WithExporter(exp), WithDir(dir)})
+	d, err := newDirStore(dir, cfg.maxFiles, cfg.maxDirBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRecorder(cfg, &fakeSource{path: sampleTrace}, newFakeClock(), d)
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		r.Stop(ctx)
+	}()
+	const n = 6
+	for i := range n {
+		r.Trigger(fmt.Sprint("slow", i))
+		waitFor(t, "the snapshot's file", func() bool { return r.Stats().Files == int64(i+1) })
+	}
+	// One is stuck in the exporter, two wait for it: the others' spans
+	// are left out.
+	st := r.Stats()
+	if st.SpansDropped != n-3 || st.Dropped != 0 {
+		t.Errorf("stats %+v, want %d snapshots' spans left out and none dropped", st, n-3)
+	}
+	if st.LastError == nil || !strings.Contains(st.LastError.Error(), "still wait for the exporter") {
+		t.Errorf("last error %v, want one that says the spans were left out", st.LastError)
 	}
 }

@@ -133,13 +133,14 @@ func (d *dirStore) write(t time.Time, seq int64, reason string, fill func(io.Wri
 	return path, removed, nil
 }
 
-// fill writes a temporary file with fill. On a full disk it removes the
-// oldest trace2x file and tries again, as long as each removal lets it
-// write more than the try before: the newest snapshots are worth more
-// than the oldest, and a directory that filled up would otherwise take
-// none from then on; but a disk that other files fill is not helped by
-// removing them all. It returns the file, closed, and how many files it
-// removed.
+// fill writes a temporary file with fill. On a full disk it makes room by
+// removing the oldest trace2x files, and tries again: the newest snapshots
+// are worth more than the oldest, and a directory that filled up would
+// otherwise take none from then on. It removes only as many as the new
+// file should need, as large as the newest kept with a quarter more, and
+// none if removing every other one would not make that room (other files
+// fill the disk), nor the newest. It returns the file, closed, and how
+// many files it removed.
 func (d *dirStore) fill(fill func(io.Writer) error) (*os.File, int, error) {
 	freed := 0
 	reached := int64(-1) // bytes written before the last try failed
@@ -161,31 +162,49 @@ func (d *dirStore) fill(fill func(io.Writer) error) (*os.File, int, error) {
 			}
 			os.Remove(f.Name())
 		}
-		if !errors.Is(err, syscall.ENOSPC) || cw.n <= reached || !d.removeOldest() {
+		if !errors.Is(err, syscall.ENOSPC) || cw.n <= reached {
+			return nil, freed, err
+		}
+		n := d.makeRoom(cw.n)
+		if n == 0 {
 			return nil, freed, err
 		}
 		reached = cw.n
-		freed++
+		freed += n
 	}
 }
 
-// removeOldest removes the oldest trace2x file of the directory, and
-// reports whether there was one.
-func (d *dirStore) removeOldest() bool {
+// makeRoom removes the oldest trace2x files, but the newest, to free what
+// a new file needs beyond the written bytes that fitted (see fill), if
+// they hold that much. It returns how many it removed.
+func (d *dirStore) makeRoom(written int64) int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	entries, err := os.ReadDir(d.dir)
-	if err != nil {
-		return false
+	files, _, err := d.list()
+	if err != nil || len(files) < 2 {
+		return 0
 	}
-	// ReadDir sorts by name, and the names by time: the first is oldest.
-	for _, e := range entries {
-		name := e.Name()
-		if e.Type().IsRegular() && strings.HasPrefix(name, filePrefix) && strings.HasSuffix(name, fileSuffix) {
-			return os.Remove(filepath.Join(d.dir, name)) == nil
+	newest := files[len(files)-1].size
+	need := max(newest+newest/4-written, newest/4, 1)
+	var total int64
+	n := 0
+	for _, f := range files[:len(files)-1] {
+		if total >= need {
+			break
+		}
+		total += f.size
+		n++
+	}
+	if total < need {
+		return 0 // removing them would not make room
+	}
+	removed := 0
+	for _, f := range files[:n] {
+		if os.Remove(filepath.Join(d.dir, f.name)) == nil {
+			removed++
 		}
 	}
-	return false
+	return removed
 }
 
 // createTemp creates a new file in dir under a temporary name that the
@@ -201,19 +220,20 @@ func createTemp(dir string) (*os.File, error) {
 	}
 }
 
-// prune removes the oldest trace2x files until at most maxFiles are left
-// with at most maxBytes in all. newest is the file just written: it goes
-// only if it alone is over the size.
-func (d *dirStore) prune(newest string) (int, error) {
+// dirFile is a trace2x file of the directory.
+type dirFile struct {
+	name string
+	size int64
+}
+
+// list returns the trace2x files of the directory, oldest first, and
+// their total size.
+func (d *dirStore) list() ([]dirFile, int64, error) {
 	entries, err := os.ReadDir(d.dir)
 	if err != nil {
-		return 0, fmt.Errorf("flight: listing %s: %w", d.dir, err)
+		return nil, 0, fmt.Errorf("flight: listing %s: %w", d.dir, err)
 	}
-	type file struct {
-		name string
-		size int64
-	}
-	var files []file
+	var files []dirFile
 	var total int64
 	for _, e := range entries {
 		name := e.Name()
@@ -224,11 +244,22 @@ func (d *dirStore) prune(newest string) (int, error) {
 		if err != nil {
 			continue // removed meanwhile
 		}
-		files = append(files, file{name, info.Size()})
+		files = append(files, dirFile{name, info.Size()})
 		total += info.Size()
 	}
 	// Names sort by time: oldest first.
-	slices.SortFunc(files, func(a, b file) int { return strings.Compare(a.name, b.name) })
+	slices.SortFunc(files, func(a, b dirFile) int { return strings.Compare(a.name, b.name) })
+	return files, total, nil
+}
+
+// prune removes the oldest trace2x files until at most maxFiles are left
+// with at most maxBytes in all. newest is the file just written: it goes
+// only if it alone is over the size.
+func (d *dirStore) prune(newest string) (int, error) {
+	files, total, err := d.list()
+	if err != nil {
+		return 0, err
+	}
 	removed, left := 0, len(files)
 	var errs []error
 	for _, f := range files {

@@ -184,8 +184,12 @@ func WithCoalesce(d time.Duration) Option {
 
 // WithQueueSize bounds the snapshots waiting for export (each holds a
 // copy of the window). A snapshot that finds the queue full is dropped and
-// counted in Stats.Dropped. The default is DefaultQueueSize, 2, which an
-// n of 0 or less keeps.
+// counted in Stats.Dropped. With both WithDir and WithExporter, a
+// snapshot's file is written as it comes, and its spans wait in a queue
+// of their own, of the same size, so that an exporter whose endpoint is
+// down or hangs does not cost the files too: spans that find that queue
+// full are left out and counted in Stats.SpansDropped. The default is
+// DefaultQueueSize, 2, which an n of 0 or less keeps.
 func WithQueueSize(n int) Option {
 	return optionFunc(func(c *config) {
 		if n > 0 {
@@ -195,9 +199,10 @@ func WithQueueSize(n int) Option {
 }
 
 // WithExportTimeout bounds the export of one snapshot, spans and file
-// together: the two conversions run side by side, and when d has passed
-// both stop; what was not finished is left out (the Perfetto file is not
-// written, the spans not yet sent are not), and the export's error says
+// each (those of Snapshot run side by side, those of a trigger apart, see
+// WithQueueSize): when d has passed, a conversion stops; what was not
+// finished is left out (the Perfetto file is not written, the spans not
+// yet sent are not), and the export's error says
 // the timeout ran out. The default is DefaultExportTimeout, a minute,
 // which a d of 0 or less keeps: an export is always bounded, since
 // later snapshots, and Stop, wait for it (unlike otel.WithExportTimeout,

@@ -65,14 +65,19 @@ type Recorder struct {
 	// nothing can be served.
 	stopped atomic.Bool
 
-	wake   chan struct{} // a trigger came; capacity 1
-	quit   chan struct{} // closed by Stop
-	queue  chan *snapshot
-	ctx    context.Context // exports; cancelled when Stop gives up waiting
-	cancel context.CancelCauseFunc
-	sched  sync.WaitGroup // the scheduling goroutine
-	export sync.WaitGroup // the export goroutine
-	seq    atomic.Int64   // numbers the files
+	wake  chan struct{} // a trigger came; capacity 1
+	quit  chan struct{} // closed by Stop
+	queue chan *snapshot
+	// spanQueue holds the triggered snapshots whose file is written and
+	// whose spans wait for the exporter, when there are both (see
+	// exportLoop).
+	spanQueue  chan *job
+	onExportMu sync.Mutex      // one call of WithOnExport's function at a time
+	ctx        context.Context // exports; cancelled when Stop gives up waiting
+	cancel     context.CancelCauseFunc
+	sched      sync.WaitGroup // the scheduling goroutine
+	export     sync.WaitGroup // the export goroutine
+	seq        atomic.Int64   // numbers the files
 	// exported lists the snapshots whose spans were all exported: when
 	// each was taken, and where its window ended on the trace's clock (see
 	// exportedUntil).
@@ -135,6 +140,11 @@ func newRecorder(cfg config, src source, clk clock, dir *dirStore) *Recorder {
 		queue:  make(chan *snapshot, cfg.queue),
 		ctx:    ctx,
 		cancel: cancel,
+	}
+	if r.dir != nil && r.cfg.exporter != nil {
+		r.spanQueue = make(chan *job, cfg.queue)
+		r.export.Add(1)
+		go r.spanLoop()
 	}
 	r.sched.Add(1)
 	go r.schedule()
@@ -314,13 +324,86 @@ func (r *Recorder) WriteTo(w io.Writer) (int64, error) {
 	return n, err
 }
 
+// exportLoop exports the triggered snapshots. With both a directory and
+// an exporter, it writes the files and hands the spans to spanLoop, which
+// has a queue of its own: an exporter whose endpoint is down or hangs
+// takes its timeout for every snapshot, and must not make the snapshots
+// that find the queue full lose their files too, when the files are
+// what is left.
 func (r *Recorder) exportLoop() {
 	defer r.export.Done()
+	if r.spanQueue != nil {
+		defer close(r.spanQueue)
+	}
 	for s := range r.queue {
-		e := r.exportSnapshot(r.ctx, s)
-		if r.cfg.onExport != nil {
-			r.cfg.onExport(e)
+		if r.spanQueue == nil {
+			r.report(r.exportSnapshot(r.ctx, s))
+			continue
 		}
+		j := &job{e: r.newExport(s), s: s}
+		j.left.Store(2)
+		r.runPart(j, func(ctx context.Context) { j.e.File, j.fileErr = r.writeFile(ctx, s) }, func(ctx context.Context) {
+			r.stats.fileErrors.Add(1)
+			j.fileErr = cutShort(ctx, "the Perfetto file was not written")
+		})
+		select {
+		case r.spanQueue <- j:
+		default:
+			r.stats.spansDropped.Add(1)
+			j.spansErr = fmt.Errorf("flight: the spans of snapshot (%s) were not exported: %d snapshots still wait for the exporter", s.reason, cap(r.spanQueue))
+			r.finishPart(j)
+		}
+	}
+}
+
+// spanLoop exports the spans of the snapshots exportLoop hands it.
+func (r *Recorder) spanLoop() {
+	defer r.export.Done()
+	for j := range r.spanQueue {
+		r.runPart(j, func(ctx context.Context) {
+			j.e.Spans, j.e.SpansFailed, j.e.Joined, j.spansErr = r.exportSpans(ctx, j.s)
+		}, func(ctx context.Context) { j.spansErr = cutShort(ctx, "no span was exported") })
+	}
+}
+
+// job is a triggered snapshot whose file and spans are exported apart.
+type job struct {
+	s                 *snapshot
+	e                 Export
+	fileErr, spansErr error
+	left              atomic.Int32 // parts not finished
+}
+
+// runPart runs one part of j's export, bounded by the export timeout, or
+// cut if the exports were cut short before it began (Stop gave up on the
+// queue), and finishes it.
+func (r *Recorder) runPart(j *job, part, cut func(context.Context)) {
+	ctx, cancel := context.WithTimeoutCause(r.ctx, r.cfg.timeout, timeoutError(r.cfg.timeout))
+	defer cancel()
+	if ctx.Err() != nil {
+		part = cut
+	}
+	part(ctx)
+	r.finishPart(j)
+}
+
+// finishPart notes that a part of j's export is finished; the last
+// reports the export.
+func (r *Recorder) finishPart(j *job) {
+	if j.left.Add(-1) != 0 {
+		return
+	}
+	j.e.Err = errors.Join(j.fileErr, j.spansErr)
+	r.count(&j.e)
+	r.report(j.e)
+}
+
+// report calls WithOnExport's function, one call at a time.
+func (r *Recorder) report(e Export) {
+	if r.cfg.onExport != nil {
+		r.onExportMu.Lock()
+		defer r.onExportMu.Unlock()
+		r.cfg.onExport(e)
 	}
 }
 
@@ -383,7 +466,7 @@ type Export struct {
 // that cannot reach its endpoint leaves the file its time, and a slow
 // file the spans theirs.
 func (r *Recorder) exportSnapshot(ctx context.Context, s *snapshot) Export {
-	e := Export{Reason: s.reason, Triggers: s.triggers, Time: s.time, Bytes: len(s.data), Late: s.late}
+	e := r.newExport(s)
 	ctx, cancel := context.WithTimeoutCause(ctx, r.cfg.timeout, timeoutError(r.cfg.timeout))
 	defer cancel()
 	var fileErr, spansErr error
@@ -408,13 +491,23 @@ func (r *Recorder) exportSnapshot(ctx context.Context, s *snapshot) Export {
 		wg.Wait()
 	}
 	e.Err = errors.Join(fileErr, spansErr)
+	r.count(&e)
+	return e
+}
+
+// newExport is the Export of s, before it begins.
+func (r *Recorder) newExport(s *snapshot) Export {
+	return Export{Reason: s.reason, Triggers: s.triggers, Time: s.time, Bytes: len(s.data), Late: s.late}
+}
+
+// count counts an export that has ended.
+func (r *Recorder) count(e *Export) {
 	if e.Err != nil {
 		r.stats.exportErrors.Add(1)
 		r.noteError(e.Err)
 	} else {
 		r.stats.exports.Add(1)
 	}
-	return e
 }
 
 // writeFile writes s into the directory as a Perfetto file, whole or not
@@ -559,7 +652,7 @@ type counters struct {
 	triggers, snapshots, snapshotErrors, dropped atomic.Int64
 	exports, exportErrors, spans, spansFailed    atomic.Int64
 	files, fileErrors, filesRemoved              atomic.Int64
-	late                                         atomic.Int64
+	late, spansDropped                           atomic.Int64
 	requests, served, handlerErrors              atomic.Int64
 }
 
@@ -575,17 +668,21 @@ type Stats struct {
 	SnapshotErrors int64 // snapshots that could not be taken
 	Dropped        int64 // snapshots dropped because the export queue was full
 	Late           int64 // snapshots taken too late for their first trigger (see Export.Late)
-	Exports        int64 // snapshots exported without an error
-	ExportErrors   int64 // snapshots whose export (spans or file) failed
-	Spans          int64 // spans the exporter accepted
-	SpansFailed    int64 // spans it rejected, or that were not sent
-	Files          int64 // Perfetto files written
-	FileErrors     int64 // Perfetto files that could not be written
-	FilesRemoved   int64 // files removed to keep within the directory's limits
-	Served         int64 // requests the Handler answered, every one: pages, traces, refusals
-	HandlerErrors  int64 // of which failed
-	LastError      error // the last error, if any
-	LastErrorTime  time.Time
+	// SpansDropped counts the triggered snapshots whose spans were not
+	// exported, their file written, because the exporter was still busy
+	// with earlier ones (its endpoint down or slow).
+	SpansDropped  int64
+	Exports       int64 // snapshots exported without an error
+	ExportErrors  int64 // snapshots whose export (spans or file) failed
+	Spans         int64 // spans the exporter accepted
+	SpansFailed   int64 // spans it rejected, or that were not sent
+	Files         int64 // Perfetto files written
+	FileErrors    int64 // Perfetto files that could not be written
+	FilesRemoved  int64 // files removed to keep within the directory's limits
+	Served        int64 // requests the Handler answered, every one: pages, traces, refusals
+	HandlerErrors int64 // of which failed
+	LastError     error // the last error, if any
+	LastErrorTime time.Time
 }
 
 // Stats returns what the Recorder has done so far.
@@ -601,6 +698,7 @@ func (r *Recorder) Stats() Stats {
 		SnapshotErrors: c.snapshotErrors.Load(),
 		Dropped:        c.dropped.Load(),
 		Late:           c.late.Load(),
+		SpansDropped:   c.spansDropped.Load(),
 		Exports:        c.exports.Load(),
 		ExportErrors:   c.exportErrors.Load(),
 		Spans:          c.spans.Load(),

@@ -11,7 +11,9 @@ import (
 // Map reads its input on a goroutine of its own under this option, so
 // that a read blocked on a pipe or connection that sends nothing does not
 // hold it either: Map returns at once, and the read is left to end when
-// the reader returns (closing the reader ends it).
+// the reader returns (closing the reader ends it). A pass that ends for
+// any other reason returns once the read under way has, so that the
+// reader is not read after Map returns.
 // End is called with the error if Begin was, and Map returns it: ctx's
 // cause (context.Cause), which is context.Canceled or
 // context.DeadlineExceeded unless ctx was given a cause of its own. What

@@ -105,3 +105,35 @@ func TestWithContextStalledInput(t *testing.T) {
 		pw.Close()
 	}
 }
+
+// slowReader reads r a little late, as a network connection does.
+type slowReader struct{ r io.Reader }
+
+func (s slowReader) Read(p []byte) (int, error) {
+	time.Sleep(5 * time.Millisecond)
+	return s.r.Read(p)
+}
+
+// beginFails is a sink that refuses the trace.
+type beginFails struct{ mapping.NopSink }
+
+var errSinkRefused = errors.New("refused")
+
+func (beginFails) Begin(*mapping.Meta) error { return errSinkRefused }
+
+// TestWithContextReaderFree: a pass under a context that ends for another
+// reason (here a sink's error) does not read its reader after Map
+// returns, so the caller may use it again (go test -race tells).
+func TestWithContextReaderFree(t *testing.T) {
+	data := recordedOnce(t)
+	for range 3 {
+		br := bytes.NewReader(data)
+		if _, err := mapping.Map(slowReader{br}, beginFails{}, mapping.WithContext(context.Background())); !errors.Is(err, errSinkRefused) {
+			t.Fatalf("error %v, want the sink's", err)
+		}
+		br.Seek(0, io.SeekStart) // races with a read still under way
+		if _, err := br.Read(make([]byte, 16)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -245,11 +245,17 @@ func Map(r io.Reader, sink Sink, opts ...Option) (*Summary, error) {
 	if cfg.ctx != nil {
 		// r is read a buffer ahead on a goroutine of its own, so that a
 		// read blocked on a stalled pipe or connection does not hold the
-		// pass past ctx; the reading goroutine ends when Map returns, or
-		// when a read blocked then returns.
+		// pass past ctx. A pass that ends otherwise waits for the read
+		// under way: r is not read after Map returns.
 		ctx, cancel := context.WithCancel(cfg.ctx)
-		defer cancel()
-		r = &ctxio.Abandoning{Ctx: ctx, R: r}
+		a := &ctxio.Abandoning{Ctx: ctx, R: r}
+		defer func() {
+			cancel()
+			if cfg.ctx.Err() == nil {
+				a.Wait()
+			}
+		}()
+		r = a
 	}
 	return mapStream(r, sink, &cfg)
 }

@@ -247,7 +247,7 @@ func (sp *splitParts) settle(e *env, name string) {
 		}
 		return // an earlier conversion's parts are left as they were
 	}
-	first, last := 0, 0
+	var removed [][2]int // runs of consecutive parts removed
 	for part := kept + 1; ; part++ {
 		p := partName(name, part)
 		st, err := os.Lstat(p)
@@ -267,17 +267,26 @@ func (sp *splitParts) settle(e *env, name string) {
 			}
 			break
 		}
-		if first == 0 {
-			first = part
+		if n := len(removed); n > 0 && removed[n-1][1] == part-1 {
+			removed[n-1][1] = part
+		} else {
+			removed = append(removed, [2]int{part, part})
 		}
-		last = part
 	}
-	switch {
-	case first == 0:
-	case first == last:
-		fmt.Fprintf(e.stderr, "trace2x: removed %s, a part of an earlier conversion to %s\n", partName(name, first), name)
-	default:
-		fmt.Fprintf(e.stderr, "trace2x: removed %s to %s, parts of an earlier conversion to %s\n", partName(name, first), partName(name, last), name)
+	if len(removed) > 0 {
+		var runs []string
+		for _, r := range removed {
+			if r[0] == r[1] {
+				runs = append(runs, partName(name, r[0]))
+			} else {
+				runs = append(runs, partName(name, r[0])+" to "+partName(name, r[1]))
+			}
+		}
+		what := "parts"
+		if len(removed) == 1 && removed[0][0] == removed[0][1] {
+			what = "a part"
+		}
+		fmt.Fprintf(e.stderr, "trace2x: removed %s, %s of an earlier conversion to %s\n", strings.Join(runs, ", "), what, name)
 	}
 	if kept < begun {
 		switch kept {

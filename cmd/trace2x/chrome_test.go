@@ -186,12 +186,23 @@ func TestChromeSplitKeepsOthers(t *testing.T) {
 	if got, _ := os.ReadFile(in); code != 2 || !bytes.Equal(got, sampleData) || !strings.Contains(errs, "input trace") {
 		t.Errorf("a part named as the input: exit %d, stderr %q, input kept: %v; want 2, said, and the input as it was", code, errs, bytes.Equal(got, sampleData))
 	}
-	notes := filepath.Join(dir, "t.2.json") // the sample makes one part
+	// The sample makes one part; an earlier conversion made four, and the
+	// user keeps notes under the third's name.
+	out := filepath.Join(dir, "t.json")
+	for _, n := range []int{2, 4} {
+		if err := os.WriteFile(partName(out, n), []byte(earlierPart), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	notes := partName(out, 3)
 	if err := os.WriteFile(notes, []byte("notes\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, _, errs = runCmd(t, nil, "chrome", "--split", "1M", "-o", filepath.Join(dir, "t.json"), in)
+	code, _, errs = runCmd(t, nil, "chrome", "--split", "1M", "-o", out, in)
 	if got, err := os.ReadFile(notes); code != 0 || err != nil || string(got) != "notes\n" || !strings.Contains(errs, "not Chrome trace JSON") {
 		t.Errorf("exit %d, stderr %q, %s: %v %q; want 0, the file kept, and said", code, errs, notes, err, got)
+	}
+	if want := "removed " + partName(out, 2) + ", " + partName(out, 4) + ", parts of an earlier conversion"; !strings.Contains(errs, want) {
+		t.Errorf("stderr %q does not say %q", errs, want)
 	}
 }

@@ -51,16 +51,19 @@ func handleSignals(stderr io.Writer) context.Context {
 		sig := <-sigs
 		cancel(interrupted{sig})
 		sig = <-sigs
-		temps.removeAll()
 		// A new line ends a progress line, which only a terminal shows.
 		nl := ""
 		if isTerminal(stderr) {
 			nl = "\n"
 		}
 		fmt.Fprintf(stderr, "%strace2x: %s again: stopped at once; outputs not complete are not written\n", nl, sigName(sig))
+		// The hook first: it puts in place the parts of a split output
+		// that are whole, held under temporary names that removeAll
+		// would remove, and takes the lock removeAll keeps.
 		if h := abortHook.Load(); h != nil {
 			(*h)()
 		}
+		temps.removeAll()
 		os.Exit(exitInterrupted)
 	}()
 	return ctx

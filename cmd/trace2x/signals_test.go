@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trace2x/trace2x/convert/chromejson/chromecheck"
 	"github.com/trace2x/trace2x/convert/perfetto/perfettocheck"
 	"github.com/trace2x/trace2x/internal/synth"
 )
@@ -404,6 +405,61 @@ func TestInterruptView(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want %d and the interrupt said", code, stderr, exitInterrupted)
 	}
 	if left, _ := filepath.Glob(filepath.Join(tmp, "*")); len(left) > 0 {
+		t.Errorf("temporary files left: %q", left)
+	}
+}
+
+// TestSecondSignalSplit ends a split conversion stuck opening a part (a
+// FIFO nobody reads stands at its name) with two signals: the process
+// ends at once, and the parts it had written whole are put in place.
+func TestSecondSignalSplit(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "t.json")
+	if err := syscall.Mkfifo(partName(out, 3), 0o644); err != nil {
+		t.Skip("no FIFO here:", err)
+	}
+	cmd := trace2xProcess(t, "chrome", "-q", "--split", "1M", "-o", out, filepath.Join("..", "..", "testdata", "iterpull.go1.26.trace"))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		// Two parts held under temporary names: the third is being opened.
+		if held, _ := filepath.Glob(filepath.Join(dir, ".t.*.tmp")); len(held) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the conversion did not reach its third part")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	time.Sleep(200 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a second signal did not end the command")
+	}
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Errorf("exit %d, want %d; stderr:\n%s", code, exitInterrupted, &stderr)
+	}
+	for n := 1; n <= 2; n++ {
+		b, err := os.ReadFile(partName(out, n))
+		if err != nil {
+			t.Errorf("part %d, written whole before the signals: %v", n, err)
+			continue
+		}
+		if _, err := chromecheck.Check(b); err != nil {
+			t.Errorf("part %d: %v", n, err)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".*")); len(left) > 0 {
 		t.Errorf("temporary files left: %q", left)
 	}
 }

@@ -153,7 +153,7 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, addr s
 		if r.Method == http.MethodOptions {
 			return
 		}
-		if !uiOrigin(r.Header.Get("Origin")) {
+		if !uiRequest(r) {
 			// A page of another site cannot read the answer; it must not
 			// use up the one serve either.
 			http.Error(w, "only the Perfetto UI may fetch this trace", http.StatusForbidden)

@@ -241,7 +241,7 @@ func (s *indexServer) handler(addr string, stderr io.Writer) http.Handler {
 			if r.Method == http.MethodOptions {
 				return
 			}
-			if !uiOrigin(r.Header.Get("Origin")) {
+			if !uiRequest(r) {
 				// A page of another site cannot read the answer; it must
 				// not make the conversion run either.
 				http.Error(w, "only the Perfetto UI may fetch this trace", http.StatusForbidden)
@@ -496,6 +496,24 @@ func ms(d time.Duration) string { return d.Round(time.Millisecond).String() }
 // of this machine (see allowUI).
 func uiOrigin(origin string) bool {
 	return origin == "" || origin == perfettoUI || loopbackOrigin(origin)
+}
+
+// uiRequest reports whether r may be answered with a trace: it comes from
+// the UI or a page of this machine (see uiOrigin), or from no page at all
+// (curl, the address bar). A request a page of another site sends without
+// an Origin (an <img>, a no-cors fetch) says so in Sec-Fetch-Site: it
+// cannot read the answer, but must not make a conversion run or use up a
+// serve.
+func uiRequest(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		switch r.Header.Get("Sec-Fetch-Site") {
+		case "", "none", "same-origin":
+			return true
+		}
+		return false
+	}
+	return uiOrigin(origin)
 }
 
 // loopbackOrigin reports whether origin is a page served by this machine

@@ -455,3 +455,34 @@ func TestAllowUIOrigins(t *testing.T) {
 		}
 	}
 }
+
+// TestUIRequest checks which requests view answers with a trace: the UI's
+// and a local page's, and those of no page (curl, the address bar), but
+// not another site's, with an Origin or without one (an <img>, a no-cors
+// fetch), which could make a conversion run or use up the one serve.
+func TestUIRequest(t *testing.T) {
+	for _, tc := range []struct {
+		origin, site string
+		want         bool
+	}{
+		{"", "", true},
+		{"", "none", true},
+		{"", "same-origin", true},
+		{perfettoUI, "cross-site", true},
+		{"http://localhost:10000", "same-site", true},
+		{"", "cross-site", false},
+		{"", "same-site", false},
+		{"https://evil.example", "cross-site", false},
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/t.pftrace", nil)
+		if tc.origin != "" {
+			r.Header.Set("Origin", tc.origin)
+		}
+		if tc.site != "" {
+			r.Header.Set("Sec-Fetch-Site", tc.site)
+		}
+		if got := uiRequest(r); got != tc.want {
+			t.Errorf("Origin %q, Sec-Fetch-Site %q: answered %v, want %v", tc.origin, tc.site, got, tc.want)
+		}
+	}
+}

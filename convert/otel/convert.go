@@ -53,8 +53,14 @@ func Convert(ctx context.Context, r io.Reader, exp sdktrace.SpanExporter, opts .
 	// Read a buffer ahead on a goroutine of its own, so that cancelling
 	// ctx ends a read blocked on a stalled pipe or connection too.
 	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	br, prefix, err := Seed(&ctxio.Abandoning{Ctx: rctx, R: r})
+	a := &ctxio.Abandoning{Ctx: rctx, R: r}
+	defer func() {
+		cancel()
+		if ctx.Err() == nil {
+			a.Wait() // r is not read after Convert returns
+		}
+	}()
+	br, prefix, err := Seed(a)
 	if err != nil {
 		return &Result{}, fmt.Errorf("%s: %w", name, err)
 	}

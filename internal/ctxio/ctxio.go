@@ -44,6 +44,7 @@ type Abandoning struct {
 	R   io.Reader
 
 	started bool
+	done    chan struct{} // closed when fill returns
 	free    chan []byte
 	full    chan chunk
 	cur     chunk // the chunk being handed out
@@ -68,6 +69,7 @@ func (a *Abandoning) Read(p []byte) (int, error) {
 	}
 	if !a.started {
 		a.started = true
+		a.done = make(chan struct{})
 		a.free, a.full = make(chan []byte, 2), make(chan chunk, 1)
 		a.free <- make([]byte, abandoningBuf)
 		a.free <- make([]byte, abandoningBuf)
@@ -93,8 +95,19 @@ func (a *Abandoning) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// Wait waits until the goroutine reading R has returned, which it does
+// once Ctx is done and the read under way, if any, has returned: a caller
+// that is done with a reader it did not abandon waits so that R is not
+// read after it returns.
+func (a *Abandoning) Wait() {
+	if a.started {
+		<-a.done
+	}
+}
+
 // fill reads R into free buffers until it fails, or Ctx is done.
 func (a *Abandoning) fill() {
+	defer close(a.done)
 	for {
 		var buf []byte
 		select {
