@@ -38,6 +38,20 @@ func trace2xProcess(t *testing.T, args ...string) *exec.Cmd {
 	return exec.Command(bin, args...)
 }
 
+// waitExit waits for cmd to end, failing with what if it has not within
+// d; it is killed then.
+func waitExit(t *testing.T, cmd *exec.Cmd, d time.Duration, what string) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(d):
+		cmd.Process.Kill()
+		t.Fatal(what)
+	}
+}
+
 // startSlowInput starts cmd with a pipe for its standard input, writes the
 // first half of the trace at path to it, and returns the pipe and the
 // rest of the trace.
@@ -124,13 +138,7 @@ func TestInterrupt(t *testing.T) {
 	cmd = trace2xProcess(t, "chrome", "-q", "-o", out, "-")
 	_, _, stderr = startSlowInput(t, cmd, trace)
 	cmd.Process.Signal(syscall.SIGINT)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("SIGINT did not end a read from a stalled pipe")
-	}
+	waitExit(t, cmd, 10*time.Second, "SIGINT did not end a read from a stalled pipe")
 	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted || !strings.Contains(stderr.String(), "interrupted by SIGINT") {
 		t.Errorf("a stalled pipe interrupted: exit %d, stderr %q; want %d and the interrupt said", code, stderr, exitInterrupted)
 	}
@@ -159,13 +167,7 @@ func TestInterrupt(t *testing.T) {
 	cmd.Process.Signal(syscall.SIGINT)
 	time.Sleep(200 * time.Millisecond)
 	cmd.Process.Signal(syscall.SIGTERM)
-	done = make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("a second signal did not end the command")
-	}
+	waitExit(t, cmd, 10*time.Second, "a second signal did not end the command")
 	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
 		t.Errorf("exit %d after a second signal, want %d; stderr:\n%s", code, exitInterrupted, stderr)
 	}
@@ -236,14 +238,7 @@ func TestInterruptPush(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	stdin.Write(rest)
 	stdin.Close()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("an interrupted push did not end within its timeout")
-	}
+	waitExit(t, cmd, 20*time.Second, "an interrupted push did not end within its timeout")
 	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
 		t.Errorf("exit %d, want %d; stderr:\n%s", code, exitInterrupted, stderr)
 	}
@@ -394,13 +389,7 @@ func TestInterruptView(t *testing.T) {
 	stdin, _, stderr := startSlowInput(t, cmd, trace)
 	defer stdin.Close()
 	cmd.Process.Signal(syscall.SIGINT)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("SIGINT did not end view")
-	}
+	waitExit(t, cmd, 10*time.Second, "SIGINT did not end view")
 	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted || !strings.Contains(stderr.String(), "interrupted by SIGINT before its conversion ended") {
 		t.Errorf("exit %d, stderr %q; want %d and the interrupt said", code, stderr, exitInterrupted)
 	}
@@ -439,13 +428,7 @@ func TestSecondSignalSplit(t *testing.T) {
 	cmd.Process.Signal(syscall.SIGINT)
 	time.Sleep(200 * time.Millisecond)
 	cmd.Process.Signal(syscall.SIGINT)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("a second signal did not end the command")
-	}
+	waitExit(t, cmd, 10*time.Second, "a second signal did not end the command")
 	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
 		t.Errorf("exit %d, want %d; stderr:\n%s", code, exitInterrupted, &stderr)
 	}
