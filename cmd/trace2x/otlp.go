@@ -286,6 +286,17 @@ func report(w io.Writer, input, dest string, res *otelconv.Result, timeNote stri
 		input, verb, res.Exported, of, res.Spans(), kinds, res.Traces(), res.Events, dest)
 	if stopped {
 		fmt.Fprint(w, ", converted before the conversion stopped")
+		if sum := res.Summary; sum != nil && sum.End > sum.Meta.Start {
+			// The spans counted are those of the trace read by then: say
+			// how much that was, so that what was lost is not taken for
+			// the difference.
+			read := fmt.Sprintf("%.1f MB", float64(sum.BytesRead)/1e6)
+			if sum.BytesRead < 1e6 {
+				read = fmt.Sprintf("%d kB", (sum.BytesRead+999)/1000)
+			}
+			fmt.Fprintf(w, " at %v of the trace (%s read); nothing after that was converted or sent",
+				time.Duration(sum.End-sum.Meta.Start).Round(time.Millisecond), read)
+		}
 	}
 	fmt.Fprintln(w)
 	if res.Joined > 0 || res.LateJoins > 0 || res.BadTraceparents > 0 {

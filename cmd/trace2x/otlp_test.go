@@ -437,3 +437,26 @@ func TestOTLPPartialSuccess(t *testing.T) {
 		t.Errorf("%d requests, each with a span refused; want %q in:\n%s", requests, want, errs)
 	}
 }
+
+// TestOTLPStoppedReport: an endpoint that refuses the trace's first
+// request for good stops the conversion, and the report says how much of
+// the trace was read by then: the spans counted are that part's, and the
+// rest was not converted or sent.
+func TestOTLPStoppedReport(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n, _ := io.Copy(io.Discard, r.Body); n == 0 {
+			// The check of the endpoint: an export of no spans.
+			w.Header().Set("Content-Type", "application/x-protobuf")
+			return
+		}
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+	}))
+	defer srv.Close()
+	code, _, errs := runOTLP(t, "--protocol", "http/protobuf", "--endpoint", srv.URL, filepath.Join("..", "..", "testdata", "frsubtasks.go1.26.trace"))
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	if !regexp.MustCompile(`converted before the conversion stopped at [0-9.]+m?s of the trace \([0-9.]+ [kM]B read\); nothing after that was converted or sent`).MatchString(errs) {
+		t.Errorf("the report does not say where the conversion stopped:\n%s", errs)
+	}
+}
