@@ -11,9 +11,9 @@
 // would put goroutines parked for the whole trace first), and says how
 // many more --json lists. Task and region latency percentiles (p50, p90,
 // p99, by nearest rank) are exact for a type with up to 4096 durations
-// in the trace; past that they come from a histogram, within about 2.2%,
-// rounded to the digits it knows and marked "~" in the text and
-// "approximate" in the JSON. The maximum is always exact. Names from the
+// in the trace; past that they come from a histogram, within 3.2% (half
+// a bucket, 2.2%, and the rounding to the digits it knows), and marked
+// "~" in the text and "approximate" in the JSON. The maximum is always exact. Names from the
 // trace (task and region types, start functions, wait and pause reasons)
 // are printed as they are when printable, otherwise quoted with Go's
 // escapes (a name that starts with a quote or a parenthesis too, so that

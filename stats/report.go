@@ -67,8 +67,11 @@ type Report struct {
 	LongestPauses   []Pause                `json:"longest_pauses"`
 	MMU             []MMU                  `json:"mmu"` // minimum mutator utilization, by window
 	// MMUOmitted says the MMU is not measured: the pass selected
-	// goroutines, tasks or regions, which leaves out the GC's workers.
-	MMUOmitted bool `json:"mmu_omitted,omitempty"`
+	// goroutines, tasks or regions, which leaves out the GC's workers,
+	// or the trace records no GOMAXPROCS or lasts no time. MMUNote says
+	// which.
+	MMUOmitted bool   `json:"mmu_omitted,omitempty"`
+	MMUNote    string `json:"mmu_note,omitempty"`
 }
 
 // TaskCounts counts user tasks.
@@ -118,9 +121,9 @@ type GroupTimes struct {
 // percentiles are nearest-rank ones, exact for a type of up to 4096
 // durations. Of a type with more they come from a histogram whose buckets
 // are 2^(1/16) (4.4%) wide: each is the middle of its bucket, within
-// about 2.2% of the true figure, rounded to the digits that leaves
-// significant and kept between the least and the greatest duration;
-// Approximate says so. The maximum is always exact.
+// 2.2% of the true figure, rounded to the digits that leaves significant
+// (up to 1.1% more, 3.2% in all) and kept between the least and the
+// greatest duration; Approximate says so. The maximum is always exact.
 type Latency struct {
 	Count       int   `json:"count"`
 	P50NS       int64 `json:"p50_ns"`
@@ -240,7 +243,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	p("GC cycles:", "%d (%d sweeps, %d mark assists)", r.GCCycles, r.Sweeps, r.MarkAssists)
 	p("Stop-the-world:", "%d pauses, %v total, %v max", r.STW.Count, time.Duration(r.STW.TotalNS), time.Duration(r.STW.MaxNS))
 	if r.MMUOmitted {
-		p("MMU:", "not measured of a goroutine, task or region selection (it leaves out the GC's workers)")
+		p("MMU:", "%s", cmp.Or(r.MMUNote, "not measured"))
 	}
 	for _, m := range r.MMU {
 		// Rounded down, so that only a window the GC took nothing from

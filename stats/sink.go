@@ -487,8 +487,12 @@ func (s *Sink) Report() *Report {
 		// workers), whose time the MMU takes from the mutator: what is
 		// left would be the pauses alone, shown as if it were the MMU.
 		r.MMUOmitted = true
+		r.MMUNote = "not measured of a goroutine, task or region selection (it leaves out the GC's workers)"
 	} else if mmu := s.mmu(); mmu != nil {
 		r.MMU = mmu
+	} else {
+		r.MMUOmitted = true
+		r.MMUNote = "not measured: the trace records no GOMAXPROCS, which says how many Ps the mutator had, or lasts no time"
 	}
 	if c := sum.Clock; c != nil {
 		// The trace's start, from which the report's times count, a

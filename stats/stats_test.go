@@ -43,6 +43,20 @@ func TestLatencyQuantiles(t *testing.T) {
 			t.Errorf("p%v = %v (exact %v), want %v within 3%%, not exact", c.q*100, got, exact, c.want)
 		}
 	}
+	// Near the worst case: half a bucket, and the rounding to the digits
+	// the bucket knows, both the same way.
+	var w latency
+	for range 2500 {
+		w.add(10 * time.Millisecond)
+	}
+	for range 2600 {
+		w.add(49554062)
+	}
+	w.add(60 * time.Millisecond)
+	w.finish()
+	if got, exact := w.quantile(0.9); exact || math.Abs(float64(got)/49554062-1) > 0.032 {
+		t.Errorf("p90 = %v (exact %v), want 49.554062ms within 3.2%%, not exact", got, exact)
+	}
 	if p, _ := l.quantile(1); p != 10000*time.Microsecond || l.max != 10000*time.Microsecond {
 		t.Errorf("p100 %v, max %v, want 10ms", p, l.max)
 	}
@@ -961,5 +975,37 @@ func TestUnfinishedGeneration(t *testing.T) {
 	}
 	if !regexp.MustCompile(`(?m)^Generations: +1 read, of the file's 2:$`).Match(b.Bytes()) {
 		t.Errorf("text of a window:\n%s", b.Bytes())
+	}
+}
+
+// TestNoGOMAXPROCSNoMMU: a trace that records no GOMAXPROCS (some of Go's
+// own old-format test traces) has no MMU, and the report says why rather
+// than leaving it out without a word.
+func TestNoGOMAXPROCSNoMMU(t *testing.T) {
+	seen := 0
+	for _, path := range testtraces.OldFormat(t) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := NewSink()
+		if _, err := mapping.Map(bytes.NewReader(data), s); err != nil {
+			continue
+		}
+		r := s.Report()
+		if len(r.MMU) > 0 {
+			continue
+		}
+		seen++
+		var text bytes.Buffer
+		if err := r.WriteText(&text); err != nil {
+			t.Fatal(err)
+		}
+		if !r.MMUOmitted || !strings.Contains(r.MMUNote, "GOMAXPROCS") || !strings.Contains(text.String(), "MMU:") {
+			t.Errorf("%s: no MMU, omitted %v, note %q; want it said why", filepath.Base(path), r.MMUOmitted, r.MMUNote)
+		}
+	}
+	if seen == 0 {
+		t.Fatal("every old-format test trace has an MMU: the test proves nothing")
 	}
 }

@@ -1,6 +1,7 @@
 package pprof
 
 import (
+	"cmp"
 	"strings"
 
 	"github.com/trace2x/trace2x/mapping"
@@ -263,7 +264,10 @@ func (gs *goroutines) wall(s *mapping.GoroutineState) {
 	if d := int64(s.End - s.Start); d > 0 {
 		k := sampleKey{stack: stk, state: s.State}
 		if s.State == mapping.GoWaiting {
-			k.reason = s.Reason
+			// A wait whose reason the trace does not give (one begun
+			// before it) is labelled so, as stats names it, for
+			// -tagfocus to reach it.
+			k.reason = cmp.Or(s.Reason, "(unknown)")
 		}
 		gs.w.add(k, 1, d)
 	}

@@ -50,7 +50,8 @@
 // Wall is where goroutines spent their time: for each stack, the time in
 // each state, with the state in the label "state" (running, runnable,
 // waiting, syscall) and, for waiting, the reason in the label "reason"
-// (e.g. "chan receive"). go tool pprof shows the total by default;
+// (e.g. "chan receive"; "(unknown)" where the trace does not say, as for
+// a wait begun before it). go tool pprof shows the total by default;
 // -tagfocus=state=waiting keeps one state, and -tagroot=state puts the
 // state at the root of each stack. The stack is the goroutine's own: where
 // it blocked, entered the syscall or was preempted; while runnable after a

@@ -432,6 +432,9 @@ func tallyWall(t *testing.T, path string) wallTally {
 		reason := ""
 		if c.state == trace.GoWaiting {
 			reason = c.reason
+			if reason == "" {
+				reason = "(unknown)" // the trace does not say
+			}
 		}
 		k := strings.ToLower(c.state.String()) + " " + reason
 		v := w.byState[k]
