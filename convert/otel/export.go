@@ -343,12 +343,24 @@ func (e *RejectedError) Unwrap() error { return e.Err }
 // it, "(body: ...)", made readable when it is a google.rpc.Status in
 // protobuf, as the Collector answers a refusal: the exporter quotes its
 // bytes as they are ("body: \b\b\x12%data refused due to high memory
-// usage"). Other errors are returned as they are.
+// usage"). An error of answers it retried says what they were. Other
+// errors are returned as they are.
 func statusBody(err error) error {
 	if err == nil {
 		return nil
 	}
 	text := err.Error()
+	// The exporter retries the answers that ask for it (429, 502, 503,
+	// 504) and, when its time runs out, gives the last body but not its
+	// status: say what it was.
+	const retryable = "retry-able request failure: body: "
+	if i := strings.Index(text, retryable); i >= 0 {
+		body := text[i+len(retryable):]
+		if msg, ok := statusMessage([]byte(body)); ok {
+			body = msg
+		}
+		return &readableError{text: text[:i] + "the endpoint kept answering that it is busy or unavailable (HTTP 429, 502, 503 or 504; body: " + body + ")", err: err}
+	}
 	i := strings.Index(text, "(body: ")
 	if i < 0 || !strings.HasSuffix(text, ")") {
 		return err

@@ -252,6 +252,17 @@ func TestStatusBody(t *testing.T) {
 			t.Errorf("%q: %q, want %q, unwrapping to the exporter's error", c.body, got, c.want)
 		}
 	}
+	// Answers the exporter retried until its time ran out: their status
+	// is said, which the exporter leaves out.
+	for _, c := range []struct{ body, want string }{
+		{string(status), "traces export: max retry time would elapse: the endpoint kept answering that it is busy or unavailable (HTTP 429, 502, 503 or 504; body: data refused due to high memory usage)"},
+		{"(empty)", "traces export: max retry time would elapse: the endpoint kept answering that it is busy or unavailable (HTTP 429, 502, 503 or 504; body: (empty))"},
+	} {
+		err := &textError{"traces export: max retry time would elapse: retry-able request failure: body: " + c.body, base}
+		if got := statusBody(err); got.Error() != c.want || !errors.Is(got, base) {
+			t.Errorf("%q: %q, want %q, unwrapping to the exporter's error", c.body, got, c.want)
+		}
+	}
 }
 
 // textError is an error of the text given that wraps err.
