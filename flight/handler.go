@@ -64,6 +64,8 @@ func formatByName(name string) (format, bool) {
 //     ?format=perfetto|chrome|json-otlp|trace on / does the same. One
 //     window is converted at a time; other requests wait their turn, so
 //     that several at once do not multiply the memory a conversion takes.
+//     A client that takes nothing of its response for 30 seconds is cut
+//     off, so that it does not keep the others waiting.
 //   - capture.pftrace?seconds=N (and the other extensions, or
 //     ?seconds=N&format=... on /) records the next N seconds with
 //     runtime/trace.Start and streams them out converted. It fails with
@@ -180,7 +182,9 @@ func (r *Recorder) respond(w http.ResponseWriter, req *http.Request, f format, w
 	if req.Method == http.MethodHead {
 		return nil
 	}
-	cw := &countingWriter{w: w}
+	rc := http.NewResponseController(w)
+	defer rc.SetWriteDeadline(time.Time{})
+	cw := &countingWriter{w: stallWriter{w, rc}}
 	err := convert(cw)
 	if err == nil {
 		return nil
@@ -193,6 +197,23 @@ func (r *Recorder) respond(w http.ResponseWriter, req *http.Request, f format, w
 	r.stats.handlerErrors.Add(1)
 	r.noteError(err)
 	panic(http.ErrAbortHandler)
+}
+
+// writeStall is how long a response waits for its client to take what it
+// writes: one that takes nothing for that long (a stalled connection, a
+// client that stopped reading) is cut off, so that it does not hold the
+// window or the capture for the requests waiting their turn.
+var writeStall = 30 * time.Second
+
+// stallWriter writes to w within writeStall, each write.
+type stallWriter struct {
+	w  io.Writer
+	rc *http.ResponseController
+}
+
+func (s stallWriter) Write(p []byte) (int, error) {
+	_ = s.rc.SetWriteDeadline(time.Now().Add(writeStall)) // not every writer can
+	return s.w.Write(p)
 }
 
 func (r *Recorder) serveWindow(w http.ResponseWriter, req *http.Request, f format) error {

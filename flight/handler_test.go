@@ -510,3 +510,66 @@ func TestWindowCountsBlockedFromStart(t *testing.T) {
 		t.Error("no Goroutines waiting counter")
 	}
 }
+
+// stalledWriter is a client that takes nothing: a write blocks until the
+// write deadline set on it, then fails as a connection's does.
+type stalledWriter struct {
+	*httptest.ResponseRecorder
+	mu       sync.Mutex
+	deadline time.Time
+}
+
+func (s *stalledWriter) SetWriteDeadline(t time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deadline = t
+	return nil
+}
+
+func (s *stalledWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	d := s.deadline
+	s.mu.Unlock()
+	if d.IsZero() {
+		select {} // no deadline: stalled for good
+	}
+	time.Sleep(time.Until(d))
+	return 0, os.ErrDeadlineExceeded
+}
+
+// TestWindowStalledClient: a client that stops taking a window's response
+// is cut off once nothing has gone for writeStall, and the request
+// waiting its turn is served.
+func TestWindowStalledClient(t *testing.T) {
+	defer func(d time.Duration) { writeStall = d }(writeStall)
+	writeStall = 100 * time.Millisecond
+	r, _ := testRecorder(t, &fakeSource{path: sampleTrace}, newFakeClock())
+	h := r.Handler()
+	firstDone := make(chan any, 1)
+	go func() {
+		defer func() { firstDone <- recover() }()
+		h.ServeHTTP(&stalledWriter{ResponseRecorder: httptest.NewRecorder()}, httptest.NewRequest("GET", "/debug/trace2x/window.json", nil))
+	}()
+	second := httptest.NewRecorder()
+	secondDone := make(chan struct{})
+	go func() {
+		h.ServeHTTP(second, httptest.NewRequest("GET", "/debug/trace2x/window.trace", nil))
+		close(secondDone)
+	}()
+	select {
+	case p := <-firstDone:
+		if p != nil && p != http.ErrAbortHandler {
+			t.Errorf("the stalled response ended with a panic of %v", p)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a stalled client was not cut off")
+	}
+	select {
+	case <-secondDone:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the request after a stalled client was not served")
+	}
+	if second.Code != http.StatusOK || second.Body.Len() == 0 {
+		t.Errorf("the second request got %d, %d bytes", second.Code, second.Body.Len())
+	}
+}
