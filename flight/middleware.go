@@ -4,15 +4,19 @@ import (
 	"bufio"
 	"context"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"runtime/trace"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	oteltrace "go.opentelemetry.io/otel/trace"
+
+	"github.com/trace2x/trace2x/convert/otel"
 )
 
 // Outcome is what became of a request, for the triggers to judge.
@@ -165,6 +169,18 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			if o.Panicked {
 				o.Status = http.StatusInternalServerError
 			}
+		}
+		// How the request ended, for its span (see
+		// otel.CategoryHTTPStatus): its status, Error for a panic or an
+		// abort, whose response the client did not get whole.
+		if !o.Aborted {
+			trace.Log(ctx, otel.CategoryHTTPStatus, strconv.Itoa(o.Status))
+		}
+		switch {
+		case o.Panicked:
+			trace.Log(ctx, otel.CategoryError, fmt.Sprintf("panic: %v", p))
+		case o.Aborted:
+			trace.Log(ctx, otel.CategoryError, "the handler aborted the response")
 		}
 		task.End()
 		// After the task's end, so that the snapshot holds it whole.

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	oteltrace "go.opentelemetry.io/otel/trace"
@@ -396,5 +397,64 @@ func TestNilRecorder(t *testing.T) {
 	var o Option
 	if c := newConfig([]Option{o}); c.interval != DefaultMinInterval {
 		t.Errorf("a nil option changed the configuration: %+v", c)
+	}
+}
+
+// TestMiddlewareOutcome: a request's span says how it ended: its status
+// code as http.response.status_code, and the status Error for a server
+// error, a panic or an abort, with what happened as its description.
+func TestMiddlewareOutcome(t *testing.T) {
+	mem := tracetest.NewInMemoryExporter()
+	rec, err := Start(WithExporter(mem), WithServiceName("outcome"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Stop(context.Background())
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ok", func(http.ResponseWriter, *http.Request) {})
+	mux.HandleFunc("GET /missing", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNotFound) })
+	mux.HandleFunc("GET /unavailable", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) })
+	mux.HandleFunc("GET /panic", func(http.ResponseWriter, *http.Request) { panic("out of cheese") })
+	mux.HandleFunc("GET /abort", func(http.ResponseWriter, *http.Request) { panic(http.ErrAbortHandler) })
+	h := rec.Middleware(mux)
+	for _, path := range []string{"/ok", "/missing", "/unavailable", "/panic", "/abort"} {
+		func() {
+			defer func() { recover() }()
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", path, nil))
+		}()
+	}
+	if _, err := rec.Snapshot(context.Background(), "test"); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]tracetest.SpanStub{}
+	for _, s := range mem.GetSpans() {
+		got[s.Name] = s
+	}
+	for _, c := range []struct {
+		name   string
+		status int64 // 0: none
+		code   codes.Code
+		desc   string
+	}{
+		{"GET /ok", 200, codes.Unset, ""},
+		{"GET /missing", 404, codes.Unset, ""},
+		{"GET /unavailable", 503, codes.Error, ""},
+		{"GET /panic", 500, codes.Error, "panic: out of cheese"},
+		{"GET /abort", 0, codes.Error, "the handler aborted the response"},
+	} {
+		s, ok := got[c.name]
+		if !ok {
+			t.Errorf("no span %q", c.name)
+			continue
+		}
+		var status int64
+		for _, a := range s.Attributes {
+			if a.Key == "http.response.status_code" {
+				status = a.Value.AsInt64()
+			}
+		}
+		if status != c.status || s.Status.Code != c.code || s.Status.Description != c.desc {
+			t.Errorf("%s: status code %d, span status %v %q; want %d, %v %q", c.name, status, s.Status.Code, s.Status.Description, c.status, c.code, c.desc)
+		}
 	}
 }

@@ -31,6 +31,7 @@ const (
 	keySTWReason       = attribute.Key("go.stw.reason")
 	keyLinkReason      = attribute.Key("go.link.reason")
 	keyMessage         = attribute.Key("message")
+	keyHTTPStatus      = attribute.Key("http.response.status_code")
 	keyFunction        = attribute.Key("code.function.name")
 	keyFile            = attribute.Key("code.file.path")
 	keyLine            = attribute.Key("code.line.number")

@@ -68,7 +68,9 @@ func Convert(ctx context.Context, r io.Reader, exp sdktrace.SpanExporter, opts .
 		opts = append(opts[:len(opts):len(opts)], WithIDSeed(prefix))
 	}
 	s := NewSink(ctx, exp, opts...)
-	sum, err := mapping.Map(br, s, mapping.WithInputName(name), mapping.WithoutBackdatedCounts(), mapping.WithContext(ctx))
+	// ctx reaches the mapping through the reader and the sink: the input
+	// fails with ctx's cause where it stopped, after what came before.
+	sum, err := mapping.Map(br, s, mapping.WithInputName(name), mapping.WithoutBackdatedCounts())
 	res := s.Result()
 	res.Summary = sum
 	return &res, err

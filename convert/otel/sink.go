@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/instrumentation"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -125,6 +126,10 @@ func (r Result) Spans() int64 {
 // A Sink is not safe for concurrent use; the mapping calls it from one
 // goroutine.
 type Sink struct {
+	// outcomes holds what open tasks logged of how they ended (see
+	// CategoryHTTPStatus), until their spans are made.
+	outcomes map[mapping.TaskID]taskOutcome
+
 	cfg    config
 	ctx    context.Context
 	exp    *exporter
@@ -255,6 +260,8 @@ type spanRec struct {
 	skip bool
 	// later: the span of a goroutine's part after its first.
 	later bool
+	// status: an error its task logged (see taskOutcome).
+	status sdktrace.Status
 }
 
 // NewSink returns a Sink that exports to exp. End flushes it and reports
@@ -282,6 +289,7 @@ func NewSink(ctx context.Context, exp sdktrace.SpanExporter, opts ...Option) *Si
 		frameIdx:       make(map[mapping.Frame]uint32),
 		gs:             make(map[mapping.GoID]*goState),
 		regionEvents:   make(map[mapping.RegionID]*eventList),
+		outcomes:       make(map[mapping.TaskID]taskOutcome),
 		traces:         newTraceTable(cfg.maxPending),
 		runtime:        make(map[int64]extent),
 		missingRegions: make(map[mapping.RegionID]missingRegion),
@@ -645,6 +653,8 @@ func (s *Sink) Log(l *mapping.Log) error {
 	switch l.Category {
 	case mapping.CategoryTraceparent:
 		s.traceparent(l)
+	case CategoryHTTPStatus, CategoryError:
+		s.noteOutcome(l)
 	case "datadog.uint64_span_id":
 		if len(l.Message) == 8 {
 			id := strconv.FormatUint(binary.LittleEndian.Uint64([]byte(l.Message)), 10)
@@ -668,6 +678,61 @@ func (s *Sink) Log(l *mapping.Log) error {
 	s.park(l.Region, ev)
 	return nil
 }
+
+// Log categories that say how a task ended, as an HTTP server's request
+// task does: the span of the task that logs them gets the status code as
+// its http.response.status_code attribute, and the status Error for a
+// code of 500 or more (a server's error, by OpenTelemetry's semantic
+// conventions for HTTP servers) or for a log of CategoryError, whose
+// message is the status's description. The logs are span events too.
+const (
+	CategoryHTTPStatus = "http.response.status_code" // the message is the code, in decimal
+	CategoryError      = "error"                     // the message says what failed
+)
+
+// taskOutcome is what a task logged of how it ended.
+type taskOutcome struct {
+	httpStatus int64
+	err        string
+	failed     bool // a log of CategoryError came
+}
+
+// status is the span status of a task that ended so.
+func (o taskOutcome) status() sdktrace.Status {
+	switch {
+	case o.failed:
+		return sdktrace.Status{Code: codes.Error, Description: o.err}
+	case o.httpStatus >= 500:
+		return sdktrace.Status{Code: codes.Error}
+	}
+	return sdktrace.Status{}
+}
+
+// noteOutcome keeps what a log of CategoryHTTPStatus or CategoryError
+// says of its task's end.
+func (s *Sink) noteOutcome(l *mapping.Log) {
+	if l.Task == mapping.NoTask || len(s.outcomes) >= maxOutcomes {
+		return
+	}
+	o := s.outcomes[l.Task]
+	switch l.Category {
+	case CategoryHTTPStatus:
+		n, err := strconv.ParseInt(strings.TrimSpace(l.Message), 10, 64)
+		if err != nil || n < 100 || n > 999 {
+			return
+		}
+		o.httpStatus = n
+	case CategoryError:
+		if !o.failed {
+			o.err, o.failed = valid(l.Message), true
+		}
+	}
+	s.outcomes[l.Task] = o
+}
+
+// maxOutcomes bounds the tasks whose outcomes are held: one each for the
+// open tasks that logged one, which the mapping delivers as they end.
+const maxOutcomes = 1 << 16
 
 // regionList returns the events waiting in region id.
 func (s *Sink) regionList(id mapping.RegionID) *eventList {
@@ -854,6 +919,13 @@ func (s *Sink) Task(t *mapping.Task) error {
 	a = s.appendStack(a, t.Stack, false)
 	a = s.appendStack(a, t.EndStack, true)
 	a = appendFlags(a, t.Flags)
+	o, hasOutcome := s.outcomes[t.ID]
+	if hasOutcome {
+		delete(s.outcomes, t.ID)
+		if o.httpStatus != 0 {
+			a = append(a, keyHTTPStatus.Int64(o.httpStatus))
+		}
+	}
 	s.attrs = a
 	rec := spanRec{
 		kind:   kindTask,
@@ -862,6 +934,7 @@ func (s *Sink) Task(t *mapping.Task) error {
 		start:  t.Start,
 		end:    t.End,
 		attrs:  a,
+		status: o.status(),
 	}
 	if rec.name == "" {
 		rec.name = "task" // its ID is go.task.id
@@ -943,6 +1016,7 @@ func (s *Sink) emit(rec *spanRec, tid trace.TraceID) {
 		end:           s.wall(rec.end),
 		attrs:         slices.Clone(rec.attrs),
 		droppedEvents: rec.events.dropped,
+		status:        rec.status,
 		common:        &s.common,
 	}
 	switch {

@@ -30,6 +30,7 @@ type span struct {
 	events        []sdktrace.Event
 	links         []sdktrace.Link
 	droppedEvents int
+	status        sdktrace.Status
 	common        *spanCommon
 }
 
@@ -50,7 +51,7 @@ func (s *span) EndTime() time.Time                          { return s.end }
 func (s *span) Attributes() []attribute.KeyValue            { return s.attrs }
 func (s *span) Links() []sdktrace.Link                      { return s.links }
 func (s *span) Events() []sdktrace.Event                    { return s.events }
-func (s *span) Status() sdktrace.Status                     { return sdktrace.Status{} }
+func (s *span) Status() sdktrace.Status                     { return s.status }
 func (s *span) Resource() *resource.Resource                { return s.common.res }
 func (s *span) DroppedAttributes() int                      { return 0 }
 func (s *span) DroppedLinks() int                           { return 0 }

@@ -77,7 +77,12 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 		refuse(msg, http.StatusRequestEntityTooLarge)
 		return
 	}
-	ctx, cancel := context.WithCancel(req.Context())
+	// Not the request's context: a client that stalls ends that too (its
+	// read deadline does), and the conversion must fail with the stall,
+	// which the body's read says, not with the context's end. Once the
+	// body is in, a client that goes away ends the upload's wait for the
+	// pipeline; before, the reads of the body fail.
+	ctx, cancel := context.WithCancel(context.WithoutCancel(req.Context()))
 	defer cancel()
 	defer context.AfterFunc(r.ctx, cancel)()
 	// A cancelled context does not interrupt a read of the body that
@@ -86,6 +91,11 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 	// a client that stalls (see stallReader).
 	rc := http.NewResponseController(w)
 	body := &stallReader{ctx: ctx, req: req.Context(), r: req.Body, rc: rc, stall: uploadStall, min: uploadMinBytes}
+	defer context.AfterFunc(req.Context(), func() {
+		if body.eof.Load() {
+			cancel()
+		}
+	})()
 	defer context.AfterFunc(ctx, func() {
 		// Not once the body is in: the server then reads on to see the
 		// client go, and a deadline there would end the request's
@@ -110,6 +120,8 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 	case <-ctx.Done():
 		http.Error(w, "the Collector is shutting down", http.StatusServiceUnavailable)
 		return
+	case <-req.Context().Done():
+		return // the client is gone
 	}
 	start := time.Now()
 	name := "upload from " + req.RemoteAddr
