@@ -3,7 +3,9 @@ package main
 import (
 	"errors"
 	"io"
+	"net/http"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -97,6 +99,14 @@ func (p *prefetch) follow() bool {
 	return true
 }
 
+// doneSize returns the file's size and whether the conversion is done,
+// so that the size is final.
+func (p *prefetch) doneSize() (int64, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.size, p.done
+}
+
 // finished reports whether the conversion is done.
 func (p *prefetch) finished() bool {
 	p.mu.Lock()
@@ -180,6 +190,13 @@ func (s *indexServer) servePart(w io.Writer, window int, from, to time.Duration)
 	s.mu.Unlock()
 	if p != nil {
 		if p.window == window && p.follow() {
+			if rw, ok := w.(http.ResponseWriter); ok {
+				if size, done := p.doneSize(); done {
+					// Whole already: its length lets the UI show
+					// progress, as the whole-file link's does.
+					rw.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+				}
+			}
 			return p.serve(w)
 		}
 		if p.window != window {

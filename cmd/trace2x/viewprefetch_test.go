@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -109,8 +110,18 @@ func TestViewPrefetch(t *testing.T) {
 	srv := httptest.NewServer(s.handler("127.0.0.1:9001", io.Discard))
 	// With the trace closed, only the prefetch can serve the window.
 	closeIn()
-	if got := get(t, srv.URL+s.windowPath(1)); got != want.String() {
-		t.Errorf("the prefetched window is %d bytes, a conversion on demand %d", len(got), want.Len())
+	resp, err := http.Get(srv.URL + s.windowPath(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || string(got) != want.String() {
+		t.Errorf("the prefetched window is %d bytes (%v), a conversion on demand %d", len(got), err, want.Len())
+	}
+	// Whole before it is asked for, it is served with its length.
+	if resp.ContentLength != int64(want.Len()) {
+		t.Errorf("the prefetched window's Content-Length is %d, want %d", resp.ContentLength, want.Len())
 	}
 	srv.Close()
 
