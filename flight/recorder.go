@@ -76,11 +76,11 @@ type Recorder struct {
 	ctx        context.Context // exports; cancelled when Stop gives up waiting
 	cancel     context.CancelCauseFunc
 	sched      sync.WaitGroup // the scheduling goroutine
-	export     sync.WaitGroup // the export goroutine
+	export     sync.WaitGroup // the export goroutines
 	seq        atomic.Int64   // numbers the files
-	// exported lists the snapshots whose spans were all exported: when
-	// each was taken, and where its window ended on the trace's clock (see
-	// exportedUntil).
+	// exported lists the snapshots whose spans were all exported: their
+	// place in the order snapshots were taken, and where their windows
+	// ended on the trace's clock (see exportedUntil).
 	exportedMu sync.Mutex
 	exported   []exportedWindow
 	taken      atomic.Int64 // snapshots taken, see snapshot.taken

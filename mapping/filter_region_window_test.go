@@ -37,6 +37,15 @@ func (r *regionCounter) Task(t *mapping.Task) error {
 func lastGeneration(t *testing.T) ([]byte, int, mapping.Bound) {
 	t.Helper()
 	data := recordGenerations(t, 5)
+	gens, from := lastGenerationOf(t, data)
+	return data, gens, from
+}
+
+// lastGenerationOf returns how many generations the trace in data has,
+// and the window of its last, which a seeking pass reads with the one
+// before, not all.
+func lastGenerationOf(t *testing.T, data []byte) (int, mapping.Bound) {
+	t.Helper()
 	idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +54,7 @@ func lastGeneration(t *testing.T) ([]byte, int, mapping.Bound) {
 	if len(gens) < 4 {
 		t.Fatalf("%d generations: the window would need them all", len(gens))
 	}
-	return data, len(gens), mapping.Bound{Offset: time.Duration(gens[len(gens)-1].Start - gens[0].Start + 1), Set: true}
+	return len(gens), mapping.Bound{Offset: time.Duration(gens[len(gens)-1].Start - gens[0].Start + 1), Set: true}
 }
 
 // TestRegionFilterSeek selects a region that spans every generation of a
