@@ -1057,12 +1057,18 @@ func (w *Writer) Flow(f *mapping.Flow) error {
 		return errClosed
 	}
 	var track uint64
-	retired, _ := w.retired.get(f.From.G) // 0 for a goroutine never drawn
+	// The table of ended goroutines answers for the ID in its slot, which
+	// may be another's: only an ID it knows counts.
+	retired, ended := w.retired.get(f.From.G)
 	switch {
-	case retired != 0:
-		track = retired
-	case f.From.G != mapping.NoGoroutine && w.goroutine.Get(f.From.G) != nil:
+	case f.From.G == mapping.NoGoroutine:
+	case w.goroutine.Get(f.From.G) != nil:
 		track = w.goTrackOf(f.From.G, f.From.Time).uuid
+	case ended && retired != 0:
+		track = retired
+	}
+	switch {
+	case track != 0:
 	case w.proc(f.From.P) != nil:
 		track = w.proc(f.From.P).uuid
 	case w.thread(f.From.M) != nil:
