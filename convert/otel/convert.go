@@ -31,7 +31,9 @@ const seedBytes = 64 << 10
 // (*mapping.Error for a trace that breaks off: everything before the break
 // is exported) or the first error of the export (an *ExporterPanicError
 // if exp panicked). Cancelling ctx stops the pass, even in a read of r
-// that is blocked then (see mapping.WithContext).
+// that is blocked then (see mapping.WithContext), and the export: the
+// call of exp under way gets a cancelled context, and Convert returns
+// without waiting for spans still queued, which count as failed.
 //
 // A program can export a snapshot of its own flight recorder:
 //

@@ -41,6 +41,10 @@ type exporter struct {
 	next    sdktrace.SpanExporter
 	timeout time.Duration // per call of next; 0: none
 	retry   time.Duration // how long to retry a batch; 0: never
+	// stop is the sink's context: once it ends, the call under way is
+	// cancelled and no more are made. The batch span processor calls
+	// with contexts of its own, which the caller's never reaches.
+	stop context.Context
 
 	exported atomic.Int64
 	failed   atomic.Int64
@@ -55,9 +59,15 @@ type exporter struct {
 var _ sdktrace.SpanExporter = (*exporter)(nil)
 
 func (e *exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	if e.stop != nil && e.stop.Done() != nil {
+		var cancel context.CancelCauseFunc
+		ctx, cancel = context.WithCancelCause(ctx)
+		defer cancel(nil)
+		defer context.AfterFunc(e.stop, func() { cancel(context.Cause(e.stop)) })()
+	}
 	var first error
 	for len(spans) > 0 {
-		if e.fatal.Load() {
+		if e.fatal.Load() || e.stop != nil && e.stop.Err() != nil {
 			e.failed.Add(int64(len(spans)))
 			break
 		}

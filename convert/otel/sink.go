@@ -266,8 +266,12 @@ type spanRec struct {
 
 // NewSink returns a Sink that exports to exp. End flushes it and reports
 // the first export error; exp itself is not shut down, so a program can
-// go on using it. ctx bounds the conversion: when it is cancelled, the
-// sink stops the pass; a nil ctx is context.Background.
+// go on using it. ctx bounds the conversion and the export: when it is
+// cancelled, the sink stops the pass, the export under way is cancelled
+// and what is left unsent counts as failed; a nil ctx is
+// context.Background. To stop a pass but still send what it converted,
+// give the sink context.WithoutCancel(ctx) and the pass ctx
+// (mapping.WithContext).
 func NewSink(ctx context.Context, exp sdktrace.SpanExporter, opts ...Option) *Sink {
 	cfg := newConfig(opts)
 	if ctx == nil {
@@ -277,7 +281,7 @@ func NewSink(ctx context.Context, exp sdktrace.SpanExporter, opts ...Option) *Si
 	if cfg.eventLimitSet {
 		limit = cfg.eventLimit
 	}
-	wrapped := &exporter{next: exp, timeout: cfg.exportTimeout, retry: cfg.retry}
+	wrapped := &exporter{next: exp, timeout: cfg.exportTimeout, retry: cfg.retry, stop: ctx}
 	wrapped.maxBytes.Store(max(cfg.maxBytes, 0))
 	return &Sink{
 		cfg:            cfg,
@@ -1120,8 +1124,30 @@ func (s *Sink) End(sum *mapping.Summary) error {
 		}
 	}
 	// Shutdown drains the queue through the exporter; the exporter's own
-	// Shutdown is a no-op, so the caller's exporter stays usable.
-	if err := s.bsp.Shutdown(context.WithoutCancel(s.ctx)); err != nil && s.err == nil {
+	// Shutdown is a no-op, so the caller's exporter stays usable. Once
+	// ctx ends, the call under way is cancelled and what is left in the
+	// queue is counted failed at once (see exporter.stop); End waits a
+	// second for that, not for an exporter that does not heed its
+	// context.
+	drained := make(chan error, 1)
+	go func() { drained <- s.bsp.Shutdown(context.WithoutCancel(s.ctx)) }()
+	var err error
+	select {
+	case err = <-drained:
+	case <-s.ctx.Done():
+		t := time.NewTimer(time.Second)
+		select {
+		case <-drained:
+		case <-t.C:
+		}
+		t.Stop()
+		if sum == nil || sum.Err == nil {
+			// Else the pass reports the end itself, where the input
+			// stopped.
+			err = context.Cause(s.ctx)
+		}
+	}
+	if err != nil && s.err == nil {
 		s.err = err
 	}
 	if s.err == nil {

@@ -1,0 +1,69 @@
+package otel
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+)
+
+// hungExporter takes no batch: each call waits for its context.
+type hungExporter struct{ calls atomic.Int64 }
+
+func (h *hungExporter) ExportSpans(ctx context.Context, _ []sdktrace.ReadOnlySpan) error {
+	h.calls.Add(1)
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (*hungExporter) Shutdown(context.Context) error { return nil }
+
+// TestConvertCancelHungExporter checks that Convert returns once its
+// context ends while the exporter hangs, with the context's error and
+// every span unsent counted failed: the export's own timeout (30 s by
+// default, or none) does not hold it, nor a queue that the hung exporter
+// keeps full.
+func TestConvertCancelHungExporter(t *testing.T) {
+	data := mustRead(t, "../../testdata/annotations.go1.26.trace")
+	for _, tc := range []struct {
+		name string
+		opts []Option
+	}{
+		{"default", nil},
+		{"no export timeout, small queue", []Option{WithExportTimeout(0), WithMaxQueueSize(4), WithMaxExportBatchSize(2)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			defer cancel()
+			exp := &hungExporter{}
+			type ret struct {
+				res *Result
+				err error
+			}
+			done := make(chan ret, 1)
+			go func() {
+				res, err := Convert(ctx, bytes.NewReader(data), exp, tc.opts...)
+				done <- ret{res, err}
+			}()
+			var r ret
+			select {
+			case r = <-done:
+			case <-time.After(20 * time.Second):
+				t.Fatal("Convert still runs 20 s after its context ended")
+			}
+			if !errors.Is(r.err, context.DeadlineExceeded) {
+				t.Errorf("Convert returned %v, want the context's deadline", r.err)
+			}
+			if exp.calls.Load() == 0 {
+				t.Fatal("the exporter was never called: the test proves nothing")
+			}
+			if r.res.Exported != 0 || r.res.Failed == 0 {
+				t.Errorf("exported %d, failed %d; want none exported and the unsent counted failed", r.res.Exported, r.res.Failed)
+			}
+		})
+	}
+}
