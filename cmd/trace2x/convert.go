@@ -30,7 +30,7 @@ status is 1.
 Example:
 
 	trace2x convert --perfetto t.pftrace --chrome t.json.gz --stats t.stats.json trace.out
-	trace2x convert --perfetto t.pftrace --otlp http://127.0.0.1:6060/debug/pprof/trace?seconds=5`,
+	trace2x convert --perfetto t.pftrace --otlp 'http://127.0.0.1:6060/debug/pprof/trace?seconds=5'`,
 	setup: func(fs *flag.FlagSet) func(*env, []string) error {
 		inOpts := inputFlags(fs, true)
 		resolution := counterFlag(fs)
@@ -38,7 +38,7 @@ Example:
 		cj := fs.String("chrome", "", "write Chrome trace-event JSON to `FILE`")
 		st := fs.String("stats", "", "write the stats of the trace, as JSON, to `FILE`")
 		oj := fs.String("otlp-json", "", "write the tasks and regions as OTLP JSON spans to `FILE`, as otlp --json does")
-		push := fs.Bool("otlp", false, "push the tasks and regions as spans to an OTLP endpoint, as otlp does: the one the OTEL_EXPORTER_OTLP_* variables name, else 127.0.0.1:4317")
+		push := fs.Bool("otlp", false, "push the tasks and regions as spans to an OTLP endpoint, as otlp does: the one the OTEL_EXPORTER_OTLP_* variables name, else 127.0.0.1:4317 (gRPC) or 127.0.0.1:4318 (HTTP)")
 		pushEndpoint := fs.String("otlp-endpoint", "", "with --otlp: push to `ENDPOINT` (host:port or URL) instead")
 		pushProtocol := fs.String("otlp-protocol", "", "with --otlp: push with `PROTOCOL`: grpc, http/protobuf or http/json (default grpc)")
 		return func(e *env, args []string) error {

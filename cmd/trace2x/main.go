@@ -27,7 +27,7 @@
 //
 //	trace2x perfetto trace.out > trace.pftrace
 //	trace2x stats trace.out
-//	curl -s localhost:6060/debug/pprof/trace?seconds=5 | trace2x stats --json
+//	curl -s 'localhost:6060/debug/pprof/trace?seconds=5' | trace2x stats --json
 package main
 
 import (

@@ -36,7 +36,7 @@ Examples:
 
 	trace2x perfetto trace.out > trace.pftrace
 	trace2x perfetto -o trace.pftrace.gz trace.out
-	curl -s localhost:6060/debug/pprof/trace?seconds=5 | trace2x perfetto -o t.pftrace`,
+	curl -s 'localhost:6060/debug/pprof/trace?seconds=5' | trace2x perfetto -o t.pftrace`,
 	setup: func(fs *flag.FlagSet) func(*env, []string) error {
 		inOpts := inputFlags(fs, true)
 		resolution := counterFlag(fs)

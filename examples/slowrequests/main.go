@@ -14,7 +14,7 @@
 // Flags:
 //
 //	-otlp ENDPOINT    the Collector's OTLP endpoint, host:port or a URL (default:
-//	                  the OTEL_EXPORTER_OTLP_* variables, else 127.0.0.1:4317 over gRPC)
+//	                  the OTEL_EXPORTER_OTLP_* variables, else 127.0.0.1:4317 over gRPC, :4318 over HTTP)
 //	-dir DIR          also write each snapshot as a Perfetto file into DIR
 //	-addr HOST:PORT   where to serve (default 127.0.0.1:8080)
 //	-fast N           fast requests before and after the slow one (default 20)
@@ -48,7 +48,7 @@ import (
 
 func main() {
 	var c config
-	flag.StringVar(&c.otlp, "otlp", "", "the Collector's OTLP `endpoint` (default: the OTEL_EXPORTER_OTLP_* variables, else 127.0.0.1:4317)")
+	flag.StringVar(&c.otlp, "otlp", "", "the Collector's OTLP `endpoint` (default: the OTEL_EXPORTER_OTLP_* variables, else 127.0.0.1:4317 over gRPC, :4318 over HTTP)")
 	flag.StringVar(&c.dir, "dir", "", "also write snapshots as Perfetto files into `DIR`")
 	flag.StringVar(&c.addr, "addr", "127.0.0.1:8080", "serve on `HOST:PORT`")
 	flag.IntVar(&c.fast, "fast", 20, "fast requests before and after the slow one")
