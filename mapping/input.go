@@ -114,7 +114,7 @@ func openInput(r io.Reader) (*bufio.Reader, string, error) {
 			// The bytes shown are not those sent.
 			what = "the " + z.format + "-compressed input, decompressed,"
 		}
-		return nil, "", fmt.Errorf("%w: %s starts with %q, not a trace header like \"go 1.26 trace\"", ErrNotTrace, what, printable(hdr))
+		return nil, "", fmt.Errorf("%w: %s starts with %q, not a trace header like \"go 1.26 trace\"%s", ErrNotTrace, what, printable(hdr), lookalike(br))
 	}
 	if !knownVersions[string(m[1])] {
 		return nil, "", versionError(string(m[1]))
@@ -214,6 +214,68 @@ func decompress(br *bufio.Reader) (io.Reader, error) {
 		return &zReader{r: zr.IOReadCloser(), format: "zstd"}, nil
 	}
 	return nil, nil
+}
+
+// lookalike names what an input that is not a trace looks like, for the
+// files that are found where traces are: trace2x's own outputs, and the
+// page a server answered instead. It returns "" for anything else.
+func lookalike(br *bufio.Reader) string {
+	b, _ := br.Peek(512)
+	t := bytes.TrimLeft(b, " \t\r\n\ufeff")
+	switch {
+	case looksLikePerfetto(b):
+		return "; it looks like a Perfetto trace (an output, which ui.perfetto.dev opens as it is)"
+	case len(t) > 0 && (t[0] == '{' || t[0] == '[') && bytes.Contains(b, []byte(`"traceEvents"`)):
+		return "; it looks like Chrome trace JSON (an output, which Perfetto and chrome://tracing open as it is)"
+	case len(t) > 0 && (t[0] == '{' || t[0] == '['):
+		return "; it looks like JSON"
+	case len(t) > 0 && t[0] == '<':
+		lower := bytes.ToLower(t)
+		if i := bytes.Index(lower, []byte("<title>")); i >= 0 {
+			title := t[i+len("<title>"):]
+			if j := bytes.Index(bytes.ToLower(title), []byte("</title>")); j >= 0 {
+				return fmt.Sprintf("; it is an HTML page titled %q", bytes.TrimSpace(title[:j]))
+			}
+		}
+		if bytes.HasPrefix(lower, []byte("<!doctype html")) || bytes.HasPrefix(lower, []byte("<html")) {
+			return "; it is an HTML page"
+		}
+	}
+	return ""
+}
+
+// looksLikePerfetto reports whether b starts like a Perfetto trace: a
+// TracePacket (field 1 of Trace, length-delimited) whose own fields all
+// parse as far as b goes, two or more of them, or a run of compressed
+// packets (field 50) that b cuts.
+func looksLikePerfetto(b []byte) bool {
+	num, typ, n := protowire.ConsumeTag(b)
+	if n < 0 || num != 1 || typ != protowire.BytesType {
+		return false
+	}
+	size, m := protowire.ConsumeVarint(b[n:])
+	if m < 0 || size == 0 || size > 1<<28 {
+		return false
+	}
+	p := b[n+m:]
+	if uint64(len(p)) > size {
+		p = p[:size]
+	}
+	fields := 0
+	for len(p) > 0 {
+		num, typ, n := protowire.ConsumeTag(p)
+		if n < 0 || num > 1000 || typ == protowire.StartGroupType || typ == protowire.EndGroupType {
+			return false
+		}
+		m := protowire.ConsumeFieldValue(num, typ, p[n:])
+		if m < 0 {
+			// Only the peek may cut a field, a long one.
+			return typ == protowire.BytesType && (fields >= 1 || num == 50)
+		}
+		p = p[n+m:]
+		fields++
+	}
+	return fields >= 2
 }
 
 // looksLikePprof reports whether a decompressed input starts like a pprof

@@ -127,10 +127,23 @@ func TestHeaderErrors(t *testing.T) {
 		{append([]byte("go 1.30 trace\x00\x00\x00"), body...), mapping.ErrVersion, "go 1.30: trace2x reads the formats of Go 1.11 to 1.26"},
 		{make([]byte, 64), mapping.ErrNotTrace, `starts with "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"`},
 		{[]byte("<html><body>a page</body></html>"), mapping.ErrNotTrace, `starts with "<html><body>a pa"`},
+		{[]byte("<!DOCTYPE html>\n<html><head><TITLE> Please log in </TITLE></head></html>"), mapping.ErrNotTrace, `it is an HTML page titled "Please log in"`},
+		{[]byte(`{"traceEvents":[{"ph":"X"}]}`), mapping.ErrNotTrace, "it looks like Chrome trace JSON"},
+		{[]byte(`{"input": "x"}`), mapping.ErrNotTrace, "it looks like JSON"},
+		// A packet with a sequence ID and flags, then compressed packets
+		// longer than what is read ahead.
+		{append([]byte("\x0a\x04\x50\x01\x68\x01\x0a\xe0\x10\x92\x03\xdc\x10\x1f\x8b"), body...), mapping.ErrNotTrace, "it looks like a Perfetto trace"},
+		{append([]byte("\x0a\xe0\x10\x92\x03\xdc\x10\x1f\x8b\x08\x00\x00\x09\x6e\x88\x04"), body...), mapping.ErrNotTrace, "it looks like a Perfetto trace"},
 	} {
 		_, err := mapping.Map(bytes.NewReader(tc.in), mapping.NopSink{})
 		if !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: %v; want %v saying %s", tc.in[:16], err, tc.is, tc.want)
+		}
+	}
+	// Text that starts with newlines is not taken for protobuf.
+	for _, in := range []string{"\n\nhello world, not a trace", "\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n"} {
+		if _, err := mapping.Map(strings.NewReader(in), mapping.NopSink{}); !errors.Is(err, mapping.ErrNotTrace) || strings.Contains(err.Error(), "looks like") {
+			t.Errorf("%q: %v; want not a trace, and no guess", in, err)
 		}
 	}
 }

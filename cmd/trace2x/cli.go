@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"net/url"
 	"os"
@@ -237,6 +238,10 @@ type input struct {
 	// copied is set when path is a copy of a stream: a file of no name
 	// of the user's, whose time says nothing of the trace's.
 	copied bool
+	// copyErr is where the stream broke off while it was copied: reads of
+	// the copy end with it, and the copy is read as the stream would
+	// have been, so that a pass converts what came and reports the break.
+	copyErr error
 
 	// capture is the HTTP capture the input reads, if it is one; Close
 	// reports a failed CPU profile request beside it (--cpu-profile).
@@ -254,6 +259,9 @@ func (in *input) Read(p []byte) (int, error) {
 		return 0, context.Cause(in.ctx)
 	}
 	n, err := in.ReadCloser.Read(p)
+	if err == io.EOF && in.copyErr != nil {
+		err = in.copyErr
+	}
 	if err != nil && in.ctx != nil && in.ctx.Err() != nil {
 		err = context.Cause(in.ctx)
 	}
@@ -293,7 +301,13 @@ func (in *input) shortName() string {
 // port after a dash.
 func (in *input) baseName() string {
 	if u, err := url.Parse(in.name); err == nil && u.Host != "" {
-		return strings.ReplaceAll(u.Host, ":", "-")
+		// An IPv6 address's colons become underscores: a name that
+		// starts with "-" would read as a flag.
+		h := strings.ReplaceAll(u.Hostname(), ":", "_")
+		if p := u.Port(); p != "" {
+			return h + "-" + p
+		}
+		return h
 	}
 	n := filepath.Base(in.name)
 	return strings.TrimSuffix(n, filepath.Ext(n))
@@ -484,7 +498,11 @@ func (in *input) mapTrace(e *env, opts *inputOpts, src io.Reader, sink mapping.S
 		}
 		// A broken trace is reported by the main pass; the selection is
 		// what could be read.
-		_, _ = mapping.Map(ctxio.Reader{Ctx: e.context(), R: io.NewSectionReader(fd, 0, math.MaxInt64)}, f.Prepass(), mapping.WithInputName(in.name))
+		ctx := in.ctx // nil where a stream's copy is read to its end
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		_, _ = mapping.Map(ctxio.Reader{Ctx: ctx, R: io.NewSectionReader(fd, 0, math.MaxInt64)}, f.Prepass(), mapping.WithInputName(in.name))
 	}
 	ec := &endCapture{Sink: sink, filter: f, env: e}
 	var sum *mapping.Summary
@@ -534,7 +552,7 @@ func reversed(from, to mapping.Bound) bool {
 // reader over its start, so reading the file instead loses nothing.
 func (in *input) file(opts *inputOpts) (io.ReaderAt, bool) {
 	f, ok := in.ReadCloser.(*os.File)
-	if !ok || in.path == "" || in.size <= 0 || (opts != nil && opts.sequential) {
+	if !ok || in.path == "" || in.size <= 0 || in.copyErr != nil || (opts != nil && opts.sequential) {
 		return nil, false
 	}
 	if in.ctx == nil {
@@ -660,14 +678,26 @@ func openTrace(e *env, args []string, opts *inputOpts) (*input, error) {
 		temps.done(spool, func() error { return os.Remove(spool) })
 		spool = ""
 	}
-	_, err = io.Copy(tmp, in)
+	n, err := io.Copy(spoolWriter{tmp}, in)
+	var broke error
+	if err != nil && n > 0 && !errors.Is(err, errSpool) {
+		// The stream broke off (its target died, it stalled, Ctrl-C
+		// stopped it): what came is converted, as without the filter,
+		// and the pass reports the break where the copy ends. After an
+		// interrupt, the copy is read to its end regardless: a second
+		// signal still stops the command at once.
+		broke, err = err, nil
+		if e.ctx != nil && e.ctx.Err() != nil {
+			broke, in.ctx = context.Cause(e.ctx), nil
+		}
+	}
 	if err == nil {
 		_, err = tmp.Seek(0, io.SeekStart)
 	}
-	if cerr := in.ReadCloser.Close(); err == nil && cerr != nil {
+	if cerr := in.ReadCloser.Close(); err == nil && broke == nil && cerr != nil {
 		err = cerr
 	}
-	in.ReadCloser, in.path, in.spool, in.copied = tmp, tmp.Name(), spool, true
+	in.ReadCloser, in.path, in.spool, in.copied, in.copyErr = tmp, tmp.Name(), spool, true, broke
 	if err != nil {
 		in.Close()
 		return nil, fmt.Errorf("a copy of %s for the filter's first pass: %w", in.name, err)
@@ -677,6 +707,49 @@ func openTrace(e *env, args []string, opts *inputOpts) (*input, error) {
 	}
 	return in, nil
 }
+
+// errSpool marks a failure to write the copy of a stream, which is not
+// the stream's.
+var errSpool = errors.New("writing the copy")
+
+// spoolWriter writes the copy of a stream, marking its errors.
+type spoolWriter struct{ f *os.File }
+
+func (w spoolWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	if err != nil {
+		err = fmt.Errorf("%w: %w", errSpool, err)
+	}
+	return n, err
+}
+
+// stdinOf is standard input as the command's input: the flags that
+// shape a capture have nothing to act on.
+func stdinOf(e *env, opts *inputOpts) (*input, error) {
+	if opts != nil && (opts.seconds > 0 || opts.cpuProfile) {
+		return nil, usageError{"--seconds and --cpu-profile apply to an http(s) input only, not standard input: give them to the command that captures"}
+	}
+	return stdinInput(e), nil
+}
+
+// isURL reports whether the input names an http(s) URL; a scheme's case
+// does not matter.
+func isURL(arg string) bool {
+	i := strings.Index(arg, "://")
+	if i < 0 {
+		return false
+	}
+	scheme := strings.ToLower(arg[:i])
+	return scheme == "http" || scheme == "https"
+}
+
+// hostLike matches host:port, with a path or not, as a URL without its
+// scheme is often given.
+var hostLike = regexp.MustCompile(`^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}(/.*)?$`)
+
+// looksLikeHost reports whether an input that is not a file looks like a
+// URL without its scheme.
+func looksLikeHost(arg string) bool { return hostLike.MatchString(arg) }
 
 // stdinInput is the input of standard input. Once the command is
 // interrupted, a read blocked on a pipe whose writer stalls returns at
@@ -696,18 +769,18 @@ func openInput(e *env, args []string, opts *inputOpts) (*input, error) {
 			// Reading the keyboard for a binary trace would only wait.
 			return nil, usageError{"no input: name a trace file or URL, or pipe a trace in"}
 		}
-		return stdinInput(e), nil
+		return stdinOf(e, opts)
 	case 1:
 	default:
 		return nil, usageError{fmt.Sprintf("takes one input trace, got %d arguments", len(args))}
 	}
 	if args[0] == "-" {
-		return stdinInput(e), nil
+		return stdinOf(e, opts)
 	}
 	if args[0] == "" {
 		return nil, usageError{"the input's name is empty (an unset variable?)"}
 	}
-	if strings.HasPrefix(args[0], "http://") || strings.HasPrefix(args[0], "https://") {
+	if isURL(args[0]) {
 		u, err := url.Parse(args[0])
 		if err != nil {
 			return nil, usageError{err.Error()}
@@ -715,7 +788,7 @@ func openInput(e *env, args []string, opts *inputOpts) (*input, error) {
 		if s := u.Query()["seconds"]; len(s) > 0 && (opts == nil || opts.seconds == 0) {
 			// The target would take a bad value for its default, 1 s.
 			if f, err := strconv.ParseFloat(s[0], 64); err != nil || f <= 0 || f > maxSeconds {
-				return nil, usageError{fmt.Sprintf("the URL's seconds=%q is not a number of seconds from 0 to %d", s[0], int(maxSeconds))}
+				return nil, usageError{fmt.Sprintf("the URL's seconds=%q is not a number of seconds over 0 and up to %d", s[0], int(maxSeconds))}
 			}
 		}
 		if opts != nil {
@@ -728,6 +801,10 @@ func openInput(e *env, args []string, opts *inputOpts) (*input, error) {
 		c, err := capture.Open(e.context(), u, copts)
 		if errors.Is(err, capture.ErrNotTraceURL) {
 			return nil, usageError{"--cpu-profile " + err.Error()}
+		}
+		if err != nil && e.ctx != nil && e.ctx.Err() != nil {
+			// The interrupt's error alone would not say what it stopped.
+			return nil, fmt.Errorf("%s: no answer yet: %w", u.Redacted(), err)
 		}
 		if err != nil {
 			return nil, err
@@ -743,6 +820,9 @@ func openInput(e *env, args []string, opts *inputOpts) (*input, error) {
 		return nil, usageError{"--seconds and --cpu-profile apply to an http(s) input only"}
 	}
 	f, err := os.Open(args[0])
+	if errors.Is(err, fs.ErrNotExist) && looksLikeHost(args[0]) {
+		return nil, fmt.Errorf("%w; for a URL, give its scheme: http://%s", err, args[0])
+	}
 	if err != nil {
 		return nil, err
 	}

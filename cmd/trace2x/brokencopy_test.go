@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/trace2x/trace2x/convert/perfetto/perfettocheck"
+)
+
+// TestFilterCopyBrokenURL checks a task filter, which copies a stream to
+// a file for its first pass, on a capture whose target dies after the
+// first generation: what came is converted, as without the filter and as
+// from the same bytes in a file, and the error says where the capture
+// broke off.
+func TestFilterCopyBrokenURL(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "frsubtasks.go1.26.trace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const cut = 7000 // inside the second of two generations
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The length promised and not sent: the client reads an
+		// unexpected EOF, as from a target that died.
+		w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+		w.Write(data[:cut])
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "t.pftrace")
+	url := srv.URL + "/debug/pprof/trace?seconds=1"
+	code, _, errs := runCmd(t, nil, "perfetto", "--task", "request", "-o", out, url)
+	if code != 1 || !strings.Contains(errs, url) || !strings.Contains(errs, "near byte "+strconv.Itoa(cut)) || !strings.Contains(errs, "1 complete generation") {
+		t.Errorf("exit %d, stderr %q; want 1 and the URL, where it broke off, and what was converted", code, errs)
+	}
+	pf, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatalf("nothing written of what came: %v", err)
+	}
+	rep, err := perfettocheck.Check(bytes.NewReader(pf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same bytes from a file keep the same tasks.
+	file := filepath.Join(dir, "cut.trace")
+	if err := os.WriteFile(file, data[:cut], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fromFile := filepath.Join(dir, "file.pftrace")
+	if code, _, errs := runCmd(t, nil, "perfetto", "--task", "request", "-o", fromFile, file); code != 1 {
+		t.Fatalf("the cut file: exit %d: %s", code, errs)
+	}
+	pf2, err := os.ReadFile(fromFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep2, err := perfettocheck.Check(bytes.NewReader(pf2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks := func(r *perfettocheck.Report) (n int) {
+		for _, s := range r.Slices {
+			if s.Category == "task" {
+				n++
+			}
+		}
+		return n
+	}
+	if got, want := tasks(rep), tasks(rep2); got == 0 || got != want {
+		t.Errorf("%d task slices from the broken capture, %d from the same bytes in a file; want the same, some", got, want)
+	}
+}
+
+// TestInterruptFilterCopy checks SIGINT while a task filter copies a
+// stream for its first pass: the copy so far is converted, as the
+// stream's part would be without the filter, and the exit status is 130.
+func TestInterruptFilterCopy(t *testing.T) {
+	trace := filepath.Join("..", "..", "testdata", "frsubtasks.go1.26.trace")
+	out := filepath.Join(t.TempDir(), "part.pftrace")
+	cmd := trace2xProcess(t, "perfetto", "-q", "--task", "request", "-o", out, "-")
+	_, _, stderr := startSlowInput(t, cmd, trace) // the first generation whole, and a stall
+	cmd.Process.Signal(syscall.SIGINT)
+	waitExit(t, cmd, 10*time.Second, "SIGINT did not end the copy of a stalled stream")
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted || !strings.Contains(stderr.String(), "interrupted by SIGINT") {
+		t.Errorf("exit %d, stderr %q; want %d and the interrupt said", code, stderr, exitInterrupted)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatalf("nothing written of what came before the interrupt: %v", err)
+	}
+	rep, err := perfettocheck.Check(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks := 0
+	for _, s := range rep.Slices {
+		if s.Category == "task" {
+			tasks++
+		}
+	}
+	if tasks == 0 {
+		t.Error("the output holds no task of the generation that came whole")
+	}
+}
+
+// TestInputForms checks the forms of an input that users type: a URL's
+// scheme in capitals, a host and port without a scheme, capture flags on
+// standard input, and the file name view gives an IPv6 target.
+func TestInputForms(t *testing.T) {
+	data, err := os.ReadFile(sample(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(data) }))
+	defer srv.Close()
+	upper := "HTTP" + strings.TrimPrefix(srv.URL, "http") + "/debug/pprof/trace"
+	if code, _, errs := runCmd(t, nil, "stats", upper); code != 0 {
+		t.Errorf("stats %s: exit %d: %s", upper, code, errs)
+	}
+	bare := strings.TrimPrefix(srv.URL, "http://") + "/debug/pprof/trace"
+	if code, _, errs := runCmd(t, nil, "stats", bare); code != 1 || !strings.Contains(errs, "give its scheme: http://"+bare) {
+		t.Errorf("stats %s: exit %d, stderr %q; want 1 and the scheme asked for", bare, code, errs)
+	}
+	if code, _, errs := runCmd(t, data, "stats", "--seconds", "3", "-"); code != 2 || !strings.Contains(errs, "not standard input") {
+		t.Errorf("--seconds on standard input: exit %d, stderr %q; want a usage error", code, errs)
+	}
+	for url, want := range map[string]string{
+		"http://[::1]:6060/debug/pprof/trace":        "__1-6060",
+		"http://checkout:6060/debug/pprof/trace":     "checkout-6060",
+		"https://checkout.example/debug/pprof/trace": "checkout.example",
+	} {
+		if got := (&input{name: url}).baseName(); got != want {
+			t.Errorf("base name of %s: %q, want %q", url, got, want)
+		}
+	}
+}
