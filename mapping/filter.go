@@ -101,6 +101,10 @@ func (f *Filter) Kept() int64 { return f.kept }
 // ErrWindow is wrapped by the error for a window the trace cannot place.
 var ErrWindow = errors.New("bad window")
 
+// ErrNoWallClock is wrapped by the error for a wall-clock Bound of a
+// trace that records no wall clock, where the Bound gives no Start.
+var ErrNoWallClock = errors.New("the trace has no wall clock")
+
 // endsBeforeStart is the error of a window that ends at to, before the
 // trace starts.
 func endsBeforeStart(to Bound) error {
@@ -119,6 +123,10 @@ func startsAfterEnd(from Bound, d time.Duration) error {
 type Bound struct {
 	Offset time.Duration
 	Wall   time.Time // used when not zero
+	// Start is the wall-clock time of the trace's start, for a trace that
+	// records no wall clock (before Go 1.25): Wall counts from it there.
+	// A trace's own clock is used where it has one.
+	Start time.Time
 	// Set makes the bound count when both Offset and Wall are zero: the
 	// trace's start, as where a window "from the start" is given. A
 	// non-zero Offset or Wall counts without it.
@@ -146,8 +154,11 @@ func (b Bound) resolve(m *Meta) (Time, error) {
 	if b.Wall.IsZero() {
 		return m.Start + Time(b.Offset), nil
 	}
+	if m.Clock == nil && !b.Start.IsZero() {
+		return m.Start + Time(b.Wall.Sub(b.Start)), nil
+	}
 	if m.Clock == nil {
-		return 0, fmt.Errorf("the trace has no wall clock (Go 1.25+ traces do) to place %s: give an offset from its start instead, e.g. 1.5s", b)
+		return 0, fmt.Errorf("%w (Go 1.25+ traces do) to place %s: give an offset from its start instead, e.g. 1.5s, or the wall-clock time of its start", ErrNoWallClock, b)
 	}
 	return m.Clock.Trace + Time(b.Wall.Sub(m.Clock.Wall)), nil
 }

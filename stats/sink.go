@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -493,6 +494,11 @@ func (s *Sink) Report() *Report {
 	} else {
 		r.MMUOmitted = true
 		r.MMUNote = "not measured: the trace records no GOMAXPROCS, which says how many Ps the mutator had, or lasts no time"
+		if v, ok := strings.CutPrefix(sum.FormatVersion, "go1."); ok && len(v) == 2 && v < "22" {
+			// x/exp/trace drops the value these formats record at their
+			// start; only a change later in the trace gives one.
+			r.MMUNote = "not measured: in traces before Go 1.22, the GOMAXPROCS recorded at the start is not read (x/exp/trace drops it), and this trace records no later change"
+		}
 	}
 	if c := sum.Clock; c != nil {
 		// The trace's start, from which the report's times count, a

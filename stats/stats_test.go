@@ -1001,7 +1001,7 @@ func TestNoGOMAXPROCSNoMMU(t *testing.T) {
 		if err := r.WriteText(&text); err != nil {
 			t.Fatal(err)
 		}
-		if !r.MMUOmitted || !strings.Contains(r.MMUNote, "GOMAXPROCS") || !strings.Contains(text.String(), "MMU:") {
+		if !r.MMUOmitted || !strings.Contains(r.MMUNote, "GOMAXPROCS recorded at the start is not read") || !strings.Contains(text.String(), "MMU:") {
 			t.Errorf("%s: no MMU, omitted %v, note %q; want it said why", filepath.Base(path), r.MMUOmitted, r.MMUNote)
 		}
 	}

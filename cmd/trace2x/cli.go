@@ -514,6 +514,9 @@ func (in *input) mapTrace(e *env, opts *inputOpts, src io.Reader, sink mapping.S
 	} else {
 		sum, err = mapping.Map(src, f.Sink(ec), mopts...)
 	}
+	if errors.Is(err, mapping.ErrNoWallClock) {
+		return nil, fmt.Errorf("%s: %w (perfetto and otlp take it as --start-time)", in.name, err)
+	}
 	if errors.Is(err, mapping.ErrWindow) {
 		return nil, fmt.Errorf("%s: %w", in.name, err) // nothing was converted
 	}

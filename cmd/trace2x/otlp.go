@@ -105,6 +105,9 @@ Examples:
 					return err
 				}
 				startTime = t
+				// A wall-clock window of a trace without a clock counts
+				// from it too.
+				inOpts.filter.From.Start, inOpts.filter.To.Start = t, t
 			}
 			if *timeout <= 0 {
 				return usageError{"--timeout must be positive"}

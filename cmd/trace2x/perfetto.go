@@ -53,6 +53,9 @@ Examples:
 					return err
 				}
 				startTime = t
+				// A wall-clock window of a trace without a clock counts
+				// from it too.
+				inOpts.filter.From.Start, inOpts.filter.To.Start = t, t
 			}
 			if err := checkOutputs(e, args, *out); err != nil {
 				return err

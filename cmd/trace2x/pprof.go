@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/trace2x/trace2x/convert/pprof"
@@ -80,6 +81,11 @@ Examples:
 			err = joinErrors(mapErr, w.Close())
 			if err == nil && pw.Samples() == 0 {
 				why := emptyProfile[kind]
+				if kind == pprof.CPU && sum != nil && oldFormat(sum.FormatVersion, 19) {
+					// Advice to profile would not help: the format
+					// has no place for the samples.
+					why = "traces of Go 1.18 and before hold no CPU samples (Go 1.19 added them)"
+				}
 				if !inOpts.filter.Empty() {
 					why = "after the filters, " + why
 					if n := sum.EventsByKind["StackSample"]; kind == pprof.CPU && n > 0 {
@@ -102,4 +108,15 @@ var emptyProfile = map[pprof.Kind]string{
 	pprof.Sched:   "no goroutine waited to run in the trace",
 	pprof.CPU:     "the trace has no CPU samples: profile the CPU while tracing (pprof.StartCPUProfile), or give --cpu-profile with a /debug/pprof/trace URL",
 	pprof.Wall:    "the trace has no goroutine states",
+}
+
+// oldFormat reports whether a trace's format version ("go1.11") is before
+// Go 1.minor.
+func oldFormat(version string, minor int) bool {
+	v, ok := strings.CutPrefix(version, "go1.")
+	if !ok {
+		return false
+	}
+	n, err := strconv.Atoi(v)
+	return err == nil && n < minor
 }

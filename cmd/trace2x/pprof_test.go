@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/google/pprof/profile"
+
+	"github.com/trace2x/trace2x/internal/testtraces"
 )
 
 func parseProfile(t *testing.T, b []byte) *profile.Profile {
@@ -162,10 +164,20 @@ func TestPprofBrokenTrace(t *testing.T) {
 func TestEmptyProfileWarning(t *testing.T) {
 	dir := t.TempDir()
 	trace := func(name string) string { return filepath.Join("..", "..", "testdata", name) }
+	var go111 string // a Go 1.11 trace, whose format has no CPU samples
+	for _, p := range testtraces.OldFormat(t) {
+		if strings.Contains(filepath.Base(p), "_1_11_") {
+			go111 = p
+		}
+	}
+	if go111 == "" {
+		t.Fatal("no Go 1.11 trace among Go's test traces")
+	}
 	for _, c := range []struct {
 		args []string
 		want string // the warning's end; "" for none
 	}{
+		{[]string{"--kind=cpu", go111}, "the profile is empty: traces of Go 1.18 and before hold no CPU samples (Go 1.19 added them)\n"},
 		{[]string{"--kind=cpu", trace("gc.go1.26.trace")}, "the profile is empty: the trace has no CPU samples: profile the CPU while tracing (pprof.StartCPUProfile), or give --cpu-profile with a /debug/pprof/trace URL\n"},
 		{[]string{"--kind=cpu", trace("cpuprofile.go1.26.trace")}, ""},
 		// Samples the filters leave out are no reason to record some.
