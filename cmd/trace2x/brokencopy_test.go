@@ -141,3 +141,44 @@ func TestInputForms(t *testing.T) {
 		}
 	}
 }
+
+// TestBrokenKeptNothing checks filters that keep nothing of a trace that
+// breaks off: the output it would have replaced stays as it was, as for a
+// trace read whole, and the error says both.
+func TestBrokenKeptNothing(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "frsubtasks.go1.26.trace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cut := filepath.Join(dir, "cut.trace")
+	if err := os.WriteFile(cut, data[:5000], 0o644); err != nil { // inside the second generation
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"perfetto", "--task", "nosuch"},
+		{"chrome", "--from", "43ms"},
+		{"stats", "--goroutine", "9999999"},
+	} {
+		out := filepath.Join(dir, "out")
+		if err := os.WriteFile(out, []byte("precious"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, _, errs := runCmd(t, nil, append(args, "-o", out, cut)...)
+		if b, _ := os.ReadFile(out); code != 1 || string(b) != "precious" || !strings.Contains(errs, "broken trace") || !strings.Contains(errs, "the filters kept nothing") {
+			t.Errorf("%v: exit %d, stderr %q, output %.20q; want 1, the break and the filters said, the file as it was", args, code, errs, b)
+		}
+	}
+}
+
+// TestSplitToDevice checks that --split refuses an -o that is a device:
+// its parts would be regular files beside it, in /dev.
+func TestSplitToDevice(t *testing.T) {
+	code, _, errs := runCmd(t, nil, "chrome", "--split", "1M", "-o", os.DevNull, sample(t))
+	if code != 2 || !strings.Contains(errs, "not a regular file") {
+		t.Errorf("exit %d, stderr %q; want a usage error", code, errs)
+	}
+	if left, _ := filepath.Glob(os.DevNull + ".*"); len(left) > 0 {
+		t.Errorf("parts written beside %s: %v", os.DevNull, left)
+	}
+}

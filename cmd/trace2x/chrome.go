@@ -76,6 +76,9 @@ Examples:
 				// land beside it.
 				if st, err := os.Stat(*out); err == nil && st.IsDir() {
 					return fmt.Errorf("open %s: is a directory", *out)
+				} else if err == nil && !st.Mode().IsRegular() {
+					// /dev/stdout or a pipe would get none of them.
+					return usageError{fmt.Sprintf("--split writes files named after -o (%s.1, %s.2...): %s is not a regular file", *out, *out, *out)}
 				}
 				limit = n
 			}

@@ -527,11 +527,15 @@ func (in *input) mapTrace(e *env, opts *inputOpts, src io.Reader, sink mapping.S
 	if nothingConverted(sum) {
 		e.convertedNothing.Store(true)
 	}
-	if err == nil && f.Kept() == 0 {
+	if f.Kept() == 0 {
 		// A script must be able to tell that nothing matched (a
 		// goroutine or task ID that is not in the trace, a window before
 		// it); the files are not written (see endCapture).
-		err = fmt.Errorf("%s: the filters kept nothing", in.name)
+		if err == nil {
+			err = fmt.Errorf("%s: the filters kept nothing", in.name)
+		} else {
+			err = fmt.Errorf("%w; the filters kept nothing of what came before", err)
+		}
 	}
 	return sum, err
 }
@@ -575,9 +579,10 @@ func nothingConverted(s *mapping.Summary) bool {
 }
 
 // endCapture keeps the Summary that reaches the end of a chain of sinks,
-// after filter, if any. If the filter kept nothing of a trace read whole,
-// or the trace broke off before its first event, it says so to env
-// before the sinks end, which may close their files.
+// after filter, if any. If the filter kept nothing of what was read (of a
+// trace whole, or up to where it broke off), or the trace broke off
+// before its first event, it says so to env before the sinks end, which
+// may close their files.
 type endCapture struct {
 	mapping.Sink
 	sum    *mapping.Summary
@@ -588,7 +593,7 @@ type endCapture struct {
 func (c *endCapture) End(s *mapping.Summary) error {
 	cp := *s
 	c.sum = &cp
-	if s.Err == nil && c.filter != nil && c.filter.Kept() == 0 || nothingConverted(s) {
+	if c.filter != nil && c.filter.Kept() == 0 || nothingConverted(s) {
 		c.env.convertedNothing.Store(true)
 	}
 	return c.Sink.End(s)
