@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,5 +136,18 @@ func TestWithContextReaderFree(t *testing.T) {
 		if _, err := br.Read(make([]byte, 16)); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestWithContextBeforeFirstGeneration: a pass over a file stopped before
+// its first generation is read whole, as in the look ahead that counts
+// goroutines from the start, says so, not "near byte 0".
+func TestWithContextBeforeFirstGeneration(t *testing.T) {
+	data := recordedOnce(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := mapping.MapFile(bytes.NewReader(data), int64(len(data)), &mapping.Tally{}, mapping.WithContext(ctx), mapping.WithInputName("t"))
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "t: stopped in its first generation") || !strings.Contains(err.Error(), "nothing was converted") {
+		t.Errorf("error %v; want it stopped in its first generation, with nothing converted", err)
 	}
 }

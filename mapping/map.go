@@ -375,6 +375,12 @@ func (m *mapper) fail(err error) (*Summary, error) {
 	default:
 		m.locate(e, e.Generation)
 	}
+	if e.stopped && e.Events == 0 && e.Offset <= headerSize && !m.oldFormat() {
+		// Stopped in the look ahead over the first generation (see
+		// WithoutBackdatedCounts), whose bytes are not counted.
+		e.at = "in its first generation"
+		e.hint = " (a trace is converted a generation, about a second of it, at a time, and the pass stopped inside its first: nothing was converted)"
+	}
 	if !m.begun {
 		return nil, e
 	}
