@@ -182,3 +182,16 @@ func TestSplitToDevice(t *testing.T) {
 		t.Errorf("parts written beside %s: %v", os.DevNull, left)
 	}
 }
+
+// TestOTLPJSONFullDisk checks otlp --json on a full disk: one line, the
+// write's error, and no count of spans "converted before the conversion
+// stopped", which would blame the trace.
+func TestOTLPJSONFullDisk(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full here")
+	}
+	code, _, errs := runCmd(t, nil, "otlp", "--json", "-o", "/dev/full", filepath.Join("..", "..", "testdata", "gc.go1.26.trace"))
+	if code != 1 || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, "no space left on device") {
+		t.Errorf("exit %d, stderr %q; want 1 and the write's error alone", code, errs)
+	}
+}

@@ -183,7 +183,11 @@ Example:
 			if pushed != nil {
 				res := pushed.Result()
 				res.Summary = sum
-				report(e.stderr, in.name, pushDest, &res, timeNote, false, mapErr != nil)
+				stopped := ""
+				if mapErr != nil {
+					stopped = "the conversion stopped"
+				}
+				report(e.stderr, in.name, pushDest, &res, timeNote, false, stopped)
 				if res.Failed > 0 {
 					errs = append(errs, fmt.Errorf("%d spans were not accepted by %s", res.Failed, pushDest))
 				}

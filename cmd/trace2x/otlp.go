@@ -206,12 +206,22 @@ Examples:
 				}
 				closeErr = output.Close()
 			}
-			if closeErr == nil && !e.convertedNothing.Load() {
+			// An output that failed (a full disk, a closed pipe) holds no
+			// count worth reporting: its error says it all.
+			outputFailed := *asJSON && convErr != nil && ctx.Err() == nil && !errors.As(convErr, new(*mapping.Error))
+			if closeErr == nil && !e.convertedNothing.Load() && !outputFailed {
 				// With nothing kept, the error says so alone.
 				// Spans counted as written may still have been in a buffer
 				// that failed to reach the file: only a clean close vouches.
 				// Spans refused by the endpoint stop nothing: the rest went.
-				stopped := convErr != nil && !errors.As(convErr, new(*otelconv.RejectedError))
+				stopped := ""
+				switch {
+				case convErr == nil || errors.As(convErr, new(*otelconv.RejectedError)):
+				case ctx.Err() == nil && !errors.As(convErr, new(*mapping.Error)):
+					stopped = "the export failed and stopped the conversion"
+				default:
+					stopped = "the conversion stopped"
+				}
 				report(e.stderr, in.name, dest, res, timeNote, *asJSON, stopped)
 				noSpansHint(e.stderr, in.name, res, !inOpts.filter.Empty())
 			}
@@ -241,10 +251,10 @@ func convertOTel(ctx context.Context, e *env, in *input, inOpts *inputOpts, exp 
 	return &res, err
 }
 
-// report prints what was converted, and where the times came from; stopped
-// says the conversion stopped before the end of the trace, so that the
-// spans counted are not all of it.
-func report(w io.Writer, input, dest string, res *otelconv.Result, timeNote string, toFile, stopped bool) {
+// report prints what was converted, and where the times came from;
+// stopped, if not empty, says why the conversion stopped before the end
+// of the trace, so that the spans counted are not taken for all of it.
+func report(w io.Writer, input, dest string, res *otelconv.Result, timeNote string, toFile bool, stopped string) {
 	if res.Spans() == 0 && res.Summary == nil {
 		return // the input was not read as a trace; the error says why
 	}
@@ -282,13 +292,13 @@ func report(w io.Writer, input, dest string, res *otelconv.Result, timeNote stri
 		verb = "wrote"
 	}
 	of := "of"
-	if stopped {
+	if stopped != "" {
 		of = "of the" // not the trace's total
 	}
 	fmt.Fprintf(w, "trace2x: %s: %s %d %s %d spans (%s) in %d traces with %d events to %s",
 		input, verb, res.Exported, of, res.Spans(), kinds, res.Traces(), res.Events, dest)
-	if stopped {
-		fmt.Fprint(w, ", converted before the conversion stopped")
+	if stopped != "" {
+		fmt.Fprintf(w, ", converted before %s", stopped)
 		if sum := res.Summary; sum != nil && sum.End > sum.Meta.Start {
 			// The spans counted are those of the trace read by then: say
 			// how much that was, so that what was lost is not taken for

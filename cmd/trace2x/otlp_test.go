@@ -456,7 +456,7 @@ func TestOTLPStoppedReport(t *testing.T) {
 	if code != 1 {
 		t.Errorf("exit %d, want 1", code)
 	}
-	if !regexp.MustCompile(`converted before the conversion stopped at [0-9.]+m?s of the trace \([0-9.]+ [kM]B read\); nothing after that was converted or sent`).MatchString(errs) {
+	if !regexp.MustCompile(`converted before the export failed and stopped the conversion at [0-9.]+m?s of the trace \([0-9.]+ [kM]B read\); nothing after that was converted or sent`).MatchString(errs) {
 		t.Errorf("the report does not say where the conversion stopped:\n%s", errs)
 	}
 }
