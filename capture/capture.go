@@ -124,6 +124,7 @@ type StallError struct {
 	Bytes   int64 // of the body, read before the stall
 }
 
+// Error says which capture stalled, and for how long after how much.
 func (e *StallError) Error() string {
 	if !e.Headers {
 		return fmt.Sprintf("%s: no answer in %v", e.URL, e.Waited)
@@ -139,6 +140,7 @@ type StatusError struct {
 	Message string // the start of the body, trimmed
 }
 
+// Error gives the status and the start of the target's message.
 func (e *StatusError) Error() string {
 	msg := ""
 	if e.Message != "" {
@@ -264,6 +266,9 @@ type Capture struct {
 // answered 200 OK; the body streams in as it is read. ctx bounds the
 // whole capture, the body's reading included.
 func Open(ctx context.Context, u *url.URL, opts Options) (*Capture, error) {
+	if u == nil {
+		return nil, errors.New("capture: Open of a nil URL")
+	}
 	client := opts.Client
 	if client == nil {
 		client = Client

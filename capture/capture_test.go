@@ -380,3 +380,10 @@ func TestRedirectLoop(t *testing.T) {
 		t.Errorf("error %v; want it to begin with the URL and say it was redirected", err)
 	}
 }
+
+// TestOpenNilURL: a nil URL is an error, not a panic.
+func TestOpenNilURL(t *testing.T) {
+	if c, err := Open(context.Background(), nil, Options{}); err == nil || c != nil {
+		t.Errorf("Open of a nil URL: %v, %v; want an error", c, err)
+	}
+}

@@ -134,6 +134,8 @@ type Error struct {
 	stopped bool   // the pass's context ended (see WithContext)
 }
 
+// Error says what went wrong with the input, where, and what had been
+// read by then.
 func (e *Error) Error() string {
 	msg := e.Err.Error()
 	// The parser's messages for broken traces can carry multi-line state
@@ -222,6 +224,7 @@ func (m *mapper) locate(e *Error, complete int) {
 	}
 }
 
+// Unwrap returns the error of the parser or of the input.
 func (e *Error) Unwrap() error { return e.Err }
 
 // Map reads the Go execution trace from r in one pass and delivers its
@@ -240,6 +243,9 @@ func (e *Error) Unwrap() error { return e.Err }
 func Map(r io.Reader, sink Sink, opts ...Option) (*Summary, error) {
 	if err := checkSink(sink); err != nil {
 		return nil, err
+	}
+	if r == nil {
+		return nil, errors.New("mapping: Map of a nil io.Reader")
 	}
 	cfg := newConfig(opts)
 	if cfg.ctx != nil {
@@ -797,6 +803,14 @@ type SinkPanicError struct {
 	Stack []byte
 }
 
+// Unwrap returns Value if it is an error, so that errors.Is and
+// errors.As find what the sink panicked with.
+func (e *SinkPanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
+}
+
+// Error says which method of the sink panicked, where, and with what.
 func (e *SinkPanicError) Error() string {
 	hint := ""
 	if pkg := funcPackage(e.Method); strings.HasPrefix(pkg, "github.com/trace2x/trace2x/") && !strings.HasSuffix(pkg, "_test") {

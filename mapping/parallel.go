@@ -117,6 +117,9 @@ func MapFile(r io.ReaderAt, size int64, sink Sink, opts ...Option) (*Summary, er
 	if size < 0 {
 		return nil, negativeSize("MapFile", size)
 	}
+	if r == nil {
+		return nil, errors.New("mapping: MapFile of a nil io.ReaderAt")
+	}
 	cfg := newConfig(opts)
 	if cfg.ctx != nil {
 		r = ctxio.ReaderAt{Ctx: cfg.ctx, R: r}

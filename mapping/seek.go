@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -70,6 +71,9 @@ func MapWindow(r io.ReaderAt, size int64, from, to Bound, sink Sink, opts ...Opt
 	}
 	if size < 0 {
 		return nil, negativeSize("MapWindow", size)
+	}
+	if r == nil {
+		return nil, errors.New("mapping: MapWindow of a nil io.ReaderAt")
 	}
 	cfg := newConfig(opts)
 	if cfg.ctx != nil {

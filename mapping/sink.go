@@ -97,23 +97,56 @@ type NopSink struct{}
 
 var _ Sink = NopSink{}
 
-func (NopSink) Begin(*Meta) error                    { return nil }
-func (NopSink) Stack(*Stack) error                   { return nil }
-func (NopSink) Goroutine(*Goroutine) error           { return nil }
-func (NopSink) Proc(*Proc) error                     { return nil }
-func (NopSink) Thread(*Thread) error                 { return nil }
+// Begin ignores the Meta.
+func (NopSink) Begin(*Meta) error { return nil }
+
+// Stack ignores the Stack.
+func (NopSink) Stack(*Stack) error { return nil }
+
+// Goroutine ignores the Goroutine.
+func (NopSink) Goroutine(*Goroutine) error { return nil }
+
+// Proc ignores the Proc.
+func (NopSink) Proc(*Proc) error { return nil }
+
+// Thread ignores the Thread.
+func (NopSink) Thread(*Thread) error { return nil }
+
+// GoroutineState ignores the GoroutineState.
 func (NopSink) GoroutineState(*GoroutineState) error { return nil }
-func (NopSink) ProcRun(*ProcRun) error               { return nil }
-func (NopSink) Range(*Range) error                   { return nil }
-func (NopSink) Task(*Task) error                     { return nil }
-func (NopSink) Region(*Region) error                 { return nil }
-func (NopSink) Log(*Log) error                       { return nil }
+
+// ProcRun ignores the ProcRun.
+func (NopSink) ProcRun(*ProcRun) error { return nil }
+
+// Range ignores the Range.
+func (NopSink) Range(*Range) error { return nil }
+
+// Task ignores the Task.
+func (NopSink) Task(*Task) error { return nil }
+
+// Region ignores the Region.
+func (NopSink) Region(*Region) error { return nil }
+
+// Log ignores the Log.
+func (NopSink) Log(*Log) error { return nil }
+
+// GoroutineEvent ignores the GoroutineEvent.
 func (NopSink) GoroutineEvent(*GoroutineEvent) error { return nil }
-func (NopSink) Flow(*Flow) error                     { return nil }
-func (NopSink) Counter(*Counter) error               { return nil }
-func (NopSink) CPUSample(*CPUSample) error           { return nil }
-func (NopSink) Experimental(*Experimental) error     { return nil }
-func (NopSink) End(*Summary) error                   { return nil }
+
+// Flow ignores the Flow.
+func (NopSink) Flow(*Flow) error { return nil }
+
+// Counter ignores the Counter.
+func (NopSink) Counter(*Counter) error { return nil }
+
+// CPUSample ignores the CPUSample.
+func (NopSink) CPUSample(*CPUSample) error { return nil }
+
+// Experimental ignores the Experimental.
+func (NopSink) Experimental(*Experimental) error { return nil }
+
+// End ignores the Summary.
+func (NopSink) End(*Summary) error { return nil }
 
 // FanOut returns a Sink that passes everything to each of sinks in turn,
 // so one pass over a trace feeds several outputs. The first error stops

@@ -73,3 +73,39 @@ func TestSinkPanic(t *testing.T) {
 		}
 	}
 }
+
+// errSentinel is what errPanicker panics with.
+var errSentinel = errors.New("sentinel")
+
+// errPanicker panics with an error value in Begin.
+type errPanicker struct{ mapping.NopSink }
+
+func (errPanicker) Begin(*mapping.Meta) error { panic(errSentinel) }
+
+// TestSinkPanicUnwrap: a sink that panics with an error value gives it to
+// errors.Is through the SinkPanicError; a value that is not an error
+// gives nothing.
+func TestSinkPanicUnwrap(t *testing.T) {
+	_, err := mapping.Map(bytes.NewReader(recordedOnce(t)), errPanicker{})
+	var pe *mapping.SinkPanicError
+	if !errors.As(err, &pe) || !errors.Is(err, errSentinel) {
+		t.Errorf("error %v; want a SinkPanicError that is errSentinel", err)
+	}
+	if (&mapping.SinkPanicError{Value: "text"}).Unwrap() != nil {
+		t.Error("a panic with a string unwraps to an error")
+	}
+}
+
+// TestNilInput: a nil reader is an error, not a panic in the caller's
+// goroutine.
+func TestNilInput(t *testing.T) {
+	if _, err := mapping.Map(nil, mapping.NopSink{}); err == nil {
+		t.Error("Map of a nil reader returned no error")
+	}
+	if _, err := mapping.MapFile(nil, 10, mapping.NopSink{}); err == nil {
+		t.Error("MapFile of a nil reader returned no error")
+	}
+	if _, err := mapping.MapWindow(nil, 10, mapping.Bound{}, mapping.Bound{}, mapping.NopSink{}); err == nil {
+		t.Error("MapWindow of a nil reader returned no error")
+	}
+}

@@ -21,7 +21,8 @@ const seedBytes = 64 << 10
 // Convert reads the Go execution trace from r in one pass and exports its
 // spans to exp, through a batch span processor that blocks rather than
 // drops when exp falls behind. It returns when every span has been handed
-// to exp; exp is not shut down. Input compressed with gzip is recognised.
+// to exp; exp is not shut down. Input compressed with gzip or zstd is
+// recognised.
 //
 // The IDs of the spans are derived from the first 64 KiB of the
 // (decompressed) trace, so converting the same trace twice gives the same

@@ -281,6 +281,7 @@ func isPanic(err error) bool {
 	return errors.As(err, &p)
 }
 
+// Error names the exporter and what it panicked with.
 func (e *ExporterPanicError) Error() string {
 	return fmt.Sprintf("the span exporter %s panicked: %v", e.Exporter, e.Value)
 }
@@ -343,10 +344,12 @@ type RejectedError struct {
 	Err   error // the first refusal
 }
 
+// Error says how many spans the endpoint refused, and why.
 func (e *RejectedError) Error() string {
 	return fmt.Sprintf("the endpoint refused %d spans, the first with: %v", e.Spans, e.Err)
 }
 
+// Unwrap returns the endpoint's error.
 func (e *RejectedError) Unwrap() error { return e.Err }
 
 // statusBody returns err with the body the OTLP/HTTP exporter quotes in

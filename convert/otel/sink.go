@@ -1231,12 +1231,26 @@ func (s *Sink) placeholderTasks(end mapping.Time) {
 	}
 }
 
-// unused methods of mapping.Sink.
+// The spans show tasks, regions, goroutines and the runtime's phases:
+// the other items of the model have no span of their own.
 
-func (s *Sink) Proc(*mapping.Proc) error                 { return nil }
-func (s *Sink) Thread(*mapping.Thread) error             { return nil }
-func (s *Sink) ProcRun(*mapping.ProcRun) error           { return nil }
-func (s *Sink) Flow(*mapping.Flow) error                 { return nil }
-func (s *Sink) Counter(*mapping.Counter) error           { return nil }
-func (s *Sink) CPUSample(*mapping.CPUSample) error       { return nil }
+// Proc ignores the P: spans are not drawn per P.
+func (s *Sink) Proc(*mapping.Proc) error { return nil }
+
+// Thread ignores the M: spans are not drawn per thread.
+func (s *Sink) Thread(*mapping.Thread) error { return nil }
+
+// ProcRun ignores the P's run: spans are not drawn per P.
+func (s *Sink) ProcRun(*mapping.ProcRun) error { return nil }
+
+// Flow ignores the creation or wakeup: spans have no such links.
+func (s *Sink) Flow(*mapping.Flow) error { return nil }
+
+// Counter ignores the counter value: spans carry no metrics.
+func (s *Sink) Counter(*mapping.Counter) error { return nil }
+
+// CPUSample ignores the sample: spans carry no CPU profile.
+func (s *Sink) CPUSample(*mapping.CPUSample) error { return nil }
+
+// Experimental ignores the experimental event.
 func (s *Sink) Experimental(*mapping.Experimental) error { return nil }

@@ -199,10 +199,12 @@ type RowLimitError struct {
 	Reached mapping.Time
 }
 
+// Error says where the rows ran out, and what shows the rest.
 func (e *RowLimitError) Error() string {
 	return fmt.Sprintf("%v: more than %d rows", ErrRowLimit, e.Limit)
 }
 
+// Unwrap returns ErrRowLimit.
 func (e *RowLimitError) Unwrap() error { return ErrRowLimit }
 
 // ErrClosed is wrapped by the error that the Sink methods of a Writer

@@ -78,6 +78,7 @@ type SettingError struct {
 	Reason  string
 }
 
+// Error names the setting and what is wrong with it.
 func (e *SettingError) Error() string {
 	if e.Env != "" {
 		return fmt.Sprintf("%s=%q: %s", e.Env, e.Value, e.Reason)
@@ -101,6 +102,7 @@ type ProtocolError struct {
 	Suggested string // the protocol the endpoint takes: "http/protobuf" or "grpc"
 }
 
+// Error says which protocol the endpoint speaks, and what to set.
 func (e *ProtocolError) Error() string {
 	if e.Protocol == "grpc" {
 		return fmt.Sprintf("the OTLP endpoint %s answers %s, not gRPC: use protocol %s, or the gRPC port (4317 by default)",
@@ -119,6 +121,7 @@ type TLSError struct {
 	HostPort string
 }
 
+// Error says that the endpoint answered in TLS, and what to set.
 func (e *TLSError) Error() string {
 	return fmt.Sprintf("the OTLP endpoint %s speaks TLS, and spans were to go in plain text: give it as https://%s (and its CA in OTEL_EXPORTER_OTLP_CERTIFICATE if its certificate is your own)",
 		e.Endpoint, e.HostPort)
@@ -132,6 +135,7 @@ type PlainTextError struct {
 	Endpoint string // as Endpoint.String gives it
 }
 
+// Error says that the endpoint answered in plain text, and what to set.
 func (e *PlainTextError) Error() string {
 	return fmt.Sprintf("the OTLP endpoint %s answers in plain text, and spans were to go over TLS: give it as http://, or ask for plain text (--insecure, OTEL_EXPORTER_OTLP_INSECURE=true)", e.Endpoint)
 }
@@ -152,6 +156,7 @@ type CertificateError struct {
 	Err                 error
 }
 
+// Error says why the endpoint's certificate was not trusted.
 func (e *CertificateError) Error() string {
 	var unknown x509.UnknownAuthorityError
 	var name x509.HostnameError
@@ -173,6 +178,7 @@ func (e *CertificateError) Error() string {
 	return fmt.Sprintf("the OTLP endpoint %s presents a certificate that this machine does not trust: %v", e.Endpoint, e.Err)
 }
 
+// Unwrap returns the verification's error.
 func (e *CertificateError) Unwrap() error { return e.Err }
 
 // Endpoint is a resolved destination for spans.
@@ -362,6 +368,7 @@ type ReceiverError struct {
 	Type     string // its Content-Type
 }
 
+// Error says what the endpoint answered.
 func (e *ReceiverError) Error() string {
 	if strings.HasPrefix(e.Status, "2") {
 		return fmt.Sprintf("the OTLP endpoint %s answers an export with a web page (%s, %s), not as an OTLP receiver: it would take spans and keep none; is it a UI's port? The OTLP/HTTP port is 4318 by default",
