@@ -99,9 +99,11 @@ func defaultFailed(status int) bool { return status >= 500 }
 // A request slower than SlowerThan, failed (FailedWhen, or a panic, which
 // is passed on), or chosen by TriggerWhen triggers a snapshot; the
 // request does not wait for it. A request that the Recorder's own Handler
-// serves (a capture, a window's conversion) triggers none. A response aborted with
-// http.ErrAbortHandler (a client gone) is not a failure; the panic is
-// passed on too.
+// serves (a capture, a window's conversion) triggers none. A response
+// aborted with http.ErrAbortHandler (a client gone) is not a failure: it
+// triggers no snapshot by itself. Its span still gets the status Error,
+// since the client did not get the response whole, and the panic is
+// passed on.
 //
 // When next is an *http.ServeMux, its pattern for the request names the
 // task; otherwise, for routes, wrap each handler in the mux

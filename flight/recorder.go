@@ -673,7 +673,7 @@ type Stats struct {
 	// with earlier ones (its endpoint down or slow).
 	SpansDropped  int64
 	Exports       int64 // snapshots exported without an error
-	ExportErrors  int64 // snapshots whose export (spans or file) failed
+	ExportErrors  int64 // snapshots whose export (spans or file) failed, or was cut by Snapshot's ctx
 	Spans         int64 // spans the exporter accepted
 	SpansFailed   int64 // spans it rejected, or that were not sent
 	Files         int64 // Perfetto files written

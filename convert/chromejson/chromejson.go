@@ -302,8 +302,9 @@ func newWriter(opts []Option) *Writer {
 	return w
 }
 
-// Parts returns the number of parts begun so far: 0 until Begin, and for
-// good if the Writer was closed before it, having written nothing.
+// Parts returns the number of parts begun so far, counting one that the
+// create function failed to open: 0 until Begin, and for good if the
+// Writer was closed before it, having written nothing.
 func (w *Writer) Parts() int { return w.part }
 
 // fail records the first error.
