@@ -195,3 +195,34 @@ func TestOTLPJSONFullDisk(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want 1 and the write's error alone", code, errs)
 	}
 }
+
+// TestInputHeader checks --input-header against a target behind a token:
+// without it, the 401 is said; with it, in either form, the trace is
+// converted; on a file it is a usage error.
+func TestInputHeader(t *testing.T) {
+	data, err := os.ReadFile(sample(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer tok=1" || r.Header.Get("X-Team") != "perf" {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		w.Write(data)
+	}))
+	defer srv.Close()
+	url := srv.URL + "/debug/pprof/trace"
+	if code, _, errs := runCmd(t, nil, "stats", url); code != 1 || !strings.Contains(errs, "401") {
+		t.Errorf("without the header: exit %d, stderr %q; want 1 and the 401", code, errs)
+	}
+	if code, _, errs := runCmd(t, nil, "stats", "--input-header", "Authorization: Bearer tok=1", "--input-header", "X-Team=perf", url); code != 0 {
+		t.Errorf("with the headers: exit %d: %s", code, errs)
+	}
+	if code, _, errs := runCmd(t, nil, "stats", "--input-header", "bad name: x", url); code != 2 {
+		t.Errorf("a bad header name: exit %d, stderr %q; want a usage error", code, errs)
+	}
+	if code, _, errs := runCmd(t, nil, "stats", "--input-header", "A: b", sample(t)); code != 2 || !strings.Contains(errs, "--input-header") {
+		t.Errorf("on a file: exit %d, stderr %q; want a usage error", code, errs)
+	}
+}

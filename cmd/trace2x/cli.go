@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"math"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -321,6 +322,7 @@ type inputOpts struct {
 	cpuProfile bool
 	sequential bool
 	parallel   bool
+	header     http.Header // --input-header
 	filter     mapping.Filter
 }
 
@@ -337,6 +339,21 @@ func inputFlags(fs *flag.FlagSet, samples bool) *inputOpts {
 			return fmt.Errorf("%v is more than a day: a capture of that length is not what was meant", v)
 		}
 		o.seconds = f
+		return nil
+	})
+	fs.Func("input-header", "with an http(s) input: send header `NAME:VALUE` (or NAME=VALUE) with the capture's requests, such as \"Authorization: Bearer $TOKEN\" (repeatable)", func(v string) error {
+		i := strings.IndexAny(v, ":=")
+		if i <= 0 {
+			return fmt.Errorf("%q is not NAME:VALUE", v)
+		}
+		name := strings.TrimSpace(v[:i])
+		if !validHeaderName(name) {
+			return fmt.Errorf("%q is not a header name", name)
+		}
+		if o.header == nil {
+			o.header = http.Header{}
+		}
+		o.header.Add(name, strings.TrimSpace(v[i+1:]))
 		return nil
 	})
 	o.stall = 30 * time.Second
@@ -734,10 +751,23 @@ func (w spoolWriter) Write(p []byte) (int, error) {
 // stdinOf is standard input as the command's input: the flags that
 // shape a capture have nothing to act on.
 func stdinOf(e *env, opts *inputOpts) (*input, error) {
-	if opts != nil && (opts.seconds > 0 || opts.cpuProfile) {
-		return nil, usageError{"--seconds and --cpu-profile apply to an http(s) input only, not standard input: give them to the command that captures"}
+	if opts != nil && (opts.seconds > 0 || opts.cpuProfile || opts.header != nil) {
+		return nil, usageError{"--seconds, --cpu-profile and --input-header apply to an http(s) input only, not standard input: give them to the command that captures"}
 	}
 	return stdinInput(e), nil
+}
+
+// validHeaderName reports whether name is an HTTP header name (a token).
+func validHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, c := range []byte(name) {
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // isURL reports whether the input names an http(s) URL; a scheme's case
@@ -804,7 +834,7 @@ func openInput(e *env, args []string, opts *inputOpts) (*input, error) {
 		}
 		copts := capture.Options{StallTimeout: 30 * time.Second}
 		if opts != nil {
-			copts.CPUProfile, copts.StallTimeout = opts.cpuProfile, opts.stall
+			copts.CPUProfile, copts.StallTimeout, copts.Header = opts.cpuProfile, opts.stall, opts.header
 		}
 		c, err := capture.Open(e.context(), u, copts)
 		if errors.Is(err, capture.ErrNotTraceURL) {
@@ -824,8 +854,8 @@ func openInput(e *env, args []string, opts *inputOpts) (*input, error) {
 		}
 		return &input{ReadCloser: c, name: c.URL, size: c.Size, capture: c, stderr: e.stderr, ctx: e.ctx}, nil
 	}
-	if opts != nil && (opts.seconds > 0 || opts.cpuProfile) {
-		return nil, usageError{"--seconds and --cpu-profile apply to an http(s) input only"}
+	if opts != nil && (opts.seconds > 0 || opts.cpuProfile || opts.header != nil) {
+		return nil, usageError{"--seconds, --cpu-profile and --input-header apply to an http(s) input only"}
 	}
 	f, err := os.Open(args[0])
 	if errors.Is(err, fs.ErrNotExist) && looksLikeHost(args[0]) {
