@@ -175,7 +175,9 @@ func (f *Filter) NeedsPrepass() bool {
 }
 
 // Prepass returns a Sink that learns, in a first pass over the trace, which
-// goroutines, tasks and regions the selection covers and when.
+// goroutines, tasks and regions the selection covers and when. The pass
+// through Sink must then read the same trace: what was learned of
+// another is not detected, and keeps whatever its IDs and times match.
 func (f *Filter) Prepass() Sink {
 	f.sel = newSelection(f)
 	return &prepass{f: f, s: f.sel}
