@@ -143,6 +143,11 @@ func (e *Error) Error() string {
 	if i := strings.IndexByte(msg, '\n'); i >= 0 {
 		msg = strings.TrimRight(msg[:i], ": ")
 	}
+	if e.Input != "" {
+		// An input's own error may name it too (a capture's, by its
+		// URL): once is enough.
+		msg = strings.TrimPrefix(msg, e.Input+": ")
+	}
 	if errors.Is(e.Err, ErrEmpty) || errors.Is(e.Err, ErrNotTrace) || errors.Is(e.Err, ErrVersion) || errors.Is(e.Err, errHeaderOnly) {
 		return fmt.Sprintf("%s: %s", e.Input, msg)
 	}

@@ -127,8 +127,8 @@ func TestStalledURL(t *testing.T) {
 	defer srv.Close()
 	defer close(release)
 	code, _, errs := runCmd(t, nil, "stats", "--stall-timeout", "300ms", srv.URL+"/debug/pprof/trace")
-	if code != 1 || !strings.Contains(errs, srv.URL+"/debug/pprof/trace: nothing received for 300ms after") {
-		t.Errorf("exit %d, stderr %q; want 1 and the stall", code, errs)
+	if code != 1 || !strings.Contains(errs, ": nothing received for 300ms after") || strings.Count(errs, srv.URL) != 1 {
+		t.Errorf("exit %d, stderr %q; want 1 and the stall, the URL said once", code, errs)
 	}
 	if code, _, errs := runCmd(t, nil, "stats", "--stall-timeout", "-1s", srv.URL); code != 2 || !strings.Contains(errs, "-1s is negative") {
 		t.Errorf("a negative --stall-timeout: exit %d, stderr %q; want a usage error", code, errs)
