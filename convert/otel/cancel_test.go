@@ -11,11 +11,20 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
-// hungExporter takes no batch: each call waits for its context.
-type hungExporter struct{ calls atomic.Int64 }
+// hungExporter takes no batch: each call waits for its context, or,
+// deaf, for release alone.
+type hungExporter struct {
+	calls   atomic.Int64
+	deaf    bool
+	release chan struct{}
+}
 
 func (h *hungExporter) ExportSpans(ctx context.Context, _ []sdktrace.ReadOnlySpan) error {
 	h.calls.Add(1)
+	if h.deaf {
+		<-h.release
+		return errors.New("released")
+	}
 	<-ctx.Done()
 	return ctx.Err()
 }
@@ -26,20 +35,24 @@ func (*hungExporter) Shutdown(context.Context) error { return nil }
 // context ends while the exporter hangs, with the context's error and
 // every span unsent counted failed: the export's own timeout (30 s by
 // default, or none) does not hold it, nor a queue that the hung exporter
-// keeps full.
+// keeps full, nor an exporter that does not heed its context.
 func TestConvertCancelHungExporter(t *testing.T) {
 	data := mustRead(t, "../../testdata/annotations.go1.26.trace")
 	for _, tc := range []struct {
 		name string
+		deaf bool // the exporter does not heed its context
 		opts []Option
 	}{
-		{"default", nil},
-		{"no export timeout, small queue", []Option{WithExportTimeout(0), WithMaxQueueSize(4), WithMaxExportBatchSize(2)}},
+		{"default", false, nil},
+		{"no export timeout, small queue", false, []Option{WithExportTimeout(0), WithMaxQueueSize(4), WithMaxExportBatchSize(2)}},
+		{"deaf exporter", true, nil},
+		{"deaf exporter, small queue", true, []Option{WithExportTimeout(0), WithMaxQueueSize(4), WithMaxExportBatchSize(2)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 			defer cancel()
-			exp := &hungExporter{}
+			exp := &hungExporter{deaf: tc.deaf, release: make(chan struct{})}
+			defer close(exp.release)
 			type ret struct {
 				res *Result
 				err error

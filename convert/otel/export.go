@@ -252,12 +252,38 @@ func (e *exporter) send(ctx context.Context, spans []sdktrace.ReadOnlySpan) erro
 // call calls next. A panic of next becomes an *ExporterPanicError: it
 // would be raised on the batch span processor's goroutine, where nothing
 // of the program could recover it.
-func (e *exporter) call(ctx context.Context, spans []sdktrace.ReadOnlySpan) (err error) {
+//
+// Once the sink's context ends, call returns at once, leaving a call of
+// next that does not heed its context to return on its own: the batch
+// span processor, waiting for it, would otherwise hold the pass and End,
+// blocked on a full queue, for as long as next does. No call of next
+// follows (see ExportSpans), so next is never called twice at once.
+func (e *exporter) call(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
 	if e.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, e.timeout)
 		defer cancel()
 	}
+	if e.stop == nil || e.stop.Done() == nil {
+		return e.callNext(ctx, spans)
+	}
+	done := make(chan error, 1)
+	go func() { done <- e.callNext(ctx, spans) }()
+	select {
+	case err := <-done:
+		return err
+	case <-e.stop.Done():
+		select {
+		case err := <-done: // it did return: its answer counts
+			return err
+		default:
+			return context.Cause(e.stop)
+		}
+	}
+}
+
+// callNext calls next, turning its panic into an error.
+func (e *exporter) callNext(ctx context.Context, spans []sdktrace.ReadOnlySpan) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = &ExporterPanicError{Value: p, Exporter: fmt.Sprintf("%T", e.next), Stack: debug.Stack()}
