@@ -328,10 +328,11 @@ func (c *Capture) open(client *http.Client, u *url.URL, opts Options) error {
 		c.Redirected = resp.Request.URL.Redacted()
 	}
 	if c.timer != nil && c.timer.Stop() {
-		// From now on the timer counts the silence between reads.
+		// From now on the timer runs while a read waits (see Read).
 		c.timer = time.AfterFunc(c.stall, func() {
 			c.cancel(&StallError{URL: c.URL, Waited: c.stall, Headers: true, Bytes: c.read.Load()})
 		})
+		c.timer.Stop()
 	}
 	return nil
 }
@@ -364,18 +365,19 @@ func (c *Capture) end() {
 	c.cancel(nil)
 }
 
-// Read reads the trace.
+// Read reads the trace. A stall is a read that waits StallTimeout for
+// the target's next bytes: the time between reads is the reader's own
+// (a converter busy with a large generation), and the target, held back
+// by the connection's flow control meanwhile, is not silent.
 func (c *Capture) Read(p []byte) (int, error) {
+	if c.timer != nil {
+		c.timer.Reset(c.stall)
+	}
 	n, err := c.body.Read(p)
 	if c.timer != nil {
-		switch {
-		case err == io.EOF:
-			c.timer.Stop()
-		case n > 0:
-			c.read.Add(int64(n))
-			c.timer.Reset(c.stall)
-		}
+		c.timer.Stop()
 	}
+	c.read.Add(int64(n))
 	return n, c.cause(err)
 }
 

@@ -313,6 +313,8 @@ func TestStall(t *testing.T) {
 			case <-release:
 			case <-r.Context().Done():
 			}
+		case "/all":
+			w.Write(make([]byte, 64<<10))
 		case "/steady":
 			for range 6 {
 				w.Write([]byte("0123456789"))
@@ -365,6 +367,30 @@ func TestStall(t *testing.T) {
 	time.Sleep(2 * stall)
 	if err := c.Close(); err != nil {
 		t.Errorf("Close: %v", err)
+	}
+
+	// A reader slower than the stall timeout between its reads (a
+	// converter busy with a large generation) is no stall of the target.
+	c, err = open("/all")
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 16<<10)
+	total := 0
+	for {
+		n, err := c.Read(buf)
+		total += n
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("a slow reader, after %d bytes: %v", total, err)
+		}
+		time.Sleep(2 * stall)
+	}
+	c.Close()
+	if total != 64<<10 {
+		t.Errorf("a slow reader read %d bytes, want %d", total, 64<<10)
 	}
 }
 
