@@ -227,6 +227,8 @@ func lookalike(br *bufio.Reader) string {
 		return "; it looks like a Perfetto trace (an output, which ui.perfetto.dev opens as it is)"
 	case len(t) > 0 && (t[0] == '{' || t[0] == '[') && bytes.Contains(b, []byte(`"traceEvents"`)):
 		return "; it looks like Chrome trace JSON (an output, which Perfetto and chrome://tracing open as it is)"
+	case len(t) > 0 && t[0] == '{' && bytes.Contains(b, []byte(`"resourceSpans"`)):
+		return "; it looks like OTLP JSON (an output: spans, which an OpenTelemetry backend takes)"
 	case len(t) > 0 && (t[0] == '{' || t[0] == '['):
 		return "; it looks like JSON"
 	case len(t) > 0 && t[0] == '<':

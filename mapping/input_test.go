@@ -130,6 +130,7 @@ func TestHeaderErrors(t *testing.T) {
 		{[]byte("<!DOCTYPE html>\n<html><head><TITLE> Please log in </TITLE></head></html>"), mapping.ErrNotTrace, `it is an HTML page titled "Please log in"`},
 		{[]byte(`{"traceEvents":[{"ph":"X"}]}`), mapping.ErrNotTrace, "it looks like Chrome trace JSON"},
 		{[]byte(`{"input": "x"}`), mapping.ErrNotTrace, "it looks like JSON"},
+		{[]byte(`{"resourceSpans":[{"resource":{}}]}`), mapping.ErrNotTrace, "it looks like OTLP JSON"},
 		// A packet with a sequence ID and flags, then compressed packets
 		// longer than what is read ahead.
 		{append([]byte("\x0a\x04\x50\x01\x68\x01\x0a\xe0\x10\x92\x03\xdc\x10\x1f\x8b"), body...), mapping.ErrNotTrace, "it looks like a Perfetto trace"},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -169,6 +170,15 @@ func TestBrokenKeptNothing(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q, output %.20q; want 1, the break and the filters said, the file as it was", args, code, errs, b)
 		}
 	}
+	// Of an input that is no trace, there was nothing to keep: its error
+	// alone is said.
+	notTrace := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(notTrace, []byte("some notes, not a trace"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := runCmd(t, nil, "perfetto", "--task", "x", "-o", filepath.Join(dir, "n.pftrace"), notTrace); code != 1 || strings.Contains(errs, "kept nothing") {
+		t.Errorf("a filter on a text file: exit %d, stderr %q; want 1 and no word of the filters", code, errs)
+	}
 }
 
 // TestSplitToDevice checks that --split refuses an -o that is a device:
@@ -224,5 +234,29 @@ func TestInputHeader(t *testing.T) {
 	}
 	if code, _, errs := runCmd(t, nil, "stats", "--input-header", "A: b", sample(t)); code != 2 || !strings.Contains(errs, "--input-header") {
 		t.Errorf("on a file: exit %d, stderr %q; want a usage error", code, errs)
+	}
+}
+
+// TestConvertPushFails checks convert with a push the endpoint refuses:
+// the other outputs are written whole, and the push's report says the
+// export failed, not that the conversion stopped at the trace's end.
+func TestConvertPushFails(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n, _ := io.Copy(io.Discard, r.Body); n == 0 {
+			// The check of the endpoint: an export of no spans.
+			w.Header().Set("Content-Type", "application/x-protobuf")
+			return
+		}
+		http.Error(w, "bad request", http.StatusBadRequest)
+	}))
+	defer srv.Close()
+	pf := filepath.Join(t.TempDir(), "t.pftrace")
+	code, _, errs := runCmd(t, nil, "convert", "-q", "--perfetto", pf, "--otlp", "--otlp-endpoint", srv.URL, "--otlp-protocol", "http/protobuf",
+		filepath.Join("..", "..", "testdata", "frsubtasks.go1.26.trace"))
+	if code != 1 || !strings.Contains(errs, "converted before the export failed") || strings.Contains(errs, "conversion stopped") {
+		t.Errorf("exit %d, stderr:\n%s\nwant 1 and the export's failure said", code, errs)
+	}
+	if _, err := os.Stat(pf); err != nil {
+		t.Errorf("the Perfetto output of a conversion whose push failed: %v", err)
 	}
 }

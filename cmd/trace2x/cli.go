@@ -548,9 +548,12 @@ func (in *input) mapTrace(e *env, opts *inputOpts, src io.Reader, sink mapping.S
 		// A script must be able to tell that nothing matched (a
 		// goroutine or task ID that is not in the trace, a window before
 		// it); the files are not written (see endCapture).
-		if err == nil {
+		var merr *mapping.Error
+		switch {
+		case err == nil:
 			err = fmt.Errorf("%s: the filters kept nothing", in.name)
-		} else {
+		case errors.As(err, &merr) && merr.Events > 0:
+			// Events were read before the trace broke off, and none kept.
 			err = fmt.Errorf("%w; the filters kept nothing of what came before", err)
 		}
 	}

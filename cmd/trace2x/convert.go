@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -184,8 +185,16 @@ Example:
 				res := pushed.Result()
 				res.Summary = sum
 				stopped := ""
-				if mapErr != nil {
+				var merr *mapping.Error
+				switch {
+				case errors.As(mapErr, &merr):
 					stopped = "the conversion stopped"
+				case res.Failed > 0:
+					// The push failed and was dropped; the other outputs
+					// went on to the end, which says nothing of where
+					// the spans stopped.
+					stopped = "the export failed"
+					res.Summary = nil
 				}
 				report(e.stderr, in.name, pushDest, &res, timeNote, false, stopped)
 				if res.Failed > 0 {

@@ -179,6 +179,9 @@ Examples:
 					return err
 				}
 				if exp, err = ep.NewExporter(ctx); err != nil {
+					if ctx.Err() != nil {
+						err = context.Cause(ctx) // the interrupt, not "context canceled"
+					}
 					return fmt.Errorf("OTLP exporter for %s: %w", ep, err)
 				}
 				dest, *timeout = ep.String(), ep.Timeout()
