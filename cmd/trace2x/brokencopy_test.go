@@ -9,9 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/trace2x/trace2x/convert/perfetto/perfettocheck"
 )
@@ -76,38 +74,6 @@ func TestFilterCopyBrokenURL(t *testing.T) {
 	}
 	if got, want := tasks(rep), tasks(rep2); got == 0 || got != want {
 		t.Errorf("%d task slices from the broken capture, %d from the same bytes in a file; want the same, some", got, want)
-	}
-}
-
-// TestInterruptFilterCopy checks SIGINT while a task filter copies a
-// stream for its first pass: the copy so far is converted, as the
-// stream's part would be without the filter, and the exit status is 130.
-func TestInterruptFilterCopy(t *testing.T) {
-	trace := filepath.Join("..", "..", "testdata", "frsubtasks.go1.26.trace")
-	out := filepath.Join(t.TempDir(), "part.pftrace")
-	cmd := trace2xProcess(t, "perfetto", "-q", "--task", "request", "-o", out, "-")
-	_, _, stderr := startSlowInput(t, cmd, trace) // the first generation whole, and a stall
-	cmd.Process.Signal(syscall.SIGINT)
-	waitExit(t, cmd, 10*time.Second, "SIGINT did not end the copy of a stalled stream")
-	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted || !strings.Contains(stderr.String(), "interrupted by SIGINT") {
-		t.Errorf("exit %d, stderr %q; want %d and the interrupt said", code, stderr, exitInterrupted)
-	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatalf("nothing written of what came before the interrupt: %v", err)
-	}
-	rep, err := perfettocheck.Check(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tasks := 0
-	for _, s := range rep.Slices {
-		if s.Category == "task" {
-			tasks++
-		}
-	}
-	if tasks == 0 {
-		t.Error("the output holds no task of the generation that came whole")
 	}
 }
 

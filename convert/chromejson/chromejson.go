@@ -87,7 +87,8 @@
 // when written, a part can end between any two items. Each part repeats
 // the process and thread names it uses, carries the stack frames its
 // events refer to, and restates the last value of every counter before
-// it, at about the time its own items begin. A slice is in the part where it ended, or, for a run
+// it (category "restated"), just before its own earliest item, or at the
+// value's own time if later. A slice is in the part where it ended, or, for a run
 // held for a syscall in it, in one up to 10 ms of trace time later, so
 // parts overlap in time at their edges. A split output holds a run no
 // longer than that, and with at most 16 syscalls in it, so it can draw as
@@ -225,10 +226,15 @@ type Writer struct {
 	freePend     []*pendingRun
 	flowBuf      pendingFlow
 	// A split output's queue of held runs (see expire), from queueAt.
-	queue       []heldStamp
-	queueAt     int
-	stamps      uint64
-	now         mapping.Time // the latest end of a goroutine state
+	queue   []heldStamp
+	queueAt int
+	stamps  uint64
+	now     mapping.Time // the latest end of a goroutine state
+	// The earliest time of an event of the current part, for the
+	// counters it restates when it closes (see counterState.restate).
+	partMin     mapping.Time
+	partMinSet  bool
+	restating   bool // the counter events written are restated ones
 	fixed       [numFixedRows]row
 	others      map[string]*row // rows of ranges of kinds this version does not know
 	counters    counterState
@@ -364,8 +370,9 @@ func (w *Writer) openPart() {
 		w.buf = append(w.buf, "}"...)
 		w.end()
 	}
+	w.partMinSet = false
 	if w.part > 1 {
-		w.counters.restate(w, w.now)
+		w.counters.snapshot()
 	}
 }
 
@@ -421,6 +428,11 @@ func (w *Writer) nl(b []byte, depth int) []byte {
 // such extra keys as metadata, and Perfetto ignores them at the end.
 func (w *Writer) closePart(final bool) {
 	w.counters.flush(w)
+	at := w.now
+	if w.partMinSet {
+		at = w.partMin
+	}
+	w.counters.restate(w, at)
 	b := append(w.buf, '\n')
 	if w.cfg.pretty {
 		b = append(b, ' ', ' ')

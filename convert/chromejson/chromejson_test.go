@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
 
@@ -461,52 +462,72 @@ func testSplit(t *testing.T, path string) {
 			var all []string
 			var reps []*chromecheck.Report
 			samples := 0
-			// Each part after the first begins by restating every counter
-			// an earlier part has drawn, with its last value there, at
-			// that value's time or later; the restated events are not the
-			// whole's.
+			// Each part after the first restates every counter an earlier
+			// part has drawn, with its last value there, marked
+			// "restated", at a time where the whole has that value: at the
+			// value's own time or later, and before the part's own
+			// values of it. The restated events are not the whole's.
 			type value struct {
 				ts   int64
 				args string
 			}
-			last := map[string]value{} // by counter, its last value so far
-			var stateEnd int64         // the latest end of a goroutine's state so far
+			whole := map[string][]value{} // by counter, in time order
+			for _, e := range wrep.Events {
+				if e.Ph == "C" {
+					key := fmt.Sprint(e.PID, " ", e.Name)
+					whole[key] = append(whole[key], value{e.TS, argsOf(t, e)})
+				}
+			}
+			at := func(key string, ts int64) string {
+				vs := whole[key]
+				i := sort.Search(len(vs), func(i int) bool { return vs[i].ts > ts })
+				if i == 0 {
+					return ""
+				}
+				return vs[i-1].args
+			}
+			drawn := map[string]bool{}
 			for i, p := range parts {
 				rep, err := chromecheck.Check(p.Bytes())
 				if err != nil {
 					t.Fatalf("part %d: %v", i+1, err)
 				}
 				var kept []*chromecheck.Event
-				restated, leading := map[string]bool{}, i > 0
+				restated := map[string]bool{}
+				first := map[string]int64{} // a counter's first own time in the part
 				for _, e := range rep.Events {
-					if e.Ph == "M" {
-						kept = append(kept, e)
-						continue
-					}
-					key := fmt.Sprint(e.PID, " ", e.Name)
-					if leading && e.Ph == "C" && !restated[key] {
-						if v, ok := last[key]; ok && v.args == argsOf(t, e) {
-							if e.TS < v.ts || e.TS < stateEnd {
-								t.Errorf("part %d restates %s at %d, before its value's time %d or the states before it, to %d", i+1, key, e.TS, v.ts, stateEnd)
-							}
-							restated[key] = true
-							continue
+					if e.Ph == "C" && e.Cat != "restated" {
+						key := fmt.Sprint(e.PID, " ", e.Name)
+						if f, ok := first[key]; !ok || e.TS < f {
+							first[key] = e.TS
 						}
 					}
-					leading = false
+				}
+				for _, e := range rep.Events {
+					if e.Ph == "C" && e.Cat == "restated" {
+						key := fmt.Sprint(e.PID, " ", e.Name)
+						if i == 0 || restated[key] || !drawn[key] {
+							t.Errorf("part %d restates %s: first part %v, twice %v, never drawn before %v", i+1, key, i == 0, restated[key], !drawn[key])
+						}
+						if got, want := argsOf(t, e), at(key, e.TS); got != want {
+							t.Errorf("part %d restates %s at %d as %s; the whole has %s there", i+1, key, e.TS, got, want)
+						}
+						if f, ok := first[key]; ok && e.TS >= f {
+							t.Errorf("part %d restates %s at %d, not before its own first value at %d", i+1, key, e.TS, f)
+						}
+						restated[key] = true
+						continue
+					}
 					kept = append(kept, e)
 				}
-				for key := range last {
+				for key := range drawn {
 					if !restated[key] && !slices.ContainsFunc(kept, func(e *chromecheck.Event) bool { return e.Ph == "C" && fmt.Sprint(e.PID, " ", e.Name) == key }) {
 						t.Errorf("part %d has no event of counter %s, which earlier parts draw", i+1, key)
 					}
 				}
 				for _, e := range kept {
-					switch {
-					case e.Ph == "C":
-						last[fmt.Sprint(e.PID, " ", e.Name)] = value{e.TS, argsOf(t, e)}
-					case e.Ph == "X" && e.Cat == "goroutine":
-						stateEnd = max(stateEnd, e.TS+e.Dur)
+					if e.Ph == "C" {
+						drawn[fmt.Sprint(e.PID, " ", e.Name)] = true
 					}
 				}
 				rep.Events = kept

@@ -40,6 +40,17 @@ type singleCounter struct {
 type counterState struct {
 	goroutines, threads counterGroup
 	single              []singleCounter // in the order first written
+	// What the current part restates when it closes: the values before
+	// it (see snapshot).
+	restated []restatedCounter
+}
+
+// restatedCounter is a counter's last value before a part: a group's
+// values, or a single series'.
+type restatedCounter struct {
+	group  *counterGroup // nil for a single series
+	values [4]uint64
+	single singleCounter
 }
 
 func newCounterState() counterState {
@@ -70,24 +81,42 @@ func (c *counterState) group(k mapping.CounterKind) (*counterGroup, int) {
 	return nil, 0
 }
 
-// restate writes, at the start of a part, the last value of every counter
-// written before it. A group with a change
-// pending is left out: the change is written in this part.
-//
-// The values are restated at the time at, where the part's items begin,
-// or at their own time if later: at an earlier time a part opened alone
-// would stretch back to it (GOMAXPROCS's is the trace's start).
-func (c *counterState) restate(w *Writer, at mapping.Time) {
+// snapshot keeps, at the start of a part, the last value of every
+// counter written before it, for restate. A group with a change pending
+// is left out: the change is written in this part.
+func (c *counterState) snapshot() {
+	c.restated = c.restated[:0]
 	for _, g := range []*counterGroup{&c.goroutines, &c.threads} {
 		if g.written && !g.pending {
-			g.pending, g.time = true, max(g.time, at)
-			g.write(w)
+			c.restated = append(c.restated, restatedCounter{group: g, values: g.values, single: singleCounter{time: g.time}})
 		}
 	}
-	for i := range c.single {
-		s := &c.single[i]
-		w.singleCounter(s.pid, max(s.time, at), s.name, s.unit, s.value)
+	for _, s := range c.single {
+		c.restated = append(c.restated, restatedCounter{single: s})
 	}
+}
+
+// restate writes, as a part closes, the values snapshot kept at its
+// start, at the part's earliest time at, or at their own time if later.
+// At an earlier time a part opened alone would stretch back to it
+// (GOMAXPROCS's is the trace's start); at a later one, where the part's
+// items begin (what the part started after), it would hide the part's
+// own earlier values, which come later in the file than its first items
+// (a state is delivered at its end, a thinned counter a period late).
+// A nanosecond before at, it precedes every value of the part's own.
+func (c *counterState) restate(w *Writer, at mapping.Time) {
+	w.restating = true
+	for _, r := range c.restated {
+		t := max(r.single.time, at-1)
+		if g := r.group; g != nil {
+			w.groupEvent(g, t, r.values)
+			continue
+		}
+		s := r.single
+		w.singleCounter(s.pid, t, s.name, s.unit, s.value)
+	}
+	w.restating = false
+	c.restated = c.restated[:0]
 }
 
 // remember notes the value written of a counter of one series.
@@ -112,7 +141,12 @@ func (g *counterGroup) write(w *Writer) {
 		return
 	}
 	g.pending, g.written = false, true
-	w.counterEvent(g.pid, g.time)
+	w.groupEvent(g, g.time, g.values)
+}
+
+// groupEvent writes an event of group g at time t with the values given.
+func (w *Writer) groupEvent(g *counterGroup, t mapping.Time, values [4]uint64) {
+	w.counterEvent(g.pid, t)
 	w.nameRaw(g.name)
 	w.buf = append(w.buf, `,"args":{`...)
 	for i, s := range g.series {
@@ -120,7 +154,7 @@ func (g *counterGroup) write(w *Writer) {
 			w.buf = append(w.buf, ',')
 		}
 		w.buf = append(append(w.buf, s...), ':')
-		w.buf = appendUint(w.buf, g.values[i])
+		w.buf = appendUint(w.buf, values[i])
 	}
 	w.buf = append(w.buf, '}')
 	w.end()
@@ -129,8 +163,14 @@ func (g *counterGroup) write(w *Writer) {
 // counterEvent starts a "C" event. Counters belong to a process, not a
 // row.
 func (w *Writer) counterEvent(pid int, t mapping.Time) {
+	w.notePartTime(t)
 	w.begin('C', pid)
 	w.buf = appendMicros(append(w.buf, `,"ts":`...), int64(t-w.base))
+	if w.restating {
+		// Told apart from the part's own values, for tools that
+		// join the parts.
+		w.buf = append(w.buf, `,"cat":"restated"`...)
+	}
 }
 
 // Counter writes a counter sample: goroutines and threads by state in
@@ -178,4 +218,11 @@ func (w *Writer) singleCounter(pid int, t mapping.Time, name, unit string, v uin
 	w.buf = appendUint(append(w.buf, ':'), v)
 	w.buf = append(w.buf, '}')
 	w.end()
+}
+
+// notePartTime notes the time of an event of the current part.
+func (w *Writer) notePartTime(t mapping.Time) {
+	if !w.partMinSet || t < w.partMin {
+		w.partMin, w.partMinSet = t, true
+	}
 }

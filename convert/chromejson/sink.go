@@ -283,6 +283,7 @@ func (w *Writer) thread(id mapping.ThreadID) *threadState {
 
 // event starts an event on a row at time t.
 func (w *Writer) event(ph byte, pid int, r *row, t mapping.Time) {
+	w.notePartTime(t)
 	w.begin(ph, pid)
 	b := append(w.buf, r.key[:r.keyN]...)
 	b = append(b, `,"ts":`...)

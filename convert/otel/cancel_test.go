@@ -80,3 +80,50 @@ func TestConvertCancelHungExporter(t *testing.T) {
 		})
 	}
 }
+
+// slowExporter takes each batch after a delay, heeding its context.
+type slowExporter struct {
+	delay    time.Duration
+	accepted atomic.Int64
+}
+
+func (e *slowExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	select {
+	case <-time.After(e.delay):
+		e.accepted.Add(int64(len(spans)))
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (*slowExporter) Shutdown(context.Context) error { return nil }
+
+// TestFlushTimeout checks WithFlushTimeout: after the context ends, the
+// spans converted are still exported, up to the timeout, and Convert
+// returns with the context's error; without it, they are not.
+func TestFlushTimeout(t *testing.T) {
+	data := mustRead(t, "../../testdata/annotations.go1.26.trace")
+	for _, tc := range []struct {
+		flush time.Duration
+		all   bool // every span converted reaches the exporter
+	}{
+		{0, false},
+		{10 * time.Second, true},
+	} {
+		// The context ends once the pass is done and the first batch is
+		// being exported: the spans are all converted and queued.
+		ctx, cancel := context.WithCancel(context.Background())
+		exp := &slowExporter{delay: 300 * time.Millisecond}
+		time.AfterFunc(100*time.Millisecond, cancel)
+		res, err := Convert(ctx, bytes.NewReader(data), exp, WithFlushTimeout(tc.flush), WithMaxExportBatchSize(8))
+		cancel()
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("flush %v: error %v, want context.Canceled", tc.flush, err)
+		}
+		sent := exp.accepted.Load()
+		if got := sent == res.Spans(); got != tc.all || res.Exported != sent || res.Exported+res.Failed != res.Spans() {
+			t.Errorf("flush %v: %d of %d spans sent (exported %d, failed %d); want all sent: %v", tc.flush, sent, res.Spans(), res.Exported, res.Failed, tc.all)
+		}
+	}
+}

@@ -34,7 +34,8 @@ const seedBytes = 64 << 10
 // if exp panicked). Cancelling ctx stops the pass, even in a read of r
 // that is blocked then (see mapping.WithContext), and the export: the
 // call of exp under way gets a cancelled context, and Convert returns
-// without waiting for spans still queued, which count as failed.
+// without waiting for spans still queued, which count as failed; with
+// WithFlushTimeout, they are still exported until that time has passed.
 //
 // A program can export a snapshot of its own flight recorder:
 //

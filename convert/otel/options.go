@@ -26,6 +26,7 @@ type config struct {
 	maxBatch       int
 	maxBytes       int64
 	exportTimeout  time.Duration
+	flushTimeout   time.Duration
 	retry          time.Duration
 	maxPending     int
 	eventLimit     int // < 0: unlimited
@@ -155,6 +156,19 @@ func WithMaxRequestBytes(n int64) Option {
 // seconds; zero means no bound.
 func WithExportTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.exportTimeout = d })
+}
+
+// WithFlushTimeout lets the spans converted before the conversion's
+// context ended still be exported, for up to d after it ended: the pass
+// stops at once, and what it made goes on to the exporter until then (a
+// service shutting down hands on what it captured). The default, zero,
+// stops the export with the pass: the call under way is cancelled, and
+// the spans not sent count as failed. Until the flush timeout, a Sink
+// takes what the pass still delivers: Convert stops its pass through its
+// reader, and a pass given to NewSink's Sink is stopped with
+// mapping.WithContext.
+func WithFlushTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.flushTimeout = max(d, 0) })
 }
 
 // WithRetry retries a batch whose export failed for want of a connection

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -130,8 +131,12 @@ type Sink struct {
 	// CategoryHTTPStatus), until their spans are made.
 	outcomes map[mapping.TaskID]taskOutcome
 
-	cfg    config
-	ctx    context.Context
+	cfg config
+	ctx context.Context
+	// stop ends the export: ctx, or later by the flush timeout (see
+	// WithFlushTimeout); unhook releases what watches for it.
+	stop   context.Context
+	unhook func()
 	exp    *exporter
 	bsp    sdktrace.SpanProcessor // nil until Begin
 	common spanCommon
@@ -269,9 +274,8 @@ type spanRec struct {
 // go on using it. ctx bounds the conversion and the export: when it is
 // cancelled, the sink stops the pass, the export under way is cancelled
 // and what is left unsent counts as failed; a nil ctx is
-// context.Background. To stop a pass but still send what it converted,
-// give the sink context.WithoutCancel(ctx) and the pass ctx
-// (mapping.WithContext).
+// context.Background. WithFlushTimeout gives what was converted time to
+// be sent after ctx ends.
 func NewSink(ctx context.Context, exp sdktrace.SpanExporter, opts ...Option) *Sink {
 	cfg := newConfig(opts)
 	if ctx == nil {
@@ -281,11 +285,34 @@ func NewSink(ctx context.Context, exp sdktrace.SpanExporter, opts ...Option) *Si
 	if cfg.eventLimitSet {
 		limit = cfg.eventLimit
 	}
-	wrapped := &exporter{next: exp, timeout: cfg.exportTimeout, retry: cfg.retry, stop: ctx}
+	stop, unhook := ctx, func() {}
+	if cfg.flushTimeout > 0 && ctx.Done() != nil {
+		// The export outlives the pass by the flush timeout.
+		sctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+		var timer *time.Timer
+		var mu sync.Mutex
+		stopHook := context.AfterFunc(ctx, func() {
+			mu.Lock()
+			defer mu.Unlock()
+			timer = time.AfterFunc(cfg.flushTimeout, func() { cancel(context.Cause(ctx)) })
+		})
+		stop, unhook = sctx, func() {
+			stopHook()
+			mu.Lock()
+			if timer != nil {
+				timer.Stop()
+			}
+			mu.Unlock()
+			cancel(nil)
+		}
+	}
+	wrapped := &exporter{next: exp, timeout: cfg.exportTimeout, retry: cfg.retry, stop: stop}
 	wrapped.maxBytes.Store(max(cfg.maxBytes, 0))
 	return &Sink{
 		cfg:            cfg,
 		ctx:            ctx,
+		stop:           stop,
+		unhook:         unhook,
 		exp:            wrapped,
 		limit:          limit,
 		stacks:         make(map[mapping.StackID]*stackInfo),
@@ -412,7 +439,10 @@ func (s *Sink) check() error {
 	if s.err != nil {
 		return s.err
 	}
-	if err := s.ctx.Err(); err != nil {
+	if err := s.ctx.Err(); err != nil && (s.cfg.flushTimeout == 0 || s.stop.Err() != nil) {
+		// With a flush timeout, what the pass still delivers (events
+		// read before its reader stopped) is taken until the export
+		// stops.
 		s.err = err
 	} else if s.exp.fatal.Load() {
 		s.err = fmt.Errorf("exporting spans: %w", s.exp.firstError())
@@ -1081,7 +1111,10 @@ func (s *Sink) End(sum *mapping.Summary) error {
 	if s.bsp == nil {
 		return s.err // Begin never came
 	}
-	if s.err == nil {
+	// A pass that ctx stopped, with a flush timeout, ends as a trace cut
+	// there does: what is open and what waits is made and sent.
+	flushing := s.cfg.flushTimeout > 0 && s.ctx.Err() != nil && errors.Is(s.err, s.ctx.Err())
+	if s.err == nil || flushing {
 		// The logs that wait in regions never delivered (a filter cut
 		// them) go where a region of another task would send them, before
 		// the goroutines' spans are made.
@@ -1125,16 +1158,20 @@ func (s *Sink) End(sum *mapping.Summary) error {
 	}
 	// Shutdown drains the queue through the exporter; the exporter's own
 	// Shutdown is a no-op, so the caller's exporter stays usable. Once
-	// ctx ends, the call under way is cancelled and what is left in the
-	// queue is counted failed at once (see exporter.stop); End waits a
-	// second for that, not for an exporter that does not heed its
-	// context.
+	// the export stops (ctx's end, or the flush timeout after it), the
+	// call under way is cancelled and what is left in the queue is
+	// counted failed at once (see exporter.stop); End waits a second for
+	// that, not for an exporter that does not heed its context.
+	defer s.unhook()
 	drained := make(chan error, 1)
 	go func() { drained <- s.bsp.Shutdown(context.WithoutCancel(s.ctx)) }()
 	var err error
 	select {
 	case err = <-drained:
-	case <-s.ctx.Done():
+		if err == nil && s.ctx.Err() != nil && (sum == nil || sum.Err == nil) {
+			err = context.Cause(s.ctx) // the pass stopped short, flushed
+		}
+	case <-s.stop.Done():
 		t := time.NewTimer(time.Second)
 		select {
 		case <-drained:

@@ -454,8 +454,11 @@ func (r *gotraceReceiver) convertOptions(t *target) []otel.Option {
 	opts := []otel.Option{
 		otel.WithInputName(t.url.Redacted()),
 		otel.WithServiceName(t.ServiceName),
-		// The capture's timeout bounds the hand-over of its spans.
+		// The capture's timeout bounds the hand-over of its spans; what
+		// was converted when it ends (at the timeout, or at a shutdown)
+		// is still handed on, for up to flushGrace.
 		otel.WithExportTimeout(0),
+		otel.WithFlushTimeout(flushGrace),
 	}
 	// Replicas of one service are told apart by their endpoint, as the
 	// Collector's Prometheus receiver tells its targets' instances.
@@ -475,3 +478,9 @@ func (r *gotraceReceiver) convertOptions(t *target) []otel.Option {
 	}
 	return opts
 }
+
+// flushGrace is how long the spans a capture or an upload converted
+// before it ended (a timeout, a shutdown, a client gone) are still handed
+// to the pipeline: long enough for a pipeline that takes them, short
+// enough that one that blocks does not hold a shutdown.
+const flushGrace = 5 * time.Second

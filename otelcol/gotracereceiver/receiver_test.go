@@ -573,6 +573,46 @@ func TestShutdownMidCapture(t *testing.T) {
 	}
 }
 
+// TestShutdownHandsOn shuts the receiver down while a capture waits for
+// its target's second generation: the spans of the first, converted by
+// then, are still handed to the pipeline, not dropped with the capture.
+func TestShutdownHandsOn(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "frsubtasks.go1.26.trace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan struct{}, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write(data[:7000]) // the first of two generations, and a batch of the second
+		w.(http.Flusher).Flush()
+		select {
+		case started <- struct{}{}:
+		default:
+		}
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	cfg := createDefaultConfig()
+	cfg.Targets = []TargetConfig{{Name: "t", Endpoint: srv.URL + "/debug/pprof/trace", Interval: time.Hour, Timeout: time.Hour}}
+	sink := new(consumertest.TracesSink)
+	h := newHarness(t, cfg, sink)
+	if err := h.r.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	time.Sleep(500 * time.Millisecond) // time to convert the first generation
+	h.stop()
+	if sink.SpanCount() == 0 {
+		t.Error("no span of the first generation was handed on at shutdown")
+		for _, l := range h.logs.All() {
+			t.Log(l.Message, l.ContextMap())
+		}
+	}
+	if h.captures("t", "cancelled") != 1 {
+		t.Error("the capture is not counted cancelled")
+	}
+}
+
 // TestBackPressure refuses batches for a while, as a memory limiter
 // does, then takes them: none is lost, and the capture waited.
 func TestBackPressure(t *testing.T) {
