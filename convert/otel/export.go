@@ -77,6 +77,12 @@ func (e *exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpa
 		}
 		spans = spans[n:]
 	}
+	if e.stop != nil && e.stop.Err() != nil {
+		// Stopped: the spans count as failed, and the caller, who ended
+		// the context, has no use for the SDK's global handler logging
+		// it once a batch.
+		return nil
+	}
 	return first
 }
 

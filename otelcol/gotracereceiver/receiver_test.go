@@ -613,6 +613,38 @@ func TestShutdownHandsOn(t *testing.T) {
 	}
 }
 
+// TestShutdownDeafPipeline shuts the receiver down while its pipeline
+// blocks and heeds no context, as a batch processor whose exporter's
+// queue is full: the shutdown still ends, once the flush grace is over.
+func TestShutdownDeafPipeline(t *testing.T) {
+	trace := sampleTrace(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(trace) }))
+	defer srv.Close()
+	started := make(chan struct{}, 1)
+	release := make(chan struct{})
+	defer close(release)
+	deaf := consumerFunc(func(context.Context, ptrace.Traces) error {
+		select {
+		case started <- struct{}{}:
+		default:
+		}
+		<-release
+		return nil
+	})
+	cfg := createDefaultConfig()
+	cfg.Targets = []TargetConfig{{Name: "t", Endpoint: srv.URL + "/debug/pprof/trace", Interval: time.Hour, Timeout: time.Hour}}
+	h := newHarness(t, cfg, deaf)
+	if err := h.r.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	start := time.Now()
+	h.stop()
+	if d := time.Since(start); d > flushGrace+3*time.Second {
+		t.Errorf("shutdown took %v with a pipeline that heeds no context; want about the flush grace, %v", d, flushGrace)
+	}
+}
+
 // TestBackPressure refuses batches for a while, as a memory limiter
 // does, then takes them: none is lost, and the capture waited.
 func TestBackPressure(t *testing.T) {
