@@ -39,14 +39,7 @@ func TestFilterCopyBrokenURL(t *testing.T) {
 	if code != 1 || !strings.Contains(errs, url) || !strings.Contains(errs, "near byte "+strconv.Itoa(cut)) || !strings.Contains(errs, "1 complete generation") {
 		t.Errorf("exit %d, stderr %q; want 1 and the URL, where it broke off, and what was converted", code, errs)
 	}
-	pf, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatalf("nothing written of what came: %v", err)
-	}
-	rep, err := perfettocheck.Check(bytes.NewReader(pf))
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := perfettoTasks(t, out, "nothing written of what came")
 	// The same bytes from a file keep the same tasks.
 	file := filepath.Join(dir, "cut.trace")
 	if err := os.WriteFile(file, data[:cut], 0o644); err != nil {
@@ -56,23 +49,8 @@ func TestFilterCopyBrokenURL(t *testing.T) {
 	if code, _, errs := runCmd(t, nil, "perfetto", "--task", "request", "-o", fromFile, file); code != 1 {
 		t.Fatalf("the cut file: exit %d: %s", code, errs)
 	}
-	pf2, err := os.ReadFile(fromFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep2, err := perfettocheck.Check(bytes.NewReader(pf2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tasks := func(r *perfettocheck.Report) (n int) {
-		for _, s := range r.Slices {
-			if s.Category == "task" {
-				n++
-			}
-		}
-		return n
-	}
-	if got, want := tasks(rep), tasks(rep2); got == 0 || got != want {
+	want := perfettoTasks(t, fromFile, "the cut file")
+	if got == 0 || got != want {
 		t.Errorf("%d task slices from the broken capture, %d from the same bytes in a file; want the same, some", got, want)
 	}
 }
@@ -225,4 +203,25 @@ func TestConvertPushFails(t *testing.T) {
 	if _, err := os.Stat(pf); err != nil {
 		t.Errorf("the Perfetto output of a conversion whose push failed: %v", err)
 	}
+}
+
+// perfettoTasks reads the Perfetto file at path, checks it, and returns
+// how many task slices it holds; what says which file it is, if missing.
+func perfettoTasks(t *testing.T, path, what string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	rep, err := perfettocheck.Check(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, s := range rep.Slices {
+		if s.Category == "task" {
+			n++
+		}
+	}
+	return n
 }

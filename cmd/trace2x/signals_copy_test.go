@@ -3,15 +3,11 @@
 package main
 
 import (
-	"bytes"
-	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/trace2x/trace2x/convert/perfetto/perfettocheck"
 )
 
 // TestInterruptFilterCopy checks SIGINT while a task filter copies a
@@ -27,20 +23,7 @@ func TestInterruptFilterCopy(t *testing.T) {
 	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted || !strings.Contains(stderr.String(), "interrupted by SIGINT") {
 		t.Errorf("exit %d, stderr %q; want %d and the interrupt said", code, stderr, exitInterrupted)
 	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatalf("nothing written of what came before the interrupt: %v", err)
-	}
-	rep, err := perfettocheck.Check(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tasks := 0
-	for _, s := range rep.Slices {
-		if s.Category == "task" {
-			tasks++
-		}
-	}
+	tasks := perfettoTasks(t, out, "nothing written of what came before the interrupt")
 	if tasks == 0 {
 		t.Error("the output holds no task of the generation that came whole")
 	}
