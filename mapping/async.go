@@ -22,7 +22,7 @@ func Async(sink Sink) Sink {
 	// samples are thinned out, and copying them to the other goroutine
 	// first would cost more than the thinning.
 	if t, ok := sink.(*thinSink); ok && t != nil && t.seq == 0 {
-		return &thinSink{Sink: &asyncSink{sink: t.Sink}, period: t.period}
+		return &thinSink{Sink: &asyncSink{sink: t.Sink}, period: t.period, joint: t.joint}
 	}
 	return &asyncSink{sink: sink}
 }

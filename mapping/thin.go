@@ -37,23 +37,69 @@ func ThinCounters(next Sink, period time.Duration) Sink {
 	return &thinSink{Sink: next, period: Time(period)}
 }
 
+// ThinCounterGroups is ThinCounters for viewers that stack the series of
+// a counter, as Chrome's trace viewer stacks the goroutines by state and
+// the threads by state: it thins each group of those counters as one, so
+// that every time kept carries the value each series of the group had
+// then. Thinned series by series, a kept sample of one series would be
+// drawn beside the last kept value of another, a total that never was.
+// It keeps, per period, the times at which any series of the group is at
+// its lowest or highest, and the last.
+func ThinCounterGroups(next Sink, period time.Duration) Sink {
+	if period <= 0 {
+		return next
+	}
+	return &thinSink{Sink: next, period: Time(period), joint: true}
+}
+
+// counterGroup returns the group of the counters of goroutines (1) or
+// threads (2) by state that k is of, and its series; 0 for another.
+func counterGroup(k CounterKind) (group, series int) {
+	switch k {
+	case CounterGoroutinesRunning:
+		return 1, 0
+	case CounterGoroutinesRunnable:
+		return 1, 1
+	case CounterGoroutinesWaiting:
+		return 1, 2
+	case CounterGoroutinesSyscall:
+		return 1, 3
+	case CounterThreadsRunning:
+		return 2, 0
+	case CounterThreadsSyscall:
+		return 2, 1
+	}
+	return 0, 0
+}
+
 type thinSink struct {
 	Sink
 	period Time
+	joint  bool          // groups thinned as one (see ThinCounterGroups)
+	groups [2]*heldGroup // by group, once seen
 	// held is searched in order: a trace has a few dozen counters, and
 	// comparing names that are mostly the same string is cheaper than
 	// hashing one per sample, for the most frequent item of all.
 	held []*heldCounter
-	seq  int64     // samples seen, to order those of one time
-	cur  Time      // the latest period seen: earlier ones are flushed
-	out  []heldOut // scratch for flush
-	c    Counter   // scratch for flush
+	seq  int64      // samples seen, to order those of one time
+	cur  Time       // the latest period seen: earlier ones are flushed
+	out  []heldOut  // scratch for flush
+	gout []groupOut // scratch for flush
+	c    Counter    // scratch for flush
 }
 
-// heldOut is a sample to deliver and the counter it is of.
+// heldOut is a sample to deliver and the counter it is of: h, or gs for
+// a series of a group.
 type heldOut struct {
-	h *heldCounter
-	s *heldSample
+	h  *heldCounter
+	gs *seriesName
+	s  *heldSample
+}
+
+// groupOut is a group's state to deliver.
+type groupOut struct {
+	g  *heldGroup
+	st groupState
 }
 
 // heldSample is a sample kept, with its place in the input. Its counter's
@@ -94,6 +140,18 @@ func (s *thinSink) Counter(c *Counter) error {
 		}
 		s.cur = p
 	}
+	if s.joint {
+		if g, i := counterGroup(c.Kind); g != 0 {
+			hg := s.groups[g-1]
+			if hg == nil {
+				hg = &heldGroup{}
+				s.groups[g-1] = hg
+			}
+			s.seq++
+			hg.add(s, i, c)
+			return nil
+		}
+	}
 	h := s.find(c)
 	if h == nil {
 		h = &heldCounter{kind: c.Kind, name: c.Name, unit: c.Unit}
@@ -116,30 +174,128 @@ func (s *thinSink) Counter(c *Counter) error {
 	return nil
 }
 
+// heldGroup is what is kept of a group of counters (see
+// ThinCounterGroups) in the period under way: the state of all its series
+// at the times where one is at its lowest or highest, and at the last.
+// The state at the latest time stays open to the other series' changes at
+// that time, which come one after the other.
+type heldGroup struct {
+	series    [4]seriesName
+	cur       groupState // the state at the latest time
+	open      bool       // cur is not yet weighed
+	low, high [4]groupState
+	last      groupState
+	period    Time
+	full      bool
+}
+
+// seriesName is a series' counter, as the mapping names it.
+type seriesName struct {
+	kind       CounterKind
+	name, unit string
+}
+
+// groupState is the value of every series of a group at one time.
+type groupState struct {
+	time   Time
+	seq    int64
+	values [4]uint64
+	have   [4]bool // the series has had a value
+}
+
+// add takes the sample c of series i.
+func (g *heldGroup) add(s *thinSink, i int, c *Counter) {
+	if g.open && c.Time != g.cur.time {
+		g.weigh(s)
+	}
+	g.series[i] = seriesName{c.Kind, c.Name, c.Unit}
+	g.cur.time, g.cur.seq = c.Time, s.seq
+	g.cur.values[i], g.cur.have[i] = c.Value, true
+	g.open = true
+}
+
+// weigh keeps the state at the latest time if a series is at an extreme
+// of the period there, and as the period's last.
+func (g *heldGroup) weigh(s *thinSink) {
+	g.open = false
+	st := g.cur
+	p := st.time / s.period
+	if !g.full || g.period != p {
+		g.low, g.high = [4]groupState{st, st, st, st}, [4]groupState{st, st, st, st}
+		g.last, g.period, g.full = st, p, true
+		return
+	}
+	for i := range st.values {
+		if !st.have[i] {
+			continue
+		}
+		// The first of equal extremes is kept: it is where the level
+		// began.
+		if !g.low[i].have[i] || st.values[i] < g.low[i].values[i] {
+			g.low[i] = st
+		}
+		if !g.high[i].have[i] || st.values[i] > g.high[i].values[i] {
+			g.high[i] = st
+		}
+	}
+	g.last = st
+}
+
 // flush delivers the held samples of the periods before p.
 func (s *thinSink) flush(p Time) error {
 	s.out = s.out[:0]
+	s.gout = s.gout[:0]
+	for _, g := range s.groups {
+		if g == nil {
+			continue
+		}
+		if g.open && g.cur.time/s.period < p {
+			g.weigh(s)
+		}
+		if !g.full || g.period >= p {
+			continue
+		}
+		g.full = false
+		for _, st := range append(append(g.low[:], g.high[:]...), g.last) {
+			if !slices.ContainsFunc(s.gout, func(o groupOut) bool { return o.g == g && o.st.seq == st.seq }) {
+				s.gout = append(s.gout, groupOut{g, st})
+			}
+		}
+	}
+	for i := range s.gout {
+		o := &s.gout[i]
+		for j := range o.g.series {
+			if o.st.have[j] {
+				s.out = append(s.out, heldOut{gs: &o.g.series[j], s: &heldSample{o.st.time, o.st.values[j], o.st.seq}})
+			}
+		}
+	}
 	for _, h := range s.held {
 		if !h.full || h.period >= p {
 			continue
 		}
 		h.full = false
-		s.out = append(s.out, heldOut{h, &h.low})
+		s.out = append(s.out, heldOut{h: h, s: &h.low})
 		if h.high.seq != h.low.seq {
-			s.out = append(s.out, heldOut{h, &h.high})
+			s.out = append(s.out, heldOut{h: h, s: &h.high})
 		}
 		if h.last.seq != h.low.seq && h.last.seq != h.high.seq {
-			s.out = append(s.out, heldOut{h, &h.last})
+			s.out = append(s.out, heldOut{h: h, s: &h.last})
 		}
 	}
 	if len(s.out) == 0 {
 		return nil
 	}
-	slices.SortFunc(s.out, func(a, b heldOut) int {
+	// Stable: a group's series keep their order at one time.
+	slices.SortStableFunc(s.out, func(a, b heldOut) int {
 		return cmp.Or(cmp.Compare(a.s.time, b.s.time), cmp.Compare(a.s.seq, b.s.seq))
 	})
 	for _, x := range s.out {
-		s.c = Counter{Kind: x.h.kind, Name: x.h.name, Unit: x.h.unit, Time: x.s.time, Value: x.s.value}
+		if x.gs != nil {
+			s.c = Counter{Kind: x.gs.kind, Name: x.gs.name, Unit: x.gs.unit, Time: x.s.time, Value: x.s.value}
+		} else {
+			s.c = Counter{Kind: x.h.kind, Name: x.h.name, Unit: x.h.unit, Time: x.s.time, Value: x.s.value}
+		}
 		if err := s.Sink.Counter(&s.c); err != nil {
 			return err
 		}

@@ -117,7 +117,7 @@ Examples:
 				// written by then are kept, and the rest of an earlier
 				// conversion's are removed, so that t.*.json is one trace.
 				abortHook.Store(func() { parts.settle(e, *out) })
-				_, mapErr := in.mapTrace(e, inOpts, in, mapping.ThinCounters(w, *resolution))
+				_, mapErr := in.mapTrace(e, inOpts, in, mapping.ThinCounterGroups(w, *resolution))
 				err := joinErrors(mapErr, w.Close())
 				abortHook.Store(nil)
 				noteChrome(e, in, w, nil)
@@ -129,7 +129,7 @@ Examples:
 				return err
 			}
 			w := chromejson.NewWriter(o, opts...)
-			_, mapErr := in.mapTrace(e, inOpts, in, mapping.ThinCounters(w, *resolution))
+			_, mapErr := in.mapTrace(e, inOpts, in, mapping.ThinCounterGroups(w, *resolution))
 			err = joinErrors(mapErr, w.Close(), o.Close())
 			noteChrome(e, in, w, o)
 			return err

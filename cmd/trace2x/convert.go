@@ -92,7 +92,7 @@ Example:
 					return fail(err)
 				}
 				w := chromejson.NewWriter(o, chromejson.WithVersion(trace2xVersion()))
-				sinks = append(sinks, mapping.ThinCounters(w, *resolution))
+				sinks = append(sinks, mapping.ThinCounterGroups(w, *resolution))
 				closers = append(closers, w.Close, o.Close, func() error { noteChrome(e, in, w, o); return nil })
 			}
 			statsSink := stats.NewSink()
