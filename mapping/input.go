@@ -225,7 +225,7 @@ func lookalike(br *bufio.Reader) string {
 	switch {
 	case looksLikePerfetto(b):
 		return "; it looks like a Perfetto trace (an output, which ui.perfetto.dev opens as it is)"
-	case len(t) > 0 && (t[0] == '{' || t[0] == '[') && bytes.Contains(b, []byte(`"traceEvents"`)):
+	case len(t) > 0 && (t[0] == '{' && bytes.Contains(b, []byte(`"traceEvents"`)) || t[0] == '[' && bytes.Contains(b, []byte(`"ph"`))):
 		return "; it looks like Chrome trace JSON (an output, which Perfetto and chrome://tracing open as it is)"
 	case len(t) > 0 && t[0] == '{' && bytes.Contains(b, []byte(`"resourceSpans"`)):
 		return "; it looks like OTLP JSON (an output: spans, which an OpenTelemetry backend takes)"

@@ -130,6 +130,7 @@ func TestHeaderErrors(t *testing.T) {
 		{[]byte("<!DOCTYPE html>\n<html><head><TITLE> Please log in </TITLE></head></html>"), mapping.ErrNotTrace, `it is an HTML page titled "Please log in"`},
 		{[]byte(`{"traceEvents":[{"ph":"X"}]}`), mapping.ErrNotTrace, "it looks like Chrome trace JSON"},
 		{[]byte(`{"input": "x"}`), mapping.ErrNotTrace, "it looks like JSON"},
+		{[]byte(`[{"ph":"X","ts":1,"pid":1}]`), mapping.ErrNotTrace, "it looks like Chrome trace JSON"},
 		{[]byte(`{"resourceSpans":[{"resource":{}}]}`), mapping.ErrNotTrace, "it looks like OTLP JSON"},
 		// A packet with a sequence ID and flags, then compressed packets
 		// longer than what is read ahead.

@@ -176,6 +176,9 @@ func TestInputHeader(t *testing.T) {
 	if code, _, errs := runCmd(t, nil, "stats", "--input-header", "bad name: x", url); code != 2 {
 		t.Errorf("a bad header name: exit %d, stderr %q; want a usage error", code, errs)
 	}
+	if code, _, errs := runCmd(t, nil, "stats", "--input-header", "X: a\nb", url); code != 2 {
+		t.Errorf("a line break in a header's value: exit %d, stderr %q; want a usage error", code, errs)
+	}
 	if code, _, errs := runCmd(t, nil, "stats", "--input-header", "A: b", sample(t)); code != 2 || !strings.Contains(errs, "--input-header") {
 		t.Errorf("on a file: exit %d, stderr %q; want a usage error", code, errs)
 	}

@@ -350,10 +350,14 @@ func inputFlags(fs *flag.FlagSet, samples bool) *inputOpts {
 		if !validHeaderName(name) {
 			return fmt.Errorf("%q is not a header name", name)
 		}
+		value := strings.TrimSpace(v[i+1:])
+		if strings.ContainsFunc(value, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }) {
+			return fmt.Errorf("the value of %s holds a control character (a line break?)", name)
+		}
 		if o.header == nil {
 			o.header = http.Header{}
 		}
-		o.header.Add(name, strings.TrimSpace(v[i+1:]))
+		o.header.Add(name, value)
 		return nil
 	})
 	o.stall = 30 * time.Second

@@ -30,7 +30,7 @@ import (
 // capture: the exporter keeps the error and cancels the capture's
 // context, which stops the conversion.
 type pdataExporter struct {
-	ctx  context.Context // the capture's: its end stops retries
+	ctx  context.Context // ends flushGrace after the capture: its end stops retries
 	fail func()          // cancels ctx
 	next consumer.Traces
 	obs  *receiverhelper.ObsReport

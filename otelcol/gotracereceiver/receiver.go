@@ -403,8 +403,27 @@ func (r *gotraceReceiver) capture(ctx context.Context, t *target) (int64, *otel.
 // bounds it, and cancel ends ctx (a pipeline that refuses for good stops
 // the conversion with it). It returns the spans the pipeline accepted.
 func (r *gotraceReceiver) convert(ctx context.Context, cancel context.CancelFunc, in io.Reader, giveUp time.Duration, opts []otel.Option) (int64, *otel.Result, error) {
-	exp := &pdataExporter{ctx: ctx, fail: cancel, next: r.next, obs: r.obs, giveUp: giveUp}
-	res, err := otel.Convert(ctx, in, exp, opts...)
+	// What was converted when ctx ends (a timeout, a shutdown, a client
+	// gone) is still handed on for flushGrace: the pipeline is given a
+	// context that ends then, not with ctx.
+	hctx, hcancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer hcancel()
+	var grace *time.Timer
+	var mu sync.Mutex
+	defer context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		grace = time.AfterFunc(flushGrace, hcancel)
+	})()
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if grace != nil {
+			grace.Stop()
+		}
+	}()
+	exp := &pdataExporter{ctx: hctx, fail: cancel, next: r.next, obs: r.obs, giveUp: giveUp}
+	res, err := otel.Convert(ctx, in, exp, append(opts, otel.WithFlushTimeout(flushGrace))...)
 	eerr := exp.error()
 	if eerr != nil {
 		err = eerr // the conversion stopped because of it
@@ -458,7 +477,6 @@ func (r *gotraceReceiver) convertOptions(t *target) []otel.Option {
 		// was converted when it ends (at the timeout, or at a shutdown)
 		// is still handed on, for up to flushGrace.
 		otel.WithExportTimeout(0),
-		otel.WithFlushTimeout(flushGrace),
 	}
 	// Replicas of one service are told apart by their endpoint, as the
 	// Collector's Prometheus receiver tells its targets' instances.

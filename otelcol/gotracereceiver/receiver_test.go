@@ -536,12 +536,15 @@ func TestShutdownMidCapture(t *testing.T) {
 	defer srv.Close()
 
 	for _, tc := range []struct {
-		name string
-		path string
-		next consumer.Traces
+		name  string
+		path  string
+		limit time.Duration // how long the shutdown may take
+		next  consumer.Traces
 	}{
-		{"streaming", "/slow/debug/pprof/trace", consumertest.NewNop()},
-		{"blocked pipeline", "/fast/debug/pprof/trace", consumerFunc(func(ctx context.Context, _ ptrace.Traces) error {
+		{"streaming", "/slow/debug/pprof/trace", 2 * time.Second, consumertest.NewNop()},
+		// The spans converted are offered to the pipeline for the flush
+		// grace, then given up.
+		{"blocked pipeline", "/fast/debug/pprof/trace", flushGrace + 2*time.Second, consumerFunc(func(ctx context.Context, _ ptrace.Traces) error {
 			select {
 			case started <- struct{}{}:
 			default:
@@ -560,8 +563,8 @@ func TestShutdownMidCapture(t *testing.T) {
 			<-started
 			start := time.Now()
 			h.stop()
-			if d := time.Since(start); d > 2*time.Second {
-				t.Errorf("shutdown took %v", d)
+			if d := time.Since(start); d > tc.limit {
+				t.Errorf("shutdown took %v, want at most %v", d, tc.limit)
 			}
 			if h.captures("t", "cancelled") != 1 || h.captures("t", "failed") != 0 {
 				t.Errorf("a capture stopped by shutdown is counted cancelled, not failed")
@@ -595,7 +598,15 @@ func TestShutdownHandsOn(t *testing.T) {
 	cfg := createDefaultConfig()
 	cfg.Targets = []TargetConfig{{Name: "t", Endpoint: srv.URL + "/debug/pprof/trace", Interval: time.Hour, Timeout: time.Hour}}
 	sink := new(consumertest.TracesSink)
-	h := newHarness(t, cfg, sink)
+	// A pipeline that heeds its context, as an exporter without a queue
+	// does: spans handed on with a context the shutdown ended are lost.
+	heeding := consumerFunc(func(ctx context.Context, td ptrace.Traces) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return sink.ConsumeTraces(ctx, td)
+	})
+	h := newHarness(t, cfg, heeding)
 	if err := h.r.Start(context.Background(), componenttest.NewNopHost()); err != nil {
 		t.Fatal(err)
 	}

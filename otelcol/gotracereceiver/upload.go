@@ -128,7 +128,7 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 	// No export timeout: a pipeline that pushes back makes the upload
 	// wait, as it makes a capture wait; the client, a shutdown, or a
 	// refusal that lasts uploadRefusal ends the wait.
-	spans, res, err := r.convert(ctx, cancel, body, uploadRefusal, []otel.Option{otel.WithInputName(name), otel.WithServiceName(service), otel.WithExportTimeout(0), otel.WithFlushTimeout(flushGrace)})
+	spans, res, err := r.convert(ctx, cancel, body, uploadRefusal, []otel.Option{otel.WithInputName(name), otel.WithServiceName(service), otel.WithExportTimeout(0)})
 	fields := []zap.Field{zap.String("service.name", service), zap.String("remote", req.RemoteAddr), zap.Duration("elapsed", time.Since(start)), zap.Int64("spans", spans)}
 	if res != nil && res.Summary != nil {
 		fields = append(fields, zap.Int64("bytes", res.Summary.BytesRead))
