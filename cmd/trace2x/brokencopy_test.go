@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -188,14 +187,7 @@ func TestInputHeader(t *testing.T) {
 // the other outputs are written whole, and the push's report says the
 // export failed, not that the conversion stopped at the trace's end.
 func TestConvertPushFails(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if n, _ := io.Copy(io.Discard, r.Body); n == 0 {
-			// The check of the endpoint: an export of no spans.
-			w.Header().Set("Content-Type", "application/x-protobuf")
-			return
-		}
-		http.Error(w, "bad request", http.StatusBadRequest)
-	}))
+	srv := refusingOTLP(http.StatusBadRequest)
 	defer srv.Close()
 	pf := filepath.Join(t.TempDir(), "t.pftrace")
 	code, _, errs := runCmd(t, nil, "convert", "-q", "--perfetto", pf, "--otlp", "--otlp-endpoint", srv.URL, "--otlp-protocol", "http/protobuf",

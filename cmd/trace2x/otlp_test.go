@@ -443,14 +443,7 @@ func TestOTLPPartialSuccess(t *testing.T) {
 // the trace was read by then: the spans counted are that part's, and the
 // rest was not converted or sent.
 func TestOTLPStoppedReport(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if n, _ := io.Copy(io.Discard, r.Body); n == 0 {
-			// The check of the endpoint: an export of no spans.
-			w.Header().Set("Content-Type", "application/x-protobuf")
-			return
-		}
-		http.Error(w, "unauthorized", http.StatusUnauthorized)
-	}))
+	srv := refusingOTLP(http.StatusUnauthorized)
 	defer srv.Close()
 	code, _, errs := runOTLP(t, "--protocol", "http/protobuf", "--endpoint", srv.URL, filepath.Join("..", "..", "testdata", "frsubtasks.go1.26.trace"))
 	if code != 1 {
@@ -459,4 +452,17 @@ func TestOTLPStoppedReport(t *testing.T) {
 	if !regexp.MustCompile(`converted before the export failed and stopped the conversion at [0-9.]+m?s of the trace \([0-9.]+ [kM]B read\); nothing after that was converted or sent`).MatchString(errs) {
 		t.Errorf("the report does not say where the conversion stopped:\n%s", errs)
 	}
+}
+
+// refusingOTLP returns an OTLP/HTTP endpoint that passes the check of the
+// endpoint (an export of no spans) and answers every export of spans with
+// status.
+func refusingOTLP(status int) *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n, _ := io.Copy(io.Discard, r.Body); n == 0 {
+			w.Header().Set("Content-Type", "application/x-protobuf")
+			return
+		}
+		http.Error(w, http.StatusText(status), status)
+	}))
 }
