@@ -30,10 +30,14 @@ import (
 // capture: the exporter keeps the error and cancels the capture's
 // context, which stops the conversion.
 type pdataExporter struct {
-	ctx  context.Context // ends flushGrace after the capture: its end stops retries
-	fail func()          // cancels ctx
-	next consumer.Traces
-	obs  *receiverhelper.ObsReport
+	ctx context.Context // ends flushGrace after the capture: its end stops retries
+	// capture is the capture's own context. Once it has ended, a call's
+	// context cut short is the flush grace running out, not a refusal:
+	// the capture reports its end, with the pipeline's refusal beside it.
+	capture context.Context
+	fail    func() // cancels capture
+	next    consumer.Traces
+	obs     *receiverhelper.ObsReport
 	// giveUp, if not 0, is how long a batch may be refused, for reasons
 	// that may pass, before the refusal ends the conversion: an upload
 	// has no timeout of its own (see uploadRefusal).
@@ -121,7 +125,7 @@ func (e *pdataExporter) consume(ctx context.Context, td ptrace.Traces) error {
 		select {
 		case <-ctx.Done():
 			e.obs.EndTracesOp(octx, dataFormat, n, err)
-			if e.ctx.Err() != nil {
+			if e.ctx.Err() != nil || e.capture.Err() != nil {
 				return nil // the capture ended for reasons of its own
 			}
 			return refusal{fmt.Errorf("the pipeline refused %d spans: %w", n, err)}

@@ -422,7 +422,7 @@ func (r *gotraceReceiver) convert(ctx context.Context, cancel context.CancelFunc
 			grace.Stop()
 		}
 	}()
-	exp := &pdataExporter{ctx: hctx, fail: cancel, next: r.next, obs: r.obs, giveUp: giveUp}
+	exp := &pdataExporter{ctx: hctx, capture: ctx, fail: cancel, next: r.next, obs: r.obs, giveUp: giveUp}
 	res, err := otel.Convert(ctx, in, exp, append(opts, otel.WithFlushTimeout(flushGrace))...)
 	eerr := exp.error()
 	if eerr != nil {
