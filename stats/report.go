@@ -25,7 +25,11 @@ type Report struct {
 	// later than 0 for a window that begins later. Every time in the
 	// report (pauses, MMU windows, generations) counts from the trace's
 	// start, as --from does.
-	StartNS     int64      `json:"start_ns"`
+	StartNS int64 `json:"start_ns"`
+	// Filtered says the report is of what a mapping.Filter kept (a
+	// window, a selection of goroutines, tasks or regions), not of the
+	// whole trace.
+	Filtered    bool       `json:"filtered,omitempty"`
 	WallStart   *time.Time `json:"wall_start,omitempty"` // of the trace's start, a window's too; Go 1.25+ traces
 	Generations int        `json:"generations"`
 	// GenerationSpans lists the generations of a Go 1.22+ trace file, as
@@ -245,6 +249,10 @@ func (r *Report) WriteText(w io.Writer) error {
 	if r.MMUOmitted {
 		p("MMU:", "%s", cmp.Or(r.MMUNote, "not measured"))
 	}
+	span := "trace"
+	if r.Filtered {
+		span = "window" // a selection has no MMU
+	}
 	for _, m := range r.MMU {
 		// Rounded down, so that only a window the GC took nothing from
 		// shows 100%.
@@ -253,7 +261,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		case len(m.Worst) == 0:
 			p(k, "%.1f%% (no GC work)", pct)
 		case m.Worst[0].DurNS < m.WindowNS:
-			p(k, "%.1f%% (the whole trace, which is shorter)", pct)
+			p(k, "%.1f%% (the whole %s, which is shorter)", pct, span)
 		default:
 			p(k, "%.1f%% (worst window at %v)", pct, time.Duration(m.Worst[0].StartNS).Round(time.Microsecond))
 		}
@@ -270,7 +278,11 @@ func (r *Report) WriteText(w io.Writer) error {
 		for _, k := range slices.Sorted(maps.Keys(r.Incomplete)) {
 			parts = append(parts, fmt.Sprintf("%d %s", r.Incomplete[k], escape(k)))
 		}
-		p("Incomplete:", "%s (began before the trace or open at its end)", strings.Join(parts, ", "))
+		why := "began before the trace or open at its end"
+		if r.Filtered {
+			why = "began before the trace or the window, or open at the end of either"
+		}
+		p("Incomplete:", "%s (%s)", strings.Join(parts, ", "), why)
 	}
 	for _, k := range slices.Sorted(maps.Keys(r.Anomalies)) {
 		p("Repaired:", "%d %s", r.Anomalies[k], escape(k))
@@ -313,6 +325,17 @@ func groupName(fn string) string {
 	return cell(fn, unknownFunc)
 }
 
+// roundDur rounds a duration of the analysis for reading: to three
+// significant digits under a millisecond (1.41µs, not 1µs, for a region
+// of 1408ns; 320ns, not 0s) and to the microsecond above.
+func roundDur(ns int64) time.Duration {
+	step := int64(1)
+	for step < 1000 && ns >= 1000*step {
+		step *= 10
+	}
+	return time.Duration(ns).Round(time.Duration(step))
+}
+
 // maxTypes is how many task or region types the text report lists.
 const maxTypes = 20
 
@@ -320,12 +343,7 @@ const maxTypes = 20
 // longest, task and region latencies, and the longest pauses.
 func (r *Report) writeAnalysis(w io.Writer) error {
 	const topN = 10
-	d := func(ns int64) string {
-		if ns > 0 && ns < 1000 {
-			return time.Duration(ns).String() // not "0s": a region of 320ns took time
-		}
-		return time.Duration(ns).Round(time.Microsecond).String()
-	}
+	d := func(ns int64) string { return roundDur(ns).String() }
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	if order := r.TopGroups(); len(order) > 0 {
 		fmt.Fprintf(tw, "\nGoroutines by start function (top %d by running time)\tcount\trunning\trunnable\tsyscall\twaiting (top reason)\n", topN)
@@ -340,12 +358,14 @@ func (r *Report) writeAnalysis(w io.Writer) error {
 				}
 			}
 			waiting := d(wait)
-			switch top {
-			case unknownFunc:
-				waiting += " " + top // in parentheses already
-			case "":
-			default:
-				waiting += " (" + cell(top, unknownFunc) + ")"
+			if top != "" {
+				// The total, and how much of it the top reason holds:
+				// the total alone read as the top reason's.
+				name := cell(top, unknownFunc)
+				if top == unknownFunc {
+					name = "reason unknown"
+				}
+				waiting += fmt.Sprintf(" (%.0f%% %s)", 100*float64(topNS)/float64(max(wait, 1)), name)
 			}
 			fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\t%s\n", groupName(name), g.Goroutines, d(g.RunningNS), d(g.RunnableNS), d(g.SyscallNS), waiting)
 		}

@@ -451,6 +451,7 @@ func (s *Sink) Report() *Report {
 		FormatVersion:  sum.FormatVersion,
 		DurationNS:     int64(sum.End - sum.Start),
 		StartNS:        int64(sum.Start - s.origin),
+		Filtered:       s.filtered,
 		Generations:    sum.Generations,
 		BytesRead:      sum.BytesRead,
 		Events:         sum.Events,

@@ -311,8 +311,9 @@ func TestManyRegionTypes(t *testing.T) {
 	}
 }
 
-// TestTopReason checks each group's line in the text: its waiting time
-// and its longest reason, in parentheses once.
+// TestTopReason checks each group's line in the text: its waiting time,
+// and its longest reason with the share of that time it holds, in
+// parentheses once.
 func TestTopReason(t *testing.T) {
 	r := &Report{GoroutineGroups: map[string]*GroupTimes{
 		"main.old":  {Goroutines: 1, WaitingNS: map[string]int64{"(unknown)": 5e6, "select": 1e6}},
@@ -323,7 +324,7 @@ func TestTopReason(t *testing.T) {
 	if err := r.WriteText(&b); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`main\.old +1 +0s +0s +0s +6ms \(unknown\)\n`, `main\.busy +2 +1ms +0s +0s +3ms \(chan receive\)\n`, `main\.cpu +1 +9ms +0s +0s +0s\n`} {
+	for _, want := range []string{`main\.old +1 +0s +0s +0s +6ms \(83% reason unknown\)\n`, `main\.busy +2 +1ms +0s +0s +3ms \(67% chan receive\)\n`, `main\.cpu +1 +9ms +0s +0s +0s\n`} {
 		if !regexp.MustCompile(want).Match(b.Bytes()) {
 			t.Errorf("no line %s in\n%s", want, b.Bytes())
 		}
@@ -660,7 +661,7 @@ func TestTextNames(t *testing.T) {
 	}
 	checkPrintable(t, text.String(), 120)
 	for _, want := range []string{`(?m)^  "fake\\n  injected-row\\t99\\t1h\\t1h\\t1h\\t1h" +1 `, `(?m)^  \(no type\) +2 `,
-		`(?m)^  y{63}… +3 `, `(?m)^  "\\x1b\]0;title\\a" `, `(?m)^  \(no reason\) `, `(?m)^  "main\.\\x1b\[2J" .* \("chan\\nreceive"\)$`} {
+		`(?m)^  y{63}… +3 `, `(?m)^  "\\x1b\]0;title\\a" `, `(?m)^  \(no reason\) `, `(?m)^  "main\.\\x1b\[2J" .* \(100% "chan\\nreceive"\)$`} {
 		if !regexp.MustCompile(want).Match(text.Bytes()) {
 			t.Errorf("no line %s in\n%s", want, text.Bytes())
 		}
@@ -1007,5 +1008,22 @@ func TestNoGOMAXPROCSNoMMU(t *testing.T) {
 	}
 	if seen == 0 {
 		t.Fatal("every old-format test trace has an MMU: the test proves nothing")
+	}
+}
+
+// TestRoundDur checks the durations of the text's tables: three
+// significant digits under a millisecond, where rounding to the
+// microsecond made a region of 1408ns read 1µs.
+func TestRoundDur(t *testing.T) {
+	for _, tt := range []struct {
+		ns   int64
+		want string
+	}{
+		{0, "0s"}, {320, "320ns"}, {999, "999ns"}, {1408, "1.41µs"}, {1690, "1.69µs"},
+		{14080, "14.1µs"}, {140800, "141µs"}, {999_999, "1ms"}, {1_234_567, "1.235ms"}, {693_434_321, "693.434ms"},
+	} {
+		if got := roundDur(tt.ns).String(); got != tt.want {
+			t.Errorf("roundDur(%d) = %s, want %s", tt.ns, got, tt.want)
+		}
 	}
 }

@@ -395,6 +395,12 @@ func (m *Meter) Goroutine(g *mapping.Goroutine) error {
 	if g.Updated && g.Label != gr.label {
 		gr.labelled = true
 	}
+	if !g.Updated && g.Flags.Has(mapping.OpenStart) && isWorkerLabel(g.Label) {
+		// A mark worker cut by a window, its label given before it: the
+		// run under way at the window's start is most often the one the
+		// label was given in, and a worker's runs are long.
+		gr.labelled = true
+	}
 	gr.label = g.Label
 	gr.worker = m.cfg.flags&Background != 0 && isWorkerLabel(g.Label)
 	return nil

@@ -1,10 +1,13 @@
 package mmu_test
 
 import (
+	"bytes"
+	"cmp"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -378,4 +381,80 @@ func TestFarProcs(t *testing.T) {
 	f.counter(mapping.CounterGoroutinesRunning, ms(9), 0)
 	f.state(7, mapping.GoWaiting, ms(9), ms(10), mapping.NoProc, "chan receive")
 	checkMMU(t, f.end(ms(10)), 0.5, 0.5, 0.8, 0.8)
+}
+
+// restrict returns f over [lo, hi) alone, as a window of the trace sees
+// it.
+func (f *utilFunction) restrict(lo, hi int64) *utilFunction {
+	r := &utilFunction{}
+	for i, u := range f.util {
+		a, b := max(f.at[i], lo), min(f.at[i+1], hi)
+		if a >= b {
+			continue
+		}
+		if n := len(r.util); n == 0 || r.util[n-1] != u {
+			r.at = append(r.at, a)
+			r.util = append(r.util, u)
+		}
+	}
+	r.at = append(r.at, hi)
+	return r
+}
+
+// startOf records the trace's start as the mapping gives it, from which a
+// window's bounds count.
+type startOf struct {
+	*mmu.Meter
+	start mapping.Time
+}
+
+func (s *startOf) Begin(m *mapping.Meta) error { s.start = m.Start; return s.Meter.Begin(m) }
+
+// TestWindowCutsWorker measures windows that begin while a mark worker
+// runs, its label given before them: the worker's time in the window is
+// the GC's, as the oracle has it over the whole trace. A window whose
+// start cut a worker's run counted that run as the mutator's.
+func TestWindowCutsWorker(t *testing.T) {
+	const w = time.Millisecond
+	checked := 0
+	for _, path := range testtraces.All(t, "../..") {
+		evs := readEvents(t, path)
+		whole := oracleUtil(evs, mmu.DefaultFlags)
+		if whole == nil {
+			continue
+		}
+		act := gatherGC(evs)
+		// The longest worker runs, which a window then starts inside of.
+		workers := slices.Clone(act.workers)
+		slices.SortFunc(workers, func(a, b gcSpan) int { return cmp.Compare(b.end-b.start, a.end-a.start) })
+		s := &startOf{Meter: mmu.New([]time.Duration{w})}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := mapping.Map(bytes.NewReader(data), s); err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range workers[:min(3, len(workers))] {
+			from := x.start + (x.end-x.start)/2
+			to := min(from+int64(2*w), whole.end())
+			if x.end-x.start < 2000 || x.start < whole.start() || to-from < int64(w) {
+				continue
+			}
+			checked++
+			f := &mapping.Filter{From: mapping.Bound{Offset: time.Duration(from - int64(s.start))}, To: mapping.Bound{Offset: time.Duration(to - int64(s.start))}}
+			m := mmu.New([]time.Duration{w})
+			if _, err := mapping.Map(bytes.NewReader(data), f.Sink(m)); err != nil {
+				t.Fatal(err)
+			}
+			want, at := whole.restrict(from, to).mmu(w)
+			if got := m.Results(); len(got) != 1 || math.Abs(got[0].MMU-want) > tolerance {
+				t.Errorf("%s: window [%d, %d] cutting a worker's run [%d, %d]: MMU %+v, want %.6f (a window at %d)", filepath.Base(path), from, to, x.start, x.end, got, want, at)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no window cut a worker's run: the test proves nothing")
+	}
+	t.Logf("%d windows", checked)
 }
