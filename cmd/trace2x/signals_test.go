@@ -52,6 +52,23 @@ func waitExit(t *testing.T, cmd *exec.Cmd, d time.Duration, what string) {
 	}
 }
 
+// interruptMidInput sends SIGINT to cmd, which has read the first part of
+// its input, and gives it the rest once it has ended, or after 20 s: a
+// command that heeds the signal needs no more, and one that does not
+// reads on to the end, which the test then sees. It waits for cmd.
+func interruptMidInput(cmd *exec.Cmd, stdin io.WriteCloser, rest []byte) {
+	cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+	}
+	stdin.Write(rest)
+	stdin.Close()
+	<-done
+}
+
 // startSlowInput starts cmd with a pipe for its standard input, writes the
 // first half of the trace at path to it, and returns the pipe and the
 // rest of the trace.
@@ -75,8 +92,10 @@ func startSlowInput(t *testing.T, cmd *exec.Cmd, path string) (io.WriteCloser, [
 	if _, err := stdin.Write(data[:half]); err != nil {
 		t.Fatal(err)
 	}
-	// Time for the command to read and convert what it was given.
-	time.Sleep(500 * time.Millisecond)
+	// The command has read what it was given (and so set up its signal
+	// handling) once the pipe is empty; then time to convert it.
+	waitPipeDrained(t, stdin.(interface{ Fd() uintptr }).Fd())
+	time.Sleep(300 * time.Millisecond)
 	return stdin, data[half:], &stderr
 }
 
@@ -93,13 +112,9 @@ func TestInterrupt(t *testing.T) {
 	out := filepath.Join(dir, "part.pftrace")
 	cmd := trace2xProcess(t, "perfetto", "-q", "--uncompressed", "-o", out, "-")
 	stdin, rest, stderr := startSlowInput(t, cmd, trace)
-	cmd.Process.Signal(syscall.SIGINT)
-	time.Sleep(200 * time.Millisecond)
-	stdin.Write(rest) // the read after the signal fails
-	stdin.Close()
-	err := cmd.Wait()
+	interruptMidInput(cmd, stdin, rest)
 	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
-		t.Fatalf("exit %d (%v), want %d; stderr:\n%s", code, err, exitInterrupted, stderr)
+		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitInterrupted, stderr)
 	}
 	if !strings.Contains(stderr.String(), "interrupted by SIGINT") {
 		t.Errorf("stderr %q does not say the conversion was interrupted", stderr)
@@ -163,7 +178,7 @@ func TestInterrupt(t *testing.T) {
 	}
 	w.Close()
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	time.Sleep(500 * time.Millisecond) // time to fill the pipe
+	waitPipeFull(t, r)
 	cmd.Process.Signal(syscall.SIGINT)
 	time.Sleep(200 * time.Millisecond)
 	cmd.Process.Signal(syscall.SIGTERM)
@@ -234,11 +249,7 @@ func TestInterruptPush(t *testing.T) {
 	trace := filepath.Join("..", "..", "testdata", "gc.go1.26.trace")
 	cmd := trace2xProcess(t, "otlp", "-q", "--timeout", "3s", "--endpoint", ln.Addr().String(), "-")
 	stdin, rest, stderr := startSlowInput(t, cmd, trace)
-	cmd.Process.Signal(syscall.SIGINT)
-	time.Sleep(200 * time.Millisecond)
-	stdin.Write(rest)
-	stdin.Close()
-	waitExit(t, cmd, 20*time.Second, "an interrupted push did not end within its timeout")
+	interruptMidInput(cmd, stdin, rest)
 	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
 		t.Errorf("exit %d, want %d; stderr:\n%s", code, exitInterrupted, stderr)
 	}
@@ -320,11 +331,7 @@ func TestInterruptSpans(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "spans.json")
 	cmd := trace2xProcess(t, "otlp", "-q", "--json", "-o", out, "-")
 	stdin, rest, stderr := startSlowInput(t, cmd, trace)
-	cmd.Process.Signal(syscall.SIGINT)
-	time.Sleep(200 * time.Millisecond)
-	stdin.Write(rest) // the read after the signal fails
-	stdin.Close()
-	cmd.Wait()
+	interruptMidInput(cmd, stdin, rest)
 	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
 		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitInterrupted, stderr)
 	}
@@ -417,8 +424,15 @@ func TestSecondSignalSplit(t *testing.T) {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		// Two parts held under temporary names: the third is being opened.
-		if held, _ := filepath.Glob(filepath.Join(dir, ".t.*.tmp")); len(held) == 2 {
-			break
+		// Part 2 is whole once closed: its temporary file holds a
+		// complete Chrome JSON trace. Two temporary files alone may be
+		// part 1 and part 2 still being written.
+		if held, _ := filepath.Glob(filepath.Join(dir, ".t.2.json.*.tmp")); len(held) == 1 {
+			if b, err := os.ReadFile(held[0]); err == nil {
+				if _, err := chromecheck.Check(b); err == nil {
+					break
+				}
+			}
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("the conversion did not reach its third part")

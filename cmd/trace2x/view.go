@@ -211,6 +211,10 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, addr s
 		case o := <-done:
 			out = &o
 		case <-ctx.Done():
+		}
+		// Both may be ready by now: a conversion that the interrupt
+		// stopped is the interrupt, whichever the select took.
+		if ctx.Err() != nil && (out == nil || errors.Is(out.mapErr, context.Cause(ctx))) {
 			return fmt.Errorf("%s: %w before its conversion ended; nothing more is served", in.name, context.Cause(ctx))
 		}
 	}

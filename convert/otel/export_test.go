@@ -296,14 +296,14 @@ func TestExporterPanics(t *testing.T) {
 // input stalls, a read of it under way, with the context's error.
 func TestConvertStalledInput(t *testing.T) {
 	data := mustRead(t, "../../testdata/gotest.go1.26.trace")
-	pr, pw := io.Pipe()
-	defer pw.Close()
-	go pw.Write(data[:len(data)/2]) // then nothing more
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(100*time.Millisecond, cancel)
+	// Half the trace, then a read that hangs: the context ends while it
+	// does.
+	in := &stallingReader{data: data[:len(data)/2], stalled: cancel, hang: make(chan struct{})}
+	defer close(in.hang)
 	done := make(chan error, 1)
 	go func() {
-		_, err := Convert(ctx, pr, tracetest.NewInMemoryExporter())
+		_, err := Convert(ctx, in, tracetest.NewInMemoryExporter())
 		done <- err
 	}()
 	select {
@@ -317,4 +317,24 @@ func TestConvertStalledInput(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("Convert still reads a stalled input a minute after its context was cancelled")
 	}
+}
+
+// stallingReader gives data, then calls stalled once and hangs in its
+// next read until hang is closed.
+type stallingReader struct {
+	data    []byte
+	stalled func()
+	once    sync.Once
+	hang    chan struct{}
+}
+
+func (r *stallingReader) Read(p []byte) (int, error) {
+	if len(r.data) > 0 {
+		n := copy(p, r.data)
+		r.data = r.data[n:]
+		return n, nil
+	}
+	r.once.Do(r.stalled)
+	<-r.hang
+	return 0, io.EOF
 }

@@ -912,7 +912,7 @@ func TestWaitingTurns(t *testing.T) {
 			}
 			return
 		}
-		time.Sleep(300 * time.Millisecond) // a capture's length
+		time.Sleep(100 * time.Millisecond) // a capture's length
 		w.Write(trace)
 	}))
 	t.Cleanup(srv.Close)
@@ -946,15 +946,16 @@ func TestWaitingTurns(t *testing.T) {
 		cfg.MaxConcurrentCaptures = 1
 		names := []string{"a", "b", "c", "d", "e", "f"}
 		for _, name := range names {
-			// Six captures of about 300 ms every 3 s: room for all, one at
-			// a time, with time to spare for a slow machine, once their
+			// Six captures of 100 ms (and their conversion, some 300 ms
+			// more on a slow machine under the race detector) every 5 s:
+			// room for all, one at a time, with time to spare, once their
 			// turns are apart; kept on the turns they first had, the last
-			// would wait 1.5 s, half the interval, at each.
-			cfg.Targets = append(cfg.Targets, TargetConfig{Name: name, Endpoint: srv.URL + "/" + name + "/debug/pprof/trace", Interval: 3 * time.Second, Timeout: 10 * time.Second})
+			// would wait 2.5 s, half the interval, at each.
+			cfg.Targets = append(cfg.Targets, TargetConfig{Name: name, Endpoint: srv.URL + "/" + name + "/debug/pprof/trace", Interval: 5 * time.Second, Timeout: 10 * time.Second})
 		}
 		h := newHarness(t, cfg, consumertest.NewNop())
 		h.start()
-		waitFor(t, 30*time.Second, "three captures of each", func() bool {
+		waitFor(t, 60*time.Second, "three captures of each", func() bool {
 			for _, name := range names {
 				if h.captures(name, "ok") < 3 {
 					return false
