@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"runtime/trace"
 	"strconv"
 	"strings"
@@ -473,7 +474,7 @@ func TestWindowCountsBlockedFromStart(t *testing.T) {
 			<-release
 		}()
 	}
-	time.Sleep(20 * time.Millisecond) // until they block
+	waitBlocked(t, blocked, "chan receive")
 	data, err := synth.RecordFunc(func() { time.Sleep(50 * time.Millisecond) })
 	close(release)
 	wg.Wait()
@@ -508,6 +509,24 @@ func TestWindowCountsBlockedFromStart(t *testing.T) {
 	}
 	if !found {
 		t.Error("no Goroutines waiting counter")
+	}
+}
+
+// waitBlocked waits until n goroutines or more are blocked for reason,
+// as their stacks say.
+func waitBlocked(t *testing.T, n int, reason string) {
+	t.Helper()
+	buf := make([]byte, 1<<20)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m := runtime.Stack(buf, true)
+		if bytes.Count(buf[:m], []byte("["+reason+"]:")) >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("fewer than %d goroutines blocked for %s after 10s", n, reason)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -206,7 +206,9 @@ func testShutdownStalledUpload(t *testing.T, n int) {
 // under the minimum for the stall time, is cut off: otherwise it would
 // hold its slot for as long as it trickles.
 func TestUploadTrickle(t *testing.T) {
-	stallAfter(t, 300*time.Millisecond)
+	// A byte every 50 ms, far under the stall time: even on a slow
+	// machine the cut is for the rate, not for silence.
+	stallAfter(t, time.Second)
 	cfg := uploadOnly(t, 4)
 	h := newHarness(t, cfg, consumertest.NewNop())
 	h.start()
@@ -219,7 +221,7 @@ func TestUploadTrickle(t *testing.T) {
 			select {
 			case <-stop:
 				return
-			case <-time.After(100 * time.Millisecond):
+			case <-time.After(50 * time.Millisecond):
 			}
 			if _, err := conn.Write(trace[i : i+1]); err != nil {
 				return
