@@ -118,6 +118,43 @@ func TestStopGivesUp(t *testing.T) {
 	noTemp(t, dir)
 }
 
+// TestStopTwiceAtOnce: a Stop that waits without a deadline (a deferred
+// one) does not hold up another with a deadline (a signal handler's
+// grace): the second returns at its deadline, with its error, having cut
+// the stuck export short, and the first then returns too.
+func TestStopTwiceAtOnce(t *testing.T) {
+	exp := &stuckExporter{called: make(chan struct{}, 1)}
+	cfg := newConfig([]Option{WithCoalesce(0), WithMinInterval(0), WithExporter(exp), WithExportTimeout(time.Minute)})
+	r := newRecorder(cfg, &fakeSource{path: sampleTrace}, newFakeClock(), nil)
+	r.Trigger("stuck")
+	select {
+	case <-exp.called:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the exporter was not called")
+	}
+	first := make(chan error, 1)
+	go func() { first <- r.Stop(context.Background()) }()
+	waitFor(t, "the first Stop", r.stopped.Load)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := r.Stop(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second {
+		t.Errorf("the second Stop returned %v after %v; want its deadline's error at its deadline", err, time.Since(start))
+	}
+	select {
+	case err := <-first:
+		if err != nil {
+			t.Errorf("the first Stop: %v, want nil: its own context did not end", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the first Stop still waits after the second cut the export short")
+	}
+	if err := r.Stop(ctx); err != nil {
+		t.Errorf("a Stop after the recorder stopped: %v, want nil", err)
+	}
+}
+
 // TestSnapshotCancelled: a Snapshot whose context is done writes no file
 // and sends no span, and its error says so.
 func TestSnapshotCancelled(t *testing.T) {

@@ -112,6 +112,12 @@ func (d *dirStore) write(t time.Time, seq int64, reason string, fill func(io.Wri
 	if err != nil {
 		return "", freed, fmt.Errorf("flight: writing %s: %w", path, err)
 	}
+	if info, err := os.Stat(f.Name()); err == nil && info.Size() > d.maxBytes {
+		// Kept, it would be pruned at once, and with it every older
+		// file, which fit.
+		os.Remove(f.Name())
+		return "", freed, fmt.Errorf("flight: the snapshot for %s, %d bytes, is larger than the directory's limit of %d bytes; not kept", path, info.Size(), d.maxBytes)
+	}
 	// Only the rename and the pruning are serialised: a conversion, which
 	// can take seconds, does not hold up another's (a Snapshot's beside
 	// a trigger's), nor its cancellation.
@@ -122,24 +128,15 @@ func (d *dirStore) write(t time.Time, seq int64, reason string, fill func(io.Wri
 		return "", 0, fmt.Errorf("flight: writing %s: %w", path, err)
 	}
 	removed, err := d.prune(name)
-	removed += freed
-	if err != nil {
-		return path, removed, err
-	}
-	if _, statErr := os.Stat(path); statErr != nil {
-		// prune removed it: it alone is over the size limit.
-		return "", removed, fmt.Errorf("flight: %s was larger than the directory's limit of %d bytes; removed", path, d.maxBytes)
-	}
-	return path, removed, nil
+	return path, removed + freed, err
 }
 
 // fill writes a temporary file with fill. On a full disk it makes room by
 // removing the oldest trace2x files, and tries again: the newest snapshots
 // are worth more than the oldest, and a directory that filled up would
 // otherwise take none from then on. It removes only as many as the new
-// file should need, as large as the newest kept with a quarter more, and
-// none if removing every other one would not make that room (other files
-// fill the disk), nor the newest. It returns the file, closed, and how
+// file should need (see makeRoom), and none if removing every other one
+// would not make that room (other files fill the disk), nor the newest. It returns the file, closed, and how
 // many files it removed.
 func (d *dirStore) fill(fill func(io.Writer) error) (*os.File, int, error) {
 	freed := 0
@@ -184,8 +181,13 @@ func (d *dirStore) makeRoom(written int64) int {
 	if err != nil || len(files) < 2 {
 		return 0
 	}
+	// The new file holds more than what fitted, by how much is not known
+	// until it is written: as much as the newest kept with a quarter
+	// more, and at least what fitted again, so that a snapshot far larger
+	// than the others does not take them one by one, a conversion for
+	// each, and fail all the same.
 	newest := files[len(files)-1].size
-	need := max(newest+newest/4-written, newest/4, 1)
+	need := max(newest+newest/4-written, newest/4, written, 1)
 	var total int64
 	n := 0
 	for _, f := range files[:len(files)-1] {
@@ -253,8 +255,8 @@ func (d *dirStore) list() ([]dirFile, int64, error) {
 }
 
 // prune removes the oldest trace2x files until at most maxFiles are left
-// with at most maxBytes in all. newest is the file just written: it goes
-// only if it alone is over the size.
+// with at most maxBytes in all. newest is the file just written, within
+// maxBytes: it stays.
 func (d *dirStore) prune(newest string) (int, error) {
 	files, total, err := d.list()
 	if err != nil {
@@ -266,7 +268,7 @@ func (d *dirStore) prune(newest string) (int, error) {
 		if left <= d.maxFiles && total <= d.maxBytes {
 			break
 		}
-		if f.name == newest && f.size <= d.maxBytes {
+		if f.name == newest {
 			continue
 		}
 		if err := os.Remove(filepath.Join(d.dir, f.name)); err != nil && !errors.Is(err, os.ErrNotExist) {

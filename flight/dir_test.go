@@ -82,13 +82,14 @@ func TestDirLimits(t *testing.T) {
 		t.Errorf("after the big write:\n got %q\nwant %q", got, want)
 	}
 
-	// A file over the size limit alone is removed, with an error.
-	_, _, err = d.write(t0.Add(2*time.Minute), 11, "huge", fill(1001))
-	if err == nil || !strings.Contains(err.Error(), "larger than the directory's limit") {
-		t.Errorf("a file over the limit alone: error %v", err)
+	// A file over the size limit alone is not kept, with an error, and
+	// the files that fit stay.
+	_, removed, err = d.write(t0.Add(2*time.Minute), 11, "huge", fill(1001))
+	if err == nil || !strings.Contains(err.Error(), "larger than the directory's limit") || removed != 0 {
+		t.Errorf("a file over the limit alone: error %v, %d removed", err, removed)
 	}
-	if got := listDir(t, dir); !slices.Equal(got, []string{"notes.txt"}) {
-		t.Errorf("after the huge write: %q, want only notes.txt", got)
+	if got := listDir(t, dir); !slices.Equal(got, want) {
+		t.Errorf("after the huge write: %q, want %q as before it", got, want)
 	}
 
 	// A fill that fails leaves no file, not even the temporary one.
@@ -96,7 +97,7 @@ func TestDirLimits(t *testing.T) {
 	if _, _, err := d.write(t0.Add(3*time.Minute), 12, "x", func(w io.Writer) error { return boom }); !errors.Is(err, boom) {
 		t.Errorf("failed fill: error %v", err)
 	}
-	if got := listDir(t, dir); !slices.Equal(got, []string{"notes.txt"}) {
+	if got := listDir(t, dir); !slices.Equal(got, want) {
 		t.Errorf("after a failed write: %q", got)
 	}
 }
@@ -209,47 +210,68 @@ func TestFileMode(t *testing.T) {
 }
 
 // TestDirFull: a snapshot that finds the disk full removes the oldest
-// trace2x files, as many as it should need, while that lets it write
-// more, until it fits; it keeps the newest, and removes none where they
-// could not make the room: it fails with the disk's error.
+// trace2x files, as many as it should need, until it fits; it keeps the
+// newest, and removes none where they could not make the room (other
+// files fill the disk, or the new snapshot is far larger than all of
+// them): it fails with the disk's error.
 func TestDirFull(t *testing.T) {
 	dir := t.TempDir()
-	d, err := newDirStore(dir, 10, 1<<20)
+	d, err := newDirStore(dir, 10, 10<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	for i := range 3 {
-		if _, _, err := d.write(t0.Add(time.Duration(i)*time.Second), int64(i), "old", fill(10)); err != nil {
+		if _, _, err := d.write(t0.Add(time.Duration(i)*time.Second), int64(i), "old", fill(200<<10)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	full := &os.PathError{Op: "write", Path: "x", Err: syscall.ENOSPC}
 	tries := 0
-	// Each old file removed makes room for more of the new one, which
-	// fits once two are gone.
+	// 300 kB fitted: the new file needs at least as much again, which
+	// two of the old files make.
 	path, removed, err := d.write(t0.Add(time.Hour), 9, "new", func(w io.Writer) error {
-		if tries++; tries <= 2 {
-			w.Write(make([]byte, 300<<10*tries)) // past the buffer: it reaches the file
+		if tries++; tries == 1 {
+			w.Write(make([]byte, 300<<10)) // past the buffer: it reaches the file
 			return full
 		}
 		return fill(10)(w)
 	})
-	if err != nil || removed != 2 || tries != 3 {
+	if err != nil || removed != 2 || tries != 2 {
 		t.Fatalf("write: %v, removed %d in %d tries; want the file, after removing 2", err, removed, tries)
 	}
 	if names := listDir(t, dir); len(names) != 2 || names[0] != fileName(t0.Add(2*time.Second), 2, "old") || names[1] != filepath.Base(path) {
 		t.Errorf("files %q, want the newest old one and the new one", names)
 	}
-	// A disk where removing the old files would not make the room a file
-	// like the newest needs (other files fill it): none is removed, and
-	// the disk's error is the snapshot's.
-	before := listDir(t, dir)
-	if _, _, err := d.write(t0.Add(2*time.Hour), 10, "none", func(io.Writer) error { return full }); !errors.Is(err, syscall.ENOSPC) {
-		t.Errorf("write on a disk full for good: %v, want ENOSPC", err)
+	// Removing the old files would not make the room a file like the
+	// newest needs (other files fill the disk), nor what the new one
+	// showed it needs: none is removed, in one try, and the disk's error
+	// is the snapshot's.
+	dir = t.TempDir()
+	if d, err = newDirStore(dir, 10, 10<<20); err != nil {
+		t.Fatal(err)
 	}
-	if names := listDir(t, dir); !slices.Equal(names, before) {
-		t.Errorf("files %q left after failing, want %q as they were", names, before)
+	for i := range 2 {
+		if _, _, err := d.write(t0.Add(time.Duration(i)*time.Second), int64(i), "small", fill(10)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name    string
+		written int
+	}{{"none", 0}, {"huge", 1 << 20}} {
+		before := listDir(t, dir)
+		tries = 0
+		if _, _, err := d.write(t0.Add(2*time.Hour), 10, tc.name, func(w io.Writer) error {
+			tries++
+			w.Write(make([]byte, tc.written))
+			return full
+		}); !errors.Is(err, syscall.ENOSPC) || tries != 1 {
+			t.Errorf("%s: write on a disk full for good: %v in %d tries, want ENOSPC in 1", tc.name, err, tries)
+		}
+		if names := listDir(t, dir); !slices.Equal(names, before) {
+			t.Errorf("%s: files %q left after failing, want %q as they were", tc.name, names, before)
+		}
 	}
 }
 

@@ -49,7 +49,7 @@
 // (WithMaxBytes). The middleware adds a task, a log and a few allocations
 // to each request. A snapshot's two conversions, to spans and to a
 // Perfetto file, run side by side off the request path, and each takes
-// about a second of CPU for each 20 to 50 MB of trace. The README gives
+// about a second of CPU for every 3 to 7 MB of trace. The README gives
 // the figures measured.
 //
 // Only one flight recorder can run in a process: Start fails while

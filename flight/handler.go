@@ -171,9 +171,11 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 }
 
 // respond sets the headers of a trace response and writes it with
-// convert. An error before the first byte is the response; after it, the
-// connection is cut, so that the client sees a truncated response rather
-// than a short one that looks whole.
+// convert (only the headers, for HEAD). An error before the first byte is
+// the response; after it, the connection is cut, so that the client sees
+// a truncated response rather than a short one that looks whole. A client
+// that went away, or took nothing for writeStall, is no error of the
+// handler's: nil is returned, and nothing counted.
 func (r *Recorder) respond(w http.ResponseWriter, req *http.Request, f format, what string, convert func(io.Writer) error) error {
 	name := fmt.Sprintf("%s-%s-%s%s", safeName(r.name), what, time.Now().UTC().Format("20060102T150405Z"), f.ext)
 	w.Header().Set("Content-Type", f.contentType)
@@ -184,18 +186,22 @@ func (r *Recorder) respond(w http.ResponseWriter, req *http.Request, f format, w
 	}
 	rc := http.NewResponseController(w)
 	defer rc.SetWriteDeadline(time.Time{})
-	cw := &countingWriter{w: stallWriter{w, rc}}
+	sw := &stallWriter{w: w, rc: rc}
+	cw := &countingWriter{w: sw}
 	err := convert(cw)
 	if err == nil {
 		return nil
 	}
-	if cw.n == 0 {
+	gone := sw.failed || req.Context().Err() != nil
+	if cw.n == 0 && !gone {
 		w.Header().Del("Content-Disposition")
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return err
 	}
-	r.stats.handlerErrors.Add(1)
-	r.noteError(err)
+	if !gone {
+		r.stats.handlerErrors.Add(1)
+		r.noteError(err)
+	}
 	panic(http.ErrAbortHandler)
 }
 
@@ -205,18 +211,27 @@ func (r *Recorder) respond(w http.ResponseWriter, req *http.Request, f format, w
 // window or the capture for the requests waiting their turn.
 var writeStall = 30 * time.Second
 
-// stallWriter writes to w within writeStall, each write.
+// stallWriter writes to w within writeStall, each write, and notes a
+// write that failed: the client's doing.
 type stallWriter struct {
-	w  io.Writer
-	rc *http.ResponseController
+	w      io.Writer
+	rc     *http.ResponseController
+	failed bool
 }
 
-func (s stallWriter) Write(p []byte) (int, error) {
+func (s *stallWriter) Write(p []byte) (int, error) {
 	_ = s.rc.SetWriteDeadline(time.Now().Add(writeStall)) // not every writer can
-	return s.w.Write(p)
+	n, err := s.w.Write(p)
+	if err != nil {
+		s.failed = true
+	}
+	return n, err
 }
 
 func (r *Recorder) serveWindow(w http.ResponseWriter, req *http.Request, f format) error {
+	if req.Method == http.MethodHead {
+		return r.respond(w, req, f, "window", nil) // the headers, with no copy of the window
+	}
 	// One window's snapshot and conversion at a time (see windowSlot):
 	// a request waits for its turn, and leaves if its client does.
 	r.windowSlotOnce.Do(func() { r.windowSlot = make(chan struct{}, 1) })
@@ -260,6 +275,9 @@ func (r *Recorder) serveCapture(w http.ResponseWriter, req *http.Request, f form
 	if err != nil || d <= 0 || d > r.cfg.maxCapture {
 		http.Error(w, fmt.Sprintf("seconds: want a number of seconds up to %v", r.cfg.maxCapture.Seconds()), http.StatusBadRequest)
 		return nil
+	}
+	if req.Method == http.MethodHead {
+		return r.respond(w, req, f, "capture", nil) // the headers, with no capture
 	}
 	if !r.captureMu.TryLock() {
 		http.Error(w, "a live capture is already running", http.StatusConflict)

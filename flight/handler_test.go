@@ -591,4 +591,28 @@ func TestWindowStalledClient(t *testing.T) {
 	if second.Code != http.StatusOK || second.Body.Len() == 0 {
 		t.Errorf("the second request got %d, %d bytes", second.Code, second.Body.Len())
 	}
+	// The client's doing, not the handler's: it hid the errors that are.
+	if st := r.Stats(); st.HandlerErrors != 0 || st.LastError != nil {
+		t.Errorf("a stalled client counted as the handler's error: %d, %v", st.HandlerErrors, st.LastError)
+	}
+}
+
+// TestHeadNoSnapshot: HEAD of a window or a capture answers the headers
+// of a GET without copying the window or starting a trace.
+func TestHeadNoSnapshot(t *testing.T) {
+	src := &fakeSource{path: sampleTrace}
+	r, _ := testRecorder(t, src, newFakeClock())
+	h := r.Handler()
+	for _, target := range []string{"/debug/trace2x/window.pftrace", "/debug/trace2x/capture.json?seconds=5"} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("HEAD", target, nil))
+		if w.Code != http.StatusOK || w.Header().Get("Content-Disposition") == "" || w.Body.Len() != 0 {
+			t.Errorf("HEAD %s: %d, %q, %d bytes; want 200, the attachment's name, no body", target, w.Code, w.Header().Get("Content-Disposition"), w.Body.Len())
+		}
+	}
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	if src.writes != 0 {
+		t.Errorf("HEAD copied the window %d times", src.writes)
+	}
 }

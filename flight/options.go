@@ -156,7 +156,8 @@ func WithDirLimits(maxFiles int, maxBytes int64) Option {
 // WithMaxBytes cuts the window first: on a service that traces 40 MB a
 // second, the default 10 MiB keeps a second or two. A snapshot taken too
 // late for its first trigger says so (Export.Late, Stats.Late). The
-// default is DefaultMinInterval, 10 seconds.
+// default is DefaultMinInterval, 10 seconds; 0 takes every snapshot as
+// soon as it is due, and a negative d keeps the default.
 //
 // Snapshots taken closer together than the window is long overlap. A
 // request that ended within a snapshot taken before and exported whole
@@ -173,7 +174,8 @@ func WithMinInterval(d time.Duration) Option {
 
 // WithCoalesce sets how long a snapshot waits after the first trigger, so
 // that a burst of slow requests, which tend to end together, shares one
-// snapshot that holds them all. The default is DefaultCoalesce, 200 ms.
+// snapshot that holds them all. The default is DefaultCoalesce, 200 ms;
+// 0 takes the snapshot at once, and a negative d keeps the default.
 func WithCoalesce(d time.Duration) Option {
 	return optionFunc(func(c *config) {
 		if d >= 0 {

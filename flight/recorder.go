@@ -67,6 +67,7 @@ type Recorder struct {
 
 	wake  chan struct{} // a trigger came; capacity 1
 	quit  chan struct{} // closed by Stop
+	done  chan struct{} // closed once Stop has stopped everything
 	queue chan *snapshot
 	// spanQueue holds the triggered snapshots whose file is written and
 	// whose spans wait for the exporter, when there are both (see
@@ -137,6 +138,7 @@ func newRecorder(cfg config, src source, clk clock, dir *dirStore) *Recorder {
 		name:   name,
 		wake:   make(chan struct{}, 1),
 		quit:   make(chan struct{}),
+		done:   make(chan struct{}),
 		queue:  make(chan *snapshot, cfg.queue),
 		ctx:    ctx,
 		cancel: cancel,
@@ -165,38 +167,46 @@ func newRecorder(cfg config, src source, clk clock, dir *dirStore) *Recorder {
 // once) and WithOnExport's f. Snapshot calls are bounded by their own
 // context, not by Stop's.
 //
+// Stop may be called more than once, and at once from several
+// goroutines (a deferred Stop beside a signal handler's): each call
+// waits, bounded by its own ctx, until the recorder has stopped.
+//
 // From Stop on, Trigger, Snapshot and the Middleware count nothing in
 // Stats: no snapshot can be taken any more.
 func (r *Recorder) Stop(ctx context.Context) error {
 	if r == nil {
 		return nil
 	}
-	var err error
 	r.stopOnce.Do(func() {
 		r.mu.Lock()
 		r.stopped.Store(true)
 		r.mu.Unlock()
 		close(r.quit)
-		r.sched.Wait()
-		close(r.queue) // the scheduler, its only sender, has returned
-		done := make(chan struct{})
 		go func() {
+			r.sched.Wait()
+			close(r.queue) // the scheduler, its only sender, has returned
 			r.export.Wait()
-			close(done)
+			r.cancel(nil)
+			r.snapMu.Lock()
+			r.src.Stop()
+			r.snapMu.Unlock()
+			close(r.done)
 		}()
-		select {
-		case <-done:
-		case <-ctx.Done():
-			err = ctx.Err()
-			r.cancel(fmt.Errorf("Stop gave up waiting: %w", err))
-			<-done
-		}
-		r.cancel(nil)
-		r.snapMu.Lock()
-		r.src.Stop()
-		r.snapMu.Unlock()
 	})
-	return err
+	select {
+	case <-r.done:
+		return nil
+	default:
+	}
+	select {
+	case <-r.done:
+		return nil
+	case <-ctx.Done():
+		err := ctx.Err()
+		r.cancel(fmt.Errorf("Stop gave up waiting: %w", err))
+		<-r.done
+		return err
+	}
 }
 
 // Trigger asks for a snapshot to be exported, as a slow request does: it
@@ -300,12 +310,15 @@ func windowSpan(data []byte) time.Duration {
 
 // take copies the window.
 func (r *Recorder) take(reason string, triggers int) (*snapshot, error) {
+	// Its time is when it was asked for, as the rate limit counts: the
+	// copy can wait for another.
+	t := r.clk.Now()
 	var buf bytes.Buffer
 	if _, err := r.WriteTo(&buf); err != nil {
 		return nil, err
 	}
 	r.stats.snapshots.Add(1)
-	return &snapshot{data: buf.Bytes(), taken: r.taken.Add(1), time: r.clk.Now(), reason: reason, triggers: triggers}, nil
+	return &snapshot{data: buf.Bytes(), taken: r.taken.Add(1), time: t, reason: reason, triggers: triggers}, nil
 }
 
 // WriteTo writes the window, a Go execution trace, to w, as
@@ -422,6 +435,11 @@ func (r *Recorder) Snapshot(ctx context.Context, reason string) (Export, error) 
 	}
 	r.stats.triggers.Add(1)
 	s, err := r.take(reason, 1)
+	if err != nil && r.stopped.Load() {
+		// Stop came between the check above and the copy, and stopped
+		// the runtime's recorder: that, not the runtime's words for it.
+		return Export{Reason: reason, Err: errStopped}, errStopped
+	}
 	if err != nil {
 		r.stats.snapshotErrors.Add(1)
 		r.noteError(err)
