@@ -412,8 +412,8 @@ func TestFilesWithoutExporter(t *testing.T) {
 	// One is stuck in the exporter, two wait for it: the others' spans
 	// are left out.
 	st := r.Stats()
-	if st.SpansDropped != n-3 || st.Dropped != 0 {
-		t.Errorf("stats %+v, want %d snapshots' spans left out and none dropped", st, n-3)
+	if st.SpansDropped != n-3 {
+		t.Errorf("stats %+v, want %d snapshots' spans left out", st, n-3)
 	}
 	if st.LastError == nil || !strings.Contains(st.LastError.Error(), "still wait for the exporter") {
 		t.Errorf("last error %v, want one that says the spans were left out", st.LastError)

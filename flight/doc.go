@@ -36,11 +36,12 @@
 // WithMinInterval; triggers in between are served by the next one. The
 // snapshot, a copy of the window, waits in a bounded queue for the export
 // goroutine, which converts it to spans for the exporter (WithExporter)
-// and to a Perfetto file (WithDir, within WithDirLimits). A snapshot that
-// finds the queue full is dropped. Programs trigger snapshots themselves
+// and to a Perfetto file (WithDir, within WithDirLimits). While the queue
+// is full, no snapshot is taken: the triggers wait for room, and the next
+// one serves them all. Programs trigger snapshots themselves
 // with Trigger (rate-limited, in the background) or Snapshot (now, and
 // waits for the export). Nothing here stops or slows the program when it
-// fails: Stats counts every snapshot, export, error and drop.
+// fails: Stats counts every snapshot, export and error.
 //
 // # What it costs
 //

@@ -388,7 +388,7 @@ Record the next <input name="seconds" type="number" value="{{.Capture.Value}}" m
 <table>
 <tr><th>requests seen</th><td>{{.Stats.Requests}}</td></tr>
 <tr><th>triggers</th><td>{{.Stats.Triggers}}</td></tr>
-<tr><th>snapshots taken</th><td>{{.Stats.Snapshots}} ({{.Stats.Dropped}} dropped, {{.Stats.SnapshotErrors}} failed)</td></tr>
+<tr><th>snapshots taken</th><td>{{.Stats.Snapshots}} ({{.Stats.SnapshotErrors}} failed)</td></tr>
 <tr><th>exported</th><td>{{.Stats.Exports}} ({{.Stats.ExportErrors}} failed)</td></tr>
 <tr><th>spans</th><td>{{.Stats.Spans}} ({{.Stats.SpansFailed}} failed)</td></tr>
 <tr><th>files</th><td>{{.Stats.Files}} written, {{.Stats.FilesRemoved}} removed, {{.Stats.FileErrors}} failed{{if .Dir}}, in {{.Dir}}{{end}}</td></tr>

@@ -185,8 +185,10 @@ func WithCoalesce(d time.Duration) Option {
 }
 
 // WithQueueSize bounds the snapshots waiting for export (each holds a
-// copy of the window). A snapshot that finds the queue full is dropped and
-// counted in Stats.Dropped. With both WithDir and WithExporter, a
+// copy of the window). While it is full, no snapshot is taken: the
+// triggers wait, and the snapshot taken when there is room serves them
+// all (marked late if what the first wanted has left the window), rather
+// than a copy taken only to be dropped. With both WithDir and WithExporter, a
 // snapshot's file is written as it comes, and its spans wait in a queue
 // of their own, of the same size, so that an exporter whose endpoint is
 // down or hangs does not cost the files too: spans that find that queue

@@ -66,6 +66,7 @@ type Recorder struct {
 	stopped atomic.Bool
 
 	wake  chan struct{} // a trigger came; capacity 1
+	room  chan struct{} // the export goroutine took a snapshot off queue; capacity 1
 	quit  chan struct{} // closed by Stop
 	done  chan struct{} // closed once Stop has stopped everything
 	queue chan *snapshot
@@ -137,6 +138,7 @@ func newRecorder(cfg config, src source, clk clock, dir *dirStore) *Recorder {
 		dir:    dir,
 		name:   name,
 		wake:   make(chan struct{}, 1),
+		room:   make(chan struct{}, 1),
 		quit:   make(chan struct{}),
 		done:   make(chan struct{}),
 		queue:  make(chan *snapshot, cfg.queue),
@@ -261,6 +263,17 @@ func (r *Recorder) schedule() {
 				}
 				continue
 			}
+			if len(r.queue) == cap(r.queue) {
+				// A copy taken now would find no room: its triggers stay
+				// pending (and later ones join them) until the export
+				// goroutine makes some. Only this goroutine sends.
+				select {
+				case <-r.room:
+				case <-r.quit:
+					return
+				}
+				continue
+			}
 			r.mu.Lock()
 			n, reason, first := r.pending, r.reason, r.first
 			r.pending, r.last = 0, r.clk.Now()
@@ -275,12 +288,7 @@ func (r *Recorder) schedule() {
 				r.noteError(err)
 				continue
 			}
-			select {
-			case r.queue <- s:
-			default:
-				r.stats.dropped.Add(1)
-				r.noteError(fmt.Errorf("flight: snapshot (%s) dropped: %d still waiting for export", reason, cap(r.queue)))
-			}
+			r.queue <- s // there is room (see above)
 		}
 	}
 }
@@ -349,6 +357,10 @@ func (r *Recorder) exportLoop() {
 		defer close(r.spanQueue)
 	}
 	for s := range r.queue {
+		select {
+		case r.room <- struct{}{}:
+		default: // told already
+		}
 		if r.spanQueue == nil {
 			r.report(r.exportSnapshot(r.ctx, s))
 			continue
@@ -667,11 +679,11 @@ func (r *Recorder) noteError(err error) {
 
 // counters are the figures behind Stats.
 type counters struct {
-	triggers, snapshots, snapshotErrors, dropped atomic.Int64
-	exports, exportErrors, spans, spansFailed    atomic.Int64
-	files, fileErrors, filesRemoved              atomic.Int64
-	late, spansDropped                           atomic.Int64
-	requests, served, handlerErrors              atomic.Int64
+	triggers, snapshots, snapshotErrors       atomic.Int64
+	exports, exportErrors, spans, spansFailed atomic.Int64
+	files, fileErrors, filesRemoved           atomic.Int64
+	late, spansDropped                        atomic.Int64
+	requests, served, handlerErrors           atomic.Int64
 }
 
 // Stats counts what a Recorder did. Nothing it does fails the program:
@@ -684,7 +696,6 @@ type Stats struct {
 	Triggers       int64 // requests and calls (Trigger, Snapshot) that asked for a snapshot
 	Snapshots      int64 // snapshots taken; a burst of triggers shares one
 	SnapshotErrors int64 // snapshots that could not be taken
-	Dropped        int64 // snapshots dropped because the export queue was full
 	Late           int64 // snapshots taken too late for their first trigger (see Export.Late)
 	// SpansDropped counts the triggered snapshots whose spans were not
 	// exported, their file written, because the exporter was still busy
@@ -714,7 +725,6 @@ func (r *Recorder) Stats() Stats {
 		Triggers:       c.triggers.Load(),
 		Snapshots:      c.snapshots.Load(),
 		SnapshotErrors: c.snapshotErrors.Load(),
-		Dropped:        c.dropped.Load(),
 		Late:           c.late.Load(),
 		SpansDropped:   c.spansDropped.Load(),
 		Exports:        c.exports.Load(),

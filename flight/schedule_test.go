@@ -232,30 +232,47 @@ func TestRateLimit(t *testing.T) {
 	}
 }
 
-// TestQueueFull: snapshots that find the export queue full are dropped and
-// counted; the triggering side never blocks.
+// TestQueueFull: while the export queue is full, triggers take no
+// snapshot (a copy only to be dropped) but wait, and one snapshot serves
+// them all once there is room; the triggering side never blocks.
 func TestQueueFull(t *testing.T) {
 	clk := newFakeClock()
 	release := make(chan struct{})
 	entered := make(chan struct{}, 8)
-	cfg := newConfig([]Option{WithCoalesce(0), WithMinInterval(0), WithQueueSize(1), WithOnExport(func(Export) {
+	var mu sync.Mutex
+	var got []Export
+	cfg := newConfig([]Option{WithCoalesce(0), WithMinInterval(0), WithQueueSize(1), WithOnExport(func(e Export) {
+		mu.Lock()
+		got = append(got, e)
+		mu.Unlock()
 		entered <- struct{}{}
 		<-release
 	})})
-	r := newRecorder(cfg, &fakeSource{}, clk, nil)
+	src := &fakeSource{}
+	r := newRecorder(cfg, src, clk, nil)
 	defer r.Stop(context.Background())
 	r.Trigger("a")
 	<-entered // the export goroutine holds a, blocked
 	r.Trigger("b")
 	waitFor(t, "the second snapshot", func() bool { return r.Stats().Snapshots == 2 })
-	r.Trigger("c") // the queue holds b: c is dropped
-	waitFor(t, "the third snapshot", func() bool { return r.Stats().Snapshots == 3 })
-	st := r.Stats()
-	if st.Dropped != 1 || st.LastError == nil {
-		t.Errorf("stats %+v; want 1 dropped, with the error noted", st)
+	r.Trigger("c") // the queue holds b: c waits, and d with it
+	r.Trigger("d")
+	time.Sleep(50 * time.Millisecond) // a wrong scheduler would take c now
+	if st := r.Stats(); st.Snapshots != 2 || st.LastError != nil {
+		t.Errorf("stats %+v; want no snapshot taken while the queue is full, and no error", st)
 	}
 	close(release)
-	waitFor(t, "the exports", func() bool { return r.Stats().Exports == 2 })
+	waitFor(t, "the exports", func() bool { return r.Stats().Exports == 3 })
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 3 || got[2].Reason != "c" || got[2].Triggers != 2 {
+		t.Errorf("exports %+v; want the third to serve c and d", got)
+	}
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	if src.writes != 3 {
+		t.Errorf("the window was copied %d times for 3 snapshots", src.writes)
+	}
 }
 
 // TestStop: Stop exports what was taken, stops the source, and ignores
