@@ -392,6 +392,34 @@ func inputFlags(fs *flag.FlagSet, samples bool) *inputOpts {
 	return o
 }
 
+// filterText returns the window and filters of f as flags
+// ("--from=1s --task=request"), for an output to record what it was read
+// through; "" for none.
+func filterText(f *mapping.Filter) string {
+	var parts []string
+	for _, b := range []struct {
+		name string
+		b    mapping.Bound
+	}{{"from", f.From}, {"to", f.To}} {
+		if s := b.b.String(); s != "unbounded" {
+			parts = append(parts, "--"+b.name+"="+s)
+		}
+	}
+	for _, g := range f.Goroutines {
+		parts = append(parts, fmt.Sprintf("--goroutine=%d", g))
+	}
+	if f.Related {
+		parts = append(parts, "--related")
+	}
+	for _, t := range f.Tasks {
+		parts = append(parts, "--task="+strconv.Quote(t))
+	}
+	for _, r := range f.Regions {
+		parts = append(parts, "--region="+strconv.Quote(r))
+	}
+	return strings.Join(parts, " ")
+}
+
 // maxSeconds bounds --seconds: the target traces for as long as asked.
 const maxSeconds = 24 * 60 * 60
 

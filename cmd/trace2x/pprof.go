@@ -76,6 +76,9 @@ Examples:
 				// compressed once only.
 				opts = append(opts, pprof.WithoutCompression())
 			}
+			if f := filterText(&inOpts.filter); f != "" {
+				opts = append(opts, pprof.WithComment("read through "+f))
+			}
 			pw := pprof.NewWriter(w, kind, opts...)
 			sum, mapErr := in.mapTrace(e, inOpts, in, pw, mapping.WithoutBackdatedCounts())
 			err = joinErrors(mapErr, w.Close())

@@ -117,6 +117,28 @@ func TestPprofCPURate(t *testing.T) {
 	}
 }
 
+// TestPprofComments checks that a profile says what it was read
+// through: a window or filter the profile itself cannot show.
+func TestPprofComments(t *testing.T) {
+	path := filepath.Join("..", "..", "testdata", "annotations.go1.26.trace")
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{nil, []string{"sched profile of the Go execution trace " + path}},
+		{[]string{"--from", "1ms", "--to=5ms", "--region", "lookup", "--task", "1"},
+			[]string{"sched profile of the Go execution trace " + path, `read through --from=1ms --to=5ms --task="1" --region="lookup"`}},
+	} {
+		code, out, errs := runCmd(t, nil, append([]string{"pprof", "--kind=sched", path}, tc.args...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", tc.args, code, errs)
+		}
+		if got := parseProfile(t, []byte(out)).Comments; !slices.Equal(got, tc.want) {
+			t.Errorf("%v: comments %q, want %q", tc.args, got, tc.want)
+		}
+	}
+}
+
 func TestPprofUsage(t *testing.T) {
 	path := filepath.Join("..", "..", "testdata", "blocking.go1.26.trace")
 	for _, tc := range []struct {

@@ -130,6 +130,7 @@ type Option interface{ apply(*config) }
 type config struct {
 	cpuRate      int
 	uncompressed bool
+	comments     []string
 }
 
 type optionFunc func(*config)
@@ -144,6 +145,13 @@ func (f optionFunc) apply(c *config) { f(c) }
 // the profile holds counts only.
 func WithCPURate(hz int) Option {
 	return optionFunc(func(c *config) { c.cpuRate = max(hz, 0) })
+}
+
+// WithComment adds a line to the profile's comments (go tool pprof
+// -comments), after the one naming the trace: what the trace was read
+// through, such as a window or a filter, which the profile cannot show.
+func WithComment(line string) Option {
+	return optionFunc(func(c *config) { c.comments = append(c.comments, line) })
 }
 
 // WithoutCompression writes the profile's protobuf as it is, for a
@@ -380,7 +388,7 @@ func (w *Writer) Samples() int { return w.written }
 // profile builds the profile from what the Writer was given.
 func (w *Writer) profile(sum *mapping.Summary) *profile.Profile {
 	p := &w.prof
-	p.Comments = []string{fmt.Sprintf("%s profile of the Go execution trace %s", w.kind, w.meta.Input)}
+	p.Comments = append([]string{fmt.Sprintf("%s profile of the Go execution trace %s", w.kind, w.meta.Input)}, w.cfg.comments...)
 	if c := w.meta.Clock; c != nil {
 		p.TimeNanos = c.WallTime(w.meta.Start).UnixNano()
 	}
