@@ -211,17 +211,38 @@ func (r *Recorder) respond(w http.ResponseWriter, req *http.Request, f format, w
 // window or the capture for the requests waiting their turn.
 var writeStall = 30 * time.Second
 
-// stallWriter writes to w within writeStall, each write, and notes a
-// write that failed: the client's doing.
+// minWriteRate is what a client must take of a response in each
+// writeStall: one that takes a trickle, never stalling outright, would
+// hold the window's one conversion at a time for as long as it pleased.
+const minWriteRate = 64 << 10
+
+// stallWriter writes to w within writeStall, each write, and at least
+// minWriteRate bytes in each writeStall, and notes a write that failed:
+// the client's doing.
 type stallWriter struct {
 	w      io.Writer
 	rc     *http.ResponseController
 	failed bool
+
+	since time.Time // the start of the current writeStall
+	taken int64     // bytes written since then
 }
 
 func (s *stallWriter) Write(p []byte) (int, error) {
-	_ = s.rc.SetWriteDeadline(time.Now().Add(writeStall)) // not every writer can
+	now := time.Now()
+	if s.since.IsZero() {
+		s.since = now
+	}
+	if now.Sub(s.since) >= writeStall {
+		if s.taken < minWriteRate {
+			s.failed = true
+			return 0, fmt.Errorf("the client took %d bytes in %v, under %d", s.taken, now.Sub(s.since).Round(time.Millisecond), minWriteRate)
+		}
+		s.since, s.taken = now, 0
+	}
+	_ = s.rc.SetWriteDeadline(now.Add(writeStall)) // not every writer can
 	n, err := s.w.Write(p)
+	s.taken += int64(n)
 	if err != nil {
 		s.failed = true
 	}

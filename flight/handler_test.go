@@ -616,3 +616,26 @@ func TestHeadNoSnapshot(t *testing.T) {
 		t.Errorf("HEAD copied the window %d times", src.writes)
 	}
 }
+
+// TestSlowClient: a client that takes a trickle, never stalling outright,
+// is cut off after a writeStall; one that takes the minimum rate is not.
+func TestSlowClient(t *testing.T) {
+	defer func(d time.Duration) { writeStall = d }(writeStall)
+	writeStall = 100 * time.Millisecond
+	for _, tc := range []struct {
+		chunk int
+		cut   bool
+	}{{1 << 10, true}, {minWriteRate, false}} {
+		rec := httptest.NewRecorder()
+		sw := &stallWriter{w: rec, rc: http.NewResponseController(rec)}
+		var err error
+		start := time.Now()
+		for time.Since(start) < 5*writeStall && err == nil {
+			_, err = sw.Write(make([]byte, tc.chunk))
+			time.Sleep(writeStall / 5)
+		}
+		if cut := err != nil; cut != tc.cut || sw.failed != tc.cut {
+			t.Errorf("%d bytes every %v: error %v (failed %v); want cut off: %v", tc.chunk, writeStall/5, err, sw.failed, tc.cut)
+		}
+	}
+}
