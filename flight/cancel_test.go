@@ -408,9 +408,18 @@ func TestFilesWithoutExporter(t *testing.T) {
 	for i := range n {
 		r.Trigger(fmt.Sprint("slow", i))
 		waitFor(t, "the snapshot's file", func() bool { return r.Stats().Files == int64(i+1) })
+		if i == 0 {
+			select {
+			case <-exp.called: // the first is stuck in the exporter
+			case <-time.After(10 * time.Second):
+				t.Fatal("the exporter was not called")
+			}
+		}
 	}
 	// One is stuck in the exporter, two wait for it: the others' spans
-	// are left out.
+	// are left out, each reported once its file is written and its spans
+	// are found no room, a moment after the file is counted.
+	waitFor(t, "the exports left without spans", func() bool { return r.Stats().ExportErrors >= n-3 })
 	st := r.Stats()
 	if st.SpansDropped != n-3 {
 		t.Errorf("stats %+v, want %d snapshots' spans left out", st, n-3)
