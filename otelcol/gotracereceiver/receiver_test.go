@@ -708,7 +708,7 @@ func TestBackPressure(t *testing.T) {
 		return errors.New("data refused due to high memory usage")
 	}))
 	h.start()
-	waitFor(t, 10*time.Second, "a failed capture", func() bool { return h.captures("good", "failed") == 1 })
+	waitFor(t, 30*time.Second, "a failed capture, past its timeout and the flush grace", func() bool { return h.captures("good", "failed") == 1 })
 	wantErr := "timed out after 1s (timeout): context deadline exceeded, while the pipeline refused the spans (data refused due to high memory usage)"
 	if e := h.logs.FilterMessage("capture of good failed").All(); len(e) != 1 || e[0].ContextMap()["error"] != wantErr {
 		t.Errorf("logged %v, want the error %q", e, wantErr)
