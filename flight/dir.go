@@ -31,6 +31,9 @@ type dirStore struct {
 	maxFiles int
 	maxBytes int64
 	mu       sync.Mutex // one rename and prune at a time
+	// disk, if set, stands between the files and their writes: a test's
+	// disk of a given size.
+	disk func(io.Writer) io.Writer
 }
 
 func newDirStore(dir string, maxFiles int, maxBytes int64) (*dirStore, error) {
@@ -134,60 +137,86 @@ func (d *dirStore) write(t time.Time, seq int64, reason string, fill func(io.Wri
 // fill writes a temporary file with fill. On a full disk it makes room by
 // removing the oldest trace2x files, and tries again: the newest snapshots
 // are worth more than the oldest, and a directory that filled up would
-// otherwise take none from then on. It removes only as many as the new
-// file should need (see makeRoom), and none if removing every other one
-// would not make that room (other files fill the disk), nor the newest. It returns the file, closed, and how
-// many files it removed.
+// otherwise take none from then on. A try that finds the disk full goes
+// on counting what it would have written, so that the snapshot's whole
+// size is known: the files removed are only as many as make that room,
+// and none if removing every other one would not (other files fill the
+// disk, or the snapshot is larger than all of them), nor the newest. It
+// returns the file, closed, and how many files it removed.
 func (d *dirStore) fill(fill func(io.Writer) error) (*os.File, int, error) {
 	freed := 0
-	reached := int64(-1) // bytes written before the last try failed
-	for {
+	for try := 0; ; try++ {
 		f, err := createTemp(d.dir)
-		cw := &countingWriter{}
+		sw := &spillWriter{}
 		if err == nil {
 			// The converters write packet by packet; the disk gets large
 			// writes.
-			cw.w = f
-			bw := bufio.NewWriterSize(cw, 256<<10)
+			sw.w = f
+			if d.disk != nil {
+				sw.w = d.disk(f)
+			}
+			bw := bufio.NewWriterSize(sw, 256<<10)
 			err = fill(bw)
 			if err == nil {
 				err = bw.Flush()
 			}
 			err = errors.Join(err, f.Close())
-			if err == nil {
+			if err == nil && sw.full == nil {
 				return f, freed, nil
 			}
 			os.Remove(f.Name())
+			if sw.full != nil && (err == nil || errors.Is(err, syscall.ENOSPC)) {
+				err = sw.full
+			}
 		}
-		if !errors.Is(err, syscall.ENOSPC) || cw.n <= reached {
+		// Three tries: the room made can be taken by another writer
+		// meanwhile, but not for ever.
+		if !errors.Is(err, syscall.ENOSPC) || sw.full == nil || try == 2 {
 			return nil, freed, err
 		}
-		n := d.makeRoom(cw.n)
+		n := d.makeRoom(sw.n - sw.fitted)
 		if n == 0 {
 			return nil, freed, err
 		}
-		reached = cw.n
 		freed += n
 	}
 }
 
-// makeRoom removes the oldest trace2x files, but the newest, to free what
-// a new file needs beyond the written bytes that fitted (see fill), if
-// they hold that much. It returns how many it removed.
-func (d *dirStore) makeRoom(written int64) int {
+// spillWriter writes to w until the disk is full, then counts what it
+// would have written, so that a snapshot's size is known.
+type spillWriter struct {
+	w      io.Writer
+	n      int64 // bytes given to it
+	fitted int64 // bytes written before the disk was full
+	full   error // the write's error on a full disk
+}
+
+func (s *spillWriter) Write(p []byte) (int, error) {
+	if s.full != nil {
+		s.n += int64(len(p))
+		return len(p), nil
+	}
+	n, err := s.w.Write(p)
+	if err != nil && errors.Is(err, syscall.ENOSPC) {
+		s.full, s.fitted = err, s.n+int64(n)
+		s.n += int64(len(p))
+		return len(p), nil
+	}
+	s.n += int64(n)
+	return n, err
+}
+
+// makeRoom removes the oldest trace2x files, but the newest, to free need
+// bytes and a margin for the file system's blocks, if they hold that
+// much. It returns how many it removed.
+func (d *dirStore) makeRoom(need int64) int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	files, _, err := d.list()
 	if err != nil || len(files) < 2 {
 		return 0
 	}
-	// The new file holds more than what fitted, by how much is not known
-	// until it is written: as much as the newest kept with a quarter
-	// more, and at least what fitted again, so that a snapshot far larger
-	// than the others does not take them one by one, a conversion for
-	// each, and fail all the same.
-	newest := files[len(files)-1].size
-	need := max(newest+newest/4-written, newest/4, written, 1)
+	need += need/64 + 64<<10
 	var total int64
 	n := 0
 	for _, f := range files[:len(files)-1] {

@@ -209,69 +209,97 @@ func TestFileMode(t *testing.T) {
 	}
 }
 
+// smallDisk is a disk of capacity bytes holding the files of dir: a
+// write past it fails as a full disk's does.
+type smallDisk struct {
+	dir      string
+	capacity int64
+}
+
+func (d *smallDisk) wrap(w io.Writer) io.Writer { return diskWriter{d, w} }
+
+type diskWriter struct {
+	d *smallDisk
+	w io.Writer
+}
+
+func (w diskWriter) Write(p []byte) (int, error) {
+	var used int64
+	entries, _ := os.ReadDir(w.d.dir)
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil {
+			used += info.Size()
+		}
+	}
+	free := max(w.d.capacity-used, 0)
+	if int64(len(p)) <= free {
+		return w.w.Write(p)
+	}
+	n, _ := w.w.Write(p[:free])
+	return n, &os.PathError{Op: "write", Path: "x", Err: syscall.ENOSPC}
+}
+
 // TestDirFull: a snapshot that finds the disk full removes the oldest
-// trace2x files, as many as it should need, until it fits; it keeps the
+// trace2x files, as many as its whole size needs, and fits; it keeps the
 // newest, and removes none where they could not make the room (other
-// files fill the disk, or the new snapshot is far larger than all of
-// them): it fails with the disk's error.
+// files fill the disk, or the snapshot is larger than all of them): it
+// fails with the disk's error, after one try.
 func TestDirFull(t *testing.T) {
-	dir := t.TempDir()
-	d, err := newDirStore(dir, 10, 10<<20)
-	if err != nil {
-		t.Fatal(err)
-	}
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	for i := range 3 {
-		if _, _, err := d.write(t0.Add(time.Duration(i)*time.Second), int64(i), "old", fill(200<<10)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	full := &os.PathError{Op: "write", Path: "x", Err: syscall.ENOSPC}
-	tries := 0
-	// 300 kB fitted: the new file needs at least as much again, which
-	// two of the old files make.
-	path, removed, err := d.write(t0.Add(time.Hour), 9, "new", func(w io.Writer) error {
-		if tries++; tries == 1 {
-			w.Write(make([]byte, 300<<10)) // past the buffer: it reaches the file
-			return full
-		}
-		return fill(10)(w)
-	})
-	if err != nil || removed != 2 || tries != 2 {
-		t.Fatalf("write: %v, removed %d in %d tries; want the file, after removing 2", err, removed, tries)
-	}
-	if names := listDir(t, dir); len(names) != 2 || names[0] != fileName(t0.Add(2*time.Second), 2, "old") || names[1] != filepath.Base(path) {
-		t.Errorf("files %q, want the newest old one and the new one", names)
-	}
-	// Removing the old files would not make the room a file like the
-	// newest needs (other files fill the disk), nor what the new one
-	// showed it needs: none is removed, in one try, and the disk's error
-	// is the snapshot's.
-	dir = t.TempDir()
-	if d, err = newDirStore(dir, 10, 10<<20); err != nil {
-		t.Fatal(err)
-	}
-	for i := range 2 {
-		if _, _, err := d.write(t0.Add(time.Duration(i)*time.Second), int64(i), "small", fill(10)); err != nil {
-			t.Fatal(err)
-		}
-	}
 	for _, tc := range []struct {
 		name    string
-		written int
-	}{{"none", 0}, {"huge", 1 << 20}} {
-		before := listDir(t, dir)
-		tries = 0
-		if _, _, err := d.write(t0.Add(2*time.Hour), 10, tc.name, func(w io.Writer) error {
-			tries++
-			w.Write(make([]byte, tc.written))
-			return full
-		}); !errors.Is(err, syscall.ENOSPC) || tries != 1 {
-			t.Errorf("%s: write on a disk full for good: %v in %d tries, want ENOSPC in 1", tc.name, err, tries)
-		}
-		if names := listDir(t, dir); !slices.Equal(names, before) {
-			t.Errorf("%s: files %q left after failing, want %q as they were", tc.name, names, before)
-		}
+		other   int   // bytes of a file of another program
+		old     []int // the sizes of the snapshots already there
+		size    int   // the new snapshot's
+		removed int
+	}{
+		{"room made", 0, []int{200 << 10, 200 << 10, 200 << 10}, 600 << 10, 2},
+		{"larger than all", 0, []int{200 << 10, 200 << 10, 200 << 10}, 5 << 20, 0},
+		{"other files fill it", 800 << 10, []int{20 << 10, 20 << 10, 20 << 10}, 300 << 10, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			d, err := newDirStore(dir, 10, 100<<20)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.other > 0 {
+				if err := os.WriteFile(filepath.Join(dir, "other.dat"), make([]byte, tc.other), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i, n := range tc.old {
+				if _, _, err := d.write(t0.Add(time.Duration(i)*time.Second), int64(i), "old", fill(n)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := listDir(t, dir)
+			d.disk = (&smallDisk{dir, 1 << 20}).wrap
+			tries := 0
+			path, removed, err := d.write(t0.Add(time.Hour), 9, "new", func(w io.Writer) error {
+				tries++
+				return fill(tc.size)(w)
+			})
+			if removed != tc.removed {
+				t.Errorf("%d files removed, want %d", removed, tc.removed)
+			}
+			if tc.removed == 0 {
+				if !errors.Is(err, syscall.ENOSPC) || tries != 1 {
+					t.Errorf("write: %v in %d tries; want the disk's error after one", err, tries)
+				}
+				if names := listDir(t, dir); !slices.Equal(names, before) {
+					t.Errorf("files %q left after failing, want %q as they were", names, before)
+				}
+				return
+			}
+			if err != nil || tries != 2 {
+				t.Fatalf("write: %v in %d tries; want the file in 2", err, tries)
+			}
+			want := append(slices.Clone(before[tc.removed:]), filepath.Base(path))
+			if names := listDir(t, dir); !slices.Equal(names, want) {
+				t.Errorf("files %q, want %q", names, want)
+			}
+		})
 	}
 }
 

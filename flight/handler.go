@@ -250,6 +250,10 @@ func (s *stallWriter) Write(p []byte) (int, error) {
 }
 
 func (r *Recorder) serveWindow(w http.ResponseWriter, req *http.Request, f format) error {
+	if r.stopped.Load() {
+		http.Error(w, errStopped.Error(), http.StatusServiceUnavailable)
+		return nil // the program's doing, not the handler's
+	}
 	if req.Method == http.MethodHead {
 		return r.respond(w, req, f, "window", nil) // the headers, with no copy of the window
 	}
@@ -264,6 +268,11 @@ func (r *Recorder) serveWindow(w http.ResponseWriter, req *http.Request, f forma
 	}
 	var buf bytes.Buffer
 	if _, err := r.WriteTo(&buf); err != nil {
+		if r.stopped.Load() {
+			// Stop came while the request waited its turn.
+			http.Error(w, errStopped.Error(), http.StatusServiceUnavailable)
+			return nil
+		}
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return err
 	}
@@ -297,14 +306,14 @@ func (r *Recorder) serveCapture(w http.ResponseWriter, req *http.Request, f form
 		http.Error(w, fmt.Sprintf("seconds: want a number of seconds up to %v", r.cfg.maxCapture.Seconds()), http.StatusBadRequest)
 		return nil
 	}
-	if req.Method == http.MethodHead {
-		return r.respond(w, req, f, "capture", nil) // the headers, with no capture
-	}
 	if !r.captureMu.TryLock() {
 		http.Error(w, "a live capture is already running", http.StatusConflict)
 		return nil
 	}
 	defer r.captureMu.Unlock()
+	if req.Method == http.MethodHead {
+		return r.respond(w, req, f, "capture", nil) // the headers, with no capture
+	}
 	sp := newSpool()
 	if err := trace.Start(sp); err != nil {
 		http.Error(w, fmt.Sprintf("cannot start a capture: %v (is /debug/pprof/trace running?)", err), http.StatusConflict)

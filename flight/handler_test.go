@@ -611,9 +611,24 @@ func TestHeadNoSnapshot(t *testing.T) {
 		}
 	}
 	src.mu.Lock()
-	defer src.mu.Unlock()
 	if src.writes != 0 {
 		t.Errorf("HEAD copied the window %d times", src.writes)
+	}
+	src.mu.Unlock()
+	// After Stop, HEAD answers as GET does, and neither is the
+	// handler's error.
+	if err := r.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, method := range []string{"HEAD", "GET"} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(method, "/debug/trace2x/window.pftrace", nil))
+		if w.Code != http.StatusServiceUnavailable {
+			t.Errorf("%s window after Stop: %d, want 503", method, w.Code)
+		}
+	}
+	if st := r.Stats(); st.HandlerErrors != 0 {
+		t.Errorf("%d handler errors after Stop", st.HandlerErrors)
 	}
 }
 

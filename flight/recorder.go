@@ -159,9 +159,9 @@ func newRecorder(cfg config, src source, clk clock, dir *dirStore) *Recorder {
 
 // Stop stops taking snapshots, waits until those already taken are
 // exported or ctx is done, and stops the runtime's flight recorder.
-// Triggers not yet served are dropped. If ctx is done first, Stop cancels
-// the exports and returns ctx's error once they have stopped, which they
-// do at once: the export in progress leaves its Perfetto file unwritten
+// Triggers not yet served are dropped (Stats.Unserved). If ctx is done
+// first, Stop cancels the exports and returns ctx's error once they have
+// stopped, which they do at once: the export in progress leaves its Perfetto file unwritten
 // and its spans unsent, and the snapshots still queued are not converted
 // (WithOnExport is told of each, with an error saying Stop cut it short).
 // What Stop still waits for then is an exporter's call in progress to
@@ -173,8 +173,11 @@ func newRecorder(cfg config, src source, clk clock, dir *dirStore) *Recorder {
 // goroutines (a deferred Stop beside a signal handler's): each call
 // waits, bounded by its own ctx, until the recorder has stopped.
 //
-// From Stop on, Trigger, Snapshot and the Middleware count nothing in
-// Stats: no snapshot can be taken any more.
+// Trigger, Snapshot and the Middleware called from Stop on count nothing
+// in Stats: no snapshot can be taken any more. A Snapshot already under
+// way goes on, bounded by its own context, and counts its export. The
+// triggers that waited for a snapshot when Stop came are counted in
+// Stats.Unserved.
 func (r *Recorder) Stop(ctx context.Context) error {
 	if r == nil {
 		return nil
@@ -186,6 +189,10 @@ func (r *Recorder) Stop(ctx context.Context) error {
 		close(r.quit)
 		go func() {
 			r.sched.Wait()
+			r.mu.Lock()
+			r.stats.unserved.Add(int64(r.pending))
+			r.pending = 0
+			r.mu.Unlock()
 			close(r.queue) // the scheduler, its only sender, has returned
 			r.export.Wait()
 			r.cancel(nil)
@@ -445,13 +452,14 @@ func (r *Recorder) Snapshot(ctx context.Context, reason string) (Export, error) 
 	if r.stopped.Load() {
 		return Export{Reason: reason, Err: errStopped}, errStopped
 	}
-	r.stats.triggers.Add(1)
 	s, err := r.take(reason, 1)
 	if err != nil && r.stopped.Load() {
 		// Stop came between the check above and the copy, and stopped
-		// the runtime's recorder: that, not the runtime's words for it.
+		// the runtime's recorder: that, not the runtime's words for it,
+		// and nothing counted.
 		return Export{Reason: reason, Err: errStopped}, errStopped
 	}
+	r.stats.triggers.Add(1)
 	if err != nil {
 		r.stats.snapshotErrors.Add(1)
 		r.noteError(err)
@@ -682,7 +690,7 @@ type counters struct {
 	triggers, snapshots, snapshotErrors       atomic.Int64
 	exports, exportErrors, spans, spansFailed atomic.Int64
 	files, fileErrors, filesRemoved           atomic.Int64
-	late, spansDropped                        atomic.Int64
+	late, spansDropped, unserved              atomic.Int64
 	requests, served, handlerErrors           atomic.Int64
 }
 
@@ -697,6 +705,7 @@ type Stats struct {
 	Snapshots      int64 // snapshots taken; a burst of triggers shares one
 	SnapshotErrors int64 // snapshots that could not be taken
 	Late           int64 // snapshots taken too late for their first trigger (see Export.Late)
+	Unserved       int64 // triggers that waited for a snapshot when Stop came, and were dropped
 	// SpansDropped counts the triggered snapshots whose spans were not
 	// exported, their file written, because the exporter was still busy
 	// with earlier ones (its endpoint down or slow).
@@ -726,6 +735,7 @@ func (r *Recorder) Stats() Stats {
 		Snapshots:      c.snapshots.Load(),
 		SnapshotErrors: c.snapshotErrors.Load(),
 		Late:           c.late.Load(),
+		Unserved:       c.unserved.Load(),
 		SpansDropped:   c.spansDropped.Load(),
 		Exports:        c.exports.Load(),
 		ExportErrors:   c.exportErrors.Load(),

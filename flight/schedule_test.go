@@ -313,6 +313,24 @@ func TestStop(t *testing.T) {
 	}
 }
 
+// TestUnserved: the triggers that wait for a snapshot when Stop comes
+// (held by the rate limit here) are counted, not lost unsaid.
+func TestUnserved(t *testing.T) {
+	clk := newFakeClock()
+	cfg := newConfig([]Option{WithCoalesce(0), WithMinInterval(time.Hour)})
+	r := newRecorder(cfg, &fakeSource{}, clk, nil)
+	r.Trigger("a")
+	waitFor(t, "the first snapshot", func() bool { return r.Stats().Exports == 1 })
+	r.Trigger("b")
+	r.Trigger("c")
+	if err := r.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := r.Stats(); st.Unserved != 2 || st.Triggers != 3 || st.Snapshots != 1 {
+		t.Errorf("stats %+v; want 3 triggers, 1 snapshot, 2 unserved", st)
+	}
+}
+
 // TestSnapshotToDir: Snapshot converts the window into a Perfetto file
 // that the validator accepts, and reports it.
 func TestSnapshotToDir(t *testing.T) {
