@@ -79,6 +79,9 @@ func createOutput(e *env, path string, binary bool) (*output, error) {
 }
 
 func (o *output) Write(p []byte) (int, error) {
+	if o.bw == nil {
+		return 0, fmt.Errorf("writing %s: %w", o.name, os.ErrClosed)
+	}
 	o.written = true
 	n, err := o.bw.Write(p)
 	o.n += int64(n)
@@ -109,6 +112,9 @@ func (o *output) unwrapTemp(err error) error {
 // the layers below a failed write (the pipe, gzip) repeat it. An error
 // that a Write returned already is not returned again.
 func (o *output) Close() error {
+	if o.bw == nil {
+		return nil // closed already
+	}
 	errs := []error{o.bw.Flush()}
 	if o.gz != nil {
 		errs = append(errs, o.pipe.Close(), o.gz.Close())
@@ -116,6 +122,10 @@ func (o *output) Close() error {
 	if o.f != nil {
 		errs = append(errs, o.f.Close())
 	}
+	// A part of a split output is held after its Close until the whole
+	// is settled: without its buffers (a quarter MB, and gzip's), or a
+	// conversion into many parts would hold them all.
+	o.bw, o.gz, o.pipe = nil, nil, nil
 	var err error
 	if o.werr == nil {
 		for _, e := range errs {
