@@ -218,6 +218,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		// A window reads some of the file's generations; the list is
 		// the file's.
 		p("Generations:", "%d read, of the file's %d:", r.Generations, n)
+	} else if v, ok := strings.CutPrefix(r.FormatVersion, "go1."); ok && len(v) == 2 && v < "22" {
+		// Read as one: the format has no generations.
+		p("Generations:", "none (a format before Go 1.22)")
 	} else {
 		p("Generations:", "%d", r.Generations)
 	}
@@ -245,7 +248,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	p("Regions:", "%d (%d open at start or end)", r.Regions.Total, r.Regions.Open)
 	p("Logs:", "%d", r.Logs)
 	p("GC cycles:", "%d (%d sweeps, %d mark assists)", r.GCCycles, r.Sweeps, r.MarkAssists)
-	p("Stop-the-world:", "%d pauses, %v total, %v max", r.STW.Count, time.Duration(r.STW.TotalNS), time.Duration(r.STW.MaxNS))
+	pauses := "pauses"
+	if r.STW.Count == 1 {
+		pauses = "pause"
+	}
+	p("Stop-the-world:", "%d %s, %v total, %v max", r.STW.Count, pauses, time.Duration(r.STW.TotalNS), time.Duration(r.STW.MaxNS))
 	if r.MMUOmitted {
 		p("MMU:", "%s", cmp.Or(r.MMUNote, "not measured"))
 	}

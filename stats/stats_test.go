@@ -1027,3 +1027,26 @@ func TestRoundDur(t *testing.T) {
 		}
 	}
 }
+
+// TestTextWords checks words of the text that depend on the figures: a
+// format without generations says so rather than count one, and one
+// pause is one pause.
+func TestTextWords(t *testing.T) {
+	for _, tc := range []struct {
+		r    Report
+		want string
+	}{
+		{Report{FormatVersion: "go1.11", Generations: 1}, `(?m)^Generations: +none \(a format before Go 1\.22\)$`},
+		{Report{FormatVersion: "go1.22", Generations: 1}, `(?m)^Generations: +1$`},
+		{Report{STW: STWStats{Count: 1, TotalNS: 5, MaxNS: 5}}, `(?m)^Stop-the-world: +1 pause, 5ns total, 5ns max$`},
+		{Report{STW: STWStats{Count: 2, TotalNS: 5, MaxNS: 3}}, `(?m)^Stop-the-world: +2 pauses, `},
+	} {
+		var b bytes.Buffer
+		if err := tc.r.WriteText(&b); err != nil {
+			t.Fatal(err)
+		}
+		if !regexp.MustCompile(tc.want).Match(b.Bytes()) {
+			t.Errorf("no line %s in\n%s", tc.want, b.Bytes())
+		}
+	}
+}

@@ -73,7 +73,7 @@ Examples:
 	trace2x otlp --json -o spans.json trace.out`,
 	setup: func(fs *flag.FlagSet) func(*env, []string) error {
 		inOpts := inputFlags(fs, false)
-		endpoint := fs.String("endpoint", "", "OTLP endpoint, `host:port` or a URL (default 127.0.0.1:4317 for grpc, 127.0.0.1:4318 for http/protobuf)")
+		endpoint := fs.String("endpoint", "", "OTLP endpoint, `host:port` or a URL (default 127.0.0.1:4317 for grpc, 127.0.0.1:4318 for http/protobuf and http/json)")
 		protocol := fs.String("protocol", "", "`PROTOCOL` to push with: grpc, http/protobuf or http/json (default grpc)")
 		insecure := fs.Bool("insecure", false, "use plain text, not TLS, even for an endpoint that is not loopback")
 		var headers headerFlags
