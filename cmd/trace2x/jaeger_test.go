@@ -16,7 +16,7 @@ import (
 	"github.com/trace2x/trace2x/internal/synth"
 )
 
-var tracesRE = regexp.MustCompile(`spans \(.*\) in (\d+) traces`)
+var tracesRE = regexp.MustCompile(`spans? \(.*\) in (\d+) traces?`)
 
 // wantSpan is a span as the command's OTLP JSON has it.
 type wantSpan struct {

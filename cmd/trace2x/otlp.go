@@ -278,17 +278,17 @@ func report(w io.Writer, input, dest string, res *otelconv.Result, timeNote stri
 	default:
 		fmt.Fprintf(w, "trace2x: %s: span times from the time of this conversion: %s; give --start-time\n", input, noClock)
 	}
-	kinds := fmt.Sprintf("%d tasks, %d regions, %d goroutines", res.Tasks, res.Regions, res.Goroutines-res.GoroutineParts)
+	kinds := nouns(res.Tasks, "task") + ", " + nouns(res.Regions, "region") + ", " + nouns(res.Goroutines-res.GoroutineParts, "goroutine")
 	if res.GoroutineParts > 0 {
 		// A goroutine whose regions outside tasks fill several traces
 		// has a span in each.
-		kinds += fmt.Sprintf(" in %d spans", res.Goroutines)
+		kinds += " in " + nouns(res.Goroutines, "span")
 	}
 	if res.Runtime > 0 {
 		kinds += fmt.Sprintf(", %d runtime", res.Runtime)
 	}
 	if res.Placeholders > 0 {
-		kinds += fmt.Sprintf(", %d placeholders", res.Placeholders)
+		kinds += ", " + nouns(res.Placeholders, "placeholder")
 	}
 	verb := "exported"
 	if toFile {
@@ -298,8 +298,8 @@ func report(w io.Writer, input, dest string, res *otelconv.Result, timeNote stri
 	if stopped != "" {
 		of = "of the" // not the trace's total
 	}
-	fmt.Fprintf(w, "trace2x: %s: %s %d %s %d spans (%s) in %d traces with %d events to %s",
-		input, verb, res.Exported, of, res.Spans(), kinds, res.Traces(), res.Events, dest)
+	fmt.Fprintf(w, "trace2x: %s: %s %d %s %s (%s) in %s with %s to %s",
+		input, verb, res.Exported, of, nouns(res.Spans(), "span"), kinds, nouns(res.Traces(), "trace"), nouns(res.Events, "event"), dest)
 	if stopped != "" {
 		fmt.Fprintf(w, ", converted before %s", stopped)
 		if sum := res.Summary; sum != nil && sum.End > sum.Meta.Start {
@@ -441,4 +441,12 @@ func resolveEndpoint(cfg otlpexport.Config, prefix string) (*otlpexport.Endpoint
 		return nil, usageError{fmt.Sprintf("--%s%s %q: %s", prefix, se.Setting, se.Value, se.Reason)}
 	}
 	return ep, err
+}
+
+// nouns gives n with noun, plural but for one.
+func nouns[N ~int | ~int64](n N, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

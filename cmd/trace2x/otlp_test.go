@@ -69,7 +69,7 @@ func closedAddr(t *testing.T) string {
 	return addr
 }
 
-var exportedRE = regexp.MustCompile(`(exported|wrote) (\d+) of (\d+) spans`)
+var exportedRE = regexp.MustCompile(`(exported|wrote) (\d+) of (\d+) spans?`)
 
 // spansReported reads the span count from the command's report.
 func spansReported(t *testing.T, stderr string) int {
