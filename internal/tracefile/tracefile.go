@@ -16,12 +16,15 @@
 package tracefile
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -461,4 +464,212 @@ func (t byteTee) ReadByte() (byte, error) {
 		*t.read = append(*t.read, c)
 	}
 	return c, err
+}
+
+// GoStatus is a goroutine's status as the format states it.
+type GoStatus uint8
+
+// The statuses a goroutine can be stated in.
+const (
+	GoRunnable GoStatus = 1
+	GoRunning  GoStatus = 2
+	GoSyscall  GoStatus = 3
+	GoWaiting  GoStatus = 4
+)
+
+// Wire event types of the events FirstStatuses looks into.
+const (
+	evStacks          = 2
+	evStrings         = 4
+	evCPUSamples      = 6
+	evGoCreate        = 14
+	evGoCreateSyscall = 15
+	evGoStatus        = 25
+	evGoCreateBlocked = 47
+	evGoStatusStack   = 48
+)
+
+// timedArgs is, for each event type that may appear in a batch of
+// events, the number of its arguments, its timestamp delta first; 0 for
+// a type that may not (golang.org/x/exp/trace/internal/tracev2's specs,
+// which every Go 1.22+ format shares: a later format only adds types).
+var timedArgs = func() (n [256]uint8) {
+	for typ, args := range map[uint8]uint8{
+		9: 3, 10: 3, 11: 1, 12: 4, 13: 3, // procs
+		14: 4, 15: 2, 16: 3, 17: 1, 18: 1, 19: 3, 20: 3, 21: 4, 22: 3, 23: 1, 24: 1, 25: 4, // goroutines
+		26: 3, 27: 1, // stop-the-world
+		28: 2, 29: 3, 30: 2, 31: 2, 32: 2, 33: 3, 34: 2, 35: 2, 36: 1, 37: 2, 38: 2, // GC
+		39: 2, 40: 5, 41: 3, 42: 4, 43: 4, 44: 5, // annotations
+		45: 3, 46: 3, 47: 4, 48: 5, // coroutines, status with a stack
+		128: 4, 129: 4, 130: 2, 131: 3, 132: 3, 133: 2, 134: 3, 135: 3, 136: 2, // experimental: AllocFree
+	} {
+		n[typ] = args
+	}
+	return n
+}()
+
+// FirstStatuses reads in, the header and one generation of a Go 1.22+
+// trace, and returns the goroutines whose first event in the generation
+// states their status rather than creates them (those that were there
+// before it began), each with the status first stated. It is what
+// golang.org/x/exp/trace reports as a goroutine's first transition from
+// GoUndetermined, found without the parser: each event is decoded only
+// as far as its arguments' lengths, and the batches are taken in the
+// timestamps' order instead of the parser's, which agrees but where a
+// goroutine is created and stated at the same instant. A generation whose
+// bytes are not as the format says gives an error, and what the parser
+// would find is then unknown. ctx, if not nil, is checked every few
+// hundred batches.
+func FirstStatuses(ctx context.Context, in io.Reader) (map[uint64]GoStatus, error) {
+	br := bufio.NewReaderSize(in, 64<<10)
+	hdr := make([]byte, HeaderSize)
+	if _, err := io.ReadFull(br, hdr); err != nil {
+		return nil, fmt.Errorf("reading the header: %w", err)
+	}
+	v, err := Version(hdr)
+	if err != nil {
+		return nil, err
+	}
+	if v < 22 {
+		return nil, ErrOldFormat
+	}
+	type first struct {
+		status          GoStatus
+		statusTs        uint64
+		createTs        uint64
+		stated, created bool
+	}
+	gs := make(map[uint64]*first)
+	see := func(g uint64) *first {
+		f := gs[g]
+		if f == nil {
+			f = &first{}
+			gs[g] = f
+		}
+		return f
+	}
+	var (
+		data      []byte
+		gen       uint64
+		haveGen   bool
+		off       = int64(HeaderSize)
+		args      [5]uint64
+		batches   int
+		endMarked bool
+	)
+	for !endMarked {
+		c, err := br.ReadByte()
+		if err == io.EOF && haveGen {
+			break
+		}
+		if err != nil {
+			return nil, &Error{off, err}
+		}
+		hdrLen := int64(1)
+		switch c {
+		case evEndOfGeneration:
+			if v < 26 || !haveGen {
+				return nil, &Error{off, fmt.Errorf("a batch was expected, and event %d came", c)}
+			}
+			endMarked = true
+			continue
+		case evEventBatch:
+		case evExperimentalBatch:
+			if _, err := br.ReadByte(); err != nil {
+				return nil, &Error{off, err}
+			}
+			hdrLen++
+		default:
+			return nil, &Error{off, fmt.Errorf("a batch was expected, and event %d came", c)}
+		}
+		var vals [4]uint64
+		for k := range vals {
+			x, err := binary.ReadUvarint(br)
+			if err != nil {
+				return nil, &Error{off, fmt.Errorf("the batch header: %w", err)}
+			}
+			vals[k] = x
+			hdrLen += int64(uvarintLen(x))
+		}
+		if vals[3] > maxBatchSize {
+			return nil, &Error{off, fmt.Errorf("a batch is %d bytes, more than the %d the format allows", vals[3], maxBatchSize)}
+		}
+		if !haveGen {
+			gen, haveGen = vals[0], true
+		} else if vals[0] != gen {
+			return nil, &Error{off, errors.New("a batch of another generation follows the first")}
+		}
+		data = slices.Grow(data[:0], int(vals[3]))[:vals[3]]
+		if _, err := io.ReadFull(br, data); err != nil {
+			return nil, &Error{off, err}
+		}
+		batchOff := off
+		off += hdrLen + int64(len(data))
+		if batches++; ctx != nil && batches%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		if c == evExperimentalBatch || len(data) == 0 {
+			continue
+		}
+		switch data[0] {
+		case evStrings, evStacks, evCPUSamples:
+			continue
+		case evFrequency, evSync:
+			if (data[0] == evFrequency) == (v < 25) {
+				continue // the sync batch
+			}
+		}
+		ts := vals[2]
+		for p := data; len(p) > 0; {
+			typ := p[0]
+			n := int(timedArgs[typ])
+			if n == 0 {
+				return nil, &Error{batchOff, fmt.Errorf("a batch holds event %d, which is not an event of a batch", typ)}
+			}
+			p = p[1:]
+			for k := range n {
+				x, m := binary.Uvarint(p)
+				if m <= 0 {
+					return nil, &Error{batchOff, errors.New("an event holds a bad varint")}
+				}
+				p = p[m:]
+				if k == 0 {
+					ts += x
+				} else {
+					args[k-1] = x
+				}
+			}
+			switch typ {
+			case evGoStatus, evGoStatusStack:
+				if f := see(args[0]); !f.stated || ts < f.statusTs {
+					f.status, f.statusTs, f.stated = GoStatus(args[2]), ts, true
+				}
+			case evGoCreate, evGoCreateSyscall, evGoCreateBlocked:
+				if f := see(args[0]); !f.created || ts < f.createTs {
+					f.createTs, f.created = ts, true
+				}
+			}
+		}
+	}
+	if !haveGen {
+		return nil, &Error{off, errors.New("the trace holds no generations, only its header")}
+	}
+	late := make(map[uint64]GoStatus)
+	for g, f := range gs {
+		if f.stated && (!f.created || f.statusTs < f.createTs) {
+			late[g] = f.status
+		}
+	}
+	return late, nil
+}
+
+// uvarintLen is the length of x's encoding as a uvarint.
+func uvarintLen(x uint64) int {
+	n := 1
+	for ; x >= 0x80; x >>= 7 {
+		n++
+	}
+	return n
 }
