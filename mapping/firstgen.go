@@ -25,7 +25,7 @@ import (
 // the goroutines the first generation states late must be known before it
 // is mapped. A pass over a file reads that generation once more first,
 // and keeps only which goroutines it states late (prescan), from the
-// batches' bytes rather than through the parser: a tenth of the
+// batches' bytes rather than through the parser: a seventh of the
 // generation's parse, which for a trace of one generation is the whole
 // file's. A pass over a stream reads the generation's bytes ahead
 // (readFirstGen), a few megabytes a second of trace, and does the same
@@ -88,7 +88,7 @@ func prescan(ctx context.Context, r io.ReaderAt, g tracefile.Generation) (map[Go
 
 // scanLate returns the goroutines that the first generation of the trace
 // open gives (a header and that generation) states late. It reads them
-// from the batches' bytes (tracefile.FirstStatuses), for a tenth of what
+// from the batches' bytes (tracefile.FirstStatuses), for a seventh of what
 // parsing the generation costs: a trace of one generation, such as most
 // short recordings, would otherwise be parsed twice. Where the bytes are
 // not as the format says, it asks the parser (prescanTrace), which agrees
