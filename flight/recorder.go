@@ -31,7 +31,8 @@ type source interface {
 // Recorder owns the process's runtime flight recorder and exports its
 // window when asked to. Its methods are safe for concurrent use.
 //
-// A nil *Recorder, what a Start that failed returns, does nothing: its
+// A Recorder is made by Start; its zero value is not one. A nil
+// *Recorder, what a Start that failed returns, does nothing: its
 // Middleware passes requests on as they are, Trigger and Stop do nothing,
 // Snapshot and WriteTo fail, and its Handler answers 503. So a program can
 // log Start's error and go on serving without the recorder.
@@ -382,7 +383,7 @@ func (r *Recorder) exportLoop() {
 		case r.spanQueue <- j:
 		default:
 			r.stats.spansDropped.Add(1)
-			j.spansErr = fmt.Errorf("flight: the spans of snapshot (%s) were not exported: %d snapshots still wait for the exporter", s.reason, cap(r.spanQueue))
+			j.spansErr = fmt.Errorf("flight: the spans of snapshot (%s) were not exported: %d %s for the exporter", s.reason, cap(r.spanQueue), waitingSnapshots(cap(r.spanQueue)))
 			r.finishPart(j)
 		}
 	}
@@ -780,3 +781,11 @@ var (
 	versionOnce sync.Once
 	versionStr  string
 )
+
+// waitingSnapshots says that n snapshots wait, in the singular for one.
+func waitingSnapshots(n int) string {
+	if n == 1 {
+		return "snapshot still waits"
+	}
+	return "snapshots still wait"
+}

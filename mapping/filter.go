@@ -95,7 +95,8 @@ var ErrNoPrepass = errors.New("mapping.Filter: Sink used before Prepass")
 // a quiet trace. Under a selection of goroutines, tasks or regions, what
 // it keeps as context (process-wide GC cycles, stop-the-world pauses and
 // counters, the goroutines and stacks that kept items name) is not
-// counted.
+// counted. It is not safe to call while a pass runs through the Filter
+// on another goroutine: call it once the pass has returned.
 func (f *Filter) Kept() int64 { return f.kept }
 
 // ErrWindow is wrapped by the error for a window the trace cannot place.

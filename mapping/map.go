@@ -10,10 +10,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/exp/trace"
 
 	"github.com/trace2x/trace2x/internal/ctxio"
+	"github.com/trace2x/trace2x/internal/errjoin"
 	"github.com/trace2x/trace2x/internal/tracefile"
 )
 
@@ -237,14 +239,18 @@ func (e *Error) Unwrap() error { return e.Err }
 // with gzip or zstd is recognised and decompressed.
 //
 // It returns the Summary of what it read. If the trace breaks off, every
-// item before the break is still delivered, open items are closed at the
-// last timestamp read and marked OpenEnd, Sink.End is called with the
-// error in Summary.Err, and Map returns an *Error. If a sink fails, Map
-// stops and returns the sink's error; if it panics, a *SinkPanicError.
-// Input that is not a trace (empty, another format, an unknown version,
-// a trace before Go 1.22 cut short, which is read whole first) gives a nil
-// Summary and an error, and the sink gets no call at all; so does a nil
-// sink (see ErrNilSink), before any input is read.
+// item of the whole generations before the break is still delivered (the
+// parser reads a generation, about a second of trace, whole before its
+// first event: nothing of the generation that breaks off comes out), open
+// items are closed at the last timestamp read and marked OpenEnd,
+// Sink.End is called with the error in Summary.Err, and Map returns an
+// *Error; if a sink failed as well, the error joins the two. If a sink
+// fails, Map stops and returns the sink's error; if it panics, a
+// *SinkPanicError. Input that is not a trace (empty, another format, an
+// unknown version, a trace before Go 1.22 cut short, which is read whole
+// first) gives a nil Summary and an error, and the sink gets no call at
+// all; so does a nil sink (see ErrNilSink), before any input is read, and
+// a pass stopped (WithContext) before its first event.
 func Map(r io.Reader, sink Sink, opts ...Option) (*Summary, error) {
 	if err := checkSink(sink); err != nil {
 		return nil, err
@@ -397,7 +403,10 @@ func (m *mapper) fail(err error) (*Summary, error) {
 	}
 	m.sum.Err = e
 	if ferr := m.finish(); ferr != nil {
-		return &m.sum, ferr
+		// A sink that failed too (an output's full disk, beside the
+		// others FanOutIndependent went on with) does not hide where
+		// the trace broke.
+		return &m.sum, errjoin.Join(e, ferr)
 	}
 	return &m.sum, e
 }
@@ -782,11 +791,39 @@ func sinkMethod(fn string) bool {
 }
 
 // standard reports whether a package path is the standard library's: its
-// first element has no dot.
-func standard(pkg string) bool {
+// first element has no dot, and it is not in a module the program was
+// built from (a module may be named without a dot: go mod init myservice).
+func standard(pkg string) bool { return standardIn(pkg, builtModules()) }
+
+func standardIn(pkg string, modules []string) bool {
 	first, _, _ := strings.Cut(pkg, "/")
-	return !strings.Contains(first, ".") && pkg != "main"
+	if strings.Contains(first, ".") || pkg == "main" {
+		return false
+	}
+	for _, m := range modules {
+		if pkg == m || strings.HasPrefix(pkg, m+"/") {
+			return false
+		}
+	}
+	return true
 }
+
+// builtModules lists the modules the program was built from whose paths
+// could pass for the standard library's: those without a dot in their
+// first element.
+var builtModules = sync.OnceValue(func() []string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return nil
+	}
+	var dotless []string
+	for _, m := range append([]*debug.Module{&bi.Main}, bi.Deps...) {
+		if first, _, _ := strings.Cut(m.Path, "/"); m.Path != "" && !strings.Contains(first, ".") {
+			dotless = append(dotless, m.Path)
+		}
+	}
+	return dotless
+})
 
 // SinkPanicError is the error Map returns when a Sink's method panicked
 // (a bug of the program's own Sink, or a sink used wrongly, such as a

@@ -144,3 +144,25 @@ func TestFanOutIndependentPanic(t *testing.T) {
 		t.Errorf("between two sinks that panic, %v goroutine states where alone %v; End called %v and %v", c.GoStates, alone.GoStates, z1.ended, z2.ended)
 	}
 }
+
+// TestStandardIn: a package is the standard library's only if its path's
+// first element has no dot and no module the program was built from
+// holds it; a module may be named without a dot.
+func TestStandardIn(t *testing.T) {
+	mods := []string{"myservice", "tools/lint"}
+	for pkg, want := range map[string]bool{
+		"net/http":                         true,
+		"runtime":                          true,
+		"myservice":                        false,
+		"myservice/internal/sink":          false,
+		"myservicex/sink":                  true, // another path, the same start
+		"tools/lint/x":                     false,
+		"tools/other":                      true,
+		"main":                             false,
+		"github.com/trace2x/trace2x/stats": false,
+	} {
+		if got := standardIn(pkg, mods); got != want {
+			t.Errorf("standardIn(%q) = %v, want %v", pkg, got, want)
+		}
+	}
+}

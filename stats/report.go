@@ -313,8 +313,16 @@ func (r *Report) WriteText(w io.Writer) error {
 // would outrank every busy one. Time runnable or in a syscall is no
 // better a first key: it grows with the CPU the others take, or while a
 // blocking read waits in the kernel.
+//
+// A group without its times (null, in JSON decoded into a Report) is
+// left out.
 func (r *Report) TopGroups() []string {
-	names := slices.Collect(maps.Keys(r.GoroutineGroups))
+	var names []string
+	for name, g := range r.GoroutineGroups {
+		if g != nil {
+			names = append(names, name)
+		}
+	}
 	slices.SortFunc(names, func(x, y string) int {
 		a, b := r.GoroutineGroups[x], r.GoroutineGroups[y]
 		return cmp.Or(cmp.Compare(b.RunningNS, a.RunningNS),

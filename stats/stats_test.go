@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -244,6 +245,22 @@ func TestTextFromJSON(t *testing.T) {
 		if len(r.GoroutineGroups) == 0 || !strings.Contains(want.String(), "Goroutines by start function") {
 			t.Errorf("%s: no goroutine groups:\n%s", name, want.String())
 		}
+	}
+}
+
+// TestNullGroup checks that a Report decoded from JSON whose group is null
+// prints, without that group.
+func TestNullGroup(t *testing.T) {
+	var r Report
+	if err := json.Unmarshal([]byte(`{"goroutine_groups":{"a":null,"b":{"running_ns":5}}}`), &r); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.TopGroups(); !slices.Equal(got, []string{"b"}) {
+		t.Errorf("TopGroups = %q, want [b]", got)
+	}
+	var out bytes.Buffer
+	if err := r.WriteText(&out); err != nil || !strings.Contains(out.String(), "\n  b ") {
+		t.Errorf("WriteText: %v\n%s", err, out.String())
 	}
 }
 

@@ -199,7 +199,8 @@ type RowLimitError struct {
 	Reached mapping.Time
 }
 
-// Error says where the rows ran out, and what shows the rest.
+// Error says that the limit was reached, and what it was; Reached says
+// where.
 func (e *RowLimitError) Error() string {
 	return fmt.Sprintf("%v: more than %d rows", ErrRowLimit, e.Limit)
 }
@@ -399,7 +400,9 @@ func NewWriter(w io.Writer, opts ...Option) *Writer {
 	return wr
 }
 
-// Packets returns the number of packets written so far.
+// Packets returns the number of packets written so far. Unlike Size, it
+// is not safe to call while another goroutine (mapping.Async's) calls
+// the Writer's methods: call it between them, or after End.
 func (w *Writer) Packets() int64 { return w.packets }
 
 // Size returns the number of bytes of trace written so far, after the
@@ -410,7 +413,8 @@ func (w *Writer) Size() int64 { return w.bytes.Load() }
 // Rows returns about how many rows Perfetto's trace processor builds from
 // what was written so far: slices (instants included), counter values,
 // flows and tracks, without the arguments. Its import time and memory
-// follow them (see perfettocheck.Rows).
+// follow them (see perfettocheck.Rows). Like Packets, it is not safe to
+// call beside the Writer's other methods.
 func (w *Writer) Rows() int64 { return w.rows }
 
 func (w *Writer) uuid() uint64 {
@@ -839,6 +843,13 @@ func (w *Writer) End(sum *mapping.Summary) error {
 		w.instant(uuidProcess, limit.Reached, mapping.NoStack, nil, nil, func(ev msg) msg {
 			ev = w.name(ev, "cut here: the row limit")
 			return w.annInt(ev, "row limit", limit.Limit)
+		})
+	} else if sum.Err != nil {
+		// So does a trace that breaks off, or a pass that was stopped:
+		// the file is valid, and would pass for the whole trace's.
+		w.instant(uuidProcess, end, mapping.NoStack, nil, nil, func(ev msg) msg {
+			ev = w.name(ev, "cut here: the conversion ends early")
+			return w.annStr(ev, "error", sum.Err.Error())
 		})
 	}
 	return w.Close()

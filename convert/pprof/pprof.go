@@ -73,6 +73,7 @@ import (
 
 	"github.com/google/pprof/profile"
 
+	"github.com/trace2x/trace2x/internal/utf8fix"
 	"github.com/trace2x/trace2x/mapping"
 )
 
@@ -289,7 +290,10 @@ func (w *Writer) location(f mapping.Frame) *profile.Location {
 	fk := funcKey{f.Func, f.File}
 	fn, ok := w.funcs[fk]
 	if !ok {
-		fn = &profile.Function{ID: uint64(len(w.prof.Function) + 1), Name: f.Func, SystemName: f.Func, Filename: f.File}
+		// Made valid UTF-8 as every output makes the trace's strings (a
+		// damaged trace's names may not be).
+		name := utf8fix.String(f.Func)
+		fn = &profile.Function{ID: uint64(len(w.prof.Function) + 1), Name: name, SystemName: name, Filename: utf8fix.String(f.File)}
 		w.funcs[fk] = fn
 		w.prof.Function = append(w.prof.Function, fn)
 	}
@@ -389,6 +393,14 @@ func (w *Writer) Samples() int { return w.written }
 func (w *Writer) profile(sum *mapping.Summary) *profile.Profile {
 	p := &w.prof
 	p.Comments = append([]string{fmt.Sprintf("%s profile of the Go execution trace %s", w.kind, w.meta.Input)}, w.cfg.comments...)
+	if sum != nil && sum.Err != nil {
+		// A profile of a trace that breaks off says so: it would pass
+		// for the whole trace's.
+		p.Comments = append(p.Comments, "cut short: "+sum.Err.Error())
+	}
+	for i, c := range p.Comments {
+		p.Comments[i] = utf8fix.String(c)
+	}
 	if c := w.meta.Clock; c != nil {
 		p.TimeNanos = c.WallTime(w.meta.Start).UnixNano()
 	}
@@ -441,7 +453,7 @@ func (w *Writer) profile(sum *mapping.Summary) *profile.Profile {
 		case Wall:
 			s.Label = map[string][]string{"state": {k.state.String()}}
 			if k.reason != "" {
-				s.Label["reason"] = []string{k.reason}
+				s.Label["reason"] = []string{utf8fix.String(k.reason)}
 			}
 		}
 		p.Sample = append(p.Sample, s)

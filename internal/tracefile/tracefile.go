@@ -276,7 +276,9 @@ func (x *indexer) header(off int64) (batchHeader, error) {
 	n, err := x.r.ReadAt(x.buf[:], off)
 	if n == 0 {
 		if err == nil || err == io.EOF {
-			err = io.ErrUnexpectedEOF
+			// The file is shorter than it was said to be: it was cut
+			// while it was read.
+			err = errors.New("the trace is cut short")
 		}
 		return batchHeader{}, err
 	}
@@ -305,6 +307,9 @@ func (x *indexer) header(off int64) (batchHeader, error) {
 			return b, errors.New("the batch header is cut short")
 		}
 		v, m := binary.Uvarint(p[i:])
+		if m == 0 && n < len(x.buf) {
+			return b, errors.New("the batch header is cut short")
+		}
 		if m <= 0 {
 			return b, errors.New("a batch header holds a bad varint")
 		}

@@ -219,3 +219,24 @@ func TestFirstGeneration(t *testing.T) {
 		t.Error("no trace before Go 1.26 of several generations")
 	}
 }
+
+// TestHeaderCutShort checks that a trace that ends inside a batch's
+// header is said to be cut short there, not to hold a bad number.
+func TestHeaderCutShort(t *testing.T) {
+	data, err := os.ReadFile("../../conformance/testdata/generations.go1.26.trace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := index(data)
+	if err != nil || len(idx.Generations) < 2 {
+		t.Fatalf("index: %v, %d generations", err, len(idx.Generations))
+	}
+	g := idx.Generations[1]
+	for cut := g.Offset + 1; cut < g.Offset+4; cut++ {
+		_, err := index(data[:cut])
+		var e *Error
+		if !errors.As(err, &e) || e.Offset != g.Offset || e.Err.Error() != "the batch header is cut short" {
+			t.Errorf("cut at %d, in the header at %d: %v", cut, g.Offset, err)
+		}
+	}
+}
