@@ -188,20 +188,26 @@ Examples:
 				opts = append(opts, otelconv.WithRetry(*timeout), otelconv.WithExportTimeout(*timeout))
 			}
 
-			res, convErr := convertOTel(ctx, e, in, inOpts, exp, opts)
-			if ctx.Err() != nil {
-				// Interrupted: the spans converted are still sent, which
-				// against a peer that does not answer takes the timeout.
+			// Interrupted, the spans converted are still sent, which
+			// against a peer that does not answer takes the timeout: the
+			// command says so when it is interrupted, not once it is over.
+			noted := make(chan struct{})
+			stopNote := context.AfterFunc(ctx, func() {
+				defer close(noted)
 				if !*asJSON {
 					fmt.Fprintf(e.stderr, "trace2x: %v: sending the spans converted to %s, for up to %v; interrupt again to stop at once\n", context.Cause(ctx), dest, *timeout)
 				}
-				if errors.Is(convErr, context.Canceled) {
-					convErr = context.Cause(ctx)
-				}
+			})
+			res, convErr := convertOTel(ctx, e, in, inOpts, exp, opts)
+			if ctx.Err() != nil && errors.Is(convErr, context.Canceled) {
+				convErr = context.Cause(ctx)
 			}
 			shutdownCtx, cancel := context.WithTimeout(context.Background(), *timeout)
 			defer cancel()
-			shutErr := exp.Shutdown(shutdownCtx)
+			shutErr := exp.Shutdown(shutdownCtx) // the spans still queued go
+			if !stopNote() {
+				<-noted // stderr is the command's again
+			}
 			var closeErr error
 			if output != nil {
 				if res != nil && res.Summary != nil {

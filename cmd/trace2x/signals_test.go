@@ -263,6 +263,78 @@ func TestInterruptPush(t *testing.T) {
 	}
 }
 
+// TestInterruptPushNote interrupts a push to an endpoint that takes the
+// connection and never answers, while the conversion waits for the
+// exporter (more spans than its queue holds): the command says at once
+// that it still sends the spans, for how long, and how to stop, not once
+// the timeout is over; a second interrupt stops it.
+func TestInterruptPushNote(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan struct{}, 1)
+	go func() {
+		var held []net.Conn // taken and never answered
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+			select {
+			case accepted <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	var rec bytes.Buffer
+	if err := synth.RecordService(&rec, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	trace := filepath.Join(t.TempDir(), "service.trace")
+	if err := os.WriteFile(trace, rec.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := trace2xProcess(t, "otlp", "-q", "--timeout", "10m", "--endpoint", ln.Addr().String(), trace)
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-accepted: // the exporter is made
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("the command never connected; stderr:\n%s", stderr.String())
+	}
+	// Most often the conversion then waits for the exporter within 2 s;
+	// if it has not got that far, the note must come at once all the
+	// same, and the test passes without telling much.
+	time.Sleep(2 * time.Second)
+	cmd.Process.Signal(syscall.SIGINT)
+	const want = "for up to 10m0s; interrupt again to stop at once"
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(stderr.String(), want) {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no note 30 s after the interrupt, with a timeout of 10 minutes; stderr:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	waitExit(t, cmd, 60*time.Second, "a second interrupt did not stop the command")
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Errorf("exit %d, want %d; stderr:\n%s", code, exitInterrupted, stderr.String())
+	}
+}
+
 // TestStreamCopyUnlinked checks that the copy of a stream a two-pass
 // filter makes has no name while the command runs: however the process
 // ends (killed, out of memory), the copy goes with it.
