@@ -453,15 +453,13 @@ func (v durationValue) Set(s string) error {
 	return nil
 }
 
-// boundFlag parses a window bound: a duration from the trace start, or a
-// wall-clock time.
 // parseStartTime reads --start-time: an RFC 3339 time between 1970 and
 // 2200, the wall clocks every output can hold (Perfetto and OTLP carry
 // nanoseconds since 1970; a time outside wrapped around or was dropped).
 func parseStartTime(v string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, v)
 	if err != nil {
-		return time.Time{}, usageError{fmt.Sprintf("--start-time: %v", err)}
+		return time.Time{}, usageError{fmt.Sprintf("--start-time %q is not an RFC 3339 time such as 2026-01-02T15:04:05.5Z", v)}
 	}
 	if y := t.UTC().Year(); y < 1970 || y > 2200 {
 		return time.Time{}, usageError{fmt.Sprintf("--start-time %s is outside 1970 to 2200, the times the outputs can hold", v)}

@@ -197,7 +197,9 @@ Example:
 					res.Summary = nil
 				}
 				report(e.stderr, in.name, pushDest, &res, timeNote, false, stopped)
-				if res.Failed > 0 {
+				if res.Failed > 0 && errors.Join(errs...) == nil {
+					// The report said how many; an error says it again
+					// only where none says why (the exit status is 1).
 					errs = append(errs, fmt.Errorf("%d spans were not accepted by %s", res.Failed, pushDest))
 				}
 			}

@@ -126,6 +126,12 @@ func (r Result) Spans() int64 {
 //
 // A Sink is not safe for concurrent use; the mapping calls it from one
 // goroutine.
+//
+// Begin starts the SDK's goroutine and End stops it, once the spans are
+// exported (mapping's passes call End whatever happens after Begin). A
+// program that calls a Sink's methods itself calls End too, even when it
+// gives up early, with a Summary whose Err says why; a cancelled context
+// (NewSink's ctx) makes End drop what waits rather than send it.
 type Sink struct {
 	// outcomes holds what open tasks logged of how they ended (see
 	// CategoryHTTPStatus), until their spans are made.
