@@ -162,7 +162,7 @@ func Decompress(r io.Reader) (io.Reader, error) {
 }
 
 // zReader reads a decompressed stream, and names the format in its
-// errors ("gzip: unexpected EOF" where the compressed stream is cut
+// errors ("gzip-compressed input: unexpected EOF" where the compressed stream is cut
 // short).
 type zReader struct {
 	r      io.Reader
@@ -200,7 +200,7 @@ func decompress(br *bufio.Reader) (io.Reader, error) {
 	case bytes.HasPrefix(magic, gzipMagic):
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return nil, fmt.Errorf("gzip: %w", err)
+			return nil, fmt.Errorf("gzip-compressed input: %w", err)
 		}
 		return &zReader{r: zr, format: "gzip"}, nil
 	case bytes.HasPrefix(magic, zstdMagic):
@@ -209,7 +209,7 @@ func decompress(br *bufio.Reader) (io.Reader, error) {
 		// corrupted frame header cannot ask for gigabytes.
 		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(128<<20))
 		if err != nil {
-			return nil, fmt.Errorf("zstd: %w", err)
+			return nil, fmt.Errorf("zstd-compressed input: %w", err)
 		}
 		return &zReader{r: zr.IOReadCloser(), format: "zstd"}, nil
 	}
