@@ -80,14 +80,37 @@ func MapWindow(r io.ReaderAt, size int64, from, to Bound, sink Sink, opts ...Opt
 		r = ctxio.ReaderAt{Ctx: cfg.ctx, R: r}
 	}
 	idx, err := tracefile.Read(r, size)
+	first, last, ok := 0, 0, false
 	if err != nil || idx.Size != size {
-		cfg.index, cfg.indexErr = idx, err
-		return mapStream(io.NewSectionReader(r, 0, size), sink, &cfg)
-	}
-	first, last, ok := 0, len(idx.Generations)-1, false
-	if from.bounded() || to.bounded() {
-		if first, last, ok, err = windowGenerations(idx, from, to); err != nil {
-			return nil, err
+		// A file that breaks off is read as a stream, up to the break,
+		// unless the window ends in the whole generations before it:
+		// then what it asks for is all there.
+		if idx != nil && len(idx.Generations) > 1 && to.bounded() {
+			gens := idx.Generations
+			meta := &Meta{Start: Time(gens[0].Start), Clock: clockOf(gens[0].Clock)}
+			// Before the last whole generation starts: the one after
+			// the window's that the pass reads (see windowGenerations)
+			// is whole too.
+			if hi, herr := to.resolve(meta); herr == nil && hi < Time(gens[len(gens)-1].Start) {
+				f, l, wok, werr := windowGenerations(idx, from, to)
+				if werr != nil {
+					return nil, werr
+				}
+				if first, last, ok = f, l, true; !wok {
+					first, last = 0, len(gens)-1
+				}
+			}
+		}
+		if !ok {
+			cfg.index, cfg.indexErr = idx, err
+			return mapStream(io.NewSectionReader(r, 0, size), sink, &cfg)
+		}
+	} else {
+		last = len(idx.Generations) - 1
+		if from.bounded() || to.bounded() {
+			if first, last, ok, err = windowGenerations(idx, from, to); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if !ok {

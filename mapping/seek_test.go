@@ -391,3 +391,47 @@ func TestWindowOutsideTrace(t *testing.T) {
 		}
 	}
 }
+
+// TestWindowBeforeBreak checks that a window of a file that breaks off
+// after it is converted whole, without the break's error, as the same
+// window of the whole file is: what it asks for is all there. A window
+// that reaches the break reads up to it and fails.
+func TestWindowBeforeBreak(t *testing.T) {
+	data := recordGenerations(t, 5)
+	idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gens := idx.Generations
+	if len(gens) < 4 {
+		t.Fatalf("only %d generations", len(gens))
+	}
+	// Cut inside the last generation: those before it are whole.
+	lastG := gens[len(gens)-1]
+	cut := data[:lastG.Offset+lastG.Size/2]
+	off := func(ns int64) mapping.Bound {
+		return mapping.Bound{Offset: time.Duration(ns - gens[0].Start), Set: true}
+	}
+	window := func(input []byte, to mapping.Bound) (*itemLog, error) {
+		l := newItemLog()
+		f := &mapping.Filter{To: to}
+		_, err := mapping.MapWindow(bytes.NewReader(input), int64(len(input)), mapping.Bound{}, to, f.Sink(l))
+		return l, err
+	}
+	to := off(gens[1].Start) // before the last whole generation begins
+	whole, err := window(data, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken, err := window(cut, to)
+	if err != nil {
+		t.Fatalf("a window before the break: %v", err)
+	}
+	if len(whole.lines) == 0 || !slices.Equal(whole.lines, broken.lines) {
+		t.Errorf("the window of the broken file gives %d items, that of the whole file %d", len(broken.lines), len(whole.lines))
+	}
+	var me *mapping.Error
+	if _, err := window(cut, off(lastG.Start)); !errors.As(err, &me) {
+		t.Errorf("a window that reaches the break: %v, want a *mapping.Error", err)
+	}
+}

@@ -102,6 +102,7 @@ Example:
 			src := io.Reader(in)
 			var pushed *otelconv.Sink
 			var pushDest, timeNote string
+			var pushTimeout time.Duration
 			if *oj != "" || *push {
 				quietSDK()
 				// Span IDs come from the start of the decompressed trace, and
@@ -147,7 +148,7 @@ Example:
 					if err != nil {
 						return fail(fmt.Errorf("OTLP exporter for %s: %w", ep, err))
 					}
-					pushDest = ep.String()
+					pushDest, pushTimeout = ep.String(), timeout
 					pushed = otelconv.NewSink(context.Background(), exp,
 						append(opts, otelconv.WithRetry(timeout), otelconv.WithExportTimeout(timeout))...)
 					sinks = append(sinks, pushed)
@@ -166,6 +167,16 @@ Example:
 				// No output draws the goroutine counters.
 				mopts = append(mopts, mapping.WithoutBackdatedCounts())
 			}
+			stopNote := func() bool { return true }
+			noted := make(chan struct{})
+			if pushed != nil {
+				// As otlp: interrupted, the spans converted are still
+				// sent, which a peer that does not answer makes last.
+				stopNote = context.AfterFunc(e.context(), func() {
+					defer close(noted)
+					fmt.Fprintf(e.stderr, "trace2x: %v: sending the spans converted to %s, for up to %v; interrupt again to stop at once\n", context.Cause(e.context()), pushDest, pushTimeout)
+				})
+			}
 			sum, mapErr := in.mapTrace(e, inOpts, src, mapping.FanOutIndependent(sinks...), mopts...)
 			read = sum != nil
 			errs := []error{mapErr}
@@ -180,6 +191,9 @@ Example:
 			}
 			for _, c := range closers {
 				errs = append(errs, c())
+			}
+			if !stopNote() {
+				<-noted // stderr is the command's again
 			}
 			if pushed != nil {
 				res := pushed.Result()

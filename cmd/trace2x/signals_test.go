@@ -269,6 +269,23 @@ func TestInterruptPush(t *testing.T) {
 // that it still sends the spans, for how long, and how to stop, not once
 // the timeout is over; a second interrupt stops it.
 func TestInterruptPushNote(t *testing.T) {
+	var rec bytes.Buffer
+	if err := synth.RecordService(&rec, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	trace := filepath.Join(t.TempDir(), "service.trace")
+	if err := os.WriteFile(trace, rec.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"otlp", "-q", "--timeout", "10m", "--endpoint"},
+		{"convert", "-q", "--perfetto", filepath.Join(t.TempDir(), "t.pftrace"), "--otlp", "--otlp-endpoint"},
+	} {
+		t.Run(args[0], func(t *testing.T) { testInterruptPushNote(t, trace, args) })
+	}
+}
+
+func testInterruptPushNote(t *testing.T, trace string, args []string) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -294,15 +311,10 @@ func TestInterruptPushNote(t *testing.T) {
 			}
 		}
 	}()
-	var rec bytes.Buffer
-	if err := synth.RecordService(&rec, 1<<20); err != nil {
-		t.Fatal(err)
+	cmd := trace2xProcess(t, append(args, ln.Addr().String(), trace)...)
+	if args[0] == "convert" {
+		cmd.Env = append(os.Environ(), "OTEL_EXPORTER_OTLP_TIMEOUT=600000") // 10m
 	}
-	trace := filepath.Join(t.TempDir(), "service.trace")
-	if err := os.WriteFile(trace, rec.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := trace2xProcess(t, "otlp", "-q", "--timeout", "10m", "--endpoint", ln.Addr().String(), trace)
 	var stderr syncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
