@@ -102,6 +102,9 @@ func scanLate(ctx context.Context, open func() io.Reader) (map[GoID]GoState, err
 		}
 		return prescanTrace(ctx, open())
 	}
+	if err := stopped(ctx); err != nil {
+		return nil, err // ended while it scanned: the pass stops here
+	}
 	late := make(map[GoID]GoState, len(st))
 	for id, s := range st {
 		if gs, live := statusState(s); live {
@@ -184,6 +187,11 @@ const maxFirstGenBytes = 64 << 20
 // pass's error if ctx ended while it scanned.
 func (m *mapper) readFirstGen(br *bufio.Reader, minor int) (io.Reader, error) {
 	read, end, err := tracefile.FirstGeneration(br, minor, maxFirstGenBytes)
+	if serr := stopped(m.cfg.ctx); serr != nil {
+		// Its read failed as the pass's context ended: the pass ends
+		// here, rather than parse what was read before it fails.
+		return nil, serr
+	}
 	var late map[GoID]GoState
 	if end > 0 {
 		var serr error

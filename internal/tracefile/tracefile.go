@@ -523,8 +523,8 @@ var timedArgs = func() (n [256]uint8) {
 // timestamps' order instead of the parser's, which agrees but where a
 // goroutine is created and stated at the same instant. A generation whose
 // bytes are not as the format says gives an error, and what the parser
-// would find is then unknown. ctx, if not nil, is checked every few
-// hundred batches.
+// would find is then unknown. ctx, if not nil, is checked every 16
+// batches.
 func FirstStatuses(ctx context.Context, in io.Reader) (map[uint64]GoStatus, error) {
 	br := bufio.NewReaderSize(in, 64<<10)
 	hdr := make([]byte, HeaderSize)
@@ -610,7 +610,7 @@ func FirstStatuses(ctx context.Context, in io.Reader) (map[uint64]GoStatus, erro
 		}
 		batchOff := off
 		off += hdrLen + int64(len(data))
-		if batches++; ctx != nil && batches%256 == 0 {
+		if batches++; ctx != nil && batches%16 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
