@@ -78,7 +78,9 @@ Examples:
 		insecure := fs.Bool("insecure", false, "use plain text, not TLS, even for an endpoint that is not loopback")
 		var headers headerFlags
 		fs.Var(&headers, "header", "send header `KEY=VALUE` with every request (repeatable)")
-		timeout := fs.Duration("timeout", 10*time.Second, "give up on an export that does not succeed within `DURATION`, retries included")
+		timeout := new(time.Duration)
+		*timeout = 10 * time.Second
+		fs.Var(durationValue{timeout}, "timeout", "give up on an export that does not succeed within `DURATION`, retries included")
 		service := fs.String("service-name", "", "`NAME` for the spans' service.name (default: the input file's name, or a URL's host)")
 		start := fs.String("start-time", "", "wall-clock `TIME` (RFC 3339) at which the trace started, for traces before Go 1.25 that do not record it")
 		runtimeSpans := fs.Bool("runtime-spans", false, "add GC cycles and stop-the-world pauses as spans, in a trace per second")
