@@ -47,6 +47,9 @@ type gotraceReceiver struct {
 	ctx    context.Context // cancelled by Shutdown
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	// spooled, if set (by tests), is given each capture's spool.
+	spooled func(*spool)
 }
 
 var _ receiver.Traces = (*gotraceReceiver)(nil)
@@ -389,6 +392,9 @@ func (r *gotraceReceiver) capture(ctx context.Context, t *target) (int64, *otel.
 	if err != nil {
 		c.Close()
 		return 0, nil, err
+	}
+	if r.spooled != nil {
+		r.spooled(sp)
 	}
 	spans, res, err := r.convert(cctx, cancel, sp, 0, append(r.convertOptions(t), otel.WithStartTime(asked)))
 	sp.Close(c.Close)

@@ -624,6 +624,38 @@ func TestShutdownHandsOn(t *testing.T) {
 	}
 }
 
+// TestCaptureMidChunk captures from a target that has sent the first of
+// its trace's two generations and a batch of the second, in the middle of
+// a chunk of its response, as a program that traces little does for a
+// second or more: the spans of the first generation reach the pipeline
+// while the capture waits for the rest, and are not lost, with all the
+// capture, if the Collector shuts down then.
+func TestCaptureMidChunk(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "frsubtasks.go1.26.trace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := midChunkServer(t, data, 7000)
+	cfg := createDefaultConfig()
+	cfg.Targets = []TargetConfig{{Name: "t", Endpoint: url + "/debug/pprof/trace", Interval: time.Hour, Timeout: time.Hour}}
+	sink := new(consumertest.TracesSink)
+	h := newHarness(t, cfg, sink)
+	spooled := make(chan *spool, 1)
+	h.r.spooled = func(s *spool) { spooled <- s }
+	h.start()
+	sp := <-spooled
+	// The conversion has read the first generation and the next one's
+	// first batch (the second generation begins at byte 3806).
+	waitFor(t, 30*time.Second, "the conversion to read what the target sent", func() bool { return sp.read() >= 7000-spoolRead })
+	h.stop()
+	if sink.SpanCount() == 0 {
+		t.Error("no span of the first generation was handed on at shutdown")
+	}
+	if h.captures("t", "cancelled") != 1 {
+		t.Error("the capture is not counted cancelled")
+	}
+}
+
 // TestShutdownDeafPipeline shuts the receiver down while its pipeline
 // blocks and heeds no context, as a batch processor whose exporter's
 // queue is full: the shutdown still ends, once the flush grace is over.

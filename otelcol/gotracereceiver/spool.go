@@ -20,9 +20,13 @@ type spool struct {
 	f    *os.File
 	name string // the file's name, where it cannot be removed while open
 
-	mu     sync.Mutex
-	grew   *sync.Cond
-	size   int64 // bytes written
+	mu      sync.Mutex
+	grew    *sync.Cond
+	size    int64 // bytes taken from the source
+	flushed int64 // bytes written to f; those after are in mem
+	// mem holds the bytes taken since the last write to f: the reader
+	// gets them from there at once, rather than when mem is full.
+	mem    []byte
 	done   bool  // the source ended
 	err    error // why, if not at its end
 	closed bool
@@ -31,8 +35,18 @@ type spool struct {
 	copied chan struct{}
 }
 
-// spoolChunk is how much of the source one read takes.
+// spoolChunk is how much of the source is gathered before it is written
+// to the file.
 const spoolChunk = 256 << 10
+
+// spoolRead is how much one read of the source asks for. A response body
+// of net/http, once it has begun a chunk, waits for the rest of it until
+// it has filled the read's buffer: a read of spoolChunk would hold what
+// a target that traces little sent (a few kB a second) until its trace
+// ended, and a shutdown or a timeout before then would lose it all. A
+// read of spoolRead holds less than that, which the target's own buffers
+// (4 kB) outweigh.
+const spoolRead = 1 << 10
 
 // newSpool starts copying src to a temporary file in dir (the system's
 // if empty).
@@ -66,24 +80,34 @@ func newSpool(src io.Reader, dir string) (*spool, error) {
 
 func (s *spool) copy(src io.Reader) {
 	defer close(s.copied)
-	buf := make([]byte, spoolChunk)
+	mem := make([]byte, spoolChunk)
+	s.mu.Lock()
+	s.mem = mem
+	s.mu.Unlock()
+	used := 0 // bytes of mem taken
 	for {
-		n, err := src.Read(buf)
+		n, err := src.Read(mem[used:min(used+spoolRead, len(mem))])
 		if n > 0 {
+			used += n
 			s.mu.Lock()
-			at, closed := s.size, s.closed
+			closed := s.closed
+			s.size += int64(n)
+			s.grew.Broadcast()
 			s.mu.Unlock()
 			if closed {
 				return
 			}
-			if _, werr := s.f.WriteAt(buf[:n], at); werr != nil {
+		}
+		if used == len(mem) {
+			// The reader may copy from mem meanwhile: both only read it.
+			if _, werr := s.f.WriteAt(mem, s.flushed); werr != nil {
 				s.end(fmt.Errorf("writing the capture to %s: %w", s.f.Name(), werr))
 				return
 			}
 			s.mu.Lock()
-			s.size += int64(n)
-			s.grew.Broadcast()
+			s.flushed += int64(used)
 			s.mu.Unlock()
+			used = 0
 		}
 		if err != nil {
 			if err == io.EOF {
@@ -110,18 +134,27 @@ func (s *spool) Read(p []byte) (int, error) {
 	for s.off == s.size && !s.done && !s.closed {
 		s.grew.Wait()
 	}
-	size, done, err, closed := s.size, s.done, s.err, s.closed
-	s.mu.Unlock()
+	size, flushed, done, err, closed := s.size, s.flushed, s.done, s.err, s.closed
 	if closed {
+		s.mu.Unlock()
 		return 0, os.ErrClosed
 	}
 	if s.off == size {
+		s.mu.Unlock()
 		if done && err == nil {
 			return 0, io.EOF
 		}
 		return 0, err
 	}
-	n, rerr := s.f.ReadAt(p[:min(int64(len(p)), size-s.off)], s.off)
+	if s.off >= flushed {
+		// Not yet in the file: copied while the copy cannot reuse mem.
+		n := copy(p, s.mem[s.off-flushed:size-flushed])
+		s.off += int64(n)
+		s.mu.Unlock()
+		return n, nil
+	}
+	s.mu.Unlock()
+	n, rerr := s.f.ReadAt(p[:min(int64(len(p)), flushed-s.off)], s.off)
 	s.off += int64(n)
 	if rerr == io.EOF && n > 0 {
 		rerr = nil
@@ -145,4 +178,11 @@ func (s *spool) Close(closeSrc func() error) error {
 		os.Remove(s.name)
 	}
 	return err
+}
+
+// read returns how much of the source the reader has read.
+func (s *spool) read() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.off
 }
