@@ -132,7 +132,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("connect_timeout: must not be negative, not %v", c.ConnectTimeout))
 	}
 	if c.ConnectTimeout > 0 && c.ConnectTimeout < minTime {
-		errs = append(errs, fmt.Errorf("connect_timeout: %v; a time needs its unit, such as 10s", c.ConnectTimeout))
+		errs = append(errs, tooShort("connect_timeout", c.ConnectTimeout))
 	}
 	names := make(map[string]int)
 	endpoints := make(map[string]int)
@@ -191,6 +191,16 @@ func splitJoined(err error) []error {
 // minTime is the shortest time a setting takes: a number without a unit
 // ("duration: 5") is read as nanoseconds, never what was meant.
 const minTime = time.Millisecond
+
+// tooShort is the error of a time under minTime. One under a
+// microsecond is most likely a number written without its unit, which is
+// then said; one with its unit, such as 0.5ms, is only too short.
+func tooShort(key string, d time.Duration) error {
+	if d < time.Microsecond {
+		return fmt.Errorf("%s: %v is below the minimum, %v: a number without a unit is read as nanoseconds; give its unit, such as %ds", key, d, minTime, d.Nanoseconds())
+	}
+	return fmt.Errorf("%s: %v is below the minimum, %v", key, d, minTime)
+}
 
 // uploadTarget is the target attribute of the uploads' metrics.
 const uploadTarget = "upload"
@@ -253,7 +263,7 @@ func (t *TargetConfig) validate() error {
 		case f.d < 0:
 			errs = append(errs, fmt.Errorf("%s: must not be negative, not %v", f.key, f.d))
 		case f.d > 0 && f.d < minTime:
-			errs = append(errs, fmt.Errorf("%s: %v; a time needs its unit, such as 5s", f.key, f.d))
+			errs = append(errs, tooShort(f.key, f.d))
 		}
 	}
 	if s := u.Query()["seconds"]; len(s) > 0 {

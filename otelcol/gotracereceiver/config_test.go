@@ -118,7 +118,12 @@ func TestConfigInvalid(t *testing.T) {
 		{"password", map[string]any{"targets": []any{target("endpoint", "ftp://admin:s3cr3t@h/debug/pprof/trace")}},
 			[]string{`"ftp://admin:xxxxx@h/debug/pprof/trace" is not an http(s) URL`}},
 		{"times without units", map[string]any{"connect_timeout": 10, "targets": []any{target("interval", 60, "duration", 5, "timeout", 30)}},
-			[]string{"connect_timeout: 10ns; a time needs its unit", "targets[0] (127.0.0.1:6060): interval: 60ns; a time needs its unit", "duration: 5ns", "timeout: 30ns"}},
+			[]string{"connect_timeout: 10ns is below the minimum, 1ms: a number without a unit is read as nanoseconds; give its unit, such as 10s",
+				"targets[0] (127.0.0.1:6060): interval: 60ns is below the minimum, 1ms: a number without a unit is read as nanoseconds; give its unit, such as 60s",
+				"duration: 5ns is below the minimum", "timeout: 30ns is below the minimum"}},
+		// A time with its unit, too short, is not told to give its unit.
+		{"times too short", map[string]any{"connect_timeout": "0.5ms", "targets": []any{target("interval", "0.5ms", "duration", "0.5ms", "timeout", "900us")}},
+			[]string{"connect_timeout: 500µs is below the minimum, 1ms", "interval: 500µs is below the minimum, 1ms", "duration: 500µs is below the minimum, 1ms", "timeout: 900µs is below the minimum, 1ms"}},
 		{"capture longer than the default interval", map[string]any{"targets": []any{target("duration", "5m")}},
 			[]string{"duration: 5m0s is not shorter than the interval, 1m0s (the default), between the starts of captures"}},
 		{"seconds in the URL longer than the interval", map[string]any{"targets": []any{target("endpoint", "http://h:6060/debug/pprof/trace?seconds=20", "interval", "10s")}},
@@ -171,6 +176,9 @@ func TestConfigInvalid(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q\ndoes not say %q", err, w)
 				}
+			}
+			if strings.Contains(tc.name, "too short") && strings.Contains(err.Error(), "unit") {
+				t.Errorf("error %q\nasks for a unit that was given", err)
 			}
 			// Two targets on one endpoint share the name made from it:
 			// the endpoint is the mistake to name.
