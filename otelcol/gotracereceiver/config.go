@@ -206,8 +206,9 @@ func tooShort(key string, d time.Duration) error {
 const uploadTarget = "upload"
 
 // endpointKey is what identifies the program an endpoint reaches: its
-// host, path and query, but for the capture's length (seconds), which
-// asks the same program for another trace.
+// host and port (the scheme's if it gives none), path and query, but for
+// the capture's length (seconds), which asks the same program for
+// another trace.
 func endpointKey(endpoint string) string {
 	u, err := url.Parse(endpoint)
 	if err != nil {
@@ -215,7 +216,7 @@ func endpointKey(endpoint string) string {
 	}
 	q := u.Query()
 	q.Del("seconds")
-	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host) + u.Path + "?" + q.Encode()
+	return u.Scheme + "://" + strings.ToLower(instanceOf(u)) + u.Path + "?" + q.Encode()
 }
 
 func (t *TargetConfig) validate() error {

@@ -84,6 +84,13 @@ func TestConfigValid(t *testing.T) {
 	}}); err != nil {
 		t.Errorf("two programs behind a proxy: %v", err)
 	}
+	// Port 80 of https is not its default port.
+	if _, err := load(t, map[string]any{"targets": []any{
+		map[string]any{"name": "a", "endpoint": "https://h:80/debug/pprof/trace"},
+		map[string]any{"name": "b", "endpoint": "https://h/debug/pprof/trace"},
+	}}); err != nil {
+		t.Errorf("two ports of one host: %v", err)
+	}
 	// A target's default name is its endpoint's host.
 	c := TargetConfig{Endpoint: "http://10.0.0.7:6060/debug/pprof/trace"}
 	if c.name() != "10.0.0.7:6060" {
@@ -133,6 +140,11 @@ func TestConfigInvalid(t *testing.T) {
 		{"same endpoint, no names", map[string]any{"targets": []any{target("endpoint", "http://127.0.0.1:6060/debug/pprof/trace"), target("endpoint", "http://127.0.0.1:6060/debug/pprof/trace?seconds=2")}},
 			[]string{"targets[1]: the endpoint is that of targets[0] too"}},
 		{"same endpoint", map[string]any{"targets": []any{target("name", "a", "endpoint", "http://127.0.0.1:6060/debug/pprof/trace?seconds=1"), target("name", "b", "endpoint", "http://127.0.0.1:6060/debug/pprof/trace?seconds=3")}},
+			[]string{"targets[1]: the endpoint is that of targets[0] too"}},
+		// The scheme's port, given or not, is one endpoint.
+		{"same endpoint, default port", map[string]any{"targets": []any{target("name", "a", "endpoint", "http://h:80/debug/pprof/trace"), target("name", "b", "endpoint", "http://H/debug/pprof/trace")}},
+			[]string{"targets[1]: the endpoint is that of targets[0] too"}},
+		{"same endpoint, default https port", map[string]any{"targets": []any{target("name", "a", "endpoint", "https://[::1]/debug/pprof/trace"), target("name", "b", "endpoint", "https://[::1]:443/debug/pprof/trace")}},
 			[]string{"targets[1]: the endpoint is that of targets[0] too"}},
 		{"two service names", map[string]any{"targets": []any{target("service_name", "checkout", "resource_attributes", map[string]any{"service.name": "other"})}},
 			[]string{`targets[0] (checkout): resource_attributes: service.name "other" differs from service_name "checkout"`}},

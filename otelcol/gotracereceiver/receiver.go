@@ -126,6 +126,7 @@ func (r *gotraceReceiver) Start(startCtx context.Context, host component.Host) e
 			return err
 		}
 	}
+	r.claimEndpoints()
 	for _, t := range r.targets {
 		// What runs is said once at start: a log that shows nothing
 		// until something fails leaves a rollout unchecked.
@@ -150,6 +151,7 @@ func (r *gotraceReceiver) Shutdown(ctx context.Context) error {
 		return nil // never started
 	}
 	r.cancel()
+	r.releaseEndpoints()
 	var errs []error
 	if r.upload != nil {
 		// Uploads under way see the cancellation and end.
@@ -173,6 +175,52 @@ func (r *gotraceReceiver) Shutdown(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// capturing is, by endpointKey, the receiver of this process that
+// captures from each endpoint, and its target. The configuration of one
+// receiver refuses two targets on an endpoint; this tells of two
+// receivers (gotrace and gotrace/b) that share one.
+var capturing = struct {
+	sync.Mutex
+	by map[string]capturer
+}{by: make(map[string]capturer)}
+
+type capturer struct {
+	r      *gotraceReceiver
+	target string
+}
+
+// claimEndpoints records r's targets' endpoints as captured, and warns
+// of each that another receiver captures already: a program serves one
+// trace at a time, so the captures of both would fail whenever the
+// other's runs. Only a warning: the Collector could not say which
+// receiver to stop, and refusing to start would stop them all.
+func (r *gotraceReceiver) claimEndpoints() {
+	capturing.Lock()
+	defer capturing.Unlock()
+	for _, t := range r.targets {
+		key := endpointKey(t.Endpoint)
+		other, taken := capturing.by[key]
+		if !taken {
+			capturing.by[key] = capturer{r: r, target: t.name}
+			continue
+		}
+		r.set.Logger.Warn(fmt.Sprintf("the endpoint of target %s, %s, is captured by receiver %s too (its target %s), and a program serves one trace at a time: the captures of each fail while the other's run; capture it from one receiver",
+			t.name, t.url.Redacted(), other.r.set.ID, other.target),
+			zap.String("target", t.name), zap.String("other_receiver", other.r.set.ID.String()), zap.String("other_target", other.target))
+	}
+}
+
+// releaseEndpoints frees the endpoints r claimed.
+func (r *gotraceReceiver) releaseEndpoints() {
+	capturing.Lock()
+	defer capturing.Unlock()
+	for key, c := range capturing.by {
+		if c.r == r {
+			delete(capturing.by, key)
+		}
+	}
 }
 
 // startTarget makes t's HTTP client, with its TLS settings, and says

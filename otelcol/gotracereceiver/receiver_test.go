@@ -57,13 +57,19 @@ type harness struct {
 
 func newHarness(t *testing.T, cfg *Config, next consumer.Traces) *harness {
 	t.Helper()
+	return newHarnessID(t, component.NewID(componentType), cfg, next)
+}
+
+// newHarnessID is newHarness for the receiver of the ID given.
+func newHarnessID(t *testing.T, id component.ID, cfg *Config, next consumer.Traces) *harness {
+	t.Helper()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	core, logs := observer.New(zap.DebugLevel)
 	tel := componenttest.NewTelemetry()
 	t.Cleanup(func() { tel.Shutdown(context.Background()) })
-	set := receiver.Settings{ID: component.NewID(componentType), TelemetrySettings: tel.NewTelemetrySettings()}
+	set := receiver.Settings{ID: id, TelemetrySettings: tel.NewTelemetrySettings()}
 	set.Logger = zap.New(core)
 	rcv, err := NewFactory().CreateTraces(context.Background(), set, cfg, next)
 	if err != nil {
@@ -1071,5 +1077,38 @@ func TestInstanceOf(t *testing.T) {
 		if got := instanceOf(u); got != want {
 			t.Errorf("%s: instance %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestEndpointInTwoReceivers starts two receivers, gotrace and
+// gotrace/b, with a target on one endpoint (the port given in one, left
+// to the scheme in the other): a program serves one trace at a time, so
+// their captures would fail in turns, and the second to start says so.
+// Once they are shut down, the endpoint is free for another.
+func TestEndpointInTwoReceivers(t *testing.T) {
+	srv, _ := fakeTargets(t, sampleTrace(t))
+	u, _ := url.Parse(srv.URL)
+	endpoint := "http://localhost:" + u.Port() + "/hang/debug/pprof/trace"
+	cfgA := createDefaultConfig()
+	cfgA.Targets = []TargetConfig{{Name: "a", Endpoint: endpoint, Interval: time.Hour}}
+	cfgB := createDefaultConfig()
+	cfgB.Targets = []TargetConfig{{Name: "b", Endpoint: strings.Replace(endpoint, "localhost", "LOCALHOST", 1) + "?seconds=3", Interval: time.Hour}}
+	a := newHarness(t, cfgA, consumertest.NewNop())
+	b := newHarnessID(t, component.MustNewIDWithName(typeStr, "b"), cfgB, consumertest.NewNop())
+	a.start()
+	b.start()
+	said := b.logs.FilterMessageSnippet("is captured by receiver gotrace too").All()
+	if len(said) != 1 || !strings.Contains(said[0].Message, "target b") || !strings.Contains(said[0].Message, "(its target a)") {
+		t.Errorf("the second receiver on an endpoint said %v; want one warning naming the other receiver", said)
+	}
+	if n := a.logs.FilterMessageSnippet("is captured by receiver").Len(); n != 0 {
+		t.Errorf("the first receiver on the endpoint warned %d times", n)
+	}
+	a.stop()
+	b.stop()
+	c := newHarnessID(t, component.MustNewIDWithName(typeStr, "c"), cfgA, consumertest.NewNop())
+	c.start()
+	if n := c.logs.FilterMessageSnippet("is captured by receiver").Len(); n != 0 {
+		t.Errorf("a receiver started after the others shut down warned of them")
 	}
 }
