@@ -44,6 +44,14 @@ type pdataExporter struct {
 	giveUp time.Duration
 
 	accepted atomic.Int64 // spans the consumer took
+	// calling is when the call of the consumer under way began (Unix
+	// nanoseconds; 0 between calls), and callSpans how many spans it
+	// offers; waited is the time the calls before it took. A pipeline
+	// that blocks rather than refuse (an exporter's sending queue with
+	// block_on_overflow) shows only there.
+	calling   atomic.Int64
+	callSpans atomic.Int64
+	waited    atomic.Int64
 	// refusing is the consumer's last refusal while it refuses for a
 	// reason that may pass; nil once it takes spans again.
 	refusing atomic.Pointer[error]
@@ -106,11 +114,22 @@ func (e *pdataExporter) consume(ctx context.Context, td ptrace.Traces) error {
 	octx := e.obs.StartTracesOp(ctx)
 	start := time.Now()
 	for {
+		called := time.Now()
+		e.callSpans.Store(int64(n))
+		e.calling.Store(called.UnixNano())
 		err := e.next.ConsumeTraces(octx, td)
+		e.calling.Store(0)
+		e.waited.Add(int64(time.Since(called)))
 		if err == nil {
 			e.obs.EndTracesOp(octx, dataFormat, n, nil)
 			e.accepted.Add(int64(n))
 			e.refusing.Store(nil)
+			return nil
+		}
+		if ctx.Err() != nil && (e.ctx.Err() != nil || e.capture.Err() != nil) {
+			// The call gave up as the capture ended, not because the
+			// pipeline refused the spans.
+			e.obs.EndTracesOp(octx, dataFormat, n, err)
 			return nil
 		}
 		e.refusing.Store(&err)
@@ -154,6 +173,18 @@ func (e *pdataExporter) refusal() error {
 		return *p
 	}
 	return nil
+}
+
+// holding returns how many spans the call of the consumer under way
+// offers, and for how long it has held them; and how long the calls took
+// in all, that one included.
+func (e *pdataExporter) holding() (spans int64, held, waited time.Duration) {
+	waited = time.Duration(e.waited.Load())
+	if c := e.calling.Load(); c != 0 {
+		held = time.Since(time.Unix(0, c))
+		spans = e.callSpans.Load()
+	}
+	return spans, held, waited + held
 }
 
 // error returns the refusal that ended the capture, if one did.

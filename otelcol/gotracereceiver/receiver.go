@@ -462,11 +462,18 @@ func (r *gotraceReceiver) convert(ctx context.Context, cancel context.CancelFunc
 	// context that ends then, not with ctx.
 	hctx, hcancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer hcancel()
+	exp := &pdataExporter{ctx: hctx, capture: ctx, fail: cancel, next: r.next, obs: r.obs, giveUp: giveUp}
+	start := time.Now()
 	var grace *time.Timer
 	var mu sync.Mutex
+	// What the pipeline held when ctx ended, and for how long.
+	var heldSpans int64
+	var held, waited, ran time.Duration
 	defer context.AfterFunc(ctx, func() {
 		mu.Lock()
 		defer mu.Unlock()
+		heldSpans, held, waited = exp.holding()
+		ran = time.Since(start)
 		grace = time.AfterFunc(flushGrace, hcancel)
 	})()
 	defer func() {
@@ -476,7 +483,6 @@ func (r *gotraceReceiver) convert(ctx context.Context, cancel context.CancelFunc
 			grace.Stop()
 		}
 	}()
-	exp := &pdataExporter{ctx: hctx, capture: ctx, fail: cancel, next: r.next, obs: r.obs, giveUp: giveUp}
 	res, err := otel.Convert(ctx, in, exp, append(opts, otel.WithFlushTimeout(flushGrace))...)
 	eerr := exp.error()
 	if eerr != nil {
@@ -485,13 +491,32 @@ func (r *gotraceReceiver) convert(ctx context.Context, cancel context.CancelFunc
 		// Spans of the end may have been dropped as the conversion ended.
 		err = ctx.Err()
 	}
-	if refusal := exp.refusal(); eerr == nil && err != nil && ctx.Err() != nil && refusal != nil {
+	if eerr == nil && err != nil && ctx.Err() != nil {
 		// A capture that ran out of time while the pipeline pushed back
-		// is not the target's fault: say so.
-		err = fmt.Errorf("%w, while the pipeline refused the spans (%v)", err, refusal)
+		// is not the target's fault: say so, whether the pipeline
+		// refused the spans or held them (a sending queue that blocks
+		// when full, and what waits behind it).
+		mu.Lock()
+		heldSpans, held, waited, ran := heldSpans, held, waited, ran
+		mu.Unlock()
+		switch refusal := exp.refusal(); {
+		case refusal != nil:
+			err = fmt.Errorf("%w, while the pipeline refused the spans (%v)", err, refusal)
+		case held >= heldLong:
+			err = fmt.Errorf("%w, while the pipeline pushed back: it held a batch of %d spans, without taking it, for %v (the conversion waited for the pipeline %v in all, of %v)",
+				err, heldSpans, held.Round(time.Millisecond), waited.Round(time.Millisecond), ran.Round(time.Millisecond))
+		case waited >= ran/2 && waited >= heldLong:
+			err = fmt.Errorf("%w, while the pipeline pushed back: the conversion waited for it to take the spans %v in all, of %v",
+				err, waited.Round(time.Millisecond), ran.Round(time.Millisecond))
+		}
 	}
 	return exp.accepted.Load(), res, err
 }
+
+// heldLong is how long a pipeline must have held a capture's spans, when
+// the capture ended, for the capture's error to name it: a call of the
+// next consumer that takes the spans lasts milliseconds.
+const heldLong = time.Second
 
 // why words a capture's error: one that its timeout caused says so,
 // whatever read or write it interrupted, and a connection that took too

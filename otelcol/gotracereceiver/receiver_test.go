@@ -758,6 +758,45 @@ func TestBackPressure(t *testing.T) {
 	}
 }
 
+// TestBlockingPipelineSaid times out captures while the pipeline holds
+// their spans without refusing them, as an exporter's sending queue with
+// block_on_overflow does: the error says that the pipeline pushed back,
+// as it does for refusals, rather than blame the target. One pipeline
+// gives up when its context ends, as the queue does; one heeds no
+// context, as the batch processor in front of such a queue does.
+func TestBlockingPipelineSaid(t *testing.T) {
+	srv, _ := fakeTargets(t, sampleTrace(t))
+	release := make(chan struct{})
+	defer close(release)
+	blocking := consumerFunc(func(ctx context.Context, td ptrace.Traces) error {
+		svc, _ := td.ResourceSpans().At(0).Resource().Attributes().Get("service.name")
+		if svc.AsString() == "deaf" {
+			<-release
+			return nil
+		}
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	cfg := createDefaultConfig()
+	for _, name := range []string{"deaf", "heeding"} {
+		cfg.Targets = append(cfg.Targets, TargetConfig{Name: name, Endpoint: srv.URL + "/good/debug/pprof/trace?" + name, Duration: 500 * time.Millisecond, Interval: time.Hour, Timeout: 2 * time.Second})
+	}
+	h := newHarness(t, cfg, blocking)
+	h.start()
+	for _, name := range []string{"deaf", "heeding"} {
+		waitFor(t, 60*time.Second, "a failed capture of "+name+", past its timeout and the flush grace", func() bool { return h.captures(name, "failed") == 1 })
+		e := h.logs.FilterMessage("capture of " + name + " failed").All()
+		if len(e) != 1 {
+			t.Fatalf("%s: logged %v", name, e)
+		}
+		msg, _ := e[0].ContextMap()["error"].(string)
+		if !strings.HasPrefix(msg, "timed out after 2s (timeout): context deadline exceeded, while the pipeline pushed back: it held a batch of 52 spans, without taking it, for ") ||
+			strings.Contains(msg, "refused") {
+			t.Errorf("%s: the capture's error is %q; want it to say that the pipeline held the spans", name, msg)
+		}
+	}
+}
+
 type consumerFunc func(context.Context, ptrace.Traces) error
 
 func (f consumerFunc) ConsumeTraces(ctx context.Context, td ptrace.Traces) error { return f(ctx, td) }
