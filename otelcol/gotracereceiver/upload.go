@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -114,17 +115,17 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 		}
 	}()
 
+	name := "upload from " + req.RemoteAddr
 	select {
 	case r.slots <- struct{}{}:
 		defer func() { <-r.slots }()
 	case <-ctx.Done():
-		http.Error(w, "the Collector is shutting down", http.StatusServiceUnavailable)
+		http.Error(w, name+": the Collector is shutting down", http.StatusServiceUnavailable)
 		return
 	case <-req.Context().Done():
 		return // the client is gone
 	}
 	start := time.Now()
-	name := "upload from " + req.RemoteAddr
 	// No export timeout: a pipeline that pushes back makes the upload
 	// wait, as it makes a capture wait; the client, a shutdown, or a
 	// refusal that lasts uploadRefusal ends the wait.
@@ -157,6 +158,11 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 			status = http.StatusRequestTimeout
 		case errors.As(err, new(refusal)) || ctx.Err() != nil && req.Context().Err() == nil:
 			status = http.StatusServiceUnavailable // the pipeline refused
+		}
+		if !strings.HasPrefix(err.Error(), name+":") {
+			// The conversion's errors name the upload; the pipeline's
+			// refusals do not.
+			err = fmt.Errorf("%s: %w", name, err)
 		}
 		r.set.Logger.Warn("upload failed", append(fields, zap.Error(err))...)
 	}

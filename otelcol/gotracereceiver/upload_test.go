@@ -16,6 +16,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
@@ -372,5 +373,39 @@ func TestUploadRefusedAtOnce(t *testing.T) {
 			t.Errorf("%q of %d bytes, stalled: %s, want %d", c.query, c.length, resp.Status, c.status)
 		}
 		conn.Close()
+	}
+}
+
+// TestUpload503Names checks that the 503 answers name the upload and its
+// client, as the other answers of a converted upload do: the pipeline's
+// refusal, and a shutdown while the upload waits for a slot.
+func TestUpload503Names(t *testing.T) {
+	cfg := uploadOnly(t, 1)
+	h := newHarness(t, cfg, consumerFunc(func(context.Context, ptrace.Traces) error {
+		return consumererror.NewPermanent(errors.New("bad data"))
+	}))
+	h.start()
+	post := func() (int, string) {
+		t.Helper()
+		client := &http.Client{Timeout: 20 * time.Second}
+		resp, err := client.Post("http://"+h.r.uploadAddr.String()+uploadPath+"?service_name=ci", "application/octet-stream", bytes.NewReader(sampleTrace(t)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, msg := post(); code != http.StatusServiceUnavailable || !strings.HasPrefix(msg, "upload from 127.0.0.1:") || !strings.Contains(msg, "bad data") {
+		t.Errorf("an upload the pipeline refused: %d %q; want 503 naming the upload and the refusal", code, msg)
+	}
+	// The slot held, and the receiver's captures ended, while its
+	// endpoint still answers: as at the start of a shutdown.
+	h.r.slots <- struct{}{}
+	h.r.cancel()
+	code, msg := post()
+	<-h.r.slots
+	if code != http.StatusServiceUnavailable || !strings.HasPrefix(msg, "upload from 127.0.0.1:") || !strings.Contains(msg, "the Collector is shutting down") {
+		t.Errorf("an upload waiting for a slot at shutdown: %d %q; want 503 naming the upload", code, msg)
 	}
 }
