@@ -79,6 +79,9 @@ type TargetConfig struct {
 	CPUProfile bool `mapstructure:"cpu_profile"`
 	// Timeout bounds a whole capture, its conversion and the hand-over of
 	// its spans included; the default is the duration plus 30 seconds.
+	// At the timeout, the spans converted by then are still offered to
+	// the pipeline for up to 5 seconds more (the flush grace), so a
+	// capture whose pipeline pushes back can end that much after it.
 	Timeout time.Duration `mapstructure:"timeout"`
 	// ServiceName is the spans' service.name; the default is the name.
 	ServiceName string `mapstructure:"service_name"`

@@ -40,7 +40,11 @@
 // timeout). A capture is bounded by its timeout, and its memory does not
 // grow with the trace's length; when the next component
 // in the pipeline pushes back, the capture waits rather than drops spans.
-// Shutting the Collector down cancels the captures under way.
+// Shutting the Collector down cancels the captures under way. A capture
+// that reaches its timeout, or is cancelled, still offers the spans it
+// converted by then to the pipeline for up to 5 seconds (the flush
+// grace): a capture whose pipeline pushes back can end up to 5 seconds
+// after its timeout, and a shutdown can wait that long for it.
 //
 // With an upload section, the receiver also serves an HTTP endpoint to
 // which programs and CI jobs POST trace files (plain, gzip or zstd):

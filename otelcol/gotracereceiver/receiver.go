@@ -91,7 +91,7 @@ func newReceiver(set receiver.Settings, cfg *Config, next consumer.Traces) (*got
 		return nil, err
 	}
 	r.duration, err = meter.Float64Histogram("otelcol_gotrace_capture_duration",
-		metric.WithDescription("Time from a capture's request to its last span handed on, by target (\"upload\" for uploads, from the slot taken to the last span) and outcome, as otelcol_gotrace_captures counts them."),
+		metric.WithDescription("Time, in seconds, from a capture's request to its last span handed on, by target (\"upload\" for uploads, from the slot taken to the last span) and outcome, as otelcol_gotrace_captures counts them."),
 		metric.WithUnit("s"),
 		metric.WithExplicitBucketBoundaries(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300))
 	if err != nil {
