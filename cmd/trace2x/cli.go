@@ -112,8 +112,9 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		if !errors.Is(err, errReported) {
 			printError(stderr, err)
 		}
-		if errors.As(context.Cause(ctx), new(interrupted)) {
-			return exitInterrupted
+		var in interrupted
+		if errors.As(context.Cause(ctx), &in) {
+			return in.status()
 		}
 		return 1
 	}

@@ -17,6 +17,18 @@ type interrupted struct{ sig os.Signal }
 
 func (i interrupted) Error() string { return "interrupted by " + sigName(i.sig) }
 
+// status is the exit status of a command the signal stopped: 128 and the
+// signal's number, as a shell reports a process the signal ended (130 for
+// SIGINT, 143 for SIGTERM, 129 for SIGHUP).
+func (i interrupted) status() int { return exitStatus(i.sig) }
+
+func exitStatus(sig os.Signal) int {
+	if s, ok := sig.(syscall.Signal); ok && s > 0 && s < 128 {
+		return 128 + int(s)
+	}
+	return exitInterrupted
+}
+
 // sigName names a signal as kill(1) does.
 func sigName(sig os.Signal) string {
 	switch sig {
@@ -24,16 +36,18 @@ func sigName(sig os.Signal) string {
 		return "SIGINT"
 	case syscall.SIGTERM:
 		return "SIGTERM"
+	case syscall.SIGHUP:
+		return "SIGHUP"
 	}
 	return sig.String()
 }
 
-// exitInterrupted is the exit status of a command a signal stopped, as a
-// shell reports a process that SIGINT ended.
+// exitInterrupted is the exit status of a command that SIGINT stopped, as
+// a shell reports a process that SIGINT ended.
 const exitInterrupted = 130
 
-// handleSignals returns a context that the first SIGINT or SIGTERM
-// cancels: the conversion stops at its next read (standard input's read
+// handleSignals returns a context that the first SIGINT, SIGTERM or
+// SIGHUP (the terminal or the SSH session closed) cancels: the conversion stops at its next read (standard input's read
 // under way too, see ctxio.Abandoning), and the outputs are closed with
 // what was converted, as for a trace that breaks off. A second signal
 // ends the process at once, removing the temporary files first, for a
@@ -45,7 +59,7 @@ const exitInterrupted = 130
 func handleSignals(stderr io.Writer) context.Context {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	go func() {
 		sig := <-sigs
@@ -64,7 +78,7 @@ func handleSignals(stderr io.Writer) context.Context {
 			(*h)()
 		}
 		temps.removeAll()
-		os.Exit(exitInterrupted)
+		os.Exit(exitStatus(sig))
 	}()
 	return ctx
 }

@@ -183,8 +183,8 @@ func TestInterrupt(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	cmd.Process.Signal(syscall.SIGTERM)
 	waitExit(t, cmd, 10*time.Second, "a second signal did not end the command")
-	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
-		t.Errorf("exit %d after a second signal, want %d; stderr:\n%s", code, exitInterrupted, stderr)
+	if code := cmd.ProcessState.ExitCode(); code != 128+int(syscall.SIGTERM) {
+		t.Errorf("exit %d after a second signal, SIGTERM, want %d; stderr:\n%s", code, 128+int(syscall.SIGTERM), stderr)
 	}
 	if !strings.HasPrefix(stderr.String(), "trace2x: SIGTERM again: stopped at once") {
 		t.Errorf("stderr %q does not say the command stopped at once", stderr)
@@ -470,22 +470,29 @@ func TestInterruptSpans(t *testing.T) {
 }
 
 // TestInterruptView interrupts view while the trace it serves is still
-// being converted: it says so, exits with the interrupt's status, and
-// leaves no temporary file.
+// being converted: it says so, exits with the signal's status, and
+// leaves no temporary file; a closed terminal's SIGHUP too.
 func TestInterruptView(t *testing.T) {
 	trace := filepath.Join("..", "..", "testdata", "frsubtasks.go1.26.trace")
-	tmp := t.TempDir()
-	cmd := trace2xProcess(t, "view", "-q", "--addr", "127.0.0.1:0", "-")
-	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
-	stdin, _, stderr := startSlowInput(t, cmd, trace)
-	defer stdin.Close()
-	cmd.Process.Signal(syscall.SIGINT)
-	waitExit(t, cmd, 10*time.Second, "SIGINT did not end view")
-	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted || !strings.Contains(stderr.String(), "interrupted by SIGINT before its conversion ended") {
-		t.Errorf("exit %d, stderr %q; want %d and the interrupt said", code, stderr, exitInterrupted)
-	}
-	if left, _ := filepath.Glob(filepath.Join(tmp, "*")); len(left) > 0 {
-		t.Errorf("temporary files left: %q", left)
+	for _, tc := range []struct {
+		sig  syscall.Signal
+		name string
+	}{{syscall.SIGINT, "SIGINT"}, {syscall.SIGHUP, "SIGHUP"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			cmd := trace2xProcess(t, "view", "-q", "--addr", "127.0.0.1:0", "-")
+			cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+			stdin, _, stderr := startSlowInput(t, cmd, trace)
+			defer stdin.Close()
+			cmd.Process.Signal(tc.sig)
+			waitExit(t, cmd, 10*time.Second, tc.name+" did not end view")
+			if code := cmd.ProcessState.ExitCode(); code != 128+int(tc.sig) || !strings.Contains(stderr.String(), "interrupted by "+tc.name+" before its conversion ended") {
+				t.Errorf("exit %d, stderr %q; want %d and the interrupt said", code, stderr, 128+int(tc.sig))
+			}
+			if left, _ := filepath.Glob(filepath.Join(tmp, "*")); len(left) > 0 {
+				t.Errorf("temporary files left: %q", left)
+			}
+		})
 	}
 }
 

@@ -263,10 +263,7 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, addr s
 func viewConvert(e *env, in *input, inOpts *inputOpts, tmp io.Writer, resolution time.Duration, began chan<- struct{}) (v viewed, err error) {
 	w := perfetto.NewWriter(tmp, viewOptions(in.shortName(), in.size)...)
 	v.w = w
-	var sink mapping.Sink = w
-	if began != nil {
-		sink = &beginSignal{Sink: w, began: began}
-	}
+	sink := &beginSignal{Sink: w, began: began}
 	// Thinned outermost, so that the counters are thinned before the
 	// hand-over to the encoding goroutine (see mapping.Async).
 	v.sum, err = in.mapTrace(e, inOpts, in, mapping.ThinCounters(sink, resolution))
@@ -274,10 +271,18 @@ func viewConvert(e *env, in *input, inOpts *inputOpts, tmp io.Writer, resolution
 	if v.sum == nil || !errors.As(err, &limit) {
 		return v, err
 	}
-	upTo := time.Duration(limit.Reached - v.sum.Start).Round(time.Millisecond)
+	// From the start of the whole trace, as --from counts, also when a
+	// window (--from) began later.
+	// Truncated, so that the --from it gives does not skip anything.
+	upTo := time.Duration(limit.Reached - sink.origin)
+	if upTo >= time.Second {
+		upTo = upTo.Truncate(time.Millisecond)
+	} else {
+		upTo = upTo.Truncate(time.Microsecond)
+	}
 	if file, idx := viewIndex(in, inOpts); idx != nil && len(idx.Generations) > 1 {
 		w.Close()
-		fmt.Fprintf(e.stderr, "trace2x: %s: its first %s already make %.1f million rows in Perfetto, about as many as the UI in a browser holds\n",
+		fmt.Fprintf(e.stderr, "trace2x: %s: up to %s it already makes %.1f million rows in Perfetto, about as many as the UI in a browser holds\n",
 			in.name, upTo, float64(w.Rows())/1e6)
 		v.index = indexAfter(in, file, idx, limit.Reached, w.Rows(), resolution)
 		return v, nil
@@ -292,16 +297,21 @@ func viewConvert(e *env, in *input, inOpts *inputOpts, tmp io.Writer, resolution
 	return v, nil
 }
 
-// beginSignal closes began when the trace begins: from then on there is a
-// trace to serve.
+// beginSignal closes began, if not nil, when the trace begins: from then
+// on there is a trace to serve. It keeps the whole trace's first
+// timestamp, from which the times view names count.
 type beginSignal struct {
 	mapping.Sink
-	began chan<- struct{}
-	once  sync.Once
+	began  chan<- struct{}
+	once   sync.Once
+	origin mapping.Time
 }
 
 func (b *beginSignal) Begin(m *mapping.Meta) error {
-	b.once.Do(func() { close(b.began) })
+	b.origin = m.Origin
+	if b.began != nil {
+		b.once.Do(func() { close(b.began) })
+	}
 	return b.Sink.Begin(m)
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/trace2x/trace2x/convert/perfetto/perfettocheck"
 	"github.com/trace2x/trace2x/internal/synth"
 	"github.com/trace2x/trace2x/internal/tracefile"
+	"github.com/trace2x/trace2x/mapping"
 )
 
 // TestViewIndex serves the index page of a trace of many generations in
@@ -348,6 +349,27 @@ func TestViewCut(t *testing.T) {
 	}
 	if !regexp.MustCompile(`note: cut at [0-9.]+[µm]?s, .* --from [0-9.]+[µm]?s shows what follows`).MatchString(stderr.String()) {
 		t.Errorf("stderr %q does not say where the trace was cut and what shows the rest", stderr.String())
+	}
+
+	// With a window, the time the note gives counts from the trace's
+	// start, as --from does: it is past the window's start, and the
+	// trace the note's --from serves begins there.
+	stderr.Reset()
+	half := largePerfetto
+	largePerfetto = half / 5
+	from := 600 * time.Microsecond // of 913µs: the window is cut less than 600µs after its start
+	opts := &inputOpts{filter: mapping.Filter{From: mapping.Bound{Offset: from}}}
+	if v, err := viewConvert(e, in, opts, io.Discard, 0, nil); err != nil || !v.cut {
+		t.Fatalf("a window over the budget: error %v, cut %v", err, v.cut)
+	}
+	largePerfetto = half
+	m := regexp.MustCompile(`note: cut at ([0-9.]+[µm]?s), .* --from ([0-9.]+[µm]?s) shows what follows`).FindStringSubmatch(stderr.String())
+	if m == nil {
+		t.Fatalf("stderr %q does not say where the window was cut", stderr.String())
+	}
+	at, err := time.ParseDuration(m[2])
+	if err != nil || at <= from || m[1] != m[2] {
+		t.Errorf("a window from %v is cut at %s, with --from %s for the rest; want one time past %v", from, m[1], m[2], from)
 	}
 
 	// From standard input, which cannot be read again, the note says to
