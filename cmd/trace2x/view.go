@@ -91,7 +91,7 @@ where, so that --from shows the rest.`,
 
 // viewWhole converts view's input whole, with the budget as the row
 // limit, and serves the file while it is written: the link is printed
-// once the trace has begun, and the UI's request follows the file as it
+// once the trace's first item is converted, and the UI's request follows the file as it
 // grows (see prefetch), so that the UI reads and parses it while the rest
 // is converted. The file is served once. A trace file whose conversion
 // goes past the budget also gets its index page, of windows sized by the
@@ -138,8 +138,10 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, addr s
 	case <-began:
 	case o := <-done:
 		out = &o
-		if o.v.sum == nil {
-			return o.mapErr // not a trace: nothing to show
+		if o.v.sum == nil || e.convertedNothing.Load() {
+			// Not a trace, or one that broke off before its first
+			// event: nothing to show, and no link to nothing.
+			return o.mapErr
 		}
 	}
 
@@ -164,6 +166,12 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, addr s
 		// working.
 		cw := &countingResponse{ResponseWriter: w}
 		whole := false
+		if r.Method == http.MethodHead && !pre.finished() {
+			// Its length is not known before the conversion ends: the
+			// headers at once.
+			w.Header().Set("Content-Type", "application/octet-stream")
+			return
+		}
 		if pre.finished() {
 			http.ServeFile(cw, r, tmp.Name()) // with its length, for the UI's progress
 			st, err := os.Stat(tmp.Name())
@@ -297,22 +305,57 @@ func viewConvert(e *env, in *input, inOpts *inputOpts, tmp io.Writer, resolution
 	return v, nil
 }
 
-// beginSignal closes began, if not nil, when the trace begins: from then
-// on there is a trace to serve. It keeps the whole trace's first
-// timestamp, from which the times view names count.
+// beginSignal closes began, if not nil, when the trace's first item
+// arrives: from then on there is a trace to serve. Begin alone does not
+// tell, since a trace cut inside its first generation begins and gives
+// nothing. It keeps the whole trace's first timestamp, from which the
+// times view names count.
 type beginSignal struct {
 	mapping.Sink
 	began  chan<- struct{}
-	once   sync.Once
+	fired  bool
 	origin mapping.Time
 }
 
 func (b *beginSignal) Begin(m *mapping.Meta) error {
 	b.origin = m.Origin
-	if b.began != nil {
-		b.once.Do(func() { close(b.began) })
-	}
 	return b.Sink.Begin(m)
+}
+
+// item closes began at the first item.
+func (b *beginSignal) item() {
+	if !b.fired && b.began != nil {
+		b.fired = true
+		close(b.began)
+	}
+}
+
+func (b *beginSignal) Stack(x *mapping.Stack) error { b.item(); return b.Sink.Stack(x) }
+func (b *beginSignal) Goroutine(x *mapping.Goroutine) error {
+	b.item()
+	return b.Sink.Goroutine(x)
+}
+func (b *beginSignal) Proc(x *mapping.Proc) error     { b.item(); return b.Sink.Proc(x) }
+func (b *beginSignal) Thread(x *mapping.Thread) error { b.item(); return b.Sink.Thread(x) }
+func (b *beginSignal) GoroutineState(x *mapping.GoroutineState) error {
+	b.item()
+	return b.Sink.GoroutineState(x)
+}
+func (b *beginSignal) ProcRun(x *mapping.ProcRun) error { b.item(); return b.Sink.ProcRun(x) }
+func (b *beginSignal) Range(x *mapping.Range) error     { b.item(); return b.Sink.Range(x) }
+func (b *beginSignal) Task(x *mapping.Task) error       { b.item(); return b.Sink.Task(x) }
+func (b *beginSignal) Region(x *mapping.Region) error   { b.item(); return b.Sink.Region(x) }
+func (b *beginSignal) Log(x *mapping.Log) error         { b.item(); return b.Sink.Log(x) }
+func (b *beginSignal) GoroutineEvent(x *mapping.GoroutineEvent) error {
+	b.item()
+	return b.Sink.GoroutineEvent(x)
+}
+func (b *beginSignal) Flow(x *mapping.Flow) error           { b.item(); return b.Sink.Flow(x) }
+func (b *beginSignal) Counter(x *mapping.Counter) error     { b.item(); return b.Sink.Counter(x) }
+func (b *beginSignal) CPUSample(x *mapping.CPUSample) error { b.item(); return b.Sink.CPUSample(x) }
+func (b *beginSignal) Experimental(x *mapping.Experimental) error {
+	b.item()
+	return b.Sink.Experimental(x)
 }
 
 // viewed is what viewConvert made.

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/trace2x/trace2x/convert/perfetto"
@@ -54,11 +55,15 @@ const (
 // viewWindow is a run of consecutive generations that view converts on
 // demand, small enough for the UI in a browser.
 type viewWindow struct {
-	N               int // from 1
-	First, Last     int // generations, from 1
-	From, To        time.Duration
-	Bytes           int64
-	GCs, Goroutines int
+	N           int // from 1
+	First, Last int // generations, from 1
+	From, To    time.Duration
+	Bytes       int64
+	GCs         int
+	// Goroutines are those created in the window, Alive those alive at
+	// its start (for the first, those that existed before the trace);
+	// ended counts the goroutines that ended in it, for Alive.
+	Goroutines, Alive, ended int
 	// Gens are its generations, each of which the page also offers alone:
 	// a window as large as the browser holds takes the UI a while to
 	// load, and a generation (about a second of trace) is a small part of
@@ -129,14 +134,24 @@ func (s *indexServer) count() error {
 	c := &windowCounter{s: s}
 	_, err := mapping.MapFile(s.file, s.in.size, c, mapping.WithInputName(s.in.name))
 	s.mu.Lock()
+	// Alive at a window's start: what the windows before it created and
+	// did not end. A goroutine that existed before the trace counts as
+	// alive at the first window's start (see Goroutine).
+	alive := 0
+	for i := range s.windows {
+		w := &s.windows[i]
+		alive += w.Alive
+		w.Alive = alive
+		alive += w.Goroutines - w.ended
+	}
 	s.counted = true
 	s.mu.Unlock()
 	return err
 }
 
 // windowCounter counts GC cycles by the window they began in, and
-// goroutines by the window they were created in (the first for those
-// that existed before the trace).
+// goroutines by the window they were created and ended in (the first,
+// as alive at its start, for those that existed before the trace).
 type windowCounter struct {
 	mapping.NopSink
 	s     *indexServer
@@ -168,7 +183,20 @@ func (c *windowCounter) Range(r *mapping.Range) error {
 func (c *windowCounter) Goroutine(g *mapping.Goroutine) error {
 	if !g.Updated {
 		c.s.mu.Lock()
-		c.window(g.Created).Goroutines++
+		if g.Flags&mapping.OpenStart != 0 {
+			c.s.windows[0].Alive++
+		} else {
+			c.window(g.Created).Goroutines++
+		}
+		c.s.mu.Unlock()
+	}
+	return nil
+}
+
+func (c *windowCounter) GoroutineEvent(e *mapping.GoroutineEvent) error {
+	if e.Kind == mapping.GoEnded {
+		c.s.mu.Lock()
+		c.window(e.Time).ended++
 		c.s.mu.Unlock()
 	}
 	return nil
@@ -185,9 +213,9 @@ Each window below is converted when the UI opens it; the trace never leaves this
 <p>A whole window is about as much as the UI in a browser holds, and takes it a while to load; a single generation, about a second of trace, is a small part of that.</p>
 <p>Other ways in: <code>trace2x view --task TYPE</code>, <code>--region TYPE</code> or <code>--goroutine ID</code> serves what a task, region or goroutine did over the whole trace;
 <code>trace2x perfetto -o {{.Base}}.pftrace {{.Name}}</code> and Perfetto's native <code>trace_processor --httpd {{.Base}}.pftrace</code> open it whole in the UI, which then uses that process instead of the browser's memory.</p>
-<table><tr><th>window</th><th>from</th><th>to</th><th>generations</th><th>MB of trace</th><th>GC cycles</th><th>goroutines (new, or alive at the start)</th><th></th><th style="text-align:left">or one generation</th></tr>
+<table><tr><th>window</th><th>from</th><th>to</th><th>generations</th><th>MB of trace</th><th>GC cycles</th><th>goroutines created</th><th>alive at its start</th><th></th><th style="text-align:left">or one generation</th></tr>
 {{range .Windows}}<tr><td>{{.N}}</td><td>{{ms .From}}</td><td>{{ms .To}}</td><td>{{.First}}–{{.Last}}</td><td>{{printf "%.1f" (mb .Bytes)}}</td>
-<td>{{if $.Counted}}{{.GCs}}{{else}}…{{end}}</td><td>{{if $.Counted}}{{.Goroutines}}{{else}}…{{end}}</td>
+<td>{{if $.Counted}}{{.GCs}}{{else}}…{{end}}</td><td>{{if $.Counted}}{{.Goroutines}}{{else}}…{{end}}</td><td>{{if $.Counted}}{{.Alive}}{{else}}…{{end}}</td>
 <td><a href="{{call $.Link .N}}">open in Perfetto</a></td>
 <td style="text-align:left">{{range .Gens}}<a href="{{call $.GenLink .N}}" title="{{ms .From}} to {{ms .To}}">{{.N}}</a> {{end}}</td></tr>
 {{end}}</table>
@@ -248,6 +276,12 @@ func (s *indexServer) handler(addr string, stderr io.Writer) http.Handler {
 				return
 			}
 			w.Header().Set("Content-Type", "application/octet-stream")
+			if r.Method == http.MethodHead {
+				// The part is converted as it is sent, so its length is
+				// not known before: a HEAD gets the headers at once,
+				// without a conversion.
+				return
+			}
 			err := s.servePart(w, window, from, to)
 			var limit *perfetto.RowLimitError
 			switch {
@@ -261,6 +295,9 @@ func (s *indexServer) handler(addr string, stderr io.Writer) http.Handler {
 				}
 				fmt.Fprintf(stderr, "trace2x: %s (%s to %s): cut at %s, at %d million rows in Perfetto, about as many as the UI in a browser holds: %s\n",
 					what, ms(from), ms(to), ms(cut), largePerfetto/1_000_000, rest)
+			case err != nil && clientGone(r, err):
+				// A tab closed, or the UI reloaded: nothing to say, as for
+				// the trace view serves whole.
 			case err != nil:
 				// The response has begun; the UI reports a broken file,
 				// and the terminal says why.
@@ -275,6 +312,23 @@ func (s *indexServer) handler(addr string, stderr io.Writer) http.Handler {
 		}
 	}
 	return mux
+}
+
+// clientGone reports whether err, of writing the answer to r, is the
+// client's going away.
+func clientGone(r *http.Request, err error) bool {
+	return r.Context().Err() != nil || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)
+}
+
+// rowsText words about n rows.
+func rowsText(n float64) string {
+	switch {
+	case n >= 100_000:
+		return fmt.Sprintf("%.1f million rows", n/1e6)
+	case n >= 1000:
+		return fmt.Sprintf("%.0f thousand rows", n/1e3)
+	}
+	return fmt.Sprintf("%.0f rows", n)
 }
 
 // convert writes the trace from from to to (times from its start) to w as
@@ -339,8 +393,8 @@ func serveIndex(e *env, addr string, s *indexServer, open bool) error {
 	if s.rows() <= float64(largePerfetto) {
 		why = "few enough for the Perfetto UI in one piece, but --index asks for the index"
 	}
-	fmt.Fprintf(e.stderr, "trace2x: %s is %.1f MB (about %.1f million rows in Perfetto), %s; the page above opens it in %s and a generation at a time (Ctrl-C to stop)\n",
-		s.in.name, float64(s.in.size)/1e6, s.rows()/1e6, why, windows)
+	fmt.Fprintf(e.stderr, "trace2x: %s is %.1f MB (about %s in Perfetto), %s; the page above opens it in %s and a generation at a time (Ctrl-C to stop)\n",
+		s.in.name, float64(s.in.size)/1e6, rowsText(s.rows()), why, windows)
 	noteUIPort(e.stderr, ln.Addr())
 	if open {
 		if err := openBrowser(link); err != nil {

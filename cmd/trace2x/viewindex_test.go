@@ -71,6 +71,19 @@ func TestViewIndex(t *testing.T) {
 	if len(links) != len(s.windows) {
 		t.Fatalf("%d links for %d windows:\n%s", len(links), len(s.windows), page)
 	}
+	// A HEAD, which a link preview or curl -I sends, answers at once: it
+	// neither converts the part nor counts as the UI asking for one.
+	resp, err := http.Head(srv.URL + links[1][1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	s.mu.Lock()
+	asked := s.asked
+	s.mu.Unlock()
+	if resp.StatusCode != http.StatusOK || asked {
+		t.Errorf("HEAD of a window: status %d, taken as the UI asking for it: %v", resp.StatusCode, asked)
+	}
 	if strings.Contains(page, "…") || strings.Contains(page, "refresh") {
 		t.Errorf("the page still waits for the counts:\n%s", page)
 	}
@@ -100,6 +113,27 @@ func TestViewIndex(t *testing.T) {
 	}
 	if gens != len(idx.Generations) || gcs < 4 {
 		t.Errorf("the windows cover %d generations of %d, with %d GC cycles (4 were forced)", gens, len(idx.Generations), gcs)
+	}
+	// The goroutines alive at each window's start, from their states: one
+	// whose state spans the start, or for the first window, one that
+	// existed before the trace.
+	alive := &aliveAt{starts: make([]time.Duration, len(s.windows)), ids: make([]map[mapping.GoID]bool, len(s.windows))}
+	for i, w := range s.windows {
+		alive.starts[i], alive.ids[i] = w.From, map[mapping.GoID]bool{}
+	}
+	if _, err := mapping.MapFile(s.file, s.in.size, alive); err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range s.windows {
+		if w.Alive != len(alive.ids[i]) {
+			t.Errorf("window %d: %d goroutines alive at its start, by its states %d", w.N, w.Alive, len(alive.ids[i]))
+		}
+		if !strings.Contains(page, fmt.Sprintf("<td>%d</td><td>%d</td>", w.Goroutines, w.Alive)) {
+			t.Errorf("window %d: the page does not show its %d goroutines created and %d alive", w.N, w.Goroutines, w.Alive)
+		}
+	}
+	if len(alive.ids[1]) == 0 {
+		t.Errorf("no goroutine alive at the second window's start: the check checks nothing")
 	}
 	// Each part is served, with the UI's CORS headers, as a valid Perfetto
 	// trace whose slices lie in the part.
@@ -143,7 +177,7 @@ func TestViewIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	req.Header.Set("Origin", "https://evil.example")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -508,4 +542,25 @@ func TestUIRequest(t *testing.T) {
 			t.Errorf("Origin %q, Sec-Fetch-Site %q: answered %v, want %v", tc.origin, tc.site, got, tc.want)
 		}
 	}
+}
+
+// aliveAt finds, from their states, the goroutines alive at each of
+// starts (offsets from the trace's start).
+type aliveAt struct {
+	mapping.NopSink
+	start  mapping.Time
+	starts []time.Duration
+	ids    []map[mapping.GoID]bool
+}
+
+func (a *aliveAt) Begin(m *mapping.Meta) error { a.start = m.Start; return nil }
+
+func (a *aliveAt) GoroutineState(st *mapping.GoroutineState) error {
+	for i, from := range a.starts {
+		at := a.start + mapping.Time(from)
+		if i == 0 && st.Flags&mapping.OpenStart != 0 || i > 0 && st.Start < at && st.End >= at {
+			a.ids[i][st.G] = true
+		}
+	}
+	return nil
 }

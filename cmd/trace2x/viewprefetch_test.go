@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"io"
@@ -356,5 +357,41 @@ func TestViewKeptNothing(t *testing.T) {
 	}
 	if code != 1 || !strings.Contains(errs, "the filters kept nothing") {
 		t.Errorf("exit %d, stderr %q; want 1 and the filters kept nothing", code, errs)
+	}
+}
+
+// TestViewBrokenFirstGeneration checks that view of a trace cut inside
+// its first generation, of which nothing converts, fails at once with
+// the break, and gives no link to open (nor a browser to open it in),
+// plain or gzip-compressed.
+func TestViewBrokenFirstGeneration(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "mixed.go1.26.trace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(data[:20000])
+	zw.Close()
+	for name, in := range map[string][]byte{"t.trace": data[:20000], "t.trace.gz": gz.Bytes()} {
+		path := filepath.Join(t.TempDir(), name)
+		if err := os.WriteFile(path, in, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		var code int
+		var out, errs string
+		go func() {
+			defer close(done)
+			code, out, errs = runCmd(t, nil, "view", "--addr", "127.0.0.1:0", path)
+		}()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%s: view of a trace broken in its first generation is still serving", name)
+		}
+		if code != 1 || out != "" || !strings.Contains(errs, "broken trace") || strings.Contains(errs, "serving") {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want 1, no link and the break said", name, code, out, errs)
+		}
 	}
 }
