@@ -334,6 +334,11 @@ func (c *Capture) open(client *http.Client, u *url.URL, opts Options) error {
 		})
 		c.timer.Stop()
 	}
+	if c.Size < 0 {
+		// A stream, chunked: see pump. A body of known length gives
+		// what has come to any read. Started last: it reads c.timer.
+		c.body = newPump(func(p []byte) (int, error) { return c.readBody(resp.Body, p) }, resp.Body)
+	}
 	return nil
 }
 
@@ -370,15 +375,27 @@ func (c *Capture) end() {
 // (a converter busy with a large generation), and the target, held back
 // by the connection's flow control meanwhile, is not silent.
 func (c *Capture) Read(p []byte) (int, error) {
+	if _, ok := c.body.(*pump); ok {
+		n, err := c.body.Read(p)
+		return n, c.cause(err)
+	}
+	n, err := c.readBody(c.body, p)
+	return n, c.cause(err)
+}
+
+// readBody reads body for the pump, with the stall timer running while
+// it waits: the pump reads ahead only up to a bound, beyond which the
+// time is the reader's own.
+func (c *Capture) readBody(body io.Reader, p []byte) (int, error) {
 	if c.timer != nil {
 		c.timer.Reset(c.stall)
 	}
-	n, err := c.body.Read(p)
+	n, err := body.Read(p)
 	if c.timer != nil {
 		c.timer.Stop()
 	}
 	c.read.Add(int64(n))
-	return n, c.cause(err)
+	return n, err
 }
 
 // Close closes the trace's body and ends the CPU profile request: it

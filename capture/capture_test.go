@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -411,5 +412,58 @@ func TestRedirectLoop(t *testing.T) {
 func TestOpenNilURL(t *testing.T) {
 	if c, err := Open(context.Background(), nil, Options{}); err == nil || c != nil {
 		t.Errorf("Open of a nil URL: %v, %v; want an error", c, err)
+	}
+}
+
+// TestReadMidChunk checks that what a target sent reaches the reader
+// while the target's chunk is incomplete, as a Go program that traces
+// little leaves it for seconds: a large read does not wait for the rest.
+func TestReadMidChunk(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		http.ReadRequest(bufio.NewReader(c))
+		// A chunk of 64 KiB, of which 20,000 bytes come.
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n", 64<<10)
+		c.Write([]byte("go 1.26 trace\x00\x00\x00"))
+		c.Write(make([]byte, 20000-16))
+		<-release
+	}()
+	defer func() { close(release); ln.Close(); <-served }()
+	c, err := Open(context.Background(), mustParse(t, "http://"+ln.Addr().String()+"/debug/pprof/trace"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	want := 20000 - 1<<10 // all but the read under way
+	got := make(chan int)
+	go func() {
+		n, buf := 0, make([]byte, 64<<10)
+		for n < want {
+			m, err := c.Read(buf)
+			n += m
+			if err != nil {
+				break
+			}
+		}
+		got <- n
+	}()
+	select {
+	case n := <-got:
+		if n < want {
+			t.Errorf("%d bytes read of the 20000 sent", n)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a read of 64 KiB waits for the rest of the chunk: what was sent is not read")
 	}
 }
