@@ -23,6 +23,9 @@ type countingReader struct {
 	r   io.Reader
 	n   atomic.Int64
 	err atomic.Pointer[error] // the first error of r other than io.EOF
+	// compressed is set when r is compressed: n counts its bytes, not
+	// the trace's.
+	compressed bool
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
@@ -91,6 +94,7 @@ func openInput(r io.Reader) (*bufio.Reader, string, error) {
 			// A compressed stream cut short or damaged is the input's
 			// fault, whatever the parser makes of the bytes it lacks.
 			compressed.(*zReader).note = cr
+			cr.compressed = true
 		}
 		br = bufio.NewReaderSize(compressed, 64<<10)
 	}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"fmt"
 	"io"
+	"regexp"
 	"runtime/pprof"
 	"strings"
 	"testing"
@@ -67,6 +69,17 @@ func TestCompressedInput(t *testing.T) {
 				t.Errorf("error %q does not say the %s input failed", msg, name)
 			}
 		})
+	}
+	// A whole compressed stream of a trace cut short: the place of the
+	// break is in the compressed bytes, and the error says so, lest it
+	// be read as an offset in the trace.
+	var cut bytes.Buffer
+	zw = gzip.NewWriter(&cut)
+	zw.Write(data[:len(data)/2])
+	zw.Close()
+	_, err = mapping.Map(bytes.NewReader(cut.Bytes()), mapping.NopSink{})
+	if msg := fmt.Sprint(err); !regexp.MustCompile(`broken trace near byte [0-9]+ of the compressed input`).MatchString(msg) {
+		t.Errorf("a compressed trace cut short: error %q does not say its place is in the compressed input", msg)
 	}
 }
 

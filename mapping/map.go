@@ -392,6 +392,11 @@ func (m *mapper) fail(err error) (*Summary, error) {
 	default:
 		m.locate(e, e.Generation)
 	}
+	if e.at == "" && m.counter.compressed {
+		// Where in the compressed bytes: the trace's own offsets are
+		// not counted.
+		e.at = fmt.Sprintf("near byte %d of the compressed input", off)
+	}
 	if e.stopped && e.Events == 0 && e.Offset <= headerSize && !m.oldFormat() {
 		// Stopped in the look ahead over the first generation (see
 		// WithoutBackdatedCounts), whose bytes are not counted.
