@@ -111,7 +111,7 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, addr s
 	temps.add(tmp.Name()) // a second signal removes it
 	defer temps.done(tmp.Name(), func() error { return os.Remove(tmp.Name()) })
 	defer tmp.Close()
-	pre := newPrefetch(0, tmp.Name())
+	pre := newPrefetch("", tmp.Name())
 	began := make(chan struct{})
 	type outcome struct {
 		v              viewed

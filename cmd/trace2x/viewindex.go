@@ -90,9 +90,10 @@ type indexServer struct {
 	start       int64   // the trace's start, in its clock
 
 	mu      sync.Mutex
-	counted bool      // the counts in windows are final
-	asked   bool      // a window or generation was asked for
-	pre     *prefetch // the first window's, once begun
+	counted bool        // the counts in windows are final
+	asked   bool        // a window or generation was asked for
+	closed  bool        // the server is stopping: no more parts
+	parts   []*prefetch // the parts converted or under way, oldest first
 }
 
 // newIndexServer splits the indexed trace into windows of at most
@@ -263,7 +264,7 @@ func (s *indexServer) handler(addr string, stderr io.Writer) http.Handler {
 			fmt.Fprintf(stderr, "trace2x: the index page: %v\n", err)
 		}
 	})
-	serve := func(path, what string, window int, from, to time.Duration, gens int) {
+	serve := func(path, what string, from, to time.Duration, gens int) {
 		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 			allowUI(w, r)
 			if r.Method == http.MethodOptions {
@@ -282,7 +283,7 @@ func (s *indexServer) handler(addr string, stderr io.Writer) http.Handler {
 				// without a conversion.
 				return
 			}
-			err := s.servePart(w, window, from, to)
+			err := s.servePart(w, path, from, to)
 			var limit *perfetto.RowLimitError
 			switch {
 			case errors.As(err, &limit):
@@ -306,9 +307,9 @@ func (s *indexServer) handler(addr string, stderr io.Writer) http.Handler {
 		})
 	}
 	for _, win := range s.windows {
-		serve(s.windowPath(win.N), fmt.Sprintf("window %d", win.N), win.N, win.From, win.To, len(win.Gens))
+		serve(s.windowPath(win.N), fmt.Sprintf("window %d", win.N), win.From, win.To, len(win.Gens))
 		for _, g := range win.Gens {
-			serve(s.genPath(g.N), fmt.Sprintf("generation %d", g.N), 0, g.From, g.To, 1)
+			serve(s.genPath(g.N), fmt.Sprintf("generation %d", g.N), g.From, g.To, 1)
 		}
 	}
 	return mux
@@ -409,34 +410,39 @@ func serveIndex(e *env, addr string, s *indexServer, open bool) error {
 }
 
 // background counts the GC cycles and goroutines of the windows, for the
-// page, and converts the first window ahead (see prefetch), into a file
-// that the function it returns removes. With four cores or more the two
-// run at once; with fewer, where each pass keeps two cores busy, the
-// counts come first, since they help choose a window.
+// page, and converts the first window ahead (see prefetch). With four
+// cores or more the two run at once; with fewer, where each pass keeps
+// two cores busy, the counts come first, since they help choose a
+// window. The function it returns removes the files of the parts
+// converted.
 func (s *indexServer) background(e *env) (stop func()) {
-	pre, err := os.CreateTemp("", "trace2x-*.pftrace")
-	if err == nil {
+	prefetch := func() {
+		pre, err := os.CreateTemp("", "trace2x-*.pftrace")
+		if err != nil {
+			return
+		}
 		temps.add(pre.Name()) // a second signal removes it
+		p := s.beginPrefetch(pre)
+		if p == nil {
+			pre.Close()
+			temps.done(pre.Name(), func() error { return os.Remove(pre.Name()) })
+			return
+		}
+		s.runPart(p)
 	}
 	together := runtime.GOMAXPROCS(0) >= 4
-	if pre != nil && together {
-		go s.prefetchFirst(pre)
+	if together {
+		go prefetch()
 	}
 	go func() {
 		if err := s.count(); err != nil {
 			fmt.Fprintf(e.stderr, "trace2x: counting GC cycles and goroutines: %v\n", err)
 		}
-		if pre != nil && !together {
-			s.prefetchFirst(pre)
+		if !together {
+			prefetch()
 		}
 	}()
-	if err != nil {
-		return func() {}
-	}
-	return func() {
-		pre.Close()
-		temps.done(pre.Name(), func() error { return os.Remove(pre.Name()) })
-	}
+	return s.closeParts
 }
 
 // indexFor returns the index server for view's input when the input is a

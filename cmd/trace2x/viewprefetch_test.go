@@ -30,7 +30,7 @@ func TestPrefetchFollow(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	p := newPrefetch(1, f.Name())
+	p := newPrefetch("/window1.pftrace", f.Name())
 	if !p.follow() {
 		t.Fatal("a fresh prefetch cannot be followed")
 	}
@@ -128,8 +128,10 @@ func TestViewPrefetch(t *testing.T) {
 
 	// A generation asked for first drops the prefetch, which stops at its
 	// first write; the window is then converted on demand.
+	s.closeParts()
 	s, closeIn = newServer()
 	defer closeIn()
+	defer s.closeParts()
 	srv = httptest.NewServer(s.handler("127.0.0.1:9001", io.Discard))
 	defer srv.Close()
 	pre2, err := os.Create(filepath.Join(t.TempDir(), "pre2.pftrace"))
@@ -142,7 +144,7 @@ func TestViewPrefetch(t *testing.T) {
 		t.Fatal("no prefetch before any request")
 	}
 	get(t, srv.URL+s.genPath(2))
-	s.runPrefetch(p, pre2)
+	s.runPart(p)
 	if !errors.Is(p.err, errDropped) {
 		t.Errorf("the prefetch ended with %v, want it dropped", p.err)
 	}
@@ -393,5 +395,86 @@ func TestViewBrokenFirstGeneration(t *testing.T) {
 		if code != 1 || out != "" || !strings.Contains(errs, "broken trace") || strings.Contains(errs, "serving") {
 			t.Errorf("%s: exit %d, stdout %q, stderr %q; want 1, no link and the break said", name, code, out, errs)
 		}
+	}
+}
+
+// TestViewPartOnce checks that each part of view's index is converted
+// once, into a file every request for it follows: two requests at once
+// get the same bytes from one file, a later one (a reload of the UI's
+// tab) gets them with their length, only the last few parts keep their
+// files, and stopping the server removes them.
+func TestViewPartOnce(t *testing.T) {
+	path := recordGenerations(t, 4)
+	dir := t.TempDir()
+	t.Setenv("TMPDIR", dir) // where the parts' files go
+	e := &env{stdout: io.Discard, stderr: io.Discard}
+	in, err := openTrace(e, []string{path}, &inputOpts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	file := in.ReadCloser.(*os.File)
+	idx, err := tracefile.Read(file, in.size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newIndexServer(in, file, idx, float64(traceBytesPerRow), in.size/3, 0)
+	if len(idx.Generations) < keepParts+2 {
+		t.Fatalf("%d generations, want at least %d", len(idx.Generations), keepParts+2)
+	}
+	srv := httptest.NewServer(s.handler("127.0.0.1:9001", io.Discard))
+	defer srv.Close()
+	files := func() []string {
+		m, err := filepath.Glob(filepath.Join(dir, "trace2x-*.pftrace"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+
+	g := s.windows[0].Gens[1]
+	var want bytes.Buffer
+	if err := s.convert(&want, g.From, g.To); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	got := make([]string, 2)
+	for i := range got {
+		wg.Go(func() { got[i] = get(t, srv.URL+s.genPath(g.N)) })
+	}
+	wg.Wait()
+	for i, b := range got {
+		if b != want.String() {
+			t.Errorf("request %d got %d bytes, want the %d of a conversion", i, len(b), want.Len())
+		}
+	}
+	if n := len(files()); n != 1 {
+		t.Errorf("two requests for one part made %d files, want 1", n)
+	}
+	resp, err := http.Get(srv.URL + s.genPath(g.N))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || string(again) != want.String() || resp.ContentLength != int64(want.Len()) {
+		t.Errorf("asked again: %d bytes (%v), Content-Length %d; want the %d converted, with their length", len(again), err, resp.ContentLength, want.Len())
+	}
+	if n := len(files()); n != 1 {
+		t.Errorf("a part asked for again made %d files, want 1", n)
+	}
+
+	// Other parts, one after another: the oldest are let go.
+	for _, w := range s.windows {
+		for _, g := range w.Gens {
+			get(t, srv.URL+s.genPath(g.N))
+		}
+	}
+	if n := len(files()); n > keepParts {
+		t.Errorf("%d files kept, want at most %d", n, keepParts)
+	}
+	s.closeParts()
+	if n := len(files()); n != 0 {
+		t.Errorf("%d files left once the server stopped", n)
 	}
 }
