@@ -432,7 +432,11 @@ func TestViewPartOnce(t *testing.T) {
 		return m
 	}
 
-	g := s.windows[0].Gens[1]
+	var gens []viewGen
+	for _, w := range s.windows {
+		gens = append(gens, w.Gens...)
+	}
+	g := gens[1]
 	var want bytes.Buffer
 	if err := s.convert(&want, g.From, g.To); err != nil {
 		t.Fatal(err)
@@ -465,10 +469,8 @@ func TestViewPartOnce(t *testing.T) {
 	}
 
 	// Other parts, one after another: the oldest are let go.
-	for _, w := range s.windows {
-		for _, g := range w.Gens {
-			get(t, srv.URL+s.genPath(g.N))
-		}
+	for _, g := range gens {
+		get(t, srv.URL+s.genPath(g.N))
 	}
 	if n := len(files()); n > keepParts {
 		t.Errorf("%d files kept, want at most %d", n, keepParts)
