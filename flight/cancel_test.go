@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +18,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/trace2x/trace2x/internal/synth"
+	"github.com/trace2x/trace2x/internal/tracefile"
 	"github.com/trace2x/trace2x/mapping"
 )
 
@@ -359,31 +363,105 @@ func TestOverlappingSnapshots(t *testing.T) {
 }
 
 // TestSnapshotsOutOfOrder: a snapshot whose export ends before that of one
-// taken earlier (a Snapshot beside a triggered one still queued) does not
-// make the earlier one leave out its spans: the later window may not hold
-// them.
+// taken earlier (a Snapshot beside a triggered one still queued), and
+// whose window begins later, makes the earlier one leave out only the
+// spans that lay wholly within its own window: those that began before
+// it are still sent.
 func TestSnapshotsOutOfOrder(t *testing.T) {
+	whole, later := windowsOfOneTrace(t)
+	alone := spansAlone(t, whole)
 	mem := tracetest.NewInMemoryExporter()
-	r, _ := testRecorder(t, &fakeSource{path: sampleTrace}, newFakeClock(), WithExporter(mem))
+	src := &fakeSource{path: whole}
+	r, _ := testRecorder(t, src, newFakeClock(), WithExporter(mem))
 	earlier, err := r.take("queued", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	later, err := r.take("snapshot", 1)
+	src.mu.Lock()
+	src.path = later
+	src.mu.Unlock()
+	last, err := r.take("snapshot", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e := r.exportSnapshot(context.Background(), later); e.Err != nil || e.Spans == 0 {
+	if e := r.exportSnapshot(context.Background(), last); e.Err != nil || e.Spans == 0 {
 		t.Fatalf("the later snapshot: %+v", e)
 	}
-	if e := r.exportSnapshot(context.Background(), earlier); e.Err != nil || e.Spans == 0 {
-		t.Errorf("the earlier snapshot, exported after the later: %d spans (%v), want its own", e.Spans, e.Err)
+	e := r.exportSnapshot(context.Background(), earlier)
+	if e.Err != nil || e.Spans == 0 || e.Spans >= alone {
+		t.Errorf("the earlier snapshot, exported after the later: %d spans (%v), want fewer than the %d it has alone, and some", e.Spans, e.Err, alone)
 	}
-	// One taken after both still leaves out what they sent.
+	// The same whole window once more sends nothing.
+	src.mu.Lock()
+	src.path = whole
+	src.mu.Unlock()
 	again, err := r.Snapshot(context.Background(), "again")
 	if err != nil || again.Spans != 0 {
 		t.Errorf("the same window once more exported %d spans (%v), want none", again.Spans, err)
 	}
+}
+
+// TestConcurrentSnapshots takes two snapshots of one window at the same
+// time, as a trigger beside a signal's Snapshot does: their spans go to
+// the exporter once, not once each.
+func TestConcurrentSnapshots(t *testing.T) {
+	alone := spansAlone(t, sampleTrace)
+	mem := tracetest.NewInMemoryExporter()
+	r, _ := testRecorder(t, &fakeSource{path: sampleTrace}, newFakeClock(), WithExporter(mem))
+	var wg sync.WaitGroup
+	var sent atomic.Int64
+	for i := range 2 {
+		wg.Go(func() {
+			e, err := r.Snapshot(context.Background(), fmt.Sprint("at once ", i))
+			if err != nil {
+				t.Error(err)
+			}
+			sent.Add(e.Spans)
+		})
+	}
+	wg.Wait()
+	if n := int64(len(mem.GetSpans())); n != alone || sent.Load() != alone {
+		t.Errorf("two snapshots at once sent %d spans (the exporter has %d), one alone %d", sent.Load(), n, alone)
+	}
+}
+
+// spansAlone is the number of spans a snapshot of the trace at path
+// exports, alone.
+func spansAlone(t *testing.T, path string) int64 {
+	t.Helper()
+	mem := tracetest.NewInMemoryExporter()
+	r, _ := testRecorder(t, &fakeSource{path: path}, newFakeClock(), WithExporter(mem))
+	e, err := r.Snapshot(context.Background(), "alone")
+	if err != nil || e.Spans == 0 {
+		t.Fatalf("a snapshot alone: %+v", e)
+	}
+	return e.Spans
+}
+
+// windowsOfOneTrace records a trace of several generations and returns
+// the paths of two windows of it, as a flight recorder gives them: the
+// whole, and the header with every generation but the first.
+func windowsOfOneTrace(t *testing.T) (whole, later string) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := synth.RecordGenerations(&buf, 4); err != nil {
+		t.Fatal(err)
+	}
+	data := buf.Bytes()
+	idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
+	if err != nil || len(idx.Generations) < 3 {
+		t.Fatalf("%d generations (%v)", len(idx.Generations), err)
+	}
+	dir := t.TempDir()
+	whole, later = filepath.Join(dir, "whole.trace"), filepath.Join(dir, "later.trace")
+	cut := append(slices.Clip(data[:idx.Generations[0].Offset]), data[idx.Generations[1].Offset:]...)
+	if err := os.WriteFile(whole, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(later, cut, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return whole, later
 }
 
 // TestFilesWithoutExporter: while the exporter hangs (its endpoint takes

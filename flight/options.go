@@ -161,10 +161,12 @@ func WithDirLimits(maxFiles int, maxBytes int64) Option {
 // soon as it is due, and a negative d keeps the default.
 //
 // Snapshots taken closer together than the window is long overlap. A
-// request that ended within a snapshot taken before and exported whole
-// is not sent again; one still under way at its end is sent by both, cut
-// the first time, with span IDs of each snapshot's own (see
-// otel.WithExportedUntil).
+// request that began and ended within the window of another snapshot
+// exported whole, taken before or after, is not sent again; one under way
+// at either end of that window is sent by both, cut by one, with span IDs
+// of each snapshot's own (see otel.WithExported). The spans of one
+// snapshot are exported at a time, so that two taken at once do not each
+// send what the other sends.
 func WithMinInterval(d time.Duration) Option {
 	return optionFunc(func(c *config) {
 		if d >= 0 {

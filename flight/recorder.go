@@ -81,12 +81,12 @@ type Recorder struct {
 	sched      sync.WaitGroup // the scheduling goroutine
 	export     sync.WaitGroup // the export goroutines
 	seq        atomic.Int64   // numbers the files
-	// exported lists the snapshots whose spans were all exported: their
-	// place in the order snapshots were taken, and where their windows
-	// ended on the trace's clock (see exportedUntil).
+	// exported lists the windows of the snapshots whose spans were all
+	// exported (see exportedWith); spanTurn lets one snapshot's spans be
+	// exported at a time.
 	exportedMu sync.Mutex
 	exported   []exportedWindow
-	taken      atomic.Int64 // snapshots taken, see snapshot.taken
+	spanTurn   chan struct{}
 
 	stats    counters
 	errMu    sync.Mutex
@@ -98,7 +98,6 @@ type Recorder struct {
 // snapshot is a copy of the window waiting for export.
 type snapshot struct {
 	data     []byte
-	taken    int64 // numbers the snapshots in the order they were taken
 	time     time.Time
 	reason   string
 	triggers int
@@ -334,7 +333,7 @@ func (r *Recorder) take(reason string, triggers int) (*snapshot, error) {
 		return nil, err
 	}
 	r.stats.snapshots.Add(1)
-	return &snapshot{data: buf.Bytes(), taken: r.taken.Add(1), time: t, reason: reason, triggers: triggers}, nil
+	return &snapshot{data: buf.Bytes(), time: t, reason: reason, triggers: triggers}, nil
 }
 
 // WriteTo writes the window, a Go execution trace, to w, as
@@ -567,40 +566,44 @@ func (r *Recorder) writeFile(ctx context.Context, s *snapshot) (string, error) {
 	return path, nil
 }
 
-// exportedWindow is a snapshot whose spans were all exported.
-type exportedWindow struct {
-	taken int64 // see snapshot.taken
-	end   mapping.Time
-}
+// exportedWindow is a snapshot whose spans were all exported: where its
+// window began and ended on the trace's clock.
+type exportedWindow struct{ start, end mapping.Time }
 
 // maxExported bounds the exported windows remembered: snapshots are
 // exported about in the order they were taken, so only the last few
 // matter.
 const maxExported = 32
 
-// exportedUntil is where the latest snapshot taken before s whose spans
-// were all exported ended: the spans of s that ended before then were
-// sent already (see otel.WithExportedUntil). A snapshot taken after s
-// does not count, though its export ended first (a Snapshot beside the
-// queue of triggered ones): its window may begin after the spans of s.
-func (r *Recorder) exportedUntil(s *snapshot) mapping.Time {
+// exportedWith returns the options that leave out of a snapshot's spans
+// those another snapshot exported whole (see otel.WithExported): the
+// spans that began and ended within its window.
+func (r *Recorder) exportedWith() []otel.Option {
 	r.exportedMu.Lock()
 	defer r.exportedMu.Unlock()
-	var until mapping.Time
+	opts := make([]otel.Option, 0, len(r.exported))
 	for _, w := range r.exported {
-		if w.taken < s.taken {
-			until = max(until, w.end)
-		}
+		opts = append(opts, otel.WithExported(w.start, w.end))
 	}
-	return until
+	return opts
 }
 
-// noteExported remembers that the spans of s, whose window ended at end,
-// were all exported.
-func (r *Recorder) noteExported(s *snapshot, end mapping.Time) {
+// turn is spanTurn, made on first use.
+func (r *Recorder) turn() chan struct{} {
 	r.exportedMu.Lock()
 	defer r.exportedMu.Unlock()
-	r.exported = append(r.exported, exportedWindow{s.taken, end})
+	if r.spanTurn == nil {
+		r.spanTurn = make(chan struct{}, 1)
+	}
+	return r.spanTurn
+}
+
+// noteExported remembers that the spans of a window from start to end
+// were all exported.
+func (r *Recorder) noteExported(start, end mapping.Time) {
+	r.exportedMu.Lock()
+	defer r.exportedMu.Unlock()
+	r.exported = append(r.exported, exportedWindow{start, end})
 	if len(r.exported) > maxExported {
 		r.exported = r.exported[len(r.exported)-maxExported:]
 	}
@@ -609,19 +612,29 @@ func (r *Recorder) noteExported(s *snapshot, end mapping.Time) {
 // exportSpans converts s to spans for the exporter.
 //
 // Snapshots taken closer together than the window is long overlap: the
-// spans that ended before the end of the last snapshot exported whole are
-// left out, since that one sent them, under other IDs (see
-// otel.WithExportedUntil); a snapshot whose export failed sends them again.
+// spans that began and ended within the window of a snapshot exported
+// whole are left out, since that one sent them, under other IDs (see
+// otel.WithExported); a snapshot whose export failed sends them again.
+// The spans of one snapshot are exported at a time, whichever asked
+// (Snapshot, a trigger): two at once would each send what the other
+// sends.
 func (r *Recorder) exportSpans(ctx context.Context, s *snapshot) (spans, failed int64, joined int, err error) {
+	turn := r.turn()
+	select {
+	case turn <- struct{}{}:
+		defer func() { <-turn }()
+	case <-ctx.Done():
+		return 0, 0, 0, cutShort(ctx, "no span was exported (it waited for the export of another snapshot's)")
+	}
 	exp := boundExporter{SpanExporter: r.cfg.exporter, ctx: ctx}
-	opts := append(r.otelOptions(), otel.WithExportedUntil(r.exportedUntil(s)))
+	opts := append(r.otelOptions(), r.exportedWith()...)
 	res, err := otel.Convert(ctx, ctxReader{ctx, bytes.NewReader(s.data)}, exp, opts...)
 	if res != nil {
 		spans, failed, joined = res.Exported, res.Failed, res.Joined
 		r.stats.spans.Add(res.Exported)
 		r.stats.spansFailed.Add(res.Failed)
 		if err == nil && res.Failed == 0 && res.Summary != nil {
-			r.noteExported(s, res.Summary.End)
+			r.noteExported(res.Summary.Start, res.Summary.End)
 		}
 	}
 	switch {

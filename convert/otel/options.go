@@ -22,6 +22,7 @@ type config struct {
 	noStacktraces  bool
 	seed           []byte
 	exportedUntil  mapping.Time // see WithExportedUntil; 0 for none
+	exported       []window     // see WithExported
 	maxQueue       int
 	maxBatch       int
 	maxBytes       int64
@@ -129,6 +130,21 @@ func WithExportedUntil(t mapping.Time) Option {
 	return optionFunc(func(c *config) { c.exportedUntil = t })
 }
 
+// WithExported leaves out the spans that began after start and ended
+// before end, times of the trace: a conversion of another window of the
+// same process that overlaps this one (a flight recorder's snapshot,
+// which shares the trace's clock), from start to end (its Summary's Start
+// and End), exported them already, whole, and IDs derived from each
+// window would make a backend show them twice. Unlike WithExportedUntil
+// it holds for a window that began after this one too. Given several
+// times, each window counts; Result.Repeated counts the spans left out.
+func WithExported(start, end mapping.Time) Option {
+	return optionFunc(func(c *config) { c.exported = append(c.exported, window{start, end}) })
+}
+
+// window is a span of a trace's time.
+type window struct{ start, end mapping.Time }
+
 // WithMaxQueueSize bounds the spans waiting for the exporter. When the
 // queue is full, the conversion waits: spans are never dropped. The
 // default is 2048.
@@ -198,4 +214,18 @@ func WithMaxPendingSpans(n int) Option {
 // (OTEL_SPAN_EVENT_COUNT_LIMIT, 128 unless set).
 func WithEventLimit(n int) Option {
 	return optionFunc(func(c *config) { c.eventLimit, c.eventLimitSet = n, true })
+}
+
+// exportedWith reports whether a span from start to end was exported with
+// another window (see WithExportedUntil and WithExported).
+func (c *config) exportedWith(start, end mapping.Time) bool {
+	if end < c.exportedUntil {
+		return true
+	}
+	for _, w := range c.exported {
+		if start > w.start && end < w.end {
+			return true
+		}
+	}
+	return false
 }

@@ -621,6 +621,65 @@ func TestExportedUntil(t *testing.T) {
 	}
 }
 
+// TestExported converts a trace again as if windows of it had been
+// exported already: exactly the spans that lie wholly within one of them
+// are left out, whichever part of the trace the windows cover.
+func TestExported(t *testing.T) {
+	data := mustRead(t, "../../testdata/annotations.go1.26.trace")
+	all := tracetest.NewInMemoryExporter()
+	res, err := Convert(context.Background(), bytes.NewReader(data), all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := res.Summary
+	at := func(num, den int64) mapping.Time {
+		return sum.Start + (sum.End-sum.Start)*mapping.Time(num)/mapping.Time(den)
+	}
+	wall := func(t mapping.Time) time.Time { return res.Start.Add(time.Duration(t - sum.Start)) }
+	for _, ws := range [][][2]mapping.Time{
+		{{sum.Start - 1, sum.End + 1}},                   // the whole trace
+		{{at(1, 3), sum.End + 1}},                        // its end
+		{{at(1, 4), at(1, 2)}},                           // a window inside it
+		{{at(1, 4), at(1, 2)}, {at(2, 3), at(1, 1) + 1}}, // two
+	} {
+		var opts []Option
+		within := func(start, end time.Time) bool {
+			for _, w := range ws {
+				if start.After(wall(w[0])) && end.Before(wall(w[1])) {
+					return true
+				}
+			}
+			return false
+		}
+		for _, w := range ws {
+			opts = append(opts, WithExported(w[0], w[1]))
+		}
+		want := map[trace.SpanID]bool{}
+		for _, sp := range all.GetSpans() {
+			if !within(sp.StartTime, sp.EndTime) {
+				want[sp.SpanContext.SpanID()] = true
+			}
+		}
+		if len(want) == len(all.GetSpans()) {
+			t.Fatalf("no span lies within windows %v: the case checks nothing", ws)
+		}
+		again := tracetest.NewInMemoryExporter()
+		res2, err := Convert(context.Background(), bytes.NewReader(data), again, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := again.GetSpans()
+		if len(got) != len(want) || res2.Repeated != int64(len(all.GetSpans())-len(want)) {
+			t.Errorf("windows %v: %d spans exported, %d left out; want %d and %d", ws, len(got), res2.Repeated, len(want), len(all.GetSpans())-len(want))
+		}
+		for _, sp := range got {
+			if !want[sp.SpanContext.SpanID()] {
+				t.Errorf("windows %v: span %s (%v to %v) lies within one", ws, sp.Name, sp.StartTime, sp.EndTime)
+			}
+		}
+	}
+}
+
 // TestNilContext converts with a nil context, which is taken as
 // context.Background.
 func TestNilContext(t *testing.T) {

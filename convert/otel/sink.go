@@ -75,8 +75,8 @@ type Result struct {
 	// was never delivered. It is zero for a trace the mapping read whole.
 	UnplacedLogs int64
 
-	// Repeated counts the spans left out for having ended before the
-	// time WithExportedUntil gives.
+	// Repeated counts the spans left out for having been exported with
+	// another window (WithExportedUntil, WithExported).
 	Repeated int64
 	// SDKTasks counts the tasks left out that the OpenTelemetry Go SDK
 	// began for the application's own spans, which the application
@@ -1046,8 +1046,8 @@ func (s *Sink) emit(rec *spanRec, tid trace.TraceID) {
 		s.res.SDKTasks++
 		return
 	}
-	if rec.end < s.cfg.exportedUntil && rec.kind != kindPlaceholder {
-		s.res.Repeated++ // exported with an earlier window
+	if rec.kind != kindPlaceholder && s.cfg.exportedWith(rec.start, rec.end) {
+		s.res.Repeated++ // exported with another window
 		return
 	}
 	sp := &span{

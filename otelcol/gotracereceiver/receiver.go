@@ -403,7 +403,8 @@ func (r *gotraceReceiver) scrape(ctx context.Context, t *target) {
 // checkOverlap says, once per target, when a capture began before the one
 // before it ended, as a flight-recorder window polled more often than it
 // turns over does: what lies in both is exported twice, under other span
-// IDs (each capture's IDs are its own), and a backend shows it twice.
+// IDs (a capture's IDs follow from its first generation), and a backend
+// shows it twice.
 // Only a trace with a wall clock (Go 1.25+) tells.
 func (r *gotraceReceiver) checkOverlap(t *target, res *otel.Result) {
 	if res == nil || res.Summary == nil || res.TimeSource != otel.TimeFromClock {
@@ -413,7 +414,7 @@ func (r *gotraceReceiver) checkOverlap(t *target, res *otel.Result) {
 	end := start.Add(time.Duration(res.Summary.End - res.Summary.Start))
 	if over := t.lastEnd.Sub(start); over > 0 && !t.overlapSaid {
 		t.overlapSaid = true
-		r.set.Logger.Warn("captures of "+t.name+" overlap: the spans of the time in both are exported twice, under other IDs; make interval at least as long as the window the target serves, and a second more",
+		r.set.Logger.Warn("captures of "+t.name+" overlap: the spans of the time in both are exported twice, under other IDs unless both begin with the same generation; make interval at least as long as the window the target serves, and a second more",
 			zap.String("target", t.name), zap.Duration("overlap", over), zap.Duration("interval", t.Interval))
 	}
 	if end.After(t.lastEnd) {
