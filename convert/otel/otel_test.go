@@ -580,17 +580,12 @@ func TestSecondTrace(t *testing.T) {
 	}
 }
 
-// TestExportedUntil converts a trace, then again with the spans that
+// TestExportedUntil converts a trace again with the spans that
 // ended before a time of it left out, as the flight recorder converts an
 // overlapping snapshot: exactly the spans that end at or after that time
 // are exported, with the IDs they had.
 func TestExportedUntil(t *testing.T) {
-	data := mustRead(t, "../../testdata/annotations.go1.26.trace")
-	all := tracetest.NewInMemoryExporter()
-	res, err := Convert(context.Background(), bytes.NewReader(data), all)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data, res, all := convertAll(t, "../../testdata/annotations.go1.26.trace")
 	sum := res.Summary
 	for _, frac := range []int64{0, 2, 3, 4} {
 		until := sum.End
@@ -598,26 +593,7 @@ func TestExportedUntil(t *testing.T) {
 			until = sum.Start + (sum.End-sum.Start)/mapping.Time(frac)
 		}
 		wall := res.Start.Add(time.Duration(until - sum.Start))
-		want := map[trace.SpanID]bool{}
-		for _, sp := range all.GetSpans() {
-			if !sp.EndTime.Before(wall) {
-				want[sp.SpanContext.SpanID()] = true
-			}
-		}
-		again := tracetest.NewInMemoryExporter()
-		res2, err := Convert(context.Background(), bytes.NewReader(data), again, WithExportedUntil(until))
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := again.GetSpans()
-		if len(got) != len(want) || res2.Repeated != int64(len(all.GetSpans())-len(want)) {
-			t.Errorf("until %d/%d of the trace: %d spans exported, %d left out; want %d and %d", 1, frac, len(got), res2.Repeated, len(want), len(all.GetSpans())-len(want))
-		}
-		for _, sp := range got {
-			if !want[sp.SpanContext.SpanID()] {
-				t.Errorf("until %d/%d: span %s (%s) ends at %v, before %v", 1, frac, sp.Name, sp.SpanContext.SpanID(), sp.EndTime, wall)
-			}
-		}
+		checkLeftOut(t, fmt.Sprintf("until 1/%d of the trace", frac), data, all, func(_, end time.Time) bool { return end.Before(wall) }, WithExportedUntil(until))
 	}
 }
 
@@ -625,12 +601,7 @@ func TestExportedUntil(t *testing.T) {
 // exported already: exactly the spans that lie wholly within one of them
 // are left out, whichever part of the trace the windows cover.
 func TestExported(t *testing.T) {
-	data := mustRead(t, "../../testdata/annotations.go1.26.trace")
-	all := tracetest.NewInMemoryExporter()
-	res, err := Convert(context.Background(), bytes.NewReader(data), all)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data, res, all := convertAll(t, "../../testdata/annotations.go1.26.trace")
 	sum := res.Summary
 	at := func(num, den int64) mapping.Time {
 		return sum.Start + (sum.End-sum.Start)*mapping.Time(num)/mapping.Time(den)
@@ -643,6 +614,9 @@ func TestExported(t *testing.T) {
 		{{at(1, 4), at(1, 2)}, {at(2, 3), at(1, 1) + 1}}, // two
 	} {
 		var opts []Option
+		for _, w := range ws {
+			opts = append(opts, WithExported(w[0], w[1]))
+		}
 		within := func(start, end time.Time) bool {
 			for _, w := range ws {
 				if start.After(wall(w[0])) && end.Before(wall(w[1])) {
@@ -651,31 +625,48 @@ func TestExported(t *testing.T) {
 			}
 			return false
 		}
-		for _, w := range ws {
-			opts = append(opts, WithExported(w[0], w[1]))
+		checkLeftOut(t, fmt.Sprintf("windows %v", ws), data, all, within, opts...)
+	}
+}
+
+// convertAll converts the trace at path, every span kept.
+func convertAll(t *testing.T, path string) ([]byte, *Result, *tracetest.InMemoryExporter) {
+	t.Helper()
+	data := mustRead(t, path)
+	all := tracetest.NewInMemoryExporter()
+	res, err := Convert(context.Background(), bytes.NewReader(data), all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data, res, all
+}
+
+// checkLeftOut converts data again with opts and checks that exactly the
+// spans of all that leftOut picks are left out, and counted so, and that
+// some are and some are not unless every span is.
+func checkLeftOut(t *testing.T, what string, data []byte, all *tracetest.InMemoryExporter, leftOut func(start, end time.Time) bool, opts ...Option) {
+	t.Helper()
+	want := map[trace.SpanID]bool{}
+	for _, sp := range all.GetSpans() {
+		if !leftOut(sp.StartTime, sp.EndTime) {
+			want[sp.SpanContext.SpanID()] = true
 		}
-		want := map[trace.SpanID]bool{}
-		for _, sp := range all.GetSpans() {
-			if !within(sp.StartTime, sp.EndTime) {
-				want[sp.SpanContext.SpanID()] = true
-			}
-		}
-		if len(want) == len(all.GetSpans()) {
-			t.Fatalf("no span lies within windows %v: the case checks nothing", ws)
-		}
-		again := tracetest.NewInMemoryExporter()
-		res2, err := Convert(context.Background(), bytes.NewReader(data), again, opts...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := again.GetSpans()
-		if len(got) != len(want) || res2.Repeated != int64(len(all.GetSpans())-len(want)) {
-			t.Errorf("windows %v: %d spans exported, %d left out; want %d and %d", ws, len(got), res2.Repeated, len(want), len(all.GetSpans())-len(want))
-		}
-		for _, sp := range got {
-			if !want[sp.SpanContext.SpanID()] {
-				t.Errorf("windows %v: span %s (%v to %v) lies within one", ws, sp.Name, sp.StartTime, sp.EndTime)
-			}
+	}
+	if len(want) == len(all.GetSpans()) {
+		t.Fatalf("%s: no span is to be left out: the case checks nothing", what)
+	}
+	again := tracetest.NewInMemoryExporter()
+	res, err := Convert(context.Background(), bytes.NewReader(data), again, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := again.GetSpans()
+	if len(got) != len(want) || res.Repeated != int64(len(all.GetSpans())-len(want)) {
+		t.Errorf("%s: %d spans exported, %d left out; want %d and %d", what, len(got), res.Repeated, len(want), len(all.GetSpans())-len(want))
+	}
+	for _, sp := range got {
+		if !want[sp.SpanContext.SpanID()] {
+			t.Errorf("%s: span %s (%v to %v) exported, which was to be left out", what, sp.Name, sp.StartTime, sp.EndTime)
 		}
 	}
 }
