@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"time"
 
 	"github.com/trace2x/trace2x/internal/ctxio"
 	"github.com/trace2x/trace2x/internal/tracefile"
@@ -134,12 +133,16 @@ func MapWindow(r io.ReaderAt, size int64, from, to Bound, sink Sink, opts ...Opt
 // windowGenerations returns the first and last generations a pass over
 // the window [from, to] reads, and false if the window needs them all or
 // cannot be placed (the full pass then says why). A window wholly before
-// the first generation or after the last gives the error a Filter gives
-// at the end of a pass, without one: the index tells, and a pass over a
-// long trace would read it all to say so.
+// the first generation gives the error a Filter gives at the end of a
+// pass, without one: the index tells, and a pass over a long trace would
+// read it all to say so. One after the last generation's End reads the
+// last generations: the batch headers tell when a generation's batches
+// began, not when its last event was, which can be later (a trace's last
+// generation, ended by the tracer's stop), so only the pass tells where
+// the trace ends, for the Filter's error.
 func windowGenerations(idx *tracefile.Index, from, to Bound) (first, last int, ok bool, err error) {
 	gens := idx.Generations
-	g0, gn := gens[0], gens[len(gens)-1]
+	g0 := gens[0]
 	meta := &Meta{Start: Time(g0.Start), Clock: clockOf(g0.Clock)}
 	lo, hi := Time(math.MinInt64), Time(math.MaxInt64)
 	if from.bounded() {
@@ -159,10 +162,6 @@ func windowGenerations(idx *tracefile.Index, from, to Bound) (first, last int, o
 		// The first Sync, where a pass starts, is at the first
 		// generation's Start.
 		return 0, 0, false, endsBeforeStart(to)
-	case lo > Time(gn.End):
-		// No event is after the last generation's End; the pass ends at
-		// its last event, a little before, where the index cannot tell.
-		return 0, 0, false, startsAfterEnd(from, time.Duration(gn.End-g0.Start))
 	}
 	// The first generation whose events reach the window's start, and
 	// the last that starts before its end. Generations overlap a little

@@ -72,6 +72,9 @@ func TestInputForms(t *testing.T) {
 	if code, _, errs := runCmd(t, nil, "stats", bare); code != 1 || !strings.Contains(errs, "give its scheme: http://"+bare) {
 		t.Errorf("stats %s: exit %d, stderr %q; want 1 and the scheme asked for", bare, code, errs)
 	}
+	if code, _, errs := runCmd(t, nil, "stats", "--seconds", "1", bare); code != 2 || !strings.Contains(errs, "give its scheme: http://"+bare) {
+		t.Errorf("stats --seconds 1 %s: exit %d, stderr %q; want a usage error that asks for the scheme", bare, code, errs)
+	}
 	if code, _, errs := runCmd(t, data, "stats", "--seconds", "3", "-"); code != 2 || !strings.Contains(errs, "not standard input") {
 		t.Errorf("--seconds on standard input: exit %d, stderr %q; want a usage error", code, errs)
 	}

@@ -889,7 +889,11 @@ func openInput(e *env, args []string, opts *inputOpts) (*input, error) {
 		return &input{ReadCloser: c, name: c.URL, size: c.Size, capture: c, stderr: e.stderr, ctx: e.ctx}, nil
 	}
 	if opts != nil && (opts.seconds > 0 || opts.cpuProfile || opts.header != nil) {
-		return nil, usageError{"--seconds, --cpu-profile and --input-header apply to an http(s) input only"}
+		msg := "--seconds, --cpu-profile and --input-header apply to an http(s) input only"
+		if _, err := os.Stat(args[0]); errors.Is(err, fs.ErrNotExist) && looksLikeHost(args[0]) {
+			msg += "; for a URL, give its scheme: http://" + args[0]
+		}
+		return nil, usageError{msg}
 	}
 	f, err := os.Open(args[0])
 	if errors.Is(err, fs.ErrNotExist) && looksLikeHost(args[0]) {

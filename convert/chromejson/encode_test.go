@@ -4,6 +4,8 @@ import (
 	"math"
 	"strconv"
 	"testing"
+
+	"github.com/trace2x/trace2x/mapping"
 )
 
 func TestAppendMicros(t *testing.T) {
@@ -58,4 +60,25 @@ func FuzzAppendInt(f *testing.F) {
 			t.Errorf("appendInt(%d) = %s, want %s", int64(v), got, want)
 		}
 	})
+}
+
+// TestFrameNames checks the names of the stackFrames table: function and
+// place, and for a frame without a name (the runtime writes some) its
+// address, without an empty place.
+func TestFrameNames(t *testing.T) {
+	st := newStackTable()
+	st.add(&mapping.Stack{ID: 1, Frames: []mapping.Frame{
+		{PC: 0x4a2f10, Func: "main.work", File: "/src/main.go", Line: 12},
+		{PC: 0x1234},
+		{},
+	}})
+	want := []string{`"0x0"`, `"0x1234"`, `"main.work /src/main.go:12"`} // outermost first
+	if len(st.frames) != len(want) {
+		t.Fatalf("frames %q, want %q", st.frames, want)
+	}
+	for i, f := range st.frames {
+		if f != want[i] {
+			t.Errorf("frame %d is named %s, want %s", i, f, want[i])
+		}
+	}
 }

@@ -55,12 +55,20 @@ func (st *stackTable) add(s *mapping.Stack) {
 	for i := len(s.Frames) - 1; i >= 0; i-- {
 		f := &s.Frames[i]
 		k := frameKey{f.Func, f.File, f.Line}
+		if k.fn == "" {
+			// A frame the runtime could not name (it writes some with
+			// no PC): its address is all there is to tell.
+			k.fn = "0x" + strconv.FormatUint(f.PC, 16)
+		}
 		fid, ok := st.frameID[k]
 		if !ok {
 			// The names belong to the parser's tables of one generation;
 			// copies let those be freed.
 			k.fn, k.file = strings.Clone(k.fn), strings.Clone(k.file)
-			name := k.fn + " " + k.file + ":" + strconv.FormatUint(k.line, 10)
+			name := k.fn
+			if k.file != "" || k.line != 0 {
+				name += " " + k.file + ":" + strconv.FormatUint(k.line, 10)
+			}
 			fid = uint32(len(st.frames))
 			st.frames = append(st.frames, string(jsonstr.Append(nil, name)))
 			st.frameID[k] = fid
