@@ -61,6 +61,11 @@ Example:
 			if err := checkOutputs(e, args, *pf, *cj, *st, *oj); err != nil {
 				return err
 			}
+			if *oj != "" || *push {
+				if err := otelconv.CheckEnv(); err != nil {
+					return err
+				}
+			}
 			in, err := openTrace(e, args, inOpts)
 			if err != nil {
 				return err

@@ -120,6 +120,9 @@ Examples:
 					return err
 				}
 			}
+			if err := otelconv.CheckEnv(); err != nil {
+				return err
+			}
 			in, err := openTrace(e, args, inOpts)
 			if err != nil {
 				return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"os"
+	"strings"
 	"testing"
 
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -389,5 +390,43 @@ func TestDefaultServiceName(t *testing.T) {
 		if got := defaultServiceName(in); got != want {
 			t.Errorf("%s: service.name %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestResourceEnv(t *testing.T) {
+	for v, want := range map[string]string{
+		"":                               "",
+		"team=a,env=prod":                "",
+		"service.name=a%2Cb, team = a ":  "",
+		"team=a,env":                     `"env" is not key=value`,
+		"team=a,,env=prod":               "an empty pair",
+		"=a":                             `"=a" has no key`,
+		"team=100%":                      "the value of team is not percent-encoded",
+		"team=a,deployment.environment=": "",
+	} {
+		t.Setenv("OTEL_RESOURCE_ATTRIBUTES", v)
+		err := CheckEnv()
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("%q: %v, want no error", v, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%q: %v, want an error saying %s", v, err, want)
+		}
+	}
+
+	// A conversion refuses it too, before any span goes out: the flight
+	// recorder and the Collector's receiver do not call CheckEnv.
+	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "team")
+	f, err := os.Open("../../testdata/annotations.go1.26.trace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	exp := tracetest.NewInMemoryExporter()
+	if _, err := Convert(context.Background(), f, exp); err == nil || !strings.Contains(err.Error(), "OTEL_RESOURCE_ATTRIBUTES") {
+		t.Errorf("Convert: %v, want the variable refused", err)
+	}
+	if n := len(exp.GetSpans()); n != 0 {
+		t.Errorf("%d spans exported, want none", n)
 	}
 }

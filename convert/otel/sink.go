@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -425,6 +426,9 @@ func (s *Sink) resource() (*resource.Resource, error) {
 	if s.cfg.serviceName != "" {
 		opts = append(opts, resource.WithAttributes(keyServiceName.String(s.cfg.serviceName)))
 	}
+	if err := CheckEnv(); err != nil {
+		return nil, err
+	}
 	res, err := resource.New(s.ctx, opts...)
 	if err != nil && !errors.Is(err, resource.ErrPartialResource) {
 		return nil, fmt.Errorf("building the OpenTelemetry resource: %w", err)
@@ -435,6 +439,38 @@ func (s *Sink) resource() (*resource.Resource, error) {
 		}
 	}
 	return res, nil
+}
+
+// CheckEnv refuses a value of OTEL_RESOURCE_ATTRIBUTES that the SDK
+// would read in part, logging or dropping the rest: the spans would go out
+// without attributes the user set, under a service they did not name. A
+// conversion refuses it at its start; a program can call CheckEnv to
+// refuse it before it opens its input or outputs.
+func CheckEnv() error {
+	v := os.Getenv("OTEL_RESOURCE_ATTRIBUTES")
+	if strings.TrimSpace(v) == "" {
+		return nil
+	}
+	for _, kv := range strings.Split(v, ",") {
+		k, val, ok := strings.Cut(kv, "=")
+		var reason string
+		switch {
+		case strings.TrimSpace(kv) == "":
+			reason = "it has an empty pair"
+		case !ok:
+			reason = fmt.Sprintf("%q is not key=value", strings.TrimSpace(kv))
+		case strings.TrimSpace(k) == "":
+			reason = fmt.Sprintf("%q has no key", strings.TrimSpace(kv))
+		default:
+			if _, err := url.PathUnescape(strings.TrimSpace(val)); err != nil {
+				reason = fmt.Sprintf("the value of %s is not percent-encoded (%v)", strings.TrimSpace(k), err)
+			}
+		}
+		if reason != "" {
+			return fmt.Errorf("OTEL_RESOURCE_ATTRIBUTES=%q: %s; want key=value pairs separated by commas (a comma in a value written %%2C, a %% as %%25)", v, reason)
+		}
+	}
+	return nil
 }
 
 func (s *Sink) wall(t mapping.Time) time.Time { return s.base.Add(t.Sub(s.meta.Start)) }

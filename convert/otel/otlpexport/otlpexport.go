@@ -745,7 +745,6 @@ func (ep *Endpoint) NewExporter(ctx context.Context) (sdktrace.SpanExporter, err
 	return otlptracehttp.New(ctx, opts...)
 }
 
-// envTimeout reads OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT (milliseconds).
 // checkEnv refuses the values of the exporter's variables that it would
 // ignore, with a log line, as if unset: a timeout that is not a whole
 // number of milliseconds, a boolean that is neither true nor false (it
@@ -786,6 +785,7 @@ func checkEnv() error {
 	return nil
 }
 
+// envTimeout reads OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT (milliseconds).
 func envTimeout() time.Duration {
 	for _, name := range []string{"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"} {
 		if v := os.Getenv(name); v != "" {
