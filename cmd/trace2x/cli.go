@@ -244,6 +244,9 @@ type input struct {
 	// the copy end with it, and the copy is read as the stream would
 	// have been, so that a pass converts what came and reports the break.
 	copyErr error
+	// prepassed is set when the filter's first pass ran over the stream
+	// while it was copied.
+	prepassed bool
 
 	// capture is the HTTP capture the input reads, if it is one; Close
 	// reports a failed CPU profile request beside it (--cpu-profile).
@@ -537,7 +540,7 @@ func (in *input) mapTrace(e *env, opts *inputOpts, src io.Reader, sink mapping.S
 		return sum, err
 	}
 	f := &opts.filter
-	if f.NeedsPrepass() {
+	if f.NeedsPrepass() && !in.prepassed {
 		// The file is read from its start beside the main pass's reads,
 		// through its open descriptor: a stream's copy has no name left.
 		fd, ok := in.ReadCloser.(*os.File)
@@ -737,7 +740,26 @@ func openTrace(e *env, args []string, opts *inputOpts) (*input, error) {
 		temps.done(spool, func() error { return os.Remove(spool) })
 		spool = ""
 	}
-	n, err := io.Copy(spoolWriter{tmp}, in)
+	// The filter's first pass reads the stream as it is copied: a stream
+	// that is not a trace, or breaks, stops the copy where it does (a
+	// pipe of /dev/zero after a trace would fill the disk), and the copy
+	// is read once more, not twice.
+	pr, pw := io.Pipe()
+	prepassed := make(chan struct{})
+	go func() {
+		defer close(prepassed)
+		_, _ = mapping.Map(pr, opts.filter.Prepass(), mapping.WithInputName(in.name))
+		pr.CloseWithError(errPrepassDone)
+	}()
+	n, err := io.Copy(spoolWriter{tmp}, io.TeeReader(in, pw))
+	if errors.Is(err, errPrepassDone) {
+		// The main pass reports the break from the copy, which holds
+		// the stream up to it.
+		err = nil
+	}
+	pw.Close()
+	<-prepassed
+	in.prepassed = true
 	var broke error
 	if err != nil && n > 0 && !errors.Is(err, errSpool) {
 		// The stream broke off (its target died, it stalled, Ctrl-C
@@ -766,6 +788,10 @@ func openTrace(e *env, args []string, opts *inputOpts) (*input, error) {
 	}
 	return in, nil
 }
+
+// errPrepassDone stops the copy of a stream once the filter's first pass
+// over it has ended before the stream's end: the trace broke there.
+var errPrepassDone = errors.New("the filter's first pass ended")
 
 // errSpool marks a failure to write the copy of a stream, which is not
 // the stream's.

@@ -946,3 +946,43 @@ func TestParallelFlag(t *testing.T) {
 		t.Errorf("--parallel --sequential: exit %d, %q, %d requests to the target; want a usage error and none", code, errs, asked.Load())
 	}
 }
+
+// endless is a trace followed by zeros, 256 MB of them, counting what is
+// read.
+type endless struct {
+	head []byte
+	n    int64
+}
+
+func (r *endless) Read(p []byte) (int, error) {
+	if r.n >= 256<<20 {
+		return 0, io.EOF // without end to the test's patience
+	}
+	n := copy(p, r.head)
+	r.head = r.head[n:]
+	clear(p[n:])
+	r.n += int64(len(p))
+	return len(p), nil
+}
+
+// A filter that reads the trace twice copies a stream first; the copy
+// stops where the trace breaks, or a stream that never ends (a trace,
+// then /dev/zero) would fill the disk.
+func TestPrepassStreamBreaks(t *testing.T) {
+	data, err := os.ReadFile(sample(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, flags := range [][]string{{"--task", "1"}, {"--region", "x"}, {"--goroutine", "1", "--related"}} {
+		in := &endless{head: data}
+		var out, errb bytes.Buffer
+		args := append(append([]string{"stats", "-q"}, flags...), "-")
+		code := run(args, in, &out, &errb)
+		if code != 1 || !strings.Contains(errb.String(), "stdin: broken trace") {
+			t.Errorf("%v: exit %d, %q; want 1 and the trace said broken", flags, code, errb.String())
+		}
+		if in.n > 64<<20 {
+			t.Errorf("%v: %d MB of the stream read, want it stopped near its break", flags, in.n>>20)
+		}
+	}
+}
