@@ -87,6 +87,12 @@ func (o *output) Write(p []byte) (int, error) {
 	o.n += int64(n)
 	if err != nil {
 		err = fmt.Errorf("writing %s: %w", o.name, o.unwrapTemp(err))
+		if o.werr == nil && o.tmp != "" {
+			// Close removes what was written; the space it takes goes
+			// now, for the outputs that go on beside this one (a full
+			// disk fails the largest first).
+			_ = o.f.Truncate(0)
+		}
 		o.werr = err
 	}
 	return n, err

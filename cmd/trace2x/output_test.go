@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"net/http"
@@ -362,3 +363,41 @@ func TestClosedOutputFreed(t *testing.T) {
 		o.discard()
 	}
 }
+
+// TestFailedOutputFreesSpace checks that an output whose write fails
+// gives back the space of what it had written at once, not at the end of
+// the conversion: on a full disk, the outputs beside it go on.
+func TestFailedOutputFreesSpace(t *testing.T) {
+	dest := filepath.Join(t.TempDir(), "t.json")
+	o, err := createOutput(&env{}, dest, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.Write(bytes.Repeat([]byte("x"), 1<<20)); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.bw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(o.tmp); err != nil || st.Size() != 1<<20 {
+		t.Fatalf("before the failure: %v, %v", st, err)
+	}
+	o.bw = bufio.NewWriterSize(errWriter{errors.New("no space left on device")}, 16)
+	if _, err := o.Write(make([]byte, 64)); err == nil {
+		t.Fatal("the write did not fail")
+	}
+	if st, err := os.Stat(o.tmp); err != nil || st.Size() != 0 {
+		t.Errorf("after the failure the temporary file holds %d bytes (%v), want none", st.Size(), err)
+	}
+	if err := o.Close(); err == nil {
+		t.Error("Close of a failed output: no error")
+	}
+	if _, err := os.Stat(dest); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the failed output was written: %v", err)
+	}
+}
+
+// errWriter fails every write with err.
+type errWriter struct{ err error }
+
+func (w errWriter) Write([]byte) (int, error) { return 0, w.err }
