@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"runtime/pprof"
 	"strings"
@@ -201,5 +202,23 @@ func TestFirstReadError(t *testing.T) {
 		if !errors.Is(err, first) {
 			t.Errorf("Decompress of %q then a failure: %v; want the first failure", data, err)
 		}
+	}
+}
+
+// TestBrokenWords checks that the error of a Go 1.22 trace cut in its
+// first generation says "broken trace" once, and not in the parser's
+// words for a batch it lacks.
+func TestBrokenWords(t *testing.T) {
+	data, err := os.ReadFile("../testdata/mixed.go1.22.trace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = mapping.Map(bytes.NewReader(data[:2192]), mapping.NopSink{}, mapping.WithInputName("cut.trace"))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	msg := err.Error()
+	if strings.Count(msg, "broken trace") != 1 || strings.Contains(msg, "frontier") || !strings.Contains(msg, "a batch it needs is missing") {
+		t.Errorf("error %q, want \"broken trace\" once and the missing batch said", msg)
 	}
 }

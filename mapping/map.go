@@ -154,6 +154,10 @@ func (e *Error) Error() string {
 		return fmt.Sprintf("%s: %s", e.Input, msg)
 	}
 	what := "broken trace"
+	// The parser says it too, and in its own words where a batch it
+	// needs is missing.
+	msg = strings.TrimPrefix(msg, "broken trace: ")
+	msg = strings.Replace(msg, "failed to advance: frontier", "no event can come next: a batch it needs is missing", 1)
 	switch {
 	case e.stopped:
 		what = "stopped"

@@ -187,16 +187,18 @@ func TestInputHeader(t *testing.T) {
 }
 
 // TestConvertPushFails checks convert with a push the endpoint refuses:
-// the other outputs are written whole, and the push's report says the
-// export failed, not that the conversion stopped at the trace's end.
+// the other outputs are written whole, the push's report does not say
+// that the conversion stopped at the trace's end (its spans went only at
+// the end, all made), and the error names the endpoint.
 func TestConvertPushFails(t *testing.T) {
 	srv := refusingOTLP(http.StatusBadRequest)
 	defer srv.Close()
 	pf := filepath.Join(t.TempDir(), "t.pftrace")
 	code, _, errs := runCmd(t, nil, "convert", "-q", "--perfetto", pf, "--otlp", "--otlp-endpoint", srv.URL, "--otlp-protocol", "http/protobuf",
 		filepath.Join("..", "..", "testdata", "frsubtasks.go1.26.trace"))
-	if code != 1 || !strings.Contains(errs, "converted before the export failed") || strings.Contains(errs, "conversion stopped") {
-		t.Errorf("exit %d, stderr:\n%s\nwant 1 and the export's failure said", code, errs)
+	if code != 1 || !strings.Contains(errs, "exported 0 of 373 spans") || strings.Contains(errs, "stopped") ||
+		!strings.Contains(errs, "trace2x: exporting spans to "+srv.URL+"/v1/traces (http/protobuf): ") {
+		t.Errorf("exit %d, stderr:\n%s\nwant 1 and the export's failure said, naming the endpoint", code, errs)
 	}
 	if _, err := os.Stat(pf); err != nil {
 		t.Errorf("the Perfetto output of a conversion whose push failed: %v", err)

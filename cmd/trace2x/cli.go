@@ -925,6 +925,9 @@ func openInput(e *env, args []string, opts *inputOpts) (*input, error) {
 	if errors.Is(err, fs.ErrNotExist) && looksLikeHost(args[0]) {
 		return nil, fmt.Errorf("%w; for a URL, give its scheme: http://%s", err, args[0])
 	}
+	if scheme, _, ok := strings.Cut(args[0], "://"); ok && errors.Is(err, fs.ErrNotExist) && scheme != "" && !strings.ContainsAny(scheme, "/.") {
+		return nil, fmt.Errorf("%s: no such file, and a URL must be http:// or https://, not %s://", args[0], scheme)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -155,7 +155,7 @@ Example:
 					}
 					pushDest, pushTimeout = ep.String(), timeout
 					pushed = otelconv.NewSink(context.Background(), exp,
-						append(opts, otelconv.WithRetry(timeout), otelconv.WithExportTimeout(timeout))...)
+						append(opts, otelconv.WithRetry(timeout), otelconv.WithExportTimeout(timeout), otelconv.WithDestination(pushDest))...)
 					sinks = append(sinks, pushed)
 					closers = append(closers, func() error {
 						ctx, cancel := context.WithTimeout(context.Background(), timeout)
@@ -206,14 +206,14 @@ Example:
 				stopped := ""
 				var merr *mapping.Error
 				switch {
-				case errors.As(mapErr, &merr):
-					stopped = "the conversion stopped"
-				case res.Failed > 0:
+				case res.StoppedPass:
 					// The push failed and was dropped; the other outputs
-					// went on to the end, which says nothing of where
-					// the spans stopped.
+					// went on, which says nothing of where the spans
+					// stopped.
 					stopped = "the export failed"
 					res.Summary = nil
+				case errors.As(mapErr, &merr):
+					stopped = "the conversion stopped"
 				}
 				report(e.stderr, in.name, pushDest, &res, timeNote, false, stopped)
 				if res.Failed > 0 && errors.Join(errs...) == nil {

@@ -190,7 +190,7 @@ Examples:
 					return fmt.Errorf("OTLP exporter for %s: %w", ep, err)
 				}
 				dest, *timeout = ep.String(), ep.Timeout()
-				opts = append(opts, otelconv.WithRetry(*timeout), otelconv.WithExportTimeout(*timeout))
+				opts = append(opts, otelconv.WithRetry(*timeout), otelconv.WithExportTimeout(*timeout), otelconv.WithDestination(dest))
 			}
 
 			// Interrupted, the spans converted are still sent, which
@@ -231,6 +231,9 @@ Examples:
 				stopped := ""
 				switch {
 				case convErr == nil || errors.As(convErr, new(*otelconv.RejectedError)):
+				case ctx.Err() == nil && !errors.As(convErr, new(*mapping.Error)) && !res.StoppedPass:
+					// The export failed as the last spans went: the
+					// whole trace was converted.
 				case ctx.Err() == nil && !errors.As(convErr, new(*mapping.Error)):
 					stopped = "the export failed and stopped the conversion"
 				default:
@@ -239,7 +242,7 @@ Examples:
 				report(e.stderr, in.name, dest, res, timeNote, *asJSON, stopped)
 				noSpansHint(e.stderr, in.name, res, !inOpts.filter.Empty())
 			}
-			if convErr != nil && !*asJSON && !errors.As(convErr, new(*mapping.Error)) {
+			if convErr != nil && !*asJSON && !errors.As(convErr, new(*mapping.Error)) && !errors.As(convErr, new(*otelconv.ExportError)) {
 				convErr = fmt.Errorf("pushing to %s: %w", dest, convErr)
 			}
 			return joinErrors(convErr, shutErr, closeErr)
@@ -326,7 +329,7 @@ func report(w io.Writer, input, dest string, res *otelconv.Result, timeNote stri
 		}
 	}
 	fmt.Fprintln(w)
-	if res.Joined > 0 || res.LateJoins > 0 || res.BadTraceparents > 0 {
+	if (res.Joined > 0 || res.LateJoins > 0 || res.BadTraceparents > 0) && (toFile || res.Exported > 0) {
 		fmt.Fprintf(w, "trace2x: %s: %d tasks joined remote traces by traceparent, %d traceparents came too late (linked), %d did not parse\n",
 			input, res.Joined, res.LateJoins, res.BadTraceparents)
 	}
@@ -340,7 +343,8 @@ func report(w io.Writer, input, dest string, res *otelconv.Result, timeNote stri
 	if res.DroppedLogs > 0 {
 		fmt.Fprintf(w, "trace2x: %s: %d logs beyond the span event limit (OTEL_SPAN_EVENT_COUNT_LIMIT) were dropped\n", input, res.DroppedLogs)
 	}
-	if res.Failed > 0 {
+	if res.Failed > 0 && res.Exported > 0 {
+		// With none exported, the count above says it.
 		fmt.Fprintf(w, "trace2x: %s: %d spans were rejected or not sent\n", input, res.Failed)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/trace2x/trace2x/internal/otelcoltest"
+	"github.com/trace2x/trace2x/internal/synth"
 	"github.com/trace2x/trace2x/internal/testtraces"
 
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
@@ -445,12 +446,30 @@ func TestOTLPPartialSuccess(t *testing.T) {
 func TestOTLPStoppedReport(t *testing.T) {
 	srv := refusingOTLP(http.StatusUnauthorized)
 	defer srv.Close()
-	code, _, errs := runOTLP(t, "--protocol", "http/protobuf", "--endpoint", srv.URL, filepath.Join("..", "..", "testdata", "frsubtasks.go1.26.trace"))
+	// Spans enough to fill batches during the pass: the first refusal
+	// stops it.
+	var rec bytes.Buffer
+	if err := synth.RecordDeepStacks(&rec, 3000, 4); err != nil {
+		t.Fatal(err)
+	}
+	many := filepath.Join(t.TempDir(), "many.trace")
+	if err := os.WriteFile(many, rec.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := runOTLP(t, "--protocol", "http/protobuf", "--endpoint", srv.URL, many)
 	if code != 1 {
 		t.Errorf("exit %d, want 1", code)
 	}
 	if !regexp.MustCompile(`converted before the export failed and stopped the conversion at [0-9.]+m?s of the trace \([0-9.]+ [kM]B read\); nothing after that was converted or sent`).MatchString(errs) {
 		t.Errorf("the report does not say where the conversion stopped:\n%s", errs)
+	}
+
+	// A trace whose spans go out only at its end, all made: the export
+	// failed, the conversion did not stop.
+	code, _, errs = runOTLP(t, "--protocol", "http/protobuf", "--endpoint", srv.URL, filepath.Join("..", "..", "testdata", "frsubtasks.go1.26.trace"))
+	if code != 1 || strings.Contains(errs, "stopped") || !strings.Contains(errs, "exported 0 of 373 spans") ||
+		!strings.Contains(errs, "exporting spans to "+srv.URL+"/v1/traces (http/protobuf): ") || strings.Contains(errs, "rejected or not sent") {
+		t.Errorf("exit %d, stderr:\n%s\nwant 1, no stop claimed, 0 of 373 spans exported, the endpoint named once", code, errs)
 	}
 }
 

@@ -155,11 +155,26 @@ func (e *exporter) export(ctx context.Context, spans []sdktrace.ReadOnlySpan) er
 	e.failed.Add(n)
 	e.mu.Lock()
 	if e.err == nil {
-		e.err = statusBody(err)
+		e.err = e.readable(ctx, err)
 	}
 	e.mu.Unlock()
 	e.fatal.Store(true)
 	return err
+}
+
+// readable returns the exporter's error err in words a user can act on:
+// a body quoted as bytes decoded (statusBody), a call its timeout ended
+// said to have had no answer in that time, without the SDK's repeated
+// "context deadline exceeded".
+func (e *exporter) readable(ctx context.Context, err error) error {
+	if e.timeout <= 0 || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+		return statusBody(err)
+	}
+	text := err.Error()
+	for _, prefix := range []string{"traces export: ", "context deadline exceeded: "} {
+		text = strings.TrimPrefix(text, prefix)
+	}
+	return &readableError{text: fmt.Sprintf("no answer within %v (%s)", e.timeout, text), err: err}
 }
 
 // reject counts n spans the endpoint refused, and keeps the first such

@@ -143,6 +143,42 @@ func TestExportFails(t *testing.T) {
 	}
 }
 
+// silentExporter answers no call, returning when its context ends, as
+// the SDK's exporters do, with their words around the context's error.
+type silentExporter struct{}
+
+func (silentExporter) ExportSpans(ctx context.Context, _ []sdktrace.ReadOnlySpan) error {
+	<-ctx.Done()
+	return fmt.Errorf("traces export: %w: rpc error: code = DeadlineExceeded desc = waiting for connections", ctx.Err())
+}
+
+func (silentExporter) Shutdown(context.Context) error { return nil }
+
+// TestExportNoAnswer: an endpoint that never answers fails the export
+// after its timeout, said in those words and naming the destination;
+// the pass, which made every span before the first batch went, is not
+// said to have stopped; one that fails while batches fill stops it.
+func TestExportNoAnswer(t *testing.T) {
+	_, err := Convert(context.Background(), bytes.NewReader(mustRead(t, "../../testdata/annotations.go1.26.trace")), silentExporter{},
+		WithExportTimeout(50*time.Millisecond), WithDestination("collector:4317 (grpc)"))
+	want := "exporting spans to collector:4317 (grpc): no answer within 50ms (rpc error: code = DeadlineExceeded desc = waiting for connections)"
+	var ee *ExportError
+	if err == nil || err.Error() != want || !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &ee) {
+		t.Errorf("error %v, want %q", err, want)
+	}
+
+	f := &failingExporter{fail: func(int, int) error { return errors.New("boom") }}
+	res, err := Convert(context.Background(), bytes.NewReader(mustRead(t, "../../testdata/gotest.go1.26.trace")), f, WithMaxExportBatchSize(1), WithMaxQueueSize(1))
+	if err == nil || !res.StoppedPass {
+		t.Errorf("a failure while batches fill: %v, stopped pass %v; want an error and the pass stopped", err, res.StoppedPass)
+	}
+	f = &failingExporter{fail: func(int, int) error { return errors.New("boom") }}
+	res, err = Convert(context.Background(), bytes.NewReader(mustRead(t, "../../testdata/annotations.go1.26.trace")), f)
+	if err == nil || res.StoppedPass {
+		t.Errorf("a failure of the batch at the end: %v, stopped pass %v; want an error and the pass whole", err, res.StoppedPass)
+	}
+}
+
 // TestExportRetry: batches refused for want of a collector are retried
 // until it comes back, and nothing is lost.
 func TestExportRetry(t *testing.T) {

@@ -27,6 +27,7 @@ type config struct {
 	maxBatch       int
 	maxBytes       int64
 	exportTimeout  time.Duration
+	dest           string
 	flushTimeout   time.Duration
 	retry          time.Duration
 	maxPending     int
@@ -166,6 +167,13 @@ func WithMaxExportBatchSize(n int) Option {
 // DefaultMaxRequestBytes; zero or less does not cut.
 func WithMaxRequestBytes(n int64) Option {
 	return optionFunc(func(c *config) { c.maxBytes = n })
+}
+
+// WithDestination names where the exporter sends the spans (an endpoint
+// and its protocol), for the export's errors (see ExportError): beside the
+// other outputs of one conversion, an error must say which failed.
+func WithDestination(name string) Option {
+	return optionFunc(func(c *config) { c.dest = name })
 }
 
 // WithExportTimeout bounds each call of the exporter. The default is 30

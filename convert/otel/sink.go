@@ -86,6 +86,11 @@ type Result struct {
 
 	Exported int64 // spans the exporter accepted
 	Failed   int64 // spans the exporter rejected, or not sent after it failed
+	// StoppedPass is set when the sink's error (an export failed for
+	// good, its context ended) stopped the pass before its end: the rest
+	// of the trace made no spans. An export that fails only while the
+	// last spans are flushed leaves it unset.
+	StoppedPass bool
 
 	Joined          int // tasks made children of a remote span by a traceparent log
 	LateJoins       int // traceparent logs that came too late to re-parent their task; linked instead
@@ -473,6 +478,25 @@ func CheckEnv() error {
 	return nil
 }
 
+// An ExportError is the error of an export that failed for good (or of
+// spans the endpoint refused, a *RejectedError): it names where the spans
+// went, when WithDestination says.
+type ExportError struct {
+	Dest string // the destination, if named
+	Err  error
+}
+
+// Error says where the export failed, and why.
+func (e *ExportError) Error() string {
+	if e.Dest == "" {
+		return "exporting spans: " + e.Err.Error()
+	}
+	return fmt.Sprintf("exporting spans to %s: %v", e.Dest, e.Err)
+}
+
+// Unwrap returns the exporter's error.
+func (e *ExportError) Unwrap() error { return e.Err }
+
 func (s *Sink) wall(t mapping.Time) time.Time { return s.base.Add(t.Sub(s.meta.Start)) }
 
 // check returns the error that must stop the pass: the sink's own, a
@@ -487,7 +511,7 @@ func (s *Sink) check() error {
 		// stops.
 		s.err = err
 	} else if s.exp.fatal.Load() {
-		s.err = fmt.Errorf("exporting spans: %w", s.exp.firstError())
+		s.err = &ExportError{Dest: s.cfg.dest, Err: s.exp.firstError()}
 	}
 	return s.err
 }
@@ -1153,6 +1177,7 @@ func (s *Sink) End(sum *mapping.Summary) error {
 	if s.bsp == nil {
 		return s.err // Begin never came
 	}
+	s.res.StoppedPass = s.err != nil
 	// A pass that ctx stopped, with a flush timeout, ends as a trace cut
 	// there does: what is open and what waits is made and sent.
 	flushing := s.cfg.flushTimeout > 0 && s.ctx.Err() != nil && errors.Is(s.err, s.ctx.Err())
@@ -1231,7 +1256,7 @@ func (s *Sink) End(sum *mapping.Summary) error {
 	}
 	if s.err == nil {
 		if err := s.exp.firstError(); err != nil {
-			s.err = fmt.Errorf("exporting spans: %w", err)
+			s.err = &ExportError{Dest: s.cfg.dest, Err: err}
 		}
 	}
 	return s.err
