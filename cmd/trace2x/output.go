@@ -105,10 +105,11 @@ func (o *output) Write(p []byte) (int, error) {
 func (o *output) complete() { o.whole = true }
 
 // unwrapTemp drops the temporary file's name from err: the user named
-// the destination.
+// the destination. Standard output's name (/dev/stdout) goes too:
+// "writing standard output" says it.
 func (o *output) unwrapTemp(err error) error {
 	var pe *fs.PathError
-	if o.tmp != "" && errors.As(err, &pe) && pe.Path == o.tmp {
+	if errors.As(err, &pe) && (o.tmp != "" && pe.Path == o.tmp || o.f == nil && pe.Path == "/dev/stdout") {
 		return pe.Err
 	}
 	return err
