@@ -235,7 +235,7 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, addr s
 		out.outErr = tmp.Sync()
 	}
 	if out.outErr != nil {
-		return joinErrors(out.mapErr, fmt.Errorf("writing %s: %w", tmp.Name(), out.outErr))
+		return joinErrors(out.mapErr, tempWriteError(tmp.Name(), out.outErr))
 	}
 	if out.mapErr != nil {
 		// What was converted is served; say why it is short, and fail
@@ -488,4 +488,12 @@ func (c *countingResponse) Write(p []byte) (int, error) {
 		c.err = err
 	}
 	return n, err
+}
+
+// tempWriteError is the error of a write to the temporary file that view
+// serves: its directory, which the user did not choose, is said to be
+// TMPDIR's, which can name another with room. The write's own error,
+// which the pass reports too, ends it, so that the two are said once.
+func tempWriteError(name string, err error) error {
+	return fmt.Errorf("writing the converted trace in TMPDIR (%s): %w", filepath.Dir(name), err)
 }
