@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/trace2x/trace2x/convert/chromejson"
@@ -43,8 +44,13 @@ Example:
 		pushEndpoint := fs.String("otlp-endpoint", "", "with --otlp: push to `ENDPOINT` (host:port or URL) instead")
 		pushProtocol := fs.String("otlp-protocol", "", "with --otlp: push with `PROTOCOL`: grpc, http/protobuf or http/json (default grpc)")
 		return func(e *env, args []string) error {
-			if !*push && (*pushEndpoint != "" || *pushProtocol != "") {
+			endpointSet := false
+			fs.Visit(func(f *flag.Flag) { endpointSet = endpointSet || f.Name == "otlp-endpoint" })
+			if !*push && (endpointSet || *pushProtocol != "") {
 				return usageError{"--otlp-endpoint and --otlp-protocol go with --otlp"}
+			}
+			if endpointSet && strings.TrimSpace(*pushEndpoint) == "" {
+				return usageError{"--otlp-endpoint is empty (an unset variable?); without the flag, spans go to OTEL_EXPORTER_OTLP_ENDPOINT or 127.0.0.1"}
 			}
 			stdout := 0
 			for _, name := range []string{*pf, *cj, *st, *oj} {

@@ -100,6 +100,11 @@ Examples:
 			} else if set["o"] {
 				return usageError{"-o goes with --json; without it, spans are pushed to an endpoint"}
 			}
+			if set["endpoint"] && strings.TrimSpace(*endpoint) == "" {
+				// Not the default: a variable that was meant to name a
+				// collector, unset, would send the spans elsewhere.
+				return usageError{"--endpoint is empty (an unset variable?); without the flag, spans go to OTEL_EXPORTER_OTLP_ENDPOINT or 127.0.0.1"}
+			}
 			var startTime time.Time
 			if *start != "" {
 				t, err := parseStartTime(*start)
