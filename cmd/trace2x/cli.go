@@ -181,7 +181,7 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var rest []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, err
+			return nil, flagError(fs, err)
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -190,6 +190,38 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		rest = append(rest, args[0])
 		args = args[1:]
 	}
+}
+
+// flagError says what a flag's value should have been where the flag
+// package says only "parse error".
+func flagError(fs *flag.FlagSet, err error) error {
+	msg, ok := strings.CutSuffix(err.Error(), ": parse error")
+	if !ok {
+		return err
+	}
+	i := strings.LastIndex(msg, " -")
+	if i < 0 {
+		return err
+	}
+	f := fs.Lookup(msg[i+2:])
+	if f == nil {
+		return err
+	}
+	g, ok := f.Value.(flag.Getter)
+	if !ok {
+		return err
+	}
+	switch g.Get().(type) {
+	case bool:
+		return errors.New(msg + ": want true or false")
+	case int, int64, uint, uint64:
+		return errors.New(msg + ": not a whole number")
+	case float64:
+		return errors.New(msg + ": not a number")
+	case time.Duration:
+		return errors.New(msg + ": not a duration such as 10s or 500ms")
+	}
+	return err
 }
 
 func mainUsage(w io.Writer) {
