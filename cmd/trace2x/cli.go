@@ -659,12 +659,9 @@ func (in *input) file(opts *inputOpts) (io.ReaderAt, bool) {
 // nothingConverted reports whether a pass broke off before the trace's
 // first event (a trace cut inside its first generation, which the parser
 // reads whole before handing on any of it): its outputs would hold
-// nothing, and are not written (see env.convertedNothing). The parser of
-// Go 1.22's format hands on the first events of a first generation cut
-// short before it finds the cut: a few events without their stacks or
-// goroutines, no view of the trace.
+// nothing, and are not written (see env.convertedNothing).
 func nothingConverted(s *mapping.Summary) bool {
-	return s != nil && s.Err != nil && (s.Events-s.EventsByKind["Sync"] <= 0 || s.Generations == 0 && s.FormatVersion == "go1.22")
+	return s != nil && s.Err != nil && s.Events-s.EventsByKind["Sync"] <= 0
 }
 
 // endCapture keeps the Summary that reaches the end of a chain of sinks,
