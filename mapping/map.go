@@ -212,6 +212,10 @@ func (m *mapper) locate(e *Error, complete int) {
 		e.hint = " (the program ended a region that was not its goroutine's innermost, or ended one twice; Go's parser, and go tool trace, refuse such a trace from there on)"
 	case complete == 0 && whole:
 		e.hint = " (a trace is converted a generation, about a second of it, at a time, and its first is damaged)"
+	case complete == 0 && idx == nil:
+		// A stream, or a file read front to back: no index tells a cut
+		// from damage.
+		e.hint = " (a trace is converted a generation, about a second of it, at a time, and its first is cut short or damaged)"
 	case complete == 0:
 		e.hint = " (a trace is converted a generation, about a second of it, at a time, and its first is not whole)"
 	}

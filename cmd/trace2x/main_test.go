@@ -986,3 +986,33 @@ func TestPrepassStreamBreaks(t *testing.T) {
 		}
 	}
 }
+
+// TestFirstGenerationUnindexed checks what a trace broken in its first
+// generation is said to be where no index of its batches tells a cut from
+// damage (standard input, --sequential): either, not "not whole", which
+// reads as a cut.
+func TestFirstGenerationUnindexed(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "conformance", "testdata", "generations.go1.26.trace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	damaged := bytes.Clone(data)
+	damaged[200] ^= 0xff
+	path := filepath.Join(t.TempDir(), "damaged.trace")
+	if err := os.WriteFile(path, damaged, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, run := range []func() (int, string, string){
+		func() (int, string, string) { return runCmd(t, damaged, "stats", "-") },
+		func() (int, string, string) { return runCmd(t, nil, "stats", "--sequential", path) },
+	} {
+		code, _, errs := run()
+		if code != 1 || !strings.Contains(errs, "its first is cut short or damaged") {
+			t.Errorf("exit %d, stderr %q; want 1 and the first generation said cut short or damaged", code, errs)
+		}
+	}
+	// With the index, the file's error says which.
+	if code, _, errs := runCmd(t, nil, "stats", path); code != 1 || !strings.Contains(errs, "its first is damaged") {
+		t.Errorf("exit %d, stderr %q; want 1 and the first generation said damaged", code, errs)
+	}
+}
