@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/trace2x/trace2x/internal/errjoin"
 )
 
 // Filter selects part of a trace: a time window, some goroutines, some
@@ -506,12 +508,14 @@ func cmpTime(a, b Time) int {
 
 // filterSink passes on what the filter keeps.
 type filterSink struct {
-	next     Sink
-	f        *Filter
-	s        *selection
-	misuse   error // Begin's error: the filter needed a prepass
-	from, to Time
-	origin   Time // the trace start
+	next   Sink
+	f      *Filter
+	s      *selection
+	misuse error // Begin's error: the filter needed a prepass
+	// forwarded is set once next's Begin is called: only then is its End.
+	forwarded bool
+	from, to  Time
+	origin    Time // the trace start
 	// ended remembers, for a while, the tasks delivered (false) and left
 	// out (true): a region or log that comes later does not name one left
 	// out, and a traceparent logged in an ended task is not held.
@@ -609,6 +613,7 @@ func (f *filterSink) Begin(m *Meta) error {
 	meta.Start = max(m.Start, f.from)
 	meta.Filtered = true
 	meta.Selected = f.s.entities
+	f.forwarded = true
 	return f.next.Begin(&meta)
 }
 
@@ -1294,8 +1299,18 @@ func (f *filterSink) End(s *Summary) error {
 	if f.next == nil {
 		return f.nilSink()
 	}
+	if !f.forwarded {
+		// The filter refused the pass at Begin (a window it cannot
+		// place, no prepass): next never began, and does not end.
+		return nil
+	}
 	if f.f.From.bounded() && f.from > s.End && s.Err == nil {
-		return startsAfterEnd(f.f.From, time.Duration(s.End-s.Start))
+		// next began: it ends, empty, so that what it holds is released
+		// (a goroutine of Async, an exporter's), and the error says why.
+		err := startsAfterEnd(f.f.From, time.Duration(s.End-s.Start))
+		f.sum = *s
+		f.sum.Start, f.sum.Goroutines = s.End, 0
+		return errjoin.Join(err, f.next.End(&f.sum))
 	}
 	f.sum = *s
 	if s.Start < f.from && f.from <= s.End {

@@ -2,6 +2,7 @@ package mapping_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -105,5 +106,40 @@ func TestFilterWindowProtocol(t *testing.T) {
 				t.Errorf("%s, window %v to %v: %s", filepath.Base(path), w[0], w[1], pr)
 			}
 		}
+	}
+}
+
+// beginEnd counts the calls of Begin and End.
+type beginEnd struct {
+	mapping.NopSink
+	began, ended int
+}
+
+func (b *beginEnd) Begin(*mapping.Meta) error  { b.began++; return nil }
+func (b *beginEnd) End(*mapping.Summary) error { b.ended++; return nil }
+
+// TestFilterEndsWhatBegan checks the protocol behind a Filter whose pass
+// fails: a sink that began ends once (a window after the trace's end,
+// known only at its end: an Async sink's goroutine would be left
+// running, a writer's packets unwritten), and one that never began gets
+// no End (a filter that needed a prepass, a window it cannot place).
+func TestFilterEndsWhatBegan(t *testing.T) {
+	data := readTrace(t, "mixed.go1.26.trace")
+	after := &beginEnd{}
+	flt := &mapping.Filter{From: mapping.Bound{Offset: time.Hour, Set: true}}
+	if _, err := mapping.Map(bytes.NewReader(data), flt.Sink(after)); !errors.Is(err, mapping.ErrWindow) {
+		t.Errorf("a window after the trace: %v, want ErrWindow", err)
+	}
+	if after.began != 1 || after.ended != 1 {
+		t.Errorf("a window after the trace: Begin %d, End %d times; want once each", after.began, after.ended)
+	}
+
+	unprepared := &beginEnd{}
+	flt = &mapping.Filter{Tasks: []string{"request"}}
+	if _, err := mapping.Map(bytes.NewReader(data), flt.Sink(unprepared)); !errors.Is(err, mapping.ErrNoPrepass) {
+		t.Errorf("a filter without its prepass: %v, want ErrNoPrepass", err)
+	}
+	if unprepared.began != 0 || unprepared.ended != 0 {
+		t.Errorf("a filter without its prepass: Begin %d, End %d times; want neither", unprepared.began, unprepared.ended)
 	}
 }

@@ -157,6 +157,9 @@ func printable(b []byte) string {
 // stored and served. It reads ahead through a buffer, so r must not be
 // read after.
 func Decompress(r io.Reader) (io.Reader, error) {
+	if r == nil {
+		return nil, errors.New("mapping: Decompress of a nil io.Reader")
+	}
 	br := bufio.NewReaderSize(r, 64<<10)
 	zr, err := decompress(br)
 	if zr == nil || err != nil {

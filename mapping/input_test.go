@@ -3,6 +3,7 @@ package mapping_test
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -220,5 +221,25 @@ func TestBrokenWords(t *testing.T) {
 	msg := err.Error()
 	if strings.Count(msg, "broken trace") != 1 || strings.Contains(msg, "frontier") || !strings.Contains(msg, "a batch it needs is missing") {
 		t.Errorf("error %q, want \"broken trace\" once and the missing batch said", msg)
+	}
+}
+
+type panicReader struct{}
+
+func (panicReader) Read([]byte) (int, error) { panic("reader bug") }
+
+// TestReaderPanics checks that a panic of the input's reader reaches the
+// caller of Map, where it can be recovered, also with WithContext, whose
+// reads happen on a goroutine of their own.
+func TestReaderPanics(t *testing.T) {
+	for _, opts := range [][]mapping.Option{nil, {mapping.WithContext(context.Background())}} {
+		got := func() (p any) {
+			defer func() { p = recover() }()
+			mapping.Map(panicReader{}, mapping.NopSink{}, opts...)
+			return nil
+		}()
+		if got != "reader bug" {
+			t.Errorf("with %d options: the caller recovered %v, want the reader's panic", len(opts), got)
+		}
 	}
 }

@@ -54,10 +54,14 @@ type origin struct {
 // tasks, regions or related goroutines), which passes it on as a full
 // pass does; and the Summary counts the events and generations read.
 //
-// A window that the generations' times show to lie wholly after the
-// trace's end, or wholly before its start, or that ends before it
-// starts, is refused before any of them is read, with the error wrapping ErrWindow that a Filter with the window
-// gives at the end of a full pass; the sink gets no call.
+// A window that the generations' times show to end before the trace's
+// start, or that ends before it starts, is refused before any of them is
+// read, with the error wrapping ErrWindow that a Filter with the window
+// gives in a full pass; the sink gets no call. One that starts after the
+// last generation's batches begin reads the last generations: the
+// batches' headers do not tell where the trace's events end, which only
+// the pass does (a Filter with the window then fails at End, with the
+// error wrapping ErrWindow, after ending the sink behind it).
 //
 // A trace that cannot be split (a format before Go 1.22, compressed, or
 // one whose batch headers do not index cleanly) is read whole, as Map

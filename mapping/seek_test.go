@@ -334,8 +334,8 @@ func multisetDiff(a, b []string) (onlyA, onlyB []string) {
 // after a full pass, before any generation is read and without a call of
 // the sink. One that starts after the trace's end reads the last
 // generations only, since only their events tell where the trace ends
-// (the batch headers tell when batches began), and gives the error of a
-// full pass, word for word.
+// (the batch headers tell when batches began), gives the error of a
+// full pass, word for word, and ends the sink it began.
 func TestWindowOutsideTrace(t *testing.T) {
 	data := recordedOnce(t)
 	size := int64(len(data))
@@ -374,13 +374,15 @@ func TestWindowOutsideTrace(t *testing.T) {
 			t.Fatalf("%s: a full pass gives %v", tc.name, want)
 		}
 		r := &countingReaderAt{r: bytes.NewReader(data)}
-		sink := &cancelling{}
+		sink := &beginEnd{}
 		wsum, err := mapping.MapWindow(r, size, tc.from, tc.to, flt.Sink(sink))
 		if !errors.Is(err, mapping.ErrWindow) || err.Error() != want.Error() {
 			t.Errorf("%s: MapWindow says %v; a full pass %q", tc.name, err, want)
 		}
-		if sink.ended {
-			t.Errorf("%s: the sink's End was called", tc.name)
+		// Refused from the index, the sink gets no call; refused at the
+		// pass's end, it ends what began.
+		if wantCalls := !tc.indexed; sink.began != sink.ended || (sink.began == 1) != wantCalls || sink.began > 1 {
+			t.Errorf("%s: the sink began %d and ended %d times; want %v", tc.name, sink.began, sink.ended, map[bool]string{true: "once each", false: "neither"}[wantCalls])
 		}
 		if tc.indexed {
 			if wsum != nil || r.reads.Load() != indexing.reads.Load() {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -53,6 +54,9 @@ func Convert(ctx context.Context, r io.Reader, exp sdktrace.SpanExporter, opts .
 	}
 	if exp == nil {
 		return &Result{}, ErrNoExporter
+	}
+	if r == nil {
+		return &Result{}, errors.New("otel: Convert of a nil io.Reader")
 	}
 	// Read a buffer ahead on a goroutine of its own, so that cancelling
 	// ctx ends a read blocked on a stalled pipe or connection too.

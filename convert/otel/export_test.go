@@ -228,6 +228,11 @@ func TestNotATrace(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "x.txt") {
 		t.Errorf("error %v", err)
 	}
+	// A nil reader is an error, not a panic on the goroutine that reads
+	// ahead, which nothing could recover.
+	if _, err := Convert(context.Background(), nil, mem); err == nil {
+		t.Error("Convert of a nil reader: no error")
+	}
 }
 
 // TestBrokenTrace: a trace that breaks off in its second generation is

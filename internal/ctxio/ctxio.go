@@ -3,6 +3,7 @@ package ctxio
 
 import (
 	"context"
+	"errors"
 	"io"
 )
 
@@ -52,10 +53,14 @@ type Abandoning struct {
 }
 
 type chunk struct {
-	buf  []byte // the whole buffer, for reuse
-	data []byte // what of it is not handed out yet
-	err  error
+	buf      []byte // the whole buffer, for reuse
+	data     []byte // what of it is not handed out yet
+	err      error
+	panicked any // R's panic, raised again by Read
 }
+
+// errReaderPanicked is what Read returns after it raised R's panic.
+var errReaderPanicked = errors.New("ctxio: the reader panicked")
 
 // abandoningBuf is the size of a read of R: a pipe's capacity.
 const abandoningBuf = 64 << 10
@@ -85,6 +90,10 @@ func (a *Abandoning) Read(p []byte) (int, error) {
 		}
 		select {
 		case c := <-a.full:
+			if c.panicked != nil {
+				a.err = errReaderPanicked // for a caller that reads on
+				panic(c.panicked)
+			}
 			a.cur, a.err = c, c.err
 		case <-a.Ctx.Done():
 			return 0, context.Cause(a.Ctx)
@@ -105,6 +114,18 @@ func (a *Abandoning) Wait() {
 	}
 }
 
+// read reads R, recovering its panic: raised on this goroutine, nothing
+// of the caller's could recover it; Read raises it again on the caller's.
+func (a *Abandoning) read(buf []byte) (n int, panicked any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			panicked = p
+		}
+	}()
+	n, err = a.R.Read(buf)
+	return n, nil, err
+}
+
 // fill reads R into free buffers until it fails, or Ctx is done.
 func (a *Abandoning) fill() {
 	defer close(a.done)
@@ -115,7 +136,14 @@ func (a *Abandoning) fill() {
 		case <-a.Ctx.Done():
 			return
 		}
-		n, err := a.R.Read(buf)
+		n, p, err := a.read(buf)
+		if p != nil {
+			select {
+			case a.full <- chunk{panicked: p}:
+			case <-a.Ctx.Done():
+			}
+			return
+		}
 		select {
 		case a.full <- chunk{buf: buf, data: buf[:n], err: err}:
 		case <-a.Ctx.Done():

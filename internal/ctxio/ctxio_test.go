@@ -73,3 +73,26 @@ func TestAbandoningStops(t *testing.T) {
 		t.Fatal("the read is still blocked after the context ended")
 	}
 }
+
+type panicReader struct{}
+
+func (panicReader) Read([]byte) (int, error) { panic("reader bug") }
+
+// TestAbandoningPanics checks that a panic of R is raised by Read, on the
+// caller's goroutine, where it can be recovered, not on the goroutine
+// that reads R, where it would end the program.
+func TestAbandoningPanics(t *testing.T) {
+	a := &Abandoning{Ctx: context.Background(), R: panicReader{}}
+	got := func() (p any) {
+		defer func() { p = recover() }()
+		a.Read(make([]byte, 10))
+		return nil
+	}()
+	if got != "reader bug" {
+		t.Errorf("Read raised %v, want the reader's panic", got)
+	}
+	if _, err := a.Read(make([]byte, 10)); err == nil {
+		t.Error("a Read after the panic: no error")
+	}
+	a.Wait()
+}
