@@ -430,13 +430,22 @@ func (r *Recorder) finishPart(j *job) {
 	r.report(j.e)
 }
 
-// report calls WithOnExport's function, one call at a time.
+// report calls WithOnExport's function, one call at a time. Its panic,
+// raised on the Recorder's goroutine, would end the program: it is
+// counted (Stats.CallbackPanics) and kept as LastError instead.
 func (r *Recorder) report(e Export) {
-	if r.cfg.onExport != nil {
-		r.onExportMu.Lock()
-		defer r.onExportMu.Unlock()
-		r.cfg.onExport(e)
+	if r.cfg.onExport == nil {
+		return
 	}
+	r.onExportMu.Lock()
+	defer r.onExportMu.Unlock()
+	defer func() {
+		if p := recover(); p != nil {
+			r.stats.callbackPanics.Add(1)
+			r.noteError(fmt.Errorf("flight: WithOnExport's function panicked: %v", p))
+		}
+	}()
+	r.cfg.onExport(e)
 }
 
 // Snapshot takes a snapshot now and exports it before it returns, apart
@@ -490,7 +499,8 @@ type Export struct {
 
 	// Spans were accepted by the exporter, SpansFailed rejected or not
 	// sent; Joined tasks were made children of a remote span by their
-	// traceparent (requests seen by the Middleware).
+	// traceparent (requests seen by the Middleware), those left out as
+	// exported with another snapshot included.
 	Spans, SpansFailed int64
 	Joined             int
 
@@ -706,6 +716,7 @@ type counters struct {
 	files, fileErrors, filesRemoved           atomic.Int64
 	late, spansDropped, unserved              atomic.Int64
 	requests, served, handlerErrors           atomic.Int64
+	callbackPanics                            atomic.Int64
 }
 
 // Stats counts what a Recorder did. Nothing it does fails the program:
@@ -733,8 +744,11 @@ type Stats struct {
 	FilesRemoved  int64 // files removed to keep within the directory's limits
 	Served        int64 // requests the Handler answered, every one: pages, traces, refusals
 	HandlerErrors int64 // of which failed
-	LastError     error // the last error, if any
-	LastErrorTime time.Time
+	// CallbackPanics counts the panics of WithOnExport's function,
+	// recovered: the panic's value is kept as LastError.
+	CallbackPanics int64
+	LastError      error // the last error, if any
+	LastErrorTime  time.Time
 }
 
 // Stats returns what the Recorder has done so far.
@@ -760,6 +774,7 @@ func (r *Recorder) Stats() Stats {
 		FilesRemoved:   c.filesRemoved.Load(),
 		Served:         c.served.Load(),
 		HandlerErrors:  c.handlerErrors.Load(),
+		CallbackPanics: c.callbackPanics.Load(),
 	}
 	r.errMu.Lock()
 	s.LastError, s.LastErrorTime = r.lastErr, r.lastTime

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -421,5 +422,31 @@ func TestLateTrigger(t *testing.T) {
 	}
 	if st := r.Stats(); st.Late != 1 {
 		t.Errorf("stats %+v, want 1 late snapshot", st)
+	}
+}
+
+// TestOnExportPanics: a panic of WithOnExport's function, on the
+// Recorder's goroutine, does not end the program: it is counted and kept
+// as the last error, and later snapshots are reported as before.
+func TestOnExportPanics(t *testing.T) {
+	clk := newFakeClock()
+	src := &fakeSource{}
+	exports := make(chan Export, 4)
+	var calls atomic.Int32
+	cfg := newConfig([]Option{WithCoalesce(0), WithMinInterval(0), WithOnExport(func(e Export) {
+		if calls.Add(1) == 1 {
+			panic("callback bug")
+		}
+		exports <- e
+	})})
+	r := newRecorder(cfg, src, clk, nil)
+	t.Cleanup(func() { r.Stop(context.Background()) })
+	r.Trigger("a")
+	waitFor(t, "the recovered panic", func() bool { return r.Stats().CallbackPanics == 1 })
+	r.Trigger("b")
+	receive(t, exports)
+	st := r.Stats()
+	if st.CallbackPanics != 1 || st.LastError == nil || !strings.Contains(st.LastError.Error(), "callback bug") {
+		t.Errorf("stats %+v; want one panic counted, its value the last error", st)
 	}
 }

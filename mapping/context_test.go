@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trace2x/trace2x/internal/tracefile"
 	"github.com/trace2x/trace2x/mapping"
 )
 
@@ -149,5 +150,35 @@ func TestWithContextBeforeFirstGeneration(t *testing.T) {
 	_, err := mapping.MapFile(bytes.NewReader(data), int64(len(data)), &mapping.Tally{}, mapping.WithContext(ctx), mapping.WithInputName("t"))
 	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "t: stopped in its first generation") || !strings.Contains(err.Error(), "nothing was converted") {
 		t.Errorf("error %v; want it stopped in its first generation, with nothing converted", err)
+	}
+}
+
+// TestWithContextParallelOffset: a parallel pass stopped inside a later
+// generation places the stop where the generations mapped whole end, as
+// its count of them says, not at the start of the trace.
+func TestWithContextParallelOffset(t *testing.T) {
+	data := recordedOnce(t)
+	var all mapping.Tally
+	if _, err := mapping.Map(bytes.NewReader(data), &all); err != nil {
+		t.Fatal(err)
+	}
+	idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &cancelling{cancel: cancel, n: all.ProcRuns * 3 / 4}
+	_, err = mapping.MapFile(bytes.NewReader(data), int64(len(data)), c, mapping.WithContext(ctx),
+		mapping.WithWorkers(2), mapping.WithGroupGenerations(1))
+	var merr *mapping.Error
+	if !errors.As(err, &merr) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v, want a *mapping.Error of the cancelled context", err)
+	}
+	if merr.Generation < 1 {
+		t.Fatalf("stopped after %d complete generations; the test wants a later one", merr.Generation)
+	}
+	g := idx.Generations[merr.Generation-1]
+	if want := g.Offset + g.Size; merr.Offset != want {
+		t.Errorf("stopped near byte %d after %d complete generations, want %d, where the last of them ends", merr.Offset, merr.Generation, want)
 	}
 }

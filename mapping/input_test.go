@@ -16,6 +16,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/trace2x/trace2x/internal/synth"
 	"github.com/trace2x/trace2x/mapping"
 )
 
@@ -241,5 +242,24 @@ func TestReaderPanics(t *testing.T) {
 		if got != "reader bug" {
 			t.Errorf("with %d options: the caller recovered %v, want the reader's panic", len(opts), got)
 		}
+	}
+}
+
+// TestCallbackPanics checks that a panic of a callback the program gave
+// the pass, not of its sink, comes back as a *SinkPanicError that does
+// not blame the sink.
+func TestCallbackPanics(t *testing.T) {
+	var rec bytes.Buffer
+	if err := synth.Record(&rec, 2<<20); err != nil { // progress is told every 65536 events
+		t.Fatal(err)
+	}
+	_, err := mapping.Map(&rec, mapping.NopSink{}, mapping.WithProgress(func(p mapping.Progress) {
+		if !p.Done {
+			panic("progress bug")
+		}
+	}))
+	var pe *mapping.SinkPanicError
+	if !errors.As(err, &pe) || pe.Method != "" || strings.Contains(err.Error(), "sink") || !strings.Contains(err.Error(), "progress bug") {
+		t.Errorf("error %v, want a *SinkPanicError of no sink's method, saying the panic and not blaming the sink", err)
 	}
 }

@@ -875,6 +875,11 @@ func (e *SinkPanicError) Error() string {
 	if e.Method != "" && e.Method != e.Func {
 		return fmt.Sprintf("the sink panicked in %s, at %s (%s:%d): %v%s", e.Method, e.Func, e.File, e.Line, e.Value, hint)
 	}
+	if e.Method == "" {
+		// Not a sink's method: a callback the program gave the pass
+		// (WithProgress), or the input's code.
+		return fmt.Sprintf("code the pass called panicked in %s (%s:%d): %v", e.Func, e.File, e.Line, e.Value)
+	}
 	return fmt.Sprintf("the sink panicked in %s (%s:%d): %v%s", e.Func, e.File, e.Line, e.Value, hint)
 }
 

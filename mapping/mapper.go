@@ -48,6 +48,10 @@ type rangeKey struct {
 // per-generation stack cache is dropped at every generation boundary, so
 // memory follows what is open, not the length of the trace.
 type mapper struct {
+	// genEnds is, in a parallel pass, where each generation of the pass
+	// ends in the input a single reader counts (see runParallel).
+	genEnds []int64
+
 	sink    Sink
 	cfg     *config
 	counter *countingReader
@@ -256,6 +260,10 @@ func (m *mapper) event(ev *trace.Event) error {
 
 func (m *mapper) sync(ev *trace.Event, t Time) error {
 	m.syncs++
+	if k := m.syncs - 2; k >= 0 && k < len(m.genEnds) {
+		// The generation before this Sync is mapped whole.
+		m.counter.n.Store(m.genEnds[k])
+	}
 	s := ev.Sync()
 	for exp, batches := range s.ExperimentalBatches {
 		m.sum.ExpBatches[exp] += len(batches)

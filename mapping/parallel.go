@@ -248,6 +248,13 @@ var batchPool = sync.Pool{New: func() any { return &batch{events: make([]trace.E
 // events in order.
 func (m *mapper) runParallel(p *parallelPass) error {
 	m.join = &join{tasks: make(map[trace.TaskID]trace.Task), regions: make(map[trace.GoID][]regionKey)}
+	// Where each generation ends, in the bytes a single reader counts:
+	// a pass stopped inside a generation is placed at its start (see
+	// mapper.sync), not at the start of its group.
+	m.genEnds = make([]int64, len(p.gens))
+	for k, g := range p.gens {
+		m.genEnds[k] = headerSize + g.Offset + g.Size - p.begin
+	}
 	done := make(chan struct{})
 	// tokens bound the groups in flight: parsed or being parsed and not
 	// yet mapped.
@@ -301,6 +308,9 @@ func (m *mapper) runParallel(p *parallelPass) error {
 
 	var lastTime trace.Time
 	for k, g := range p.groups {
+		// A pass stopped inside the group (its context ended) is placed
+		// at the group's start, the end of what was mapped whole.
+		m.counter.n.Store(headerSize + p.gens[g.first].Offset - p.begin)
 		first := true
 		for {
 			t0 := time.Now()
@@ -458,6 +468,7 @@ func (g *group) restated(ev *trace.Event) {
 // after the last one mapped.
 func (m *mapper) fallback(p *parallelPass) error {
 	m.join = nil
+	m.genEnds = nil // one reader counts its own bytes
 	m.unhold()
 	if m.cfg.fallbacks != nil {
 		m.cfg.fallbacks()

@@ -639,6 +639,16 @@ func TestWriteError(t *testing.T) {
 	if _, err := mapping.Map(f, w); !errors.Is(err, errFull) {
 		t.Errorf("Map returned %v, want the error of creating the part", err)
 	}
+	// One that gives no writer and no error is an error of its own, not
+	// a panic of the Writer.
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	w = chromejson.NewSplitWriter(1<<20, func(int) (io.WriteCloser, error) { return nil, nil })
+	_, err = mapping.Map(f, w)
+	if err == nil || errors.As(err, new(*mapping.SinkPanicError)) || !strings.Contains(err.Error(), "no writer") {
+		t.Errorf("Map returned %v, want the create function said to give no writer", err)
+	}
 }
 
 // TestSplitNoLimit checks that a split writer given no size (0 or less)

@@ -8,6 +8,14 @@
 // [Sink] is the same conversion as a mapping.Sink, to feed alongside other
 // outputs with mapping.FanOut.
 //
+// An export that fails is returned as an [*ExportError] (spans the
+// endpoint refused, but the rest took, as a [*RejectedError] within it)
+// and counted in [Result]. The SDK's batch span processor, which the
+// conversion hands its spans to, also reports each failed export to the
+// process-wide OpenTelemetry error handler (otel.SetErrorHandler), which
+// by default logs it with the standard logger: a program that reports
+// the returned error itself can set a handler that does not.
+//
 // # The mapping
 //
 //   - A user task (runtime/trace.NewTask) is a span named after the task's

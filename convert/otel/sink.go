@@ -92,7 +92,10 @@ type Result struct {
 	// last spans are flushed leaves it unset.
 	StoppedPass bool
 
-	Joined          int // tasks made children of a remote span by a traceparent log
+	// Joined counts the tasks made children of a remote span by a
+	// traceparent log, those whose span was left out as exported with
+	// another window (Repeated) included.
+	Joined          int
 	LateJoins       int // traceparent logs that came too late to re-parent their task; linked instead
 	BadTraceparents int // traceparent logs that do not parse
 	// SharedJoins counts the joined tasks whose remote trace another task
