@@ -948,20 +948,21 @@ func TestParallelFlag(t *testing.T) {
 }
 
 // endless is a trace followed by zeros, 256 MB of them, counting what is
-// read.
+// read. The command reads standard input on a goroutine of its own, which
+// may read on after it returns: the count is atomic.
 type endless struct {
 	head []byte
-	n    int64
+	n    atomic.Int64
 }
 
 func (r *endless) Read(p []byte) (int, error) {
-	if r.n >= 256<<20 {
+	if r.n.Load() >= 256<<20 {
 		return 0, io.EOF // without end to the test's patience
 	}
 	n := copy(p, r.head)
 	r.head = r.head[n:]
 	clear(p[n:])
-	r.n += int64(len(p))
+	r.n.Add(int64(len(p)))
 	return len(p), nil
 }
 
@@ -981,8 +982,8 @@ func TestPrepassStreamBreaks(t *testing.T) {
 		if code != 1 || !strings.Contains(errb.String(), "stdin: broken trace") {
 			t.Errorf("%v: exit %d, %q; want 1 and the trace said broken", flags, code, errb.String())
 		}
-		if in.n > 64<<20 {
-			t.Errorf("%v: %d MB of the stream read, want it stopped near its break", flags, in.n>>20)
+		if n := in.n.Load(); n > 64<<20 {
+			t.Errorf("%v: %d MB of the stream read, want it stopped near its break", flags, n>>20)
 		}
 	}
 }
