@@ -154,8 +154,9 @@ func TestWithContextBeforeFirstGeneration(t *testing.T) {
 }
 
 // TestWithContextParallelOffset: a parallel pass stopped inside a later
-// generation places the stop where the generations mapped whole end, as
-// its count of them says, not at the start of the trace.
+// generation places the stop no earlier than where the generations mapped
+// whole end, as its count of them says (it said byte 0), also when a
+// reader from the start took over from the split.
 func TestWithContextParallelOffset(t *testing.T) {
 	data := recordedOnce(t)
 	var all mapping.Tally
@@ -177,8 +178,10 @@ func TestWithContextParallelOffset(t *testing.T) {
 	if merr.Generation < 1 {
 		t.Fatalf("stopped after %d complete generations; the test wants a later one", merr.Generation)
 	}
+	// Near: at the end of the generations mapped whole, or past it by
+	// what was read ahead of the mapping, never before it.
 	g := idx.Generations[merr.Generation-1]
-	if want := g.Offset + g.Size; merr.Offset != want {
-		t.Errorf("stopped near byte %d after %d complete generations, want %d, where the last of them ends", merr.Offset, merr.Generation, want)
+	if end := g.Offset + g.Size; merr.Offset < end || merr.Offset > int64(len(data)) {
+		t.Errorf("stopped near byte %d after %d complete generations, want at least %d, where the last of them ends, and at most the trace's %d bytes", merr.Offset, merr.Generation, end, len(data))
 	}
 }

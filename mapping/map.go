@@ -376,7 +376,7 @@ var errHeaderOnly = errors.New("the trace holds no events, only its header")
 
 // fail ends the pass on a broken trace.
 func (m *mapper) fail(err error) (*Summary, error) {
-	off := m.counter.n.Load()
+	off := max(m.counter.n.Load(), m.mappedTo)
 	if off > headerSize {
 		off += m.cfg.skipped
 	}

@@ -51,6 +51,10 @@ type mapper struct {
 	// genEnds is, in a parallel pass, where each generation of the pass
 	// ends in the input a single reader counts (see runParallel).
 	genEnds []int64
+	// mappedTo is where the generations a parallel pass mapped whole end:
+	// the least a stop's offset can be, also once a reader from the
+	// start takes over (see fallback), whose count starts again.
+	mappedTo int64
 
 	sink    Sink
 	cfg     *config
@@ -263,6 +267,7 @@ func (m *mapper) sync(ev *trace.Event, t Time) error {
 	if k := m.syncs - 2; k >= 0 && k < len(m.genEnds) {
 		// The generation before this Sync is mapped whole.
 		m.counter.n.Store(m.genEnds[k])
+		m.mappedTo = m.genEnds[k]
 	}
 	s := ev.Sync()
 	for exp, batches := range s.ExperimentalBatches {

@@ -311,6 +311,7 @@ func (m *mapper) runParallel(p *parallelPass) error {
 		// A pass stopped inside the group (its context ended) is placed
 		// at the group's start, the end of what was mapped whole.
 		m.counter.n.Store(headerSize + p.gens[g.first].Offset - p.begin)
+		m.mappedTo = m.counter.n.Load()
 		first := true
 		for {
 			t0 := time.Now()

@@ -104,12 +104,12 @@ func (o *output) Write(p []byte) (int, error) {
 // earlier conversion's file for this one's.
 func (o *output) complete() { o.whole = true }
 
-// unwrapTemp drops the temporary file's name from err: the user named
-// the destination. Standard output's name (/dev/stdout) goes too:
-// "writing standard output" says it.
+// unwrapTemp drops the file's name from err, which "writing NAME" says:
+// the temporary file's (the user named the destination), a device's
+// (/dev/full), standard output's (/dev/stdout).
 func (o *output) unwrapTemp(err error) error {
 	var pe *fs.PathError
-	if errors.As(err, &pe) && (o.tmp != "" && pe.Path == o.tmp || o.f == nil && pe.Path == "/dev/stdout") {
+	if errors.As(err, &pe) && (o.tmp != "" && pe.Path == o.tmp || pe.Path == o.name || o.f == nil && pe.Path == "/dev/stdout") {
 		return pe.Err
 	}
 	return err
@@ -175,7 +175,7 @@ func (o *output) Close() error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("writing %s: %w", o.name, err)
+		return fmt.Errorf("writing %s: %w", o.name, o.unwrapTemp(err))
 	}
 	return nil
 }

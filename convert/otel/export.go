@@ -162,6 +162,9 @@ func (e *exporter) export(ctx context.Context, spans []sdktrace.ReadOnlySpan) er
 	return err
 }
 
+// postURL matches the request net/http names in its errors.
+var postURL = regexp.MustCompile(`^Post "[^"]*": `)
+
 // readable returns the exporter's error err in words a user can act on:
 // a body quoted as bytes decoded (statusBody), a call its timeout ended
 // said to have had no answer in that time, without the SDK's repeated
@@ -171,9 +174,12 @@ func (e *exporter) readable(ctx context.Context, err error) error {
 		return statusBody(err)
 	}
 	text := err.Error()
-	for _, prefix := range []string{"traces export: ", "context deadline exceeded: "} {
+	for _, prefix := range []string{"traces export: ", "context deadline exceeded: ", "retry-able request failure: "} {
 		text = strings.TrimPrefix(text, prefix)
 	}
+	// The HTTP exporter's words name the URL, which the error's context
+	// names already.
+	text = postURL.ReplaceAllString(text, "")
 	return &readableError{text: fmt.Sprintf("no answer within %v (%s)", e.timeout, text), err: err}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"strings"
 	"sync"
 	"syscall"
@@ -154,6 +155,17 @@ func (silentExporter) ExportSpans(ctx context.Context, _ []sdktrace.ReadOnlySpan
 
 func (silentExporter) Shutdown(context.Context) error { return nil }
 
+// silentHTTPExporter is silentExporter in the words of the OTLP/HTTP
+// exporter.
+type silentHTTPExporter struct{}
+
+func (silentHTTPExporter) ExportSpans(ctx context.Context, _ []sdktrace.ReadOnlySpan) error {
+	<-ctx.Done()
+	return fmt.Errorf("traces export: retry-able request failure: %w", &url.Error{Op: "Post", URL: "http://collector:4318/v1/traces", Err: ctx.Err()})
+}
+
+func (silentHTTPExporter) Shutdown(context.Context) error { return nil }
+
 // TestExportNoAnswer: an endpoint that never answers fails the export
 // after its timeout, said in those words and naming the destination;
 // the pass, which made every span before the first batch went, is not
@@ -164,6 +176,14 @@ func TestExportNoAnswer(t *testing.T) {
 	want := "exporting spans to collector:4317 (grpc): no answer within 50ms (rpc error: code = DeadlineExceeded desc = waiting for connections)"
 	var ee *ExportError
 	if err == nil || err.Error() != want || !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &ee) {
+		t.Errorf("error %v, want %q", err, want)
+	}
+
+	// The HTTP exporter's words, without the URL the error names before.
+	_, err = Convert(context.Background(), bytes.NewReader(mustRead(t, "../../testdata/annotations.go1.26.trace")), silentHTTPExporter{},
+		WithExportTimeout(50*time.Millisecond), WithDestination("http://collector:4318/v1/traces (http/protobuf)"))
+	want = "exporting spans to http://collector:4318/v1/traces (http/protobuf): no answer within 50ms (context deadline exceeded)"
+	if err == nil || err.Error() != want {
 		t.Errorf("error %v, want %q", err, want)
 	}
 

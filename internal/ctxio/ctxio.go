@@ -65,20 +65,27 @@ var errReaderPanicked = errors.New("ctxio: the reader panicked")
 // abandoningBuf is the size of a read of R: a pipe's capacity.
 const abandoningBuf = 64 << 10
 
+// Read hands out what R gave, then R's error; once Ctx is done, what was
+// read before is still handed out, then Ctx's cause: a stream that
+// stalled is converted up to where it stalled, whichever comes first of
+// its last bytes and the end of Ctx.
 func (a *Abandoning) Read(p []byte) (int, error) {
-	if a.Ctx.Err() != nil {
-		return 0, context.Cause(a.Ctx)
-	}
-	if len(p) == 0 {
-		return 0, nil
-	}
 	if !a.started {
+		if a.Ctx.Err() != nil {
+			return 0, context.Cause(a.Ctx)
+		}
+		if len(p) == 0 {
+			return 0, nil
+		}
 		a.started = true
 		a.done = make(chan struct{})
 		a.free, a.full = make(chan []byte, 2), make(chan chunk, 1)
 		a.free <- make([]byte, abandoningBuf)
 		a.free <- make([]byte, abandoningBuf)
 		go a.fill()
+	}
+	if len(p) == 0 {
+		return 0, nil
 	}
 	for len(a.cur.data) == 0 {
 		if a.err != nil {
@@ -88,16 +95,21 @@ func (a *Abandoning) Read(p []byte) (int, error) {
 			a.free <- a.cur.buf
 			a.cur.buf = nil
 		}
+		var c chunk
 		select {
-		case c := <-a.full:
-			if c.panicked != nil {
-				a.err = errReaderPanicked // for a caller that reads on
-				panic(c.panicked)
+		case c = <-a.full: // read already, before any end of Ctx
+		default:
+			select {
+			case c = <-a.full:
+			case <-a.Ctx.Done():
+				return 0, context.Cause(a.Ctx)
 			}
-			a.cur, a.err = c, c.err
-		case <-a.Ctx.Done():
-			return 0, context.Cause(a.Ctx)
 		}
+		if c.panicked != nil {
+			a.err = errReaderPanicked // for a caller that reads on
+			panic(c.panicked)
+		}
+		a.cur, a.err = c, c.err
 	}
 	n := copy(p, a.cur.data)
 	a.cur.data = a.cur.data[n:]

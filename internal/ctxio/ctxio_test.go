@@ -96,3 +96,39 @@ func TestAbandoningPanics(t *testing.T) {
 	}
 	a.Wait()
 }
+
+// stallCancel gives data once, then, in its next read, ends the context
+// and blocks until released.
+type stallCancel struct {
+	data    []byte
+	cancel  func()
+	release chan struct{}
+}
+
+func (r *stallCancel) Read(p []byte) (int, error) {
+	if len(r.data) > 0 {
+		n := copy(p, r.data)
+		r.data = r.data[n:]
+		return n, nil
+	}
+	r.cancel()
+	<-r.release
+	return 0, io.EOF
+}
+
+// TestAbandoningKeepsWhatCame checks that what R gave before the context
+// ended is handed out before the context's error, every time: a stalled
+// stream is converted up to where it stalled.
+func TestAbandoningKeepsWhatCame(t *testing.T) {
+	for range 200 {
+		ctx, cancel := context.WithCancel(context.Background())
+		r := &stallCancel{data: []byte("what came"), cancel: cancel, release: make(chan struct{})}
+		a := &Abandoning{Ctx: ctx, R: r}
+		got, err := io.ReadAll(a)
+		close(r.release)
+		a.Wait()
+		if string(got) != "what came" || !errors.Is(err, context.Canceled) {
+			t.Fatalf("read %q, then %v; want what came, then the context's end", got, err)
+		}
+	}
+}
