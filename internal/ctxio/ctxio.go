@@ -102,7 +102,13 @@ func (a *Abandoning) Read(p []byte) (int, error) {
 			select {
 			case c = <-a.full:
 			case <-a.Ctx.Done():
-				return 0, context.Cause(a.Ctx)
+				// A chunk may have come between the two selects,
+				// before the end of Ctx: it is handed out first.
+				select {
+				case c = <-a.full:
+				default:
+					return 0, context.Cause(a.Ctx)
+				}
 			}
 		}
 		if c.panicked != nil {
