@@ -378,17 +378,9 @@ func inputFlags(fs *flag.FlagSet, samples bool) *inputOpts {
 		return nil
 	})
 	fs.Func("input-header", "with an http(s) input: send header `NAME:VALUE` (or NAME=VALUE) with the capture's requests, such as \"Authorization: Bearer $TOKEN\" (repeatable)", func(v string) error {
-		i := strings.IndexAny(v, ":=")
-		if i <= 0 {
-			return fmt.Errorf("%q is not NAME:VALUE", v)
-		}
-		name := strings.TrimSpace(v[:i])
-		if !validHeaderName(name) {
-			return fmt.Errorf("%q is not a header name", name)
-		}
-		value := strings.TrimSpace(v[i+1:])
-		if strings.ContainsFunc(value, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }) {
-			return fmt.Errorf("the value of %s holds a control character (a line break?)", name)
+		name, value, err := parseHeader(v)
+		if err != nil {
+			return err
 		}
 		if o.header == nil {
 			o.header = http.Header{}
@@ -977,3 +969,22 @@ func openInput(e *env, args []string, opts *inputOpts) (*input, error) {
 // joinErrors joins the errors that are not nil, each once: a writer that
 // failed returns its error from every call after, and one line says it.
 func joinErrors(errs ...error) error { return errjoin.Join(errs...) }
+
+// parseHeader parses a header flag's NAME:VALUE or NAME=VALUE, whichever
+// separator comes first: both are given, one copied from curl, the other
+// from OTEL_EXPORTER_OTLP_HEADERS.
+func parseHeader(v string) (name, value string, err error) {
+	i := strings.IndexAny(v, ":=")
+	if i <= 0 {
+		return "", "", fmt.Errorf("%q is not NAME:VALUE", v)
+	}
+	name = strings.TrimSpace(v[:i])
+	if !validHeaderName(name) {
+		return "", "", fmt.Errorf("%q is not a header name", name)
+	}
+	value = strings.TrimSpace(v[i+1:])
+	if strings.ContainsFunc(value, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }) {
+		return "", "", fmt.Errorf("the value of %s holds a control character (a line break?)", name)
+	}
+	return name, value, nil
+}

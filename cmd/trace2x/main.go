@@ -8,17 +8,18 @@
 //
 // The commands are:
 //
-//	chrome    convert to Chrome trace-event JSON for chrome://tracing and Perfetto
+//	chrome    convert to Chrome trace-event JSON for chrome://tracing, go tool trace's viewer, Perfetto
 //	convert   convert in one pass to several formats at once
 //	otlp      push tasks and regions as OpenTelemetry spans to an OTLP endpoint, or write OTLP JSON
 //	perfetto  convert to a Perfetto trace (.pftrace) for ui.perfetto.dev
+//	pprof     write a pprof profile (blocking, syscalls, scheduling, CPU, wall time)
 //	stats     summarise a trace: version, duration, events, goroutines, GC, tasks
 //	version   print the version of trace2x
 //	view      convert to Perfetto and open the result in ui.perfetto.dev
 //
 // Input is a file, an http(s) URL (such as net/http/pprof's
 // /debug/pprof/trace), or standard input when the argument is "-" or missing;
-// gzip-compressed input is recognised by its first bytes. Output goes to
+// gzip- and zstd-compressed input is recognised by its first bytes. Output goes to
 // standard output unless -o names a file. Diagnostics go to standard error,
 // prefixed "trace2x:". The exit status is 0 on success, 1 on failure and 2
 // for a usage error.

@@ -1017,3 +1017,19 @@ func TestFirstGenerationUnindexed(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want 1 and the first generation said damaged", code, errs)
 	}
 }
+
+// TestPackageDocListsCommands checks that the command's package doc, which
+// go doc shows, lists every command with the line trace2x help gives it.
+func TestPackageDocListsCommands(t *testing.T) {
+	src, err := os.ReadFile("main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(src)
+	for _, c := range commands() {
+		line := fmt.Sprintf("//\t%-9s %s\n", c.name, c.short)
+		if !strings.Contains(doc, line) {
+			t.Errorf("the package doc lacks %q", line)
+		}
+	}
+}

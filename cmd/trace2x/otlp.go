@@ -77,7 +77,7 @@ Examples:
 		protocol := fs.String("protocol", "", "`PROTOCOL` to push with: grpc, http/protobuf or http/json (default grpc)")
 		insecure := fs.Bool("insecure", false, "use plain text, not TLS, even for an endpoint that is not loopback")
 		var headers headerFlags
-		fs.Var(&headers, "header", "send header `KEY=VALUE` with every request (repeatable)")
+		fs.Var(&headers, "header", "send header `NAME:VALUE` (or NAME=VALUE) with every request, such as \"Authorization: Bearer $TOKEN\" (repeatable)")
 		timeout := new(time.Duration)
 		*timeout = 10 * time.Second
 		fs.Var(durationValue{timeout}, "timeout", "give up on an export that does not succeed within `DURATION`, retries included")
@@ -435,20 +435,20 @@ func (p *clockProbe) Begin(m *mapping.Meta) error {
 	return nil
 }
 
-// headerFlags collects --header KEY=VALUE.
+// headerFlags collects --header NAME:VALUE or NAME=VALUE.
 type headerFlags map[string]string
 
 func (h *headerFlags) String() string { return "" }
 
 func (h *headerFlags) Set(v string) error {
-	k, val, ok := strings.Cut(v, "=")
-	if !ok || strings.TrimSpace(k) == "" {
-		return fmt.Errorf("want KEY=VALUE, got %q", v)
+	name, value, err := parseHeader(v)
+	if err != nil {
+		return err
 	}
 	if *h == nil {
 		*h = headerFlags{}
 	}
-	(*h)[strings.TrimSpace(k)] = val
+	(*h)[name] = value
 	return nil
 }
 

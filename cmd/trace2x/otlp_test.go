@@ -247,7 +247,7 @@ func TestOTLPPush(t *testing.T) {
 			rec := &receiver{}
 			srv := httptest.NewServer(rec)
 			defer srv.Close()
-			code, _, errs := runOTLP(t, "--protocol", proto, "--endpoint", srv.URL, "--header", "x-team=runtime", sample(t))
+			code, _, errs := runOTLP(t, "--protocol", proto, "--endpoint", srv.URL, "--header", "X-Team: runtime", sample(t))
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errs)
 			}
