@@ -643,6 +643,9 @@ func TestView(t *testing.T) {
 	if _, errs := viewOnce(t, bytes.NewReader(data), "--index", "-"); !strings.Contains(errs, "note: no index page: it needs a trace file") {
 		t.Errorf("view --index of a stream: stderr %q does not say why there is no index page", errs)
 	}
+	if _, errs := viewOnce(t, nil, "--index", "--to", "5ms", sample(t)); !strings.Contains(errs, "what the filters keep is served") {
+		t.Errorf("view --index with a window: stderr %q does not say the window is served", errs)
+	}
 	if code, _, _ := runCmd(t, nil, "view", "--addr", "192.0.2.1:9001", sample(t)); code != 2 {
 		t.Errorf("view on a non-loopback address: exit %d, want 2", code)
 	}
@@ -910,7 +913,7 @@ func TestConvertOneOutputFails(t *testing.T) {
 func TestNoteUIPort(t *testing.T) {
 	for port, want := range map[int]bool{9001: false, 9002: true, 8080: true} {
 		var b strings.Builder
-		noteUIPort(&b, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+		noteUIPort(&b, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}, perfettoUI)
 		if got := strings.Contains(b.String(), "fetches local traces from 127.0.0.1:9001 only"); got != want {
 			t.Errorf("port %d: note %q, want one: %v", port, b.String(), want)
 		}

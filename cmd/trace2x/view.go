@@ -28,7 +28,7 @@ const perfettoUI = "https://ui.perfetto.dev"
 
 var viewCmd = &command{
 	name:  "view",
-	args:  "[--addr HOST:PORT] [--open] [--index] [trace.out | -]",
+	args:  "[--addr HOST:PORT] [--ui URL] [--open] [--index] [trace.out | -]",
 	short: "convert to Perfetto and open the result in ui.perfetto.dev",
 	long: `View converts the trace to a Perfetto trace in a temporary file, serves
 it once on 127.0.0.1:9001 with the CORS headers ui.perfetto.dev needs, and
@@ -41,7 +41,10 @@ as it is written, while the rest is converted. View exits when the UI has
 fetched the whole trace (a fetch that ends before the trace was all sent,
 by a tab closed or reloaded, leaves the link working), or on Ctrl-C. The trace never leaves the machine: the
 UI runs in the browser and reads it from the local address. --open
-starts the system's browser on the link.
+starts the system's browser on the link. ui.perfetto.dev fetches local
+traces from 127.0.0.1:9001 only; with another --addr, --ui gives the
+address of a Perfetto UI served on this machine, which the links then
+open.
 
 View never serves more than the UI in a browser holds, about 15 million
 rows in Perfetto, which a trace makes from 0.9 to 6 bytes of trace each,
@@ -64,7 +67,12 @@ where, so that --from shows the rest.`,
 		addr := fs.String("addr", "127.0.0.1:9001", "serve on `HOST:PORT` (the UI expects port 9001)")
 		open := fs.Bool("open", false, "open the link in the system's browser")
 		index := fs.Bool("index", false, "serve the index page of windows even for a trace small enough to view whole")
+		ui := fs.String("ui", perfettoUI, "open the links in the Perfetto UI at `URL`: ui.perfetto.dev, or one served on this machine over http (such as http://127.0.0.1:10000)")
 		return func(e *env, args []string) error {
+			*ui = strings.TrimSuffix(*ui, "/")
+			if *ui != perfettoUI && !loopbackOrigin(*ui) {
+				return usageError{fmt.Sprintf("--ui %q: want %s or the http:// address of a Perfetto UI on this machine (localhost, 127.0.0.1 or [::1]), which alone may fetch the trace", *ui, perfettoUI)}
+			}
 			host, _, err := net.SplitHostPort(*addr)
 			if err != nil {
 				return usageError{fmt.Sprintf("--addr: %v", err)}
@@ -78,13 +86,18 @@ where, so that --from shows the rest.`,
 			}
 			defer in.Close()
 			if s := indexFor(in, inOpts, *index, *resolution); s != nil {
+				s.ui = *ui
 				return serveIndex(e, *addr, s, *open)
 			}
 			if *index {
-				fmt.Fprintf(e.stderr, "trace2x: %s: note: no index page: it needs a trace file of the Go 1.22+ formats whose generations index cleanly, without a filter (not a stream, a compressed or broken file, or an older format); the trace is served whole, cut at the row budget if it goes past it\n", in.name)
+				served := "the trace is served whole"
+				if !inOpts.filter.Empty() {
+					served = "what the filters keep is served"
+				}
+				fmt.Fprintf(e.stderr, "trace2x: %s: note: no index page: it needs a trace file of the Go 1.22+ formats whose generations index cleanly, without a filter (not a stream, a compressed or broken file, or an older format); %s, cut at the row budget if it goes past it\n", in.name, served)
 			}
 			ctx := e.context() // ends on Ctrl-C
-			return viewWhole(ctx, e, in, inOpts, *addr, *resolution, *open)
+			return viewWhole(ctx, e, in, inOpts, viewAt{*addr, *ui, *open}, *resolution)
 		}
 	},
 }
@@ -97,9 +110,9 @@ where, so that --from shows the rest.`,
 // goes past the budget also gets its index page, of windows sized by the
 // part converted, served until ctx is done (Ctrl-C): the link opens that
 // part.
-func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, addr string, resolution time.Duration, open bool) error {
+func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, at viewAt, resolution time.Duration) error {
 	// Listening first: a taken address fails before any work.
-	ln, err := listen(addr, "the trace")
+	ln, err := listen(at.addr, "the trace")
 	if err != nil {
 		return err
 	}
@@ -205,11 +218,11 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, addr s
 			srv.Shutdown(context.Background()) // lets a response being written finish
 		}
 	}()
-	link := fmt.Sprintf("%s/#!/?url=http://%s/%s", perfettoUI, ln.Addr(), url.PathEscape(name))
+	link := fmt.Sprintf("%s/#!/?url=http://%s/%s", at.ui, ln.Addr(), url.PathEscape(name))
 	fmt.Fprintf(e.stdout, "%s\n", link)
-	fmt.Fprintf(e.stderr, "trace2x: serving %s once on %s; open the link above (Ctrl-C to stop)\n", name, ln.Addr())
-	noteUIPort(e.stderr, ln.Addr())
-	if open {
+	fmt.Fprintf(e.stderr, "trace2x: serving %s once on %s, until it is fetched whole; open the link above (Ctrl-C to stop)\n", name, ln.Addr())
+	noteUIPort(e.stderr, ln.Addr(), at.ui)
+	if at.open {
 		if err := openBrowser(link); err != nil {
 			fmt.Fprintf(e.stderr, "trace2x: could not open a browser: %v\n", err)
 		}
@@ -243,6 +256,7 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, addr s
 		fmt.Fprintf(e.stderr, "trace2x: %v\n", out.mapErr)
 	}
 	if s := out.v.index; s != nil {
+		s.ui = at.ui
 		var h http.Handler = s.handler(ln.Addr().String(), e.stderr)
 		index.Store(&h)
 		defer s.background(e)()
@@ -254,12 +268,22 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, addr s
 	}
 	select {
 	case <-served:
+		if st, err := tmp.Stat(); err == nil {
+			fmt.Fprintf(e.stderr, "trace2x: %s was fetched whole (%d bytes); done\n", name, st.Size())
+		}
 	case <-ctx.Done():
 	}
 	if out.mapErr != nil {
 		return errReported
 	}
 	return nil
+}
+
+// viewAt is where view serves and what its links open.
+type viewAt struct {
+	addr string // --addr
+	ui   string // --ui, the Perfetto UI the links open
+	open bool   // --open
 }
 
 // viewConvert converts view's input to a Perfetto trace in tmp, with the
@@ -429,12 +453,13 @@ func listen(addr, what string) (net.Listener, error) {
 	return ln, nil
 }
 
-// noteUIPort warns when view serves on a port ui.perfetto.dev does not
-// fetch from: its Content-Security-Policy lets it reach one local address,
-// 127.0.0.1:9001, where a Perfetto UI of one's own takes any.
-func noteUIPort(w io.Writer, addr net.Addr) {
-	if a, ok := addr.(*net.TCPAddr); ok && (a.Port != 9001 || !a.IP.Equal(net.IPv4(127, 0, 0, 1))) {
-		fmt.Fprintf(w, "trace2x: note: ui.perfetto.dev fetches local traces from 127.0.0.1:9001 only; the links work from %s in a Perfetto UI served on this machine, with its address in place of %s\n", a, perfettoUI)
+// noteUIPort warns when view's links open ui.perfetto.dev but it serves
+// on a port ui.perfetto.dev does not fetch from: its
+// Content-Security-Policy lets it reach one local address,
+// 127.0.0.1:9001, where a Perfetto UI of one's own (--ui) takes any.
+func noteUIPort(w io.Writer, addr net.Addr, ui string) {
+	if a, ok := addr.(*net.TCPAddr); ok && ui == perfettoUI && (a.Port != 9001 || !a.IP.Equal(net.IPv4(127, 0, 0, 1))) {
+		fmt.Fprintf(w, "trace2x: note: ui.perfetto.dev fetches local traces from 127.0.0.1:9001 only; the links work from %s in a Perfetto UI served on this machine: give its address with --ui\n", a)
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"html/template"
@@ -81,6 +82,7 @@ type viewGen struct {
 // indexServer serves the index page of a trace too large to view whole,
 // and each of its windows converted to Perfetto when the UI asks.
 type indexServer struct {
+	ui          string // the Perfetto UI the links open; "" for ui.perfetto.dev
 	in          *input
 	file        *os.File
 	name        string // the trace's short name
@@ -209,7 +211,7 @@ var indexPage = template.Must(template.New("index").Funcs(template.FuncMap{"mb":
 <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{padding:.2em .8em;text-align:right}tr:nth-child(even){background:#f4f4f4}</style>
 </head><body>
 <h1>{{.Name}}</h1>
-<p>{{.Size}} MB of trace, {{.Gens}} generations, {{.Duration}}: {{if .Fits}}few enough rows for the Perfetto UI in a browser to hold it whole (<code>trace2x view</code> without <code>--index</code> serves it so), shown here in parts.{{else}}more than the Perfetto UI in a browser holds at once.{{end}}
+<p>{{.Size}} MB of trace, {{.Gens}} generation{{if ne .Gens 1}}s{{end}}, {{.Duration}}: {{if .Fits}}few enough rows for the Perfetto UI in a browser to hold it whole (<code>trace2x view</code> without <code>--index</code> serves it so), shown here in parts.{{else}}more than the Perfetto UI in a browser holds at once.{{end}}
 Each window below is converted when the UI opens it; the trace never leaves this machine.</p>
 <p>A whole window is about as much as the UI in a browser holds, and takes it a while to load; a single generation, about a second of trace, is a small part of that.</p>
 <p>Other ways in: <code>trace2x view --task TYPE</code>, <code>--region TYPE</code> or <code>--goroutine ID</code> serves what a task, region or goroutine did over the whole trace;
@@ -218,7 +220,7 @@ Each window below is converted when the UI opens it; the trace never leaves this
 {{range .Windows}}<tr><td>{{.N}}</td><td>{{ms .From}}</td><td>{{ms .To}}</td><td>{{.First}}–{{.Last}}</td><td>{{printf "%.1f" (mb .Bytes)}}</td>
 <td>{{if $.Counted}}{{.GCs}}{{else}}…{{end}}</td><td>{{if $.Counted}}{{.Goroutines}}{{else}}…{{end}}</td><td>{{if $.Counted}}{{.Alive}}{{else}}…{{end}}</td>
 <td><a href="{{call $.Link .N}}">open in Perfetto</a></td>
-<td style="text-align:left">{{range .Gens}}<a href="{{call $.GenLink .N}}" title="{{ms .From}} to {{ms .To}}">{{.N}}</a> {{end}}</td></tr>
+<td style="text-align:left">{{if gt (len .Gens) 1}}{{range .Gens}}<a href="{{call $.GenLink .N}}" title="{{ms .From}} to {{ms .To}}">{{.N}}</a> {{end}}{{end}}</td></tr>
 {{end}}</table>
 </body></html>
 `))
@@ -257,8 +259,9 @@ func (s *indexServer) handler(addr string, stderr io.Writer) http.Handler {
 		d.Duration = last.To.Round(time.Millisecond).String()
 		d.Size = fmt.Sprintf("%.1f", float64(s.in.size)/1e6)
 		d.Fits = s.rows() <= float64(largePerfetto)
-		d.Link = func(n int) string { return fmt.Sprintf("%s/#!/?url=http://%s%s", perfettoUI, addr, s.windowPath(n)) }
-		d.GenLink = func(n int) string { return fmt.Sprintf("%s/#!/?url=http://%s%s", perfettoUI, addr, s.genPath(n)) }
+		ui := cmp.Or(s.ui, perfettoUI)
+		d.Link = func(n int) string { return fmt.Sprintf("%s/#!/?url=http://%s%s", ui, addr, s.windowPath(n)) }
+		d.GenLink = func(n int) string { return fmt.Sprintf("%s/#!/?url=http://%s%s", ui, addr, s.genPath(n)) }
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		if err := indexPage.Execute(w, d); err != nil {
 			fmt.Fprintf(stderr, "trace2x: the index page: %v\n", err)
@@ -396,7 +399,7 @@ func serveIndex(e *env, addr string, s *indexServer, open bool) error {
 	}
 	fmt.Fprintf(e.stderr, "trace2x: %s is %.1f MB (about %s in Perfetto), %s; the page above opens it in %s and a generation at a time (Ctrl-C to stop)\n",
 		s.in.name, float64(s.in.size)/1e6, rowsText(s.rows()), why, windows)
-	noteUIPort(e.stderr, ln.Addr())
+	noteUIPort(e.stderr, ln.Addr(), cmp.Or(s.ui, perfettoUI))
 	if open {
 		if err := openBrowser(link); err != nil {
 			fmt.Fprintf(e.stderr, "trace2x: could not open a browser: %v\n", err)

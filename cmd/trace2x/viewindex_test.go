@@ -187,12 +187,10 @@ func TestViewIndex(t *testing.T) {
 	}
 
 	// Each generation is offered alone too, in order, each part of the
-	// window it is in, and the generations follow one another.
+	// window it is in, and the generations follow one another; a window
+	// of one generation does not offer it again.
 	genLinks := regexp.MustCompile(`href="https://ui\.perfetto\.dev/#!/\?url=http://127\.0\.0\.1:9001(/gens\.g([0-9]+)\.pftrace)"`).FindAllStringSubmatch(page, -1)
-	if len(genLinks) != len(idx.Generations) {
-		t.Fatalf("%d links to single generations for %d generations:\n%s", len(genLinks), len(idx.Generations), page)
-	}
-	var alone []viewGen
+	var alone, offered []viewGen
 	for _, w := range s.windows {
 		for _, g := range w.Gens {
 			if g.From < w.From || g.To > w.To {
@@ -200,14 +198,25 @@ func TestViewIndex(t *testing.T) {
 			}
 		}
 		alone = append(alone, w.Gens...)
+		if len(w.Gens) > 1 {
+			offered = append(offered, w.Gens...)
+		}
+	}
+	if len(alone) != len(idx.Generations) {
+		t.Errorf("the windows hold %d generations of %d", len(alone), len(idx.Generations))
+	}
+	for i, g := range alone {
+		if g.N != i+1 || i > 0 && g.From != alone[i-1].To {
+			t.Errorf("generation %d of the windows is generation %d, from %v (the one before ends at %v)", i+1, g.N, g.From, alone[max(i-1, 0)].To)
+		}
+	}
+	if len(genLinks) != len(offered) || len(offered) == 0 {
+		t.Fatalf("%d links to single generations for %d generations in windows of more than one:\n%s", len(genLinks), len(offered), page)
 	}
 	for i, l := range genLinks {
-		g := alone[i]
-		if l[2] != strconv.Itoa(i+1) || g.N != i+1 {
-			t.Fatalf("link %d is to generation %s (%d)", i+1, l[2], g.N)
-		}
-		if i > 0 && g.From != alone[i-1].To {
-			t.Errorf("generation %d starts at %v, the one before ends at %v", g.N, g.From, alone[i-1].To)
+		g := offered[i]
+		if l[2] != strconv.Itoa(g.N) {
+			t.Fatalf("link %d is to generation %s, want %d", i+1, l[2], g.N)
 		}
 		checkPart(fmt.Sprintf("generation %d", g.N), l[1], g.From, g.To)
 	}
@@ -563,4 +572,24 @@ func (a *aliveAt) GoroutineState(st *mapping.GoroutineState) error {
 		}
 	}
 	return nil
+}
+
+// TestIndexPageOneGeneration checks the page's words for a trace of one
+// generation, and that a window of one generation does not offer it
+// again as a generation alone, a second link to the same part.
+func TestIndexPageOneGeneration(t *testing.T) {
+	var b strings.Builder
+	link := func(n int) string { return fmt.Sprintf("/part%d", n) }
+	err := indexPage.Execute(&b, pageData{
+		Name: "one.trace", Base: "one", Duration: "1s", Size: "2.0", Gens: 1, Counted: true,
+		Windows: []viewWindow{{N: 1, First: 1, Last: 1, To: time.Second, Gens: []viewGen{{N: 1, To: time.Second}}}},
+		Link:    link, GenLink: func(n int) string { return fmt.Sprintf("/gen%d", n) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	if !strings.Contains(page, "1 generation, 1s") || strings.Contains(page, "/gen1") || !strings.Contains(page, "/part1") {
+		t.Errorf("the page of one generation:\n%s", page)
+	}
 }

@@ -226,7 +226,7 @@ func TestViewStream(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	result := make(chan error, 1)
-	go func() { result <- viewWhole(ctx, e, in, &inputOpts{}, "127.0.0.1:0", 0, false) }()
+	go func() { result <- viewWhole(ctx, e, in, &inputOpts{}, viewAt{addr: "127.0.0.1:0", ui: perfettoUI}, 0) }()
 	// The parser reads a generation whole before it gives any of its
 	// events: the last one is held back.
 	idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
@@ -297,7 +297,7 @@ func TestViewWholePastBudget(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	result := make(chan error, 1)
-	go func() { result <- viewWhole(ctx, e, in, &inputOpts{}, "127.0.0.1:0", 0, false) }()
+	go func() { result <- viewWhole(ctx, e, in, &inputOpts{}, viewAt{addr: "127.0.0.1:0", ui: perfettoUI}, 0) }()
 	page := waitLine(t, &stdout, regexp.MustCompile(`\n(http://127\.0\.0\.1:[0-9]+/)\n`))
 	link := waitLine(t, &stdout, regexp.MustCompile(`url=(http://127\.0\.0\.1:[0-9]+/gens\.pftrace)\n`))
 	part := get(t, link[1])
