@@ -84,6 +84,51 @@ type Filter struct {
 
 	sel  *selection // made by Prepass
 	kept int64      // items the last pass through Sink kept
+	seen Seen       // what the last pass through Sink saw
+}
+
+// Seen is what a pass through a Filter's Sink saw of the trace (of its
+// window, when it has one), whether kept or not: what a selection that
+// kept nothing could have named.
+type Seen struct {
+	// TaskTypes and RegionTypes are the types of the tasks and regions
+	// that ended in the pass, the first MaxSeenTypes of each, sorted.
+	TaskTypes, RegionTypes []string
+	// MoreTypes is set when there were more types than listed.
+	MoreTypes bool
+	// Goroutines counts the goroutines declared; FirstG and LastG are
+	// the lowest and highest of their IDs.
+	Goroutines    int
+	FirstG, LastG GoID
+
+	taskTypes, regionTypes map[string]bool
+}
+
+// MaxSeenTypes is how many task and region types Seen lists of each.
+const MaxSeenTypes = 32
+
+// Seen returns what the last pass through Sink saw. Like Kept, call it
+// once the pass has returned.
+func (f *Filter) Seen() Seen {
+	s := f.seen
+	s.TaskTypes = slices.Sorted(maps.Keys(s.taskTypes))
+	s.RegionTypes = slices.Sorted(maps.Keys(s.regionTypes))
+	s.taskTypes, s.regionTypes = nil, nil
+	return s
+}
+
+func (s *Seen) addType(m *map[string]bool, typ string) {
+	if (*m)[typ] {
+		return
+	}
+	if len(*m) >= MaxSeenTypes {
+		s.MoreTypes = true
+		return
+	}
+	if *m == nil {
+		*m = map[string]bool{}
+	}
+	(*m)[typ] = true
 }
 
 // ErrNoPrepass is wrapped by the error a pass through [Filter.Sink]
@@ -214,6 +259,7 @@ func (f *Filter) Sink(next Sink) Sink {
 		}
 	}
 	f.kept = 0
+	f.seen = Seen{}
 	return &filterSink{next: next, f: f, s: sel, misuse: misuse,
 		pending: map[GoID]*Goroutine{}, declared: map[GoID]bool{}, stated: map[GoID]bool{}}
 }
@@ -622,6 +668,13 @@ func (f *filterSink) Proc(p *Proc) error     { return f.next.Proc(p) }
 func (f *filterSink) Thread(t *Thread) error { return f.next.Thread(t) }
 
 func (f *filterSink) Goroutine(g *Goroutine) error {
+	if seen := &f.f.seen; !g.Updated {
+		if seen.Goroutines == 0 || g.ID < seen.FirstG {
+			seen.FirstG = g.ID
+		}
+		seen.LastG = max(seen.LastG, g.ID)
+		seen.Goroutines++
+	}
 	if f.declared[g.ID] {
 		// An update (a label): cut as the declaration was.
 		c := f.cut(g)
@@ -909,6 +962,7 @@ func (f *filterSink) Range(r *Range) error {
 }
 
 func (f *filterSink) Task(t *Task) error {
+	f.f.seen.addType(&f.f.seen.taskTypes, t.Type)
 	if f.s.tasks[t.ID] && t.EndStack != NoStack && t.EndG != NoGoroutine && !f.s.allOf[t.EndG] && f.endsSpan(t.EndG, t.End) {
 		// As for a region: the run of the goroutine that ended it, cut
 		// here, comes later, and is where the task ended.
@@ -963,6 +1017,7 @@ func (f *filterSink) Task(t *Task) error {
 }
 
 func (f *filterSink) Region(r *Region) error {
+	f.f.seen.addType(&f.f.seen.regionTypes, r.Type)
 	if f.s.regType[r.Type] && r.EndStack != NoStack && !f.s.allOf[r.G] && f.endsSpan(r.G, r.End) {
 		// The goroutine's run that goes on past it is cut here; it comes
 		// later, when the run ends.

@@ -609,7 +609,7 @@ func (in *input) mapTrace(e *env, opts *inputOpts, src io.Reader, sink mapping.S
 		var merr *mapping.Error
 		switch {
 		case err == nil:
-			err = fmt.Errorf("%s: the filters kept nothing", in.name)
+			err = fmt.Errorf("%s: the filters kept nothing%s", in.name, seenText(f))
 		case errors.As(err, &merr) && merr.Events > 0:
 			// Events were read before the trace broke off, and none kept.
 			err = fmt.Errorf("%w; the filters kept nothing of what came before", err)
@@ -987,4 +987,39 @@ func parseHeader(v string) (name, value string, err error) {
 		return "", "", fmt.Errorf("the value of %s holds a control character (a line break?)", name)
 	}
 	return name, value, nil
+}
+
+// seenText says what the pass read (the trace, or the generations of its
+// window) of what a filter that kept nothing selects, so that a misspelt task type or a goroutine ID
+// from another trace is told what there is.
+func seenText(f *mapping.Filter) string {
+	seen := f.Seen()
+	types := func(what string, ts []string) string {
+		if len(ts) == 0 {
+			return fmt.Sprintf("no %ss read", what)
+		}
+		list := strings.Join(ts, ", ")
+		if seen.MoreTypes {
+			list += ", …"
+		}
+		return fmt.Sprintf("%s types read: %s", what, list)
+	}
+	var says []string
+	if len(f.Tasks) > 0 {
+		says = append(says, types("task", seen.TaskTypes))
+	}
+	if len(f.Regions) > 0 {
+		says = append(says, types("region", seen.RegionTypes))
+	}
+	if len(f.Goroutines) > 0 {
+		if seen.Goroutines == 0 {
+			says = append(says, "no goroutines read")
+		} else {
+			says = append(says, fmt.Sprintf("goroutines read: %d, IDs %d to %d", seen.Goroutines, seen.FirstG, seen.LastG))
+		}
+	}
+	if len(says) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(says, "; ") + ")"
 }

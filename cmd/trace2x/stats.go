@@ -45,6 +45,11 @@ the error is printed and the exit status is 1.`,
 			if sum == nil || report == nil {
 				return mapErr // nothing was read, or the filter's window is not in the trace
 			}
+			if e.convertedNothing.Load() && !inOpts.filter.Empty() {
+				// A report of zeros would pass for one of what was
+				// asked; the error says what the trace has.
+				return mapErr
+			}
 			addGenerations(report, in)
 			w, err := createOutput(e, *out, false)
 			if err != nil {
