@@ -1019,22 +1019,36 @@ func TestWaitingTurns(t *testing.T) {
 	})
 
 	t.Run("kept apart", func(t *testing.T) {
+		// Captures whose length is the target's, not the machine's: on a
+		// busy machine the conversions' time varies by seconds between
+		// turns, and a target kept apart from the others would then wait
+		// too, for as long as the captures before it took longer than at
+		// their first turn.
+		const length = 1300 * time.Millisecond
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			time.Sleep(length)
+			w.Write(trace)
+		}))
+		t.Cleanup(srv.Close)
 		cfg := createDefaultConfig()
 		cfg.MaxConcurrentCaptures = 1
 		names := []string{"a", "b", "c", "d", "e", "f"}
 		for _, name := range names {
-			// Six captures of 100 ms (and their conversion, some 300 ms
-			// more on a slow machine under the race detector) every 5 s:
+			// Six captures of 1.3 s (and their conversion) every 12 s:
 			// room for all, one at a time, with time to spare, once their
 			// turns are apart; kept on the turns they first had, the last
-			// would wait 2.5 s, half the interval, at each.
-			cfg.Targets = append(cfg.Targets, TargetConfig{Name: name, Endpoint: srv.URL + "/" + name + "/debug/pprof/trace", Interval: 5 * time.Second, Timeout: 10 * time.Second})
+			// would wait 5 x 1.3 s, more than half the interval, at each
+			// turn after the first, and be said late. Kept apart, a
+			// target waits only for the captures before it that took
+			// longer than at their first turn: 6 s more between them.
+			cfg.Targets = append(cfg.Targets, TargetConfig{Name: name, Endpoint: srv.URL + "/" + name + "/debug/pprof/trace", Interval: 12 * time.Second, Timeout: 20 * time.Second})
 		}
 		h := newHarness(t, cfg, consumertest.NewNop())
 		h.start()
-		waitFor(t, 60*time.Second, "three captures of each", func() bool {
+		// The second turn is the first that the schedule kept apart.
+		waitFor(t, 60*time.Second, "two captures of each", func() bool {
 			for _, name := range names {
-				if h.captures(name, "ok") < 3 {
+				if h.captures(name, "ok") < 2 {
 					return false
 				}
 			}
