@@ -26,9 +26,14 @@ import (
 )
 
 // busy runs tasks with regions and logs until stop is closed.
-func busy(stop <-chan struct{}, wg *sync.WaitGroup) {
+// busy runs tasks until stop is closed, closing ended (if not nil) after
+// the first few have ended.
+func busy(stop <-chan struct{}, wg *sync.WaitGroup, ended chan<- struct{}) {
 	defer wg.Done()
 	for i := 0; ; i++ {
+		if i == 3 && ended != nil {
+			close(ended)
+		}
 		select {
 		case <-stop:
 			return
@@ -69,14 +74,15 @@ func startBusy(t *testing.T, opts ...Option) *Recorder {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go busy(stop, &wg)
+	ended := make(chan struct{})
+	go busy(stop, &wg, ended)
 	// Cleanups run last first: the tasks stop, then the recorder.
 	t.Cleanup(func() { rec.Stop(context.Background()) })
 	t.Cleanup(func() {
 		close(stop)
 		wg.Wait()
 	})
-	time.Sleep(50 * time.Millisecond) // some tasks in the window
+	<-ended // some tasks in the window, on a busy machine too
 	return rec
 }
 
