@@ -311,6 +311,7 @@ func (c *Capture) open(client *http.Client, u *url.URL, opts Options) error {
 	}
 	resp, err := client.Do(req)
 	if err != nil {
+		redactError(err)
 		// A redirect's error names where it led, which may be a path
 		// alone: the URL asked for comes first.
 		if ue := (*url.Error)(nil); errors.As(err, &ue) && !strings.Contains(ue.URL, "://") {
@@ -445,6 +446,7 @@ func startProfile(ctx context.Context, client *http.Client, u *url.URL, header h
 			return
 		}
 		if err != nil {
+			redactError(err)
 			done <- err
 			return
 		}
@@ -460,6 +462,21 @@ func startProfile(ctx context.Context, client *http.Client, u *url.URL, header h
 		done <- err
 	}()
 	return done
+}
+
+// redactError shows the password of the URL in net/http's error as
+// url.URL.Redacted does, as every other message does ("xxxxx"), where
+// net/http shows it as "***".
+func redactError(err error) {
+	ue := (*url.Error)(nil)
+	if !errors.As(err, &ue) {
+		return
+	}
+	if u, perr := url.Parse(ue.URL); perr == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			ue.URL = u.Redacted()
+		}
+	}
 }
 
 // newRequest is a GET of u with header. An error names u without its

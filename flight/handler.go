@@ -39,7 +39,19 @@ var formats = []format{
 	{"trace", ".trace", "application/octet-stream", "Go execution trace, for go tool trace"},
 }
 
+// formatAliases are other names ?format= takes: those of the files'
+// extensions, and otlp for the format of trace2x otlp --json.
+var formatAliases = map[string]string{
+	"pftrace": "perfetto",
+	"json":    "chrome",
+	"otlp":    "json-otlp",
+	"jsonl":   "json-otlp",
+}
+
 func formatByName(name string) (format, bool) {
+	if a, ok := formatAliases[name]; ok {
+		name = a
+	}
 	for _, f := range formats {
 		if f.name == name {
 			return f, true
@@ -61,7 +73,8 @@ func formatByName(name string) (format, bool) {
 //   - window.pftrace, window.json, window.otlp.jsonl and window.trace are
 //     the window as it is now, in Perfetto, Chrome JSON, OTLP JSON (one
 //     ExportTraceServiceRequest a line) and as the execution trace itself;
-//     ?format=perfetto|chrome|json-otlp|trace on / does the same. One
+//     ?format=perfetto|chrome|json-otlp|trace on / does the same (or
+//     the extensions' names, pftrace, json, jsonl, and otlp). One
 //     window is converted at a time; other requests wait their turn, so
 //     that several at once do not multiply the memory a conversion takes.
 //     A client that takes nothing of its response for 30 seconds is cut

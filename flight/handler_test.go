@@ -153,6 +153,10 @@ func TestHandler(t *testing.T) {
 		{"/debug/trace2x/window.json", "application/json", ".json", checkChrome},
 		{"/debug/trace2x/?format=chrome", "application/json", ".json", checkChrome},
 		{"/debug/trace2x/?format=json-otlp", "application/x-ndjson", ".otlp.jsonl", checkOTLP},
+		// The extensions' names, as a user guesses them.
+		{"/debug/trace2x/?format=json", "application/json", ".json", checkChrome},
+		{"/debug/trace2x/?format=otlp", "application/x-ndjson", ".otlp.jsonl", checkOTLP},
+		{"/debug/trace2x/?format=pftrace", "application/octet-stream", ".pftrace", checkPerfetto},
 		{"/debug/trace2x/window.trace", "application/octet-stream", ".trace", checkTrace},
 		{"/debug/trace2x/capture.pftrace?seconds=0.3", "application/octet-stream", ".pftrace", checkPerfetto},
 		{"/debug/trace2x/?seconds=0.3&format=chrome", "application/json", ".json", checkChrome},
@@ -237,8 +241,8 @@ func TestHandler(t *testing.T) {
 		t.Errorf("capture beside another trace: %s: %s", resp.Status, body)
 	}
 	// Every answer counts: the index page and the preflight too.
-	if st := rec.Stats(); st.Served != 17 || st.HandlerErrors != 0 {
-		t.Errorf("stats %+v; want 17 served (8 traces, the index, the preflight, the OPTIONS of the index, 5 bad requests, the conflict), none failed", st)
+	if st := rec.Stats(); st.Served != 20 || st.HandlerErrors != 0 {
+		t.Errorf("stats %+v; want 20 served (11 traces, the index, the preflight, the OPTIONS of the index, 5 bad requests, the conflict), none failed", st)
 	}
 }
 

@@ -42,7 +42,7 @@ Examples:
 	trace2x pprof --kind=wall trace.out > wall.pb.gz && go tool pprof -http=: -tagroot=state wall.pb.gz`,
 	setup: func(fs *flag.FlagSet) func(*env, []string) error {
 		inOpts := inputFlags(fs, true)
-		out := fs.String("o", "-", "write to `FILE` instead of standard output")
+		out := fs.String("o", "-", "write to `FILE` instead of standard output (always gzip-compressed, as pprof profiles are)")
 		kindName := fs.String("kind", "", "`KIND` of profile (required): net, sync, syscall, sched, cpu or wall")
 		rate := fs.Int("cpu-rate", 100, "with --kind=cpu: the CPU profiler's sampling rate in `HZ`, which the trace does not record; 0 for sample counts only")
 		return func(e *env, args []string) error {

@@ -29,7 +29,7 @@ the error is printed and the exit status is 1.`,
 	setup: func(fs *flag.FlagSet) func(*env, []string) error {
 		inOpts := inputFlags(fs, true)
 		asJSON := fs.Bool("json", false, "print JSON for scripts instead of text")
-		out := fs.String("o", "-", "write to `FILE` instead of standard output")
+		out := fs.String("o", "-", "write to `FILE` instead of standard output (.gz: compressed)")
 		return func(e *env, args []string) error {
 			if err := checkOutputs(e, args, *out); err != nil {
 				return err
