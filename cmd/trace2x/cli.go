@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/trace2x/trace2x/capture"
@@ -284,6 +285,7 @@ type input struct {
 	// reports a failed CPU profile request beside it (--cpu-profile).
 	capture *capture.Capture
 	stderr  io.Writer
+	read    atomic.Int64    // bytes Read gave, for the progress line
 	ctx     context.Context // see env.ctx; nil is context.Background
 }
 
@@ -296,6 +298,7 @@ func (in *input) Read(p []byte) (int, error) {
 		return 0, context.Cause(in.ctx)
 	}
 	n, err := in.ReadCloser.Read(p)
+	in.read.Add(int64(n))
 	if err == io.EOF && in.copyErr != nil {
 		err = in.copyErr
 	}
@@ -688,14 +691,58 @@ func (in *input) progress(e *env, opts *inputOpts) (report func(mapping.Progress
 		return nil, func() {}
 	}
 	start := time.Now()
+	total := in.size
+	if opts != nil && (opts.filter.From.Set || opts.filter.To.Set) {
+		total = 0 // a window reads part of the file: no share of it
+	}
+	capturing := "trace2x: capturing"
+	if in.capture != nil {
+		if u, err := url.Parse(in.capture.URL); err == nil && u.Query().Get("seconds") != "" {
+			capturing += " " + u.Query().Get("seconds") + "s"
+		}
+	}
 	var (
-		mu    sync.Mutex
-		last  time.Time
-		shown bool
+		mu      sync.Mutex
+		last    time.Time
+		shown   bool
+		latest  mapping.Progress
+		stopped bool
 	)
+	// show prints the line, at most every 250 ms, from the latest report
+	// and the bytes the input gave, which go on coming where the mapping
+	// has no event to report yet: a capture's seconds, a stream's first
+	// generation. mu is held.
+	show := func(now time.Time) {
+		p := latest
+		p.BytesRead = max(p.BytesRead, in.read.Load())
+		if stopped || p.BytesRead == 0 || now.Sub(last) < 250*time.Millisecond {
+			return
+		}
+		last, shown = now, true
+		line := progressLine(p, total, now.Sub(start))
+		if in.capture != nil && p.Events == 0 {
+			line = fmt.Sprintf("%s: %.1f MB in %v", capturing, float64(p.BytesRead)/1e6, now.Sub(start).Round(time.Second))
+		}
+		fmt.Fprintf(e.stderr, "\r\033[K%s", line)
+	}
+	tick := time.NewTicker(250 * time.Millisecond)
+	go func() {
+		defer tick.Stop()
+		for now := range tick.C {
+			mu.Lock()
+			done := stopped
+			show(now)
+			mu.Unlock()
+			if done {
+				return
+			}
+		}
+	}()
 	clear = func() {
 		mu.Lock()
 		defer mu.Unlock()
+		stopped = true
+		tick.Reset(time.Millisecond) // the goroutine sees stopped and returns
 		if shown {
 			fmt.Fprint(e.stderr, "\r\033[K")
 			shown = false
@@ -708,12 +755,8 @@ func (in *input) progress(e *env, opts *inputOpts) (report func(mapping.Progress
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		now := time.Now()
-		if now.Sub(last) < 250*time.Millisecond {
-			return
-		}
-		last, shown = now, true
-		fmt.Fprintf(e.stderr, "\r\033[K%s", progressLine(p, in.size, now.Sub(start)))
+		latest = p
+		show(time.Now())
 	}, clear
 }
 

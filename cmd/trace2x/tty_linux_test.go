@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/trace2x/trace2x/capture"
 	"github.com/trace2x/trace2x/mapping"
 )
 
@@ -104,5 +106,36 @@ func TestOpenBrowserFails(t *testing.T) {
 	t.Setenv("PATH", dir)
 	if err := openBrowser("http://127.0.0.1:1/"); err == nil || !strings.Contains(err.Error(), "exit status 3") {
 		t.Errorf("openBrowser with a failing xdg-open: %v", err)
+	}
+}
+
+// TestProgressWithoutEvents checks that the progress line shows the bytes
+// an input gives before the mapping has any event to report (a capture's
+// seconds, a stream's first generation), and says a capture is one.
+func TestProgressWithoutEvents(t *testing.T) {
+	for _, c := range []struct {
+		capture *capture.Capture
+		want    string
+	}{
+		{nil, "trace2x: 0.3 MB, "},
+		{&capture.Capture{URL: "http://127.0.0.1:6060/debug/pprof/trace?seconds=5"}, "trace2x: capturing 5s: 0.3 MB in "},
+	} {
+		tty, screen := openTTY(t)
+		in := &input{ReadCloser: io.NopCloser(bytes.NewReader(make([]byte, 300e3))), name: "-", capture: c.capture}
+		_, clear := in.progress(&env{stderr: tty}, &inputOpts{})
+		if _, err := io.Copy(io.Discard, in); err != nil {
+			t.Fatal(err)
+		}
+		screen.SetReadDeadline(time.Now().Add(10 * time.Second))
+		var out []byte
+		buf := make([]byte, 4096)
+		for !bytes.Contains(out, []byte(c.want)) {
+			n, err := screen.Read(buf)
+			out = append(out, buf[:n]...)
+			if err != nil {
+				t.Fatalf("reading the terminal: %v; got %q, want %q", err, out, c.want)
+			}
+		}
+		clear()
 	}
 }
