@@ -1,11 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"time"
 
@@ -29,6 +31,15 @@ names ending in .gz are written gzip-compressed; "-" is standard output
 and the others are written whole; the failure is printed and the exit
 status is 1.
 
+The settings of the other commands that differ by output take the
+output's name as prefix: --perfetto-process-name, --perfetto-pid and
+--perfetto-uncompressed; --otlp-service-name, --otlp-runtime-spans,
+--otlp-goroutine-spans and --otlp-no-stacktraces (for --otlp and
+--otlp-json); --otlp-endpoint, --otlp-protocol, --otlp-insecure,
+--otlp-header and --otlp-timeout (for --otlp). --start-time serves the
+Perfetto and OTLP outputs. chrome's --split and --pretty are chrome's
+alone.
+
 Example:
 
 	trace2x convert --perfetto t.pftrace --chrome t.json.gz --stats t.stats.json trace.out
@@ -43,11 +54,54 @@ Example:
 		push := fs.Bool("otlp", false, "push the tasks and regions as spans to an OTLP endpoint, as otlp does: the one the OTEL_EXPORTER_OTLP_* variables name, else 127.0.0.1:4317 (gRPC) or 127.0.0.1:4318 (HTTP)")
 		pushEndpoint := fs.String("otlp-endpoint", "", "with --otlp: push to `ENDPOINT` (host:port or URL) instead")
 		pushProtocol := fs.String("otlp-protocol", "", "with --otlp: push with `PROTOCOL`: grpc, http/protobuf or http/json (default grpc)")
+		pushInsecure := fs.Bool("otlp-insecure", false, "with --otlp: use plain text, not TLS, even for an endpoint that is not loopback")
+		var pushHeaders headerFlags
+		fs.Var(&pushHeaders, "otlp-header", "with --otlp: send header `NAME:VALUE` (or NAME=VALUE) with every request (repeatable)")
+		pushTimeoutFlag := new(time.Duration)
+		fs.Var(durationValue{pushTimeoutFlag}, "otlp-timeout", "with --otlp: give up on an export that does not succeed within `DURATION`, retries included (default 10s)")
+		service := fs.String("otlp-service-name", "", "with --otlp or --otlp-json: `NAME` for the spans' service.name (default: the input file's name, or a URL's host)")
+		runtimeSpans := fs.Bool("otlp-runtime-spans", false, "with --otlp or --otlp-json: add GC cycles and stop-the-world pauses as spans, in a trace per second")
+		goroutineSpans := fs.Bool("otlp-goroutine-spans", false, "with --otlp or --otlp-json: add the life of every goroutine as a span")
+		noStacks := fs.Bool("otlp-no-stacktraces", false, "with --otlp or --otlp-json: leave out the whole stacks (code.stacktrace), keeping the innermost frame of user code")
+		start := fs.String("start-time", "", "wall-clock `TIME` (RFC 3339) at which the trace started, for traces before Go 1.25 that do not record it (the Perfetto and OTLP outputs)")
+		processName := fs.String("perfetto-process-name", "", "with --perfetto: `NAME` of the process track (default: the input's name)")
+		pid := fs.Int("perfetto-pid", 1, "with --perfetto: process `ID` for the process and thread tracks, to line up with a system trace")
+		plain := fs.Bool("perfetto-uncompressed", false, "with --perfetto: write the packets plain, not deflated in compressed packets")
 		return func(e *env, args []string) error {
-			endpointSet := false
-			fs.Visit(func(f *flag.Flag) { endpointSet = endpointSet || f.Name == "otlp-endpoint" })
-			if !*push && (endpointSet || *pushProtocol != "") {
-				return usageError{"--otlp-endpoint and --otlp-protocol go with --otlp"}
+			set := map[string]bool{}
+			fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+			endpointSet := set["otlp-endpoint"]
+			for _, name := range []string{"otlp-endpoint", "otlp-protocol", "otlp-insecure", "otlp-header", "otlp-timeout"} {
+				if set[name] && !*push {
+					return usageError{fmt.Sprintf("--%s goes with --otlp", name)}
+				}
+			}
+			for _, name := range []string{"otlp-service-name", "otlp-runtime-spans", "otlp-goroutine-spans", "otlp-no-stacktraces"} {
+				if set[name] && !*push && *oj == "" {
+					return usageError{fmt.Sprintf("--%s goes with --otlp or --otlp-json", name)}
+				}
+			}
+			for _, name := range []string{"perfetto-process-name", "perfetto-pid", "perfetto-uncompressed"} {
+				if set[name] && *pf == "" {
+					return usageError{fmt.Sprintf("--%s goes with --perfetto", name)}
+				}
+			}
+			if set["otlp-timeout"] && *pushTimeoutFlag <= 0 {
+				return usageError{"--otlp-timeout must be positive"}
+			}
+			if *pid < 1 || *pid > math.MaxInt32 {
+				return usageError{fmt.Sprintf("--perfetto-pid must be from 1 to %d (a 32-bit process ID), not %d", math.MaxInt32, *pid)}
+			}
+			var startTime time.Time
+			if *start != "" {
+				t, err := parseStartTime(*start)
+				if err != nil {
+					return err
+				}
+				startTime = t
+				// A wall-clock window of a trace without a clock counts
+				// from it too.
+				inOpts.filter.From.Start, inOpts.filter.To.Start = t, t
 			}
 			if endpointSet && strings.TrimSpace(*pushEndpoint) == "" {
 				return usageError{"--otlp-endpoint is empty (an unset variable?); without the flag, spans go to OTEL_EXPORTER_OTLP_ENDPOINT or 127.0.0.1"}
@@ -93,7 +147,12 @@ Example:
 				if err != nil {
 					return fail(err)
 				}
-				w := perfetto.NewWriter(o, perfetto.WithProcessName(in.shortName()), perfetto.WithVersion(trace2xVersion()))
+				w := perfetto.NewWriter(o,
+					perfetto.WithProcessName(cmp.Or(*processName, in.shortName())),
+					perfetto.WithPID(int32(*pid)),
+					perfetto.WithStartTime(startTime),
+					perfetto.WithVersion(trace2xVersion()),
+					perfetto.WithCompression(!*plain))
 				sinks = append(sinks, mapping.ThinCounters(w, *resolution))
 				closers = append(closers, func() error { notePerfetto(e, in, w); return w.Close() }, o.Close)
 			}
@@ -124,13 +183,29 @@ Example:
 					return fail(fmt.Errorf("%s: %w", in.name, err))
 				}
 				src = br
-				var startTime time.Time
-				if startTime, timeNote, err = fileStart(in); err != nil {
-					return fail(err)
+				spanStart := startTime
+				if spanStart.IsZero() {
+					if spanStart, timeNote, err = fileStart(in); err != nil {
+						return fail(err)
+					}
+				} else {
+					timeNote = "--start-time"
 				}
 				opts := []otelconv.Option{otelconv.WithInputName(in.name), otelconv.WithVersion(trace2xVersion()), otelconv.WithIDSeed(seed)}
-				if !startTime.IsZero() {
-					opts = append(opts, otelconv.WithStartTime(startTime))
+				if !spanStart.IsZero() {
+					opts = append(opts, otelconv.WithStartTime(spanStart))
+				}
+				if *service != "" {
+					opts = append(opts, otelconv.WithServiceName(*service))
+				}
+				if *runtimeSpans {
+					opts = append(opts, otelconv.WithRuntimeSpans())
+				}
+				if *goroutineSpans {
+					opts = append(opts, otelconv.WithGoroutineSpans())
+				}
+				if *noStacks {
+					opts = append(opts, otelconv.WithoutStacktraces())
 				}
 				if *oj != "" {
 					o, err := createOutput(e, *oj, false)
@@ -147,7 +222,14 @@ Example:
 					})
 				}
 				if *push {
-					ep, err := resolveEndpoint(otlpexport.Config{Protocol: *pushProtocol, Endpoint: *pushEndpoint}, "otlp-")
+					cfg := otlpexport.Config{Protocol: *pushProtocol, Endpoint: *pushEndpoint, Headers: pushHeaders}
+					if set["otlp-insecure"] {
+						cfg.Insecure = pushInsecure
+					}
+					if set["otlp-timeout"] {
+						cfg.Timeout = *pushTimeoutFlag
+					}
+					ep, err := resolveEndpoint(cfg, "otlp-")
 					if err != nil {
 						return fail(err)
 					}
@@ -190,6 +272,9 @@ Example:
 			}
 			sum, mapErr := in.mapTrace(e, inOpts, src, mapping.FanOutIndependent(sinks...), mopts...)
 			read = sum != nil
+			if !startTime.IsZero() && sum != nil && sum.Clock != nil && (*pf != "" || *oj != "" || *push) {
+				fmt.Fprintf(e.stderr, "trace2x: %s: note: --start-time is not used: the trace records its own wall clock\n", in.name)
+			}
 			errs := []error{mapErr}
 			if report := statsSink.Report(); *st != "" && sum != nil && report != nil {
 				o, err := createOutput(e, *st, false)

@@ -289,6 +289,20 @@ func TestConvertOTLPPush(t *testing.T) {
 	if n := spansReported(t, errb.String()); viaConvert.spans != n || n != direct.spans || n == 0 {
 		t.Errorf("convert pushed %d spans and reported %d; otlp pushed %d", viaConvert.spans, n, direct.spans)
 	}
+	// otlp's settings, prefixed: its header, and more spans for the
+	// runtime's, as otlp --runtime-spans pushes.
+	withRuntime, addr := grpcReceiver(t)
+	if code, _, errs := runOTLP(t, "--endpoint", addr, "--runtime-spans", sample(t)); code != 0 {
+		t.Fatalf("otlp: exit %d: %s", code, errs)
+	}
+	prefixed, addr := grpcReceiver(t)
+	errb.Reset()
+	if code := run([]string{"convert", "--otlp", "--otlp-endpoint", addr, "--otlp-header", "X-Team: runtime", "--otlp-timeout", "20s", "--otlp-runtime-spans", "--stats", filepath.Join(t.TempDir(), "s.json"), sample(t)}, nil, &out, &errb); code != 0 {
+		t.Fatalf("convert: exit %d: %s", code, errb.String())
+	}
+	if prefixed.spans != withRuntime.spans || prefixed.spans <= direct.spans || prefixed.headers["x-team"] != "runtime" {
+		t.Errorf("convert --otlp-runtime-spans --otlp-header pushed %d spans with headers %v; otlp --runtime-spans %d, without %d", prefixed.spans, prefixed.headers, withRuntime.spans, direct.spans)
+	}
 	if st, err := os.Stat(pf); err != nil || st.Size() == 0 {
 		t.Errorf("no Perfetto output beside the push: %v", err)
 	}
