@@ -441,27 +441,29 @@ func TestSkippedTurns(t *testing.T) {
 	}))
 	defer srv.Close()
 	cfg := createDefaultConfig()
-	cfg.Targets = []TargetConfig{{Name: "slow", Endpoint: srv.URL + "/debug/pprof/trace", Interval: 400 * time.Millisecond, Timeout: 500 * time.Millisecond}}
+	// Turns a second apart, captures of 1.25 s: 750 ms of slack for a
+	// busy machine's timers before a capture would skip two turns.
+	cfg.Targets = []TargetConfig{{Name: "slow", Endpoint: srv.URL + "/debug/pprof/trace", Interval: time.Second, Timeout: 1250 * time.Millisecond}}
 	h := newHarness(t, cfg, consumertest.NewNop())
 	h.start()
-	waitFor(t, 20*time.Second, "four captures", func() bool { return h.captures("slow", "failed") >= 4 })
+	waitFor(t, 40*time.Second, "four captures", func() bool { return h.captures("slow", "failed") >= 4 })
 	h.stop()
 	mu.Lock()
 	defer mu.Unlock()
 	for i := 1; i < len(starts); i++ {
-		// 500 ms back to back if the turn at 400 ms were not skipped;
-		// the next turn is at 800 ms.
-		if gap := starts[i].Sub(starts[i-1]); gap < 700*time.Millisecond {
-			t.Errorf("capture %d began %v after the one before, which lasted 500ms; want the next turn, 800ms", i, gap)
+		// 1.25 s back to back if the turn at 1 s were not skipped; the
+		// next turn is at 2 s.
+		if gap := starts[i].Sub(starts[i-1]); gap < 1750*time.Millisecond {
+			t.Errorf("capture %d began %v after the one before, which lasted 1.25s; want the next turn, 2s", i, gap)
 		}
 	}
-	// Each capture of 500 ms skips the turn 400 ms after its own; the
-	// last may have been stopped before its turn was counted.
+	// Each capture of 1.25 s skips the turn 1 s after its own; the last
+	// may have been stopped before its turn was counted.
 	failed, skipped := h.captures("slow", "failed"), h.captures("slow", "skipped")
 	if skipped < failed-1 || skipped > failed {
 		t.Errorf("%d skipped turns counted for %d captures; want one a capture", skipped, failed)
 	}
-	said := h.logs.FilterMessageSnippet("past its interval of 400ms, so the turn it overlapped was skipped")
+	said := h.logs.FilterMessageSnippet("past its interval of 1s, so the turn it overlapped was skipped")
 	if said.Len() != 1 || !strings.HasPrefix(said.All()[0].Message, "capture of slow took") {
 		t.Errorf("skipped turns said: %v; want slow's, once", said.All())
 	}
@@ -617,7 +619,7 @@ func TestShutdownHandsOn(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-started
-	time.Sleep(1500 * time.Millisecond) // time to convert the first generation, on a slow machine too
+	time.Sleep(3 * time.Second) // time to convert the first generation, on a slow, busy machine too
 	h.stop()
 	if sink.SpanCount() == 0 {
 		t.Error("no span of the first generation was handed on at shutdown")
