@@ -496,7 +496,13 @@ func TestConcurrencyLimit(t *testing.T) {
 				break
 			}
 		}
-		time.Sleep(300 * time.Millisecond) // long enough for the captures to overlap
+		// Held until another capture runs beside it (on a busy machine
+		// the second may start late), then long enough for more to pile
+		// up if the limit let them.
+		for deadline := time.Now().Add(5 * time.Second); running.Load() < 2 && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
+		time.Sleep(300 * time.Millisecond)
 		http.Error(w, "busy", http.StatusServiceUnavailable)
 	}))
 	defer srv.Close()
@@ -507,7 +513,7 @@ func TestConcurrencyLimit(t *testing.T) {
 	}
 	h := newHarness(t, cfg, consumertest.NewNop())
 	h.start()
-	waitFor(t, 10*time.Second, "a capture of each target", func() bool {
+	waitFor(t, 30*time.Second, "a capture of each target", func() bool {
 		for _, name := range []string{"a", "b", "c", "d", "e"} {
 			if h.captures(name, "failed") == 0 {
 				return false
