@@ -236,8 +236,9 @@ func htmlText(page string) string {
 // wanted), then Close it.
 type Capture struct {
 	body io.ReadCloser
-	// URL is the trace's URL, as requested, with any password in it
-	// replaced by "xxxxx": it is what errors and logs show.
+	// URL is the trace's URL, as requested, with any password or secret
+	// query value in it replaced by "xxxxx" (see Redact): it is what
+	// errors and logs show.
 	URL string
 	// Size is the body's length, or -1 when the server did not say (a
 	// live capture streams).
@@ -273,7 +274,7 @@ func Open(ctx context.Context, u *url.URL, opts Options) (*Capture, error) {
 	if client == nil {
 		client = Client
 	}
-	c := &Capture{URL: u.Redacted(), stopProf: func() {}, grace: opts.ProfileGrace, stall: opts.StallTimeout}
+	c := &Capture{URL: Redact(u), stopProf: func() {}, grace: opts.ProfileGrace, stall: opts.StallTimeout}
 	if c.grace <= 0 {
 		c.grace = 500 * time.Millisecond
 	}
@@ -326,7 +327,7 @@ func (c *Capture) open(client *http.Client, u *url.URL, opts Options) error {
 	}
 	c.body, c.Size = resp.Body, resp.ContentLength
 	if resp.Request != nil && resp.Request.URL != nil && resp.Request.URL.String() != req.URL.String() {
-		c.Redirected = resp.Request.URL.Redacted()
+		c.Redirected = Redact(resp.Request.URL)
 	}
 	if c.timer != nil && c.timer.Stop() {
 		// From now on the timer runs while a read waits (see Read).
@@ -452,7 +453,7 @@ func startProfile(ctx context.Context, client *http.Client, u *url.URL, header h
 		}
 		defer resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			done <- statusError(u.Redacted(), resp)
+			done <- statusError(Redact(u), resp)
 			return
 		}
 		_, err = io.Copy(io.Discard, resp.Body)
@@ -464,19 +465,15 @@ func startProfile(ctx context.Context, client *http.Client, u *url.URL, header h
 	return done
 }
 
-// redactError shows the password of the URL in net/http's error as
-// url.URL.Redacted does, as every other message does ("xxxxx"), where
-// net/http shows it as "***".
+// redactError shows the URL in net/http's error as Redact does, as
+// every other message does: net/http shows a password as "***", and a
+// secret in the query as it is.
 func redactError(err error) {
 	ue := (*url.Error)(nil)
 	if !errors.As(err, &ue) {
 		return
 	}
-	if u, perr := url.Parse(ue.URL); perr == nil && u.User != nil {
-		if _, ok := u.User.Password(); ok {
-			ue.URL = u.Redacted()
-		}
-	}
+	ue.URL = RedactString(ue.URL)
 }
 
 // newRequest is a GET of u with header. An error names u without its
@@ -484,7 +481,7 @@ func redactError(err error) {
 func newRequest(ctx context.Context, u *url.URL, header http.Header) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if ue := (*url.Error)(nil); errors.As(err, &ue) {
-		ue.URL = u.Redacted()
+		ue.URL = Redact(u)
 	}
 	if err != nil {
 		return nil, err

@@ -969,7 +969,7 @@ func openInput(e *env, args []string, opts *inputOpts) (*input, error) {
 		}
 		if err != nil && e.ctx != nil && e.ctx.Err() != nil {
 			// The interrupt's error alone would not say what it stopped.
-			return nil, fmt.Errorf("%s: no answer yet: %w", u.Redacted(), err)
+			return nil, fmt.Errorf("%s: no answer yet: %w", capture.Redact(u), err)
 		}
 		if err != nil {
 			return nil, err

@@ -3,8 +3,10 @@ package gotracereceiver
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"reflect"
 	"strconv"
 	"strings"
@@ -140,6 +142,18 @@ func (c *Config) Validate() error {
 	names := make(map[string]int)
 	endpoints := make(map[string]int)
 	if c.Upload.HasValue() {
+		// An empty endpoint (an unset variable's) would listen on every
+		// interface, at a port of the system's choosing.
+		if ep := c.Upload.Get().NetAddr.Endpoint; strings.TrimSpace(ep) == "" {
+			errs = append(errs, errors.New("upload: endpoint: empty (is a variable it is made from unset?); give host:port, such as localhost:4319, the default"))
+		} else if _, port, err := net.SplitHostPort(ep); err != nil || port == "" {
+			errs = append(errs, fmt.Errorf("upload: endpoint: %q is not host:port, such as localhost:4319", ep))
+		}
+		if tls := c.Upload.Get().TLS; tls.HasValue() {
+			for _, err := range checkTLSFiles(tls.Get().CAFile, tls.Get().CertFile, tls.Get().KeyFile) {
+				errs = append(errs, fmt.Errorf("upload: %w", err))
+			}
+		}
 		if n := c.Upload.Get().MaxRequestBodySize; n <= 0 {
 			// The Collector's HTTP server would take 0 or less for its
 			// own default, 20 MiB, not this receiver's.
@@ -233,25 +247,32 @@ func (t *TargetConfig) validate() error {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return fmt.Errorf("endpoint: %q is not an http(s) URL such as http://127.0.0.1:6060/debug/pprof/trace (%v)", t.Endpoint, err)
+		msg := err.Error()
+		if strings.Contains(t.Endpoint, "@") {
+			// The parser's words quote the part that broke it, which
+			// is then most often the password.
+			msg = "a password with / ? # % or a space in it must be percent-encoded"
+		}
+		return fmt.Errorf("endpoint: %q is not an http(s) URL such as http://127.0.0.1:6060/debug/pprof/trace (%s)", capture.RedactString(t.Endpoint), msg)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("endpoint: %q is not an http(s) URL such as http://127.0.0.1:6060/debug/pprof/trace", u.Redacted())
+		return fmt.Errorf("endpoint: %q is not an http(s) URL such as http://127.0.0.1:6060/debug/pprof/trace", capture.Redact(u))
 	}
 	if u.Hostname() == "" {
-		return fmt.Errorf("endpoint: %q has no host name (is a variable it is made from unset?)", u.Redacted())
+		return fmt.Errorf("endpoint: %q has no host name (is a variable it is made from unset?)", capture.Redact(u))
 	}
 	var errs []error
 	// A TLS setting on a plain-HTTP endpoint would be dropped without a
 	// word, and the trace would travel in the clear.
 	if u.Scheme != "https" && !reflect.ValueOf(t.TLS).IsZero() {
-		errs = append(errs, fmt.Errorf("tls: set for %q, which is plain http and does not use it; make the endpoint https://", u.Redacted()))
+		errs = append(errs, fmt.Errorf("tls: set for %q, which is plain http and does not use it; make the endpoint https://", capture.Redact(u)))
 	}
 	// insecure means plain text to the Collector's clients; an https
 	// endpoint still checks the certificate, which it would seem not to.
 	if u.Scheme == "https" && t.TLS.Insecure {
-		errs = append(errs, fmt.Errorf("tls: insecure is set for %q, an https endpoint, whose certificate is checked all the same; use insecure_skip_verify to skip the check, or ca_file to trust its CA", u.Redacted()))
+		errs = append(errs, fmt.Errorf("tls: insecure is set for %q, an https endpoint, whose certificate is checked all the same; use insecure_skip_verify to skip the check, or ca_file to trust its CA", capture.Redact(u)))
 	}
+	errs = append(errs, checkTLSFiles(t.TLS.CAFile, t.TLS.CertFile, t.TLS.KeyFile)...)
 	for k := range t.Headers {
 		if !httpguts.ValidHeaderFieldName(k) {
 			errs = append(errs, fmt.Errorf("headers: %q is not a header name", k))
@@ -325,7 +346,7 @@ func (t *TargetConfig) name() string {
 	if u, err := url.Parse(t.Endpoint); err == nil && u.Host != "" {
 		return u.Host
 	}
-	return t.Endpoint
+	return capture.RedactString(t.Endpoint)
 }
 
 // target is a validated target with its defaults filled in.
@@ -376,4 +397,23 @@ func (t *TargetConfig) resolve() (*target, error) {
 		}
 	}
 	return r, nil
+}
+
+// checkTLSFiles checks that the TLS files named can be read, so that
+// otelcol validate finds what the start would, naming the key: the
+// Collector's TLS settings read them only when the client or server is
+// made.
+func checkTLSFiles(ca, cert, key string) []error {
+	var errs []error
+	for _, f := range []struct{ key, path string }{{"ca_file", ca}, {"cert_file", cert}, {"key_file", key}} {
+		if f.path == "" {
+			continue
+		}
+		if fh, err := os.Open(f.path); err != nil {
+			errs = append(errs, fmt.Errorf("tls: %s: %w", f.key, err))
+		} else {
+			fh.Close()
+		}
+	}
+	return errs
 }

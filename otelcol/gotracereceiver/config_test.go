@@ -124,6 +124,24 @@ func TestConfigInvalid(t *testing.T) {
 			[]string{`targets[0] (:6060): endpoint: "http://:6060/debug/pprof/trace" has no host name (is a variable it is made from unset?)`}},
 		{"password", map[string]any{"targets": []any{target("endpoint", "ftp://admin:s3cr3t@h/debug/pprof/trace")}},
 			[]string{`"ftp://admin:xxxxx@h/debug/pprof/trace" is not an http(s) URL`}},
+		{"password breaking the URL", map[string]any{"targets": []any{target("endpoint", "http://ops:pa/s3cr3t@127.0.0.1:6064/debug/pprof/trace")}},
+			[]string{`"http://ops:xxxxx@127.0.0.1:6064/debug/pprof/trace" is not an http(s) URL`, "must be percent-encoded"}},
+		{"password with a space", map[string]any{"targets": []any{target("endpoint", "http://ops:s3cr3t PW@127.0.0.1:6064/debug/pprof/trace")}},
+			[]string{`"http://ops:xxxxx@127.0.0.1:6064/debug/pprof/trace" is not an http(s) URL`}},
+		{"password without scheme", map[string]any{"targets": []any{target("endpoint", "ops:s3cr3t@127.0.0.1:6064/debug/pprof/trace")}},
+			[]string{`"ops:xxxxx@127.0.0.1:6064/debug/pprof/trace" is not an http(s) URL`}},
+		{"upload endpoint empty", map[string]any{"upload": map[string]any{"endpoint": ""}},
+			[]string{"upload: endpoint: empty (is a variable it is made from unset?)"}},
+		{"upload endpoint without port", map[string]any{"upload": map[string]any{"endpoint": "nohostport"}},
+			[]string{`upload: endpoint: "nohostport" is not host:port`}},
+		{"missing TLS files", map[string]any{
+			"targets": []any{target("endpoint", "https://127.0.0.1:6060/debug/pprof/trace", "tls", map[string]any{"ca_file": "/nonexistent/ca.pem", "cert_file": "/nonexistent/c.pem", "key_file": "/nonexistent/k.pem"})},
+			"upload":  map[string]any{"tls": map[string]any{"cert_file": "/nonexistent/s.pem", "key_file": "/nonexistent/s.key"}}},
+			[]string{"targets[0] (127.0.0.1:6060): tls: ca_file: open /nonexistent/ca.pem: no such file or directory",
+				"targets[0] (127.0.0.1:6060): tls: cert_file: open /nonexistent/c.pem", "tls: key_file: open /nonexistent/k.pem",
+				"upload: tls: cert_file: open /nonexistent/s.pem: no such file or directory", "upload: tls: key_file: open /nonexistent/s.key"}},
+		{"token", map[string]any{"targets": []any{target("endpoint", "http:///debug/pprof/trace?token=s3cr3t")}},
+			[]string{`?token=xxxxx" is not an http(s) URL`}},
 		{"times without units", map[string]any{"connect_timeout": 10, "targets": []any{target("interval", 60, "duration", 5, "timeout", 30)}},
 			[]string{"connect_timeout: 10ns is below the minimum, 1ms: a number without a unit is read as nanoseconds; give its unit, such as 10s",
 				"targets[0] (127.0.0.1:6060): interval: 60ns is below the minimum, 1ms: a number without a unit is read as nanoseconds; give its unit, such as 60s",
@@ -188,6 +206,9 @@ func TestConfigInvalid(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q\ndoes not say %q", err, w)
 				}
+			}
+			if strings.Contains(err.Error(), "s3cr3t") || strings.Contains(err.Error(), "pa/") {
+				t.Errorf("error %q\nshows a secret", err)
 			}
 			if strings.Contains(tc.name, "too short") && strings.Contains(err.Error(), "unit") {
 				t.Errorf("error %q\nasks for a unit that was given", err)

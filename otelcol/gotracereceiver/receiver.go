@@ -131,7 +131,7 @@ func (r *gotraceReceiver) Start(startCtx context.Context, host component.Host) e
 		// What runs is said once at start: a log that shows nothing
 		// until something fails leaves a rollout unchecked.
 		r.set.Logger.Info("capturing Go execution traces",
-			zap.String("target", t.name), zap.String("endpoint", t.url.Redacted()),
+			zap.String("target", t.name), zap.String("endpoint", capture.Redact(t.url)),
 			zap.Duration("interval", t.Interval), zap.Duration("duration", t.Duration))
 		r.wg.Add(1)
 		go func() {
@@ -207,7 +207,7 @@ func (r *gotraceReceiver) claimEndpoints() {
 			continue
 		}
 		r.set.Logger.Warn(fmt.Sprintf("the endpoint of target %s, %s, is captured by receiver %s too (its target %s), and a program serves one trace at a time: the captures of each fail while the other's run; capture it from one receiver",
-			t.name, t.url.Redacted(), other.r.set.ID, other.target),
+			t.name, capture.Redact(t.url), other.r.set.ID, other.target),
 			zap.String("target", t.name), zap.String("other_receiver", other.r.set.ID.String()), zap.String("other_target", other.target))
 	}
 }
@@ -369,7 +369,7 @@ func (r *gotraceReceiver) scrape(ctx context.Context, t *target) {
 	start := time.Now()
 	spans, res, err := r.capture(ctx, t)
 	elapsed := time.Since(start)
-	fields := []zap.Field{zap.String("target", t.name), zap.String("url", t.url.Redacted()), zap.Duration("elapsed", elapsed), zap.Int64("spans", spans)}
+	fields := []zap.Field{zap.String("target", t.name), zap.String("url", capture.Redact(t.url)), zap.Duration("elapsed", elapsed), zap.Int64("spans", spans)}
 	if res != nil && res.Summary != nil {
 		fields = append(fields, zap.Int64("bytes", res.Summary.BytesRead))
 	}
@@ -551,7 +551,7 @@ func instanceOf(u *url.URL) string {
 
 func (r *gotraceReceiver) convertOptions(t *target) []otel.Option {
 	opts := []otel.Option{
-		otel.WithInputName(t.url.Redacted()),
+		otel.WithInputName(capture.Redact(t.url)),
 		otel.WithServiceName(t.ServiceName),
 		// The capture's timeout bounds the hand-over of its spans; what
 		// was converted when it ends (at the timeout, or at a shutdown)

@@ -164,6 +164,11 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 			// refusals do not.
 			err = fmt.Errorf("%s: %w", name, err)
 		}
+		if status != http.StatusRequestEntityTooLarge && spans > 0 {
+			// A client that sends the trace again would send these
+			// twice.
+			err = fmt.Errorf("%w; %d spans from before were handed on", err, spans)
+		}
 		r.set.Logger.Warn("upload failed", append(fields, zap.Error(err))...)
 	}
 	r.captures.Add(context.Background(), 1, metric.WithAttributes(

@@ -10,6 +10,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -81,6 +83,19 @@ func TestUpload(t *testing.T) {
 			t.Errorf("%s: %d %q; want %d and %q", tc.name, code, msg, tc.code, tc.msg)
 		}
 	}
+	// A trace cut in its second generation: the first one's spans went
+	// on, and the answer says how many, for a client that would send it
+	// again.
+	frs, err := os.ReadFile(filepath.Join("..", "..", "testdata", "frsubtasks.go1.26.trace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := sink.SpanCount()
+	code, msg := post("?service_name=ci-cut", frs[:7000])
+	handed := sink.SpanCount() - before
+	if code != http.StatusBadRequest || handed == 0 || !strings.HasSuffix(msg, fmt.Sprintf("; %d spans from before were handed on", handed)) {
+		t.Errorf("a trace cut in its second generation: %d %q; %d spans handed on", code, msg, handed)
+	}
 	resp, err := http.Get(base)
 	if err != nil {
 		t.Fatal(err)
@@ -89,17 +104,17 @@ func TestUpload(t *testing.T) {
 	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("GET: %s", resp.Status)
 	}
-	if n := h.captures("upload", "failed"); n != 2 {
-		t.Errorf("%d failed uploads counted; want 2", n)
+	if n := h.captures("upload", "failed"); n != 3 {
+		t.Errorf("%d failed uploads counted; want 3", n)
 	}
-	if n := h.durations("upload", ""); n != 5 {
-		t.Errorf("%d upload durations recorded; want 5, one per upload converted", n)
+	if n := h.durations("upload", ""); n != 6 {
+		t.Errorf("%d upload durations recorded; want 6, one per upload converted", n)
 	}
-	if n := h.durations("upload", "failed"); n != 2 {
-		t.Errorf("%d upload durations recorded as failed; want 2", n)
+	if n := h.durations("upload", "failed"); n != 3 {
+		t.Errorf("%d upload durations recorded as failed; want 3", n)
 	}
-	if n := h.logs.FilterMessage("upload failed").Len(); n != 2 {
-		t.Errorf("%d failed uploads logged; want 2", n)
+	if n := h.logs.FilterMessage("upload failed").Len(); n != 3 {
+		t.Errorf("%d failed uploads logged; want 3", n)
 	}
 }
 
