@@ -368,6 +368,15 @@ type target struct {
 	// skipSaid is whether a capture that outlasted its interval, so that
 	// turns were skipped, was said (once).
 	skipSaid bool
+	// The target's run of failed captures, for logging each cause once
+	// (see logOutcome): how many, since when, their last cause, and when
+	// the run was last summed up in the log. noSpansSaid is whether a
+	// capture without a span was said (once).
+	failures    int
+	failedSince time.Time
+	failCause   string
+	failSaid    time.Time
+	noSpansSaid bool
 }
 
 func (t *TargetConfig) resolve() (*target, error) {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -382,11 +383,11 @@ func (r *gotraceReceiver) scrape(ctx context.Context, t *target) {
 		// The Collector is shutting down: not the target's fault.
 		outcome = "cancelled"
 		r.set.Logger.Info("capture of "+t.name+" stopped by shutdown", fields...)
-	case err != nil:
-		outcome = "failed"
-		r.set.Logger.Warn("capture of "+t.name+" failed", append(fields, zap.Error(err))...)
 	default:
-		r.set.Logger.Debug("capture of "+t.name+" done", fields...)
+		if err != nil {
+			outcome = "failed"
+		}
+		r.logOutcome(t, start, spans, err, fields)
 	}
 	r.checkOverlap(t, res)
 	attrs := metric.WithAttributes(
@@ -398,6 +399,66 @@ func (r *gotraceReceiver) scrape(ctx context.Context, t *target) {
 		attribute.String("receiver", r.set.ID.String()),
 		attribute.String("target", t.name),
 		attribute.String("outcome", outcome)))
+}
+
+// failureRepeat is how often a target that keeps failing for the same
+// cause is said again at Warn, with the count of its failures: at every
+// turn, a target that is down for a day would fill the log with the
+// same line, 1,440 times at the default interval.
+var failureRepeat = 10 * time.Minute
+
+// logOutcome logs a capture that did not end in a shutdown: a failure
+// at Warn the first time, when its cause changes and every
+// failureRepeat while it lasts (at Debug in between), a target that
+// succeeds again at Info, with how long it failed, and once per target a
+// capture that made no span, which a target that records no task or
+// region makes without failing.
+func (r *gotraceReceiver) logOutcome(t *target, start time.Time, spans int64, err error, fields []zap.Field) {
+	log := r.set.Logger
+	if err != nil {
+		cause := causeOf(err)
+		t.failures++
+		fields = append(fields, zap.Error(err))
+		switch {
+		case t.failures == 1 || cause != t.failCause:
+			if t.failures == 1 {
+				t.failedSince = start
+			}
+			t.failCause, t.failSaid = cause, time.Now()
+			log.Warn("capture of "+t.name+" failed", fields...)
+		case time.Since(t.failSaid) >= failureRepeat:
+			t.failSaid = time.Now()
+			log.Warn(fmt.Sprintf("capture of %s still fails: %d failed captures since %s", t.name, t.failures, t.failedSince.Format(time.RFC3339)),
+				append(fields, zap.Int("failures", t.failures), zap.Time("since", t.failedSince))...)
+		default:
+			log.Debug("capture of "+t.name+" failed again", fields...)
+		}
+		return
+	}
+	if t.failures > 0 {
+		log.Info(fmt.Sprintf("capture of %s succeeds again, after %d failed captures since %s", t.name, t.failures, t.failedSince.Format(time.RFC3339)),
+			append(fields, zap.Int("failures", t.failures), zap.Time("since", t.failedSince))...)
+		t.failures, t.failCause = 0, ""
+		return
+	}
+	if spans == 0 && !t.noSpansSaid {
+		t.noSpansSaid = true
+		log.Info("capture of "+t.name+" made no span: the program records no task or region in it (runtime/trace.NewTask, WithRegion), or the endpoint is another program's; said once", fields...)
+		return
+	}
+	log.Debug("capture of "+t.name+" done", fields...)
+}
+
+// causeOf is what tells one cause of failure from another: the error's
+// text without its numbers, which change from one capture to the next
+// (times, sizes, ports of the connection).
+func causeOf(err error) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return -1
+		}
+		return r
+	}, err.Error())
 }
 
 // checkOverlap says, once per target, when a capture began before the one
