@@ -27,8 +27,10 @@ type Config struct {
 	Targets []TargetConfig `mapstructure:"targets"`
 	// MaxConcurrentCaptures bounds the captures under way at once; a
 	// target whose turn comes while all are busy waits for one to end.
+	// The default is 4.
 	MaxConcurrentCaptures int `mapstructure:"max_concurrent_captures"`
-	// ConnectTimeout bounds connecting to a target (and its TLS handshake).
+	// ConnectTimeout bounds connecting to a target (and its TLS
+	// handshake). The default is 10s; 0 sets no bound.
 	ConnectTimeout time.Duration `mapstructure:"connect_timeout"`
 	// Upload, when present, serves an HTTP endpoint to which programs and
 	// CI jobs POST trace files to be converted.
@@ -54,7 +56,7 @@ const uploadPath = "/v1/gotrace"
 // TargetConfig is one program to capture traces from.
 type TargetConfig struct {
 	// Name identifies the target in logs and metrics; the default is the
-	// service name, or else the endpoint's host.
+	// service name, or else the endpoint's host:port.
 	Name string `mapstructure:"name"`
 	// Endpoint is the URL that serves the trace: a /debug/pprof/trace
 	// endpoint, or any handler that writes a Go execution trace.

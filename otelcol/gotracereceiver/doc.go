@@ -57,11 +57,12 @@
 //	curl --data-binary @trace.out.gz 'http://collector:4319/v1/gotrace?service_name=checkout'
 //
 // It answers 200 with the count of spans handed on, 400 for a body that
-// is not a whole Go execution trace (with the reason), 413 for one over
-// the endpoint's max_request_body_size (1 GiB unless set), and 503 when the
-// pipeline refused the spans for good, or for two minutes for a reason
-// that may pass, or the Collector is shutting down. Uploads
-// share max_concurrent_captures with the targets' captures, so an upload
-// whose client sends under 1 KiB in 30 seconds of waiting for it is cut
-// off.
+// is not a whole Go execution trace (with the reason, and the spans
+// handed on before the fault), or a request without service_name, 405
+// for another method than POST, 408 for an upload whose client sends
+// under 1 KiB in 30 seconds of waiting for it (uploads share
+// max_concurrent_captures with the targets' captures, and would hold one),
+// 413 for one over the endpoint's max_request_body_size (1 GiB unless
+// set), and 503 when the pipeline refused the spans for good, or for two
+// minutes for a reason that may pass, or the Collector is shutting down.
 package gotracereceiver
