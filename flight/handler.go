@@ -42,10 +42,11 @@ var formats = []format{
 // formatAliases are other names ?format= takes: those of the files'
 // extensions, and otlp for the format of trace2x otlp --json.
 var formatAliases = map[string]string{
-	"pftrace": "perfetto",
-	"json":    "chrome",
-	"otlp":    "json-otlp",
-	"jsonl":   "json-otlp",
+	"pftrace":    "perfetto",
+	"json":       "chrome",
+	"otlp":       "json-otlp",
+	"jsonl":      "json-otlp",
+	"otlp.jsonl": "json-otlp",
 }
 
 func formatByName(name string) (format, bool) {
@@ -74,7 +75,7 @@ func formatByName(name string) (format, bool) {
 //     the window as it is now, in Perfetto, Chrome JSON, OTLP JSON (one
 //     ExportTraceServiceRequest a line) and as the execution trace itself;
 //     ?format=perfetto|chrome|json-otlp|trace on / does the same (or
-//     the extensions' names, pftrace, json, jsonl, and otlp). One
+//     pftrace, json, otlp.jsonl, jsonl or otlp). One
 //     window is converted at a time; other requests wait their turn, so
 //     that several at once do not multiply the memory a conversion takes.
 //     A client that takes nothing of its response for 30 seconds is cut
@@ -129,7 +130,7 @@ func (r *Recorder) serveHTTP(w http.ResponseWriter, req *http.Request) {
 			name = "perfetto"
 		}
 		if f, ok = formatByName(name); !ok {
-			http.Error(w, fmt.Sprintf("unknown format %q: want perfetto, chrome, json-otlp or trace", name), http.StatusBadRequest)
+			http.Error(w, fmt.Sprintf("unknown format %q: want perfetto, chrome, json-otlp or trace (or pftrace, json, otlp.jsonl)", name), http.StatusBadRequest)
 			return
 		}
 		capture = q.Get("seconds") != ""

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -21,6 +22,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/trace2x/trace2x/capture"
 	"github.com/trace2x/trace2x/internal/ctxio"
@@ -362,6 +365,7 @@ type inputOpts struct {
 	sequential bool
 	parallel   bool
 	header     http.Header // --input-header
+	headerErr  error       // the first --input-header that did not parse
 	filter     mapping.Filter
 }
 
@@ -383,7 +387,10 @@ func inputFlags(fs *flag.FlagSet, samples bool) *inputOpts {
 	fs.Func("input-header", "with an http(s) input: send header `NAME:VALUE` (or NAME=VALUE) with the capture's requests, such as \"Authorization: Bearer $TOKEN\" (repeatable)", func(v string) error {
 		name, value, err := parseHeader(v)
 		if err != nil {
-			return err
+			// Said once the flags are parsed: the flag package's error
+			// would quote the value, a credential most often.
+			o.headerErr = cmp.Or(o.headerErr, err)
+			return nil
 		}
 		if o.header == nil {
 			o.header = http.Header{}
@@ -781,6 +788,9 @@ func progressLine(p mapping.Progress, total int64, elapsed time.Duration) string
 func openTrace(e *env, args []string, opts *inputOpts) (*input, error) {
 	// Flags that cannot go together are said before anything is read: a
 	// URL's target would start a trace for nothing.
+	if opts != nil && opts.headerErr != nil {
+		return nil, usageError{"--input-header: " + opts.headerErr.Error()}
+	}
 	if opts != nil && reversed(opts.filter.From, opts.filter.To) {
 		return nil, usageError{fmt.Sprintf("--to %s is before --from %s", opts.filter.To, opts.filter.From)}
 	}
@@ -1017,13 +1027,14 @@ func joinErrors(errs ...error) error { return errjoin.Join(errs...) }
 // separator comes first: both are given, one copied from curl, the other
 // from OTEL_EXPORTER_OTLP_HEADERS.
 func parseHeader(v string) (name, value string, err error) {
+	// No part of v is quoted: a header is often a credential.
 	i := strings.IndexAny(v, ":=")
 	if i <= 0 {
-		return "", "", fmt.Errorf("%q is not NAME:VALUE", v)
+		return "", "", errors.New("a header is not NAME:VALUE (nor NAME=VALUE)")
 	}
 	name = strings.TrimSpace(v[:i])
 	if !validHeaderName(name) {
-		return "", "", fmt.Errorf("%q is not a header name", name)
+		return "", "", errors.New("what comes before the first : or = of a header is not a header name")
 	}
 	value = strings.TrimSpace(v[i+1:])
 	if strings.ContainsFunc(value, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }) {
@@ -1041,7 +1052,11 @@ func seenText(f *mapping.Filter) string {
 		if len(ts) == 0 {
 			return fmt.Sprintf("no %ss read", what)
 		}
-		list := strings.Join(ts, ", ")
+		shown := make([]string, len(ts))
+		for i, t := range ts {
+			shown[i] = typeText(t)
+		}
+		list := strings.Join(shown, ", ")
 		if seen.MoreTypes {
 			list += ", …"
 		}
@@ -1065,4 +1080,19 @@ func seenText(f *mapping.Filter) string {
 		return ""
 	}
 	return " (" + strings.Join(says, "; ") + ")"
+}
+
+// typeText shows a task or region type in a list: as it is, unless it is
+// empty, or holds what a terminal would not show plainly or what would
+// run into the list's other items, then quoted.
+func typeText(t string) string {
+	if t == "" {
+		return "(no type)"
+	}
+	if !utf8.ValidString(t) || strings.ContainsAny(t, ",;\"()") || strings.ContainsFunc(t, func(r rune) bool {
+		return !unicode.IsPrint(r) && r != ' '
+	}) || strings.TrimSpace(t) != t {
+		return strconv.Quote(t)
+	}
+	return t
 }

@@ -86,11 +86,17 @@ Example:
 					return usageError{fmt.Sprintf("--%s goes with --perfetto", name)}
 				}
 			}
+			if pushHeaders.err != nil {
+				return usageError{"--otlp-header: " + pushHeaders.err.Error()}
+			}
 			if set["otlp-timeout"] && *pushTimeoutFlag <= 0 {
 				return usageError{"--otlp-timeout must be positive"}
 			}
 			if *pid < 1 || *pid > math.MaxInt32 {
 				return usageError{fmt.Sprintf("--perfetto-pid must be from 1 to %d (a 32-bit process ID), not %d", math.MaxInt32, *pid)}
+			}
+			if set["start-time"] && *pf == "" && *oj == "" && !*push {
+				return usageError{"--start-time goes with --perfetto, --otlp or --otlp-json"}
 			}
 			var startTime time.Time
 			if *start != "" {
@@ -222,7 +228,7 @@ Example:
 					})
 				}
 				if *push {
-					cfg := otlpexport.Config{Protocol: *pushProtocol, Endpoint: *pushEndpoint, Headers: pushHeaders}
+					cfg := otlpexport.Config{Protocol: *pushProtocol, Endpoint: *pushEndpoint, Headers: pushHeaders.m}
 					if set["otlp-insecure"] {
 						cfg.Insecure = pushInsecure
 					}

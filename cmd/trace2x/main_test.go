@@ -1036,3 +1036,24 @@ func TestPackageDocListsCommands(t *testing.T) {
 		}
 	}
 }
+
+// TestTypeText checks how a list of task or region types shows a type: as
+// it is, or quoted when a terminal would not show it plainly or it would
+// run into the list.
+func TestTypeText(t *testing.T) {
+	for in, want := range map[string]string{
+		"http.request": "http.request",
+		"":             "(no type)",
+		"a, b":         `"a, b"`,
+		"a;b":          `"a;b"`,
+		"nul\x00":      `"nul\x00"`,
+		"caf\xe9":      `"caf\xe9"`,
+		"\u2028":       `"\u2028"`,
+		" pad":         `" pad"`,
+		"café":         "café",
+	} {
+		if got := typeText(in); got != want {
+			t.Errorf("typeText(%q) = %s, want %s", in, got, want)
+		}
+	}
+}

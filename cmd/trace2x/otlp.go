@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -100,6 +101,9 @@ Examples:
 			} else if set["o"] {
 				return usageError{"-o goes with --json; without it, spans are pushed to an endpoint"}
 			}
+			if headers.err != nil {
+				return usageError{"--header: " + headers.err.Error()}
+			}
 			if set["endpoint"] && strings.TrimSpace(*endpoint) == "" {
 				// Not the default: a variable that was meant to name a
 				// collector, unset, would send the spans elsewhere.
@@ -174,7 +178,7 @@ Examples:
 				}
 				exp, dest = otelconv.NewJSONExporter(output), output.name
 			} else {
-				cfg := otlpexport.Config{Protocol: *protocol, Endpoint: *endpoint, Headers: headers}
+				cfg := otlpexport.Config{Protocol: *protocol, Endpoint: *endpoint, Headers: headers.m}
 				if set["insecure"] {
 					cfg.Insecure = insecure
 				}
@@ -435,20 +439,29 @@ func (p *clockProbe) Begin(m *mapping.Meta) error {
 	return nil
 }
 
-// headerFlags collects --header NAME:VALUE or NAME=VALUE.
-type headerFlags map[string]string
+// headerFlags collects --header NAME:VALUE or NAME=VALUE, and the first
+// mistake in one, said once the flags are parsed: the flag package's
+// error would quote the value, a credential most often.
+type headerFlags struct {
+	m   map[string]string
+	err error
+}
 
 func (h *headerFlags) String() string { return "" }
 
 func (h *headerFlags) Set(v string) error {
 	name, value, err := parseHeader(v)
+	if err == nil && strings.EqualFold(name, "Host") {
+		err = errors.New("Host is taken from the endpoint, not set by a header")
+	}
 	if err != nil {
-		return err
+		h.err = cmp.Or(h.err, err)
+		return nil
 	}
-	if *h == nil {
-		*h = headerFlags{}
+	if h.m == nil {
+		h.m = map[string]string{}
 	}
-	(*h)[name] = value
+	h.m[name] = value
 	return nil
 }
 

@@ -69,9 +69,14 @@ where, so that --from shows the rest.`,
 		index := fs.Bool("index", false, "serve the index page of windows even for a trace small enough to view whole")
 		ui := fs.String("ui", perfettoUI, "open the links in the Perfetto UI at `URL`: ui.perfetto.dev, or one served on this machine over http (such as http://127.0.0.1:10000)")
 		return func(e *env, args []string) error {
+			given := *ui
 			*ui = strings.TrimSuffix(*ui, "/")
+			if u, err := url.Parse(*ui); err == nil && strings.EqualFold(u.Hostname(), "localhost") {
+				u.Host = strings.Replace(u.Host, u.Hostname(), "localhost", 1)
+				*ui = u.String()
+			}
 			if *ui != perfettoUI && !loopbackOrigin(*ui) {
-				return usageError{fmt.Sprintf("--ui %q: want %s or the http:// address of a Perfetto UI on this machine (localhost, 127.0.0.1 or [::1]), which alone may fetch the trace", *ui, perfettoUI)}
+				return usageError{fmt.Sprintf("--ui %q: want %s or the http:// address of a Perfetto UI on this machine (localhost or a loopback IP), with no path, which alone may fetch the trace", given, perfettoUI)}
 			}
 			host, _, err := net.SplitHostPort(*addr)
 			if err != nil {

@@ -397,8 +397,14 @@ func serveIndex(e *env, addr string, s *indexServer, open bool) error {
 	if s.rows() <= float64(largePerfetto) {
 		why = "few enough for the Perfetto UI in one piece, but --index asks for the index"
 	}
-	fmt.Fprintf(e.stderr, "trace2x: %s is %.1f MB (about %s in Perfetto), %s; the page above opens it in %s and a generation at a time (Ctrl-C to stop)\n",
-		s.in.name, float64(s.in.size)/1e6, rowsText(s.rows()), why, windows)
+	gens := ""
+	for _, w := range s.windows {
+		if len(w.Gens) > 1 {
+			gens = " and a generation at a time"
+		}
+	}
+	fmt.Fprintf(e.stderr, "trace2x: %s is %.1f MB (about %s in Perfetto), %s; the page above opens it in %s%s (Ctrl-C to stop)\n",
+		s.in.name, float64(s.in.size)/1e6, rowsText(s.rows()), why, windows, gens)
 	noteUIPort(e.stderr, ln.Addr(), cmp.Or(s.ui, perfettoUI))
 	if open {
 		if err := openBrowser(link); err != nil {

@@ -36,6 +36,8 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/trace2x/trace2x/internal/redact"
 )
 
 // DefaultTimeout bounds an export, retries included, when neither Config
@@ -74,12 +76,15 @@ type Config struct {
 type SettingError struct {
 	Setting string // "protocol", "endpoint", "certificate", "timeout", "insecure", "headers", ...
 	Env     string // the variable it came from; empty if from Config
-	Value   string
+	Value   string // as given, but a URL's secrets (see the redact package); empty for a header
 	Reason  string
 }
 
 // Error names the setting and what is wrong with it.
 func (e *SettingError) Error() string {
+	if e.Value == "" && e.Env != "" {
+		return fmt.Sprintf("%s: %s", e.Env, e.Reason)
+	}
 	if e.Env != "" {
 		return fmt.Sprintf("%s=%q: %s", e.Env, e.Value, e.Reason)
 	}
@@ -246,7 +251,7 @@ func Resolve(c Config) (*Endpoint, error) {
 	if strings.Contains(raw, "://") {
 		u, err := url.Parse(raw)
 		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			return nil, &SettingError{Setting: "endpoint", Env: envName, Value: raw, Reason: "neither host:port nor an http:// or https:// URL"}
+			return nil, &SettingError{Setting: "endpoint", Env: envName, Value: redact.String(raw), Reason: "neither host:port nor an http:// or https:// URL"}
 		}
 		ep.scheme = u.Scheme
 		ep.hostPort = u.Host
@@ -259,10 +264,10 @@ func Resolve(c Config) (*Endpoint, error) {
 	} else {
 		_, port, err := net.SplitHostPort(raw)
 		if err != nil {
-			return nil, &SettingError{Setting: "endpoint", Env: envName, Value: raw, Reason: err.Error()}
+			return nil, &SettingError{Setting: "endpoint", Env: envName, Value: redact.String(raw), Reason: strings.ReplaceAll(err.Error(), raw, redact.String(raw))}
 		}
 		if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
-			return nil, &SettingError{Setting: "endpoint", Env: envName, Value: raw, Reason: fmt.Sprintf("port %q is not a port number (a path needs an http:// or https:// URL)", port)}
+			return nil, &SettingError{Setting: "endpoint", Env: envName, Value: redact.String(raw), Reason: fmt.Sprintf("port %q is not a port number (a path needs an http:// or https:// URL)", port)}
 		}
 		ep.hostPort = raw
 	}
@@ -270,9 +275,9 @@ func Resolve(c Config) (*Endpoint, error) {
 	envInsecure, insecureName := envFirst("OTEL_EXPORTER_OTLP_TRACES_INSECURE", "OTEL_EXPORTER_OTLP_INSECURE")
 	switch {
 	case c.Insecure != nil && *c.Insecure && ep.scheme == "https":
-		return nil, &SettingError{Setting: "endpoint", Env: envName, Value: raw, Reason: "an https:// endpoint, with plain text asked for"}
+		return nil, &SettingError{Setting: "endpoint", Env: envName, Value: redact.String(raw), Reason: "an https:// endpoint, with plain text asked for"}
 	case c.Insecure == nil && strings.EqualFold(envInsecure, "true") && ep.scheme == "https":
-		return nil, &SettingError{Setting: "endpoint", Env: insecureName, Value: envInsecure, Reason: "plain text asked for, with the https:// endpoint " + raw}
+		return nil, &SettingError{Setting: "endpoint", Env: insecureName, Value: envInsecure, Reason: "plain text asked for, with the https:// endpoint " + redact.String(raw)}
 	case c.Insecure != nil:
 		ep.insecure = *c.Insecure
 	case envInsecure != "", ep.scheme != "":
@@ -301,7 +306,9 @@ func Resolve(c Config) (*Endpoint, error) {
 
 // String names the endpoint and its protocol, for messages:
 // "127.0.0.1:4317 (grpc)".
-func (ep *Endpoint) String() string { return fmt.Sprintf("%s (%s)", ep.display, ep.protocol) }
+func (ep *Endpoint) String() string {
+	return fmt.Sprintf("%s (%s)", redact.String(ep.display), ep.protocol)
+}
 
 // Protocol is the protocol spans are sent with.
 func (ep *Endpoint) Protocol() string { return ep.protocol }
@@ -773,12 +780,14 @@ func checkEnv() error {
 		if strings.TrimSpace(v) == "" {
 			continue
 		}
-		for _, kv := range strings.Split(v, ",") {
+		for i, kv := range strings.Split(v, ",") {
 			if strings.TrimSpace(kv) == "" {
 				continue
 			}
 			if k, _, ok := strings.Cut(kv, "="); !ok || strings.TrimSpace(k) == "" {
-				return &SettingError{Setting: "headers", Env: name, Value: v, Reason: fmt.Sprintf("%q is not name=value; want name=value pairs separated by commas", kv)}
+				// Neither the value nor the pair is shown: headers
+				// carry the credentials.
+				return &SettingError{Setting: "headers", Env: name, Reason: fmt.Sprintf("its pair %d is not name=value; want name=value pairs separated by commas", i+1)}
 			}
 		}
 	}

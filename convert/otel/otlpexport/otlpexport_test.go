@@ -156,8 +156,13 @@ func TestSettingError(t *testing.T) {
 			msg: `OTEL_EXPORTER_OTLP_INSECURE="1": want true or false`},
 		{env: map[string]string{"OTEL_EXPORTER_OTLP_COMPRESSION": "zstd"}, setting: "compression", from: "OTEL_EXPORTER_OTLP_COMPRESSION",
 			msg: `OTEL_EXPORTER_OTLP_COMPRESSION="zstd": want gzip or none`},
+		// Headers carry credentials: neither the value nor the pair is
+		// shown.
 		{env: map[string]string{"OTEL_EXPORTER_OTLP_TRACES_HEADERS": "api-key=1,garbage"}, setting: "headers", from: "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
-			msg: `OTEL_EXPORTER_OTLP_TRACES_HEADERS="api-key=1,garbage": "garbage" is not name=value; want name=value pairs separated by commas`},
+			msg: `OTEL_EXPORTER_OTLP_TRACES_HEADERS: its pair 2 is not name=value; want name=value pairs separated by commas`},
+		// Nor a password or token of an endpoint.
+		{env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "ftp://user:s3cr3t@h:1/?token=s3cr3t"}, setting: "endpoint", from: "OTEL_EXPORTER_OTLP_ENDPOINT",
+			msg: `OTEL_EXPORTER_OTLP_ENDPOINT="ftp://user:xxxxx@h:1/?token=xxxxx": neither host:port nor an http:// or https:// URL`},
 	} {
 		clearEnv(t)
 		for k, v := range c.env {
@@ -971,5 +976,20 @@ func TestCheckPlainText(t *testing.T) {
 		if err := ep.Check(); !errors.As(err, &pe) {
 			t.Errorf("%+v: %v, want a *PlainTextError", c, err)
 		}
+	}
+}
+
+// TestEndpointStringHidesSecrets checks that an endpoint's password and
+// the token in its query are not in what messages show of it.
+func TestEndpointStringHidesSecrets(t *testing.T) {
+	ep, err := Resolve(Config{Protocol: "http/protobuf", Endpoint: "http://user:s3cr3t@127.0.0.1:1/v1/traces?token=s3cr3t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ep.String(), "http://user:xxxxx@127.0.0.1:1/v1/traces?token=xxxxx (http/protobuf)"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
+	if err := ep.Check(); err == nil || strings.Contains(err.Error(), "s3cr3t") {
+		t.Errorf("Check of a dead endpoint: %v; want an error without its secrets", err)
 	}
 }

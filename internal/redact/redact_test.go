@@ -1,4 +1,4 @@
-package capture
+package redact
 
 import (
 	"net/url"
@@ -22,14 +22,20 @@ func TestRedact(t *testing.T) {
 		{"http://ops:s3cr3t%zz@127.0.0.1:6064/debug/pprof/trace", "http://ops:xxxxx@127.0.0.1:6064/debug/pprof/trace"},
 		{"ops:s3cr3t@127.0.0.1:6064/debug/pprof/trace", "ops:xxxxx@127.0.0.1:6064/debug/pprof/trace"},
 		{"127.0.0.1:6064/debug/pprof/trace", "127.0.0.1:6064/debug/pprof/trace"},
+		// Other schemes, fragments, more names of secrets.
+		{"ftp://h/p?token=s3cr3t", "ftp://h/p?token=xxxxx"},
+		{"unix:///tmp/sock?token=s3cr3t", "unix:///tmp/sock?token=xxxxx"},
+		{"http://h/p#token=s3cr3t", "http://h/p#token=xxxxx"},
+		{"http://h/p?jwt=s3cr3t&bearer=s3cr3t", "http://h/p?bearer=xxxxx&jwt=xxxxx"},
+		{"http://ops:pa/s3cr3t@h:1/p?token=s3cr3t", "http://ops:xxxxx@h:1/p?token=xxxxx"},
 	} {
-		got := RedactString(c.in)
+		got := String(c.in)
 		if got != c.want || strings.Contains(got, "s3cr3t") {
-			t.Errorf("RedactString(%q) = %q, want %q", c.in, got, c.want)
+			t.Errorf("String(%q) = %q, want %q", c.in, got, c.want)
 		}
 		if u, err := url.Parse(c.in); err == nil {
-			if got := Redact(u); strings.Contains(got, "s3cr3t") {
-				t.Errorf("Redact(%q) = %q", c.in, got)
+			if got := URL(u); strings.Contains(got, "s3cr3t") {
+				t.Errorf("URL(%q) = %q", c.in, got)
 			}
 		}
 	}
