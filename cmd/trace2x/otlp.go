@@ -470,6 +470,9 @@ func (h *headerFlags) Set(v string) error {
 func resolveEndpoint(cfg otlpexport.Config, prefix string) (*otlpexport.Endpoint, error) {
 	ep, err := otlpexport.Resolve(cfg)
 	var se *otlpexport.SettingError
+	if errors.As(err, &se) && se.Env == "" && se.Value == "" && se.Setting == "headers" {
+		return nil, usageError{fmt.Sprintf("--%sheader: %s", prefix, se.Reason)}
+	}
 	if errors.As(err, &se) && se.Env == "" {
 		return nil, usageError{fmt.Sprintf("--%s%s %q: %s", prefix, se.Setting, se.Value, se.Reason)}
 	}

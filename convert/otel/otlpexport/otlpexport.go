@@ -85,6 +85,9 @@ func (e *SettingError) Error() string {
 	if e.Value == "" && e.Env != "" {
 		return fmt.Sprintf("%s: %s", e.Env, e.Reason)
 	}
+	if e.Value == "" {
+		return fmt.Sprintf("%s: %s", e.Setting, e.Reason)
+	}
 	if e.Env != "" {
 		return fmt.Sprintf("%s=%q: %s", e.Env, e.Value, e.Reason)
 	}
@@ -299,6 +302,26 @@ func Resolve(c Config) (*Endpoint, error) {
 		ep.headers = envHeaders()
 		for k, v := range c.Headers {
 			setHeader(ep.headers, k, v)
+		}
+	}
+	if grpc {
+		// gRPC refuses such metadata only when the export is sent, after
+		// the whole conversion. The value is not shown: a credential.
+		headers := ep.headers
+		if headers == nil {
+			headers = envHeaders()
+		}
+		for k, v := range headers {
+			if !strings.HasSuffix(strings.ToLower(k), "-bin") && strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r > 0x7e }) {
+				se := &SettingError{Setting: "headers", Reason: fmt.Sprintf("the value of %s is not printable ASCII, which gRPC metadata needs (or send it over OTLP/HTTP)", k)}
+				if _, given := c.Headers[k]; !given {
+					se.Env = "OTEL_EXPORTER_OTLP_HEADERS"
+					if v, _ := envFirst("OTEL_EXPORTER_OTLP_TRACES_HEADERS"); v != "" {
+						se.Env = "OTEL_EXPORTER_OTLP_TRACES_HEADERS or OTEL_EXPORTER_OTLP_HEADERS"
+					}
+				}
+				return nil, se
+			}
 		}
 	}
 	return ep, nil

@@ -993,3 +993,22 @@ func TestEndpointStringHidesSecrets(t *testing.T) {
 		t.Errorf("Check of a dead endpoint: %v; want an error without its secrets", err)
 	}
 }
+
+// TestGRPCHeaderASCII checks that a header gRPC would refuse at the first
+// export, after the whole conversion, is refused at once, naming it and
+// not its value; OTLP/HTTP and binary metadata take it.
+func TestGRPCHeaderASCII(t *testing.T) {
+	_, err := Resolve(Config{Protocol: "grpc", Endpoint: "127.0.0.1:4317", Headers: map[string]string{"X-Token": "sécret"}})
+	var se *SettingError
+	if !errors.As(err, &se) || se.Setting != "headers" || !strings.Contains(err.Error(), "X-Token") || strings.Contains(err.Error(), "sécret") {
+		t.Errorf("a non-ASCII header over gRPC: %v", err)
+	}
+	for _, c := range []Config{
+		{Protocol: "http/protobuf", Endpoint: "127.0.0.1:4318", Headers: map[string]string{"X-Token": "sécret"}},
+		{Protocol: "grpc", Endpoint: "127.0.0.1:4317", Headers: map[string]string{"X-Token-Bin": "sécret"}},
+	} {
+		if _, err := Resolve(c); err != nil {
+			t.Errorf("%s, %v: %v", c.Protocol, c.Headers, err)
+		}
+	}
+}
