@@ -48,7 +48,10 @@ import (
 //
 // A goroutine that a task or region selection keeps for part of its life
 // still ends where it ends, if that is in the window: its GoEnded is
-// passed on, so that an output draws it gone, not alive to the end.
+// passed on, so that an output draws it gone, not alive to the end. So
+// does one declared only because a kept item names it (the goroutine
+// that woke a selected one): else every output would hold it, and its
+// memory, to the end.
 //
 // A task's traceparent log (category [CategoryTraceparent]) is its
 // identity in the application's distributed trace, so the filter passes it
@@ -1191,13 +1194,18 @@ func (f *filterSink) GoroutineEvent(e *GoroutineEvent) error {
 		delete(f.stated, e.G)
 		defer f.goEnded(e.G)
 	}
+	context := false
 	if _, _, _, ok := f.clipG(e.G, e.Time, e.Time); !ok {
-		// A goroutine drawn for part of its life (a task's, a region's)
-		// still ends where it ends: else it would seem alive to the end
-		// of the window.
-		if !stated || e.Time < f.from || e.Time > f.to {
+		// A goroutine drawn for part of its life (a task's, a region's),
+		// or declared only because a kept item names it (the goroutine
+		// that woke a selected one), still ends where it ends: else it
+		// would seem alive to the end of the window, and every output
+		// would hold it as alive.
+		named := e.Kind == GoEnded && f.declared[e.G]
+		if !stated && !named || e.Time < f.from || e.Time > f.to {
 			return nil
 		}
+		context = !stated
 	}
 	if err := f.enter(); err != nil {
 		return err
@@ -1209,13 +1217,14 @@ func (f *filterSink) GoroutineEvent(e *GoroutineEvent) error {
 	if err != nil {
 		return err
 	}
-	if known {
+	if !context {
 		f.f.kept++
+	}
+	if known {
 		return f.next.GoroutineEvent(e)
 	}
 	f.ge = *e
 	f.ge.By = NoGoroutine
-	f.f.kept++
 	return f.next.GoroutineEvent(&f.ge)
 }
 
