@@ -491,6 +491,20 @@ func (v durationValue) Set(s string) error {
 	return nil
 }
 
+// startTimeFlag parses --start-time, if given, and makes a wall-clock
+// window of a trace without a clock count from it too.
+func startTimeFlag(v string, inOpts *inputOpts) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := parseStartTime(v)
+	if err != nil {
+		return time.Time{}, err
+	}
+	inOpts.filter.From.Start, inOpts.filter.To.Start = t, t
+	return t, nil
+}
+
 // parseStartTime reads --start-time: an RFC 3339 time between 1970 and
 // 2200, the wall clocks every output can hold (Perfetto and OTLP carry
 // nanoseconds since 1970; a time outside wrapped around or was dropped).

@@ -98,16 +98,9 @@ Example:
 			if set["start-time"] && *pf == "" && *oj == "" && !*push {
 				return usageError{"--start-time goes with --perfetto, --otlp or --otlp-json"}
 			}
-			var startTime time.Time
-			if *start != "" {
-				t, err := parseStartTime(*start)
-				if err != nil {
-					return err
-				}
-				startTime = t
-				// A wall-clock window of a trace without a clock counts
-				// from it too.
-				inOpts.filter.From.Start, inOpts.filter.To.Start = t, t
+			startTime, err := startTimeFlag(*start, inOpts)
+			if err != nil {
+				return err
 			}
 			if endpointSet && strings.TrimSpace(*pushEndpoint) == "" {
 				return usageError{"--otlp-endpoint is empty (an unset variable?); without the flag, spans go to OTEL_EXPORTER_OTLP_ENDPOINT or 127.0.0.1"}
@@ -201,18 +194,7 @@ Example:
 				if !spanStart.IsZero() {
 					opts = append(opts, otelconv.WithStartTime(spanStart))
 				}
-				if *service != "" {
-					opts = append(opts, otelconv.WithServiceName(*service))
-				}
-				if *runtimeSpans {
-					opts = append(opts, otelconv.WithRuntimeSpans())
-				}
-				if *goroutineSpans {
-					opts = append(opts, otelconv.WithGoroutineSpans())
-				}
-				if *noStacks {
-					opts = append(opts, otelconv.WithoutStacktraces())
-				}
+				opts = append(opts, spanOptions(*service, *runtimeSpans, *goroutineSpans, *noStacks)...)
 				if *oj != "" {
 					o, err := createOutput(e, *oj, false)
 					if err != nil {

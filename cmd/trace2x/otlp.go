@@ -109,16 +109,9 @@ Examples:
 				// collector, unset, would send the spans elsewhere.
 				return usageError{"--endpoint is empty (an unset variable?); without the flag, spans go to OTEL_EXPORTER_OTLP_ENDPOINT or 127.0.0.1"}
 			}
-			var startTime time.Time
-			if *start != "" {
-				t, err := parseStartTime(*start)
-				if err != nil {
-					return err
-				}
-				startTime = t
-				// A wall-clock window of a trace without a clock counts
-				// from it too.
-				inOpts.filter.From.Start, inOpts.filter.To.Start = t, t
+			startTime, err := startTimeFlag(*start, inOpts)
+			if err != nil {
+				return err
 			}
 			if *timeout <= 0 {
 				return usageError{"--timeout must be positive"}
@@ -137,22 +130,10 @@ Examples:
 				return err
 			}
 			defer in.Close()
-			opts := []otelconv.Option{
+			opts := append([]otelconv.Option{
 				otelconv.WithInputName(in.name),
 				otelconv.WithVersion(trace2xVersion()),
-			}
-			if *service != "" {
-				opts = append(opts, otelconv.WithServiceName(*service))
-			}
-			if *runtimeSpans {
-				opts = append(opts, otelconv.WithRuntimeSpans())
-			}
-			if *goroutineSpans {
-				opts = append(opts, otelconv.WithGoroutineSpans())
-			}
-			if *noStacks {
-				opts = append(opts, otelconv.WithoutStacktraces())
-			}
+			}, spanOptions(*service, *runtimeSpans, *goroutineSpans, *noStacks)...)
 			timeNote := ""
 			if startTime.IsZero() {
 				startTime, timeNote, err = fileStart(in)
@@ -437,6 +418,26 @@ func (p *clockProbe) Begin(m *mapping.Meta) error {
 		return errHasClock
 	}
 	return nil
+}
+
+// spanOptions are the conversion's options that otlp's flags set (and
+// convert's, prefixed): service.name, and which spans besides tasks' and
+// regions' are made.
+func spanOptions(service string, runtimeSpans, goroutineSpans, noStacks bool) []otelconv.Option {
+	var opts []otelconv.Option
+	if service != "" {
+		opts = append(opts, otelconv.WithServiceName(service))
+	}
+	if runtimeSpans {
+		opts = append(opts, otelconv.WithRuntimeSpans())
+	}
+	if goroutineSpans {
+		opts = append(opts, otelconv.WithGoroutineSpans())
+	}
+	if noStacks {
+		opts = append(opts, otelconv.WithoutStacktraces())
+	}
+	return opts
 }
 
 // headerFlags collects --header NAME:VALUE or NAME=VALUE, and the first

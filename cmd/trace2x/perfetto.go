@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"math"
-	"time"
 
 	"github.com/trace2x/trace2x/convert/chromejson"
 	"github.com/trace2x/trace2x/convert/perfetto"
@@ -46,16 +45,9 @@ Examples:
 		start := fs.String("start-time", "", "wall-clock `TIME` (RFC 3339) at which the trace started, for traces before Go 1.25 that do not record it")
 		plain := fs.Bool("uncompressed", false, "write the packets plain, not deflated in compressed packets, for tools that do not read those")
 		return func(e *env, args []string) error {
-			var startTime time.Time
-			if *start != "" {
-				t, err := parseStartTime(*start)
-				if err != nil {
-					return err
-				}
-				startTime = t
-				// A wall-clock window of a trace without a clock counts
-				// from it too.
-				inOpts.filter.From.Start, inOpts.filter.To.Start = t, t
+			startTime, err := startTimeFlag(*start, inOpts)
+			if err != nil {
+				return err
 			}
 			if err := checkOutputs(e, args, *out); err != nil {
 				return err
