@@ -83,7 +83,12 @@ type mapper struct {
 	openTasks [openTaskSlots]*Task
 	freeG     []*gState
 	freeR     []*Region
-	dirty     bool // a derived counter may have changed
+	// endedEarly holds the goroutines that ended in the first generation,
+	// until it ends: a CPU sample can trail its goroutine's end, and one
+	// naming a goroutine not known live there is otherwise taken for one
+	// that ran since before the trace (see sampleOfEnded).
+	endedEarly map[GoID]struct{}
+	dirty      bool // a derived counter may have changed
 	// batched says the current event comes in a batch, with its task
 	// details (curTask) read by the parsing goroutine; otherwise events
 	// come one by one, as in tests, and the mapping reads them itself.
@@ -264,6 +269,9 @@ func (m *mapper) event(ev *trace.Event) error {
 
 func (m *mapper) sync(ev *trace.Event, t Time) error {
 	m.syncs++
+	if m.syncs == 2 {
+		m.endedEarly = nil
+	}
 	if k := m.syncs - 2; k >= 0 && k < len(m.genEnds) {
 		// The generation before this Sync is mapped whole.
 		m.counter.n.Store(m.genEnds[k])
@@ -327,7 +335,7 @@ func (m *mapper) seeContext(ev *trace.Event, t Time) error {
 		}
 		m.lastP = p
 	}
-	if id := GoID(ev.Goroutine()); id != NoGoroutine {
+	if id := GoID(ev.Goroutine()); id != NoGoroutine && !m.sampleOfEnded(ev, id) {
 		g, err := m.goroutine(id, t)
 		if err != nil {
 			return err
@@ -424,6 +432,12 @@ func (m *mapper) dropG(g *gState) {
 		m.join.goroutineEnded(g.info.ID)
 	}
 	m.gs.Delete(g.info.ID)
+	if m.syncs <= 1 {
+		if m.endedEarly == nil {
+			m.endedEarly = make(map[GoID]struct{})
+		}
+		m.endedEarly[g.info.ID] = struct{}{}
+	}
 	if m.lastG == g {
 		m.lastG = nil
 	}
@@ -1114,12 +1128,37 @@ func (m *mapper) label(ev *trace.Event) error {
 	return m.sink.Goroutine(&g.info)
 }
 
+// sampleOfEnded reports whether ev is a CPU sample of goroutine id, which
+// is not live: the runtime writes a sample some time after it is taken,
+// and its goroutine may have ended in between. A goroutine the mapping
+// does not know is one that ended, except in the first generation, where
+// it may be one that ran since before the trace and that the trace has
+// not stated yet (Go's tracer states a running goroutine at its next
+// event). Declaring an ended goroutine again would make it a goroutine
+// alive, in no state, from the trace's start to its end.
+func (m *mapper) sampleOfEnded(ev *trace.Event, id GoID) bool {
+	if ev.Kind() != trace.EventStackSample || m.lookupG(id) != nil {
+		return false
+	}
+	if m.syncs > 1 {
+		return true
+	}
+	_, ended := m.endedEarly[id]
+	return ended
+}
+
 func (m *mapper) sample(ev *trace.Event, t Time) error {
 	stk, err := m.evStack(ev)
 	if err != nil {
 		return err
 	}
 	m.smp = CPUSample{Time: t, G: GoID(ev.Goroutine()), P: m.procOf(ev), M: ThreadID(ev.Thread()), Stack: stk}
+	if m.smp.G != NoGoroutine && m.lookupG(m.smp.G) == nil {
+		// What ran is known by its thread and stack; the goroutine had
+		// ended (see sampleOfEnded).
+		m.anomaly("CPU sample of a goroutine that had ended (the sample kept without it)")
+		m.smp.G = NoGoroutine
+	}
 	// Traces before Go 1.22 do not name a sample's thread: it is the one
 	// running on the sample's P then.
 	if m.smp.M == NoThread && m.smp.P != NoProc {

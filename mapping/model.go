@@ -492,7 +492,7 @@ type Counter struct {
 // CPUSample is a CPU profile sample taken while tracing.
 type CPUSample struct {
 	Time  Time
-	G     GoID     // NoGoroutine if none was running
+	G     GoID     // NoGoroutine if none was running, or if it had ended by the sample's time (a Summary anomaly)
 	P     ProcID   // NoProc if the thread held none
 	M     ThreadID // the sampled thread
 	Stack StackID
