@@ -264,7 +264,7 @@ func (f *Filter) Sink(next Sink) Sink {
 	f.kept = 0
 	f.seen = Seen{}
 	return &filterSink{next: next, f: f, s: sel, misuse: misuse,
-		pending: map[GoID]*Goroutine{}, declared: map[GoID]bool{}, stated: map[GoID]bool{}}
+		pending: map[GoID]*Goroutine{}, stated: map[GoID]bool{}}
 }
 
 // span is a closed time interval.
@@ -582,7 +582,7 @@ type filterSink struct {
 	// Goroutines are declared to next only when a kept item names them;
 	// until then the latest delivery of each live one waits here.
 	pending  map[GoID]*Goroutine
-	declared map[GoID]bool
+	declared goSet // kept for the pass: later items may name an ended goroutine
 	// stated holds the goroutines alive with a state kept: their end is
 	// kept wherever it is in the window.
 	stated map[GoID]bool
@@ -678,7 +678,7 @@ func (f *filterSink) Goroutine(g *Goroutine) error {
 		seen.LastG = max(seen.LastG, g.ID)
 		seen.Goroutines++
 	}
-	if f.declared[g.ID] {
+	if f.declared.has(g.ID) {
 		// An update (a label): cut as the declaration was.
 		c := f.cut(g)
 		return f.next.Goroutine(&c)
@@ -696,7 +696,7 @@ func (f *filterSink) cut(g *Goroutine) Goroutine {
 	if c.Created < f.from {
 		c.Created, c.Flags = f.from, c.Flags|OpenStart
 	}
-	if c.Creator != NoGoroutine && !f.declared[c.Creator] {
+	if c.Creator != NoGoroutine && !f.declared.has(c.Creator) {
 		// The output names only goroutines it has; a creator left out is
 		// not declared for this alone.
 		c.Creator = NoGoroutine
@@ -707,14 +707,14 @@ func (f *filterSink) cut(g *Goroutine) Goroutine {
 // declare delivers goroutine id to next if it has not been, and reports
 // whether next knows it.
 func (f *filterSink) declare(id GoID) (bool, error) {
-	if id == NoGoroutine || f.declared[id] {
+	if id == NoGoroutine || f.declared.has(id) {
 		return true, nil
 	}
 	g := f.pending[id]
 	if g == nil {
 		return false, nil // ended before anything kept named it
 	}
-	f.declared[id] = true
+	f.declared.add(id)
 	delete(f.pending, id)
 	c := f.cut(g)
 	c.Updated = false
@@ -1001,7 +1001,7 @@ func (f *filterSink) Task(t *Task) error {
 	// others would add goroutines with nothing to show.
 	f.gos = f.gos[:0]
 	for _, g := range t.Goroutines {
-		if f.declared[g] {
+		if f.declared.has(g) {
 			f.gos = append(f.gos, g)
 		}
 	}
@@ -1201,7 +1201,7 @@ func (f *filterSink) GoroutineEvent(e *GoroutineEvent) error {
 		// that woke a selected one), still ends where it ends: else it
 		// would seem alive to the end of the window, and every output
 		// would hold it as alive.
-		named := e.Kind == GoEnded && f.declared[e.G]
+		named := e.Kind == GoEnded && f.declared.has(e.G)
 		if !stated && !named || e.Time < f.from || e.Time > f.to {
 			return nil
 		}
@@ -1382,7 +1382,7 @@ func (f *filterSink) End(s *Summary) error {
 			return err
 		}
 	}
-	f.sum.Goroutines = len(f.declared)
+	f.sum.Goroutines = f.declared.len()
 	f.sum.Start = max(s.Start, f.from)
 	f.sum.End = max(min(s.End, f.to), f.sum.Start)
 	return f.next.End(&f.sum)

@@ -184,7 +184,7 @@ func (f *filterSink) release(h *heldLog) error {
 		return nil // cannot happen: its task has not ended
 	}
 	l.Time = min(max(h.at, f.from), f.to)
-	if h.alone && !f.declared[l.G] {
+	if h.alone && !f.declared.has(l.G) {
 		f.orphan(l)
 	}
 	known, err := f.declare(l.G)
