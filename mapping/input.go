@@ -175,10 +175,17 @@ type zReader struct {
 	r      io.Reader
 	format string
 	note   *countingReader // the input's, which keeps the first error
+	// For gzip, the reader and its input, which it reads member by
+	// member (see nextMember).
+	gz *gzip.Reader
+	br *bufio.Reader
 }
 
 func (z *zReader) Read(p []byte) (int, error) {
 	n, err := z.r.Read(p)
+	if err == io.EOF && z.gz != nil {
+		err = z.nextMember()
+	}
 	if err != nil && err != io.EOF {
 		err = fmt.Errorf("%s-compressed input: %w", z.format, err)
 		if z.note != nil {
@@ -186,6 +193,28 @@ func (z *zReader) Read(p []byte) (int, error) {
 		}
 	}
 	return n, err
+}
+
+// nextMember goes on to the next member of a gzip stream, as gzip and Go's
+// gzip.Reader do, at the end of one: io.EOF if none follows.
+// It reads members one by one so that bytes after the last that are not
+// one are named as such: the reader's own error for them is "invalid
+// header", or "unexpected EOF" when they are short.
+func (z *zReader) nextMember() error {
+	b, err := z.br.Peek(len(gzipMagic))
+	switch {
+	case len(b) == 0 && err == io.EOF:
+		return io.EOF
+	case len(b) == 0:
+		return err
+	case !bytes.HasPrefix(b, gzipMagic):
+		return errors.New("bytes after the end of the compressed data are not another gzip member")
+	}
+	if err := z.gz.Reset(z.br); err != nil {
+		return err
+	}
+	z.gz.Multistream(false)
+	return nil
 }
 
 var (
@@ -209,7 +238,8 @@ func decompress(br *bufio.Reader) (io.Reader, error) {
 		if err != nil {
 			return nil, fmt.Errorf("gzip-compressed input: %w", err)
 		}
-		return &zReader{r: zr, format: "gzip"}, nil
+		zr.Multistream(false)
+		return &zReader{r: zr, format: "gzip", gz: zr, br: br}, nil
 	case bytes.HasPrefix(magic, zstdMagic):
 		// One decoding goroutine: the parser already keeps a core busy, and
 		// a trace streams in order. The window is bounded so that a

@@ -10,6 +10,7 @@ import (
 	"os"
 	"regexp"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -72,6 +73,16 @@ func TestCompressedInput(t *testing.T) {
 				t.Errorf("error %q does not say the %s input failed", msg, name)
 			}
 		})
+	}
+	// Bytes after the gzip stream that are no gzip member: the trace is
+	// read whole, and the error says what follows it.
+	junk := append(slices.Clip(gz.Bytes()), "not gzip"...)
+	sum, err := mapping.Map(bytes.NewReader(junk), mapping.NopSink{})
+	if msg := fmt.Sprint(err); !strings.Contains(msg, "gzip-compressed input: bytes after the end of the compressed data are not another gzip member") {
+		t.Errorf("gzip followed by other bytes: error %q does not say so", msg)
+	}
+	if sum == nil || sum.Events != plain.Events {
+		t.Errorf("gzip followed by other bytes: %+v, want the trace's %d events read", sum, plain.Events)
 	}
 	// A whole compressed stream of a trace cut short: the place of the
 	// break is in the compressed bytes, and the error says so, lest it
