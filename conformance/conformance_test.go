@@ -149,6 +149,8 @@ func TestCorpus(t *testing.T) {
 //     open.
 //   - cgoreuse (cgoreuse): threads created in C call into Go one after the
 //     other, and each gets the same goroutine ID.
+//   - latesample (latesample): a CPU sample of a goroutine written after
+//     the goroutine ended.
 const regressionGlob = "testdata/*.trace"
 
 // regressionTraces returns this package's own traces.

@@ -160,6 +160,7 @@ type oracleState struct {
 	named   map[trace.TaskID]bool           // tasks named by a region or log
 	earlier map[trace.GoID]int              // per goroutine, regions ended without a begin
 	procM   map[trace.ProcID]trace.ThreadID // per P, the thread of its last event
+	ended   map[trace.TaskID]bool           // tasks that ended
 	lastT   trace.Time                      // time of the last event
 	lastK   trace.EventKind                 // kind of the last event
 }
@@ -193,6 +194,7 @@ func Read(r io.Reader) (*Oracle, error) {
 		named:   make(map[trace.TaskID]bool),
 		earlier: make(map[trace.GoID]int),
 		procM:   make(map[trace.ProcID]trace.ThreadID),
+		ended:   make(map[trace.TaskID]bool),
 	}
 	for {
 		ev, err := tr.ReadEvent()
@@ -255,8 +257,12 @@ func (s *oracleState) event(ev *trace.Event) error {
 	o.Events++
 	s.lastT, s.lastK = t, kind
 	// Every event names the goroutine it ran on, if any: that goroutine
-	// existed, whatever the event says about others.
-	s.seenG(ev.Goroutine())
+	// existed, whatever the event says about others. But for a CPU
+	// sample, which the runtime writes some time after it is taken: its
+	// goroutine may have ended by then (see sampleG).
+	if kind != trace.EventStackSample {
+		s.seenG(ev.Goroutine())
+	}
 
 	switch kind {
 	case trace.EventSync:
@@ -318,12 +324,31 @@ func (s *oracleState) event(ev *trace.Event) error {
 				m = pm
 			}
 		}
-		o.Samples = append(o.Samples, Sample{Time: t, G: ev.Goroutine(), P: ev.Proc(), M: m})
+		o.Samples = append(o.Samples, Sample{Time: t, G: s.sampleG(ev.Goroutine()), P: ev.Proc(), M: m})
 	}
 	if p, m := ev.Proc(), ev.Thread(); p != trace.NoProc && m != trace.NoThread {
 		s.procM[p] = m
 	}
 	return nil
+}
+
+// sampleG is the goroutine of a CPU sample of goroutine g as the model
+// has it: none if g had ended, or if the trace has not named g by its
+// second generation, which restates every goroutine alive (a sample
+// written after its goroutine ended in the generation before). A
+// goroutine first named by a sample in the first generation existed
+// before the trace began.
+func (s *oracleState) sampleG(g trace.GoID) trace.GoID {
+	if g == trace.NoGoroutine {
+		return g
+	}
+	og, ok := s.o.Goroutines[g]
+	switch {
+	case ok && og.dead, !ok && s.o.Syncs > 1:
+		return trace.NoGoroutine
+	}
+	s.seenG(g)
+	return g
 }
 
 // spanningTasks adds the tasks that regions or logs name but that neither
@@ -370,9 +395,16 @@ func (s *oracleState) taskEnd(ev *trace.Event, t trace.Time) {
 	}
 	if i, ok := s.tasks[id]; ok {
 		delete(s.tasks, id)
+		s.ended[id] = true
 		s.o.Tasks[i].End, s.o.Tasks[i].HasEnd = t, true
 		return
 	}
+	if s.ended[id] {
+		// Ended twice, a misuse the parser lets pass: the task is the
+		// one that ended first.
+		return
+	}
+	s.ended[id] = true
 	// An end without a begin: the task began before the trace did. Go
 	// 1.22+ repeats nothing about it, but the parser fills in the type
 	// and parent when it knows them; an empty type means it does not.

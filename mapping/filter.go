@@ -565,11 +565,11 @@ type filterSink struct {
 	forwarded bool
 	from, to  Time
 	origin    Time // the trace start
-	// ended remembers, for a while, the tasks delivered (false) and left
-	// out (true): a region or log that comes later does not name one left
-	// out, and a traceparent logged in an ended task is not held.
-	ended  map[TaskID]bool
-	endedQ []TaskID
+	// ended remembers the tasks that ended, and leftT those left out: a
+	// region or log that comes later does not name one left out, and a
+	// traceparent logged in an ended task is not held.
+	ended idSet[TaskID] // the tasks that ended
+	leftT idSet[TaskID] // of those, the ones left out
 	// The traceparent logs of open tasks, by task, while it is not known
 	// that the task is kept or the window has not begun (see
 	// traceparent.go); tpG counts those held by goroutine.
@@ -582,7 +582,7 @@ type filterSink struct {
 	// Goroutines are declared to next only when a kept item names them;
 	// until then the latest delivery of each live one waits here.
 	pending  map[GoID]*Goroutine
-	declared goSet // kept for the pass: later items may name an ended goroutine
+	declared idSet[GoID] // kept for the pass: later items may name an ended goroutine
 	// stated holds the goroutines alive with a state kept: their end is
 	// kept wherever it is in the window.
 	stated map[GoID]bool
@@ -1056,24 +1056,18 @@ func (f *filterSink) Region(r *Region) error {
 	if err := f.named(f.rg.Task, f.rg.Root, r.End); err != nil {
 		return err
 	}
-	if f.ended[r.ParentTask] {
+	if f.leftT.has(r.ParentTask) {
 		f.rg.ParentTask = NoTask
 	}
 	f.f.kept++
 	return f.next.Region(&f.rg)
 }
 
-// endTask remembers, for a while (the last maxEnded tasks, as the mapping
-// does), that task id ended, and whether it was left out.
+// endTask remembers that task id ended, and whether it was left out.
 func (f *filterSink) endTask(id TaskID, left bool) {
-	if f.ended == nil {
-		f.ended = map[TaskID]bool{}
-	}
-	f.ended[id] = left
-	f.endedQ = append(f.endedQ, id)
-	if len(f.endedQ) > maxEnded {
-		delete(f.ended, f.endedQ[0])
-		f.endedQ = f.endedQ[1:]
+	f.ended.add(id)
+	if left {
+		f.leftT.add(id)
 	}
 }
 
@@ -1084,7 +1078,7 @@ func (f *filterSink) taskOf(id TaskID) TaskID {
 	if id == NoTask {
 		return id
 	}
-	if f.ended[id] {
+	if f.leftT.has(id) {
 		return NoTask
 	}
 	f.s.context[id] = true

@@ -104,12 +104,15 @@ type mapper struct {
 	curStateStk *stackRef
 	curStk      *stackRef
 	// endedTasks remembers, for a while, the tasks that ended, with their
-	// roots, so that a region or log of a task after its end does not make
-	// it up again, and a task begun in it after its end finds its root.
+	// roots, so that a task begun in one after its end finds its root.
 	endedTasks map[TaskID]TaskID
 	endedTaskQ []TaskID
-	tasks      map[TaskID]*Task
-	ranges     map[rangeKey]*Range
+	// taskEnded holds every task that ended, however long ago: a second
+	// end of a task, or a region or log naming it, is told from one of a
+	// task begun before the trace at any distance.
+	taskEnded idSet[TaskID]
+	tasks     map[TaskID]*Task
+	ranges    map[rangeKey]*Range
 	// first holds the first generation until the goroutines it states
 	// late are known (see hold).
 	first firstGen
@@ -823,11 +826,14 @@ func (m *mapper) task(id TaskID, t Time) *Task {
 	if tk := *slot; tk != nil && tk.ID == id {
 		return tk
 	}
-	if id == NoTask || m.endedTasks[id] != NoTask {
+	if id == NoTask {
 		return nil
 	}
 	tk, ok := m.tasks[id]
 	if !ok {
+		if m.taskEnded.has(id) {
+			return nil // unless begun again, which only a damaged trace does
+		}
 		// Its begin is in no generation of the trace, so it began before
 		// the trace did, whichever generation this is.
 		tk = &Task{ID: id, Root: id, Start: m.origin, StartG: NoGoroutine, EndG: NoGoroutine, Flags: OpenStart}
@@ -935,6 +941,7 @@ func (m *mapper) taskEnd(ev *trace.Event, t Time) error {
 	tk.End, tk.EndG, tk.EndStack = t, g, stk
 	tk.involve(g)
 	m.dropTask(id)
+	m.taskEnded.add(id)
 	m.endedTasks[id] = tk.Root
 	m.endedTaskQ = append(m.endedTaskQ, id)
 	if len(m.endedTaskQ) > maxEnded {

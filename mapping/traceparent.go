@@ -70,7 +70,7 @@ func (f *filterSink) keepsTask(id TaskID) bool {
 // earlier one still held is the task's first, and goes out before this
 // one (see named).
 func (f *filterSink) noteTraceparent(id TaskID) {
-	if _, ended := f.ended[id]; ended || f.tps[id] != nil || len(f.tps) >= maxHeld {
+	if f.ended.has(id) || f.tps[id] != nil || len(f.tps) >= maxHeld {
 		return
 	}
 	f.hold(&heldLog{log: Log{Task: id}, sent: true})
@@ -78,7 +78,7 @@ func (f *filterSink) noteTraceparent(id TaskID) {
 
 // holdTraceparent takes a traceparent log the filter would drop.
 func (f *filterSink) holdTraceparent(l *Log) error {
-	if _, ended := f.ended[l.Task]; ended || f.tps[l.Task] != nil || len(f.tps) >= maxHeld {
+	if f.ended.has(l.Task) || f.tps[l.Task] != nil || len(f.tps) >= maxHeld {
 		return nil // of a task ended, not the task's first, or too many held
 	}
 	h := &heldLog{log: *l, at: l.Time}
@@ -180,7 +180,7 @@ func (f *filterSink) release(h *heldLog) error {
 	h.sent = true
 	f.untrack(h.log.G)
 	l := &h.log
-	if f.ended[l.Task] {
+	if f.leftT.has(l.Task) {
 		return nil // cannot happen: its task has not ended
 	}
 	l.Time = min(max(h.at, f.from), f.to)

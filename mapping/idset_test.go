@@ -6,11 +6,11 @@ import (
 	"testing"
 )
 
-// TestGoSet checks the set against a map, on IDs as the runtime gives
+// TestIDSet checks the set against a map, on IDs as the runtime gives
 // them (dense from 1), far apart, at page edges and at the ends of the
 // type's range, which a damaged trace can hold.
-func TestGoSet(t *testing.T) {
-	var s goSet
+func TestIDSet(t *testing.T) {
+	var s idSet[GoID]
 	want := map[GoID]bool{}
 	r := rand.New(rand.NewPCG(1, 2))
 	var ids []GoID
@@ -38,8 +38,31 @@ func TestGoSet(t *testing.T) {
 	if s.len() != len(want) {
 		t.Errorf("len %d, want %d", s.len(), len(want))
 	}
-	var empty goSet
+	var empty idSet[GoID]
 	if empty.has(1) || empty.len() != 0 {
 		t.Error("the zero set is not empty")
+	}
+}
+
+// TestIDSetUnsigned checks the set of an unsigned type (task IDs) at the
+// ends of its range.
+func TestIDSetUnsigned(t *testing.T) {
+	var s idSet[TaskID]
+	ids := []TaskID{1, 2, 1023, 1024, math.MaxUint64, math.MaxUint64 - 1, 1 << 63}
+	for _, id := range ids {
+		s.add(id)
+	}
+	for _, id := range ids {
+		if !s.has(id) {
+			t.Errorf("%d added, not found", id)
+		}
+	}
+	for _, id := range []TaskID{0, 3, 1025, math.MaxUint64 - 2, 1<<63 + 1} {
+		if s.has(id) {
+			t.Errorf("%d found, never added", id)
+		}
+	}
+	if s.len() != len(ids) {
+		t.Errorf("len %d, want %d", s.len(), len(ids))
 	}
 }
