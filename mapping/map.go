@@ -44,6 +44,10 @@ type config struct {
 	// out, added to input offsets in errors so that they point into the
 	// file.
 	skipped int64
+	// stopsEarly: the pass reads generations of a file up to one before
+	// its last (see MapWindow), so a goroutine still to run at its end
+	// runs after what it reads.
+	stopsEarly bool
 	// index lists the generations of a file, as far as they could be
 	// indexed, and indexErr says where indexing stopped; firstGen is the
 	// generation the pass begins with. An error then names the

@@ -1340,7 +1340,7 @@ func (m *mapper) closeAll(t Time) error {
 				return err
 			}
 		}
-		if g.pending {
+		if g.pending && !m.cfg.stopsEarly {
 			m.sum.UnmatchedFlows++
 		}
 	}

@@ -123,6 +123,7 @@ func MapWindow(r io.ReaderAt, size int64, from, to Bound, sink Sink, opts ...Opt
 	g0 := gens[0]
 	cfg.origin = &origin{start: Time(g0.Start), clock: clockOf(g0.Clock)}
 	cfg.skipped = gens[first].Offset - headerSize
+	cfg.stopsEarly = last < len(gens)-1
 	if first > 0 {
 		// The generation read first is the lead-in, which ends before
 		// the window begins: every goroutine is stated by then, so

@@ -245,7 +245,8 @@ func testSeekWindows(t *testing.T, data []byte) {
 		t.Run(w.name, func(t *testing.T) {
 			full, part := newItemLog(), newItemLog()
 			ff := &mapping.Filter{From: w.from, To: w.to}
-			if _, err := mapping.Map(bytes.NewReader(data), ff.Sink(full)); err != nil {
+			fsum, err := mapping.Map(bytes.NewReader(data), ff.Sink(full))
+			if err != nil {
 				t.Fatal(err)
 			}
 			pf := &mapping.Filter{From: w.from, To: w.to}
@@ -255,6 +256,11 @@ func testSeekWindows(t *testing.T, data []byte) {
 			}
 			if sum.Generations >= len(gens) {
 				t.Errorf("read %d generations of %d", sum.Generations, len(gens))
+			}
+			// A goroutine made runnable before the generations read end
+			// runs after them: its flow is not one without a target.
+			if sum.UnmatchedFlows > fsum.UnmatchedFlows {
+				t.Errorf("%d flows without a target in the generations read, %d in the whole trace", sum.UnmatchedFlows, fsum.UnmatchedFlows)
 			}
 			if len(full.lines) == 0 {
 				t.Fatal("the window holds nothing")

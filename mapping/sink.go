@@ -326,7 +326,9 @@ type Summary struct {
 	// on, such as a region end with no matching begin, by description.
 	Anomalies map[string]int
 	// UnmatchedFlows counts creations and unblocks whose goroutine never ran
-	// again before the trace ended: they have no target and so no Flow.
+	// again before the trace ended: they have no target and so no Flow. A
+	// pass over a window's generations (MapWindow) that stops before the
+	// trace's last does not count those still to run at its end.
 	UnmatchedFlows int
 	// Err is the error that cut the trace short, or nil. Everything before
 	// it was delivered.

@@ -63,3 +63,37 @@ func TestTaskEndedLongAgo(t *testing.T) {
 		t.Errorf("anomalies %v: want the second end counted", m.sum.Anomalies)
 	}
 }
+
+// TestPendingFlowAtEarlyStop checks that a goroutine made runnable before
+// the end of a pass that stops before the trace's last generation (a
+// window's, see MapWindow) does not count as one that never ran again:
+// it runs after what the pass read. A pass to the trace's end counts it.
+func TestPendingFlowAtEarlyStop(t *testing.T) {
+	var e synth
+	evs := []trace.Event{
+		e.sync(1000),
+		e.procStatus(1001, onM(thrA), procA, trace.ProcRunning),
+		e.goStatus(1002, onP(procA, thrA), goMain, trace.GoRunning, trace.NoStack),
+		e.goCreate(1010, onG(goMain, procA, thrA), stkGoStmt, goWorker, stkWorkerStart),
+		e.sync(1020),
+	}
+	for _, early := range []bool{false, true} {
+		m := newMapper(newRecorder(), &config{input: "synthetic", stopsEarly: early})
+		m.counter = &countingReader{}
+		for i := range evs {
+			if err := m.event(&evs[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := m.finish(); err != nil {
+			t.Fatal(err)
+		}
+		want := 1
+		if early {
+			want = 0
+		}
+		if m.sum.UnmatchedFlows != want {
+			t.Errorf("stopping early %v: %d flows without a target, want %d", early, m.sum.UnmatchedFlows, want)
+		}
+	}
+}
