@@ -65,13 +65,14 @@ func WithDecode(decode func(batch int) bool) Option {
 	return optionFunc(func(c *config) { c.decode = decode })
 }
 
-// PrepassHeld returns how many tasks a prepass holds: those kept, those
-// waiting for their parent, and those left out that it remembers.
-func PrepassHeld(s Sink) int {
+// PrepassHeld returns how many tasks a prepass holds whole: those kept
+// and those waiting for their parent; and the bytes in which it
+// remembers those left out.
+func PrepassHeld(s Sink) (tasks, leftBytes int) {
 	p := s.(*prepass)
-	n := len(p.s.keptSpan) + len(p.left)
+	n := len(p.s.keptSpan)
 	for _, w := range p.waiting {
 		n += len(w)
 	}
-	return n
+	return n, len(p.left.pages) * idSetPage / 8
 }

@@ -344,17 +344,16 @@ type keptTask struct {
 // A task is kept if it or one of its ancestors is selected; tasks are
 // delivered as they end, a subtask often before its parent. So a task
 // whose parent has not ended waits for it, and is settled with it; a task
-// left out is remembered for a while (the last maxEnded), for a subtask
-// that outlives it. What the prepass holds then follows the tasks kept and
-// the subtasks of open tasks, not every task of the trace.
+// left out is remembered (a bit by ID), for a subtask that outlives it.
+// What the prepass holds then follows the tasks kept and the subtasks of
+// open tasks, not every task of the trace.
 type prepass struct {
 	NopSink
 	f        *Filter
 	s        *selection
 	waiting  map[TaskID][]*waitingTask // tasks by the parent they wait for
-	left     map[TaskID]bool           // tasks left out, the last maxEnded
-	leftQ    []TaskID
-	from, to Time // the window, see Begin
+	left     idSet[TaskID]             // tasks left out
+	from, to Time                      // the window, see Begin
 	// tps holds the first traceparent of each task that logged one
 	// before the window's start, until the task ends before it.
 	tps map[TaskID]Log
@@ -378,7 +377,7 @@ func (p *prepass) Task(t *Task) error {
 			// (Task 0 is no task, the background's, which no trace
 			// shows: selected, it is not the parent of every task.)
 			p.settle(wt, true)
-		case t.Parent == NoTask || p.left[t.Parent]:
+		case t.Parent == NoTask || p.left.has(t.Parent):
 			p.settle(wt, false)
 		default:
 			if p.waiting == nil {
@@ -407,15 +406,7 @@ func (p *prepass) settle(wt *waitingTask, kept bool) {
 		s.tasks[wt.id] = true
 		s.keptSpan[wt.id] = wt.keptTask
 	} else {
-		if p.left == nil {
-			p.left = map[TaskID]bool{}
-		}
-		p.left[wt.id] = true
-		p.leftQ = append(p.leftQ, wt.id)
-		if len(p.leftQ) > maxEnded {
-			delete(p.left, p.leftQ[0])
-			p.leftQ = p.leftQ[1:]
-		}
+		p.left.add(wt.id)
 	}
 	children := p.waiting[wt.id]
 	delete(p.waiting, wt.id)
@@ -527,7 +518,7 @@ func (p *prepass) End(*Summary) error {
 	})
 	// What the prepass alone needed is no longer needed.
 	s.keptSpan, s.involved, s.related, s.regTask = nil, nil, nil, nil
-	p.waiting, p.left, p.leftQ, p.tps = nil, nil, nil, nil
+	p.waiting, p.left, p.tps = nil, idSet[TaskID]{}, nil
 	return nil
 }
 

@@ -16,7 +16,7 @@ func TestPrepassHoldsSelection(t *testing.T) {
 	const selected = 3*500 + 1
 	f := &mapping.Filter{Tasks: []string{"1501"}}
 	p := f.Prepass()
-	most := 0
+	most, leftBytes := 0, 0
 	at := mapping.Time(1000)
 	for i := range requests {
 		id := mapping.TaskID(3*i + 1)
@@ -28,13 +28,15 @@ func TestPrepassHoldsSelection(t *testing.T) {
 		if err := p.Task(&mapping.Task{ID: id, Parent: mapping.NoTask, Type: "request", Start: at - 1, End: at + 20, Goroutines: []mapping.GoID{mapping.GoID(i + 10)}}); err != nil {
 			t.Fatal(err)
 		}
-		most = max(most, mapping.PrepassHeld(p))
+		held, left := mapping.PrepassHeld(p)
+		most, leftBytes = max(most, held), max(leftBytes, left)
 		at += 100
 	}
-	// The tasks left out are remembered up to a bound, for subtasks that
-	// outlive their parents: far fewer than the 300000 tasks fed.
-	if most > 70000 {
-		t.Errorf("the prepass held up to %d tasks of %d", most, 3*requests)
+	// The tasks left out are remembered, for subtasks that outlive their
+	// parents, as a bit each: the tasks held whole are those selected and
+	// those waiting for their parent, a few of the 300000 fed.
+	if most > 10 || leftBytes > 3*requests/8+4096 {
+		t.Errorf("the prepass held up to %d tasks of %d, and %d bytes for those left out", most, 3*requests, leftBytes)
 	}
 	if err := p.End(&mapping.Summary{}); err != nil {
 		t.Fatal(err)
