@@ -205,19 +205,19 @@ func (c *windowCounter) GoroutineEvent(e *mapping.GoroutineEvent) error {
 	return nil
 }
 
-var indexPage = template.Must(template.New("index").Funcs(template.FuncMap{"mb": mb, "ms": ms}).Parse(`<!DOCTYPE html>
+var indexPage = template.Must(template.New("index").Funcs(template.FuncMap{"size": sizeText, "ms": ms}).Parse(`<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>{{.Name}}: trace2x</title>
 {{if not .Counted}}<meta http-equiv="refresh" content="3">{{end}}
 <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{padding:.2em .8em;text-align:right}tr:nth-child(even){background:#f4f4f4}</style>
 </head><body>
 <h1>{{.Name}}</h1>
-<p>{{.Size}} MB of trace, {{.Gens}} generation{{if ne .Gens 1}}s{{end}}, {{.Duration}}: {{if .Fits}}few enough rows for the Perfetto UI in a browser to hold it whole (<code>trace2x view</code> without <code>--index</code> serves it so), shown here in parts.{{else}}more than the Perfetto UI in a browser holds at once.{{end}}
+<p>{{.Size}} of trace, {{.Gens}} generation{{if ne .Gens 1}}s{{end}}, {{.Duration}}: {{if .Fits}}few enough rows for the Perfetto UI in a browser to hold it whole (<code>trace2x view</code> without <code>--index</code> serves it so), shown here in parts.{{else}}more than the Perfetto UI in a browser holds at once.{{end}}
 Each window below is converted when the UI opens it; the trace never leaves this machine.</p>
 <p>A whole window is about as much as the UI in a browser holds, and takes it a while to load; a single generation, about a second of trace, is a small part of that.</p>
 <p>Other ways in: <code>trace2x view --task TYPE</code>, <code>--region TYPE</code> or <code>--goroutine ID</code> serves what a task, region or goroutine did over the whole trace;
 <code>trace2x perfetto -o {{.Base}}.pftrace {{.Name}}</code> and Perfetto's native <code>trace_processor --httpd {{.Base}}.pftrace</code> open it whole in the UI, which then uses that process instead of the browser's memory.</p>
-<table><tr><th>window</th><th>from</th><th>to</th><th>generations</th><th>MB of trace</th><th>GC cycles</th><th>goroutines created</th><th>alive at its start</th><th></th><th style="text-align:left">or one generation</th></tr>
-{{range .Windows}}<tr><td>{{.N}}</td><td>{{ms .From}}</td><td>{{ms .To}}</td><td>{{.First}}–{{.Last}}</td><td>{{printf "%.1f" (mb .Bytes)}}</td>
+<table><tr><th>window</th><th>from</th><th>to</th><th>generations</th><th>size</th><th>GC cycles</th><th>goroutines created</th><th>alive at its start</th><th></th><th style="text-align:left">or one generation</th></tr>
+{{range .Windows}}<tr><td>{{.N}}</td><td>{{ms .From}}</td><td>{{ms .To}}</td><td>{{.First}}{{if ne .First .Last}}–{{.Last}}{{end}}</td><td>{{size .Bytes}}</td>
 <td>{{if $.Counted}}{{.GCs}}{{else}}…{{end}}</td><td>{{if $.Counted}}{{.Goroutines}}{{else}}…{{end}}</td><td>{{if $.Counted}}{{.Alive}}{{else}}…{{end}}</td>
 <td><a href="{{call $.Link .N}}">open in Perfetto</a></td>
 <td style="text-align:left">{{if gt (len .Gens) 1}}{{range .Gens}}<a href="{{call $.GenLink .N}}" title="{{ms .From}} to {{ms .To}}">{{.N}}</a> {{end}}{{end}}</td></tr>
@@ -256,8 +256,8 @@ func (s *indexServer) handler(addr string, stderr io.Writer) http.Handler {
 		s.mu.Unlock()
 		last := d.Windows[len(d.Windows)-1]
 		d.Gens = last.Last
-		d.Duration = last.To.Round(time.Millisecond).String()
-		d.Size = fmt.Sprintf("%.1f", float64(s.in.size)/1e6)
+		d.Duration = ms(last.To)
+		d.Size = sizeText(s.in.size)
 		d.Fits = s.rows() <= float64(largePerfetto)
 		ui := cmp.Or(s.ui, perfettoUI)
 		d.Link = func(n int) string { return fmt.Sprintf("%s/#!/?url=http://%s%s", ui, addr, s.windowPath(n)) }
@@ -391,7 +391,7 @@ func serveIndex(e *env, addr string, s *indexServer, open bool) error {
 	fmt.Fprintf(e.stdout, "%s\n", link)
 	windows := fmt.Sprintf("%d windows", len(s.windows))
 	if len(s.windows) == 1 {
-		windows = "one window, cut at the row budget if it goes past it,"
+		windows = "one window (cut at the row budget if it goes past it)"
 	}
 	why := "too large for the Perfetto UI in one piece"
 	if s.rows() <= float64(largePerfetto) {
@@ -403,8 +403,8 @@ func serveIndex(e *env, addr string, s *indexServer, open bool) error {
 			gens = " and a generation at a time"
 		}
 	}
-	fmt.Fprintf(e.stderr, "trace2x: %s is %.1f MB (about %s in Perfetto), %s; the page above opens it in %s%s (Ctrl-C to stop)\n",
-		s.in.name, float64(s.in.size)/1e6, rowsText(s.rows()), why, windows, gens)
+	fmt.Fprintf(e.stderr, "trace2x: %s is %s (about %s in Perfetto), %s; the page above opens it in %s%s (Ctrl-C to stop)\n",
+		s.in.name, sizeText(s.in.size), rowsText(s.rows()), why, windows, gens)
 	noteUIPort(e.stderr, ln.Addr(), cmp.Or(s.ui, perfettoUI))
 	if open {
 		if err := openBrowser(link); err != nil {
@@ -556,9 +556,23 @@ func bytesBefore(idx *tracefile.Index, t int64) int64 {
 }
 
 // mb and ms are for the page's template.
-func mb(n int64) float64 { return float64(n) / 1e6 }
+// sizeText gives n bytes in MB, or in kB under a megabyte, which a
+// short trace is ("0.0 MB" said nothing).
+func sizeText(n int64) string {
+	if n < 1e6 {
+		return fmt.Sprintf("%d kB", (n+999)/1000)
+	}
+	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+}
 
-func ms(d time.Duration) string { return d.Round(time.Millisecond).String() }
+// ms gives d to the millisecond, or to the microsecond under 10 ms, which
+// a short trace's times are.
+func ms(d time.Duration) string {
+	if d < 10*time.Millisecond && d > -10*time.Millisecond {
+		return d.Round(time.Microsecond).String()
+	}
+	return d.Round(time.Millisecond).String()
+}
 
 // uiOrigin reports whether a request with the Origin header origin may
 // read a trace: none (a command such as curl), ui.perfetto.dev, or a page

@@ -593,3 +593,18 @@ func TestIndexPageOneGeneration(t *testing.T) {
 		t.Errorf("the page of one generation:\n%s", page)
 	}
 }
+
+// TestIndexUnits checks the sizes and times the index page gives a short
+// trace: "0.0 MB" and "0s" said nothing of a trace of 27 kB and 3 ms.
+func TestIndexUnits(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 kB", 1: "1 kB", 27_400: "28 kB", 999_999: "1000 kB", 1_000_000: "1.0 MB", 52_614_448: "52.6 MB"} {
+		if got := sizeText(n); got != want {
+			t.Errorf("sizeText(%d) = %q, want %q", n, got, want)
+		}
+	}
+	for d, want := range map[time.Duration]string{3_141_592: "3.142ms", 12_345_678: "12ms", 2_500_000_000: "2.5s", 0: "0s"} {
+		if got := ms(d); got != want {
+			t.Errorf("ms(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
