@@ -239,7 +239,7 @@ func Resolve(c Config) (*Endpoint, error) {
 			if strings.Contains(raw, "://") && !grpc {
 				// The general variable names a base URL; the signal's path
 				// goes after it.
-				raw = strings.TrimSuffix(raw, "/") + "/v1/traces"
+				raw = withTracesPath(raw)
 			}
 		}
 		ep.fromEnv = raw != ""
@@ -262,7 +262,7 @@ func Resolve(c Config) (*Endpoint, error) {
 			ep.hostPort = net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
 		}
 		if !grpc && !ep.fromEnv && (u.Path == "" || u.Path == "/") {
-			ep.display = strings.TrimSuffix(raw, "/") + "/v1/traces"
+			ep.display = withTracesPath(raw)
 		}
 	} else {
 		_, port, err := net.SplitHostPort(raw)
@@ -837,4 +837,16 @@ func envFirst(names ...string) (string, string) {
 		}
 	}
 	return "", ""
+}
+
+// withTracesPath appends the traces signal's path, /v1/traces, to the
+// path of the base URL raw, before its query or fragment.
+func withTracesPath(raw string) string {
+	base, rest := raw, ""
+	if i := strings.Index(raw, "://"); i >= 0 {
+		if j := strings.IndexAny(raw[i+3:], "?#"); j >= 0 {
+			base, rest = raw[:i+3+j], raw[i+3+j:]
+		}
+	}
+	return strings.TrimSuffix(base, "/") + "/v1/traces" + rest
 }

@@ -63,6 +63,12 @@ func TestResolve(t *testing.T) {
 			want: "http://collector:4318/v1/traces (http/protobuf)", timeout: 2500 * time.Millisecond,
 		},
 		{
+			name: "environment, a base URL with a path and a query",
+			env:  map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318/base/?tenant=a"},
+			want: "http://collector:4318/base/v1/traces?tenant=a (http/protobuf)",
+		},
+		{name: "http URL with a query gets the path before it", cfg: Config{Protocol: "http/json", Endpoint: "https://otlp.example.com?tenant=a#f"}, want: "https://otlp.example.com/v1/traces?tenant=a#f (http/json)"},
+		{
 			name: "the signal's variables first",
 			env: map[string]string{
 				"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc",
