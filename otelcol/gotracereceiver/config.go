@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
+	"path"
 	"reflect"
 	"strconv"
 	"strings"
@@ -227,7 +229,9 @@ const uploadTarget = "upload"
 // endpointKey is what identifies the program an endpoint reaches: its
 // host and port (the scheme's if it gives none), path and query, but for
 // the capture's length (seconds), which asks the same program for
-// another trace.
+// another trace. Spellings of one address are one: an IP address in any
+// form, a name in any case or with its root dot, a path with a slash at
+// its end or a dot in it.
 func endpointKey(endpoint string) string {
 	u, err := url.Parse(endpoint)
 	if err != nil {
@@ -235,7 +239,16 @@ func endpointKey(endpoint string) string {
 	}
 	q := u.Query()
 	q.Del("seconds")
-	return u.Scheme + "://" + strings.ToLower(instanceOf(u)) + u.Path + "?" + q.Encode()
+	host, port, err := net.SplitHostPort(instanceOf(u))
+	if err != nil {
+		return endpoint
+	}
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if a, err := netip.ParseAddr(host); err == nil {
+		host = a.Unmap().String()
+	}
+	p := strings.TrimSuffix(path.Clean("/"+u.Path), "/")
+	return u.Scheme + "://" + net.JoinHostPort(host, port) + p + "?" + q.Encode()
 }
 
 func (t *TargetConfig) validate() error {

@@ -164,6 +164,13 @@ func TestConfigInvalid(t *testing.T) {
 			[]string{"targets[1]: the endpoint is that of targets[0] too"}},
 		{"same endpoint, default https port", map[string]any{"targets": []any{target("name", "a", "endpoint", "https://[::1]/debug/pprof/trace"), target("name", "b", "endpoint", "https://[::1]:443/debug/pprof/trace")}},
 			[]string{"targets[1]: the endpoint is that of targets[0] too"}},
+		// Spellings of one address are one endpoint.
+		{"same endpoint, IPv6 spelled otherwise", map[string]any{"targets": []any{target("name", "a", "endpoint", "http://[::1]:6060/debug/pprof/trace"), target("name", "b", "endpoint", "http://[0:0::0001]:6060/debug/pprof/trace")}},
+			[]string{"targets[1]: the endpoint is that of targets[0] too"}},
+		{"same endpoint, IPv4 in IPv6", map[string]any{"targets": []any{target("name", "a", "endpoint", "http://10.0.0.1:6060/debug/pprof/trace"), target("name", "b", "endpoint", "http://[::ffff:10.0.0.1]:6060/debug/pprof/trace")}},
+			[]string{"targets[1]: the endpoint is that of targets[0] too"}},
+		{"same endpoint, a slash at the end", map[string]any{"targets": []any{target("name", "a", "endpoint", "http://h:6060/debug/pprof/trace"), target("name", "b", "endpoint", "http://h.:6060/debug/pprof/./trace/")}},
+			[]string{"targets[1]: the endpoint is that of targets[0] too"}},
 		{"two service names", map[string]any{"targets": []any{target("service_name", "checkout", "resource_attributes", map[string]any{"service.name": "other"})}},
 			[]string{`targets[0] (checkout): resource_attributes: service.name "other" differs from service_name "checkout"`}},
 		{"the uploads' name", map[string]any{"targets": []any{target("name", "upload")}},
