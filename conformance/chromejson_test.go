@@ -68,10 +68,11 @@ func compareChrome(t *testing.T, rec *recorder, sum *mapping.Summary, rep *chrom
 	// the kernel.
 	var states, runs []cjSlice
 	drawn := drawnStates(rec.states)
+	h := newHeld(rec, drawn)
 	for i, s := range drawn {
 		states = append(states, cjSlice{"", int64(s.Start), int64(s.End)})
 		if s.State == mapping.GoRunning && s.P != mapping.NoProc {
-			runs = append(runs, cjSlice{"", int64(s.Start), int64(max(s.End, heldUntil(rec, drawn, i)))})
+			runs = append(runs, cjSlice{"", int64(s.Start), int64(max(s.End, h.until(i)))})
 		}
 	}
 	// The Ms' rows show the P each held and the syscalls in which it
@@ -256,21 +257,47 @@ func sumValues(m map[[2]int64]int) int {
 	return n
 }
 
-// heldUntil returns, for the run drawn[i], when the P it ran on was taken
+// held finds when the P of a run was taken from the syscall that blocked
+// right after it. It indexes the states by goroutine and the Ps' runs by
+// the goroutine they were taken from, once: a scan of all that follows
+// each run took minutes on a trace of 18 MB.
+type held struct {
+	drawn []mapping.GoroutineState
+	pos   []int                              // drawn[i]'s place in byG[drawn[i].G]
+	byG   map[mapping.GoID][]int             // the indices in drawn of each goroutine's states
+	taken map[mapping.GoID][]mapping.ProcRun // the Ps' runs, by the goroutine they were taken from
+}
+
+func newHeld(rec *recorder, drawn []mapping.GoroutineState) *held {
+	h := &held{drawn: drawn, pos: make([]int, len(drawn)), byG: map[mapping.GoID][]int{}, taken: map[mapping.GoID][]mapping.ProcRun{}}
+	for i, s := range drawn {
+		h.pos[i] = len(h.byG[s.G])
+		h.byG[s.G] = append(h.byG[s.G], i)
+	}
+	for _, pr := range rec.procRuns {
+		if pr.TakenFrom != mapping.NoGoroutine {
+			h.taken[pr.TakenFrom] = append(h.taken[pr.TakenFrom], pr)
+		}
+	}
+	return h
+}
+
+// until returns, for the run drawn[i], when the P it ran on was taken
 // from the syscall that blocked right after it, or 0: the end of the P's
 // run on the same M that the model says was taken from it, if within the
 // 10ms a split output holds a run.
-func heldUntil(rec *recorder, drawn []mapping.GoroutineState, i int) mapping.Time {
-	r := drawn[i]
-	for _, y := range drawn[i+1:] {
-		if y.G != r.G || y.Start < r.End {
-			continue // another goroutine's, or a syscall nested in the run
+func (h *held) until(i int) mapping.Time {
+	r := h.drawn[i]
+	for _, j := range h.byG[r.G][h.pos[i]+1:] {
+		y := h.drawn[j]
+		if y.Start < r.End {
+			continue // a syscall nested in the run
 		}
 		if y.State != mapping.GoSyscall || !y.Blocked || y.Start != r.End || y.P != r.P || y.M != r.M {
 			return 0
 		}
-		for _, pr := range rec.procRuns {
-			if pr.TakenFrom == y.G && pr.P == y.P && pr.M == y.M && pr.End >= y.Start && pr.End <= y.End {
+		for _, pr := range h.taken[y.G] {
+			if pr.P == y.P && pr.M == y.M && pr.End >= y.Start && pr.End <= y.End {
 				if pr.End-r.End > 10_000_000 {
 					return 0 // past what a split output holds a run for
 				}
