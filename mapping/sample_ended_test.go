@@ -1,10 +1,6 @@
 package mapping
 
-import (
-	"testing"
-
-	"golang.org/x/exp/trace"
-)
+import "testing"
 
 // TestSampleAfterGoroutineEnd checks a CPU sample that the runtime wrote
 // after its goroutine had ended, which real traces with CPU profiling
@@ -15,11 +11,7 @@ import (
 // has not stated yet is of one that ran since before the trace.
 func TestSampleAfterGoroutineEnd(t *testing.T) {
 	var e synth
-	evs := []trace.Event{
-		e.sync(1000),
-		e.procStatus(1001, onM(thrA), procA, trace.ProcRunning),
-		e.goStatus(1002, onP(procA, thrA), goMain, trace.GoRunning, trace.NoStack),
-		e.goCreate(1010, onG(goMain, procA, thrA), stkGoStmt, goWorker, stkWorkerStart),
+	evs := append(e.mainCreatesWorker(),
 		e.goBlock(1020, onG(goMain, procA, thrA), "select", stkSelect),
 		e.goStart(1030, onP(procA, thrA), goWorker),
 		e.goEnd(1040, onG(goWorker, procA, thrA)),
@@ -29,7 +21,7 @@ func TestSampleAfterGoroutineEnd(t *testing.T) {
 		e.sample(2010, onG(goWorker, procA, thrA), stkHandler), // ended in the generation before
 		e.sample(2020, onG(goFourth, procA, thrA), stkHandler), // unknown after the first generation
 		e.sync(3000),
-	}
+	)
 	r := newRecorder()
 	m, _, err := smFeed(r, evs)
 	if err != nil {

@@ -269,6 +269,17 @@ func (synth) sample(ts trace.Time, c smCtx, stk trace.Stack) trace.Event {
 	return smMake(ts, trace.EventStackSample, c, stk, trace.StackSample{})
 }
 
+// mainCreatesWorker opens a trace: goMain, running on procA at its
+// start, creates goWorker at 1010.
+func (e synth) mainCreatesWorker() []trace.Event {
+	return []trace.Event{
+		e.sync(1000),
+		e.procStatus(1001, onM(thrA), procA, trace.ProcRunning),
+		e.goStatus(1002, onP(procA, thrA), goMain, trace.GoRunning, trace.NoStack),
+		e.goCreate(1010, onG(goMain, procA, thrA), stkGoStmt, goWorker, stkWorkerStart),
+	}
+}
+
 // lifecycle is the life of a goroutine: goMain, running at trace start,
 // creates goWorker, which starts on procB, blocks on a channel, is
 // unblocked by goMain, runs on procA and ends. goMain is left waiting.
@@ -1906,11 +1917,7 @@ func TestFanOutIndependent(t *testing.T) {
 
 func TestTally(t *testing.T) {
 	var e synth
-	evs := []trace.Event{
-		e.sync(1000),
-		e.procStatus(1001, onM(thrA), procA, trace.ProcRunning),
-		e.goStatus(1002, onP(procA, thrA), goMain, trace.GoRunning, trace.NoStack),
-		e.goCreate(1010, onG(goMain, procA, thrA), stkGoStmt, goWorker, stkWorkerStart),
+	evs := append(e.mainCreatesWorker(),
 		e.rng(1015, trace.EventRangeBegin, onG(goMain, procA, thrA), stkGC, rangeSTW, goScope(goMain)),
 		e.rng(1020, trace.EventRangeEnd, onG(goMain, procA, thrA), trace.NoStack, rangeSTW, goScope(goMain)),
 		e.rng(1022, trace.EventRangeBegin, onG(goMain, procA, thrA), stkGC, rangeGCMark, scopeGlobal),
@@ -1928,7 +1935,7 @@ func TestTally(t *testing.T) {
 		e.goEnd(1080, onG(goWorker, procA, thrA)),
 		e.rng(1085, trace.EventRangeEnd, onM(thrA), trace.NoStack, rangeGCMark, scopeGlobal),
 		e.sync(1090),
-	}
+	)
 	var tally Tally
 	r := newRecorder()
 	if _, _, err := smFeed(FanOut(&tally, r), evs); err != nil {

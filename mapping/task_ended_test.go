@@ -70,13 +70,7 @@ func TestTaskEndedLongAgo(t *testing.T) {
 // it runs after what the pass read. A pass to the trace's end counts it.
 func TestPendingFlowAtEarlyStop(t *testing.T) {
 	var e synth
-	evs := []trace.Event{
-		e.sync(1000),
-		e.procStatus(1001, onM(thrA), procA, trace.ProcRunning),
-		e.goStatus(1002, onP(procA, thrA), goMain, trace.GoRunning, trace.NoStack),
-		e.goCreate(1010, onG(goMain, procA, thrA), stkGoStmt, goWorker, stkWorkerStart),
-		e.sync(1020),
-	}
+	evs := append(e.mainCreatesWorker(), e.sync(1020))
 	for _, early := range []bool{false, true} {
 		m := newMapper(newRecorder(), &config{input: "synthetic", stopsEarly: early})
 		m.counter = &countingReader{}
