@@ -84,10 +84,11 @@ type mapper struct {
 	freeG     []*gState
 	freeR     []*Region
 	// endedEarly holds the goroutines that ended in the first generation,
-	// until it ends: a CPU sample can trail its goroutine's end, and one
+	// until it ends (a bit by ID: a trace before Go 1.22 is one
+	// generation): a CPU sample can trail its goroutine's end, and one
 	// naming a goroutine not known live there is otherwise taken for one
 	// that ran since before the trace (see sampleOfEnded).
-	endedEarly map[GoID]struct{}
+	endedEarly idSet[GoID]
 	dirty      bool // a derived counter may have changed
 	// batched says the current event comes in a batch, with its task
 	// details (curTask) read by the parsing goroutine; otherwise events
@@ -273,7 +274,7 @@ func (m *mapper) event(ev *trace.Event) error {
 func (m *mapper) sync(ev *trace.Event, t Time) error {
 	m.syncs++
 	if m.syncs == 2 {
-		m.endedEarly = nil
+		m.endedEarly = idSet[GoID]{}
 	}
 	if k := m.syncs - 2; k >= 0 && k < len(m.genEnds) {
 		// The generation before this Sync is mapped whole.
@@ -436,10 +437,7 @@ func (m *mapper) dropG(g *gState) {
 	}
 	m.gs.Delete(g.info.ID)
 	if m.syncs <= 1 {
-		if m.endedEarly == nil {
-			m.endedEarly = make(map[GoID]struct{})
-		}
-		m.endedEarly[g.info.ID] = struct{}{}
+		m.endedEarly.add(g.info.ID)
 	}
 	if m.lastG == g {
 		m.lastG = nil
@@ -1150,8 +1148,7 @@ func (m *mapper) sampleOfEnded(ev *trace.Event, id GoID) bool {
 	if m.syncs > 1 {
 		return true
 	}
-	_, ended := m.endedEarly[id]
-	return ended
+	return m.endedEarly.has(id)
 }
 
 func (m *mapper) sample(ev *trace.Event, t Time) error {
