@@ -617,6 +617,14 @@ func (m *mapper) goTransition(ev *trace.Event, st *trace.StateTransition, stRef 
 				p.sysG = id
 			}
 		}
+		if newState == GoSyscall && byP == NoProc && from == trace.GoUndetermined {
+			// A syscall restated without a P has lost it: the runtime
+			// takes back every P from a syscall to restate it at a
+			// generation's start, so a trace or window that begins
+			// during a syscall draws it blocked, as a pass that read its
+			// start does.
+			g.cur.Blocked = true
+		}
 	}
 	if from != trace.GoUndetermined || wasOpen || !m.countedEarly(id, newState) {
 		m.goCount[newState]++
