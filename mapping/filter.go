@@ -283,12 +283,16 @@ type selection struct {
 	keptSpan map[TaskID]keptTask // when each task kept lasted, and its goroutines
 	// typeOf holds the type of each task kept, for a pass over a window's
 	// generations, which may not read where the task began.
-	typeOf   map[TaskID]string
-	involved map[TaskID][]GoID // goroutines of each task, for Related
-	related  map[GoID]bool     // goroutines that interact with a selected one
-	regTask  map[TaskID]bool   // tasks of matching regions
-	context  map[TaskID]bool   // tasks kept as context only, without their regions and logs
-	gTasks   map[TaskID]bool   // tasks of the goroutines selected for the whole trace, after a prepass
+	typeOf map[TaskID]string
+	// involved pairs each task a Related prepass has not yet kept with
+	// its goroutines, a pair each: whether they relate to one selected is
+	// known at the end only. Pairs, not a map of slices: a fourth of the
+	// memory, for what may be every task of the trace.
+	involved []taskG
+	related  map[GoID]bool   // goroutines that interact with a selected one
+	regTask  map[TaskID]bool // tasks of matching regions
+	context  map[TaskID]bool // tasks kept as context only, without their regions and logs
+	gTasks   map[TaskID]bool // tasks of the goroutines selected for the whole trace, after a prepass
 	// tpBefore holds, in time order, the first traceparent log of each
 	// task open at the window's start that logged it before, as the
 	// prepass read them: a pass over the window's generations may not
@@ -309,7 +313,6 @@ func newSelection(f *Filter) *selection {
 		regType:  map[string]bool{},
 		keptSpan: map[TaskID]keptTask{},
 		typeOf:   map[TaskID]string{},
-		involved: map[TaskID][]GoID{},
 		related:  map[GoID]bool{},
 		regTask:  map[TaskID]bool{},
 		context:  map[TaskID]bool{},
@@ -329,6 +332,12 @@ func newSelection(f *Filter) *selection {
 		s.regType[r] = true
 	}
 	return s
+}
+
+// taskG is a goroutine of a task.
+type taskG struct {
+	t TaskID
+	g GoID
 }
 
 // keptTask is what the pass needs of a task the selection keeps: when it
@@ -387,12 +396,15 @@ func (p *prepass) Task(t *Task) error {
 		}
 	}
 	if len(p.f.Goroutines) > 0 {
-		if p.f.Related {
-			// The goroutines related to the selected ones are known at
-			// the end only.
-			s.involved[t.ID] = slices.Clone(t.Goroutines)
-		} else if slices.ContainsFunc(t.Goroutines, func(g GoID) bool { return s.allOf[g] }) {
+		switch {
+		case slices.ContainsFunc(t.Goroutines, func(g GoID) bool { return s.allOf[g] || s.related[g] }):
 			s.gTasks[t.ID] = true
+		case p.f.Related:
+			// Whether its goroutines relate to a selected one is known at
+			// the end only.
+			for _, g := range t.Goroutines {
+				s.involved = append(s.involved, taskG{t.ID, g})
+			}
 		}
 	}
 	return nil
@@ -505,9 +517,9 @@ func (p *prepass) End(*Summary) error {
 	// The tasks the pass will keep for a goroutine selected, known now so
 	// that their traceparent logs are passed on in their place (known as
 	// they ended, but for Related).
-	for id, gs := range s.involved {
-		if slices.ContainsFunc(gs, func(g GoID) bool { return s.allOf[g] }) {
-			s.gTasks[id] = true
+	for _, tg := range s.involved {
+		if s.allOf[tg.g] {
+			s.gTasks[tg.t] = true
 		}
 	}
 	for g, sps := range s.spans {
