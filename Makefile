@@ -25,7 +25,8 @@ race:
 receiver:
 	cd otelcol/gotracereceiver && $(GO) vet ./... && GOARCH=386 $(GO) vet ./... && $(GO) test -race -count=1 -timeout=20m ./...
 
-# fuzz feeds mutated input to the reader and mapping, to the parallel pass
+# fuzz feeds mutated input to the reader and mapping, to the scanner that
+# follows a stream's generations, to the parallel pass
 # (which must give what one reader gives), into every output at once and
 # into the Perfetto writer with its packets handed to the ordering
 # goroutine one at a time (which must give the same bytes) and stopped at
@@ -36,6 +37,7 @@ receiver:
 # when its time runs out while a worker is busy (go.dev/issue/75804).
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzMap -fuzztime=60000x -fuzzminimizetime=100x ./mapping
+	$(GO) test -run='^$$' -fuzz=FuzzScanner -fuzztime=20000x -fuzzminimizetime=100x ./internal/tracefile
 	$(GO) test -run='^$$' -fuzz=FuzzParallel -fuzztime=25000x -fuzzminimizetime=100x ./mapping
 	$(GO) test -run='^$$' -fuzz=FuzzOutputs -fuzztime=1500x -fuzzminimizetime=100x ./conformance
 	$(GO) test -run='^$$' -fuzz=FuzzFilter -fuzztime=2000x -fuzzminimizetime=100x ./conformance

@@ -224,6 +224,7 @@ func (m *mapper) locate(e *Error, complete int) {
 		e.hint = " (a trace is converted a generation, about a second of it, at a time, and its first is not whole)"
 	}
 	if idx == nil {
+		m.locateInStream(e, complete)
 		return
 	}
 	if whole {
@@ -241,6 +242,92 @@ func (m *mapper) locate(e *Error, complete int) {
 	if errors.As(m.cfg.indexErr, &te) {
 		e.at = fmt.Sprintf("at byte %d, where %v", te.Offset, te.Err)
 	}
+}
+
+// locateInStream says where in a trace read without an index the pass
+// went wrong: in which generation, from the batches that went by.
+func (m *mapper) locateInStream(e *Error, complete int) {
+	if m.scan == nil {
+		return
+	}
+	of := ""
+	if m.counter.compressed {
+		of = " of the decompressed trace"
+	}
+	scan := m.scan.s
+	gens := scan.Generations()
+	var serr *tracefile.Error
+	if errors.As(scan.Err(), &serr) {
+		// Bytes that are not batches: the generation they are in, if
+		// the parser failed in it, and where.
+		if n := len(gens); complete >= n-1 {
+			if n > 0 && gens[n-1].End == 0 {
+				e.at = fmt.Sprintf("in generation %d (from byte %d%s), at byte %d, where %v", n, gens[n-1].Offset, of, serr.Offset, serr.Err)
+			} else {
+				e.at = fmt.Sprintf("at byte %d%s, where %v", serr.Offset, of, serr.Err)
+			}
+			return
+		}
+	}
+	if complete >= len(gens) {
+		return
+	}
+	g := gens[complete]
+	if complete == len(gens)-1 && m.scan.eof && scan.InBatch() {
+		e.at = fmt.Sprintf("in generation %d (from byte %d%s), cut short at byte %d inside a batch", complete+1, g.Offset, of, scan.Offset())
+		return
+	}
+	if g.End > 0 {
+		e.at = fmt.Sprintf("in generation %d (bytes %d to %d%s)", complete+1, g.Offset, g.End, of)
+		return
+	}
+	e.at = fmt.Sprintf("in generation %d (from byte %d%s)", complete+1, g.Offset, of)
+}
+
+// scanReader passes what it reads of r to a tracefile.Scanner, and notes
+// the end of r.
+type scanReader struct {
+	r   io.Reader
+	s   *tracefile.Scanner
+	v   int // the format's minor version
+	eof bool
+}
+
+// parserReadAhead is the most the parser reads past what it parses: its
+// buffer, and before Go 1.26's format, which marks no generation's end,
+// the first batch of the next generation, which tells that one ended.
+func parserReadAhead(v int) int64 {
+	const buffer = 4096 // golang.org/x/exp/trace's bufio.Reader
+	if v < 26 {
+		return buffer + 64<<10 + 64 // a batch, and its header
+	}
+	return buffer
+}
+
+// readPast reports whether the parser, which failed after the Sync of
+// generation complete+1 (counting from 1) and some of its events, had
+// read well past that generation's end: it failed as it began the next
+// generation (it decodes the first event of each thread's batches before
+// the next generation's Sync), after handing on every event of this one.
+// A generation smaller than the parser's read-ahead is not told apart.
+func (r *scanReader) readPast(complete int) bool {
+	if r == nil {
+		return false
+	}
+	gens := r.s.Generations()
+	if complete >= len(gens) || gens[complete].End == 0 {
+		return false
+	}
+	return r.s.Offset() > gens[complete].End+parserReadAhead(r.v)
+}
+
+func (r *scanReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	r.s.Write(p[:n])
+	if err == io.EOF {
+		r.eof = true
+	}
+	return n, err
 }
 
 // Unwrap returns the error of the parser or of the input.
@@ -313,6 +400,13 @@ func mapStream(r io.Reader, sink Sink, cfg *config) (*Summary, error) {
 			if in, err = m.readFirstGen(br, minor); err != nil {
 				return err
 			}
+		}
+		if minor, _ := strconv.Atoi(strings.TrimPrefix(version, "go1.")); minor >= 22 {
+			// Follow the generations as the parser reads them, to say
+			// where its error is: a stream has no index, and the index
+			// of a file does not tell how far the parser had read.
+			m.scan = &scanReader{r: in, s: tracefile.NewScanner(minor), v: minor}
+			in = m.scan
 		}
 		tr, err := trace.NewReader(in)
 		if err != nil {
@@ -402,6 +496,12 @@ func (m *mapper) fail(err error) (*Summary, error) {
 			}
 		}
 	default:
+		if m.scan.readPast(e.Generation) {
+			// The parser failed as it began the next generation,
+			// after every event of this one: it is complete.
+			m.readPast = true
+			e.Generation++
+		}
 		m.locate(e, e.Generation)
 	}
 	if e.at == "" && m.counter.compressed {

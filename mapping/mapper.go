@@ -55,6 +55,12 @@ type mapper struct {
 	// the least a stop's offset can be, also once a reader from the
 	// start takes over (see fallback), whose count starts again.
 	mappedTo int64
+	// scan follows the generations of a trace read without an index, to
+	// say where an error is (see locateInStream).
+	scan *scanReader
+	// readPast is set when the parser failed as it began a generation,
+	// after the last event of the one before (see scanReader.readPast).
+	readPast bool
 
 	sink    Sink
 	cfg     *config
@@ -1313,6 +1319,9 @@ func (m *mapper) finish() (err error) {
 	cerr := m.closeAll(t)
 	m.sum.End = t
 	m.sum.Generations = max(m.syncs-1, 0)
+	if m.readPast {
+		m.sum.Generations++
+	}
 	m.sum.BytesRead = m.counter.n.Load()
 	m.sum.EventsByKind = make(map[string]int64)
 	for k, n := range m.kinds {

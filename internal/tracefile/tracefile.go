@@ -184,7 +184,7 @@ func (x *indexer) run() error {
 				return &Error{off, errors.New("a generation ends before its first batch")}
 			}
 			if err := x.close(off + 1); err != nil {
-				return &Error{off, err}
+				return at(off, err)
 			}
 			off++
 			continue
@@ -197,7 +197,7 @@ func (x *indexer) run() error {
 				return &Error{off, errors.New("the end-of-generation marker is missing")}
 			}
 			if err := x.close(off); err != nil {
-				return &Error{off, err}
+				return at(off, err)
 			}
 		}
 		end := off + int64(b.hdrLen) + int64(b.size)
@@ -233,10 +233,18 @@ func (x *indexer) run() error {
 		}
 		x.cur.Unfinished = x.v >= 26
 		if err := x.close(off); err != nil {
-			return &Error{off, err}
+			return at(off, err)
 		}
 	}
 	return nil
+}
+
+// at places err at off, unless it has a place.
+func at(off int64, err error) *Error {
+	if e, ok := err.(*Error); ok {
+		return e
+	}
+	return &Error{off, err}
 }
 
 // close ends the current generation at end.
@@ -246,7 +254,8 @@ func (x *indexer) close(end int64) error {
 		return fmt.Errorf("generation %d has no frequency event", g.Number)
 	}
 	if n := len(x.idx.Generations); n > 0 && g.Number <= x.idx.Generations[n-1].Number {
-		return fmt.Errorf("generation %d comes after generation %d", g.Number, x.idx.Generations[n-1].Number)
+		// Where it begins, as a reader front to back finds it.
+		return &Error{g.Offset, fmt.Errorf("generation %d comes after generation %d", g.Number, x.idx.Generations[n-1].Number)}
 	}
 	g.Size = end - g.Offset
 	g.Freq = x.freq
@@ -677,4 +686,149 @@ func uvarintLen(x uint64) int {
 		n++
 	}
 	return n
+}
+
+// Scanner follows the batches of a Go 1.22+ trace as its bytes pass, to
+// tell where each generation began in a stream, which cannot be indexed
+// before it is read: an error found by the parser can then name the
+// generation and its bytes, not only how far the stream was read. Write
+// it the trace from its first byte, header included.
+type Scanner struct {
+	v     int
+	off   int64  // bytes written so far
+	skip  int64  // bytes of a batch's body still to pass
+	hdr   []byte // the batch header being read
+	start int64  // where that header began
+	gens  []Span
+	open  bool // the last of gens has not ended
+	err   *Error
+}
+
+// Span is where a generation lies in a trace: End is 0 while it is not
+// known.
+type Span struct {
+	Number      uint64
+	Offset, End int64
+}
+
+// NewScanner returns a Scanner of a trace of format version v (22 or
+// more).
+func NewScanner(v int) *Scanner { return &Scanner{v: v, skip: HeaderSize} }
+
+// Write follows p, the next bytes of the trace. It never fails: a
+// Scanner that finds bytes that are not batches stops following, and
+// Err says where.
+func (s *Scanner) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 && s.err == nil {
+		if s.skip > 0 {
+			k := min(s.skip, int64(len(p)))
+			s.skip -= k
+			s.off += k
+			p = p[k:]
+			continue
+		}
+		if len(s.hdr) == 0 {
+			s.start = s.off
+		}
+		s.hdr = append(s.hdr, p[0])
+		s.off++
+		p = p[1:]
+		s.header()
+	}
+	s.off += int64(len(p)) // past bytes that are not batches
+	return n, nil
+}
+
+// header reads the batch header in s.hdr once it is whole.
+func (s *Scanner) header() {
+	h := s.hdr
+	i := 1
+	switch h[0] {
+	case evEndOfGeneration:
+		if s.v < 26 || !s.open {
+			s.fail(fmt.Errorf("a batch was expected, and event %d came", h[0]))
+			return
+		}
+		g := &s.gens[len(s.gens)-1]
+		g.End, s.open = s.off, false
+		s.hdr = s.hdr[:0]
+		return
+	case evEventBatch:
+	case evExperimentalBatch:
+		i++ // the experiment
+	default:
+		if h[0] == 'g' {
+			s.fail(ErrSecondTrace)
+			return
+		}
+		s.fail(fmt.Errorf("a batch was expected, and event %d came", h[0]))
+		return
+	}
+	var vals [4]uint64
+	for k := range vals {
+		if i >= len(h) {
+			return // more to come
+		}
+		v, m := binary.Uvarint(h[i:])
+		if m == 0 {
+			if len(h) > 2+4*binary.MaxVarintLen64 {
+				s.fail(errors.New("a batch header holds a bad varint"))
+			}
+			return // more to come
+		}
+		if m < 0 {
+			s.fail(errors.New("a batch header holds a bad varint"))
+			return
+		}
+		vals[k] = v
+		i += m
+	}
+	gen, size := vals[0], vals[3]
+	switch {
+	case gen == 0:
+		s.fail(errors.New("a batch is of generation 0, which no trace has"))
+		return
+	case size > maxBatchSize:
+		s.fail(fmt.Errorf("a batch is %d bytes, more than the %d the format allows", size, maxBatchSize))
+		return
+	}
+	if n := len(s.gens); n == 0 || !s.open || s.gens[n-1].Number != gen {
+		if s.open {
+			if s.v >= 26 {
+				s.fail(errors.New("the end-of-generation marker is missing"))
+				return
+			}
+			s.gens[n-1].End = s.start
+		}
+		if n > 0 && gen <= s.gens[n-1].Number {
+			s.fail(fmt.Errorf("generation %d comes after generation %d", gen, s.gens[n-1].Number))
+			return
+		}
+		s.gens = append(s.gens, Span{Number: gen, Offset: s.start})
+		s.open = true
+	}
+	s.skip = int64(size)
+	s.hdr = s.hdr[:0]
+}
+
+func (s *Scanner) fail(err error) { s.err = &Error{s.start, err} }
+
+// Offset returns the number of bytes written.
+func (s *Scanner) Offset() int64 { return s.off }
+
+// InBatch reports whether the bytes written end inside a batch: a stream
+// that ends there is cut short.
+func (s *Scanner) InBatch() bool { return s.err == nil && (s.skip > 0 || len(s.hdr) > 0) }
+
+// Generations returns where the generations seen so far lie, in order.
+// The last one's End is 0 if it may go on.
+func (s *Scanner) Generations() []Span { return s.gens }
+
+// Err returns where the bytes stopped being batches, if they did.
+func (s *Scanner) Err() error {
+	if s.err == nil {
+		return nil
+	}
+	return s.err
 }

@@ -172,25 +172,9 @@ func sample(t *testing.T) ([]byte, *Index) {
 // read is the stream's start, and a stream cut inside it, or a limit
 // below it, gives none.
 func TestFirstGeneration(t *testing.T) {
-	files, _ := filepath.Glob("../../testdata/mixed.go1.*.trace")
-	files = append(files, "../../conformance/testdata/generations.go1.26.trace")
-	if len(files) < 6 {
-		t.Fatalf("only %d sample traces", len(files))
-	}
-	// Go's parser tests, in the formats before Go 1.26, some of several
-	// generations.
-	good, _ := testtraces.GoTests(t, "../..")
-	files = append(files, good...)
 	several := 0
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		idx, err := index(data)
-		if err != nil {
-			continue // a parser test of a broken trace
-		}
+	for _, it := range indexedTraces(t) {
+		f, data, idx := it.name, it.data, it.idx
 		if v, _ := Version(data); v < 26 && len(idx.Generations) > 1 {
 			several++
 		}
@@ -239,4 +223,35 @@ func TestHeaderCutShort(t *testing.T) {
 			t.Errorf("cut at %d, in the header at %d: %v", cut, g.Offset, err)
 		}
 	}
+}
+
+// indexed is a trace and its index.
+type indexed struct {
+	name string
+	data []byte
+	idx  *Index
+}
+
+// indexedTraces returns the sample traces in the formats of Go 1.22 to
+// 1.27 and Go's parser tests (in the formats before Go 1.26, some of
+// several generations) that index, with their index.
+func indexedTraces(t *testing.T) []indexed {
+	t.Helper()
+	files, _ := filepath.Glob("../../testdata/mixed.go1.*.trace")
+	files = append(files, "../../conformance/testdata/generations.go1.26.trace")
+	if len(files) < 6 {
+		t.Fatalf("only %d sample traces", len(files))
+	}
+	good, _ := testtraces.GoTests(t, "../..")
+	var out []indexed
+	for _, f := range append(files, good...) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if idx, err := index(data); err == nil { // else a parser test of a broken trace
+			out = append(out, indexed{f, data, idx})
+		}
+	}
+	return out
 }

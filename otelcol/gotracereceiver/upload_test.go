@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -75,7 +76,7 @@ func TestUpload(t *testing.T) {
 		msg         string
 	}{
 		{"not a trace", "?service_name=ci", []byte("<html>"), http.StatusBadRequest, "not a Go execution trace"},
-		{"cut", "?service_name=ci", trace[:len(trace)/2], http.StatusBadRequest, "broken trace near byte"},
+		{"cut", "?service_name=ci", trace[:len(trace)/2], http.StatusBadRequest, "cut short at byte " + strconv.Itoa(len(trace)/2) + " inside a batch"},
 		{"no service", "", trace, http.StatusBadRequest, "service_name: missing"},
 	} {
 		code, msg := post(tc.query, tc.body)

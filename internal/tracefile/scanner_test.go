@@ -1,0 +1,113 @@
+package tracefile
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"testing"
+)
+
+// scan writes data to a new Scanner in pieces of n bytes.
+func scan(data []byte, n int) *Scanner {
+	v, _ := Version(data)
+	s := NewScanner(v)
+	for len(data) > 0 {
+		k := min(n, len(data))
+		s.Write(data[:k])
+		data = data[k:]
+	}
+	return s
+}
+
+// TestScanner follows traces in the formats of Go 1.22 to 1.27 written in
+// pieces of many sizes: the generations it finds are those the index
+// finds, where the index finds them, and it ends outside a batch.
+func TestScanner(t *testing.T) {
+	several := 0
+	for _, it := range indexedTraces(t) {
+		f, data, idx := it.name, it.data, it.idx
+		if len(idx.Generations) > 1 {
+			several++
+		}
+		for _, n := range []int{1, 7, 4096, len(data)} {
+			s := scan(data, n)
+			if s.Err() != nil || s.InBatch() || s.Offset() != int64(len(data)) {
+				t.Fatalf("%s in pieces of %d: error %v, in a batch %v, offset %d of %d", f, n, s.Err(), s.InBatch(), s.Offset(), len(data))
+			}
+			gens := s.Generations()
+			if len(gens) != len(idx.Generations) {
+				t.Fatalf("%s in pieces of %d: %d generations, the index has %d", f, n, len(gens), len(idx.Generations))
+			}
+			for i, g := range gens {
+				want := idx.Generations[i]
+				end := want.Offset + want.Size
+				if i == len(gens)-1 && g.End == 0 {
+					end = 0 // the last one, unmarked, may go on
+				}
+				if g.Number != want.Number || g.Offset != want.Offset || g.End != end {
+					t.Errorf("%s in pieces of %d: generation %d at %+v, the index says number %d, bytes %d to %d", f, n, i+1, g, want.Number, want.Offset, end)
+				}
+			}
+		}
+		// Cut inside its last batch.
+		if s := scan(data[:len(data)-2], 4096); !s.InBatch() && s.Err() == nil {
+			t.Errorf("%s cut two bytes short: not inside a batch", f)
+		}
+	}
+	if several == 0 {
+		t.Error("no trace of several generations")
+	}
+}
+
+// TestScannerErrors: bytes that are not batches stop the Scanner where
+// the index stops, with the same words.
+func TestScannerErrors(t *testing.T) {
+	hdr := []byte("go 1.26 trace\x00\x00\x00")
+	data, _ := sample(t)
+	for _, c := range []struct {
+		name string
+		data []byte
+	}{
+		{"not a batch", append(bytes.Clone(hdr), 7, 1, 2)},
+		{"too big", append(bytes.Clone(hdr), evEventBatch, 1, 1, 1, 0xff, 0xff, 0x7f)},
+		{"generation 0", append(bytes.Clone(hdr), evEventBatch, 0, 1, 1, 0)},
+		{"a second trace", append(bytes.Clone(data), data...)},
+		{"a generation twice", append(bytes.Clone(data), data[HeaderSize:]...)},
+	} {
+		s := scan(c.data, 3)
+		_, ierr := index(c.data)
+		var se, ie *Error
+		if !errors.As(s.Err(), &se) || !errors.As(ierr, &ie) || se.Offset != ie.Offset || se.Err.Error() != ie.Err.Error() {
+			t.Errorf("%s: scanner %v, index %v", c.name, s.Err(), ierr)
+		}
+	}
+}
+
+// FuzzScanner follows corrupted traces: no panic, and the generations it
+// finds tile the bytes from the first batch on, in the order of their
+// numbers.
+func FuzzScanner(f *testing.F) {
+	for _, name := range []string{"../../conformance/testdata/generations.go1.26.trace", "../../testdata/mixed.go1.22.trace"} {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data, uint16(100))
+	}
+	f.Fuzz(func(t *testing.T, data []byte, n uint16) {
+		if v, err := Version(data); err != nil || v < 22 {
+			return
+		}
+		s := scan(data, int(n)+1)
+		off, num := int64(HeaderSize), uint64(0)
+		for i, g := range s.Generations() {
+			if g.Offset < off || g.Number <= num || g.End != 0 && g.End <= g.Offset || g.End == 0 && i < len(s.Generations())-1 {
+				t.Fatalf("generation %d at %+v, after byte %d and number %d", i+1, g, off, num)
+			}
+			off, num = g.End, g.Number
+		}
+		if s.Offset() != int64(len(data)) {
+			t.Fatalf("offset %d of %d bytes", s.Offset(), len(data))
+		}
+	})
+}
