@@ -17,6 +17,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/trace2x/trace2x/internal/synth"
+	"github.com/trace2x/trace2x/internal/tracefile"
 	"github.com/trace2x/trace2x/mapping"
 )
 
@@ -274,5 +275,31 @@ func TestCallbackPanics(t *testing.T) {
 	var pe *mapping.SinkPanicError
 	if !errors.As(err, &pe) || pe.Method != "" || strings.Contains(err.Error(), "sink") || !strings.Contains(err.Error(), "progress bug") {
 		t.Errorf("error %v, want a *SinkPanicError of no sink's method, saying the panic and not blaming the sink", err)
+	}
+}
+
+// TestBatchBomb gives, gzip-compressed, a generation of a million empty
+// batches (5 MB that compress to a few kilobytes), which the parser would
+// hold at about 700 bytes each: the pass refuses it where it passes the
+// limit, from a stream and from a file alike, and says why.
+func TestBatchBomb(t *testing.T) {
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte("go 1.26 trace\x00\x00\x00"))
+	empty := bytes.Repeat([]byte{1, 1, 0, 0, 0}, 1<<20)
+	zw.Write(empty)
+	zw.Close()
+	plain := append([]byte("go 1.26 trace\x00\x00\x00"), empty...)
+	for name, pass := range map[string]func() (*mapping.Summary, error){
+		"gzip stream": func() (*mapping.Summary, error) { return mapping.Map(bytes.NewReader(gz.Bytes()), mapping.NopSink{}) },
+		"file": func() (*mapping.Summary, error) {
+			return mapping.MapFile(bytes.NewReader(plain), int64(len(plain)), mapping.NopSink{})
+		},
+		"stream": func() (*mapping.Summary, error) { return mapping.Map(bytes.NewReader(plain), mapping.NopSink{}) },
+	} {
+		_, err := pass()
+		if !errors.Is(err, tracefile.ErrTooManyBatches) || !strings.Contains(err.Error(), "in generation 1 (from byte 16") {
+			t.Errorf("%s: %v, want the generation refused for its batches", name, err)
+		}
 	}
 }

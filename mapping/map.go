@@ -261,6 +261,10 @@ func (m *mapper) locateInStream(e *Error, complete int) {
 		// Bytes that are not batches: the generation they are in, if
 		// the parser failed in it, and where.
 		if n := len(gens); complete >= n-1 {
+			if errors.Is(serr.Err, tracefile.ErrTooManyBatches) {
+				e.at = fmt.Sprintf("in generation %d (from byte %d%s)", n, gens[n-1].Offset, of)
+				return
+			}
 			if n > 0 && gens[n-1].End == 0 {
 				e.at = fmt.Sprintf("in generation %d (from byte %d%s), at byte %d, where %v", n, gens[n-1].Offset, of, serr.Offset, serr.Err)
 			} else {
@@ -326,6 +330,10 @@ func (r *scanReader) Read(p []byte) (int, error) {
 	r.s.Write(p[:n])
 	if err == io.EOF {
 		r.eof = true
+	}
+	if serr := r.s.Err(); errors.Is(serr, tracefile.ErrTooManyBatches) {
+		// Stop the parser before it holds them.
+		return n, serr
 	}
 	return n, err
 }
@@ -495,6 +503,11 @@ func (m *mapper) fail(err error) (*Summary, error) {
 				e.hint = " (a trace is converted a generation, about a second of it, at a time, and the pass stopped inside its first)"
 			}
 		}
+	case m.scan != nil && errors.Is(m.scan.s.Err(), tracefile.ErrTooManyBatches):
+		// Refused before the parser held them: said once, not in the
+		// parser's words too, and where the generation began.
+		e.Err = tracefile.ErrTooManyBatches
+		m.locateInStream(e, e.Generation)
 	default:
 		if m.scan.readPast(e.Generation) {
 			// The parser failed as it began the next generation,

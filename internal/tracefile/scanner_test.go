@@ -111,3 +111,28 @@ func FuzzScanner(f *testing.F) {
 		}
 	})
 }
+
+// TestTooManyBatches: a generation of more batches than the runtime
+// writes, tiny ones as a few kilobytes of compressed input can hold by
+// the million, is refused by the index and by the Scanner at the batch
+// past the limit, before a parser would hold them.
+func TestTooManyBatches(t *testing.T) {
+	data := []byte("go 1.26 trace\x00\x00\x00")
+	empty := []byte{evEventBatch, 1, 0, 0, 0} // generation 1, M 0, time 0, no bytes
+	for range MaxBatches + 10 {
+		data = append(data, empty...)
+	}
+	at := int64(HeaderSize + MaxBatches*len(empty))
+	_, err := index(data)
+	var e *Error
+	if !errors.As(err, &e) || !errors.Is(err, ErrTooManyBatches) || e.Offset != at {
+		t.Errorf("index: %v, want ErrTooManyBatches at byte %d", err, at)
+	}
+	s := scan(data, 4096)
+	if !errors.As(s.Err(), &e) || !errors.Is(s.Err(), ErrTooManyBatches) || e.Offset != at {
+		t.Errorf("scanner: %v, want ErrTooManyBatches at byte %d", s.Err(), at)
+	}
+	if gens := s.Generations(); len(gens) != 1 || gens[0].Batches != MaxBatches+1 {
+		t.Errorf("scanner: generations %+v", gens)
+	}
+}

@@ -43,6 +43,18 @@ const (
 // maxBatchSize is the largest batch the parser accepts.
 const maxBatchSize = 64 << 10
 
+// MaxBatches is the most batches a generation may hold. The parser holds
+// a generation's batches at once, about 700 bytes each whatever their
+// size, so a generation of tiny batches (a few kilobytes compressed can
+// make millions) would take gigabytes. The runtime writes a batch each
+// time a thread's 64 kB buffer fills, and one or two per thread at a
+// generation's end: at most a few thousand a generation, as busy as a
+// program may be (Go allows 10,000 threads).
+const MaxBatches = 200_000
+
+// ErrTooManyBatches is a generation of more than MaxBatches batches.
+var ErrTooManyBatches = fmt.Errorf("a generation holds more than %d batches, which no Go runtime writes (it writes at most a few thousand a generation); its parser would hold them all, about 700 bytes each", MaxBatches)
+
 // HeaderSize is the size of a trace's header ("go 1.26 trace" padded).
 const HeaderSize = 16
 
@@ -210,6 +222,9 @@ func (x *indexer) run() error {
 			x.haveCur = true
 		}
 		x.cur.Batches++
+		if x.cur.Batches > MaxBatches {
+			return &Error{off, ErrTooManyBatches}
+		}
 		x.minTs, x.maxTs = min(x.minTs, b.ts), max(x.maxTs, b.ts)
 		if b.sync {
 			if err := x.readSync(off+int64(b.hdrLen), b.size, b.ts); err != nil {
@@ -709,6 +724,7 @@ type Scanner struct {
 type Span struct {
 	Number      uint64
 	Offset, End int64
+	Batches     int
 }
 
 // NewScanner returns a Scanner of a trace of format version v (22 or
@@ -807,6 +823,11 @@ func (s *Scanner) header() {
 		}
 		s.gens = append(s.gens, Span{Number: gen, Offset: s.start})
 		s.open = true
+	}
+	g := &s.gens[len(s.gens)-1]
+	if g.Batches++; g.Batches > MaxBatches {
+		s.fail(ErrTooManyBatches)
+		return
 	}
 	s.skip = int64(size)
 	s.hdr = s.hdr[:0]
