@@ -79,6 +79,11 @@ Examples:
 			if f := filterText(&inOpts.filter); f != "" {
 				opts = append(opts, pprof.WithComment("read through "+f))
 			}
+			if len(inOpts.filter.Regions) > 0 || len(inOpts.filter.Tasks) > 0 {
+				// Measured within the regions or tasks, as go tool
+				// trace measures a region type's profiles.
+				opts = append(opts, pprof.WithinSpans())
+			}
 			pw := pprof.NewWriter(w, kind, opts...)
 			sum, mapErr := in.mapTrace(e, inOpts, in, pw, mapping.WithoutBackdatedCounts())
 			err = joinErrors(mapErr, w.Close())

@@ -87,6 +87,8 @@ func (gs *goroutines) get(id mapping.GoID) *gTrack {
 	} else {
 		g = &gTrack{}
 	}
+	// Within spans every interval counts: as if it had run.
+	g.ran = gs.w.cfg.spans
 	gs.live[id] = g
 	return g
 }
@@ -100,7 +102,7 @@ func (gs *goroutines) born(id mapping.GoID) {
 	}
 	if g, ok := gs.dead[id]; ok {
 		delete(gs.dead, id)
-		g.seen, g.ran, g.haveEv, g.own = false, false, false, mapping.NoStack
+		g.seen, g.ran, g.haveEv, g.own = false, gs.w.cfg.spans, false, mapping.NoStack
 		gs.live[id] = g
 	}
 }

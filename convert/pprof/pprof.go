@@ -28,8 +28,11 @@
 //     one of zero length.
 //   - A goroutine's intervals before it first runs in the trace are not
 //     counted, unless it never runs: go tool trace clips every interval to
-//     the goroutine's life from its first run on. So the wait before a new
-//     goroutine's first run is not in the Sched profile.
+//     the goroutine's life from its first run on. So the wait before a
+//     goroutine's first run (a new one's, or one's that existed before the
+//     trace) is not in the Sched profile. Its profiles of a region type
+//     clip to the regions instead, and so does a Writer told
+//     [WithinSpans].
 //   - Where the runtime reuses a goroutine ID (the goroutines of C
 //     threads that call into Go), the lives of that ID are measured
 //     against the last one, as go tool trace keys goroutines by ID.
@@ -132,6 +135,7 @@ type config struct {
 	cpuRate      int
 	uncompressed bool
 	comments     []string
+	spans        bool // see WithinSpans
 }
 
 type optionFunc func(*config)
@@ -153,6 +157,17 @@ func WithCPURate(hz int) Option {
 // through, such as a window or a filter, which the profile cannot show.
 func WithComment(line string) Option {
 	return optionFunc(func(c *config) { c.comments = append(c.comments, line) })
+}
+
+// WithinSpans says that the pass is filtered to spans of each
+// goroutine's time, such as the regions or tasks a mapping.Filter
+// selects: every interval delivered counts, as in go tool trace's
+// profiles of a region type, and not only those after the goroutine's
+// first run in the trace, as in its profiles of whole goroutines (see
+// the package doc). A goroutine waiting to run when a region it is in
+// begins, or when the trace begins inside it, waits within the region.
+func WithinSpans() Option {
+	return optionFunc(func(c *config) { c.spans = true })
 }
 
 // WithoutCompression writes the profile's protobuf as it is, for a

@@ -1,0 +1,94 @@
+package pprof_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/trace2x/trace2x/convert/pprof"
+	"github.com/trace2x/trace2x/mapping"
+)
+
+// runnableTally sums the runnable intervals a filter passes on that go
+// tool trace's region profiles count: closed, of positive length.
+type runnableTally struct {
+	mapping.NopSink
+	n, d int64
+}
+
+func (r *runnableTally) GoroutineState(s *mapping.GoroutineState) error {
+	if s.State == mapping.GoRunnable && !s.Flags.Has(mapping.OpenEnd) && s.End > s.Start {
+		r.n++
+		r.d += int64(s.End - s.Start)
+	}
+	return nil
+}
+
+// TestWithinSpans profiles the scheduling waits within each region type of
+// the sample traces, as go tool trace's region profiles do: every wait the
+// region filter keeps counts, also a goroutine's before its first run in
+// the trace (one waiting to run when the trace began inside its region,
+// as a flight recorder's snapshot begins), which a profile of whole
+// goroutines leaves out. At least one region must hold such a wait.
+func TestWithinSpans(t *testing.T) {
+	files, _ := filepath.Glob("../../testdata/*.go1.26.trace")
+	beforeFirstRun := 0
+	for _, path := range files {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		types := map[string]bool{}
+		if _, err := mapping.Map(bytes.NewReader(data), regionTypes(types)); err != nil {
+			continue // a broken sample
+		}
+		for typ := range types {
+			profile := func(opts ...pprof.Option) (values, runnableTally) {
+				f := &mapping.Filter{Regions: []string{typ}}
+				if _, err := mapping.Map(bytes.NewReader(data), f.Prepass()); err != nil {
+					t.Fatal(err)
+				}
+				var buf bytes.Buffer
+				var tally runnableTally
+				w := pprof.NewWriter(&buf, pprof.Sched, opts...)
+				if _, err := mapping.Map(bytes.NewReader(data), f.Sink(mapping.FanOut(w, &tally))); err != nil {
+					t.Fatalf("%s, region %q: %v", path, typ, err)
+				}
+				var v values
+				for _, s := range parse(t, buf.Bytes()).Sample {
+					v.n += s.Value[0]
+					v.d += s.Value[1]
+				}
+				return v, tally
+			}
+			got, want := profile(pprof.WithinSpans())
+			if got.n != want.n || got.d != want.d {
+				t.Errorf("%s, region %q: %d waits of %d ns in the profile, %d of %d ns kept by the filter", filepath.Base(path), typ, got.n, got.d, want.n, want.d)
+			}
+			if whole, _ := profile(); whole.d < got.d {
+				beforeFirstRun++
+			}
+		}
+	}
+	if beforeFirstRun == 0 {
+		t.Error("no region holds a wait before its goroutine's first run")
+	}
+}
+
+// regionTypes collects the region types of a trace into types.
+func regionTypes(types map[string]bool) mapping.Sink {
+	return &regionTypeSink{types: types}
+}
+
+type regionTypeSink struct {
+	mapping.NopSink
+	types map[string]bool
+}
+
+func (r *regionTypeSink) Region(x *mapping.Region) error {
+	if x.Type != "" {
+		r.types[x.Type] = true
+	}
+	return nil
+}
