@@ -15,7 +15,13 @@
 // counts when its reason names the GC ("stop-the-world (GC mark
 // termination)"). The function starts at the first GOMAXPROCS sample and
 // ends at the trace's last timestamp; a window longer than that is the
-// whole trace. [DefaultFlags] are the kinds cmd/trace counts by default.
+// whole trace. The parser of a trace of Go 1.21 or before drops the
+// sample at its start, and gives the first at the first GC's
+// start-the-world: there the function starts at the trace's start, with
+// that first value (GOMAXPROCS changes at a start-the-world only, so it
+// held before, unless the program changed it there), and the pause before
+// it counts, where cmd/trace starts after it. [DefaultFlags] are the
+// kinds cmd/trace counts by default.
 //
 // Where cmd/trace's implementation (MutatorUtilizationV2 in Go's
 // internal/trace) keeps its per-P counts in ways that leak, this package
@@ -68,6 +74,7 @@ import (
 	"container/heap"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -166,20 +173,28 @@ type Meter struct {
 
 	// Changes not final yet, and the utilization function's state at the
 	// horizon, before which every change is final.
-	deltas    deltaHeap
-	seq       uint64
-	horizon   mapping.Time
-	nextTry   int
-	stw       int
-	busy      []int32                   // by P: GC activities in progress
-	busyFar   map[mapping.ProcID]*int32 // those of Ps past maxNearProc
-	nbusy     int                       // Ps with GC activity in progress
-	procs     int                       // GOMAXPROCS; 0 until the first sample
-	started   bool
-	start     mapping.Time // the first GOMAXPROCS sample
-	end       mapping.Time
-	ended     bool
-	maxQueued int
+	deltas  deltaHeap
+	seq     uint64
+	horizon mapping.Time
+	nextTry int
+	stw     int
+	busy    []int32                   // by P: GC activities in progress
+	busyFar map[mapping.ProcID]*int32 // those of Ps past maxNearProc
+	nbusy   int                       // Ps with GC activity in progress
+	procs   int                       // GOMAXPROCS; 0 until the first sample
+	started bool
+	start   mapping.Time // the first GOMAXPROCS sample
+	// A trace of Go 1.21 or before has its GOMAXPROCS at the start dropped
+	// by its parser, which gives the first at the first GC's
+	// start-the-world: the changes before it (that pause among them) are
+	// kept in early, from the trace's start, and measured with that first
+	// value once it comes.
+	old        bool
+	traceStart mapping.Time
+	early      []earlyChange
+	end        mapping.Time
+	ended      bool
+	maxQueued  int
 
 	// The final utilization function, from the oldest change a window
 	// still needs: pts[i] is the change at index base+i.
@@ -367,7 +382,15 @@ func (m *Meter) anomaly(what string) { m.anomalies[what]++ }
 // Begin starts the pass.
 func (m *Meter) Begin(meta *mapping.Meta) error {
 	m.horizon = math.MinInt64
+	minor, err := strconv.Atoi(strings.TrimPrefix(meta.FormatVersion, "go1."))
+	m.old, m.traceStart = err == nil && minor < 22, meta.Start
 	return nil
+}
+
+// earlyChange is a change before GOMAXPROCS is known (see Meter.old).
+type earlyChange struct {
+	t          mapping.Time
+	stw, nbusy int
 }
 
 func isWorkerLabel(l string) bool {
@@ -784,12 +807,32 @@ func (m *Meter) apply(d delta) {
 // emit records the utilization from t on, once GOMAXPROCS is known.
 func (m *Meter) emit(t mapping.Time) {
 	if m.procs <= 0 {
+		if m.old && !m.started {
+			m.early = append(m.early, earlyChange{t, m.stw, m.nbusy})
+		}
 		return
 	}
-	u := 0.0
-	if m.stw <= 0 {
-		u = 1 - float64(min(m.nbusy, m.procs))/float64(m.procs)
+	if m.old && !m.started {
+		// Nothing happened from the trace's start to the first change.
+		m.emitUtil(min(m.traceStart, t), 1)
+		for _, c := range m.early {
+			m.emitUtil(c.t, m.util(c.stw, c.nbusy))
+		}
+		m.early = nil
 	}
+	m.emitUtil(t, m.util(m.stw, m.nbusy))
+}
+
+// util is the utilization with stw pauses and nbusy Ps busy with GC.
+func (m *Meter) util(stw, nbusy int) float64 {
+	if stw > 0 {
+		return 0
+	}
+	return 1 - float64(min(nbusy, m.procs))/float64(m.procs)
+}
+
+// emitUtil records utilization u from t on.
+func (m *Meter) emitUtil(t mapping.Time, u float64) {
 	if !m.started {
 		m.started, m.start = true, t
 		m.pts = append(m.pts, point{t: t, util: u})

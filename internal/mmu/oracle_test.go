@@ -277,8 +277,14 @@ func (f *utilFunction) end() int64   { return f.at[len(f.at)-1] }
 // oracleUtil returns the mutator utilization function of a trace with the
 // given events, counting what flags choose. It returns nil for a trace
 // without a GOMAXPROCS sample or that lasts no time after the first one.
-func oracleUtil(evs []trace.Event, flags mmu.Flags) *utilFunction {
+//
+// In a trace of Go 1.21 or before (old), whose parser drops the sample at
+// the trace's start, the first sample's value holds from the first event.
+func oracleUtil(evs []trace.Event, flags mmu.Flags, old bool) *utilFunction {
 	act := gatherGC(evs)
+	if old && len(act.procs) > 0 && len(evs) > 0 {
+		act.procs = append([]procsSample{{int64(evs[0].Time()), act.procs[0].n}}, act.procs...)
+	}
 	if len(act.procs) == 0 || act.last <= act.procs[0].t {
 		return nil
 	}
