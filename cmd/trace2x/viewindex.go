@@ -65,6 +65,9 @@ type viewWindow struct {
 	// its start (for the first, those that existed before the trace);
 	// ended counts the goroutines that ended in it, for Alive.
 	Goroutines, Alive, ended int
+	// Uncounted is set when counting stopped before the window's end (a
+	// damaged trace): its counts are not shown.
+	Uncounted bool
 	// Gens are its generations, each of which the page also offers alone:
 	// a window as large as the browser holds takes the UI a while to
 	// load, and a generation (about a second of trace) is a small part of
@@ -96,6 +99,10 @@ type indexServer struct {
 	asked   bool        // a window or generation was asked for
 	closed  bool        // the server is stopping: no more parts
 	parts   []*prefetch // the parts converted or under way, oldest first
+	// countErr is why counting stopped before the trace's end, and
+	// countedTo how far it got: the windows after that are not counted.
+	countErr  string
+	countedTo time.Duration
 }
 
 // newIndexServer splits the indexed trace into windows of at most
@@ -135,8 +142,18 @@ func genEnd(gens []tracefile.Generation, g int, start int64) time.Duration {
 // each window, which the page shows once they are known.
 func (s *indexServer) count() error {
 	c := &windowCounter{s: s}
-	_, err := mapping.MapFile(s.file, s.in.size, c, mapping.WithInputName(s.in.name))
+	sum, err := mapping.MapFile(s.file, s.in.size, c, mapping.WithInputName(s.in.name))
 	s.mu.Lock()
+	if err != nil {
+		s.countErr, s.countedTo = err.Error(), 0
+		if sum != nil {
+			s.countedTo = time.Duration(int64(sum.End) - s.start)
+		}
+		for i := range s.windows {
+			// A window the pass did not read to its end is not counted.
+			s.windows[i].Uncounted = s.windows[i].To > s.countedTo
+		}
+	}
 	// Alive at a window's start: what the windows before it created and
 	// did not end. A goroutine that existed before the trace counts as
 	// alive at the first window's start (see Goroutine).
@@ -218,10 +235,11 @@ Each window below is converted when the UI opens it; the trace never leaves this
 <code>trace2x perfetto -o {{.Base}}.pftrace {{.Name}}</code> and Perfetto's native <code>trace_processor --httpd {{.Base}}.pftrace</code> open it whole in the UI, which then uses that process instead of the browser's memory.</p>
 <table><tr><th>window</th><th>from</th><th>to</th><th>generations</th><th>size</th><th>GC cycles</th><th>goroutines created</th><th>alive at its start</th><th></th><th style="text-align:left">or one generation</th></tr>
 {{range .Windows}}<tr><td>{{.N}}</td><td>{{ms .From}}</td><td>{{ms .To}}</td><td>{{.First}}{{if ne .First .Last}}–{{.Last}}{{end}}</td><td>{{size .Bytes}}</td>
-<td>{{if $.Counted}}{{.GCs}}{{else}}…{{end}}</td><td>{{if $.Counted}}{{.Goroutines}}{{else}}…{{end}}</td><td>{{if $.Counted}}{{.Alive}}{{else}}…{{end}}</td>
+{{if not $.Counted}}<td>…</td><td>…</td><td>…</td>{{else if .Uncounted}}<td>?</td><td>?</td><td>{{if eq .N 1}}{{.Alive}}{{else}}?{{end}}</td>{{else}}<td>{{.GCs}}</td><td>{{.Goroutines}}</td><td>{{.Alive}}</td>{{end}}
 <td><a href="{{call $.Link .N}}">open in Perfetto</a></td>
 <td style="text-align:left">{{if gt (len .Gens) 1}}{{range .Gens}}<a href="{{call $.GenLink .N}}" title="{{ms .From}} to {{ms .To}}">{{.N}}</a> {{end}}{{end}}</td></tr>
 {{end}}</table>
+{{if .CountErr}}<p><strong>Counting stopped</strong> at {{.CountedTo}}: {{.CountErr}}. The windows that reach past it are not counted (?), and may open only up to it.</p>{{end}}
 </body></html>
 `))
 
@@ -234,6 +252,8 @@ type pageData struct {
 	Fits          bool // the whole trace fits the UI's budget (--index)
 	Windows       []viewWindow
 	Counted       bool
+	CountErr      string // why counting stopped early, if it did
+	CountedTo     string
 	Link, GenLink func(n int) string
 }
 
@@ -252,7 +272,8 @@ func (s *indexServer) handler(addr string, stderr io.Writer) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
-		d := pageData{Name: s.name, Base: s.in.baseName(), Windows: append([]viewWindow(nil), s.windows...), Counted: s.counted}
+		d := pageData{Name: s.name, Base: s.in.baseName(), Windows: append([]viewWindow(nil), s.windows...), Counted: s.counted,
+			CountErr: s.countErr, CountedTo: ms(s.countedTo)}
 		s.mu.Unlock()
 		last := d.Windows[len(d.Windows)-1]
 		d.Gens = last.Last
@@ -286,7 +307,8 @@ func (s *indexServer) handler(addr string, stderr io.Writer) http.Handler {
 				// without a conversion.
 				return
 			}
-			err := s.servePart(w, path, from, to)
+			cw := &countingResponse{ResponseWriter: w}
+			err := s.servePart(cw, path, from, to)
 			var limit *perfetto.RowLimitError
 			switch {
 			case errors.As(err, &limit):
@@ -303,9 +325,13 @@ func (s *indexServer) handler(addr string, stderr io.Writer) http.Handler {
 				// A tab closed, or the UI reloaded: nothing to say, as for
 				// the trace view serves whole.
 			case err != nil:
-				// The response has begun; the UI reports a broken file,
-				// and the terminal says why.
+				// The terminal says why; so does the answer, if it has not
+				// begun (once it has, the UI reports a broken file).
 				fmt.Fprintf(stderr, "trace2x: %s: %v\n", what, err)
+				if cw.n == 0 {
+					w.Header().Del("Content-Length")
+					http.Error(w, fmt.Sprintf("trace2x: %s: %v", what, err), http.StatusInternalServerError)
+				}
 			}
 		})
 	}

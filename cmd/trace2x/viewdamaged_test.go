@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/trace2x/trace2x/convert/perfetto/perfettocheck"
+	"github.com/trace2x/trace2x/internal/tracefile"
+)
+
+// TestViewIndexDamaged serves the index page of a trace with a damaged
+// generation in its middle: the page says counting stopped and why, and
+// shows no counts for the windows past the damage; every part is either a
+// valid trace or an error status with the error, never an empty answer
+// that the UI would take for an empty trace.
+func TestViewIndexDamaged(t *testing.T) {
+	path := recordGenerations(t, 4)
+	clean, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := tracefile.Read(bytes.NewReader(clean), int64(len(clean)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(idx.Generations) < 5 {
+		t.Fatalf("%d generations", len(idx.Generations))
+	}
+	// In the middle, and in the first generation, where the parts that
+	// begin there fail before they give anything.
+	failed := 0
+	for _, k := range []int{len(idx.Generations) / 2, 0} {
+		failed += viewDamaged(t, clean, idx, k)
+	}
+	if failed == 0 {
+		t.Error("no part failed")
+	}
+}
+
+// viewDamaged serves the index page of the trace data, of index idx, with
+// its generation k damaged, and returns the number of parts that failed.
+func viewDamaged(t *testing.T, data []byte, idx *tracefile.Index, k int) int {
+	t.Helper()
+	data = bytes.Clone(data)
+	// The first event of the generation's largest batch becomes no event
+	// at all.
+	g := idx.Generations[k]
+	var first, largest int64
+	for off := g.Offset; off < g.Offset+g.Size && data[off] == 1; {
+		i := off + 1
+		var size uint64
+		for range 4 {
+			v, n := binary.Uvarint(data[i:])
+			size, i = v, i+int64(n)
+		}
+		if int64(size) > largest {
+			first, largest = i, int64(size)
+		}
+		off = i + int64(size)
+	}
+	data[first] = 0xee
+	idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatalf("the damage is in the batches' headers: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "damaged.trace")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := &env{stdout: io.Discard, stderr: io.Discard}
+	in, err := openTrace(e, []string{path}, &inputOpts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	s := newIndexServer(in, in.ReadCloser.(*os.File), idx, float64(traceBytesPerRow), in.size/8, 0)
+	if err := s.count(); err == nil {
+		t.Fatal("counting the damaged trace did not fail")
+	}
+	srv := httptest.NewServer(s.handler("127.0.0.1:9001", io.Discard))
+	defer srv.Close()
+	page := get(t, srv.URL+"/")
+	if !strings.Contains(page, "Counting stopped") || !strings.Contains(page, "broken trace") || !strings.Contains(page, "<td>?</td>") {
+		t.Errorf("the page does not say that counting stopped, and why:\n%s", page)
+	}
+	parts := regexp.MustCompile(`url=http://127\.0\.0\.1:9001(/damaged\.g?[0-9]+\.pftrace)"`).FindAllStringSubmatch(page, -1)
+	if len(parts) < len(idx.Generations) {
+		t.Fatalf("%d parts offered for %d generations", len(parts), len(idx.Generations))
+	}
+	failed := 0
+	for _, p := range parts {
+		resp, err := http.Get(srv.URL + p[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch resp.StatusCode {
+		case http.StatusOK:
+			if _, err := perfettocheck.Check(bytes.NewReader(body)); err != nil || len(body) == 0 {
+				t.Errorf("%s: %d bytes, not a valid trace: %v", p[1], len(body), err)
+			}
+		case http.StatusInternalServerError:
+			failed++
+			if !strings.Contains(string(body), "broken trace") {
+				t.Errorf("%s: %s, %q does not say what went wrong", p[1], resp.Status, body)
+			}
+		default:
+			t.Errorf("%s: %s", p[1], resp.Status)
+		}
+	}
+	t.Logf("generation %d damaged: %d of %d parts failed", k+1, failed, len(parts))
+	return failed
+}
