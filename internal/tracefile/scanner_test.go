@@ -2,6 +2,7 @@ package tracefile
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"os"
 	"testing"
@@ -134,5 +135,44 @@ func TestTooManyBatches(t *testing.T) {
 	}
 	if gens := s.Generations(); len(gens) != 1 || gens[0].Batches != MaxBatches+1 {
 		t.Errorf("scanner: generations %+v", gens)
+	}
+}
+
+// TestDamagedBatchTime: a batch whose header says it began before the
+// generation before its own (its timestamp zeroed) does not stretch its
+// generation back: the index gives the generation the times it has
+// undamaged.
+func TestDamagedBatchTime(t *testing.T) {
+	data, want := sample(t)
+	if len(want.Generations) < 2 {
+		t.Fatalf("%d generations", len(want.Generations))
+	}
+	g := want.Generations[1]
+	damaged := 0
+	for off := g.Offset; off < g.Offset+g.Size && data[off] == evEventBatch; {
+		i := off + 1
+		var vals [4]uint64
+		var at [4]int64
+		for k := range vals {
+			v, n := binary.Uvarint(data[i:])
+			vals[k], at[k] = v, i
+			i += int64(n)
+		}
+		if damaged == 0 {
+			// Zero, written in as many bytes as the time took.
+			for j := at[2]; j < at[3]-1; j++ {
+				data[j] = 0x80
+			}
+			data[at[3]-1] = 0
+			damaged++
+		}
+		off = i + int64(vals[3])
+	}
+	got, err := index(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := got.Generations[1], want.Generations[1]; a.Start < want.Generations[0].Start || a.Start > b.Start || a.End != b.End {
+		t.Errorf("generation 2 with a batch's time zeroed: %v to %v; undamaged %v to %v", a.Start, a.End, b.Start, b.End)
 	}
 }

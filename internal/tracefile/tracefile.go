@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -172,12 +173,14 @@ type indexer struct {
 	idx  *Index
 	buf  [64]byte
 
-	cur     *Generation
-	minTs   uint64
-	maxTs   uint64
-	freq    float64
-	clock   *rawClock
-	haveCur bool
+	cur   *Generation
+	minTs uint64
+	maxTs uint64
+	// prevMinTs is the earliest batch time of the generation before.
+	prevMinTs uint64
+	freq      float64
+	clock     *rawClock
+	haveCur   bool
 }
 
 type rawClock struct {
@@ -218,14 +221,20 @@ func (x *indexer) run() error {
 		}
 		if !x.haveCur {
 			x.cur = &Generation{Number: b.gen, Offset: off}
-			x.minTs, x.maxTs, x.freq, x.clock = b.ts, b.ts, 0, nil
+			x.minTs, x.maxTs, x.freq, x.clock = math.MaxUint64, 0, 0, nil
 			x.haveCur = true
 		}
 		x.cur.Batches++
 		if x.cur.Batches > MaxBatches {
 			return &Error{off, ErrTooManyBatches}
 		}
-		x.minTs, x.maxTs = min(x.minTs, b.ts), max(x.maxTs, b.ts)
+		if len(x.idx.Generations) == 0 || b.ts >= x.prevMinTs {
+			// A batch that says it began before the generation before
+			// this one did has a damaged header (the parser orders
+			// events by their own timestamps): it would stretch the
+			// generation back by hours.
+			x.minTs, x.maxTs = min(x.minTs, b.ts), max(x.maxTs, b.ts)
+		}
 		if b.sync {
 			if err := x.readSync(off+int64(b.hdrLen), b.size, b.ts); err != nil {
 				return &Error{off, err}
@@ -272,6 +281,10 @@ func (x *indexer) close(end int64) error {
 		// Where it begins, as a reader front to back finds it.
 		return &Error{g.Offset, fmt.Errorf("generation %d comes after generation %d", g.Number, x.idx.Generations[n-1].Number)}
 	}
+	if x.minTs > x.maxTs {
+		x.minTs, x.maxTs = x.prevMinTs, x.prevMinTs // no batch's time held
+	}
+	x.prevMinTs = x.minTs
 	g.Size = end - g.Offset
 	g.Freq = x.freq
 	g.Start = ns(x.freq, x.minTs)
