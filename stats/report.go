@@ -3,6 +3,7 @@ package stats
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -34,10 +35,14 @@ type Report struct {
 	Generations int        `json:"generations"`
 	// GenerationSpans lists the generations of a Go 1.22+ trace file, as
 	// its batch headers place them (ReadGenerations).
-	GenerationSpans []Generation     `json:"generation_spans,omitempty"`
-	BytesRead       int64            `json:"bytes_read"`
-	Events          int64            `json:"events"`
-	EventsByKind    map[string]int64 `json:"events_by_kind"`
+	GenerationSpans []Generation `json:"generation_spans,omitempty"`
+	// GenerationSpansEnd says where the batch headers stopped making
+	// sense, if they did before the file's end: GenerationSpans lists the
+	// generations before it.
+	GenerationSpansEnd string           `json:"generation_spans_end,omitempty"`
+	BytesRead          int64            `json:"bytes_read"`
+	Events             int64            `json:"events"`
+	EventsByKind       map[string]int64 `json:"events_by_kind"`
 	// Goroutines counts the goroutines of the trace; of a pass through a
 	// mapping.Filter, those it kept time of, as GoroutineGroups does.
 	Goroutines   int            `json:"goroutines"`
@@ -166,9 +171,13 @@ type MMUWindow struct {
 // it broke off.
 func (r *Report) ReadGenerations(f io.ReaderAt, size int64) error {
 	idx, err := tracefile.Read(f, size)
-	r.GenerationSpans = nil
+	r.GenerationSpans, r.GenerationSpansEnd = nil, ""
 	if idx == nil || len(idx.Generations) == 0 {
 		return err
+	}
+	var te *tracefile.Error
+	if errors.As(err, &te) {
+		r.GenerationSpansEnd = fmt.Sprintf("byte %d, where %v", te.Offset, te.Err)
 	}
 	// A file that breaks off lists the generations it holds whole.
 	start := idx.Generations[0].Start
@@ -214,7 +223,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	if r.WallStart != nil {
 		p("Wall-clock start:", "%s", r.WallStart.Format(time.RFC3339Nano))
 	}
-	if n := len(r.GenerationSpans); n > 0 && n != r.Generations {
+	if n := len(r.GenerationSpans); n > 0 && r.GenerationSpansEnd != "" {
+		// The list stops where the batch headers stop making sense; the
+		// parser may read past it.
+		p("Generations:", "%d read; the file's batches list %d, up to %s:", r.Generations, n, escape(r.GenerationSpansEnd))
+	} else if n > 0 && n != r.Generations {
 		// A window reads some of the file's generations; the list is
 		// the file's.
 		p("Generations:", "%d read, of the file's %d:", r.Generations, n)

@@ -396,6 +396,16 @@ func TestGenerations(t *testing.T) {
 	if len(whole.GenerationSpans) != 1 || whole.GenerationSpans[0].Offset != 16 {
 		t.Errorf("generations listed for a file cut in the second of 2: %+v; want the first", whole.GenerationSpans)
 	}
+	// The report says where the list stops, which the parser, reading
+	// the whole generations it holds, may read past.
+	whole.Generations = 2
+	var b bytes.Buffer
+	if err := whole.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^Generations: +2 read; the file's batches list 1, up to byte [0-9]+, where a batch of [0-9]+ bytes runs past the end`).Match(b.Bytes()) {
+		t.Errorf("text of a file whose batches stop making sense:\n%s", b.Bytes())
+	}
 	junk := strings.NewReader("not a trace at all, but long enough to have a header")
 	if err := (&Report{}).ReadGenerations(junk, junk.Size()); err == nil {
 		t.Error("generations listed for a file that is no trace")
