@@ -260,6 +260,8 @@ func lookalike(br *bufio.Reader) string {
 	b, _ := br.Peek(512)
 	t := bytes.TrimLeft(b, " \t\r\n\ufeff")
 	switch {
+	case bytes.HasPrefix(b, []byte{0x1f, 0x8b}) || bytes.HasPrefix(b, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		return "; it is compressed again (gzip or zstd inside): decompress it once first, then give trace2x what that gives"
 	case looksLikePerfetto(b):
 		return "; it looks like a Perfetto trace (an output, which ui.perfetto.dev opens as it is)"
 	case len(t) > 0 && (t[0] == '{' && bytes.Contains(b, []byte(`"traceEvents"`)) || t[0] == '[' && bytes.Contains(b, []byte(`"ph"`))):

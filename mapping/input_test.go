@@ -303,3 +303,33 @@ func TestBatchBomb(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorWording checks what is said of a trace compressed twice, and
+// of one whose writer stopped inside its first generation: that nothing
+// of it is converted, and no "event" read, where the parser read only its
+// own opening Sync.
+func TestErrorWording(t *testing.T) {
+	data := readTrace(t, "mixed.go1.26.trace")
+	var once, twice bytes.Buffer
+	zw := gzip.NewWriter(&once)
+	zw.Write(data)
+	zw.Close()
+	zw = gzip.NewWriter(&twice)
+	zw.Write(once.Bytes())
+	zw.Close()
+	_, err := mapping.Map(bytes.NewReader(twice.Bytes()), mapping.NopSink{})
+	if !errors.Is(err, mapping.ErrNotTrace) || !strings.Contains(err.Error(), "it is compressed again") {
+		t.Errorf("a trace compressed twice: %v", err)
+	}
+
+	idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := idx.Generations[0]
+	cut := data[:g.Offset+g.Size-1] // without its end mark: its writer stopped in it
+	_, err = mapping.MapFile(bytes.NewReader(cut), int64(len(cut)), mapping.NopSink{})
+	if msg := fmt.Sprint(err); !strings.Contains(msg, "stopped inside its first generation") || !strings.Contains(msg, "nothing is converted") || strings.Contains(msg, " after ") {
+		t.Errorf("a trace whose writer stopped in its first generation: %v", err)
+	}
+}

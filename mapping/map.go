@@ -138,6 +138,7 @@ type Error struct {
 	at      string // where in a file the damage is, if its index tells
 	hint    string // why nothing was converted, if nothing was
 	stopped bool   // the pass's context ended (see WithContext)
+	syncs   int64  // of Events, the parser's Sync events, which say nothing of the trace
 }
 
 // Error says what went wrong with the input, where, and what had been
@@ -172,7 +173,9 @@ func (e *Error) Error() string {
 	if at == "" {
 		at = fmt.Sprintf("near byte %d", e.Offset)
 	}
-	if e.Events == 0 {
+	if e.Events <= e.syncs {
+		// Nothing of the trace was read: the parser's opening Sync is no
+		// event of it.
 		return fmt.Sprintf("%s: %s %s: %s%s", e.Input, what, at, msg, e.hint)
 	}
 	gens, events := "generations", "events"
@@ -235,6 +238,9 @@ func (m *mapper) locate(e *Error, complete int) {
 			// Its string and stack tables, written at its end, are
 			// missing: the parser refuses it, and the trace ends before.
 			e.hint = " (the trace's writer stopped inside this last generation, as when its process is killed while it traces: the generations before it are converted)"
+			if k == 0 {
+				e.hint = " (the trace's writer stopped inside its first generation, as when its process is killed while it traces: the parser takes a generation whole, so nothing is converted)"
+			}
 		}
 		return
 	}
@@ -489,7 +495,7 @@ func (m *mapper) fail(err error) (*Summary, error) {
 	if ierr := m.counter.failed(); ierr != nil && !errors.Is(err, ErrInternal) {
 		err = inputError{ierr}
 	}
-	e := &Error{Input: m.cfg.input, Offset: off, Events: m.sum.Events, Generation: max(m.syncs-1, 0), Err: err}
+	e := &Error{Input: m.cfg.input, Offset: off, Events: m.sum.Events, Generation: max(m.syncs-1, 0), Err: err, syncs: int64(m.syncs)}
 	switch {
 	case errors.Is(err, ErrEmpty) || errors.Is(err, ErrNotTrace) || errors.Is(err, ErrVersion) || errors.Is(err, errHeaderOnly):
 	case errors.As(err, new(inputError)):
