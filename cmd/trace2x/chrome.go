@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -121,6 +122,13 @@ Examples:
 				err := joinErrors(mapErr, w.Close())
 				abortHook.Store(nil)
 				noteChrome(e, in, w, nil)
+				if err != nil && !errors.As(err, new(usageError)) {
+					// The cause first, then what became of the parts, as
+					// a single output's error is followed by what became
+					// of it.
+					printError(e.stderr, err)
+					err = errReported
+				}
 				parts.settle(e, *out)
 				return err
 			}
