@@ -209,7 +209,13 @@ func (b Bound) resolve(m *Meta) (Time, error) {
 		return m.Start + Time(b.Wall.Sub(b.Start)), nil
 	}
 	if m.Clock == nil {
-		return 0, fmt.Errorf("%w (Go 1.25+ traces do) to place %s: give an offset from its start instead, e.g. 1.5s, or the wall-clock time of its start", ErrNoWallClock, b)
+		why := "(Go 1.25+ traces do)"
+		if minor, err := strconv.Atoi(strings.TrimPrefix(m.FormatVersion, "go1.")); err == nil && minor >= 25 {
+			// Its format has one: it is damaged (a wall time out of
+			// any plausible range).
+			why = "(its first clock snapshot is damaged)"
+		}
+		return 0, fmt.Errorf("%w %s to place %s: give an offset from its start instead, e.g. 1.5s, or the wall-clock time of its start", ErrNoWallClock, why, b)
 	}
 	return m.Clock.Trace + Time(b.Wall.Sub(m.Clock.Wall)), nil
 }
