@@ -279,7 +279,7 @@ func (x *indexer) close(end int64) error {
 	}
 	if n := len(x.idx.Generations); n > 0 && g.Number <= x.idx.Generations[n-1].Number {
 		// Where it begins, as a reader front to back finds it.
-		return &Error{g.Offset, fmt.Errorf("generation %d comes after generation %d", g.Number, x.idx.Generations[n-1].Number)}
+		return &Error{g.Offset, fmt.Errorf("a generation the runtime numbered %d comes after one it numbered %d", g.Number, x.idx.Generations[n-1].Number)}
 	}
 	if x.minTs > x.maxTs {
 		x.minTs, x.maxTs = x.prevMinTs, x.prevMinTs // no batch's time held
@@ -831,7 +831,7 @@ func (s *Scanner) header() {
 			s.gens[n-1].End = s.start
 		}
 		if n > 0 && gen <= s.gens[n-1].Number {
-			s.fail(fmt.Errorf("generation %d comes after generation %d", gen, s.gens[n-1].Number))
+			s.fail(fmt.Errorf("a generation the runtime numbered %d comes after one it numbered %d", gen, s.gens[n-1].Number))
 			return
 		}
 		s.gens = append(s.gens, Span{Number: gen, Offset: s.start})
