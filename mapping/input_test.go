@@ -332,4 +332,18 @@ func TestErrorWording(t *testing.T) {
 	if msg := fmt.Sprint(err); !strings.Contains(msg, "stopped inside its first generation") || !strings.Contains(msg, "nothing is converted") || strings.Contains(msg, " after ") {
 		t.Errorf("a trace whose writer stopped in its first generation: %v", err)
 	}
+
+	// A stream cut inside the header of a generation's first batch.
+	gens, err := os.ReadFile("../conformance/testdata/generations.go1.26.trace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if idx, err = tracefile.Read(bytes.NewReader(gens), int64(len(gens))); err != nil || len(idx.Generations) < 2 {
+		t.Fatalf("%v, %d generations", err, len(idx.Generations))
+	}
+	at := idx.Generations[1].Offset
+	_, err = mapping.Map(bytes.NewReader(gens[:at+3]), mapping.NopSink{})
+	if want := fmt.Sprintf("after generation 1, cut short at byte %d inside the header of a batch at byte %d", at+3, at); !strings.Contains(fmt.Sprint(err), want) {
+		t.Errorf("a stream cut inside a batch header: %v, want it to say %q", err, want)
+	}
 }

@@ -280,6 +280,10 @@ func (m *mapper) locateInStream(e *Error, complete int) {
 		}
 	}
 	if complete >= len(gens) {
+		if complete == len(gens) && m.scan.eof && scan.InBatch() {
+			// Inside the header of the next generation's first batch.
+			e.at = fmt.Sprintf("after generation %d, cut short at byte %d inside the header of a batch at byte %d%s", complete, scan.Offset(), scan.BatchStart(), of)
+		}
 		return
 	}
 	g := gens[complete]

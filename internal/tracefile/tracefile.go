@@ -851,6 +851,9 @@ func (s *Scanner) fail(err error) { s.err = &Error{s.start, err} }
 // Offset returns the number of bytes written.
 func (s *Scanner) Offset() int64 { return s.off }
 
+// BatchStart returns where the batch last begun begins.
+func (s *Scanner) BatchStart() int64 { return s.start }
+
 // InBatch reports whether the bytes written end inside a batch: a stream
 // that ends there is cut short.
 func (s *Scanner) InBatch() bool { return s.err == nil && (s.skip > 0 || len(s.hdr) > 0) }
