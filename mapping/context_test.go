@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -18,14 +19,17 @@ type cancelling struct {
 	mapping.NopSink
 	cancel  context.CancelFunc
 	n, runs int
+	at      mapping.Time // if set, cancel at the first run that ends at or after it, not the n-th
 	ended   bool
 	endErr  error
 	gens    int // complete generations, as End is told
 }
 
-func (c *cancelling) ProcRun(*mapping.ProcRun) error {
-	if c.runs++; c.runs == c.n {
+func (c *cancelling) ProcRun(r *mapping.ProcRun) error {
+	c.runs++
+	if c.at != 0 && r.End >= c.at || c.at == 0 && c.runs == c.n {
 		c.cancel()
+		c.at, c.n = math.MaxInt64, -1
 	}
 	return nil
 }
@@ -158,7 +162,10 @@ func TestWithContextBeforeFirstGeneration(t *testing.T) {
 // whole end, as its count of them says (it said byte 0), also when a
 // reader from the start took over from the split.
 func TestWithContextParallelOffset(t *testing.T) {
-	data := recordedOnce(t)
+	// A trace whose generations all hold thousands of events: a pass
+	// checks its context between batches of events, so one cancelled in
+	// its last batch ends as if it had not been.
+	data := recordBusyGenerations(t, 3)
 	var all mapping.Tally
 	if _, err := mapping.Map(bytes.NewReader(data), &all); err != nil {
 		t.Fatal(err)
@@ -167,8 +174,17 @@ func TestWithContextParallelOffset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// In the middle of the largest generation after the first, with
+	// thousands of events after it.
+	k := 1
+	for i := 1; i < len(idx.Generations)-1; i++ {
+		if idx.Generations[i].Size > idx.Generations[k].Size {
+			k = i
+		}
+	}
+	g := idx.Generations[k]
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &cancelling{cancel: cancel, n: all.ProcRuns * 3 / 4}
+	c := &cancelling{cancel: cancel, at: mapping.Time((g.Start + g.End) / 2)}
 	_, err = mapping.MapFile(bytes.NewReader(data), int64(len(data)), c, mapping.WithContext(ctx),
 		mapping.WithWorkers(2), mapping.WithGroupGenerations(1))
 	var merr *mapping.Error
@@ -180,7 +196,7 @@ func TestWithContextParallelOffset(t *testing.T) {
 	}
 	// Near: at the end of the generations mapped whole, or past it by
 	// what was read ahead of the mapping, never before it.
-	g := idx.Generations[merr.Generation-1]
+	g = idx.Generations[merr.Generation-1]
 	if end := g.Offset + g.Size; merr.Offset < end || merr.Offset > int64(len(data)) {
 		t.Errorf("stopped near byte %d after %d complete generations, want at least %d, where the last of them ends, and at most the trace's %d bytes", merr.Offset, merr.Generation, end, len(data))
 	}

@@ -85,7 +85,7 @@ func TestDamageNamesItsGeneration(t *testing.T) {
 // recordBusyGenerations traces gens generations of this process, each
 // with a few thousand goroutines that block on a channel: tens of
 // kilobytes each, more than the parser reads ahead.
-func recordBusyGenerations(t *testing.T, gens int) []byte {
+func recordBusyGenerations(t testing.TB, gens int) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := trace.Start(&buf); err != nil {
