@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trace2x/trace2x/internal/tracefile"
 	"github.com/trace2x/trace2x/mapping"
 )
 
@@ -170,22 +169,12 @@ func TestWithContextParallelOffset(t *testing.T) {
 	if _, err := mapping.Map(bytes.NewReader(data), &all); err != nil {
 		t.Fatal(err)
 	}
-	idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
 	// In the middle of the largest generation after the first, with
 	// thousands of events after it.
-	k := 1
-	for i := 1; i < len(idx.Generations)-1; i++ {
-		if idx.Generations[i].Size > idx.Generations[k].Size {
-			k = i
-		}
-	}
-	g := idx.Generations[k]
+	idx, _, g := largestMiddleGeneration(t, data)
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &cancelling{cancel: cancel, at: mapping.Time((g.Start + g.End) / 2)}
-	_, err = mapping.MapFile(bytes.NewReader(data), int64(len(data)), c, mapping.WithContext(ctx),
+	_, err := mapping.MapFile(bytes.NewReader(data), int64(len(data)), c, mapping.WithContext(ctx),
 		mapping.WithWorkers(2), mapping.WithGroupGenerations(1))
 	var merr *mapping.Error
 	if !errors.As(err, &merr) || !errors.Is(err, context.Canceled) {

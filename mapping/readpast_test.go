@@ -22,18 +22,7 @@ import (
 // and from a stream alike, and counts the one before as complete.
 func TestDamageNamesItsGeneration(t *testing.T) {
 	data := recordBusyGenerations(t, 3)
-	idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The largest generation between the first and the last.
-	k := 1
-	for i := 1; i < len(idx.Generations)-1; i++ {
-		if idx.Generations[i].Size > idx.Generations[k].Size {
-			k = i
-		}
-	}
-	g := idx.Generations[k]
+	_, k, g := largestMiddleGeneration(t, data)
 	if g.Size < 16<<10 {
 		t.Fatalf("the largest generation is %d bytes: too small to tell from the parser's read-ahead", g.Size)
 	}
@@ -118,4 +107,25 @@ func recordBusyGenerations(t testing.TB, gens int) []byte {
 	}
 	trace.Stop()
 	return buf.Bytes()
+}
+
+// largestMiddleGeneration indexes the trace data and returns the index,
+// and the largest of its generations between the first and the last,
+// with its place in the index.
+func largestMiddleGeneration(t *testing.T, data []byte) (*tracefile.Index, int, tracefile.Generation) {
+	t.Helper()
+	idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(idx.Generations) < 3 {
+		t.Fatalf("%d generations", len(idx.Generations))
+	}
+	k := 1
+	for i := 1; i < len(idx.Generations)-1; i++ {
+		if idx.Generations[i].Size > idx.Generations[k].Size {
+			k = i
+		}
+	}
+	return idx, k, idx.Generations[k]
 }
