@@ -19,8 +19,10 @@ import (
 // TestViewIndexDamaged serves the index page of a trace with a damaged
 // generation in its middle: the page says counting stopped and why, and
 // shows no counts for the windows past the damage; every part is either a
-// valid trace or an error status with the error, never an empty answer
-// that the UI would take for an empty trace.
+// valid trace with something in it or an error status with the error,
+// never an empty answer, nor a trace of nothing but the mark of the cut
+// (of a part whose pass failed in a generation before it), which the UI
+// would take for an empty trace.
 func TestViewIndexDamaged(t *testing.T) {
 	path := recordGenerations(t, 4)
 	clean, err := os.ReadFile(path)
@@ -108,8 +110,14 @@ func viewDamaged(t *testing.T, data []byte, idx *tracefile.Index, k int) int {
 		}
 		switch resp.StatusCode {
 		case http.StatusOK:
-			if _, err := perfettocheck.Check(bytes.NewReader(body)); err != nil || len(body) == 0 {
+			rep, err := perfettocheck.Check(bytes.NewReader(body))
+			if err != nil || len(body) == 0 {
 				t.Errorf("%s: %d bytes, not a valid trace: %v", p[1], len(body), err)
+			} else if len(rep.Slices) == 0 {
+				// A part whose pass failed before it (in a generation
+				// read to state what was going on at its start): the
+				// UI would show an empty trace.
+				t.Errorf("%s: %s with no slice in it", p[1], resp.Status)
 			}
 		case http.StatusInternalServerError:
 			failed++

@@ -363,11 +363,181 @@ func rowsText(n float64) string {
 
 // convert writes the trace from from to to (times from its start) to w as
 // a Perfetto trace, reading only the generations it needs.
+//
+// What the conversion writes is held until the part's first item: a
+// part whose pass fails before it (in a generation read before the
+// window, to state what was going on at its start) writes nothing, so
+// that its request is answered with the error, not with a trace of
+// nothing but the mark of the cut, which the UI shows as an empty trace.
 func (s *indexServer) convert(w io.Writer, from, to time.Duration) error {
-	pw := perfetto.NewWriter(w, viewOptions(s.name, s.bytesBetween(from, to))...)
+	hw := &holdWriter{w: w}
+	pw := perfetto.NewWriter(hw, viewOptions(s.name, s.bytesBetween(from, to))...)
 	f := &mapping.Filter{From: mapping.Bound{Offset: from, Set: true}, To: mapping.Bound{Offset: to, Set: true}}
-	_, err := mapping.MapWindow(s.file, s.in.size, f.From, f.To, f.Sink(mapping.ThinCounters(pw, s.resolution)), mapping.WithInputName(s.in.name))
-	return joinErrors(err, pw.Close())
+	sink := f.Sink(&firstItem{Sink: mapping.ThinCounters(pw, s.resolution), seen: hw.release})
+	_, err := mapping.MapWindow(s.file, s.in.size, f.From, f.To, sink, mapping.WithInputName(s.in.name))
+	if err != nil && !hw.released() {
+		hw.discard()
+		pw.Close() // its error is the pass's, or of the writing discarded
+		return err
+	}
+	err = joinErrors(err, pw.Close())
+	return joinErrors(err, hw.release())
+}
+
+// holdWriter holds what is written to it until release, then writes it
+// and what follows to w; discard drops it and what follows instead. The
+// Perfetto writer writes from goroutines of its own, release and discard
+// come from the pass's.
+type holdWriter struct {
+	w io.Writer
+
+	mu    sync.Mutex
+	held  []byte
+	state int8 // 0 holding, 1 released, -1 discarding
+	err   error
+}
+
+func (h *holdWriter) Write(p []byte) (int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case h.err != nil:
+		return 0, h.err
+	case h.state == 0:
+		h.held = append(h.held, p...)
+		return len(p), nil
+	case h.state < 0:
+		return len(p), nil
+	}
+	n, err := h.w.Write(p)
+	h.err = err
+	return n, err
+}
+
+// release writes what is held, and lets what follows through.
+func (h *holdWriter) release() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.state != 0 {
+		return h.err
+	}
+	h.state = 1
+	if len(h.held) > 0 {
+		_, h.err = h.w.Write(h.held)
+	}
+	h.held = nil
+	return h.err
+}
+
+// released reports whether release was called.
+func (h *holdWriter) released() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.state > 0
+}
+
+// discard drops what is held and what follows, unless released.
+func (h *holdWriter) discard() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.state == 0 {
+		h.state, h.held = -1, nil
+	}
+}
+
+// firstItem calls seen at the first item it passes on: the first thing of
+// a window, behind the Filter that keeps to it. Declarations (of
+// goroutines, Ps, threads, stacks) are not items: a pass declares what is
+// alive at the window's start before it reaches it.
+type firstItem struct {
+	mapping.Sink
+	seen func() error
+	done bool
+}
+
+func (f *firstItem) item() error {
+	if f.done {
+		return nil
+	}
+	f.done = true
+	return f.seen()
+}
+
+func (f *firstItem) GoroutineState(x *mapping.GoroutineState) error {
+	if err := f.item(); err != nil {
+		return err
+	}
+	return f.Sink.GoroutineState(x)
+}
+
+func (f *firstItem) ProcRun(x *mapping.ProcRun) error {
+	if err := f.item(); err != nil {
+		return err
+	}
+	return f.Sink.ProcRun(x)
+}
+
+func (f *firstItem) Range(x *mapping.Range) error {
+	if err := f.item(); err != nil {
+		return err
+	}
+	return f.Sink.Range(x)
+}
+
+func (f *firstItem) Task(x *mapping.Task) error {
+	if err := f.item(); err != nil {
+		return err
+	}
+	return f.Sink.Task(x)
+}
+
+func (f *firstItem) Region(x *mapping.Region) error {
+	if err := f.item(); err != nil {
+		return err
+	}
+	return f.Sink.Region(x)
+}
+
+func (f *firstItem) Log(x *mapping.Log) error {
+	if err := f.item(); err != nil {
+		return err
+	}
+	return f.Sink.Log(x)
+}
+
+func (f *firstItem) GoroutineEvent(x *mapping.GoroutineEvent) error {
+	if err := f.item(); err != nil {
+		return err
+	}
+	return f.Sink.GoroutineEvent(x)
+}
+
+func (f *firstItem) Flow(x *mapping.Flow) error {
+	if err := f.item(); err != nil {
+		return err
+	}
+	return f.Sink.Flow(x)
+}
+
+func (f *firstItem) Counter(x *mapping.Counter) error {
+	if err := f.item(); err != nil {
+		return err
+	}
+	return f.Sink.Counter(x)
+}
+
+func (f *firstItem) CPUSample(x *mapping.CPUSample) error {
+	if err := f.item(); err != nil {
+		return err
+	}
+	return f.Sink.CPUSample(x)
+}
+
+func (f *firstItem) Experimental(x *mapping.Experimental) error {
+	if err := f.item(); err != nil {
+		return err
+	}
+	return f.Sink.Experimental(x)
 }
 
 // bytesBetween is about how many bytes of trace lie between from and to
