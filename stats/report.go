@@ -103,9 +103,14 @@ type STWStats struct {
 	MaxNS   int64 `json:"max_ns"`
 }
 
-// Generation is one generation of the trace: its number, where its bytes
-// are, and its time span as offsets from the trace start.
+// Generation is one generation of the trace: its place and number, where
+// its bytes are, and its time span as offsets from the trace start.
 type Generation struct {
+	// Index is its place in the file, from 1, as the text and errors
+	// ("in generation 3") count generations. Number is the runtime's,
+	// which counts from the generation tracing began in: a flight
+	// recorder's snapshot begins with a later one.
+	Index   int    `json:"index"`
 	Number  uint64 `json:"number"`
 	Offset  int64  `json:"offset"`
 	Bytes   int64  `json:"bytes"`
@@ -183,7 +188,7 @@ func (r *Report) ReadGenerations(f io.ReaderAt, size int64) error {
 	start := idx.Generations[0].Start
 	for _, g := range idx.Generations {
 		r.GenerationSpans = append(r.GenerationSpans, Generation{
-			Number: g.Number, Offset: g.Offset, Bytes: g.Size, StartNS: g.Start - start, EndNS: g.End - start, Unfinished: g.Unfinished})
+			Index: len(r.GenerationSpans) + 1, Number: g.Number, Offset: g.Offset, Bytes: g.Size, StartNS: g.Start - start, EndNS: g.End - start, Unfinished: g.Unfinished})
 	}
 	return err
 }

@@ -370,9 +370,22 @@ func TestGenerations(t *testing.T) {
 		t.Fatalf("%d generation spans, the pass read %d generations", len(r.GenerationSpans), r.Generations)
 	}
 	for i, g := range r.GenerationSpans {
-		if g.EndNS <= g.StartNS || g.Bytes <= 0 || i > 0 && g.Offset != r.GenerationSpans[i-1].Offset+r.GenerationSpans[i-1].Bytes {
+		if g.EndNS <= g.StartNS || g.Bytes <= 0 || i > 0 && g.Offset != r.GenerationSpans[i-1].Offset+r.GenerationSpans[i-1].Bytes || g.Index != i+1 {
 			t.Errorf("generation %d: %+v", i, g)
 		}
+	}
+	// A flight recorder's snapshot begins with a generation the runtime
+	// did not number 1: its place in the file is 1 all the same.
+	fr, err := os.ReadFile(filepath.Join("..", "testdata", "flightrecorder.go1.26.trace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var snap Report
+	if err := snap.ReadGenerations(bytes.NewReader(fr), int64(len(fr))); err != nil || len(snap.GenerationSpans) == 0 {
+		t.Fatalf("%d generations, error %v", len(snap.GenerationSpans), err)
+	}
+	if g := snap.GenerationSpans[0]; g.Index != 1 || g.Number == 1 {
+		t.Errorf("a snapshot's first generation: %+v; want index 1 and the runtime's later number", g)
 	}
 	// A file that breaks off in its last generation lists the others.
 	two, err := os.Open(filepath.Join("..", "testdata", "frsubtasks.go1.26.trace"))
