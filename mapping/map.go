@@ -247,6 +247,16 @@ func (m *mapper) locate(e *Error, complete int) {
 	var te *tracefile.Error
 	if errors.As(m.cfg.indexErr, &te) {
 		e.at = fmt.Sprintf("at byte %d, where %v", te.Offset, te.Err)
+		// The generation under way where the index stopped, named as a
+		// stream's error names it (if the fault is not where one would
+		// begin).
+		from := int64(tracefile.HeaderSize)
+		if n := len(idx.Generations); n > 0 {
+			from = idx.Generations[n-1].Offset + idx.Generations[n-1].Size
+		}
+		if k := m.cfg.firstGen + complete; k == len(idx.Generations) && te.Offset > from {
+			e.at = fmt.Sprintf("in generation %d (from byte %d), %s", k+1, from, e.at)
+		}
 	}
 }
 

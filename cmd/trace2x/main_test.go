@@ -224,7 +224,7 @@ func TestBadInput(t *testing.T) {
 		{"header only", write("header.trace", data[:16]), []string{"header.trace", "no events"}},
 		// The sample is one generation: nothing of it is whole, and the
 		// error says so, and where the file is cut.
-		{"truncated", write("cut.trace", data[:len(data)*2/3]), []string{"cut.trace", "broken trace at byte ",
+		{"truncated", write("cut.trace", data[:len(data)*2/3]), []string{"cut.trace", "broken trace in generation 1 (from byte 16), at byte ",
 			"runs past the end of the trace, which is cut short", "its first is not whole"}},
 		{"concatenated", write("two.trace", append(bytes.Clone(data), data...)), []string{"two.trace",
 			fmt.Sprintf("broken trace at byte %d, where another trace's header begins", len(data)), "in 1 complete generation"}},
