@@ -29,7 +29,9 @@ from a pipe (curl ... | trace2x convert ...) is read only once. Output
 names ending in .gz are written gzip-compressed; "-" is standard output
 (for at most one of them). An output that fails (a full disk) is left out
 and the others are written whole; the failure is printed and the exit
-status is 1.
+status is 1. One that cannot begin (a directory that does not exist, an
+OTLP endpoint that cannot be reached) is found before the trace is read,
+and then nothing is written.
 
 The settings of the other commands that differ by output take the
 output's name as prefix: --perfetto-process-name, --perfetto-pid and

@@ -174,6 +174,12 @@ func (e *exporter) readable(ctx context.Context, err error) error {
 		return statusBody(err)
 	}
 	text := err.Error()
+	if i := strings.Index(text, retryable); i >= 0 {
+		// Answers came, each asking to be tried again, until the time
+		// ran out: not "no answer".
+		return &readableError{text: fmt.Sprintf("the endpoint kept answering that it is busy or unavailable (HTTP 429, 502, 503 or 504) for the %v an export may take (body: %s)",
+			e.timeout, readableBody(text[i+len(retryable):])), err: err}
+	}
 	for _, prefix := range []string{"traces export: ", "context deadline exceeded: ", "retry-able request failure: "} {
 		text = strings.TrimPrefix(text, prefix)
 	}
@@ -419,13 +425,8 @@ func statusBody(err error) error {
 	// The exporter retries the answers that ask for it (429, 502, 503,
 	// 504) and, when its time runs out, gives the last body but not its
 	// status: say what it was.
-	const retryable = "retry-able request failure: body: "
 	if i := strings.Index(text, retryable); i >= 0 {
-		body := text[i+len(retryable):]
-		if msg, ok := statusMessage([]byte(body)); ok {
-			body = msg
-		}
-		return &readableError{text: text[:i] + "the endpoint kept answering that it is busy or unavailable (HTTP 429, 502, 503 or 504; body: " + body + ")", err: err}
+		return &readableError{text: text[:i] + "the endpoint kept answering that it is busy or unavailable (HTTP 429, 502, 503 or 504; body: " + readableBody(text[i+len(retryable):]) + ")", err: err}
 	}
 	i := strings.Index(text, "(body: ")
 	if i < 0 || !strings.HasSuffix(text, ")") {
@@ -437,6 +438,19 @@ func statusBody(err error) error {
 		return err
 	}
 	return &readableError{text: text[:i] + "(body: " + msg + ")", err: err}
+}
+
+// retryable begins the body of the last answer in the OTLP/HTTP
+// exporter's error after answers it retried.
+const retryable = "retry-able request failure: body: "
+
+// readableBody is the message of a body that is a google.rpc.Status, or
+// the body as it is.
+func readableBody(body string) string {
+	if msg, ok := statusMessage([]byte(body)); ok {
+		return msg
+	}
+	return body
 }
 
 // statusMessage decodes b as a google.rpc.Status (code 1, message 2,

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/trace2x/trace2x/internal/otelcoltest"
 
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
@@ -289,6 +292,36 @@ func TestUnreachable(t *testing.T) {
 		if got := unreachable(c.err); got != c.want {
 			t.Errorf("unreachable(%q) = %v, want %v", c.err, got, c.want)
 		}
+	}
+}
+
+// TestExportKeptBusy: an endpoint that answers every request with 503 and
+// a google.rpc.Status, as a Collector whose exporter fails does, until
+// the export's time runs out, is said to have answered so, with the
+// status's message, not to have given no answer nor its bytes.
+func TestExportKeptBusy(t *testing.T) {
+	var status []byte
+	status = protowire.AppendTag(status, 1, protowire.VarintType)
+	status = protowire.AppendVarint(status, 14)
+	status = protowire.AppendTag(status, 2, protowire.BytesType)
+	status = protowire.AppendString(status, "the pipeline's exporter is down")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write(status)
+	}))
+	defer srv.Close()
+	exp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpointURL(srv.URL+"/v1/traces"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exp.Shutdown(context.Background())
+	_, err = Convert(context.Background(), bytes.NewReader(mustRead(t, "../../testdata/annotations.go1.26.trace")), exp,
+		WithExportTimeout(300*time.Millisecond), WithDestination("the endpoint"))
+	want := "exporting spans to the endpoint: the endpoint kept answering that it is busy or unavailable (HTTP 429, 502, 503 or 504) for the 300ms an export may take (body: the pipeline's exporter is down)"
+	if err == nil || err.Error() != want {
+		t.Errorf("error %v, want %q", err, want)
 	}
 }
 

@@ -208,6 +208,31 @@ func TestLateJoin(t *testing.T) {
 	}
 }
 
+// TestLateFirstJoin: a first traceparent that comes late makes the file
+// one that joins all the same: the spans of later tasks wait for their
+// task's traceparent, so one logged after a region of its task ended (a
+// middleware's region before the handler logs it) still joins.
+func TestLateFirstJoin(t *testing.T) {
+	sc := newScript(t)
+	sc.region(1, 1100, 1200)
+	sc.log(1300, 1, 0, "traceparent", tp1)
+	sc.task(1, 0, 1000, 1400)
+	rg2 := sc.region(2, 1500, 1600)
+	sc.log(1700, 2, 0, "traceparent", tp2)
+	sc.task(2, 0, 1450, 1800)
+	spans := sc.finish()
+	r2 := remote(t, tp2)
+	if t2 := sc.taskSpan(spans, 2); t2.Parent.SpanID() != r2.SpanID() || t2.SpanContext.TraceID() != r2.TraceID() || len(t2.Links) != 0 {
+		t.Errorf("task 2: parent %v in trace %v, links %v; want the remote %v", t2.Parent, t2.SpanContext.TraceID(), t2.Links, r2)
+	}
+	if r := sc.regionSpan(spans, rg2); r.SpanContext.TraceID() != r2.TraceID() {
+		t.Errorf("region of task 2 in trace %v, want the remote %v", r.SpanContext.TraceID(), r2.TraceID())
+	}
+	if res := sc.s.Result(); res.Joined != 1 || res.LateJoins != 1 {
+		t.Errorf("%d joined and %d late, want 1 and 1", res.Joined, res.LateJoins)
+	}
+}
+
 // TestPendingOverflow: spans held back beyond the limit are settled in
 // their root's trace, and a traceparent after that is late.
 func TestPendingOverflow(t *testing.T) {

@@ -83,6 +83,52 @@ func TestSDKTasks(t *testing.T) {
 	}
 }
 
+// TestSDKTaskOpenAtEnd records a request still under way when tracing
+// stops, as in a periodic capture or a flight recorder's snapshot: the
+// SDK's task for the server span and the request's task that joined it
+// are both open at the end. No span links to the SDK's task's span
+// unless that span is sent.
+func TestSDKTaskOpenAtEnd(t *testing.T) {
+	tp := sdktrace.NewTracerProvider()
+	defer tp.Shutdown(context.Background())
+	tracer := tp.Tracer("test")
+	logged, done := make(chan struct{}), make(chan struct{})
+	defer close(done)
+	data, err := synth.RecordFunc(func() {
+		go func() {
+			ctx, span := tracer.Start(context.Background(), "GET")
+			defer span.End()
+			rctx, task := trace.NewTask(ctx, "http.request")
+			defer task.End()
+			carrier := propagation.MapCarrier{}
+			propagation.TraceContext{}.Inject(rctx, carrier)
+			trace.Log(rctx, "traceparent", carrier["traceparent"])
+			trace.WithRegion(rctx, "db.query", func() {
+				close(logged)
+				<-done
+			})
+		}()
+		<-logged
+	})
+	exp, _ := recorded(t, data, err)
+	sent := map[oteltrace.SpanID]bool{}
+	for _, sp := range exp.GetSpans() {
+		sent[sp.SpanContext.SpanID()] = true
+	}
+	req := false
+	for _, sp := range exp.GetSpans() {
+		req = req || sp.Name == "http.request"
+		for _, l := range sp.Links {
+			if !l.SpanContext.IsRemote() && !sent[l.SpanContext.SpanID()] {
+				t.Errorf("span %q links to span %v, which was not sent", sp.Name, l.SpanContext.SpanID())
+			}
+		}
+	}
+	if !req {
+		t.Error("no span of the request's task")
+	}
+}
+
 // TestTraceparentSpace: a traceparent logged with a newline after it (by
 // fmt.Sprintln) or a space before it joins all the same.
 func TestTraceparentSpace(t *testing.T) {

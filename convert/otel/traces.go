@@ -110,7 +110,7 @@ type traceTable struct {
 	roots      map[*taskState]struct{} // undecided groups with spans pending
 	pending    int
 	maxPending int
-	joinedAny  bool // a task of the file has joined a remote trace
+	metAny     bool // a traceparent of the file was logged, in time or late
 
 	joined, late, bad int
 	// remote counts the tasks that joined each remote trace, to tell the
@@ -226,6 +226,10 @@ func (tt *traceTable) datadog(id mapping.TaskID, spanID string) {
 
 // join acts on a traceparent logged in task id.
 func (tt *traceTable) join(s *Sink, id mapping.TaskID, sc trace.SpanContext, raw string) {
+	// From the first traceparent on, late or not, the file is one that
+	// joins: spans wait for their task's, so that a task that logs its
+	// own after a region ended (behind a middleware's region) still joins.
+	tt.metAny = true
 	st := tt.open(id)
 	switch {
 	case st == nil || st.closing != nil:
@@ -238,7 +242,6 @@ func (tt *traceTable) join(s *Sink, id mapping.TaskID, sc trace.SpanContext, raw
 	default:
 		st.remote, st.traceparent = sc, valid(raw)
 		tt.joined++
-		tt.joinedAny = true
 		tt.countRemote(sc.TraceID())
 		tt.decide(s, st, sc.TraceID())
 	}
@@ -270,7 +273,7 @@ func (tt *traceTable) place(s *Sink, id mapping.TaskID, rec *spanRec) {
 	switch {
 	case r.decided:
 		s.emit(rec, r.traceID)
-	case !tt.joinedAny:
+	case !tt.metAny:
 		tt.decide(s, r, tt.roomIn(s, r, s.rootTrace(r)))
 		s.emit(rec, r.traceID)
 	default:
@@ -347,11 +350,10 @@ func (tt *traceTable) end(s *Sink, t *mapping.Task, rec *spanRec) {
 			}
 		}
 	}
-	parentSpan := s.ids.span(kindTask, uint64(t.Parent)) // for links; a parent named goes through parentOf
 	parentOf := func() trace.SpanID {
 		if rec.skip {
 			// Not sent: it does not make its parent needed.
-			return parentSpan
+			return s.ids.span(kindTask, uint64(t.Parent))
 		}
 		return tt.parentSpan(s, t.Parent)
 	}
@@ -359,8 +361,18 @@ func (tt *traceTable) end(s *Sink, t *mapping.Task, rec *spanRec) {
 		tt.skip(t.ID)
 	}
 	linkParent := func(tid trace.TraceID) {
+		if rec.skip {
+			return // not sent
+		}
+		// A link, as a parent, makes an SDK's task's span needed (see
+		// Sink.sdkSpanTask); one left out already is not linked to: the
+		// link would lead nowhere.
+		sid := tt.parentSpan(s, t.Parent)
+		if !sid.IsValid() {
+			return
+		}
 		rec.links = append(rec.links, trace.Link{
-			SpanContext: trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: parentSpan, TraceFlags: trace.FlagsSampled}),
+			SpanContext: trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: trace.FlagsSampled}),
 			Attributes:  []attribute.KeyValue{keyLinkReason.String("parent task")},
 		})
 	}
@@ -408,7 +420,7 @@ func (tt *traceTable) end(s *Sink, t *mapping.Task, rec *spanRec) {
 			tt.decide(s, st, ptid)
 		}
 		s.emit(rec, st.traceID)
-	case tt.joinedAny && len(parent.root().pending) >= maxTaskTraceSpans:
+	case tt.metAny && len(parent.root().pending) >= maxTaskTraceSpans:
 		// Its parent's trace, yet to be decided, is full already. The
 		// parent has had all that time to log a traceparent, as a
 		// request's task does first: it is decided into its own trace
@@ -425,7 +437,7 @@ func (tt *traceTable) end(s *Sink, t *mapping.Task, rec *spanRec) {
 		}
 		tt.decide(s, st, tid)
 		s.emit(rec, st.traceID)
-	case tt.joinedAny:
+	case tt.metAny:
 		// Its parent may yet join a remote trace: wait for it.
 		rec.parent = parentOf()
 		pr := parent.root()
