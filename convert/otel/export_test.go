@@ -295,16 +295,22 @@ func TestUnreachable(t *testing.T) {
 	}
 }
 
+// rpcStatus is a google.rpc.Status in protobuf, as the Collector gives
+// in an answer that refuses an export.
+func rpcStatus(code uint64, msg string) []byte {
+	var b []byte
+	b = protowire.AppendTag(b, 1, protowire.VarintType)
+	b = protowire.AppendVarint(b, code)
+	b = protowire.AppendTag(b, 2, protowire.BytesType)
+	return protowire.AppendString(b, msg)
+}
+
 // TestExportKeptBusy: an endpoint that answers every request with 503 and
 // a google.rpc.Status, as a Collector whose exporter fails does, until
 // the export's time runs out, is said to have answered so, with the
 // status's message, not to have given no answer nor its bytes.
 func TestExportKeptBusy(t *testing.T) {
-	var status []byte
-	status = protowire.AppendTag(status, 1, protowire.VarintType)
-	status = protowire.AppendVarint(status, 14)
-	status = protowire.AppendTag(status, 2, protowire.BytesType)
-	status = protowire.AppendString(status, "the pipeline's exporter is down")
+	status := rpcStatus(14, "the pipeline's exporter is down") // Unavailable
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/x-protobuf")
@@ -329,11 +335,7 @@ func TestExportKeptBusy(t *testing.T) {
 // its error is made readable when it is a google.rpc.Status in protobuf,
 // as the Collector answers a refusal, and is left as it is otherwise.
 func TestStatusBody(t *testing.T) {
-	var status []byte
-	status = protowire.AppendTag(status, 1, protowire.VarintType)
-	status = protowire.AppendVarint(status, 8)
-	status = protowire.AppendTag(status, 2, protowire.BytesType)
-	status = protowire.AppendString(status, "data refused due to high memory usage")
+	status := rpcStatus(8, "data refused due to high memory usage") // ResourceExhausted
 	base := errors.New("x")
 	for _, c := range []struct{ body, want string }{
 		{string(status), "failed to send to http://h/v1/traces: 400 Bad Request (body: data refused due to high memory usage)"},
