@@ -327,6 +327,10 @@ func report(w io.Writer, input, dest string, res *otelconv.Result, timeNote stri
 		fmt.Fprintf(w, "trace2x: %s: %d tasks joined one remote trace, %s, each logging the same traceparent: a backend shows them as one trace, and may drop what is over its size limit; a task per request should log its own request's\n",
 			input, res.MostJoined, res.MostJoinedTrace)
 	}
+	if res.LargestTraceSpans >= hugeTrace {
+		fmt.Fprintf(w, "trace2x: %s: the largest trace, %s, holds %d spans: a backend shows a trace that large slowly if at all (Jaeger answers about 1.3 kB a span); trace2x cuts neither a remote trace that tasks joined nor a task's or a region's regions: --task, --region or --from/--to keeps less\n",
+			input, res.LargestTrace, res.LargestTraceSpans)
+	}
 	if res.SDKTasks > 0 {
 		fmt.Fprintf(w, "trace2x: %s: %d tasks that the OpenTelemetry SDK began for the application's own spans are left out: the application exports those spans\n", input, res.SDKTasks)
 	}
@@ -349,6 +353,11 @@ func quietSDK() {
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(error) {}))
 	otel.SetLogger(logr.Discard())
 }
+
+// hugeTrace is how many spans in one trace are worth a warning: Jaeger's
+// API answers about 1.3 kB a span, so its UI fetches 13 MB for one of
+// them, and a search that finds twenty such traces, far more.
+const hugeTrace = 10_000
 
 // crowdedTrace is how many tasks joining one remote trace are worth a
 // warning: more than any request makes, enough to burden a backend.

@@ -455,3 +455,23 @@ func TestResourceEnv(t *testing.T) {
 		t.Errorf("%d spans exported, want none", n)
 	}
 }
+
+// TestTraceSizes: the largest trace is told by its spans, also when many
+// other traces got spans between two of its own, and the traces counted
+// at once stay bounded.
+func TestTraceSizes(t *testing.T) {
+	var sz traceSizes
+	id := func(n int) trace.TraceID { return trace.TraceID{byte(n), byte(n >> 8), byte(n >> 16), 1} }
+	sz.add(id(0))
+	sz.add(id(0))
+	for n := 1; n <= maxSized+10; n++ {
+		sz.add(id(n))
+	}
+	sz.add(id(0)) // counted before the others filled the table
+	if sz.largest != 3 || sz.largestID != id(0) {
+		t.Errorf("largest %d spans in %v, want 3 in %v", sz.largest, sz.largestID, id(0))
+	}
+	if n := len(sz.cur) + len(sz.prev); n > 2*maxSized {
+		t.Errorf("%d traces counted at once, want at most %d", n, 2*maxSized)
+	}
+}

@@ -106,6 +106,12 @@ type Result struct {
 	SharedJoins     int
 	MostJoined      int
 	MostJoinedTrace trace.TraceID
+	// LargestTraceSpans is the most spans sent to one trace, LargestTrace
+	// that trace. Tasks and regions cut trees past about 1,000 spans, but
+	// a remote trace that tasks joined, a task's regions and a region's
+	// nested regions are not cut (see the package documentation).
+	LargestTraceSpans int64
+	LargestTrace      trace.TraceID
 
 	TimeSource TimeSource
 	Start      time.Time // the wall-clock time given to the trace's start
@@ -184,6 +190,7 @@ type Sink struct {
 	regionEvents map[mapping.RegionID]*eventList
 	nextRuntime  uint64
 	traces       traceTable
+	sizes        traceSizes
 	attrs        []attribute.KeyValue // scratch for spans sent at once
 }
 
@@ -348,7 +355,37 @@ func (s *Sink) Result() Result {
 	r.Exported, r.Failed = s.exp.exported.Load(), s.exp.failed.Load()
 	r.Joined, r.LateJoins, r.BadTraceparents = s.traces.joined, s.traces.late, s.traces.bad
 	r.SharedJoins, r.MostJoined, r.MostJoinedTrace = s.traces.shared, s.traces.most, s.traces.mostTraceID
+	r.LargestTrace, r.LargestTraceSpans = s.sizes.largestID, s.sizes.largest
 	return r
+}
+
+// traceSizes counts the spans sent to each trace, to tell the largest:
+// backends show a trace of tens of thousands of spans slowly, if at all.
+// The traces of the last maxSized to get a span are counted: a trace that
+// gets none while that many others do is taken to be done.
+type traceSizes struct {
+	cur, prev map[trace.TraceID]int64
+	largest   int64
+	largestID trace.TraceID
+}
+
+// maxSized bounds the traces whose spans are counted at once.
+const maxSized = 1 << 16
+
+func (t *traceSizes) add(tid trace.TraceID) {
+	if t.cur == nil || len(t.cur) >= maxSized {
+		t.prev, t.cur = t.cur, make(map[trace.TraceID]int64)
+	}
+	n, ok := t.cur[tid]
+	if !ok {
+		n = t.prev[tid]
+		delete(t.prev, tid)
+	}
+	n++
+	t.cur[tid] = n
+	if n > t.largest {
+		t.largest, t.largestID = n, tid
+	}
 }
 
 // ErrNoExporter is returned for a Sink or Convert given a nil exporter,
@@ -1157,6 +1194,7 @@ func (s *Sink) emit(rec *spanRec, tid trace.TraceID) {
 	}
 	s.bsp.OnEnd(sp)
 	s.traces.count(tid)
+	s.sizes.add(tid)
 	switch rec.kind {
 	case kindTask:
 		s.res.Tasks++
