@@ -334,6 +334,9 @@ func report(w io.Writer, input, dest string, res *otelconv.Result, timeNote stri
 	if res.SDKTasks > 0 {
 		fmt.Fprintf(w, "trace2x: %s: %d tasks that the OpenTelemetry SDK began for the application's own spans are left out: the application exports those spans\n", input, res.SDKTasks)
 	}
+	if res.SDKTasksAlone > 0 {
+		fmt.Fprintf(w, "trace2x: %s: %d tasks that the OpenTelemetry SDK began for the application's spans hold the program's regions, logs or tasks, so are sent, each a trace apart from the application's (the trace does not say which span each copies): a traceparent logged in them (trace.Log(r.Context(), \"traceparent\", ...)) joins them\n", input, res.SDKTasksAlone)
+	}
 	if res.DroppedLogs > 0 {
 		fmt.Fprintf(w, "trace2x: %s: %d logs beyond the span event limit (OTEL_SPAN_EVENT_COUNT_LIMIT) were dropped\n", input, res.DroppedLogs)
 	}

@@ -58,8 +58,8 @@ func TestSDKTasks(t *testing.T) {
 			t.Errorf("the SDK's task %q was sent: it copies the application's span", name)
 		}
 	}
-	if res := s.Result(); res.SDKTasks != 4 {
-		t.Errorf("%d SDK tasks left out, want 4", res.SDKTasks)
+	if res := s.Result(); res.SDKTasks != 4 || res.SDKTasksAlone != 1 {
+		t.Errorf("%d SDK tasks left out and %d sent alone, want 4 and 1 (the holder)", res.SDKTasks, res.SDKTasksAlone)
 	}
 	req, ok := byName["http.request"]
 	if !ok || req.Parent.SpanID() != server.SpanID() || req.SpanContext.TraceID() != server.TraceID() {

@@ -83,6 +83,12 @@ type Result struct {
 	// began for the application's own spans, which the application
 	// exports itself (see the package documentation).
 	SDKTasks int64
+	// SDKTasksAlone counts the tasks of the SDK's that were sent, for
+	// the regions, logs or tasks of the program they hold, as roots of
+	// traces of their own: copies of the application's spans that the
+	// trace does not place in the application's traces. A traceparent
+	// logged in them places them (see the package documentation).
+	SDKTasksAlone int64
 
 	Exported int64 // spans the exporter accepted
 	Failed   int64 // spans the exporter rejected, or not sent after it failed
@@ -285,6 +291,8 @@ type spanRec struct {
 	// skip: a task of the OpenTelemetry SDK's that nothing of its trace
 	// names as parent; it decides its trace, but is not sent.
 	skip bool
+	// sdk: a task of the OpenTelemetry SDK's, sent (see Result.SDKTasksAlone).
+	sdk bool
 	// later: the span of a goroutine's part after its first.
 	later bool
 	// status: an error its task logged (see taskOutcome).
@@ -1080,6 +1088,7 @@ func (s *Sink) Task(t *mapping.Task) error {
 		rec.name = "task" // its ID is go.task.id
 	}
 	if s.sdkSpanTask(t) {
+		rec.sdk = true
 		if st := s.traces.open(t.ID); st != nil && !st.used && len(st.events.events) == 0 && st.parked == 0 && !st.remote.IsValid() {
 			rec.skip = true
 		}
@@ -1191,6 +1200,9 @@ func (s *Sink) emit(rec *spanRec, tid trace.TraceID) {
 	s.res.DroppedLogs += int64(rec.events.dropped)
 	if !sp.parent.IsValid() || sp.parent.IsRemote() {
 		s.res.Trees++
+	}
+	if rec.sdk && !sp.parent.IsValid() {
+		s.res.SDKTasksAlone++
 	}
 	s.bsp.OnEnd(sp)
 	s.traces.count(tid)
