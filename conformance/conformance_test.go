@@ -246,6 +246,7 @@ func compare(r reporter, o *Oracle, rec *recorder, sum *mapping.Summary) {
 	c.summary(sum)
 	c.tasks()
 	c.regions()
+	c.regionTimes()
 	c.logs()
 	c.goroutines()
 	c.ranges()
@@ -452,6 +453,42 @@ func (c *checker) regions() {
 	}
 	diffMultiset(c.t, "regions", want, got, func(k regionKey) string {
 		return fmt.Sprintf("region G%d %q task %d [%s, %s] %v", k.G, k.Type, k.Task, c.at(k.Start), c.at(k.End), k.Flags)
+	})
+}
+
+// regionTimes checks where each region's goroutine spent the region's
+// time: for a region begun in the trace, the oracle's sum of its
+// goroutine's states by kind, from the transitions, and none for one
+// begun before it.
+func (c *checker) regionTimes() {
+	type timesKey struct {
+		G          mapping.GoID
+		Type       string
+		Start, End int64
+		Timed      bool
+		Times      StateTimes
+	}
+	var want, got []timesKey
+	for _, r := range c.o.Regions {
+		if r.HasBegin {
+			s, e, _ := c.span(r.Span)
+			if r.HasGoExit {
+				e = c.tm(int64(r.GoExit))
+			}
+			want = append(want, timesKey{mapping.GoID(r.G), r.Type, s, e, true, r.Times})
+		}
+	}
+	for _, r := range c.rec.regions {
+		if r.Timed {
+			t := r.Time
+			got = append(got, timesKey{r.G, r.Type, c.tm(int64(r.Start)), c.tm(int64(r.End)), true,
+				StateTimes{int64(t.Running), int64(t.Runnable), int64(t.Syscall), int64(t.Waiting), int64(t.Network), int64(t.Sync)}})
+		} else if !r.Flags.Has(mapping.OpenStart) {
+			c.t.Errorf("region G%d %q at %s: begun in the trace, but without its times", r.G, r.Type, c.at(int64(r.Start)))
+		}
+	}
+	diffMultiset(c.t, "region times", want, got, func(k timesKey) string {
+		return fmt.Sprintf("region G%d %q [%s, %s] %+v", k.G, k.Type, c.at(k.Start), c.at(k.End), k.Times)
 	})
 }
 

@@ -139,6 +139,26 @@ func checkFiltered(t *testing.T, name string, f *mapping.Filter, full *recorder,
 		sameInside(t, "region", tol, full.regions, rec.regions, from, to,
 			func(r mapping.Region) (mapping.Time, mapping.Time, mapping.Flags) { return r.Start, r.End, r.Flags },
 			func(r mapping.Region) string { return fmt.Sprintf("G%d %s", r.G, r.Type) })
+		// A region kept whole keeps its times by state; one the window
+		// cut has none.
+		type regionAt struct {
+			g          mapping.GoID
+			typ        string
+			start, end mapping.Time
+		}
+		whole := map[regionAt]mapping.Region{}
+		for _, r := range full.regions {
+			whole[regionAt{r.G, r.Type, r.Start, r.End}] = r
+		}
+		for _, r := range rec.regions {
+			w, ok := whole[regionAt{r.G, r.Type, r.Start, r.End}]
+			switch {
+			case r.Timed && (!ok || w.Time != r.Time || !w.Timed):
+				t.Errorf("region G%d %s [%d, %d]: times %+v, where the full pass has %+v (found %v)", r.G, r.Type, r.Start, r.End, r.Time, w.Time, ok)
+			case !r.Timed && ok && w.Timed && r.Flags == w.Flags:
+				t.Errorf("region G%d %s [%d, %d], kept whole, lost its times", r.G, r.Type, r.Start, r.End)
+			}
+		}
 		sameInside(t, "range", tol, full.ranges, rec.ranges, from, to,
 			func(r mapping.Range) (mapping.Time, mapping.Time, mapping.Flags) { return r.Start, r.End, r.Flags },
 			func(r mapping.Range) string { return fmt.Sprintf("%s G%d P%d", r.Name, r.G, r.P) })

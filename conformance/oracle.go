@@ -19,6 +19,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strings"
 
 	"golang.org/x/exp/trace"
 )
@@ -57,6 +58,16 @@ type Region struct {
 	// cannot have gone on after its goroutine did.
 	GoExit    trace.Time
 	HasGoExit bool
+	// Times is how long G spent in each state while the region was open,
+	// for one whose begin is in the trace, as G's state transitions tell.
+	Times StateTimes
+}
+
+// StateTimes is time in nanoseconds by goroutine state: running,
+// runnable, in a syscall, and waiting, of which on the network poller
+// and on channels, select or package sync.
+type StateTimes struct {
+	Running, Runnable, Syscall, Waiting, Network, Sync int64
 }
 
 // Log is one user log message.
@@ -163,6 +174,44 @@ type oracleState struct {
 	ended   map[trace.TaskID]bool           // tasks that ended
 	lastT   trace.Time                      // time of the last event
 	lastK   trace.EventKind                 // kind of the last event
+	gstates map[trace.GoID]gState           // per goroutine, its state since its last transition
+}
+
+// gState is a goroutine's state, since when, and why.
+type gState struct {
+	state  trace.GoState
+	since  trace.Time
+	reason string
+}
+
+// timeRegions adds to g's open regions the time of its state up to t.
+func (s *oracleState) timeRegions(g trace.GoID, t trace.Time) {
+	st, ok := s.gstates[g]
+	if !ok {
+		return
+	}
+	for _, i := range s.regions[g] {
+		r := &s.o.Regions[i]
+		d := int64(t - max(st.since, r.Begin))
+		if d <= 0 {
+			continue
+		}
+		switch st.state {
+		case trace.GoRunning:
+			r.Times.Running += d
+		case trace.GoRunnable:
+			r.Times.Runnable += d
+		case trace.GoSyscall:
+			r.Times.Syscall += d
+		case trace.GoWaiting:
+			r.Times.Waiting += d
+			if st.reason == "network" {
+				r.Times.Network += d
+			} else if strings.Contains(st.reason, "chan") || strings.Contains(st.reason, "sync") || strings.Contains(st.reason, "select") {
+				r.Times.Sync += d
+			}
+		}
+	}
 }
 
 // seenG records that the trace names goroutine g, which existed before
@@ -195,6 +244,7 @@ func Read(r io.Reader) (*Oracle, error) {
 		earlier: make(map[trace.GoID]int),
 		procM:   make(map[trace.ProcID]trace.ThreadID),
 		ended:   make(map[trace.TaskID]bool),
+		gstates: make(map[trace.GoID]gState),
 	}
 	for {
 		ev, err := tr.ReadEvent()
@@ -213,6 +263,9 @@ func Read(r io.Reader) (*Oracle, error) {
 	}
 	o.End = s.lastT
 	o.EndSync = s.lastK == trace.EventSync
+	for g := range s.regions {
+		s.timeRegions(g, o.End) // open at the end
+	}
 	s.spanningTasks()
 	return o, nil
 }
@@ -279,8 +332,11 @@ func (s *oracleState) event(ev *trace.Event) error {
 				og.dead = false
 			}
 			s.seenG(g)
+			s.timeRegions(g, t)
+			s.gstates[g] = gState{to, t, st.Reason}
 			if to == trace.GoNotExist {
 				o.Goroutines[g].dead = true
+				delete(s.gstates, g)
 			}
 			// A goroutine that stops existing takes its open regions with
 			// it: they end there, though the trace never says they did.
@@ -424,6 +480,12 @@ func (s *oracleState) regionEnd(ev *trace.Event, t trace.Time) {
 	for j := len(open) - 1; j >= 0; j-- {
 		i := open[j]
 		if reg := &s.o.Regions[i]; reg.Type == r.Type && reg.Task == task(r.Task) {
+			s.timeRegions(g, t) // before the region leaves those open
+			if st, ok := s.gstates[g]; ok {
+				// Its state goes on: what follows is not the region's.
+				st.since = t
+				s.gstates[g] = st
+			}
 			reg.End, reg.HasEnd = t, true
 			s.regions[g] = append(open[:j:j], open[j+1:]...)
 			return

@@ -36,8 +36,9 @@ func TestOTel(t *testing.T) {
 				t.Fatalf("%d spans in the exporter, %d exported, %d failed", len(spans), res.Exported, res.Failed)
 			}
 			type span struct {
-				name string
-				dur  int64
+				name  string
+				dur   int64
+				times string // where a region's goroutine spent it, for one begun in the trace
 			}
 			c := &checker{t: t, o: o}
 			var want, got []span
@@ -47,7 +48,7 @@ func TestOTel(t *testing.T) {
 				if !k.TypeKnown || name == "" {
 					name = "" // a task whose type the trace never tells: any name
 				}
-				want = append(want, span{asUTF8(name), end - start})
+				want = append(want, span{asUTF8(name), end - start, ""})
 			}
 			for _, r := range o.Regions {
 				// As in checker.regions: regions open at the start keep
@@ -60,7 +61,12 @@ func TestOTel(t *testing.T) {
 				if r.HasGoExit {
 					end = c.tm(int64(r.GoExit))
 				}
-				want = append(want, span{asUTF8(r.Type), end - start})
+				times := ""
+				if r.HasBegin {
+					t := r.Times
+					times = stateTimes(t.Running, t.Runnable, t.Syscall, t.Waiting, t.Network, t.Sync)
+				}
+				want = append(want, span{asUTF8(r.Type), end - start, times})
 			}
 			var logs, events []string
 			dropped := 0 // logs over a span's event limit
@@ -73,7 +79,7 @@ func TestOTel(t *testing.T) {
 			}
 			for _, s := range spans {
 				if !isGoroutineSpan(s) && !isPlaceholder(s) {
-					got = append(got, span{s.Name, s.EndTime.Sub(s.StartTime).Nanoseconds()})
+					got = append(got, span{s.Name, s.EndTime.Sub(s.StartTime).Nanoseconds(), spanTimes(s)})
 				}
 				dropped += s.DroppedEvents
 				for _, e := range s.Events {
@@ -123,7 +129,7 @@ func TestOTel(t *testing.T) {
 				}
 			}
 			diffMultiset(t, "task and region spans", want, got, func(s span) string {
-				return fmt.Sprintf("%q lasting %dns", s.name, s.dur)
+				return fmt.Sprintf("%q lasting %dns %s", s.name, s.dur, s.times)
 			})
 			if dropped == 0 {
 				diffMultiset(t, "span events", logs, events, func(s string) string { return s })
@@ -178,4 +184,24 @@ func abs(x int64) int64 {
 		return -x
 	}
 	return x
+}
+
+// stateTimes words a region's times by state, as spanTimes reads them.
+func stateTimes(running, runnable, syscall, waiting, network, sync int64) string {
+	return fmt.Sprintf("running %d runnable %d syscall %d waiting %d (network %d, sync %d)", running, runnable, syscall, waiting, network, sync)
+}
+
+// spanTimes reads the times by state of a region's span, "" if it has
+// none.
+func spanTimes(s tracetest.SpanStub) string {
+	v := map[string]int64{}
+	for _, a := range s.Attributes {
+		if k := string(a.Key); strings.HasPrefix(k, "go.goroutine.") && strings.HasSuffix(k, "_ns") {
+			v[strings.TrimSuffix(strings.TrimPrefix(k, "go.goroutine."), "_ns")] = a.Value.AsInt64()
+		}
+	}
+	if len(v) == 0 {
+		return ""
+	}
+	return stateTimes(v["running"], v["runnable"], v["syscall"], v["waiting"], v["waiting.network"], v["waiting.sync"])
 }

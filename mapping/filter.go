@@ -1058,6 +1058,10 @@ func (f *filterSink) Region(r *Region) error {
 	}
 	f.rg = *r
 	f.rg.Start, f.rg.End, f.rg.Flags = start, end, r.Flags|fl
+	if fl != 0 || start != r.Start {
+		// Its times are of the whole region, not of the part kept.
+		f.rg.Time, f.rg.Timed = StateTimes{}, false
+	}
 	if f.rg.Task = f.taskOf(r.Task); f.rg.Task == NoTask {
 		f.rg.Root = NoTask
 	}

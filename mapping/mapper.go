@@ -8,6 +8,7 @@ import (
 	"math/bits"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/trace2x/trace2x/internal/gotable"
 	"golang.org/x/exp/trace"
@@ -650,6 +651,9 @@ func (m *mapper) goTransition(ev *trace.Event, st *trace.StateTransition, stRef 
 
 // endState ends g's current interval at t.
 func (m *mapper) endState(g *gState, t Time, endStk StackID, flags Flags) error {
+	for _, r := range g.regions {
+		r.Time.add(g.cur.State, g.cur.Reason, time.Duration(t-max(g.cur.Start, r.Start)))
+	}
 	g.open = false
 	g.cur.End = t
 	g.cur.EndStack = endStk
@@ -981,7 +985,7 @@ func (m *mapper) regionBegin(ev *trace.Event, t Time) error {
 	// trace names it as the whole pass does.
 	m.lastRegion = max(RegionID(t), m.lastRegion+1)
 	r := m.newRegion()
-	*r = Region{ID: m.lastRegion, G: id, Task: taskID(er.Task), Type: er.Type, Depth: len(g.regions), Start: t, Stack: stk}
+	*r = Region{ID: m.lastRegion, G: id, Task: taskID(er.Task), Type: er.Type, Depth: len(g.regions), Start: t, Stack: stk, Timed: true}
 	if n := len(g.regions); n > 0 {
 		r.Parent, r.ParentTask = g.regions[n-1].ID, g.regions[n-1].Task
 	}
@@ -1025,6 +1029,7 @@ func (m *mapper) regionEnd(ev *trace.Event, t Time) error {
 		}
 		g.regions = slices.Delete(g.regions, i, i+1)
 		r.End, r.EndStack = t, stk
+		m.timeOpenPart(g, r, t)
 		err := m.sink.Region(r)
 		m.freeR = append(m.freeR, r)
 		return err
@@ -1045,6 +1050,14 @@ func (m *mapper) regionEnd(ev *trace.Event, t Time) error {
 	return m.sink.Region(r)
 }
 
+// timeOpenPart adds to region r, ending at t, the part within it of g's
+// state still under way: endState adds the rest when the state ends.
+func (m *mapper) timeOpenPart(g *gState, r *Region, t Time) {
+	if g.open && t > g.cur.Start {
+		r.Time.add(g.cur.State, g.cur.Reason, time.Duration(t-max(g.cur.Start, r.Start)))
+	}
+}
+
 func (m *mapper) newRegion() *Region {
 	if n := len(m.freeR); n > 0 {
 		r := m.freeR[n-1]
@@ -1060,6 +1073,7 @@ func (m *mapper) closeRegions(g *gState, t Time, flags Flags) error {
 		r := g.regions[i]
 		r.End = t
 		r.Flags |= flags
+		m.timeOpenPart(g, r, t)
 		if err := m.sink.Region(r); err != nil {
 			return err
 		}

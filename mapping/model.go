@@ -3,6 +3,7 @@ package mapping
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -361,6 +362,43 @@ type Region struct {
 	Stack      StackID
 	EndStack   StackID
 	Flags      Flags
+	// Time is how long G spent in each state while the region was open,
+	// if Timed: not for a region begun before the trace or the
+	// generations a window reads (its start is not known), nor for one a
+	// Filter cut.
+	Time  StateTimes
+	Timed bool
+}
+
+// StateTimes is how long a goroutine spent in each state over an
+// interval, as its GoroutineState intervals tell: where a region's time
+// went.
+type StateTimes struct {
+	Running, Runnable, Syscall, Waiting time.Duration
+	// Network and Sync are the parts of Waiting blocked on the network
+	// poller, and on channels, select or package sync: the waits of go
+	// tool trace's network and synchronization profiles.
+	Network, Sync time.Duration
+}
+
+// add adds d in state s, for the reason given.
+func (st *StateTimes) add(s GoState, reason string, d time.Duration) {
+	switch s {
+	case GoRunning:
+		st.Running += d
+	case GoRunnable:
+		st.Runnable += d
+	case GoSyscall:
+		st.Syscall += d
+	case GoWaiting:
+		st.Waiting += d
+		switch {
+		case reason == "network":
+			st.Network += d
+		case strings.Contains(reason, "chan") || strings.Contains(reason, "sync") || strings.Contains(reason, "select"):
+			st.Sync += d
+		}
+	}
 }
 
 // Log is a user log message (runtime/trace.Log). It is delivered when it

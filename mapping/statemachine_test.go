@@ -814,6 +814,18 @@ func smEqual[T any](t *testing.T, what string, got, want T) {
 	}
 }
 
+// ran is the regions rs as the model gives them when their goroutine ran
+// all the while they were open, as in the scripts that use it: all their
+// time running, for those begun in the trace.
+func ran(rs []Region) []Region {
+	for i := range rs {
+		if !rs[i].Flags.Has(OpenStart) {
+			rs[i].Timed, rs[i].Time = true, StateTimes{Running: time.Duration(rs[i].End - rs[i].Start)}
+		}
+	}
+	return rs
+}
+
 func TestStateMachine(t *testing.T) {
 	var e synth
 	tests := []struct {
@@ -1294,10 +1306,10 @@ func TestStateMachine(t *testing.T) {
 					{ID: 9, Root: 9, Start: 1000, End: 1080, StartG: NoGoroutine, EndG: NoGoroutine,
 						Goroutines: []GoID{goWorker}, Flags: OpenStart | OpenEnd},
 				})
-				smEqual(t, "regions", r.regions, []Region{
+				smEqual(t, "regions", r.regions, ran([]Region{
 					{ID: 1060, G: goWorker, Task: 9, Root: 9, Type: "r9", Start: 1060, End: 1070,
 						Stack: r.sid(t, stkRegion), EndStack: r.sid(t, stkRegionEnd)},
-				})
+				}))
 				smEqual(t, "logs", r.logs, []Log{
 					{Time: 1030, G: goWorker, P: procB, M: thrB, Task: 1, Root: 1, Category: "cat", Message: "hello", Stack: r.sid(t, stkLog)},
 				})
@@ -1318,10 +1330,10 @@ func TestStateMachine(t *testing.T) {
 			},
 			check: func(t *testing.T, r *smRecorder) {
 				begin, end := r.sid(t, stkRegion), r.sid(t, stkRegionEnd)
-				smEqual(t, "regions", r.regions, []Region{
+				smEqual(t, "regions", r.regions, ran([]Region{
 					{ID: 1020, Parent: 1010, ParentTask: 1, G: goMain, Task: 2, Root: 2, Type: "inner", Depth: 1, Start: 1020, End: 1030, Stack: begin, EndStack: end},
 					{ID: 1010, G: goMain, Task: 1, Root: 1, Type: "outer", Start: 1010, End: 1040, Stack: begin, EndStack: end},
-				})
+				}))
 			},
 		},
 		{
@@ -1339,10 +1351,10 @@ func TestStateMachine(t *testing.T) {
 				begin, end := r.sid(t, stkRegion), r.sid(t, stkRegionEnd)
 				// b outlives a: a no longer encloses it, so that no region
 				// names a parent delivered before it.
-				smEqual(t, "regions", r.regions, []Region{
+				smEqual(t, "regions", r.regions, ran([]Region{
 					{ID: 1010, G: goMain, Type: "a", Start: 1010, End: 1030, Stack: begin, EndStack: end},
 					{ID: 1020, G: goMain, Type: "b", Depth: 1, Start: 1020, End: 1040, Stack: begin, EndStack: end},
-				})
+				}))
 			},
 		},
 		{
@@ -1363,10 +1375,42 @@ func TestStateMachine(t *testing.T) {
 			},
 			check: func(t *testing.T, r *smRecorder) {
 				begin, end := r.sid(t, stkRegion), r.sid(t, stkRegionEnd)
-				smEqual(t, "regions", r.regions, []Region{
+				smEqual(t, "regions", r.regions, ran([]Region{
 					{ID: 1010, G: goMain, Type: "a", Start: 1010, End: 1030, Stack: begin, EndStack: end},
 					{ID: 1012, Parent: 1011, G: goWorker, Type: "c", Depth: 1, Start: 1011, End: 1040, Stack: begin, EndStack: end},
 					{ID: 1011, G: goWorker, Type: "b", Start: 1010, End: 1050, Stack: begin, EndStack: end},
+				}))
+			},
+		},
+		{
+			// A region's time goes to the states its goroutine was in:
+			// blocked on a channel and on the network, runnable, in a
+			// syscall that kept its P, running. The region outside it
+			// began before the trace: its time is not known.
+			name: "a region's time by its goroutine's states",
+			events: []trace.Event{
+				e.sync(1000),
+				e.goStatus(1001, onP(procA, thrA), goMain, trace.GoRunning, trace.NoStack),
+				e.goStatus(1002, onP(procB, thrB), goWorker, trace.GoRunning, trace.NoStack),
+				e.region(1010, trace.EventRegionBegin, onG(goMain, procA, thrA), stkRegion, trace.BackgroundTask, "req"),
+				e.goBlock(1020, onG(goMain, procA, thrA), "chan receive", stkRecv),
+				e.goUnblock(1030, onG(goWorker, procB, thrB), stkSend, goMain),
+				e.goStart(1035, onP(procA, thrA), goMain),
+				e.goSyscall(1040, onG(goMain, procA, thrA), stkRead),
+				e.goSyscallEnd(1045, onG(goMain, procA, thrA)),
+				e.goBlock(1050, onG(goMain, procA, thrA), "network", stkRead),
+				e.goUnblock(1060, onG(goWorker, procB, thrB), stkSend, goMain),
+				e.goStart(1062, onP(procA, thrA), goMain),
+				e.region(1070, trace.EventRegionEnd, onG(goMain, procA, thrA), stkRegionEnd, trace.BackgroundTask, "req"),
+				e.region(1075, trace.EventRegionEnd, onG(goMain, procA, thrA), stkRegionEnd, trace.BackgroundTask, "outer"),
+				e.sync(1080),
+			},
+			check: func(t *testing.T, r *smRecorder) {
+				begin, end := r.sid(t, stkRegion), r.sid(t, stkRegionEnd)
+				smEqual(t, "regions", r.regions, []Region{
+					{ID: 1010, G: goMain, Type: "req", Start: 1010, End: 1070, Stack: begin, EndStack: end, Timed: true,
+						Time: StateTimes{Running: 10 + 5 + 5 + 8, Runnable: 5 + 2, Syscall: 5, Waiting: 10 + 10, Network: 10, Sync: 10}},
+					{ID: earlierRegion | 1, G: goMain, Type: "outer", Start: 1000, End: 1075, EndStack: end, Flags: OpenStart},
 				})
 			},
 		},
@@ -1391,7 +1435,7 @@ func TestStateMachine(t *testing.T) {
 			},
 			check: func(t *testing.T, r *smRecorder) {
 				begin, end := r.sid(t, stkRegion), r.sid(t, stkRegionEnd)
-				smEqual(t, "regions", r.regions, []Region{
+				smEqual(t, "regions", r.regions, ran([]Region{
 					{ID: earlierRegion | 1, G: goMain, Type: "before", Start: 1000, End: 1005, EndStack: end, Flags: OpenStart},
 					{ID: 1020, Parent: 1010, ParentTask: NoTask, G: goMain, Type: "inner", Depth: 1, Start: 1020, End: 1040, Stack: begin, EndStack: end},
 					// Closed when their goroutine ended, innermost first.
@@ -1400,7 +1444,7 @@ func TestStateMachine(t *testing.T) {
 					// Closed at finish, innermost first.
 					{ID: 1085, Parent: 1010, G: goMain, Type: "inner2", Depth: 1, Start: 1085, End: 1090, Stack: begin, Flags: OpenEnd},
 					{ID: 1010, G: goMain, Type: "outer", Start: 1010, End: 1090, Stack: begin, Flags: OpenEnd},
-				})
+				}))
 				var inRegion []RegionID
 				for _, l := range r.logs {
 					inRegion = append(inRegion, l.Region)
@@ -1422,10 +1466,10 @@ func TestStateMachine(t *testing.T) {
 			},
 			check: func(t *testing.T, r *smRecorder) {
 				end := r.sid(t, stkRegionEnd)
-				smEqual(t, "regions", r.regions, []Region{
+				smEqual(t, "regions", r.regions, ran([]Region{
 					{ID: earlierRegion | 1, G: goMain, Type: "inner", Start: 1000, End: 1010, EndStack: end, Flags: OpenStart},
 					{ID: earlierRegion | 2, G: goMain, Type: "outer", Start: 999, End: 1020, EndStack: end, Flags: OpenStart},
-				})
+				}))
 			},
 		},
 		{
@@ -1449,12 +1493,12 @@ func TestStateMachine(t *testing.T) {
 			},
 			check: func(t *testing.T, r *smRecorder) {
 				begin, end := r.sid(t, stkRegion), r.sid(t, stkRegionEnd)
-				smEqual(t, "regions", r.regions, []Region{
+				smEqual(t, "regions", r.regions, ran([]Region{
 					{ID: earlierRegion | 1, G: goWorker, Type: "pre", Start: 1000, End: 1025, EndStack: end, Flags: OpenStart},
 					{ID: 1030, G: goWorker, Type: "a", Start: 1030, End: 1040, Stack: begin, Flags: OpenEnd},
 					{ID: earlierRegion | 2, G: goThird, Type: "pre3", Start: 1000, End: 1065, Flags: OpenStart},
 					{ID: 1070, G: goThird, Type: "b", Start: 1070, End: 1080, Flags: OpenEnd},
-				})
+				}))
 				smEqual(t, "third", r.goroutinesOf(goThird), []Goroutine{
 					{ID: goThird, Creator: goMain, Created: 1050},
 				})

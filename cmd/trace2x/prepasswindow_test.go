@@ -14,12 +14,13 @@ import (
 	"github.com/trace2x/trace2x/mapping"
 )
 
-// TestPrepassToWindowEnd: the first pass of a task, region or related
-// filter over a file stops after the window's end, where over a stream
-// it reads everything; what each keeps is the same, in windows at the
-// start, the middle and the end of a trace of many generations, with a
-// task and a region open throughout, short tasks in each generation and
-// goroutines related through channels.
+// TestPrepassToWindowEnd: the first pass of a region filter over a file
+// stops after the window's end, where over a stream (and for task and
+// related filters) it reads everything; what each keeps is the same, in
+// windows at the start, the middle and the end of a trace of many
+// generations, with a task and a region open throughout, short tasks in
+// each generation, and goroutines that take part in the long task, and
+// relate to each other, through channels all along.
 func TestPrepassToWindowEnd(t *testing.T) {
 	path := recordGenerations(t, 6)
 	data, err := os.ReadFile(path)

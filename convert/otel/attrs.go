@@ -30,6 +30,12 @@ const (
 	keyGCCycle         = attribute.Key("go.gc.cycle")
 	keySTWReason       = attribute.Key("go.stw.reason")
 	keyLinkReason      = attribute.Key("go.link.reason")
+	keyRunningNS       = attribute.Key("go.goroutine.running_ns")
+	keyRunnableNS      = attribute.Key("go.goroutine.runnable_ns")
+	keySyscallNS       = attribute.Key("go.goroutine.syscall_ns")
+	keyWaitingNS       = attribute.Key("go.goroutine.waiting_ns")
+	keyNetworkNS       = attribute.Key("go.goroutine.waiting.network_ns")
+	keySyncNS          = attribute.Key("go.goroutine.waiting.sync_ns")
 	keyMessage         = attribute.Key("message")
 	keyHTTPStatus      = attribute.Key("http.response.status_code")
 	keyFunction        = attribute.Key("code.function.name")
@@ -123,3 +129,19 @@ func appendFlags(a []attribute.KeyValue, f mapping.Flags) []attribute.KeyValue {
 // logged, and a protobuf string field that is not UTF-8 makes the whole
 // export request fail to marshal.
 func valid(s string) string { return utf8fix.String(s) }
+
+// appendStateTimes appends where a region's goroutine spent the region's
+// time: what a slow request's span needs to say why it was slow (waiting
+// on the network, on a lock or channel, for a P, in syscalls, or running).
+// The parts of the wait are there when not zero.
+func appendStateTimes(a []attribute.KeyValue, st *mapping.StateTimes) []attribute.KeyValue {
+	a = append(a, keyRunningNS.Int64(int64(st.Running)), keyRunnableNS.Int64(int64(st.Runnable)),
+		keySyscallNS.Int64(int64(st.Syscall)), keyWaitingNS.Int64(int64(st.Waiting)))
+	if st.Network > 0 {
+		a = append(a, keyNetworkNS.Int64(int64(st.Network)))
+	}
+	if st.Sync > 0 {
+		a = append(a, keySyncNS.Int64(int64(st.Sync)))
+	}
+	return a
+}

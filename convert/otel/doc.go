@@ -34,7 +34,13 @@
 //     its enclosing region on the same goroutine if that region is of the
 //     same task, or else of its task's span, or else, for a region outside
 //     any task, of its goroutine's span. Attributes: go.goroutine.id, go.goroutine.start_function,
-//     go.task.id, and the stacks of its begin and end.
+//     go.task.id, the stacks of its begin and end, and where its
+//     goroutine spent the region's time (mapping.Region.Time), in
+//     nanoseconds: go.goroutine.running_ns, runnable_ns (waiting for a
+//     P), syscall_ns, waiting_ns (blocked), and of the wait
+//     waiting.network_ns and waiting.sync_ns (channels, select, package
+//     sync) when not zero; not for a region begun before the trace, or
+//     cut by a filter, whose time the trace does not tell.
 //   - A goroutine's span, "goroutine <start function>", covers the
 //     goroutine's life in the trace. Attributes: go.goroutine.id,
 //     go.goroutine.start_function, go.goroutine.creator_id (the goroutine

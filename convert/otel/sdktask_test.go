@@ -92,10 +92,16 @@ func TestSDKTaskOpenAtEnd(t *testing.T) {
 	tp := sdktrace.NewTracerProvider()
 	defer tp.Shutdown(context.Background())
 	tracer := tp.Tracer("test")
-	logged, done := make(chan struct{}), make(chan struct{})
-	defer close(done)
+	logged, done, finished := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	defer func() {
+		// The request ends before the test does, so that no other
+		// test's recording holds its end.
+		close(done)
+		<-finished
+	}()
 	data, err := synth.RecordFunc(func() {
 		go func() {
+			defer close(finished)
 			ctx, span := tracer.Start(context.Background(), "GET")
 			defer span.End()
 			rctx, task := trace.NewTask(ctx, "http.request")

@@ -1006,6 +1006,9 @@ func (s *Sink) Region(r *mapping.Region) error {
 	if r.Task != mapping.NoTask {
 		a = append(a, keyTaskID.Int64(int64(r.Task)))
 	}
+	if r.Timed {
+		a = appendStateTimes(a, &r.Time)
+	}
 	a = s.appendStack(a, r.Stack, false)
 	a = s.appendStack(a, r.EndStack, true)
 	a = appendFlags(a, r.Flags)
