@@ -127,6 +127,36 @@ func checkStats(t *testing.T, bin, file string) {
 			diffs = append(diffs, fmt.Sprintf("%s = %d, want %d", path, v, want[path]))
 		}
 	}
+	// Where each region type's time went, summed over the regions whole
+	// in the trace, as the oracle sums its goroutine's states.
+	sums := map[string]*StateTimes{}
+	for _, r := range o.Regions {
+		if r.HasBegin && r.HasEnd && !r.HasGoExit {
+			if sums[r.Type] == nil {
+				sums[r.Type] = &StateTimes{}
+			}
+			x := sums[r.Type]
+			x.Running += r.Times.Running
+			x.Runnable += r.Times.Runnable
+			x.Syscall += r.Times.Syscall
+			x.Waiting += r.Times.Waiting
+			x.Network += r.Times.Network
+			x.Sync += r.Times.Sync
+		}
+	}
+	lat, _ := got["region_latency"].(map[string]any)
+	for _, typ := range slices.Sorted(maps.Keys(sums)) {
+		w := sums[typ]
+		l, _ := lat[asUTF8(typ)].(map[string]any)
+		for _, f := range []struct {
+			name string
+			want int64
+		}{{"running", w.Running}, {"runnable", w.Runnable}, {"syscall", w.Syscall}, {"waiting", w.Waiting}, {"network", w.Network}, {"sync", w.Sync}} {
+			if v, err := jsonInt(l, "time_ns."+f.name); err != nil || v != f.want {
+				diffs = append(diffs, fmt.Sprintf("region_latency[%q].time_ns.%s = %d (%v), want %d", typ, f.name, v, err, f.want))
+			}
+		}
+	}
 	if len(diffs) > 0 {
 		t.Errorf("trace2x stats --json disagrees with the oracle:\n\t%s", strings.Join(diffs, "\n\t"))
 	}

@@ -381,6 +381,16 @@ type StateTimes struct {
 	Network, Sync time.Duration
 }
 
+// Add adds o's times to st's.
+func (st *StateTimes) Add(o StateTimes) {
+	st.Running += o.Running
+	st.Runnable += o.Runnable
+	st.Syscall += o.Syscall
+	st.Waiting += o.Waiting
+	st.Network += o.Network
+	st.Sync += o.Sync
+}
+
 // add adds d in state s, for the reason given.
 func (st *StateTimes) add(s GoState, reason string, d time.Duration) {
 	switch s {

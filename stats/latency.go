@@ -4,6 +4,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/trace2x/trace2x/mapping"
 )
 
 // maxExact is how many durations of one task or region type are kept for
@@ -17,8 +19,10 @@ const maxExact = 4096
 type latency struct {
 	count    int
 	min, max time.Duration
-	exact    []time.Duration  // every duration, while count <= maxExact; sorted by finish
-	buckets  *[64 * 16]uint32 // once count > maxExact
+	// times sums where the time went, over regions that tell it.
+	times   *mapping.StateTimes
+	exact   []time.Duration  // every duration, while count <= maxExact; sorted by finish
+	buckets *[64 * 16]uint32 // once count > maxExact
 }
 
 func bucketOf(d time.Duration) int {

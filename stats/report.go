@@ -145,6 +145,20 @@ type Latency struct {
 	P99NS       int64 `json:"p99_ns"`
 	MaxNS       int64 `json:"max_ns"`
 	Approximate bool  `json:"approximate,omitempty"` // the percentiles come from the histogram
+	// Time is, for a region type, where the regions' goroutines spent
+	// their time, summed over the regions counted whose times the trace
+	// tells (see mapping.Region.Time).
+	Time *StateTimes `json:"time_ns,omitempty"`
+}
+
+// StateTimes sums time by goroutine state, in nanoseconds.
+type StateTimes struct {
+	Running  int64 `json:"running"`
+	Runnable int64 `json:"runnable"`
+	Syscall  int64 `json:"syscall"`
+	Waiting  int64 `json:"waiting"`
+	Network  int64 `json:"network"` // of Waiting, on the network poller
+	Sync     int64 `json:"sync"`    // of Waiting, on channels, select and package sync
 }
 
 // Pause is a stop-the-world pause.
@@ -369,6 +383,49 @@ func roundDur(ns int64) time.Duration {
 	return time.Duration(ns).Round(time.Duration(step))
 }
 
+// writeRegionTimes prints where the region types' time went, the types
+// with the most time first: go tool trace's region analysis, summed.
+func (r *Report) writeRegionTimes(tw io.Writer, d func(int64) string) {
+	var names []string
+	total := func(t *StateTimes) int64 { return t.Running + t.Runnable + t.Syscall + t.Waiting }
+	for name, l := range r.RegionLatency {
+		if l.Time != nil {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		return cmp.Or(cmp.Compare(total(r.RegionLatency[b].Time), total(r.RegionLatency[a].Time)), strings.Compare(a, b))
+	})
+	title := "Region time by state"
+	if len(names) > maxTypes {
+		title = fmt.Sprintf("%s (top %d types by time)", title, maxTypes)
+	}
+	fmt.Fprintf(tw, "\n%s\ttotal\trunning\trunnable\tsyscall\twaiting\n", title)
+	for _, name := range names[:min(maxTypes, len(names))] {
+		t := r.RegionLatency[name].Time
+		waiting := d(t.Waiting)
+		if t.Waiting > 0 && t.Network+t.Sync > 0 {
+			var parts []string
+			for _, p := range []struct {
+				what string
+				ns   int64
+			}{{"network", t.Network}, {"sync", t.Sync}} {
+				if p.ns > 0 {
+					parts = append(parts, fmt.Sprintf("%.0f%% %s", 100*float64(p.ns)/float64(t.Waiting), p.what))
+				}
+			}
+			waiting += " (" + strings.Join(parts, ", ") + ")"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", cell(name, "(no type)"), d(total(t)), d(t.Running), d(t.Runnable), d(t.Syscall), waiting)
+	}
+	if n := len(names) - maxTypes; n > 0 {
+		fmt.Fprintf(tw, "  ... and %d more; --json lists them all\n", n)
+	}
+}
+
 // maxTypes is how many task or region types the text report lists.
 const maxTypes = 20
 
@@ -436,6 +493,7 @@ func (r *Report) writeAnalysis(w io.Writer) error {
 			fmt.Fprintf(tw, "  ... and %d more; --json lists them all\n", n)
 		}
 	}
+	r.writeRegionTimes(tw, d)
 	if len(r.LongestPauses) > 0 {
 		fmt.Fprintf(tw, "\nLongest stop-the-world pauses\tat\tduration\n")
 		for _, p := range r.LongestPauses {

@@ -354,7 +354,14 @@ func (s *Sink) Region(r *mapping.Region) error {
 		s.regionsOpen++
 		s.incomplete[kindRegion]++
 	} else {
-		latencyOf(s.regions, r.Type).add(time.Duration(r.End - r.Start))
+		l := latencyOf(s.regions, r.Type)
+		l.add(time.Duration(r.End - r.Start))
+		if r.Timed {
+			if l.times == nil {
+				l.times = new(mapping.StateTimes)
+			}
+			l.times.Add(r.Time)
+		}
 	}
 	return nil
 }
@@ -540,6 +547,12 @@ func latencies(m map[string]*latency) map[string]Latency {
 		p99, _ := l.quantile(0.99)
 		out[name] = Latency{Count: l.count, P50NS: int64(p50), P90NS: int64(p90), P99NS: int64(p99),
 			MaxNS: int64(l.max), Approximate: !exact}
+		if t := l.times; t != nil {
+			x := out[name]
+			x.Time = &StateTimes{Running: int64(t.Running), Runnable: int64(t.Runnable), Syscall: int64(t.Syscall),
+				Waiting: int64(t.Waiting), Network: int64(t.Network), Sync: int64(t.Sync)}
+			out[name] = x
+		}
 	}
 	return out
 }
