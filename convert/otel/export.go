@@ -186,6 +186,12 @@ func (e *exporter) readable(ctx context.Context, err error) error {
 	// The HTTP exporter's words name the URL, which the error's context
 	// names already.
 	text = postURL.ReplaceAllString(text, "")
+	if i := strings.Index(text, "rpc error: code = "); i >= 0 && !strings.HasPrefix(text[i:], "rpc error: code = DeadlineExceeded") {
+		// The gRPC exporter retried an error that asks for it (the
+		// endpoint answered Unavailable, or the connection broke) until
+		// the time ran out: what it last got is the news.
+		return &readableError{text: fmt.Sprintf("every attempt failed for the %v an export may take, the last with: %s", e.timeout, text[i:]), err: err}
+	}
 	return &readableError{text: fmt.Sprintf("no answer within %v (%s)", e.timeout, text), err: err}
 }
 

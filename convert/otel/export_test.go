@@ -18,10 +18,15 @@ import (
 
 	"github.com/trace2x/trace2x/internal/otelcoltest"
 
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/trace2x/trace2x/mapping"
@@ -292,6 +297,41 @@ func TestUnreachable(t *testing.T) {
 		if got := unreachable(c.err); got != c.want {
 			t.Errorf("unreachable(%q) = %v, want %v", c.err, got, c.want)
 		}
+	}
+}
+
+// unavailableReceiver is an OTLP/gRPC endpoint that answers every export
+// Unavailable, as a Collector whose exporter fails does.
+type unavailableReceiver struct {
+	coltracepb.UnimplementedTraceServiceServer
+}
+
+func (unavailableReceiver) Export(context.Context, *coltracepb.ExportTraceServiceRequest) (*coltracepb.ExportTraceServiceResponse, error) {
+	return nil, status.Error(codes.Unavailable, "the pipeline's exporter is down")
+}
+
+// TestExportKeptUnavailable: an OTLP/gRPC endpoint that answers every
+// export Unavailable until the export's time runs out is said to have
+// failed every attempt, with its last answer, not to have given none.
+func TestExportKeptUnavailable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	coltracepb.RegisterTraceServiceServer(srv, unavailableReceiver{})
+	go srv.Serve(l)
+	defer srv.Stop()
+	exp, err := otlptracegrpc.New(context.Background(), otlptracegrpc.WithEndpoint(l.Addr().String()), otlptracegrpc.WithInsecure())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exp.Shutdown(context.Background())
+	_, err = Convert(context.Background(), bytes.NewReader(mustRead(t, "../../testdata/annotations.go1.26.trace")), exp,
+		WithExportTimeout(300*time.Millisecond), WithDestination("the endpoint"))
+	want := "exporting spans to the endpoint: every attempt failed for the 300ms an export may take, the last with: rpc error: code = Unavailable desc = the pipeline's exporter is down"
+	if err == nil || err.Error() != want {
+		t.Errorf("error %v, want %q", err, want)
 	}
 }
 
