@@ -3,13 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime/trace"
 	"strings"
 	"testing"
-
-	"github.com/trace2x/trace2x/internal/synth"
 )
 
 // TestHugeTraceWarning records a task with hugeTrace-1 regions, which
@@ -18,22 +15,14 @@ import (
 // the second.
 func TestHugeTraceWarning(t *testing.T) {
 	for _, regions := range []int{hugeTrace - 1, hugeTrace - 2} {
-		data, err := synth.RecordFunc(func() {
+		in := recordFile(t, func() {
 			ctx, task := trace.NewTask(context.Background(), "batch")
 			for range regions {
 				trace.WithRegion(ctx, "item", func() {})
 			}
 			task.End()
 		})
-		if err != nil {
-			t.Skip(err) // the test binary is traced already (go test -trace)
-		}
-		dir := t.TempDir()
-		in := filepath.Join(dir, "batch.trace")
-		if err := os.WriteFile(in, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		code, _, errs := runOTLP(t, "--json", "-o", filepath.Join(dir, "spans.json"), in)
+		code, _, errs := runOTLP(t, "--json", "-o", filepath.Join(filepath.Dir(in), "spans.json"), in)
 		want := fmt.Sprintf(", holds %d spans: a backend shows a trace that large slowly if at all", regions+1)
 		if code != 0 || strings.Contains(errs, "the largest trace") != (regions+1 >= hugeTrace) || regions+1 >= hugeTrace && !strings.Contains(errs, want) {
 			t.Errorf("%d regions: exit %d, stderr %q", regions, code, errs)
