@@ -82,7 +82,9 @@
 // only when something kept names it; counters open the window with the
 // values they had at its start. Selections by task or region, and of the
 // goroutines related to selected ones, need the whole trace to be known
-// first: [Filter.Prepass] reads it once before the filtered pass.
+// first: [Filter.Prepass] reads it once before the filtered pass
+// ([Filter.PrepassFile], of a file with a window that ends, only as much
+// of it as the window needs).
 //
 // # Streaming
 //

@@ -601,14 +601,12 @@ func (in *input) mapTrace(e *env, opts *inputOpts, src io.Reader, sink mapping.S
 		if ctx == nil {
 			ctx = context.Background()
 		}
-		if file, ok := in.file(opts); ok && f.To.Set && len(f.Tasks) == 0 && !f.Related {
-			// Nothing after the window's end changes which regions the
-			// window keeps: the first pass reads the file from its start
-			// to the window's end, and what is open there ends there. A
-			// task keeps the goroutines that took part in it at any time,
-			// and a goroutine is related to a selected one by what it
-			// does anywhere in the trace: for those, the whole file.
-			_, _ = mapping.MapWindow(file, in.size, mapping.Bound{}, f.To, f.Prepass(), mapping.WithInputName(in.name))
+		if file, ok := in.file(opts); ok && f.To.Set && !f.Related {
+			// Of a file, the first pass reads up to the window's end and
+			// on until the tasks open there end (see PrepassFile). A
+			// goroutine is related to a selected one by what it does
+			// anywhere in the trace: for that, the whole file.
+			_ = f.PrepassFile(file, in.size, mapping.WithInputName(in.name), mapping.WithContext(ctx))
 		} else {
 			_, _ = mapping.Map(ctxio.Reader{Ctx: ctx, R: io.NewSectionReader(fd, 0, math.MaxInt64)}, f.Prepass(), mapping.WithInputName(in.name))
 		}

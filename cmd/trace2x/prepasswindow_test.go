@@ -14,9 +14,10 @@ import (
 	"github.com/trace2x/trace2x/mapping"
 )
 
-// TestPrepassToWindowEnd: the first pass of a region filter over a file
-// stops after the window's end, where over a stream (and for task and
-// related filters) it reads everything; what each keeps is the same, in
+// TestPrepassToWindowEnd: the first pass of a region or task filter over
+// a file stops after the window's end (a task filter's once the tasks
+// open there have ended), where over a stream (and for a related filter)
+// it reads everything; what each keeps is the same, in
 // windows at the start, the middle and the end of a trace of many
 // generations, with a task and a region open throughout, short tasks in
 // each generation, and goroutines that take part in the long task, and

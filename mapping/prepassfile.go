@@ -1,0 +1,180 @@
+package mapping
+
+import (
+	"errors"
+	"io"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/trace2x/trace2x/internal/tracefile"
+)
+
+// PrepassFile runs the filter's first pass (see [Filter.Prepass]) over a
+// trace file of size bytes, reading only what the selection needs. With a
+// window that ends (To) and no Related goroutines, that is the file from
+// its start to the generation after the window's end, then on only until
+// the tasks still open there have ended: a task keeps the goroutines that
+// take part in it at any time, so one that joins it after the window
+// still counts, but nothing that begins after the window changes what the
+// window keeps. Otherwise it reads the whole file. A file that cannot be
+// split into generations is read whole.
+//
+// Like a pass through Prepass, it learns what it can from a broken trace
+// and leaves the error to the main pass: it returns only an error that
+// stopped it early otherwise, such as that of a context given with
+// [WithContext].
+func (f *Filter) PrepassFile(r io.ReaderAt, size int64, opts ...Option) error {
+	p := f.Prepass().(*prepass)
+	if !f.To.bounded() || (f.Related && len(f.Goroutines) > 0) {
+		_, err := MapFile(r, size, p, opts...)
+		return ctxErr(opts, err)
+	}
+	head := &prepassHead{Sink: p, p: p, to: f.To}
+	_, err := MapWindow(r, size, Bound{}, f.To, head, opts...)
+	if err := ctxErr(opts, err); err != nil {
+		return err
+	}
+	if from, ok := tailFrom(r, size, f.To); ok && len(head.held) > 0 && err == nil {
+		// Read on from the last generation read until the tasks open
+		// there have ended: each is delivered again as it ends, with the
+		// goroutines that took part in it from that generation on.
+		tail := &prepassTail{held: map[TaskID]*Task{}}
+		for _, t := range head.held {
+			tail.held[t.ID] = t
+		}
+		_, err = MapWindow(r, size, from, Bound{}, tail, opts...)
+		if err := ctxErr(opts, err); err != nil {
+			return err
+		}
+	}
+	for _, t := range head.held {
+		if err := p.Task(t); err != nil {
+			return err
+		}
+	}
+	if head.sum == nil {
+		head.sum = &Summary{}
+	}
+	return p.End(head.sum)
+}
+
+// ctxErr returns the error of the context among opts if it ended the
+// pass, else nil: a broken trace is the main pass's to report.
+func ctxErr(opts []Option, err error) error {
+	if err == nil {
+		return nil
+	}
+	cfg := newConfig(opts)
+	if cfg.ctx != nil && cfg.ctx.Err() != nil {
+		return cfg.ctx.Err()
+	}
+	return nil
+}
+
+// tailFrom returns the window whose pass begins with the last generation
+// that a pass over the window ending at to reads, and false if that pass
+// reads the file to its end (the window ends in its last generations) or
+// the file cannot be read by generations.
+func tailFrom(r io.ReaderAt, size int64, to Bound) (Bound, bool) {
+	idx, err := tracefile.Read(r, size)
+	if err != nil || idx.Size != size || len(idx.Generations) == 0 {
+		return Bound{}, false
+	}
+	_, last, ok, err := windowGenerations(idx, Bound{}, to)
+	gens := idx.Generations
+	if err != nil || !ok || last == len(gens)-1 {
+		return Bound{}, false
+	}
+	// A window that starts just after that generation's last event
+	// begins with it: a pass reads a generation before its window's.
+	return Bound{Offset: time.Duration(gens[last].End + 1 - gens[0].Start), Set: true}, true
+}
+
+// prepassHead passes the first part of a bounded prepass on to the
+// prepass, but for the tasks begun by the window's end and still open
+// where the part's reading ended, which it holds (with the goroutines
+// that took part so far) for prepassTail, and End.
+type prepassHead struct {
+	Sink
+	p    *prepass
+	to   Bound
+	end  Time // to, resolved
+	held []*Task
+	sum  *Summary
+}
+
+func (h *prepassHead) Begin(m *Meta) error {
+	h.end = Time(math.MaxInt64)
+	if t, err := h.to.resolve(m); err == nil {
+		h.end = t
+	}
+	return h.Sink.Begin(m)
+}
+
+func (h *prepassHead) Task(t *Task) error {
+	if t.Flags.Has(OpenEnd) && t.Start <= h.end && h.matters(t) {
+		c := *t
+		c.Goroutines = slices.Clone(t.Goroutines)
+		h.held = append(h.held, &c)
+		return nil
+	}
+	return h.Sink.Task(t)
+}
+
+// matters reports whether the goroutines that take part in task t later
+// may change what the window keeps: those of a task the selection may
+// keep (selected, or one whose parent may be), and with goroutines
+// selected, those of any task (one that a selected goroutine takes part
+// in is kept).
+func (h *prepassHead) matters(t *Task) bool {
+	s := h.p.s
+	switch {
+	case len(h.p.f.Goroutines) > 0:
+		return true
+	case len(s.taskType) == 0 && len(s.taskID) == 0:
+		return false
+	case s.taskType[t.Type] || s.taskID[t.ID]:
+		return true
+	}
+	return t.Parent != NoTask && !h.p.left.has(t.Parent)
+}
+
+func (h *prepassHead) End(s *Summary) error {
+	c := *s
+	h.sum = &c
+	return nil
+}
+
+// errTailDone stops a prepassTail's pass once every task it waits for
+// has ended.
+var errTailDone = errors.New("mapping: the tasks open at the window's end have ended")
+
+// prepassTail reads on after a bounded prepass's first part until the
+// tasks it holds end, adding the goroutines that took part in them.
+type prepassTail struct {
+	NopSink
+	held map[TaskID]*Task
+	seen int
+}
+
+func (s *prepassTail) Task(t *Task) error {
+	h := s.held[t.ID]
+	if h == nil {
+		return nil
+	}
+	// Its end is this pass's (where it ended, or the trace did); its
+	// begin, type and parent are the first part's, which read them.
+	h.End, h.EndG, h.EndStack = t.End, t.EndG, t.EndStack
+	h.Flags = h.Flags&^OpenEnd | t.Flags&OpenEnd
+	for _, g := range t.Goroutines {
+		if !slices.Contains(h.Goroutines, g) {
+			h.Goroutines = append(h.Goroutines, g)
+		}
+	}
+	delete(s.held, t.ID)
+	if len(s.held) == 0 {
+		return errTailDone
+	}
+	return nil
+}
