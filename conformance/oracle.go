@@ -40,6 +40,7 @@ type Task struct {
 	// TypeKnown says that Type is what the program passed to NewTask: it
 	// came from the begin event, or an end event that repeats it.
 	TypeKnown bool
+	BeginG    trace.GoID // the goroutine that began it, if HasBegin
 	Span
 }
 
@@ -439,7 +440,7 @@ func (s *oracleState) taskBegin(ev *trace.Event, t trace.Time) {
 	// The parser rejects a second begin of an open task ID, so a begin
 	// always starts a new task.
 	s.o.Tasks = append(s.o.Tasks, Task{ID: id, Parent: task(k.Parent), Type: k.Type, TypeKnown: true,
-		Span: Span{Begin: t, HasBegin: true}})
+		BeginG: ev.Goroutine(), Span: Span{Begin: t, HasBegin: true}})
 	s.tasks[id] = len(s.o.Tasks) - 1
 }
 

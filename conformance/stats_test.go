@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -157,9 +158,64 @@ func checkStats(t *testing.T, bin, file string) {
 			}
 		}
 	}
+	diffs = append(diffs, checkSlowest(got, o)...)
 	if len(diffs) > 0 {
 		t.Errorf("trace2x stats --json disagrees with the oracle:\n\t%s", strings.Join(diffs, "\n\t"))
 	}
+}
+
+// slow is one of the slowest tasks or regions of a type, as stats
+// --json names it.
+type slow struct {
+	Task      uint64 `json:"task"`
+	Goroutine int64  `json:"goroutine"`
+	StartNS   int64  `json:"start_ns"`
+	DurNS     int64  `json:"duration_ns"`
+}
+
+// checkSlowest compares the slowest tasks and regions of each type that
+// stats names with the oracle's: of those whole in the trace, the five
+// longest, longest first, then earliest, then by task and goroutine.
+func checkSlowest(got map[string]any, o *Oracle) []string {
+	want := map[string]map[string][]slow{"slowest_tasks": {}, "slowest_regions": {}}
+	for _, k := range o.Tasks {
+		if k.HasBegin && k.HasEnd {
+			typ := asUTF8(k.Type)
+			want["slowest_tasks"][typ] = append(want["slowest_tasks"][typ],
+				slow{uint64(k.ID), int64(k.BeginG), int64(k.Begin - o.Start), int64(k.End - k.Begin)})
+		}
+	}
+	for _, r := range o.Regions {
+		if r.HasBegin && r.HasEnd && !r.HasGoExit {
+			typ := asUTF8(r.Type)
+			want["slowest_regions"][typ] = append(want["slowest_regions"][typ],
+				slow{uint64(r.Task), int64(r.G), int64(r.Begin - o.Start), int64(r.End - r.Begin)})
+		}
+	}
+	var diffs []string
+	for _, key := range []string{"slowest_tasks", "slowest_regions"} {
+		b, err := json.Marshal(got[key])
+		var g map[string][]slow
+		if err == nil {
+			err = json.Unmarshal(b, &g)
+		}
+		if err != nil {
+			diffs = append(diffs, fmt.Sprintf("%s: %v", key, err))
+			continue
+		}
+		for typ, all := range want[key] {
+			slices.SortFunc(all, func(a, b slow) int {
+				return cmp.Or(cmp.Compare(b.DurNS, a.DurNS), cmp.Compare(a.StartNS, b.StartNS), cmp.Compare(a.Task, b.Task), cmp.Compare(a.Goroutine, b.Goroutine))
+			})
+			if w := all[:min(len(all), 5)]; !slices.Equal(g[typ], w) {
+				diffs = append(diffs, fmt.Sprintf("%s[%q] = %v, want %v", key, typ, g[typ], w))
+			}
+		}
+		if len(g) != len(want[key]) {
+			diffs = append(diffs, fmt.Sprintf("%s: %d types, want %d", key, len(g), len(want[key])))
+		}
+	}
+	return diffs
 }
 
 // jsonInt returns the integer at a dotted path ("tasks.begun") in a

@@ -3,7 +3,7 @@
 // Ms, stacks, tasks, regions, logs, GC cycles, stop-the-world pauses, CPU
 // samples, flows, items cut by either end of the trace), and where its
 // time went (goroutines by start function and state, task and region
-// latencies, the longest pauses, and the minimum mutator utilization in
+// latencies with the slowest of each type by ID, the longest pauses, and the minimum mutator utilization in
 // windows of 1ms and 10ms). It is what `trace2x stats` prints.
 //
 // The text form lists the ten start functions whose goroutines ran

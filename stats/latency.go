@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"time"
@@ -23,6 +24,25 @@ type latency struct {
 	times   *mapping.StateTimes
 	exact   []time.Duration  // every duration, while count <= maxExact; sorted by finish
 	buckets *[64 * 16]uint32 // once count > maxExact
+	slowest []Instance       // the longest, longest first (see keepSlow)
+}
+
+// maxSlowest is how many of the longest tasks or regions of a type the
+// report names: the ones to look at first, by the IDs the filters take.
+const maxSlowest = 5
+
+// keepSlow keeps x if it is among the maxSlowest longest of its type:
+// longest first, then earliest, then by task and goroutine, so that the
+// list does not depend on the order the trace delivers them in.
+func (l *latency) keepSlow(x Instance) {
+	i, _ := slices.BinarySearchFunc(l.slowest, x, func(a, b Instance) int {
+		return cmp.Or(cmp.Compare(b.DurNS, a.DurNS), cmp.Compare(a.StartNS, b.StartNS),
+			cmp.Compare(a.Task, b.Task), cmp.Compare(a.Goroutine, b.Goroutine))
+	})
+	if i < maxSlowest {
+		l.slowest = slices.Insert(l.slowest, i, x)
+		l.slowest = l.slowest[:min(len(l.slowest), maxSlowest)]
+	}
 }
 
 func bucketOf(d time.Duration) int {

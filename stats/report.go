@@ -73,8 +73,13 @@ type Report struct {
 	GoroutineGroups map[string]*GroupTimes `json:"goroutine_groups"`
 	TaskLatency     map[string]Latency     `json:"task_latency"`
 	RegionLatency   map[string]Latency     `json:"region_latency"`
-	LongestPauses   []Pause                `json:"longest_pauses"`
-	MMU             []MMU                  `json:"mmu"` // minimum mutator utilization, by window
+	// SlowestTasks and SlowestRegions name, by type, the longest (up to
+	// 5) of those the latencies count, longest first: the IDs to give
+	// --task and --goroutine to look at one.
+	SlowestTasks   map[string][]Instance `json:"slowest_tasks"`
+	SlowestRegions map[string][]Instance `json:"slowest_regions"`
+	LongestPauses  []Pause               `json:"longest_pauses"`
+	MMU            []MMU                 `json:"mmu"` // minimum mutator utilization, by window
 	// MMUOmitted says the MMU is not measured: the pass selected
 	// goroutines, tasks or regions, which leaves out the GC's workers,
 	// or the trace records no GOMAXPROCS or lasts no time. MMUNote says
@@ -149,6 +154,15 @@ type Latency struct {
 	// their time, summed over the regions counted whose times the trace
 	// tells (see mapping.Region.Time).
 	Time *StateTimes `json:"time_ns,omitempty"`
+}
+
+// Instance is one task or region: for a task, its ID and the goroutine
+// that began it; for a region, its goroutine and its task (0 for none).
+type Instance struct {
+	Task      uint64 `json:"task"`
+	Goroutine int64  `json:"goroutine"`
+	StartNS   int64  `json:"start_ns"` // from the trace's start
+	DurNS     int64  `json:"duration_ns"`
 }
 
 // StateTimes sums time by goroutine state, in nanoseconds.
@@ -466,7 +480,9 @@ func (r *Report) writeAnalysis(w io.Writer) error {
 	for _, l := range []struct {
 		title string
 		m     map[string]Latency
-	}{{"Task latency", r.TaskLatency}, {"Region latency", r.RegionLatency}} {
+		slow  map[string][]Instance
+		task  bool
+	}{{"Task latency", r.TaskLatency, r.SlowestTasks, true}, {"Region latency", r.RegionLatency, r.SlowestRegions, false}} {
 		if len(l.m) == 0 {
 			continue
 		}
@@ -480,14 +496,29 @@ func (r *Report) writeAnalysis(w io.Writer) error {
 			names = names[:maxTypes]
 			title = fmt.Sprintf("%s (top %d types by count)", title, maxTypes)
 		}
-		fmt.Fprintf(tw, "\n%s\tcount\tp50\tp90\tp99\tmax\n", title)
+		fmt.Fprintf(tw, "\n%s\tcount\tp50\tp90\tp99\tmax\tthe slowest\n", title)
 		for _, name := range names {
 			x := l.m[name]
 			pd := d
 			if x.Approximate {
 				pd = func(ns int64) string { return "~" + d(ns) } // from the histogram
 			}
-			fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\t%s\n", cell(name, "(no type)"), x.Count, pd(x.P50NS), pd(x.P90NS), pd(x.P99NS), d(x.MaxNS))
+			slowest := ""
+			if sl := l.slow[name]; len(sl) > 0 {
+				// Where to look, by the IDs --task and --goroutine take.
+				switch i := sl[0]; {
+				case l.task:
+					slowest = fmt.Sprintf("task %d, G%d, at %s", i.Task, i.Goroutine, d(i.StartNS))
+				case i.Task != 0:
+					slowest = fmt.Sprintf("G%d, task %d, at %s", i.Goroutine, i.Task, d(i.StartNS))
+				default:
+					slowest = fmt.Sprintf("G%d, at %s", i.Goroutine, d(i.StartNS))
+				}
+			}
+			if slowest != "" {
+				slowest = "\t" + slowest
+			}
+			fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\t%s%s\n", cell(name, "(no type)"), x.Count, pd(x.P50NS), pd(x.P90NS), pd(x.P99NS), d(x.MaxNS), slowest)
 		}
 		if n := len(l.m) - len(names); n > 0 {
 			fmt.Fprintf(tw, "  ... and %d more; --json lists them all\n", n)

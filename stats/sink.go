@@ -341,7 +341,9 @@ func (s *Sink) Task(t *mapping.Task) error {
 		s.tasksOpen++
 		s.incomplete[kindTask]++
 	} else { // a task clipped by the trace has no true latency
-		latencyOf(s.tasks, t.Type).add(time.Duration(t.End - t.Start))
+		l := latencyOf(s.tasks, t.Type)
+		l.add(time.Duration(t.End - t.Start))
+		l.keepSlow(Instance{Task: uint64(t.ID), Goroutine: int64(t.StartG), StartNS: int64(t.Start - s.origin), DurNS: int64(t.End - t.Start)})
 	}
 	return nil
 }
@@ -356,6 +358,7 @@ func (s *Sink) Region(r *mapping.Region) error {
 	} else {
 		l := latencyOf(s.regions, r.Type)
 		l.add(time.Duration(r.End - r.Start))
+		l.keepSlow(Instance{Task: uint64(r.Task), Goroutine: int64(r.G), StartNS: int64(r.Start - s.origin), DurNS: int64(r.End - r.Start)})
 		if r.Timed {
 			if l.times == nil {
 				l.times = new(mapping.StateTimes)
@@ -485,6 +488,8 @@ func (s *Sink) Report() *Report {
 		GoroutineGroups: make(map[string]*GroupTimes, len(s.groups)),
 		TaskLatency:     latencies(s.tasks),
 		RegionLatency:   latencies(s.regions),
+		SlowestTasks:    slowest(s.tasks),
+		SlowestRegions:  slowest(s.regions),
 		LongestPauses:   append([]Pause{}, s.pauses...),
 		MMU:             []MMU{},
 	}
@@ -553,6 +558,15 @@ func latencies(m map[string]*latency) map[string]Latency {
 				Waiting: int64(t.Waiting), Network: int64(t.Network), Sync: int64(t.Sync)}
 			out[name] = x
 		}
+	}
+	return out
+}
+
+// slowest lists the slowest tasks or regions of each type.
+func slowest(m map[string]*latency) map[string][]Instance {
+	out := make(map[string][]Instance, len(m))
+	for name, l := range m {
+		out[name] = slices.Clone(l.slowest)
 	}
 	return out
 }

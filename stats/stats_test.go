@@ -630,8 +630,9 @@ func checkPrintable(t *testing.T, text string, width int) {
 		}
 		rows, _, _ = strings.Cut(rows, "\n\n")
 		for _, row := range strings.Split(rows, "\n")[1:] {
-			// A name, then count, p50, p90, p99, max.
-			if !regexp.MustCompile(`^  [^ ].*? +[0-9]+( +~?[0-9.]+(µs|ms|s|ns|m|h)+){4}$`).MatchString(row) {
+			// A name, then count, p50, p90, p99, max, and where the
+			// slowest is.
+			if !regexp.MustCompile(`^  [^ ].*? +[0-9]+( +~?[0-9.]+(µs|ms|s|ns|m|h)+){4}( +(task [0-9]+, )?G-?[0-9]+(, task [0-9]+)?, at [0-9.]+(µs|ms|s|ns|m|h)+)?$`).MatchString(row) {
 				t.Errorf("%s: row %q", table, row)
 			}
 		}
@@ -758,10 +759,10 @@ func TestInvalidNamesOneEntry(t *testing.T) {
 	if err := decoded.WriteText(&back); err != nil {
 		t.Fatal(err)
 	}
-	if !regexp.MustCompile(`(?m)^  ok\x{fffd} +1 +3µs +3µs +3µs +3µs$`).MatchString(text.String()) {
+	if !regexp.MustCompile(`(?m)^  ok\x{fffd} +1 +3µs +3µs +3µs +3µs +G1, at 100ns$`).MatchString(text.String()) {
 		t.Errorf("no row for region type ok\ufffd in\n%s", text.String())
 	}
-	if !regexp.MustCompile(`(?m)^  short +1 +320ns +320ns +320ns +320ns$`).MatchString(text.String()) {
+	if !regexp.MustCompile(`(?m)^  short +1 +320ns +320ns +320ns +320ns +G1, at 100ns$`).MatchString(text.String()) {
 		t.Errorf("a region of 320ns is not shown so in\n%s", text.String())
 	}
 	if text.String() != back.String() {
