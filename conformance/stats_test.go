@@ -97,6 +97,10 @@ func checkStats(t *testing.T, bin, file string) {
 		"stop_the_world.count": 0,
 		"sweeps":               0,
 		"mark_assists":         0,
+		// And their times.
+		"gc_time_ns.mark":        0,
+		"gc_time_ns.mark_assist": 0,
+		"gc_time_ns.sweep":       0,
 	}
 	for _, k := range o.Tasks {
 		if k.HasBegin {
@@ -107,15 +111,26 @@ func checkStats(t *testing.T, bin, file string) {
 		}
 	}
 	for _, r := range o.Ranges {
+		// Its time within the trace: one open at either end is cut there.
+		begin, end := o.Start, o.End
+		if r.HasBegin {
+			begin = r.Begin
+		}
+		if r.HasEnd {
+			end = r.End
+		}
 		switch kind, _ := rangeKindOf(r.Name); kind {
 		case mapping.RangeGCMark:
 			want["gc_cycles"]++
+			want["gc_time_ns.mark"] += int64(end - begin)
 		case mapping.RangeSTW:
 			want["stop_the_world.count"]++
 		case mapping.RangeSweep:
 			want["sweeps"]++
+			want["gc_time_ns.sweep"] += int64(end - begin)
 		case mapping.RangeMarkAssist:
 			want["mark_assists"]++
+			want["gc_time_ns.mark_assist"] += int64(end - begin)
 		}
 	}
 

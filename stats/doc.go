@@ -1,7 +1,8 @@
 // Package stats summarises a Go execution trace in one pass: what it
 // holds (format, duration, generations, events by kind, goroutines, Ps and
 // Ms, stacks, tasks, regions, logs, GC cycles, stop-the-world pauses, CPU
-// samples, flows, items cut by either end of the trace), and where its
+// samples, flows, items cut by either end of the trace, the time the GC
+// marked, assisted and swept), and where its
 // time went (goroutines by start function and state, task and region
 // latencies with the slowest of each type by ID, the longest pauses, and the minimum mutator utilization in
 // windows of 1ms and 10ms). It is what `trace2x stats` prints.

@@ -56,6 +56,7 @@ type Report struct {
 	STW          STWStats       `json:"stop_the_world"`
 	Sweeps       int            `json:"sweeps"`
 	MarkAssists  int            `json:"mark_assists"`
+	GCTime       GCTimes        `json:"gc_time_ns"`
 	CPUSamples   int            `json:"cpu_samples"`
 	Flows        int            `json:"flows"`
 	Experimental map[string]int `json:"experimental_events,omitempty"`  // events, by experiment
@@ -99,6 +100,14 @@ type TaskCounts struct {
 type RegionCounts struct {
 	Total int `json:"total"`
 	Open  int `json:"open"` // began before the trace or were open at its end
+}
+
+// GCTimes sums the time of the GC's phases and of the work it puts on
+// goroutines, in nanoseconds, within the trace (or the window).
+type GCTimes struct {
+	Mark       int64 `json:"mark"`        // GC cycles' mark phases, from start to end
+	MarkAssist int64 `json:"mark_assist"` // goroutines made to help mark as they allocate
+	Sweep      int64 `json:"sweep"`       // goroutines and Ps sweeping spans
 }
 
 // STWStats summarises the stop-the-world pauses.
@@ -294,6 +303,15 @@ func (r *Report) WriteText(w io.Writer) error {
 	p("Regions:", "%d (%d open at start or end)", r.Regions.Total, r.Regions.Open)
 	p("Logs:", "%d", r.Logs)
 	p("GC cycles:", "%d (%d sweeps, %d mark assists)", r.GCCycles, r.Sweeps, r.MarkAssists)
+	if g := r.GCTime; g != (GCTimes{}) {
+		// What the GC cost, which the counts alone do not tell: the
+		// time it marked, and the time goroutines spent on its work.
+		share := ""
+		if r.DurationNS > 0 {
+			share = fmt.Sprintf(" (%.0f%% of the %s)", 100*float64(g.Mark)/float64(r.DurationNS), map[bool]string{false: "trace", true: "window"}[r.Filtered])
+		}
+		p("GC time:", "%v marking%s, %v in mark assists, %v sweeping", roundDur(g.Mark), share, roundDur(g.MarkAssist), roundDur(g.Sweep))
+	}
 	pauses := "pauses"
 	if r.STW.Count == 1 {
 		pauses = "pause"

@@ -65,6 +65,7 @@ type Sink struct {
 	stacks, logs, cpuSamples, flows, gcCycles, sweeps, assists  int
 	tasksBegun, tasksEnded, tasksOpen, regionCount, regionsOpen int
 	stw                                                         STWStats
+	gcTime                                                      GCTimes
 	incomplete                                                  [numItemKinds]int
 }
 
@@ -310,10 +311,13 @@ func (s *Sink) Range(r *mapping.Range) error {
 	switch r.Kind {
 	case mapping.RangeGCMark:
 		s.gcCycles++
+		s.gcTime.Mark += int64(r.End - r.Start)
 	case mapping.RangeSweep:
 		s.sweeps++
+		s.gcTime.Sweep += int64(r.End - r.Start)
 	case mapping.RangeMarkAssist:
 		s.assists++
+		s.gcTime.MarkAssist += int64(r.End - r.Start)
 	case mapping.RangeSTW:
 		d := int64(r.End - r.Start)
 		s.stw.Count++
@@ -477,6 +481,7 @@ func (s *Sink) Report() *Report {
 		STW:            s.stw,
 		Sweeps:         s.sweeps,
 		MarkAssists:    s.assists,
+		GCTime:         s.gcTime,
 		CPUSamples:     s.cpuSamples,
 		Flows:          s.flows,
 		Experimental:   expEvents(sum.ExpEvents),
