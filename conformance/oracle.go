@@ -69,6 +69,7 @@ type Region struct {
 // and on channels, select or package sync.
 type StateTimes struct {
 	Running, Runnable, Syscall, Waiting, Network, Sync int64
+	STW, MarkAssist                                    int64 // ranges on the goroutine that ended in the region
 }
 
 // Log is one user log message.
@@ -549,6 +550,23 @@ func (s *oracleState) rangeEvent(ev *trace.Event, kind trace.EventKind, t trace.
 		delete(s.ranges, k)
 		rg := &s.o.Ranges[i]
 		rg.End, rg.HasEnd = t, true
+		stw := strings.HasPrefix(k.name, "stop-the-world (") && strings.HasSuffix(k.name, ")")
+		if k.scope == trace.ResourceGoroutine && (stw || k.name == "GC mark assist") {
+			// The GC's work on the goroutine, in its regions open. One
+			// begun before the trace began before any of them.
+			for _, j := range s.regions[trace.GoID(k.id)] {
+				reg := &s.o.Regions[j]
+				begin := reg.Begin
+				if rg.HasBegin {
+					begin = max(begin, rg.Begin)
+				}
+				if d := int64(t - begin); d > 0 && stw {
+					reg.Times.STW += d
+				} else if d > 0 {
+					reg.Times.MarkAssist += d
+				}
+			}
+		}
 		for _, a := range ev.RangeAttributes() {
 			// Attributes are numbers in every trace format so far; a
 			// string one would have no place in the model.

@@ -64,7 +64,7 @@ func TestOTel(t *testing.T) {
 				times := ""
 				if r.HasBegin {
 					t := r.Times
-					times = stateTimes(t.Running, t.Runnable, t.Syscall, t.Waiting, t.Network, t.Sync)
+					times = stateTimes(t.Running, t.Runnable, t.Syscall, t.Waiting, t.Network, t.Sync, t.STW, t.MarkAssist)
 				}
 				want = append(want, span{asUTF8(r.Type), end - start, times})
 			}
@@ -187,8 +187,9 @@ func abs(x int64) int64 {
 }
 
 // stateTimes words a region's times by state, as spanTimes reads them.
-func stateTimes(running, runnable, syscall, waiting, network, sync int64) string {
-	return fmt.Sprintf("running %d runnable %d syscall %d waiting %d (network %d, sync %d)", running, runnable, syscall, waiting, network, sync)
+func stateTimes(running, runnable, syscall, waiting, network, sync, stw, assist int64) string {
+	return fmt.Sprintf("running %d runnable %d syscall %d waiting %d (network %d, sync %d) gc (stw %d, assist %d)",
+		running, runnable, syscall, waiting, network, sync, stw, assist)
 }
 
 // spanTimes reads the times by state of a region's span, "" if it has
@@ -203,5 +204,6 @@ func spanTimes(s tracetest.SpanStub) string {
 	if len(v) == 0 {
 		return ""
 	}
-	return stateTimes(v["running"], v["runnable"], v["syscall"], v["waiting"], v["waiting.network"], v["waiting.sync"])
+	return stateTimes(v["running"], v["runnable"], v["syscall"], v["waiting"], v["waiting.network"], v["waiting.sync"],
+		v["gc.stw"], v["gc.mark_assist"])
 }

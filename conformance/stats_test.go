@@ -158,6 +158,8 @@ func checkStats(t *testing.T, bin, file string) {
 			x.Waiting += r.Times.Waiting
 			x.Network += r.Times.Network
 			x.Sync += r.Times.Sync
+			x.STW += r.Times.STW
+			x.MarkAssist += r.Times.MarkAssist
 		}
 	}
 	lat, _ := got["region_latency"].(map[string]any)
@@ -167,7 +169,8 @@ func checkStats(t *testing.T, bin, file string) {
 		for _, f := range []struct {
 			name string
 			want int64
-		}{{"running", w.Running}, {"runnable", w.Runnable}, {"syscall", w.Syscall}, {"waiting", w.Waiting}, {"network", w.Network}, {"sync", w.Sync}} {
+		}{{"running", w.Running}, {"runnable", w.Runnable}, {"syscall", w.Syscall}, {"waiting", w.Waiting}, {"network", w.Network}, {"sync", w.Sync},
+			{"stw", w.STW}, {"mark_assist", w.MarkAssist}} {
 			if v, err := jsonInt(l, "time_ns."+f.name); err != nil || v != f.want {
 				diffs = append(diffs, fmt.Sprintf("region_latency[%q].time_ns.%s = %d (%v), want %d", typ, f.name, v, err, f.want))
 			}

@@ -813,6 +813,21 @@ func (m *mapper) closeRange(key rangeKey, r *Range, t Time, stk StackID, flags F
 	delete(m.ranges, key)
 	r.End, r.EndStack = t, stk
 	r.Flags |= flags
+	if flags == 0 && r.Scope == ScopeGoroutine && (r.Kind == RangeSTW || r.Kind == RangeMarkAssist) {
+		// The GC's work that fell to the goroutine, in each of its
+		// regions open (see StateTimes).
+		if g := m.gs.Get(r.G); g != nil {
+			for _, reg := range g.regions {
+				if d := time.Duration(t - max(r.Start, reg.Start)); d > 0 {
+					if r.Kind == RangeSTW {
+						reg.Time.STW += d
+					} else {
+						reg.Time.MarkAssist += d
+					}
+				}
+			}
+		}
+	}
 	return m.sink.Range(r)
 }
 

@@ -379,6 +379,13 @@ type StateTimes struct {
 	// poller, and on channels, select or package sync: the waits of go
 	// tool trace's network and synchronization profiles.
 	Network, Sync time.Duration
+	// STW and MarkAssist are the GC's work that fell to the goroutine:
+	// the stop-the-world pauses it began and waited out (as an
+	// allocation that begins or ends a GC cycle does), and its mark
+	// assists (a wait for credit inside one included). They are parts of
+	// the times above, mostly of Running, and count the ranges that ended
+	// in the trace, as go tool trace's special ranges do.
+	STW, MarkAssist time.Duration
 }
 
 // Add adds o's times to st's.
@@ -389,6 +396,8 @@ func (st *StateTimes) Add(o StateTimes) {
 	st.Waiting += o.Waiting
 	st.Network += o.Network
 	st.Sync += o.Sync
+	st.STW += o.STW
+	st.MarkAssist += o.MarkAssist
 }
 
 // add adds d in state s, for the reason given.

@@ -182,6 +182,11 @@ type StateTimes struct {
 	Waiting  int64 `json:"waiting"`
 	Network  int64 `json:"network"` // of Waiting, on the network poller
 	Sync     int64 `json:"sync"`    // of Waiting, on channels, select and package sync
+	// The GC's work that fell to the goroutines, parts of the times
+	// above (see mapping.StateTimes): stop-the-world pauses they began,
+	// and mark assists.
+	STW        int64 `json:"stw"`
+	MarkAssist int64 `json:"mark_assist"`
 }
 
 // Pause is a stop-the-world pause.
@@ -435,7 +440,7 @@ func (r *Report) writeRegionTimes(tw io.Writer, d func(int64) string) {
 	if len(names) > maxTypes {
 		title = fmt.Sprintf("%s (top %d types by time)", title, maxTypes)
 	}
-	fmt.Fprintf(tw, "\n%s\ttotal\trunning\trunnable\tsyscall\twaiting\n", title)
+	fmt.Fprintf(tw, "\n%s\ttotal\trunning\trunnable\tsyscall\twaiting\tGC work\n", title)
 	for _, name := range names[:min(maxTypes, len(names))] {
 		t := r.RegionLatency[name].Time
 		waiting := d(t.Waiting)
@@ -451,7 +456,18 @@ func (r *Report) writeRegionTimes(tw io.Writer, d func(int64) string) {
 			}
 			waiting += " (" + strings.Join(parts, ", ") + ")"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", cell(name, "(no type)"), d(total(t)), d(t.Running), d(t.Runnable), d(t.Syscall), waiting)
+		// The GC's work in the regions, which the states do not show:
+		// a pause or an assist is time running (or waiting in an
+		// assist).
+		gc := d(t.STW + t.MarkAssist)
+		if t.STW > 0 && t.MarkAssist > 0 {
+			gc += fmt.Sprintf(" (stw %s, assists %s)", d(t.STW), d(t.MarkAssist))
+		} else if t.STW > 0 {
+			gc += " (stw)"
+		} else if t.MarkAssist > 0 {
+			gc += " (assists)"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", cell(name, "(no type)"), d(total(t)), d(t.Running), d(t.Runnable), d(t.Syscall), waiting, gc)
 	}
 	if n := len(names) - maxTypes; n > 0 {
 		fmt.Fprintf(tw, "  ... and %d more; --json lists them all\n", n)

@@ -560,7 +560,8 @@ func latencies(m map[string]*latency) map[string]Latency {
 		if t := l.times; t != nil {
 			x := out[name]
 			x.Time = &StateTimes{Running: int64(t.Running), Runnable: int64(t.Runnable), Syscall: int64(t.Syscall),
-				Waiting: int64(t.Waiting), Network: int64(t.Network), Sync: int64(t.Sync)}
+				Waiting: int64(t.Waiting), Network: int64(t.Network), Sync: int64(t.Sync),
+				STW: int64(t.STW), MarkAssist: int64(t.MarkAssist)}
 			out[name] = x
 		}
 	}

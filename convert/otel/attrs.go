@@ -36,6 +36,8 @@ const (
 	keyWaitingNS       = attribute.Key("go.goroutine.waiting_ns")
 	keyNetworkNS       = attribute.Key("go.goroutine.waiting.network_ns")
 	keySyncNS          = attribute.Key("go.goroutine.waiting.sync_ns")
+	keySTWNS           = attribute.Key("go.goroutine.gc.stw_ns")
+	keyMarkAssistNS    = attribute.Key("go.goroutine.gc.mark_assist_ns")
 	keyMessage         = attribute.Key("message")
 	keyHTTPStatus      = attribute.Key("http.response.status_code")
 	keyFunction        = attribute.Key("code.function.name")
@@ -133,7 +135,9 @@ func valid(s string) string { return utf8fix.String(s) }
 // appendStateTimes appends where a region's goroutine spent the region's
 // time: what a slow request's span needs to say why it was slow (waiting
 // on the network, on a lock or channel, for a P, in syscalls, or running).
-// The parts of the wait are there when not zero.
+// The parts of the wait are there when not zero, and so is the GC's work
+// that fell to the goroutine (a stop-the-world pause it began, mark
+// assists), which its running time holds without telling.
 func appendStateTimes(a []attribute.KeyValue, st *mapping.StateTimes) []attribute.KeyValue {
 	a = append(a, keyRunningNS.Int64(int64(st.Running)), keyRunnableNS.Int64(int64(st.Runnable)),
 		keySyscallNS.Int64(int64(st.Syscall)), keyWaitingNS.Int64(int64(st.Waiting)))
@@ -142,6 +146,12 @@ func appendStateTimes(a []attribute.KeyValue, st *mapping.StateTimes) []attribut
 	}
 	if st.Sync > 0 {
 		a = append(a, keySyncNS.Int64(int64(st.Sync)))
+	}
+	if st.STW > 0 {
+		a = append(a, keySTWNS.Int64(int64(st.STW)))
+	}
+	if st.MarkAssist > 0 {
+		a = append(a, keyMarkAssistNS.Int64(int64(st.MarkAssist)))
 	}
 	return a
 }

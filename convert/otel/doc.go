@@ -39,8 +39,11 @@
 //     nanoseconds: go.goroutine.running_ns, runnable_ns (waiting for a
 //     P), syscall_ns, waiting_ns (blocked), and of the wait
 //     waiting.network_ns and waiting.sync_ns (channels, select, package
-//     sync) when not zero; not for a region begun before the trace, or
-//     cut by a filter, whose time the trace does not tell.
+//     sync) when not zero, and the GC's work that fell to the goroutine,
+//     part of that time, when not zero: gc.stw_ns (a stop-the-world
+//     pause it began) and gc.mark_assist_ns; not for a region begun
+//     before the trace, or cut by a filter, whose time the trace does not
+//     tell.
 //   - A goroutine's span, "goroutine <start function>", covers the
 //     goroutine's life in the trace. Attributes: go.goroutine.id,
 //     go.goroutine.start_function, go.goroutine.creator_id (the goroutine
