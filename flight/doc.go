@@ -13,7 +13,11 @@
 //	if err != nil {
 //		return err
 //	}
-//	defer rec.Stop(context.Background())
+//	defer func() { // Stop waits for queued exports: give it the shutdown's grace
+//		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+//		defer cancel()
+//		rec.Stop(ctx)
+//	}()
 //	http.ListenAndServe(":8080", rec.Middleware(mux, flight.SlowerThan(500*time.Millisecond)))
 //
 // and, on an address only operators reach, the on-demand handler:

@@ -434,7 +434,7 @@ Record the next <input name="seconds" type="number" value="{{.Capture.Value}}" m
 <tr><th>triggers</th><td>{{.Stats.Triggers}}</td></tr>
 <tr><th>snapshots taken</th><td>{{.Stats.Snapshots}} ({{.Stats.SnapshotErrors}} failed)</td></tr>
 <tr><th>exported</th><td>{{.Stats.Exports}} ({{.Stats.ExportErrors}} failed)</td></tr>
-<tr><th>spans</th><td>{{.Stats.Spans}} ({{.Stats.SpansFailed}} failed)</td></tr>
+<tr><th>spans</th><td>{{.Stats.Spans}} ({{.Stats.SpansFailed}} failed{{if .Stats.SpansStopped}}; the rest of {{.Stats.SpansStopped}} snapshots not converted after a failure{{end}})</td></tr>
 <tr><th>files</th><td>{{.Stats.Files}} written, {{.Stats.FilesRemoved}} removed, {{.Stats.FileErrors}} failed{{if .Dir}}, in {{.Dir}}{{end}}</td></tr>
 {{if .Stats.LastError}}<tr><th>last error</th><td>{{.Stats.LastErrorTime.Format "2006-01-02 15:04:05Z07:00"}}: {{.Stats.LastError}}</td></tr>{{end}}
 </table>

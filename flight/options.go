@@ -32,7 +32,7 @@ type config struct {
 const (
 	DefaultMinAge        = 10 * time.Second
 	DefaultMaxBytes      = 10 << 20
-	DefaultMinInterval   = 10 * time.Second
+	DefaultMinInterval   = 5 * time.Second
 	DefaultCoalesce      = 200 * time.Millisecond
 	DefaultQueueSize     = 2
 	DefaultExportTimeout = time.Minute
@@ -157,8 +157,13 @@ func WithDirLimits(maxFiles int, maxBytes int64) Option {
 // WithMaxBytes cuts the window first: on a service that traces 40 MB a
 // second, the default 10 MiB keeps a second or two. A snapshot taken too
 // late for its first trigger says so (Export.Late, Stats.Late). The
-// default is DefaultMinInterval, 10 seconds; 0 takes every snapshot as
-// soon as it is due, and a negative d keeps the default.
+// default is DefaultMinInterval, 5 seconds: half the default window, so
+// that one window overlaps the last by about 5 s and a request under way
+// when a snapshot is taken, cut in it, is whole in the next. With d as
+// long as the window, a request that began just before a snapshot is cut
+// in it and begins before the next one's window: it is never sent
+// whole. 0 takes every snapshot as soon as it is due, and a negative d
+// keeps the default.
 //
 // Snapshots taken closer together than the window is long overlap. A
 // request that began and ended within the window of another snapshot

@@ -3,6 +3,8 @@ package flight
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -393,7 +395,7 @@ func (r *Recorder) spanLoop() {
 	defer r.export.Done()
 	for j := range r.spanQueue {
 		r.runPart(j, func(ctx context.Context) {
-			j.e.Spans, j.e.SpansFailed, j.e.Joined, j.spansErr = r.exportSpans(ctx, j.s)
+			j.e.Spans, j.e.SpansFailed, j.e.SpansStopped, j.e.Joined, j.spansErr = r.exportSpans(ctx, j.s)
 		}, func(ctx context.Context) { j.spansErr = cutShort(ctx, "no span was exported") })
 	}
 }
@@ -503,6 +505,12 @@ type Export struct {
 	// exported with another snapshot included.
 	Spans, SpansFailed int64
 	Joined             int
+	// SpansStopped says that an export that failed for good (its
+	// endpoint down), or the export's time running out, stopped the
+	// conversion there: the rest of the snapshot made no spans, which
+	// SpansFailed does not count. The Perfetto file holds the whole
+	// snapshot.
+	SpansStopped bool
 
 	File string // the Perfetto file written, if any
 	Err  error  // every error of the export, joined
@@ -534,7 +542,7 @@ func (r *Recorder) exportSnapshot(ctx context.Context, s *snapshot) Export {
 			wg.Go(func() { e.File, fileErr = r.writeFile(ctx, s) })
 		}
 		if r.cfg.exporter != nil {
-			e.Spans, e.SpansFailed, e.Joined, spansErr = r.exportSpans(ctx, s)
+			e.Spans, e.SpansFailed, e.SpansStopped, e.Joined, spansErr = r.exportSpans(ctx, s)
 		}
 		wg.Wait()
 	}
@@ -628,21 +636,29 @@ func (r *Recorder) noteExported(start, end mapping.Time) {
 // The spans of one snapshot are exported at a time, whichever asked
 // (Snapshot, a trigger): two at once would each send what the other
 // sends.
-func (r *Recorder) exportSpans(ctx context.Context, s *snapshot) (spans, failed int64, joined int, err error) {
+func (r *Recorder) exportSpans(ctx context.Context, s *snapshot) (spans, failed int64, stopped bool, joined int, err error) {
 	turn := r.turn()
 	select {
 	case turn <- struct{}{}:
 		defer func() { <-turn }()
 	case <-ctx.Done():
-		return 0, 0, 0, cutShort(ctx, "no span was exported (it waited for the export of another snapshot's)")
+		return 0, 0, false, 0, cutShort(ctx, "no span was exported (it waited for the export of another snapshot's)")
 	}
 	exp := boundExporter{SpanExporter: r.cfg.exporter, ctx: ctx}
-	opts := append(r.otelOptions(), r.exportedWith()...)
+	// IDs of the snapshot's own: a conversion derives them from the start
+	// of its input, which two windows that begin at the same place share
+	// (a process's first seconds, snapshots close together), and a span
+	// sent by both, cut by one, would have one ID for the two.
+	opts := append([]otel.Option{otel.WithIDSeed(snapshotSeed(s.data))}, r.otelOptions()...)
+	opts = append(opts, r.exportedWith()...)
 	res, err := otel.Convert(ctx, ctxReader{ctx, bytes.NewReader(s.data)}, exp, opts...)
 	if res != nil {
 		spans, failed, joined = res.Exported, res.Failed, res.Joined
 		r.stats.spans.Add(res.Exported)
 		r.stats.spansFailed.Add(res.Failed)
+		if stopped = res.StoppedPass; stopped {
+			r.stats.spansStopped.Add(1)
+		}
 		if err == nil && res.Failed == 0 && res.Summary != nil {
 			r.noteExported(res.Summary.Start, res.Summary.End)
 		}
@@ -653,7 +669,21 @@ func (r *Recorder) exportSpans(ctx context.Context, s *snapshot) (spans, failed 
 	case err != nil:
 		err = fmt.Errorf("flight: %w", err)
 	}
-	return spans, failed, joined, err
+	return spans, failed, stopped, joined, err
+}
+
+// snapshotSeed identifies a snapshot's window for its spans' IDs: its
+// start and its end, so that another window that shares either has
+// other IDs, and the same window (an export retried) the same.
+func snapshotSeed(data []byte) []byte {
+	const part = 64 << 10
+	h := sha256.New()
+	h.Write(data[:min(part, len(data))])
+	h.Write(data[max(0, len(data)-part):])
+	var n [8]byte
+	binary.LittleEndian.PutUint64(n[:], uint64(len(data)))
+	h.Write(n[:])
+	return h.Sum(nil)
 }
 
 // otelOptions are the options of every conversion to spans: the user's
@@ -711,12 +741,12 @@ func (r *Recorder) noteError(err error) {
 
 // counters are the figures behind Stats.
 type counters struct {
-	triggers, snapshots, snapshotErrors       atomic.Int64
-	exports, exportErrors, spans, spansFailed atomic.Int64
-	files, fileErrors, filesRemoved           atomic.Int64
-	late, spansDropped, unserved              atomic.Int64
-	requests, served, handlerErrors           atomic.Int64
-	callbackPanics                            atomic.Int64
+	triggers, snapshots, snapshotErrors                     atomic.Int64
+	exports, exportErrors, spans, spansFailed, spansStopped atomic.Int64
+	files, fileErrors, filesRemoved                         atomic.Int64
+	late, spansDropped, unserved                            atomic.Int64
+	requests, served, handlerErrors                         atomic.Int64
+	callbackPanics                                          atomic.Int64
 }
 
 // Stats counts what a Recorder did. Nothing it does fails the program:
@@ -734,11 +764,15 @@ type Stats struct {
 	// SpansDropped counts the triggered snapshots whose spans were not
 	// exported, their file written, because the exporter was still busy
 	// with earlier ones (its endpoint down or slow).
-	SpansDropped  int64
-	Exports       int64 // snapshots exported without an error
-	ExportErrors  int64 // snapshots whose export (spans or file) failed, or was cut by Snapshot's ctx
-	Spans         int64 // spans the exporter accepted
-	SpansFailed   int64 // spans it rejected, or that were not sent
+	SpansDropped int64
+	Exports      int64 // snapshots exported without an error
+	ExportErrors int64 // snapshots whose export (spans or file) failed, or was cut by Snapshot's ctx
+	Spans        int64 // spans the exporter accepted
+	SpansFailed  int64 // spans it rejected, or that were not sent
+	// SpansStopped counts the snapshots whose conversion a failed export
+	// stopped (Export.SpansStopped): their spans past it were never made,
+	// so neither Spans nor SpansFailed counts them.
+	SpansStopped  int64
 	Files         int64 // Perfetto files written
 	FileErrors    int64 // Perfetto files that could not be written
 	FilesRemoved  int64 // files removed to keep within the directory's limits
@@ -769,6 +803,7 @@ func (r *Recorder) Stats() Stats {
 		ExportErrors:   c.exportErrors.Load(),
 		Spans:          c.spans.Load(),
 		SpansFailed:    c.spansFailed.Load(),
+		SpansStopped:   c.spansStopped.Load(),
 		Files:          c.files.Load(),
 		FileErrors:     c.fileErrors.Load(),
 		FilesRemoved:   c.filesRemoved.Load(),
