@@ -26,7 +26,11 @@ stack:
 
 net, sync, syscall and sched give the same figures as
 go tool trace -pprof=KIND: contentions and delay, by the stack that
-began each interval. cpu counts samples, and with --cpu-rate (100 by
+began each interval (for sched, the stack of the wakeup, which the
+runtime often does not record: that time is on the empty stack, which
+go tool pprof -top does not list). Like go tool trace's, they count
+only waits that end within the trace: goroutines blocked to its end (a
+leak) are in wall, as waiting. cpu counts samples, and with --cpu-rate (100 by
 default, runtime/pprof's rate; 0 for counts only) CPU time too. wall is
 labelled state=running|runnable|waiting|syscall (and reason= for
 waiting): go tool pprof -tagroot=state splits it by state,

@@ -280,11 +280,18 @@ func (w *Writer) checkKind() error {
 	return fmt.Errorf("pprof: unknown profile kind %v (want one of %s)", w.kind, strings.Join(kindNames[:], ", "))
 }
 
-// Stack interns a stack's frames as locations and functions, once.
+// Stack interns a stack's frames as locations and functions, once. A
+// frame that names nothing (no PC, function or file: a wakeup the trace
+// gives a stack of one such frame) is left out, so that its time goes to
+// the empty stack, as go tool trace puts it, not to a location at
+// address 0 that pprof shows as a function of its own.
 func (w *Writer) Stack(s *mapping.Stack) error {
-	locs := make([]*profile.Location, len(s.Frames))
-	for i, f := range s.Frames {
-		locs[i] = w.location(f)
+	locs := make([]*profile.Location, 0, len(s.Frames))
+	for _, f := range s.Frames {
+		if f.PC == 0 && f.Func == "" && f.File == "" {
+			continue
+		}
+		locs = append(locs, w.location(f))
 	}
 	id := int(s.ID)
 	if id >= len(w.stacks) {

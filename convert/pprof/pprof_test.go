@@ -619,7 +619,9 @@ func feed(t *testing.T, kind pprof.Kind, items ...any) map[string]values {
 	for _, s := range parse(t, buf.Bytes()).Sample {
 		var names []string
 		for _, l := range s.Location {
-			names = append(names, l.Line[0].Function.Name)
+			// A location without a function is "?", not nothing: an
+			// empty stack is told from one of nameless frames.
+			names = append(names, cmp.Or(l.Line[0].Function.Name, "?"))
 		}
 		k := strings.Join(names, "<")
 		if st := s.Label["state"]; len(st) > 0 {
@@ -678,6 +680,20 @@ func TestGoToolTraceRules(t *testing.T) {
 			state(1, waiting, 40, 1000, 2, "select", mapping.OpenEnd),
 		},
 		want: map[string]values{"read<main": {1, 10}},
+	}, {
+		// A stack the trace records as one frame of PC 0, no function
+		// and no file (a wakeup with no stack of its own) is no stack:
+		// go tool trace counts it with the empty stack, not at address 0.
+		name: "a frame of nothing",
+		kind: pprof.Sched,
+		items: []any{s1, &mapping.Stack{ID: 4, Frames: []mapping.Frame{{}}}, born(1),
+			state(1, running, 0, 10, 0, "", mapping.OpenStart),
+			state(1, waiting, 10, 20, 1, "chan receive", 0),
+			&mapping.GoroutineEvent{Kind: mapping.GoUnblocked, Time: 20, G: 1, By: 2, Stack: 4},
+			state(1, runnable, 20, 30, 0, "", 0),
+			state(1, running, 30, 1000, 0, "", mapping.OpenEnd),
+		},
+		want: map[string]values{"": {1, 10}},
 	}, {
 		name: "before the first run",
 		kind: pprof.Syscall,
