@@ -177,6 +177,25 @@ func checkStats(t *testing.T, bin, file string) {
 		}
 	}
 	diffs = append(diffs, checkSlowest(got, o)...)
+	// The goroutines alive at the end, over every group.
+	var alive, wantAlive int64
+	groups, _ := got["goroutine_groups"].(map[string]any)
+	for name, g := range groups {
+		// By key: a start function's name holds dots.
+		n, err := jsonInt(map[string]any{"g": g}, "g.alive_at_end")
+		if err != nil {
+			diffs = append(diffs, fmt.Sprintf("goroutine_groups[%q].alive_at_end: %v", name, err))
+		}
+		alive += n
+	}
+	for _, g := range o.Goroutines {
+		if !g.dead {
+			wantAlive++
+		}
+	}
+	if alive != wantAlive {
+		diffs = append(diffs, fmt.Sprintf("goroutines alive at the end: %d over the groups, want %d", alive, wantAlive))
+	}
 	if len(diffs) > 0 {
 		t.Errorf("trace2x stats --json disagrees with the oracle:\n\t%s", strings.Join(diffs, "\n\t"))
 	}

@@ -9,8 +9,9 @@
 //
 // The text form lists the ten start functions whose goroutines ran
 // longest (time running, as `go tool trace` ranks them: time waiting
-// would put goroutines parked for the whole trace first), and says how
-// many more --json lists. Task and region latency percentiles (p50, p90,
+// would put goroutines parked for the whole trace first), then up to
+// three with the most goroutines alive at the end (a leak's blocked
+// goroutines barely run), and says how many more --json lists. Task and region latency percentiles (p50, p90,
 // p99, by nearest rank) are exact for a type with up to 4096 durations
 // in the trace; past that they come from a histogram, within 3.2% (half
 // a bucket, 2.2%, and the rounding to the digits it knows), and marked

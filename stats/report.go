@@ -138,7 +138,10 @@ type Generation struct {
 // GroupTimes is the time the goroutines of one start function spent in
 // each state.
 type GroupTimes struct {
-	Goroutines int              `json:"goroutines"`
+	Goroutines int `json:"goroutines"`
+	// AliveAtEnd counts those still alive at the end of the trace (or
+	// the window): many that barely run, blocked, are a leak's sign.
+	AliveAtEnd int              `json:"alive_at_end"`
 	RunningNS  int64            `json:"running_ns"`
 	RunnableNS int64            `json:"runnable_ns"`
 	SyscallNS  int64            `json:"syscall_ns"`
@@ -474,6 +477,14 @@ func (r *Report) writeRegionTimes(tw io.Writer, d func(int64) string) {
 	}
 }
 
+// maxLeakRows is how many goroutine groups beyond the top by running
+// time the text lists by goroutines alive at the end, those with at
+// least minLeakRow.
+const (
+	maxLeakRows = 3
+	minLeakRow  = 10
+)
+
 // maxTypes is how many task or region types the text report lists.
 const maxTypes = 20
 
@@ -484,8 +495,24 @@ func (r *Report) writeAnalysis(w io.Writer) error {
 	d := func(ns int64) string { return roundDur(ns).String() }
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	if order := r.TopGroups(); len(order) > 0 {
-		fmt.Fprintf(tw, "\nGoroutines by start function (top %d by running time)\tcount\trunning\trunnable\tsyscall\twaiting (top reason)\n", topN)
-		for _, name := range order[:min(topN, len(order))] {
+		shown := order[:min(topN, len(order))]
+		// A leak is goroutines that pile up blocked and barely run: the
+		// groups with the most alive at the end follow the top ones.
+		rest := slices.Clone(order[len(shown):])
+		slices.SortStableFunc(rest, func(x, y string) int {
+			return cmp.Compare(r.GoroutineGroups[y].AliveAtEnd, r.GoroutineGroups[x].AliveAtEnd)
+		})
+		for _, name := range rest[:min(maxLeakRows, len(rest))] {
+			if r.GoroutineGroups[name].AliveAtEnd >= minLeakRow {
+				shown = append(shown, name)
+			}
+		}
+		title := fmt.Sprintf("Goroutines by start function (top %d by running time)", topN)
+		if len(shown) > topN {
+			title = fmt.Sprintf("Goroutines by start function (top %d by running time, then most alive)", topN)
+		}
+		fmt.Fprintf(tw, "\n%s\tcount\talive\trunning\trunnable\tsyscall\twaiting (top reason)\n", title)
+		for _, name := range shown {
 			g := r.GoroutineGroups[name]
 			var wait int64
 			top, topNS := "", int64(-1)
@@ -505,9 +532,9 @@ func (r *Report) writeAnalysis(w io.Writer) error {
 				}
 				waiting += fmt.Sprintf(" (%.0f%% %s)", 100*float64(topNS)/float64(max(wait, 1)), name)
 			}
-			fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\t%s\n", groupName(name), g.Goroutines, d(g.RunningNS), d(g.RunnableNS), d(g.SyscallNS), waiting)
+			fmt.Fprintf(tw, "  %s\t%d\t%d\t%s\t%s\t%s\t%s\n", groupName(name), g.Goroutines, g.AliveAtEnd, d(g.RunningNS), d(g.RunnableNS), d(g.SyscallNS), waiting)
 		}
-		if n := len(order) - topN; n > 0 {
+		if n := len(order) - len(shown); n > 0 {
 			fmt.Fprintf(tw, "  ... and %d more; --json lists them all\n", n)
 		}
 	}

@@ -104,6 +104,7 @@ type goInfo struct {
 // state.
 type group struct {
 	goroutines                 int
+	alive                      int // of them, alive at the end (see End)
 	running, runnable, syscall int64
 	waiting                    []reasonTime // in the order first seen
 	lastWait                   int          // index into waiting of the reason last added to
@@ -407,6 +408,13 @@ func (s *Sink) End(sum *mapping.Summary) error {
 		return errClosed
 	}
 	s.ended = true
+	// The goroutines still alive: a group of many that barely run, which
+	// the tables by time put last, is where a leak shows.
+	for _, info := range s.gs.All() {
+		if info.counted && info.g != nil {
+			info.g.alive++
+		}
+	}
 	err := s.meter.End(sum)
 	for _, l := range s.tasks {
 		l.finish()
@@ -537,7 +545,7 @@ func (s *Sink) Report() *Report {
 			// Its goroutines were all named later (see rename).
 			continue
 		}
-		gt := &GroupTimes{Goroutines: g.goroutines, RunningNS: g.running, RunnableNS: g.runnable,
+		gt := &GroupTimes{Goroutines: g.goroutines, AliveAtEnd: g.alive, RunningNS: g.running, RunnableNS: g.runnable,
 			SyscallNS: g.syscall, WaitingNS: make(map[string]int64, len(g.waiting))}
 		for _, w := range g.waiting {
 			if w.ns != 0 {

@@ -1,0 +1,38 @@
+package stats
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"testing"
+)
+
+// TestLeakRows: goroutines that pile up blocked and barely run, a leak,
+// rank last by time; the text lists the groups with the most alive at
+// the end after the top ten, and the JSON has every group's count.
+func TestLeakRows(t *testing.T) {
+	r := &Report{GoroutineGroups: map[string]*GroupTimes{
+		"main.leak": {Goroutines: 4000, AliveAtEnd: 3871, WaitingNS: map[string]int64{"chan send": 9e9}},
+		"main.few":  {Goroutines: 9, AliveAtEnd: 9, WaitingNS: map[string]int64{"select": 1e9}},
+	}}
+	for i := range 11 {
+		r.GoroutineGroups[fmt.Sprintf("main.busy%02d", i)] = &GroupTimes{Goroutines: 1, RunningNS: int64(i+1) * 1e6}
+	}
+	var b bytes.Buffer
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`(?m)^Goroutines by start function \(top 10 by running time, then most alive\) +count +alive +running`,
+		`(?m)^  main\.leak +4000 +3871 +0s +0s +0s +9s \(100% chan send\)$`,
+		`(?m)^  \.\.\. and 2 more; --json lists them all$`,
+	} {
+		if !regexp.MustCompile(want).Match(b.Bytes()) {
+			t.Errorf("no line %s in\n%s", want, b.Bytes())
+		}
+	}
+	// Fewer than minLeakRow alive is not a leak worth a row.
+	if regexp.MustCompile(`(?m)^  main\.few `).Match(b.Bytes()) {
+		t.Errorf("main.few, 9 alive, is listed:\n%s", b.Bytes())
+	}
+}
