@@ -476,6 +476,7 @@ func (m *mapper) complete(read func() error) (*Summary, error) {
 		// closed by a Sync each.
 		return m.fail(errHeaderOnly)
 	}
+	m.sum.Unfinished = m.unfinished()
 	if err := m.finish(); err != nil {
 		return &m.sum, err
 	}
@@ -483,6 +484,20 @@ func (m *mapper) complete(read func() error) (*Summary, error) {
 		m.cfg.progress(Progress{BytesRead: m.counter.n.Load(), Events: m.sum.Events, Done: true})
 	}
 	return &m.sum, nil
+}
+
+// unfinished reports whether the pass, whole, read a trace whose writer
+// stopped inside its last generation, as the file's index or the stream's
+// scanner tells.
+func (m *mapper) unfinished() bool {
+	if m.cfg.stopsEarly {
+		return false
+	}
+	if idx := m.cfg.index; idx != nil && m.cfg.indexErr == nil {
+		gens := idx.Generations
+		return len(gens) > 0 && gens[len(gens)-1].Unfinished
+	}
+	return m.scan != nil && m.scan.eof && m.scan.s.Unfinished()
 }
 
 // end calls the sink's End after the sink failed, and recovers its panic

@@ -330,6 +330,12 @@ type Summary struct {
 	// pass over a window's generations (MapWindow) that stops before the
 	// trace's last does not count those still to run at its end.
 	UnmatchedFlows int
+	// Unfinished says that the trace's writer stopped inside the last
+	// generation (a Go 1.26+ trace, which marks each generation's end,
+	// whose process was killed while it traced): the runtime had not
+	// written the rest of that generation, and what it recorded after End
+	// is not in the trace. The pass itself is whole: Err is nil.
+	Unfinished bool
 	// Err is the error that cut the trace short, or nil. Everything before
 	// it was delivered.
 	Err error

@@ -548,7 +548,21 @@ func boundFlag(b *mapping.Bound) func(string) error {
 // start), into sink, through the filter the flags ask for. A filter that
 // must look at the whole trace first reads it once more, from the file
 // (openTrace keeps a copy of a stream in that case).
+//
+// A trace whose writer stopped inside its last generation converts
+// whole, but ends before the program did: that is said, so that the time
+// missing at the end is not taken for a program that did nothing.
 func (in *input) mapTrace(e *env, opts *inputOpts, src io.Reader, sink mapping.Sink, mopts ...mapping.Option) (*mapping.Summary, error) {
+	sum, err := in.mapFiltered(e, opts, src, sink, mopts...)
+	if sum != nil && sum.Unfinished {
+		fmt.Fprintf(e.stderr, "trace2x: %s: note: the trace's writer stopped inside its last generation, as when its process is killed while it traces: the trace ends at %v, and what was recorded after that is not in it\n",
+			in.name, time.Duration(sum.End-sum.Start).Round(time.Microsecond))
+	}
+	return sum, err
+}
+
+// mapFiltered is mapTrace's pass.
+func (in *input) mapFiltered(e *env, opts *inputOpts, src io.Reader, sink mapping.Sink, mopts ...mapping.Option) (*mapping.Summary, error) {
 	progress, clearProgress := in.progress(e, opts)
 	defer clearProgress()
 	mopts = append([]mapping.Option{mapping.WithInputName(in.name), mapping.WithProgress(progress)}, mopts...)

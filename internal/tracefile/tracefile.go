@@ -862,6 +862,12 @@ func (s *Scanner) InBatch() bool { return s.err == nil && (s.skip > 0 || len(s.h
 // The last one's End is 0 if it may go on.
 func (s *Scanner) Generations() []Span { return s.gens }
 
+// Unfinished reports whether the bytes written, if they are all the
+// trace's, end inside a generation of a Go 1.26+ trace, which marks each
+// generation's end: the trace's writer stopped inside it (a process
+// killed while it traced).
+func (s *Scanner) Unfinished() bool { return s.err == nil && s.v >= 26 && s.open }
+
 // Err returns where the bytes stopped being batches, if they did.
 func (s *Scanner) Err() error {
 	if s.err == nil {

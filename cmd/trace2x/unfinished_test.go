@@ -1,0 +1,52 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/trace2x/trace2x/internal/synth"
+)
+
+// TestUnfinishedNote: a trace whose process was killed just after a
+// generation began converts whole, with exit status 0, and a note says
+// that it ends early; the trace whole gets no such note.
+func TestUnfinishedNote(t *testing.T) {
+	var buf bytes.Buffer
+	if err := synth.RecordGenerations(&buf, 3); err != nil {
+		t.Fatal(err)
+	}
+	killed, err := synth.KilledAtLastGeneration(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		data []byte
+		note bool
+	}{{"whole.trace", buf.Bytes(), false}, {"killed.trace", killed, true}} {
+		path := filepath.Join(dir, tc.name)
+		if err := os.WriteFile(path, tc.data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range [][]string{
+			{"perfetto", "-q", "-o", filepath.Join(dir, "out.pftrace"), path},
+			{"chrome", "-q", "-o", filepath.Join(dir, "out.json"), "-"},
+		} {
+			var stdin []byte
+			if args[len(args)-1] == "-" {
+				stdin = tc.data
+			}
+			code, _, errs := runCmd(t, stdin, args...)
+			if code != 0 {
+				t.Errorf("%s %v: exit %d: %s", tc.name, args[0], code, errs)
+			}
+			if got := strings.Contains(errs, "stopped inside its last generation"); got != tc.note {
+				t.Errorf("%s %v: note %v, want %v: %q", tc.name, args[0], got, tc.note, errs)
+			}
+		}
+	}
+}
