@@ -36,3 +36,22 @@ func TestLeakRows(t *testing.T) {
 		t.Errorf("main.few, 9 alive, is listed:\n%s", b.Bytes())
 	}
 }
+
+// TestRegionWaitShares: a region type's wait is followed by the shares of
+// it on the network and on sync, each at least half a percent: a sliver
+// of sync in a wait that was something else read "(0% sync)".
+func TestRegionWaitShares(t *testing.T) {
+	r := &Report{RegionLatency: map[string]Latency{
+		"route": {Count: 1, MaxNS: 7e6, Time: &StateTimes{Running: 1e6, Waiting: 5306e3, Sync: 10e3}},
+		"fetch": {Count: 1, MaxNS: 7e6, Time: &StateTimes{Running: 1e6, Waiting: 6e6, Network: 3e6, Sync: 1e6}},
+	}}
+	var b bytes.Buffer
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`(?m)^  route +6\.306ms +1ms +0s +0s +5\.306ms +0s$`, `(?m)^  fetch +7ms +1ms +0s +0s +6ms \(50% network, 17% sync\) +0s$`} {
+		if !regexp.MustCompile(want).Match(b.Bytes()) {
+			t.Errorf("no line %s in\n%s", want, b.Bytes())
+		}
+	}
+}

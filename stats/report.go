@@ -453,11 +453,14 @@ func (r *Report) writeRegionTimes(tw io.Writer, d func(int64) string) {
 				what string
 				ns   int64
 			}{{"network", t.Network}, {"sync", t.Sync}} {
-				if p.ns > 0 {
-					parts = append(parts, fmt.Sprintf("%.0f%% %s", 100*float64(p.ns)/float64(t.Waiting), p.what))
+				// A part under half a percent would read "0%" of it.
+				if share := 100 * float64(p.ns) / float64(t.Waiting); share >= 0.5 {
+					parts = append(parts, fmt.Sprintf("%.0f%% %s", share, p.what))
 				}
 			}
-			waiting += " (" + strings.Join(parts, ", ") + ")"
+			if len(parts) > 0 {
+				waiting += " (" + strings.Join(parts, ", ") + ")"
+			}
 		}
 		// The GC's work in the regions, which the states do not show:
 		// a pause or an assist is time running (or waiting in an
