@@ -169,7 +169,8 @@ func WithDirLimits(maxFiles int, maxBytes int64) Option {
 // request that began and ended within the window of another snapshot
 // exported whole, taken before or after, is not sent again; one under way
 // at either end of that window is sent by both, cut by one, with span IDs
-// of each snapshot's own (see otel.WithExported). The spans of one
+// of each snapshot's own, and whole by the other, with its subtasks and
+// regions (see otel.WithExported). The spans of one
 // snapshot are exported at a time, so that two taken at once do not each
 // send what the other sends.
 func WithMinInterval(d time.Duration) Option {

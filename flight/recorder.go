@@ -586,7 +586,10 @@ func (r *Recorder) writeFile(ctx context.Context, s *snapshot) (string, error) {
 
 // exportedWindow is a snapshot whose spans were all exported: where its
 // window began and ended on the trace's clock.
-type exportedWindow struct{ start, end mapping.Time }
+type exportedWindow struct {
+	start, end mapping.Time
+	open       []mapping.TaskID // the tasks sent cut, open at end
+}
 
 // maxExported bounds the exported windows remembered: snapshots are
 // exported about in the order they were taken, so only the last few
@@ -601,7 +604,7 @@ func (r *Recorder) exportedWith() []otel.Option {
 	defer r.exportedMu.Unlock()
 	opts := make([]otel.Option, 0, len(r.exported))
 	for _, w := range r.exported {
-		opts = append(opts, otel.WithExported(w.start, w.end))
+		opts = append(opts, otel.WithExported(w.start, w.end, w.open...))
 	}
 	return opts
 }
@@ -618,10 +621,10 @@ func (r *Recorder) turn() chan struct{} {
 
 // noteExported remembers that the spans of a window from start to end
 // were all exported.
-func (r *Recorder) noteExported(start, end mapping.Time) {
+func (r *Recorder) noteExported(start, end mapping.Time, open []mapping.TaskID) {
 	r.exportedMu.Lock()
 	defer r.exportedMu.Unlock()
-	r.exported = append(r.exported, exportedWindow{start, end})
+	r.exported = append(r.exported, exportedWindow{start, end, open})
 	if len(r.exported) > maxExported {
 		r.exported = r.exported[len(r.exported)-maxExported:]
 	}
@@ -660,7 +663,7 @@ func (r *Recorder) exportSpans(ctx context.Context, s *snapshot) (spans, failed 
 			r.stats.spansStopped.Add(1)
 		}
 		if err == nil && res.Failed == 0 && res.Summary != nil {
-			r.noteExported(res.Summary.Start, res.Summary.End)
+			r.noteExported(res.Summary.Start, res.Summary.End, res.OpenTasks)
 		}
 	}
 	switch {

@@ -20,7 +20,8 @@ import (
 // place (a process's first seconds, or two taken close together) send a
 // request under way at the first one's end twice, cut and whole, each
 // under IDs of its own: one ID for the two, a backend shows as a
-// duplicate span.
+// duplicate span. The whole copy holds all of the request: its subtasks
+// and regions that ended within the first window too.
 func TestSnapshotsOwnIDs(t *testing.T) {
 	var buf bytes.Buffer
 	if err := synth.RecordGenerations(&buf, 12); err != nil {
@@ -61,8 +62,28 @@ func TestSnapshotsOwnIDs(t *testing.T) {
 	src.mu.Lock()
 	src.path = whole
 	src.mu.Unlock()
+	sentBefore := len(mem.GetSpans())
 	if e, err := r.Snapshot(context.Background(), "whole"); err != nil || e.Spans == 0 {
 		t.Fatalf("the whole window: %+v, %v", e, err)
+	}
+	// Every subtask of the long task, open at the first window's end, is
+	// in the second snapshot's copy of it.
+	steps := func(spans tracetest.SpanStubs) int {
+		n := 0
+		for _, s := range spans {
+			if s.Name == "step" {
+				n++
+			}
+		}
+		return n
+	}
+	alone := tracetest.NewInMemoryExporter()
+	ra, _ := testRecorder(t, &fakeSource{path: whole}, newFakeClock(), WithExporter(alone))
+	if _, err := ra.Snapshot(context.Background(), "alone"); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := steps(mem.GetSpans()[sentBefore:]), steps(alone.GetSpans()); got != want || want == 0 {
+		t.Errorf("the second snapshot sent %d of the long task's %d subtasks", got, want)
 	}
 	ids := map[string]string{}
 	twice := 0

@@ -55,3 +55,20 @@ func TestRegionWaitShares(t *testing.T) {
 		}
 	}
 }
+
+// TestSlowestAt: the text gives the slowest one's start cut down to the
+// microsecond, never rounded up: --from the time shown must keep the
+// whole of it (950.891712ms rounded read 950.892ms, after its start).
+func TestSlowestAt(t *testing.T) {
+	r := &Report{
+		RegionLatency:  map[string]Latency{"load-index": {Count: 1, MaxNS: 136477632}},
+		SlowestRegions: map[string][]Instance{"load-index": {{Task: 676, Goroutine: 2727, StartNS: 950891712, DurNS: 136477632}}},
+	}
+	var b bytes.Buffer
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	if want := `(?m)^  load-index +1 .* G2727, task 676, at 950\.891ms$`; !regexp.MustCompile(want).Match(b.Bytes()) {
+		t.Errorf("no line %s in\n%s", want, b.Bytes())
+	}
+}

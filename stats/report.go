@@ -569,14 +569,22 @@ func (r *Report) writeAnalysis(w io.Writer) error {
 			}
 			slowest := ""
 			if sl := l.slow[name]; len(sl) > 0 {
-				// Where to look, by the IDs --task and --goroutine take.
-				switch i := sl[0]; {
+				// Where to look, by the IDs --task and --goroutine take;
+				// the start cut down to the microsecond (exact under a
+				// millisecond), not rounded, so that --from it keeps the
+				// whole of the slowest.
+				i := sl[0]
+				at := time.Duration(i.StartNS)
+				if at >= time.Millisecond {
+					at = at.Truncate(time.Microsecond)
+				}
+				switch {
 				case l.task:
-					slowest = fmt.Sprintf("task %d, G%d, at %s", i.Task, i.Goroutine, d(i.StartNS))
+					slowest = fmt.Sprintf("task %d, G%d, at %v", i.Task, i.Goroutine, at)
 				case i.Task != 0:
-					slowest = fmt.Sprintf("G%d, task %d, at %s", i.Goroutine, i.Task, d(i.StartNS))
+					slowest = fmt.Sprintf("G%d, task %d, at %v", i.Goroutine, i.Task, at)
 				default:
-					slowest = fmt.Sprintf("G%d, at %s", i.Goroutine, d(i.StartNS))
+					slowest = fmt.Sprintf("G%d, at %v", i.Goroutine, at)
 				}
 			}
 			if slowest != "" {

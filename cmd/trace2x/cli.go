@@ -269,10 +269,13 @@ var versionCmd = &command{
 // its size when known (for the progress line).
 type input struct {
 	io.ReadCloser
-	name  string
-	size  int64
-	path  string // a file that can be read again: the input, or a copy of a stream
-	spool string // the copy of a stream, removed on Close (where not at once)
+	// unfinishedEnd is where a trace whose writer stopped inside its
+	// last generation ends, as the filtered pass read it.
+	unfinishedEnd *mapping.Time
+	name          string
+	size          int64
+	path          string // a file that can be read again: the input, or a copy of a stream
+	spool         string // the copy of a stream, removed on Close (where not at once)
 	// copied is set when path is a copy of a stream: a file of no name
 	// of the user's, whose time says nothing of the trace's.
 	copied bool
@@ -553,10 +556,15 @@ func boundFlag(b *mapping.Bound) func(string) error {
 // whole, but ends before the program did: that is said, so that the time
 // missing at the end is not taken for a program that did nothing.
 func (in *input) mapTrace(e *env, opts *inputOpts, src io.Reader, sink mapping.Sink, mopts ...mapping.Option) (*mapping.Summary, error) {
+	in.unfinishedEnd = nil
 	sum, err := in.mapFiltered(e, opts, src, sink, mopts...)
 	if sum != nil && sum.Unfinished {
+		end := sum.End
+		if in.unfinishedEnd != nil {
+			end = *in.unfinishedEnd
+		}
 		fmt.Fprintf(e.stderr, "trace2x: %s: note: the trace's writer stopped inside its last generation, as when its process is killed while it traces: the trace ends at %v, and what was recorded after that is not in it\n",
-			in.name, time.Duration(sum.End-sum.Start).Round(time.Microsecond))
+			in.name, time.Duration(end-sum.Origin).Round(time.Microsecond))
 	}
 	return sum, err
 }
@@ -640,6 +648,12 @@ func (in *input) mapFiltered(e *env, opts *inputOpts, src io.Reader, sink mappin
 	}
 	if errors.Is(err, mapping.ErrWindow) {
 		return nil, fmt.Errorf("%s: %w", in.name, err) // nothing was converted
+	}
+	if sum != nil && sum.Unfinished {
+		// Where the trace ends, which the filter's summary, of its
+		// window, does not tell.
+		end := sum.End
+		in.unfinishedEnd = &end
 	}
 	if ec.sum != nil {
 		// What the filter kept: its window, not the whole trace's.

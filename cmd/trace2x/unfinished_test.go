@@ -49,4 +49,18 @@ func TestUnfinishedNote(t *testing.T) {
 			}
 		}
 	}
+	// The note says where the trace ends, from its start, whatever the
+	// window.
+	path := filepath.Join(dir, "killed.trace")
+	_, _, whole := runCmd(t, nil, "stats", path)
+	_, ends, _ := strings.Cut(whole, "the trace ends at ")
+	ends, _, _ = strings.Cut(ends, ",")
+	if ends == "" {
+		t.Fatalf("no end in the note: %q", whole)
+	}
+	for _, from := range []string{"1ms", "5ms"} {
+		if _, _, errs := runCmd(t, nil, "stats", "--from", from, path); !strings.Contains(errs, "the trace ends at "+ends+",") {
+			t.Errorf("stats --from %s: %q, want the end at %s", from, errs, ends)
+		}
+	}
 }

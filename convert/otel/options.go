@@ -139,12 +139,28 @@ func WithExportedUntil(t mapping.Time) Option {
 // window would make a backend show them twice. Unlike WithExportedUntil
 // it holds for a window that began after this one too. Given several
 // times, each window counts; Result.Repeated counts the spans left out.
-func WithExported(start, end mapping.Time) Option {
-	return optionFunc(func(c *config) { c.exported = append(c.exported, window{start, end}) })
+//
+// open lists the tasks still open at that window's end (its
+// Result.OpenTasks): that conversion sent them cut, so this one sends
+// them whole, and with them their subtasks and regions, even those that
+// ended within that window, so that the whole copy of a request holds
+// all of it.
+func WithExported(start, end mapping.Time, open ...mapping.TaskID) Option {
+	w := window{start: start, end: end}
+	if len(open) > 0 {
+		w.open = make(map[mapping.TaskID]bool, len(open))
+		for _, id := range open {
+			w.open[id] = true
+		}
+	}
+	return optionFunc(func(c *config) { c.exported = append(c.exported, w) })
 }
 
-// window is a span of a trace's time.
-type window struct{ start, end mapping.Time }
+// window is a span of a trace's time, and the tasks open at its end.
+type window struct {
+	start, end mapping.Time
+	open       map[mapping.TaskID]bool
+}
 
 // WithMaxQueueSize bounds the spans waiting for the exporter. When the
 // queue is full, the conversion waits: spans are never dropped. The
@@ -224,14 +240,15 @@ func WithEventLimit(n int) Option {
 	return optionFunc(func(c *config) { c.eventLimit, c.eventLimitSet = n, true })
 }
 
-// exportedWith reports whether a span from start to end was exported with
-// another window (see WithExportedUntil and WithExported).
-func (c *config) exportedWith(start, end mapping.Time) bool {
+// exportedWith reports whether a span from start to end, of task (or
+// under it) whose root is root, was exported with another window (see
+// WithExportedUntil and WithExported).
+func (c *config) exportedWith(start, end mapping.Time, task, root mapping.TaskID) bool {
 	if end < c.exportedUntil {
 		return true
 	}
 	for _, w := range c.exported {
-		if start > w.start && end < w.end {
+		if start > w.start && end < w.end && !(task != mapping.NoTask && w.open[task]) && !(root != mapping.NoTask && w.open[root]) {
 			return true
 		}
 	}

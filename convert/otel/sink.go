@@ -79,6 +79,10 @@ type Result struct {
 	// Repeated counts the spans left out for having been exported with
 	// another window (WithExportedUntil, WithExported).
 	Repeated int64
+	// OpenTasks lists the tasks still open at the trace's (or the
+	// window's) end, whose spans were sent cut: a conversion of a later,
+	// overlapping window sends them whole (see WithExported).
+	OpenTasks []mapping.TaskID
 	// SDKTasks counts the tasks left out that the OpenTelemetry Go SDK
 	// began for the application's own spans, which the application
 	// exports itself (see the package documentation).
@@ -285,6 +289,9 @@ type spanRec struct {
 	parent     trace.SpanID      // a parent in the same trace; zero: none
 	remote     trace.SpanContext // a remote parent; it fixes the trace ID
 	start, end mapping.Time
+	// task and root: a region's task, or a task itself, and its root;
+	// NoTask for other spans (see WithExported).
+	task, root mapping.TaskID
 	attrs      []attribute.KeyValue
 	events     eventList
 	links      []trace.Link
@@ -974,6 +981,8 @@ func (s *Sink) Region(r *mapping.Region) error {
 		spanID: s.ids.region(r.ID),
 		start:  r.Start,
 		end:    r.End,
+		task:   r.Task,
+		root:   r.Root,
 	}
 	if rec.name == "" {
 		rec.name = "region"
@@ -1057,6 +1066,9 @@ func (s *Sink) Task(t *mapping.Task) error {
 	if err := s.check(); err != nil {
 		return err
 	}
+	if t.Flags.Has(mapping.OpenEnd) {
+		s.res.OpenTasks = append(s.res.OpenTasks, t.ID)
+	}
 	a := append(s.attrs[:0], keyTaskID.Int64(int64(t.ID)))
 	if t.Parent != mapping.NoTask {
 		a = append(a, keyTaskParentID.Int64(int64(t.Parent)))
@@ -1084,6 +1096,8 @@ func (s *Sink) Task(t *mapping.Task) error {
 		spanID: s.ids.span(kindTask, uint64(t.ID)),
 		start:  t.Start,
 		end:    t.End,
+		task:   t.ID,
+		root:   t.Root,
 		attrs:  a,
 		status: o.status(),
 	}
@@ -1158,7 +1172,7 @@ func (s *Sink) emit(rec *spanRec, tid trace.TraceID) {
 		s.res.SDKTasks++
 		return
 	}
-	if rec.kind != kindPlaceholder && s.cfg.exportedWith(rec.start, rec.end) {
+	if rec.kind != kindPlaceholder && s.cfg.exportedWith(rec.start, rec.end, rec.task, rec.root) {
 		s.res.Repeated++ // exported with another window
 		return
 	}
