@@ -147,6 +147,18 @@ func (r *Recorder) serveHTTP(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 		capture = what == "capture"
+		// A query that asks for something else than the name does is
+		// refused, not served as the name says.
+		if name := q.Get("format"); name != "" {
+			if g, known := formatByName(name); !known || g.name != f.name {
+				http.Error(w, fmt.Sprintf("format=%s asks for another format than %s does: give one or the other", name, base), http.StatusBadRequest)
+				return
+			}
+		}
+		if !capture && q.Get("seconds") != "" {
+			http.Error(w, fmt.Sprintf("%s is the window as it is now and takes no seconds: capture%s?seconds=N records the next N seconds", base, f.ext), http.StatusBadRequest)
+			return
+		}
 	}
 
 	// The UI is a public https page fetching from this address: the

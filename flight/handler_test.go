@@ -60,9 +60,6 @@ func get(t *testing.T, srv *httptest.Server, path string) (*http.Response, []byt
 	return resp, body
 }
 
-// TestHandler serves the window and live captures in every format; the
-// Perfetto and Chrome JSON outputs pass the validators and hold the
-// program's tasks.
 // startBusy starts a recorder with opts while a goroutine makes tasks,
 // until t ends, and returns once the window holds some.
 func startBusy(t *testing.T, opts ...Option) *Recorder {
@@ -86,6 +83,9 @@ func startBusy(t *testing.T, opts ...Option) *Recorder {
 	return rec
 }
 
+// TestHandler serves the window and live captures in every format; the
+// Perfetto and Chrome JSON outputs pass the validators and hold the
+// program's tasks.
 func TestHandler(t *testing.T) {
 	rec := startBusy(t, WithServiceName("handler test"), WithMaxCapture(5*time.Second))
 
@@ -661,6 +661,31 @@ func TestSlowClient(t *testing.T) {
 		}
 		if cut := err != nil; cut != tc.cut || sw.failed != tc.cut {
 			t.Errorf("%d bytes every %v: error %v (failed %v); want cut off: %v", tc.chunk, writeStall/5, err, sw.failed, tc.cut)
+		}
+	}
+}
+
+// TestHandlerConflictingQuery: a file name's format and a query that
+// asks for another, or a window given seconds, are refused, where they
+// were served as the name says; a query that agrees is served.
+func TestHandlerConflictingQuery(t *testing.T) {
+	rec := startBusy(t)
+	h := rec.Handler()
+	for _, tc := range []struct {
+		path string
+		code int
+	}{
+		{"/debug/trace2x/window.pftrace?format=json", http.StatusBadRequest},
+		{"/debug/trace2x/window.pftrace?format=svg", http.StatusBadRequest},
+		{"/debug/trace2x/capture.pftrace?seconds=1&format=trace", http.StatusBadRequest},
+		{"/debug/trace2x/window.pftrace?seconds=1", http.StatusBadRequest},
+		{"/debug/trace2x/window.pftrace?format=perfetto", http.StatusOK},
+		{"/debug/trace2x/window.json?format=chrome", http.StatusOK},
+	} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", tc.path, nil))
+		if w.Code != tc.code {
+			t.Errorf("%s: %d, want %d: %.200s", tc.path, w.Code, tc.code, w.Body.Bytes())
 		}
 	}
 }
