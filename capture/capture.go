@@ -51,7 +51,25 @@ func NewClient(dial time.Duration) *http.Client {
 			TLSHandshakeTimeout: dial,
 			MaxIdleConnsPerHost: 2, // the trace and the profile
 		},
+		CheckRedirect: sameHost,
 	}
+}
+
+// sameHost follows a redirect on the host asked for (a path, or http to
+// https) and refuses one to another host, or from https to http: the
+// request's headers, which carry credentials, would go with it (Go drops
+// only Authorization and Cookie), and its URL's query in Referer.
+func sameHost(req *http.Request, via []*http.Request) error {
+	first := via[0].URL
+	switch {
+	case len(via) >= 10:
+		return errors.New("stopped after 10 redirects")
+	case first.Scheme == "https" && req.URL.Scheme != "https":
+		return fmt.Errorf("redirects from https to %s: not followed, since the request would go in plain text", Redact(req.URL))
+	case req.URL.Host != first.Host && !(req.URL.Hostname() == first.Hostname() && first.Scheme == "http" && req.URL.Scheme == "https"):
+		return fmt.Errorf("redirects to another host, %s: not followed, since the request's headers would go with it; give that URL if it is the one meant", Redact(req.URL))
+	}
+	return nil
 }
 
 // WithSeconds returns u with its seconds parameter, the length of the

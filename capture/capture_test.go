@@ -409,6 +409,40 @@ func TestRedirectLoop(t *testing.T) {
 	}
 }
 
+// TestRedirectOtherHost: a redirect to another host is not followed, so
+// that the headers asked for (credentials) do not go there, and the error
+// names where it led; one on the same host is followed.
+func TestRedirectOtherHost(t *testing.T) {
+	var got []string
+	var mu sync.Mutex
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.Header.Get("X-Api-Key"))
+		mu.Unlock()
+	}))
+	defer other.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/debug/pprof/trace" {
+			http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect)
+			return
+		}
+		http.Redirect(w, r, "/debug/pprof/trace", http.StatusFound)
+	}))
+	defer srv.Close()
+	h := http.Header{"X-Api-Key": {"s3cr3t"}}
+	for _, path := range []string{"/debug/pprof/trace", "/old/trace"} {
+		_, err := Open(context.Background(), mustParse(t, srv.URL+path), Options{Header: h})
+		if err == nil || !strings.Contains(err.Error(), "redirects to another host, "+other.URL+"/debug/pprof/trace: not followed") {
+			t.Errorf("%s: error %v; want one naming the other host", path, err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 0 {
+		t.Errorf("the other host was asked %d times, with %q", len(got), got)
+	}
+}
+
 // TestOpenNilURL: a nil URL is an error, not a panic.
 func TestOpenNilURL(t *testing.T) {
 	if c, err := Open(context.Background(), nil, Options{}); err == nil || c != nil {

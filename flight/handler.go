@@ -92,6 +92,13 @@ func formatByName(name string) (format, bool) {
 // responses also carry CORS headers that let the UI fetch them by URL,
 // which the link's ?url= form (for a browser without scripts) asks of it
 // on an https: address.
+//
+// A request that another site's page makes (by the browser's
+// Sec-Fetch-Site) is refused with 403: an image on any page the operator
+// opens could otherwise start captures. A page that a DNS name of its own
+// rebinds to the handler's address is not another site to the browser;
+// where that matters (the handler on 127.0.0.1 of a machine with a
+// browser), wrap it in a check of the request's Host.
 func (r *Recorder) Handler() http.Handler {
 	if r == nil {
 		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -161,6 +168,15 @@ func (r *Recorder) serveHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 	}
 
+	if req.Method != http.MethodOptions && !fromThisSite(req) {
+		// Another site's page would start captures (an <img> whose
+		// source is capture.pftrace?seconds=60 needs no CORS) and
+		// conversions, whose answers it cannot read, but which cost the
+		// service a trace and CPU.
+		http.Error(w, "refused: a request from another site's page; open the address itself, or follow the index page's link", http.StatusForbidden)
+		return
+	}
+
 	// The UI is a public https page fetching from this address: the
 	// browser asks, before and with the request, whether that is allowed.
 	h := w.Header()
@@ -182,6 +198,21 @@ func (r *Recorder) serveHTTP(w http.ResponseWriter, req *http.Request) {
 		r.stats.handlerErrors.Add(1)
 		r.noteError(err)
 	}
+}
+
+// fromThisSite reports whether a request is not one another site's page
+// makes: a request from a program (no Sec-Fetch-Site), the address typed
+// or a link clicked (a navigation the user made), the index page's own
+// fetch, or the Perfetto UI's.
+func fromThisSite(req *http.Request) bool {
+	if req.Header.Get("Origin") == perfettoUI {
+		return true
+	}
+	switch req.Header.Get("Sec-Fetch-Site") {
+	case "", "none", "same-origin":
+		return true
+	}
+	return req.Header.Get("Sec-Fetch-Mode") == "navigate" && req.Header.Get("Sec-Fetch-User") == "?1"
 }
 
 // countingWriter counts the bytes written to w.

@@ -689,3 +689,35 @@ func TestHandlerConflictingQuery(t *testing.T) {
 		}
 	}
 }
+
+// TestHandlerOtherSite: a request another site's page makes (an <img>
+// whose source is a capture, a fetch) is refused before it starts a
+// capture or a conversion; the Perfetto UI's fetch, the index page's own,
+// a program's and a link the user followed are served.
+func TestHandlerOtherSite(t *testing.T) {
+	rec := startBusy(t)
+	h := rec.Handler()
+	for _, tc := range []struct {
+		path    string
+		headers map[string]string
+		code    int
+	}{
+		{"/debug/trace2x/capture.trace?seconds=1", map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "image"}, http.StatusForbidden},
+		{"/debug/trace2x/window.pftrace", map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "cors", "Origin": "https://evil.example"}, http.StatusForbidden},
+		{"/debug/trace2x/window.pftrace", map[string]string{"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "navigate"}, http.StatusForbidden},
+		{"/debug/trace2x/window.pftrace", map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "cors", "Origin": "https://ui.perfetto.dev"}, http.StatusOK},
+		{"/debug/trace2x/window.pftrace", map[string]string{"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors"}, http.StatusOK},
+		{"/debug/trace2x/window.pftrace", map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-User": "?1"}, http.StatusOK},
+		{"/debug/trace2x/window.json", nil, http.StatusOK},
+	} {
+		req := httptest.NewRequest("GET", tc.path, nil)
+		for k, v := range tc.headers {
+			req.Header.Set(k, v)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != tc.code {
+			t.Errorf("%s %v: %d, want %d: %.200s", tc.path, tc.headers, w.Code, tc.code, w.Body.Bytes())
+		}
+	}
+}

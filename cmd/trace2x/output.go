@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/klauspost/compress/gzip"
@@ -217,7 +219,7 @@ func (o *output) leftAlone() string {
 // A symbolic link is followed: the file it names is replaced, and the
 // link stays.
 func createFile(path string) (f *os.File, tmp, dest string, err error) {
-	mode := os.FileMode(0o644)
+	mode := os.FileMode(0) // a new file's: 0666 less the umask, as a shell's >
 	dest = path
 	if st, err := os.Stat(path); err == nil {
 		if !st.Mode().IsRegular() {
@@ -242,7 +244,7 @@ func createFile(path string) (f *os.File, tmp, dest string, err error) {
 		}
 		w.Close()
 	}
-	f, err = os.CreateTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".*.tmp")
+	f, err = createTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".")
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
@@ -251,6 +253,9 @@ func createFile(path string) (f *os.File, tmp, dest string, err error) {
 		return nil, "", "", &fs.PathError{Op: "open", Path: path, Err: err}
 	}
 	temps.add(f.Name())
+	if mode == 0 {
+		return f, f.Name(), dest, nil
+	}
 	if err := f.Chmod(mode); err != nil {
 		f.Close()
 		temps.done(f.Name(), func() error { return os.Remove(f.Name()) })
@@ -326,4 +331,21 @@ func isInput(e *env, args []string, path string) bool {
 func isTerminal(w any) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// createTemp creates a new file in dir named prefix, a random number and
+// .tmp, with the permissions a shell's > gives a new file (0666 less the
+// umask): os.CreateTemp's 0600 would need a chmod, which ignores the
+// umask, and a trace's log messages can hold what the user's umask keeps
+// from others.
+func createTemp(dir, prefix string) (*os.File, error) {
+	var err error
+	for range 1000 {
+		name := filepath.Join(dir, prefix+strconv.FormatUint(uint64(rand.Uint32()), 10)+".tmp")
+		var f *os.File
+		if f, err = os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666); !errors.Is(err, fs.ErrExist) {
+			return f, err
+		}
+	}
+	return nil, err
 }

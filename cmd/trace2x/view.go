@@ -214,7 +214,7 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, at vie
 		}
 		http.NotFound(w, r)
 	})
-	srv := &http.Server{Handler: loopbackOnly(mux)}
+	srv := newServer(loopbackOnly(mux))
 	go srv.Serve(ln)
 	defer func() {
 		if ctx.Err() != nil {
@@ -466,6 +466,14 @@ func noteUIPort(w io.Writer, addr net.Addr, ui string) {
 	if a, ok := addr.(*net.TCPAddr); ok && ui == perfettoUI && (a.Port != 9001 || !a.IP.Equal(net.IPv4(127, 0, 0, 1))) {
 		fmt.Fprintf(w, "trace2x: note: ui.perfetto.dev fetches local traces from 127.0.0.1:9001 only; the links work from %s in a Perfetto UI served on this machine: give its address with --ui\n", a)
 	}
+}
+
+// newServer is the view's HTTP server. A client that sends its headers
+// over more than 10 s, or holds an idle connection over a minute, is cut
+// off: the server would otherwise keep a connection, and a file
+// descriptor, for each, until it can accept no more.
+func newServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
 }
 
 // loopbackOnly answers only requests addressed to this machine's loopback

@@ -580,7 +580,7 @@ func serveIndex(e *env, addr string, s *indexServer, open bool) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: loopbackOnly(s.handler(ln.Addr().String(), e.stderr))}
+	srv := newServer(loopbackOnly(s.handler(ln.Addr().String(), e.stderr)))
 	go srv.Serve(ln)
 	defer s.background(e)()
 	link := fmt.Sprintf("http://%s/", ln.Addr())

@@ -3,6 +3,7 @@ package otel
 import (
 	"context"
 	"encoding/binary"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -453,6 +454,29 @@ func TestResourceEnv(t *testing.T) {
 	}
 	if n := len(exp.GetSpans()); n != 0 {
 		t.Errorf("%d spans exported, want none", n)
+	}
+
+	// WithoutEnvResource leaves the variables out, valid or not: in a
+	// Collector they describe the Collector, not the traced program.
+	for _, v := range []string{"team", "k8s.pod.name=otel-collector-0"} {
+		t.Setenv("OTEL_RESOURCE_ATTRIBUTES", v)
+		t.Setenv("OTEL_SERVICE_NAME", "collector")
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			t.Fatal(err)
+		}
+		exp.Reset()
+		if _, err := Convert(context.Background(), f, exp, WithoutEnvResource(), WithServiceName("checkout")); err != nil {
+			t.Fatalf("Convert with OTEL_RESOURCE_ATTRIBUTES=%q: %v", v, err)
+		}
+		spans := exp.GetSpans()
+		if len(spans) == 0 {
+			t.Fatal("no spans")
+		}
+		for _, kv := range spans[0].Resource.Attributes() {
+			if kv.Key == "k8s.pod.name" || kv.Key == "service.name" && kv.Value.AsString() != "checkout" {
+				t.Errorf("OTEL_RESOURCE_ATTRIBUTES=%q: resource has %s=%s", v, kv.Key, kv.Value.Emit())
+			}
+		}
 	}
 }
 

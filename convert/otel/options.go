@@ -14,6 +14,7 @@ type Option interface{ apply(*config) }
 type config struct {
 	inputName      string
 	serviceName    string
+	noEnvResource  bool // leave the resource variables out
 	resource       *resource.Resource
 	startTime      time.Time
 	version        string
@@ -64,6 +65,14 @@ func WithInputName(name string) Option {
 // precedence over the default, the base name of the input.
 func WithServiceName(name string) Option {
 	return optionFunc(func(c *config) { c.serviceName = name })
+}
+
+// WithoutEnvResource leaves OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME
+// out of the resource, for a process that converts other programs'
+// traces, such as a Collector: its variables describe itself, not the
+// programs whose spans it sends.
+func WithoutEnvResource() Option {
+	return optionFunc(func(c *config) { c.noEnvResource = true })
 }
 
 // WithResource merges res over the resource the conversion builds

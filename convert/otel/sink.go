@@ -481,13 +481,15 @@ func (s *Sink) resource() (*resource.Resource, error) {
 	opts := []resource.Option{
 		resource.WithTelemetrySDK(),
 		resource.WithAttributes(defaults...),
-		resource.WithFromEnv(),
+	}
+	if !s.cfg.noEnvResource {
+		opts = append(opts, resource.WithFromEnv())
+		if err := CheckEnv(); err != nil {
+			return nil, err
+		}
 	}
 	if s.cfg.serviceName != "" {
 		opts = append(opts, resource.WithAttributes(keyServiceName.String(s.cfg.serviceName)))
-	}
-	if err := CheckEnv(); err != nil {
-		return nil, err
 	}
 	res, err := resource.New(s.ctx, opts...)
 	if err != nil && !errors.Is(err, resource.ErrPartialResource) {

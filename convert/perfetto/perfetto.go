@@ -280,6 +280,7 @@ type Writer struct {
 	lastGo       *goTrack                             // the goroutine looked up last
 	lastM        mapping.ThreadID
 	lastMTrack   *threadTrack
+	noThread     bool // the stand-in thread of CPU samples without one is declared
 	lanes        *mapping.Lanes
 	laneTracks   []*laneTrack      // by lane ID
 	funcGroups   map[string]uint64 // the group track of each start function's lanes
@@ -697,6 +698,10 @@ func (w *Writer) Begin(m *mapping.Meta) error {
 		{uuidSTW, uuidGC, "Stop-the-world", 1},
 	} {
 		w.declare(m.Start, g.uuid, g.parent, g.name, func(b msg) msg {
+			// Not merged by name (the default): the importer would make
+			// the track a factory that spreads slices that overlap
+			// (a damaged trace's GC cycles) over tracks of one name.
+			b = b.uint(fTdSiblingMergeBehavior, siblingMergeNone)
 			b = b.uint(fTdChildOrdering, childOrderingExplicit)
 			if g.rank < 0 {
 				return b

@@ -328,6 +328,10 @@ func (w *Writer) Thread(m *mapping.Thread) error {
 	return w.err
 }
 
+// noThreadTID is the thread ID of the stand-in thread of CPU samples that
+// name no M: no OS thread's, which are below 2^22 on Linux, nor an M's.
+const noThreadTID = math.MaxInt32 - 1
+
 // tid is the thread ID of an M in the file. Traces before Go 1.22 record
 // the runtime's M numbers, from 0, rather than OS thread IDs; Perfetto
 // takes thread 0 for the kernel's idle thread, so those are moved up by one.
@@ -1198,12 +1202,26 @@ func (w *Writer) CPUSample(s *mapping.CPUSample) error {
 		return errClosed
 	}
 	w.rows++
+	tid := int64(noThreadTID)
+	if s.M != mapping.NoThread {
+		tid = w.tid(s.M)
+	} else if !w.noThread {
+		// A sample without one (a trace before Go 1.22 whose P ran
+		// nothing) would go to thread 0, the kernel's idle thread, to
+		// the trace processor: it gets a thread that says so.
+		w.noThread = true
+		w.declare(w.meta.Start, w.uuid(), 0, "", func(b msg) msg {
+			b, off := b.open(fTdThread)
+			b = b.int(fThreadPID, int64(w.cfg.pid))
+			b = b.int(fThreadTID, noThreadTID)
+			b = b.str(fThreadName, "CPU samples of no recorded thread")
+			return b.close(off)
+		})
+	}
 	w.startPacket(s.Time)
 	p, off := w.pkt.open(fPktPerfSample)
 	p = p.uint(fPsPID, uint64(w.cfg.pid))
-	if s.M != mapping.NoThread {
-		p = p.uint(fPsTID, uint64(w.tid(s.M)))
-	}
+	p = p.uint(fPsTID, uint64(tid))
 	if s.Stack != mapping.NoStack {
 		p = p.uint(fPsCallstackIID, uint64(s.Stack))
 	}

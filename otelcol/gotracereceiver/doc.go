@@ -63,6 +63,6 @@
 // under 1 KiB in 30 seconds of waiting for it (uploads share
 // max_concurrent_captures with the targets' captures, and would hold one),
 // 413 for one over the endpoint's max_request_body_size (1 GiB unless
-// set), and 503 when the pipeline refused the spans for good, or for two
+// set), or that decompresses to more than that, and 503 when the pipeline refused the spans for good, or for two
 // minutes for a reason that may pass, or the Collector is shutting down.
 package gotracereceiver

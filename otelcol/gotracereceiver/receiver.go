@@ -614,6 +614,8 @@ func (r *gotraceReceiver) convertOptions(t *target) []otel.Option {
 	opts := []otel.Option{
 		otel.WithInputName(capture.Redact(t.url)),
 		otel.WithServiceName(t.ServiceName),
+		// The Collector's own resource variables describe the Collector.
+		otel.WithoutEnvResource(),
 		// The capture's timeout bounds the hand-over of its spans; what
 		// was converted when it ends (at the timeout, or at a shutdown)
 		// is still handed on, for up to flushGrace.

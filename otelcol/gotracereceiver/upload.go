@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/trace2x/trace2x/convert/otel"
+	"github.com/trace2x/trace2x/mapping"
 )
 
 // startUpload starts the HTTP endpoint for trace files.
@@ -129,7 +130,15 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 	// No export timeout: a pipeline that pushes back makes the upload
 	// wait, as it makes a capture wait; the client, a shutdown, or a
 	// refusal that lasts uploadRefusal ends the wait.
-	spans, res, err := r.convert(ctx, cancel, body, uploadRefusal, []otel.Option{otel.WithInputName(name), otel.WithServiceName(service), otel.WithExportTimeout(0)})
+	// A compressed trace is decompressed here, so that the limit counts
+	// what it expands to: a few hundred KB of zstd can expand to
+	// gigabytes, which the parser holds a generation of (and the whole of
+	// a trace before Go 1.22).
+	var in io.Reader = body
+	if limit := r.uploadConfig.MaxRequestBodySize; limit > 0 {
+		in = &expandLimit{src: body, left: limit, limit: limit}
+	}
+	spans, res, err := r.convert(ctx, cancel, in, uploadRefusal, []otel.Option{otel.WithInputName(name), otel.WithServiceName(service), otel.WithExportTimeout(0), otel.WithoutEnvResource()})
 	fields := []zap.Field{zap.String("service.name", service), zap.String("remote", req.RemoteAddr), zap.Duration("elapsed", time.Since(start)), zap.Int64("spans", spans)}
 	if res != nil && res.Summary != nil {
 		fields = append(fields, zap.Int64("bytes", res.Summary.BytesRead))
@@ -147,6 +156,7 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 	default:
 		outcome, status = "failed", http.StatusBadRequest
 		var tooLarge *http.MaxBytesError
+		var expands *expandError
 		switch {
 		case errors.As(err, &tooLarge):
 			// The reader's own account (a read that failed inside a
@@ -154,6 +164,10 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 			status = http.StatusRequestEntityTooLarge
 			err = fmt.Errorf("%s: the trace is larger than the upload endpoint's max_request_body_size (%d bytes); "+
 				"%d spans from before it were handed on", name, tooLarge.Limit, spans)
+		case errors.As(err, &expands):
+			status = http.StatusRequestEntityTooLarge
+			err = fmt.Errorf("%s: the trace decompresses to more than the upload endpoint's max_request_body_size (%d bytes); "+
+				"%d spans from before it were handed on", name, expands.limit, spans)
 		case errors.As(err, new(*stalled)):
 			status = http.StatusRequestTimeout
 		case errors.As(err, new(refusal)) || ctx.Err() != nil && req.Context().Err() == nil:
@@ -209,6 +223,46 @@ var uploadRefusal = 2 * time.Minute
 // deadline on the whole body would cut off a large, slow upload that is
 // still coming, and the time the conversion spends waiting for the
 // pipeline is not the client's.
+// expandLimit decompresses an upload, when it is compressed, and fails a
+// read past limit bytes of what it expands to. It decompresses at its
+// first read, in the conversion, whose errors say what went wrong
+// (a client that stalls, a body cut short).
+type expandLimit struct {
+	src, r      io.Reader
+	left, limit int64
+}
+
+// expandError is expandLimit's error.
+type expandError struct{ limit int64 }
+
+func (e *expandError) Error() string {
+	return fmt.Sprintf("the trace decompresses to more than %d bytes", e.limit)
+}
+
+func (l *expandLimit) Read(p []byte) (int, error) {
+	if l.r == nil {
+		r, err := mapping.Decompress(l.src)
+		if err != nil {
+			return 0, err
+		}
+		l.r = r
+	}
+	if l.left <= 0 {
+		// A trace of exactly limit bytes is whole.
+		var b [1]byte
+		if n, err := l.r.Read(b[:]); n == 0 && err != nil {
+			return 0, err
+		}
+		return 0, &expandError{l.limit}
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	return n, err
+}
+
 type stallReader struct {
 	ctx   context.Context // its end ends the reads
 	req   context.Context // the request's, which a failed read ends

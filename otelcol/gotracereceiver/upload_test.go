@@ -329,6 +329,65 @@ func TestUploadTooLarge(t *testing.T) {
 	}
 }
 
+// TestUploadExpands checks that the limit counts a compressed trace as it
+// expands: a small gzip file that decompresses past max_request_body_size
+// is answered 413, saying so, and one that stays under it (the same trace
+// compressed) converts whole; and that the receiver's own resource
+// variables stay off the uploaded program's spans.
+func TestUploadExpands(t *testing.T) {
+	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "k8s.pod.name=otel-collector-0")
+	trace := sampleTrace(t)
+	limit := len(trace) + 1024
+	gz := func(b []byte) []byte {
+		var buf bytes.Buffer
+		w := gzip.NewWriter(&buf)
+		w.Write(b)
+		w.Close()
+		return buf.Bytes()
+	}
+	// A trace of Go 1.21, which its parser reads whole before it looks
+	// at it, of zeros well past the limit: far smaller than the limit
+	// compressed.
+	bomb := gz(append([]byte("go 1.21 trace\x00\x00\x00"), make([]byte, 4*limit)...))
+	if len(bomb) >= limit {
+		t.Fatalf("the compressed upload is %d bytes, not under the limit %d", len(bomb), limit)
+	}
+	cfg, err := load(t, map[string]any{"upload": map[string]any{"endpoint": "127.0.0.1:0", "max_request_body_size": limit}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := new(consumertest.TracesSink)
+	h := newHarness(t, cfg, sink)
+	h.start()
+	post := func(body []byte) (int, string) {
+		resp, err := http.Post("http://"+h.r.uploadAddr.String()+uploadPath+"?service_name=checkout", "application/octet-stream", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(b)
+	}
+	if code, msg := post(bomb); code != http.StatusRequestEntityTooLarge || !strings.Contains(msg, fmt.Sprintf("decompresses to more than the upload endpoint's max_request_body_size (%d bytes)", limit)) {
+		t.Errorf("a trace that expands past the limit: %d %q; want 413 saying so", code, msg)
+	}
+	sink.Reset()
+	if code, msg := post(gz(trace)); code != http.StatusOK {
+		t.Fatalf("the trace compressed: %d %q; want 200", code, msg)
+	}
+	if sink.SpanCount() == 0 {
+		t.Fatal("no spans handed on")
+	}
+	for _, td := range sink.AllTraces() {
+		for i := 0; i < td.ResourceSpans().Len(); i++ {
+			attrs := td.ResourceSpans().At(i).Resource().Attributes()
+			if _, ok := attrs.Get("k8s.pod.name"); ok {
+				t.Fatal("the Collector's OTEL_RESOURCE_ATTRIBUTES is on the uploaded program's spans")
+			}
+		}
+	}
+}
+
 // TestUploadRefusedTooLong checks that an upload whose spans the pipeline
 // keeps refusing, for a reason that may pass, is answered 503 once the
 // refusal has lasted uploadRefusal, saying so, rather than held until

@@ -21,6 +21,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -32,6 +33,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
@@ -192,12 +194,13 @@ func (e *CertificateError) Unwrap() error { return e.Err }
 // Endpoint is a resolved destination for spans.
 type Endpoint struct {
 	protocol string
-	display  string // as given, with the path HTTP adds, for messages
-	hostPort string // for Check
-	scheme   string // "http", "https", or "" for host:port
-	fromEnv  bool   // read from the environment: no /v1/traces added to a URL that has a path
-	insecure bool   // pass WithInsecure
-	plain    bool   // the exporter speaks plain text, so Check can see what answers
+	display  string        // as given, with the path HTTP adds, for messages
+	hostPort string        // for Check
+	userinfo *url.Userinfo // of the endpoint's URL, sent as basic authentication
+	scheme   string        // "http", "https", or "" for host:port
+	fromEnv  bool          // read from the environment: no /v1/traces added to a URL that has a path
+	insecure bool          // pass WithInsecure
+	plain    bool          // the exporter speaks plain text, so Check can see what answers
 	headers  map[string]string
 	timeout  time.Duration
 }
@@ -232,7 +235,8 @@ func Resolve(c Config) (*Endpoint, error) {
 	}
 	grpc := ep.protocol == "grpc"
 
-	raw, envName := c.Endpoint, ""
+	// Blank is unset, as the specification has it for empty.
+	raw, envName := strings.TrimSpace(c.Endpoint), ""
 	if raw == "" {
 		if raw, envName = envFirst("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"); raw == "" {
 			raw, envName = envFirst("OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -256,6 +260,16 @@ func Resolve(c Config) (*Endpoint, error) {
 		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 			return nil, &SettingError{Setting: "endpoint", Env: envName, Value: redact.String(raw), Reason: "neither host:port nor an http:// or https:// URL"}
 		}
+		if u.RawQuery != "" || u.ForceQuery {
+			// The exporter sends the URL's host and path alone: spans
+			// would go without what the query carries (an API key).
+			return nil, &SettingError{Setting: "endpoint", Env: envName, Value: redact.String(raw), Reason: "the exporter sends no query string; give what it carries as a header"}
+		}
+		if u.User != nil {
+			// Nor does it send the URL's user and password: they go as
+			// a header, unless one is given.
+			ep.userinfo = u.User
+		}
 		ep.scheme = u.Scheme
 		ep.hostPort = u.Host
 		if u.Port() == "" {
@@ -275,16 +289,22 @@ func Resolve(c Config) (*Endpoint, error) {
 		ep.hostPort = raw
 	}
 
-	envInsecure, insecureName := envFirst("OTEL_EXPORTER_OTLP_TRACES_INSECURE", "OTEL_EXPORTER_OTLP_INSECURE")
+	// Whether spans go in plain text is decided here, always, and given
+	// to the exporter with the endpoint: left to it, it would take the
+	// scheme and path of a variable's URL for a host:port given in
+	// Config. The variable applies only to an endpoint without a scheme.
+	envInsecure, _ := envFirst("OTEL_EXPORTER_OTLP_TRACES_INSECURE", "OTEL_EXPORTER_OTLP_INSECURE")
 	switch {
 	case c.Insecure != nil && *c.Insecure && ep.scheme == "https":
 		return nil, &SettingError{Setting: "endpoint", Env: envName, Value: redact.String(raw), Reason: "an https:// endpoint, with plain text asked for"}
-	case c.Insecure == nil && strings.EqualFold(envInsecure, "true") && ep.scheme == "https":
-		return nil, &SettingError{Setting: "endpoint", Env: insecureName, Value: envInsecure, Reason: "plain text asked for, with the https:// endpoint " + redact.String(raw)}
+	case c.Insecure != nil && !*c.Insecure && ep.scheme == "http":
+		return nil, &SettingError{Setting: "endpoint", Env: envName, Value: redact.String(raw), Reason: "an http:// endpoint, with TLS asked for"}
 	case c.Insecure != nil:
 		ep.insecure = *c.Insecure
-	case envInsecure != "", ep.scheme != "":
-		// The exporter decides, from the variable or the URL's scheme.
+	case ep.scheme != "":
+		ep.insecure = ep.scheme == "http"
+	case envInsecure != "":
+		ep.insecure = strings.EqualFold(envInsecure, "true")
 	default:
 		host, _, _ := net.SplitHostPort(ep.hostPort)
 		ip := net.ParseIP(host)
@@ -293,15 +313,34 @@ func Resolve(c Config) (*Endpoint, error) {
 	// Check probes only what the exporter reaches in plain text: over
 	// TLS a probe would need a handshake of its own, and a plain-text
 	// probe of a TLS endpoint would judge the wrong thing.
-	ep.plain = ep.insecure || ep.scheme == "http" ||
-		(c.Insecure == nil && ep.scheme == "" && strings.EqualFold(envInsecure, "true"))
+	ep.plain = ep.insecure
+	if ep.plain {
+		// The exporter given a certificate fails at its first export
+		// over HTTP ("insecure HTTP endpoint cannot use TLS client
+		// configuration"), and over gRPC speaks TLS to an endpoint
+		// Check probed in plain text.
+		for _, name := range []string{"OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "OTEL_EXPORTER_OTLP_CERTIFICATE", "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"} {
+			if v := os.Getenv(name); v != "" {
+				return nil, &SettingError{Setting: "certificate", Env: name, Value: v, Reason: fmt.Sprintf("a certificate for TLS, but spans go to %s in plain text (%s); give an https:// endpoint, or unset the variable", redact.String(ep.display), plainWhy(c.Insecure, ep.scheme, envInsecure))}
+			}
+		}
+	}
 
-	if len(c.Headers) > 0 {
+	for k := range c.Headers {
+		if !validHeaderName(k) {
+			return nil, &SettingError{Setting: "headers", Reason: fmt.Sprintf("%q is not a header name (letters, digits and !#$%%&'*+-.^_`|~)", k)}
+		}
+	}
+	if len(c.Headers) > 0 || ep.userinfo != nil {
 		// Headers given as options replace the environment's in the
 		// exporter: merge them here.
 		ep.headers = envHeaders()
 		for k, v := range c.Headers {
 			setHeader(ep.headers, k, v)
+		}
+		if ep.userinfo != nil && !hasHeader(ep.headers, "Authorization") {
+			pw, _ := ep.userinfo.Password()
+			setHeader(ep.headers, "Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(ep.userinfo.Username()+":"+pw)))
 		}
 	}
 	if grpc {
@@ -462,14 +501,53 @@ func envHeaders() map[string]string {
 	for _, name := range []string{"OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"} {
 		for _, kv := range strings.Split(os.Getenv(name), ",") {
 			if k, v, ok := strings.Cut(kv, "="); ok && strings.TrimSpace(k) != "" {
+				// Resolve's checkEnv refused a value that does not
+				// unescape, which the exporter drops.
 				if uv, err := url.PathUnescape(v); err == nil {
-					v = uv
+					setHeader(headers, strings.TrimSpace(k), strings.TrimSpace(uv))
 				}
-				setHeader(headers, strings.TrimSpace(k), strings.TrimSpace(v))
 			}
 		}
 	}
 	return headers
+}
+
+// hasHeader reports whether m has header k, in any case.
+func hasHeader(m map[string]string, k string) bool {
+	for old := range m {
+		if strings.EqualFold(old, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// validHeaderName reports whether k is an HTTP header name (a token), as
+// the exporter checks the names of its variable's headers, dropping
+// the others.
+func validHeaderName(k string) bool {
+	if k == "" {
+		return false
+	}
+	for _, c := range k {
+		if c > unicode.MaxASCII || !(unicode.IsLetter(c) || unicode.IsDigit(c) || strings.ContainsRune("!#$%&'*+-.^_`|~", c)) {
+			return false
+		}
+	}
+	return true
+}
+
+// plainWhy says why an endpoint is reached in plain text, for messages.
+func plainWhy(insecure *bool, scheme, envInsecure string) string {
+	switch {
+	case insecure != nil:
+		return "plain text asked for"
+	case scheme == "http":
+		return "an http:// URL"
+	case envInsecure != "":
+		return "OTEL_EXPORTER_OTLP_[TRACES_]INSECURE=" + envInsecure
+	}
+	return "a loopback host:port"
 }
 
 // setHeader sets header k of m to v, in place of one whose name differs
@@ -737,15 +815,8 @@ func (ep *Endpoint) NewExporter(ctx context.Context) (sdktrace.SpanExporter, err
 				Enabled: true, InitialInterval: initial, MaxInterval: maxInterval, MaxElapsedTime: ep.timeout,
 			}),
 		}
-		switch {
-		case ep.scheme != "":
-			opts = append(opts, otlptracegrpc.WithEndpointURL(ep.display))
-		default:
-			opts = append(opts, otlptracegrpc.WithEndpoint(ep.hostPort))
-		}
-		if ep.insecure {
-			opts = append(opts, otlptracegrpc.WithInsecure())
-		}
+		// The URL sets host, port and TLS over what the variables say.
+		opts = append(opts, otlptracegrpc.WithEndpointURL(ep.exporterURL("")))
 		if ep.headers != nil {
 			opts = append(opts, otlptracegrpc.WithHeaders(ep.headers))
 		}
@@ -757,15 +828,13 @@ func (ep *Endpoint) NewExporter(ctx context.Context) (sdktrace.SpanExporter, err
 			Enabled: true, InitialInterval: initial, MaxInterval: maxInterval, MaxElapsedTime: ep.timeout,
 		}),
 	}
-	switch {
-	case ep.scheme != "":
-		opts = append(opts, otlptracehttp.WithEndpointURL(ep.display))
-	default:
-		opts = append(opts, otlptracehttp.WithEndpoint(ep.hostPort))
+	// The URL sets host, port, path and TLS over what the variables say.
+	opts = append(opts, otlptracehttp.WithEndpointURL(ep.exporterURL("/v1/traces")))
+	client, err := ep.httpClient()
+	if err != nil {
+		return nil, err
 	}
-	if ep.insecure {
-		opts = append(opts, otlptracehttp.WithInsecure())
-	}
+	opts = append(opts, otlptracehttp.WithHTTPClient(client))
 	if ep.headers != nil {
 		opts = append(opts, otlptracehttp.WithHeaders(ep.headers))
 	}
@@ -773,6 +842,52 @@ func (ep *Endpoint) NewExporter(ctx context.Context) (sdktrace.SpanExporter, err
 		opts = append(opts, otlptracehttp.WithEncoding(otlptracehttp.EncodingJSON))
 	}
 	return otlptracehttp.New(ctx, opts...)
+}
+
+// httpClient is the OTLP/HTTP exporter's client: the exporter's own, with
+// the TLS settings of the variables, except that it follows no redirect.
+// The exporter's client would follow one to another host with the
+// headers, which carry the credentials (Go drops only Authorization and
+// Cookie there), and the URL's query in Referer.
+func (ep *Endpoint) httpClient() (*http.Client, error) {
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: 1 * time.Second,
+	}
+	if !ep.insecure {
+		s, err := loadTLS(ep.hostPort)
+		if err != nil {
+			return nil, err
+		}
+		tr.TLSClientConfig = s.cfg
+	}
+	return &http.Client{
+		Transport: tr,
+		Timeout:   ep.timeout,
+		CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+			return fmt.Errorf("the OTLP endpoint %s redirects to %s: not followed, since the headers would go with it; give the endpoint it redirects to", ep, redact.String(req.URL.String()))
+		},
+	}, nil
+}
+
+// exporterURL is the URL the exporter is given: the endpoint's, or for a
+// host:port, one with the scheme Resolve chose and the path given.
+func (ep *Endpoint) exporterURL(path string) string {
+	scheme := "https"
+	if ep.insecure {
+		scheme = "http"
+	}
+	if ep.scheme != "" {
+		u, _ := url.Parse(ep.display)
+		u.Scheme, u.User = scheme, nil
+		return u.String()
+	}
+	return scheme + "://" + ep.hostPort + path
 }
 
 // checkEnv refuses the values of the exporter's variables that it would
@@ -807,10 +922,19 @@ func checkEnv() error {
 			if strings.TrimSpace(kv) == "" {
 				continue
 			}
-			if k, _, ok := strings.Cut(kv, "="); !ok || strings.TrimSpace(k) == "" {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok || strings.TrimSpace(k) == "" {
 				// Neither the value nor the pair is shown: headers
 				// carry the credentials.
 				return &SettingError{Setting: "headers", Env: name, Reason: fmt.Sprintf("its pair %d is not name=value; want name=value pairs separated by commas", i+1)}
+			}
+			if k = strings.TrimSpace(k); !validHeaderName(k) {
+				return &SettingError{Setting: "headers", Env: name, Reason: fmt.Sprintf("the name of its pair %d is not a header name (letters, digits and !#$%%&'*+-.^_`|~)", i+1)}
+			}
+			if _, err := url.PathUnescape(v); err != nil {
+				// The exporter would drop the header: a request
+				// without its credentials.
+				return &SettingError{Setting: "headers", Env: name, Reason: fmt.Sprintf("the value of %s is not percent-encoded (a %% begins %%XX; write a %% as %%25)", k)}
 			}
 		}
 	}
@@ -829,10 +953,11 @@ func envTimeout() time.Duration {
 	return DefaultTimeout
 }
 
-// envFirst returns the first of the variables that is set, and its name.
+// envFirst returns the first of the variables that is set, and its name;
+// a blank value is unset.
 func envFirst(names ...string) (string, string) {
 	for _, n := range names {
-		if v := os.Getenv(n); v != "" {
+		if v := strings.TrimSpace(os.Getenv(n)); v != "" {
 			return v, n
 		}
 	}

@@ -63,11 +63,11 @@ func TestResolve(t *testing.T) {
 			want: "http://collector:4318/v1/traces (http/protobuf)", timeout: 2500 * time.Millisecond,
 		},
 		{
-			name: "environment, a base URL with a path and a query",
-			env:  map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318/base/?tenant=a"},
-			want: "http://collector:4318/base/v1/traces?tenant=a (http/protobuf)",
+			name: "environment, a base URL with a path",
+			env:  map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318/base/"},
+			want: "http://collector:4318/base/v1/traces (http/protobuf)",
 		},
-		{name: "http URL with a query gets the path before it", cfg: Config{Protocol: "http/json", Endpoint: "https://otlp.example.com?tenant=a#f"}, want: "https://otlp.example.com/v1/traces?tenant=a#f (http/json)"},
+		{name: "blank is unset", cfg: Config{Endpoint: " "}, env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "  "}, want: "127.0.0.1:4317 (grpc)"},
 		{
 			name: "the signal's variables first",
 			env: map[string]string{
@@ -120,7 +120,12 @@ func TestInsecure(t *testing.T) {
 		{endpoint: "127.0.0.1:4317", insecure: &no, want: false},
 		{endpoint: "collector.example.com:4317", want: false},
 		{endpoint: "127.0.0.1:4317", env: "false", want: false},
-		{endpoint: "http://127.0.0.1:4317", want: false},
+		{endpoint: "127.0.0.1:4317", env: "false", want: false},
+		{endpoint: "collector.example.com:4317", env: "true", want: true},
+		// The variable applies to an endpoint without a scheme alone.
+		{endpoint: "http://127.0.0.1:4317", want: true},
+		{endpoint: "http://collector.example.com:4317", env: "false", want: true},
+		{endpoint: "https://127.0.0.1:4317", env: "true", want: false},
 	} {
 		clearEnv(t)
 		t.Setenv("OTEL_EXPORTER_OTLP_INSECURE", c.env)
@@ -151,8 +156,23 @@ func TestSettingError(t *testing.T) {
 		{cfg: Config{Endpoint: "example.com"}, setting: "endpoint", msg: `endpoint "example.com": address example.com: missing port in address`},
 		{env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "collector"}, setting: "endpoint", from: "OTEL_EXPORTER_OTLP_ENDPOINT",
 			msg: `OTEL_EXPORTER_OTLP_ENDPOINT="collector": address collector: missing port in address`},
-		{env: map[string]string{"OTEL_EXPORTER_OTLP_INSECURE": "true"}, cfg: Config{Endpoint: "https://collector:4317"}, setting: "endpoint", from: "OTEL_EXPORTER_OTLP_INSECURE",
-			msg: `OTEL_EXPORTER_OTLP_INSECURE="true": plain text asked for, with the https:// endpoint https://collector:4317`},
+		{cfg: Config{Endpoint: "http://collector:4317", Insecure: new(bool)}, setting: "endpoint",
+			msg: `endpoint "http://collector:4317": an http:// endpoint, with TLS asked for`},
+		// The exporter sends neither a URL's query (so it is refused)
+		// nor its user and password (so Resolve sends them as a header).
+		{env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "https://h:1/base?api_key=s3cr3t"}, cfg: Config{Protocol: "http/protobuf"}, setting: "endpoint", from: "OTEL_EXPORTER_OTLP_ENDPOINT",
+			msg: `OTEL_EXPORTER_OTLP_ENDPOINT="https://h:1/base/v1/traces?api_key=xxxxx": the exporter sends no query string; give what it carries as a header`},
+		// A certificate for an endpoint reached in plain text: the
+		// exporter would fail at its first export, or speak TLS.
+		{env: map[string]string{"OTEL_EXPORTER_OTLP_CERTIFICATE": "/etc/ca.pem"}, cfg: Config{Endpoint: "127.0.0.1:4317"}, setting: "certificate", from: "OTEL_EXPORTER_OTLP_CERTIFICATE",
+			msg: `OTEL_EXPORTER_OTLP_CERTIFICATE="/etc/ca.pem": a certificate for TLS, but spans go to 127.0.0.1:4317 in plain text (a loopback host:port); give an https:// endpoint, or unset the variable`},
+		// Headers the exporter would drop: a request without them.
+		{env: map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": "api-key=100%zz"}, setting: "headers", from: "OTEL_EXPORTER_OTLP_HEADERS",
+			msg: `OTEL_EXPORTER_OTLP_HEADERS: the value of api-key is not percent-encoded (a % begins %XX; write a % as %25)`},
+		{env: map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": "a=1,bad key=s3cr3t"}, setting: "headers", from: "OTEL_EXPORTER_OTLP_HEADERS",
+			msg: "OTEL_EXPORTER_OTLP_HEADERS: the name of its pair 2 is not a header name (letters, digits and !#$%&'*+-.^_`|~)"},
+		{cfg: Config{Headers: map[string]string{"bad key": "s3cr3t"}}, setting: "headers",
+			msg: "headers: \"bad key\" is not a header name (letters, digits and !#$%&'*+-.^_`|~)"},
 		{env: map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "collector:4318/v1/traces"}, setting: "endpoint", from: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
 			msg: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="collector:4318/v1/traces": port "4318/v1/traces" is not a port number (a path needs an http:// or https:// URL)`},
 		// Values the exporter would log and ignore.
@@ -598,6 +618,75 @@ func TestEndpointFromEnvironment(t *testing.T) {
 	}
 }
 
+// TestEndpointOverEnvironment: an endpoint given in Config is where spans
+// go, whole: the variables' URL gives it neither its path nor its scheme
+// (the exporter's own reading would send spans for a host:port to the
+// variable's path, and in the variable's scheme). A URL's user and
+// password go as basic authentication, which the exporter would drop.
+func TestEndpointOverEnvironment(t *testing.T) {
+	for _, env := range []map[string]string{
+		{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector.internal:4318/v1/traces-old"},
+		{"OTEL_EXPORTER_OTLP_ENDPOINT": "https://collector.internal:4318/otlp"},
+	} {
+		clearEnv(t)
+		for k, v := range env {
+			t.Setenv(k, v)
+		}
+		col := &collector{}
+		srv := httptest.NewServer(col)
+		hostPort := strings.TrimPrefix(srv.URL, "http://")
+		for _, endpoint := range []string{hostPort, "http://user:s3cr3t@" + hostPort + "/v1/traces"} {
+			ep, err := Resolve(Config{Protocol: "http/protobuf", Endpoint: endpoint, Timeout: 5 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pushOne(t, ep)
+		}
+		srv.Close()
+		col.mu.Lock()
+		if !slices.Equal(col.paths, []string{"/v1/traces", "/v1/traces"}) {
+			t.Errorf("%v: spans went to %q, want /v1/traces twice", env, col.paths)
+		}
+		if got, want := col.headers.Get("Authorization"), "Basic dXNlcjpzM2NyM3Q="; got != want {
+			t.Errorf("%v: Authorization %q, want %q, the URL's user and password", env, got, want)
+		}
+		col.mu.Unlock()
+	}
+}
+
+// TestNoRedirect: an OTLP/HTTP endpoint that redirects elsewhere gets no
+// span and the export fails, saying so: following it would send the
+// headers, credentials, to the other host.
+func TestNoRedirect(t *testing.T) {
+	clearEnv(t)
+	other := &collector{}
+	otherSrv := httptest.NewServer(other)
+	defer otherSrv.Close()
+	redirect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, otherSrv.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	defer redirect.Close()
+	ep, err := Resolve(Config{Protocol: "http/protobuf", Endpoint: redirect.URL, Headers: map[string]string{"X-Api-Key": "s3cr3t"}, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp, err := ep.NewExporter(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exp.Shutdown(context.Background())
+	span := tracetest.SpanStub{Name: "http.request", SpanContext: trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{1}, SpanID: trace.SpanID{2}})}
+	err = exp.ExportSpans(context.Background(), []sdktrace.ReadOnlySpan{span.Snapshot()})
+	if err == nil || !strings.Contains(err.Error(), "redirects to "+otherSrv.URL) {
+		t.Errorf("export through a redirect: %v, want an error naming where it redirects", err)
+	}
+	other.mu.Lock()
+	defer other.mu.Unlock()
+	if len(other.paths) != 0 {
+		t.Errorf("the redirect was followed: %q", other.paths)
+	}
+}
+
 // pushOne exports a span through ep's exporter.
 func pushOne(t *testing.T, ep *Endpoint) {
 	t.Helper()
@@ -988,11 +1077,11 @@ func TestCheckPlainText(t *testing.T) {
 // TestEndpointStringHidesSecrets checks that an endpoint's password and
 // the token in its query are not in what messages show of it.
 func TestEndpointStringHidesSecrets(t *testing.T) {
-	ep, err := Resolve(Config{Protocol: "http/protobuf", Endpoint: "http://user:s3cr3t@127.0.0.1:1/v1/traces?token=s3cr3t"})
+	ep, err := Resolve(Config{Protocol: "http/protobuf", Endpoint: "http://user:s3cr3t@127.0.0.1:1/v1/traces"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := ep.String(), "http://user:xxxxx@127.0.0.1:1/v1/traces?token=xxxxx (http/protobuf)"; got != want {
+	if got, want := ep.String(), "http://user:xxxxx@127.0.0.1:1/v1/traces (http/protobuf)"; got != want {
 		t.Errorf("String() = %q, want %q", got, want)
 	}
 	if err := ep.Check(); err == nil || strings.Contains(err.Error(), "s3cr3t") {

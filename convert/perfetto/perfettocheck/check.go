@@ -366,6 +366,9 @@ func (c *checker) packet(p *pb.TracePacket) error {
 		if id := d.PerfSample.GetCallstackIid(); id != 0 && !c.callstacks[id] {
 			return fmt.Errorf("perf sample uses callstack %d before it is interned", id)
 		}
+		if d.PerfSample.GetTid() == 0 {
+			return errors.New("a perf sample without a thread: the trace processor puts it on thread 0, the kernel's idle thread")
+		}
 		c.rep.PerfSamples++
 		c.rep.Rows.Samples++
 	}

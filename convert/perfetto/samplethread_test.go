@@ -1,0 +1,31 @@
+package perfetto_test
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/trace2x/trace2x/convert/perfetto/perfettocheck"
+	"github.com/trace2x/trace2x/mapping"
+)
+
+// TestSampleWithoutThread: a CPU sample that names no M (a trace before
+// Go 1.22 whose P ran nothing) goes to a thread of its own, not to thread
+// 0, which is the kernel's idle thread to the trace processor; the
+// checker refuses a sample without a thread.
+func TestSampleWithoutThread(t *testing.T) {
+	const start = mapping.Time(1 << 40)
+	var out bytes.Buffer
+	w, must := begun(t, &out, "samples", start)
+	must(w.Thread(&mapping.Thread{ID: 3}))
+	for i, m := range []mapping.ThreadID{3, mapping.NoThread, mapping.NoThread} {
+		must(w.CPUSample(&mapping.CPUSample{Time: start + 10 + mapping.Time(i), G: mapping.NoGoroutine, P: mapping.NoProc, M: m, Stack: mapping.NoStack}))
+	}
+	must(w.End(&mapping.Summary{Meta: mapping.Meta{Start: start}, End: start + 100}))
+	rep, err := perfettocheck.Check(&out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.PerfSamples != 3 {
+		t.Errorf("%d perf samples, want 3", rep.PerfSamples)
+	}
+}
