@@ -432,6 +432,11 @@ func statusBody(err error) error {
 	// 504) and, when its time runs out, gives the last body but not its
 	// status: say what it was.
 	if i := strings.Index(text, retryable); i >= 0 {
+		if strings.Contains(text[:i], "would elapse") {
+			// The exporter gives up at once when the wait the answer
+			// asks for (its Retry-After) goes past its timeout.
+			return &readableError{text: text[:i] + "the endpoint answered that it is busy or unavailable (HTTP 429, 502, 503 or 504; body: " + readableBody(text[i+len(retryable):]) + ") and asked to be tried again later than the export's timeout allows: a longer timeout waits for it", err: err}
+		}
 		return &readableError{text: text[:i] + "the endpoint kept answering that it is busy or unavailable (HTTP 429, 502, 503 or 504; body: " + readableBody(text[i+len(retryable):]) + ")", err: err}
 	}
 	i := strings.Index(text, "(body: ")

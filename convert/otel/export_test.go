@@ -391,8 +391,18 @@ func TestStatusBody(t *testing.T) {
 	// Answers the exporter retried until its time ran out: their status
 	// is said, which the exporter leaves out.
 	for _, c := range []struct{ body, want string }{
-		{string(status), "traces export: max retry time would elapse: the endpoint kept answering that it is busy or unavailable (HTTP 429, 502, 503 or 504; body: data refused due to high memory usage)"},
-		{"(empty)", "traces export: max retry time would elapse: the endpoint kept answering that it is busy or unavailable (HTTP 429, 502, 503 or 504; body: (empty))"},
+		{string(status), "traces export: max retry time elapsed: the endpoint kept answering that it is busy or unavailable (HTTP 429, 502, 503 or 504; body: data refused due to high memory usage)"},
+		{"(empty)", "traces export: max retry time elapsed: the endpoint kept answering that it is busy or unavailable (HTTP 429, 502, 503 or 504; body: (empty))"},
+	} {
+		err := &textError{"traces export: max retry time elapsed: retry-able request failure: body: " + c.body, base}
+		if got := statusBody(err); got.Error() != c.want || !errors.Is(got, base) {
+			t.Errorf("%q: %q, want %q, unwrapping to the exporter's error", c.body, got, c.want)
+		}
+	}
+	// An answer whose Retry-After goes past the timeout: the exporter
+	// gives up at once, which a longer timeout cures.
+	for _, c := range []struct{ body, want string }{
+		{"(empty)", "traces export: max retry time would elapse: the endpoint answered that it is busy or unavailable (HTTP 429, 502, 503 or 504; body: (empty)) and asked to be tried again later than the export's timeout allows: a longer timeout waits for it"},
 	} {
 		err := &textError{"traces export: max retry time would elapse: retry-able request failure: body: " + c.body, base}
 		if got := statusBody(err); got.Error() != c.want || !errors.Is(got, base) {
