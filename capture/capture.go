@@ -65,9 +65,10 @@ func sameHost(req *http.Request, via []*http.Request) error {
 	case len(via) >= 10:
 		return errors.New("stopped after 10 redirects")
 	case first.Scheme == "https" && req.URL.Scheme != "https":
-		return fmt.Errorf("redirects from https to %s: not followed, since the request would go in plain text", Redact(req.URL))
+		return errors.New("a redirect from https to http: not followed, since the request would go in plain text")
 	case req.URL.Host != first.Host && !(req.URL.Hostname() == first.Hostname() && first.Scheme == "http" && req.URL.Scheme == "https"):
-		return fmt.Errorf("redirects to another host, %s: not followed, since the request's headers would go with it; give that URL if it is the one meant", Redact(req.URL))
+		// The error names the URL it leads to.
+		return errors.New("a redirect to another host or port: not followed, since the request's headers would go with it; give that URL if it is the one meant")
 	}
 	return nil
 }

@@ -432,7 +432,7 @@ func TestRedirectOtherHost(t *testing.T) {
 	h := http.Header{"X-Api-Key": {"s3cr3t"}}
 	for _, path := range []string{"/debug/pprof/trace", "/old/trace"} {
 		_, err := Open(context.Background(), mustParse(t, srv.URL+path), Options{Header: h})
-		if err == nil || !strings.Contains(err.Error(), "redirects to another host, "+other.URL+"/debug/pprof/trace: not followed") {
+		if err == nil || !strings.Contains(err.Error(), other.URL+"/debug/pprof/trace\": a redirect to another host or port: not followed") || strings.Count(err.Error(), other.URL) != 1 {
 			t.Errorf("%s: error %v; want one naming the other host", path, err)
 		}
 	}

@@ -427,6 +427,7 @@ type regionKey struct {
 	Task       mapping.TaskID
 	Start, End int64
 	Flags      mapping.Flags
+	GoEnded    bool // its goroutine exited with it open
 }
 
 func (c *checker) regions() {
@@ -446,13 +447,13 @@ func (c *checker) regions() {
 			// in the trace.
 			e = c.tm(int64(r.GoExit))
 		}
-		want = append(want, regionKey{mapping.GoID(r.G), r.Type, mapping.TaskID(r.Task), s, e, f})
+		want = append(want, regionKey{mapping.GoID(r.G), r.Type, mapping.TaskID(r.Task), s, e, f, r.HasGoExit})
 	}
 	for _, r := range c.rec.regions {
-		got = append(got, regionKey{r.G, r.Type, r.Task, c.tm(int64(r.Start)), c.tm(int64(r.End)), r.Flags})
+		got = append(got, regionKey{r.G, r.Type, r.Task, c.tm(int64(r.Start)), c.tm(int64(r.End)), r.Flags, r.GoroutineEnded})
 	}
 	diffMultiset(c.t, "regions", want, got, func(k regionKey) string {
-		return fmt.Sprintf("region G%d %q task %d [%s, %s] %v", k.G, k.Type, k.Task, c.at(k.Start), c.at(k.End), k.Flags)
+		return fmt.Sprintf("region G%d %q task %d [%s, %s] %v goroutine ended %v", k.G, k.Type, k.Task, c.at(k.Start), c.at(k.End), k.Flags, k.GoEnded)
 	})
 }
 

@@ -39,7 +39,8 @@
 //   - A task referred to by a region or log but never begun in the trace
 //     is made up with OpenStart and an empty type, unless its end, which
 //     repeats the type in Go 1.22+ traces, tells it.
-//   - Regions of a goroutine that ends are closed when it ends.
+//   - Regions of a goroutine that ends are closed when it ends, marked
+//     OpenEnd and [Region.GoroutineEnded].
 //
 // # Generations
 //
@@ -91,8 +92,9 @@
 // Parsing runs on its own goroutine, a few hundred events ahead of the
 // mapping, so that both cores of a machine are used; [Async] puts a sink
 // that does much work per item, an encoder, on a third. [MapFile] and
-// [MapWindow], given a file, parse groups of generations on several
-// goroutines where there are cores to spare, each parser starting one
+// [MapWindow], given a file and [WithWorkers] of 2 or more (the default is
+// one parser beside the mapping), parse groups of generations on several
+// goroutines, each parser starting one
 // generation early so that its state is that of a parser that read
 // everything before, and map them in order: the sink gets exactly what
 // Map gives it (parallel.go says why). The mapping holds

@@ -1058,6 +1058,7 @@ func (f *filterSink) Region(r *Region) error {
 	}
 	f.rg = *r
 	f.rg.Start, f.rg.End, f.rg.Flags = start, end, r.Flags|fl
+	f.rg.GoroutineEnded = r.GoroutineEnded && end == r.End
 	if fl != 0 || start != r.Start {
 		// Its times are of the whole region, not of the part kept.
 		f.rg.Time, f.rg.Timed = StateTimes{}, false

@@ -591,6 +591,9 @@ func (m *mapper) goTransition(ev *trace.Event, st *trace.StateTransition, stRef 
 		if len(g.regions) > 0 {
 			// Regions cannot outlive their goroutine; close them where it
 			// ended, before the end, which is the last the sinks hear of it.
+			for _, r := range g.regions {
+				r.GoroutineEnded = true
+			}
 			if err := m.closeRegions(g, t, OpenEnd); err != nil {
 				return err
 			}

@@ -368,6 +368,10 @@ type Region struct {
 	// Filter cut.
 	Time  StateTimes
 	Timed bool
+	// GoroutineEnded means G exited with the region open: End is when,
+	// and Flags has OpenEnd, since the region's own end is not in the
+	// trace.
+	GoroutineEnded bool
 }
 
 // StateTimes is how long a goroutine spent in each state over an

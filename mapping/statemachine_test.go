@@ -1439,8 +1439,8 @@ func TestStateMachine(t *testing.T) {
 					{ID: earlierRegion | 1, G: goMain, Type: "before", Start: 1000, End: 1005, EndStack: end, Flags: OpenStart},
 					{ID: 1020, Parent: 1010, ParentTask: NoTask, G: goMain, Type: "inner", Depth: 1, Start: 1020, End: 1040, Stack: begin, EndStack: end},
 					// Closed when their goroutine ended, innermost first.
-					{ID: 1070, Parent: 1060, G: goWorker, Type: "b", Depth: 1, Start: 1070, End: 1080, Stack: begin, Flags: OpenEnd},
-					{ID: 1060, G: goWorker, Type: "a", Start: 1060, End: 1080, Stack: begin, Flags: OpenEnd},
+					{ID: 1070, Parent: 1060, G: goWorker, Type: "b", Depth: 1, Start: 1070, End: 1080, Stack: begin, Flags: OpenEnd, GoroutineEnded: true},
+					{ID: 1060, G: goWorker, Type: "a", Start: 1060, End: 1080, Stack: begin, Flags: OpenEnd, GoroutineEnded: true},
 					// Closed at finish, innermost first.
 					{ID: 1085, Parent: 1010, G: goMain, Type: "inner2", Depth: 1, Start: 1085, End: 1090, Stack: begin, Flags: OpenEnd},
 					{ID: 1010, G: goMain, Type: "outer", Start: 1010, End: 1090, Stack: begin, Flags: OpenEnd},
@@ -1495,7 +1495,7 @@ func TestStateMachine(t *testing.T) {
 				begin, end := r.sid(t, stkRegion), r.sid(t, stkRegionEnd)
 				smEqual(t, "regions", r.regions, ran([]Region{
 					{ID: earlierRegion | 1, G: goWorker, Type: "pre", Start: 1000, End: 1025, EndStack: end, Flags: OpenStart},
-					{ID: 1030, G: goWorker, Type: "a", Start: 1030, End: 1040, Stack: begin, Flags: OpenEnd},
+					{ID: 1030, G: goWorker, Type: "a", Start: 1030, End: 1040, Stack: begin, Flags: OpenEnd, GoroutineEnded: true},
 					{ID: earlierRegion | 2, G: goThird, Type: "pre3", Start: 1000, End: 1065, Flags: OpenStart},
 					{ID: 1070, G: goThird, Type: "b", Start: 1070, End: 1080, Flags: OpenEnd},
 				}))

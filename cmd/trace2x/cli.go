@@ -644,7 +644,7 @@ func (in *input) mapFiltered(e *env, opts *inputOpts, src io.Reader, sink mappin
 		sum, err = mapping.Map(src, f.Sink(ec), mopts...)
 	}
 	if errors.Is(err, mapping.ErrNoWallClock) {
-		return nil, fmt.Errorf("%s: %w (perfetto and otlp take it as --start-time)", in.name, err)
+		return nil, fmt.Errorf("%s: %w (perfetto, otlp and convert take it as --start-time)", in.name, err)
 	}
 	if errors.Is(err, mapping.ErrWindow) {
 		return nil, fmt.Errorf("%s: %w", in.name, err) // nothing was converted

@@ -18,7 +18,8 @@ goroutines, Ps and Ms, tasks, regions and logs, GC cycles and
 stop-the-world pauses, the minimum mutator utilization (MMU) in windows of
 1ms and 10ms, CPU samples, bytes read, and how many items began before
 the trace or were still open at its end. Then where the time went: the
-goroutines by start function (the ten that ran longest), task and region
+goroutines by start function (the ten that ran longest, then up to three
+with the most goroutines alive at the end), task and region
 latency by type (up to 20 types each) and the longest stop-the-world
 pauses; the trace's generations are listed after its duration. --json
 lists everything.

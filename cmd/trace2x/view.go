@@ -58,8 +58,9 @@ with their GC cycles and goroutines, each a link that opens the window
 in ui.perfetto.dev, converted when the UI asks for it (the first is
 converted ahead, while the page is read), and a link for
 each generation (about a second of trace) alone, which the UI loads far
-sooner. It serves until Ctrl-C. --index serves the page for any trace
-file. Any other trace is cut where it reaches the limit, and view says
+sooner. It serves until Ctrl-C. --index serves the page for any Go 1.22+
+trace file read without a filter (not a stream, a compressed file or an
+older format). Any other trace is cut where it reaches the limit, and view says
 where, so that --from shows the rest.`,
 	setup: func(fs *flag.FlagSet) func(*env, []string) error {
 		inOpts := inputFlags(fs, true)

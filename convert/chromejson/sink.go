@@ -1172,7 +1172,13 @@ func (w *Writer) Region(r *mapping.Region) error {
 	if r.Task != mapping.NoTask {
 		w.argUint(`"task":`, uint64(r.Task))
 	}
-	w.flags(r.Flags)
+	if r.GoroutineEnded {
+		// Not open at the end of the trace: its goroutine ended.
+		w.flags(r.Flags &^ mapping.OpenEnd)
+		w.argBool(`"its goroutine exited before it ended":`, true)
+	} else {
+		w.flags(r.Flags)
+	}
 	w.argsClose()
 	w.end()
 	return w.err

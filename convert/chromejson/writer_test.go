@@ -383,3 +383,37 @@ func TestSplitManySyscalls(t *testing.T) {
 		t.Errorf("the parts have the P busy for %d ns, the whole output %d", got, want)
 	}
 }
+
+// TestRegionGoroutineEnded: a region whose goroutine exited with it open
+// says so, not that it was open at the end of the trace.
+func TestRegionGoroutineEnded(t *testing.T) {
+	var buf bytes.Buffer
+	w := chromejson.NewWriter(&buf)
+	sinkRun(t, w,
+		goroutine(2, "main.worker", false),
+		func(s mapping.Sink) error {
+			return s.Region(&mapping.Region{ID: 1, G: 2, Type: "exited", Start: 1000, End: 2000, Flags: mapping.OpenEnd, GoroutineEnded: true})
+		},
+		func(s mapping.Sink) error {
+			return s.Region(&mapping.Region{ID: 2, G: 2, Type: "open", Start: 3000, End: 9000, Flags: mapping.OpenEnd})
+		},
+	)
+	rep, err := chromecheck.Check(buf.Bytes())
+	if err != nil {
+		t.Fatalf("%v\n%s", err, buf.Bytes())
+	}
+	want := map[string]string{"exited": "its goroutine exited before it ended", "open": "open at the end of the trace"}
+	for _, e := range rep.Events {
+		arg, ok := want[e.Name]
+		if !ok || e.Ph != "X" {
+			continue
+		}
+		delete(want, e.Name)
+		if e.Args[arg] != true || e.Args["open at the end of the trace"] == true && arg != "open at the end of the trace" {
+			t.Errorf("region %q: arguments %v, want %q", e.Name, e.Args, arg)
+		}
+	}
+	if len(want) != 0 {
+		t.Errorf("regions not written as X events: %v", want)
+	}
+}

@@ -396,6 +396,9 @@ func (w *Writer) endTask(id mapping.TaskID) {
 	w.endedTasks.put(id, 1)
 }
 
+// goroutineEndedArg marks a region whose goroutine exited with it open.
+const goroutineEndedArg = "its goroutine exited before it ended"
+
 // flags marks a slice cut at either end: by the trace, or, for a
 // filtered trace, perhaps by the filter.
 func (w *Writer) flags(ev msg, f mapping.Flags) msg {
@@ -917,6 +920,10 @@ func (w *Writer) Region(r *mapping.Region) error {
 			// Of no task, in a region of one: "task" 0 says so, a
 			// set shared by all such regions at the same stack.
 			ev = w.annUint(ev, "task", 0)
+		}
+		if r.GoroutineEnded {
+			// Not open at the end of the trace: its goroutine ended.
+			return w.annBool(w.flags(ev, r.Flags&^mapping.OpenEnd), goroutineEndedArg, true)
 		}
 		return w.flags(ev, r.Flags)
 	})

@@ -218,11 +218,6 @@ var (
 // refusal lasts.
 var uploadRefusal = 2 * time.Minute
 
-// stallReader reads an upload's body, giving each read stall to bring
-// bytes, and the reads of each stall's worth of waiting min bytes: a
-// deadline on the whole body would cut off a large, slow upload that is
-// still coming, and the time the conversion spends waiting for the
-// pipeline is not the client's.
 // expandLimit decompresses an upload, when it is compressed, and fails a
 // read past limit bytes of what it expands to. It decompresses at its
 // first read, in the conversion, whose errors say what went wrong
@@ -263,6 +258,11 @@ func (l *expandLimit) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// stallReader reads an upload's body, giving each read stall to bring
+// bytes, and the reads of each stall's worth of waiting min bytes: a
+// deadline on the whole body would cut off a large, slow upload that is
+// still coming, and the time the conversion spends waiting for the
+// pipeline is not the client's.
 type stallReader struct {
 	ctx   context.Context // its end ends the reads
 	req   context.Context // the request's, which a failed read ends

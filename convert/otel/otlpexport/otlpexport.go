@@ -147,6 +147,9 @@ type PlainTextError struct {
 
 // Error says that the endpoint answered in plain text, and what to set.
 func (e *PlainTextError) Error() string {
+	if strings.HasPrefix(e.Endpoint, "https://") {
+		return fmt.Sprintf("the OTLP endpoint %s answers in plain text, and spans were to go over TLS: give it as http://", e.Endpoint)
+	}
 	return fmt.Sprintf("the OTLP endpoint %s answers in plain text, and spans were to go over TLS: give it as http://, or ask for plain text (--insecure, OTEL_EXPORTER_OTLP_INSECURE=true)", e.Endpoint)
 }
 
@@ -321,7 +324,7 @@ func Resolve(c Config) (*Endpoint, error) {
 		// Check probed in plain text.
 		for _, name := range []string{"OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "OTEL_EXPORTER_OTLP_CERTIFICATE", "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"} {
 			if v := os.Getenv(name); v != "" {
-				return nil, &SettingError{Setting: "certificate", Env: name, Value: v, Reason: fmt.Sprintf("a certificate for TLS, but spans go to %s in plain text (%s); give an https:// endpoint, or unset the variable", redact.String(ep.display), plainWhy(c.Insecure, ep.scheme, envInsecure))}
+				return nil, &SettingError{Setting: "certificate", Env: name, Value: v, Reason: fmt.Sprintf("a certificate for TLS, but spans go to %s in plain text (%s); give an https:// endpoint, ask for TLS, or unset the variable", redact.String(ep.display), plainWhy(c.Insecure, ep.scheme, envInsecure))}
 			}
 		}
 	}
@@ -435,10 +438,14 @@ type ReceiverError struct {
 	Endpoint string // as Endpoint.String gives it
 	Status   string // the answer's status line: "200 OK"
 	Type     string // its Content-Type
+	Location string // where a redirect leads
 }
 
 // Error says what the endpoint answered.
 func (e *ReceiverError) Error() string {
+	if e.Location != "" {
+		return fmt.Sprintf("the OTLP endpoint %s redirects to %s (%s): spans are not sent through a redirect, since the headers would go with them; give the endpoint it redirects to", e.Endpoint, e.Location, e.Status)
+	}
 	if strings.HasPrefix(e.Status, "2") {
 		return fmt.Sprintf("the OTLP endpoint %s answers an export with a web page (%s, %s), not as an OTLP receiver: it would take spans and keep none; is it a UI's port? The OTLP/HTTP port is 4318 by default",
 			e.Endpoint, e.Status, e.Type)
@@ -486,6 +493,14 @@ func (ep *Endpoint) probeExport() error {
 	media, _, _ := strings.Cut(resp.Header.Get("Content-Type"), ";")
 	media = strings.ToLower(strings.TrimSpace(media))
 	switch {
+	case resp.StatusCode/100 == 3 && resp.Header.Get("Location") != "":
+		loc := resp.Header.Get("Location")
+		if u, err := resp.Request.URL.Parse(loc); err == nil {
+			loc = redact.URL(u)
+		} else {
+			loc = redact.String(loc)
+		}
+		return &ReceiverError{Endpoint: ep.String(), Status: resp.Status, Type: resp.Header.Get("Content-Type"), Location: loc}
 	case resp.StatusCode/100 == 2 && (media == "text/html" || media == "application/xhtml+xml"),
 		resp.StatusCode == http.StatusNotFound, resp.StatusCode == http.StatusMethodNotAllowed,
 		resp.StatusCode == http.StatusNotImplemented:

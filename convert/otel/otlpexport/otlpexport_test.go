@@ -165,7 +165,7 @@ func TestSettingError(t *testing.T) {
 		// A certificate for an endpoint reached in plain text: the
 		// exporter would fail at its first export, or speak TLS.
 		{env: map[string]string{"OTEL_EXPORTER_OTLP_CERTIFICATE": "/etc/ca.pem"}, cfg: Config{Endpoint: "127.0.0.1:4317"}, setting: "certificate", from: "OTEL_EXPORTER_OTLP_CERTIFICATE",
-			msg: `OTEL_EXPORTER_OTLP_CERTIFICATE="/etc/ca.pem": a certificate for TLS, but spans go to 127.0.0.1:4317 in plain text (a loopback host:port); give an https:// endpoint, or unset the variable`},
+			msg: `OTEL_EXPORTER_OTLP_CERTIFICATE="/etc/ca.pem": a certificate for TLS, but spans go to 127.0.0.1:4317 in plain text (a loopback host:port); give an https:// endpoint, ask for TLS, or unset the variable`},
 		// Headers the exporter would drop: a request without them.
 		{env: map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": "api-key=100%zz"}, setting: "headers", from: "OTEL_EXPORTER_OTLP_HEADERS",
 			msg: `OTEL_EXPORTER_OTLP_HEADERS: the value of api-key is not percent-encoded (a % begins %XX; write a % as %25)`},
@@ -669,6 +669,11 @@ func TestNoRedirect(t *testing.T) {
 	ep, err := Resolve(Config{Protocol: "http/protobuf", Endpoint: redirect.URL, Headers: map[string]string{"X-Api-Key": "s3cr3t"}, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Check says so before a conversion, and the export too.
+	var re *ReceiverError
+	if err := ep.Check(); !errors.As(err, &re) || !strings.Contains(err.Error(), "redirects to "+otherSrv.URL+"/v1/traces (307 Temporary Redirect)") {
+		t.Errorf("Check of an endpoint that redirects: %v, want a ReceiverError naming where", err)
 	}
 	exp, err := ep.NewExporter(context.Background())
 	if err != nil {
