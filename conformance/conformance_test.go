@@ -484,7 +484,7 @@ func (c *checker) regionTimes() {
 			t := r.Time
 			got = append(got, timesKey{r.G, r.Type, c.tm(int64(r.Start)), c.tm(int64(r.End)), true,
 				StateTimes{int64(t.Running), int64(t.Runnable), int64(t.Syscall), int64(t.Waiting), int64(t.Network), int64(t.Sync),
-					int64(t.STW), int64(t.MarkAssist)}})
+					int64(t.STW), int64(t.MarkAssist), int64(t.Sweep)}})
 		} else if !r.Flags.Has(mapping.OpenStart) {
 			c.t.Errorf("region G%d %q at %s: begun in the trace, but without its times", r.G, r.Type, c.at(int64(r.Start)))
 		}

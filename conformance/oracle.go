@@ -70,6 +70,9 @@ type Region struct {
 type StateTimes struct {
 	Running, Runnable, Syscall, Waiting, Network, Sync int64
 	STW, MarkAssist                                    int64 // ranges on the goroutine that ended in the region
+	// Sweep is the P's sweeps begun and ended on the goroutine, as go
+	// tool trace's goroutine summary counts them.
+	Sweep int64
 }
 
 // Log is one user log message.
@@ -96,6 +99,7 @@ type Range struct {
 	ID    int64              // the goroutine, P or thread it is scoped to; 0 if global
 	Attrs []Attr             // numeric attributes of its end
 	Span
+	BeginG trace.GoID // the goroutine of its begin
 }
 
 // Goroutine is what the trace tells of when a goroutine began.
@@ -529,7 +533,7 @@ func (s *oracleState) rangeEvent(ev *trace.Event, kind trace.EventKind, t trace.
 	case trace.EventRangeBegin:
 		// The parser rejects a range begun twice on one resource.
 		s.o.Ranges = append(s.o.Ranges, Range{Name: k.name, Scope: k.scope, ID: k.id,
-			Span: Span{Begin: t, HasBegin: true}})
+			Span: Span{Begin: t, HasBegin: true}, BeginG: ev.Goroutine()})
 		s.ranges[k] = len(s.o.Ranges) - 1
 	case trace.EventRangeActive:
 		// Active means in progress when the generation started. Every
@@ -564,6 +568,16 @@ func (s *oracleState) rangeEvent(ev *trace.Event, kind trace.EventKind, t trace.
 					reg.Times.STW += d
 				} else if d > 0 {
 					reg.Times.MarkAssist += d
+				}
+			}
+		}
+		if k.scope == trace.ResourceProc && k.name == "GC incremental sweep" && rg.HasBegin &&
+			rg.BeginG != trace.NoGoroutine && rg.BeginG == ev.Goroutine() {
+			// A P's sweep begun and ended on one goroutine is its work.
+			for _, j := range s.regions[rg.BeginG] {
+				reg := &s.o.Regions[j]
+				if d := int64(t - max(reg.Begin, rg.Begin)); d > 0 {
+					reg.Times.Sweep += d
 				}
 			}
 		}

@@ -64,7 +64,7 @@ func TestOTel(t *testing.T) {
 				times := ""
 				if r.HasBegin {
 					t := r.Times
-					times = stateTimes(t.Running, t.Runnable, t.Syscall, t.Waiting, t.Network, t.Sync, t.STW, t.MarkAssist)
+					times = stateTimes(t.Running, t.Runnable, t.Syscall, t.Waiting, t.Network, t.Sync, t.STW, t.MarkAssist, t.Sweep)
 				}
 				want = append(want, span{asUTF8(r.Type), end - start, times})
 			}
@@ -187,9 +187,9 @@ func abs(x int64) int64 {
 }
 
 // stateTimes words a region's times by state, as spanTimes reads them.
-func stateTimes(running, runnable, syscall, waiting, network, sync, stw, assist int64) string {
-	return fmt.Sprintf("running %d runnable %d syscall %d waiting %d (network %d, sync %d) gc (stw %d, assist %d)",
-		running, runnable, syscall, waiting, network, sync, stw, assist)
+func stateTimes(running, runnable, syscall, waiting, network, sync, stw, assist, sweep int64) string {
+	return fmt.Sprintf("running %d runnable %d syscall %d waiting %d (network %d, sync %d) gc (stw %d, assist %d, sweep %d)",
+		running, runnable, syscall, waiting, network, sync, stw, assist, sweep)
 }
 
 // spanTimes reads the times by state of a region's span, "" if it has
@@ -205,5 +205,5 @@ func spanTimes(s tracetest.SpanStub) string {
 		return ""
 	}
 	return stateTimes(v["running"], v["runnable"], v["syscall"], v["waiting"], v["waiting.network"], v["waiting.sync"],
-		v["gc.stw"], v["gc.mark_assist"])
+		v["gc.stw"], v["gc.mark_assist"], v["gc.sweep"])
 }

@@ -160,6 +160,7 @@ func checkStats(t *testing.T, bin, file string) {
 			x.Sync += r.Times.Sync
 			x.STW += r.Times.STW
 			x.MarkAssist += r.Times.MarkAssist
+			x.Sweep += r.Times.Sweep
 		}
 	}
 	lat, _ := got["region_latency"].(map[string]any)
@@ -170,7 +171,7 @@ func checkStats(t *testing.T, bin, file string) {
 			name string
 			want int64
 		}{{"running", w.Running}, {"runnable", w.Runnable}, {"syscall", w.Syscall}, {"waiting", w.Waiting}, {"network", w.Network}, {"sync", w.Sync},
-			{"stw", w.STW}, {"mark_assist", w.MarkAssist}} {
+			{"stw", w.STW}, {"mark_assist", w.MarkAssist}, {"sweep", w.Sweep}} {
 			if v, err := jsonInt(l, "time_ns."+f.name); err != nil || v != f.want {
 				diffs = append(diffs, fmt.Sprintf("region_latency[%q].time_ns.%s = %d (%v), want %d", typ, f.name, v, err, f.want))
 			}

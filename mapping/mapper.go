@@ -121,6 +121,7 @@ type mapper struct {
 	taskEnded idSet[TaskID]
 	tasks     map[TaskID]*Task
 	ranges    map[rangeKey]*Range
+	sweepG    map[ProcID]GoID // the goroutine each P's sweep under way began on
 	// first holds the first generation until the goroutines it states
 	// late are known (see hold).
 	first firstGen
@@ -770,7 +771,12 @@ func (m *mapper) rangeEvent(ev *trace.Event, kind trace.EventKind, t Time) error
 		if err != nil {
 			return err
 		}
-		m.openRange(key, t, 0, stk)
+		if r := m.openRange(key, t, 0, stk); r.Kind == RangeSweep && key.scope == ScopeProc {
+			if m.sweepG == nil {
+				m.sweepG = map[ProcID]GoID{}
+			}
+			m.sweepG[r.P] = GoID(ev.Goroutine())
+		}
 		return nil
 	}
 	// EventRangeEnd
@@ -789,6 +795,20 @@ func (m *mapper) rangeEvent(ev *trace.Event, kind trace.EventKind, t Time) error
 		}
 	}
 	open.Attrs = m.attrs
+	if open.Kind == RangeSweep && key.scope == ScopeProc {
+		// A P's sweep is the goroutine's that began and ended it, as go
+		// tool trace counts it: the sweeping an allocation did.
+		if g0, ok := m.sweepG[open.P]; ok {
+			delete(m.sweepG, open.P)
+			if g := m.gs.Get(g0); g != nil && g0 == GoID(ev.Goroutine()) {
+				for _, reg := range g.regions {
+					if d := time.Duration(t - max(open.Start, reg.Start)); d > 0 {
+						reg.Time.Sweep += d
+					}
+				}
+			}
+		}
+	}
 	return m.closeRange(key, open, t, stk, 0)
 }
 

@@ -390,6 +390,10 @@ type StateTimes struct {
 	// the times above, mostly of Running, and count the ranges that ended
 	// in the trace, as go tool trace's special ranges do.
 	STW, MarkAssist time.Duration
+	// Sweep is the GC's sweeping the goroutine did: a P's sweep begun
+	// and ended while it ran there (an allocation that sweeps first), as
+	// go tool trace counts it. It too is a part of Running.
+	Sweep time.Duration
 }
 
 // Add adds o's times to st's.
@@ -402,6 +406,7 @@ func (st *StateTimes) Add(o StateTimes) {
 	st.Sync += o.Sync
 	st.STW += o.STW
 	st.MarkAssist += o.MarkAssist
+	st.Sweep += o.Sweep
 }
 
 // add adds d in state s, for the reason given.

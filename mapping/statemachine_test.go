@@ -1415,6 +1415,37 @@ func TestStateMachine(t *testing.T) {
 			},
 		},
 		{
+			// The GC's work that falls to a region's goroutine: a
+			// stop-the-world pause it began, a mark assist, and a P's
+			// sweep begun and ended while it ran there (go tool trace's
+			// rule), not one the P began under another goroutine.
+			name: "a region's GC work: pauses, assists, sweeps",
+			events: []trace.Event{
+				e.sync(1000),
+				e.goStatus(1001, onP(procA, thrA), goMain, trace.GoRunning, trace.NoStack),
+				e.goStatus(1002, onP(procB, thrB), goWorker, trace.GoRunning, trace.NoStack),
+				e.region(1010, trace.EventRegionBegin, onG(goMain, procA, thrA), stkRegion, trace.BackgroundTask, "req"),
+				e.rng(1012, trace.EventRangeBegin, onG(goMain, procA, thrA), stkGC, rangeSTW, goScope(goMain)),
+				e.rng(1015, trace.EventRangeEnd, onG(goMain, procA, thrA), trace.NoStack, rangeSTW, goScope(goMain)),
+				e.rng(1020, trace.EventRangeBegin, onG(goMain, procA, thrA), stkAssist, rangeAssist, goScope(goMain)),
+				e.rng(1027, trace.EventRangeEnd, onG(goMain, procA, thrA), trace.NoStack, rangeAssist, goScope(goMain)),
+				e.rng(1030, trace.EventRangeBegin, onG(goMain, procA, thrA), stkSweep, rangeSweep, procScope(procA)),
+				e.rng(1041, trace.EventRangeEnd, onG(goMain, procA, thrA), trace.NoStack, rangeSweep, procScope(procA)),
+				// Begun on the worker's P by the worker: not the region's.
+				e.rng(1045, trace.EventRangeBegin, onG(goWorker, procB, thrB), stkSweep, rangeSweep, procScope(procB)),
+				e.rng(1050, trace.EventRangeEnd, onG(goWorker, procB, thrB), trace.NoStack, rangeSweep, procScope(procB)),
+				e.region(1060, trace.EventRegionEnd, onG(goMain, procA, thrA), stkRegionEnd, trace.BackgroundTask, "req"),
+				e.sync(1080),
+			},
+			check: func(t *testing.T, r *smRecorder) {
+				begin, end := r.sid(t, stkRegion), r.sid(t, stkRegionEnd)
+				smEqual(t, "regions", r.regions, []Region{
+					{ID: 1010, G: goMain, Type: "req", Start: 1010, End: 1060, Stack: begin, EndStack: end, Timed: true,
+						Time: StateTimes{Running: 50, STW: 3, MarkAssist: 7, Sweep: 11}},
+				})
+			},
+		},
+		{
 			name: "regions: nesting, end without begin, closed at goroutine end and at finish, logs",
 			events: []trace.Event{
 				e.sync(1000),

@@ -187,9 +187,10 @@ type StateTimes struct {
 	Sync     int64 `json:"sync"`    // of Waiting, on channels, select and package sync
 	// The GC's work that fell to the goroutines, parts of the times
 	// above (see mapping.StateTimes): stop-the-world pauses they began,
-	// and mark assists.
+	// mark assists, and sweeping.
 	STW        int64 `json:"stw"`
 	MarkAssist int64 `json:"mark_assist"`
+	Sweep      int64 `json:"sweep"`
 }
 
 // Pause is a stop-the-world pause.
@@ -465,13 +466,22 @@ func (r *Report) writeRegionTimes(tw io.Writer, d func(int64) string) {
 		// The GC's work in the regions, which the states do not show:
 		// a pause or an assist is time running (or waiting in an
 		// assist).
-		gc := d(t.STW + t.MarkAssist)
-		if t.STW > 0 && t.MarkAssist > 0 {
-			gc += fmt.Sprintf(" (stw %s, assists %s)", d(t.STW), d(t.MarkAssist))
-		} else if t.STW > 0 {
-			gc += " (stw)"
-		} else if t.MarkAssist > 0 {
-			gc += " (assists)"
+		gc := d(t.STW + t.MarkAssist + t.Sweep)
+		var gcParts []string
+		for _, p := range []struct {
+			what string
+			ns   int64
+		}{{"stw", t.STW}, {"assists", t.MarkAssist}, {"sweeps", t.Sweep}} {
+			if p.ns > 0 {
+				gcParts = append(gcParts, p.what+" "+d(p.ns))
+			}
+		}
+		switch len(gcParts) {
+		case 0:
+		case 1:
+			gc += " (" + strings.Fields(gcParts[0])[0] + ")"
+		default:
+			gc += " (" + strings.Join(gcParts, ", ") + ")"
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", cell(name, "(no type)"), d(total(t)), d(t.Running), d(t.Runnable), d(t.Syscall), waiting, gc)
 	}

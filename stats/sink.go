@@ -569,7 +569,7 @@ func latencies(m map[string]*latency) map[string]Latency {
 			x := out[name]
 			x.Time = &StateTimes{Running: int64(t.Running), Runnable: int64(t.Runnable), Syscall: int64(t.Syscall),
 				Waiting: int64(t.Waiting), Network: int64(t.Network), Sync: int64(t.Sync),
-				STW: int64(t.STW), MarkAssist: int64(t.MarkAssist)}
+				STW: int64(t.STW), MarkAssist: int64(t.MarkAssist), Sweep: int64(t.Sweep)}
 			out[name] = x
 		}
 	}

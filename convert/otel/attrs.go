@@ -38,6 +38,7 @@ const (
 	keySyncNS          = attribute.Key("go.goroutine.waiting.sync_ns")
 	keySTWNS           = attribute.Key("go.goroutine.gc.stw_ns")
 	keyMarkAssistNS    = attribute.Key("go.goroutine.gc.mark_assist_ns")
+	keySweepNS         = attribute.Key("go.goroutine.gc.sweep_ns")
 	keyMessage         = attribute.Key("message")
 	keyHTTPStatus      = attribute.Key("http.response.status_code")
 	keyFunction        = attribute.Key("code.function.name")
@@ -152,6 +153,9 @@ func appendStateTimes(a []attribute.KeyValue, st *mapping.StateTimes) []attribut
 	}
 	if st.MarkAssist > 0 {
 		a = append(a, keyMarkAssistNS.Int64(int64(st.MarkAssist)))
+	}
+	if st.Sweep > 0 {
+		a = append(a, keySweepNS.Int64(int64(st.Sweep)))
 	}
 	return a
 }

@@ -41,7 +41,8 @@
 //     waiting.network_ns and waiting.sync_ns (channels, select, package
 //     sync) when not zero, and the GC's work that fell to the goroutine,
 //     part of that time, when not zero: gc.stw_ns (a stop-the-world
-//     pause it began) and gc.mark_assist_ns; not for a region begun
+//     pause it began), gc.mark_assist_ns and gc.sweep_ns (the P's sweeps
+//     it began and ended); not for a region begun
 //     before the trace, or cut by a filter, whose time the trace does not
 //     tell.
 //   - A goroutine's span, "goroutine <start function>", covers the
