@@ -20,9 +20,10 @@
 // "displayTimeUnit":"ns" makes catapult compare times to the nanosecond,
 // which keeps back-to-back slices from being read as overlapping. The
 // events come first: some past versions of Perfetto's importer took a
-// displayTimeUnit read before the events as the unit of the timestamps
-// (reading these microseconds as nanoseconds), and some stopped at the
-// first key they did not know. The stackFrames table comes after the
+// displayTimeUnit found in the file's first chunk as the unit of the
+// timestamps (reading these microseconds as nanoseconds), which after
+// the events only a small file's holds (current versions ignore it),
+// and some stopped at the first key they did not know. The stackFrames table comes after the
 // events because stacks are discovered as the trace is read.
 //
 // # Layout
@@ -91,7 +92,8 @@
 // when written, a part can end between any two items. Each part repeats
 // the process and thread names it uses, carries the stack frames its
 // events refer to, and restates the last value of every counter before
-// it (category "restated"), just before its own earliest item, or at the
+// it (marked "restated": true, on the row of the part's own values), just
+// before its own earliest item, or at the
 // value's own time if later. A slice is in the part where it ended, or, for a run
 // held for a syscall in it, in one up to 10 ms of trace time later, so
 // parts overlap in time at their edges. A split output holds a run no

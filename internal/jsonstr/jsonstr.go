@@ -8,9 +8,11 @@ import "unicode/utf8"
 const hexDigits = "0123456789abcdef"
 
 // safe[c] is true for the ASCII bytes that appear in a JSON string as
-// they are.
+// they are. DEL is escaped too: JSON allows it as it is, but older
+// Perfetto JSON tokenizers refuse any control character in a string
+// (C's iscntrl, which counts DEL) and fail the whole import.
 var safe = func() (t [utf8.RuneSelf]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
+	for c := 0x20; c < utf8.RuneSelf-1; c++ {
 		t[c] = c != '"' && c != '\\'
 	}
 	return t
@@ -37,14 +39,19 @@ func AppendEscaped(b []byte, s string) []byte {
 				continue
 			}
 			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
+			switch {
+			case c == '\\' && i == len(s)-1:
+				// Some Perfetto releases of 2025 end a string at a
+				// quote after any backslash, so an escaped backslash
+				// just before the closing quote hid the string's end.
+				b = append(b, `\u005c`...)
+			case c == '"' || c == '\\':
 				b = append(b, '\\', c)
-			case '\n':
+			case c == '\n':
 				b = append(b, '\\', 'n')
-			case '\r':
+			case c == '\r':
 				b = append(b, '\\', 'r')
-			case '\t':
+			case c == '\t':
 				b = append(b, '\\', 't')
 			default:
 				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
