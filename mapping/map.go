@@ -277,7 +277,7 @@ func (m *mapper) locateInStream(e *Error, complete int) {
 		// Bytes that are not batches: the generation they are in, if
 		// the parser failed in it, and where.
 		if n := len(gens); complete >= n-1 {
-			if errors.Is(serr.Err, tracefile.ErrTooManyBatches) {
+			if tracefile.TooLarge(serr.Err) {
 				e.at = fmt.Sprintf("in generation %d (from byte %d%s)", n, gens[n-1].Offset, of)
 				return
 			}
@@ -351,7 +351,7 @@ func (r *scanReader) Read(p []byte) (int, error) {
 	if err == io.EOF {
 		r.eof = true
 	}
-	if serr := r.s.Err(); errors.Is(serr, tracefile.ErrTooManyBatches) {
+	if serr := r.s.Err(); tracefile.TooLarge(serr) {
 		// Stop the parser before it holds them.
 		return n, serr
 	}
@@ -538,10 +538,13 @@ func (m *mapper) fail(err error) (*Summary, error) {
 				e.hint = " (a trace is converted a generation, about a second of it, at a time, and the pass stopped inside its first)"
 			}
 		}
-	case m.scan != nil && errors.Is(m.scan.s.Err(), tracefile.ErrTooManyBatches):
+	case m.scan != nil && tracefile.TooLarge(m.scan.s.Err()):
 		// Refused before the parser held them: said once, not in the
 		// parser's words too, and where the generation began.
 		e.Err = tracefile.ErrTooManyBatches
+		if errors.Is(m.scan.s.Err(), tracefile.ErrGenerationTooLarge) {
+			e.Err = tracefile.ErrGenerationTooLarge
+		}
 		m.locateInStream(e, e.Generation)
 	default:
 		if m.scan.readPast(e.Generation) {

@@ -503,6 +503,19 @@ func testSplit(t *testing.T, path string) {
 						}
 					}
 				}
+				// A counter's samples, restated ones included, are in
+				// time order in the file: catapult keeps them in file
+				// order and finds the ones in view by binary search.
+				last := map[string]int64{}
+				for _, e := range rep.Events {
+					if e.Ph == "C" {
+						key := fmt.Sprint(e.PID, " ", e.Name)
+						if l, ok := last[key]; ok && e.TS < l {
+							t.Errorf("part %d: counter %s at %d after one at %d in the file (restated %v)", i+1, key, e.TS, l, isRestated(e))
+						}
+						last[key] = e.TS
+					}
+				}
 				for _, e := range rep.Events {
 					if e.Ph == "C" && isRestated(e) {
 						key := fmt.Sprint(e.PID, " ", e.Name)

@@ -97,7 +97,8 @@ func (c *counterState) snapshot() {
 }
 
 // restate writes, as a part closes, the values snapshot kept at its
-// start, at the part's earliest time at, or at their own time if later.
+// start that no value of the part's own came after (restateBefore wrote
+// the others), at the part's earliest time at, or at their own time if later.
 // At an earlier time a part opened alone would stretch back to it
 // (GOMAXPROCS's is the trace's start); at a later one, where the part's
 // items begin (what the part started after), it would hide the part's
@@ -117,6 +118,34 @@ func (c *counterState) restate(w *Writer, at mapping.Time) {
 	}
 	w.restating = false
 	c.restated = c.restated[:0]
+}
+
+// restateBefore writes, before the part's first own value of a counter
+// (group g, or the single series pid, name and unit) at t, the value
+// snapshot kept of it, so that its samples stay in time order in the
+// file: catapult keeps a counter's samples in file order and finds the
+// ones in view by binary search. It is written at the part's earliest
+// time so far, or its own time if later, and never after t.
+func (c *counterState) restateBefore(w *Writer, g *counterGroup, pid int, name, unit string, t mapping.Time) {
+	for i, r := range c.restated {
+		if r.group != g || g == nil && (r.single.pid != pid || r.single.name != name || r.single.unit != unit) {
+			continue
+		}
+		at := t
+		if w.partMinSet {
+			at = min(at, w.partMin)
+		}
+		rt := min(max(r.single.time, at-1), t)
+		c.restated = append(c.restated[:i], c.restated[i+1:]...)
+		w.restating = true
+		if g != nil {
+			w.groupEvent(g, rt, r.values)
+		} else {
+			w.singleCounter(pid, rt, name, unit, r.single.value)
+		}
+		w.restating = false
+		return
+	}
 }
 
 // remember notes the value written of a counter of one series.
@@ -146,6 +175,9 @@ func (g *counterGroup) write(w *Writer) {
 
 // groupEvent writes an event of group g at time t with the values given.
 func (w *Writer) groupEvent(g *counterGroup, t mapping.Time, values [4]uint64) {
+	if !w.restating && len(w.counters.restated) > 0 {
+		w.counters.restateBefore(w, g, 0, "", "", t)
+	}
 	w.counterEvent(g.pid, t)
 	w.nameRaw(g.name)
 	w.buf = append(w.buf, `,"args":{`...)
@@ -213,6 +245,9 @@ func (w *Writer) Counter(c *mapping.Counter) error {
 // singleCounter writes an event of a counter of one series, named after
 // its unit.
 func (w *Writer) singleCounter(pid int, t mapping.Time, name, unit string, v uint64) {
+	if !w.restating && len(w.counters.restated) > 0 {
+		w.counters.restateBefore(w, nil, pid, name, unit, t)
+	}
 	w.counterEvent(pid, t)
 	w.nameStr(name)
 	w.buf = append(w.buf, `,"args":{`...)

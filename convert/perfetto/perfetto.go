@@ -280,7 +280,8 @@ type Writer struct {
 	lastGo       *goTrack                             // the goroutine looked up last
 	lastM        mapping.ThreadID
 	lastMTrack   *threadTrack
-	noThread     bool // the stand-in thread of CPU samples without one is declared
+	noThread     bool                       // the stand-in thread of CPU samples without one is declared
+	bigTIDs      map[mapping.ThreadID]int64 // thread IDs for Ms whose own do not fit 32 bits
 	lanes        *mapping.Lanes
 	laneTracks   []*laneTrack      // by lane ID
 	funcGroups   map[string]uint64 // the group track of each start function's lanes

@@ -29,3 +29,36 @@ func TestSampleWithoutThread(t *testing.T) {
 		t.Errorf("%d perf samples, want 3", rep.PerfSamples)
 	}
 }
+
+// TestWideThreadIDs: a thread ID past Perfetto's 32 bits (a damaged
+// trace's, or a system with wider ones) gets a thread ID of its own,
+// not its low 32 bits, which would be 0, the kernel's idle thread, or
+// another thread's.
+func TestWideThreadIDs(t *testing.T) {
+	const start = mapping.Time(1 << 40)
+	var out bytes.Buffer
+	w, must := begun(t, &out, "tids", start)
+	ms := []mapping.ThreadID{5, 1 << 32, 1<<32 + 5, 1 << 31, 1<<63 - 1}
+	for _, m := range ms {
+		must(w.Thread(&mapping.Thread{ID: m}))
+		must(w.CPUSample(&mapping.CPUSample{Time: start + 1, G: mapping.NoGoroutine, P: mapping.NoProc, M: m, Stack: mapping.NoStack}))
+	}
+	must(w.End(&mapping.Summary{Meta: mapping.Meta{Start: start}, End: start + 100}))
+	rep, err := perfettocheck.Check(&out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tids := map[int32]string{}
+	for _, tr := range rep.Tracks {
+		if tr.Thread == nil {
+			continue
+		}
+		if other, ok := tids[tr.Thread.GetTid()]; ok || tr.Thread.GetTid() <= 0 {
+			t.Errorf("thread %s has tid %d, as %q", tr.Name, tr.Thread.GetTid(), other)
+		}
+		tids[tr.Thread.GetTid()] = tr.Name
+	}
+	if len(tids) != len(ms) {
+		t.Errorf("%d thread tracks, want %d: %v", len(tids), len(ms), tids)
+	}
+}

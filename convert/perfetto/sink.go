@@ -337,15 +337,36 @@ const noThreadTID = math.MaxInt32 - 1
 // takes thread 0 for the kernel's idle thread, so those are moved up by one.
 func (w *Writer) tid(m mapping.ThreadID) int64 {
 	switch {
-	case w.oldThreadIDs:
+	case w.oldThreadIDs && m >= 0 && m < math.MaxInt32-maxStandInTIDs:
 		return int64(m) + 1
 	case m == 0:
 		// No OS thread has ID 0, which is the kernel's idle thread to
 		// Perfetto; a trace written by hand may name one.
 		return math.MaxInt32
+	case m > 0 && m < math.MaxInt32-maxStandInTIDs:
+		return int64(m)
 	}
-	return int64(m)
+	// Perfetto's thread IDs have 32 bits: an ID past them (a damaged
+	// trace's, or a system whose thread IDs are wider) would wrap, to 0
+	// or to another thread's. It gets one of its own from the top down.
+	if t, ok := w.bigTIDs[m]; ok {
+		return t
+	}
+	if w.bigTIDs == nil {
+		w.bigTIDs = map[mapping.ThreadID]int64{}
+	}
+	t := int64(math.MaxInt32 - 2 - len(w.bigTIDs))
+	if len(w.bigTIDs) >= maxStandInTIDs {
+		t = math.MaxInt32 - 2 - maxStandInTIDs // shared past that many
+	} else {
+		w.bigTIDs[m] = t
+	}
+	return t
 }
+
+// maxStandInTIDs bounds the thread IDs given to threads whose own do not
+// fit Perfetto's 32 bits, just below noThreadTID.
+const maxStandInTIDs = 1 << 16
 
 // slice writes a slice as a begin and an end packet. fill adds the
 // begin's name, category and arguments.

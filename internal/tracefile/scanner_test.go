@@ -138,6 +138,36 @@ func TestTooManyBatches(t *testing.T) {
 	}
 }
 
+// TestGenerationTooLarge: a generation of more bytes than a runtime
+// writes in one (a few hundred kilobytes of compressed input can declare
+// gigabytes) is refused by the index and by the Scanner at the batch
+// that goes past the limit, before a parser would hold it.
+func TestGenerationTooLarge(t *testing.T) {
+	old := genBytesLimit
+	genBytesLimit = 1 << 20
+	defer func() { genBytesLimit = old }()
+	data := []byte("go 1.26 trace\x00\x00\x00")
+	const size = 60 << 10
+	hdr := binary.AppendUvarint([]byte{evEventBatch, 1, 0, 0}, size) // generation 1, M 0, time 0
+	var at int64
+	for i := 0; i < 30; i++ {
+		if at == 0 && int64(len(data)+len(hdr)+size-HeaderSize) > genBytesLimit {
+			at = int64(len(data))
+		}
+		data = append(data, hdr...)
+		data = append(data, make([]byte, size)...)
+	}
+	_, err := index(data)
+	var e *Error
+	if !errors.As(err, &e) || !errors.Is(err, ErrGenerationTooLarge) || e.Offset != at {
+		t.Errorf("index: %v, want ErrGenerationTooLarge at byte %d", err, at)
+	}
+	s := scan(data, 4096)
+	if !errors.As(s.Err(), &e) || !errors.Is(s.Err(), ErrGenerationTooLarge) || e.Offset != at || !TooLarge(s.Err()) {
+		t.Errorf("scanner: %v, want ErrGenerationTooLarge at byte %d", s.Err(), at)
+	}
+}
+
 // TestDamagedBatchTime: a batch whose header says it began before the
 // generation before its own (its timestamp zeroed) does not stretch its
 // generation back: the index gives the generation the times it has

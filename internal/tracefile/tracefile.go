@@ -56,6 +56,26 @@ const MaxBatches = 200_000
 // ErrTooManyBatches is a generation of more than MaxBatches batches.
 var ErrTooManyBatches = fmt.Errorf("a generation holds more than %d batches, which no Go runtime writes (it writes at most a few thousand a generation); its parser would hold them all, about 700 bytes each", MaxBatches)
 
+// MaxGenerationBytes is the most bytes of batches a generation may hold.
+// The parser holds a generation whole, in about 2.4 times its size, so a
+// few hundred kilobytes of compressed input declaring a generation of
+// 64 kB batches up to MaxBatches would take 30 GB. A runtime starts a
+// generation every second; the busiest programs write tens of megabytes
+// a second.
+const MaxGenerationBytes = 1 << 30
+
+// genBytesLimit is MaxGenerationBytes, lowered by tests.
+var genBytesLimit int64 = MaxGenerationBytes
+
+// ErrGenerationTooLarge is a generation of more than MaxGenerationBytes.
+var ErrGenerationTooLarge = fmt.Errorf("a generation holds more than %d MiB of batches, about a second of trace that no Go runtime writes; its parser would hold them all", MaxGenerationBytes>>20)
+
+// TooLarge reports whether err is ErrTooManyBatches or
+// ErrGenerationTooLarge: a generation refused before the parser holds it.
+func TooLarge(err error) bool {
+	return errors.Is(err, ErrTooManyBatches) || errors.Is(err, ErrGenerationTooLarge)
+}
+
 // HeaderSize is the size of a trace's header ("go 1.26 trace" padded).
 const HeaderSize = 16
 
@@ -227,6 +247,9 @@ func (x *indexer) run() error {
 		x.cur.Batches++
 		if x.cur.Batches > MaxBatches {
 			return &Error{off, ErrTooManyBatches}
+		}
+		if end-x.cur.Offset > genBytesLimit {
+			return &Error{off, ErrGenerationTooLarge}
 		}
 		if len(x.idx.Generations) == 0 || b.ts >= x.prevMinTs {
 			// A batch that says it began before the generation before
@@ -840,6 +863,10 @@ func (s *Scanner) header() {
 	g := &s.gens[len(s.gens)-1]
 	if g.Batches++; g.Batches > MaxBatches {
 		s.fail(ErrTooManyBatches)
+		return
+	}
+	if s.start+int64(len(s.hdr))+int64(size)-g.Offset > genBytesLimit {
+		s.fail(ErrGenerationTooLarge)
 		return
 	}
 	s.skip = int64(size)
