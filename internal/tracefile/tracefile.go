@@ -201,6 +201,9 @@ type indexer struct {
 	freq      float64
 	clock     *rawClock
 	haveCur   bool
+	// The times of the generation's batches, which close checks
+	// against their median.
+	batchTs []uint64
 }
 
 type rawClock struct {
@@ -242,6 +245,7 @@ func (x *indexer) run() error {
 		if !x.haveCur {
 			x.cur = &Generation{Number: b.gen, Offset: off}
 			x.minTs, x.maxTs, x.freq, x.clock = math.MaxUint64, 0, 0, nil
+			x.batchTs = x.batchTs[:0]
 			x.haveCur = true
 		}
 		x.cur.Batches++
@@ -257,6 +261,7 @@ func (x *indexer) run() error {
 			// events by their own timestamps): it would stretch the
 			// generation back by hours.
 			x.minTs, x.maxTs = min(x.minTs, b.ts), max(x.maxTs, b.ts)
+			x.batchTs = append(x.batchTs, b.ts)
 		}
 		if b.sync {
 			if err := x.readSync(off+int64(b.hdrLen), b.size, b.ts); err != nil {
@@ -304,6 +309,27 @@ func (x *indexer) close(end int64) error {
 		// Where it begins, as a reader front to back finds it.
 		return &Error{g.Offset, fmt.Errorf("a generation the runtime numbered %d comes after one it numbered %d", g.Number, x.idx.Generations[n-1].Number)}
 	}
+	if len(x.batchTs) > 2 && x.freq > 0 {
+		// A batch time more than ten minutes from the median of the
+		// generation's is damaged (a generation lasts about a second):
+		// it would stretch the generation by hours, and a window would
+		// read the wrong generations. The first generation has no
+		// generation before it to check against; any batch, the sync
+		// batch too, can be the damaged one.
+		slices.Sort(x.batchTs)
+		mid := x.batchTs[len(x.batchTs)/2]
+		bound := uint64(maxGenerationSpan / x.freq)
+		lo, hi := mid-min(mid, bound), mid+min(math.MaxUint64-mid, bound)
+		minTs, maxTs := uint64(math.MaxUint64), uint64(0)
+		for _, ts := range x.batchTs {
+			if ts >= lo && ts <= hi {
+				minTs, maxTs = min(minTs, ts), max(maxTs, ts)
+			}
+		}
+		if minTs <= maxTs {
+			x.minTs, x.maxTs = minTs, maxTs
+		}
+	}
 	if x.minTs > x.maxTs {
 		x.minTs, x.maxTs = x.prevMinTs, x.prevMinTs // no batch's time held
 	}
@@ -320,6 +346,10 @@ func (x *indexer) close(end int64) error {
 	x.haveCur = false
 	return nil
 }
+
+// maxGenerationSpan bounds, in nanoseconds, how far a batch's time may be
+// from the median of its generation's.
+const maxGenerationSpan = 600e9
 
 // ns converts a timestamp as the parser does.
 func ns(freq float64, ts uint64) int64 { return int64(freq * float64(ts)) }
