@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -479,11 +480,18 @@ func (m *mapper) fallback(p *parallelPass) error {
 	}
 	cr := &countingReader{r: p.stream()}
 	m.counter = cr
-	br, _, err := openInput(cr)
+	br, version, err := openInput(cr)
 	if err != nil {
 		return err
 	}
-	tr, err := trace.NewReader(br)
+	var in io.Reader = br
+	if minor, _ := strconv.Atoi(strings.TrimPrefix(version, "go1.")); minor >= 22 {
+		// Followed as one reader's pass follows them, so that an error
+		// names the same generation and counts the same complete ones.
+		m.scan = &scanReader{r: br, s: tracefile.NewScanner(minor), v: minor}
+		in = m.scan
+	}
+	tr, err := trace.NewReader(in)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,39 @@ type row struct {
 	// events, and formatting numbers is most of the writer's work.
 	key  [28]byte
 	keyN uint8
+	// For rows of one slice at a time (see place): the rows beside it.
+	one    mapping.OneAtATime
+	spills []*row
+}
+
+// overlapSuffix names the row beside a row of one-at-a-time slices (the
+// stop-the-world pauses, an M's Ps) that holds a slice a damaged trace
+// gives at the same time as another.
+const overlapSuffix = " (overlapping: the trace is damaged)"
+
+// place returns the row on which a slice from start to end of row r, a
+// row of one slice at a time, goes: r, or, for a slice that overlaps one
+// of r's without nesting, which only a damaged trace gives (two pauses of
+// the world at once, an M holding two Ps), a row beside r, named as
+// quoted (its JSON-quoted name) says: the viewers would misdraw both on
+// one row (see mapping.OneAtATime).
+func (w *Writer) place(r *row, pid int, quoted string, sort int64, start, end mapping.Time) *row {
+	if k := r.one.Place(start, end); k > 0 {
+		return w.spill(r, k, pid, quoted, sort)
+	}
+	return r
+}
+
+// spill returns the k-th row beside r.
+func (w *Writer) spill(r *row, k int, pid int, quoted string, sort int64) *row {
+	for len(r.spills) < k {
+		r.spills = append(r.spills, &row{})
+	}
+	s := r.spills[k-1]
+	if s.part != w.part {
+		w.name(s, pid, quoted, overlapSuffix, sort)
+	}
+	return s
 }
 
 // setTID sets the row's tid.
@@ -913,7 +946,11 @@ func (w *Writer) ProcRun(r *mapping.ProcRun) error {
 		m = w.thread(r.M)
 	}
 	w.checkSplit()
-	w.complete(pidThreads, w.threadRow(r.M, m), r.Start, r.End, catThread)
+	rw := w.threadRow(r.M, m)
+	if k := rw.one.Place(r.Start, r.End); k > 0 {
+		rw = w.spill(rw, k, pidThreads, `"M`+strconv.FormatInt(int64(r.M), 10)+`"`, 2*int64(r.M))
+	}
+	w.complete(pidThreads, rw, r.Start, r.End, catThread)
 	w.nameRaw(`"P` + strconv.FormatInt(int64(r.P), 10) + `"`)
 	w.argsOpen()
 	w.flags(r.Flags)
@@ -1017,10 +1054,13 @@ func (w *Writer) Range(r *mapping.Range) error {
 	pid := pidGC
 	var rw *row
 	switch r.Kind {
-	case mapping.RangeGCMark:
-		rw = w.fixedRow(rowGCCycles)
-	case mapping.RangeSTW:
-		rw = w.fixedRow(rowSTW)
+	case mapping.RangeGCMark, mapping.RangeSTW:
+		k := rowGCCycles
+		if r.Kind == mapping.RangeSTW {
+			k = rowSTW
+		}
+		f := &fixedRows[k]
+		rw = w.place(w.fixedRow(k), f.pid, string(jsonstr.Append(nil, f.name)), f.sort, r.Start, r.End)
 	case mapping.RangeSweep:
 		if p := w.proc(r.P); p != nil {
 			pid, rw = pidProcs, w.procRow(p, true)

@@ -294,6 +294,7 @@ type Writer struct {
 	counters     map[string]uint64 // runtime metrics, by name
 	derived      [16]uint64        // by kind, for the counters the mapping derives
 	ranges       map[string]uint64 // child tracks for ranges of other kinds
+	stw, cycles  flatTrack         // the GC tracks' slices, one at a time
 	freeGo       []*goTrack        // tracks of ended goroutines, for reuse
 	flowScratch  []uint64
 	held         bool // the packet in pkt is held open, see holdOpen
@@ -357,7 +358,20 @@ type procTrack struct {
 // threadTrack is an M's thread track and its child track for syscalls.
 type threadTrack struct {
 	uuid, syscalls uint64
+	procs          flatTrack // the Ps it held
 }
+
+// flatTrack is a track of one slice at a time (the stop-the-world pauses,
+// the GC cycles, the Ps an M held): a damaged trace can give two at once,
+// whose ends the importer would pair with the wrong begins, so the later
+// goes on a child track (see mapping.OneAtATime).
+type flatTrack struct {
+	one    mapping.OneAtATime
+	spills []uint64 // the child tracks, as they are needed
+}
+
+// overlapSuffix names the child tracks of a flatTrack.
+const overlapSuffix = " (overlapping: the trace is damaged)"
 
 // pendingFlow is a flow that ends where a goroutine next starts running.
 type pendingFlow struct {

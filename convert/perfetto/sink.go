@@ -643,7 +643,7 @@ func (w *Writer) ProcRun(r *mapping.ProcRun) error {
 		w.Thread(&mapping.Thread{ID: r.M})
 		tt = w.thread(r.M)
 	}
-	w.slice(tt.uuid, r.Start, r.End, mapping.NoStack, nil, nil, func(ev msg) msg {
+	w.slice(w.place(&tt.procs, tt.uuid, func() string { return fmt.Sprintf("M%d", r.M) }, r.Start, r.End), r.Start, r.End, mapping.NoStack, nil, nil, func(ev msg) msg {
 		ev = w.category(ev, catThread)
 		ev = w.name(ev, procName(r.P))
 		return w.flags(ev, r.Flags)
@@ -667,6 +667,20 @@ func (w *Writer) takenFrom(r *mapping.ProcRun) {
 	}
 }
 
+// place returns the track on which a slice from start to end of flat
+// track f, whose track is uuid, goes: uuid, or, for a slice that overlaps
+// one of f's without nesting, a child track named after it.
+func (w *Writer) place(f *flatTrack, uuid uint64, name func() string, start, end mapping.Time) uint64 {
+	k := f.one.Place(start, end)
+	if k == 0 {
+		return uuid
+	}
+	for len(f.spills) < k {
+		f.spills = append(f.spills, 0)
+	}
+	return w.child(uuid, &f.spills[k-1], func() string { return name() + overlapSuffix }, int64(k))
+}
+
 // procName is the name of P id's track and of its slices on thread tracks.
 func procName(id mapping.ProcID) string { return "P" + strconv.FormatInt(int64(id), 10) }
 
@@ -680,13 +694,13 @@ func (w *Writer) Range(r *mapping.Range) error {
 	name := r.Name
 	switch r.Kind {
 	case mapping.RangeGCMark:
-		track = uuidGCCycles
+		track = w.place(&w.cycles, uuidGCCycles, func() string { return "GC cycles" }, r.Start, r.End)
 		name = "GC"
 		if r.Cycle > 0 {
 			name = fmt.Sprintf("GC %d", r.Cycle)
 		}
 	case mapping.RangeSTW:
-		track = uuidSTW
+		track = w.place(&w.stw, uuidSTW, func() string { return "Stop-the-world" }, r.Start, r.End)
 		name = "STW (" + r.Reason + ")"
 	case mapping.RangeSweep:
 		if pt := w.proc(r.P); pt != nil {
