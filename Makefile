@@ -31,7 +31,8 @@ receiver:
 # into the Perfetto writer with its packets handed to the ordering
 # goroutine one at a time (which must give the same bytes) and stopped at
 # a row limit (which must leave a valid file), and arbitrary filters into
-# the Perfetto output.
+# the Perfetto output, and arbitrary uploads, plain or compressed, into the
+# Collector receiver's upload endpoint.
 # The runs are counted in inputs, 5 to 25 s each on 2 cores, not timed: a
 # timed run of Go 1.26's fuzzer can fail with "context deadline exceeded"
 # when its time runs out while a worker is busy (go.dev/issue/75804).
@@ -43,6 +44,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzFilter -fuzztime=2000x -fuzzminimizetime=100x ./conformance
 	$(GO) test -run='^$$' -fuzz=FuzzChunks -fuzztime=3000x -fuzzminimizetime=100x ./convert/perfetto
 	$(GO) test -run='^$$' -fuzz=FuzzRowLimit -fuzztime=3000x -fuzzminimizetime=100x ./convert/perfetto
+	cd otelcol/gotracereceiver && $(GO) test -run='^$$' -fuzz=FuzzUpload -fuzztime=3000x -fuzzminimizetime=100x .
 
 # bench runs every benchmark on the largest sample and a synthetic 50 MB
 # trace, then prints each converter's throughput beside parsing alone.

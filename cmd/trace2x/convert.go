@@ -36,8 +36,8 @@ and then nothing is written.
 The settings of the other commands that differ by output take the
 output's name as prefix: --perfetto-process-name, --perfetto-pid and
 --perfetto-uncompressed; --otlp-service-name, --otlp-runtime-spans,
---otlp-goroutine-spans and --otlp-no-stacktraces (for --otlp and
---otlp-json); --otlp-endpoint, --otlp-protocol, --otlp-insecure,
+--otlp-goroutine-spans, --otlp-no-stacktraces and --otlp-sampled-only
+(for --otlp and --otlp-json); --otlp-endpoint, --otlp-protocol, --otlp-insecure,
 --otlp-header and --otlp-timeout (for --otlp). --start-time serves the
 Perfetto and OTLP outputs. chrome's --split and --pretty are chrome's
 alone.
@@ -65,6 +65,7 @@ Example:
 		runtimeSpans := fs.Bool("otlp-runtime-spans", false, "with --otlp or --otlp-json: add GC cycles and stop-the-world pauses as spans, in a trace per second")
 		goroutineSpans := fs.Bool("otlp-goroutine-spans", false, "with --otlp or --otlp-json: add the life of every goroutine as a span")
 		noStacks := fs.Bool("otlp-no-stacktraces", false, "with --otlp or --otlp-json: leave out the whole stacks (code.stacktrace), keeping the innermost frame of user code")
+		sampledOnly := fs.Bool("otlp-sampled-only", false, "with --otlp or --otlp-json: leave out the tasks that joined a remote trace the application did not sample (traceparent flags 00)")
 		start := fs.String("start-time", "", "wall-clock `TIME` (RFC 3339) at which the trace started, for traces before Go 1.25 that do not record it (the Perfetto and OTLP outputs)")
 		processName := fs.String("perfetto-process-name", "", "with --perfetto: `NAME` of the process track (default: the input's name)")
 		pid := fs.Int("perfetto-pid", 1, "with --perfetto: process `ID` for the process and thread tracks, to line up with a system trace")
@@ -78,7 +79,7 @@ Example:
 					return usageError{fmt.Sprintf("--%s goes with --otlp", name)}
 				}
 			}
-			for _, name := range []string{"otlp-service-name", "otlp-runtime-spans", "otlp-goroutine-spans", "otlp-no-stacktraces"} {
+			for _, name := range []string{"otlp-service-name", "otlp-runtime-spans", "otlp-goroutine-spans", "otlp-no-stacktraces", "otlp-sampled-only"} {
 				if set[name] && !*push && *oj == "" {
 					return usageError{fmt.Sprintf("--%s goes with --otlp or --otlp-json", name)}
 				}
@@ -196,7 +197,7 @@ Example:
 				if !spanStart.IsZero() {
 					opts = append(opts, otelconv.WithStartTime(spanStart))
 				}
-				opts = append(opts, spanOptions(*service, *runtimeSpans, *goroutineSpans, *noStacks)...)
+				opts = append(opts, spanOptions(*service, *runtimeSpans, *goroutineSpans, *noStacks, *sampledOnly)...)
 				if *oj != "" {
 					o, err := createOutput(e, *oj, false)
 					if err != nil {

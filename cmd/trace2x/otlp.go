@@ -34,7 +34,8 @@ under it begins a trace linked to its parent (regions are not split off: a
 task with 20,000 regions is a trace of 20,001 spans); a task the trace names but
 never shows (the parent of a snapshot's tasks) is a span "task placeholder"
 with the ID. A task that logs its request's W3C traceparent (category
-"traceparent") joins the application's trace. The OpenTelemetry SDK's own
+"traceparent") joins the application's trace, sampled by the application
+or not (--sampled-only leaves out those it did not sample). The OpenTelemetry SDK's own
 tasks, copies of the application's spans, are left out. --runtime-spans adds GC cycles and stop-the-world
 pauses (a trace per second), --goroutine-spans the life of every goroutine
 (a trace each).
@@ -87,6 +88,7 @@ Examples:
 		runtimeSpans := fs.Bool("runtime-spans", false, "add GC cycles and stop-the-world pauses as spans, in a trace per second")
 		goroutineSpans := fs.Bool("goroutine-spans", false, "add the life of every goroutine as a span")
 		noStacks := fs.Bool("no-stacktraces", false, "leave out the whole stacks (code.stacktrace), keeping the innermost frame of user code: about half of what spans weigh")
+		sampledOnly := fs.Bool("sampled-only", false, "leave out the tasks that joined a remote trace the application did not sample (traceparent flags 00), with their regions and child tasks")
 		asJSON := fs.Bool("json", false, "write OTLP JSON instead of pushing")
 		out := fs.String("o", "-", "with --json, write to `FILE` instead of standard output (.gz: compressed)")
 		return func(e *env, args []string) error {
@@ -133,7 +135,7 @@ Examples:
 			opts := append([]otelconv.Option{
 				otelconv.WithInputName(in.name),
 				otelconv.WithVersion(trace2xVersion()),
-			}, spanOptions(*service, *runtimeSpans, *goroutineSpans, *noStacks)...)
+			}, spanOptions(*service, *runtimeSpans, *goroutineSpans, *noStacks, *sampledOnly)...)
 			timeNote := ""
 			if startTime.IsZero() {
 				startTime, timeNote, err = fileStart(in)
@@ -323,13 +325,25 @@ func report(w io.Writer, input, dest string, res *otelconv.Result, timeNote stri
 		fmt.Fprintf(w, "trace2x: %s: %d tasks joined remote traces by traceparent, %d traceparents came too late (linked), %d did not parse\n",
 			input, res.Joined, res.LateJoins, res.BadTraceparents)
 	}
-	if res.MostJoined >= crowdedTrace {
-		fmt.Fprintf(w, "trace2x: %s: %d tasks joined one remote trace, %s, each logging the same traceparent: a backend shows them as one trace, and may drop what is over its size limit; a task per request should log its own request's\n",
+	if res.TasklessTraceparents > 0 && (toFile || res.Exported > 0) {
+		fmt.Fprintf(w, "trace2x: %s: %d traceparents were logged outside any task, so joined nothing: log each in its request's task (trace.NewTask); the OpenTelemetry SDK begins one only for the spans it samples\n",
+			input, res.TasklessTraceparents)
+	}
+	switch {
+	case res.MostSameParent >= crowdedTrace:
+		fmt.Fprintf(w, "trace2x: %s: %d tasks logged the same traceparent (the most of one; %d tasks joined remote trace %s): a backend shows them as one trace, and may drop what is over its size limit; a task per request should log its own request's\n",
+			input, res.MostSameParent, res.MostJoined, res.MostJoinedTrace)
+	case res.MostJoined >= crowdedTrace:
+		// A request that fanned out: each task under a span of its own.
+		fmt.Fprintf(w, "trace2x: %s: %d tasks joined one remote trace, %s, under different spans of it (a request's fan-out): a backend shows them as one trace, and may drop what is over its size limit; --task or --from/--to keeps less\n",
 			input, res.MostJoined, res.MostJoinedTrace)
 	}
 	if res.LargestTraceSpans >= hugeTrace {
 		fmt.Fprintf(w, "trace2x: %s: the largest trace, %s, holds %d spans: a backend shows a trace that large slowly if at all (Jaeger answers about 1.3 kB a span); trace2x cuts neither a remote trace that tasks joined nor a task's or a region's regions: --task, --region or --from/--to keeps less\n",
 			input, res.LargestTrace, res.LargestTraceSpans)
+	}
+	if res.Unsampled > 0 {
+		fmt.Fprintf(w, "trace2x: %s: %d spans of requests the application did not sample are left out (sampled only)\n", input, res.Unsampled)
 	}
 	if res.SDKTasks > 0 {
 		fmt.Fprintf(w, "trace2x: %s: %d tasks that the OpenTelemetry SDK began for the application's own spans are left out: the application exports those spans\n", input, res.SDKTasks)
@@ -435,7 +449,7 @@ func (p *clockProbe) Begin(m *mapping.Meta) error {
 // spanOptions are the conversion's options that otlp's flags set (and
 // convert's, prefixed): service.name, and which spans besides tasks' and
 // regions' are made.
-func spanOptions(service string, runtimeSpans, goroutineSpans, noStacks bool) []otelconv.Option {
+func spanOptions(service string, runtimeSpans, goroutineSpans, noStacks, sampledOnly bool) []otelconv.Option {
 	var opts []otelconv.Option
 	if service != "" {
 		opts = append(opts, otelconv.WithServiceName(service))
@@ -448,6 +462,9 @@ func spanOptions(service string, runtimeSpans, goroutineSpans, noStacks bool) []
 	}
 	if noStacks {
 		opts = append(opts, otelconv.WithoutStacktraces())
+	}
+	if sampledOnly {
+		opts = append(opts, otelconv.WithSampledOnly())
 	}
 	return opts
 }

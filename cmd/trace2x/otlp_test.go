@@ -499,3 +499,49 @@ func refusingOTLP(status int) *httptest.Server {
 		http.Error(w, http.StatusText(status), status)
 	}))
 }
+
+// TestOTLPSampledOnly: --sampled-only leaves out the spans of a request
+// the application did not sample, and says how many; by default they are
+// sent with the others.
+func TestOTLPSampledOnly(t *testing.T) {
+	const (
+		sampled   = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+		unsampled = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"
+	)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "joins.trace")
+	f, err := os.Create(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := synth.RecordJoins(f, sampled, unsampled); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	for _, only := range []bool{false, true} {
+		out := filepath.Join(dir, "spans.json")
+		args := []string{"--json", "-o", out, in}
+		if only {
+			args = append([]string{"--sampled-only"}, args...)
+		}
+		code, _, errs := runOTLP(t, args...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		data, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Each request is a task, a region, a child task and its region.
+		got := map[bool]int{false: 4, true: 0}
+		if n := strings.Count(string(data), `"traceId":"0af7651916cd43dd8448eb211c80319c"`); n != got[only] {
+			t.Errorf("sampled only %v: %d spans of the unsampled request, want %d", only, n, got[only])
+		}
+		if n := strings.Count(string(data), `"traceId":"4bf92f3577b34da6a3ce929d0e0e4736"`); n != 4 {
+			t.Errorf("sampled only %v: %d spans of the sampled request, want 4", only, n)
+		}
+		if said := strings.Contains(errs, "4 spans of requests the application did not sample are left out"); said != only {
+			t.Errorf("sampled only %v: report:\n%s", only, errs)
+		}
+	}
+}

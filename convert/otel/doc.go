@@ -143,7 +143,9 @@
 // is ignored: the first one counts. A child task without a traceparent of its own follows its parent
 // into the remote trace; once a trace has shown a traceparent, the spans
 // of a task that has not joined wait for the task's end, when its parent
-// is known (see [WithMaxPendingSpans]). A Datadog tracer logs the
+// is known (see [WithMaxPendingSpans]). A request the application did
+// not sample (flags 00) joins all the same, unless [WithSampledOnly]
+// leaves its spans out. A Datadog tracer logs the
 // ID of each of its spans with the category datadog.uint64_span_id in the
 // span's task; that carries no trace ID, so it becomes the task span's
 // datadog.span_id attribute, in decimal, to find the Datadog span by.

@@ -378,31 +378,35 @@ func TestAnnotationsJoin(t *testing.T) {
 
 // TestSharedJoins: tasks that join the same remote trace make one trace
 // between them, which the result counts once, and says which trace drew
-// the most tasks.
+// the most tasks, and the most that logged one traceparent (a fan-out
+// logs many spans of one trace).
 func TestSharedJoins(t *testing.T) {
 	sc := newScript(t)
-	for i := range 4 {
+	for i := range 5 {
 		id := mapping.TaskID(10 + i)
 		at := mapping.Time(1100 + 100*i)
 		tp := tp1
-		if i == 3 {
+		switch i {
+		case 3:
 			tp = tp2
+		case 4:
+			tp = strings.Replace(tp1, "00f067aa0ba902b7", "00f067aa0ba902b8", 1) // another span of tp1's trace
 		}
 		sc.log(at, id, 0, "traceparent", tp)
 		sc.task(id, 0, at, at+50)
 	}
-	sc.task(20, 0, 1600, 1700) // a root task of its own trace
+	sc.task(20, 0, 1700, 1800) // a root task of its own trace
 	spans := sc.finish()
 	res := sc.s.Result()
 	traces := map[trace.TraceID]bool{}
 	for _, s := range spans {
 		traces[s.SpanContext.TraceID()] = true
 	}
-	if res.Joined != 4 || res.SharedJoins != 2 || res.Traces() != int64(len(traces)) || len(traces) != 3 {
-		t.Errorf("joined %d, shared %d, traces %d; want 4, 2 and the %d trace IDs the spans have (3)", res.Joined, res.SharedJoins, res.Traces(), len(traces))
+	if res.Joined != 5 || res.SharedJoins != 3 || res.Traces() != int64(len(traces)) || len(traces) != 3 {
+		t.Errorf("joined %d, shared %d, traces %d; want 5, 3 and the %d trace IDs the spans have (3)", res.Joined, res.SharedJoins, res.Traces(), len(traces))
 	}
-	if res.MostJoined != 3 || res.MostJoinedTrace != remote(t, tp1).TraceID() {
-		t.Errorf("most joined %d, of %v; want 3, of %v", res.MostJoined, res.MostJoinedTrace, remote(t, tp1).TraceID())
+	if res.MostJoined != 4 || res.MostJoinedTrace != remote(t, tp1).TraceID() || res.MostSameParent != 3 {
+		t.Errorf("most joined %d, of %v, most under one span %d; want 4, of %v, and 3", res.MostJoined, res.MostJoinedTrace, res.MostSameParent, remote(t, tp1).TraceID())
 	}
 }
 
@@ -497,5 +501,61 @@ func TestTraceSizes(t *testing.T) {
 	}
 	if n := len(sz.cur) + len(sz.prev); n > 2*maxSized {
 		t.Errorf("%d traces counted at once, want at most %d", n, 2*maxSized)
+	}
+}
+
+// TestSampledOnly: with WithSampledOnly, a task that joins a remote trace
+// the application did not sample is left out, with its regions and its
+// child tasks, and counted; a sampled one is sent. Without it, both are.
+func TestSampledOnly(t *testing.T) {
+	for _, only := range []bool{false, true} {
+		var opts []Option
+		if only {
+			opts = append(opts, WithSampledOnly())
+		}
+		sc := newScript(t, opts...)
+		sc.tree(11, 10)
+		// Task 10 (and its child 11) in tp2's trace, unsampled; task 20
+		// in tp1's, sampled.
+		sc.log(1100, 10, 0, "traceparent", tp2)
+		sc.region(10, 1110, 1120)
+		sc.region(11, 1130, 1140)
+		sc.task(11, 10, 1125, 1150)
+		sc.task(10, 0, 1100, 1200)
+		sc.log(1300, 20, 0, "traceparent", tp1)
+		sc.region(20, 1310, 1320)
+		sc.task(20, 0, 1300, 1400)
+		spans := sc.finish()
+		byTrace := map[trace.TraceID]int{}
+		for _, s := range spans {
+			byTrace[s.SpanContext.TraceID()]++
+		}
+		unsampled, sampled := byTrace[remote(t, tp2).TraceID()], byTrace[remote(t, tp1).TraceID()]
+		res := sc.s.Result()
+		if sampled != 2 {
+			t.Errorf("sampled only %v: %d spans in the sampled trace, want 2", only, sampled)
+		}
+		if want := map[bool]int{false: 4, true: 0}[only]; unsampled != want || res.Unsampled != int64(4-want) {
+			t.Errorf("sampled only %v: %d spans in the unsampled trace, %d counted as left out; want %d and %d", only, unsampled, res.Unsampled, want, 4-want)
+		}
+	}
+}
+
+// TestTasklessTraceparent: a traceparent logged outside any task joins
+// nothing, and is counted, so that the command can say why.
+func TestTasklessTraceparent(t *testing.T) {
+	sc := newScript(t)
+	sc.log(1100, mapping.NoTask, 0, "traceparent", tp1)
+	sc.log(1150, 10, 0, "traceparent", tp2)
+	sc.task(10, 0, 1100, 1200)
+	spans := sc.finish()
+	res := sc.s.Result()
+	if res.TasklessTraceparents != 1 || res.Joined != 1 {
+		t.Errorf("%d traceparents outside a task, %d joined; want 1 and 1", res.TasklessTraceparents, res.Joined)
+	}
+	for _, s := range spans {
+		if s.SpanContext.TraceID() == remote(t, tp1).TraceID() {
+			t.Errorf("span %q joined the trace of a traceparent logged outside any task", s.Name)
+		}
 	}
 }

@@ -21,6 +21,7 @@ type config struct {
 	runtimeSpans   bool
 	goroutineSpans bool
 	noStacktraces  bool
+	sampledOnly    bool
 	seed           []byte
 	exportedUntil  mapping.Time // see WithExportedUntil; 0 for none
 	exported       []window     // see WithExported
@@ -118,6 +119,18 @@ func WithGoroutineSpans() Option {
 // volume, the stacks are about half of what a span weighs.
 func WithoutStacktraces() Option {
 	return optionFunc(func(c *config) { c.noStacktraces = true })
+}
+
+// WithSampledOnly leaves out the spans of the tasks that joined a remote
+// trace the application did not sample (a traceparent whose flags are
+// 00), with their regions and the child tasks that follow them into it.
+// By default they are sent: they are the only record of such a request,
+// but a backend shows them without the application's spans above them,
+// and behind a head sampler of 1% they are most of what is sent. Spans
+// sent before their task's traceparent was met (see the package
+// documentation) are not taken back.
+func WithSampledOnly() Option {
+	return optionFunc(func(c *config) { c.sampledOnly = true })
 }
 
 // WithIDSeed sets the identity from which trace and span IDs are derived,

@@ -83,6 +83,10 @@ type Result struct {
 	// window's) end, whose spans were sent cut: a conversion of a later,
 	// overlapping window sends them whole (see WithExported).
 	OpenTasks []mapping.TaskID
+	// Unsampled counts the spans left out for joining a remote trace the
+	// application did not sample (see WithSampledOnly).
+	Unsampled int64
+
 	// SDKTasks counts the tasks left out that the OpenTelemetry Go SDK
 	// began for the application's own spans, which the application
 	// exports itself (see the package documentation).
@@ -108,6 +112,11 @@ type Result struct {
 	Joined          int
 	LateJoins       int // traceparent logs that came too late to re-parent their task; linked instead
 	BadTraceparents int // traceparent logs that do not parse
+	// TasklessTraceparents counts the traceparent logs outside any task,
+	// which join nothing: the request's regions then go under their
+	// goroutine's span (the OpenTelemetry SDK begins a task only for the
+	// spans it records, so a request it did not sample has none).
+	TasklessTraceparents int
 	// SharedJoins counts the joined tasks whose remote trace another task
 	// of the file joined before: their trees add no trace. MostJoined is
 	// the most tasks that joined one remote trace, MostJoinedTrace that
@@ -116,6 +125,10 @@ type Result struct {
 	SharedJoins     int
 	MostJoined      int
 	MostJoinedTrace trace.TraceID
+	// MostSameParent is the most tasks that logged one traceparent (one
+	// remote span): tasks that joined one trace under many of its spans
+	// are a request's fan-out, not a fixed traceparent.
+	MostSameParent int
 	// LargestTraceSpans is the most spans sent to one trace, LargestTrace
 	// that trace. Tasks and regions cut trees past about 1,000 spans, but
 	// a remote trace that tasks joined, a task's regions and a region's
@@ -368,8 +381,8 @@ func NewSink(ctx context.Context, exp sdktrace.SpanExporter, opts ...Option) *Si
 func (s *Sink) Result() Result {
 	r := s.res
 	r.Exported, r.Failed = s.exp.exported.Load(), s.exp.failed.Load()
-	r.Joined, r.LateJoins, r.BadTraceparents = s.traces.joined, s.traces.late, s.traces.bad
-	r.SharedJoins, r.MostJoined, r.MostJoinedTrace = s.traces.shared, s.traces.most, s.traces.mostTraceID
+	r.Joined, r.LateJoins, r.BadTraceparents, r.TasklessTraceparents = s.traces.joined, s.traces.late, s.traces.bad, s.traces.taskless
+	r.SharedJoins, r.MostJoined, r.MostJoinedTrace, r.MostSameParent = s.traces.shared, s.traces.most, s.traces.mostTraceID, s.traces.mostSame
 	r.LargestTrace, r.LargestTraceSpans = s.sizes.largestID, s.sizes.largest
 	return r
 }
@@ -953,6 +966,7 @@ func (s *Sink) placeInTask(ev event) {
 // traceparent reads a W3C traceparent logged in a task.
 func (s *Sink) traceparent(l *mapping.Log) {
 	if l.Task == mapping.NoTask {
+		s.traces.taskless++
 		return
 	}
 	// Space around the value is not part of it (HTTP trims a header's),
@@ -1177,6 +1191,16 @@ func (s *Sink) emit(rec *spanRec, tid trace.TraceID) {
 	if rec.kind != kindPlaceholder && s.cfg.exportedWith(rec.start, rec.end, rec.task, rec.root) {
 		s.res.Repeated++ // exported with another window
 		return
+	}
+	if s.cfg.sampledOnly {
+		id := tid
+		if rec.remote.IsValid() {
+			id = rec.remote.TraceID()
+		}
+		if s.traces.unsampled[id] {
+			s.res.Unsampled++
+			return
+		}
 	}
 	sp := &span{
 		name:          rec.name,

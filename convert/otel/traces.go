@@ -113,6 +113,7 @@ type traceTable struct {
 	metAny     bool // a traceparent of the file was logged, in time or late
 
 	joined, late, bad int
+	taskless          int // traceparent logs outside any task
 	// remote counts the tasks that joined each remote trace, to tell the
 	// traces that several tasks share (see Result.SharedJoins). Bounded:
 	// past maxRemote traces it starts again, so a trace joined again
@@ -121,6 +122,21 @@ type traceTable struct {
 	shared      int
 	most        int // the most tasks that joined one remote trace
 	mostTraceID trace.TraceID
+	// parents counts the tasks that logged each traceparent, bounded as
+	// remote is: many tasks under one remote span are one request's
+	// batch or a traceparent fixed by mistake, where tasks under many
+	// spans of one trace are a request's fan-out.
+	parents  map[remoteSpan]int
+	mostSame int // the most tasks that logged one traceparent
+	// unsampled are the remote traces joined that the application did
+	// not sample, bounded as remote is (see WithSampledOnly).
+	unsampled map[trace.TraceID]bool
+}
+
+// remoteSpan is a span of a remote trace.
+type remoteSpan struct {
+	trace trace.TraceID
+	span  trace.SpanID
 }
 
 // maxRemote bounds the remote traces remembered.
@@ -242,13 +258,26 @@ func (tt *traceTable) join(s *Sink, id mapping.TaskID, sc trace.SpanContext, raw
 	default:
 		st.remote, st.traceparent = sc, valid(raw)
 		tt.joined++
-		tt.countRemote(sc.TraceID())
+		tt.countRemote(sc.TraceID(), sc.SpanID())
+		if !sc.IsSampled() && s.cfg.sampledOnly {
+			if tt.unsampled == nil || len(tt.unsampled) >= maxRemote {
+				tt.unsampled = make(map[trace.TraceID]bool)
+			}
+			tt.unsampled[sc.TraceID()] = true
+		}
 		tt.decide(s, st, sc.TraceID())
 	}
 }
 
-// countRemote counts a task that joined the remote trace id.
-func (tt *traceTable) countRemote(id trace.TraceID) {
+// countRemote counts a task that joined the remote trace id under its
+// span parent.
+func (tt *traceTable) countRemote(id trace.TraceID, parent trace.SpanID) {
+	key := remoteSpan{id, parent}
+	if tt.parents == nil || (len(tt.parents) >= maxRemote && tt.parents[key] == 0) {
+		tt.parents = make(map[remoteSpan]int)
+	}
+	tt.parents[key]++
+	tt.mostSame = max(tt.mostSame, tt.parents[key])
 	if tt.remote == nil || (len(tt.remote) >= maxRemote && tt.remote[id] == 0) {
 		tt.remote = make(map[trace.TraceID]int)
 	}

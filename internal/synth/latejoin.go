@@ -60,3 +60,26 @@ func RecordLateJoin(w io.Writer, gens int) error {
 	trace.Stop()
 	return err
 }
+
+// RecordJoins traces, into w, a task of type "request" for each of
+// traceparents, each logging its traceparent and holding a region and a
+// child task with a region of its own.
+func RecordJoins(w io.Writer, traceparents ...string) error {
+	recordMu.Lock()
+	defer recordMu.Unlock()
+	if err := trace.Start(w); err != nil {
+		return fmt.Errorf("synth: %w", err)
+	}
+	for _, tp := range traceparents {
+		ctx, task := trace.NewTask(context.Background(), "request")
+		trace.Log(ctx, "traceparent", tp)
+		trace.WithRegion(ctx, "handle", func() {
+			cctx, child := trace.NewTask(ctx, "lookup")
+			trace.WithRegion(cctx, "query", func() { sink.Add(1) })
+			child.End()
+		})
+		task.End()
+	}
+	trace.Stop()
+	return nil
+}

@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configtls"
+	"go.opentelemetry.io/collector/confmap"
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/trace2x/trace2x/capture"
@@ -48,8 +49,29 @@ type Config struct {
 type UploadConfig struct {
 	confighttp.ServerConfig `mapstructure:",squash"`
 
+	// SampledOnly leaves out the tasks that joined a remote trace the
+	// application did not sample, as TargetConfig.SampledOnly does.
+	SampledOnly bool `mapstructure:"sampled_only"`
+
 	// prevent unkeyed literal initialization
 	_ struct{}
+}
+
+// Unmarshal decodes the endpoint's own settings beside its HTTP server's:
+// the Unmarshal promoted from the embedded confighttp.ServerConfig would
+// decode only the server's, and leave the others unset.
+func (u *UploadConfig) Unmarshal(conf *confmap.Conf) error {
+	if err := u.ServerConfig.Unmarshal(conf); err != nil {
+		return err
+	}
+	own := struct {
+		SampledOnly bool `mapstructure:"sampled_only"`
+	}{u.SampledOnly}
+	if err := conf.Unmarshal(&own, confmap.WithIgnoreUnused()); err != nil {
+		return err
+	}
+	u.SampledOnly = own.SampledOnly
+	return nil
 }
 
 // uploadPath is where the upload endpoint takes trace files.
@@ -99,6 +121,12 @@ type TargetConfig struct {
 	// innermost frame of user code of each: about half of what spans
 	// weigh (see otel.WithoutStacktraces).
 	NoStacktraces bool `mapstructure:"no_stacktraces"`
+	// SampledOnly leaves out the tasks that joined a remote trace the
+	// application did not sample (a traceparent whose flags are 00), with
+	// their regions and child tasks: behind a head sampler they are most
+	// of the spans, each shown without the application's spans above it
+	// (see otel.WithSampledOnly).
+	SampledOnly bool `mapstructure:"sampled_only"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}

@@ -10,7 +10,7 @@ import (
 
 // load reads a receiver configuration as the Collector does: over the
 // factory's default, then validated.
-func load(t *testing.T, raw map[string]any) (*Config, error) {
+func load(t testing.TB, raw map[string]any) (*Config, error) {
 	t.Helper()
 	cfg := NewFactory().CreateDefaultConfig().(*Config)
 	if err := confmap.NewFromStringMap(raw).Unmarshal(cfg); err != nil {

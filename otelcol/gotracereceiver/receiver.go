@@ -637,6 +637,9 @@ func (r *gotraceReceiver) convertOptions(t *target) []otel.Option {
 	if t.NoStacktraces {
 		opts = append(opts, otel.WithoutStacktraces())
 	}
+	if t.SampledOnly {
+		opts = append(opts, otel.WithSampledOnly())
+	}
 	return opts
 }
 

@@ -38,7 +38,7 @@ func TestMain(m *testing.M) {
 }
 
 // sampleTrace is a trace recorded by testdata/gen with 12 user tasks.
-func sampleTrace(t *testing.T) []byte {
+func sampleTrace(t testing.TB) []byte {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "annotations.go1.26.trace"))
 	if err != nil {
@@ -49,19 +49,19 @@ func sampleTrace(t *testing.T) []byte {
 
 // harness is a receiver under test with its logs and telemetry.
 type harness struct {
-	t    *testing.T
+	t    testing.TB
 	r    *gotraceReceiver
 	logs *observer.ObservedLogs
 	tel  *componenttest.Telemetry
 }
 
-func newHarness(t *testing.T, cfg *Config, next consumer.Traces) *harness {
+func newHarness(t testing.TB, cfg *Config, next consumer.Traces) *harness {
 	t.Helper()
 	return newHarnessID(t, component.NewID(componentType), cfg, next)
 }
 
 // newHarnessID is newHarness for the receiver of the ID given.
-func newHarnessID(t *testing.T, id component.ID, cfg *Config, next consumer.Traces) *harness {
+func newHarnessID(t testing.TB, id component.ID, cfg *Config, next consumer.Traces) *harness {
 	t.Helper()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)

@@ -138,7 +138,11 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 	if limit := r.uploadConfig.MaxRequestBodySize; limit > 0 {
 		in = &expandLimit{src: body, left: limit, limit: limit}
 	}
-	spans, res, err := r.convert(ctx, cancel, in, uploadRefusal, []otel.Option{otel.WithInputName(name), otel.WithServiceName(service), otel.WithExportTimeout(0), otel.WithoutEnvResource()})
+	opts := []otel.Option{otel.WithInputName(name), otel.WithServiceName(service), otel.WithExportTimeout(0), otel.WithoutEnvResource()}
+	if r.uploadConfig.SampledOnly {
+		opts = append(opts, otel.WithSampledOnly())
+	}
+	spans, res, err := r.convert(ctx, cancel, in, uploadRefusal, opts)
 	fields := []zap.Field{zap.String("service.name", service), zap.String("remote", req.RemoteAddr), zap.Duration("elapsed", time.Since(start)), zap.Int64("spans", spans)}
 	if res != nil && res.Summary != nil {
 		fields = append(fields, zap.Int64("bytes", res.Summary.BytesRead))

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+	"github.com/trace2x/trace2x/internal/synth"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/consumer/consumertest"
@@ -482,5 +483,52 @@ func TestUpload503Names(t *testing.T) {
 	<-h.r.slots
 	if code != http.StatusServiceUnavailable || !strings.HasPrefix(msg, "upload from 127.0.0.1:") || !strings.Contains(msg, "the Collector is shutting down") {
 		t.Errorf("an upload waiting for a slot at shutdown: %d %q; want 503 naming the upload", code, msg)
+	}
+}
+
+// TestUploadSampledOnly: with sampled_only, an upload's request that the
+// application did not sample makes no spans; the sampled one does.
+func TestUploadSampledOnly(t *testing.T) {
+	const (
+		sampled   = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+		unsampled = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"
+	)
+	var trace bytes.Buffer
+	if err := synth.RecordJoins(&trace, sampled, unsampled); err != nil {
+		t.Fatal(err)
+	}
+	for _, only := range []bool{false, true} {
+		cfg, err := load(t, map[string]any{"upload": map[string]any{"endpoint": "127.0.0.1:0", "sampled_only": only}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sink := new(consumertest.TracesSink)
+		h := newHarness(t, cfg, sink)
+		h.start()
+		resp, err := http.Post("http://"+h.r.uploadAddr.String()+uploadPath+"?service_name=joins", "application/octet-stream", bytes.NewReader(trace.Bytes()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("sampled_only %v: %s", only, resp.Status)
+		}
+		byTrace := map[string]int{}
+		for _, td := range sink.AllTraces() {
+			for i := 0; i < td.ResourceSpans().Len(); i++ {
+				ss := td.ResourceSpans().At(i).ScopeSpans()
+				for j := 0; j < ss.Len(); j++ {
+					spans := ss.At(j).Spans()
+					for k := 0; k < spans.Len(); k++ {
+						byTrace[spans.At(k).TraceID().String()]++
+					}
+				}
+			}
+		}
+		want := map[bool]int{false: 4, true: 0}[only]
+		if byTrace["0af7651916cd43dd8448eb211c80319c"] != want || byTrace["4bf92f3577b34da6a3ce929d0e0e4736"] != 4 {
+			t.Errorf("sampled_only %v: spans by trace %v; want %d of the unsampled request, 4 of the sampled", only, byTrace, want)
+		}
+		h.stop()
 	}
 }
