@@ -61,6 +61,16 @@ type UploadConfig struct {
 // the Unmarshal promoted from the embedded confighttp.ServerConfig would
 // decode only the server's, and leave the others unset.
 func (u *UploadConfig) Unmarshal(conf *confmap.Conf) error {
+	// The server's decoding ignores keys it does not know (it expects to
+	// be embedded), so a misspelt setting would be dropped unsaid.
+	known := map[string]bool{"sampled_only": true}
+	settingNames(reflect.TypeFor[confighttp.ServerConfig](), known)
+	for _, k := range conf.AllKeys() {
+		top, _, _ := strings.Cut(k, confmap.KeyDelimiter)
+		if !known[strings.ToLower(top)] {
+			return fmt.Errorf("%q is not a setting of the upload endpoint", top)
+		}
+	}
 	if err := u.ServerConfig.Unmarshal(conf); err != nil {
 		return err
 	}
@@ -72,6 +82,27 @@ func (u *UploadConfig) Unmarshal(conf *confmap.Conf) error {
 	}
 	u.SampledOnly = own.SampledOnly
 	return nil
+}
+
+// settingNames adds the names of struct type t's settings (its fields'
+// mapstructure names, those of squashed fields' too) to names.
+func settingNames(t reflect.Type, names map[string]bool) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("mapstructure")
+		name, opts, _ := strings.Cut(tag, ",")
+		switch {
+		case strings.Contains(","+opts+",", ",squash,"):
+			if f.Type.Kind() == reflect.Struct {
+				settingNames(f.Type, names)
+			}
+		case name == "-" || !f.IsExported():
+		case name == "":
+			names[strings.ToLower(f.Name)] = true
+		default:
+			names[name] = true
+		}
+	}
 }
 
 // uploadPath is where the upload endpoint takes trace files.

@@ -235,3 +235,23 @@ func TestConfigUnknownKey(t *testing.T) {
 		t.Errorf("a misspelt key: %v", err)
 	}
 }
+
+// TestUploadUnknownKey: a misspelt setting of the upload endpoint is
+// refused, as a target's is; its HTTP server's own decoding ignores keys
+// it does not know. Every real one is taken.
+func TestUploadUnknownKey(t *testing.T) {
+	_, err := load(t, map[string]any{"upload": map[string]any{"endpoint": "127.0.0.1:0", "max_request_body_sise": 5}})
+	if err == nil || !strings.Contains(err.Error(), "max_request_body_sise") {
+		t.Errorf("a misspelt key: %v", err)
+	}
+	cfg, err := load(t, map[string]any{"upload": map[string]any{
+		"endpoint": "127.0.0.1:0", "max_request_body_size": 1 << 20, "sampled_only": true,
+		"read_header_timeout": "5s", "include_metadata": true, "cors": map[string]any{"allowed_origins": []any{"https://a.example"}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := cfg.Upload.Get(); !u.SampledOnly || u.MaxRequestBodySize != 1<<20 || u.ReadHeaderTimeout != 5*time.Second || !u.IncludeMetadata {
+		t.Errorf("settings not taken: %+v", u)
+	}
+}
