@@ -94,7 +94,8 @@ func defaultFailed(status int) bool { return status >= 500 }
 // context if there is one, else the request's traceparent header). The
 // task's spans then join the request's distributed trace when a snapshot
 // is exported. Put it inside an OpenTelemetry handler (otelhttp), if
-// there is one, so that its span is in the context.
+// there is one, so that its span is in the context (Stats.HeaderTraceparents
+// counts the requests whose traceparent came from their header).
 //
 // A request slower than SlowerThan, failed (FailedWhen, or a panic, which
 // is passed on), or chosen by TriggerWhen triggers a snapshot; the
@@ -151,6 +152,9 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	// the conversion fixes a task's trace when its first span is sent.
 	if tp := traceparent(req); tp != "" {
 		trace.Log(ctx, "traceparent", tp)
+		if !m.rec.stopped.Load() && !oteltrace.SpanContextFromContext(req.Context()).IsValid() {
+			m.rec.stats.headerTraceparents.Add(1)
+		}
 	}
 	sw := &statusWriter{ResponseWriter: w}
 	panicked := true

@@ -247,6 +247,11 @@ func TestMiddlewareJoinsTrace(t *testing.T) {
 	for _, name := range []string{"header", "context", "bad"} {
 		h.ServeHTTP(httptest.NewRecorder(), reqs[name])
 	}
+	// Only the header's came from a header: a Middleware outside
+	// otelhttp would count every request.
+	if n := rec.Stats().HeaderTraceparents; n != 1 {
+		t.Errorf("%d requests took their header's traceparent, want 1", n)
+	}
 	e, err := rec.Snapshot(context.Background(), "test")
 	if err != nil {
 		t.Fatal(err)

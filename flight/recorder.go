@@ -749,7 +749,7 @@ type counters struct {
 	files, fileErrors, filesRemoved                         atomic.Int64
 	late, spansDropped, unserved                            atomic.Int64
 	requests, served, handlerErrors                         atomic.Int64
-	callbackPanics                                          atomic.Int64
+	callbackPanics, headerTraceparents                      atomic.Int64
 }
 
 // Stats counts what a Recorder did. Nothing it does fails the program:
@@ -758,12 +758,17 @@ type counters struct {
 // spans also reports an export's failure to its process-wide error
 // handler (otel.SetErrorHandler; by default the standard logger).
 type Stats struct {
-	Requests       int64 // requests seen by the Middleware
-	Triggers       int64 // requests and calls (Trigger, Snapshot) that asked for a snapshot
-	Snapshots      int64 // snapshots taken; a burst of triggers shares one
-	SnapshotErrors int64 // snapshots that could not be taken
-	Late           int64 // snapshots taken too late for their first trigger (see Export.Late)
-	Unserved       int64 // triggers that waited for a snapshot when Stop came, and were dropped
+	Requests int64 // requests seen by the Middleware
+	// HeaderTraceparents counts the requests whose task took the
+	// traceparent of their header, no OpenTelemetry span being in their
+	// context: in a program with otelhttp, the Middleware is outside it,
+	// and the tasks join the caller's span rather than the request's own.
+	HeaderTraceparents int64
+	Triggers           int64 // requests and calls (Trigger, Snapshot) that asked for a snapshot
+	Snapshots          int64 // snapshots taken; a burst of triggers shares one
+	SnapshotErrors     int64 // snapshots that could not be taken
+	Late               int64 // snapshots taken too late for their first trigger (see Export.Late)
+	Unserved           int64 // triggers that waited for a snapshot when Stop came, and were dropped
 	// SpansDropped counts the triggered snapshots whose spans were not
 	// exported, their file written, because the exporter was still busy
 	// with earlier ones (its endpoint down or slow).
@@ -795,24 +800,25 @@ func (r *Recorder) Stats() Stats {
 	}
 	c := &r.stats
 	s := Stats{
-		Requests:       c.requests.Load(),
-		Triggers:       c.triggers.Load(),
-		Snapshots:      c.snapshots.Load(),
-		SnapshotErrors: c.snapshotErrors.Load(),
-		Late:           c.late.Load(),
-		Unserved:       c.unserved.Load(),
-		SpansDropped:   c.spansDropped.Load(),
-		Exports:        c.exports.Load(),
-		ExportErrors:   c.exportErrors.Load(),
-		Spans:          c.spans.Load(),
-		SpansFailed:    c.spansFailed.Load(),
-		SpansStopped:   c.spansStopped.Load(),
-		Files:          c.files.Load(),
-		FileErrors:     c.fileErrors.Load(),
-		FilesRemoved:   c.filesRemoved.Load(),
-		Served:         c.served.Load(),
-		HandlerErrors:  c.handlerErrors.Load(),
-		CallbackPanics: c.callbackPanics.Load(),
+		Requests:           c.requests.Load(),
+		HeaderTraceparents: c.headerTraceparents.Load(),
+		Triggers:           c.triggers.Load(),
+		Snapshots:          c.snapshots.Load(),
+		SnapshotErrors:     c.snapshotErrors.Load(),
+		Late:               c.late.Load(),
+		Unserved:           c.unserved.Load(),
+		SpansDropped:       c.spansDropped.Load(),
+		Exports:            c.exports.Load(),
+		ExportErrors:       c.exportErrors.Load(),
+		Spans:              c.spans.Load(),
+		SpansFailed:        c.spansFailed.Load(),
+		SpansStopped:       c.spansStopped.Load(),
+		Files:              c.files.Load(),
+		FileErrors:         c.fileErrors.Load(),
+		FilesRemoved:       c.filesRemoved.Load(),
+		Served:             c.served.Load(),
+		HandlerErrors:      c.handlerErrors.Load(),
+		CallbackPanics:     c.callbackPanics.Load(),
 	}
 	r.errMu.Lock()
 	s.LastError, s.LastErrorTime = r.lastErr, r.lastTime
