@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -79,9 +80,12 @@ where, so that --from shows the rest.`,
 			if *ui != perfettoUI && !loopbackOrigin(*ui) {
 				return usageError{fmt.Sprintf("--ui %q: want %s or the http:// address of a Perfetto UI on this machine (localhost or a loopback IP), with no path, which alone may fetch the trace", given, perfettoUI)}
 			}
-			host, _, err := net.SplitHostPort(*addr)
+			host, port, err := net.SplitHostPort(*addr)
 			if err != nil {
 				return usageError{fmt.Sprintf("--addr: %v", err)}
+			}
+			if _, err := strconv.ParseUint(port, 10, 16); err != nil && strings.Trim(port, "0123456789") == "" && port != "" {
+				return usageError{fmt.Sprintf("--addr %s: the port must be from 0 to 65535", *addr)}
 			}
 			if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 				return usageError{"--addr must be a loopback address: the trace is served to this machine only"}
