@@ -46,13 +46,22 @@ func newDirStore(dir string, maxFiles int, maxBytes int64) (*dirStore, error) {
 
 // staleTemp is the age past which a temporary file in the directory is
 // left from a program that died while it wrote (killed, out of memory): a
-// snapshot takes seconds to write, at most its export timeout.
-const staleTemp = time.Hour
+// snapshot takes seconds to write, at most its export timeout. Where
+// files have locks, one that no program holds is abandoned once it is
+// older than unlockedTemp, the time between its creation and its lock, or
+// its close and its rename.
+const (
+	staleTemp    = time.Hour
+	unlockedTemp = 10 * time.Second
+)
 
-// removeStaleTemps removes the temporary files of dir last written
-// before t, which a program that died left: nothing else would, and
-// they are hidden from ls and outside the limits. A younger one may be
-// another program's, writing into the same directory.
+// removeStaleTemps removes the temporary files of dir that a program that
+// died while writing left: nothing else would, and they are hidden from
+// ls and outside the limits, and a program killed for its memory again
+// and again, restarted each time, would leave one each time (in its
+// memory, on a tmpfs). A file last written before t is abandoned, and so
+// is one no program holds the lock of (see lockTemp); a younger one that
+// is locked is another program's, writing into the same directory.
 func removeStaleTemps(dir string, t time.Time) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -63,8 +72,13 @@ func removeStaleTemps(dir string, t time.Time) {
 		if !e.Type().IsRegular() || !strings.HasPrefix(name, "."+filePrefix) || !strings.HasSuffix(name, ".tmp") {
 			continue
 		}
-		if info, err := e.Info(); err == nil && info.ModTime().Before(t) {
-			os.Remove(filepath.Join(dir, name))
+		info, err := e.Info()
+		if err != nil {
+			continue
+		}
+		path := filepath.Join(dir, name)
+		if info.ModTime().Before(t) || time.Since(info.ModTime()) > unlockedTemp && abandoned(path) {
+			os.Remove(path)
 		}
 	}
 }
@@ -245,6 +259,9 @@ func createTemp(dir string) (*os.File, error) {
 	for {
 		name := filepath.Join(dir, ".trace2x-"+strconv.FormatUint(rand.Uint64(), 36)+".tmp")
 		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, fileMode)
+		if err == nil {
+			lockTemp(f)
+		}
 		if !errors.Is(err, fs.ErrExist) {
 			return f, err
 		}

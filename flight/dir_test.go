@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -300,6 +301,38 @@ func TestDirFull(t *testing.T) {
 				t.Errorf("files %q, want %q", names, want)
 			}
 		})
+	}
+}
+
+// TestDirAbandonedTemps: where files have locks, Start removes a temporary
+// file that no program holds (its writer died) as soon as it is older than
+// unlockedTemp, not an hour later, and keeps one whose writer holds it.
+func TestDirAbandonedTemps(t *testing.T) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" {
+		t.Skip("no advisory file locks on " + runtime.GOOS)
+	}
+	dir := t.TempDir()
+	held, err := createTemp(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	dead, err := createTemp(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead.Close() // its writer died: the lock is let go
+	old := time.Now().Add(-2 * unlockedTemp)
+	for _, f := range []*os.File{held, dead} {
+		if err := os.Chtimes(f.Name(), old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := newDirStore(dir, 3, 1000); err != nil {
+		t.Fatal(err)
+	}
+	if names := listDir(t, dir); !slices.Equal(names, []string{filepath.Base(held.Name())}) {
+		t.Errorf("files %q, want the one still held alone", names)
 	}
 }
 
