@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"runtime/pprof"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/iotest"
 
@@ -345,5 +347,59 @@ func TestErrorWording(t *testing.T) {
 	_, err = mapping.Map(bytes.NewReader(gens[:at+3]), mapping.NopSink{})
 	if want := fmt.Sprintf("after generation 1, cut short at byte %d inside the header of a batch at byte %d", at+3, at); !strings.Contains(fmt.Sprint(err), want) {
 		t.Errorf("a stream cut inside a batch header: %v, want it to say %q", err, want)
+	}
+}
+
+// bytesReaderAt counts the bytes read through it.
+type bytesReaderAt struct {
+	r io.ReaderAt
+	n atomic.Int64
+}
+
+func (c *bytesReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.r.ReadAt(p, off)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// TestBombAfterGenerations: a file whose index finds a generation the
+// parser would hold too much of, after good ones, is mapped up to it, and
+// the pass stops where it begins, without reading it: at least what a
+// stream of the same bytes converts (a stream's parser of a format before
+// Go 1.26 reads the next generation before it hands on one), in a
+// fraction of the reading.
+func TestBombAfterGenerations(t *testing.T) {
+	defer tracefile.LowerGenerationLimit(1 << 20)()
+	hdr := binary.AppendUvarint([]byte{1, 0xc8, 0x01, 0, 0}, 64<<10) // generation 200, M 0, time 0
+	var bomb []byte
+	for range 40 {
+		bomb = append(append(bomb, hdr...), make([]byte, 64<<10)...)
+	}
+	for _, name := range []string{"mixed.go1.26.trace", "mixed.go1.25.trace"} {
+		good := readTrace(t, name)
+		data := append(slices.Clip(good), bomb...)
+		var tally mapping.Tally
+		_, serr := mapping.Map(bytes.NewReader(data), &tally)
+		stream := tally
+		cr := &bytesReaderAt{r: bytes.NewReader(data)}
+		tally = mapping.Tally{}
+		_, ferr := mapping.MapFile(cr, int64(len(data)), &tally)
+		var se, fe *mapping.Error
+		if !errors.As(serr, &se) || !errors.As(ferr, &fe) {
+			t.Fatalf("%s: errors %v and %v, want *mapping.Error", name, serr, ferr)
+		}
+		at := fmt.Sprintf("in generation %d (from byte %d)", fe.Generation+1, len(good))
+		if !errors.Is(ferr, tracefile.ErrGenerationTooLarge) || !strings.Contains(ferr.Error(), at) {
+			t.Errorf("%s: file: %v; want the generation refused %s", name, ferr, at)
+		}
+		if fe.Generation < se.Generation || fe.Events < se.Events || fe.Generation == 0 {
+			t.Errorf("%s: file: %d generations, %d events; the stream: %d, %d", name, fe.Generation, fe.Events, se.Generation, se.Events)
+		}
+		if strings.HasSuffix(name, "1.26.trace") && (fe.Generation != se.Generation || fe.Events != se.Events || tally.GoStates != stream.GoStates || tally.Tasks != stream.Tasks) {
+			t.Errorf("%s: file: %+v; the stream: %+v", name, tally, stream)
+		}
+		if n := cr.n.Load(); n > int64(len(good))+int64(len(bomb))/4 {
+			t.Errorf("%s: %d bytes read of %d, of which %d the refused generation's", name, n, len(data), len(bomb))
+		}
 	}
 }

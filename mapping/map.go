@@ -315,6 +315,16 @@ type scanReader struct {
 	s   *tracefile.Scanner
 	v   int // the format's minor version
 	eof bool
+	// stopErr, if set, is returned once the reads reach byte stop: where
+	// the index of a file found a generation too large for the parser to
+	// hold, which the reads need not go into to find again.
+	stop    int64
+	stopErr error
+}
+
+// stopped reports whether the reads stopped at stop.
+func (r *scanReader) stopped() bool {
+	return r != nil && r.stopErr != nil && r.s.Offset() >= r.stop
 }
 
 // parserReadAhead is the most the parser reads past what it parses: its
@@ -346,6 +356,15 @@ func (r *scanReader) readPast(complete int) bool {
 }
 
 func (r *scanReader) Read(p []byte) (int, error) {
+	if r.stopErr != nil {
+		left := r.stop - r.s.Offset()
+		if left <= 0 {
+			return 0, r.stopErr
+		}
+		if int64(len(p)) > left {
+			p = p[:left]
+		}
+	}
 	n, err := r.r.Read(p)
 	r.s.Write(p[:n])
 	if err == io.EOF {
@@ -434,6 +453,15 @@ func mapStream(r io.Reader, sink Sink, cfg *config) (*Summary, error) {
 			// where its error is: a stream has no index, and the index
 			// of a file does not tell how far the parser had read.
 			m.scan = &scanReader{r: in, s: tracefile.NewScanner(minor), v: minor}
+			if tracefile.TooLarge(m.cfg.indexErr) {
+				// The index of a file found it before the parser
+				// would hold it: the pass maps the generations before
+				// it, and stops where it begins.
+				m.scan.stopErr, m.scan.stop = m.cfg.indexErr, int64(tracefile.HeaderSize)
+				if gens := m.cfg.index.Generations; len(gens) > 0 {
+					m.scan.stop = gens[len(gens)-1].Offset + gens[len(gens)-1].Size
+				}
+			}
 			in = m.scan
 		}
 		tr, err := trace.NewReader(in)
@@ -538,6 +566,14 @@ func (m *mapper) fail(err error) (*Summary, error) {
 				e.hint = " (a trace is converted a generation, about a second of it, at a time, and the pass stopped inside its first)"
 			}
 		}
+	case m.scan.stopped():
+		// The index found it: refused before the parser read it.
+		e.Err = tracefile.ErrTooManyBatches
+		if errors.Is(m.scan.stopErr, tracefile.ErrGenerationTooLarge) {
+			e.Err = tracefile.ErrGenerationTooLarge
+		}
+		e.Offset = m.scan.stop
+		e.at = fmt.Sprintf("in generation %d (from byte %d)", e.Generation+1, m.scan.stop)
 	case m.scan != nil && tracefile.TooLarge(m.scan.s.Err()):
 		// Refused before the parser held them: said once, not in the
 		// parser's words too, and where the generation began.

@@ -160,7 +160,7 @@ func (o *output) Close() error {
 			o.heldTmp = tmp
 			return nil
 		case (o.written || o.whole) && !failed && !empty:
-			err = temps.done(tmp, func() error { return os.Rename(tmp, o.dest) })
+			err = o.place(tmp)
 		default:
 			o.unwritten = true
 			temps.done(tmp, func() error { return os.Remove(tmp) })
@@ -189,10 +189,29 @@ func (o *output) commit() error {
 		return nil
 	}
 	o.heldTmp = ""
-	if err := temps.done(tmp, func() error { return os.Rename(tmp, o.dest) }); err != nil {
+	if err := o.place(tmp); err != nil {
 		return fmt.Errorf("writing %s: %w", o.name, err)
 	}
 	return nil
+}
+
+// place puts the output written to tmp in place of the destination. If
+// that fails (a directory made there meanwhile; on Windows, a file that
+// another program holds open), tmp is removed: it is hidden, as large as
+// the output, and nothing would remove it.
+func (o *output) place(tmp string) error {
+	return temps.done(tmp, func() error {
+		err := os.Rename(tmp, o.dest)
+		if err == nil {
+			return nil
+		}
+		os.Remove(tmp)
+		var le *os.LinkError
+		if errors.As(err, &le) {
+			err = le.Err // it names the hidden file
+		}
+		return fmt.Errorf("it could not replace what is there (%w), so nothing was written", err)
+	})
 }
 
 // discard removes a held output: the destination stays as it was.

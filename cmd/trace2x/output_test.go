@@ -403,3 +403,32 @@ func TestFailedOutputFreesSpace(t *testing.T) {
 type errWriter struct{ err error }
 
 func (w errWriter) Write([]byte) (int, error) { return 0, w.err }
+
+// TestOutputNotPlaced: an output that cannot be put in place at its end
+// (a directory made at its name meanwhile) is an error naming the output,
+// and leaves no hidden temporary file of its size behind.
+func TestOutputNotPlaced(t *testing.T) {
+	dir := t.TempDir()
+	dest := filepath.Join(dir, "t.json")
+	o, err := createOutput(&env{}, dest, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.Write([]byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(dest, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dest, "x"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err = o.Close()
+	if err == nil || !strings.HasPrefix(err.Error(), "writing "+dest+": it could not replace what is there") || strings.Contains(err.Error(), ".tmp") {
+		t.Errorf("Close: %v; want an error naming %s alone", err, dest)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("%d entries in the directory, want the directory made there alone", len(entries))
+	}
+}

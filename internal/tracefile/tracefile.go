@@ -67,6 +67,16 @@ const MaxGenerationBytes = 1 << 30
 // genBytesLimit is MaxGenerationBytes, lowered by tests.
 var genBytesLimit int64 = MaxGenerationBytes
 
+// LowerGenerationLimit makes n the most bytes a generation may hold, for
+// the tests of other packages, which cannot write a gigabyte; the
+// function it returns restores the limit. The error still names
+// MaxGenerationBytes.
+func LowerGenerationLimit(n int64) (restore func()) {
+	old := genBytesLimit
+	genBytesLimit = n
+	return func() { genBytesLimit = old }
+}
+
 // ErrGenerationTooLarge is a generation of more than MaxGenerationBytes.
 var ErrGenerationTooLarge = fmt.Errorf("a generation holds more than %d MiB of batches, about a second of trace that no Go runtime writes; its parser would hold them all", MaxGenerationBytes>>20)
 

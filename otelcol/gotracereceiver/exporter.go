@@ -113,6 +113,17 @@ func (e *pdataExporter) consume(ctx context.Context, td ptrace.Traces) error {
 	n := td.SpanCount()
 	octx := e.obs.StartTracesOp(ctx)
 	start := time.Now()
+	// A pipeline that holds the spans rather than refuse them (an
+	// exporter's sending queue that blocks when full, behind a backend
+	// that is down) is given up on as one that refuses them is.
+	var gaveUp atomic.Bool
+	if e.giveUp > 0 {
+		t := time.AfterFunc(e.giveUp, func() { gaveUp.Store(true); cancel() })
+		defer t.Stop()
+	}
+	held := func() error {
+		return refusal{fmt.Errorf("the pipeline did not take %d spans in %v (it held them, as an exporter's queue that blocks when full does while its backend is down)", n, e.giveUp)}
+	}
 	for {
 		called := time.Now()
 		e.callSpans.Store(int64(n))
@@ -125,6 +136,10 @@ func (e *pdataExporter) consume(ctx context.Context, td ptrace.Traces) error {
 			e.accepted.Add(int64(n))
 			e.refusing.Store(nil)
 			return nil
+		}
+		if gaveUp.Load() && e.ctx.Err() == nil && e.capture.Err() == nil && e.refusal() == nil {
+			e.obs.EndTracesOp(octx, dataFormat, n, err)
+			return held()
 		}
 		if ctx.Err() != nil && (e.ctx.Err() != nil || e.capture.Err() != nil) {
 			// The call gave up as the capture ended, not because the
@@ -146,6 +161,9 @@ func (e *pdataExporter) consume(ctx context.Context, td ptrace.Traces) error {
 			e.obs.EndTracesOp(octx, dataFormat, n, err)
 			if e.ctx.Err() != nil || e.capture.Err() != nil {
 				return nil // the capture ended for reasons of its own
+			}
+			if gaveUp.Load() {
+				return refusal{fmt.Errorf("the pipeline refused %d spans for %v: %w", n, e.giveUp, err)}
 			}
 			return refusal{fmt.Errorf("the pipeline refused %d spans: %w", n, err)}
 		case <-time.After(backoff):

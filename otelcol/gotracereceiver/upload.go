@@ -117,6 +117,12 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 	}()
 
 	name := "upload from " + req.RemoteAddr
+	start := time.Now()
+	// The slots are shared with the targets' captures, which a pipeline
+	// that holds their spans can hold for as long as their timeouts: an
+	// upload waits for one no longer than it would for the pipeline.
+	slotWait := time.NewTimer(uploadRefusal)
+	defer slotWait.Stop()
 	select {
 	case r.slots <- struct{}{}:
 		defer func() { <-r.slots }()
@@ -125,8 +131,17 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 		return
 	case <-req.Context().Done():
 		return // the client is gone
+	case <-slotWait.C:
+		err := fmt.Errorf("%s: every one of the receiver's max_concurrent_captures (%d) was busy for %v: try again later", name, cap(r.slots), uploadRefusal)
+		r.set.Logger.Warn("upload failed", zap.String("service.name", service), zap.String("remote", req.RemoteAddr), zap.Duration("elapsed", time.Since(start)), zap.Error(err))
+		r.captures.Add(context.Background(), 1, metric.WithAttributes(
+			attribute.String("receiver", r.set.ID.String()),
+			attribute.String("target", uploadTarget),
+			attribute.String("outcome", "failed")))
+		w.Header().Set("Retry-After", "60")
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
 	}
-	start := time.Now()
 	// No export timeout: a pipeline that pushes back makes the upload
 	// wait, as it makes a capture wait; the client, a shutdown, or a
 	// refusal that lasts uploadRefusal ends the wait.

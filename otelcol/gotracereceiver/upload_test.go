@@ -415,6 +415,46 @@ func TestUploadRefusedTooLong(t *testing.T) {
 	waitFor(t, 5*time.Second, "the slot to be free", func() bool { return len(h.r.slots) == 0 })
 }
 
+// TestUploadHeldTooLong checks that an upload whose spans the pipeline
+// holds without taking them (an exporter's queue that blocks when full,
+// behind a backend that is down) is answered 503 once it has held them
+// for uploadRefusal, as one it refuses is, and frees its slot; and that
+// an upload that finds every slot busy for that long is answered 503 too.
+func TestUploadHeldTooLong(t *testing.T) {
+	old := uploadRefusal
+	uploadRefusal = 300 * time.Millisecond
+	t.Cleanup(func() { uploadRefusal = old })
+	cfg := uploadOnly(t, 1)
+	h := newHarness(t, cfg, consumerFunc(func(ctx context.Context, _ ptrace.Traces) error {
+		<-ctx.Done() // held until the receiver gives up
+		return ctx.Err()
+	}))
+	h.start()
+	client := &http.Client{Timeout: 20 * time.Second}
+	post := func() (int, string) {
+		t.Helper()
+		resp, err := client.Post("http://"+h.r.uploadAddr.String()+uploadPath+"?service_name=held", "application/octet-stream", bytes.NewReader(sampleTrace(t)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(body)
+	}
+	if code, msg := post(); code != http.StatusServiceUnavailable || !strings.Contains(msg, "the pipeline did not take") || !strings.Contains(msg, "in 300ms") {
+		t.Errorf("an upload behind a pipeline that holds its spans: %d %q; want 503 saying so", code, msg)
+	}
+	waitFor(t, 5*time.Second, "the slot to be free", func() bool { return len(h.r.slots) == 0 })
+	h.r.slots <- struct{}{} // a capture holds the only slot
+	if code, msg := post(); code != http.StatusServiceUnavailable || !strings.Contains(msg, "max_concurrent_captures (1) was busy for 300ms") {
+		t.Errorf("an upload that finds every slot busy: %d %q; want 503 saying so", code, msg)
+	}
+	<-h.r.slots
+	if n := h.captures("upload", "failed"); n != 2 {
+		t.Errorf("%d failed uploads counted; want 2", n)
+	}
+}
+
 // TestUploadRefusedAtOnce checks that an upload refused before its body
 // is read (no service_name, a declared length over the limit) is answered
 // at once, however slowly its client sends the body: the server had read
