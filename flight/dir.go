@@ -13,8 +13,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/trace2x/trace2x/internal/oserr"
 )
 
 // Files in the directory are named so that their names sort in the order
@@ -179,13 +180,13 @@ func (d *dirStore) fill(fill func(io.Writer) error) (*os.File, int, error) {
 				return f, freed, nil
 			}
 			os.Remove(f.Name())
-			if sw.full != nil && (err == nil || errors.Is(err, syscall.ENOSPC)) {
+			if sw.full != nil && (err == nil || oserr.DiskFull(err)) {
 				err = sw.full
 			}
 		}
 		// Three tries: the room made can be taken by another writer
 		// meanwhile, but not for ever.
-		if !errors.Is(err, syscall.ENOSPC) || sw.full == nil || try == 2 {
+		if !oserr.DiskFull(err) || sw.full == nil || try == 2 {
 			return nil, freed, err
 		}
 		n := d.makeRoom(sw.n - sw.fitted)
@@ -211,7 +212,7 @@ func (s *spillWriter) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	n, err := s.w.Write(p)
-	if err != nil && errors.Is(err, syscall.ENOSPC) {
+	if err != nil && oserr.DiskFull(err) {
 		s.full, s.fitted = err, s.n+int64(n)
 		s.n += int64(len(p))
 		return len(p), nil

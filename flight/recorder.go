@@ -573,6 +573,13 @@ func (r *Recorder) writeFile(ctx context.Context, s *snapshot) (string, error) {
 		return r.writePerfetto(ctx, w, bytes.NewReader(s.data))
 	})
 	r.stats.filesRemoved.Add(int64(removed))
+	if err != nil && path != "" {
+		// Written, but an older file could not be removed (on Windows,
+		// one another program holds open): the snapshot is there.
+		r.noteError(err)
+		r.stats.files.Add(1)
+		return path, nil
+	}
 	if err != nil {
 		r.stats.fileErrors.Add(1)
 		if ctx.Err() != nil {
@@ -783,7 +790,7 @@ type Stats struct {
 	SpansStopped  int64
 	Files         int64 // Perfetto files written
 	FileErrors    int64 // Perfetto files that could not be written
-	FilesRemoved  int64 // files removed to keep within the directory's limits
+	FilesRemoved  int64 // files removed to keep within the directory's limits (one that cannot be is LastError)
 	Served        int64 // requests the Handler answered, every one: pages, traces, refusals
 	HandlerErrors int64 // of which failed
 	// CallbackPanics counts the panics of WithOnExport's function,

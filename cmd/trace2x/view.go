@@ -17,10 +17,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/trace2x/trace2x/convert/perfetto"
+	"github.com/trace2x/trace2x/internal/oserr"
 	"github.com/trace2x/trace2x/mapping"
 )
 
@@ -454,7 +454,7 @@ func openBrowser(link string) error {
 // and the UI fetches local traces from port 9001 alone: the error says so.
 func listen(addr, what string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
-	if errors.Is(err, syscall.EADDRINUSE) {
+	if oserr.AddrInUse(err) {
 		return nil, fmt.Errorf("serving %s: %s is in use, perhaps by another trace2x view or trace_processor --httpd: stop it first (ui.perfetto.dev reads local traces only from port 9001)", what, addr)
 	}
 	if err != nil {
@@ -538,5 +538,13 @@ func (c *countingResponse) Write(p []byte) (int, error) {
 // TMPDIR's, which can name another with room. The write's own error,
 // which the pass reports too, ends it, so that the two are said once.
 func tempWriteError(name string, err error) error {
-	return fmt.Errorf("writing the converted trace in TMPDIR (%s): %w", filepath.Dir(name), err)
+	return fmt.Errorf("writing the converted trace in %s (%s): %w", tempDirVar(), filepath.Dir(name), err)
+}
+
+// tempDirVar names the variable that chooses os.TempDir's directory.
+func tempDirVar() string {
+	if runtime.GOOS == "windows" {
+		return "TMP"
+	}
+	return "TMPDIR"
 }

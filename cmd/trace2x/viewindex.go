@@ -13,10 +13,10 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/trace2x/trace2x/convert/perfetto"
+	"github.com/trace2x/trace2x/internal/oserr"
 	"github.com/trace2x/trace2x/internal/tracefile"
 	"github.com/trace2x/trace2x/mapping"
 )
@@ -347,7 +347,7 @@ func (s *indexServer) handler(addr string, stderr io.Writer) http.Handler {
 // clientGone reports whether err, of writing the answer to r, is the
 // client's going away.
 func clientGone(r *http.Request, err error) bool {
-	return r.Context().Err() != nil || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)
+	return r.Context().Err() != nil || oserr.ConnReset(err)
 }
 
 // rowsText words about n rows.

@@ -13,13 +13,14 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/trace2x/trace2x/internal/oserr"
 )
 
 // exporter stands between the batch span processor and the caller's
@@ -354,7 +355,10 @@ func (e *ExporterPanicError) Error() string {
 // unreachable reports whether err says the endpoint could not be reached
 // or went away mid-request, which a restarted collector cures.
 func unreachable(err error) bool {
-	for _, target := range []error{syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.EPIPE, io.EOF, io.ErrUnexpectedEOF, net.ErrClosed} {
+	if oserr.ConnRefused(err) || oserr.ConnReset(err) {
+		return true
+	}
+	for _, target := range []error{io.EOF, io.ErrUnexpectedEOF, net.ErrClosed} {
 		if errors.Is(err, target) {
 			return true
 		}

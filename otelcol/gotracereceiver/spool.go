@@ -55,7 +55,11 @@ const spoolRead = 1 << 10
 func checkSpoolDir(dir string) error {
 	f, err := os.CreateTemp(dir, "trace2x-capture-check-*")
 	if err != nil {
-		return fmt.Errorf("captures are taken into a temporary file, and none can be made (set TMPDIR to a writable directory, such as a volume of the Collector's pod): %w", err)
+		tmp := "TMPDIR"
+		if runtime.GOOS == "windows" {
+			tmp = "TMP"
+		}
+		return fmt.Errorf("captures are taken into a temporary file, and none can be made (set %s to a writable directory, such as a volume of the Collector's pod): %w", tmp, err)
 	}
 	f.Close()
 	return os.Remove(f.Name())

@@ -31,7 +31,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 	"unicode"
 
@@ -39,6 +38,7 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/trace2x/trace2x/internal/oserr"
 	"github.com/trace2x/trace2x/internal/redact"
 )
 
@@ -720,7 +720,7 @@ func (ep *Endpoint) probe(conn net.Conn) (http1 bool, err error) {
 	buf := make([]byte, 64)
 	n, rerr := io.ReadAtLeast(conn, buf, 9)
 	answer := buf[:n]
-	if n == 0 && (errors.Is(rerr, io.EOF) || errors.Is(rerr, syscall.ECONNRESET)) || tlsAnswer(answer) {
+	if n == 0 && (errors.Is(rerr, io.EOF) || oserr.ConnReset(rerr)) || tlsAnswer(answer) {
 		// Closed or reset at once, or what a TLS server says to plain
 		// text: if the endpoint takes a TLS handshake, that is what it
 		// wants.
