@@ -37,6 +37,8 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 
 	"github.com/trace2x/trace2x/internal/oserr"
 	"github.com/trace2x/trace2x/internal/redact"
@@ -811,6 +813,10 @@ func isSettingsFrame(h []byte) bool {
 	return h[3] == 0x4 && h[4]&0x1 == 0 && stream == 0 && length%6 == 0 && length <= maxFrame
 }
 
+// reconnectMax is the longest a gRPC exporter waits between its tries to
+// connect to a collector that is down.
+const reconnectMax = 5 * time.Second
+
 // NewExporter makes the OTLP exporter. The endpoint is the one Resolve
 // found, also when it came from the environment: the exporter's own
 // reading of the variables refuses a host:port and falls back to the
@@ -829,6 +835,14 @@ func (ep *Endpoint) NewExporter(ctx context.Context) (sdktrace.SpanExporter, err
 			otlptracegrpc.WithRetry(otlptracegrpc.RetryConfig{
 				Enabled: true, InitialInterval: initial, MaxInterval: maxInterval, MaxElapsedTime: ep.timeout,
 			}),
+			// gRPC waits up to two minutes between its tries to connect
+			// again: a collector back after an outage would refuse the
+			// exports of a long-lived program (the flight recorder's)
+			// that long. A try every few seconds costs nothing.
+			otlptracegrpc.WithDialOption(grpc.WithConnectParams(grpc.ConnectParams{
+				Backoff:           backoff.Config{BaseDelay: time.Second, Multiplier: 1.6, Jitter: 0.2, MaxDelay: reconnectMax},
+				MinConnectTimeout: 20 * time.Second,
+			})),
 		}
 		// The URL sets host, port and TLS over what the variables say.
 		opts = append(opts, otlptracegrpc.WithEndpointURL(ep.exporterURL("")))
