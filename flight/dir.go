@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/trace2x/trace2x/internal/oserr"
+	"github.com/trace2x/trace2x/internal/templock"
 )
 
 // Files in the directory are named so that their names sort in the order
@@ -61,7 +62,7 @@ const (
 // ls and outside the limits, and a program killed for its memory again
 // and again, restarted each time, would leave one each time (in its
 // memory, on a tmpfs). A file last written before t is abandoned, and so
-// is one no program holds the lock of (see lockTemp); a younger one that
+// is one no program holds the lock of (see templock.Lock); a younger one that
 // is locked is another program's, writing into the same directory.
 func removeStaleTemps(dir string, t time.Time) {
 	entries, err := os.ReadDir(dir)
@@ -78,7 +79,7 @@ func removeStaleTemps(dir string, t time.Time) {
 			continue
 		}
 		path := filepath.Join(dir, name)
-		if info.ModTime().Before(t) || time.Since(info.ModTime()) > unlockedTemp && abandoned(path) {
+		if info.ModTime().Before(t) || time.Since(info.ModTime()) > unlockedTemp && templock.Abandoned(path) {
 			os.Remove(path)
 		}
 	}
@@ -261,7 +262,7 @@ func createTemp(dir string) (*os.File, error) {
 		name := filepath.Join(dir, ".trace2x-"+strconv.FormatUint(rand.Uint64(), 36)+".tmp")
 		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, fileMode)
 		if err == nil {
-			lockTemp(f)
+			templock.Lock(f)
 		}
 		if !errors.Is(err, fs.ErrExist) {
 			return f, err

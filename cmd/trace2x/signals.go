@@ -6,9 +6,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
+
+	"github.com/trace2x/trace2x/internal/templock"
 )
 
 // interrupted is the cause of the command's context when a signal ended
@@ -110,6 +114,44 @@ var temps tempFiles
 type tempFiles struct {
 	mu    sync.Mutex
 	names map[string]bool
+}
+
+// createConverted makes a temporary file for a converted trace that view
+// serves, noted for removal and locked while it is open, and first
+// removes those that views killed before they could remove theirs left
+// (see removeAbandoned).
+func createConverted() (*os.File, error) {
+	abandonedOnce.Do(func() { removeAbandoned(os.TempDir(), time.Now().Add(-abandonedAge)) })
+	f, err := os.CreateTemp("", convertedPattern)
+	if err != nil {
+		return nil, err
+	}
+	templock.Lock(f)
+	temps.add(f.Name()) // a second signal removes it
+	return f, nil
+}
+
+// convertedPattern names view's temporary files.
+const convertedPattern = "trace2x-*.pftrace"
+
+var abandonedOnce sync.Once
+
+// abandonedAge is how old a temporary file of view's must be, its lock
+// held by no process, to be taken as left by a view that was killed: an
+// hour, as the temporary directory is shared with other users and with
+// versions of trace2x that took no lock.
+const abandonedAge = time.Hour
+
+// removeAbandoned removes the files of view's in dir last written before
+// t that no process holds (see templock): a view killed (SIGKILL, out of
+// memory) leaves the parts it converted, hundreds of megabytes.
+func removeAbandoned(dir string, t time.Time) {
+	names, _ := filepath.Glob(filepath.Join(dir, convertedPattern))
+	for _, name := range names {
+		if info, err := os.Lstat(name); err == nil && info.Mode().IsRegular() && info.ModTime().Before(t) && templock.Abandoned(name) {
+			os.Remove(name)
+		}
+	}
 }
 
 func (t *tempFiles) add(name string) {

@@ -127,11 +127,10 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, at vie
 		return err
 	}
 	defer ln.Close()
-	tmp, err := os.CreateTemp("", "trace2x-*.pftrace")
+	tmp, err := createConverted()
 	if err != nil {
 		return err
 	}
-	temps.add(tmp.Name()) // a second signal removes it
 	defer temps.done(tmp.Name(), func() error { return os.Remove(tmp.Name()) })
 	defer tmp.Close()
 	pre := newPrefetch("", tmp.Name())

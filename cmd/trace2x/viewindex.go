@@ -622,11 +622,10 @@ func serveIndex(e *env, addr string, s *indexServer, open bool) error {
 // converted.
 func (s *indexServer) background(e *env) (stop func()) {
 	prefetch := func() {
-		pre, err := os.CreateTemp("", "trace2x-*.pftrace")
+		pre, err := createConverted()
 		if err != nil {
 			return
 		}
-		temps.add(pre.Name()) // a second signal removes it
 		p := s.beginPrefetch(pre)
 		if p == nil {
 			pre.Close()

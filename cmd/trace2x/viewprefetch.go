@@ -257,11 +257,10 @@ func (s *indexServer) part(path string, from, to time.Duration) (*prefetch, bool
 	if found != nil && found.follow() {
 		return found, false
 	}
-	f, err := os.CreateTemp("", "trace2x-*.pftrace")
+	f, err := createConverted()
 	if err != nil {
 		return nil, false
 	}
-	temps.add(f.Name()) // a second signal removes it
 	p := newPrefetch(path, f.Name())
 	p.file, p.from, p.to = f, from, to
 	p.follow() // before the conversion begins, which nothing may drop
