@@ -769,6 +769,7 @@ func (in *input) progress(e *env, opts *inputOpts) (report func(mapping.Progress
 	// and the bytes the input gave, which go on coming where the mapping
 	// has no event to report yet: a capture's seconds, a stream's first
 	// generation. mu is held.
+	width := 0 // of the line shown
 	show := func(now time.Time) {
 		p := latest
 		p.BytesRead = max(p.BytesRead, in.read.Load())
@@ -780,7 +781,7 @@ func (in *input) progress(e *env, opts *inputOpts) (report func(mapping.Progress
 		if in.capture != nil && p.Events == 0 {
 			line = fmt.Sprintf("%s: %.1f MB in %v", capturing, float64(p.BytesRead)/1e6, now.Sub(start).Round(time.Second))
 		}
-		fmt.Fprintf(e.stderr, "\r\033[K%s", line)
+		fmt.Fprint(e.stderr, redraw(line, &width))
 	}
 	tick := time.NewTicker(250 * time.Millisecond)
 	go func() {
@@ -801,7 +802,7 @@ func (in *input) progress(e *env, opts *inputOpts) (report func(mapping.Progress
 		stopped = true
 		tick.Reset(time.Millisecond) // the goroutine sees stopped and returns
 		if shown {
-			fmt.Fprint(e.stderr, "\r\033[K")
+			fmt.Fprint(e.stderr, redraw("", &width))
 			shown = false
 		}
 	}
@@ -1145,4 +1146,22 @@ func typeText(t string) string {
 		return strconv.Quote(t)
 	}
 	return t
+}
+
+// redraw returns what replaces a terminal's line, *width wide, with
+// line, and notes its width. A Windows console draws the ANSI sequence
+// that erases the line as text unless told otherwise, so there the old
+// line is overwritten with spaces.
+func redraw(line string, width *int) string { return redrawOn(runtime.GOOS, line, width) }
+
+func redrawOn(goos, line string, width *int) string {
+	prev := *width
+	*width = utf8.RuneCountInString(line)
+	if goos != "windows" {
+		return "\r\033[K" + line
+	}
+	if pad := prev - *width; pad > 0 {
+		return "\r" + line + strings.Repeat(" ", pad) + strings.Repeat("\b", pad)
+	}
+	return "\r" + line
 }

@@ -139,3 +139,36 @@ func TestProgressWithoutEvents(t *testing.T) {
 		clear()
 	}
 }
+
+// TestRedrawWindows: on Windows the progress line is redrawn without the
+// ANSI sequence a console would show as text: a shorter line overwrites
+// the rest of the longer one with spaces, and the last clears it.
+func TestRedrawWindows(t *testing.T) {
+	width := 0
+	var screen []rune
+	for _, line := range []string{"trace2x: 10.0 MB of 100.0 MB", "trace2x: 9 MB", ""} {
+		out := redrawOn("windows", line, &width)
+		if strings.Contains(out, "\033") {
+			t.Fatalf("%q holds an escape sequence", out)
+		}
+		// A terminal's cursor: \r to the start, \b one back.
+		col := 0
+		for _, r := range out {
+			switch r {
+			case '\r':
+				col = 0
+			case '\b':
+				col--
+			default:
+				for len(screen) <= col {
+					screen = append(screen, ' ')
+				}
+				screen[col] = r
+				col++
+			}
+		}
+		if got := strings.TrimRight(string(screen), " "); got != line {
+			t.Errorf("after %q the line shows %q", line, got)
+		}
+	}
+}
