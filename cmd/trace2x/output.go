@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -297,8 +298,20 @@ func sameFile(a, b string) bool {
 	}
 	absA, errA := filepath.Abs(a)
 	absB, errB := filepath.Abs(b)
-	return errA == nil && errB == nil && absA == absB
+	if errA != nil || errB != nil {
+		return false
+	}
+	if foldsCase(runtime.GOOS) {
+		// Their disks tell no case apart, by default: a.json and
+		// A.json would be one file, one output replacing the other.
+		return strings.EqualFold(absA, absB)
+	}
+	return absA == absB
 }
+
+// foldsCase reports whether goos's file systems are, by default, blind
+// to case.
+func foldsCase(goos string) bool { return goos == "darwin" || goos == "ios" || goos == "windows" }
 
 // checkOutputs refuses outputs that would overwrite the input trace
 // that args name, or each other. "-" and "" (standard output) are checked
