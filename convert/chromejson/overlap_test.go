@@ -88,3 +88,43 @@ func TestOverlapsOfDamagedTraces(t *testing.T) {
 		}
 	}
 }
+
+// TestWideThreadIDs: an M ID past the OS threads' (a damaged trace's) gets
+// a tid of its own that fits 32 bits, not one the importers would cut to
+// another thread's.
+func TestWideThreadIDs(t *testing.T) {
+	const start = mapping.Time(1_000_000)
+	var buf bytes.Buffer
+	w := chromejson.NewWriter(&buf)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(w.Begin(&mapping.Meta{Input: "tids", FormatVersion: "go1.26", Start: start}))
+	ms := []mapping.ThreadID{5, 1 << 32, 1<<32 + 5, 1 << 31, 1<<63 - 1}
+	for i, m := range ms {
+		must(w.Thread(&mapping.Thread{ID: m}))
+		must(w.Proc(&mapping.Proc{ID: mapping.ProcID(i)}))
+		must(w.ProcRun(&mapping.ProcRun{P: mapping.ProcID(i), M: m, Start: start + 10, End: start + 20, TakenFrom: mapping.NoGoroutine}))
+	}
+	must(w.End(&mapping.Summary{Meta: mapping.Meta{Start: start}, End: start + 100}))
+	rep, err := chromecheck.Check(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int64]string{}
+	for row, name := range rep.ThreadNames {
+		if !strings.HasPrefix(name, "M") || strings.HasSuffix(name, " syscalls") {
+			continue
+		}
+		if other, ok := seen[row.TID]; ok || row.TID <= 0 || row.TID >= 1<<32 {
+			t.Errorf("%s has tid %d, as %q", name, row.TID, other)
+		}
+		seen[row.TID] = name
+	}
+	if len(seen) != len(ms) {
+		t.Errorf("%d M rows, want %d: %v", len(seen), len(ms), seen)
+	}
+}

@@ -599,6 +599,11 @@ func (w *Writer) Thread(m *mapping.Thread) error {
 		case tid == 0:
 			// No OS thread has ID 0; a trace written by hand may.
 			tid = w.allocTID()
+		case tid >= firstTID:
+			// Not an OS thread's of any system Go traces (a damaged
+			// trace's): the importers take a tid as 32 bits, or as a
+			// JavaScript number, and would give it another thread's.
+			tid = w.allocTID()
 		}
 		t := &threadState{tid: tid}
 		t.main.setTID(tid)
