@@ -89,8 +89,10 @@ func checkStats(t *testing.T, bin, file string) {
 		"cpu_samples": int64(len(o.Samples)),
 		// Every region, including those open at either end of the trace.
 		"regions.total": int64(len(o.Regions)),
-		"tasks.begun":   0,
-		"tasks.ended":   0,
+		// Those whose goroutine exited with them open.
+		"regions.goroutine_exited": 0,
+		"tasks.begun":              0,
+		"tasks.ended":              0,
 		// Ranges are counted by the model's kind, including those open at
 		// either end of the trace.
 		"gc_cycles":            0,
@@ -101,6 +103,11 @@ func checkStats(t *testing.T, bin, file string) {
 		"gc_time_ns.mark":        0,
 		"gc_time_ns.mark_assist": 0,
 		"gc_time_ns.sweep":       0,
+	}
+	for _, r := range o.Regions {
+		if r.HasGoExit {
+			want["regions.goroutine_exited"]++
+		}
 	}
 	for _, k := range o.Tasks {
 		if k.HasBegin {

@@ -100,6 +100,9 @@ type TaskCounts struct {
 type RegionCounts struct {
 	Total int `json:"total"`
 	Open  int `json:"open"` // began before the trace or were open at its end
+	// GoroutineExited counts, of Open, those whose goroutine exited
+	// with them open (not ended by the trace's end).
+	GoroutineExited int `json:"goroutine_exited"`
 }
 
 // GCTimes sums the time of the GC's phases and of the work it puts on
@@ -309,7 +312,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	p("Ms (threads):", "%d", r.Threads)
 	p("Stacks:", "%d", r.Stacks)
 	p("Tasks:", "%d begun, %d ended, %d open at start or end", r.Tasks.Begun, r.Tasks.Ended, r.Tasks.Open)
-	p("Regions:", "%d (%d open at start or end)", r.Regions.Total, r.Regions.Open)
+	if n := r.Regions.GoroutineExited; n > 0 {
+		p("Regions:", "%d (%d open at start or end, of which %d left open by a goroutine that exited)", r.Regions.Total, r.Regions.Open, n)
+	} else {
+		p("Regions:", "%d (%d open at start or end)", r.Regions.Total, r.Regions.Open)
+	}
 	p("Logs:", "%d", r.Logs)
 	p("GC cycles:", "%d (%d sweeps, %d mark assists)", r.GCCycles, r.Sweeps, r.MarkAssists)
 	if g := r.GCTime; g != (GCTimes{}) {

@@ -64,6 +64,7 @@ type Sink struct {
 	// The counts of items; Summary has the rest.
 	stacks, logs, cpuSamples, flows, gcCycles, sweeps, assists  int
 	tasksBegun, tasksEnded, tasksOpen, regionCount, regionsOpen int
+	regionsExited                                               int // of regionsOpen, left open by a goroutine that exited
 	stw                                                         STWStats
 	gcTime                                                      GCTimes
 	incomplete                                                  [numItemKinds]int
@@ -359,6 +360,9 @@ func (s *Sink) Region(r *mapping.Region) error {
 	s.regionCount++
 	if r.Flags != 0 {
 		s.regionsOpen++
+		if r.GoroutineEnded {
+			s.regionsExited++
+		}
 		s.incomplete[kindRegion]++
 	} else {
 		l := latencyOf(s.regions, r.Type)
@@ -483,7 +487,7 @@ func (s *Sink) Report() *Report {
 		Threads:        sum.Threads,
 		Stacks:         s.stacks,
 		Tasks:          TaskCounts{Begun: s.tasksBegun, Ended: s.tasksEnded, Open: s.tasksOpen},
-		Regions:        RegionCounts{Total: s.regionCount, Open: s.regionsOpen},
+		Regions:        RegionCounts{Total: s.regionCount, Open: s.regionsOpen, GoroutineExited: s.regionsExited},
 		Logs:           s.logs,
 		GCCycles:       s.gcCycles,
 		STW:            s.stw,

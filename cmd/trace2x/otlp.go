@@ -384,7 +384,7 @@ const crowdedTrace = 1000
 // spans, why and what else makes them: spans come from runtime/trace's
 // annotations, which many programs do not make.
 func noSpansHint(w io.Writer, input string, res *otelconv.Result, filtered bool) {
-	if res.Spans() == 0 && res.Summary != nil && res.Summary.Err == nil && !filtered {
+	if res.Spans() == 0 && res.Summary != nil && res.Summary.Err == nil && !filtered && res.Unsampled == 0 {
 		fmt.Fprintf(w, "trace2x: %s: no spans: the trace has no tasks or regions (runtime/trace.NewTask, WithRegion); --goroutine-spans and --runtime-spans make spans of goroutines and of GC and stop-the-world pauses\n", input)
 	}
 }

@@ -3,6 +3,7 @@ package otel
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -557,5 +558,51 @@ func TestTasklessTraceparent(t *testing.T) {
 		if s.SpanContext.TraceID() == remote(t, tp1).TraceID() {
 			t.Errorf("span %q joined the trace of a traceparent logged outside any task", s.Name)
 		}
+	}
+}
+
+// TestSampledOnlyByTask: the sampling of a join is its task's: a task that
+// joined a trace sampled keeps its spans when another joins the same trace
+// unsampled; a long request stays left out however many others join
+// meanwhile; tasks left out count no trace.
+func TestSampledOnlyByTask(t *testing.T) {
+	sampledT := "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	unsampledT := "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b8-00"
+	sc := newScript(t, WithSampledOnly())
+	sc.log(1100, 10, 0, "traceparent", sampledT)
+	sc.region(10, 1110, 1120)
+	sc.log(1130, 20, 0, "traceparent", unsampledT)
+	sc.region(20, 1140, 1150)
+	sc.region(10, 1160, 1170)
+	sc.task(20, 0, 1130, 1180)
+	sc.task(10, 0, 1100, 1190)
+	// A long request left out, open while more remote traces join than
+	// are remembered.
+	sc.log(1200, 30, 0, "traceparent", tp2)
+	for i := range maxSampling + 10 {
+		id := mapping.TaskID(1000 + i)
+		at := mapping.Time(1210 + 2*i)
+		sc.log(at, id, 0, "traceparent", fmt.Sprintf("00-%032x-00f067aa0ba902b7-00", i+1))
+		sc.task(id, 0, at, at+1)
+	}
+	end := mapping.Time(1210 + 2*maxSampling + 100)
+	sc.region(30, end-50, end-40)
+	sc.task(30, 0, 1200, end)
+	spans := sc.finish()
+	res := sc.s.Result()
+	inSampled := 0
+	for _, s := range spans {
+		if s.SpanContext.TraceID() == remote(t, sampledT).TraceID() && s.Parent.SpanID() != remote(t, unsampledT).SpanID() {
+			inSampled++
+		}
+	}
+	if len(spans) != 3 || inSampled != 3 {
+		t.Errorf("%d spans sent, %d of them the sampled task's; want its 3 alone", len(spans), inSampled)
+	}
+	if want := int64(2 + (maxSampling + 10) + 2); res.Unsampled != want {
+		t.Errorf("%d spans left out, want %d", res.Unsampled, want)
+	}
+	if res.Traces() != 1 || res.MostSameParent != 1 {
+		t.Errorf("%d traces, most tasks under one traceparent %d; want 1 and 1", res.Traces(), res.MostSameParent)
 	}
 }

@@ -1197,7 +1197,7 @@ func (s *Sink) emit(rec *spanRec, tid trace.TraceID) {
 		if rec.remote.IsValid() {
 			id = rec.remote.TraceID()
 		}
-		if s.traces.unsampled[id] {
+		if s.traces.unsampled(rec.task, rec.root, id) {
 			s.res.Unsampled++
 			return
 		}

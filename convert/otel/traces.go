@@ -128,9 +128,8 @@ type traceTable struct {
 	// spans of one trace are a request's fan-out.
 	parents  map[remoteSpan]int
 	mostSame int // the most tasks that logged one traceparent
-	// unsampled are the remote traces joined that the application did
-	// not sample, bounded as remote is (see WithSampledOnly).
-	unsampled map[trace.TraceID]bool
+	// sampling is what WithSampledOnly needs to know of the joins.
+	sampling sampling
 }
 
 // remoteSpan is a span of a remote trace.
@@ -258,12 +257,12 @@ func (tt *traceTable) join(s *Sink, id mapping.TaskID, sc trace.SpanContext, raw
 	default:
 		st.remote, st.traceparent = sc, valid(raw)
 		tt.joined++
-		tt.countRemote(sc.TraceID(), sc.SpanID())
-		if !sc.IsSampled() && s.cfg.sampledOnly {
-			if tt.unsampled == nil || len(tt.unsampled) >= maxRemote {
-				tt.unsampled = make(map[trace.TraceID]bool)
-			}
-			tt.unsampled[sc.TraceID()] = true
+		if s.cfg.sampledOnly {
+			tt.sampling.note(id, sc)
+		}
+		if sc.IsSampled() || !s.cfg.sampledOnly {
+			// Tasks left out make no trace to count.
+			tt.countRemote(sc.TraceID(), sc.SpanID())
 		}
 		tt.decide(s, st, sc.TraceID())
 	}

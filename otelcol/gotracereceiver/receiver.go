@@ -374,6 +374,10 @@ func (r *gotraceReceiver) scrape(ctx context.Context, t *target) {
 	if res != nil && res.Summary != nil {
 		fields = append(fields, zap.Int64("bytes", res.Summary.BytesRead))
 	}
+	if res != nil && res.Unsampled > 0 {
+		// sampled_only left them out: the count says why there are few.
+		fields = append(fields, zap.Int64("unsampled_spans_left_out", res.Unsampled))
+	}
 	// The target is in the message too: the Collector's logger samples
 	// repeated messages, which would hide all but the first few targets
 	// failing at once.

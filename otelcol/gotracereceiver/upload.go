@@ -162,6 +162,10 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 	if res != nil && res.Summary != nil {
 		fields = append(fields, zap.Int64("bytes", res.Summary.BytesRead))
 	}
+	if res != nil && res.Unsampled > 0 {
+		// sampled_only left them out: the count says why there are few.
+		fields = append(fields, zap.Int64("unsampled_spans_left_out", res.Unsampled))
+	}
 	outcome := "ok"
 	status := http.StatusOK
 	switch {

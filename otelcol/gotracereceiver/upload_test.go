@@ -569,6 +569,16 @@ func TestUploadSampledOnly(t *testing.T) {
 		if byTrace["0af7651916cd43dd8448eb211c80319c"] != want || byTrace["4bf92f3577b34da6a3ce929d0e0e4736"] != 4 {
 			t.Errorf("sampled_only %v: spans by trace %v; want %d of the unsampled request, 4 of the sampled", only, byTrace, want)
 		}
+		// The log says what was left out, so that few spans are not a mystery.
+		logged := int64(0)
+		for _, e := range h.logs.FilterMessage("upload done").All() {
+			if v, ok := e.ContextMap()["unsampled_spans_left_out"]; ok {
+				logged = v.(int64)
+			}
+		}
+		if logged != int64(4-want) {
+			t.Errorf("sampled_only %v: %d spans logged as left out, want %d", only, logged, 4-want)
+		}
 		h.stop()
 	}
 }
