@@ -16,6 +16,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	oteltrace "go.opentelemetry.io/otel/trace"
+
+	"github.com/trace2x/trace2x/convert/otel"
 )
 
 // TestTriggers: which requests trigger a snapshot, and why.
@@ -461,5 +463,39 @@ func TestMiddlewareOutcome(t *testing.T) {
 		if status != c.status || s.Status.Code != c.code || s.Status.Description != c.desc {
 			t.Errorf("%s: status code %d, span status %v %q; want %d, %v %q", c.name, status, s.Status.Code, s.Status.Description, c.status, c.code, c.desc)
 		}
+	}
+}
+
+// TestMiddlewareSampledOnly: with otel.WithSampledOnly, a request whose
+// traceparent says the application did not sample it makes no spans, and
+// Stats counts what was left out.
+func TestMiddlewareSampledOnly(t *testing.T) {
+	mem := tracetest.NewInMemoryExporter()
+	rec, err := Start(WithExporter(mem), WithServiceName("sampled"), WithOTelOptions(otel.WithSampledOnly()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Stop(context.Background())
+	h := rec.Middleware(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		trace.WithRegion(req.Context(), "compute", func() {})
+	}))
+	for _, tp := range []string{
+		"00-" + clientTrace + "-" + clientSpan + "-01",
+		"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00", // not sampled
+	} {
+		req := httptest.NewRequest("GET", "/work", nil)
+		req.Header.Set("traceparent", tp)
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	if _, err := rec.Snapshot(context.Background(), "test"); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range mem.GetSpans() {
+		if s.SpanContext.TraceID().String() == "0af7651916cd43dd8448eb211c80319c" {
+			t.Errorf("span %q of the unsampled request sent", s.Name)
+		}
+	}
+	if st := rec.Stats(); st.SpansUnsampled != 2 {
+		t.Errorf("%d spans counted as left out, want the unsampled request's task and region", st.SpansUnsampled)
 	}
 }

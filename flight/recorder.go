@@ -666,6 +666,7 @@ func (r *Recorder) exportSpans(ctx context.Context, s *snapshot) (spans, failed 
 		spans, failed, joined = res.Exported, res.Failed, res.Joined
 		r.stats.spans.Add(res.Exported)
 		r.stats.spansFailed.Add(res.Failed)
+		r.stats.spansUnsampled.Add(res.Unsampled)
 		if stopped = res.StoppedPass; stopped {
 			r.stats.spansStopped.Add(1)
 		}
@@ -756,7 +757,7 @@ type counters struct {
 	files, fileErrors, filesRemoved                         atomic.Int64
 	late, spansDropped, unserved                            atomic.Int64
 	requests, served, handlerErrors                         atomic.Int64
-	callbackPanics, headerTraceparents                      atomic.Int64
+	callbackPanics, headerTraceparents, spansUnsampled      atomic.Int64
 }
 
 // Stats counts what a Recorder did. Nothing it does fails the program:
@@ -787,12 +788,16 @@ type Stats struct {
 	// SpansStopped counts the snapshots whose conversion a failed export
 	// stopped (Export.SpansStopped): their spans past it were never made,
 	// so neither Spans nor SpansFailed counts them.
-	SpansStopped  int64
-	Files         int64 // Perfetto files written
-	FileErrors    int64 // Perfetto files that could not be written
-	FilesRemoved  int64 // files removed to keep within the directory's limits (one that cannot be is LastError)
-	Served        int64 // requests the Handler answered, every one: pages, traces, refusals
-	HandlerErrors int64 // of which failed
+	SpansStopped int64
+	// SpansUnsampled counts the spans left out for joining a remote trace
+	// the application did not sample (otel.WithSampledOnly, given to
+	// WithOTelOptions).
+	SpansUnsampled int64
+	Files          int64 // Perfetto files written
+	FileErrors     int64 // Perfetto files that could not be written
+	FilesRemoved   int64 // files removed to keep within the directory's limits (one that cannot be is LastError)
+	Served         int64 // requests the Handler answered, every one: pages, traces, refusals
+	HandlerErrors  int64 // of which failed
 	// CallbackPanics counts the panics of WithOnExport's function,
 	// recovered: the panic's value is kept as LastError.
 	CallbackPanics int64
@@ -820,6 +825,7 @@ func (r *Recorder) Stats() Stats {
 		Spans:              c.spans.Load(),
 		SpansFailed:        c.spansFailed.Load(),
 		SpansStopped:       c.spansStopped.Load(),
+		SpansUnsampled:     c.spansUnsampled.Load(),
 		Files:              c.files.Load(),
 		FileErrors:         c.fileErrors.Load(),
 		FilesRemoved:       c.filesRemoved.Load(),

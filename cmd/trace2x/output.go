@@ -211,6 +211,9 @@ func (o *output) place(tmp string) error {
 		if errors.As(err, &le) {
 			err = le.Err // it names the hidden file
 		}
+		if st, serr := os.Stat(o.dest); serr == nil && st.IsDir() {
+			return errors.New("a directory was made at its name meanwhile, so nothing was written")
+		}
 		return fmt.Errorf("it could not replace what is there (%w), so nothing was written", err)
 	})
 }

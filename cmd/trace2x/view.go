@@ -84,7 +84,9 @@ where, so that --from shows the rest.`,
 			if err != nil {
 				return usageError{fmt.Sprintf("--addr: %v", err)}
 			}
-			if _, err := strconv.ParseUint(port, 10, 16); err != nil && strings.Trim(port, "0123456789") == "" && port != "" {
+			// A number out of range; a name ("http") is the system's to
+			// look up.
+			if n, err := strconv.Atoi(port); port != "" && strings.Trim(port, "-0123456789") == "" && (err != nil || n < 0 || n > 65535) {
 				return usageError{fmt.Sprintf("--addr %s: the port must be from 0 to 65535", *addr)}
 			}
 			if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
