@@ -409,7 +409,8 @@ func TestNilRecorder(t *testing.T) {
 
 // TestMiddlewareOutcome: a request's span says how it ended: its status
 // code as http.response.status_code, and the status Error for a server
-// error, a panic or an abort, with what happened as its description.
+// error, a panic or an abort, with what happened as its description and
+// error.type (the status code, else the conventions' "_OTHER").
 func TestMiddlewareOutcome(t *testing.T) {
 	mem := tracetest.NewInMemoryExporter()
 	rec, err := Start(WithExporter(mem), WithServiceName("outcome"))
@@ -442,12 +443,13 @@ func TestMiddlewareOutcome(t *testing.T) {
 		status int64 // 0: none
 		code   codes.Code
 		desc   string
+		errTyp string
 	}{
-		{"GET /ok", 200, codes.Unset, ""},
-		{"GET /missing", 404, codes.Unset, ""},
-		{"GET /unavailable", 503, codes.Error, ""},
-		{"GET /panic", 500, codes.Error, "panic: out of cheese"},
-		{"GET /abort", 0, codes.Error, "the handler aborted the response"},
+		{"GET /ok", 200, codes.Unset, "", ""},
+		{"GET /missing", 404, codes.Unset, "", ""},
+		{"GET /unavailable", 503, codes.Error, "", "503"},
+		{"GET /panic", 500, codes.Error, "panic: out of cheese", "500"},
+		{"GET /abort", 0, codes.Error, "the handler aborted the response", "_OTHER"},
 	} {
 		s, ok := got[c.name]
 		if !ok {
@@ -455,13 +457,17 @@ func TestMiddlewareOutcome(t *testing.T) {
 			continue
 		}
 		var status int64
+		errTyp := ""
 		for _, a := range s.Attributes {
-			if a.Key == "http.response.status_code" {
+			switch a.Key {
+			case "http.response.status_code":
 				status = a.Value.AsInt64()
+			case "error.type":
+				errTyp = a.Value.AsString()
 			}
 		}
-		if status != c.status || s.Status.Code != c.code || s.Status.Description != c.desc {
-			t.Errorf("%s: status code %d, span status %v %q; want %d, %v %q", c.name, status, s.Status.Code, s.Status.Description, c.status, c.code, c.desc)
+		if status != c.status || s.Status.Code != c.code || s.Status.Description != c.desc || errTyp != c.errTyp {
+			t.Errorf("%s: status code %d, span status %v %q, error.type %q; want %d, %v %q, %q", c.name, status, s.Status.Code, s.Status.Description, errTyp, c.status, c.code, c.desc, c.errTyp)
 		}
 	}
 }

@@ -13,46 +13,48 @@ import (
 // Attribute keys. The code.* keys are OpenTelemetry's semantic
 // conventions for code locations; the rest are trace2x's own, under go.
 const (
-	keyTaskID          = attribute.Key("go.task.id")
-	keyTaskParentID    = attribute.Key("go.task.parent_id")
-	keyTaskBeginG      = attribute.Key("go.task.begin_goroutine")
-	keyTaskEndG        = attribute.Key("go.task.end_goroutine")
-	keyTraceparent     = attribute.Key("go.task.traceparent")
-	keyDatadogSpanID   = attribute.Key("datadog.span_id")
-	keyGoroutineID     = attribute.Key("go.goroutine.id")
-	keyStartFunc       = attribute.Key("go.goroutine.start_function")
-	keyCreator         = attribute.Key("go.goroutine.creator_id")
-	keyLabel           = attribute.Key("go.goroutine.label")
-	keyPart            = attribute.Key("go.goroutine.part")
-	keyOpenStart       = attribute.Key("go.trace.open_start")
-	keyOpenEnd         = attribute.Key("go.trace.open_end")
-	keyPlaceholder     = attribute.Key("go.trace.placeholder")
-	keyGCCycle         = attribute.Key("go.gc.cycle")
-	keySTWReason       = attribute.Key("go.stw.reason")
-	keyLinkReason      = attribute.Key("go.link.reason")
-	keyRunningNS       = attribute.Key("go.goroutine.running_ns")
-	keyRunnableNS      = attribute.Key("go.goroutine.runnable_ns")
-	keySyscallNS       = attribute.Key("go.goroutine.syscall_ns")
-	keyWaitingNS       = attribute.Key("go.goroutine.waiting_ns")
-	keyNetworkNS       = attribute.Key("go.goroutine.waiting.network_ns")
-	keySyncNS          = attribute.Key("go.goroutine.waiting.sync_ns")
-	keySTWNS           = attribute.Key("go.goroutine.gc.stw_ns")
-	keyMarkAssistNS    = attribute.Key("go.goroutine.gc.mark_assist_ns")
-	keySweepNS         = attribute.Key("go.goroutine.gc.sweep_ns")
-	keyMessage         = attribute.Key("message")
-	keyHTTPStatus      = attribute.Key("http.response.status_code")
-	keyFunction        = attribute.Key("code.function.name")
-	keyFile            = attribute.Key("code.file.path")
-	keyLine            = attribute.Key("code.line.number")
-	keyStacktrace      = attribute.Key("code.stacktrace")
-	keyEndFunction     = attribute.Key("go.end.code.function.name")
-	keyEndFile         = attribute.Key("go.end.code.file.path")
-	keyEndLine         = attribute.Key("go.end.code.line.number")
-	keyEndStacktrace   = attribute.Key("go.end.code.stacktrace")
-	keyServiceName     = attribute.Key("service.name")
-	keyRuntimeName     = attribute.Key("process.runtime.name")
-	keyTraceFormat     = attribute.Key("go.trace.format_version")
-	instrumentationURL = "github.com/trace2x/trace2x"
+	keyTaskID            = attribute.Key("go.task.id")
+	keyTaskParentID      = attribute.Key("go.task.parent_id")
+	keyTaskBeginG        = attribute.Key("go.task.begin_goroutine")
+	keyTaskEndG          = attribute.Key("go.task.end_goroutine")
+	keyTraceparent       = attribute.Key("go.task.traceparent")
+	keyDatadogSpanID     = attribute.Key("datadog.span_id")
+	keyGoroutineID       = attribute.Key("go.goroutine.id")
+	keyStartFunc         = attribute.Key("go.goroutine.start_function")
+	keyCreator           = attribute.Key("go.goroutine.creator_id")
+	keyLabel             = attribute.Key("go.goroutine.label")
+	keyPart              = attribute.Key("go.goroutine.part")
+	keyOpenStart         = attribute.Key("go.trace.open_start")
+	keyOpenEnd           = attribute.Key("go.trace.open_end")
+	keyPlaceholder       = attribute.Key("go.trace.placeholder")
+	keyGCCycle           = attribute.Key("go.gc.cycle")
+	keySTWReason         = attribute.Key("go.stw.reason")
+	keyLinkReason        = attribute.Key("go.link.reason")
+	keyRunningNS         = attribute.Key("go.goroutine.running_ns")
+	keyRunnableNS        = attribute.Key("go.goroutine.runnable_ns")
+	keySyscallNS         = attribute.Key("go.goroutine.syscall_ns")
+	keyWaitingNS         = attribute.Key("go.goroutine.waiting_ns")
+	keyNetworkNS         = attribute.Key("go.goroutine.waiting.network_ns")
+	keySyncNS            = attribute.Key("go.goroutine.waiting.sync_ns")
+	keySTWNS             = attribute.Key("go.goroutine.gc.stw_ns")
+	keyMarkAssistNS      = attribute.Key("go.goroutine.gc.mark_assist_ns")
+	keySweepNS           = attribute.Key("go.goroutine.gc.sweep_ns")
+	keyMessage           = attribute.Key("message")
+	keyHTTPStatus        = attribute.Key("http.response.status_code")
+	keyErrorType         = attribute.Key("error.type")
+	keyFunction          = attribute.Key("code.function.name")
+	keyFile              = attribute.Key("code.file.path")
+	keyLine              = attribute.Key("code.line.number")
+	keyStacktrace        = attribute.Key("code.stacktrace")
+	keyEndFunction       = attribute.Key("go.end.code.function.name")
+	keyEndFile           = attribute.Key("go.end.code.file.path")
+	keyEndLine           = attribute.Key("go.end.code.line.number")
+	keyEndStacktrace     = attribute.Key("go.end.code.stacktrace")
+	keyServiceName       = attribute.Key("service.name")
+	keyServiceInstanceID = attribute.Key("service.instance.id")
+	keyRuntimeName       = attribute.Key("process.runtime.name")
+	keyTraceFormat       = attribute.Key("go.trace.format_version")
+	instrumentationURL   = "github.com/trace2x/trace2x"
 )
 
 // stackInfo is a stack kept for the attributes of spans that name it. The
@@ -62,8 +64,12 @@ type stackInfo struct {
 	frames []mapping.Frame
 	done   bool
 	top    mapping.Frame // the innermost frame of user code
-	text   string        // the whole stack, as Go prints it in a panic
+	text   string        // the whole stack, as Go prints a goroutine's frames in a panic
 }
+
+// maxTraceFrames is the most frames the runtime records of a stack in a
+// trace: a stack that long was most likely cut.
+const maxTraceFrames = 128
 
 func (si *stackInfo) prepare() {
 	if si.done {
@@ -77,14 +83,19 @@ func (si *stackInfo) prepare() {
 			break
 		}
 	}
+	// The trace has no arguments or PC offsets: "(...)" is how Go's own
+	// traceback writes arguments it leaves out, which stack parsers read.
 	var b strings.Builder
 	for _, f := range si.frames {
 		b.WriteString(f.Func)
-		b.WriteString("\n\t")
+		b.WriteString("(...)\n\t")
 		b.WriteString(f.File)
 		b.WriteByte(':')
 		b.WriteString(strconv.FormatUint(f.Line, 10))
 		b.WriteByte('\n')
+	}
+	if len(si.frames) >= maxTraceFrames {
+		b.WriteString("...additional frames elided...\n")
 	}
 	si.text = b.String()
 	si.top.Func, si.top.File, si.text = valid(si.top.Func), valid(si.top.File), valid(si.text)

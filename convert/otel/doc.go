@@ -103,9 +103,13 @@
 // region outside tasks with what nests in it, or a task with more regions
 // than the bound.
 //
-// All spans are of kind internal. The resource has service.name (the
-// input's base name, or a URL's host, unless OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES or
-// [WithServiceName] say otherwise), process.runtime.name "go",
+// All spans are of kind internal. The resource has service.name
+// (unknown_service, the semantic conventions' name for a service nothing
+// names, unless OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES or
+// [WithServiceName] say otherwise: a trace does not name its program, and
+// a file's name would make each capture a service of its own), for a
+// capture from a URL service.instance.id (its host and port),
+// process.runtime.name "go",
 // go.trace.format_version (not process.runtime.version: a format is
 // written by several Go versions, Go 1.27 writing Go 1.26's) and the
 // SDK's telemetry.sdk.* attributes. The

@@ -75,8 +75,8 @@ func TestJSON(t *testing.T) {
 				svc = kv.Value.GetStringValue()
 			}
 		}
-		if svc != "trace" {
-			t.Errorf("service.name %q, want the input's name", svc)
+		if svc != "unknown_service" {
+			t.Errorf("service.name %q, want unknown_service", svc)
 		}
 		for _, ss := range rs.ScopeSpans {
 			if ss.Scope.Name != instrumentationURL {

@@ -1,6 +1,7 @@
 package otel
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -411,15 +412,45 @@ func TestSharedJoins(t *testing.T) {
 	}
 }
 
-func TestDefaultServiceName(t *testing.T) {
-	for in, want := range map[string]string{
-		"/tmp/checkout.trace": "checkout.trace",
-		"stdin":               "stdin",
-		"http://checkout:6060/debug/pprof/trace?seconds=5":   "checkout:6060",
-		"https://admin:xxxxx@payments.internal/debug/flight": "payments.internal",
+// TestDefaultResource: a conversion names no service of its own accord
+// (the semantic conventions' unknown_service, not the input's name, which
+// would make each capture a service of its own), and a capture from a URL
+// names the instance, as a scraping receiver does; the variables and
+// WithServiceName override both.
+func TestDefaultResource(t *testing.T) {
+	t.Setenv("OTEL_SERVICE_NAME", "")
+	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "")
+	data, err := os.ReadFile("../../testdata/annotations.go1.26.trace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		input, env string
+		opts       []Option
+		name, inst string
+	}{
+		{input: "/tmp/checkout-20260101T000000.trace", name: "unknown_service"},
+		{input: "stdin", name: "unknown_service"},
+		{input: "http://checkout:6060/debug/pprof/trace?seconds=5", name: "unknown_service", inst: "checkout:6060"},
+		{input: "https://admin:xxxxx@payments.internal/debug/flight", name: "unknown_service", inst: "payments.internal:443"},
+		{input: "http://[::1]/debug/pprof/trace", name: "unknown_service", inst: "[::1]:80"},
+		{input: "http://checkout:6060/debug/pprof/trace", env: "service.instance.id=pod-7", opts: []Option{WithServiceName("checkout")}, name: "checkout", inst: "pod-7"},
 	} {
-		if got := defaultServiceName(in); got != want {
-			t.Errorf("%s: service.name %q, want %q", in, got, want)
+		t.Setenv("OTEL_RESOURCE_ATTRIBUTES", c.env)
+		exp := tracetest.NewInMemoryExporter()
+		opts := append([]Option{WithInputName(c.input)}, c.opts...)
+		if _, err := Convert(context.Background(), bytes.NewReader(data), exp, opts...); err != nil {
+			t.Fatalf("%s: %v", c.input, err)
+		}
+		spans := exp.GetSpans()
+		if len(spans) == 0 {
+			t.Fatalf("%s: no spans", c.input)
+		}
+		res := spans[0].Resource
+		name, _ := res.Set().Value("service.name")
+		inst, hasInst := res.Set().Value("service.instance.id")
+		if name.AsString() != c.name || inst.AsString() != c.inst || hasInst != (c.inst != "") {
+			t.Errorf("%s: service.name %q, service.instance.id %q (set %v); want %q and %q", c.input, name.AsString(), inst.AsString(), hasInst, c.name, c.inst)
 		}
 	}
 }

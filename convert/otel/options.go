@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/trace2x/trace2x/mapping"
 )
@@ -35,6 +36,8 @@ type config struct {
 	maxPending     int
 	eventLimit     int // < 0: unlimited
 	eventLimitSet  bool
+	limits         sdktrace.SpanLimits
+	limitsSet      bool
 }
 
 func newConfig(opts []Option) config {
@@ -56,22 +59,24 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 // WithInputName names the input, as mapping.WithInputName does: in errors,
-// and as the default service.name (its base name). The default is "trace".
+// and, for a URL, as the default service.instance.id (its host and
+// port). The default is "trace".
 func WithInputName(name string) Option {
 	return optionFunc(func(c *config) { c.inputName = name })
 }
 
 // WithServiceName sets the resource's service.name. It takes precedence
 // over OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES, which in turn take
-// precedence over the default, the base name of the input.
+// precedence over the default, "unknown_service".
 func WithServiceName(name string) Option {
 	return optionFunc(func(c *config) { c.serviceName = name })
 }
 
 // WithoutEnvResource leaves OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME
-// out of the resource, for a process that converts other programs'
-// traces, such as a Collector: its variables describe itself, not the
-// programs whose spans it sends.
+// out of the resource, and the span limit variables out of the limits
+// (the SDK's defaults apply unless WithSpanLimits says otherwise), for a
+// process that converts other programs' traces, such as a Collector: its
+// variables describe itself, not the programs whose spans it sends.
 func WithoutEnvResource() Option {
 	return optionFunc(func(c *config) { c.noEnvResource = true })
 }
@@ -252,6 +257,20 @@ func WithRetry(d time.Duration) Option {
 // trace and its spans are sent. The default is 65536.
 func WithMaxPendingSpans(n int) Option {
 	return optionFunc(func(c *config) { c.maxPending = n })
+}
+
+// WithSpanLimits sets the limits on each span's attributes, events and
+// links, and on the length of their string values, as the SDK's tracer
+// applies them: the first attributes (events, links) are kept, the rest
+// counted as dropped, and each string value cut. The default is
+// sdktrace.NewSpanLimits(), which reads the OTEL_SPAN_*_LIMIT,
+// OTEL_LINK_*_LIMIT, OTEL_EVENT_*_LIMIT and OTEL_ATTRIBUTE_*_LIMIT
+// variables: OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT (or
+// OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT) keeps code.stacktrace within what
+// a backend takes of one attribute. WithEventLimit, if given too, sets the
+// event limit.
+func WithSpanLimits(l sdktrace.SpanLimits) Option {
+	return optionFunc(func(c *config) { c.limits, c.limitsSet = l, true })
 }
 
 // WithEventLimit bounds the events (logs) kept for one span; the first n

@@ -7,9 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -188,8 +188,9 @@ type Sink struct {
 	meta   mapping.Meta
 	base   time.Time // the wall-clock time of meta.Start
 	res    Result
-	err    error // the first error; the pass stops at it
-	limit  int   // events kept per span; < 0: no limit
+	err    error               // the first error; the pass stops at it
+	limit  int                 // events kept per span; < 0: no limit
+	limits sdktrace.SpanLimits // the limits the SDK's tracer would apply
 
 	// runtime holds, for each second of the trace that has runtime
 	// spans, their extent, for the second's "Go runtime" span.
@@ -331,10 +332,25 @@ func NewSink(ctx context.Context, exp sdktrace.SpanExporter, opts ...Option) *Si
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	limit := sdktrace.NewSpanLimits().EventCountLimit
-	if cfg.eventLimitSet {
-		limit = cfg.eventLimit
+	limits := sdktrace.NewSpanLimits()
+	switch {
+	case cfg.limitsSet:
+		limits = cfg.limits
+	case cfg.noEnvResource:
+		// The variables describe the process's own telemetry.
+		limits = sdktrace.SpanLimits{
+			AttributeValueLengthLimit:   sdktrace.DefaultAttributeValueLengthLimit,
+			AttributeCountLimit:         sdktrace.DefaultAttributeCountLimit,
+			EventCountLimit:             sdktrace.DefaultEventCountLimit,
+			LinkCountLimit:              sdktrace.DefaultLinkCountLimit,
+			AttributePerEventCountLimit: sdktrace.DefaultAttributePerEventCountLimit,
+			AttributePerLinkCountLimit:  sdktrace.DefaultAttributePerLinkCountLimit,
+		}
 	}
+	if cfg.eventLimitSet {
+		limits.EventCountLimit = cfg.eventLimit
+	}
+	limit := limits.EventCountLimit
 	stop, unhook := ctx, func() {}
 	if cfg.flushTimeout > 0 && ctx.Done() != nil {
 		// The export outlives the pass by the flush timeout.
@@ -365,6 +381,7 @@ func NewSink(ctx context.Context, exp sdktrace.SpanExporter, opts ...Option) *Si
 		unhook:         unhook,
 		exp:            wrapped,
 		limit:          limit,
+		limits:         limits,
 		stacks:         make(map[mapping.StackID]*stackInfo),
 		rawStacks:      make(map[mapping.StackID][]uint32),
 		frameIdx:       make(map[mapping.Frame]uint32),
@@ -466,17 +483,32 @@ func (s *Sink) Begin(m *mapping.Meta) error {
 	return nil
 }
 
-// defaultServiceName is the service.name of the input named input: a
-// file's base name, or a URL's host (the base name of
-// http://checkout:6060/debug/pprof/trace would name every service
-// "trace").
-func defaultServiceName(input string) string {
-	if strings.HasPrefix(input, "http://") || strings.HasPrefix(input, "https://") {
-		if u, err := url.Parse(input); err == nil && u.Host != "" {
-			return u.Host
-		}
+// unknownService is the service.name of spans whose service nothing
+// names: the semantic conventions' fallback, which an SDK uses when the
+// program's own executable name is unknown, as a trace does not tell it.
+// A file's or URL's name would make each capture a service of its own, and
+// the replicas of one service as many services.
+const unknownService = "unknown_service"
+
+// defaultInstance is the service.instance.id of the input named input:
+// a URL's host and port (as the Collector's Prometheus receiver names an
+// instance it scrapes), or "" for a file or standard input, which name no
+// instance.
+func defaultInstance(input string) string {
+	if !strings.HasPrefix(input, "http://") && !strings.HasPrefix(input, "https://") {
+		return ""
 	}
-	return filepath.Base(input)
+	u, err := url.Parse(input)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	if u.Port() != "" {
+		return u.Host
+	}
+	if u.Scheme == "https" {
+		return net.JoinHostPort(u.Hostname(), "443")
+	}
+	return net.JoinHostPort(u.Hostname(), "80")
 }
 
 // resource builds the resource: service.name, process.runtime.*,
@@ -487,9 +519,12 @@ func (s *Sink) resource() (*resource.Resource, error) {
 		input = s.meta.Input
 	}
 	defaults := []attribute.KeyValue{
-		keyServiceName.String(valid(defaultServiceName(input))),
+		keyServiceName.String(unknownService),
 		keyRuntimeName.String("go"),
 		keyTraceFormat.String(s.meta.FormatVersion),
+	}
+	if inst := defaultInstance(input); inst != "" {
+		defaults = append(defaults, keyServiceInstanceID.String(valid(inst)))
 	}
 	opts := []resource.Option{
 		resource.WithTelemetrySDK(),
@@ -854,7 +889,8 @@ func (s *Sink) Log(l *mapping.Log) error {
 // its http.response.status_code attribute, and the status Error for a
 // code of 500 or more (a server's error, by OpenTelemetry's semantic
 // conventions for HTTP servers) or for a log of CategoryError, whose
-// message is the status's description. The logs are span events too.
+// message is the status's description, with error.type (the code, else
+// "_OTHER"). The logs are span events too.
 const (
 	CategoryHTTPStatus = "http.response.status_code" // the message is the code, in decimal
 	CategoryError      = "error"                     // the message says what failed
@@ -876,6 +912,20 @@ func (o taskOutcome) status() sdktrace.Status {
 		return sdktrace.Status{Code: codes.Error}
 	}
 	return sdktrace.Status{}
+}
+
+// errorType is the error.type of a task that ended so, "" if it did not
+// fail: the status code for a server's error, as the semantic conventions
+// for HTTP servers have it, else their fallback "_OTHER" (a log's message
+// is free text, not the low-cardinality type a backend groups by).
+func (o taskOutcome) errorType() string {
+	switch {
+	case o.httpStatus >= 500:
+		return strconv.FormatInt(o.httpStatus, 10)
+	case o.failed:
+		return "_OTHER"
+	}
+	return ""
 }
 
 // noteOutcome keeps what a log of CategoryHTTPStatus or CategoryError
@@ -1104,6 +1154,9 @@ func (s *Sink) Task(t *mapping.Task) error {
 		if o.httpStatus != 0 {
 			a = append(a, keyHTTPStatus.Int64(o.httpStatus))
 		}
+		if et := o.errorType(); et != "" {
+			a = append(a, keyErrorType.String(et))
+		}
 	}
 	s.attrs = a
 	rec := spanRec{
@@ -1181,6 +1234,70 @@ func (s *Sink) sdkSpanTask(t *mapping.Task) bool {
 	return strings.HasPrefix(si.top.Func, "go.opentelemetry.io/otel/sdk/trace.") && strings.HasSuffix(si.top.Func, ".runtimeTrace")
 }
 
+// limited reports whether the span limits may cut an event's or a
+// link's attributes, which are few and short unless a limit is set low.
+func (s *Sink) limited() bool {
+	return s.limits.AttributeValueLengthLimit >= 0 || s.limits.AttributePerEventCountLimit >= 0 && s.limits.AttributePerEventCountLimit < 2 ||
+		s.limits.AttributePerLinkCountLimit >= 0 && s.limits.AttributePerLinkCountLimit < 2
+}
+
+// limitAttrs is a copy of attrs within the span limits, as the SDK's
+// tracer keeps a span's attributes: the first n (n < 0 for all; the
+// number left out is returned), each string cut to
+// AttributeValueLengthLimit characters, which is how users keep whole
+// stacks within what a backend takes of an attribute.
+func (s *Sink) limitAttrs(attrs []attribute.KeyValue, n int) ([]attribute.KeyValue, int) {
+	dropped := 0
+	if n >= 0 && len(attrs) > n {
+		attrs, dropped = attrs[:n], len(attrs)-n
+	}
+	out := slices.Clone(attrs)
+	if l := s.limits.AttributeValueLengthLimit; l >= 0 {
+		for i, kv := range out {
+			out[i] = truncateAttr(kv, l)
+		}
+	}
+	return out, dropped
+}
+
+// truncateAttr cuts a string value, or each string of a slice, to limit
+// characters.
+func truncateAttr(kv attribute.KeyValue, limit int) attribute.KeyValue {
+	switch kv.Value.Type() {
+	case attribute.STRING:
+		if v, cut := truncate(kv.Value.AsString(), limit); cut {
+			return kv.Key.String(v)
+		}
+	case attribute.STRINGSLICE:
+		vs := kv.Value.AsStringSlice()
+		changed := false
+		for i, v := range vs {
+			if t, cut := truncate(v, limit); cut {
+				vs[i], changed = t, true
+			}
+		}
+		if changed {
+			return kv.Key.StringSlice(vs)
+		}
+	}
+	return kv
+}
+
+// truncate cuts s to limit characters (runes), reporting whether it did.
+func truncate(s string, limit int) (string, bool) {
+	if len(s) <= limit {
+		return s, false
+	}
+	n := 0
+	for i := range s {
+		if n == limit {
+			return s[:i], true
+		}
+		n++
+	}
+	return s, false
+}
+
 // emit makes the span of rec in trace tid and hands it to the processor,
 // which blocks while its queue is full.
 func (s *Sink) emit(rec *spanRec, tid trace.TraceID) {
@@ -1206,11 +1323,11 @@ func (s *Sink) emit(rec *spanRec, tid trace.TraceID) {
 		name:          rec.name,
 		start:         s.wall(rec.start),
 		end:           s.wall(rec.end),
-		attrs:         slices.Clone(rec.attrs),
 		droppedEvents: rec.events.dropped,
 		status:        rec.status,
 		common:        &s.common,
 	}
+	sp.attrs, sp.droppedAttrs = s.limitAttrs(rec.attrs, s.limits.AttributeCountLimit)
 	switch {
 	case rec.remote.IsValid():
 		sp.parent = rec.remote
@@ -1230,14 +1347,24 @@ func (s *Sink) emit(rec *spanRec, tid trace.TraceID) {
 		for i, ev := range evs {
 			a := attrs[2*i : 2*i+2 : 2*i+2]
 			a[0], a[1] = keyMessage.String(ev.message), keyGoroutineID.Int64(int64(ev.g))
-			sp.events[i] = sdktrace.Event{Name: ev.name, Attributes: a, Time: s.wall(ev.t)}
+			e := sdktrace.Event{Name: ev.name, Attributes: a, Time: s.wall(ev.t)}
+			if s.limited() {
+				e.Attributes, e.DroppedAttributeCount = s.limitAttrs(a, s.limits.AttributePerEventCountLimit)
+			}
+			sp.events[i] = e
 		}
 		s.res.Events += int64(len(evs))
 	}
-	if len(rec.links) > 0 {
-		sp.links = make([]sdktrace.Link, len(rec.links))
-		for i, l := range rec.links {
+	if links := rec.links; len(links) > 0 {
+		if n := s.limits.LinkCountLimit; n >= 0 && len(links) > n {
+			links, sp.droppedLinks = links[:n], len(links)-n
+		}
+		sp.links = make([]sdktrace.Link, len(links))
+		for i, l := range links {
 			sp.links[i] = sdktrace.Link{SpanContext: l.SpanContext, Attributes: l.Attributes}
+			if s.limited() {
+				sp.links[i].Attributes, sp.links[i].DroppedAttributeCount = s.limitAttrs(l.Attributes, s.limits.AttributePerLinkCountLimit)
+			}
 		}
 	}
 	s.res.DroppedLogs += int64(rec.events.dropped)

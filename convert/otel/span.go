@@ -30,6 +30,8 @@ type span struct {
 	events        []sdktrace.Event
 	links         []sdktrace.Link
 	droppedEvents int
+	droppedAttrs  int
+	droppedLinks  int
 	status        sdktrace.Status
 	common        *spanCommon
 }
@@ -53,8 +55,8 @@ func (s *span) Links() []sdktrace.Link                      { return s.links }
 func (s *span) Events() []sdktrace.Event                    { return s.events }
 func (s *span) Status() sdktrace.Status                     { return s.status }
 func (s *span) Resource() *resource.Resource                { return s.common.res }
-func (s *span) DroppedAttributes() int                      { return 0 }
-func (s *span) DroppedLinks() int                           { return 0 }
+func (s *span) DroppedAttributes() int                      { return s.droppedAttrs }
+func (s *span) DroppedLinks() int                           { return s.droppedLinks }
 func (s *span) DroppedEvents() int                          { return s.droppedEvents }
 func (s *span) ChildSpanCount() int                         { return 0 }
 func (s *span) InstrumentationScope() instrumentation.Scope { return s.common.scope }

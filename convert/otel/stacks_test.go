@@ -39,12 +39,29 @@ func TestStacksShareFrames(t *testing.T) {
 	var want strings.Builder
 	for i := range depth {
 		f := frame((7 + i) % distinct)
-		fmt.Fprintf(&want, "%s\n\t%s:%d\n", f.Func, f.File, f.Line)
+		// As Go's traceback writes a frame whose arguments it leaves out.
+		fmt.Fprintf(&want, "%s(...)\n\t%s:%d\n", f.Func, f.File, f.Line)
 	}
 	if si.text != want.String() {
 		t.Errorf("stack 7:\n%s\nwant\n%s", si.text, want.String())
 	}
 	if s.stack(7) != si || s.stack(stacks+1) != nil {
 		t.Error("a stack is looked up again, or one never given is found")
+	}
+
+	// A stack as deep as the runtime records was most likely cut: the
+	// text says so, as Go's traceback does.
+	deep := &mapping.Stack{ID: stacks + 1}
+	for i := range maxTraceFrames {
+		deep.Frames = append(deep.Frames, frame(i%distinct))
+	}
+	if err := s.Stack(deep); err != nil {
+		t.Fatal(err)
+	}
+	if text := s.stack(stacks + 1).text; !strings.HasSuffix(text, ":7\n...additional frames elided...\n") {
+		t.Errorf("a stack of %d frames ends %q", maxTraceFrames, text[max(0, len(text)-80):])
+	}
+	if strings.Contains(si.text, "elided") {
+		t.Errorf("a stack of %d frames is said to be cut", depth)
 	}
 }
