@@ -65,7 +65,7 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	name := args[0]
 	switch name {
 	case "-h", "-help", "--help", "help":
-		if len(args) > 1 {
+		if len(args) > 1 && !isHelpFlag(args[1]) {
 			c := lookup(args[1])
 			if c == nil {
 				fmt.Fprintf(stderr, "trace2x: unknown command %q\n", args[1])
@@ -100,6 +100,9 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		fs.Usage()
 		return 0
 	}
+	if err == nil {
+		err = emptyFileFlag(fs)
+	}
 	if err != nil {
 		err = usageError{err.Error()}
 	} else {
@@ -123,6 +126,26 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return 1
 	}
 	return 0
+}
+
+// isHelpFlag reports whether arg asks for help, as in "trace2x help -h".
+func isHelpFlag(arg string) bool { return arg == "-h" || arg == "-help" || arg == "--help" }
+
+// emptyFileFlag refuses an output flag (its value named FILE) given an
+// empty name: "-o $OUT" with OUT unset would otherwise write to standard
+// output, or for convert's outputs, not at all, and exit 0.
+func emptyFileFlag(fs *flag.FlagSet) error {
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		if name, _ := flag.UnquoteUsage(f); name == "FILE" && f.Value.String() == "" && err == nil {
+			dash := "--"
+			if len(f.Name) == 1 {
+				dash = "-"
+			}
+			err = fmt.Errorf("%s%s is given an empty file name (an unset variable?); - is standard output", dash, f.Name)
+		}
+	})
+	return err
 }
 
 // printError prints each of the errors joined in err on a line of its
@@ -1150,14 +1173,17 @@ func typeText(t string) string {
 
 // redraw returns what replaces a terminal's line, *width wide, with
 // line, and notes its width. A Windows console draws the ANSI sequence
-// that erases the line as text unless told otherwise, so there the old
-// line is overwritten with spaces.
-func redraw(line string, width *int) string { return redrawOn(runtime.GOOS, line, width) }
+// that erases the line as text unless told otherwise, and a terminal
+// that says it is dumb (TERM=dumb: an editor's shell buffer) has none, so
+// there the old line is overwritten with spaces.
+func redraw(line string, width *int) string {
+	return redrawOn(runtime.GOOS != "windows" && os.Getenv("TERM") != "dumb", line, width)
+}
 
-func redrawOn(goos, line string, width *int) string {
+func redrawOn(ansi bool, line string, width *int) string {
 	prev := *width
 	*width = utf8.RuneCountInString(line)
-	if goos != "windows" {
+	if ansi {
 		return "\r\033[K" + line
 	}
 	if pad := prev - *width; pad > 0 {

@@ -12,9 +12,13 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/klauspost/compress/gzip"
 	"golang.org/x/term"
+
+	"github.com/trace2x/trace2x/internal/templock"
 )
 
 // output is where a command writes. Close flushes it and reports the first
@@ -237,16 +241,18 @@ func (o *output) leftAlone() string {
 // createFile opens path for writing. A regular file (or a new one) is
 // written under a temporary name beside it and renamed at Close, so that
 // a conversion that fails before writing anything neither creates nor
-// truncates it; a device or a pipe is written directly.
+// truncates it; a device or a pipe is written directly, opened to write
+// only, as a shell's > opens it: a FIFO held open to read as well would
+// never report that its reader went away.
 //
-// A symbolic link is followed: the file it names is replaced, and the
-// link stays.
+// A symbolic link is followed, one that names no file yet too: the file
+// it names is written, and the link stays.
 func createFile(path string) (f *os.File, tmp, dest string, err error) {
 	mode := os.FileMode(0) // a new file's: 0666 less the umask, as a shell's >
 	dest = path
 	if st, err := os.Stat(path); err == nil {
 		if !st.Mode().IsRegular() {
-			f, err := os.Create(path)
+			f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
 			return f, "", path, err
 		}
 		mode = st.Mode().Perm()
@@ -266,15 +272,29 @@ func createFile(path string) (f *os.File, tmp, dest string, err error) {
 			return nil, "", "", &fs.PathError{Op: "open", Path: path, Err: err}
 		}
 		w.Close()
+	} else if target, ok := danglingLink(path); ok {
+		dest = target
 	}
-	f, err = createTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".")
+	dir := filepath.Dir(dest)
+	removeAbandonedOutputs(dir, filepath.Base(dest))
+	f, err = createTemp(dir, "."+filepath.Base(dest)+".")
+	if errors.Is(err, syscall.ENAMETOOLONG) {
+		// A name near the system's limit leaves no room for the
+		// temporary name's additions.
+		f, err = createTemp(dir, ".trace2x-")
+	}
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
+		if mode != 0 && errors.Is(err, fs.ErrPermission) {
+			// The file could be written; its directory cannot.
+			return nil, "", "", fmt.Errorf("open %s: %w: an output is written beside it, in %s, and put in its place once whole, and that directory cannot be written to (write to another directory, or to standard output)", path, err, dir)
+		}
 		return nil, "", "", &fs.PathError{Op: "open", Path: path, Err: err}
 	}
+	templock.Lock(f)
 	temps.add(f.Name())
 	if mode == 0 {
 		return f, f.Name(), dest, nil
@@ -285,6 +305,81 @@ func createFile(path string) (f *os.File, tmp, dest string, err error) {
 		return nil, "", "", err
 	}
 	return f, f.Name(), dest, nil
+}
+
+// danglingLink returns what the symbolic link at path names when that is
+// not there yet (following links to links), for the output to be written
+// there, as a shell's > writes it.
+func danglingLink(path string) (string, bool) {
+	cur := path
+	for range 40 { // the hops Linux follows before ELOOP
+		st, err := os.Lstat(cur)
+		if err != nil {
+			return cur, cur != path && errors.Is(err, fs.ErrNotExist)
+		}
+		if st.Mode()&fs.ModeSymlink == 0 {
+			return "", false
+		}
+		target, err := os.Readlink(cur)
+		if err != nil {
+			return "", false
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(cur), target)
+		}
+		cur = target
+	}
+	return "", false
+}
+
+// abandonedOutputAge is how old an output's temporary file must be, its
+// lock held by no process, to be taken as left by a trace2x that was
+// killed (SIGKILL, out of memory, SIGQUIT) before it could remove it: a
+// process locks its file as soon as it has made it.
+const abandonedOutputAge = 10 * time.Second
+
+// removeAbandonedOutputs removes the temporary files of outputs named
+// base in dir that killed processes left: they are hidden, as large as
+// the output, and nothing else would remove them.
+func removeAbandonedOutputs(dir, base string) {
+	names, _ := filepath.Glob(filepath.Join(dir, "."+globEscape(base)+".*.tmp"))
+	old := time.Now().Add(-abandonedOutputAge)
+	for _, name := range names {
+		digits := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(name), "."+base+"."), ".tmp")
+		if digits == "" || strings.Trim(digits, "0123456789") != "" {
+			continue // not a name createTemp gives
+		}
+		if info, err := os.Lstat(name); err == nil && info.Mode().IsRegular() && info.ModTime().Before(old) && templock.Abandoned(name) {
+			os.Remove(name)
+		}
+	}
+}
+
+// globEscape quotes the characters filepath.Match gives a meaning.
+func globEscape(s string) string {
+	if runtime.GOOS == "windows" {
+		// The separator is \ there, which Match takes literally: the
+		// meta characters are bracketed instead.
+		var b strings.Builder
+		for _, r := range s {
+			if strings.ContainsRune("*?[", r) {
+				b.WriteByte('[')
+				b.WriteRune(r)
+				b.WriteByte(']')
+				continue
+			}
+			b.WriteRune(r)
+		}
+		return b.String()
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune("*?[\\", r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // sameFile reports whether the paths a and b name one regular file, or
@@ -317,12 +412,19 @@ func sameFile(a, b string) bool {
 func foldsCase(goos string) bool { return goos == "darwin" || goos == "ios" || goos == "windows" }
 
 // checkOutputs refuses outputs that would overwrite the input trace
-// that args name, or each other. "-" and "" (standard output) are checked
-// elsewhere.
+// that args name, or each other. "" is no output; "-", standard output, is
+// refused when the shell opened the input there (trace2x chrome t.trace
+// >> t.trace), as cat refuses it.
 func checkOutputs(e *env, args []string, paths ...string) error {
 	var files []string
 	for _, p := range paths {
-		if p == "" || p == "-" {
+		if p == "" {
+			continue
+		}
+		if p == "-" {
+			if f, ok := e.stdout.(*os.File); ok && isInput(e, args, f.Name()) {
+				return usageError{"standard output is the input trace, which the output would overwrite; name another file"}
+			}
 			continue
 		}
 		if isInput(e, args, p) {
@@ -342,6 +444,9 @@ func checkOutputs(e *env, args []string, paths ...string) error {
 // name, or the file standard input reads.
 func isInput(e *env, args []string, path string) bool {
 	st, err := os.Stat(path)
+	if f, ok := e.stdout.(*os.File); ok && path == f.Name() {
+		st, err = f.Stat() // its name says nothing of where it leads
+	}
 	if err != nil || !st.Mode().IsRegular() {
 		return false
 	}

@@ -54,6 +54,19 @@ func TestOutputIsInput(t *testing.T) {
 	if code := run([]string{"chrome", "-o", trace, "-"}, f, new(strings.Builder), &stderr); code != 2 {
 		t.Errorf("chrome -o the file on standard input: exit %d, stderr %q; want 2", code, stderr.String())
 	}
+	// trace2x chrome t.trace >> t.trace: the shell opened the input as
+	// standard output.
+	app, err := os.OpenFile(trace, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	for _, args := range [][]string{{"chrome", trace}, {"stats", "-"}, {"convert", "--stats", "-", trace}} {
+		stderr.Reset()
+		if code := run(args, f, app, &stderr); code != 2 || !strings.Contains(stderr.String(), "standard output is the input trace") {
+			t.Errorf("%v with standard output the input: exit %d, stderr %q; want a usage error", args, code, stderr.String())
+		}
+	}
 	if got, _ := os.ReadFile(trace); !bytes.Equal(got, orig) {
 		t.Fatal("the input trace was changed")
 	}

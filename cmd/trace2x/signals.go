@@ -51,7 +51,8 @@ func sigName(sig os.Signal) string {
 const exitInterrupted = 130
 
 // handleSignals returns a context that the first SIGINT, SIGTERM or
-// SIGHUP (the terminal or the SSH session closed) cancels: the conversion stops at its next read (standard input's read
+// SIGHUP (the terminal or the SSH session closed) cancels, unless the
+// command was started with it ignored (nohup): the conversion stops at its next read (standard input's read
 // under way too, see ctxio.Abandoning), and the outputs are closed with
 // what was converted, as for a trace that breaks off. A second signal
 // ends the process at once, removing the temporary files first, for a
@@ -63,7 +64,15 @@ const exitInterrupted = 130
 func handleSignals(stderr io.Writer) context.Context {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP} {
+		// A signal the command was started ignoring stays ignored:
+		// nohup ignores SIGHUP, and a shell SIGINT for a job it runs in
+		// the background, so that the job outlives the terminal or a
+		// Ctrl-C meant for the foreground.
+		if !signal.Ignored(sig) {
+			signal.Notify(sigs, sig)
+		}
+	}
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	go func() {
 		sig := <-sigs

@@ -554,3 +554,35 @@ func TestSecondSignalSplit(t *testing.T) {
 		t.Errorf("temporary files left: %q", left)
 	}
 }
+
+// TestIgnoredSignal: a signal the command was started ignoring (nohup's
+// SIGHUP, a shell's SIGINT for a background job) stays ignored: the
+// conversion goes on to the end.
+func TestIgnoredSignal(t *testing.T) {
+	trace := filepath.Join("..", "..", "testdata", "frsubtasks.go1.26.trace")
+	out := filepath.Join(t.TempDir(), "nohup.json")
+	cmd := trace2xProcess(t, "chrome", "-q", "-o", out, "-")
+	// As nohup does: the signal ignored, then the command exec'd.
+	cmd.Args = append([]string{"sh", "-c", `trap "" HUP; exec "$0" "$@"`, cmd.Path}, cmd.Args[1:]...)
+	cmd.Path = "/bin/sh"
+	stdin, rest, stderr := startSlowInput(t, cmd, trace)
+	cmd.Process.Signal(syscall.SIGHUP)
+	time.Sleep(200 * time.Millisecond)
+	stdin.Write(rest)
+	stdin.Close()
+	waitExit(t, cmd, 20*time.Second, "the command did not end")
+	if code := cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("exit %d after an ignored SIGHUP, want 0; stderr:\n%s", code, stderr)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromecheck.Check(data); err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.LastIndex(data, []byte(`"trace2x-end"`))
+	if i < 0 || bytes.Contains(data[i:], []byte(`"error"`)) {
+		t.Errorf("the output after an ignored SIGHUP does not end whole: %.200q", data[max(i, 0):])
+	}
+}
