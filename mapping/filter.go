@@ -670,6 +670,9 @@ func (f *filterSink) Begin(m *Meta) error {
 	meta := *m
 	meta.Start = max(m.Start, f.from)
 	meta.Filtered = true
+	if f.f.To.bounded() {
+		meta.WindowEnd = f.to
+	}
 	meta.Selected = f.s.entities
 	f.forwarded = true
 	return f.next.Begin(&meta)

@@ -153,6 +153,10 @@ type Meta struct {
 	// Filtered is set when the model is the part of the trace a Filter
 	// kept: OpenStart and OpenEnd then also mark items cut by it.
 	Filtered bool
+	// WindowEnd is the end of that Filter's window, zero if it has none.
+	// An item that ends there, marked OpenEnd, was cut by the window (it
+	// went on after); one that ends at the trace's end went on to it.
+	WindowEnd Time
 	// Selected is set when that Filter selected goroutines, tasks or
 	// regions, not only a window: a region's enclosing region can then
 	// be left out where the region is kept. A window keeps it, since it

@@ -30,8 +30,12 @@ began each interval (for sched, the stack of the wakeup, which the
 runtime often does not record: that time is on the empty stack, which
 go tool pprof -top does not list). Like go tool trace's, they count
 only waits that end within the trace: goroutines blocked to its end (a
-leak) are in wall, as waiting. cpu counts samples, and with --cpu-rate (100 by
-default, runtime/pprof's rate; 0 for counts only) CPU time too. wall is
+leak) are in wall, as waiting. With --from or --to, every wait counts
+for its part within the window, its contention where it ends, so that
+adjacent windows add up to the whole trace. They diff and merge with
+runtime/pprof's block and mutex profiles. cpu counts samples, and with
+--cpu-rate (100 by default, runtime/pprof's rate; 0 for counts only) CPU
+time too. wall is
 labelled state=running|runnable|waiting|syscall (and reason= for
 waiting): go tool pprof -tagroot=state splits it by state,
 -tagfocus=state=waiting keeps one.
@@ -56,6 +60,13 @@ Examples:
 			kind, err := pprof.ParseKind(*kindName)
 			if err != nil {
 				return usageError{"--kind: " + err.Error()}
+			}
+			set := map[string]bool{}
+			fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+			if set["cpu-rate"] && kind != pprof.CPU {
+				// Other kinds have no samples to time: the rate would be
+				// ignored without a word.
+				return usageError{fmt.Sprintf("--cpu-rate goes with --kind=cpu, not --kind=%s", kind)}
 			}
 			if *rate < 0 || *rate > 1e9 {
 				// A sample is then counted as nothing: the period is

@@ -54,14 +54,14 @@ func TestDamagedTrace(t *testing.T) {
 	})
 
 	t.Run("names not UTF-8", func(t *testing.T) {
-		// A byte of a function's name in the string table, which the
-		// parser takes as it is.
+		// A byte of the name of a function on a sync stack, in the
+		// string table, which the parser takes as it is.
 		damaged := bytes.Clone(data)
-		i := bytes.Index(damaged, []byte("runtime.gopark"))
+		i := bytes.Index(damaged, []byte("sync.(*WaitGroup).Wait"))
 		if i < 0 {
-			t.Fatal("no runtime.gopark in the sample")
+			t.Fatal("no sync.(*WaitGroup).Wait in the sample")
 		}
-		damaged[i+4] = 0xd6 // runt\xd6me.gopark
+		damaged[i+2] = 0xd6 // sy\xd6c.(*WaitGroup).Wait
 		p, err := convert(t, damaged)
 		if err != nil {
 			t.Fatal(err)
@@ -73,10 +73,10 @@ func TestDamagedTrace(t *testing.T) {
 					t.Errorf("function %q: %q is not valid UTF-8", f.Name, s)
 				}
 			}
-			found = found || f.Name == "runt\uFFFDme.gopark"
+			found = found || f.Name == "sy\uFFFDc.(*WaitGroup).Wait"
 		}
 		if !found {
-			t.Error("no function named runt\uFFFDme.gopark")
+			t.Error("no function named sy\uFFFDc.(*WaitGroup).Wait")
 		}
 	})
 }

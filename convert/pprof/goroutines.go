@@ -30,6 +30,13 @@ type gTrack struct {
 	ran bool
 	pre []contrib
 
+	// held is the part of a wait that a span or window cut at its end
+	// (see Writer.within), until it is known whether the wait went on to
+	// the trace's end, which counts nothing: held ends at heldEnd.
+	held    contrib
+	heldEnd mapping.Time
+	holding bool
+
 	// The last GoroutineEvent that can begin a runnable interval (a
 	// creation, a wake-up, the end of a blocking syscall), whose stack is
 	// the one go tool trace gives that interval.
@@ -87,8 +94,8 @@ func (gs *goroutines) get(id mapping.GoID) *gTrack {
 	} else {
 		g = &gTrack{}
 	}
-	// Within spans every interval counts: as if it had run.
-	g.ran = gs.w.cfg.spans
+	// Within spans or a window every interval counts: as if it had run.
+	g.ran = gs.w.within
 	gs.live[id] = g
 	return g
 }
@@ -98,11 +105,12 @@ func (gs *goroutines) get(id mapping.GoID) *gTrack {
 func (gs *goroutines) born(id mapping.GoID) {
 	if g, ok := gs.live[id]; ok {
 		// A life the mapping did not say ended; it has no more intervals.
+		gs.release(g)
 		gs.settle(id, g)
 	}
 	if g, ok := gs.dead[id]; ok {
 		delete(gs.dead, id)
-		g.seen, g.ran, g.haveEv, g.own = false, gs.w.cfg.spans, false, mapping.NoStack
+		g.seen, g.ran, g.haveEv, g.own = false, gs.w.within, false, mapping.NoStack
 		gs.live[id] = g
 	}
 }
@@ -121,6 +129,8 @@ func (gs *goroutines) event(e *mapping.GoroutineEvent) {
 		if !ok {
 			return
 		}
+		// Its waits ended.
+		gs.release(g)
 		if g.reuse && g.seen && g.last == mapping.GoSyscall {
 			// The way the goroutines of C threads end: the ID may be given
 			// to the next such goroutine.
@@ -162,6 +172,8 @@ func (gs *goroutines) blocking(s *mapping.GoroutineState) {
 		}
 	}
 	g.last = s.State
+	// The goroutine went on after the wait held.
+	gs.release(g)
 	if s.State == mapping.GoRunning {
 		if !g.ran {
 			g.ran = true
@@ -173,11 +185,10 @@ func (gs *goroutines) blocking(s *mapping.GoroutineState) {
 		}
 		return
 	}
-	// Intervals open at the end are never counted: go tool trace counts an
-	// interval when it sees it end. Nor are empty ones: it counts only a
+	// Empty intervals are never counted: go tool trace counts only a
 	// positive overlap with the goroutine's life.
 	d := int64(s.End - s.Start)
-	if !tracked(w.kind, s) || s.Flags.Has(mapping.OpenEnd) || d <= 0 {
+	if !tracked(w.kind, s) || d <= 0 {
 		return
 	}
 	stk := s.Stack
@@ -185,6 +196,25 @@ func (gs *goroutines) blocking(s *mapping.GoroutineState) {
 		// Timestamps in a trace are distinct, so the event at the
 		// interval's start is the one that began it.
 		stk = g.evStack
+	}
+	if s.Flags.Has(mapping.OpenEnd) {
+		// go tool trace counts an interval when it sees it end, so one
+		// open at the trace's end not at all. Within spans or a window,
+		// the part of a wait they cut at its end counts its time, and
+		// its contention is counted where the wait ends, in the next
+		// span or window, so that adjacent windows add up to the whole
+		// trace.
+		switch {
+		case !w.within:
+		case w.meta.WindowEnd != 0 && s.End == w.meta.WindowEnd:
+			w.add(sampleKey{stack: stk}, 0, d)
+		default:
+			// Cut by a span, or open at the trace's end: the
+			// goroutine's next interval, or its end, or the trace's
+			// end tells.
+			g.held, g.heldEnd, g.holding = contrib{stk, d}, s.End, true
+		}
+		return
 	}
 	if g.reuse {
 		t := g.all[stk]
@@ -199,6 +229,15 @@ func (gs *goroutines) blocking(s *mapping.GoroutineState) {
 		}
 	case !g.reuse:
 		g.pre = append(g.pre, contrib{stk, d})
+	}
+}
+
+// release counts the wait held, once the goroutine is known to have gone
+// on after it.
+func (gs *goroutines) release(g *gTrack) {
+	if g.holding {
+		g.holding = false
+		gs.w.add(sampleKey{stack: g.held.stack}, 0, g.held.d)
 	}
 }
 
@@ -224,9 +263,13 @@ func (gs *goroutines) settle(id mapping.GoID, g *gTrack) {
 	}
 }
 
-// finish settles every record at the end of the pass.
-func (gs *goroutines) finish() {
+// finish settles every record at the end of the pass, which ends at end:
+// a wait held that ends there was open at the trace's end.
+func (gs *goroutines) finish(end mapping.Time) {
 	for id, g := range gs.live {
+		if g.holding && g.heldEnd < end {
+			gs.release(g)
+		}
 		gs.settle(id, g)
 	}
 	for id, g := range gs.dead {

@@ -32,7 +32,8 @@
 //     goroutine's first run (a new one's, or one's that existed before the
 //     trace) is not in the Sched profile. Its profiles of a region type
 //     clip to the regions instead, and so does a Writer told
-//     [WithinSpans].
+//     [WithinSpans], or given a Filter's window that cuts the trace (see
+//     Windows below).
 //   - Where the runtime reuses a goroutine ID (the goroutines of C
 //     threads that call into Go), the lives of that ID are measured
 //     against the last one, as go tool trace keys goroutines by ID.
@@ -44,6 +45,31 @@
 // stacks by their program counters, so it shows a stack whose outermost
 // frames have none (a lone frame without a PC, in some traces) as the same
 // stack without them; here they keep their frames.
+//
+// # Windows and spans
+//
+// Within spans ([WithinSpans]) or a mapping.Filter's window that begins
+// after the trace does or has an end, every wait counts for its part
+// within them, first run or not, and its contention (the count) where it
+// ends: a wait a window's start cuts counts one, one its end cuts counts
+// its time and no contention. So two adjacent windows add up, stack by
+// stack, to the whole trace wherever it counts a wait. They hold more:
+// the waits before a goroutine's first run, and the part of a wait still
+// under way when the trace ends that falls in a window ending before
+// then (the window cannot tell that it never ends; one that ends with
+// the trace counts none of it). A Sched wait cut at a window's start is
+// on the goroutine's own stack, the wakeup before the window being
+// unseen.
+//
+// # Stacks
+//
+// Stacks leave out runtime.goexit, as the runtime's own profiles do; the
+// stacks of Net, Sync, Syscall and Sched, which the trace records
+// without it, are go tool trace's. Their period type is the runtime's
+// block profile's (contentions), not go tool trace's (trace), so that go
+// tool pprof diffs and merges them with the runtime's block and mutex
+// profiles. A profile holds only the locations and functions its samples
+// use, and one sample per stack (and labels).
 //
 // CPU holds the CPU profile samples that the runtime writes into the trace
 // while pprof.StartCPUProfile is on, one count per sample by stack. The
@@ -68,6 +94,7 @@ package pprof
 
 import (
 	"cmp"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -163,9 +190,11 @@ func WithComment(line string) Option {
 // goroutine's time, such as the regions or tasks a mapping.Filter
 // selects: every interval delivered counts, as in go tool trace's
 // profiles of a region type, and not only those after the goroutine's
-// first run in the trace, as in its profiles of whole goroutines (see
+// first run in the trace, as in its profiles of whole goroutines; a wait
+// cut where a span ends counts its time there, without a contention (see
 // the package doc). A goroutine waiting to run when a region it is in
 // begins, or when the trace begins inside it, waits within the region.
+// A Filter's window that cuts the trace is measured so without it.
 func WithinSpans() Option {
 	return optionFunc(func(c *config) { c.spans = true })
 }
@@ -187,6 +216,10 @@ type Writer struct {
 	meta  mapping.Meta
 	begun bool // a Writer takes one trace, see Begin
 	done  bool
+	// within is set when every interval delivered counts, not only those
+	// after a goroutine's first run: within spans (WithinSpans) or a
+	// Filter's window.
+	within bool
 
 	// Stacks, interned as locations on delivery, indexed by StackID (which
 	// the mapping numbers from 1).
@@ -267,6 +300,10 @@ func (w *Writer) Begin(m *mapping.Meta) error {
 	}
 	w.begun = true
 	w.meta = *m
+	// A window that cuts the trace (its start after the trace's, or an
+	// end) is measured as spans are: a window from the trace's start to
+	// its end keeps go tool trace's rules.
+	w.within = w.cfg.spans || m.Filtered && (m.Start > m.Origin || m.WindowEnd != 0)
 	return nil
 }
 
@@ -284,11 +321,14 @@ func (w *Writer) checkKind() error {
 // frame that names nothing (no PC, function or file: a wakeup the trace
 // gives a stack of one such frame) is left out, so that its time goes to
 // the empty stack, as go tool trace puts it, not to a location at
-// address 0 that pprof shows as a function of its own.
+// address 0 that pprof shows as a function of its own. So is
+// runtime.goexit, the root of every goroutine's stack, which the
+// runtime's own profiles leave out: a profile diffed or merged with
+// theirs would have a root of its own.
 func (w *Writer) Stack(s *mapping.Stack) error {
 	locs := make([]*profile.Location, 0, len(s.Frames))
 	for _, f := range s.Frames {
-		if f.PC == 0 && f.Func == "" && f.File == "" {
+		if f.PC == 0 && f.Func == "" && f.File == "" || f.Func == "runtime.goexit" {
 			continue
 		}
 		locs = append(locs, w.location(f))
@@ -397,7 +437,11 @@ func (w *Writer) End(sum *mapping.Summary) error {
 	}
 	w.done = true
 	if w.kind != CPU {
-		w.gs.finish()
+		var end mapping.Time
+		if sum != nil {
+			end = sum.End
+		}
+		w.gs.finish(end)
 	}
 	p := w.profile(sum)
 	w.written = len(p.Sample)
@@ -443,9 +487,12 @@ func (w *Writer) profile(sum *mapping.Summary) *profile.Profile {
 		p.PeriodType, p.Period = &profile.ValueType{Type: "wall", Unit: "nanoseconds"}, 1
 		p.DefaultSampleType = "wall"
 	default:
-		// As go tool trace -pprof writes them.
+		// The sample types of go tool trace -pprof, which are those of
+		// the runtime's block and mutex profiles; the period type is
+		// theirs (go tool trace's, trace/count, is another), so that
+		// go tool pprof diffs and merges the profiles with them.
 		p.SampleType = []*profile.ValueType{{Type: "contentions", Unit: "count"}, {Type: "delay", Unit: "nanoseconds"}}
-		p.PeriodType, p.Period = &profile.ValueType{Type: "trace", Unit: "count"}, 1
+		p.PeriodType, p.Period = &profile.ValueType{Type: "contentions", Unit: "count"}, 1
 		p.DefaultSampleType = "delay"
 	}
 
@@ -453,26 +500,43 @@ func (w *Writer) profile(sum *mapping.Summary) *profile.Profile {
 	// time.
 	keys := make([]sampleKey, 0, len(w.samples))
 	for k, s := range w.samples {
-		if s.Value[0] > 0 {
+		// A count of none with time is a wait cut at a window's end.
+		if s.Value[0] > 0 || s.Value[1] > 0 {
 			keys = append(keys, k)
 		}
 	}
 	slices.SortFunc(keys, func(a, b sampleKey) int {
 		return cmp.Or(cmp.Compare(a.stack, b.stack), cmp.Compare(a.state, b.state), cmp.Compare(a.reason, b.reason))
 	})
+	// Stacks that differ only in frames left out (see Stack) are one
+	// stack: one sample each, with the same labels.
+	type merged struct {
+		locs   string
+		state  mapping.GoState
+		reason string
+	}
+	bySample := make(map[merged]*profile.Sample, len(keys))
 	p.Sample = p.Sample[:0]
+	var ids []byte
 	for _, k := range keys {
-		s := w.samples[k]
+		var locs []*profile.Location
 		if int(k.stack) < len(w.stacks) {
-			s.Location = w.stacks[k.stack]
+			locs = w.stacks[k.stack]
 		}
-		switch w.kind {
-		case CPU:
-			s.Value = s.Value[:1]
-			if hz := int64(w.cfg.cpuRate); hz > 0 {
-				s.Value = append(s.Value, s.Value[0]*(1e9/hz))
-			}
-		case Wall:
+		ids = ids[:0]
+		for _, l := range locs {
+			ids = binary.AppendUvarint(ids, l.ID)
+		}
+		m := merged{string(ids), k.state, k.reason}
+		s := w.samples[k]
+		if into, ok := bySample[m]; ok {
+			into.Value[0] += s.Value[0]
+			into.Value[1] += s.Value[1]
+			continue
+		}
+		bySample[m] = s
+		s.Location = locs
+		if w.kind == Wall {
 			s.Label = map[string][]string{"state": {k.state.String()}}
 			if k.reason != "" {
 				s.Label["reason"] = []string{utf8fix.String(k.reason)}
@@ -480,7 +544,45 @@ func (w *Writer) profile(sum *mapping.Summary) *profile.Profile {
 		}
 		p.Sample = append(p.Sample, s)
 	}
+	if w.kind == CPU {
+		for _, s := range p.Sample {
+			s.Value = s.Value[:1]
+			if hz := int64(w.cfg.cpuRate); hz > 0 {
+				s.Value = append(s.Value, s.Value[0]*(1e9/hz))
+			}
+		}
+	}
+	w.keepReferenced(p)
 	return p
+}
+
+// keepReferenced leaves in the profile only the locations, functions and
+// mapping that its samples use, numbered anew: the Writer interns the
+// stacks of the whole trace, of which a filter may keep few.
+func (w *Writer) keepReferenced(p *profile.Profile) {
+	for _, l := range p.Location {
+		l.ID = 0
+	}
+	for _, f := range p.Function {
+		f.ID = 0
+	}
+	p.Location, p.Function = nil, nil
+	for _, s := range p.Sample {
+		for _, l := range s.Location {
+			if l.ID != 0 {
+				continue
+			}
+			l.ID = uint64(len(p.Location) + 1)
+			p.Location = append(p.Location, l)
+			if fn := l.Line[0].Function; fn.ID == 0 {
+				fn.ID = uint64(len(p.Function) + 1)
+				p.Function = append(p.Function, fn)
+			}
+		}
+	}
+	if len(p.Location) == 0 {
+		p.Mapping = nil
+	}
 }
 
 // nilOutput stands for the nil io.Writer a Writer was given: its writes

@@ -177,10 +177,14 @@ func readEvents(t *testing.T, path string, f func(*trace.Event)) {
 	}
 }
 
-// traceStackKey names a parser stack as stackKey does a profile's.
+// traceStackKey names a parser stack as stackKey does a profile's, but
+// for runtime.goexit, which the runtime's own profiles leave out.
 func traceStackKey(stk trace.Stack) string {
 	var b strings.Builder
 	for f := range stk.Frames() {
+		if f.Func == "runtime.goexit" {
+			continue
+		}
 		b.WriteString(frameKey(f.Func, f.File, int64(f.Line)))
 		b.WriteByte('\n')
 	}
@@ -585,20 +589,37 @@ func TestUncompressed(t *testing.T) {
 
 // feed gives a Writer model items made by hand and returns its profile's
 // figures by stack, each stack named by its function names, and by the
-// labels state and reason for Wall.
+// labels state and reason for Wall. A *mapping.Meta or *mapping.Summary
+// among the items replaces the one the Writer begins or ends with.
 func feed(t *testing.T, kind pprof.Kind, items ...any) map[string]values {
 	t.Helper()
+	return figures(parse(t, feedBytes(t, kind, nil, items...)))
+}
+
+// feedBytes is feed's profile, written with opts.
+func feedBytes(t *testing.T, kind pprof.Kind, opts []pprof.Option, items ...any) []byte {
+	t.Helper()
 	var buf bytes.Buffer
-	w := pprof.NewWriter(&buf, kind)
+	w := pprof.NewWriter(&buf, kind, opts...)
 	var err error
 	check := func(e error) {
 		if err == nil {
 			err = e
 		}
 	}
-	check(w.Begin(&mapping.Meta{Input: "synthetic"}))
+	meta, sum := &mapping.Meta{Input: "synthetic"}, &mapping.Summary{End: 1000}
 	for _, it := range items {
 		switch it := it.(type) {
+		case *mapping.Meta:
+			meta = it
+		case *mapping.Summary:
+			sum = it
+		}
+	}
+	check(w.Begin(meta))
+	for _, it := range items {
+		switch it := it.(type) {
+		case *mapping.Meta, *mapping.Summary:
 		case *mapping.Stack:
 			check(w.Stack(it))
 		case *mapping.Goroutine:
@@ -611,12 +632,17 @@ func feed(t *testing.T, kind pprof.Kind, items ...any) map[string]values {
 			t.Fatalf("feed: unexpected %T", it)
 		}
 	}
-	check(w.End(&mapping.Summary{End: 1000}))
+	check(w.End(sum))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return buf.Bytes()
+}
+
+// figures adds up a profile's values by stack, named as feed names them.
+func figures(p *profile.Profile) map[string]values {
 	m := make(map[string]values)
-	for _, s := range parse(t, buf.Bytes()).Sample {
+	for _, s := range p.Sample {
 		var names []string
 		for _, l := range s.Location {
 			// A location without a function is "?", not nothing: an
