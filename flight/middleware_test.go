@@ -493,7 +493,8 @@ func TestMiddlewareSampledOnly(t *testing.T) {
 		req.Header.Set("traceparent", tp)
 		h.ServeHTTP(httptest.NewRecorder(), req)
 	}
-	if _, err := rec.Snapshot(context.Background(), "test"); err != nil {
+	e, err := rec.Snapshot(context.Background(), "test")
+	if err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range mem.GetSpans() {
@@ -503,5 +504,8 @@ func TestMiddlewareSampledOnly(t *testing.T) {
 	}
 	if st := rec.Stats(); st.SpansUnsampled != 2 {
 		t.Errorf("%d spans counted as left out, want the unsampled request's task and region", st.SpansUnsampled)
+	}
+	if e.SpansUnsampled != 2 || e.Spans == 0 {
+		t.Errorf("the export says %d spans sent, %d left out; want the sampled request's and 2", e.Spans, e.SpansUnsampled)
 	}
 }

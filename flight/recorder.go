@@ -395,7 +395,7 @@ func (r *Recorder) spanLoop() {
 	defer r.export.Done()
 	for j := range r.spanQueue {
 		r.runPart(j, func(ctx context.Context) {
-			j.e.Spans, j.e.SpansFailed, j.e.SpansStopped, j.e.Joined, j.spansErr = r.exportSpans(ctx, j.s)
+			j.spansErr = r.exportSpans(ctx, j.s, &j.e)
 		}, func(ctx context.Context) { j.spansErr = cutShort(ctx, "no span was exported") })
 	}
 }
@@ -505,6 +505,10 @@ type Export struct {
 	// exported with another snapshot included.
 	Spans, SpansFailed int64
 	Joined             int
+	// SpansUnsampled were left out for joining a remote trace the
+	// application did not sample (otel.WithSampledOnly, given through
+	// WithOTelOptions).
+	SpansUnsampled int64
 	// SpansStopped says that an export that failed for good (its
 	// endpoint down), or the export's time running out, stopped the
 	// conversion there: the rest of the snapshot made no spans, which
@@ -542,7 +546,7 @@ func (r *Recorder) exportSnapshot(ctx context.Context, s *snapshot) Export {
 			wg.Go(func() { e.File, fileErr = r.writeFile(ctx, s) })
 		}
 		if r.cfg.exporter != nil {
-			e.Spans, e.SpansFailed, e.SpansStopped, e.Joined, spansErr = r.exportSpans(ctx, s)
+			spansErr = r.exportSpans(ctx, s, &e)
 		}
 		wg.Wait()
 	}
@@ -646,13 +650,14 @@ func (r *Recorder) noteExported(start, end mapping.Time, open []mapping.TaskID) 
 // The spans of one snapshot are exported at a time, whichever asked
 // (Snapshot, a trigger): two at once would each send what the other
 // sends.
-func (r *Recorder) exportSpans(ctx context.Context, s *snapshot) (spans, failed int64, stopped bool, joined int, err error) {
+// The counts go to e's span fields, which nothing else writes meanwhile.
+func (r *Recorder) exportSpans(ctx context.Context, s *snapshot, e *Export) error {
 	turn := r.turn()
 	select {
 	case turn <- struct{}{}:
 		defer func() { <-turn }()
 	case <-ctx.Done():
-		return 0, 0, false, 0, cutShort(ctx, "no span was exported (it waited for the export of another snapshot's)")
+		return cutShort(ctx, "no span was exported (it waited for the export of another snapshot's)")
 	}
 	exp := boundExporter{SpanExporter: r.cfg.exporter, ctx: ctx}
 	// IDs of the snapshot's own: a conversion derives them from the start
@@ -663,11 +668,11 @@ func (r *Recorder) exportSpans(ctx context.Context, s *snapshot) (spans, failed 
 	opts = append(opts, r.exportedWith()...)
 	res, err := otel.Convert(ctx, ctxReader{ctx, bytes.NewReader(s.data)}, exp, opts...)
 	if res != nil {
-		spans, failed, joined = res.Exported, res.Failed, res.Joined
+		e.Spans, e.SpansFailed, e.SpansUnsampled, e.Joined = res.Exported, res.Failed, res.Unsampled, res.Joined
 		r.stats.spans.Add(res.Exported)
 		r.stats.spansFailed.Add(res.Failed)
 		r.stats.spansUnsampled.Add(res.Unsampled)
-		if stopped = res.StoppedPass; stopped {
+		if e.SpansStopped = res.StoppedPass; e.SpansStopped {
 			r.stats.spansStopped.Add(1)
 		}
 		if err == nil && res.Failed == 0 && res.Summary != nil {
@@ -676,11 +681,11 @@ func (r *Recorder) exportSpans(ctx context.Context, s *snapshot) (spans, failed 
 	}
 	switch {
 	case err != nil && ctx.Err() != nil:
-		err = cutShort(ctx, fmt.Sprintf("the export of spans (%d sent)", spans))
+		err = cutShort(ctx, fmt.Sprintf("the export of spans (%d sent)", e.Spans))
 	case err != nil:
 		err = fmt.Errorf("flight: %w", err)
 	}
-	return spans, failed, stopped, joined, err
+	return err
 }
 
 // snapshotSeed identifies a snapshot's window for its spans' IDs: its

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -65,11 +66,20 @@ func (u *UploadConfig) Unmarshal(conf *confmap.Conf) error {
 	// be embedded), so a misspelt setting would be dropped unsaid.
 	known := map[string]bool{"sampled_only": true}
 	settingNames(reflect.TypeFor[confighttp.ServerConfig](), known)
+	var unknown []string
 	for _, k := range conf.AllKeys() {
 		top, _, _ := strings.Cut(k, confmap.KeyDelimiter)
-		if !known[strings.ToLower(top)] {
-			return fmt.Errorf("%q is not a setting of the upload endpoint", top)
+		if !known[strings.ToLower(top)] && !slices.Contains(unknown, top) {
+			unknown = append(unknown, top)
 		}
+	}
+	switch len(unknown) {
+	case 0:
+	case 1:
+		return fmt.Errorf("%q is not a setting of the upload endpoint", unknown[0])
+	default:
+		slices.Sort(unknown)
+		return fmt.Errorf("%s are not settings of the upload endpoint", quoteList(unknown))
 	}
 	if err := u.ServerConfig.Unmarshal(conf); err != nil {
 		return err
@@ -82,6 +92,15 @@ func (u *UploadConfig) Unmarshal(conf *confmap.Conf) error {
 	}
 	u.SampledOnly = own.SampledOnly
 	return nil
+}
+
+// quoteList quotes each name and joins them: "a", "b" and "c".
+func quoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " and " + q[len(q)-1]
 }
 
 // settingNames adds the names of struct type t's settings (its fields'

@@ -244,6 +244,11 @@ func TestUploadUnknownKey(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "max_request_body_sise") {
 		t.Errorf("a misspelt key: %v", err)
 	}
+	// Every misspelt key is named at once, not one per restart.
+	_, err = load(t, map[string]any{"upload": map[string]any{"endpoint": "127.0.0.1:0", "sampled_onyl": true, "max_request_body_sise": 5}})
+	if err == nil || !strings.Contains(err.Error(), `"max_request_body_sise" and "sampled_onyl" are not settings`) {
+		t.Errorf("two misspelt keys: %v", err)
+	}
 	cfg, err := load(t, map[string]any{"upload": map[string]any{
 		"endpoint": "127.0.0.1:0", "max_request_body_size": 1 << 20, "sampled_only": true,
 		"read_header_timeout": "5s", "include_metadata": true, "cors": map[string]any{"allowed_origins": []any{"https://a.example"}},
