@@ -405,6 +405,13 @@ func TestNilRecorder(t *testing.T) {
 	if c := newConfig([]Option{o}); c.interval != DefaultMinInterval {
 		t.Errorf("a nil option changed the configuration: %+v", c)
 	}
+	// A nil exporter is most likely one whose making failed: refused
+	// before the runtime's recorder starts, not a recorder that sends
+	// nothing without a word.
+	if rec, err := Start(WithExporter(nil)); err == nil || !strings.Contains(err.Error(), "WithExporter") {
+		rec.Stop(context.Background())
+		t.Errorf("Start(WithExporter(nil)): %v, want it refused", err)
+	}
 }
 
 // TestMiddlewareOutcome: a request's span says how it ended: its status

@@ -26,6 +26,9 @@ type config struct {
 	timeout     time.Duration
 	maxCapture  time.Duration
 	onExport    func(Export)
+	// nilExporter says WithExporter was given nil: most likely an
+	// exporter whose making failed, its error dropped.
+	nilExporter bool
 }
 
 // The defaults, documented on the options that change them.
@@ -101,14 +104,17 @@ func WithMaxBytes(n uint64) Option {
 // standard variables or trace2x otlp's rules name). A task that logged its request's traceparent, as the
 // Middleware does, arrives inside the request's distributed trace; the
 // window's other tasks arrive as traces of their own. exp is not shut
-// down by the Recorder.
+// down by the Recorder. A nil exp makes Start fail.
 func WithExporter(exp sdktrace.SpanExporter) Option {
-	return optionFunc(func(c *config) { c.exporter = exp })
+	return optionFunc(func(c *config) { c.exporter, c.nilExporter = exp, exp == nil })
 }
 
 // WithOTelOptions passes options to the conversion to spans (see package
 // github.com/trace2x/trace2x/convert/otel), for instance
-// otel.WithRuntimeSpans() or otel.WithResource(res).
+// otel.WithRuntimeSpans() or otel.WithResource(res). The Recorder's own
+// otel.WithIDSeed (a seed for each snapshot, so that a span cut in one
+// and whole in the next gets other IDs) and otel.WithExported come after
+// them, and so prevail.
 func WithOTelOptions(opts ...otel.Option) Option {
 	o := append([]otel.Option(nil), opts...)
 	return optionFunc(func(c *config) { c.otelOpts = append(c.otelOpts, o...) })

@@ -111,6 +111,9 @@ type snapshot struct {
 // a time: a second Start fails. Stop releases it.
 func Start(opts ...Option) (*Recorder, error) {
 	cfg := newConfig(opts)
+	if cfg.nilExporter {
+		return nil, errors.New("flight: WithExporter was given no exporter (nil): did making it fail?")
+	}
 	// The runtime's recorder first: a second Start fails before it makes
 	// the directory it was given.
 	src, err := startRuntime(cfg.minAge, cfg.maxBytes)
@@ -664,7 +667,8 @@ func (r *Recorder) exportSpans(ctx context.Context, s *snapshot, e *Export) erro
 	// of its input, which two windows that begin at the same place share
 	// (a process's first seconds, snapshots close together), and a span
 	// sent by both, cut by one, would have one ID for the two.
-	opts := append([]otel.Option{otel.WithIDSeed(snapshotSeed(s.data))}, r.otelOptions()...)
+	// After the caller's: a seed of theirs would give every snapshot one.
+	opts := append(r.otelOptions(), otel.WithIDSeed(snapshotSeed(s.data)))
 	opts = append(opts, r.exportedWith()...)
 	res, err := otel.Convert(ctx, ctxReader{ctx, bytes.NewReader(s.data)}, exp, opts...)
 	if res != nil {

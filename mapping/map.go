@@ -475,7 +475,9 @@ func mapStream(r io.Reader, sink Sink, cfg *config) (*Summary, error) {
 func newConfig(opts []Option) config {
 	cfg := config{input: "trace"}
 	for _, o := range opts {
-		o.apply(&cfg)
+		if o != nil { // an option a program left unset
+			o.apply(&cfg)
+		}
 	}
 	return cfg
 }

@@ -116,6 +116,9 @@ type reasonTime struct {
 	ns     int64
 }
 
+// errNotMade refuses a Sink that NewSink did not make.
+var errNotMade = errors.New("stats: the Sink was not made by NewSink")
+
 // NewSink returns a Sink with nothing collected.
 func NewSink() *Sink {
 	return &Sink{
@@ -129,6 +132,9 @@ func NewSink() *Sink {
 // Begin notes where the trace starts. It returns an error wrapping
 // ErrClosed if the Sink has begun a trace before.
 func (s *Sink) Begin(m *mapping.Meta) error {
+	if s.groups == nil {
+		return errNotMade
+	}
 	if s.begun || s.ended {
 		return errClosed
 	}
@@ -408,6 +414,9 @@ func (s *Sink) Experimental(*mapping.Experimental) error { return nil }
 // End takes the summary and computes the MMU. The End of a pass whose
 // Begin was refused (see ErrClosed) leaves the Report as it was.
 func (s *Sink) End(sum *mapping.Summary) error {
+	if s.groups == nil {
+		return errNotMade
+	}
 	if s.ended {
 		return errClosed
 	}

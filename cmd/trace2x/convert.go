@@ -61,7 +61,7 @@ Example:
 		fs.Var(&pushHeaders, "otlp-header", "with --otlp: send header `NAME:VALUE` (or NAME=VALUE) with every request (repeatable)")
 		pushTimeoutFlag := new(time.Duration)
 		fs.Var(durationValue{pushTimeoutFlag}, "otlp-timeout", "with --otlp: give up on an export that does not succeed within `DURATION`, retries included (default 10s)")
-		service := fs.String("otlp-service-name", "", "with --otlp or --otlp-json: `NAME` for the spans' service.name (default: the input file's name, or a URL's host)")
+		service := fs.String("otlp-service-name", "", "with --otlp or --otlp-json: `NAME` for the spans' service.name (default: unknown_service; a URL capture sets service.instance.id to its host:port)")
 		runtimeSpans := fs.Bool("otlp-runtime-spans", false, "with --otlp or --otlp-json: add GC cycles and stop-the-world pauses as spans, in a trace per second")
 		goroutineSpans := fs.Bool("otlp-goroutine-spans", false, "with --otlp or --otlp-json: add the life of every goroutine as a span")
 		noStacks := fs.Bool("otlp-no-stacktraces", false, "with --otlp or --otlp-json: leave out the whole stacks (code.stacktrace), keeping the innermost frame of user code")

@@ -83,7 +83,7 @@ Examples:
 		timeout := new(time.Duration)
 		*timeout = 10 * time.Second
 		fs.Var(durationValue{timeout}, "timeout", "give up on an export that does not succeed within `DURATION`, retries included")
-		service := fs.String("service-name", "", "`NAME` for the spans' service.name (default: the input file's name, or a URL's host)")
+		service := fs.String("service-name", "", "`NAME` for the spans' service.name (default: unknown_service; a URL capture sets service.instance.id to its host:port)")
 		start := fs.String("start-time", "", "wall-clock `TIME` (RFC 3339) at which the trace started, for traces before Go 1.25 that do not record it")
 		runtimeSpans := fs.Bool("runtime-spans", false, "add GC cycles and stop-the-world pauses as spans, in a trace per second")
 		goroutineSpans := fs.Bool("goroutine-spans", false, "add the life of every goroutine as a span")

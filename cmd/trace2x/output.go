@@ -272,7 +272,9 @@ func createFile(path string) (f *os.File, tmp, dest string, err error) {
 			return nil, "", "", &fs.PathError{Op: "open", Path: path, Err: err}
 		}
 		w.Close()
-	} else if target, ok := danglingLink(path); ok {
+	} else if target, err := danglingLink(path); err != nil {
+		return nil, "", "", &fs.PathError{Op: "open", Path: path, Err: err}
+	} else if target != "" {
 		dest = target
 	}
 	dir := filepath.Dir(dest)
@@ -309,34 +311,40 @@ func createFile(path string) (f *os.File, tmp, dest string, err error) {
 
 // danglingLink returns what the symbolic link at path names when that is
 // not there yet (following links to links), for the output to be written
-// there, as a shell's > writes it.
-func danglingLink(path string) (string, bool) {
+// there, as a shell's > writes it; "" if path is no such link. Links that
+// lead round in a loop are an error, as they are to a shell.
+func danglingLink(path string) (string, error) {
 	cur := path
 	for range 40 { // the hops Linux follows before ELOOP
 		st, err := os.Lstat(cur)
 		if err != nil {
-			return cur, cur != path && errors.Is(err, fs.ErrNotExist)
+			if cur != path && errors.Is(err, fs.ErrNotExist) {
+				return cur, nil
+			}
+			return "", nil
 		}
 		if st.Mode()&fs.ModeSymlink == 0 {
-			return "", false
+			return "", nil
 		}
 		target, err := os.Readlink(cur)
 		if err != nil {
-			return "", false
+			return "", nil
 		}
 		if !filepath.IsAbs(target) {
 			target = filepath.Join(filepath.Dir(cur), target)
 		}
 		cur = target
 	}
-	return "", false
+	return "", syscall.ELOOP
 }
 
 // abandonedOutputAge is how old an output's temporary file must be, its
 // lock held by no process, to be taken as left by a trace2x that was
 // killed (SIGKILL, out of memory, SIGQUIT) before it could remove it: a
-// process locks its file as soon as it has made it.
-const abandonedOutputAge = 10 * time.Second
+// process locks its file as soon as it has made it, so the age covers
+// only the moment between, and a run retried at once after a kill
+// removes what the kill left.
+const abandonedOutputAge = 2 * time.Second
 
 // removeAbandonedOutputs removes the temporary files of outputs named
 // base in dir that killed processes left: they are hidden, as large as

@@ -89,6 +89,22 @@ func TestOutputDanglingLink(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(dir, "tgt", "x.json")); err != nil || !bytes.Contains(b, []byte(`"traceEvents"`)) {
 		t.Errorf("the file the link names: %v, %.80q", err, b)
 	}
+
+	// Links in a loop name no file: an error, as to a shell, and the
+	// links stay.
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	if err := os.Symlink("b", a); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("a", b); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := runCmd(t, nil, "chrome", "-q", "-o", a, sample(t)); code != 1 || !strings.Contains(errs, "too many levels of symbolic links") {
+		t.Errorf("-o a link loop: exit %d, stderr %q; want 1 and the loop said", code, errs)
+	}
+	if st, err := os.Lstat(a); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("a link of the loop was replaced: %v, %v", st.Mode(), err)
+	}
 }
 
 // TestOutputAbandonedTemps: the hidden temporary file of an output that

@@ -293,7 +293,9 @@ func NewSplitWriter(size int64, create func(part int) (io.WriteCloser, error), o
 func newWriter(opts []Option) *Writer {
 	var cfg config
 	for _, o := range opts {
-		o.apply(&cfg)
+		if o != nil { // an option a program left unset
+			o.apply(&cfg)
+		}
 	}
 	w := &Writer{
 		cfg:        cfg,
@@ -548,14 +550,23 @@ func (w *Writer) Close() error {
 	return w.err
 }
 
+// errNotMade refuses a Writer that NewWriter did not make.
+var errNotMade = errors.New("chromejson: the Writer was not made by NewWriter")
+
+// errBegunTwice refuses a second pass while one is under way.
+var errBegunTwice = errors.New("chromejson: Begin called twice")
+
 // Begin starts the output.
 func (w *Writer) Begin(m *mapping.Meta) error {
+	if w.goroutines == nil {
+		return errNotMade
+	}
 	if w.closed {
 		// Closed before Begin: a part opened now would never be ended.
 		return errClosed
 	}
 	if w.begun {
-		return errors.New("chromejson: Begin called twice")
+		return errBegunTwice
 	}
 	w.begun = true
 	w.meta = *m
@@ -582,8 +593,16 @@ const baseLead = 1000
 // End completes the output, noting in it where the trace ended and why,
 // if it broke off.
 func (w *Writer) End(s *mapping.Summary) error {
+	if w.goroutines == nil {
+		return errNotMade
+	}
 	if w.closed {
 		return w.err // as Close again
+	}
+	if s != nil && errors.Is(s.Err, errBegunTwice) {
+		// The End of a pass that Begin refused (a Writer given to two
+		// at once): the pass under way is not ended by it.
+		return nil
 	}
 	w.flushAll()
 	if s != nil {

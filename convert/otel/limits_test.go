@@ -106,3 +106,21 @@ func TestSpanLimitsWithoutEnv(t *testing.T) {
 		}
 	}
 }
+
+// TestLimitEnvRefused: a span limit variable that is not a whole number,
+// which the SDK would log and take as unset, is refused with its name.
+func TestLimitEnvRefused(t *testing.T) {
+	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "")
+	for _, v := range []string{"abc", " 5", "1.5"} {
+		t.Setenv("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", v)
+		if err := CheckEnv(); err == nil || !strings.Contains(err.Error(), "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT") {
+			t.Errorf("%q: %v, want it refused", v, err)
+		}
+	}
+	for _, v := range []string{"", "0", "-1", "4096"} {
+		t.Setenv("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", v)
+		if err := CheckEnv(); err != nil {
+			t.Errorf("%q: %v", v, err)
+		}
+	}
+}

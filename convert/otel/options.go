@@ -49,7 +49,9 @@ func newConfig(opts []Option) config {
 		maxPending:    1 << 16,
 	}
 	for _, o := range opts {
-		o.apply(&c)
+		if o != nil { // an option a program left unset
+			o.apply(&c)
+		}
 	}
 	return c
 }

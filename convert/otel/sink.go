@@ -332,11 +332,13 @@ func NewSink(ctx context.Context, exp sdktrace.SpanExporter, opts ...Option) *Si
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	limits := sdktrace.NewSpanLimits()
+	var limits sdktrace.SpanLimits
 	switch {
 	case cfg.limitsSet:
 		limits = cfg.limits
-	case cfg.noEnvResource:
+	case !cfg.noEnvResource:
+		limits = sdktrace.NewSpanLimits()
+	default:
 		// The variables describe the process's own telemetry.
 		limits = sdktrace.SpanLimits{
 			AttributeValueLengthLimit:   sdktrace.DefaultAttributeValueLengthLimit,
@@ -444,6 +446,9 @@ var ErrSecondTrace = errors.New("otel: Begin called again: a Sink converts one t
 
 // Begin sets the clock and the resource and starts the SDK.
 func (s *Sink) Begin(m *mapping.Meta) error {
+	if s.exp == nil {
+		return errors.New("otel: the Sink was not made by NewSink")
+	}
 	if s.exp.next == nil {
 		return ErrNoExporter
 	}
@@ -481,6 +486,15 @@ func (s *Sink) Begin(m *mapping.Meta) error {
 		sdktrace.WithMaxExportBatchSize(s.cfg.maxBatch),
 		sdktrace.WithExportTimeout(0))
 	return nil
+}
+
+// limitVars are the variables the SDK reads its span limits from (see
+// WithSpanLimits).
+var limitVars = []string{
+	"OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "OTEL_ATTRIBUTE_COUNT_LIMIT",
+	"OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT",
+	"OTEL_SPAN_EVENT_COUNT_LIMIT", "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT",
+	"OTEL_SPAN_LINK_COUNT_LIMIT", "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT",
 }
 
 // unknownService is the service.name of spans whose service nothing
@@ -553,10 +567,19 @@ func (s *Sink) resource() (*resource.Resource, error) {
 
 // CheckEnv refuses a value of OTEL_RESOURCE_ATTRIBUTES that the SDK
 // would read in part, logging or dropping the rest: the spans would go out
-// without attributes the user set, under a service they did not name. A
-// conversion refuses it at its start; a program can call CheckEnv to
-// refuse it before it opens its input or outputs.
+// without attributes the user set, under a service they did not name; and
+// a span limit variable that is not a whole number, which the SDK would
+// log and take as unset. A conversion refuses them at its start; a
+// program can call CheckEnv to refuse them before it opens its input or
+// outputs.
 func CheckEnv() error {
+	for _, k := range limitVars {
+		if v := os.Getenv(k); v != "" {
+			if _, err := strconv.Atoi(v); err != nil {
+				return fmt.Errorf("%s=%q is not a whole number (a negative one for no limit)", k, v)
+			}
+		}
+	}
 	v := os.Getenv("OTEL_RESOURCE_ATTRIBUTES")
 	if strings.TrimSpace(v) == "" {
 		return nil

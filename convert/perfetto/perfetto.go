@@ -392,7 +392,9 @@ func NewWriter(w io.Writer, opts ...Option) *Writer {
 	}
 	cfg := config{pid: 1}
 	for _, o := range opts {
-		o.apply(&cfg)
+		if o != nil { // an option a program left unset
+			o.apply(&cfg)
+		}
 	}
 	wr := &Writer{
 		cfg:        cfg,
@@ -641,16 +643,25 @@ func (w *Writer) Close() error {
 	return w.err
 }
 
+// errNotMade refuses a Writer that NewWriter did not make.
+var errNotMade = errors.New("perfetto: the Writer was not made by NewWriter")
+
+// errBegunTwice refuses a second pass while one is under way.
+var errBegunTwice = errors.New("perfetto: Begin called twice: a Writer writes one trace")
+
 // Begin writes the trace's metadata and the fixed tracks. A Writer takes
 // one trace: a second Begin is refused.
 func (w *Writer) Begin(m *mapping.Meta) error {
+	if w.stacks == nil {
+		return errNotMade
+	}
 	if w.closed {
 		return errClosed
 	}
 	if w.begun {
 		// A second trace would declare the same tracks again, which
 		// makes the file invalid.
-		return errors.New("perfetto: Begin called twice: a Writer writes one trace")
+		return errBegunTwice
 	}
 	w.begun = true
 	w.meta = *m
@@ -808,8 +819,16 @@ func (w *Writer) declare(t mapping.Time, uuid, parent uint64, name string, extra
 // the trace. A trace cut short by an error is still a valid file: every
 // packet written is complete.
 func (w *Writer) End(sum *mapping.Summary) error {
+	if w.stacks == nil {
+		return errNotMade
+	}
 	if w.closed {
 		return w.err // as Close again
+	}
+	if sum != nil && errors.Is(sum.Err, errBegunTwice) {
+		// The End of a pass that Begin refused (a Writer given to two
+		// at once): the pass under way is not ended by it.
+		return nil
 	}
 	end := sum.End
 	limit, cut := w.err.(*RowLimitError)

@@ -265,7 +265,9 @@ func NewWriter(w io.Writer, kind Kind, opts ...Option) *Writer {
 	}
 	var cfg config
 	for _, o := range opts {
-		o.apply(&cfg)
+		if o != nil { // an option a program left unset
+			o.apply(&cfg)
+		}
 	}
 	wr := &Writer{
 		kind:    kind,
@@ -285,11 +287,17 @@ func NewWriter(w io.Writer, kind Kind, opts ...Option) *Writer {
 // Writer profiles one trace.
 var ErrClosed = errors.New("use of a used Writer")
 
+// errNotMade refuses a Writer that NewWriter did not make.
+var errNotMade = errors.New("pprof: the Writer was not made by NewWriter")
+
 var errSecondTrace = fmt.Errorf("pprof: %w: Begin called again: a Writer profiles one trace", ErrClosed)
 
 // Begin records the trace's start and clock for the profile's header.
 // A Writer profiles one trace: Begin again, or after End, is refused.
 func (w *Writer) Begin(m *mapping.Meta) error {
+	if w.locs == nil {
+		return errNotMade
+	}
 	if err := w.checkKind(); err != nil {
 		return err
 	}
@@ -429,10 +437,18 @@ func (w *Writer) add(k sampleKey, n, d int64) {
 // End writes the profile; it is written also when the trace broke off,
 // with what was read before the break.
 func (w *Writer) End(sum *mapping.Summary) error {
+	if w.locs == nil {
+		return errNotMade
+	}
 	if err := w.checkKind(); err != nil {
 		return err
 	}
 	if w.done {
+		return nil
+	}
+	if sum != nil && errors.Is(sum.Err, errSecondTrace) {
+		// The End of a pass that Begin refused (a Writer given to two
+		// at once): the pass under way is not ended by it.
 		return nil
 	}
 	w.done = true

@@ -1,0 +1,112 @@
+package conformance
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/trace2x/trace2x/convert/chromejson"
+	"github.com/trace2x/trace2x/convert/otel"
+	"github.com/trace2x/trace2x/convert/perfetto"
+	"github.com/trace2x/trace2x/convert/pprof"
+	"github.com/trace2x/trace2x/mapping"
+	"github.com/trace2x/trace2x/stats"
+)
+
+// TestZeroValueSinks: a converter not made by its constructor is refused
+// with an error that says so, not a panic that blames trace2x.
+func TestZeroValueSinks(t *testing.T) {
+	data, err := os.ReadFile("../testdata/annotations.go1.26.trace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, s := range map[string]mapping.Sink{
+		"perfetto":   &perfetto.Writer{},
+		"chromejson": &chromejson.Writer{},
+		"pprof":      &pprof.Writer{},
+		"stats":      &stats.Sink{},
+		"otel":       &otel.Sink{},
+	} {
+		_, err := mapping.Map(bytes.NewReader(data), s)
+		var pe *mapping.SinkPanicError
+		if err == nil || errors.As(err, &pe) || !strings.Contains(err.Error(), "New") {
+			t.Errorf("%s: Map into a zero value: %v; want an error naming its constructor", name, err)
+		}
+	}
+}
+
+// TestNilOptions: an option a program left unset (nil) is ignored, as
+// conditional option lists make them.
+func TestNilOptions(t *testing.T) {
+	data, err := os.ReadFile("../testdata/annotations.go1.26.trace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := tracetest.NewInMemoryExporter()
+	for name, s := range map[string]mapping.Sink{
+		"perfetto":   perfetto.NewWriter(io.Discard, nil),
+		"chromejson": chromejson.NewWriter(io.Discard, nil),
+		"pprof":      pprof.NewWriter(io.Discard, pprof.Wall, nil),
+		"otel":       otel.NewSink(context.Background(), exp, nil),
+	} {
+		if _, err := mapping.Map(bytes.NewReader(data), s, nil); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if len(exp.GetSpans()) == 0 {
+		t.Error("no span exported")
+	}
+}
+
+// refusedPass begins a second pass on other inside its own Begin and ends
+// it as Map ends a pass whose Begin failed: a Writer given to two passes
+// at once.
+type refusedPass struct {
+	mapping.Sink
+	other mapping.Sink
+}
+
+func (r refusedPass) Begin(m *mapping.Meta) error {
+	if err := r.Sink.Begin(m); err != nil {
+		return err
+	}
+	err := r.other.Begin(m)
+	if err == nil {
+		return errors.New("a second Begin was taken")
+	}
+	return r.other.End(&mapping.Summary{Meta: *m, Err: err})
+}
+
+// TestRefusedPassEnd: the End of a pass whose Begin a converter refused
+// (it is writing another) does not end the pass under way: its output is
+// what it is without the refused pass.
+func TestRefusedPassEnd(t *testing.T) {
+	data, err := os.ReadFile("../testdata/annotations.go1.26.trace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, mk := range map[string]func(io.Writer) mapping.Sink{
+		"perfetto":   func(w io.Writer) mapping.Sink { return perfetto.NewWriter(w) },
+		"chromejson": func(w io.Writer) mapping.Sink { return chromejson.NewWriter(w) },
+		"pprof":      func(w io.Writer) mapping.Sink { return pprof.NewWriter(w, pprof.Wall) },
+	} {
+		var alone, shared bytes.Buffer
+		if _, err := mapping.Map(bytes.NewReader(data), mk(&alone)); err != nil {
+			t.Fatal(err)
+		}
+		s := mk(&shared)
+		if _, err := mapping.Map(bytes.NewReader(data), refusedPass{s, s}); err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if !bytes.Equal(alone.Bytes(), shared.Bytes()) {
+			t.Errorf("%s: %d bytes written beside a refused pass, %d alone", name, shared.Len(), alone.Len())
+		}
+	}
+}
