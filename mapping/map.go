@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -124,6 +125,13 @@ type Progress struct {
 	BytesRead int64
 	Events    int64
 	Done      bool
+	// Converted, for a file whose generations were indexed, estimates
+	// the bytes whose events have been delivered: the generations before
+	// the one the pass is in, and of that one the share of its time the
+	// pass has reached. BytesRead runs a generation ahead of it, since
+	// the parser reads a generation whole before its first event. 0 when
+	// unknown.
+	Converted int64
 }
 
 // Error is returned by Map when the input cannot be read as a trace. It
@@ -841,10 +849,33 @@ func (m *mapper) mapBatch(b *batch) (err error) {
 			return sinkError{err}
 		}
 		if m.cfg.progress != nil && m.sum.Events%progressEvery == 0 {
-			m.cfg.progress(Progress{BytesRead: m.counter.n.Load(), Events: m.sum.Events})
+			m.cfg.progress(Progress{BytesRead: m.counter.n.Load(), Events: m.sum.Events, Converted: m.converted()})
 		}
 	}
 	return nil
+}
+
+// converted estimates, for Progress, the bytes of a file whose events
+// the pass has delivered, from the index: 0 without one.
+func (m *mapper) converted() int64 {
+	if m.cfg.index == nil {
+		return 0
+	}
+	gens := m.cfg.index.Generations
+	t := int64(m.last)
+	// The generation the latest event is in: the last to start by then
+	// (generations overlap a little at their edges).
+	k := sort.Search(len(gens), func(i int) bool { return gens[i].Start > t }) - 1
+	if k < 0 {
+		return 0
+	}
+	g := gens[k]
+	done := g.Offset
+	if span := g.End - g.Start; span > 0 {
+		f := float64(t-g.Start) / float64(span)
+		done += int64(float64(g.Size) * min(max(f, 0), 1))
+	}
+	return done
 }
 
 // stopped returns the error a pass stops with once ctx, if not nil, is

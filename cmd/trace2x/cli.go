@@ -841,16 +841,23 @@ func (in *input) progress(e *env, opts *inputOpts) (report func(mapping.Progress
 	}, clear
 }
 
-// progressLine says how far a pass has got: bytes read (of the total, when
-// known), the rate, and the events read.
+// progressLine says how far a pass has got: bytes converted (of the
+// total, when known), the rate, and the events read. The bytes converted
+// are those read where the pass cannot tell better: the bytes read run a
+// generation ahead, which the parser reads whole before its first event,
+// and would stand still while the pass converts it.
 func progressLine(p mapping.Progress, total int64, elapsed time.Duration) string {
+	done := p.BytesRead
+	if p.Converted > 0 && p.Converted < done {
+		done = p.Converted
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "trace2x: %.1f MB", float64(p.BytesRead)/1e6)
+	fmt.Fprintf(&b, "trace2x: %.1f MB", float64(done)/1e6)
 	if total > 0 {
-		fmt.Fprintf(&b, " of %.1f MB (%d%%)", float64(total)/1e6, p.BytesRead*100/total)
+		fmt.Fprintf(&b, " of %.1f MB (%d%%)", float64(total)/1e6, done*100/total)
 	}
 	if s := elapsed.Seconds(); s > 0 {
-		fmt.Fprintf(&b, ", %.1f MB/s", float64(p.BytesRead)/1e6/s)
+		fmt.Fprintf(&b, ", %.1f MB/s", float64(done)/1e6/s)
 	}
 	fmt.Fprintf(&b, ", %.2f M events", float64(p.Events)/1e6)
 	return b.String()

@@ -723,6 +723,12 @@ func TestProgressLine(t *testing.T) {
 	if got, want := progressLine(p, 0, 0), "trace2x: 25.0 MB, 3.50 M events"; got != want {
 		t.Errorf("progressLine with unknown size = %q, want %q", got, want)
 	}
+	// The pass converts a generation it has read whole: the line follows
+	// the conversion, not the read.
+	p.Converted = 20e6
+	if got, want := progressLine(p, 100e6, 2*time.Second), "trace2x: 20.0 MB of 100.0 MB (20%), 10.0 MB/s, 3.50 M events"; got != want {
+		t.Errorf("progressLine while a generation read is converted = %q, want %q", got, want)
+	}
 	code, _, errs := runCmd(t, nil, "perfetto", "-o", filepath.Join(t.TempDir(), "t.pftrace"), sample(t))
 	if code != 0 || errs != "" {
 		t.Errorf("exit %d, stderr %q; want silence when stderr is not a terminal", code, errs)
