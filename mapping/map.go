@@ -134,7 +134,9 @@ type Progress struct {
 	Converted int64
 }
 
-// Error is returned by Map when the input cannot be read as a trace. It
+// Error is returned by Map when the input cannot be read as a trace: it
+// is not one, it is damaged or cut short, its reads failed (Err wraps the
+// reader's error), or the pass's context ended (Err wraps its cause). It
 // says where the input went wrong.
 type Error struct {
 	Input      string

@@ -80,7 +80,7 @@
 // # Memory
 //
 // The writer keeps what is live: goroutines until they end and, for a
-// while after (see maxRetired), so that a late item about one still finds
+// while after, so that a late item about one still finds
 // its row; a goroutine ID reused by the runtime (cgo callbacks on C
 // threads) keeps its row. Beyond that it holds the tree of stack frames,
 // which grows with the distinct stacks of the trace, not its length.
@@ -653,7 +653,7 @@ var maxSamples = 1 << 20 // a variable for tests
 const sampleBytes = 64
 
 // SamplesOmitted returns how many CPU samples were left out of the
-// samples arrays because a part had maxSamples already. They are all in
+// samples arrays because a part had as many as a viewer takes already. They are all in
 // the file as instants with their stacks.
 func (w *Writer) SamplesOmitted() int64 { return w.samplesOmitted }
 

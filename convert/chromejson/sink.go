@@ -640,8 +640,8 @@ func stateName(s *mapping.GoroutineState) string {
 // on the P's, with the syscall nested in it on the goroutine's row. So a
 // running slice is held until the goroutine's next state tells whether a
 // syscall follows, and the syscall until the run after it, or until the
-// goroutine ends or the output does. A split output holds a run no
-// longer than splitHold of trace time past its last part, so that a part
+// goroutine ends or the output does. A split output holds a run only a
+// little trace time past its last part, so that a part
 // shows nothing from much before the rest of it.
 func (w *Writer) GoroutineState(s *mapping.GoroutineState) error {
 	if w.closed {
@@ -983,8 +983,8 @@ func (w *Writer) takenFrom(r *mapping.ProcRun) {
 	}
 }
 
-// Flow keeps a flow until the slice where its goroutine runs is written
-// (see writeFlow).
+// Flow keeps a flow until the slice where its goroutine runs is written,
+// which the flow's arrow ends on.
 func (w *Writer) Flow(f *mapping.Flow) error {
 	if w.closed {
 		return errClosed

@@ -698,7 +698,7 @@ func (s *Sink) Goroutine(g *mapping.Goroutine) error {
 }
 
 // GoroutineState notes, under a filter, that a goroutine's states are
-// kept (see goState.stated).
+// kept: a goroutine span is made for those alone.
 func (s *Sink) GoroutineState(gs *mapping.GoroutineState) error {
 	if s.cfg.goroutineSpans && s.meta.Filtered {
 		if st := s.gs[gs.G]; st != nil {

@@ -93,7 +93,7 @@
 // processor inflates as it reads; WithCompression(false) writes them
 // plain. Timestamps are incremental: each event's is a delta from the
 // one before, on a clock of the writer's own that the first clock
-// snapshot declares (see order.go). The model delivers items when they
+// snapshot declares. The model delivers items when they
 // end, so events wait a little to go out in time order; those that come
 // too late for it have an absolute timestamp. On a recorded service this
 // takes timestamps from 6 bytes to 2.5 and the file a third smaller
@@ -768,7 +768,7 @@ func (w *Writer) metadata() {
 // clockSnapshot relates the file's timestamps (in the default clock,
 // BOOTTIME) to wall time when it is known, so that the UI can show real
 // time, and records the OS monotonic clock at that instant when the trace
-// has it; and it starts the writer's incremental clock (see order.go) at
+// has it; and it starts the writer's incremental clock at
 // the same instant. The file's BOOTTIME is the monotonic clock where the
 // trace tells it (see Begin).
 func (w *Writer) clockSnapshot(trace mapping.Time, wall time.Time, mono uint64) {

@@ -505,8 +505,8 @@ func (w *Writer) takeFlowsIn(gt *goTrack, t mapping.Time) []uint64 {
 // The goroutine's ID, the argument "goroutine" for selection, search and
 // SQL, is on its lifetime slice and its slices on P tracks, which share
 // one argument set in the trace processor, and on its states only on a
-// track of its own (see stateArgs); nothing else that differs from one
-// goroutine to the next is (see gpm).
+// track of its own; nothing else that differs from one goroutine to the
+// next is, since each argument set that differs costs rows.
 func (w *Writer) GoroutineState(s *mapping.GoroutineState) error {
 	if w.closed {
 		return errClosed

@@ -80,7 +80,7 @@ type Config struct {
 type SettingError struct {
 	Setting string // "protocol", "endpoint", "certificate", "timeout", "insecure", "headers", ...
 	Env     string // the variable it came from; empty if from Config
-	Value   string // as given, but a URL's secrets (see the redact package); empty for a header
+	Value   string // as given, but a URL's secrets masked; empty for a header
 	Reason  string
 }
 
