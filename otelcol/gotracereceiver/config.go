@@ -461,6 +461,9 @@ type target struct {
 	// skipSaid is whether a capture that outlasted its interval, so that
 	// turns were skipped, was said (once).
 	skipSaid bool
+	// heldSaid is whether a turn skipped while the pipeline held the
+	// batches of earlier captures was said, since the last capture.
+	heldSaid bool
 	// The target's run of failed captures, for logging each cause once
 	// (see logOutcome): how many, since when, their last cause, and when
 	// the run was last summed up in the log. noSpansSaid is whether a

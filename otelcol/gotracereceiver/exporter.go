@@ -55,12 +55,36 @@ type pdataExporter struct {
 	// refusing is the consumer's last refusal while it refuses for a
 	// reason that may pass; nil once it takes spans again.
 	refusing atomic.Pointer[error]
+	// held counts, receiver-wide, the calls left under way when their
+	// capture ended (see orphan); orphaned is 1 while this exporter's
+	// is counted there, 2 once it is not any more.
+	held     *atomic.Int64
+	orphaned atomic.Int32
 
 	mu  sync.Mutex
 	err error // the first refusal for good
 }
 
 var _ sdktrace.SpanExporter = (*pdataExporter)(nil)
+
+// orphan counts, when the capture has ended, a call of the consumer
+// still under way in held, until it returns.
+func (e *pdataExporter) orphan() {
+	if e.held == nil || e.calling.Load() == 0 || !e.orphaned.CompareAndSwap(0, 1) {
+		return
+	}
+	e.held.Add(1)
+	if e.calling.Load() == 0 {
+		e.unorphan() // it returned meanwhile
+	}
+}
+
+// unorphan uncounts the call orphan counted, once.
+func (e *pdataExporter) unorphan() {
+	if e.orphaned.CompareAndSwap(1, 2) {
+		e.held.Add(-1)
+	}
+}
 
 // dataFormat names the form spans arrive in, for the receiver's metrics.
 const dataFormat = "go_execution_trace"
@@ -74,14 +98,19 @@ func (e *pdataExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOn
 	}
 	err := e.export(ctx, spans)
 	if err != nil {
-		e.mu.Lock()
-		if e.err == nil {
-			e.err = err
-		}
-		e.mu.Unlock()
+		e.keep(err)
 		e.fail()
 	}
 	return nil
+}
+
+// keep keeps err as the capture's refusal, unless one came first.
+func (e *pdataExporter) keep(err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.err == nil {
+		e.err = err
+	}
 }
 
 func (e *pdataExporter) export(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
@@ -117,12 +146,23 @@ func (e *pdataExporter) consume(ctx context.Context, td ptrace.Traces) error {
 	// exporter's sending queue that blocks when full, behind a backend
 	// that is down) is given up on as one that refuses them is.
 	var gaveUp atomic.Bool
-	if e.giveUp > 0 {
-		t := time.AfterFunc(e.giveUp, func() { gaveUp.Store(true); cancel() })
-		defer t.Stop()
-	}
 	held := func() error {
 		return refusal{fmt.Errorf("the pipeline did not take %d spans in %v (it held them, as an exporter's queue that blocks when full does while its backend is down)", n, e.giveUp)}
+	}
+	if e.giveUp > 0 {
+		t := time.AfterFunc(e.giveUp, func() {
+			gaveUp.Store(true)
+			cancel()
+			// A consumer that holds the call and does not heed its
+			// context (a batch processor) would hold the capture on: it
+			// ends all the same, and the call is counted as held (see
+			// orphan). One that refuses is answered by the loop.
+			if e.calling.Load() != 0 && e.refusal() == nil {
+				e.keep(held())
+				e.fail()
+			}
+		})
+		defer t.Stop()
 	}
 	for {
 		called := time.Now()
@@ -130,6 +170,7 @@ func (e *pdataExporter) consume(ctx context.Context, td ptrace.Traces) error {
 		e.calling.Store(called.UnixNano())
 		err := e.next.ConsumeTraces(octx, td)
 		e.calling.Store(0)
+		e.unorphan()
 		e.waited.Add(int64(time.Since(called)))
 		if err == nil {
 			e.obs.EndTracesOp(octx, dataFormat, n, nil)

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -37,6 +38,14 @@ type gotraceReceiver struct {
 	obs     *receiverhelper.ObsReport
 	connect time.Duration // the targets' connect_timeout
 	slots   chan struct{} // one per capture that may run at once
+	// held counts the calls of the next consumer still under way after
+	// the capture or upload that made them ended: a batch processor
+	// does not let go of a call when its caller gives up, so while an
+	// exporter's queue that blocks when full waits for a backend that is
+	// down, each keeps its batch. Past max_concurrent_captures of them,
+	// captures and uploads wait for the pipeline to take them (see
+	// pipelineHolds), so that they do not pile up.
+	held atomic.Int64
 
 	captures metric.Int64Counter
 	duration metric.Float64Histogram
@@ -263,7 +272,12 @@ func (r *gotraceReceiver) loop(ctx context.Context, t *target) {
 		// that waited for a slot as they all began together keep apart
 		// after, rather than wait again at every turn.
 		began := time.Now()
-		r.scrape(ctx, t)
+		if n := r.held.Load(); n >= int64(cap(r.slots)) {
+			r.skipHeld(t, n)
+		} else {
+			t.heldSaid = false
+			r.scrape(ctx, t)
+		}
 		<-r.slots
 		next = nextTurn(began, t.Interval, time.Now())
 		if ctx.Err() == nil {
@@ -344,6 +358,25 @@ func (r *gotraceReceiver) checkSkipped(t *target, began, next time.Time) {
 	r.set.Logger.Warn(fmt.Sprintf("capture of %s took %v, past its interval of %v, so %s skipped; turns are skipped while captures take this long, and counted under outcome \"skipped\"; lengthen interval, or shorten duration or timeout",
 		t.name, took.Round(time.Millisecond), t.Interval, what),
 		zap.String("target", t.name), zap.Duration("took", took), zap.Duration("interval", t.Interval), zap.Int64("skipped", skipped))
+}
+
+// skipHeld skips the turn of t while the pipeline holds n batches of
+// earlier captures without taking them (see held), and says so once
+// until t captures again.
+func (r *gotraceReceiver) skipHeld(t *target, n int64) {
+	r.countSkipped(t, 1)
+	if t.heldSaid {
+		return
+	}
+	t.heldSaid = true
+	r.set.Logger.Warn(fmt.Sprintf("capture of %s skipped: %s; turns are skipped, counted under outcome \"skipped\", until it takes them", t.name, pipelineHolds(n)),
+		zap.String("target", t.name), zap.Int64("held_batches", n))
+}
+
+// pipelineHolds says why a capture or upload is not made while the
+// pipeline holds n batches that earlier ones gave up on.
+func pipelineHolds(n int64) string {
+	return fmt.Sprintf("the pipeline still holds %d batches of earlier captures or uploads that gave up on it, without taking them (an exporter's sending queue that blocks when full, while its backend is down)", n)
 }
 
 // countSkipped counts n turns of t skipped, under outcome "skipped".
@@ -528,7 +561,7 @@ func (r *gotraceReceiver) convert(ctx context.Context, cancel context.CancelFunc
 	// context that ends then, not with ctx.
 	hctx, hcancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer hcancel()
-	exp := &pdataExporter{ctx: hctx, capture: ctx, fail: cancel, next: r.next, obs: r.obs, giveUp: giveUp}
+	exp := &pdataExporter{ctx: hctx, capture: ctx, fail: cancel, next: r.next, obs: r.obs, giveUp: giveUp, held: &r.held}
 	start := time.Now()
 	var grace *time.Timer
 	var mu sync.Mutex
@@ -550,6 +583,7 @@ func (r *gotraceReceiver) convert(ctx context.Context, cancel context.CancelFunc
 		}
 	}()
 	res, err := otel.Convert(ctx, in, exp, append(opts, otel.WithFlushTimeout(flushGrace))...)
+	exp.orphan()
 	eerr := exp.error()
 	if eerr != nil {
 		err = eerr // the conversion stopped because of it

@@ -1173,3 +1173,39 @@ func TestEndpointInTwoReceivers(t *testing.T) {
 		t.Errorf("a receiver started after the others shut down warned of them")
 	}
 }
+
+// TestPipelineHoldsSkips: a pipeline that holds a capture's batch and does
+// not let go when the capture ends (a batch processor in front of a
+// queue that blocks when full) keeps the call; past
+// max_concurrent_captures such calls, turns are skipped, said once and
+// counted, rather than leave another batch held at each turn. Once the
+// pipeline takes them, captures go on.
+func TestPipelineHoldsSkips(t *testing.T) {
+	srv, _ := fakeTargets(t, sampleTrace(t))
+	release := make(chan struct{})
+	var releaseOnce sync.Once
+	t.Cleanup(func() { releaseOnce.Do(func() { close(release) }) })
+	deaf := consumerFunc(func(context.Context, ptrace.Traces) error {
+		<-release
+		return nil
+	})
+	cfg := createDefaultConfig()
+	cfg.MaxConcurrentCaptures = 1
+	cfg.Targets = []TargetConfig{{Name: "deaf", Endpoint: srv.URL + "/good/debug/pprof/trace", Duration: 500 * time.Millisecond, Interval: time.Second, Timeout: 900 * time.Millisecond}}
+	h := newHarness(t, cfg, deaf)
+	h.start()
+	said := func() int {
+		return h.logs.FilterMessageSnippet("capture of deaf skipped: the pipeline still holds 1 batches").Len()
+	}
+	waitFor(t, 30*time.Second, "a turn skipped while the pipeline holds the first capture's batch", func() bool { return said() > 0 })
+	skipped := h.captures("deaf", "skipped")
+	waitFor(t, 30*time.Second, "another turn skipped", func() bool { return h.captures("deaf", "skipped") > skipped })
+	if n := said(); n != 1 {
+		t.Errorf("the skipped turns said %d times; want once", n)
+	}
+	if n := h.captures("deaf", "failed"); n != 1 {
+		t.Errorf("%d failed captures while the pipeline held a batch; want the first alone", n)
+	}
+	releaseOnce.Do(func() { close(release) })
+	waitFor(t, 30*time.Second, "a capture once the pipeline took the batch", func() bool { return h.captures("deaf", "ok") >= 1 })
+}

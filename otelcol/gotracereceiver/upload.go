@@ -65,17 +65,19 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 	}
 	service := req.URL.Query().Get("service_name")
 	if service == "" {
-		refuse("service_name: missing; POST to "+uploadPath+"?service_name=NAME", http.StatusBadRequest)
+		// Logged and counted: a client set up without it fails every
+		// upload, which only its own logs would say.
+		msg := "service_name: missing; POST to " + uploadPath + "?service_name=NAME"
+		r.set.Logger.Warn("upload failed", zap.String("remote", req.RemoteAddr), zap.Error(errors.New(msg)))
+		r.countUpload("failed")
+		refuse(msg, http.StatusBadRequest)
 		return
 	}
 	if limit := r.uploadConfig.MaxRequestBodySize; limit > 0 && req.ContentLength > limit {
 		// Said before a byte of it is read, as the reading would end.
 		msg := fmt.Sprintf("upload from %s: the trace, of %d bytes, is larger than the upload endpoint's max_request_body_size (%d bytes)", req.RemoteAddr, req.ContentLength, limit)
 		r.set.Logger.Warn("upload failed", zap.String("service.name", service), zap.String("remote", req.RemoteAddr), zap.Error(errors.New(msg)))
-		r.captures.Add(context.Background(), 1, metric.WithAttributes(
-			attribute.String("receiver", r.set.ID.String()),
-			attribute.String("target", uploadTarget),
-			attribute.String("outcome", "failed")))
+		r.countUpload("failed")
 		refuse(msg, http.StatusRequestEntityTooLarge)
 		return
 	}
@@ -118,6 +120,14 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 
 	name := "upload from " + req.RemoteAddr
 	start := time.Now()
+	if n := r.held.Load(); n >= int64(cap(r.slots)) {
+		err := fmt.Errorf("%s: %s: try again later", name, pipelineHolds(n))
+		r.set.Logger.Warn("upload failed", zap.String("service.name", service), zap.String("remote", req.RemoteAddr), zap.Error(err))
+		r.countUpload("failed")
+		w.Header().Set("Retry-After", "60")
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
 	// The slots are shared with the targets' captures, which a pipeline
 	// that holds their spans can hold for as long as their timeouts: an
 	// upload waits for one no longer than it would for the pipeline.
@@ -134,10 +144,7 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 	case <-slotWait.C:
 		err := fmt.Errorf("%s: every one of the receiver's max_concurrent_captures (%d) was busy for %v: try again later", name, cap(r.slots), uploadRefusal)
 		r.set.Logger.Warn("upload failed", zap.String("service.name", service), zap.String("remote", req.RemoteAddr), zap.Duration("elapsed", time.Since(start)), zap.Error(err))
-		r.captures.Add(context.Background(), 1, metric.WithAttributes(
-			attribute.String("receiver", r.set.ID.String()),
-			attribute.String("target", uploadTarget),
-			attribute.String("outcome", "failed")))
+		r.countUpload("failed")
 		w.Header().Set("Retry-After", "60")
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
@@ -208,10 +215,7 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 		}
 		r.set.Logger.Warn("upload failed", append(fields, zap.Error(err))...)
 	}
-	r.captures.Add(context.Background(), 1, metric.WithAttributes(
-		attribute.String("receiver", r.set.ID.String()),
-		attribute.String("target", uploadTarget),
-		attribute.String("outcome", outcome)))
+	r.countUpload(outcome)
 	r.duration.Record(context.Background(), time.Since(start).Seconds(), metric.WithAttributes(
 		attribute.String("receiver", r.set.ID.String()),
 		attribute.String("target", uploadTarget),
@@ -346,3 +350,12 @@ type stalled struct{ err error }
 
 func (s *stalled) Error() string { return s.err.Error() }
 func (s *stalled) Unwrap() error { return s.err }
+
+// countUpload counts an upload under outcome, as a capture of the
+// target "upload".
+func (r *gotraceReceiver) countUpload(outcome string) {
+	r.captures.Add(context.Background(), 1, metric.WithAttributes(
+		attribute.String("receiver", r.set.ID.String()),
+		attribute.String("target", uploadTarget),
+		attribute.String("outcome", outcome)))
+}

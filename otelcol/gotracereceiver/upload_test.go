@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -106,8 +107,10 @@ func TestUpload(t *testing.T) {
 	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("GET: %s", resp.Status)
 	}
-	if n := h.captures("upload", "failed"); n != 3 {
-		t.Errorf("%d failed uploads counted; want 3", n)
+	// The three that failed in their conversion, and the one without a
+	// service_name, refused before: a client set up so fails every time.
+	if n := h.captures("upload", "failed"); n != 4 {
+		t.Errorf("%d failed uploads counted; want 4", n)
 	}
 	if n := h.durations("upload", ""); n != 6 {
 		t.Errorf("%d upload durations recorded; want 6, one per upload converted", n)
@@ -115,8 +118,8 @@ func TestUpload(t *testing.T) {
 	if n := h.durations("upload", "failed"); n != 3 {
 		t.Errorf("%d upload durations recorded as failed; want 3", n)
 	}
-	if n := h.logs.FilterMessage("upload failed").Len(); n != 3 {
-		t.Errorf("%d failed uploads logged; want 3", n)
+	if n := h.logs.FilterMessage("upload failed").Len(); n != 4 {
+		t.Errorf("%d failed uploads logged; want 4", n)
 	}
 }
 
@@ -580,5 +583,51 @@ func TestUploadSampledOnly(t *testing.T) {
 			t.Errorf("sampled_only %v: %d spans logged as left out, want %d", only, logged, 4-want)
 		}
 		h.stop()
+	}
+}
+
+// TestUploadPipelineHolds: a pipeline that holds a batch and does not let
+// go when the upload gives up on it (a batch processor in front of an
+// exporter's queue that blocks when full) keeps the call, and the batch,
+// for as long as its backend is down. Past max_concurrent_captures such
+// calls, uploads are refused at once, saying why, rather than pile up
+// more; once the pipeline takes them, uploads go through again.
+func TestUploadPipelineHolds(t *testing.T) {
+	old := uploadRefusal
+	uploadRefusal = 300 * time.Millisecond
+	t.Cleanup(func() { uploadRefusal = old })
+	cfg := uploadOnly(t, 1)
+	release := make(chan struct{})
+	var releaseOnce sync.Once
+	t.Cleanup(func() { releaseOnce.Do(func() { close(release) }) })
+	h := newHarness(t, cfg, consumerFunc(func(context.Context, ptrace.Traces) error {
+		<-release // its caller's context is not heeded
+		return nil
+	}))
+	h.start()
+	client := &http.Client{Timeout: 20 * time.Second}
+	post := func() (int, string, time.Duration) {
+		t.Helper()
+		start := time.Now()
+		resp, err := client.Post("http://"+h.r.uploadAddr.String()+uploadPath+"?service_name=held", "application/octet-stream", bytes.NewReader(sampleTrace(t)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(body), time.Since(start)
+	}
+	if code, msg, _ := post(); code != http.StatusServiceUnavailable || !strings.Contains(msg, "the pipeline did not take") {
+		t.Fatalf("an upload behind a pipeline that holds its spans: %d %q; want 503 saying so", code, msg)
+	}
+	waitFor(t, 10*time.Second, "the held call to be counted", func() bool { return h.r.held.Load() == 1 })
+	code, msg, took := post()
+	if code != http.StatusServiceUnavailable || !strings.Contains(msg, "the pipeline still holds 1 batches") || took > uploadRefusal {
+		t.Errorf("an upload while the pipeline holds an earlier one's batch: %d %q after %v; want 503 at once saying so", code, msg, took)
+	}
+	releaseOnce.Do(func() { close(release) })
+	waitFor(t, 10*time.Second, "the held call to return", func() bool { return h.r.held.Load() == 0 })
+	if code, msg, _ := post(); code != http.StatusOK {
+		t.Errorf("an upload once the pipeline took what it held: %d %q; want 200", code, msg)
 	}
 }
