@@ -14,6 +14,7 @@ import (
 	"github.com/trace2x/trace2x/convert/chromejson"
 	"github.com/trace2x/trace2x/convert/otel"
 	"github.com/trace2x/trace2x/convert/perfetto"
+	"github.com/trace2x/trace2x/convert/perfetto/perfettocheck"
 	"github.com/trace2x/trace2x/convert/pprof"
 	"github.com/trace2x/trace2x/mapping"
 	"github.com/trace2x/trace2x/stats"
@@ -109,4 +110,62 @@ func TestRefusedPassEnd(t *testing.T) {
 			t.Errorf("%s: %d bytes written beside a refused pass, %d alone", name, shared.Len(), alone.Len())
 		}
 	}
+}
+
+// withoutSummary passes a pass on, but ends it without its Summary, as a
+// program that drives a converter by hand may.
+type withoutSummary struct{ mapping.Sink }
+
+func (w withoutSummary) End(*mapping.Summary) error { return w.Sink.End(nil) }
+
+// TestEndWithoutSummary: a converter ended without the pass's Summary
+// (End(nil)) finishes what it was given, as with the Summary, where its
+// format does not need the Summary's words, instead of panicking.
+func TestEndWithoutSummary(t *testing.T) {
+	data, err := os.ReadFile("../testdata/annotations.go1.26.trace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(s mapping.Sink) {
+		t.Helper()
+		if _, err := mapping.Map(bytes.NewReader(data), s); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var with, without bytes.Buffer
+	run(perfetto.NewWriter(&with))
+	run(withoutSummary{perfetto.NewWriter(&without)})
+	want, err := perfettocheck.Check(&with)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := perfettocheck.Check(&without)
+	if err != nil || len(got.Slices) != len(want.Slices) || got.Flows != want.Flows {
+		t.Errorf("perfetto without the Summary: %v, %d slices and %d flows; want %d and %d", err, len(got.Slices), got.Flows, len(want.Slices), want.Flows)
+	}
+
+	st, st2 := stats.NewSink(), stats.NewSink()
+	run(st)
+	run(withoutSummary{st2})
+	if r, r2 := st.Report(), st2.Report(); r2 == nil || r2.Tasks.Begun != r.Tasks.Begun || r2.Regions.Total != r.Regions.Total {
+		t.Errorf("stats without the Summary: %+v; want the tasks and regions of %+v", r2, r)
+	}
+
+	exp, exp2 := tracetest.NewInMemoryExporter(), tracetest.NewInMemoryExporter()
+	run(otel.NewSink(context.Background(), exp))
+	run(withoutSummary{otel.NewSink(context.Background(), exp2)})
+	spans := exp2.GetSpans()
+	if len(spans) != len(exp.GetSpans()) || len(spans) == 0 {
+		t.Errorf("otel without the Summary: %d spans, want %d", len(spans), len(exp.GetSpans()))
+	}
+	for _, s := range spans {
+		if s.EndTime.Before(s.StartTime) {
+			t.Errorf("otel without the Summary: span %q ends at %v, before it starts at %v", s.Name, s.EndTime, s.StartTime)
+		}
+	}
+
+	// These two never needed it.
+	run(withoutSummary{chromejson.NewWriter(io.Discard)})
+	run(withoutSummary{pprof.NewWriter(io.Discard, pprof.Wall)})
 }

@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"errors"
 	"sync"
 
 	"github.com/trace2x/trace2x/internal/errjoin"
@@ -15,6 +16,8 @@ import (
 //
 // An error of sink reaches the mapping at a later call, which stops it;
 // End waits for sink to have been given everything before it returns.
+// It takes one pass: items outside it, and a second Begin, are refused
+// with an error, as the converters refuse them.
 // A nil sink fails the pass with [ErrNilSink] before any input is read,
 // not on Async's goroutine, where no caller could recover.
 func Async(sink Sink) Sink {
@@ -22,9 +25,9 @@ func Async(sink Sink) Sink {
 	// samples are thinned out, and copying them to the other goroutine
 	// first would cost more than the thinning.
 	if t, ok := sink.(*thinSink); ok && t != nil && t.seq == 0 {
-		return &thinSink{Sink: &asyncSink{sink: t.Sink}, period: t.period, joint: t.joint}
+		return &thinSink{Sink: &asyncSink{sink: t.Sink, cur: &asyncBatch{}, idle: true}, period: t.period, joint: t.joint}
 	}
-	return &asyncSink{sink: sink}
+	return &asyncSink{sink: sink, cur: &asyncBatch{}, idle: true}
 }
 
 // start makes the batches and the sink's goroutine. It waits for Begin:
@@ -37,7 +40,7 @@ func (a *asyncSink) start() {
 	for range asyncInFlight + 1 {
 		a.free <- &asyncBatch{}
 	}
-	a.cur = <-a.free
+	a.cur, a.idle = <-a.free, false
 	go a.work()
 }
 
@@ -111,8 +114,13 @@ func (b *asyncBatch) reset() {
 }
 
 type asyncSink struct {
-	sink       Sink
+	sink Sink
+	// cur is the batch items go to; outside Begin and End, one that is
+	// never handed over, and idle is set.
 	cur        *asyncBatch
+	idle       bool
+	begun      bool
+	ended      bool
 	full, free chan *asyncBatch
 	done       chan struct{}
 
@@ -130,6 +138,10 @@ func (a *asyncSink) failed() error {
 // add records an op and sends the batch on when it is full.
 func (a *asyncSink) add(kind asyncKind, i int) error {
 	b := a.cur
+	if a.idle {
+		b.reset()
+		return a.refuse()
+	}
 	b.ops = append(b.ops, asyncOp{kind, int32(i)})
 	if len(b.ops) < asyncBatchOps {
 		return nil
@@ -234,6 +246,10 @@ func (a *asyncSink) Begin(m *Meta) error {
 	if err := a.nilSink(); err != nil {
 		return err
 	}
+	if a.begun {
+		return errAsyncTwice
+	}
+	a.begun = true
 	a.start()
 	c := *m
 	if m.Clock != nil {
@@ -241,6 +257,21 @@ func (a *asyncSink) Begin(m *Meta) error {
 		c.Clock = &clock
 	}
 	return push(a, opBegin, &a.cur.metas, c)
+}
+
+// errAsyncTwice refuses a second pass: the sink is given one.
+var errAsyncTwice = errors.New("mapping: Begin called again on the Sink of Async, which is given one pass")
+
+// refuse refuses an item outside Begin and End, as the converters do,
+// rather than queue it for a sink that will not be given it.
+func (a *asyncSink) refuse() error {
+	if err := a.nilSink(); err != nil {
+		return err
+	}
+	if a.ended {
+		return errors.New("mapping: an item given to the Sink of Async after its End")
+	}
+	return errors.New("mapping: an item given to the Sink of Async before its Begin")
 }
 
 // push appends the copy v of an item to list, a slice of the current
@@ -296,13 +327,24 @@ func (a *asyncSink) End(s *Summary) error {
 	if a.sink == nil {
 		return a.nilSink()
 	}
-	if a.cur == nil {
-		return a.sink.End(s) // never begun
+	if s != nil && errors.Is(s.Err, errAsyncTwice) {
+		// The End of a pass whose Begin was refused: the pass under way
+		// is not ended by it.
+		return nil
 	}
+	if a.idle {
+		// Never begun, or ended again: the sink answers as it does.
+		a.ended = true
+		return a.sink.End(s)
+	}
+	a.ended = true
 	if len(a.cur.ops) > 0 {
 		a.full <- a.cur
-		a.cur = nil
+		a.cur = &asyncBatch{}
+	} else {
+		a.cur.reset()
 	}
+	a.idle = true
 	close(a.full)
 	<-a.done
 	err := a.failed()

@@ -138,3 +138,57 @@ func TestAsyncNil(t *testing.T) {
 		}
 	}
 }
+
+// counting counts what it is given, and its Ends.
+type counting struct {
+	mapping.NopSink
+	stacks, ends int
+}
+
+func (c *counting) Stack(*mapping.Stack) error { c.stacks++; return nil }
+func (c *counting) End(*mapping.Summary) error { c.ends++; return nil }
+
+// TestAsyncOutsidePass: Async refuses items outside Begin and End and a
+// second Begin, as the converters do, instead of panicking or queueing
+// what its sink will never get, whatever the number of items; End again
+// is the sink's to answer, and the End of a pass whose Begin was refused
+// ends nothing.
+func TestAsyncOutsidePass(t *testing.T) {
+	// Batches hold 1024 items: a pass that fills its last one exactly
+	// ends otherwise than one that does not.
+	for _, n := range []int{0, 1022, 1023, 1024, 2048} {
+		c := &counting{}
+		a := mapping.Async(c)
+		if err := a.Stack(&mapping.Stack{}); err == nil || !strings.Contains(err.Error(), "before its Begin") {
+			t.Errorf("%d items: a Stack before Begin gave %v, want it refused", n, err)
+		}
+		if err := a.Begin(&mapping.Meta{}); err != nil {
+			t.Fatal(err)
+		}
+		for range n {
+			if err := a.Stack(&mapping.Stack{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		err := a.Begin(&mapping.Meta{})
+		if err == nil {
+			t.Errorf("%d items: a second Begin was taken", n)
+		}
+		// The mapping ends a pass whose Begin failed with its error.
+		if err := a.End(&mapping.Summary{Err: err}); err != nil || c.ends != 0 {
+			t.Errorf("%d items: the End of the refused pass gave %v and ended the sink %d times", n, err, c.ends)
+		}
+		if err := a.End(&mapping.Summary{}); err != nil {
+			t.Fatal(err)
+		}
+		if c.stacks != n || c.ends != 1 {
+			t.Errorf("%d items: the sink got %d and %d Ends, want %d and 1", n, c.stacks, c.ends, n)
+		}
+		if err := a.Stack(&mapping.Stack{}); err == nil || !strings.Contains(err.Error(), "after its End") {
+			t.Errorf("%d items: a Stack after End gave %v, want it refused", n, err)
+		}
+		if err := a.End(&mapping.Summary{}); err != nil || c.ends != 2 || c.stacks != n {
+			t.Errorf("%d items: End again gave %v; the sink got %d items and %d Ends, want %d and 2 (End again is the sink's to answer)", n, err, c.stacks, c.ends, n)
+		}
+	}
+}

@@ -118,6 +118,9 @@ func NewSpanLanes() *SpanLanes { return &SpanLanes{pools: map[string]*spanPool{}
 func (l *SpanLanes) Take(key string, start, end Time) (lane Lane, fresh bool) {
 	p := l.pools[key]
 	if p == nil {
+		if l.pools == nil {
+			l.pools = map[string]*spanPool{} // the zero SpanLanes, as the zero Lanes, is ready
+		}
 		p = &spanPool{}
 		l.pools[key] = p
 	}

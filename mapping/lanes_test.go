@@ -42,7 +42,12 @@ func TestLanes(t *testing.T) {
 // TestSpanLanes checks that intervals of one key share a lane only when
 // they do not overlap.
 func TestSpanLanes(t *testing.T) {
-	l := mapping.NewSpanLanes()
+	t.Run("made", func(t *testing.T) { testSpanLanes(t, mapping.NewSpanLanes()) })
+	// The zero SpanLanes is ready, as the zero Lanes is.
+	t.Run("zero", func(t *testing.T) { testSpanLanes(t, new(mapping.SpanLanes)) })
+}
+
+func testSpanLanes(t *testing.T, l *mapping.SpanLanes) {
 	type span struct{ start, end mapping.Time }
 	spans := []span{{0, 10}, {5, 12}, {11, 20}, {13, 25}, {21, 30}, {1, 31}}
 	ends := map[int]mapping.Time{}

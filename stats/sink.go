@@ -421,6 +421,11 @@ func (s *Sink) End(sum *mapping.Summary) error {
 		return errClosed
 	}
 	s.ended = true
+	if sum == nil {
+		// Ended by hand, without the pass's summary: the report has
+		// what the items told.
+		sum = &mapping.Summary{}
+	}
 	// The goroutines still alive: a group of many that barely run, which
 	// the tables by time put last, is where a leak shows.
 	for _, info := range s.gs.All() {

@@ -221,11 +221,12 @@ Examples:
 				// that failed to reach the file: only a clean close vouches.
 				// Spans refused by the endpoint stop nothing: the rest went.
 				stopped := ""
+				whole := res != nil && res.Summary != nil && res.Summary.Err == nil && !res.StoppedPass
 				switch {
 				case convErr == nil || errors.As(convErr, new(*otelconv.RejectedError)):
-				case ctx.Err() == nil && !errors.As(convErr, new(*mapping.Error)) && !res.StoppedPass:
-					// The export failed as the last spans went: the
-					// whole trace was converted.
+				case whole && !errors.As(convErr, new(*mapping.Error)):
+					// The export failed, or was interrupted, as the
+					// last spans went: the whole trace was converted.
 				case ctx.Err() == nil && !errors.As(convErr, new(*mapping.Error)):
 					stopped = "the export failed and stopped the conversion"
 				default:

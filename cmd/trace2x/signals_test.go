@@ -288,13 +288,16 @@ func TestInterruptPushNote(t *testing.T) {
 	}
 }
 
-func testInterruptPushNote(t *testing.T, trace string, args []string) {
+// silentEndpoint listens on 127.0.0.1 until the test ends, taking
+// connections and never answering; accepted is sent on, if it can be,
+// at each.
+func silentEndpoint(t *testing.T) (addr string, accepted <-chan struct{}) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	accepted := make(chan struct{}, 1)
+	t.Cleanup(func() { ln.Close() })
+	acc := make(chan struct{}, 16)
 	go func() {
 		var held []net.Conn // taken and never answered
 		defer func() {
@@ -309,12 +312,17 @@ func testInterruptPushNote(t *testing.T, trace string, args []string) {
 			}
 			held = append(held, c)
 			select {
-			case accepted <- struct{}{}:
+			case acc <- struct{}{}:
 			default:
 			}
 		}
 	}()
-	cmd := trace2xProcess(t, append(args, ln.Addr().String(), trace)...)
+	return ln.Addr().String(), acc
+}
+
+func testInterruptPushNote(t *testing.T, trace string, args []string) {
+	addr, accepted := silentEndpoint(t)
+	cmd := trace2xProcess(t, append(args, addr, trace)...)
 	if args[0] == "convert" {
 		cmd.Env = append(os.Environ(), "OTEL_EXPORTER_OTLP_TIMEOUT=600000") // 10m
 	}
@@ -347,6 +355,41 @@ func testInterruptPushNote(t *testing.T, trace string, args []string) {
 	waitExit(t, cmd, 60*time.Second, "a second interrupt did not stop the command")
 	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
 		t.Errorf("exit %d, want %d; stderr:\n%s", code, exitInterrupted, stderr.String())
+	}
+}
+
+// TestInterruptAfterConversion interrupts a push whose conversion is
+// over, while the last spans wait for an endpoint that never answers:
+// the report says what was sent of the whole trace, not that the
+// conversion stopped.
+func TestInterruptAfterConversion(t *testing.T) {
+	addr, accepted := silentEndpoint(t)
+	trace := filepath.Join("..", "..", "testdata", "mixed.go1.26.trace")
+	cmd := trace2xProcess(t, "otlp", "-q", "--protocol", "http/protobuf", "--timeout", "2s", "--endpoint", "http://"+addr, trace)
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The check of the endpoint connects first, then the first export,
+	// once the 53 kB trace is converted.
+	for range 2 {
+		select {
+		case <-accepted:
+		case <-time.After(60 * time.Second):
+			cmd.Process.Kill()
+			t.Fatalf("the command never exported; stderr:\n%s", stderr.String())
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGINT)
+	waitExit(t, cmd, 60*time.Second, "the command did not end after its timeout")
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Errorf("exit %d, want %d; stderr:\n%s", code, exitInterrupted, stderr.String())
+	}
+	errs := stderr.String()
+	if !strings.Contains(errs, "exported 0 of 76 spans") || strings.Contains(errs, "stopped") {
+		t.Errorf("the report does not say that all 76 spans of the trace were converted, or says the conversion stopped:\n%s", errs)
 	}
 }
 

@@ -293,18 +293,26 @@ func (e *exporter) send(ctx context.Context, spans []sdktrace.ReadOnlySpan) erro
 // would be raised on the batch span processor's goroutine, where nothing
 // of the program could recover it.
 //
-// Once the sink's context ends, call returns at once, leaving a call of
-// next that does not heed its context to return on its own: the batch
-// span processor, waiting for it, would otherwise hold the pass and End,
-// blocked on a full queue, for as long as next does. No call of next
-// follows (see ExportSpans), so next is never called twice at once.
+// Once the sink's context ends, or the export timeout a little after
+// next was told of it, call returns, leaving a call of next that does
+// not heed its context to return on its own: the batch span processor,
+// waiting for it, would otherwise hold the pass and End, blocked on a
+// full queue, for as long as next does. No call of next follows (see
+// ExportSpans; an export that timed out fails for good), so next is
+// never called twice at once.
 func (e *exporter) call(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	var timedOut <-chan struct{}
 	if e.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, e.timeout)
 		defer cancel()
+		timedOut = ctx.Done()
 	}
-	if e.stop == nil || e.stop.Done() == nil {
+	var stopped <-chan struct{}
+	if e.stop != nil {
+		stopped = e.stop.Done()
+	}
+	if timedOut == nil && stopped == nil {
 		return e.callNext(ctx, spans)
 	}
 	done := make(chan error, 1)
@@ -312,15 +320,33 @@ func (e *exporter) call(ctx context.Context, spans []sdktrace.ReadOnlySpan) erro
 	select {
 	case err := <-done:
 		return err
-	case <-e.stop.Done():
+	case <-stopped:
+	case <-timedOut:
+		// An exporter that heeds its context returns now, with words
+		// of its own on what it was doing.
+		grace := time.NewTimer(exportGrace)
+		defer grace.Stop()
 		select {
-		case err := <-done: // it did return: its answer counts
+		case err := <-done:
 			return err
-		default:
-			return context.Cause(e.stop)
+		case <-stopped:
+		case <-grace.C:
+			if e.stop == nil || e.stop.Err() == nil {
+				return fmt.Errorf("the exporter (%T) had not returned %v after its context ended: %w", e.next, exportGrace, context.DeadlineExceeded)
+			}
 		}
 	}
+	select {
+	case err := <-done: // it did return: its answer counts
+		return err
+	default:
+		return context.Cause(e.stop)
+	}
 }
+
+// exportGrace is how long an exporter is given to return once the
+// export timeout has ended its context.
+const exportGrace = time.Second
 
 // callNext calls next, turning its panic into an error.
 func (e *exporter) callNext(ctx context.Context, spans []sdktrace.ReadOnlySpan) (err error) {

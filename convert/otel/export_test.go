@@ -207,6 +207,28 @@ func TestExportNoAnswer(t *testing.T) {
 	}
 }
 
+// TestExportTimeoutDeafExporter: the export timeout bounds a call of an
+// exporter that does not heed its context, also when the conversion's
+// own context never ends: the conversion fails a second after it.
+func TestExportTimeoutDeafExporter(t *testing.T) {
+	exp := &hungExporter{deaf: true, release: make(chan struct{})}
+	defer close(exp.release)
+	done := make(chan error, 1)
+	go func() {
+		_, err := Convert(context.Background(), bytes.NewReader(mustRead(t, "../../testdata/annotations.go1.26.trace")), exp,
+			WithExportTimeout(100*time.Millisecond))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "had not returned 1s after its context ended") || exp.calls.Load() != 1 {
+			t.Errorf("error %v after %d calls, want the exporter named as not returning after one", err, exp.calls.Load())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("Convert still waits for the exporter 60 s after the export timeout of 100ms")
+	}
+}
+
 // TestExportRetry: batches refused for want of a collector are retried
 // until it comes back, and nothing is lost.
 func TestExportRetry(t *testing.T) {

@@ -221,8 +221,10 @@ func WithDestination(name string) Option {
 	return optionFunc(func(c *config) { c.dest = name })
 }
 
-// WithExportTimeout bounds each call of the exporter. The default is 30
-// seconds; zero means no bound.
+// WithExportTimeout bounds each call of the exporter: its context ends
+// after d, and an exporter that has not returned a second later is left
+// to return on its own, the export failed. The default is 30 seconds;
+// zero means no bound.
 func WithExportTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.exportTimeout = d })
 }

@@ -177,6 +177,9 @@ type Sink struct {
 
 	cfg config
 	ctx context.Context
+	// latest is the latest time an item told, where an End without a
+	// Summary ends what is open.
+	latest mapping.Time
 	// stop ends the export: ctx, or later by the flush timeout (see
 	// WithFlushTimeout); unhook releases what watches for it.
 	stop   context.Context
@@ -700,6 +703,7 @@ func (s *Sink) Goroutine(g *mapping.Goroutine) error {
 // GoroutineState notes, under a filter, that a goroutine's states are
 // kept: a goroutine span is made for those alone.
 func (s *Sink) GoroutineState(gs *mapping.GoroutineState) error {
+	s.latest = max(s.latest, gs.End)
 	if s.cfg.goroutineSpans && s.meta.Filtered {
 		if st := s.gs[gs.G]; st != nil {
 			st.stated = true
@@ -737,6 +741,7 @@ func (s *Sink) newGoroutine(g goState) *goState {
 
 // GoroutineEvent ends a goroutine's span when it exits.
 func (s *Sink) GoroutineEvent(ev *mapping.GoroutineEvent) error {
+	s.latest = max(s.latest, ev.Time)
 	if ev.Kind != mapping.GoEnded {
 		return nil
 	}
@@ -825,6 +830,7 @@ func (s *Sink) goTrace(st *goState) trace.TraceID {
 
 // Range makes spans of GC cycles and stop-the-world pauses, when asked.
 func (s *Sink) Range(r *mapping.Range) error {
+	s.latest = max(s.latest, r.End)
 	if !s.cfg.runtimeSpans || (r.Kind != mapping.RangeGCMark && r.Kind != mapping.RangeSTW) {
 		return nil
 	}
@@ -870,6 +876,7 @@ func (s *Sink) Range(r *mapping.Range) error {
 // Log makes a span event, placed on the innermost span open for its
 // goroutine and task, and acts on the logs that carry trace context.
 func (s *Sink) Log(l *mapping.Log) error {
+	s.latest = max(s.latest, l.Time)
 	if err := s.check(); err != nil {
 		return err
 	}
@@ -1056,6 +1063,7 @@ func (s *Sink) traceparent(l *mapping.Log) {
 // Region makes a region's span: a child of its enclosing region, or of its
 // task, or of its goroutine.
 func (s *Sink) Region(r *mapping.Region) error {
+	s.latest = max(s.latest, r.End)
 	if err := s.check(); err != nil {
 		return err
 	}
@@ -1152,6 +1160,7 @@ func (s *Sink) Region(r *mapping.Region) error {
 // Task makes a task's span: a child of the remote span its traceparent
 // names, or of its parent task.
 func (s *Sink) Task(t *mapping.Task) error {
+	s.latest = max(s.latest, t.End)
 	if err := s.check(); err != nil {
 		return err
 	}
@@ -1420,6 +1429,11 @@ func (s *Sink) emit(rec *spanRec, tid trace.TraceID) {
 // End closes what is still open, flushes the spans to the exporter and
 // returns the first error of the export.
 func (s *Sink) End(sum *mapping.Summary) error {
+	if sum == nil {
+		// Ended by hand, without the pass's summary: what is open ends
+		// at the latest time an item told.
+		sum = &mapping.Summary{End: s.latest}
+	}
 	if s.bsp == nil {
 		return s.err // Begin never came
 	}

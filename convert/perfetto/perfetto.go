@@ -830,6 +830,14 @@ func (w *Writer) End(sum *mapping.Summary) error {
 		// at once): the pass under way is not ended by it.
 		return nil
 	}
+	if sum == nil {
+		// Ended by hand, without the pass's summary: what was written
+		// ends at the latest event written.
+		sum = &mapping.Summary{}
+		if w.reached > 0 {
+			sum.End = mapping.Time(w.reached) - w.off
+		}
+	}
 	end := sum.End
 	limit, cut := w.err.(*RowLimitError)
 	if cut {
