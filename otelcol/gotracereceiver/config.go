@@ -36,6 +36,14 @@ type Config struct {
 	// ConnectTimeout bounds connecting to a target (and its TLS
 	// handshake). The default is 10s; 0 sets no bound.
 	ConnectTimeout time.Duration `mapstructure:"connect_timeout"`
+	// MaxCaptureSize bounds, in bytes, the trace taken from a target in
+	// one capture, which is held in a temporary file while it converts:
+	// a target that sends without end (a handler that ignores the
+	// seconds parameter), or faster than the capture can convert, would
+	// otherwise fill the Collector's disk. Past it, the capture is cut,
+	// its spans converted up to the cut handed on. The default is 1 GiB,
+	// as the upload endpoint's max_request_body_size.
+	MaxCaptureSize int64 `mapstructure:"max_capture_size"`
 	// Upload, when present, serves an HTTP endpoint to which programs and
 	// CI jobs POST trace files to be converted.
 	Upload configoptional.Optional[UploadConfig] `mapstructure:"upload"`
@@ -201,6 +209,7 @@ func createDefaultConfig() *Config {
 	return &Config{
 		MaxConcurrentCaptures: 4,
 		ConnectTimeout:        10 * time.Second,
+		MaxCaptureSize:        1 << 30,
 		Upload:                configoptional.Default(upload),
 	}
 }
@@ -214,6 +223,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxConcurrentCaptures < 1 {
 		errs = append(errs, fmt.Errorf("max_concurrent_captures: must be at least 1, not %d", c.MaxConcurrentCaptures))
+	}
+	if c.MaxCaptureSize <= 0 {
+		errs = append(errs, fmt.Errorf("max_capture_size: must be at least 1 byte, not %d (the default is 1 GiB, 1073741824)", c.MaxCaptureSize))
 	}
 	if c.ConnectTimeout < 0 {
 		errs = append(errs, fmt.Errorf("connect_timeout: must not be negative, not %v", c.ConnectTimeout))
@@ -461,9 +473,6 @@ type target struct {
 	// skipSaid is whether a capture that outlasted its interval, so that
 	// turns were skipped, was said (once).
 	skipSaid bool
-	// heldSaid is whether a turn skipped while the pipeline held the
-	// batches of earlier captures was said, since the last capture.
-	heldSaid bool
 	// The target's run of failed captures, for logging each cause once
 	// (see logOutcome): how many, since when, their last cause, and when
 	// the run was last summed up in the log. noSpansSaid is whether a

@@ -201,6 +201,8 @@ func TestConfigInvalid(t *testing.T) {
 			[]string{"upload: max_request_body_size: must be above 0, not 0"}},
 		{"no concurrency", map[string]any{"max_concurrent_captures": 0, "targets": []any{target()}},
 			[]string{"max_concurrent_captures: must be at least 1, not 0"}},
+		{"no capture size", map[string]any{"max_capture_size": 0, "targets": []any{target()}},
+			[]string{"max_capture_size: must be at least 1 byte, not 0"}},
 		{"several at once", map[string]any{"max_concurrent_captures": -1, "targets": []any{target("interval", "-1s"), map[string]any{}}},
 			[]string{"max_concurrent_captures", "targets[0] (127.0.0.1:6060): interval", "targets[1]: endpoint: missing"}},
 	} {

@@ -39,9 +39,16 @@ type pdataExporter struct {
 	next    consumer.Traces
 	obs     *receiverhelper.ObsReport
 	// giveUp, if not 0, is how long a batch may be refused, for reasons
-	// that may pass, before the refusal ends the conversion: an upload
-	// has no timeout of its own (see uploadRefusal).
+	// that may pass, before the refusal ends the conversion, and how long
+	// the calls of the consumer may hold the spans in all: an upload has
+	// no timeout of its own (see uploadRefusal).
 	giveUp time.Duration
+	// stalled is the time the calls of the consumer that held their
+	// spans stallCall or more took, in all: a pipeline that takes a batch
+	// now and then (an exporter's blocking queue that drops one as its
+	// retries run out) holds an upload on as surely as one that takes
+	// none.
+	stalled atomic.Int64
 
 	accepted atomic.Int64 // spans the consumer took
 	// calling is when the call of the consumer under way began (Unix
@@ -147,10 +154,16 @@ func (e *pdataExporter) consume(ctx context.Context, td ptrace.Traces) error {
 	// that is down) is given up on as one that refuses them is.
 	var gaveUp atomic.Bool
 	held := func() error {
-		return refusal{fmt.Errorf("the pipeline did not take %d spans in %v (it held them, as an exporter's queue that blocks when full does while its backend is down)", n, e.giveUp)}
+		return refusal{fmt.Errorf("the pipeline did not take %d spans in %v of waiting (it held them, as an exporter's queue that blocks when full does while its backend is down, taking a batch now and then at most)", n, e.giveUp)}
 	}
 	if e.giveUp > 0 {
-		t := time.AfterFunc(e.giveUp, func() {
+		// What is left of giveUp, which the call under way counts
+		// towards once it has held its spans stallCall.
+		left := e.giveUp
+		if stalled := time.Duration(e.stalled.Load()); stalled > 0 {
+			left = max(e.giveUp-stalled, stallCall)
+		}
+		t := time.AfterFunc(left, func() {
 			gaveUp.Store(true)
 			cancel()
 			// A consumer that holds the call and does not heed its
@@ -171,7 +184,11 @@ func (e *pdataExporter) consume(ctx context.Context, td ptrace.Traces) error {
 		err := e.next.ConsumeTraces(octx, td)
 		e.calling.Store(0)
 		e.unorphan()
-		e.waited.Add(int64(time.Since(called)))
+		took := time.Since(called)
+		e.waited.Add(int64(took))
+		if took >= stallCall {
+			e.stalled.Add(int64(took))
+		}
 		if err == nil {
 			e.obs.EndTracesOp(octx, dataFormat, n, nil)
 			e.accepted.Add(int64(n))
@@ -212,6 +229,11 @@ func (e *pdataExporter) consume(ctx context.Context, td ptrace.Traces) error {
 		backoff = min(2*backoff, 2*time.Second)
 	}
 }
+
+// stallCall is how long a call of the consumer must hold its spans to
+// count as stalled: a pipeline that pushes back but works takes a batch
+// in well under that.
+var stallCall = 5 * time.Second
 
 // refusal is the error of spans the pipeline refused: the Collector's
 // fault, or its backend's, not the input's.

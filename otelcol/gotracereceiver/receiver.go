@@ -37,7 +37,9 @@ type gotraceReceiver struct {
 	targets []*target
 	obs     *receiverhelper.ObsReport
 	connect time.Duration // the targets' connect_timeout
-	slots   chan struct{} // one per capture that may run at once
+	// maxCapture is max_capture_size.
+	maxCapture int64
+	slots      chan struct{} // one per capture that may run at once
 	// held counts the calls of the next consumer still under way after
 	// the capture or upload that made them ended: a batch processor
 	// does not let go of a call when its caller gives up, so while an
@@ -46,6 +48,9 @@ type gotraceReceiver struct {
 	// captures and uploads wait for the pipeline to take them (see
 	// pipelineHolds), so that they do not pile up.
 	held atomic.Int64
+	// heldSaid is whether captures skipped for held calls were said, and
+	// their resuming not yet.
+	heldSaid atomic.Bool
 
 	captures metric.Int64Counter
 	duration metric.Float64Histogram
@@ -69,10 +74,11 @@ func newReceiver(set receiver.Settings, cfg *Config, next consumer.Traces) (*got
 		return nil, err
 	}
 	r := &gotraceReceiver{
-		set:     set,
-		next:    next,
-		connect: cfg.ConnectTimeout,
-		slots:   make(chan struct{}, cfg.MaxConcurrentCaptures),
+		set:        set,
+		next:       next,
+		connect:    cfg.ConnectTimeout,
+		maxCapture: cfg.MaxCaptureSize,
+		slots:      make(chan struct{}, cfg.MaxConcurrentCaptures),
 	}
 	if cfg.Upload.HasValue() {
 		r.uploadConfig = cfg.Upload.Get()
@@ -140,7 +146,9 @@ func (r *gotraceReceiver) Start(startCtx context.Context, host component.Host) e
 	for _, t := range r.targets {
 		// What runs is said once at start: a log that shows nothing
 		// until something fails leaves a rollout unchecked.
-		r.set.Logger.Info("capturing Go execution traces",
+		// The target is in the message: the Collector's logger samples
+		// repeated messages, which would keep the first few of many.
+		r.set.Logger.Info("capturing Go execution traces from "+t.name,
 			zap.String("target", t.name), zap.String("endpoint", capture.Redact(t.url)),
 			zap.Duration("interval", t.Interval), zap.Duration("duration", t.Duration))
 		r.wg.Add(1)
@@ -275,7 +283,7 @@ func (r *gotraceReceiver) loop(ctx context.Context, t *target) {
 		if n := r.held.Load(); n >= int64(cap(r.slots)) {
 			r.skipHeld(t, n)
 		} else {
-			t.heldSaid = false
+			r.resumeHeld()
 			r.scrape(ctx, t)
 		}
 		<-r.slots
@@ -365,12 +373,21 @@ func (r *gotraceReceiver) checkSkipped(t *target, began, next time.Time) {
 // until t captures again.
 func (r *gotraceReceiver) skipHeld(t *target, n int64) {
 	r.countSkipped(t, 1)
-	if t.heldSaid {
+	if !r.heldSaid.CompareAndSwap(false, true) {
 		return
 	}
-	t.heldSaid = true
-	r.set.Logger.Warn(fmt.Sprintf("capture of %s skipped: %s; turns are skipped, counted under outcome \"skipped\", until it takes them", t.name, pipelineHolds(n)),
+	// Said once for the receiver, whose targets all wait for the same
+	// pipeline, and again when it takes them back (see resumeHeld).
+	r.set.Logger.Warn(fmt.Sprintf("captures skipped: %s; every target's turns are skipped, counted under outcome \"skipped\", and uploads answered 503, until it takes them", pipelineHolds(n)),
 		zap.String("target", t.name), zap.Int64("held_batches", n))
+}
+
+// resumeHeld says, once, that the pipeline took the batches that made
+// captures be skipped.
+func (r *gotraceReceiver) resumeHeld() {
+	if r.heldSaid.CompareAndSwap(true, false) {
+		r.set.Logger.Info("the pipeline took the batches it held: captures and uploads resume", zap.Int64("held_batches", r.held.Load()))
+	}
 }
 
 // pipelineHolds says why a capture or upload is not made while the
@@ -401,12 +418,15 @@ func nextTurn(last time.Time, interval time.Duration, now time.Time) time.Time {
 // logged and counted, never returned: the next turn tries again.
 func (r *gotraceReceiver) scrape(ctx context.Context, t *target) {
 	start := time.Now()
-	spans, res, err := r.capture(ctx, t)
+	spans, received, res, err := r.capture(ctx, t)
 	elapsed := time.Since(start)
 	fields := []zap.Field{zap.String("target", t.name), zap.String("url", capture.Redact(t.url)), zap.Duration("elapsed", elapsed), zap.Int64("spans", spans)}
 	if res != nil && res.Summary != nil {
 		fields = append(fields, zap.Int64("bytes", res.Summary.BytesRead))
 	}
+	// What the target sent, which may be more than was converted by the
+	// timeout.
+	fields = append(fields, zap.Int64("received", received))
 	if res != nil && res.Unsampled > 0 {
 		// sampled_only left them out: the count says why there are few.
 		fields = append(fields, zap.Int64("unsampled_spans_left_out", res.Unsampled))
@@ -522,7 +542,7 @@ func (r *gotraceReceiver) checkOverlap(t *target, res *otel.Result) {
 
 // capture fetches one trace from t and converts it while it streams in.
 // It returns the spans the pipeline accepted.
-func (r *gotraceReceiver) capture(ctx context.Context, t *target) (int64, *otel.Result, error) {
+func (r *gotraceReceiver) capture(ctx context.Context, t *target) (spans, received int64, res *otel.Result, err error) {
 	cctx, cancel := context.WithTimeout(ctx, t.Timeout)
 	defer cancel()
 	// A trace without a wall clock (before Go 1.25) is placed from when
@@ -532,24 +552,31 @@ func (r *gotraceReceiver) capture(ctx context.Context, t *target) (int64, *otel.
 	asked := time.Now()
 	c, err := capture.Open(cctx, t.url, capture.Options{Client: t.client, Header: t.header})
 	if err != nil {
-		return 0, nil, r.why(ctx, cctx, t, err)
+		return 0, 0, nil, r.why(ctx, cctx, t, err)
 	}
 	// Taken as fast as the target sends it, converted at its own pace.
-	sp, err := newSpool(c, "")
+	sp, err := newSpool(c, "", r.maxCapture)
 	if err != nil {
 		c.Close()
-		return 0, nil, err
+		return 0, 0, nil, err
 	}
 	if r.spooled != nil {
 		r.spooled(sp)
 	}
-	spans, res, err := r.convert(cctx, cancel, sp, 0, append(r.convertOptions(t), otel.WithStartTime(asked)))
+	spans, res, err = r.convert(cctx, cancel, sp, 0, append(r.convertOptions(t), otel.WithStartTime(asked)))
 	sp.Close(c.Close)
+	received = sp.taken()
+	var large *captureTooLarge
+	if errors.As(err, &large) {
+		// Said first: the reader's account of where the trace broke off
+		// would hide the one thing to change.
+		err = fmt.Errorf("%w; %d spans from before it were handed on (%v)", large, spans, err)
+	}
 	if err != nil && c.Redirected != "" {
 		// A login page behind an auth proxy, most often.
 		err = fmt.Errorf("%w (the target redirected the request to %s)", err, c.Redirected)
 	}
-	return spans, res, r.why(ctx, cctx, t, err)
+	return spans, received, res, r.why(ctx, cctx, t, err)
 }
 
 // convert converts the trace in and hands its spans to the pipeline; ctx

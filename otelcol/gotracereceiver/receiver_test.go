@@ -284,8 +284,12 @@ func TestScrape(t *testing.T) {
 		t.Errorf("the good target is logged as failed %d times", n)
 	}
 	// Each target is said at start, at the info level.
-	if n := h.logs.FilterMessage("capturing Go execution traces").FilterLevelExact(zap.InfoLevel).Len(); n != len(cfg.Targets) {
-		t.Errorf("%d targets said at start, want %d", n, len(cfg.Targets))
+	// by name in the message, which the Collector's log sampling tells
+	// apart.
+	for _, tc := range cfg.Targets {
+		if n := h.logs.FilterMessage("capturing Go execution traces from " + tc.Name).FilterLevelExact(zap.InfoLevel).Len(); n != 1 {
+			t.Errorf("target %s said %d times at start, want once", tc.Name, n)
+		}
 	}
 }
 
@@ -1195,7 +1199,7 @@ func TestPipelineHoldsSkips(t *testing.T) {
 	h := newHarness(t, cfg, deaf)
 	h.start()
 	said := func() int {
-		return h.logs.FilterMessageSnippet("capture of deaf skipped: the pipeline still holds 1 batches").Len()
+		return h.logs.FilterMessageSnippet("captures skipped: the pipeline still holds 1 batches").Len()
 	}
 	waitFor(t, 30*time.Second, "a turn skipped while the pipeline holds the first capture's batch", func() bool { return said() > 0 })
 	skipped := h.captures("deaf", "skipped")
@@ -1208,4 +1212,41 @@ func TestPipelineHoldsSkips(t *testing.T) {
 	}
 	releaseOnce.Do(func() { close(release) })
 	waitFor(t, 30*time.Second, "a capture once the pipeline took the batch", func() bool { return h.captures("deaf", "ok") >= 1 })
+	if n := h.logs.FilterMessageSnippet("the pipeline took the batches it held").Len(); n != 1 {
+		t.Errorf("the end of the skipped turns said %d times; want once", n)
+	}
+}
+
+// TestMaxCaptureSize: a target that sends more than max_capture_size
+// (a handler that ignores the seconds parameter, a busy program) is cut
+// there instead of filling the Collector's disk until the timeout: the
+// capture fails at once, saying which setting cut it, and logs what the
+// target sent.
+func TestMaxCaptureSize(t *testing.T) {
+	trace, err := os.ReadFile(filepath.Join("..", "..", "testdata", "allocfree.go1.26.trace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write(trace)
+	}))
+	t.Cleanup(srv.Close)
+	cfg := createDefaultConfig()
+	cfg.MaxCaptureSize = int64(len(trace)) / 3
+	cfg.Targets = []TargetConfig{{Name: "large", Endpoint: srv.URL + "/debug/pprof/trace", Interval: time.Hour, Duration: 500 * time.Millisecond, Timeout: time.Minute}}
+	h := newHarness(t, cfg, new(consumertest.TracesSink))
+	h.start()
+	waitFor(t, 30*time.Second, "the capture to fail", func() bool { return h.captures("large", "failed") == 1 })
+	logs := h.logs.FilterField(zap.String("target", "large")).FilterMessageSnippet("failed").All()
+	if len(logs) != 1 {
+		t.Fatalf("%d failures logged, want 1", len(logs))
+	}
+	fields := logs[0].ContextMap()
+	msg := fmt.Sprint(fields["error"])
+	if !strings.HasPrefix(msg, fmt.Sprintf("the target sent more than max_capture_size (%d bytes): the capture is cut there", cfg.MaxCaptureSize)) {
+		t.Errorf("the failure says %q; want it to begin with max_capture_size", msg)
+	}
+	if received, _ := fields["received"].(int64); received <= cfg.MaxCaptureSize || received >= int64(len(trace)) {
+		t.Errorf("received %v bytes logged, of a trace of %d; want just over max_capture_size, %d", fields["received"], len(trace), cfg.MaxCaptureSize)
+	}
 }

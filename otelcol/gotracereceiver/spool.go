@@ -33,6 +33,16 @@ type spool struct {
 
 	off    int64 // bytes read
 	copied chan struct{}
+	// limit, if not 0, is the most taken from the source: past it the
+	// copy ends with a *captureTooLarge.
+	limit int64
+}
+
+// captureTooLarge is the error of a capture cut at max_capture_size.
+type captureTooLarge struct{ limit int64 }
+
+func (e *captureTooLarge) Error() string {
+	return fmt.Sprintf("the target sent more than max_capture_size (%d bytes): the capture is cut there", e.limit)
 }
 
 // spoolChunk is how much of the source is gathered before it is written
@@ -65,12 +75,12 @@ func checkSpoolDir(dir string) error {
 	return os.Remove(f.Name())
 }
 
-func newSpool(src io.Reader, dir string) (*spool, error) {
+func newSpool(src io.Reader, dir string, limit int64) (*spool, error) {
 	f, err := os.CreateTemp(dir, "trace2x-capture-*")
 	if err != nil {
 		return nil, fmt.Errorf("a file to take the capture in: %w", err)
 	}
-	s := &spool{f: f, copied: make(chan struct{})}
+	s := &spool{f: f, copied: make(chan struct{}), limit: limit}
 	s.grew = sync.NewCond(&s.mu)
 	if runtime.GOOS == "windows" {
 		s.name = f.Name() // an open file cannot be removed there
@@ -97,8 +107,15 @@ func (s *spool) copy(src io.Reader) {
 			closed := s.closed
 			s.size += int64(n)
 			s.grew.Broadcast()
+			over := s.limit > 0 && s.size > s.limit
 			s.mu.Unlock()
 			if closed {
+				return
+			}
+			if over {
+				// What was taken is read first: the bytes in mem go
+				// to the reader from there.
+				s.end(&captureTooLarge{s.limit})
 				return
 			}
 		}
@@ -182,6 +199,13 @@ func (s *spool) Close(closeSrc func() error) error {
 		os.Remove(s.name)
 	}
 	return err
+}
+
+// taken returns how much the source sent.
+func (s *spool) taken() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.size
 }
 
 // read returns how much of the source the reader has read.

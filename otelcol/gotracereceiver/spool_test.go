@@ -27,7 +27,7 @@ func TestSpoolTakesAll(t *testing.T) {
 		pw.Write(data)
 		pw.CloseWithError(boom)
 	}()
-	s, err := newSpool(pr, t.TempDir())
+	s, err := newSpool(pr, t.TempDir(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestSpoolTakesAll(t *testing.T) {
 // waits ends that read.
 func TestSpoolFollows(t *testing.T) {
 	pr, pw := io.Pipe()
-	s, err := newSpool(pr, t.TempDir())
+	s, err := newSpool(pr, t.TempDir(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestSpoolFollows(t *testing.T) {
 
 	pr, pw = io.Pipe()
 	defer pw.Close()
-	if s, err = newSpool(pr, t.TempDir()); err != nil {
+	if s, err = newSpool(pr, t.TempDir(), 0); err != nil {
 		t.Fatal(err)
 	}
 	read := make(chan error, 1)
@@ -142,7 +142,7 @@ func TestSpoolMidChunk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := newSpool(resp.Body, t.TempDir())
+	s, err := newSpool(resp.Body, t.TempDir(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -124,10 +124,12 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 		err := fmt.Errorf("%s: %s: try again later", name, pipelineHolds(n))
 		r.set.Logger.Warn("upload failed", zap.String("service.name", service), zap.String("remote", req.RemoteAddr), zap.Error(err))
 		r.countUpload("failed")
-		w.Header().Set("Retry-After", "60")
+		r.heldSaid.Store(true) // said here; its end is said once, by resumeHeld
+		w.Header().Set("Retry-After", retryAfter)
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
 	}
+	r.resumeHeld()
 	// The slots are shared with the targets' captures, which a pipeline
 	// that holds their spans can hold for as long as their timeouts: an
 	// upload waits for one no longer than it would for the pipeline.
@@ -137,6 +139,7 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 	case r.slots <- struct{}{}:
 		defer func() { <-r.slots }()
 	case <-ctx.Done():
+		w.Header().Set("Retry-After", retryAfter)
 		http.Error(w, name+": the Collector is shutting down", http.StatusServiceUnavailable)
 		return
 	case <-req.Context().Done():
@@ -145,7 +148,7 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 		err := fmt.Errorf("%s: every one of the receiver's max_concurrent_captures (%d) was busy for %v: try again later", name, cap(r.slots), uploadRefusal)
 		r.set.Logger.Warn("upload failed", zap.String("service.name", service), zap.String("remote", req.RemoteAddr), zap.Duration("elapsed", time.Since(start)), zap.Error(err))
 		r.countUpload("failed")
-		w.Header().Set("Retry-After", "60")
+		w.Header().Set("Retry-After", retryAfter)
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
 	}
@@ -221,11 +224,19 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 		attribute.String("target", uploadTarget),
 		attribute.String("outcome", outcome)))
 	if err != nil {
+		if status == http.StatusServiceUnavailable {
+			// The pipeline or the Collector may take it later: when to
+			// try again, as every 503 of the endpoint says.
+			w.Header().Set("Retry-After", retryAfter)
+		}
 		http.Error(w, err.Error(), status)
 		return
 	}
 	fmt.Fprintf(w, "%d spans\n", spans)
 }
+
+// retryAfter is the Retry-After of the endpoint's 503s, in seconds.
+const retryAfter = "60"
 
 // uploadStall is how long an upload may send less than uploadMinBytes,
 // counting only the time spent waiting for its bytes, before it is cut

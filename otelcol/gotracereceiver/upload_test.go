@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -412,10 +413,47 @@ func TestUploadRefusedTooLong(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "the pipeline refused") || !strings.Contains(string(body), "for 300ms") {
-		t.Errorf("an upload behind a pipeline that keeps refusing: %s %q; want 503 saying how long it refused", resp.Status, body)
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "the pipeline refused") || !strings.Contains(string(body), "for 300ms") || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("an upload behind a pipeline that keeps refusing: %s, Retry-After %q, %q; want 503 saying how long it refused, with Retry-After", resp.Status, resp.Header.Get("Retry-After"), body)
 	}
 	waitFor(t, 5*time.Second, "the slot to be free", func() bool { return len(h.r.slots) == 0 })
+}
+
+// TestUploadHeldNowAndThen checks that the time an upload waits for a
+// pipeline that takes a batch only now and then (an exporter's blocking
+// queue behind a dead backend, which drops a batch as its retries run
+// out) adds up: the upload is answered 503 once its batches were held
+// uploadRefusal in all, not only when one batch is held that long, and
+// the 503 says when to try again.
+func TestUploadHeldNowAndThen(t *testing.T) {
+	oldRefusal, oldStall := uploadRefusal, stallCall
+	uploadRefusal, stallCall = time.Second, 100*time.Millisecond
+	t.Cleanup(func() { uploadRefusal, stallCall = oldRefusal, oldStall })
+	var trace bytes.Buffer
+	if err := synth.RecordService(&trace, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	cfg := uploadOnly(t, 1)
+	var calls atomic.Int64
+	h := newHarness(t, cfg, consumerFunc(func(context.Context, ptrace.Traces) error {
+		calls.Add(1)
+		time.Sleep(300 * time.Millisecond) // then taken
+		return nil
+	}))
+	h.start()
+	resp, err := http.Post("http://"+h.r.uploadAddr.String()+uploadPath+"?service_name=trickle", "application/octet-stream", bytes.NewReader(trace.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "the pipeline did not take") || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("an upload whose %d batches the pipeline took one every 300ms: %s, Retry-After %q, %q; want 503 after 1s of waiting, with Retry-After",
+			calls.Load(), resp.Status, resp.Header.Get("Retry-After"), body)
+	}
+	if n := calls.Load(); n > 6 {
+		t.Errorf("%d batches offered to a pipeline that took one every 300ms, with 1s to wait in all; want at most 6", n)
+	}
 }
 
 // TestUploadHeldTooLong checks that an upload whose spans the pipeline
