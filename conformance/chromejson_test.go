@@ -293,11 +293,13 @@ func (h *held) until(i int) mapping.Time {
 		if y.Start < r.End {
 			continue // a syscall nested in the run
 		}
-		if y.State != mapping.GoSyscall || !y.Blocked || y.Start != r.End || y.P != r.P || y.M != r.M {
+		// A trace before Go 1.22 does not tell a blocked syscall's M:
+		// it is the run's.
+		if y.State != mapping.GoSyscall || !y.Blocked || y.Start != r.End || y.P != r.P || y.M != r.M && y.M != mapping.NoThread {
 			return 0
 		}
 		for _, pr := range h.taken[y.G] {
-			if pr.P == y.P && pr.M == y.M && pr.End >= y.Start && pr.End <= y.End {
+			if pr.P == y.P && pr.M == r.M && pr.End >= y.Start && pr.End <= y.End {
 				if pr.End-r.End > 10_000_000 {
 					return 0 // past what a split output holds a run for
 				}

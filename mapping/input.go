@@ -58,6 +58,52 @@ func (e inputError) Unwrap() error { return e.err }
 // "go 1.22 trace" padded with NULs.
 var headerRE = regexp.MustCompile(`^go 1\.([0-9]+) trace\x00*$`)
 
+// headerScan passes a trace through, noting where another trace's header
+// begins after its own: traces joined end to end (cat of two captures)
+// are not one trace.
+type headerScan struct {
+	r     io.Reader
+	off   int64    // bytes read
+	tail  []byte   // the last bytes read, up to 15, in which a header may begin
+	edge  [30]byte // tail and the next read's first bytes
+	tailA [15]byte
+	at    int64 // where another header begins; 0 if none has
+}
+
+func (h *headerScan) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	if n > 0 && h.at == 0 {
+		// A header across the last read's end, then one within this.
+		edge := append(h.edge[:0], h.tail...)
+		edge = append(edge, p[:min(n, 15)]...)
+		if !h.find(edge, h.off-int64(len(h.tail))) {
+			h.find(p[:n], h.off)
+		}
+		h.off += int64(n)
+		h.tail = append(h.tailA[:0], edge[max(len(edge)-15, 0):]...)
+		if n > 15 {
+			h.tail = append(h.tailA[:0], p[n-15:n]...)
+		}
+	}
+	return n, err
+}
+
+// find notes the first header in b, which begins at byte base, if any
+// but the trace's own, and reports whether there is one.
+func (h *headerScan) find(b []byte, base int64) bool {
+	for i := 0; ; i++ {
+		j := bytes.Index(b[i:], []byte("go 1."))
+		if j < 0 {
+			return false
+		}
+		i += j
+		if base+int64(i) > 0 && i+16 <= len(b) && headerRE.Match(b[i:i+16]) {
+			h.at = base + int64(i)
+			return true
+		}
+	}
+}
+
 // ErrNotTrace is wrapped by the error for input that is not a Go execution
 // trace at all.
 var ErrNotTrace = errors.New("not a Go execution trace")

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/trace2x/trace2x/internal/synth"
+	"github.com/trace2x/trace2x/internal/testtraces"
 	"github.com/trace2x/trace2x/internal/tracefile"
 	"github.com/trace2x/trace2x/mapping"
 )
@@ -400,6 +402,32 @@ func TestBombAfterGenerations(t *testing.T) {
 		}
 		if n := cr.n.Load(); n > int64(len(good))+int64(len(bomb))/4 {
 			t.Errorf("%s: %d bytes read of %d, of which %d the refused generation's", name, n, len(data), len(bomb))
+		}
+	}
+}
+
+// TestOldFormatJoined: two traces of a format before Go 1.22 joined end
+// to end (cat of two captures) are said to be so, at the byte where the
+// second begins, as in the later formats, not in the words of what the
+// parser made of the second trace's bytes; read in pieces of every size,
+// so that the header is found across reads too.
+func TestOldFormatJoined(t *testing.T) {
+	for _, file := range testtraces.OldFormat(t) {
+		first, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		joined := append(slices.Clip(first), first...)
+		for _, r := range []io.Reader{bytes.NewReader(joined), iotest.OneByteReader(bytes.NewReader(joined)), iotest.HalfReader(bytes.NewReader(joined))} {
+			_, err := mapping.Map(r, mapping.NopSink{})
+			want := fmt.Sprintf("broken trace at byte %d: ", len(first))
+			if !errors.Is(err, tracefile.ErrSecondTrace) || !strings.Contains(err.Error(), want) {
+				t.Errorf("%s twice: %v; want %q and that a second trace begins", filepath.Base(file), err, want)
+			}
+		}
+		// One trace alone is not taken for two.
+		if _, err := mapping.Map(bytes.NewReader(first), mapping.NopSink{}); err != nil {
+			t.Errorf("%s: %v", filepath.Base(file), err)
 		}
 	}
 }

@@ -212,6 +212,11 @@ func (m *mapper) locate(e *Error, complete int) {
 		return // the input failed before its header was read
 	}
 	if m.oldFormat() {
+		if m.joined != nil && m.joined.at > 0 {
+			e.Err, e.hint = tracefile.ErrSecondTrace, ""
+			e.at = fmt.Sprintf("at byte %d", m.joined.at)
+			return
+		}
 		if e.Events == 0 {
 			// The parser found the fault after reading all it could,
 			// which tells nothing of where the fault is.
@@ -473,6 +478,12 @@ func mapStream(r io.Reader, sink Sink, cfg *config) (*Summary, error) {
 				}
 			}
 			in = m.scan
+		}
+		if m.pseudoPs {
+			// Its parser reads it whole and, on another trace's
+			// header, says only what it made of those bytes.
+			m.joined = &headerScan{r: in}
+			in = m.joined
 		}
 		tr, err := trace.NewReader(in)
 		if err != nil {

@@ -59,6 +59,9 @@ type mapper struct {
 	// scan follows the generations of a trace read without an index, to
 	// say where an error is (see locateInStream).
 	scan *scanReader
+	// joined finds, in a trace before Go 1.22, another trace's header
+	// (see headerScan).
+	joined *headerScan
 	// readPast is set when the parser failed as it began a generation,
 	// after the last event of the one before (see scanReader.readPast).
 	readPast bool
@@ -655,6 +658,14 @@ func (m *mapper) goTransition(ev *trace.Event, st *trace.StateTransition, stRef 
 
 // endState ends g's current interval at t.
 func (m *mapper) endState(g *gState, t Time, endStk StackID, flags Flags) error {
+	if m.pseudoPs && g.cur.State == GoSyscall && g.cur.Blocked {
+		// A format before Go 1.22 does not say which thread a syscall
+		// is on: the parser names the M that last started the P, which
+		// the runtime can hand to another M without an event (a
+		// goroutine back from a syscall takes its P again), so
+		// syscalls that lost their P would overlap on one M.
+		g.cur.M = NoThread
+	}
 	for _, r := range g.regions {
 		r.Time.add(g.cur.State, g.cur.Reason, time.Duration(t-max(g.cur.Start, r.Start)))
 	}

@@ -245,7 +245,7 @@ type GoroutineState struct {
 	State      GoState
 	Start, End Time
 	P          ProcID   // the P it ran on (running), or held when a syscall began
-	M          ThreadID // the M it ran on (running, syscall)
+	M          ThreadID // the M it ran on (running, syscall; NoThread for a blocked syscall of a trace before Go 1.22, which does not tell it)
 	Reason     string   // why it is waiting, or why it stopped running (runnable)
 	Stack      StackID  // the goroutine's stack as the state began (see above)
 	EndStack   StackID  // the goroutine's stack as the state ended
