@@ -333,8 +333,9 @@ func (a *asyncSink) End(s *Summary) error {
 		return nil
 	}
 	if a.idle {
-		// Never begun, or ended again: the sink answers as it does.
-		a.ended = true
+		// Never begun, or ended again: the sink answers as it does,
+		// and no pass begins after.
+		a.ended, a.begun = true, true
 		return a.sink.End(s)
 	}
 	a.ended = true

@@ -192,3 +192,58 @@ func TestAsyncOutsidePass(t *testing.T) {
 		}
 	}
 }
+
+// TestAsyncThinnedOutsidePass: through ThinCounters, which Async takes
+// over, a counter outside the pass is refused too, not held for the
+// next; and an End that no Begin came before ends Async for good.
+func TestAsyncThinnedOutsidePass(t *testing.T) {
+	c := &countingCounters{}
+	a := mapping.Async(mapping.ThinCounters(c, time.Millisecond))
+	if err := a.Counter(&mapping.Counter{Name: "before", Time: 1}); err == nil {
+		t.Error("a counter before Begin was taken")
+	}
+	if err := a.Begin(&mapping.Meta{}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		if err := a.Counter(&mapping.Counter{Name: "in", Time: mapping.Time(i) * mapping.Time(time.Millisecond), Value: uint64(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.End(&mapping.Summary{}); err != nil {
+		t.Fatal(err)
+	}
+	if c.before != 0 || c.in != 10 {
+		t.Errorf("the sink got %d counters from before the pass and %d of the 10 in it", c.before, c.in)
+	}
+	if err := a.Counter(&mapping.Counter{Name: "after", Time: 20 * mapping.Time(time.Millisecond)}); err == nil {
+		t.Error("a counter after End was taken")
+	}
+	if err := a.End(&mapping.Summary{}); err != nil || c.ends != 2 {
+		t.Errorf("End again gave %v and the sink %d Ends; want the sink's answer, and 2", err, c.ends)
+	}
+
+	b := mapping.Async(&counting{})
+	b.End(&mapping.Summary{})
+	if err := b.Begin(&mapping.Meta{}); err == nil {
+		t.Error("a Begin after End was taken")
+	}
+}
+
+// countingCounters counts the counters it is given, by name, and its Ends.
+type countingCounters struct {
+	mapping.NopSink
+	before, in, ends int
+}
+
+func (c *countingCounters) Counter(k *mapping.Counter) error {
+	switch k.Name {
+	case "before":
+		c.before++
+	case "in":
+		c.in++
+	}
+	return nil
+}
+
+func (c *countingCounters) End(*mapping.Summary) error { c.ends++; return nil }

@@ -43,7 +43,9 @@ func TestProgressConverted(t *testing.T) {
 		if p.Converted <= 0 || p.Converted > p.BytesRead || i > 0 && p.Converted < reports[i-1].Converted {
 			t.Fatalf("report %d: converted %d, read %d (before: %+v)", i, p.Converted, p.BytesRead, reports[max(i-1, 0)])
 		}
-		behind = behind || p.Converted < p.BytesRead*9/10
+		// By how much depends on the generations' size, which depends
+		// on the machine that recorded the trace.
+		behind = behind || p.Converted < p.BytesRead
 	}
 	if !behind {
 		t.Errorf("the bytes converted never ran behind those read: %+v", reports)

@@ -86,6 +86,11 @@ type thinSink struct {
 	out  []heldOut  // scratch for flush
 	gout []groupOut // scratch for flush
 	c    Counter    // scratch for flush
+	// open is set while a pass is under way, and refused counts the
+	// Begins refused during it: counters outside a pass are not held
+	// for the next, and the End of a refused pass ends nothing.
+	open    bool
+	refused int
 }
 
 // heldOut is a sample to deliver and the counter it is of: h, or gs for
@@ -131,6 +136,9 @@ type heldCounter struct {
 }
 
 func (s *thinSink) Counter(c *Counter) error {
+	if !s.open {
+		return s.Sink.Counter(c) // which refuses it, or takes it as it would
+	}
 	p := c.Time / s.period
 	// Samples of earlier periods are final: deliver them, in time order,
 	// before anything later, once a period begins.
@@ -309,13 +317,26 @@ func (s *thinSink) Begin(m *Meta) error {
 	if err := s.nilSink(); err != nil {
 		return err
 	}
-	return s.Sink.Begin(m)
+	err := s.Sink.Begin(m)
+	if err != nil && s.open {
+		s.refused++
+	} else if err == nil {
+		s.open = true
+	}
+	return err
 }
 
 func (s *thinSink) End(sum *Summary) error {
 	if s.Sink == nil {
 		return s.nilSink()
 	}
+	if !s.open || s.refused > 0 {
+		if s.refused > 0 {
+			s.refused--
+		}
+		return s.Sink.End(sum)
+	}
+	s.open = false
 	// The next sink ends whatever the flush gave: a writer that refuses
 	// the last samples (cut at its row limit) still has to end what is
 	// open in its output.

@@ -570,7 +570,7 @@ func (r *gotraceReceiver) capture(ctx context.Context, t *target) (spans, receiv
 	if errors.As(err, &large) {
 		// Said first: the reader's account of where the trace broke off
 		// would hide the one thing to change.
-		err = fmt.Errorf("%w; %d spans from before it were handed on (%v)", large, spans, err)
+		err = fmt.Errorf("%w; %d spans from before it were handed on", large, spans)
 	}
 	if err != nil && c.Redirected != "" {
 		// A login page behind an auth proxy, most often.

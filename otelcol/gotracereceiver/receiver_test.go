@@ -1,6 +1,7 @@
 package gotracereceiver
 
 import (
+	"bytes"
 	"context"
 	"encoding/pem"
 	"errors"
@@ -1231,11 +1232,21 @@ func TestMaxCaptureSize(t *testing.T) {
 		w.Write(trace)
 	}))
 	t.Cleanup(srv.Close)
+	run := func(limit int64) *harness {
+		cfg := createDefaultConfig()
+		cfg.MaxCaptureSize = limit
+		cfg.Targets = []TargetConfig{{Name: "large", Endpoint: srv.URL + "/debug/pprof/trace", Interval: time.Hour, Duration: 500 * time.Millisecond, Timeout: time.Minute}}
+		h := newHarness(t, cfg, new(consumertest.TracesSink))
+		h.start()
+		return h
+	}
+	// A trace of the limit's size is taken whole.
+	h := run(int64(len(trace)))
+	waitFor(t, 30*time.Second, "the capture of a trace as large as the limit", func() bool { return h.captures("large", "ok") == 1 })
+
 	cfg := createDefaultConfig()
 	cfg.MaxCaptureSize = int64(len(trace)) / 3
-	cfg.Targets = []TargetConfig{{Name: "large", Endpoint: srv.URL + "/debug/pprof/trace", Interval: time.Hour, Duration: 500 * time.Millisecond, Timeout: time.Minute}}
-	h := newHarness(t, cfg, new(consumertest.TracesSink))
-	h.start()
+	h = run(cfg.MaxCaptureSize)
 	waitFor(t, 30*time.Second, "the capture to fail", func() bool { return h.captures("large", "failed") == 1 })
 	logs := h.logs.FilterField(zap.String("target", "large")).FilterMessageSnippet("failed").All()
 	if len(logs) != 1 {
@@ -1246,7 +1257,46 @@ func TestMaxCaptureSize(t *testing.T) {
 	if !strings.HasPrefix(msg, fmt.Sprintf("the target sent more than max_capture_size (%d bytes): the capture is cut there", cfg.MaxCaptureSize)) {
 		t.Errorf("the failure says %q; want it to begin with max_capture_size", msg)
 	}
-	if received, _ := fields["received"].(int64); received <= cfg.MaxCaptureSize || received >= int64(len(trace)) {
-		t.Errorf("received %v bytes logged, of a trace of %d; want just over max_capture_size, %d", fields["received"], len(trace), cfg.MaxCaptureSize)
+	if received, _ := fields["received"].(int64); received != cfg.MaxCaptureSize || fields["bytes"] != cfg.MaxCaptureSize {
+		t.Errorf("received %v bytes and converted %v logged, of a trace of %d; want max_capture_size, %d, not a byte more", fields["received"], fields["bytes"], len(trace), cfg.MaxCaptureSize)
 	}
+	if strings.Count(msg, "max_capture_size") != 1 {
+		t.Errorf("the failure says %q; want max_capture_size named once", msg)
+	}
+}
+
+// TestUploadHeldThenSkips: an upload answered 503 while the pipeline
+// holds a capture's batch does not stand for the targets' skipped turns,
+// which are said all the same, once, as is their end.
+func TestUploadHeldThenSkips(t *testing.T) {
+	srv, _ := fakeTargets(t, sampleTrace(t))
+	release := make(chan struct{})
+	var releaseOnce sync.Once
+	t.Cleanup(func() { releaseOnce.Do(func() { close(release) }) })
+	cfg := uploadOnly(t, 1)
+	cfg.Targets = []TargetConfig{{Name: "deaf", Endpoint: srv.URL + "/good/debug/pprof/trace", Duration: 500 * time.Millisecond, Interval: 12 * time.Second, Timeout: 900 * time.Millisecond}}
+	// The first capture ends after its timeout and the 5 s of grace, well
+	// before its next turn, which is skipped for the batch held alone.
+	h := newHarness(t, cfg, consumerFunc(func(context.Context, ptrace.Traces) error {
+		<-release // its caller's context is not heeded
+		return nil
+	}))
+	h.start()
+	waitFor(t, 30*time.Second, "the first capture's batch to be held", func() bool { return h.r.held.Load() == 1 })
+	resp, err := http.Post("http://"+h.r.uploadAddr.String()+uploadPath+"?service_name=early", "application/octet-stream", bytes.NewReader(sampleTrace(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("an upload while the pipeline holds a batch: %s, want 503", resp.Status)
+	}
+	waitFor(t, 30*time.Second, "a skipped turn", func() bool { return h.captures("deaf", "skipped") >= 1 })
+	if n := h.logs.FilterMessageSnippet("captures skipped").Len(); n != 1 {
+		t.Errorf("the skipped turns said %d times after an upload was refused; want once", n)
+	}
+	releaseOnce.Do(func() { close(release) })
+	waitFor(t, 30*time.Second, "the end of the skipped turns to be said", func() bool {
+		return h.logs.FilterMessageSnippet("the pipeline took the batches it held").Len() == 1
+	})
 }

@@ -101,13 +101,17 @@ func (s *spool) copy(src io.Reader) {
 	used := 0 // bytes of mem taken
 	for {
 		n, err := src.Read(mem[used:min(used+spoolRead, len(mem))])
+		over := false
 		if n > 0 {
-			used += n
 			s.mu.Lock()
+			if s.limit > 0 && s.size+int64(n) > s.limit {
+				// Kept up to the limit, and not a byte past it.
+				n, over = int(s.limit-s.size), true
+			}
+			used += n
 			closed := s.closed
 			s.size += int64(n)
 			s.grew.Broadcast()
-			over := s.limit > 0 && s.size > s.limit
 			s.mu.Unlock()
 			if closed {
 				return

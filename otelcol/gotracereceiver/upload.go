@@ -124,7 +124,6 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 		err := fmt.Errorf("%s: %s: try again later", name, pipelineHolds(n))
 		r.set.Logger.Warn("upload failed", zap.String("service.name", service), zap.String("remote", req.RemoteAddr), zap.Error(err))
 		r.countUpload("failed")
-		r.heldSaid.Store(true) // said here; its end is said once, by resumeHeld
 		w.Header().Set("Retry-After", retryAfter)
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
