@@ -188,7 +188,7 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, at vie
 		// Only a whole fetch uses up the serve: a tab closed or reloaded
 		// while the UI reads, or a request for a range, leaves the link
 		// working.
-		cw := &countingResponse{ResponseWriter: w}
+		cw := &countingResponse{ResponseWriter: w, ctx: r.Context()}
 		whole := false
 		if r.Method == http.MethodHead && !pre.finished() {
 			// Its length is not known before the conversion ends: the
@@ -199,13 +199,21 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, at vie
 		if pre.finished() {
 			http.ServeFile(cw, r, tmp.Name()) // with its length, for the UI's progress
 			st, err := os.Stat(tmp.Name())
-			whole = err == nil && cw.n == st.Size()
+			// With its length given, the client can read the whole file
+			// and hang up before this handler returns: a client that
+			// left is one that left before the last write.
+			whole = err == nil && cw.n == st.Size() && !cw.left
 		} else if pre.follow() {
 			w.Header().Set("Content-Type", "application/octet-stream")
 			pre.serve(cw)
-			whole = pre.finished()
+			// The answer's end is written once this handler returns: a
+			// client gone by now did not read it whole.
+			whole = pre.finished() && r.Context().Err() == nil
 		}
-		whole = whole && cw.err == nil && r.Context().Err() == nil
+		if viewServedHook != nil {
+			viewServedHook(w, r)
+		}
+		whole = whole && cw.err == nil
 		if rg := r.Header.Get("Range"); rg != "" && rg != "bytes=0-" {
 			whole = false
 		}
@@ -289,6 +297,11 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, at vie
 	}
 	return nil
 }
+
+// viewServedHook, if set, is called once view's handler has written its
+// answer, before it judges whether the file was fetched whole: tests make
+// the client's hanging up come first.
+var viewServedHook func(http.ResponseWriter, *http.Request)
 
 // viewAt is where view serves and what its links open.
 type viewAt struct {
@@ -518,14 +531,21 @@ func urlName(name string) string {
 }
 
 // countingResponse counts the bytes of a response written, and keeps the
-// first write error (the client gone).
+// first write error (the client gone). Given its request's context, it
+// tells whether the client had hung up before a write, which a write into
+// the socket's buffer need not show.
 type countingResponse struct {
 	http.ResponseWriter
-	n   int64
-	err error
+	ctx  context.Context
+	n    int64
+	err  error
+	left bool
 }
 
 func (c *countingResponse) Write(p []byte) (int, error) {
+	if c.ctx != nil && c.ctx.Err() != nil {
+		c.left = true
+	}
 	n, err := c.ResponseWriter.Write(p)
 	c.n += int64(n)
 	if err != nil && c.err == nil {

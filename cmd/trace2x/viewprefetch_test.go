@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -479,4 +482,76 @@ func TestViewPartOnce(t *testing.T) {
 	if n := len(files()); n != 0 {
 		t.Errorf("%d files left once the server stopped", n)
 	}
+}
+
+// TestViewClientHangsUpAfterWholeFile checks that a client that reads the
+// whole file, whose length it was given, and hangs up at once uses up
+// view's one serve, however late the handler sees the end: view then
+// waited for a second fetch that never came.
+func TestViewClientHangsUpAfterWholeFile(t *testing.T) {
+	var stdout, stderr syncBuffer
+	e := &env{stdout: &stdout, stderr: &stderr}
+	in, err := openTrace(e, []string{filepath.Join("..", "..", "testdata", "annotations.go1.26.trace")}, &inputOpts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	defer func() { viewServedHook = nil }()
+	hungUp := make(chan bool, 1)
+	viewServedHook = func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			return
+		}
+		// The answer's last bytes, which the server could still hold.
+		http.NewResponseController(w).Flush()
+		select {
+		case <-r.Context().Done():
+			hungUp <- true
+		case <-time.After(10 * time.Second):
+			hungUp <- false
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	result := make(chan error, 1)
+	go func() { result <- viewWhole(ctx, e, in, &inputOpts{}, viewAt{addr: "127.0.0.1:0", ui: perfettoUI}, 0) }()
+	link := waitLine(t, &stdout, regexp.MustCompile(`url=http://(127\.0\.0\.1:[0-9]+)(/annotations\.go1\.26\.pftrace)\n`))
+	// Once the conversion is done, the answer has a length.
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		resp, err := http.Head("http://" + link[1] + link[2])
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.ContentLength > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the conversion did not end")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	conn, err := net.Dial("tcp", link[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", link[2], link[1])
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK || int64(len(body)) != resp.ContentLength {
+		t.Fatalf("%s, %d of %d bytes (%v)", resp.Status, len(body), resp.ContentLength, err)
+	}
+	conn.Close()
+	select {
+	case h := <-hungUp:
+		if !h {
+			t.Fatal("the server did not see the client hang up")
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the handler did not end")
+	}
+	viewReturns(t, result, "once the whole file was read")
 }
