@@ -169,3 +169,29 @@ func TestEndWithoutSummary(t *testing.T) {
 	run(withoutSummary{chromejson.NewWriter(io.Discard)})
 	run(withoutSummary{pprof.NewWriter(io.Discard, pprof.Wall)})
 }
+
+// TestBeginWithoutMeta: a Sink begun by hand without the trace's Meta
+// refuses it, instead of panicking, and the error says what is missing.
+func TestBeginWithoutMeta(t *testing.T) {
+	for name, s := range map[string]mapping.Sink{
+		"perfetto":   perfetto.NewWriter(io.Discard),
+		"chromejson": chromejson.NewWriter(io.Discard),
+		"pprof":      pprof.NewWriter(io.Discard, pprof.Wall),
+		"stats":      stats.NewSink(),
+		"otel":       otel.NewSink(context.Background(), tracetest.NewInMemoryExporter()),
+		"tally":      &mapping.Tally{},
+		"async":      mapping.Async(mapping.NopSink{}),
+		"thinned":    mapping.ThinCounters(stats.NewSink(), 0),
+	} {
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					t.Errorf("%s: Begin(nil) panicked: %v", name, p)
+				}
+			}()
+			if err := s.Begin(nil); err == nil || !strings.Contains(err.Error(), "Meta") {
+				t.Errorf("%s: Begin(nil) = %v; want an error naming the Meta", name, err)
+			}
+		}()
+	}
+}

@@ -246,6 +246,9 @@ func (a *asyncSink) Begin(m *Meta) error {
 	if err := a.nilSink(); err != nil {
 		return err
 	}
+	if m == nil {
+		return errNoMeta
+	}
 	if a.begun {
 		return errAsyncTwice
 	}
@@ -258,6 +261,9 @@ func (a *asyncSink) Begin(m *Meta) error {
 	}
 	return push(a, opBegin, &a.cur.metas, c)
 }
+
+// errNoMeta refuses a Begin without the trace's Meta, which no pass gives.
+var errNoMeta = errors.New("mapping: Begin given no Meta")
 
 // errAsyncTwice refuses a second pass: the sink is given one.
 var errAsyncTwice = errors.New("mapping: Begin called again on the Sink of Async, which is given one pass")

@@ -76,6 +76,9 @@ func (t *Tally) open(what string, f Flags) {
 
 // Begin clears the counts and records the trace's metadata.
 func (t *Tally) Begin(m *Meta) error {
+	if m == nil {
+		return errNoMeta
+	}
 	*t = Tally{Meta: *m}
 	t.init()
 	return nil

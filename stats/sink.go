@@ -138,6 +138,9 @@ func (s *Sink) Begin(m *mapping.Meta) error {
 	if s.begun || s.ended {
 		return errClosed
 	}
+	if m == nil {
+		return errors.New("stats: Begin given no Meta")
+	}
 	s.begun = true
 	s.filtered, s.selected = m.Filtered, m.Selected
 	// The times the report gives count from the trace's start, as a

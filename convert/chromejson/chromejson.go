@@ -568,6 +568,9 @@ func (w *Writer) Begin(m *mapping.Meta) error {
 	if w.begun {
 		return errBegunTwice
 	}
+	if m == nil {
+		return errors.New("chromejson: Begin given no Meta")
+	}
 	w.begun = true
 	w.meta = *m
 	w.meta.Clock = nil

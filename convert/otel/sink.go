@@ -459,6 +459,9 @@ func (s *Sink) Begin(m *mapping.Meta) error {
 		// The IDs, the traces and the Result are of one trace.
 		return ErrSecondTrace
 	}
+	if m == nil {
+		return errors.New("otel: Begin given no Meta")
+	}
 	s.meta = *m
 	if m.Clock != nil {
 		c := *m.Clock

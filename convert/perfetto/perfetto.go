@@ -663,6 +663,9 @@ func (w *Writer) Begin(m *mapping.Meta) error {
 		// makes the file invalid.
 		return errBegunTwice
 	}
+	if m == nil {
+		return errors.New("perfetto: Begin given no Meta")
+	}
 	w.begun = true
 	w.meta = *m
 	// Timestamps are in Perfetto's default clock, BOOTTIME, and are the

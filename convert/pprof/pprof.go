@@ -306,6 +306,9 @@ func (w *Writer) Begin(m *mapping.Meta) error {
 		// profile already written.
 		return errSecondTrace
 	}
+	if m == nil {
+		return errors.New("pprof: Begin given no Meta")
+	}
 	w.begun = true
 	w.meta = *m
 	// A window that cuts the trace (its start after the trace's, or an
