@@ -26,6 +26,11 @@ type row struct {
 // gives at the same time as another.
 const overlapSuffix = " (overlapping: the trace is damaged)"
 
+// overlapSuffixOldM names those of an M's row in a trace before Go 1.22:
+// its format does not say which thread holds a P, and the parser's guess
+// can give an M two at once.
+const overlapSuffixOldM = " (overlapping: traces before Go 1.22 do not say which thread holds a P)"
+
 // place returns the row on which a slice from start to end of row r, a
 // row of one slice at a time, goes: r, or, for a slice that overlaps one
 // of r's without nesting, which only a damaged trace gives (two pauses of
@@ -34,19 +39,19 @@ const overlapSuffix = " (overlapping: the trace is damaged)"
 // one row (see mapping.OneAtATime).
 func (w *Writer) place(r *row, pid int, quoted string, sort int64, start, end mapping.Time) *row {
 	if k := r.one.Place(start, end); k > 0 {
-		return w.spill(r, k, pid, quoted, sort)
+		return w.spill(r, k, pid, quoted, overlapSuffix, sort)
 	}
 	return r
 }
 
-// spill returns the k-th row beside r.
-func (w *Writer) spill(r *row, k int, pid int, quoted string, sort int64) *row {
+// spill returns the k-th row beside r, named quoted and suffix.
+func (w *Writer) spill(r *row, k int, pid int, quoted, suffix string, sort int64) *row {
 	for len(r.spills) < k {
 		r.spills = append(r.spills, &row{})
 	}
 	s := r.spills[k-1]
 	if s.part != w.part {
-		w.name(s, pid, quoted, overlapSuffix, sort)
+		w.name(s, pid, quoted, suffix, sort)
 	}
 	return s
 }
@@ -953,7 +958,11 @@ func (w *Writer) ProcRun(r *mapping.ProcRun) error {
 	w.checkSplit()
 	rw := w.threadRow(r.M, m)
 	if k := rw.one.Place(r.Start, r.End); k > 0 {
-		rw = w.spill(rw, k, pidThreads, `"M`+strconv.FormatInt(int64(r.M), 10)+`"`, 2*int64(r.M))
+		suffix := overlapSuffix
+		if w.oldThreadIDs {
+			suffix = overlapSuffixOldM
+		}
+		rw = w.spill(rw, k, pidThreads, `"M`+strconv.FormatInt(int64(r.M), 10)+`"`, suffix, 2*int64(r.M))
 	}
 	w.complete(pidThreads, rw, r.Start, r.End, catThread)
 	w.nameRaw(`"P` + strconv.FormatInt(int64(r.P), 10) + `"`)

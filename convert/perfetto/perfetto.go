@@ -373,6 +373,11 @@ type flatTrack struct {
 // overlapSuffix names the child tracks of a flatTrack.
 const overlapSuffix = " (overlapping: the trace is damaged)"
 
+// overlapSuffixOldM names those of an M's track in a trace before Go
+// 1.22: its format does not say which thread holds a P, and the parser's
+// guess can give an M two at once.
+const overlapSuffixOldM = " (overlapping: traces before Go 1.22 do not say which thread holds a P)"
+
 // pendingFlow is a flow that ends where a goroutine next starts running.
 type pendingFlow struct {
 	id uint64

@@ -643,7 +643,11 @@ func (w *Writer) ProcRun(r *mapping.ProcRun) error {
 		w.Thread(&mapping.Thread{ID: r.M})
 		tt = w.thread(r.M)
 	}
-	w.slice(w.place(&tt.procs, tt.uuid, func() string { return fmt.Sprintf("M%d", r.M) }, r.Start, r.End), r.Start, r.End, mapping.NoStack, nil, nil, func(ev msg) msg {
+	suffix := overlapSuffix
+	if w.oldThreadIDs {
+		suffix = overlapSuffixOldM
+	}
+	w.slice(w.place(&tt.procs, tt.uuid, func() string { return fmt.Sprintf("M%d", r.M) + suffix }, r.Start, r.End), r.Start, r.End, mapping.NoStack, nil, nil, func(ev msg) msg {
 		ev = w.category(ev, catThread)
 		ev = w.name(ev, procName(r.P))
 		return w.flags(ev, r.Flags)
@@ -669,7 +673,7 @@ func (w *Writer) takenFrom(r *mapping.ProcRun) {
 
 // place returns the track on which a slice from start to end of flat
 // track f, whose track is uuid, goes: uuid, or, for a slice that overlaps
-// one of f's without nesting, a child track named after it.
+// one of f's without nesting, a child track named as name gives.
 func (w *Writer) place(f *flatTrack, uuid uint64, name func() string, start, end mapping.Time) uint64 {
 	k := f.one.Place(start, end)
 	if k == 0 {
@@ -678,7 +682,7 @@ func (w *Writer) place(f *flatTrack, uuid uint64, name func() string, start, end
 	for len(f.spills) < k {
 		f.spills = append(f.spills, 0)
 	}
-	return w.child(uuid, &f.spills[k-1], func() string { return name() + overlapSuffix }, int64(k))
+	return w.child(uuid, &f.spills[k-1], name, int64(k))
 }
 
 // procName is the name of P id's track and of its slices on thread tracks.
@@ -694,13 +698,13 @@ func (w *Writer) Range(r *mapping.Range) error {
 	name := r.Name
 	switch r.Kind {
 	case mapping.RangeGCMark:
-		track = w.place(&w.cycles, uuidGCCycles, func() string { return "GC cycles" }, r.Start, r.End)
+		track = w.place(&w.cycles, uuidGCCycles, func() string { return "GC cycles" + overlapSuffix }, r.Start, r.End)
 		name = "GC"
 		if r.Cycle > 0 {
 			name = fmt.Sprintf("GC %d", r.Cycle)
 		}
 	case mapping.RangeSTW:
-		track = w.place(&w.stw, uuidSTW, func() string { return "Stop-the-world" }, r.Start, r.End)
+		track = w.place(&w.stw, uuidSTW, func() string { return "Stop-the-world" + overlapSuffix }, r.Start, r.End)
 		name = "STW (" + r.Reason + ")"
 	case mapping.RangeSweep:
 		if pt := w.proc(r.P); pt != nil {
