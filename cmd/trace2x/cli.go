@@ -586,10 +586,35 @@ func (in *input) mapTrace(e *env, opts *inputOpts, src io.Reader, sink mapping.S
 		if in.unfinishedEnd != nil {
 			end = *in.unfinishedEnd
 		}
-		fmt.Fprintf(e.stderr, "trace2x: %s: note: the trace's writer stopped inside its last generation, as when its process is killed while it traces: the trace ends at %v, and what was recorded after that is not in it\n",
-			in.name, time.Duration(end-sum.Origin).Round(time.Microsecond))
+		if grew := in.grew(); grew > 0 {
+			fmt.Fprintf(e.stderr, "trace2x: %s: note: the file grew by %d bytes while it was read: a program is still writing it; the trace ends at %v, inside a generation the writer had not finished, and what it writes after is not converted: run again once it stops\n",
+				in.name, grew, time.Duration(end-sum.Origin).Round(time.Microsecond))
+		} else {
+			fmt.Fprintf(e.stderr, "trace2x: %s: note: the trace's writer stopped inside its last generation, as when its process is killed while it traces: the trace ends at %v, and what was recorded after that is not in it\n",
+				in.name, time.Duration(end-sum.Origin).Round(time.Microsecond))
+		}
+	} else if err != nil && !errors.Is(err, context.Canceled) {
+		// A generation the writer had not finished when the file was
+		// opened fails to parse as a killed process's does.
+		if grew := in.grew(); grew > 0 {
+			fmt.Fprintf(e.stderr, "trace2x: %s: note: the file grew by %d bytes while it was read: a program is still writing it; run again once it stops\n", in.name, grew)
+		}
 	}
 	return sum, err
+}
+
+// grew returns by how many bytes the input file grew since it was
+// opened: a trace that a program is still writing ends inside the
+// generation under way, as one whose program was killed does.
+func (in *input) grew() int64 {
+	if in.path == "" || in.copied || in.size <= 0 {
+		return 0
+	}
+	st, err := os.Stat(in.path)
+	if err != nil || !st.Mode().IsRegular() || st.Size() <= in.size {
+		return 0
+	}
+	return st.Size() - in.size
 }
 
 // mapFiltered is mapTrace's pass.

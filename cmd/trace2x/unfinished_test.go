@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/trace2x/trace2x/internal/synth"
+	"github.com/trace2x/trace2x/stats"
 )
 
 // TestUnfinishedNote: a trace whose process was killed just after a
@@ -61,6 +63,55 @@ func TestUnfinishedNote(t *testing.T) {
 	for _, from := range []string{"1ms", "5ms"} {
 		if _, _, errs := runCmd(t, nil, "stats", "--from", from, path); !strings.Contains(errs, "the trace ends at "+ends+",") {
 			t.Errorf("stats --from %s: %q, want the end at %s", from, errs, ends)
+		}
+	}
+}
+
+// TestGrowingFileNote: a trace file that grows while it is read (a
+// program still writing it) converts up to where it was when opened, and
+// the note says that it is being written, not that its program was
+// killed.
+func TestGrowingFileNote(t *testing.T) {
+	var buf bytes.Buffer
+	if err := synth.RecordGenerations(&buf, 3); err != nil {
+		t.Fatal(err)
+	}
+	killed, err := synth.KilledAtLastGeneration(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Opened as the writer began a generation, which converts, and in
+	// the middle of one, which fails.
+	for _, data := range [][]byte{killed, buf.Bytes()[:buf.Len()-100]} {
+		path := filepath.Join(t.TempDir(), "growing.trace")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var stderr bytes.Buffer
+		e := &env{stdout: io.Discard, stderr: &stderr}
+		in, err := openTrace(e, []string{path}, &inputOpts{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The writer goes on after the file was opened.
+		f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Write(make([]byte, 4096)); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		sum, err := in.mapTrace(e, &inputOpts{}, in, stats.NewSink())
+		in.Close()
+		if len(data) == len(killed) && (err != nil || sum == nil || !sum.Unfinished) {
+			t.Errorf("mapping what the writer had begun: %v (summary %+v)", err, sum)
+		}
+		if len(data) != len(killed) && err == nil {
+			t.Error("a generation the writer had not finished was taken")
+		}
+		if got := stderr.String(); !strings.Contains(got, "note: the file grew by 4096 bytes while it was read: a program is still writing it") || strings.Contains(got, "killed") {
+			t.Errorf("stderr: %q", got)
 		}
 	}
 }

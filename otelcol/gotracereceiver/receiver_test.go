@@ -1283,6 +1283,9 @@ func TestUploadHeldThenSkips(t *testing.T) {
 	}))
 	h.start()
 	waitFor(t, 30*time.Second, "the first capture's batch to be held", func() bool { return h.r.held.Load() == 1 })
+	if n := h.heldBatches(); n != 1 {
+		t.Errorf("otelcol_gotrace_held_batches %d while the pipeline holds a batch; want 1", n)
+	}
 	resp, err := http.Post("http://"+h.r.uploadAddr.String()+uploadPath+"?service_name=early", "application/octet-stream", bytes.NewReader(sampleTrace(t)))
 	if err != nil {
 		t.Fatal(err)
@@ -1299,4 +1302,21 @@ func TestUploadHeldThenSkips(t *testing.T) {
 	waitFor(t, 30*time.Second, "the end of the skipped turns to be said", func() bool {
 		return h.logs.FilterMessageSnippet("the pipeline took the batches it held").Len() == 1
 	})
+	if n := h.heldBatches(); n != 0 {
+		t.Errorf("otelcol_gotrace_held_batches %d once the pipeline took the batch; want 0", n)
+	}
+}
+
+// heldBatches returns the otelcol_gotrace_held_batches gauge, -1 if it
+// has no value.
+func (h *harness) heldBatches() int64 {
+	m, err := h.tel.GetMetric("otelcol_gotrace_held_batches")
+	if err != nil {
+		return -1
+	}
+	dps := m.Data.(metricdata.Gauge[int64]).DataPoints
+	if len(dps) != 1 {
+		return -1
+	}
+	return dps[0].Value
 }
