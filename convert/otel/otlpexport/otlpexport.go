@@ -686,8 +686,9 @@ func refusedClient(err error) bool {
 
 // probeTimeout bounds the wait for the endpoint's first bytes, which a
 // server sends without doing any work. An endpoint that says nothing by
-// then passes: the exporter will tell what is wrong, if anything.
-const probeTimeout = time.Second
+// then passes: the exporter will tell what is wrong, if anything. A
+// variable for tests.
+var probeTimeout = time.Second
 
 // http2Preface opens every HTTP/2 connection, as gRPC's in plain text.
 const http2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
