@@ -792,7 +792,11 @@ func TestBlockingPipelineSaid(t *testing.T) {
 	})
 	cfg := createDefaultConfig()
 	for _, name := range []string{"deaf", "heeding"} {
-		cfg.Targets = append(cfg.Targets, TargetConfig{Name: name, Endpoint: srv.URL + "/good/debug/pprof/trace?" + name, Duration: 500 * time.Millisecond, Interval: time.Hour, Timeout: 2 * time.Second})
+		// The error names the pipeline once it has held the batch
+		// heldLong by the timeout: the capture and its conversion, which
+		// a busy machine under -race has made last over a second, get
+		// the rest of it.
+		cfg.Targets = append(cfg.Targets, TargetConfig{Name: name, Endpoint: srv.URL + "/good/debug/pprof/trace?" + name, Duration: 500 * time.Millisecond, Interval: time.Hour, Timeout: heldLong + 4*time.Second})
 	}
 	h := newHarness(t, cfg, blocking)
 	h.start()
@@ -803,7 +807,7 @@ func TestBlockingPipelineSaid(t *testing.T) {
 			t.Fatalf("%s: logged %v", name, e)
 		}
 		msg, _ := e[0].ContextMap()["error"].(string)
-		if !strings.HasPrefix(msg, "timed out after 2s (timeout): context deadline exceeded, while the pipeline pushed back: it held a batch of 52 spans, without taking it, for ") ||
+		if !strings.HasPrefix(msg, "timed out after 5s (timeout): context deadline exceeded, while the pipeline pushed back: it held a batch of 52 spans, without taking it, for ") ||
 			strings.Contains(msg, "refused") {
 			t.Errorf("%s: the capture's error is %q; want it to say that the pipeline held the spans", name, msg)
 		}
