@@ -255,9 +255,11 @@ service:
 		return captureEvents(log.String()).after(firstFailure, "done", "beta") >= 0
 	})
 
-	// alpha comes back at the same address, and is captured again.
-	alpha.start()
+	// alpha comes back at the same address, and is captured again. Its
+	// spans begin once its process has started, which may be captured
+	// before start returns: up is the time before it.
 	up := time.Now()
+	alpha.start()
 	mark := len(captureEvents(log.String()))
 	wait("a capture of alpha after it came back", 30*time.Second, func() bool {
 		return captureEvents(log.String()).after(mark, "done", "alpha") >= 0
