@@ -577,9 +577,22 @@ func TestSecondSignalSplit(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	cmd.Process.Signal(syscall.SIGINT)
-	time.Sleep(200 * time.Millisecond)
-	cmd.Process.Signal(syscall.SIGINT)
-	waitExit(t, cmd, 10*time.Second, "a second signal did not end the command")
+	// Signals are not queued: a second that comes before the process
+	// has taken the first (a busy machine may not run it for a while)
+	// makes one with it. The second is sent until the process ends.
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	for deadline, ended := time.After(10*time.Second), false; !ended; {
+		select {
+		case <-exited:
+			ended = true
+		case <-time.After(200 * time.Millisecond):
+			cmd.Process.Signal(syscall.SIGINT)
+		case <-deadline:
+			cmd.Process.Kill()
+			t.Fatal("a second signal did not end the command")
+		}
+	}
 	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
 		t.Errorf("exit %d, want %d; stderr:\n%s", code, exitInterrupted, &stderr)
 	}
