@@ -626,11 +626,16 @@ func TestShutdownHandsOn(t *testing.T) {
 		return sink.ConsumeTraces(ctx, td)
 	})
 	h := newHarness(t, cfg, heeding)
+	spooled := make(chan *spool, 1)
+	h.r.spooled = func(s *spool) { spooled <- s }
 	if err := h.r.Start(context.Background(), componenttest.NewNopHost()); err != nil {
 		t.Fatal(err)
 	}
 	<-started
-	time.Sleep(3 * time.Second) // time to convert the first generation, on a slow, busy machine too
+	sp := <-spooled
+	// The conversion has read the first generation and the next one's
+	// first batch (the second generation begins at byte 3806).
+	waitFor(t, 30*time.Second, "the conversion to read what the target sent", func() bool { return sp.read() >= 7000-spoolRead })
 	h.stop()
 	if sink.SpanCount() == 0 {
 		t.Error("no span of the first generation was handed on at shutdown")
