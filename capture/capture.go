@@ -26,10 +26,12 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -323,7 +325,17 @@ func (c *Capture) open(client *http.Client, u *url.URL, opts Options) error {
 		}
 		pctx, stop := context.WithCancel(c.ctx)
 		c.stopProf = stop
-		c.profile = startProfile(pctx, client, p, opts.Header)
+		var sent <-chan struct{}
+		c.profile, sent = startProfile(pctx, client, p, opts.Header)
+		// The profile asked for first, so that the trace's window is
+		// profiled from its start: a short trace asked for at once could
+		// end before a profile request the scheduler put off began, and
+		// hold no CPU samples.
+		select {
+		case <-sent:
+		case <-time.After(profileFirst):
+		case <-c.ctx.Done():
+		}
 	}
 	req, err := newRequest(c.ctx, u, opts.Header)
 	if err != nil {
@@ -446,17 +458,28 @@ func (c *Capture) Close() error {
 // it did: the trace is good without it, but has no CPU samples.
 func (c *Capture) ProfileErr() error { return c.profileErr }
 
+// profileFirst bounds the wait for the CPU profile's request to be sent
+// before the trace's is made.
+const profileFirst = time.Second
+
 // startProfile requests a CPU profile and discards it: while it runs, the
 // runtime writes CPU samples into the execution trace, which is what is
-// wanted of it.
-func startProfile(ctx context.Context, client *http.Client, u *url.URL, header http.Header) <-chan error {
+// wanted of it. sent is closed once the request is written, or failed.
+func startProfile(ctx context.Context, client *http.Client, u *url.URL, header http.Header) (outcome <-chan error, sent <-chan struct{}) {
 	done := make(chan error, 1)
+	wrote := make(chan struct{})
+	var once sync.Once
+	written := func() { once.Do(func() { close(wrote) }) }
 	go func() {
+		defer written()
 		req, err := newRequest(ctx, u, header)
 		if err != nil {
 			done <- err
 			return
 		}
+		req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+			WroteRequest: func(httptrace.WroteRequestInfo) { written() },
+		}))
 		resp, err := client.Do(req)
 		if ctx.Err() != nil {
 			if err == nil {
@@ -481,7 +504,7 @@ func startProfile(ctx context.Context, client *http.Client, u *url.URL, header h
 		}
 		done <- err
 	}()
-	return done
+	return done, wrote
 }
 
 // redactError shows the URL in net/http's error as Redact does, as

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -500,5 +501,48 @@ func TestReadMidChunk(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("a read of 64 KiB waits for the rest of the chunk: what was sent is not read")
+	}
+}
+
+// slowProfile delays the sending of profile requests, as a scheduler
+// that puts off the goroutine making them does.
+type slowProfile struct{ delay time.Duration }
+
+func (s slowProfile) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.URL.Path, "/profile") {
+		time.Sleep(s.delay)
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestProfileBeforeTrace: with CPUProfile, the trace is asked for once
+// the profile's request is sent, so that the trace's window is profiled
+// from its start: a short trace asked for first could end before the
+// profile began, and hold no CPU samples.
+func TestProfileBeforeTrace(t *testing.T) {
+	var profiled atomic.Bool
+	var traceFirst atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/debug/pprof/profile":
+			profiled.Store(true)
+			<-r.Context().Done()
+		case "/debug/pprof/trace":
+			// The profile's request, sent before, has had time to come.
+			time.Sleep(50 * time.Millisecond)
+			traceFirst.Store(!profiled.Load())
+			io.WriteString(w, "go 1.26 trace\x00\x00\x00rest")
+		}
+	}))
+	defer srv.Close()
+	client := &http.Client{Transport: slowProfile{300 * time.Millisecond}}
+	c, err := Open(context.Background(), mustParse(t, srv.URL+"/debug/pprof/trace?seconds=1"), Options{CPUProfile: true, Client: client, ProfileGrace: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, c)
+	c.Close()
+	if traceFirst.Load() {
+		t.Error("the trace was asked for before the profile's request was sent")
 	}
 }
