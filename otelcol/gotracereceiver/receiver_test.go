@@ -1001,8 +1001,10 @@ func TestNoTempDir(t *testing.T) {
 func TestWaitingTurns(t *testing.T) {
 	trace := sampleTrace(t)
 	release := make(chan struct{})
+	var hanging atomic.Bool // the hanging capture holds its slot
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/hang/") {
+			hanging.Store(true)
 			w.WriteHeader(http.StatusOK)
 			w.(http.Flusher).Flush()
 			select {
@@ -1027,9 +1029,13 @@ func TestWaitingTurns(t *testing.T) {
 		h := newHarness(t, cfg, consumertest.NewNop())
 		h.start()
 		// Whichever began first, the hanging capture holds the slot for
-		// good within a turn or two of waits.
-		waitFor(t, 10*time.Second, "turns of waits counted as skipped while hang holds the slot", func() bool {
-			return h.captures("waits", "skipped") >= 3
+		// good within a turn or two of waits. Turns that passed while a
+		// capture of waits ran (a slow one, on a busy machine) are
+		// counted as skipped too: only those after are the waits'.
+		waitFor(t, 30*time.Second, "the hanging capture to hold the slot", hanging.Load)
+		before := h.captures("waits", "skipped")
+		waitFor(t, 30*time.Second, "turns of waits counted as skipped while hang holds the slot", func() bool {
+			return h.captures("waits", "skipped") >= before+3
 		})
 		if n := h.captures("hang", "ok") + h.captures("hang", "failed"); n != 0 {
 			t.Fatalf("the hanging capture ended (%d): the test proves nothing", n)
