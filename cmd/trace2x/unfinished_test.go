@@ -12,18 +12,26 @@ import (
 	"github.com/trace2x/trace2x/stats"
 )
 
+// killedTrace records a trace of three generations and returns it, and
+// the trace its process would have left if killed as the last began.
+func killedTrace(t *testing.T) (whole *bytes.Buffer, killed []byte) {
+	t.Helper()
+	whole = new(bytes.Buffer)
+	if err := synth.RecordGenerations(whole, 3); err != nil {
+		t.Fatal(err)
+	}
+	killed, err := synth.KilledAtLastGeneration(whole.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return whole, killed
+}
+
 // TestUnfinishedNote: a trace whose process was killed just after a
 // generation began converts whole, with exit status 0, and a note says
 // that it ends early; the trace whole gets no such note.
 func TestUnfinishedNote(t *testing.T) {
-	var buf bytes.Buffer
-	if err := synth.RecordGenerations(&buf, 3); err != nil {
-		t.Fatal(err)
-	}
-	killed, err := synth.KilledAtLastGeneration(buf.Bytes())
-	if err != nil {
-		t.Fatal(err)
-	}
+	buf, killed := killedTrace(t)
 	dir := t.TempDir()
 	for _, tc := range []struct {
 		name string
@@ -72,14 +80,7 @@ func TestUnfinishedNote(t *testing.T) {
 // the note says that it is being written, not that its program was
 // killed.
 func TestGrowingFileNote(t *testing.T) {
-	var buf bytes.Buffer
-	if err := synth.RecordGenerations(&buf, 3); err != nil {
-		t.Fatal(err)
-	}
-	killed, err := synth.KilledAtLastGeneration(buf.Bytes())
-	if err != nil {
-		t.Fatal(err)
-	}
+	buf, killed := killedTrace(t)
 	// Opened as the writer began a generation, which converts, and in
 	// the middle of one, which fails.
 	for _, data := range [][]byte{killed, buf.Bytes()[:buf.Len()-100]} {
