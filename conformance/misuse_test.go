@@ -195,3 +195,47 @@ func TestBeginWithoutMeta(t *testing.T) {
 		}()
 	}
 }
+
+// TestItemsBeforeBegin: items given to a converter before its Begin (or
+// after a Begin it refused) are refused or ignored, never a panic, and
+// the converter still takes the pass that follows.
+func TestItemsBeforeBegin(t *testing.T) {
+	data, err := os.ReadFile("../testdata/annotations.go1.26.trace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := func(s mapping.Sink) {
+		s.Stack(&mapping.Stack{ID: 1, Frames: []mapping.Frame{{Func: "main.main", File: "main.go", Line: 1}}})
+		s.Goroutine(&mapping.Goroutine{ID: 1, StartFunc: "main.main"})
+		s.GoroutineState(&mapping.GoroutineState{G: 1, State: mapping.GoRunning, Start: 10, End: 20, Stack: 1, EndStack: mapping.NoStack, P: 0, M: 0})
+		s.Task(&mapping.Task{ID: 1, Root: 1, Type: "t", Start: 10, End: 20, Parent: mapping.NoTask, StartG: 1, EndG: 1, Stack: mapping.NoStack, EndStack: mapping.NoStack})
+		s.Region(&mapping.Region{ID: 1, G: 1, Task: 1, Root: 1, Type: "r", Start: 10, End: 20, Stack: mapping.NoStack, EndStack: mapping.NoStack})
+		s.Log(&mapping.Log{G: 1, Task: 1, Category: "c", Message: "m", Time: 15, Stack: mapping.NoStack})
+		s.Range(&mapping.Range{Kind: mapping.RangeSTW, Name: "stop-the-world", G: 1, Start: 10, End: 20, Stack: mapping.NoStack, EndStack: mapping.NoStack})
+	}
+	exp := tracetest.NewInMemoryExporter()
+	for name, s := range map[string]mapping.Sink{
+		"perfetto":   perfetto.NewWriter(io.Discard),
+		"chromejson": chromejson.NewWriter(io.Discard),
+		"pprof":      pprof.NewWriter(io.Discard, pprof.Wall),
+		"stats":      stats.NewSink(),
+		"otel":       otel.NewSink(context.Background(), exp),
+	} {
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					t.Errorf("%s: an item before Begin panicked: %v", name, p)
+				}
+			}()
+			items(s)
+			s.Begin(nil) // refused
+			items(s)
+		}()
+		if _, err := mapping.Map(bytes.NewReader(data), s); err != nil {
+			t.Errorf("%s: the pass after items before Begin: %v", name, err)
+		}
+	}
+	if len(exp.GetSpans()) == 0 {
+		t.Error("otel: no span from the pass after items before Begin")
+	}
+}

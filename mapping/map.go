@@ -252,9 +252,9 @@ func (m *mapper) locate(e *Error, complete int) {
 		if g.Unfinished {
 			// Its string and stack tables, written at its end, are
 			// missing: the parser refuses it, and the trace ends before.
-			e.hint = " (the trace's writer stopped inside this last generation, as when its process is killed while it traces: the generations before it are converted)"
+			e.hint = " (the trace's writer stopped inside this last generation: its process was killed while it traced, or is still writing the file; the generations before it are converted)"
 			if k == 0 {
-				e.hint = " (the trace's writer stopped inside its first generation, as when its process is killed while it traces: the parser takes a generation whole, so nothing is converted)"
+				e.hint = " (the trace's writer stopped inside its first generation: its process was killed while it traced, or is still writing the file; the parser takes a generation whole, so nothing is converted)"
 			}
 		}
 		return

@@ -590,7 +590,7 @@ func (in *input) mapTrace(e *env, opts *inputOpts, src io.Reader, sink mapping.S
 			fmt.Fprintf(e.stderr, "trace2x: %s: note: the file grew by %d bytes while it was read: a program is still writing it; the trace ends at %v, inside a generation the writer had not finished, and what it writes after is not converted: run again once it stops\n",
 				in.name, grew, time.Duration(end-sum.Origin).Round(time.Microsecond))
 		} else {
-			fmt.Fprintf(e.stderr, "trace2x: %s: note: the trace's writer stopped inside its last generation, as when its process is killed while it traces: the trace ends at %v, and what was recorded after that is not in it\n",
+			fmt.Fprintf(e.stderr, "trace2x: %s: note: the trace's writer stopped inside its last generation (its process was killed while it traced, or is still writing the file): the trace ends at %v, and what was recorded after that is not in it\n",
 				in.name, time.Duration(end-sum.Origin).Round(time.Microsecond))
 		}
 	} else if err != nil && !errors.Is(err, context.Canceled) {

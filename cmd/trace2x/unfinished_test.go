@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/trace2x/trace2x/internal/synth"
+	"github.com/trace2x/trace2x/internal/tracefile"
+	"github.com/trace2x/trace2x/mapping"
 	"github.com/trace2x/trace2x/stats"
 )
 
@@ -81,9 +83,9 @@ func TestUnfinishedNote(t *testing.T) {
 // killed.
 func TestGrowingFileNote(t *testing.T) {
 	buf, killed := killedTrace(t)
-	// Opened as the writer began a generation, which converts, and in
-	// the middle of one, which fails.
-	for _, data := range [][]byte{killed, buf.Bytes()[:buf.Len()-100]} {
+	// Opened as the writer began a generation, which converts, and
+	// between two batches of one, which the parser refuses.
+	for _, data := range [][]byte{killed, betweenBatches(t, buf.Bytes())} {
 		path := filepath.Join(t.TempDir(), "growing.trace")
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)
@@ -108,11 +110,34 @@ func TestGrowingFileNote(t *testing.T) {
 		if len(data) == len(killed) && (err != nil || sum == nil || !sum.Unfinished) {
 			t.Errorf("mapping what the writer had begun: %v (summary %+v)", err, sum)
 		}
-		if len(data) != len(killed) && err == nil {
-			t.Error("a generation the writer had not finished was taken")
+		if len(data) != len(killed) && (err == nil || !strings.Contains(err.Error(), "or is still writing the file")) {
+			t.Errorf("a generation the writer had not finished: %v; want the error to allow for a writer still at work", err)
 		}
 		if got := stderr.String(); !strings.Contains(got, "note: the file grew by 4096 bytes while it was read: a program is still writing it") || strings.Contains(got, "killed") {
 			t.Errorf("stderr: %q", got)
 		}
 	}
+}
+
+// betweenBatches returns the trace data cut between two batches of its
+// last generation, where a writer at work leaves it, at a point where the
+// parser refuses the generation for want of its end.
+func betweenBatches(t *testing.T, data []byte) []byte {
+	t.Helper()
+	full, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := full.Generations[len(full.Generations)-1]
+	for cut := last.Offset + last.Size - 2; cut > last.Offset; cut-- {
+		idx, err := tracefile.Read(bytes.NewReader(data[:cut]), cut)
+		if err != nil || !idx.Generations[len(idx.Generations)-1].Unfinished {
+			continue // not between batches
+		}
+		if _, err := mapping.MapFile(bytes.NewReader(data[:cut]), cut, mapping.NopSink{}); err != nil {
+			return data[:cut]
+		}
+	}
+	t.Fatal("no cut between the last generation's batches that the parser refuses")
+	return nil
 }

@@ -443,6 +443,9 @@ func (t *traceSizes) add(tid trace.TraceID) {
 // caller's reach.
 var ErrNoExporter = errors.New("otel: no span exporter (nil)")
 
+// errBeforeBegin refuses an item given before Begin.
+var errBeforeBegin = errors.New("otel: an item given to the Sink before its Begin")
+
 // ErrSecondTrace is returned by Begin of a Sink that converted a trace
 // already: a Sink converts one trace, and its Result is that trace's.
 var ErrSecondTrace = errors.New("otel: Begin called again: a Sink converts one trace")
@@ -638,6 +641,11 @@ func (s *Sink) wall(t mapping.Time) time.Time { return s.base.Add(t.Sub(s.meta.S
 func (s *Sink) check() error {
 	if s.err != nil {
 		return s.err
+	}
+	if s.bsp == nil {
+		// No trace begun: its spans would have no clock, resource or
+		// processor. Not kept, so that a Begin may still come.
+		return errBeforeBegin
 	}
 	if err := s.ctx.Err(); err != nil && (s.cfg.flushTimeout == 0 || s.stop.Err() != nil) {
 		// With a flush timeout, what the pass still delivers (events

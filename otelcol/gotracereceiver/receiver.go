@@ -113,11 +113,14 @@ func newReceiver(set receiver.Settings, cfg *Config, next consumer.Traces) (*got
 	if err != nil {
 		return nil, err
 	}
+	heldAttrs := metric.WithAttributes(attribute.String("receiver", set.ID.String()))
 	_, err = meter.Int64ObservableGauge("otelcol_gotrace_held_batches",
 		metric.WithDescription("Batches of spans the pipeline holds without taking them, after the capture or upload that handed them on gave up (a sending queue that blocks while its backend is down): from max_concurrent_captures of them, turns are skipped and uploads answered 503 until it takes them."),
 		metric.WithUnit("{batch}"),
 		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
-			o.Observe(r.held.Load())
+			// By receiver, as the other metrics are: a Collector can run
+			// several, each with its own pipeline.
+			o.Observe(r.held.Load(), heldAttrs)
 			return nil
 		}))
 	if err != nil {

@@ -1333,5 +1333,8 @@ func (h *harness) heldBatches() int64 {
 	if len(dps) != 1 {
 		return -1
 	}
+	if v, _ := dps[0].Attributes.Value("receiver"); v.AsString() != h.r.set.ID.String() {
+		h.t.Errorf("otelcol_gotrace_held_batches of receiver %q; want %q", v.AsString(), h.r.set.ID.String())
+	}
 	return dps[0].Value
 }
