@@ -515,6 +515,7 @@ func (m *mapper) complete(read func() error) (*Summary, error) {
 				// The pass stops at the last event mapped.
 				m.sum.End = m.last
 				m.sum.Generations = max(m.syncs-1, 0)
+				m.sum.Spans = m.spans()
 				m.sum.BytesRead = m.counter.n.Load()
 				_ = m.end()
 			}
@@ -535,6 +536,35 @@ func (m *mapper) complete(read func() error) (*Summary, error) {
 		m.cfg.progress(Progress{BytesRead: m.counter.n.Load(), Events: m.sum.Events, Done: true})
 	}
 	return &m.sum, nil
+}
+
+// spans places the generations of the input (see Summary.Spans): a
+// file's index has them all, and a stream's Scanner those read. A pass
+// that failed lists those before the one it failed in, the same for a
+// file as for a stream: the index of a file passes over a break that the
+// parser stops at.
+func (m *mapper) spans() []GenerationSpan {
+	var gens []tracefile.Generation
+	switch {
+	case m.cfg.index != nil:
+		gens = m.cfg.index.Generations
+		if m.sum.Err != nil {
+			gens = gens[:min(len(gens), m.cfg.firstGen+m.sum.Generations)]
+		}
+	case m.scan != nil:
+		gens = m.scan.s.Index(m.scan.eof)
+		if m.sum.Err != nil {
+			gens = gens[:min(len(gens), m.sum.Generations)]
+		}
+	}
+	if len(gens) == 0 {
+		return nil
+	}
+	spans := make([]GenerationSpan, len(gens))
+	for i, g := range gens {
+		spans[i] = GenerationSpan{Number: g.Number, Offset: g.Offset, Size: g.Size, Start: Time(g.Start), End: Time(g.End), Unfinished: g.Unfinished}
+	}
+	return spans
 }
 
 // unfinished reports whether the pass, whole, read a trace whose writer

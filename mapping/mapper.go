@@ -1385,6 +1385,7 @@ func (m *mapper) finish() (err error) {
 	if m.readPast {
 		m.sum.Generations++
 	}
+	m.sum.Spans = m.spans()
 	m.sum.BytesRead = m.counter.n.Load()
 	m.sum.EventsByKind = make(map[string]int64)
 	for k, n := range m.kinds {

@@ -311,8 +311,15 @@ func (f *fanOut) End(x *Summary) error {
 // Sink.End and returned by Map.
 type Summary struct {
 	Meta
-	End           Time             // timestamp of the trace's last event
-	Generations   int              // generations read (one per Sync event after the first)
+	End         Time // timestamp of the trace's last event
+	Generations int  // generations read (one per Sync event after the first)
+	// Spans places the generations of a Go 1.22+ trace in the input and
+	// in time, as their batch headers do: for a file, every generation
+	// of its index (a window's pass reads some of them); for a stream,
+	// those that passed whole. A pass that failed (Err) lists those
+	// before the generation it failed in. A trace before Go 1.22, or one
+	// whose batch headers stop making sense, has none, or those before.
+	Spans         []GenerationSpan
 	Events        int64            // events read from the trace
 	EventsByKind  map[string]int64 // events read, by x/exp/trace event kind name
 	BytesRead     int64            // bytes of input consumed
@@ -339,6 +346,19 @@ type Summary struct {
 	// Err is the error that cut the trace short, or nil. Everything before
 	// it was delivered.
 	Err error
+}
+
+// GenerationSpan is where a generation lies in a trace and when. Start is
+// the time its first batch began and End the time of its last, when the
+// runtime wrote its tables: the events of the generation lie between the
+// two, and the next generation begins a little before End.
+type GenerationSpan struct {
+	Number       uint64 // the runtime's number for it
+	Offset, Size int64  // its bytes in the input, from its first batch's header
+	Start, End   Time
+	// Unfinished marks a last generation whose writer stopped inside it
+	// (see Summary.Unfinished).
+	Unfinished bool
 }
 
 // EventKinds returns the keys of EventsByKind in order.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/trace2x/trace2x/internal/tracefile"
+	"github.com/trace2x/trace2x/mapping"
 )
 
 // Report is what a Sink found in a trace. Its JSON form is that of
@@ -219,27 +220,41 @@ type MMUWindow struct {
 
 // ReadGenerations lists the generations of the trace file r of size
 // bytes from its batch headers, which takes a moment even for a large
-// file, in GenerationSpans. It returns an error, and lists none, for a
-// file that is compressed or not a Go 1.22+ trace; for a file that
-// breaks off, it lists the generations it holds whole and returns where
-// it broke off.
+// file, in GenerationSpans; for a file that breaks off, the generations
+// it holds whole, and where it broke off in GenerationSpansEnd. It
+// returns an error, and leaves the report as it was, for a file that it
+// cannot index: one that is compressed (whose generations the Sink lists
+// from the pass, as a stream's), or not a Go 1.22+ trace.
 func (r *Report) ReadGenerations(f io.ReaderAt, size int64) error {
 	idx, err := tracefile.Read(f, size)
-	r.GenerationSpans, r.GenerationSpansEnd = nil, ""
-	if idx == nil || len(idx.Generations) == 0 {
+	if idx == nil {
 		return err
 	}
+	r.GenerationSpans, r.GenerationSpansEnd = nil, ""
 	var te *tracefile.Error
 	if errors.As(err, &te) {
 		r.GenerationSpansEnd = fmt.Sprintf("byte %d, where %v", te.Offset, te.Err)
 	}
-	// A file that breaks off lists the generations it holds whole.
-	start := idx.Generations[0].Start
-	for _, g := range idx.Generations {
-		r.GenerationSpans = append(r.GenerationSpans, Generation{
-			Index: len(r.GenerationSpans) + 1, Number: g.Number, Offset: g.Offset, Bytes: g.Size, StartNS: g.Start - start, EndNS: g.End - start, Unfinished: g.Unfinished})
+	spans := make([]mapping.GenerationSpan, len(idx.Generations))
+	for i, g := range idx.Generations {
+		spans[i] = mapping.GenerationSpan{Number: g.Number, Offset: g.Offset, Size: g.Size, Start: mapping.Time(g.Start), End: mapping.Time(g.End), Unfinished: g.Unfinished}
 	}
+	r.GenerationSpans = generations(spans)
 	return err
+}
+
+// generations lists spans for the report, its times from the start of the
+// first.
+func generations(spans []mapping.GenerationSpan) []Generation {
+	if len(spans) == 0 {
+		return nil
+	}
+	gens := make([]Generation, len(spans))
+	start := spans[0].Start
+	for i, g := range spans {
+		gens[i] = Generation{Index: i + 1, Number: g.Number, Offset: g.Offset, Bytes: g.Size, StartNS: int64(g.Start - start), EndNS: int64(g.End - start), Unfinished: g.Unfinished}
+	}
+	return gens
 }
 
 // WriteJSON writes the report as indented JSON.

@@ -3,6 +3,7 @@ package stats
 import (
 	"bytes"
 	"cmp"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -1089,5 +1091,54 @@ func TestTextWords(t *testing.T) {
 		if !regexp.MustCompile(tc.want).Match(b.Bytes()) {
 			t.Errorf("no line %s in\n%s", tc.want, b.Bytes())
 		}
+	}
+}
+
+// TestStreamGenerations: the generations of a trace read as a stream,
+// whole, compressed or cut short, are listed as ReadGenerations lists
+// those of the same bytes as a file.
+func TestStreamGenerations(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("..", "testdata", "mixed.go1.2*.trace"))
+	files = append(files, filepath.Join("..", "testdata", "frsubtasks.go1.26.trace"), filepath.Join("..", "conformance", "testdata", "generations.go1.26.trace"))
+	several := 0
+	for _, path := range files {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var file Report
+		if err := file.ReadGenerations(bytes.NewReader(data), int64(len(data))); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		n := len(file.GenerationSpans)
+		if n > 1 {
+			several++
+		}
+		var gz bytes.Buffer
+		zw := gzip.NewWriter(&gz)
+		zw.Write(data)
+		zw.Close()
+		last := file.GenerationSpans[n-1]
+		for _, c := range []struct {
+			name  string
+			input []byte
+			want  []Generation
+		}{
+			{"whole", data, file.GenerationSpans},
+			{"gzip-compressed", gz.Bytes(), file.GenerationSpans},
+			{"cut inside its last generation", data[:last.Offset+last.Bytes/2], file.GenerationSpans[:n-1]},
+		} {
+			s := NewSink()
+			if _, err := mapping.Map(bytes.NewReader(c.input), s); err != nil && c.name != "cut inside its last generation" {
+				t.Fatalf("%s %s: %v", path, c.name, err)
+			}
+			got := s.Report().GenerationSpans
+			if len(got) != len(c.want) || len(got) > 0 && !reflect.DeepEqual(got, c.want) {
+				t.Errorf("%s %s: generations\n%+v\nwant\n%+v", path, c.name, got, c.want)
+			}
+		}
+	}
+	if several == 0 {
+		t.Error("no trace of several generations")
 	}
 }

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
+	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -20,9 +23,11 @@ func scan(data []byte, n int) *Scanner {
 	return s
 }
 
-// TestScanner follows traces in the formats of Go 1.22 to 1.27 written in
-// pieces of many sizes: the generations it finds are those the index
-// finds, where the index finds them, and it ends outside a batch.
+// TestScanner follows traces in the formats of Go 1.22 to 1.27 (and Go's
+// own test traces) written in pieces of many sizes: the generations it
+// finds are those the index finds, where the index finds them, it
+// indexes them as the index does, times and clock included, and it ends
+// outside a batch.
 func TestScanner(t *testing.T) {
 	several := 0
 	for _, it := range indexedTraces(t) {
@@ -49,10 +54,27 @@ func TestScanner(t *testing.T) {
 					t.Errorf("%s in pieces of %d: generation %d at %+v, the index says number %d, bytes %d to %d", f, n, i+1, g, want.Number, want.Offset, end)
 				}
 			}
+			if got := s.Index(true); !reflect.DeepEqual(got, idx.Generations) {
+				t.Errorf("%s in pieces of %d: indexed\n%s\nthe index has\n%s", f, n, gensString(got), gensString(idx.Generations))
+			}
+			// Before its end is known, the last generation of a trace
+			// that does not mark it is not in the index yet.
+			want := idx.Generations
+			if gens[len(gens)-1].End == 0 {
+				want = want[:len(want)-1]
+			}
+			if got := s.Index(false); len(got) != len(want) || len(want) > 0 && !reflect.DeepEqual(got, want) {
+				t.Errorf("%s in pieces of %d: indexed before the end\n%s\nwant\n%s", f, n, gensString(got), gensString(want))
+			}
 		}
-		// Cut inside its last batch.
-		if s := scan(data[:len(data)-2], 4096); !s.InBatch() && s.Err() == nil {
+		// Cut inside its last batch: the index holds what a file's
+		// index holds, the generations before the cut one.
+		s := scan(data[:len(data)-2], 4096)
+		if !s.InBatch() && s.Err() == nil {
 			t.Errorf("%s cut two bytes short: not inside a batch", f)
+		}
+		if cut, _ := index(data[:len(data)-2]); cut == nil || !reflect.DeepEqual(s.Index(true), cut.Generations) {
+			t.Errorf("%s cut two bytes short: indexed\n%s", f, gensString(s.Index(true)))
 		}
 	}
 	if several == 0 {
@@ -110,7 +132,33 @@ func FuzzScanner(f *testing.F) {
 		if s.Offset() != int64(len(data)) {
 			t.Fatalf("offset %d of %d bytes", s.Offset(), len(data))
 		}
+		// What the Scanner indexes, the index of the same bytes as a
+		// file holds, up to where either stopped.
+		got := s.Index(true)
+		if idx, err := index(data); idx != nil {
+			want := idx.Generations
+			if err != nil || s.Err() != nil {
+				k := min(len(got), len(want))
+				got, want = got[:k], want[:k]
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("indexed\n%s\nthe index has (error %v)\n%s", gensString(got), err, gensString(want))
+			}
+		}
 	})
+}
+
+// gensString lists gens one a line, for a test's failure.
+func gensString(gens []Generation) string {
+	var b strings.Builder
+	for _, g := range gens {
+		fmt.Fprintf(&b, "  %+v", g)
+		if g.Clock != nil {
+			fmt.Fprintf(&b, " clock %+v", *g.Clock)
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
 }
 
 // TestTooManyBatches: a generation of more batches than the runtime

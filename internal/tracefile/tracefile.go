@@ -23,7 +23,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -203,21 +202,9 @@ type indexer struct {
 	idx  *Index
 	buf  [64]byte
 
-	cur   *Generation
-	minTs uint64
-	maxTs uint64
-	// prevMinTs is the earliest batch time of the generation before.
-	prevMinTs uint64
-	freq      float64
-	clock     *rawClock
-	haveCur   bool
-	// The times of the generation's batches, which close checks
-	// against their median.
-	batchTs []uint64
-}
-
-type rawClock struct {
-	ts, mono, sec, nsec uint64
+	cur     *Generation
+	t       timing
+	haveCur bool
 }
 
 func (x *indexer) run() error {
@@ -254,8 +241,7 @@ func (x *indexer) run() error {
 		}
 		if !x.haveCur {
 			x.cur = &Generation{Number: b.gen, Offset: off}
-			x.minTs, x.maxTs, x.freq, x.clock = math.MaxUint64, 0, 0, nil
-			x.batchTs = x.batchTs[:0]
+			x.t.begin()
 			x.haveCur = true
 		}
 		x.cur.Batches++
@@ -265,14 +251,7 @@ func (x *indexer) run() error {
 		if end-x.cur.Offset > genBytesLimit {
 			return &Error{off, ErrGenerationTooLarge}
 		}
-		if len(x.idx.Generations) == 0 || b.ts >= x.prevMinTs {
-			// A batch that says it began before the generation before
-			// this one did has a damaged header (the parser orders
-			// events by their own timestamps): it would stretch the
-			// generation back by hours.
-			x.minTs, x.maxTs = min(x.minTs, b.ts), max(x.maxTs, b.ts)
-			x.batchTs = append(x.batchTs, b.ts)
-		}
+		x.t.batch(b.ts)
 		if b.sync {
 			if err := x.readSync(off+int64(b.hdrLen), b.size, b.ts); err != nil {
 				return &Error{off, err}
@@ -290,7 +269,7 @@ func (x *indexer) run() error {
 		// killed while it traced to a file); the runtime writes whole
 		// batches, the parser reads what there is of that generation as
 		// the last, and so does the index, once its frequency is in.
-		if x.v >= 26 && x.freq == 0 {
+		if x.v >= 26 && x.t.freq == 0 {
 			return &Error{off, errors.New("the trace ends inside a generation")}
 		}
 		x.cur.Unfinished = x.v >= 26
@@ -312,45 +291,15 @@ func at(off int64, err error) *Error {
 // close ends the current generation at end.
 func (x *indexer) close(end int64) error {
 	g := x.cur
-	if x.freq == 0 {
+	if x.t.freq == 0 {
 		return fmt.Errorf("generation %d has no frequency event", g.Number)
 	}
 	if n := len(x.idx.Generations); n > 0 && g.Number <= x.idx.Generations[n-1].Number {
 		// Where it begins, as a reader front to back finds it.
 		return &Error{g.Offset, fmt.Errorf("a generation the runtime numbered %d comes after one it numbered %d", g.Number, x.idx.Generations[n-1].Number)}
 	}
-	if len(x.batchTs) > 2 && x.freq > 0 {
-		// A batch time more than ten minutes from the median of the
-		// generation's is damaged (a generation lasts about a second):
-		// it would stretch the generation by hours, and a window would
-		// read the wrong generations. The first generation has no
-		// generation before it to check against; any batch, the sync
-		// batch too, can be the damaged one.
-		slices.Sort(x.batchTs)
-		mid := x.batchTs[len(x.batchTs)/2]
-		bound := uint64(maxGenerationSpan / x.freq)
-		lo, hi := mid-min(mid, bound), mid+min(math.MaxUint64-mid, bound)
-		minTs, maxTs := uint64(math.MaxUint64), uint64(0)
-		for _, ts := range x.batchTs {
-			if ts >= lo && ts <= hi {
-				minTs, maxTs = min(minTs, ts), max(maxTs, ts)
-			}
-		}
-		if minTs <= maxTs {
-			x.minTs, x.maxTs = minTs, maxTs
-		}
-	}
-	if x.minTs > x.maxTs {
-		x.minTs, x.maxTs = x.prevMinTs, x.prevMinTs // no batch's time held
-	}
-	x.prevMinTs = x.minTs
 	g.Size = end - g.Offset
-	g.Freq = x.freq
-	g.Start = ns(x.freq, x.minTs)
-	g.End = ns(x.freq, x.maxTs)
-	if c := x.clock; c != nil {
-		g.Clock = &Clock{Trace: ns(x.freq, c.ts), Mono: c.mono, Wall: time.Unix(int64(c.sec), int64(c.nsec))}
-	}
+	x.t.end(g)
 	x.idx.Generations = append(x.idx.Generations, *g)
 	x.idx.Size = end
 	x.haveCur = false
@@ -428,53 +377,13 @@ func (x *indexer) header(off int64) (batchHeader, error) {
 	return b, nil
 }
 
-// readSync decodes the sync batch: the frequency, and the clock snapshot.
+// readSync decodes the sync batch.
 func (x *indexer) readSync(off int64, size int, base uint64) error {
 	data := make([]byte, size)
 	if _, err := x.r.ReadAt(data, off); err != nil {
 		return err
 	}
-	if x.v >= 25 {
-		data = data[1:] // the EvSync byte
-	}
-	uv := func() (uint64, error) {
-		v, m := binary.Uvarint(data)
-		if m <= 0 {
-			return 0, errors.New("the sync batch holds a bad varint")
-		}
-		data = data[m:]
-		return v, nil
-	}
-	for len(data) > 0 {
-		ev := data[0]
-		data = data[1:]
-		switch {
-		case ev == evFrequency:
-			f, err := uv()
-			if err != nil {
-				return err
-			}
-			if f == 0 {
-				return errors.New("the frequency is 0")
-			}
-			x.freq = 1 / (float64(f) / 1e9)
-		case ev == evClockSnapshot && x.v >= 25:
-			var c rawClock
-			var vals [4]uint64
-			for k := range vals {
-				v, err := uv()
-				if err != nil {
-					return err
-				}
-				vals[k] = v
-			}
-			c.ts, c.mono, c.sec, c.nsec = base+vals[0], vals[1], vals[2], vals[3]
-			x.clock = &c
-		default:
-			return fmt.Errorf("the sync batch holds event %d, which it may not", ev)
-		}
-	}
-	return nil
+	return x.t.sync(data, base, x.v)
 }
 
 // FirstGeneration reads from r, a Go 1.22+ trace of format version v
@@ -782,7 +691,8 @@ func uvarintLen(x uint64) int {
 // Scanner follows the batches of a Go 1.22+ trace as its bytes pass, to
 // tell where each generation began in a stream, which cannot be indexed
 // before it is read: an error found by the parser can then name the
-// generation and its bytes, not only how far the stream was read. Write
+// generation and its bytes, not only how far the stream was read. It
+// also indexes the generations as Read indexes a file (see Index). Write
 // it the trace from its first byte, header included.
 type Scanner struct {
 	v     int
@@ -793,6 +703,18 @@ type Scanner struct {
 	gens  []Span
 	open  bool // the last of gens has not ended
 	err   *Error
+
+	// The index of the generations ended so far, as Read makes it; it
+	// stops growing where Read would fail (indexErr).
+	t        timing
+	idx      []Generation
+	indexErr bool
+	// A batch's body whose first byte may mark it the sync batch
+	// (peek), begun at syncTs, and the sync batch's body, read whole
+	// (sync) as it passes (inSync).
+	peek, inSync bool
+	syncTs       uint64
+	sync         []byte
 }
 
 // Span is where a generation lies in a trace: End is 0 while it is not
@@ -815,6 +737,7 @@ func (s *Scanner) Write(p []byte) (int, error) {
 	for len(p) > 0 && s.err == nil {
 		if s.skip > 0 {
 			k := min(s.skip, int64(len(p)))
+			s.body(p[:k])
 			s.skip -= k
 			s.off += k
 			p = p[k:]
@@ -845,6 +768,7 @@ func (s *Scanner) header() {
 		g := &s.gens[len(s.gens)-1]
 		g.End, s.open = s.off, false
 		s.hdr = s.hdr[:0]
+		s.index(*g)
 		return
 	case evEventBatch:
 	case evExperimentalBatch:
@@ -876,7 +800,7 @@ func (s *Scanner) header() {
 		vals[k] = v
 		i += m
 	}
-	gen, size := vals[0], vals[3]
+	gen, ts, size := vals[0], vals[2], vals[3]
 	switch {
 	case gen == 0:
 		s.fail(errors.New("a batch is of generation 0, which no trace has"))
@@ -892,6 +816,7 @@ func (s *Scanner) header() {
 				return
 			}
 			s.gens[n-1].End = s.start
+			s.index(s.gens[n-1])
 		}
 		if n > 0 && gen <= s.gens[n-1].Number {
 			s.fail(fmt.Errorf("a generation the runtime numbered %d comes after one it numbered %d", gen, s.gens[n-1].Number))
@@ -899,6 +824,7 @@ func (s *Scanner) header() {
 		}
 		s.gens = append(s.gens, Span{Number: gen, Offset: s.start})
 		s.open = true
+		s.t.begin()
 	}
 	g := &s.gens[len(s.gens)-1]
 	if g.Batches++; g.Batches > MaxBatches {
@@ -909,8 +835,63 @@ func (s *Scanner) header() {
 		s.fail(ErrGenerationTooLarge)
 		return
 	}
+	s.t.batch(ts)
+	s.peek, s.syncTs = h[0] == evEventBatch && size > 0, ts
 	s.skip = int64(size)
 	s.hdr = s.hdr[:0]
+}
+
+// body follows p, the next bytes of a batch's body, for the index: it
+// reads the sync batch whole, which places its generation in time.
+func (s *Scanner) body(p []byte) {
+	if s.peek {
+		s.peek = false
+		if s.indexErr {
+			return
+		}
+		s.inSync = (s.v < 25 && p[0] == evFrequency) || (s.v >= 25 && p[0] == evSync)
+		s.sync = s.sync[:0]
+	}
+	if !s.inSync {
+		return
+	}
+	s.sync = append(s.sync, p...)
+	if int64(len(p)) == s.skip {
+		s.inSync = false
+		if s.t.sync(s.sync, s.syncTs, s.v) != nil {
+			s.indexErr = true // where Read fails
+		}
+	}
+}
+
+// index adds g, a generation that has ended, to the index.
+func (s *Scanner) index(g Span) {
+	if s.indexErr {
+		return
+	}
+	if s.t.freq == 0 {
+		s.indexErr = true // where Read fails
+		return
+	}
+	s.idx = append(s.idx, Generation{Number: g.Number, Offset: g.Offset, Size: g.End - g.Offset, Batches: g.Batches})
+	s.t.end(&s.idx[len(s.idx)-1])
+}
+
+// Index returns the generations that have ended so far as Read would
+// index them, up to where Read would fail. If the bytes written are the
+// whole trace (atEOF), the last generation ends with them, as it does in
+// a file: before Go 1.26 a trace marks no generation's end, and from Go
+// 1.26 on the last is then Unfinished.
+func (s *Scanner) Index(atEOF bool) []Generation {
+	if !atEOF || !s.open || s.err != nil || s.InBatch() || s.indexErr || s.t.freq == 0 {
+		return s.idx
+	}
+	t := s.t
+	t.batchTs = slices.Clone(t.batchTs)
+	last := s.gens[len(s.gens)-1]
+	g := Generation{Number: last.Number, Offset: last.Offset, Size: s.off - last.Offset, Batches: last.Batches, Unfinished: s.v >= 26}
+	t.end(&g)
+	return append(s.idx[:len(s.idx):len(s.idx)], g)
 }
 
 func (s *Scanner) fail(err error) { s.err = &Error{s.start, err} }
