@@ -10,7 +10,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/trace2x/trace2x/internal/tracefile"
@@ -279,7 +278,7 @@ const maxGenerationLines = 20
 // WriteText writes the report for reading: the figures, one a line, then
 // the analysis in tables.
 func (r *Report) WriteText(w io.Writer) error {
-	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	tw := &table{w: w}
 	p := func(k, format string, args ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, args...)...) }
 	// Whatever a trace, or its name, holds, nothing reaches the terminal
 	// unescaped, and no tab shifts the columns.
@@ -528,7 +527,7 @@ const maxTypes = 20
 func (r *Report) writeAnalysis(w io.Writer) error {
 	const topN = 10
 	d := func(ns int64) string { return roundDur(ns).String() }
-	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	tw := &table{w: w}
 	if order := r.TopGroups(); len(order) > 0 {
 		shown := order[:min(topN, len(order))]
 		// A leak is goroutines that pile up blocked and barely run: the
