@@ -19,15 +19,15 @@
 // trace (task and region types, start functions, wait and pause reasons)
 // are printed as they are when printable, otherwise quoted with Go's
 // escapes (a name that starts with a quote or a parenthesis too, so that
-// none passes for another or for "(unknown)"), cut to 64 characters with
+// none passes for another or for "(unknown)"), cut to 64 columns with
 // "…", and "(no type)" or "(no reason)" when empty; --json has them
-// whole. The text's columns are lined up by the columns a terminal gives
-// a character, two for CJK and most emoji, none for a combining mark,
-// not by characters as text/tabwriter would. A name that is not valid
-// UTF-8 has each invalid byte replaced by U+FFFD, as in every output of
-// trace2x (JSON holds only UTF-8), so task or region types that differ
-// only there are counted as one. Of a pass
-// through a mapping.Filter, the goroutines counted are those it kept time
+// whole. Columns are those a terminal gives a character, two for CJK and
+// most emoji, none for a combining mark: the text's tables are lined up
+// by them, not by characters as text/tabwriter would. A name that is
+// not valid UTF-8 has each invalid byte replaced by U+FFFD, as in every
+// output of trace2x (JSON holds only UTF-8), so task or region types that
+// differ only there are counted as one. Of a pass through a
+// mapping.Filter, the goroutines counted are those it kept time
 // of; of one that selects goroutines, tasks or regions, the MMU is not
 // measured, since the selection leaves out the GC's own mark workers.
 //

@@ -6,8 +6,9 @@ import (
 	"unicode/utf8"
 )
 
-// maxNameWidth bounds the characters a name takes in a table of the text
-// form; --json has it whole. The runtime keeps names of up to 1 KiB.
+// maxNameWidth bounds the columns a name takes on a terminal in a table
+// of the text form (displayWidth); --json has it whole. The runtime keeps
+// names of up to 1 KiB.
 const maxNameWidth = 64
 
 // ellipsis marks a name cut short in the text form.
@@ -58,26 +59,27 @@ func escape(s string) string {
 
 // cell returns a name from the trace as a table of the text form shows
 // it: empty as the placeholder given, plain as it is, anything else
-// quoted with Go's escapes; cut short to maxNameWidth characters with an
-// ellipsis, after the closing quote of a quoted one.
+// quoted with Go's escapes; cut short to maxNameWidth columns with an
+// ellipsis, after the closing quote of a quoted one. A name of CJK is cut
+// at half the characters of one of Latin letters, so that both take the
+// same room; combining marks stay with their letter.
 func cell(s, empty string) string {
 	if s == "" {
 		return empty
 	}
 	if plain(s) {
-		if utf8.RuneCountInString(s) <= maxNameWidth {
+		if displayWidth(s) <= maxNameWidth {
 			return s
 		}
 		n := 0
-		for i := range s {
-			if n == maxNameWidth-1 {
+		for i, r := range s {
+			if n += runeWidth(r); n > maxNameWidth-1 { // room for the ellipsis
 				return s[:i] + ellipsis
 			}
-			n++
 		}
 	}
 	q := strconv.Quote(s)
-	if utf8.RuneCountInString(q) <= maxNameWidth {
+	if displayWidth(q) <= maxNameWidth {
 		return q
 	}
 	// Escape by escape, so that none is cut in two.
@@ -88,7 +90,7 @@ func cell(s, empty string) string {
 		_, n := utf8.DecodeRuneInString(s[i:])
 		e := strconv.Quote(s[i : i+n])
 		e = e[1 : len(e)-1]
-		w := utf8.RuneCountInString(e)
+		w := displayWidth(e)
 		if width+w > maxNameWidth-2 { // room for the quote and the ellipsis
 			break
 		}

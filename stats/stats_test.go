@@ -571,7 +571,8 @@ func TestGroupsByStartFunction(t *testing.T) {
 // TestCell checks how a table shows a name from the trace: printable ones
 // as they are, others quoted with Go's escapes, nothing left that a
 // terminal or the table's columns would take for their own, long ones cut
-// with a mark, and an empty one named.
+// with a mark to the columns a terminal gives them, and an empty one
+// named.
 func TestCell(t *testing.T) {
 	long := strings.Repeat("x", 1024)
 	for _, c := range []struct{ in, want string }{
@@ -591,13 +592,19 @@ func TestCell(t *testing.T) {
 		{long, strings.Repeat("x", maxNameWidth-1) + "…"},
 		{"\x01" + long, `"\x01` + strings.Repeat("x", maxNameWidth-7) + `"…`},
 		{strings.Repeat("\x01", 100), `"` + strings.Repeat(`\x01`, (maxNameWidth-3)/4) + `"…`},
+		// Cut by the columns a terminal gives them: two a kanji, none
+		// the accent that goes on the e before it.
+		{strings.Repeat("注", 40), strings.Repeat("注", (maxNameWidth-1)/2) + "…"},
+		{"ab" + strings.Repeat("注", 40), "ab" + strings.Repeat("注", (maxNameWidth-3)/2) + "…"},
+		{strings.Repeat("e\u0301", 100), strings.Repeat("e\u0301", maxNameWidth-1) + "…"},
+		{"\x01" + strings.Repeat("注", 40), `"\x01` + strings.Repeat("注", (maxNameWidth-7)/2) + `"…`},
 	} {
 		got := cell(c.in, "(none)")
 		if got != c.want {
 			t.Errorf("cell(%q) = %s, want %s", c.in, got, c.want)
 		}
-		if n := utf8.RuneCountInString(got); n > maxNameWidth {
-			t.Errorf("cell(%q) is %d characters wide, more than %d", c.in, n, maxNameWidth)
+		if n := termWidth(got); n > maxNameWidth {
+			t.Errorf("cell(%q) is %d columns wide, more than %d", c.in, n, maxNameWidth)
 		}
 	}
 	if got, want := escape("cut\x00here\n\xff"), `cut\x00here\n\xff`; got != want {
