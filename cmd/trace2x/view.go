@@ -40,7 +40,8 @@ prints the link that opens it there:
 The link comes as soon as the trace has begun, and the UI reads the file
 as it is written, while the rest is converted. View exits when the UI has
 fetched the whole trace (a fetch that ends before the trace was all sent,
-by a tab closed or reloaded, leaves the link working), or on Ctrl-C. The trace never leaves the machine: the
+by a tab closed or reloaded, leaves the link working; another still
+under way then has 3 s to end before it is cut off), or on Ctrl-C. The trace never leaves the machine: the
 UI runs in the browser and reads it from the local address. --open
 starts the system's browser on the link. ui.perfetto.dev fetches local
 traces from 127.0.0.1:9001 only; with another --addr, --ui gives the
@@ -173,6 +174,7 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, at vie
 	served := make(chan struct{})
 	var once sync.Once
 	var index atomic.Pointer[http.Handler] // once past the budget
+	var writing atomic.Int32               // the trace's answers being written
 	mux := http.NewServeMux()
 	mux.HandleFunc("/"+url.PathEscape(name), func(w http.ResponseWriter, r *http.Request) {
 		allowUI(w, r)
@@ -185,6 +187,8 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, at vie
 			http.Error(w, "only the Perfetto UI may fetch this trace", http.StatusForbidden)
 			return
 		}
+		writing.Add(1)
+		defer writing.Add(-1)
 		// Only a whole fetch uses up the serve: a tab closed or reloaded
 		// while the UI reads, or a request for a range, leaves the link
 		// working.
@@ -229,13 +233,40 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, at vie
 		http.NotFound(w, r)
 	})
 	srv := newServer(loopbackOnly(mux))
+	// Each connection's goroutine, which ends once its handler has
+	// returned: view waits for them, so that none reads the file once it
+	// is removed. A connection is counted as Serve accepts it, which Close
+	// and Shutdown wait for: none is added while view waits.
+	var conns sync.WaitGroup
+	srv.ConnState = func(_ net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			conns.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			conns.Done()
+		}
+	}
 	go srv.Serve(ln)
 	defer func() {
 		if ctx.Err() != nil {
 			srv.Close() // interrupted: no waiting for a response to end
-		} else {
-			srv.Shutdown(context.Background()) // lets a response being written finish
+			return
 		}
+		// Lets a response being written finish, for a while.
+		grace, cancel := context.WithTimeout(context.Background(), viewGrace)
+		defer cancel()
+		if srv.Shutdown(grace) != nil {
+			cut := writing.Load() > 0
+			srv.Close() // a handler cut off ends at its next write
+			select {
+			case <-served:
+				if cut {
+					fmt.Fprintf(e.stderr, "trace2x: note: another fetch of %s, still under way %v later, was cut off: view serves the trace once\n", name, viewGrace)
+				}
+			default:
+			}
+		}
+		conns.Wait()
 	}()
 	link := fmt.Sprintf("%s/#!/?url=http://%s/%s", at.ui, ln.Addr(), url.PathEscape(name))
 	fmt.Fprintf(e.stdout, "%s\n", link)
@@ -297,6 +328,15 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, at vie
 	}
 	return nil
 }
+
+// viewGrace is how long view, once done, lets the answers still being
+// written end before it cuts them off: another tab's fetch, or a curl's,
+// once the UI has the whole trace. A client on this machine that reads
+// takes the rest of an answer in far less; one that stopped reading (a
+// tab the browser put off, a curl stopped with Ctrl-Z) would keep view
+// running for as long as it stays, and a few seconds are not long for
+// someone waiting for view to end.
+const viewGrace = 3 * time.Second
 
 // viewServedHook, if set, is called once view's handler has written its
 // answer, before it judges whether the file was fetched whole: tests make

@@ -489,13 +489,6 @@ func TestViewPartOnce(t *testing.T) {
 // view's one serve, however late the handler sees the end: view then
 // waited for a second fetch that never came.
 func TestViewClientHangsUpAfterWholeFile(t *testing.T) {
-	var stdout, stderr syncBuffer
-	e := &env{stdout: &stdout, stderr: &stderr}
-	in, err := openTrace(e, []string{filepath.Join("..", "..", "testdata", "annotations.go1.26.trace")}, &inputOpts{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
 	defer func() { viewServedHook = nil }()
 	hungUp := make(chan bool, 1)
 	viewServedHook = func(w http.ResponseWriter, r *http.Request) {
@@ -511,31 +504,12 @@ func TestViewClientHangsUpAfterWholeFile(t *testing.T) {
 			hungUp <- false
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	result := make(chan error, 1)
-	go func() { result <- viewWhole(ctx, e, in, &inputOpts{}, viewAt{addr: "127.0.0.1:0", ui: perfettoUI}, 0) }()
-	link := waitLine(t, &stdout, regexp.MustCompile(`url=http://(127\.0\.0\.1:[0-9]+)(/annotations\.go1\.26\.pftrace)\n`))
-	// Once the conversion is done, the answer has a length.
-	for deadline := time.Now().Add(60 * time.Second); ; {
-		resp, err := http.Head("http://" + link[1] + link[2])
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.ContentLength > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the conversion did not end")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	conn, err := net.Dial("tcp", link[1])
+	addr, path, result, _ := viewConverted(t)
+	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", link[2], link[1])
+	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", path, addr)
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -554,4 +528,88 @@ func TestViewClientHangsUpAfterWholeFile(t *testing.T) {
 		t.Fatal("the handler did not end")
 	}
 	viewReturns(t, result, "once the whole file was read")
+}
+
+// viewConverted runs viewWhole on annotations.go1.26.trace, until the
+// test ends, and returns once the conversion has ended (its answer has a
+// length): the address served, the file's path there, where viewWhole's
+// error comes, and what it says on stderr.
+func viewConverted(t *testing.T) (addr, path string, result <-chan error, stderr *syncBuffer) {
+	t.Helper()
+	var stdout syncBuffer
+	stderr = new(syncBuffer)
+	e := &env{stdout: &stdout, stderr: stderr}
+	in, err := openTrace(e, []string{filepath.Join("..", "..", "testdata", "annotations.go1.26.trace")}, &inputOpts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.Close() })
+	res := make(chan error, 1)
+	go func() {
+		res <- viewWhole(t.Context(), e, in, &inputOpts{}, viewAt{addr: "127.0.0.1:0", ui: perfettoUI}, 0)
+	}()
+	link := waitLine(t, &stdout, regexp.MustCompile(`url=http://(127\.0\.0\.1:[0-9]+)(/annotations\.go1\.26\.pftrace)\n`))
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		resp, err := http.Head("http://" + link[1] + link[2])
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.ContentLength > 0 {
+			return link[1], link[2], res, stderr
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the conversion did not end")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestViewStalledSecondFetch checks that a second fetch still under way
+// when the UI has fetched the whole file (another tab, a curl stopped
+// with Ctrl-Z) holds view viewGrace at most: its answer is then cut off,
+// which view notes, and view ends without an error. View waited for it to
+// end, for as long as its client kept the connection.
+func TestViewStalledSecondFetch(t *testing.T) {
+	defer func() { viewServedHook = nil }()
+	// The stalled fetch's answer is not done while its client keeps the
+	// connection, as one whose client stopped reading is not.
+	stalled := make(chan struct{})
+	cut := make(chan struct{})
+	viewServedHook = func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Stall") == "" {
+			return
+		}
+		http.NewResponseController(w).Flush()
+		close(stalled)
+		<-r.Context().Done()
+		close(cut)
+	}
+	addr, path, result, stderr := viewConverted(t)
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nX-Stall: 1\r\n\r\n", path, addr)
+	<-stalled
+	whole := get(t, "http://"+addr+path)
+	select {
+	case err := <-result:
+		if err != nil {
+			t.Errorf("view: %v", err)
+		}
+	case <-time.After(viewGrace + 30*time.Second):
+		t.Fatal("view did not return while a second fetch stalled")
+	}
+	select {
+	case <-cut:
+	default:
+		t.Error("view returned before the stalled fetch's handler did")
+	}
+	want := fmt.Sprintf("trace2x: annotations.go1.26.pftrace was fetched whole (%d bytes); done\n"+
+		"trace2x: note: another fetch of annotations.go1.26.pftrace, still under way %v later, was cut off: view serves the trace once\n", len(whole), viewGrace)
+	if !strings.HasSuffix(stderr.String(), want) {
+		t.Errorf("stderr %q, want it to end with %q", stderr.String(), want)
+	}
 }
