@@ -125,7 +125,9 @@ type Options struct {
 	// window (u must be a /debug/pprof/trace URL).
 	CPUProfile bool
 	// ProfileGrace is how long Close waits for the profile request to end
-	// by itself before it stops it; zero means half a second.
+	// by itself before it stops it; zero means half a second. A request
+	// stopped with no answer once its seconds and the grace are over is a
+	// failure (see Capture.ProfileErr).
 	ProfileGrace time.Duration
 	// Header is sent with the requests (an Authorization header, say).
 	Header http.Header
@@ -137,7 +139,9 @@ type Options struct {
 	StallTimeout time.Duration
 }
 
-// StallError is a server that stopped sending (see Options.StallTimeout).
+// StallError is a server that stopped sending (see Options.StallTimeout),
+// or a CPU profile request that had no answer once its seconds and the
+// ProfileGrace were over (see Capture.ProfileErr).
 type StallError struct {
 	URL     string
 	Waited  time.Duration
@@ -326,7 +330,7 @@ func (c *Capture) open(client *http.Client, u *url.URL, opts Options) error {
 		pctx, stop := context.WithCancel(c.ctx)
 		c.stopProf = stop
 		var sent <-chan struct{}
-		c.profile, sent = startProfile(pctx, client, p, opts.Header)
+		c.profile, sent = startProfile(pctx, client, p, opts.Header, urlSeconds(p)+c.grace)
 		// The profile asked for first, so that the trace's window is
 		// profiled from its start: a short trace asked for at once could
 		// end before a profile request the scheduler put off began, and
@@ -435,7 +439,7 @@ func (c *Capture) readBody(body io.Reader, p []byte) (int, error) {
 // waits a moment for the request to end by itself (the trace is in, the
 // profile nearly so), then stops it. It returns the error of closing the
 // body: the profile request's failure, which leaves the trace good but
-// without CPU samples, is ProfileErr's.
+// perhaps without CPU samples, is ProfileErr's.
 func (c *Capture) Close() error {
 	err := c.body.Close()
 	if c.timer != nil {
@@ -455,7 +459,9 @@ func (c *Capture) Close() error {
 }
 
 // ProfileErr reports, after Close, how the CPU profile request failed, if
-// it did: the trace is good without it, but has no CPU samples.
+// it did: refused, broken off, or with no answer once its seconds and the
+// ProfileGrace were over (a *StallError: it may never have run). The trace
+// is good without it, but may hold no CPU samples.
 func (c *Capture) ProfileErr() error { return c.profileErr }
 
 // profileFirst bounds the wait for the CPU profile's request to be sent
@@ -465,7 +471,9 @@ const profileFirst = time.Second
 // startProfile requests a CPU profile and discards it: while it runs, the
 // runtime writes CPU samples into the execution trace, which is what is
 // wanted of it. sent is closed once the request is written, or failed.
-func startProfile(ctx context.Context, client *http.Client, u *url.URL, header http.Header) (outcome <-chan error, sent <-chan struct{}) {
+// Stopped (ctx done) before any answer, the request is a failure if it was
+// made due or more ago: a profile that ran would have answered by then.
+func startProfile(ctx context.Context, client *http.Client, u *url.URL, header http.Header, due time.Duration) (outcome <-chan error, sent <-chan struct{}) {
 	done := make(chan error, 1)
 	wrote := make(chan struct{})
 	var once sync.Once
@@ -480,10 +488,14 @@ func startProfile(ctx context.Context, client *http.Client, u *url.URL, header h
 		req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
 			WroteRequest: func(httptrace.WroteRequestInfo) { written() },
 		}))
+		asked := time.Now()
 		resp, err := client.Do(req)
 		if ctx.Err() != nil {
 			if err == nil {
 				resp.Body.Close()
+			} else if waited := time.Since(asked); waited >= due {
+				done <- &StallError{URL: Redact(u), Waited: waited.Round(100 * time.Millisecond)}
+				return
 			}
 			done <- nil // stopped because the trace is in
 			return
@@ -500,6 +512,9 @@ func startProfile(ctx context.Context, client *http.Client, u *url.URL, header h
 		}
 		_, err = io.Copy(io.Discard, resp.Body)
 		if ctx.Err() != nil {
+			// Stopped in the body, even one that stalled: net/http/pprof
+			// sends its headers with the profile, once it has run, and
+			// its samples are in the trace.
 			err = nil
 		}
 		done <- err

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -544,5 +545,56 @@ func TestProfileBeforeTrace(t *testing.T) {
 	c.Close()
 	if traceFirst.Load() {
 		t.Error("the trace was asked for before the profile's request was sent")
+	}
+}
+
+// TestProfileNoAnswer: a CPU profile request with no answer once its
+// seconds and the grace are over may never have run, and ProfileErr says
+// so, naming it, while the trace is read whole and Close waits the grace
+// alone. One whose headers came, then no body, had run: net/http/pprof
+// sends them with the profile.
+func TestProfileNoAnswer(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch path.Base(r.URL.Path) {
+		case "trace":
+			// As net/http/pprof's, which ends once its seconds are over.
+			time.Sleep(time.Second)
+			io.WriteString(w, "go 1.26 trace\x00\x00\x00rest")
+		case "profile":
+			if strings.HasPrefix(r.URL.Path, "/body/") {
+				w.WriteHeader(http.StatusOK)
+				w.(http.Flusher).Flush()
+			}
+			<-r.Context().Done()
+		}
+	}))
+	defer srv.Close()
+	for _, dir := range []string{"", "/body"} {
+		c, err := Open(context.Background(), mustParse(t, srv.URL+dir+"/debug/pprof/trace"), Options{CPUProfile: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := io.ReadAll(c)
+		if err != nil || string(data) != "go 1.26 trace\x00\x00\x00rest" {
+			t.Fatalf("%s: read %q, %v", dir, data, err)
+		}
+		start := time.Now()
+		if err := c.Close(); err != nil {
+			t.Errorf("%s: Close: %v", dir, err)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("%s: Close took %v, want about the grace of 500ms", dir, d)
+		}
+		err = c.ProfileErr()
+		if dir == "/body" {
+			if err != nil {
+				t.Errorf("a profile whose headers came: ProfileErr = %v", err)
+			}
+			continue
+		}
+		var se *StallError
+		if want := srv.URL + "/debug/pprof/profile?seconds=1: no answer in "; !errors.As(err, &se) || se.Headers || se.Waited < 1500*time.Millisecond || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("ProfileErr = %v; want a StallError after 1.5s at least (the profile's second and the grace), beginning %q", err, want)
+		}
 	}
 }

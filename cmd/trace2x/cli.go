@@ -338,7 +338,7 @@ func (in *input) Read(p []byte) (int, error) {
 }
 
 // Close closes the input, and reports a failed CPU profile request: the
-// trace is good without it, but has no CPU samples.
+// trace is good without it, but may hold no CPU samples.
 func (in *input) Close() error {
 	err := in.ReadCloser.Close()
 	if in.spool != "" {
@@ -350,7 +350,7 @@ func (in *input) Close() error {
 		// spool and closed already: closing it again is harmless.
 		in.capture.Close()
 		if perr := in.capture.ProfileErr(); perr != nil {
-			fmt.Fprintf(in.stderr, "trace2x: warning: no CPU samples: %v\n", perr)
+			fmt.Fprintf(in.stderr, "trace2x: warning: the trace may hold no CPU samples: %v\n", perr)
 		}
 		in.capture = nil
 	}

@@ -187,8 +187,10 @@ func cmdExitcode(ts *testscript.TestScript, neg bool, args []string) {
 // VAR to its host:port. It serves:
 //
 //	.../trace         the file TRACE, as net/http/pprof's /debug/pprof/trace
-//	                  does (400 for a seconds parameter that is not a number)
-//	.../profile       a CPU profile; 500 under /noprofile/
+//	                  does (400 for a seconds parameter that is not a number);
+//	                  under /hangprofile/, once its seconds are over
+//	.../profile       a CPU profile; 500 under /noprofile/, no answer under
+//	                  /hangprofile/
 //	/status/CODE      an error with that status and a message
 //	/long             a 500 with a long message
 //	/page             an HTML page
@@ -211,17 +213,26 @@ func cmdServe(ts *testscript.TestScript, neg bool, args []string) {
 			// An auth proxy's redirect to its login page.
 			http.Redirect(w, r, "/page", http.StatusFound)
 		case strings.HasSuffix(p, "/trace"):
+			secs := 1.0
 			if s := r.URL.Query().Get("seconds"); s != "" {
-				if _, err := strconv.ParseFloat(s, 64); err != nil {
+				var err error
+				if secs, err = strconv.ParseFloat(s, 64); err != nil {
 					http.Error(w, "bad seconds: "+s, http.StatusBadRequest)
 					return
 				}
+			}
+			if strings.HasPrefix(p, "/hangprofile/") {
+				time.Sleep(time.Duration(secs * float64(time.Second)))
 			}
 			w.Header().Set("Content-Type", "application/octet-stream")
 			http.ServeFile(w, r, trace)
 		case strings.HasSuffix(p, "/profile"):
 			if strings.HasPrefix(p, "/noprofile/") {
 				http.Error(w, "Could not enable CPU profiling: cpu profiling already in use", http.StatusInternalServerError)
+				return
+			}
+			if strings.HasPrefix(p, "/hangprofile/") {
+				<-r.Context().Done()
 				return
 			}
 			w.Write([]byte("a CPU profile"))
