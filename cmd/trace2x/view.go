@@ -238,12 +238,19 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, at vie
 	// is removed. A connection is counted as Serve accepts it, which Close
 	// and Shutdown wait for: none is added while view waits.
 	var conns sync.WaitGroup
-	srv.ConnState = func(_ net.Conn, s http.ConnState) {
+	// The connections that have sent no request yet (a browser opens
+	// some ahead), which Shutdown takes for idle only once 5 s old.
+	var fresh sync.Map
+	srv.ConnState = func(c net.Conn, s http.ConnState) {
 		switch s {
 		case http.StateNew:
 			conns.Add(1)
+			fresh.Store(c, nil)
 		case http.StateClosed, http.StateHijacked:
 			conns.Done()
+			fresh.Delete(c)
+		default:
+			fresh.Delete(c)
 		}
 	}
 	go srv.Serve(ln)
@@ -252,15 +259,18 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, at vie
 			srv.Close() // interrupted: no waiting for a response to end
 			return
 		}
-		// Lets a response being written finish, for a while.
-		grace, cancel := context.WithTimeout(context.Background(), viewGrace)
+		// Lets a response being written finish, for a while, or until
+		// Ctrl-C; a connection that has asked for nothing is closed at
+		// once, or a browser's would hold view for the whole while.
+		grace, cancel := context.WithTimeout(ctx, viewGrace)
 		defer cancel()
+		fresh.Range(func(c, _ any) bool { c.(net.Conn).Close(); return true })
 		if srv.Shutdown(grace) != nil {
 			cut := writing.Load() > 0
 			srv.Close() // a handler cut off ends at its next write
 			select {
 			case <-served:
-				if cut {
+				if cut && ctx.Err() == nil {
 					fmt.Fprintf(e.stderr, "trace2x: note: another fetch of %s, still under way %v later, was cut off: view serves the trace once\n", name, viewGrace)
 				}
 			default:
@@ -336,7 +346,7 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, at vie
 // tab the browser put off, a curl stopped with Ctrl-Z) would keep view
 // running for as long as it stays, and a few seconds are not long for
 // someone waiting for view to end.
-const viewGrace = 3 * time.Second
+var viewGrace = 3 * time.Second // a variable for tests
 
 // viewServedHook, if set, is called once view's handler has written its
 // answer, before it judges whether the file was fetched whole: tests make

@@ -504,7 +504,7 @@ func TestViewClientHangsUpAfterWholeFile(t *testing.T) {
 			hungUp <- false
 		}
 	}
-	addr, path, result, _ := viewConverted(t)
+	addr, path, result, _ := viewConverted(t, t.Context())
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -534,7 +534,7 @@ func TestViewClientHangsUpAfterWholeFile(t *testing.T) {
 // test ends, and returns once the conversion has ended (its answer has a
 // length): the address served, the file's path there, where viewWhole's
 // error comes, and what it says on stderr.
-func viewConverted(t *testing.T) (addr, path string, result <-chan error, stderr *syncBuffer) {
+func viewConverted(t *testing.T, ctx context.Context) (addr, path string, result <-chan error, stderr *syncBuffer) {
 	t.Helper()
 	var stdout syncBuffer
 	stderr = new(syncBuffer)
@@ -546,7 +546,7 @@ func viewConverted(t *testing.T) (addr, path string, result <-chan error, stderr
 	t.Cleanup(func() { in.Close() })
 	res := make(chan error, 1)
 	go func() {
-		res <- viewWhole(t.Context(), e, in, &inputOpts{}, viewAt{addr: "127.0.0.1:0", ui: perfettoUI}, 0)
+		res <- viewWhole(ctx, e, in, &inputOpts{}, viewAt{addr: "127.0.0.1:0", ui: perfettoUI}, 0)
 	}()
 	link := waitLine(t, &stdout, regexp.MustCompile(`url=http://(127\.0\.0\.1:[0-9]+)(/annotations\.go1\.26\.pftrace)\n`))
 	for deadline := time.Now().Add(60 * time.Second); ; {
@@ -585,13 +585,8 @@ func TestViewStalledSecondFetch(t *testing.T) {
 		<-r.Context().Done()
 		close(cut)
 	}
-	addr, path, result, stderr := viewConverted(t)
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nX-Stall: 1\r\n\r\n", path, addr)
+	addr, path, result, stderr := viewConverted(t, t.Context())
+	stallFetch(t, addr, path)
 	<-stalled
 	whole := get(t, "http://"+addr+path)
 	select {
@@ -612,4 +607,85 @@ func TestViewStalledSecondFetch(t *testing.T) {
 	if !strings.HasSuffix(stderr.String(), want) {
 		t.Errorf("stderr %q, want it to end with %q", stderr.String(), want)
 	}
+}
+
+// TestViewFreshConnection checks that a connection that has asked for
+// nothing yet, as a browser opens ahead, does not hold view once the
+// trace was fetched whole: Go's Shutdown takes such a connection for idle
+// only once it is 5 s old, and view waited for it.
+func TestViewFreshConnection(t *testing.T) {
+	defer func(g time.Duration) { viewGrace = g }(viewGrace)
+	viewGrace = time.Minute
+	addr, path, result, stderr := viewConverted(t, t.Context())
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	get(t, "http://"+addr+path)
+	fetched := time.Now()
+	select {
+	case err := <-result:
+		if err != nil {
+			t.Errorf("view: %v", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("view did not return")
+	}
+	// Without a request, Shutdown gives up on it after 5 s.
+	if d := time.Since(fetched); d > 4*time.Second {
+		t.Errorf("view returned %v after the whole fetch, held by a connection that asked for nothing", d)
+	}
+	if strings.Contains(stderr.String(), "cut off") {
+		t.Errorf("a note for a connection that asked for nothing: %q", stderr.String())
+	}
+}
+
+// TestViewInterruptedInGrace checks that Ctrl-C ends view's wait for a
+// second fetch at once, without the note of a fetch cut off after the
+// wait: the wait did not heed it.
+func TestViewInterruptedInGrace(t *testing.T) {
+	defer func(g time.Duration) { viewGrace = g }(viewGrace)
+	viewGrace = time.Minute
+	defer func() { viewServedHook = nil }()
+	stalled := make(chan struct{})
+	viewServedHook = func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Stall") != "" {
+			http.NewResponseController(w).Flush()
+			close(stalled)
+			<-r.Context().Done()
+		}
+	}
+	ctx, interrupt := context.WithCancel(t.Context())
+	defer interrupt()
+	addr, path, result, stderr := viewConverted(t, ctx)
+	stallFetch(t, addr, path)
+	<-stalled
+	get(t, "http://"+addr+path)
+	waitLine(t, stderr, regexp.MustCompile(`fetched whole`))
+	interrupt()
+	select {
+	case err := <-result:
+		if err != nil {
+			t.Errorf("view interrupted after the whole fetch: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("view went on waiting for the second fetch after Ctrl-C")
+	}
+	if strings.Contains(stderr.String(), "cut off") {
+		t.Errorf("a note of a fetch cut off after the wait, on Ctrl-C: %q", stderr.String())
+	}
+}
+
+// stallFetch asks view for the trace on a connection of its own, with the
+// header X-Stall that the tests' viewServedHook holds the answer for,
+// until the connection closes (at the test's end, or view's).
+func stallFetch(t *testing.T, addr, path string) {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nX-Stall: 1\r\n\r\n", path, addr)
 }
