@@ -197,7 +197,8 @@ func recordGenerations(t testing.TB, rounds int) []byte {
 // TestUnfinishedGenerationError cuts a trace between two batches of its
 // last generation, as a process killed while it traces leaves it: the
 // parser refuses a generation without its string and stack tables, and
-// the error says the writer stopped there, not that the file is damaged.
+// the error says the writer stopped there, not that the file is damaged,
+// for a file and for a stream of the same bytes alike.
 func TestUnfinishedGenerationError(t *testing.T) {
 	data := recordedOnce(t)
 	full, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
@@ -218,6 +219,10 @@ func TestUnfinishedGenerationError(t *testing.T) {
 		refused++
 		if msg := err.Error(); !strings.Contains(msg, "writer stopped inside this last generation") || !strings.Contains(msg, fmt.Sprintf("in generation %d ", len(full.Generations))) {
 			t.Errorf("cut at %d: %v", cut, err)
+		}
+		_, serr := mapping.Map(bytes.NewReader(data[:cut]), mapping.NopSink{})
+		if serr == nil || serr.Error() != err.Error() {
+			t.Errorf("cut at %d: as a stream %v, as a file %v", cut, serr, err)
 		}
 	}
 	if refused == 0 {

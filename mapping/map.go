@@ -250,12 +250,7 @@ func (m *mapper) locate(e *Error, complete int) {
 		g := idx.Generations[k]
 		e.at = fmt.Sprintf("in generation %d (bytes %d to %d)", k+1, g.Offset, g.Offset+g.Size)
 		if g.Unfinished {
-			// Its string and stack tables, written at its end, are
-			// missing: the parser refuses it, and the trace ends before.
-			e.hint = " (the trace's writer stopped inside this last generation: its process was killed while it traced, or is still writing the file; the generations before it are converted)"
-			if k == 0 {
-				e.hint = " (the trace's writer stopped inside its first generation: its process was killed while it traced, or is still writing the file; the parser takes a generation whole, so nothing is converted)"
-			}
+			e.hint = unfinishedHint(k)
 		}
 		return
 	}
@@ -273,6 +268,16 @@ func (m *mapper) locate(e *Error, complete int) {
 			e.at = fmt.Sprintf("in generation %d (from byte %d), %s", k+1, from, e.at)
 		}
 	}
+}
+
+// unfinishedHint says why the parser refused generation k (from 0), the
+// last of a trace whose writer stopped inside it: its string and stack
+// tables, written at its end, are missing.
+func unfinishedHint(k int) string {
+	if k == 0 {
+		return " (the trace's writer stopped inside its first generation: its process was killed while it traced, or is still writing the file; the parser takes a generation whole, so nothing is converted)"
+	}
+	return " (the trace's writer stopped inside this last generation: its process was killed while it traced, or is still writing the file; the generations before it are converted)"
 }
 
 // locateInStream says where in a trace read without an index the pass
@@ -312,6 +317,11 @@ func (m *mapper) locateInStream(e *Error, complete int) {
 		return
 	}
 	g := gens[complete]
+	if complete == len(gens)-1 && m.scan.eof && scan.Unfinished() {
+		e.at = fmt.Sprintf("in generation %d (bytes %d to %d%s)", complete+1, g.Offset, scan.Offset(), of)
+		e.hint = unfinishedHint(complete)
+		return
+	}
 	if complete == len(gens)-1 && m.scan.eof && scan.InBatch() {
 		e.at = fmt.Sprintf("in generation %d (from byte %d%s), cut short at byte %d inside a batch", complete+1, g.Offset, of, scan.Offset())
 		return
@@ -517,6 +527,7 @@ func (m *mapper) complete(read func() error) (*Summary, error) {
 				m.sum.Generations = max(m.syncs-1, 0)
 				m.sum.Spans = m.spans()
 				m.sum.BytesRead = m.counter.n.Load()
+				m.sum.Compressed = m.counter.compressed
 				_ = m.end()
 			}
 			return &m.sum, se.err

@@ -1387,6 +1387,7 @@ func (m *mapper) finish() (err error) {
 	}
 	m.sum.Spans = m.spans()
 	m.sum.BytesRead = m.counter.n.Load()
+	m.sum.Compressed = m.counter.compressed
 	m.sum.EventsByKind = make(map[string]int64)
 	for k, n := range m.kinds {
 		if n > 0 {

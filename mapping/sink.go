@@ -319,10 +319,14 @@ type Summary struct {
 	// those that passed whole. A pass that failed (Err) lists those
 	// before the generation it failed in. A trace before Go 1.22, or one
 	// whose batch headers stop making sense, has none, or those before.
-	Spans         []GenerationSpan
-	Events        int64            // events read from the trace
-	EventsByKind  map[string]int64 // events read, by x/exp/trace event kind name
-	BytesRead     int64            // bytes of input consumed
+	Spans        []GenerationSpan
+	Events       int64            // events read from the trace
+	EventsByKind map[string]int64 // events read, by x/exp/trace event kind name
+	BytesRead    int64            // bytes of input consumed
+	// Compressed says the input was gzip- or zstd-compressed: BytesRead
+	// counts its bytes, and the offsets of Spans and of errors are those
+	// of the trace decompressed.
+	Compressed    bool
 	ExpBatches    map[string]int   // experimental batches, by experiment
 	ExpEvents     map[string]int64 // experimental events, by experiment
 	ExpBatchBytes int64            // bytes in experimental batches

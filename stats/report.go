@@ -39,10 +39,14 @@ type Report struct {
 	// GenerationSpansEnd says where the batch headers stopped making
 	// sense, if they did before the file's end: GenerationSpans lists the
 	// generations before it.
-	GenerationSpansEnd string           `json:"generation_spans_end,omitempty"`
-	BytesRead          int64            `json:"bytes_read"`
-	Events             int64            `json:"events"`
-	EventsByKind       map[string]int64 `json:"events_by_kind"`
+	GenerationSpansEnd string `json:"generation_spans_end,omitempty"`
+	BytesRead          int64  `json:"bytes_read"`
+	// Compressed says the input was gzip- or zstd-compressed: BytesRead
+	// counts its bytes, and the generations' offsets are those of the
+	// trace decompressed.
+	Compressed   bool             `json:"compressed,omitempty"`
+	Events       int64            `json:"events"`
+	EventsByKind map[string]int64 `json:"events_by_kind"`
 	// Goroutines counts the goroutines of the trace; of a pass through a
 	// mapping.Filter, those it kept time of, as GoroutineGroups does.
 	Goroutines   int            `json:"goroutines"`
@@ -282,7 +286,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	p := func(k, format string, args ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, args...)...) }
 	// Whatever a trace, or its name, holds, nothing reaches the terminal
 	// unescaped, and no tab shifts the columns.
-	p("Input:", "%s (%d bytes read)", escape(r.Input), r.BytesRead)
+	if r.Compressed {
+		p("Input:", "%s (%d bytes read, compressed)", escape(r.Input), r.BytesRead)
+	} else {
+		p("Input:", "%s (%d bytes read)", escape(r.Input), r.BytesRead)
+	}
 	p("Format:", "%s", escape(r.FormatVersion))
 	p("Duration:", "%v", time.Duration(r.DurationNS))
 	if r.StartNS > 0 {
@@ -296,9 +304,10 @@ func (r *Report) WriteText(w io.Writer) error {
 		// parser may read past it.
 		p("Generations:", "%d read; the file's batches list %d, up to %s:", r.Generations, n, escape(r.GenerationSpansEnd))
 	} else if n > 0 && n != r.Generations {
-		// A window reads some of the file's generations; the list is
-		// the file's.
-		p("Generations:", "%d read, of the file's %d:", r.Generations, n)
+		// A window reads some of the trace's generations, and a trace
+		// whose writer stopped inside its last has one the parser
+		// refuses; the list is the trace's.
+		p("Generations:", "%d read, of the trace's %d:", r.Generations, n)
 	} else if v, ok := strings.CutPrefix(r.FormatVersion, "go1."); ok && len(v) == 2 && v < "22" {
 		// Read as one: the format has no generations.
 		p("Generations:", "none (a format before Go 1.22)")
@@ -310,12 +319,15 @@ func (r *Report) WriteText(w io.Writer) error {
 			p("", "... %d more (--json lists them all)", len(r.GenerationSpans)-i)
 			break
 		}
-		unfinished := ""
+		more := ""
+		if r.Compressed {
+			more = " of the decompressed trace" // as errors say
+		}
 		if g.Unfinished {
-			unfinished = " (unfinished: the trace's writer stopped in it)"
+			more += " (unfinished: the trace's writer stopped in it)"
 		}
 		p(fmt.Sprintf("  #%d:", i+1), "%v to %v, %s at byte %d%s",
-			time.Duration(g.StartNS).Round(time.Microsecond), time.Duration(g.EndNS).Round(time.Microsecond), byteSize(g.Bytes), g.Offset, unfinished)
+			time.Duration(g.StartNS).Round(time.Microsecond), time.Duration(g.EndNS).Round(time.Microsecond), byteSize(g.Bytes), g.Offset, more)
 	}
 	p("Events:", "%d", r.Events)
 	for _, k := range slices.Sorted(maps.Keys(r.EventsByKind)) {

@@ -498,6 +498,7 @@ func (s *Sink) Report() *Report {
 		Generations:     sum.Generations,
 		GenerationSpans: generations(sum.Spans),
 		BytesRead:       sum.BytesRead,
+		Compressed:      sum.Compressed,
 		Events:          sum.Events,
 		EventsByKind:    maps.Clone(sum.EventsByKind),
 		Goroutines:      goroutines,

@@ -1024,7 +1024,7 @@ func TestUnfinishedGeneration(t *testing.T) {
 	if err := r.WriteText(&b); err != nil {
 		t.Fatal(err)
 	}
-	if !regexp.MustCompile(`(?m)^Generations: +1 read, of the file's 2:$`).Match(b.Bytes()) {
+	if !regexp.MustCompile(`(?m)^Generations: +1 read, of the trace's 2:$`).Match(b.Bytes()) {
 		t.Errorf("text of a window:\n%s", b.Bytes())
 	}
 }
@@ -1139,9 +1139,20 @@ func TestStreamGenerations(t *testing.T) {
 			if _, err := mapping.Map(bytes.NewReader(c.input), s); err != nil && c.name != "cut inside its last generation" {
 				t.Fatalf("%s %s: %v", path, c.name, err)
 			}
-			got := s.Report().GenerationSpans
+			r := s.Report()
+			got := r.GenerationSpans
 			if len(got) != len(c.want) || len(got) > 0 && !reflect.DeepEqual(got, c.want) {
 				t.Errorf("%s %s: generations\n%+v\nwant\n%+v", path, c.name, got, c.want)
+			}
+			// The offsets of a compressed input's are the trace's
+			// decompressed, and the bytes read its own: said so.
+			var text bytes.Buffer
+			if err := r.WriteText(&text); err != nil {
+				t.Fatal(err)
+			}
+			gz := c.name == "gzip-compressed"
+			if r.Compressed != gz || strings.Contains(text.String(), "bytes read, compressed)") != gz || strings.Contains(text.String(), "at byte 16 of the decompressed trace\n") != gz {
+				t.Errorf("%s %s: compressed %v, text\n%s", path, c.name, r.Compressed, text.String())
 			}
 		}
 	}

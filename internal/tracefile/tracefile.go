@@ -913,8 +913,9 @@ func (s *Scanner) Generations() []Span { return s.gens }
 // Unfinished reports whether the bytes written, if they are all the
 // trace's, end inside a generation of a Go 1.26+ trace, which marks each
 // generation's end: the trace's writer stopped inside it (a process
-// killed while it traced).
-func (s *Scanner) Unfinished() bool { return s.err == nil && s.v >= 26 && s.open }
+// killed while it traced). Bytes that end inside a batch do not: the
+// runtime writes whole batches, and they were cut.
+func (s *Scanner) Unfinished() bool { return s.err == nil && s.v >= 26 && s.open && !s.InBatch() }
 
 // Err returns where the bytes stopped being batches, if they did.
 func (s *Scanner) Err() error {
