@@ -350,7 +350,14 @@ func (in *input) Close() error {
 		// spool and closed already: closing it again is harmless.
 		in.capture.Close()
 		if perr := in.capture.ProfileErr(); perr != nil {
-			fmt.Fprintf(in.stderr, "trace2x: warning: the trace may hold no CPU samples: %v\n", perr)
+			var se *capture.StatusError
+			if errors.As(perr, &se) && strings.Contains(se.Message, "already in use") {
+				// net/http/pprof runs one CPU profile at a time: the
+				// trace holds the samples of the one running.
+				fmt.Fprintf(in.stderr, "trace2x: warning: the trace holds CPU samples only while another CPU profile of the target runs: %v\n", perr)
+			} else {
+				fmt.Fprintf(in.stderr, "trace2x: warning: the trace may hold no CPU samples: %v\n", perr)
+			}
 		}
 		in.capture = nil
 	}

@@ -108,6 +108,11 @@ Examples:
 					// Advice to profile would not help: the format
 					// has no place for the samples.
 					why = "traces of Go 1.18 and before hold no CPU samples (Go 1.19 added them)"
+				} else if kind == pprof.CPU && inOpts.cpuProfile {
+					// The advice is what was done: why it gave no
+					// samples comes first.
+					in.Close()
+					why = "the trace has no CPU samples, though the CPU was profiled while it traced (--cpu-profile): the program used no CPU then, or the profile's request failed (a warning above says so if it did)"
 				}
 				if !inOpts.filter.Empty() {
 					why = "after the filters, " + why
