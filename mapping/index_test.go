@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -212,7 +213,7 @@ func TestUnfinishedGenerationError(t *testing.T) {
 		if err != nil || !idx.Generations[len(idx.Generations)-1].Unfinished {
 			continue // not between batches
 		}
-		_, err = mapping.MapFile(bytes.NewReader(data[:cut]), cut, mapping.NopSink{})
+		fsum, err := mapping.MapFile(bytes.NewReader(data[:cut]), cut, mapping.NopSink{})
 		if err == nil {
 			continue // the parser took what there is
 		}
@@ -220,9 +221,15 @@ func TestUnfinishedGenerationError(t *testing.T) {
 		if msg := err.Error(); !strings.Contains(msg, "writer stopped inside this last generation") || !strings.Contains(msg, fmt.Sprintf("in generation %d ", len(full.Generations))) {
 			t.Errorf("cut at %d: %v", cut, err)
 		}
-		_, serr := mapping.Map(bytes.NewReader(data[:cut]), mapping.NopSink{})
+		ssum, serr := mapping.Map(bytes.NewReader(data[:cut]), mapping.NopSink{})
 		if serr == nil || serr.Error() != err.Error() {
 			t.Errorf("cut at %d: as a stream %v, as a file %v", cut, serr, err)
+		}
+		// Both list the generation refused, unfinished.
+		for _, sum := range []*mapping.Summary{fsum, ssum} {
+			if n := len(sum.Spans); n != len(full.Generations) || !sum.Spans[n-1].Unfinished || !reflect.DeepEqual(sum.Spans, fsum.Spans) {
+				t.Errorf("cut at %d: spans %+v", cut, sum.Spans)
+			}
 		}
 	}
 	if refused == 0 {

@@ -553,20 +553,24 @@ func (m *mapper) complete(read func() error) (*Summary, error) {
 // file's index has them all, and a stream's Scanner those read. A pass
 // that failed lists those before the one it failed in, the same for a
 // file as for a stream: the index of a file passes over a break that the
-// parser stops at.
+// parser stops at. The last generation, one its writer stopped inside,
+// is listed all the same if the parser read to the input's end, as it
+// does to refuse it for that.
 func (m *mapper) spans() []GenerationSpan {
 	var gens []tracefile.Generation
+	read := 0 // the generations before the pass's first
 	switch {
 	case m.cfg.index != nil:
-		gens = m.cfg.index.Generations
-		if m.sum.Err != nil {
-			gens = gens[:min(len(gens), m.cfg.firstGen+m.sum.Generations)]
-		}
+		gens, read = m.cfg.index.Generations, m.cfg.firstGen
 	case m.scan != nil:
 		gens = m.scan.s.Index(m.scan.eof)
-		if m.sum.Err != nil {
-			gens = gens[:min(len(gens), m.sum.Generations)]
+	}
+	if m.sum.Err != nil {
+		k := min(len(gens), read+m.sum.Generations)
+		if k == len(gens)-1 && gens[k].Unfinished && m.scan != nil && m.scan.eof {
+			k++
 		}
+		gens = gens[:k]
 	}
 	if len(gens) == 0 {
 		return nil

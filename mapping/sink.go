@@ -317,8 +317,10 @@ type Summary struct {
 	// in time, as their batch headers do: for a file, every generation
 	// of its index (a window's pass reads some of them); for a stream,
 	// those that passed whole. A pass that failed (Err) lists those
-	// before the generation it failed in. A trace before Go 1.22, or one
-	// whose batch headers stop making sense, has none, or those before.
+	// before the generation it failed in, and that one if it is the last,
+	// Unfinished, and the parser read to the input's end (as it does to
+	// refuse it for that). A trace before Go 1.22, or one whose batch headers
+	// stop making sense, has none, or those before.
 	Spans        []GenerationSpan
 	Events       int64            // events read from the trace
 	EventsByKind map[string]int64 // events read, by x/exp/trace event kind name
