@@ -82,12 +82,26 @@ func (t *table) Flush() error {
 // character of Unicode's East Asian Wide or Fullwidth classes (CJK
 // ideographs, kana, Hangul, fullwidth forms, most emoji), none for a
 // combining mark (which goes on the character before it), one for any
-// other. It measures what the text form prints, which escapes controls,
-// invisible formatting and bytes that are not UTF-8.
+// other. An emoji sequence is drawn as one emoji, two columns: a
+// character followed by U+FE0F (emoji presentation, as in "❤️"), and an
+// emoji followed by a skin tone. It measures what the text form prints,
+// which escapes controls, invisible formatting (the joiner of longer
+// sequences too) and bytes that are not UTF-8.
 func displayWidth(s string) int {
-	n := 0
+	n, prev := 0, 0
 	for _, r := range s {
-		n += runeWidth(r)
+		switch {
+		case r == '\uFE0F':
+			if prev == 1 {
+				n++
+			}
+			prev = 2
+			continue
+		case r >= 0x1F3FB && r <= 0x1F3FF && prev == 2: // a skin tone
+			continue
+		}
+		prev = runeWidth(r)
+		n += prev
 	}
 	return n
 }
