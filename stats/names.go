@@ -71,12 +71,25 @@ func cell(s, empty string) string {
 		if displayWidth(s) <= maxNameWidth {
 			return s
 		}
-		n := 0
-		for i, r := range s {
-			if n += runeWidth(r); n > maxNameWidth-1 { // room for the ellipsis
-				return s[:i] + ellipsis
+		// Cut before the character that would take the last column,
+		// which the ellipsis takes: never before one that adds none, nor
+		// between an emoji and the selector that makes it one.
+		n, cut, last := 0, 0, 0
+		eachColumn(s, func(i, w int) bool {
+			if w > 0 && n+w > maxNameWidth-1 {
+				cut = i
+				if strings.HasPrefix(s[i:], "\uFE0F") {
+					cut = last
+				}
+				return false
 			}
-		}
+			if w > 0 {
+				last = i
+			}
+			n += w
+			return true
+		})
+		return s[:cut] + ellipsis
 	}
 	q := strconv.Quote(s)
 	if displayWidth(q) <= maxNameWidth {

@@ -598,6 +598,10 @@ func TestCell(t *testing.T) {
 		{"ab" + strings.Repeat("注", 40), "ab" + strings.Repeat("注", (maxNameWidth-3)/2) + "…"},
 		{strings.Repeat("e\u0301", 100), strings.Repeat("e\u0301", maxNameWidth-1) + "…"},
 		{"\x01" + strings.Repeat("注", 40), `"\x01` + strings.Repeat("注", (maxNameWidth-7)/2) + `"…`},
+		// An emoji sequence is one emoji, two columns, cut whole.
+		{strings.Repeat("\u2764\uFE0F", 40), strings.Repeat("\u2764\uFE0F", (maxNameWidth-1)/2) + "…"},
+		{strings.Repeat("👍\U0001F3FD", 40), strings.Repeat("👍\U0001F3FD", (maxNameWidth-1)/2) + "…"},
+		{strings.Repeat("x", maxNameWidth-2) + "\u2764\uFE0Fy", strings.Repeat("x", maxNameWidth-2) + "…"},
 	} {
 		got := cell(c.in, "(none)")
 		if got != c.want {

@@ -88,22 +88,33 @@ func (t *table) Flush() error {
 // which escapes controls, invisible formatting (the joiner of longer
 // sequences too) and bytes that are not UTF-8.
 func displayWidth(s string) int {
-	n, prev := 0, 0
-	for _, r := range s {
+	n := 0
+	eachColumn(s, func(_, w int) bool { n += w; return true })
+	return n
+}
+
+// eachColumn calls f with each character of s, at byte i, and the
+// columns it adds on a terminal, as displayWidth counts them (none for
+// one drawn with the character before it), until f returns false.
+func eachColumn(s string, f func(i, w int) bool) {
+	prev := 0
+	for i, r := range s {
+		w := 0
 		switch {
 		case r == '\uFE0F':
 			if prev == 1 {
-				n++
+				w = 1
 			}
 			prev = 2
-			continue
 		case r >= 0x1F3FB && r <= 0x1F3FF && prev == 2: // a skin tone
-			continue
+		default:
+			w = runeWidth(r)
+			prev = w
 		}
-		prev = runeWidth(r)
-		n += prev
+		if !f(i, w) {
+			return
+		}
 	}
-	return n
 }
 
 // runeWidth returns the columns r takes on a terminal, as displayWidth

@@ -112,7 +112,7 @@ Examples:
 					// The advice is what was done: why it gave no
 					// samples comes first.
 					in.Close()
-					why = "the trace has no CPU samples, though the CPU was profiled while it traced (--cpu-profile): the program used no CPU then, or the profile's request failed (a warning above says so if it did)"
+					why = "the trace has no CPU samples, though --cpu-profile asked for a CPU profile of its window: the program used no CPU then, or the profile's request failed (a warning above says so if it did)"
 				}
 				if !inOpts.filter.Empty() {
 					why = "after the filters, " + why
