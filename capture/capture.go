@@ -151,10 +151,11 @@ type StallError struct {
 
 // Error says which capture stalled, and for how long after how much.
 func (e *StallError) Error() string {
+	// "GET", as a StatusError says it: the request the server left.
 	if !e.Headers {
-		return fmt.Sprintf("%s: no answer in %v", e.URL, e.Waited)
+		return fmt.Sprintf("GET %s: no answer in %v", e.URL, e.Waited)
 	}
-	return fmt.Sprintf("%s: nothing received for %v after %d bytes of the trace", e.URL, e.Waited, e.Bytes)
+	return fmt.Sprintf("GET %s: nothing received for %v after %d bytes of the trace", e.URL, e.Waited, e.Bytes)
 }
 
 // StatusError is a response other than 200 OK.

@@ -342,7 +342,7 @@ func TestStall(t *testing.T) {
 	if d := time.Since(start); d < 500*time.Millisecond || d > 5*time.Second {
 		t.Errorf("silent server given up after %v; want 500ms (0.2s and the timeout)", d)
 	}
-	if want := srv.URL + "/silent?seconds=0.2: no answer in 500ms"; err.Error() != want {
+	if want := "GET " + srv.URL + "/silent?seconds=0.2: no answer in 500ms"; err.Error() != want {
 		t.Errorf("error %q, want %q", err, want)
 	}
 
@@ -355,7 +355,7 @@ func TestStall(t *testing.T) {
 	if !errors.As(err, &se) || !se.Headers || se.Bytes != 20000 || n != 20000 {
 		t.Fatalf("stalled body: read %d bytes, %v; want 20000 and a StallError", n, err)
 	}
-	if want := fmt.Sprintf("%s/stops: nothing received for 300ms after 20000 bytes of the trace", srv.URL); err.Error() != want {
+	if want := fmt.Sprintf("GET %s/stops: nothing received for 300ms after 20000 bytes of the trace", srv.URL); err.Error() != want {
 		t.Errorf("error %q, want %q", err, want)
 	}
 
@@ -593,7 +593,7 @@ func TestProfileNoAnswer(t *testing.T) {
 			continue
 		}
 		var se *StallError
-		if want := srv.URL + "/debug/pprof/profile?seconds=1: no answer in "; !errors.As(err, &se) || se.Headers || se.Waited < 1500*time.Millisecond || !strings.HasPrefix(err.Error(), want) {
+		if want := "GET " + srv.URL + "/debug/pprof/profile?seconds=1: no answer in "; !errors.As(err, &se) || se.Headers || se.Waited < 1500*time.Millisecond || !strings.HasPrefix(err.Error(), want) {
 			t.Errorf("ProfileErr = %v; want a StallError after 1.5s at least (the profile's second and the grace), beginning %q", err, want)
 		}
 	}

@@ -10,8 +10,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -91,12 +93,13 @@ func TestCompressedInput(t *testing.T) {
 	// A whole compressed stream of a trace cut short: the place of the
 	// break is in the trace the stream decompresses to, and the error
 	// says so, lest it be read as an offset in the compressed bytes.
+	start, size := batchAround(t, data, len(data)/2)
 	var cut bytes.Buffer
 	zw = gzip.NewWriter(&cut)
 	zw.Write(data[:len(data)/2])
 	zw.Close()
 	_, err = mapping.Map(bytes.NewReader(cut.Bytes()), mapping.NopSink{})
-	want := fmt.Sprintf("broken trace in generation 1 (from byte 16 of the decompressed trace), cut short at byte %d inside a batch", len(data)/2)
+	want := fmt.Sprintf("broken trace in generation 1 (from byte 16 of the decompressed trace), at byte %d, where a batch of %d bytes runs past the end of the trace, which is cut short at byte %d", start, size, len(data)/2)
 	if msg := fmt.Sprint(err); !strings.Contains(msg, want) {
 		t.Errorf("a compressed trace cut short: error %q does not say %q", msg, want)
 	}
@@ -141,7 +144,8 @@ func TestInputFails(t *testing.T) {
 	// says where: the generation it breaks off in, and the end of the
 	// input, inside a batch.
 	_, err := mapping.Map(bytes.NewReader(data[:len(data)/2]), mapping.NopSink{})
-	if want := fmt.Sprintf("broken trace in generation 1 (from byte 16), cut short at byte %d inside a batch", len(data)/2); err == nil || !strings.Contains(err.Error(), want) {
+	start, size := batchAround(t, data, len(data)/2)
+	if want := fmt.Sprintf("broken trace in generation 1 (from byte 16), at byte %d, where a batch of %d bytes runs past the end of the trace, which is cut short at byte %d", start, size, len(data)/2); err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("a trace cut short: %v, want it to say %q", err, want)
 	}
 }
@@ -347,9 +351,36 @@ func TestErrorWording(t *testing.T) {
 	}
 	at := idx.Generations[1].Offset
 	_, err = mapping.Map(bytes.NewReader(gens[:at+3]), mapping.NopSink{})
-	if want := fmt.Sprintf("after generation 1, cut short at byte %d inside the header of a batch at byte %d", at+3, at); !strings.Contains(fmt.Sprint(err), want) {
+	want := fmt.Sprintf("after generation 1, at byte %d, where the batch header is cut short at byte %d", at, at+3)
+	if !strings.Contains(fmt.Sprint(err), want) {
 		t.Errorf("a stream cut inside a batch header: %v, want it to say %q", err, want)
 	}
+	// A file cut there names the generation before it as the stream
+	// does, and where the batch begins.
+	_, err = mapping.MapFile(bytes.NewReader(gens[:at+3]), at+3, mapping.NopSink{})
+	if want := fmt.Sprintf("after generation 1, at byte %d, where the batch header is cut short,", at); !strings.Contains(fmt.Sprint(err), want) {
+		t.Errorf("a file cut inside a batch header: %v, want it to say %q", err, want)
+	}
+	// Cut inside the first batch's header, there is no generation before.
+	_, err = mapping.Map(bytes.NewReader(gens[:tracefile.HeaderSize+3]), mapping.NopSink{})
+	if want := fmt.Sprintf("broken trace at byte %d, where the batch header is cut short at byte %d", tracefile.HeaderSize, tracefile.HeaderSize+3); !strings.Contains(fmt.Sprint(err), want) {
+		t.Errorf("a stream cut inside its first batch's header: %v, want it to say %q", err, want)
+	}
+}
+
+// batchAround returns where the batch that data[:n] ends inside begins,
+// and its size, as the error of a file of those bytes gives them: what a
+// stream cut there must say too.
+func batchAround(t *testing.T, data []byte, n int) (start, size int64) {
+	t.Helper()
+	_, err := mapping.MapFile(bytes.NewReader(data[:n]), int64(n), mapping.NopSink{})
+	m := regexp.MustCompile(`at byte (\d+), where a batch of (\d+) bytes runs past the end of the trace, which is cut short:`).FindStringSubmatch(fmt.Sprint(err))
+	if m == nil {
+		t.Fatalf("a file cut at %d: %v, want it to say where the batch cut short begins", n, err)
+	}
+	start, _ = strconv.ParseInt(m[1], 10, 64)
+	size, _ = strconv.ParseInt(m[2], 10, 64)
+	return start, size
 }
 
 // bytesReaderAt counts the bytes read through it.

@@ -162,8 +162,8 @@ func (e *Error) Error() string {
 	}
 	if e.Input != "" {
 		// An input's own error may name it too (a capture's, by its
-		// URL): once is enough.
-		msg = strings.TrimPrefix(msg, e.Input+": ")
+		// URL, after the request's method): once is enough.
+		msg = strings.TrimPrefix(strings.TrimPrefix(msg, "GET "+e.Input+": "), e.Input+": ")
 	}
 	if errors.Is(e.Err, ErrEmpty) || errors.Is(e.Err, ErrNotTrace) || errors.Is(e.Err, ErrVersion) || errors.Is(e.Err, errHeaderOnly) {
 		return fmt.Sprintf("%s: %s", e.Input, msg)
@@ -264,8 +264,15 @@ func (m *mapper) locate(e *Error, complete int) {
 		if n := len(idx.Generations); n > 0 {
 			from = idx.Generations[n-1].Offset + idx.Generations[n-1].Size
 		}
-		if k := m.cfg.firstGen + complete; k == len(idx.Generations) && te.Offset > from {
+		switch k := m.cfg.firstGen + complete; {
+		case k == len(idx.Generations) && te.Offset > from:
 			e.at = fmt.Sprintf("in generation %d (from byte %d), %s", k+1, from, e.at)
+		case k == len(idx.Generations) && te.Offset == from && errors.As(te.Err, new(*tracefile.PastEndError)):
+			// The first batch of a generation, whose header was read.
+			e.at = fmt.Sprintf("in generation %d (from byte %d), %s", k+1, from, e.at)
+		case k == len(idx.Generations) && k > 0 && te.Offset == from:
+			// Where the next generation would begin.
+			e.at = fmt.Sprintf("after generation %d, %s", k, e.at)
 		}
 	}
 }
@@ -301,9 +308,12 @@ func (m *mapper) locateInStream(e *Error, complete int) {
 				e.at = fmt.Sprintf("in generation %d (from byte %d%s)", n, gens[n-1].Offset, of)
 				return
 			}
-			if n > 0 && gens[n-1].End == 0 {
+			switch {
+			case n > 0 && gens[n-1].End == 0:
 				e.at = fmt.Sprintf("in generation %d (from byte %d%s), at byte %d, where %v", n, gens[n-1].Offset, of, serr.Offset, serr.Err)
-			} else {
+			case n > 0:
+				e.at = fmt.Sprintf("after generation %d, at byte %d%s, where %v", n, serr.Offset, of, serr.Err)
+			default:
 				e.at = fmt.Sprintf("at byte %d%s, where %v", serr.Offset, of, serr.Err)
 			}
 			return
@@ -311,8 +321,17 @@ func (m *mapper) locateInStream(e *Error, complete int) {
 	}
 	if complete >= len(gens) {
 		if complete == len(gens) && m.scan.eof && scan.InBatch() {
-			// Inside the header of the next generation's first batch.
-			e.at = fmt.Sprintf("after generation %d, cut short at byte %d inside the header of a batch at byte %d%s", complete, scan.Offset(), scan.BatchStart(), of)
+			// Inside the header of the next generation's first batch, in
+			// the words a file's index has for it.
+			e.at = fmt.Sprintf("at byte %d%s, where the batch header is cut short at byte %d", scan.BatchStart(), of, scan.Offset())
+			if size, ok := scan.InBody(); ok {
+				e.at = fmt.Sprintf("at byte %d%s, where a batch of %d bytes runs past the end of the trace, which is cut short at byte %d", scan.BatchStart(), of, size, scan.Offset())
+			}
+			// Before Go 1.26 a generation has no end mark: the batch
+			// may be the generation's, or the next one's.
+			if complete > 0 && m.scan.v >= 26 {
+				e.at = fmt.Sprintf("after generation %d, %s", complete, e.at)
+			}
 		}
 		return
 	}
@@ -323,11 +342,21 @@ func (m *mapper) locateInStream(e *Error, complete int) {
 		return
 	}
 	if complete == len(gens)-1 && m.scan.eof && scan.InBatch() {
-		e.at = fmt.Sprintf("in generation %d (from byte %d%s), cut short at byte %d inside a batch", complete+1, g.Offset, of, scan.Offset())
+		// In the words a file's index has for it, and where the stream
+		// ended, which a file's size tells.
+		if size, ok := scan.InBody(); ok {
+			e.at = fmt.Sprintf("in generation %d (from byte %d%s), at byte %d, where a batch of %d bytes runs past the end of the trace, which is cut short at byte %d", complete+1, g.Offset, of, scan.BatchStart(), size, scan.Offset())
+		} else {
+			e.at = fmt.Sprintf("in generation %d (from byte %d%s), at byte %d, where the batch header is cut short at byte %d", complete+1, g.Offset, of, scan.BatchStart(), scan.Offset())
+		}
 		return
 	}
-	if g.End > 0 {
-		e.at = fmt.Sprintf("in generation %d (bytes %d to %d%s)", complete+1, g.Offset, g.End, of)
+	end := g.End
+	if end == 0 && complete == len(gens)-1 && m.scan.eof && !scan.InBatch() {
+		end = scan.Offset() // the last generation of a trace before Go 1.26 ends with it
+	}
+	if end > 0 {
+		e.at = fmt.Sprintf("in generation %d (bytes %d to %d%s)", complete+1, g.Offset, end, of)
 		return
 	}
 	e.at = fmt.Sprintf("in generation %d (from byte %d%s)", complete+1, g.Offset, of)

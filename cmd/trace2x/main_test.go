@@ -227,7 +227,7 @@ func TestBadInput(t *testing.T) {
 		{"truncated", write("cut.trace", data[:len(data)*2/3]), []string{"cut.trace", "broken trace in generation 1 (from byte 16), at byte ",
 			"runs past the end of the trace, which is cut short", "its first is not whole"}},
 		{"concatenated", write("two.trace", append(bytes.Clone(data), data...)), []string{"two.trace",
-			fmt.Sprintf("broken trace at byte %d, where another trace's header begins", len(data)), "in 1 complete generation"}},
+			fmt.Sprintf("broken trace after generation 1, at byte %d, where another trace's header begins", len(data)), "in 1 complete generation"}},
 		{"damaged second generation", write("damaged.trace", damaged), []string{"damaged.trace",
 			fmt.Sprintf("broken trace in generation 2 (bytes %d to %d), after ", gen2.Offset, gen2.Offset+gen2.Size)}},
 		{"flipped bytes", write("flipped.trace", flipped), []string{"flipped.trace", "broken trace"}},

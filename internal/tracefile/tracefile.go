@@ -237,7 +237,7 @@ func (x *indexer) run() error {
 		}
 		end := off + int64(b.hdrLen) + int64(b.size)
 		if end > x.size {
-			return &Error{off, fmt.Errorf("a batch of %d bytes runs past the end of the trace, which is cut short", b.size)}
+			return &Error{off, &PastEndError{Size: int64(b.size)}}
 		}
 		if !x.haveCur {
 			x.cur = &Generation{Number: b.gen, Offset: off}
@@ -442,6 +442,9 @@ func FirstGeneration(r interface {
 		var vals [4]uint64
 		for k := range vals {
 			x, err := binary.ReadUvarint(byteTee{r, &read})
+			if err == io.ErrUnexpectedEOF {
+				err = io.EOF // the stream ended inside the header
+			}
 			if err != nil {
 				return read, -1, err
 			}
@@ -700,6 +703,7 @@ type Scanner struct {
 	skip  int64  // bytes of a batch's body still to pass
 	hdr   []byte // the batch header being read
 	start int64  // where that header began
+	size  int64  // the body size the last whole header gave
 	gens  []Span
 	open  bool // the last of gens has not ended
 	err   *Error
@@ -715,6 +719,16 @@ type Scanner struct {
 	peek, inSync bool
 	syncTs       uint64
 	sync         []byte
+}
+
+// PastEndError is a batch whose header was read whole and whose body runs
+// past the end of the trace: the trace was cut short inside it.
+type PastEndError struct {
+	Size int64 // the body's size, as its header gives it
+}
+
+func (e *PastEndError) Error() string {
+	return fmt.Sprintf("a batch of %d bytes runs past the end of the trace, which is cut short", e.Size)
 }
 
 // Span is where a generation lies in a trace: End is 0 while it is not
@@ -837,7 +851,7 @@ func (s *Scanner) header() {
 	}
 	s.t.batch(ts)
 	s.peek, s.syncTs = h[0] == evEventBatch && size > 0, ts
-	s.skip = int64(size)
+	s.skip, s.size = int64(size), int64(size)
 	s.hdr = s.hdr[:0]
 }
 
@@ -905,6 +919,16 @@ func (s *Scanner) BatchStart() int64 { return s.start }
 // InBatch reports whether the bytes written end inside a batch: a stream
 // that ends there is cut short.
 func (s *Scanner) InBatch() bool { return s.err == nil && (s.skip > 0 || len(s.hdr) > 0) }
+
+// InBody reports whether the bytes written end inside the body of the
+// batch last begun, whose header said it holds size bytes, rather than
+// in its header or in the trace's.
+func (s *Scanner) InBody() (size int64, ok bool) {
+	if s.err != nil || s.skip == 0 || len(s.hdr) > 0 || len(s.gens) == 0 {
+		return 0, false
+	}
+	return s.size, true
+}
 
 // Generations returns where the generations seen so far lie, in order.
 // The last one's End is 0 if it may go on.

@@ -79,7 +79,7 @@ func TestUpload(t *testing.T) {
 		msg         string
 	}{
 		{"not a trace", "?service_name=ci", []byte("<html>"), http.StatusBadRequest, "not a Go execution trace"},
-		{"cut", "?service_name=ci", trace[:len(trace)/2], http.StatusBadRequest, "cut short at byte " + strconv.Itoa(len(trace)/2) + " inside a batch"},
+		{"cut", "?service_name=ci", trace[:len(trace)/2], http.StatusBadRequest, "runs past the end of the trace, which is cut short at byte " + strconv.Itoa(len(trace)/2)},
 		{"no service", "", trace, http.StatusBadRequest, "service_name: missing"},
 	} {
 		code, msg := post(tc.query, tc.body)

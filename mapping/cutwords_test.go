@@ -1,0 +1,89 @@
+package mapping_test
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/trace2x/trace2x/internal/tracefile"
+	"github.com/trace2x/trace2x/mapping"
+)
+
+// TestCutWordsFileAndStream cuts traces short at many places and checks
+// that a stream's error places the cut in the words a file's does (the
+// file's batches are indexed before the pass, a stream's followed as they
+// pass): the same generation, batch and reason, and the stream adds the
+// byte it ended at, which a file's size tells.
+func TestCutWordsFileAndStream(t *testing.T) {
+	for _, name := range []string{"../conformance/testdata/generations.go1.26.trace", "../testdata/mixed.go1.22.trace", "../testdata/mixed.go1.25.trace"} {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Every byte of the first batches, around each generation's
+		// start, and a stride through the rest.
+		cuts := map[int]bool{}
+		for n := tracefile.HeaderSize + 1; n < tracefile.HeaderSize+120; n++ {
+			cuts[n] = true
+		}
+		for _, g := range idx.Generations {
+			for d := -3; d < 40; d++ {
+				cuts[int(g.Offset)+d] = true
+			}
+		}
+		for n := tracefile.HeaderSize; n < len(data); n += 97 {
+			cuts[n] = true
+		}
+		checked := 0
+		for n := range cuts {
+			if n <= tracefile.HeaderSize || n >= len(data) {
+				continue
+			}
+			_, ferr := mapping.MapFile(bytes.NewReader(data[:n]), int64(n), mapping.NopSink{})
+			_, serr := mapping.Map(bytes.NewReader(data[:n]), mapping.NopSink{})
+			if ferr == nil {
+				if serr != nil {
+					t.Errorf("%s cut at %d: a file is read whole, a stream fails: %v", name, n, serr)
+				}
+				continue
+			}
+			fl, sl := place(ferr), place(serr)
+			want := fl
+			if strings.HasSuffix(fl, "cut short") {
+				want = fmt.Sprintf("%s at byte %d", fl, n)
+			}
+			if sl != want {
+				t.Errorf("%s cut at %d:\n  file:   %s\n  stream: %s\n  want the stream to say %q", name, n, ferr, serr, want)
+			}
+			checked++
+		}
+		if checked < 100 {
+			t.Errorf("%s: %d cuts failed, want at least 100 checked", name, checked)
+		}
+	}
+}
+
+// place returns where an error of a broken trace says the trace broke:
+// what follows "broken trace ", up to the events read or the parser's
+// words.
+func place(err error) string {
+	msg := fmt.Sprint(err)
+	i := strings.Index(msg, "broken trace ")
+	if i < 0 {
+		return "(not a broken trace: " + msg + ")"
+	}
+	s := msg[i+len("broken trace "):]
+	j := len(s)
+	for _, sep := range []string{", after ", ": "} {
+		if k := strings.Index(s, sep); k >= 0 && k < j {
+			j = k
+		}
+	}
+	return s[:j]
+}
