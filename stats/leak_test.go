@@ -72,3 +72,34 @@ func TestSlowestAt(t *testing.T) {
 		t.Errorf("no line %s in\n%s", want, b.Bytes())
 	}
 }
+
+// TestTextTimesKeepWhole checks that the text gives where a pause, an MMU
+// window and a generation begin cut down to the microsecond, and where a
+// generation ends rounded up, so that --from and --to those times keep
+// the whole of it: rounded to the nearest, 4.953ms would cut a pause that
+// began at 4.952512ms.
+func TestTextTimesKeepWhole(t *testing.T) {
+	r := &Report{
+		DurationNS:      20e6,
+		GenerationSpans: []Generation{{Index: 1, Number: 1, Offset: 16, Bytes: 100, StartNS: 1_000_600, EndNS: 9_000_400}},
+		Generations:     1,
+		LongestPauses:   []Pause{{Reason: "GC sweep termination", StartNS: 4_952_512, DurNS: 62_848}, {Reason: "GC mark termination", StartNS: 659_328, DurNS: 1000}},
+		MMU:             []MMU{{WindowNS: 1e6, MMU: 0.4, Worst: []MMUWindow{{StartNS: 11_480_640, DurNS: 1e6, Util: 0.4}}}},
+		GCTime:          GCTimes{Mark: 5_873_024},
+	}
+	var b bytes.Buffer
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`(?m)^  GC sweep termination +4\.952ms +62\.8µs$`,
+		`(?m)^  GC mark termination +659\.328µs +1µs$`, // exact under a millisecond
+		`(?m)^MMU 1ms: +40\.0% \(worst window at 11\.48ms\)$`,
+		`(?m)^  #1: +1ms to 9\.001ms, `,      // 1.0006ms and 9.0004ms
+		`(?m)^GC time: +5\.873024ms marking`, // exact, as the lines around it
+	} {
+		if !regexp.MustCompile(want).Match(b.Bytes()) {
+			t.Errorf("no line %s in\n%s", want, b.Bytes())
+		}
+	}
+}

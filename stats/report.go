@@ -327,7 +327,7 @@ func (r *Report) WriteText(w io.Writer) error {
 			more += " (unfinished: the trace's writer stopped in it)"
 		}
 		p(fmt.Sprintf("  #%d:", i+1), "%v to %v, %s at byte %d%s",
-			time.Duration(g.StartNS).Round(time.Microsecond), time.Duration(g.EndNS).Round(time.Microsecond), byteSize(g.Bytes), g.Offset, more)
+			startAt(g.StartNS), endAt(g.EndNS), byteSize(g.Bytes), g.Offset, more)
 	}
 	p("Events:", "%d", r.Events)
 	for _, k := range slices.Sorted(maps.Keys(r.EventsByKind)) {
@@ -352,7 +352,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		if r.DurationNS > 0 {
 			share = fmt.Sprintf(" (%.0f%% of the %s)", 100*float64(g.Mark)/float64(r.DurationNS), map[bool]string{false: "trace", true: "window"}[r.Filtered])
 		}
-		p("GC time:", "%v marking%s, %v in mark assists, %v sweeping", roundDur(g.Mark), share, roundDur(g.MarkAssist), roundDur(g.Sweep))
+		p("GC time:", "%v marking%s, %v in mark assists, %v sweeping", time.Duration(g.Mark), share, time.Duration(g.MarkAssist), time.Duration(g.Sweep))
 	}
 	pauses := "pauses"
 	if r.STW.Count == 1 {
@@ -376,7 +376,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		case m.Worst[0].DurNS < m.WindowNS:
 			p(k, "%.1f%% (the whole %s, which is shorter)", pct, span)
 		default:
-			p(k, "%.1f%% (worst window at %v)", pct, time.Duration(m.Worst[0].StartNS).Round(time.Microsecond))
+			p(k, "%.1f%% (worst window at %v)", pct, startAt(m.Worst[0].StartNS))
 		}
 	}
 	p("CPU samples:", "%d", r.CPUSamples)
@@ -444,6 +444,30 @@ func groupName(fn string) string {
 		return fn
 	}
 	return cell(fn, unknownFunc)
+}
+
+// startAt gives the time from the trace's start at which something
+// began as the text shows it: exact under a millisecond, and above cut
+// down to the microsecond, not rounded, so that --from it keeps the whole
+// of what began there.
+func startAt(ns int64) time.Duration {
+	at := time.Duration(ns)
+	if at >= time.Millisecond {
+		at = at.Truncate(time.Microsecond)
+	}
+	return at
+}
+
+// endAt is startAt for the time something ended: rounded up, so that --to
+// it keeps the whole of it.
+func endAt(ns int64) time.Duration {
+	at := time.Duration(ns)
+	if at >= time.Millisecond {
+		if r := at.Truncate(time.Microsecond); r < at {
+			at = r + time.Microsecond
+		}
+	}
+	return at
 }
 
 // roundDur rounds a duration of the analysis for reading: to three
@@ -617,10 +641,7 @@ func (r *Report) writeAnalysis(w io.Writer) error {
 				// millisecond), not rounded, so that --from it keeps the
 				// whole of the slowest.
 				i := sl[0]
-				at := time.Duration(i.StartNS)
-				if at >= time.Millisecond {
-					at = at.Truncate(time.Microsecond)
-				}
+				at := startAt(i.StartNS)
 				switch {
 				case l.task:
 					slowest = fmt.Sprintf("task %d, G%d, at %v", i.Task, i.Goroutine, at)
@@ -643,7 +664,7 @@ func (r *Report) writeAnalysis(w io.Writer) error {
 	if len(r.LongestPauses) > 0 {
 		fmt.Fprintf(tw, "\nLongest stop-the-world pauses\tat\tduration\n")
 		for _, p := range r.LongestPauses {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\n", cell(p.Reason, "(no reason)"), d(p.StartNS), d(p.DurNS))
+			fmt.Fprintf(tw, "  %s\t%v\t%s\n", cell(p.Reason, "(no reason)"), startAt(p.StartNS), d(p.DurNS))
 		}
 	}
 	return tw.Flush()

@@ -48,9 +48,10 @@ extension: -o t.json gives t.1.json, t.2.json, ... A slice is in the part
 where it ended, or for a run with a syscall in it, one up to 10 ms of
 trace time later.
 
-A trace that breaks off is converted up to the break (its last whole
-generation, about a second each; nothing of a Go 1.21 or older trace)
-and the file is still valid; the error is printed and the exit status is 1.
+A trace that breaks off is converted up to the break (the generations
+before it, about a second each, and what of the broken one the parser
+read before the fault; nothing of a Go 1.21 or older trace) and the file
+is still valid; the error is printed and the exit status is 1.
 
 Examples:
 

@@ -27,9 +27,10 @@ Packets are written deflated inside the file, which Perfetto reads as it
 is; --uncompressed writes them plain. Counters keep, per 500us, their
 lowest, highest and last values (--counter-resolution).
 
-A trace that breaks off is converted up to the break (its last whole
-generation, about a second each; nothing of a Go 1.21 or older trace)
-and the file is still valid; the error is printed and the exit status is 1.
+A trace that breaks off is converted up to the break (the generations
+before it, about a second each, and what of the broken one the parser
+read before the fault; nothing of a Go 1.21 or older trace) and the file
+is still valid; the error is printed and the exit status is 1.
 
 Examples:
 

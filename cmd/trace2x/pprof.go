@@ -40,9 +40,10 @@ labelled state=running|runnable|waiting|syscall (and reason= for
 waiting): go tool pprof -tagroot=state splits it by state,
 -tagfocus=state=waiting keeps one.
 
-A trace that breaks off is profiled up to the break (its last whole
-generation, about a second each; nothing of a Go 1.21 or older trace);
-the error is printed and the exit status is 1.
+A trace that breaks off is profiled up to the break (the generations
+before it, about a second each, and what of the broken one the parser
+read before the fault; nothing of a Go 1.21 or older trace); the error
+is printed and the exit status is 1.
 
 Examples:
 

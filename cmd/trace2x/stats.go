@@ -24,9 +24,10 @@ latency by type (up to 20 types each) and the longest stop-the-world
 pauses; the trace's generations are listed after its duration. --json
 lists everything.
 
-A trace that breaks off is summarised up to the break (its last whole
-generation, about a second each; nothing of a Go 1.21 or older trace);
-the error is printed and the exit status is 1.`,
+A trace that breaks off is summarised up to the break (the generations
+before it, about a second each, and what of the broken one the parser
+read before the fault; nothing of a Go 1.21 or older trace); the error
+is printed and the exit status is 1.`,
 	setup: func(fs *flag.FlagSet) func(*env, []string) error {
 		inOpts := inputFlags(fs, true)
 		asJSON := fs.Bool("json", false, "print JSON for scripts instead of text")
