@@ -53,6 +53,11 @@ func TestCutWordsFileAndStream(t *testing.T) {
 				}
 				continue
 			}
+			if strings.Contains(ferr.Error(), "its first is damaged") {
+				// Before Go 1.26 a cut at a batch's end leaves a
+				// generation that looks whole.
+				t.Errorf("%s cut at %d: %v; the trace is only cut short", name, n, ferr)
+			}
 			fl, sl := place(ferr), place(serr)
 			want := fl
 			if strings.HasSuffix(fl, "cut short") {
@@ -86,4 +91,32 @@ func place(err error) string {
 		}
 	}
 	return s[:j]
+}
+
+// TestJoinedWordsFileAndStream checks that two traces joined end to end,
+// and a trace of nothing but its header, are placed alike in a file and
+// a stream, in every format: before Go 1.26 a generation has no end mark,
+// and a stream said that the fault was inside the generation it had also
+// counted complete.
+func TestJoinedWordsFileAndStream(t *testing.T) {
+	for _, name := range []string{"mixed.go1.22.trace", "mixed.go1.25.trace", "mixed.go1.26.trace"} {
+		data, err := os.ReadFile("../testdata/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for what, in := range map[string][]byte{
+			"joined":      append(bytes.Clone(data), data...),
+			"header only": data[:tracefile.HeaderSize],
+		} {
+			_, ferr := mapping.MapFile(bytes.NewReader(in), int64(len(in)), mapping.NopSink{})
+			_, serr := mapping.Map(bytes.NewReader(in), mapping.NopSink{})
+			if ferr == nil || serr == nil {
+				t.Errorf("%s %s: file %v, stream %v; want both to fail", name, what, ferr, serr)
+				continue
+			}
+			if place(ferr) != place(serr) || strings.HasPrefix(place(serr), "near ") {
+				t.Errorf("%s %s:\n  file:   %s\n  stream: %s", name, what, ferr, serr)
+			}
+		}
+	}
 }

@@ -232,6 +232,10 @@ func (m *mapper) locate(e *Error, complete int) {
 		// The runtime writes what the program does; Go's parser refuses
 		// a region ended out of order.
 		e.hint = " (the program ended a region that was not its goroutine's innermost, or ended one twice; Go's parser, and go tool trace, refuse such a trace from there on)"
+	case complete == 0 && whole && idx.Version < 26 && m.cfg.firstGen == len(idx.Generations)-1:
+		// Before Go 1.26 a generation has no end mark: the last one,
+		// which ends with the file, may be cut at a batch's end.
+		e.hint = " (a trace is converted a generation, about a second of it, at a time, and its first is cut short or damaged)"
 	case complete == 0 && whole:
 		e.hint = " (a trace is converted a generation, about a second of it, at a time, and its first is damaged)"
 	case complete == 0 && idx == nil:
@@ -309,8 +313,13 @@ func (m *mapper) locateInStream(e *Error, complete int) {
 				return
 			}
 			switch {
-			case n > 0 && gens[n-1].End == 0:
+			case n > 0 && gens[n-1].End == 0 && complete < n:
 				e.at = fmt.Sprintf("in generation %d (from byte %d%s), at byte %d, where %v", n, gens[n-1].Offset, of, serr.Offset, serr.Err)
+			case n > 0 && gens[n-1].End == 0:
+				// Before Go 1.26, whose generations have no end mark,
+				// the parser handed this one on whole: the fault may
+				// be in it or after it, as a file's index says too.
+				e.at = fmt.Sprintf("at byte %d%s, where %v", serr.Offset, of, serr.Err)
 			case n > 0:
 				e.at = fmt.Sprintf("after generation %d, at byte %d%s, where %v", n, serr.Offset, of, serr.Err)
 			default:
@@ -320,6 +329,10 @@ func (m *mapper) locateInStream(e *Error, complete int) {
 		}
 	}
 	if complete >= len(gens) {
+		if len(gens) == 0 && m.scan.eof && !scan.InBatch() && scan.Offset() == tracefile.HeaderSize {
+			e.at = fmt.Sprintf("at byte %d%s, where the trace holds no generations, only its header", scan.Offset(), of)
+			return
+		}
 		if complete == len(gens) && m.scan.eof && scan.InBatch() {
 			// Inside the header of the next generation's first batch, in
 			// the words a file's index has for it.

@@ -292,7 +292,9 @@ func at(off int64, err error) *Error {
 func (x *indexer) close(end int64) error {
 	g := x.cur
 	if x.t.freq == 0 {
-		return fmt.Errorf("generation %d has no frequency event", g.Number)
+		// Counted as the reader counts generations, from the first in
+		// the input: a flight recorder's snapshot starts at a later one.
+		return fmt.Errorf("generation %d has no frequency event", len(x.idx.Generations)+1)
 	}
 	if n := len(x.idx.Generations); n > 0 && g.Number <= x.idx.Generations[n-1].Number {
 		// Where it begins, as a reader front to back finds it.

@@ -255,3 +255,31 @@ func indexedTraces(t *testing.T) []indexed {
 	}
 	return out
 }
+
+// TestNoFrequencyCounted checks that a generation without its frequency
+// event is named by its place in the input, as every error counts
+// generations, not by the runtime's number, which in a flight recorder's
+// snapshot starts past 1.
+func TestNoFrequencyCounted(t *testing.T) {
+	data, err := os.ReadFile("../../testdata/frsubtasks.go1.26.trace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := index(data)
+	if err != nil || idx.Generations[0].Number == 1 {
+		t.Fatalf("%v; want a snapshot whose first generation the runtime numbered past 1", err)
+	}
+	// The Sync event that makes the first batch the generation's sync
+	// batch, which holds its frequency event: without it the generation
+	// has none.
+	i := bytes.Index(data[HeaderSize:HeaderSize+64], []byte{evSync, evFrequency})
+	if i < 0 {
+		t.Fatal("no sync batch opens the first generation")
+	}
+	damaged := bytes.Clone(data)
+	damaged[HeaderSize+i] = 0
+	_, err = index(damaged)
+	if err == nil || !strings.Contains(err.Error(), "generation 1 has no frequency event") {
+		t.Errorf("%v; want it to say generation 1 has no frequency event", err)
+	}
+}
