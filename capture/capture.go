@@ -155,6 +155,9 @@ func (e *StallError) Error() string {
 	if !e.Headers {
 		return fmt.Sprintf("GET %s: no answer in %v", e.URL, e.Waited)
 	}
+	if e.Bytes == 0 {
+		return fmt.Sprintf("GET %s: nothing received for %v after the response's headers", e.URL, e.Waited)
+	}
 	return fmt.Sprintf("GET %s: nothing received for %v after %d bytes of the trace", e.URL, e.Waited, e.Bytes)
 }
 

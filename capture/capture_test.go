@@ -317,6 +317,13 @@ func TestStall(t *testing.T) {
 			case <-release:
 			case <-r.Context().Done():
 			}
+		case "/headers":
+			w.WriteHeader(http.StatusOK)
+			w.(http.Flusher).Flush()
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
 		case "/all":
 			w.Write(make([]byte, 64<<10))
 		case "/steady":
@@ -356,6 +363,17 @@ func TestStall(t *testing.T) {
 		t.Fatalf("stalled body: read %d bytes, %v; want 20000 and a StallError", n, err)
 	}
 	if want := fmt.Sprintf("GET %s/stops: nothing received for 300ms after 20000 bytes of the trace", srv.URL); err.Error() != want {
+		t.Errorf("error %q, want %q", err, want)
+	}
+
+	// Headers and then nothing: there are no bytes of the trace to count.
+	c, err = open("/headers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = io.Copy(io.Discard, c)
+	c.Close()
+	if want := fmt.Sprintf("GET %s/headers: nothing received for 300ms after the response's headers", srv.URL); fmt.Sprint(err) != want {
 		t.Errorf("error %q, want %q", err, want)
 	}
 

@@ -140,10 +140,16 @@ func TestInputFails(t *testing.T) {
 			t.Errorf("cut at %d, after %d generations: %q", cut, me.Generation, err)
 		}
 	}
+	// An input that fails before its first byte (a target that sent its
+	// headers and then nothing) is not said to fail "near byte 0".
+	_, err := mapping.Map(iotest.ErrReader(reset), mapping.NopSink{}, mapping.WithInputName("http://host/debug/pprof/trace"))
+	if want := "http://host/debug/pprof/trace: reading failed before its first byte: connection reset by peer"; fmt.Sprint(err) != want {
+		t.Errorf("an input that fails at once: %q, want %q", err, want)
+	}
 	// The same bytes ending cleanly are a trace cut short, and the error
 	// says where: the generation it breaks off in, and the end of the
 	// input, inside a batch.
-	_, err := mapping.Map(bytes.NewReader(data[:len(data)/2]), mapping.NopSink{})
+	_, err = mapping.Map(bytes.NewReader(data[:len(data)/2]), mapping.NopSink{})
 	start, size := batchAround(t, data, len(data)/2)
 	if want := fmt.Sprintf("broken trace in generation 1 (from byte 16), at byte %d, where a batch of %d bytes runs past the end of the trace, which is cut short at byte %d", start, size, len(data)/2); err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("a trace cut short: %v, want it to say %q", err, want)

@@ -180,7 +180,10 @@ func (e *Error) Error() string {
 		what = "reading failed"
 	}
 	at := e.at
-	if at == "" {
+	switch {
+	case at == "" && e.Offset == 0:
+		at = "before its first byte" // an input that failed as it began
+	case at == "":
 		at = fmt.Sprintf("near byte %d", e.Offset)
 	}
 	if e.Events <= e.syncs {
