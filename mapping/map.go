@@ -272,10 +272,9 @@ func (m *mapper) locate(e *Error, complete int) {
 			from = idx.Generations[n-1].Offset + idx.Generations[n-1].Size
 		}
 		switch k := m.cfg.firstGen + complete; {
-		case k == len(idx.Generations) && te.Offset > from:
-			e.at = fmt.Sprintf("in generation %d (from byte %d), %s", k+1, from, e.at)
-		case k == len(idx.Generations) && te.Offset == from && errors.As(te.Err, new(*tracefile.PastEndError)):
+		case k == len(idx.Generations) && (te.Offset > from ||
 			// The first batch of a generation, whose header was read.
+			te.Offset == from && errors.As(te.Err, new(*tracefile.PastEndError))):
 			e.at = fmt.Sprintf("in generation %d (from byte %d), %s", k+1, from, e.at)
 		case k == len(idx.Generations) && k > 0 && te.Offset == from:
 			// Where the next generation would begin.
@@ -339,10 +338,7 @@ func (m *mapper) locateInStream(e *Error, complete int) {
 		if complete == len(gens) && m.scan.eof && scan.InBatch() {
 			// Inside the header of the next generation's first batch, in
 			// the words a file's index has for it.
-			e.at = fmt.Sprintf("at byte %d%s, where the batch header is cut short at byte %d", scan.BatchStart(), of, scan.Offset())
-			if size, ok := scan.InBody(); ok {
-				e.at = fmt.Sprintf("at byte %d%s, where a batch of %d bytes runs past the end of the trace, which is cut short at byte %d", scan.BatchStart(), of, size, scan.Offset())
-			}
+			e.at = fmt.Sprintf("at byte %d%s, where %s", scan.BatchStart(), of, cutBatch(scan))
 			// Before Go 1.26 a generation has no end mark: the batch
 			// may be the generation's, or the next one's.
 			if complete > 0 && m.scan.v >= 26 {
@@ -360,11 +356,7 @@ func (m *mapper) locateInStream(e *Error, complete int) {
 	if complete == len(gens)-1 && m.scan.eof && scan.InBatch() {
 		// In the words a file's index has for it, and where the stream
 		// ended, which a file's size tells.
-		if size, ok := scan.InBody(); ok {
-			e.at = fmt.Sprintf("in generation %d (from byte %d%s), at byte %d, where a batch of %d bytes runs past the end of the trace, which is cut short at byte %d", complete+1, g.Offset, of, scan.BatchStart(), size, scan.Offset())
-		} else {
-			e.at = fmt.Sprintf("in generation %d (from byte %d%s), at byte %d, where the batch header is cut short at byte %d", complete+1, g.Offset, of, scan.BatchStart(), scan.Offset())
-		}
+		e.at = fmt.Sprintf("in generation %d (from byte %d%s), at byte %d, where %s", complete+1, g.Offset, of, scan.BatchStart(), cutBatch(scan))
 		return
 	}
 	end := g.End
@@ -376,6 +368,16 @@ func (m *mapper) locateInStream(e *Error, complete int) {
 		return
 	}
 	e.at = fmt.Sprintf("in generation %d (from byte %d%s)", complete+1, g.Offset, of)
+}
+
+// cutBatch says, in the words of a file's index, how the batch that a
+// stream ended inside is cut, and where the stream ended, which a file's
+// size tells.
+func cutBatch(scan *tracefile.Scanner) string {
+	if size, ok := scan.InBody(); ok {
+		return fmt.Sprintf("%v at byte %d", &tracefile.PastEndError{Size: size}, scan.Offset())
+	}
+	return fmt.Sprintf("%v at byte %d", tracefile.ErrHeaderCut, scan.Offset())
 }
 
 // scanReader passes what it reads of r to a tracefile.Scanner, and notes

@@ -355,11 +355,11 @@ func (x *indexer) header(off int64) (batchHeader, error) {
 	var vals [4]uint64
 	for k := range vals {
 		if i >= len(p) {
-			return b, errors.New("the batch header is cut short")
+			return b, ErrHeaderCut
 		}
 		v, m := binary.Uvarint(p[i:])
 		if m == 0 && n < len(x.buf) {
-			return b, errors.New("the batch header is cut short")
+			return b, ErrHeaderCut
 		}
 		if m <= 0 {
 			return b, errors.New("a batch header holds a bad varint")
@@ -722,6 +722,9 @@ type Scanner struct {
 	syncTs       uint64
 	sync         []byte
 }
+
+// ErrHeaderCut is a batch whose header the trace ends inside.
+var ErrHeaderCut = errors.New("the batch header is cut short")
 
 // PastEndError is a batch whose header was read whole and whose body runs
 // past the end of the trace: the trace was cut short inside it.
