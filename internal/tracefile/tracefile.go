@@ -732,6 +732,7 @@ type PastEndError struct {
 	Size int64 // the body's size, as its header gives it
 }
 
+// Error gives the batch's size and says the trace is cut short.
 func (e *PastEndError) Error() string {
 	return fmt.Sprintf("a batch of %d bytes runs past the end of the trace, which is cut short", e.Size)
 }
