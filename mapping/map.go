@@ -821,7 +821,10 @@ type batch struct {
 	stks      []*stackRef
 	stateStks []*stackRef
 	decoded   bool
-	err       error
+	// raw is 1 + the index of the event whose details could not be read
+	// (see leave), the last; 0 if none.
+	raw int
+	err error
 }
 
 // add appends ev, with the details the mapping must have read of it
@@ -837,6 +840,19 @@ type batch struct {
 func (b *batch) add(ev *trace.Event, stacks *stackCache, decode bool) {
 	b.events = append(b.events, *ev)
 	b.note(len(b.events)-1, stacks, decode)
+}
+
+// leave marks the last event as one whose details note could not read:
+// an accessor of the parser panicked on a corrupted event. The mapping
+// reads that event itself, as it does where nothing was read ahead, and so
+// meets the panic, or not, as one goroutine reading alone would, and says
+// it alike.
+func (b *batch) leave(decode bool) {
+	i := len(b.events) - 1
+	b.raw = i + 1
+	if decode {
+		b.stks = append(b.stks[:min(len(b.stks), i)], nil) // one per event
+	}
 }
 
 // note reads, as add does, the details of events[i], the last event.
@@ -868,7 +884,7 @@ func (b *batch) reset() {
 	clear(b.stateStks)
 	clear(b.stks)
 	b.events, b.tasks, b.states, b.err = b.events[:0], b.tasks[:0], b.states[:0], nil
-	b.stks, b.stateStks, b.decoded = b.stks[:0], b.stateStks[:0], false
+	b.stks, b.stateStks, b.decoded, b.raw = b.stks[:0], b.stateStks[:0], false, 0
 }
 
 // batchTask is the Task() of the task event at events[i].
@@ -931,6 +947,11 @@ func (m *mapper) mapBatch(b *batch) (err error) {
 	for i := range b.events {
 		if len(tasks) > 0 && tasks[0].i == i {
 			m.curTask, tasks = tasks[0].task, tasks[1:]
+		}
+		if i+1 == b.raw {
+			// Its details are the mapping's to read (see batch.leave).
+			m.batched, m.decoded = false, false
+			defer func() { m.batched, m.decoded = true, b.decoded }()
 		}
 		if m.decoded {
 			if b.events[i].Kind() == trace.EventStateTransition {
@@ -1069,6 +1090,9 @@ func panicFrames() (origin, method runtime.Frame) {
 				deferred = f.Function
 			}
 		case f.Function == recovering:
+			if origin.Function == "" {
+				origin = f // raised in the function that recovers it
+			}
 			more = false
 		case standard(pkg):
 		default:
@@ -1218,8 +1242,16 @@ func (e *SinkPanicError) Error() string {
 // corruption of its input; a panic inside it is a broken trace, not a bug
 // of ours, and is reported as one.
 func fill(tr *trace.Reader, b *batch, stacks *stackCache, decode bool) (err error) {
+	i, noting := 0, false
 	defer func() {
 		if p := recover(); p != nil {
+			if noting {
+				// The event was read whole, its details were not: the
+				// batch ends with it, and the reader goes on.
+				b.leave(decode)
+				return
+			}
+			b.events = b.events[:i] // the slot the parser did not fill
 			err = fmt.Errorf("the parser failed: %v", p)
 		}
 	}()
@@ -1227,13 +1259,15 @@ func fill(tr *trace.Reader, b *batch, stacks *stackCache, decode bool) (err erro
 		// Read into the batch's own slot: an event is 80 bytes, and
 		// copying it once more costs the parsing goroutine, often the
 		// slower of the two, several percent.
-		i := len(b.events)
+		i = len(b.events)
 		b.events = slices.Grow(b.events, 1)[:i+1]
 		if b.events[i], err = tr.ReadEvent(); err != nil {
 			b.events = b.events[:i]
 			return err
 		}
+		noting = true
 		b.note(i, stacks, decode)
+		noting = false
 	}
 	return nil
 }

@@ -402,9 +402,17 @@ func (p *parallelPass) parse(g *group, done <-chan struct{}) {
 	}
 	syncs := 0
 	stacks := newStackCache()
+	noting := false
 	err = func() (err error) {
 		defer func() {
 			if p := recover(); p != nil {
+				if noting {
+					// The event was read whole, its details were not:
+					// the mapping falls back to one reader before it,
+					// which meets the panic, or not, where one reader
+					// alone would (see batch.leave).
+					b.events = b.events[:len(b.events)-1]
+				}
 				err = fmt.Errorf("the parser failed: %v", p)
 			}
 		}()
@@ -431,7 +439,9 @@ func (p *parallelPass) parse(g *group, done <-chan struct{}) {
 			if syncs == want && !g.last {
 				continue // the Sync after the group; the next group has the one that opens it
 			}
+			noting = true
 			b.add(&ev, stacks, true)
+			noting = false
 			if len(b.events) == batchSize {
 				if !send(b) {
 					return nil
