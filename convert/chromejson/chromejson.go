@@ -47,7 +47,9 @@
 //     ("G<id> <start function>", argument goroutine) with its states
 //     (argument goroutine too), logs and end nested in it, from a
 //     nanosecond before the first state (catapult nests slices that begin
-//     together in file order, and the lifetime is written last); a row for the
+//     together in file order, and the lifetime is written last), for a
+//     goroutine with something drawn (one that a filter only names has no
+//     row); a row for the
 //     lane's user regions and one for its GC mark assists where it has any
 //     (regions need not nest with the states); the counter of goroutines
 //     by state.

@@ -803,7 +803,9 @@ type pendingFlow struct {
 func (w *Writer) takeFlow(g *goState, s *mapping.GoroutineState) *pendingFlow {
 	g.hasFlow = false
 	w.flowBuf = pendingFlow{flow: g.flow, start: s.Start, end: s.End}
-	if sg := w.known(g.flow.From.G); sg != nil {
+	// A goroutine that ended without being drawn has no lane to start
+	// from, and is given none: its lifetime is over.
+	if sg := w.known(g.flow.From.G); sg != nil && (sg.lane != nil || sg.retireSeq == 0) {
 		w.goRow(sg, laneStates) // puts it on a lane if it has none
 		w.flowBuf.lane, w.flowBuf.name, w.flowBuf.id = sg.lane, sg.name, sg.id
 	}
@@ -1288,6 +1290,16 @@ func (w *Writer) GoroutineEvent(e *mapping.GoroutineEvent) error {
 		return w.err
 	}
 	g := w.goroutine(e.G)
+	if g.lane == nil && g.pend == nil {
+		// Described but never drawn: a goroutine that a filter's kept
+		// items only name (the one that began a task or stopped the
+		// world). Drawn only to end it, it would be a row of its whole
+		// life with nothing on it.
+		if w.goroutines[e.G] == g {
+			w.retire(g)
+		}
+		return w.err
+	}
 	w.flushRun(g)
 	w.checkSplit()
 	w.instant(pidGoroutines, w.goRow(g, laneStates), e.Time, catGoroutine)

@@ -28,7 +28,9 @@
 //     under a track named after the function, a lane taken again once its
 //     goroutine has ended (mapping.Lanes). Tracks then follow the peak
 //     number of goroutines alive, not their total (a service under load:
-//     about a thousand lanes for 30 thousand goroutines). On a shared lane
+//     about a thousand lanes for 30 thousand goroutines). A goroutine is
+//     put on a lane when something is drawn there, so one that a filter
+//     only names (the goroutine that began a kept task) has none. On a shared lane
 //     each goroutine is a lifetime slice, "G42 main.handler", from its
 //     creation to its end, and its states (running, runnable, the reason
 //     it waited, syscall) nest in it; a track of a goroutine's own is

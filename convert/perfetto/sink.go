@@ -1078,6 +1078,14 @@ func (w *Writer) GoroutineEvent(e *mapping.GoroutineEvent) error {
 	if e.Kind != mapping.GoEnded {
 		return w.err
 	}
+	if gt := w.goroutine.Get(e.G); gt != nil && gt.uuid == 0 {
+		// Described but never drawn: a goroutine that a filter's kept
+		// items only name (the one that began a task or stopped the
+		// world). Drawn only to end it, it would be a lane of its whole
+		// life with nothing on it.
+		w.retire(e.G, gt)
+		return w.err
+	}
 	gt := w.goTrackOf(e.G, e.Time)
 	w.flushRun(gt)
 	w.endLife(gt, e.Time, false)
