@@ -5,6 +5,7 @@ import (
 
 	"github.com/trace2x/trace2x/convert/chromejson/chromecheck"
 	"github.com/trace2x/trace2x/convert/perfetto/perfettocheck"
+	"github.com/trace2x/trace2x/mapping"
 )
 
 // checkNoEmptyLanes requires every goroutine lane of a Perfetto trace to
@@ -13,8 +14,10 @@ import (
 // filter's kept items only name (the one that began a task, stopped the
 // world or was created by a selected one) has nothing to show, and a lane
 // of its whole life is clutter that a selection of one request can
-// multiply by dozens.
-func checkNoEmptyLanes(t *testing.T, rep *perfettocheck.Report, crep *chromecheck.Report) {
+// multiply by dozens. Where the filter selects, which leaves out what the
+// Ms held, so must every thread track of the Perfetto trace, unless CPU
+// samples, which name a thread by its ID alone, may be in it.
+func checkNoEmptyLanes(t *testing.T, f *mapping.Filter, rep *perfettocheck.Report, crep *chromecheck.Report) {
 	t.Helper()
 	var goroutines uint64
 	for uuid, tr := range rep.Tracks {
@@ -35,10 +38,12 @@ func checkNoEmptyLanes(t *testing.T, rep *perfettocheck.Report, crep *chromechec
 	for _, s := range rep.Instants {
 		items[s.Track]++
 	}
+	selects := len(f.Goroutines) > 0 || len(f.Tasks) > 0 || len(f.Regions) > 0
 	for uuid, tr := range rep.Tracks {
 		p := rep.Tracks[tr.Parent]
-		lane := tr.Parent == goroutines || p != nil && p.Parent == goroutines
-		if !lane || tr.Thread != nil {
+		lane := tr.Thread == nil && (tr.Parent == goroutines || p != nil && p.Parent == goroutines)
+		thread := tr.Thread != nil && selects && rep.PerfSamples == 0
+		if !lane && !thread {
 			continue
 		}
 		kids := 0
@@ -47,8 +52,12 @@ func checkNoEmptyLanes(t *testing.T, rep *perfettocheck.Report, crep *chromechec
 				kids++
 			}
 		}
-		if items[uuid] == 0 && kids == 0 {
+		switch {
+		case items[uuid] > 0 || kids > 0:
+		case lane:
 			t.Errorf("Perfetto: goroutine lane %q holds nothing but lifetimes", tr.Name)
+		default:
+			t.Errorf("Perfetto: thread track %q holds nothing", tr.Thread.GetThreadName())
 		}
 	}
 	for row, evs := range crep.Slices {

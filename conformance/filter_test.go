@@ -75,7 +75,7 @@ func TestFilters(t *testing.T) {
 						t.Fatalf("invalid Chrome JSON: %v", err)
 					}
 					compareChrome(t, rec, fsum, crep)
-					checkNoEmptyLanes(t, rep, crep)
+					checkNoEmptyLanes(t, f, rep, crep)
 				})
 			}
 		})

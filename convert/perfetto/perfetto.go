@@ -55,7 +55,9 @@
 // showing the P it held ("P3"), and a child track with its syscalls that
 // lost their P. A thread track cannot be placed among a process's plain
 // tracks: the UI puts each thread in a group of its own, in its own
-// order.
+// order. Where a filter selected goroutines, tasks or regions, which
+// leaves out the Ps the Ms held, only the Ms with something drawn or
+// sampled have a track.
 //
 // P and M tracks do not repeat each other. A P is what runs Go code: its
 // track shows which goroutine ran on it when, which is what one reads to
@@ -361,6 +363,8 @@ type procTrack struct {
 type threadTrack struct {
 	uuid, syscalls uint64
 	procs          flatTrack // the Ps it held
+	id             mapping.ThreadID
+	declared       bool // see Writer.Thread
 }
 
 // flatTrack is a track of one slice at a time (the stop-the-world pauses,

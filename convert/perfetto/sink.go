@@ -300,32 +300,46 @@ func (w *Writer) thread(id mapping.ThreadID) *threadTrack {
 	}
 	tt := w.threads[id]
 	if tt != nil {
+		if !tt.declared {
+			w.declareThread(tt)
+		}
 		w.lastM, w.lastMTrack = id, tt
 	}
 	return tt
 }
 
 // Thread declares an M's thread track. Its tid is the OS thread ID, so it
-// merges with a system trace of the same process.
+// merges with a system trace of the same process. Where a filter selected
+// goroutines, tasks or regions, which leaves out what the Ms held, the
+// track is declared only once something is drawn on it or sampled in it:
+// else a selection of one request would list every thread, empty.
 func (w *Writer) Thread(m *mapping.Thread) error {
 	if w.closed {
 		return errClosed
 	}
-	if w.thread(m.ID) != nil {
+	if w.threads[m.ID] != nil {
 		return w.err
 	}
-	tt := &threadTrack{uuid: w.uuid()}
+	tt := &threadTrack{uuid: w.uuid(), id: m.ID}
 	w.threads[m.ID] = tt
+	if !w.meta.Selected {
+		w.declareThread(tt)
+	}
+	return w.err
+}
+
+// declareThread declares thread track tt.
+func (w *Writer) declareThread(tt *threadTrack) {
+	tt.declared = true
 	// A thread track belongs to its process by its pid; it cannot be
 	// nested under a plain track, and the UI orders threads itself.
 	w.declare(w.meta.Start, tt.uuid, 0, "", func(b msg) msg {
 		b, off := b.open(fTdThread)
 		b = b.int(fThreadPID, int64(w.cfg.pid))
-		b = b.int(fThreadTID, w.tid(m.ID))
-		b = b.str(fThreadName, fmt.Sprintf("M%d", m.ID))
+		b = b.int(fThreadTID, w.tid(tt.id))
+		b = b.str(fThreadName, fmt.Sprintf("M%d", tt.id))
 		return b.close(off)
 	})
-	return w.err
 }
 
 // noThreadTID is the thread ID of the stand-in thread of CPU samples that
@@ -1259,6 +1273,7 @@ func (w *Writer) CPUSample(s *mapping.CPUSample) error {
 	tid := int64(noThreadTID)
 	if s.M != mapping.NoThread {
 		tid = w.tid(s.M)
+		w.thread(s.M) // named before the trace processor meets it
 	} else if !w.noThread {
 		// A sample without one (a trace before Go 1.22 whose P ran
 		// nothing) would go to thread 0, the kernel's idle thread, to

@@ -2,9 +2,11 @@ package perfetto_test
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/trace2x/trace2x/convert/perfetto"
 	"github.com/trace2x/trace2x/convert/perfetto/perfettocheck"
 	"github.com/trace2x/trace2x/mapping"
 )
@@ -55,5 +57,43 @@ func TestUndrawnGoroutine(t *testing.T) {
 	}
 	if name := rep.Tracks[from.Track].Name; name != "P0" {
 		t.Errorf("the flow starts on track %q, want P0", name)
+	}
+}
+
+// TestSelectedThreads: where a filter selected, an M's thread track is
+// declared once something is drawn on it or sampled in it, and a sampled
+// thread is named before the samples that name it by ID alone.
+func TestSelectedThreads(t *testing.T) {
+	const start = mapping.Time(1 << 40)
+	var out bytes.Buffer
+	w := perfetto.NewWriter(&out)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(w.Begin(&mapping.Meta{Input: "selected", FormatVersion: "go1.26", Start: start, Filtered: true, Selected: true}))
+	for _, m := range []mapping.ThreadID{5, 6, 7} {
+		must(w.Thread(&mapping.Thread{ID: m}))
+	}
+	must(w.Goroutine(&mapping.Goroutine{ID: 3, StartFunc: "main.kept", Creator: mapping.NoGoroutine, Created: start, Flags: mapping.OpenStart}))
+	must(w.CPUSample(&mapping.CPUSample{Time: start + 10, G: mapping.NoGoroutine, P: mapping.NoProc, M: 5}))
+	must(w.GoroutineState(&mapping.GoroutineState{G: 3, State: mapping.GoSyscall, Blocked: true, P: mapping.NoProc, M: 7, Start: start + 100, End: start + 200}))
+	must(w.End(&mapping.Summary{Meta: mapping.Meta{Start: start}, End: start + 1000}))
+	must(w.Close())
+	rep, err := perfettocheck.Check(&out)
+	if err != nil {
+		t.Fatalf("invalid: %v", err)
+	}
+	var named []string
+	for _, tr := range rep.Tracks {
+		if tr.Thread != nil {
+			named = append(named, tr.Thread.GetThreadName())
+		}
+	}
+	slices.Sort(named)
+	if want := []string{"M5", "M7"}; !slices.Equal(named, want) {
+		t.Errorf("thread tracks %q, want %q: the sampled one and the one drawn on", named, want)
 	}
 }
