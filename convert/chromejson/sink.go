@@ -105,6 +105,11 @@ type goState struct {
 	// retireSeq numbers its retirement while it is retired, else 0.
 	retireSeq uint64
 	pend      *pendingRun // its running slice held back, if any; see GoroutineState
+	// ended and endStack are where a goroutine ended with nothing drawn
+	// (see GoroutineEvent), for goRow to draw it there if a later item
+	// names it.
+	ended    mapping.Time
+	endStack mapping.StackID
 }
 
 // laneRows are the rows of a lane (see mapping.Lanes), which the
@@ -204,6 +209,12 @@ func (w *Writer) goRow(g *goState, k int) *row {
 			w.laneRows[lane.ID] = lr
 		}
 		g.lane, g.life = w.laneRows[lane.ID], true
+		if g.retireSeq != 0 {
+			// It ended with nothing drawn, and an item comes after (a
+			// range that the trace's end closed): it is drawn, and ended
+			// where it ended, as if it had been drawn then.
+			w.endGoroutine(g, g.ended, g.endStack)
+		}
 	}
 	r := &g.lane.rows[k]
 	if r.part != w.part {
@@ -1294,7 +1305,9 @@ func (w *Writer) GoroutineEvent(e *mapping.GoroutineEvent) error {
 		// Described but never drawn: a goroutine that a filter's kept
 		// items only name (the one that began a task or stopped the
 		// world). Drawn only to end it, it would be a row of its whole
-		// life with nothing on it.
+		// life with nothing on it; an item that names it after its end
+		// draws it (see goRow).
+		g.ended, g.endStack = e.Time, e.Stack
 		if w.goroutines[e.G] == g {
 			w.retire(g)
 		}
@@ -1302,15 +1315,20 @@ func (w *Writer) GoroutineEvent(e *mapping.GoroutineEvent) error {
 	}
 	w.flushRun(g)
 	w.checkSplit()
-	w.instant(pidGoroutines, w.goRow(g, laneStates), e.Time, catGoroutine)
-	w.nameStr("end")
-	w.stack(`,"sf":`, e.Stack)
-	w.end()
-	w.endLife(g, e.Time, false)
+	w.endGoroutine(g, e.Time, e.Stack)
 	if w.goroutines[e.G] == g {
 		w.retire(g)
 	}
 	return w.err
+}
+
+// endGoroutine writes goroutine g's end, at t with stack, and its lifetime.
+func (w *Writer) endGoroutine(g *goState, t mapping.Time, stack mapping.StackID) {
+	w.instant(pidGoroutines, w.goRow(g, laneStates), t, catGoroutine)
+	w.nameStr("end")
+	w.stack(`,"sf":`, stack)
+	w.end()
+	w.endLife(g, t, false)
 }
 
 // CPUSample writes a CPU profile sample as an instant with its stack on

@@ -61,3 +61,57 @@ func TestUndrawnGoroutine(t *testing.T) {
 		t.Errorf("the flow starts in process %q, want the P's (Procs)", rep.ProcessNames[f.PID])
 	}
 }
+
+// TestLateItemOfUndrawnGoroutine: an item that names a goroutine after it
+// ended with nothing drawn (a mark assist that the trace's end closed)
+// draws it as if it had been drawn when it ended: its lifetime and end,
+// on a lane that it gives back, so that lanes follow the goroutines alive.
+func TestLateItemOfUndrawnGoroutine(t *testing.T) {
+	const start = mapping.Time(1_000_000)
+	var buf bytes.Buffer
+	w := chromejson.NewWriter(&buf)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(w.Begin(&mapping.Meta{Input: "late", FormatVersion: "go1.26", Start: start}))
+	must(w.Proc(&mapping.Proc{ID: 0}))
+	must(w.Thread(&mapping.Thread{ID: 1}))
+	const n = 3
+	for i := range n {
+		id := mapping.GoID(10 + i)
+		at := start + mapping.Time(i)*10000
+		must(w.Goroutine(&mapping.Goroutine{ID: id, StartFunc: "main.named", Creator: mapping.NoGoroutine, Created: at + 100}))
+		must(w.GoroutineEvent(&mapping.GoroutineEvent{Kind: mapping.GoEnded, G: id, By: mapping.NoGoroutine, Time: at + 2000}))
+		must(w.Range(&mapping.Range{Kind: mapping.RangeMarkAssist, Name: "GC mark assist", Scope: mapping.ScopeGoroutine, G: id, Start: at + 1500, End: at + 2500}))
+	}
+	must(w.End(&mapping.Summary{Meta: mapping.Meta{Start: start}, End: start + 100000}))
+	must(w.Close())
+	rep, err := chromecheck.Check(buf.Bytes())
+	if err != nil {
+		t.Fatalf("invalid: %v", err)
+	}
+	lanes := map[string]bool{}
+	for _, name := range rep.ThreadNames {
+		if strings.Contains(name, "main.named") && !strings.Contains(name, "mark assist") {
+			lanes[name] = true
+		}
+	}
+	lives, ends := 0, 0
+	for _, e := range rep.Events {
+		switch {
+		case e.Cat == "lifetime":
+			lives++
+		case e.Ph == "i" && e.Name == "end":
+			ends++
+		}
+	}
+	if lives != n || ends != n {
+		t.Errorf("%d lifetimes and %d ends for %d goroutines drawn, want one of each", lives, ends, n)
+	}
+	if len(lanes) != 1 {
+		t.Errorf("lanes %v, want one, taken in turn", lanes)
+	}
+}
