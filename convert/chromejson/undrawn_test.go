@@ -17,14 +17,7 @@ import (
 func TestUndrawnGoroutine(t *testing.T) {
 	const start = mapping.Time(1_000_000)
 	var buf bytes.Buffer
-	w := chromejson.NewWriter(&buf)
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	must(w.Begin(&mapping.Meta{Input: "undrawn", FormatVersion: "go1.26", Start: start}))
+	w, must := begun(t, &buf, "undrawn", start)
 	must(w.Proc(&mapping.Proc{ID: 0}))
 	must(w.Thread(&mapping.Thread{ID: 1}))
 	must(w.Goroutine(&mapping.Goroutine{ID: 3, StartFunc: "main.kept", Creator: mapping.NoGoroutine, Created: start, Flags: mapping.OpenStart}))
@@ -69,14 +62,7 @@ func TestUndrawnGoroutine(t *testing.T) {
 func TestLateItemOfUndrawnGoroutine(t *testing.T) {
 	const start = mapping.Time(1_000_000)
 	var buf bytes.Buffer
-	w := chromejson.NewWriter(&buf)
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	must(w.Begin(&mapping.Meta{Input: "late", FormatVersion: "go1.26", Start: start}))
+	w, must := begun(t, &buf, "late", start)
 	must(w.Proc(&mapping.Proc{ID: 0}))
 	must(w.Thread(&mapping.Thread{ID: 1}))
 	const n = 3
@@ -114,4 +100,19 @@ func TestLateItemOfUndrawnGoroutine(t *testing.T) {
 	if len(lanes) != 1 {
 		t.Errorf("lanes %v, want one, taken in turn", lanes)
 	}
+}
+
+// begun returns a Writer to buf, begun on a trace named input that starts
+// at start, and a function that fails the test on an error.
+func begun(t *testing.T, buf *bytes.Buffer, input string, start mapping.Time) (*chromejson.Writer, func(error)) {
+	t.Helper()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := chromejson.NewWriter(buf)
+	must(w.Begin(&mapping.Meta{Input: input, FormatVersion: "go1.26", Start: start}))
+	return w, must
 }
