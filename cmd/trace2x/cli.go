@@ -28,6 +28,7 @@ import (
 	"github.com/trace2x/trace2x/capture"
 	"github.com/trace2x/trace2x/internal/ctxio"
 	"github.com/trace2x/trace2x/internal/errjoin"
+	"github.com/trace2x/trace2x/internal/tracefile"
 	"github.com/trace2x/trace2x/mapping"
 	"github.com/trace2x/trace2x/stats"
 )
@@ -930,10 +931,11 @@ func openTrace(e *env, args []string, opts *inputOpts) (*input, error) {
 		temps.done(spool, func() error { return os.Remove(spool) })
 		spool = ""
 	}
-	// The filter's first pass reads the stream as it is copied: a stream
-	// that is not a trace, or breaks, stops the copy where it does (a
-	// pipe of /dev/zero after a trace would fill the disk), and the copy
-	// is read once more, not twice.
+	// The filter's first pass reads the stream as it is copied, so that
+	// the copy is read once more, not twice. A stream that is not a
+	// trace stops the copy where the pass stops; one that breaks is
+	// copied on while its bytes are batches (see spoolRest): a pipe of
+	// /dev/zero after a trace would fill the disk.
 	pr, pw := io.Pipe()
 	prepassed := make(chan struct{})
 	go func() {
@@ -941,11 +943,11 @@ func openTrace(e *env, args []string, opts *inputOpts) (*input, error) {
 		_, _ = mapping.Map(pr, opts.filter.Prepass(), mapping.WithInputName(in.name))
 		pr.CloseWithError(errPrepassDone)
 	}()
-	n, err := io.Copy(spoolWriter{tmp}, io.TeeReader(in, pw))
+	n, err := io.Copy(spoolWriter{tmp}, prepassTee{in, pw})
 	if errors.Is(err, errPrepassDone) {
 		// The main pass reports the break from the copy, which holds
-		// the stream up to it.
-		err = nil
+		// the stream up to it and on, as far as its file would be read.
+		err = spoolRest(tmp, n, in)
 	}
 	pw.Close()
 	<-prepassed
@@ -977,6 +979,84 @@ func openTrace(e *env, args []string, opts *inputOpts) (*input, error) {
 		in.size = st.Size()
 	}
 	return in, nil
+}
+
+// spoolRest goes on with the copy, in tmp, of a stream whose filter's
+// first pass ended at a fault after n bytes, as long as the stream's bytes
+// are batches of a Go 1.22+ trace, to its end, or to a little past the
+// first bytes that are not (what the main pass meets there): the first
+// pass reads a varying way past the fault, as the stream's bytes happen
+// to come, and a copy cut there would give a varying report of a trace
+// cut short. Bytes that are not batches end it, so that a trace followed
+// by /dev/zero does not fill the disk. A read that fails ends it too: the
+// main pass reports the fault, which comes first.
+func spoolRest(tmp *os.File, n int64, in io.Reader) error {
+	hdr := make([]byte, tracefile.HeaderSize)
+	if _, err := tmp.ReadAt(hdr, 0); err != nil {
+		return nil // shorter than a header: nothing more to read as a trace
+	}
+	v, err := tracefile.Version(hdr)
+	if err != nil || v < 22 {
+		return nil // not a trace, or one its parser reads whole
+	}
+	sc := tracefile.NewScanner(v)
+	if _, err := io.Copy(sc, io.NewSectionReader(tmp, 0, n)); err != nil {
+		return nil
+	}
+	buf := make([]byte, 256<<10)
+	for sc.Err() == nil {
+		k, rerr := in.Read(buf)
+		sc.Write(buf[:k])
+		if _, err := (spoolWriter{tmp}).Write(buf[:k]); err != nil {
+			return err
+		}
+		if rerr != nil {
+			return nil
+		}
+	}
+	// The bytes that are not batches, as many as a batch header holds
+	// and more, and no further, however they came.
+	var te *tracefile.Error
+	if !errors.As(sc.Err(), &te) {
+		return nil
+	}
+	end := te.Offset + spoolTail
+	if have := sc.Offset(); have < end {
+		if _, err := io.CopyN(spoolWriter{tmp}, in, end-have); errors.Is(err, errSpool) {
+			return err // a read that fails, or the stream's end, ends it
+		}
+	}
+	if st, err := tmp.Stat(); err == nil && st.Size() > end {
+		if err := tmp.Truncate(end); err != nil {
+			return fmt.Errorf("%w: %w", errSpool, err)
+		}
+		if _, err := tmp.Seek(end, io.SeekStart); err != nil {
+			return fmt.Errorf("%w: %w", errSpool, err)
+		}
+	}
+	return nil
+}
+
+// spoolTail is how much of a stream spoolRest copies past the first bytes
+// that are not batches.
+const spoolTail = 4 << 10
+
+// prepassTee hands what it reads of a stream to the filter's first pass.
+// Unlike io.TeeReader, once that pass has ended it still returns all it
+// read, so that the copy goes on from the byte after.
+type prepassTee struct {
+	r io.Reader
+	w *io.PipeWriter
+}
+
+func (t prepassTee) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if n > 0 {
+		if _, werr := t.w.Write(p[:n]); werr != nil {
+			return n, werr
+		}
+	}
+	return n, err
 }
 
 // errPrepassDone stops the copy of a stream once the filter's first pass

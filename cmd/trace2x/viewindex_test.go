@@ -330,8 +330,10 @@ func TestViewRowBudget(t *testing.T) {
 		t.Errorf("stderr %q does not say why the index page is served", stderr.String())
 	}
 	// The bytes a row of the first part are measured, and near those of
-	// the whole trace (parts differ: the first generation is sparser).
-	if s.bytesPerRow == float64(traceBytesPerRow) || s.bytesPerRow < density/4 || s.bytesPerRow > density*4 {
+	// the whole trace (parts differ: the first generation is sparser,
+	// and a recording on a loaded machine has been found five times
+	// denser in its first part than in the whole).
+	if s.bytesPerRow == float64(traceBytesPerRow) || s.bytesPerRow < density/8 || s.bytesPerRow > density*8 {
 		t.Errorf("measured %.2f bytes of trace a row; the whole trace takes %.2f", s.bytesPerRow, density)
 	}
 	maxBytes := int64(float64(largePerfetto) * s.bytesPerRow * windowMargin)
