@@ -55,3 +55,27 @@ func corpusBytes(t *testing.T, file string) []byte {
 	}
 	return []byte(s)
 }
+
+// TestBrokenStackWordsStable: the parser names one of a generation's
+// broken stacks, met in a map's order; the error is the same every run.
+func TestBrokenStackWordsStable(t *testing.T) {
+	data := corpusBytes(t, filepath.Join("testdata", "fuzz", "FuzzParallel", "cdbeeae5d99440f5"))
+	var first string
+	for i := range 30 {
+		_, err := mapping.Map(bytes.NewReader(data), mapping.NopSink{})
+		if err == nil {
+			t.Fatal("a broken trace mapped without an error")
+		}
+		msg := err.Error()
+		if i == 0 {
+			first = msg
+			if !strings.Contains(msg, "found a stack with an invalid") {
+				t.Fatalf("error %q does not say a stack is broken", msg)
+			}
+			continue
+		}
+		if msg != first {
+			t.Fatalf("run %d: %q\nrun 0: %q", i, msg, first)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -173,6 +174,7 @@ func (e *Error) Error() string {
 	// needs is missing.
 	msg = strings.TrimPrefix(msg, "broken trace: ")
 	msg = strings.Replace(msg, "failed to advance: frontier", "no event can come next: a batch it needs is missing", 1)
+	msg = brokenStackRE.ReplaceAllString(msg, "found a stack with an $1")
 	switch {
 	case e.stopped:
 		what = "stopped"
@@ -201,6 +203,12 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%s: %s %s, after %d %s in %d complete %s: %s%s",
 		e.Input, what, at, e.Events, events, e.Generation, gens, msg, e.hint)
 }
+
+// brokenStackRE matches the parser's words for a stack that refers to a
+// frame or string the generation lacks. The parser meets the stacks in a
+// map's order, so which of several such stacks it names differs from run
+// to run: the message leaves the IDs out, to be the same every time.
+var brokenStackRE = regexp.MustCompile(`found (unknown pc|invalid func string ID|invalid file string ID) [0-9a-f]+ for stack [0-9]+`)
 
 // oldFormat reports whether the trace is in a format before Go 1.22's.
 func (m *mapper) oldFormat() bool {
