@@ -7,22 +7,34 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 )
 
-// chunkReader gives its bytes n at a time, as a pipe can.
+// chunkReader gives its bytes n at a time, as a pipe can. The command
+// reads standard input on a goroutine of its own, which can still be
+// reading when it returns: left says how much is left, under its lock.
 type chunkReader struct {
+	mu   sync.Mutex
 	data []byte
 	n    int
 }
 
 func (r *chunkReader) Read(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if len(r.data) == 0 {
 		return 0, io.EOF
 	}
 	k := copy(p[:min(len(p), r.n)], r.data)
 	r.data = r.data[k:]
 	return k, nil
+}
+
+func (r *chunkReader) left() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.data)
 }
 
 // TestFilteredBrokenStream: a damaged stream read with a filter that needs
@@ -48,7 +60,7 @@ func TestFilteredBrokenStream(t *testing.T) {
 	want = strings.ReplaceAll(want, file, "stdin")
 	for _, n := range []int{1, 200, 4096, len(data)} {
 		var out, errb bytes.Buffer
-		code := run(append(args, "-"), &chunkReader{bytes.Clone(data), n}, &out, &errb)
+		code := run(append(args, "-"), &chunkReader{data: bytes.Clone(data), n: n}, &out, &errb)
 		if code != 1 {
 			t.Errorf("%d bytes at a time: exit %d, want 1; stderr %q", n, code, errb.String())
 		}
@@ -74,7 +86,7 @@ func TestFilteredStreamThenZeros(t *testing.T) {
 	args := []string{"stats", "--json", "--task", "request"}
 	_, want, _ := runCmd(t, nil, append(args, file)...)
 	want = strings.ReplaceAll(want, file, "stdin")
-	in := &chunkReader{bytes.Clone(data), 4096}
+	in := &chunkReader{data: bytes.Clone(data), n: 4096}
 	var out, errb bytes.Buffer
 	run(append(args, "-"), in, &out, &errb)
 	// bytes_read counts what the reader took in, which the copy's end
@@ -85,7 +97,7 @@ func TestFilteredStreamThenZeros(t *testing.T) {
 	if !reflect.DeepEqual(got, wantJSON) {
 		t.Errorf("the report differs from the file's:\n%s\nwant:\n%s", out.String(), want)
 	}
-	if len(in.data) < 1<<19 {
-		t.Errorf("%d bytes of zeros left unread of %d: the copy went on past the trace", len(in.data), 1<<20)
+	if left := in.left(); left < 1<<19 {
+		t.Errorf("%d bytes of zeros left unread of %d: the copy went on past the trace", left, 1<<20)
 	}
 }
