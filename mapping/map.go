@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -393,7 +394,8 @@ func cutBatch(scan *tracefile.Scanner) string {
 type scanReader struct {
 	r   io.Reader
 	s   *tracefile.Scanner
-	v   int // the format's minor version
+	buf *bufio.Reader // the parser's (see parserInput)
+	v   int           // the format's minor version
 	eof bool
 	// stopErr, if set, is returned once the reads reach byte stop: where
 	// the index of a file found a generation too large for the parser to
@@ -407,32 +409,55 @@ func (r *scanReader) stopped() bool {
 	return r != nil && r.stopErr != nil && r.s.Offset() >= r.stop
 }
 
-// parserReadAhead is the most the parser reads past what it parses: its
-// buffer, and before Go 1.26's format, which marks no generation's end,
-// the first batch of the next generation, which tells that one ended.
-func parserReadAhead(v int) int64 {
-	const buffer = 4096 // golang.org/x/exp/trace's bufio.Reader
-	if v < 26 {
-		return buffer + 64<<10 + 64 // a batch, and its header
-	}
-	return buffer
+// parserBuffer is the size of the parser's bufio.Reader, which is
+// golang.org/x/exp/trace's own: the parser takes one of at least that
+// size as it is, so that what it has taken is known (see consumed).
+const parserBuffer = 4096
+
+// parserInput is what the parser reads r through: a buffer of the size it
+// would make itself, and which it uses in place of its own.
+func (r *scanReader) parserInput() io.Reader {
+	r.buf = bufio.NewReaderSize(r, parserBuffer)
+	return r.buf
+}
+
+// consumed returns the bytes the parser has taken in: what it read, less
+// what its buffer still holds. Unlike what it read, it does not depend on
+// how the input's reads came.
+func (r *scanReader) consumed() int64 {
+	return r.s.Offset() - int64(r.buf.Buffered())
 }
 
 // readPast reports whether the parser, which failed after the Sync of
 // generation complete+1 (counting from 1) and some of its events, had
-// read well past that generation's end: it failed as it began the next
-// generation (it decodes the first event of each thread's batches before
-// the next generation's Sync), after handing on every event of this one.
-// A generation smaller than the parser's read-ahead is not told apart.
+// gone on to the next generation: it failed as it began it (it decodes
+// the first event of each thread's batches before the next generation's
+// Sync), after handing on every event of this one. From Go 1.26 on the
+// parser reads a generation to its end mark, and the next one only then;
+// before, it reads the first batch of the next generation to find that
+// this one ended, and the rest of it only then, with the first batch of
+// the generation after it.
 func (r *scanReader) readPast(complete int) bool {
-	if r == nil {
+	if r == nil || r.buf == nil {
 		return false
 	}
 	gens := r.s.Generations()
-	if complete >= len(gens) || gens[complete].End == 0 {
-		return false
+	consumed := r.consumed()
+	if r.v >= 26 {
+		return complete < len(gens) && gens[complete].End > 0 && consumed > gens[complete].End
 	}
-	return r.s.Offset() > gens[complete].End+parserReadAhead(r.v)
+	next := complete + 1
+	switch {
+	case next >= len(gens):
+		return false
+	case gens[next].End > 0:
+		return consumed > gens[next].End
+	case next == len(gens)-1 && r.eof:
+		// The last generation, read to the end: unless it is a single
+		// batch, the parser reads it whole only after this one.
+		return consumed == r.s.Offset()
+	}
+	return false
 }
 
 func (r *scanReader) Read(p []byte) (int, error) {
@@ -542,7 +567,7 @@ func mapStream(r io.Reader, sink Sink, cfg *config) (*Summary, error) {
 					m.scan.stop = gens[len(gens)-1].Offset + gens[len(gens)-1].Size
 				}
 			}
-			in = m.scan
+			in = m.scan.parserInput()
 		}
 		if m.pseudoPs {
 			// Its parser reads it whole and, on another trace's

@@ -499,7 +499,7 @@ func (m *mapper) fallback(p *parallelPass) error {
 		// Followed as one reader's pass follows them, so that an error
 		// names the same generation and counts the same complete ones.
 		m.scan = &scanReader{r: br, s: tracefile.NewScanner(minor), v: minor}
-		in = m.scan
+		in = m.scan.parserInput()
 	}
 	tr, err := trace.NewReader(in)
 	if err != nil {

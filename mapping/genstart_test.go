@@ -1,0 +1,127 @@
+package mapping_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"testing"
+	"testing/iotest"
+
+	"github.com/trace2x/trace2x/internal/tracefile"
+	"github.com/trace2x/trace2x/mapping"
+	"golang.org/x/exp/trace"
+)
+
+// eventBatchBodies returns where the body of each event batch of a Go
+// 1.22+ trace begins: its first byte is its first event's type.
+func eventBatchBodies(data []byte, v int) []int64 {
+	s := tracefile.NewScanner(v)
+	var out []int64
+	last := int64(-1)
+	for i := range data {
+		s.Write(data[i : i+1])
+		if size, ok := s.InBody(); ok && size > 0 && s.BatchStart() != last {
+			last = s.BatchStart()
+			if data[last] == 1 { // an event batch, not an experiment's
+				out = append(out, s.Offset())
+			}
+		}
+	}
+	return out
+}
+
+// TestFailureAtGenerationStart breaks the first event of a batch of a
+// later generation, which the parser decodes before it gives that
+// generation's Sync: it fails there, after every event of the generation
+// before. Every way of reading the trace (a stream in large reads, a
+// stream a byte at a time, a file, a file in parallel) must count the
+// generations before as complete and name the broken one, however far
+// its reads had gone past the fault.
+func TestFailureAtGenerationStart(t *testing.T) {
+	cases := 0
+	for name, data := range withGenerations(t, 2, false, map[string][]byte{"recorded": recordedOnce(t)}) {
+		idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		perGen := map[int]int{}
+		for _, off := range eventBatchBodies(data, idx.Version) {
+			k := 0
+			for k < len(idx.Generations) && idx.Generations[k].Offset+idx.Generations[k].Size <= off {
+				k++
+			}
+			if k == 0 || k >= 4 || perGen[k] >= 3 {
+				continue
+			}
+			bad := bytes.Clone(data)
+			bad[off] = 0xff
+			// Only where the parser fails before the broken
+			// generation's Sync.
+			syncs, perr := parseAll(bad)
+			if perr == nil || syncs != k {
+				continue
+			}
+			perGen[k]++
+			cases++
+			t.Run(fmt.Sprintf("%s/%d", name, off), func(t *testing.T) {
+				reads := map[string]func() (*mapping.Summary, error){
+					"stream": func() (*mapping.Summary, error) { return mapping.Map(bytes.NewReader(bad), &callLog{}) },
+					"stream-bytewise": func() (*mapping.Summary, error) {
+						return mapping.Map(iotest.OneByteReader(bytes.NewReader(bad)), &callLog{})
+					},
+					"file": func() (*mapping.Summary, error) {
+						return mapping.MapFile(bytes.NewReader(bad), int64(len(bad)), &callLog{}, mapping.WithWorkers(1))
+					},
+					"parallel": func() (*mapping.Summary, error) {
+						return mapping.MapFile(bytes.NewReader(bad), int64(len(bad)), &callLog{}, mapping.WithWorkers(4), mapping.WithGroupGenerations(1))
+					},
+				}
+				for how, read := range reads {
+					sum, err := read()
+					var e *mapping.Error
+					if !errors.As(err, &e) {
+						t.Fatalf("%s: %v, want a *mapping.Error", how, err)
+					}
+					if e.Generation != k || sum == nil || sum.Generations != k || len(sum.Spans) != k {
+						spans := -1
+						if sum != nil {
+							spans = len(sum.Spans)
+						}
+						t.Errorf("%s: %d complete generations in the error, %d spans, want %d: %v", how, e.Generation, spans, k, err)
+					}
+				}
+			})
+		}
+	}
+	if cases == 0 {
+		t.Fatal("no trace broken at a generation's start")
+	}
+	t.Logf("%d broken traces", cases)
+}
+
+// parseAll reads data with the parser alone and returns the Syncs it
+// gave and its error, if not io.EOF.
+func parseAll(data []byte) (syncs int, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v", p)
+		}
+	}()
+	r, err := trace.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return 0, err
+	}
+	for {
+		ev, err := r.ReadEvent()
+		if err == io.EOF {
+			return syncs, nil
+		}
+		if err != nil {
+			return syncs, err
+		}
+		if ev.Kind() == trace.EventSync {
+			syncs++
+		}
+	}
+}
