@@ -250,6 +250,13 @@ func checkFiltered(t *testing.T, name string, f *mapping.Filter, full *recorder,
 				t.Errorf("log %q of task %d kept, not under a %s task", l.Message, l.Task, typ)
 			}
 		}
+		var kept []span
+		for _, k := range full.tasks {
+			if in(k.ID) {
+				kept = append(kept, span{k.Start, k.End})
+			}
+		}
+		checkSelectionWindow(t, full, sum, rec, kept)
 	case "region":
 		typ := f.Regions[0]
 		var outer []mapping.Region
@@ -279,6 +286,68 @@ func checkFiltered(t *testing.T, name string, f *mapping.Filter, full *recorder,
 		}
 		if len(rec.regions) != want {
 			t.Errorf("%d regions kept, %d are %s regions or in them", len(rec.regions), want, typ)
+		}
+		// The matching regions, and their tasks as context, whole.
+		var kept []span
+		tasks := map[mapping.TaskID]bool{}
+		for _, r := range outer {
+			kept = append(kept, span{r.Start, r.End})
+			tasks[r.Task] = r.Task != mapping.NoTask
+		}
+		for _, k := range full.tasks {
+			if tasks[k.ID] {
+				kept = append(kept, span{k.Start, k.End})
+			}
+		}
+		checkSelectionWindow(t, full, sum, rec, kept)
+	}
+}
+
+type span struct{ start, end mapping.Time }
+
+// checkSelectionWindow checks that a selection of tasks or regions with
+// no window keeps the process-wide context (GC, stop-the-world pauses,
+// counters) over the time of what it keeps, from the earliest start to
+// the latest end of kept, not over the whole trace: that is its window,
+// as if it were given (see mapping.Filter.Window).
+func checkSelectionWindow(t *testing.T, full *recorder, sum *mapping.Summary, rec *recorder, kept []span) {
+	t.Helper()
+	if len(kept) == 0 {
+		return
+	}
+	from, to := kept[0].start, kept[0].end
+	for _, k := range kept {
+		from, to = min(from, k.start), max(to, k.end)
+	}
+	var tol mapping.Time
+	if sum.FormatVersion < "go1.22" {
+		tol = 2
+	}
+	if want := max(sum.Start, from); rec.meta.Start != want || rec.summary.Start != want || rec.summary.End != min(sum.End, to) {
+		t.Errorf("what the selection keeps spans [%d, %d]: meta starts at %d, summary spans [%d, %d]", from, to, rec.meta.Start, rec.summary.Start, rec.summary.End)
+	}
+	processWide := func(rs []mapping.Range) []mapping.Range {
+		var out []mapping.Range
+		for _, r := range rs {
+			if r.Kind == mapping.RangeSTW || r.Scope == mapping.ScopeGlobal {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	sameInside(t, "process-wide range", tol, processWide(full.ranges), processWide(rec.ranges), from, to,
+		func(r mapping.Range) (mapping.Time, mapping.Time, mapping.Flags) { return r.Start, r.End, r.Flags },
+		func(r mapping.Range) string { return fmt.Sprintf("%s %s", r.Name, r.Reason) })
+	for _, c := range rec.counters {
+		if c.Time < from || c.Time > to {
+			t.Errorf("counter %s at %d kept, outside what the selection keeps [%d, %d]", c.Name, c.Time, from, to)
+			break
+		}
+	}
+	for _, c := range rec.samples {
+		if c.Time < from || c.Time > to {
+			t.Errorf("CPU sample at %d kept, outside what the selection keeps [%d, %d]", c.Time, from, to)
+			break
 		}
 	}
 }

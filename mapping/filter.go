@@ -26,7 +26,9 @@ import (
 // Process-wide items (GC, stop-the-world, counters)
 // are kept whenever they fall in the window, as context; P occupancy and
 // per-P and per-thread ranges are left out when goroutines, tasks or
-// regions are selected, since they are about other goroutines.
+// regions are selected, since they are about other goroutines. A
+// selection of tasks or regions given no window takes the time of what
+// it keeps as its window (see [Filter.Window]).
 //
 // A time window needs one pass. A selection by task or region, or of the
 // goroutines that interact with the selected ones, needs to know before
@@ -220,6 +222,25 @@ func (b Bound) resolve(m *Meta) (Time, error) {
 	return m.Clock.Trace + Time(b.Wall.Sub(m.Clock.Wall)), nil
 }
 
+// Window returns the time window a pass through Sink keeps: From and To.
+// A selection of tasks or regions with neither, which keeps no goroutine
+// for the whole trace (Goroutines, Related), is given one by its prepass:
+// from the earliest start to the latest end of the tasks it keeps, or of
+// the regions it keeps and their tasks. The pass keeps its context (GC,
+// pauses, counters) over that time, as a window would, not over the
+// whole trace: one request of a long trace then opens at the request,
+// not as a sliver of the trace's whole time. Of a file, the pass may
+// then read only the generations of that window (see MapWindow). A
+// selection that keeps nothing has no window.
+func (f *Filter) Window() (from, to Bound) {
+	if f.From.bounded() || f.To.bounded() || f.sel == nil || !f.sel.bounded {
+		return f.From, f.To
+	}
+	s := f.sel
+	return Bound{Offset: time.Duration(s.extent.start - s.start), Set: true},
+		Bound{Offset: time.Duration(s.extent.end - s.start), Set: true}
+}
+
 // Empty reports whether the filter keeps everything.
 func (f *Filter) Empty() bool {
 	return !f.From.bounded() && !f.To.bounded() && len(f.Goroutines) == 0 && len(f.Tasks) == 0 && len(f.Regions) == 0
@@ -299,6 +320,14 @@ type selection struct {
 	regTask  map[TaskID]bool // tasks of matching regions
 	context  map[TaskID]bool // tasks kept as context only, without their regions and logs
 	gTasks   map[TaskID]bool // tasks of the goroutines selected for the whole trace, after a prepass
+	// start is the trace's start, and extent the time from the earliest
+	// start to the latest end of what the selection keeps, where it keeps
+	// no goroutine for the whole trace (bounded): a pass with no window
+	// of its own keeps its context (GC, pauses, counters) over that time
+	// only (see Filter.Window).
+	start   Time
+	extent  span
+	bounded bool
 	// tpBefore holds, in time order, the first traceparent log of each
 	// task open at the window's start that logged it before, as the
 	// prepass read them: a pass over the window's generations may not
@@ -372,6 +401,19 @@ type prepass struct {
 	// tps holds the first traceparent of each task that logged one
 	// before the window's start, until the task ends before it.
 	tps map[TaskID]Log
+	// extent spans what the selection keeps, as far as known (see
+	// selection.extent); grown says it holds something.
+	extent span
+	grown  bool
+}
+
+// grow adds sp to the extent of what the selection keeps.
+func (p *prepass) grow(sp span) {
+	if !p.grown {
+		p.extent, p.grown = sp, true
+		return
+	}
+	p.extent.start, p.extent.end = min(p.extent.start, sp.start), max(p.extent.end, sp.end)
 }
 
 // waitingTask is a task whose parent had not ended when it did.
@@ -382,6 +424,11 @@ type waitingTask struct {
 
 func (p *prepass) Task(t *Task) error {
 	s := p.s
+	if s.regTask[t.ID] {
+		// A task of a matching region, kept as context, whole: it ends
+		// after the region, which came before it.
+		p.grow(span{t.Start, t.End})
+	}
 	if !t.Flags.Has(OpenEnd) && t.End < p.from {
 		delete(p.tps, t.ID)
 	}
@@ -435,6 +482,7 @@ func (p *prepass) settle(wt *waitingTask, kept bool) {
 
 // Begin places the window, for Region.
 func (p *prepass) Begin(m *Meta) error {
+	p.s.start = m.Start
 	p.from, p.to = Time(math.MinInt64), Time(math.MaxInt64)
 	// A window that does not resolve fails the main pass, which says so.
 	if p.f.From.bounded() {
@@ -531,6 +579,15 @@ func (p *prepass) End(*Summary) error {
 	for g, sps := range s.spans {
 		s.spans[g] = merge(sps)
 	}
+	for _, k := range s.keptSpan {
+		p.grow(k.span) // a task may have no goroutine
+	}
+	for _, sps := range s.spans {
+		p.grow(sps[0])
+		p.grow(sps[len(sps)-1])
+	}
+	// Nothing kept, or goroutines kept for the whole trace: no extent.
+	s.extent, s.bounded = p.extent, p.grown && len(s.allOf) == 0
 	s.tpBefore = slices.SortedFunc(maps.Values(p.tps), func(a, b Log) int {
 		return cmp.Or(cmpTime(a.Time, b.Time), cmp.Compare(a.Task, b.Task))
 	})
@@ -572,8 +629,10 @@ type filterSink struct {
 	misuse error // Begin's error: the filter needed a prepass
 	// forwarded is set once next's Begin is called: only then is its End.
 	forwarded bool
-	from, to  Time
-	origin    Time // the trace start
+	// The window: as Filter.Window gives it, and placed in the trace.
+	fromB, toB Bound
+	from, to   Time
+	origin     Time // the trace start
 	// ended remembers the tasks that ended, and leftT those left out: a
 	// region or log that comes later does not name one left out, and a
 	// traceparent logged in an ended task is not held.
@@ -640,25 +699,26 @@ func (f *filterSink) Begin(m *Meta) error {
 		return f.misuse
 	}
 	f.from, f.to = Time(math.MinInt64), Time(math.MaxInt64)
+	f.fromB, f.toB = f.f.Window()
 	var err error
-	if f.f.From.bounded() {
-		if f.from, err = f.f.From.resolve(m); err != nil {
+	if f.fromB.bounded() {
+		if f.from, err = f.fromB.resolve(m); err != nil {
 			return fmt.Errorf("%w: its start: %w", ErrWindow, err)
 		}
 	}
-	if f.f.To.bounded() {
-		if f.to, err = f.f.To.resolve(m); err != nil {
+	if f.toB.bounded() {
+		if f.to, err = f.toB.resolve(m); err != nil {
 			return fmt.Errorf("%w: its end: %w", ErrWindow, err)
 		}
 	}
 	if f.to < f.from {
-		return fmt.Errorf("%w: it ends (%s) before it starts (%s)", ErrWindow, f.f.To, f.f.From)
+		return fmt.Errorf("%w: it ends (%s) before it starts (%s)", ErrWindow, f.toB, f.fromB)
 	}
 	if f.to < m.Start {
-		return endsBeforeStart(f.f.To)
+		return endsBeforeStart(f.toB)
 	}
 	f.origin = m.Start
-	f.begun = !f.f.From.bounded()
+	f.begun = !f.fromB.bounded()
 	// The traceparents the prepass saw logged before the window are held
 	// as the pass would hold them had it read them: a pass over the
 	// window's generations may not have.
@@ -670,7 +730,7 @@ func (f *filterSink) Begin(m *Meta) error {
 	meta := *m
 	meta.Start = max(m.Start, f.from)
 	meta.Filtered = true
-	if f.f.To.bounded() {
+	if f.toB.bounded() {
 		meta.WindowEnd = f.to
 	}
 	meta.Selected = f.s.entities
@@ -1048,7 +1108,7 @@ func (f *filterSink) Region(r *Region) error {
 	if !ok {
 		return nil
 	}
-	if f.f.From.bounded() && start < f.from+regionSlack {
+	if f.fromB.bounded() && start < f.from+regionSlack {
 		// Never earlier than it began, so that it stays after a region
 		// before it; never past its end.
 		start = f.placeNested(r, min(max(start, f.from+f.regionOffset(r)), end))
@@ -1379,10 +1439,10 @@ func (f *filterSink) End(s *Summary) error {
 		// place, no prepass): next never began, and does not end.
 		return nil
 	}
-	if f.f.From.bounded() && f.from > s.End && s.Err == nil {
+	if f.fromB.bounded() && f.from > s.End && s.Err == nil {
 		// next began: it ends, empty, so that what it holds is released
 		// (a goroutine of Async, an exporter's), and the error says why.
-		err := startsAfterEnd(f.f.From, time.Duration(s.End-s.Start))
+		err := startsAfterEnd(f.fromB, time.Duration(s.End-s.Start))
 		f.sum = *s
 		f.sum.Start, f.sum.Goroutines = s.End, 0
 		return errjoin.Join(err, f.next.End(&f.sum))

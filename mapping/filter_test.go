@@ -393,10 +393,18 @@ func TestFilterKeepsTraceparents(t *testing.T) {
 							t.Errorf("task %d: traceparent at %d, outside the task [%d, %d]", id, g[0].Time, k.Start, k.End)
 						}
 						// After a prepass, which tells the tasks kept, a
-						// traceparent outside any window keeps its time: it
-						// is not held until something names its task.
-						if f.NeedsPrepass() && !f.From.Set && !f.To.Set && g[0].Time != want.Time {
+						// traceparent inside the window keeps its time: it
+						// is not held until something names its task. One
+						// before the window of a selection that sets its
+						// own (see Filter.Window) comes at its start.
+						from, _ := f.Window()
+						start := sum.Start + mapping.Time(from.Offset)
+						switch {
+						case !f.NeedsPrepass() || f.From.Set || f.To.Set:
+						case want.Time >= start && g[0].Time != want.Time:
 							t.Errorf("task %d: traceparent at %d, logged at %d", id, g[0].Time, want.Time)
+						case want.Time < start && g[0].Time != start:
+							t.Errorf("task %d: traceparent at %d, logged at %d, before the selection's window at %d", id, g[0].Time, want.Time, start)
 						}
 					}
 				})

@@ -694,8 +694,10 @@ func (in *input) mapFiltered(e *env, opts *inputOpts, src io.Reader, sink mappin
 	var err error
 	if file, ok := in.file(opts); ok {
 		// A file can be read from anywhere: only the generations the
-		// window needs are read (on several goroutines with --parallel).
-		sum, err = mapping.MapWindow(file, in.size, f.From, f.To, f.Sink(ec), mopts...)
+		// window needs are read (on several goroutines with --parallel),
+		// that of a task or region selection without one too.
+		from, to := f.Window()
+		sum, err = mapping.MapWindow(file, in.size, from, to, f.Sink(ec), mopts...)
 	} else {
 		sum, err = mapping.Map(src, f.Sink(ec), mopts...)
 	}
