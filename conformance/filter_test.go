@@ -250,10 +250,22 @@ func checkFiltered(t *testing.T, name string, f *mapping.Filter, full *recorder,
 				t.Errorf("log %q of task %d kept, not under a %s task", l.Message, l.Task, typ)
 			}
 		}
+		// The tasks kept, and their regions and logs, which may come
+		// after a task's end.
 		var kept []span
 		for _, k := range full.tasks {
 			if in(k.ID) {
 				kept = append(kept, span{k.Start, k.End})
+			}
+		}
+		for _, r := range full.regions {
+			if in(r.Task) {
+				kept = append(kept, span{r.Start, r.End})
+			}
+		}
+		for _, l := range full.logs {
+			if in(l.Task) {
+				kept = append(kept, span{l.Time, l.Time})
 			}
 		}
 		checkSelectionWindow(t, full, sum, rec, kept)

@@ -229,9 +229,13 @@ func (b Bound) resolve(m *Meta) (Time, error) {
 // the regions it keeps and their tasks. The pass keeps its context (GC,
 // pauses, counters) over that time, as a window would, not over the
 // whole trace: one request of a long trace then opens at the request,
-// not as a sliver of the trace's whole time. Of a file, the pass may
-// then read only the generations of that window (see MapWindow). A
-// selection that keeps nothing has no window.
+// not as a sliver of the trace's whole time. A selection that keeps
+// nothing has no window.
+//
+// The pass still reads the whole trace, as the Filter's From and To
+// bound it (give those to MapWindow, not these): what lies outside the
+// window still counts, a traceparent a kept task's parent logged before
+// it, or a break in the trace after it, which the pass reports.
 func (f *Filter) Window() (from, to Bound) {
 	if f.From.bounded() || f.To.bounded() || f.sel == nil || !f.sel.bounded {
 		return f.From, f.To
@@ -426,7 +430,8 @@ func (p *prepass) Task(t *Task) error {
 	s := p.s
 	if s.regTask[t.ID] {
 		// A task of a matching region, kept as context, whole: it ends
-		// after the region, which came before it.
+		// after the region, which came before it. (One that ended
+		// before the region is cut by the window, as context.)
 		p.grow(span{t.Start, t.End})
 	}
 	if !t.Flags.Has(OpenEnd) && t.End < p.from {
@@ -500,6 +505,9 @@ func (p *prepass) Begin(m *Meta) error {
 
 // Log keeps the traceparents logged before the window (see tpBefore).
 func (p *prepass) Log(l *Log) error {
+	if p.s.tasks[l.Task] {
+		p.grow(span{l.Time, l.Time}) // logged in a task kept after it ended
+	}
 	if l.Category != CategoryTraceparent || l.Task == NoTask || l.Time >= p.from {
 		return nil
 	}
@@ -514,6 +522,11 @@ func (p *prepass) Log(l *Log) error {
 }
 
 func (p *prepass) Region(r *Region) error {
+	if p.s.tasks[r.Task] {
+		// A region of a task kept that outlived it: the task was
+		// delivered, and kept, before.
+		p.grow(span{r.Start, r.End})
+	}
 	if p.s.regType[r.Type] {
 		p.s.regions[r.G] = append(p.s.regions[r.G], span{r.Start, r.End})
 		// Its task is context for the regions kept: those in the window.
@@ -1108,9 +1121,11 @@ func (f *filterSink) Region(r *Region) error {
 	if !ok {
 		return nil
 	}
-	if f.fromB.bounded() && start < f.from+regionSlack {
+	if f.fromB.bounded() && start < f.from+regionSlack && (f.f.From.bounded() || r.Start < f.from) {
 		// Never earlier than it began, so that it stays after a region
-		// before it; never past its end.
+		// before it; never past its end. (A window a selection takes
+		// begins at the first item it keeps: a region there is not cut,
+		// and keeps its place.)
 		start = f.placeNested(r, min(max(start, f.from+f.regionOffset(r)), end))
 	}
 	if err := f.enter(); err != nil {

@@ -2,22 +2,26 @@ package mapping_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	rtrace "runtime/trace"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/trace2x/trace2x/internal/tracefile"
 	"github.com/trace2x/trace2x/mapping"
 )
 
 // TestSelectionWindow checks that a task or region selection given no
 // window takes the time of what it keeps as its window: the pass gives
 // what the same selection gives with that window, so the process-wide
-// context (GC, pauses, counters) lies within it, and a file read from
-// that window's generations only keeps the same items. A goroutine
-// selection, and a selection that keeps nothing, keep the whole trace.
+// context (GC, pauses, counters) lies within it. A goroutine selection,
+// and a selection that keeps nothing, keep the whole trace.
 func TestSelectionWindow(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join("..", "testdata", "annotations.go1.26.trace"))
 	if err != nil {
@@ -35,7 +39,7 @@ func TestSelectionWindow(t *testing.T) {
 	if len(firstTask.ids) == 0 || len(whole.regs) == 0 {
 		t.Fatal("the sample has no tasks or no regions")
 	}
-	pass := func(f *mapping.Filter, window bool) []string {
+	pass := func(f *mapping.Filter) []string {
 		t.Helper()
 		if f.NeedsPrepass() {
 			if _, err := mapping.Map(bytes.NewReader(data), f.Prepass()); err != nil {
@@ -43,14 +47,7 @@ func TestSelectionWindow(t *testing.T) {
 			}
 		}
 		log := &callLog{}
-		var err error
-		if window {
-			from, to := f.Window()
-			_, err = mapping.MapWindow(bytes.NewReader(data), int64(len(data)), from, to, f.Sink(log))
-		} else {
-			_, err = mapping.Map(bytes.NewReader(data), f.Sink(log))
-		}
-		if err != nil {
+		if _, err := mapping.Map(bytes.NewReader(data), f.Sink(log)); err != nil {
 			t.Fatal(err)
 		}
 		return log.lines
@@ -66,7 +63,7 @@ func TestSelectionWindow(t *testing.T) {
 	narrower := 0
 	for _, f := range selections {
 		name := fmt.Sprintf("tasks %q regions %q", f.Tasks, f.Regions)
-		got := pass(f, false)
+		got := pass(f)
 		from, to := f.Window()
 		if !from.Set || !to.Set || to.Offset < from.Offset {
 			t.Errorf("%s: window %v to %v, want one that holds what it keeps", name, from, to)
@@ -75,8 +72,14 @@ func TestSelectionWindow(t *testing.T) {
 		if from.Offset > 0 || sum.Start+mapping.Time(to.Offset) < sum.End {
 			narrower++
 		}
+		// The same as with that window given, but for a region that
+		// begins at its start: a window given cuts it there, one taken
+		// begins with it (see TestSelectionWindowKeepsWhatItKeeps).
 		explicit := &mapping.Filter{Tasks: f.Tasks, Regions: f.Regions, From: from, To: to}
-		sameLines(t, name+": sink calls, against the window given", pass(explicit, false), got)
+		noRegions := func(lines []string) []string {
+			return slices.DeleteFunc(slices.Clone(lines), func(l string) bool { return strings.HasPrefix(l, "Region ") })
+		}
+		sameLines(t, name+": sink calls, against the window given", noRegions(pass(explicit)), noRegions(got))
 		lo, hi := sum.Start+mapping.Time(from.Offset), sum.Start+mapping.Time(to.Offset)
 		for _, l := range got {
 			call, item, _ := strings.Cut(l, " ")
@@ -99,18 +102,6 @@ func TestSelectionWindow(t *testing.T) {
 				}
 			}
 		}
-		// Read from the window's generations only, the items are the
-		// same (stacks and the summary's bytes are of what was read).
-		items := func(lines []string) []string {
-			var out []string
-			for _, l := range lines {
-				if !strings.HasPrefix(l, "Stack ") && !strings.HasPrefix(l, "End ") && !strings.HasPrefix(l, "Begin ") {
-					out = append(out, l)
-				}
-			}
-			return out
-		}
-		sameLines(t, name+": items, read from the window's generations", items(got), items(pass(f, true)))
 	}
 	if narrower == 0 {
 		t.Error("no selection of the sample keeps less than the whole trace's time: the test checks nothing")
@@ -130,5 +121,179 @@ func TestSelectionWindow(t *testing.T) {
 		if from, to := f.Window(); from.Set || to.Set {
 			t.Errorf("goroutines %v tasks %q regions %q: window %v to %v, want the whole trace", f.Goroutines, f.Tasks, f.Regions, from, to)
 		}
+	}
+}
+
+// recordTrace records body with the runtime's tracer.
+func recordTrace(t *testing.T, body func()) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := rtrace.Start(&buf); err != nil {
+		t.Skipf("cannot trace: %v", err)
+	}
+	body()
+	rtrace.Stop()
+	return buf.Bytes()
+}
+
+// newGeneration makes the runtime's tracer begin a new generation, as a
+// flight recorder's start and stop do.
+func newGeneration(t *testing.T) {
+	t.Helper()
+	fr := rtrace.NewFlightRecorder(rtrace.FlightRecorderConfig{})
+	if err := fr.Start(); err != nil {
+		t.Fatal(err)
+	}
+	fr.Stop()
+	time.Sleep(time.Millisecond)
+}
+
+// keptItems runs a selection's prepass and its pass over data as the
+// command does: of a file, the prepass reads what it needs, and the pass
+// the generations of the window given, not of the one it takes.
+func keptItems(t *testing.T, f *mapping.Filter, data []byte) (*zzItems, error) {
+	t.Helper()
+	if err := f.PrepassFile(bytes.NewReader(data), int64(len(data))); err != nil {
+		t.Fatal(err)
+	}
+	out := &zzItems{}
+	_, err := mapping.MapWindow(bytes.NewReader(data), int64(len(data)), f.From, f.To, f.Sink(out))
+	return out, err
+}
+
+type zzItems struct {
+	mapping.NopSink
+	regions []mapping.Region
+	tasks   []mapping.Task
+	logs    []mapping.Log
+}
+
+func (r *zzItems) Region(x *mapping.Region) error { r.regions = append(r.regions, *x); return nil }
+func (r *zzItems) Task(x *mapping.Task) error     { r.tasks = append(r.tasks, *x); return nil }
+func (r *zzItems) Log(x *mapping.Log) error       { r.logs = append(r.logs, *x); return nil }
+
+// TestSelectionWindowKeepsWhatItKeeps checks, on every sample and every
+// task and region type, that the window a selection takes cuts nothing
+// of what it keeps: a region kept is delivered as the whole trace has
+// it, in place, with its times by state.
+func TestSelectionWindowKeepsWhatItKeeps(t *testing.T) {
+	paths, _ := filepath.Glob(filepath.Join("..", "testdata", "*.trace"))
+	checked := 0
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		whole := &zzItems{}
+		if _, err := mapping.Map(bytes.NewReader(data), whole); err != nil {
+			continue // a broken sample
+		}
+		byID := map[mapping.RegionID]mapping.Region{}
+		types := map[string]bool{}
+		for _, r := range whole.regions {
+			byID[r.ID] = r
+			types[r.Type] = true
+		}
+		var filters []*mapping.Filter
+		for typ := range types {
+			filters = append(filters, &mapping.Filter{Regions: []string{typ}})
+		}
+		for _, k := range whole.tasks {
+			if k.Type != "" {
+				filters = append(filters, &mapping.Filter{Tasks: []string{k.Type}})
+			}
+		}
+		for _, f := range filters {
+			got, err := keptItems(t, f, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range got.regions {
+				w, ok := byID[r.ID]
+				if !ok || w.Start != r.Start || w.End != r.End || w.Flags != r.Flags || w.Timed != r.Timed {
+					t.Errorf("%s, tasks %q regions %q: region %s G%d [%d, %d] flags %v timed %v; the whole trace has [%d, %d] flags %v timed %v",
+						filepath.Base(p), f.Tasks, f.Regions, r.Type, r.G, r.Start, r.End, r.Flags, r.Timed, w.Start, w.End, w.Flags, w.Timed)
+					break
+				}
+				checked++
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no region kept: the test checks nothing")
+	}
+}
+
+// TestSelectionWindowLateItems selects a task whose region and log
+// outlive it: the window the selection takes holds them whole.
+func TestSelectionWindowLateItems(t *testing.T) {
+	data := recordTrace(t, func() {
+		time.Sleep(time.Millisecond)
+		ctx, task := rtrace.NewTask(context.Background(), "early-end")
+		time.Sleep(time.Millisecond)
+		r := rtrace.StartRegion(ctx, "outlives")
+		time.Sleep(time.Millisecond)
+		task.End()
+		time.Sleep(time.Millisecond)
+		rtrace.Log(ctx, "late", "after the task")
+		r.End()
+		time.Sleep(time.Millisecond)
+	})
+	got, err := keptItems(t, &mapping.Filter{Tasks: []string{"early-end"}}, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.tasks) != 1 || got.tasks[0].Flags != 0 {
+		t.Errorf("tasks %+v, want the task whole", got.tasks)
+	}
+	if len(got.regions) != 1 || got.regions[0].Flags != 0 || !got.regions[0].Timed {
+		t.Errorf("regions %+v, want the region that outlives the task whole", got.regions)
+	}
+	if len(got.logs) != 1 {
+		t.Errorf("logs %+v, want the one logged after the task ended", got.logs)
+	}
+}
+
+// TestSelectionWindowReadsWholeTrace checks a task selection of a file of
+// several generations: a traceparent its parent logged generations
+// before the window still joins it, and a break after the window is
+// still reported.
+func TestSelectionWindowReadsWholeTrace(t *testing.T) {
+	const tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	data := recordTrace(t, func() {
+		ctx, req := rtrace.NewTask(context.Background(), "request")
+		rtrace.Log(ctx, mapping.CategoryTraceparent, tp)
+		for range 3 {
+			newGeneration(t)
+		}
+		_, db := rtrace.NewTask(ctx, "db")
+		time.Sleep(time.Millisecond)
+		db.End()
+		req.End()
+		for range 3 {
+			newGeneration(t)
+		}
+		_, late := rtrace.NewTask(context.Background(), "late")
+		late.End()
+	})
+	f := &mapping.Filter{Tasks: []string{"db"}}
+	got, err := keptItems(t, f, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if from, _ := f.Window(); !from.Set || from.Offset == 0 {
+		t.Fatalf("window from %v: the test needs one that begins after the traceparent", from)
+	}
+	if !slices.ContainsFunc(got.logs, func(l mapping.Log) bool { return l.Message == tp }) {
+		t.Errorf("logs %+v: the request's traceparent, logged before the window, is lost", got.logs)
+	}
+	idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := idx.Generations[len(idx.Generations)-2]
+	cut := data[:last.Offset+last.Size/2]
+	if _, err := keptItems(t, &mapping.Filter{Tasks: []string{"db"}}, cut); err == nil {
+		t.Errorf("a trace cut in generation %d of %d, after the window: no error", len(idx.Generations)-1, len(idx.Generations))
 	}
 }

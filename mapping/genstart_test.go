@@ -2,6 +2,7 @@ package mapping_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -122,6 +123,122 @@ func parseAll(data []byte) (syncs int, err error) {
 		}
 		if ev.Kind() == trace.EventSync {
 			syncs++
+		}
+	}
+}
+
+// widenAt returns data with the byte at off, inside the body of an event
+// batch, written as a two-byte varint of 256 more (its batch's size grown
+// by one), or nil if off is not in an event batch's body. A status so
+// widened passes the parser's checks, which look at its low byte, and
+// makes the event's StateTransition panic.
+func widenAt(data []byte, v int, off int64) []byte {
+	s := tracefile.NewScanner(v)
+	s.Write(data[:off])
+	size, ok := s.InBody()
+	bs := s.BatchStart()
+	if !ok || data[bs] != 1 {
+		return nil
+	}
+	i := bs + 1
+	var vals [4]uint64
+	for j := range vals {
+		x, n := binary.Uvarint(data[i:])
+		if n <= 0 {
+			return nil
+		}
+		vals[j], i = x, i+int64(n)
+	}
+	if int64(vals[3]) != size {
+		return nil
+	}
+	out := append([]byte(nil), data[:bs]...)
+	out = append(out, 1)
+	out = binary.AppendUvarint(out, vals[0])
+	out = binary.AppendUvarint(out, vals[1])
+	out = binary.AppendUvarint(out, vals[2])
+	out = binary.AppendUvarint(out, vals[3]+1)
+	out = append(out, data[i:off]...)
+	out = append(out, 0x80|data[off], 0x02)
+	return append(out, data[off+1:]...)
+}
+
+// panicsIn returns the generation (from 1) whose event's
+// StateTransition panics, reading data with the parser alone, or 0.
+func panicsIn(data []byte) int {
+	r, err := trace.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return 0
+	}
+	syncs := 0
+	for {
+		ev, err := r.ReadEvent()
+		if err != nil {
+			return 0
+		}
+		if ev.Kind() == trace.EventSync {
+			syncs++
+		}
+		if ev.Kind() == trace.EventStateTransition && func() (p bool) {
+			defer func() { p = recover() != nil }()
+			ev.StateTransition()
+			return false
+		}() {
+			return syncs
+		}
+	}
+}
+
+// TestMappingFailureWhileParserReadsAhead breaks an event that the parser
+// hands on and the mapping fails to decode, in a generation before the
+// last: the parser reads on ahead of the mapping meanwhile, maybe into the
+// next generation, which must not count the broken one as complete.
+func TestMappingFailureWhileParserReadsAhead(t *testing.T) {
+	data := recordedOnce(t)
+	idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bad []byte
+	k := 0
+	for k = 1; k < len(idx.Generations)-1 && bad == nil; k++ {
+		g := idx.Generations[k]
+		for off := g.Offset; off < g.Offset+g.Size && bad == nil; off++ {
+			if data[off] >= 5 { // a goroutine or P status
+				continue
+			}
+			if b := widenAt(data, idx.Version, off); b != nil && panicsIn(b) == k+1 {
+				bad = b
+			}
+		}
+	}
+	k-- // the generations complete before the broken one
+	if bad == nil {
+		t.Fatal("no event found whose StateTransition a widened status breaks")
+	}
+	reads := map[string]func() (*mapping.Summary, error){
+		"stream": func() (*mapping.Summary, error) { return mapping.Map(bytes.NewReader(bad), &callLog{}) },
+		"stream-bytewise": func() (*mapping.Summary, error) {
+			return mapping.Map(iotest.OneByteReader(bytes.NewReader(bad)), &callLog{})
+		},
+		"file": func() (*mapping.Summary, error) {
+			return mapping.MapFile(bytes.NewReader(bad), int64(len(bad)), &callLog{}, mapping.WithWorkers(1))
+		},
+		"parallel": func() (*mapping.Summary, error) {
+			return mapping.MapFile(bytes.NewReader(bad), int64(len(bad)), &callLog{}, mapping.WithWorkers(4), mapping.WithGroupGenerations(1))
+		},
+	}
+	for how, read := range reads {
+		for range 5 {
+			sum, err := read()
+			var e *mapping.Error
+			if !errors.As(err, &e) {
+				t.Fatalf("%s: %v, want a *mapping.Error", how, err)
+			}
+			if e.Generation != k || sum == nil || sum.Generations != k {
+				t.Errorf("%s: %d complete generations, want %d: %v", how, e.Generation, k, err)
+				break
+			}
 		}
 	}
 }

@@ -421,6 +421,16 @@ func (r *scanReader) parserInput() io.Reader {
 	return r.buf
 }
 
+// shared checks, once the parser has read the trace's header, that it
+// reads through the buffer parserInput made: it then has taken in the
+// header alone. A parser that wraps it in a buffer of its own hides what
+// it took in, and readPast then tells nothing.
+func (r *scanReader) shared() {
+	if r != nil && r.buf != nil && r.consumed() != tracefile.HeaderSize {
+		r.buf = nil
+	}
+}
+
 // consumed returns the bytes the parser has taken in: what it read, less
 // what its buffer still holds. Unlike what it read, it does not depend on
 // how the input's reads came.
@@ -579,6 +589,7 @@ func mapStream(r io.Reader, sink Sink, cfg *config) (*Summary, error) {
 		if err != nil {
 			return err
 		}
+		m.scan.shared()
 		return m.run(tr)
 	})
 }
@@ -731,7 +742,7 @@ func (m *mapper) fail(err error) (*Summary, error) {
 		}
 		m.locateInStream(e, e.Generation)
 	default:
-		if m.scan.readPast(e.Generation) {
+		if m.parserFailed && m.scan.readPast(e.Generation) {
 			// The parser failed as it began the next generation,
 			// after every event of this one: it is complete.
 			m.readPast = true
@@ -815,6 +826,7 @@ func (m *mapper) run(tr *trace.Reader) error {
 				return nil
 			}
 			if b.err != nil {
+				m.parserFailed = true
 				return b.err
 			}
 		}

@@ -65,6 +65,11 @@ type mapper struct {
 	// readPast is set when the parser failed as it began a generation,
 	// after the last event of the one before (see scanReader.readPast).
 	readPast bool
+	// parserFailed is set when the pass ends on the parser's own error,
+	// not on one the mapping met in an event: only then has the parser
+	// stopped where it failed, and tells where that was (readPast). On
+	// the mapping's error it may have read on ahead.
+	parserFailed bool
 
 	sink    Sink
 	cfg     *config

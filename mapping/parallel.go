@@ -505,6 +505,7 @@ func (m *mapper) fallback(p *parallelPass) error {
 	if err != nil {
 		return err
 	}
+	m.scan.shared()
 	err = func() (err error) {
 		defer func() {
 			if p := recover(); p != nil {
@@ -519,6 +520,7 @@ func (m *mapper) fallback(p *parallelPass) error {
 		return nil
 	}()
 	if err != nil {
+		m.parserFailed = true
 		return err
 	}
 	return m.run(tr)

@@ -694,10 +694,11 @@ func (in *input) mapFiltered(e *env, opts *inputOpts, src io.Reader, sink mappin
 	var err error
 	if file, ok := in.file(opts); ok {
 		// A file can be read from anywhere: only the generations the
-		// window needs are read (on several goroutines with --parallel),
-		// that of a task or region selection without one too.
-		from, to := f.Window()
-		sum, err = mapping.MapWindow(file, in.size, from, to, f.Sink(ec), mopts...)
+		// window given needs are read (on several goroutines with
+		// --parallel). Not those of the window a task or region
+		// selection takes (Filter.Window): what lies outside it still
+		// counts (see there).
+		sum, err = mapping.MapWindow(file, in.size, f.From, f.To, f.Sink(ec), mopts...)
 	} else {
 		sum, err = mapping.Map(src, f.Sink(ec), mopts...)
 	}
