@@ -66,19 +66,7 @@ func TestFailureAtGenerationStart(t *testing.T) {
 			perGen[k]++
 			cases++
 			t.Run(fmt.Sprintf("%s/%d", name, off), func(t *testing.T) {
-				reads := map[string]func() (*mapping.Summary, error){
-					"stream": func() (*mapping.Summary, error) { return mapping.Map(bytes.NewReader(bad), &callLog{}) },
-					"stream-bytewise": func() (*mapping.Summary, error) {
-						return mapping.Map(iotest.OneByteReader(bytes.NewReader(bad)), &callLog{})
-					},
-					"file": func() (*mapping.Summary, error) {
-						return mapping.MapFile(bytes.NewReader(bad), int64(len(bad)), &callLog{}, mapping.WithWorkers(1))
-					},
-					"parallel": func() (*mapping.Summary, error) {
-						return mapping.MapFile(bytes.NewReader(bad), int64(len(bad)), &callLog{}, mapping.WithWorkers(4), mapping.WithGroupGenerations(1))
-					},
-				}
-				for how, read := range reads {
+				for how, read := range readsOf(bad) {
 					sum, err := read()
 					var e *mapping.Error
 					if !errors.As(err, &e) {
@@ -99,6 +87,24 @@ func TestFailureAtGenerationStart(t *testing.T) {
 		t.Fatal("no trace broken at a generation's start")
 	}
 	t.Logf("%d broken traces", cases)
+}
+
+// readsOf returns the ways of mapping data that must agree on where it
+// broke: a stream in large reads, a stream a byte at a time, a file, and
+// a file in parallel.
+func readsOf(data []byte) map[string]func() (*mapping.Summary, error) {
+	return map[string]func() (*mapping.Summary, error){
+		"stream": func() (*mapping.Summary, error) { return mapping.Map(bytes.NewReader(data), &callLog{}) },
+		"stream-bytewise": func() (*mapping.Summary, error) {
+			return mapping.Map(iotest.OneByteReader(bytes.NewReader(data)), &callLog{})
+		},
+		"file": func() (*mapping.Summary, error) {
+			return mapping.MapFile(bytes.NewReader(data), int64(len(data)), &callLog{}, mapping.WithWorkers(1))
+		},
+		"parallel": func() (*mapping.Summary, error) {
+			return mapping.MapFile(bytes.NewReader(data), int64(len(data)), &callLog{}, mapping.WithWorkers(4), mapping.WithGroupGenerations(1))
+		},
+	}
 }
 
 // parseAll reads data with the parser alone and returns the Syncs it
@@ -216,19 +222,7 @@ func TestMappingFailureWhileParserReadsAhead(t *testing.T) {
 	if bad == nil {
 		t.Fatal("no event found whose StateTransition a widened status breaks")
 	}
-	reads := map[string]func() (*mapping.Summary, error){
-		"stream": func() (*mapping.Summary, error) { return mapping.Map(bytes.NewReader(bad), &callLog{}) },
-		"stream-bytewise": func() (*mapping.Summary, error) {
-			return mapping.Map(iotest.OneByteReader(bytes.NewReader(bad)), &callLog{})
-		},
-		"file": func() (*mapping.Summary, error) {
-			return mapping.MapFile(bytes.NewReader(bad), int64(len(bad)), &callLog{}, mapping.WithWorkers(1))
-		},
-		"parallel": func() (*mapping.Summary, error) {
-			return mapping.MapFile(bytes.NewReader(bad), int64(len(bad)), &callLog{}, mapping.WithWorkers(4), mapping.WithGroupGenerations(1))
-		},
-	}
-	for how, read := range reads {
+	for how, read := range readsOf(bad) {
 		for range 5 {
 			sum, err := read()
 			var e *mapping.Error
