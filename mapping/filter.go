@@ -409,6 +409,9 @@ type prepass struct {
 	// selection.extent); grown says it holds something.
 	extent span
 	grown  bool
+	// taskSpans holds when each task ended so far lasted, for a region
+	// selection: a matching region that outlived its task comes after it.
+	taskSpans map[TaskID]span
 }
 
 // grow adds sp to the extent of what the selection keeps.
@@ -428,11 +431,19 @@ type waitingTask struct {
 
 func (p *prepass) Task(t *Task) error {
 	s := p.s
-	if s.regTask[t.ID] {
-		// A task of a matching region, kept as context, whole: it ends
-		// after the region, which came before it. (One that ended
-		// before the region is cut by the window, as context.)
-		p.grow(span{t.Start, t.End})
+	if len(s.regType) > 0 {
+		// A task of a matching region is kept as context, whole. It
+		// ends after the region, which came before it, or, ended by
+		// another goroutine, before the region ends: then its span is
+		// known when the region comes.
+		if s.regTask[t.ID] {
+			p.grow(span{t.Start, t.End})
+		} else {
+			if p.taskSpans == nil {
+				p.taskSpans = map[TaskID]span{}
+			}
+			p.taskSpans[t.ID] = span{t.Start, t.End}
+		}
 	}
 	if !t.Flags.Has(OpenEnd) && t.End < p.from {
 		delete(p.tps, t.ID)
@@ -532,6 +543,9 @@ func (p *prepass) Region(r *Region) error {
 		// Its task is context for the regions kept: those in the window.
 		if r.Task != NoTask && r.End >= p.from && r.Start <= p.to {
 			p.s.regTask[r.Task] = true
+			if sp, ok := p.taskSpans[r.Task]; ok {
+				p.grow(sp) // a task that ended before its region
+			}
 		}
 	}
 	return nil
@@ -606,7 +620,7 @@ func (p *prepass) End(*Summary) error {
 	})
 	// What the prepass alone needed is no longer needed.
 	s.keptSpan, s.involved, s.related, s.regTask = nil, nil, nil, nil
-	p.waiting, p.left, p.tps = nil, idSet[TaskID]{}, nil
+	p.waiting, p.left, p.tps, p.taskSpans = nil, idSet[TaskID]{}, nil, nil
 	return nil
 }
 

@@ -225,7 +225,8 @@ func TestSelectionWindowKeepsWhatItKeeps(t *testing.T) {
 }
 
 // TestSelectionWindowLateItems selects a task whose region and log
-// outlive it: the window the selection takes holds them whole.
+// outlive it, and that region: the window the selection takes holds the
+// task, the region and the log whole.
 func TestSelectionWindowLateItems(t *testing.T) {
 	data := recordTrace(t, func() {
 		time.Sleep(time.Millisecond)
@@ -239,18 +240,20 @@ func TestSelectionWindowLateItems(t *testing.T) {
 		r.End()
 		time.Sleep(time.Millisecond)
 	})
-	got, err := keptItems(t, &mapping.Filter{Tasks: []string{"early-end"}}, data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got.tasks) != 1 || got.tasks[0].Flags != 0 {
-		t.Errorf("tasks %+v, want the task whole", got.tasks)
-	}
-	if len(got.regions) != 1 || got.regions[0].Flags != 0 || !got.regions[0].Timed {
-		t.Errorf("regions %+v, want the region that outlives the task whole", got.regions)
-	}
-	if len(got.logs) != 1 {
-		t.Errorf("logs %+v, want the one logged after the task ended", got.logs)
+	for _, f := range []*mapping.Filter{{Tasks: []string{"early-end"}}, {Regions: []string{"outlives"}}} {
+		got, err := keptItems(t, f, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.tasks) != 1 || got.tasks[0].Flags != 0 {
+			t.Errorf("tasks %q regions %q: tasks %+v, want the task whole", f.Tasks, f.Regions, got.tasks)
+		}
+		if len(got.regions) != 1 || got.regions[0].Flags != 0 || !got.regions[0].Timed {
+			t.Errorf("tasks %q regions %q: regions %+v, want the region that outlives the task whole", f.Tasks, f.Regions, got.regions)
+		}
+		if len(got.logs) != 1 {
+			t.Errorf("tasks %q regions %q: logs %+v, want the one logged after the task ended, in the region", f.Tasks, f.Regions, got.logs)
+		}
 	}
 }
 
