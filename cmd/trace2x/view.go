@@ -214,8 +214,8 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, at vie
 			// client gone by now did not read it whole.
 			whole = pre.finished() && r.Context().Err() == nil
 		}
-		if viewServedHook != nil {
-			viewServedHook(w, r)
+		if hook := viewServedHook.Load(); hook != nil {
+			(*hook)(w, r)
 		}
 		whole = whole && cw.err == nil
 		if rg := r.Header.Get("Range"); rg != "" && rg != "bytes=0-" {
@@ -350,8 +350,9 @@ var viewGrace = 3 * time.Second // a variable for tests
 
 // viewServedHook, if set, is called once view's handler has written its
 // answer, before it judges whether the file was fetched whole: tests make
-// the client's hanging up come first.
-var viewServedHook func(http.ResponseWriter, *http.Request)
+// the client's hanging up come first. It is read by handlers that an
+// interrupted view does not wait for, hence atomic.
+var viewServedHook atomic.Pointer[func(http.ResponseWriter, *http.Request)]
 
 // viewAt is where view serves and what its links open.
 type viewAt struct {

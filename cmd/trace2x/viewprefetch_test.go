@@ -489,9 +489,8 @@ func TestViewPartOnce(t *testing.T) {
 // view's one serve, however late the handler sees the end: view then
 // waited for a second fetch that never came.
 func TestViewClientHangsUpAfterWholeFile(t *testing.T) {
-	defer func() { viewServedHook = nil }()
 	hungUp := make(chan bool, 1)
-	viewServedHook = func(w http.ResponseWriter, r *http.Request) {
+	setServedHook(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet {
 			return
 		}
@@ -503,7 +502,7 @@ func TestViewClientHangsUpAfterWholeFile(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			hungUp <- false
 		}
-	}
+	})
 	addr, path, result, _ := viewConverted(t, t.Context())
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -571,12 +570,11 @@ func viewConverted(t *testing.T, ctx context.Context) (addr, path string, result
 // which view notes, and view ends without an error. View waited for it to
 // end, for as long as its client kept the connection.
 func TestViewStalledSecondFetch(t *testing.T) {
-	defer func() { viewServedHook = nil }()
 	// The stalled fetch's answer is not done while its client keeps the
 	// connection, as one whose client stopped reading is not.
 	stalled := make(chan struct{})
 	cut := make(chan struct{})
-	viewServedHook = func(w http.ResponseWriter, r *http.Request) {
+	setServedHook(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("X-Stall") == "" {
 			return
 		}
@@ -584,7 +582,7 @@ func TestViewStalledSecondFetch(t *testing.T) {
 		close(stalled)
 		<-r.Context().Done()
 		close(cut)
-	}
+	})
 	addr, path, result, stderr := viewConverted(t, t.Context())
 	stallFetch(t, addr, path)
 	<-stalled
@@ -647,15 +645,14 @@ func TestViewFreshConnection(t *testing.T) {
 func TestViewInterruptedInGrace(t *testing.T) {
 	defer func(g time.Duration) { viewGrace = g }(viewGrace)
 	viewGrace = time.Minute
-	defer func() { viewServedHook = nil }()
 	stalled := make(chan struct{})
-	viewServedHook = func(w http.ResponseWriter, r *http.Request) {
+	setServedHook(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("X-Stall") != "" {
 			http.NewResponseController(w).Flush()
 			close(stalled)
 			<-r.Context().Done()
 		}
-	}
+	})
 	ctx, interrupt := context.WithCancel(t.Context())
 	defer interrupt()
 	addr, path, result, stderr := viewConverted(t, ctx)
@@ -688,4 +685,10 @@ func stallFetch(t *testing.T, addr, path string) {
 	}
 	t.Cleanup(func() { conn.Close() })
 	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nX-Stall: 1\r\n\r\n", path, addr)
+}
+
+// setServedHook sets viewServedHook to f for the rest of the test.
+func setServedHook(t *testing.T, f func(http.ResponseWriter, *http.Request)) {
+	viewServedHook.Store(&f)
+	t.Cleanup(func() { viewServedHook.Store(nil) })
 }
