@@ -658,6 +658,14 @@ func (m *mapper) spans() []GenerationSpan {
 	}
 	if m.sum.Err != nil {
 		k := min(len(gens), read+m.sum.Generations)
+		if k == len(gens) && k > 0 && gens[k-1].Unfinished {
+			// The parser ended a generation that the batch headers say
+			// its writer stopped inside: on a damaged trace they can
+			// disagree. It is listed as one the parser failed in, so
+			// that a file and a stream, whose scanner has not ended it,
+			// list the same.
+			k--
+		}
 		if k == len(gens)-1 && gens[k].Unfinished && m.scan != nil && m.scan.eof {
 			k++
 		}
