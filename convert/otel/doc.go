@@ -24,7 +24,9 @@
 //     (the goroutines that began and ended it), and the stacks of its
 //     begin (code.function.name, code.file.path and code.line.number of
 //     the innermost frame of user code, and code.stacktrace, the whole
-//     stack as Go prints it) and of its end (the same keys under go.end.).
+//     stack as Go prints it) and of its end (the same keys under go.end.;
+//     go.end.code.stacktrace only where the end's stack reads otherwise
+//     than the begin's, as it does not for trace.WithRegion).
 //     The tasks that the OpenTelemetry Go SDK begins for the application's
 //     spans are left out (Result.SDKTasks), unless a span of their trace
 //     names one as its parent: the application exports those spans

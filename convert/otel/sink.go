@@ -858,7 +858,7 @@ func (s *Sink) Range(r *mapping.Range) error {
 	if r.Scope == mapping.ScopeGoroutine {
 		a = append(a, keyGoroutineID.Int64(int64(r.G)))
 	}
-	a = s.appendStack(a, r.Stack, false)
+	a = s.appendStack(a, s.stack(r.Stack), false)
 	a = appendFlags(a, r.Flags)
 	s.attrs = a
 	// A trace per second of the trace, by start: a backend shows a
@@ -1126,8 +1126,7 @@ func (s *Sink) Region(r *mapping.Region) error {
 	if r.Timed {
 		a = appendStateTimes(a, &r.Time)
 	}
-	a = s.appendStack(a, r.Stack, false)
-	a = s.appendStack(a, r.EndStack, true)
+	a = s.appendStacks(a, r.Stack, r.EndStack)
 	a = appendFlags(a, r.Flags)
 	s.attrs, rec.attrs = a, a
 	// A region's parent is its enclosing region if that is of the same
@@ -1188,8 +1187,7 @@ func (s *Sink) Task(t *mapping.Task) error {
 	if t.EndG != mapping.NoGoroutine {
 		a = append(a, keyTaskEndG.Int64(int64(t.EndG)))
 	}
-	a = s.appendStack(a, t.Stack, false)
-	a = s.appendStack(a, t.EndStack, true)
+	a = s.appendStacks(a, t.Stack, t.EndStack)
 	a = appendFlags(a, t.Flags)
 	o, hasOutcome := s.outcomes[t.ID]
 	if hasOutcome {
