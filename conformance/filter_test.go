@@ -195,6 +195,8 @@ func checkFiltered(t *testing.T, name string, f *mapping.Filter, full *recorder,
 		if got != want {
 			t.Errorf("G%d: %d states kept, the trace has %d", g, got, want)
 		}
+		// A selection of goroutines keeps the whole trace's GC.
+		sameContext(t, 0, full, rec, sum.Start, sum.End)
 	case "related":
 		keep := map[mapping.GoID]bool{f.Goroutines[0]: true}
 		for _, fl := range full.flows {
@@ -317,6 +319,25 @@ func checkFiltered(t *testing.T, name string, f *mapping.Filter, full *recorder,
 
 type span struct{ start, end mapping.Time }
 
+// sameContext checks that a selection keeps the GC's work as context
+// over [from, to]: the ranges of the process (GC cycles, stop-the-world
+// pauses) and of Ps and Ms (sweeps), whatever goroutine ran there.
+func sameContext(t *testing.T, tol mapping.Time, full, rec *recorder, from, to mapping.Time) {
+	t.Helper()
+	context := func(rs []mapping.Range) []mapping.Range {
+		var out []mapping.Range
+		for _, r := range rs {
+			if r.Kind == mapping.RangeSTW || r.Scope != mapping.ScopeGoroutine {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	sameInside(t, "process, P or M range", tol, context(full.ranges), context(rec.ranges), from, to,
+		func(r mapping.Range) (mapping.Time, mapping.Time, mapping.Flags) { return r.Start, r.End, r.Flags },
+		func(r mapping.Range) string { return fmt.Sprintf("%s %s P%d M%d", r.Name, r.Reason, r.P, r.M) })
+}
+
 // checkSelectionWindow checks that a selection of tasks or regions with
 // no window keeps the process-wide context (GC, stop-the-world pauses,
 // counters) over the time of what it keeps, from the earliest start to
@@ -338,18 +359,7 @@ func checkSelectionWindow(t *testing.T, full *recorder, sum *mapping.Summary, re
 	if want := max(sum.Start, from); rec.meta.Start != want || rec.summary.Start != want || rec.summary.End != min(sum.End, to) {
 		t.Errorf("what the selection keeps spans [%d, %d]: meta starts at %d, summary spans [%d, %d]", from, to, rec.meta.Start, rec.summary.Start, rec.summary.End)
 	}
-	processWide := func(rs []mapping.Range) []mapping.Range {
-		var out []mapping.Range
-		for _, r := range rs {
-			if r.Kind == mapping.RangeSTW || r.Scope == mapping.ScopeGlobal {
-				out = append(out, r)
-			}
-		}
-		return out
-	}
-	sameInside(t, "process-wide range", tol, processWide(full.ranges), processWide(rec.ranges), from, to,
-		func(r mapping.Range) (mapping.Time, mapping.Time, mapping.Flags) { return r.Start, r.End, r.Flags },
-		func(r mapping.Range) string { return fmt.Sprintf("%s %s", r.Name, r.Reason) })
+	sameContext(t, tol, full, rec, from, to)
 	for _, c := range rec.counters {
 		if c.Time < from || c.Time > to {
 			t.Errorf("counter %s at %d kept, outside what the selection keeps [%d, %d]", c.Name, c.Time, from, to)

@@ -23,10 +23,11 @@ import (
 // Conditions combine: an item is kept if it lies in the window and in
 // any of the selections given (goroutines, tasks, regions), which add up:
 // Goroutines 42 and Tasks "job" keep goroutine 42 and every "job" task.
-// Process-wide items (GC, stop-the-world, counters)
-// are kept whenever they fall in the window, as context; P occupancy and
-// per-P and per-thread ranges are left out when goroutines, tasks or
-// regions are selected, since they are about other goroutines. A
+// Process-wide items (GC, stop-the-world, counters) and the GC's work on
+// Ps and threads (sweeps, per-P and per-thread ranges) are kept whenever
+// they fall in the window, as context; P occupancy is left out when
+// goroutines, tasks or regions are selected, since it is about other
+// goroutines. A
 // selection of tasks or regions given no window takes the time of what
 // it keeps as its window (see [Filter.Window]).
 //
@@ -79,9 +80,10 @@ type Filter struct {
 	// Related adds the goroutines that created, were created by, unblocked
 	// or were unblocked by a selected goroutine.
 	Related bool
-	// Tasks selects tasks by type or by decimal ID, with their subtasks,
-	// regions and logs, and the goroutines involved in them while the task
-	// lasts.
+	// Tasks selects tasks by type or by decimal ID (a decimal value selects
+	// the task of that ID and the tasks of that type), with their
+	// subtasks, regions and logs, and the goroutines involved in them
+	// while the task lasts.
 	Tasks []string
 	// Regions selects regions by type, with the regions nested in them,
 	// their logs and tasks, and their goroutines while they last.
@@ -145,8 +147,8 @@ var ErrNoPrepass = errors.New("mapping.Filter: Sink used before Prepass")
 // events, flows, samples) the last pass through Sink kept for the
 // selection, so that a filter that matched nothing can be told apart from
 // a quiet trace. Under a selection of goroutines, tasks or regions, what
-// it keeps as context (process-wide GC cycles, stop-the-world pauses and
-// counters, the goroutines and stacks that kept items name) is not
+// it keeps as context (process-wide GC cycles, stop-the-world pauses,
+// sweeps and counters, the goroutines and stacks that kept items name) is not
 // counted. It is not safe to call while a pass runs through the Filter
 // on another goroutine: call it once the pass has returned.
 func (f *Filter) Kept() int64 { return f.kept }
@@ -361,11 +363,12 @@ func newSelection(f *Filter) *selection {
 		s.allOf[g] = true
 	}
 	for _, t := range f.Tasks {
+		// A decimal value is an ID and a type both: programs name task
+		// types after status codes, years and job numbers too.
 		if id, err := strconv.ParseUint(t, 10, 64); err == nil {
 			s.taskID[TaskID(id)] = true
-		} else {
-			s.taskType[t] = true
 		}
+		s.taskType[t] = true
 	}
 	for _, r := range f.Regions {
 		s.regType[r] = true
@@ -1027,16 +1030,12 @@ func (f *filterSink) ProcRun(r *ProcRun) error {
 
 func (f *filterSink) Range(r *Range) error {
 	var pcs []piece
-	switch {
-	case r.Kind == RangeSTW || r.Scope == ScopeGlobal:
-		// Process-wide, whichever goroutine the trace charges it to.
-		pcs = f.clipWhole(r.Start, r.End)
-	case r.Scope == ScopeGoroutine:
+	if r.Kind != RangeSTW && r.Scope == ScopeGoroutine {
 		pcs = f.clipPieces(r.G, r.Start, r.End)
-	default:
-		if f.s.entities {
-			return nil
-		}
+	} else {
+		// Process-wide (a stop-the-world, whichever goroutine the trace
+		// charges it to), or a P's or M's (a sweep): the GC's work, kept
+		// as context with a selection, as the GC cycles are.
 		pcs = f.clipWhole(r.Start, r.End)
 	}
 	if len(pcs) == 0 {
@@ -1053,8 +1052,8 @@ func (f *filterSink) Range(r *Range) error {
 	for _, pc := range pcs {
 		f.rn = *r
 		f.rn.Start, f.rn.End, f.rn.Flags = pc.start, pc.end, r.Flags|pc.fl
-		if !f.s.entities || (r.Scope != ScopeGlobal && r.Kind != RangeSTW) {
-			f.f.kept++ // process-wide context alone is not a match
+		if !f.s.entities || (r.Scope == ScopeGoroutine && r.Kind != RangeSTW) {
+			f.f.kept++ // context alone is not a match
 		}
 		if err := f.next.Range(&f.rn); err != nil {
 			return err

@@ -453,7 +453,7 @@ func inputFlags(fs *flag.FlagSet, samples bool) *inputOpts {
 		return nil
 	})
 	fs.BoolVar(&o.filter.Related, "related", false, "with --goroutine: also keep the goroutines that created, were created by, unblocked or were unblocked by them")
-	fs.Func("task", "keep the tasks of type `TYPE` (or with that decimal ID), their subtasks, regions and logs, and their goroutines while they last (repeatable)", func(v string) error {
+	fs.Func("task", "keep the tasks of type `TYPE` (and, for a decimal value, the task with that ID), their subtasks, regions and logs, and their goroutines while they last (repeatable)", func(v string) error {
 		o.filter.Tasks = append(o.filter.Tasks, v)
 		return nil
 	})
