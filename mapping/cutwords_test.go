@@ -2,6 +2,7 @@ package mapping_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -120,3 +121,44 @@ func TestJoinedWordsFileAndStream(t *testing.T) {
 		}
 	}
 }
+
+// TestFirstGenerationHint damages a trace of one generation at many
+// places: the hint that a trace is converted a generation at a time, and
+// so nothing of it was, comes only with an error after which nothing was
+// read; damage the parser finds as it hands on the generation's events
+// comes after those before it, which were converted.
+func TestFirstGenerationHint(t *testing.T) {
+	data, err := os.ReadFile("../testdata/mixed.go1.26.trace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const hint = "a second of it, at a time"
+	var with, without int
+	for off := tracefile.HeaderSize + 1; off < len(data); off += 97 {
+		bad := bytes.Clone(data)
+		bad[off] ^= 0xff
+		for _, err := range []error{
+			second(mapping.MapFile(bytes.NewReader(bad), int64(len(bad)), mapping.NopSink{})),
+			second(mapping.Map(bytes.NewReader(bad), mapping.NopSink{})),
+		} {
+			var me *mapping.Error
+			if !errors.As(err, &me) || me.Generation != 0 {
+				continue
+			}
+			read := strings.Contains(err.Error(), ", after ")
+			switch has := strings.Contains(err.Error(), hint); {
+			case has && read:
+				t.Errorf("byte %d flipped: %v; events were read, and converted", off, err)
+			case has:
+				with++
+			case read:
+				without++
+			}
+		}
+	}
+	if with == 0 || without == 0 {
+		t.Errorf("%d errors with the hint, %d after events of the first generation; want some of each", with, without)
+	}
+}
+
+func second[T any](_ T, err error) error { return err }

@@ -239,22 +239,26 @@ func (m *mapper) locate(e *Error, complete int) {
 	}
 	idx := m.cfg.index
 	whole := idx != nil && m.cfg.firstGen+complete < len(idx.Generations) // the generation is all there
+	// The parser can find a fault of its first generation after it gave
+	// events of it, which were converted: the hints below say why nothing
+	// was.
+	none := complete == 0 && e.Events <= e.syncs
 	switch {
 	case strings.Contains(e.Err.Error(), "misuse of region"):
 		// The runtime writes what the program does; Go's parser refuses
 		// a region ended out of order.
 		e.hint = " (the program ended a region that was not its goroutine's innermost, or ended one twice; Go's parser, and go tool trace, refuse such a trace from there on)"
-	case complete == 0 && whole && idx.Version < 26 && m.cfg.firstGen == len(idx.Generations)-1:
+	case none && whole && idx.Version < 26 && m.cfg.firstGen == len(idx.Generations)-1:
 		// Before Go 1.26 a generation has no end mark: the last one,
 		// which ends with the file, may be cut at a batch's end.
 		e.hint = " (a trace is converted a generation, about a second of it, at a time, and its first is cut short or damaged)"
-	case complete == 0 && whole:
+	case none && whole:
 		e.hint = " (a trace is converted a generation, about a second of it, at a time, and its first is damaged)"
-	case complete == 0 && idx == nil:
+	case none && idx == nil:
 		// A stream, or a file read front to back: no index tells a cut
 		// from damage.
 		e.hint = " (a trace is converted a generation, about a second of it, at a time, and its first is cut short or damaged)"
-	case complete == 0:
+	case none:
 		e.hint = " (a trace is converted a generation, about a second of it, at a time, and its first is not whole)"
 	}
 	if idx == nil {

@@ -290,9 +290,10 @@ func createFile(path string) (f *os.File, tmp, dest string, err error) {
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		if mode != 0 && errors.Is(err, fs.ErrPermission) {
-			// The file could be written; its directory cannot.
-			return nil, "", "", fmt.Errorf("open %s: %w: an output is written beside it, in %s, and put in its place once whole, and that directory cannot be written to (write to another directory, or to standard output)", path, err, dir)
+		if mode != 0 {
+			// The file could be written; no file can be made beside it
+			// (a directory that cannot be written to, or one of /proc).
+			return nil, "", "", fmt.Errorf("open %s: %w, making the file that takes its place beside it, in %s (an output is written there and put in its place once whole: write to another directory, or to standard output)", path, err, dir)
 		}
 		return nil, "", "", &fs.PathError{Op: "open", Path: path, Err: err}
 	}

@@ -143,3 +143,20 @@ func TestOutputAbandonedTemps(t *testing.T) {
 		}
 	}
 }
+
+// TestOutputBesideUnmakeable: -o naming a file that can be opened but
+// beside which no file can be made (one of /proc, as root) says that the
+// file beside it failed, not that the file named is not there.
+func TestOutputBesideUnmakeable(t *testing.T) {
+	const path = "/proc/version"
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("no %s on this system", path)
+	}
+	code, _, errs := runCmd(t, nil, "stats", "-q", "-o", path, sample(t))
+	if code != 1 {
+		t.Fatalf("stats -o %s: exit %d, want 1: %s", path, code, errs)
+	}
+	if strings.Contains(errs, "no such file") && !strings.Contains(errs, "beside it, in /proc") {
+		t.Errorf("stats -o %s, an existing file, says %q", path, errs)
+	}
+}
