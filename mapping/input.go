@@ -156,7 +156,11 @@ func openInput(r io.Reader) (*bufio.Reader, string, error) {
 		return nil, "", fmt.Errorf("%w: this looks like a pprof profile (compressed protobuf), not an execution trace; record one with /debug/pprof/trace, runtime/trace or go test -trace", ErrNotTrace)
 	}
 	if len(hdr) < 16 && (bytes.HasPrefix(hdr, []byte("go 1.")) || bytes.HasPrefix([]byte("go 1."), hdr)) {
-		return nil, "", fmt.Errorf("%w: the input ends after %d bytes, inside the 16-byte trace header %q", ErrNotTrace, len(hdr), printable(hdr))
+		bytesWord := "bytes"
+		if len(hdr) == 1 {
+			bytesWord = "byte"
+		}
+		return nil, "", fmt.Errorf("%w: the input ends after %d %s, inside the 16-byte trace header %q", ErrNotTrace, len(hdr), bytesWord, printable(hdr))
 	}
 	if m == nil || len(hdr) < 16 {
 		what := "the input"

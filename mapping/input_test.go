@@ -186,6 +186,12 @@ func TestHeaderErrors(t *testing.T) {
 			t.Errorf("%q: %v; want %v saying %s", tc.in[:16], err, tc.is, tc.want)
 		}
 	}
+	// A header cut short says how much of it there is.
+	for in, want := range map[string]string{"g": "ends after 1 byte,", "go 1.2": "ends after 6 bytes,"} {
+		if _, err := mapping.Map(strings.NewReader(in), mapping.NopSink{}); !errors.Is(err, mapping.ErrNotTrace) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v; want not a trace, saying it %s", in, err, want)
+		}
+	}
 	// Text that starts with newlines is not taken for protobuf.
 	for _, in := range []string{"\n\nhello world, not a trace", "\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n"} {
 		if _, err := mapping.Map(strings.NewReader(in), mapping.NopSink{}); !errors.Is(err, mapping.ErrNotTrace) || strings.Contains(err.Error(), "looks like") {

@@ -30,7 +30,10 @@ type Report struct {
 	// Filtered says the report is of what a mapping.Filter kept (a
 	// window, a selection of goroutines, tasks or regions), not of the
 	// whole trace.
-	Filtered    bool       `json:"filtered,omitempty"`
+	Filtered bool `json:"filtered,omitempty"`
+	// Window says the report is of a time window: one given (--from,
+	// --to), or the time a selection of tasks or regions keeps.
+	Window      bool       `json:"window,omitempty"`
 	WallStart   *time.Time `json:"wall_start,omitempty"` // of the trace's start, a window's too; Go 1.25+ traces
 	Generations int        `json:"generations"`
 	// GenerationSpans lists the generations of a Go 1.22+ trace file, as
@@ -293,7 +296,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	p("Format:", "%s", escape(r.FormatVersion))
 	p("Duration:", "%v", time.Duration(r.DurationNS))
-	if r.StartNS > 0 {
+	if r.Window || r.StartNS > 0 {
 		p("Window:", "from %v to %v of the trace (the times below count from its start)", time.Duration(r.StartNS), time.Duration(r.StartNS+r.DurationNS))
 	}
 	if r.WallStart != nil {

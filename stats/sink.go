@@ -46,6 +46,7 @@ type Sink struct {
 	begun    bool
 	ended    bool
 	filtered bool // the pass is through a mapping.Filter
+	windowed bool // with a window that ends before the trace may
 	selected bool // goroutines, tasks or regions were selected: no MMU
 	// kept counts the goroutines that had a state delivered: under a
 	// filter, the goroutines it kept, where Summary counts those it named.
@@ -142,7 +143,7 @@ func (s *Sink) Begin(m *mapping.Meta) error {
 		return errors.New("stats: Begin given no Meta")
 	}
 	s.begun = true
-	s.filtered, s.selected = m.Filtered, m.Selected
+	s.filtered, s.selected, s.windowed = m.Filtered, m.Selected, m.WindowEnd != 0
 	// The times the report gives count from the trace's start, as a
 	// window's bounds do, not from the window's.
 	s.origin = m.Origin
@@ -495,6 +496,7 @@ func (s *Sink) Report() *Report {
 		DurationNS:      int64(sum.End - sum.Start),
 		StartNS:         int64(sum.Start - s.origin),
 		Filtered:        s.filtered,
+		Window:          s.windowed || sum.Start > s.origin,
 		Generations:     sum.Generations,
 		GenerationSpans: generations(sum.Spans),
 		BytesRead:       sum.BytesRead,

@@ -1164,3 +1164,28 @@ func TestStreamGenerations(t *testing.T) {
 		t.Error("no trace of several generations")
 	}
 }
+
+// TestWindowLine: a report of a window says so, one that begins at the
+// trace's start too (--to alone), and one of a whole trace, or of
+// goroutines selected over it, does not.
+func TestWindowLine(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		f    *mapping.Filter
+		want bool
+	}{
+		{"whole", nil, false},
+		{"goroutine", &mapping.Filter{Goroutines: []mapping.GoID{1}}, false},
+		{"to", &mapping.Filter{To: mapping.Bound{Offset: 5 * time.Millisecond, Set: true}}, true},
+		{"from", &mapping.Filter{From: mapping.Bound{Offset: 5 * time.Millisecond, Set: true}}, true},
+	} {
+		r := gcReport(t, c.f)
+		var out bytes.Buffer
+		if err := r.WriteText(&out); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(out.String(), "\nWindow:"); got != c.want || r.Window != c.want {
+			t.Errorf("%s: a Window line %v, Window %v; want %v", c.name, got, r.Window, c.want)
+		}
+	}
+}
