@@ -396,7 +396,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 		why := "began before the trace or open at its end"
 		if r.Filtered {
-			why = "began before the trace or the window, or open at the end of either"
+			// A selection cuts the states of its goroutines where a
+			// task or region lasts, as a window cuts at its bounds.
+			why = "began before the trace or were cut by the filters, or open at its end"
 		}
 		p("Incomplete:", "%s (%s)", strings.Join(parts, ", "), why)
 	}
