@@ -324,6 +324,7 @@ func (m *mapper) sync(ev *trace.Event, t Time) error {
 		m.origin, m.sum.Start, m.sum.Clock = o.start, o.start, o.clock
 	}
 	m.sum.Origin = m.sum.Start
+	m.sum.Skipped = m.cfg.skipped > 0
 	meta := m.sum.Meta
 	if err := m.sink.Begin(&meta); err != nil {
 		return err

@@ -157,6 +157,11 @@ type Meta struct {
 	// An item that ends there, marked OpenEnd, was cut by the window (it
 	// went on after); one that ends at the trace's end went on to it.
 	WindowEnd Time
+	// Skipped is set when the pass read a file's later generations only
+	// (MapWindow skipped the first): what was under way when they begin
+	// is known as begun before the trace, without what only the
+	// generations skipped tell, such as the reason of a wait.
+	Skipped bool
 	// Selected is set when that Filter selected goroutines, tasks or
 	// regions, not only a window: a region's enclosing region can then
 	// be left out where the region is kept. A window keeps it, since it

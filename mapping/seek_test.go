@@ -44,6 +44,8 @@ type itemLog struct {
 	lines  []string
 	extra  []string // resources and restated counters
 	from   mapping.Time
+	// skipped is the Meta's Skipped, which the two passes differ in.
+	skipped bool
 	// levels are the counter values restated at the window's start,
 	// seen the counters met so far, and first the first samples in the
 	// window of counters with no level there.
@@ -87,9 +89,9 @@ func (l *itemLog) add(format string, args ...any) error {
 func (l *itemLog) stk(id mapping.StackID) string { return l.stacks[id] }
 
 func (l *itemLog) Begin(m *mapping.Meta) error {
-	l.from = m.Start
+	l.from, l.skipped = m.Start, m.Skipped
 	c := *m
-	c.Clock = nil
+	c.Clock, c.Skipped = nil, false
 	return l.add("begin %+v %+v", c, m.Clock)
 }
 func (l *itemLog) Stack(s *mapping.Stack) error {
@@ -256,6 +258,12 @@ func testSeekWindows(t *testing.T, data []byte) {
 			}
 			if sum.Generations >= len(gens) {
 				t.Errorf("read %d generations of %d", sum.Generations, len(gens))
+			}
+			// The Meta says whether the first generation was skipped: by
+			// the seek to the last, not by the full pass, nor by the seek
+			// of a window at the start.
+			if want := w.name == "end"; full.skipped || (w.name == "end" || w.name == "start") && part.skipped != want {
+				t.Errorf("the Meta says skipped: %v of the full pass, %v of the seek", full.skipped, part.skipped)
 			}
 			// A goroutine made runnable before the generations read end
 			// runs after them: its flow is not one without a target.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/trace2x/trace2x/convert/pprof"
 	"github.com/trace2x/trace2x/mapping"
@@ -103,6 +104,13 @@ Examples:
 			pw := pprof.NewWriter(w, kind, opts...)
 			sum, mapErr := in.mapTrace(e, inOpts, in, pw, mapping.WithoutBackdatedCounts())
 			err = joinErrors(mapErr, w.Close())
+			if pw.ReasonlessWaits() > 0 && (kind == pprof.Net || kind == pprof.Sync) {
+				// Not lost without a word: a window of a file is read
+				// from the generation before its own, and a wait begun
+				// earlier has no reason there.
+				fmt.Fprintf(e.stderr, "trace2x: warning: %s: %v of waits under way at the window's start have no reason, as the generations read (from the one before the window's) do not say why they began: they count in no %s profile; --sequential reads the trace from its start, and tells the reason of those that began in it\n",
+					in.name, pw.ReasonlessWaits().Round(time.Microsecond), kind)
+			}
 			if err == nil && pw.Samples() == 0 {
 				why := emptyProfile[kind]
 				if kind == pprof.CPU && sum != nil && oldFormat(sum.FormatVersion, 19) {

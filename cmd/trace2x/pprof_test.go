@@ -7,10 +7,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/pprof/profile"
 
 	"github.com/trace2x/trace2x/internal/testtraces"
+	"github.com/trace2x/trace2x/internal/tracefile"
 )
 
 func parseProfile(t *testing.T, b []byte) *profile.Profile {
@@ -217,5 +219,36 @@ func TestEmptyProfileWarning(t *testing.T) {
 			t.Errorf("%v: stderr %q, want the warning %q", c.args, errs, c.want)
 		}
 		os.Remove(out)
+	}
+}
+
+// TestPprofReasonlessWaits: a sync profile of a window of a file, read
+// from the generation before the window's, says how long the waits under
+// way at its start whose reason those generations do not tell lasted,
+// since they count in no profile; read from the trace's start, those
+// that began in the trace have their reason, and nothing is said.
+func TestPprofReasonlessWaits(t *testing.T) {
+	path := recordGenerations(t, 5)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gens := idx.Generations
+	if len(gens) < 4 {
+		t.Fatalf("%d generations: a window of the last would read them all", len(gens))
+	}
+	from := (time.Duration(gens[len(gens)-1].Start-gens[0].Start) + time.Microsecond).String()
+	out := filepath.Join(t.TempDir(), "sync.pb")
+	code, _, errs := runCmd(t, nil, "pprof", "--kind=sync", "-q", "--from", from, "-o", out, path)
+	if code != 0 || !strings.Contains(errs, "of waits under way at the window's start have no reason") || !strings.Contains(errs, "--sequential") {
+		t.Errorf("--from %s: exit %d, stderr %q; want 0 and the reasonless waits said", from, code, errs)
+	}
+	code, _, errs = runCmd(t, nil, "pprof", "--kind=sync", "-q", "--sequential", "--from", from, "-o", out, path)
+	if code != 0 || strings.Contains(errs, "no reason") {
+		t.Errorf("--sequential --from %s: exit %d, stderr %q; want 0 and nothing said", from, code, errs)
 	}
 }

@@ -100,6 +100,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/pprof/profile"
 
@@ -231,6 +232,9 @@ type Writer struct {
 	samples map[sampleKey]*profile.Sample
 	gs      goroutines
 	written int // samples in the profile End wrote
+	// reasonless is the time of the waits under way at a window's start
+	// whose reason the pass did not see, see ReasonlessWaits.
+	reasonless time.Duration
 }
 
 // locKey identifies a location: within one program a PC names one frame
@@ -408,6 +412,10 @@ func (w *Writer) GoroutineEvent(e *mapping.GoroutineEvent) error {
 
 // GoroutineState adds a state interval to the profile.
 func (w *Writer) GoroutineState(s *mapping.GoroutineState) error {
+	if w.meta.Skipped && s.State == mapping.GoWaiting && s.Reason == "" && s.Flags.Has(mapping.OpenStart) &&
+		s.Start == w.meta.Start && s.End > s.Start {
+		w.reasonless += time.Duration(s.End - s.Start)
+	}
 	switch w.kind {
 	case CPU:
 	case Wall:
@@ -473,6 +481,14 @@ func (w *Writer) End(sum *mapping.Summary) error {
 // Samples returns how many samples the profile End wrote holds: none means
 // the trace had nothing of the Writer's kind.
 func (w *Writer) Samples() int { return w.written }
+
+// ReasonlessWaits returns the time, within a window of a file read from
+// its later generations only (mapping.Meta.Skipped), of the waits under
+// way at the window's start whose reason the pass did not see: they began
+// before the generations read, and count in no Net or Sync profile,
+// which go by the reason. (Those that began before the trace have none
+// either way.)
+func (w *Writer) ReasonlessWaits() time.Duration { return w.reasonless }
 
 // profile builds the profile from what the Writer was given.
 func (w *Writer) profile(sum *mapping.Summary) *profile.Profile {
