@@ -21,6 +21,7 @@ import (
 
 	"github.com/trace2x/trace2x/convert/perfetto"
 	"github.com/trace2x/trace2x/internal/oserr"
+	"github.com/trace2x/trace2x/internal/tracefile"
 	"github.com/trace2x/trace2x/mapping"
 )
 
@@ -98,6 +99,9 @@ where, so that --from shows the rest.`,
 				return err
 			}
 			defer in.Close()
+			if err := windowAfterEnd(in, inOpts); err != nil {
+				return err
+			}
 			if s := indexFor(in, inOpts, *index, *resolution); s != nil {
 				s.ui = *ui
 				return serveIndex(e, *addr, s, *open)
@@ -113,6 +117,29 @@ where, so that --from shows the rest.`,
 			return viewWhole(ctx, e, in, inOpts, viewAt{*addr, *ui, *open}, *resolution)
 		}
 	},
+}
+
+// windowAfterEnd refuses, before anything is served, a --from of a file
+// whose batch headers show the trace ends before it: view would give a
+// link to a trace never made. The pass refuses such a window too, but
+// only once it has begun, and the link with it; a window just past the
+// end, within what the headers cannot tell, is left to it.
+func windowAfterEnd(in *input, opts *inputOpts) error {
+	from := opts.filter.From
+	f, ok := in.ReadCloser.(*os.File)
+	if !from.Set || !from.Wall.IsZero() || !ok || in.path == "" || in.size <= 0 {
+		return nil
+	}
+	idx, err := tracefile.Read(f, in.size)
+	if err != nil || len(idx.Generations) == 0 {
+		return nil // the pass says what is wrong
+	}
+	gens := idx.Generations
+	d := time.Duration(gens[len(gens)-1].End - gens[0].Start)
+	if from.Offset <= d+time.Millisecond {
+		return nil
+	}
+	return fmt.Errorf("%s: %w: it starts (%s) after the trace ends (%v after its start)", in.name, mapping.ErrWindow, from, d.Round(time.Microsecond))
 }
 
 // viewWhole converts view's input whole, with the budget as the row

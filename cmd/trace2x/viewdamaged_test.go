@@ -131,3 +131,14 @@ func viewDamaged(t *testing.T, data []byte, idx *tracefile.Index, k int) int {
 	t.Logf("generation %d damaged: %d of %d parts failed", k+1, failed, len(parts))
 	return failed
 }
+
+// TestViewWindowAfterEnd: a --from past a file's end, as its batch
+// headers tell, is refused before anything is served: no link to a
+// trace never made.
+func TestViewWindowAfterEnd(t *testing.T) {
+	path := filepath.Join("..", "..", "testdata", "gc.go1.26.trace")
+	code, out, errs := runCmd(t, nil, "view", "--addr", "127.0.0.1:0", "--from", "10s", path)
+	if code != 1 || out != "" || !strings.Contains(errs, "bad window: it starts (10s) after the trace ends") {
+		t.Errorf("exit %d, stdout %q, stderr %q; want 1, no link, and the window refused", code, out, errs)
+	}
+}
