@@ -17,6 +17,7 @@ import (
 	oteltrace "go.opentelemetry.io/otel/trace"
 
 	"github.com/trace2x/trace2x/convert/otel"
+	"github.com/trace2x/trace2x/mapping"
 )
 
 // Outcome is what became of a request, for the triggers to judge.
@@ -95,7 +96,11 @@ func defaultFailed(status int) bool { return status >= 500 }
 // task's spans then join the request's distributed trace when a snapshot
 // is exported. Put it inside an OpenTelemetry handler (otelhttp), if
 // there is one, so that its span is in the context (Stats.HeaderTraceparents
-// counts the requests whose traceparent came from their header).
+// counts the requests whose traceparent came from their header). A
+// request of a millisecond or more restates both at its end (categories
+// "traceparent" and mapping.CategoryTaskType), so that a snapshot whose
+// window began after the request did, as a slow request's often does,
+// still names its span and joins it to the request's trace.
 //
 // A request slower than SlowerThan, failed (FailedWhen, or a panic, which
 // is passed on), or chosen by TriggerWhen triggers a snapshot; the
@@ -125,6 +130,7 @@ func (r *Recorder) Middleware(next http.Handler, opts ...MiddlewareOption) http.
 			o.applyMW(&c)
 		}
 	}
+	r.wrapped.Store(true)
 	m := &middleware{rec: r, next: next, cfg: c}
 	m.mux, _ = next.(*http.ServeMux)
 	return m
@@ -142,7 +148,8 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if !m.rec.stopped.Load() {
 		m.rec.stats.requests.Add(1)
 	}
-	ctx, task := trace.NewTask(req.Context(), m.taskName(req))
+	name := m.taskName(req)
+	ctx, task := trace.NewTask(req.Context(), name)
 	// The Recorder's own Handler, mounted behind the middleware, marks
 	// its requests: a capture or a window's conversion takes seconds, and
 	// would trigger the snapshot it is not.
@@ -150,8 +157,9 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	ctx = context.WithValue(ctx, ownRequestKey{}, own)
 	// The traceparent comes first, before any region of the task ends:
 	// the conversion fixes a task's trace when its first span is sent.
-	if tp := traceparent(req); tp != "" {
-		trace.Log(ctx, "traceparent", tp)
+	tp := traceparent(req)
+	if tp != "" {
+		trace.Log(ctx, mapping.CategoryTraceparent, tp)
 		if !m.rec.stopped.Load() && !oteltrace.SpanContextFromContext(req.Context()).IsValid() {
 			m.rec.stats.headerTraceparents.Add(1)
 		}
@@ -175,6 +183,19 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			if o.Panicked {
 				o.Status = http.StatusInternalServerError
 			}
+		}
+		// A snapshot whose window began after the request did holds
+		// neither the task's begin, which names it, nor its first log:
+		// the task restates both, so that its span is named and joins
+		// the request's trace all the same (see mapping.CategoryTaskType
+		// and otel.WithTraceparentsExpected). A request under a
+		// millisecond, which the window can hardly cut, is spared the
+		// two logs' cost, under a microsecond.
+		if o.Duration >= restateAfter {
+			if tp != "" {
+				trace.Log(ctx, mapping.CategoryTraceparent, tp)
+			}
+			trace.Log(ctx, mapping.CategoryTaskType, name)
 		}
 		// How the request ended, for its span (see
 		// otel.CategoryHTTPStatus): its status, Error for a panic or an
@@ -202,6 +223,10 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	m.next.ServeHTTP(sw, req.WithContext(ctx))
 	panicked = false
 }
+
+// restateAfter is how long a request lasts before its task restates its
+// traceparent and name at its end.
+const restateAfter = time.Millisecond
 
 // ownRequest is in the context of a request the middleware passes on;
 // the Recorder's Handler sets served when it serves it.

@@ -67,6 +67,9 @@ type Recorder struct {
 	// stopped is set by Stop: from then on nothing is counted, as
 	// nothing can be served.
 	stopped atomic.Bool
+	// wrapped is set by Middleware: the tasks of the requests it wraps
+	// log their traceparents (see otelOptions).
+	wrapped atomic.Bool
 
 	wake  chan struct{} // a trigger came; capacity 1
 	room  chan struct{} // the export goroutine took a snapshot off queue; capacity 1
@@ -710,6 +713,13 @@ func snapshotSeed(data []byte) []byte {
 // come last, so that they win.
 func (r *Recorder) otelOptions() []otel.Option {
 	opts := []otel.Option{otel.WithInputName(r.name), otel.WithVersion(version())}
+	if r.wrapped.Load() {
+		// The middleware's tasks log their traceparents, and restate
+		// them at their end for a window that began after them: spans
+		// wait for them from the window's start. Without it, a program's
+		// own tasks are sent as they end, as trace2x otlp sends them.
+		opts = append(opts, otel.WithTraceparentsExpected())
+	}
 	if r.cfg.serviceName != "" {
 		opts = append(opts, otel.WithServiceName(r.cfg.serviceName))
 	}

@@ -1153,6 +1153,9 @@ func (m *mapper) logEvent(ev *trace.Event, t Time) error {
 	}
 	if tk := m.task(m.log.Task, t); tk != nil {
 		tk.involve(id)
+		if el.Category == CategoryTaskType && tk.Type == "" && tk.Flags&OpenStart != 0 {
+			tk.Type = el.Message
+		}
 	}
 	m.log.Root = m.rootOf(m.log.Task)
 	return m.sink.Log(&m.log)

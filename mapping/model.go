@@ -459,6 +459,14 @@ type Log struct {
 // it keeps, wherever the log itself falls.
 const CategoryTraceparent = "traceparent"
 
+// CategoryTaskType is the category of a log in which a task restates its
+// type, for a trace that does not hold the task's begin (a window that
+// began while the task was under way, as a flight-recorder snapshot
+// does for a long request): a task that began before the trace takes
+// its type from the first such log, as if the trace had held its begin.
+// A task whose begin the trace holds keeps the begin's type.
+const CategoryTaskType = "go.task.type"
+
 // GoEventKind tells what happened to a goroutine in a GoroutineEvent.
 type GoEventKind uint8
 

@@ -147,9 +147,10 @@
 // so a later traceparent is linked (a span link, whose go.link.reason
 // says so) rather than made the parent. A second traceparent in one task
 // is ignored: the first one counts. A child task without a traceparent of its own follows its parent
-// into the remote trace; once a trace has shown a traceparent, the spans
-// of a task that has not joined wait for the task's end, when its parent
-// is known (see [WithMaxPendingSpans]). A request the application did
+// into the remote trace; once a trace has shown a traceparent (from its
+// start with [WithTraceparentsExpected]), the spans of a task that has
+// not joined wait for the task's end, when its parent is known (see
+// [WithMaxPendingSpans]). A request the application did
 // not sample (flags 00) joins all the same, unless [WithSampledOnly]
 // leaves its spans out. A Datadog tracer logs the
 // ID of each of its spans with the category datadog.uint64_span_id in the

@@ -211,6 +211,28 @@ func TestLateJoin(t *testing.T) {
 	}
 }
 
+// TestTraceparentsExpected: with WithTraceparentsExpected, the first
+// traceparent of the trace joins even when a region of its task ended
+// before it (a long request's task, begun before the trace, that restates
+// its traceparent at its end): the region waited for it.
+func TestTraceparentsExpected(t *testing.T) {
+	sc := newScript(t, WithTraceparentsExpected())
+	rg := sc.region(1, 1100, 1200)
+	sc.log(1300, 1, 0, "traceparent", tp1)
+	sc.task(1, 0, 1000, 2000)
+	spans := sc.finish()
+	r1 := remote(t, tp1)
+	if t1 := sc.taskSpan(spans, 1); t1.Parent.SpanID() != r1.SpanID() || t1.SpanContext.TraceID() != r1.TraceID() || len(t1.Links) != 0 {
+		t.Errorf("task 1: parent %v in trace %v, links %v; want the remote %v", t1.Parent, t1.SpanContext.TraceID(), t1.Links, r1)
+	}
+	if r := sc.regionSpan(spans, rg); r.SpanContext.TraceID() != r1.TraceID() {
+		t.Errorf("region in trace %v, want the remote %v", r.SpanContext.TraceID(), r1.TraceID())
+	}
+	if res := sc.s.Result(); res.Joined != 1 || res.LateJoins != 0 {
+		t.Errorf("%d joined and %d late, want 1 and 0", res.Joined, res.LateJoins)
+	}
+}
+
 // TestLateFirstJoin: a first traceparent that comes late makes the file
 // one that joins all the same: the spans of later tasks wait for their
 // task's traceparent, so one logged after a region of its task ended (a

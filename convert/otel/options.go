@@ -23,6 +23,7 @@ type config struct {
 	goroutineSpans bool
 	noStacktraces  bool
 	sampledOnly    bool
+	joinFromStart  bool // see WithTraceparentsExpected
 	seed           []byte
 	exportedUntil  mapping.Time // see WithExportedUntil; 0 for none
 	exported       []window     // see WithExported
@@ -138,6 +139,19 @@ func WithoutStacktraces() Option {
 // documentation) are not taken back.
 func WithSampledOnly() Option {
 	return optionFunc(func(c *config) { c.sampledOnly = true })
+}
+
+// WithTraceparentsExpected says that the trace's tasks log their
+// traceparents (as the flight package's Middleware has every request's
+// task do, at its start and again at its end): the spans of a task that
+// has not logged one wait for it, or for the task's end, from the
+// trace's start, not only once a first traceparent has been met. So a
+// task that began before the trace (a long request in a window that
+// began after it) joins by the traceparent it restates at its end, even
+// where it is the first to log one. Its regions wait meanwhile, bounded
+// by WithMaxPendingSpans.
+func WithTraceparentsExpected() Option {
+	return optionFunc(func(c *config) { c.joinFromStart = true })
 }
 
 // WithIDSeed sets the identity from which trace and span IDs are derived,

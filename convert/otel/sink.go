@@ -393,7 +393,7 @@ func NewSink(ctx context.Context, exp sdktrace.SpanExporter, opts ...Option) *Si
 		gs:             make(map[mapping.GoID]*goState),
 		regionEvents:   make(map[mapping.RegionID]*eventList),
 		outcomes:       make(map[mapping.TaskID]taskOutcome),
-		traces:         newTraceTable(cfg.maxPending),
+		traces:         newTraceTable(cfg.maxPending, cfg.joinFromStart),
 		runtime:        make(map[int64]extent),
 		missingRegions: make(map[mapping.RegionID]missingRegion),
 	}

@@ -110,7 +110,7 @@ type traceTable struct {
 	roots      map[*taskState]struct{} // undecided groups with spans pending
 	pending    int
 	maxPending int
-	metAny     bool // a traceparent of the file was logged, in time or late
+	metAny     bool // a traceparent of the file was logged, in time or late, or WithTraceparentsExpected
 
 	joined, late, bad int
 	taskless          int // traceparent logs outside any task
@@ -141,8 +141,9 @@ type remoteSpan struct {
 // maxRemote bounds the remote traces remembered.
 const maxRemote = 1 << 16
 
-func newTraceTable(maxPending int) traceTable {
+func newTraceTable(maxPending int, expectTraceparents bool) traceTable {
 	return traceTable{
+		metAny:     expectTraceparents,
 		tasks:      make(map[mapping.TaskID]*taskState),
 		ended:      make(map[mapping.TaskID]trace.TraceID),
 		roots:      make(map[*taskState]struct{}),
