@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -294,7 +293,7 @@ func (r *Recorder) schedule() {
 			r.pending, r.last = 0, r.clk.Now()
 			r.mu.Unlock()
 			s, err := r.take(reason, n)
-			if err == nil && r.clk.Now().Sub(first) > windowSpan(s.data) {
+			if err == nil && lateFor(first, s.time, s.data) {
 				s.late = true
 				r.stats.late.Add(1)
 			}
@@ -319,16 +318,22 @@ func (r *Recorder) due() time.Time {
 	return at
 }
 
-// windowSpan is how far back the window in data reaches: from its first
-// generation's start to its last's end. It is the longest span for a
-// trace it cannot index.
-func windowSpan(data []byte) time.Duration {
+// lateFor says whether a trigger that came at first is before the
+// window in data, which was asked for at taken. The generations' clock
+// snapshots (Go 1.25+, as every runtime flight recorder's are) place the
+// window's start on the wall clock. Without them, the window is taken
+// to end when it was asked for and to reach back as far as its batches'
+// times do. A window that cannot be indexed is never late.
+func lateFor(first, taken time.Time, data []byte) bool {
 	idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
 	if err != nil || len(idx.Generations) == 0 {
-		return math.MaxInt64
+		return false
 	}
 	gens := idx.Generations
-	return time.Duration(gens[len(gens)-1].End - gens[0].Start)
+	if g := gens[0]; g.Clock != nil {
+		return first.Before(g.Clock.Wall.Add(time.Duration(g.Start - g.Clock.Trace)))
+	}
+	return taken.Sub(first) > time.Duration(gens[len(gens)-1].End-gens[0].Start)
 }
 
 // take copies the window.

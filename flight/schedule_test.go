@@ -1,6 +1,7 @@
 package flight
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/trace2x/trace2x/convert/perfetto/perfettocheck"
+	"github.com/trace2x/trace2x/internal/tracefile"
 )
 
 // fakeClock moves only when a test advances it.
@@ -404,11 +406,13 @@ func TestStartTwice(t *testing.T) {
 
 // TestLateTrigger: a trigger that the rate limit holds for longer than the
 // window reaches back gets a snapshot that cannot hold what it wanted,
-// and its export and the stats say so; one served in time does not.
+// and its export and the stats say so; one served in time does not. The
+// window, of Go 1.24, has no clock snapshot: it is taken to end when it
+// is asked for.
 func TestLateTrigger(t *testing.T) {
 	clk := newFakeClock()
 	// The sample's window spans well under the 10 s interval.
-	r, exports := testRecorder(t, &fakeSource{path: sampleTrace}, clk, WithCoalesce(0), WithMinInterval(10*time.Second))
+	r, exports := testRecorder(t, &fakeSource{path: "../testdata/mixed.go1.24.trace"}, clk, WithCoalesce(0), WithMinInterval(10*time.Second))
 	r.Trigger("first")
 	if e := receive(t, exports); e.Late {
 		t.Errorf("a trigger served at once: %+v, want not late", e)
@@ -422,6 +426,59 @@ func TestLateTrigger(t *testing.T) {
 	}
 	if st := r.Stats(); st.Late != 1 {
 		t.Errorf("stats %+v, want 1 late snapshot", st)
+	}
+}
+
+// TestLateTriggerWallClock: a window with clock snapshots (Go 1.25+, as
+// the runtime's flight recorder gives) is late for a trigger that came
+// before its start on the wall clock, and for no trigger after it,
+// however long the copy or the wait took.
+func TestLateTriggerWallClock(t *testing.T) {
+	data, err := os.ReadFile(sampleTrace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
+	if err != nil || idx.Generations[0].Clock == nil {
+		t.Fatalf("the sample has no clock snapshot (%v)", err)
+	}
+	g := idx.Generations[0]
+	start := g.Clock.Wall.Add(time.Duration(g.Start - g.Clock.Trace))
+	for _, tc := range []struct {
+		at   time.Time
+		late bool
+	}{
+		{start.Add(-time.Second), true},
+		{start.Add(time.Millisecond), false},
+		// Served long after the window, as a fake source gives it again:
+		// the trigger is in it all the same.
+		{start.Add(time.Hour), false},
+	} {
+		clk := &fakeClock{now: tc.at}
+		r, exports := testRecorder(t, &fakeSource{path: sampleTrace}, clk, WithCoalesce(0), WithMinInterval(0))
+		r.Trigger("at")
+		if e := receive(t, exports); e.Late != tc.late {
+			t.Errorf("a trigger %v after the window's start: late %v, want %v", tc.at.Sub(start), e.Late, tc.late)
+		}
+	}
+}
+
+// TestNotLateAfterStart: the runtime's flight recorder, triggered at once
+// after Start, gives a window that holds the trigger: it is not late,
+// however short the window and however long its copy took.
+func TestNotLateAfterStart(t *testing.T) {
+	for range 5 {
+		exports := make(chan Export, 1)
+		r, err := Start(WithCoalesce(0), WithMinInterval(0), WithOnExport(func(e Export) { exports <- e }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Trigger("at once")
+		e := receive(t, exports)
+		r.Stop(context.Background())
+		if e.Late {
+			t.Fatalf("a trigger at once after Start: %+v, want not late", e)
+		}
 	}
 }
 
