@@ -84,7 +84,9 @@ func formatByName(name string) (format, bool) {
 //     ?seconds=N&format=... on /) records the next N seconds with
 //     runtime/trace.Start and streams them out converted. It fails with
 //     409 Conflict while another trace (net/http/pprof's
-//     /debug/pprof/trace, or another capture) is running.
+//     /debug/pprof/trace, or another capture) is running. Stop ends a
+//     capture under way, which serves what it recorded until then;
+//     after Stop, the window and captures answer 503.
 //
 // The index page's link opens ui.perfetto.dev and hands it the window by
 // postMessage, fetched by the page from this address: the UI itself
@@ -363,6 +365,10 @@ func (r *Recorder) serveCapture(w http.ResponseWriter, req *http.Request, f form
 		http.Error(w, fmt.Sprintf("seconds: want a number of seconds up to %v", r.cfg.maxCapture.Seconds()), http.StatusBadRequest)
 		return nil
 	}
+	if r.stopped.Load() {
+		http.Error(w, "flight: cannot start a capture: the recorder is stopped", http.StatusServiceUnavailable)
+		return nil
+	}
 	if !r.captureMu.TryLock() {
 		http.Error(w, "a live capture is already running", http.StatusConflict)
 		return nil
@@ -379,7 +385,12 @@ func (r *Recorder) serveCapture(w http.ResponseWriter, req *http.Request, f form
 	ctx, cancel := context.WithTimeout(req.Context(), d)
 	stopped := make(chan struct{})
 	go func() {
-		<-ctx.Done()
+		// Stop ends a capture under way, as the program's shutdown asks:
+		// what it recorded until then is served.
+		select {
+		case <-ctx.Done():
+		case <-r.quit:
+		}
 		trace.Stop() // returns when everything is written to sp
 		sp.close()
 		close(stopped)
