@@ -24,7 +24,8 @@ import (
 type Outcome struct {
 	// Status is the response's status code: 200 if the handler set none,
 	// 500 if it panicked before it set one. When the handler aborted the
-	// response (Aborted), it is the status the handler had set, or 0.
+	// response (Aborted), it is the status the handler had set, or 0; when
+	// it hijacked the connection before it set one (Hijacked), 0.
 	Status   int
 	Duration time.Duration // from the start of the middleware to the handler's return
 	Panicked bool          // the handler panicked (other than with http.ErrAbortHandler)
@@ -34,6 +35,11 @@ type Outcome struct {
 	// made up for it, and it triggers a snapshot only if it was slow, its
 	// status fails (FailedWhen), or TriggerWhen says so.
 	Aborted bool
+	// Hijacked says the handler took the connection over
+	// (http.Hijacker), as a WebSocket's does: what it wrote there is its
+	// own, and the request's duration is the connection's, so it is not
+	// slow (SlowerThan); TriggerWhen still judges it.
+	Hijacked bool
 }
 
 // MiddlewareOption configures a Middleware.
@@ -164,7 +170,7 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			m.rec.stats.headerTraceparents.Add(1)
 		}
 	}
-	sw := &statusWriter{ResponseWriter: w}
+	sw, hw := wrap(w)
 	panicked := true
 	defer func() {
 		var p any
@@ -175,10 +181,10 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		// value (since Go 1.21, a *runtime.PanicNilError): nothing
 		// recovered is runtime.Goexit, which goes on after this.
 		goexit := panicked && p == nil
-		o := Outcome{Status: sw.status, Duration: m.rec.clk.Now().Sub(start)}
+		o := Outcome{Status: sw.status, Duration: m.rec.clk.Now().Sub(start), Hijacked: sw.hijacked}
 		o.Aborted = p == http.ErrAbortHandler || goexit
 		o.Panicked = p != nil && !o.Aborted
-		if o.Status == 0 && !o.Aborted {
+		if o.Status == 0 && !o.Aborted && !o.Hijacked {
 			o.Status = http.StatusOK
 			if o.Panicked {
 				o.Status = http.StatusInternalServerError
@@ -200,7 +206,7 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		// How the request ended, for its span (see
 		// otel.CategoryHTTPStatus): its status, Error for a panic or an
 		// abort, whose response the client did not get whole.
-		if !o.Aborted {
+		if !o.Aborted && o.Status != 0 {
 			trace.Log(ctx, otel.CategoryHTTPStatus, strconv.Itoa(o.Status))
 		}
 		switch {
@@ -220,7 +226,7 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			panic(p) // within the deferred call: the stack still shows where
 		}
 	}()
-	m.next.ServeHTTP(sw, req.WithContext(ctx))
+	m.next.ServeHTTP(hw, req.WithContext(ctx))
 	panicked = false
 }
 
@@ -253,7 +259,7 @@ func (m *middleware) trigger(req *http.Request, o Outcome) string {
 		return "panic"
 	case m.cfg.failed != nil && o.Status != 0 && m.cfg.failed(o.Status):
 		return "failed"
-	case m.cfg.slow > 0 && o.Duration > m.cfg.slow:
+	case m.cfg.slow > 0 && o.Duration > m.cfg.slow && !o.Hijacked:
 		return "slow"
 	case chosen:
 		return "request"
@@ -353,11 +359,32 @@ func formatTraceparent(sc oteltrace.SpanContext) string {
 	return string(b[:])
 }
 
-// statusWriter notes the status of the response. It passes flushing,
-// hijacking and ReadFrom on, and unwraps for http.ResponseController.
+// statusWriter notes the status of the response. It passes ReadFrom on
+// and unwraps for http.ResponseController; wrap gives it the Flush and
+// Hijack methods of the writer it wraps, and only those.
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	status   int
+	hijacked bool
+}
+
+// wrap returns a writer that notes w's status, for the handler: one
+// that is an http.Flusher or http.Hijacker where w is, and not where w is
+// not, since handlers choose what to do by asking (a WebSocket library
+// falls back where the writer cannot be hijacked, as under HTTP/2).
+func wrap(w http.ResponseWriter) (*statusWriter, http.ResponseWriter) {
+	sw := &statusWriter{ResponseWriter: w}
+	_, fl := w.(http.Flusher)
+	_, hj := w.(http.Hijacker)
+	switch {
+	case fl && hj:
+		return sw, flushHijackWriter{sw}
+	case fl:
+		return sw, flushWriter{sw}
+	case hj:
+		return sw, hijackWriter{sw}
+	}
+	return sw, sw
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -385,15 +412,35 @@ func (w *statusWriter) ReadFrom(src io.Reader) (int64, error) {
 	return io.Copy(struct{ io.Writer }{w.ResponseWriter}, src)
 }
 
-// Flush flushes if the underlying writer can.
-func (w *statusWriter) Flush() {
-	_ = http.NewResponseController(w.ResponseWriter).Flush()
-}
-
-// Hijack hijacks the connection if the underlying writer can.
-func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	return http.NewResponseController(w.ResponseWriter).Hijack()
-}
-
 // Unwrap returns the underlying writer, for http.ResponseController.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *statusWriter) flush() { w.ResponseWriter.(http.Flusher).Flush() }
+
+func (w *statusWriter) hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, rw, err := w.ResponseWriter.(http.Hijacker).Hijack()
+	if err == nil && w.status == 0 {
+		// What the handler writes on the connection is its own: net/http
+		// writes no status for it.
+		w.hijacked = true
+	}
+	return c, rw, err
+}
+
+type flushWriter struct{ *statusWriter }
+
+// Flush flushes the underlying writer.
+func (w flushWriter) Flush() { w.flush() }
+
+type hijackWriter struct{ *statusWriter }
+
+// Hijack hijacks the underlying writer's connection.
+func (w hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.hijack() }
+
+type flushHijackWriter struct{ *statusWriter }
+
+// Flush flushes the underlying writer.
+func (w flushHijackWriter) Flush() { w.flush() }
+
+// Hijack hijacks the underlying writer's connection.
+func (w flushHijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.hijack() }

@@ -129,8 +129,9 @@ func WithServiceName(name string) Option {
 
 // WithDir writes every snapshot as a Perfetto trace,
 // trace2x-<UTC time>-<n>-<reason>.pftrace (n numbers the Recorder's
-// files in the order they are written, which can differ from the order
-// their snapshots were taken in: the time says that), into dir, which is created if needed, by Start and again
+// files in the order it begins to write them, and a file that could not
+// be written leaves its number unused; the order can differ from the
+// order their snapshots were taken in: the time says that), into dir, which is created if needed, by Start and again
 // by a snapshot that finds it gone. A file appears whole under its name
 // or not at all. The files' mode is 0640 before the umask: they hold the
 // program's stacks and annotations, which the program's group may read
