@@ -62,6 +62,10 @@ type UploadConfig struct {
 	// application did not sample, as TargetConfig.SampledOnly does.
 	SampledOnly bool `mapstructure:"sampled_only"`
 
+	// unknown are the keys given that are no settings of the endpoint,
+	// which Config.Validate refuses (see Unmarshal).
+	unknown []string
+
 	// prevent unkeyed literal initialization
 	_ struct{}
 }
@@ -74,21 +78,17 @@ func (u *UploadConfig) Unmarshal(conf *confmap.Conf) error {
 	// be embedded), so a misspelt setting would be dropped unsaid.
 	known := map[string]bool{"sampled_only": true}
 	settingNames(reflect.TypeFor[confighttp.ServerConfig](), known)
-	var unknown []string
+	// They are kept for Validate to refuse, not refused here: the
+	// Collector's decoding would put a stray '' before an error of this
+	// one.
+	u.unknown = nil
 	for _, k := range conf.AllKeys() {
 		top, _, _ := strings.Cut(k, confmap.KeyDelimiter)
-		if !known[strings.ToLower(top)] && !slices.Contains(unknown, top) {
-			unknown = append(unknown, top)
+		if !known[strings.ToLower(top)] && !slices.Contains(u.unknown, top) {
+			u.unknown = append(u.unknown, top)
 		}
 	}
-	switch len(unknown) {
-	case 0:
-	case 1:
-		return fmt.Errorf("%q is not a setting of the upload endpoint", unknown[0])
-	default:
-		slices.Sort(unknown)
-		return fmt.Errorf("%s are not settings of the upload endpoint", quoteList(unknown))
-	}
+	slices.Sort(u.unknown)
 	if err := u.ServerConfig.Unmarshal(conf); err != nil {
 		return err
 	}
@@ -236,6 +236,13 @@ func (c *Config) Validate() error {
 	names := make(map[string]int)
 	endpoints := make(map[string]int)
 	if c.Upload.HasValue() {
+		switch unknown := c.Upload.Get().unknown; len(unknown) {
+		case 0:
+		case 1:
+			errs = append(errs, fmt.Errorf("upload: %q is not a setting of the upload endpoint", unknown[0]))
+		default:
+			errs = append(errs, fmt.Errorf("upload: %s are not settings of the upload endpoint", quoteList(unknown)))
+		}
 		// An empty endpoint (an unset variable's) would listen on every
 		// interface, at a port of the system's choosing.
 		if ep := c.Upload.Get().NetAddr.Endpoint; strings.TrimSpace(ep) == "" {
@@ -255,13 +262,10 @@ func (c *Config) Validate() error {
 		}
 	}
 	for i, t := range c.Targets {
+		// Each error names its target: a log on one line, or in JSON,
+		// splits them.
+		where := t.where(i)
 		if err := t.validate(); err != nil {
-			// Each error names its target: a log on one line, or in
-			// JSON, splits them.
-			where := fmt.Sprintf("targets[%d]", i)
-			if name := t.name(); name != t.Endpoint {
-				where += " (" + name + ")"
-			}
 			for _, e := range splitJoined(err) {
 				errs = append(errs, fmt.Errorf("%s: %w", where, e))
 			}
@@ -269,7 +273,7 @@ func (c *Config) Validate() error {
 		}
 		name := t.name()
 		if name == uploadTarget {
-			errs = append(errs, fmt.Errorf("targets[%d]: the name %q is the one the metrics give uploads; choose another", i, name))
+			errs = append(errs, fmt.Errorf("%s: the name %q is the one the metrics give uploads; choose another", where, name))
 		}
 		// A program runs one execution trace at a time: a second
 		// target on the same endpoint would fail at every turn the
@@ -279,15 +283,26 @@ func (c *Config) Validate() error {
 		ep := endpointKey(t.Endpoint)
 		j, dupEndpoint := endpoints[ep]
 		if dupEndpoint {
-			errs = append(errs, fmt.Errorf("targets[%d]: the endpoint is that of targets[%d] too; a program serves one trace at a time", i, j))
+			errs = append(errs, fmt.Errorf("%s: the endpoint is that of %s too; a program serves one trace at a time", where, c.Targets[j].where(j)))
 		}
 		endpoints[ep] = i
 		if j, dup := names[name]; dup && !dupEndpoint {
-			errs = append(errs, fmt.Errorf("targets[%d]: the name %q is that of targets[%d] too; give each a name of its own", i, name, j))
+			errs = append(errs, fmt.Errorf("%s: the name %q is that of targets[%d] too; give each a name of its own", where, name, j))
 		}
 		names[name] = i
 	}
 	return errors.Join(errs...)
+}
+
+// where names target i in errors: its index, and its name unless that is
+// the endpoint as written (one that does not parse), which the error
+// quotes itself.
+func (t *TargetConfig) where(i int) string {
+	w := fmt.Sprintf("targets[%d]", i)
+	if name := t.name(); name != t.Endpoint && name != capture.RedactString(t.Endpoint) {
+		w += " (" + name + ")"
+	}
+	return w
 }
 
 // splitJoined returns the errors that errors.Join joined into err, or
@@ -414,7 +429,11 @@ func (t *TargetConfig) validate() error {
 		// A capture lasts a little longer than its length, so one as
 		// long as the interval would overlap every next turn, which
 		// would be skipped: one capture every two intervals.
-		errs = append(errs, fmt.Errorf("%s: %v is not shorter than the interval, %v%s, between the starts of captures: each would overlap the next turn, which would be skipped", what, d, interval, by))
+		if what == "" {
+			errs = append(errs, fmt.Errorf("duration: unset, so the endpoint traces for %v, the default of %s, which is not shorter than the interval, %v%s, between the starts of captures: each would overlap the next turn, which would be skipped; give a duration shorter than the interval", d, pprofTracePath, interval, by))
+		} else {
+			errs = append(errs, fmt.Errorf("%s: %v is not shorter than the interval, %v%s, between the starts of captures: each would overlap the next turn, which would be skipped", what, d, interval, by))
+		}
 	}
 	if t.Timeout > 0 && t.Timeout <= d {
 		errs = append(errs, fmt.Errorf("timeout: %v leaves no time for a capture of %v", t.Timeout, d))
@@ -425,18 +444,32 @@ func (t *TargetConfig) validate() error {
 	return errors.Join(errs...)
 }
 
-// length is how long a capture of t lasts, and where that is set: its
-// duration, or else the seconds its endpoint's URL already asks for.
+// length is how long a capture of t lasts, and the setting that says so:
+// its duration, or else the seconds its endpoint's URL already asks for,
+// or else (no setting, "") for a /debug/pprof/trace endpoint,
+// net/http/pprof's default of a second. Another handler, such as a
+// flight-recorder snapshot's, decides for itself: 0.
 func (t *TargetConfig) length(u *url.URL) (time.Duration, string) {
 	if t.Duration > 0 {
 		return t.Duration, "duration"
 	}
 	secs, err := strconv.ParseFloat(u.Query().Get("seconds"), 64)
 	if err != nil || secs <= 0 || secs > 1e6 {
+		if strings.HasSuffix(path.Clean("/"+u.Path), pprofTracePath) {
+			return pprofDefault, ""
+		}
 		return 0, ""
 	}
 	return time.Duration(secs * float64(time.Second)), "endpoint: seconds"
 }
+
+const (
+	// pprofTracePath is the path net/http/pprof serves its trace at.
+	pprofTracePath = "/debug/pprof/trace"
+	// pprofDefault is how long net/http/pprof traces when given no
+	// seconds.
+	pprofDefault = time.Second
+)
 
 // name is the target's name in logs and metrics.
 func (t *TargetConfig) name() string {

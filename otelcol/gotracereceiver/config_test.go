@@ -91,6 +91,14 @@ func TestConfigValid(t *testing.T) {
 	}}); err != nil {
 		t.Errorf("two ports of one host: %v", err)
 	}
+	// A handler that decides its own length, such as a flight-recorder
+	// snapshot's, may be polled more often than a second, which would
+	// make /debug/pprof/trace's default captures overlap.
+	if _, err := load(t, map[string]any{"targets": []any{
+		map[string]any{"endpoint": "http://h:6060/debug/flight", "interval": "500ms"},
+	}}); err != nil {
+		t.Errorf("a flight-recorder snapshot every 500ms: %v", err)
+	}
 	// A target's default name is its endpoint's host.
 	c := TargetConfig{Endpoint: "http://10.0.0.7:6060/debug/pprof/trace"}
 	if c.name() != "10.0.0.7:6060" {
@@ -125,7 +133,9 @@ func TestConfigInvalid(t *testing.T) {
 		{"password", map[string]any{"targets": []any{target("endpoint", "ftp://admin:s3cr3t@h/debug/pprof/trace")}},
 			[]string{`"ftp://admin:xxxxx@h/debug/pprof/trace" is not an http(s) URL`}},
 		{"password breaking the URL", map[string]any{"targets": []any{target("endpoint", "http://ops:pa/s3cr3t@127.0.0.1:6064/debug/pprof/trace")}},
-			[]string{`"http://ops:xxxxx@127.0.0.1:6064/debug/pprof/trace" is not an http(s) URL`, "must be percent-encoded"}},
+			[]string{`"http://ops:xxxxx@127.0.0.1:6064/debug/pprof/trace" is not an http(s) URL`, "must be percent-encoded",
+				// The endpoint is quoted once, not again as the target's name.
+				`targets[0]: endpoint: "http://ops:xxxxx@127.0.0.1:6064/debug/pprof/trace" is not`}},
 		{"password with a space", map[string]any{"targets": []any{target("endpoint", "http://ops:s3cr3t PW@127.0.0.1:6064/debug/pprof/trace")}},
 			[]string{`"http://ops:xxxxx@127.0.0.1:6064/debug/pprof/trace" is not an http(s) URL`}},
 		{"password without scheme", map[string]any{"targets": []any{target("endpoint", "ops:s3cr3t@127.0.0.1:6064/debug/pprof/trace")}},
@@ -153,28 +163,36 @@ func TestConfigInvalid(t *testing.T) {
 			[]string{"duration: 5m0s is not shorter than the interval, 1m0s (the default), between the starts of captures"}},
 		{"seconds in the URL longer than the interval", map[string]any{"targets": []any{target("endpoint", "http://h:6060/debug/pprof/trace?seconds=20", "interval", "10s")}},
 			[]string{"endpoint: seconds: 20s is not shorter than the interval, 10s, between the starts of captures"}},
+		// net/http/pprof traces for a second when given no seconds.
+		{"default capture of /debug/pprof/trace longer than the interval", map[string]any{"targets": []any{target("interval", "500ms")}},
+			[]string{"targets[0] (127.0.0.1:6060): duration: unset, so the endpoint traces for 1s, the default of /debug/pprof/trace, which is not shorter than the interval, 500ms, between the starts of captures"}},
+		{"default capture of /debug/pprof/trace as long as the interval", map[string]any{"targets": []any{target("endpoint", "http://h:6060/debug/pprof/trace/", "interval", "1s")}},
+			[]string{"duration: unset, so the endpoint traces for 1s, the default of /debug/pprof/trace, which is not shorter than the interval, 1s,"}},
+		{"timeout within the default capture of /debug/pprof/trace", map[string]any{"targets": []any{target("timeout", "800ms")}},
+			[]string{"timeout: 800ms leaves no time for a capture of 1s"}},
 		{"timeout shorter than seconds in the URL", map[string]any{"targets": []any{target("endpoint", "http://h:6060/debug/pprof/trace?seconds=20", "timeout", "15s")}},
 			[]string{"timeout: 15s leaves no time for a capture of 20s"}},
+		// Each target named, as in the other errors.
 		{"same endpoint, no names", map[string]any{"targets": []any{target("endpoint", "http://127.0.0.1:6060/debug/pprof/trace"), target("endpoint", "http://127.0.0.1:6060/debug/pprof/trace?seconds=2")}},
-			[]string{"targets[1]: the endpoint is that of targets[0] too"}},
+			[]string{"targets[1] (127.0.0.1:6060): the endpoint is that of targets[0] (127.0.0.1:6060) too"}},
 		{"same endpoint", map[string]any{"targets": []any{target("name", "a", "endpoint", "http://127.0.0.1:6060/debug/pprof/trace?seconds=1"), target("name", "b", "endpoint", "http://127.0.0.1:6060/debug/pprof/trace?seconds=3")}},
-			[]string{"targets[1]: the endpoint is that of targets[0] too"}},
+			[]string{"targets[1] (b): the endpoint is that of targets[0] (a) too"}},
 		// The scheme's port, given or not, is one endpoint.
 		{"same endpoint, default port", map[string]any{"targets": []any{target("name", "a", "endpoint", "http://h:80/debug/pprof/trace"), target("name", "b", "endpoint", "http://H/debug/pprof/trace")}},
-			[]string{"targets[1]: the endpoint is that of targets[0] too"}},
+			[]string{"targets[1] (b): the endpoint is that of targets[0] (a) too"}},
 		{"same endpoint, default https port", map[string]any{"targets": []any{target("name", "a", "endpoint", "https://[::1]/debug/pprof/trace"), target("name", "b", "endpoint", "https://[::1]:443/debug/pprof/trace")}},
-			[]string{"targets[1]: the endpoint is that of targets[0] too"}},
+			[]string{"targets[1] (b): the endpoint is that of targets[0] (a) too"}},
 		// Spellings of one address are one endpoint.
 		{"same endpoint, IPv6 spelled otherwise", map[string]any{"targets": []any{target("name", "a", "endpoint", "http://[::1]:6060/debug/pprof/trace"), target("name", "b", "endpoint", "http://[0:0::0001]:6060/debug/pprof/trace")}},
-			[]string{"targets[1]: the endpoint is that of targets[0] too"}},
+			[]string{"targets[1] (b): the endpoint is that of targets[0] (a) too"}},
 		{"same endpoint, IPv4 in IPv6", map[string]any{"targets": []any{target("name", "a", "endpoint", "http://10.0.0.1:6060/debug/pprof/trace"), target("name", "b", "endpoint", "http://[::ffff:10.0.0.1]:6060/debug/pprof/trace")}},
-			[]string{"targets[1]: the endpoint is that of targets[0] too"}},
+			[]string{"targets[1] (b): the endpoint is that of targets[0] (a) too"}},
 		{"same endpoint, a slash at the end", map[string]any{"targets": []any{target("name", "a", "endpoint", "http://h:6060/debug/pprof/trace"), target("name", "b", "endpoint", "http://h.:6060/debug/pprof/./trace/")}},
-			[]string{"targets[1]: the endpoint is that of targets[0] too"}},
+			[]string{"targets[1] (b): the endpoint is that of targets[0] (a) too"}},
 		{"two service names", map[string]any{"targets": []any{target("service_name", "checkout", "resource_attributes", map[string]any{"service.name": "other"})}},
 			[]string{`targets[0] (checkout): resource_attributes: service.name "other" differs from service_name "checkout"`}},
 		{"the uploads' name", map[string]any{"targets": []any{target("name", "upload")}},
-			[]string{`targets[0]: the name "upload" is the one the metrics give uploads`}},
+			[]string{`targets[0] (upload): the name "upload" is the one the metrics give uploads`}},
 		{"negative times", map[string]any{"targets": []any{target("interval", "-1s", "duration", "-2s", "timeout", "-3s")}},
 			[]string{"interval: must not be negative, not -1s", "duration: must not be negative, not -2s", "timeout: must not be negative, not -3s"}},
 		{"capture longer than interval", map[string]any{"targets": []any{target("interval", "5s", "duration", "10s")}},
@@ -182,7 +200,7 @@ func TestConfigInvalid(t *testing.T) {
 		{"timeout too short", map[string]any{"targets": []any{target("duration", "5s", "timeout", "5s")}},
 			[]string{"timeout: 5s leaves no time for a capture of 5s"}},
 		{"same name", map[string]any{"targets": []any{target("service_name", "api"), target("service_name", "api", "endpoint", "http://other:6060/debug/pprof/trace")}},
-			[]string{`targets[1]: the name "api" is that of targets[0] too`}},
+			[]string{`targets[1] (api): the name "api" is that of targets[0] too`}},
 		{"tls on http", map[string]any{"targets": []any{target("endpoint", "http://u:pw@h:6060/debug/pprof/trace", "tls", map[string]any{"ca_file": "ca.pem"})}},
 			[]string{`targets[0] (h:6060): tls: set for "http://u:xxxxx@h:6060/debug/pprof/trace", which is plain http and does not use it`}},
 		{"insecure on https", map[string]any{"targets": []any{target("endpoint", "https://h:6060/debug/pprof/trace", "tls", map[string]any{"insecure": true})}},
@@ -250,6 +268,19 @@ func TestUploadUnknownKey(t *testing.T) {
 	_, err = load(t, map[string]any{"upload": map[string]any{"endpoint": "127.0.0.1:0", "sampled_onyl": true, "max_request_body_sise": 5}})
 	if err == nil || !strings.Contains(err.Error(), `"max_request_body_sise" and "sampled_onyl" are not settings`) {
 		t.Errorf("two misspelt keys: %v", err)
+	}
+	// Said as the endpoint's other errors are, and nothing else.
+	for _, tc := range []struct {
+		keys map[string]any
+		want string
+	}{
+		{map[string]any{"foo": 1}, `upload: "foo" is not a setting of the upload endpoint`},
+		{map[string]any{"foo": 1, "sampledonly": true}, `upload: "foo" and "sampledonly" are not settings of the upload endpoint`},
+	} {
+		tc.keys["endpoint"] = "127.0.0.1:0"
+		if _, err := load(t, map[string]any{"upload": tc.keys}); err == nil || err.Error() != tc.want {
+			t.Errorf("misspelt keys: %v; want %q", err, tc.want)
+		}
 	}
 	cfg, err := load(t, map[string]any{"upload": map[string]any{
 		"endpoint": "127.0.0.1:0", "max_request_body_size": 1 << 20, "sampled_only": true,

@@ -56,8 +56,9 @@
 //
 //	curl --data-binary @trace.out.gz 'http://collector:4319/v1/gotrace?service_name=checkout'
 //
-// It answers 200 with the count of spans handed on, 400 for a body that
-// is not a whole Go execution trace (with the reason, and the spans
+// It answers 200 with the count of spans handed on (and, with
+// sampled_only, of the spans of unsampled requests left out), 400 for a
+// body that is not a whole Go execution trace (with the reason, and the spans
 // handed on before the fault), or a request without service_name, 405
 // for another method than POST, 408 for an upload whose client sends
 // under 1 KiB in 30 seconds of waiting for it (uploads share

@@ -70,6 +70,12 @@ type pdataExporter struct {
 
 	mu  sync.Mutex
 	err error // the first refusal for good
+	// offered counts the spans offered to the consumer, each of which the
+	// receiver's metrics count once, as accepted or refused; closed is
+	// set once the capture has counted the rest as refused (see
+	// countUnoffered), after which no span is offered.
+	offered int64
+	closed  bool
 }
 
 var _ sdktrace.SpanExporter = (*pdataExporter)(nil)
@@ -140,13 +146,16 @@ func (e *pdataExporter) export(ctx context.Context, spans []sdktrace.ReadOnlySpa
 // was, refused otherwise, as the OTLP receiver counts a request whose
 // client retries.
 func (e *pdataExporter) consume(ctx context.Context, td ptrace.Traces) error {
+	n := td.SpanCount()
+	if !e.offer(n) {
+		return nil // counted as refused already
+	}
 	// The consumer is told when the capture ends, also while the batch
 	// span processor flushes with a context of its own.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer context.AfterFunc(e.ctx, cancel)()
 	backoff := 50 * time.Millisecond
-	n := td.SpanCount()
 	octx := e.obs.StartTracesOp(ctx)
 	start := time.Now()
 	// A pipeline that holds the spans rather than refuse them (an
@@ -228,6 +237,39 @@ func (e *pdataExporter) consume(ctx context.Context, td ptrace.Traces) error {
 		}
 		backoff = min(2*backoff, 2*time.Second)
 	}
+}
+
+// offer counts n spans as offered to the consumer, unless the capture
+// has counted what it did not offer already.
+func (e *pdataExporter) offer(n int) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return false
+	}
+	e.offered += int64(n)
+	return true
+}
+
+// countUnoffered counts as refused, in the receiver's metrics, those of
+// the made spans of the conversion that were never offered to the
+// consumer: those still queued when the capture ended and the flush grace
+// ran out, behind a batch the pipeline did not take, and those after a
+// refusal for good. Counted nowhere else, they would be lost unsaid. It
+// returns how many there were; no span is offered after it.
+func (e *pdataExporter) countUnoffered(made int64) int64 {
+	e.mu.Lock()
+	e.closed = true
+	lost := made - e.offered
+	e.mu.Unlock()
+	if lost <= 0 {
+		return 0
+	}
+	// Downstream: the pipeline did not take them, whether it refused or
+	// held what came before them, as for the spans it refused itself.
+	ctx := e.obs.StartTracesOp(context.Background())
+	e.obs.EndTracesOp(ctx, dataFormat, int(lost), consumererror.NewDownstream(fmt.Errorf("%d spans converted were never offered to the pipeline", lost)))
+	return lost
 }
 
 // stallCall is how long a call of the consumer must hold its spans to

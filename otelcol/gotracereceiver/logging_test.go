@@ -42,7 +42,7 @@ func TestFailuresLogged(t *testing.T) {
 	}))
 	defer srv.Close()
 	cfg := createDefaultConfig()
-	cfg.Targets = []TargetConfig{{Name: "t", Endpoint: srv.URL + "/debug/pprof/trace", Interval: 50 * time.Millisecond, Timeout: 10 * time.Second}}
+	cfg.Targets = []TargetConfig{{Name: "t", Endpoint: srv.URL + "/debug/pprof/trace", Interval: 50 * time.Millisecond, Duration: 10 * time.Millisecond, Timeout: 10 * time.Second}}
 	h := newHarness(t, cfg, consumertest.NewNop())
 	h.start()
 	waitFor(t, 60*time.Second, "nine captures", func() bool { return turn.Load() >= 9 && h.captures("t", "ok") >= 3 })
@@ -82,7 +82,7 @@ func TestFailuresSaidAgain(t *testing.T) {
 	}))
 	defer srv.Close()
 	cfg := createDefaultConfig()
-	cfg.Targets = []TargetConfig{{Name: "t", Endpoint: srv.URL + "/debug/pprof/trace", Interval: 50 * time.Millisecond, Timeout: 10 * time.Second}}
+	cfg.Targets = []TargetConfig{{Name: "t", Endpoint: srv.URL + "/debug/pprof/trace", Interval: 50 * time.Millisecond, Duration: 10 * time.Millisecond, Timeout: 10 * time.Second}}
 	h := newHarness(t, cfg, consumertest.NewNop())
 	h.start()
 	waitFor(t, 60*time.Second, "three failed captures", func() bool { return h.captures("t", "failed") >= 3 })

@@ -452,7 +452,13 @@ func (r *gotraceReceiver) scrape(ctx context.Context, t *target) {
 	case err != nil && ctx.Err() != nil:
 		// The Collector is shutting down: not the target's fault.
 		outcome = "cancelled"
-		r.set.Logger.Info("capture of "+t.name+" stopped by shutdown", fields...)
+		msg := "capture of " + t.name + " stopped by shutdown"
+		if pb := (*pushedBack)(nil); errors.As(err, &pb) {
+			// The spans not taken are counted as refused: the log says
+			// why there are few.
+			msg += ", " + pb.why
+		}
+		r.set.Logger.Info(msg, fields...)
 	default:
 		if err != nil {
 			outcome = "failed"
@@ -565,6 +571,12 @@ func (r *gotraceReceiver) capture(ctx context.Context, t *target) (spans, receiv
 	asked := time.Now()
 	c, err := capture.Open(cctx, t.url, capture.Options{Client: t.client, Header: t.header})
 	if err != nil {
+		if ctx.Err() == nil && errors.Is(cctx.Err(), context.DeadlineExceeded) && errors.Is(err, context.DeadlineExceeded) {
+			// The request itself ended with the timeout: the target
+			// never answered it (or never took its connection), which
+			// "context deadline exceeded" does not say.
+			return 0, 0, nil, fmt.Errorf("timed out after %v (timeout) with no response from the target: its response headers did not come in that time", t.Timeout)
+		}
 		return 0, 0, nil, r.why(ctx, cctx, t, err)
 	}
 	// Taken as fast as the target sends it, converted at its own pace.
@@ -624,6 +636,9 @@ func (r *gotraceReceiver) convert(ctx context.Context, cancel context.CancelFunc
 	}()
 	res, err := otel.Convert(ctx, in, exp, append(opts, otel.WithFlushTimeout(flushGrace))...)
 	exp.orphan()
+	if res != nil {
+		exp.countUnoffered(res.Spans())
+	}
 	eerr := exp.error()
 	if eerr != nil {
 		err = eerr // the conversion stopped because of it
@@ -641,17 +656,28 @@ func (r *gotraceReceiver) convert(ctx context.Context, cancel context.CancelFunc
 		mu.Unlock()
 		switch refusal := exp.refusal(); {
 		case refusal != nil:
-			err = fmt.Errorf("%w, while the pipeline refused the spans (%v)", err, refusal)
+			err = &pushedBack{err, fmt.Sprintf("while the pipeline refused the spans (%v)", refusal)}
 		case held >= heldLong:
-			err = fmt.Errorf("%w, while the pipeline pushed back: it held a batch of %d spans, without taking it, for %v (the conversion waited for the pipeline %v in all, of %v)",
-				err, heldSpans, held.Round(time.Millisecond), waited.Round(time.Millisecond), ran.Round(time.Millisecond))
+			err = &pushedBack{err, fmt.Sprintf("while the pipeline pushed back: it held a batch of %d spans, without taking it, for %v (the conversion waited for the pipeline %v in all, of %v)",
+				heldSpans, held.Round(time.Millisecond), waited.Round(time.Millisecond), ran.Round(time.Millisecond))}
 		case waited >= ran/2 && waited >= heldLong:
-			err = fmt.Errorf("%w, while the pipeline pushed back: the conversion waited for it to take the spans %v in all, of %v",
-				err, waited.Round(time.Millisecond), ran.Round(time.Millisecond))
+			err = &pushedBack{err, fmt.Sprintf("while the pipeline pushed back: the conversion waited for it to take the spans %v in all, of %v",
+				waited.Round(time.Millisecond), ran.Round(time.Millisecond))}
 		}
 	}
 	return exp.accepted.Load(), res, err
 }
+
+// pushedBack is the error of a capture or upload that ended (its
+// timeout, a shutdown) while the pipeline pushed back: why says how, for
+// a shutdown's log line too, which gives no error of its own.
+type pushedBack struct {
+	err error
+	why string
+}
+
+func (p *pushedBack) Error() string { return p.err.Error() + ", " + p.why }
+func (p *pushedBack) Unwrap() error { return p.err }
 
 // heldLong is how long a pipeline must have held a capture's spans, when
 // the capture ended, for the capture's error to name it: a call of the

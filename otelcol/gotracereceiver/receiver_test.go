@@ -32,6 +32,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/trace2x/trace2x/internal/synth"
 )
 
 func TestMain(m *testing.M) {
@@ -198,6 +200,9 @@ func fakeTargets(t *testing.T, trace []byte) (*httptest.Server, *sync.Map) {
 			w.WriteHeader(http.StatusOK)
 			w.(http.Flusher).Flush()
 			<-r.Context().Done()
+		case "/silent/debug/pprof/trace":
+			// Takes the request and never answers it.
+			<-r.Context().Done()
 		default:
 			http.NotFound(w, r)
 		}
@@ -232,14 +237,16 @@ func TestScrape(t *testing.T) {
 		target("hang", "/hang/debug/pprof/trace"),
 		target("missing", "/missing/debug/pprof/trace"),
 		good,
+		target("silent", "/silent/debug/pprof/trace"),
 	}
 	cfg.Targets[3].Timeout = 700 * time.Millisecond
+	cfg.Targets[6].Timeout = 700 * time.Millisecond
 	sink := new(consumertest.TracesSink)
 	h := newHarness(t, cfg, sink)
 	h.start()
 	waitFor(t, 10*time.Second, "every target's first capture", func() bool {
 		n := h.captures("good", "ok")
-		for _, name := range []string{"busy", "garbage", "cut", "hang", "missing"} {
+		for _, name := range []string{"busy", "garbage", "cut", "hang", "missing", "silent"} {
 			n *= h.captures(name, "failed")
 		}
 		return n == 1
@@ -268,6 +275,9 @@ func TestScrape(t *testing.T) {
 		"cut":     "broken trace",
 		"hang":    "timed out after 700ms (timeout)",
 		"missing": "404 Not Found",
+		// No response, rather than the request's "context deadline
+		// exceeded".
+		"silent": "timed out after 700ms (timeout) with no response from the target: its response headers did not come in that time",
 	}
 	for name, msg := range want {
 		var found bool
@@ -279,6 +289,13 @@ func TestScrape(t *testing.T) {
 		}
 		if !found && msg != "" {
 			t.Errorf("%s: no failure logged", name)
+		}
+	}
+	// The target that answered, then sent nothing, is not said to have
+	// sent no response.
+	for _, e := range h.logs.FilterMessage("capture of hang failed").All() {
+		if msg := e.ContextMap()["error"].(string); strings.Contains(msg, "no response") {
+			t.Errorf("hang, which sent its response headers: logged %q", msg)
 		}
 	}
 	if n := h.logs.FilterMessage("capture of good failed").Len(); n != 0 {
@@ -417,7 +434,7 @@ func TestInterval(t *testing.T) {
 	cfg := createDefaultConfig()
 	cfg.Targets = []TargetConfig{
 		{Name: "good", Endpoint: srv.URL + "/good/debug/pprof/trace", Duration: 500 * time.Millisecond, Interval: 600 * time.Millisecond},
-		{Name: "busy", Endpoint: srv.URL + "/busy/debug/pprof/trace", Interval: 100 * time.Millisecond},
+		{Name: "busy", Endpoint: srv.URL + "/busy/debug/pprof/trace", Duration: 10 * time.Millisecond, Interval: 100 * time.Millisecond},
 	}
 	h := newHarness(t, cfg, consumertest.NewNop())
 	h.start()
@@ -446,9 +463,10 @@ func TestSkippedTurns(t *testing.T) {
 	}))
 	defer srv.Close()
 	cfg := createDefaultConfig()
-	// Turns a second apart, captures of 1.25 s: 750 ms of slack for a
-	// busy machine's timers before a capture would skip two turns.
-	cfg.Targets = []TargetConfig{{Name: "slow", Endpoint: srv.URL + "/debug/pprof/trace", Interval: time.Second, Timeout: 1250 * time.Millisecond}}
+	// Turns a second apart, captures of 1.25 s (the target outlasts the
+	// duration asked for): 750 ms of slack for a busy machine's timers
+	// before a capture would skip two turns.
+	cfg.Targets = []TargetConfig{{Name: "slow", Endpoint: srv.URL + "/debug/pprof/trace", Interval: time.Second, Duration: 500 * time.Millisecond, Timeout: 1250 * time.Millisecond}}
 	h := newHarness(t, cfg, consumertest.NewNop())
 	h.start()
 	waitFor(t, 40*time.Second, "four captures", func() bool { return h.captures("slow", "failed") >= 4 })
@@ -819,6 +837,84 @@ func TestBlockingPipelineSaid(t *testing.T) {
 	}
 }
 
+// TestUnofferedSpansRefused checks that the spans a capture converted
+// and never offered to the pipeline, queued behind a batch it refused
+// until the capture ended, are counted as refused, as that batch is: at
+// the capture's timeout, and at a shutdown, whose log line says that the
+// pipeline refused them.
+func TestUnofferedSpansRefused(t *testing.T) {
+	// More spans than a batch: the first batch is offered, and refused
+	// until the capture ends; the rest wait behind it.
+	var trace bytes.Buffer
+	if err := synth.RecordDeepStacks(&trace, 400, 2); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(trace.Bytes()) }))
+	defer srv.Close()
+	target := TargetConfig{Name: "t", Endpoint: srv.URL + "/debug/pprof/trace", Duration: 100 * time.Millisecond, Interval: time.Hour}
+
+	// The spans of one capture, taken at once.
+	cfg := createDefaultConfig()
+	cfg.Targets = []TargetConfig{target}
+	ref := new(consumertest.TracesSink)
+	h := newHarness(t, cfg, ref)
+	h.start()
+	waitFor(t, 10*time.Second, "a capture", func() bool { return h.captures("t", "ok") == 1 })
+	h.stop()
+	want := int64(ref.SpanCount())
+	if want <= 512 {
+		t.Fatalf("%d spans, one batch: the test proves nothing", want)
+	}
+
+	// The call of the pipeline under way when the capture ends may
+	// return, and count its batch, a moment after the capture does.
+	counted := func(t *testing.T, h *harness) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for h.spans("refused") < want && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if acc, ref := h.spans("accepted"), h.spans("refused"); acc != 0 || ref != want {
+			t.Errorf("receiver metrics: %d spans accepted, %d refused; want 0 and all %d, none lost unsaid", acc, ref, want)
+		}
+	}
+	refusing := func(refusals *atomic.Int64) consumer.Traces {
+		return consumerFunc(func(context.Context, ptrace.Traces) error {
+			refusals.Add(1)
+			return errors.New("data refused due to high memory usage")
+		})
+	}
+	t.Run("timeout", func(t *testing.T) {
+		cfg := createDefaultConfig()
+		cfg.Targets = []TargetConfig{target}
+		cfg.Targets[0].Timeout = time.Second
+		h := newHarness(t, cfg, refusing(new(atomic.Int64)))
+		h.start()
+		waitFor(t, 30*time.Second, "a failed capture, past its timeout and the flush grace", func() bool { return h.captures("t", "failed") == 1 })
+		counted(t, h)
+	})
+	t.Run("shutdown", func(t *testing.T) {
+		cfg := createDefaultConfig()
+		cfg.Targets = []TargetConfig{target}
+		cfg.Targets[0].Timeout = time.Hour
+		var refusals atomic.Int64
+		h := newHarness(t, cfg, refusing(&refusals))
+		h.start()
+		// Six tries of the first batch, 1.5 s apart from the first:
+		// the conversion, of a fraction of that, has made every span.
+		waitFor(t, 30*time.Second, "the first batch refused six times", func() bool { return refusals.Load() >= 6 })
+		h.stop()
+		if h.captures("t", "cancelled") != 1 {
+			t.Fatalf("the capture is not counted cancelled")
+		}
+		counted(t, h)
+		said := h.logs.FilterMessage("capture of t stopped by shutdown, while the pipeline refused the spans (data refused due to high memory usage)").FilterLevelExact(zap.InfoLevel)
+		if said.Len() != 1 {
+			t.Errorf("logged %v; want the shutdown said once, with the pipeline's refusal", h.logs.FilterMessageSnippet("capture of t").All())
+		}
+	})
+}
+
 type consumerFunc func(context.Context, ptrace.Traces) error
 
 func (f consumerFunc) ConsumeTraces(ctx context.Context, td ptrace.Traces) error { return f(ctx, td) }
@@ -884,7 +980,7 @@ func TestTLSAndCredentials(t *testing.T) {
 
 // TestFailuresNotSampledAway checks that every failing target is logged
 // when many fail at once, under the sampling the Collector's logger does
-// by default (the first 10 of a message each second, then 1 in 100).
+// by default (the first 10 of a message every 10 seconds, then 1 in 100).
 func TestFailuresNotSampledAway(t *testing.T) {
 	srv, _ := fakeTargets(t, sampleTrace(t))
 	cfg := createDefaultConfig()
@@ -894,7 +990,7 @@ func TestFailuresNotSampledAway(t *testing.T) {
 	}
 	h := newHarness(t, cfg, consumertest.NewNop())
 	core, logs := observer.New(zap.InfoLevel)
-	h.r.set.Logger = zap.New(zapcore.NewSamplerWithOptions(core, time.Second, 10, 100))
+	h.r.set.Logger = zap.New(zapcore.NewSamplerWithOptions(core, 10*time.Second, 10, 100))
 	h.start()
 	waitFor(t, 10*time.Second, "every target's failure", func() bool {
 		var n int64
@@ -1024,7 +1120,7 @@ func TestWaitingTurns(t *testing.T) {
 		cfg.MaxConcurrentCaptures = 1
 		cfg.Targets = []TargetConfig{
 			{Name: "hang", Endpoint: srv.URL + "/hang/debug/pprof/trace", Interval: time.Hour, Timeout: time.Hour},
-			{Name: "waits", Endpoint: srv.URL + "/a/debug/pprof/trace", Interval: 400 * time.Millisecond, Timeout: 10 * time.Second},
+			{Name: "waits", Endpoint: srv.URL + "/a/debug/pprof/trace", Interval: 400 * time.Millisecond, Duration: 100 * time.Millisecond, Timeout: 10 * time.Second},
 		}
 		h := newHarness(t, cfg, consumertest.NewNop())
 		h.start()

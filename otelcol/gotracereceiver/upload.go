@@ -46,8 +46,9 @@ func (r *gotraceReceiver) startUpload(ctx context.Context, host component.Host) 
 }
 
 // handleUpload converts a trace file POSTed to the upload endpoint. It
-// answers 200 with the count of spans handed on, 400 for a body that is
-// not a whole trace (the spans before the break are handed on), 413 for
+// answers 200 with the count of spans handed on (and of those sampled_only
+// left out), 400 for a body that is not a whole trace (the spans before
+// the break are handed on), 413 for
 // one over max_request_body_size (likewise), and 503
 // when the pipeline refused the spans or the Collector is shutting down.
 func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request) {
@@ -63,20 +64,25 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 		refuse("POST a Go execution trace to "+uploadPath+"?service_name=NAME", http.StatusMethodNotAllowed)
 		return
 	}
+	// The upload's name, with its client's address, is in the messages of
+	// its log lines, as a target's name is in a capture's: the
+	// Collector's logger samples repeated messages, and would hide most
+	// of the failures of uploads that fail at once.
+	name := "upload from " + req.RemoteAddr
 	service := req.URL.Query().Get("service_name")
 	if service == "" {
 		// Logged and counted: a client set up without it fails every
 		// upload, which only its own logs would say.
 		msg := "service_name: missing; POST to " + uploadPath + "?service_name=NAME"
-		r.set.Logger.Warn("upload failed", zap.String("remote", req.RemoteAddr), zap.Error(errors.New(msg)))
+		r.set.Logger.Warn(name+" failed", zap.String("remote", req.RemoteAddr), zap.Error(errors.New(msg)))
 		r.countUpload("failed")
 		refuse(msg, http.StatusBadRequest)
 		return
 	}
 	if limit := r.uploadConfig.MaxRequestBodySize; limit > 0 && req.ContentLength > limit {
 		// Said before a byte of it is read, as the reading would end.
-		msg := fmt.Sprintf("upload from %s: the trace, of %d bytes, is larger than the upload endpoint's max_request_body_size (%d bytes)", req.RemoteAddr, req.ContentLength, limit)
-		r.set.Logger.Warn("upload failed", zap.String("service.name", service), zap.String("remote", req.RemoteAddr), zap.Error(errors.New(msg)))
+		msg := fmt.Sprintf("%s: the trace, of %d bytes, is larger than the upload endpoint's max_request_body_size (%d bytes)", name, req.ContentLength, limit)
+		r.set.Logger.Warn(name+" failed", zap.String("service.name", service), zap.String("remote", req.RemoteAddr), zap.Error(errors.New(msg)))
 		r.countUpload("failed")
 		refuse(msg, http.StatusRequestEntityTooLarge)
 		return
@@ -118,11 +124,10 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 		}
 	}()
 
-	name := "upload from " + req.RemoteAddr
 	start := time.Now()
 	if n := r.held.Load(); n >= int64(cap(r.slots)) {
 		err := fmt.Errorf("%s: %s: try again later", name, pipelineHolds(n))
-		r.set.Logger.Warn("upload failed", zap.String("service.name", service), zap.String("remote", req.RemoteAddr), zap.Error(err))
+		r.set.Logger.Warn(name+" failed", zap.String("service.name", service), zap.String("remote", req.RemoteAddr), zap.Error(err))
 		r.countUpload("failed")
 		w.Header().Set("Retry-After", retryAfter)
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
@@ -145,7 +150,7 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 		return // the client is gone
 	case <-slotWait.C:
 		err := fmt.Errorf("%s: every one of the receiver's max_concurrent_captures (%d) was busy for %v: try again later", name, cap(r.slots), uploadRefusal)
-		r.set.Logger.Warn("upload failed", zap.String("service.name", service), zap.String("remote", req.RemoteAddr), zap.Duration("elapsed", time.Since(start)), zap.Error(err))
+		r.set.Logger.Warn(name+" failed", zap.String("service.name", service), zap.String("remote", req.RemoteAddr), zap.Duration("elapsed", time.Since(start)), zap.Error(err))
 		r.countUpload("failed")
 		w.Header().Set("Retry-After", retryAfter)
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
@@ -182,7 +187,11 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 		r.set.Logger.Debug("upload done", fields...)
 	case r.ctx.Err() != nil:
 		outcome, status = "cancelled", http.StatusServiceUnavailable
-		r.set.Logger.Info("upload stopped by shutdown", fields...)
+		msg := "upload stopped by shutdown"
+		if pb := (*pushedBack)(nil); errors.As(err, &pb) {
+			msg += ", " + pb.why
+		}
+		r.set.Logger.Info(msg, fields...)
 		// Whatever read or write it interrupted, the shutdown is why.
 		err = fmt.Errorf("%s: the Collector is shutting down; %d spans from before were handed on", name, spans)
 	default:
@@ -215,7 +224,7 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 			// twice.
 			err = fmt.Errorf("%w; %d spans from before were handed on", err, spans)
 		}
-		r.set.Logger.Warn("upload failed", append(fields, zap.Error(err))...)
+		r.set.Logger.Warn(name+" failed", append(fields, zap.Error(err))...)
 	}
 	r.countUpload(outcome)
 	r.duration.Record(context.Background(), time.Since(start).Seconds(), metric.WithAttributes(
@@ -229,6 +238,12 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 			w.Header().Set("Retry-After", retryAfter)
 		}
 		http.Error(w, err.Error(), status)
+		return
+	}
+	if res != nil && res.Unsampled > 0 {
+		// Said as the CLI says it: a client that counts the spans would
+		// otherwise take the few for a loss.
+		fmt.Fprintf(w, "%d spans; %d spans of requests the application did not sample are left out (sampled_only)\n", spans, res.Unsampled)
 		return
 	}
 	fmt.Fprintf(w, "%d spans\n", spans)

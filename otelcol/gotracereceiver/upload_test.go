@@ -25,6 +25,9 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 func TestUpload(t *testing.T) {
@@ -119,8 +122,87 @@ func TestUpload(t *testing.T) {
 	if n := h.durations("upload", "failed"); n != 3 {
 		t.Errorf("%d upload durations recorded as failed; want 3", n)
 	}
-	if n := h.logs.FilterMessage("upload failed").Len(); n != 4 {
-		t.Errorf("%d failed uploads logged; want 4", n)
+	failed := 0
+	for _, e := range h.logs.All() {
+		if strings.HasPrefix(e.Message, "upload from 127.0.0.1:") && strings.HasSuffix(e.Message, " failed") {
+			failed++
+		}
+	}
+	if failed != 4 {
+		t.Errorf("%d failed uploads logged; want 4", failed)
+	}
+}
+
+// TestUploadFailuresNotSampledAway checks that every failed upload is
+// logged when many fail at once, under the sampling the Collector's
+// logger does by default (the first 10 of a message every 10 seconds,
+// then 1 in 100), as every failing target is: the message names the
+// upload's client.
+func TestUploadFailuresNotSampledAway(t *testing.T) {
+	h := newHarness(t, uploadOnly(t, 4), consumertest.NewNop())
+	core, logs := observer.New(zap.InfoLevel)
+	h.r.set.Logger = zap.New(zapcore.NewSamplerWithOptions(core, 10*time.Second, 10, 100))
+	h.start()
+	// A connection of its own for each, as clients of their own have.
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 20 * time.Second}
+	defer client.CloseIdleConnections()
+	const n = 13
+	for range n {
+		resp, err := client.Post("http://"+h.r.uploadAddr.String()+uploadPath+"?service_name=ci", "application/octet-stream", strings.NewReader("<html>"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("an upload of no trace: %s; want 400", resp.Status)
+		}
+	}
+	if c := h.captures("upload", "failed"); c != n {
+		t.Fatalf("%d failed uploads counted; want %d", c, n)
+	}
+	if got := logs.FilterLevelExact(zap.WarnLevel).FilterFieldKey("error").Len(); got != n {
+		t.Errorf("%d of %d failed uploads logged", got, n)
+	}
+}
+
+// TestUploadShutdownRefusedSaid shuts the receiver down while the
+// pipeline refuses an upload's spans: the log line of the upload stopped
+// says so, as a capture's does, and its spans count as refused.
+func TestUploadShutdownRefusedSaid(t *testing.T) {
+	var refusals atomic.Int64
+	h := newHarness(t, uploadOnly(t, 1), consumerFunc(func(context.Context, ptrace.Traces) error {
+		refusals.Add(1)
+		return errors.New("data refused due to high memory usage")
+	}))
+	h.start()
+	answered := make(chan int, 1)
+	go func() {
+		client := &http.Client{Timeout: 30 * time.Second}
+		resp, err := client.Post("http://"+h.r.uploadAddr.String()+uploadPath+"?service_name=ci", "application/octet-stream", bytes.NewReader(sampleTrace(t)))
+		if err != nil {
+			answered <- 0
+			return
+		}
+		resp.Body.Close()
+		answered <- resp.StatusCode
+	}()
+	waitFor(t, 30*time.Second, "the upload's spans refused", func() bool { return refusals.Load() >= 2 })
+	h.stop()
+	if code := <-answered; code != http.StatusServiceUnavailable {
+		t.Errorf("the upload stopped by shutdown answered %d; want 503", code)
+	}
+	said := h.logs.FilterMessage("upload stopped by shutdown, while the pipeline refused the spans (data refused due to high memory usage)").FilterLevelExact(zap.InfoLevel)
+	if said.Len() != 1 {
+		t.Errorf("logged %v; want the shutdown said once, with the pipeline's refusal", h.logs.FilterMessageSnippet("upload").All())
+	}
+	// The call of the pipeline under way may count its batch a moment
+	// after the upload ends.
+	for deadline := time.Now().Add(5 * time.Second); h.spans("refused") < 52 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if acc, ref := h.spans("accepted"), h.spans("refused"); acc != 0 || ref != 52 {
+		t.Errorf("receiver metrics: %d spans accepted, %d refused; want 0 and the trace's 52", acc, ref)
 	}
 }
 
@@ -590,9 +672,19 @@ func TestUploadSampledOnly(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("sampled_only %v: %s", only, resp.Status)
+		}
+		// The answer says what was left out, as the log does: the 4
+		// spans of the request the application did not sample.
+		wantBody := map[bool]string{
+			false: "8 spans\n",
+			true:  "4 spans; 4 spans of requests the application did not sample are left out (sampled_only)\n",
+		}[only]
+		if string(body) != wantBody {
+			t.Errorf("sampled_only %v: answered %q; want %q", only, body, wantBody)
 		}
 		byTrace := map[string]int{}
 		for _, td := range sink.AllTraces() {
