@@ -6,8 +6,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
+	"path"
+	"runtime"
 	"runtime/trace"
 	"strconv"
 	"strings"
@@ -171,6 +174,7 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 	}
 	sw, hw := wrap(w)
+	sw.srv, _ = req.Context().Value(http.ServerContextKey).(*http.Server)
 	panicked := true
 	defer func() {
 		var p any
@@ -366,6 +370,7 @@ type statusWriter struct {
 	http.ResponseWriter
 	status   int
 	hijacked bool
+	srv      *http.Server // the server's, for its error log; nil outside one
 }
 
 // wrap returns a writer that notes w's status, for the handler: one
@@ -389,11 +394,46 @@ func wrap(w http.ResponseWriter) (*statusWriter, http.ResponseWriter) {
 
 func (w *statusWriter) WriteHeader(code int) {
 	// 1xx responses are interim; the final status comes later.
-	if w.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
+	final := code >= 200 || code == http.StatusSwitchingProtocols
+	if w.status != 0 && final && !w.hijacked {
+		// net/http would log this call as the middleware's; it is the
+		// handler's.
+		w.superfluous()
+		return
+	}
+	if w.status == 0 && final {
 		w.status = code
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
+
+// superfluous logs a second final WriteHeader as net/http does, in the
+// server's error log, but naming the handler's call, the first outside
+// net/http and this package.
+func (w *statusWriter) superfluous() {
+	pc := make([]uintptr, 16)
+	frames := runtime.CallersFrames(pc[:runtime.Callers(2, pc)])
+	var caller runtime.Frame
+	for {
+		f, more := frames.Next()
+		if !strings.HasPrefix(f.Function, "net/http.") && !strings.HasPrefix(f.Function, thisPackage) {
+			caller = f
+			break
+		}
+		if !more {
+			break
+		}
+	}
+	msg := fmt.Sprintf("http: superfluous response.WriteHeader call from %s (%s:%d)", caller.Function, path.Base(caller.File), caller.Line)
+	if w.srv != nil && w.srv.ErrorLog != nil {
+		w.srv.ErrorLog.Print(msg)
+	} else {
+		log.Print(msg)
+	}
+}
+
+// thisPackage prefixes the names of this package's functions.
+const thisPackage = "github.com/trace2x/trace2x/flight."
 
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
