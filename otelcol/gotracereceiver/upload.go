@@ -79,6 +79,21 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 		refuse(msg, http.StatusBadRequest)
 		return
 	}
+	// A trace before Go 1.25 holds no clock snapshot: its client can
+	// tell when it began, as trace2x's --start-time does; else its spans
+	// are placed at the time of the upload, and the answer says so.
+	var startTime time.Time
+	if v := req.URL.Query().Get("start_time"); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			msg := fmt.Sprintf("start_time: %q is not an RFC 3339 time, such as 2026-12-07T10:00:00Z", v)
+			r.set.Logger.Warn(name+" failed", zap.String("service.name", service), zap.String("remote", req.RemoteAddr), zap.Error(errors.New(msg)))
+			r.countUpload("failed")
+			refuse(msg, http.StatusBadRequest)
+			return
+		}
+		startTime = t
+	}
 	if limit := r.uploadConfig.MaxRequestBodySize; limit > 0 && req.ContentLength > limit {
 		// Said before a byte of it is read, as the reading would end.
 		msg := fmt.Sprintf("%s: the trace, of %d bytes, is larger than the upload endpoint's max_request_body_size (%d bytes)", name, req.ContentLength, limit)
@@ -171,10 +186,16 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 	if r.uploadConfig.SampledOnly {
 		opts = append(opts, otel.WithSampledOnly())
 	}
+	if !startTime.IsZero() {
+		opts = append(opts, otel.WithStartTime(startTime))
+	}
 	spans, res, err := r.convert(ctx, cancel, in, uploadRefusal, opts)
 	fields := []zap.Field{zap.String("service.name", service), zap.String("remote", req.RemoteAddr), zap.Duration("elapsed", time.Since(start)), zap.Int64("spans", spans)}
 	if res != nil && res.Summary != nil {
 		fields = append(fields, zap.Int64("bytes", res.Summary.BytesRead))
+	}
+	if res != nil && res.TimeSource != otel.TimeFromClock {
+		fields = append(fields, zap.Stringer("time_source", res.TimeSource))
 	}
 	if res != nil && res.Unsampled > 0 {
 		// sampled_only left them out: the count says why there are few.
@@ -240,13 +261,16 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 		http.Error(w, err.Error(), status)
 		return
 	}
+	answer := fmt.Sprintf("%d spans", spans)
 	if res != nil && res.Unsampled > 0 {
 		// Said as the CLI says it: a client that counts the spans would
 		// otherwise take the few for a loss.
-		fmt.Fprintf(w, "%d spans; %d spans of requests the application did not sample are left out (sampled_only)\n", spans, res.Unsampled)
-		return
+		answer += fmt.Sprintf("; %d spans of requests the application did not sample are left out (sampled_only)", res.Unsampled)
 	}
-	fmt.Fprintf(w, "%d spans\n", spans)
+	if res != nil && res.TimeSource == otel.TimeFromConversion && spans > 0 {
+		answer += "; placed at the time of the upload: the trace (before Go 1.25) has no clock snapshot; give start_time=RFC3339 to place it"
+	}
+	fmt.Fprintln(w, answer)
 }
 
 // retryAfter is the Retry-After of the endpoint's 503s, in seconds.

@@ -761,3 +761,88 @@ func TestUploadPipelineHolds(t *testing.T) {
 		t.Errorf("an upload once the pipeline took what it held: %d %q; want 200", code, msg)
 	}
 }
+
+// TestUploadStartTime: a trace without a clock snapshot (before Go 1.25)
+// is placed at the start_time its client gives, or else at the time of
+// the upload, which the answer says; a start_time that is no time is
+// refused; a trace with a clock snapshot is placed by it.
+func TestUploadStartTime(t *testing.T) {
+	cfg, err := load(t, map[string]any{"upload": map[string]any{"endpoint": "127.0.0.1:0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := new(consumertest.TracesSink)
+	h := newHarness(t, cfg, sink)
+	h.start()
+	read := func(name string) []byte {
+		data, err := os.ReadFile(filepath.Join("..", "..", "testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	old, clocked := read("mixed.go1.24.trace"), read("mixed.go1.26.trace")
+	given := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, tc := range []struct {
+		name   string
+		trace  []byte
+		query  string
+		status int
+		placed bool      // the answer says the spans are placed at the upload's time
+		from   time.Time // the spans' earliest start is at or after it, within a minute
+	}{
+		{"no clock, no start_time", old, "", http.StatusOK, true, time.Now()},
+		{"no clock, start_time", old, "&start_time=" + given.Format(time.RFC3339), http.StatusOK, false, given},
+		{"a start_time that is no time", old, "&start_time=yesterday", http.StatusBadRequest, false, time.Time{}},
+		{"a clock", clocked, "&start_time=" + given.Format(time.RFC3339), http.StatusOK, false, time.Time{}},
+	} {
+		sink.Reset()
+		resp, err := http.Post("http://"+h.r.uploadAddr.String()+uploadPath+"?service_name=old"+tc.query, "application/octet-stream", bytes.NewReader(tc.trace))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status {
+			t.Errorf("%s: %s: %s", tc.name, resp.Status, body)
+			continue
+		}
+		if tc.status != http.StatusOK {
+			if !strings.Contains(string(body), "start_time") {
+				t.Errorf("%s: answered %q, which does not name start_time", tc.name, body)
+			}
+			continue
+		}
+		if placed := strings.Contains(string(body), "placed at the time of the upload"); placed != tc.placed {
+			t.Errorf("%s: answered %q; want it to say the spans are placed at the upload's time: %v", tc.name, body, tc.placed)
+		}
+		earliest := time.Time{}
+		for _, td := range sink.AllTraces() {
+			for i := 0; i < td.ResourceSpans().Len(); i++ {
+				ss := td.ResourceSpans().At(i).ScopeSpans()
+				for j := 0; j < ss.Len(); j++ {
+					spans := ss.At(j).Spans()
+					for k := 0; k < spans.Len(); k++ {
+						if st := spans.At(k).StartTimestamp().AsTime(); earliest.IsZero() || st.Before(earliest) {
+							earliest = st
+						}
+					}
+				}
+			}
+		}
+		if earliest.IsZero() {
+			t.Errorf("%s: no span handed on", tc.name)
+			continue
+		}
+		if tc.from.IsZero() {
+			// Placed by the trace's clock, whenever it was recorded.
+			if d := earliest.Sub(given); d > -time.Minute && d < time.Minute {
+				t.Errorf("%s: spans from %v, by the start_time given, not by the trace's clock", tc.name, earliest)
+			}
+			continue
+		}
+		if d := earliest.Sub(tc.from); d < -time.Second || d > time.Minute {
+			t.Errorf("%s: spans from %v, want from %v", tc.name, earliest, tc.from)
+		}
+	}
+}
