@@ -29,9 +29,11 @@
 // The Middleware runs each request in a runtime/trace task named after its
 // route, and logs the request's W3C traceparent in it, so that the task's
 // span, and the spans of its regions and child tasks, join the request's
-// trace in the OpenTelemetry output. A request that is slow, fails or
-// matches a predicate triggers a snapshot. The request never waits for
-// it: a trigger is a counter and a channel send.
+// trace in the OpenTelemetry output; a request of a millisecond or more
+// restates its traceparent and task name at its end, for a window that
+// began after it did. A request that is slow, fails or matches a
+// predicate triggers a snapshot. The request never waits for it: a
+// trigger is a counter and a channel send.
 //
 // # Snapshots
 //
