@@ -21,8 +21,14 @@ type gState struct {
 	open    bool           // cur holds an interval not yet ended
 	cur     GoroutineState // the state interval in progress
 	regions []*Region      // open regions, innermost last
-	cause   Flow           // pending flow into the goroutine's next run
-	pending bool           // cause is set
+	// acc is the time g spent in each state over its intervals ended so
+	// far: a region takes the difference between its end and its begin
+	// (see Region.base), so that a state change costs the same however
+	// many regions are open (a region begun per request and never ended
+	// leaves thousands).
+	acc     StateTimes
+	cause   Flow // pending flow into the goroutine's next run
+	pending bool // cause is set
 	// earlier counts the regions found to have begun before the trace,
 	// which end innermost first; see regionEnd.
 	earlier int
@@ -672,9 +678,7 @@ func (m *mapper) endState(g *gState, t Time, endStk StackID, flags Flags) error 
 		// syscalls that lost their P would overlap on one M.
 		g.cur.M = NoThread
 	}
-	for _, r := range g.regions {
-		r.Time.add(g.cur.State, g.cur.Reason, time.Duration(t-max(g.cur.Start, r.Start)))
-	}
+	g.acc.add(g.cur.State, g.cur.Reason, time.Duration(t-g.cur.Start))
 	g.open = false
 	g.cur.End = t
 	g.cur.EndStack = endStk
@@ -916,6 +920,9 @@ func (m *mapper) task(id TaskID, t Time) *Task {
 
 // dropTask removes task id from the open tasks.
 func (m *mapper) dropTask(id TaskID) {
+	if tk := m.tasks[id]; tk != nil {
+		tk.involved = nil // the sinks get the task as the mapping made it
+	}
 	delete(m.tasks, id)
 	if slot := &m.openTasks[uint64(id)%openTaskSlots]; *slot != nil && (*slot).ID == id {
 		*slot = nil
@@ -939,10 +946,34 @@ func (m *mapper) rootOf(id TaskID) TaskID {
 }
 
 func (tk *Task) involve(g GoID) {
-	if g != NoGoroutine && !slices.Contains(tk.Goroutines, g) {
-		tk.Goroutines = append(tk.Goroutines, g)
+	if g == NoGoroutine {
+		return
+	}
+	if tk.involved != nil {
+		if _, ok := tk.involved[g]; !ok {
+			tk.involved[g] = struct{}{}
+			tk.Goroutines = append(tk.Goroutines, g)
+		}
+		return
+	}
+	if slices.Contains(tk.Goroutines, g) {
+		return
+	}
+	tk.Goroutines = append(tk.Goroutines, g)
+	if len(tk.Goroutines) > involvedList {
+		// A task that every request's goroutine joins (a server's, for
+		// its whole run) would make each look-up in the list cost as
+		// much as the goroutines so far.
+		tk.involved = make(map[GoID]struct{}, 2*len(tk.Goroutines))
+		for _, id := range tk.Goroutines {
+			tk.involved[id] = struct{}{}
+		}
 	}
 }
+
+// involvedList is how many goroutines a task lists before it keeps a set
+// of them as well.
+const involvedList = 16
 
 // taskOf returns the task details of a task event.
 func (m *mapper) taskOf(ev *trace.Event) trace.Task {
@@ -1041,6 +1072,7 @@ func (m *mapper) regionBegin(ev *trace.Event, t Time) error {
 	m.lastRegion = max(RegionID(t), m.lastRegion+1)
 	r := m.newRegion()
 	*r = Region{ID: m.lastRegion, G: id, Task: taskID(er.Task), Type: er.Type, Depth: len(g.regions), Start: t, Stack: stk, Timed: true}
+	r.base = g.statesAt(t)
 	if n := len(g.regions); n > 0 {
 		r.Parent, r.ParentTask = g.regions[n-1].ID, g.regions[n-1].Task
 	}
@@ -1105,12 +1137,21 @@ func (m *mapper) regionEnd(ev *trace.Event, t Time) error {
 	return m.sink.Region(r)
 }
 
-// timeOpenPart adds to region r, ending at t, the part within it of g's
-// state still under way: endState adds the rest when the state ends.
+// timeOpenPart adds to region r, ending at t, the time g spent in each
+// state while it was open.
 func (m *mapper) timeOpenPart(g *gState, r *Region, t Time) {
+	r.Time.addStates(g.statesAt(t), r.base)
+	r.base = StateTimes{} // the sinks get the region as it was before
+}
+
+// statesAt returns g's state times up to t: those of its intervals ended,
+// and the part up to t of the one under way.
+func (g *gState) statesAt(t Time) StateTimes {
+	st := g.acc
 	if g.open && t > g.cur.Start {
-		r.Time.add(g.cur.State, g.cur.Reason, time.Duration(t-max(g.cur.Start, r.Start)))
+		st.add(g.cur.State, g.cur.Reason, time.Duration(t-g.cur.Start))
 	}
+	return st
 }
 
 func (m *mapper) newRegion() *Region {

@@ -353,6 +353,8 @@ type Task struct {
 	EndStack   StackID
 	Goroutines []GoID // every goroutine that began, ended or logged in it or ran one of its regions, in order of first appearance
 	Flags      Flags
+
+	involved map[GoID]struct{} // Goroutines, as a set, while it is open and long
 }
 
 // Region is a user region on one goroutine. It is delivered when it ends.
@@ -381,6 +383,8 @@ type Region struct {
 	// and Flags has OpenEnd, since the region's own end is not in the
 	// trace.
 	GoroutineEnded bool
+
+	base StateTimes // G's state times when the region began (see gState.acc)
 }
 
 // StateTimes is how long a goroutine spent in each state over an
@@ -416,6 +420,17 @@ func (st *StateTimes) Add(o StateTimes) {
 	st.STW += o.STW
 	st.MarkAssist += o.MarkAssist
 	st.Sweep += o.Sweep
+}
+
+// addStates adds the state times of now less those of base: the
+// states' part, not the GC's work, which is added as it ends.
+func (st *StateTimes) addStates(now, base StateTimes) {
+	st.Running += now.Running - base.Running
+	st.Runnable += now.Runnable - base.Runnable
+	st.Syscall += now.Syscall - base.Syscall
+	st.Waiting += now.Waiting - base.Waiting
+	st.Network += now.Network - base.Network
+	st.Sync += now.Sync - base.Sync
 }
 
 // add adds d in state s, for the reason given.
