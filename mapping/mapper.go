@@ -22,10 +22,12 @@ type gState struct {
 	cur     GoroutineState // the state interval in progress
 	regions []*Region      // open regions, innermost last
 	// acc is the time g spent in each state over its intervals ended so
-	// far: a region takes the difference between its end and its begin
-	// (see Region.base), so that a state change costs the same however
-	// many regions are open (a region begun per request and never ended
-	// leaves thousands).
+	// far, and in the GC's work over the ranges ended so far: a region
+	// takes the difference between its end and its begin (see
+	// Region.base), so that a state change or a range costs the same
+	// however many regions are open (a region begun per request and never
+	// ended leaves thousands). No region begins or ends inside such a
+	// range: the goroutine runs the runtime's code then, not its own.
 	acc     StateTimes
 	cause   Flow // pending flow into the goroutine's next run
 	pending bool // cause is set
@@ -822,10 +824,8 @@ func (m *mapper) rangeEvent(ev *trace.Event, kind trace.EventKind, t Time) error
 		if g0, ok := m.sweepG[open.P]; ok {
 			delete(m.sweepG, open.P)
 			if g := m.gs.Get(g0); g != nil && g0 == GoID(ev.Goroutine()) {
-				for _, reg := range g.regions {
-					if d := time.Duration(t - max(open.Start, reg.Start)); d > 0 {
-						reg.Time.Sweep += d
-					}
+				if d := time.Duration(t - open.Start); d > 0 {
+					g.acc.Sweep += d
 				}
 			}
 		}
@@ -861,13 +861,11 @@ func (m *mapper) closeRange(key rangeKey, r *Range, t Time, stk StackID, flags F
 		// The GC's work that fell to the goroutine, in each of its
 		// regions open (see StateTimes).
 		if g := m.gs.Get(r.G); g != nil {
-			for _, reg := range g.regions {
-				if d := time.Duration(t - max(r.Start, reg.Start)); d > 0 {
-					if r.Kind == RangeSTW {
-						reg.Time.STW += d
-					} else {
-						reg.Time.MarkAssist += d
-					}
+			if d := time.Duration(t - r.Start); d > 0 {
+				if r.Kind == RangeSTW {
+					g.acc.STW += d
+				} else {
+					g.acc.MarkAssist += d
 				}
 			}
 		}
@@ -1140,7 +1138,7 @@ func (m *mapper) regionEnd(ev *trace.Event, t Time) error {
 // timeOpenPart adds to region r, ending at t, the time g spent in each
 // state while it was open.
 func (m *mapper) timeOpenPart(g *gState, r *Region, t Time) {
-	r.Time.addStates(g.statesAt(t), r.base)
+	r.Time.addSince(g.statesAt(t), r.base)
 	r.base = StateTimes{} // the sinks get the region as it was before
 }
 

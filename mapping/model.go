@@ -422,15 +422,17 @@ func (st *StateTimes) Add(o StateTimes) {
 	st.Sweep += o.Sweep
 }
 
-// addStates adds the state times of now less those of base: the
-// states' part, not the GC's work, which is added as it ends.
-func (st *StateTimes) addStates(now, base StateTimes) {
+// addSince adds the times of now less those of base.
+func (st *StateTimes) addSince(now, base StateTimes) {
 	st.Running += now.Running - base.Running
 	st.Runnable += now.Runnable - base.Runnable
 	st.Syscall += now.Syscall - base.Syscall
 	st.Waiting += now.Waiting - base.Waiting
 	st.Network += now.Network - base.Network
 	st.Sync += now.Sync - base.Sync
+	st.STW += now.STW - base.STW
+	st.MarkAssist += now.MarkAssist - base.MarkAssist
+	st.Sweep += now.Sweep - base.Sweep
 }
 
 // add adds d in state s, for the reason given.
