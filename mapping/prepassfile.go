@@ -20,20 +20,24 @@ import (
 // window keeps. Otherwise it reads the whole file. A file that cannot be
 // split into generations is read whole.
 //
-// Like a pass through Prepass, it learns what it can from a broken trace
-// and leaves the error to the main pass: it returns only an error that
-// stopped it early otherwise, such as that of a context given with
-// [WithContext].
+// Like a pass through Prepass, it learns what it can from a broken trace:
+// the selection is what it read before the damage, and it returns the
+// parser's [*Error]. A main pass that reads only a window may never reach
+// the damage, and a selection cut short there would otherwise go
+// unnoticed (a task filter that keeps nothing, a goroutine's relations
+// lost). It returns a context's error (see [WithContext]) as soon as
+// that stops it.
 func (f *Filter) PrepassFile(r io.ReaderAt, size int64, opts ...Option) error {
 	p := f.Prepass().(*prepass)
 	if !f.To.bounded() || (f.Related && len(f.Goroutines) > 0) {
 		_, err := MapFile(r, size, p, opts...)
-		return ctxErr(opts, err)
+		return prepassErr(opts, err)
 	}
 	head := &prepassHead{Sink: p, p: p, to: f.To}
 	_, err := MapWindow(r, size, Bound{}, f.To, head, opts...)
-	if err := ctxErr(opts, err); err != nil {
-		return err
+	broken := prepassErr(opts, err)
+	if broken != nil && !isTraceError(broken) {
+		return broken
 	}
 	if from, ok := tailFrom(r, size, f.To); ok && len(head.held) > 0 && err == nil {
 		// Read on from the last generation read until the tasks open
@@ -44,8 +48,12 @@ func (f *Filter) PrepassFile(r io.ReaderAt, size int64, opts ...Option) error {
 			tail.held[t.ID] = t
 		}
 		_, err = MapWindow(r, size, from, Bound{}, tail, opts...)
-		if err := ctxErr(opts, err); err != nil {
-			return err
+		if errors.Is(err, errTailDone) {
+			err = nil
+		}
+		broken = prepassErr(opts, err)
+		if broken != nil && !isTraceError(broken) {
+			return broken
 		}
 	}
 	for _, t := range head.held {
@@ -56,12 +64,15 @@ func (f *Filter) PrepassFile(r io.ReaderAt, size int64, opts ...Option) error {
 	if head.sum == nil {
 		head.sum = &Summary{}
 	}
-	return p.End(head.sum)
+	if err := p.End(head.sum); err != nil {
+		return err
+	}
+	return broken
 }
 
-// ctxErr returns the error of the context among opts if it ended the
-// pass, else nil: a broken trace is the main pass's to report.
-func ctxErr(opts []Option, err error) error {
+// prepassErr returns the error that ended a first pass: its context's,
+// if that ended, else the parser's, if the trace is broken (an [*Error]).
+func prepassErr(opts []Option, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -69,7 +80,17 @@ func ctxErr(opts []Option, err error) error {
 	if cfg.ctx != nil && cfg.ctx.Err() != nil {
 		return cfg.ctx.Err()
 	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
 	return nil
+}
+
+// isTraceError reports whether err is the parser's error of a trace.
+func isTraceError(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && !e.stopped
 }
 
 // tailFrom returns the window whose pass begins with the last generation
@@ -167,8 +188,15 @@ func (s *prepassTail) Task(t *Task) error {
 	// begin, type and parent are the first part's, which read them.
 	h.End, h.EndG, h.EndStack = t.End, t.EndG, t.EndStack
 	h.Flags = h.Flags&^OpenEnd | t.Flags&OpenEnd
+	// Through a set: a task that every request's goroutine joins would
+	// cost a scan of its list per goroutine.
+	in := make(map[GoID]struct{}, len(h.Goroutines))
+	for _, g := range h.Goroutines {
+		in[g] = struct{}{}
+	}
 	for _, g := range t.Goroutines {
-		if !slices.Contains(h.Goroutines, g) {
+		if _, ok := in[g]; !ok {
+			in[g] = struct{}{}
 			h.Goroutines = append(h.Goroutines, g)
 		}
 	}

@@ -666,6 +666,7 @@ func (in *input) mapFiltered(e *env, opts *inputOpts, src io.Reader, sink mappin
 		return sum, err
 	}
 	f := &opts.filter
+	var prepassErr *mapping.Error // the trace broke off in the filter's first pass
 	if f.NeedsPrepass() && !in.prepassed {
 		// The file is read from its start beside the main pass's reads,
 		// through its open descriptor: a stream's copy has no name left.
@@ -673,20 +674,25 @@ func (in *input) mapFiltered(e *env, opts *inputOpts, src io.Reader, sink mappin
 		if !ok {
 			return nil, fmt.Errorf("%s: a filter that reads the trace twice needs a file", in.name)
 		}
-		// A broken trace is reported by the main pass; the selection is
-		// what could be read.
+		// The selection is what could be read of a broken trace; the
+		// main pass reports the damage, or, if it reads only a window
+		// and never meets it, the first pass's error does (below).
 		ctx := in.ctx // nil where a stream's copy is read to its end
 		if ctx == nil {
 			ctx = context.Background()
 		}
+		var err error
 		if file, ok := in.file(opts); ok && f.To.Set && !f.Related {
 			// Of a file, the first pass reads up to the window's end and
 			// on until the tasks open there end (see PrepassFile). A
 			// goroutine is related to a selected one by what it does
 			// anywhere in the trace: for that, the whole file.
-			_ = f.PrepassFile(file, in.size, mapping.WithInputName(in.name), mapping.WithContext(ctx))
+			err = f.PrepassFile(file, in.size, mapping.WithInputName(in.name), mapping.WithContext(ctx))
 		} else {
-			_, _ = mapping.Map(ctxio.Reader{Ctx: ctx, R: io.NewSectionReader(fd, 0, math.MaxInt64)}, f.Prepass(), mapping.WithInputName(in.name))
+			_, err = mapping.Map(ctxio.Reader{Ctx: ctx, R: io.NewSectionReader(fd, 0, math.MaxInt64)}, f.Prepass(), mapping.WithInputName(in.name))
+		}
+		if merr := (*mapping.Error)(nil); errors.As(err, &merr) && ctx.Err() == nil {
+			prepassErr = merr
 		}
 	}
 	ec := &endCapture{Sink: sink, filter: f, env: e}
@@ -727,12 +733,19 @@ func (in *input) mapFiltered(e *env, opts *inputOpts, src io.Reader, sink mappin
 		// it); the files are not written (see endCapture).
 		var merr *mapping.Error
 		switch {
+		case err == nil && prepassErr != nil:
+			// What the filters select may lie past the damage.
+			err = fmt.Errorf("%w; the filters' first pass, which looks for what they select, stopped there, and they kept nothing of the window", prepassErr)
 		case err == nil:
 			err = fmt.Errorf("%s: the filters kept nothing%s", in.name, seenText(f))
 		case errors.As(err, &merr) && merr.Events > 0:
 			// Events were read before the trace broke off, and none kept.
 			err = fmt.Errorf("%w; the filters kept nothing of what came before", err)
 		}
+	} else if err == nil && prepassErr != nil {
+		// The window converted whole, but what the filters kept of it
+		// is what their first pass read before the damage.
+		err = fmt.Errorf("%w; the filters' first pass, which looks for what they select, stopped there: what they kept of the window may lack some of it", prepassErr)
 	}
 	return sum, err
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -9,6 +11,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/trace2x/trace2x/internal/tracefile"
+	"github.com/trace2x/trace2x/mapping"
 )
 
 // chunkReader gives its bytes n at a time, as a pipe can. The command
@@ -100,4 +105,95 @@ func TestFilteredStreamThenZeros(t *testing.T) {
 	if left := in.left(); left < 1<<19 {
 		t.Errorf("%d bytes of zeros left unread of %d: the copy went on past the trace", left, 1<<20)
 	}
+}
+
+// TestPrepassBrokenBeforeWindow: a filter whose first pass meets damage
+// that the main pass, reading only the window's generations, never
+// reaches says that the trace is broken and that the selection may lack
+// what lies past the damage, and exits 1 (writing what it kept, if
+// anything): a task or region filter that kept nothing blamed the
+// selection, and a related filter kept a few of the goroutines and
+// exited 0, without a word of the damage.
+func TestPrepassBrokenBeforeWindow(t *testing.T) {
+	var last lastStep
+	path, data, gens := generationsFile(t, &last)
+	if last.long == mapping.NoGoroutine {
+		t.Fatal("no long task")
+	}
+	// The window of the last step task, in the trace's last generations.
+	origin := gens[0].Start
+	window := []string{"--from", fmt.Sprintf("%dns", int64(last.step.Start)-origin), "--to", fmt.Sprintf("%dns", int64(last.step.End)-origin+1)}
+	// Before any damage, the window keeps something of each selection.
+	sels := [][]string{{"--task", "step"}, {"--region", "work"}, {"--goroutine", fmt.Sprint(last.long), "--related"}}
+	for _, sel := range sels {
+		runOK(t, nil, append(append([]string{"stats", "--json"}, sel...), append(window, path)...)...)
+	}
+	data = damageGeneration(t, data, 1)
+	broken := filepath.Join(t.TempDir(), "broken.trace")
+	if err := os.WriteFile(broken, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := runCmd(t, nil, "stats", broken); code != 1 || !strings.Contains(errs, "broken trace in generation 2") {
+		t.Fatalf("the damage is not where the test puts it: exit %d, %q", code, errs)
+	}
+	if code, _, errs := runCmd(t, nil, append(append([]string{"stats"}, window...), broken)...); code != 0 {
+		t.Fatalf("the window alone: exit %d, %q; want it read without the damaged generation", code, errs)
+	}
+	for _, sel := range sels {
+		out := filepath.Join(t.TempDir(), "out.pftrace")
+		args := append(append([]string{"perfetto", "-q", "-o", out}, sel...), append(window, broken)...)
+		code, _, errs := runCmd(t, nil, args...)
+		if code != 1 || !strings.Contains(errs, "broken trace in generation 2") || !strings.Contains(errs, "first pass") {
+			t.Errorf("%v: exit %d, stderr %q; want 1 and a line that names the damage and the first pass", sel, code, errs)
+		}
+		if sel[0] == "--goroutine" {
+			// What it kept of the window is written.
+			if st, err := os.Stat(out); err != nil || st.Size() == 0 {
+				t.Errorf("%v: the output is not written: %v", sel, err)
+			}
+		}
+	}
+}
+
+// lastStep finds the last "step" task of synth.RecordGenerations, and
+// the goroutine that began the long one.
+type lastStep struct {
+	mapping.NopSink
+	step mapping.Task
+	long mapping.GoID
+}
+
+func (s *lastStep) Task(k *mapping.Task) error {
+	switch k.Type {
+	case "step":
+		s.step = *k
+	case "long":
+		s.long = k.StartG
+	}
+	return nil
+}
+
+// damageGeneration returns trace with 16 bytes of generation k's events
+// overwritten, where the parser fails and the generations still index:
+// where depends on the trace's layout, so it tries a few places.
+func damageGeneration(t *testing.T, trace []byte, k int) []byte {
+	t.Helper()
+	idx, err := tracefile.Read(bytes.NewReader(trace), int64(len(trace)))
+	if err != nil || len(idx.Generations) <= k {
+		t.Fatalf("%v", err)
+	}
+	g := idx.Generations[k]
+	for _, at := range []int64{g.Size / 8, g.Size / 4, g.Size / 3, g.Size / 2, g.Size * 2 / 3} {
+		d := bytes.Clone(trace)
+		copy(d[g.Offset+at:], bytes.Repeat([]byte{0xff}, 16))
+		var e *mapping.Error
+		if _, err := mapping.Map(bytes.NewReader(d), mapping.NopSink{}); !errors.As(err, &e) || e.Generation != k {
+			continue
+		}
+		if x, err := tracefile.Read(bytes.NewReader(d), int64(len(d))); err == nil && len(x.Generations) == len(idx.Generations) {
+			return d
+		}
+	}
+	t.Fatalf("no damage found that the parser meets in generation %d and the index reads past", k)
+	return nil
 }

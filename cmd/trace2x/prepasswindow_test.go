@@ -23,20 +23,11 @@ import (
 // each generation, and goroutines that take part in the long task, and
 // relate to each other, through channels all along.
 func TestPrepassToWindowEnd(t *testing.T) {
-	path := recordGenerations(t, 6)
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
-	if err != nil || len(idx.Generations) < 6 {
-		t.Fatalf("%d generations, error %v", len(idx.Generations), err)
-	}
 	var long taskStarter
-	if _, err := mapping.Map(bytes.NewReader(data), &long); err != nil || long.g == mapping.NoGoroutine {
-		t.Fatalf("the long task's goroutine: %v", err)
+	path, data, gens := generationsFile(t, &long)
+	if long.g == mapping.NoGoroutine {
+		t.Fatal("no long task")
 	}
-	gens := idx.Generations
 	at := func(k int) string { return fmt.Sprintf("%dns", gens[k].Start-gens[0].Start) }
 	n := len(gens)
 	for _, w := range [][2]string{{"", at(1)}, {at(2), at(4)}, {at(n - 2), ""}} {
@@ -66,6 +57,26 @@ func TestPrepassToWindowEnd(t *testing.T) {
 }
 
 // taskStarter finds the goroutine that began the task of type "long".
+// generationsFile records synth.RecordGenerations' trace of six rounds
+// into a file, and returns its path, its bytes and its generations, after
+// mapping it into sink.
+func generationsFile(t *testing.T, sink mapping.Sink) (string, []byte, []tracefile.Generation) {
+	t.Helper()
+	path := recordGenerations(t, 6)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
+	if err != nil || len(idx.Generations) < 6 {
+		t.Fatalf("%d generations, error %v", len(idx.Generations), err)
+	}
+	if _, err := mapping.Map(bytes.NewReader(data), sink); err != nil {
+		t.Fatal(err)
+	}
+	return path, data, idx.Generations
+}
+
 type taskStarter struct {
 	mapping.NopSink
 	g mapping.GoID
