@@ -737,7 +737,7 @@ func (in *input) mapFiltered(e *env, opts *inputOpts, src io.Reader, sink mappin
 			// What the filters select may lie past the damage.
 			err = fmt.Errorf("%w; the filters' first pass, which looks for what they select, stopped there, and they kept nothing of the window", prepassErr)
 		case err == nil:
-			err = fmt.Errorf("%s: the filters kept nothing%s", in.name, seenText(f))
+			err = fmt.Errorf("%s: the filters kept nothing%s%s", in.name, windowText(f), seenText(f))
 		case errors.As(err, &merr) && merr.Events > 0:
 			// Events were read before the trace broke off, and none kept.
 			err = fmt.Errorf("%w; the filters kept nothing of what came before", err)
@@ -1289,6 +1289,20 @@ func seenText(f *mapping.Filter) string {
 		return ""
 	}
 	return " (" + strings.Join(says, "; ") + ")"
+}
+
+// windowText names the window the filters were given, if any: what they
+// select may lie outside it.
+func windowText(f *mapping.Filter) string {
+	switch {
+	case f.From.Set && f.To.Set:
+		return fmt.Sprintf(" in the window from %s to %s", f.From, f.To)
+	case f.From.Set:
+		return fmt.Sprintf(" in the window from %s on", f.From)
+	case f.To.Set:
+		return fmt.Sprintf(" in the window up to %s", f.To)
+	}
+	return ""
 }
 
 // typeText shows a task or region type in a list: as it is, unless it is
