@@ -334,6 +334,11 @@ type selection struct {
 	start   Time
 	extent  span
 	bounded bool
+	// inWindow holds the tasks kept that overlap a window given, by
+	// start: a pass over the window's generations does not see one open
+	// across all of them with nothing of its own in them (see
+	// filterSink.unseen).
+	inWindow []keptID
 	// tpBefore holds, in time order, the first traceparent log of each
 	// task open at the window's start that logged it before, as the
 	// prepass read them: a pass over the window's generations may not
@@ -385,9 +390,17 @@ type taskG struct {
 // keptTask is what the pass needs of a task the selection keeps: when it
 // lasted, the goroutines involved in it, and its type.
 type keptTask struct {
-	span span
-	gs   []GoID
-	typ  string
+	span         span
+	gs           []GoID
+	typ          string
+	parent, root TaskID
+	flags        Flags
+}
+
+// keptID is a task kept, with its ID.
+type keptID struct {
+	id TaskID
+	keptTask
 }
 
 // prepass learns the selection.
@@ -452,7 +465,7 @@ func (p *prepass) Task(t *Task) error {
 		delete(p.tps, t.ID)
 	}
 	if len(s.taskType) > 0 || len(s.taskID) > 0 {
-		wt := &waitingTask{t.ID, keptTask{span{t.Start, t.End}, slices.Clone(t.Goroutines), t.Type}}
+		wt := &waitingTask{t.ID, keptTask{span{t.Start, t.End}, slices.Clone(t.Goroutines), t.Type, t.Parent, t.Root, t.Flags & (OpenStart | OpenEnd)}}
 		switch {
 		case s.taskType[t.Type] || s.taskID[t.ID] || s.tasks[t.Parent] || t.Parent != NoTask && s.taskID[t.Parent]:
 			// (Task 0 is no task, the background's, which no trace
@@ -609,9 +622,16 @@ func (p *prepass) End(*Summary) error {
 	for g, sps := range s.spans {
 		s.spans[g] = merge(sps)
 	}
-	for _, k := range s.keptSpan {
+	for id, k := range s.keptSpan {
 		p.grow(k.span) // a task may have no goroutine
+		if (p.f.From.bounded() || p.f.To.bounded()) && k.span.end >= p.from && k.span.start <= p.to {
+			k.gs = nil
+			s.inWindow = append(s.inWindow, keptID{id, k})
+		}
 	}
+	slices.SortFunc(s.inWindow, func(a, b keptID) int {
+		return cmp.Or(cmpTime(a.span.start, b.span.start), cmp.Compare(a.id, b.id))
+	})
 	for _, sps := range s.spans {
 		p.grow(sps[0])
 		p.grow(sps[len(sps)-1])
@@ -1117,6 +1137,40 @@ func (f *filterSink) Task(t *Task) error {
 	return f.next.Task(&f.tk)
 }
 
+// unseen delivers the tasks kept that overlap the window and that the
+// pass did not deliver: a pass over a window's generations does not see
+// a task open across all of them with nothing of its own in them (a
+// request's task begun before and still waiting, a server's task), which
+// the prepass, reading from the trace's start, knew. A pass that read
+// the whole trace delivered them all.
+func (f *filterSink) unseen() error {
+	for _, k := range f.s.inWindow {
+		if f.ended.has(k.id) {
+			continue
+		}
+		start, end, fl, ok := f.clip(k.span.start, k.span.end)
+		if !ok {
+			continue
+		}
+		if err := f.enter(); err != nil {
+			return err
+		}
+		if err := f.named(k.id, k.root, end); err != nil {
+			return err
+		}
+		f.forgetTraceparent(k.id)
+		f.endTask(k.id, false)
+		delete(f.s.context, k.id)
+		f.tk = Task{ID: k.id, Parent: k.parent, Root: k.root, Type: k.typ, Start: start, End: end,
+			StartG: NoGoroutine, EndG: NoGoroutine, Stack: NoStack, EndStack: NoStack, Flags: k.flags | fl}
+		f.f.kept++
+		if err := f.next.Task(&f.tk); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (f *filterSink) Region(r *Region) error {
 	f.f.seen.addType(&f.f.seen.regionTypes, r.Type)
 	if f.s.regType[r.Type] && r.EndStack != NoStack && !f.s.allOf[r.G] && f.endsSpan(r.G, r.End) {
@@ -1478,6 +1532,11 @@ func (f *filterSink) End(s *Summary) error {
 	f.sum = *s
 	if s.Start < f.from && f.from <= s.End {
 		if err := f.restate(); err != nil {
+			return err
+		}
+	}
+	if s.Err == nil {
+		if err := f.unseen(); err != nil {
 			return err
 		}
 	}

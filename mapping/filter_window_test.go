@@ -304,3 +304,68 @@ func TestSelectionWindowReadsWholeTrace(t *testing.T) {
 		t.Errorf("a trace cut in generation %d of %d, after the window: no error", len(idx.Generations)-1, len(idx.Generations))
 	}
 }
+
+// TestSelectionWindowTaskOpenAcross: a task selection over a window's
+// generations keeps the tasks open across all of them with nothing of
+// their own in them, which only the first pass, reading from the trace's
+// start, sees: a task never ended, one ended after the window, and their
+// subtask, as a pass over the whole trace keeps them (type, parent,
+// times cut to the window). The pass over the window alone left them
+// out: fewer than half of the open tasks of a trace that leaks them.
+func TestSelectionWindowTaskOpenAcross(t *testing.T) {
+	var marks []int64
+	data := recordTrace(t, func() {
+		ctx, _ := rtrace.NewTask(context.Background(), "leak") // never ended
+		sub, subTask := rtrace.NewTask(ctx, "sub")
+		_, late := rtrace.NewTask(context.Background(), "late")
+		rtrace.Log(sub, "x", "before")
+		for range 6 {
+			newGeneration(t)
+		}
+		subTask.End()
+		late.End()
+		newGeneration(t)
+	})
+	idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
+	if err != nil || len(idx.Generations) < 7 {
+		t.Fatalf("%d generations, error %v", len(idx.Generations), err)
+	}
+	gens := idx.Generations
+	for _, g := range gens {
+		marks = append(marks, g.Start-gens[0].Start)
+	}
+	at := func(k int) mapping.Bound { return mapping.Bound{Offset: time.Duration(marks[k]), Set: true} }
+	for _, sel := range [][]string{{"leak"}, {"late"}, {"sub"}} {
+		f := &mapping.Filter{Tasks: sel, From: at(3), To: at(4)}
+		got, err := keptItems(t, f, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		whole := &mapping.Filter{Tasks: sel, From: at(3), To: at(4)}
+		if _, err := mapping.Map(bytes.NewReader(data), whole.Prepass()); err != nil {
+			t.Fatal(err)
+		}
+		want := &zzItems{}
+		if _, err := mapping.Map(bytes.NewReader(data), whole.Sink(want)); err != nil {
+			t.Fatal(err)
+		}
+		if len(want.tasks) == 0 {
+			t.Fatalf("%v: the whole trace's pass keeps no task", sel)
+		}
+		key := func(k mapping.Task) string {
+			return fmt.Sprintf("%d %q parent %d root %d %d-%d flags %v", k.ID, k.Type, k.Parent, k.Root, k.Start, k.End, k.Flags)
+		}
+		var g, w []string
+		for _, k := range got.tasks {
+			g = append(g, key(k))
+		}
+		for _, k := range want.tasks {
+			w = append(w, key(k))
+		}
+		slices.Sort(g)
+		slices.Sort(w)
+		if !slices.Equal(g, w) {
+			t.Errorf("%v: tasks over the window's generations\n%s\nwant, as over the whole trace,\n%s", sel, strings.Join(g, "\n"), strings.Join(w, "\n"))
+		}
+	}
+}
