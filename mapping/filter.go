@@ -339,6 +339,9 @@ type selection struct {
 	// across all of them with nothing of its own in them (see
 	// filterSink.unseen).
 	inWindow []keptID
+	// tpTasks holds the tasks of tpBefore, for the same reason: kept
+	// for their traceparent, they are context of what is kept.
+	tpTasks map[TaskID]keptTask
 	// tpBefore holds, in time order, the first traceparent log of each
 	// task open at the window's start that logged it before, as the
 	// prepass read them: a pass over the window's generations may not
@@ -463,6 +466,14 @@ func (p *prepass) Task(t *Task) error {
 	}
 	if !t.Flags.Has(OpenEnd) && t.End < p.from {
 		delete(p.tps, t.ID)
+	} else if _, ok := p.tps[t.ID]; ok {
+		// A task that logged its traceparent before the window and is
+		// open at its start: kept for its subtasks' or regions' sake, it
+		// may have nothing of its own in the window's generations.
+		if s.tpTasks == nil {
+			s.tpTasks = map[TaskID]keptTask{}
+		}
+		s.tpTasks[t.ID] = keptTask{span{t.Start, t.End}, nil, t.Type, t.Parent, t.Root, t.Flags & (OpenStart | OpenEnd)}
 	}
 	if len(s.taskType) > 0 || len(s.taskID) > 0 {
 		wt := &waitingTask{t.ID, keptTask{span{t.Start, t.End}, slices.Clone(t.Goroutines), t.Type, t.Parent, t.Root, t.Flags & (OpenStart | OpenEnd)}}
@@ -1143,32 +1154,60 @@ func (f *filterSink) Task(t *Task) error {
 // request's task begun before and still waiting, a server's task), which
 // the prepass, reading from the trace's start, knew. A pass that read
 // the whole trace delivered them all.
+//
+// So are the tasks whose traceparent, logged before the window, was
+// passed on for what was kept under them (a server's task, the parent of
+// the requests' tasks): they are kept as context, as the pass over the
+// whole trace keeps them, not left for a placeholder.
 func (f *filterSink) unseen() error {
 	for _, k := range f.s.inWindow {
-		if f.ended.has(k.id) {
-			continue
-		}
-		start, end, fl, ok := f.clip(k.span.start, k.span.end)
-		if !ok {
-			continue
-		}
-		if err := f.enter(); err != nil {
+		if err := f.unseenTask(k.id, &k.keptTask); err != nil {
 			return err
 		}
-		if err := f.named(k.id, k.root, end); err != nil {
-			return err
+	}
+	if len(f.s.tpTasks) == 0 {
+		return nil
+	}
+	var ctx []keptID
+	for id, k := range f.s.tpTasks {
+		if h := f.tps[id]; h != nil && h.sent && !f.ended.has(id) {
+			ctx = append(ctx, keptID{id, k})
 		}
-		f.forgetTraceparent(k.id)
-		f.endTask(k.id, false)
-		delete(f.s.context, k.id)
-		f.tk = Task{ID: k.id, Parent: k.parent, Root: k.root, Type: k.typ, Start: start, End: end,
-			StartG: NoGoroutine, EndG: NoGoroutine, Stack: NoStack, EndStack: NoStack, Flags: k.flags | fl}
-		f.f.kept++
-		if err := f.next.Task(&f.tk); err != nil {
+	}
+	slices.SortFunc(ctx, func(a, b keptID) int {
+		return cmp.Or(cmpTime(a.span.start, b.span.start), cmp.Compare(a.id, b.id))
+	})
+	for _, k := range ctx {
+		if err := f.unseenTask(k.id, &k.keptTask); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// unseenTask delivers task id, which the prepass saw as k, if the pass
+// did not, cut to the window.
+func (f *filterSink) unseenTask(id TaskID, k *keptTask) error {
+	if f.ended.has(id) {
+		return nil
+	}
+	start, end, fl, ok := f.clip(k.span.start, k.span.end)
+	if !ok {
+		return nil
+	}
+	if err := f.enter(); err != nil {
+		return err
+	}
+	if err := f.named(id, k.root, end); err != nil {
+		return err
+	}
+	f.forgetTraceparent(id)
+	f.endTask(id, false)
+	delete(f.s.context, id)
+	f.tk = Task{ID: id, Parent: k.parent, Root: k.root, Type: k.typ, Start: start, End: end,
+		StartG: NoGoroutine, EndG: NoGoroutine, Stack: NoStack, EndStack: NoStack, Flags: k.flags | fl}
+	f.f.kept++
+	return f.next.Task(&f.tk)
 }
 
 func (f *filterSink) Region(r *Region) error {

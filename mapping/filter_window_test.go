@@ -369,3 +369,63 @@ func TestSelectionWindowTaskOpenAcross(t *testing.T) {
 		}
 	}
 }
+
+// TestSelectionWindowTraceparentTask: a region selection over a window's
+// generations keeps, as context, the task that logged its request's
+// traceparent before the window, as the pass over the whole trace does,
+// named by its type, where it became a task the trace names but never
+// shows (a placeholder span in OTLP).
+func TestSelectionWindowTraceparentTask(t *testing.T) {
+	const tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	data := recordTrace(t, func() {
+		ctx, req := rtrace.NewTask(context.Background(), "request")
+		rtrace.Log(ctx, mapping.CategoryTraceparent, tp)
+		for range 4 {
+			newGeneration(t)
+		}
+		sub, db := rtrace.NewTask(ctx, "db")
+		rtrace.WithRegion(sub, "query", func() { time.Sleep(time.Millisecond) })
+		db.End()
+		for range 2 {
+			newGeneration(t)
+		}
+		req.End()
+	})
+	var q regionFinder
+	if _, err := mapping.Map(bytes.NewReader(data), &q); err != nil || q.r.Type != "query" {
+		t.Fatalf("the region: %v", err)
+	}
+	idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	origin := mapping.Time(idx.Generations[0].Start)
+	from := mapping.Bound{Offset: time.Duration(q.r.Start - origin - 1000), Set: true}
+	to := mapping.Bound{Offset: time.Duration(q.r.End - origin + 1000), Set: true}
+	got, err := keptItems(t, &mapping.Filter{Regions: []string{"query"}, From: from, To: to}, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	types := func(ts []mapping.Task) []string {
+		var out []string
+		for _, k := range ts {
+			out = append(out, k.Type)
+		}
+		slices.Sort(out)
+		return out
+	}
+	if g := types(got.tasks); !slices.Equal(g, []string{"db", "request"}) {
+		t.Errorf("tasks kept %q, want the region's task and the one that logged the traceparent, by type", g)
+	}
+	if !slices.ContainsFunc(got.logs, func(l mapping.Log) bool { return l.Message == tp }) {
+		t.Errorf("logs %+v: the traceparent is lost", got.logs)
+	}
+}
+
+// regionFinder keeps the last region of the trace.
+type regionFinder struct {
+	mapping.NopSink
+	r mapping.Region
+}
+
+func (f *regionFinder) Region(r *mapping.Region) error { f.r = *r; return nil }

@@ -436,7 +436,7 @@ func inputFlags(fs *flag.FlagSet, samples bool) *inputOpts {
 	fs.Var(durationValue{&o.stall}, "stall-timeout", "with an http(s) input: give up when the target sends nothing for `DURATION` (for its answer, after the capture's seconds); 0 waits for ever")
 	fs.BoolVar(&o.quiet, "q", false, "show no progress line")
 	fs.BoolVar(&o.sequential, "sequential", false, "read a file front to back with one parser, every generation, even for a window (--from, --to) that needs only some")
-	fs.BoolVar(&o.parallel, "parallel", false, "parse a Go 1.22+ file on GOMAXPROCS-1 goroutines (at least 2), in groups of about 8 MB: at most about 15% faster, for about 30 bytes of memory per byte of trace in each group parsed ahead")
+	fs.BoolVar(&o.parallel, "parallel", false, "parse a Go 1.22+ file on GOMAXPROCS-1 goroutines (at least 2), in groups of about 8 MB: with 3 cores or more at most about 15% faster (with 2, slower), for about 30 bytes of memory per byte of trace in each group parsed ahead")
 	if samples {
 		fs.BoolVar(&o.cpuProfile, "cpu-profile", false, "with a /debug/pprof/trace URL: request /debug/pprof/profile for the same window, so that the trace has CPU samples")
 	}
