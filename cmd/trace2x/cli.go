@@ -121,7 +121,8 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 			printError(stderr, err)
 		}
 		var in interrupted
-		if errors.As(context.Cause(ctx), &in) {
+		var st settled
+		if errors.As(context.Cause(ctx), &in) && !errors.As(err, &st) {
 			return in.status()
 		}
 		return 1
@@ -168,6 +169,13 @@ func printError(w io.Writer, err error) {
 
 // errReported is a failure whose message has been printed already.
 var errReported = errors.New("failed (reported above)")
+
+// settled is a failure that a signal which came after it does not
+// change: the exit status stays 1 (view's broken trace, served until
+// Ctrl-C).
+type settled struct{ error }
+
+func (s settled) Unwrap() error { return s.error }
 
 // usageLine is the one-line synopsis of c.
 func usageLine(c *command) string {

@@ -351,6 +351,9 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, at vie
 		fmt.Fprintf(e.stderr, "trace2x: the first link opens that first part, now served until Ctrl-C, as is the page http://%s/, which opens the whole trace in %d windows and a generation at a time\n",
 			ln.Addr(), len(s.windows))
 		<-ctx.Done()
+		if out.mapErr != nil {
+			return settled{errReported}
+		}
 		return nil
 	}
 	select {
@@ -361,7 +364,9 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, at vie
 	case <-ctx.Done():
 	}
 	if out.mapErr != nil {
-		return errReported
+		// The trace's failure, said above, whether or not Ctrl-C then
+		// ended the serving.
+		return settled{errReported}
 	}
 	return nil
 }

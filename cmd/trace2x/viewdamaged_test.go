@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"io"
 	"net/http"
@@ -10,7 +11,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/trace2x/trace2x/convert/perfetto/perfettocheck"
 	"github.com/trace2x/trace2x/internal/tracefile"
@@ -140,5 +143,43 @@ func TestViewWindowAfterEnd(t *testing.T) {
 	code, out, errs := runCmd(t, nil, "view", "--addr", "127.0.0.1:0", "--from", "10s", path)
 	if code != 1 || out != "" || !strings.Contains(errs, "bad window: it starts (10s) after the trace ends") {
 		t.Errorf("exit %d, stdout %q, stderr %q; want 1, no link, and the window refused", code, out, errs)
+	}
+}
+
+// TestViewBrokenInterrupted: view of a trace that breaks off serves what
+// was converted until Ctrl-C, and then exits 1, the trace's failure, not
+// 130: the signal ended the serving, not the conversion, which had
+// failed before it.
+func TestViewBrokenInterrupted(t *testing.T) {
+	data, err := os.ReadFile(recordGenerations(t, 4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
+	if err != nil || len(idx.Generations) < 3 {
+		t.Fatalf("%v", err)
+	}
+	g := idx.Generations[2]
+	path := filepath.Join(t.TempDir(), "cut.trace")
+	if err := os.WriteFile(path, data[:g.Offset+g.Size/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancelCause(t.Context())
+	defer cancel(nil)
+	var stdout, stderr syncBuffer
+	code := make(chan int, 1)
+	go func() {
+		code <- runContext(ctx, []string{"view", "--addr", "127.0.0.1:0", path}, nil, &stdout, &stderr)
+	}()
+	waitLine(t, &stderr, regexp.MustCompile(`broken trace|cut short`))
+	waitLine(t, &stderr, regexp.MustCompile(`serving`))
+	cancel(interrupted{syscall.SIGINT})
+	select {
+	case c := <-code:
+		if c != 1 {
+			t.Errorf("exit %d after Ctrl-C, want 1 for the broken trace; stderr:\n%s", c, stderr.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("view did not return after Ctrl-C")
 	}
 }
