@@ -474,3 +474,37 @@ func TestOldFormatJoined(t *testing.T) {
 		}
 	}
 }
+
+// TestStoppedAfterFirstEvents: a pass whose context ends inside the
+// first generation, after some of its events were converted, is not
+// said to have stopped inside its first generation, which is the reason
+// given for a pass that converted nothing (an interrupt 2 s into a
+// trace of 26 MB generations said so of 1.35 M events written).
+func TestStoppedAfterFirstEvents(t *testing.T) {
+	data := readTrace(t, "mixed.go1.26.trace")
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	sink := &cancelAfter{n: 50, cancel: func() { cancel(errors.New("interrupted")) }}
+	_, err := mapping.Map(bytes.NewReader(data), sink, mapping.WithContext(ctx))
+	var me *mapping.Error
+	if !errors.As(err, &me) || me.Events <= 50 || me.Generation != 0 {
+		t.Fatalf("%v: want a pass stopped inside the first generation, after its first events", err)
+	}
+	if strings.Contains(err.Error(), "inside its first") {
+		t.Errorf("%q says the pass stopped inside its first generation as if nothing were converted, after %d events", err, me.Events)
+	}
+}
+
+// cancelAfter calls cancel at its nth goroutine state.
+type cancelAfter struct {
+	mapping.NopSink
+	n      int
+	cancel func()
+}
+
+func (c *cancelAfter) GoroutineState(*mapping.GoroutineState) error {
+	if c.n--; c.n == 0 {
+		c.cancel()
+	}
+	return nil
+}

@@ -731,7 +731,10 @@ func (m *mapper) fail(err error) (*Summary, error) {
 		// damaged, but what of it came may be nothing.
 		// A pass whose context ended was stopped, not failed.
 		e.stopped = m.cfg.ctx != nil && m.cfg.ctx.Err() != nil
-		if e.Generation == 0 && !m.oldFormat() && m.sum.FormatVersion != "" {
+		// Why nothing was converted, if nothing was: a pass stopped
+		// after the first generation's events began to come has
+		// converted them.
+		if e.Generation == 0 && m.sum.Events <= int64(m.syncs) && !m.oldFormat() && m.sum.FormatVersion != "" {
 			e.hint = " (a trace is converted a generation, about a second of it, at a time, and the input failed inside its first)"
 			if e.stopped {
 				e.hint = " (a trace is converted a generation, about a second of it, at a time, and the pass stopped inside its first)"
