@@ -352,9 +352,9 @@ func (c *Capture) open(client *http.Client, u *url.URL, opts Options) error {
 	resp, err := client.Do(req)
 	if err != nil {
 		redactError(err)
-		// A redirect's error names where it led, which may be a path
-		// alone: the URL asked for comes first.
-		if ue := (*url.Error)(nil); errors.As(err, &ue) && !strings.Contains(ue.URL, "://") {
+		// A redirect's error names where it led (a path alone, or
+		// another host): the URL asked for comes first.
+		if ue := (*url.Error)(nil); errors.As(err, &ue) && (!strings.Contains(ue.URL, "://") || ue.URL != RedactString(req.URL.String())) {
 			err = fmt.Errorf("%s: %w", c.URL, err)
 		}
 		return c.cause(err)

@@ -455,6 +455,9 @@ func TestRedirectOtherHost(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), other.URL+"/debug/pprof/trace\": a redirect to another host or port: not followed") || strings.Count(err.Error(), other.URL) != 1 {
 			t.Errorf("%s: error %v; want one naming the other host", path, err)
 		}
+		if err == nil || !strings.HasPrefix(err.Error(), srv.URL+path+": ") {
+			t.Errorf("%s: error %v; want it to name the URL asked for first", path, err)
+		}
 	}
 	mu.Lock()
 	defer mu.Unlock()
