@@ -205,7 +205,7 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, at vie
 	mux := http.NewServeMux()
 	mux.HandleFunc("/"+url.PathEscape(name), func(w http.ResponseWriter, r *http.Request) {
 		allowUI(w, r)
-		if r.Method == http.MethodOptions {
+		if r.Method == http.MethodOptions || !getOrHead(w, r) {
 			return
 		}
 		if !uiRequest(r) {
@@ -651,4 +651,16 @@ func tempDirVar() string {
 		return "TMP"
 	}
 	return "TMPDIR"
+}
+
+// getOrHead answers a request other than GET and HEAD (and the CORS
+// preflight's OPTIONS, answered before) with 405, and reports whether the
+// request is one to serve: a POST must not use up the one serve.
+func getOrHead(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return true
+	}
+	w.Header().Set("Allow", "GET, HEAD, OPTIONS")
+	http.Error(w, "only GET and HEAD are served", http.StatusMethodNotAllowed)
+	return false
 }

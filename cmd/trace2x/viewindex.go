@@ -291,7 +291,7 @@ func (s *indexServer) handler(addr string, stderr io.Writer) http.Handler {
 	serve := func(path, what string, from, to time.Duration, gens int) {
 		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 			allowUI(w, r)
-			if r.Method == http.MethodOptions {
+			if r.Method == http.MethodOptions || !getOrHead(w, r) {
 				return
 			}
 			if !uiRequest(r) {
