@@ -138,6 +138,12 @@ func (s *Seen) addType(m *map[string]bool, typ string) {
 	(*m)[typ] = true
 }
 
+// errPrepassTwice refuses a second pass through one Prepass sink.
+var errPrepassTwice = errors.New("mapping.Filter: a Prepass sink takes one pass; call Prepass again for another")
+
+// errSinkTwice refuses a second pass through one Filter.Sink.
+var errSinkTwice = errors.New("mapping.Filter: a Sink takes one pass; call Sink again for another")
+
 // ErrNoPrepass is wrapped by the error a pass through [Filter.Sink]
 // returns when the filter needs a prepass (see [Filter.NeedsPrepass]) and
 // had none.
@@ -262,6 +268,8 @@ func (f *Filter) NeedsPrepass() bool {
 // goroutines, tasks and regions the selection covers and when. The pass
 // through Sink must then read the same trace: what was learned of
 // another is not detected, and keeps whatever its IDs and times match.
+// The Sink takes one pass; one that never began (its input was not a
+// trace) leaves the filter without a prepass (see [ErrNoPrepass]).
 func (f *Filter) Prepass() Sink {
 	f.sel = newSelection(f)
 	return &prepass{f: f, s: f.sel}
@@ -270,10 +278,15 @@ func (f *Filter) Prepass() Sink {
 // Sink returns a Sink that passes the selected part of the trace to next.
 // A selection that needs a prepass (see NeedsPrepass) must have had one:
 // without it, the pass fails at Begin with an error wrapping
-// [ErrNoPrepass].
+// [ErrNoPrepass]. The Sink takes one pass, and refuses a second.
 func (f *Filter) Sink(next Sink) Sink {
 	var misuse error
 	sel := f.sel
+	if sel != nil && !sel.prepassed && f.NeedsPrepass() {
+		// Prepass was called, but its pass never began (it was not
+		// run, or its input was not a trace): the selection is empty.
+		sel = nil
+	}
 	if sel == nil {
 		sel = newSelection(f)
 		if f.NeedsPrepass() {
@@ -305,15 +318,19 @@ type span struct{ start, end Time }
 
 // selection is what a filter keeps, apart from the window.
 type selection struct {
-	entities bool                // goroutines, tasks or regions are selected
-	allOf    map[GoID]bool       // goroutines kept for the whole trace
-	spans    map[GoID][]span     // goroutines kept while these spans last (sorted, merged after the prepass)
-	tasks    map[TaskID]bool     // tasks kept
-	regions  map[GoID][]span     // matching regions: the regions inside them are kept
-	taskType map[string]bool     // task types selected
-	taskID   map[TaskID]bool     // task IDs selected
-	regType  map[string]bool     // region types selected
-	keptSpan map[TaskID]keptTask // when each task kept lasted, and its goroutines
+	// prepassed: a pass through Prepass began (or PrepassFile read what
+	// it could of a broken trace); a selection that needs one is empty
+	// without it.
+	prepassed bool
+	entities  bool                // goroutines, tasks or regions are selected
+	allOf     map[GoID]bool       // goroutines kept for the whole trace
+	spans     map[GoID][]span     // goroutines kept while these spans last (sorted, merged after the prepass)
+	tasks     map[TaskID]bool     // tasks kept
+	regions   map[GoID][]span     // matching regions: the regions inside them are kept
+	taskType  map[string]bool     // task types selected
+	taskID    map[TaskID]bool     // task IDs selected
+	regType   map[string]bool     // region types selected
+	keptSpan  map[TaskID]keptTask // when each task kept lasted, and its goroutines
 	// typeOf holds the type of each task kept, for a pass over a window's
 	// generations, which may not read where the task began.
 	typeOf map[TaskID]string
@@ -525,6 +542,11 @@ func (p *prepass) settle(wt *waitingTask, kept bool) {
 
 // Begin places the window, for Region.
 func (p *prepass) Begin(m *Meta) error {
+	if p.s.prepassed {
+		// What it learnt of the first would mix with the second.
+		return errPrepassTwice
+	}
+	p.s.prepassed = true
 	p.s.start = m.Start
 	p.from, p.to = Time(math.MinInt64), Time(math.MaxInt64)
 	// A window that does not resolve fails the main pass, which says so.
@@ -596,6 +618,7 @@ func (p *prepass) relate(a, b GoID) {
 
 func (p *prepass) End(*Summary) error {
 	s := p.s
+	s.prepassed = true
 	// The tasks still waiting: their parent never ended in the trace, or
 	// ended long before them and was left out.
 	for _, parent := range slices.Sorted(maps.Keys(p.waiting)) {
@@ -688,6 +711,7 @@ type filterSink struct {
 	f      *Filter
 	s      *selection
 	misuse error // Begin's error: the filter needed a prepass
+	passes int   // Begins: a second is refused
 	// forwarded is set once next's Begin is called: only then is its End.
 	forwarded bool
 	// The window: as Filter.Window gives it, and placed in the trace.
@@ -758,6 +782,10 @@ func (f *filterSink) Begin(m *Meta) error {
 	}
 	if f.misuse != nil {
 		return f.misuse
+	}
+	if f.passes++; f.passes > 1 {
+		// What it holds of the first pass would go into the second.
+		return errSinkTwice
 	}
 	f.from, f.to = Time(math.MinInt64), Time(math.MaxInt64)
 	f.fromB, f.toB = f.f.Window()

@@ -72,7 +72,7 @@ import (
 // the argument above are that reader's first events.
 
 // WithWorkers sets the number of goroutines that parse a trace file (see
-// MapFile). The default, 1, reads it with one parser beside the mapping,
+// MapFile). The default, 1 (as is any n below 2), reads it with one parser beside the mapping,
 // as Map does, and keeps a pass's memory to what its largest generation
 // needs. With n of 2 or more, up to n groups of about 8 MB of trace (at
 // least two generations each) are parsed at once, and each group's

@@ -26,9 +26,19 @@ import (
 // the damage, and a selection cut short there would otherwise go
 // unnoticed (a task filter that keeps nothing, a goroutine's relations
 // lost). It returns a context's error (see [WithContext]) as soon as
-// that stops it.
-func (f *Filter) PrepassFile(r io.ReaderAt, size int64, opts ...Option) error {
+// that stops it, and an error for a negative size.
+func (f *Filter) PrepassFile(r io.ReaderAt, size int64, opts ...Option) (rerr error) {
+	if size < 0 {
+		return negativeSize("Filter.PrepassFile", size)
+	}
 	p := f.Prepass().(*prepass)
+	defer func() {
+		if isTraceError(rerr) {
+			// What it could read before the damage is the selection,
+			// even if that was nothing: the pass through Sink reads on.
+			p.s.prepassed = true
+		}
+	}()
 	if !f.To.bounded() || (f.Related && len(f.Goroutines) > 0) {
 		_, err := MapFile(r, size, p, opts...)
 		return prepassErr(opts, err)
