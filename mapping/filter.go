@@ -446,8 +446,10 @@ type prepass struct {
 	extent span
 	grown  bool
 	// taskSpans holds when each task ended so far lasted, for a region
-	// selection: a matching region that outlived its task comes after it.
+	// selection: a matching region that outlived its task comes after it;
+	// taskTypes their types.
 	taskSpans map[TaskID]span
+	taskTypes map[TaskID]string
 }
 
 // grow adds sp to the extent of what the selection keeps.
@@ -474,11 +476,22 @@ func (p *prepass) Task(t *Task) error {
 		// known when the region comes.
 		if s.regTask[t.ID] {
 			p.grow(span{t.Start, t.End})
+			// For a pass over a window's generations, which may not read
+			// where the task began.
+			if t.Type != "" {
+				s.typeOf[t.ID] = t.Type
+			}
 		} else {
 			if p.taskSpans == nil {
 				p.taskSpans = map[TaskID]span{}
 			}
 			p.taskSpans[t.ID] = span{t.Start, t.End}
+			if t.Type != "" {
+				if p.taskTypes == nil {
+					p.taskTypes = map[TaskID]string{}
+				}
+				p.taskTypes[t.ID] = t.Type
+			}
 		}
 	}
 	if !t.Flags.Has(OpenEnd) && t.End < p.from {
@@ -594,6 +607,9 @@ func (p *prepass) Region(r *Region) error {
 			p.s.regTask[r.Task] = true
 			if sp, ok := p.taskSpans[r.Task]; ok {
 				p.grow(sp) // a task that ended before its region
+				if typ := p.taskTypes[r.Task]; typ != "" {
+					p.s.typeOf[r.Task] = typ
+				}
 			}
 		}
 	}
@@ -677,7 +693,7 @@ func (p *prepass) End(*Summary) error {
 	})
 	// What the prepass alone needed is no longer needed.
 	s.keptSpan, s.involved, s.related, s.regTask = nil, nil, nil, nil
-	p.waiting, p.left, p.tps, p.taskSpans = nil, idSet[TaskID]{}, nil, nil
+	p.waiting, p.left, p.tps, p.taskSpans, p.taskTypes = nil, idSet[TaskID]{}, nil, nil, nil
 	return nil
 }
 

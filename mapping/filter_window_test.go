@@ -391,17 +391,8 @@ func TestSelectionWindowTraceparentTask(t *testing.T) {
 		}
 		req.End()
 	})
-	var q regionFinder
-	if _, err := mapping.Map(bytes.NewReader(data), &q); err != nil || q.r.Type != "query" {
-		t.Fatalf("the region: %v", err)
-	}
-	idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	origin := mapping.Time(idx.Generations[0].Start)
-	from := mapping.Bound{Offset: time.Duration(q.r.Start - origin - 1000), Set: true}
-	to := mapping.Bound{Offset: time.Duration(q.r.End - origin + 1000), Set: true}
+	rs := queryRegions(t, data)
+	from, to := aroundRegion(t, data, rs[len(rs)-1])
 	got, err := keptItems(t, &mapping.Filter{Regions: []string{"query"}, From: from, To: to}, data)
 	if err != nil {
 		t.Fatal(err)
@@ -422,10 +413,71 @@ func TestSelectionWindowTraceparentTask(t *testing.T) {
 	}
 }
 
-// regionFinder keeps the last region of the trace.
-type regionFinder struct {
-	mapping.NopSink
-	r mapping.Region
+// TestSelectionWindowRegionTaskType: a region selection over a window's
+// generations names the task of a region kept by its type, which only the
+// first pass, reading from the trace's start, saw: the task began
+// generations before the window, and ends in it or after its region.
+func TestSelectionWindowRegionTaskType(t *testing.T) {
+	data := recordTrace(t, func() {
+		for _, endFirst := range []bool{false, true} {
+			ctx, task := rtrace.NewTask(context.Background(), fmt.Sprintf("job-%v", endFirst))
+			for range 4 {
+				newGeneration(t)
+			}
+			r := rtrace.StartRegion(ctx, "query")
+			time.Sleep(time.Millisecond)
+			if endFirst {
+				task.End()
+				r.End()
+			} else {
+				r.End()
+				task.End()
+			}
+		}
+	})
+	for _, r := range queryRegions(t, data) {
+		from, to := aroundRegion(t, data, r)
+		got, err := keptItems(t, &mapping.Filter{Regions: []string{"query"}, From: from, To: to}, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.tasks) != 1 || !strings.HasPrefix(got.tasks[0].Type, "job-") {
+			t.Errorf("region in task %d: tasks kept %+v, want its task, by type", r.Task, got.tasks)
+		}
+	}
 }
 
-func (f *regionFinder) Region(r *mapping.Region) error { f.r = *r; return nil }
+// queryRegions returns the regions of type "query" in data, at least one.
+func queryRegions(t *testing.T, data []byte) []mapping.Region {
+	t.Helper()
+	var rs regionsIn
+	if _, err := mapping.Map(bytes.NewReader(data), &rs); err != nil || len(rs.rs) == 0 {
+		t.Fatalf("no query region: %v", err)
+	}
+	return rs.rs
+}
+
+// aroundRegion returns the bounds of a window a microsecond around r.
+func aroundRegion(t *testing.T, data []byte, r mapping.Region) (from, to mapping.Bound) {
+	t.Helper()
+	idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	origin := mapping.Time(idx.Generations[0].Start)
+	return mapping.Bound{Offset: time.Duration(r.Start - origin - 1000), Set: true},
+		mapping.Bound{Offset: time.Duration(r.End - origin + 1000), Set: true}
+}
+
+// regionsIn keeps the regions of type "query".
+type regionsIn struct {
+	mapping.NopSink
+	rs []mapping.Region
+}
+
+func (s *regionsIn) Region(r *mapping.Region) error {
+	if r.Type == "query" {
+		s.rs = append(s.rs, *r)
+	}
+	return nil
+}
