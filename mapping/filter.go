@@ -469,6 +469,13 @@ type waitingTask struct {
 
 func (p *prepass) Task(t *Task) error {
 	s := p.s
+	if t.Type != "" && t.Start < p.from && t.End >= p.from && p.f.From.bounded() {
+		// Open at the window's start: a pass over the window's
+		// generations may not read its begin, and the task may be kept
+		// as context (an ancestor of a task kept, the task of a region
+		// kept) or selected.
+		s.typeOf[t.ID] = t.Type
+	}
 	if len(s.regType) > 0 {
 		// A task of a matching region is kept as context, whole. It
 		// ends after the region, which came before it, or, ended by

@@ -481,3 +481,38 @@ func (s *regionsIn) Region(r *mapping.Region) error {
 	}
 	return nil
 }
+
+// TestSelectionWindowContextTaskType: a task open at the window's start
+// that a filter keeps as context (here the parent of the task selected,
+// kept for its traceparent, which ends in the generations the pass
+// reads) is named by its type,
+// which the first pass saw it begin with: the pass over the window's
+// generations named it "task 1" where the whole trace's names it.
+func TestSelectionWindowContextTaskType(t *testing.T) {
+	data := recordTrace(t, func() {
+		ctx, server := rtrace.NewTask(context.Background(), "server")
+		rtrace.Log(ctx, mapping.CategoryTraceparent, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+		for range 4 {
+			newGeneration(t)
+		}
+		sub, req := rtrace.NewTask(ctx, "req")
+		rtrace.WithRegion(sub, "query", func() { time.Sleep(time.Millisecond) })
+		req.End()
+		server.End()
+		newGeneration(t)
+	})
+	rs := queryRegions(t, data)
+	from, to := aroundRegion(t, data, rs[0])
+	got, err := keptItems(t, &mapping.Filter{Tasks: []string{"req"}, From: from, To: to}, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, k := range got.tasks {
+		types = append(types, k.Type)
+	}
+	slices.Sort(types)
+	if !slices.Equal(types, []string{"req", "server"}) {
+		t.Errorf("tasks kept %q, want the one selected and its parent, by type", types)
+	}
+}
