@@ -735,6 +735,10 @@ type filterSink struct {
 	s      *selection
 	misuse error // Begin's error: the filter needed a prepass
 	passes int   // Begins: a second is refused
+	// open holds the tasks open at the pass's end until End (see
+	// drainOpen); draining is set from then on.
+	open     []Task
+	draining bool
 	// forwarded is set once next's Begin is called: only then is its End.
 	forwarded bool
 	// The window: as Filter.Window gives it, and placed in the trace.
@@ -1145,6 +1149,14 @@ func (f *filterSink) Range(r *Range) error {
 }
 
 func (f *filterSink) Task(t *Task) error {
+	if t.Flags.Has(OpenEnd) && !f.draining {
+		// Open at the pass's end, where the mapping gives them all at
+		// once (see drainOpen).
+		c := *t
+		c.Goroutines = slices.Clone(t.Goroutines)
+		f.open = append(f.open, c)
+		return nil
+	}
 	f.f.seen.addType(&f.f.seen.taskTypes, t.Type)
 	if f.s.tasks[t.ID] && t.EndStack != NoStack && t.EndG != NoGoroutine && !f.s.allOf[t.EndG] && f.endsSpan(t.EndG, t.End) {
 		// As for a region: the run of the goroutine that ended it, cut
@@ -1197,6 +1209,39 @@ func (f *filterSink) Task(t *Task) error {
 	}
 	f.f.kept++
 	return f.next.Task(&f.tk)
+}
+
+// drainOpen passes on the tasks open at the pass's end, in the order the
+// mapping gave them (by ID), once those kept have named their trees:
+// the traceparent of a task that the selection keeps only for what it
+// keeps under it (a request's task, parent of the one selected) makes it
+// context, which a task that ends in the trace learns from its
+// subtasks, which end before it. The mapping gives a parent first, and
+// a pass over a window's generations, which ends with both open, left it
+// out, a placeholder in OTLP where the whole trace's pass keeps it.
+func (f *filterSink) drainOpen() error {
+	open := f.open
+	f.open, f.draining = nil, true
+	for i := len(open) - 1; i >= 0; i-- {
+		t := &open[i]
+		keep := !f.s.entities || f.s.tasks[t.ID] || f.s.context[t.ID] || f.s.gTasks[t.ID] ||
+			slices.ContainsFunc(t.Goroutines, func(g GoID) bool { return f.s.allOf[g] })
+		if _, _, _, ok := f.clip(t.Start, t.End); !keep || !ok {
+			continue
+		}
+		if err := f.enter(); err != nil {
+			return err
+		}
+		if err := f.named(t.ID, t.Root, t.End); err != nil {
+			return err
+		}
+	}
+	for i := range open {
+		if err := f.Task(&open[i]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // unseen delivers the tasks kept that overlap the window and that the
@@ -1610,6 +1655,9 @@ func (f *filterSink) End(s *Summary) error {
 		// The filter refused the pass at Begin (a window it cannot
 		// place, no prepass): next never began, and does not end.
 		return nil
+	}
+	if err := f.drainOpen(); err != nil {
+		return err
 	}
 	if f.fromB.bounded() && f.from > s.End && s.Err == nil {
 		// next began: it ends, empty, so that what it holds is released
