@@ -334,6 +334,11 @@ type selection struct {
 	// typeOf holds the type of each task kept, for a pass over a window's
 	// generations, which may not read where the task began.
 	typeOf map[TaskID]string
+	// linkOf holds the parent and root of each task open at a window's
+	// start that has one, as the first pass saw them: a pass over the
+	// window's generations knows neither for a task begun before them,
+	// and a task kept would leave its parent's distributed trace.
+	linkOf map[TaskID]taskLink
 	// involved pairs each task a Related prepass has not yet kept with
 	// its goroutines, a pair each: whether they relate to one selected is
 	// known at the end only. Pairs, not a map of slices: a fourth of the
@@ -407,6 +412,9 @@ type taskG struct {
 	g GoID
 }
 
+// taskLink is where a task hangs in its tree.
+type taskLink struct{ parent, root TaskID }
+
 // keptTask is what the pass needs of a task the selection keeps: when it
 // lasted, the goroutines involved in it, and its type.
 type keptTask struct {
@@ -469,12 +477,20 @@ type waitingTask struct {
 
 func (p *prepass) Task(t *Task) error {
 	s := p.s
-	if t.Type != "" && t.Start < p.from && t.End >= p.from && p.f.From.bounded() {
+	if t.Start < p.from && t.End >= p.from && p.f.From.bounded() {
 		// Open at the window's start: a pass over the window's
 		// generations may not read its begin, and the task may be kept
 		// as context (an ancestor of a task kept, the task of a region
 		// kept) or selected.
-		s.typeOf[t.ID] = t.Type
+		if t.Type != "" {
+			s.typeOf[t.ID] = t.Type
+		}
+		if t.Parent != NoTask {
+			if s.linkOf == nil {
+				s.linkOf = map[TaskID]taskLink{}
+			}
+			s.linkOf[t.ID] = taskLink{t.Parent, cmp.Or(t.Root, t.Parent)}
+		}
 	}
 	if len(s.regType) > 0 {
 		// A task of a matching region is kept as context, whole. It
@@ -1177,8 +1193,12 @@ func (f *filterSink) Task(t *Task) error {
 	if err := f.enter(); err != nil {
 		return err
 	}
+	parent, root := t.Parent, f.rootOf(t.ID, t.Root)
+	if l, ok := f.s.linkOf[t.ID]; ok && parent == NoTask {
+		parent = l.parent // the prepass saw it begin
+	}
 	// Its traceparent, if still held, goes out before it, at its end.
-	if err := f.named(t.ID, t.Root, t.End); err != nil {
+	if err := f.named(t.ID, root, t.End); err != nil {
 		return err
 	}
 	f.forgetTraceparent(t.ID)
@@ -1186,6 +1206,7 @@ func (f *filterSink) Task(t *Task) error {
 	delete(f.s.context, t.ID)
 	f.tk = *t
 	f.tk.Start, f.tk.End, f.tk.Flags = start, end, t.Flags|fl
+	f.tk.Parent, f.tk.Root = parent, root
 	if t.Type == "" {
 		f.tk.Type = f.s.typeOf[t.ID] // the prepass saw it begin
 	}
@@ -1232,7 +1253,7 @@ func (f *filterSink) drainOpen() error {
 		if err := f.enter(); err != nil {
 			return err
 		}
-		if err := f.named(t.ID, t.Root, t.End); err != nil {
+		if err := f.named(t.ID, f.rootOf(t.ID, t.Root), t.End); err != nil {
 			return err
 		}
 	}
@@ -1345,6 +1366,8 @@ func (f *filterSink) Region(r *Region) error {
 	}
 	if f.rg.Task = f.taskOf(r.Task); f.rg.Task == NoTask {
 		f.rg.Root = NoTask
+	} else {
+		f.rg.Root = f.rootOf(f.rg.Task, r.Root)
 	}
 	// A region kept shows that its task is: its traceparent goes first.
 	if err := f.named(f.rg.Task, f.rg.Root, r.End); err != nil {
@@ -1355,6 +1378,16 @@ func (f *filterSink) Region(r *Region) error {
 	}
 	f.f.kept++
 	return f.next.Region(&f.rg)
+}
+
+// rootOf returns the root of task id, whose root the pass gave as root:
+// the root the first pass saw where the pass's tree stops at a task begun
+// before the window's generations (see selection.linkOf).
+func (f *filterSink) rootOf(id, root TaskID) TaskID {
+	if l, ok := f.s.linkOf[cmp.Or(root, id)]; ok {
+		return l.root
+	}
+	return root
 }
 
 // endTask remembers that task id ended, and whether it was left out.
@@ -1457,16 +1490,16 @@ func (f *filterSink) Log(l *Log) error {
 	}
 	task := f.taskOf(l.Task)
 	// A log kept shows that its task is: its traceparent goes first.
-	root := l.Root
-	if task != l.Task {
-		root = NoTask
+	root := NoTask
+	if task != NoTask {
+		root = f.rootOf(task, l.Root)
 	}
 	if err := f.named(task, root, l.Time); err != nil {
 		return err
 	}
-	if task != l.Task {
+	if task != l.Task || root != l.Root {
 		f.lg = *l
-		f.lg.Task, f.lg.Root = task, NoTask
+		f.lg.Task, f.lg.Root = task, root
 		f.f.kept++
 		return f.next.Log(&f.lg)
 	}

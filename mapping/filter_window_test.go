@@ -551,3 +551,55 @@ func taskTypes(tasks []mapping.Task) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestSelectionWindowParentBeforeGenerations: a task selected that began
+// generations before the window, under a parent that logged a
+// traceparent, keeps its parent and its tree's root, which the first pass
+// saw, so that it stays in the request's trace: the pass over the
+// window's generations knows neither, and the parent and its traceparent
+// were left out (the selected task a trace of its own in OTLP).
+func TestSelectionWindowParentBeforeGenerations(t *testing.T) {
+	const tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	data := recordTrace(t, func() {
+		newGeneration(t)
+		ctx, parent := rtrace.NewTask(context.Background(), "parent")
+		rtrace.Log(ctx, mapping.CategoryTraceparent, tp)
+		cctx, child := rtrace.NewTask(ctx, "child")
+		for range 3 {
+			newGeneration(t)
+		}
+		rtrace.WithRegion(context.Background(), "query", func() {
+			rtrace.WithRegion(cctx, "step", func() { time.Sleep(time.Millisecond) })
+		})
+		for range 2 {
+			newGeneration(t)
+		}
+		child.End()
+		parent.End()
+	})
+	from, to := aroundRegion(t, data, queryRegions(t, data)[0])
+	got, err := keptItems(t, &mapping.Filter{Tasks: []string{"child"}, From: from, To: to}, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]mapping.TaskID{}
+	for _, k := range got.tasks {
+		ids[k.Type] = k.ID
+	}
+	if types := taskTypes(got.tasks); !slices.Equal(types, []string{"child", "parent"}) {
+		t.Fatalf("tasks kept %q, want the one selected and its parent, which logged the traceparent", types)
+	}
+	for _, k := range got.tasks {
+		if k.Type == "child" && (k.Parent != ids["parent"] || k.Root != ids["parent"]) {
+			t.Errorf("child's parent %d and root %d, want %d for both", k.Parent, k.Root, ids["parent"])
+		}
+	}
+	if i := slices.IndexFunc(got.regions, func(r mapping.Region) bool { return r.Type == "step" }); i < 0 {
+		t.Errorf("regions %+v: the child's region is lost", got.regions)
+	} else if r := got.regions[i]; r.Task != ids["child"] || r.Root != ids["parent"] {
+		t.Errorf("the child's region has task %d and root %d, want %d and %d", r.Task, r.Root, ids["child"], ids["parent"])
+	}
+	if !slices.ContainsFunc(got.logs, func(l mapping.Log) bool { return l.Message == tp && l.Task == ids["parent"] }) {
+		t.Errorf("logs %+v: the parent's traceparent is lost", got.logs)
+	}
+}
