@@ -233,8 +233,10 @@ Example:
 						return fail(fmt.Errorf("OTLP exporter for %s: %w", ep, err))
 					}
 					pushDest, pushTimeout = ep.String(), timeout
-					pushed = otelconv.NewSink(context.Background(), exp,
-						append(opts, otelconv.WithRetry(timeout), otelconv.WithExportTimeout(timeout), otelconv.WithDestination(pushDest))...)
+					// As otlp: interrupted, the spans converted are sent
+					// for up to the timeout.
+					pushed = otelconv.NewSink(e.context(), exp,
+						append(opts, otelconv.WithRetry(timeout), otelconv.WithExportTimeout(timeout), otelconv.WithDestination(pushDest), otelconv.WithFlushTimeout(timeout))...)
 					sinks = append(sinks, pushed)
 					closers = append(closers, func() error {
 						ctx, cancel := context.WithTimeout(context.Background(), timeout)
@@ -266,6 +268,11 @@ Example:
 			if !startTime.IsZero() && sum != nil && sum.Clock != nil && (*pf != "" || *oj != "" || *push) {
 				fmt.Fprintf(e.stderr, "trace2x: %s: note: --start-time is not used: the trace records its own wall clock\n", in.name)
 			}
+			if ctx := e.context(); ctx.Err() != nil && errors.Is(mapErr, context.Canceled) {
+				// The push, stopped by the interrupt once its time to
+				// send was over: the interrupt, not "context canceled".
+				mapErr = context.Cause(ctx)
+			}
 			errs := []error{mapErr}
 			if report := statsSink.Report(); *st != "" && sum != nil && report != nil {
 				o, err := createOutput(e, *st, false)
@@ -288,6 +295,10 @@ Example:
 				stopped := ""
 				var merr *mapping.Error
 				switch {
+				case res.StoppedPass && e.context().Err() != nil:
+					// Interrupted, the spans converted were sent until
+					// the timeout; the pass stopped at the interrupt.
+					stopped = "the conversion stopped"
 				case res.StoppedPass:
 					// The push failed and was dropped; the other outputs
 					// went on, which says nothing of where the spans

@@ -195,7 +195,7 @@ Examples:
 					fmt.Fprintf(e.stderr, "trace2x: %v: sending the spans converted to %s, for up to %v; interrupt again to stop at once\n", context.Cause(ctx), dest, *timeout)
 				}
 			})
-			res, convErr := convertOTel(ctx, e, in, inOpts, exp, opts)
+			res, convErr := convertOTel(ctx, e, in, inOpts, exp, append(opts, otelconv.WithFlushTimeout(*timeout)))
 			if ctx.Err() != nil && errors.Is(convErr, context.Canceled) {
 				convErr = context.Cause(ctx)
 			}
@@ -251,10 +251,12 @@ func convertOTel(ctx context.Context, e *env, in *input, inOpts *inputOpts, exp 
 	if err != nil {
 		return &otelconv.Result{}, fmt.Errorf("%s: %w", in.name, err)
 	}
-	// An interrupt stops the pass, not the sink: the mapping then closes
-	// what is open, as for a trace that breaks off, and the sink turns it
-	// into spans, so that no span sent has its parent left out.
-	s := otelconv.NewSink(context.WithoutCancel(ctx), exp, append(opts, otelconv.WithIDSeed(seed))...)
+	// An interrupt stops the pass, and the sink only once the flush
+	// timeout has passed: the mapping then closes what is open, as for a
+	// trace that breaks off, and the sink turns it into spans, so that no
+	// span sent has its parent left out, and what was converted is sent
+	// for up to that time, whether the pass was still reading or over.
+	s := otelconv.NewSink(ctx, exp, append(opts, otelconv.WithIDSeed(seed))...)
 	sum, err := in.mapTrace(e, inOpts, src, s, mapping.WithoutBackdatedCounts())
 	res := s.Result()
 	res.Summary = sum
@@ -319,6 +321,10 @@ func report(w io.Writer, input, dest string, res *otelconv.Result, timeNote stri
 			}
 			fmt.Fprintf(w, " at %v of the trace (%s read); nothing after that was converted or sent",
 				time.Duration(sum.End-sum.Meta.Start).Round(time.Millisecond), read)
+		} else if res.Summary == nil {
+			// The spans alone stopped (convert's other outputs went on):
+			// those counted are not all the trace would have made.
+			fmt.Fprint(w, "; no span after that was made or sent")
 		}
 	}
 	fmt.Fprintln(w)

@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -390,6 +392,70 @@ func TestInterruptAfterConversion(t *testing.T) {
 	errs := stderr.String()
 	if !strings.Contains(errs, "exported 0 of 76 spans") || strings.Contains(errs, "stopped") {
 		t.Errorf("the report does not say that all 76 spans of the trace were converted, or says the conversion stopped:\n%s", errs)
+	}
+}
+
+// TestInterruptSlowPush interrupts a push to an endpoint that accepts
+// every export, slowly: the spans converted are sent for up to the
+// timeout after the interrupt, then the command ends with the interrupt's
+// status and counts the spans not sent, in both commands that push. (The
+// sink went on sending every span, 26 s after the signal for a trace of
+// 6,712 spans, and the command exited 0.)
+func TestInterruptSlowPush(t *testing.T) {
+	var rec bytes.Buffer
+	if err := synth.RecordService(&rec, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	trace := filepath.Join(t.TempDir(), "service.trace")
+	if err := os.WriteFile(trace, rec.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"otlp", "-q", "--protocol", "http/protobuf", "--timeout", "2s", "--endpoint"},
+		{"convert", "-q", "--stats", filepath.Join(t.TempDir(), "t.json"), "--otlp", "--otlp-protocol", "http/protobuf", "--otlp-timeout", "2s", "--otlp-endpoint"},
+	} {
+		t.Run(args[0], func(t *testing.T) { testInterruptSlowPush(t, trace, args) })
+	}
+}
+
+func testInterruptSlowPush(t *testing.T, trace string, args []string) {
+	answered := make(chan struct{}, 64)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		time.Sleep(800 * time.Millisecond) // within the timeout: accepted
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		w.WriteHeader(http.StatusOK) // an empty response: all accepted
+		select {
+		case answered <- struct{}{}:
+		default:
+		}
+	}))
+	defer srv.Close()
+	cmd := trace2xProcess(t, append(args, srv.URL, trace)...)
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The check of the endpoint, then a first export.
+	for range 2 {
+		select {
+		case <-answered:
+		case <-time.After(60 * time.Second):
+			cmd.Process.Kill()
+			t.Fatalf("the command never exported; stderr:\n%s", stderr.String())
+		}
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	waitExit(t, cmd, 60*time.Second, "the command did not end after its timeout")
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Errorf("exit %d, want %d; stderr:\n%s", code, exitInterrupted, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "spans were rejected or not sent") {
+		t.Errorf("stderr does not count the spans not sent:\n%s", stderr.String())
+	}
+	if strings.Contains(stderr.String(), "context canceled") {
+		t.Errorf("stderr gives a bare context error:\n%s", stderr.String())
 	}
 }
 
