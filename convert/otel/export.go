@@ -51,6 +51,9 @@ type exporter struct {
 	failed   atomic.Int64
 	fatal    atomic.Bool  // a batch failed for good; later ones are not sent
 	maxBytes atomic.Int64 // the estimated size a request is cut at; 0: none
+	// alone counts the spans refused as too large, each alone in its
+	// request, since the endpoint last took one (see export).
+	alone atomic.Int64
 
 	mu       sync.Mutex
 	err      error // the first error
@@ -115,6 +118,7 @@ func (e *exporter) export(ctx context.Context, spans []sdktrace.ReadOnlySpan) er
 	err := e.send(ctx, spans)
 	if err == nil {
 		e.exported.Add(n)
+		e.alone.Store(0)
 		return nil
 	}
 	// A panic is a bug of the exporter, whatever its value says: it
@@ -143,7 +147,21 @@ func (e *exporter) export(ctx context.Context, spans []sdktrace.ReadOnlySpan) er
 		// One span alone is too large for the endpoint: it is rejected,
 		// the others go on.
 		e.reject(1, err)
-		return nil
+		if e.alone.Add(1) < maxAlone {
+			return nil
+		}
+		// So were the last ones, alone too: the endpoint's limit is
+		// below what spans weigh (a proxy's), or it refuses every
+		// request as too large, and halving each request down to single
+		// spans costs about two requests a span. It fails for good.
+		e.mu.Lock()
+		if e.err == nil {
+			e.err = &readableError{text: fmt.Sprintf("the endpoint refused %d spans in a row as too large, each alone in its request (its limit on a request's size is below what a span weighs; stacks weigh about half of it), the last with: %v",
+				maxAlone, statusBody(err)), err: err}
+		}
+		e.mu.Unlock()
+		e.fatal.Store(true)
+		return err
 	}
 	if r, ok := partialSuccess(err); ok && !panicked {
 		// The collector took the batch and refused some of its spans, for
@@ -221,6 +239,9 @@ const (
 	// minCut is the least a request is cut at after an endpoint refused
 	// one as too large.
 	minCut = 16 << 10
+	// maxAlone is how many spans in a row, each alone in its request, an
+	// endpoint may refuse as too large before the export fails for good.
+	maxAlone = 16
 )
 
 // spanSize estimates the bytes of a span in an OTLP request: its IDs,

@@ -306,3 +306,41 @@ func TestTooLargeThenFatal(t *testing.T) {
 		t.Errorf("%d calls, %d failed, %d exported; want 3, 40, 0", next.calls, e.failed.Load(), e.exported.Load())
 	}
 }
+
+// TestTooLargeEverySpan: an endpoint that refuses every request as too
+// large, single spans too (a proxy whose limit is below a span's size),
+// fails the export for good after a run of single spans refused, instead
+// of being sent about two requests a span as each request is halved.
+func TestTooLargeEverySpan(t *testing.T) {
+	spans := make([]sdktrace.ReadOnlySpan, 1000)
+	for i := range spans {
+		spans[i] = tracetest.SpanStub{Name: fmt.Sprintf("span %d", i)}.Snapshot()
+	}
+	next := &refuser{max: 0}
+	e := &exporter{next: next}
+	e.maxBytes.Store(DefaultMaxRequestBytes)
+	if err := e.ExportSpans(context.Background(), spans); err == nil {
+		t.Error("no error")
+	}
+	if next.refused > 3*maxAlone || e.failed.Load() != 1000 || e.exported.Load() != 0 {
+		t.Errorf("%d requests refused, %d spans failed, %d exported; want at most %d, 1000, 0", next.refused, e.failed.Load(), e.exported.Load(), 3*maxAlone)
+	}
+	if err := e.firstError(); err == nil || !strings.Contains(err.Error(), "refused 16 spans in a row as too large") || !strings.Contains(err.Error(), "larger than max") {
+		t.Errorf("the error does not say why the export stopped: %v", err)
+	}
+	// Accepted between refusals, spans too large alone do not stop it.
+	next = &refuser{max: 10}
+	e = &exporter{next: next}
+	huge := make([]sdktrace.ReadOnlySpan, 0, 2*maxAlone)
+	for range maxAlone {
+		huge = append(huge, tracetest.SpanStub{Name: "huge"}.Snapshot(), tracetest.SpanStub{Name: "small"}.Snapshot())
+	}
+	for i := range huge {
+		if err := e.ExportSpans(context.Background(), huge[i:i+1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if e.failed.Load() != maxAlone || e.exported.Load() != maxAlone || e.fatal.Load() {
+		t.Errorf("%d failed, %d exported, fatal %v; want %d, %d, false", e.failed.Load(), e.exported.Load(), e.fatal.Load(), maxAlone, maxAlone)
+	}
+}
