@@ -91,3 +91,35 @@ func TestFailuresSaidAgain(t *testing.T) {
 		t.Errorf("%d lines saying the target still fails after 3 failures; want 1", n)
 	}
 }
+
+// TestFailuresQuotedBytes checks that a target that sends what is not a
+// trace, other bytes at each capture, is said at Warn once: the error
+// quotes the first bytes, which made each failure a cause of its own.
+func TestFailuresQuotedBytes(t *testing.T) {
+	var turn atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := turn.Add(1)
+		noise := make([]byte, 5000)
+		for i := range noise {
+			noise[i] = byte(n*131 + int64(i)*7)
+		}
+		w.Write(noise)
+	}))
+	defer srv.Close()
+	cfg := createDefaultConfig()
+	cfg.Targets = []TargetConfig{{Name: "t", Endpoint: srv.URL + "/noise", Interval: 50 * time.Millisecond, Duration: 10 * time.Millisecond, Timeout: 10 * time.Second}}
+	h := newHarness(t, cfg, consumertest.NewNop())
+	h.start()
+	waitFor(t, 60*time.Second, "four failed captures", func() bool { return h.captures("t", "failed") >= 4 })
+	h.stop()
+	warned, said := 0, ""
+	for _, e := range h.logs.All() {
+		if e.Level == zapcore.WarnLevel && e.Message == "capture of t failed" {
+			warned++
+			said = e.ContextMap()["error"].(string)
+		}
+	}
+	if warned != 1 || !strings.Contains(said, "not a Go execution trace") {
+		t.Errorf("%d warnings for captures of noise, the last %q; want 1, saying it is not a trace", warned, said)
+	}
+}

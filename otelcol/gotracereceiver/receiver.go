@@ -527,14 +527,27 @@ func (r *gotraceReceiver) logOutcome(t *target, start time.Time, spans int64, er
 
 // causeOf is what tells one cause of failure from another: the error's
 // text without its numbers, which change from one capture to the next
-// (times, sizes, ports of the connection).
+// (times, sizes, ports of the connection), nor what it quotes (the first
+// bytes of a body that is not a trace, which a target that sends noise
+// or another format changes at every capture).
 func causeOf(err error) string {
-	return strings.Map(func(r rune) rune {
-		if r >= '0' && r <= '9' {
-			return -1
+	var b strings.Builder
+	quoted, escaped := false, false
+	for _, r := range err.Error() {
+		switch {
+		case escaped:
+			escaped = false
+		case quoted && r == '\\':
+			escaped = true
+		case r == '"':
+			quoted = !quoted
+			b.WriteRune(r)
+		case quoted, r >= '0' && r <= '9':
+		default:
+			b.WriteRune(r)
 		}
-		return r
-	}, err.Error())
+	}
+	return b.String()
 }
 
 // checkOverlap says, once per target, when a capture began before the one
