@@ -74,3 +74,49 @@ func TestFilterEndsNamedGoroutines(t *testing.T) {
 		t.Error("no goroutine declared beside the selected one ended: the check checks nothing")
 	}
 }
+
+// drawn records which goroutines have states kept, and the logs.
+type drawn struct {
+	mapping.NopSink
+	states map[mapping.GoID]bool
+	logs   []mapping.Log
+}
+
+func (d *drawn) GoroutineState(s *mapping.GoroutineState) error {
+	d.states[s.G] = true
+	return nil
+}
+
+func (d *drawn) Log(l *mapping.Log) error {
+	d.logs = append(d.logs, *l)
+	return nil
+}
+
+// TestFilterTraceparentNotDrawn checks that the traceparent a region
+// selection keeps for the task of a region it keeps does not bring the
+// goroutine that logged it, which the selection does not keep: the
+// Chrome JSON drew that goroutine alive over the whole selection, with a
+// lane of its own, where stats and otlp counted it out.
+func TestFilterTraceparentNotDrawn(t *testing.T) {
+	data := readTrace(t, "annotations.go1.26.trace")
+	f := &mapping.Filter{Regions: []string{"encode"}}
+	if _, err := mapping.Map(bytes.NewReader(data), f.Prepass()); err != nil {
+		t.Fatal(err)
+	}
+	got := &drawn{states: map[mapping.GoID]bool{}}
+	if _, err := mapping.Map(bytes.NewReader(data), f.Sink(got)); err != nil {
+		t.Fatal(err)
+	}
+	tps := 0
+	for _, l := range got.logs {
+		if l.Category == mapping.CategoryTraceparent {
+			tps++
+		}
+		if l.G != mapping.NoGoroutine && !got.states[l.G] {
+			t.Errorf("a %q log on G%d, whose states the selection does not keep", l.Category, l.G)
+		}
+	}
+	if tps == 0 {
+		t.Error("no traceparent kept: the test does not reach the case")
+	}
+}

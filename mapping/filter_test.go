@@ -528,8 +528,10 @@ func TestFilterTraceparentCases(t *testing.T) {
 			},
 			want: []string{"log a 10", "log work 10", "task 10", "log c 12", "task 12"},
 			check: func(t *testing.T, r *orderRecorder) {
-				if l := r.logs[0]; l.Time != 1200 || l.G != 2 {
-					t.Errorf("log on G%d at %d, want on G2 when its task was known to be kept, 1200", l.G, l.Time)
+				// G2, which logged it, is not kept: the log is its
+				// task's alone, with no lane made for it.
+				if l := r.logs[0]; l.Time != 1200 || l.G != mapping.NoGoroutine {
+					t.Errorf("log on G%d at %d, want on no goroutine when its task was known to be kept, 1200", l.G, l.Time)
 				}
 				if l := r.logs[2]; l.Time != 1500 {
 					t.Errorf("log at %d, want when its task, kept, ended: 1500", l.Time)

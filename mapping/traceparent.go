@@ -184,7 +184,9 @@ func (f *filterSink) release(h *heldLog) error {
 		return nil // cannot happen: its task has not ended
 	}
 	l.Time = min(max(h.at, f.from), f.to)
-	if h.alone && !f.declared.has(l.G) {
+	if !f.declared.has(l.G) && (h.alone || !f.drawsG(l.G)) {
+		// A goroutine the selection does not draw, named by the log
+		// alone, would get a lane of its own for it.
 		f.orphan(l)
 	}
 	known, err := f.declare(l.G)
@@ -238,6 +240,13 @@ func (f *filterSink) goEnded(g GoID) {
 		}
 	}
 	delete(f.tpG, g)
+}
+
+// drawsG reports whether the selection keeps something of goroutine g
+// of its own: its states, over the whole trace or the spans of the tasks
+// and regions kept.
+func (f *filterSink) drawsG(g GoID) bool {
+	return !f.s.entities || f.s.allOf[g] || len(f.s.spans[g]) > 0
 }
 
 // orphan makes l a log of no goroutine, and so of no P or M either: moved

@@ -659,3 +659,29 @@ func TestSampledOnlyByTask(t *testing.T) {
 		t.Errorf("%d traces, most tasks under one traceparent %d; want 1 and 1", res.Traces(), res.MostSameParent)
 	}
 }
+
+// TestLogOfNoGoroutine: a log without its goroutine (a traceparent a
+// filter restated for its task) is an event without go.goroutine.id, not
+// one of goroutine -1.
+func TestLogOfNoGoroutine(t *testing.T) {
+	sc := newScript(t)
+	sc.must(sc.s.Log(&mapping.Log{Time: 1100, G: mapping.NoGoroutine, P: mapping.NoProc, M: mapping.NoThread, Task: 2, Root: 2, Category: "cat", Message: "m"}))
+	sc.log(1120, 2, mapping.NoRegion, "cat", "on G1")
+	sc.task(2, 0, 1050, 1150)
+	spans := sc.finish()
+	evs := sc.taskSpan(spans, 2).Events
+	if len(evs) != 2 {
+		t.Fatalf("task 2's events: %v", evs)
+	}
+	for i, want := range []string{"", "1"} {
+		got := ""
+		for _, a := range evs[i].Attributes {
+			if a.Key == keyGoroutineID {
+				got = a.Value.Emit()
+			}
+		}
+		if got != want {
+			t.Errorf("event %d: go.goroutine.id %q, want %q", i, got, want)
+		}
+	}
+}

@@ -1388,6 +1388,11 @@ func (s *Sink) emit(rec *spanRec, tid trace.TraceID) {
 		for i, ev := range evs {
 			a := attrs[2*i : 2*i+2 : 2*i+2]
 			a[0], a[1] = keyMessage.String(ev.message), keyGoroutineID.Int64(int64(ev.g))
+			if ev.g == mapping.NoGoroutine {
+				// A log a filter kept without its goroutine (a
+				// traceparent restated for its task).
+				a = a[:1]
+			}
 			e := sdktrace.Event{Name: ev.name, Attributes: a, Time: s.wall(ev.t)}
 			if s.limited() {
 				e.Attributes, e.DroppedAttributeCount = s.limitAttrs(a, s.limits.AttributePerEventCountLimit)
