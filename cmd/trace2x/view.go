@@ -426,9 +426,14 @@ func viewConvert(e *env, in *input, inOpts *inputOpts, tmp io.Writer, resolution
 		v.index = indexAfter(in, file, idx, limit.Reached, w.Rows(), resolution)
 		return v, nil
 	}
-	rest := fmt.Sprintf("--from %s shows what follows", upTo)
+	window := fmt.Sprintf("--from %s", upTo)
+	if to := inOpts.filter.To; to.Set || to.Offset != 0 || !to.Wall.IsZero() {
+		// The window asked for ends there: so does what follows.
+		window += " --to " + to.String()
+	}
+	rest := window + " shows what follows"
 	if in.path == "" || in.copied {
-		rest = fmt.Sprintf("save the trace to a file, and trace2x view --from %s FILE shows what follows", upTo)
+		rest = fmt.Sprintf("save the trace to a file, and trace2x view %s FILE shows what follows", window)
 	}
 	fmt.Fprintf(e.stderr, "trace2x: %s: note: cut at %s, where it makes %.1f million rows in Perfetto, about as many as the UI in a browser holds: %s\n",
 		in.name, upTo, float64(w.Rows())/1e6, rest)

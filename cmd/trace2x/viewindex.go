@@ -271,6 +271,9 @@ func (s *indexServer) genPath(n int) string {
 func (s *indexServer) handler(addr string, stderr io.Writer) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
+		if !getOrHead(w, r) {
+			return
+		}
 		s.mu.Lock()
 		d := pageData{Name: s.name, Base: s.in.baseName(), Windows: append([]viewWindow(nil), s.windows...), Counted: s.counted,
 			CountErr: s.countErr, CountedTo: ms(s.countedTo)}
@@ -288,6 +291,9 @@ func (s *indexServer) handler(addr string, stderr io.Writer) http.Handler {
 			fmt.Fprintf(stderr, "trace2x: the index page: %v\n", err)
 		}
 	})
+	// The browser asks for an icon with every page: no answer to log as
+	// an error in its console.
+	mux.HandleFunc("/favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	serve := func(path, what string, from, to time.Duration, gens int) {
 		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 			allowUI(w, r)
@@ -317,7 +323,7 @@ func (s *indexServer) handler(addr string, stderr io.Writer) http.Handler {
 				cut := time.Duration(int64(limit.Reached) - s.start)
 				rest := "its generations open alone from the index page"
 				if gens == 1 {
-					rest = fmt.Sprintf("one generation holds more than that; trace2x view --from %s --to %s %s shows the rest of it", ms(cut), ms(to), s.in.name)
+					rest = fmt.Sprintf("one generation holds more than that; trace2x view --from %s --to %s %s shows what follows", ms(cut), ms(to), s.in.name)
 				}
 				fmt.Fprintf(stderr, "trace2x: %s (%s to %s): cut at %s, at %d million rows in Perfetto, about as many as the UI in a browser holds: %s\n",
 					what, ms(from), ms(to), ms(cut), largePerfetto/1_000_000, rest)

@@ -84,6 +84,18 @@ func TestViewIndex(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || asked {
 		t.Errorf("HEAD of a window: status %d, taken as the UI asking for it: %v", resp.StatusCode, asked)
 	}
+	// The page is read, not posted to; the browser's icon request is
+	// answered, not a 404 its console logs at every refresh.
+	if resp, err := http.Post(srv.URL+"/", "text/plain", strings.NewReader("x")); err != nil {
+		t.Fatal(err)
+	} else if resp.Body.Close(); resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST of the page: %s, want 405", resp.Status)
+	}
+	if resp, err := http.Get(srv.URL + "/favicon.ico"); err != nil {
+		t.Fatal(err)
+	} else if resp.Body.Close(); resp.StatusCode != http.StatusNoContent {
+		t.Errorf("the icon: %s, want 204", resp.Status)
+	}
 	if strings.Contains(page, "…") || strings.Contains(page, "refresh") {
 		t.Errorf("the page still waits for the counts:\n%s", page)
 	}
@@ -407,7 +419,6 @@ func TestViewCut(t *testing.T) {
 	if v, err := viewConvert(e, in, opts, io.Discard, 0, nil); err != nil || !v.cut {
 		t.Fatalf("a window over the budget: error %v, cut %v", err, v.cut)
 	}
-	largePerfetto = half
 	m := regexp.MustCompile(`note: cut at ([0-9.]+[µm]?s), .* --from ([0-9.]+[µm]?s) shows what follows`).FindStringSubmatch(stderr.String())
 	if m == nil {
 		t.Fatalf("stderr %q does not say where the window was cut", stderr.String())
@@ -415,6 +426,17 @@ func TestViewCut(t *testing.T) {
 	at, err := time.ParseDuration(m[2])
 	if err != nil || at <= from || m[1] != m[2] {
 		t.Errorf("a window from %v is cut at %s, with --from %s for the rest; want one time past %v", from, m[1], m[2], from)
+	}
+	// A window with an end: what follows ends there too (the note's
+	// window went on to the trace's end).
+	stderr.Reset()
+	opts.filter.To = mapping.Bound{Offset: 850 * time.Microsecond}
+	if v, err := viewConvert(e, in, opts, io.Discard, 0, nil); err != nil || !v.cut {
+		t.Fatalf("a window with an end, over the budget: error %v, cut %v", err, v.cut)
+	}
+	largePerfetto = half
+	if !regexp.MustCompile(`note: cut at .* --from [0-9.]+[µm]?s --to 850µs shows what follows`).MatchString(stderr.String()) {
+		t.Errorf("stderr %q does not keep the window's end in what shows what follows", stderr.String())
 	}
 
 	// From standard input, which cannot be read again, the note says to
