@@ -640,7 +640,8 @@ func TestView(t *testing.T) {
 		}
 	}
 	// --index on what cannot be indexed says so, and serves it whole.
-	if _, errs := viewOnce(t, bytes.NewReader(data), "--index", "-"); !strings.Contains(errs, "note: no index page: it needs a trace file") {
+	if _, errs := viewOnce(t, bytes.NewReader(data), "--index", "-"); !strings.Contains(errs, "note: no index page: it needs a trace file") ||
+		!strings.Contains(errs, "it is not read from a file") {
 		t.Errorf("view --index of a stream: stderr %q does not say why there is no index page", errs)
 	}
 	if _, errs := viewOnce(t, nil, "--index", "--to", "5ms", sample(t)); !strings.Contains(errs, "what the filters keep is served") {

@@ -111,7 +111,7 @@ where, so that --from shows the rest.`,
 				if !inOpts.filter.Empty() {
 					served = "what the filters keep is served"
 				}
-				fmt.Fprintf(e.stderr, "trace2x: %s: note: no index page: it needs a trace file of the Go 1.22+ formats whose generations index cleanly, without a filter (not a stream, a compressed or broken file, or an older format); %s, cut at the row budget if it goes past it\n", in.name, served)
+				fmt.Fprintf(e.stderr, "trace2x: %s: note: no index page: it needs a trace file of the Go 1.22+ formats whose generations index cleanly, without a filter, and %s; %s, cut at the row budget if it goes past it\n", in.name, noIndex(in, inOpts), served)
 			}
 			ctx := e.context() // ends on Ctrl-C
 			return viewWhole(ctx, e, in, inOpts, viewAt{*addr, *ui, *open}, *resolution)

@@ -715,6 +715,31 @@ func sampleBytesPerRow(in *input, file *os.File, idx *tracefile.Index, resolutio
 // viewIndex returns the file of view's input and its index of generations
 // when it is a Go 1.22+ trace file that windows can be cut from, and nil
 // otherwise.
+// noIndex says why viewIndex gives no index of in: a trace broken off or
+// damaged is common (a program that crashed), and the index's error says
+// where.
+func noIndex(in *input, opts *inputOpts) string {
+	file, ok := in.ReadCloser.(*os.File)
+	switch {
+	case !opts.filter.Empty():
+		return "a filter was given"
+	case !ok || in.path == "" || in.size <= 0:
+		return "it is not read from a file (a stream, or compressed)"
+	}
+	idx, err := tracefile.Read(file, in.size)
+	switch {
+	case errors.Is(err, tracefile.ErrOldFormat):
+		return "its format is before Go 1.22, without generations"
+	case err != nil:
+		return fmt.Sprintf("its generations do not index: %v", err)
+	case idx.Size != in.size:
+		return fmt.Sprintf("its generations end at byte %d of %d", idx.Size, in.size)
+	case len(idx.Generations) == 0:
+		return "it has no generation"
+	}
+	return "it has one generation"
+}
+
 func viewIndex(in *input, opts *inputOpts) (*os.File, *tracefile.Index) {
 	file, ok := in.ReadCloser.(*os.File)
 	if !ok || in.path == "" || in.size <= 0 || !opts.filter.Empty() {

@@ -632,3 +632,36 @@ func TestIndexUnits(t *testing.T) {
 		}
 	}
 }
+
+// TestNoIndexSaysWhy: view --index of what it cannot index says why, and
+// for a file cut short (a program that crashed leaves one), where its
+// generations stop indexing.
+func TestNoIndexSaysWhy(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "frsubtasks.go1.26.trace")) // two generations
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cut := filepath.Join(dir, "cut.trace")
+	if err := os.WriteFile(cut, data[:len(data)-200], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		path string
+		opts inputOpts
+		want string
+	}{
+		{cut, inputOpts{}, `its generations do not index: broken trace near byte [0-9]+`},
+		{filepath.Join("..", "..", "testdata", "frsubtasks.go1.26.trace"), inputOpts{filter: mapping.Filter{Tasks: []string{"x"}}}, `a filter was given`},
+	} {
+		e := &env{stderr: io.Discard}
+		in, err := openTrace(e, []string{c.path}, &c.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := noIndex(in, &c.opts); !regexp.MustCompile(c.want).MatchString(got) {
+			t.Errorf("%s: %q, want %q", c.path, got, c.want)
+		}
+		in.Close()
+	}
+}
