@@ -538,6 +538,27 @@ func TestFilterTraceparentCases(t *testing.T) {
 				}
 			},
 		},
+		{
+			// G2 is named by a kept event before it logs the traceparent:
+			// declared, but not drawn, it gets no lane for the log either
+			// (a pass from a window's start, where the event is not, did
+			// not declare it, and the log had no goroutine there).
+			name: "goroutine named before",
+			f:    mapping.Filter{Goroutines: []mapping.GoID{1}},
+			items: func(s mapping.Sink) error {
+				return errors.Join(
+					s.GoroutineEvent(&mapping.GoroutineEvent{Kind: mapping.GoUnblocked, Time: 1090, G: 1, By: 2, P: mapping.NoProc, M: mapping.NoThread}),
+					s.Log(tp(1100, 2, 10, "a")),
+					s.Log(&mapping.Log{Time: 1200, G: 1, P: mapping.NoProc, M: mapping.NoThread, Task: 10, Root: 10, Message: "work"}),
+					s.Task(task(10, 1050, 1300, 2, 1)))
+			},
+			want: []string{"log a 10", "log work 10", "task 10"},
+			check: func(t *testing.T, r *orderRecorder) {
+				if l := r.logs[0]; l.G != mapping.NoGoroutine {
+					t.Errorf("the traceparent on G%d, want on no goroutine: G2 is not kept", l.G)
+				}
+			},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := &orderRecorder{tpRecorder: newTPRecorder()}

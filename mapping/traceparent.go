@@ -184,9 +184,11 @@ func (f *filterSink) release(h *heldLog) error {
 		return nil // cannot happen: its task has not ended
 	}
 	l.Time = min(max(h.at, f.from), f.to)
-	if !f.declared.has(l.G) && (h.alone || !f.drawsG(l.G)) {
-		// A goroutine the selection does not draw, named by the log
-		// alone, would get a lane of its own for it.
+	if !f.drawsG(l.G) || h.alone && !f.declared.has(l.G) {
+		// A goroutine the selection does not draw would get a lane of
+		// its own for the log (whether something kept named it before
+		// depends on where the pass began: a window's or the trace's
+		// start).
 		f.orphan(l)
 	}
 	known, err := f.declare(l.G)
