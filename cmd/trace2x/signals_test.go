@@ -274,6 +274,19 @@ func TestInterruptPush(t *testing.T) {
 // that it still sends the spans, for how long, and how to stop, not once
 // the timeout is over; a second interrupt stops it.
 func TestInterruptPushNote(t *testing.T) {
+	trace := serviceTrace(t)
+	for _, args := range [][]string{
+		{"otlp", "-q", "--timeout", "10m", "--endpoint"},
+		{"convert", "-q", "--perfetto", filepath.Join(t.TempDir(), "t.pftrace"), "--otlp", "--otlp-endpoint"},
+	} {
+		t.Run(args[0], func(t *testing.T) { testInterruptPushNote(t, trace, args) })
+	}
+}
+
+// serviceTrace records a 1 MB trace of a service, more spans than the
+// exporter's queue holds, into a file and returns its name.
+func serviceTrace(t *testing.T) string {
+	t.Helper()
 	var rec bytes.Buffer
 	if err := synth.RecordService(&rec, 1<<20); err != nil {
 		t.Fatal(err)
@@ -282,12 +295,28 @@ func TestInterruptPushNote(t *testing.T) {
 	if err := os.WriteFile(trace, rec.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, args := range [][]string{
-		{"otlp", "-q", "--timeout", "10m", "--endpoint"},
-		{"convert", "-q", "--perfetto", filepath.Join(t.TempDir(), "t.pftrace"), "--otlp", "--otlp-endpoint"},
-	} {
-		t.Run(args[0], func(t *testing.T) { testInterruptPushNote(t, trace, args) })
+	return trace
+}
+
+// startExporting starts cmd, a push, and returns once the endpoint has
+// seen two requests (the check of the endpoint, then the first export),
+// as got tells, with cmd's standard error.
+func startExporting(t *testing.T, cmd *exec.Cmd, got <-chan struct{}) *syncBuffer {
+	t.Helper()
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
 	}
+	for range 2 {
+		select {
+		case <-got:
+		case <-time.After(60 * time.Second):
+			cmd.Process.Kill()
+			t.Fatalf("the command never exported; stderr:\n%s", stderr.String())
+		}
+	}
+	return stderr
 }
 
 // silentEndpoint listens on 127.0.0.1 until the test ends, taking
@@ -368,21 +397,8 @@ func TestInterruptAfterConversion(t *testing.T) {
 	addr, accepted := silentEndpoint(t)
 	trace := filepath.Join("..", "..", "testdata", "mixed.go1.26.trace")
 	cmd := trace2xProcess(t, "otlp", "-q", "--protocol", "http/protobuf", "--timeout", "2s", "--endpoint", "http://"+addr, trace)
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// The check of the endpoint connects first, then the first export,
-	// once the 53 kB trace is converted.
-	for range 2 {
-		select {
-		case <-accepted:
-		case <-time.After(60 * time.Second):
-			cmd.Process.Kill()
-			t.Fatalf("the command never exported; stderr:\n%s", stderr.String())
-		}
-	}
+	// The 53 kB trace is converted by the first export.
+	stderr := startExporting(t, cmd, accepted)
 	time.Sleep(300 * time.Millisecond)
 	cmd.Process.Signal(syscall.SIGINT)
 	waitExit(t, cmd, 60*time.Second, "the command did not end after its timeout")
@@ -402,14 +418,7 @@ func TestInterruptAfterConversion(t *testing.T) {
 // sink went on sending every span, 26 s after the signal for a trace of
 // 6,712 spans, and the command exited 0.)
 func TestInterruptSlowPush(t *testing.T) {
-	var rec bytes.Buffer
-	if err := synth.RecordService(&rec, 1<<20); err != nil {
-		t.Fatal(err)
-	}
-	trace := filepath.Join(t.TempDir(), "service.trace")
-	if err := os.WriteFile(trace, rec.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	trace := serviceTrace(t)
 	for _, args := range [][]string{
 		{"otlp", "-q", "--protocol", "http/protobuf", "--timeout", "2s", "--endpoint"},
 		{"convert", "-q", "--stats", filepath.Join(t.TempDir(), "t.json"), "--otlp", "--otlp-protocol", "http/protobuf", "--otlp-timeout", "2s", "--otlp-endpoint"},
@@ -432,20 +441,7 @@ func testInterruptSlowPush(t *testing.T, trace string, args []string) {
 	}))
 	defer srv.Close()
 	cmd := trace2xProcess(t, append(args, srv.URL, trace)...)
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// The check of the endpoint, then a first export.
-	for range 2 {
-		select {
-		case <-answered:
-		case <-time.After(60 * time.Second):
-			cmd.Process.Kill()
-			t.Fatalf("the command never exported; stderr:\n%s", stderr.String())
-		}
-	}
+	stderr := startExporting(t, cmd, answered)
 	cmd.Process.Signal(syscall.SIGINT)
 	waitExit(t, cmd, 60*time.Second, "the command did not end after its timeout")
 	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
