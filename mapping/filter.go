@@ -755,6 +755,11 @@ type filterSink struct {
 	// drainOpen); draining is set from then on.
 	open     []Task
 	draining bool
+	// parentOf gives the parent of a task open, from the mapping;
+	// openParent those of the tasks open at the pass's end, which the
+	// mapping no longer holds (see named).
+	parentOf   func(TaskID) TaskID
+	openParent map[TaskID]TaskID
 	// forwarded is set once next's Begin is called: only then is its End.
 	forwarded bool
 	// The window: as Filter.Window gives it, and placed in the trace.
@@ -1198,7 +1203,7 @@ func (f *filterSink) Task(t *Task) error {
 		parent = l.parent // the prepass saw it begin
 	}
 	// Its traceparent, if still held, goes out before it, at its end.
-	if err := f.named(t.ID, root, t.End); err != nil {
+	if err := f.named(t.ID, root, parent, t.End); err != nil {
 		return err
 	}
 	f.forgetTraceparent(t.ID)
@@ -1243,6 +1248,12 @@ func (f *filterSink) Task(t *Task) error {
 func (f *filterSink) drainOpen() error {
 	open := f.open
 	f.open, f.draining = nil, true
+	f.openParent = make(map[TaskID]TaskID, len(open))
+	for i := range open {
+		if p := open[i].Parent; p != NoTask {
+			f.openParent[open[i].ID] = p
+		}
+	}
 	for i := len(open) - 1; i >= 0; i-- {
 		t := &open[i]
 		keep := !f.s.entities || f.s.tasks[t.ID] || f.s.context[t.ID] || f.s.gTasks[t.ID] ||
@@ -1253,7 +1264,7 @@ func (f *filterSink) drainOpen() error {
 		if err := f.enter(); err != nil {
 			return err
 		}
-		if err := f.named(t.ID, f.rootOf(t.ID, t.Root), t.End); err != nil {
+		if err := f.named(t.ID, f.rootOf(t.ID, t.Root), t.Parent, t.End); err != nil {
 			return err
 		}
 	}
@@ -1315,7 +1326,7 @@ func (f *filterSink) unseenTask(id TaskID, k *keptTask) error {
 	if err := f.enter(); err != nil {
 		return err
 	}
-	if err := f.named(id, k.root, end); err != nil {
+	if err := f.named(id, k.root, k.parent, end); err != nil {
 		return err
 	}
 	f.forgetTraceparent(id)
@@ -1370,7 +1381,7 @@ func (f *filterSink) Region(r *Region) error {
 		f.rg.Root = f.rootOf(f.rg.Task, r.Root)
 	}
 	// A region kept shows that its task is: its traceparent goes first.
-	if err := f.named(f.rg.Task, f.rg.Root, r.End); err != nil {
+	if err := f.named(f.rg.Task, f.rg.Root, NoTask, r.End); err != nil {
 		return err
 	}
 	if f.leftT.has(r.ParentTask) {
@@ -1494,7 +1505,7 @@ func (f *filterSink) Log(l *Log) error {
 	if task != NoTask {
 		root = f.rootOf(task, l.Root)
 	}
-	if err := f.named(task, root, l.Time); err != nil {
+	if err := f.named(task, root, NoTask, l.Time); err != nil {
 		return err
 	}
 	if task != l.Task || root != l.Root {

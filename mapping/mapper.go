@@ -207,7 +207,26 @@ func newMapper(sink Sink, cfg *config) *mapper {
 	m.sum.Input = cfg.input
 	m.sum.ExpBatches = make(map[string]int)
 	m.sum.Anomalies = make(map[string]int)
+	if s, ok := sink.(taskParentSink); ok {
+		s.taskParents(m.openParent)
+	}
 	return m
+}
+
+// taskParentSink is a sink of this package that asks the mapping for the
+// parents of the tasks open (see filterSink.ancestor): the model gives a
+// task's parent only with the task, when it ends.
+type taskParentSink interface {
+	taskParents(parentOf func(TaskID) TaskID)
+}
+
+// openParent returns the parent of task id while it is open, NoTask if it
+// is not open or has none the pass knows.
+func (m *mapper) openParent(id TaskID) TaskID {
+	if tk := m.tasks[id]; tk != nil {
+		return tk.Parent
+	}
+	return NoTask
 }
 
 func (m *mapper) anomaly(what string) { m.sum.Anomalies[what]++ }

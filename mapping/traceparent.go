@@ -27,14 +27,16 @@ import (
 //     when a window tells it of a traceparent logged after the window's
 //     end.
 //
-// The traceparents held of the tasks of a tree (a root task and those
-// under it) that the selection leaves out go out with the first item kept
-// of a task of that tree, on no goroutine, and keep their tasks as
-// context: a subtask or a region selected in a request stays in the
-// request's distributed trace, also where the task that logged the
-// traceparent is not the root (a request task under the OpenTelemetry
-// SDK's task for the server's span). A task between them that logged
-// none and that the selection leaves out is not kept.
+// The traceparents held of the ancestors of a task kept that the
+// selection leaves out go out with the first item kept of that task, on
+// no goroutine, and keep their tasks as context: a subtask or a region
+// selected in a request stays in the request's distributed trace, also
+// where the task that logged the traceparent is not the root (a request
+// task under the OpenTelemetry SDK's task for the server's span). A task
+// between them that logged none and that the selection leaves out is not
+// kept. Nor are the other tasks of the tree: a sibling or a subtask has a
+// traceparent of its own, another request's, and which of them were open
+// when the kept one was named would depend on where the pass ended.
 //
 // Passed on later than it came, its Time is the moment it is passed on,
 // bounded by the window: every output then shows it inside the task as
@@ -147,17 +149,18 @@ func (f *filterSink) enter() error {
 }
 
 // named notes that an item kept, about to be passed on at time at, names
-// task id, of root task root: the task is kept, and its traceparent, if
-// held, goes out now. So does that of its root, if the selection leaves
-// the root out: a task selected in a request's task (a subtask, or the
-// task of a region selected) stays in the request's distributed trace,
-// and the root, named by its traceparent, is kept for context.
-func (f *filterSink) named(id, root TaskID, at Time) error {
+// task id, of root task root and parent parent (NoTask where the item
+// does not tell): the task is kept, and its traceparent, if held, goes
+// out now. So do those of its ancestors that the selection leaves out: a
+// task selected in a request's task (a subtask, or the task of a region
+// selected) stays in the request's distributed trace, and the request's
+// task, named by its traceparent, is kept for context.
+func (f *filterSink) named(id, root, parent TaskID, at Time) error {
 	if root == NoTask {
 		root = id
 	}
 	for _, other := range f.tpRoot[root] {
-		if h := f.tps[other]; other != id && h != nil && !h.sent && !f.keepsTask(other) {
+		if h := f.tps[other]; other != id && h != nil && !h.sent && !f.keepsTask(other) && f.ancestor(other, id, parent) {
 			h.ready, h.at, h.alone = true, max(h.at, at), true
 			if err := f.release(h); err != nil {
 				return err
@@ -171,6 +174,48 @@ func (f *filterSink) named(id, root TaskID, at Time) error {
 	h.ready, h.at = true, max(h.at, at)
 	return f.release(h)
 }
+
+// maxDepth bounds the walk from a task to its ancestors: a damaged
+// trace may make a task its own ancestor.
+const maxDepth = 1 << 10
+
+// ancestor reports whether task a is an ancestor of task id, whose parent
+// is parent (NoTask if the caller does not know it). Where the pass does
+// not give the parents of the tasks open (a driver other than this
+// package's mapping), every task of id's tree is taken for one.
+func (f *filterSink) ancestor(a, id, parent TaskID) bool {
+	if f.parentOf == nil && !f.draining {
+		return true
+	}
+	p := cmp.Or(parent, f.parent(id))
+	for n := 0; p != NoTask && n < maxDepth; n++ {
+		if p == a {
+			return true
+		}
+		p = f.parent(p)
+	}
+	return false
+}
+
+// parent returns the parent of task id, open, as far as the pass knows it.
+func (f *filterSink) parent(id TaskID) TaskID {
+	if p, ok := f.openParent[id]; ok {
+		return p
+	}
+	if f.parentOf != nil {
+		if p := f.parentOf(id); p != NoTask {
+			return p
+		}
+	}
+	if l, ok := f.s.linkOf[id]; ok {
+		return l.parent // the prepass saw it begin before the window's generations
+	}
+	return NoTask
+}
+
+// taskParents takes from the mapping how to learn the parents of the
+// tasks open (see taskParentSink).
+func (f *filterSink) taskParents(parentOf func(TaskID) TaskID) { f.parentOf = parentOf }
 
 // release passes on a held traceparent, whose task is kept.
 func (f *filterSink) release(h *heldLog) error {
