@@ -364,6 +364,14 @@ type selection struct {
 	// tpTasks holds the tasks of tpBefore, for the same reason: kept
 	// for their traceparent, they are context of what is kept.
 	tpTasks map[TaskID]keptTask
+	// ctxTasks holds the tasks kept as context for a region selected
+	// (see regTask) that overlap a window given, for the same reason.
+	ctxTasks map[TaskID]keptTask
+	// across holds the regions open across a window given, without
+	// their stacks (a pass numbers its own): a pass over the window's
+	// generations sees neither end of one that spans them all, and
+	// would not draw it (see filterSink.acrossUnseen).
+	across []Region
 	// tpBefore holds, in time order, the first traceparent log of each
 	// task open at the window's start that logged it before, as the
 	// prepass read them: a pass over the window's generations may not
@@ -499,6 +507,12 @@ func (p *prepass) Task(t *Task) error {
 		// known when the region comes.
 		if s.regTask[t.ID] {
 			p.grow(span{t.Start, t.End})
+			if p.f.From.bounded() && t.End >= p.from && t.Start <= p.to {
+				if s.ctxTasks == nil {
+					s.ctxTasks = map[TaskID]keptTask{}
+				}
+				s.ctxTasks[t.ID] = keptTask{span{t.Start, t.End}, nil, t.Type, t.Parent, t.Root, t.Flags & (OpenStart | OpenEnd)}
+			}
 			// For a pass over a window's generations, which may not read
 			// where the task began.
 			if t.Type != "" {
@@ -618,6 +632,14 @@ func (p *prepass) Log(l *Log) error {
 }
 
 func (p *prepass) Region(r *Region) error {
+	if p.f.From.bounded() && p.f.To.bounded() && r.Start < p.from && r.End > p.to &&
+		!(r.Flags.Has(OpenStart) && r.Flags.Has(OpenEnd)) && len(p.s.across) < maxHeld {
+		// Open across the window. One with neither end in the trace, no
+		// pass sees.
+		c := *r
+		c.Stack, c.EndStack = NoStack, NoStack
+		p.s.across = append(p.s.across, c)
+	}
 	if p.s.tasks[r.Task] {
 		// A region of a task kept that outlived it: the task was
 		// delivered, and kept, before.
@@ -760,6 +782,9 @@ type filterSink struct {
 	// mapping no longer holds (see named).
 	parentOf   func(TaskID) TaskID
 	openParent map[TaskID]TaskID
+	// acrossSeen holds the begins and ends of the regions open across
+	// the window that the pass read (see acrossUnseen).
+	acrossSeen map[regionEdge]bool
 	// forwarded is set once next's Begin is called: only then is its End.
 	forwarded bool
 	// The window: as Filter.Window gives it, and placed in the trace.
@@ -1294,7 +1319,7 @@ func (f *filterSink) unseen() error {
 		}
 	}
 	if len(f.s.tpTasks) == 0 {
-		return nil
+		return f.unseenContext()
 	}
 	var ctx []keptID
 	for id, k := range f.s.tpTasks {
@@ -1307,6 +1332,24 @@ func (f *filterSink) unseen() error {
 	})
 	for _, k := range ctx {
 		if err := f.unseenTask(k.id, &k.keptTask); err != nil {
+			return err
+		}
+	}
+	return f.unseenContext()
+}
+
+// unseenContext delivers, as unseen does, the tasks kept as context for
+// a region selected that the pass did not see: those of the regions open
+// across the window (see acrossUnseen), and any other task with nothing
+// of its own in the window's generations.
+func (f *filterSink) unseenContext() error {
+	ids := slices.Collect(maps.Keys(f.s.ctxTasks))
+	slices.SortFunc(ids, func(a, b TaskID) int {
+		return cmp.Or(cmpTime(f.s.ctxTasks[a].span.start, f.s.ctxTasks[b].span.start), cmp.Compare(a, b))
+	})
+	for _, id := range ids {
+		k := f.s.ctxTasks[id]
+		if err := f.unseenTask(id, &k); err != nil {
 			return err
 		}
 	}
@@ -1340,6 +1383,9 @@ func (f *filterSink) unseenTask(id TaskID, k *keptTask) error {
 
 func (f *filterSink) Region(r *Region) error {
 	f.f.seen.addType(&f.f.seen.regionTypes, r.Type)
+	if len(f.s.across) > 0 {
+		f.sawAcross(r)
+	}
 	if f.s.regType[r.Type] && r.EndStack != NoStack && !f.s.allOf[r.G] && f.endsSpan(r.G, r.End) {
 		// The goroutine's run that goes on past it is cut here; it comes
 		// later, when the run ends.
@@ -1389,6 +1435,55 @@ func (f *filterSink) Region(r *Region) error {
 	}
 	f.f.kept++
 	return f.next.Region(&f.rg)
+}
+
+// regionEdge is where a region begins or ends.
+type regionEdge struct {
+	g   GoID
+	t   Time
+	end bool
+}
+
+// sawAcross notes the edges of region r that the pass read, if r is open
+// across the window.
+func (f *filterSink) sawAcross(r *Region) {
+	if f.acrossSeen == nil {
+		f.acrossSeen = map[regionEdge]bool{}
+	}
+	if !r.Flags.Has(OpenStart) && r.Start < f.from {
+		f.acrossSeen[regionEdge{r.G, r.Start, false}] = true
+	}
+	if !r.Flags.Has(OpenEnd) && r.End > f.to {
+		f.acrossSeen[regionEdge{r.G, r.End, true}] = true
+	}
+}
+
+// acrossUnseen passes on the regions open across the window that the
+// pass did not see, as the prepass saw them: a pass over the window's
+// generations reads neither end of one open across them all (a handler's
+// region around a long wait, a worker's around its loop), which the pass
+// over the whole trace keeps, cut to the window. They come innermost
+// first, as a pass gives nested regions.
+func (f *filterSink) acrossUnseen() error {
+	var out []*Region
+	for i := range f.s.across {
+		r := &f.s.across[i]
+		seen := !r.Flags.Has(OpenStart) && f.acrossSeen[regionEdge{r.G, r.Start, false}] ||
+			!r.Flags.Has(OpenEnd) && f.acrossSeen[regionEdge{r.G, r.End, true}]
+		if !seen {
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(a, b *Region) int {
+		return cmp.Or(cmpTime(a.End, b.End), cmp.Compare(b.Depth, a.Depth), cmp.Compare(a.G, b.G))
+	})
+	for _, r := range out {
+		c := *r
+		if err := f.Region(&c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // rootOf returns the root of task id, whose root the pass gave as root:
@@ -1699,6 +1794,11 @@ func (f *filterSink) End(s *Summary) error {
 		// The filter refused the pass at Begin (a window it cannot
 		// place, no prepass): next never began, and does not end.
 		return nil
+	}
+	if s.Err == nil && len(f.s.across) > 0 && f.from <= s.End {
+		if err := f.acrossUnseen(); err != nil {
+			return err
+		}
 	}
 	if err := f.drainOpen(); err != nil {
 		return err
