@@ -367,11 +367,16 @@ type selection struct {
 	// ctxTasks holds the tasks kept as context for a region selected
 	// (see regTask) that overlap a window given, for the same reason.
 	ctxTasks map[TaskID]keptTask
-	// across holds the regions open across a window given, without
-	// their stacks (a pass numbers its own): a pass over the window's
-	// generations sees neither end of one that spans them all, and
-	// would not draw it (see filterSink.acrossUnseen).
-	across []Region
+	// openAtFrom holds the tasks open at the start of a window given: one
+	// that a pass over the window's generations did not see begin, and
+	// that is not among them, ended before the window (see
+	// filterSink.endedBefore).
+	openAtFrom idSet[TaskID]
+	// openAt holds the regions open at the start of a window given,
+	// without their stacks (a pass numbers its own), for a pass over the
+	// window's generations, which does not read where they began (see
+	// regionSeeder).
+	openAt []Region
 	// tpBefore holds, in time order, the first traceparent log of each
 	// task open at the window's start that logged it before, as the
 	// prepass read them: a pass over the window's generations may not
@@ -490,6 +495,7 @@ func (p *prepass) Task(t *Task) error {
 		// generations may not read its begin, and the task may be kept
 		// as context (an ancestor of a task kept, the task of a region
 		// kept) or selected.
+		s.openAtFrom.add(t.ID)
 		if t.Type != "" {
 			s.typeOf[t.ID] = t.Type
 		}
@@ -632,13 +638,10 @@ func (p *prepass) Log(l *Log) error {
 }
 
 func (p *prepass) Region(r *Region) error {
-	if p.f.From.bounded() && p.f.To.bounded() && r.Start < p.from && r.End > p.to &&
-		!(r.Flags.Has(OpenStart) && r.Flags.Has(OpenEnd)) && len(p.s.across) < maxHeld {
-		// Open across the window. One with neither end in the trace, no
-		// pass sees.
+	if p.f.From.bounded() && r.Start < p.from && r.End >= p.from && len(p.s.openAt) < maxHeld {
 		c := *r
-		c.Stack, c.EndStack = NoStack, NoStack
-		p.s.across = append(p.s.across, c)
+		c.Stack, c.EndStack, c.Time, c.Timed = NoStack, NoStack, StateTimes{}, false
+		p.s.openAt = append(p.s.openAt, c)
 	}
 	if p.s.tasks[r.Task] {
 		// A region of a task kept that outlived it: the task was
@@ -782,9 +785,7 @@ type filterSink struct {
 	// mapping no longer holds (see named).
 	parentOf   func(TaskID) TaskID
 	openParent map[TaskID]TaskID
-	// acrossSeen holds the begins and ends of the regions open across
-	// the window that the pass read (see acrossUnseen).
-	acrossSeen map[regionEdge]bool
+	skipped    bool // the pass skipped the file's first generations (Meta.Skipped)
 	// forwarded is set once next's Begin is called: only then is its End.
 	forwarded bool
 	// The window: as Filter.Window gives it, and placed in the trace.
@@ -880,6 +881,7 @@ func (f *filterSink) Begin(m *Meta) error {
 		return endsBeforeStart(f.toB)
 	}
 	f.origin = m.Start
+	f.skipped = m.Skipped
 	f.begun = !f.fromB.bounded()
 	// The traceparents the prepass saw logged before the window are held
 	// as the pass would hold them had it read them: a pass over the
@@ -1215,7 +1217,7 @@ func (f *filterSink) Task(t *Task) error {
 	keep := !f.s.entities || f.s.tasks[t.ID] || f.s.context[t.ID] || f.s.gTasks[t.ID] ||
 		slices.ContainsFunc(t.Goroutines, func(g GoID) bool { return f.s.allOf[g] })
 	start, end, fl, ok := f.clip(t.Start, t.End)
-	if !keep || !ok {
+	if !keep || !ok || f.endedBefore(t) {
 		f.forgetTraceparent(t.ID)
 		f.endTask(t.ID, true)
 		return nil
@@ -1283,7 +1285,7 @@ func (f *filterSink) drainOpen() error {
 		t := &open[i]
 		keep := !f.s.entities || f.s.tasks[t.ID] || f.s.context[t.ID] || f.s.gTasks[t.ID] ||
 			slices.ContainsFunc(t.Goroutines, func(g GoID) bool { return f.s.allOf[g] })
-		if _, _, _, ok := f.clip(t.Start, t.End); !keep || !ok {
+		if _, _, _, ok := f.clip(t.Start, t.End); !keep || !ok || f.endedBefore(t) {
 			continue
 		}
 		if err := f.enter(); err != nil {
@@ -1383,9 +1385,6 @@ func (f *filterSink) unseenTask(id TaskID, k *keptTask) error {
 
 func (f *filterSink) Region(r *Region) error {
 	f.f.seen.addType(&f.f.seen.regionTypes, r.Type)
-	if len(f.s.across) > 0 {
-		f.sawAcross(r)
-	}
 	if f.s.regType[r.Type] && r.EndStack != NoStack && !f.s.allOf[r.G] && f.endsSpan(r.G, r.End) {
 		// The goroutine's run that goes on past it is cut here; it comes
 		// later, when the run ends.
@@ -1437,54 +1436,19 @@ func (f *filterSink) Region(r *Region) error {
 	return f.next.Region(&f.rg)
 }
 
-// regionEdge is where a region begins or ends.
-type regionEdge struct {
-	g   GoID
-	t   Time
-	end bool
+// endedBefore reports whether task t, as a pass over a window's later
+// generations gives it, ended before the window, as the prepass saw: the
+// pass read neither its begin nor its end, only something that names it
+// (a region begun in it, which outlived it), and takes it for a task open
+// since before them all, across the window.
+func (f *filterSink) endedBefore(t *Task) bool {
+	return f.skipped && f.s.prepassed && f.fromB.bounded() && t.Flags.Has(OpenStart) &&
+		t.Start < f.from && !f.s.openAtFrom.has(t.ID)
 }
 
-// sawAcross notes the edges of region r that the pass read, if r is open
-// across the window.
-func (f *filterSink) sawAcross(r *Region) {
-	if f.acrossSeen == nil {
-		f.acrossSeen = map[regionEdge]bool{}
-	}
-	if !r.Flags.Has(OpenStart) && r.Start < f.from {
-		f.acrossSeen[regionEdge{r.G, r.Start, false}] = true
-	}
-	if !r.Flags.Has(OpenEnd) && r.End > f.to {
-		f.acrossSeen[regionEdge{r.G, r.End, true}] = true
-	}
-}
-
-// acrossUnseen passes on the regions open across the window that the
-// pass did not see, as the prepass saw them: a pass over the window's
-// generations reads neither end of one open across them all (a handler's
-// region around a long wait, a worker's around its loop), which the pass
-// over the whole trace keeps, cut to the window. They come innermost
-// first, as a pass gives nested regions.
-func (f *filterSink) acrossUnseen() error {
-	var out []*Region
-	for i := range f.s.across {
-		r := &f.s.across[i]
-		seen := !r.Flags.Has(OpenStart) && f.acrossSeen[regionEdge{r.G, r.Start, false}] ||
-			!r.Flags.Has(OpenEnd) && f.acrossSeen[regionEdge{r.G, r.End, true}]
-		if !seen {
-			out = append(out, r)
-		}
-	}
-	slices.SortFunc(out, func(a, b *Region) int {
-		return cmp.Or(cmpTime(a.End, b.End), cmp.Compare(b.Depth, a.Depth), cmp.Compare(a.G, b.G))
-	})
-	for _, r := range out {
-		c := *r
-		if err := f.Region(&c); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+// regionSeeds returns the regions open at the window's start, as the
+// prepass saw them (see regionSeeder).
+func (f *filterSink) regionSeeds() []Region { return f.s.openAt }
 
 // rootOf returns the root of task id, whose root the pass gave as root:
 // the root the first pass saw where the pass's tree stops at a task begun
@@ -1794,11 +1758,6 @@ func (f *filterSink) End(s *Summary) error {
 		// The filter refused the pass at Begin (a window it cannot
 		// place, no prepass): next never began, and does not end.
 		return nil
-	}
-	if s.Err == nil && len(f.s.across) > 0 && f.from <= s.End {
-		if err := f.acrossUnseen(); err != nil {
-			return err
-		}
 	}
 	if err := f.drainOpen(); err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"math/bits"
 	"slices"
 	"strings"
@@ -148,6 +149,12 @@ type mapper struct {
 	frameBuf  []Frame
 	keyBuf    []byte
 
+	// seedList holds the regions a Filter's prepass saw open at its
+	// window's start, until the first Sync tells which began before the
+	// pass; seeds those, by goroutine, until the goroutine is met (see
+	// regionSeeder).
+	seedList []Region
+	seeds    map[GoID][]*Region
 	// lastRegion is the ID of the last region begun; earlierRegions
 	// counts the regions begun before the trace (see regionBegin).
 	lastRegion     RegionID
@@ -210,7 +217,60 @@ func newMapper(sink Sink, cfg *config) *mapper {
 	if s, ok := sink.(taskParentSink); ok {
 		s.taskParents(m.openParent)
 	}
+	if s, ok := sink.(regionSeeder); ok && cfg.skipped > 0 {
+		m.seedList = s.regionSeeds()
+	}
 	return m
+}
+
+// regionSeeder is a sink of this package that knows the regions open
+// where a pass over a file's later generations begins (a Filter, from
+// its prepass): the pass reads neither their begin nor, for one open
+// across all the generations read, their end. Taken as open from the
+// start, each keeps its ID, enclosing region and depth as the whole
+// pass gives them, and so do the regions begun in it; one open across
+// them all is seen; and one left open when its goroutine ends is ended
+// there.
+type regionSeeder interface {
+	regionSeeds() []Region
+}
+
+// seededRegion marks the ID of a region begun before the trace that the
+// pass took as open from a prepass (see regionSeeder), apart from those
+// the pass numbers itself (see earlierRegion).
+const seededRegion RegionID = 1 << 62
+
+// plantSeeds takes as open the regions of the seed list begun before t,
+// the first generation's start: the pass reads the begin of the others.
+func (m *mapper) plantSeeds(t Time) {
+	list := m.seedList
+	m.seedList = nil
+	for i := range list {
+		p := &list[i]
+		if p.Start >= t {
+			continue
+		}
+		if m.seeds == nil {
+			m.seeds = map[GoID][]*Region{}
+		}
+		r := m.newRegion()
+		*r = Region{ID: p.ID, Parent: p.Parent, ParentTask: p.ParentTask, G: p.G, Task: p.Task, Root: p.Root,
+			Type: p.Type, Depth: p.Depth, Start: p.Start, Stack: NoStack, EndStack: NoStack,
+			Flags: p.Flags & OpenStart, endsAt: p.End}
+		if p.Flags.Has(OpenStart) {
+			r.ID |= seededRegion
+			if p.Parent&earlierRegion != 0 {
+				r.Parent |= seededRegion
+			}
+		}
+		if p.Flags.Has(OpenEnd) {
+			r.endsAt = Time(math.MaxInt64) // no end of its own in the pass
+		}
+		m.seeds[p.G] = append(m.seeds[p.G], r)
+	}
+	for _, rs := range m.seeds {
+		slices.SortFunc(rs, func(a, b *Region) int { return cmp.Or(cmp.Compare(a.Depth, b.Depth), cmpTime(a.Start, b.Start)) })
+	}
 }
 
 // taskParentSink is a sink of this package that asks the mapping for the
@@ -316,6 +376,9 @@ func (m *mapper) event(ev *trace.Event) error {
 
 func (m *mapper) sync(ev *trace.Event, t Time) error {
 	m.syncs++
+	if m.syncs == 1 && m.seedList != nil {
+		m.plantSeeds(t)
+	}
 	if m.syncs == 2 {
 		m.endedEarly = idSet[GoID]{}
 	}
@@ -469,6 +532,10 @@ func (m *mapper) newG(info Goroutine) *gState {
 		g = &gState{}
 	}
 	g.info = info
+	if rs, ok := m.seeds[info.ID]; ok {
+		g.regions = append(g.regions, rs...)
+		delete(m.seeds, info.ID)
+	}
 	m.gs.Set(info.ID, g)
 	m.lastG = g
 	return g
@@ -1118,9 +1185,10 @@ func (m *mapper) regionEnd(ev *trace.Event, t Time) error {
 	// exact times even for a program that ends them out of order.
 	for i := len(g.regions) - 1; i >= 0; i-- {
 		r := g.regions[i]
-		if r.Type != er.Type || r.Task != taskID(er.Task) {
+		if r.Type != er.Type || r.Task != taskID(er.Task) || r.endsAt != 0 && r.endsAt != t {
 			continue
 		}
+		r.endsAt = 0
 		if i != len(g.regions)-1 {
 			m.anomaly("region ended out of order")
 			// The regions it enclosed outlive it: their parent is now its

@@ -385,6 +385,11 @@ type Region struct {
 	GoroutineEnded bool
 
 	base StateTimes // G's state times when the region began (see gState.acc)
+	// endsAt is, for a region the pass took as open from a Filter's
+	// prepass (see regionSeeder), when it ends: the end of its type at
+	// that time is its own, and none before. Never, if the prepass did
+	// not see it end.
+	endsAt Time
 }
 
 // StateTimes is how long a goroutine spent in each state over an

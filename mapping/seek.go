@@ -44,9 +44,12 @@ type origin struct {
 // creator, no creation time) with the start function of its first stack;
 // a region already open at the start of the generations read is placed
 // among those begun before the trace at the window's start, and one open
-// across all of them is not seen, unless the sink is a Filter whose
-// prepass saw it (the regions inside it have no enclosing region and
-// count their depth without it); the
+// across all of them is not seen (the regions inside it have no
+// enclosing region and count their depth without it), unless the sink
+// is a Filter with a prepass (one that selects tasks, regions or related
+// goroutines) and the region is open at its window's start: the pass
+// then takes it as open from the start, with the ID, enclosing region
+// and depth the whole pass gives it, but no begin stack; the
 // identifiers the mapping numbers (stacks, flows, GC cycles) count from
 // the first generation read, while a region whose begin is read has the
 // ID it has in the whole pass; a task's traceparent log (see
