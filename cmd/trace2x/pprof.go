@@ -108,7 +108,7 @@ Examples:
 				// Not lost without a word: a window of a file is read
 				// from the generation before its own, and a wait begun
 				// earlier has no reason there.
-				fmt.Fprintf(e.stderr, "trace2x: warning: %s: %v of waits under way at the window's start have no reason, as the generations read (from the one before the window's) do not say why they began: they count in no %s profile; --sequential reads the trace from its start, and tells the reason of those that began in it\n",
+				fmt.Fprintf(e.stderr, "trace2x: warning: %s: up to %v of waits under way at the window's start have no reason, as the generations read (from the one before the window's) do not say why they began: they count in no %s profile; --sequential reads the trace from its start, and tells the reason of those that began in it\n",
 					in.name, pw.ReasonlessWaits().Round(time.Microsecond), kind)
 			}
 			if err == nil && pw.Samples() == 0 {

@@ -233,8 +233,17 @@ type Writer struct {
 	gs      goroutines
 	written int // samples in the profile End wrote
 	// reasonless is the time of the waits under way at a window's start
-	// whose reason the pass did not see, see ReasonlessWaits.
+	// whose reason the pass did not see, see ReasonlessWaits; runtimeGs
+	// the goroutines of the runtime, left out of it.
 	reasonless time.Duration
+	runtimeGs  map[mapping.GoID]bool
+}
+
+// ofRuntime reports whether a goroutine started with fn is one of the
+// runtime's own (the GC's workers, the finalizers', the trace reader),
+// whose waits are never on the network or in sync.
+func ofRuntime(fn string) bool {
+	return strings.HasPrefix(fn, "runtime.") || strings.HasPrefix(fn, "runtime/trace.")
 }
 
 // locKey identifies a location: within one program a PC names one frame
@@ -398,6 +407,12 @@ func (w *Writer) Goroutine(g *mapping.Goroutine) error {
 	if !g.Updated && w.kind != CPU {
 		w.gs.born(g.ID)
 	}
+	if w.meta.Skipped && ofRuntime(g.StartFunc) {
+		if w.runtimeGs == nil {
+			w.runtimeGs = map[mapping.GoID]bool{}
+		}
+		w.runtimeGs[g.ID] = true
+	}
 	return nil
 }
 
@@ -413,7 +428,7 @@ func (w *Writer) GoroutineEvent(e *mapping.GoroutineEvent) error {
 // GoroutineState adds a state interval to the profile.
 func (w *Writer) GoroutineState(s *mapping.GoroutineState) error {
 	if w.meta.Skipped && s.State == mapping.GoWaiting && s.Reason == "" && s.Flags.Has(mapping.OpenStart) &&
-		s.Start == w.meta.Start && s.End > s.Start {
+		s.Start == w.meta.Start && s.End > s.Start && !w.runtimeGs[s.G] {
 		w.reasonless += time.Duration(s.End - s.Start)
 	}
 	switch w.kind {
@@ -486,8 +501,10 @@ func (w *Writer) Samples() int { return w.written }
 // its later generations only (mapping.Meta.Skipped), of the waits under
 // way at the window's start whose reason the pass did not see: they began
 // before the generations read, and count in no Net or Sync profile,
-// which go by the reason. (Those that began before the trace have none
-// either way.)
+// which go by the reason. It is a bound: those that began before the
+// trace have none either way, and the pass cannot tell them apart. The
+// runtime's own goroutines, whose waits are never of these profiles,
+// are left out.
 func (w *Writer) ReasonlessWaits() time.Duration { return w.reasonless }
 
 // profile builds the profile from what the Writer was given.

@@ -192,3 +192,33 @@ func TestAdjacentWindows(t *testing.T) {
 		t.Error("no wait the whole trace counts lies across the middle of a trace")
 	}
 }
+
+// TestReasonlessWaitsOfRuntime: of the waits under way at the start of a
+// pass over a file's later generations, those of the runtime's own
+// goroutines (the finalizers', the GC's) are not counted as waits a
+// Sync or Net profile might miss: they are never of either.
+func TestReasonlessWaitsOfRuntime(t *testing.T) {
+	w := pprof.NewWriter(&bytes.Buffer{}, pprof.Sync)
+	items := []func() error{
+		func() error { return w.Begin(&mapping.Meta{Input: "synthetic", Skipped: true, Start: 100}) },
+		func() error { return w.Goroutine(&mapping.Goroutine{ID: 1, StartFunc: "main.worker", Flags: mapping.OpenStart}) },
+		func() error {
+			return w.Goroutine(&mapping.Goroutine{ID: 2, StartFunc: "runtime.forcegchelper", Flags: mapping.OpenStart})
+		},
+		func() error {
+			return w.Goroutine(&mapping.Goroutine{ID: 3, StartFunc: "runtime/trace.Start.func1", Flags: mapping.OpenStart})
+		},
+		func() error { return w.GoroutineState(state(1, mapping.GoWaiting, 100, 150, 0, "", mapping.OpenStart)) },
+		func() error { return w.GoroutineState(state(2, mapping.GoWaiting, 100, 400, 0, "", mapping.OpenStart)) },
+		func() error { return w.GoroutineState(state(3, mapping.GoWaiting, 100, 400, 0, "", mapping.OpenStart)) },
+		func() error { return w.End(&mapping.Summary{End: 400}) },
+	}
+	for _, f := range items {
+		if err := f(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := w.ReasonlessWaits(); got != 50 {
+		t.Errorf("ReasonlessWaits %v, want 50ns: main.worker's alone", got)
+	}
+}
