@@ -201,7 +201,9 @@ func TestReasonlessWaitsOfRuntime(t *testing.T) {
 	w := pprof.NewWriter(&bytes.Buffer{}, pprof.Sync)
 	items := []func() error{
 		func() error { return w.Begin(&mapping.Meta{Input: "synthetic", Skipped: true, Start: 100}) },
-		func() error { return w.Goroutine(&mapping.Goroutine{ID: 1, StartFunc: "main.worker", Flags: mapping.OpenStart}) },
+		func() error {
+			return w.Goroutine(&mapping.Goroutine{ID: 1, StartFunc: "main.worker", Flags: mapping.OpenStart})
+		},
 		func() error {
 			return w.Goroutine(&mapping.Goroutine{ID: 2, StartFunc: "runtime.forcegchelper", Flags: mapping.OpenStart})
 		},
