@@ -780,10 +780,10 @@ type filterSink struct {
 	// drainOpen); draining is set from then on.
 	open     []Task
 	draining bool
-	// parentOf gives the parent of a task open, from the mapping;
-	// openParent those of the tasks open at the pass's end, which the
-	// mapping no longer holds (see named).
-	parentOf   func(TaskID) TaskID
+	// openTasks tells of the tasks open, from the mapping (nil for
+	// another driver); openParent gives the parents of those open at the
+	// pass's end, which the mapping no longer holds (see named).
+	openTasks  openTasks
 	openParent map[TaskID]TaskID
 	skipped    bool // the pass skipped the file's first generations (Meta.Skipped)
 	// forwarded is set once next's Begin is called: only then is its End.
@@ -1429,7 +1429,7 @@ func (f *filterSink) Region(r *Region) error {
 	if err := f.named(f.rg.Task, f.rg.Root, NoTask, r.End); err != nil {
 		return err
 	}
-	if f.leftT.has(r.ParentTask) {
+	if f.leftT.has(r.ParentTask) || f.endedBeforeID(r.ParentTask) {
 		f.rg.ParentTask = NoTask
 	}
 	f.f.kept++
@@ -1444,6 +1444,13 @@ func (f *filterSink) Region(r *Region) error {
 func (f *filterSink) endedBefore(t *Task) bool {
 	return f.skipped && f.s.prepassed && f.fromB.bounded() && t.Flags.Has(OpenStart) &&
 		t.Start < f.from && !f.s.openAtFrom.has(t.ID)
+}
+
+// endedBeforeID is endedBefore for task id, which an item names: one the
+// pass has not seen end nor begin.
+func (f *filterSink) endedBeforeID(id TaskID) bool {
+	return f.skipped && f.s.prepassed && f.fromB.bounded() && f.openTasks != nil && id != NoTask &&
+		!f.s.openAtFrom.has(id) && !f.ended.has(id) && !f.openTasks.begunIn(id)
 }
 
 // regionSeeds returns the regions open at the window's start, as the
@@ -1475,7 +1482,7 @@ func (f *filterSink) taskOf(id TaskID) TaskID {
 	if id == NoTask {
 		return id
 	}
-	if f.leftT.has(id) {
+	if f.leftT.has(id) || f.endedBeforeID(id) {
 		return NoTask
 	}
 	f.s.context[id] = true

@@ -26,8 +26,8 @@ type acrossSink struct {
 
 func (s *acrossSink) Region(r *mapping.Region) error {
 	s.types[r.Type]++
-	s.regions = append(s.regions, fmt.Sprintf("region %s id %d parent %d depth %d task %d [%d, %d] flags %v ended %v",
-		r.Type, r.ID, r.Parent, r.Depth, r.Task, r.Start, r.End, r.Flags, r.GoroutineEnded))
+	s.regions = append(s.regions, fmt.Sprintf("region %s id %d parent %d of task %d depth %d task %d [%d, %d] flags %v ended %v",
+		r.Type, r.ID, r.Parent, r.ParentTask, r.Depth, r.Task, r.Start, r.End, r.Flags, r.GoroutineEnded))
 	return nil
 }
 
@@ -44,7 +44,10 @@ func (s *acrossSink) Task(t *mapping.Task) error {
 //   - leak, begun in the second on a goroutine that ends in the fifth
 //     without ending it;
 //   - afterend, begun in the second in the task early, which ended in the
-//     first, and ended in the fifth, before its log.
+//     first, and ended in the fifth, before its log;
+//   - orphan, begun in the second in early too, on a goroutine of its own,
+//     and ended in the eighth, with orphan-in in it in the fifth, of no
+//     task.
 func recordAcross(t *testing.T) []byte {
 	const gens = 9
 	data, err := synth.RecordFunc(func() {
@@ -55,6 +58,7 @@ func recordAcross(t *testing.T) []byte {
 			ectx, early := trace.NewTask(context.Background(), "early")
 			var inner, afterend *trace.Region
 			leakDone, leakExited := make(chan bool), make(chan bool)
+			orphanStep, orphanDone := make(chan bool), make(chan bool)
 			for i := range gens {
 				switch i {
 				case 0:
@@ -67,14 +71,27 @@ func recordAcross(t *testing.T) []byte {
 						<-leakDone
 						leakExited <- true
 					}()
+					go func() {
+						orphan := trace.StartRegion(ectx, "orphan")
+						<-orphanStep
+						trace.WithRegion(context.Background(), "orphan-in", func() {})
+						<-orphanStep
+						orphan.End()
+						orphanDone <- true
+					}()
 				case 4:
 					afterend.End()
 				}
 				trace.Log(context.Background(), "iteration", strconv.Itoa(i))
-				if i == 4 {
+				switch i {
+				case 4:
 					inner.End()
 					close(leakDone)
 					<-leakExited
+					orphanStep <- true
+				case 7:
+					orphanStep <- true
+					<-orphanDone
 				}
 				_, step := trace.NewTask(context.Background(), "step")
 				trace.WithRegion(context.Background(), "work", func() { time.Sleep(time.Millisecond) })
@@ -120,7 +137,8 @@ func (s *iterationLogs) Log(l *mapping.Log) error {
 // regions, with the same IDs, nesting and times (the prepass tells what
 // the pass did not read), and the same tasks: the request, which has
 // nothing of its own in the window, for its regions, and not early, which
-// ended long before, though a region of it ended in the generations read.
+// ended long before, though a region of it ended in the generations read
+// (nor do its regions that are kept, or the regions in them, name it).
 func TestRegionsAcrossWindow(t *testing.T) {
 	data := recordAcross(t)
 	idx, err := tracefile.Read(bytes.NewReader(data), int64(len(data)))
@@ -143,7 +161,8 @@ func TestRegionsAcrossWindow(t *testing.T) {
 		{mapping.Filter{Regions: []string{"inner"}}, []string{"inner"}},
 		{mapping.Filter{Regions: []string{"leak"}}, []string{"leak"}},
 		{mapping.Filter{Tasks: []string{"request"}}, []string{"inner", "leak", "wait"}},
-		{mapping.Filter{Tasks: []string{"early"}}, nil},
+		{mapping.Filter{Tasks: []string{"early"}}, []string{"orphan"}},
+		{mapping.Filter{Regions: []string{"orphan-in"}}, []string{"orphan-in"}},
 	} {
 		name := fmt.Sprint(c.f.Regions, c.f.Tasks)
 		var got [2]*acrossSink

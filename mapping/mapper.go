@@ -214,8 +214,8 @@ func newMapper(sink Sink, cfg *config) *mapper {
 	m.sum.Input = cfg.input
 	m.sum.ExpBatches = make(map[string]int)
 	m.sum.Anomalies = make(map[string]int)
-	if s, ok := sink.(taskParentSink); ok {
-		s.taskParents(m.openParent)
+	if s, ok := sink.(openTasksSink); ok {
+		s.useOpenTasks(m)
 	}
 	if s, ok := sink.(regionSeeder); ok && cfg.skipped > 0 {
 		m.seedList = s.regionSeeds()
@@ -273,20 +273,33 @@ func (m *mapper) plantSeeds(t Time) {
 	}
 }
 
-// taskParentSink is a sink of this package that asks the mapping for the
-// parents of the tasks open (see filterSink.ancestor): the model gives a
-// task's parent only with the task, when it ends.
-type taskParentSink interface {
-	taskParents(parentOf func(TaskID) TaskID)
+// openTasks is what a sink of this package may ask the mapping of the
+// tasks open, which the model gives only when they end.
+type openTasks interface {
+	// openParent returns the parent of task id while it is open, NoTask
+	// if it is not open or has none the pass knows (see
+	// filterSink.ancestor).
+	openParent(id TaskID) TaskID
+	// begunIn reports whether task id is open and the pass read its
+	// begin (see filterSink.endedBeforeID).
+	begunIn(id TaskID) bool
 }
 
-// openParent returns the parent of task id while it is open, NoTask if it
-// is not open or has none the pass knows.
+// openTasksSink is a sink that asks the mapping of the tasks open.
+type openTasksSink interface {
+	useOpenTasks(openTasks)
+}
+
 func (m *mapper) openParent(id TaskID) TaskID {
 	if tk := m.tasks[id]; tk != nil {
 		return tk.Parent
 	}
 	return NoTask
+}
+
+func (m *mapper) begunIn(id TaskID) bool {
+	tk := m.tasks[id]
+	return tk != nil && !tk.Flags.Has(OpenStart)
 }
 
 func (m *mapper) anomaly(what string) { m.sum.Anomalies[what]++ }

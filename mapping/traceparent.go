@@ -184,7 +184,7 @@ const maxDepth = 1 << 10
 // not give the parents of the tasks open (a driver other than this
 // package's mapping), every task of id's tree is taken for one.
 func (f *filterSink) ancestor(a, id, parent TaskID) bool {
-	if f.parentOf == nil && !f.draining {
+	if f.openTasks == nil && !f.draining {
 		return true
 	}
 	p := cmp.Or(parent, f.parent(id))
@@ -202,8 +202,8 @@ func (f *filterSink) parent(id TaskID) TaskID {
 	if p, ok := f.openParent[id]; ok {
 		return p
 	}
-	if f.parentOf != nil {
-		if p := f.parentOf(id); p != NoTask {
+	if f.openTasks != nil {
+		if p := f.openTasks.openParent(id); p != NoTask {
 			return p
 		}
 	}
@@ -213,9 +213,9 @@ func (f *filterSink) parent(id TaskID) TaskID {
 	return NoTask
 }
 
-// taskParents takes from the mapping how to learn the parents of the
-// tasks open (see taskParentSink).
-func (f *filterSink) taskParents(parentOf func(TaskID) TaskID) { f.parentOf = parentOf }
+// useOpenTasks takes from the mapping how to learn of the tasks open
+// (see openTasksSink).
+func (f *filterSink) useOpenTasks(t openTasks) { f.openTasks = t }
 
 // release passes on a held traceparent, whose task is kept.
 func (f *filterSink) release(h *heldLog) error {
