@@ -102,7 +102,7 @@ func formatByName(name string) (format, bool) {
 // where that matters (the handler on 127.0.0.1 of a machine with a
 // browser), wrap it in a check of the request's Host.
 func (r *Recorder) Handler() http.Handler {
-	if r == nil {
+	if r.off() {
 		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			http.Error(w, "the flight recorder did not start", http.StatusServiceUnavailable)
 		})
@@ -139,7 +139,7 @@ func (r *Recorder) serveHTTP(w http.ResponseWriter, req *http.Request) {
 			name = "perfetto"
 		}
 		if f, ok = formatByName(name); !ok {
-			http.Error(w, fmt.Sprintf("unknown format %q: want perfetto, chrome, json-otlp or trace (or pftrace, json, otlp.jsonl)", name), http.StatusBadRequest)
+			http.Error(w, fmt.Sprintf("unknown format %q: want perfetto, chrome, json-otlp or trace (or pftrace, json, otlp, jsonl, otlp.jsonl)", name), http.StatusBadRequest)
 			return
 		}
 		capture = q.Get("seconds") != ""

@@ -114,7 +114,9 @@ func defaultFailed(status int) bool { return status >= 500 }
 // A request slower than SlowerThan, failed (FailedWhen, or a panic, which
 // is passed on), or chosen by TriggerWhen triggers a snapshot; the
 // request does not wait for it. A request that the Recorder's own Handler
-// serves (a capture, a window's conversion) triggers none. A response
+// serves (a capture, a window's conversion), or that calls its Snapshot
+// with the request's context, triggers none: it is slow for the snapshot.
+// A response
 // aborted with http.ErrAbortHandler (a client gone) is not a failure: it
 // triggers no snapshot by itself. Its span still gets the status Error,
 // since the client did not get the response whole, and the panic is
@@ -130,7 +132,7 @@ func (r *Recorder) Middleware(next http.Handler, opts ...MiddlewareOption) http.
 	if next == nil {
 		panic("flight: Middleware of a nil handler")
 	}
-	if r == nil {
+	if r.off() {
 		return next // no recorder: nothing to record
 	}
 	c := mwConfig{slow: DefaultSlow, failed: defaultFailed}
@@ -248,8 +250,15 @@ type ownRequest struct {
 type ownRequestKey struct{}
 
 // markOwn notes that r's Handler serves req, if r's middleware passed it.
-func (r *Recorder) markOwn(req *http.Request) {
-	if o, ok := req.Context().Value(ownRequestKey{}).(*ownRequest); ok && o.rec == r {
+func (r *Recorder) markOwn(req *http.Request) { r.markOwnCtx(req.Context()) }
+
+// markOwnCtx notes that r exports for the request of ctx, if r's
+// middleware passed it: it triggers nothing of its own.
+func (r *Recorder) markOwnCtx(ctx context.Context) {
+	if ctx == nil {
+		return
+	}
+	if o, ok := ctx.Value(ownRequestKey{}).(*ownRequest); ok && o.rec == r {
 		o.served.Store(true)
 	}
 }

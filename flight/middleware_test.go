@@ -141,7 +141,7 @@ func TestTaskName(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /users/{id}", func(http.ResponseWriter, *http.Request) {})
 	mux.HandleFunc("/static/", func(http.ResponseWriter, *http.Request) {})
-	r := &Recorder{}
+	r, _ := testRecorder(t, &fakeSource{}, newFakeClock())
 	for _, tc := range []struct {
 		h          http.Handler
 		method, to string
@@ -326,6 +326,30 @@ func TestMiddlewareAfterStop(t *testing.T) {
 	}
 }
 
+// TestMiddlewareSnapshotRoute: a route of the program's own that takes a
+// snapshot (for a watchdog) is slow for the snapshot: it triggers no
+// second one through the middleware, where another slow request does.
+func TestMiddlewareSnapshotRoute(t *testing.T) {
+	clk := newFakeClock()
+	r, _ := testRecorder(t, &fakeSource{path: sampleTrace}, clk, WithCoalesce(0))
+	h := r.Middleware(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.URL.Path == "/snap" {
+			if _, err := r.Snapshot(req.Context(), "ondemand"); err != nil {
+				t.Error(err)
+			}
+		}
+		clk.Advance(2 * time.Second) // slower than the default, a second
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/snap", nil))
+	if st := r.Stats(); st.Requests != 1 || st.Triggers != 1 {
+		t.Errorf("after the snapshot route: stats %+v; want 1 request, 1 trigger (the snapshot's own)", st)
+	}
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/slow", nil))
+	if st := r.Stats(); st.Requests != 2 || st.Triggers != 2 {
+		t.Errorf("after a slow request: stats %+v; want 2 requests, 2 triggers", st)
+	}
+}
+
 // TestMiddlewareNilHandler checks that a nil handler is refused where the
 // middleware is made, as http.Handle refuses one, not in every request.
 func TestMiddlewareNilHandler(t *testing.T) {
@@ -371,9 +395,16 @@ func TestOwnHandlerNoTrigger(t *testing.T) {
 // TestNilRecorder: the nil Recorder that a failed Start returns serves a
 // program that goes on without it: requests pass through the middleware
 // as they are, the handler says the recorder did not start, and the
-// other methods do nothing or fail. A nil option is ignored.
+// other methods do nothing or fail. So does a zero Recorder, which Start
+// did not make. A nil option is ignored.
 func TestNilRecorder(t *testing.T) {
-	var r *Recorder
+	for _, r := range []*Recorder{nil, new(Recorder)} {
+		nilRecorder(t, r)
+	}
+}
+
+// nilRecorder checks that r, a nil Recorder or a zero one, does nothing.
+func nilRecorder(t *testing.T, r *Recorder) {
 	var opt MiddlewareOption // left unset
 	h := r.Middleware(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		w.WriteHeader(http.StatusTeapot)

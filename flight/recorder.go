@@ -32,11 +32,12 @@ type source interface {
 // Recorder owns the process's runtime flight recorder and exports its
 // window when asked to. Its methods are safe for concurrent use.
 //
-// A Recorder is made by Start; its zero value is not one. A nil
-// *Recorder, what a Start that failed returns, does nothing: its
-// Middleware passes requests on as they are, Trigger and Stop do nothing,
-// Snapshot and WriteTo fail, and its Handler answers 503. So a program can
-// log Start's error and go on serving without the recorder.
+// A Recorder is made by Start; its zero value is not one, and does what a
+// nil one does. A nil *Recorder, what a Start that failed returns, does
+// nothing: its Middleware passes requests on as they are, Trigger and
+// Stop do nothing, Snapshot and WriteTo fail, and its Handler answers
+// 503. So a program can log Start's error and go on serving without the
+// recorder.
 type Recorder struct {
 	cfg  config
 	src  source
@@ -186,7 +187,7 @@ func newRecorder(cfg config, src source, clk clock, dir *dirStore) *Recorder {
 // triggers that waited for a snapshot when Stop came are counted in
 // Stats.Unserved.
 func (r *Recorder) Stop(ctx context.Context) error {
-	if r == nil {
+	if r.off() {
 		return nil
 	}
 	r.stopOnce.Do(func() {
@@ -230,7 +231,7 @@ func (r *Recorder) Stop(ctx context.Context) error {
 // (WithCoalesce), or when the rate limit (WithMinInterval) allows, shared
 // with every other trigger until then. reason names the snapshot's file.
 func (r *Recorder) Trigger(reason string) {
-	if r == nil {
+	if r.off() {
 		return
 	}
 	r.mu.Lock()
@@ -353,7 +354,7 @@ func (r *Recorder) take(reason string, triggers int) (*snapshot, error) {
 // runtime/trace.FlightRecorder.WriteTo does, but waits for a snapshot
 // already in progress instead of failing.
 func (r *Recorder) WriteTo(w io.Writer) (int64, error) {
-	if r == nil {
+	if r.off() {
 		return 0, errNil
 	}
 	r.snapMu.Lock()
@@ -466,14 +467,20 @@ func (r *Recorder) report(e Export) {
 // own triggers, a watchdog or a signal. The error is the export's. ctx
 // bounds the export, as WithExportTimeout does: when it is done, the
 // export stops, and what it had not finished (the Perfetto file, the
-// spans not yet sent) is left out, with an error that says why.
+// spans not yet sent) is left out, with an error that says why. Called
+// with the context of a request the Middleware passes on (a route of the
+// program's own that takes snapshots), it keeps that request from
+// triggering another for being slow.
 func (r *Recorder) Snapshot(ctx context.Context, reason string) (Export, error) {
-	if r == nil {
+	if r.off() {
 		return Export{Reason: reason, Err: errNil}, errNil
 	}
 	if r.stopped.Load() {
 		return Export{Reason: reason, Err: errStopped}, errStopped
 	}
+	// A request that asks for it (a route of the program's own for
+	// watchdogs) takes the snapshot's time: it is not slow for that.
+	r.markOwnCtx(ctx)
 	s, err := r.take(reason, 1)
 	if err != nil && r.stopped.Load() {
 		// Stop came between the check above and the copy, and stopped
@@ -490,6 +497,10 @@ func (r *Recorder) Snapshot(ctx context.Context, reason string) (Export, error) 
 	e := r.exportSnapshot(ctx, s)
 	return e, e.Err
 }
+
+// off reports whether r is no recorder: nil (what a Start that failed
+// returns), or a zero value, which Start did not make.
+func (r *Recorder) off() bool { return r == nil || r.quit == nil }
 
 // errNil is the error of a nil Recorder's methods.
 var errNil = errors.New("flight: no recorder (Start failed)")
@@ -511,9 +522,10 @@ type Export struct {
 	Late bool
 
 	// Spans were accepted by the exporter, SpansFailed rejected or not
-	// sent; Joined tasks were made children of a remote span by their
-	// traceparent (requests seen by the Middleware), those left out as
-	// exported with another snapshot included.
+	// sent. Joined counts the tasks of the snapshot whose traceparent
+	// (a request's, as the Middleware logs it) made them children of a
+	// remote span, those whose spans another snapshot exported included:
+	// it can exceed Spans, which counts what this export sent.
 	Spans, SpansFailed int64
 	Joined             int
 	// SpansUnsampled were left out for joining a remote trace the
@@ -825,13 +837,13 @@ type Stats struct {
 	// CallbackPanics counts the panics of WithOnExport's function,
 	// recovered: the panic's value is kept as LastError.
 	CallbackPanics int64
-	LastError      error // the last error, if any
-	LastErrorTime  time.Time
+	LastError      error     // the last error, if any
+	LastErrorTime  time.Time // when LastError happened
 }
 
 // Stats returns what the Recorder has done so far.
 func (r *Recorder) Stats() Stats {
-	if r == nil {
+	if r.off() {
 		return Stats{}
 	}
 	c := &r.stats
