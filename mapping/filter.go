@@ -372,6 +372,7 @@ type selection struct {
 	// that is not among them, ended before the window (see
 	// filterSink.endedBefore).
 	openAtFrom idSet[TaskID]
+	sawFrom    bool // the prepass read up to the window's start
 	// openAt holds the regions open at the start of a window given,
 	// without their stacks (a pass numbers its own), for a pass over the
 	// window's generations, which does not read where they began (see
@@ -680,9 +681,12 @@ func (p *prepass) relate(a, b GoID) {
 	}
 }
 
-func (p *prepass) End(*Summary) error {
+func (p *prepass) End(sum *Summary) error {
 	s := p.s
 	s.prepassed = true
+	// A trace broken before the window's start leaves the tasks open there
+	// unknown (see filterSink.endedBefore).
+	s.sawFrom = sum != nil && sum.End >= p.from
 	// The tasks still waiting: their parent never ended in the trace, or
 	// ended long before them and was left out.
 	for _, parent := range slices.Sorted(maps.Keys(p.waiting)) {
@@ -1442,14 +1446,14 @@ func (f *filterSink) Region(r *Region) error {
 // (a region begun in it, which outlived it), and takes it for a task open
 // since before them all, across the window.
 func (f *filterSink) endedBefore(t *Task) bool {
-	return f.skipped && f.s.prepassed && f.fromB.bounded() && t.Flags.Has(OpenStart) &&
+	return f.skipped && f.s.sawFrom && f.fromB.bounded() && t.Flags.Has(OpenStart) &&
 		t.Start < f.from && !f.s.openAtFrom.has(t.ID)
 }
 
 // endedBeforeID is endedBefore for task id, which an item names: one the
 // pass has not seen end nor begin.
 func (f *filterSink) endedBeforeID(id TaskID) bool {
-	return f.skipped && f.s.prepassed && f.fromB.bounded() && f.openTasks != nil && id != NoTask &&
+	return f.skipped && f.s.sawFrom && f.fromB.bounded() && f.openTasks != nil && id != NoTask &&
 		!f.s.openAtFrom.has(id) && !f.ended.has(id) && !f.openTasks.begunIn(id)
 }
 

@@ -225,3 +225,45 @@ func joinLines(lines []string) string {
 	}
 	return b.String()
 }
+
+// TestEndedBeforeBrokenPrepass: a task selected that a pass over a
+// window's later generations saw neither begin nor end is kept as the pass
+// gives it, open across the window, where the prepass broke off before
+// the window's start and so cannot tell that the task ended before it.
+func TestEndedBeforeBrokenPrepass(t *testing.T) {
+	for _, c := range []struct {
+		prepassEnd mapping.Time
+		kept       bool
+	}{
+		{prepassEnd: 400, kept: true},   // broken before the window: unknown
+		{prepassEnd: 2000, kept: false}, // read through it: the task ended at 300
+	} {
+		f := &mapping.Filter{Tasks: []string{"job"}, From: mapping.Bound{Offset: 500, Set: true}, To: mapping.Bound{Offset: 800, Set: true}}
+		p := f.Prepass()
+		end := min(c.prepassEnd, 300)
+		var fl mapping.Flags
+		if c.prepassEnd < 300 {
+			fl = mapping.OpenEnd
+		}
+		task := &mapping.Task{ID: 5, Type: "job", Start: 50, End: end, StartG: 1, EndG: 1, Goroutines: []mapping.GoID{1}, Flags: fl}
+		for _, err := range []error{p.Begin(&mapping.Meta{FormatVersion: "go1.26"}), p.Task(task), p.End(&mapping.Summary{End: c.prepassEnd})} {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		got := &acrossSink{types: map[string]int{}}
+		s := f.Sink(got)
+		// As a pass over the later generations gives it: named there by
+		// a region of it that outlived it, never begun nor ended.
+		seen := &mapping.Task{ID: 5, Start: 0, End: 1000, StartG: mapping.NoGoroutine, EndG: mapping.NoGoroutine,
+			Goroutines: []mapping.GoID{1}, Flags: mapping.OpenStart | mapping.OpenEnd}
+		for _, err := range []error{s.Begin(&mapping.Meta{FormatVersion: "go1.26", Skipped: true}), s.Task(seen), s.End(&mapping.Summary{End: 1000})} {
+			if err != nil && c.kept {
+				t.Fatal(err)
+			}
+		}
+		if kept := len(got.tasks) > 0; kept != c.kept {
+			t.Errorf("prepass read to %d: task kept %v, want %v: %v", c.prepassEnd, kept, c.kept, got.tasks)
+		}
+	}
+}
