@@ -259,9 +259,9 @@ func (m *mapper) plantSeeds(t Time) {
 			Flags: p.Flags & OpenStart, endsAt: p.End}
 		if p.Flags.Has(OpenStart) {
 			r.ID |= seededRegion
-			if p.Parent&earlierRegion != 0 {
-				r.Parent |= seededRegion
-			}
+		}
+		if p.Parent&earlierRegion != 0 {
+			r.Parent |= seededRegion // seeded too: it encloses this one
 		}
 		if p.Flags.Has(OpenEnd) {
 			r.endsAt = Time(math.MaxInt64) // no end of its own in the pass
