@@ -56,6 +56,12 @@ func TestFilterTraceparentOfAncestorsOnly(t *testing.T) {
 	var tps []string
 	for _, l := range got.traceparents() {
 		tps = append(tps, l.Message)
+		// Passed on for the request, which the selection leaves out but
+		// for it: the task's alone, on no goroutine, though the
+		// goroutine that logged it is drawn (the region's).
+		if l.G != mapping.NoGoroutine {
+			t.Errorf("traceparent %q of a task kept only for it on G%d, want no goroutine", l.Message, l.G)
+		}
 	}
 	if !slices.Equal(tps, []string{tpRequest}) {
 		t.Errorf("traceparents passed on: %q, want only the request's", tps)

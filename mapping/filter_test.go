@@ -212,6 +212,7 @@ func TestBoundWithoutSet(t *testing.T) {
 // and in time order.
 type tpRecorder struct {
 	mapping.NopSink
+	stacks   map[mapping.StackID]string // their frames' functions
 	tasks    map[mapping.TaskID]mapping.Task
 	logs     []mapping.Log
 	regions  []string // the types of region, once each
@@ -221,7 +222,16 @@ type tpRecorder struct {
 }
 
 func newTPRecorder() *tpRecorder {
-	return &tpRecorder{tasks: map[mapping.TaskID]mapping.Task{}, declared: map[mapping.GoID]bool{}, ended: map[mapping.GoID]bool{}}
+	return &tpRecorder{stacks: map[mapping.StackID]string{}, tasks: map[mapping.TaskID]mapping.Task{}, declared: map[mapping.GoID]bool{}, ended: map[mapping.GoID]bool{}}
+}
+
+func (r *tpRecorder) Stack(s *mapping.Stack) error {
+	var fns []string
+	for _, f := range s.Frames {
+		fns = append(fns, f.Func)
+	}
+	r.stacks[s.ID] = strings.Join(fns, "<")
+	return nil
 }
 
 func (r *tpRecorder) Goroutine(g *mapping.Goroutine) error {
@@ -256,6 +266,9 @@ func (r *tpRecorder) Region(x *mapping.Region) error {
 func (r *tpRecorder) Log(l *mapping.Log) error {
 	if l.G != mapping.NoGoroutine && (!r.declared[l.G] || r.ended[l.G]) {
 		r.problems = append(r.problems, fmt.Sprintf("log %q names G%d, not delivered or ended", l.Message, l.G))
+	}
+	if _, ok := r.stacks[l.Stack]; l.Stack != mapping.NoStack && !ok {
+		r.problems = append(r.problems, fmt.Sprintf("log %q names stack %d, not delivered", l.Message, l.Stack))
 	}
 	if n := len(r.logs); n > 0 && l.Time < r.logs[n-1].Time {
 		r.problems = append(r.problems, fmt.Sprintf("log %q at %d after one at %d", l.Message, l.Time, r.logs[n-1].Time))

@@ -21,6 +21,7 @@ func TestSeekTaskTraceparent(t *testing.T) {
 	}
 	data := buf.Bytes()
 	gens, from := lastGenerationOf(t, data)
+	var fullStack string // the functions of the log's stack in the full pass
 	for _, seek := range []bool{false, true} {
 		t.Run(fmt.Sprintf("seek=%v", seek), func(t *testing.T) {
 			f := &mapping.Filter{Tasks: []string{"long"}, From: from}
@@ -58,6 +59,13 @@ func TestSeekTaskTraceparent(t *testing.T) {
 			}
 			if len(logs) != 1 || logs[0].Message != tp || logs[0].Task != long.ID {
 				t.Fatalf("traceparent logs %+v, want %q of task %d", logs, tp, long.ID)
+			}
+			// Its stack, if it has one, is its own: the pass over the
+			// window's generations numbers stacks afresh.
+			if stk := logs[0].Stack; !seek {
+				fullStack = got.stacks[stk]
+			} else if stk != mapping.NoStack && got.stacks[stk] != fullStack {
+				t.Errorf("traceparent's stack %q, want %q or none", got.stacks[stk], fullStack)
 			}
 			// The task as kept begins no sooner than the window.
 			if at := logs[0].Time; at < long.Start || at > long.End {

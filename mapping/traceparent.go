@@ -105,6 +105,11 @@ func (f *filterSink) holdBefore(l Log) {
 	}
 	h := &heldLog{log: l, at: l.Time}
 	h.log.Region = NoRegion
+	if f.skipped {
+		// A pass over a window's generations numbers its stacks itself:
+		// the prepass's ID names another stack, or none it gives.
+		h.log.Stack = NoStack
+	}
 	h.ready = f.keepsTask(l.Task)
 	f.hold(h)
 }
@@ -229,11 +234,12 @@ func (f *filterSink) release(h *heldLog) error {
 		return nil // cannot happen: its task has not ended
 	}
 	l.Time = min(max(h.at, f.from), f.to)
-	if !f.drawsG(l.G) || h.alone && !f.declared.has(l.G) {
+	if !f.drawsG(l.G) || h.alone {
 		// A goroutine the selection does not draw would get a lane of
-		// its own for the log (whether something kept named it before
-		// depends on where the pass began: a window's or the trace's
-		// start).
+		// its own for the log; and one passed on for a task left out
+		// but for it is the task's alone, on no goroutine (whether
+		// something kept named its goroutine before depends on where
+		// the pass began: a window's or the trace's start).
 		f.orphan(l)
 	}
 	known, err := f.declare(l.G)
