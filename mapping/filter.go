@@ -1346,7 +1346,7 @@ func (f *filterSink) unseen() error {
 
 // unseenContext delivers, as unseen does, the tasks kept as context for
 // a region selected that the pass did not see: those of the regions open
-// across the window (see acrossUnseen), and any other task with nothing
+// across the window (see regionSeeder), and any other task with nothing
 // of its own in the window's generations.
 func (f *filterSink) unseenContext() error {
 	ids := slices.Collect(maps.Keys(f.s.ctxTasks))
