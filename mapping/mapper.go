@@ -217,16 +217,19 @@ func newMapper(sink Sink, cfg *config) *mapper {
 	if s, ok := sink.(openTasksSink); ok {
 		s.useOpenTasks(m)
 	}
-	if s, ok := sink.(regionSeeder); ok && cfg.skipped > 0 {
+	if s, ok := sink.(regionSeeder); ok && (cfg.skipped > 0 || cfg.stopsEarly) {
+		// A pass from the file's start that stops early reads the begin
+		// of every region but those begun before the trace, and not the
+		// end of such a region open after it stops.
 		m.seedList = s.regionSeeds()
 	}
 	return m
 }
 
 // regionSeeder is a sink of this package that knows the regions open
-// where a pass over a file's later generations begins (a Filter, from
-// its prepass): the pass reads neither their begin nor, for one open
-// across all the generations read, their end. Taken as open from the
+// where a pass over a file's later generations, or its first ones, begins
+// (a Filter, from its prepass): the pass reads neither their begin nor,
+// for one open across all the generations read, their end. Taken as open from the
 // start, each keeps its ID, enclosing region and depth as the whole
 // pass gives them, and so do the regions begun in it; one open across
 // them all is seen; and one left open when its goroutine ends is ended
@@ -241,13 +244,14 @@ type regionSeeder interface {
 const seededRegion RegionID = 1 << 62
 
 // plantSeeds takes as open the regions of the seed list begun before t,
-// the first generation's start: the pass reads the begin of the others.
+// the first generation's start, and from the file's start those begun
+// before the trace: the pass reads the begin of the others.
 func (m *mapper) plantSeeds(t Time) {
 	list := m.seedList
 	m.seedList = nil
 	for i := range list {
 		p := &list[i]
-		if p.Start >= t {
+		if p.Start >= t && (m.cfg.skipped > 0 || !p.Flags.Has(OpenStart)) {
 			continue
 		}
 		if m.seeds == nil {
@@ -1168,10 +1172,11 @@ func (m *mapper) regionBegin(ev *trace.Event, t Time) error {
 	// trace names it as the whole pass does.
 	m.lastRegion = max(RegionID(t), m.lastRegion+1)
 	r := m.newRegion()
-	*r = Region{ID: m.lastRegion, G: id, Task: taskID(er.Task), Type: er.Type, Depth: len(g.regions), Start: t, Stack: stk, Timed: true}
+	open := g.known()
+	*r = Region{ID: m.lastRegion, G: id, Task: taskID(er.Task), Type: er.Type, Depth: len(open), Start: t, Stack: stk, Timed: true}
 	r.base = g.statesAt(t)
-	if n := len(g.regions); n > 0 {
-		r.Parent, r.ParentTask = g.regions[n-1].ID, g.regions[n-1].Task
+	if n := len(open); n > 0 {
+		r.Parent, r.ParentTask = open[n-1].ID, open[n-1].Task
 	}
 	if tk := m.task(r.Task, t); tk != nil {
 		tk.involve(id)
@@ -1261,6 +1266,19 @@ func (m *mapper) newRegion() *Region {
 	return new(Region)
 }
 
+// known returns the regions open on g that the whole pass knows of: all
+// but those begun before the trace that a prepass seeded (see
+// plantSeeds), which the whole pass learns of only as they end, so that
+// the regions and logs in them have the enclosing region, and depth, they
+// have there. Begun first, they are the outermost.
+func (g *gState) known() []*Region {
+	i := 0
+	for i < len(g.regions) && g.regions[i].ID&seededRegion != 0 {
+		i++
+	}
+	return g.regions[i:]
+}
+
 // closeRegions ends every region open on g, innermost first.
 func (m *mapper) closeRegions(g *gState, t Time, flags Flags) error {
 	for i := len(g.regions) - 1; i >= 0; i-- {
@@ -1287,8 +1305,10 @@ func (m *mapper) logEvent(ev *trace.Event, t Time) error {
 	id := GoID(ev.Goroutine())
 	m.log = Log{Time: t, G: id, P: m.procOf(ev), M: ThreadID(ev.Thread()), Task: taskID(el.Task),
 		Category: el.Category, Message: el.Message, Stack: stk}
-	if g := m.lookupG(id); g != nil && len(g.regions) > 0 {
-		m.log.Region = g.regions[len(g.regions)-1].ID
+	if g := m.lookupG(id); g != nil {
+		if open := g.known(); len(open) > 0 {
+			m.log.Region = open[len(open)-1].ID
+		}
 	}
 	if tk := m.task(m.log.Task, t); tk != nil {
 		tk.involve(id)

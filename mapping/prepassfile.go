@@ -17,7 +17,12 @@ import (
 // the tasks still open there have ended: a task keeps the goroutines that
 // take part in it at any time, so one that joins it after the window
 // still counts, but nothing that begins after the window changes what the
-// window keeps. Otherwise it reads the whole file. A file that cannot be
+// window keeps. It reads on too until the tasks selected by ID that it
+// has not read, and that began before the trace, end: a flight
+// recorder's snapshot begins in the middle of the program's work, and
+// such a task, with the regions it began before the trace, may show
+// nothing of itself until long after the window. Otherwise it reads the
+// whole file. A file that cannot be
 // split into generations is read whole.
 //
 // Like a pass through Prepass, it learns what it can from a broken trace:
@@ -49,25 +54,43 @@ func (f *Filter) PrepassFile(r io.ReaderAt, size int64, opts ...Option) (rerr er
 	if broken != nil && !isTraceError(broken) {
 		return broken
 	}
-	if from, ok := tailFrom(r, size, f.To); ok && len(head.held) > 0 && err == nil {
+	var found []*Task
+	var foundRegions []*Region
+	if from, ok := tailFrom(r, size, f.To); ok && err == nil {
 		// Read on from the last generation read until the tasks open
-		// there have ended: each is delivered again as it ends, with the
+		// there have ended, and the tasks wanted and not read so far
+		// have come: each is delivered again as it ends, with the
 		// goroutines that took part in it from that generation on.
-		tail := &prepassTail{held: map[TaskID]*Task{}}
+		tail := &prepassTail{held: map[TaskID]*Task{}, wanted: head.unseen(), origin: head.origin,
+			earlier: head.earlier, headOpen: head.open, tracked: map[TaskID]bool{}}
 		for _, t := range head.held {
 			tail.held[t.ID] = t
+			if t.Flags.Has(OpenStart) {
+				tail.tracked[t.ID] = true
+			}
 		}
-		_, err = MapWindow(r, size, from, Bound{}, tail, opts...)
-		if errors.Is(err, errTailDone) {
-			err = nil
+		for id := range tail.wanted {
+			tail.tracked[id] = true
 		}
-		broken = prepassErr(opts, err)
-		if broken != nil && !isTraceError(broken) {
-			return broken
+		if len(tail.held) > 0 || len(tail.wanted) > 0 {
+			_, err = MapWindow(r, size, from, Bound{}, tail, opts...)
+			if errors.Is(err, errTailDone) {
+				err = nil
+			}
+			broken = prepassErr(opts, err)
+			if broken != nil && !isTraceError(broken) {
+				return broken
+			}
+			found, foundRegions = tail.found, tail.regions
 		}
 	}
-	for _, t := range head.held {
+	for _, t := range slices.Concat(head.held, found) {
 		if err := p.Task(t); err != nil {
+			return err
+		}
+	}
+	for _, r := range foundRegions {
+		if err := p.Region(r); err != nil {
 			return err
 		}
 	}
@@ -133,9 +156,46 @@ type prepassHead struct {
 	end  Time // to, resolved
 	held []*Task
 	sum  *Summary
+
+	origin   Time                // where the pass began: the start of a task begun before the trace
+	seen     map[TaskID]struct{} // every task delivered
+	minBegun TaskID              // the lowest ID of a task begun in the trace; 0 if none
+	// open holds the ends of the regions that ended at or after the
+	// window's end, by goroutine, task and type, and earlier the number
+	// of regions begun before the trace by goroutine: prepassTail tells
+	// from them the regions begun before the trace that this part did
+	// not read.
+	open    map[regionKind][]Time
+	earlier map[GoID]int
+}
+
+// regionKind is what tells apart the regions of a goroutine open at
+// once, but for their nesting.
+type regionKind struct {
+	g    GoID
+	task TaskID
+	typ  string
+}
+
+func (h *prepassHead) Region(r *Region) error {
+	if r.Flags.Has(OpenStart) {
+		if h.earlier == nil {
+			h.earlier = map[GoID]int{}
+		}
+		h.earlier[r.G]++
+	}
+	if r.End >= h.end {
+		if h.open == nil {
+			h.open = map[regionKind][]Time{}
+		}
+		k := regionKind{r.G, r.Task, r.Type}
+		h.open[k] = append(h.open[k], r.End)
+	}
+	return h.Sink.Region(r)
 }
 
 func (h *prepassHead) Begin(m *Meta) error {
+	h.origin = m.Origin
 	h.end = Time(math.MaxInt64)
 	if t, err := h.to.resolve(m); err == nil {
 		h.end = t
@@ -144,6 +204,13 @@ func (h *prepassHead) Begin(m *Meta) error {
 }
 
 func (h *prepassHead) Task(t *Task) error {
+	if h.seen == nil {
+		h.seen = map[TaskID]struct{}{}
+	}
+	h.seen[t.ID] = struct{}{}
+	if !t.Flags.Has(OpenStart) && (h.minBegun == NoTask || t.ID < h.minBegun) {
+		h.minBegun = t.ID
+	}
 	if t.Flags.Has(OpenEnd) && t.Start <= h.end && h.matters(t) {
 		c := *t
 		c.Goroutines = slices.Clone(t.Goroutines)
@@ -171,6 +238,23 @@ func (h *prepassHead) matters(t *Task) bool {
 	return t.Parent != NoTask && !h.p.left.has(t.Parent)
 }
 
+// unseen returns the tasks selected by ID that the first part did not
+// read and that may have begun before the trace (a flight recorder's
+// snapshot begins in the middle of a program's work) and be open across
+// the window with nothing of themselves up to its end, as the whole pass
+// would read them where they end: those older than every task begun in
+// the trace. The runtime numbers tasks in the order they begin, so a
+// newer one began after the part read, after the window.
+func (h *prepassHead) unseen() map[TaskID]bool {
+	want := map[TaskID]bool{}
+	for id := range h.p.s.taskID {
+		if _, ok := h.seen[id]; !ok && (h.minBegun == NoTask || id < h.minBegun) {
+			want[id] = true
+		}
+	}
+	return want
+}
+
 func (h *prepassHead) End(s *Summary) error {
 	c := *s
 	h.sum = &c
@@ -182,14 +266,87 @@ func (h *prepassHead) End(s *Summary) error {
 var errTailDone = errors.New("mapping: the tasks open at the window's end have ended")
 
 // prepassTail reads on after a bounded prepass's first part until the
-// tasks it holds end, adding the goroutines that took part in them.
+// tasks it holds end, adding the goroutines that took part in them, and
+// the tasks it wants (see prepassHead.unseen) have come.
 type prepassTail struct {
 	NopSink
-	held map[TaskID]*Task
-	seen int
+	held   map[TaskID]*Task
+	wanted map[TaskID]bool
+	origin Time    // the first part's: where a task begun before the trace begins
+	found  []*Task // the tasks wanted, as they came
+
+	// tracked holds the tasks, held or wanted, that began before the
+	// trace: their regions that began before it too, which the first
+	// part may not have read, go in regions. known counts the regions
+	// the first part read open where this part begins (from headOpen),
+	// which this part gives as begun before it; earlier counts the
+	// regions begun before the trace by goroutine (see mapper.regionEnd).
+	tracked  map[TaskID]bool
+	headOpen map[regionKind][]Time
+	known    map[regionKind]int
+	earlier  map[GoID]int
+	regions  []*Region
+}
+
+// tailRegion marks the IDs of the regions a prepassTail found, numbered
+// by its own pass, apart from those of the first part's pass.
+const tailRegion RegionID = 1 << 61
+
+func (s *prepassTail) Begin(m *Meta) error {
+	s.known = map[regionKind]int{}
+	for k, ends := range s.headOpen {
+		for _, end := range ends {
+			if end >= m.Start {
+				s.known[k]++
+			}
+		}
+	}
+	return nil
+}
+
+func (s *prepassTail) Region(r *Region) error {
+	if !r.Flags.Has(OpenStart) || !s.tracked[r.Task] {
+		return nil
+	}
+	k := regionKind{r.G, r.Task, r.Type}
+	if s.known[k] > 0 {
+		s.known[k]--
+		return nil
+	}
+	// Begun before the trace: as the whole pass gives it, but for its
+	// ID and stacks.
+	if s.earlier == nil {
+		s.earlier = map[GoID]int{}
+	}
+	c := *r
+	c.ID |= tailRegion
+	c.Start = s.origin - Time(s.earlier[r.G])
+	c.Stack, c.EndStack = NoStack, NoStack
+	s.earlier[r.G]++
+	s.regions = append(s.regions, &c)
+	return nil
+}
+
+// done reports whether the tail has all it reads on for.
+func (s *prepassTail) done() error {
+	if len(s.held) == 0 && len(s.wanted) == 0 {
+		return errTailDone
+	}
+	return nil
 }
 
 func (s *prepassTail) Task(t *Task) error {
+	if s.wanted[t.ID] {
+		c := *t
+		if c.Flags.Has(OpenStart) {
+			// Begun before the trace, as the whole pass gives it.
+			c.Start = s.origin
+		}
+		c.Goroutines = slices.Clone(t.Goroutines)
+		s.found = append(s.found, &c)
+		delete(s.wanted, t.ID)
+		return s.done()
+	}
 	h := s.held[t.ID]
 	if h == nil {
 		return nil
@@ -211,8 +368,5 @@ func (s *prepassTail) Task(t *Task) error {
 		}
 	}
 	delete(s.held, t.ID)
-	if len(s.held) == 0 {
-		return errTailDone
-	}
-	return nil
+	return s.done()
 }
