@@ -225,3 +225,22 @@ func perfettoTasks(t *testing.T, path, what string) int {
 	}
 	return n
 }
+
+// TestCaptureFlagsNamed: the flags that shape a capture, given with a
+// file or standard input, are refused by their names only: otlp has no
+// --cpu-profile to name.
+func TestCaptureFlagsNamed(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"otlp", "--json", "-o", os.DevNull, "--seconds", "5", sample(t)}, "trace2x otlp: --seconds applies to an http(s) input only\n"},
+		{[]string{"stats", "--seconds", "2", "--input-header", "A: b", "-"}, "trace2x stats: --seconds and --input-header apply to an http(s) input only, not standard input: give them to the command that captures\n"},
+		{[]string{"stats", "--cpu-profile", "-"}, "trace2x stats: --cpu-profile applies to an http(s) input only, not standard input: give it to the command that captures\n"},
+	} {
+		code, _, errs := runCmd(t, nil, c.args...)
+		if first, _, _ := strings.Cut(errs, "usage:"); code != 2 || first != c.want {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and %q first", c.args, code, errs, c.want)
+		}
+	}
+}

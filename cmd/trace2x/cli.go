@@ -1105,10 +1105,41 @@ func (w spoolWriter) Write(p []byte) (int, error) {
 // stdinOf is standard input as the command's input: the flags that
 // shape a capture have nothing to act on.
 func stdinOf(e *env, opts *inputOpts) (*input, error) {
-	if opts != nil && (opts.seconds > 0 || opts.cpuProfile || opts.header != nil) {
-		return nil, usageError{"--seconds, --cpu-profile and --input-header apply to an http(s) input only, not standard input: give them to the command that captures"}
+	if given := opts.captureFlags(); given != "" {
+		them := "it"
+		if strings.HasSuffix(given, " apply to") {
+			them = "them"
+		}
+		return nil, usageError{given + " an http(s) input only, not standard input: give " + them + " to the command that captures"}
 	}
 	return stdinInput(e), nil
+}
+
+// captureFlags names the flags given that shape a capture, which only an
+// http(s) input has, followed by "applies to" or "apply to"; "" if none
+// is. It names only those given: a command that takes no CPU samples has
+// no --cpu-profile to name.
+func (o *inputOpts) captureFlags() string {
+	if o == nil {
+		return ""
+	}
+	var given []string
+	if o.seconds > 0 {
+		given = append(given, "--seconds")
+	}
+	if o.cpuProfile {
+		given = append(given, "--cpu-profile")
+	}
+	if o.header != nil {
+		given = append(given, "--input-header")
+	}
+	switch len(given) {
+	case 0:
+		return ""
+	case 1:
+		return given[0] + " applies to"
+	}
+	return strings.Join(given[:len(given)-1], ", ") + " and " + given[len(given)-1] + " apply to"
 }
 
 // validHeaderName reports whether name is an HTTP header name (a token).
@@ -1208,8 +1239,8 @@ func openInput(e *env, args []string, opts *inputOpts) (*input, error) {
 		}
 		return &input{ReadCloser: c, name: c.URL, size: c.Size, capture: c, stderr: e.stderr, ctx: e.ctx}, nil
 	}
-	if opts != nil && (opts.seconds > 0 || opts.cpuProfile || opts.header != nil) {
-		msg := "--seconds, --cpu-profile and --input-header apply to an http(s) input only"
+	if given := opts.captureFlags(); given != "" {
+		msg := given + " an http(s) input only"
 		if _, err := os.Stat(args[0]); errors.Is(err, fs.ErrNotExist) && looksLikeHost(args[0]) {
 			msg += "; for a URL, give its scheme: http://" + args[0]
 		}

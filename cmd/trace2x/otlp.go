@@ -46,8 +46,8 @@ _HEADERS, _INSECURE, _TIMEOUT, _COMPRESSION, _CERTIFICATE, _CLIENT_CERTIFICATE,
 _CLIENT_KEY, OTEL_SERVICE_NAME
 and OTEL_RESOURCE_ATTRIBUTES. Without an endpoint, spans go to
 127.0.0.1:4317 (gRPC) or 127.0.0.1:4318 (HTTP). A loopback endpoint is
-plain text unless it is an https:// URL; any other uses TLS unless
---insecure.
+plain text unless it is an https:// URL or OTEL_EXPORTER_OTLP_INSECURE
+is false; any other uses TLS unless --insecure.
 
 An endpoint that cannot be reached, that speaks the other protocol in
 plain text (4317 and 4318 mixed up; over TLS the push fails once the

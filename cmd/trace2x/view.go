@@ -257,7 +257,7 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, at vie
 			(*h).ServeHTTP(w, r)
 			return
 		}
-		http.NotFound(w, r)
+		notFound(w, r)
 	})
 	srv := newServer(loopbackOnly(mux))
 	// Each connection's goroutine, which ends once its handler has

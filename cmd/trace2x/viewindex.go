@@ -294,6 +294,7 @@ func (s *indexServer) handler(addr string, stderr io.Writer) http.Handler {
 	// The browser asks for an icon with every page: no answer to log as
 	// an error in its console.
 	mux.HandleFunc("/favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	mux.HandleFunc("/", notFound)
 	serve := func(path, what string, from, to time.Duration, gens int) {
 		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 			allowUI(w, r)
@@ -575,6 +576,24 @@ func allowUI(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Access-Control-Allow-Private-Network", "true")
 	w.Header().Set("Access-Control-Allow-Methods", "GET, OPTIONS")
 	w.Header().Set("Access-Control-Allow-Headers", "*")
+}
+
+// notFound answers a request for nothing this view serves (a window or
+// generation of another run, a mistyped link) so that the UI can read the
+// 404 and say so, where an answer without CORS headers fails in the
+// browser as a blocked fetch does; its preflight is answered as a part's.
+// The UI's probe for a trace processor (/status) keeps a plain 404.
+func notFound(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/status" {
+		switch r.Method {
+		case http.MethodOptions:
+			allowUI(w, r)
+			return
+		case http.MethodGet, http.MethodHead:
+			allowUI(w, r)
+		}
+	}
+	http.NotFound(w, r)
 }
 
 // rows is about how many rows the whole trace makes in Perfetto.

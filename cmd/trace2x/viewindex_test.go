@@ -96,6 +96,30 @@ func TestViewIndex(t *testing.T) {
 	} else if resp.Body.Close(); resp.StatusCode != http.StatusNoContent {
 		t.Errorf("the icon: %s, want 204", resp.Status)
 	}
+	// A part of no window (a link of an earlier run) is a 404 the UI can
+	// read, its preflight answered; the UI's probe for a trace processor
+	// gets a plain one.
+	for _, c := range []struct {
+		method, path string
+		status       int
+		cors         bool
+	}{
+		{http.MethodGet, "/gens.99.pftrace", http.StatusNotFound, true},
+		{http.MethodOptions, "/gens.99.pftrace", http.StatusOK, true},
+		{http.MethodPost, "/status", http.StatusNotFound, false},
+		{http.MethodGet, "/status", http.StatusNotFound, false},
+	} {
+		req, _ := http.NewRequest(c.method, srv.URL+c.path, nil)
+		req.Header.Set("Origin", perfettoUI)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("Access-Control-Allow-Origin"); resp.StatusCode != c.status || (got == perfettoUI) != c.cors {
+			t.Errorf("%s %s: %s, Access-Control-Allow-Origin %q; want %d, with it %v", c.method, c.path, resp.Status, got, c.status, c.cors)
+		}
+	}
 	if strings.Contains(page, "…") || strings.Contains(page, "refresh") {
 		t.Errorf("the page still waits for the counts:\n%s", page)
 	}
