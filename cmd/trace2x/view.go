@@ -351,7 +351,7 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, at vie
 		fmt.Fprintf(e.stderr, "trace2x: the first link opens that first part, now served until Ctrl-C, as is the page http://%s/, which opens the whole trace in %d windows and a generation at a time\n",
 			ln.Addr(), len(s.windows))
 		<-ctx.Done()
-		if out.mapErr != nil {
+		if out.mapErr != nil || s.broken() {
 			return settled{errReported}
 		}
 		return nil

@@ -135,6 +135,51 @@ func viewDamaged(t *testing.T, data []byte, idx *tracefile.Index, k int) int {
 	return failed
 }
 
+// TestViewIndexDamagedInterrupted: view's index page of a trace damaged in
+// its middle exits 1 at Ctrl-C once counting met the damage, as view of
+// the whole trace does: the trace broke off.
+func TestViewIndexDamagedInterrupted(t *testing.T) {
+	clean, err := os.ReadFile(recordGenerations(t, 4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := tracefile.Read(bytes.NewReader(clean), int64(len(clean)))
+	if err != nil || len(idx.Generations) < 5 {
+		t.Fatalf("%v", err)
+	}
+	path := filepath.Join(t.TempDir(), "damaged.trace")
+	if err := os.WriteFile(path, damageGeneration(t, clean, len(idx.Generations)/2), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The index alone, and over the budget (here made small) the first
+	// window with the index beside it.
+	defer func(p int64) { largePerfetto = p }(largePerfetto)
+	for _, args := range [][]string{
+		{"view", "--index", "--addr", "127.0.0.1:0", path},
+		{"view", "--addr", "127.0.0.1:0", path},
+	} {
+		if args[1] != "--index" {
+			largePerfetto = 1000
+		}
+		ctx, cancel := context.WithCancelCause(t.Context())
+		var stdout, stderr syncBuffer
+		code := make(chan int, 1)
+		go func() {
+			code <- runContext(ctx, args, nil, &stdout, &stderr)
+		}()
+		waitLine(t, &stderr, regexp.MustCompile(`counting GC cycles and goroutines: .*broken trace`))
+		cancel(interrupted{syscall.SIGINT})
+		select {
+		case c := <-code:
+			if c != 1 {
+				t.Errorf("%v: exit %d after Ctrl-C, want 1 for the broken trace; stderr:\n%s", args, c, stderr.String())
+			}
+		case <-time.After(time.Minute):
+			t.Fatalf("%v: view did not return after Ctrl-C", args)
+		}
+	}
+}
+
 // TestViewWindowAfterEnd: a --from past a file's end, as its batch
 // headers tell, is refused before anything is served: no link to a
 // trace never made.

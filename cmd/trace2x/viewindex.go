@@ -636,7 +636,19 @@ func serveIndex(e *env, addr string, s *indexServer, open bool) error {
 	<-ctx.Done()
 	// No waiting for a download or a conversion under way: Ctrl-C is how
 	// the page is stopped.
-	return srv.Close()
+	err = srv.Close()
+	if s.broken() {
+		return settled{errReported}
+	}
+	return err
+}
+
+// broken reports whether counting met the trace's damage, said as it did:
+// the trace broke off, which Ctrl-C does not make a success.
+func (s *indexServer) broken() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.countErr != ""
 }
 
 // background counts the GC cycles and goroutines of the windows, for the
