@@ -151,16 +151,9 @@ func TestViewIndexDamagedInterrupted(t *testing.T) {
 	if err := os.WriteFile(path, damageGeneration(t, clean, len(idx.Generations)/2), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// The index alone, and over the budget (here made small) the first
-	// window with the index beside it.
-	defer func(p int64) { largePerfetto = p }(largePerfetto)
 	for _, args := range [][]string{
 		{"view", "--index", "--addr", "127.0.0.1:0", path},
-		{"view", "--addr", "127.0.0.1:0", path},
 	} {
-		if args[1] != "--index" {
-			largePerfetto = 1000
-		}
 		ctx, cancel := context.WithCancelCause(t.Context())
 		var stdout, stderr syncBuffer
 		code := make(chan int, 1)

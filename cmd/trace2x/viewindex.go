@@ -551,8 +551,9 @@ func (f *firstItem) Experimental(x *mapping.Experimental) error {
 // (times from the trace's start).
 func (s *indexServer) bytesBetween(from, to time.Duration) int64 {
 	var n int64
-	for _, w := range s.windows {
-		for _, g := range w.Gens {
+	// Only the generations: the counts may be being written.
+	for i := range s.windows {
+		for _, g := range s.windows[i].Gens {
 			if g.From < to && g.To > from {
 				n += g.Bytes
 			}
@@ -619,8 +620,10 @@ func serveIndex(e *env, addr string, s *indexServer, open bool) error {
 		why = "few enough for the Perfetto UI in one piece, but --index asks for the index"
 	}
 	gens := ""
-	for _, w := range s.windows {
-		if len(w.Gens) > 1 {
+	// The counts of the windows are being written (see background):
+	// only their generations, which stay, are read.
+	for i := range s.windows {
+		if len(s.windows[i].Gens) > 1 {
 			gens = " and a generation at a time"
 		}
 	}
