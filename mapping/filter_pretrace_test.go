@@ -17,10 +17,11 @@ import (
 
 // recordBeforeTrace traces 8 iterations, each a generation, with a log at
 // the start of each, as a flight recorder's snapshot gives a program's
-// work: the task "old" and its region "held" begin before the trace (a
-// flight recorder running beside it makes them real events the trace
-// does not hold) and end in the seventh iteration, with nothing of
-// themselves before; "child", a subtask of "old", runs in the third.
+// work: the task "old" and its regions "outer" and "held" in it begin
+// before the trace (a flight recorder running beside it makes them real
+// events the trace does not hold) and end in the seventh iteration, with
+// nothing of themselves before, outer just after the task, as a deferred
+// End has it; "child", a subtask of "old", runs in the third.
 func recordBeforeTrace(t *testing.T) []byte {
 	fr := trace.NewFlightRecorder(trace.FlightRecorderConfig{})
 	if err := fr.Start(); err != nil {
@@ -28,6 +29,7 @@ func recordBeforeTrace(t *testing.T) []byte {
 	}
 	defer fr.Stop()
 	ctx, old := trace.NewTask(context.Background(), "old")
+	outer := trace.StartRegion(ctx, "outer")
 	held := trace.StartRegion(ctx, "held")
 	data, err := synth.RecordFunc(func() {
 		for i := range 8 {
@@ -40,6 +42,7 @@ func recordBeforeTrace(t *testing.T) []byte {
 			case 6:
 				held.End()
 				old.End()
+				outer.End()
 			}
 			_, step := trace.NewTask(context.Background(), "step")
 			trace.WithRegion(context.Background(), "work", func() {})
@@ -59,8 +62,9 @@ func recordBeforeTrace(t *testing.T) []byte {
 // TestTaskBeforeTraceAcrossWindow selects, by ID, a task begun before
 // the trace that shows nothing of itself up to the generation after a
 // window: the first pass over a file, which reads up to there, must read
-// on to where it ends, and the window's pass must give it, its region
-// begun before the trace and its subtask as the whole pass does.
+// on to where it ends, and the window's pass must give it, its regions
+// begun before the trace (one ending just after it) and its subtask as
+// the whole pass does.
 func TestTaskBeforeTraceAcrossWindow(t *testing.T) {
 	data := recordBeforeTrace(t)
 	logs := &iterationLogs{at: map[string]mapping.Time{}}
@@ -98,7 +102,7 @@ func TestTaskBeforeTraceAcrossWindow(t *testing.T) {
 		}
 	}
 	full, seek := got[0], got[1]
-	for _, typ := range []string{"held", "in-child"} {
+	for _, typ := range []string{"held", "outer", "in-child"} {
 		if full.types[typ] != 1 {
 			t.Errorf("the whole pass kept %d regions %s, want 1", full.types[typ], typ)
 		}
@@ -110,8 +114,8 @@ func TestTaskBeforeTraceAcrossWindow(t *testing.T) {
 	strip := func(lines []string) []string {
 		out := slices.Clone(lines)
 		for i, l := range out {
-			if f := bytes.Fields([]byte(l)); len(f) > 3 && string(f[1]) == "held" {
-				out[i] = "held " + string(bytes.Join(f[6:], []byte(" ")))
+			if f := bytes.Fields([]byte(l)); len(f) > 3 && (string(f[1]) == "held" || string(f[1]) == "outer") {
+				out[i] = string(f[1]) + " " + string(bytes.Join(f[6:], []byte(" ")))
 			}
 		}
 		slices.Sort(out)

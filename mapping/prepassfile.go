@@ -56,13 +56,13 @@ func (f *Filter) PrepassFile(r io.ReaderAt, size int64, opts ...Option) (rerr er
 	}
 	var found []*Task
 	var foundRegions []*Region
-	if from, ok := tailFrom(r, size, f.To); ok && err == nil {
+	if from, at, ok := tailFrom(r, size, f.To); ok && err == nil {
 		// Read on from the last generation read until the tasks open
 		// there have ended, and the tasks wanted and not read so far
 		// have come: each is delivered again as it ends, with the
 		// goroutines that took part in it from that generation on.
 		tail := &prepassTail{held: map[TaskID]*Task{}, wanted: head.unseen(), origin: head.origin,
-			earlier: head.earlier, headOpen: head.open, tracked: map[TaskID]bool{}}
+			earlier: head.earlier, known: head.openAt(at), tracked: map[TaskID]bool{}}
 		for _, t := range head.held {
 			tail.held[t.ID] = t
 			if t.Flags.Has(OpenStart) {
@@ -127,22 +127,23 @@ func isTraceError(err error) bool {
 }
 
 // tailFrom returns the window whose pass begins with the last generation
-// that a pass over the window ending at to reads, and false if that pass
-// reads the file to its end (the window ends in its last generations) or
-// the file cannot be read by generations.
-func tailFrom(r io.ReaderAt, size int64, to Bound) (Bound, bool) {
+// that a pass over the window ending at to reads, and when that
+// generation begins; false if that pass reads the file to its end (the
+// window ends in its last generations) or the file cannot be read by
+// generations.
+func tailFrom(r io.ReaderAt, size int64, to Bound) (Bound, Time, bool) {
 	idx, err := tracefile.Read(r, size)
 	if err != nil || idx.Size != size || len(idx.Generations) == 0 {
-		return Bound{}, false
+		return Bound{}, 0, false
 	}
 	_, last, ok, err := windowGenerations(idx, Bound{}, to)
 	gens := idx.Generations
 	if err != nil || !ok || last == len(gens)-1 {
-		return Bound{}, false
+		return Bound{}, 0, false
 	}
 	// A window that starts just after that generation's last event
 	// begins with it: a pass reads a generation before its window's.
-	return Bound{Offset: time.Duration(gens[last].End + 1 - gens[0].Start), Set: true}, true
+	return Bound{Offset: time.Duration(gens[last].End + 1 - gens[0].Start), Set: true}, Time(gens[last].Start), true
 }
 
 // prepassHead passes the first part of a bounded prepass on to the
@@ -160,13 +161,27 @@ type prepassHead struct {
 	origin   Time                // where the pass began: the start of a task begun before the trace
 	seen     map[TaskID]struct{} // every task delivered
 	minBegun TaskID              // the lowest ID of a task begun in the trace; 0 if none
-	// open holds the ends of the regions that ended at or after the
+	// open holds the spans of the regions that ended at or after the
 	// window's end, by goroutine, task and type, and earlier the number
 	// of regions begun before the trace by goroutine: prepassTail tells
 	// from them the regions begun before the trace that this part did
 	// not read.
-	open    map[regionKind][]Time
+	open    map[regionKind][]span
 	earlier map[GoID]int
+}
+
+// openAt counts, by goroutine, task and type, the regions this part read
+// that were open at t: begun before it and ended at or after it.
+func (h *prepassHead) openAt(t Time) map[regionKind]int {
+	n := map[regionKind]int{}
+	for k, sps := range h.open {
+		for _, sp := range sps {
+			if sp.start < t && sp.end >= t {
+				n[k]++
+			}
+		}
+	}
+	return n
 }
 
 // regionKind is what tells apart the regions of a goroutine open at
@@ -186,10 +201,10 @@ func (h *prepassHead) Region(r *Region) error {
 	}
 	if r.End >= h.end {
 		if h.open == nil {
-			h.open = map[regionKind][]Time{}
+			h.open = map[regionKind][]span{}
 		}
 		k := regionKind{r.G, r.Task, r.Type}
-		h.open[k] = append(h.open[k], r.End)
+		h.open[k] = append(h.open[k], span{r.Start, r.End})
 	}
 	return h.Sink.Region(r)
 }
@@ -278,35 +293,30 @@ type prepassTail struct {
 	// tracked holds the tasks, held or wanted, that began before the
 	// trace: their regions that began before it too, which the first
 	// part may not have read, go in regions. known counts the regions
-	// the first part read open where this part begins (from headOpen),
-	// which this part gives as begun before it; earlier counts the
-	// regions begun before the trace by goroutine (see mapper.regionEnd).
-	tracked  map[TaskID]bool
-	headOpen map[regionKind][]Time
-	known    map[regionKind]int
-	earlier  map[GoID]int
-	regions  []*Region
+	// the first part read open where this part begins, which this part
+	// gives as begun before it; earlier counts the regions begun before
+	// the trace by goroutine (see mapper.regionEnd).
+	tracked map[TaskID]bool
+	known   map[regionKind]int
+	earlier map[GoID]int
+	regions []*Region
+	// until is, once the tasks it reads on for have ended, how far it
+	// reads for the regions begun before the trace in tracked tasks,
+	// which often end just after their task (a deferred End).
+	until Time
 }
+
+// tailGrace is how long after the last task it waits for ends a
+// prepassTail reads on for regions begun before the trace in such tasks.
+const tailGrace = Time(10 * time.Millisecond)
 
 // tailRegion marks the IDs of the regions a prepassTail found, numbered
 // by its own pass, apart from those of the first part's pass.
 const tailRegion RegionID = 1 << 61
 
-func (s *prepassTail) Begin(m *Meta) error {
-	s.known = map[regionKind]int{}
-	for k, ends := range s.headOpen {
-		for _, end := range ends {
-			if end >= m.Start {
-				s.known[k]++
-			}
-		}
-	}
-	return nil
-}
-
 func (s *prepassTail) Region(r *Region) error {
-	if !r.Flags.Has(OpenStart) || !s.tracked[r.Task] {
-		return nil
+	if err := s.past(r.End); err != nil || !r.Flags.Has(OpenStart) || !s.tracked[r.Task] {
+		return err
 	}
 	k := regionKind{r.G, r.Task, r.Type}
 	if s.known[k] > 0 {
@@ -327,15 +337,33 @@ func (s *prepassTail) Region(r *Region) error {
 	return nil
 }
 
-// done reports whether the tail has all it reads on for.
-func (s *prepassTail) done() error {
-	if len(s.held) == 0 && len(s.wanted) == 0 {
+// done ends the pass, or sets until, once the tail has the tasks it
+// reads on for; t is the time of the last item.
+func (s *prepassTail) done(t Time) error {
+	switch {
+	case len(s.held) > 0 || len(s.wanted) > 0:
+		return nil
+	case len(s.tracked) == 0:
+		return errTailDone
+	}
+	s.until = t + tailGrace
+	return nil
+}
+
+// past ends the pass at an item that ends after until, once set.
+func (s *prepassTail) past(t Time) error {
+	if s.until != 0 && t > s.until {
 		return errTailDone
 	}
 	return nil
 }
 
+func (s *prepassTail) GoroutineState(st *GoroutineState) error { return s.past(st.End) }
+
 func (s *prepassTail) Task(t *Task) error {
+	if err := s.past(t.End); err != nil {
+		return err
+	}
 	if s.wanted[t.ID] {
 		c := *t
 		if c.Flags.Has(OpenStart) {
@@ -345,7 +373,7 @@ func (s *prepassTail) Task(t *Task) error {
 		c.Goroutines = slices.Clone(t.Goroutines)
 		s.found = append(s.found, &c)
 		delete(s.wanted, t.ID)
-		return s.done()
+		return s.done(t.End)
 	}
 	h := s.held[t.ID]
 	if h == nil {
@@ -368,5 +396,5 @@ func (s *prepassTail) Task(t *Task) error {
 		}
 	}
 	delete(s.held, t.ID)
-	return s.done()
+	return s.done(t.End)
 }
