@@ -18,11 +18,11 @@ import (
 // take part in it at any time, so one that joins it after the window
 // still counts, but nothing that begins after the window changes what the
 // window keeps. It reads on too until the tasks selected by ID that it
-// has not read, and that began before the trace, end: a flight
-// recorder's snapshot begins in the middle of the program's work, and
-// such a task, with the regions it began before the trace, may show
-// nothing of itself until long after the window. Otherwise it reads the
-// whole file. A file that cannot be
+// has not read, and that began before the trace, end (and a little past,
+// for their regions that end just after them): a flight recorder's
+// snapshot begins in the middle of the program's work, and such a task,
+// with the regions it began before the trace, may show nothing of itself
+// until long after the window. Otherwise it reads the whole file. A file that cannot be
 // split into generations is read whole.
 //
 // Like a pass through Prepass, it learns what it can from a broken trace:
