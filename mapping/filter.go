@@ -384,6 +384,11 @@ type selection struct {
 	// read them, and the tasks kept would leave their distributed traces
 	// (see traceparent.go).
 	tpBefore []Log
+	// firstTP is when the first traceparent log of a task was, if tpSeen:
+	// the filter passes on that of the tasks it keeps only (see
+	// Meta.TraceparentSeen).
+	firstTP Time
+	tpSeen  bool
 }
 
 func newSelection(f *Filter) *selection {
@@ -625,7 +630,13 @@ func (p *prepass) Log(l *Log) error {
 	if p.s.tasks[l.Task] {
 		p.grow(span{l.Time, l.Time}) // logged in a task kept after it ended
 	}
-	if l.Category != CategoryTraceparent || l.Task == NoTask || l.Time >= p.from {
+	if l.Category != CategoryTraceparent || l.Task == NoTask {
+		return nil
+	}
+	if !p.s.tpSeen || l.Time < p.s.firstTP {
+		p.s.firstTP, p.s.tpSeen = l.Time, true
+	}
+	if l.Time >= p.from {
 		return nil
 	}
 	if _, ok := p.tps[l.Task]; ok || len(p.tps) >= maxHeld {
@@ -902,6 +913,7 @@ func (f *filterSink) Begin(m *Meta) error {
 		meta.WindowEnd = f.to
 	}
 	meta.Selected = f.s.entities
+	meta.TraceparentSeen, meta.FirstTraceparent = f.s.tpSeen, f.s.firstTP
 	f.forwarded = true
 	return f.next.Begin(&meta)
 }

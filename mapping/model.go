@@ -167,6 +167,15 @@ type Meta struct {
 	// be left out where the region is kept. A window keeps it, since it
 	// lasts at least as long.
 	Selected bool
+	// TraceparentSeen is set when that Filter's prepass (one that
+	// selects tasks, regions or related goroutines) saw a task log its
+	// traceparent (CategoryTraceparent), the first at FirstTraceparent,
+	// wherever the log lies: the filter passes on only those of the
+	// tasks it keeps, and a sink that waits for a task's traceparent once
+	// the trace has logged one can wait from that time, as it would over
+	// the whole trace.
+	TraceparentSeen  bool
+	FirstTraceparent Time
 }
 
 // Goroutine describes a goroutine. It is delivered before any item that

@@ -148,7 +148,9 @@
 // says so) rather than made the parent. A second traceparent in one task
 // is ignored: the first one counts. A child task without a traceparent of its own follows its parent
 // into the remote trace; once a trace has shown a traceparent (from its
-// start with [WithTraceparentsExpected]), the spans of a task that has
+// start with [WithTraceparentsExpected]; from the first a Filter's
+// prepass saw, where the filter may leave it out: see
+// mapping.Meta.TraceparentSeen), the spans of a task that has
 // not joined wait for the task's end, when its parent is known (see
 // [WithMaxPendingSpans]). A request the application did
 // not sample (flags 00) joins all the same, unless [WithSampledOnly]

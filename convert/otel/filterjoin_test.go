@@ -385,3 +385,70 @@ func TestFilteredLogsInOtherTasksRegions(t *testing.T) {
 		}
 	}
 }
+
+// TestFilteredLateTraceparent: a task that logs its traceparent after one
+// of its regions ended joins its request's trace, over the whole trace,
+// because another task logged a traceparent before (the conversion then
+// holds a task's spans for its own). A filter that keeps the late task
+// and leaves out the other must join it too: its prepass saw the other's
+// traceparent, and the spans wait from then, as over the whole trace. A
+// task whose region ends before any traceparent was logged stays in a
+// trace of its own, linked, in both.
+func TestFilteredLateTraceparent(t *testing.T) {
+	const (
+		tpFirst = "00-11111111111111111111111111111111-1111111111111111-01"
+		tpEarly = "00-22222222222222222222222222222222-2222222222222222-01"
+		tpLate  = "00-33333333333333333333333333333333-3333333333333333-01"
+	)
+	data, err := synth.RecordFunc(func() {
+		ctx := context.Background()
+		// Its region ends before any traceparent: late over the whole
+		// trace too.
+		ectx, early := rtrace.NewTask(ctx, "early")
+		rtrace.WithRegion(ectx, "step", func() { time.Sleep(time.Millisecond) })
+		fctx, first := rtrace.NewTask(ctx, "first")
+		rtrace.Log(fctx, mapping.CategoryTraceparent, tpFirst)
+		first.End()
+		lctx, late := rtrace.NewTask(ctx, "late")
+		rtrace.WithRegion(lctx, "work", func() { time.Sleep(time.Millisecond) })
+		rtrace.Log(lctx, mapping.CategoryTraceparent, tpLate)
+		rtrace.Log(ectx, mapping.CategoryTraceparent, tpEarly)
+		early.End()
+		late.End()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{ // span: the trace it is in
+		"late": "33333333333333333333333333333333",
+		"work": "33333333333333333333333333333333",
+	}
+	for name, f := range map[string]*mapping.Filter{
+		"whole":  nil,
+		"task":   {Tasks: []string{"late", "early"}},
+		"region": {Regions: []string{"work", "step"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			spans, res := convertFiltered(t, data, f)
+			byName := map[string]tracetest.SpanStub{}
+			for _, sp := range spans {
+				byName[sp.Name] = sp
+			}
+			for span, tid := range want {
+				sp, ok := byName[span]
+				if !ok {
+					t.Fatalf("no span %q among %d", span, len(spans))
+				}
+				if got := sp.SpanContext.TraceID().String(); got != tid {
+					t.Errorf("span %q is in trace %s, want %s, the late traceparent's", span, got, tid)
+				}
+			}
+			if sp := byName["step"]; sp.SpanContext.TraceID().String() == "22222222222222222222222222222222" {
+				t.Errorf("the region step, ended before any traceparent, joined its task's late traceparent: spans were held from the trace's start")
+			}
+			if res.LateJoins != 1 {
+				t.Errorf("%d late joins, want 1 (the early task's)", res.LateJoins)
+			}
+		})
+	}
+}

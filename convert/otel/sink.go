@@ -481,6 +481,9 @@ func (s *Sink) Begin(m *mapping.Meta) error {
 		seed = metaSeed(m)
 	}
 	s.ids = newIDs(seed)
+	if m.TraceparentSeen {
+		s.traces.firstTP, s.traces.tpFromMeta = m.FirstTraceparent, true
+	}
 
 	res, err := s.resource()
 	if err != nil {

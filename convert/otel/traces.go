@@ -111,6 +111,11 @@ type traceTable struct {
 	pending    int
 	maxPending int
 	metAny     bool // a traceparent of the file was logged, in time or late, or WithTraceparentsExpected
+	// firstTP is when the trace logged its first traceparent, where a
+	// Filter that may have left it out said so (Meta.TraceparentSeen):
+	// metAny is set from then on, as over the whole trace.
+	firstTP    mapping.Time
+	tpFromMeta bool
 
 	joined, late, bad int
 	taskless          int // traceparent logs outside any task
@@ -291,8 +296,16 @@ func (tt *traceTable) countRemote(id trace.TraceID, parent trace.SpanID) {
 	}
 }
 
+// reach notes that the items delivered have come to time t.
+func (tt *traceTable) reach(t mapping.Time) {
+	if tt.tpFromMeta && t >= tt.firstTP {
+		tt.metAny = true
+	}
+}
+
 // place sends, or holds back, the span of a region of task id.
 func (tt *traceTable) place(s *Sink, id mapping.TaskID, rec *spanRec) {
+	tt.reach(s.latest)
 	st := tt.state(id)
 	if st == nil {
 		s.emit(rec, tt.ended[id])
@@ -344,6 +357,7 @@ func (tt *traceTable) end(s *Sink, t *mapping.Task, rec *spanRec) {
 		tt.tasks[t.ID] = st
 	}
 	st.ended = true
+	tt.reach(s.latest)
 	if st.rootID == mapping.NoTask {
 		st.rootID = t.Root
 	}
