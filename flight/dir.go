@@ -157,8 +157,7 @@ func (d *dirStore) write(t time.Time, seq int64, reason string, fill func(io.Wri
 // on counting what it would have written, so that the snapshot's whole
 // size is known: the files removed are only as many as make that room,
 // and none if removing every other one would not (other files fill the
-// disk, or the snapshot is larger than all of them), nor the newest. It
-// returns the file, closed, and how many files it removed.
+// disk, or the snapshot is larger than all of them). It returns the file, closed, and how many files it removed.
 func (d *dirStore) fill(fill func(io.Writer) error) (*os.File, int, error) {
 	freed := 0
 	for try := 0; ; try++ {
@@ -222,20 +221,23 @@ func (s *spillWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// makeRoom removes the oldest trace2x files, but the newest, to free need
-// bytes and a margin for the file system's blocks, if they hold that
-// much. It returns how many it removed.
+// makeRoom removes the oldest trace2x files to free need bytes and a
+// margin for the file system's blocks, if they hold that much. The newest
+// goes too where the others do not make the room: the snapshot being
+// written is newer still, and a large snapshot that filled the disk
+// would otherwise keep every later one out. It returns how many it
+// removed.
 func (d *dirStore) makeRoom(need int64) int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	files, _, err := d.list()
-	if err != nil || len(files) < 2 {
+	if err != nil || len(files) == 0 {
 		return 0
 	}
 	need += need/64 + 64<<10
 	var total int64
 	n := 0
-	for _, f := range files[:len(files)-1] {
+	for _, f := range files {
 		if total >= need {
 			break
 		}

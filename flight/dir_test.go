@@ -241,8 +241,10 @@ func (w diskWriter) Write(p []byte) (int, error) {
 }
 
 // TestDirFull: a snapshot that finds the disk full removes the oldest
-// trace2x files, as many as its whole size needs, and fits; it keeps the
-// newest, and removes none where they could not make the room (other
+// trace2x files, as many as its whole size needs, and fits, the newest
+// too where the others do not make the room (a large snapshot that
+// filled the disk would keep out every later one); it removes none where
+// they could not make the room (other
 // files fill the disk, or the snapshot is larger than all of them): it
 // fails with the disk's error, after one try.
 func TestDirFull(t *testing.T) {
@@ -255,6 +257,8 @@ func TestDirFull(t *testing.T) {
 		removed int
 	}{
 		{"room made", 0, []int{200 << 10, 200 << 10, 200 << 10}, 600 << 10, 2},
+		{"only the newest makes room", 0, []int{50 << 10, 850 << 10}, 300 << 10, 2},
+		{"the newest alone", 0, []int{900 << 10}, 300 << 10, 1},
 		{"larger than all", 0, []int{200 << 10, 200 << 10, 200 << 10}, 5 << 20, 0},
 		{"other files fill it", 800 << 10, []int{20 << 10, 20 << 10, 20 << 10}, 300 << 10, 0},
 	} {

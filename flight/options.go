@@ -120,9 +120,9 @@ func WithOTelOptions(opts ...otel.Option) Option {
 	return optionFunc(func(c *config) { c.otelOpts = append(c.otelOpts, o...) })
 }
 
-// WithServiceName names the program: the spans' service.name (which
-// otherwise comes from OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES or the
-// program's file name) and the process in Perfetto files.
+// WithServiceName names the program: the spans' service.name and the
+// process in Perfetto files, which otherwise both come from
+// OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES or the program's file name.
 func WithServiceName(name string) Option {
 	return optionFunc(func(c *config) { c.serviceName = name })
 }

@@ -2,6 +2,7 @@ package flight
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -11,9 +12,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"go.opentelemetry.io/otel/sdk/resource"
 
 	"github.com/trace2x/trace2x/convert/otel"
 	"github.com/trace2x/trace2x/convert/perfetto"
@@ -111,7 +115,9 @@ type snapshot struct {
 
 // Start starts the runtime's flight recorder and the goroutines that take
 // and export snapshots. Only one flight recorder can run in a process at
-// a time: a second Start fails. Stop releases it.
+// a time: a second Start fails. Stop releases it. Without WithDir or
+// WithExporter a snapshot goes nowhere (WithOnExport is still told of
+// it): the recorder then serves Handler and WriteTo only.
 func Start(opts ...Option) (*Recorder, error) {
 	cfg := newConfig(opts)
 	if cfg.nilExporter {
@@ -134,10 +140,7 @@ func Start(opts ...Option) (*Recorder, error) {
 }
 
 func newRecorder(cfg config, src source, clk clock, dir *dirStore) *Recorder {
-	name := cfg.serviceName
-	if name == "" {
-		name = filepath.Base(os.Args[0])
-	}
+	name := cmp.Or(cfg.serviceName, envServiceName(), filepath.Base(os.Args[0]))
 	ctx, cancel := context.WithCancelCause(context.Background())
 	r := &Recorder{
 		cfg:    cfg,
@@ -724,6 +727,18 @@ func snapshotSeed(data []byte) []byte {
 	binary.LittleEndian.PutUint64(n[:], uint64(len(data)))
 	h.Write(n[:])
 	return h.Sum(nil)
+}
+
+// envServiceName is the service.name that OTEL_SERVICE_NAME or
+// OTEL_RESOURCE_ATTRIBUTES give the spans, if any: the Perfetto files
+// name the process after it too.
+func envServiceName() string {
+	res, _ := resource.New(context.Background(), resource.WithFromEnv())
+	if res == nil {
+		return ""
+	}
+	v, _ := res.Set().Value("service.name")
+	return strings.TrimSpace(v.AsString())
 }
 
 // otelOptions are the options of every conversion to spans: the user's
