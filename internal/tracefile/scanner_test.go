@@ -95,6 +95,8 @@ func TestScannerErrors(t *testing.T) {
 		{"too big", append(bytes.Clone(hdr), evEventBatch, 1, 1, 1, 0xff, 0xff, 0x7f)},
 		{"generation 0", append(bytes.Clone(hdr), evEventBatch, 0, 1, 1, 0)},
 		{"a second trace", append(bytes.Clone(data), data...)},
+		{"a g that begins no header", append(bytes.Clone(data), "gxxxxxxxxxxxxxxx"...)},
+		{"most of a header", append(bytes.Clone(data), "go 1x trace\x00\x00\x00\x00\x00"...)},
 		{"a generation twice", append(bytes.Clone(data), data[HeaderSize:]...)},
 	} {
 		s := scan(c.data, 3)

@@ -94,6 +94,9 @@ var headerRE = regexp.MustCompile(`^go 1\.([0-9]+) trace\x00*$`)
 // has no generations.
 var ErrOldFormat = errors.New("trace format before Go 1.22: no generations")
 
+// secondHeader begins another trace's header.
+const secondHeader = "go 1."
+
 // ErrSecondTrace is where another trace's header follows the batches of
 // one: traces written one after the other into a file are not one trace.
 var ErrSecondTrace = errors.New("another trace's header begins (two traces joined end to end are not one trace)")
@@ -347,7 +350,7 @@ func (x *indexer) header(off int64) (batchHeader, error) {
 	case evExperimentalBatch:
 		i++ // the experiment
 	default:
-		if bytes.HasPrefix(p, []byte("go 1.")) {
+		if bytes.HasPrefix(p, []byte(secondHeader)) {
 			return b, ErrSecondTrace
 		}
 		return b, fmt.Errorf("a batch was expected, and event %d came", p[0])
@@ -794,7 +797,12 @@ func (s *Scanner) header() {
 	case evExperimentalBatch:
 		i++ // the experiment
 	default:
-		if h[0] == 'g' {
+		// Another trace's header, as Read tells it: by its first bytes,
+		// not by its first letter alone.
+		if bytes.HasPrefix([]byte(secondHeader), h) && len(h) < len(secondHeader) {
+			return // more to come
+		}
+		if bytes.HasPrefix(h, []byte(secondHeader)) {
 			s.fail(ErrSecondTrace)
 			return
 		}

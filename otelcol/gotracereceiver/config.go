@@ -492,6 +492,7 @@ type target struct {
 	TargetConfig
 	name   string
 	url    *url.URL
+	length time.Duration // how long a capture lasts (see TargetConfig.length), 0 if the endpoint decides
 	header http.Header
 	client *http.Client // made at Start, with the TLS settings
 
@@ -527,9 +528,9 @@ func (t *TargetConfig) resolve() (*target, error) {
 	}
 	u, _ := url.Parse(t.Endpoint)
 	r.url = capture.WithSeconds(u, r.Duration.Seconds())
+	r.length, _ = t.length(u)
 	if r.Timeout == 0 {
-		d, _ := t.length(u)
-		r.Timeout = d + defaultTimeoutSlack
+		r.Timeout = r.length + defaultTimeoutSlack
 	}
 	if len(t.Headers) > 0 {
 		r.header = make(http.Header, len(t.Headers))

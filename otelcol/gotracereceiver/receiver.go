@@ -107,7 +107,7 @@ func newReceiver(set receiver.Settings, cfg *Config, next consumer.Traces) (*got
 		return nil, err
 	}
 	r.duration, err = meter.Float64Histogram("otelcol_gotrace_capture_duration",
-		metric.WithDescription("Time, in seconds, from a capture's request to its last span handed on, by target (\"upload\" for uploads, from the slot taken to the last span) and outcome, as otelcol_gotrace_captures counts them."),
+		metric.WithDescription("Time, in seconds, from a capture's request to its last span handed on, by target (\"upload\" for uploads, from the request to its answer, also for those refused at once) and outcome, as otelcol_gotrace_captures counts them, but for the turns skipped."),
 		metric.WithUnit("s"),
 		metric.WithExplicitBucketBoundaries(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300))
 	if err != nil {
@@ -163,7 +163,7 @@ func (r *gotraceReceiver) Start(startCtx context.Context, host component.Host) e
 		// repeated messages, which would keep the first few of many.
 		r.set.Logger.Info("capturing Go execution traces from "+t.name,
 			zap.String("target", t.name), zap.String("endpoint", capture.Redact(t.url)),
-			zap.Duration("interval", t.Interval), zap.Duration("duration", t.Duration))
+			zap.Duration("interval", t.Interval), zap.Duration("duration", t.length))
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()

@@ -235,7 +235,8 @@ func TestScrape(t *testing.T) {
 		target("garbage", "/garbage/debug/pprof/trace"),
 		target("cut", "/cut/debug/pprof/trace"),
 		target("hang", "/hang/debug/pprof/trace"),
-		target("missing", "/missing/debug/pprof/trace"),
+		// Its length is the URL's: the start says so.
+		{Name: "missing", Endpoint: srv.URL + "/missing/debug/pprof/trace?seconds=1.5", Interval: time.Hour, Timeout: 2 * time.Second},
 		good,
 		target("silent", "/silent/debug/pprof/trace"),
 	}
@@ -305,8 +306,18 @@ func TestScrape(t *testing.T) {
 	// by name in the message, which the Collector's log sampling tells
 	// apart.
 	for _, tc := range cfg.Targets {
-		if n := h.logs.FilterMessage("capturing Go execution traces from " + tc.Name).FilterLevelExact(zap.InfoLevel).Len(); n != 1 {
-			t.Errorf("target %s said %d times at start, want once", tc.Name, n)
+		said := h.logs.FilterMessage("capturing Go execution traces from " + tc.Name).FilterLevelExact(zap.InfoLevel).All()
+		if len(said) != 1 {
+			t.Errorf("target %s said %d times at start, want once", tc.Name, len(said))
+			continue
+		}
+		// With the length of a capture, whichever setting gives it.
+		want := 500 * time.Millisecond
+		if tc.Name == "missing" {
+			want = 1500 * time.Millisecond
+		}
+		if d := said[0].ContextMap()["duration"]; d != want {
+			t.Errorf("target %s said at start with the duration %v, want %v", tc.Name, d, want)
 		}
 	}
 }

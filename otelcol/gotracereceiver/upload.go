@@ -69,13 +69,18 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 	// Collector's logger samples repeated messages, and would hide most
 	// of the failures of uploads that fail at once.
 	name := "upload from " + req.RemoteAddr
+	began := time.Now()
 	service := req.URL.Query().Get("service_name")
-	if service == "" {
+	if strings.TrimSpace(service) == "" {
 		// Logged and counted: a client set up without it fails every
-		// upload, which only its own logs would say.
+		// upload, which only its own logs would say. A blank name is
+		// none: a backend would list a service of spaces.
 		msg := "service_name: missing; POST to " + uploadPath + "?service_name=NAME"
+		if service != "" {
+			msg = "service_name: blank; POST to " + uploadPath + "?service_name=NAME"
+		}
 		r.set.Logger.Warn(name+" failed", zap.String("remote", req.RemoteAddr), zap.Error(errors.New(msg)))
-		r.countUpload("failed")
+		r.countUpload("failed", began)
 		refuse(msg, http.StatusBadRequest)
 		return
 	}
@@ -88,7 +93,7 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 		if err != nil {
 			msg := fmt.Sprintf("start_time: %q is not an RFC 3339 time, such as 2026-12-07T10:00:00Z", v)
 			r.set.Logger.Warn(name+" failed", zap.String("service.name", service), zap.String("remote", req.RemoteAddr), zap.Error(errors.New(msg)))
-			r.countUpload("failed")
+			r.countUpload("failed", began)
 			refuse(msg, http.StatusBadRequest)
 			return
 		}
@@ -98,7 +103,7 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 		// Said before a byte of it is read, as the reading would end.
 		msg := fmt.Sprintf("%s: the trace, of %d bytes, is larger than the upload endpoint's max_request_body_size (%d bytes)", name, req.ContentLength, limit)
 		r.set.Logger.Warn(name+" failed", zap.String("service.name", service), zap.String("remote", req.RemoteAddr), zap.Error(errors.New(msg)))
-		r.countUpload("failed")
+		r.countUpload("failed", began)
 		refuse(msg, http.StatusRequestEntityTooLarge)
 		return
 	}
@@ -143,7 +148,7 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 	if n := r.held.Load(); n >= int64(cap(r.slots)) {
 		err := fmt.Errorf("%s: %s: try again later", name, pipelineHolds(n))
 		r.set.Logger.Warn(name+" failed", zap.String("service.name", service), zap.String("remote", req.RemoteAddr), zap.Error(err))
-		r.countUpload("failed")
+		r.countUpload("failed", began)
 		w.Header().Set("Retry-After", retryAfter)
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
@@ -166,7 +171,7 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 	case <-slotWait.C:
 		err := fmt.Errorf("%s: every one of the receiver's max_concurrent_captures (%d) was busy for %v: try again later", name, cap(r.slots), uploadRefusal)
 		r.set.Logger.Warn(name+" failed", zap.String("service.name", service), zap.String("remote", req.RemoteAddr), zap.Duration("elapsed", time.Since(start)), zap.Error(err))
-		r.countUpload("failed")
+		r.countUpload("failed", began)
 		w.Header().Set("Retry-After", retryAfter)
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
@@ -247,11 +252,7 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 		}
 		r.set.Logger.Warn(name+" failed", append(fields, zap.Error(err))...)
 	}
-	r.countUpload(outcome)
-	r.duration.Record(context.Background(), time.Since(start).Seconds(), metric.WithAttributes(
-		attribute.String("receiver", r.set.ID.String()),
-		attribute.String("target", uploadTarget),
-		attribute.String("outcome", outcome)))
+	r.countUpload(outcome, began)
 	if err != nil {
 		if status == http.StatusServiceUnavailable {
 			// The pipeline or the Collector may take it later: when to
@@ -266,6 +267,11 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 		// Said as the CLI says it: a client that counts the spans would
 		// otherwise take the few for a loss.
 		answer += fmt.Sprintf("; %d spans of requests the application did not sample are left out (sampled_only)", res.Unsampled)
+	}
+	if !startTime.IsZero() && res != nil && res.TimeSource == otel.TimeFromClock {
+		// Said as the CLI says it: the client would take its start_time
+		// for where the spans are.
+		answer += "; start_time is not used: the trace records its own wall clock"
 	}
 	if res != nil && res.TimeSource == otel.TimeFromConversion && spans > 0 {
 		answer += "; placed at the time of the upload: the trace (before Go 1.25) has no clock snapshot; give start_time=RFC3339 to place it"
@@ -401,10 +407,13 @@ func (s *stalled) Error() string { return s.err.Error() }
 func (s *stalled) Unwrap() error { return s.err }
 
 // countUpload counts an upload under outcome, as a capture of the
-// target "upload".
-func (r *gotraceReceiver) countUpload(outcome string) {
-	r.captures.Add(context.Background(), 1, metric.WithAttributes(
+// target "upload", and how long it took since began: both metrics count
+// every upload, refused at once or not.
+func (r *gotraceReceiver) countUpload(outcome string, began time.Time) {
+	attrs := metric.WithAttributes(
 		attribute.String("receiver", r.set.ID.String()),
 		attribute.String("target", uploadTarget),
-		attribute.String("outcome", outcome)))
+		attribute.String("outcome", outcome))
+	r.captures.Add(context.Background(), 1, attrs)
+	r.duration.Record(context.Background(), time.Since(began).Seconds(), attrs)
 }

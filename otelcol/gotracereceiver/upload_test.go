@@ -84,6 +84,7 @@ func TestUpload(t *testing.T) {
 		{"not a trace", "?service_name=ci", []byte("<html>"), http.StatusBadRequest, "not a Go execution trace"},
 		{"cut", "?service_name=ci", trace[:len(trace)/2], http.StatusBadRequest, "runs past the end of the trace, which is cut short at byte " + strconv.Itoa(len(trace)/2)},
 		{"no service", "", trace, http.StatusBadRequest, "service_name: missing"},
+		{"a blank service", "?service_name=%20", trace, http.StatusBadRequest, "service_name: blank"},
 	} {
 		code, msg := post(tc.query, tc.body)
 		if code != tc.code || !strings.Contains(msg, tc.msg) {
@@ -111,16 +112,18 @@ func TestUpload(t *testing.T) {
 	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("GET: %s", resp.Status)
 	}
-	// The three that failed in their conversion, and the one without a
+	// The three that failed in their conversion, and the two without a
 	// service_name, refused before: a client set up so fails every time.
-	if n := h.captures("upload", "failed"); n != 4 {
-		t.Errorf("%d failed uploads counted; want 4", n)
+	if n := h.captures("upload", "failed"); n != 5 {
+		t.Errorf("%d failed uploads counted; want 5", n)
 	}
-	if n := h.durations("upload", ""); n != 6 {
-		t.Errorf("%d upload durations recorded; want 6, one per upload converted", n)
+	// Durations as the count counts them: the upload refused before
+	// its body was read has one too.
+	if n := h.durations("upload", ""); n != 8 {
+		t.Errorf("%d upload durations recorded; want 8, one per upload", n)
 	}
-	if n := h.durations("upload", "failed"); n != 3 {
-		t.Errorf("%d upload durations recorded as failed; want 3", n)
+	if n := h.durations("upload", "failed"); n != 5 {
+		t.Errorf("%d upload durations recorded as failed; want 5", n)
 	}
 	failed := 0
 	for _, e := range h.logs.All() {
@@ -128,8 +131,8 @@ func TestUpload(t *testing.T) {
 			failed++
 		}
 	}
-	if failed != 4 {
-		t.Errorf("%d failed uploads logged; want 4", failed)
+	if failed != 5 {
+		t.Errorf("%d failed uploads logged; want 5", failed)
 	}
 }
 
@@ -812,6 +815,11 @@ func TestUploadStartTime(t *testing.T) {
 				t.Errorf("%s: answered %q, which does not name start_time", tc.name, body)
 			}
 			continue
+		}
+		// A start_time that the trace's clock overrides is said to be
+		// unused, as the CLI says it.
+		if unused := strings.Contains(string(body), "start_time is not used"); unused != (tc.from.IsZero() && strings.Contains(tc.query, "start_time")) {
+			t.Errorf("%s: answered %q; want it to say start_time is not used: %v", tc.name, body, !unused)
 		}
 		if placed := strings.Contains(string(body), "placed at the time of the upload"); placed != tc.placed {
 			t.Errorf("%s: answered %q; want it to say the spans are placed at the upload's time: %v", tc.name, body, tc.placed)
