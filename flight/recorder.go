@@ -177,8 +177,10 @@ func newRecorder(cfg config, src source, clk clock, dir *dirStore) *Recorder {
 // (WithOnExport is told of each, with an error saying Stop cut it short).
 // What Stop still waits for then is an exporter's call in progress to
 // return once its context is cancelled (the OpenTelemetry SDK's return at
-// once) and WithOnExport's f. Snapshot calls are bounded by their own
-// context, not by Stop's.
+// once), WithOnExport's f, and a copy of the runtime's window that a
+// Snapshot has under way (the runtime's recorder stops after it: a
+// fraction of a second for a large window). Snapshot calls are bounded
+// by their own context, not by Stop's.
 //
 // Stop may be called more than once, and at once from several
 // goroutines (a deferred Stop beside a signal handler's): each call

@@ -85,7 +85,15 @@ func TestNilSinkDirect(t *testing.T) {
 		"ThinCounters":      mapping.ThinCounters(nil, time.Millisecond),
 		"Filter.Sink":       (&mapping.Filter{}).Sink(nil),
 		"Async":             mapping.Async(nil),
+		// Those that would pass their one sink on as it is.
+		"FanOut of one":                   mapping.FanOut(nil),
+		"ThinCounters keeping every one":  mapping.ThinCounters(nil, 0),
+		"ThinCounterGroups keeping every": mapping.ThinCounterGroups(nil, 0),
 	} {
+		if sink == nil {
+			t.Errorf("%s: a nil sink, whose Begin panics", name)
+			continue
+		}
 		if err := sink.Begin(&mapping.Meta{}); !errors.Is(err, mapping.ErrNilSink) {
 			t.Errorf("%s: Begin returned %v, want ErrNilSink", name, err)
 		}

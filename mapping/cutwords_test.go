@@ -108,6 +108,10 @@ func TestJoinedWordsFileAndStream(t *testing.T) {
 		for what, in := range map[string][]byte{
 			"joined":      append(bytes.Clone(data), data...),
 			"header only": data[:tracefile.HeaderSize],
+			// Damage that begins with the letter another trace's
+			// header begins with is no header.
+			"a g":       append(bytes.Clone(data), "gxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"...),
+			"a g first": append(bytes.Clone(data[:tracefile.HeaderSize]), "gxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"...),
 		} {
 			_, ferr := mapping.MapFile(bytes.NewReader(in), int64(len(in)), mapping.NopSink{})
 			_, serr := mapping.Map(bytes.NewReader(in), mapping.NopSink{})
@@ -117,6 +121,9 @@ func TestJoinedWordsFileAndStream(t *testing.T) {
 			}
 			if place(ferr) != place(serr) || strings.HasPrefix(place(serr), "near ") {
 				t.Errorf("%s %s:\n  file:   %s\n  stream: %s", name, what, ferr, serr)
+			}
+			if second := strings.Contains(serr.Error(), tracefile.ErrSecondTrace.Error()); second != (what == "joined") {
+				t.Errorf("%s %s: the stream's error %q; want it to say another trace begins: %v", name, what, serr, what == "joined")
 			}
 		}
 	}

@@ -249,8 +249,14 @@ func (f *Filter) Window() (from, to Bound) {
 		return f.From, f.To
 	}
 	s := f.sel
-	return Bound{Offset: time.Duration(s.extent.start - s.start), Set: true},
-		Bound{Offset: time.Duration(s.extent.end - s.start), Set: true}
+	from = Bound{Offset: time.Duration(s.extent.start - s.start), Set: true}
+	if s.toEnd {
+		// What it keeps lasts to the trace's end: so does the window, and
+		// an item open there is open at the trace's end, not cut by the
+		// window (a wait under way is not counted as one that ended).
+		return from, Bound{}
+	}
+	return from, Bound{Offset: time.Duration(s.extent.end - s.start), Set: true}
 }
 
 // Empty reports whether the filter keeps everything.
@@ -356,6 +362,7 @@ type selection struct {
 	start   Time
 	extent  span
 	bounded bool
+	toEnd   bool // the extent reaches the trace's last event
 	// inWindow holds the tasks kept that overlap a window given, by
 	// start: a pass over the window's generations does not see one open
 	// across all of them with nothing of its own in them (see
@@ -751,6 +758,7 @@ func (p *prepass) End(sum *Summary) error {
 	}
 	// Nothing kept, or goroutines kept for the whole trace: no extent.
 	s.extent, s.bounded = p.extent, p.grown && len(s.allOf) == 0
+	s.toEnd = s.bounded && sum != nil && s.extent.end >= sum.End
 	s.tpBefore = slices.SortedFunc(maps.Values(p.tps), func(a, b Log) int {
 		return cmp.Or(cmpTime(a.Time, b.Time), cmp.Compare(a.Task, b.Task))
 	})
@@ -873,7 +881,9 @@ func (f *filterSink) Begin(m *Meta) error {
 		return f.misuse
 	}
 	if f.passes++; f.passes > 1 {
-		// What it holds of the first pass would go into the second.
+		// What it holds of the first pass would go into the second. next
+		// had its pass, and its End: it gets no other.
+		f.forwarded = false
 		return errSinkTwice
 	}
 	f.from, f.to = Time(math.MinInt64), Time(math.MaxInt64)

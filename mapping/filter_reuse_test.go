@@ -54,7 +54,8 @@ func TestFilterSinksTakeOnePass(t *testing.T) {
 	if err == nil || errors.As(err, &sp) || !strings.Contains(err.Error(), "one pass") {
 		t.Errorf("a second pass through one Prepass sink: %v, want a refusal", err)
 	}
-	s := f.Sink(mapping.NopSink{})
+	next := &beginEnds{}
+	s := f.Sink(next)
 	if _, err := mapping.Map(bytes.NewReader(data), s); err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +66,20 @@ func TestFilterSinksTakeOnePass(t *testing.T) {
 	if f.Kept() != kept {
 		t.Errorf("Kept %d after a second pass refused, %d after the first", f.Kept(), kept)
 	}
+	// The sink behind it had one pass: one Begin, one End.
+	if next.begins != 1 || next.ends != 1 {
+		t.Errorf("the sink behind the filter had %d Begins and %d Ends, want one of each", next.begins, next.ends)
+	}
 }
+
+// beginEnds counts the Begins and Ends of a pass.
+type beginEnds struct {
+	mapping.NopSink
+	begins, ends int
+}
+
+func (b *beginEnds) Begin(*mapping.Meta) error  { b.begins++; return nil }
+func (b *beginEnds) End(*mapping.Summary) error { b.ends++; return nil }
 
 // TestPrepassFileNegativeSize: PrepassFile refuses a negative size, as
 // MapFile does, where it returned nil and the pass kept nothing.

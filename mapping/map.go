@@ -1252,8 +1252,9 @@ var builtModules = sync.OnceValue(func() []string {
 })
 
 // SinkPanicError is the error Map returns when a Sink's method panicked
-// (a bug of the program's own Sink, or a sink used wrongly, such as a
-// converter's zero value): the pass stops, as for a sink's error, and the
+// (a bug of the program's own Sink, or a sink used wrongly; this
+// module's converters refuse their zero value with an error instead):
+// the pass stops, as for a sink's error, and the
 // panic is not passed on, since with Async it was raised on a goroutine
 // no caller can recover. Stack is where it was raised.
 type SinkPanicError struct {

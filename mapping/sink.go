@@ -152,7 +152,7 @@ func (NopSink) End(*Summary) error { return nil }
 // so one pass over a trace feeds several outputs. The first error stops
 // the pass; End is still called on every sink, and its errors are joined.
 func FanOut(sinks ...Sink) Sink {
-	if len(sinks) == 1 {
+	if len(sinks) == 1 && sinks[0] != nil {
 		return sinks[0]
 	}
 	return &fanOut{sinks: slices.Clone(sinks)}
@@ -229,8 +229,12 @@ func (f *fanOut) fail(i int, err error) error {
 }
 
 func (f *fanOut) nilSink() error {
+	name := "FanOut"
+	if f.failed != nil {
+		name = "FanOutIndependent"
+	}
 	for i, s := range f.sinks {
-		if err := checkNext(s, fmt.Sprintf("sink %d given to FanOut", i+1)); err != nil {
+		if err := checkNext(s, fmt.Sprintf("sink %d given to %s", i+1, name)); err != nil {
 			return err
 		}
 	}

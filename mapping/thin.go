@@ -31,7 +31,7 @@ const DefaultCounterResolution = 500 * time.Microsecond
 // and samples of later time, by as long as the counter stays unchanged. A
 // period of 0 or less keeps every sample.
 func ThinCounters(next Sink, period time.Duration) Sink {
-	if period <= 0 {
+	if period <= 0 && next != nil {
 		return next
 	}
 	return &thinSink{Sink: next, period: Time(period)}
@@ -46,7 +46,7 @@ func ThinCounters(next Sink, period time.Duration) Sink {
 // It keeps, per period, the times at which any series of the group is at
 // its lowest or highest, and the last.
 func ThinCounterGroups(next Sink, period time.Duration) Sink {
-	if period <= 0 {
+	if period <= 0 && next != nil {
 		return next
 	}
 	return &thinSink{Sink: next, period: Time(period), joint: true}

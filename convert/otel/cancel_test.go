@@ -140,3 +140,53 @@ func TestFlushTimeout(t *testing.T) {
 		}
 	}
 }
+
+// busyExporter takes each batch after a delay, deaf to its context, as
+// an exporter writing to a file is, and notes a call that returns after
+// the test said the conversion had.
+type busyExporter struct {
+	delay    time.Duration
+	accepted atomic.Int64
+	returned atomic.Bool // the conversion has returned
+	late     atomic.Int64
+	first    sync.Once
+	onFirst  func()
+}
+
+func (e *busyExporter) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpan) error {
+	if e.onFirst != nil {
+		e.first.Do(e.onFirst)
+	}
+	time.Sleep(e.delay)
+	if e.returned.Load() {
+		e.late.Add(1)
+	}
+	e.accepted.Add(int64(len(spans)))
+	return nil
+}
+
+func (*busyExporter) Shutdown(context.Context) error { return nil }
+
+// TestCancelWaitsForWrite: a conversion whose context ends while an
+// exporter deaf to it writes a batch (the JSON exporter into a file)
+// returns once the batch is written, and counts it exported: a caller
+// that closes the file on return loses nothing, and the counts say what
+// the file holds.
+func TestCancelWaitsForWrite(t *testing.T) {
+	data := mustRead(t, "../../testdata/annotations.go1.26.trace")
+	ctx, cancel := context.WithCancel(context.Background())
+	exp := &busyExporter{delay: 300 * time.Millisecond, onFirst: cancel}
+	res, err := Convert(ctx, bytes.NewReader(data), exp, WithMaxExportBatchSize(8))
+	exp.returned.Store(true)
+	cancel()
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("error %v, want context.Canceled", err)
+	}
+	time.Sleep(2 * exp.delay)
+	if n := exp.late.Load(); n > 0 {
+		t.Errorf("%d batches written after Convert returned", n)
+	}
+	if got := exp.accepted.Load(); got == 0 || res.Exported != got || res.Exported+res.Failed != res.Spans() {
+		t.Errorf("%d spans written; exported %d, failed %d of %d: want the written counted exported", got, res.Exported, res.Failed, res.Spans())
+	}
+}

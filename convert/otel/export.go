@@ -343,26 +343,22 @@ func (e *exporter) call(ctx context.Context, spans []sdktrace.ReadOnlySpan) erro
 		return err
 	case <-stopped:
 	case <-timedOut:
-		// An exporter that heeds its context returns now, with words
-		// of its own on what it was doing.
-		grace := time.NewTimer(exportGrace)
-		defer grace.Stop()
-		select {
-		case err := <-done:
-			return err
-		case <-stopped:
-		case <-grace.C:
-			if e.stop == nil || e.stop.Err() == nil {
-				return fmt.Errorf("the exporter (%T) had not returned %v after its context ended: %w", e.next, exportGrace, context.DeadlineExceeded)
-			}
-		}
 	}
+	// An exporter that heeds its context returns now, with words of its
+	// own on what it was doing; one that writes to a file or a buffer
+	// (the JSON exporter) finishes the batch it writes, which counts,
+	// and writes nothing after the pass has returned.
+	grace := time.NewTimer(exportGrace)
+	defer grace.Stop()
 	select {
-	case err := <-done: // it did return: its answer counts
+	case err := <-done:
 		return err
-	default:
-		return context.Cause(e.stop)
+	case <-grace.C:
 	}
+	if e.stop == nil || e.stop.Err() == nil {
+		return fmt.Errorf("the exporter (%T) had not returned %v after its context ended: %w", e.next, exportGrace, context.DeadlineExceeded)
+	}
+	return context.Cause(e.stop)
 }
 
 // exportGrace is how long an exporter is given to return once the

@@ -400,6 +400,9 @@ func NewSink(ctx context.Context, exp sdktrace.SpanExporter, opts ...Option) *Si
 }
 
 // Result returns what the sink has made so far; after End, everything.
+// Call it from the goroutine the pass calls the sink on (between items,
+// or after End), not beside a pass under way elsewhere (mapping.Async's):
+// it reads the sink's state unguarded.
 func (s *Sink) Result() Result {
 	r := s.res
 	r.Exported, r.Failed = s.exp.exported.Load(), s.exp.failed.Load()
@@ -1504,8 +1507,10 @@ func (s *Sink) End(sum *mapping.Summary) error {
 	// Shutdown is a no-op, so the caller's exporter stays usable. Once
 	// the export stops (ctx's end, or the flush timeout after it), the
 	// call under way is cancelled and what is left in the queue is
-	// counted failed at once (see exporter.stop); End waits a second for
-	// that, not for an exporter that does not heed its context.
+	// counted failed at once (see exporter.stop); End waits for that, and
+	// for the call under way to return (exportGrace: an exporter writing
+	// a batch to a file finishes it, and writes nothing after End), not
+	// for an exporter that does not heed its context.
 	defer s.unhook()
 	drained := make(chan error, 1)
 	go func() { drained <- s.bsp.Shutdown(context.WithoutCancel(s.ctx)) }()
@@ -1516,7 +1521,7 @@ func (s *Sink) End(sum *mapping.Summary) error {
 			err = context.Cause(s.ctx) // the pass stopped short, flushed
 		}
 	case <-s.stop.Done():
-		t := time.NewTimer(time.Second)
+		t := time.NewTimer(exportGrace + time.Second)
 		select {
 		case <-drained:
 		case <-t.C:

@@ -96,3 +96,48 @@ func (r *regionTypeSink) Region(x *mapping.Region) error {
 	}
 	return nil
 }
+
+// TestSelectionOpenAtEnd: a task or region selection that keeps something
+// open at the trace's end (a region that never ends, its goroutine blocked
+// for ever) takes a window that ends with the trace, so a wait under way
+// there counts nothing, as over the whole trace and in go tool trace's
+// region profiles; it is not a wait cut by a window that ends before the
+// trace, whose time counts. The selection with its window's start given,
+// and no end, is the one to match.
+func TestSelectionOpenAtEnd(t *testing.T) {
+	data, err := os.ReadFile("../../testdata/openstartend.go1.26.trace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []*mapping.Filter{
+		{Regions: []string{"never-ends"}},
+		{Tasks: []string{"never-ends"}},
+	} {
+		for _, kind := range []pprof.Kind{pprof.Sync, pprof.Net, pprof.Syscall, pprof.Sched} {
+			profile := func(f *mapping.Filter) values {
+				if _, err := mapping.Map(bytes.NewReader(data), f.Prepass()); err != nil {
+					t.Fatal(err)
+				}
+				var buf bytes.Buffer
+				if _, err := mapping.Map(bytes.NewReader(data), f.Sink(pprof.NewWriter(&buf, kind))); err != nil {
+					t.Fatal(err)
+				}
+				var v values
+				for _, s := range parse(t, buf.Bytes()).Sample {
+					v.n += s.Value[0]
+					v.d += s.Value[1]
+				}
+				return v
+			}
+			got := profile(f)
+			given := &mapping.Filter{Regions: f.Regions, Tasks: f.Tasks}
+			given.From, _ = f.Window()
+			if !given.From.Set {
+				t.Fatalf("%v: the selection took no window", f)
+			}
+			if want := profile(given); got != want {
+				t.Errorf("%v%v %v: %d waits of %d ns; from the window's start to the trace's end, %d of %d ns", f.Regions, f.Tasks, kind, got.n, got.d, want.n, want.d)
+			}
+		}
+	}
+}

@@ -442,6 +442,15 @@ func FirstGeneration(r interface {
 			}
 		case evEventBatch:
 		default:
+			// Not a batch. Read on while it is another trace's header,
+			// no further, so that what reads it next can tell the one
+			// from damage that begins with the same letter.
+			for k := 1; k < len(secondHeader) && c == secondHeader[k-1]; k++ {
+				if c, err = r.ReadByte(); err != nil {
+					break
+				}
+				read = append(read, c)
+			}
 			return read, -1, nil
 		}
 		var vals [4]uint64
