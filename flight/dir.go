@@ -156,8 +156,9 @@ func (d *dirStore) write(t time.Time, seq int64, reason string, fill func(io.Wri
 // otherwise take none from then on. A try that finds the disk full goes
 // on counting what it would have written, so that the snapshot's whole
 // size is known: the files removed are only as many as make that room,
-// and none if removing every other one would not (other files fill the
-// disk, or the snapshot is larger than all of them). It returns the file, closed, and how many files it removed.
+// and none if removing them all would not (other files fill the disk, or
+// the snapshot is larger than all of them). It returns the file, closed,
+// and how many files it removed.
 func (d *dirStore) fill(fill func(io.Writer) error) (*os.File, int, error) {
 	freed := 0
 	for try := 0; ; try++ {
