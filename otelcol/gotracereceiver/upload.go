@@ -163,11 +163,20 @@ func (r *gotraceReceiver) handleUpload(w http.ResponseWriter, req *http.Request)
 	case r.slots <- struct{}{}:
 		defer func() { <-r.slots }()
 	case <-ctx.Done():
+		// Counted as a shutdown that stops an upload under way is: an
+		// upload answered is an upload counted.
+		r.set.Logger.Info("upload stopped by shutdown while it waited for a slot", zap.String("service.name", service), zap.String("remote", req.RemoteAddr), zap.Duration("elapsed", time.Since(start)))
+		r.countUpload("cancelled", began)
 		w.Header().Set("Retry-After", retryAfter)
 		http.Error(w, name+": the Collector is shutting down", http.StatusServiceUnavailable)
 		return
 	case <-req.Context().Done():
-		return // the client is gone
+		// The client is gone, as one that goes while it sends its trace
+		// is: a failed upload, which its client may not have logged.
+		err := fmt.Errorf("%s: the client went away while the upload waited for one of the receiver's max_concurrent_captures (%d)", name, cap(r.slots))
+		r.set.Logger.Warn(name+" failed", zap.String("service.name", service), zap.String("remote", req.RemoteAddr), zap.Duration("elapsed", time.Since(start)), zap.Error(err))
+		r.countUpload("failed", began)
+		return
 	case <-slotWait.C:
 		err := fmt.Errorf("%s: every one of the receiver's max_concurrent_captures (%d) was busy for %v: try again later", name, cap(r.slots), uploadRefusal)
 		r.set.Logger.Warn(name+" failed", zap.String("service.name", service), zap.String("remote", req.RemoteAddr), zap.Duration("elapsed", time.Since(start)), zap.Error(err))

@@ -309,6 +309,48 @@ func testShutdownStalledUpload(t *testing.T, n int) {
 	}
 }
 
+// TestUploadWaitingCounted checks that an upload that waits for a slot
+// is counted when its client goes away (failed, and logged) or a
+// shutdown ends its wait (cancelled), as one under way would be.
+func TestUploadWaitingCounted(t *testing.T) {
+	for _, shutdown := range []bool{false, true} {
+		t.Run(fmt.Sprintf("shutdown=%v", shutdown), func(t *testing.T) {
+			stallAfter(t, time.Minute)
+			h := newHarness(t, uploadOnly(t, 1), consumertest.NewNop())
+			if err := h.r.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+				t.Fatal(err)
+			}
+			addr := h.r.uploadAddr.String()
+			stallingUpload(t, addr, sampleTrace(t)[:100])
+			waitFor(t, 5*time.Second, "the first upload to take the slot", func() bool { return len(h.r.slots) == 1 })
+			// An empty upload: net/http tells the handler that a client
+			// went away only once the body is read to its end. Its
+			// handler waits for the slot; were it slower to start, it
+			// would still find the slot taken and its end come.
+			waiting, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer waiting.Close()
+			fmt.Fprintf(waiting, "POST %s?service_name=waits HTTP/1.1\r\nHost: %s\r\nContent-Length: 0\r\n\r\n", uploadPath, addr)
+			time.Sleep(300 * time.Millisecond)
+			if shutdown {
+				h.stop()
+				if n := h.captures("upload", "cancelled"); n != 2 {
+					t.Errorf("%d uploads counted cancelled, want 2: the one under way and the one waiting for a slot", n)
+				}
+				return
+			}
+			waiting.Close()
+			waitFor(t, 5*time.Second, "the upload whose client went to be counted failed", func() bool { return h.captures("upload", "failed") == 1 })
+			if said := h.logs.FilterMessageSnippet("failed").FilterFieldKey("error").All(); len(said) != 1 || !strings.Contains(fmt.Sprint(said[0].ContextMap()["error"]), "the client went away") {
+				t.Errorf("logged %v; want one failure saying the client went away", said)
+			}
+			h.stop()
+		})
+	}
+}
+
 // TestUploadTrickle checks that an upload that sends a byte now and then,
 // under the minimum for the stall time, is cut off: otherwise it would
 // hold its slot for as long as it trickles.
