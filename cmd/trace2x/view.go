@@ -122,8 +122,10 @@ where, so that --from shows the rest.`,
 // windowAfterEnd refuses, before anything is served, a --from of a file
 // whose batch headers show the trace ends before it: view would give a
 // link to a trace never made. The pass refuses such a window too, but
-// only once it has begun, and the link with it; a window just past the
-// end, within what the headers cannot tell, is left to it.
+// only once it has read the window's generations; a window just past
+// the last event, within what the headers cannot tell, is left to it
+// (view gives the link only once the pass gives an item of the time
+// line).
 func windowAfterEnd(in *input, opts *inputOpts) error {
 	from := opts.filter.From
 	f, ok := in.ReadCloser.(*os.File)
@@ -190,9 +192,10 @@ func viewWhole(ctx context.Context, e *env, in *input, inOpts *inputOpts, at vie
 	case <-began:
 	case o := <-done:
 		out = &o
-		if o.v.sum == nil || e.convertedNothing.Load() {
-			// Not a trace, or one that broke off before its first
-			// event: nothing to show, and no link to nothing.
+		if o.v.sum == nil || e.convertedNothing.Load() || o.mapErr != nil && !closed(began) {
+			// Not a trace, one that broke off before its first
+			// event, or a window past its last one: nothing to show,
+			// and no link to nothing.
 			return o.mapErr
 		}
 	}
@@ -441,8 +444,8 @@ func viewConvert(e *env, in *input, inOpts *inputOpts, tmp io.Writer, resolution
 	return v, nil
 }
 
-// beginSignal closes began, if not nil, when the trace's first item
-// arrives: from then on there is a trace to serve. Begin alone does not
+// beginSignal closes began, if not nil, when the trace's first item of
+// its time line arrives: from then on there is a trace to serve. Begin alone does not
 // tell, since a trace cut inside its first generation begins and gives
 // nothing. It keeps the whole trace's first timestamp, from which the
 // times view names count.
@@ -466,13 +469,13 @@ func (b *beginSignal) item() {
 	}
 }
 
-func (b *beginSignal) Stack(x *mapping.Stack) error { b.item(); return b.Sink.Stack(x) }
-func (b *beginSignal) Goroutine(x *mapping.Goroutine) error {
-	b.item()
-	return b.Sink.Goroutine(x)
-}
-func (b *beginSignal) Proc(x *mapping.Proc) error     { b.item(); return b.Sink.Proc(x) }
-func (b *beginSignal) Thread(x *mapping.Thread) error { b.item(); return b.Sink.Thread(x) }
+// The descriptions of stacks, goroutines, Ps and threads are not items
+// of the trace's time line: a window that begins after the trace's last
+// event gets some, and nothing to show.
+func (b *beginSignal) Stack(x *mapping.Stack) error         { return b.Sink.Stack(x) }
+func (b *beginSignal) Goroutine(x *mapping.Goroutine) error { return b.Sink.Goroutine(x) }
+func (b *beginSignal) Proc(x *mapping.Proc) error           { return b.Sink.Proc(x) }
+func (b *beginSignal) Thread(x *mapping.Thread) error       { return b.Sink.Thread(x) }
 func (b *beginSignal) GoroutineState(x *mapping.GoroutineState) error {
 	b.item()
 	return b.Sink.GoroutineState(x)
@@ -668,4 +671,14 @@ func getOrHead(w http.ResponseWriter, r *http.Request) bool {
 	w.Header().Set("Allow", "GET, HEAD, OPTIONS")
 	http.Error(w, "only GET and HEAD are served", http.StatusMethodNotAllowed)
 	return false
+}
+
+// closed reports whether c is closed.
+func closed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
 }

@@ -228,7 +228,7 @@ var indexPage = template.Must(template.New("index").Funcs(template.FuncMap{"size
 <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{padding:.2em .8em;text-align:right}tr:nth-child(even){background:#f4f4f4}</style>
 </head><body>
 <h1>{{.Name}}</h1>
-<p>{{.Size}} of trace, {{.Gens}} generation{{if ne .Gens 1}}s{{end}}, {{.Duration}}: {{if .Fits}}few enough rows for the Perfetto UI in a browser to hold it whole (<code>trace2x view</code> without <code>--index</code> serves it so), shown here in parts.{{else}}more than the Perfetto UI in a browser holds at once.{{end}}
+<p>{{.Size}} of trace, {{.Gens}} generation{{if ne .Gens 1}}s{{end}}, {{.Duration}}: {{if .Fits}}few enough rows for the Perfetto UI in a browser to hold it whole (<code>trace2x view</code> without <code>--index</code> serves it so), shown here in parts.{{else if .Near}}about as many rows as the Perfetto UI in a browser holds at once, too near that to convert whole from an estimate, so shown in parts.{{else}}more than the Perfetto UI in a browser holds at once.{{end}}
 Each window below is converted when the UI opens it; the trace never leaves this machine.</p>
 <p>A whole window is about as much as the UI in a browser holds, and takes it a while to load; a single generation, about a second of trace, is a small part of that.</p>
 <p>Other ways in: <code>trace2x view --task TYPE</code>, <code>--region TYPE</code> or <code>--goroutine ID</code> serves what a task, region or goroutine did over the whole trace;
@@ -250,6 +250,7 @@ type pageData struct {
 	Size          string
 	Gens          int
 	Fits          bool // the whole trace fits the UI's budget (--index)
+	Near          bool // it does not, but is within predictMargin of it
 	Windows       []viewWindow
 	Counted       bool
 	CountErr      string // why counting stopped early, if it did
@@ -282,7 +283,7 @@ func (s *indexServer) handler(addr string, stderr io.Writer) http.Handler {
 		d.Gens = last.Last
 		d.Duration = ms(last.To)
 		d.Size = sizeText(s.in.size)
-		d.Fits = s.rows() <= float64(largePerfetto)
+		d.Fits, d.Near = s.fits(), !s.fits() && s.rows() <= float64(largePerfetto)
 		ui := cmp.Or(s.ui, perfettoUI)
 		d.Link = func(n int) string { return fmt.Sprintf("%s/#!/?url=http://%s%s", ui, addr, s.windowPath(n)) }
 		d.GenLink = func(n int) string { return fmt.Sprintf("%s/#!/?url=http://%s%s", ui, addr, s.genPath(n)) }
@@ -600,6 +601,11 @@ func notFound(w http.ResponseWriter, r *http.Request) {
 // rows is about how many rows the whole trace makes in Perfetto.
 func (s *indexServer) rows() float64 { return float64(s.in.size) / s.bytesPerRow }
 
+// fits reports whether view would convert the trace whole were --index
+// not given: the rows predicted leave the budget the margin an estimate
+// needs (see indexFor).
+func (s *indexServer) fits() bool { return s.rows() <= predictMargin*float64(largePerfetto) }
+
 // serveIndex serves the index page until the command is interrupted.
 func serveIndex(e *env, addr string, s *indexServer, open bool) error {
 	ln, err := listen(addr, "the index")
@@ -616,8 +622,11 @@ func serveIndex(e *env, addr string, s *indexServer, open bool) error {
 		windows = "one window (cut at the row budget if it goes past it)"
 	}
 	why := "too large for the Perfetto UI in one piece"
-	if s.rows() <= float64(largePerfetto) {
+	switch {
+	case s.fits():
 		why = "few enough for the Perfetto UI in one piece, but --index asks for the index"
+	case s.rows() <= float64(largePerfetto):
+		why = "about as many as the Perfetto UI holds in one piece, too near that to convert whole from an estimate"
 	}
 	gens := ""
 	// The counts of the windows are being written (see background):
@@ -707,6 +716,7 @@ func indexFor(in *input, opts *inputOpts, always bool, resolution time.Duration)
 	if !ok {
 		bytesPerRow = float64(traceBytesPerRow)
 	}
+	// As fits tells.
 	if !always && float64(in.size)/bytesPerRow <= predictMargin*float64(largePerfetto) {
 		return nil
 	}

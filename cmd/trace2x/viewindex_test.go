@@ -138,6 +138,12 @@ func TestViewIndex(t *testing.T) {
 	if page := get(t, srv.URL+"/"); !strings.Contains(page, "few enough rows for the Perfetto UI") || strings.Contains(page, "more than the Perfetto UI") {
 		t.Errorf("the page of a trace within the budget says it is not:\n%s", page)
 	}
+	// Within the budget but not its margin, which view without --index
+	// would not convert whole either: not said to fit.
+	largePerfetto = int64(s.rows() / 0.95)
+	if page := get(t, srv.URL+"/"); !strings.Contains(page, "too near that to convert whole") || strings.Contains(page, "few enough rows") {
+		t.Errorf("the page of a trace at 95%% of the budget does not say it is too near it:\n%s", page)
+	}
 	largePerfetto = 1000
 	gens, gcs := 0, 0
 	for i, w := range s.windows {
