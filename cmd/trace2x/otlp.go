@@ -87,7 +87,7 @@ Examples:
 		start := fs.String("start-time", "", "wall-clock `TIME` (RFC 3339) at which the trace started, for traces before Go 1.25 that do not record it")
 		runtimeSpans := fs.Bool("runtime-spans", false, "add GC cycles and stop-the-world pauses as spans, in a trace per second")
 		goroutineSpans := fs.Bool("goroutine-spans", false, "add the life of every goroutine as a span")
-		noStacks := fs.Bool("no-stacktraces", false, "leave out the whole stacks (code.stacktrace), keeping the innermost frame of user code: about half of what spans weigh")
+		noStacks := fs.Bool("no-stacktraces", false, "leave out the whole stacks (code.stacktrace), keeping the innermost frame of user code: up to a third of what spans weigh")
 		sampledOnly := fs.Bool("sampled-only", false, "leave out the tasks that joined a remote trace the application did not sample (traceparent flags 00), with their regions and child tasks")
 		asJSON := fs.Bool("json", false, "write OTLP JSON instead of pushing")
 		out := fs.String("o", "-", "with --json, write to `FILE` instead of standard output (.gz: compressed)")

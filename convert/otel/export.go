@@ -156,7 +156,7 @@ func (e *exporter) export(ctx context.Context, spans []sdktrace.ReadOnlySpan) er
 		// spans costs about two requests a span. It fails for good.
 		e.mu.Lock()
 		if e.err == nil {
-			e.err = &readableError{text: fmt.Sprintf("the endpoint refused %d spans in a row as too large, each alone in its request (its limit on a request's size is below what a span weighs; stacks weigh about half of it), the last with: %v",
+			e.err = &readableError{text: fmt.Sprintf("the endpoint refused %d spans in a row as too large, each alone in its request (its limit on a request's size is below what a span weighs; stacks weigh up to a third of it), the last with: %v",
 				maxAlone, statusBody(err)), err: err}
 		}
 		e.mu.Unlock()

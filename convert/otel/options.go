@@ -124,7 +124,7 @@ func WithGoroutineSpans() Option {
 // ends (code.stacktrace and go.end.code.stacktrace), keeping their
 // innermost frame of user code (code.function.name, code.file.path,
 // code.line.number and their go.end. twins): for a backend that bills by
-// volume, the stacks are about half of what a span weighs.
+// volume, the stacks are up to a third of what a span weighs.
 func WithoutStacktraces() Option {
 	return optionFunc(func(c *config) { c.noStacktraces = true })
 }

@@ -176,7 +176,7 @@ type TargetConfig struct {
 	// RuntimeSpans adds GC cycles and stop-the-world pauses as spans.
 	RuntimeSpans bool `mapstructure:"runtime_spans"`
 	// NoStacktraces leaves out the spans' whole stacks, keeping the
-	// innermost frame of user code of each: about half of what spans
+	// innermost frame of user code of each: up to a third of what spans
 	// weigh (see otel.WithoutStacktraces).
 	NoStacktraces bool `mapstructure:"no_stacktraces"`
 	// SampledOnly leaves out the tasks that joined a remote trace the
