@@ -46,7 +46,9 @@ writes parts of about SIZE bytes each (K, M or G: powers of 1024; at least
 1M) that each load alone, named after -o with the part number before the
 extension: -o t.json gives t.1.json, t.2.json, ... A slice is in the part
 where it ended, or for a run with a syscall in it, one up to 10 ms of
-trace time later.
+trace time later: a part holds a run no longer than that, nor with more
+than 16 syscalls in it, so it may draw as several slices, back to back,
+a run that the whole file draws as one.
 
 A trace that breaks off is converted up to the break (the generations
 before it, about a second each, and what of the broken one the parser

@@ -95,6 +95,10 @@ var laneSuffix = [numLanes]string{laneRegions: " regions", laneAssists: " mark a
 type goState struct {
 	id   mapping.GoID
 	name string // JSON-quoted: "G<id> <start function> (<label>)"
+	// row is the name of its rows, JSON-quoted: name without the label,
+	// which the runtime changes (a GC worker's mode) while a row has one
+	// name for its whole length.
+	row  string
 	info mapping.Goroutine
 	lane *laneRows    // nil until drawn, see goRow
 	life bool         // drawn, its lifetime not written yet
@@ -227,7 +231,7 @@ func (w *Writer) goRow(g *goState, k int) *row {
 // of its own, in goroutine order; after the start function on a shared
 // one, after all those, in the order lanes were first taken.
 func (w *Writer) nameLane(g *goState, k int) {
-	w.nameLaneRow(g.lane, g.name, g.id, k)
+	w.nameLaneRow(g.lane, g.row, g.id, k)
 }
 
 // nameLaneRow names row k of lane lr, whose goroutine, on a lane of its
@@ -481,6 +485,7 @@ func (w *Writer) Goroutine(g *mapping.Goroutine) error {
 	if g.StartFunc != "" {
 		b = jsonstr.AppendEscaped(append(b, ' '), g.StartFunc)
 	}
+	row := len(b)
 	if g.Label != "" {
 		b = append(jsonstr.AppendEscaped(append(b, " ("...), g.Label), ')')
 	}
@@ -490,6 +495,10 @@ func (w *Writer) Goroutine(g *mapping.Goroutine) error {
 		return w.err
 	}
 	st.name = string(b)
+	if string(b[:row]) == st.row[:max(len(st.row)-1, 0)] {
+		return w.err // a new label: its slices say it
+	}
+	st.row = string(b[:row]) + `"`
 	// Rows of its own already named in this part take the new name now;
 	// catapult shows the last name given.
 	if lr := st.lane; lr != nil && !lr.lane.Shared {
@@ -531,6 +540,7 @@ func (w *Writer) goroutine(id mapping.GoID) *goState {
 		}
 		g = w.newGoState(id)
 		g.name = string(strconv.AppendInt([]byte(`"G`), int64(id), 10)) + `"`
+		g.row = g.name
 		g.info = mapping.Goroutine{ID: id, Creator: mapping.NoGoroutine, Created: w.meta.Start, Flags: mapping.OpenStart}
 		w.goroutines[id] = g
 	}
@@ -818,7 +828,7 @@ func (w *Writer) takeFlow(g *goState, s *mapping.GoroutineState) *pendingFlow {
 	// from, and is given none: its lifetime is over.
 	if sg := w.known(g.flow.From.G); sg != nil && (sg.lane != nil || sg.retireSeq == 0) {
 		w.goRow(sg, laneStates) // puts it on a lane if it has none
-		w.flowBuf.lane, w.flowBuf.name, w.flowBuf.id = sg.lane, sg.name, sg.id
+		w.flowBuf.lane, w.flowBuf.name, w.flowBuf.id = sg.lane, sg.row, sg.id
 	}
 	return &w.flowBuf
 }

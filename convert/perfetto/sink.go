@@ -51,7 +51,7 @@ func (w *Writer) Goroutine(g *mapping.Goroutine) error {
 func (w *Writer) rename(gt *goTrack) {
 	lt := gt.lane
 	t := max(gt.last, w.meta.Start)
-	w.declare(t, lt.uuid, uuidGoroutines, gt.nameOf(), func(b msg) msg {
+	w.declare(t, lt.uuid, uuidGoroutines, gt.info.Name(), func(b msg) msg {
 		b = b.uint(fTdSiblingMergeBehavior, siblingMergeNone)
 		b = b.uint(fTdChildOrdering, childOrderingExplicit)
 		return b.int(fTdSiblingOrderRank, rank(int64(gt.info.ID)))
@@ -65,7 +65,7 @@ func (w *Writer) rename(gt *goTrack) {
 		if c.uuid == 0 {
 			continue
 		}
-		w.declare(t, c.uuid, lt.uuid, gt.nameOf()+c.suffix, func(b msg) msg {
+		w.declare(t, c.uuid, lt.uuid, gt.info.Name()+c.suffix, func(b msg) msg {
 			b = b.uint(fTdSiblingMergeBehavior, siblingMergeNone)
 			return b.int(fTdSiblingOrderRank, c.order)
 		})
@@ -93,6 +93,10 @@ func (gt *goTrack) nameOf() string {
 	return gt.name
 }
 
+// goroutineName names the slices of a goroutine: with the label the
+// runtime gave it last (a GC worker's mode, which changes from one GC to
+// the next). Its tracks, which have one name for their whole length, are
+// named without it.
 func goroutineName(g *mapping.Goroutine) string {
 	if g.Label != "" {
 		return g.Name() + " (" + g.Label + ")"
@@ -154,7 +158,7 @@ func (w *Writer) draw(gt *goTrack) {
 		w.laneTracks[lane.ID] = lt
 		// A lane of its own is declared again as rename does when the
 		// goroutine's start function becomes known.
-		parent, name, order := uint64(uuidGoroutines), gt.nameOf(), rank(int64(gt.info.ID))
+		parent, name, order := uint64(uuidGoroutines), gt.info.Name(), rank(int64(gt.info.ID))
 		if lane.Shared {
 			parent = w.funcGroup(lane.Func)
 			name = fmt.Sprintf("%s #%d", lane.Func, lane.Index)
@@ -1315,10 +1319,10 @@ func (w *Writer) Experimental(*mapping.Experimental) error {
 }
 
 // laneName is the name of a lane's track: its goroutine's, for a lane of
-// its own.
+// its own, without the label its slices carry (see goroutineName).
 func (w *Writer) laneName(lt *laneTrack, gt *goTrack) string {
 	if lt.lane.Shared {
 		return fmt.Sprintf("%s #%d", lt.lane.Func, lt.lane.Index)
 	}
-	return gt.nameOf()
+	return gt.info.Name()
 }
