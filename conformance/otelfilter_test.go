@@ -136,6 +136,7 @@ func checkFilteredSpans(t *testing.T, rec *recorder, spans tracetest.SpanStubs, 
 			rootOfTrace[tid] = k.Root
 		}
 	}
+	checkPlaceholderExtents(t, spans)
 	if len(placeholderTasks) != len(missingTasks) {
 		t.Errorf("%d task placeholders, want one per task named and not kept: %d", len(placeholderTasks), len(missingTasks))
 	}
@@ -149,5 +150,56 @@ func checkFilteredSpans(t *testing.T, rec *recorder, spans tracetest.SpanStubs, 
 	}
 	if res.Placeholders != int64(len(placeholderTasks)+placeholderRegions) {
 		t.Errorf("result: %d placeholders", res.Placeholders)
+	}
+}
+
+// checkPlaceholderExtents checks that each placeholder of a filtered
+// pass covers what hangs from it, its child spans and its logs, and no
+// more: the filter cut a task or region that may have been much shorter
+// than the trace, and a backend takes a trace to last from its first
+// span's start to its last span's end.
+func checkPlaceholderExtents(t *testing.T, spans tracetest.SpanStubs) {
+	t.Helper()
+	type extent struct {
+		start, end time.Time
+		any        bool
+	}
+	kids := map[oteltrace.SpanID]*extent{}
+	cover := func(id oteltrace.SpanID, start, end time.Time) {
+		e := kids[id]
+		if e == nil {
+			e = &extent{start: start, end: end, any: true}
+			kids[id] = e
+		}
+		if start.Before(e.start) {
+			e.start = start
+		}
+		if end.After(e.end) {
+			e.end = end
+		}
+	}
+	for i := range spans {
+		s := &spans[i]
+		if p := s.Parent; p.IsValid() && !p.IsRemote() {
+			cover(p.SpanID(), s.StartTime, s.EndTime)
+		}
+		for _, ev := range s.Events {
+			cover(s.SpanContext.SpanID(), ev.Time, ev.Time)
+		}
+	}
+	for i := range spans {
+		s := &spans[i]
+		placeholder := false
+		for _, a := range s.Attributes {
+			placeholder = placeholder || a.Key == "go.trace.placeholder" && a.Value.AsBool()
+		}
+		e := kids[s.SpanContext.SpanID()]
+		if !placeholder || e == nil {
+			continue
+		}
+		if !s.StartTime.Equal(e.start) || !s.EndTime.Equal(e.end) {
+			t.Errorf("%s %v: from %v to %v, want over what hangs from it, from %v to %v", s.Name, s.SpanContext.SpanID(),
+				s.StartTime.UnixNano(), s.EndTime.UnixNano(), e.start.UnixNano(), e.end.UnixNano())
+		}
 	}
 }

@@ -72,9 +72,12 @@
 //   - A task that the trace names but never shows (the parent of tasks in
 //     a flight-recorder snapshot, begun and ended outside it), or a task or
 //     enclosing region that a mapping.Filter cut, is a placeholder span,
-//     "task placeholder" or "region placeholder", over the whole trace, marked
+//     "task placeholder" or "region placeholder", marked
 //     go.trace.placeholder and open at both ends, so that its children
-//     have their parent. Nothing else of it is invented.
+//     have their parent: over the whole trace for the first, which went
+//     on over all of it, and over its children (spans and logs) for one a
+//     filter cut, which may have been shorter, so that it does not make
+//     its request's trace look longer. Nothing else of it is invented.
 //
 // # Traces
 //

@@ -278,9 +278,11 @@ func WithMaxPendingSpans(n int) Option {
 }
 
 // WithSpanLimits sets the limits on each span's attributes, events and
-// links, and on the length of their string values, as the SDK's tracer
-// applies them: the first attributes (events, links) are kept, the rest
-// counted as dropped, and each string value cut. The default is
+// links, and on the length of their string values: the first
+// attributes, events and links are kept, the rest counted as dropped, and
+// each string value cut. (The SDK's tracer keeps the last events and
+// links: the first are kept here, where a request says what it is, in
+// its traceparent.) The default is
 // sdktrace.NewSpanLimits(), which reads the OTEL_SPAN_*_LIMIT,
 // OTEL_LINK_*_LIMIT, OTEL_EVENT_*_LIMIT and OTEL_ATTRIBUTE_*_LIMIT
 // variables: OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT (or

@@ -262,11 +262,13 @@ type extent struct{ start, end mapping.Time }
 // missingRegion is what a placeholder for a region needs: where the
 // region's children are.
 type missingRegion struct {
-	g     mapping.GoID
-	task  mapping.TaskID // the region's task; NoTask: under the goroutine's span
-	goTr  trace.TraceID  // for NoTask: the goroutine's trace and span
-	goSp  trace.SpanID
-	child mapping.Time // the earliest start of its children
+	g    mapping.GoID
+	task mapping.TaskID // the region's task; NoTask: under the goroutine's span
+	goTr trace.TraceID  // for NoTask: the goroutine's trace and span
+	goSp trace.SpanID
+	// child and childEnd are the earliest start and the latest end of its
+	// children, which its placeholder covers.
+	child, childEnd mapping.Time
 }
 
 // event is a log waiting for the span it belongs to.
@@ -1143,7 +1145,7 @@ func (s *Sink) Region(r *mapping.Region) error {
 	case sameTask:
 		rec.parent = s.ids.region(r.Parent)
 	case r.Task != mapping.NoTask:
-		rec.parent = s.traces.parentSpan(s, r.Task)
+		rec.parent = s.traces.child(s, r.Task, r.Start, r.End)
 	}
 	if r.Task == mapping.NoTask {
 		// The goroutine's span is needed also under a parent region: if a
@@ -1157,9 +1159,9 @@ func (s *Sink) Region(r *mapping.Region) error {
 	if sameTask {
 		m, ok := s.missingRegions[r.Parent]
 		if !ok {
-			m = missingRegion{g: r.G, task: r.Task, goTr: s.goTrace(g), goSp: s.ids.span(kindGoroutine, g.serial), child: r.Start}
+			m = missingRegion{g: r.G, task: r.Task, goTr: s.goTrace(g), goSp: s.ids.span(kindGoroutine, g.serial), child: r.Start, childEnd: r.End}
 		}
-		m.child = min(m.child, r.Start)
+		m.child, m.childEnd = min(m.child, r.Start), max(m.childEnd, r.End)
 		s.missingRegions[r.Parent] = m
 	}
 	if r.Task == mapping.NoTask {
@@ -1545,8 +1547,10 @@ func (s *Sink) End(sum *mapping.Summary) error {
 }
 
 // placeholderRegions makes a span for each region named as a parent and
-// never delivered (a filter cut it), over the whole trace, so that its
-// children have their parent.
+// never delivered (a filter cut it), over the time of its children, so
+// that they have their parent. Not over the whole trace: a backend takes
+// a trace to last from its first span's start to its last span's end,
+// and the placeholder sits under the span of a task it would outlast.
 func (s *Sink) placeholderRegions(end mapping.Time) {
 	for _, id := range slices.Sorted(maps.Keys(s.missingRegions)) {
 		m := s.missingRegions[id]
@@ -1562,15 +1566,15 @@ func (s *Sink) placeholderRegions(end mapping.Time) {
 			kind:   kindPlaceholder,
 			name:   "region placeholder",
 			spanID: s.ids.region(id),
-			start:  min(s.meta.Start, m.child),
-			end:    end,
+			start:  m.child,
+			end:    min(max(m.childEnd, m.child), end),
 			attrs:  a,
 		}
 		if m.task == mapping.NoTask {
 			rec.parent = m.goSp
 			s.emit(&rec, m.goTr)
 		} else {
-			rec.parent = s.traces.parentSpan(s, m.task)
+			rec.parent = s.traces.child(s, m.task, rec.start, rec.end)
 			s.traces.place(s, m.task, &rec)
 		}
 	}
@@ -1578,8 +1582,12 @@ func (s *Sink) placeholderRegions(end mapping.Time) {
 
 // placeholderTasks makes a span for each task named (as a parent, or by a
 // region or log) and never delivered: it began and ended outside the
-// trace, or a filter cut it. It covers the whole trace, is marked open at
-// both ends, and has no parent, for the trace does not tell it.
+// trace, and so went on over the whole of it, which its placeholder
+// covers; or a filter cut it, and its placeholder covers its children,
+// the spans and logs under it, as a region's does (the task may have
+// been shorter than the trace, and a backend takes a trace to last as
+// long as its spans do). It is marked open at both ends, and has no
+// parent, for the trace does not tell it.
 func (s *Sink) placeholderTasks(end mapping.Time) {
 	missing := slices.Collect(maps.Values(s.traces.tasks))
 	slices.SortFunc(missing, func(a, b *taskState) int { return cmp.Compare(a.id, b.id) })
@@ -1600,7 +1608,14 @@ func (s *Sink) placeholderTasks(end mapping.Time) {
 				s.traces.decide(s, st.root(), tid)
 			}
 		}
-		t := mapping.Task{ID: st.id, Root: st.rootID, Start: s.meta.Start, End: end,
+		for _, ev := range st.events.events {
+			st.cover(ev.t, ev.t)
+		}
+		from, to := s.meta.Start, end
+		if s.meta.Filtered && st.hasKids {
+			from, to = st.kids.start, min(max(st.kids.end, st.kids.start), end)
+		}
+		t := mapping.Task{ID: st.id, Root: st.rootID, Start: from, End: to,
 			StartG: mapping.NoGoroutine, EndG: mapping.NoGoroutine, Flags: mapping.OpenStart | mapping.OpenEnd}
 		a := append(s.attrs[:0], keyTaskID.Int64(int64(t.ID)), keyPlaceholder.Bool(true))
 		a = appendFlags(a, t.Flags)

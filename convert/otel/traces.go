@@ -76,11 +76,34 @@ type taskState struct {
 	closing *closingTask
 	// used: a span of its trace names it as parent (see Sink.sdkSpanTask).
 	used bool
+	// kids is the time the spans that name it as parent cover, if any
+	// (hasKids): a placeholder for it covers that (see
+	// Sink.placeholderTasks).
+	kids    extent
+	hasKids bool
 	// group is the undecided task whose decision this one awaits; nil for
 	// a task that awaits only its own. Only ended tasks await others.
 	group   *taskState
 	members []*taskState // for a group's root: the ended tasks awaiting it
 	pending []*spanRec   // for a group's root: spans awaiting its decision
+}
+
+// child returns the span of task id, as parentSpan does, for a child
+// span over [start, end] in its trace, which its placeholder covers.
+func (tt *traceTable) child(s *Sink, id mapping.TaskID, start, end mapping.Time) trace.SpanID {
+	if st := tt.tasks[id]; st != nil {
+		st.cover(start, end)
+	}
+	return tt.parentSpan(s, id)
+}
+
+// cover notes a child of st over [start, end].
+func (st *taskState) cover(start, end mapping.Time) {
+	if !st.hasKids {
+		st.kids, st.hasKids = extent{start, end}, true
+		return
+	}
+	st.kids.start, st.kids.end = min(st.kids.start, start), max(st.kids.end, end)
 }
 
 func (st *taskState) root() *taskState {
@@ -398,7 +421,7 @@ func (tt *traceTable) end(s *Sink, t *mapping.Task, rec *spanRec) {
 			// Not sent: it does not make its parent needed.
 			return s.ids.span(kindTask, uint64(t.Parent))
 		}
-		return tt.parentSpan(s, t.Parent)
+		return tt.child(s, t.Parent, rec.start, rec.end)
 	}
 	if rec.skip {
 		tt.skip(t.ID)
