@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"bufio"
 	"cmp"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"maps"
 	"math"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -263,11 +265,86 @@ func generations(spans []mapping.GenerationSpan) []Generation {
 	return gens
 }
 
-// WriteJSON writes the report as indented JSON.
+// WriteJSON writes the report as indented JSON, as a json.Encoder with
+// an indent of two spaces writes it, but a map of the report (the
+// analysis by start function and by task or region type) an entry at a
+// time: an encoder holds its whole output, and a trace of hundreds of
+// thousands of task types makes hundreds of megabytes of it.
 func (r *Report) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	v := reflect.ValueOf(r).Elem()
+	bw.WriteString("{")
+	sep := "\n  "
+	for i := range v.NumField() {
+		f := v.Type().Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		fv := v.Field(i)
+		if !f.IsExported() || name == "-" || opts == "omitempty" && emptyJSON(fv) {
+			continue
+		}
+		key, err := json.Marshal(name)
+		if err != nil {
+			return err
+		}
+		bw.WriteString(sep)
+		bw.Write(key)
+		bw.WriteString(": ")
+		sep = ",\n  "
+		if fv.Kind() != reflect.Map || fv.Type().Key().Kind() != reflect.String || fv.Len() == 0 {
+			b, err := json.MarshalIndent(fv.Interface(), "  ", "  ")
+			if err != nil {
+				return err
+			}
+			bw.Write(b)
+			continue
+		}
+		keys := make([]string, 0, fv.Len())
+		for it := fv.MapRange(); it.Next(); {
+			keys = append(keys, it.Key().String())
+		}
+		slices.Sort(keys) // as encoding/json orders a map
+		open := "{\n    "
+		for _, k := range keys {
+			kb, err := json.Marshal(k)
+			if err != nil {
+				return err
+			}
+			vb, err := json.MarshalIndent(fv.MapIndex(reflect.ValueOf(k).Convert(fv.Type().Key())).Interface(), "    ", "  ")
+			if err != nil {
+				return err
+			}
+			bw.WriteString(open)
+			bw.Write(kb)
+			bw.WriteString(": ")
+			if _, err := bw.Write(vb); err != nil {
+				return err // a reader gone: no use encoding the rest
+			}
+			open = ",\n    "
+		}
+		bw.WriteString("\n  }")
+	}
+	bw.WriteString("\n}\n")
+	return bw.Flush()
+}
+
+// emptyJSON reports whether encoding/json leaves v out of an object
+// under omitempty.
+func emptyJSON(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Array, reflect.Map, reflect.Slice, reflect.String:
+		return v.Len() == 0
+	case reflect.Bool:
+		return !v.Bool()
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return v.Int() == 0
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return v.Uint() == 0
+	case reflect.Float32, reflect.Float64:
+		return v.Float() == 0
+	case reflect.Interface, reflect.Pointer:
+		return v.IsNil()
+	}
+	return false
 }
 
 // byteSize formats n bytes for reading.

@@ -1189,3 +1189,60 @@ func TestWindowLine(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONAsEncoder checks that WriteJSON, which writes the report's maps
+// an entry at a time, writes what encoding/json's Encoder writes of the
+// whole report with the same indent, on every sample trace and on a
+// header alone (empty maps and lists) and a goroutine selection; and that
+// it stops at a writer's error.
+func TestJSONAsEncoder(t *testing.T) {
+	reports := map[string]*Report{}
+	for _, path := range testtraces.All(t, "..") {
+		reports[filepath.Base(path)], _ = mapBoth(t, path)
+	}
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "annotations.go1.26.trace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, sink := range map[string]func(mapping.Sink) mapping.Sink{
+		"header":    func(s mapping.Sink) mapping.Sink { return s },
+		"selection": (&mapping.Filter{Goroutines: []mapping.GoID{1}}).Sink,
+	} {
+		in := data
+		if name == "header" {
+			in = data[:16]
+		}
+		s := NewSink()
+		mapping.Map(bytes.NewReader(in), sink(s))
+		reports[name] = s.Report()
+	}
+	for name, r := range reports {
+		var got, want bytes.Buffer
+		if err := r.WriteJSON(&got); err != nil {
+			t.Fatal(err)
+		}
+		enc := json.NewEncoder(&want)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(r); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bytes(), want.Bytes()) {
+			g, w := got.String(), want.String()
+			i := 0
+			for i < min(len(g), len(w)) && g[i] == w[i] {
+				i++
+			}
+			t.Errorf("%s: WriteJSON differs from the encoder at byte %d: %q, want %q", name, i, g[i:min(i+80, len(g))], w[i:min(i+80, len(w))])
+		}
+	}
+	r := reports["annotations.go1.26.trace"]
+	if err := r.WriteJSON(failingWriter{}); !errors.Is(err, errWrite) {
+		t.Errorf("WriteJSON to a failing writer: %v, want its error", err)
+	}
+}
+
+var errWrite = errors.New("no space left on device")
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errWrite }
